@@ -1,0 +1,116 @@
+// /admin/v1: the appliance's own management API, used by the `kura` CLI (and later the console).
+// init, unseal and status need no token (shares are their own authority, as with any sealed store);
+// everything else needs the admin token kept in the data directory (0600).
+import type { AuditLog } from '../../audit/audit-log.js';
+import type { CredentialService } from '../../auth/credentials.js';
+import { KmsError, isKmsError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { constantTimeEqual } from '../../crypto/bytes.js';
+import type { RootKeyHolder } from '../../seal/root-key.js';
+import type { JsonResponse, RawRequest } from '../kms/dispatch.js';
+
+export interface AdminDeps {
+  root: RootKeyHolder;
+  credentials: CredentialService;
+  audit: AuditLog;
+  log: Logger;
+  adminToken: string;
+  applianceId: string;
+  version: string;
+  onUnsealed: () => Promise<void>;
+}
+
+const STATUS: Record<string, number> = {
+  Validation: 400,
+  Serialization: 400,
+  NotFound: 404,
+  AccessDenied: 403,
+  InvalidState: 409,
+  NotInitialized: 409,
+  Sealed: 503,
+};
+
+const json = (status: number, body: unknown): JsonResponse => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+function parseBody(req: RawRequest): Record<string, unknown> {
+  if (req.body.length === 0) return {};
+  try {
+    const v = JSON.parse(req.body.toString('utf8')) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new KmsError('Serialization', 'The request body must be a JSON object.');
+}
+
+function requireToken(deps: AdminDeps, req: RawRequest): void {
+  const h = req.headers.authorization;
+  const given = typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7) : '';
+  if (!constantTimeEqual(Buffer.from(given), Buffer.from(deps.adminToken))) {
+    throw new KmsError('AccessDenied', 'This call needs the admin token (Authorization: Bearer <token from the data directory\'s admin.token>).');
+  }
+}
+
+export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Promise<JsonResponse> {
+  const route = `${req.method} ${req.path.replace(/^\/admin\/v1/, '')}`;
+  try {
+    if (route === 'GET /status') {
+      return json(200, { ...(await deps.root.status()), applianceId: deps.applianceId, version: deps.version });
+    }
+    if (route === 'POST /init') {
+      const body = parseBody(req);
+      const threshold = body.threshold;
+      const shares = body.shares;
+      if (typeof threshold !== 'number' || typeof shares !== 'number') throw new KmsError('Validation', 'init needs numbers "threshold" and "shares".');
+      const texts = await deps.root.initShamir(threshold, shares);
+      await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'ok', details: { threshold, shares } });
+      return json(200, { threshold, shares: texts });
+    }
+    if (route === 'POST /unseal') {
+      const body = parseBody(req);
+      const list = Array.isArray(body.shares) ? body.shares : typeof body.share === 'string' ? [body.share] : null;
+      if (!list || !list.every((s): s is string => typeof s === 'string')) throw new KmsError('Validation', 'unseal needs "share" (a string) or "shares" (a list of strings).');
+      let status;
+      try {
+        status = await deps.root.submitShares(list);
+      } catch (e) {
+        await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Unseal', outcome: 'error', errorCode: isKmsError(e) ? e.code : 'Internal' });
+        throw e;
+      }
+      if (status.state === 'unsealed') {
+        await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Unseal', outcome: 'ok' });
+        await deps.onUnsealed();
+      }
+      return json(200, status);
+    }
+    requireToken(deps, req);
+    if (route === 'POST /seal') {
+      deps.root.seal();
+      await deps.audit.append({ principal: 'kura:admin', source: 'admin', operation: 'Seal', outcome: 'ok' });
+      return json(200, await deps.root.status());
+    }
+    if (route === 'GET /credentials') return json(200, { credentials: await deps.credentials.list() });
+    if (route === 'POST /credentials') {
+      const body = parseBody(req);
+      const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      const accountId = str(body.accountId);
+      if (!accountId) throw new KmsError('Validation', 'credentials need "accountId" (12 digits).');
+      return json(200, await deps.credentials.create({ accountId, principalArn: str(body.principalArn), description: str(body.description) }));
+    }
+    const del = /^DELETE \/credentials\/([A-Z0-9]+)$/.exec(route);
+    if (del) {
+      await deps.credentials.delete(del[1]!);
+      return json(200, { deleted: del[1] });
+    }
+    if (route === 'GET /audit/verify') return json(200, await deps.audit.verify());
+    return json(404, { error: 'NotFound', message: `No admin route ${route}.` });
+  } catch (err) {
+    if (isKmsError(err)) return json(STATUS[err.code] ?? 400, { error: err.code, message: err.message });
+    deps.log.error('admin internal error', { route, error: err instanceof Error ? err.stack ?? err.name : typeof err });
+    return json(500, { error: 'Internal', message: 'An internal error occurred; see the appliance log.' });
+  }
+}

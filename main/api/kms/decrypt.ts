@@ -1,0 +1,13 @@
+// TrentService.Decrypt
+import { bool, ctxOf, str, type KmsHandler } from './handler.js';
+
+export const decrypt: KmsHandler = async ({ keys }, ctx, input) => {
+  const r = await keys.decrypt(ctx, {
+    ciphertextBlob: input.CiphertextBlob as Buffer,
+    encryptionContext: ctxOf(input.EncryptionContext),
+    keyId: str(input.KeyId),
+    encryptionAlgorithm: str(input.EncryptionAlgorithm),
+    dryRun: bool(input.DryRun),
+  });
+  return { KeyId: keys.arnOf(r.key), Plaintext: r.plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT', KeyMaterialId: r.materialId };
+};

@@ -1,0 +1,126 @@
+// The KMS JSON 1.1 endpoint: POST / with X-Amz-Target: TrentService.<Action>.
+// Order of checks, as AWS applies them: authentication (SigV4) → target → body shape (model
+// validation) → the operation. Every call, accepted or refused, is audited; an operation that
+// changed something has already written its entry inside its own transaction.
+import { randomUUID } from 'node:crypto';
+import type { AuditLog } from '../../audit/audit-log.js';
+import type { CredentialService } from '../../auth/credentials.js';
+import type { Clock } from '../../common/clock.js';
+import { KmsError, isKmsError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { CallContext, KeyService } from '../../kms/key-service.js';
+import { verifySigV4 } from '../sigv4.js';
+import { KMS_WIRE_ERRORS } from './errors.js';
+import { KMS_HANDLERS } from './index.js';
+import { decodeRequest, encodeResponse, OPERATIONS } from './model/validate.js';
+
+export interface KmsEndpointDeps {
+  keys: KeyService;
+  credentials: CredentialService;
+  audit: AuditLog;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface RawRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body: Buffer;
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const TARGET_PREFIX = 'TrentService.';
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+function errorResponse(requestId: string, e: KmsError): JsonResponse {
+  const wire = KMS_WIRE_ERRORS[e.code];
+  return {
+    status: wire.status,
+    headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId, 'x-amzn-errortype': wire.name },
+    body: JSON.stringify({ __type: wire.name, message: e.message }),
+  };
+}
+
+export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): Promise<JsonResponse> {
+  const requestId = randomUUID();
+  const targetHeader = req.headers['x-amz-target'];
+  const target = typeof targetHeader === 'string' ? targetHeader : '';
+  const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target || 'Unknown';
+  let ctx: CallContext | undefined;
+  let keyId: string | undefined;
+  try {
+    const verified = await verifySigV4(req, {
+      service: 'kms',
+      nowMs: deps.clock.nowMs(),
+      lookupSecret: async (id) => (await deps.credentials.lookup(id))?.secret,
+    });
+    const found = await deps.credentials.lookup(verified.accessKeyId);
+    if (!found) throw new KmsError('UnrecognizedClient', 'The security token included in the request is invalid.');
+    ctx = {
+      accountId: found.identity.accountId,
+      region: verified.region,
+      principal: found.identity.principalArn,
+      accessKeyId: verified.accessKeyId,
+      requestId,
+      operation,
+    };
+    if (!target.startsWith(TARGET_PREFIX) || !OPERATIONS.has(operation)) {
+      throw new KmsError('UnknownOperation', '');
+    }
+    const handler = KMS_HANDLERS[operation];
+    if (!handler) throw new KmsError('UnsupportedOperation', `Kura does not implement ${operation} yet.`);
+    let parsed: unknown;
+    try {
+      parsed = req.body.length === 0 ? {} : JSON.parse(req.body.toString('utf8'));
+    } catch {
+      throw new KmsError('Serialization', 'The request body is not valid JSON.');
+    }
+    const input = decodeRequest(operation, parsed);
+    keyId = typeof input.KeyId === 'string' ? input.KeyId : undefined;
+    const output = await handler({ keys: deps.keys }, ctx, input);
+    const body = JSON.stringify(encodeResponse(operation, output));
+    zeroizeBuffers(output);
+    zeroizeBuffers(input);
+    if (!ctx.audited) await audit(deps, ctx, operation, keyId, 'ok');
+    deps.log.debug('kms call', { requestId, operation, outcome: 'ok' });
+    return { status: 200, headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId }, body };
+  } catch (err) {
+    const e = isKmsError(err) ? err : internal(deps.log, requestId, operation, err);
+    await audit(deps, ctx, operation, keyId, 'error', e.code).catch((auditErr: unknown) =>
+      deps.log.error('audit append failed', { requestId, error: String(auditErr) }),
+    );
+    deps.log.debug('kms call', { requestId, operation, outcome: 'error', error: e.code });
+    return errorResponse(requestId, e);
+  }
+}
+
+function internal(log: Logger, requestId: string, operation: string, err: unknown): KmsError {
+  // The message of an unexpected error may say anything; it goes to the log by type and stack only.
+  log.error('internal error', { requestId, operation, error: err instanceof Error ? `${err.name}: ${err.stack ?? ''}` : typeof err });
+  return new KmsError('Internal', 'An internal error occurred in Kura; see its log.');
+}
+
+function audit(deps: KmsEndpointDeps, ctx: CallContext | undefined, operation: string, keyId: string | undefined, outcome: 'ok' | 'error', errorCode?: string) {
+  return deps.audit.append({
+    principal: ctx?.principal ?? 'anonymous',
+    accessKeyId: ctx?.accessKeyId,
+    source: 'kms',
+    operation,
+    keyId,
+    outcome,
+    errorCode,
+    requestId: ctx?.requestId,
+  });
+}
+
+/** Wipes plaintexts and data keys once the response body is serialized. */
+function zeroizeBuffers(obj: Record<string, unknown>): void {
+  for (const v of Object.values(obj)) if (Buffer.isBuffer(v)) v.fill(0);
+}

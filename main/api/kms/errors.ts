@@ -1,0 +1,37 @@
+// KmsError codes → AWS JSON 1.1 error names and HTTP statuses, in one exhaustive table: a code added
+// to main/common/errors.ts does not compile until it is mapped here.
+import type { KmsErrorCode } from '../../common/errors.js';
+
+export const KMS_WIRE_ERRORS: Record<KmsErrorCode, { name: string; status: number }> = {
+  Validation: { name: 'ValidationException', status: 400 },
+  Serialization: { name: 'SerializationException', status: 400 },
+  UnknownOperation: { name: 'UnknownOperationException', status: 400 },
+  RequestTooLarge: { name: 'RequestEntityTooLargeException', status: 413 },
+  MissingAuthenticationToken: { name: 'MissingAuthenticationTokenException', status: 400 },
+  IncompleteSignature: { name: 'IncompleteSignatureException', status: 400 },
+  UnrecognizedClient: { name: 'UnrecognizedClientException', status: 400 },
+  InvalidSignature: { name: 'InvalidSignatureException', status: 400 },
+  AccessDenied: { name: 'AccessDeniedException', status: 400 },
+  // Sealed is a state of the whole appliance, not of a key: 503, which clients treat as "try later".
+  Sealed: { name: 'ServiceUnavailableException', status: 503 },
+  NotInitialized: { name: 'ServiceUnavailableException', status: 503 },
+  Internal: { name: 'KMSInternalException', status: 500 },
+  NotFound: { name: 'NotFoundException', status: 400 },
+  AlreadyExists: { name: 'AlreadyExistsException', status: 400 },
+  Disabled: { name: 'DisabledException', status: 400 },
+  InvalidState: { name: 'KMSInvalidStateException', status: 400 },
+  IncorrectKey: { name: 'IncorrectKeyException', status: 400 },
+  InvalidCiphertext: { name: 'InvalidCiphertextException', status: 400 },
+  InvalidKeyUsage: { name: 'InvalidKeyUsageException', status: 400 },
+  InvalidMarker: { name: 'InvalidMarkerException', status: 400 },
+  InvalidArn: { name: 'InvalidArnException', status: 400 },
+  InvalidAliasName: { name: 'InvalidAliasNameException', status: 400 },
+  InvalidGrantToken: { name: 'InvalidGrantTokenException', status: 400 },
+  MalformedPolicyDocument: { name: 'MalformedPolicyDocumentException', status: 400 },
+  Tag: { name: 'TagException', status: 400 },
+  LimitExceeded: { name: 'LimitExceededException', status: 400 },
+  UnsupportedOperation: { name: 'UnsupportedOperationException', status: 400 },
+  CustomKeyStoreNotFound: { name: 'CustomKeyStoreNotFoundException', status: 400 },
+  DryRunOperation: { name: 'DryRunOperationException', status: 412 },
+  KeyUnavailable: { name: 'KeyUnavailableException', status: 500 },
+};

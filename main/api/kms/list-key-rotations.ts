@@ -1,0 +1,17 @@
+// TrentService.ListKeyRotations
+import { num, str, type KmsHandler } from './handler.js';
+
+export const listKeyRotations: KmsHandler = async ({ keys }, ctx, input) => {
+  const { key, page } = await keys.listKeyRotations(ctx, input.KeyId as string, str(input.IncludeKeyMaterial), num(input.Limit), str(input.Marker));
+  return {
+    Rotations: page.items.map((m) => ({
+      KeyId: key.keyId,
+      KeyMaterialId: m.materialId,
+      KeyMaterialState: m.materialId === key.currentMaterialId ? 'CURRENT' : 'NON_CURRENT',
+      RotationDate: m.rotationType === null ? undefined : new Date(m.createdAt),
+      RotationType: m.rotationType ?? undefined,
+    })),
+    NextMarker: page.nextMarker,
+    Truncated: page.nextMarker !== undefined,
+  };
+};

@@ -1,0 +1,660 @@
+// Request validation and response serialization for the KMS JSON API, derived from the AWS API model
+// (kms-2014-11-01.json beside this file: botocore 1.43.11, stripped of prose; see README.md).
+//
+// Follows the AWS JSON 1.1 protocol: blobs travel as base64 strings, timestamps as epoch seconds
+// (a JSON number, fractions allowed). Requests fail the way AWS KMS fails them:
+//  - SerializationException when the JSON does not fit the shape (wrong JSON type, bad base64): the
+//    first such problem stops decoding, as a parser would;
+//  - ValidationException listing every constraint violation (required, length, range, pattern, enum) in
+//    AWS's wording: "2 validation errors detected: Value 'x' at 'keyId' failed to satisfy constraint: …; …".
+// Unknown request members are dropped, as AWS does. Values of sensitive shapes and of blobs are never
+// echoed in a message.
+//
+// Each operation's decoder and encoder is compiled once into closures on first use; patterns are
+// compiled once per distinct pattern.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KmsError } from '../../../common/errors.js';
+
+// ---------------------------------------------------------------------------------------------------
+// The model
+
+export interface ShapeRef {
+  readonly shape: string;
+  readonly deprecated?: boolean;
+}
+
+export interface Shape {
+  readonly type: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly pattern?: string;
+  readonly enum?: readonly string[];
+  readonly sensitive?: boolean;
+  readonly required?: readonly string[];
+  readonly members?: Readonly<Record<string, ShapeRef>>;
+  readonly member?: ShapeRef;
+  readonly key?: ShapeRef;
+  readonly value?: ShapeRef;
+  readonly exception?: boolean;
+}
+
+export interface Operation {
+  readonly name: string;
+  readonly input?: ShapeRef;
+  readonly output?: ShapeRef;
+  readonly errors?: readonly ShapeRef[];
+}
+
+export interface KmsModel {
+  readonly version: string;
+  readonly metadata: Readonly<Record<string, unknown>> & { readonly apiVersion: string; readonly targetPrefix: string };
+  readonly operations: Readonly<Record<string, Operation>>;
+  readonly shapes: Readonly<Record<string, Shape>>;
+}
+
+const MODEL_FILE = 'kms-2014-11-01.json';
+const PACKAGE_NAME = 'kura';
+
+let cachedModel: KmsModel | undefined;
+
+/**
+ * The KMS API model, parsed once on first use. Beside this module when running from the source tree
+ * (or when the build copied it); otherwise, from dist, in main/api/kms/model/ of the kura package.
+ */
+export function loadKmsModel(): KmsModel {
+  if (cachedModel === undefined) {
+    const parsed = JSON.parse(readFileSync(locateModelFile(), 'utf8')) as KmsModel;
+    if (parsed.metadata?.apiVersion !== '2014-11-01' || parsed.metadata.targetPrefix !== 'TrentService') {
+      throw new Error(`${MODEL_FILE} is not the KMS 2014-11-01 model`);
+    }
+    cachedModel = deepFreeze(parsed);
+  }
+  return cachedModel;
+}
+
+function locateModelFile(): string {
+  const beside = fileURLToPath(new URL(`./${MODEL_FILE}`, import.meta.url));
+  if (existsSync(beside)) return beside;
+  for (let dir = dirname(beside); ; ) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && isKuraManifest(manifest)) return join(dir, 'main', 'api', 'kms', 'model', MODEL_FILE);
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find ${MODEL_FILE}: not beside ${beside} and no "${PACKAGE_NAME}" package above it`);
+    dir = parent;
+  }
+}
+
+function isKuraManifest(path: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME;
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+function operation(name: string): Operation | undefined {
+  const ops = loadKmsModel().operations;
+  return Object.hasOwn(ops, name) ? ops[name] : undefined;
+}
+
+function shapeNamed(name: string): Shape {
+  const shapes = loadKmsModel().shapes;
+  const shape = Object.hasOwn(shapes, name) ? shapes[name] : undefined;
+  if (shape === undefined) throw new Error(`KMS model: shape ${name} is referenced but not defined`);
+  return shape;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Operations
+
+let operationNames: ReadonlySet<string> | undefined;
+const names = (): ReadonlySet<string> => (operationNames ??= new Set(Object.keys(loadKmsModel().operations)));
+
+/** A read-only set that loads the model on first use, so importing this module reads no file. */
+class OperationNames implements ReadonlySet<string> {
+  get size(): number {
+    return names().size;
+  }
+  has(value: string): boolean {
+    return names().has(value);
+  }
+  forEach(callback: (value: string, key: string, set: ReadonlySet<string>) => void, thisArg?: unknown): void {
+    for (const name of names()) callback.call(thisArg, name, name, this);
+  }
+  entries(): SetIterator<[string, string]> {
+    return names().entries();
+  }
+  keys(): SetIterator<string> {
+    return names().keys();
+  }
+  values(): SetIterator<string> {
+    return names().values();
+  }
+  [Symbol.iterator](): SetIterator<string> {
+    return names().values();
+  }
+}
+
+/** The names of the 54 TrentService operations, as in `X-Amz-Target: TrentService.<name>`. */
+export const OPERATIONS: ReadonlySet<string> = new OperationNames();
+
+/** The error shapes (e.g. `NotFoundException`) the model lists for an operation. */
+export function operationErrors(operationName: string): string[] {
+  const op = operation(operationName);
+  if (op === undefined) throw new Error(`unknown KMS operation ${operationName}`);
+  return (op.errors ?? []).map((ref) => ref.shape);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Java patterns → JS RegExps
+
+// Java's \s is ASCII whitespace only (JS's also matches U+00A0, U+2028, U+FEFF, …).
+const JAVA_SPACE = ' \\t\\n\\x0B\\f\\r';
+// Java's . excludes these line terminators; JS's . excludes all of them but U+0085.
+const JAVA_DOT = '[^\\n\\r\\u0085\\u2028\\u2029]';
+const JS_SYNTAX_CHARS = '^$\\.*+?()[]{}|/';
+const patternCache = new Map<string, RegExp>();
+
+/**
+ * Compiles a model pattern (Java regex syntax) to a JS RegExp (`u` flag) that must match the WHOLE
+ * value: AWS validates with Java's Matcher.matches(), so an unanchored pattern such as
+ * `[\u0009\u000A\u000D\u0020-\u00FF]+` (PolicyType) rejects a policy with a character outside that
+ * set even though some substring matches (the AWS docs list exactly those characters as allowed).
+ * Constructs whose meaning differs between Java and JS and that the model does not use are refused,
+ * so a future model that needs them fails loudly in tests instead of validating differently.
+ */
+export function compileJavaPattern(pattern: string): RegExp {
+  let compiled = patternCache.get(pattern);
+  if (compiled === undefined) {
+    compiled = new RegExp(`^(?:${translateJavaPattern(pattern)})$`, 'u');
+    patternCache.set(pattern, compiled);
+  }
+  return compiled;
+}
+
+function translateJavaPattern(pattern: string): string {
+  const unsupported = (what: string): Error => new Error(`KMS model pattern ${pattern}: ${what} is not supported`);
+  let out = '';
+  let inClass = false;
+  let inBraces = false;
+  let afterQuantifier: boolean = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    const quantifierBefore: boolean = afterQuantifier;
+    afterQuantifier = false;
+    if (c === '\\') {
+      const n = pattern[++i];
+      if (n === undefined) throw unsupported('a trailing backslash');
+      if (n === 's') out += inClass ? JAVA_SPACE : `[${JAVA_SPACE}]`;
+      else if (n === 'S' && !inClass) out += `[^${JAVA_SPACE}]`;
+      else if ('dDwWtnrf'.includes(n)) out += `\\${n}`;
+      else if (n === 'u' && /^[0-9a-fA-F]{4}$/.test(pattern.slice(i + 1, i + 5))) {
+        out += `\\u${pattern.slice(i + 1, i + 5)}`;
+        i += 4;
+      } else if (n === 'x' && /^[0-9a-fA-F]{2}$/.test(pattern.slice(i + 1, i + 3))) {
+        out += `\\x${pattern.slice(i + 1, i + 3)}`;
+        i += 2;
+      } else if (n === 'p' || n === 'P') {
+        // Unicode general categories and scripts mean the same in both; Java's POSIX-style names
+        // (\p{Alpha}, \p{Punct}, …) do not exist in JS.
+        const close = pattern.indexOf('}', i);
+        const name = pattern[i + 1] === '{' && close > i ? pattern.slice(i + 2, close) : '';
+        if (!/^(L[ultmo]?|N[dlo]?|P[cdseifo]?|S[mcko]?|Z[slp]?|M[nce]?|C[cfson]?)$/.test(name)) throw unsupported(`\\${n}{${name}}`);
+        out += `\\${n}{${name}}`;
+        i = close;
+      } else if (/[0-9A-Za-z]/.test(n)) throw unsupported(`\\${n}`);
+      else if (JS_SYNTAX_CHARS.includes(n) || (inClass && n === '-')) out += `\\${n}`;
+      else out += `\\u{${(n.codePointAt(0) as number).toString(16)}}`;
+      continue;
+    }
+    if (inClass) {
+      if (c === '[' || (c === '&' && pattern[i + 1] === '&')) throw unsupported('a nested or intersected character class');
+      if (c === ']') inClass = false;
+      out += c;
+      continue;
+    }
+    if (inBraces) {
+      if (c === '}') {
+        inBraces = false;
+        afterQuantifier = true;
+      }
+      out += c;
+      continue;
+    }
+    switch (c) {
+      case '[':
+        inClass = true;
+        out += c;
+        if (pattern[i + 1] === '^') out += pattern[++i];
+        break;
+      case '.':
+        out += JAVA_DOT;
+        break;
+      case '{':
+        inBraces = true;
+        out += c;
+        break;
+      case '*':
+      case '+':
+      case '?':
+        // a+ after a quantifier is Java's possessive form, which JS lacks; a? after one is lazy in both.
+        if (quantifierBefore && c === '+') throw unsupported('a possessive quantifier');
+        afterQuantifier = !quantifierBefore;
+        out += c;
+        break;
+      case '(':
+        if (pattern[i + 1] === '?' && !/^\?(:|=|!|<=|<!|<[A-Za-z])/.test(pattern.slice(i + 1))) {
+          throw unsupported('an inline flag or atomic group');
+        }
+        out += c;
+        break;
+      default:
+        out += c;
+    }
+  }
+  if (inClass || inBraces) throw unsupported('an unterminated class or quantifier');
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Request decoding
+
+type Decoder = (value: unknown, path: string, violations: string[]) => unknown;
+
+interface CompiledOperation {
+  readonly decode: Decoder;
+}
+
+const decoders = new Map<string, Decoder>();
+const compiledOperations = new Map<string, CompiledOperation>();
+
+const serialization = (message: string): KmsError => new KmsError('Serialization', message);
+
+/** AWS's wording when a JSON value does not fit the expected type; never includes the value. */
+function unexpected(value: unknown, target: string): KmsError {
+  if (Array.isArray(value)) return serialization('Start of list found where not expected.');
+  if (value !== null && typeof value === 'object') return serialization('Start of structure or map found where not expected.');
+  const token =
+    value === null ? 'NULL_VALUE' : typeof value === 'string' ? 'STRING_VALUE' : typeof value === 'number' ? 'NUMBER_VALUE' : 'BOOLEAN_VALUE';
+  return serialization(`${token} can not be converted to ${target}`);
+}
+
+const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** `Value 'x' at 'path'`, or `Value at 'path'` when the value must not be echoed. */
+const subject = (shown: string | undefined, path: string): string =>
+  shown === undefined ? `Value at '${path}'` : `Value ${shown} at '${path}'`;
+
+const violation = (shown: string | undefined, path: string, constraint: string): string =>
+  `${subject(shown, path)} failed to satisfy constraint: ${constraint}`;
+
+const lengthAtLeast = (min: number): string => `Member must have length greater than or equal to ${min}`;
+const lengthAtMost = (max: number): string => `Member must have length less than or equal to ${max}`;
+
+/** Length in Unicode code points (Smithy's definition of a string's length). */
+function codePointLength(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+// Strict standard base64: alphabet A–Z a–z 0–9 + /, padding optional but correct when present, no
+// whitespace. (Buffer.from(s, 'base64') would silently skip anything else.)
+const BASE64_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_CHAR[c.charCodeAt(0)] = 1;
+
+function isBase64(s: string): boolean {
+  let end = s.length;
+  if (end > 0 && s.charCodeAt(end - 1) === 61) {
+    end--;
+    if (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+    if (s.length % 4 !== 0) return false;
+  }
+  if (end % 4 === 1) return false;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || BASE64_CHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+/** Java's List/Map toString, which AWS prints for a container's value; undefined if it must not be echoed. */
+function showContainer(shape: Shape, value: readonly unknown[] | Record<string, unknown>): string | undefined {
+  const element = shapeNamed((shape.type === 'map' ? shape.value : shape.member)?.shape ?? '');
+  if (element.type !== 'string' || element.sensitive) return undefined;
+  if (Array.isArray(value)) return `'[${value.join(', ')}]'`;
+  return `'{${Object.entries(value)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ')}}'`;
+}
+
+function defineEntry(target: Record<string, unknown>, key: string, value: unknown): void {
+  // A map key is caller data: "__proto__" must become an entry, not the object's prototype.
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+function decoderFor(shapeName: string): Decoder {
+  let decoder = decoders.get(shapeName);
+  if (decoder === undefined) {
+    // The KMS model has no recursive shapes, but a placeholder keeps compilation finite if one appears.
+    decoders.set(shapeName, (value, path, violations) => compiled(value, path, violations));
+    const compiled = compileDecoder(shapeName, shapeNamed(shapeName));
+    decoders.set(shapeName, compiled);
+    decoder = compiled;
+  }
+  return decoder;
+}
+
+function compileDecoder(name: string, shape: Shape): Decoder {
+  switch (shape.type) {
+    case 'structure':
+      return compileStructureDecoder(shape);
+    case 'list':
+      return compileListDecoder(shape);
+    case 'map':
+      return compileMapDecoder(shape);
+    case 'string':
+      return compileStringDecoder(shape);
+    case 'blob':
+      return compileBlobDecoder(shape);
+    case 'integer':
+    case 'long':
+      return compileIntegerDecoder(shape);
+    case 'boolean':
+      return (value) => {
+        if (typeof value !== 'boolean') throw unexpected(value, 'a Boolean');
+        return value;
+      };
+    case 'timestamp':
+      return (value) => {
+        // AWS JSON 1.1 sends timestamps as epoch seconds.
+        if (typeof value !== 'number') throw unexpected(value, 'a Timestamp');
+        const date = new Date(value * 1000);
+        if (Number.isNaN(date.getTime())) throw serialization('NUMBER_VALUE can not be converted to a Timestamp');
+        return date;
+      };
+    default:
+      throw new Error(`KMS model: shape ${name} has type ${shape.type}, which Kura does not decode`);
+  }
+}
+
+function compileStructureDecoder(shape: Shape): Decoder {
+  const required = new Set(shape.required ?? []);
+  const members = Object.entries(shape.members ?? {}).map(([name, ref]) => ({
+    name,
+    // AWS names a member in messages by its name with the first letter lowercased ('kMSKeyArn').
+    label: name.charAt(0).toLowerCase() + name.slice(1),
+    required: required.has(name),
+    decode: decoderFor(ref.shape),
+  }));
+  return (value, path, violations) => {
+    if (!isJsonObject(value)) throw unexpected(value, 'a Structure');
+    const out: Record<string, unknown> = {};
+    for (const member of members) {
+      const memberValue = value[member.name];
+      const memberPath = path === '' ? member.label : `${path}.${member.label}`;
+      // JSON null for a member means absent, as in AWS's deserializer.
+      if (memberValue === undefined || memberValue === null) {
+        if (member.required) violations.push(violation('null', memberPath, 'Member must not be null'));
+        continue;
+      }
+      out[member.name] = member.decode(memberValue, memberPath, violations);
+    }
+    return out;
+  };
+}
+
+function compileListDecoder(shape: Shape): Decoder {
+  const element = decoderFor(shape.member?.shape ?? '');
+  const { min, max } = shape;
+  return (value, path, violations) => {
+    if (!Array.isArray(value)) throw unexpected(value, 'a List');
+    if (min !== undefined && min > 0 && value.length < min) violations.push(violation(showContainer(shape, value), path, lengthAtLeast(min)));
+    if (max !== undefined && value.length > max) violations.push(violation(showContainer(shape, value), path, lengthAtMost(max)));
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const elementPath = `${path}.${i + 1}.member`;
+      const item: unknown = value[i];
+      if (item === null || item === undefined) violations.push(violation('null', elementPath, 'Member must not be null'));
+      else out[i] = element(item, elementPath, violations);
+    }
+    return out;
+  };
+}
+
+function compileMapDecoder(shape: Shape): Decoder {
+  const decodeKey = decoderFor(shape.key?.shape ?? '');
+  const decodeValue = decoderFor(shape.value?.shape ?? '');
+  const { min, max } = shape;
+  return (value, path, violations) => {
+    if (!isJsonObject(value)) throw unexpected(value, 'a Map');
+    const keys = Object.keys(value);
+    if (min !== undefined && min > 0 && keys.length < min) violations.push(violation(showContainer(shape, value), path, lengthAtLeast(min)));
+    if (max !== undefined && keys.length > max) violations.push(violation(showContainer(shape, value), path, lengthAtMost(max)));
+    const out: Record<string, unknown> = {};
+    for (const key of keys) {
+      decodeKey(key, path, violations);
+      const entryPath = `${path}.${key}`;
+      const entry = value[key];
+      if (entry === null || entry === undefined) violations.push(violation('null', entryPath, 'Member must not be null'));
+      else defineEntry(out, key, decodeValue(entry, entryPath, violations));
+    }
+    return out;
+  };
+}
+
+function compileStringDecoder(shape: Shape): Decoder {
+  const { min, max, sensitive } = shape;
+  const lower = min !== undefined && min > 0 ? min : undefined;
+  const regexp = shape.pattern === undefined ? undefined : compileJavaPattern(shape.pattern);
+  const patternConstraint = `Member must satisfy regular expression pattern: ${shape.pattern}`;
+  const allowed = shape.enum === undefined ? undefined : new Set(shape.enum);
+  const enumConstraint = `Member must satisfy enum value set: [${(shape.enum ?? []).join(', ')}]`;
+  return (value, path, violations) => {
+    if (typeof value !== 'string') throw unexpected(value, 'a String');
+    const shown = sensitive ? undefined : `'${value}'`;
+    if (lower !== undefined || max !== undefined) {
+      // A string of n UTF-16 units has between ceil(n/2) and n code points: count only when that matters.
+      const n = value.length;
+      const exact =
+        (lower !== undefined && n >= lower && (n + 1) >> 1 < lower) || (max !== undefined && n > max && (n + 1) >> 1 <= max);
+      const length = exact ? codePointLength(value) : n;
+      if (lower !== undefined && length < lower) violations.push(violation(shown, path, lengthAtLeast(lower)));
+      if (max !== undefined && length > max) violations.push(violation(shown, path, lengthAtMost(max)));
+    }
+    if (regexp !== undefined && !regexp.test(value)) violations.push(violation(shown, path, patternConstraint));
+    if (allowed !== undefined && !allowed.has(value)) violations.push(violation(shown, path, enumConstraint));
+    return value;
+  };
+}
+
+function compileBlobDecoder(shape: Shape): Decoder {
+  const { min, max } = shape;
+  return (value, path, violations) => {
+    if (typeof value !== 'string') throw unexpected(value, 'a Blob');
+    if (!isBase64(value)) throw serialization(`Value at '${path}' is not valid base64.`);
+    const bytes = Buffer.from(value, 'base64');
+    // Blobs are never echoed: they may be plaintext or key material.
+    if (min !== undefined && min > 0 && bytes.length < min) violations.push(violation(undefined, path, lengthAtLeast(min)));
+    if (max !== undefined && bytes.length > max) violations.push(violation(undefined, path, lengthAtMost(max)));
+    return bytes;
+  };
+}
+
+function compileIntegerDecoder(shape: Shape): Decoder {
+  const { min, max } = shape;
+  const [lowest, highest] = shape.type === 'integer' ? [-(2 ** 31), 2 ** 31 - 1] : [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+  const target = shape.type === 'integer' ? 'an Integer' : 'a Long';
+  return (value, path, violations) => {
+    if (typeof value !== 'number') throw unexpected(value, target);
+    if (!Number.isInteger(value) || value < lowest || value > highest) throw serialization(`NUMBER_VALUE can not be converted to ${target}`);
+    if (min !== undefined && value < min) violations.push(violation(`'${value}'`, path, `Member must have value greater than or equal to ${min}`));
+    if (max !== undefined && value > max) violations.push(violation(`'${value}'`, path, `Member must have value less than or equal to ${max}`));
+    return value;
+  };
+}
+
+function compiledOperation(operationName: string): CompiledOperation {
+  let compiled = compiledOperations.get(operationName);
+  if (compiled === undefined) {
+    const op = operation(operationName);
+    if (op === undefined) throw new KmsError('UnknownOperation', `Unknown operation ${operationName}.`);
+    compiled = { decode: op.input === undefined ? () => ({}) : decoderFor(op.input.shape) };
+    compiledOperations.set(operationName, compiled);
+  }
+  return compiled;
+}
+
+/**
+ * Validates the parsed JSON body of a request against the operation's input shape and returns a copy
+ * with blobs as Buffers and timestamps as Dates; unknown members are dropped.
+ * Throws KmsError: UnknownOperation, Serialization (the JSON does not fit the shape) or Validation
+ * (every constraint violation, in AWS's format).
+ */
+export function decodeRequest(operationName: string, body: unknown): Record<string, unknown> {
+  const { decode } = compiledOperation(operationName);
+  if (!isJsonObject(body)) throw unexpected(body, 'a Structure');
+  const violations: string[] = [];
+  const decoded = decode(body, '', violations) as Record<string, unknown>;
+  if (violations.length > 0) {
+    const count = violations.length === 1 ? '1 validation error' : `${violations.length} validation errors`;
+    throw new KmsError('Validation', `${count} detected: ${violations.join('; ')}`);
+  }
+  return decoded;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Response encoding
+
+type Encoder = (value: unknown, path: string) => unknown;
+
+const encoders = new Map<string, Encoder>();
+const outputEncoders = new Map<string, Encoder>();
+
+/** A bug in the code that built the response: fail loudly, never send a half-shaped answer. Values are not shown. */
+const misfit = (path: string, expected: string): Error => new Error(`KMS response: ${path} must be ${expected}`);
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array) && !(value instanceof Date);
+
+function encoderFor(shapeName: string): Encoder {
+  let encoder = encoders.get(shapeName);
+  if (encoder === undefined) {
+    encoders.set(shapeName, (value, path) => compiled(value, path));
+    const compiled = compileEncoder(shapeName, shapeNamed(shapeName));
+    encoders.set(shapeName, compiled);
+    encoder = compiled;
+  }
+  return encoder;
+}
+
+function compileEncoder(name: string, shape: Shape): Encoder {
+  switch (shape.type) {
+    case 'structure': {
+      const members = new Map(Object.entries(shape.members ?? {}).map(([member, ref]) => [member, encoderFor(ref.shape)]));
+      return (value, path) => {
+        if (!isRecord(value)) throw misfit(path, `an object (${name})`);
+        const out: Record<string, unknown> = {};
+        for (const key of Object.keys(value)) {
+          const encode = members.get(key);
+          if (encode === undefined) throw new Error(`KMS response: ${path} has member ${key}, which ${name} does not define`);
+          const memberValue = value[key];
+          if (memberValue !== undefined && memberValue !== null) out[key] = encode(memberValue, `${path}.${key}`);
+        }
+        return out;
+      };
+    }
+    case 'list': {
+      const element = encoderFor(shape.member?.shape ?? '');
+      return (value, path) => {
+        if (!Array.isArray(value)) throw misfit(path, 'an array');
+        return value.map((item: unknown, i) => element(item, `${path}[${i}]`));
+      };
+    }
+    case 'map': {
+      const entry = encoderFor(shape.value?.shape ?? '');
+      return (value, path) => {
+        if (!isRecord(value)) throw misfit(path, 'an object (map)');
+        const out: Record<string, unknown> = {};
+        for (const key of Object.keys(value)) defineEntry(out, key, entry(value[key], `${path}[${JSON.stringify(key)}]`));
+        return out;
+      };
+    }
+    case 'blob':
+      return (value, path) => {
+        if (!(value instanceof Uint8Array)) throw misfit(path, 'a Buffer or Uint8Array');
+        return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+      };
+    case 'timestamp':
+      // AWS JSON 1.1: epoch seconds, fractional part kept.
+      return (value, path) => {
+        if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw misfit(path, 'a valid Date');
+        return value.getTime() / 1000;
+      };
+    case 'string':
+      return (value, path) => {
+        if (typeof value !== 'string') throw misfit(path, 'a string');
+        return value;
+      };
+    case 'boolean':
+      return (value, path) => {
+        if (typeof value !== 'boolean') throw misfit(path, 'a boolean');
+        return value;
+      };
+    case 'integer':
+    case 'long':
+      return (value, path) => {
+        if (typeof value !== 'number' || !Number.isInteger(value)) throw misfit(path, 'an integer');
+        return value;
+      };
+    default:
+      throw new Error(`KMS model: shape ${name} has type ${shape.type}, which Kura does not encode`);
+  }
+}
+
+/**
+ * Serializes an operation's result for the wire: Buffers/Uint8Arrays as base64, Dates as epoch seconds,
+ * undefined (and null) members dropped. A member the output shape does not define, or a value of the
+ * wrong type, is a bug in Kura and throws a plain Error.
+ */
+export function encodeResponse(operationName: string, output: Record<string, unknown>): Record<string, unknown> {
+  let encode = outputEncoders.get(operationName);
+  if (encode === undefined) {
+    const op = operation(operationName);
+    if (op === undefined) throw new Error(`unknown KMS operation ${operationName}`);
+    const outputShape = op.output?.shape;
+    encode =
+      outputShape === undefined
+        ? (value, path) => {
+            if (!isRecord(value)) throw misfit(path, 'an object');
+            const extra = Object.keys(value).find((key) => value[key] !== undefined);
+            if (extra !== undefined) throw new Error(`KMS response: ${operationName} has no output, but ${path} has member ${extra}`);
+            return {};
+          }
+        : encoderFor(outputShape);
+    outputEncoders.set(operationName, encode);
+  }
+  return encode(output, operationName) as Record<string, unknown>;
+}

@@ -1,0 +1,24 @@
+// TrentService.ReEncrypt
+import { bool, ctxOf, str, type KmsHandler } from './handler.js';
+
+export const reEncrypt: KmsHandler = async ({ keys }, ctx, input) => {
+  const r = await keys.reEncrypt(ctx, {
+    ciphertextBlob: input.CiphertextBlob as Buffer,
+    sourceEncryptionContext: ctxOf(input.SourceEncryptionContext),
+    sourceKeyId: str(input.SourceKeyId),
+    destinationKeyId: input.DestinationKeyId as string,
+    destinationEncryptionContext: ctxOf(input.DestinationEncryptionContext),
+    sourceEncryptionAlgorithm: str(input.SourceEncryptionAlgorithm),
+    destinationEncryptionAlgorithm: str(input.DestinationEncryptionAlgorithm),
+    dryRun: bool(input.DryRun),
+  });
+  return {
+    CiphertextBlob: r.ciphertextBlob,
+    SourceKeyId: keys.arnOf(r.source),
+    KeyId: keys.arnOf(r.destination),
+    SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    SourceKeyMaterialId: r.sourceMaterialId,
+    DestinationKeyMaterialId: r.destinationMaterialId,
+  };
+};

@@ -1,0 +1,8 @@
+// TrentService.TagResource
+import { tagsIn } from './shapes.js';
+import type { KmsHandler } from './handler.js';
+
+export const tagResource: KmsHandler = async ({ keys }, ctx, input) => {
+  await keys.tagResource(ctx, input.KeyId as string, tagsIn(input.Tags));
+  return {};
+};

@@ -1,0 +1,149 @@
+// Composition root: builds an appliance from a resolved configuration. No logic beyond wiring and the
+// start/stop order (store → seal → services → scheduler → listener; stop in reverse).
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { handleAdminRequest } from './api/admin/routes.js';
+import { handleKmsRequest } from './api/kms/dispatch.js';
+import { startServer, type RunningServer } from './api/server.js';
+import { AuditLog } from './audit/audit-log.js';
+import { CredentialService, type NewCredential } from './auth/credentials.js';
+import { systemClock, type Clock } from './common/clock.js';
+import type { Logger } from './common/log.js';
+import type { Aead } from './crypto/aead.js';
+import { randomBytes } from './crypto/bytes.js';
+import { nodeAead } from './crypto/node-aead.js';
+import { StandardKeyStore } from './keystores/standard.js';
+import { KeyService } from './kms/key-service.js';
+import { LifecycleScheduler } from './kms/scheduler.js';
+import { RootKeyHolder, ROOT_KEY_BYTES } from './seal/root-key.js';
+import { openStore, type Store } from './store/index.js';
+
+export const KURA_VERSION = '0.1.0';
+export const DEV_ACCOUNT_ID = '111122223333';
+
+export interface ApplianceConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  dev: boolean;
+  schedulerIntervalMs: number;
+}
+
+export interface Appliance {
+  store: Store;
+  root: RootKeyHolder;
+  keys: KeyService;
+  credentials: CredentialService;
+  audit: AuditLog;
+  scheduler: LifecycleScheduler;
+  server: RunningServer;
+  applianceId: string;
+  devCredential?: NewCredential;
+  adminToken: string;
+  stop(): Promise<void>;
+}
+
+export const databaseFile = (dataDir: string) => path.join(dataDir, 'kura.db');
+export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin.token');
+export const devRootKeyFile = (dataDir: string) => path.join(dataDir, 'root.key');
+const lockFile = (dataDir: string) => path.join(dataDir, 'kura.pid');
+
+function readOrCreateSecretFile(file: string, make: () => Buffer): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const value = make();
+  fs.writeFileSync(file, value, { mode: 0o600, flag: 'wx' });
+  return value;
+}
+
+/** One appliance per data directory: a second one on the same directory is refused. */
+function takeLock(dataDir: string): () => void {
+  const file = lockFile(dataDir);
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8'));
+    if (pid && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        throw new Error(`Another Kura (pid ${pid}) is running on ${dataDir}.`);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      }
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  fs.writeFileSync(file, String(process.pid), { mode: 0o600 });
+  return () => fs.rmSync(file, { force: true });
+}
+
+export async function startAppliance(config: ApplianceConfig, deps: { log: Logger; clock?: Clock; aead?: Aead }): Promise<Appliance> {
+  const clock = deps.clock ?? systemClock;
+  const aead = deps.aead ?? nodeAead;
+  const { log } = deps;
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const releaseLock = takeLock(config.dataDir);
+  const store = await openStore(databaseFile(config.dataDir));
+  try {
+    const applianceId = await store.appliance.ensureApplianceId(randomUUID(), clock.nowMs());
+    const audit = new AuditLog({ db: store.db, repo: store.audit, clock });
+    const root = new RootKeyHolder({ db: store.db, appliance: store.appliance, aead, clock, applianceId });
+    const keystore = new StandardKeyStore({ aead, root });
+    const keys = new KeyService({ store, keystore, root, audit, clock });
+    const credentials = new CredentialService({ store, root, clock, audit });
+    const scheduler = new LifecycleScheduler({ keys, log, intervalMs: config.schedulerIntervalMs });
+    const adminToken = readOrCreateSecretFile(adminTokenFile(config.dataDir), () => Buffer.from(randomBytes(32).toString('hex'))).toString('utf8').trim();
+
+    let devCredential: NewCredential | undefined;
+    if (config.dev) {
+      const rootKey = readOrCreateSecretFile(devRootKeyFile(config.dataDir), () => randomBytes(ROOT_KEY_BYTES));
+      try {
+        await root.initAndUnsealDev(rootKey);
+      } finally {
+        rootKey.fill(0);
+      }
+      devCredential = await credentials.ensureDevCredential(DEV_ACCOUNT_ID);
+    }
+    await scheduler.start();
+
+    const server = await startServer({
+      host: config.host,
+      port: config.port,
+      log,
+      routes: {
+        kms: (req) => handleKmsRequest({ keys, credentials, audit, clock, log }, req),
+        admin: (req) =>
+          handleAdminRequest({ root, credentials, audit, log, adminToken, applianceId, version: KURA_VERSION, onUnsealed: () => scheduler.runOnce() }, req),
+      },
+    });
+    let stopped = false;
+    return {
+      store,
+      root,
+      keys,
+      credentials,
+      audit,
+      scheduler,
+      server,
+      applianceId,
+      devCredential,
+      adminToken,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await server.close();
+        await scheduler.stop();
+        root.seal();
+        await store.close();
+        releaseLock();
+      },
+    };
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    releaseLock();
+    throw e;
+  }
+}

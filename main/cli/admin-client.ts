@@ -1,0 +1,53 @@
+// The CLI's client for a running appliance's /admin/v1 API.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export class AdminCallError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class AdminClient {
+  constructor(
+    private readonly endpoint: string,
+    private readonly dataDir: string,
+  ) {}
+
+  private token(): string {
+    const env = process.env.KURA_ADMIN_TOKEN;
+    if (env) return env;
+    const file = path.join(this.dataDir, 'admin.token');
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new AdminCallError(0, 'NoToken', `Cannot read the admin token at ${file}; pass --data-dir of the running appliance or set KURA_ADMIN_TOKEN.`);
+    }
+  }
+
+  async call<T>(method: string, route: string, body?: unknown, withToken = false): Promise<T> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (withToken) headers.authorization = `Bearer ${this.token()}`;
+    let res: Response;
+    try {
+      res = await fetch(`${this.endpoint}/admin/v1${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch {
+      throw new AdminCallError(0, 'Unreachable', `No Kura answers at ${this.endpoint}. Start it with \`kura serve\`, or pass --endpoint.`);
+    }
+    const text = await res.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // non-JSON answer: reported below
+    }
+    if (!res.ok) {
+      throw new AdminCallError(res.status, String(parsed.error ?? res.status), String(parsed.message ?? (text || res.statusText)));
+    }
+    return parsed as T;
+  }
+}

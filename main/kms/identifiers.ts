@@ -1,0 +1,49 @@
+// Key IDs, key ARNs, alias names and alias ARNs, accepted where AWS accepts them.
+import { randomUUID } from 'node:crypto';
+import { KmsError } from '../common/errors.js';
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ARN_RE = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
+
+export const newKeyId = (): string => randomUUID();
+
+export const keyArn = (region: string, accountId: string, keyId: string): string => `arn:aws:kms:${region}:${accountId}:key/${keyId}`;
+export const aliasArn = (region: string, accountId: string, aliasName: string): string =>
+  `arn:aws:kms:${region}:${accountId}:${aliasName}`;
+
+export type KeyRef =
+  | { kind: 'key'; keyId: string; accountId?: string; region?: string }
+  | { kind: 'alias'; aliasName: string; accountId?: string; region?: string };
+
+const invalidKeyId = (raw: string) => new KmsError('NotFound', `Invalid keyId '${raw}'`);
+
+/** Parses what a caller gave as KeyId. `allowAlias` is false for operations that take only a key ID or key ARN. */
+export function parseKeyRef(raw: string, allowAlias: boolean): KeyRef {
+  if (raw.startsWith('arn:')) {
+    const m = ARN_RE.exec(raw);
+    if (!m) throw new KmsError('NotFound', `Invalid arn ${raw}`);
+    const [, , region, accountId, type, rest] = m as unknown as [string, string, string, string, string, string];
+    if (type === 'key') {
+      if (!UUID_RE.test(rest)) throw invalidKeyId(raw);
+      return { kind: 'key', keyId: rest, accountId, region };
+    }
+    if (!allowAlias) throw invalidKeyId(raw);
+    return { kind: 'alias', aliasName: `alias/${rest}`, accountId, region };
+  }
+  if (raw.startsWith('alias/')) {
+    if (!allowAlias) throw invalidKeyId(raw);
+    return { kind: 'alias', aliasName: raw };
+  }
+  if (!UUID_RE.test(raw)) throw invalidKeyId(raw);
+  return { kind: 'key', keyId: raw };
+}
+
+/** Validates an alias name for CreateAlias/UpdateAlias/DeleteAlias. */
+export function checkAliasName(name: string): void {
+  if (!name.startsWith('alias/') || name.length <= 'alias/'.length) {
+    throw new KmsError('Validation', `Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`);
+  }
+  if (name.startsWith('alias/aws/')) {
+    throw new KmsError('InvalidAliasName', `Alias names that begin with "alias/aws/" are reserved for AWS managed keys: ${name}`);
+  }
+}

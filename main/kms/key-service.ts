@@ -1,0 +1,671 @@
+// The KMS domain for keys in the standard key store: key lifecycle and states, aliases, tags,
+// rotation, policies and the symmetric cryptographic operations, with AWS KMS semantics.
+// Every change commits in one transaction together with its audit entry.
+import type { AuditEvent, AuditLog } from '../audit/audit-log.js';
+import { DAY_MS, type Clock } from '../common/clock.js';
+import { KmsError, kmsErrors } from '../common/errors.js';
+import { AeadAuthenticationError } from '../crypto/aead.js';
+import { randomBytes } from '../crypto/bytes.js';
+import { newMaterialId, type StandardKeyStore } from '../keystores/standard.js';
+import type { RootKeyHolder } from '../seal/root-key.js';
+import type { AliasRecord, KeyRecord, MaterialRecord, Store, TagRecord, WriteTx } from '../store/index.js';
+import { assembleBlob, blobAad, encodeHeader, parseBlob } from './ciphertext.js';
+import { aliasArn, checkAliasName, keyArn, newKeyId, parseKeyRef, type KeyRef } from './identifiers.js';
+import { checkPolicyDocument, defaultKeyPolicy } from './policy.js';
+
+export type { KeyRecord, AliasRecord, MaterialRecord, TagRecord };
+
+/** Who is calling, and where: the account comes from the credential, the region from the SigV4 scope. */
+export interface CallContext {
+  accountId: string;
+  region: string;
+  principal: string;
+  accessKeyId?: string;
+  requestId?: string;
+  operation: string;
+  /** Set when the operation wrote its own audit entry inside its transaction. */
+  audited?: boolean;
+}
+
+export type EncryptionContext = Readonly<Record<string, string>>;
+
+export const DEFAULT_ROTATION_DAYS = 365;
+export const MAX_ON_DEMAND_ROTATIONS = 25;
+export const MAX_TAGS = 50;
+const SYMMETRIC_DEFAULT = 'SYMMETRIC_DEFAULT';
+
+interface Deps {
+  store: Store;
+  keystore: StandardKeyStore;
+  root: RootKeyHolder;
+  audit: AuditLog;
+  clock: Clock;
+}
+
+type Lookup = {
+  key: (keyId: string) => Promise<KeyRecord | undefined>;
+  alias: (accountId: string, region: string, name: string) => Promise<AliasRecord | undefined>;
+};
+
+export interface CreateKeyInput {
+  description?: string;
+  keyUsage?: string;
+  keySpec?: string;
+  customerMasterKeySpec?: string;
+  origin?: string;
+  policy?: string;
+  tags?: TagRecord[];
+  customKeyStoreId?: string;
+  multiRegion?: boolean;
+  xksKeyId?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextMarker?: string;
+}
+
+const dryRun = () => new KmsError('DryRunOperation', 'The request would have succeeded, but the DryRun option is set.');
+
+function encodeMarker(kind: string, value: string): string {
+  return Buffer.from(JSON.stringify([kind, value]), 'utf8').toString('base64url');
+}
+
+function decodeMarker(kind: string, marker: string | undefined): string | undefined {
+  if (marker === undefined) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v[0] === kind && typeof v[1] === 'string') return v[1];
+  } catch {
+    // fall through
+  }
+  throw new KmsError('InvalidMarker', 'The request was rejected because the marker that specifies where pagination should next begin is not valid.');
+}
+
+function paginate<T>(rows: T[], limit: number, markerOf: (last: T) => string): Page<T> {
+  if (rows.length > limit) {
+    const items = rows.slice(0, limit);
+    return { items, nextMarker: markerOf(items[items.length - 1]!) };
+  }
+  return { items: rows };
+}
+
+export class KeyService {
+  constructor(private readonly deps: Deps) {}
+
+  private now(): number {
+    return this.deps.clock.nowMs();
+  }
+
+  private requireUnsealed(): void {
+    if (!this.deps.root.isUnsealed) throw kmsErrors.sealed();
+  }
+
+  arnOf(k: Pick<KeyRecord, 'region' | 'accountId' | 'keyId'>): string {
+    return keyArn(k.region, k.accountId, k.keyId);
+  }
+
+  aliasArnOf(a: AliasRecord): string {
+    return aliasArn(a.region, a.accountId, a.aliasName);
+  }
+
+  // ---- resolution -------------------------------------------------------------------------------
+
+  private readLookup(): Lookup {
+    const repo = this.deps.store.keys;
+    return { key: (id) => repo.find(id), alias: (a, r, n) => repo.findAlias(a, r, n) };
+  }
+
+  private txLookup(tx: WriteTx): Lookup {
+    const repo = this.deps.store.keys;
+    return { key: (id) => repo.findIn(tx, id), alias: (a, r, n) => repo.findAliasIn(tx, a, r, n) };
+  }
+
+  private async resolve(ctx: CallContext, raw: string, allowAlias: boolean, lookup: Lookup = this.readLookup()): Promise<KeyRecord> {
+    const ref: KeyRef = parseKeyRef(raw, allowAlias);
+    const account = ref.accountId ?? ctx.accountId;
+    const region = ref.region ?? ctx.region;
+    const notFound = () => kmsErrors.notFound(ref.kind === 'alias' ? `Alias ${aliasArn(region, account, ref.aliasName)} is not found.` : `Key '${keyArn(region, account, ref.keyId)}' does not exist`);
+    // Keys live in one account and one region, as in AWS: an ARN naming another is not found here.
+    if (account !== ctx.accountId || region !== ctx.region) throw notFound();
+    let keyId: string;
+    if (ref.kind === 'alias') {
+      const alias = await lookup.alias(account, region, ref.aliasName);
+      if (!alias) throw notFound();
+      keyId = alias.keyId;
+    } else {
+      keyId = ref.keyId;
+    }
+    const key = await lookup.key(keyId);
+    if (!key || key.accountId !== account || key.region !== region) throw notFound();
+    return key;
+  }
+
+  /** Runs a change with its audit entry in one transaction. */
+  private async mutate<T>(ctx: CallContext, fn: (tx: WriteTx, lookup: Lookup) => Promise<{ result: T; keyId?: string; details?: AuditEvent['details'] }>): Promise<T> {
+    this.requireUnsealed();
+    const out = await this.deps.store.db.write(async (tx) => {
+      const r = await fn(tx, this.txLookup(tx));
+      await this.deps.audit.appendIn(tx, {
+        principal: ctx.principal,
+        accessKeyId: ctx.accessKeyId,
+        source: 'kms',
+        operation: ctx.operation,
+        keyId: r.keyId,
+        outcome: 'ok',
+        requestId: ctx.requestId,
+        details: r.details,
+      });
+      return r.result;
+    });
+    ctx.audited = true;
+    return out;
+  }
+
+  // ---- state rules (AWS "key states" table) -----------------------------------------------------
+
+  private requireNotPendingDeletion(k: KeyRecord): void {
+    if (k.state === 'PendingDeletion') throw kmsErrors.pendingDeletion(this.arnOf(k));
+  }
+
+  /** Enabled and not pending anything: what cryptographic operations need. */
+  private requireUsable(k: KeyRecord): void {
+    if (k.state === 'Enabled') return;
+    if (k.state === 'Disabled') throw kmsErrors.disabled(this.arnOf(k));
+    if (k.state === 'PendingDeletion') throw kmsErrors.pendingDeletion(this.arnOf(k));
+    throw kmsErrors.invalidState(`${this.arnOf(k)} is ${k.state}.`);
+  }
+
+  private requireEncryptDecrypt(k: KeyRecord): void {
+    if (k.keyUsage !== 'ENCRYPT_DECRYPT') {
+      throw new KmsError('InvalidKeyUsage', `${this.arnOf(k)} key usage is ${k.keyUsage} which is not valid for ${'this operation'}.`);
+    }
+  }
+
+  private requireAlgorithm(k: KeyRecord, algorithm: string | undefined): void {
+    if (algorithm !== undefined && algorithm !== SYMMETRIC_DEFAULT) {
+      throw new KmsError('InvalidKeyUsage', `The encryption algorithm ${algorithm} is not compatible with the key spec ${k.keySpec} of ${this.arnOf(k)}.`);
+    }
+  }
+
+  // ---- keys -------------------------------------------------------------------------------------
+
+  async createKey(ctx: CallContext, input: CreateKeyInput): Promise<KeyRecord> {
+    this.requireUnsealed();
+    if (input.keySpec && input.customerMasterKeySpec) {
+      throw kmsErrors.validation('You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.');
+    }
+    const keySpec = input.keySpec ?? input.customerMasterKeySpec ?? SYMMETRIC_DEFAULT;
+    const keyUsage = input.keyUsage ?? 'ENCRYPT_DECRYPT';
+    const origin = input.origin ?? 'AWS_KMS';
+    if (keySpec !== SYMMETRIC_DEFAULT) {
+      throw new KmsError('UnsupportedOperation', `Kura does not support KeySpec ${keySpec} yet; only SYMMETRIC_DEFAULT keys can be created.`);
+    }
+    if (keyUsage !== 'ENCRYPT_DECRYPT') {
+      throw kmsErrors.validation(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
+    }
+    if (input.customKeyStoreId !== undefined) {
+      throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${input.customKeyStoreId} does not exist.`);
+    }
+    if (origin !== 'AWS_KMS') {
+      throw new KmsError('UnsupportedOperation', `Kura does not support Origin ${origin} yet; only AWS_KMS keys can be created.`);
+    }
+    if (input.xksKeyId !== undefined) throw kmsErrors.validation('XksKeyId is valid only for keys in an external key store (Origin EXTERNAL_KEY_STORE).');
+    if (input.multiRegion) throw new KmsError('UnsupportedOperation', 'Kura does not support multi-Region keys.');
+    const policy = input.policy ?? defaultKeyPolicy(ctx.accountId);
+    checkPolicyDocument(policy);
+    const tags = this.checkTags(input.tags ?? []);
+
+    const now = this.now();
+    const keyId = newKeyId();
+    const materialId = newMaterialId();
+    const record: KeyRecord = {
+      keyId,
+      accountId: ctx.accountId,
+      region: ctx.region,
+      description: input.description ?? '',
+      keyUsage,
+      keySpec,
+      origin,
+      state: 'Enabled',
+      createdAt: now,
+      deletionAt: null,
+      pendingWindowDays: null,
+      rotationEnabled: false,
+      rotationPeriodDays: null,
+      nextRotationAt: null,
+      onDemandRotationStartedAt: null,
+      policy,
+      currentMaterialId: materialId,
+    };
+    const sealed = this.deps.keystore.generateMaterial(keyId, materialId);
+    return this.mutate(ctx, async (tx) => {
+      await this.deps.store.keys.insert(tx, record);
+      await this.deps.store.keys.insertMaterial(tx, { keyId, materialId, createdAt: now, rotationType: null, materialSealed: sealed });
+      for (const t of tags) await this.deps.store.keys.putTag(tx, keyId, t);
+      return { result: record, keyId };
+    });
+  }
+
+  async describeKey(ctx: CallContext, keyRef: string): Promise<KeyRecord> {
+    this.requireUnsealed();
+    return this.resolve(ctx, keyRef, true);
+  }
+
+  async listKeys(ctx: CallContext, limit = 100, marker?: string): Promise<Page<KeyRecord>> {
+    this.requireUnsealed();
+    const after = decodeMarker('keys', marker) ?? '';
+    const rows = await this.deps.store.keys.list(ctx.accountId, ctx.region, after, limit + 1);
+    return paginate(rows, limit, (k) => encodeMarker('keys', k.keyId));
+  }
+
+  private async setState(ctx: CallContext, keyRef: string, change: (k: KeyRecord) => KeyRecord | null): Promise<void> {
+    await this.mutate(ctx, async (tx, lookup) => {
+      const k = await this.resolve(ctx, keyRef, false, lookup);
+      const next = change(k);
+      if (next) await this.deps.store.keys.update(tx, next);
+      return { result: undefined, keyId: k.keyId };
+    });
+  }
+
+  enableKey(ctx: CallContext, keyRef: string): Promise<void> {
+    return this.setState(ctx, keyRef, (k) => {
+      this.requireNotPendingDeletion(k);
+      return { ...k, state: 'Enabled' };
+    });
+  }
+
+  disableKey(ctx: CallContext, keyRef: string): Promise<void> {
+    return this.setState(ctx, keyRef, (k) => {
+      this.requireNotPendingDeletion(k);
+      return { ...k, state: 'Disabled' };
+    });
+  }
+
+  updateKeyDescription(ctx: CallContext, keyRef: string, description: string): Promise<void> {
+    return this.setState(ctx, keyRef, (k) => {
+      this.requireNotPendingDeletion(k);
+      return { ...k, description };
+    });
+  }
+
+  async scheduleKeyDeletion(ctx: CallContext, keyRef: string, pendingWindowDays = 30): Promise<KeyRecord> {
+    if (pendingWindowDays < 7 || pendingWindowDays > 30) {
+      throw kmsErrors.validation(
+        `1 validation error detected: Value '${pendingWindowDays}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`,
+      );
+    }
+    return this.mutate(ctx, async (tx, lookup) => {
+      const k = await this.resolve(ctx, keyRef, false, lookup);
+      this.requireNotPendingDeletion(k);
+      const next: KeyRecord = { ...k, state: 'PendingDeletion', deletionAt: this.now() + pendingWindowDays * DAY_MS, pendingWindowDays };
+      await this.deps.store.keys.update(tx, next);
+      return { result: next, keyId: k.keyId, details: { pendingWindowDays } };
+    });
+  }
+
+  async cancelKeyDeletion(ctx: CallContext, keyRef: string): Promise<KeyRecord> {
+    return this.mutate(ctx, async (tx, lookup) => {
+      const k = await this.resolve(ctx, keyRef, false, lookup);
+      if (k.state !== 'PendingDeletion') throw kmsErrors.invalidState(`${this.arnOf(k)} is not pending deletion.`);
+      const next: KeyRecord = { ...k, state: 'Disabled', deletionAt: null, pendingWindowDays: null };
+      await this.deps.store.keys.update(tx, next);
+      return { result: next, keyId: k.keyId };
+    });
+  }
+
+  // ---- cryptographic operations -----------------------------------------------------------------
+
+  private async encryptUnder(k: KeyRecord, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<{ blob: Buffer; materialId: string }> {
+    const materialId = k.currentMaterialId;
+    if (!materialId) throw kmsErrors.internal();
+    const material = await this.deps.store.keys.findMaterial(k.keyId, materialId);
+    if (!material) throw kmsErrors.internal();
+    const header = encodeHeader(k.keyId, materialId);
+    const iv = randomBytes(12);
+    const handle = this.deps.keystore.use(k.keyId, materialId, material.materialSealed);
+    const sealed = handle.seal(iv, plaintext, blobAad(header, context));
+    return { blob: assembleBlob(header, iv, sealed), materialId };
+  }
+
+  async encrypt(
+    ctx: CallContext,
+    input: { keyId: string; plaintext: Buffer; encryptionContext?: EncryptionContext; encryptionAlgorithm?: string; dryRun?: boolean },
+  ): Promise<{ key: KeyRecord; ciphertextBlob: Buffer; materialId: string }> {
+    this.requireUnsealed();
+    const k = await this.resolve(ctx, input.keyId, true);
+    this.requireUsable(k);
+    this.requireEncryptDecrypt(k);
+    this.requireAlgorithm(k, input.encryptionAlgorithm);
+    if (input.dryRun) throw dryRun();
+    const { blob, materialId } = await this.encryptUnder(k, input.plaintext, input.encryptionContext);
+    return { key: k, ciphertextBlob: blob, materialId };
+  }
+
+  /** Opens a blob; returns the key it was made under. */
+  private async openBlob(
+    ctx: CallContext,
+    blob: Buffer,
+    context: EncryptionContext | undefined,
+    keyRef: string | undefined,
+    algorithm: string | undefined,
+  ): Promise<{ key: KeyRecord; plaintext: Buffer; materialId: string }> {
+    const parsed = parseBlob(blob);
+    const invalid = () => new KmsError('InvalidCiphertext', 'The ciphertext is invalid, was made under another key, or the encryption context does not match.');
+    let k: KeyRecord | undefined;
+    if (keyRef !== undefined) {
+      const named = await this.resolve(ctx, keyRef, true);
+      if (named.keyId !== parsed.keyId) {
+        throw new KmsError('IncorrectKey', 'The key ID in the request does not identify a KMS key that can perform this operation.');
+      }
+      k = named;
+    } else {
+      k = await this.deps.store.keys.find(parsed.keyId);
+      if (!k || k.accountId !== ctx.accountId || k.region !== ctx.region) throw invalid();
+    }
+    this.requireUsable(k);
+    this.requireEncryptDecrypt(k);
+    this.requireAlgorithm(k, algorithm);
+    const material = await this.deps.store.keys.findMaterial(k.keyId, parsed.materialId);
+    if (!material) throw invalid();
+    const handle = this.deps.keystore.use(k.keyId, material.materialId, material.materialSealed);
+    try {
+      const plaintext = handle.open(parsed.iv, parsed.sealed, blobAad(parsed.header, context));
+      return { key: k, plaintext, materialId: material.materialId };
+    } catch (e) {
+      if (e instanceof AeadAuthenticationError) throw invalid();
+      throw e;
+    }
+  }
+
+  async decrypt(
+    ctx: CallContext,
+    input: { ciphertextBlob: Buffer; encryptionContext?: EncryptionContext; keyId?: string; encryptionAlgorithm?: string; dryRun?: boolean },
+  ): Promise<{ key: KeyRecord; plaintext: Buffer; materialId: string }> {
+    this.requireUnsealed();
+    if (input.dryRun) {
+      // A dry run checks the key and permissions, not the ciphertext's integrity (AWS does the same
+      // unless told otherwise); the header still has to name a usable key.
+      const parsed = parseBlob(input.ciphertextBlob);
+      const k = await this.resolve(ctx, input.keyId ?? parsed.keyId, true);
+      this.requireUsable(k);
+      throw dryRun();
+    }
+    return this.openBlob(ctx, input.ciphertextBlob, input.encryptionContext, input.keyId, input.encryptionAlgorithm);
+  }
+
+  async reEncrypt(
+    ctx: CallContext,
+    input: {
+      ciphertextBlob: Buffer;
+      sourceEncryptionContext?: EncryptionContext;
+      sourceKeyId?: string;
+      destinationKeyId: string;
+      destinationEncryptionContext?: EncryptionContext;
+      sourceEncryptionAlgorithm?: string;
+      destinationEncryptionAlgorithm?: string;
+      dryRun?: boolean;
+    },
+  ): Promise<{ source: KeyRecord; destination: KeyRecord; ciphertextBlob: Buffer; sourceMaterialId: string; destinationMaterialId: string }> {
+    this.requireUnsealed();
+    const dest = await this.resolve(ctx, input.destinationKeyId, true);
+    this.requireUsable(dest);
+    this.requireEncryptDecrypt(dest);
+    this.requireAlgorithm(dest, input.destinationEncryptionAlgorithm);
+    const opened = await this.openBlob(ctx, input.ciphertextBlob, input.sourceEncryptionContext, input.sourceKeyId, input.sourceEncryptionAlgorithm);
+    try {
+      if (input.dryRun) throw dryRun();
+      const { blob, materialId } = await this.encryptUnder(dest, opened.plaintext, input.destinationEncryptionContext);
+      return { source: opened.key, destination: dest, ciphertextBlob: blob, sourceMaterialId: opened.materialId, destinationMaterialId: materialId };
+    } finally {
+      opened.plaintext.fill(0);
+    }
+  }
+
+  async generateDataKey(
+    ctx: CallContext,
+    input: { keyId: string; encryptionContext?: EncryptionContext; numberOfBytes?: number; keySpec?: string; dryRun?: boolean },
+  ): Promise<{ key: KeyRecord; plaintext: Buffer; ciphertextBlob: Buffer; materialId: string }> {
+    this.requireUnsealed();
+    if (input.numberOfBytes === undefined && input.keySpec === undefined) {
+      throw kmsErrors.validation('Please specify either number of bytes or key spec.');
+    }
+    if (input.numberOfBytes !== undefined && input.keySpec !== undefined) {
+      throw kmsErrors.validation('Please specify either number of bytes or key spec, not both.');
+    }
+    const n = input.numberOfBytes ?? (input.keySpec === 'AES_128' ? 16 : 32);
+    const k = await this.resolve(ctx, input.keyId, true);
+    this.requireUsable(k);
+    this.requireEncryptDecrypt(k);
+    if (input.dryRun) throw dryRun();
+    const plaintext = randomBytes(n);
+    const { blob, materialId } = await this.encryptUnder(k, plaintext, input.encryptionContext);
+    return { key: k, plaintext, ciphertextBlob: blob, materialId };
+  }
+
+  generateRandom(numberOfBytes: number, customKeyStoreId?: string): Buffer {
+    this.requireUnsealed();
+    if (customKeyStoreId !== undefined) throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${customKeyStoreId} does not exist.`);
+    return randomBytes(numberOfBytes);
+  }
+
+  // ---- aliases ----------------------------------------------------------------------------------
+
+  async createAlias(ctx: CallContext, aliasName: string, targetKeyId: string): Promise<void> {
+    checkAliasName(aliasName);
+    await this.mutate(ctx, async (tx, lookup) => {
+      const k = await this.resolve(ctx, targetKeyId, false, lookup);
+      this.requireNotPendingDeletion(k);
+      if (await this.deps.store.keys.findAliasIn(tx, ctx.accountId, ctx.region, aliasName)) {
+        throw new KmsError('AlreadyExists', `An alias with the name ${aliasArn(ctx.region, ctx.accountId, aliasName)} already exists`);
+      }
+      const now = this.now();
+      await this.deps.store.keys.insertAlias(tx, { accountId: ctx.accountId, region: ctx.region, aliasName, keyId: k.keyId, createdAt: now, updatedAt: now });
+      return { result: undefined, keyId: k.keyId, details: { aliasName } };
+    });
+  }
+
+  async updateAlias(ctx: CallContext, aliasName: string, targetKeyId: string): Promise<void> {
+    checkAliasName(aliasName);
+    await this.mutate(ctx, async (tx, lookup) => {
+      const alias = await this.deps.store.keys.findAliasIn(tx, ctx.accountId, ctx.region, aliasName);
+      if (!alias) throw kmsErrors.notFound(`Alias ${aliasArn(ctx.region, ctx.accountId, aliasName)} is not found.`);
+      const k = await this.resolve(ctx, targetKeyId, false, lookup);
+      this.requireNotPendingDeletion(k);
+      const current = await lookup.key(alias.keyId);
+      if (current && (current.keyUsage !== k.keyUsage || current.keySpec !== k.keySpec)) {
+        throw kmsErrors.validation('The alias can only point to a key of the same key spec and key usage as its current key.');
+      }
+      await this.deps.store.keys.retargetAlias(tx, alias, k.keyId, this.now());
+      return { result: undefined, keyId: k.keyId, details: { aliasName } };
+    });
+  }
+
+  async deleteAlias(ctx: CallContext, aliasName: string): Promise<void> {
+    checkAliasName(aliasName);
+    await this.mutate(ctx, async (tx) => {
+      const alias = await this.deps.store.keys.findAliasIn(tx, ctx.accountId, ctx.region, aliasName);
+      if (!alias) throw kmsErrors.notFound(`Alias ${aliasArn(ctx.region, ctx.accountId, aliasName)} is not found.`);
+      await this.deps.store.keys.deleteAlias(tx, alias);
+      return { result: undefined, keyId: alias.keyId, details: { aliasName } };
+    });
+  }
+
+  async listAliases(ctx: CallContext, keyRef: string | undefined, limit = 50, marker?: string): Promise<Page<AliasRecord>> {
+    this.requireUnsealed();
+    const after = decodeMarker('aliases', marker) ?? '';
+    const keyId = keyRef === undefined ? null : (await this.resolve(ctx, keyRef, false)).keyId;
+    const rows = await this.deps.store.keys.listAliases(ctx.accountId, ctx.region, keyId, after, limit + 1);
+    return paginate(rows, limit, (a) => encodeMarker('aliases', a.aliasName));
+  }
+
+  // ---- tags -------------------------------------------------------------------------------------
+
+  private checkTags(tags: TagRecord[]): TagRecord[] {
+    const seen = new Set<string>();
+    for (const t of tags) {
+      if (t.tagKey.startsWith('aws:')) throw new KmsError('Tag', `Tag keys beginning with "aws:" are reserved for AWS use: ${t.tagKey}`);
+      if (seen.has(t.tagKey)) throw new KmsError('Tag', `Duplicate tag key ${t.tagKey} in the request.`);
+      seen.add(t.tagKey);
+    }
+    if (tags.length > MAX_TAGS) throw new KmsError('Tag', `A KMS key can have at most ${MAX_TAGS} tags.`);
+    return tags;
+  }
+
+  async tagResource(ctx: CallContext, keyRef: string, tags: TagRecord[]): Promise<void> {
+    this.checkTags(tags);
+    await this.mutate(ctx, async (tx, lookup) => {
+      const k = await this.resolve(ctx, keyRef, false, lookup);
+      this.requireNotPendingDeletion(k);
+      for (const t of tags) await this.deps.store.keys.putTag(tx, k.keyId, t);
+      if ((await this.deps.store.keys.countTagsIn(tx, k.keyId)) > MAX_TAGS) {
+        throw new KmsError('Tag', `A KMS key can have at most ${MAX_TAGS} tags.`);
+      }
+      return { result: undefined, keyId: k.keyId, details: { tags: tags.length } };
+    });
+  }
+
+  async untagResource(ctx: CallContext, keyRef: string, tagKeys: string[]): Promise<void> {
+    await this.mutate(ctx, async (tx, lookup) => {
+      const k = await this.resolve(ctx, keyRef, false, lookup);
+      this.requireNotPendingDeletion(k);
+      for (const key of tagKeys) await this.deps.store.keys.deleteTag(tx, k.keyId, key);
+      return { result: undefined, keyId: k.keyId, details: { tags: tagKeys.length } };
+    });
+  }
+
+  async listResourceTags(ctx: CallContext, keyRef: string, limit = 50, marker?: string): Promise<Page<TagRecord>> {
+    this.requireUnsealed();
+    const k = await this.resolve(ctx, keyRef, false);
+    const after = decodeMarker('tags', marker) ?? '';
+    const all = (await this.deps.store.keys.listTags(k.keyId)).filter((t) => t.tagKey > after);
+    return paginate(all, limit, (t) => encodeMarker('tags', t.tagKey));
+  }
+
+  // ---- rotation ---------------------------------------------------------------------------------
+
+  async enableKeyRotation(ctx: CallContext, keyRef: string, periodDays = DEFAULT_ROTATION_DAYS): Promise<void> {
+    await this.setState(ctx, keyRef, (k) => {
+      this.requireUsable(k);
+      return { ...k, rotationEnabled: true, rotationPeriodDays: periodDays, nextRotationAt: this.now() + periodDays * DAY_MS };
+    });
+  }
+
+  async disableKeyRotation(ctx: CallContext, keyRef: string): Promise<void> {
+    await this.setState(ctx, keyRef, (k) => {
+      this.requireUsable(k);
+      return { ...k, rotationEnabled: false, nextRotationAt: null };
+    });
+  }
+
+  async getKeyRotationStatus(ctx: CallContext, keyRef: string): Promise<KeyRecord> {
+    this.requireUnsealed();
+    return this.resolve(ctx, keyRef, false);
+  }
+
+  async rotateKeyOnDemand(ctx: CallContext, keyRef: string): Promise<KeyRecord> {
+    this.requireUnsealed();
+    const k = await this.resolve(ctx, keyRef, false);
+    this.requireUsable(k);
+    const materialId = newMaterialId();
+    const sealed = this.deps.keystore.generateMaterial(k.keyId, materialId);
+    return this.mutate(ctx, async (tx, lookup) => {
+      const cur = await this.resolve(ctx, keyRef, false, lookup);
+      this.requireUsable(cur);
+      const onDemand = (await this.deps.store.keys.listMaterials(cur.keyId)).filter((m) => m.rotationType === 'ON_DEMAND').length;
+      if (onDemand >= MAX_ON_DEMAND_ROTATIONS) {
+        throw new KmsError('LimitExceeded', `${this.arnOf(cur)} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
+      }
+      return this.addMaterial(tx, cur, materialId, sealed, 'ON_DEMAND');
+    });
+  }
+
+  private async addMaterial(tx: WriteTx, k: KeyRecord, materialId: string, sealed: Buffer, rotationType: 'AUTOMATIC' | 'ON_DEMAND') {
+    const now = this.now();
+    await this.deps.store.keys.insertMaterial(tx, { keyId: k.keyId, materialId, createdAt: now, rotationType, materialSealed: sealed });
+    const next: KeyRecord = { ...k, currentMaterialId: materialId };
+    if (rotationType === 'AUTOMATIC' && k.rotationPeriodDays) next.nextRotationAt = now + k.rotationPeriodDays * DAY_MS;
+    await this.deps.store.keys.update(tx, next);
+    return { result: next, keyId: k.keyId, details: { rotationType } };
+  }
+
+  async listKeyRotations(
+    ctx: CallContext,
+    keyRef: string,
+    includeKeyMaterial: string | undefined,
+    limit = 100,
+    marker?: string,
+  ): Promise<{ key: KeyRecord; page: Page<MaterialRecord> }> {
+    this.requireUnsealed();
+    const k = await this.resolve(ctx, keyRef, false);
+    const all = await this.deps.store.keys.listMaterials(k.keyId);
+    const rows = includeKeyMaterial === 'ALL_KEY_MATERIAL' ? all : all.filter((m) => m.rotationType !== null);
+    const after = Number(decodeMarker('rotations', marker) ?? '0');
+    const page = paginate(rows.slice(after), limit, () => encodeMarker('rotations', String(after + limit)));
+    return { key: k, page };
+  }
+
+  // ---- policies ---------------------------------------------------------------------------------
+
+  private static checkPolicyName(name: string | undefined): void {
+    if (name !== undefined && name !== 'default') throw kmsErrors.notFound(`Policy ${name} is not found. The only key policy name is "default".`);
+  }
+
+  async getKeyPolicy(ctx: CallContext, keyRef: string, policyName?: string): Promise<string> {
+    this.requireUnsealed();
+    KeyService.checkPolicyName(policyName);
+    return (await this.resolve(ctx, keyRef, false)).policy;
+  }
+
+  async putKeyPolicy(ctx: CallContext, keyRef: string, policy: string, policyName?: string): Promise<void> {
+    KeyService.checkPolicyName(policyName);
+    checkPolicyDocument(policy);
+    await this.setState(ctx, keyRef, (k) => {
+      this.requireNotPendingDeletion(k);
+      return { ...k, policy };
+    });
+  }
+
+  async listKeyPolicies(ctx: CallContext, keyRef: string): Promise<string[]> {
+    this.requireUnsealed();
+    await this.resolve(ctx, keyRef, false);
+    return ['default'];
+  }
+
+  // ---- time-driven changes ----------------------------------------------------------------------
+
+  /**
+   * Runs what has fallen due by now: deletes keys whose waiting period has ended (with their
+   * material, aliases and tags) and rotates keys whose rotation date has come. Rotation needs the
+   * root key, so it waits while the appliance is sealed; deletion does not.
+   */
+  async runDue(): Promise<{ deleted: string[]; rotated: string[] }> {
+    const now = this.now();
+    const deleted: string[] = [];
+    const rotated: string[] = [];
+    for (const k of await this.deps.store.keys.dueForDeletion(now)) {
+      await this.deps.store.db.write(async (tx) => {
+        const cur = await this.deps.store.keys.findIn(tx, k.keyId);
+        if (!cur || cur.state !== 'PendingDeletion' || cur.deletionAt === null || cur.deletionAt > now) return;
+        await this.deps.store.keys.delete(tx, k.keyId);
+        await this.deps.audit.appendIn(tx, { principal: 'kura:scheduler', source: 'scheduler', operation: 'DeleteKey', keyId: k.keyId, outcome: 'ok' });
+        deleted.push(k.keyId);
+      });
+      this.deps.keystore.forget(k.keyId);
+    }
+    if (this.deps.root.isUnsealed) {
+      for (const k of await this.deps.store.keys.dueForRotation(now)) {
+        const materialId = newMaterialId();
+        const sealed = this.deps.keystore.generateMaterial(k.keyId, materialId);
+        await this.deps.store.db.write(async (tx) => {
+          const cur = await this.deps.store.keys.findIn(tx, k.keyId);
+          if (!cur || !cur.rotationEnabled || cur.state !== 'Enabled' || cur.nextRotationAt === null || cur.nextRotationAt > now) return;
+          await this.addMaterial(tx, cur, materialId, sealed, 'AUTOMATIC');
+          await this.deps.audit.appendIn(tx, { principal: 'kura:scheduler', source: 'scheduler', operation: 'RotateKey', keyId: k.keyId, outcome: 'ok' });
+          rotated.push(k.keyId);
+        });
+      }
+    }
+    return { deleted, rotated };
+  }
+}

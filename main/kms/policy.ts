@@ -1,0 +1,45 @@
+// Key policies: stored and returned now; evaluated by the authorization issue. Here they are only
+// checked to be a well-formed policy document, as AWS checks on PutKeyPolicy and CreateKey.
+import { KmsError } from '../common/errors.js';
+
+export function defaultKeyPolicy(accountId: string): string {
+  return JSON.stringify(
+    {
+      Version: '2012-10-17',
+      Id: 'key-default-1',
+      Statement: [
+        {
+          Sid: 'Enable IAM User Permissions',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+      ],
+    },
+    null,
+    2,
+  );
+}
+
+const malformed = (why: string) => new KmsError('MalformedPolicyDocument', `The new key policy will not allow you to update the key policy in the future: ${why}`);
+
+export function checkPolicyDocument(policy: string): void {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(policy);
+  } catch {
+    throw new KmsError('MalformedPolicyDocument', 'The policy is not valid JSON.');
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new KmsError('MalformedPolicyDocument', 'The policy must be a JSON object.');
+  const statements = (doc as Record<string, unknown>).Statement;
+  const list = Array.isArray(statements) ? statements : statements && typeof statements === 'object' ? [statements] : null;
+  if (!list || list.length === 0) throw new KmsError('MalformedPolicyDocument', 'The policy must have at least one Statement.');
+  for (const s of list) {
+    if (!s || typeof s !== 'object') throw new KmsError('MalformedPolicyDocument', 'Each Statement must be an object.');
+    const st = s as Record<string, unknown>;
+    if (st.Effect !== 'Allow' && st.Effect !== 'Deny') throw new KmsError('MalformedPolicyDocument', 'Each Statement needs an Effect of Allow or Deny.');
+    if (st.Action === undefined && st.NotAction === undefined) throw new KmsError('MalformedPolicyDocument', 'Each Statement needs an Action.');
+    if (st.Principal === undefined && st.NotPrincipal === undefined) throw malformed('a Statement has no Principal.');
+  }
+}

@@ -1,0 +1,146 @@
+// SQLite on disk: the only module that talks to sqlite3.
+//
+// Two connections to one WAL database: a reader that serves queries concurrently, and a writer
+// that runs every change inside a transaction. Writes are queued and group-committed: the jobs
+// waiting when the writer becomes free run in one BEGIN IMMEDIATE … COMMIT, each inside its own
+// SAVEPOINT so one failing job rolls back alone. synchronous=FULL makes COMMIT wait for the WAL to
+// reach the disk, so a job's promise resolves only once its change is durable; batching amortizes
+// that fsync over concurrent requests.
+import sqlite3 from 'sqlite3';
+
+export type SqlValue = string | number | bigint | Buffer | null;
+export type Row = Record<string, SqlValue>;
+
+/** What a write job may do: statements that run inside the writer's open transaction. */
+export interface WriteTx {
+  run(sql: string, ...params: SqlValue[]): Promise<{ changes: number; lastID: number }>;
+  get<T = Row>(sql: string, ...params: SqlValue[]): Promise<T | undefined>;
+  all<T = Row>(sql: string, ...params: SqlValue[]): Promise<T[]>;
+}
+
+interface Job {
+  fn: (tx: WriteTx) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  /** Called after a successful COMMIT with the job's result, before resolve; or after rollback. */
+}
+
+function open(file: string, mode: number): Promise<sqlite3.Database> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file, mode, (err) => (err ? reject(err) : resolve(db)));
+  });
+}
+
+function wrap(db: sqlite3.Database): WriteTx & { exec(sql: string): Promise<void>; close(): Promise<void> } {
+  return {
+    run: (sql, ...params) =>
+      new Promise((resolve, reject) => {
+        db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+          if (err) reject(err);
+          else resolve({ changes: this.changes, lastID: this.lastID });
+        });
+      }),
+    get: <T>(sql: string, ...params: SqlValue[]) =>
+      new Promise<T | undefined>((resolve, reject) => {
+        db.get(sql, params, (err: Error | null, row: T | undefined) => (err ? reject(err) : resolve(row)));
+      }),
+    all: <T>(sql: string, ...params: SqlValue[]) =>
+      new Promise<T[]>((resolve, reject) => {
+        db.all(sql, params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)));
+      }),
+    exec: (sql) => new Promise((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve()))),
+    close: () => new Promise((resolve, reject) => db.close((err) => (err ? reject(err) : resolve()))),
+  };
+}
+
+export class Database {
+  private queue: Job[] = [];
+  private writing = false;
+  private closed = false;
+  private idle: (() => void)[] = [];
+
+  private constructor(
+    private readonly writer: ReturnType<typeof wrap>,
+    private readonly reader: ReturnType<typeof wrap>,
+    readonly file: string,
+  ) {}
+
+  static async open(file: string, opts: { readonly?: boolean } = {}): Promise<Database> {
+    if (opts.readonly) {
+      const r = wrap(await open(file, sqlite3.OPEN_READONLY));
+      await r.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = 1;');
+      return new Database(r, r, file);
+    }
+    const w = wrap(await open(file, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE));
+    await w.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    const r = wrap(await open(file, sqlite3.OPEN_READONLY));
+    await r.exec('PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+    return new Database(w, r, file);
+  }
+
+  get<T = Row>(sql: string, ...params: SqlValue[]): Promise<T | undefined> {
+    return this.reader.get<T>(sql, ...params);
+  }
+
+  all<T = Row>(sql: string, ...params: SqlValue[]): Promise<T[]> {
+    return this.reader.all<T>(sql, ...params);
+  }
+
+  /** Runs fn in a transaction; resolves with its result once the change is durable. */
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('database is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  /** Schema changes and migrations: run directly on the writer, outside the queue. */
+  async execScript(sql: string): Promise<void> {
+    await this.writer.exec(sql);
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, 256);
+      const outcomes: { ok: boolean; value: unknown }[] = [];
+      try {
+        await this.writer.exec('BEGIN IMMEDIATE');
+        for (const job of batch) {
+          await this.writer.exec('SAVEPOINT job');
+          try {
+            const value = await job.fn(this.writer);
+            await this.writer.exec('RELEASE job');
+            outcomes.push({ ok: true, value });
+          } catch (e) {
+            await this.writer.exec('ROLLBACK TO job; RELEASE job');
+            outcomes.push({ ok: false, value: e });
+          }
+        }
+        await this.writer.exec('COMMIT');
+      } catch (e) {
+        // The transaction as a whole failed (disk full, I/O error): nothing in it is acknowledged.
+        await this.writer.exec('ROLLBACK').catch(() => undefined);
+        for (const job of batch) job.reject(e);
+        continue;
+      }
+      batch.forEach((job, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) job.resolve(o.value);
+        else job.reject(o.value);
+      });
+    }
+    this.writing = false;
+    for (const f of this.idle.splice(0)) f();
+  }
+
+  /** Waits for queued writes, then closes both connections (checkpointing the WAL). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.writing) await new Promise<void>((r) => this.idle.push(r));
+    if (this.reader !== this.writer) await this.reader.close();
+    await this.writer.close();
+  }
+}

@@ -1,0 +1,106 @@
+// Versioned schema. Each migration runs once, in order, inside one transaction with the version bump;
+// a database newer than this build is refused rather than guessed at.
+import type { Database } from './database.js';
+
+const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'appliance, seal, credentials, keys, materials, aliases, tags, audit',
+    sql: `
+      CREATE TABLE appliance (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        appliance_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- The root key itself is never stored: only how it is sealed and a check value that proves a
+      -- recombined key is the right one.
+      CREATE TABLE seal_config (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        mode TEXT NOT NULL CHECK (mode IN ('shamir', 'dev')),
+        threshold INTEGER NOT NULL,
+        share_count INTEGER NOT NULL,
+        share_set_id TEXT NOT NULL,
+        check_value BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE credentials (
+        access_key_id TEXT PRIMARY KEY,
+        secret_sealed BLOB NOT NULL,
+        account_id TEXT NOT NULL,
+        principal_arn TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE keys (
+        key_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        key_usage TEXT NOT NULL,
+        key_spec TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        deletion_at INTEGER,
+        pending_window_days INTEGER,
+        rotation_enabled INTEGER NOT NULL DEFAULT 0,
+        rotation_period_days INTEGER,
+        next_rotation_at INTEGER,
+        on_demand_rotation_started_at INTEGER,
+        policy TEXT NOT NULL,
+        current_material_id TEXT
+      );
+      CREATE INDEX keys_by_owner ON keys (account_id, region, key_id);
+      CREATE INDEX keys_pending_deletion ON keys (deletion_at) WHERE deletion_at IS NOT NULL;
+      CREATE INDEX keys_rotation_due ON keys (next_rotation_at) WHERE rotation_enabled = 1;
+      CREATE TABLE key_materials (
+        key_id TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+        material_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        rotation_type TEXT,
+        material_sealed BLOB NOT NULL,
+        PRIMARY KEY (key_id, material_id)
+      );
+      CREATE TABLE aliases (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        alias_name TEXT NOT NULL,
+        key_id TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, region, alias_name)
+      );
+      CREATE INDEX aliases_by_key ON aliases (key_id);
+      CREATE TABLE tags (
+        key_id TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+        tag_key TEXT NOT NULL,
+        tag_value TEXT NOT NULL,
+        PRIMARY KEY (key_id, tag_key)
+      );
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        entry TEXT NOT NULL,
+        prev_hash BLOB NOT NULL,
+        hash BLOB NOT NULL
+      );
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export async function migrate(db: Database): Promise<void> {
+  await db.execScript('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = await db.write((tx) => tx.get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version'));
+  const current = row?.v ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`The database is at schema version ${current}, newer than this Kura (${SCHEMA_VERSION}); upgrade Kura.`);
+  }
+  for (const m of MIGRATIONS.filter((x) => x.version > current)) {
+    await db.write(async (tx) => {
+      for (const stmt of m.sql.split(';').map((s) => s.trim()).filter(Boolean)) await tx.run(stmt);
+      await tx.run('INSERT INTO schema_version (version) VALUES (?)', m.version);
+    });
+  }
+}

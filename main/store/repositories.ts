@@ -1,0 +1,355 @@
+// Repositories over the schema of migrations.ts. Reads go to the reader connection; writes take the
+// WriteTx of a Database.write() job so that a service composes several changes (and its audit entry)
+// into one transaction.
+import type { Database, Row, WriteTx } from './database.js';
+import type { AliasRecord, AuditRecord, CredentialRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function toKey(r: Row): KeyRecord {
+  return {
+    keyId: String(r.key_id),
+    accountId: String(r.account_id),
+    region: String(r.region),
+    description: String(r.description),
+    keyUsage: String(r.key_usage),
+    keySpec: String(r.key_spec),
+    origin: String(r.origin),
+    state: String(r.state),
+    createdAt: Number(r.created_at),
+    deletionAt: num(r.deletion_at),
+    pendingWindowDays: num(r.pending_window_days),
+    rotationEnabled: Number(r.rotation_enabled) === 1,
+    rotationPeriodDays: num(r.rotation_period_days),
+    nextRotationAt: num(r.next_rotation_at),
+    onDemandRotationStartedAt: num(r.on_demand_rotation_started_at),
+    policy: String(r.policy),
+    currentMaterialId: r.current_material_id === null ? null : String(r.current_material_id),
+  };
+}
+
+function toMaterial(r: Row): MaterialRecord {
+  return {
+    keyId: String(r.key_id),
+    materialId: String(r.material_id),
+    createdAt: Number(r.created_at),
+    rotationType: r.rotation_type === null ? null : String(r.rotation_type),
+    materialSealed: r.material_sealed as Buffer,
+  };
+}
+
+function toAlias(r: Row): AliasRecord {
+  return {
+    accountId: String(r.account_id),
+    region: String(r.region),
+    aliasName: String(r.alias_name),
+    keyId: String(r.key_id),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+export class SqliteKeyRepository {
+  constructor(private readonly db: Database) {}
+
+  async find(keyId: string): Promise<KeyRecord | undefined> {
+    const r = await this.db.get('SELECT * FROM keys WHERE key_id = ?', keyId);
+    return r ? toKey(r) : undefined;
+  }
+
+  async findIn(tx: WriteTx, keyId: string): Promise<KeyRecord | undefined> {
+    const r = await tx.get('SELECT * FROM keys WHERE key_id = ?', keyId);
+    return r ? toKey(r) : undefined;
+  }
+
+  /** Keys of one account and region in key ID order, starting after `afterKeyId`. */
+  async list(accountId: string, region: string, afterKeyId: string, limit: number): Promise<KeyRecord[]> {
+    const rows = await this.db.all(
+      'SELECT * FROM keys WHERE account_id = ? AND region = ? AND key_id > ? ORDER BY key_id LIMIT ?',
+      accountId,
+      region,
+      afterKeyId,
+      limit,
+    );
+    return rows.map(toKey);
+  }
+
+  async insert(tx: WriteTx, k: KeyRecord): Promise<void> {
+    await tx.run(
+      `INSERT INTO keys (key_id, account_id, region, description, key_usage, key_spec, origin, state, created_at,
+         deletion_at, pending_window_days, rotation_enabled, rotation_period_days, next_rotation_at,
+         on_demand_rotation_started_at, policy, current_material_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      k.keyId,
+      k.accountId,
+      k.region,
+      k.description,
+      k.keyUsage,
+      k.keySpec,
+      k.origin,
+      k.state,
+      k.createdAt,
+      k.deletionAt,
+      k.pendingWindowDays,
+      k.rotationEnabled ? 1 : 0,
+      k.rotationPeriodDays,
+      k.nextRotationAt,
+      k.onDemandRotationStartedAt,
+      k.policy,
+      k.currentMaterialId,
+    );
+  }
+
+  /** Writes every mutable column of the key. */
+  async update(tx: WriteTx, k: KeyRecord): Promise<void> {
+    await tx.run(
+      `UPDATE keys SET description = ?, state = ?, deletion_at = ?, pending_window_days = ?, rotation_enabled = ?,
+         rotation_period_days = ?, next_rotation_at = ?, on_demand_rotation_started_at = ?, policy = ?,
+         current_material_id = ? WHERE key_id = ?`,
+      k.description,
+      k.state,
+      k.deletionAt,
+      k.pendingWindowDays,
+      k.rotationEnabled ? 1 : 0,
+      k.rotationPeriodDays,
+      k.nextRotationAt,
+      k.onDemandRotationStartedAt,
+      k.policy,
+      k.currentMaterialId,
+      k.keyId,
+    );
+  }
+
+  /** Deletes the key with its materials, aliases and tags (ON DELETE CASCADE). */
+  async delete(tx: WriteTx, keyId: string): Promise<void> {
+    await tx.run('DELETE FROM keys WHERE key_id = ?', keyId);
+  }
+
+  async dueForDeletion(nowMs: number): Promise<KeyRecord[]> {
+    const rows = await this.db.all("SELECT * FROM keys WHERE state = 'PendingDeletion' AND deletion_at <= ? ORDER BY deletion_at", nowMs);
+    return rows.map(toKey);
+  }
+
+  async dueForRotation(nowMs: number): Promise<KeyRecord[]> {
+    const rows = await this.db.all(
+      "SELECT * FROM keys WHERE rotation_enabled = 1 AND next_rotation_at <= ? AND state IN ('Enabled') ORDER BY next_rotation_at",
+      nowMs,
+    );
+    return rows.map(toKey);
+  }
+
+  async findMaterial(keyId: string, materialId: string): Promise<MaterialRecord | undefined> {
+    const r = await this.db.get('SELECT * FROM key_materials WHERE key_id = ? AND material_id = ?', keyId, materialId);
+    return r ? toMaterial(r) : undefined;
+  }
+
+  async listMaterials(keyId: string): Promise<MaterialRecord[]> {
+    const rows = await this.db.all('SELECT * FROM key_materials WHERE key_id = ? ORDER BY created_at, rowid', keyId);
+    return rows.map(toMaterial);
+  }
+
+  async insertMaterial(tx: WriteTx, m: MaterialRecord): Promise<void> {
+    await tx.run(
+      'INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed) VALUES (?, ?, ?, ?, ?)',
+      m.keyId,
+      m.materialId,
+      m.createdAt,
+      m.rotationType,
+      m.materialSealed,
+    );
+  }
+
+  async findAlias(accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined> {
+    const r = await this.db.get('SELECT * FROM aliases WHERE account_id = ? AND region = ? AND alias_name = ?', accountId, region, aliasName);
+    return r ? toAlias(r) : undefined;
+  }
+
+  async findAliasIn(tx: WriteTx, accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined> {
+    const r = await tx.get('SELECT * FROM aliases WHERE account_id = ? AND region = ? AND alias_name = ?', accountId, region, aliasName);
+    return r ? toAlias(r) : undefined;
+  }
+
+  async listAliases(accountId: string, region: string, keyId: string | null, afterName: string, limit: number): Promise<AliasRecord[]> {
+    const rows = keyId
+      ? await this.db.all(
+          'SELECT * FROM aliases WHERE account_id = ? AND region = ? AND key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
+          accountId,
+          region,
+          keyId,
+          afterName,
+          limit,
+        )
+      : await this.db.all(
+          'SELECT * FROM aliases WHERE account_id = ? AND region = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
+          accountId,
+          region,
+          afterName,
+          limit,
+        );
+    return rows.map(toAlias);
+  }
+
+  async insertAlias(tx: WriteTx, a: AliasRecord): Promise<void> {
+    await tx.run(
+      'INSERT INTO aliases (account_id, region, alias_name, key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+      a.accountId,
+      a.region,
+      a.aliasName,
+      a.keyId,
+      a.createdAt,
+      a.updatedAt,
+    );
+  }
+
+  async retargetAlias(tx: WriteTx, a: AliasRecord, keyId: string, nowMs: number): Promise<void> {
+    await tx.run(
+      'UPDATE aliases SET key_id = ?, updated_at = ? WHERE account_id = ? AND region = ? AND alias_name = ?',
+      keyId,
+      nowMs,
+      a.accountId,
+      a.region,
+      a.aliasName,
+    );
+  }
+
+  async deleteAlias(tx: WriteTx, a: AliasRecord): Promise<void> {
+    await tx.run('DELETE FROM aliases WHERE account_id = ? AND region = ? AND alias_name = ?', a.accountId, a.region, a.aliasName);
+  }
+
+  async listTags(keyId: string): Promise<TagRecord[]> {
+    const rows = await this.db.all('SELECT tag_key, tag_value FROM tags WHERE key_id = ? ORDER BY tag_key', keyId);
+    return rows.map((r) => ({ tagKey: String(r.tag_key), tagValue: String(r.tag_value) }));
+  }
+
+  async countTagsIn(tx: WriteTx, keyId: string): Promise<number> {
+    const r = await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM tags WHERE key_id = ?', keyId);
+    return r?.n ?? 0;
+  }
+
+  async putTag(tx: WriteTx, keyId: string, t: TagRecord): Promise<void> {
+    await tx.run(
+      'INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value',
+      keyId,
+      t.tagKey,
+      t.tagValue,
+    );
+  }
+
+  async deleteTag(tx: WriteTx, keyId: string, tagKey: string): Promise<void> {
+    await tx.run('DELETE FROM tags WHERE key_id = ? AND tag_key = ?', keyId, tagKey);
+  }
+}
+
+export class SqliteCredentialRepository {
+  constructor(private readonly db: Database) {}
+
+  private static toRecord(r: Row): CredentialRecord {
+    return {
+      accessKeyId: String(r.access_key_id),
+      secretSealed: r.secret_sealed as Buffer,
+      accountId: String(r.account_id),
+      principalArn: String(r.principal_arn),
+      description: String(r.description),
+      createdAt: Number(r.created_at),
+    };
+  }
+
+  async find(accessKeyId: string): Promise<CredentialRecord | undefined> {
+    const r = await this.db.get('SELECT * FROM credentials WHERE access_key_id = ?', accessKeyId);
+    return r ? SqliteCredentialRepository.toRecord(r) : undefined;
+  }
+
+  async list(): Promise<CredentialRecord[]> {
+    const rows = await this.db.all('SELECT * FROM credentials ORDER BY created_at, access_key_id');
+    return rows.map(SqliteCredentialRepository.toRecord);
+  }
+
+  async insert(tx: WriteTx, c: CredentialRecord): Promise<void> {
+    await tx.run(
+      'INSERT INTO credentials (access_key_id, secret_sealed, account_id, principal_arn, description, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      c.accessKeyId,
+      c.secretSealed,
+      c.accountId,
+      c.principalArn,
+      c.description,
+      c.createdAt,
+    );
+  }
+
+  async delete(tx: WriteTx, accessKeyId: string): Promise<boolean> {
+    const r = await tx.run('DELETE FROM credentials WHERE access_key_id = ?', accessKeyId);
+    return r.changes > 0;
+  }
+}
+
+export class SqliteApplianceRepository {
+  constructor(private readonly db: Database) {}
+
+  async applianceId(): Promise<string | undefined> {
+    const r = await this.db.get<{ appliance_id: string }>('SELECT appliance_id FROM appliance WHERE id = 1');
+    return r?.appliance_id;
+  }
+
+  async ensureApplianceId(newId: string, nowMs: number): Promise<string> {
+    return this.db.write(async (tx) => {
+      await tx.run('INSERT OR IGNORE INTO appliance (id, appliance_id, created_at) VALUES (1, ?, ?)', newId, nowMs);
+      const r = await tx.get<{ appliance_id: string }>('SELECT appliance_id FROM appliance WHERE id = 1');
+      return r!.appliance_id;
+    });
+  }
+
+  async sealConfig(): Promise<SealConfigRecord | undefined> {
+    const r = await this.db.get('SELECT * FROM seal_config WHERE id = 1');
+    if (!r) return undefined;
+    return {
+      mode: String(r.mode) as SealConfigRecord['mode'],
+      threshold: Number(r.threshold),
+      shareCount: Number(r.share_count),
+      shareSetId: String(r.share_set_id),
+      checkValue: r.check_value as Buffer,
+      createdAt: Number(r.created_at),
+    };
+  }
+
+  async insertSealConfig(tx: WriteTx, s: SealConfigRecord): Promise<void> {
+    await tx.run(
+      'INSERT INTO seal_config (id, mode, threshold, share_count, share_set_id, check_value, created_at) VALUES (1, ?, ?, ?, ?, ?, ?)',
+      s.mode,
+      s.threshold,
+      s.shareCount,
+      s.shareSetId,
+      s.checkValue,
+      s.createdAt,
+    );
+  }
+}
+
+export class SqliteAuditRepository {
+  constructor(private readonly db: Database) {}
+
+  async lastIn(tx: WriteTx): Promise<{ seq: number; hash: Buffer } | undefined> {
+    const r = await tx.get<{ seq: number; hash: Buffer }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    return r ?? undefined;
+  }
+
+  async insert(tx: WriteTx, a: AuditRecord): Promise<void> {
+    await tx.run('INSERT INTO audit_log (seq, at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)', a.seq, a.at, a.entry, a.prevHash, a.hash);
+  }
+
+  /** Every entry in sequence order, a page at a time. */
+  async page(afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.db.all('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?', afterSeq, limit);
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      at: Number(r.at),
+      entry: String(r.entry),
+      prevHash: r.prev_hash as Buffer,
+      hash: r.hash as Buffer,
+    }));
+  }
+
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM audit_log');
+    return r?.n ?? 0;
+  }
+}
