@@ -91,6 +91,7 @@ export async function startAppliance(config: ApplianceConfig, deps: { log: Logge
     const applianceId = await store.appliance.ensureApplianceId(randomUUID(), clock.nowMs());
     const audit = new AuditLog({ db: store.db, repo: store.audit, clock });
     const root = new RootKeyHolder({ db: store.db, appliance: store.appliance, aead, clock, applianceId });
+    await root.load();
     const keystore = new StandardKeyStore({ aead, root });
     const keys = new KeyService({ store, keystore, root, audit, clock });
     const credentials = new CredentialService({ store, root, clock, audit });

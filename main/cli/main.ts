@@ -117,6 +117,9 @@ async function serve(argv: string[]): Promise<number> {
   if (values.help) return (out(HELP.serve), 0);
   const cfg = configFrom(values);
   const log = createLogger(cfg.logLevel);
+  // A stray rejection is a bug to fix, not a reason to drop every client: log it and keep serving.
+  // Acknowledged writes are durable before they are acknowledged, so nothing depends on this.
+  process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? e.stack ?? e.name : typeof e }));
   const appliance = await startAppliance(cfg, { log });
   const status = await appliance.root.status();
   log.info('kura started', { endpoint: appliance.server.url, dataDir: cfg.dataDir, dev: cfg.dev, state: status.state, applianceId: appliance.applianceId });

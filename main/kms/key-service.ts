@@ -98,7 +98,7 @@ export class KeyService {
   }
 
   private requireUnsealed(): void {
-    if (!this.deps.root.isUnsealed) throw kmsErrors.sealed();
+    this.deps.root.requireUnsealed();
   }
 
   arnOf(k: Pick<KeyRecord, 'region' | 'accountId' | 'keyId'>): string {

@@ -45,10 +45,16 @@ export class RootKeyHolder {
   private derived: DerivedKeys | undefined;
   private pending: Share[] = [];
   private sealListeners: (() => void)[] = [];
+  private initialized = false;
 
   constructor(
     private readonly deps: { db: Database; appliance: SqliteApplianceRepository; aead: Aead; clock: Clock; applianceId: string },
   ) {}
+
+  /** Reads whether the appliance is initialized; call once at start. */
+  async load(): Promise<void> {
+    this.initialized = (await this.deps.appliance.sealConfig()) !== undefined;
+  }
 
   async status(): Promise<SealStatus> {
     const cfg = await this.deps.appliance.sealConfig();
@@ -115,6 +121,7 @@ export class RootKeyHolder {
         createdAt: this.deps.clock.nowMs(),
       }),
     );
+    this.initialized = true;
   }
 
   /**
@@ -191,8 +198,16 @@ export class RootKeyHolder {
     for (const l of this.sealListeners) l();
   }
 
+  /** Throws NotInitialized or Sealed unless keys can be used. */
+  requireUnsealed(): void {
+    this.live();
+  }
+
   private live(): DerivedKeys {
-    if (!this.derived) throw kmsErrors.sealed();
+    if (!this.derived) {
+      if (!this.initialized) throw new KmsError('NotInitialized', 'Kura is not initialized: run `kura init` to make its root key, then `kura unseal`.');
+      throw kmsErrors.sealed();
+    }
     return this.derived;
   }
 

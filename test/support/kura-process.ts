@@ -1,0 +1,91 @@
+// Starts a real `kura serve` process (the compiled dist/, as `npm start` runs it) on a free port with
+// its own data directory, and reads the endpoint and dev credential it prints.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const KURA_BIN = path.join(ROOT, 'bin', 'kura.js');
+
+export interface KuraProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  proc: ChildProcess;
+  /** Dev credential (dev mode only). */
+  accessKeyId: string;
+  secretAccessKey: string;
+  stdout: () => string;
+  stderr: () => string;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, no cleanup. */
+  kill9(): Promise<void>;
+}
+
+export function tempDataDir(prefix = 'kura-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startKura(opts: { dataDir?: string; dev?: boolean; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<KuraProcess> {
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const dev = opts.dev ?? true;
+  const args = [KURA_BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(dev ? ['--dev'] : []), ...(opts.args ?? [])];
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kura did not start in 20 s.\nstdout: ${out}\nstderr: ${err}`)), 20_000);
+    const check = () => {
+      const m = /(?:KMS endpoint: |listening on )(http:\/\/[\d.]+:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`kura exited with ${code} before starting.\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+  const grab = (name: string) => new RegExp(`export ${name}=(\\S+)`).exec(out)?.[1] ?? '';
+  return {
+    url,
+    port: Number(new URL(url).port),
+    dataDir,
+    proc,
+    accessKeyId: grab('AWS_ACCESS_KEY_ID'),
+    secretAccessKey: grab('AWS_SECRET_ACCESS_KEY'),
+    stdout: () => out,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill9() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Runs `kura <args>` to completion. */
+export function runKura(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [KURA_BIN, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stdin.end(opts.input ?? '');
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
