@@ -67,6 +67,17 @@ export interface Page<T> {
 
 const dryRun = () => new KmsError('DryRunOperation', 'The request would have succeeded, but the DryRun option is set.');
 
+/**
+ * The current API model marks CiphertextBlob optional (dry runs may ignore it), so the model's
+ * validation lets a request without it through; every real decryption needs it.
+ */
+function requireCiphertext(blob: Buffer | undefined): Buffer {
+  if (blob === undefined) {
+    throw kmsErrors.validation("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+  }
+  return blob;
+}
+
 function encodeMarker(kind: string, value: string): string {
   return Buffer.from(JSON.stringify([kind, value]), 'utf8').toString('base64url');
 }
@@ -380,24 +391,24 @@ export class KeyService {
 
   async decrypt(
     ctx: CallContext,
-    input: { ciphertextBlob: Buffer; encryptionContext?: EncryptionContext; keyId?: string; encryptionAlgorithm?: string; dryRun?: boolean },
+    input: { ciphertextBlob: Buffer | undefined; encryptionContext?: EncryptionContext; keyId?: string; encryptionAlgorithm?: string; dryRun?: boolean },
   ): Promise<{ key: KeyRecord; plaintext: Buffer; materialId: string }> {
     this.requireUnsealed();
     if (input.dryRun) {
       // A dry run checks the key and permissions, not the ciphertext's integrity (AWS does the same
-      // unless told otherwise); the header still has to name a usable key.
-      const parsed = parseBlob(input.ciphertextBlob);
-      const k = await this.resolve(ctx, input.keyId ?? parsed.keyId, true);
+      // unless told otherwise); without a KeyId the header still has to name a usable key.
+      const keyRef = input.keyId ?? parseBlob(requireCiphertext(input.ciphertextBlob)).keyId;
+      const k = await this.resolve(ctx, keyRef, true);
       this.requireUsable(k);
       throw dryRun();
     }
-    return this.openBlob(ctx, input.ciphertextBlob, input.encryptionContext, input.keyId, input.encryptionAlgorithm);
+    return this.openBlob(ctx, requireCiphertext(input.ciphertextBlob), input.encryptionContext, input.keyId, input.encryptionAlgorithm);
   }
 
   async reEncrypt(
     ctx: CallContext,
     input: {
-      ciphertextBlob: Buffer;
+      ciphertextBlob: Buffer | undefined;
       sourceEncryptionContext?: EncryptionContext;
       sourceKeyId?: string;
       destinationKeyId: string;
@@ -412,7 +423,7 @@ export class KeyService {
     this.requireUsable(dest);
     this.requireEncryptDecrypt(dest);
     this.requireAlgorithm(dest, input.destinationEncryptionAlgorithm);
-    const opened = await this.openBlob(ctx, input.ciphertextBlob, input.sourceEncryptionContext, input.sourceKeyId, input.sourceEncryptionAlgorithm);
+    const opened = await this.openBlob(ctx, requireCiphertext(input.ciphertextBlob), input.sourceEncryptionContext, input.sourceKeyId, input.sourceEncryptionAlgorithm);
     try {
       if (input.dryRun) throw dryRun();
       const { blob, materialId } = await this.encryptUnder(dest, opened.plaintext, input.destinationEncryptionContext);

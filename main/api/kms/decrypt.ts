@@ -3,7 +3,7 @@ import { bool, ctxOf, str, type KmsHandler } from './handler.js';
 
 export const decrypt: KmsHandler = async ({ keys }, ctx, input) => {
   const r = await keys.decrypt(ctx, {
-    ciphertextBlob: input.CiphertextBlob as Buffer,
+    ciphertextBlob: input.CiphertextBlob as Buffer | undefined,
     encryptionContext: ctxOf(input.EncryptionContext),
     keyId: str(input.KeyId),
     encryptionAlgorithm: str(input.EncryptionAlgorithm),

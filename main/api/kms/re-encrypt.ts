@@ -3,7 +3,7 @@ import { bool, ctxOf, str, type KmsHandler } from './handler.js';
 
 export const reEncrypt: KmsHandler = async ({ keys }, ctx, input) => {
   const r = await keys.reEncrypt(ctx, {
-    ciphertextBlob: input.CiphertextBlob as Buffer,
+    ciphertextBlob: input.CiphertextBlob as Buffer | undefined,
     sourceEncryptionContext: ctxOf(input.SourceEncryptionContext),
     sourceKeyId: str(input.SourceKeyId),
     destinationKeyId: input.DestinationKeyId as string,
