@@ -97,6 +97,8 @@ export class CredentialService {
 
   /** The secret of a credential, for SigV4 verification; undefined when there is no such credential. */
   async lookup(accessKeyId: string): Promise<{ secret: string; identity: Identity } | undefined> {
+    // Sealed (or uninitialized) comes first: no call is served then, whoever signed it.
+    this.deps.root.requireUnsealed();
     const hit = this.cache.get(accessKeyId);
     if (hit) return hit;
     if (!ACCESS_KEY_RE.test(accessKeyId)) return undefined;

@@ -583,7 +583,8 @@ export class KeyService {
     return this.mutate(ctx, async (tx, lookup) => {
       const cur = await this.resolve(ctx, keyRef, false, lookup);
       this.requireUsable(cur);
-      const onDemand = (await this.deps.store.keys.listMaterials(cur.keyId)).filter((m) => m.rotationType === 'ON_DEMAND').length;
+      // Counted inside the transaction: rotations committed by other jobs of the same batch count too.
+      const onDemand = await this.deps.store.keys.countMaterialsIn(tx, cur.keyId, 'ON_DEMAND');
       if (onDemand >= MAX_ON_DEMAND_ROTATIONS) {
         throw new KmsError('LimitExceeded', `${this.arnOf(cur)} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
       }

@@ -187,6 +187,7 @@ export class RootKeyHolder {
       }
     };
     this.derived = { material: derive('kura/at-rest/key-material/v1'), credentials: derive('kura/at-rest/credentials/v1') };
+    this.initialized = true;
   }
 
   seal(): void {

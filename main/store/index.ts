@@ -19,7 +19,14 @@ export interface Store {
 
 export async function openStore(file: string, opts: { readonly?: boolean } = {}): Promise<Store> {
   const db = await Database.open(file, opts);
-  if (!opts.readonly) await migrate(db);
+  if (!opts.readonly) {
+    try {
+      await migrate(db);
+    } catch (e) {
+      await db.close().catch(() => undefined);
+      throw e;
+    }
+  }
   return {
     db,
     keys: new SqliteKeyRepository(db),

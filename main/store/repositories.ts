@@ -148,6 +148,11 @@ export class SqliteKeyRepository {
     return rows.map(toMaterial);
   }
 
+  async countMaterialsIn(tx: WriteTx, keyId: string, rotationType: string): Promise<number> {
+    const r = await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM key_materials WHERE key_id = ? AND rotation_type = ?', keyId, rotationType);
+    return r?.n ?? 0;
+  }
+
   async insertMaterial(tx: WriteTx, m: MaterialRecord): Promise<void> {
     await tx.run(
       'INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed) VALUES (?, ?, ?, ?, ?)',

@@ -43,7 +43,8 @@ export async function startKura(opts: { dataDir?: string; dev?: boolean; args?: 
     const timer = setTimeout(() => reject(new Error(`kura did not start in 20 s.\nstdout: ${out}\nstderr: ${err}`)), 20_000);
     const check = () => {
       const m = /(?:KMS endpoint: |listening on )(http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) {
+      // In dev mode the credential lines follow the endpoint line, possibly in a later chunk.
+      if (m && (!dev || out.includes('export AWS_ENDPOINT_URL_KMS='))) {
         clearTimeout(timer);
         resolve(m[1]!);
       }

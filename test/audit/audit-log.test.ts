@@ -1,0 +1,198 @@
+// The hash-chained audit log (main/audit/audit-log.ts) over a real SQLite store: the chain links,
+// verify() finds a changed, removed or reordered entry at its sequence number, and entries never hold
+// plaintext.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chainHash, type AuditEvent } from '../../main/audit/audit-log.js';
+import { openDomain, type Domain } from '../support/domain.js';
+
+interface Row {
+  seq: number;
+  at: number;
+  entry: string;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+const event = (i: number): AuditEvent => ({
+  principal: 'arn:aws:iam::111122223333:user/auditor',
+  source: 'admin',
+  operation: `Op${i}`,
+  outcome: 'ok',
+  details: { i },
+});
+
+describe('AuditLog', () => {
+  let d: Domain;
+  const rows = () => d.store.db.all<Row>('SELECT * FROM audit_log ORDER BY seq');
+  const appendMany = async (n: number) => {
+    for (let i = 1; i <= n; i++) {
+      d.clock.advance(1000);
+      await d.audit.append(event(i));
+    }
+  };
+
+  beforeEach(async () => {
+    d = await openDomain({ unseal: 'none' });
+  });
+  afterEach(async () => {
+    await d.close();
+  });
+
+  it('verifies an empty log', async () => {
+    expect(await d.audit.verify()).toEqual({ ok: true, entries: 0, head: null });
+  });
+
+  it('chains appends: seq 1..n, each prev_hash is the previous hash, the first links to 32 zero bytes', async () => {
+    await appendMany(5);
+    const r = await rows();
+    expect(r.map((x) => x.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(r[0]!.prev_hash.equals(Buffer.alloc(32))).toBe(true);
+    for (let i = 1; i < r.length; i++) expect(r[i]!.prev_hash.equals(r[i - 1]!.hash), `link ${i + 1}`).toBe(true);
+    for (const x of r) expect(x.hash.equals(chainHash(x.seq, x.prev_hash, x.entry))).toBe(true);
+    expect(new Set(r.map((x) => x.hash.toString('hex'))).size).toBe(5);
+
+    const third = JSON.parse(r[2]!.entry) as Record<string, unknown>;
+    expect(third).toEqual({ ...event(3), at: r[2]!.at });
+    // Canonical JSON: keys sorted.
+    expect(Object.keys(third)).toEqual([...Object.keys(third)].sort());
+
+    const v = await d.audit.verify();
+    expect(v).toEqual({ ok: true, entries: 5, head: r[4]!.hash.toString('hex') });
+  });
+
+  it('keeps the chain intact under concurrent appends', async () => {
+    await Promise.all(Array.from({ length: 40 }, (_, i) => d.audit.append(event(i))));
+    const v = await d.audit.verify();
+    expect(v.ok).toBe(true);
+    expect(v.entries).toBe(40);
+    expect(await d.store.audit.count()).toBe(40);
+  });
+
+  it('reports a changed entry at its sequence number', async () => {
+    await appendMany(5);
+    const r = await rows();
+    const forged = r[2]!.entry.replace('"outcome":"ok"', '"outcome":"error"');
+    expect(forged).not.toBe(r[2]!.entry);
+    await d.store.db.write((tx) => tx.run('UPDATE audit_log SET entry = ? WHERE seq = 3', forged));
+    const v = await d.audit.verify();
+    expect(v.ok).toBe(false);
+    expect(v.firstBad?.seq).toBe(3);
+    expect(v.entries).toBe(2);
+  });
+
+  it('reports a changed entry whose hash was recomputed, at the next entry', async () => {
+    await appendMany(5);
+    const r = await rows();
+    const forged = r[2]!.entry.replace('"outcome":"ok"', '"outcome":"error"');
+    await d.store.db.write((tx) => tx.run('UPDATE audit_log SET entry = ?, hash = ? WHERE seq = 3', forged, chainHash(3, r[2]!.prev_hash, forged)));
+    const v = await d.audit.verify();
+    expect(v.ok).toBe(false);
+    expect(v.firstBad?.seq).toBe(4);
+  });
+
+  it('reports a removed middle entry', async () => {
+    await appendMany(5);
+    await d.store.db.write((tx) => tx.run('DELETE FROM audit_log WHERE seq = 3'));
+    const v = await d.audit.verify();
+    expect(v.ok).toBe(false);
+    expect(v.firstBad?.seq).toBe(3);
+    expect(v.firstBad?.reason).toMatch(/missing/);
+  });
+
+  it('reports a removed entry whose successors were renumbered', async () => {
+    await appendMany(5);
+    await d.store.db.write(async (tx) => {
+      await tx.run('DELETE FROM audit_log WHERE seq = 3');
+      await tx.run('UPDATE audit_log SET seq = seq - 1 WHERE seq > 3');
+    });
+    const v = await d.audit.verify();
+    expect(v.ok).toBe(false);
+    expect(v.firstBad?.seq).toBe(3);
+  });
+
+  it('reports reordered entries (entry and hash of 2 and 3 swapped)', async () => {
+    await appendMany(5);
+    const r = await rows();
+    const [two, three] = [r[1]!, r[2]!];
+    await d.store.db.write(async (tx) => {
+      await tx.run('UPDATE audit_log SET entry = ?, hash = ? WHERE seq = 2', three.entry, three.hash);
+      await tx.run('UPDATE audit_log SET entry = ?, hash = ? WHERE seq = 3', two.entry, two.hash);
+    });
+    const v = await d.audit.verify();
+    expect(v.ok).toBe(false);
+    expect(v.firstBad?.seq).toBe(2);
+  });
+
+  it('reports a changed prev_hash link', async () => {
+    await appendMany(4);
+    await d.store.db.write((tx) => tx.run('UPDATE audit_log SET prev_hash = ? WHERE seq = 2', Buffer.alloc(32, 1)));
+    const v = await d.audit.verify();
+    expect(v.ok).toBe(false);
+    expect(v.firstBad?.seq).toBe(2);
+  });
+
+  it('verifies across pages (more than 1000 entries) and reports progress', async () => {
+    await d.store.db.write(async (tx) => {
+      for (let i = 1; i <= 1203; i++) await d.audit.appendIn(tx, event(i));
+    });
+    const progress: [number, number][] = [];
+    const v = await d.audit.verify((done, total) => progress.push([done, total]));
+    expect(v.ok).toBe(true);
+    expect(v.entries).toBe(1203);
+    expect(progress).toEqual([
+      [1000, 1203],
+      [1203, 1203],
+    ]);
+    await d.store.db.write((tx) => tx.run("UPDATE audit_log SET entry = replace(entry, 'Op1100', 'OpX') WHERE seq = 1100"));
+    expect((await d.audit.verify()).firstBad?.seq).toBe(1100);
+  });
+
+  it('an entry appended inside a failed transaction is not kept', async () => {
+    await appendMany(2);
+    await expect(
+      d.store.db.write(async (tx) => {
+        await d.audit.appendIn(tx, event(99));
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect(await d.store.audit.count()).toBe(2);
+    await d.audit.append(event(3));
+    expect((await rows()).map((x) => x.seq)).toEqual([1, 2, 3]);
+    expect((await d.audit.verify()).ok).toBe(true);
+  });
+
+  it('never holds the plaintext, data key or ciphertext of operations done through the service', async () => {
+    await d.root.initAndUnsealDev(d.rootKey);
+    const c = (op: string) => d.ctx(op);
+    const k = await d.keys.createKey(c('CreateKey'), { description: 'audited key' });
+    await d.keys.createAlias(c('CreateAlias'), 'alias/audit-plaintext', k.keyId);
+    const plaintext = Buffer.from('the launch code is 0000 — do not log me', 'utf8');
+    const enc = await d.keys.encrypt(c('Encrypt'), { keyId: 'alias/audit-plaintext', plaintext, encryptionContext: { purpose: 'audit-test' } });
+    const dec = await d.keys.decrypt(c('Decrypt'), { ciphertextBlob: enc.ciphertextBlob, encryptionContext: { purpose: 'audit-test' } });
+    expect(dec.plaintext.equals(plaintext)).toBe(true);
+    const dk = await d.keys.generateDataKey(c('GenerateDataKey'), { keyId: k.keyId, keySpec: 'AES_256' });
+    await d.keys.reEncrypt(c('ReEncrypt'), { ciphertextBlob: enc.ciphertextBlob, sourceEncryptionContext: { purpose: 'audit-test' }, destinationKeyId: k.keyId });
+    await d.keys.rotateKeyOnDemand(c('RotateKeyOnDemand'), k.keyId);
+    await d.keys.tagResource(c('TagResource'), k.keyId, [{ tagKey: 'a', tagValue: 'b' }]);
+    await d.credentials.create({ accountId: '111122223333' });
+    // What the transport appends for calls that did not audit themselves.
+    await d.audit.append({ principal: 'arn:aws:iam::111122223333:user/test', source: 'kms', operation: 'Encrypt', keyId: k.keyId, outcome: 'ok' });
+
+    const entries = (await rows()).map((r) => r.entry);
+    expect(entries.length).toBeGreaterThanOrEqual(6);
+    const all = entries.join('\n');
+    const forbidden: [string, Buffer][] = [
+      ['plaintext', plaintext],
+      ['data key', dk.plaintext],
+      ['ciphertext', enc.ciphertextBlob],
+    ];
+    for (const [what, bytes] of forbidden) {
+      for (const enc of ['base64', 'base64url', 'hex'] as const) {
+        expect(all.includes(bytes.toString(enc)), `${what} as ${enc}`).toBe(false);
+      }
+      expect(all.includes(bytes.toString('utf8')), `${what} as text`).toBe(false);
+    }
+    expect(all.includes('launch code')).toBe(false);
+    expect((await d.audit.verify()).ok).toBe(true);
+  });
+});

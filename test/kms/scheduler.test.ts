@@ -1,0 +1,288 @@
+// Time-driven changes (KeyService.runDue and LifecycleScheduler, main/kms/scheduler.ts): deletion at
+// the end of the waiting period with everything that belonged to the key, automatic rotation every
+// period, and what fell due while Kura was stopped or sealed. The clock is moved; nothing waits.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DAY_MS } from '../../main/common/clock.js';
+import { createLogger } from '../../main/common/log.js';
+import type { Aead, AeadKey } from '../../main/crypto/aead.js';
+import { nodeAead } from '../../main/crypto/node-aead.js';
+import { parseBlob } from '../../main/kms/ciphertext.js';
+import type { KeyRecord } from '../../main/kms/key-service.js';
+import { LifecycleScheduler } from '../../main/kms/scheduler.js';
+import { kmsCode, openDomain, type Domain } from '../support/domain.js';
+
+const pt = (s: string) => Buffer.from(s, 'utf8');
+
+/** An Aead that counts the key handles it hands out and how many were destroyed. */
+function countingAead(): Aead & { live: () => number } {
+  const handles: { destroyed: boolean }[] = [];
+  return {
+    live: () => handles.filter((h) => !h.destroyed).length,
+    importKey(raw) {
+      const inner = nodeAead.importKey(raw);
+      const rec = { destroyed: false };
+      handles.push(rec);
+      const key: AeadKey = {
+        seal: (iv, p, aad) => inner.seal(iv, p, aad),
+        open: (iv, s, aad) => inner.open(iv, s, aad),
+        destroy: () => {
+          rec.destroyed = true;
+          inner.destroy();
+        },
+      };
+      return key;
+    },
+  };
+}
+
+async function rowsOf(d: Domain, keyId: string): Promise<Record<string, number>> {
+  const count = async (table: string) => (await d.store.db.all(`SELECT * FROM ${table} WHERE key_id = ?`, keyId)).length;
+  return { keys: await count('keys'), key_materials: await count('key_materials'), aliases: await count('aliases'), tags: await count('tags') };
+}
+
+async function auditEntries(d: Domain): Promise<Record<string, unknown>[]> {
+  const rows = await d.store.db.all<{ entry: string }>('SELECT entry FROM audit_log ORDER BY seq');
+  return rows.map((r) => JSON.parse(r.entry) as Record<string, unknown>);
+}
+
+describe('scheduled key deletion', () => {
+  let d: Domain;
+  let aead: ReturnType<typeof countingAead>;
+  beforeEach(async () => {
+    aead = countingAead();
+    d = await openDomain({ aead });
+  });
+  afterEach(async () => {
+    await d.close();
+  });
+
+  it('deletes nothing before the window ends, then the key with its materials, aliases and tags', async () => {
+    const c = (op: string) => d.ctx(op);
+    const start = d.clock.nowMs();
+    const k = await d.keys.createKey(c('CreateKey'), { tags: [{ tagKey: 'team', tagValue: 'pay' }] });
+    await d.keys.createAlias(c('CreateAlias'), 'alias/doomed', k.keyId);
+    await d.keys.rotateKeyOnDemand(c('RotateKeyOnDemand'), k.keyId);
+    const blob = (await d.keys.encrypt(c('Encrypt'), { keyId: k.keyId, plaintext: pt('bye') })).ciphertextBlob;
+    const keeper = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), k.keyId, 7);
+    expect(await rowsOf(d, k.keyId)).toEqual({ keys: 1, key_materials: 2, aliases: 1, tags: 1 });
+
+    d.clock.set(start + 6 * DAY_MS);
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    d.clock.set(start + 7 * DAY_MS - 1);
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect((await d.keys.describeKey(c('DescribeKey'), k.keyId)).state).toBe('PendingDeletion');
+
+    const liveBefore = aead.live();
+    d.clock.set(start + 7 * DAY_MS);
+    expect(await d.keys.runDue()).toEqual({ deleted: [k.keyId], rotated: [] });
+    expect(await rowsOf(d, k.keyId)).toEqual({ keys: 0, key_materials: 0, aliases: 0, tags: 0 });
+    expect(await d.store.db.all('SELECT * FROM key_materials WHERE key_id = ?', k.keyId)).toEqual([]);
+    // The cached handle of its material was destroyed too.
+    expect(aead.live()).toBe(liveBefore - 1);
+
+    expect(await kmsCode(d.keys.describeKey(c('DescribeKey'), k.keyId))).toBe('NotFound');
+    expect(await kmsCode(d.keys.describeKey(c('DescribeKey'), 'alias/doomed'))).toBe('NotFound');
+    expect(['NotFound', 'InvalidCiphertext']).toContain(await kmsCode(d.keys.decrypt(c('Decrypt'), { ciphertextBlob: blob })));
+    expect((await d.keys.listKeys(c('ListKeys'))).items.map((x) => x.keyId)).toEqual([keeper.keyId]);
+
+    const last = (await auditEntries(d)).at(-1);
+    expect(last).toMatchObject({ operation: 'DeleteKey', keyId: k.keyId, source: 'scheduler', outcome: 'ok' });
+    expect((await d.audit.verify()).ok).toBe(true);
+
+    // Nothing more to do on the next run.
+    d.clock.advance(DAY_MS);
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+  });
+
+  it('does not delete a key whose deletion was cancelled', async () => {
+    const c = (op: string) => d.ctx(op);
+    const start = d.clock.nowMs();
+    const k = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), k.keyId, 7);
+    d.clock.set(start + 3 * DAY_MS);
+    await d.keys.cancelKeyDeletion(c('CancelKeyDeletion'), k.keyId);
+    d.clock.set(start + 30 * DAY_MS);
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect(await d.keys.describeKey(c('DescribeKey'), k.keyId)).toMatchObject({ state: 'Disabled', deletionAt: null });
+    expect(await rowsOf(d, k.keyId)).toMatchObject({ keys: 1, key_materials: 1 });
+  });
+
+  it('deletes while sealed (deletion needs no root key)', async () => {
+    const c = (op: string) => d.ctx(op);
+    const start = d.clock.nowMs();
+    const k = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), k.keyId, 10);
+    d.root.seal();
+    d.clock.set(start + 10 * DAY_MS);
+    expect((await d.keys.runDue()).deleted).toEqual([k.keyId]);
+    expect(await rowsOf(d, k.keyId)).toEqual({ keys: 0, key_materials: 0, aliases: 0, tags: 0 });
+  });
+});
+
+describe('automatic rotation', () => {
+  let d: Domain;
+  beforeEach(async () => {
+    d = await openDomain();
+  });
+  afterEach(async () => {
+    await d.close();
+  });
+
+  const c = (op: string) => d.ctx(op);
+
+  it('rotates once the period has passed, moves the next date one period on, and keeps old ciphertexts decryptable', async () => {
+    const start = d.clock.nowMs();
+    const k = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.enableKeyRotation(c('EnableKeyRotation'), k.keyId, 90);
+    const status = await d.keys.getKeyRotationStatus(c('GetKeyRotationStatus'), k.keyId);
+    expect(status).toMatchObject({ rotationEnabled: true, rotationPeriodDays: 90, nextRotationAt: start + 90 * DAY_MS });
+    const old = (await d.keys.encrypt(c('Encrypt'), { keyId: k.keyId, plaintext: pt('old'), encryptionContext: { g: '0' } })).ciphertextBlob;
+
+    d.clock.set(start + 89 * DAY_MS);
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect((await d.store.keys.listMaterials(k.keyId)).length).toBe(1);
+
+    d.clock.set(start + 90 * DAY_MS);
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [k.keyId] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    const after: KeyRecord = await d.keys.getKeyRotationStatus(c('GetKeyRotationStatus'), k.keyId);
+    expect(after.nextRotationAt).toBe(start + 180 * DAY_MS);
+    expect(after.currentMaterialId).not.toBe(k.currentMaterialId);
+    const materials = await d.store.keys.listMaterials(k.keyId);
+    expect(materials.map((m) => m.rotationType)).toEqual([null, 'AUTOMATIC']);
+    expect(materials[1]).toMatchObject({ materialId: after.currentMaterialId, createdAt: start + 90 * DAY_MS });
+    const { page } = await d.keys.listKeyRotations(c('ListKeyRotations'), k.keyId, undefined);
+    expect(page.items.map((m) => m.rotationType)).toEqual(['AUTOMATIC']);
+    expect((await auditEntries(d)).at(-1)).toMatchObject({ operation: 'RotateKey', keyId: k.keyId, source: 'scheduler', outcome: 'ok' });
+
+    const fresh = (await d.keys.encrypt(c('Encrypt'), { keyId: k.keyId, plaintext: pt('new'), encryptionContext: { g: '1' } })).ciphertextBlob;
+    expect(parseBlob(fresh).materialId).toBe(after.currentMaterialId);
+    expect(parseBlob(old).materialId).toBe(k.currentMaterialId);
+    expect((await d.keys.decrypt(c('Decrypt'), { ciphertextBlob: old, encryptionContext: { g: '0' } })).plaintext.toString()).toBe('old');
+    expect((await d.keys.decrypt(c('Decrypt'), { ciphertextBlob: fresh, encryptionContext: { g: '1' } })).plaintext.toString()).toBe('new');
+
+    d.clock.set(start + 179 * DAY_MS);
+    expect((await d.keys.runDue()).rotated).toEqual([]);
+    d.clock.set(start + 180 * DAY_MS);
+    expect((await d.keys.runDue()).rotated).toEqual([k.keyId]);
+    expect((await d.store.keys.listMaterials(k.keyId)).map((m) => m.rotationType)).toEqual([null, 'AUTOMATIC', 'AUTOMATIC']);
+  });
+
+  it('an on-demand rotation does not change the automatic schedule', async () => {
+    const start = d.clock.nowMs();
+    const k = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.enableKeyRotation(c('EnableKeyRotation'), k.keyId, 90);
+    d.clock.set(start + 10 * DAY_MS);
+    await d.keys.rotateKeyOnDemand(c('RotateKeyOnDemand'), k.keyId);
+    expect((await d.keys.getKeyRotationStatus(c('GetKeyRotationStatus'), k.keyId)).nextRotationAt).toBe(start + 90 * DAY_MS);
+    d.clock.set(start + 90 * DAY_MS);
+    expect((await d.keys.runDue()).rotated).toEqual([k.keyId]);
+  });
+
+  it('does not rotate a disabled key; rotates it once it is enabled again', async () => {
+    const start = d.clock.nowMs();
+    const k = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.enableKeyRotation(c('EnableKeyRotation'), k.keyId, 90);
+    await d.keys.disableKey(c('DisableKey'), k.keyId);
+    d.clock.set(start + 100 * DAY_MS);
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect(await d.store.keys.listMaterials(k.keyId)).toHaveLength(1);
+
+    await d.keys.enableKey(c('EnableKey'), k.keyId);
+    expect((await d.keys.runDue()).rotated).toEqual([k.keyId]);
+    expect(await d.store.keys.listMaterials(k.keyId)).toHaveLength(2);
+  });
+
+  it('does not rotate a key whose rotation was disabled, nor one pending deletion', async () => {
+    const start = d.clock.nowMs();
+    const off = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.enableKeyRotation(c('EnableKeyRotation'), off.keyId, 90);
+    await d.keys.disableKeyRotation(c('DisableKeyRotation'), off.keyId);
+    const doomed = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.enableKeyRotation(c('EnableKeyRotation'), doomed.keyId, 90);
+    await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), doomed.keyId, 30);
+    d.clock.set(start + 91 * DAY_MS);
+    const r = await d.keys.runDue();
+    expect(r.rotated).toEqual([]);
+    expect(r.deleted).toEqual([doomed.keyId]);
+    expect(await d.store.keys.listMaterials(off.keyId)).toHaveLength(1);
+  });
+
+  it('waits while sealed and rotates once unsealed', async () => {
+    const start = d.clock.nowMs();
+    const k = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.enableKeyRotation(c('EnableKeyRotation'), k.keyId, 90);
+    d.root.seal();
+    d.clock.set(start + 95 * DAY_MS);
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    const lines: string[] = [];
+    const scheduler = new LifecycleScheduler({ keys: d.keys, log: createLogger('debug', (l) => lines.push(l)), intervalMs: 3_600_000 });
+    await scheduler.runOnce();
+    expect(lines.join('')).not.toMatch(/failed/);
+    expect(await d.store.keys.listMaterials(k.keyId)).toHaveLength(1);
+
+    await d.root.initAndUnsealDev(d.rootKey);
+    await scheduler.runOnce();
+    const materials = await d.store.keys.listMaterials(k.keyId);
+    expect(materials.map((m) => m.rotationType)).toEqual([null, 'AUTOMATIC']);
+    expect((await d.keys.getKeyRotationStatus(c('GetKeyRotationStatus'), k.keyId)).nextRotationAt).toBe(start + 185 * DAY_MS);
+    expect(lines.some((l) => (JSON.parse(l) as { msg: string; rotated?: number }).rotated === 1)).toBe(true);
+  });
+});
+
+describe('what fell due while Kura was stopped', () => {
+  it('is done by the scheduler at start-up: the deletion, and the rotation once unsealed', async () => {
+    const first = await openDomain();
+    const c = (op: string) => first.ctx(op);
+    const start = first.clock.nowMs();
+    const doomed = await first.keys.createKey(c('CreateKey'), {});
+    await first.keys.createAlias(c('CreateAlias'), 'alias/gone', doomed.keyId);
+    await first.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), doomed.keyId, 7);
+    const rotating = await first.keys.createKey(c('CreateKey'), {});
+    await first.keys.enableKeyRotation(c('EnableKeyRotation'), rotating.keyId, 90);
+    const old = (await first.keys.encrypt(c('Encrypt'), { keyId: rotating.keyId, plaintext: pt('from before') })).ciphertextBlob;
+    await first.close({ keepFiles: true });
+
+    first.clock.set(start + 120 * DAY_MS);
+    const second = await openDomain({ dir: first.dir, clock: first.clock, rootKey: first.rootKey });
+    const lines: string[] = [];
+    const scheduler = new LifecycleScheduler({ keys: second.keys, log: createLogger('info', (l) => lines.push(l)), intervalMs: 3_600_000 });
+    try {
+      expect(await rowsOf(second, doomed.keyId)).toMatchObject({ keys: 1 });
+      await scheduler.start();
+      expect(await rowsOf(second, doomed.keyId)).toEqual({ keys: 0, key_materials: 0, aliases: 0, tags: 0 });
+      expect(await kmsCode(second.keys.describeKey(second.ctx('DescribeKey'), 'alias/gone'))).toBe('NotFound');
+      const materials = await second.store.keys.listMaterials(rotating.keyId);
+      expect(materials.map((m) => m.rotationType)).toEqual([null, 'AUTOMATIC']);
+      expect(materials[1]!.createdAt).toBe(start + 120 * DAY_MS);
+      expect((await second.keys.getKeyRotationStatus(second.ctx('GetKeyRotationStatus'), rotating.keyId)).nextRotationAt).toBe(start + 210 * DAY_MS);
+      expect((await second.keys.decrypt(second.ctx('Decrypt'), { ciphertextBlob: old })).plaintext.toString()).toBe('from before');
+      expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: 'lifecycle run', deleted: 1, rotated: 1 }));
+      expect((await second.audit.verify()).ok).toBe(true);
+    } finally {
+      await scheduler.stop();
+      await second.close();
+    }
+  });
+
+  it('deletes at start-up even when the appliance starts sealed', async () => {
+    const first = await openDomain();
+    const start = first.clock.nowMs();
+    const doomed = await first.keys.createKey(first.ctx('CreateKey'), {});
+    await first.keys.scheduleKeyDeletion(first.ctx('ScheduleKeyDeletion'), doomed.keyId, 7);
+    await first.close({ keepFiles: true });
+
+    first.clock.set(start + 8 * DAY_MS);
+    const second = await openDomain({ dir: first.dir, clock: first.clock, unseal: 'none' });
+    const scheduler = new LifecycleScheduler({ keys: second.keys, log: createLogger('error', () => undefined), intervalMs: 3_600_000 });
+    try {
+      expect(second.root.isUnsealed).toBe(false);
+      await scheduler.start();
+      expect(await rowsOf(second, doomed.keyId)).toEqual({ keys: 0, key_materials: 0, aliases: 0, tags: 0 });
+    } finally {
+      await scheduler.stop();
+      await second.close();
+    }
+  });
+});
