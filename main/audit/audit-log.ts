@@ -6,7 +6,7 @@
 // reports with the first sequence number that fails.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../common/clock.js';
-import type { Database, SqliteAuditRepository, WriteTx } from '../store/index.js';
+import type { AuditRecord, Database, SqliteAuditRepository, WriteTx } from '../store/index.js';
 
 export interface AuditEvent {
   /** Principal ARN, or 'anonymous' for requests that failed authentication. */
@@ -46,7 +46,19 @@ export interface AuditVerification {
   firstBad?: { seq: number; reason: string };
 }
 
+interface PendingEntry {
+  event: AuditEvent;
+  at: number;
+  durable: boolean;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 export class AuditLog {
+  private pending: PendingEntry[] = [];
+  private flushQueued = false;
+  private durableFlushQueued = false;
+
   constructor(private readonly deps: { db: Database; repo: SqliteAuditRepository; clock: Clock }) {}
 
   /** Appends inside the caller's transaction, so the entry commits (or not) with the change it records. */
@@ -59,9 +71,69 @@ export class AuditLog {
     await this.deps.repo.insert(tx, { seq, at, entry, prevHash, hash: chainHash(seq, prevHash, entry) });
   }
 
-  /** Appends in a transaction of its own; resolves once the entry is durable. */
-  append(event: AuditEvent): Promise<void> {
-    return this.deps.db.write((tx) => this.appendIn(tx, event));
+  /**
+   * Appends in a transaction of its own; resolves once the entry is committed: durably (fsync) by
+   * default, or, with durable: false, so that it survives the process dying but not a power cut
+   * until the next durable commit (for calls that changed nothing, whose answer need not wait for
+   * the disk).
+   * Entries that arrive while a flush is queued join it: one job chains and inserts them all with a
+   * multi-row INSERT, so a burst of calls costs one group commit, not one transaction each. A
+   * non-durable flush takes only non-durable entries; a durable entry always has a durable flush
+   * queued for it.
+   */
+  append(event: AuditEvent, opts: { durable?: boolean } = {}): Promise<void> {
+    const durable = opts.durable ?? true;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ event, at: this.deps.clock.nowMs(), durable, resolve, reject });
+      if (durable ? this.durableFlushQueued : this.flushQueued) return;
+      this.queueFlush(durable);
+    });
+  }
+
+  private queueFlush(durable: boolean): void {
+    if (durable) this.durableFlushQueued = true;
+    else this.flushQueued = true;
+    let taken: PendingEntry[] = [];
+    const take = () => {
+      if (durable) this.durableFlushQueued = false;
+      else this.flushQueued = false;
+      if (durable) taken = this.pending.splice(0);
+      else {
+        taken = this.pending.filter((p) => !p.durable);
+        this.pending = this.pending.filter((p) => p.durable);
+      }
+    };
+    this.deps.db
+      .write(
+        async (tx) => {
+          take();
+          if (taken.length) await this.insertAll(tx, taken);
+        },
+        { durable },
+      )
+      .then(
+        () => taken.forEach((p) => p.resolve()),
+        (e: unknown) => {
+          // The job may have failed before taking its entries (database closed): fail those too.
+          if (taken.length === 0) take();
+          taken.forEach((p) => p.reject(e));
+        },
+      );
+  }
+
+  private async insertAll(tx: WriteTx, entries: PendingEntry[]): Promise<void> {
+    const last = await this.deps.repo.lastIn(tx);
+    let seq = last?.seq ?? 0;
+    let prevHash: Buffer = last?.hash ?? GENESIS;
+    const rows: AuditRecord[] = [];
+    for (const p of entries) {
+      seq++;
+      const entry = canonical({ ...p.event, at: p.at });
+      const hash = chainHash(seq, prevHash, entry);
+      rows.push({ seq, at: p.at, entry, prevHash, hash });
+      prevHash = hash;
+    }
+    await this.deps.repo.insertMany(tx, rows);
   }
 
   async verify(onProgress?: (done: number, total: number) => void): Promise<AuditVerification> {

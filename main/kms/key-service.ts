@@ -5,13 +5,14 @@ import type { AuditEvent, AuditLog } from '../audit/audit-log.js';
 import { DAY_MS, type Clock } from '../common/clock.js';
 import { KmsError, kmsErrors } from '../common/errors.js';
 import { AeadAuthenticationError } from '../crypto/aead.js';
-import { randomBytes } from '../crypto/bytes.js';
+import { randomBytes, randomIv } from '../crypto/bytes.js';
 import { newMaterialId, type StandardKeyStore } from '../keystores/standard.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
 import type { AliasRecord, KeyRecord, MaterialRecord, Store, TagRecord, WriteTx } from '../store/index.js';
 import { assembleBlob, blobAad, encodeHeader, parseBlob } from './ciphertext.js';
 import { aliasArn, checkAliasName, keyArn, newKeyId, parseKeyRef, type KeyRef } from './identifiers.js';
 import { checkPolicyDocument, defaultKeyPolicy } from './policy.js';
+import { RecordCache } from './record-cache.js';
 
 export type { KeyRecord, AliasRecord, MaterialRecord, TagRecord };
 
@@ -102,7 +103,25 @@ function paginate<T>(rows: T[], limit: number, markerOf: (last: T) => string): P
 }
 
 export class KeyService {
+  private readonly keyCache = new RecordCache<KeyRecord>();
+  private readonly aliasCache = new RecordCache<AliasRecord>();
+  private readonly materialCache = new RecordCache<MaterialRecord>();
+
   constructor(private readonly deps: Deps) {}
+
+  private clearCaches(): void {
+    this.keyCache.clear();
+    this.aliasCache.clear();
+    this.materialCache.clear();
+  }
+
+  private findKey(keyId: string): Promise<KeyRecord | undefined> {
+    return this.keyCache.get(keyId, () => this.deps.store.keys.find(keyId));
+  }
+
+  private findMaterial(keyId: string, materialId: string): Promise<MaterialRecord | undefined> {
+    return this.materialCache.get(`${keyId}/${materialId}`, () => this.deps.store.keys.findMaterial(keyId, materialId));
+  }
 
   private now(): number {
     return this.deps.clock.nowMs();
@@ -124,7 +143,10 @@ export class KeyService {
 
   private readLookup(): Lookup {
     const repo = this.deps.store.keys;
-    return { key: (id) => repo.find(id), alias: (a, r, n) => repo.findAlias(a, r, n) };
+    return {
+      key: (id) => this.findKey(id),
+      alias: (a, r, n) => this.aliasCache.get(`${a}/${r}/${n}`, () => repo.findAlias(a, r, n)),
+    };
   }
 
   private txLookup(tx: WriteTx): Lookup {
@@ -155,6 +177,7 @@ export class KeyService {
   /** Runs a change with its audit entry in one transaction. */
   private async mutate<T>(ctx: CallContext, fn: (tx: WriteTx, lookup: Lookup) => Promise<{ result: T; keyId?: string; details?: AuditEvent['details'] }>): Promise<T> {
     this.requireUnsealed();
+    this.clearCaches();
     const out = await this.deps.store.db.write(async (tx) => {
       const r = await fn(tx, this.txLookup(tx));
       await this.deps.audit.appendIn(tx, {
@@ -168,7 +191,7 @@ export class KeyService {
         details: r.details,
       });
       return r.result;
-    });
+    }).finally(() => this.clearCaches());
     ctx.audited = true;
     return out;
   }
@@ -330,10 +353,10 @@ export class KeyService {
   private async encryptUnder(k: KeyRecord, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<{ blob: Buffer; materialId: string }> {
     const materialId = k.currentMaterialId;
     if (!materialId) throw kmsErrors.internal();
-    const material = await this.deps.store.keys.findMaterial(k.keyId, materialId);
+    const material = await this.findMaterial(k.keyId, materialId);
     if (!material) throw kmsErrors.internal();
     const header = encodeHeader(k.keyId, materialId);
-    const iv = randomBytes(12);
+    const iv = randomIv();
     const handle = this.deps.keystore.use(k.keyId, materialId, material.materialSealed);
     const sealed = handle.seal(iv, plaintext, blobAad(header, context));
     return { blob: assembleBlob(header, iv, sealed), materialId };
@@ -371,13 +394,13 @@ export class KeyService {
       }
       k = named;
     } else {
-      k = await this.deps.store.keys.find(parsed.keyId);
+      k = await this.findKey(parsed.keyId);
       if (!k || k.accountId !== ctx.accountId || k.region !== ctx.region) throw invalid();
     }
     this.requireUsable(k);
     this.requireEncryptDecrypt(k);
     this.requireAlgorithm(k, algorithm);
-    const material = await this.deps.store.keys.findMaterial(k.keyId, parsed.materialId);
+    const material = await this.findMaterial(k.keyId, parsed.materialId);
     if (!material) throw invalid();
     const handle = this.deps.keystore.use(k.keyId, material.materialId, material.materialSealed);
     try {
@@ -655,6 +678,16 @@ export class KeyService {
     const now = this.now();
     const deleted: string[] = [];
     const rotated: string[] = [];
+    this.clearCaches();
+    try {
+      await this.runDueUncached(now, deleted, rotated);
+    } finally {
+      this.clearCaches();
+    }
+    return { deleted, rotated };
+  }
+
+  private async runDueUncached(now: number, deleted: string[], rotated: string[]): Promise<void> {
     for (const k of await this.deps.store.keys.dueForDeletion(now)) {
       await this.deps.store.db.write(async (tx) => {
         const cur = await this.deps.store.keys.findIn(tx, k.keyId);
@@ -678,6 +711,5 @@ export class KeyService {
         });
       }
     }
-    return { deleted, rotated };
   }
 }

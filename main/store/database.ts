@@ -6,6 +6,10 @@
 // SAVEPOINT so one failing job rolls back alone. synchronous=FULL makes COMMIT wait for the WAL to
 // reach the disk, so a job's promise resolves only once its change is durable; batching amortizes
 // that fsync over concurrent requests.
+// A job may ask for less: { durable: false } commits with synchronous=NORMAL, which survives the
+// process being killed (the WAL is in the OS's cache) but not a power cut until the next durable
+// commit or checkpoint syncs it. The audit entries of calls that changed nothing use it; a batch
+// with any durable job commits durably.
 import sqlite3 from 'sqlite3';
 
 export type SqlValue = string | number | bigint | Buffer | null;
@@ -20,9 +24,9 @@ export interface WriteTx {
 
 interface Job {
   fn: (tx: WriteTx) => Promise<unknown>;
+  durable: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
-  /** Called after a successful COMMIT with the job's result, before resolve; or after rollback. */
 }
 
 function open(file: string, mode: number): Promise<sqlite3.Database> {
@@ -55,6 +59,7 @@ function wrap(db: sqlite3.Database): WriteTx & { exec(sql: string): Promise<void
 
 export class Database {
   private queue: Job[] = [];
+  private syncFull = true;
   private writing = false;
   private closed = false;
   private idle: (() => void)[] = [];
@@ -86,11 +91,11 @@ export class Database {
     return this.reader.all<T>(sql, ...params);
   }
 
-  /** Runs fn in a transaction; resolves with its result once the change is durable. */
-  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  /** Runs fn in a transaction; resolves with its result once the change is durable (see above for durable: false). */
+  write<T>(fn: (tx: WriteTx) => Promise<T>, opts: { durable?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('database is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, durable: opts.durable ?? true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.writing) void this.drain();
     });
   }
@@ -104,6 +109,11 @@ export class Database {
     this.writing = true;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, 256);
+      await this.setDurability(batch.some((j) => j.durable));
+      if (batch.length === 1) {
+        await this.runAlone(batch[0]!);
+        continue;
+      }
       const outcomes: { ok: boolean; value: unknown }[] = [];
       try {
         await this.writer.exec('BEGIN IMMEDIATE');
@@ -133,6 +143,28 @@ export class Database {
     }
     this.writing = false;
     for (const f of this.idle.splice(0)) f();
+  }
+
+  /** Switched between transactions only, never inside one. */
+  private async setDurability(full: boolean): Promise<void> {
+    if (full === this.syncFull) return;
+    await this.writer.exec(`PRAGMA synchronous = ${full ? 'FULL' : 'NORMAL'}`);
+    this.syncFull = full;
+  }
+
+  /** A batch of one needs no savepoint: the transaction is the job's own. */
+  private async runAlone(job: Job): Promise<void> {
+    let value: unknown;
+    try {
+      await this.writer.exec('BEGIN IMMEDIATE');
+      value = await job.fn(this.writer);
+      await this.writer.exec('COMMIT');
+    } catch (e) {
+      await this.writer.exec('ROLLBACK').catch(() => undefined);
+      job.reject(e);
+      return;
+    }
+    job.resolve(value);
   }
 
   /** Waits for queued writes, then closes both connections (checkpointing the WAL). */

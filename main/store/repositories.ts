@@ -341,6 +341,16 @@ export class SqliteAuditRepository {
     await tx.run('INSERT INTO audit_log (seq, at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)', a.seq, a.at, a.entry, a.prevHash, a.hash);
   }
 
+  /** Inserts consecutive entries with as few statements as SQLite's parameter limit allows. */
+  async insertMany(tx: WriteTx, rows: AuditRecord[]): Promise<void> {
+    const PER_STATEMENT = 100;
+    for (let i = 0; i < rows.length; i += PER_STATEMENT) {
+      const chunk = rows.slice(i, i + PER_STATEMENT);
+      const params = chunk.flatMap((a) => [a.seq, a.at, a.entry, a.prevHash, a.hash]);
+      await tx.run(`INSERT INTO audit_log (seq, at, entry, prev_hash, hash) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, ...params);
+    }
+  }
+
   /** Every entry in sequence order, a page at a time. */
   async page(afterSeq: number, limit: number): Promise<AuditRecord[]> {
     const rows = await this.db.all('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?', afterSeq, limit);

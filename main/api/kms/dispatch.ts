@@ -107,17 +107,24 @@ function internal(log: Logger, requestId: string, operation: string, err: unknow
   return new KmsError('Internal', 'An internal error occurred in Kura; see its log.');
 }
 
+/**
+ * The audit entry of a call that changed nothing (the operation did not audit itself inside its own
+ * transaction): committed before the answer, without waiting for the disk.
+ */
 function audit(deps: KmsEndpointDeps, ctx: CallContext | undefined, operation: string, keyId: string | undefined, outcome: 'ok' | 'error', errorCode?: string) {
-  return deps.audit.append({
+  return deps.audit.append(
+    {
     principal: ctx?.principal ?? 'anonymous',
     accessKeyId: ctx?.accessKeyId,
     source: 'kms',
     operation,
     keyId,
     outcome,
-    errorCode,
-    requestId: ctx?.requestId,
-  });
+      errorCode,
+      requestId: ctx?.requestId,
+    },
+    { durable: false },
+  );
 }
 
 /** Wipes plaintexts and data keys once the response body is serialized. */
