@@ -124,21 +124,26 @@ async function serve(argv: string[]): Promise<number> {
   const status = await appliance.root.status();
   log.info('kura started', { endpoint: appliance.server.url, dataDir: cfg.dataDir, dev: cfg.dev, state: status.state, applianceId: appliance.applianceId });
   const url = appliance.server.url;
+  // One write, so that whoever reads the banner (a user, a test, a supervisor) gets it whole.
+  const banner: string[] = [];
   if (cfg.dev && appliance.devCredential) {
-    out(`Kura ${KURA_VERSION} is running in DEV MODE — insecure: the root key is in ${path.join(cfg.dataDir, 'root.key')}.`);
-    out(`KMS endpoint: ${url}`);
-    out('Paste these lines into a shell to point the AWS CLI and SDKs at Kura:');
-    out(`export AWS_ACCESS_KEY_ID=${appliance.devCredential.accessKeyId}`);
-    out(`export AWS_SECRET_ACCESS_KEY=${appliance.devCredential.secretAccessKey}`);
-    out(`export AWS_DEFAULT_REGION=us-east-1`);
-    out(`export AWS_ENDPOINT_URL_KMS=${url}`);
-    out(`Then: aws kms create-key   (Debian's older aws v2 needs --endpoint-url ${url})`);
-    out(`Admin API: ${url}/admin/v1/status   (the operator console comes in a later release)`);
+    banner.push(
+      `Kura ${KURA_VERSION} is running in DEV MODE — insecure: the root key is in ${path.join(cfg.dataDir, 'root.key')}.`,
+      `KMS endpoint: ${url}`,
+      'Paste these lines into a shell to point the AWS CLI and SDKs at Kura:',
+      `export AWS_ACCESS_KEY_ID=${appliance.devCredential.accessKeyId}`,
+      `export AWS_SECRET_ACCESS_KEY=${appliance.devCredential.secretAccessKey}`,
+      `export AWS_DEFAULT_REGION=us-east-1`,
+      `export AWS_ENDPOINT_URL_KMS=${url}`,
+      `Then: aws kms create-key   (Debian's older aws v2 needs --endpoint-url ${url})`,
+      `Admin API: ${url}/admin/v1/status   (the operator console comes in a later release)`,
+    );
   } else {
-    out(`Kura ${KURA_VERSION} listening on ${url} (${status.state}).`);
-    if (status.state === 'uninitialized') out(`Next: kura init --shares 5 --threshold 3 --endpoint ${url}`);
-    if (status.state === 'sealed') out(`Next: kura unseal --endpoint ${url}  (needs ${status.threshold} of ${status.shares} shares)`);
+    banner.push(`Kura ${KURA_VERSION} listening on ${url} (${status.state}).`);
+    if (status.state === 'uninitialized') banner.push(`Next: kura init --shares 5 --threshold 3 --endpoint ${url}`);
+    if (status.state === 'sealed') banner.push(`Next: kura unseal --endpoint ${url}  (needs ${status.threshold} of ${status.shares} shares)`);
   }
+  out(banner.join('\n'));
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
