@@ -151,7 +151,7 @@ export class KeyService {
 
   private txLookup(tx: WriteTx): Lookup {
     const repo = this.deps.store.keys;
-    return { key: (id) => repo.findIn(tx, id), alias: (a, r, n) => repo.findAliasIn(tx, a, r, n) };
+    return { key: (id) => repo.find(id, tx), alias: (a, r, n) => repo.findAlias(a, r, n, tx) };
   }
 
   private async resolve(ctx: CallContext, raw: string, allowAlias: boolean, lookup: Lookup = this.readLookup()): Promise<KeyRecord> {
@@ -490,7 +490,7 @@ export class KeyService {
     await this.mutate(ctx, async (tx, lookup) => {
       const k = await this.resolve(ctx, targetKeyId, false, lookup);
       this.requireNotPendingDeletion(k);
-      if (await this.deps.store.keys.findAliasIn(tx, ctx.accountId, ctx.region, aliasName)) {
+      if (await this.deps.store.keys.findAlias(ctx.accountId, ctx.region, aliasName, tx)) {
         throw new KmsError('AlreadyExists', `An alias with the name ${aliasArn(ctx.region, ctx.accountId, aliasName)} already exists`);
       }
       const now = this.now();
@@ -502,7 +502,7 @@ export class KeyService {
   async updateAlias(ctx: CallContext, aliasName: string, targetKeyId: string): Promise<void> {
     checkAliasName(aliasName);
     await this.mutate(ctx, async (tx, lookup) => {
-      const alias = await this.deps.store.keys.findAliasIn(tx, ctx.accountId, ctx.region, aliasName);
+      const alias = await this.deps.store.keys.findAlias(ctx.accountId, ctx.region, aliasName, tx);
       if (!alias) throw kmsErrors.notFound(`Alias ${aliasArn(ctx.region, ctx.accountId, aliasName)} is not found.`);
       const k = await this.resolve(ctx, targetKeyId, false, lookup);
       this.requireNotPendingDeletion(k);
@@ -518,7 +518,7 @@ export class KeyService {
   async deleteAlias(ctx: CallContext, aliasName: string): Promise<void> {
     checkAliasName(aliasName);
     await this.mutate(ctx, async (tx) => {
-      const alias = await this.deps.store.keys.findAliasIn(tx, ctx.accountId, ctx.region, aliasName);
+      const alias = await this.deps.store.keys.findAlias(ctx.accountId, ctx.region, aliasName, tx);
       if (!alias) throw kmsErrors.notFound(`Alias ${aliasArn(ctx.region, ctx.accountId, aliasName)} is not found.`);
       await this.deps.store.keys.deleteAlias(tx, alias);
       return { result: undefined, keyId: alias.keyId, details: { aliasName } };
@@ -690,7 +690,7 @@ export class KeyService {
   private async runDueUncached(now: number, deleted: string[], rotated: string[]): Promise<void> {
     for (const k of await this.deps.store.keys.dueForDeletion(now)) {
       await this.deps.store.db.write(async (tx) => {
-        const cur = await this.deps.store.keys.findIn(tx, k.keyId);
+        const cur = await this.deps.store.keys.find(k.keyId, tx);
         if (!cur || cur.state !== 'PendingDeletion' || cur.deletionAt === null || cur.deletionAt > now) return;
         await this.deps.store.keys.delete(tx, k.keyId);
         await this.deps.audit.appendIn(tx, { principal: 'kura:scheduler', source: 'scheduler', operation: 'DeleteKey', keyId: k.keyId, outcome: 'ok' });
@@ -703,7 +703,7 @@ export class KeyService {
         const materialId = newMaterialId();
         const sealed = this.deps.keystore.generateMaterial(k.keyId, materialId);
         await this.deps.store.db.write(async (tx) => {
-          const cur = await this.deps.store.keys.findIn(tx, k.keyId);
+          const cur = await this.deps.store.keys.find(k.keyId, tx);
           if (!cur || !cur.rotationEnabled || cur.state !== 'Enabled' || cur.nextRotationAt === null || cur.nextRotationAt > now) return;
           await this.addMaterial(tx, cur, materialId, sealed, 'AUTOMATIC');
           await this.deps.audit.appendIn(tx, { principal: 'kura:scheduler', source: 'scheduler', operation: 'RotateKey', keyId: k.keyId, outcome: 'ok' });

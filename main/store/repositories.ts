@@ -2,6 +2,9 @@
 // WriteTx of a Database.write() job so that a service composes several changes (and its audit entry)
 // into one transaction.
 import type { Database, Row, WriteTx } from './database.js';
+
+/** What both the reader connection and a write job's transaction offer for reading. */
+type Queryable = Pick<WriteTx, 'get' | 'all'>;
 import type { AliasRecord, AuditRecord, CredentialRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -52,13 +55,9 @@ function toAlias(r: Row): AliasRecord {
 export class SqliteKeyRepository {
   constructor(private readonly db: Database) {}
 
-  async find(keyId: string): Promise<KeyRecord | undefined> {
-    const r = await this.db.get('SELECT * FROM keys WHERE key_id = ?', keyId);
-    return r ? toKey(r) : undefined;
-  }
-
-  async findIn(tx: WriteTx, keyId: string): Promise<KeyRecord | undefined> {
-    const r = await tx.get('SELECT * FROM keys WHERE key_id = ?', keyId);
+  /** Reads through the reader connection, or through a write job's transaction when given one. */
+  async find(keyId: string, q: Queryable = this.db): Promise<KeyRecord | undefined> {
+    const r = await q.get('SELECT * FROM keys WHERE key_id = ?', keyId);
     return r ? toKey(r) : undefined;
   }
 
@@ -164,33 +163,21 @@ export class SqliteKeyRepository {
     );
   }
 
-  async findAlias(accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined> {
-    const r = await this.db.get('SELECT * FROM aliases WHERE account_id = ? AND region = ? AND alias_name = ?', accountId, region, aliasName);
-    return r ? toAlias(r) : undefined;
-  }
-
-  async findAliasIn(tx: WriteTx, accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined> {
-    const r = await tx.get('SELECT * FROM aliases WHERE account_id = ? AND region = ? AND alias_name = ?', accountId, region, aliasName);
+  async findAlias(accountId: string, region: string, aliasName: string, q: Queryable = this.db): Promise<AliasRecord | undefined> {
+    const r = await q.get('SELECT * FROM aliases WHERE account_id = ? AND region = ? AND alias_name = ?', accountId, region, aliasName);
     return r ? toAlias(r) : undefined;
   }
 
   async listAliases(accountId: string, region: string, keyId: string | null, afterName: string, limit: number): Promise<AliasRecord[]> {
-    const rows = keyId
-      ? await this.db.all(
-          'SELECT * FROM aliases WHERE account_id = ? AND region = ? AND key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
-          accountId,
-          region,
-          keyId,
-          afterName,
-          limit,
-        )
-      : await this.db.all(
-          'SELECT * FROM aliases WHERE account_id = ? AND region = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
-          accountId,
-          region,
-          afterName,
-          limit,
-        );
+    const rows = await this.db.all(
+      'SELECT * FROM aliases WHERE account_id = ? AND region = ? AND (? IS NULL OR key_id = ?) AND alias_name > ? ORDER BY alias_name LIMIT ?',
+      accountId,
+      region,
+      keyId,
+      keyId,
+      afterName,
+      limit,
+    );
     return rows.map(toAlias);
   }
 

@@ -1,14 +1,9 @@
-// TrentService.GenerateDataKeyWithoutPlaintext
-import { bool, ctxOf, num, str, type KmsHandler } from './handler.js';
+// TrentService.GenerateDataKeyWithoutPlaintext: GenerateDataKey, with the plaintext key wiped, not returned.
+import { generateDataKey } from './generate-data-key.js';
+import type { KmsHandler } from './handler.js';
 
-export const generateDataKeyWithoutPlaintext: KmsHandler = async ({ keys }, ctx, input) => {
-  const r = await keys.generateDataKey(ctx, {
-    keyId: input.KeyId as string,
-    encryptionContext: ctxOf(input.EncryptionContext),
-    numberOfBytes: num(input.NumberOfBytes),
-    keySpec: str(input.KeySpec),
-    dryRun: bool(input.DryRun),
-  });
-  r.plaintext.fill(0);
-  return { CiphertextBlob: r.ciphertextBlob, KeyId: keys.arnOf(r.key), KeyMaterialId: r.materialId };
+export const generateDataKeyWithoutPlaintext: KmsHandler = async (deps, ctx, input) => {
+  const { Plaintext, ...rest } = await generateDataKey(deps, ctx, input);
+  (Plaintext as Buffer).fill(0);
+  return rest;
 };
