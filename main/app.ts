@@ -12,7 +12,7 @@ import { systemClock, type Clock } from './common/clock.js';
 import type { Logger } from './common/log.js';
 import type { Aead } from './crypto/aead.js';
 import { randomBytes } from './crypto/bytes.js';
-import { nodeAead } from './crypto/node-aead.js';
+import { wasmAead } from './crypto/wasm-aead.js';
 import { StandardKeyStore } from './keystores/standard.js';
 import { KeyService } from './kms/key-service.js';
 import { LifecycleScheduler } from './kms/scheduler.js';
@@ -82,7 +82,7 @@ function takeLock(dataDir: string): () => void {
 
 export async function startAppliance(config: ApplianceConfig, deps: { log: Logger; clock?: Clock; aead?: Aead }): Promise<Appliance> {
   const clock = deps.clock ?? systemClock;
-  const aead = deps.aead ?? nodeAead;
+  const aead = deps.aead ?? wasmAead;
   const { log } = deps;
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const releaseLock = takeLock(config.dataDir);

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 const NEEDED = [
   ['awscli', '/usr/bin/aws'],
   ['sqlite3', '/usr/bin/sqlite3'],
+  // the WebAssembly core is tested in a real browser (playwright-core drives Debian's chromium)
+  ['chromium', '/usr/bin/chromium'],
 ];
 
 const missing = NEEDED.filter(([, file]) => !fs.existsSync(file)).map(([pkg]) => pkg);

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Aead, AeadKey } from '../../main/crypto/aead.js';
-import { nodeAead } from '../../main/crypto/node-aead.js';
+import { wasmAead } from '../../main/crypto/wasm-aead.js';
 import { parseBlob } from '../../main/kms/ciphertext.js';
 import { MAX_ON_DEMAND_ROTATIONS, MAX_TAGS, type CallContext, type KeyRecord } from '../../main/kms/key-service.js';
 import { encodeAad } from '../../main/seal/at-rest.js';
@@ -504,7 +504,7 @@ function recordingAead(): Aead & { handles: { destroyed: boolean }[] } {
   return {
     handles,
     importKey(raw) {
-      const inner = nodeAead.importKey(raw);
+      const inner = wasmAead.importKey(raw);
       const rec = { destroyed: false };
       handles.push(rec);
       const key: AeadKey = {
@@ -586,7 +586,7 @@ describe('KeyService while sealed', () => {
     expect(await d.store.audit.count()).toBe(auditBefore);
 
     // A holder built from scratch over the same database (a restart) refuses another root key …
-    const stranger = new RootKeyHolder({ db: d.store.db, appliance: d.store.appliance, aead: nodeAead, clock: d.clock, applianceId: d.applianceId });
+    const stranger = new RootKeyHolder({ db: d.store.db, appliance: d.store.appliance, aead: wasmAead, clock: d.clock, applianceId: d.applianceId });
     await stranger.load();
     expect(await kmsCode(stranger.initAndUnsealDev(Buffer.alloc(32, 7)))).toBe('InvalidState');
     expect(d.root.isUnsealed).toBe(false);

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../main/common/clock.js';
 import { createLogger } from '../../main/common/log.js';
 import type { Aead, AeadKey } from '../../main/crypto/aead.js';
-import { nodeAead } from '../../main/crypto/node-aead.js';
+import { wasmAead } from '../../main/crypto/wasm-aead.js';
 import { parseBlob } from '../../main/kms/ciphertext.js';
 import type { KeyRecord } from '../../main/kms/key-service.js';
 import { LifecycleScheduler } from '../../main/kms/scheduler.js';
@@ -19,7 +19,7 @@ function countingAead(): Aead & { live: () => number } {
   return {
     live: () => handles.filter((h) => !h.destroyed).length,
     importKey(raw) {
-      const inner = nodeAead.importKey(raw);
+      const inner = wasmAead.importKey(raw);
       const rec = { destroyed: false };
       handles.push(rec);
       const key: AeadKey = {

@@ -2,7 +2,7 @@
 // progress, refusal of wrong, foreign, mistyped and repeated shares, dev mode, and the at-rest sealer.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AeadAuthenticationError } from '../../main/crypto/aead.js';
-import { nodeAead } from '../../main/crypto/node-aead.js';
+import { wasmAead } from '../../main/crypto/wasm-aead.js';
 import { decodeShare, encodeShare } from '../../main/crypto/shamir.js';
 import { AtRestSealer, encodeAad } from '../../main/seal/at-rest.js';
 import { RootKeyHolder } from '../../main/seal/root-key.js';
@@ -140,7 +140,7 @@ describe('RootKeyHolder (shamir)', () => {
   it('a restarted holder (new process) needs the shares again', async () => {
     const shares = await d.root.initShamir(2, 3);
     await d.root.submitShares([shares[0]!, shares[1]!]);
-    const restarted = new RootKeyHolder({ db: d.store.db, appliance: d.store.appliance, aead: nodeAead, clock: d.clock, applianceId: d.applianceId });
+    const restarted = new RootKeyHolder({ db: d.store.db, appliance: d.store.appliance, aead: wasmAead, clock: d.clock, applianceId: d.applianceId });
     await restarted.load();
     expect(await restarted.status()).toMatchObject({ state: 'sealed', progress: 0 });
     expect(await kmsCode(() => restarted.materialSealer())).toBe('Sealed');
@@ -240,7 +240,7 @@ describe('AtRestSealer', () => {
     const tampered = Buffer.from(sealed);
     tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
     expect(() => d.root.materialSealer().open(tampered, aad)).toThrow(AeadAuthenticationError);
-    expect(() => new AtRestSealer(nodeAead.importKey(Buffer.alloc(32))).open(Buffer.of(2, ...Buffer.alloc(40)), aad)).toThrow(/format/);
+    expect(() => new AtRestSealer(wasmAead.importKey(Buffer.alloc(32))).open(Buffer.of(2, ...Buffer.alloc(40)), aad)).toThrow(/format/);
   });
 
   it('is unavailable while sealed', async () => {

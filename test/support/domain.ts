@@ -10,7 +10,7 @@ import { CredentialService } from '../../main/auth/credentials.js';
 import { isKmsError, type KmsError } from '../../main/common/errors.js';
 import type { Aead } from '../../main/crypto/aead.js';
 import { randomBytes } from '../../main/crypto/bytes.js';
-import { nodeAead } from '../../main/crypto/node-aead.js';
+import { wasmAead } from '../../main/crypto/wasm-aead.js';
 import { StandardKeyStore } from '../../main/keystores/standard.js';
 import { KeyService, type CallContext } from '../../main/kms/key-service.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from '../../main/seal/root-key.js';
@@ -62,7 +62,7 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
   const dir = opts.dir ?? tempDir();
   const file = path.join(dir, 'kura.db');
   const clock = opts.clock ?? new FixedClock();
-  const aead = opts.aead ?? nodeAead;
+  const aead = opts.aead ?? wasmAead;
   const rootKey = Buffer.from(opts.rootKey ?? randomBytes(ROOT_KEY_BYTES));
   const store = await openStore(file);
   const applianceId = await store.appliance.ensureApplianceId(randomUUID(), clock.nowMs());

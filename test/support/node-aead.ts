@@ -1,8 +1,8 @@
-// AES-256-GCM on node:crypto (OpenSSL), behind the Aead port. Kept as the test oracle once the
-// WebAssembly core serves Kura.
+// AES-256-GCM on node:crypto (OpenSSL), behind the Aead port: the test oracle for the WebAssembly
+// core that serves Kura (main/crypto/wasm-aead.ts).
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { AEAD_IV_BYTES, AEAD_KEY_BYTES, AEAD_TAG_BYTES, AeadAuthenticationError, type Aead, type AeadKey } from './aead.js';
-import { zeroize } from './bytes.js';
+import { AEAD_IV_BYTES, AEAD_KEY_BYTES, AEAD_TAG_BYTES, AeadAuthenticationError, type Aead, type AeadKey } from '../../main/crypto/aead.js';
+import { zeroize } from '../../main/crypto/bytes.js';
 
 class NodeAeadKey implements AeadKey {
   private key: Buffer | undefined;
