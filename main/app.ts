@@ -15,6 +15,7 @@ import { randomBytes } from './crypto/bytes.js';
 import { wasmAead } from './crypto/wasm-aead.js';
 import { StandardKeyStore } from './keystores/standard.js';
 import { KeyService } from './kms/key-service.js';
+import { KeyUseService } from './kms/key-use.js';
 import { LifecycleScheduler } from './kms/scheduler.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from './seal/root-key.js';
 import { openStore, type Store } from './store/index.js';
@@ -94,6 +95,7 @@ export async function startAppliance(config: ApplianceConfig, deps: { log: Logge
     await root.load();
     const keystore = new StandardKeyStore({ aead, root });
     const keys = new KeyService({ store, keystore, root, audit, clock });
+    const keyUse = new KeyUseService({ keys });
     const credentials = new CredentialService({ store, root, clock, audit });
     const scheduler = new LifecycleScheduler({ keys, log, intervalMs: config.schedulerIntervalMs });
     const adminToken = readOrCreateSecretFile(adminTokenFile(config.dataDir), () => Buffer.from(randomBytes(32).toString('hex'))).toString('utf8').trim();
@@ -115,7 +117,7 @@ export async function startAppliance(config: ApplianceConfig, deps: { log: Logge
       port: config.port,
       log,
       routes: {
-        kms: (req) => handleKmsRequest({ keys, credentials, audit, clock, log }, req),
+        kms: (req) => handleKmsRequest({ keys, keyUse, credentials, audit, clock, log }, req),
         admin: (req) =>
           handleAdminRequest({ root, credentials, audit, log, adminToken, applianceId, version: KURA_VERSION, onUnsealed: () => scheduler.runOnce() }, req),
       },

@@ -38,6 +38,9 @@ export const KMS_ERROR_CODES = [
   'CustomKeyStoreNotFound',
   'DryRunOperation',
   'KeyUnavailable',
+  // Verify and VerifyMac: the signature or MAC does not verify
+  'KmsInvalidSignature',
+  'KmsInvalidMac',
 ] as const;
 
 export type KmsErrorCode = (typeof KMS_ERROR_CODES)[number];

@@ -5,13 +5,25 @@ import type { AuditEvent, AuditLog } from '../audit/audit-log.js';
 import { DAY_MS, type Clock } from '../common/clock.js';
 import { KmsError, kmsErrors } from '../common/errors.js';
 import { AeadAuthenticationError } from '../crypto/aead.js';
+import {
+  asymmetricDecrypt,
+  asymmetricEncrypt,
+  isKeySpec,
+  isKeyUsageAllowed,
+  KEY_SPEC_INFO,
+  type AsymmetricEncryptionAlgorithm,
+  type KeySpec,
+  type KeyUsage,
+  type PublicKeyHandle,
+} from '../crypto/asymmetric/index.js';
 import { randomBytes, randomIv } from '../crypto/bytes.js';
-import { newMaterialId, type StandardKeyStore } from '../keystores/standard.js';
+import { newMaterialId, type PrivateMaterial, type StandardKeyStore } from '../keystores/standard.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
 import type { AliasRecord, KeyRecord, MaterialRecord, Store, TagRecord, WriteTx } from '../store/index.js';
 import { assembleBlob, blobAad, encodeHeader, parseBlob } from './ciphertext.js';
 import { aliasArn, checkAliasName, keyArn, newKeyId, parseKeyRef, type KeyRef } from './identifiers.js';
 import { checkPolicyDocument, defaultKeyPolicy } from './policy.js';
+import { withCryptoErrors } from './crypto-errors.js';
 import { RecordCache } from './record-cache.js';
 
 export type { KeyRecord, AliasRecord, MaterialRecord, TagRecord };
@@ -216,10 +228,71 @@ export class KeyService {
     }
   }
 
-  private requireAlgorithm(k: KeyRecord, algorithm: string | undefined): void {
-    if (algorithm !== undefined && algorithm !== SYMMETRIC_DEFAULT) {
-      throw new KmsError('InvalidKeyUsage', `The encryption algorithm ${algorithm} is not compatible with the key spec ${k.keySpec} of ${this.arnOf(k)}.`);
+  /**
+   * The encryption algorithm a request may use with a key: SYMMETRIC_DEFAULT (the default) for
+   * symmetric keys; one of the spec's algorithms, which the caller must name, for RSA and SM2 keys.
+   */
+  private requireAlgorithm(k: KeyRecord, algorithm: string | undefined): string {
+    if (k.keySpec === SYMMETRIC_DEFAULT) {
+      if (algorithm !== undefined && algorithm !== SYMMETRIC_DEFAULT) {
+        throw new KmsError('InvalidKeyUsage', `The encryption algorithm ${algorithm} is not compatible with the key spec ${k.keySpec} of ${this.arnOf(k)}.`);
+      }
+      return SYMMETRIC_DEFAULT;
     }
+    const allowed = KEY_SPEC_INFO[k.keySpec as KeySpec].encryptionAlgorithms as readonly string[];
+    if (algorithm === undefined || !allowed.includes(algorithm)) {
+      throw new KmsError(
+        'InvalidKeyUsage',
+        `${this.arnOf(k)} has key spec ${k.keySpec}: name its encryption algorithm (${allowed.join(', ')})${algorithm ? `, not ${algorithm}` : ''}.`,
+      );
+    }
+    return algorithm;
+  }
+
+  /** Symmetric-only operations (data keys, rotation) on another spec: InvalidKeyUsage or Unsupported, as AWS answers. */
+  private requireSymmetric(k: KeyRecord, operation: string, code: 'InvalidKeyUsage' | 'UnsupportedOperation' = 'InvalidKeyUsage'): void {
+    if (k.keySpec !== SYMMETRIC_DEFAULT) throw new KmsError(code, `${operation} is not valid for ${this.arnOf(k)}, whose key spec is ${k.keySpec}.`);
+  }
+
+  /** For an asymmetric Encrypt/Decrypt: AWS binds no encryption context to RSA or SM2 ciphertexts. */
+  private static requireNoContext(k: KeyRecord, context: EncryptionContext | undefined): void {
+    if (k.keySpec !== SYMMETRIC_DEFAULT && context && Object.keys(context).length > 0) {
+      throw kmsErrors.validation(`EncryptionContext is not supported for asymmetric KMS keys (key spec ${k.keySpec}).`);
+    }
+  }
+
+  // ---- for the operations of main/kms/key-use.ts ------------------------------------------------
+
+  /** Resolves a key that a cryptographic call names (aliases allowed) and checks it is usable. */
+  async resolveUsable(ctx: CallContext, keyRef: string): Promise<KeyRecord> {
+    this.requireUnsealed();
+    const k = await this.resolve(ctx, keyRef, true);
+    this.requireUsable(k);
+    return k;
+  }
+
+  /** The current material of a key; present for every key that has been created. */
+  async currentMaterial(k: KeyRecord): Promise<MaterialRecord> {
+    const material = k.currentMaterialId ? await this.findMaterial(k.keyId, k.currentMaterialId) : undefined;
+    if (!material) throw kmsErrors.internal();
+    return material;
+  }
+
+  /** The private key (parsed, or raw for HMAC) of a non-symmetric material; use it synchronously. */
+  privateKeyOf(k: KeyRecord, m: MaterialRecord): PrivateMaterial {
+    return this.deps.keystore.usePrivate(k.keyId, m.materialId, k.keySpec as KeySpec, m.materialSealed);
+  }
+
+  /** The parsed public key of an asymmetric material. */
+  publicKeyOf(k: KeyRecord, m: MaterialRecord): PublicKeyHandle {
+    if (!m.publicKey) throw kmsErrors.internal();
+    return this.deps.keystore.usePublic(k.keyId, m.materialId, k.keySpec as KeySpec, m.publicKey);
+  }
+
+  /** Encrypts under a symmetric key's current material (what GenerateDataKey and data key pairs use). */
+  encryptSymmetric(k: KeyRecord, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<{ blob: Buffer; materialId: string }> {
+    this.requireSymmetric(k, 'This operation');
+    return this.encryptUnder(k, plaintext, context);
   }
 
   // ---- keys -------------------------------------------------------------------------------------
@@ -232,10 +305,7 @@ export class KeyService {
     const keySpec = input.keySpec ?? input.customerMasterKeySpec ?? SYMMETRIC_DEFAULT;
     const keyUsage = input.keyUsage ?? 'ENCRYPT_DECRYPT';
     const origin = input.origin ?? 'AWS_KMS';
-    if (keySpec !== SYMMETRIC_DEFAULT) {
-      throw new KmsError('UnsupportedOperation', `Kura does not support KeySpec ${keySpec} yet; only SYMMETRIC_DEFAULT keys can be created.`);
-    }
-    if (keyUsage !== 'ENCRYPT_DECRYPT') {
+    if (keySpec === SYMMETRIC_DEFAULT ? keyUsage !== 'ENCRYPT_DECRYPT' : !isKeySpec(keySpec) || !isKeyUsageAllowed(keySpec, keyUsage as KeyUsage)) {
       throw kmsErrors.validation(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
     }
     if (input.customKeyStoreId !== undefined) {
@@ -272,10 +342,13 @@ export class KeyService {
       policy,
       currentMaterialId: materialId,
     };
-    const sealed = this.deps.keystore.generateMaterial(keyId, materialId);
+    const { sealed, publicKey } =
+      keySpec === SYMMETRIC_DEFAULT
+        ? { sealed: this.deps.keystore.generateMaterial(keyId, materialId), publicKey: null }
+        : await this.deps.keystore.generatePrivateMaterial(keyId, materialId, keySpec as KeySpec);
     return this.mutate(ctx, async (tx) => {
       await this.deps.store.keys.insert(tx, record);
-      await this.deps.store.keys.insertMaterial(tx, { keyId, materialId, createdAt: now, rotationType: null, materialSealed: sealed });
+      await this.deps.store.keys.insertMaterial(tx, { keyId, materialId, createdAt: now, rotationType: null, materialSealed: sealed, publicKey });
       for (const t of tags) await this.deps.store.keys.putTag(tx, keyId, t);
       return { result: record, keyId };
     });
@@ -350,11 +423,22 @@ export class KeyService {
 
   // ---- cryptographic operations -----------------------------------------------------------------
 
-  private async encryptUnder(k: KeyRecord, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<{ blob: Buffer; materialId: string }> {
-    const materialId = k.currentMaterialId;
-    if (!materialId) throw kmsErrors.internal();
-    const material = await this.findMaterial(k.keyId, materialId);
-    if (!material) throw kmsErrors.internal();
+  /** Encrypts under a key's current material: Kura's blob for symmetric keys, RSA-OAEP or SM2PKE otherwise. */
+  private async encryptUnder(
+    k: KeyRecord,
+    plaintext: Uint8Array,
+    context: EncryptionContext | undefined,
+    algorithm = SYMMETRIC_DEFAULT,
+  ): Promise<{ blob: Buffer; materialId: string }> {
+    const material = await this.currentMaterial(k);
+    const materialId = material.materialId;
+    if (k.keySpec !== SYMMETRIC_DEFAULT) {
+      KeyService.requireNoContext(k, context);
+      const blob = withCryptoErrors(() =>
+        asymmetricEncrypt(k.keySpec as KeySpec, this.publicKeyOf(k, material), algorithm as AsymmetricEncryptionAlgorithm, plaintext),
+      );
+      return { blob, materialId };
+    }
     const header = encodeHeader(k.keyId, materialId);
     const iv = randomIv();
     const handle = this.deps.keystore.use(k.keyId, materialId, material.materialSealed);
@@ -365,15 +449,15 @@ export class KeyService {
   async encrypt(
     ctx: CallContext,
     input: { keyId: string; plaintext: Buffer; encryptionContext?: EncryptionContext; encryptionAlgorithm?: string; dryRun?: boolean },
-  ): Promise<{ key: KeyRecord; ciphertextBlob: Buffer; materialId: string }> {
+  ): Promise<{ key: KeyRecord; ciphertextBlob: Buffer; materialId: string; algorithm: string }> {
     this.requireUnsealed();
     const k = await this.resolve(ctx, input.keyId, true);
     this.requireUsable(k);
     this.requireEncryptDecrypt(k);
-    this.requireAlgorithm(k, input.encryptionAlgorithm);
+    const algorithm = this.requireAlgorithm(k, input.encryptionAlgorithm);
     if (input.dryRun) throw dryRun();
-    const { blob, materialId } = await this.encryptUnder(k, input.plaintext, input.encryptionContext);
-    return { key: k, ciphertextBlob: blob, materialId };
+    const { blob, materialId } = await this.encryptUnder(k, input.plaintext, input.encryptionContext, algorithm);
+    return { key: k, ciphertextBlob: blob, materialId, algorithm };
   }
 
   /** Opens a blob; returns the key it was made under. */
@@ -383,7 +467,21 @@ export class KeyService {
     context: EncryptionContext | undefined,
     keyRef: string | undefined,
     algorithm: string | undefined,
-  ): Promise<{ key: KeyRecord; plaintext: Buffer; materialId: string }> {
+  ): Promise<{ key: KeyRecord; plaintext: Buffer; materialId: string; algorithm: string }> {
+    if (keyRef !== undefined) {
+      // An RSA or SM2 ciphertext has no header: the request must name the key and the algorithm.
+      const named = await this.resolve(ctx, keyRef, true);
+      if (named.keySpec !== SYMMETRIC_DEFAULT) {
+        this.requireUsable(named);
+        this.requireEncryptDecrypt(named);
+        const alg = this.requireAlgorithm(named, algorithm);
+        KeyService.requireNoContext(named, context);
+        const material = await this.currentMaterial(named);
+        const privateKey = this.privateKeyOf(named, material);
+        const plaintext = withCryptoErrors(() => asymmetricDecrypt(named.keySpec as KeySpec, privateKey, alg as AsymmetricEncryptionAlgorithm, blob));
+        return { key: named, plaintext, materialId: material.materialId, algorithm: alg };
+      }
+    }
     const parsed = parseBlob(blob);
     const invalid = () => new KmsError('InvalidCiphertext', 'The ciphertext is invalid, was made under another key, or the encryption context does not match.');
     let k: KeyRecord | undefined;
@@ -405,7 +503,7 @@ export class KeyService {
     const handle = this.deps.keystore.use(k.keyId, material.materialId, material.materialSealed);
     try {
       const plaintext = handle.open(parsed.iv, parsed.sealed, blobAad(parsed.header, context));
-      return { key: k, plaintext, materialId: material.materialId };
+      return { key: k, plaintext, materialId: material.materialId, algorithm: SYMMETRIC_DEFAULT };
     } catch (e) {
       if (e instanceof AeadAuthenticationError) throw invalid();
       throw e;
@@ -415,7 +513,7 @@ export class KeyService {
   async decrypt(
     ctx: CallContext,
     input: { ciphertextBlob: Buffer | undefined; encryptionContext?: EncryptionContext; keyId?: string; encryptionAlgorithm?: string; dryRun?: boolean },
-  ): Promise<{ key: KeyRecord; plaintext: Buffer; materialId: string }> {
+  ): Promise<{ key: KeyRecord; plaintext: Buffer; materialId: string; algorithm: string }> {
     this.requireUnsealed();
     if (input.dryRun) {
       // A dry run checks the key and permissions, not the ciphertext's integrity (AWS does the same
@@ -440,17 +538,33 @@ export class KeyService {
       destinationEncryptionAlgorithm?: string;
       dryRun?: boolean;
     },
-  ): Promise<{ source: KeyRecord; destination: KeyRecord; ciphertextBlob: Buffer; sourceMaterialId: string; destinationMaterialId: string }> {
+  ): Promise<{
+    source: KeyRecord;
+    destination: KeyRecord;
+    ciphertextBlob: Buffer;
+    sourceMaterialId: string;
+    destinationMaterialId: string;
+    sourceAlgorithm: string;
+    destinationAlgorithm: string;
+  }> {
     this.requireUnsealed();
     const dest = await this.resolve(ctx, input.destinationKeyId, true);
     this.requireUsable(dest);
     this.requireEncryptDecrypt(dest);
-    this.requireAlgorithm(dest, input.destinationEncryptionAlgorithm);
+    const destinationAlgorithm = this.requireAlgorithm(dest, input.destinationEncryptionAlgorithm);
     const opened = await this.openBlob(ctx, requireCiphertext(input.ciphertextBlob), input.sourceEncryptionContext, input.sourceKeyId, input.sourceEncryptionAlgorithm);
     try {
       if (input.dryRun) throw dryRun();
-      const { blob, materialId } = await this.encryptUnder(dest, opened.plaintext, input.destinationEncryptionContext);
-      return { source: opened.key, destination: dest, ciphertextBlob: blob, sourceMaterialId: opened.materialId, destinationMaterialId: materialId };
+      const { blob, materialId } = await this.encryptUnder(dest, opened.plaintext, input.destinationEncryptionContext, destinationAlgorithm);
+      return {
+        source: opened.key,
+        destination: dest,
+        ciphertextBlob: blob,
+        sourceMaterialId: opened.materialId,
+        destinationMaterialId: materialId,
+        sourceAlgorithm: opened.algorithm,
+        destinationAlgorithm,
+      };
     } finally {
       opened.plaintext.fill(0);
     }
@@ -471,6 +585,7 @@ export class KeyService {
     const k = await this.resolve(ctx, input.keyId, true);
     this.requireUsable(k);
     this.requireEncryptDecrypt(k);
+    this.requireSymmetric(k, 'GenerateDataKey');
     if (input.dryRun) throw dryRun();
     const plaintext = randomBytes(n);
     const { blob, materialId } = await this.encryptUnder(k, plaintext, input.encryptionContext);
@@ -580,6 +695,7 @@ export class KeyService {
 
   async enableKeyRotation(ctx: CallContext, keyRef: string, periodDays = DEFAULT_ROTATION_DAYS): Promise<void> {
     await this.setState(ctx, keyRef, (k) => {
+      this.requireSymmetric(k, 'Automatic key rotation', 'UnsupportedOperation');
       this.requireUsable(k);
       return { ...k, rotationEnabled: true, rotationPeriodDays: periodDays, nextRotationAt: this.now() + periodDays * DAY_MS };
     });
@@ -587,6 +703,7 @@ export class KeyService {
 
   async disableKeyRotation(ctx: CallContext, keyRef: string): Promise<void> {
     await this.setState(ctx, keyRef, (k) => {
+      this.requireSymmetric(k, 'Automatic key rotation', 'UnsupportedOperation');
       this.requireUsable(k);
       return { ...k, rotationEnabled: false, nextRotationAt: null };
     });
@@ -600,6 +717,7 @@ export class KeyService {
   async rotateKeyOnDemand(ctx: CallContext, keyRef: string): Promise<KeyRecord> {
     this.requireUnsealed();
     const k = await this.resolve(ctx, keyRef, false);
+    this.requireSymmetric(k, 'On-demand key rotation', 'UnsupportedOperation');
     this.requireUsable(k);
     const materialId = newMaterialId();
     const sealed = this.deps.keystore.generateMaterial(k.keyId, materialId);
@@ -617,7 +735,7 @@ export class KeyService {
 
   private async addMaterial(tx: WriteTx, k: KeyRecord, materialId: string, sealed: Buffer, rotationType: 'AUTOMATIC' | 'ON_DEMAND') {
     const now = this.now();
-    await this.deps.store.keys.insertMaterial(tx, { keyId: k.keyId, materialId, createdAt: now, rotationType, materialSealed: sealed });
+    await this.deps.store.keys.insertMaterial(tx, { keyId: k.keyId, materialId, createdAt: now, rotationType, materialSealed: sealed, publicKey: null });
     const next: KeyRecord = { ...k, currentMaterialId: materialId };
     if (rotationType === 'AUTOMATIC' && k.rotationPeriodDays) next.nextRotationAt = now + k.rotationPeriodDays * DAY_MS;
     await this.deps.store.keys.update(tx, next);

@@ -86,6 +86,15 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'public keys of asymmetric key material',
+    sql: `
+      -- DER SubjectPublicKeyInfo of an asymmetric key's material (public, so stored in the clear);
+      -- NULL for symmetric and HMAC material.
+      ALTER TABLE key_materials ADD COLUMN public_key BLOB
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -99,7 +108,9 @@ export async function migrate(db: Database): Promise<void> {
   }
   for (const m of MIGRATIONS.filter((x) => x.version > current)) {
     await db.write(async (tx) => {
-      for (const stmt of m.sql.split(';').map((s) => s.trim()).filter(Boolean)) await tx.run(stmt);
+      // Comments go before splitting, so that a ';' in one cannot cut a statement.
+      const sql = m.sql.replace(/--[^\n]*/g, '');
+      for (const stmt of sql.split(';').map((s) => s.trim()).filter(Boolean)) await tx.run(stmt);
       await tx.run('INSERT INTO schema_version (version) VALUES (?)', m.version);
     });
   }

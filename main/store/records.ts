@@ -29,6 +29,8 @@ export interface MaterialRecord {
   rotationType: string | null;
   /** The material encrypted under the root key; never the plaintext. */
   materialSealed: Buffer;
+  /** DER SubjectPublicKeyInfo of asymmetric material; null for symmetric and HMAC material. */
+  publicKey: Buffer | null;
 }
 
 export interface AliasRecord {

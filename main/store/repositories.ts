@@ -38,6 +38,7 @@ function toMaterial(r: Row): MaterialRecord {
     createdAt: Number(r.created_at),
     rotationType: r.rotation_type === null ? null : String(r.rotation_type),
     materialSealed: r.material_sealed as Buffer,
+    publicKey: (r.public_key as Buffer | null) ?? null,
   };
 }
 
@@ -154,12 +155,13 @@ export class SqliteKeyRepository {
 
   async insertMaterial(tx: WriteTx, m: MaterialRecord): Promise<void> {
     await tx.run(
-      'INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed, public_key) VALUES (?, ?, ?, ?, ?, ?)',
       m.keyId,
       m.materialId,
       m.createdAt,
       m.rotationType,
       m.materialSealed,
+      m.publicKey,
     );
   }
 

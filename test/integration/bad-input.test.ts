@@ -534,9 +534,15 @@ describe('aliases, tags and policies refused by the service', () => {
     expectAwsError(await call('GetKeyPolicy', { KeyId: keyA, PolicyName: 'other' }), 'NotFoundException');
   });
 
-  it('CreateKey KeySpec RSA_2048 → UnsupportedOperationException (Kura has symmetric keys only), and no key is created', async () => {
+  it('CreateKey Origin EXTERNAL → UnsupportedOperationException (imported material is a later issue), and no key is created', async () => {
     const before = await keyCount();
-    expectAwsError(await call('CreateKey', { KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' }), 'UnsupportedOperationException');
+    expectAwsError(await call('CreateKey', { Origin: 'EXTERNAL' }), 'UnsupportedOperationException');
+    expect(await keyCount()).toBe(before);
+  });
+
+  it('CreateKey KeySpec ECC_NIST_P256 with KeyUsage ENCRYPT_DECRYPT → ValidationException, and no key is created', async () => {
+    const before = await keyCount();
+    expectAwsError(await call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'ENCRYPT_DECRYPT' }), 'ValidationException');
     expect(await keyCount()).toBe(before);
   });
 

@@ -728,13 +728,13 @@ describe('Regions, and operations Kura does not implement', () => {
     }
   });
 
-  it('CreateGrant and Sign are UnsupportedOperationException', async () => {
+  it('CreateGrant is UnsupportedOperationException; Sign with a symmetric key is InvalidKeyUsageException', async () => {
     const k = await createKey();
     expect(
       await errorName(kms.send(new CreateGrantCommand({ KeyId: k.KeyId, GranteePrincipal: `arn:aws:iam::${account}:root`, Operations: ['Encrypt'] }))),
     ).toBe('UnsupportedOperationException');
     expect(await errorName(kms.send(new SignCommand({ KeyId: k.KeyId, Message: bytes('m'), SigningAlgorithm: 'ECDSA_SHA_256' })))).toBe(
-      'UnsupportedOperationException',
+      'InvalidKeyUsageException',
     );
   });
 });

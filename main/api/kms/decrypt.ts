@@ -9,5 +9,5 @@ export const decrypt: KmsHandler = async ({ keys }, ctx, input) => {
     encryptionAlgorithm: str(input.EncryptionAlgorithm),
     dryRun: bool(input.DryRun),
   });
-  return { KeyId: keys.arnOf(r.key), Plaintext: r.plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT', KeyMaterialId: r.materialId };
+  return { KeyId: keys.arnOf(r.key), Plaintext: r.plaintext, EncryptionAlgorithm: r.algorithm, KeyMaterialId: r.key.keySpec === 'SYMMETRIC_DEFAULT' ? r.materialId : undefined };
 };

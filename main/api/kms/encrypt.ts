@@ -9,5 +9,5 @@ export const encrypt: KmsHandler = async ({ keys }, ctx, input) => {
     encryptionAlgorithm: str(input.EncryptionAlgorithm),
     dryRun: bool(input.DryRun),
   });
-  return { CiphertextBlob: r.ciphertextBlob, KeyId: keys.arnOf(r.key), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+  return { CiphertextBlob: r.ciphertextBlob, KeyId: keys.arnOf(r.key), EncryptionAlgorithm: r.algorithm };
 };

@@ -34,4 +34,6 @@ export const KMS_WIRE_ERRORS: Record<KmsErrorCode, { name: string; status: numbe
   CustomKeyStoreNotFound: { name: 'CustomKeyStoreNotFoundException', status: 400 },
   DryRunOperation: { name: 'DryRunOperationException', status: 412 },
   KeyUnavailable: { name: 'KeyUnavailableException', status: 500 },
+  KmsInvalidSignature: { name: 'KMSInvalidSignatureException', status: 400 },
+  KmsInvalidMac: { name: 'KMSInvalidMacException', status: 400 },
 };

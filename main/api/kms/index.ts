@@ -4,6 +4,14 @@ import { cancelKeyDeletion } from './cancel-key-deletion.js';
 import { createAlias } from './create-alias.js';
 import { createKey } from './create-key.js';
 import { decrypt } from './decrypt.js';
+import { deriveSharedSecret } from './derive-shared-secret.js';
+import { generateDataKeyPair } from './generate-data-key-pair.js';
+import { generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js';
+import { generateMac } from './generate-mac.js';
+import { getPublicKey } from './get-public-key.js';
+import { sign } from './sign.js';
+import { verify } from './verify.js';
+import { verifyMac } from './verify-mac.js';
 import { deleteAlias } from './delete-alias.js';
 import { describeKey } from './describe-key.js';
 import { disableKey } from './disable-key.js';
@@ -35,6 +43,7 @@ export const KMS_HANDLERS: Readonly<Record<string, KmsHandler>> = {
   CreateAlias: createAlias,
   CreateKey: createKey,
   Decrypt: decrypt,
+  DeriveSharedSecret: deriveSharedSecret,
   DeleteAlias: deleteAlias,
   DescribeKey: describeKey,
   DisableKey: disableKey,
@@ -43,10 +52,14 @@ export const KMS_HANDLERS: Readonly<Record<string, KmsHandler>> = {
   EnableKeyRotation: enableKeyRotation,
   Encrypt: encrypt,
   GenerateDataKey: generateDataKey,
+  GenerateDataKeyPair: generateDataKeyPair,
+  GenerateDataKeyPairWithoutPlaintext: generateDataKeyPairWithoutPlaintext,
   GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
+  GenerateMac: generateMac,
   GenerateRandom: generateRandom,
   GetKeyPolicy: getKeyPolicy,
   GetKeyRotationStatus: getKeyRotationStatus,
+  GetPublicKey: getPublicKey,
   ListAliases: listAliases,
   ListKeyPolicies: listKeyPolicies,
   ListKeyRotations: listKeyRotations,
@@ -56,8 +69,11 @@ export const KMS_HANDLERS: Readonly<Record<string, KmsHandler>> = {
   ReEncrypt: reEncrypt,
   RotateKeyOnDemand: rotateKeyOnDemand,
   ScheduleKeyDeletion: scheduleKeyDeletion,
+  Sign: sign,
   TagResource: tagResource,
   UntagResource: untagResource,
   UpdateAlias: updateAlias,
   UpdateKeyDescription: updateKeyDescription,
+  Verify: verify,
+  VerifyMac: verifyMac,
 };

@@ -16,9 +16,9 @@ export const reEncrypt: KmsHandler = async ({ keys }, ctx, input) => {
     CiphertextBlob: r.ciphertextBlob,
     SourceKeyId: keys.arnOf(r.source),
     KeyId: keys.arnOf(r.destination),
-    SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-    DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-    SourceKeyMaterialId: r.sourceMaterialId,
-    DestinationKeyMaterialId: r.destinationMaterialId,
+    SourceEncryptionAlgorithm: r.sourceAlgorithm,
+    DestinationEncryptionAlgorithm: r.destinationAlgorithm,
+    SourceKeyMaterialId: r.source.keySpec === 'SYMMETRIC_DEFAULT' ? r.sourceMaterialId : undefined,
+    DestinationKeyMaterialId: r.destination.keySpec === 'SYMMETRIC_DEFAULT' ? r.destinationMaterialId : undefined,
   };
 };

@@ -1,5 +1,18 @@
 // Domain records → AWS response shapes. AWS PascalCase starts here.
+import { algorithmsForKey, type KeySpec, type KeyUsage } from '../../crypto/asymmetric/index.js';
 import type { KeyRecord, KeyService } from '../../kms/key-service.js';
+
+/** The algorithm lists of a key, as KeyMetadata and GetPublicKey name them. */
+export function keyAlgorithms(k: KeyRecord): Record<string, readonly string[] | undefined> {
+  if (k.keySpec === 'SYMMETRIC_DEFAULT') return { EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] };
+  const a = algorithmsForKey(k.keySpec as KeySpec, k.keyUsage as KeyUsage);
+  return {
+    EncryptionAlgorithms: a.encryptionAlgorithms,
+    SigningAlgorithms: a.signingAlgorithms,
+    MacAlgorithms: a.macAlgorithms,
+    KeyAgreementAlgorithms: a.keyAgreementAlgorithms,
+  };
+}
 
 export function keyMetadata(keys: KeyService, k: KeyRecord): Record<string, unknown> {
   return {
@@ -16,10 +29,11 @@ export function keyMetadata(keys: KeyService, k: KeyRecord): Record<string, unkn
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: k.keySpec,
     KeySpec: k.keySpec,
-    EncryptionAlgorithms: k.keyUsage === 'ENCRYPT_DECRYPT' ? ['SYMMETRIC_DEFAULT'] : undefined,
+    ...keyAlgorithms(k),
     MultiRegion: false,
     PendingDeletionWindowInDays: k.pendingWindowDays ?? undefined,
-    CurrentKeyMaterialId: k.currentMaterialId ?? undefined,
+    // AWS names the current material of symmetric keys only (the ones that rotate).
+    CurrentKeyMaterialId: k.keySpec === 'SYMMETRIC_DEFAULT' ? (k.currentMaterialId ?? undefined) : undefined,
   };
 }
 

@@ -1,0 +1,18 @@
+// TrentService.GetPublicKey
+import { keyAlgorithms } from './shapes.js';
+import type { KmsHandler } from './handler.js';
+
+export const getPublicKey: KmsHandler = async ({ keys, keyUse }, ctx, input) => {
+  const r = await keyUse.getPublicKey(ctx, input.KeyId as string);
+  const { EncryptionAlgorithms, SigningAlgorithms, KeyAgreementAlgorithms } = keyAlgorithms(r.key);
+  return {
+    KeyId: keys.arnOf(r.key),
+    PublicKey: r.publicKey,
+    CustomerMasterKeySpec: r.key.keySpec,
+    KeySpec: r.key.keySpec,
+    KeyUsage: r.key.keyUsage,
+    EncryptionAlgorithms,
+    SigningAlgorithms,
+    KeyAgreementAlgorithms,
+  };
+};

@@ -1,0 +1,13 @@
+// TrentService.Sign
+import { bool, str, type KmsHandler } from './handler.js';
+
+export const sign: KmsHandler = async ({ keys, keyUse }, ctx, input) => {
+  const r = await keyUse.sign(ctx, {
+    keyId: input.KeyId as string,
+    message: input.Message as Buffer,
+    messageType: str(input.MessageType),
+    signingAlgorithm: input.SigningAlgorithm as string,
+    dryRun: bool(input.DryRun),
+  });
+  return { KeyId: keys.arnOf(r.key), Signature: r.signature, SigningAlgorithm: input.SigningAlgorithm };
+};
