@@ -12,9 +12,10 @@ import { systemClock, type Clock } from './common/clock.js';
 import type { Logger } from './common/log.js';
 import type { Aead } from './crypto/aead.js';
 import { randomBytes } from './crypto/bytes.js';
-import { wasmAead } from './crypto/wasm-aead.js';
+import { wasmAead, wasmKeyWrap } from './crypto/wasm-aead.js';
 import { StandardKeyStore } from './keystores/standard.js';
 import { KeyService } from './kms/key-service.js';
+import { ImportService } from './kms/import-service.js';
 import { KeyUseService } from './kms/key-use.js';
 import { LifecycleScheduler } from './kms/scheduler.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from './seal/root-key.js';
@@ -96,6 +97,7 @@ export async function startAppliance(config: ApplianceConfig, deps: { log: Logge
     const keystore = new StandardKeyStore({ aead, root });
     const keys = new KeyService({ store, keystore, root, audit, clock });
     const keyUse = new KeyUseService({ keys });
+    const imports = new ImportService({ keys, store, keystore, keyWrap: wasmKeyWrap, clock });
     const credentials = new CredentialService({ store, root, clock, audit });
     const scheduler = new LifecycleScheduler({ keys, log, intervalMs: config.schedulerIntervalMs });
     const adminToken = readOrCreateSecretFile(adminTokenFile(config.dataDir), () => Buffer.from(randomBytes(32).toString('hex'))).toString('utf8').trim();
@@ -117,7 +119,7 @@ export async function startAppliance(config: ApplianceConfig, deps: { log: Logge
       port: config.port,
       log,
       routes: {
-        kms: (req) => handleKmsRequest({ keys, keyUse, credentials, audit, clock, log }, req),
+        kms: (req) => handleKmsRequest({ keys, keyUse, imports, credentials, audit, clock, log }, req),
         admin: (req) =>
           handleAdminRequest({ root, credentials, audit, log, adminToken, applianceId, version: KURA_VERSION, onUnsealed: () => scheduler.runOnce() }, req),
       },

@@ -41,6 +41,10 @@ export const KMS_ERROR_CODES = [
   // Verify and VerifyMac: the signature or MAC does not verify
   'KmsInvalidSignature',
   'KmsInvalidMac',
+  // imported key material
+  'ExpiredImportToken',
+  'InvalidImportToken',
+  'IncorrectKeyMaterial',
 ] as const;
 
 export type KmsErrorCode = (typeof KMS_ERROR_CODES)[number];

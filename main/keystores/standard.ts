@@ -24,6 +24,7 @@ import type { RootKeyHolder } from '../seal/root-key.js';
 
 const MATERIAL_AAD = 'kura/key-material/symmetric-default';
 const PRIVATE_AAD = 'kura/key-material/private';
+const WRAPPING_AAD = 'kura/import/wrapping-key';
 export const SYMMETRIC_MATERIAL_BYTES = 32;
 
 /** 64 lower-case hex characters, the shape of AWS's KeyMaterialId. */
@@ -62,6 +63,22 @@ export class StandardKeyStore {
     } finally {
       zeroize(raw);
     }
+  }
+
+  /** Seals imported material of a key as if Kura had made it (same AAD as generated material). */
+  sealMaterial(keyId: string, materialId: string, spec: string, raw: Uint8Array): Buffer {
+    const aad = spec === 'SYMMETRIC_DEFAULT' ? encodeAad(MATERIAL_AAD, keyId, materialId) : encodeAad(PRIVATE_AAD, keyId, materialId, spec);
+    return this.deps.root.materialSealer().seal(raw, aad);
+  }
+
+  /** The RSA private key behind an import token, sealed for storage until the token is used or expires. */
+  sealWrappingKey(tokenId: string, privateKey: Uint8Array): Buffer {
+    return this.deps.root.materialSealer().seal(privateKey, encodeAad(WRAPPING_AAD, tokenId));
+  }
+
+  /** The caller wipes the returned PKCS#8 DER when done. */
+  openWrappingKey(tokenId: string, sealed: Buffer): Buffer {
+    return this.deps.root.materialSealer().open(sealed, encodeAad(WRAPPING_AAD, tokenId));
   }
 
   /** Generates a private key (or HMAC key) of a spec; returns it sealed, with its public key (empty for HMAC). */

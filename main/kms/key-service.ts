@@ -55,7 +55,7 @@ interface Deps {
   clock: Clock;
 }
 
-type Lookup = {
+export type Lookup = {
   key: (keyId: string) => Promise<KeyRecord | undefined>;
   alias: (accountId: string, region: string, name: string) => Promise<AliasRecord | undefined>;
 };
@@ -89,6 +89,11 @@ function requireCiphertext(blob: Buffer | undefined): Buffer {
     throw kmsErrors.validation("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
   }
   return blob;
+}
+
+/** The columns a generated (not imported) material leaves empty. */
+export function newMaterialFields(): Pick<MaterialRecord, 'importState' | 'validTo' | 'expirationModel' | 'description' | 'pendingRotation'> {
+  return { importState: null, validTo: null, expirationModel: null, description: null, pendingRotation: false };
 }
 
 function encodeMarker(kind: string, value: string): string {
@@ -214,6 +219,10 @@ export class KeyService {
     if (k.state === 'PendingDeletion') throw kmsErrors.pendingDeletion(this.arnOf(k));
   }
 
+  private requireNotPendingImport(k: KeyRecord): void {
+    if (k.state === 'PendingImport') throw kmsErrors.invalidState(`${this.arnOf(k)} is pending import.`);
+  }
+
   /** Enabled and not pending anything: what cryptographic operations need. */
   private requireUsable(k: KeyRecord): void {
     if (k.state === 'Enabled') return;
@@ -252,6 +261,10 @@ export class KeyService {
   /** Symmetric-only operations (data keys, rotation) on another spec: InvalidKeyUsage or Unsupported, as AWS answers. */
   private requireSymmetric(k: KeyRecord, operation: string, code: 'InvalidKeyUsage' | 'UnsupportedOperation' = 'InvalidKeyUsage'): void {
     if (k.keySpec !== SYMMETRIC_DEFAULT) throw new KmsError(code, `${operation} is not valid for ${this.arnOf(k)}, whose key spec is ${k.keySpec}.`);
+  }
+
+  private requireGenerated(k: KeyRecord, operation: string): void {
+    if (k.origin !== 'AWS_KMS') throw new KmsError('UnsupportedOperation', `${operation} is not supported for ${this.arnOf(k)}, whose origin is ${k.origin}.`);
   }
 
   /** For an asymmetric Encrypt/Decrypt: AWS binds no encryption context to RSA or SM2 ciphertexts. */
@@ -311,8 +324,8 @@ export class KeyService {
     if (input.customKeyStoreId !== undefined) {
       throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${input.customKeyStoreId} does not exist.`);
     }
-    if (origin !== 'AWS_KMS') {
-      throw new KmsError('UnsupportedOperation', `Kura does not support Origin ${origin} yet; only AWS_KMS keys can be created.`);
+    if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
+      throw new KmsError('UnsupportedOperation', `Kura does not support Origin ${origin} yet; keys are AWS_KMS (generated) or EXTERNAL (imported).`);
     }
     if (input.xksKeyId !== undefined) throw kmsErrors.validation('XksKeyId is valid only for keys in an external key store (Origin EXTERNAL_KEY_STORE).');
     if (input.multiRegion) throw new KmsError('UnsupportedOperation', 'Kura does not support multi-Region keys.');
@@ -322,7 +335,9 @@ export class KeyService {
 
     const now = this.now();
     const keyId = newKeyId();
-    const materialId = newMaterialId();
+    const imported = origin === 'EXTERNAL';
+    // An EXTERNAL key has no material until ImportKeyMaterial; its material ID comes from the material.
+    const materialId = imported ? null : newMaterialId();
     const record: KeyRecord = {
       keyId,
       accountId: ctx.accountId,
@@ -331,7 +346,7 @@ export class KeyService {
       keyUsage,
       keySpec,
       origin,
-      state: 'Enabled',
+      state: imported ? 'PendingImport' : 'Enabled',
       createdAt: now,
       deletionAt: null,
       pendingWindowDays: null,
@@ -341,14 +356,28 @@ export class KeyService {
       onDemandRotationStartedAt: null,
       policy,
       currentMaterialId: materialId,
+      expirationModel: null,
+      validTo: null,
     };
-    const { sealed, publicKey } =
-      keySpec === SYMMETRIC_DEFAULT
-        ? { sealed: this.deps.keystore.generateMaterial(keyId, materialId), publicKey: null }
-        : await this.deps.keystore.generatePrivateMaterial(keyId, materialId, keySpec as KeySpec);
+    const generated =
+      materialId === null
+        ? null
+        : keySpec === SYMMETRIC_DEFAULT
+          ? { sealed: this.deps.keystore.generateMaterial(keyId, materialId), publicKey: null }
+          : await this.deps.keystore.generatePrivateMaterial(keyId, materialId, keySpec as KeySpec);
     return this.mutate(ctx, async (tx) => {
       await this.deps.store.keys.insert(tx, record);
-      await this.deps.store.keys.insertMaterial(tx, { keyId, materialId, createdAt: now, rotationType: null, materialSealed: sealed, publicKey });
+      if (generated && materialId) {
+        await this.deps.store.keys.insertMaterial(tx, {
+          ...newMaterialFields(),
+          keyId,
+          materialId,
+          createdAt: now,
+          rotationType: null,
+          materialSealed: generated.sealed,
+          publicKey: generated.publicKey,
+        });
+      }
       for (const t of tags) await this.deps.store.keys.putTag(tx, keyId, t);
       return { result: record, keyId };
     });
@@ -378,6 +407,7 @@ export class KeyService {
   enableKey(ctx: CallContext, keyRef: string): Promise<void> {
     return this.setState(ctx, keyRef, (k) => {
       this.requireNotPendingDeletion(k);
+      this.requireNotPendingImport(k);
       return { ...k, state: 'Enabled' };
     });
   }
@@ -385,6 +415,7 @@ export class KeyService {
   disableKey(ctx: CallContext, keyRef: string): Promise<void> {
     return this.setState(ctx, keyRef, (k) => {
       this.requireNotPendingDeletion(k);
+      this.requireNotPendingImport(k);
       return { ...k, state: 'Disabled' };
     });
   }
@@ -500,6 +531,9 @@ export class KeyService {
     this.requireAlgorithm(k, algorithm);
     const material = await this.findMaterial(k.keyId, parsed.materialId);
     if (!material) throw invalid();
+    if (material.materialSealed.length === 0) {
+      throw kmsErrors.invalidState(`The key material this ciphertext was made under has been deleted from ${this.arnOf(k)}; import it again.`);
+    }
     const handle = this.deps.keystore.use(k.keyId, material.materialId, material.materialSealed);
     try {
       const plaintext = handle.open(parsed.iv, parsed.sealed, blobAad(parsed.header, context));
@@ -696,6 +730,7 @@ export class KeyService {
   async enableKeyRotation(ctx: CallContext, keyRef: string, periodDays = DEFAULT_ROTATION_DAYS): Promise<void> {
     await this.setState(ctx, keyRef, (k) => {
       this.requireSymmetric(k, 'Automatic key rotation', 'UnsupportedOperation');
+      this.requireGenerated(k, 'Automatic key rotation');
       this.requireUsable(k);
       return { ...k, rotationEnabled: true, rotationPeriodDays: periodDays, nextRotationAt: this.now() + periodDays * DAY_MS };
     });
@@ -704,6 +739,7 @@ export class KeyService {
   async disableKeyRotation(ctx: CallContext, keyRef: string): Promise<void> {
     await this.setState(ctx, keyRef, (k) => {
       this.requireSymmetric(k, 'Automatic key rotation', 'UnsupportedOperation');
+      this.requireGenerated(k, 'Automatic key rotation');
       this.requireUsable(k);
       return { ...k, rotationEnabled: false, nextRotationAt: null };
     });
@@ -719,6 +755,7 @@ export class KeyService {
     const k = await this.resolve(ctx, keyRef, false);
     this.requireSymmetric(k, 'On-demand key rotation', 'UnsupportedOperation');
     this.requireUsable(k);
+    if (k.origin === 'EXTERNAL') return this.rotateToImportedMaterial(ctx, keyRef);
     const materialId = newMaterialId();
     const sealed = this.deps.keystore.generateMaterial(k.keyId, materialId);
     return this.mutate(ctx, async (tx, lookup) => {
@@ -733,9 +770,28 @@ export class KeyService {
     });
   }
 
+  /**
+   * Imported keys rotate on demand to material imported beforehand with ImportType NEW_KEY_MATERIAL
+   * (AWS's workflow): that material becomes current; without one, there is nothing to rotate to.
+   */
+  private rotateToImportedMaterial(ctx: CallContext, keyRef: string): Promise<KeyRecord> {
+    return this.mutate(ctx, async (tx, lookup) => {
+      const cur = await this.resolve(ctx, keyRef, false, lookup);
+      this.requireUsable(cur);
+      const pending = (await this.deps.store.keys.listMaterialsIn(tx, cur.keyId)).find((m) => m.pendingRotation && m.importState === 'IMPORTED');
+      if (!pending) {
+        throw kmsErrors.invalidState(`${this.arnOf(cur)} has no key material imported with ImportType NEW_KEY_MATERIAL to rotate to.`);
+      }
+      await this.deps.store.keys.updateMaterial(tx, { ...pending, pendingRotation: false, rotationType: 'ON_DEMAND', createdAt: this.now() });
+      const next: KeyRecord = { ...cur, currentMaterialId: pending.materialId, expirationModel: pending.expirationModel, validTo: pending.validTo };
+      await this.deps.store.keys.update(tx, next);
+      return { result: next, keyId: cur.keyId, details: { rotationType: 'ON_DEMAND' } };
+    });
+  }
+
   private async addMaterial(tx: WriteTx, k: KeyRecord, materialId: string, sealed: Buffer, rotationType: 'AUTOMATIC' | 'ON_DEMAND') {
     const now = this.now();
-    await this.deps.store.keys.insertMaterial(tx, { keyId: k.keyId, materialId, createdAt: now, rotationType, materialSealed: sealed, publicKey: null });
+    await this.deps.store.keys.insertMaterial(tx, { ...newMaterialFields(), keyId: k.keyId, materialId, createdAt: now, rotationType, materialSealed: sealed, publicKey: null });
     const next: KeyRecord = { ...k, currentMaterialId: materialId };
     if (rotationType === 'AUTOMATIC' && k.rotationPeriodDays) next.nextRotationAt = now + k.rotationPeriodDays * DAY_MS;
     await this.deps.store.keys.update(tx, next);
@@ -792,17 +848,69 @@ export class KeyService {
    * material, aliases and tags) and rotates keys whose rotation date has come. Rotation needs the
    * root key, so it waits while the appliance is sealed; deletion does not.
    */
-  async runDue(): Promise<{ deleted: string[]; rotated: string[] }> {
+  async runDue(): Promise<{ deleted: string[]; rotated: string[]; expired: string[] }> {
     const now = this.now();
     const deleted: string[] = [];
     const rotated: string[] = [];
+    const expired: string[] = [];
     this.clearCaches();
     try {
       await this.runDueUncached(now, deleted, rotated);
+      await this.expireImportedMaterial(now, expired);
     } finally {
       this.clearCaches();
     }
-    return { deleted, rotated };
+    return { deleted, rotated, expired };
+  }
+
+  /**
+   * Imported material whose ValidTo has passed is deleted (the row stays, emptied, so that the same
+   * material can be imported again under the same material ID) and its key waits for an import.
+   * Expired import tokens go with their wrapping private keys.
+   */
+  private async expireImportedMaterial(now: number, expired: string[]): Promise<void> {
+    for (const m of await this.deps.store.keys.expiredMaterials(now)) {
+      await this.deps.store.db.write(async (tx) => {
+        const k = await this.deps.store.keys.find(m.keyId, tx);
+        if (!k) return;
+        await this.removeImportedMaterial(tx, k, m);
+        await this.deps.audit.appendIn(tx, {
+          principal: 'kura:scheduler',
+          source: 'scheduler',
+          operation: 'ExpireImportedKeyMaterial',
+          keyId: k.keyId,
+          outcome: 'ok',
+          details: { keyMaterialId: m.materialId },
+        });
+        expired.push(m.keyId);
+      });
+      this.deps.keystore.forget(m.keyId);
+    }
+    await this.deps.store.db.write((tx) => this.deps.store.keys.deleteExpiredImportTokens(tx, now));
+  }
+
+  /** Empties an imported material; the key goes to PendingImport unless it is pending deletion. */
+  async removeImportedMaterial(tx: WriteTx, k: KeyRecord, m: MaterialRecord): Promise<KeyRecord> {
+    await this.deps.store.keys.updateMaterial(tx, { ...m, materialSealed: Buffer.alloc(0), importState: 'PENDING_IMPORT' });
+    const next: KeyRecord = { ...k, state: k.state === 'PendingDeletion' ? k.state : 'PendingImport' };
+    await this.deps.store.keys.update(tx, next);
+    return next;
+  }
+
+  /** Runs an import-related change with its audit entry in one transaction (see main/kms/import-service.ts). */
+  runChange<T>(ctx: CallContext, fn: (tx: WriteTx, lookup: Lookup) => Promise<{ result: T; keyId?: string; details?: AuditEvent['details'] }>): Promise<T> {
+    return this.mutate(ctx, fn);
+  }
+
+  /** Resolves a key by key ID or key ARN, through a transaction when given one. */
+  resolveKey(ctx: CallContext, keyRef: string, lookup?: Lookup): Promise<KeyRecord> {
+    this.requireUnsealed();
+    return this.resolve(ctx, keyRef, false, lookup);
+  }
+
+  /** Drops cached materials of a key after its material changed outside this service. */
+  forgetMaterial(keyId: string): void {
+    this.deps.keystore.forget(keyId);
   }
 
   private async runDueUncached(now: number, deleted: string[], rotated: string[]): Promise<void> {

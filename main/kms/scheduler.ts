@@ -1,4 +1,5 @@
-// The one scheduler for time-driven changes (deletion at the end of its window, automatic rotation).
+// The one scheduler for time-driven changes (deletion at the end of its window, automatic rotation,
+// expiry of imported key material and of import tokens).
 // It runs once at start-up, for what fell due while Kura was stopped, then on a timer. Runs never
 // overlap; a failed run is logged and retried at the next tick.
 import type { Logger } from '../common/log.js';
@@ -15,7 +16,9 @@ export class LifecycleScheduler {
     this.running ??= this.deps.keys
       .runDue()
       .then((r) => {
-        if (r.deleted.length || r.rotated.length) this.deps.log.info('lifecycle run', { deleted: r.deleted.length, rotated: r.rotated.length });
+        if (r.deleted.length || r.rotated.length || r.expired.length) {
+          this.deps.log.info('lifecycle run', { deleted: r.deleted.length, rotated: r.rotated.length, expired: r.expired.length });
+        }
       })
       .catch((e: unknown) => this.deps.log.error('lifecycle run failed', { error: e instanceof Error ? e.message : String(e) }))
       .finally(() => {

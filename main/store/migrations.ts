@@ -95,6 +95,34 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE key_materials ADD COLUMN public_key BLOB
     `,
   },
+  {
+    version: 3,
+    name: 'imported key material and import tokens',
+    sql: `
+      ALTER TABLE keys ADD COLUMN expiration_model TEXT;
+      ALTER TABLE keys ADD COLUMN valid_to INTEGER;
+      -- imported material: IMPORTED or PENDING_IMPORT (deleted or expired, material_sealed emptied)
+      ALTER TABLE key_materials ADD COLUMN import_state TEXT;
+      ALTER TABLE key_materials ADD COLUMN valid_to INTEGER;
+      ALTER TABLE key_materials ADD COLUMN expiration_model TEXT;
+      ALTER TABLE key_materials ADD COLUMN description TEXT;
+      -- imported with ImportType NEW_KEY_MATERIAL, waiting for RotateKeyOnDemand to become current
+      ALTER TABLE key_materials ADD COLUMN pending_rotation INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX key_materials_valid_to ON key_materials (valid_to) WHERE valid_to IS NOT NULL;
+      -- GetParametersForImport: the token is kept only as its SHA-256, the wrapping private key
+      -- sealed under the root key; a row lives until it is used or expires
+      CREATE TABLE import_tokens (
+        token_hash BLOB PRIMARY KEY,
+        key_id TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+        wrapping_algorithm TEXT NOT NULL,
+        wrapping_key_spec TEXT NOT NULL,
+        private_key_sealed BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX import_tokens_expiry ON import_tokens (expires_at)
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -19,6 +19,9 @@ export interface KeyRecord {
   onDemandRotationStartedAt: number | null;
   policy: string;
   currentMaterialId: string | null;
+  /** Imported keys: KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE, and when the current material expires. */
+  expirationModel: string | null;
+  validTo: number | null;
 }
 
 export interface MaterialRecord {
@@ -31,6 +34,24 @@ export interface MaterialRecord {
   materialSealed: Buffer;
   /** DER SubjectPublicKeyInfo of asymmetric material; null for symmetric and HMAC material. */
   publicKey: Buffer | null;
+  /** Imported material only: IMPORTED, or PENDING_IMPORT once deleted or expired (materialSealed is then empty). */
+  importState: string | null;
+  validTo: number | null;
+  expirationModel: string | null;
+  description: string | null;
+  /** Imported with ImportType NEW_KEY_MATERIAL and not yet made current by RotateKeyOnDemand. */
+  pendingRotation: boolean;
+}
+
+export interface ImportTokenRecord {
+  tokenHash: Buffer;
+  keyId: string;
+  wrappingAlgorithm: string;
+  wrappingKeySpec: string;
+  /** The wrapping RSA private key (PKCS#8) sealed under the root key. */
+  privateKeySealed: Buffer;
+  createdAt: number;
+  expiresAt: number;
 }
 
 export interface AliasRecord {

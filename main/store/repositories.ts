@@ -5,7 +5,7 @@ import type { Database, Row, WriteTx } from './database.js';
 
 /** What both the reader connection and a write job's transaction offer for reading. */
 type Queryable = Pick<WriteTx, 'get' | 'all'>;
-import type { AliasRecord, AuditRecord, CredentialRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
+import type { AliasRecord, AuditRecord, CredentialRecord, ImportTokenRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -28,6 +28,8 @@ function toKey(r: Row): KeyRecord {
     onDemandRotationStartedAt: num(r.on_demand_rotation_started_at),
     policy: String(r.policy),
     currentMaterialId: r.current_material_id === null ? null : String(r.current_material_id),
+    expirationModel: r.expiration_model === null || r.expiration_model === undefined ? null : String(r.expiration_model),
+    validTo: num(r.valid_to),
   };
 }
 
@@ -39,6 +41,11 @@ function toMaterial(r: Row): MaterialRecord {
     rotationType: r.rotation_type === null ? null : String(r.rotation_type),
     materialSealed: r.material_sealed as Buffer,
     publicKey: (r.public_key as Buffer | null) ?? null,
+    importState: r.import_state === null || r.import_state === undefined ? null : String(r.import_state),
+    validTo: num(r.valid_to),
+    expirationModel: r.expiration_model === null || r.expiration_model === undefined ? null : String(r.expiration_model),
+    description: r.description === null || r.description === undefined ? null : String(r.description),
+    pendingRotation: Number(r.pending_rotation) === 1,
   };
 }
 
@@ -78,8 +85,8 @@ export class SqliteKeyRepository {
     await tx.run(
       `INSERT INTO keys (key_id, account_id, region, description, key_usage, key_spec, origin, state, created_at,
          deletion_at, pending_window_days, rotation_enabled, rotation_period_days, next_rotation_at,
-         on_demand_rotation_started_at, policy, current_material_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         on_demand_rotation_started_at, policy, current_material_id, expiration_model, valid_to)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       k.keyId,
       k.accountId,
       k.region,
@@ -97,6 +104,8 @@ export class SqliteKeyRepository {
       k.onDemandRotationStartedAt,
       k.policy,
       k.currentMaterialId,
+      k.expirationModel,
+      k.validTo,
     );
   }
 
@@ -105,7 +114,7 @@ export class SqliteKeyRepository {
     await tx.run(
       `UPDATE keys SET description = ?, state = ?, deletion_at = ?, pending_window_days = ?, rotation_enabled = ?,
          rotation_period_days = ?, next_rotation_at = ?, on_demand_rotation_started_at = ?, policy = ?,
-         current_material_id = ? WHERE key_id = ?`,
+         current_material_id = ?, expiration_model = ?, valid_to = ? WHERE key_id = ?`,
       k.description,
       k.state,
       k.deletionAt,
@@ -116,6 +125,8 @@ export class SqliteKeyRepository {
       k.onDemandRotationStartedAt,
       k.policy,
       k.currentMaterialId,
+      k.expirationModel,
+      k.validTo,
       k.keyId,
     );
   }
@@ -155,14 +166,87 @@ export class SqliteKeyRepository {
 
   async insertMaterial(tx: WriteTx, m: MaterialRecord): Promise<void> {
     await tx.run(
-      'INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed, public_key) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed, public_key, import_state,
+         valid_to, expiration_model, description, pending_rotation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       m.keyId,
       m.materialId,
       m.createdAt,
       m.rotationType,
       m.materialSealed,
       m.publicKey,
+      m.importState,
+      m.validTo,
+      m.expirationModel,
+      m.description,
+      m.pendingRotation ? 1 : 0,
     );
+  }
+
+  /** Rewrites an imported material's mutable columns (re-import, deletion, expiry, rotation into place). */
+  async updateMaterial(tx: WriteTx, m: MaterialRecord): Promise<void> {
+    await tx.run(
+      `UPDATE key_materials SET material_sealed = ?, public_key = ?, import_state = ?, valid_to = ?, expiration_model = ?,
+         description = ?, pending_rotation = ?, rotation_type = ?, created_at = ? WHERE key_id = ? AND material_id = ?`,
+      m.materialSealed,
+      m.publicKey,
+      m.importState,
+      m.validTo,
+      m.expirationModel,
+      m.description,
+      m.pendingRotation ? 1 : 0,
+      m.rotationType,
+      m.createdAt,
+      m.keyId,
+      m.materialId,
+    );
+  }
+
+  async listMaterialsIn(tx: WriteTx, keyId: string): Promise<MaterialRecord[]> {
+    const rows = await tx.all('SELECT * FROM key_materials WHERE key_id = ? ORDER BY created_at, rowid', keyId);
+    return rows.map(toMaterial);
+  }
+
+  /** Imported materials that are still present and whose ValidTo has passed. */
+  async expiredMaterials(nowMs: number): Promise<MaterialRecord[]> {
+    const rows = await this.db.all("SELECT * FROM key_materials WHERE valid_to <= ? AND import_state = 'IMPORTED' ORDER BY valid_to", nowMs);
+    return rows.map(toMaterial);
+  }
+
+  async insertImportToken(tx: WriteTx, t: ImportTokenRecord): Promise<void> {
+    await tx.run(
+      `INSERT INTO import_tokens (token_hash, key_id, wrapping_algorithm, wrapping_key_spec, private_key_sealed, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      t.tokenHash,
+      t.keyId,
+      t.wrappingAlgorithm,
+      t.wrappingKeySpec,
+      t.privateKeySealed,
+      t.createdAt,
+      t.expiresAt,
+    );
+  }
+
+  async findImportToken(tokenHash: Buffer, q: Queryable = this.db): Promise<ImportTokenRecord | undefined> {
+    const r = await q.get('SELECT * FROM import_tokens WHERE token_hash = ?', tokenHash);
+    if (!r) return undefined;
+    return {
+      tokenHash: r.token_hash as Buffer,
+      keyId: String(r.key_id),
+      wrappingAlgorithm: String(r.wrapping_algorithm),
+      wrappingKeySpec: String(r.wrapping_key_spec),
+      privateKeySealed: r.private_key_sealed as Buffer,
+      createdAt: Number(r.created_at),
+      expiresAt: Number(r.expires_at),
+    };
+  }
+
+  async deleteImportToken(tx: WriteTx, tokenHash: Buffer): Promise<void> {
+    await tx.run('DELETE FROM import_tokens WHERE token_hash = ?', tokenHash);
+  }
+
+  /** Expired import tokens and their wrapping private keys go; returns how many. */
+  async deleteExpiredImportTokens(tx: WriteTx, nowMs: number): Promise<number> {
+    return (await tx.run('DELETE FROM import_tokens WHERE expires_at <= ?', nowMs)).changes;
   }
 
   async findAlias(accountId: string, region: string, aliasName: string, q: Queryable = this.db): Promise<AliasRecord | undefined> {

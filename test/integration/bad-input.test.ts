@@ -534,9 +534,9 @@ describe('aliases, tags and policies refused by the service', () => {
     expectAwsError(await call('GetKeyPolicy', { KeyId: keyA, PolicyName: 'other' }), 'NotFoundException');
   });
 
-  it('CreateKey Origin EXTERNAL → UnsupportedOperationException (imported material is a later issue), and no key is created', async () => {
+  it('CreateKey Origin AWS_CLOUDHSM → UnsupportedOperationException (HSM key stores are a later issue), and no key is created', async () => {
     const before = await keyCount();
-    expectAwsError(await call('CreateKey', { Origin: 'EXTERNAL' }), 'UnsupportedOperationException');
+    expectAwsError(await call('CreateKey', { Origin: 'AWS_CLOUDHSM' }), 'UnsupportedOperationException');
     expect(await keyCount()).toBe(before);
   });
 

@@ -68,14 +68,14 @@ describe('scheduled key deletion', () => {
     expect(await rowsOf(d, k.keyId)).toEqual({ keys: 1, key_materials: 2, aliases: 1, tags: 1 });
 
     d.clock.set(start + 6 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     d.clock.set(start + 7 * DAY_MS - 1);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     expect((await d.keys.describeKey(c('DescribeKey'), k.keyId)).state).toBe('PendingDeletion');
 
     const liveBefore = aead.live();
     d.clock.set(start + 7 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [k.keyId], rotated: [] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [k.keyId], rotated: [], expired: [] });
     expect(await rowsOf(d, k.keyId)).toEqual({ keys: 0, key_materials: 0, aliases: 0, tags: 0 });
     expect(await d.store.db.all('SELECT * FROM key_materials WHERE key_id = ?', k.keyId)).toEqual([]);
     // The cached handle of its material was destroyed too.
@@ -92,7 +92,7 @@ describe('scheduled key deletion', () => {
 
     // Nothing more to do on the next run.
     d.clock.advance(DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
   });
 
   it('does not delete a key whose deletion was cancelled', async () => {
@@ -103,7 +103,7 @@ describe('scheduled key deletion', () => {
     d.clock.set(start + 3 * DAY_MS);
     await d.keys.cancelKeyDeletion(c('CancelKeyDeletion'), k.keyId);
     d.clock.set(start + 30 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     expect(await d.keys.describeKey(c('DescribeKey'), k.keyId)).toMatchObject({ state: 'Disabled', deletionAt: null });
     expect(await rowsOf(d, k.keyId)).toMatchObject({ keys: 1, key_materials: 1 });
   });
@@ -140,12 +140,12 @@ describe('automatic rotation', () => {
     const old = (await d.keys.encrypt(c('Encrypt'), { keyId: k.keyId, plaintext: pt('old'), encryptionContext: { g: '0' } })).ciphertextBlob;
 
     d.clock.set(start + 89 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     expect((await d.store.keys.listMaterials(k.keyId)).length).toBe(1);
 
     d.clock.set(start + 90 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [k.keyId] });
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [k.keyId], expired: [] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     const after: KeyRecord = await d.keys.getKeyRotationStatus(c('GetKeyRotationStatus'), k.keyId);
     expect(after.nextRotationAt).toBe(start + 180 * DAY_MS);
     expect(after.currentMaterialId).not.toBe(k.currentMaterialId);
@@ -186,7 +186,7 @@ describe('automatic rotation', () => {
     await d.keys.enableKeyRotation(c('EnableKeyRotation'), k.keyId, 90);
     await d.keys.disableKey(c('DisableKey'), k.keyId);
     d.clock.set(start + 100 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     expect(await d.store.keys.listMaterials(k.keyId)).toHaveLength(1);
 
     await d.keys.enableKey(c('EnableKey'), k.keyId);
@@ -215,7 +215,7 @@ describe('automatic rotation', () => {
     await d.keys.enableKeyRotation(c('EnableKeyRotation'), k.keyId, 90);
     d.root.seal();
     d.clock.set(start + 95 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [] });
+    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     const lines: string[] = [];
     const scheduler = new LifecycleScheduler({ keys: d.keys, log: createLogger('debug', (l) => lines.push(l)), intervalMs: 3_600_000 });
     await scheduler.runOnce();

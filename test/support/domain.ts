@@ -1,5 +1,5 @@
 // The KMS domain wired as main/app.ts wires it (store → root key → key store → services), over a real
-// SQLite database in a temporary directory, with a FixedClock and node:crypto's AEAD, without the HTTP
+// SQLite database in a temporary directory, with a FixedClock and the WebAssembly AEAD, without the HTTP
 // listener. Opening a second domain on the same directory is how tests restart the appliance.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,9 +10,11 @@ import { CredentialService } from '../../main/auth/credentials.js';
 import { isKmsError, type KmsError } from '../../main/common/errors.js';
 import type { Aead } from '../../main/crypto/aead.js';
 import { randomBytes } from '../../main/crypto/bytes.js';
-import { wasmAead } from '../../main/crypto/wasm-aead.js';
+import { wasmAead, wasmKeyWrap } from '../../main/crypto/wasm-aead.js';
 import { StandardKeyStore } from '../../main/keystores/standard.js';
+import { ImportService } from '../../main/kms/import-service.js';
 import { KeyService, type CallContext } from '../../main/kms/key-service.js';
+import { KeyUseService } from '../../main/kms/key-use.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from '../../main/seal/root-key.js';
 import { openStore, type Store } from '../../main/store/index.js';
 import { FixedClock } from './fixed-clock.js';
@@ -43,6 +45,8 @@ export interface Domain {
   audit: AuditLog;
   root: RootKeyHolder;
   keystore: StandardKeyStore;
+  keyUse: KeyUseService;
+  imports: ImportService;
   keys: KeyService;
   credentials: CredentialService;
   applianceId: string;
@@ -72,6 +76,8 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
   const keystore = new StandardKeyStore({ aead, root });
   const keys = new KeyService({ store, keystore, root, audit, clock });
   const credentials = new CredentialService({ store, root, clock, audit });
+  const keyUse = new KeyUseService({ keys });
+  const imports = new ImportService({ keys, store, keystore, keyWrap: wasmKeyWrap, clock });
   let closed = false;
   const close = async (o: { keepFiles?: boolean } = {}) => {
     if (closed) return;
@@ -95,6 +101,8 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
     root,
     keystore,
     keys,
+    keyUse,
+    imports,
     credentials,
     applianceId,
     rootKey,

@@ -9,6 +9,7 @@ import type { Clock } from '../../common/clock.js';
 import { KmsError, isKmsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { CallContext, KeyService } from '../../kms/key-service.js';
+import type { ImportService } from '../../kms/import-service.js';
 import type { KeyUseService } from '../../kms/key-use.js';
 import { verifySigV4 } from '../sigv4.js';
 import { KMS_WIRE_ERRORS } from './errors.js';
@@ -18,6 +19,7 @@ import { decodeRequest, encodeResponse, OPERATIONS } from './model/validate.js';
 export interface KmsEndpointDeps {
   keys: KeyService;
   keyUse: KeyUseService;
+  imports: ImportService;
   credentials: CredentialService;
   audit: AuditLog;
   clock: Clock;
@@ -86,7 +88,7 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     }
     const input = decodeRequest(operation, parsed);
     keyId = typeof input.KeyId === 'string' ? input.KeyId : undefined;
-    const output = await handler({ keys: deps.keys, keyUse: deps.keyUse }, ctx, input);
+    const output = await handler({ keys: deps.keys, keyUse: deps.keyUse, imports: deps.imports }, ctx, input);
     const body = JSON.stringify(encodeResponse(operation, output));
     zeroizeBuffers(output);
     zeroizeBuffers(input);

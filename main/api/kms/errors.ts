@@ -36,4 +36,7 @@ export const KMS_WIRE_ERRORS: Record<KmsErrorCode, { name: string; status: numbe
   KeyUnavailable: { name: 'KeyUnavailableException', status: 500 },
   KmsInvalidSignature: { name: 'KMSInvalidSignatureException', status: 400 },
   KmsInvalidMac: { name: 'KMSInvalidMacException', status: 400 },
+  ExpiredImportToken: { name: 'ExpiredImportTokenException', status: 400 },
+  InvalidImportToken: { name: 'InvalidImportTokenException', status: 400 },
+  IncorrectKeyMaterial: { name: 'IncorrectKeyMaterialException', status: 400 },
 };

@@ -1,10 +1,12 @@
 // The shape of one TrentService action handler: decoded, validated AWS input in; AWS output out.
 import type { CallContext, EncryptionContext, KeyService } from '../../kms/key-service.js';
+import type { ImportService } from '../../kms/import-service.js';
 import type { KeyUseService } from '../../kms/key-use.js';
 
 export interface KmsHandlerDeps {
   keys: KeyService;
   keyUse: KeyUseService;
+  imports: ImportService;
 }
 
 export type KmsInput = Record<string, unknown>;

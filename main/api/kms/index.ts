@@ -4,6 +4,9 @@ import { cancelKeyDeletion } from './cancel-key-deletion.js';
 import { createAlias } from './create-alias.js';
 import { createKey } from './create-key.js';
 import { decrypt } from './decrypt.js';
+import { deleteImportedKeyMaterial } from './delete-imported-key-material.js';
+import { getParametersForImport } from './get-parameters-for-import.js';
+import { importKeyMaterial } from './import-key-material.js';
 import { deriveSharedSecret } from './derive-shared-secret.js';
 import { generateDataKeyPair } from './generate-data-key-pair.js';
 import { generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js';
@@ -45,6 +48,7 @@ export const KMS_HANDLERS: Readonly<Record<string, KmsHandler>> = {
   Decrypt: decrypt,
   DeriveSharedSecret: deriveSharedSecret,
   DeleteAlias: deleteAlias,
+  DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
   DescribeKey: describeKey,
   DisableKey: disableKey,
   DisableKeyRotation: disableKeyRotation,
@@ -59,7 +63,9 @@ export const KMS_HANDLERS: Readonly<Record<string, KmsHandler>> = {
   GenerateRandom: generateRandom,
   GetKeyPolicy: getKeyPolicy,
   GetKeyRotationStatus: getKeyRotationStatus,
+  GetParametersForImport: getParametersForImport,
   GetPublicKey: getPublicKey,
+  ImportKeyMaterial: importKeyMaterial,
   ListAliases: listAliases,
   ListKeyPolicies: listKeyPolicies,
   ListKeyRotations: listKeyRotations,

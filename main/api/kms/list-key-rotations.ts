@@ -7,7 +7,11 @@ export const listKeyRotations: KmsHandler = async ({ keys }, ctx, input) => {
     Rotations: page.items.map((m) => ({
       KeyId: key.keyId,
       KeyMaterialId: m.materialId,
-      KeyMaterialState: m.materialId === key.currentMaterialId ? 'CURRENT' : 'NON_CURRENT',
+      KeyMaterialDescription: m.description ?? undefined,
+      ImportState: m.importState ?? undefined,
+      KeyMaterialState: m.pendingRotation ? 'PENDING_ROTATION' : m.materialId === key.currentMaterialId ? 'CURRENT' : 'NON_CURRENT',
+      ExpirationModel: m.expirationModel ?? undefined,
+      ValidTo: m.validTo === null ? undefined : new Date(m.validTo),
       RotationDate: m.rotationType === null ? undefined : new Date(m.createdAt),
       RotationType: m.rotationType ?? undefined,
     })),

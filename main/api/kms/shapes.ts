@@ -25,6 +25,8 @@ export function keyMetadata(keys: KeyService, k: KeyRecord): Record<string, unkn
     KeyUsage: k.keyUsage,
     KeyState: k.state,
     DeletionDate: k.deletionAt === null ? undefined : new Date(k.deletionAt),
+    ValidTo: k.validTo === null ? undefined : new Date(k.validTo),
+    ExpirationModel: k.origin === 'EXTERNAL' ? (k.expirationModel ?? undefined) : undefined,
     Origin: k.origin,
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: k.keySpec,

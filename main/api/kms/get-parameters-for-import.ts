@@ -1,0 +1,11 @@
+// TrentService.GetParametersForImport
+import type { KmsHandler } from './handler.js';
+
+export const getParametersForImport: KmsHandler = async ({ keys, imports }, ctx, input) => {
+  const r = await imports.getParametersForImport(ctx, {
+    keyId: input.KeyId as string,
+    wrappingAlgorithm: input.WrappingAlgorithm as string,
+    wrappingKeySpec: input.WrappingKeySpec as string,
+  });
+  return { KeyId: keys.arnOf(r.key), ImportToken: r.importToken, PublicKey: r.publicKey, ParametersValidTo: new Date(r.parametersValidTo) };
+};
