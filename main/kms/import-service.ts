@@ -250,16 +250,27 @@ export class ImportService {
     }
   }
 
-  async deleteImportedKeyMaterial(ctx: CallContext, input: { keyId: string; keyMaterialId?: string }): Promise<{ key: KeyRecord; materialId: string }> {
+  /**
+   * Empties imported material (the current material unless KeyMaterialId names another). On a key
+   * that has no imported material left (PendingImport) it has no effect, as in AWS's key state table.
+   */
+  async deleteImportedKeyMaterial(ctx: CallContext, input: { keyId: string; keyMaterialId?: string }): Promise<{ key: KeyRecord; materialId?: string }> {
     const k = await this.deps.keys.resolveKey(ctx, input.keyId);
     if (k.origin !== 'EXTERNAL') {
       throw new KmsError('UnsupportedOperation', `DeleteImportedKeyMaterial is valid only for keys with Origin EXTERNAL; ${this.deps.keys.arnOf(k)} has ${k.origin}.`);
     }
-    const out = await this.deps.keys.runChange(ctx, async (tx, lookup) => {
+    const out = await this.deps.keys.runChange<{ key: KeyRecord; materialId?: string }>(ctx, async (tx, lookup) => {
       const cur = await this.deps.keys.resolveKey(ctx, input.keyId, lookup);
       const wanted = input.keyMaterialId ?? cur.currentMaterialId;
-      const m = (await this.deps.store.keys.listMaterialsIn(tx, cur.keyId)).find((x) => x.materialId === wanted);
-      if (!m || m.importState !== 'IMPORTED') throw kmsErrors.invalidState(`${this.deps.keys.arnOf(cur)} has no imported key material${input.keyMaterialId ? ` ${input.keyMaterialId}` : ''} to delete.`);
+      const materials = await this.deps.store.keys.listMaterialsIn(tx, cur.keyId);
+      const m = materials.find((x) => x.materialId === wanted);
+      if (input.keyMaterialId !== undefined && !m) {
+        throw kmsErrors.notFound(`${this.deps.keys.arnOf(cur)} has no key material ${input.keyMaterialId}.`);
+      }
+      if (!m || m.importState !== 'IMPORTED') {
+        const details: Record<string, string | boolean> = { noEffect: true };
+        return { result: { key: cur, materialId: m?.materialId }, keyId: cur.keyId, details };
+      }
       const next = await this.deps.keys.removeImportedMaterial(tx, cur, m);
       return { result: { key: next, materialId: m.materialId }, keyId: cur.keyId, details: { keyMaterialId: m.materialId } };
     });

@@ -892,6 +892,8 @@ export class KeyService {
   /** Empties an imported material; the key goes to PendingImport unless it is pending deletion. */
   async removeImportedMaterial(tx: WriteTx, k: KeyRecord, m: MaterialRecord): Promise<KeyRecord> {
     await this.deps.store.keys.updateMaterial(tx, { ...m, materialSealed: Buffer.alloc(0), importState: 'PENDING_IMPORT' });
+    // Material imported for a rotation that has not happened yet is not the key's: the key is unchanged.
+    if (m.pendingRotation) return k;
     const next: KeyRecord = { ...k, state: k.state === 'PendingDeletion' ? k.state : 'PendingImport' };
     await this.deps.store.keys.update(tx, next);
     return next;

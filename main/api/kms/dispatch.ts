@@ -90,7 +90,7 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     keyId = typeof input.KeyId === 'string' ? input.KeyId : undefined;
     const output = await handler({ keys: deps.keys, keyUse: deps.keyUse, imports: deps.imports }, ctx, input);
     const body = JSON.stringify(encodeResponse(operation, output));
-    zeroizeBuffers(output);
+    zeroizeBuffers(output, SECRET_OUTPUTS);
     zeroizeBuffers(input);
     if (!ctx.audited) await audit(deps, ctx, operation, keyId, 'ok');
     deps.log.debug('kms call', { requestId, operation, outcome: 'ok' });
@@ -131,7 +131,13 @@ function audit(deps: KmsEndpointDeps, ctx: CallContext | undefined, operation: s
   );
 }
 
-/** Wipes plaintexts and data keys once the response body is serialized. */
-function zeroizeBuffers(obj: Record<string, unknown>): void {
-  for (const v of Object.values(obj)) if (Buffer.isBuffer(v)) v.fill(0);
+/** Response members that carry secrets: wiped once the response body is serialized. */
+const SECRET_OUTPUTS = ['Plaintext', 'PrivateKeyPlaintext', 'SharedSecret'] as const;
+
+/**
+ * Wipes the secrets of a response, and every buffer of a request (all decoded for this call alone).
+ * Only named members of a response: others may be shared, cached values (a public key).
+ */
+function zeroizeBuffers(obj: Record<string, unknown>, only?: readonly string[]): void {
+  for (const [k, v] of Object.entries(obj)) if (Buffer.isBuffer(v) && (!only || only.includes(k))) v.fill(0);
 }

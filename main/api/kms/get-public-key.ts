@@ -7,7 +7,7 @@ export const getPublicKey: KmsHandler = async ({ keys, keyUse }, ctx, input) => 
   const { EncryptionAlgorithms, SigningAlgorithms, KeyAgreementAlgorithms } = keyAlgorithms(r.key);
   return {
     KeyId: keys.arnOf(r.key),
-    PublicKey: r.publicKey,
+    PublicKey: Buffer.from(r.publicKey),
     CustomerMasterKeySpec: r.key.keySpec,
     KeySpec: r.key.keySpec,
     KeyUsage: r.key.keyUsage,
