@@ -1,7 +1,7 @@
 // Repositories over the schema of migrations.ts. Reads go to the reader connection; writes take the
 // WriteTx of a Database.write() job so that a service composes several changes (and its audit entry)
 // into one transaction.
-import type { Database, Row, WriteTx } from './database.js';
+import type { Database, Row, SqlValue, WriteTx } from './database.js';
 
 /** What both the reader connection and a write job's transaction offer for reading. */
 type Queryable = Pick<WriteTx, 'get' | 'all'>;
@@ -60,6 +60,67 @@ function toAlias(r: Row): AliasRecord {
   };
 }
 
+type Columns = [column: string, value: SqlValue][];
+
+/** Every column of a key row, once: insert and update are built from this list. */
+function keyColumns(k: KeyRecord): Columns {
+  return [
+    ['key_id', k.keyId],
+    ['account_id', k.accountId],
+    ['region', k.region],
+    ['description', k.description],
+    ['key_usage', k.keyUsage],
+    ['key_spec', k.keySpec],
+    ['origin', k.origin],
+    ['state', k.state],
+    ['created_at', k.createdAt],
+    ['deletion_at', k.deletionAt],
+    ['pending_window_days', k.pendingWindowDays],
+    ['rotation_enabled', k.rotationEnabled ? 1 : 0],
+    ['rotation_period_days', k.rotationPeriodDays],
+    ['next_rotation_at', k.nextRotationAt],
+    ['on_demand_rotation_started_at', k.onDemandRotationStartedAt],
+    ['policy', k.policy],
+    ['current_material_id', k.currentMaterialId],
+    ['expiration_model', k.expirationModel],
+    ['valid_to', k.validTo],
+  ];
+}
+
+/** What a key never changes after CreateKey. */
+const KEY_IMMUTABLE = ['account_id', 'region', 'key_usage', 'key_spec', 'origin', 'created_at'];
+
+function materialColumns(m: MaterialRecord): Columns {
+  return [
+    ['key_id', m.keyId],
+    ['material_id', m.materialId],
+    ['created_at', m.createdAt],
+    ['rotation_type', m.rotationType],
+    ['material_sealed', m.materialSealed],
+    ['public_key', m.publicKey],
+    ['import_state', m.importState],
+    ['valid_to', m.validTo],
+    ['expiration_model', m.expirationModel],
+    ['description', m.description],
+    ['pending_rotation', m.pendingRotation ? 1 : 0],
+  ];
+}
+
+async function insertRow(tx: WriteTx, table: string, cols: Columns): Promise<void> {
+  await tx.run(`INSERT INTO ${table} (${cols.map(([c]) => c).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, ...cols.map(([, v]) => v));
+}
+
+/** Updates every column but the key columns (which select the row) and the immutable ones. */
+async function updateRow(tx: WriteTx, table: string, cols: Columns, keyCols: string[], immutable: string[]): Promise<void> {
+  const set = cols.filter(([c]) => !keyCols.includes(c) && !immutable.includes(c));
+  const where = keyCols.map((c) => cols.find(([name]) => name === c)!);
+  await tx.run(
+    `UPDATE ${table} SET ${set.map(([c]) => `${c} = ?`).join(', ')} WHERE ${where.map(([c]) => `${c} = ?`).join(' AND ')}`,
+    ...set.map(([, v]) => v),
+    ...where.map(([, v]) => v),
+  );
+}
+
 export class SqliteKeyRepository {
   constructor(private readonly db: Database) {}
 
@@ -82,53 +143,12 @@ export class SqliteKeyRepository {
   }
 
   async insert(tx: WriteTx, k: KeyRecord): Promise<void> {
-    await tx.run(
-      `INSERT INTO keys (key_id, account_id, region, description, key_usage, key_spec, origin, state, created_at,
-         deletion_at, pending_window_days, rotation_enabled, rotation_period_days, next_rotation_at,
-         on_demand_rotation_started_at, policy, current_material_id, expiration_model, valid_to)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      k.keyId,
-      k.accountId,
-      k.region,
-      k.description,
-      k.keyUsage,
-      k.keySpec,
-      k.origin,
-      k.state,
-      k.createdAt,
-      k.deletionAt,
-      k.pendingWindowDays,
-      k.rotationEnabled ? 1 : 0,
-      k.rotationPeriodDays,
-      k.nextRotationAt,
-      k.onDemandRotationStartedAt,
-      k.policy,
-      k.currentMaterialId,
-      k.expirationModel,
-      k.validTo,
-    );
+    await insertRow(tx, 'keys', keyColumns(k));
   }
 
   /** Writes every mutable column of the key. */
   async update(tx: WriteTx, k: KeyRecord): Promise<void> {
-    await tx.run(
-      `UPDATE keys SET description = ?, state = ?, deletion_at = ?, pending_window_days = ?, rotation_enabled = ?,
-         rotation_period_days = ?, next_rotation_at = ?, on_demand_rotation_started_at = ?, policy = ?,
-         current_material_id = ?, expiration_model = ?, valid_to = ? WHERE key_id = ?`,
-      k.description,
-      k.state,
-      k.deletionAt,
-      k.pendingWindowDays,
-      k.rotationEnabled ? 1 : 0,
-      k.rotationPeriodDays,
-      k.nextRotationAt,
-      k.onDemandRotationStartedAt,
-      k.policy,
-      k.currentMaterialId,
-      k.expirationModel,
-      k.validTo,
-      k.keyId,
-    );
+    await updateRow(tx, 'keys', keyColumns(k), ['key_id'], KEY_IMMUTABLE);
   }
 
   /** Deletes the key with its materials, aliases and tags (ON DELETE CASCADE). */
@@ -165,40 +185,12 @@ export class SqliteKeyRepository {
   }
 
   async insertMaterial(tx: WriteTx, m: MaterialRecord): Promise<void> {
-    await tx.run(
-      `INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed, public_key, import_state,
-         valid_to, expiration_model, description, pending_rotation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      m.keyId,
-      m.materialId,
-      m.createdAt,
-      m.rotationType,
-      m.materialSealed,
-      m.publicKey,
-      m.importState,
-      m.validTo,
-      m.expirationModel,
-      m.description,
-      m.pendingRotation ? 1 : 0,
-    );
+    await insertRow(tx, 'key_materials', materialColumns(m));
   }
 
   /** Rewrites an imported material's mutable columns (re-import, deletion, expiry, rotation into place). */
   async updateMaterial(tx: WriteTx, m: MaterialRecord): Promise<void> {
-    await tx.run(
-      `UPDATE key_materials SET material_sealed = ?, public_key = ?, import_state = ?, valid_to = ?, expiration_model = ?,
-         description = ?, pending_rotation = ?, rotation_type = ?, created_at = ? WHERE key_id = ? AND material_id = ?`,
-      m.materialSealed,
-      m.publicKey,
-      m.importState,
-      m.validTo,
-      m.expirationModel,
-      m.description,
-      m.pendingRotation ? 1 : 0,
-      m.rotationType,
-      m.createdAt,
-      m.keyId,
-      m.materialId,
-    );
+    await updateRow(tx, 'key_materials', materialColumns(m), ['key_id', 'material_id'], []);
   }
 
   async listMaterialsIn(tx: WriteTx, keyId: string): Promise<MaterialRecord[]> {
