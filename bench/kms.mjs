@@ -15,25 +15,35 @@
 //   --servers     which servers to run (default all three)
 //   --cpu-prof D  run Kura under `node --cpu-prof --cpu-prof-dir D` (the profile is written when it stops)
 import { spawn } from 'node:child_process';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SignatureV4 } from '@smithy/signature-v4';
+import {
+  ROOT,
+  killAllNow,
+  killChildrenOnExit,
+  kmsClient,
+  measureCalls,
+  printHelpAndExit,
+  progressLog,
+  secondsFlag,
+  send,
+  startChild,
+  startKura,
+  table,
+  waitForStdout,
+} from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OPERATIONS = ['Encrypt', 'GenerateDataKey'];
 const CONCURRENCIES = [10, 50];
 const WARMUP_MS = 1_000;
 const PLAINTEXT_BYTES = 4096;
 const GOAL_VS_CEILING = 0.6;
 const GOAL_VS_MOTO = 5;
-const START_TIMEOUT_MS = 30_000;
-const REQUEST_TIMEOUT_MS = 30_000;
 
 const { values: flags } = parseArgs({
   options: {
@@ -45,111 +55,59 @@ const { values: flags } = parseArgs({
   },
   strict: true,
 });
-if (flags.help) {
-  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
-  process.exit(0);
-}
-const SECONDS = Number(flags.seconds);
-if (!(SECONDS > 0 && SECONDS <= 120)) throw new Error('--seconds must be a number in (0, 120]');
+if (flags.help) printHelpAndExit(import.meta.url);
+const SECONDS = secondsFlag(flags.seconds);
 const SERVERS = flags.servers.split(',').map((s) => s.trim()).filter(Boolean);
 for (const s of SERVERS) if (!['kura', 'ceiling', 'moto'].includes(s)) throw new Error(`unknown server "${s}" in --servers`);
 
 const LOAD_AT_START = os.loadavg()[0];
-const progress = (line) => process.stderr.write(`[bench:kms] ${line}\n`);
+const progress = progressLog('bench:kms');
 
-// ---- child processes --------------------------------------------------------------------------------
+killChildrenOnExit((signal) => progress(`${signal}: stopping servers`));
 
-/** Every child we started, so that exit, an error or ^C never leaves a server behind. */
-const children = new Set();
-const tempDirs = new Set();
+// ---- one measurement point --------------------------------------------------------------------------
 
-function killAllNow() {
-  for (const child of children) {
-    try {
-      // Each child leads its own process group (detached), which also catches anything it forked.
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  children.clear();
-  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    progress(`${signal}: stopping servers`);
-    killAllNow();
-    process.exit(130);
-  });
-}
+const PLAINTEXT_B64 = randomBytes(PLAINTEXT_BYTES).toString('base64');
+const bodyFor = (operation, keyId) =>
+  JSON.stringify(operation === 'Encrypt' ? { KeyId: keyId, Plaintext: PLAINTEXT_B64 } : { KeyId: keyId, KeySpec: 'AES_256' });
 
-/** Spawns a server, waits for `ready` to match its stdout (or to resolve), returns a handle. */
-async function startChild(name, command, args, { env, ready }) {
-  const proc = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  children.add(proc);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (d) => (stdout += d.toString()));
-  // moto logs every request to stderr; keep only the tail for error reports.
-  proc.stderr.on('data', (d) => (stderr = (stderr + d.toString()).slice(-8_000)));
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal)));
-  const handle = {
-    name,
-    proc,
-    pid: proc.pid,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        try {
-          process.kill(-proc.pid, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-        const timer = setTimeout(() => {
-          try {
-            process.kill(-proc.pid, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        }, 20_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      children.delete(proc);
-    },
+/**
+ * `concurrency` workers, each on its own keep-alive socket, send back-to-back calls: WARMUP_MS unrecorded,
+ * then SECONDS recorded (lib.mjs measureCalls). Latency is from handing the signed request to node:http
+ * to the end of the response body (signing excluded); req/s counts 200s over the time from the end of
+ * the warm-up until the last recorded call finished.
+ */
+async function measure(server, client, operation, concurrency) {
+  const m = await measureCalls({ client, serverPid: server.pid, action: operation, body: bodyFor(operation, server.keyId), concurrency, warmupMs: WARMUP_MS, seconds: SECONDS });
+  return {
+    server: server.name,
+    operation,
+    concurrency,
+    seconds: m.seconds,
+    ok: m.ok,
+    errors: m.errors,
+    errorSamples: m.errorSamples,
+    reqPerSec: m.perSec,
+    p50Ms: m.p50Ms,
+    p99Ms: m.p99Ms,
+    meanMs: m.meanMs,
+    maxMs: m.maxMs,
+    // Share of one core used during the recorded part: 100 % = one full core; the machine has os.availableParallelism().
+    clientCpuPct: m.clientCpuPct,
+    serverCpuPct: m.serverCpuPct,
   };
-  let timer;
-  try {
-    await Promise.race([
-      ready(() => stdout),
-      exited.then((code) => {
-        throw new Error(`${name} exited (${code}) before it was ready.\nstdout: ${stdout}\nstderr: ${stderr}`);
-      }),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${name} not ready in ${START_TIMEOUT_MS / 1000} s.\nstdout: ${stdout}\nstderr: ${stderr}`)), START_TIMEOUT_MS);
-      }),
-    ]);
-  } catch (e) {
-    await handle.stop();
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
-  return handle;
 }
 
-const waitForStdout = (pattern) => (read) =>
-  new Promise((resolve) => {
-    const poll = () => {
-      const m = pattern.exec(read());
-      if (m) resolve(m);
-      else setTimeout(poll, 20);
-    };
-    poll();
+// ---- the three servers ------------------------------------------------------------------------------
+
+async function startCeiling() {
+  const credentials = { accessKeyId: 'AKIACEILINGBENCH0001', secretAccessKey: randomBytes(30).toString('base64') };
+  const handle = await startChild('ceiling', process.execPath, [path.join(ROOT, 'bench', 'ceiling-server.mjs')], {
+    env: { CEILING_ACCESS_KEY_ID: credentials.accessKeyId, CEILING_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+    ready: waitForStdout(/ceiling listening on (http:\/\/\S+)/),
   });
+  return { ...handle, endpoint: /ceiling listening on (http:\/\/\S+)/.exec(handle.stdout())[1], credentials };
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -160,210 +118,6 @@ function freePort() {
       srv.close(() => resolve(port));
     });
   });
-}
-
-/** user+system CPU seconds of a Linux process, or undefined elsewhere. */
-function cpuSecondsOf(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-const CLOCK_TICKS = 100;
-
-// ---- signing and sending ----------------------------------------------------------------------------
-
-/** node:crypto SHA-256 / HMAC-SHA-256 as a @smithy Checksum: far cheaper than the pure-JS sha256-js. */
-class NodeSha256 {
-  constructor(secret) {
-    this.secret = secret;
-    this.reset();
-  }
-  update(data) {
-    this.hash.update(data);
-  }
-  async digest() {
-    return this.hash.digest();
-  }
-  reset() {
-    this.hash = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-}
-
-function kmsClient(endpoint, credentials) {
-  const url = new URL(endpoint);
-  const signer = new SignatureV4({ service: 'kms', region: 'us-east-1', credentials, sha256: NodeSha256 });
-  const port = Number(url.port);
-  return {
-    /** Signs now (never ahead of time) and returns node:http request options. */
-    async sign(action, body) {
-      const signed = await signer.sign({
-        method: 'POST',
-        protocol: 'http:',
-        hostname: url.hostname,
-        port,
-        path: '/',
-        query: {},
-        headers: {
-          host: url.host,
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': `TrentService.${action}`,
-          'content-length': String(Buffer.byteLength(body)),
-        },
-        body,
-      });
-      return { hostname: url.hostname, port, method: 'POST', path: '/', headers: signed.headers };
-    },
-    /** One signed call outside the load loop (setup); throws on a non-200. */
-    async call(action, input) {
-      const body = JSON.stringify(input);
-      const agent = new http.Agent({ keepAlive: false });
-      const r = await send(agent, await this.sign(action, body), body);
-      agent.destroy();
-      if (r.status !== 200) throw new Error(`${action} at ${endpoint} answered ${r.status}: ${r.body}`);
-      return JSON.parse(r.body);
-    },
-  };
-}
-
-function send(agent, options, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ ...options, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS / 1000} s`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-// ---- one measurement point --------------------------------------------------------------------------
-
-const PLAINTEXT_B64 = randomBytes(PLAINTEXT_BYTES).toString('base64');
-const bodyFor = (operation, keyId) =>
-  JSON.stringify(operation === 'Encrypt' ? { KeyId: keyId, Plaintext: PLAINTEXT_B64 } : { KeyId: keyId, KeySpec: 'AES_256' });
-
-const quantile = (sorted, q) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
-
-/**
- * `concurrency` workers, each on its own keep-alive socket, send back-to-back calls: WARMUP_MS unrecorded,
- * then SECONDS recorded. Latency is from handing the signed request to node:http to the end of the
- * response body (signing excluded); req/s counts 200s over the time from the end of the warm-up until
- * the last recorded call finished.
- */
-async function measure(server, client, operation, concurrency) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const body = bodyFor(operation, server.keyId);
-  const latenciesMs = [];
-  const errorSamples = new Map();
-  let ok = 0;
-  let errors = 0;
-  const t0 = process.hrtime.bigint();
-  const measureFrom = t0 + BigInt(WARMUP_MS) * 1_000_000n;
-  const measureUntil = measureFrom + BigInt(Math.round(SECONDS * 1000)) * 1_000_000n;
-  let lastEnd = measureFrom;
-  let cpuClient;
-  let cpuServer;
-  let wallAtMark;
-  const markCpu = () => {
-    cpuClient = process.cpuUsage();
-    cpuServer = cpuSecondsOf(server.pid);
-    wallAtMark = process.hrtime.bigint();
-  };
-  const warmupTimer = setTimeout(markCpu, WARMUP_MS);
-
-  const noteError = (text) => {
-    errors++;
-    errorSamples.set(text, (errorSamples.get(text) ?? 0) + 1);
-  };
-
-  const worker = async () => {
-    while (process.hrtime.bigint() < measureUntil) {
-      const options = await client.sign(operation, body);
-      const start = process.hrtime.bigint();
-      let status;
-      let text;
-      try {
-        ({ status, body: text } = await send(agent, options, body));
-      } catch (e) {
-        status = 0;
-        text = e.message;
-      }
-      const end = process.hrtime.bigint();
-      if (start < measureFrom) continue;
-      if (end > lastEnd) lastEnd = end;
-      if (status === 200) {
-        ok++;
-        latenciesMs.push(Number(end - start) / 1e6);
-      } else {
-        noteError(status === 0 ? `network: ${text}` : `${status} ${text.slice(0, 160)}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  clearTimeout(warmupTimer);
-  const wallS = Number(process.hrtime.bigint() - (wallAtMark ?? measureFrom)) / 1e9;
-  const clientCpu = cpuClient ? process.cpuUsage(cpuClient) : undefined;
-  const serverCpuEnd = cpuSecondsOf(server.pid);
-  agent.destroy();
-
-  latenciesMs.sort((a, b) => a - b);
-  const elapsedS = Number(lastEnd - measureFrom) / 1e9;
-  return {
-    server: server.name,
-    operation,
-    concurrency,
-    seconds: elapsedS,
-    ok,
-    errors,
-    errorSamples: Object.fromEntries(errorSamples),
-    reqPerSec: elapsedS > 0 ? ok / elapsedS : 0,
-    p50Ms: quantile(latenciesMs, 0.5),
-    p99Ms: quantile(latenciesMs, 0.99),
-    meanMs: latenciesMs.length ? latenciesMs.reduce((a, b) => a + b, 0) / latenciesMs.length : NaN,
-    maxMs: latenciesMs.at(-1) ?? NaN,
-    // Share of one core used during the recorded part: 100 % = one full core; the machine has os.availableParallelism().
-    clientCpuPct: clientCpu ? ((clientCpu.user + clientCpu.system) / 1e6 / wallS) * 100 : undefined,
-    serverCpuPct: cpuServer !== undefined && serverCpuEnd !== undefined ? ((serverCpuEnd - cpuServer) / wallS) * 100 : undefined,
-  };
-}
-
-// ---- the three servers ------------------------------------------------------------------------------
-
-async function startKura() {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-'));
-  tempDirs.add(dataDir);
-  const nodeArgs = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(flags['cpu-prof'])] : [];
-  const handle = await startChild(
-    'kura',
-    process.execPath,
-    [...nodeArgs, path.join(ROOT, 'bin', 'kura.js'), 'serve', '--dev', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'],
-    { ready: waitForStdout(/KMS endpoint: (http:\/\/\S+)[\s\S]*export AWS_SECRET_ACCESS_KEY=\S+\n/) },
-  );
-  const out = handle.stdout();
-  const endpoint = /KMS endpoint: (http:\/\/\S+)/.exec(out)[1];
-  const credentials = {
-    accessKeyId: /export AWS_ACCESS_KEY_ID=(\S+)/.exec(out)?.[1] ?? '',
-    secretAccessKey: /export AWS_SECRET_ACCESS_KEY=(\S+)/.exec(out)?.[1] ?? '',
-  };
-  if (!credentials.accessKeyId || !credentials.secretAccessKey) throw new Error(`no dev credential in Kura's output:\n${out}`);
-  return { ...handle, endpoint, credentials };
-}
-
-async function startCeiling() {
-  const credentials = { accessKeyId: 'AKIACEILINGBENCH0001', secretAccessKey: randomBytes(30).toString('base64') };
-  const handle = await startChild('ceiling', process.execPath, [path.join(ROOT, 'bench', 'ceiling-server.mjs')], {
-    env: { CEILING_ACCESS_KEY_ID: credentials.accessKeyId, CEILING_SECRET_ACCESS_KEY: credentials.secretAccessKey },
-    ready: waitForStdout(/ceiling listening on (http:\/\/\S+)/),
-  });
-  return { ...handle, endpoint: /ceiling listening on (http:\/\/\S+)/.exec(handle.stdout())[1], credentials };
 }
 
 function motoCommand() {
@@ -404,12 +158,6 @@ async function startMoto() {
 // ---- report ------------------------------------------------------------------------------------------
 
 const fmt = (n, digits = 1) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits));
-
-function table(rows, columns) {
-  const widths = columns.map((c) => Math.max(c.title.length, ...rows.map((r) => String(c.value(r)).length)));
-  const line = (cells) => cells.map((cell, i) => (columns[i].left ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  ');
-  return [line(columns.map((c) => c.title)), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(columns.map((c) => c.value(r))))].join('\n');
-}
 
 function report(results, skipped) {
   const cores = os.availableParallelism();
@@ -475,7 +223,7 @@ function report(results, skipped) {
 
 // ---- main ---------------------------------------------------------------------------------------------
 
-const STARTERS = { kura: startKura, ceiling: startCeiling, moto: startMoto };
+const STARTERS = { kura: () => startKura({ tempPrefix: 'kura-bench-', cpuProfDir: flags['cpu-prof'] }), ceiling: startCeiling, moto: startMoto };
 
 async function main() {
   const results = [];

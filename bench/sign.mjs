@@ -16,23 +16,17 @@
 //   --specs          which key specs (default all 13, names as in CreateKey)
 //   --json           print the raw results as JSON instead of the table
 //   --cpu-prof D     run Kura under `node --cpu-prof --cpu-prof-dir D` (the profile is written when it stops)
-import { spawn } from 'node:child_process';
-import { createHash, createHmac, generateKeyPairSync, randomBytes, sign as nodeSign } from 'node:crypto';
-import fs from 'node:fs';
-import http from 'node:http';
+import { createHmac, generateKeyPairSync, randomBytes, sign as nodeSign } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
+import { ROOT, killAllNow, killChildrenOnExit, kmsClient, measureCalls, printHelpAndExit, progressLog, secondsFlag, startKura, table } from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MESSAGE_BYTES = 256;
 const API_WARMUP_MS = 500;
 const LOCAL_WARMUP_MS = 200;
-const START_TIMEOUT_MS = 30_000;
-const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Each spec, the algorithm it is measured with, and the in-process ceiling's library. */
 const SPECS = [
@@ -67,12 +61,8 @@ const { values: flags } = parseArgs({
   },
   strict: true,
 });
-if (flags.help) {
-  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
-  process.exit(0);
-}
-const SECONDS = Number(flags.seconds);
-if (!(SECONDS > 0 && SECONDS <= 120)) throw new Error('--seconds must be a number in (0, 120]');
+if (flags.help) printHelpAndExit(import.meta.url);
+const SECONDS = secondsFlag(flags.seconds);
 const CONCURRENCY = Number(flags.concurrency);
 if (!(Number.isInteger(CONCURRENCY) && CONCURRENCY >= 1 && CONCURRENCY <= 512)) throw new Error('--concurrency must be an integer in [1, 512]');
 const chosen = flags.specs ? flags.specs.split(',').map((s) => s.trim()).filter(Boolean) : SPECS.map((s) => s.spec);
@@ -80,236 +70,24 @@ for (const s of chosen) if (!SPECS.some((x) => x.spec === s)) throw new Error(`u
 const RUN = SPECS.filter((s) => chosen.includes(s.spec));
 
 const LOAD_AT_START = os.loadavg()[0];
-const progress = (line) => process.stderr.write(`[bench:sign] ${line}\n`);
+const progress = progressLog('bench:sign');
 
-// ---- the Kura child process ----------------------------------------------------------------------------
-
-let kuraProc;
-let dataDir;
-
-function killKuraNow() {
-  if (kuraProc && kuraProc.exitCode === null && kuraProc.signalCode === null) {
-    try {
-      // Kura leads its own process group (detached), which also catches anything it forked.
-      process.kill(-kuraProc.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  dataDir = undefined;
-}
-process.on('exit', killKuraNow);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    progress(`${signal}: stopping Kura`);
-    killKuraNow();
-    process.exit(130);
-  });
-}
-
-async function startKura() {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-sign-'));
-  const nodeArgs = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(flags['cpu-prof'])] : [];
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'kura.js'), 'serve', '--dev', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  kuraProc = proc;
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (d) => (stdout += d.toString()));
-  proc.stderr.on('data', (d) => (stderr = (stderr + d.toString()).slice(-8_000)));
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal)));
-  const ready = /KMS endpoint: (http:\/\/\S+)[\s\S]*export AWS_SECRET_ACCESS_KEY=\S+\n/;
-  let timer;
-  await Promise.race([
-    new Promise((resolve) => {
-      const poll = () => (ready.test(stdout) ? resolve() : setTimeout(poll, 20));
-      poll();
-    }),
-    exited.then((code) => {
-      throw new Error(`kura exited (${code}) before it was ready.\nstdout: ${stdout}\nstderr: ${stderr}`);
-    }),
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`kura not ready in ${START_TIMEOUT_MS / 1000} s.\nstdout: ${stdout}\nstderr: ${stderr}`)), START_TIMEOUT_MS);
-    }),
-  ]).finally(() => clearTimeout(timer));
-  const endpoint = /KMS endpoint: (http:\/\/\S+)/.exec(stdout)[1];
-  const credentials = {
-    accessKeyId: /export AWS_ACCESS_KEY_ID=(\S+)/.exec(stdout)?.[1] ?? '',
-    secretAccessKey: /export AWS_SECRET_ACCESS_KEY=(\S+)/.exec(stdout)?.[1] ?? '',
-  };
-  if (!credentials.accessKeyId || !credentials.secretAccessKey) throw new Error(`no dev credential in Kura's output:\n${stdout}`);
-  return {
-    pid: proc.pid,
-    endpoint,
-    credentials,
-    stderr: () => stderr,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        try {
-          process.kill(-proc.pid, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-        const kill = setTimeout(() => killKuraNow(), 20_000);
-        await exited;
-        clearTimeout(kill);
-      }
-      killKuraNow();
-    },
-  };
-}
-
-/** user+system CPU seconds of a Linux process, or undefined elsewhere. */
-function cpuSecondsOf(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-// ---- SigV4 over node:http, as bench/kms.mjs sends -------------------------------------------------------
-
-/** node:crypto SHA-256 / HMAC-SHA-256 as a @smithy Checksum: far cheaper than the pure-JS sha256-js. */
-class NodeSha256 {
-  constructor(secret) {
-    this.secret = secret;
-    this.reset();
-  }
-  update(data) {
-    this.hash.update(data);
-  }
-  async digest() {
-    return this.hash.digest();
-  }
-  reset() {
-    this.hash = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-}
-
-function kmsClient(endpoint, credentials) {
-  const url = new URL(endpoint);
-  const signer = new SignatureV4({ service: 'kms', region: 'us-east-1', credentials, sha256: NodeSha256 });
-  const port = Number(url.port);
-  return {
-    /** Signs now (never ahead of time) and returns node:http request options. */
-    async sign(action, body) {
-      const signed = await signer.sign({
-        method: 'POST',
-        protocol: 'http:',
-        hostname: url.hostname,
-        port,
-        path: '/',
-        query: {},
-        headers: {
-          host: url.host,
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': `TrentService.${action}`,
-          'content-length': String(Buffer.byteLength(body)),
-        },
-        body,
-      });
-      return { hostname: url.hostname, port, method: 'POST', path: '/', headers: signed.headers };
-    },
-    /** One call outside the load loop (setup); throws on a non-200. */
-    async call(action, input) {
-      const body = JSON.stringify(input);
-      const agent = new http.Agent({ keepAlive: false });
-      const r = await send(agent, await this.sign(action, body), body);
-      agent.destroy();
-      if (r.status !== 200) throw new Error(`${action} answered ${r.status}: ${r.body}`);
-      return JSON.parse(r.body);
-    },
-  };
-}
-
-function send(agent, options, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ ...options, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS / 1000} s`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-const quantile = (sorted, q) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+killChildrenOnExit((signal) => progress(`${signal}: stopping Kura`));
 
 // ---- the API point: CONCURRENCY workers on keep-alive sockets, back-to-back calls --------------------------
 
 async function measureApi(kura, client, action, body) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latenciesMs = [];
-  const errorSamples = new Map();
-  let ok = 0;
-  let errors = 0;
-  const t0 = process.hrtime.bigint();
-  const measureFrom = t0 + BigInt(API_WARMUP_MS) * 1_000_000n;
-  const measureUntil = measureFrom + BigInt(Math.round(SECONDS * 1000)) * 1_000_000n;
-  let lastEnd = measureFrom;
-  let serverCpuAtMark;
-  let clientCpuAtMark;
-  let wallAtMark;
-  const warmupTimer = setTimeout(() => {
-    serverCpuAtMark = cpuSecondsOf(kura.pid);
-    clientCpuAtMark = process.cpuUsage();
-    wallAtMark = process.hrtime.bigint();
-  }, API_WARMUP_MS);
-
-  const worker = async () => {
-    while (process.hrtime.bigint() < measureUntil) {
-      const options = await client.sign(action, body);
-      const start = process.hrtime.bigint();
-      let status;
-      let text;
-      try {
-        ({ status, body: text } = await send(agent, options, body));
-      } catch (e) {
-        status = 0;
-        text = e.message;
-      }
-      const end = process.hrtime.bigint();
-      if (start < measureFrom) continue;
-      if (end > lastEnd) lastEnd = end;
-      if (status === 200) {
-        ok++;
-        latenciesMs.push(Number(end - start) / 1e6);
-      } else {
-        errors++;
-        const key = status === 0 ? `network: ${text}` : `${status} ${text.slice(0, 160)}`;
-        errorSamples.set(key, (errorSamples.get(key) ?? 0) + 1);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  clearTimeout(warmupTimer);
-  const wallS = Number(process.hrtime.bigint() - (wallAtMark ?? measureFrom)) / 1e9;
-  const serverCpuEnd = cpuSecondsOf(kura.pid);
-  const clientCpu = clientCpuAtMark ? process.cpuUsage(clientCpuAtMark) : undefined;
-  agent.destroy();
-  latenciesMs.sort((a, b) => a - b);
-  const elapsedS = Number(lastEnd - measureFrom) / 1e9;
+  const m = await measureCalls({ client, serverPid: kura.pid, action, body, concurrency: CONCURRENCY, warmupMs: API_WARMUP_MS, seconds: SECONDS });
   return {
-    opsPerSec: elapsedS > 0 ? ok / elapsedS : 0,
-    ok,
-    errors,
-    errorSamples: Object.fromEntries(errorSamples),
-    p50Ms: quantile(latenciesMs, 0.5),
-    p99Ms: quantile(latenciesMs, 0.99),
+    opsPerSec: m.perSec,
+    ok: m.ok,
+    errors: m.errors,
+    errorSamples: m.errorSamples,
+    p50Ms: m.p50Ms,
+    p99Ms: m.p99Ms,
     // Share of one core used during the recorded part: 100 % = one full core.
-    serverCpuPct: serverCpuAtMark !== undefined && serverCpuEnd !== undefined ? ((serverCpuEnd - serverCpuAtMark) / wallS) * 100 : undefined,
-    clientCpuPct: clientCpu ? ((clientCpu.user + clientCpu.system) / 1e6 / wallS) * 100 : undefined,
+    serverCpuPct: m.serverCpuPct,
+    clientCpuPct: m.clientCpuPct,
   };
 }
 
@@ -376,12 +154,6 @@ function primitiveSigner(asym, entry, message) {
 
 const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 
-function table(rows, columns) {
-  const widths = columns.map((c) => Math.max(c.title.length, ...rows.map((r) => String(c.value(r)).length)));
-  const line = (cells) => cells.map((cell, i) => (columns[i].left ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  ');
-  return [line(columns.map((c) => c.title)), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(columns.map((c) => c.value(r))))].join('\n');
-}
-
 function barVerdict(r) {
   const bar = CLOUDHSM[r.spec];
   if (!bar) return '';
@@ -438,7 +210,7 @@ async function main() {
   const messageB64 = message.toString('base64');
 
   progress('kura: starting');
-  const kura = await startKura();
+  const kura = await startKura({ tempPrefix: 'kura-bench-sign-', cpuProfDir: flags['cpu-prof'] });
   const results = [];
   try {
     const client = kmsClient(kura.endpoint, kura.credentials);
@@ -486,6 +258,6 @@ async function main() {
 
 main().catch((e) => {
   process.stderr.write(`bench:sign failed: ${e instanceof Error ? e.stack : String(e)}\n`);
-  killKuraNow();
+  killAllNow();
   process.exit(1);
 });

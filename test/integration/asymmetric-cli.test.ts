@@ -3,16 +3,13 @@
 // DIGEST), verify, get-public-key; the public key the CLI prints (base64 of DER SubjectPublicKeyInfo)
 // is turned into files and verifies the CLI-made signatures in Debian's `openssl`. One RSA key
 // (RSASSA_PSS_SHA_256) and one ECC key (ECDSA_SHA_256): algorithms the CLI's 2.9.19 model knows.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKura, type KuraProcess } from '../support/kura-process.js';
+import { AwsCli, REGION } from '../support/aws-cli.js';
 
-const DEBIAN_AWS = '/usr/bin/aws';
-const REGION = 'us-east-1';
 const CALL_TIMEOUT_MS = 30_000;
 
 interface KeyMetadata {
@@ -45,54 +42,19 @@ interface PublicKeyOut {
   EncryptionAlgorithms?: string[];
 }
 
-let kura: KuraProcess;
-let work: string;
-let cliEnv: NodeJS.ProcessEnv;
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliResult> {
-  const argv = ['--endpoint-url', kura.url, '--output', 'json', ...args];
-  return new Promise((resolve) => {
-    execFile(DEBIAN_AWS, argv, { env: cliEnv, timeout: CALL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: string | null }) | null;
-      resolve({
-        code: e === null ? 0 : typeof e.code === 'number' ? e.code : null,
-        stdout: String(stdout),
-        stderr: String(stderr) + (e?.signal ? `\n[killed by ${e.signal}]` : '') + (e && typeof e.code === 'string' ? `\n[spawn error ${e.code}]` : ''),
-      });
-    });
-  });
-}
-
-async function awsJson<T>(args: string[]): Promise<T> {
-  const r = await runCli(args);
-  if (r.code !== 0) throw new Error(`aws ${args.join(' ')} → exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-/** A call that must fail with a service error (exit 254); returns stderr. */
-async function awsFail(args: string[]): Promise<string> {
-  const r = await runCli(args);
-  if (r.code !== 254) throw new Error(`expected exit 254 from aws ${args.join(' ')}, got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  expect(r.stdout).toBe('');
-  return r.stderr;
-}
+const cli = new AwsCli('kura-asymmetric-cli-', CALL_TIMEOUT_MS);
+const { awsJson, awsFail } = cli;
 
 let fileSeq = 0;
 function writeFile(bytes: Uint8Array | string, name: string): string {
-  const p = path.join(work, `${++fileSeq}-${name}`);
+  const p = path.join(cli.work, `${++fileSeq}-${name}`);
   fs.writeFileSync(p, bytes);
   return p;
 }
 const fileb = (bytes: Uint8Array, name = 'blob.bin') => `fileb://${writeFile(bytes, name)}`;
 
 function openssl(args: string[]): { ok: boolean; out: string } {
-  const r = spawnSync('openssl', args, { cwd: work });
+  const r = spawnSync('openssl', args, { cwd: cli.work });
   return { ok: r.status === 0, out: r.stdout.toString() + r.stderr.toString() };
 }
 const toPem = (der: Buffer) => `-----BEGIN PUBLIC KEY-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PUBLIC KEY-----\n`;
@@ -103,33 +65,9 @@ function flipBit(b: Buffer): Buffer {
   return out;
 }
 
-beforeAll(async () => {
-  kura = await startKura();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-asymmetric-cli-'));
-  // Empty config and credential files so the machine's ~/.aws never leaks in; no inherited AWS_*.
-  const config = path.join(work, 'config');
-  const credentials = path.join(work, 'credentials');
-  fs.writeFileSync(config, '');
-  fs.writeFileSync(credentials, '');
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  cliEnv = {
-    ...inherited,
-    AWS_ACCESS_KEY_ID: kura.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: kura.secretAccessKey,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_PAGER: '',
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: credentials,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_RETRY_MODE: 'standard',
-    AWS_MAX_ATTEMPTS: '1',
-  };
-});
+beforeAll(() => cli.start());
 
-afterAll(async () => {
-  await kura?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => cli.stop());
 
 const CASES = [
   {

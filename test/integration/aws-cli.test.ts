@@ -2,17 +2,13 @@
 // does not read AWS_ENDPOINT_URL_KMS, so every call passes --endpoint-url), and, for the operations its
 // older model lacks (RotateKeyOnDemand, ListKeyRotations, RotationPeriodInDays), the newer v1 `aws`
 // found on PATH. Outputs are checked as parsed JSON and decoded bytes, not only exit codes.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKura, type KuraProcess } from '../support/kura-process.js';
+import { AwsCli, DEBIAN_AWS, REGION } from '../support/aws-cli.js';
 
-const DEBIAN_AWS = '/usr/bin/aws';
 const ACCOUNT = '111122223333';
-const REGION = 'us-east-1';
 const CALL_TIMEOUT_MS = 30_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -51,66 +47,15 @@ interface RotationEntry { KeyId: string; KeyMaterialId: string; KeyMaterialState
 
 // ---- the CLI harness ----
 
-let kura: KuraProcess;
-let work: string;
-let cliEnv: NodeJS.ProcessEnv;
+const cli = new AwsCli('kura-aws-cli-', CALL_TIMEOUT_MS);
+const { awsRun, awsJson, awsFail, findNewerAws } = cli;
 /** A key for the stateless crypto tests; tests that change a key's state make their own. */
 let shared: KeyMetadata;
-
-interface CliResult { code: number | null; signal: string | null; stdout: string; stderr: string }
-
-function runCli(bin: string, args: string[]): Promise<CliResult> {
-  const argv = ['--endpoint-url', kura.url, '--output', 'json', ...args];
-  return new Promise((resolve) => {
-    execFile(bin, argv, { env: cliEnv, timeout: CALL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: string | null }) | null;
-      resolve({
-        code: e === null ? 0 : typeof e.code === 'number' ? e.code : null,
-        signal: e?.signal ?? null,
-        stdout: String(stdout),
-        stderr: String(stderr) + (e && typeof e.code === 'string' ? `\n[spawn error ${e.code}: ${e.message}]` : ''),
-      });
-    });
-  });
-}
-
-function describeCall(bin: string, args: string[], r: CliResult): string {
-  const how = r.signal ? `killed by ${r.signal} (timeout ${CALL_TIMEOUT_MS} ms?)` : `exit ${r.code}`;
-  return `${bin} ${args.join(' ')} → ${how}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-}
-
-/** Runs a CLI call that must succeed; returns its stdout. */
-async function awsRun(args: string[], bin = DEBIAN_AWS): Promise<string> {
-  const r = await runCli(bin, args);
-  if (r.code !== 0) throw new Error(`expected success: ${describeCall(bin, args, r)}`);
-  return r.stdout;
-}
-
-/** Runs a CLI call that must succeed and print JSON; returns it parsed. */
-async function awsJson<T>(args: string[], bin = DEBIAN_AWS): Promise<T> {
-  const out = await awsRun(args, bin);
-  try {
-    return JSON.parse(out) as T;
-  } catch {
-    throw new Error(`expected JSON from ${bin} ${args.join(' ')}, got: ${JSON.stringify(out)}`);
-  }
-}
-
-/**
- * Runs a Debian-v2 call that must fail with a service error; returns stderr. Exit code 254 is the
- * CLI's "the service returned an error" (252 would be a parameter the CLI itself refused).
- */
-async function awsFail(args: string[]): Promise<string> {
-  const r = await runCli(DEBIAN_AWS, args);
-  if (r.code !== 254) throw new Error(`expected exit 254 (service error): ${describeCall(DEBIAN_AWS, args, r)}`);
-  expect(r.stdout).toBe('');
-  return r.stderr;
-}
 
 /** Writes bytes to a fresh file in the work dir and returns a `fileb://` reference to it. */
 let fileSeq = 0;
 function fileb(bytes: Buffer): string {
-  const p = path.join(work, `blob-${++fileSeq}.bin`);
+  const p = path.join(cli.work, `blob-${++fileSeq}.bin`);
   fs.writeFileSync(p, bytes);
   return `fileb://${p}`;
 }
@@ -134,55 +79,13 @@ async function decrypt(ciphertext: Buffer, extra: string[] = [], bin = DEBIAN_AW
   return awsJson<PlaintextOut>(['kms', 'decrypt', '--ciphertext-blob', fileb(ciphertext), ...extra], bin);
 }
 
-/** A v1 `aws` on PATH other than Debian's v2 (which /bin/aws also resolves to), or undefined. */
-async function findNewerAws(): Promise<string | undefined> {
-  const r = await new Promise<string>((resolve) =>
-    execFile('which', ['-a', 'aws'], { env: cliEnv, timeout: CALL_TIMEOUT_MS }, (_err, stdout) => resolve(String(stdout))),
-  );
-  const debian = fs.realpathSync(DEBIAN_AWS);
-  return r
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .find((p) => {
-      try {
-        return fs.realpathSync(p) !== debian;
-      } catch {
-        return false;
-      }
-    });
-}
-
 beforeAll(async () => {
-  kura = await startKura();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-aws-cli-'));
-  // Empty config and credential files so the machine's ~/.aws never leaks in; no inherited AWS_*.
-  const config = path.join(work, 'config');
-  const credentials = path.join(work, 'credentials');
-  fs.writeFileSync(config, '');
-  fs.writeFileSync(credentials, '');
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  cliEnv = {
-    ...inherited,
-    AWS_ACCESS_KEY_ID: kura.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: kura.secretAccessKey,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_PAGER: '',
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: credentials,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    // Errors surface at once instead of after retries.
-    AWS_RETRY_MODE: 'standard',
-    AWS_MAX_ATTEMPTS: '1',
-  };
-  expect(kura.accessKeyId).toMatch(/^AKIA[A-Z0-9]{16}$/);
+  await cli.start();
+  expect(cli.kura.accessKeyId).toMatch(/^AKIA[A-Z0-9]{16}$/);
   shared = await createKey('shared by the stateless tests');
 });
 
-afterAll(async () => {
-  await kura?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => cli.stop());
 
 describe('AWS CLI against Kura', { timeout: 180_000 }, () => {
   describe('keys', () => {
@@ -466,7 +369,7 @@ describe('AWS CLI against Kura', { timeout: 180_000 }, () => {
           { Sid: 'Describe for auditors', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/auditor` }, Action: 'kms:DescribeKey', Resource: '*' },
         ],
       };
-      const policyFile = path.join(work, 'policy.json');
+      const policyFile = path.join(cli.work, 'policy.json');
       fs.writeFileSync(policyFile, JSON.stringify(replacement, null, 2));
       expect(await awsRun(['kms', 'put-key-policy', '--key-id', key.KeyId, '--policy-name', 'default', '--policy', `file://${policyFile}`])).toBe('');
       const after = await awsJson<{ Policy: string }>(['kms', 'get-key-policy', '--key-id', key.KeyId, '--policy-name', 'default']);

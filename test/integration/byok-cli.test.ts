@@ -9,15 +9,11 @@
 //   delete-imported-key-material → re-import with a new token.
 // Debian's v2 model predates ImportType, KeyMaterialDescription, RotateKeyOnDemand and ListKeyRotations;
 // those steps use the newer v1 `aws` on PATH, as test/integration/aws-cli.test.ts does.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKura, type KuraProcess } from '../support/kura-process.js';
+import { AwsCli, DEBIAN_AWS } from '../support/aws-cli.js';
 
-const DEBIAN_AWS = '/usr/bin/aws';
-const REGION = 'us-east-1';
 const CALL_TIMEOUT_MS = 60_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -54,53 +50,8 @@ interface RotationEntry {
   RotationType?: string;
 }
 
-let kura: KuraProcess;
-let work: string;
-let cliEnv: NodeJS.ProcessEnv;
-
-interface RunResult { code: number | null; signal: string | null; stdout: string; stderr: string }
-
-function run(bin: string, args: string[], env: NodeJS.ProcessEnv = cliEnv): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { env, cwd: work, timeout: CALL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: string | null }) | null;
-      resolve({
-        code: e === null ? 0 : typeof e.code === 'number' ? e.code : null,
-        signal: e?.signal ?? null,
-        stdout: String(stdout),
-        stderr: String(stderr) + (e && typeof e.code === 'string' ? `\n[spawn error ${e.code}: ${e.message}]` : ''),
-      });
-    });
-  });
-}
-
-const show = (bin: string, args: string[], r: RunResult) =>
-  `${bin} ${args.join(' ')} → ${r.signal ? `killed by ${r.signal}` : `exit ${r.code}`}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-
-const awsArgs = (args: string[]) => ['--endpoint-url', kura.url, '--output', 'json', ...args];
-
-async function aws(args: string[], bin = DEBIAN_AWS): Promise<string> {
-  const r = await run(bin, awsArgs(args));
-  if (r.code !== 0) throw new Error(`expected success: ${show(bin, args, r)}`);
-  return r.stdout;
-}
-
-async function awsJson<T>(args: string[], bin = DEBIAN_AWS): Promise<T> {
-  const out = await aws(args, bin);
-  try {
-    return JSON.parse(out) as T;
-  } catch {
-    throw new Error(`expected JSON from ${bin} ${args.join(' ')}, got: ${JSON.stringify(out)}`);
-  }
-}
-
-/** A Debian-v2 call that must fail with a service error (exit 254); returns stderr. */
-async function awsFail(args: string[]): Promise<string> {
-  const r = await run(DEBIAN_AWS, awsArgs(args));
-  if (r.code !== 254) throw new Error(`expected exit 254 (service error): ${show(DEBIAN_AWS, args, r)}`);
-  expect(r.stdout).toBe('');
-  return r.stderr;
-}
+const cli = new AwsCli('kura-byok-cli-', CALL_TIMEOUT_MS);
+const { run, show, awsRun, awsJson, awsFail } = cli;
 
 async function openssl(args: string[]): Promise<string> {
   const r = await run('openssl', args, process.env);
@@ -111,7 +62,7 @@ async function openssl(args: string[]): Promise<string> {
 /** A fresh directory for one step's files. */
 let dirSeq = 0;
 function stepDir(name: string): string {
-  const dir = path.join(work, `${++dirSeq}-${name}`);
+  const dir = path.join(cli.work, `${++dirSeq}-${name}`);
   fs.mkdirSync(dir);
   return dir;
 }
@@ -180,7 +131,7 @@ async function rsaAesWrap(params: ImportFiles, material: string, md: 'sha1' | 's
 }
 
 async function importKeyMaterial(key: KeyMetadata, params: ImportFiles, wrapped: string, extra: string[], bin = DEBIAN_AWS): Promise<string> {
-  return aws(['kms', 'import-key-material', '--key-id', key.KeyId, '--encrypted-key-material', `fileb://${wrapped}`, '--import-token', `fileb://${params.token}`, ...extra], bin);
+  return awsRun(['kms', 'import-key-material', '--key-id', key.KeyId, '--encrypted-key-material', `fileb://${wrapped}`, '--import-token', `fileb://${params.token}`, ...extra], bin);
 }
 
 /** The whole RSAES_OAEP_SHA_256 / RSA_2048 import of a material file. */
@@ -211,19 +162,7 @@ async function decrypt(ciphertext: Buffer, bin = DEBIAN_AWS): Promise<PlaintextO
 
 /** A v1 `aws` on PATH other than Debian's v2 (which /bin/aws also resolves to). */
 async function newerAws(): Promise<string> {
-  const r = await run('which', ['-a', 'aws']);
-  const debian = fs.realpathSync(DEBIAN_AWS);
-  const found = r.stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .find((p) => {
-      try {
-        return fs.realpathSync(p) !== debian;
-      } catch {
-        return false;
-      }
-    });
+  const found = await cli.findNewerAws();
   if (found === undefined) {
     throw new Error(`No AWS CLI other than Debian's ${DEBIAN_AWS} is on PATH; this test needs a newer aws (botocore with ImportType, ListKeyRotations).`);
   }
@@ -264,32 +203,9 @@ async function opensslKeyPair(genpkeyArgs: string[]): Promise<{ pkcs8: string; p
   return { pkcs8, publicPem, publicDer };
 }
 
-beforeAll(async () => {
-  kura = await startKura();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-byok-cli-'));
-  const config = path.join(work, 'config');
-  const credentials = path.join(work, 'credentials');
-  fs.writeFileSync(config, '');
-  fs.writeFileSync(credentials, '');
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  cliEnv = {
-    ...inherited,
-    AWS_ACCESS_KEY_ID: kura.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: kura.secretAccessKey,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_PAGER: '',
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: credentials,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_RETRY_MODE: 'standard',
-    AWS_MAX_ATTEMPTS: '1',
-  };
-});
+beforeAll(() => cli.start());
 
-afterAll(async () => {
-  await kura?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => cli.stop());
 
 describe('BYOK with the AWS CLI and OpenSSL, as the Developer Guide writes it', { timeout: 240_000 }, () => {
   it('create-key --origin EXTERNAL, get-parameters-for-import, openssl rand + pkeyutl OAEP SHA-256, import-key-material --valid-to, then encrypt and decrypt', async () => {
@@ -403,7 +319,7 @@ describe('BYOK with the AWS CLI and OpenSSL, as the Developer Guide writes it', 
     fs.writeFileSync(plaintext, 'encrypted before the deletion');
     const before = await encrypt(key.KeyId, plaintext);
 
-    expect(await aws(['kms', 'delete-imported-key-material', '--key-id', key.KeyId])).toBe('');
+    expect(await awsRun(['kms', 'delete-imported-key-material', '--key-id', key.KeyId])).toBe('');
     expect((await describeKey(key.KeyId)).KeyState).toBe('PendingImport');
     expect(await awsFail(['kms', 'encrypt', '--key-id', key.KeyId, '--plaintext', `fileb://${plaintext}`])).toContain('(KMSInvalidStateException) when calling the Encrypt operation');
     const f = path.join(dir, 'before.bin');

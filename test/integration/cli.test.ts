@@ -290,6 +290,17 @@ describe('credentials and audit against a dev appliance', () => {
     };
     const sql = (dir: string, statement: string) => execFileSync(SQLITE3, [path.join(dir, 'kura.db'), statement], { encoding: 'utf8' });
     const verify = async (dir: string, json = false) => kura(['audit', 'verify', '--data-dir', dir, ...(json ? ['--json'] : [])]);
+    /** Checks that `audit verify` reports the log in `dir` broken at entry `seq`, as text and as JSON; returns the JSON. */
+    const expectBrokenAt = async (dir: string, seq: number) => {
+      const r = await verify(dir);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`BROKEN at entry ${seq}`);
+      const j = await verify(dir, true);
+      expect(j.code).toBe(1);
+      const parsed = JSON.parse(j.stdout) as { ok: boolean; firstBad: { seq: number; reason: string } };
+      expect(parsed).toMatchObject({ ok: false, firstBad: { seq } });
+      return parsed;
+    };
 
     beforeAll(async () => {
       const kms = kmsClient({ url: k.url, accessKeyId, secretAccessKey });
@@ -315,12 +326,7 @@ describe('credentials and audit against a dev appliance', () => {
       const dir = copy();
       sql(dir, `UPDATE audit_log SET entry = replace(entry, '"principal":"', '"principal":"x') WHERE seq = ${middle}`);
       expect(sql(dir, `SELECT entry FROM audit_log WHERE seq = ${middle}`)).toContain('"principal":"x');
-      const r = await verify(dir);
-      expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`BROKEN at entry ${middle}`);
-      const j = await verify(dir, true);
-      expect(j.code).toBe(1);
-      expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, firstBad: { seq: middle } });
+      await expectBrokenAt(dir, middle);
     });
 
     it('a changed entry whose own hash was recomputed breaks the next link', async () => {
@@ -340,12 +346,7 @@ describe('credentials and audit against a dev appliance', () => {
     it('a deleted middle entry is reported', async () => {
       const dir = copy();
       sql(dir, `DELETE FROM audit_log WHERE seq = ${middle}`);
-      const r = await verify(dir);
-      expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`BROKEN at entry ${middle}`);
-      const j = await verify(dir, true);
-      expect(j.code).toBe(1);
-      expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, firstBad: { seq: middle } });
+      await expectBrokenAt(dir, middle);
     });
 
     it('two entries swapped (entry and hash) are reported', async () => {
@@ -359,13 +360,7 @@ describe('credentials and audit against a dev appliance', () => {
                               hash = (SELECT hash FROM t WHERE t.seq = ${a + b} - audit_log.seq) WHERE seq IN (${a}, ${b});`,
       );
       expect(sql(dir, `SELECT entry FROM audit_log WHERE seq = ${a}`)).not.toBe(sql(k.dataDir, `SELECT entry FROM audit_log WHERE seq = ${a}`));
-      const r = await verify(dir);
-      expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`BROKEN at entry ${a}`);
-      const j = await verify(dir, true);
-      expect(j.code).toBe(1);
-      const parsed = JSON.parse(j.stdout) as { ok: boolean; firstBad: { seq: number; reason: string } };
-      expect(parsed).toMatchObject({ ok: false, firstBad: { seq: a } });
+      const parsed = await expectBrokenAt(dir, a);
       expect(parsed.firstBad.reason.length).toBeGreaterThan(0);
     });
 

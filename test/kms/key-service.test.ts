@@ -3,13 +3,13 @@
 // one audit entry per change, and sealing.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Aead, AeadKey } from '../../main/crypto/aead.js';
 import { wasmAead } from '../../main/crypto/wasm-aead.js';
 import { parseBlob } from '../../main/kms/ciphertext.js';
 import { MAX_ON_DEMAND_ROTATIONS, MAX_TAGS, type CallContext, type KeyRecord } from '../../main/kms/key-service.js';
 import { encodeAad } from '../../main/seal/at-rest.js';
 import { RootKeyHolder } from '../../main/seal/root-key.js';
 import { TEST_ACCOUNT, TEST_PRINCIPAL, TEST_REGION, kmsCode, kmsError, openDomain, type Domain } from '../support/domain.js';
+import { recordingAead, type RecordingAead } from '../support/recording-aead.js';
 
 const OTHER_ACCOUNT = '444455556666';
 const pt = (s: string) => Buffer.from(s, 'utf8');
@@ -499,31 +499,9 @@ describe('KeyService', () => {
   });
 });
 
-/** An Aead that records the key handles it hands out and which of them were destroyed. */
-function recordingAead(): Aead & { handles: { destroyed: boolean }[] } {
-  const handles: { destroyed: boolean }[] = [];
-  return {
-    handles,
-    importKey(raw) {
-      const inner = wasmAead.importKey(raw);
-      const rec = { destroyed: false };
-      handles.push(rec);
-      const key: AeadKey = {
-        seal: (iv, p, aad) => inner.seal(iv, p, aad),
-        open: (iv, s, aad) => inner.open(iv, s, aad),
-        destroy: () => {
-          rec.destroyed = true;
-          inner.destroy();
-        },
-      };
-      return key;
-    },
-  };
-}
-
 describe('KeyService while sealed', () => {
   let d: Domain;
-  let aead: ReturnType<typeof recordingAead>;
+  let aead: RecordingAead;
 
   beforeAll(async () => {
     aead = recordingAead();

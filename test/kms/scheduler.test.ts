@@ -4,36 +4,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../main/common/clock.js';
 import { createLogger } from '../../main/common/log.js';
-import type { Aead, AeadKey } from '../../main/crypto/aead.js';
-import { wasmAead } from '../../main/crypto/wasm-aead.js';
 import { parseBlob } from '../../main/kms/ciphertext.js';
 import type { KeyRecord } from '../../main/kms/key-service.js';
 import { LifecycleScheduler } from '../../main/kms/scheduler.js';
 import { kmsCode, openDomain, type Domain } from '../support/domain.js';
+import { recordingAead, type RecordingAead } from '../support/recording-aead.js';
 
 const pt = (s: string) => Buffer.from(s, 'utf8');
-
-/** An Aead that counts the key handles it hands out and how many were destroyed. */
-function countingAead(): Aead & { live: () => number } {
-  const handles: { destroyed: boolean }[] = [];
-  return {
-    live: () => handles.filter((h) => !h.destroyed).length,
-    importKey(raw) {
-      const inner = wasmAead.importKey(raw);
-      const rec = { destroyed: false };
-      handles.push(rec);
-      const key: AeadKey = {
-        seal: (iv, p, aad) => inner.seal(iv, p, aad),
-        open: (iv, s, aad) => inner.open(iv, s, aad),
-        destroy: () => {
-          rec.destroyed = true;
-          inner.destroy();
-        },
-      };
-      return key;
-    },
-  };
-}
 
 async function rowsOf(d: Domain, keyId: string): Promise<Record<string, number>> {
   const count = async (table: string) => (await d.store.db.all(`SELECT * FROM ${table} WHERE key_id = ?`, keyId)).length;
@@ -47,9 +24,9 @@ async function auditEntries(d: Domain): Promise<Record<string, unknown>[]> {
 
 describe('scheduled key deletion', () => {
   let d: Domain;
-  let aead: ReturnType<typeof countingAead>;
+  let aead: RecordingAead;
   beforeEach(async () => {
-    aead = countingAead();
+    aead = recordingAead();
     d = await openDomain({ aead });
   });
   afterEach(async () => {

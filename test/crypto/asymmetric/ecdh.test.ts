@@ -1,7 +1,6 @@
 import { createECDH, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  AsymmetricInputError,
   KEY_SPECS,
   KEY_SPEC_INFO,
   deriveSharedSecret,
@@ -10,22 +9,10 @@ import {
   type KeySpec,
 } from '../../../main/crypto/asymmetric/index.js';
 import { decodeOid, encodeAlgorithmIdentifier, encodeSpki, parsePkcs8, parseEcPrivateKey, parseSpki } from '../../../main/crypto/asymmetric/der.js';
-import { keyFor } from './fixtures.js';
-import { OpenSslWorkspace } from './openssl.js';
+import { expectReason, keyFor } from './fixtures.js';
+import { fileWorkspace } from './openssl.js';
 
-const ws = new OpenSslWorkspace();
-afterAll(() => ws.dispose());
-
-function expectReason(fn: () => unknown, reason: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AsymmetricInputError);
-    expect((error as AsymmetricInputError).reason).toBe(reason);
-    return;
-  }
-  throw new Error(`expected AsymmetricInputError '${reason}'`);
-}
+const ws = fileWorkspace();
 
 const NIST: [KeySpec, string, number][] = [
   ['ECC_NIST_P256', 'prime256v1', 32],

@@ -1,6 +1,8 @@
 // Key material shared by the tests of one file: generated once per spec on first use (RSA-4096 takes a
-// second), never written anywhere but the tests' temporary directories.
-import { generateKeyMaterialAsync, type KeyMaterial, type KeySpec } from '../../../main/crypto/asymmetric/index.js';
+// second), never written anywhere but the tests' temporary directories; and small helpers the asymmetric
+// tests share (bit flips, PEM, the expected AsymmetricInputError).
+import { expect } from 'vitest';
+import { AsymmetricInputError, generateKeyMaterialAsync, type KeyMaterial, type KeySpec } from '../../../main/crypto/asymmetric/index.js';
 
 const cache = new Map<string, Promise<KeyMaterial>>();
 
@@ -25,4 +27,16 @@ export function flipBit(data: Uint8Array, bit = Math.floor(data.length / 2) * 8)
 export function derToPem(der: Uint8Array, label: 'PUBLIC KEY' | 'PRIVATE KEY'): string {
   const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+/** Asserts that fn throws an AsymmetricInputError with this reason. */
+export function expectReason(fn: () => unknown, reason: string): void {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(AsymmetricInputError);
+    expect((error as AsymmetricInputError).reason).toBe(reason);
+    return;
+  }
+  throw new Error(`expected AsymmetricInputError '${reason}'`);
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  AsymmetricInputError,
   KEY_SPECS,
   KEY_SPEC_INFO,
   PrivateKeyHandle,
@@ -15,18 +14,7 @@ import {
   verify,
   type KeySpec,
 } from '../../../main/crypto/asymmetric/index.js';
-import { keyFor } from './fixtures.js';
-
-function expectReason(fn: () => unknown, reason: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AsymmetricInputError);
-    expect((error as AsymmetricInputError).reason).toBe(reason);
-    return;
-  }
-  throw new Error(`expected AsymmetricInputError '${reason}'`);
-}
+import { expectReason, keyFor } from './fixtures.js';
 
 const SIGNING = KEY_SPECS.filter((s) => KEY_SPEC_INFO[s].signingAlgorithms.length > 0 && s !== 'RSA_4096' && s !== 'RSA_3072');
 

@@ -1,8 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import {
-  AsymmetricInputError,
   KEY_SPECS,
   KEY_SPEC_INFO,
   generateKeyMaterial,
@@ -10,22 +9,10 @@ import {
   type KeySpec,
 } from '../../../main/crypto/asymmetric/index.js';
 import { encodeOctetString, encodePkcs8, encodeSequence, encodeTlv, parsePkcs8, parseSpki } from '../../../main/crypto/asymmetric/der.js';
-import { keyFor } from './fixtures.js';
-import { OpenSslWorkspace } from './openssl.js';
+import { expectReason, keyFor } from './fixtures.js';
+import { fileWorkspace } from './openssl.js';
 
-const ws = new OpenSslWorkspace();
-afterAll(() => ws.dispose());
-
-function expectReason(fn: () => unknown, reason: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AsymmetricInputError);
-    expect((error as AsymmetricInputError).reason).toBe(reason);
-    return;
-  }
-  throw new Error(`expected AsymmetricInputError '${reason}'`);
-}
+const ws = fileWorkspace();
 
 // What node:crypto reports for a key of each spec it can parse.
 const NODE_VIEW: Partial<Record<KeySpec, { type: string; details: Record<string, unknown> }>> = {

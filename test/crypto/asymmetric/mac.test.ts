@@ -2,7 +2,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  AsymmetricInputError,
   MAC_HASH,
   generateKeyMaterial,
   generateMac,
@@ -10,18 +9,7 @@ import {
   type KeySpec,
   type MacAlgorithm,
 } from '../../../main/crypto/asymmetric/index.js';
-import { flipBit } from './fixtures.js';
-
-function expectReason(fn: () => unknown, reason: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AsymmetricInputError);
-    expect((error as AsymmetricInputError).reason).toBe(reason);
-    return;
-  }
-  throw new Error(`expected AsymmetricInputError '${reason}'`);
-}
+import { expectReason, flipBit } from './fixtures.js';
 
 const CASES: [KeySpec, MacAlgorithm, string][] = [
   ['HMAC_224', 'HMAC_SHA_224', 'sha224'],

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  AsymmetricInputError,
   OAEP_MAX_PLAINTEXT_BYTES,
   SM2PKE_MAX_PLAINTEXT_BYTES,
   asymmetricDecrypt,
@@ -15,22 +14,10 @@ import {
   type RsaOaepAlgorithm,
 } from '../../../main/crypto/asymmetric/index.js';
 import { encodeOctetString, encodeSequence, encodeUnsignedInteger, readChildren, readWhole } from '../../../main/crypto/asymmetric/der.js';
-import { flipBit, keyFor } from './fixtures.js';
-import { OpenSslWorkspace } from './openssl.js';
+import { expectReason, flipBit, keyFor } from './fixtures.js';
+import { fileWorkspace } from './openssl.js';
 
-const ws = new OpenSslWorkspace();
-afterAll(() => ws.dispose());
-
-function expectReason(fn: () => unknown, reason: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AsymmetricInputError);
-    expect((error as AsymmetricInputError).reason).toBe(reason);
-    return;
-  }
-  throw new Error(`expected AsymmetricInputError '${reason}'`);
-}
+const ws = fileWorkspace();
 
 const RSA_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096'] as const;
 const OAEP = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] as const;

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
 export interface OpenSslResult {
   ok: boolean;
@@ -44,6 +45,13 @@ export class OpenSslWorkspace {
   dispose(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A workspace for the calling test file, removed after its last test. */
+export function fileWorkspace(): OpenSslWorkspace {
+  const ws = new OpenSslWorkspace();
+  afterAll(() => ws.dispose());
+  return ws;
 }
 
 export function opensslVersion(): string {

@@ -1,11 +1,10 @@
 import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ed25519, ed25519ph } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import {
-  AsymmetricInputError,
   KEY_SPECS,
   KEY_SPEC_INFO,
   SIGNING_ALGORITHMS,
@@ -18,22 +17,10 @@ import {
   type SigningAlgorithm,
 } from '../../../main/crypto/asymmetric/index.js';
 import { encodeSignatureRS, parseSignatureRS } from '../../../main/crypto/asymmetric/der.js';
-import { derToPem, flipBit, keyFor } from './fixtures.js';
-import { OpenSslWorkspace } from './openssl.js';
+import { derToPem, expectReason, flipBit, keyFor } from './fixtures.js';
+import { fileWorkspace } from './openssl.js';
 
-const ws = new OpenSslWorkspace();
-afterAll(() => ws.dispose());
-
-function expectReason(fn: () => unknown, reason: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AsymmetricInputError);
-    expect((error as AsymmetricInputError).reason).toBe(reason);
-    return;
-  }
-  throw new Error(`expected AsymmetricInputError '${reason}'`);
-}
+const ws = fileWorkspace();
 
 const SIGNING_CASES: [KeySpec, SigningAlgorithm][] = KEY_SPECS.flatMap((spec) =>
   KEY_SPEC_INFO[spec].signingAlgorithms.map((algorithm) => [spec, algorithm] as [KeySpec, SigningAlgorithm]),
