@@ -56,6 +56,11 @@ interface PendingEntry {
 
 export class AuditLog {
   private pending: PendingEntry[] = [];
+  /**
+   * The chain's last entry as this process wrote it, so that an append does not read it back; reset
+   * by a rollback of the transaction that advanced it (undefined: read it from the database).
+   */
+  private head: { seq: number; hash: Buffer } | undefined;
   private flushQueued = false;
   private durableFlushQueued = false;
 
@@ -63,12 +68,26 @@ export class AuditLog {
 
   /** Appends inside the caller's transaction, so the entry commits (or not) with the change it records. */
   async appendIn(tx: WriteTx, event: AuditEvent): Promise<void> {
-    const last = await this.deps.repo.lastIn(tx);
+    const last = await this.lastIn(tx);
     const seq = (last?.seq ?? 0) + 1;
     const prevHash = last?.hash ?? GENESIS;
     const at = this.deps.clock.nowMs();
     const entry = canonical({ ...event, at });
-    await this.deps.repo.insert(tx, { seq, at, entry, prevHash, hash: chainHash(seq, prevHash, entry) });
+    const hash = chainHash(seq, prevHash, entry);
+    await this.deps.repo.insert(tx, { seq, at, entry, prevHash, hash });
+    this.advance(tx, seq, hash);
+  }
+
+  private async lastIn(tx: WriteTx): Promise<{ seq: number; hash: Buffer } | undefined> {
+    return this.head ?? (await this.deps.repo.lastIn(tx));
+  }
+
+  private advance(tx: WriteTx, seq: number, hash: Buffer): void {
+    const before = this.head;
+    this.head = { seq, hash };
+    tx.onRollback(() => {
+      this.head = before;
+    });
   }
 
   /**
@@ -122,7 +141,7 @@ export class AuditLog {
   }
 
   private async insertAll(tx: WriteTx, entries: PendingEntry[]): Promise<void> {
-    const last = await this.deps.repo.lastIn(tx);
+    const last = await this.lastIn(tx);
     let seq = last?.seq ?? 0;
     let prevHash: Buffer = last?.hash ?? GENESIS;
     const rows: AuditRecord[] = [];
@@ -134,6 +153,7 @@ export class AuditLog {
       prevHash = hash;
     }
     await this.deps.repo.insertMany(tx, rows);
+    this.advance(tx, seq, prevHash);
   }
 
   async verify(onProgress?: (done: number, total: number) => void): Promise<AuditVerification> {

@@ -20,6 +20,11 @@ export interface WriteTx {
   run(sql: string, ...params: SqlValue[]): Promise<{ changes: number; lastID: number }>;
   get<T = Row>(sql: string, ...params: SqlValue[]): Promise<T | undefined>;
   all<T = Row>(sql: string, ...params: SqlValue[]): Promise<T[]>;
+  /**
+   * Called if this job's changes are rolled back (the job failed, or the whole batch did), newest
+   * first: for in-memory state that mirrors what the job wrote (the audit chain's head).
+   */
+  onRollback(undo: () => void): void;
 }
 
 interface Job {
@@ -35,7 +40,7 @@ function open(file: string, mode: number): Promise<sqlite3.Database> {
   });
 }
 
-function wrap(db: sqlite3.Database): WriteTx & { exec(sql: string): Promise<void>; close(): Promise<void> } {
+function wrap(db: sqlite3.Database): Omit<WriteTx, 'onRollback'> & { exec(sql: string): Promise<void>; close(): Promise<void> } {
   return {
     run: (sql, ...params) =>
       new Promise((resolve, reject) => {
@@ -55,6 +60,11 @@ function wrap(db: sqlite3.Database): WriteTx & { exec(sql: string): Promise<void
     exec: (sql) => new Promise((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve()))),
     close: () => new Promise((resolve, reject) => db.close((err) => (err ? reject(err) : resolve()))),
   };
+}
+
+/** Runs rollback callbacks newest first, so each restores what was there before its job. */
+function undoAll(undos: (() => void)[][]): void {
+  for (const list of [...undos].reverse()) for (const undo of [...list].reverse()) undo();
 }
 
 export class Database {
@@ -115,16 +125,20 @@ export class Database {
         continue;
       }
       const outcomes: { ok: boolean; value: unknown }[] = [];
+      const undos: (() => void)[][] = [];
       try {
         await this.writer.exec('BEGIN IMMEDIATE');
         for (const job of batch) {
           await this.writer.exec('SAVEPOINT job');
+          const tx = this.txFor(undos);
           try {
-            const value = await job.fn(this.writer);
+            const value = await job.fn(tx);
             await this.writer.exec('RELEASE job');
             outcomes.push({ ok: true, value });
           } catch (e) {
             await this.writer.exec('ROLLBACK TO job; RELEASE job');
+            undoAll([undos.pop()!]);
+            undos.push([]);
             outcomes.push({ ok: false, value: e });
           }
         }
@@ -132,6 +146,7 @@ export class Database {
       } catch (e) {
         // The transaction as a whole failed (disk full, I/O error): nothing in it is acknowledged.
         await this.writer.exec('ROLLBACK').catch(() => undefined);
+        undoAll(undos);
         for (const job of batch) job.reject(e);
         continue;
       }
@@ -152,15 +167,25 @@ export class Database {
     this.syncFull = full;
   }
 
+  /** The WriteTx of one job; its rollback callbacks go to the end of `undos`. */
+  private txFor(undos: (() => void)[][]): WriteTx {
+    const mine: (() => void)[] = [];
+    undos.push(mine);
+    const w = this.writer;
+    return { run: w.run, get: w.get, all: w.all, onRollback: (undo) => mine.push(undo) };
+  }
+
   /** A batch of one needs no savepoint: the transaction is the job's own. */
   private async runAlone(job: Job): Promise<void> {
     let value: unknown;
+    const undos: (() => void)[][] = [];
     try {
       await this.writer.exec('BEGIN IMMEDIATE');
-      value = await job.fn(this.writer);
+      value = await job.fn(this.txFor(undos));
       await this.writer.exec('COMMIT');
     } catch (e) {
       await this.writer.exec('ROLLBACK').catch(() => undefined);
+      undoAll(undos);
       job.reject(e);
       return;
     }

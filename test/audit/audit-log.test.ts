@@ -38,6 +38,32 @@ describe('AuditLog', () => {
     await d.close();
   });
 
+  it('keeps the chain whole when a transaction that appended is rolled back, alone or within a batch', async () => {
+    await appendMany(2);
+    const failed = new Error('the change failed after its audit entry');
+    // Alone: the job's transaction rolls back with its entry.
+    await expect(
+      d.store.db.write(async (tx) => {
+        await d.audit.appendIn(tx, event(90));
+        throw failed;
+      }),
+    ).rejects.toBe(failed);
+    // Within one group commit: a failing job between two good ones rolls back to its savepoint.
+    const good1 = d.store.db.write((tx) => d.audit.appendIn(tx, event(91)));
+    const bad = d.store.db.write(async (tx) => {
+      await d.audit.appendIn(tx, event(92));
+      throw failed;
+    });
+    const good2 = d.store.db.write((tx) => d.audit.appendIn(tx, event(93)));
+    const batched = d.audit.append(event(94));
+    await Promise.all([good1, expect(bad).rejects.toBe(failed), good2, batched]);
+    await appendMany(1);
+    const all = await rows();
+    expect(all.map((r) => JSON.parse(r.entry).operation)).toEqual(['Op1', 'Op2', 'Op91', 'Op93', 'Op94', 'Op1']);
+    expect(all.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await d.audit.verify()).toMatchObject({ ok: true, entries: 6 });
+  });
+
   it('verifies an empty log', async () => {
     expect(await d.audit.verify()).toEqual({ ok: true, entries: 0, head: null });
   });
