@@ -16,15 +16,26 @@ const CODE: Record<AsymmetricInputErrorReason, KmsErrorCode> = {
   'empty-plaintext': 'Validation',
 };
 
+function mapped(e: unknown): unknown {
+  if (!isAsymmetricInputError(e)) return e;
+  const code = CODE[e.reason];
+  return new KmsError(code, code === 'Internal' ? 'An internal error occurred in Kura; see its log.' : e.message);
+}
+
 /** Runs a primitive and turns its input errors into KmsErrors (their messages carry no key bytes). */
 export function withCryptoErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (isAsymmetricInputError(e)) {
-      const code = CODE[e.reason];
-      throw new KmsError(code, code === 'Internal' ? 'An internal error occurred in Kura; see its log.' : e.message);
-    }
-    throw e;
+    throw mapped(e);
+  }
+}
+
+/** withCryptoErrors for primitives that answer with a promise. */
+export async function withCryptoErrorsAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw mapped(e);
   }
 }

@@ -10,6 +10,7 @@ import {
   isDataKeyPairSpec,
   KEY_SPEC_INFO,
   sign,
+  signAsync,
   verify,
   verifyMac,
   type KeySpec,
@@ -18,7 +19,7 @@ import {
   type SigningAlgorithm,
 } from '../crypto/asymmetric/index.js';
 import { zeroize } from '../crypto/bytes.js';
-import { withCryptoErrors } from './crypto-errors.js';
+import { withCryptoErrors, withCryptoErrorsAsync } from './crypto-errors.js';
 import type { CallContext, EncryptionContext, KeyRecord, KeyService } from './key-service.js';
 
 const dryRun = () => new KmsError('DryRunOperation', 'The request would have succeeded, but the DryRun option is set.');
@@ -55,7 +56,11 @@ export class KeyUseService {
     if (input.dryRun) throw dryRun();
     const material = await this.deps.keys.currentMaterial(k);
     const privateKey = this.deps.keys.privateKeyOf(k, material);
-    const signature = withCryptoErrors(() => sign(spec, privateKey, input.signingAlgorithm as SigningAlgorithm, input.message, messageType));
+    const algorithm = input.signingAlgorithm as SigningAlgorithm;
+    // Signing keys are parsed handles (HMAC keys cannot sign); RSA signs on the thread pool.
+    const signature = Buffer.isBuffer(privateKey)
+      ? withCryptoErrors(() => sign(spec, privateKey, algorithm, input.message, messageType))
+      : await withCryptoErrorsAsync(() => signAsync(privateKey, algorithm, input.message, messageType));
     return { key: k, signature };
   }
 

@@ -7,7 +7,7 @@ export * from './specs.js';
 export { ASYMMETRIC_INPUT_ERROR_REASONS, AsymmetricInputError, isAsymmetricInputError, type AsymmetricInputErrorReason } from './errors.js';
 export { generateKeyMaterial, generateKeyMaterialAsync, publicKeyOf, type KeyMaterial } from './keys.js';
 export { PrivateKeyHandle, PublicKeyHandle, loadPrivateKey, loadPublicKey } from './handles.js';
-export { sign, verify, validateSigningRequest, sm2DsaDigest } from './sign.js';
+export { sign, signAsync, verify, validateSigningRequest, sm2DsaDigest } from './sign.js';
 export { asymmetricEncrypt, asymmetricDecrypt, rsaOaepEncrypt, rsaOaepDecrypt } from './oaep.js';
 export { generateMac, verifyMac } from './mac.js';
 export { deriveSharedSecret } from './ecdh.js';
