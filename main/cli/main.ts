@@ -117,6 +117,8 @@ async function serve(argv: string[]): Promise<number> {
   if (values.help) return (out(HELP.serve), 0);
   const cfg = configFrom(values);
   const log = createLogger(cfg.logLevel);
+  // Everything the appliance writes (database, WAL, tokens, the dev root key) is for its owner only.
+  process.umask(0o077);
   // A stray rejection is a bug to fix, not a reason to drop every client: log it and keep serving.
   // Acknowledged writes are durable before they are acknowledged, so nothing depends on this.
   process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? e.stack ?? e.name : typeof e }));

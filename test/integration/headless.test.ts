@@ -29,4 +29,11 @@ describe('headless appliance', () => {
     expect(imports.some((s) => s.endsWith('app.js'))).toBe(true);
     expect(imports.filter((s) => s === 'electron' || s.startsWith('electron/'))).toEqual([]);
   });
+
+  it('writes its database, WAL and tokens for its owner only', () => {
+    for (const name of ['kura.db', 'kura.db-wal', 'admin.token', 'root.key']) {
+      const file = path.join(kura.dataDir, name);
+      expect(fs.statSync(file).mode & 0o077, name).toBe(0);
+    }
+  });
 });
