@@ -122,6 +122,18 @@ async function serve(argv: string[]): Promise<number> {
   // A stray rejection is a bug to fix, not a reason to drop every client: log it and keep serving.
   // Acknowledged writes are durable before they are acknowledged, so nothing depends on this.
   process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? e.stack ?? e.name : typeof e }));
+  // Signal handlers go in before anything is printed or started: a supervisor that sends SIGTERM as
+  // soon as it reads the banner (or during start-up) must get a graceful stop, never the default kill.
+  let stopSignal = '';
+  const stopRequested = new Promise<void>((resolve) => {
+    const onSignal = (signal: string) => {
+      if (stopSignal) return;
+      stopSignal = signal;
+      resolve();
+    };
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+  });
   const appliance = await startAppliance(cfg, { log });
   const status = await appliance.root.status();
   log.info('kura started', { endpoint: appliance.server.url, dataDir: cfg.dataDir, dev: cfg.dev, state: status.state, applianceId: appliance.applianceId });
@@ -146,25 +158,14 @@ async function serve(argv: string[]): Promise<number> {
     if (status.state === 'sealed') banner.push(`Next: kura unseal --endpoint ${url}  (needs ${status.threshold} of ${status.shares} shares)`);
   }
   out(banner.join('\n'));
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info('stopping', { signal });
-      const force = setTimeout(() => {
-        log.error('graceful stop timed out; exiting');
-        process.exit(1);
-      }, 15_000);
-      force.unref();
-      appliance.stop().then(resolve, (e: unknown) => {
-        log.error('stop failed', { error: String(e) });
-        resolve();
-      });
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-  });
+  await stopRequested;
+  log.info('stopping', { signal: stopSignal });
+  const force = setTimeout(() => {
+    log.error('graceful stop timed out; exiting');
+    process.exit(1);
+  }, 15_000);
+  force.unref();
+  await appliance.stop().catch((e: unknown) => log.error('stop failed', { error: String(e) }));
   log.info('kura stopped');
   return 0;
 }
