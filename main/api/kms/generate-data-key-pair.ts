@@ -1,24 +1,31 @@
-// TrentService.GenerateDataKeyPair
+// TrentService.GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext: one handler each, built
+// from the same code; the second never puts the private key in plaintext on the wire.
 import { bool, ctxOf, type KmsHandler } from './handler.js';
 
-export const generateDataKeyPair: KmsHandler = async ({ keys, keyUse }, ctx, input) => {
-  const r = await keyUse.generateDataKeyPair(
-    ctx,
-    {
-      keyId: input.KeyId as string,
-      keyPairSpec: input.KeyPairSpec as string,
-      encryptionContext: ctxOf(input.EncryptionContext),
-      dryRun: bool(input.DryRun),
-      recipient: input.Recipient,
-    },
-    true,
-  );
-  return {
-    PrivateKeyCiphertextBlob: r.privateKeyCiphertextBlob,
-    PrivateKeyPlaintext: r.privateKeyPlaintext,
-    PublicKey: r.publicKey,
-    KeyId: keys.arnOf(r.key),
-    KeyPairSpec: input.KeyPairSpec,
-    KeyMaterialId: r.materialId,
+const dataKeyPair =
+  (withPlaintext: boolean): KmsHandler =>
+  async ({ keys, keyUse }, ctx, input) => {
+    const r = await keyUse.generateDataKeyPair(
+      ctx,
+      {
+        keyId: input.KeyId as string,
+        keyPairSpec: input.KeyPairSpec as string,
+        encryptionContext: ctxOf(input.EncryptionContext),
+        dryRun: bool(input.DryRun),
+        recipient: input.Recipient,
+      },
+      withPlaintext,
+    );
+    return {
+      PrivateKeyCiphertextBlob: r.privateKeyCiphertextBlob,
+      // The WithoutPlaintext response shape has no such member at all.
+      ...(withPlaintext ? { PrivateKeyPlaintext: r.privateKeyPlaintext } : {}),
+      PublicKey: r.publicKey,
+      KeyId: keys.arnOf(r.key),
+      KeyPairSpec: input.KeyPairSpec,
+      KeyMaterialId: r.materialId,
+    };
   };
-};
+
+export const generateDataKeyPair = dataKeyPair(true);
+export const generateDataKeyPairWithoutPlaintext = dataKeyPair(false);
