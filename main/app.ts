@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { handleAdminRequest } from './api/admin/routes.js';
 import { handleKmsRequest } from './api/kms/dispatch.js';
-import { startServer, type RunningServer } from './api/server.js';
+import { startServer, type RunningServer, type ServerLimits } from './api/server.js';
 import { AuditLog } from './audit/audit-log.js';
+import { RefusalLog } from './audit/refusals.js';
 import { CredentialService, type NewCredential } from './auth/credentials.js';
 import { systemClock, type Clock } from './common/clock.js';
 import type { Logger } from './common/log.js';
@@ -30,6 +31,7 @@ export interface ApplianceConfig {
   dataDir: string;
   dev: boolean;
   schedulerIntervalMs: number;
+  limits: ServerLimits;
 }
 
 export interface Appliance {
@@ -92,6 +94,7 @@ export async function startAppliance(config: ApplianceConfig, deps: { log: Logge
   try {
     const applianceId = await store.appliance.ensureApplianceId(randomUUID(), clock.nowMs());
     const audit = new AuditLog({ db: store.db, repo: store.audit, clock });
+    const refusals = new RefusalLog({ audit, clock });
     const root = new RootKeyHolder({ db: store.db, appliance: store.appliance, aead, clock, applianceId });
     await root.load();
     const keystore = new StandardKeyStore({ aead, root });
@@ -113,13 +116,15 @@ export async function startAppliance(config: ApplianceConfig, deps: { log: Logge
       devCredential = await credentials.ensureDevCredential(DEV_ACCOUNT_ID);
     }
     await scheduler.start();
+    refusals.start();
 
     const server = await startServer({
       host: config.host,
       port: config.port,
       log,
+      limits: config.limits,
       routes: {
-        kms: (req) => handleKmsRequest({ keys, keyUse, imports, credentials, audit, clock, log }, req),
+        kms: (req) => handleKmsRequest({ keys, keyUse, imports, credentials, audit, refusals, clock, log }, req),
         admin: (req) =>
           handleAdminRequest({ root, credentials, audit, log, adminToken, applianceId, version: KURA_VERSION, onUnsealed: () => scheduler.runOnce() }, req),
       },
@@ -141,6 +146,7 @@ export async function startAppliance(config: ApplianceConfig, deps: { log: Logge
         stopped = true;
         await server.close();
         await scheduler.stop();
+        await refusals.stop().catch((e: unknown) => log.error('refusal log flush failed', { error: e instanceof Error ? e.name : typeof e }));
         root.seal();
         await store.close();
         releaseLock();

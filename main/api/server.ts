@@ -1,12 +1,22 @@
 // Kura's loopback HTTP listener: POST / with X-Amz-Target is the KMS API, /admin/v1/ the admin API.
-// Bodies are read up to a limit (oversize → an AWS-shaped error, connection kept sane); shutdown stops
-// accepting, lets in-flight requests finish, then resolves.
+//
+// Nothing a client sends may stop the appliance (a production Kura restarts sealed, so a crash is an
+// outage that needs a quorum of custodians) or hold its file descriptors:
+// - the request-target is split by hand (request-target.ts), never through `new URL`, which throws on
+//   targets such as `//a:99999`; every target gets an answer in the shape of the route it names;
+// - one guard wraps every request and every socket: an exception is logged by its type, never by
+//   content, and answered; sockets are destroyed, not half-closed, after an error or a timeout;
+// - connections beyond `maxConnections` are answered 503 and closed, well before the fd limit;
+// - slow clients are cut off by the headers, request and idle timeouts (checked every 250 ms);
+// - a graceful stop closes idle and half-received connections at once, lets requests being handled
+//   finish within `drainMs`, then closes the rest.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { KMS_WIRE_ERRORS } from './kms/errors.js';
+import { kmsErrorResponse } from './kms/errors.js';
 import type { JsonResponse, RawRequest } from './kms/dispatch.js';
+import { routeOf, splitRequestTarget } from './request-target.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -15,89 +25,226 @@ export interface Routes {
   admin: (req: RawRequest) => Promise<JsonResponse>;
 }
 
+export interface ServerLimits {
+  /** Open connections served at once; more are answered 503 and closed. */
+  maxConnections: number;
+  /** From connection (or the end of the previous request) to complete request headers. */
+  headersTimeoutMs: number;
+  /** From the start of a request to its complete body. */
+  requestTimeoutMs: number;
+  /** A kept-alive connection with no request in progress. */
+  idleTimeoutMs: number;
+  /** On stop: how long requests already being handled may take to finish. */
+  drainMs: number;
+}
+
+export const DEFAULT_LIMITS: Omit<ServerLimits, 'maxConnections'> = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 5_000,
+  drainMs: 5_000,
+};
+
 export interface RunningServer {
   url: string;
   port: number;
+  /** Open connections right now (for status and tests). */
+  connections(): number;
   close(): Promise<void>;
 }
 
-function tooLarge(): JsonResponse {
-  const wire = KMS_WIRE_ERRORS.RequestTooLarge;
-  return {
-    status: wire.status,
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': wire.name, connection: 'close' },
-    body: JSON.stringify({ __type: wire.name, message: new KmsError('RequestTooLarge', `Request body is larger than ${MAX_BODY_BYTES} bytes.`).message }),
-  };
+/** What a connection is doing: a graceful stop waits only for 'handling'. */
+type Phase = 'idle' | 'receiving' | 'handling';
+
+const KMS_JSON = 'application/x-amz-json-1.1';
+
+function rawKmsError(status: number, reason: string, name: string, message: string): string {
+  const body = JSON.stringify({ __type: name, message });
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${KMS_JSON}\r\nx-amzn-errortype: ${name}\r\n` +
+    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  );
 }
 
-export async function startServer(opts: { host: string; port: number; routes: Routes; log: Logger }): Promise<RunningServer> {
-  let inFlight = 0;
-  let onDrained: (() => void) | undefined;
-  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    inFlight++;
-    const done = () => {
-      inFlight--;
-      if (inFlight === 0) onDrained?.();
+/** Writes a last answer, then closes; the socket is destroyed even if the peer never reads or closes. */
+function answerAndDestroy(socket: Socket, raw: string | undefined, graceMs = 1_000): void {
+  if (socket.destroyed) return;
+  if (!raw || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timer = setTimeout(() => socket.destroy(), graceMs);
+  timer.unref();
+  socket.end(raw, () => {
+    clearTimeout(timer);
+    socket.destroy();
+  });
+}
+
+/** Parser errors and timeouts that Node reports through 'clientError', as the answer they get. */
+function clientErrorAnswer(code: string | undefined): string | undefined {
+  switch (code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return undefined;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return rawKmsError(408, 'Request Timeout', 'RequestTimeoutException', 'The request was not received in time.');
+    case 'HPE_HEADER_OVERFLOW':
+      return rawKmsError(431, 'Request Header Fields Too Large', 'ValidationException', 'The request headers are too large.');
+    default:
+      return rawKmsError(400, 'Bad Request', 'SerializationException', 'The request is not well-formed HTTP/1.1.');
+  }
+}
+
+export async function startServer(opts: { host: string; port: number; routes: Routes; log: Logger; limits: ServerLimits }): Promise<RunningServer> {
+  const { log, limits } = opts;
+  const phases = new Map<Socket, Phase>();
+  let stopping = false;
+  let onHandled: (() => void) | undefined;
+  const handling = () => [...phases.values()].filter((p) => p === 'handling').length;
+
+  const server = http.createServer(
+    {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      // Node checks the two timeouts above on this interval (default 30 s, which would let a
+      // slowloris client keep its socket for up to twice the configured time).
+      connectionsCheckingInterval: Math.max(50, Math.min(250, limits.headersTimeoutMs / 4)),
+      // Kura's API has no use for large headers; Node's default is 16 KiB.
+      maxHeaderSize: 16 * 1024,
+    },
+    (req, res) => {
+      const socket = req.socket;
+      try {
+        handleRequest(req, res);
+      } catch (e) {
+        // A throw here is a bug in Kura: answer it, log its type, keep serving.
+        log.error('request guard', { error: e instanceof Error ? e.name : typeof e });
+        if (!res.headersSent) send(res, kmsErrorResponse(500, 'KMSInternalException', 'An internal error occurred in Kura; see its log.'));
+        else socket.destroy();
+        setPhase(socket, 'idle');
+      }
+    },
+  );
+
+  function setPhase(socket: Socket, phase: Phase): void {
+    if (!phases.has(socket)) return;
+    phases.set(socket, phase);
+    if (phase !== 'handling' && onHandled && handling() === 0) onHandled();
+  }
+
+  function send(res: http.ServerResponse, r: JsonResponse): void {
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string | number> = { ...r.headers, 'content-length': Buffer.byteLength(r.body) };
+    if (stopping) headers.connection = 'close';
+    res.writeHead(r.status, headers);
+    res.end(r.body);
+  }
+
+  function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    setPhase(socket, 'receiving');
+    res.on('finish', () => setPhase(socket, 'idle'));
+    res.on('close', () => setPhase(socket, 'idle'));
+    req.on('error', () => socket.destroy());
+
+    const target = splitRequestTarget(req.url ?? '');
+    const route = target ? routeOf(target.path) : 'kms';
+    const tooLarge = (): JsonResponse =>
+      route === 'admin'
+        ? { status: 413, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'RequestTooLarge', message: `Request body is larger than ${MAX_BODY_BYTES} bytes.` }) }
+        : kmsErrorResponse(413, 'RequestEntityTooLargeException', new KmsError('RequestTooLarge', `Request body is larger than ${MAX_BODY_BYTES} bytes.`).message);
+    const refuseBody = () => {
+      // The rest of the body is not read: answer, then close, so the socket cannot be held open by a
+      // client that keeps sending.
+      res.shouldKeepAlive = false;
+      send(res, tooLarge());
+      res.once('finish', () => answerAndDestroy(socket, undefined));
     };
-    const send = (r: JsonResponse) => {
-      res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
-      res.end(r.body);
-    };
+
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      refuseBody();
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     let rejected = false;
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      rejected = true;
-      send(tooLarge());
-      req.resume();
-      done();
-      return;
-    }
     req.on('data', (c: Buffer) => {
       if (rejected) return;
       size += c.length;
       if (size > MAX_BODY_BYTES) {
         rejected = true;
-        send(tooLarge());
-        req.resume();
+        for (const b of chunks) b.fill(0);
+        chunks.length = 0;
+        refuseBody();
         return;
       }
       chunks.push(c);
     });
-    req.on('error', () => undefined);
     req.on('end', () => {
-      if (rejected) {
-        done();
-        return;
-      }
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const raw: RawRequest = {
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        query: url.search.replace(/^\?/, ''),
-        headers: req.headers,
-        body: Buffer.concat(chunks),
-      };
-      let route: Promise<JsonResponse>;
-      if (raw.path.startsWith('/admin/v1/')) route = opts.routes.admin(raw);
-      else if (raw.path === '/' && raw.method === 'POST') route = opts.routes.kms(raw);
-      else route = Promise.resolve({ status: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: `Kura serves the KMS API at POST / and its admin API at /admin/v1/; nothing at ${raw.method} ${raw.path}.` }) });
-      route
+      if (rejected) return;
+      setPhase(socket, 'handling');
+      const body = Buffer.concat(chunks);
+      for (const b of chunks) b.fill(0);
+      void answer(req, target, body)
         .catch((e: unknown) => {
-          opts.log.error('unhandled request failure', { error: e instanceof Error ? e.stack ?? e.name : typeof e });
-          return { status: 500, headers: { 'content-type': 'application/json' }, body: '{"message":"internal error"}' };
+          log.error('unhandled request failure', { error: e instanceof Error ? e.name : typeof e });
+          return kmsErrorResponse(500, 'KMSInternalException', 'An internal error occurred in Kura; see its log.');
         })
-        .then(send)
-        .finally(() => {
-          raw.body.fill(0);
-          done();
-        });
+        .then((r) => send(res, r))
+        .finally(() => body.fill(0));
+    });
+  }
+
+  async function answer(req: http.IncomingMessage, target: ReturnType<typeof splitRequestTarget>, body: Buffer): Promise<JsonResponse> {
+    const method = req.method ?? 'GET';
+    if (!target) return kmsErrorResponse(400, 'ValidationException', 'The request-target is not a path Kura serves.');
+    if (stopping) return kmsErrorResponse(503, 'ServiceUnavailableException', 'Kura is stopping.');
+    const raw: RawRequest = { method, path: target.path, query: target.query, headers: req.headers, body, remoteAddress: req.socket.remoteAddress ?? 'unknown' };
+    switch (routeOf(target.path)) {
+      case 'admin':
+        return opts.routes.admin(raw);
+      case 'kms':
+        if (method !== 'POST') {
+          const r = kmsErrorResponse(405, 'UnknownOperationException', `The KMS API takes POST /, not ${method.slice(0, 16)}.`);
+          return { ...r, headers: { ...r.headers, allow: 'POST' } };
+        }
+        return opts.routes.kms(raw);
+      case 'xks':
+        return {
+          status: 404,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ errorName: 'InvalidUriPathException', errorMessage: 'Kura does not serve the XKS proxy API yet.' }),
+        };
+      default:
+        return kmsErrorResponse(404, 'UnknownOperationException', 'Kura serves the KMS API at POST / and its admin API at /admin/v1/; nothing here.');
+    }
+  }
+
+  server.on('connection', (socket: Socket) => {
+    // Every socket gets an error listener: an error is never unhandled, and the socket is freed.
+    socket.on('error', () => socket.destroy());
+    if (stopping || phases.size >= limits.maxConnections) {
+      answerAndDestroy(
+        socket,
+        rawKmsError(503, 'Service Unavailable', 'ServiceUnavailableException', stopping ? 'Kura is stopping.' : 'Kura has too many open connections; try again.'),
+      );
+      return;
+    }
+    phases.set(socket, 'idle');
+    socket.once('close', () => {
+      phases.delete(socket);
+      if (onHandled && handling() === 0) onHandled();
     });
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    setPhase(socket, 'idle');
+    answerAndDestroy(socket, clientErrorAnswer(err.code));
   });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -105,18 +252,35 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
       resolve();
     });
   });
+  // After listening, an 'error' (EMFILE on accept, say) must not become an uncaught exception.
+  server.on('error', (e: NodeJS.ErrnoException) => log.error('listener error', { error: e.code ?? e.name }));
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://${hostForUrl}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        const drained = () => server.closeAllConnections();
-        if (inFlight === 0) drained();
-        else onDrained = drained;
-      }),
+    connections: () => phases.size,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        stopping = true;
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        // Idle connections and half-received requests go at once: only real calls in progress drain.
+        for (const [socket, phase] of phases) if (phase !== 'handling') socket.destroy();
+        const drained = new Promise<void>((r) => {
+          if (handling() === 0) r();
+          else onHandled = r;
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const window = new Promise<void>((r) => (timer = setTimeout(r, limits.drainMs)));
+        void Promise.race([drained, window]).then(() => {
+          clearTimeout(timer);
+          for (const socket of phases.keys()) socket.destroy();
+          server.closeAllConnections();
+          void closed.then(resolve);
+        });
+      });
+      return closing;
+    },
   };
 }

@@ -27,6 +27,10 @@ const SERVE: Options = {
   port: { type: 'string' },
   dev: { type: 'boolean' },
   'log-level': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
 };
 
 const USAGE = `kura ${KURA_VERSION} — a key store appliance with an AWS KMS-compatible API
@@ -47,6 +51,7 @@ Run \`kura <command> --help\` for a command's options.
 
 const HELP: Record<string, string> = {
   serve: `Usage: kura serve [--dev] [--host H] [--port P] [--data-dir DIR] [--config FILE] [--log-level L]
+                  [--max-connections N] [--headers-timeout S] [--request-timeout S] [--idle-timeout S]
 
 Runs the appliance: the AWS KMS-compatible API at POST / and the admin API at /admin/v1/.
   --dev            dev mode: data in ./.kura-dev, root key in a 0600 file there (INSECURE),
@@ -57,7 +62,13 @@ Runs the appliance: the AWS KMS-compatible API at POST / and the admin API at /a
                    (default ~/.local/share/kura, or ./.kura-dev with --dev)
   --config FILE    JSON config file
   --log-level L    debug | info | warn | error (default info); logs are JSON lines on stderr
-Stops gracefully on SIGINT/SIGTERM: in-flight requests finish, the database closes cleanly.
+  --max-connections N    connections served at once; more are answered 503 and closed
+                         (default: three quarters of the open-file limit less 64, at most 1024)
+  --headers-timeout S    seconds a client has to send complete request headers (default 10)
+  --request-timeout S    seconds a client has to send a complete request (default 30)
+  --idle-timeout S       seconds a kept-alive connection may sit idle (default 5)
+Stops gracefully on SIGINT/SIGTERM: idle and half-sent connections close at once, calls in
+progress get 5 seconds to finish, the database closes cleanly.
 
 ${ENV_HELP}`,
   init: `Usage: kura init --shares N --threshold M [--out-dir DIR] [--endpoint URL] [--json]

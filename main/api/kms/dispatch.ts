@@ -2,8 +2,9 @@
 // Order of checks, as AWS applies them: authentication (SigV4) → target → body shape (model
 // validation) → the operation. Every call, accepted or refused, is audited; an operation that
 // changed something has already written its entry inside its own transaction.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AuditLog } from '../../audit/audit-log.js';
+import type { RefusalLog } from '../../audit/refusals.js';
 import type { CredentialService } from '../../auth/credentials.js';
 import type { Clock } from '../../common/clock.js';
 import { KmsError, isKmsError } from '../../common/errors.js';
@@ -12,7 +13,7 @@ import type { CallContext, KeyService } from '../../kms/key-service.js';
 import type { ImportService } from '../../kms/import-service.js';
 import type { KeyUseService } from '../../kms/key-use.js';
 import { verifySigV4 } from '../sigv4.js';
-import { KMS_WIRE_ERRORS } from './errors.js';
+import { KMS_WIRE_ERRORS, kmsErrorResponse } from './errors.js';
 import { KMS_HANDLERS } from './index.js';
 import { decodeRequest, encodeResponse, OPERATIONS } from './model/validate.js';
 
@@ -22,6 +23,7 @@ export interface KmsEndpointDeps {
   imports: ImportService;
   credentials: CredentialService;
   audit: AuditLog;
+  refusals: RefusalLog;
   clock: Clock;
   log: Logger;
 }
@@ -32,6 +34,8 @@ export interface RawRequest {
   query: string;
   headers: Readonly<Record<string, string | string[] | undefined>>;
   body: Buffer;
+  /** The peer's address, for the audit of refused requests. */
+  remoteAddress?: string;
 }
 
 export interface JsonResponse {
@@ -45,18 +49,40 @@ const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 function errorResponse(requestId: string, e: KmsError): JsonResponse {
   const wire = KMS_WIRE_ERRORS[e.code];
-  return {
-    status: wire.status,
-    headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId, 'x-amzn-errortype': wire.name },
-    body: JSON.stringify({ __type: wire.name, message: e.message }),
-  };
+  return kmsErrorResponse(wire.status, wire.name, e.message, requestId);
+}
+
+/**
+ * The operation a request names, as the audit log may hold it: a known action's name, or a short
+ * hash of whatever the header said (bounded, so a 15 KB X-Amz-Target costs the log 24 bytes).
+ */
+export function auditedOperation(target: string): string {
+  if (target === '') return 'Unknown';
+  const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+  if (OPERATIONS.has(name)) return name;
+  return `unknown:${createHash('sha256').update(target, 'utf8').digest('hex').slice(0, 16)}`;
+}
+
+/** An access key ID as the audit log may hold it: AWS's shape (16–128 of A-Z0-9), else a short hash. */
+function auditedAccessKeyId(id: string | undefined): string | undefined {
+  if (id === undefined) return undefined;
+  if (/^[A-Z0-9]{16,128}$/.test(id)) return id;
+  return `invalid:${createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 16)}`;
+}
+
+/** The access key a request claims in its Authorization header (before it is verified). */
+function claimedAccessKeyId(headers: RawRequest['headers']): string | undefined {
+  const h = headers.authorization;
+  if (typeof h !== 'string') return undefined;
+  const m = /Credential=([^/,\s]{1,256})/.exec(h.slice(0, 2048));
+  return m?.[1];
 }
 
 export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): Promise<JsonResponse> {
   const requestId = randomUUID();
   const targetHeader = req.headers['x-amz-target'];
   const target = typeof targetHeader === 'string' ? targetHeader : '';
-  const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target || 'Unknown';
+  const operation = auditedOperation(target);
   let ctx: CallContext | undefined;
   let keyId: string | undefined;
   try {
@@ -97,8 +123,18 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     return { status: 200, headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId }, body };
   } catch (err) {
     const e = isKmsError(err) ? err : internal(deps.log, requestId, operation, err);
-    await audit(deps, ctx, operation, keyId, 'error', e.code).catch((auditErr: unknown) =>
-      deps.log.error('audit append failed', { requestId, error: String(auditErr) }),
+    const recorded = ctx
+      ? audit(deps, ctx, operation, keyId, 'error', e.code)
+      : deps.refusals.record({
+          source: 'kms',
+          remote: req.remoteAddress ?? 'unknown',
+          reason: e.code,
+          operation,
+          accessKeyId: auditedAccessKeyId(claimedAccessKeyId(req.headers)),
+          requestId,
+        });
+    await recorded.catch((auditErr: unknown) =>
+      deps.log.error('audit append failed', { requestId, error: auditErr instanceof Error ? auditErr.name : typeof auditErr }),
     );
     deps.log.debug('kms call', { requestId, operation, outcome: 'error', error: e.code });
     return errorResponse(requestId, e);

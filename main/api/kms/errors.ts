@@ -40,3 +40,15 @@ export const KMS_WIRE_ERRORS: Record<KmsErrorCode, { name: string; status: numbe
   InvalidImportToken: { name: 'InvalidImportTokenException', status: 400 },
   IncorrectKeyMaterial: { name: 'IncorrectKeyMaterialException', status: 400 },
 };
+
+/** An error answer in the AWS JSON 1.1 shape (`__type` and `message`, and the x-amzn-errortype header). */
+export function kmsErrorResponse(
+  status: number,
+  name: string,
+  message: string,
+  requestId?: string,
+): { status: number; headers: Record<string, string>; body: string } {
+  const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': name };
+  if (requestId) headers['x-amzn-requestid'] = requestId;
+  return { status, headers, body: JSON.stringify({ __type: name, message }) };
+}

@@ -1,0 +1,110 @@
+// Audit entries for requests refused before anyone was identified (bad or missing signatures, unknown
+// access keys, a sealed appliance), coalesced so that a flood costs bytes, not megabytes.
+//
+// The audit log is a hash chain that cannot be pruned, and these requests need no credential: one
+// entry each would let any local process grow it without bound. So, per source address and reason,
+// the first refusal of a window is written in full (durable before it is answered, as every call's
+// entry is) and the refusals that follow within the window are only counted; when the window ends,
+// one entry records how many there were. An attacker gets one entry per reason per window.
+// Fields are bounded by the caller (main/api/kms/dispatch.ts): a known operation name or a short
+// hash, never the raw header.
+import type { Clock } from '../common/clock.js';
+import type { AuditEvent, AuditLog } from './audit-log.js';
+
+export interface Refusal {
+  source: AuditEvent['source'];
+  /** The peer's address (on loopback, which local process is not visible: the address is all). */
+  remote: string;
+  /** The error code the request was refused with. */
+  reason: string;
+  operation: string;
+  accessKeyId?: string;
+  requestId?: string;
+}
+
+interface Window {
+  startedAt: number;
+  first: Refusal;
+  repeats: number;
+}
+
+export const REFUSAL_WINDOW_MS = 60_000;
+/** Distinct (source, reason) windows held at once; beyond it, refusals share one overflow window. */
+const MAX_WINDOWS = 1024;
+
+export class RefusalLog {
+  private readonly windows = new Map<string, Window>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly windowMs: number;
+
+  constructor(private readonly deps: { audit: AuditLog; clock: Clock; windowMs?: number }) {
+    this.windowMs = deps.windowMs ?? REFUSAL_WINDOW_MS;
+  }
+
+  /** Starts closing windows on a timer (the appliance does; unit tests call closeExpired). */
+  start(): void {
+    this.timer ??= setInterval(() => void this.closeExpired().catch(() => undefined), Math.min(this.windowMs, 10_000));
+    this.timer.unref();
+  }
+
+  /**
+   * Records one refusal. Resolves once its entry is committed, or at once when it was only counted
+   * in an open window.
+   */
+  async record(r: Refusal): Promise<void> {
+    const now = this.deps.clock.nowMs();
+    let key = `${r.source}|${r.remote}|${r.reason}`;
+    if (!this.windows.has(key) && this.windows.size >= MAX_WINDOWS) key = `${r.source}|*|*`;
+    const open = this.windows.get(key);
+    if (open && now - open.startedAt < this.windowMs) {
+      open.repeats++;
+      return;
+    }
+    if (open) await this.close(key, open);
+    this.windows.set(key, { startedAt: now, first: r, repeats: 0 });
+    await this.deps.audit.append(
+      {
+        principal: 'anonymous',
+        accessKeyId: r.accessKeyId,
+        source: r.source,
+        operation: r.operation,
+        outcome: 'error',
+        errorCode: r.reason,
+        requestId: r.requestId,
+        details: { remote: r.remote },
+      },
+      { durable: false },
+    );
+  }
+
+  /** Writes the counted entry of every window that has ended. */
+  async closeExpired(): Promise<void> {
+    const now = this.deps.clock.nowMs();
+    for (const [key, w] of [...this.windows]) if (now - w.startedAt >= this.windowMs) await this.close(key, w);
+  }
+
+  /** On stop: every open window's count is written, so no refusal goes unrecorded. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const [key, w] of [...this.windows]) await this.close(key, w);
+  }
+
+  private async close(key: string, w: Window): Promise<void> {
+    this.windows.delete(key);
+    if (w.repeats === 0) return;
+    await this.deps.audit.append({
+      principal: 'anonymous',
+      source: w.first.source,
+      operation: 'RefusedRepeatedly',
+      outcome: 'error',
+      errorCode: w.first.reason,
+      details: {
+        remote: w.first.remote,
+        repeats: w.repeats,
+        windowStartedAt: w.startedAt,
+        windowEndedAt: Math.min(this.deps.clock.nowMs(), w.startedAt + this.windowMs),
+      },
+    });
+  }
+}

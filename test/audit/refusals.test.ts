@@ -1,0 +1,86 @@
+// Refused, unidentified requests are audited in bounded form (main/audit/refusals.ts): the first of a
+// window is written at once, the rest of the window are counted into one entry, so a flood of
+// refusals costs a few entries, not one each; nothing is lost across windows or on stop.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RefusalLog, type Refusal } from '../../main/audit/refusals.js';
+import { openDomain, type Domain } from '../support/domain.js';
+
+interface Row {
+  entry: string;
+}
+
+const refusal = (over: Partial<Refusal> = {}): Refusal => ({
+  source: 'kms',
+  remote: '127.0.0.1',
+  reason: 'MissingAuthenticationToken',
+  operation: 'Encrypt',
+  ...over,
+});
+
+describe('RefusalLog', () => {
+  let d: Domain;
+  let log: RefusalLog;
+  const entries = async () => (await d.store.db.all<Row>('SELECT entry FROM audit_log ORDER BY seq')).map((r) => JSON.parse(r.entry) as Record<string, unknown>);
+
+  beforeEach(async () => {
+    d = await openDomain({ unseal: 'none' });
+    log = new RefusalLog({ audit: d.audit, clock: d.clock, windowMs: 60_000 });
+  });
+  afterEach(async () => {
+    await log.stop();
+    await d.close();
+  });
+
+  it('writes the first refusal of a window in full and counts the rest into one entry', async () => {
+    for (let i = 0; i < 300; i++) await log.record(refusal({ operation: i % 2 ? 'Encrypt' : 'unknown:0123456789abcdef' }));
+    let rows = await entries();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ principal: 'anonymous', operation: 'unknown:0123456789abcdef', outcome: 'error', errorCode: 'MissingAuthenticationToken' });
+
+    d.clock.advance(60_000);
+    await log.closeExpired();
+    rows = await entries();
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatchObject({ operation: 'RefusedRepeatedly', errorCode: 'MissingAuthenticationToken', details: { repeats: 299, remote: '127.0.0.1' } });
+    // The chain stays whole.
+    expect((await d.audit.verify()).ok).toBe(true);
+  });
+
+  it('keeps separate windows per reason and per source address', async () => {
+    await log.record(refusal());
+    await log.record(refusal());
+    await log.record(refusal({ reason: 'InvalidSignature' }));
+    await log.record(refusal({ remote: '127.0.0.2' }));
+    expect(await entries()).toHaveLength(3);
+    await log.stop();
+    const rows = await entries();
+    expect(rows).toHaveLength(4);
+    expect(rows[3]).toMatchObject({ operation: 'RefusedRepeatedly', details: { repeats: 1 } });
+  });
+
+  it('a refusal after the window has ended opens a new window, writing the old count first', async () => {
+    await log.record(refusal());
+    await log.record(refusal());
+    d.clock.advance(61_000);
+    await log.record(refusal());
+    const rows = await entries();
+    expect(rows.map((r) => r.operation)).toEqual(['Encrypt', 'RefusedRepeatedly', 'Encrypt']);
+  });
+
+  it('writes nothing more for a window with a single refusal', async () => {
+    await log.record(refusal());
+    d.clock.advance(120_000);
+    await log.closeExpired();
+    await log.stop();
+    expect(await entries()).toHaveLength(1);
+  });
+
+  it('bounds the windows it holds: distinct sources beyond the cap share one window', async () => {
+    for (let i = 0; i < 1100; i++) await log.record(refusal({ remote: `10.0.${Math.floor(i / 256)}.${i % 256}` }));
+    const written = (await entries()).length;
+    expect(written).toBe(1025);
+    await log.stop();
+    const rows = await entries();
+    expect(rows[rows.length - 1]).toMatchObject({ operation: 'RefusedRepeatedly', details: { repeats: 1100 - 1025 } });
+  });
+});
