@@ -109,9 +109,9 @@ export class RootKeyHolder {
   }
 
   private async writeSealConfig(mode: 'shamir' | 'dev', threshold: number, shareCount: number, setId: string, root: Uint8Array): Promise<void> {
-    const existing = await this.deps.appliance.sealConfig();
-    if (existing) throw new KmsError('InvalidState', 'Kura is already initialized.');
-    await this.deps.db.write((tx) =>
+    // Two inits may race (two CLIs, or a retry): the insert decides, inside the write transaction,
+    // and the loser is told the appliance is initialized, never a database error.
+    const inserted = await this.deps.db.write((tx) =>
       this.deps.appliance.insertSealConfig(tx, {
         mode,
         threshold,
@@ -121,33 +121,46 @@ export class RootKeyHolder {
         createdAt: this.deps.clock.nowMs(),
       }),
     );
+    if (!inserted) throw new KmsError('InvalidState', 'Kura is already initialized.');
     this.initialized = true;
   }
 
   /**
-   * Accepts one or more shares. Unseals once the threshold is reached and the recombined key matches
-   * the check value; otherwise throws, forgetting every pending share (start again).
+   * Accepts one or more shares. A share that is bad on its own (a typo, not a share, another root
+   * key's, given twice) is refused before anything is combined, and the other custodians' progress
+   * is kept. Once the threshold is reached the shares are combined; a set that does not recombine to
+   * the root key (the check value) is refused and forgotten, since which share is wrong cannot be
+   * told: start again.
    */
   async submitShares(texts: string[]): Promise<SealStatus> {
     const cfg = await this.deps.appliance.sealConfig();
     if (!cfg) throw new KmsError('NotInitialized', 'Kura is not initialized: run `kura init` first.');
     if (this.derived) return this.status();
     if (cfg.mode !== 'shamir') throw new KmsError('InvalidState', 'This appliance is in dev mode; it unseals from its key file at start.');
+    // All given shares are checked before any is taken, so a call is taken whole or not at all.
+    const accepted: Share[] = [];
+    const refuseOne = (message: string): KmsError => {
+      for (const s of accepted) zeroize(s.data);
+      return new KmsError('AccessDenied', `${message} The ${this.pending.length} share(s) given before are kept.`);
+    };
     for (const text of texts) {
       let share: Share;
       try {
         share = decodeShare(text);
       } catch (e) {
-        throw this.refuse(e instanceof ShareError && e.reason === 'checksum' ? 'That share has a typo: its checksum does not match.' : 'That is not a Kura root key share.');
+        throw refuseOne(e instanceof ShareError && e.reason === 'checksum' ? 'That share has a typo: its checksum does not match.' : 'That is not a Kura root key share.');
       }
       if (share.setId !== cfg.shareSetId || share.threshold !== cfg.threshold) {
-        throw this.refuse('That share belongs to another root key (a different `kura init`).');
+        zeroize(share.data);
+        throw refuseOne('That share belongs to another root key (a different `kura init`).');
       }
-      if (this.pending.some((p) => p.index === share.index)) {
-        throw this.refuse(`Share ${share.index} was already given; each custodian's share counts once.`);
+      if ([...this.pending, ...accepted].some((p) => p.index === share.index)) {
+        zeroize(share.data);
+        throw refuseOne(`Share ${share.index} was already given; each custodian's share counts once.`);
       }
-      this.pending.push(share);
+      accepted.push(share);
     }
+    this.pending.push(...accepted);
     if (this.pending.length < cfg.threshold) return this.status();
     let root: Buffer | undefined;
     try {
@@ -157,7 +170,7 @@ export class RootKeyHolder {
     }
     try {
       if (!constantTimeEqual(rootKeyCheckValue(root), cfg.checkValue)) {
-        throw this.refuse('The shares given do not recombine to this appliance\'s root key; at least one of them is wrong.');
+        throw this.refuse('The shares given do not recombine to this appliance\'s root key; at least one of them is wrong. Start again with every share.');
       }
       this.unsealWith(root);
     } finally {

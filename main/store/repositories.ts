@@ -381,9 +381,10 @@ export class SqliteApplianceRepository {
     };
   }
 
-  async insertSealConfig(tx: WriteTx, s: SealConfigRecord): Promise<void> {
-    await tx.run(
-      'INSERT INTO seal_config (id, mode, threshold, share_count, share_set_id, check_value, created_at) VALUES (1, ?, ?, ?, ?, ?, ?)',
+  /** Inserts the one seal configuration; false (and nothing written) if there already is one. */
+  async insertSealConfig(tx: WriteTx, s: SealConfigRecord): Promise<boolean> {
+    const r = await tx.run(
+      'INSERT INTO seal_config (id, mode, threshold, share_count, share_set_id, check_value, created_at) VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
       s.mode,
       s.threshold,
       s.shareCount,
@@ -391,6 +392,7 @@ export class SqliteApplianceRepository {
       s.checkValue,
       s.createdAt,
     );
+    return r.changes === 1;
   }
 }
 

@@ -71,12 +71,28 @@ describe('RootKeyHolder (shamir)', () => {
     expect((await d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob: blob })).plaintext.toString()).toBe('after unseal');
   });
 
+  it('lets one of many concurrent inits win; the others are told it is already initialized', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => d.root.initShamir(2, 3)));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        expect(r.reason).toBeInstanceOf(KmsError);
+        expect((r.reason as KmsError).code).toBe('InvalidState');
+        expect((r.reason as KmsError).message).toMatch(/already initialized/);
+      }
+    }
+    // The winner's shares are the ones that unseal.
+    const shares = (won[0] as PromiseFulfilledResult<string[]>).value;
+    expect(await d.root.submitShares(shares.slice(0, 2))).toMatchObject({ state: 'unsealed' });
+  });
+
   it('accepts more than the threshold at once', async () => {
     const shares = await d.root.initShamir(2, 4);
     expect(await d.root.submitShares(shares)).toMatchObject({ state: 'unsealed' });
   });
 
-  it('refuses a valid share of another root key (another appliance) with AccessDenied and forgets progress', async () => {
+  it('refuses a valid share of another root key (another appliance) with AccessDenied and keeps the progress made', async () => {
     const shares = await d.root.initShamir(3, 5);
     const other = await openDomain({ unseal: 'none' });
     opened.push(other);
@@ -87,10 +103,9 @@ describe('RootKeyHolder (shamir)', () => {
     expect(e).toBeInstanceOf(KmsError);
     expect(e.code).toBe('AccessDenied');
     expect(e.message).toMatch(/another root key/);
-    expect(await d.root.status()).toMatchObject({ state: 'sealed', progress: 0 });
-
-    // Starting again with the right shares works.
-    expect(await d.root.submitShares([shares[0]!, shares[1]!, shares[2]!])).toMatchObject({ state: 'unsealed' });
+    // The foreign share is detectably bad on its own: the other custodians' shares still count.
+    expect(await d.root.status()).toMatchObject({ state: 'sealed', progress: 2 });
+    expect(await d.root.submitShares([shares[2]!])).toMatchObject({ state: 'unsealed' });
   });
 
   it('refuses a wrong share of the right set (caught by the check value), staying sealed with progress 0', async () => {
@@ -112,8 +127,12 @@ describe('RootKeyHolder (shamir)', () => {
     const e = await kmsError(d.root.submitShares([mistyped]));
     expect(e.message).toMatch(/typo/);
     expect(d.root.isUnsealed).toBe(false);
-    expect((await d.root.status()).state).toBe('sealed');
+    expect(await d.root.status()).toMatchObject({ state: 'sealed', progress: 1 });
     expect(await kmsCode(d.root.submitShares(['not a share at all']))).toBe('AccessDenied');
+    // A call with a good share and a bad one is refused whole, and the earlier progress stays.
+    expect(await kmsCode(d.root.submitShares([shares[1]!, 'not a share at all']))).toBe('AccessDenied');
+    expect(await d.root.status()).toMatchObject({ state: 'sealed', progress: 1 });
+    expect(await d.root.submitShares([shares[1]!, shares[2]!])).toMatchObject({ state: 'unsealed' });
   });
 
   it('refuses the same share given twice, in one call or across calls', async () => {
@@ -127,6 +146,9 @@ describe('RootKeyHolder (shamir)', () => {
     await d.root.submitShares([shares[2]!]);
     expect(await kmsCode(d.root.submitShares([`  ${shares[2]!.toUpperCase()}\n`]))).toBe('AccessDenied');
     expect(d.root.isUnsealed).toBe(false);
+    // Duplicates were refused without costing the progress of shares 0 and 2.
+    expect(await d.root.status()).toMatchObject({ state: 'sealed', progress: 2 });
+    expect(await d.root.submitShares([shares[3]!])).toMatchObject({ state: 'unsealed' });
   });
 
   it('too few shares, then seal: the pending shares are forgotten', async () => {
