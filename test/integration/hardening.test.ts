@@ -52,7 +52,7 @@ describe('routes answer in the shape of their protocol', () => {
     const adminMissing = await fetch(`${kura.url}/admin/v1/nothing`, { headers: { authorization: `Bearer x` } });
     expect(adminMissing.status).toBeGreaterThanOrEqual(400);
     expect(adminMissing.status).toBeLessThan(500);
-    expect(Object.keys(await adminMissing.json()).sort()).toEqual(['error', 'message']);
+    expect(Object.keys((await adminMissing.json()) as object).sort()).toEqual(['error', 'message']);
 
     const xks = await fetch(`${kura.url}/kms/xks/v1/health`, { method: 'POST' });
     expect(xks.status).toBe(404);
