@@ -14,6 +14,7 @@
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../common/errors.js';
+import { AWS_REGIONS } from '../common/regions.js';
 
 export interface SigV4Request {
   method: string;
@@ -47,6 +48,8 @@ export interface SigV4Options {
   lookupSecret: (accessKeyId: string) => Promise<string | undefined> | string | undefined;
   /** Allowed clock skew either way; AWS uses 5 minutes. */
   maxSkewMs?: number;
+  /** The regions a credential scope may name; by default every AWS region. */
+  allowedRegions?: ReadonlySet<string>;
 }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -55,8 +58,6 @@ const DEFAULT_MAX_SKEW_MS = 5 * 60 * 1000;
 const ECHO_LIMIT = 200;
 const AUTHORIZATION_ECHO_LIMIT = 1024;
 
-// Region names as AWS partitions spell them: us-east-1, eu-central-2, us-gov-west-1, us-isob-east-1.
-const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ISO_BASIC_PATTERN = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const IMF_FIXDATE_PATTERN =
   /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
@@ -317,7 +318,7 @@ export async function verifySigV4(req: SigV4Request, opts: SigV4Options): Promis
   const scope = splitCredential(auth.credential);
   // AWS reports every scope problem at once, each sentence followed by a space.
   let scopeErrors = '';
-  if (!REGION_PATTERN.test(scope.region)) scopeErrors += `Credential should be scoped to a valid region, not '${echo(scope.region)}'. `;
+  if (!(opts.allowedRegions ?? AWS_REGIONS).has(scope.region)) scopeErrors += `Credential should be scoped to a valid region, not '${echo(scope.region)}'. `;
   if (scope.service !== opts.service) scopeErrors += `Credential should be scoped to correct service: '${opts.service}'. `;
   if (scope.terminator !== TERMINATOR) {
     scopeErrors += `Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${echo(scope.terminator)}'. `;

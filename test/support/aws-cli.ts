@@ -71,6 +71,9 @@ export class AwsCli {
     if (this.workDir !== undefined) fs.rmSync(this.workDir, { recursive: true, force: true });
   }
 
+  /** The CLI's environment with some variables replaced (a wrong secret, another region). */
+  envWith = (over: Record<string, string>): NodeJS.ProcessEnv => ({ ...this.cliEnv, ...over });
+
   /** Runs any program in the work directory, by default with the CLI's environment; never throws. */
   run = (bin: string, args: string[], env: NodeJS.ProcessEnv = this.cliEnv): Promise<RunResult> =>
     new Promise((resolve) => {

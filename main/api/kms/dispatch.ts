@@ -13,6 +13,7 @@ import type { CallContext, KeyService } from '../../kms/key-service.js';
 import type { ImportService } from '../../kms/import-service.js';
 import type { KeyUseService } from '../../kms/key-use.js';
 import { verifySigV4 } from '../sigv4.js';
+import { handleStsRequest, isStsRequest } from '../sts/get-caller-identity.js';
 import { KMS_WIRE_ERRORS, kmsErrorResponse } from './errors.js';
 import { KMS_HANDLERS } from './index.js';
 import { decodeRequest, encodeResponse, OPERATIONS } from './model/validate.js';
@@ -26,6 +27,8 @@ export interface KmsEndpointDeps {
   refusals: RefusalLog;
   clock: Clock;
   log: Logger;
+  /** Regions a request's credential scope may name (default: every AWS region). */
+  allowedRegions?: ReadonlySet<string>;
 }
 
 export interface RawRequest {
@@ -79,6 +82,9 @@ function claimedAccessKeyId(headers: RawRequest['headers']): string | undefined 
 }
 
 export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): Promise<JsonResponse> {
+  // The loopback listener also answers sts:GetCallerIdentity on POST / (Terraform asks it first).
+  if (isStsRequest(req)) return handleStsRequest(deps, req);
+  const startedAt = performance.now();
   const requestId = randomUUID();
   const targetHeader = req.headers['x-amz-target'];
   const target = typeof targetHeader === 'string' ? targetHeader : '';
@@ -89,6 +95,7 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     const verified = await verifySigV4(req, {
       service: 'kms',
       nowMs: deps.clock.nowMs(),
+      allowedRegions: deps.allowedRegions,
       lookupSecret: async (id) => (await deps.credentials.lookup(id))?.secret,
     });
     const found = await deps.credentials.lookup(verified.accessKeyId);
@@ -119,7 +126,7 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     zeroizeBuffers(output, SECRET_OUTPUTS);
     zeroizeBuffers(input);
     if (!ctx.audited) await audit(deps, ctx, operation, keyId, 'ok');
-    deps.log.debug('kms call', { requestId, operation, outcome: 'ok' });
+    logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx.principal, outcome: 'ok' });
     return { status: 200, headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId }, body };
   } catch (err) {
     const e = isKmsError(err) ? err : internal(deps.log, requestId, operation, err);
@@ -136,9 +143,17 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     await recorded.catch((auditErr: unknown) =>
       deps.log.error('audit append failed', { requestId, error: auditErr instanceof Error ? auditErr.name : typeof auditErr }),
     );
-    deps.log.debug('kms call', { requestId, operation, outcome: 'error', error: e.code });
+    logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx?.principal ?? 'anonymous', outcome: 'error', error: e.code });
     return errorResponse(requestId, e);
   }
+}
+
+/**
+ * One line per call at info: who, what, which key, how it ended and how long it took; never a body,
+ * plaintext or key material. The key is as the caller named it (an ID, ARN or alias, bounded).
+ */
+function logCall(log: Logger, startedAt: number, fields: { requestId: string; operation: string; keyId?: string; principal: string; outcome: 'ok' | 'error'; error?: string }) {
+  log.info('kms call', { ...fields, keyId: fields.keyId?.slice(0, 256), latencyMs: Math.round((performance.now() - startedAt) * 10) / 10 });
 }
 
 function internal(log: Logger, requestId: string, operation: string, err: unknown): KmsError {

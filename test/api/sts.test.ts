@@ -1,0 +1,40 @@
+// The STS pieces that need no server: which requests on POST / are STS's, the UserId shapes, and the
+// error table (every KmsError code maps to an STS Query-protocol code).
+import { describe, expect, it } from 'vitest';
+import { KMS_ERROR_CODES } from '../../main/common/errors.js';
+import { isStsRequest, STS_WIRE_ERRORS, userIdOf } from '../../main/api/sts/get-caller-identity.js';
+
+const req = (headers: Record<string, string>) => ({ method: 'POST', path: '/', query: '', headers, body: Buffer.alloc(0) });
+const auth = (service: string) => `AWS4-HMAC-SHA256 Credential=AKIAAAAAAAAAAAAAAAAA/20261205/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=00`;
+
+describe('isStsRequest', () => {
+  it('a form body or an sts scope without X-Amz-Target is STS', () => {
+    expect(isStsRequest(req({ 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }))).toBe(true);
+    expect(isStsRequest(req({ authorization: auth('sts') }))).toBe(true);
+  });
+  it('anything with X-Amz-Target, or a kms scope, is KMS', () => {
+    expect(isStsRequest(req({ 'x-amz-target': 'TrentService.ListKeys', authorization: auth('sts') }))).toBe(false);
+    expect(isStsRequest(req({ authorization: auth('kms') }))).toBe(false);
+    expect(isStsRequest(req({}))).toBe(false);
+  });
+});
+
+describe('userIdOf', () => {
+  it('is the account for root, AIDA… for users, AROA…:session for assumed roles, stable per ARN', () => {
+    expect(userIdOf('arn:aws:iam::111122223333:root', '111122223333')).toBe('111122223333');
+    const user = userIdOf('arn:aws:iam::111122223333:user/app', '111122223333');
+    expect(user).toMatch(/^AIDA[A-Z2-7]{17}$/);
+    expect(userIdOf('arn:aws:iam::111122223333:user/app', '111122223333')).toBe(user);
+    expect(userIdOf('arn:aws:iam::111122223333:user/other', '111122223333')).not.toBe(user);
+    expect(userIdOf('arn:aws:sts::111122223333:assumed-role/r/sess', '111122223333')).toMatch(/^AROA[A-Z2-7]{17}:sess$/);
+  });
+});
+
+describe('STS_WIRE_ERRORS', () => {
+  it('maps every error code, with STS names for the authentication errors', () => {
+    for (const c of KMS_ERROR_CODES) expect(STS_WIRE_ERRORS[c], c).toBeDefined();
+    expect(STS_WIRE_ERRORS.InvalidSignature.code).toBe('SignatureDoesNotMatch');
+    expect(STS_WIRE_ERRORS.UnrecognizedClient.code).toBe('InvalidClientTokenId');
+    expect(STS_WIRE_ERRORS.Sealed.status).toBe(503);
+  });
+});

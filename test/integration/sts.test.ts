@@ -1,0 +1,61 @@
+// sts:GetCallerIdentity on the loopback listener, through the real AWS CLIs (Debian's v2 and the newer
+// v1): the answer names the credential's account and principal in the region's partition; other STS
+// actions answer InvalidAction; a wrong secret answers STS's SignatureDoesNotMatch; and a region that
+// is no AWS region is refused in the signature scope, for STS and KMS alike.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AwsCli, DEBIAN_AWS } from '../support/aws-cli.js';
+
+const cli = new AwsCli('kura-sts-', 60_000);
+let newer: string | undefined;
+
+beforeAll(async () => {
+  await cli.start();
+  newer = await cli.findNewerAws();
+});
+afterAll(() => cli.stop());
+
+interface CallerIdentity {
+  Account: string;
+  Arn: string;
+  UserId: string;
+}
+
+describe('sts get-caller-identity', () => {
+  it('answers with the dev credential account and ARN, with Debian aws v2 and the newer v1', async () => {
+    for (const bin of [DEBIAN_AWS, ...(newer ? [newer] : [])]) {
+      const id = await cli.awsJson<CallerIdentity>(['sts', 'get-caller-identity'], bin);
+      expect(id, bin).toEqual({ Account: '111122223333', Arn: 'arn:aws:iam::111122223333:user/kura-dev', UserId: expect.stringMatching(/^AIDA[A-Z2-7]{17}$/) as string });
+    }
+  });
+
+  it('names the partition of the region: aws-cn for cn-north-1, aws-us-gov for us-gov-west-1', async () => {
+    const cn = await cli.awsJson<CallerIdentity>(['sts', 'get-caller-identity', '--region', 'cn-north-1']);
+    expect(cn.Arn).toBe('arn:aws-cn:iam::111122223333:user/kura-dev');
+    const gov = await cli.awsJson<CallerIdentity>(['sts', 'get-caller-identity', '--region', 'us-gov-west-1']);
+    expect(gov.Arn).toBe('arn:aws-us-gov:iam::111122223333:user/kura-dev');
+  });
+
+  it('refuses any other STS action with InvalidAction', async () => {
+    const stderr = await cli.awsFail(['sts', 'get-session-token']);
+    expect(stderr).toMatch(/InvalidAction/);
+    expect(stderr).toMatch(/only sts:GetCallerIdentity/);
+  });
+
+  it('a wrong secret is SignatureDoesNotMatch, as STS names it', async () => {
+    const env = cli.envWith({ AWS_SECRET_ACCESS_KEY: 'x'.repeat(40) });
+    const r = await cli.run(DEBIAN_AWS, ['--endpoint-url', cli.kura.url, 'sts', 'get-caller-identity'], env);
+    expect(r.code).toBe(254);
+    expect(r.stderr).toMatch(/SignatureDoesNotMatch/);
+  });
+});
+
+describe('regions', () => {
+  it('a region that is not an AWS region is refused in the signature scope, for KMS and STS', async () => {
+    const kms = await cli.awsFail(['kms', 'list-keys', '--region', 'xx-fake-9']);
+    expect(kms).toMatch(/InvalidSignatureException/);
+    expect(kms).toMatch(/Credential should be scoped to a valid region, not 'xx-fake-9'/);
+    const sts = await cli.awsFail(['sts', 'get-caller-identity', '--region', 'xx-fake-9']);
+    expect(sts).toMatch(/SignatureDoesNotMatch/);
+    expect(sts).toMatch(/valid region/);
+  });
+});
