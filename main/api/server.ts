@@ -19,6 +19,8 @@ import type { JsonResponse, RawRequest } from './kms/dispatch.js';
 import { routeOf, splitRequestTarget } from './request-target.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** How long a client whose body was refused may go on sending before its socket is destroyed. */
+const REFUSED_BODY_GRACE_MS = 2_000;
 
 export interface Routes {
   kms: (req: RawRequest) => Promise<JsonResponse>;
@@ -156,11 +158,18 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
         ? { status: 413, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'RequestTooLarge', message: `Request body is larger than ${MAX_BODY_BYTES} bytes.` }) }
         : kmsErrorResponse(413, 'RequestEntityTooLargeException', new KmsError('RequestTooLarge', `Request body is larger than ${MAX_BODY_BYTES} bytes.`).message);
     const refuseBody = () => {
-      // The rest of the body is not read: answer, then close, so the socket cannot be held open by a
-      // client that keeps sending.
+      // Answer, then close: Node ends a non-keep-alive connection once the answer is written, and the
+      // rest of the body is read and dropped meanwhile (closing with unread data would reset the
+      // connection before the client reads the 413). A client that keeps sending is cut off after a
+      // grace period, so it cannot hold the socket.
       res.shouldKeepAlive = false;
       send(res, tooLarge());
-      res.once('finish', () => answerAndDestroy(socket, undefined));
+      req.resume();
+      res.once('finish', () => {
+        const timer = setTimeout(() => socket.destroy(), REFUSED_BODY_GRACE_MS);
+        timer.unref();
+        socket.once('close', () => clearTimeout(timer));
+      });
     };
 
     const declared = Number(req.headers['content-length'] ?? 0);
