@@ -1,27 +1,110 @@
-// Lint, including the layering rules of DESIGN.md: dependencies point one way
-// (api, desktop, cli → ceremony, kms, auth → keystores → seal, audit → crypto, store), and the
-// native/platform modules are imported only by the one folder that owns them.
+// Lint, including the layering rules: one allow-list table of which folder of main/ may import
+// which (docs/ARCHITECTURE.md shows the same table), and the owners of the native and platform
+// modules. A folder of main/ that has no row is refused until it gets one, so a new layer is a
+// decision written here, not an accident. test/lint/layering.test.ts proves every row both ways.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const layer = (files, forbidden, message) => ({
-  files,
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        patterns: forbidden.map((group) => ({ group: [group], message })),
-        paths: [
-          { name: 'electron', message: 'Only main/desktop/ may import electron.' },
-          { name: 'pkcs11js', message: 'Only main/keystores/hsm/ and main/devices/ may import pkcs11js.' },
-          ...(files.some((f) => f.startsWith('main/store')) ? [] : [{ name: 'sqlite3', message: 'Only main/store/ may import sqlite3.' }]),
-        ],
-      },
-    ],
-  },
-});
+const ROOT = path.dirname(fileURLToPath(import.meta.url));
+const MAIN = path.join(ROOT, 'main');
 
-const upper = ['**/api/**', '**/desktop/**', '**/cli/**', '**/app.js', '**/app'];
+/**
+ * Folder (or root file) of main/ → the folders it may import besides itself. Dependencies point one
+ * way: transports and the CLI → the KMS domain and auth → key stores → seal, audit → crypto, store →
+ * common. `app.ts` is the composition root and may import everything.
+ */
+export const LAYERS = {
+  common: [],
+  crypto: ['common'],
+  store: ['common'],
+  audit: ['common', 'store'],
+  seal: ['common', 'crypto', 'store'],
+  keystores: ['common', 'crypto', 'seal'],
+  auth: ['common', 'crypto', 'seal', 'store', 'audit'],
+  kms: ['common', 'crypto', 'keystores', 'seal', 'store', 'audit'],
+  api: ['common', 'crypto', 'seal', 'audit', 'auth', 'kms'],
+  cli: ['common', 'store', 'audit', 'api', 'app.ts'],
+  'app.ts': '*',
+};
+
+/** Packages only their owner folders may import (prefix match: `@noble/` covers every @noble package). */
+export const MODULE_OWNERS = [
+  { modules: ['sqlite3'], owners: ['store'] },
+  { modules: ['pkcs11js'], owners: ['keystores/hsm', 'devices'] },
+  { modules: ['electron'], owners: ['desktop'] },
+  { modules: ['node:http', 'node:https', 'http', 'https'], owners: ['api', 'keystores/external'] },
+  { modules: ['@noble/'], owners: ['crypto'] },
+  { modules: ['node-hid', 'usb'], owners: ['devices'] },
+];
+
+/** The row of a file of main/: its first folder, or the file's own name for files at the top. */
+function rowOf(file) {
+  const rel = path.relative(MAIN, file);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  const parts = rel.split(path.sep);
+  // A top-level file is its own row; imports name it by its compiled .js name.
+  return parts.length === 1 ? parts[0].replace(/\.(js|mjs|ts)$/, '.ts') : parts[0];
+}
+
+const matchesModule = (source, mod) => (mod.endsWith('/') ? source.startsWith(mod) : source === mod || source.startsWith(`${mod}/`));
+
+const layersRule = {
+  meta: { type: 'problem', schema: [], messages: { layer: '{{text}}' } },
+  create(context) {
+    const file = context.filename;
+    const inMain = rowOf(file) !== undefined;
+    const inRenderer = path.relative(path.join(ROOT, 'renderer'), file).split(path.sep)[0] !== '..';
+    const relInMain = inMain ? path.relative(MAIN, file).split(path.sep).join('/') : '';
+    const check = (node, source, typeOnly) => {
+      if (typeof source !== 'string') return;
+      const report = (text) => context.report({ node, messageId: 'layer', data: { text } });
+      if (source.startsWith('.')) {
+        const target = path.resolve(path.dirname(file), source);
+        const targetRow = rowOf(target);
+        if (inRenderer) {
+          if (targetRow !== undefined && !(typeOnly && targetRow === 'console')) {
+            report('The renderer may import from main/ only the types of main/console/ (import type).');
+          }
+          return;
+        }
+        if (!inMain || targetRow === undefined) return;
+        const row = rowOf(file);
+        const allowed = LAYERS[row];
+        if (allowed === undefined) return;
+        if (targetRow === row || allowed === '*') return;
+        if (LAYERS[targetRow] === undefined) {
+          report(`main/${targetRow} has no row in the layer table of eslint.config.js.`);
+          return;
+        }
+        if (!allowed.includes(targetRow)) {
+          report(`main/${row} may not import main/${targetRow} (allowed: ${allowed.join(', ') || 'nothing of Kura'}); see the layer table in eslint.config.js.`);
+        }
+        return;
+      }
+      if (!inMain) return;
+      for (const { modules, owners } of MODULE_OWNERS) {
+        if (!modules.some((m) => matchesModule(source, m))) continue;
+        if (!owners.some((o) => relInMain.startsWith(`${o}/`))) {
+          report(`Only main/${owners.join('/ and main/')}/ may import ${source}.`);
+        }
+      }
+    };
+    return {
+      Program(node) {
+        const row = rowOf(file);
+        if (row !== undefined && LAYERS[row] === undefined) {
+          context.report({ node, messageId: 'layer', data: { text: `main/${row} has no row in the layer table of eslint.config.js; add one before adding code there.` } });
+        }
+      },
+      ImportDeclaration: (node) => check(node, node.source.value, node.importKind === 'type'),
+      ExportNamedDeclaration: (node) => node.source && check(node, node.source.value, node.exportKind === 'type'),
+      ExportAllDeclaration: (node) => check(node, node.source.value, node.exportKind === 'type'),
+      ImportExpression: (node) => node.source.type === 'Literal' && check(node, node.source.value, false),
+    };
+  },
+};
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'native/**/build/**', '.kura-dev/**'] },
@@ -40,11 +123,9 @@ export default tseslint.config(
     files: ['native/**/assembly/**/*.ts'],
     rules: { eqeqeq: 'off', 'no-loss-of-precision': 'off', '@typescript-eslint/no-loss-of-precision': 'off', 'prefer-const': 'off' },
   },
-  layer(['main/store/**'], [...upper, '**/kms/**', '**/keystores/**', '**/seal/**', '**/audit/**', '**/auth/**', '**/ceremony/**'], 'main/store is the bottom layer.'),
-  layer(['main/crypto/**'], [...upper, '**/kms/**', '**/keystores/**', '**/seal/**', '**/audit/**', '**/auth/**', '**/ceremony/**', '**/store/**'], 'main/crypto depends on nothing else in main/.'),
-  layer(['main/seal/**', 'main/audit/**'], [...upper, '**/kms/**', '**/keystores/**', '**/auth/**', '**/ceremony/**'], 'seal and audit sit below kms and keystores.'),
-  layer(['main/keystores/**'], [...upper, '**/kms/**', '**/auth/**', '**/ceremony/**'], 'keystores sit below kms.'),
-  layer(['main/kms/**', 'main/auth/**', 'main/ceremony/**'], upper, 'kms, auth and ceremony never import the transports or the composition root.'),
-  layer(['main/api/**'], ['**/desktop/**', '**/cli/**', '**/app.js', '**/app', '**/store/**'], 'api talks to the domain services, never to store/ directly.'),
-  layer(['main/cli/**', 'main/app.ts', 'main/console/**', 'test/**', 'bench/**', 'scripts/**'], [], ''),
+  {
+    files: ['main/**/*.ts', 'renderer/**/*.ts', 'renderer/**/*.vue'],
+    plugins: { kura: { rules: { layers: layersRule } } },
+    rules: { 'kura/layers': 'error' },
+  },
 );
