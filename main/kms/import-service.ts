@@ -2,7 +2,8 @@
 // RSA wrapping public key and an import token (24 hours, single use, bound to the key);
 // ImportKeyMaterial unwraps (RSAES_OAEP_SHA_1/256 in Kura, or RSA_AES_KEY_WRAP: OAEP-wrapped AES key
 // then AES-KWP on the WebAssembly core), checks the material against the key spec, and stores it sealed
-// under the root key; DeleteImportedKeyMaterial and expiry (KeyService.runDue) empty it again.
+// under the root key; DeleteImportedKeyMaterial and expiry (KeyService.runDue) empty it again, and
+// material past its ValidTo is already unusable before that (main/kms/material-expiry.ts).
 //
 // The material ID of imported material is derived from the material (HMAC-SHA256 keyed by the
 // material over the key ID), so importing the same material again restores the same ID and old
@@ -24,6 +25,7 @@ import { KeyWrapIntegrityError, type KeyWrap } from '../crypto/key-wrap.js';
 import type { StandardKeyStore } from '../keystores/standard.js';
 import type { KeyRecord, MaterialRecord, Store } from '../store/index.js';
 import { newMaterialFields, type CallContext, type KeyService } from './key-service.js';
+import { materialExpired } from './material-expiry.js';
 
 export const IMPORT_PARAMETERS_VALID_MS = DAY_MS;
 const MAX_VALID_TO_MS = 365 * DAY_MS;
@@ -232,7 +234,8 @@ export class ImportService {
         }
         const after: MaterialRecord[] = (await this.deps.store.keys.listMaterialsIn(tx, cur.keyId)).filter((m) => !m.pendingRotation);
         const current = after.find((m) => m.materialId === next.currentMaterialId);
-        const waiting = after.some((m) => m.importState !== 'IMPORTED');
+        // Material that expired and waits for the scheduler to empty it counts as missing, as it will then.
+        const waiting = after.some((m) => m.importState !== 'IMPORTED' || materialExpired(m, now));
         next = {
           ...next,
           state: next.state === 'PendingImport' && !waiting ? 'Enabled' : next.state,

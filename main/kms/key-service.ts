@@ -1,6 +1,8 @@
 // The KMS domain for keys in the standard key store: key lifecycle and states, aliases, tags,
 // rotation, policies and the symmetric cryptographic operations, with AWS KMS semantics.
-// Every change commits in one transaction together with its audit entry.
+// Every change commits in one transaction together with its audit entry. Imported material past its
+// ValidTo is unusable from that instant, before the scheduler's bookkeeping (material-expiry.ts);
+// symmetric ciphertexts are blobs of version 2, sealed under a key derived per blob (ciphertext.ts).
 import type { AuditEvent, AuditLog } from '../audit/audit-log.js';
 import { DAY_MS, type Clock } from '../common/clock.js';
 import { KmsError, kmsErrors } from '../common/errors.js';
@@ -20,10 +22,11 @@ import { randomBytes, randomIv } from '../crypto/bytes.js';
 import { newMaterialId, type PrivateMaterial, type StandardKeyStore } from '../keystores/standard.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
 import type { AliasRecord, KeyRecord, MaterialRecord, Store, TagRecord, WriteTx } from '../store/index.js';
-import { assembleBlob, blobAad, encodeHeader, parseBlob } from './ciphertext.js';
+import { assembleBlob, blobAad, blobKeyDerivation, BLOB_V2, encodeHeader, NONCE_BYTES, parseBlob } from './ciphertext.js';
 import { aliasArn, checkAliasName, keyArn, newKeyId, parseKeyRef, type KeyRef } from './identifiers.js';
 import { checkPolicyDocument, defaultKeyPolicy } from './policy.js';
 import { withCryptoErrors } from './crypto-errors.js';
+import { awaitsImport, keyAsOf, materialAsOf, materialExpired, mayExpire } from './material-expiry.js';
 import { RecordCache } from './record-cache.js';
 
 export type { KeyRecord, AliasRecord, MaterialRecord, TagRecord };
@@ -58,6 +61,8 @@ interface Deps {
 export type Lookup = {
   key: (keyId: string) => Promise<KeyRecord | undefined>;
   alias: (accountId: string, region: string, name: string) => Promise<AliasRecord | undefined>;
+  /** Every material of a key (the expiry of imported material decides the key's state at request time). */
+  materials: (keyId: string) => Promise<MaterialRecord[]>;
 };
 
 export interface CreateKeyInput {
@@ -123,6 +128,7 @@ export class KeyService {
   private readonly keyCache = new RecordCache<KeyRecord>();
   private readonly aliasCache = new RecordCache<AliasRecord>();
   private readonly materialCache = new RecordCache<MaterialRecord>();
+  private readonly materialListCache = new RecordCache<MaterialRecord[]>();
 
   constructor(private readonly deps: Deps) {}
 
@@ -130,6 +136,7 @@ export class KeyService {
     this.keyCache.clear();
     this.aliasCache.clear();
     this.materialCache.clear();
+    this.materialListCache.clear();
   }
 
   private findKey(keyId: string): Promise<KeyRecord | undefined> {
@@ -163,12 +170,23 @@ export class KeyService {
     return {
       key: (id) => this.findKey(id),
       alias: (a, r, n) => this.aliasCache.get(`${a}/${r}/${n}`, () => repo.findAlias(a, r, n)),
+      materials: async (id) => (await this.materialListCache.get(id, () => repo.listMaterials(id))) ?? [],
     };
   }
 
   private txLookup(tx: WriteTx): Lookup {
     const repo = this.deps.store.keys;
-    return { key: (id) => repo.find(id, tx), alias: (a, r, n) => repo.findAlias(a, r, n, tx) };
+    return { key: (id) => repo.find(id, tx), alias: (a, r, n) => repo.findAlias(a, r, n, tx), materials: (id) => repo.listMaterialsIn(tx, id) };
+  }
+
+  /**
+   * The key in the state it has at this request's time: an imported key whose material has passed its
+   * ValidTo is PendingImport now, whether or not the scheduler has written that down yet
+   * (main/kms/material-expiry.ts). Changes made through a transaction see the same state.
+   */
+  private async asOfNow(k: KeyRecord, lookup: Lookup): Promise<KeyRecord> {
+    if (!mayExpire(k)) return k;
+    return keyAsOf(k, await lookup.materials(k.keyId), this.now());
   }
 
   private async resolve(ctx: CallContext, raw: string, allowAlias: boolean, lookup: Lookup = this.readLookup()): Promise<KeyRecord> {
@@ -188,7 +206,7 @@ export class KeyService {
     }
     const key = await lookup.key(keyId);
     if (!key || key.accountId !== account || key.region !== region) throw notFound();
-    return key;
+    return this.asOfNow(key, lookup);
   }
 
   /** Runs a change with its audit entry in one transaction. */
@@ -284,10 +302,15 @@ export class KeyService {
     return k;
   }
 
-  /** The current material of a key; present for every key that has been created. */
+  /**
+   * The current material of a usable key. Checked again for expiry here, at the point of use: the key's
+   * state was decided when it was resolved, and its ValidTo may have come since (a data key pair, for
+   * one, is generated in between).
+   */
   async currentMaterial(k: KeyRecord): Promise<MaterialRecord> {
     const material = k.currentMaterialId ? await this.findMaterial(k.keyId, k.currentMaterialId) : undefined;
     if (!material) throw kmsErrors.internal();
+    if (materialExpired(material, this.now())) throw kmsErrors.invalidState(`${this.arnOf(k)} is PendingImport.`);
     return material;
   }
 
@@ -446,7 +469,11 @@ export class KeyService {
     return this.mutate(ctx, async (tx, lookup) => {
       const k = await this.resolve(ctx, keyRef, false, lookup);
       if (k.state !== 'PendingDeletion') throw kmsErrors.invalidState(`${this.arnOf(k)} is not pending deletion.`);
-      const next: KeyRecord = { ...k, state: 'Disabled', deletionAt: null, pendingWindowDays: null };
+      // AWS: a cancelled key is Disabled, unless it is an imported key without usable material (never
+      // imported, deleted or expired while it waited): that one is PendingImport, or EnableKey would
+      // enable a key that has nothing to encrypt with.
+      const state = awaitsImport(k, await lookup.materials(k.keyId), this.now()) ? 'PendingImport' : 'Disabled';
+      const next: KeyRecord = { ...k, state, deletionAt: null, pendingWindowDays: null };
       await this.deps.store.keys.update(tx, next);
       return { result: next, keyId: k.keyId };
     });
@@ -470,10 +497,14 @@ export class KeyService {
       );
       return { blob, materialId };
     }
-    const header = encodeHeader(k.keyId, materialId);
+    // Version 2: a fresh key per blob, derived from the material over a random nonce in the header, so
+    // that no material ever meets SP 800-38D's 2^32 limit on random IVs (main/kms/ciphertext.ts).
+    const header = encodeHeader(k.keyId, materialId, randomBytes(NONCE_BYTES));
     const iv = randomIv();
-    const handle = this.deps.keystore.use(k.keyId, materialId, material.materialSealed);
-    const sealed = handle.seal(iv, plaintext, blobAad(header, context));
+    const aad = blobAad(header, context);
+    const sealed = this.deps.keystore.withDerivedKey(k.keyId, materialId, material.materialSealed, blobKeyDerivation({ version: BLOB_V2, header }), (key) =>
+      key.seal(iv, plaintext, aad),
+    );
     return { blob: assembleBlob(header, iv, sealed), materialId };
   }
 
@@ -523,20 +554,27 @@ export class KeyService {
       }
       k = named;
     } else {
-      k = await this.findKey(parsed.keyId);
-      if (!k || k.accountId !== ctx.accountId || k.region !== ctx.region) throw invalid();
+      const found = await this.findKey(parsed.keyId);
+      if (!found || found.accountId !== ctx.accountId || found.region !== ctx.region) throw invalid();
+      k = await this.asOfNow(found, this.readLookup());
     }
     this.requireUsable(k);
     this.requireEncryptDecrypt(k);
     this.requireAlgorithm(k, algorithm);
     const material = await this.findMaterial(k.keyId, parsed.materialId);
     if (!material) throw invalid();
-    if (material.materialSealed.length === 0) {
+    // Expired material answers as deleted material does, before the scheduler has emptied its row.
+    if (material.materialSealed.length === 0 || materialExpired(material, this.now())) {
       throw kmsErrors.invalidState(`The key material this ciphertext was made under has been deleted from ${this.arnOf(k)}; import it again.`);
     }
-    const handle = this.deps.keystore.use(k.keyId, material.materialId, material.materialSealed);
+    const aad = blobAad(parsed.header, context);
     try {
-      const plaintext = handle.open(parsed.iv, parsed.sealed, blobAad(parsed.header, context));
+      const plaintext =
+        parsed.version === BLOB_V2
+          ? this.deps.keystore.withDerivedKey(k.keyId, material.materialId, material.materialSealed, blobKeyDerivation(parsed), (key) =>
+              key.open(parsed.iv, parsed.sealed, aad),
+            )
+          : this.deps.keystore.use(k.keyId, material.materialId, material.materialSealed).open(parsed.iv, parsed.sealed, aad);
       return { key: k, plaintext, materialId: material.materialId, algorithm: SYMMETRIC_DEFAULT };
     } catch (e) {
       if (e instanceof AeadAuthenticationError) throw invalid();
@@ -778,7 +816,8 @@ export class KeyService {
     return this.mutate(ctx, async (tx, lookup) => {
       const cur = await this.resolve(ctx, keyRef, false, lookup);
       this.requireUsable(cur);
-      const pending = (await this.deps.store.keys.listMaterialsIn(tx, cur.keyId)).find((m) => m.pendingRotation && m.importState === 'IMPORTED');
+      const now = this.now();
+      const pending = (await lookup.materials(cur.keyId)).find((m) => m.pendingRotation && m.importState === 'IMPORTED' && !materialExpired(m, now));
       if (!pending) {
         throw kmsErrors.invalidState(`${this.arnOf(cur)} has no key material imported with ImportType NEW_KEY_MATERIAL to rotate to.`);
       }
@@ -807,7 +846,8 @@ export class KeyService {
   ): Promise<{ key: KeyRecord; page: Page<MaterialRecord> }> {
     this.requireUnsealed();
     const k = await this.resolve(ctx, keyRef, false);
-    const all = await this.deps.store.keys.listMaterials(k.keyId);
+    const now = this.now();
+    const all = (await this.deps.store.keys.listMaterials(k.keyId)).map((m) => materialAsOf(m, now));
     const rows = includeKeyMaterial === 'ALL_KEY_MATERIAL' ? all : all.filter((m) => m.rotationType !== null);
     const after = Number(decodeMarker('rotations', marker) ?? '0');
     const page = paginate(rows.slice(after), limit, () => encodeMarker('rotations', String(after + limit)));

@@ -1,6 +1,13 @@
 // Key policies: stored and returned now; evaluated by the authorization issue. Here they are only
-// checked to be a well-formed policy document, as AWS checks on PutKeyPolicy and CreateKey.
+// checked to be a well-formed policy document of at most 32 KiB, as AWS checks on PutKeyPolicy and
+// CreateKey (AWS KMS Developer Guide, "Quotas" → "Key policy document size": 32 KB, 32,768 bytes).
 import { KmsError } from '../common/errors.js';
+
+/**
+ * AWS's quota on a key policy document, in bytes of its UTF-8 encoding. The API model's PolicyType
+ * allows 131,072 characters, so request validation alone lets larger documents through.
+ */
+export const MAX_POLICY_BYTES = 32_768;
 
 export function defaultKeyPolicy(accountId: string): string {
   return JSON.stringify(
@@ -25,6 +32,11 @@ export function defaultKeyPolicy(accountId: string): string {
 const malformed = (why: string) => new KmsError('MalformedPolicyDocument', `The new key policy will not allow you to update the key policy in the future: ${why}`);
 
 export function checkPolicyDocument(policy: string): void {
+  // Counted in UTF-8 bytes, not UTF-16 code units: a policy of 20,000 "é" is 40,000 bytes.
+  const bytes = Buffer.byteLength(policy, 'utf8');
+  if (bytes > MAX_POLICY_BYTES) {
+    throw new KmsError('LimitExceeded', `The key policy is ${bytes} bytes; a key policy document can be at most ${MAX_POLICY_BYTES} bytes (32 KiB) of UTF-8.`);
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(policy);

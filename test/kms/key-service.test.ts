@@ -106,7 +106,7 @@ describe('KeyService', () => {
       expect(out.materialId).toBe(k.currentMaterialId);
     });
 
-    it('encrypts the same plaintext differently each time (fresh IV)', async () => {
+    it('encrypts the same plaintext differently each time (fresh nonce and IV)', async () => {
       const k = await create();
       const a = await encrypt(k.keyId, pt('same'));
       const b = await encrypt(k.keyId, pt('same'));
@@ -518,11 +518,14 @@ describe('KeyService while sealed', () => {
     const blob = (await d.keys.encrypt(c('Encrypt'), { keyId: k.keyId, plaintext: pt('sealed away'), encryptionContext: { s: '1' } })).ciphertextBlob;
     const pendingKey = await d.keys.createKey(c('CreateKey'), {});
     await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), pendingKey.keyId, 7);
-    expect(aead.handles.length).toBeGreaterThan(2); // two derived root keys + at least one cached material
+    expect(aead.handles.length).toBeGreaterThan(2); // two derived root keys + the per-blob key of the Encrypt
+    const cached = d.keystore.cachedMaterialForTests(k.keyId, k.currentMaterialId!)!;
+    expect(cached.some((b) => b !== 0)).toBe(true);
 
     d.root.seal();
     expect(d.root.isUnsealed).toBe(false);
     expect(aead.handles.every((h) => h.destroyed)).toBe(true);
+    expect(cached.every((b) => b === 0)).toBe(true);
     expect((await d.root.status()).state).toBe('sealed');
 
     const auditBefore = await d.store.audit.count();
@@ -576,8 +579,10 @@ describe('KeyService while sealed', () => {
     expect(d.root.isUnsealed).toBe(true);
     const out = await d.keys.decrypt(c('Decrypt'), { ciphertextBlob: blob, encryptionContext: { s: '1' } });
     expect(out.plaintext.toString()).toBe('sealed away');
-    // The material was unsealed afresh (the old, destroyed handle was not reused from a cache).
-    expect(aead.handles.length).toBeGreaterThan(handlesBefore + 2);
+    // The material was unsealed afresh (the zeroized bytes were not reused from a cache): the two
+    // root-derived keys and this Decrypt's per-blob key.
+    expect(aead.handles.length).toBe(handlesBefore + 3);
+    expect(d.keystore.cachedMaterialForTests(k.keyId, k.currentMaterialId!)).not.toBe(cached);
     expect((await d.keys.describeKey(c('DescribeKey'), 'alias/sealed')).keyId).toBe(k.keyId);
   });
 });

@@ -51,12 +51,17 @@ describe('scheduled key deletion', () => {
     expect((await d.keys.describeKey(c('DescribeKey'), k.keyId)).state).toBe('PendingDeletion');
 
     const liveBefore = aead.live();
+    const cached = d.keystore.cachedMaterialForTests(k.keyId, parseBlob(blob).materialId)!;
+    expect(cached.some((b) => b !== 0)).toBe(true);
     d.clock.set(start + 7 * DAY_MS);
     expect(await d.keys.runDue()).toEqual({ deleted: [k.keyId], rotated: [], expired: [] });
     expect(await rowsOf(d, k.keyId)).toEqual({ keys: 0, key_materials: 0, aliases: 0, tags: 0 });
     expect(await d.store.db.all('SELECT * FROM key_materials WHERE key_id = ?', k.keyId)).toEqual([]);
-    // The cached handle of its material was destroyed too.
-    expect(aead.live()).toBe(liveBefore - 1);
+    // The cached bytes of its material were zeroized too; no AEAD key of it was left alive (the key
+    // that sealed the blob was derived for that call and destroyed with it).
+    expect(cached.every((b) => b === 0)).toBe(true);
+    expect(aead.live()).toBe(liveBefore);
+    expect(aead.live()).toBe(2); // the two keys derived from the root key
 
     expect(await kmsCode(d.keys.describeKey(c('DescribeKey'), k.keyId))).toBe('NotFound');
     expect(await kmsCode(d.keys.describeKey(c('DescribeKey'), 'alias/doomed'))).toBe('NotFound');

@@ -1,0 +1,93 @@
+// Key policy documents are limited to 32 KiB (32,768 bytes of UTF-8), as AWS KMS limits them (Developer
+// Guide, "Quotas": key policy document size). CreateKey and PutKeyPolicy refuse a larger policy with
+// LimitExceededException and change nothing; the API model's own limit (131,072 characters) is higher.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallContext } from '../../main/kms/key-service.js';
+import { MAX_POLICY_BYTES } from '../../main/kms/policy.js';
+import { TEST_ACCOUNT, kmsError, openDomain, type Domain } from '../support/domain.js';
+
+/**
+ * A valid key policy whose UTF-8 encoding is exactly `bytes` long, padded in its Id with `pad`
+ * (a 1-byte or 2-byte character; an odd remainder is made up with one "a").
+ */
+function policyOfBytes(bytes: number, pad: 'a' | 'é' = 'a'): string {
+  const make = (id: string) =>
+    JSON.stringify({
+      Version: '2012-10-17',
+      Id: id,
+      Statement: [{ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${TEST_ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+    });
+  const room = bytes - Buffer.byteLength(make(''), 'utf8');
+  const width = Buffer.byteLength(pad, 'utf8');
+  const policy = make('a'.repeat(room % width) + pad.repeat(Math.floor(room / width)));
+  expect(Buffer.byteLength(policy, 'utf8')).toBe(bytes);
+  return policy;
+}
+
+describe('key policy size limit (32 KiB)', () => {
+  let d: Domain;
+  const ctx = (op: string, over?: Partial<CallContext>) => d.ctx(op, over);
+
+  beforeAll(async () => {
+    d = await openDomain();
+  });
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it('is 32,768 bytes', () => {
+    expect(MAX_POLICY_BYTES).toBe(32_768);
+  });
+
+  it('CreateKey accepts a policy of exactly 32,768 bytes and refuses 32,769 with LimitExceeded, creating nothing', async () => {
+    const account = '123456789012';
+    const c = (op: string) => ctx(op, { accountId: account, principal: `arn:aws:iam::${account}:root` });
+    const fits = policyOfBytes(MAX_POLICY_BYTES);
+    const k = await d.keys.createKey(c('CreateKey'), { policy: fits });
+    expect(await d.keys.getKeyPolicy(c('GetKeyPolicy'), k.keyId)).toBe(fits);
+
+    const keysBefore = (await d.keys.listKeys(c('ListKeys'))).items.map((x) => x.keyId);
+    const auditBefore = await d.store.audit.count();
+    for (const policy of [policyOfBytes(MAX_POLICY_BYTES + 1), policyOfBytes(MAX_POLICY_BYTES + 1, 'é'), policyOfBytes(100_000)]) {
+      const call = c('CreateKey');
+      const err = await kmsError(d.keys.createKey(call, { policy, description: 'must not exist' }));
+      expect(err.code).toBe('LimitExceeded');
+      expect(err.message).toContain(`${Buffer.byteLength(policy, 'utf8')} bytes`);
+      expect(err.message).toContain('32768 bytes');
+      expect(call.audited).toBeFalsy();
+    }
+    expect((await d.keys.listKeys(c('ListKeys'))).items.map((x) => x.keyId)).toEqual(keysBefore);
+    expect(await d.store.audit.count()).toBe(auditBefore);
+  });
+
+  it('PutKeyPolicy accepts exactly 32,768 bytes and refuses 32,769 with LimitExceeded, leaving the policy as it was', async () => {
+    const k = await d.keys.createKey(ctx('CreateKey'), {});
+    const fits = policyOfBytes(MAX_POLICY_BYTES);
+    await d.keys.putKeyPolicy(ctx('PutKeyPolicy'), k.keyId, fits);
+    expect(await d.keys.getKeyPolicy(ctx('GetKeyPolicy'), k.keyId)).toBe(fits);
+
+    const auditBefore = await d.store.audit.count();
+    for (const policy of [policyOfBytes(MAX_POLICY_BYTES + 1), policyOfBytes(MAX_POLICY_BYTES + 1, 'é')]) {
+      const call = ctx('PutKeyPolicy');
+      const err = await kmsError(d.keys.putKeyPolicy(call, k.keyId, policy));
+      expect(err.code).toBe('LimitExceeded');
+      expect(call.audited).toBeFalsy();
+    }
+    expect(await d.keys.getKeyPolicy(ctx('GetKeyPolicy'), k.keyId)).toBe(fits);
+    expect((await d.keys.describeKey(ctx('DescribeKey'), k.keyId)).policy).toBe(fits);
+    expect(await d.store.audit.count()).toBe(auditBefore);
+  });
+
+  it('counts UTF-8 bytes, not characters: 32,768 bytes of "é" fit, and one more byte does not, though both are far fewer characters', async () => {
+    const k = await d.keys.createKey(ctx('CreateKey'), {});
+    const fits = policyOfBytes(MAX_POLICY_BYTES, 'é');
+    const over = policyOfBytes(MAX_POLICY_BYTES + 1, 'é');
+    expect(fits.length).toBeLessThan(17_000);
+    expect(over.length).toBeLessThan(17_000);
+    await d.keys.putKeyPolicy(ctx('PutKeyPolicy'), k.keyId, fits);
+    expect(await d.keys.getKeyPolicy(ctx('GetKeyPolicy'), k.keyId)).toBe(fits);
+    expect((await kmsError(d.keys.putKeyPolicy(ctx('PutKeyPolicy'), k.keyId, over))).code).toBe('LimitExceeded');
+    expect((await kmsError(d.keys.createKey(ctx('CreateKey'), { policy: over }))).code).toBe('LimitExceeded');
+    expect(await d.keys.getKeyPolicy(ctx('GetKeyPolicy'), k.keyId)).toBe(fits);
+  });
+});
