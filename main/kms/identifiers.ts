@@ -1,19 +1,21 @@
-// Key IDs, key ARNs, alias names and alias ARNs, accepted where AWS accepts them.
+// Key IDs, key ARNs, alias names and alias ARNs, accepted where AWS accepts them. ARNs name the
+// partition of their region (arn:aws-cn:kms:cn-north-1:…, arn:aws-us-gov:kms:us-gov-west-1:…).
 import { randomUUID } from 'node:crypto';
 import { KmsError } from '../common/errors.js';
+import { partitionOf } from '../common/regions.js';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ARN_RE = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
 
 export const newKeyId = (): string => randomUUID();
 
-export const keyArn = (region: string, accountId: string, keyId: string): string => `arn:aws:kms:${region}:${accountId}:key/${keyId}`;
+export const keyArn = (region: string, accountId: string, keyId: string): string => `arn:${partitionOf(region)}:kms:${region}:${accountId}:key/${keyId}`;
 export const aliasArn = (region: string, accountId: string, aliasName: string): string =>
-  `arn:aws:kms:${region}:${accountId}:${aliasName}`;
+  `arn:${partitionOf(region)}:kms:${region}:${accountId}:${aliasName}`;
 
 export type KeyRef =
-  | { kind: 'key'; keyId: string; accountId?: string; region?: string }
-  | { kind: 'alias'; aliasName: string; accountId?: string; region?: string };
+  | { kind: 'key'; keyId: string; accountId?: string; region?: string; partition?: string }
+  | { kind: 'alias'; aliasName: string; accountId?: string; region?: string; partition?: string };
 
 const invalidKeyId = (raw: string) => new KmsError('NotFound', `Invalid keyId '${raw}'`);
 
@@ -22,13 +24,13 @@ export function parseKeyRef(raw: string, allowAlias: boolean): KeyRef {
   if (raw.startsWith('arn:')) {
     const m = ARN_RE.exec(raw);
     if (!m) throw new KmsError('NotFound', `Invalid arn ${raw}`);
-    const [, , region, accountId, type, rest] = m as unknown as [string, string, string, string, string, string];
+    const [, partition, region, accountId, type, rest] = m as unknown as [string, string, string, string, string, string];
     if (type === 'key') {
       if (!UUID_RE.test(rest)) throw invalidKeyId(raw);
-      return { kind: 'key', keyId: rest, accountId, region };
+      return { kind: 'key', keyId: rest, accountId, region, partition };
     }
     if (!allowAlias) throw invalidKeyId(raw);
-    return { kind: 'alias', aliasName: `alias/${rest}`, accountId, region };
+    return { kind: 'alias', aliasName: `alias/${rest}`, accountId, region, partition };
   }
   if (raw.startsWith('alias/')) {
     if (!allowAlias) throw invalidKeyId(raw);

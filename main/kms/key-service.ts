@@ -6,6 +6,7 @@
 import type { AuditEvent, AuditLog } from '../audit/audit-log.js';
 import { DAY_MS, type Clock } from '../common/clock.js';
 import { KmsError, kmsErrors } from '../common/errors.js';
+import { partitionOf } from '../common/regions.js';
 import { AeadAuthenticationError } from '../crypto/aead.js';
 import {
   asymmetricDecrypt,
@@ -194,8 +195,9 @@ export class KeyService {
     const account = ref.accountId ?? ctx.accountId;
     const region = ref.region ?? ctx.region;
     const notFound = () => kmsErrors.notFound(ref.kind === 'alias' ? `Alias ${aliasArn(region, account, ref.aliasName)} is not found.` : `Key '${keyArn(region, account, ref.keyId)}' does not exist`);
-    // Keys live in one account and one region, as in AWS: an ARN naming another is not found here.
-    if (account !== ctx.accountId || region !== ctx.region) throw notFound();
+    // Keys live in one account and one region, as in AWS: an ARN naming another (or the region in a
+    // partition it is not in) is not found here.
+    if (account !== ctx.accountId || region !== ctx.region || (ref.partition !== undefined && ref.partition !== partitionOf(region))) throw notFound();
     let keyId: string;
     if (ref.kind === 'alias') {
       const alias = await lookup.alias(account, region, ref.aliasName);
@@ -352,7 +354,7 @@ export class KeyService {
     }
     if (input.xksKeyId !== undefined) throw kmsErrors.validation('XksKeyId is valid only for keys in an external key store (Origin EXTERNAL_KEY_STORE).');
     if (input.multiRegion) throw new KmsError('UnsupportedOperation', 'Kura does not support multi-Region keys.');
-    const policy = input.policy ?? defaultKeyPolicy(ctx.accountId);
+    const policy = input.policy ?? defaultKeyPolicy(ctx.accountId, partitionOf(ctx.region));
     checkPolicyDocument(policy);
     const tags = this.checkTags(input.tags ?? []);
 

@@ -9,7 +9,8 @@ import { KmsError } from '../common/errors.js';
  */
 export const MAX_POLICY_BYTES = 32_768;
 
-export function defaultKeyPolicy(accountId: string): string {
+/** AWS's default key policy: the account's root principal (in the region's partition) may do everything. */
+export function defaultKeyPolicy(accountId: string, partition = 'aws'): string {
   return JSON.stringify(
     {
       Version: '2012-10-17',
@@ -18,7 +19,7 @@ export function defaultKeyPolicy(accountId: string): string {
         {
           Sid: 'Enable IAM User Permissions',
           Effect: 'Allow',
-          Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+          Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
           Action: 'kms:*',
           Resource: '*',
         },

@@ -58,4 +58,11 @@ describe('regions', () => {
     expect(sts).toMatch(/SignatureDoesNotMatch/);
     expect(sts).toMatch(/valid region/);
   });
+
+  it('a key made in cn-north-1 has an aws-cn ARN, one in us-gov-west-1 an aws-us-gov ARN', async () => {
+    const cn = await cli.awsJson<{ KeyMetadata: { Arn: string } }>(['kms', 'create-key', '--region', 'cn-north-1']);
+    expect(cn.KeyMetadata.Arn).toMatch(/^arn:aws-cn:kms:cn-north-1:111122223333:key\//);
+    const gov = await cli.awsJson<{ KeyMetadata: { Arn: string } }>(['kms', 'create-key', '--region', 'us-gov-west-1']);
+    expect(gov.KeyMetadata.Arn).toMatch(/^arn:aws-us-gov:kms:us-gov-west-1:111122223333:key\//);
+  });
 });
