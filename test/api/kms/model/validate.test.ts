@@ -194,10 +194,10 @@ describe('decodeRequest: validation errors', () => {
     );
   });
 
-  it('reports a KeyId longer than 2048 characters, echoing the value', () => {
+  it('reports a KeyId longer than 2048 characters, echoing its first 128 characters', () => {
     const keyId = 'k'.repeat(2049);
     expect(validationMessage('DescribeKey', { KeyId: keyId })).toBe(
-      `1 validation error detected: Value '${keyId}' at 'keyId' failed to satisfy constraint: Member must have length less than or equal to 2048`,
+      `1 validation error detected: Value '${'k'.repeat(128)}...' at 'keyId' failed to satisfy constraint: Member must have length less than or equal to 2048`,
     );
   });
 
@@ -281,7 +281,7 @@ describe('decodeRequest: validation errors', () => {
     expect(validationMessage('TagResource', { KeyId: KEY_ID, Tags: [{ TagKey: 'a', TagValue: 'b' }, { TagKey: '', TagValue: 'v'.repeat(257) }, { TagValue: 'x' }] })).toBe(
       '3 validation errors detected: ' +
         "Value '' at 'tags.2.member.tagKey' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
-        `Value '${'v'.repeat(257)}' at 'tags.2.member.tagValue' failed to satisfy constraint: Member must have length less than or equal to 256; ` +
+        `Value '${'v'.repeat(128)}...' at 'tags.2.member.tagValue' failed to satisfy constraint: Member must have length less than or equal to 256; ` +
         "Value null at 'tags.3.member.tagKey' failed to satisfy constraint: Member must not be null",
     );
   });
