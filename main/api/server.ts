@@ -151,6 +151,13 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     res.on('close', () => setPhase(socket, 'idle'));
     req.on('error', () => socket.destroy());
 
+    // A request line without a version is HTTP/0.9 to Node, which closes the socket as soon as this
+    // handler returns: answer at once.
+    if (req.httpVersionMajor < 1) {
+      res.shouldKeepAlive = false;
+      send(res, kmsErrorResponse(400, 'ValidationException', 'Kura serves HTTP/1.1; the request line has no HTTP version.'));
+      return;
+    }
     const target = splitRequestTarget(req.url ?? '');
     const route = target ? routeOf(target.path) : 'kms';
     const tooLarge = (): JsonResponse =>
@@ -249,6 +256,16 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     });
   });
 
+  // Without these listeners Node closes CONNECT and upgrade requests (a PRI preface, Upgrade:
+  // websocket) without a word; Kura answers them, then closes.
+  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+    setPhase(socket, 'idle');
+    answerAndDestroy(socket, rawKmsError(405, 'Method Not Allowed', 'UnknownOperationException', 'Kura is not a proxy: CONNECT is not served.'));
+  });
+  server.on('upgrade', (_req: http.IncomingMessage, socket: Socket) => {
+    setPhase(socket, 'idle');
+    answerAndDestroy(socket, rawKmsError(400, 'Bad Request', 'ValidationException', 'Kura does not upgrade connections; send plain HTTP/1.1 requests.'));
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     setPhase(socket, 'idle');
     answerAndDestroy(socket, clientErrorAnswer(err.code));

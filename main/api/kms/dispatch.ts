@@ -15,6 +15,7 @@ import type { KeyUseService } from '../../kms/key-use.js';
 import { verifySigV4 } from '../sigv4.js';
 import { handleStsRequest, isStsRequest } from '../sts/get-caller-identity.js';
 import { KMS_WIRE_ERRORS, kmsErrorResponse } from './errors.js';
+import { checkJsonBounds } from './json-bounds.js';
 import { KMS_HANDLERS } from './index.js';
 import { decodeRequest, encodeResponse, OPERATIONS } from './model/validate.js';
 
@@ -114,6 +115,7 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     const handler = KMS_HANDLERS[operation];
     if (!handler) throw new KmsError('UnsupportedOperation', `Kura does not implement ${operation} yet.`);
     let parsed: unknown;
+    checkJsonBounds(req.body);
     try {
       parsed = req.body.length === 0 ? {} : JSON.parse(req.body.toString('utf8'));
     } catch {
