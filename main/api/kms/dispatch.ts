@@ -93,13 +93,18 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
   let ctx: CallContext | undefined;
   let keyId: string | undefined;
   try {
+    let found: Awaited<ReturnType<CredentialService['lookup']>>;
     const verified = await verifySigV4(req, {
       service: 'kms',
       nowMs: deps.clock.nowMs(),
       allowedRegions: deps.allowedRegions,
-      lookupSecret: async (id) => (await deps.credentials.lookup(id))?.secret,
+      // The credential found here is the one the request is served as: looked up (and its secret
+      // unsealed) once per request.
+      lookupSecret: async (id) => {
+        found = await deps.credentials.lookup(id);
+        return found?.secret;
+      },
     });
-    const found = await deps.credentials.lookup(verified.accessKeyId);
     if (!found) throw new KmsError('UnrecognizedClient', 'The security token included in the request is invalid.');
     ctx = {
       accountId: found.identity.accountId,
