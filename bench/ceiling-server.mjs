@@ -7,7 +7,7 @@
 // and CEILING_SECRET_ACCESS_KEY in the environment; prints `ceiling listening on http://127.0.0.1:PORT`.
 import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { verifySigV4 } from '../dist/api/sigv4.js';
+import { verifySigV4 } from '../dist/sigv4/verify.js';
 
 const ACCESS_KEY_ID = process.env.CEILING_ACCESS_KEY_ID ?? '';
 const SECRET = process.env.CEILING_SECRET_ACCESS_KEY ?? '';

@@ -12,7 +12,7 @@ import type { Logger } from '../../common/log.js';
 import type { CallContext, KeyService } from '../../kms/key-service.js';
 import type { ImportService } from '../../kms/import-service.js';
 import type { KeyUseService } from '../../kms/key-use.js';
-import { verifySigV4 } from '../sigv4.js';
+import { verifySigV4 } from '../../sigv4/verify.js';
 import { handleStsRequest, isStsRequest } from '../sts/get-caller-identity.js';
 import { KMS_WIRE_ERRORS, kmsErrorResponse } from './errors.js';
 import { checkJsonBounds } from './json-bounds.js';

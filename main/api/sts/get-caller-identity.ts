@@ -13,7 +13,7 @@ import { KMS_ERROR_CODES, KmsError, isKmsError, type KmsErrorCode } from '../../
 import type { Logger } from '../../common/log.js';
 import { partitionOf } from '../../common/regions.js';
 import type { JsonResponse, RawRequest } from '../kms/dispatch.js';
-import { verifySigV4 } from '../sigv4.js';
+import { verifySigV4 } from '../../sigv4/verify.js';
 
 export interface StsDeps {
   credentials: CredentialService;

@@ -6,7 +6,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { KmsError } from '../../main/common/errors.js';
-import { canonicalQuery, canonicalUri, parseAuthorization, verifySigV4, type SigV4Request } from '../../main/api/sigv4.js';
+import { canonicalQuery, canonicalUri } from '../../main/sigv4/canonical.js';
+import { parseAuthorization, verifySigV4, type SigV4Request } from '../../main/sigv4/verify.js';
 
 const ACCESS_KEY_ID = 'AKIAKURATEST00000001';
 const SECRET = 'kura/secret+access+key/0123456789abcdefghij';

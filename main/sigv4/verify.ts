@@ -1,5 +1,6 @@
 // AWS Signature Version 4 verification of incoming HTTP requests (header auth, AWS4-HMAC-SHA256), with
-// node:crypto only.
+// node:crypto only. The canonical request and the signature are computed by canonical.ts, which the
+// signer (sign.ts, for Kura's own outgoing requests) shares.
 //
 // Spec: AWS IAM User Guide, "Create a signed AWS API request" (canonical request, string to sign, signing
 // key) and "Troubleshoot Signature Version 4 errors". The canonical URI and query follow
@@ -12,9 +13,10 @@
 // lookup, then the signature. Messages never carry the secret, the signature we computed, the request
 // body, or (when an Authorization header is echoed) the signature the client sent.
 
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../common/errors.js';
 import { AWS_REGIONS } from '../common/regions.js';
+import { ALGORITHM, canonicalRequest, isoBasic, requestSignature, sha256Hex, TERMINATOR } from './canonical.js';
 
 export interface SigV4Request {
   method: string;
@@ -52,8 +54,6 @@ export interface SigV4Options {
   allowedRegions?: ReadonlySet<string>;
 }
 
-const ALGORITHM = 'AWS4-HMAC-SHA256';
-const TERMINATOR = 'aws4_request';
 const DEFAULT_MAX_SKEW_MS = 5 * 60 * 1000;
 const ECHO_LIMIT = 200;
 const AUTHORIZATION_ECHO_LIMIT = 1024;
@@ -199,8 +199,6 @@ function requestTime(auth: RawAuthorization): number {
   return ms;
 }
 
-/** 20240101T000000Z */
-const isoBasic = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
 
 function splitCredential(credential: string): SigV4Scope & { terminator: string } {
   const parts = credential.split('/');
@@ -224,76 +222,6 @@ export function parseAuthorization(req: SigV4Request): {
   const signedAt = requestTime(auth);
   const { accessKeyId, date, region, service } = splitCredential(auth.credential);
   return { scope: { accessKeyId, date, region, service }, signedHeaders: auth.signedHeaders, signature: auth.signature, amzDate: isoBasic(signedAt) };
-}
-
-// ---- Canonical request -----------------------------------------------------------------------------
-
-/** RFC 3986 percent-encoding of everything but the unreserved set, as SigV4 (and @smithy's escapeUri) does. */
-const uriEncode = (s: string) =>
-  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-const safeDecode = (s: string) => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    // Not valid percent-encoding: keep the raw text, so the signature simply fails to match.
-    return s;
-  }
-};
-
-/**
- * Non-S3 canonical URI: drop empty, "." and ".." segments, then encode the (already wire-encoded) path
- * once more — "%20" on the wire becomes "%2520" here, which is what AWS SDKs sign.
- */
-export function canonicalUri(path: string): string {
-  const segments: string[] = [];
-  for (const segment of path.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  const normalized = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
-  return normalized.split('/').map(uriEncode).join('/');
-}
-
-/** Pairs decoded and re-encoded per RFC 3986, sorted by encoded name, then encoded value. */
-export function canonicalQuery(query: string): string {
-  if (query === '') return '';
-  const pairs: [string, string][] = [];
-  for (const piece of query.split('&')) {
-    if (piece === '') continue;
-    const eq = piece.indexOf('=');
-    const name = eq < 0 ? piece : piece.slice(0, eq);
-    const value = eq < 0 ? '' : piece.slice(eq + 1);
-    pairs.push([uriEncode(safeDecode(name)), uriEncode(safeDecode(value))]);
-  }
-  pairs.sort(([an, av], [bn, bv]) => (an < bn ? -1 : an > bn ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
-  return pairs.map(([n, v]) => `${n}=${v}`).join('&');
-}
-
-/** Line breaks become spaces, runs of spaces and tabs collapse to one, the ends are trimmed. */
-const canonicalHeaderValue = (v: string) => v.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
-
-const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
-
-// ---- Signing keys ----------------------------------------------------------------------------------
-
-const SIGNING_KEY_CACHE_MAX = 256;
-// Keyed by a hash of the secret, so the secret itself is not kept as a map key for the process lifetime.
-const signingKeys = new Map<string, Buffer>();
-
-function signingKey(secret: string, date: string, region: string, service: string): Buffer {
-  const cacheKey = `${sha256Hex(secret)}/${date}/${region}/${service}`;
-  const cached = signingKeys.get(cacheKey);
-  if (cached) return cached;
-  let key: Buffer = Buffer.from(`AWS4${secret}`, 'utf8');
-  for (const part of [date, region, service, TERMINATOR]) key = createHmac('sha256', key).update(part, 'utf8').digest();
-  if (signingKeys.size >= SIGNING_KEY_CACHE_MAX) {
-    const oldest = signingKeys.keys().next();
-    if (!oldest.done) signingKeys.delete(oldest.value);
-  }
-  signingKeys.set(cacheKey, key);
-  return key;
 }
 
 // ---- Verification ----------------------------------------------------------------------------------
@@ -338,22 +266,15 @@ export async function verifySigV4(req: SigV4Request, opts: SigV4Options): Promis
   const claimedHash = headerValue(req.headers, 'x-amz-content-sha256');
   if (claimedHash !== undefined && claimedHash.trim() !== payloadHash) throw invalid(MSG_CONTENT_SHA256_MISMATCH);
 
-  let canonicalHeaders = '';
-  for (const name of auth.signedHeaders) canonicalHeaders += `${name}:${canonicalHeaderValue(headerValue(req.headers, name) ?? '')}\n`;
-  const canonicalRequest = [
-    req.method,
-    canonicalUri(req.path),
-    canonicalQuery(req.query),
-    canonicalHeaders,
-    auth.signedHeaders.join(';'),
+  const canonical = canonicalRequest({
+    method: req.method,
+    path: req.path,
+    query: req.query,
+    signedHeaders: auth.signedHeaders,
+    headerValue: (name) => headerValue(req.headers, name) ?? '',
     payloadHash,
-  ].join('\n');
-  const credentialScope = `${scope.date}/${scope.region}/${scope.service}/${TERMINATOR}`;
-  const stringToSign = `${ALGORITHM}\n${amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
-  const expected = Buffer.from(
-    createHmac('sha256', signingKey(secret, scope.date, scope.region, scope.service)).update(stringToSign, 'utf8').digest('hex'),
-    'utf8',
-  );
+  });
+  const expected = Buffer.from(requestSignature({ secret, date: scope.date, region: scope.region, service: scope.service, amzDate, canonicalRequest: canonical }), 'utf8');
   const provided = Buffer.from(auth.signature, 'utf8');
   // Only the length is compared in variable time, and every valid signature has the same length.
   if (provided.length !== expected.length || !timingSafeEqual(provided, expected)) throw invalid(MSG_SIGNATURE_MISMATCH);
