@@ -1,5 +1,8 @@
 // Composition root: builds an appliance from a resolved configuration. No logic beyond wiring and the
 // start/stop order (store → seal → services → scheduler → listener; stop in reverse).
+// A running appliance announces itself in its data directory's runtime file (kura.runtime.json,
+// 0600: endpoint, pid, version, start time), which the `kura` client commands read to find it; the
+// file goes when the appliance stops, and one whose pid is not alive is stale.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -48,10 +51,31 @@ export interface Appliance {
   stop(): Promise<void>;
 }
 
+/** What kura.runtime.json holds. */
+export interface RuntimeInfo {
+  endpoint: string;
+  dataDir: string;
+  pid: number;
+  version: string;
+  /** ISO 8601. */
+  startedAt: string;
+  dev: boolean;
+}
+
 export const databaseFile = (dataDir: string) => path.join(dataDir, 'kura.db');
 export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin.token');
 export const devRootKeyFile = (dataDir: string) => path.join(dataDir, 'root.key');
-const lockFile = (dataDir: string) => path.join(dataDir, 'kura.pid');
+export const runtimeFile = (dataDir: string) => path.join(dataDir, 'kura.runtime.json');
+export const lockFile = (dataDir: string) => path.join(dataDir, 'kura.pid');
+
+/** Written whole (temporary file, then rename) so that a reader never sees half of it. */
+function writeRuntimeFile(info: RuntimeInfo): () => void {
+  const file = runtimeFile(info.dataDir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+  return () => fs.rmSync(file, { force: true });
+}
 
 function readOrCreateSecretFile(file: string, make: () => Buffer): Buffer {
   try {
@@ -84,7 +108,10 @@ function takeLock(dataDir: string): () => void {
   return () => fs.rmSync(file, { force: true });
 }
 
-export async function startAppliance(config: ApplianceConfig, deps: { log: Logger; clock?: Clock; aead?: Aead }): Promise<Appliance> {
+export async function startAppliance(
+  config: ApplianceConfig,
+  deps: { log: Logger; clock?: Clock; aead?: Aead; /** POST /admin/v1/stop: the host stops the appliance as on SIGTERM. */ onStopRequested?: () => void },
+): Promise<Appliance> {
   const clock = deps.clock ?? systemClock;
   const aead = deps.aead ?? wasmAead;
   const { log } = deps;
@@ -126,9 +153,26 @@ export async function startAppliance(config: ApplianceConfig, deps: { log: Logge
       routes: {
         kms: (req) => handleKmsRequest({ keys, keyUse, imports, credentials, audit, refusals, clock, log }, req),
         admin: (req) =>
-          handleAdminRequest({ root, credentials, audit, log, adminToken, applianceId, version: KURA_VERSION, onUnsealed: () => scheduler.runOnce() }, req),
+          handleAdminRequest(
+            { root, credentials, audit, log, adminToken, applianceId, version: KURA_VERSION, onUnsealed: () => scheduler.runOnce(), requestStop: deps.onStopRequested },
+            req,
+          ),
       },
     });
+    let removeRuntimeFile: () => void;
+    try {
+      removeRuntimeFile = writeRuntimeFile({
+        endpoint: server.url,
+        dataDir: config.dataDir,
+        pid: process.pid,
+        version: KURA_VERSION,
+        startedAt: new Date(clock.nowMs()).toISOString(),
+        dev: config.dev,
+      });
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
     let stopped = false;
     return {
       store,
@@ -144,6 +188,8 @@ export async function startAppliance(config: ApplianceConfig, deps: { log: Logge
       async stop() {
         if (stopped) return;
         stopped = true;
+        // First, so that no client finds a stopping appliance.
+        removeRuntimeFile();
         await server.close();
         await scheduler.stop();
         await refusals.stop().catch((e: unknown) => log.error('refusal log flush failed', { error: e instanceof Error ? e.name : typeof e }));

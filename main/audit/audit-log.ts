@@ -46,6 +46,45 @@ export interface AuditVerification {
   firstBad?: { seq: number; reason: string };
 }
 
+/**
+ * The chain's end: the last entry's sequence number and hash (hex). Written down somewhere the
+ * appliance cannot reach (`kura audit head`), it anchors the end of the log: deleting the newest
+ * entries leaves a chain that is intact but shorter, which only a remembered head reveals.
+ * An empty log's head is sequence 0 with the genesis hash (32 zero bytes).
+ */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  /** When the last entry was written (ms since the epoch); null for an empty log. */
+  at: number | null;
+}
+
+/** `SEQ:HASH`, the printable form of a head. */
+export const formatHead = (h: { seq: number; hash: string }): string => `${h.seq}:${h.hash}`;
+
+/** Parses `SEQ:HASH` (64 hex digits); undefined if malformed. */
+export function parseHead(text: string): { seq: number; hash: string } | undefined {
+  const m = /^(\d{1,15}):([0-9a-fA-F]{64})$/.exec(text.trim());
+  return m ? { seq: Number(m[1]), hash: m[2]!.toLowerCase() } : undefined;
+}
+
+/** A decoded entry as `kura audit list` shows it. */
+export interface AuditEntryView extends AuditEvent {
+  seq: number;
+  at: number;
+  hash: string;
+}
+
+export interface AuditFilter {
+  afterSeq?: number;
+  sinceMs?: number;
+  keyId?: string;
+  operation?: string;
+  limit?: number;
+  /** Keep the newest `limit` matches rather than the oldest. */
+  newest?: boolean;
+}
+
 interface PendingEntry {
   event: AuditEvent;
   at: number;
@@ -156,8 +195,14 @@ export class AuditLog {
     this.advance(tx, seq, prevHash);
   }
 
-  async verify(onProgress?: (done: number, total: number) => void): Promise<AuditVerification> {
+  /**
+   * Walks the whole chain. With `expectHead` (a head written down earlier), the log must also still
+   * reach it: entry `seq` must exist with that hash, so that entries deleted from the end (which
+   * leave a shorter chain that is otherwise intact) are detected.
+   */
+  async verify(onProgress?: (done: number, total: number) => void, opts: { expectHead?: { seq: number; hash: string } } = {}): Promise<AuditVerification> {
     const total = await this.deps.repo.count();
+    const expect = opts.expectHead;
     let prev: Buffer = GENESIS;
     let expectedSeq = 1;
     let done = 0;
@@ -168,12 +213,45 @@ export class AuditLog {
         if (r.seq !== expectedSeq) return { ok: false, entries: done, head: null, firstBad: { seq: expectedSeq, reason: `entry ${expectedSeq} is missing` } };
         if (!r.prevHash.equals(prev)) return { ok: false, entries: done, head: null, firstBad: { seq: r.seq, reason: 'its link to the previous entry is broken (an entry was removed, reordered or changed)' } };
         if (!chainHash(r.seq, r.prevHash, r.entry).equals(r.hash)) return { ok: false, entries: done, head: null, firstBad: { seq: r.seq, reason: 'its content does not match its hash (the entry was changed)' } };
+        if (expect && r.seq === expect.seq && r.hash.toString('hex') !== expect.hash) {
+          return {
+            ok: false,
+            entries: done,
+            head: null,
+            firstBad: { seq: r.seq, reason: `its hash differs from the expected head ${formatHead(expect)} (the log was rewritten from there)` },
+          };
+        }
         prev = r.hash;
         expectedSeq++;
         done++;
       }
       onProgress?.(done, total);
     }
-    return { ok: true, entries: done, head: done ? prev.toString('hex') : null };
+    const head = done ? prev.toString('hex') : null;
+    if (expect && expect.seq === 0 && expect.hash !== GENESIS.toString('hex')) {
+      return { ok: false, entries: done, head, firstBad: { seq: 0, reason: `head 0 is always the genesis hash (64 zeros), not ${expect.hash}` } };
+    }
+    if (expect && done < expect.seq) {
+      return {
+        ok: false,
+        entries: done,
+        head,
+        firstBad: { seq: done + 1, reason: `the log ends at entry ${done}, before the expected head ${formatHead(expect)} (entries were removed from its end)` },
+      };
+    }
+    return { ok: true, entries: done, head };
+  }
+
+  /** The chain's last entry as committed; sequence 0 and the genesis hash for an empty log. */
+  async currentHead(): Promise<AuditHead> {
+    const last = await this.deps.repo.last();
+    if (!last) return { seq: 0, hash: GENESIS.toString('hex'), at: null };
+    return { seq: last.seq, hash: last.hash.toString('hex'), at: last.at };
+  }
+
+  /** Entries matching a filter, decoded, in sequence order. */
+  async list(filter: AuditFilter): Promise<AuditEntryView[]> {
+    const rows = await this.deps.repo.query(filter);
+    return rows.map((r) => ({ ...(JSON.parse(r.entry) as AuditEvent), seq: r.seq, at: r.at, hash: r.hash.toString('hex') }));
   }
 }

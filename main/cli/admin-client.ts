@@ -1,21 +1,23 @@
 // The CLI's client for a running appliance's /admin/v1 API.
 import fs from 'node:fs';
 import path from 'node:path';
+import { CliError } from './command.js';
 
-export class AdminCallError extends Error {
+/** The appliance answered with an error, could not be reached, or the admin token is missing. */
+export class AdminCallError extends CliError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: string,
     message: string,
   ) {
-    super(message);
+    super(code, message, 1);
   }
 }
 
 export class AdminClient {
   constructor(
-    private readonly endpoint: string,
-    private readonly dataDir: string,
+    readonly endpoint: string,
+    readonly dataDir: string,
   ) {}
 
   private token(): string {
@@ -34,9 +36,18 @@ export class AdminClient {
     if (withToken) headers.authorization = `Bearer ${this.token()}`;
     let res: Response;
     try {
-      res = await fetch(`${this.endpoint}/admin/v1${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await fetch(`${this.endpoint}/admin/v1${route}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(60_000),
+      });
     } catch {
-      throw new AdminCallError(0, 'Unreachable', `No Kura answers at ${this.endpoint}. Start it with \`kura serve\`, or pass --endpoint.`);
+      throw new AdminCallError(
+        0,
+        'Unreachable',
+        `No Kura answers at ${this.endpoint} (data directory ${this.dataDir}). Start it with \`kura serve\` (or \`npm start\`), or pass --endpoint / --data-dir.`,
+      );
     }
     const text = await res.text();
     let parsed: Record<string, unknown> = {};

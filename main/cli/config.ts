@@ -1,19 +1,26 @@
 // Settings for `kura serve` and the client commands, from (highest first) command-line flags,
 // environment variables, a JSON config file, and defaults.
+// A bad value is reported with where it came from (`--port`, `KURA_PORT`, `"port" in /etc/kura.json`),
+// so that an operator knows which of the three to fix.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LIMITS, type ServerLimits } from '../api/server.js';
-import { LOG_LEVELS, type LogLevel } from '../common/log.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
 
 export interface ResolvedConfig {
   host: string;
   port: number;
   dataDir: string;
+  /** The data directory was given (flag, KURA_DATA_DIR or config file), not defaulted. */
+  dataDirGiven: boolean;
   dev: boolean;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   schedulerIntervalMs: number;
   endpoint: string;
+  /** The endpoint was given (--endpoint or KURA_ENDPOINT), not derived from host and port. */
+  endpointGiven: boolean;
   limits: ServerLimits;
 }
 
@@ -23,6 +30,7 @@ export interface ConfigFlags {
   'data-dir'?: string;
   config?: string;
   'log-level'?: string;
+  'log-format'?: string;
   endpoint?: string;
   dev?: boolean;
   'max-connections'?: string;
@@ -32,95 +40,138 @@ export interface ConfigFlags {
 }
 
 export const ENV_HELP = `Environment variables (overridden by flags, override the config file):
-  KURA_HOST, KURA_PORT, KURA_DATA_DIR, KURA_CONFIG, KURA_LOG_LEVEL, KURA_ENDPOINT,
+  KURA_HOST, KURA_PORT, KURA_DATA_DIR, KURA_CONFIG, KURA_LOG_LEVEL, KURA_LOG_FORMAT, KURA_ENDPOINT,
   KURA_MAX_CONNECTIONS, KURA_HEADERS_TIMEOUT, KURA_REQUEST_TIMEOUT, KURA_IDLE_TIMEOUT
 Config file (--config or KURA_CONFIG), JSON:
   { "host": "127.0.0.1", "port": 7420, "dataDir": "/var/lib/kura", "logLevel": "info",
-    "schedulerIntervalSeconds": 60, "maxConnections": 256, "headersTimeoutSeconds": 10,
-    "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 5 }`;
+    "logFormat": "json", "schedulerIntervalSeconds": 60, "maxConnections": 256,
+    "headersTimeoutSeconds": 10, "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 5 }`;
 
 export class ConfigError extends Error {}
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-export function defaultDataDir(dev: boolean): string {
-  if (dev) return path.resolve('.kura-dev');
-  const base = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
+const FILE_KEYS = [
+  'host',
+  'port',
+  'dataDir',
+  'logLevel',
+  'logFormat',
+  'schedulerIntervalSeconds',
+  'dev',
+  'maxConnections',
+  'headersTimeoutSeconds',
+  'requestTimeoutSeconds',
+  'idleTimeoutSeconds',
+] as const;
+
+/** The user's data directory: $XDG_DATA_HOME/kura, else ~/.local/share/kura. */
+export function userDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
   return path.join(base, 'kura');
 }
 
-export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
-  const configPath = flags.config ?? env.KURA_CONFIG;
-  let file: Record<string, unknown> = {};
-  if (configPath) {
-    let text: string;
-    try {
-      text = fs.readFileSync(configPath, 'utf8');
-    } catch {
-      throw new ConfigError(`Cannot read the config file ${configPath}.`);
-    }
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error();
-      file = parsed as Record<string, unknown>;
-    } catch {
-      throw new ConfigError(`The config file ${configPath} is not a JSON object.`);
-    }
-    const known = new Set([
-      'host',
-      'port',
-      'dataDir',
-      'logLevel',
-      'schedulerIntervalSeconds',
-      'dev',
-      'maxConnections',
-      'headersTimeoutSeconds',
-      'requestTimeoutSeconds',
-      'idleTimeoutSeconds',
-    ]);
-    for (const k of Object.keys(file)) if (!known.has(k)) throw new ConfigError(`Unknown setting "${k}" in ${configPath}.`);
+export function defaultDataDir(dev: boolean, env: NodeJS.ProcessEnv = process.env): string {
+  if (dev) return path.resolve('.kura-dev');
+  return userDataDir(env);
+}
+
+function readConfigFile(configPath: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(configPath, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`Cannot read the config file ${configPath} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
   }
-  const pick = (flag: string | undefined, envName: string, fileKey: string): string | undefined => {
-    if (flag !== undefined) return flag;
-    if (env[envName] !== undefined && env[envName] !== '') return env[envName];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`The config file ${configPath} is not valid JSON: ${(e as Error).message}.`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`The config file ${configPath} must hold a JSON object.`);
+  const file = parsed as Record<string, unknown>;
+  const known = new Set<string>(FILE_KEYS);
+  for (const k of Object.keys(file)) {
+    if (!known.has(k)) throw new ConfigError(`Unknown setting "${k}" in ${configPath} (known settings: ${FILE_KEYS.join(', ')}).`);
+  }
+  return file;
+}
+
+export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env, opts: { stderrIsTty?: boolean } = {}): ResolvedConfig {
+  const configPath = flags.config ?? (env.KURA_CONFIG || undefined);
+  const file = configPath ? readConfigFile(configPath) : {};
+  /** A setting's text and where it came from, for error messages. */
+  const pick = (flag: string | undefined, flagName: string, envName: string, fileKey: string): { text: string; where: string } | undefined => {
+    if (flag !== undefined) return { text: flag, where: `--${flagName}` };
+    if (env[envName] !== undefined && env[envName] !== '') return { text: env[envName]!, where: envName };
     const v = file[fileKey];
-    return v === undefined ? undefined : String(v);
+    if (v === undefined) return undefined;
+    if (typeof v === 'object' && v !== null) throw new ConfigError(`"${fileKey}" in ${configPath} must be a ${fileKey === 'dev' ? 'boolean' : 'number or string'}.`);
+    return { text: String(v), where: `"${fileKey}" in ${configPath}` };
   };
+  if (file.dev !== undefined && typeof file.dev !== 'boolean') throw new ConfigError(`"dev" in ${configPath} must be true or false.`);
   const dev = flags.dev ?? file.dev === true;
-  const host = pick(flags.host, 'KURA_HOST', 'host') ?? '127.0.0.1';
+
+  const hostSetting = pick(flags.host, 'host', 'KURA_HOST', 'host');
+  const host = hostSetting?.text ?? '127.0.0.1';
   if (!LOOPBACK.test(host)) {
-    throw new ConfigError(`Kura listens on loopback only until TLS is configured; ${host} is not a loopback address.`);
+    throw new ConfigError(`Kura listens on loopback only until TLS is configured; ${host} (${hostSetting!.where}) is not a loopback address.`);
   }
-  const portText = pick(flags.port, 'KURA_PORT', 'port') ?? '7420';
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`Port must be a number from 0 to 65535, not "${portText}".`);
-  const logLevel = (pick(flags['log-level'], 'KURA_LOG_LEVEL', 'logLevel') ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`Log level must be one of ${LOG_LEVELS.join(', ')}.`);
+  const portSetting = pick(flags.port, 'port', 'KURA_PORT', 'port');
+  const port = Number(portSetting?.text ?? '7420');
+  if (!/^\d+$/.test(portSetting?.text ?? '7420') || port > 65535) {
+    throw new ConfigError(`${portSetting!.where} must be a port number from 0 to 65535, not "${portSetting!.text}".`);
+  }
+  const oneOf = <T extends string>(setting: { text: string; where: string } | undefined, allowed: readonly T[], fallback: T): T => {
+    if (!setting) return fallback;
+    if (!(allowed as readonly string[]).includes(setting.text)) throw new ConfigError(`${setting.where} must be one of ${allowed.join(', ')}, not "${setting.text}".`);
+    return setting.text as T;
+  };
+  const logLevel = oneOf(pick(flags['log-level'], 'log-level', 'KURA_LOG_LEVEL', 'logLevel'), LOG_LEVELS, 'info');
+  // A person at a terminal reads text; anything else (a supervisor, a pipe, a file) gets JSON lines.
+  const logFormat = oneOf(pick(flags['log-format'], 'log-format', 'KURA_LOG_FORMAT', 'logFormat'), LOG_FORMATS, (opts.stderrIsTty ?? Boolean(process.stderr.isTTY)) ? 'text' : 'json');
   const interval = Number(file.schedulerIntervalSeconds ?? 60);
-  if (!Number.isFinite(interval) || interval <= 0) throw new ConfigError('schedulerIntervalSeconds must be a positive number.');
-  const dataDir = path.resolve(pick(flags['data-dir'], 'KURA_DATA_DIR', 'dataDir') ?? defaultDataDir(dev));
+  if (!Number.isFinite(interval) || interval <= 0) throw new ConfigError(`"schedulerIntervalSeconds" in ${configPath} must be a positive number.`);
+  const dataDirSetting = pick(flags['data-dir'], 'data-dir', 'KURA_DATA_DIR', 'dataDir');
+  const dataDir = path.resolve(dataDirSetting?.text ?? defaultDataDir(dev, env));
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
-  const endpoint = flags.endpoint ?? env.KURA_ENDPOINT ?? `http://${hostForUrl}:${port}`;
-  const seconds = (flag: string | undefined, envName: string, fileKey: string, name: string, defaultMs: number): number => {
-    const text = pick(flag, envName, fileKey);
-    if (text === undefined) return defaultMs;
-    const v = Number(text);
-    if (!Number.isFinite(v) || v <= 0 || v > 3600) throw new ConfigError(`${name} must be a number of seconds above 0 and at most 3600, not "${text}".`);
+  const endpointSetting = flags.endpoint !== undefined ? { text: flags.endpoint, where: '--endpoint' } : env.KURA_ENDPOINT ? { text: env.KURA_ENDPOINT, where: 'KURA_ENDPOINT' } : undefined;
+  if (endpointSetting && !/^https?:\/\/[^/\s]+\/?$/.test(endpointSetting.text)) {
+    throw new ConfigError(`${endpointSetting.where} must be a URL such as http://127.0.0.1:7420, not "${endpointSetting.text}".`);
+  }
+  const endpoint = endpointSetting?.text.replace(/\/$/, '') ?? `http://${hostForUrl}:${port}`;
+  const seconds = (setting: { text: string; where: string } | undefined, defaultMs: number): number => {
+    if (!setting) return defaultMs;
+    const v = Number(setting.text);
+    if (!Number.isFinite(v) || v <= 0 || v > 3600) throw new ConfigError(`${setting.where} must be a number of seconds above 0 and at most 3600, not "${setting.text}".`);
     return Math.round(v * 1000);
   };
-  const maxText = pick(flags['max-connections'], 'KURA_MAX_CONNECTIONS', 'maxConnections');
-  const maxConnections = maxText === undefined ? defaultMaxConnections() : Number(maxText);
+  const maxSetting = pick(flags['max-connections'], 'max-connections', 'KURA_MAX_CONNECTIONS', 'maxConnections');
+  const maxConnections = maxSetting === undefined ? defaultMaxConnections() : Number(maxSetting.text);
   if (!Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 1_000_000) {
-    throw new ConfigError(`maxConnections must be a whole number from 1, not "${maxText}".`);
+    throw new ConfigError(`${maxSetting!.where} must be a whole number from 1 to 1000000, not "${maxSetting!.text}".`);
   }
   const limits: ServerLimits = {
     ...DEFAULT_LIMITS,
     maxConnections,
-    headersTimeoutMs: seconds(flags['headers-timeout'], 'KURA_HEADERS_TIMEOUT', 'headersTimeoutSeconds', 'The headers timeout', DEFAULT_LIMITS.headersTimeoutMs),
-    requestTimeoutMs: seconds(flags['request-timeout'], 'KURA_REQUEST_TIMEOUT', 'requestTimeoutSeconds', 'The request timeout', DEFAULT_LIMITS.requestTimeoutMs),
-    idleTimeoutMs: seconds(flags['idle-timeout'], 'KURA_IDLE_TIMEOUT', 'idleTimeoutSeconds', 'The idle timeout', DEFAULT_LIMITS.idleTimeoutMs),
+    headersTimeoutMs: seconds(pick(flags['headers-timeout'], 'headers-timeout', 'KURA_HEADERS_TIMEOUT', 'headersTimeoutSeconds'), DEFAULT_LIMITS.headersTimeoutMs),
+    requestTimeoutMs: seconds(pick(flags['request-timeout'], 'request-timeout', 'KURA_REQUEST_TIMEOUT', 'requestTimeoutSeconds'), DEFAULT_LIMITS.requestTimeoutMs),
+    idleTimeoutMs: seconds(pick(flags['idle-timeout'], 'idle-timeout', 'KURA_IDLE_TIMEOUT', 'idleTimeoutSeconds'), DEFAULT_LIMITS.idleTimeoutMs),
   };
-  return { host, port, dataDir, dev, logLevel, schedulerIntervalMs: interval * 1000, endpoint, limits };
+  return {
+    host,
+    port,
+    dataDir,
+    dataDirGiven: dataDirSetting !== undefined,
+    dev,
+    logLevel,
+    logFormat,
+    schedulerIntervalMs: interval * 1000,
+    endpoint,
+    endpointGiven: endpointSetting !== undefined,
+    limits,
+  };
 }
 
 /**

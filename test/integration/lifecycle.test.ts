@@ -67,7 +67,8 @@ async function failure(p: Promise<unknown>): Promise<Failure> {
 
 async function kuraJson<T>(args: string[]): Promise<T> {
   const r = await runKura([...args, '--json']);
-  if (r.code !== 0) throw new Error(`kura ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  // `kura status` exits 2 while sealed or uninitialized (Vault's convention), and still prints its JSON.
+  if (r.code !== 0 && !(args[0] === 'status' && r.code === 2)) throw new Error(`kura ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
 

@@ -1,5 +1,5 @@
 // Starts a real `kura serve` process (the compiled dist/, as `npm start` runs it) on a free port with
-// its own data directory, and reads the endpoint and dev credential it prints.
+// its own data directory, and reads the endpoint and dev credential it prints; runs `kura` commands.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,11 +29,19 @@ export function tempDataDir(prefix = 'kura-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startKura(opts: { dataDir?: string; dev?: boolean; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<KuraProcess> {
-  const dataDir = opts.dataDir ?? tempDataDir();
+/**
+ * Starts `kura serve --port 0` (with --dev unless dev: false). `cwd` sets the working directory; with
+ * `defaultDataDir`, no --data-dir is passed, so a dev appliance uses ./.kura-dev of `cwd`, as
+ * `npm start` does.
+ */
+export async function startKura(
+  opts: { dataDir?: string; dev?: boolean; args?: string[]; env?: NodeJS.ProcessEnv; cwd?: string; defaultDataDir?: boolean } = {},
+): Promise<KuraProcess> {
+  const cwd = opts.cwd ?? ROOT;
+  const dataDir = opts.defaultDataDir ? path.join(cwd, '.kura-dev') : (opts.dataDir ?? tempDataDir());
   const dev = opts.dev ?? true;
-  const args = [KURA_BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(dev ? ['--dev'] : []), ...(opts.args ?? [])];
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [KURA_BIN, 'serve', '--port', '0', ...(opts.defaultDataDir ? [] : ['--data-dir', dataDir]), ...(dev ? ['--dev'] : []), ...(opts.args ?? [])];
+  const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -78,10 +86,10 @@ export async function startKura(opts: { dataDir?: string; dev?: boolean; args?: 
   };
 }
 
-/** Runs `kura <args>` to completion. */
-export function runKura(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs `kura <args>` to completion (in `cwd`, by default the repository). */
+export function runKura(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [KURA_BIN, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [KURA_BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -89,4 +97,24 @@ export function runKura(args: string[], opts: { input?: string; env?: NodeJS.Pro
     p.stdin.end(opts.input ?? '');
     p.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * An environment for `kura` commands that keeps the machine's settings out: no KURA_* (so the
+ * commands find the appliance themselves) and HOME set to `home`, so that the user's default data
+ * directory (~/.local/share/kura) and ~/.aws are those of a temporary directory.
+ */
+export function isolatedEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    KURA_ADMIN_TOKEN: '',
+    KURA_DATA_DIR: '',
+    KURA_CONFIG: '',
+    KURA_ENDPOINT: '',
+    KURA_PORT: '',
+    KURA_HOST: '',
+    KURA_LOG_FORMAT: '',
+    KURA_LOG_LEVEL: '',
+    HOME: home,
+    XDG_DATA_HOME: '',
+  };
 }

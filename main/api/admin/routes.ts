@@ -1,8 +1,12 @@
 // /admin/v1: the appliance's own management API, used by the `kura` CLI (and later the console).
 // init, unseal and status need no token (shares are their own authority, as with any sealed store);
 // everything else needs the admin token kept in the data directory (0600).
+// Times in answers are ISO 8601 strings, never epoch milliseconds.
+// POST /stop answers, then stops the appliance as SIGTERM does. POST /seal is refused (409) on a dev
+// appliance: it unseals only from its key file when it starts, so sealing it would leave it sealed
+// until restarted.
 import type { AuditLog } from '../../audit/audit-log.js';
-import type { CredentialService } from '../../auth/credentials.js';
+import type { CredentialService, CredentialSummary } from '../../auth/credentials.js';
 import { KmsError, isKmsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
@@ -18,6 +22,8 @@ export interface AdminDeps {
   applianceId: string;
   version: string;
   onUnsealed: () => Promise<void>;
+  /** Asks the appliance to stop gracefully once this answer is sent; absent where nothing can stop it. */
+  requestStop?: () => void;
 }
 
 const STATUS: Record<string, number> = {
@@ -35,6 +41,9 @@ const json = (status: number, body: unknown): JsonResponse => ({
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify(body),
 });
+
+/** A credential as the API shows it: createdAt in ISO 8601. */
+const credentialJson = <T extends CredentialSummary>(c: T) => ({ ...c, createdAt: new Date(c.createdAt).toISOString() });
 
 function parseBody(req: RawRequest): Record<string, unknown> {
   if (req.body.length === 0) return {};
@@ -89,17 +98,32 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     }
     requireToken(deps, req);
     if (route === 'POST /seal') {
+      if ((await deps.root.status()).mode === 'dev') {
+        await deps.audit.append({ principal: 'kura:admin', source: 'admin', operation: 'Seal', outcome: 'error', errorCode: 'InvalidState' });
+        throw new KmsError(
+          'InvalidState',
+          'This is a dev appliance: it unseals only from its key file when it starts, so sealing it would leave it sealed until restarted. ' +
+            'Stop it with `kura stop` and restart it with `npm start` instead.',
+        );
+      }
       deps.root.seal();
       await deps.audit.append({ principal: 'kura:admin', source: 'admin', operation: 'Seal', outcome: 'ok' });
       return json(200, await deps.root.status());
     }
-    if (route === 'GET /credentials') return json(200, { credentials: await deps.credentials.list() });
+    if (route === 'POST /stop') {
+      if (!deps.requestStop) throw new KmsError('InvalidState', 'This appliance cannot be stopped through the admin API.');
+      await deps.audit.append({ principal: 'kura:admin', source: 'admin', operation: 'Stop', outcome: 'ok' });
+      // The server finishes this answer before it closes: a graceful stop lets calls in progress end.
+      deps.requestStop();
+      return json(200, { stopping: true });
+    }
+    if (route === 'GET /credentials') return json(200, { credentials: (await deps.credentials.list()).map(credentialJson) });
     if (route === 'POST /credentials') {
       const body = parseBody(req);
       const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
       const accountId = str(body.accountId);
       if (!accountId) throw new KmsError('Validation', 'credentials need "accountId" (12 digits).');
-      return json(200, await deps.credentials.create({ accountId, principalArn: str(body.principalArn), description: str(body.description) }));
+      return json(200, credentialJson(await deps.credentials.create({ accountId, principalArn: str(body.principalArn), description: str(body.description) })));
     }
     const del = /^DELETE \/credentials\/([A-Z0-9]+)$/.exec(route);
     if (del) {

@@ -1,0 +1,146 @@
+// `kura serve`: runs the appliance in this process until SIGINT, SIGTERM or `kura stop`
+// (POST /admin/v1/stop), then stops gracefully and exits 0.
+// In dev mode it also keeps the dev credential readable for `kura credentials env|profile`
+// (dev-credential.ts says why a file) and prints how to point AWS clients at Kura, with the warning
+// that older AWS CLIs ignore the endpoint variables (aws-files.ts).
+import { devRootKeyFile, KURA_VERSION, startAppliance, type Appliance } from '../../app.js';
+import { createLogger } from '../../common/log.js';
+import { clientEnv, ensureGuardCa, exportLines } from '../aws-files.js';
+import { CliError, CONFIG_OPTION, HELP_OPTION, JSON_OPTION, print, printJson, selfCommand, type CommandSpec, type Invocation } from '../command.js';
+import { ENV_HELP, resolveConfig, type ConfigFlags } from '../config.js';
+import { writeDevCredential } from '../dev-credential.js';
+
+export const DEV_REGION = 'us-east-1';
+
+function devBanner(appliance: Appliance, dataDir: string, guardCa: string): string[] {
+  const url = appliance.server.url;
+  const kura = selfCommand();
+  const cred = appliance.devCredential!;
+  return [
+    `Kura ${KURA_VERSION} is running in DEV MODE — insecure: the root key is in ${devRootKeyFile(dataDir)}.`,
+    `KMS endpoint: ${url}`,
+    'Point the AWS CLI and SDKs at Kura:',
+    `  in a shell:        eval "$(${kura} credentials env)"`,
+    `  as an AWS profile: ${kura} credentials profile kura   then: aws --profile kura kms list-keys`,
+    '  or paste these lines into a shell:',
+    ...exportLines({ endpoint: url, region: DEV_REGION, credential: cred, guardCa }),
+    'WARNING: AWS CLIs older than v2.13 and v1.29 — Debian 12\'s /usr/bin/aws 2.9.19 among them — ignore',
+    'AWS_ENDPOINT_URL_KMS and a profile\'s endpoint_url, and send the call, plaintext included, to the',
+    'real AWS KMS. The AWS_CA_BUNDLE line above (and the profile\'s ca_bundle) makes them fail before',
+    'sending anything; with such a CLI, pass the endpoint on every call:',
+    `  /usr/bin/aws --endpoint-url ${url} kms list-keys`,
+    `Admin API: ${url}/admin/v1/status   (the operator console comes in a later release)`,
+    `Stop it with Ctrl-C or \`${kura} stop\`.`,
+  ];
+}
+
+async function run(inv: Invocation): Promise<number> {
+  const cfg = resolveConfig(inv.values as ConfigFlags);
+  const log = createLogger(cfg.logLevel, undefined, cfg.logFormat);
+  // Everything the appliance writes (database, WAL, tokens, the dev root key) is for its owner only.
+  process.umask(0o077);
+  // A stray rejection is a bug to fix, not a reason to drop every client: log it and keep serving.
+  // Acknowledged writes are durable before they are acknowledged, so nothing depends on this.
+  process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? e.stack ?? e.name : typeof e }));
+  // Signal handlers go in before anything is printed or started: a supervisor that sends SIGTERM as
+  // soon as it reads the banner (or during start-up) must get a graceful stop, never the default kill.
+  let stopReason = '';
+  let requestStop: (reason: string) => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = (reason: string) => {
+      if (stopReason) return;
+      stopReason = reason;
+      resolve();
+    };
+    process.on('SIGINT', () => requestStop('SIGINT'));
+    process.on('SIGTERM', () => requestStop('SIGTERM'));
+  });
+  let appliance: Appliance;
+  try {
+    appliance = await startAppliance(cfg, { log, onStopRequested: () => requestStop('POST /admin/v1/stop') });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new CliError('PortInUse', `port ${cfg.port} is in use (another Kura? \`kura status\`)`);
+    if (code === 'EACCES') throw new CliError('PortDenied', `not allowed to listen on port ${cfg.port} (ports below 1024 need privileges)`);
+    throw e;
+  }
+  const status = await appliance.root.status();
+  log.info('kura started', { endpoint: appliance.server.url, dataDir: cfg.dataDir, dev: cfg.dev, state: status.state, applianceId: appliance.applianceId });
+  const url = appliance.server.url;
+  let guardCa: string | undefined;
+  if (cfg.dev && appliance.devCredential) {
+    const c = appliance.devCredential;
+    writeDevCredential(cfg.dataDir, c);
+    guardCa = ensureGuardCa(cfg.dataDir);
+  }
+  if (inv.json) {
+    printJson({
+      endpoint: url,
+      dataDir: cfg.dataDir,
+      pid: process.pid,
+      version: KURA_VERSION,
+      dev: cfg.dev,
+      state: status.state,
+      ...(appliance.devCredential && guardCa
+        ? {
+            devCredential: { accessKeyId: appliance.devCredential.accessKeyId, secretAccessKey: appliance.devCredential.secretAccessKey },
+            env: clientEnv({ endpoint: url, region: DEV_REGION, credential: appliance.devCredential, guardCa }),
+          }
+        : {}),
+    });
+  } else if (appliance.devCredential && guardCa) {
+    // One write, so that whoever reads the banner (a user, a test, a supervisor) gets it whole.
+    print(devBanner(appliance, cfg.dataDir, guardCa).join('\n'));
+  } else {
+    const banner = [`Kura ${KURA_VERSION} listening on ${url} (${status.state}).`];
+    if (status.state === 'uninitialized') banner.push(`Next: kura init --shares 5 --threshold 3 --endpoint ${url}`);
+    if (status.state === 'sealed') banner.push(`Next: kura unseal --endpoint ${url}  (needs ${status.threshold} of ${status.shares} shares)`);
+    banner.push('Stop it with Ctrl-C or `kura stop`.');
+    print(banner.join('\n'));
+  }
+  await stopRequested;
+  log.info('stopping', { reason: stopReason });
+  const force = setTimeout(() => {
+    log.error('graceful stop timed out; exiting');
+    process.exit(1);
+  }, 15_000);
+  force.unref();
+  await appliance.stop().catch((e: unknown) => log.error('stop failed', { error: String(e) }));
+  log.info('kura stopped');
+  return 0;
+}
+
+export const serve: CommandSpec = {
+  name: 'serve',
+  summary: 'run the appliance (KMS API on 127.0.0.1:7420)',
+  description: `Runs the appliance: the AWS KMS-compatible API at POST / and the admin API at /admin/v1/.
+It writes kura.runtime.json (0600: endpoint, pid, version, start time) in its data directory, which
+the other kura commands read to find it, and removes it when it stops.
+Stops gracefully on SIGINT/SIGTERM or \`kura stop\`: idle and half-sent connections close at once,
+calls in progress get 5 seconds to finish, the database closes cleanly; then it exits 0.`,
+  options: [
+    {
+      name: 'dev',
+      help: 'dev mode: data in ./.kura-dev, root key in a 0600 file there (INSECURE), unsealed at start, prints a dev credential as shell exports',
+    },
+    { name: 'host', value: 'H', help: 'listen address (loopback only; default 127.0.0.1)' },
+    { name: 'port', value: 'P', help: 'listen port (default 7420; 0 picks a free port)' },
+    { name: 'data-dir', value: 'DIR', help: 'where the database and the admin token live (default ~/.local/share/kura, or ./.kura-dev with --dev)', complete: 'dir' },
+    CONFIG_OPTION,
+    { name: 'log-level', value: 'L', help: 'least severe level logged: debug, info (default), warn or error', choices: ['debug', 'info', 'warn', 'error'] },
+    {
+      name: 'log-format',
+      value: 'F',
+      help: 'log lines on stderr as JSON objects (json) or as text (text); default: text when stderr is a terminal, json otherwise',
+      choices: ['json', 'text'],
+    },
+    { name: 'max-connections', value: 'N', help: 'connections served at once; more are answered 503 and closed (default: three quarters of the open-file limit less 64, at most 1024)' },
+    { name: 'headers-timeout', value: 'S', help: 'seconds a client has to send complete request headers (default 10)' },
+    { name: 'request-timeout', value: 'S', help: 'seconds a client has to send a complete request (default 30)' },
+    { name: 'idle-timeout', value: 'S', help: 'seconds a kept-alive connection may sit idle (default 5)' },
+    { ...JSON_OPTION, help: 'print the start-up banner as one JSON object (errors too)' },
+    HELP_OPTION,
+  ],
+  footer: ENV_HELP,
+  run,
+};

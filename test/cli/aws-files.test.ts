@@ -1,0 +1,45 @@
+// The in-place INI editing behind `kura credentials profile`: Kura's sections change, every other
+// line of the user's AWS files stays byte for byte (comments, blank lines, other profiles, keys the
+// user added to Kura's own section).
+import { describe, expect, it } from 'vitest';
+import { clientEnv, editIni, exportLines } from '../../main/cli/aws-files.js';
+
+describe('editIni', () => {
+  it('appends a missing section after one blank line, to an empty or a non-empty file', () => {
+    expect(editIni('', 'kura', { set: [['a', '1']] })).toBe('[kura]\na = 1\n');
+    expect(editIni('[other]\nx = 1', 'kura', { set: [['a', '1']] })).toBe('[other]\nx = 1\n\n[kura]\na = 1\n');
+    expect(editIni('[other]\nx = 1\n\n\n', 'kura', { set: [['a', '1']] })).toBe('[other]\nx = 1\n\n[kura]\na = 1\n');
+  });
+
+  it('replaces keys in place and keeps the rest of the section, its comments and the sections around it', () => {
+    const before = '# mine\n[default]\nregion = eu-west-1\n\n[profile kura]\n# note\nregion = eu-west-2\nendpoint_url = http://old\noutput = json\n\n[profile z]\nregion = ap-south-1\n';
+    const after = editIni(before, 'profile kura', { set: [['endpoint_url', 'http://new']], setIfAbsent: [['region', 'us-east-1']] });
+    expect(after).toBe('# mine\n[default]\nregion = eu-west-1\n\n[profile kura]\n# note\nregion = eu-west-2\nendpoint_url = http://new\noutput = json\n\n[profile z]\nregion = ap-south-1\n');
+  });
+
+  it('replaces a key together with its indented sub-lines', () => {
+    const before = '[services kura]\nkms =\n  endpoint_url = http://old\n  other = 1\nsts =\n  endpoint_url = http://old\n';
+    expect(editIni(before, 'services kura', { set: [['kms', 'x']] })).toBe('[services kura]\nkms = x\nsts =\n  endpoint_url = http://old\n');
+    expect(editIni(before, 'services kura', { replaceBody: ['kms =', '  endpoint_url = http://new'] })).toBe('[services kura]\nkms =\n  endpoint_url = http://new\n');
+  });
+
+  it('removes keys, matches headers with extra spaces, and reads CRLF files', () => {
+    expect(editIni('[kura]\r\naws_session_token = t\r\naws_access_key_id = A\r\n', 'kura', { remove: ['aws_session_token'] })).toBe('[kura]\naws_access_key_id = A\n');
+    expect(editIni('[ profile   kura ]\na = 1\n', 'profile kura', { set: [['a', '2']] })).toBe('[ profile   kura ]\na = 2\n');
+  });
+
+  it('does not take a key of the same name from another section', () => {
+    const before = '[kura]\n\n[other]\naws_access_key_id = OTHER\n';
+    expect(editIni(before, 'kura', { set: [['aws_access_key_id', 'MINE']] })).toBe('[kura]\naws_access_key_id = MINE\n\n[other]\naws_access_key_id = OTHER\n');
+  });
+});
+
+describe('exportLines', () => {
+  it('quotes for sh whatever is not a plain word, so eval never expands a value', () => {
+    const lines = exportLines({ endpoint: 'http://127.0.0.1:7420', region: 'us-east-1', credential: { accessKeyId: 'AKIA', secretAccessKey: "a'b$c" }, guardCa: '/x y/ca.pem' });
+    expect(lines).toContain(`export AWS_SECRET_ACCESS_KEY='a'\\''b$c'`);
+    expect(lines).toContain(`export AWS_CA_BUNDLE='/x y/ca.pem'`);
+    expect(lines).toContain('export AWS_ENDPOINT_URL_KMS=http://127.0.0.1:7420');
+    expect(lines.map((l) => l.split('=')[0]!.replace('export ', ''))).toEqual(Object.keys(clientEnv({ endpoint: '', region: '', credential: { accessKeyId: '', secretAccessKey: '' }, guardCa: '' })));
+  });
+});

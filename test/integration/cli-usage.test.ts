@@ -1,0 +1,296 @@
+// The `kura` command's surface, run as a user runs it (spawned processes, no appliance needed):
+// help for every command and subcommand (`--help` and `kura help`), version, one-line usage errors,
+// --json errors, settings errors that name their source, and shell completions generated from the
+// command table (bash run for real; zsh checked against the same table).
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KURA_BIN, ROOT, isolatedEnv, runKura, tempDataDir } from '../support/kura-process.js';
+
+const HOME = tempDataDir('kura-cli-usage-home-');
+const kura = (args: string[], env: NodeJS.ProcessEnv = {}) => runKura(args, { env: { ...isolatedEnv(HOME), ...env } });
+
+/** Every command the issue asks for; the table must have each (and `kura help --json` shows the table). */
+const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'credentials', 'audit', 'version', 'completion', 'help'];
+const SUBCOMMANDS: Record<string, string[]> = { credentials: ['create', 'list', 'delete', 'env', 'profile'], audit: ['list', 'tail', 'head', 'verify'] };
+
+interface Described {
+  command: string;
+  options: { name: string; short?: string; value?: string; choices?: string[] }[];
+  subcommands?: Described[];
+}
+
+/** Every command path of the table, from `kura help --json`. */
+let table: Described[] = [];
+const allPaths = (): Described[] => {
+  const out: Described[] = [];
+  const walk = (d: Described) => {
+    out.push(d);
+    for (const s of d.subcommands ?? []) walk(s);
+  };
+  table.forEach(walk);
+  return out;
+};
+
+beforeAll(async () => {
+  const r = await kura(['help', '--json']);
+  expect(r.code).toBe(0);
+  table = (JSON.parse(r.stdout) as { commands: Described[] }).commands;
+});
+
+describe('help', () => {
+  it('kura --help and kura help list every command', async () => {
+    for (const args of [['--help'], ['help'], ['-h']]) {
+      const r = await kura(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: kura <command>/m);
+      for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+      expect(r.stdout).toMatch(/status`: 0 unsealed, 2 sealed, 1 error/);
+    }
+    expect(table.map((d) => d.command).sort()).toEqual([...COMMANDS].sort());
+    for (const [group, subs] of Object.entries(SUBCOMMANDS)) {
+      expect(table.find((d) => d.command === group)!.subcommands!.map((s) => s.command)).toEqual(subs.map((s) => `${group} ${s}`));
+    }
+  });
+
+  it('kura with no command prints the command list on stderr and exits 2', async () => {
+    const r = await kura([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^Usage: kura <command>/m);
+  });
+
+  it('every command and subcommand has --help listing every option, the same text as `kura help …`', async () => {
+    const paths = allPaths();
+    expect(paths.length).toBe(COMMANDS.length + SUBCOMMANDS.credentials!.length + SUBCOMMANDS.audit!.length);
+    for (const d of paths) {
+      const words = d.command.split(' ');
+      const viaFlag = await kura([...words, '--help']);
+      expect(viaFlag.code, d.command).toBe(0);
+      expect(viaFlag.stderr).toBe('');
+      expect(viaFlag.stdout).toMatch(new RegExp(`^Usage: kura ${d.command}\\b`));
+      for (const o of d.options) expect(viaFlag.stdout, `${d.command} ${o.name}`).toContain(o.name);
+      for (const s of d.subcommands ?? []) expect(viaFlag.stdout).toMatch(new RegExp(`^\\s+${s.command.split(' ').pop()}\\b`, 'm'));
+      const viaHelp = await kura(['help', ...words]);
+      expect(viaHelp.code).toBe(0);
+      expect(viaHelp.stdout).toBe(viaFlag.stdout);
+    }
+  });
+
+  it('-h is --help, and --help wins over a bad option', async () => {
+    for (const words of [['status'], ['credentials'], ['audit', 'verify']]) {
+      const help = (await kura([...words, '--help'])).stdout;
+      expect((await kura([...words, '-h'])).stdout).toBe(help);
+      expect((await kura([...words, '--no-such-option', '--help'])).stdout).toBe(help);
+    }
+  });
+
+  it('the options the issue names are in the help', async () => {
+    const expected: Record<string, string[]> = {
+      serve: ['--dev', '--port', '--data-dir', '--log-level', '--log-format', '--json'],
+      status: ['--data-dir', '--endpoint', '--json'],
+      'credentials env': ['--access-key-id', '--secret-stdin', '--json'],
+      'credentials profile': ['--access-key-id', '--secret-stdin', '--region'],
+      'audit list': ['--since', '--key', '--operation', '--limit', '--json'],
+      'audit tail': ['--follow', '-f', '--lines', '-n'],
+      'audit head': ['--json', '--data-dir'],
+      'audit verify': ['--expect-head', '--json'],
+    };
+    for (const [command, options] of Object.entries(expected)) {
+      const r = await kura([...command.split(' '), '--help']);
+      for (const o of options) expect(r.stdout, `${command} ${o}`).toMatch(new RegExp(`(^|[\\s,])${o}\\b`, 'm'));
+    }
+  });
+
+  it('kura help of an unknown command is a usage error', async () => {
+    const r = await kura(['help', 'frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('kura help: unknown command "frobnicate" (see kura help --help)');
+  });
+});
+
+describe('version', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+
+  it('kura version and kura --version print the version; --json as an object', async () => {
+    for (const args of [['version'], ['--version']]) {
+      const r = await kura(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^kura ${pkg.version.replaceAll('.', '\\.')} \\(node v\\d+`));
+      const j = await kura([...args, '--json']);
+      expect(j.code).toBe(0);
+      expect(JSON.parse(j.stdout)).toMatchObject({ version: pkg.version, node: process.version, platform: process.platform });
+    }
+  });
+});
+
+describe('usage errors', () => {
+  it('an unknown option is one line naming it, exit 2 (1 for status, whose 2 means sealed)', async () => {
+    const seal = await kura(['seal', '--foo']);
+    expect(seal.code).toBe(2);
+    expect(seal.stdout).toBe('');
+    expect(seal.stderr).toBe('kura seal: unknown option --foo (see kura seal --help)\n');
+    const status = await kura(['status', '--foo=1']);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toBe('kura status: unknown option --foo (see kura status --help)\n');
+    const sub = await kura(['credentials', 'create', '--acount', '111122223333']);
+    expect(sub.code).toBe(2);
+    expect(sub.stderr).toBe('kura credentials create: unknown option --acount (see kura credentials create --help)\n');
+    const top = await kura(['--frobnicate']);
+    expect(top.code).toBe(2);
+    expect(top.stderr).toBe('kura: unknown option --frobnicate (see kura --help)\n');
+  });
+
+  it('an unknown command is one line, with a suggestion for a near miss', async () => {
+    const r = await kura(['statsu']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('kura: unknown command "statsu" (did you mean "status"?) (see kura --help)\n');
+    const sub = await kura(['audit', 'verfy']);
+    expect(sub.code).toBe(2);
+    expect(sub.stderr).toBe('kura audit: unknown command "verfy" (did you mean "verify"?) (see kura audit --help)\n');
+  });
+
+  it('a command group without its subcommand names the subcommands', async () => {
+    const r = await kura(['credentials']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('kura credentials: name a command: create, list, delete, env, profile (see kura credentials --help)\n');
+  });
+
+  it('missing and unexpected values are named', async () => {
+    expect((await kura(['init', '--shares'])).stderr).toBe('kura init: option --shares needs a value (N) (see kura init --help)\n');
+    expect((await kura(['status', '--json=yes'])).stderr).toContain('kura status: option --json takes no value');
+    expect((await kura(['status', 'extra'])).stderr).toBe('kura status: unexpected argument "extra" (see kura status --help)\n');
+    const choice = await kura(['serve', '--log-format', 'xml']);
+    expect(choice.code).toBe(2);
+    expect(choice.stderr).toBe('kura serve: --log-format must be one of json, text, not "xml" (see kura serve --help)\n');
+  });
+
+  it('with --json, every error is {"error":{"code","message"}} on stderr and nothing on stdout', async () => {
+    const usage = await kura(['status', '--foo', '--json']);
+    expect(usage.code).toBe(1);
+    expect(usage.stdout).toBe('');
+    expect(JSON.parse(usage.stderr)).toEqual({ error: { code: 'Usage', message: 'kura status: unknown option --foo (see kura status --help)' } });
+    const group = await kura(['audit', 'frob', '--json']);
+    expect(group.code).toBe(2);
+    expect(JSON.parse(group.stderr)).toMatchObject({ error: { code: 'Usage' } });
+    // Port 1 on loopback: nothing listens there.
+    const unreachable = await kura(['status', '--endpoint', 'http://127.0.0.1:1', '--json']);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stdout).toBe('');
+    const e = JSON.parse(unreachable.stderr) as { error: { code: string; message: string } };
+    expect(Object.keys(e)).toEqual(['error']);
+    expect(e.error.code).toBe('Unreachable');
+    expect(e.error.message).toContain('http://127.0.0.1:1');
+    const noDb = await kura(['audit', 'head', '--data-dir', tempDataDir('kura-cli-nodb-'), '--json']);
+    expect(noDb.code).toBe(1);
+    expect(JSON.parse(noDb.stderr)).toMatchObject({ error: { code: 'Config', message: expect.stringMatching(/No Kura database/) } });
+  });
+});
+
+describe('settings errors name their source', () => {
+  it('a bad KURA_* value names the variable', async () => {
+    const port = await kura(['serve', '--dev'], { KURA_PORT: 'abc' });
+    expect(port.code).toBe(1);
+    expect(port.stderr).toBe('kura serve: KURA_PORT must be a port number from 0 to 65535, not "abc".\n');
+    const format = await kura(['serve', '--dev'], { KURA_LOG_FORMAT: 'xml' });
+    expect(format.stderr).toBe('kura serve: KURA_LOG_FORMAT must be one of json, text, not "xml".\n');
+    const endpoint = await kura(['status'], { KURA_ENDPOINT: 'localhost:7420' });
+    expect(endpoint.code).toBe(1);
+    expect(endpoint.stderr).toContain('KURA_ENDPOINT must be a URL');
+    const timeout = await kura(['serve', '--dev'], { KURA_IDLE_TIMEOUT: '0' });
+    expect(timeout.stderr).toContain('KURA_IDLE_TIMEOUT must be a number of seconds');
+  });
+
+  it('a bad config file is reported with its name, and the key at fault', async () => {
+    const dir = tempDataDir('kura-cli-badconfig-');
+    const notJson = path.join(dir, 'not-json.json');
+    fs.writeFileSync(notJson, '{ "port": 7420,');
+    const a = await kura(['serve', '--dev', '--config', notJson]);
+    expect(a.code).toBe(1);
+    expect(a.stderr).toContain(`The config file ${notJson} is not valid JSON`);
+    const badValue = path.join(dir, 'bad-value.json');
+    fs.writeFileSync(badValue, JSON.stringify({ logFormat: 'yaml' }));
+    const b = await kura(['serve', '--dev', '--config', badValue]);
+    expect(b.stderr).toBe(`kura serve: "logFormat" in ${badValue} must be one of json, text, not "yaml".\n`);
+    const missing = path.join(dir, 'missing.json');
+    const c = await kura(['status'], { KURA_CONFIG: missing });
+    expect(c.code).toBe(1);
+    expect(c.stderr).toContain(`Cannot read the config file ${missing} (ENOENT)`);
+  });
+});
+
+describe('completions', () => {
+  /** A `kura` on PATH, as an installed one would be. */
+  const bin = tempDataDir('kura-cli-bin-');
+  fs.writeFileSync(path.join(bin, 'kura'), `#!/bin/sh\nexec "${process.execPath}" "${KURA_BIN}" "$@"\n`, { mode: 0o755 });
+  const env = { ...process.env, ...isolatedEnv(HOME), PATH: `${bin}:${process.env.PATH}` };
+  const bash = (script: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile('bash', ['-c', script], { env }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+  /** What bash completion offers for the words typed so far (the last one being completed). */
+  const complete = async (...words: string[]): Promise<string[]> => {
+    const quoted = words.map((w) => `'${w}'`).join(' ');
+    const r = await bash(`source <(kura completion bash) || exit 9
+COMP_WORDS=(kura ${quoted}); COMP_CWORD=${words.length}; COMPREPLY=()
+_kura
+printf '%s\\n' "\${COMPREPLY[@]}"`);
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.split('\n').filter(Boolean).sort();
+  };
+
+  it("bash: `source <(kura completion bash); complete -p kura` registers the completion", async () => {
+    const r = await bash('source <(kura completion bash); complete -p kura');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('complete -F _kura kura');
+  });
+
+  it('bash: the words offered include every command, and each group\'s subcommands', async () => {
+    expect(await complete('')).toEqual([...COMMANDS].sort());
+    expect(await complete('st')).toEqual(['status', 'stop']);
+    for (const [group, subs] of Object.entries(SUBCOMMANDS)) expect(await complete(group, '')).toEqual([...subs].sort());
+    expect(await complete('completion', '')).toEqual(['bash', 'zsh']);
+    expect(await complete('help', 'cre')).toEqual(['credentials']);
+  });
+
+  it('bash: every command path offers exactly its options from the table, and their values', async () => {
+    for (const d of allPaths()) {
+      const words = d.command.split(' ');
+      const expected = d.options.flatMap((o) => [o.name, ...(o.short ? [o.short] : [])]).filter((w) => w.startsWith('-'));
+      expect(await complete(...words, '-'), d.command).toEqual(expected.sort());
+    }
+    expect(await complete('serve', '--log-format', '')).toEqual(['json', 'text']);
+    expect(await complete('serve', '--log-level', 'd')).toEqual(['debug']);
+    // An option's value is skipped when finding the command: `--data-dir status` is not a command.
+    expect(await complete('audit', '--data-dir', 'x', '')).toEqual([...SUBCOMMANDS.audit!].sort());
+    expect(await complete('audit', 'tail', '-n', '5', '--fo')).toEqual(['--follow']);
+  });
+
+  it('zsh: the script is generated from the same table (every command, subcommand and option)', async () => {
+    const r = await kura(['completion', 'zsh']);
+    expect(r.code).toBe(0);
+    const script = r.stdout;
+    expect(script.split('\n')[0]).toBe('#compdef kura');
+    expect(script).toContain('compdef _kura kura');
+    for (const d of allPaths()) {
+      const block = new RegExp(`^    '${d.command}'\\)\\n([\\s\\S]*?) ;;$`, 'm').exec(script);
+      expect(block, d.command).not.toBeNull();
+      for (const o of d.options) expect(block![1], `${d.command} ${o.name}`).toContain(`'${o.name}:`);
+      for (const s of d.subcommands ?? []) expect(block![1]).toContain(`'${s.command.split(' ').pop()}:`);
+    }
+    const top = /^ {4}''\)\n([\s\S]*?) ;;$/m.exec(script)![1]!;
+    for (const c of COMMANDS) expect(top).toContain(`'${c}:`);
+    expect(script).toContain(`'serve|--log-format') compadd -- 'json' 'text'`);
+  });
+
+  it('an unknown shell is a usage error; --json wraps the script', async () => {
+    const r = await kura(['completion', 'fish']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('kura completion: name one shell: bash or zsh (see kura completion --help)\n');
+    const j = await kura(['completion', 'bash', '--json']);
+    const parsed = JSON.parse(j.stdout) as { shell: string; script: string };
+    expect(parsed.shell).toBe('bash');
+    expect(parsed.script).toBe((await kura(['completion', 'bash'])).stdout);
+  });
+});
