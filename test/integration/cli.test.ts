@@ -208,6 +208,18 @@ describe('serve settings', () => {
     await waitFor('the kura.pid lock to be released', () => !fs.existsSync(path.join(dataDir, 'kura.pid')), 20_000);
     await expect(fetch(`${url}/admin/v1/status`)).rejects.toThrow();
   });
+
+  it('SIGTERM to the npm process alone stops the appliance with it (no orphan)', async () => {
+    const dataDir = tempDataDir('kura-cli-npm-term-');
+    const s = spawnServe('npm', ['start', '--', '--port', '0', '--data-dir', dataDir], { detached: true });
+    children.push(s);
+    const { url } = await s.ready();
+    // Only npm's own pid, as a supervisor or `kill PID` would: not the process group.
+    process.kill(s.proc.pid!, 'SIGTERM');
+    await s.exited;
+    await waitFor('the appliance to stop with npm', () => !fs.existsSync(path.join(dataDir, 'kura.pid')), 20_000);
+    await expect(fetch(`${url}/admin/v1/status`)).rejects.toThrow();
+  });
 });
 
 describe('credentials and audit against a dev appliance', () => {
