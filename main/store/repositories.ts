@@ -5,17 +5,7 @@ import type { Database, Row, SqlValue, WriteTx } from './database.js';
 
 /** What both the reader connection and a write job's transaction offer for reading. */
 type Queryable = Pick<WriteTx, 'get' | 'all'>;
-import type {
-  AliasRecord,
-  AuditRecord,
-  CredentialRecord,
-  CustomKeyStoreRecord,
-  ImportTokenRecord,
-  KeyRecord,
-  MaterialRecord,
-  SealConfigRecord,
-  TagRecord,
-} from './records.js';
+import type { AliasRecord, AuditRecord, CredentialRecord, ImportTokenRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -40,12 +30,8 @@ function toKey(r: Row): KeyRecord {
     currentMaterialId: r.current_material_id === null ? null : String(r.current_material_id),
     expirationModel: r.expiration_model === null || r.expiration_model === undefined ? null : String(r.expiration_model),
     validTo: num(r.valid_to),
-    customKeyStoreId: r.custom_key_store_id === null || r.custom_key_store_id === undefined ? null : String(r.custom_key_store_id),
   };
 }
-
-/** An empty reference is how the NOT NULL column says "no material" (imported material deleted or expired). */
-const refOf = (v: SqlValue | undefined): Buffer | null => (Buffer.isBuffer(v) && v.length > 0 ? v : null);
 
 function toMaterial(r: Row): MaterialRecord {
   return {
@@ -53,7 +39,7 @@ function toMaterial(r: Row): MaterialRecord {
     materialId: String(r.material_id),
     createdAt: Number(r.created_at),
     rotationType: r.rotation_type === null ? null : String(r.rotation_type),
-    materialRef: refOf(r.material_ref),
+    materialSealed: r.material_sealed as Buffer,
     publicKey: (r.public_key as Buffer | null) ?? null,
     importState: r.import_state === null || r.import_state === undefined ? null : String(r.import_state),
     validTo: num(r.valid_to),
@@ -98,12 +84,11 @@ function keyColumns(k: KeyRecord): Columns {
     ['current_material_id', k.currentMaterialId],
     ['expiration_model', k.expirationModel],
     ['valid_to', k.validTo],
-    ['custom_key_store_id', k.customKeyStoreId],
   ];
 }
 
 /** What a key never changes after CreateKey. */
-const KEY_IMMUTABLE = ['account_id', 'region', 'key_usage', 'key_spec', 'origin', 'created_at', 'custom_key_store_id'];
+const KEY_IMMUTABLE = ['account_id', 'region', 'key_usage', 'key_spec', 'origin', 'created_at'];
 
 function materialColumns(m: MaterialRecord): Columns {
   return [
@@ -111,7 +96,7 @@ function materialColumns(m: MaterialRecord): Columns {
     ['material_id', m.materialId],
     ['created_at', m.createdAt],
     ['rotation_type', m.rotationType],
-    ['material_ref', m.materialRef ?? Buffer.alloc(0)],
+    ['material_sealed', m.materialSealed],
     ['public_key', m.publicKey],
     ['import_state', m.importState],
     ['valid_to', m.validTo],
@@ -492,51 +477,4 @@ export class SqliteAuditRepository {
 
 function auditRecord(r: Row): AuditRecord {
   return { seq: Number(r.seq), at: Number(r.at), entry: String(r.entry), prevHash: r.prev_hash as Buffer, hash: r.hash as Buffer };
-}
-
-/** Custom key stores (migration 4): which HSM token or external key store proxy backs a key store ID. */
-export class SqliteCustomKeyStoreRepository {
-  constructor(private readonly db: Database) {}
-
-  private static toRecord(r: Row): CustomKeyStoreRecord {
-    return {
-      id: String(r.id),
-      name: String(r.name),
-      type: String(r.type) as CustomKeyStoreRecord['type'],
-      connectionState: String(r.connection_state) as CustomKeyStoreRecord['connectionState'],
-      createdAt: Number(r.created_at),
-      config: JSON.parse(String(r.config)) as Record<string, unknown>,
-    };
-  }
-
-  async find(id: string, q: Queryable = this.db): Promise<CustomKeyStoreRecord | undefined> {
-    const r = await q.get('SELECT * FROM custom_key_stores WHERE id = ?', id);
-    return r ? SqliteCustomKeyStoreRepository.toRecord(r) : undefined;
-  }
-
-  async list(): Promise<CustomKeyStoreRecord[]> {
-    const rows = await this.db.all('SELECT * FROM custom_key_stores ORDER BY created_at, id');
-    return rows.map(SqliteCustomKeyStoreRepository.toRecord);
-  }
-
-  async insert(tx: WriteTx, c: CustomKeyStoreRecord): Promise<void> {
-    await tx.run(
-      'INSERT INTO custom_key_stores (id, name, type, connection_state, created_at, config) VALUES (?, ?, ?, ?, ?, ?)',
-      c.id,
-      c.name,
-      c.type,
-      c.connectionState,
-      c.createdAt,
-      JSON.stringify(c.config),
-    );
-  }
-
-  async setConnectionState(tx: WriteTx, id: string, state: CustomKeyStoreRecord['connectionState']): Promise<void> {
-    await tx.run('UPDATE custom_key_stores SET connection_state = ? WHERE id = ?', state, id);
-  }
-
-  /** Refused by the foreign key while a key still lives in the store (AWS: delete its keys first). */
-  async delete(tx: WriteTx, id: string): Promise<boolean> {
-    return (await tx.run('DELETE FROM custom_key_stores WHERE id = ?', id)).changes > 0;
-  }
 }
