@@ -35,6 +35,8 @@ export interface ApplianceConfig {
   dev: boolean;
   schedulerIntervalMs: number;
   limits: ServerLimits;
+  /** Regions a request may be signed for; undefined: every AWS region. */
+  regions?: readonly string[];
 }
 
 export interface Appliance {
@@ -145,13 +147,14 @@ export async function startAppliance(
     await scheduler.start();
     refusals.start();
 
+    const allowedRegions = config.regions ? new Set(config.regions) : undefined;
     const server = await startServer({
       host: config.host,
       port: config.port,
       log,
       limits: config.limits,
       routes: {
-        kms: (req) => handleKmsRequest({ keys, keyUse, imports, credentials, audit, refusals, clock, log }, req),
+        kms: (req) => handleKmsRequest({ keys, keyUse, imports, credentials, audit, refusals, clock, log, allowedRegions }, req),
         admin: (req) =>
           handleAdminRequest(
             { root, credentials, audit, log, adminToken, applianceId, version: KURA_VERSION, onUnsealed: () => scheduler.runOnce(), requestStop: deps.onStopRequested },

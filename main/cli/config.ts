@@ -22,6 +22,8 @@ export interface ResolvedConfig {
   /** The endpoint was given (--endpoint or KURA_ENDPOINT), not derived from host and port. */
   endpointGiven: boolean;
   limits: ServerLimits;
+  /** Regions a request may be signed for; undefined: every AWS region. */
+  regions?: readonly string[];
 }
 
 export interface ConfigFlags {
@@ -37,15 +39,17 @@ export interface ConfigFlags {
   'headers-timeout'?: string;
   'request-timeout'?: string;
   'idle-timeout'?: string;
+  regions?: string;
 }
 
 export const ENV_HELP = `Environment variables (overridden by flags, override the config file):
   KURA_HOST, KURA_PORT, KURA_DATA_DIR, KURA_CONFIG, KURA_LOG_LEVEL, KURA_LOG_FORMAT, KURA_ENDPOINT,
-  KURA_MAX_CONNECTIONS, KURA_HEADERS_TIMEOUT, KURA_REQUEST_TIMEOUT, KURA_IDLE_TIMEOUT
+  KURA_MAX_CONNECTIONS, KURA_HEADERS_TIMEOUT, KURA_REQUEST_TIMEOUT, KURA_IDLE_TIMEOUT, KURA_REGIONS
 Config file (--config or KURA_CONFIG), JSON:
   { "host": "127.0.0.1", "port": 7420, "dataDir": "/var/lib/kura", "logLevel": "info",
     "logFormat": "json", "schedulerIntervalSeconds": 60, "maxConnections": 256,
-    "headersTimeoutSeconds": 10, "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 5 }`;
+    "headersTimeoutSeconds": 10, "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 5,
+    "regions": ["us-east-1", "eu-west-1"] }`;
 
 export class ConfigError extends Error {}
 
@@ -63,7 +67,11 @@ const FILE_KEYS = [
   'headersTimeoutSeconds',
   'requestTimeoutSeconds',
   'idleTimeoutSeconds',
+  'regions',
 ] as const;
+
+/** The shape of an AWS region name (us-east-1, us-gov-west-1, eusc-de-east-1). */
+const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d+$/;
 
 /** The user's data directory: $XDG_DATA_HOME/kura, else ~/.local/share/kura. */
 export function userDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -112,6 +120,10 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   };
   if (file.dev !== undefined && typeof file.dev !== 'boolean') throw new ConfigError(`"dev" in ${configPath} must be true or false.`);
   const dev = flags.dev ?? file.dev === true;
+  const fileRegions = file.regions;
+  if (fileRegions !== undefined && !(Array.isArray(fileRegions) && fileRegions.every((r) => typeof r === 'string'))) {
+    throw new ConfigError(`"regions" in ${configPath} must be a list of region names.`);
+  }
 
   const hostSetting = pick(flags.host, 'host', 'KURA_HOST', 'host');
   const host = hostSetting?.text ?? '127.0.0.1';
@@ -152,6 +164,19 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   if (!Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 1_000_000) {
     throw new ConfigError(`${maxSetting!.where} must be a whole number from 1 to 1000000, not "${maxSetting!.text}".`);
   }
+  // The allow-list of regions: a flag or variable is comma-separated, the config file gives a list.
+  const regionsSetting =
+    flags.regions !== undefined
+      ? { list: flags.regions.split(','), where: '--regions' }
+      : env.KURA_REGIONS
+        ? { list: env.KURA_REGIONS.split(','), where: 'KURA_REGIONS' }
+        : fileRegions !== undefined
+          ? { list: fileRegions as string[], where: `"regions" in ${configPath}` }
+          : undefined;
+  const regions = regionsSetting?.list.map((r) => r.trim()).filter((r) => r !== '');
+  if (regionsSetting && (regions!.length === 0 || regions!.some((r) => !REGION_NAME.test(r)))) {
+    throw new ConfigError(`${regionsSetting.where} must list AWS region names such as us-east-1, not "${regionsSetting.list.join(',')}".`);
+  }
   const limits: ServerLimits = {
     ...DEFAULT_LIMITS,
     maxConnections,
@@ -171,6 +196,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     endpoint,
     endpointGiven: endpointSetting !== undefined,
     limits,
+    regions,
   };
 }
 

@@ -2,8 +2,11 @@
 // v1): the answer names the credential's account and principal in the region's partition; other STS
 // actions answer InvalidAction; a wrong secret answers STS's SignatureDoesNotMatch; and a region that
 // is no AWS region is refused in the signature scope, for STS and KMS alike.
+import { ListKeysCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsCli, DEBIAN_AWS } from '../support/aws-cli.js';
+import { errorName, kmsClient } from '../support/kms-client.js';
+import { startKura } from '../support/kura-process.js';
 
 const cli = new AwsCli('kura-sts-', 60_000);
 let newer: string | undefined;
@@ -64,5 +67,16 @@ describe('regions', () => {
     expect(cn.KeyMetadata.Arn).toMatch(/^arn:aws-cn:kms:cn-north-1:111122223333:key\//);
     const gov = await cli.awsJson<{ KeyMetadata: { Arn: string } }>(['kms', 'create-key', '--region', 'us-gov-west-1']);
     expect(gov.KeyMetadata.Arn).toMatch(/^arn:aws-us-gov:kms:us-gov-west-1:111122223333:key\//);
+  });
+
+  it('--regions narrows the allowed regions; a region outside the list is refused like a non-AWS one', async () => {
+    const kura = await startKura({ args: ['--regions', 'us-east-1,eu-west-1'] });
+    try {
+      expect(await errorName(kmsClient(kura, { region: 'eu-west-1' }).send(new ListKeysCommand({})))).toBe('ok');
+      const refused = kmsClient(kura, { region: 'eu-west-2' }).send(new ListKeysCommand({}));
+      await expect(refused).rejects.toThrow(/Credential should be scoped to a valid region, not 'eu-west-2'/);
+    } finally {
+      await kura.stop();
+    }
   });
 });
