@@ -17,11 +17,9 @@ import type { Logger } from './common/log.js';
 import type { Aead } from './crypto/aead.js';
 import { randomBytes } from './crypto/bytes.js';
 import { wasmAead, wasmKeyWrap } from './crypto/wasm-aead.js';
-import { StandardKeyStore } from './keystores/standard.js';
-import { KeyService } from './kms/key-service.js';
-import { ImportService } from './kms/import-service.js';
-import { KeyUseService } from './kms/key-use.js';
-import { LifecycleScheduler } from './kms/scheduler.js';
+import type { Kms } from './kms/index.js';
+import type { LifecycleScheduler } from './kms/jobs/scheduler.js';
+import { buildKmsDomain } from './kms/wiring.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from './seal/root-key.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -42,7 +40,7 @@ export interface ApplianceConfig {
 export interface Appliance {
   store: Store;
   root: RootKeyHolder;
-  keys: KeyService;
+  keys: Kms;
   credentials: CredentialService;
   audit: AuditLog;
   scheduler: LifecycleScheduler;
@@ -126,12 +124,8 @@ export async function startAppliance(
     const refusals = new RefusalLog({ audit, clock });
     const root = new RootKeyHolder({ db: store.db, appliance: store.appliance, aead, clock, applianceId });
     await root.load();
-    const keystore = new StandardKeyStore({ aead, root });
-    const keys = new KeyService({ store, keystore, root, audit, clock });
-    const keyUse = new KeyUseService({ keys });
-    const imports = new ImportService({ keys, store, keystore, keyWrap: wasmKeyWrap, clock });
+    const { kms: keys, scheduler } = buildKmsDomain({ store, root, audit, clock, aead, keyWrap: wasmKeyWrap, log, schedulerIntervalMs: config.schedulerIntervalMs });
     const credentials = new CredentialService({ store, root, clock, audit });
-    const scheduler = new LifecycleScheduler({ keys, log, intervalMs: config.schedulerIntervalMs });
     const adminToken = readOrCreateSecretFile(adminTokenFile(config.dataDir), () => Buffer.from(randomBytes(32).toString('hex'))).toString('utf8').trim();
 
     let devCredential: NewCredential | undefined;
@@ -154,7 +148,7 @@ export async function startAppliance(
       log,
       limits: config.limits,
       routes: {
-        kms: (req) => handleKmsRequest({ keys, keyUse, imports, credentials, audit, refusals, clock, log, allowedRegions }, req),
+        kms: (req) => handleKmsRequest({ kms: keys, credentials, audit, refusals, clock, log, allowedRegions }, req),
         admin: (req) =>
           handleAdminRequest(
             { root, credentials, audit, log, adminToken, applianceId, version: KURA_VERSION, onUnsealed: () => scheduler.runOnce(), requestStop: deps.onStopRequested },

@@ -1,7 +1,7 @@
 // A read-through cache of key, alias and material records, so that a cryptographic call does not
 // query SQLite for records it read a moment ago. This process is the only writer of its database,
-// so the KeyService drops the whole cache around every change it makes: before the transaction
-// (so that no load started earlier can repopulate it with the old row) and after the commit.
+// so the key directory (./key-directory.ts) drops the whole cache around every change it makes: before
+// the transaction (so that no load started earlier can repopulate it with the old row) and after the commit.
 // A generation counter makes a load that raced with a change discard its result.
 
 export class RecordCache<V> {

@@ -1,5 +1,6 @@
 // The store's public face: open a data directory's database, migrated to the current schema.
 import { Database } from './database.js';
+import { SqliteCustomKeyStoreRepository } from './custom-key-stores.js';
 import { migrate } from './migrations.js';
 import { SqliteApplianceRepository, SqliteAuditRepository, SqliteCredentialRepository, SqliteKeyRepository } from './repositories.js';
 
@@ -7,21 +8,24 @@ export type { WriteTx } from './database.js';
 export { Database } from './database.js';
 export * from './records.js';
 export * from './repositories.js';
+export * from './custom-key-stores.js';
 
 export interface Store {
   db: Database;
   keys: SqliteKeyRepository;
+  customKeyStores: SqliteCustomKeyStoreRepository;
   credentials: SqliteCredentialRepository;
   appliance: SqliteApplianceRepository;
   audit: SqliteAuditRepository;
   close(): Promise<void>;
 }
 
-export async function openStore(file: string, opts: { readonly?: boolean } = {}): Promise<Store> {
+/** `schemaUpTo` (tests only) leaves the database at an older schema version, as an older Kura made it. */
+export async function openStore(file: string, opts: { readonly?: boolean; schemaUpTo?: number } = {}): Promise<Store> {
   const db = await Database.open(file, opts);
   if (!opts.readonly) {
     try {
-      await migrate(db);
+      await migrate(db, { upTo: opts.schemaUpTo });
     } catch (e) {
       await db.close().catch(() => undefined);
       throw e;
@@ -30,6 +34,7 @@ export async function openStore(file: string, opts: { readonly?: boolean } = {})
   return {
     db,
     keys: new SqliteKeyRepository(db),
+    customKeyStores: new SqliteCustomKeyStoreRepository(db),
     credentials: new SqliteCredentialRepository(db),
     appliance: new SqliteApplianceRepository(db),
     audit: new SqliteAuditRepository(db),

@@ -123,18 +123,49 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE INDEX import_tokens_expiry ON import_tokens (expires_at)
     `,
   },
+  {
+    version: 4,
+    name: 'custom key stores, and material references in place of sealed material',
+    sql: `
+      -- Custom key stores (AWS CreateCustomKeyStore): AWS_CLOUDHSM is Kura's HSM key store (a PKCS#11
+      -- token), EXTERNAL_KEY_STORE an XKS proxy. config holds the type's own settings as JSON (module
+      -- path and token label; proxy URI and path …); whatever is secret in it is sealed by the key
+      -- store that reads it, never stored in the clear.
+      CREATE TABLE custom_key_stores (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL CHECK (type IN ('AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE')),
+        connection_state TEXT NOT NULL DEFAULT 'DISCONNECTED'
+          CHECK (connection_state IN ('CONNECTED', 'CONNECTING', 'FAILED', 'DISCONNECTED', 'DISCONNECTING')),
+        created_at INTEGER NOT NULL,
+        config TEXT NOT NULL DEFAULT '{}'
+      );
+      -- The key store a key lives in: NULL for the standard key store (every key made before this version).
+      ALTER TABLE keys ADD COLUMN custom_key_store_id TEXT REFERENCES custom_key_stores (id);
+      CREATE INDEX keys_by_custom_key_store ON keys (custom_key_store_id) WHERE custom_key_store_id IS NOT NULL;
+      -- What a key store keeps to find a material again, opaque to everything but that store: the
+      -- standard store's sealed material (so every existing row is already a valid reference, byte for
+      -- byte), an HSM's token object, an external key's ID. Empty once imported material is deleted.
+      ALTER TABLE key_materials RENAME COLUMN material_sealed TO material_ref
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-export async function migrate(db: Database): Promise<void> {
+/**
+ * Brings the database to SCHEMA_VERSION. `upTo` stops at an earlier version: tests make a database as
+ * an older Kura left it, then check that the later migrations keep its data.
+ */
+export async function migrate(db: Database, opts: { upTo?: number } = {}): Promise<void> {
   await db.execScript('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
   const row = await db.write((tx) => tx.get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version'));
   const current = row?.v ?? 0;
   if (current > SCHEMA_VERSION) {
     throw new Error(`The database is at schema version ${current}, newer than this Kura (${SCHEMA_VERSION}); upgrade Kura.`);
   }
-  for (const m of MIGRATIONS.filter((x) => x.version > current)) {
+  const target = opts.upTo ?? SCHEMA_VERSION;
+  for (const m of MIGRATIONS.filter((x) => x.version > current && x.version <= target)) {
     await db.write(async (tx) => {
       // Comments go before splitting, so that a ';' in one cannot cut a statement.
       const sql = m.sql.replace(/--[^\n]*/g, '');

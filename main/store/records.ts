@@ -22,6 +22,8 @@ export interface KeyRecord {
   /** Imported keys: KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE, and when the current material expires. */
   expirationModel: string | null;
   validTo: number | null;
+  /** The custom key store the key lives in; null for the standard key store. */
+  customKeyStoreId: string | null;
 }
 
 export interface MaterialRecord {
@@ -30,11 +32,15 @@ export interface MaterialRecord {
   createdAt: number;
   /** null for the key's first material; AUTOMATIC or ON_DEMAND for rotations. */
   rotationType: string | null;
-  /** The material encrypted under the root key; never the plaintext. */
-  materialSealed: Buffer;
+  /**
+   * What the key's key store keeps to find this material again, opaque outside that store (the
+   * standard store's material sealed under the root key; a token object; an external key ID); never
+   * the plaintext. null once imported material was deleted or expired (stored as an empty value).
+   */
+  materialRef: Buffer | null;
   /** DER SubjectPublicKeyInfo of asymmetric material; null for symmetric and HMAC material. */
   publicKey: Buffer | null;
-  /** Imported material only: IMPORTED, or PENDING_IMPORT once deleted or expired (materialSealed is then empty). */
+  /** Imported material only: IMPORTED, or PENDING_IMPORT once deleted or expired (materialRef is then null). */
   importState: string | null;
   validTo: number | null;
   expirationModel: string | null;
@@ -48,10 +54,22 @@ export interface ImportTokenRecord {
   keyId: string;
   wrappingAlgorithm: string;
   wrappingKeySpec: string;
-  /** The wrapping RSA private key (PKCS#8) sealed under the root key. */
-  privateKeySealed: Buffer;
+  /** The key store's reference to the wrapping RSA private key (the standard store: sealed under the root key). */
+  wrappingKeyRef: Buffer;
   createdAt: number;
   expiresAt: number;
+}
+
+/** A custom key store (AWS CreateCustomKeyStore): an HSM token or an external key store proxy. */
+export interface CustomKeyStoreRecord {
+  id: string;
+  name: string;
+  type: 'AWS_CLOUDHSM' | 'EXTERNAL_KEY_STORE';
+  /** AWS ConnectionStateType. */
+  connectionState: 'CONNECTED' | 'CONNECTING' | 'FAILED' | 'DISCONNECTED' | 'DISCONNECTING';
+  createdAt: number;
+  /** The type's own settings (module path and token label; proxy URI and path …), kept as JSON. */
+  config: Record<string, unknown>;
 }
 
 export interface AliasRecord {

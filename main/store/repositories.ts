@@ -30,8 +30,12 @@ function toKey(r: Row): KeyRecord {
     currentMaterialId: r.current_material_id === null ? null : String(r.current_material_id),
     expirationModel: r.expiration_model === null || r.expiration_model === undefined ? null : String(r.expiration_model),
     validTo: num(r.valid_to),
+    customKeyStoreId: r.custom_key_store_id === null || r.custom_key_store_id === undefined ? null : String(r.custom_key_store_id),
   };
 }
+
+/** An empty reference is how the NOT NULL column says "no material" (imported material deleted or expired). */
+const refOf = (v: SqlValue | undefined): Buffer | null => (Buffer.isBuffer(v) && v.length > 0 ? v : null);
 
 function toMaterial(r: Row): MaterialRecord {
   return {
@@ -39,7 +43,7 @@ function toMaterial(r: Row): MaterialRecord {
     materialId: String(r.material_id),
     createdAt: Number(r.created_at),
     rotationType: r.rotation_type === null ? null : String(r.rotation_type),
-    materialSealed: r.material_sealed as Buffer,
+    materialRef: refOf(r.material_ref),
     publicKey: (r.public_key as Buffer | null) ?? null,
     importState: r.import_state === null || r.import_state === undefined ? null : String(r.import_state),
     validTo: num(r.valid_to),
@@ -84,11 +88,12 @@ function keyColumns(k: KeyRecord): Columns {
     ['current_material_id', k.currentMaterialId],
     ['expiration_model', k.expirationModel],
     ['valid_to', k.validTo],
+    ['custom_key_store_id', k.customKeyStoreId],
   ];
 }
 
 /** What a key never changes after CreateKey. */
-const KEY_IMMUTABLE = ['account_id', 'region', 'key_usage', 'key_spec', 'origin', 'created_at'];
+const KEY_IMMUTABLE = ['account_id', 'region', 'key_usage', 'key_spec', 'origin', 'created_at', 'custom_key_store_id'];
 
 function materialColumns(m: MaterialRecord): Columns {
   return [
@@ -96,7 +101,7 @@ function materialColumns(m: MaterialRecord): Columns {
     ['material_id', m.materialId],
     ['created_at', m.createdAt],
     ['rotation_type', m.rotationType],
-    ['material_sealed', m.materialSealed],
+    ['material_ref', m.materialRef ?? Buffer.alloc(0)],
     ['public_key', m.publicKey],
     ['import_state', m.importState],
     ['valid_to', m.validTo],
@@ -212,7 +217,7 @@ export class SqliteKeyRepository {
       t.keyId,
       t.wrappingAlgorithm,
       t.wrappingKeySpec,
-      t.privateKeySealed,
+      t.wrappingKeyRef,
       t.createdAt,
       t.expiresAt,
     );
@@ -226,7 +231,7 @@ export class SqliteKeyRepository {
       keyId: String(r.key_id),
       wrappingAlgorithm: String(r.wrapping_algorithm),
       wrappingKeySpec: String(r.wrapping_key_spec),
-      privateKeySealed: r.private_key_sealed as Buffer,
+      wrappingKeyRef: r.private_key_sealed as Buffer,
       createdAt: Number(r.created_at),
       expiresAt: Number(r.expires_at),
     };

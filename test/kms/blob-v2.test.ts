@@ -1,4 +1,4 @@
-// Ciphertext blobs of version 2 through the KMS domain (KeyService over a real store and the WASM
+// Ciphertext blobs of version 2 through the KMS domain (the KMS façade over a real store and the WASM
 // AEAD): each Encrypt seals under a key derived for that blob alone from the material (SP 800-108r1
 // counter-mode KDF, HMAC-SHA256, Label "kura/blob/v2", Context = header), checked here against an
 // independent decryption with node:crypto; every header field is authenticated; version-1 blobs made
@@ -8,9 +8,10 @@ import { createDecipheriv, createCipheriv, createHmac, randomBytes } from 'node:
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Aead, AeadKey } from '../../main/crypto/aead.js';
 import { wasmAead } from '../../main/crypto/wasm-aead.js';
-import { StandardKeyStore } from '../../main/keystores/standard.js';
+import { StandardKeyStore } from '../../main/keystores/standard/standard-key-store.js';
+import { wasmKeyWrap } from '../../main/crypto/wasm-aead.js';
 import { BLOB_OVERHEAD, encodeEncryptionContext, parseBlob } from '../../main/kms/ciphertext.js';
-import type { KeyRecord } from '../../main/kms/key-service.js';
+import type { Key as KeyRecord } from '../../main/kms/index.js';
 import { encodeAad } from '../../main/seal/at-rest.js';
 import { kmsCode, openDomain, type Domain } from '../support/domain.js';
 
@@ -69,7 +70,7 @@ function sealV1(keyId: string, materialId: string, material: Buffer, plaintext: 
   return Buffer.concat([header, iv, ciphertext, cipher.getAuthTag()]);
 }
 
-describe('ciphertext blobs of version 2 through KeyService', () => {
+describe('ciphertext blobs of version 2 through the KMS façade', () => {
   let d: Domain;
   let aead: ReturnType<typeof capturingAead>;
   const ctx = (op: string) => d.ctx(op);
@@ -82,7 +83,7 @@ describe('ciphertext blobs of version 2 through KeyService', () => {
   /** The plaintext key material of a key's current material (test-only, through the root key). */
   async function materialOf(k: KeyRecord): Promise<Buffer> {
     const m = (await d.store.keys.findMaterial(k.keyId, k.currentMaterialId!))!;
-    return d.root.materialSealer().open(m.materialSealed, encodeAad('kura/key-material/symmetric-default', k.keyId, m.materialId));
+    return d.root.materialSealer().open(m.materialRef!, encodeAad('kura/key-material/symmetric-default', k.keyId, m.materialId));
   }
 
   beforeAll(async () => {
@@ -228,7 +229,7 @@ describe('ciphertext blobs of version 2 through KeyService', () => {
   });
 
   describe('version-1 blobs', () => {
-    it('still decrypt through KeyService, with their encryption context bound', async () => {
+    it('still decrypt through the KMS façade, with their encryption context bound', async () => {
       const k = await create();
       const material = await materialOf(k);
       const pt = Buffer.from('sealed by an older Kura');
@@ -286,16 +287,16 @@ describe('ciphertext blobs of version 2 through KeyService', () => {
       expect(Buffer.from(cached).equals(await materialOf(k))).toBe(true);
       await d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), k.keyId, 7);
       d.clock.advance(7 * 86_400_000);
-      expect((await d.keys.runDue()).deleted).toContain(k.keyId);
+      expect((await d.jobs.runDue()).deleted).toContain(k.keyId);
       expect(cached.every((b) => b === 0)).toBe(true);
       expect(d.keystore.cachedMaterialForTests(k.keyId, k.currentMaterialId!)).toBeUndefined();
     });
 
     it('are zeroized on eviction, with the version-1 handle made from them destroyed', async () => {
-      const store = new StandardKeyStore({ aead, root: d.root, maxCached: 1 });
+      const store = new StandardKeyStore({ aead, root: d.root, keyWrap: wasmKeyWrap, maxCached: 1 });
       const a = await create();
       const b = await create();
-      const sealedOf = async (k: KeyRecord) => (await d.store.keys.findMaterial(k.keyId, k.currentMaterialId!))!.materialSealed;
+      const sealedOf = async (k: KeyRecord) => (await d.store.keys.findMaterial(k.keyId, k.currentMaterialId!))!.materialRef!;
       const derivation = { label: Buffer.from('kura/blob/v2'), context: Buffer.alloc(82, 7), length: 32 };
       store.withDerivedKey(a.keyId, a.currentMaterialId!, await sealedOf(a), derivation, () => undefined);
       const before = aead.imports.length;
@@ -312,7 +313,7 @@ describe('ciphertext blobs of version 2 through KeyService', () => {
 
     it('destroy the derived key even when the operation under it fails', async () => {
       const k = await create();
-      const sealed = (await d.store.keys.findMaterial(k.keyId, k.currentMaterialId!))!.materialSealed;
+      const sealed = (await d.store.keys.findMaterial(k.keyId, k.currentMaterialId!))!.materialRef!;
       const before = aead.imports.length;
       expect(() =>
         d.keystore.withDerivedKey(k.keyId, k.currentMaterialId!, sealed, { label: Buffer.from('x'), context: Buffer.from('y'), length: 32 }, () => {

@@ -1,5 +1,5 @@
 // Imported key material expires at its ValidTo at request time, not when the scheduler next runs
-// (KeyService.runDue every 60 s): with the FixedClock moved 1 ms past ValidTo and the scheduler NOT run,
+// (ScheduledJobs.runDue every 60 s): with the FixedClock moved 1 ms past ValidTo and the scheduler NOT run,
 // every use of the key answers as it will once the scheduler has emptied the material — the key is
 // PendingImport and cryptographic operations fail with KMSInvalidStateException (AWS's key state table:
 // "PendingImport … KMSInvalidStateException"; Developer Guide, "Importing key material": when imported
@@ -10,7 +10,7 @@
 import { constants, createCipheriv, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../main/common/clock.js';
-import type { KeyRecord } from '../../main/kms/key-service.js';
+import type { Key as KeyRecord } from '../../main/kms/index.js';
 import { kmsError, openDomain, type Domain } from '../support/domain.js';
 
 /** Wraps material as a customer does, with OpenSSL through node:crypto: RSA_AES_KEY_WRAP_SHA_256 (OAEP(aes key) || KWP(material)). */
@@ -147,7 +147,7 @@ describe('imported key material expires at request time (FixedClock, scheduler n
     expect((await d.store.keys.listMaterials(sym.keyId))[0]!.importState).toBe('IMPORTED');
 
     // The scheduler's bookkeeping changes none of the answers.
-    const due = await d.keys.runDue();
+    const due = await d.jobs.runDue();
     expect(new Set(due.expired)).toEqual(new Set(expiring.map((k) => k.keyId)));
     for (const [name, run] of uses) expect(await outcome(run), name).toBe(atRequestTime.get(name));
     for (const k of expiring) expect(await stateOf(k.keyId)).toBe('PendingImport');
@@ -169,7 +169,7 @@ describe('imported key material expires at request time (FixedClock, scheduler n
     d.clock.set(validTo);
     expect(await outcome(() => d.keys.encrypt(ctx('Encrypt'), { keyId: k.keyId, plaintext: Buffer.from('x') }))).toMatch(/^InvalidState: /);
     expect(await stateOf(k.keyId)).toBe('PendingImport');
-    expect((await d.keys.runDue()).expired).toEqual([k.keyId]);
+    expect((await d.jobs.runDue()).expired).toEqual([k.keyId]);
   });
 
   it('a ciphertext made under an expired non-current material fails as it does once that material is deleted', async () => {
@@ -195,7 +195,7 @@ describe('imported key material expires at request time (FixedClock, scheduler n
     expect(byId.get(second.materialId)).toBe('IMPORTED');
 
     // The scheduler's expiry and an explicit deletion of that material give the same answers.
-    await d.keys.runDue();
+    await d.jobs.runDue();
     expect([await outcome(decryptOld), await outcome(decryptFresh)]).toEqual(atRequestTime);
 
     const twin = await d.keys.createKey(ctx('CreateKey'), { origin: 'EXTERNAL' });
@@ -257,7 +257,7 @@ describe('imported key material expires at request time (FixedClock, scheduler n
     const after = await externalKey({}, randomBytes(32), d.clock.nowMs() + DAY_MS);
     await d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), after.keyId, 7);
     d.clock.advance(DAY_MS + 1);
-    await d.keys.runDue(); // the material expires while the key waits for deletion
+    await d.jobs.runDue(); // the material expires while the key waits for deletion
     expect(await stateOf(after.keyId)).toBe('PendingDeletion');
     expect((await d.keys.cancelKeyDeletion(ctx('CancelKeyDeletion'), after.keyId)).state).toBe('PendingImport');
 
@@ -287,7 +287,7 @@ describe('imported key material expires at request time (FixedClock, scheduler n
     expect((await d.keys.describeKey(ctx('DescribeKey'), k.keyId)).currentMaterialId).toBe(first.materialId);
     // Pending material is not the key's yet: its expiry leaves the key usable.
     expect(await stateOf(k.keyId)).toBe('Enabled');
-    await d.keys.runDue();
+    await d.jobs.runDue();
     expect(await outcome(rotate)).toBe(atRequestTime);
     expect(await stateOf(k.keyId)).toBe('Enabled');
   });

@@ -1,6 +1,7 @@
-// The KMS domain wired as main/app.ts wires it (store → root key → key store → services), over a real
-// SQLite database in a temporary directory, with a FixedClock and the WebAssembly AEAD, without the HTTP
-// listener. Opening a second domain on the same directory is how tests restart the appliance.
+// The KMS domain wired as main/app.ts wires it (store → root key → buildKmsDomain: key stores, key
+// directory, operations, façade, jobs), over a real SQLite database in a temporary directory, with a
+// FixedClock and the WebAssembly AEAD, without the HTTP listener. Opening a second domain on the same
+// directory is how tests restart the appliance.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,13 +9,17 @@ import { randomUUID } from 'node:crypto';
 import { AuditLog } from '../../main/audit/audit-log.js';
 import { CredentialService } from '../../main/auth/credentials.js';
 import { isKmsError, type KmsError } from '../../main/common/errors.js';
+import { createLogger } from '../../main/common/log.js';
 import type { Aead } from '../../main/crypto/aead.js';
 import { randomBytes } from '../../main/crypto/bytes.js';
 import { wasmAead, wasmKeyWrap } from '../../main/crypto/wasm-aead.js';
-import { StandardKeyStore } from '../../main/keystores/standard.js';
-import { ImportService } from '../../main/kms/import-service.js';
-import { KeyService, type CallContext } from '../../main/kms/key-service.js';
-import { KeyUseService } from '../../main/kms/key-use.js';
+import type { StandardKeyStore } from '../../main/keystores/standard/standard-key-store.js';
+import type { ApprovalGate } from '../../main/kms/approval-gate.js';
+import type { Authorizer } from '../../main/kms/authorization.js';
+import type { CallContext, Kms } from '../../main/kms/index.js';
+import type { ScheduledJobs } from '../../main/kms/jobs/due.js';
+import type { KeyDirectory } from '../../main/kms/key-directory.js';
+import { buildKmsDomain } from '../../main/kms/wiring.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from '../../main/seal/root-key.js';
 import { openStore, type Store } from '../../main/store/index.js';
 import { FixedClock } from './fixed-clock.js';
@@ -35,6 +40,9 @@ export interface DomainOptions {
   unseal?: 'dev' | 'none';
   /** The dev root key; a random one when absent. Pass the previous domain's key to reopen. */
   rootKey?: Buffer;
+  /** Ports of the unit of work to use instead of Kura's allow-everything ones (unit-of-work tests). */
+  authorizer?: Authorizer;
+  gate?: ApprovalGate;
 }
 
 export interface Domain {
@@ -45,9 +53,14 @@ export interface Domain {
   audit: AuditLog;
   root: RootKeyHolder;
   keystore: StandardKeyStore;
-  keyUse: KeyUseService;
-  imports: ImportService;
-  keys: KeyService;
+  /** The KMS façade, as the API layer calls it. */
+  keys: Kms;
+  /** The same façade, under the names of its asymmetric and import operations' callers. */
+  keyUse: Kms;
+  imports: Kms;
+  /** Time-driven changes (deletion, rotation, expiry), run when a test moves the clock. */
+  jobs: ScheduledJobs;
+  directory: KeyDirectory;
   credentials: CredentialService;
   applianceId: string;
   /** The dev root key (a copy; the holder only keeps keys derived from it). */
@@ -73,11 +86,10 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
   const audit = new AuditLog({ db: store.db, repo: store.audit, clock });
   const root = new RootKeyHolder({ db: store.db, appliance: store.appliance, aead, clock, applianceId });
   await root.load();
-  const keystore = new StandardKeyStore({ aead, root });
-  const keys = new KeyService({ store, keystore, root, audit, clock });
+  // The domain logs only what goes wrong around a call (an audit entry that could not be written); tests assert on outcomes.
+  const log = createLogger('error', () => undefined);
+  const kmsDomain = buildKmsDomain({ store, root, audit, clock, aead, keyWrap: wasmKeyWrap, log, schedulerIntervalMs: 60_000, authorizer: opts.authorizer, gate: opts.gate });
   const credentials = new CredentialService({ store, root, clock, audit });
-  const keyUse = new KeyUseService({ keys });
-  const imports = new ImportService({ keys, store, keystore, keyWrap: wasmKeyWrap, clock });
   let closed = false;
   const close = async (o: { keepFiles?: boolean } = {}) => {
     if (closed) return;
@@ -99,10 +111,12 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
     store,
     audit,
     root,
-    keystore,
-    keys,
-    keyUse,
-    imports,
+    keystore: kmsDomain.standardStore,
+    keys: kmsDomain.kms,
+    keyUse: kmsDomain.kms,
+    imports: kmsDomain.kms,
+    jobs: kmsDomain.jobs,
+    directory: kmsDomain.directory,
     credentials,
     applianceId,
     rootKey,
@@ -125,4 +139,10 @@ export async function kmsError(p: Promise<unknown> | (() => unknown)): Promise<K
 /** The code of the KmsError a call fails with. */
 export async function kmsCode(p: Promise<unknown> | (() => unknown)): Promise<string> {
   return (await kmsError(p)).code;
+}
+
+/** The audit entries written after the first `count` (decoded, in order): what a test's calls added. */
+export async function auditEntriesAfter(d: Pick<Domain, 'store'>, count: number): Promise<Record<string, unknown>[]> {
+  const rows = await d.store.db.all<{ entry: string }>('SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq', count);
+  return rows.map((r) => JSON.parse(r.entry) as Record<string, unknown>);
 }

@@ -1,7 +1,7 @@
 // TrentService.CancelKeyDeletion
 import type { KmsHandler } from './handler.js';
 
-export const cancelKeyDeletion: KmsHandler = async ({ keys }, ctx, input) => {
-  const k = await keys.cancelKeyDeletion(ctx, input.KeyId as string);
-  return { KeyId: keys.arnOf(k) };
+export const cancelKeyDeletion: KmsHandler = async ({ kms }, ctx, input) => {
+  const k = await kms.cancelKeyDeletion(ctx, input.KeyId as string);
+  return { KeyId: kms.arnOf(k) };
 };

@@ -2,8 +2,8 @@
 import { keyMetadata, tagsIn } from './shapes.js';
 import { bool, str, type KmsHandler } from './handler.js';
 
-export const createKey: KmsHandler = async ({ keys }, ctx, input) => {
-  const k = await keys.createKey(ctx, {
+export const createKey: KmsHandler = async ({ kms }, ctx, input) => {
+  const k = await kms.createKey(ctx, {
     description: str(input.Description),
     keyUsage: str(input.KeyUsage),
     keySpec: str(input.KeySpec),
@@ -15,5 +15,5 @@ export const createKey: KmsHandler = async ({ keys }, ctx, input) => {
     multiRegion: bool(input.MultiRegion),
     xksKeyId: str(input.XksKeyId),
   });
-  return { KeyMetadata: keyMetadata(keys, k) };
+  return { KeyMetadata: keyMetadata(kms, k) };
 };

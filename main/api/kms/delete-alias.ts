@@ -1,7 +1,7 @@
 // TrentService.DeleteAlias
 import type { KmsHandler } from './handler.js';
 
-export const deleteAlias: KmsHandler = async ({ keys }, ctx, input) => {
-  await keys.deleteAlias(ctx, input.AliasName as string);
+export const deleteAlias: KmsHandler = async ({ kms }, ctx, input) => {
+  await kms.deleteAlias(ctx, input.AliasName as string);
   return {};
 };

@@ -2,6 +2,6 @@
 import { keyMetadata } from './shapes.js';
 import type { KmsHandler } from './handler.js';
 
-export const describeKey: KmsHandler = async ({ keys }, ctx, input) => ({
-  KeyMetadata: keyMetadata(keys, await keys.describeKey(ctx, input.KeyId as string)),
+export const describeKey: KmsHandler = async ({ kms }, ctx, input) => ({
+  KeyMetadata: keyMetadata(kms, await kms.describeKey(ctx, input.KeyId as string)),
 });

@@ -1,7 +1,7 @@
 // TrentService.DisableKeyRotation
 import type { KmsHandler } from './handler.js';
 
-export const disableKeyRotation: KmsHandler = async ({ keys }, ctx, input) => {
-  await keys.disableKeyRotation(ctx, input.KeyId as string);
+export const disableKeyRotation: KmsHandler = async ({ kms }, ctx, input) => {
+  await kms.disableKeyRotation(ctx, input.KeyId as string);
   return {};
 };

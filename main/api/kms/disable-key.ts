@@ -1,7 +1,7 @@
 // TrentService.DisableKey
 import type { KmsHandler } from './handler.js';
 
-export const disableKey: KmsHandler = async ({ keys }, ctx, input) => {
-  await keys.disableKey(ctx, input.KeyId as string);
+export const disableKey: KmsHandler = async ({ kms }, ctx, input) => {
+  await kms.disableKey(ctx, input.KeyId as string);
   return {};
 };

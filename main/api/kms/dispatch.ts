@@ -1,7 +1,8 @@
 // The KMS JSON 1.1 endpoint: POST / with X-Amz-Target: TrentService.<Action>.
 // Order of checks, as AWS applies them: authentication (SigV4) → target → body shape (model
-// validation) → the operation. Every call, accepted or refused, is audited; an operation that
-// changed something has already written its entry inside its own transaction.
+// validation) → the operation. Every call, accepted or refused, is audited exactly once: a request
+// refused here, before it reaches the KMS façade, by this endpoint; every call the façade serves, by
+// the façade's unit of work (main/kms/key-directory.ts), whatever its outcome.
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { RefusalLog } from '../../audit/refusals.js';
@@ -9,20 +10,17 @@ import type { CredentialService } from '../../auth/credentials.js';
 import type { Clock } from '../../common/clock.js';
 import { KmsError, isKmsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import type { CallContext, KeyService } from '../../kms/key-service.js';
-import type { ImportService } from '../../kms/import-service.js';
-import type { KeyUseService } from '../../kms/key-use.js';
+import type { CallContext, Kms } from '../../kms/index.js';
 import { verifySigV4 } from '../../sigv4/verify.js';
 import { handleStsRequest, isStsRequest } from '../sts/get-caller-identity.js';
 import { KMS_WIRE_ERRORS, kmsErrorResponse } from './errors.js';
 import { checkJsonBounds } from './json-bounds.js';
+import type { KmsHandler } from './handler.js';
 import { KMS_HANDLERS } from './index.js';
 import { decodeRequest, encodeResponse, OPERATIONS } from './model/validate.js';
 
 export interface KmsEndpointDeps {
-  keys: KeyService;
-  keyUse: KeyUseService;
-  imports: ImportService;
+  kms: Kms;
   credentials: CredentialService;
   audit: AuditLog;
   refusals: RefusalLog;
@@ -92,19 +90,16 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
   const operation = auditedOperation(target);
   let ctx: CallContext | undefined;
   let keyId: string | undefined;
+  let handler: KmsHandler;
+  let input: Record<string, unknown>;
   try {
-    let found: Awaited<ReturnType<CredentialService['lookup']>>;
     const verified = await verifySigV4(req, {
       service: 'kms',
       nowMs: deps.clock.nowMs(),
       allowedRegions: deps.allowedRegions,
-      // The credential found here is the one the request is served as: looked up (and its secret
-      // unsealed) once per request.
-      lookupSecret: async (id) => {
-        found = await deps.credentials.lookup(id);
-        return found?.secret;
-      },
+      lookupSecret: async (id) => (await deps.credentials.lookup(id))?.secret,
     });
+    const found = await deps.credentials.lookup(verified.accessKeyId);
     if (!found) throw new KmsError('UnrecognizedClient', 'The security token included in the request is invalid.');
     ctx = {
       accountId: found.identity.accountId,
@@ -117,8 +112,9 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     if (!target.startsWith(TARGET_PREFIX) || !OPERATIONS.has(operation)) {
       throw new KmsError('UnknownOperation', '');
     }
-    const handler = KMS_HANDLERS[operation];
-    if (!handler) throw new KmsError('UnsupportedOperation', `Kura does not implement ${operation} yet.`);
+    const known = KMS_HANDLERS[operation];
+    if (!known) throw new KmsError('UnsupportedOperation', `Kura does not implement ${operation} yet.`);
+    handler = known;
     let parsed: unknown;
     checkJsonBounds(req.body);
     try {
@@ -126,19 +122,13 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     } catch {
       throw new KmsError('Serialization', 'The request body is not valid JSON.');
     }
-    const input = decodeRequest(operation, parsed);
+    input = decodeRequest(operation, parsed);
     keyId = typeof input.KeyId === 'string' ? input.KeyId : undefined;
-    const output = await handler({ keys: deps.keys, keyUse: deps.keyUse, imports: deps.imports }, ctx, input);
-    const body = JSON.stringify(encodeResponse(operation, output));
-    zeroizeBuffers(output, SECRET_OUTPUTS);
-    zeroizeBuffers(input);
-    if (!ctx.audited) await audit(deps, ctx, operation, keyId, 'ok');
-    logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx.principal, outcome: 'ok' });
-    return { status: 200, headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId }, body };
   } catch (err) {
+    // Refused before the façade: this endpoint audits it.
     const e = isKmsError(err) ? err : internal(deps.log, requestId, operation, err);
     const recorded = ctx
-      ? audit(deps, ctx, operation, keyId, 'error', e.code)
+      ? audit(deps, ctx, operation, keyId, e.code)
       : deps.refusals.record({
           source: 'kms',
           remote: req.remoteAddress ?? 'unknown',
@@ -151,6 +141,19 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
       deps.log.error('audit append failed', { requestId, error: auditErr instanceof Error ? auditErr.name : typeof auditErr }),
     );
     logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx?.principal ?? 'anonymous', outcome: 'error', error: e.code });
+    return errorResponse(requestId, e);
+  }
+  // From here the façade has audited the call, whatever happens: nothing below audits again.
+  try {
+    const output = await handler({ kms: deps.kms }, ctx, input);
+    const body = JSON.stringify(encodeResponse(operation, output));
+    zeroizeBuffers(output, SECRET_OUTPUTS);
+    zeroizeBuffers(input);
+    logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx.principal, outcome: 'ok' });
+    return { status: 200, headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId }, body };
+  } catch (err) {
+    const e = isKmsError(err) ? err : internal(deps.log, requestId, operation, err);
+    logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx.principal, outcome: 'error', error: e.code });
     return errorResponse(requestId, e);
   }
 }
@@ -170,21 +173,12 @@ function internal(log: Logger, requestId: string, operation: string, err: unknow
 }
 
 /**
- * The audit entry of a call that changed nothing (the operation did not audit itself inside its own
- * transaction): committed before the answer, without waiting for the disk.
+ * The audit entry of a request refused before it reached the façade (unknown operation, unsupported
+ * operation, malformed body): committed before the answer, without waiting for the disk.
  */
-function audit(deps: KmsEndpointDeps, ctx: CallContext | undefined, operation: string, keyId: string | undefined, outcome: 'ok' | 'error', errorCode?: string) {
+function audit(deps: KmsEndpointDeps, ctx: CallContext, operation: string, keyId: string | undefined, errorCode: string) {
   return deps.audit.append(
-    {
-    principal: ctx?.principal ?? 'anonymous',
-    accessKeyId: ctx?.accessKeyId,
-    source: 'kms',
-    operation,
-    keyId,
-    outcome,
-      errorCode,
-      requestId: ctx?.requestId,
-    },
+    { principal: ctx.principal, accessKeyId: ctx.accessKeyId, source: 'kms', operation, keyId, outcome: 'error', errorCode, requestId: ctx.requestId },
     { durable: false },
   );
 }

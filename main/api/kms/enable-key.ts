@@ -1,7 +1,7 @@
 // TrentService.EnableKey
 import type { KmsHandler } from './handler.js';
 
-export const enableKey: KmsHandler = async ({ keys }, ctx, input) => {
-  await keys.enableKey(ctx, input.KeyId as string);
+export const enableKey: KmsHandler = async ({ kms }, ctx, input) => {
+  await kms.enableKey(ctx, input.KeyId as string);
   return {};
 };

@@ -4,8 +4,8 @@ import { bool, ctxOf, type KmsHandler } from './handler.js';
 
 const dataKeyPair =
   (withPlaintext: boolean): KmsHandler =>
-  async ({ keys, keyUse }, ctx, input) => {
-    const r = await keyUse.generateDataKeyPair(
+  async ({ kms }, ctx, input) => {
+    const r = await kms.generateDataKeyPair(
       ctx,
       {
         keyId: input.KeyId as string,
@@ -21,7 +21,7 @@ const dataKeyPair =
       // The WithoutPlaintext response shape has no such member at all.
       ...(withPlaintext ? { PrivateKeyPlaintext: r.privateKeyPlaintext } : {}),
       PublicKey: r.publicKey,
-      KeyId: keys.arnOf(r.key),
+      KeyId: kms.arnOf(r.key),
       KeyPairSpec: input.KeyPairSpec,
       KeyMaterialId: r.materialId,
     };

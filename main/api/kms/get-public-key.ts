@@ -2,11 +2,11 @@
 import { keyAlgorithms } from './shapes.js';
 import type { KmsHandler } from './handler.js';
 
-export const getPublicKey: KmsHandler = async ({ keys, keyUse }, ctx, input) => {
-  const r = await keyUse.getPublicKey(ctx, input.KeyId as string);
+export const getPublicKey: KmsHandler = async ({ kms }, ctx, input) => {
+  const r = await kms.getPublicKey(ctx, input.KeyId as string);
   const { EncryptionAlgorithms, SigningAlgorithms, KeyAgreementAlgorithms } = keyAlgorithms(r.key);
   return {
-    KeyId: keys.arnOf(r.key),
+    KeyId: kms.arnOf(r.key),
     PublicKey: Buffer.from(r.publicKey),
     CustomerMasterKeySpec: r.key.keySpec,
     KeySpec: r.key.keySpec,

@@ -1,12 +1,10 @@
-// The shape of one TrentService action handler: decoded, validated AWS input in; AWS output out.
-import type { CallContext, EncryptionContext, KeyService } from '../../kms/key-service.js';
-import type { ImportService } from '../../kms/import-service.js';
-import type { KeyUseService } from '../../kms/key-use.js';
+// The shape of one TrentService action handler: decoded, validated AWS input in; AWS output out. A
+// handler maps the wire shape to one call of the KMS façade and back, and does nothing else: every
+// check that can refuse a request happens behind the façade, which audits every call it serves.
+import type { CallContext, EncryptionContext, Kms } from '../../kms/index.js';
 
 export interface KmsHandlerDeps {
-  keys: KeyService;
-  keyUse: KeyUseService;
-  imports: ImportService;
+  kms: Kms;
 }
 
 export type KmsInput = Record<string, unknown>;

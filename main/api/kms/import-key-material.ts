@@ -1,8 +1,8 @@
 // TrentService.ImportKeyMaterial
 import { str, type KmsHandler } from './handler.js';
 
-export const importKeyMaterial: KmsHandler = async ({ keys, imports }, ctx, input) => {
-  const r = await imports.importKeyMaterial(ctx, {
+export const importKeyMaterial: KmsHandler = async ({ kms }, ctx, input) => {
+  const r = await kms.importKeyMaterial(ctx, {
     keyId: input.KeyId as string,
     importToken: input.ImportToken as Buffer,
     encryptedKeyMaterial: input.EncryptedKeyMaterial as Buffer,
@@ -12,5 +12,5 @@ export const importKeyMaterial: KmsHandler = async ({ keys, imports }, ctx, inpu
     keyMaterialDescription: str(input.KeyMaterialDescription),
     keyMaterialId: str(input.KeyMaterialId),
   });
-  return { KeyId: keys.arnOf(r.key), KeyMaterialId: r.materialId };
+  return { KeyId: kms.arnOf(r.key), KeyMaterialId: r.materialId };
 };

@@ -1,8 +1,8 @@
 // TrentService.ListKeyRotations
 import { num, str, type KmsHandler } from './handler.js';
 
-export const listKeyRotations: KmsHandler = async ({ keys }, ctx, input) => {
-  const { key, page } = await keys.listKeyRotations(ctx, input.KeyId as string, str(input.IncludeKeyMaterial), num(input.Limit), str(input.Marker));
+export const listKeyRotations: KmsHandler = async ({ kms }, ctx, input) => {
+  const { key, page } = await kms.listKeyRotations(ctx, input.KeyId as string, str(input.IncludeKeyMaterial), num(input.Limit), str(input.Marker));
   return {
     Rotations: page.items.map((m) => ({
       KeyId: key.keyId,

@@ -1,10 +1,10 @@
 // TrentService.ListKeys
 import { num, str, type KmsHandler } from './handler.js';
 
-export const listKeys: KmsHandler = async ({ keys }, ctx, input) => {
-  const page = await keys.listKeys(ctx, num(input.Limit), str(input.Marker));
+export const listKeys: KmsHandler = async ({ kms }, ctx, input) => {
+  const page = await kms.listKeys(ctx, num(input.Limit), str(input.Marker));
   return {
-    Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: keys.arnOf(k) })),
+    Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: kms.arnOf(k) })),
     NextMarker: page.nextMarker,
     Truncated: page.nextMarker !== undefined,
   };

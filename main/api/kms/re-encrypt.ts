@@ -1,8 +1,8 @@
 // TrentService.ReEncrypt
 import { bool, ctxOf, str, type KmsHandler } from './handler.js';
 
-export const reEncrypt: KmsHandler = async ({ keys }, ctx, input) => {
-  const r = await keys.reEncrypt(ctx, {
+export const reEncrypt: KmsHandler = async ({ kms }, ctx, input) => {
+  const r = await kms.reEncrypt(ctx, {
     ciphertextBlob: input.CiphertextBlob as Buffer | undefined,
     sourceEncryptionContext: ctxOf(input.SourceEncryptionContext),
     sourceKeyId: str(input.SourceKeyId),
@@ -14,8 +14,8 @@ export const reEncrypt: KmsHandler = async ({ keys }, ctx, input) => {
   });
   return {
     CiphertextBlob: r.ciphertextBlob,
-    SourceKeyId: keys.arnOf(r.source),
-    KeyId: keys.arnOf(r.destination),
+    SourceKeyId: kms.arnOf(r.source),
+    KeyId: kms.arnOf(r.destination),
     SourceEncryptionAlgorithm: r.sourceAlgorithm,
     DestinationEncryptionAlgorithm: r.destinationAlgorithm,
     SourceKeyMaterialId: r.source.keySpec === 'SYMMETRIC_DEFAULT' ? r.sourceMaterialId : undefined,

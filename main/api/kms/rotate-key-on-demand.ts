@@ -1,7 +1,7 @@
 // TrentService.RotateKeyOnDemand
 import type { KmsHandler } from './handler.js';
 
-export const rotateKeyOnDemand: KmsHandler = async ({ keys }, ctx, input) => {
-  const k = await keys.rotateKeyOnDemand(ctx, input.KeyId as string);
-  return { KeyId: keys.arnOf(k) };
+export const rotateKeyOnDemand: KmsHandler = async ({ kms }, ctx, input) => {
+  const k = await kms.rotateKeyOnDemand(ctx, input.KeyId as string);
+  return { KeyId: kms.arnOf(k) };
 };

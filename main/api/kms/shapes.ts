@@ -1,9 +1,9 @@
 // Domain records → AWS response shapes. AWS PascalCase starts here.
 import { algorithmsForKey, type KeySpec, type KeyUsage } from '../../crypto/asymmetric/index.js';
-import type { KeyRecord, KeyService } from '../../kms/key-service.js';
+import type { Key, Kms } from '../../kms/index.js';
 
 /** The algorithm lists of a key, as KeyMetadata and GetPublicKey name them. */
-export function keyAlgorithms(k: KeyRecord): Record<string, readonly string[] | undefined> {
+export function keyAlgorithms(k: Key): Record<string, readonly string[] | undefined> {
   if (k.keySpec === 'SYMMETRIC_DEFAULT') return { EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] };
   const a = algorithmsForKey(k.keySpec as KeySpec, k.keyUsage as KeyUsage);
   return {
@@ -14,11 +14,11 @@ export function keyAlgorithms(k: KeyRecord): Record<string, readonly string[] | 
   };
 }
 
-export function keyMetadata(keys: KeyService, k: KeyRecord): Record<string, unknown> {
+export function keyMetadata(kms: Kms, k: Key): Record<string, unknown> {
   return {
     AWSAccountId: k.accountId,
     KeyId: k.keyId,
-    Arn: keys.arnOf(k),
+    Arn: kms.arnOf(k),
     CreationDate: new Date(k.createdAt),
     Enabled: k.state === 'Enabled',
     Description: k.description,

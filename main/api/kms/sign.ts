@@ -1,13 +1,13 @@
 // TrentService.Sign
 import { bool, str, type KmsHandler } from './handler.js';
 
-export const sign: KmsHandler = async ({ keys, keyUse }, ctx, input) => {
-  const r = await keyUse.sign(ctx, {
+export const sign: KmsHandler = async ({ kms }, ctx, input) => {
+  const r = await kms.sign(ctx, {
     keyId: input.KeyId as string,
     message: input.Message as Buffer,
     messageType: str(input.MessageType),
     signingAlgorithm: input.SigningAlgorithm as string,
     dryRun: bool(input.DryRun),
   });
-  return { KeyId: keys.arnOf(r.key), Signature: r.signature, SigningAlgorithm: input.SigningAlgorithm };
+  return { KeyId: kms.arnOf(r.key), Signature: r.signature, SigningAlgorithm: input.SigningAlgorithm };
 };

@@ -1,7 +1,7 @@
 // TrentService.UpdateAlias
 import type { KmsHandler } from './handler.js';
 
-export const updateAlias: KmsHandler = async ({ keys }, ctx, input) => {
-  await keys.updateAlias(ctx, input.AliasName as string, input.TargetKeyId as string);
+export const updateAlias: KmsHandler = async ({ kms }, ctx, input) => {
+  await kms.updateAlias(ctx, input.AliasName as string, input.TargetKeyId as string);
   return {};
 };

@@ -1,13 +1,13 @@
 // TrentService.VerifyMac: a MAC that does not verify is KMSInvalidMacException, never MacValid false.
 import { bool, type KmsHandler } from './handler.js';
 
-export const verifyMac: KmsHandler = async ({ keys, keyUse }, ctx, input) => {
-  const r = await keyUse.verifyMac(ctx, {
+export const verifyMac: KmsHandler = async ({ kms }, ctx, input) => {
+  const r = await kms.verifyMac(ctx, {
     keyId: input.KeyId as string,
     message: input.Message as Buffer,
     macAlgorithm: input.MacAlgorithm as string,
     mac: input.Mac as Buffer,
     dryRun: bool(input.DryRun),
   });
-  return { KeyId: keys.arnOf(r.key), MacValid: true, MacAlgorithm: input.MacAlgorithm };
+  return { KeyId: kms.arnOf(r.key), MacValid: true, MacAlgorithm: input.MacAlgorithm };
 };

@@ -1,8 +1,8 @@
 // TrentService.Verify: a signature that does not verify is KMSInvalidSignatureException, never SignatureValid false.
 import { bool, str, type KmsHandler } from './handler.js';
 
-export const verify: KmsHandler = async ({ keys, keyUse }, ctx, input) => {
-  const r = await keyUse.verify(ctx, {
+export const verify: KmsHandler = async ({ kms }, ctx, input) => {
+  const r = await kms.verify(ctx, {
     keyId: input.KeyId as string,
     message: input.Message as Buffer,
     messageType: str(input.MessageType),
@@ -10,5 +10,5 @@ export const verify: KmsHandler = async ({ keys, keyUse }, ctx, input) => {
     signingAlgorithm: input.SigningAlgorithm as string,
     dryRun: bool(input.DryRun),
   });
-  return { KeyId: keys.arnOf(r.key), SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
+  return { KeyId: kms.arnOf(r.key), SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
 };

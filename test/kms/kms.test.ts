@@ -1,14 +1,14 @@
-// The KMS domain (main/kms/key-service.ts) over a real SQLite store, with AWS KMS semantics: key
-// defaults, encrypt/decrypt and context binding, rotation, key states, aliases and ARNs, paging, tags,
-// one audit entry per change, and sealing.
+// The KMS domain (its façade, main/kms/index.ts, wired by main/kms/wiring.ts) over a real SQLite store,
+// with AWS KMS semantics: key defaults, encrypt/decrypt and context binding, rotation, key states,
+// aliases and ARNs, paging, tags, one audit entry per call (a change's in its own transaction), and sealing.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wasmAead } from '../../main/crypto/wasm-aead.js';
 import { parseBlob } from '../../main/kms/ciphertext.js';
-import { MAX_ON_DEMAND_ROTATIONS, MAX_TAGS, type CallContext, type KeyRecord } from '../../main/kms/key-service.js';
+import { MAX_ON_DEMAND_ROTATIONS, MAX_TAGS, type CallContext, type Key as KeyRecord } from '../../main/kms/index.js';
 import { encodeAad } from '../../main/seal/at-rest.js';
 import { RootKeyHolder } from '../../main/seal/root-key.js';
-import { TEST_ACCOUNT, TEST_PRINCIPAL, TEST_REGION, kmsCode, kmsError, openDomain, type Domain } from '../support/domain.js';
+import { TEST_ACCOUNT, TEST_PRINCIPAL, TEST_REGION, auditEntriesAfter, kmsCode, kmsError, openDomain, type Domain } from '../support/domain.js';
 import { recordingAead, type RecordingAead } from '../support/recording-aead.js';
 
 const OTHER_ACCOUNT = '444455556666';
@@ -23,7 +23,7 @@ async function auditRows(d: Domain): Promise<AuditRow[]> {
   return d.store.db.all<AuditRow>('SELECT seq, entry FROM audit_log ORDER BY seq');
 }
 
-describe('KeyService', () => {
+describe('the KMS façade', () => {
   let d: Domain;
   const ctx = (op: string, over?: Partial<CallContext>) => d.ctx(op, over);
   const create = async (over?: Partial<CallContext>): Promise<KeyRecord> => d.keys.createKey(ctx('CreateKey', over), {});
@@ -79,7 +79,7 @@ describe('KeyService', () => {
     it('stores key material only sealed: the raw material bytes are nowhere in the database files', async () => {
       const k = await create();
       const m = (await d.store.keys.listMaterials(k.keyId))[0]!;
-      const raw = d.root.materialSealer().open(m.materialSealed, encodeAad('kura/key-material/symmetric-default', k.keyId, m.materialId));
+      const raw = d.root.materialSealer().open(m.materialRef!, encodeAad('kura/key-material/symmetric-default', k.keyId, m.materialId));
       expect(raw.length).toBe(32);
       for (const f of [d.file, `${d.file}-wal`]) {
         if (!fs.existsSync(f)) continue;
@@ -198,8 +198,8 @@ describe('KeyService', () => {
       expect(materialsBefore).toHaveLength(MAX_ON_DEMAND_ROTATIONS + 1);
       const c = ctx('RotateKeyOnDemand');
       expect(await kmsCode(d.keys.rotateKeyOnDemand(c, k.keyId))).toBe('LimitExceeded');
-      expect(c.audited).toBeFalsy();
-      expect(await d.store.audit.count()).toBe(auditBefore);
+      // No entry of success: only the refusal's.
+      expect(await auditEntriesAfter(d, auditBefore)).toMatchObject([{ operation: 'RotateKeyOnDemand', outcome: 'error', errorCode: 'LimitExceeded' }]);
       expect(await d.store.keys.listMaterials(k.keyId)).toHaveLength(MAX_ON_DEMAND_ROTATIONS + 1);
       for (const [i, b] of blobs.entries()) expect((await decrypt(b)).toString()).toBe(`gen ${i}`);
     });
@@ -364,8 +364,8 @@ describe('KeyService', () => {
       const before = await d.store.audit.count();
       const c = ctx('TagResource');
       expect(await kmsCode(d.keys.tagResource(c, k.keyId, [{ tagKey: 'one-too-many', tagValue: 'x' }]))).toBe('Tag');
-      expect(c.audited).toBeFalsy();
-      expect(await d.store.audit.count()).toBe(before);
+      // No entry of success: only the refusal's.
+      expect(await auditEntriesAfter(d, before)).toMatchObject([{ operation: 'TagResource', outcome: 'error', errorCode: 'Tag' }]);
       const after = await d.store.keys.listTags(k.keyId);
       expect(after).toHaveLength(MAX_TAGS);
       expect(after.some((t) => t.tagKey === 'one-too-many')).toBe(false);
@@ -421,7 +421,6 @@ describe('KeyService', () => {
         const before = await auditRows(d);
         const c = ctx(operation, { requestId: `req-${operation}`, accessKeyId: 'AKIAKURATEST00000001' });
         await run(c);
-        expect(c.audited, operation).toBe(true);
         const after = await auditRows(d);
         expect(after.length, operation).toBe(before.length + 1);
         const entry = JSON.parse(after[after.length - 1]!.entry) as Record<string, unknown>;
@@ -439,7 +438,7 @@ describe('KeyService', () => {
       expect((await d.audit.verify()).ok).toBe(true);
     });
 
-    it('writes nothing from the service for reads and cryptographic operations', async () => {
+    it('writes one entry for every read and cryptographic call, naming the key as the caller named it', async () => {
       const k = await create();
       await d.keys.createAlias(ctx('CreateAlias'), 'alias/read-only', k.keyId);
       const before = await d.store.audit.count();
@@ -461,12 +460,18 @@ describe('KeyService', () => {
       for (const [operation, run] of reads) {
         const c = ctx(operation);
         await run(c);
-        expect(c.audited, operation).toBeFalsy();
       }
-      expect(await d.store.audit.count()).toBe(before);
+      const keyIdOf = (operation: string) => (['ListKeys', 'ListAliases', 'Decrypt', 'ReEncrypt'].includes(operation) ? undefined : k.keyId);
+      // The first entry is the Encrypt that made the blob.
+      expect(await auditEntriesAfter(d, before + 1)).toEqual(
+        reads.map(([operation]) => {
+          const keyId = keyIdOf(operation);
+          return expect.objectContaining({ operation, outcome: 'ok', source: 'kms', principal: TEST_PRINCIPAL, ...(keyId ? { keyId } : {}) });
+        }),
+      );
     });
 
-    it('writes nothing from the service when a change fails, and leaves ctx.audited unset for the transport', async () => {
+    it('writes no entry of success and changes nothing when a change fails: one entry of the error instead', async () => {
       const k = await create();
       await d.keys.createAlias(ctx('CreateAlias'), 'alias/taken', k.keyId);
       const pending = await create();
@@ -491,15 +496,14 @@ describe('KeyService', () => {
       for (const [operation, code, run] of failing) {
         const c = ctx(operation);
         expect(await kmsCode(run(c)), operation).toBe(code);
-        expect(c.audited, operation).toBeFalsy();
       }
-      expect(await d.store.audit.count()).toBe(before);
+      expect(await auditEntriesAfter(d, before)).toEqual(failing.map(([operation, errorCode]) => expect.objectContaining({ operation, outcome: 'error', errorCode })));
       expect((await d.keys.describeKey(ctx('DescribeKey'), pending.keyId)).state).toBe('PendingDeletion');
     });
   });
 });
 
-describe('KeyService while sealed', () => {
+describe('the KMS façade while sealed', () => {
   let d: Domain;
   let aead: RecordingAead;
 
@@ -543,7 +547,7 @@ describe('KeyService while sealed', () => {
       ['Decrypt', () => d.keys.decrypt(c('Decrypt'), { ciphertextBlob: blob, encryptionContext: { s: '1' } })],
       ['ReEncrypt', () => d.keys.reEncrypt(c('ReEncrypt'), { ciphertextBlob: blob, sourceEncryptionContext: { s: '1' }, destinationKeyId: id })],
       ['GenerateDataKey', () => d.keys.generateDataKey(c('GenerateDataKey'), { keyId: id, numberOfBytes: 32 })],
-      ['GenerateRandom', () => d.keys.generateRandom(32)],
+      ['GenerateRandom', () => d.keys.generateRandom(c('GenerateRandom'), { numberOfBytes: 32 })],
       ['CreateAlias', () => d.keys.createAlias(c('CreateAlias'), 'alias/while-sealed', id)],
       ['UpdateAlias', () => d.keys.updateAlias(c('UpdateAlias'), 'alias/sealed', id)],
       ['DeleteAlias', () => d.keys.deleteAlias(c('DeleteAlias'), 'alias/sealed')],
@@ -565,7 +569,8 @@ describe('KeyService while sealed', () => {
       expect(e.code, name).toBe('Sealed');
       expect(e.message, name).toMatch(/sealed/i);
     }
-    expect(await d.store.audit.count()).toBe(auditBefore);
+    // Nothing but the refusals: no entry of success.
+    expect(await auditEntriesAfter(d, auditBefore)).toEqual(ops.map(([operation]) => expect.objectContaining({ operation, outcome: 'error', errorCode: 'Sealed' })));
 
     // A holder built from scratch over the same database (a restart) refuses another root key …
     const stranger = new RootKeyHolder({ db: d.store.db, appliance: d.store.appliance, aead: wasmAead, clock: d.clock, applianceId: d.applianceId });

@@ -9,10 +9,10 @@
 import fs from 'node:fs';
 import { constants, createCipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAY_MS } from '../../main/common/clock.js';
-import { parseBlob } from '../../main/kms/ciphertext.js';
-import type { CreateKeyInput, KeyRecord } from '../../main/kms/key-service.js';
-import { kmsCode, openDomain, type Domain } from '../support/domain.js';
+import { DAY_MS } from '../../../main/common/clock.js';
+import { parseBlob } from '../../../main/kms/ciphertext.js';
+import type { CreateKeyInput, Key as KeyRecord } from '../../../main/kms/index.js';
+import { kmsCode, openDomain, type Domain } from '../../support/domain.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 const MINUTE_MS = 60 * 1000;
@@ -68,7 +68,7 @@ interface MaterialRow {
   pending_rotation: number;
 }
 
-describe('ImportService (imported key material, FixedClock)', () => {
+describe('imported key material (FixedClock)', () => {
   let d: Domain;
   const ctx = (op: string) => d.ctx(op);
 
@@ -95,7 +95,7 @@ describe('ImportService (imported key material, FixedClock)', () => {
   const decrypt = async (ciphertextBlob: Buffer) => (await d.keys.decrypt(ctx('Decrypt'), { ciphertextBlob })).plaintext;
 
   const materialRows = (keyId: string) =>
-    d.store.db.all<MaterialRow>('SELECT material_id, material_sealed, import_state, pending_rotation FROM key_materials WHERE key_id = ? ORDER BY created_at, rowid', keyId);
+    d.store.db.all<MaterialRow>('SELECT material_id, material_ref AS material_sealed, import_state, pending_rotation FROM key_materials WHERE key_id = ? ORDER BY created_at, rowid', keyId);
   const tokenRows = async (keyId: string) => (await d.store.db.all<{ n: number }>('SELECT COUNT(*) AS n FROM import_tokens WHERE key_id = ?', keyId))[0]!.n;
 
   beforeAll(async () => {
@@ -165,7 +165,7 @@ describe('ImportService (imported key material, FixedClock)', () => {
       d.clock.advance(DAY_MS + 1000);
       expect(await kmsCode(importWith(k.keyId, p, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }))).toBe('ExpiredImportToken');
       expect(await stateOf(k.keyId)).toBe('PendingImport');
-      await d.keys.runDue();
+      await d.jobs.runDue();
       // "destroyed when it expires or is used": no wrapping private key outlives its token.
       expect(await tokenRows(k.keyId)).toBe(0);
       // A fresh set works.
@@ -217,13 +217,13 @@ describe('ImportService (imported key material, FixedClock)', () => {
 
       // One second before ValidTo nothing happens.
       d.clock.advance(10 * DAY_MS - 1000);
-      await d.keys.runDue();
+      await d.jobs.runDue();
       expect(await stateOf(k.keyId)).toBe('Enabled');
       expect((await decrypt(before)).equals(pt)).toBe(true);
 
       // At ValidTo the material is deleted.
       d.clock.advance(1000);
-      await d.keys.runDue();
+      await d.jobs.runDue();
       expect(await stateOf(k.keyId)).toBe('PendingImport');
       const rows = await materialRows(k.keyId);
       expect(rows).toHaveLength(1);
@@ -232,7 +232,7 @@ describe('ImportService (imported key material, FixedClock)', () => {
       expect(await kmsCode(encrypt(k.keyId, pt))).toBe('InvalidState');
       expect(await kmsCode(decrypt(before))).toBe('InvalidState');
       // Running again changes nothing.
-      await d.keys.runDue();
+      await d.jobs.runDue();
       expect(await stateOf(k.keyId)).toBe('PendingImport');
 
       // Different material cannot take its place.
@@ -252,7 +252,7 @@ describe('ImportService (imported key material, FixedClock)', () => {
 
       // Material that does not expire is left alone by the scheduler, however far the clock goes.
       d.clock.advance(400 * DAY_MS);
-      await d.keys.runDue();
+      await d.jobs.runDue();
       expect(await stateOf(k.keyId)).toBe('Enabled');
     });
 
@@ -293,7 +293,7 @@ describe('ImportService (imported key material, FixedClock)', () => {
       expect((await decrypt(ct)).equals(pt)).toBe(true);
       // The new ValidTo is the one that counts: 5 days on, nothing expires.
       d.clock.advance(5 * DAY_MS);
-      await d.keys.runDue();
+      await d.jobs.runDue();
       expect(await stateOf(k.keyId)).toBe('Enabled');
 
       expect(await kmsCode(importFresh(k.keyId, randomBytes(32)))).toBe('IncorrectKeyMaterial');
@@ -313,7 +313,7 @@ describe('ImportService (imported key material, FixedClock)', () => {
       await importFresh(expiring.keyId, randomBytes(32), { validTo: new Date(d.clock.nowMs() + 2 * DAY_MS) });
       const scheduled2 = await d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), expiring.keyId, 30);
       d.clock.advance(2 * DAY_MS);
-      await d.keys.runDue();
+      await d.jobs.runDue();
       expect(await describeKey(expiring.keyId)).toMatchObject({ state: 'PendingDeletion', deletionAt: scheduled2.deletionAt });
       const rows = await materialRows(expiring.keyId);
       expect(rows[0]).toMatchObject({ import_state: 'PENDING_IMPORT' });

@@ -1,19 +1,19 @@
 // The one scheduler for time-driven changes (deletion at the end of its window, automatic rotation,
-// expiry of imported key material and of import tokens).
+// expiry of imported key material and of import tokens; ./due.ts).
 // It runs once at start-up, for what fell due while Kura was stopped, then on a timer. Runs never
 // overlap; a failed run is logged and retried at the next tick.
-import type { Logger } from '../common/log.js';
-import type { KeyService } from './key-service.js';
+import type { Logger } from '../../common/log.js';
+import type { ScheduledJobs } from './due.js';
 
 export class LifecycleScheduler {
   private timer: ReturnType<typeof setInterval> | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly deps: { keys: KeyService; log: Logger; intervalMs: number }) {}
+  constructor(private readonly deps: { jobs: ScheduledJobs; log: Logger; intervalMs: number }) {}
 
   /** Runs what is due now; concurrent callers share one run. */
   runOnce(): Promise<void> {
-    this.running ??= this.deps.keys
+    this.running ??= this.deps.jobs
       .runDue()
       .then((r) => {
         if (r.deleted.length || r.rotated.length || r.expired.length) {

@@ -1,14 +1,14 @@
-// Time-driven changes (KeyService.runDue and LifecycleScheduler, main/kms/scheduler.ts): deletion at
-// the end of the waiting period with everything that belonged to the key, automatic rotation every
-// period, and what fell due while Kura was stopped or sealed. The clock is moved; nothing waits.
+// Time-driven changes (main/kms/jobs: ScheduledJobs.runDue and LifecycleScheduler): deletion at the end
+// of the waiting period with everything that belonged to the key, automatic rotation every period, and
+// what fell due while Kura was stopped or sealed. The clock is moved; nothing waits.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DAY_MS } from '../../main/common/clock.js';
-import { createLogger } from '../../main/common/log.js';
-import { parseBlob } from '../../main/kms/ciphertext.js';
-import type { KeyRecord } from '../../main/kms/key-service.js';
-import { LifecycleScheduler } from '../../main/kms/scheduler.js';
-import { kmsCode, openDomain, type Domain } from '../support/domain.js';
-import { recordingAead, type RecordingAead } from '../support/recording-aead.js';
+import { DAY_MS } from '../../../main/common/clock.js';
+import { createLogger } from '../../../main/common/log.js';
+import { parseBlob } from '../../../main/kms/ciphertext.js';
+import type { Key as KeyRecord } from '../../../main/kms/index.js';
+import { LifecycleScheduler } from '../../../main/kms/jobs/scheduler.js';
+import { kmsCode, openDomain, type Domain } from '../../support/domain.js';
+import { recordingAead, type RecordingAead } from '../../support/recording-aead.js';
 
 const pt = (s: string) => Buffer.from(s, 'utf8');
 
@@ -17,9 +17,10 @@ async function rowsOf(d: Domain, keyId: string): Promise<Record<string, number>>
   return { keys: await count('keys'), key_materials: await count('key_materials'), aliases: await count('aliases'), tags: await count('tags') };
 }
 
-async function auditEntries(d: Domain): Promise<Record<string, unknown>[]> {
+/** The scheduler's own entries (the calls a test makes in between are audited too, as source kms). */
+async function schedulerEntries(d: Domain): Promise<Record<string, unknown>[]> {
   const rows = await d.store.db.all<{ entry: string }>('SELECT entry FROM audit_log ORDER BY seq');
-  return rows.map((r) => JSON.parse(r.entry) as Record<string, unknown>);
+  return rows.map((r) => JSON.parse(r.entry) as Record<string, unknown>).filter((e) => e.source === 'scheduler');
 }
 
 describe('scheduled key deletion', () => {
@@ -45,16 +46,16 @@ describe('scheduled key deletion', () => {
     expect(await rowsOf(d, k.keyId)).toEqual({ keys: 1, key_materials: 2, aliases: 1, tags: 1 });
 
     d.clock.set(start + 6 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
+    expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     d.clock.set(start + 7 * DAY_MS - 1);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
+    expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     expect((await d.keys.describeKey(c('DescribeKey'), k.keyId)).state).toBe('PendingDeletion');
 
     const liveBefore = aead.live();
     const cached = d.keystore.cachedMaterialForTests(k.keyId, parseBlob(blob).materialId)!;
     expect(cached.some((b) => b !== 0)).toBe(true);
     d.clock.set(start + 7 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [k.keyId], rotated: [], expired: [] });
+    expect(await d.jobs.runDue()).toEqual({ deleted: [k.keyId], rotated: [], expired: [] });
     expect(await rowsOf(d, k.keyId)).toEqual({ keys: 0, key_materials: 0, aliases: 0, tags: 0 });
     expect(await d.store.db.all('SELECT * FROM key_materials WHERE key_id = ?', k.keyId)).toEqual([]);
     // The cached bytes of its material were zeroized too; no AEAD key of it was left alive (the key
@@ -68,13 +69,13 @@ describe('scheduled key deletion', () => {
     expect(['NotFound', 'InvalidCiphertext']).toContain(await kmsCode(d.keys.decrypt(c('Decrypt'), { ciphertextBlob: blob })));
     expect((await d.keys.listKeys(c('ListKeys'))).items.map((x) => x.keyId)).toEqual([keeper.keyId]);
 
-    const last = (await auditEntries(d)).at(-1);
+    const last = (await schedulerEntries(d)).at(-1);
     expect(last).toMatchObject({ operation: 'DeleteKey', keyId: k.keyId, source: 'scheduler', outcome: 'ok' });
     expect((await d.audit.verify()).ok).toBe(true);
 
     // Nothing more to do on the next run.
     d.clock.advance(DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
+    expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
   });
 
   it('does not delete a key whose deletion was cancelled', async () => {
@@ -85,7 +86,7 @@ describe('scheduled key deletion', () => {
     d.clock.set(start + 3 * DAY_MS);
     await d.keys.cancelKeyDeletion(c('CancelKeyDeletion'), k.keyId);
     d.clock.set(start + 30 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
+    expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     expect(await d.keys.describeKey(c('DescribeKey'), k.keyId)).toMatchObject({ state: 'Disabled', deletionAt: null });
     expect(await rowsOf(d, k.keyId)).toMatchObject({ keys: 1, key_materials: 1 });
   });
@@ -97,7 +98,7 @@ describe('scheduled key deletion', () => {
     await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), k.keyId, 10);
     d.root.seal();
     d.clock.set(start + 10 * DAY_MS);
-    expect((await d.keys.runDue()).deleted).toEqual([k.keyId]);
+    expect((await d.jobs.runDue()).deleted).toEqual([k.keyId]);
     expect(await rowsOf(d, k.keyId)).toEqual({ keys: 0, key_materials: 0, aliases: 0, tags: 0 });
   });
 });
@@ -122,12 +123,12 @@ describe('automatic rotation', () => {
     const old = (await d.keys.encrypt(c('Encrypt'), { keyId: k.keyId, plaintext: pt('old'), encryptionContext: { g: '0' } })).ciphertextBlob;
 
     d.clock.set(start + 89 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
+    expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     expect((await d.store.keys.listMaterials(k.keyId)).length).toBe(1);
 
     d.clock.set(start + 90 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [k.keyId], expired: [] });
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
+    expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [k.keyId], expired: [] });
+    expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     const after: KeyRecord = await d.keys.getKeyRotationStatus(c('GetKeyRotationStatus'), k.keyId);
     expect(after.nextRotationAt).toBe(start + 180 * DAY_MS);
     expect(after.currentMaterialId).not.toBe(k.currentMaterialId);
@@ -136,7 +137,7 @@ describe('automatic rotation', () => {
     expect(materials[1]).toMatchObject({ materialId: after.currentMaterialId, createdAt: start + 90 * DAY_MS });
     const { page } = await d.keys.listKeyRotations(c('ListKeyRotations'), k.keyId, undefined);
     expect(page.items.map((m) => m.rotationType)).toEqual(['AUTOMATIC']);
-    expect((await auditEntries(d)).at(-1)).toMatchObject({ operation: 'RotateKey', keyId: k.keyId, source: 'scheduler', outcome: 'ok' });
+    expect((await schedulerEntries(d)).at(-1)).toMatchObject({ operation: 'RotateKey', keyId: k.keyId, source: 'scheduler', outcome: 'ok' });
 
     const fresh = (await d.keys.encrypt(c('Encrypt'), { keyId: k.keyId, plaintext: pt('new'), encryptionContext: { g: '1' } })).ciphertextBlob;
     expect(parseBlob(fresh).materialId).toBe(after.currentMaterialId);
@@ -145,9 +146,9 @@ describe('automatic rotation', () => {
     expect((await d.keys.decrypt(c('Decrypt'), { ciphertextBlob: fresh, encryptionContext: { g: '1' } })).plaintext.toString()).toBe('new');
 
     d.clock.set(start + 179 * DAY_MS);
-    expect((await d.keys.runDue()).rotated).toEqual([]);
+    expect((await d.jobs.runDue()).rotated).toEqual([]);
     d.clock.set(start + 180 * DAY_MS);
-    expect((await d.keys.runDue()).rotated).toEqual([k.keyId]);
+    expect((await d.jobs.runDue()).rotated).toEqual([k.keyId]);
     expect((await d.store.keys.listMaterials(k.keyId)).map((m) => m.rotationType)).toEqual([null, 'AUTOMATIC', 'AUTOMATIC']);
   });
 
@@ -159,7 +160,7 @@ describe('automatic rotation', () => {
     await d.keys.rotateKeyOnDemand(c('RotateKeyOnDemand'), k.keyId);
     expect((await d.keys.getKeyRotationStatus(c('GetKeyRotationStatus'), k.keyId)).nextRotationAt).toBe(start + 90 * DAY_MS);
     d.clock.set(start + 90 * DAY_MS);
-    expect((await d.keys.runDue()).rotated).toEqual([k.keyId]);
+    expect((await d.jobs.runDue()).rotated).toEqual([k.keyId]);
   });
 
   it('does not rotate a disabled key; rotates it once it is enabled again', async () => {
@@ -168,11 +169,11 @@ describe('automatic rotation', () => {
     await d.keys.enableKeyRotation(c('EnableKeyRotation'), k.keyId, 90);
     await d.keys.disableKey(c('DisableKey'), k.keyId);
     d.clock.set(start + 100 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
+    expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     expect(await d.store.keys.listMaterials(k.keyId)).toHaveLength(1);
 
     await d.keys.enableKey(c('EnableKey'), k.keyId);
-    expect((await d.keys.runDue()).rotated).toEqual([k.keyId]);
+    expect((await d.jobs.runDue()).rotated).toEqual([k.keyId]);
     expect(await d.store.keys.listMaterials(k.keyId)).toHaveLength(2);
   });
 
@@ -185,7 +186,7 @@ describe('automatic rotation', () => {
     await d.keys.enableKeyRotation(c('EnableKeyRotation'), doomed.keyId, 90);
     await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), doomed.keyId, 30);
     d.clock.set(start + 91 * DAY_MS);
-    const r = await d.keys.runDue();
+    const r = await d.jobs.runDue();
     expect(r.rotated).toEqual([]);
     expect(r.deleted).toEqual([doomed.keyId]);
     expect(await d.store.keys.listMaterials(off.keyId)).toHaveLength(1);
@@ -197,9 +198,9 @@ describe('automatic rotation', () => {
     await d.keys.enableKeyRotation(c('EnableKeyRotation'), k.keyId, 90);
     d.root.seal();
     d.clock.set(start + 95 * DAY_MS);
-    expect(await d.keys.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
+    expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     const lines: string[] = [];
-    const scheduler = new LifecycleScheduler({ keys: d.keys, log: createLogger('debug', (l) => lines.push(l)), intervalMs: 3_600_000 });
+    const scheduler = new LifecycleScheduler({ jobs: d.jobs, log: createLogger('debug', (l) => lines.push(l)), intervalMs: 3_600_000 });
     await scheduler.runOnce();
     expect(lines.join('')).not.toMatch(/failed/);
     expect(await d.store.keys.listMaterials(k.keyId)).toHaveLength(1);
@@ -229,7 +230,7 @@ describe('what fell due while Kura was stopped', () => {
     first.clock.set(start + 120 * DAY_MS);
     const second = await openDomain({ dir: first.dir, clock: first.clock, rootKey: first.rootKey });
     const lines: string[] = [];
-    const scheduler = new LifecycleScheduler({ keys: second.keys, log: createLogger('info', (l) => lines.push(l)), intervalMs: 3_600_000 });
+    const scheduler = new LifecycleScheduler({ jobs: second.jobs, log: createLogger('info', (l) => lines.push(l)), intervalMs: 3_600_000 });
     try {
       expect(await rowsOf(second, doomed.keyId)).toMatchObject({ keys: 1 });
       await scheduler.start();
@@ -257,7 +258,7 @@ describe('what fell due while Kura was stopped', () => {
 
     first.clock.set(start + 8 * DAY_MS);
     const second = await openDomain({ dir: first.dir, clock: first.clock, unseal: 'none' });
-    const scheduler = new LifecycleScheduler({ keys: second.keys, log: createLogger('error', () => undefined), intervalMs: 3_600_000 });
+    const scheduler = new LifecycleScheduler({ jobs: second.jobs, log: createLogger('error', () => undefined), intervalMs: 3_600_000 });
     try {
       expect(second.root.isUnsealed).toBe(false);
       await scheduler.start();

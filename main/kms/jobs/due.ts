@@ -1,0 +1,117 @@
+// Time-driven changes (DESIGN.md, "Keys": deletion at the end of its window, imported material expiry,
+// automatic rotation), run over the injectable clock by the one scheduler (./scheduler.ts). Each is a
+// change through the key directory's unit of work, audited as the scheduler: the key and everything
+// that belonged to it deleted, and what its key store held of its materials destroyed; imported
+// material past its ValidTo emptied (the row stays, so the same material can be imported again under
+// the same ID) and its key left waiting for an import; expired import tokens removed with their
+// wrapping keys; keys whose rotation date has come given new material. Rotation needs the root key, so
+// it waits while the appliance is sealed; the rest does not.
+import type { RootKeyHolder } from '../../seal/root-key.js';
+import type { SchedulerCall } from '../key-directory.js';
+import { KeyState, keyFromRecord, materialFromRecord, RotationType, SYMMETRIC_DEFAULT, type Key, type Material } from '../model/index.js';
+import type { OperationDeps } from '../operations/common.js';
+import { emptyImportedMaterial } from '../operations/import.js';
+import { addMaterial } from '../operations/rotation.js';
+
+export interface DueRun {
+  deleted: string[];
+  rotated: string[];
+  expired: string[];
+}
+
+const as = (operation: string): SchedulerCall => ({ scheduler: true, operation });
+
+export class ScheduledJobs {
+  constructor(private readonly deps: OperationDeps & { root: RootKeyHolder }) {}
+
+  /** Runs what has fallen due by now; each key's change commits on its own. */
+  async runDue(): Promise<DueRun> {
+    const now = this.deps.directory.now();
+    const run: DueRun = { deleted: [], rotated: [], expired: [] };
+    await this.deleteDue(now, run);
+    if (this.deps.root.isUnsealed) await this.rotateDue(now, run);
+    await this.expireImportedMaterial(now, run);
+    await this.expireImportTokens(now);
+    return run;
+  }
+
+  private async deleteDue(now: number, run: DueRun): Promise<void> {
+    const { directory, keys } = this.deps;
+    for (const due of await keys.dueForDeletion(now)) {
+      await directory.run<{ keys: [] }, never, { key: Key; materials: Material[] } | null>(as('DeleteKey'), {
+        kind: 'change',
+        whileSealed: true,
+        apply: async ({ tx, lookup }) => {
+          const cur = await lookup.key(due.keyId);
+          // Cancelled, or deleted by another run, since it was listed.
+          if (!cur || cur.state !== KeyState.PendingDeletion || cur.deletionAt === null || cur.deletionAt > now) return { result: null, unchanged: true };
+          const materials = await lookup.materials(cur.keyId);
+          await keys.delete(tx, cur.keyId);
+          return { result: { key: cur, materials }, keyId: cur.keyId };
+        },
+        after: async (deleted) => {
+          if (!deleted) return;
+          run.deleted.push(deleted.key.keyId);
+          const store = directory.storeOf(deleted.key);
+          for (const m of deleted.materials) if (m.materialRef) await store.destroy({ keyId: m.keyId, materialId: m.materialId, ref: m.materialRef });
+        },
+      });
+    }
+  }
+
+  private async rotateDue(now: number, run: DueRun): Promise<void> {
+    const { directory, keys } = this.deps;
+    for (const due of (await keys.dueForRotation(now)).map(keyFromRecord)) {
+      await directory.run(as('RotateKey'), {
+        kind: 'change',
+        make: async () => directory.storeOf(due).generate(due.keyId, SYMMETRIC_DEFAULT),
+        discard: async (made) => directory.storeOf(due).destroy({ keyId: due.keyId, materialId: made.materialId, ref: made.ref }),
+        apply: async ({ tx, lookup }, _prepared, made) => {
+          const cur = await lookup.key(due.keyId);
+          if (!cur || !cur.rotationEnabled || cur.state !== KeyState.Enabled || cur.nextRotationAt === null || cur.nextRotationAt > now) {
+            return { result: undefined, unchanged: true };
+          }
+          await addMaterial(this.deps, tx, cur, made, RotationType.Automatic);
+          return { result: undefined, keyId: cur.keyId };
+        },
+        after: async () => {
+          run.rotated.push(due.keyId);
+        },
+      });
+    }
+  }
+
+  private async expireImportedMaterial(now: number, run: DueRun): Promise<void> {
+    const { directory, keys } = this.deps;
+    for (const expired of (await keys.expiredMaterials(now)).map(materialFromRecord)) {
+      await directory.run<{ keys: [] }, never, Key | null>(as('ExpireImportedKeyMaterial'), {
+        kind: 'change',
+        whileSealed: true,
+        apply: async ({ tx, lookup }) => {
+          const k = await lookup.key(expired.keyId);
+          if (!k) return { result: null, unchanged: true };
+          await emptyImportedMaterial(this.deps, tx, k, expired);
+          return { result: k, keyId: k.keyId, details: { keyMaterialId: expired.materialId } };
+        },
+        after: async (k) => {
+          if (!k) return;
+          run.expired.push(k.keyId);
+          if (expired.materialRef) await directory.storeOf(k).destroy({ keyId: k.keyId, materialId: expired.materialId, ref: expired.materialRef });
+        },
+      });
+    }
+  }
+
+  /** Import tokens past their 24 hours go with their wrapping private keys; audited when there were any. */
+  private async expireImportTokens(now: number): Promise<void> {
+    const { directory, keys } = this.deps;
+    await directory.run(as('ExpireImportTokens'), {
+      kind: 'change',
+      whileSealed: true,
+      apply: async ({ tx }) => {
+        const removed = await keys.deleteExpiredImportTokens(tx, now);
+        return { result: removed, unchanged: removed === 0, details: { tokens: removed } };
+      },
+    });
+  }
+}

@@ -1,0 +1,329 @@
+// The key directory: finds keys (by key ID, key ARN, alias name or alias ARN, in the caller's account and
+// region, as AWS resolves them), reads key, alias and material records through caches so that a
+// cryptographic call does not query SQLite for records it read a moment ago, and runs the one unit of
+// work that every change and every cryptographic call of the KMS domain goes through (DESIGN.md, "The
+// unit of work"):
+//
+//   request checks → sealed? → prepare (resolve from the caches, state rules) → authorize → approval gate
+//   → a read: the call itself, then its audit entry, committed without waiting for the disk
+//   → a change: material made outside the transaction (key stores may be slow), then one transaction
+//     with the change and its audit entry, committed durably before the call is answered
+//   → a failure anywhere: an audit entry of the error (as a read's), and the error goes on unchanged.
+//
+// Nothing else in kms/ writes or audits. This process is the only writer of its database, so the caches
+// are dropped around every change (before the transaction, so that no load started earlier can put the
+// old row back, and after the commit); a generation counter makes a load that raced with a change
+// discard its result (./record-cache.ts).
+import type { AuditEvent, AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../common/clock.js';
+import { isKmsError, kmsErrors } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { partitionOf } from '../common/regions.js';
+import type { KeyStore, KeyStoreRegistry, StoredMaterial } from '../keystores/key-store.js';
+import type { RootKeyHolder } from '../seal/root-key.js';
+import type { AliasRecord, Store, WriteTx } from '../store/index.js';
+import type { ApprovalGate } from './approval-gate.js';
+import type { Authorizer } from './authorization.js';
+import { aliasArn, keyArn, parseKeyRef } from './identifiers.js';
+import { arnOf, keyAsOf, keyFromRecord, materialExpired, materialFromRecord, mayExpire, type Key, type Material } from './model/index.js';
+import { RecordCache } from './record-cache.js';
+
+/** Who is calling, and where: the account comes from the credential, the region from the SigV4 scope. */
+export interface CallContext {
+  accountId: string;
+  region: string;
+  principal: string;
+  accessKeyId?: string;
+  requestId?: string;
+  /** The TrentService action, as the audit log names it. */
+  operation: string;
+}
+
+/** Kura's own time-driven changes (main/kms/jobs): no account or region; audited as the scheduler. */
+export interface SchedulerCall {
+  scheduler: true;
+  operation: string;
+}
+
+export type Caller = CallContext | SchedulerCall;
+
+const isScheduler = (c: Caller): c is SchedulerCall => 'scheduler' in c;
+
+/** How a call reads keys, aliases and materials: through the caches, or through its own transaction. */
+export interface Lookup {
+  key(keyId: string): Promise<Key | undefined>;
+  alias(accountId: string, region: string, name: string): Promise<AliasRecord | undefined>;
+  /** Every material of a key (the expiry of imported material decides the key's state at request time). */
+  materials(keyId: string): Promise<Material[]>;
+}
+
+/** What a call's preparation found: the keys it acts on, which the authorizer and the approval gate judge. */
+export interface Prepared {
+  keys: readonly Key[];
+}
+
+/** What a change's transaction step gets: the transaction, and lookups that read through it. */
+export interface InTransaction {
+  tx: WriteTx;
+  lookup: Lookup;
+}
+
+export type AuditDetails = NonNullable<AuditEvent['details']>;
+
+/** What a change's transaction step did, for its audit entry. */
+export interface Change<T> {
+  result: T;
+  /** The key the change was made to. */
+  keyId?: string;
+  details?: AuditDetails;
+  /** A scheduled job that found nothing left to do (another run did it): nothing was written, nothing is audited. */
+  unchanged?: boolean;
+}
+
+interface Steps<P extends Prepared> {
+  /** The key as the caller named it (ID, ARN or alias): what the audit entry of a read or of a failure names. */
+  keyRef?: string;
+  /** Request checks that AWS answers before anything else, even while sealed. */
+  check?(): void;
+  /** Changes that need no key material (deletion at the end of its window) run while sealed too. */
+  whileSealed?: boolean;
+  /** Resolves what the call acts on, from the caches, and applies the state rules. */
+  prepare?(): Promise<P>;
+}
+
+/** A call that changes nothing: it runs, then its audit entry is committed (without waiting for the disk). */
+export interface ReadWork<P extends Prepared, T> extends Steps<P> {
+  kind: 'read';
+  run(prepared: P): Promise<T>;
+}
+
+/**
+ * A change: `make` runs outside the transaction (new material: key stores may be slow), `apply` inside
+ * it; `discard` gives back what `make` made when the transaction fails or finds nothing to change.
+ */
+export interface ChangeWork<P extends Prepared, M, T> extends Steps<P> {
+  kind: 'change';
+  make?(prepared: P): Promise<M>;
+  discard?(made: M, prepared: P): Promise<void>;
+  apply(w: InTransaction, prepared: P, made: M): Promise<Change<T>>;
+  /** After the commit: what the key stores must forget of what the change removed (a failure is logged: the change stands). */
+  after?(result: T, made: M): Promise<void>;
+}
+
+export type Work<P extends Prepared, M, T> = ReadWork<P, T> | ChangeWork<P, M, T>;
+
+export interface KeyDirectoryDeps {
+  store: Pick<Store, 'db' | 'keys'>;
+  root: RootKeyHolder;
+  audit: AuditLog;
+  clock: Clock;
+  registry: KeyStoreRegistry;
+  authorizer: Authorizer;
+  gate: ApprovalGate;
+  log: Logger;
+}
+
+const NOTHING: Prepared = { keys: [] };
+
+export class KeyDirectory {
+  private readonly keyCache = new RecordCache<Key>();
+  private readonly aliasCache = new RecordCache<AliasRecord>();
+  private readonly materialCache = new RecordCache<Material>();
+  private readonly materialListCache = new RecordCache<Material[]>();
+
+  constructor(private readonly deps: KeyDirectoryDeps) {}
+
+  now(): number {
+    return this.deps.clock.nowMs();
+  }
+
+  /** The unit of work: see the file header for its steps and their order. */
+  async run<P extends Prepared, M, T>(caller: Caller, work: Work<P, M, T>): Promise<T> {
+    try {
+      work.check?.();
+      if (!work.whileSealed) this.deps.root.requireUnsealed();
+      const prepared = work.prepare ? await work.prepare() : (NOTHING as P);
+      const request = { caller, action: `kms:${caller.operation}`, keys: prepared.keys };
+      await this.deps.authorizer.authorize(request);
+      await this.deps.gate.admit(request);
+      if (work.kind === 'read') {
+        const result = await work.run(prepared);
+        await this.deps.audit.append(this.entry(caller, 'ok', { keyId: work.keyRef }), { durable: false });
+        return result;
+      }
+      return await this.change(caller, work, prepared);
+    } catch (e) {
+      await this.auditFailure(caller, work.keyRef, e);
+      throw e;
+    }
+  }
+
+  private async change<P extends Prepared, M, T>(caller: Caller, work: ChangeWork<P, M, T>, prepared: P): Promise<T> {
+    const made = (work.make ? await work.make(prepared) : undefined) as M;
+    this.clearCaches();
+    let out: Change<T>;
+    try {
+      out = await this.deps.store.db.write(async (tx) => {
+        const change = await work.apply({ tx, lookup: this.txLookup(tx) }, prepared, made);
+        if (!change.unchanged) await this.deps.audit.appendIn(tx, this.entry(caller, 'ok', { keyId: change.keyId, details: change.details }));
+        return change;
+      });
+    } catch (e) {
+      await this.discard(work, made, prepared);
+      throw e;
+    } finally {
+      this.clearCaches();
+    }
+    if (out.unchanged) {
+      await this.discard(work, made, prepared);
+    } else {
+      // The change is committed and audited: what follows cannot undo it, so a failure is logged, not answered.
+      try {
+        await work.after?.(out.result, made);
+      } catch (e) {
+        this.deps.log.error('cleaning up after a committed change failed', { operation: caller.operation, error: e instanceof Error ? e.name : typeof e });
+      }
+    }
+    return out.result;
+  }
+
+  /** Gives back what a change made and did not use; a failure to do so is logged, never put before the change's own outcome. */
+  private async discard<P extends Prepared, M, T>(work: ChangeWork<P, M, T>, made: M, prepared: P): Promise<void> {
+    try {
+      await work.discard?.(made, prepared);
+    } catch (e) {
+      this.deps.log.error('discarding unused key material failed', { error: e instanceof Error ? e.name : typeof e });
+    }
+  }
+
+  /** The entry of a failed call, committed without waiting for the disk; a failure to write it is logged, and the call's own error answered. */
+  private async auditFailure(caller: Caller, keyRef: string | undefined, e: unknown): Promise<void> {
+    const errorCode = isKmsError(e) ? e.code : 'Internal';
+    try {
+      await this.deps.audit.append(this.entry(caller, 'error', { keyId: keyRef, errorCode }), { durable: false });
+    } catch (auditErr) {
+      this.deps.log.error('audit append failed', {
+        requestId: isScheduler(caller) ? undefined : caller.requestId,
+        error: auditErr instanceof Error ? auditErr.name : typeof auditErr,
+      });
+    }
+  }
+
+  private entry(caller: Caller, outcome: 'ok' | 'error', what: { keyId?: string; details?: AuditDetails; errorCode?: string }): AuditEvent {
+    if (isScheduler(caller)) return { principal: 'kura:scheduler', source: 'scheduler', operation: caller.operation, outcome, ...what };
+    return {
+      principal: caller.principal,
+      accessKeyId: caller.accessKeyId,
+      source: 'kms',
+      operation: caller.operation,
+      outcome,
+      requestId: caller.requestId,
+      ...what,
+    };
+  }
+
+  // ---- caches ------------------------------------------------------------------------------------
+
+  private clearCaches(): void {
+    this.keyCache.clear();
+    this.aliasCache.clear();
+    this.materialCache.clear();
+    this.materialListCache.clear();
+  }
+
+  /** A key by its ID, from the cache, as stored (not as of now: see resolve). */
+  findKey(keyId: string): Promise<Key | undefined> {
+    return this.keyCache.get(keyId, async () => {
+      const r = await this.deps.store.keys.find(keyId);
+      return r && keyFromRecord(r);
+    });
+  }
+
+  /** One material of a key, from the cache. */
+  material(keyId: string, materialId: string): Promise<Material | undefined> {
+    return this.materialCache.get(`${keyId}/${materialId}`, async () => {
+      const r = await this.deps.store.keys.findMaterial(keyId, materialId);
+      return r && materialFromRecord(r);
+    });
+  }
+
+  readLookup(): Lookup {
+    const repo = this.deps.store.keys;
+    return {
+      key: (id) => this.findKey(id),
+      alias: (a, r, n) => this.aliasCache.get(`${a}/${r}/${n}`, () => repo.findAlias(a, r, n)),
+      materials: async (id) => (await this.materialListCache.get(id, async () => (await repo.listMaterials(id)).map(materialFromRecord))) ?? [],
+    };
+  }
+
+  private txLookup(tx: WriteTx): Lookup {
+    const repo = this.deps.store.keys;
+    return {
+      key: async (id) => {
+        const r = await repo.find(id, tx);
+        return r && keyFromRecord(r);
+      },
+      alias: (a, r, n) => repo.findAlias(a, r, n, tx),
+      materials: async (id) => (await repo.listMaterialsIn(tx, id)).map(materialFromRecord),
+    };
+  }
+
+  // ---- resolution --------------------------------------------------------------------------------
+
+  /**
+   * The key in the state it has at this request's time: an imported key whose material has passed its
+   * ValidTo is PendingImport now, whether or not the scheduler has written that down yet
+   * (./model/expiry.ts). Changes made through a transaction see the same state.
+   */
+  async asOfNow(k: Key, lookup: Lookup = this.readLookup()): Promise<Key> {
+    if (!mayExpire(k)) return k;
+    return keyAsOf(k, await lookup.materials(k.keyId), this.now());
+  }
+
+  /** Resolves what a caller named as KeyId. `allowAlias` is false for operations that take only a key ID or key ARN. */
+  async resolve(ctx: CallContext, raw: string, allowAlias: boolean, lookup: Lookup = this.readLookup()): Promise<Key> {
+    const ref = parseKeyRef(raw, allowAlias);
+    const account = ref.accountId ?? ctx.accountId;
+    const region = ref.region ?? ctx.region;
+    const notFound = () => kmsErrors.notFound(ref.kind === 'alias' ? `Alias ${aliasArn(region, account, ref.aliasName)} is not found.` : `Key '${keyArn(region, account, ref.keyId)}' does not exist`);
+    // Keys live in one account and one region, as in AWS: an ARN naming another (or the region in a
+    // partition it is not in) is not found here.
+    if (account !== ctx.accountId || region !== ctx.region || (ref.partition !== undefined && ref.partition !== partitionOf(region))) throw notFound();
+    let keyId: string;
+    if (ref.kind === 'alias') {
+      const alias = await lookup.alias(account, region, ref.aliasName);
+      if (!alias) throw notFound();
+      keyId = alias.keyId;
+    } else {
+      keyId = ref.keyId;
+    }
+    const key = await lookup.key(keyId);
+    if (!key || key.accountId !== account || key.region !== region) throw notFound();
+    return this.asOfNow(key, lookup);
+  }
+
+  // ---- material --------------------------------------------------------------------------------------
+
+  /**
+   * The current material of a usable key. Checked again for expiry here, at the point of use: the key's
+   * state was decided when it was resolved, and its ValidTo may have come since (a data key pair, for
+   * one, is generated in between).
+   */
+  async currentMaterial(k: Key): Promise<Material> {
+    const material = k.currentMaterialId ? await this.material(k.keyId, k.currentMaterialId) : undefined;
+    if (!material) throw kmsErrors.internal();
+    if (materialExpired(material, this.now())) throw kmsErrors.invalidState(`${arnOf(k)} is PendingImport.`);
+    return material;
+  }
+
+  /** The key store a key lives in. */
+  storeOf(k: Pick<Key, 'customKeyStoreId'>): KeyStore {
+    return this.deps.registry.storeFor(k.customKeyStoreId);
+  }
+
+  /** A material as its key store is asked to use it; a material without a reference (deleted imported material) is not usable. */
+  stored(k: Key, m: Material): StoredMaterial {
+    if (m.materialRef === null) throw kmsErrors.internal();
+    return { keyId: k.keyId, materialId: m.materialId, keySpec: k.keySpec, ref: m.materialRef, publicKey: m.publicKey };
+  }
+}

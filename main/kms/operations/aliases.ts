@@ -1,0 +1,105 @@
+// Aliases with AWS KMS semantics (API reference: CreateAlias, UpdateAlias, DeleteAlias, ListAliases):
+// one account and region each, names under alias/ but not alias/aws/, pointing at a key that is not
+// pending deletion; UpdateAlias keeps the key spec and usage of the alias's current key.
+import { KmsError, kmsErrors } from '../../common/errors.js';
+import type { AliasRecord } from '../../store/index.js';
+import type { CallContext } from '../key-directory.js';
+import { aliasArn, checkAliasName } from '../identifiers.js';
+import { requireNotPendingDeletion, type Key } from '../model/index.js';
+import { decodeMarker, encodeMarker, paginate, type OperationDeps, type Page } from './common.js';
+
+const aliasNotFound = (ctx: CallContext, aliasName: string) => kmsErrors.notFound(`Alias ${aliasArn(ctx.region, ctx.accountId, aliasName)} is not found.`);
+
+export class AliasOperations {
+  constructor(private readonly deps: OperationDeps) {}
+
+  aliasArnOf(a: AliasRecord): string {
+    return aliasArn(a.region, a.accountId, a.aliasName);
+  }
+
+  /** An alias of the caller's account and region, and the key it points at (for the authorizer). */
+  private async existing(ctx: CallContext, aliasName: string): Promise<{ alias: AliasRecord; current: Key | undefined }> {
+    const alias = await this.deps.directory.readLookup().alias(ctx.accountId, ctx.region, aliasName);
+    if (!alias) throw aliasNotFound(ctx, aliasName);
+    return { alias, current: await this.deps.directory.findKey(alias.keyId) };
+  }
+
+  createAlias(ctx: CallContext, aliasName: string, targetKeyId: string): Promise<void> {
+    const { directory, keys } = this.deps;
+    return directory.run(ctx, {
+      kind: 'change',
+      check: () => checkAliasName(aliasName),
+      prepare: async () => ({ keys: [await directory.resolve(ctx, targetKeyId, false)] }),
+      apply: async ({ tx, lookup }) => {
+        const k = await directory.resolve(ctx, targetKeyId, false, lookup);
+        requireNotPendingDeletion(k);
+        if (await keys.findAlias(ctx.accountId, ctx.region, aliasName, tx)) {
+          throw new KmsError('AlreadyExists', `An alias with the name ${aliasArn(ctx.region, ctx.accountId, aliasName)} already exists`);
+        }
+        const now = directory.now();
+        await keys.insertAlias(tx, { accountId: ctx.accountId, region: ctx.region, aliasName, keyId: k.keyId, createdAt: now, updatedAt: now });
+        return { result: undefined, keyId: k.keyId, details: { aliasName } };
+      },
+    });
+  }
+
+  updateAlias(ctx: CallContext, aliasName: string, targetKeyId: string): Promise<void> {
+    const { directory, keys } = this.deps;
+    return directory.run(ctx, {
+      kind: 'change',
+      check: () => checkAliasName(aliasName),
+      prepare: async () => {
+        const { current } = await this.existing(ctx, aliasName);
+        const target = await directory.resolve(ctx, targetKeyId, false);
+        return { keys: current ? [current, target] : [target] };
+      },
+      apply: async ({ tx, lookup }) => {
+        const alias = await keys.findAlias(ctx.accountId, ctx.region, aliasName, tx);
+        if (!alias) throw aliasNotFound(ctx, aliasName);
+        const k = await directory.resolve(ctx, targetKeyId, false, lookup);
+        requireNotPendingDeletion(k);
+        const current = await lookup.key(alias.keyId);
+        if (current && (current.keyUsage !== k.keyUsage || current.keySpec !== k.keySpec)) {
+          throw kmsErrors.validation('The alias can only point to a key of the same key spec and key usage as its current key.');
+        }
+        await keys.retargetAlias(tx, alias, k.keyId, directory.now());
+        return { result: undefined, keyId: k.keyId, details: { aliasName } };
+      },
+    });
+  }
+
+  deleteAlias(ctx: CallContext, aliasName: string): Promise<void> {
+    const { directory, keys } = this.deps;
+    return directory.run(ctx, {
+      kind: 'change',
+      check: () => checkAliasName(aliasName),
+      prepare: async () => {
+        const { current } = await this.existing(ctx, aliasName);
+        return { keys: current ? [current] : [] };
+      },
+      apply: async ({ tx }) => {
+        const alias = await keys.findAlias(ctx.accountId, ctx.region, aliasName, tx);
+        if (!alias) throw aliasNotFound(ctx, aliasName);
+        await keys.deleteAlias(tx, alias);
+        return { result: undefined, keyId: alias.keyId, details: { aliasName } };
+      },
+    });
+  }
+
+  listAliases(ctx: CallContext, keyRef: string | undefined, limit = 50, marker?: string): Promise<Page<AliasRecord>> {
+    const { directory, keys } = this.deps;
+    return directory.run(ctx, {
+      kind: 'read',
+      keyRef,
+      prepare: async () => {
+        const after = decodeMarker('aliases', marker) ?? '';
+        const key = keyRef === undefined ? undefined : await directory.resolve(ctx, keyRef, false);
+        return { keys: key ? [key] : [], key, after };
+      },
+      run: async ({ key, after }) => {
+        const rows = await keys.listAliases(ctx.accountId, ctx.region, key?.keyId ?? null, after, limit + 1);
+        return paginate(rows, limit, (a) => encodeMarker('aliases', a.aliasName));
+      },
+    });
+  }
+}

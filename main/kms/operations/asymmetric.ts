@@ -1,0 +1,198 @@
+// Operations of asymmetric, HMAC and key agreement keys, and data key pairs, with AWS KMS semantics
+// (API reference: Sign, Verify, GetPublicKey, GenerateMac, VerifyMac, DeriveSharedSecret,
+// GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext). The private-key operations run in the
+// key's key store; the input errors of main/crypto/asymmetric map to AWS's errors in ../crypto-errors.ts.
+import { KmsError, kmsErrors } from '../../common/errors.js';
+import {
+  generateKeyMaterialAsync,
+  isDataKeyPairSpec,
+  type KeyAgreementAlgorithm,
+  type KeySpec,
+  type MacAlgorithm,
+  type MessageType,
+  type SigningAlgorithm,
+} from '../../crypto/asymmetric/index.js';
+import { zeroize } from '../../crypto/bytes.js';
+import { withCryptoErrorsAsync } from '../crypto-errors.js';
+import type { CallContext } from '../key-directory.js';
+import {
+  arnOf,
+  KeyUsage,
+  requireSpecAlgorithm,
+  requireUsable,
+  requireUsage,
+  specAlgorithms,
+  SYMMETRIC_DEFAULT,
+  type EncryptionContext,
+  type Key,
+} from '../model/index.js';
+import { dryRun, type OperationDeps } from './common.js';
+import type { EncryptionOperations } from './encryption.js';
+
+const noRecipient = (recipient: unknown) => {
+  if (recipient !== undefined) throw kmsErrors.validation('Recipient (Nitro Enclaves attestation) is not supported by Kura.');
+};
+
+export class AsymmetricOperations {
+  constructor(private readonly deps: OperationDeps & { encryption: EncryptionOperations }) {}
+
+  /** A usable key (aliases allowed) of the usage an operation needs, and an algorithm its spec has. */
+  private async usableKey(ctx: CallContext, keyRef: string, usage: KeyUsage, operation: string, algorithm?: { name: string; of: 'signing' | 'mac' | 'keyAgreement'; what: string }) {
+    const k = await this.deps.directory.resolve(ctx, keyRef, true);
+    requireUsable(k);
+    requireUsage(k, usage, operation);
+    if (algorithm) requireSpecAlgorithm(k, algorithm.name, specAlgorithms(k)[algorithm.of], algorithm.what);
+    return { keys: [k] as [Key] };
+  }
+
+  /** The key's current material, as its key store takes it. */
+  private async material(k: Key) {
+    const { directory } = this.deps;
+    return { store: directory.storeOf(k), stored: directory.stored(k, await directory.currentMaterial(k)) };
+  }
+
+  sign(ctx: CallContext, input: { keyId: string; message: Buffer; messageType?: string; signingAlgorithm: string; dryRun?: boolean }): Promise<{ key: Key; signature: Buffer }> {
+    return this.deps.directory.run(ctx, {
+      kind: 'read',
+      keyRef: input.keyId,
+      prepare: () => this.usableKey(ctx, input.keyId, KeyUsage.SignVerify, 'Sign', { name: input.signingAlgorithm, of: 'signing', what: 'Signing algorithm' }),
+      run: async ({ keys: [k] }) => {
+        if (input.dryRun) throw dryRun();
+        const { store, stored } = await this.material(k);
+        const messageType = (input.messageType ?? 'RAW') as MessageType;
+        const signature = await withCryptoErrorsAsync(() => store.sign(stored, input.signingAlgorithm as SigningAlgorithm, input.message, messageType));
+        return { key: k, signature };
+      },
+    });
+  }
+
+  verify(
+    ctx: CallContext,
+    input: { keyId: string; message: Buffer; messageType?: string; signature: Buffer; signingAlgorithm: string; dryRun?: boolean },
+  ): Promise<{ key: Key }> {
+    return this.deps.directory.run(ctx, {
+      kind: 'read',
+      keyRef: input.keyId,
+      prepare: () => this.usableKey(ctx, input.keyId, KeyUsage.SignVerify, 'Verify', { name: input.signingAlgorithm, of: 'signing', what: 'Signing algorithm' }),
+      run: async ({ keys: [k] }) => {
+        if (input.dryRun) throw dryRun();
+        const { store, stored } = await this.material(k);
+        const messageType = (input.messageType ?? 'RAW') as MessageType;
+        const valid = await withCryptoErrorsAsync(() => store.verify(stored, input.signingAlgorithm as SigningAlgorithm, input.message, messageType, input.signature));
+        if (!valid) throw new KmsError('KmsInvalidSignature', 'The signature does not verify with this key, algorithm and message.');
+        return { key: k };
+      },
+    });
+  }
+
+  /** The public key (DER SubjectPublicKeyInfo) of an RSA, ECC, ML-DSA or SM2 key that is usable. */
+  getPublicKey(ctx: CallContext, keyRef: string): Promise<{ key: Key; publicKey: Buffer }> {
+    const { directory } = this.deps;
+    return directory.run(ctx, {
+      kind: 'read',
+      keyRef,
+      prepare: async () => {
+        const k = await directory.resolve(ctx, keyRef, true);
+        requireUsable(k);
+        return { keys: [k] as [Key] };
+      },
+      run: async ({ keys: [k] }) => {
+        const material = await directory.currentMaterial(k);
+        if (!material.publicKey) throw new KmsError('UnsupportedOperation', `${arnOf(k)} is a ${k.keySpec} key, which has no public key.`);
+        return { key: k, publicKey: material.publicKey };
+      },
+    });
+  }
+
+  generateMac(ctx: CallContext, input: { keyId: string; message: Buffer; macAlgorithm: string; dryRun?: boolean }): Promise<{ key: Key; mac: Buffer }> {
+    return this.deps.directory.run(ctx, {
+      kind: 'read',
+      keyRef: input.keyId,
+      prepare: () => this.usableKey(ctx, input.keyId, KeyUsage.GenerateVerifyMac, 'GenerateMac', { name: input.macAlgorithm, of: 'mac', what: 'MAC algorithm' }),
+      run: async ({ keys: [k] }) => {
+        if (input.dryRun) throw dryRun();
+        const { store, stored } = await this.material(k);
+        return { key: k, mac: await withCryptoErrorsAsync(() => store.generateMac(stored, input.macAlgorithm as MacAlgorithm, input.message)) };
+      },
+    });
+  }
+
+  verifyMac(ctx: CallContext, input: { keyId: string; message: Buffer; macAlgorithm: string; mac: Buffer; dryRun?: boolean }): Promise<{ key: Key }> {
+    return this.deps.directory.run(ctx, {
+      kind: 'read',
+      keyRef: input.keyId,
+      prepare: () => this.usableKey(ctx, input.keyId, KeyUsage.GenerateVerifyMac, 'VerifyMac', { name: input.macAlgorithm, of: 'mac', what: 'MAC algorithm' }),
+      run: async ({ keys: [k] }) => {
+        if (input.dryRun) throw dryRun();
+        const { store, stored } = await this.material(k);
+        const valid = await withCryptoErrorsAsync(() => store.verifyMac(stored, input.macAlgorithm as MacAlgorithm, input.message, input.mac));
+        if (!valid) throw new KmsError('KmsInvalidMac', 'The MAC does not verify with this key, algorithm and message.');
+        return { key: k };
+      },
+    });
+  }
+
+  deriveSharedSecret(
+    ctx: CallContext,
+    input: { keyId: string; keyAgreementAlgorithm: string; publicKey: Buffer; dryRun?: boolean; recipient?: unknown },
+  ): Promise<{ key: Key; sharedSecret: Buffer }> {
+    return this.deps.directory.run(ctx, {
+      kind: 'read',
+      keyRef: input.keyId,
+      check: () => noRecipient(input.recipient),
+      prepare: () =>
+        this.usableKey(ctx, input.keyId, KeyUsage.KeyAgreement, 'DeriveSharedSecret', { name: input.keyAgreementAlgorithm, of: 'keyAgreement', what: 'Key agreement algorithm' }),
+      run: async ({ keys: [k] }) => {
+        if (input.dryRun) throw dryRun();
+        const { store, stored } = await this.material(k);
+        const algorithm = input.keyAgreementAlgorithm as KeyAgreementAlgorithm;
+        return { key: k, sharedSecret: await withCryptoErrorsAsync(() => store.deriveSharedSecret(stored, algorithm, input.publicKey)) };
+      },
+    });
+  }
+
+  /**
+   * A fresh key pair of keyPairSpec whose private key (PKCS#8 DER) is returned encrypted under a
+   * symmetric KMS key, and in plaintext too unless the caller asked for it without. The pair is a data
+   * key, made for the caller, not key material of any key store.
+   */
+  generateDataKeyPair(
+    ctx: CallContext,
+    input: { keyId: string; keyPairSpec: string; encryptionContext?: EncryptionContext; dryRun?: boolean; recipient?: unknown },
+    withPlaintext: boolean,
+  ): Promise<{ key: Key; privateKeyCiphertextBlob: Buffer; privateKeyPlaintext?: Buffer; publicKey: Buffer; materialId: string }> {
+    return this.deps.directory.run(ctx, {
+      kind: 'read',
+      keyRef: input.keyId,
+      check: () => {
+        noRecipient(input.recipient);
+        if (!isDataKeyPairSpec(input.keyPairSpec)) throw kmsErrors.validation(`KeyPairSpec ${input.keyPairSpec} is not a data key pair spec.`);
+      },
+      prepare: async () => {
+        const prepared = await this.usableKey(ctx, input.keyId, KeyUsage.EncryptDecrypt, withPlaintext ? 'GenerateDataKeyPair' : 'GenerateDataKeyPairWithoutPlaintext');
+        const [k] = prepared.keys;
+        if (k.keySpec !== SYMMETRIC_DEFAULT) throw new KmsError('InvalidKeyUsage', `${arnOf(k)} must be a symmetric encryption key to protect a data key pair.`);
+        return prepared;
+      },
+      run: async ({ keys: [k] }) => {
+        if (input.dryRun) throw dryRun();
+        const pair = await generateKeyMaterialAsync(input.keyPairSpec as KeySpec);
+        let blob: { blob: Buffer; materialId: string };
+        try {
+          blob = await this.deps.encryption.encryptUnder(k, pair.privateKey, input.encryptionContext);
+        } catch (e) {
+          zeroize(pair.privateKey);
+          throw e;
+        }
+        if (!withPlaintext) zeroize(pair.privateKey);
+        return {
+          key: k,
+          privateKeyCiphertextBlob: blob.blob,
+          privateKeyPlaintext: withPlaintext ? pair.privateKey : undefined,
+          publicKey: pair.publicKey,
+          materialId: blob.materialId,
+        };
+      },
+    });
+  }
+}

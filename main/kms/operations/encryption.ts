@@ -1,0 +1,288 @@
+// Encryption with AWS KMS semantics (API reference: Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
+// GenerateDataKeyWithoutPlaintext, GenerateRandom). Symmetric ciphertexts are Kura's blobs
+// (./../ciphertext.ts): this file builds the header, IV and AAD, and the key's key store seals or opens
+// the payload (version 2: under a key it derives per blob). RSA and SM2 keys encrypt with RSAES-OAEP or
+// SM2PKE in their key store. Imported material past its ValidTo is unusable from that instant
+// (../model/expiry.ts).
+import { KmsError, kmsErrors } from '../../common/errors.js';
+import { AeadAuthenticationError } from '../../crypto/aead.js';
+import type { AsymmetricEncryptionAlgorithm } from '../../crypto/asymmetric/index.js';
+import { randomBytes, randomIv } from '../../crypto/bytes.js';
+import { assembleBlob, blobAad, blobKeyDerivation, BLOB_V2, encodeHeader, NONCE_BYTES, parseBlob, type ParsedBlob } from '../ciphertext.js';
+import { withCryptoErrorsAsync } from '../crypto-errors.js';
+import type { CallContext } from '../key-directory.js';
+import {
+  arnOf,
+  materialExpired,
+  requireEncryptDecrypt,
+  requireEncryptionAlgorithm,
+  requireNoContext,
+  requireSymmetric,
+  requireUsable,
+  SYMMETRIC_DEFAULT,
+  type EncryptionContext,
+  type Key,
+  type Material,
+} from '../model/index.js';
+import { dryRun, type OperationDeps } from './common.js';
+
+/**
+ * The current API model marks CiphertextBlob optional (dry runs may ignore it), so the model's
+ * validation lets a request without it through; every real decryption needs it.
+ */
+function requireCiphertext(blob: Buffer | undefined): Buffer {
+  if (blob === undefined) {
+    throw kmsErrors.validation("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+  }
+  return blob;
+}
+
+const invalid = () => new KmsError('InvalidCiphertext', 'The ciphertext is invalid, was made under another key, or the encryption context does not match.');
+
+/** A ciphertext whose key and material were found and checked, ready to be opened by the key's store. */
+type LocatedCiphertext =
+  | { kind: 'asymmetric'; key: Key; material: Material; algorithm: string; ciphertext: Buffer }
+  | { kind: 'symmetric'; key: Key; material: Material; parsed: ParsedBlob; aad: Buffer };
+
+export interface Opened {
+  key: Key;
+  plaintext: Buffer;
+  materialId: string;
+  algorithm: string;
+}
+
+export class EncryptionOperations {
+  constructor(private readonly deps: OperationDeps) {}
+
+  /** Encrypts under a key's current material: Kura's blob for symmetric keys, RSA-OAEP or SM2PKE otherwise. */
+  async encryptUnder(k: Key, plaintext: Uint8Array, context: EncryptionContext | undefined, algorithm = SYMMETRIC_DEFAULT): Promise<{ blob: Buffer; materialId: string }> {
+    const { directory } = this.deps;
+    const material = await directory.currentMaterial(k);
+    const store = directory.storeOf(k);
+    if (k.keySpec !== SYMMETRIC_DEFAULT) {
+      requireNoContext(k, context);
+      const stored = directory.stored(k, material);
+      const blob = await withCryptoErrorsAsync(() => store.encryptAsymmetric(stored, algorithm as AsymmetricEncryptionAlgorithm, plaintext));
+      return { blob, materialId: material.materialId };
+    }
+    // Version 2: a fresh key per blob, derived from the material over a random nonce in the header, so
+    // that no material ever meets SP 800-38D's 2^32 limit on random IVs (../ciphertext.ts).
+    const header = encodeHeader(k.keyId, material.materialId, randomBytes(NONCE_BYTES));
+    const iv = randomIv();
+    const payload = { version: BLOB_V2, derivation: blobKeyDerivation({ version: BLOB_V2, header }), iv, aad: blobAad(header, context) } as const;
+    const sealed = await store.encryptBlobPayload(directory.stored(k, material), payload, plaintext);
+    return { blob: assembleBlob(header, iv, sealed), materialId: material.materialId };
+  }
+
+  /**
+   * Finds the key and material of a ciphertext and checks that they may decrypt it. An RSA or SM2
+   * ciphertext has no header: the request must name the key and the algorithm.
+   */
+  private async locate(
+    ctx: CallContext,
+    blob: Buffer,
+    context: EncryptionContext | undefined,
+    keyRef: string | undefined,
+    algorithm: string | undefined,
+  ): Promise<LocatedCiphertext> {
+    const { directory } = this.deps;
+    const named = keyRef === undefined ? undefined : await directory.resolve(ctx, keyRef, true);
+    if (named && named.keySpec !== SYMMETRIC_DEFAULT) {
+      requireUsable(named);
+      requireEncryptDecrypt(named);
+      const alg = requireEncryptionAlgorithm(named, algorithm);
+      requireNoContext(named, context);
+      return { kind: 'asymmetric', key: named, material: await directory.currentMaterial(named), algorithm: alg, ciphertext: blob };
+    }
+    const parsed = parseBlob(blob);
+    let k: Key;
+    if (named) {
+      if (named.keyId !== parsed.keyId) {
+        throw new KmsError('IncorrectKey', 'The key ID in the request does not identify a KMS key that can perform this operation.');
+      }
+      k = named;
+    } else {
+      const found = await directory.findKey(parsed.keyId);
+      if (!found || found.accountId !== ctx.accountId || found.region !== ctx.region) throw invalid();
+      k = await directory.asOfNow(found);
+    }
+    requireUsable(k);
+    requireEncryptDecrypt(k);
+    requireEncryptionAlgorithm(k, algorithm);
+    const material = await directory.material(k.keyId, parsed.materialId);
+    if (!material) throw invalid();
+    // Expired material answers as deleted material does, before the scheduler has emptied its row.
+    if (material.materialRef === null || materialExpired(material, directory.now())) {
+      throw kmsErrors.invalidState(`The key material this ciphertext was made under has been deleted from ${arnOf(k)}; import it again.`);
+    }
+    return { kind: 'symmetric', key: k, material, parsed, aad: blobAad(parsed.header, context) };
+  }
+
+  private async open(located: LocatedCiphertext): Promise<Opened> {
+    const { directory } = this.deps;
+    const { key, material } = located;
+    const store = directory.storeOf(key);
+    const stored = directory.stored(key, material);
+    if (located.kind === 'asymmetric') {
+      const plaintext = await withCryptoErrorsAsync(() => store.decryptAsymmetric(stored, located.algorithm as AsymmetricEncryptionAlgorithm, located.ciphertext));
+      return { key, plaintext, materialId: material.materialId, algorithm: located.algorithm };
+    }
+    const { parsed } = located;
+    const payload = { version: parsed.version, derivation: parsed.version === BLOB_V2 ? blobKeyDerivation(parsed) : null, iv: parsed.iv, aad: located.aad };
+    try {
+      const plaintext = await store.decryptBlobPayload(stored, payload, parsed.sealed);
+      return { key, plaintext, materialId: material.materialId, algorithm: SYMMETRIC_DEFAULT };
+    } catch (e) {
+      if (e instanceof AeadAuthenticationError) throw invalid();
+      throw e;
+    }
+  }
+
+  encrypt(
+    ctx: CallContext,
+    input: { keyId: string; plaintext: Buffer; encryptionContext?: EncryptionContext; encryptionAlgorithm?: string; dryRun?: boolean },
+  ): Promise<{ key: Key; ciphertextBlob: Buffer; materialId: string; algorithm: string }> {
+    const { directory } = this.deps;
+    return directory.run<{ keys: [Key]; algorithm: string }, never, { key: Key; ciphertextBlob: Buffer; materialId: string; algorithm: string }>(ctx, {
+      kind: 'read',
+      keyRef: input.keyId,
+      prepare: async () => {
+        const k = await directory.resolve(ctx, input.keyId, true);
+        requireUsable(k);
+        requireEncryptDecrypt(k);
+        return { keys: [k], algorithm: requireEncryptionAlgorithm(k, input.encryptionAlgorithm) };
+      },
+      run: async ({ keys: [k], algorithm }) => {
+        if (input.dryRun) throw dryRun();
+        const { blob, materialId } = await this.encryptUnder(k, input.plaintext, input.encryptionContext, algorithm);
+        return { key: k, ciphertextBlob: blob, materialId, algorithm };
+      },
+    });
+  }
+
+  decrypt(
+    ctx: CallContext,
+    input: { ciphertextBlob: Buffer | undefined; encryptionContext?: EncryptionContext; keyId?: string; encryptionAlgorithm?: string; dryRun?: boolean },
+  ): Promise<Opened> {
+    const { directory } = this.deps;
+    return directory.run<{ keys: [Key]; located?: LocatedCiphertext }, never, Opened>(ctx, {
+      kind: 'read',
+      keyRef: input.keyId,
+      prepare: async () => {
+        if (input.dryRun) {
+          // A dry run checks the key and permissions, not the ciphertext's integrity (AWS does the same
+          // unless told otherwise); without a KeyId the header still has to name a usable key.
+          const keyRef = input.keyId ?? parseBlob(requireCiphertext(input.ciphertextBlob)).keyId;
+          const k = await directory.resolve(ctx, keyRef, true);
+          requireUsable(k);
+          return { keys: [k] };
+        }
+        const located = await this.locate(ctx, requireCiphertext(input.ciphertextBlob), input.encryptionContext, input.keyId, input.encryptionAlgorithm);
+        return { keys: [located.key], located };
+      },
+      run: async ({ located }) => {
+        if (!located) throw dryRun();
+        return this.open(located);
+      },
+    });
+  }
+
+  reEncrypt(
+    ctx: CallContext,
+    input: {
+      ciphertextBlob: Buffer | undefined;
+      sourceEncryptionContext?: EncryptionContext;
+      sourceKeyId?: string;
+      destinationKeyId: string;
+      destinationEncryptionContext?: EncryptionContext;
+      sourceEncryptionAlgorithm?: string;
+      destinationEncryptionAlgorithm?: string;
+      dryRun?: boolean;
+    },
+  ): Promise<{
+    source: Key;
+    destination: Key;
+    ciphertextBlob: Buffer;
+    sourceMaterialId: string;
+    destinationMaterialId: string;
+    sourceAlgorithm: string;
+    destinationAlgorithm: string;
+  }> {
+    const { directory } = this.deps;
+    return directory.run(ctx, {
+      kind: 'read',
+      prepare: async () => {
+        const dest = await directory.resolve(ctx, input.destinationKeyId, true);
+        requireUsable(dest);
+        requireEncryptDecrypt(dest);
+        const destinationAlgorithm = requireEncryptionAlgorithm(dest, input.destinationEncryptionAlgorithm);
+        const source = await this.locate(ctx, requireCiphertext(input.ciphertextBlob), input.sourceEncryptionContext, input.sourceKeyId, input.sourceEncryptionAlgorithm);
+        return { keys: [source.key, dest], source, dest, destinationAlgorithm };
+      },
+      run: async ({ source, dest, destinationAlgorithm }) => {
+        // As AWS: a dry run still proves the source ciphertext opens.
+        const opened = await this.open(source);
+        try {
+          if (input.dryRun) throw dryRun();
+          const { blob, materialId } = await this.encryptUnder(dest, opened.plaintext, input.destinationEncryptionContext, destinationAlgorithm);
+          return {
+            source: opened.key,
+            destination: dest,
+            ciphertextBlob: blob,
+            sourceMaterialId: opened.materialId,
+            destinationMaterialId: materialId,
+            sourceAlgorithm: opened.algorithm,
+            destinationAlgorithm,
+          };
+        } finally {
+          opened.plaintext.fill(0);
+        }
+      },
+    });
+  }
+
+  generateDataKey(
+    ctx: CallContext,
+    input: { keyId: string; encryptionContext?: EncryptionContext; numberOfBytes?: number; keySpec?: string; dryRun?: boolean },
+  ): Promise<{ key: Key; plaintext: Buffer; ciphertextBlob: Buffer; materialId: string }> {
+    const { directory } = this.deps;
+    return directory.run(ctx, {
+      kind: 'read',
+      keyRef: input.keyId,
+      prepare: async () => {
+        if (input.numberOfBytes === undefined && input.keySpec === undefined) {
+          throw kmsErrors.validation('Please specify either number of bytes or key spec.');
+        }
+        if (input.numberOfBytes !== undefined && input.keySpec !== undefined) {
+          throw kmsErrors.validation('Please specify either number of bytes or key spec, not both.');
+        }
+        const k = await directory.resolve(ctx, input.keyId, true);
+        requireUsable(k);
+        requireEncryptDecrypt(k);
+        requireSymmetric(k, 'GenerateDataKey');
+        return { keys: [k] as [Key], bytes: input.numberOfBytes ?? (input.keySpec === 'AES_128' ? 16 : 32) };
+      },
+      run: async ({ keys: [k], bytes }) => {
+        if (input.dryRun) throw dryRun();
+        const plaintext = randomBytes(bytes);
+        const { blob, materialId } = await this.encryptUnder(k, plaintext, input.encryptionContext);
+        return { key: k, plaintext, ciphertextBlob: blob, materialId };
+      },
+    });
+  }
+
+  generateRandom(ctx: CallContext, input: { numberOfBytes?: number; customKeyStoreId?: string; recipient?: unknown }): Promise<Buffer> {
+    return this.deps.directory.run(ctx, {
+      kind: 'read',
+      check: () => {
+        if (input.numberOfBytes === undefined) throw kmsErrors.validation('NumberOfBytes is required.');
+        if (input.recipient !== undefined) throw kmsErrors.validation('Recipient (Nitro Enclaves attestation) is not supported by Kura.');
+      },
+      prepare: async () => {
+        if (input.customKeyStoreId !== undefined) throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${input.customKeyStoreId} does not exist.`);
+        return { keys: [] };
+      },
+      run: async () => randomBytes(input.numberOfBytes!),
+    });
+  }
+}

@@ -1,0 +1,213 @@
+// Key lifecycle with AWS KMS semantics (API reference: CreateKey, DescribeKey, ListKeys, EnableKey,
+// DisableKey, UpdateKeyDescription, ScheduleKeyDeletion, CancelKeyDeletion; Developer Guide, "Key states
+// of AWS KMS keys"). CreateKey generates the key's first material in its key store before the
+// transaction (an EXTERNAL key has none until ImportKeyMaterial); deletion itself happens when the
+// waiting period ends (main/kms/jobs/due.ts).
+import { DAY_MS } from '../../common/clock.js';
+import { KmsError, kmsErrors } from '../../common/errors.js';
+import { partitionOf } from '../../common/regions.js';
+import { isKeyUsageAllowed } from '../../crypto/asymmetric/index.js';
+import type { NewMaterial } from '../../keystores/key-store.js';
+import type { CallContext } from '../key-directory.js';
+import { newKeyId } from '../identifiers.js';
+import {
+  arnOf,
+  awaitsImport,
+  generatedMaterialFields,
+  isKeySpecName,
+  isKeyUsage,
+  keyFromRecord,
+  KeyState,
+  KeyUsage,
+  Origin,
+  requireNotPendingDeletion,
+  requireNotPendingImport,
+  SYMMETRIC_DEFAULT,
+  type Key,
+  type KeySpecName,
+} from '../model/index.js';
+import { checkPolicyDocument, defaultKeyPolicy } from '../policy.js';
+import { checkTags, decodeMarker, encodeMarker, paginate, updateKey, type OperationDeps, type Page, type TagInput } from './common.js';
+
+export interface CreateKeyInput {
+  description?: string;
+  keyUsage?: string;
+  keySpec?: string;
+  customerMasterKeySpec?: string;
+  origin?: string;
+  policy?: string;
+  tags?: TagInput[];
+  customKeyStoreId?: string;
+  multiRegion?: boolean;
+  xksKeyId?: string;
+}
+
+/** The key usages a spec allows: SYMMETRIC_DEFAULT only encrypts; the others as main/crypto/asymmetric says. */
+function usageAllowed(spec: KeySpecName, usage: KeyUsage): boolean {
+  return spec === SYMMETRIC_DEFAULT ? usage === KeyUsage.EncryptDecrypt : isKeyUsageAllowed(spec, usage);
+}
+
+export class LifecycleOperations {
+  constructor(private readonly deps: OperationDeps) {}
+
+  createKey(ctx: CallContext, input: CreateKeyInput): Promise<Key> {
+    const { directory } = this.deps;
+    return directory.run<{ keys: []; record: Key; tags: TagInput[] }, NewMaterial | null, Key>(ctx, {
+      kind: 'change',
+      prepare: async () => {
+        if (input.keySpec && input.customerMasterKeySpec) {
+          throw kmsErrors.validation('You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.');
+        }
+        const keySpec = input.keySpec ?? input.customerMasterKeySpec ?? SYMMETRIC_DEFAULT;
+        const keyUsage = input.keyUsage ?? KeyUsage.EncryptDecrypt;
+        const origin = input.origin ?? Origin.AwsKms;
+        if (!isKeySpecName(keySpec) || !isKeyUsage(keyUsage) || !usageAllowed(keySpec, keyUsage)) {
+          throw kmsErrors.validation(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
+        }
+        if (input.customKeyStoreId !== undefined) {
+          throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${input.customKeyStoreId} does not exist.`);
+        }
+        if (origin !== Origin.AwsKms && origin !== Origin.External) {
+          throw new KmsError('UnsupportedOperation', `Kura does not support Origin ${origin} yet; keys are AWS_KMS (generated) or EXTERNAL (imported).`);
+        }
+        if (input.xksKeyId !== undefined) throw kmsErrors.validation('XksKeyId is valid only for keys in an external key store (Origin EXTERNAL_KEY_STORE).');
+        if (input.multiRegion) throw new KmsError('UnsupportedOperation', 'Kura does not support multi-Region keys.');
+        const policy = input.policy ?? defaultKeyPolicy(ctx.accountId, partitionOf(ctx.region));
+        checkPolicyDocument(policy);
+        const tags = checkTags(input.tags ?? []);
+        const imported = origin === Origin.External;
+        const record: Key = {
+          keyId: newKeyId(),
+          accountId: ctx.accountId,
+          region: ctx.region,
+          description: input.description ?? '',
+          keyUsage,
+          keySpec,
+          origin,
+          state: imported ? KeyState.PendingImport : KeyState.Enabled,
+          createdAt: directory.now(),
+          deletionAt: null,
+          pendingWindowDays: null,
+          rotationEnabled: false,
+          rotationPeriodDays: null,
+          nextRotationAt: null,
+          onDemandRotationStartedAt: null,
+          policy,
+          currentMaterialId: null,
+          expirationModel: null,
+          validTo: null,
+          customKeyStoreId: null,
+        };
+        return { keys: [], record, tags };
+      },
+      // An EXTERNAL key has no material until ImportKeyMaterial; its material ID comes from the material.
+      make: async ({ record }) => (record.origin === Origin.External ? null : directory.storeOf(record).generate(record.keyId, record.keySpec)),
+      discard: async (made, { record }) => {
+        if (made) await directory.storeOf(record).destroy({ keyId: record.keyId, materialId: made.materialId, ref: made.ref });
+      },
+      apply: async ({ tx }, { record, tags }, made) => {
+        const key: Key = { ...record, currentMaterialId: made?.materialId ?? null };
+        await this.deps.keys.insert(tx, key);
+        if (made) {
+          await this.deps.keys.insertMaterial(tx, {
+            ...generatedMaterialFields(),
+            keyId: key.keyId,
+            materialId: made.materialId,
+            createdAt: key.createdAt,
+            rotationType: null,
+            materialRef: made.ref,
+            publicKey: made.publicKey,
+          });
+        }
+        for (const t of tags) await this.deps.keys.putTag(tx, key.keyId, t);
+        return { result: key, keyId: key.keyId };
+      },
+    });
+  }
+
+  describeKey(ctx: CallContext, keyRef: string): Promise<Key> {
+    return this.deps.directory.run<{ keys: [Key] }, never, Key>(ctx, {
+      kind: 'read',
+      keyRef,
+      prepare: async () => ({ keys: [await this.deps.directory.resolve(ctx, keyRef, true)] }),
+      run: async ({ keys: [k] }) => k,
+    });
+  }
+
+  listKeys(ctx: CallContext, limit = 100, marker?: string): Promise<Page<Key>> {
+    return this.deps.directory.run<{ keys: []; after: string }, never, Page<Key>>(ctx, {
+      kind: 'read',
+      prepare: async () => ({ keys: [], after: decodeMarker('keys', marker) ?? '' }),
+      run: async ({ after }) => {
+        const rows = (await this.deps.keys.list(ctx.accountId, ctx.region, after, limit + 1)).map(keyFromRecord);
+        return paginate(rows, limit, (k) => encodeMarker('keys', k.keyId));
+      },
+    });
+  }
+
+  enableKey(ctx: CallContext, keyRef: string): Promise<void> {
+    return updateKey(this.deps, ctx, keyRef, (k) => {
+      requireNotPendingDeletion(k);
+      requireNotPendingImport(k);
+      return { ...k, state: KeyState.Enabled };
+    });
+  }
+
+  disableKey(ctx: CallContext, keyRef: string): Promise<void> {
+    return updateKey(this.deps, ctx, keyRef, (k) => {
+      requireNotPendingDeletion(k);
+      requireNotPendingImport(k);
+      return { ...k, state: KeyState.Disabled };
+    });
+  }
+
+  updateKeyDescription(ctx: CallContext, keyRef: string, description: string): Promise<void> {
+    return updateKey(this.deps, ctx, keyRef, (k) => {
+      requireNotPendingDeletion(k);
+      return { ...k, description };
+    });
+  }
+
+  scheduleKeyDeletion(ctx: CallContext, keyRef: string, pendingWindowDays = 30): Promise<Key> {
+    const { directory } = this.deps;
+    return directory.run(ctx, {
+      kind: 'change',
+      keyRef,
+      check: () => {
+        if (pendingWindowDays < 7 || pendingWindowDays > 30) {
+          throw kmsErrors.validation(
+            `1 validation error detected: Value '${pendingWindowDays}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`,
+          );
+        }
+      },
+      prepare: async () => ({ keys: [await directory.resolve(ctx, keyRef, false)] }),
+      apply: async ({ tx, lookup }) => {
+        const k = await directory.resolve(ctx, keyRef, false, lookup);
+        requireNotPendingDeletion(k);
+        const next: Key = { ...k, state: KeyState.PendingDeletion, deletionAt: directory.now() + pendingWindowDays * DAY_MS, pendingWindowDays };
+        await this.deps.keys.update(tx, next);
+        return { result: next, keyId: k.keyId, details: { pendingWindowDays } };
+      },
+    });
+  }
+
+  cancelKeyDeletion(ctx: CallContext, keyRef: string): Promise<Key> {
+    const { directory } = this.deps;
+    return directory.run(ctx, {
+      kind: 'change',
+      keyRef,
+      prepare: async () => ({ keys: [await directory.resolve(ctx, keyRef, false)] }),
+      apply: async ({ tx, lookup }) => {
+        const k = await directory.resolve(ctx, keyRef, false, lookup);
+        if (k.state !== KeyState.PendingDeletion) throw kmsErrors.invalidState(`${arnOf(k)} is not pending deletion.`);
+        // AWS: a cancelled key is Disabled, unless it is an imported key without usable material (never
+        // imported, deleted or expired while it waited): that one is PendingImport, or EnableKey would
+        // enable a key that has nothing to encrypt with.
+        const state = awaitsImport(k, await lookup.materials(k.keyId), directory.now()) ? KeyState.PendingImport : KeyState.Disabled;
+        const next: Key = { ...k, state, deletionAt: null, pendingWindowDays: null };
+        await this.deps.keys.update(tx, next);
+        return { result: next, keyId: k.keyId };
+      },
+    });
+  }
+}

@@ -1,0 +1,138 @@
+// Key rotation with AWS KMS semantics (API reference: EnableKeyRotation, DisableKeyRotation,
+// GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations): symmetric keys only; automatic rotation
+// for generated keys, every 90–2560 days (main/kms/jobs/due.ts rotates them); on demand at most 25
+// times per key; an imported key rotates on demand to material imported beforehand with ImportType
+// NEW_KEY_MATERIAL. Old material stays, so every ciphertext made under it still decrypts.
+import { DAY_MS } from '../../common/clock.js';
+import { KmsError, kmsErrors } from '../../common/errors.js';
+import type { NewMaterial } from '../../keystores/key-store.js';
+import type { WriteTx } from '../../store/index.js';
+import type { CallContext } from '../key-directory.js';
+import {
+  arnOf,
+  generatedMaterialFields,
+  ImportState,
+  materialAsOf,
+  materialExpired,
+  materialFromRecord,
+  Origin,
+  requireGenerated,
+  requireSymmetric,
+  requireUsable,
+  RotationType,
+  SYMMETRIC_DEFAULT,
+  type Key,
+  type Material,
+} from '../model/index.js';
+import { decodeMarker, encodeMarker, paginate, updateKey, type OperationDeps, type Page } from './common.js';
+
+export const DEFAULT_ROTATION_DAYS = 365;
+export const MAX_ON_DEMAND_ROTATIONS = 25;
+
+/** Makes new material the key's current one; an automatic rotation also sets the next rotation date. */
+export async function addMaterial(deps: OperationDeps, tx: WriteTx, k: Key, made: NewMaterial, rotationType: RotationType): Promise<Key> {
+  const now = deps.directory.now();
+  await deps.keys.insertMaterial(tx, { ...generatedMaterialFields(), keyId: k.keyId, materialId: made.materialId, createdAt: now, rotationType, materialRef: made.ref, publicKey: made.publicKey });
+  const next: Key = { ...k, currentMaterialId: made.materialId };
+  if (rotationType === RotationType.Automatic && k.rotationPeriodDays) next.nextRotationAt = now + k.rotationPeriodDays * DAY_MS;
+  await deps.keys.update(tx, next);
+  return next;
+}
+
+export class RotationOperations {
+  constructor(private readonly deps: OperationDeps) {}
+
+  enableKeyRotation(ctx: CallContext, keyRef: string, periodDays = DEFAULT_ROTATION_DAYS): Promise<void> {
+    return updateKey(this.deps, ctx, keyRef, (k) => {
+      requireSymmetric(k, 'Automatic key rotation', 'UnsupportedOperation');
+      requireGenerated(k, 'Automatic key rotation');
+      requireUsable(k);
+      return { ...k, rotationEnabled: true, rotationPeriodDays: periodDays, nextRotationAt: this.deps.directory.now() + periodDays * DAY_MS };
+    });
+  }
+
+  disableKeyRotation(ctx: CallContext, keyRef: string): Promise<void> {
+    return updateKey(this.deps, ctx, keyRef, (k) => {
+      requireSymmetric(k, 'Automatic key rotation', 'UnsupportedOperation');
+      requireGenerated(k, 'Automatic key rotation');
+      requireUsable(k);
+      return { ...k, rotationEnabled: false, nextRotationAt: null };
+    });
+  }
+
+  getKeyRotationStatus(ctx: CallContext, keyRef: string): Promise<Key> {
+    const { directory } = this.deps;
+    return directory.run<{ keys: [Key] }, never, Key>(ctx, {
+      kind: 'read',
+      keyRef,
+      prepare: async () => ({ keys: [await directory.resolve(ctx, keyRef, false)] }),
+      run: async ({ keys: [k] }) => k,
+    });
+  }
+
+  /**
+   * Generated keys get new material from their key store (made before the transaction); imported keys
+   * take the material imported for this with ImportType NEW_KEY_MATERIAL (AWS's workflow), and without
+   * one there is nothing to rotate to.
+   */
+  rotateKeyOnDemand(ctx: CallContext, keyRef: string): Promise<Key> {
+    const { directory, keys } = this.deps;
+    return directory.run<{ keys: [Key] }, NewMaterial | null, Key>(ctx, {
+      kind: 'change',
+      keyRef,
+      prepare: async () => {
+        const k = await directory.resolve(ctx, keyRef, false);
+        requireSymmetric(k, 'On-demand key rotation', 'UnsupportedOperation');
+        requireUsable(k);
+        return { keys: [k] };
+      },
+      make: async ({ keys: [k] }) => (k.origin === Origin.External ? null : directory.storeOf(k).generate(k.keyId, SYMMETRIC_DEFAULT)),
+      discard: async (made, { keys: [k] }) => {
+        if (made) await directory.storeOf(k).destroy({ keyId: k.keyId, materialId: made.materialId, ref: made.ref });
+      },
+      apply: async ({ tx, lookup }, _prepared, made) => {
+        const cur = await directory.resolve(ctx, keyRef, false, lookup);
+        requireUsable(cur);
+        if (made === null) return { result: await this.rotateToImported(tx, cur, await lookup.materials(cur.keyId)), keyId: cur.keyId, details: { rotationType: RotationType.OnDemand } };
+        // Counted inside the transaction: rotations committed by other jobs of the same batch count too.
+        const onDemand = await keys.countMaterialsIn(tx, cur.keyId, RotationType.OnDemand);
+        if (onDemand >= MAX_ON_DEMAND_ROTATIONS) {
+          throw new KmsError('LimitExceeded', `${arnOf(cur)} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
+        }
+        return { result: await addMaterial(this.deps, tx, cur, made, RotationType.OnDemand), keyId: cur.keyId, details: { rotationType: RotationType.OnDemand } };
+      },
+    });
+  }
+
+  private async rotateToImported(tx: WriteTx, cur: Key, materials: Material[]): Promise<Key> {
+    const now = this.deps.directory.now();
+    const pending = materials.find((m) => m.pendingRotation && m.importState === ImportState.Imported && !materialExpired(m, now));
+    if (!pending) throw kmsErrors.invalidState(`${arnOf(cur)} has no key material imported with ImportType NEW_KEY_MATERIAL to rotate to.`);
+    await this.deps.keys.updateMaterial(tx, { ...pending, pendingRotation: false, rotationType: RotationType.OnDemand, createdAt: now });
+    const next: Key = { ...cur, currentMaterialId: pending.materialId, expirationModel: pending.expirationModel, validTo: pending.validTo };
+    await this.deps.keys.update(tx, next);
+    return next;
+  }
+
+  listKeyRotations(
+    ctx: CallContext,
+    keyRef: string,
+    includeKeyMaterial: string | undefined,
+    limit = 100,
+    marker?: string,
+  ): Promise<{ key: Key; page: Page<Material> }> {
+    const { directory, keys } = this.deps;
+    return directory.run<{ keys: [Key] }, never, { key: Key; page: Page<Material> }>(ctx, {
+      kind: 'read',
+      keyRef,
+      prepare: async () => ({ keys: [await directory.resolve(ctx, keyRef, false)] }),
+      run: async ({ keys: [k] }) => {
+        const now = directory.now();
+        const all = (await keys.listMaterials(k.keyId)).map((m) => materialAsOf(materialFromRecord(m), now));
+        const rows = includeKeyMaterial === 'ALL_KEY_MATERIAL' ? all : all.filter((m) => m.rotationType !== null);
+        const after = Number(decodeMarker('rotations', marker) ?? '0');
+        return { key: k, page: paginate(rows.slice(after), limit, () => encodeMarker('rotations', String(after + limit))) };
+      },
+    });
+  }
+}

@@ -1,0 +1,81 @@
+// Builds the KMS domain from its dependencies — key stores and their registry, the key directory with
+// its unit of work, the operations, the façade, the scheduled jobs and their scheduler — in one place,
+// for the composition root (main/app.ts) and the tests' domain (test/support/domain.ts) alike.
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
+import type { Aead } from '../crypto/aead.js';
+import type { KeyWrap } from '../crypto/key-wrap.js';
+import { KeyStoreRegistry } from '../keystores/key-store.js';
+import { StandardKeyStore } from '../keystores/standard/standard-key-store.js';
+import type { RootKeyHolder } from '../seal/root-key.js';
+import type { Store } from '../store/index.js';
+import { NoQuorumYetApprovalGate, type ApprovalGate } from './approval-gate.js';
+import { AllowAllUntilPoliciesAuthorizer, type Authorizer } from './authorization.js';
+import { Kms } from './index.js';
+import { ScheduledJobs } from './jobs/due.js';
+import { LifecycleScheduler } from './jobs/scheduler.js';
+import { KeyDirectory } from './key-directory.js';
+import { AliasOperations } from './operations/aliases.js';
+import { AsymmetricOperations } from './operations/asymmetric.js';
+import { EncryptionOperations } from './operations/encryption.js';
+import { ImportOperations } from './operations/import.js';
+import { LifecycleOperations } from './operations/lifecycle.js';
+import { PolicyOperations } from './operations/policies.js';
+import { RotationOperations } from './operations/rotation.js';
+import { TagOperations } from './operations/tags.js';
+
+export interface KmsDomainDeps {
+  store: Store;
+  root: RootKeyHolder;
+  audit: AuditLog;
+  clock: Clock;
+  aead: Aead;
+  keyWrap: KeyWrap;
+  log: Logger;
+  /** How often the scheduler looks for due deletions, rotations and expiries. */
+  schedulerIntervalMs: number;
+  /** The authorization and approval ports; Kura's only implementations so far allow everything. */
+  authorizer?: Authorizer;
+  gate?: ApprovalGate;
+}
+
+export interface KmsDomain {
+  kms: Kms;
+  jobs: ScheduledJobs;
+  scheduler: LifecycleScheduler;
+  directory: KeyDirectory;
+  registry: KeyStoreRegistry;
+  standardStore: StandardKeyStore;
+}
+
+export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
+  const { store, root, audit, clock, log } = deps;
+  const standardStore = new StandardKeyStore({ aead: deps.aead, root, keyWrap: deps.keyWrap });
+  const registry = new KeyStoreRegistry({ standard: standardStore, root });
+  const directory = new KeyDirectory({
+    store,
+    root,
+    audit,
+    clock,
+    registry,
+    authorizer: deps.authorizer ?? new AllowAllUntilPoliciesAuthorizer(),
+    gate: deps.gate ?? new NoQuorumYetApprovalGate(),
+    log,
+  });
+  const opDeps = { directory, keys: store.keys };
+  const encryption = new EncryptionOperations(opDeps);
+  const kms = new Kms({
+    lifecycle: new LifecycleOperations(opDeps),
+    encryption,
+    asymmetric: new AsymmetricOperations({ ...opDeps, encryption }),
+    aliases: new AliasOperations(opDeps),
+    tags: new TagOperations(opDeps),
+    rotation: new RotationOperations(opDeps),
+    policies: new PolicyOperations(opDeps),
+    imports: new ImportOperations(opDeps),
+  });
+  const jobs = new ScheduledJobs({ ...opDeps, root });
+  const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs });
+  return { kms, jobs, scheduler, directory, registry, standardStore };
+}

@@ -1,0 +1,222 @@
+// Migration 4 (main/store/migrations.ts) on a database that the previous schema version made: custom
+// key stores, keys.custom_key_store_id, and key_materials.material_sealed renamed material_ref. Every
+// row an older Kura wrote reads back unchanged (a key is in the standard key store; its sealed material
+// is its reference, byte for byte; emptied imported material reads as no reference), and the data
+// directory keeps working: a ciphertext made before the upgrade decrypts after it.
+import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { wasmAead } from '../../main/crypto/wasm-aead.js';
+import { encodeEncryptionContext } from '../../main/kms/ciphertext.js';
+import { encodeAad } from '../../main/seal/at-rest.js';
+import { RootKeyHolder } from '../../main/seal/root-key.js';
+import { SCHEMA_VERSION } from '../../main/store/migrations.js';
+import { openStore, type Store } from '../../main/store/index.js';
+import { openDomain, TEST_ACCOUNT, TEST_REGION, tempDir } from '../support/domain.js';
+
+/** The schema version before migration 4. */
+const PREVIOUS = 3;
+
+/** Columns as schema version 3 named them (material_sealed), written with plain SQL as that Kura did. */
+async function writeVersion3Rows(s: Store, rows: { keyId: string; materialId: string; sealed: Buffer; emptiedKeyId: string; emptiedMaterialId: string }) {
+  await s.db.write(async (tx) => {
+    const insertKey = (keyId: string, origin: string, state: string, current: string) =>
+      tx.run(
+        `INSERT INTO keys (key_id, account_id, region, description, key_usage, key_spec, origin, state, created_at, deletion_at,
+           pending_window_days, rotation_enabled, rotation_period_days, next_rotation_at, on_demand_rotation_started_at, policy,
+           current_material_id, expiration_model, valid_to)
+         VALUES (?, ?, ?, 'from version 3', 'ENCRYPT_DECRYPT', 'SYMMETRIC_DEFAULT', ?, ?, 1000, NULL, NULL, 1, 365, 2000, NULL, '{}', ?, NULL, NULL)`,
+        keyId,
+        TEST_ACCOUNT,
+        TEST_REGION,
+        origin,
+        state,
+        current,
+      );
+    await insertKey(rows.keyId, 'AWS_KMS', 'Enabled', rows.materialId);
+    await insertKey(rows.emptiedKeyId, 'EXTERNAL', 'PendingImport', rows.emptiedMaterialId);
+    await tx.run(
+      `INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed, public_key, import_state, valid_to,
+         expiration_model, description, pending_rotation) VALUES (?, ?, 1000, NULL, ?, NULL, NULL, NULL, NULL, NULL, 0)`,
+      rows.keyId,
+      rows.materialId,
+      rows.sealed,
+    );
+    // Imported material that was deleted: version 3 emptied its sealed bytes and kept the row.
+    await tx.run(
+      `INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed, public_key, import_state, valid_to,
+         expiration_model, description, pending_rotation) VALUES (?, ?, 1500, NULL, X'', NULL, 'PENDING_IMPORT', NULL,
+         'KEY_MATERIAL_DOES_NOT_EXPIRE', 'gone', 0)`,
+      rows.emptiedKeyId,
+      rows.emptiedMaterialId,
+    );
+    await tx.run("INSERT INTO aliases (account_id, region, alias_name, key_id, created_at, updated_at) VALUES (?, ?, 'alias/old', ?, 1, 2)", TEST_ACCOUNT, TEST_REGION, rows.keyId);
+    await tx.run("INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, 'team', 'pay')", rows.keyId);
+  });
+}
+
+/** A version-1 ciphertext blob of the material, made with node:crypto as docs/ciphertext-format.md describes it. */
+function v1Blob(keyId: string, materialId: string, material: Buffer, plaintext: Buffer): Buffer {
+  const header = Buffer.concat([Buffer.of(1, 0), Buffer.from(keyId.replace(/-/g, ''), 'hex'), Buffer.from(materialId, 'hex')]);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', material, iv);
+  cipher.setAAD(Buffer.concat([header, encodeEncryptionContext({})]));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([header, iv, ciphertext, cipher.getAuthTag()]);
+}
+
+describe('migration 4: custom key stores and material references', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = tempDir('kura-migrate4-');
+    file = path.join(dir, 'kura.db');
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is the newest migration, and an older database is left at its version until opened', async () => {
+    expect(SCHEMA_VERSION).toBe(4);
+    const old = await openStore(file, { schemaUpTo: PREVIOUS });
+    try {
+      expect(await old.db.all('SELECT version FROM schema_version ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+      const columns = (await old.db.all<{ name: string }>("SELECT name FROM pragma_table_info('key_materials')")).map((c) => c.name);
+      expect(columns).toContain('material_sealed');
+      expect(columns).not.toContain('material_ref');
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('keeps every row a version-3 Kura wrote: keys read back in the standard key store, sealed material as its reference', async () => {
+    const keyId = randomUUID();
+    const emptiedKeyId = randomUUID();
+    const materialId = randomBytes(32).toString('hex');
+    const emptiedMaterialId = randomBytes(32).toString('hex');
+    const sealed = randomBytes(61);
+    const old = await openStore(file, { schemaUpTo: PREVIOUS });
+    await writeVersion3Rows(old, { keyId, materialId, sealed, emptiedKeyId, emptiedMaterialId });
+    const rawBefore = await old.db.all('SELECT * FROM keys ORDER BY key_id');
+    await old.close();
+
+    const s = await openStore(file);
+    try {
+      expect(await s.db.all('SELECT version FROM schema_version ORDER BY version')).toEqual([1, 2, 3, 4].map((version) => ({ version })));
+      // Every column a version-3 key had is as it was; the new one says "standard key store".
+      const rawAfter = await s.db.all<Record<string, unknown>>('SELECT * FROM keys ORDER BY key_id');
+      expect(rawAfter.map((r) => r.custom_key_store_id)).toEqual([null, null]);
+      expect(rawAfter.map(({ custom_key_store_id: _, ...rest }) => rest)).toEqual(rawBefore);
+
+      expect(await s.keys.find(keyId)).toEqual({
+        keyId,
+        accountId: TEST_ACCOUNT,
+        region: TEST_REGION,
+        description: 'from version 3',
+        keyUsage: 'ENCRYPT_DECRYPT',
+        keySpec: 'SYMMETRIC_DEFAULT',
+        origin: 'AWS_KMS',
+        state: 'Enabled',
+        createdAt: 1000,
+        deletionAt: null,
+        pendingWindowDays: null,
+        rotationEnabled: true,
+        rotationPeriodDays: 365,
+        nextRotationAt: 2000,
+        onDemandRotationStartedAt: null,
+        policy: '{}',
+        currentMaterialId: materialId,
+        expirationModel: null,
+        validTo: null,
+        customKeyStoreId: null,
+      });
+      const [material] = await s.keys.listMaterials(keyId);
+      expect(material!.materialRef!.equals(sealed)).toBe(true);
+      expect(material).toMatchObject({ materialId, createdAt: 1000, rotationType: null, publicKey: null, importState: null, pendingRotation: false });
+      const [emptied] = await s.keys.listMaterials(emptiedKeyId);
+      expect(emptied).toMatchObject({ materialId: emptiedMaterialId, materialRef: null, importState: 'PENDING_IMPORT', description: 'gone' });
+      expect(await s.keys.listAliases(TEST_ACCOUNT, TEST_REGION, keyId, '', 10)).toMatchObject([{ aliasName: 'alias/old', keyId }]);
+      expect(await s.keys.listTags(keyId)).toEqual([{ tagKey: 'team', tagValue: 'pay' }]);
+      // The emptied reference is written back as it was read: empty, not a NULL the column refuses.
+      await s.db.write((tx) => s.keys.updateMaterial(tx, { ...emptied!, description: 'still gone' }));
+      expect((await s.db.get<{ n: number }>('SELECT length(material_ref) AS n FROM key_materials WHERE key_id = ?', emptiedKeyId))!.n).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('keeps a data directory working: a ciphertext made before the upgrade decrypts after it', async () => {
+    const rootKey = randomBytes(32);
+    const keyId = randomUUID();
+    const materialId = randomBytes(32).toString('hex');
+    const material = randomBytes(32);
+    const old = await openStore(file, { schemaUpTo: PREVIOUS });
+    const applianceId = await old.appliance.ensureApplianceId(randomUUID(), 1);
+    const root = new RootKeyHolder({ db: old.db, appliance: old.appliance, aead: wasmAead, clock: { nowMs: () => 1 }, applianceId });
+    await root.load();
+    await root.initAndUnsealDev(rootKey);
+    // Sealed exactly as the standard key store of version 3 sealed generated material.
+    const sealed = root.materialSealer().seal(material, encodeAad('kura/key-material/symmetric-default', keyId, materialId));
+    await writeVersion3Rows(old, { keyId, materialId, sealed, emptiedKeyId: randomUUID(), emptiedMaterialId: randomBytes(32).toString('hex') });
+    root.seal();
+    await old.close();
+    const blob = v1Blob(keyId, materialId, material, Buffer.from('written before the upgrade'));
+
+    const d = await openDomain({ dir, rootKey });
+    try {
+      const out = await d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob: blob });
+      expect(out.plaintext.toString()).toBe('written before the upgrade');
+      expect(out.key).toMatchObject({ keyId, customKeyStoreId: null });
+      expect((await d.keys.describeKey(d.ctx('DescribeKey'), 'alias/old')).keyId).toBe(keyId);
+    } finally {
+      await d.close({ keepFiles: true });
+    }
+  });
+
+  it('adds the custom key store table: types and connection states as AWS names them, keys bound by a foreign key', async () => {
+    const s = await openStore(file);
+    try {
+      const hsm = { id: 'cks-1234567890abcdef0', name: 'token', type: 'AWS_CLOUDHSM' as const, connectionState: 'DISCONNECTED' as const, createdAt: 5, config: { tokenLabel: 'kura' } };
+      await s.db.write((tx) => s.customKeyStores.insert(tx, hsm));
+      expect(await s.customKeyStores.find(hsm.id)).toEqual(hsm);
+      await s.db.write((tx) => s.customKeyStores.setConnectionState(tx, hsm.id, 'CONNECTED'));
+      expect((await s.customKeyStores.list()).map((c) => c.connectionState)).toEqual(['CONNECTED']);
+      await expect(s.db.write((tx) => s.customKeyStores.insert(tx, { ...hsm, id: 'cks-2', type: 'SOMETHING' as 'AWS_CLOUDHSM' }))).rejects.toThrow(/CHECK/);
+      await expect(s.db.write((tx) => s.customKeyStores.insert(tx, { ...hsm, id: 'cks-3' }))).rejects.toThrow(/UNIQUE/);
+
+      const key = {
+        keyId: randomUUID(),
+        accountId: TEST_ACCOUNT,
+        region: TEST_REGION,
+        description: '',
+        keyUsage: 'ENCRYPT_DECRYPT',
+        keySpec: 'SYMMETRIC_DEFAULT',
+        origin: 'AWS_CLOUDHSM',
+        state: 'Enabled',
+        createdAt: 1,
+        deletionAt: null,
+        pendingWindowDays: null,
+        rotationEnabled: false,
+        rotationPeriodDays: null,
+        nextRotationAt: null,
+        onDemandRotationStartedAt: null,
+        policy: '{}',
+        currentMaterialId: null,
+        expirationModel: null,
+        validTo: null,
+        customKeyStoreId: hsm.id,
+      };
+      await s.db.write((tx) => s.keys.insert(tx, key));
+      expect((await s.keys.find(key.keyId))!.customKeyStoreId).toBe(hsm.id);
+      await expect(s.db.write((tx) => s.keys.insert(tx, { ...key, keyId: randomUUID(), customKeyStoreId: 'cks-none' }))).rejects.toThrow(/FOREIGN KEY/);
+      // A key store that still holds a key cannot go.
+      await expect(s.db.write((tx) => s.customKeyStores.delete(tx, hsm.id))).rejects.toThrow(/FOREIGN KEY/);
+      // The key store of a key is fixed at creation: an update leaves it.
+      await s.db.write((tx) => s.keys.update(tx, { ...key, customKeyStoreId: null, description: 'changed' }));
+      expect(await s.keys.find(key.keyId)).toMatchObject({ customKeyStoreId: hsm.id, description: 'changed' });
+    } finally {
+      await s.close();
+    }
+  });
+});
