@@ -38,10 +38,13 @@ const PARTITION_PATTERNS: readonly [Partition, RegExp][] = [
 ];
 
 /** The partition of a region name: from the table, else from the partitions' name patterns, else `aws`. */
+const PARTITION_OF_REGION: ReadonlyMap<string, Partition> = new Map(
+  (Object.entries(AWS_PARTITIONS) as [Partition, readonly string[]][]).flatMap(([partition, regions]) => regions.map((r) => [r, partition] as const)),
+);
+
 export function partitionOf(region: string): Partition {
-  for (const [partition, regions] of Object.entries(AWS_PARTITIONS) as [Partition, readonly string[]][]) {
-    if (regions.includes(region)) return partition;
-  }
+  const known = PARTITION_OF_REGION.get(region);
+  if (known) return known;
   for (const [partition, pattern] of PARTITION_PATTERNS) if (pattern.test(region)) return partition;
   return 'aws';
 }

@@ -16,20 +16,27 @@ export function randomBytes(n: number): Buffer {
   return nodeRandomBytes(n);
 }
 
-// IVs come from a pool refilled 4 KiB at a time: one CSPRNG call per 341 IVs instead of one each.
-// Every IV is a fresh copy of bytes that are handed out once and then wiped from the pool.
+// IVs and blob nonces come from a pool refilled 4 KiB at a time: one CSPRNG call per hundreds of
+// values instead of one each. Every value is a fresh copy of bytes that are handed out once and then
+// wiped from the pool.
 const IV_BYTES = 12;
-const POOL_BYTES = IV_BYTES * 341;
-let ivPool = Buffer.alloc(0);
-let ivOffset = 0;
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+/** n fresh random bytes (n at most 4 KiB) from the pool: for IVs and nonces, which are made per call. */
+export function randomPooled(n: number): Buffer {
+  if (n > POOL_BYTES) return nodeRandomBytes(n);
+  if (poolOffset + n > pool.length) {
+    pool = nodeRandomBytes(POOL_BYTES);
+    poolOffset = 0;
+  }
+  const out = Buffer.from(pool.subarray(poolOffset, poolOffset + n));
+  pool.fill(0, poolOffset, poolOffset + n);
+  poolOffset += n;
+  return out;
+}
 
 export function randomIv(): Buffer {
-  if (ivOffset + IV_BYTES > ivPool.length) {
-    ivPool = nodeRandomBytes(POOL_BYTES);
-    ivOffset = 0;
-  }
-  const iv = Buffer.from(ivPool.subarray(ivOffset, ivOffset + IV_BYTES));
-  ivPool.fill(0, ivOffset, ivOffset + IV_BYTES);
-  ivOffset += IV_BYTES;
-  return iv;
+  return randomPooled(IV_BYTES);
 }

@@ -9,7 +9,11 @@ export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const TERMINATOR = 'aws4_request';
 
 /** 20240101T000000Z */
-export const isoBasic = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+export function isoBasic(ms: number): string {
+  const d = new Date(ms);
+  const p2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+  return `${String(d.getUTCFullYear()).padStart(4, '0')}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}T${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}${p2(d.getUTCSeconds())}Z`;
+}
 
 /** RFC 3986 percent-encoding of everything but the unreserved set, as SigV4 (and @smithy's escapeUri) does. */
 const uriEncode = (s: string) =>

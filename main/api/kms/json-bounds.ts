@@ -23,15 +23,23 @@ const CLOSE_BRACKET = 0x5d;
 export function checkJsonBounds(body: Uint8Array): void {
   let values = 0;
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c === QUOTE) {
+      // Jump over the string with a native search for its closing quote (most of a body's bytes are
+      // base64 inside strings); a quote preceded by an odd run of backslashes is escaped.
+      let end = buf.indexOf(QUOTE, i + 1);
+      while (end > 0) {
+        let slashes = 0;
+        while (buf[end - 1 - slashes] === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
+        end = buf.indexOf(QUOTE, end + 1);
+      }
+      if (end < 0) return; // an unterminated string: JSON.parse will refuse it
+      i = end;
       continue;
     }
-    if (c === QUOTE) inString = true;
     else if (c === COMMA) values++;
     else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       values++;

@@ -7,7 +7,7 @@
 import { KmsError, kmsErrors } from '../../common/errors.js';
 import { AeadAuthenticationError } from '../../crypto/aead.js';
 import type { AsymmetricEncryptionAlgorithm } from '../../crypto/asymmetric/index.js';
-import { randomBytes, randomIv } from '../../crypto/bytes.js';
+import { randomBytes, randomIv, randomPooled } from '../../crypto/bytes.js';
 import { assembleBlob, blobAad, blobKeyDerivation, BLOB_V2, encodeHeader, NONCE_BYTES, parseBlob, type ParsedBlob } from '../ciphertext.js';
 import { withCryptoErrorsAsync } from '../crypto-errors.js';
 import type { CallContext } from '../key-directory.js';
@@ -67,7 +67,7 @@ export class EncryptionOperations {
     }
     // Version 2: a fresh key per blob, derived from the material over a random nonce in the header, so
     // that no material ever meets SP 800-38D's 2^32 limit on random IVs (../ciphertext.ts).
-    const header = encodeHeader(k.keyId, material.materialId, randomBytes(NONCE_BYTES));
+    const header = encodeHeader(k.keyId, material.materialId, randomPooled(NONCE_BYTES));
     const iv = randomIv();
     const payload = { version: BLOB_V2, derivation: blobKeyDerivation({ version: BLOB_V2, header }), iv, aad: blobAad(header, context) } as const;
     const sealed = await store.encryptBlobPayload(directory.stored(k, material), payload, plaintext);
