@@ -15,7 +15,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { kmsErrorResponse } from './kms/errors.js';
-import type { JsonResponse, RawRequest } from './kms/dispatch.js';
+import type { JsonResponse, RawRequest } from './http.js';
 import { routeOf, splitRequestTarget } from './request-target.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;

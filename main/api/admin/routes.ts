@@ -7,11 +7,11 @@
 // until restarted.
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { CredentialService, CredentialSummary } from '../../auth/credentials.js';
-import { KmsError, isKmsError } from '../../common/errors.js';
+import { KmsError, isKmsError, type KmsErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import type { RootKeyHolder } from '../../seal/root-key.js';
-import type { JsonResponse, RawRequest } from '../kms/dispatch.js';
+import type { JsonResponse, RawRequest } from '../http.js';
 
 export interface AdminDeps {
   root: RootKeyHolder;
@@ -26,14 +26,44 @@ export interface AdminDeps {
   requestStop?: () => void;
 }
 
-const STATUS: Record<string, number> = {
+// KmsError codes → the admin API's HTTP statuses, in one exhaustive table like the KMS one
+// (api/kms/errors.ts): a new code does not compile until it is mapped here.
+const ADMIN_STATUS: Record<KmsErrorCode, number> = {
   Validation: 400,
   Serialization: 400,
-  NotFound: 404,
+  UnknownOperation: 404,
+  RequestTooLarge: 413,
+  MissingAuthenticationToken: 401,
+  IncompleteSignature: 401,
+  UnrecognizedClient: 401,
+  InvalidSignature: 401,
   AccessDenied: 403,
-  InvalidState: 409,
-  NotInitialized: 409,
   Sealed: 503,
+  NotInitialized: 409,
+  Internal: 500,
+  NotFound: 404,
+  AlreadyExists: 409,
+  Disabled: 409,
+  InvalidState: 409,
+  IncorrectKey: 400,
+  InvalidCiphertext: 400,
+  InvalidKeyUsage: 400,
+  InvalidMarker: 400,
+  InvalidArn: 400,
+  InvalidAliasName: 400,
+  InvalidGrantToken: 400,
+  MalformedPolicyDocument: 400,
+  Tag: 400,
+  LimitExceeded: 409,
+  UnsupportedOperation: 501,
+  CustomKeyStoreNotFound: 404,
+  DryRunOperation: 412,
+  KeyUnavailable: 503,
+  KmsInvalidSignature: 400,
+  KmsInvalidMac: 400,
+  ExpiredImportToken: 400,
+  InvalidImportToken: 400,
+  IncorrectKeyMaterial: 400,
 };
 
 const json = (status: number, body: unknown): JsonResponse => ({
@@ -133,8 +163,8 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     if (route === 'GET /audit/verify') return json(200, await deps.audit.verify());
     return json(404, { error: 'NotFound', message: `No admin route ${route}.` });
   } catch (err) {
-    if (isKmsError(err)) return json(STATUS[err.code] ?? 400, { error: err.code, message: err.message });
-    deps.log.error('admin internal error', { route, error: err instanceof Error ? err.stack ?? err.name : typeof err });
+    if (isKmsError(err)) return json(ADMIN_STATUS[err.code], { error: err.code, message: err.message });
+    deps.log.error('admin internal error', { route: route.slice(0, 128), error: err instanceof Error ? err.name : typeof err });
     return json(500, { error: 'Internal', message: 'An internal error occurred; see the appliance log.' });
   }
 }

@@ -13,6 +13,7 @@ import type { Logger } from '../../common/log.js';
 import type { CallContext, Kms } from '../../kms/index.js';
 import { verifySigV4 } from '../../sigv4/verify.js';
 import { handleStsRequest, isStsRequest } from '../sts/get-caller-identity.js';
+import type { JsonResponse, RawRequest } from '../http.js';
 import { KMS_WIRE_ERRORS, kmsErrorResponse } from './errors.js';
 import { checkJsonBounds } from './json-bounds.js';
 import type { KmsHandler } from './handler.js';
@@ -30,21 +31,7 @@ export interface KmsEndpointDeps {
   allowedRegions?: ReadonlySet<string>;
 }
 
-export interface RawRequest {
-  method: string;
-  path: string;
-  query: string;
-  headers: Readonly<Record<string, string | string[] | undefined>>;
-  body: Buffer;
-  /** The peer's address, for the audit of refused requests. */
-  remoteAddress?: string;
-}
-
-export interface JsonResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
+export type { JsonResponse, RawRequest } from '../http.js';
 
 const TARGET_PREFIX = 'TrentService.';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';

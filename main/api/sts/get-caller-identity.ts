@@ -12,7 +12,7 @@ import type { Clock } from '../../common/clock.js';
 import { KMS_ERROR_CODES, KmsError, isKmsError, type KmsErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { partitionOf } from '../../common/regions.js';
-import type { JsonResponse, RawRequest } from '../kms/dispatch.js';
+import type { JsonResponse, RawRequest } from '../http.js';
 import { verifySigV4 } from '../../sigv4/verify.js';
 
 export interface StsDeps {
