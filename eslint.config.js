@@ -32,7 +32,7 @@ export const LAYERS = {
 
 /** Packages only their owner folders may import (prefix match: `@noble/` covers every @noble package). */
 export const MODULE_OWNERS = [
-  { modules: ['sqlite3'], owners: ['store'] },
+  { modules: ['sqlite3'], owners: ['store/sqlite'] },
   { modules: ['pkcs11js'], owners: ['keystores/hsm', 'devices'] },
   { modules: ['electron'], owners: ['desktop'] },
   { modules: ['node:http', 'node:https', 'http', 'https'], owners: ['api', 'keystores/external'] },
@@ -48,6 +48,16 @@ function rowOf(file) {
   // A top-level file is its own row; imports name it by its compiled .js name.
   return parts.length === 1 ? parts[0].replace(/\.(js|mjs|ts)$/, '.ts') : parts[0];
 }
+
+/**
+ * Folders whose subfolders are their own: the store's implementations (main/store/sqlite/, and any later
+ * one) are reached only through its ports and openStore, so that no other folder can get at the SQL
+ * behind an opaque Tx.
+ */
+const PRIVATE_SUBFOLDERS = ['store'];
+
+/** Whether `target` lies in a subfolder of main/<row>/ rather than in main/<row>/ itself. */
+const inSubfolderOf = (row, target) => path.relative(path.join(MAIN, row), target).split(path.sep).length > 1;
 
 const matchesModule = (source, mod) => (mod.endsWith('/') ? source.startsWith(mod) : source === mod || source.startsWith(`${mod}/`));
 
@@ -74,6 +84,10 @@ const layersRule = {
         const row = rowOf(file);
         const allowed = LAYERS[row];
         if (allowed === undefined) return;
+        if (targetRow !== row && PRIVATE_SUBFOLDERS.includes(targetRow) && inSubfolderOf(targetRow, target) && (allowed === '*' || allowed.includes(targetRow))) {
+          report(`main/${targetRow}/${path.relative(path.join(MAIN, targetRow), path.dirname(target)).split(path.sep).join('/')}/ is main/${targetRow}'s own: import main/${targetRow}/index.ts instead.`);
+          return;
+        }
         if (targetRow === row || allowed === '*') return;
         if (LAYERS[targetRow] === undefined) {
           report(`main/${targetRow} has no row in the layer table of eslint.config.js.`);

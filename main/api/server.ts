@@ -165,18 +165,18 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
         ? { status: 413, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'RequestTooLarge', message: `Request body is larger than ${MAX_BODY_BYTES} bytes.` }) }
         : kmsErrorResponse(413, 'RequestEntityTooLargeException', new KmsError('RequestTooLarge', `Request body is larger than ${MAX_BODY_BYTES} bytes.`).message);
     const refuseBody = () => {
-      // Answer, then close: Node ends a non-keep-alive connection once the answer is written, and the
-      // rest of the body is read and dropped meanwhile (closing with unread data would reset the
-      // connection before the client reads the 413). A client that keeps sending is cut off after a
-      // grace period, so it cannot hold the socket.
-      res.shouldKeepAlive = false;
+      // Answer at once, drain the rest of the body, and close only once it has ended: closing a
+      // socket with unread data resets the connection, and a client still sending would see
+      // ECONNRESET/EPIPE instead of the 413. A client that keeps sending is cut off after a grace
+      // period, so it cannot hold the socket.
       send(res, tooLarge());
       req.resume();
-      res.once('finish', () => {
-        const timer = setTimeout(() => socket.destroy(), REFUSED_BODY_GRACE_MS);
-        timer.unref();
-        socket.once('close', () => clearTimeout(timer));
-      });
+      const timer = setTimeout(() => socket.destroy(), REFUSED_BODY_GRACE_MS);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+      const close = () => socket.end();
+      if (req.complete) close();
+      else req.once('end', close);
     };
 
     const declared = Number(req.headers['content-length'] ?? 0);

@@ -6,7 +6,7 @@
 // reports with the first sequence number that fails.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../common/clock.js';
-import type { AuditRecord, Database, SqliteAuditRepository, WriteTx } from '../store/index.js';
+import type { AuditRecord, AuditRepository, Database, Tx } from '../store/index.js';
 
 export interface AuditEvent {
   /** Principal ARN, or 'anonymous' for requests that failed authentication. */
@@ -103,10 +103,10 @@ export class AuditLog {
   private flushQueued = false;
   private durableFlushQueued = false;
 
-  constructor(private readonly deps: { db: Database; repo: SqliteAuditRepository; clock: Clock }) {}
+  constructor(private readonly deps: { db: Database; repo: AuditRepository; clock: Clock }) {}
 
   /** Appends inside the caller's transaction, so the entry commits (or not) with the change it records. */
-  async appendIn(tx: WriteTx, event: AuditEvent): Promise<void> {
+  async appendIn(tx: Tx, event: AuditEvent): Promise<void> {
     const last = await this.lastIn(tx);
     const seq = (last?.seq ?? 0) + 1;
     const prevHash = last?.hash ?? GENESIS;
@@ -117,11 +117,11 @@ export class AuditLog {
     this.advance(tx, seq, hash);
   }
 
-  private async lastIn(tx: WriteTx): Promise<{ seq: number; hash: Buffer } | undefined> {
-    return this.head ?? (await this.deps.repo.lastIn(tx));
+  private async lastIn(tx: Tx): Promise<{ seq: number; hash: Buffer } | undefined> {
+    return this.head ?? (await this.deps.repo.last(tx));
   }
 
-  private advance(tx: WriteTx, seq: number, hash: Buffer): void {
+  private advance(tx: Tx, seq: number, hash: Buffer): void {
     const before = this.head;
     this.head = { seq, hash };
     tx.onRollback(() => {
@@ -179,7 +179,7 @@ export class AuditLog {
       );
   }
 
-  private async insertAll(tx: WriteTx, entries: PendingEntry[]): Promise<void> {
+  private async insertAll(tx: Tx, entries: PendingEntry[]): Promise<void> {
     const last = await this.lastIn(tx);
     let seq = last?.seq ?? 0;
     let prevHash: Buffer = last?.hash ?? GENESIS;

@@ -21,7 +21,7 @@ import type { Logger } from '../common/log.js';
 import { partitionOf } from '../common/regions.js';
 import type { KeyStore, KeyStoreRegistry, StoredMaterial } from '../keystores/key-store.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
-import type { AliasRecord, Store, WriteTx } from '../store/index.js';
+import type { AliasRecord, Store, Tx } from '../store/index.js';
 import type { ApprovalGate } from './approval-gate.js';
 import type { Authorizer } from './authorization.js';
 import { aliasArn, keyArn, parseKeyRef } from './identifiers.js';
@@ -64,7 +64,7 @@ export interface Prepared {
 
 /** What a change's transaction step gets: the transaction, and lookups that read through it. */
 export interface InTransaction {
-  tx: WriteTx;
+  tx: Tx;
   lookup: Lookup;
 }
 
@@ -113,7 +113,7 @@ export interface ChangeWork<P extends Prepared, M, T> extends Steps<P> {
 export type Work<P extends Prepared, M, T> = ReadWork<P, T> | ChangeWork<P, M, T>;
 
 export interface KeyDirectoryDeps {
-  store: Pick<Store, 'db' | 'keys'>;
+  store: Pick<Store, 'db' | 'keys' | 'aliases'>;
   root: RootKeyHolder;
   audit: AuditLog;
   clock: Clock;
@@ -248,23 +248,23 @@ export class KeyDirectory {
   }
 
   readLookup(): Lookup {
-    const repo = this.deps.store.keys;
+    const { keys, aliases } = this.deps.store;
     return {
       key: (id) => this.findKey(id),
-      alias: (a, r, n) => this.aliasCache.get(`${a}/${r}/${n}`, () => repo.findAlias(a, r, n)),
-      materials: async (id) => (await this.materialListCache.get(id, async () => (await repo.listMaterials(id)).map(materialFromRecord))) ?? [],
+      alias: (a, r, n) => this.aliasCache.get(`${a}/${r}/${n}`, () => aliases.find(a, r, n)),
+      materials: async (id) => (await this.materialListCache.get(id, async () => (await keys.listMaterials(id)).map(materialFromRecord))) ?? [],
     };
   }
 
-  private txLookup(tx: WriteTx): Lookup {
-    const repo = this.deps.store.keys;
+  private txLookup(tx: Tx): Lookup {
+    const { keys, aliases } = this.deps.store;
     return {
       key: async (id) => {
-        const r = await repo.find(id, tx);
+        const r = await keys.find(id, tx);
         return r && keyFromRecord(r);
       },
-      alias: (a, r, n) => repo.findAlias(a, r, n, tx),
-      materials: async (id) => (await repo.listMaterialsIn(tx, id)).map(materialFromRecord),
+      alias: (a, r, n) => aliases.find(a, r, n, tx),
+      materials: async (id) => (await keys.listMaterials(id, tx)).map(materialFromRecord),
     };
   }
 

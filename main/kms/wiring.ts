@@ -63,7 +63,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     gate: deps.gate ?? new NoQuorumYetApprovalGate(),
     log,
   });
-  const opDeps = { directory, keys: store.keys };
+  const opDeps = { directory, keys: store.keys, aliases: store.aliases, importTokens: store.importTokens };
   const encryption = new EncryptionOperations(opDeps);
   const kms = new Kms({
     lifecycle: new LifecycleOperations(opDeps),

@@ -15,7 +15,7 @@ import type { Clock } from '../common/clock.js';
 import type { Aead, AeadKey } from '../crypto/aead.js';
 import { constantTimeEqual, randomBytes, zeroize } from '../crypto/bytes.js';
 import { combineShares, decodeShare, encodeShare, ShareError, splitSecret, type Share } from '../crypto/shamir.js';
-import type { SqliteApplianceRepository, Database } from '../store/index.js';
+import type { ApplianceRepository, Database } from '../store/index.js';
 import { AtRestSealer } from './at-rest.js';
 
 export const ROOT_KEY_BYTES = 32;
@@ -48,7 +48,7 @@ export class RootKeyHolder {
   private initialized = false;
 
   constructor(
-    private readonly deps: { db: Database; appliance: SqliteApplianceRepository; aead: Aead; clock: Clock; applianceId: string },
+    private readonly deps: { db: Database; appliance: ApplianceRepository; aead: Aead; clock: Clock; applianceId: string },
   ) {}
 
   /** Reads whether the appliance is initialized; call once at start. */

@@ -1,28 +1,24 @@
-// The store's public face: open a data directory's database, migrated to the current schema.
-import { Database } from './database.js';
-import { SqliteCustomKeyStoreRepository } from './custom-key-stores.js';
-import { migrate } from './migrations.js';
-import { SqliteApplianceRepository, SqliteAuditRepository, SqliteCredentialRepository, SqliteKeyRepository } from './repositories.js';
+// The store's public face, where other folders import it from (lint keeps them out of ./sqlite/): the
+// ports (transactions, repositories, records) and `openStore`, which opens a data directory's SQLite
+// database, migrated to the current schema, behind them. Nothing exported here can run SQL.
+import { SqliteAliasRepository } from './sqlite/alias-repository.js';
+import { SqliteApplianceRepository } from './sqlite/appliance-repository.js';
+import { SqliteAuditRepository } from './sqlite/audit-repository.js';
+import { SqliteCredentialRepository } from './sqlite/credential-repository.js';
+import { SqliteCustomKeyStoreRepository } from './sqlite/custom-key-store-repository.js';
+import { SqliteDatabase } from './sqlite/database.js';
+import { SqliteImportTokenRepository } from './sqlite/import-token-repository.js';
+import { SqliteKeyRepository } from './sqlite/key-repository.js';
+import { migrate } from './sqlite/migrations.js';
+import type { Store } from './repositories.js';
 
-export type { WriteTx } from './database.js';
-export { Database } from './database.js';
-export * from './records.js';
-export * from './repositories.js';
-export * from './custom-key-stores.js';
-
-export interface Store {
-  db: Database;
-  keys: SqliteKeyRepository;
-  customKeyStores: SqliteCustomKeyStoreRepository;
-  credentials: SqliteCredentialRepository;
-  appliance: SqliteApplianceRepository;
-  audit: SqliteAuditRepository;
-  close(): Promise<void>;
-}
+export type * from './records.js';
+export type * from './repositories.js';
+export type { Database, Tx, WriteOptions } from './transaction.js';
 
 /** `schemaUpTo` (tests only) leaves the database at an older schema version, as an older Kura made it. */
 export async function openStore(file: string, opts: { readonly?: boolean; schemaUpTo?: number } = {}): Promise<Store> {
-  const db = await Database.open(file, opts);
+  const db = await SqliteDatabase.open(file, opts);
   if (!opts.readonly) {
     try {
       await migrate(db, { upTo: opts.schemaUpTo });
@@ -34,6 +30,8 @@ export async function openStore(file: string, opts: { readonly?: boolean; schema
   return {
     db,
     keys: new SqliteKeyRepository(db),
+    aliases: new SqliteAliasRepository(db),
+    importTokens: new SqliteImportTokenRepository(db),
     customKeyStores: new SqliteCustomKeyStoreRepository(db),
     credentials: new SqliteCredentialRepository(db),
     appliance: new SqliteApplianceRepository(db),
@@ -44,7 +42,7 @@ export async function openStore(file: string, opts: { readonly?: boolean; schema
 
 /** For `kura` tools that inspect a database file directly (integrity checks in tests and support). */
 export async function integrityCheck(file: string): Promise<string> {
-  const db = await Database.open(file, { readonly: true });
+  const db = await SqliteDatabase.open(file, { readonly: true });
   try {
     const r = await db.get<{ integrity_check: string }>('PRAGMA integrity_check');
     return r?.integrity_check ?? 'unknown';

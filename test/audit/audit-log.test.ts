@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, type AuditEvent } from '../../main/audit/audit-log.js';
 import { openDomain, type Domain } from '../support/domain.js';
+import { sqliteOf, writeSql } from '../support/sqlite.js';
 
 interface Row {
   seq: number;
@@ -23,7 +24,7 @@ const event = (i: number): AuditEvent => ({
 
 describe('AuditLog', () => {
   let d: Domain;
-  const rows = () => d.store.db.all<Row>('SELECT * FROM audit_log ORDER BY seq');
+  const rows = () => sqliteOf(d.store).all<Row>('SELECT * FROM audit_log ORDER BY seq');
   const appendMany = async (n: number) => {
     for (let i = 1; i <= n; i++) {
       d.clock.advance(1000);
@@ -99,7 +100,7 @@ describe('AuditLog', () => {
     const r = await rows();
     const forged = r[2]!.entry.replace('"outcome":"ok"', '"outcome":"error"');
     expect(forged).not.toBe(r[2]!.entry);
-    await d.store.db.write((tx) => tx.run('UPDATE audit_log SET entry = ? WHERE seq = 3', forged));
+    await writeSql(d.store, (sql) => sql.run('UPDATE audit_log SET entry = ? WHERE seq = 3', forged));
     const v = await d.audit.verify();
     expect(v.ok).toBe(false);
     expect(v.firstBad?.seq).toBe(3);
@@ -110,7 +111,7 @@ describe('AuditLog', () => {
     await appendMany(5);
     const r = await rows();
     const forged = r[2]!.entry.replace('"outcome":"ok"', '"outcome":"error"');
-    await d.store.db.write((tx) => tx.run('UPDATE audit_log SET entry = ?, hash = ? WHERE seq = 3', forged, chainHash(3, r[2]!.prev_hash, forged)));
+    await writeSql(d.store, (sql) => sql.run('UPDATE audit_log SET entry = ?, hash = ? WHERE seq = 3', forged, chainHash(3, r[2]!.prev_hash, forged)));
     const v = await d.audit.verify();
     expect(v.ok).toBe(false);
     expect(v.firstBad?.seq).toBe(4);
@@ -118,7 +119,7 @@ describe('AuditLog', () => {
 
   it('reports a removed middle entry', async () => {
     await appendMany(5);
-    await d.store.db.write((tx) => tx.run('DELETE FROM audit_log WHERE seq = 3'));
+    await writeSql(d.store, (sql) => sql.run('DELETE FROM audit_log WHERE seq = 3'));
     const v = await d.audit.verify();
     expect(v.ok).toBe(false);
     expect(v.firstBad?.seq).toBe(3);
@@ -127,9 +128,9 @@ describe('AuditLog', () => {
 
   it('reports a removed entry whose successors were renumbered', async () => {
     await appendMany(5);
-    await d.store.db.write(async (tx) => {
-      await tx.run('DELETE FROM audit_log WHERE seq = 3');
-      await tx.run('UPDATE audit_log SET seq = seq - 1 WHERE seq > 3');
+    await writeSql(d.store, async (sql) => {
+      await sql.run('DELETE FROM audit_log WHERE seq = 3');
+      await sql.run('UPDATE audit_log SET seq = seq - 1 WHERE seq > 3');
     });
     const v = await d.audit.verify();
     expect(v.ok).toBe(false);
@@ -140,9 +141,9 @@ describe('AuditLog', () => {
     await appendMany(5);
     const r = await rows();
     const [two, three] = [r[1]!, r[2]!];
-    await d.store.db.write(async (tx) => {
-      await tx.run('UPDATE audit_log SET entry = ?, hash = ? WHERE seq = 2', three.entry, three.hash);
-      await tx.run('UPDATE audit_log SET entry = ?, hash = ? WHERE seq = 3', two.entry, two.hash);
+    await writeSql(d.store, async (sql) => {
+      await sql.run('UPDATE audit_log SET entry = ?, hash = ? WHERE seq = 2', three.entry, three.hash);
+      await sql.run('UPDATE audit_log SET entry = ?, hash = ? WHERE seq = 3', two.entry, two.hash);
     });
     const v = await d.audit.verify();
     expect(v.ok).toBe(false);
@@ -151,7 +152,7 @@ describe('AuditLog', () => {
 
   it('reports a changed prev_hash link', async () => {
     await appendMany(4);
-    await d.store.db.write((tx) => tx.run('UPDATE audit_log SET prev_hash = ? WHERE seq = 2', Buffer.alloc(32, 1)));
+    await writeSql(d.store, (sql) => sql.run('UPDATE audit_log SET prev_hash = ? WHERE seq = 2', Buffer.alloc(32, 1)));
     const v = await d.audit.verify();
     expect(v.ok).toBe(false);
     expect(v.firstBad?.seq).toBe(2);
@@ -169,7 +170,7 @@ describe('AuditLog', () => {
       [1000, 1203],
       [1203, 1203],
     ]);
-    await d.store.db.write((tx) => tx.run("UPDATE audit_log SET entry = replace(entry, 'Op1100', 'OpX') WHERE seq = 1100"));
+    await writeSql(d.store, (sql) => sql.run("UPDATE audit_log SET entry = replace(entry, 'Op1100', 'OpX') WHERE seq = 1100"));
     expect((await d.audit.verify()).firstBad?.seq).toBe(1100);
   });
 

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RefusalLog, type Refusal } from '../../main/audit/refusals.js';
 import { openDomain, type Domain } from '../support/domain.js';
+import { sqliteOf } from '../support/sqlite.js';
 
 interface Row {
   entry: string;
@@ -20,7 +21,7 @@ const refusal = (over: Partial<Refusal> = {}): Refusal => ({
 describe('RefusalLog', () => {
   let d: Domain;
   let log: RefusalLog;
-  const entries = async () => (await d.store.db.all<Row>('SELECT entry FROM audit_log ORDER BY seq')).map((r) => JSON.parse(r.entry) as Record<string, unknown>);
+  const entries = async () => (await sqliteOf(d.store).all<Row>('SELECT entry FROM audit_log ORDER BY seq')).map((r) => JSON.parse(r.entry) as Record<string, unknown>);
 
   beforeEach(async () => {
     d = await openDomain({ unseal: 'none' });

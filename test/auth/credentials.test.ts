@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACCESS_KEY_RE, DEV_CREDENTIAL_DESCRIPTION } from '../../main/auth/credentials.js';
 import { kmsCode, openDomain, type Domain } from '../support/domain.js';
+import { sqliteOf } from '../support/sqlite.js';
 
 describe('CredentialService', () => {
   let d: Domain;
@@ -30,7 +31,7 @@ describe('CredentialService', () => {
 
   it('keeps the secret sealed at rest and never lists it', async () => {
     const c = await d.credentials.create({ accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/app', description: 'app' });
-    const rows = await d.store.db.all<{ secret_sealed: Buffer }>('SELECT secret_sealed FROM credentials');
+    const rows = await sqliteOf(d.store).all<{ secret_sealed: Buffer }>('SELECT secret_sealed FROM credentials');
     expect(rows).toHaveLength(1);
     expect(rows[0]!.secret_sealed.includes(Buffer.from(c.secretAccessKey))).toBe(false);
     const listed = await d.credentials.list();
@@ -58,7 +59,7 @@ describe('CredentialService', () => {
     await d.credentials.delete(c.accessKeyId);
     expect(await d.credentials.lookup(c.accessKeyId)).toBeUndefined();
     expect(await kmsCode(d.credentials.delete(c.accessKeyId))).toBe('NotFound');
-    const ops = (await d.store.db.all<{ entry: string }>('SELECT entry FROM audit_log ORDER BY seq')).map((r) => (JSON.parse(r.entry) as { operation: string }).operation);
+    const ops = (await sqliteOf(d.store).all<{ entry: string }>('SELECT entry FROM audit_log ORDER BY seq')).map((r) => (JSON.parse(r.entry) as { operation: string }).operation);
     expect(ops).toEqual(['CreateCredential', 'DeleteCredential']);
   });
 

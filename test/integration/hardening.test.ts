@@ -10,6 +10,7 @@ import { systemClock } from '../../main/common/clock.js';
 import { openStore } from '../../main/store/index.js';
 import { kmsClient } from '../support/kms-client.js';
 import { startKura, type KuraProcess } from '../support/kura-process.js';
+import { sqliteOf } from '../support/sqlite.js';
 
 const started: KuraProcess[] = [];
 async function kuraUp(opts: Parameters<typeof startKura>[0] = {}): Promise<KuraProcess> {
@@ -79,7 +80,7 @@ describe('the audit log under a flood of refused requests', () => {
     expect(await kura.stop()).toBe(0);
     const store = await openStore(`${kura.dataDir}/kura.db`);
     try {
-      const rows = await store.db.all<{ entry: string }>('SELECT entry FROM audit_log ORDER BY seq');
+      const rows = await sqliteOf(store).all<{ entry: string }>('SELECT entry FROM audit_log ORDER BY seq');
       const refused = rows.map((r) => JSON.parse(r.entry) as Record<string, unknown>).filter((e) => e.principal === 'anonymous');
       expect(refused).toHaveLength(2);
       expect(refused[0]!.operation).toMatch(/^unknown:[0-9a-f]{16}$/);
@@ -124,7 +125,7 @@ describe('graceful stop', () => {
 
     const kms = kmsClient(kura);
     await kms.send(new ListKeysCommand({}));
-    const inProgress = kms.send(new CreateKeyCommand({ KeySpec: 'RSA_4096', KeyUsage: 'SIGN_VERIFY' }));
+    const inProgress = kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }));
     await new Promise((r) => setTimeout(r, 50));
     // Before, the stalled client held the stop until the 15 s guard gave up with exit code 1.
     expect(await kura.stop()).toBe(0);
@@ -132,7 +133,7 @@ describe('graceful stop', () => {
       (r) => r.KeyMetadata?.KeySpec,
       (e: Error) => e.name,
     );
-    expect(created).toBe('RSA_4096');
+    expect(created).toBe('RSA_2048');
     stalled.destroy();
     idle.destroy();
   });

@@ -9,6 +9,7 @@ import { DAY_MS } from '../../main/common/clock.js';
 import type { CallContext, Key } from '../../main/kms/index.js';
 import { TEST_ACCOUNT, TEST_REGION, auditEntriesAfter, kmsCode, openDomain, type Domain } from '../support/domain.js';
 import { RecordingApprovalGate, RecordingAuthorizer } from '../support/recording-ports.js';
+import { sqliteOf, writeSql } from '../support/sqlite.js';
 
 const pt = (s: string) => Buffer.from(s, 'utf8');
 
@@ -56,8 +57,8 @@ describe('KeyDirectory: resolution and caches', () => {
     const k = await d.keys.createKey(ctx('CreateKey'), {});
     await d.keys.createAlias(ctx('CreateAlias'), 'alias/cached', k.keyId);
     for (const keyId of [k.keyId, 'alias/cached']) await d.keys.encrypt(ctx('Encrypt'), { keyId, plaintext: pt('warm') });
-    const get = vi.spyOn(d.store.db, 'get');
-    const all = vi.spyOn(d.store.db, 'all');
+    const get = vi.spyOn(sqliteOf(d.store), 'get');
+    const all = vi.spyOn(sqliteOf(d.store), 'all');
     try {
       for (const keyId of [k.keyId, 'alias/cached']) {
         const blob = (await d.keys.encrypt(ctx('Encrypt'), { keyId, plaintext: pt('hot') })).ciphertextBlob;
@@ -75,7 +76,7 @@ describe('KeyDirectory: resolution and caches', () => {
     const k = await d.keys.createKey(ctx('CreateKey'), { description: 'before' });
     expect((await d.keys.describeKey(ctx('DescribeKey'), k.keyId)).description).toBe('before');
     // A write that does not go through the unit of work (nothing in Kura does this) is not seen: the key is cached.
-    await d.store.db.write((tx) => tx.run("UPDATE keys SET description = 'behind its back' WHERE key_id = ?", k.keyId));
+    await writeSql(d.store, (sql) => sql.run("UPDATE keys SET description = 'behind its back' WHERE key_id = ?", k.keyId));
     expect((await d.keys.describeKey(ctx('DescribeKey'), k.keyId)).description).toBe('before');
     // A change that fails in its transaction still drops the caches.
     expect(await kmsCode(d.keys.cancelKeyDeletion(ctx('CancelKeyDeletion'), k.keyId))).toBe('InvalidState');
@@ -107,7 +108,7 @@ describe('the unit of work', () => {
   const authorizer = new RecordingAuthorizer(events);
   const gate = new RecordingApprovalGate(events);
   const ctx = (op: string) => d.ctx(op);
-  const countKeys = async () => (await d.store.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM keys'))!.n;
+  const countKeys = async () => (await sqliteOf(d.store).get<{ n: number }>('SELECT COUNT(*) AS n FROM keys'))!.n;
 
   beforeAll(async () => {
     d = await openDomain({ authorizer, gate });

@@ -10,6 +10,7 @@ import { encodeAad } from '../../main/seal/at-rest.js';
 import { RootKeyHolder } from '../../main/seal/root-key.js';
 import { TEST_ACCOUNT, TEST_PRINCIPAL, TEST_REGION, auditEntriesAfter, kmsCode, kmsError, openDomain, type Domain } from '../support/domain.js';
 import { recordingAead, type RecordingAead } from '../support/recording-aead.js';
+import { sqliteOf } from '../support/sqlite.js';
 
 const OTHER_ACCOUNT = '444455556666';
 const pt = (s: string) => Buffer.from(s, 'utf8');
@@ -20,7 +21,7 @@ interface AuditRow {
 }
 
 async function auditRows(d: Domain): Promise<AuditRow[]> {
-  return d.store.db.all<AuditRow>('SELECT seq, entry FROM audit_log ORDER BY seq');
+  return sqliteOf(d.store).all<AuditRow>('SELECT seq, entry FROM audit_log ORDER BY seq');
 }
 
 describe('the KMS façade', () => {

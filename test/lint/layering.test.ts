@@ -52,6 +52,19 @@ describe('the layer table', () => {
     expect((await layerMessages('main/kms/x.ts', "import '../newlayer/x.js';")).join()).toMatch(/no row/);
   });
 
+  it('main/store/sqlite/ is the store\'s own: other folders reach the store through main/store/index.ts', async () => {
+    for (const [file, code] of [
+      ['main/kms/x.ts', "import type { SqliteDatabase } from '../store/sqlite/database.js'; export type { SqliteDatabase };"],
+      ['main/audit/x.ts', "import '../store/sqlite/audit-repository.js';"],
+      ['main/app.ts', "import './store/sqlite/database.js';"],
+    ] as const) {
+      expect((await layerMessages(file, code)).join(), file).toMatch(/main\/store\/sqlite\/ is main\/store's own/);
+    }
+    expect(await layerMessages('main/kms/x.ts', "import type { Tx } from '../store/index.js'; export type { Tx };")).toEqual([]);
+    expect(await layerMessages('main/store/x.ts', "import './sqlite/database.js';")).toEqual([]);
+    expect(await layerMessages('main/store/sqlite/x.ts', "import '../repositories.js';")).toEqual([]);
+  });
+
   it('type-only and re-export imports are checked too', async () => {
     expect(await layerMessages('main/kms/x.ts', "import type { X } from '../api/server.js'; export type { X };")).toHaveLength(1);
     expect(await layerMessages('main/kms/x.ts', "export * from '../cli/main.js';")).toHaveLength(1);

@@ -8,6 +8,7 @@ import { AtRestSealer, encodeAad } from '../../main/seal/at-rest.js';
 import { RootKeyHolder } from '../../main/seal/root-key.js';
 import { KmsError } from '../../main/common/errors.js';
 import { kmsCode, kmsError, openDomain, type Domain } from '../support/domain.js';
+import { sqliteOf } from '../support/sqlite.js';
 
 /** A copy of a share with one data byte changed, re-encoded so that its checksum is valid. */
 function alteredShare(text: string): string {
@@ -52,7 +53,7 @@ describe('RootKeyHolder (shamir)', () => {
     expect(d.root.isUnsealed).toBe(false);
     expect(await kmsCode(() => d.root.materialSealer())).toBe('Sealed');
     // The shares are not stored anywhere in the database.
-    const cfg = await d.store.db.all('SELECT * FROM seal_config');
+    const cfg = await sqliteOf(d.store).all('SELECT * FROM seal_config');
     expect(JSON.stringify(cfg)).not.toContain(shares[0]!.slice(-20));
 
     expect(await d.root.submitShares([shares[0]!, shares[3]!])).toMatchObject({ state: 'sealed', progress: 2 });

@@ -23,6 +23,7 @@ import { buildKmsDomain } from '../../main/kms/wiring.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from '../../main/seal/root-key.js';
 import { openStore, type Store } from '../../main/store/index.js';
 import { FixedClock } from './fixed-clock.js';
+import { sqliteOf } from './sqlite.js';
 
 export const TEST_ACCOUNT = '111122223333';
 export const TEST_REGION = 'us-east-1';
@@ -143,6 +144,6 @@ export async function kmsCode(p: Promise<unknown> | (() => unknown)): Promise<st
 
 /** The audit entries written after the first `count` (decoded, in order): what a test's calls added. */
 export async function auditEntriesAfter(d: Pick<Domain, 'store'>, count: number): Promise<Record<string, unknown>[]> {
-  const rows = await d.store.db.all<{ entry: string }>('SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq', count);
+  const rows = await sqliteOf(d.store).all<{ entry: string }>('SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq', count);
   return rows.map((r) => JSON.parse(r.entry) as Record<string, unknown>);
 }

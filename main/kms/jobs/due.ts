@@ -104,12 +104,12 @@ export class ScheduledJobs {
 
   /** Import tokens past their 24 hours go with their wrapping private keys; audited when there were any. */
   private async expireImportTokens(now: number): Promise<void> {
-    const { directory, keys } = this.deps;
+    const { directory, importTokens } = this.deps;
     await directory.run(as('ExpireImportTokens'), {
       kind: 'change',
       whileSealed: true,
       apply: async ({ tx }) => {
-        const removed = await keys.deleteExpiredImportTokens(tx, now);
+        const removed = await importTokens.deleteExpired(tx, now);
         return { result: removed, unchanged: removed === 0, details: { tokens: removed } };
       },
     });

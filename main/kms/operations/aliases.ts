@@ -25,7 +25,7 @@ export class AliasOperations {
   }
 
   createAlias(ctx: CallContext, aliasName: string, targetKeyId: string): Promise<void> {
-    const { directory, keys } = this.deps;
+    const { directory, aliases } = this.deps;
     return directory.run(ctx, {
       kind: 'change',
       check: () => checkAliasName(aliasName),
@@ -33,18 +33,18 @@ export class AliasOperations {
       apply: async ({ tx, lookup }) => {
         const k = await directory.resolve(ctx, targetKeyId, false, lookup);
         requireNotPendingDeletion(k);
-        if (await keys.findAlias(ctx.accountId, ctx.region, aliasName, tx)) {
+        if (await aliases.find(ctx.accountId, ctx.region, aliasName, tx)) {
           throw new KmsError('AlreadyExists', `An alias with the name ${aliasArn(ctx.region, ctx.accountId, aliasName)} already exists`);
         }
         const now = directory.now();
-        await keys.insertAlias(tx, { accountId: ctx.accountId, region: ctx.region, aliasName, keyId: k.keyId, createdAt: now, updatedAt: now });
+        await aliases.insert(tx, { accountId: ctx.accountId, region: ctx.region, aliasName, keyId: k.keyId, createdAt: now, updatedAt: now });
         return { result: undefined, keyId: k.keyId, details: { aliasName } };
       },
     });
   }
 
   updateAlias(ctx: CallContext, aliasName: string, targetKeyId: string): Promise<void> {
-    const { directory, keys } = this.deps;
+    const { directory, aliases } = this.deps;
     return directory.run(ctx, {
       kind: 'change',
       check: () => checkAliasName(aliasName),
@@ -54,7 +54,7 @@ export class AliasOperations {
         return { keys: current ? [current, target] : [target] };
       },
       apply: async ({ tx, lookup }) => {
-        const alias = await keys.findAlias(ctx.accountId, ctx.region, aliasName, tx);
+        const alias = await aliases.find(ctx.accountId, ctx.region, aliasName, tx);
         if (!alias) throw aliasNotFound(ctx, aliasName);
         const k = await directory.resolve(ctx, targetKeyId, false, lookup);
         requireNotPendingDeletion(k);
@@ -62,14 +62,14 @@ export class AliasOperations {
         if (current && (current.keyUsage !== k.keyUsage || current.keySpec !== k.keySpec)) {
           throw kmsErrors.validation('The alias can only point to a key of the same key spec and key usage as its current key.');
         }
-        await keys.retargetAlias(tx, alias, k.keyId, directory.now());
+        await aliases.retarget(tx, alias, k.keyId, directory.now());
         return { result: undefined, keyId: k.keyId, details: { aliasName } };
       },
     });
   }
 
   deleteAlias(ctx: CallContext, aliasName: string): Promise<void> {
-    const { directory, keys } = this.deps;
+    const { directory, aliases } = this.deps;
     return directory.run(ctx, {
       kind: 'change',
       check: () => checkAliasName(aliasName),
@@ -78,16 +78,16 @@ export class AliasOperations {
         return { keys: current ? [current] : [] };
       },
       apply: async ({ tx }) => {
-        const alias = await keys.findAlias(ctx.accountId, ctx.region, aliasName, tx);
+        const alias = await aliases.find(ctx.accountId, ctx.region, aliasName, tx);
         if (!alias) throw aliasNotFound(ctx, aliasName);
-        await keys.deleteAlias(tx, alias);
+        await aliases.delete(tx, alias);
         return { result: undefined, keyId: alias.keyId, details: { aliasName } };
       },
     });
   }
 
   listAliases(ctx: CallContext, keyRef: string | undefined, limit = 50, marker?: string): Promise<Page<AliasRecord>> {
-    const { directory, keys } = this.deps;
+    const { directory, aliases } = this.deps;
     return directory.run(ctx, {
       kind: 'read',
       keyRef,
@@ -97,7 +97,7 @@ export class AliasOperations {
         return { keys: key ? [key] : [], key, after };
       },
       run: async ({ key, after }) => {
-        const rows = await keys.listAliases(ctx.accountId, ctx.region, key?.keyId ?? null, after, limit + 1);
+        const rows = await aliases.list(ctx.accountId, ctx.region, key?.keyId ?? null, after, limit + 1);
         return paginate(rows, limit, (a) => encodeMarker('aliases', a.aliasName));
       },
     });

@@ -2,13 +2,15 @@
 // pagination with opaque markers, the tag rules (CreateKey and TagResource), and the one shape of a
 // change to a key's own row (EnableKey, PutKeyPolicy, EnableKeyRotation …).
 import { KmsError } from '../../common/errors.js';
-import type { SqliteKeyRepository } from '../../store/index.js';
+import type { AliasRepository, ImportTokenRepository, KeyRepository } from '../../store/index.js';
 import type { CallContext, KeyDirectory } from '../key-directory.js';
 import type { Key } from '../model/index.js';
 
 export interface OperationDeps {
   directory: KeyDirectory;
-  keys: SqliteKeyRepository;
+  keys: KeyRepository;
+  aliases: AliasRepository;
+  importTokens: ImportTokenRepository;
 }
 
 export const MAX_TAGS = 50;

@@ -12,7 +12,7 @@ import { KmsError, kmsErrors } from '../../common/errors.js';
 import { KEY_SPEC_INFO, isKeySpec } from '../../crypto/asymmetric/index.js';
 import { randomBytes } from '../../crypto/bytes.js';
 import { materialRefFromStorage, type NewMaterial, type WrappingAlgorithm, type WrappingKeySpec } from '../../keystores/key-store.js';
-import type { ImportTokenRecord, WriteTx } from '../../store/index.js';
+import type { ImportTokenRecord, Tx } from '../../store/index.js';
 import type { CallContext, Change } from '../key-directory.js';
 import {
   arnOf,
@@ -40,7 +40,7 @@ const tokenHash = (token: Uint8Array): Buffer => createHash('sha256').update(tok
 const invalidToken = () => new KmsError('InvalidImportToken', 'The import token is not valid for this key (it is unknown, already used, or was issued for another key).');
 
 /** Empties an imported material; the key goes to PendingImport unless it is pending deletion. */
-export async function emptyImportedMaterial(deps: OperationDeps, tx: WriteTx, k: Key, m: Material): Promise<Key> {
+export async function emptyImportedMaterial(deps: OperationDeps, tx: Tx, k: Key, m: Material): Promise<Key> {
   await deps.keys.updateMaterial(tx, { ...m, materialRef: null, importState: ImportState.PendingImport });
   // Material imported for a rotation that has not happened yet is not the key's: the key is unchanged.
   if (m.pendingRotation) return k;
@@ -117,7 +117,7 @@ export class ImportOperations {
           createdAt: now,
           expiresAt: now + IMPORT_PARAMETERS_VALID_MS,
         };
-        await this.deps.keys.insertImportToken(tx, token);
+        await this.deps.importTokens.insert(tx, token);
         return {
           result: { key: k, importToken, publicKey: wrapping.publicKey, parametersValidTo: token.expiresAt },
           keyId: k.keyId,
@@ -128,7 +128,7 @@ export class ImportOperations {
   }
 
   importKeyMaterial(ctx: CallContext, input: ImportKeyMaterialInput): Promise<{ key: Key; materialId: string }> {
-    const { directory, keys } = this.deps;
+    const { directory, keys, importTokens } = this.deps;
     const now = directory.now();
     const model = (input.expirationModel ?? ExpirationModel.Expires) as ExpirationModel;
     const validTo = input.validTo?.getTime();
@@ -155,7 +155,7 @@ export class ImportOperations {
         if (importType === ImportType.New && input.keyMaterialId !== undefined) {
           throw kmsErrors.validation('KeyMaterialId names material imported before; it goes with ImportType EXISTING_KEY_MATERIAL only.');
         }
-        const token = await keys.findImportToken(hash);
+        const token = await importTokens.find(hash);
         if (!token || token.keyId !== k.keyId) throw invalidToken();
         if (token.expiresAt <= now) throw new KmsError('ExpiredImportToken', 'The import token has expired; call GetParametersForImport again.');
         return { keys: [k], token };
@@ -180,7 +180,7 @@ export class ImportOperations {
         const cur = await directory.resolve(ctx, input.keyId, false, lookup);
         requireImportable(cur, 'ImportKeyMaterial');
         // Single use: a token that another import consumed meanwhile is gone.
-        if (!(await keys.findImportToken(hash, tx))) throw invalidToken();
+        if (!(await importTokens.find(hash, tx))) throw invalidToken();
         const fields = {
           materialRef: made.ref,
           publicKey: made.publicKey,
@@ -204,7 +204,7 @@ export class ImportOperations {
           await keys.insertMaterial(tx, { ...generatedMaterialFields(), ...fields, keyId: cur.keyId, materialId: made.materialId, createdAt: now, rotationType: null });
           next = { ...next, currentMaterialId: made.materialId };
         }
-        const after = (await keys.listMaterialsIn(tx, cur.keyId)).map(materialFromRecord).filter((m) => !m.pendingRotation);
+        const after = (await keys.listMaterials(cur.keyId, tx)).map(materialFromRecord).filter((m) => !m.pendingRotation);
         const current = after.find((m) => m.materialId === next.currentMaterialId);
         // Material that expired and waits for the scheduler to empty it counts as missing, as it will then.
         const waiting = after.some((m) => m.importState !== ImportState.Imported || materialExpired(m, now));
@@ -215,7 +215,7 @@ export class ImportOperations {
           validTo: current ? current.validTo : (validTo ?? null),
         };
         await keys.update(tx, next);
-        await keys.deleteImportToken(tx, hash);
+        await importTokens.delete(tx, hash);
         return { result: { key: next, materialId: made.materialId }, keyId: cur.keyId, details: { keyMaterialId: made.materialId, importType, expirationModel: model } };
       },
     });

@@ -6,7 +6,7 @@
 import { DAY_MS } from '../../common/clock.js';
 import { KmsError, kmsErrors } from '../../common/errors.js';
 import type { NewMaterial } from '../../keystores/key-store.js';
-import type { WriteTx } from '../../store/index.js';
+import type { Tx } from '../../store/index.js';
 import type { CallContext } from '../key-directory.js';
 import {
   arnOf,
@@ -30,7 +30,7 @@ export const DEFAULT_ROTATION_DAYS = 365;
 export const MAX_ON_DEMAND_ROTATIONS = 25;
 
 /** Makes new material the key's current one; an automatic rotation also sets the next rotation date. */
-export async function addMaterial(deps: OperationDeps, tx: WriteTx, k: Key, made: NewMaterial, rotationType: RotationType): Promise<Key> {
+export async function addMaterial(deps: OperationDeps, tx: Tx, k: Key, made: NewMaterial, rotationType: RotationType): Promise<Key> {
   const now = deps.directory.now();
   await deps.keys.insertMaterial(tx, { ...generatedMaterialFields(), keyId: k.keyId, materialId: made.materialId, createdAt: now, rotationType, materialRef: made.ref, publicKey: made.publicKey });
   const next: Key = { ...k, currentMaterialId: made.materialId };
@@ -95,7 +95,7 @@ export class RotationOperations {
         requireUsable(cur);
         if (made === null) return { result: await this.rotateToImported(tx, cur, await lookup.materials(cur.keyId)), keyId: cur.keyId, details: { rotationType: RotationType.OnDemand } };
         // Counted inside the transaction: rotations committed by other jobs of the same batch count too.
-        const onDemand = await keys.countMaterialsIn(tx, cur.keyId, RotationType.OnDemand);
+        const onDemand = await keys.countMaterials(cur.keyId, RotationType.OnDemand, tx);
         if (onDemand >= MAX_ON_DEMAND_ROTATIONS) {
           throw new KmsError('LimitExceeded', `${arnOf(cur)} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
         }
@@ -104,7 +104,7 @@ export class RotationOperations {
     });
   }
 
-  private async rotateToImported(tx: WriteTx, cur: Key, materials: Material[]): Promise<Key> {
+  private async rotateToImported(tx: Tx, cur: Key, materials: Material[]): Promise<Key> {
     const now = this.deps.directory.now();
     const pending = materials.find((m) => m.pendingRotation && m.importState === ImportState.Imported && !materialExpired(m, now));
     if (!pending) throw kmsErrors.invalidState(`${arnOf(cur)} has no key material imported with ImportType NEW_KEY_MATERIAL to rotate to.`);

@@ -21,7 +21,7 @@ export class TagOperations {
         requireNotPendingDeletion(k);
         for (const t of tags) await keys.putTag(tx, k.keyId, t);
         // Counted inside the transaction, with the tags the key already had.
-        if ((await keys.countTagsIn(tx, k.keyId)) > MAX_TAGS) throw new KmsError('Tag', `A KMS key can have at most ${MAX_TAGS} tags.`);
+        if ((await keys.countTags(k.keyId, tx)) > MAX_TAGS) throw new KmsError('Tag', `A KMS key can have at most ${MAX_TAGS} tags.`);
         return { result: undefined, keyId: k.keyId, details: { tags: tags.length } };
       },
     });

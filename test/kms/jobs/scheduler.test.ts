@@ -9,17 +9,18 @@ import type { Key as KeyRecord } from '../../../main/kms/index.js';
 import { LifecycleScheduler } from '../../../main/kms/jobs/scheduler.js';
 import { kmsCode, openDomain, type Domain } from '../../support/domain.js';
 import { recordingAead, type RecordingAead } from '../../support/recording-aead.js';
+import { sqliteOf } from '../../support/sqlite.js';
 
 const pt = (s: string) => Buffer.from(s, 'utf8');
 
 async function rowsOf(d: Domain, keyId: string): Promise<Record<string, number>> {
-  const count = async (table: string) => (await d.store.db.all(`SELECT * FROM ${table} WHERE key_id = ?`, keyId)).length;
+  const count = async (table: string) => (await sqliteOf(d.store).all(`SELECT * FROM ${table} WHERE key_id = ?`, keyId)).length;
   return { keys: await count('keys'), key_materials: await count('key_materials'), aliases: await count('aliases'), tags: await count('tags') };
 }
 
 /** The scheduler's own entries (the calls a test makes in between are audited too, as source kms). */
 async function schedulerEntries(d: Domain): Promise<Record<string, unknown>[]> {
-  const rows = await d.store.db.all<{ entry: string }>('SELECT entry FROM audit_log ORDER BY seq');
+  const rows = await sqliteOf(d.store).all<{ entry: string }>('SELECT entry FROM audit_log ORDER BY seq');
   return rows.map((r) => JSON.parse(r.entry) as Record<string, unknown>).filter((e) => e.source === 'scheduler');
 }
 
@@ -57,7 +58,7 @@ describe('scheduled key deletion', () => {
     d.clock.set(start + 7 * DAY_MS);
     expect(await d.jobs.runDue()).toEqual({ deleted: [k.keyId], rotated: [], expired: [] });
     expect(await rowsOf(d, k.keyId)).toEqual({ keys: 0, key_materials: 0, aliases: 0, tags: 0 });
-    expect(await d.store.db.all('SELECT * FROM key_materials WHERE key_id = ?', k.keyId)).toEqual([]);
+    expect(await sqliteOf(d.store).all('SELECT * FROM key_materials WHERE key_id = ?', k.keyId)).toEqual([]);
     // The cached bytes of its material were zeroized too; no AEAD key of it was left alive (the key
     // that sealed the blob was derived for that call and destroyed with it).
     expect(cached.every((b) => b === 0)).toBe(true);

@@ -13,6 +13,7 @@ import { DAY_MS } from '../../../main/common/clock.js';
 import { parseBlob } from '../../../main/kms/ciphertext.js';
 import type { CreateKeyInput, Key as KeyRecord } from '../../../main/kms/index.js';
 import { kmsCode, openDomain, type Domain } from '../../support/domain.js';
+import { sqliteOf } from '../../support/sqlite.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 const MINUTE_MS = 60 * 1000;
@@ -95,8 +96,8 @@ describe('imported key material (FixedClock)', () => {
   const decrypt = async (ciphertextBlob: Buffer) => (await d.keys.decrypt(ctx('Decrypt'), { ciphertextBlob })).plaintext;
 
   const materialRows = (keyId: string) =>
-    d.store.db.all<MaterialRow>('SELECT material_id, material_ref AS material_sealed, import_state, pending_rotation FROM key_materials WHERE key_id = ? ORDER BY created_at, rowid', keyId);
-  const tokenRows = async (keyId: string) => (await d.store.db.all<{ n: number }>('SELECT COUNT(*) AS n FROM import_tokens WHERE key_id = ?', keyId))[0]!.n;
+    sqliteOf(d.store).all<MaterialRow>('SELECT material_id, material_ref AS material_sealed, import_state, pending_rotation FROM key_materials WHERE key_id = ? ORDER BY created_at, rowid', keyId);
+  const tokenRows = async (keyId: string) => (await sqliteOf(d.store).all<{ n: number }>('SELECT COUNT(*) AS n FROM import_tokens WHERE key_id = ?', keyId))[0]!.n;
 
   beforeAll(async () => {
     d = await openDomain();

@@ -1,28 +1,35 @@
-// Migration 4 (main/store/migrations.ts) on a database that the previous schema version made: custom
-// key stores, keys.custom_key_store_id, and key_materials.material_sealed renamed material_ref. Every
-// row an older Kura wrote reads back unchanged (a key is in the standard key store; its sealed material
-// is its reference, byte for byte; emptied imported material reads as no reference), and the data
-// directory keeps working: a ciphertext made before the upgrade decrypts after it.
+// The SQLite schema's migrations (main/store/sqlite/migrations.ts): created once and kept on reopen, a
+// database from a newer Kura refused and left as it was; and migration 4 on a database that the
+// previous schema version made: custom key stores, keys.custom_key_store_id, and
+// key_materials.material_sealed renamed material_ref. Every row an older Kura wrote reads back
+// unchanged (a key is in the standard key store; its sealed material is its reference, byte for byte;
+// emptied imported material reads as no reference), and the data directory keeps working: a
+// ciphertext made before the upgrade decrypts after it.
 import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { wasmAead } from '../../main/crypto/wasm-aead.js';
-import { encodeEncryptionContext } from '../../main/kms/ciphertext.js';
-import { encodeAad } from '../../main/seal/at-rest.js';
-import { RootKeyHolder } from '../../main/seal/root-key.js';
-import { SCHEMA_VERSION } from '../../main/store/migrations.js';
-import { openStore, type Store } from '../../main/store/index.js';
-import { openDomain, TEST_ACCOUNT, TEST_REGION, tempDir } from '../support/domain.js';
+import { wasmAead } from '../../../main/crypto/wasm-aead.js';
+import { encodeEncryptionContext } from '../../../main/kms/ciphertext.js';
+import { encodeAad } from '../../../main/seal/at-rest.js';
+import { RootKeyHolder } from '../../../main/seal/root-key.js';
+import { openStore, type Store } from '../../../main/store/index.js';
+import { SqliteDatabase } from '../../../main/store/sqlite/database.js';
+import { SCHEMA_VERSION } from '../../../main/store/sqlite/migrations.js';
+import { openDomain, TEST_ACCOUNT, TEST_REGION, tempDir } from '../../support/domain.js';
+import { sqliteOf, writeSql } from '../../support/sqlite.js';
+
+/** Every migration leaves its row: versions 1..SCHEMA_VERSION. */
+const allVersions = Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 }));
 
 /** The schema version before migration 4. */
 const PREVIOUS = 3;
 
 /** Columns as schema version 3 named them (material_sealed), written with plain SQL as that Kura did. */
 async function writeVersion3Rows(s: Store, rows: { keyId: string; materialId: string; sealed: Buffer; emptiedKeyId: string; emptiedMaterialId: string }) {
-  await s.db.write(async (tx) => {
+  await writeSql(s, async (sql) => {
     const insertKey = (keyId: string, origin: string, state: string, current: string) =>
-      tx.run(
+      sql.run(
         `INSERT INTO keys (key_id, account_id, region, description, key_usage, key_spec, origin, state, created_at, deletion_at,
            pending_window_days, rotation_enabled, rotation_period_days, next_rotation_at, on_demand_rotation_started_at, policy,
            current_material_id, expiration_model, valid_to)
@@ -36,7 +43,7 @@ async function writeVersion3Rows(s: Store, rows: { keyId: string; materialId: st
       );
     await insertKey(rows.keyId, 'AWS_KMS', 'Enabled', rows.materialId);
     await insertKey(rows.emptiedKeyId, 'EXTERNAL', 'PendingImport', rows.emptiedMaterialId);
-    await tx.run(
+    await sql.run(
       `INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed, public_key, import_state, valid_to,
          expiration_model, description, pending_rotation) VALUES (?, ?, 1000, NULL, ?, NULL, NULL, NULL, NULL, NULL, 0)`,
       rows.keyId,
@@ -44,15 +51,15 @@ async function writeVersion3Rows(s: Store, rows: { keyId: string; materialId: st
       rows.sealed,
     );
     // Imported material that was deleted: version 3 emptied its sealed bytes and kept the row.
-    await tx.run(
+    await sql.run(
       `INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_sealed, public_key, import_state, valid_to,
          expiration_model, description, pending_rotation) VALUES (?, ?, 1500, NULL, X'', NULL, 'PENDING_IMPORT', NULL,
          'KEY_MATERIAL_DOES_NOT_EXPIRE', 'gone', 0)`,
       rows.emptiedKeyId,
       rows.emptiedMaterialId,
     );
-    await tx.run("INSERT INTO aliases (account_id, region, alias_name, key_id, created_at, updated_at) VALUES (?, ?, 'alias/old', ?, 1, 2)", TEST_ACCOUNT, TEST_REGION, rows.keyId);
-    await tx.run("INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, 'team', 'pay')", rows.keyId);
+    await sql.run("INSERT INTO aliases (account_id, region, alias_name, key_id, created_at, updated_at) VALUES (?, ?, 'alias/old', ?, 1, 2)", TEST_ACCOUNT, TEST_REGION, rows.keyId);
+    await sql.run("INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, 'team', 'pay')", rows.keyId);
   });
 }
 
@@ -65,6 +72,82 @@ function v1Blob(keyId: string, materialId: string, material: Buffer, plaintext: 
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([header, iv, ciphertext, cipher.getAuthTag()]);
 }
+
+/** File descriptors of this process that point at `file` (Linux /proc). */
+function openHandlesTo(file: string): number {
+  let n = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`) === file) n++;
+    } catch {
+      // the descriptor closed while we looked
+    }
+  }
+  return n;
+}
+
+describe('migrations', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = tempDir('kura-migrate-');
+    file = path.join(dir, 'kura.db');
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tables = async (s: Store) =>
+    (await sqliteOf(s).all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
+
+  it('creates the schema once; opening again changes nothing and keeps the data', async () => {
+    const first = await openStore(file);
+    const schema = await tables(first);
+    expect(schema).toEqual(expect.arrayContaining(['appliance', 'seal_config', 'credentials', 'keys', 'key_materials', 'aliases', 'tags', 'audit_log', 'schema_version']));
+    const id = await first.appliance.ensureApplianceId('appliance-1', 1);
+    await first.close();
+
+    for (let i = 0; i < 2; i++) {
+      const again = await openStore(file);
+      try {
+        expect(await tables(again)).toEqual(schema);
+        expect(await sqliteOf(again).all('SELECT version FROM schema_version ORDER BY version')).toEqual(allVersions);
+        expect(await again.appliance.ensureApplianceId('appliance-2', 2)).toBe(id);
+      } finally {
+        await again.close();
+      }
+    }
+    expect(id).toBe('appliance-1');
+  });
+
+  it('refuses a database from a newer Kura with a clear error, and leaves it as it was', async () => {
+    const s = await openStore(file);
+    await writeSql(s, (sql) => sql.run('INSERT INTO schema_version (version) VALUES (?)', SCHEMA_VERSION + 98));
+    expect(openHandlesTo(file)).toBeGreaterThan(0);
+    await s.close();
+    expect(openHandlesTo(file)).toBe(0);
+    const before = fs.readFileSync(file);
+
+    await expect(openStore(file)).rejects.toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 98}.*newer than this Kura.*upgrade Kura`));
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+
+    const ro = await SqliteDatabase.open(file, { readonly: true });
+    try {
+      expect(await ro.all('SELECT version FROM schema_version ORDER BY version')).toEqual([...allVersions, { version: SCHEMA_VERSION + 98 }]);
+    } finally {
+      await ro.close();
+    }
+  });
+
+  it('a refused open does not leave the database open', async () => {
+    const s = await openStore(file);
+    await writeSql(s, (sql) => sql.run('INSERT INTO schema_version (version) VALUES (?)', SCHEMA_VERSION + 1));
+    await s.close();
+    await expect(openStore(file)).rejects.toThrow(/newer than this Kura/);
+    // Fail closed: both connections of the refused open are closed again, not leaked.
+    expect(openHandlesTo(file)).toBe(0);
+  });
+});
 
 describe('migration 4: custom key stores and material references', () => {
   let dir: string;
@@ -81,8 +164,8 @@ describe('migration 4: custom key stores and material references', () => {
     expect(SCHEMA_VERSION).toBe(4);
     const old = await openStore(file, { schemaUpTo: PREVIOUS });
     try {
-      expect(await old.db.all('SELECT version FROM schema_version ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
-      const columns = (await old.db.all<{ name: string }>("SELECT name FROM pragma_table_info('key_materials')")).map((c) => c.name);
+      expect(await sqliteOf(old).all('SELECT version FROM schema_version ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+      const columns = (await sqliteOf(old).all<{ name: string }>("SELECT name FROM pragma_table_info('key_materials')")).map((c) => c.name);
       expect(columns).toContain('material_sealed');
       expect(columns).not.toContain('material_ref');
     } finally {
@@ -98,14 +181,14 @@ describe('migration 4: custom key stores and material references', () => {
     const sealed = randomBytes(61);
     const old = await openStore(file, { schemaUpTo: PREVIOUS });
     await writeVersion3Rows(old, { keyId, materialId, sealed, emptiedKeyId, emptiedMaterialId });
-    const rawBefore = await old.db.all('SELECT * FROM keys ORDER BY key_id');
+    const rawBefore = await sqliteOf(old).all('SELECT * FROM keys ORDER BY key_id');
     await old.close();
 
     const s = await openStore(file);
     try {
-      expect(await s.db.all('SELECT version FROM schema_version ORDER BY version')).toEqual([1, 2, 3, 4].map((version) => ({ version })));
+      expect(await sqliteOf(s).all('SELECT version FROM schema_version ORDER BY version')).toEqual([1, 2, 3, 4].map((version) => ({ version })));
       // Every column a version-3 key had is as it was; the new one says "standard key store".
-      const rawAfter = await s.db.all<Record<string, unknown>>('SELECT * FROM keys ORDER BY key_id');
+      const rawAfter = await sqliteOf(s).all<Record<string, unknown>>('SELECT * FROM keys ORDER BY key_id');
       expect(rawAfter.map((r) => r.custom_key_store_id)).toEqual([null, null]);
       expect(rawAfter.map(({ custom_key_store_id: _, ...rest }) => rest)).toEqual(rawBefore);
 
@@ -136,11 +219,11 @@ describe('migration 4: custom key stores and material references', () => {
       expect(material).toMatchObject({ materialId, createdAt: 1000, rotationType: null, publicKey: null, importState: null, pendingRotation: false });
       const [emptied] = await s.keys.listMaterials(emptiedKeyId);
       expect(emptied).toMatchObject({ materialId: emptiedMaterialId, materialRef: null, importState: 'PENDING_IMPORT', description: 'gone' });
-      expect(await s.keys.listAliases(TEST_ACCOUNT, TEST_REGION, keyId, '', 10)).toMatchObject([{ aliasName: 'alias/old', keyId }]);
+      expect(await s.aliases.list(TEST_ACCOUNT, TEST_REGION, keyId, '', 10)).toMatchObject([{ aliasName: 'alias/old', keyId }]);
       expect(await s.keys.listTags(keyId)).toEqual([{ tagKey: 'team', tagValue: 'pay' }]);
       // The emptied reference is written back as it was read: empty, not a NULL the column refuses.
       await s.db.write((tx) => s.keys.updateMaterial(tx, { ...emptied!, description: 'still gone' }));
-      expect((await s.db.get<{ n: number }>('SELECT length(material_ref) AS n FROM key_materials WHERE key_id = ?', emptiedKeyId))!.n).toBe(0);
+      expect((await sqliteOf(s).get<{ n: number }>('SELECT length(material_ref) AS n FROM key_materials WHERE key_id = ?', emptiedKeyId))!.n).toBe(0);
     } finally {
       await s.close();
     }

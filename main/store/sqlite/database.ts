@@ -1,4 +1,5 @@
-// SQLite on disk: the only module that talks to sqlite3.
+// SQLite on disk: the only module that talks to sqlite3, and the SQLite side of the store's Database
+// port (../transaction.ts).
 //
 // Two connections to one WAL database: a reader that serves queries concurrently, and a writer
 // that runs every change inside a transaction. Writes are queued and group-committed: the jobs
@@ -10,25 +11,27 @@
 // process being killed (the WAL is in the OS's cache) but not a power cut until the next durable
 // commit or checkpoint syncs it. The audit entries of calls that changed nothing use it; a batch
 // with any durable job commits durably.
+// A job gets an opaque Tx. The repositories of ./ turn it back into the writer's statements with
+// sql(tx), which accepts only a Tx this database handed to a job that is still running: a Tx kept past
+// its job (its statements would land in some later transaction) or one from another store is refused.
 import sqlite3 from 'sqlite3';
+import type { Database, Tx, WriteOptions } from '../transaction.js';
 
 export type SqlValue = string | number | bigint | Buffer | null;
 export type Row = Record<string, SqlValue>;
 
-/** What a write job may do: statements that run inside the writer's open transaction. */
-export interface WriteTx {
+/** Statements on one connection: the writer's, inside a job's open transaction. */
+export interface Sql {
   run(sql: string, ...params: SqlValue[]): Promise<{ changes: number; lastID: number }>;
   get<T = Row>(sql: string, ...params: SqlValue[]): Promise<T | undefined>;
   all<T = Row>(sql: string, ...params: SqlValue[]): Promise<T[]>;
-  /**
-   * Called if this job's changes are rolled back (the job failed, or the whole batch did), newest
-   * first: for in-memory state that mirrors what the job wrote (the audit chain's head).
-   */
-  onRollback(undo: () => void): void;
 }
 
+/** What both the reader connection and a job's transaction offer for reading. */
+export type SqlReader = Pick<Sql, 'get' | 'all'>;
+
 interface Job {
-  fn: (tx: WriteTx) => Promise<unknown>;
+  fn: (tx: Tx) => Promise<unknown>;
   durable: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -40,7 +43,7 @@ function open(file: string, mode: number): Promise<sqlite3.Database> {
   });
 }
 
-function wrap(db: sqlite3.Database): Omit<WriteTx, 'onRollback'> & { exec(sql: string): Promise<void>; close(): Promise<void> } {
+function wrap(db: sqlite3.Database): Sql & { exec(sql: string): Promise<void>; close(): Promise<void> } {
   return {
     run: (sql, ...params) =>
       new Promise((resolve, reject) => {
@@ -67,8 +70,10 @@ function undoAll(undos: (() => void)[][]): void {
   for (const list of [...undos].reverse()) for (const undo of [...list].reverse()) undo();
 }
 
-export class Database {
+export class SqliteDatabase implements Database {
   private queue: Job[] = [];
+  /** The Tx of every job running now, and the statements it stands for. */
+  private readonly running = new Map<Tx, Sql>();
   private syncFull = true;
   private writing = false;
   private closed = false;
@@ -80,19 +85,20 @@ export class Database {
     readonly file: string,
   ) {}
 
-  static async open(file: string, opts: { readonly?: boolean } = {}): Promise<Database> {
+  static async open(file: string, opts: { readonly?: boolean } = {}): Promise<SqliteDatabase> {
     if (opts.readonly) {
       const r = wrap(await open(file, sqlite3.OPEN_READONLY));
       await r.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = 1;');
-      return new Database(r, r, file);
+      return new SqliteDatabase(r, r, file);
     }
     const w = wrap(await open(file, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE));
     await w.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     const r = wrap(await open(file, sqlite3.OPEN_READONLY));
     await r.exec('PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
-    return new Database(w, r, file);
+    return new SqliteDatabase(w, r, file);
   }
 
+  /** Reads on the reader connection: committed data only. */
   get<T = Row>(sql: string, ...params: SqlValue[]): Promise<T | undefined> {
     return this.reader.get<T>(sql, ...params);
   }
@@ -102,12 +108,24 @@ export class Database {
   }
 
   /** Runs fn in a transaction; resolves with its result once the change is durable (see above for durable: false). */
-  write<T>(fn: (tx: WriteTx) => Promise<T>, opts: { durable?: boolean } = {}): Promise<T> {
+  write<T>(fn: (tx: Tx) => Promise<T>, opts: WriteOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('database is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, durable: opts.durable ?? true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.writing) void this.drain();
     });
+  }
+
+  /** The writer's statements inside a running job's transaction. */
+  sql(tx: Tx): Sql {
+    const sql = this.running.get(tx);
+    if (!sql) throw new Error('Not an open transaction of this database: a Tx is valid while its write job runs, in the store that made it.');
+    return sql;
+  }
+
+  /** Where a repository reads: inside the job's transaction when given its Tx, else on the reader connection (through get/all above). */
+  read(tx?: Tx): SqlReader {
+    return tx ? this.sql(tx) : this;
   }
 
   /** Schema changes and migrations: run directly on the writer, outside the queue. */
@@ -133,9 +151,11 @@ export class Database {
           const tx = this.txFor(undos);
           try {
             const value = await job.fn(tx);
+            this.running.delete(tx);
             await this.writer.exec('RELEASE job');
             outcomes.push({ ok: true, value });
           } catch (e) {
+            this.running.delete(tx);
             await this.writer.exec('ROLLBACK TO job; RELEASE job');
             undoAll([undos.pop()!]);
             undos.push([]);
@@ -167,12 +187,19 @@ export class Database {
     this.syncFull = full;
   }
 
-  /** The WriteTx of one job; its rollback callbacks go to the end of `undos`. */
-  private txFor(undos: (() => void)[][]): WriteTx {
+  /**
+   * The Tx of one job, open until the job settles; its rollback callbacks go to the end of `undos`.
+   * The object holds onRollback only (its SQL stays in `running`), so nothing that receives it can run a
+   * statement, even by looking past its type.
+   */
+  private txFor(undos: (() => void)[][]): Tx {
     const mine: (() => void)[] = [];
     undos.push(mine);
+    // The brand is a type-level fact only (../transaction.ts): this is where a Tx comes into being.
+    const tx = Object.freeze({ onRollback: (undo: () => void) => void mine.push(undo) }) as Tx;
     const w = this.writer;
-    return { run: w.run, get: w.get, all: w.all, onRollback: (undo) => mine.push(undo) };
+    this.running.set(tx, { run: w.run, get: w.get, all: w.all });
+    return tx;
   }
 
   /** A batch of one needs no savepoint: the transaction is the job's own. */
@@ -181,7 +208,12 @@ export class Database {
     const undos: (() => void)[][] = [];
     try {
       await this.writer.exec('BEGIN IMMEDIATE');
-      value = await job.fn(this.txFor(undos));
+      const tx = this.txFor(undos);
+      try {
+        value = await job.fn(tx);
+      } finally {
+        this.running.delete(tx);
+      }
       await this.writer.exec('COMMIT');
     } catch (e) {
       await this.writer.exec('ROLLBACK').catch(() => undefined);

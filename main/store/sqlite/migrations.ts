@@ -1,6 +1,6 @@
-// Versioned schema. Each migration runs once, in order, inside one transaction with the version bump;
+// The SQLite schema, versioned. Each migration runs once, in order, inside one transaction with the version bump;
 // a database newer than this build is refused rather than guessed at.
-import type { Database } from './database.js';
+import type { SqliteDatabase } from './database.js';
 
 const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   {
@@ -157,9 +157,9 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
  * Brings the database to SCHEMA_VERSION. `upTo` stops at an earlier version: tests make a database as
  * an older Kura left it, then check that the later migrations keep its data.
  */
-export async function migrate(db: Database, opts: { upTo?: number } = {}): Promise<void> {
+export async function migrate(db: SqliteDatabase, opts: { upTo?: number } = {}): Promise<void> {
   await db.execScript('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-  const row = await db.write((tx) => tx.get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version'));
+  const row = await db.write((tx) => db.sql(tx).get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version'));
   const current = row?.v ?? 0;
   if (current > SCHEMA_VERSION) {
     throw new Error(`The database is at schema version ${current}, newer than this Kura (${SCHEMA_VERSION}); upgrade Kura.`);
@@ -167,10 +167,11 @@ export async function migrate(db: Database, opts: { upTo?: number } = {}): Promi
   const target = opts.upTo ?? SCHEMA_VERSION;
   for (const m of MIGRATIONS.filter((x) => x.version > current && x.version <= target)) {
     await db.write(async (tx) => {
+      const sql = db.sql(tx);
       // Comments go before splitting, so that a ';' in one cannot cut a statement.
-      const sql = m.sql.replace(/--[^\n]*/g, '');
-      for (const stmt of sql.split(';').map((s) => s.trim()).filter(Boolean)) await tx.run(stmt);
-      await tx.run('INSERT INTO schema_version (version) VALUES (?)', m.version);
+      const script = m.sql.replace(/--[^\n]*/g, '');
+      for (const stmt of script.split(';').map((s) => s.trim()).filter(Boolean)) await sql.run(stmt);
+      await sql.run('INSERT INTO schema_version (version) VALUES (?)', m.version);
     });
   }
 }

@@ -1,0 +1,77 @@
+// AuditRepository (../repositories.ts) on SQLite: the audit_log table of ./migrations.ts (the sequence
+// number is the primary key, so a number is never taken twice) and the mapping between its rows and
+// AuditRecord. The chain's hashing and verification are main/audit's; this file only stores rows.
+import type { AuditQuery, AuditRepository } from '../repositories.js';
+import type { AuditRecord } from '../records.js';
+import type { Tx } from '../transaction.js';
+import type { Row, SqliteDatabase, SqlValue } from './database.js';
+
+/** How many entries one INSERT carries: 5 parameters each, well within SQLite's limit on parameters. */
+const PER_STATEMENT = 100;
+
+function toAudit(r: Row): AuditRecord {
+  return { seq: Number(r.seq), at: Number(r.at), entry: String(r.entry), prevHash: r.prev_hash as Buffer, hash: r.hash as Buffer };
+}
+
+export class SqliteAuditRepository implements AuditRepository {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  async last(tx?: Tx): Promise<AuditRecord | undefined> {
+    const r = await this.db.read(tx).get('SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1');
+    return r ? toAudit(r) : undefined;
+  }
+
+  async insert(tx: Tx, a: AuditRecord): Promise<void> {
+    await this.db.sql(tx).run('INSERT INTO audit_log (seq, at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)', a.seq, a.at, a.entry, a.prevHash, a.hash);
+  }
+
+  /** With as few statements as the parameter limit allows: a burst of entries is one group commit's work. */
+  async insertMany(tx: Tx, rows: AuditRecord[]): Promise<void> {
+    const sql = this.db.sql(tx);
+    for (let i = 0; i < rows.length; i += PER_STATEMENT) {
+      const chunk = rows.slice(i, i + PER_STATEMENT);
+      const params = chunk.flatMap((a) => [a.seq, a.at, a.entry, a.prevHash, a.hash]);
+      await sql.run(`INSERT INTO audit_log (seq, at, entry, prev_hash, hash) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, ...params);
+    }
+  }
+
+  async page(afterSeq: number, limit: number, tx?: Tx): Promise<AuditRecord[]> {
+    const rows = await this.db.read(tx).all('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?', afterSeq, limit);
+    return rows.map(toAudit);
+  }
+
+  async count(tx?: Tx): Promise<number> {
+    const r = await this.db.read(tx).get<{ n: number }>('SELECT COUNT(*) AS n FROM audit_log');
+    return r?.n ?? 0;
+  }
+
+  /** The key and operation filters read the canonical entry JSON with SQLite's json_extract. */
+  async query(q: AuditQuery, tx?: Tx): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (q.afterSeq !== undefined) {
+      where.push('seq > ?');
+      params.push(q.afterSeq);
+    }
+    if (q.sinceMs !== undefined) {
+      where.push('at >= ?');
+      params.push(q.sinceMs);
+    }
+    if (q.keyId !== undefined) {
+      where.push("json_extract(entry, '$.keyId') = ?");
+      params.push(q.keyId);
+    }
+    if (q.operation !== undefined) {
+      where.push("json_extract(entry, '$.operation') = ?");
+      params.push(q.operation);
+    }
+    const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    // A negative LIMIT is no limit in SQLite.
+    const limit = q.limit ?? -1;
+    const sql = q.newest
+      ? `SELECT * FROM (SELECT * FROM audit_log ${cond} ORDER BY seq DESC LIMIT ?) ORDER BY seq`
+      : `SELECT * FROM audit_log ${cond} ORDER BY seq LIMIT ?`;
+    const rows = await this.db.read(tx).all(sql, ...params, limit);
+    return rows.map(toAudit);
+  }
+}

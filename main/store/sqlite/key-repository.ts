@@ -1,0 +1,210 @@
+// KeyRepository (../repositories.ts) on SQLite: the keys, key_materials and tags tables of
+// ./migrations.ts, and the mapping between their rows and KeyRecord, MaterialRecord and TagRecord.
+// Materials and tags reference their key with ON DELETE CASCADE, and so do aliases and import tokens:
+// deleting a key's row is the whole of KeyRepository.delete.
+import type { KeyRepository } from '../repositories.js';
+import type { KeyRecord, MaterialRecord, TagRecord } from '../records.js';
+import type { Tx } from '../transaction.js';
+import type { Row, Sql, SqliteDatabase, SqlValue } from './database.js';
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function toKey(r: Row): KeyRecord {
+  return {
+    keyId: String(r.key_id),
+    accountId: String(r.account_id),
+    region: String(r.region),
+    description: String(r.description),
+    keyUsage: String(r.key_usage),
+    keySpec: String(r.key_spec),
+    origin: String(r.origin),
+    state: String(r.state),
+    createdAt: Number(r.created_at),
+    deletionAt: num(r.deletion_at),
+    pendingWindowDays: num(r.pending_window_days),
+    rotationEnabled: Number(r.rotation_enabled) === 1,
+    rotationPeriodDays: num(r.rotation_period_days),
+    nextRotationAt: num(r.next_rotation_at),
+    onDemandRotationStartedAt: num(r.on_demand_rotation_started_at),
+    policy: String(r.policy),
+    currentMaterialId: r.current_material_id === null ? null : String(r.current_material_id),
+    expirationModel: text(r.expiration_model),
+    validTo: num(r.valid_to),
+    customKeyStoreId: text(r.custom_key_store_id),
+  };
+}
+
+/** An empty reference is how the NOT NULL column says "no material" (imported material deleted or expired). */
+const refOf = (v: SqlValue | undefined): Buffer | null => (Buffer.isBuffer(v) && v.length > 0 ? v : null);
+
+function toMaterial(r: Row): MaterialRecord {
+  return {
+    keyId: String(r.key_id),
+    materialId: String(r.material_id),
+    createdAt: Number(r.created_at),
+    rotationType: r.rotation_type === null ? null : String(r.rotation_type),
+    materialRef: refOf(r.material_ref),
+    publicKey: (r.public_key as Buffer | null) ?? null,
+    importState: text(r.import_state),
+    validTo: num(r.valid_to),
+    expirationModel: text(r.expiration_model),
+    description: text(r.description),
+    pendingRotation: Number(r.pending_rotation) === 1,
+  };
+}
+
+type Columns = [column: string, value: SqlValue][];
+
+/** Every column of a key row, once: insert and update are built from this list. */
+function keyColumns(k: KeyRecord): Columns {
+  return [
+    ['key_id', k.keyId],
+    ['account_id', k.accountId],
+    ['region', k.region],
+    ['description', k.description],
+    ['key_usage', k.keyUsage],
+    ['key_spec', k.keySpec],
+    ['origin', k.origin],
+    ['state', k.state],
+    ['created_at', k.createdAt],
+    ['deletion_at', k.deletionAt],
+    ['pending_window_days', k.pendingWindowDays],
+    ['rotation_enabled', k.rotationEnabled ? 1 : 0],
+    ['rotation_period_days', k.rotationPeriodDays],
+    ['next_rotation_at', k.nextRotationAt],
+    ['on_demand_rotation_started_at', k.onDemandRotationStartedAt],
+    ['policy', k.policy],
+    ['current_material_id', k.currentMaterialId],
+    ['expiration_model', k.expirationModel],
+    ['valid_to', k.validTo],
+    ['custom_key_store_id', k.customKeyStoreId],
+  ];
+}
+
+/** What a key never changes after CreateKey. */
+const KEY_IMMUTABLE = ['account_id', 'region', 'key_usage', 'key_spec', 'origin', 'created_at', 'custom_key_store_id'];
+
+function materialColumns(m: MaterialRecord): Columns {
+  return [
+    ['key_id', m.keyId],
+    ['material_id', m.materialId],
+    ['created_at', m.createdAt],
+    ['rotation_type', m.rotationType],
+    ['material_ref', m.materialRef ?? Buffer.alloc(0)],
+    ['public_key', m.publicKey],
+    ['import_state', m.importState],
+    ['valid_to', m.validTo],
+    ['expiration_model', m.expirationModel],
+    ['description', m.description],
+    ['pending_rotation', m.pendingRotation ? 1 : 0],
+  ];
+}
+
+async function insertRow(sql: Sql, table: string, cols: Columns): Promise<void> {
+  await sql.run(`INSERT INTO ${table} (${cols.map(([c]) => c).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, ...cols.map(([, v]) => v));
+}
+
+/** Updates every column but the key columns (which select the row) and the immutable ones. */
+async function updateRow(sql: Sql, table: string, cols: Columns, keyCols: string[], immutable: string[]): Promise<void> {
+  const set = cols.filter(([c]) => !keyCols.includes(c) && !immutable.includes(c));
+  const where = keyCols.map((c) => cols.find(([name]) => name === c)!);
+  await sql.run(
+    `UPDATE ${table} SET ${set.map(([c]) => `${c} = ?`).join(', ')} WHERE ${where.map(([c]) => `${c} = ?`).join(' AND ')}`,
+    ...set.map(([, v]) => v),
+    ...where.map(([, v]) => v),
+  );
+}
+
+export class SqliteKeyRepository implements KeyRepository {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  async find(keyId: string, tx?: Tx): Promise<KeyRecord | undefined> {
+    const r = await this.db.read(tx).get('SELECT * FROM keys WHERE key_id = ?', keyId);
+    return r ? toKey(r) : undefined;
+  }
+
+  async list(accountId: string, region: string, afterKeyId: string, limit: number, tx?: Tx): Promise<KeyRecord[]> {
+    const rows = await this.db
+      .read(tx)
+      .all('SELECT * FROM keys WHERE account_id = ? AND region = ? AND key_id > ? ORDER BY key_id LIMIT ?', accountId, region, afterKeyId, limit);
+    return rows.map(toKey);
+  }
+
+  async insert(tx: Tx, k: KeyRecord): Promise<void> {
+    await insertRow(this.db.sql(tx), 'keys', keyColumns(k));
+  }
+
+  async update(tx: Tx, k: KeyRecord): Promise<void> {
+    await updateRow(this.db.sql(tx), 'keys', keyColumns(k), ['key_id'], KEY_IMMUTABLE);
+  }
+
+  async delete(tx: Tx, keyId: string): Promise<void> {
+    await this.db.sql(tx).run('DELETE FROM keys WHERE key_id = ?', keyId);
+  }
+
+  async dueForDeletion(nowMs: number, tx?: Tx): Promise<KeyRecord[]> {
+    const rows = await this.db.read(tx).all("SELECT * FROM keys WHERE state = 'PendingDeletion' AND deletion_at <= ? ORDER BY deletion_at", nowMs);
+    return rows.map(toKey);
+  }
+
+  async dueForRotation(nowMs: number, tx?: Tx): Promise<KeyRecord[]> {
+    const rows = await this.db
+      .read(tx)
+      .all("SELECT * FROM keys WHERE rotation_enabled = 1 AND next_rotation_at <= ? AND state IN ('Enabled') ORDER BY next_rotation_at", nowMs);
+    return rows.map(toKey);
+  }
+
+  async findMaterial(keyId: string, materialId: string, tx?: Tx): Promise<MaterialRecord | undefined> {
+    const r = await this.db.read(tx).get('SELECT * FROM key_materials WHERE key_id = ? AND material_id = ?', keyId, materialId);
+    return r ? toMaterial(r) : undefined;
+  }
+
+  async listMaterials(keyId: string, tx?: Tx): Promise<MaterialRecord[]> {
+    const rows = await this.db.read(tx).all('SELECT * FROM key_materials WHERE key_id = ? ORDER BY created_at, rowid', keyId);
+    return rows.map(toMaterial);
+  }
+
+  async countMaterials(keyId: string, rotationType: string, tx?: Tx): Promise<number> {
+    const r = await this.db.read(tx).get<{ n: number }>('SELECT COUNT(*) AS n FROM key_materials WHERE key_id = ? AND rotation_type = ?', keyId, rotationType);
+    return r?.n ?? 0;
+  }
+
+  async insertMaterial(tx: Tx, m: MaterialRecord): Promise<void> {
+    await insertRow(this.db.sql(tx), 'key_materials', materialColumns(m));
+  }
+
+  async updateMaterial(tx: Tx, m: MaterialRecord): Promise<void> {
+    await updateRow(this.db.sql(tx), 'key_materials', materialColumns(m), ['key_id', 'material_id'], []);
+  }
+
+  async expiredMaterials(nowMs: number, tx?: Tx): Promise<MaterialRecord[]> {
+    const rows = await this.db.read(tx).all("SELECT * FROM key_materials WHERE valid_to <= ? AND import_state = 'IMPORTED' ORDER BY valid_to", nowMs);
+    return rows.map(toMaterial);
+  }
+
+  async listTags(keyId: string, tx?: Tx): Promise<TagRecord[]> {
+    const rows = await this.db.read(tx).all('SELECT tag_key, tag_value FROM tags WHERE key_id = ? ORDER BY tag_key', keyId);
+    return rows.map((r) => ({ tagKey: String(r.tag_key), tagValue: String(r.tag_value) }));
+  }
+
+  async countTags(keyId: string, tx?: Tx): Promise<number> {
+    const r = await this.db.read(tx).get<{ n: number }>('SELECT COUNT(*) AS n FROM tags WHERE key_id = ?', keyId);
+    return r?.n ?? 0;
+  }
+
+  async putTag(tx: Tx, keyId: string, t: TagRecord): Promise<void> {
+    await this.db
+      .sql(tx)
+      .run(
+        'INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value',
+        keyId,
+        t.tagKey,
+        t.tagValue,
+      );
+  }
+
+  async deleteTag(tx: Tx, keyId: string, tagKey: string): Promise<void> {
+    await this.db.sql(tx).run('DELETE FROM tags WHERE key_id = ? AND tag_key = ?', keyId, tagKey);
+  }
+}

@@ -1,0 +1,46 @@
+// The contract of ApplianceRepository (main/store/repositories.ts), which any implementation passes:
+// the appliance ID is set once (the first one set stays, whoever asks later); the seal configuration is
+// stored once (a second one is refused with false and changes nothing).
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { SealConfigRecord } from '../../../main/store/index.js';
+import { freshStore, type OpenStore } from './harness.js';
+
+const sealConfig = (over: Partial<SealConfigRecord> = {}): SealConfigRecord => ({
+  mode: 'shamir',
+  threshold: 3,
+  shareCount: 5,
+  shareSetId: 'share-set-1',
+  checkValue: randomBytes(32),
+  createdAt: 7,
+  ...over,
+});
+
+export function applianceRepositoryContract(name: string, open: OpenStore): void {
+  describe(`ApplianceRepository contract: ${name}`, () => {
+    const store = freshStore(open);
+
+    it('sets the appliance ID once: the first one stays', async () => {
+      const s = store();
+      expect(await s.appliance.applianceId()).toBeUndefined();
+      expect(await s.appliance.ensureApplianceId('first', 1)).toBe('first');
+      expect(await s.appliance.ensureApplianceId('second', 2)).toBe('first');
+      expect(await s.appliance.applianceId()).toBe('first');
+      const concurrent = await Promise.all([s.appliance.ensureApplianceId('third', 3), s.appliance.ensureApplianceId('fourth', 4)]);
+      expect(concurrent).toEqual(['first', 'first']);
+    });
+
+    it('stores one seal configuration: a second is refused with false and changes nothing', async () => {
+      const s = store();
+      expect(await s.appliance.sealConfig()).toBeUndefined();
+      const cfg = sealConfig();
+      const seen = await s.db.write(async (tx) => {
+        const inserted = await s.appliance.insertSealConfig(tx, cfg);
+        return { inserted, inside: await s.appliance.sealConfig(tx), outside: await s.appliance.sealConfig() };
+      });
+      expect(seen).toEqual({ inserted: true, inside: cfg, outside: undefined });
+      expect(await s.db.write((tx) => s.appliance.insertSealConfig(tx, sealConfig({ mode: 'dev', threshold: 1, shareCount: 1 })))).toBe(false);
+      expect(await s.appliance.sealConfig()).toEqual(cfg);
+    });
+  });
+}

@@ -1,0 +1,58 @@
+// The contract of CustomKeyStoreRepository (main/store/repositories.ts), which any implementation
+// passes: a store found by ID with its type's settings as they were given; listed oldest first; its
+// connection state changed; deleted (and false when there was none); an ID or name that is taken
+// refused, and so is deleting a store that still holds a key.
+import { describe, expect, it } from 'vitest';
+import { customKeyStoreRecord, freshStore, insertKeys, keyRecord, type OpenStore } from './harness.js';
+
+export function customKeyStoreRepositoryContract(name: string, open: OpenStore): void {
+  describe(`CustomKeyStoreRepository contract: ${name}`, () => {
+    const store = freshStore(open);
+
+    it('finds a custom key store as it was inserted, settings included, and lists them oldest first', async () => {
+      const s = store();
+      const hsm = customKeyStoreRecord({ createdAt: 20 });
+      const xks = customKeyStoreRecord({ type: 'EXTERNAL_KEY_STORE', createdAt: 10, config: { proxyUri: 'https://xks.example', path: '/kms/xks/v1', nested: { a: [1, 'b', null] } } });
+      const seen = await s.db.write(async (tx) => {
+        await s.customKeyStores.insert(tx, hsm);
+        await s.customKeyStores.insert(tx, xks);
+        return { inside: await s.customKeyStores.find(hsm.id, tx), outside: await s.customKeyStores.find(hsm.id) };
+      });
+      expect(seen).toEqual({ inside: hsm, outside: undefined });
+      expect(await s.customKeyStores.find(xks.id)).toEqual(xks);
+      expect(await s.customKeyStores.find('cks-00000000000000000')).toBeUndefined();
+      expect(await s.customKeyStores.list()).toEqual([xks, hsm]);
+    });
+
+    it('changes a store’s connection state', async () => {
+      const s = store();
+      const c = customKeyStoreRecord();
+      await s.db.write((tx) => s.customKeyStores.insert(tx, c));
+      await s.db.write((tx) => s.customKeyStores.setConnectionState(tx, c.id, 'CONNECTED'));
+      expect(await s.customKeyStores.find(c.id)).toEqual({ ...c, connectionState: 'CONNECTED' });
+    });
+
+    it('deletes a store (false when there is none), but not while a key lives in it', async () => {
+      const s = store();
+      const [empty, holding] = [customKeyStoreRecord(), customKeyStoreRecord()];
+      await s.db.write(async (tx) => {
+        await s.customKeyStores.insert(tx, empty);
+        await s.customKeyStores.insert(tx, holding);
+      });
+      await insertKeys(s, keyRecord({ origin: 'AWS_CLOUDHSM', customKeyStoreId: holding.id }));
+      expect(await s.db.write((tx) => s.customKeyStores.delete(tx, empty.id))).toBe(true);
+      expect(await s.db.write((tx) => s.customKeyStores.delete(tx, empty.id))).toBe(false);
+      await expect(s.db.write((tx) => s.customKeyStores.delete(tx, holding.id))).rejects.toThrow();
+      expect(await s.customKeyStores.list()).toEqual([holding]);
+    });
+
+    it('refuses an ID or a name that is taken', async () => {
+      const s = store();
+      const c = customKeyStoreRecord();
+      await s.db.write((tx) => s.customKeyStores.insert(tx, c));
+      await expect(s.db.write((tx) => s.customKeyStores.insert(tx, customKeyStoreRecord({ name: c.name })))).rejects.toThrow();
+      await expect(s.db.write((tx) => s.customKeyStores.insert(tx, customKeyStoreRecord({ id: c.id })))).rejects.toThrow();
+      expect(await s.customKeyStores.list()).toEqual([c]);
+    });
+  });
+}

@@ -1,0 +1,118 @@
+// The contract of the store's transactions (main/store/transaction.ts: Database and Tx) and of the
+// conventions every repository keeps (main/store/repositories.ts), which any implementation passes:
+// a job's result comes back once committed; a job that throws leaves nothing behind, runs its rollback
+// callbacks newest first, and does not disturb the jobs beside it; reads without a Tx see committed
+// data only, reads with one see what the transaction wrote; a Tx is good only while its job runs and
+// only in the store that made it.
+import { describe, expect, it } from 'vitest';
+import type { CredentialRecord, Tx } from '../../../main/store/index.js';
+import { freshStore, insertKeys, keyRecord, type OpenStore, type StoreHarness } from './harness.js';
+
+const credential = (accessKeyId: string): CredentialRecord => ({
+  accessKeyId,
+  secretSealed: Buffer.from('sealed elsewhere'),
+  accountId: '111122223333',
+  principalArn: 'arn:aws:iam::111122223333:user/contract',
+  description: '',
+  createdAt: 1,
+});
+
+export function databaseContract(name: string, open: OpenStore): void {
+  describe(`Database and Tx contract: ${name}`, () => {
+    const store = freshStore(open);
+
+    it('resolves with the job’s result once committed; what it wrote is then read without a Tx', async () => {
+      const s = store();
+      const k = keyRecord();
+      const result = await s.db.write(async (tx) => {
+        await s.keys.insert(tx, k);
+        return 'written';
+      });
+      expect(result).toBe('written');
+      expect(await s.keys.find(k.keyId)).toEqual(k);
+    });
+
+    it('commits a job that need not wait for the disk (durable: false) like any other', async () => {
+      const s = store();
+      const k = keyRecord();
+      await s.db.write((tx) => s.keys.insert(tx, k), { durable: false });
+      expect(await s.keys.find(k.keyId)).toEqual(k);
+    });
+
+    it('reads without a Tx see committed data only; with the Tx, what the transaction wrote so far', async () => {
+      const s = store();
+      const k = keyRecord();
+      const seen = await s.db.write(async (tx) => {
+        await s.keys.insert(tx, k);
+        return { outside: await s.keys.find(k.keyId), inside: await s.keys.find(k.keyId, tx) };
+      });
+      expect(seen).toEqual({ outside: undefined, inside: k });
+    });
+
+    it('a job that throws keeps nothing, runs its rollback callbacks newest first, and leaves the jobs beside it alone', async () => {
+      const s = store();
+      const [before, failing, after] = [keyRecord(), keyRecord(), keyRecord()];
+      const undone: string[] = [];
+      const failure = new Error('the change failed after writing');
+      const jobs = [
+        s.db.write(async (tx) => {
+          tx.onRollback(() => undone.push('before'));
+          await s.keys.insert(tx, before);
+        }),
+        s.db.write(async (tx) => {
+          tx.onRollback(() => undone.push('first'));
+          await s.keys.insert(tx, failing);
+          tx.onRollback(() => undone.push('second'));
+          throw failure;
+        }),
+        s.db.write(async (tx) => {
+          tx.onRollback(() => undone.push('after'));
+          await s.keys.insert(tx, after);
+        }),
+      ];
+      const settled = await Promise.allSettled(jobs);
+      expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((settled[1] as PromiseRejectedResult).reason).toBe(failure);
+      expect(undone).toEqual(['second', 'first']);
+      expect(await s.keys.find(failing.keyId)).toBeUndefined();
+      expect(await s.keys.find(before.keyId)).toEqual(before);
+      expect(await s.keys.find(after.keyId)).toEqual(after);
+    });
+
+    it('a write the database refuses fails the job, and the job’s earlier writes go with it', async () => {
+      const s = store();
+      const [k] = await insertKeys(s, keyRecord());
+      const other = keyRecord();
+      await expect(
+        s.db.write(async (tx) => {
+          await s.keys.insert(tx, other);
+          await s.keys.insert(tx, k!);
+        }),
+      ).rejects.toThrow();
+      expect(await s.keys.find(other.keyId)).toBeUndefined();
+    });
+
+    it('refuses a Tx once its job has ended, for writes and for reads', async () => {
+      const s = store();
+      let kept: Tx | undefined;
+      await s.db.write(async (tx) => {
+        kept = tx;
+      });
+      await expect(s.credentials.insert(kept!, credential('AKIAKEPTPASTITSJOB01'))).rejects.toThrow();
+      await expect(s.credentials.find('AKIAKEPTPASTITSJOB01', kept)).rejects.toThrow();
+      expect(await s.credentials.list()).toEqual([]);
+    });
+
+    it('refuses a Tx of another store', async () => {
+      const s = store();
+      const other: StoreHarness = await open();
+      try {
+        await expect(other.store.db.write((tx) => s.credentials.insert(tx, credential('AKIAFROMANOTHERSTORE')))).rejects.toThrow();
+        expect(await s.credentials.list()).toEqual([]);
+        expect(await other.store.credentials.list()).toEqual([]);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,95 @@
+// What the store's contract suites (./*.ts) run against: a harness that opens an empty, migrated Store
+// of one implementation (SQLite now: test/store/sqlite/harness.ts), and records to fill it with. A
+// suite sees only the ports of main/store/index.ts, never SQL, so the same suites can run on any
+// implementation of them.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterEach, beforeEach } from 'vitest';
+import type { AuditRecord, CustomKeyStoreRecord, KeyRecord, MaterialRecord, Store } from '../../../main/store/index.js';
+
+export interface StoreHarness {
+  store: Store;
+  /** Closes the store and removes what it kept. */
+  close(): Promise<void>;
+}
+
+/** Opens a new, empty store of the implementation under test. */
+export type OpenStore = () => Promise<StoreHarness>;
+
+/** A fresh store for every test of the suite; the store of the running test. */
+export function freshStore(open: OpenStore): () => Store {
+  let h: StoreHarness | undefined;
+  beforeEach(async () => {
+    h = await open();
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+  return () => h!.store;
+}
+
+export const ACCOUNT = '111122223333';
+export const REGION = 'us-east-1';
+
+/** A key record with every field set, nulls where a new symmetric key has them; `over` changes any. */
+export function keyRecord(over: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    keyId: randomUUID(),
+    accountId: ACCOUNT,
+    region: REGION,
+    description: 'a key',
+    keyUsage: 'ENCRYPT_DECRYPT',
+    keySpec: 'SYMMETRIC_DEFAULT',
+    origin: 'AWS_KMS',
+    state: 'Enabled',
+    createdAt: 1_000,
+    deletionAt: null,
+    pendingWindowDays: null,
+    rotationEnabled: false,
+    rotationPeriodDays: null,
+    nextRotationAt: null,
+    onDemandRotationStartedAt: null,
+    policy: '{"Version":"2012-10-17","Statement":[]}',
+    currentMaterialId: null,
+    expirationModel: null,
+    validTo: null,
+    customKeyStoreId: null,
+    ...over,
+  };
+}
+
+/** A generated material of a key (a random reference, no public key); `over` changes any field. */
+export function materialRecord(keyId: string, over: Partial<MaterialRecord> = {}): MaterialRecord {
+  return {
+    keyId,
+    materialId: randomBytes(32).toString('hex'),
+    createdAt: 1_000,
+    rotationType: null,
+    materialRef: randomBytes(61),
+    publicKey: null,
+    importState: null,
+    validTo: null,
+    expirationModel: null,
+    description: null,
+    pendingRotation: false,
+    ...over,
+  };
+}
+
+export function customKeyStoreRecord(over: Partial<CustomKeyStoreRecord> = {}): CustomKeyStoreRecord {
+  const id = `cks-${randomBytes(9).toString('hex').slice(0, 17)}`;
+  return { id, name: `store ${id}`, type: 'AWS_CLOUDHSM', connectionState: 'DISCONNECTED', createdAt: 1_000, config: { tokenLabel: 'kura', slots: [1, 2] }, ...over };
+}
+
+/** An audit row; the store does not check the chain, so any bytes do as hashes. */
+export function auditRecord(seq: number, event: Record<string, unknown> = {}, at = 1_000 * seq): AuditRecord {
+  return { seq, at, entry: JSON.stringify({ operation: `Op${seq}`, ...event }), prevHash: randomBytes(32), hash: randomBytes(32) };
+}
+
+/** Inserts keys in one transaction and returns them. */
+export async function insertKeys(store: Store, ...keys: KeyRecord[]): Promise<KeyRecord[]> {
+  await store.db.write(async (tx) => {
+    for (const k of keys) await store.keys.insert(tx, k);
+  });
+  return keys;
+}

@@ -1,0 +1,248 @@
+// The contract of KeyRepository (main/store/repositories.ts), which any implementation passes: keys
+// read back as written, field for field; an update never changes what CreateKey fixed; lists and due
+// lists in their stated order; materials (an absent reference included) and tags as parts of their key;
+// and a key's deletion taking its materials, tags, aliases and import tokens with it.
+import { describe, expect, it } from 'vitest';
+import { ACCOUNT, REGION, customKeyStoreRecord, freshStore, insertKeys, keyRecord, materialRecord, type OpenStore } from './harness.js';
+
+export function keyRepositoryContract(name: string, open: OpenStore): void {
+  describe(`KeyRepository contract: ${name}`, () => {
+    const store = freshStore(open);
+
+    it('finds a key as it was inserted, every field, and nothing for an unknown key ID', async () => {
+      const s = store();
+      const cks = customKeyStoreRecord();
+      await s.db.write((tx) => s.customKeyStores.insert(tx, cks));
+      const plain = keyRecord();
+      const full = keyRecord({
+        description: 'every field set',
+        keyUsage: 'SIGN_VERIFY',
+        keySpec: 'ECC_NIST_P256',
+        origin: 'AWS_CLOUDHSM',
+        state: 'PendingDeletion',
+        deletionAt: 9_000,
+        pendingWindowDays: 7,
+        rotationEnabled: true,
+        rotationPeriodDays: 90,
+        nextRotationAt: 8_000,
+        onDemandRotationStartedAt: 7_000,
+        currentMaterialId: 'ab'.repeat(32),
+        expirationModel: 'KEY_MATERIAL_EXPIRES',
+        validTo: 6_000,
+        customKeyStoreId: cks.id,
+      });
+      await insertKeys(s, plain, full);
+      expect(await s.keys.find(plain.keyId)).toEqual(plain);
+      expect(await s.keys.find(full.keyId)).toEqual(full);
+      expect(await s.keys.find('00000000-0000-0000-0000-000000000000')).toBeUndefined();
+    });
+
+    it('refuses a key ID that is taken, and a custom key store that does not exist', async () => {
+      const s = store();
+      const [k] = await insertKeys(s, keyRecord());
+      await expect(s.db.write((tx) => s.keys.insert(tx, keyRecord({ keyId: k!.keyId })))).rejects.toThrow();
+      await expect(s.db.write((tx) => s.keys.insert(tx, keyRecord({ customKeyStoreId: 'cks-00000000000000000' })))).rejects.toThrow();
+      expect(await s.keys.find(k!.keyId)).toEqual(k);
+    });
+
+    it('update writes every mutable field and keeps what CreateKey fixed', async () => {
+      const s = store();
+      const cks = customKeyStoreRecord();
+      await s.db.write((tx) => s.customKeyStores.insert(tx, cks));
+      const [k] = await insertKeys(s, keyRecord());
+      const changed = keyRecord({
+        keyId: k!.keyId,
+        // fixed at creation: these must not change
+        accountId: '444455556666',
+        region: 'eu-west-1',
+        keyUsage: 'GENERATE_VERIFY_MAC',
+        keySpec: 'HMAC_256',
+        origin: 'EXTERNAL',
+        createdAt: 5,
+        customKeyStoreId: cks.id,
+        // mutable
+        description: 'changed',
+        state: 'Disabled',
+        deletionAt: 1,
+        pendingWindowDays: 30,
+        rotationEnabled: true,
+        rotationPeriodDays: 365,
+        nextRotationAt: 2,
+        onDemandRotationStartedAt: 3,
+        policy: '{}',
+        currentMaterialId: 'cd'.repeat(32),
+        expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+        validTo: 4,
+      });
+      await s.db.write((tx) => s.keys.update(tx, changed));
+      expect(await s.keys.find(k!.keyId)).toEqual({
+        ...changed,
+        accountId: k!.accountId,
+        region: k!.region,
+        keyUsage: k!.keyUsage,
+        keySpec: k!.keySpec,
+        origin: k!.origin,
+        createdAt: k!.createdAt,
+        customKeyStoreId: null,
+      });
+    });
+
+    it('lists the keys of one account and region in key ID order, after a key ID, at most a limit', async () => {
+      const s = store();
+      const ids = ['10000000-0000-4000-8000-000000000000', '20000000-0000-4000-8000-000000000000', '30000000-0000-4000-8000-000000000000'];
+      await insertKeys(s, keyRecord({ keyId: ids[2] }), keyRecord({ keyId: ids[0] }), keyRecord({ keyId: ids[1] }));
+      await insertKeys(s, keyRecord({ accountId: '444455556666' }), keyRecord({ region: 'eu-west-1' }));
+      const idsOf = (rows: { keyId: string }[]) => rows.map((r) => r.keyId);
+      expect(idsOf(await s.keys.list(ACCOUNT, REGION, '', 10))).toEqual(ids);
+      expect(idsOf(await s.keys.list(ACCOUNT, REGION, '', 2))).toEqual(ids.slice(0, 2));
+      expect(idsOf(await s.keys.list(ACCOUNT, REGION, ids[0]!, 10))).toEqual(ids.slice(1));
+      expect(await s.keys.list(ACCOUNT, REGION, ids[2]!, 10)).toEqual([]);
+    });
+
+    it('lists keys due for deletion and for rotation, earliest first', async () => {
+      const s = store();
+      const late = keyRecord({ state: 'PendingDeletion', deletionAt: 300 });
+      const early = keyRecord({ state: 'PendingDeletion', deletionAt: 100 });
+      const notYet = keyRecord({ state: 'PendingDeletion', deletionAt: 301 });
+      const rotateLate = keyRecord({ rotationEnabled: true, nextRotationAt: 250 });
+      const rotateEarly = keyRecord({ rotationEnabled: true, nextRotationAt: 50 });
+      const rotationOff = keyRecord({ rotationEnabled: false, nextRotationAt: 50 });
+      const disabled = keyRecord({ state: 'Disabled', rotationEnabled: true, nextRotationAt: 50 });
+      await insertKeys(s, late, early, notYet, rotateLate, rotateEarly, rotationOff, disabled);
+      expect((await s.keys.dueForDeletion(300)).map((k) => k.keyId)).toEqual([early.keyId, late.keyId]);
+      expect((await s.keys.dueForRotation(300)).map((k) => k.keyId)).toEqual([rotateEarly.keyId, rotateLate.keyId]);
+      expect(await s.keys.dueForDeletion(99)).toEqual([]);
+    });
+
+    it('keeps a key’s materials: oldest first, found by ID, updated, counted by rotation type; no reference reads back as null', async () => {
+      const s = store();
+      const [k] = await insertKeys(s, keyRecord());
+      const first = materialRecord(k!.keyId, { createdAt: 100 });
+      const rotated = materialRecord(k!.keyId, { createdAt: 200, rotationType: 'AUTOMATIC', publicKey: Buffer.from('spki') });
+      // Made in the same millisecond as `rotated`: insertion order breaks the tie.
+      const sameTime = materialRecord(k!.keyId, { createdAt: 200, rotationType: 'ON_DEMAND' });
+      const imported = materialRecord(k!.keyId, {
+        createdAt: 50,
+        materialRef: null,
+        importState: 'PENDING_IMPORT',
+        validTo: 900,
+        expirationModel: 'KEY_MATERIAL_EXPIRES',
+        description: 'emptied',
+        pendingRotation: true,
+      });
+      await s.db.write(async (tx) => {
+        for (const m of [first, rotated, sameTime, imported]) await s.keys.insertMaterial(tx, m);
+      });
+      expect(await s.keys.listMaterials(k!.keyId)).toEqual([imported, first, rotated, sameTime]);
+      expect(await s.keys.findMaterial(k!.keyId, rotated.materialId)).toEqual(rotated);
+      expect(await s.keys.findMaterial(k!.keyId, 'ff'.repeat(32))).toBeUndefined();
+      expect(await s.keys.countMaterials(k!.keyId, 'ON_DEMAND')).toBe(1);
+      expect(await s.keys.countMaterials(k!.keyId, 'AUTOMATIC')).toBe(1);
+
+      const reimported = { ...imported, materialRef: Buffer.from('back again'), importState: 'IMPORTED', pendingRotation: false, description: null, createdAt: 60 };
+      await s.db.write((tx) => s.keys.updateMaterial(tx, reimported));
+      expect(await s.keys.findMaterial(k!.keyId, imported.materialId)).toEqual(reimported);
+      await s.db.write((tx) => s.keys.updateMaterial(tx, { ...reimported, materialRef: null }));
+      expect((await s.keys.findMaterial(k!.keyId, imported.materialId))!.materialRef).toBeNull();
+
+      const counted = await s.db.write(async (tx) => {
+        await s.keys.insertMaterial(tx, materialRecord(k!.keyId, { createdAt: 300, rotationType: 'ON_DEMAND' }));
+        return { inside: await s.keys.countMaterials(k!.keyId, 'ON_DEMAND', tx), listed: (await s.keys.listMaterials(k!.keyId, tx)).length };
+      });
+      expect(counted).toEqual({ inside: 2, listed: 5 });
+    });
+
+    it('refuses a material of an unknown key, and a material ID the key already has', async () => {
+      const s = store();
+      const [k] = await insertKeys(s, keyRecord());
+      const m = materialRecord(k!.keyId);
+      await s.db.write((tx) => s.keys.insertMaterial(tx, m));
+      await expect(s.db.write((tx) => s.keys.insertMaterial(tx, { ...m, materialRef: Buffer.from('other') }))).rejects.toThrow();
+      await expect(s.db.write((tx) => s.keys.insertMaterial(tx, materialRecord('00000000-0000-0000-0000-000000000000')))).rejects.toThrow();
+      expect(await s.keys.listMaterials(k!.keyId)).toEqual([m]);
+    });
+
+    it('lists imported materials still present whose ValidTo has come, earliest first', async () => {
+      const s = store();
+      const [k] = await insertKeys(s, keyRecord({ origin: 'EXTERNAL' }));
+      const imported = (validTo: number | null, importState: string) => materialRecord(k!.keyId, { importState, validTo, expirationModel: validTo === null ? 'KEY_MATERIAL_DOES_NOT_EXPIRE' : 'KEY_MATERIAL_EXPIRES' });
+      const later = imported(500, 'IMPORTED');
+      const sooner = imported(400, 'IMPORTED');
+      const future = imported(501, 'IMPORTED');
+      const emptied = imported(100, 'PENDING_IMPORT');
+      const forever = imported(null, 'IMPORTED');
+      await s.db.write(async (tx) => {
+        for (const m of [later, sooner, future, emptied, forever]) await s.keys.insertMaterial(tx, m);
+      });
+      expect((await s.keys.expiredMaterials(500)).map((m) => m.materialId)).toEqual([sooner.materialId, later.materialId]);
+    });
+
+    it('keeps a key’s tags: put adds or replaces, listed in tag key order, counted, deleted', async () => {
+      const s = store();
+      const [k, other] = await insertKeys(s, keyRecord(), keyRecord());
+      await s.db.write(async (tx) => {
+        await s.keys.putTag(tx, k!.keyId, { tagKey: 'team', tagValue: 'pay' });
+        await s.keys.putTag(tx, k!.keyId, { tagKey: 'env', tagValue: 'prod' });
+        await s.keys.putTag(tx, other!.keyId, { tagKey: 'team', tagValue: 'other' });
+      });
+      expect(await s.keys.listTags(k!.keyId)).toEqual([
+        { tagKey: 'env', tagValue: 'prod' },
+        { tagKey: 'team', tagValue: 'pay' },
+      ]);
+      const inside = await s.db.write(async (tx) => {
+        await s.keys.putTag(tx, k!.keyId, { tagKey: 'team', tagValue: 'payments' });
+        await s.keys.putTag(tx, k!.keyId, { tagKey: 'cost', tagValue: '42' });
+        return s.keys.countTags(k!.keyId, tx);
+      });
+      expect(inside).toBe(3);
+      expect(await s.keys.listTags(k!.keyId)).toEqual([
+        { tagKey: 'cost', tagValue: '42' },
+        { tagKey: 'env', tagValue: 'prod' },
+        { tagKey: 'team', tagValue: 'payments' },
+      ]);
+      await s.db.write(async (tx) => {
+        await s.keys.deleteTag(tx, k!.keyId, 'env');
+        await s.keys.deleteTag(tx, k!.keyId, 'never-there');
+      });
+      expect((await s.keys.listTags(k!.keyId)).map((t) => t.tagKey)).toEqual(['cost', 'team']);
+      expect(await s.keys.countTags(k!.keyId)).toBe(2);
+      expect(await s.keys.listTags(other!.keyId)).toEqual([{ tagKey: 'team', tagValue: 'other' }]);
+    });
+
+    it('deletes a key with its materials and tags, and the aliases and import tokens that name it; other keys keep theirs', async () => {
+      const s = store();
+      const [doomed, kept] = await insertKeys(s, keyRecord(), keyRecord());
+      const token = (keyId: string, fill: number) => ({
+        tokenHash: Buffer.alloc(32, fill),
+        keyId,
+        wrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+        wrappingKeySpec: 'RSA_2048',
+        wrappingKeyRef: Buffer.from('wrapping key'),
+        createdAt: 1,
+        expiresAt: 2,
+      });
+      const alias = (aliasName: string, keyId: string) => ({ accountId: ACCOUNT, region: REGION, aliasName, keyId, createdAt: 1, updatedAt: 1 });
+      await s.db.write(async (tx) => {
+        for (const k of [doomed!, kept!]) {
+          await s.keys.insertMaterial(tx, materialRecord(k.keyId));
+          await s.keys.putTag(tx, k.keyId, { tagKey: 'team', tagValue: 'pay' });
+        }
+        await s.aliases.insert(tx, alias('alias/doomed', doomed!.keyId));
+        await s.aliases.insert(tx, alias('alias/kept', kept!.keyId));
+        await s.importTokens.insert(tx, token(doomed!.keyId, 1));
+        await s.importTokens.insert(tx, token(kept!.keyId, 2));
+      });
+      await s.db.write((tx) => s.keys.delete(tx, doomed!.keyId));
+      expect(await s.keys.find(doomed!.keyId)).toBeUndefined();
+      expect(await s.keys.listMaterials(doomed!.keyId)).toEqual([]);
+      expect(await s.keys.listTags(doomed!.keyId)).toEqual([]);
+      expect(await s.aliases.find(ACCOUNT, REGION, 'alias/doomed')).toBeUndefined();
+      expect(await s.importTokens.find(Buffer.alloc(32, 1))).toBeUndefined();
+      expect(await s.keys.find(kept!.keyId)).toEqual(kept);
+      expect(await s.keys.listMaterials(kept!.keyId)).toHaveLength(1);
+      expect(await s.keys.listTags(kept!.keyId)).toHaveLength(1);
+      expect(await s.aliases.find(ACCOUNT, REGION, 'alias/kept')).toMatchObject({ keyId: kept!.keyId });
+      expect(await s.importTokens.find(Buffer.alloc(32, 2))).toMatchObject({ keyId: kept!.keyId });
+    });
+  });
+}
