@@ -1,5 +1,8 @@
 // Key material for every non-symmetric key spec: generation, the public key of a private key, and the
 // strict loaders that sign.ts, oaep.ts and ecdh.ts use.
+// (Over 400 lines because the DER checks of every family share the PKCS#8/SPKI parsing and the
+// strictness rules below; splitting it per family — rsa, ec, ed25519, ml-dsa, sm2 — is the planned next
+// step, so that each family's loader sits beside its primitives.)
 //
 // Formats (what AWS KMS hands out and takes in):
 // - public keys: DER SubjectPublicKeyInfo exactly as GetPublicKey returns it (RFC 5280): rsaEncryption

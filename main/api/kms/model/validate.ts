@@ -22,6 +22,9 @@
 //
 // Each operation's decoder and encoder is compiled once into closures on first use; patterns are
 // compiled once per distinct pattern.
+// (Over 400 lines: the request decoder and the response encoder are compiled from the same shape
+// walker and share its bounded-error machinery; they are kept in one file so that neither can drift
+// from the model's reading the other makes.)
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
