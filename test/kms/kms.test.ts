@@ -308,6 +308,9 @@ describe('the KMS façade', () => {
       await d.keys.createAlias(ctx('CreateAlias'), 'alias/dup', k.keyId);
       expect(await kmsCode(d.keys.createAlias(ctx('CreateAlias'), 'alias/dup', k.keyId))).toBe('AlreadyExists');
       expect(await kmsCode(d.keys.createAlias(ctx('CreateAlias'), 'alias/aws/s3', k.keyId))).toBe('InvalidAliasName');
+      // UpdateAlias and DeleteAlias are not modelled to answer InvalidAliasName: an alias/aws/ name does not exist here.
+      expect(await kmsCode(d.keys.updateAlias(ctx('UpdateAlias'), 'alias/aws/s3', k.keyId))).toBe('NotFound');
+      expect(await kmsCode(d.keys.deleteAlias(ctx('DeleteAlias'), 'alias/aws/s3'))).toBe('NotFound');
       const doomed = await create();
       await d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), doomed.keyId, 7);
       expect(await kmsCode(d.keys.createAlias(ctx('CreateAlias'), 'alias/doomed', doomed.keyId))).toBe('InvalidState');

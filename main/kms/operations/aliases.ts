@@ -10,6 +10,16 @@ import { decodeMarker, encodeMarker, paginate, type OperationDeps, type Page } f
 
 const aliasNotFound = (ctx: CallContext, aliasName: string) => kmsErrors.notFound(`Alias ${aliasArn(ctx.region, ctx.accountId, aliasName)} is not found.`);
 
+/**
+ * UpdateAlias and DeleteAlias name an alias that must exist. The API model lists no
+ * InvalidAliasNameException for them, and Kura has no AWS managed keys, so an alias/aws/ name is one
+ * that does not exist here: NotFoundException (CreateAlias alone refuses the reserved prefix).
+ */
+function checkExistingAliasName(ctx: CallContext, aliasName: string): void {
+  if (aliasName.startsWith('alias/aws/')) throw aliasNotFound(ctx, aliasName);
+  checkAliasName(aliasName);
+}
+
 export class AliasOperations {
   constructor(private readonly deps: OperationDeps) {}
 
@@ -47,7 +57,7 @@ export class AliasOperations {
     const { directory, aliases } = this.deps;
     return directory.run(ctx, {
       kind: 'change',
-      check: () => checkAliasName(aliasName),
+      check: () => checkExistingAliasName(ctx, aliasName),
       prepare: async () => {
         const { current } = await this.existing(ctx, aliasName);
         const target = await directory.resolve(ctx, targetKeyId, false);
@@ -72,7 +82,7 @@ export class AliasOperations {
     const { directory, aliases } = this.deps;
     return directory.run(ctx, {
       kind: 'change',
-      check: () => checkAliasName(aliasName),
+      check: () => checkExistingAliasName(ctx, aliasName),
       prepare: async () => {
         const { current } = await this.existing(ctx, aliasName);
         return { keys: current ? [current] : [] };
