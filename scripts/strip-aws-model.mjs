@@ -3,15 +3,20 @@
 // every "documentation", "documentationUrl" and "examples" field is removed, nothing else is changed
 // (member order is kept: validation reports violations in model order).
 //
-//   node scripts/strip-aws-model.mjs [in] [out]
+//   node scripts/strip-aws-model.mjs IN [OUT]
 //
-// Defaults: ../shared/aws-models/kms-2014-11-01.service-2.json → main/api/kms/model/kms-2014-11-01.json
+// IN is botocore's data/kms/2014-11-01/service-2.json (from a botocore checkout or installation);
+// OUT defaults to main/api/kms/model/kms-2014-11-01.json.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const input = resolve(process.argv[2] ?? resolve(root, '../shared/aws-models/kms-2014-11-01.service-2.json'));
+if (!process.argv[2] || process.argv[2] === '--help') {
+  console.error('Usage: node scripts/strip-aws-model.mjs PATH/TO/botocore/data/kms/2014-11-01/service-2.json [OUT]');
+  process.exit(process.argv[2] ? 0 : 2);
+}
+const input = resolve(process.argv[2]);
 const output = resolve(process.argv[3] ?? resolve(root, 'main/api/kms/model/kms-2014-11-01.json'));
 
 const DROPPED = new Set(['documentation', 'documentationUrl', 'examples']);
