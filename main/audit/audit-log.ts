@@ -6,7 +6,7 @@
 // reports with the first sequence number that fails.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../common/clock.js';
-import type { AuditRecord, AuditRepository, Database, Tx } from '../store/index.js';
+import type { AuditQuery, AuditRecord, AuditRepository, Database, Tx } from '../store/index.js';
 
 export interface AuditEvent {
   /** Principal ARN, or 'anonymous' for requests that failed authentication. */
@@ -75,15 +75,8 @@ export interface AuditEntryView extends AuditEvent {
   hash: string;
 }
 
-export interface AuditFilter {
-  afterSeq?: number;
-  sinceMs?: number;
-  keyId?: string;
-  operation?: string;
-  limit?: number;
-  /** Keep the newest `limit` matches rather than the oldest. */
-  newest?: boolean;
-}
+/** Which entries `list` returns: the store's audit query, as the CLI builds it. */
+export type AuditFilter = AuditQuery;
 
 interface PendingEntry {
   event: AuditEvent;

@@ -25,6 +25,7 @@ import {
 } from '../../main/crypto/asymmetric/index.js';
 import type { BlobPayload, KeyStore, KeyStoreSpec, NewMaterial, StoredMaterial } from '../../main/keystores/key-store.js';
 import { blobAad, blobKeyDerivation, encodeHeader, NONCE_BYTES } from '../../main/kms/ciphertext.js';
+import { derivedKeyOf } from '../support/blob-v2.js';
 
 export interface KeyStoreHarness {
   store: KeyStore;
@@ -45,17 +46,6 @@ const stored = (keyId: string, keySpec: KeyStoreSpec, m: NewMaterial): StoredMat
 function payloadFor(m: StoredMaterial, context: Record<string, string> = {}): BlobPayload & { header: Buffer } {
   const header = encodeHeader(m.keyId, m.materialId, randomBytes(NONCE_BYTES));
   return { version: 2, header, derivation: blobKeyDerivation({ version: 2, header }), iv: randomBytes(12), aad: blobAad(header, context) };
-}
-
-/** SP 800-108r1 counter mode, HMAC-SHA256, one block, written out (the per-blob key of a version-2 payload). */
-function derivedKeyOf(material: Buffer, header: Buffer): Buffer {
-  return createHmac('sha256', material)
-    .update(Buffer.from('00000001', 'hex'))
-    .update(Buffer.from('kura/blob/v2', 'ascii'))
-    .update(Buffer.of(0))
-    .update(header)
-    .update(Buffer.from('00000100', 'hex'))
-    .digest();
 }
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {

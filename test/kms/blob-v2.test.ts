@@ -4,49 +4,16 @@
 // independent decryption with node:crypto; every header field is authenticated; version-1 blobs made
 // before still decrypt, and ReEncrypt turns them into version 2; the per-call keys are destroyed and
 // the cached material bytes are zeroized on seal, eviction and deletion.
-import { createDecipheriv, createCipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createDecipheriv, createCipheriv, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Aead, AeadKey } from '../../main/crypto/aead.js';
-import { wasmAead } from '../../main/crypto/wasm-aead.js';
 import { StandardKeyStore } from '../../main/keystores/standard/standard-key-store.js';
 import { wasmKeyWrap } from '../../main/crypto/wasm-aead.js';
 import { BLOB_OVERHEAD, encodeEncryptionContext, parseBlob } from '../../main/kms/ciphertext.js';
 import type { Key as KeyRecord } from '../../main/kms/index.js';
 import { encodeAad } from '../../main/seal/at-rest.js';
 import { kmsCode, openDomain, type Domain } from '../support/domain.js';
-
-/** An Aead that keeps a copy of every key it imports and whether its handle was destroyed (test-only). */
-function capturingAead(): Aead & { imports: { key: Buffer; destroyed: boolean }[] } {
-  const imports: { key: Buffer; destroyed: boolean }[] = [];
-  return {
-    imports,
-    importKey(raw) {
-      const inner = wasmAead.importKey(raw);
-      const rec = { key: Buffer.from(raw), destroyed: false };
-      imports.push(rec);
-      const key: AeadKey = {
-        seal: (iv, p, aad) => inner.seal(iv, p, aad),
-        open: (iv, s, aad) => inner.open(iv, s, aad),
-        destroy: () => {
-          rec.destroyed = true;
-          inner.destroy();
-        },
-      };
-      return key;
-    },
-  };
-}
-
-/** SP 800-108r1 §4.1 with one block, written out: HMAC-SHA256(K, [1]_32 || "kura/blob/v2" || 0x00 || header || [256]_32). */
-function derivedKeyOf(material: Buffer, header: Buffer): Buffer {
-  return createHmac('sha256', material)
-    .update(Buffer.from('00000001', 'hex'))
-    .update(Buffer.from('kura/blob/v2', 'ascii'))
-    .update(Buffer.of(0))
-    .update(header)
-    .update(Buffer.from('00000100', 'hex'))
-    .digest();
-}
+import { derivedKeyOf } from '../support/blob-v2.js';
+import { recordingAead, type RecordingAead } from '../support/recording-aead.js';
 
 /** Opens a version-2 blob as docs/ciphertext-format.md describes it, with node:crypto (OpenSSL) alone. */
 function openV2Independently(material: Buffer, blob: Buffer, context: Record<string, string> = {}): Buffer {
@@ -72,7 +39,7 @@ function sealV1(keyId: string, materialId: string, material: Buffer, plaintext: 
 
 describe('ciphertext blobs of version 2 through the KMS façade', () => {
   let d: Domain;
-  let aead: ReturnType<typeof capturingAead>;
+  let aead: RecordingAead;
   const ctx = (op: string) => d.ctx(op);
   const create = (): Promise<KeyRecord> => d.keys.createKey(ctx('CreateKey'), {});
   const encrypt = async (keyId: string, plaintext: Buffer, encryptionContext?: Record<string, string>) =>
@@ -87,7 +54,7 @@ describe('ciphertext blobs of version 2 through the KMS façade', () => {
   }
 
   beforeAll(async () => {
-    aead = capturingAead();
+    aead = recordingAead();
     d = await openDomain({ aead });
   });
   afterAll(async () => {
@@ -137,7 +104,7 @@ describe('ciphertext blobs of version 2 through the KMS façade', () => {
     const material = await materialOf(k);
     const pt = Buffer.from('same plaintext');
     await encrypt(k.keyId, Buffer.from('warm the material cache'));
-    const importsBefore = aead.imports.length;
+    const importsBefore = aead.handles.length;
     const a = await encrypt(k.keyId, pt);
     const b = await encrypt(k.keyId, pt);
     const [pa, pb] = [parseBlob(a), parseBlob(b)];
@@ -147,15 +114,15 @@ describe('ciphertext blobs of version 2 through the KMS façade', () => {
     expect(ka.equals(kb)).toBe(false);
 
     // Exactly one AEAD key per call, and it is that blob's derived key — never the material itself.
-    const made = aead.imports.slice(importsBefore);
+    const made = aead.handles.slice(importsBefore);
     expect(made.map((r) => r.key.toString('hex'))).toEqual([ka.toString('hex'), kb.toString('hex')]);
     expect(made.every((r) => r.destroyed)).toBe(true);
-    expect(aead.imports.some((r) => r.key.equals(material))).toBe(false);
+    expect(aead.handles.some((r) => r.key.equals(material))).toBe(false);
 
     // Decrypt derives the same key again, and destroys it too.
-    const beforeDecrypt = aead.imports.length;
+    const beforeDecrypt = aead.handles.length;
     expect((await decrypt(a)).equals(pt)).toBe(true);
-    const opened = aead.imports.slice(beforeDecrypt);
+    const opened = aead.handles.slice(beforeDecrypt);
     expect(opened.map((r) => r.key.toString('hex'))).toEqual([ka.toString('hex')]);
     expect(opened[0]!.destroyed).toBe(true);
   });
@@ -299,9 +266,9 @@ describe('ciphertext blobs of version 2 through the KMS façade', () => {
       const sealedOf = async (k: KeyRecord) => (await d.store.keys.findMaterial(k.keyId, k.currentMaterialId!))!.materialRef!;
       const derivation = { label: Buffer.from('kura/blob/v2'), context: Buffer.alloc(82, 7), length: 32 };
       store.withDerivedKey(a.keyId, a.currentMaterialId!, await sealedOf(a), derivation, () => undefined);
-      const before = aead.imports.length;
+      const before = aead.handles.length;
       store.use(a.keyId, a.currentMaterialId!, await sealedOf(a)); // the v1 handle of a's material
-      const handle = aead.imports[before]!;
+      const handle = aead.handles[before]!;
       expect(handle.destroyed).toBe(false);
       const cachedA = store.cachedMaterialForTests(a.keyId, a.currentMaterialId!)!;
       expect(cachedA.some((x) => x !== 0)).toBe(true);
@@ -314,13 +281,13 @@ describe('ciphertext blobs of version 2 through the KMS façade', () => {
     it('destroy the derived key even when the operation under it fails', async () => {
       const k = await create();
       const sealed = (await d.store.keys.findMaterial(k.keyId, k.currentMaterialId!))!.materialRef!;
-      const before = aead.imports.length;
+      const before = aead.handles.length;
       expect(() =>
         d.keystore.withDerivedKey(k.keyId, k.currentMaterialId!, sealed, { label: Buffer.from('x'), context: Buffer.from('y'), length: 32 }, () => {
           throw new Error('boom');
         }),
       ).toThrow('boom');
-      expect(aead.imports.slice(before).map((r) => r.destroyed)).toEqual([true]);
+      expect(aead.handles.slice(before).map((r) => r.destroyed)).toEqual([true]);
     });
 
     it('are zeroized on seal, and the same root key brings version-1 and version-2 blobs back', async () => {
@@ -333,7 +300,7 @@ describe('ciphertext blobs of version 2 through the KMS façade', () => {
       expect(Buffer.from(cached).equals(material)).toBe(true);
       d.root.seal();
       expect(cached.every((x) => x === 0)).toBe(true);
-      expect(aead.imports.every((r) => r.destroyed)).toBe(true);
+      expect(aead.handles.every((r) => r.destroyed)).toBe(true);
       expect(await kmsCode(decrypt(v2))).toBe('Sealed');
       await d.root.initAndUnsealDev(d.rootKey);
       expect((await decrypt(v1)).toString()).toBe('v1 across a seal');

@@ -11,8 +11,8 @@ import type { Clock } from '../../common/clock.js';
 import { KmsError, isKmsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { CallContext, Kms } from '../../kms/index.js';
-import { verifySigV4 } from '../../sigv4/verify.js';
 import { handleStsRequest, isStsRequest } from '../sts/get-caller-identity.js';
+import { authenticate } from '../authenticate.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import { KMS_WIRE_ERRORS, kmsErrorResponse } from './errors.js';
 import { checkJsonBounds } from './json-bounds.js';
@@ -80,18 +80,11 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
   let handler: KmsHandler;
   let input: Record<string, unknown>;
   try {
-    const verified = await verifySigV4(req, {
-      service: 'kms',
-      nowMs: deps.clock.nowMs(),
-      allowedRegions: deps.allowedRegions,
-      lookupSecret: async (id) => (await deps.credentials.lookup(id))?.secret,
-    });
-    const found = await deps.credentials.lookup(verified.accessKeyId);
-    if (!found) throw new KmsError('UnrecognizedClient', 'The security token included in the request is invalid.');
+    const { verified, identity } = await authenticate(req, { service: 'kms', nowMs: deps.clock.nowMs(), credentials: deps.credentials, allowedRegions: deps.allowedRegions });
     ctx = {
-      accountId: found.identity.accountId,
+      accountId: identity.accountId,
       region: verified.region,
-      principal: found.identity.principalArn,
+      principal: identity.principalArn,
       accessKeyId: verified.accessKeyId,
       requestId,
       operation,

@@ -12,8 +12,8 @@ import type { Clock } from '../../common/clock.js';
 import { KMS_ERROR_CODES, KmsError, isKmsError, type KmsErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { partitionOf } from '../../common/regions.js';
+import { authenticate } from '../authenticate.js';
 import type { JsonResponse, RawRequest } from '../http.js';
-import { verifySigV4 } from '../../sigv4/verify.js';
 
 export interface StsDeps {
   credentials: CredentialService;
@@ -89,20 +89,8 @@ export async function handleStsRequest(deps: StsDeps, req: RawRequest): Promise<
   let principal = 'anonymous';
   let accessKeyId: string | undefined;
   try {
-    let found: Awaited<ReturnType<CredentialService['lookup']>>;
-    const verified = await verifySigV4(req, {
-      service: 'sts',
-      nowMs: deps.clock.nowMs(),
-      allowedRegions: deps.allowedRegions,
-      // The credential found here is the one the request is served as: looked up (and its secret
-      // unsealed) once per request.
-      lookupSecret: async (id) => {
-        found = await deps.credentials.lookup(id);
-        return found?.secret;
-      },
-    });
-    if (!found) throw new KmsError('UnrecognizedClient', 'The security token included in the request is invalid.');
-    principal = found.identity.principalArn;
+    const { verified, identity } = await authenticate(req, { service: 'sts', nowMs: deps.clock.nowMs(), credentials: deps.credentials, allowedRegions: deps.allowedRegions });
+    principal = identity.principalArn;
     accessKeyId = verified.accessKeyId;
     const params = new URLSearchParams(req.body.toString('utf8').slice(0, 4096));
     const action = params.get('Action') ?? new URLSearchParams(req.query).get('Action');
@@ -113,11 +101,11 @@ export async function handleStsRequest(deps: StsDeps, req: RawRequest): Promise<
       );
     }
     const partition = partitionOf(verified.region);
-    const arn = found.identity.principalArn.replace(/^arn:aws:/, `arn:${partition}:`);
+    const arn = identity.principalArn.replace(/^arn:aws:/, `arn:${partition}:`);
     await deps.audit.append({ principal, accessKeyId, source: 'kms', operation: 'sts:GetCallerIdentity', outcome: 'ok', requestId }, { durable: false });
     return xml(
       200,
-      `<GetCallerIdentityResponse xmlns="${NS}"><GetCallerIdentityResult><Arn>${xmlEscape(arn)}</Arn><UserId>${userIdOf(arn, found.identity.accountId)}</UserId><Account>${found.identity.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+      `<GetCallerIdentityResponse xmlns="${NS}"><GetCallerIdentityResult><Arn>${xmlEscape(arn)}</Arn><UserId>${userIdOf(arn, identity.accountId)}</UserId><Account>${identity.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
       requestId,
     );
   } catch (err) {
