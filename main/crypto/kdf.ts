@@ -42,8 +42,12 @@ export function kbkdfCounterHmacSha256(key: Uint8Array, fixedInput: Uint8Array, 
   checkLength(outputBytes);
   const out = Buffer.alloc(outputBytes);
   const blocks = Math.ceil(outputBytes / PRF_BYTES);
+  // [i]_32 || FixedInput in one buffer, the counter rewritten per block: one update per HMAC.
+  const input = Buffer.alloc(4 + fixedInput.length);
+  input.set(fixedInput, 4);
   for (let i = 1; i <= blocks; i++) {
-    const block = createHmac('sha256', key).update(u32(i)).update(fixedInput).digest();
+    input.writeUInt32BE(i, 0);
+    const block = createHmac('sha256', key).update(input).digest();
     // The last block may be longer than what is left: only its leftmost bytes are output.
     block.copy(out, (i - 1) * PRF_BYTES, 0, Math.min(PRF_BYTES, outputBytes - (i - 1) * PRF_BYTES));
     zeroize(block);

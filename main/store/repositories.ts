@@ -145,7 +145,11 @@ export interface AuditRepository {
   last(tx?: Tx): Promise<AuditRecord | undefined>;
   /** Refused if an entry of that sequence number exists. */
   insert(tx: Tx, a: AuditRecord): Promise<void>;
-  /** Inserts consecutive entries; refused if any of their sequence numbers exists. */
+  /**
+   * Inserts consecutive entries with one statement, as the last thing it does (the audit log commits
+   * its batches as single-statement jobs: WriteOptions.singleStatement); refused as a whole if any of
+   * their sequence numbers exists.
+   */
   insertMany(tx: Tx, rows: AuditRecord[]): Promise<void>;
   /** Entries after `afterSeq` in sequence order, at most `limit`. */
   page(afterSeq: number, limit: number, tx?: Tx): Promise<AuditRecord[]>;

@@ -26,6 +26,14 @@ export interface WriteOptions {
    * cut until a later durable commit; for the audit entries of calls that changed nothing. Default true.
    */
   durable?: boolean;
+  /**
+   * The job changes the database with one statement at most, as its last step (reads before it are
+   * free). Alone in its batch it then runs without BEGIN … COMMIT, because the database makes a single
+   * statement atomic by itself: a group commit of audit entries costs one round trip to the database
+   * instead of three. A second statement is refused. What the job does after its statement cannot undo
+   * it, so nothing may follow that can fail. Default false.
+   */
+  singleStatement?: boolean;
 }
 
 /** Runs write jobs, each in a transaction of its own. */
@@ -33,7 +41,8 @@ export interface Database {
   /**
    * Runs fn in a transaction and resolves with its result once the change is committed (durably, unless
    * `durable: false`). If fn throws, or the commit fails, nothing it wrote is kept, its `onRollback`
-   * callbacks run, and the promise rejects; other jobs are not affected by one job's failure.
+   * callbacks run, and the promise rejects; other jobs are not affected by one job's failure (see
+   * `singleStatement` for the one exception: a failure after a single-statement job's statement).
    */
   write<T>(fn: (tx: Tx) => Promise<T>, opts?: WriteOptions): Promise<T>;
 }

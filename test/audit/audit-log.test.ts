@@ -1,8 +1,9 @@
 // The hash-chained audit log (main/audit/audit-log.ts) over a real SQLite store: the chain links,
 // verify() finds a changed, removed or reordered entry at its sequence number, and entries never hold
 // plaintext.
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chainHash, type AuditEvent } from '../../main/audit/audit-log.js';
+import { canonicalEntry, chainHash, type AuditEvent } from '../../main/audit/audit-log.js';
 import { openDomain, type Domain } from '../support/domain.js';
 import { sqliteOf, writeSql } from '../support/sqlite.js';
 
@@ -221,5 +222,47 @@ describe('AuditLog', () => {
     }
     expect(all.includes('launch code')).toBe(false);
     expect((await d.audit.verify()).ok).toBe(true);
+  });
+});
+
+describe('entry encoding', () => {
+  /** Canonical JSON by definition: every object's members sorted by key, undefined members left out. */
+  const sortedJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+
+  it('writes an entry as canonical JSON, with every member present or absent, and with members the type does not have', () => {
+    const full: AuditEvent = {
+      principal: 'arn:aws:iam::111122223333:user/a "quoted" \\ name',
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      source: 'kms',
+      operation: 'Encrypt',
+      keyId: 'alias/ünïcödé',
+      outcome: 'error',
+      errorCode: 'NotFound',
+      requestId: '7d0b0c43-9a1c-4b4b-8f0e-0d3c8a1b9e11',
+      details: { zeta: 1, alpha: 'two', mid: true },
+    };
+    const members = Object.keys(full) as (keyof AuditEvent)[];
+    // Every subset of the optional members, by bit mask.
+    const optional = members.filter((m) => !['principal', 'source', 'operation', 'outcome'].includes(m));
+    for (let mask = 0; mask < 1 << optional.length; mask++) {
+      const e = { ...full } as Record<string, unknown>;
+      optional.forEach((m, i) => {
+        if (!(mask & (1 << i))) delete e[m];
+        else if (mask & 1) e[m] = undefined;
+      });
+      expect(canonicalEntry(e as unknown as AuditEvent, 1_700_000_000_123)).toBe(sortedJson({ ...e, at: 1_700_000_000_123 }));
+    }
+    const extra = { ...full, aardvark: 1, zz: [3, { b: 1, a: 2 }] } as unknown as AuditEvent;
+    expect(canonicalEntry(extra, 5)).toBe(sortedJson({ ...extra, at: 5 }));
+  });
+
+  it('hashes SHA-256("kura-audit-v1" || u64be(seq) || prev_hash || entry)', () => {
+    const prev = createHash('sha256').update('previous').digest();
+    for (const [seq, entry] of [[1, '{}'], [2 ** 40 + 7, '{"keyId":"ünïcödé"}'], [Number.MAX_SAFE_INTEGER, 'x'.repeat(5000)]] as const) {
+      const seqBytes = Buffer.alloc(8);
+      seqBytes.writeBigUInt64BE(BigInt(seq));
+      const expected = createHash('sha256').update('kura-audit-v1').update(seqBytes).update(prev).update(entry, 'utf8').digest();
+      expect(chainHash(seq, prev, entry)).toEqual(expected);
+    }
   });
 });

@@ -6,8 +6,15 @@ import type { AuditRecord } from '../records.js';
 import type { Tx } from '../transaction.js';
 import type { Row, SqliteDatabase, SqlValue } from './database.js';
 
-/** How many entries one INSERT carries: 5 parameters each, well within SQLite's limit on parameters. */
-const PER_STATEMENT = 100;
+/**
+ * A batch of entries as one parameter: a JSON array of [seq, at, entry, prev_hash hex, hash hex] that
+ * SQLite unpacks itself, so that any number of rows is one prepared statement binding one value
+ * (binding five values per row was the most expensive part of a group commit on the event loop). The
+ * JSON goes in as UTF-8 bytes, cast to text by SQLite: sqlite3 binds a Buffer about 4 times faster than
+ * the same JSON as a string (27 µs against 106 µs for 50 entries, measured).
+ */
+const INSERT_BATCH = `INSERT INTO audit_log (seq, at, entry, prev_hash, hash)
+  SELECT value ->> 0, value ->> 1, value ->> 2, unhex(value ->> 3), unhex(value ->> 4) FROM json_each(CAST(? AS TEXT)) ORDER BY key`;
 
 function toAudit(r: Row): AuditRecord {
   return { seq: Number(r.seq), at: Number(r.at), entry: String(r.entry), prevHash: r.prev_hash as Buffer, hash: r.hash as Buffer };
@@ -25,14 +32,11 @@ export class SqliteAuditRepository implements AuditRepository {
     await this.db.sql(tx).run('INSERT INTO audit_log (seq, at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)', a.seq, a.at, a.entry, a.prevHash, a.hash);
   }
 
-  /** With as few statements as the parameter limit allows: a burst of entries is one group commit's work. */
+  /** One statement for the whole batch: a burst of entries is one group commit's work. */
   async insertMany(tx: Tx, rows: AuditRecord[]): Promise<void> {
-    const sql = this.db.sql(tx);
-    for (let i = 0; i < rows.length; i += PER_STATEMENT) {
-      const chunk = rows.slice(i, i + PER_STATEMENT);
-      const params = chunk.flatMap((a) => [a.seq, a.at, a.entry, a.prevHash, a.hash]);
-      await sql.run(`INSERT INTO audit_log (seq, at, entry, prev_hash, hash) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, ...params);
-    }
+    if (rows.length === 0) return;
+    const batch = Buffer.from(JSON.stringify(rows.map((a) => [a.seq, a.at, a.entry, a.prevHash.toString('hex'), a.hash.toString('hex')])), 'utf8');
+    await this.db.sql(tx).run(INSERT_BATCH, batch);
   }
 
   async page(afterSeq: number, limit: number, tx?: Tx): Promise<AuditRecord[]> {

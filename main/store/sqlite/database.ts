@@ -11,6 +11,11 @@
 // process being killed (the WAL is in the OS's cache) but not a power cut until the next durable
 // commit or checkpoint syncs it. The audit entries of calls that changed nothing use it; a batch
 // with any durable job commits durably.
+// A job that writes with one statement ({ singleStatement: true }: the audit log's group commits) runs
+// without BEGIN … COMMIT when it is alone in its batch: SQLite makes one statement atomic by itself, so
+// such a commit is one round trip to the database thread instead of three.
+// Statements that change data are prepared once per connection and kept (up to RUN_CACHE_SIZE), so a
+// repeated INSERT or UPDATE is bound and stepped, not parsed and planned again.
 // A job gets an opaque Tx. The repositories of ./ turn it back into the writer's statements with
 // sql(tx), which accepts only a Tx this database handed to a job that is still running: a Tx kept past
 // its job (its statements would land in some later transaction) or one from another store is refused.
@@ -33,6 +38,7 @@ export type SqlReader = Pick<Sql, 'get' | 'all'>;
 interface Job {
   fn: (tx: Tx) => Promise<unknown>;
   durable: boolean;
+  singleStatement: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -43,11 +49,30 @@ function open(file: string, mode: number): Promise<sqlite3.Database> {
   });
 }
 
+/** How many prepared statements of `run` one connection keeps. */
+const RUN_CACHE_SIZE = 64;
+
 function wrap(db: sqlite3.Database): Sql & { exec(sql: string): Promise<void>; close(): Promise<void> } {
+  // Only `run` reuses statements: a kept SELECT that stopped on a row would hold its read snapshot
+  // open (and the WAL with it), while a change steps to its end. Map order is age: the oldest goes first.
+  const prepared = new Map<string, sqlite3.Statement>();
+  const statement = (sql: string): sqlite3.Statement => {
+    let stmt = prepared.get(sql);
+    if (stmt === undefined) {
+      if (prepared.size >= RUN_CACHE_SIZE) {
+        const [oldest, old] = prepared.entries().next().value as [string, sqlite3.Statement];
+        prepared.delete(oldest);
+        old.finalize();
+      }
+      stmt = db.prepare(sql);
+      prepared.set(sql, stmt);
+    }
+    return stmt;
+  };
   return {
     run: (sql, ...params) =>
       new Promise((resolve, reject) => {
-        db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+        statement(sql).run(params, function (this: sqlite3.RunResult, err: Error | null) {
           if (err) reject(err);
           else resolve({ changes: this.changes, lastID: this.lastID });
         });
@@ -61,7 +86,12 @@ function wrap(db: sqlite3.Database): Sql & { exec(sql: string): Promise<void>; c
         db.all(sql, params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)));
       }),
     exec: (sql) => new Promise((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve()))),
-    close: () => new Promise((resolve, reject) => db.close((err) => (err ? reject(err) : resolve()))),
+    close: () =>
+      new Promise((resolve, reject) => {
+        for (const stmt of prepared.values()) stmt.finalize();
+        prepared.clear();
+        db.close((err) => (err ? reject(err) : resolve()));
+      }),
   };
 }
 
@@ -111,7 +141,7 @@ export class SqliteDatabase implements Database {
   write<T>(fn: (tx: Tx) => Promise<T>, opts: WriteOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('database is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, durable: opts.durable ?? true, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, durable: opts.durable ?? true, singleStatement: opts.singleStatement ?? false, resolve: resolve as (v: unknown) => void, reject });
       if (!this.writing) void this.drain();
     });
   }
@@ -139,7 +169,8 @@ export class SqliteDatabase implements Database {
       const batch = this.queue.splice(0, 256);
       await this.setDurability(batch.some((j) => j.durable));
       if (batch.length === 1) {
-        await this.runAlone(batch[0]!);
+        const job = batch[0]!;
+        await (job.singleStatement ? this.runAutocommit(job) : this.runAlone(job));
         continue;
       }
       const outcomes: { ok: boolean; value: unknown }[] = [];
@@ -148,7 +179,7 @@ export class SqliteDatabase implements Database {
         await this.writer.exec('BEGIN IMMEDIATE');
         for (const job of batch) {
           await this.writer.exec('SAVEPOINT job');
-          const tx = this.txFor(undos);
+          const tx = this.txFor(undos, job.singleStatement);
           try {
             const value = await job.fn(tx);
             this.running.delete(tx);
@@ -192,13 +223,22 @@ export class SqliteDatabase implements Database {
    * The object holds onRollback only (its SQL stays in `running`), so nothing that receives it can run a
    * statement, even by looking past its type.
    */
-  private txFor(undos: (() => void)[][]): Tx {
+  private txFor(undos: (() => void)[][], singleStatement = false): Tx {
     const mine: (() => void)[] = [];
     undos.push(mine);
     // The brand is a type-level fact only (../transaction.ts): this is where a Tx comes into being.
     const tx = Object.freeze({ onRollback: (undo: () => void) => void mine.push(undo) }) as Tx;
     const w = this.writer;
-    this.running.set(tx, { run: w.run, get: w.get, all: w.all });
+    let run = w.run;
+    if (singleStatement) {
+      let ran = false;
+      run = (sql, ...params) => {
+        if (ran) return Promise.reject(new Error('A single-statement write job ran a second statement.'));
+        ran = true;
+        return w.run(sql, ...params);
+      };
+    }
+    this.running.set(tx, { run, get: w.get, all: w.all });
     return tx;
   }
 
@@ -220,6 +260,26 @@ export class SqliteDatabase implements Database {
       undoAll(undos);
       job.reject(e);
       return;
+    }
+    job.resolve(value);
+  }
+
+  /**
+   * A single-statement job alone in its batch: no transaction around it, since its one statement is
+   * atomic (a failing statement changes nothing, and the job's rollback callbacks run).
+   */
+  private async runAutocommit(job: Job): Promise<void> {
+    const undos: (() => void)[][] = [];
+    const tx = this.txFor(undos, true);
+    let value: unknown;
+    try {
+      value = await job.fn(tx);
+    } catch (e) {
+      undoAll(undos);
+      job.reject(e);
+      return;
+    } finally {
+      this.running.delete(tx);
     }
     job.resolve(value);
   }

@@ -6,7 +6,7 @@
 // only in the store that made it.
 import { describe, expect, it } from 'vitest';
 import type { CredentialRecord, Tx } from '../../../main/store/index.js';
-import { freshStore, insertKeys, keyRecord, type OpenStore, type StoreHarness } from './harness.js';
+import { auditRecord, freshStore, insertKeys, keyRecord, type OpenStore, type StoreHarness } from './harness.js';
 
 const credential = (accessKeyId: string): CredentialRecord => ({
   accessKeyId,
@@ -90,6 +90,50 @@ export function databaseContract(name: string, open: OpenStore): void {
         }),
       ).rejects.toThrow();
       expect(await s.keys.find(other.keyId)).toBeUndefined();
+    });
+
+    it('a single-statement job (the audit log’s batches) commits alone and beside ordinary jobs', async () => {
+      const s = store();
+      const [k] = [keyRecord()];
+      const alone = await s.db.write(async (tx) => {
+        await s.audit.insertMany(tx, [auditRecord(1), auditRecord(2)]);
+        return 'alone';
+      }, { durable: false, singleStatement: true });
+      expect(alone).toBe('alone');
+      const together = await Promise.all([
+        s.db.write((tx) => s.audit.insertMany(tx, [auditRecord(3)]), { singleStatement: true }),
+        s.db.write((tx) => s.keys.insert(tx, k!)),
+        s.db.write((tx) => s.audit.insertMany(tx, [auditRecord(4), auditRecord(5)]), { singleStatement: true }),
+      ]);
+      expect(together).toHaveLength(3);
+      expect((await s.audit.page(0, 10)).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(await s.keys.find(k!.keyId)).toEqual(k);
+    });
+
+    it('a single-statement job whose statement is refused keeps nothing and runs its rollback callbacks', async () => {
+      const s = store();
+      await s.db.write((tx) => s.audit.insertMany(tx, [auditRecord(2)]), { singleStatement: true });
+      const undone: string[] = [];
+      await expect(
+        s.db.write(async (tx) => {
+          tx.onRollback(() => undone.push('undone'));
+          // Entry 1 is new, entry 2 exists: the one statement fails as a whole.
+          await s.audit.insertMany(tx, [auditRecord(1), auditRecord(2)]);
+        }, { singleStatement: true }),
+      ).rejects.toThrow();
+      expect(undone).toEqual(['undone']);
+      expect((await s.audit.page(0, 10)).map((r) => r.seq)).toEqual([2]);
+    });
+
+    it('refuses a second statement in a single-statement job', async () => {
+      const s = store();
+      await expect(
+        s.db.write(async (tx) => {
+          await s.audit.insertMany(tx, [auditRecord(1)]);
+          await s.audit.insertMany(tx, [auditRecord(2)]);
+        }, { singleStatement: true }),
+      ).rejects.toThrow(/second statement/);
+      expect((await s.audit.page(0, 10)).map((r) => r.seq)).not.toContain(2);
     });
 
     it('refuses a Tx once its job has ended, for writes and for reads', async () => {

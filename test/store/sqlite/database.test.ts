@@ -113,6 +113,22 @@ describe('Database', () => {
     expect(r.every((x) => x.job === 'queued')).toBe(true);
   });
 
+  it('keeps prepared statements of changes: 150 distinct ones (past the 64 it keeps) run, repeat, and close cleanly', async () => {
+    const distinct = (i: number) => `INSERT INTO scratch (job, n) VALUES ('stmt${i}', ?)`;
+    for (let round = 0; round < 2; round++) {
+      await db().write(async (tx) => {
+        for (let i = 0; i < 150; i++) await db().sql(tx).run(distinct(i), round);
+      });
+    }
+    // A failed run of a kept statement leaves it usable.
+    await expect(db().write((tx) => db().sql(tx).run('INSERT INTO scratch (id, job, n) VALUES (?, ?, ?)', 1, 'dup', 0))).rejects.toThrow(/UNIQUE/);
+    await db().write((tx) => db().sql(tx).run('INSERT INTO scratch (id, job, n) VALUES (?, ?, ?)', 1_000, 'after', 0));
+    expect(await rows()).toHaveLength(301);
+    await store!.close();
+    store = await openStore(file);
+    expect(await rows()).toHaveLength(301);
+  });
+
   it('acknowledged writes survive a reopen', async () => {
     await db().write((tx) => db().sql(tx).run("INSERT INTO scratch (job, n) VALUES ('durable', 42)"));
     await store!.close();
