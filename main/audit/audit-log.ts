@@ -49,7 +49,7 @@ export function canonicalEntry(event: AuditEvent, at: number): string {
     const v = k === 'at' ? at : withAt[k];
     if (v === undefined) continue;
     if (out.length > 1) out += ',';
-    out += `"${k}":${canonical(v)}`;
+    out += `"${k}":${typeof v === 'string' ? JSON.stringify(v) : canonical(v)}`;
   }
   return `${out}}`;
 }
