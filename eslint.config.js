@@ -20,13 +20,14 @@ export const LAYERS = {
   crypto: ['common'],
   store: ['common'],
   sigv4: ['common'],
+  devices: ['common'],
   audit: ['common', 'store'],
-  seal: ['common', 'crypto', 'store'],
-  keystores: ['common', 'crypto', 'seal'],
+  seal: ['common', 'crypto', 'store', 'devices'],
+  keystores: ['common', 'crypto', 'seal', 'devices'],
   auth: ['common', 'crypto', 'seal', 'store', 'audit'],
   kms: ['common', 'crypto', 'keystores', 'seal', 'store', 'audit'],
   api: ['common', 'crypto', 'sigv4', 'seal', 'audit', 'auth', 'kms'],
-  cli: ['common', 'store', 'audit', 'api', 'app.ts'],
+  cli: ['common', 'store', 'audit', 'devices', 'api', 'app.ts'],
   'app.ts': '*',
 };
 

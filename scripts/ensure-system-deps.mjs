@@ -10,6 +10,13 @@ const NEEDED = [
   ['sqlite3', '/usr/bin/sqlite3'],
   // the WebAssembly core is tested in a real browser (playwright-core drives Debian's chromium)
   ['chromium', '/usr/bin/chromium'],
+  // HSM key stores are tested against two PKCS#11 vendors: SoftHSM2 and NSS's softokn (with its tools),
+  // and checked from outside with OpenSC's pkcs11-tool
+  ['softhsm2', '/usr/lib/softhsm/libsofthsm2.so'],
+  ['opensc', '/usr/bin/pkcs11-tool'],
+  ['libnss3-tools', '/usr/bin/certutil'],
+  // device discovery: node-hid's prebuilt binary loads libusb at run time
+  ['libusb-1.0-0', '/usr/lib/x86_64-linux-gnu/libusb-1.0.so.0'],
 ];
 
 const missing = NEEDED.filter(([, file]) => !fs.existsSync(file)).map(([pkg]) => pkg);
