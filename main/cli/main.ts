@@ -5,7 +5,9 @@
 import { audit } from './commands/audit.js';
 import { completion } from './commands/completion.js';
 import { credentials } from './commands/credentials.js';
+import { devices } from './commands/devices.js';
 import { helpCommand, topHelp } from './commands/help.js';
+import { hsm } from './commands/hsm.js';
 import { init } from './commands/init.js';
 import { seal } from './commands/seal.js';
 import { serve } from './commands/serve.js';
@@ -16,7 +18,7 @@ import { version } from './commands/version.js';
 import { CliError, formatHelp, parseOptions, print, printErr, UsageError, type CommandSpec } from './command.js';
 import { ConfigError } from './config.js';
 
-const OTHERS: readonly CommandSpec[] = [serve, init, unseal, seal, status, stop, credentials, audit, version, completion];
+const OTHERS: readonly CommandSpec[] = [serve, init, unseal, seal, status, stop, credentials, audit, hsm, devices, version, completion];
 export const COMMANDS: readonly CommandSpec[] = [...OTHERS, helpCommand([...OTHERS.map((c) => c.name), 'help'])];
 
 /** The arguments before a `--`, where options are. */

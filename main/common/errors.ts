@@ -45,6 +45,15 @@ export const KMS_ERROR_CODES = [
   'ExpiredImportToken',
   'InvalidImportToken',
   'IncorrectKeyMaterial',
+  // custom key stores (an HSM registered with Kura stands where AWS has a CloudHSM cluster)
+  'CustomKeyStoreInvalidState',
+  'CustomKeyStoreNameInUse',
+  'CustomKeyStoreHasCMKs',
+  'CloudHsmClusterNotFound',
+  'CloudHsmClusterInUse',
+  'CloudHsmClusterNotRelated',
+  'CloudHsmClusterInvalidConfiguration',
+  'IncorrectTrustAnchor',
 ] as const;
 
 export type KmsErrorCode = (typeof KMS_ERROR_CODES)[number];

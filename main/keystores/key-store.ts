@@ -103,8 +103,8 @@ export interface KeyStore {
   /** Whether the store holds keys of this spec, and (when given) with this key usage. Any string: unknown specs are false. */
   supports(spec: string, usage?: string): boolean;
 
-  /** Fresh material of a spec for a key. */
-  generate(keyId: string, spec: KeyStoreSpec): Promise<NewMaterial>;
+  /** Fresh material of a spec for a key; `hints.label` names it where the store can (an HSM's CKA_LABEL: the key's ARN). */
+  generate(keyId: string, spec: KeyStoreSpec, hints?: { label?: string }): Promise<NewMaterial>;
   /** Unwraps, checks against the key's spec and keeps imported material; its ID is derived from the material. */
   importMaterial(target: { keyId: string; keySpec: KeyStoreSpec }, wrapped: WrappedMaterial): Promise<NewMaterial>;
   /** A wrapping key pair for one import token: the public key for the customer, the private key kept by reference. */
@@ -153,6 +153,11 @@ export class KeyStoreRegistry {
 
   unregister(customKeyStoreId: string): void {
     this.custom.delete(customKeyStoreId);
+  }
+
+  /** Whether a custom key store is registered and CONNECTED: its keys are usable. */
+  isConnected(customKeyStoreId: string): boolean {
+    return this.custom.get(customKeyStoreId)?.connectionState() === 'CONNECTED';
   }
 
   /** The store of a key; a custom key store that is not registered (unknown, or not connected) is CustomKeyStoreNotFound. */

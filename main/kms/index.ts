@@ -3,10 +3,13 @@
 // (./operations/), every one of which runs through the key directory's unit of work (./key-directory.ts):
 // authorize → approval gate → transaction → audit. Build it with ./wiring.ts.
 import type { AliasRecord, TagRecord } from '../store/index.js';
-import type { CallContext } from './key-directory.js';
+import type { CallContext, OperatorCall } from './key-directory.js';
 import { arnOf, type EncryptionContext, type Key, type Material } from './model/index.js';
 import type { AliasOperations } from './operations/aliases.js';
 import type { AsymmetricOperations } from './operations/asymmetric.js';
+import type { CreateCustomKeyStoreInput, CustomKeyStoreOperations, CustomKeyStoreView, UpdateCustomKeyStoreInput } from './operations/custom-key-stores.js';
+import type { HsmTokenConfig, HsmTokenInfo } from './custom-key-stores.js';
+import type { HsmRecord } from '../store/index.js';
 import type { Page } from './operations/common.js';
 import type { EncryptionOperations, Opened } from './operations/encryption.js';
 import type { ImportKeyMaterialInput, ImportOperations } from './operations/import.js';
@@ -15,7 +18,10 @@ import type { PolicyOperations } from './operations/policies.js';
 import type { RotationOperations } from './operations/rotation.js';
 import type { TagOperations } from './operations/tags.js';
 
-export type { CallContext } from './key-directory.js';
+export type { CallContext, OperatorCall } from './key-directory.js';
+export type { HsmRecord } from '../store/index.js';
+export type { CreateCustomKeyStoreInput, CustomKeyStoreView, UpdateCustomKeyStoreInput } from './operations/custom-key-stores.js';
+export type { ConnectedHsm, HsmConnectionErrorCode, HsmConnector, HsmTokenConfig, HsmTokenInfo } from './custom-key-stores.js';
 export type { CreateKeyInput } from './operations/lifecycle.js';
 export type { ImportKeyMaterialInput } from './operations/import.js';
 export type { Page, TagInput } from './operations/common.js';
@@ -34,6 +40,7 @@ export interface KmsOperations {
   rotation: RotationOperations;
   policies: PolicyOperations;
   imports: ImportOperations;
+  customKeyStores: CustomKeyStoreOperations;
 }
 
 export class Kms {
@@ -235,5 +242,52 @@ export class Kms {
 
   deleteImportedKeyMaterial(ctx: CallContext, input: { keyId: string; keyMaterialId?: string }): Promise<{ key: Key; materialId?: string }> {
     return this.ops.imports.deleteImportedKeyMaterial(ctx, input);
+  }
+
+  // ---- custom key stores, and the HSMs behind them -----------------------------------------------------
+
+  createCustomKeyStore(ctx: CallContext, input: CreateCustomKeyStoreInput): Promise<string> {
+    return this.ops.customKeyStores.create(ctx, input);
+  }
+
+  describeCustomKeyStores(ctx: CallContext, input: { customKeyStoreId?: string; customKeyStoreName?: string; limit?: number; marker?: string }): Promise<Page<CustomKeyStoreView>> {
+    return this.ops.customKeyStores.describe(ctx, input);
+  }
+
+  updateCustomKeyStore(ctx: CallContext, input: UpdateCustomKeyStoreInput): Promise<void> {
+    return this.ops.customKeyStores.update(ctx, input);
+  }
+
+  connectCustomKeyStore(ctx: CallContext, id: string): Promise<void> {
+    return this.ops.customKeyStores.connect(ctx, id);
+  }
+
+  disconnectCustomKeyStore(ctx: CallContext, id: string): Promise<void> {
+    return this.ops.customKeyStores.disconnect(ctx, id);
+  }
+
+  deleteCustomKeyStore(ctx: CallContext, id: string): Promise<void> {
+    return this.ops.customKeyStores.delete(ctx, id);
+  }
+
+  /** After unsealing: reconnects the custom key stores that were connected. */
+  reconnectCustomKeyStores(): Promise<void> {
+    return this.ops.customKeyStores.reopenConnected();
+  }
+
+  registerHsm(op: OperatorCall, config: HsmTokenConfig): Promise<{ hsm: HsmRecord; token: HsmTokenInfo }> {
+    return this.ops.customKeyStores.registerHsm(op, config);
+  }
+
+  listHsms(): Promise<HsmRecord[]> {
+    return this.ops.customKeyStores.listHsms();
+  }
+
+  testHsm(id: string): Promise<HsmTokenInfo> {
+    return this.ops.customKeyStores.testHsm(id);
+  }
+
+  removeHsm(op: OperatorCall, id: string): Promise<void> {
+    return this.ops.customKeyStores.removeHsm(op, id);
   }
 }

@@ -25,7 +25,7 @@ import type { AliasRecord, Store, Tx } from '../store/index.js';
 import type { ApprovalGate } from './approval-gate.js';
 import type { Authorizer } from './authorization.js';
 import { aliasArn, keyArn, parseKeyRef } from './identifiers.js';
-import { arnOf, keyAsOf, keyFromRecord, materialExpired, materialFromRecord, mayExpire, type Key, type Material } from './model/index.js';
+import { arnOf, KeyState, keyAsOf, keyFromRecord, materialExpired, materialFromRecord, mayExpire, type Key, type Material } from './model/index.js';
 import { RecordCache } from './record-cache.js';
 
 /** Who is calling, and where: the account comes from the credential, the region from the SigV4 scope. */
@@ -45,9 +45,16 @@ export interface SchedulerCall {
   operation: string;
 }
 
-export type Caller = CallContext | SchedulerCall;
+/** An operator's call through the admin API or the CLI (registering an HSM …): audited as the admin source. */
+export interface OperatorCall {
+  operator: string;
+  operation: string;
+}
+
+export type Caller = CallContext | SchedulerCall | OperatorCall;
 
 const isScheduler = (c: Caller): c is SchedulerCall => 'scheduler' in c;
+const isOperator = (c: Caller): c is OperatorCall => 'operator' in c;
 
 /** How a call reads keys, aliases and materials: through the caches, or through its own transaction. */
 export interface Lookup {
@@ -203,7 +210,7 @@ export class KeyDirectory {
       await this.deps.audit.append(this.entry(caller, 'error', { keyId: keyRef, errorCode }), { durable: false });
     } catch (auditErr) {
       this.deps.log.error('audit append failed', {
-        requestId: isScheduler(caller) ? undefined : caller.requestId,
+        requestId: isScheduler(caller) || isOperator(caller) ? undefined : caller.requestId,
         error: auditErr instanceof Error ? auditErr.name : typeof auditErr,
       });
     }
@@ -211,6 +218,7 @@ export class KeyDirectory {
 
   private entry(caller: Caller, outcome: 'ok' | 'error', what: { keyId?: string; details?: AuditDetails; errorCode?: string }): AuditEvent {
     if (isScheduler(caller)) return { principal: 'kura:scheduler', source: 'scheduler', operation: caller.operation, outcome, ...what };
+    if (isOperator(caller)) return { principal: caller.operator, source: 'admin', operation: caller.operation, outcome, ...what };
     return {
       principal: caller.principal,
       accessKeyId: caller.accessKeyId,
@@ -275,13 +283,22 @@ export class KeyDirectory {
    * ValidTo is PendingImport now, whether or not the scheduler has written that down yet
    * (./model/expiry.ts). Changes made through a transaction see the same state.
    */
-  async asOfNow(k: Key, lookup: Lookup = this.readLookup()): Promise<Key> {
-    if (!mayExpire(k)) return k;
-    return keyAsOf(k, await lookup.materials(k.keyId), this.now());
+  /**
+   * A key as of now: imported material past its ValidTo makes it PendingImport; and, on the read path
+   * only (no transaction's lookup given), a key in a custom key store that is not connected is
+   * Unavailable, as in AWS. Unavailable is derived, never stored: a change's transaction reads the
+   * stored state, so what it writes back keeps it, and the key is usable again once its store connects.
+   */
+  async asOfNow(k: Key, lookup?: Lookup): Promise<Key> {
+    const asOf = mayExpire(k) ? keyAsOf(k, await (lookup ?? this.readLookup()).materials(k.keyId), this.now()) : k;
+    if (lookup !== undefined || asOf.customKeyStoreId === null) return asOf;
+    const usableState = asOf.state === KeyState.Enabled || asOf.state === KeyState.Disabled;
+    return usableState && !this.deps.registry.isConnected(asOf.customKeyStoreId) ? { ...asOf, state: KeyState.Unavailable } : asOf;
   }
 
   /** Resolves what a caller named as KeyId. `allowAlias` is false for operations that take only a key ID or key ARN. */
-  async resolve(ctx: CallContext, raw: string, allowAlias: boolean, lookup: Lookup = this.readLookup()): Promise<Key> {
+  async resolve(ctx: CallContext, raw: string, allowAlias: boolean, txLookup?: Lookup): Promise<Key> {
+    const lookup = txLookup ?? this.readLookup();
     const ref = parseKeyRef(raw, allowAlias);
     const account = ref.accountId ?? ctx.accountId;
     const region = ref.region ?? ctx.region;
@@ -299,7 +316,7 @@ export class KeyDirectory {
     }
     const key = await lookup.key(keyId);
     if (!key || key.accountId !== account || key.region !== region) throw notFound();
-    return this.asOfNow(key, lookup);
+    return this.asOfNow(key, txLookup);
   }
 
   // ---- material --------------------------------------------------------------------------------------
@@ -314,6 +331,11 @@ export class KeyDirectory {
     if (!material) throw kmsErrors.internal();
     if (materialExpired(material, this.now())) throw kmsErrors.invalidState(`${arnOf(k)} is PendingImport.`);
     return material;
+  }
+
+  /** Whether a custom key store is connected now (its keys are usable). */
+  storeConnected(customKeyStoreId: string): boolean {
+    return this.deps.registry.isConnected(customKeyStoreId);
   }
 
   /** The key store a key lives in. */

@@ -12,12 +12,14 @@ import type { RootKeyHolder } from '../seal/root-key.js';
 import type { Store } from '../store/index.js';
 import { NoQuorumYetApprovalGate, type ApprovalGate } from './approval-gate.js';
 import { AllowAllUntilPoliciesAuthorizer, type Authorizer } from './authorization.js';
+import { HsmConnections, type HsmConnector } from './custom-key-stores.js';
 import { Kms } from './index.js';
 import { ScheduledJobs } from './jobs/due.js';
 import { LifecycleScheduler } from './jobs/scheduler.js';
 import { KeyDirectory } from './key-directory.js';
 import { AliasOperations } from './operations/aliases.js';
 import { AsymmetricOperations } from './operations/asymmetric.js';
+import { CustomKeyStoreOperations } from './operations/custom-key-stores.js';
 import { EncryptionOperations } from './operations/encryption.js';
 import { ImportOperations } from './operations/import.js';
 import { LifecycleOperations } from './operations/lifecycle.js';
@@ -38,7 +40,15 @@ export interface KmsDomainDeps {
   /** The authorization and approval ports; Kura's only implementations so far allow everything. */
   authorizer?: Authorizer;
   gate?: ApprovalGate;
+  /** How HSM key stores reach their tokens (main/keystores/hsm); without one, no HSM can be registered or connected. */
+  hsmConnector?: HsmConnector;
 }
+
+/** What an appliance without PKCS#11 support answers when asked to use an HSM. */
+const NO_HSM_SUPPORT: HsmConnector = {
+  probe: () => Promise.reject(Object.assign(new Error('this appliance was built without PKCS#11 support'), { code: 'INTERNAL_ERROR' })),
+  connect: () => Promise.reject(Object.assign(new Error('this appliance was built without PKCS#11 support'), { code: 'INTERNAL_ERROR' })),
+};
 
 export interface KmsDomain {
   kms: Kms;
@@ -47,6 +57,8 @@ export interface KmsDomain {
   directory: KeyDirectory;
   registry: KeyStoreRegistry;
   standardStore: StandardKeyStore;
+  customKeyStores: CustomKeyStoreOperations;
+  connections: HsmConnections;
 }
 
 export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
@@ -65,8 +77,10 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
   });
   const opDeps = { directory, keys: store.keys, aliases: store.aliases, importTokens: store.importTokens };
   const encryption = new EncryptionOperations(opDeps);
+  const connections = new HsmConnections({ store, registry, root, connector: deps.hsmConnector ?? NO_HSM_SUPPORT, log });
+  const customKeyStores = new CustomKeyStoreOperations({ ...opDeps, customKeyStores: store.customKeyStores, hsms: store.hsms, connections });
   const kms = new Kms({
-    lifecycle: new LifecycleOperations(opDeps),
+    lifecycle: new LifecycleOperations({ ...opDeps, customKeyStores: store.customKeyStores }),
     encryption,
     asymmetric: new AsymmetricOperations({ ...opDeps, encryption }),
     aliases: new AliasOperations(opDeps),
@@ -74,8 +88,9 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     rotation: new RotationOperations(opDeps),
     policies: new PolicyOperations(opDeps),
     imports: new ImportOperations(opDeps),
+    customKeyStores,
   });
   const jobs = new ScheduledJobs({ ...opDeps, root });
   const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs });
-  return { kms, jobs, scheduler, directory, registry, standardStore };
+  return { kms, jobs, scheduler, directory, registry, standardStore, customKeyStores, connections };
 }

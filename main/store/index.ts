@@ -7,6 +7,7 @@ import { SqliteAuditRepository } from './sqlite/audit-repository.js';
 import { SqliteCredentialRepository } from './sqlite/credential-repository.js';
 import { SqliteCustomKeyStoreRepository } from './sqlite/custom-key-store-repository.js';
 import { SqliteDatabase } from './sqlite/database.js';
+import { SqliteHsmRepository } from './sqlite/hsm-repository.js';
 import { SqliteImportTokenRepository } from './sqlite/import-token-repository.js';
 import { SqliteKeyRepository } from './sqlite/key-repository.js';
 import { migrate } from './sqlite/migrations.js';
@@ -33,6 +34,7 @@ export async function openStore(file: string, opts: { readonly?: boolean; schema
     aliases: new SqliteAliasRepository(db),
     importTokens: new SqliteImportTokenRepository(db),
     customKeyStores: new SqliteCustomKeyStoreRepository(db),
+    hsms: new SqliteHsmRepository(db),
     credentials: new SqliteCredentialRepository(db),
     appliance: new SqliteApplianceRepository(db),
     audit: new SqliteAuditRepository(db),

@@ -68,8 +68,25 @@ export interface CustomKeyStoreRecord {
   /** AWS ConnectionStateType. */
   connectionState: 'CONNECTED' | 'CONNECTING' | 'FAILED' | 'DISCONNECTED' | 'DISCONNECTING';
   createdAt: number;
-  /** The type's own settings (module path and token label; proxy URI and path …), kept as JSON. */
+  /** AWS_CLOUDHSM: the registered HSM (HsmRecord) behind the store; null for other types. */
+  hsmId: string | null;
+  /** The type's own settings (the sealed PIN and trust anchor; proxy URI and path …), kept as JSON. */
   config: Record<string, unknown>;
+}
+
+/** An HSM registered with the appliance (`kura hsm add`): a PKCS#11 module and one of its tokens. */
+export interface HsmRecord {
+  /** `cluster-` and 11 characters of [2-7a-z]: the shape of a CloudHSM cluster ID. */
+  id: string;
+  modulePath: string;
+  tokenLabel: string;
+  /** NSS softokn's C_Initialize parameters (its database directory); null for other modules. */
+  libraryParameters: string | null;
+  /** What the token said of itself when it was registered. */
+  manufacturer: string;
+  model: string;
+  serialNumber: string;
+  createdAt: number;
 }
 
 export interface AliasRecord {

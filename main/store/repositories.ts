@@ -27,7 +27,7 @@
 // - Records are the plain shapes of ./records.ts, returned in the order each method states.
 // - A write the database refuses (a duplicate, a missing key it refers to) rejects the promise; the
 //   caller's transaction then rolls back as a whole.
-import type { AliasRecord, AuditRecord, CredentialRecord, CustomKeyStoreRecord, ImportTokenRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
+import type { AliasRecord, AuditRecord, CredentialRecord, CustomKeyStoreRecord, HsmRecord, ImportTokenRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
 import type { Database, Tx } from './transaction.js';
 
 /** Keys, with their materials and tags. */
@@ -97,10 +97,25 @@ export interface CustomKeyStoreRepository {
   find(id: string, tx?: Tx): Promise<CustomKeyStoreRecord | undefined>;
   /** Every custom key store, oldest first (ties in ID order). */
   list(tx?: Tx): Promise<CustomKeyStoreRecord[]>;
-  /** Refused if the ID or the name is taken. */
+  /** Refused if the ID or the name is taken, or if another store uses the same HSM. */
   insert(tx: Tx, c: CustomKeyStoreRecord): Promise<void>;
+  /** Changes the name, HSM and settings of a store; refused if the name or the HSM is another store's. */
+  update(tx: Tx, c: Pick<CustomKeyStoreRecord, 'id' | 'name' | 'hsmId' | 'config'>): Promise<void>;
   setConnectionState(tx: Tx, id: string, state: CustomKeyStoreRecord['connectionState']): Promise<void>;
+  /** How many keys live in a store (keys pending deletion included). */
+  countKeys(id: string, tx?: Tx): Promise<number>;
   /** False if there was no such store; refused while a key still lives in it (AWS: delete its keys first). */
+  delete(tx: Tx, id: string): Promise<boolean>;
+}
+
+/** HSMs registered with the appliance. */
+export interface HsmRepository {
+  find(id: string, tx?: Tx): Promise<HsmRecord | undefined>;
+  /** Every HSM, oldest first (ties in ID order). */
+  list(tx?: Tx): Promise<HsmRecord[]>;
+  /** Refused if the ID, or the module and token label, are taken. */
+  insert(tx: Tx, h: HsmRecord): Promise<void>;
+  /** False if there was no such HSM; refused while a custom key store uses it. */
   delete(tx: Tx, id: string): Promise<boolean>;
 }
 
@@ -165,6 +180,7 @@ export interface Store {
   aliases: AliasRepository;
   importTokens: ImportTokenRepository;
   customKeyStores: CustomKeyStoreRepository;
+  hsms: HsmRepository;
   credentials: CredentialRepository;
   appliance: ApplianceRepository;
   audit: AuditRepository;

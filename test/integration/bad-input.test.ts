@@ -534,9 +534,10 @@ describe('aliases, tags and policies refused by the service', () => {
     expectAwsError(await call('GetKeyPolicy', { KeyId: keyA, PolicyName: 'other' }), 'NotFoundException');
   });
 
-  it('CreateKey Origin AWS_CLOUDHSM → UnsupportedOperationException (HSM key stores are a later issue), and no key is created', async () => {
+  it('CreateKey Origin AWS_CLOUDHSM without CustomKeyStoreId → ValidationException; with an unknown one → CustomKeyStoreNotFoundException; no key is created', async () => {
     const before = await keyCount();
-    expectAwsError(await call('CreateKey', { Origin: 'AWS_CLOUDHSM' }), 'UnsupportedOperationException');
+    expectAwsError(await call('CreateKey', { Origin: 'AWS_CLOUDHSM' }), 'ValidationException');
+    expectAwsError(await call('CreateKey', { Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'cks-00000000000000000' }), 'CustomKeyStoreNotFoundException');
     expect(await keyCount()).toBe(before);
   });
 

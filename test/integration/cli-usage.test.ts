@@ -12,8 +12,8 @@ const HOME = tempDataDir('kura-cli-usage-home-');
 const kura = (args: string[], env: NodeJS.ProcessEnv = {}) => runKura(args, { env: { ...isolatedEnv(HOME), ...env } });
 
 /** Every command the issue asks for; the table must have each (and `kura help --json` shows the table). */
-const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'credentials', 'audit', 'version', 'completion', 'help'];
-const SUBCOMMANDS: Record<string, string[]> = { credentials: ['create', 'list', 'delete', 'env', 'profile'], audit: ['list', 'tail', 'head', 'verify'] };
+const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'credentials', 'audit', 'hsm', 'devices', 'version', 'completion', 'help'];
+const SUBCOMMANDS: Record<string, string[]> = { credentials: ['create', 'list', 'delete', 'env', 'profile'], audit: ['list', 'tail', 'head', 'verify'], hsm: ['add', 'list', 'test', 'remove'] };
 
 interface Described {
   command: string;

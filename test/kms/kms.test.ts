@@ -483,7 +483,8 @@ describe('the KMS façade', () => {
       const missing = '00000000-0000-4000-8000-000000000000';
       const failing: [string, string, (c: CallContext) => Promise<unknown>][] = [
         ['CreateKey', 'Validation', (c) => d.keys.createKey(c, { keySpec: 'RSA_2048', keyUsage: 'GENERATE_VERIFY_MAC' })],
-        ['CreateKey', 'UnsupportedOperation', (c) => d.keys.createKey(c, { origin: 'AWS_CLOUDHSM' })],
+        ['CreateKey', 'UnsupportedOperation', (c) => d.keys.createKey(c, { multiRegion: true })],
+        ['CreateKey', 'Validation', (c) => d.keys.createKey(c, { origin: 'AWS_CLOUDHSM' })],
         ['CreateKey', 'MalformedPolicyDocument', (c) => d.keys.createKey(c, { policy: '{"Statement":[]}' })],
         ['EnableKey', 'NotFound', (c) => d.keys.enableKey(c, missing)],
         ['DisableKey', 'InvalidState', (c) => d.keys.disableKey(c, pending.keyId)],

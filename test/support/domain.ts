@@ -16,7 +16,7 @@ import { wasmAead, wasmKeyWrap } from '../../main/crypto/wasm-aead.js';
 import type { StandardKeyStore } from '../../main/keystores/standard/standard-key-store.js';
 import type { ApprovalGate } from '../../main/kms/approval-gate.js';
 import type { Authorizer } from '../../main/kms/authorization.js';
-import type { CallContext, Kms } from '../../main/kms/index.js';
+import type { CallContext, HsmConnector, Kms } from '../../main/kms/index.js';
 import type { ScheduledJobs } from '../../main/kms/jobs/due.js';
 import type { KeyDirectory } from '../../main/kms/key-directory.js';
 import { buildKmsDomain } from '../../main/kms/wiring.js';
@@ -44,6 +44,8 @@ export interface DomainOptions {
   /** Ports of the unit of work to use instead of Kura's allow-everything ones (unit-of-work tests). */
   authorizer?: Authorizer;
   gate?: ApprovalGate;
+  /** How HSM key stores reach their tokens (a fake token in unit tests; SoftHSM2 or NSS in integration tests). */
+  hsmConnector?: HsmConnector;
 }
 
 export interface Domain {
@@ -89,7 +91,7 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
   await root.load();
   // The domain logs only what goes wrong around a call (an audit entry that could not be written); tests assert on outcomes.
   const log = createLogger('error', () => undefined);
-  const kmsDomain = buildKmsDomain({ store, root, audit, clock, aead, keyWrap: wasmKeyWrap, log, schedulerIntervalMs: 60_000, authorizer: opts.authorizer, gate: opts.gate });
+  const kmsDomain = buildKmsDomain({ store, root, audit, clock, aead, keyWrap: wasmKeyWrap, log, schedulerIntervalMs: 60_000, authorizer: opts.authorizer, gate: opts.gate, hsmConnector: opts.hsmConnector });
   const credentials = new CredentialService({ store, root, clock, audit });
   let closed = false;
   const close = async (o: { keepFiles?: boolean } = {}) => {

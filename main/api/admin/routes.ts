@@ -11,7 +11,9 @@ import { KmsError, isKmsError, type KmsErrorCode } from '../../common/errors.js'
 import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import type { RootKeyHolder } from '../../seal/root-key.js';
+import type { Kms } from '../../kms/index.js';
 import type { JsonResponse, RawRequest } from '../http.js';
+import { handleHsmRoute } from './hsms.js';
 
 export interface AdminDeps {
   root: RootKeyHolder;
@@ -24,6 +26,10 @@ export interface AdminDeps {
   onUnsealed: () => Promise<void>;
   /** Asks the appliance to stop gracefully once this answer is sent; absent where nothing can stop it. */
   requestStop?: () => void;
+  /** The KMS façade, for the HSM registry (/hsms). */
+  kms?: Kms;
+  /** Plugged USB tokens, as the console shows them (main/devices/usb); absent where discovery is not wired. */
+  listDevices?: () => Promise<unknown>;
 }
 
 // KmsError codes → the admin API's HTTP statuses, in one exhaustive table like the KMS one
@@ -64,6 +70,14 @@ const ADMIN_STATUS: Record<KmsErrorCode, number> = {
   ExpiredImportToken: 400,
   InvalidImportToken: 400,
   IncorrectKeyMaterial: 400,
+  CustomKeyStoreInvalidState: 409,
+  CustomKeyStoreNameInUse: 409,
+  CustomKeyStoreHasCMKs: 409,
+  CloudHsmClusterNotFound: 404,
+  CloudHsmClusterInUse: 409,
+  CloudHsmClusterNotRelated: 409,
+  CloudHsmClusterInvalidConfiguration: 400,
+  IncorrectTrustAnchor: 400,
 };
 
 const json = (status: number, body: unknown): JsonResponse => ({
@@ -161,6 +175,11 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       return json(200, { deleted: del[1] });
     }
     if (route === 'GET /audit/verify') return json(200, await deps.audit.verify());
+    if (route === 'GET /devices' && deps.listDevices) return json(200, await deps.listDevices());
+    if (deps.kms) {
+      const answer = await handleHsmRoute(deps.kms, route, () => parseBody(req), json);
+      if (answer) return answer;
+    }
     return json(404, { error: 'NotFound', message: `No admin route ${route}.` });
   } catch (err) {
     if (isKmsError(err)) return json(ADMIN_STATUS[err.code], { error: err.code, message: err.message });

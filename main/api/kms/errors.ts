@@ -39,6 +39,14 @@ export const KMS_WIRE_ERRORS: Record<KmsErrorCode, { name: string; status: numbe
   ExpiredImportToken: { name: 'ExpiredImportTokenException', status: 400 },
   InvalidImportToken: { name: 'InvalidImportTokenException', status: 400 },
   IncorrectKeyMaterial: { name: 'IncorrectKeyMaterialException', status: 400 },
+  CustomKeyStoreInvalidState: { name: 'CustomKeyStoreInvalidStateException', status: 400 },
+  CustomKeyStoreNameInUse: { name: 'CustomKeyStoreNameInUseException', status: 400 },
+  CustomKeyStoreHasCMKs: { name: 'CustomKeyStoreHasCMKsException', status: 400 },
+  CloudHsmClusterNotFound: { name: 'CloudHsmClusterNotFoundException', status: 400 },
+  CloudHsmClusterInUse: { name: 'CloudHsmClusterInUseException', status: 400 },
+  CloudHsmClusterNotRelated: { name: 'CloudHsmClusterNotRelatedException', status: 400 },
+  CloudHsmClusterInvalidConfiguration: { name: 'CloudHsmClusterInvalidConfigurationException', status: 400 },
+  IncorrectTrustAnchor: { name: 'IncorrectTrustAnchorException', status: 400 },
 };
 
 /** An error answer in the AWS JSON 1.1 shape (`__type` and `message`, and the x-amzn-errortype header). */

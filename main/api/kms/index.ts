@@ -1,6 +1,12 @@
 // The TrentService actions Kura serves, by X-Amz-Target action name.
 import type { KmsHandler } from './handler.js';
 import { cancelKeyDeletion } from './cancel-key-deletion.js';
+import { connectCustomKeyStore } from './connect-custom-key-store.js';
+import { createCustomKeyStore } from './create-custom-key-store.js';
+import { deleteCustomKeyStore } from './delete-custom-key-store.js';
+import { describeCustomKeyStores } from './describe-custom-key-stores.js';
+import { disconnectCustomKeyStore } from './disconnect-custom-key-store.js';
+import { updateCustomKeyStore } from './update-custom-key-store.js';
 import { createAlias } from './create-alias.js';
 import { createKey } from './create-key.js';
 import { decrypt } from './decrypt.js';
@@ -42,15 +48,20 @@ import { updateKeyDescription } from './update-key-description.js';
 
 export const KMS_HANDLERS: Readonly<Record<string, KmsHandler>> = {
   CancelKeyDeletion: cancelKeyDeletion,
+  ConnectCustomKeyStore: connectCustomKeyStore,
   CreateAlias: createAlias,
+  CreateCustomKeyStore: createCustomKeyStore,
   CreateKey: createKey,
   Decrypt: decrypt,
   DeriveSharedSecret: deriveSharedSecret,
   DeleteAlias: deleteAlias,
+  DeleteCustomKeyStore: deleteCustomKeyStore,
   DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
+  DescribeCustomKeyStores: describeCustomKeyStores,
   DescribeKey: describeKey,
   DisableKey: disableKey,
   DisableKeyRotation: disableKeyRotation,
+  DisconnectCustomKeyStore: disconnectCustomKeyStore,
   EnableKey: enableKey,
   EnableKeyRotation: enableKeyRotation,
   Encrypt: encrypt,
@@ -78,6 +89,7 @@ export const KMS_HANDLERS: Readonly<Record<string, KmsHandler>> = {
   TagResource: tagResource,
   UntagResource: untagResource,
   UpdateAlias: updateAlias,
+  UpdateCustomKeyStore: updateCustomKeyStore,
   UpdateKeyDescription: updateKeyDescription,
   Verify: verify,
   VerifyMac: verifyMac,

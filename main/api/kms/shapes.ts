@@ -28,6 +28,7 @@ export function keyMetadata(kms: Kms, k: Key): Record<string, unknown> {
     ValidTo: k.validTo === null ? undefined : new Date(k.validTo),
     ExpirationModel: k.origin === 'EXTERNAL' ? (k.expirationModel ?? undefined) : undefined,
     Origin: k.origin,
+    CustomKeyStoreId: k.customKeyStoreId ?? undefined,
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: k.keySpec,
     KeySpec: k.keySpec,

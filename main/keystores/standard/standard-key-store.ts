@@ -104,7 +104,8 @@ export class StandardKeyStore implements KeyStore {
     return spec as KeyStoreSpec;
   }
 
-  async generate(keyId: string, spec: KeyStoreSpec): Promise<NewMaterial> {
+  /** Hints are for stores that name their material; the standard store's is a sealed blob. */
+  async generate(keyId: string, spec: KeyStoreSpec, _hints?: { label?: string }): Promise<NewMaterial> {
     this.requireSpec(spec);
     this.deps.root.requireUnsealed();
     const materialId = newMaterialId();

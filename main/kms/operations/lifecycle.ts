@@ -8,6 +8,7 @@ import { KmsError, kmsErrors } from '../../common/errors.js';
 import { partitionOf } from '../../common/regions.js';
 import { isKeyUsageAllowed } from '../../crypto/asymmetric/index.js';
 import type { NewMaterial } from '../../keystores/key-store.js';
+import type { CustomKeyStoreRepository } from '../../store/index.js';
 import type { CallContext } from '../key-directory.js';
 import { newKeyId } from '../identifiers.js';
 import {
@@ -48,7 +49,32 @@ function usageAllowed(spec: KeySpecName, usage: KeyUsage): boolean {
 }
 
 export class LifecycleOperations {
-  constructor(private readonly deps: OperationDeps) {}
+  constructor(private readonly deps: OperationDeps & { customKeyStores: Pick<CustomKeyStoreRepository, 'find'> }) {}
+
+  /**
+   * AWS's rules for a key in a custom key store: the store exists and is CONNECTED, the key is a
+   * symmetric encryption key, and its Origin says where its material is (AWS_CLOUDHSM); Origin
+   * AWS_CLOUDHSM without a store names nothing. Returns the store's ID, or null for the standard store.
+   */
+  private async customKeyStoreFor(input: CreateKeyInput, origin: string, keySpec: string, keyUsage: string): Promise<string | null> {
+    const id = input.customKeyStoreId;
+    if (id === undefined) {
+      if (origin === Origin.AwsCloudHsm) throw kmsErrors.validation('Origin AWS_CLOUDHSM needs the CustomKeyStoreId of an AWS_CLOUDHSM key store.');
+      return null;
+    }
+    const store = await this.deps.customKeyStores.find(id);
+    if (!store) throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${id} does not exist.`);
+    if (store.type !== 'AWS_CLOUDHSM') throw new KmsError('UnsupportedOperation', 'Kura does not serve external key stores (EXTERNAL_KEY_STORE) yet.');
+    if (origin !== Origin.AwsCloudHsm) throw kmsErrors.validation(`A key in an AWS_CLOUDHSM key store has Origin AWS_CLOUDHSM, not ${origin}.`);
+    if (keySpec !== SYMMETRIC_DEFAULT || keyUsage !== KeyUsage.EncryptDecrypt) {
+      throw new KmsError('UnsupportedOperation', 'A custom key store holds only symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).');
+    }
+    if (input.multiRegion) throw new KmsError('UnsupportedOperation', 'A key in a custom key store cannot be a multi-Region key.');
+    if (!this.deps.directory.storeConnected(id)) {
+      throw new KmsError('CustomKeyStoreInvalidState', `Custom key store ${id} is not connected: connect it (ConnectCustomKeyStore) before creating keys in it.`);
+    }
+    return id;
+  }
 
   createKey(ctx: CallContext, input: CreateKeyInput): Promise<Key> {
     const { directory } = this.deps;
@@ -64,12 +90,12 @@ export class LifecycleOperations {
         if (!isKeySpecName(keySpec) || !isKeyUsage(keyUsage) || !usageAllowed(keySpec, keyUsage)) {
           throw kmsErrors.validation(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
         }
-        if (input.customKeyStoreId !== undefined) {
-          throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${input.customKeyStoreId} does not exist.`);
+        const customKeyStoreId = await this.customKeyStoreFor(input, origin, keySpec, keyUsage);
+        // customKeyStoreFor checked AWS_CLOUDHSM; the standard store makes AWS_KMS keys and takes EXTERNAL ones.
+        if (customKeyStoreId === null && origin !== Origin.AwsKms && origin !== Origin.External) {
+          throw new KmsError('UnsupportedOperation', `Kura does not support Origin ${origin} yet; keys are AWS_KMS (generated), EXTERNAL (imported) or AWS_CLOUDHSM (on an HSM).`);
         }
-        if (origin !== Origin.AwsKms && origin !== Origin.External) {
-          throw new KmsError('UnsupportedOperation', `Kura does not support Origin ${origin} yet; keys are AWS_KMS (generated) or EXTERNAL (imported).`);
-        }
+        const keyOrigin = origin as Origin;
         if (input.xksKeyId !== undefined) throw kmsErrors.validation('XksKeyId is valid only for keys in an external key store (Origin EXTERNAL_KEY_STORE).');
         if (input.multiRegion) throw new KmsError('UnsupportedOperation', 'Kura does not support multi-Region keys.');
         const policy = input.policy ?? defaultKeyPolicy(ctx.accountId, partitionOf(ctx.region));
@@ -83,7 +109,7 @@ export class LifecycleOperations {
           description: input.description ?? '',
           keyUsage,
           keySpec,
-          origin,
+          origin: keyOrigin,
           state: imported ? KeyState.PendingImport : KeyState.Enabled,
           createdAt: directory.now(),
           deletionAt: null,
@@ -96,12 +122,14 @@ export class LifecycleOperations {
           currentMaterialId: null,
           expirationModel: null,
           validTo: null,
-          customKeyStoreId: null,
+          customKeyStoreId,
         };
         return { keys: [], record, tags };
       },
       // An EXTERNAL key has no material until ImportKeyMaterial; its material ID comes from the material.
-      make: async ({ record }) => (record.origin === Origin.External ? null : directory.storeOf(record).generate(record.keyId, record.keySpec)),
+      // A key on an HSM is labelled there with its ARN, so that an operator can find it on the token.
+      make: async ({ record }) =>
+        record.origin === Origin.External ? null : directory.storeOf(record).generate(record.keyId, record.keySpec, { label: arnOf(record) }),
       discard: async (made, { record }) => {
         if (made) await directory.storeOf(record).destroy({ keyId: record.keyId, materialId: made.materialId, ref: made.ref });
       },

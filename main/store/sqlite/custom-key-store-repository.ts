@@ -15,6 +15,7 @@ function toCustomKeyStore(r: Row): CustomKeyStoreRecord {
     type: String(r.type) as CustomKeyStoreRecord['type'],
     connectionState: String(r.connection_state) as CustomKeyStoreRecord['connectionState'],
     createdAt: Number(r.created_at),
+    hsmId: r.hsm_id === null || r.hsm_id === undefined ? null : String(r.hsm_id),
     config: JSON.parse(String(r.config)) as Record<string, unknown>,
   };
 }
@@ -36,14 +37,24 @@ export class SqliteCustomKeyStoreRepository implements CustomKeyStoreRepository 
     await this.db
       .sql(tx)
       .run(
-        'INSERT INTO custom_key_stores (id, name, type, connection_state, created_at, config) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO custom_key_stores (id, name, type, connection_state, created_at, hsm_id, config) VALUES (?, ?, ?, ?, ?, ?, ?)',
         c.id,
         c.name,
         c.type,
         c.connectionState,
         c.createdAt,
+        c.hsmId,
         JSON.stringify(c.config),
       );
+  }
+
+  async update(tx: Tx, c: Pick<CustomKeyStoreRecord, 'id' | 'name' | 'hsmId' | 'config'>): Promise<void> {
+    await this.db.sql(tx).run('UPDATE custom_key_stores SET name = ?, hsm_id = ?, config = ? WHERE id = ?', c.name, c.hsmId, JSON.stringify(c.config), c.id);
+  }
+
+  async countKeys(id: string, tx?: Tx): Promise<number> {
+    const r = await this.db.read(tx).get<{ n: number }>('SELECT COUNT(*) AS n FROM keys WHERE custom_key_store_id = ?', id);
+    return r?.n ?? 0;
   }
 
   async setConnectionState(tx: Tx, id: string, state: CustomKeyStoreRecord['connectionState']): Promise<void> {

@@ -149,6 +149,30 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE key_materials RENAME COLUMN material_sealed TO material_ref
     `,
   },
+  {
+    version: 5,
+    name: 'HSMs registered with the appliance, and the HSM behind each AWS_CLOUDHSM key store',
+    sql: `
+      -- An HSM as an operator registered it (\`kura hsm add\`): a PKCS#11 module and a token label (slot
+      -- IDs change between plug-ins), with what the token said of itself when it was added. Its ID has
+      -- the shape of a CloudHSM cluster ID, which CreateCustomKeyStore names as CloudHsmClusterId. No PIN
+      -- is kept here: a custom key store keeps its own, sealed under the root key.
+      CREATE TABLE hsms (
+        id TEXT PRIMARY KEY,
+        module_path TEXT NOT NULL,
+        token_label TEXT NOT NULL,
+        library_parameters TEXT,
+        manufacturer TEXT NOT NULL,
+        model TEXT NOT NULL,
+        serial_number TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (module_path, token_label)
+      );
+      -- One custom key store per HSM, as AWS allows one per cluster; an HSM in use cannot be removed.
+      ALTER TABLE custom_key_stores ADD COLUMN hsm_id TEXT REFERENCES hsms (id);
+      CREATE UNIQUE INDEX custom_key_stores_by_hsm ON custom_key_stores (hsm_id) WHERE hsm_id IS NOT NULL
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

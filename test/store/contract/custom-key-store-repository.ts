@@ -3,7 +3,7 @@
 // connection state changed; deleted (and false when there was none); an ID or name that is taken
 // refused, and so is deleting a store that still holds a key.
 import { describe, expect, it } from 'vitest';
-import { customKeyStoreRecord, freshStore, insertKeys, keyRecord, type OpenStore } from './harness.js';
+import { customKeyStoreRecord, freshStore, hsmRecord, insertKeys, keyRecord, type OpenStore } from './harness.js';
 
 export function customKeyStoreRepositoryContract(name: string, open: OpenStore): void {
   describe(`CustomKeyStoreRepository contract: ${name}`, () => {
@@ -44,6 +44,51 @@ export function customKeyStoreRepositoryContract(name: string, open: OpenStore):
       expect(await s.db.write((tx) => s.customKeyStores.delete(tx, empty.id))).toBe(false);
       await expect(s.db.write((tx) => s.customKeyStores.delete(tx, holding.id))).rejects.toThrow();
       expect(await s.customKeyStores.list()).toEqual([holding]);
+    });
+
+    it('updates a store’s name, HSM and settings, and counts the keys that live in it', async () => {
+      const s = store();
+      const [h1, h2] = [hsmRecord(), hsmRecord()];
+      const c = customKeyStoreRecord({ hsmId: h1.id });
+      await s.db.write(async (tx) => {
+        await s.hsms.insert(tx, h1);
+        await s.hsms.insert(tx, h2);
+        await s.customKeyStores.insert(tx, c);
+      });
+      const changed = { ...c, name: 'renamed', hsmId: h2.id, config: { pinSealed: 'AAAA' } };
+      await s.db.write((tx) => s.customKeyStores.update(tx, changed));
+      expect(await s.customKeyStores.find(c.id)).toEqual(changed);
+      expect(await s.customKeyStores.countKeys(c.id)).toBe(0);
+      await insertKeys(s, keyRecord({ origin: 'AWS_CLOUDHSM', customKeyStoreId: c.id }), keyRecord({ origin: 'AWS_CLOUDHSM', customKeyStoreId: c.id }));
+      expect(await s.customKeyStores.countKeys(c.id)).toBe(2);
+    });
+
+    it('refuses a second store on an HSM, and removing an HSM that a store uses', async () => {
+      const s = store();
+      const h = hsmRecord();
+      const c = customKeyStoreRecord({ hsmId: h.id });
+      await s.db.write(async (tx) => {
+        await s.hsms.insert(tx, h);
+        await s.customKeyStores.insert(tx, c);
+      });
+      await expect(s.db.write((tx) => s.customKeyStores.insert(tx, customKeyStoreRecord({ hsmId: h.id })))).rejects.toThrow();
+      await expect(s.db.write((tx) => s.hsms.delete(tx, h.id))).rejects.toThrow();
+      expect(await s.db.write((tx) => s.customKeyStores.delete(tx, c.id))).toBe(true);
+      expect(await s.db.write((tx) => s.hsms.delete(tx, h.id))).toBe(true);
+      expect(await s.db.write((tx) => s.hsms.delete(tx, h.id))).toBe(false);
+    });
+
+    it('finds and lists registered HSMs; a module and token label are registered once', async () => {
+      const s = store();
+      const [a, b] = [hsmRecord({ createdAt: 5, libraryParameters: "configdir='sql:/tmp/x' " }), hsmRecord({ createdAt: 1 })];
+      await s.db.write(async (tx) => {
+        await s.hsms.insert(tx, a);
+        await s.hsms.insert(tx, b);
+      });
+      expect(await s.hsms.find(a.id)).toEqual(a);
+      expect(await s.hsms.find('cluster-aaaaaaaaaaa')).toBeUndefined();
+      expect(await s.hsms.list()).toEqual([b, a]);
+      await expect(s.db.write((tx) => s.hsms.insert(tx, hsmRecord({ modulePath: a.modulePath, tokenLabel: a.tokenLabel })))).rejects.toThrow();
     });
 
     it('refuses an ID or a name that is taken', async () => {

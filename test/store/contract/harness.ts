@@ -4,7 +4,7 @@
 // implementation of them.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach } from 'vitest';
-import type { AuditRecord, CustomKeyStoreRecord, KeyRecord, MaterialRecord, Store } from '../../../main/store/index.js';
+import type { AuditRecord, CustomKeyStoreRecord, HsmRecord, KeyRecord, MaterialRecord, Store } from '../../../main/store/index.js';
 
 export interface StoreHarness {
   store: Store;
@@ -78,7 +78,12 @@ export function materialRecord(keyId: string, over: Partial<MaterialRecord> = {}
 
 export function customKeyStoreRecord(over: Partial<CustomKeyStoreRecord> = {}): CustomKeyStoreRecord {
   const id = `cks-${randomBytes(9).toString('hex').slice(0, 17)}`;
-  return { id, name: `store ${id}`, type: 'AWS_CLOUDHSM', connectionState: 'DISCONNECTED', createdAt: 1_000, config: { tokenLabel: 'kura', slots: [1, 2] }, ...over };
+  return { id, name: `store ${id}`, type: 'AWS_CLOUDHSM', connectionState: 'DISCONNECTED', createdAt: 1_000, hsmId: null, config: { tokenLabel: 'kura', slots: [1, 2] }, ...over };
+}
+
+export function hsmRecord(over: Partial<HsmRecord> = {}): HsmRecord {
+  const id = `cluster-${randomBytes(16).toString('hex').replace(/[^2-7a-f]/g, '').padEnd(11, 'a').slice(0, 11)}`;
+  return { id, modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: `token ${id}`, libraryParameters: null, manufacturer: 'SoftHSM project', model: 'SoftHSM v2', serialNumber: randomBytes(8).toString('hex'), createdAt: 1_000, ...over };
 }
 
 /** An audit row; the store does not check the chain, so any bytes do as hashes. */

@@ -160,8 +160,8 @@ describe('migration 4: custom key stores and material references', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('is the newest migration, and an older database is left at its version until opened', async () => {
-    expect(SCHEMA_VERSION).toBe(4);
+  it('an older database is left at its version until opened', async () => {
+    expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(4);
     const old = await openStore(file, { schemaUpTo: PREVIOUS });
     try {
       expect(await sqliteOf(old).all('SELECT version FROM schema_version ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
@@ -186,7 +186,7 @@ describe('migration 4: custom key stores and material references', () => {
 
     const s = await openStore(file);
     try {
-      expect(await sqliteOf(s).all('SELECT version FROM schema_version ORDER BY version')).toEqual([1, 2, 3, 4].map((version) => ({ version })));
+      expect(await sqliteOf(s).all('SELECT version FROM schema_version ORDER BY version')).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
       // Every column a version-3 key had is as it was; the new one says "standard key store".
       const rawAfter = await sqliteOf(s).all<Record<string, unknown>>('SELECT * FROM keys ORDER BY key_id');
       expect(rawAfter.map((r) => r.custom_key_store_id)).toEqual([null, null]);
@@ -260,7 +260,7 @@ describe('migration 4: custom key stores and material references', () => {
   it('adds the custom key store table: types and connection states as AWS names them, keys bound by a foreign key', async () => {
     const s = await openStore(file);
     try {
-      const hsm = { id: 'cks-1234567890abcdef0', name: 'token', type: 'AWS_CLOUDHSM' as const, connectionState: 'DISCONNECTED' as const, createdAt: 5, config: { tokenLabel: 'kura' } };
+      const hsm = { id: 'cks-1234567890abcdef0', name: 'token', type: 'AWS_CLOUDHSM' as const, connectionState: 'DISCONNECTED' as const, createdAt: 5, hsmId: null, config: { tokenLabel: 'kura' } };
       await s.db.write((tx) => s.customKeyStores.insert(tx, hsm));
       expect(await s.customKeyStores.find(hsm.id)).toEqual(hsm);
       await s.db.write((tx) => s.customKeyStores.setConnectionState(tx, hsm.id, 'CONNECTED'));
@@ -298,6 +298,32 @@ describe('migration 4: custom key stores and material references', () => {
       // The key store of a key is fixed at creation: an update leaves it.
       await s.db.write((tx) => s.keys.update(tx, { ...key, customKeyStoreId: null, description: 'changed' }));
       expect(await s.keys.find(key.keyId)).toMatchObject({ customKeyStoreId: hsm.id, description: 'changed' });
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('migration 5: registered HSMs', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = tempDir('kura-migrate5-');
+    file = path.join(dir, 'kura.db');
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the custom key stores a version-4 Kura wrote (no HSM behind them) and adds the HSM table', async () => {
+    expect(SCHEMA_VERSION).toBe(5);
+    const old = await openStore(file, { schemaUpTo: 4 });
+    await writeSql(old, (sql) => sql.run("INSERT INTO custom_key_stores (id, name, type, created_at, config) VALUES ('cks-1', 'old', 'AWS_CLOUDHSM', 7, '{\"a\":1}')"));
+    await old.close();
+    const s = await openStore(file);
+    try {
+      expect(await s.customKeyStores.find('cks-1')).toEqual({ id: 'cks-1', name: 'old', type: 'AWS_CLOUDHSM', connectionState: 'DISCONNECTED', createdAt: 7, hsmId: null, config: { a: 1 } });
+      expect(await s.hsms.list()).toEqual([]);
     } finally {
       await s.close();
     }

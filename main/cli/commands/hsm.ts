@@ -1,0 +1,124 @@
+// `kura hsm add|list|test|remove`: the HSMs the appliance may use for AWS_CLOUDHSM custom key stores.
+// An HSM is a PKCS#11 module and a token label (slot IDs change when a token is re-plugged); adding one
+// checks that the module loads and the token is there, and prints the ID that CreateCustomKeyStore takes
+// as CloudHsmClusterId. The token's PIN is not given here: a custom key store gets it as its
+// KeyStorePassword. These commands talk to the running appliance with the admin token.
+import fs from 'node:fs';
+import path from 'node:path';
+import { adminClient } from '../locate.js';
+import { CLIENT_OPTIONS, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
+
+interface HsmBody {
+  hsmId: string;
+  modulePath: string;
+  tokenLabel: string;
+  libraryParameters?: string;
+  manufacturer: string;
+  model: string;
+  serialNumber: string;
+  createdAt: string;
+  token?: { label: string; manufacturerId: string; model: string; serialNumber: string; vendor: string; loginRequired: boolean; aesGcm: boolean };
+}
+
+const HSM_ID_RE = /^cluster-[2-7a-zA-Z]{11,16}$/;
+
+function hsmIdArg(inv: Invocation): string {
+  const id = inv.positionals[0];
+  if (!id || inv.positionals.length > 1) throw new UsageError('name one HSM ID (cluster-…; see kura hsm list)');
+  if (!HSM_ID_RE.test(id)) throw new UsageError(`"${id}" is not an HSM ID (cluster- and 11 to 16 letters or digits 2–7)`);
+  return id;
+}
+
+/** NSS softokn keeps its token in a database directory, named in its C_Initialize parameters. */
+function libraryParameters(inv: Invocation): string | undefined {
+  const raw = stringOption(inv, 'library-parameters');
+  const nssDb = stringOption(inv, 'nss-db');
+  if (raw !== undefined && nssDb !== undefined) throw new UsageError('give --nss-db or --library-parameters, not both');
+  if (nssDb !== undefined) return `configdir='sql:${path.resolve(nssDb)}' certPrefix='' keyPrefix='' secmod='secmod.db' flags=`;
+  return raw;
+}
+
+async function add(inv: Invocation): Promise<number> {
+  const modulePath = stringOption(inv, 'module');
+  const tokenLabel = stringOption(inv, 'token-label');
+  if (!modulePath || !tokenLabel) throw new UsageError('--module and --token-label are required');
+  if (inv.positionals.length > 0) throw new UsageError(`unexpected argument "${inv.positionals[0]}"`);
+  const absolute = path.resolve(modulePath);
+  if (!fs.existsSync(absolute)) throw new UsageError(`no PKCS#11 module at ${absolute}`);
+  const params = libraryParameters(inv);
+  const r = await adminClient(inv).call<HsmBody>('POST', '/hsms', { modulePath: absolute, tokenLabel, ...(params !== undefined ? { libraryParameters: params } : {}) }, true);
+  if (inv.json) return (printJson(r), 0);
+  print(`HSM ID:        ${r.hsmId}`);
+  print(`Token:         ${r.tokenLabel} (${r.manufacturer} ${r.model}, serial ${r.serialNumber})`);
+  print(`Module:        ${r.modulePath}`);
+  print(`Use it with:   aws kms create-custom-key-store --custom-key-store-name NAME --cloud-hsm-cluster-id ${r.hsmId} \\`);
+  print(`                 --trust-anchor-certificate file://CA.pem --key-store-password PIN`);
+  return 0;
+}
+
+async function list(inv: Invocation): Promise<number> {
+  const { hsms } = await adminClient(inv).call<{ hsms: HsmBody[] }>('GET', '/hsms', undefined, true);
+  if (inv.json) return (printJson(hsms), 0);
+  if (hsms.length === 0) print('No HSMs registered (kura hsm add --module PATH --token-label LABEL).');
+  for (const h of hsms) print(`${h.hsmId}  ${h.tokenLabel}  ${h.manufacturer} ${h.model} ${h.serialNumber}  ${h.modulePath}  ${h.createdAt}`);
+  return 0;
+}
+
+async function test(inv: Invocation): Promise<number> {
+  const id = hsmIdArg(inv);
+  const r = await adminClient(inv).call<{ hsmId: string; token: NonNullable<HsmBody['token']> }>('POST', `/hsms/${id}/test`, {}, true);
+  if (inv.json) return (printJson(r), 0);
+  print(`${id}: token "${r.token.label}" is present (${r.token.manufacturerId} ${r.token.model}, serial ${r.token.serialNumber}; ${r.token.aesGcm ? 'AES-GCM' : 'no AES-GCM'})`);
+  return 0;
+}
+
+async function remove(inv: Invocation): Promise<number> {
+  const id = hsmIdArg(inv);
+  await adminClient(inv).call('DELETE', `/hsms/${id}`, undefined, true);
+  if (inv.json) printJson({ removed: id });
+  else print(`Removed ${id}.`);
+  return 0;
+}
+
+export const hsm: CommandSpec = {
+  name: 'hsm',
+  summary: 'register the HSMs (PKCS#11 tokens) behind custom key stores (add|list|test|remove)',
+  description: `An HSM is a PKCS#11 module and a token label. Registered, it has an ID (cluster-…) that
+CreateCustomKeyStore takes as CloudHsmClusterId; the store's KeyStorePassword is the token's user PIN.
+These commands need the admin token from the data directory (or KURA_ADMIN_TOKEN) and a running appliance.`,
+  options: [{ name: 'help', short: 'h', help: 'show this help and exit' }],
+  subcommands: [
+    {
+      name: 'add',
+      summary: 'register a module and token; prints the HSM ID',
+      description: `Checks that the module loads (a regular file owned by root or you, not in a world-writable
+directory) and that a token with the label is present, then registers it. NSS softokn needs its
+database directory: --nss-db DIR (or the raw --library-parameters).`,
+      options: [
+        { name: 'module', value: 'PATH', help: 'the PKCS#11 module (.so), required' },
+        { name: 'token-label', value: 'LABEL', help: 'the token label, required' },
+        { name: 'nss-db', value: 'DIR', help: "NSS softokn's database directory" },
+        { name: 'library-parameters', value: 'TEXT', help: 'C_Initialize library parameters (NSS softokn)' },
+        ...CLIENT_OPTIONS,
+      ],
+      run: add,
+    },
+    { name: 'list', summary: 'the registered HSMs', description: 'Lists the registered HSMs, oldest first.', options: [...CLIENT_OPTIONS], run: list },
+    {
+      name: 'test',
+      summary: 'check that an HSM\'s token is present now',
+      args: 'HSM_ID',
+      description: 'Loads the module and looks for the token (no login); exits non-zero if it is not there.',
+      options: [...CLIENT_OPTIONS],
+      run: test,
+    },
+    {
+      name: 'remove',
+      summary: 'unregister an HSM no custom key store uses',
+      args: 'HSM_ID',
+      description: 'Unregisters an HSM; refused while a custom key store uses it (delete that store first).',
+      options: [...CLIENT_OPTIONS],
+      run: remove,
+    },
+  ],
+};

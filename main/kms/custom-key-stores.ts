@@ -1,0 +1,199 @@
+// Custom key stores of type AWS_CLOUDHSM, live: which are connected now, to which token, and what
+// happens when a token goes away. The KMS domain declares here what it needs of an HSM (the HsmConnector
+// port, implemented by main/keystores/hsm and handed in by ./wiring.ts), so that kms/ never loads a
+// PKCS#11 module itself and its tests can use a fake token.
+//
+// A connected store is registered in the KeyStoreRegistry under its custom key store ID (its keys are
+// then usable); a disconnected, failed or sealed one is not (its keys read as Unavailable). The
+// connection state AWS shows (DescribeCustomKeyStores) is the stored one — CONNECTED, FAILED with its
+// ConnectionErrorCode, DISCONNECTED — written by ./operations/custom-key-stores.ts through the unit of
+// work; this class tells it when a token fails mid-use. The appliance sealing closes every connection
+// (the PINs are sealed with the root key) without changing the stored state; unsealing reconnects the
+// stores that are stored as CONNECTED.
+import type { Logger } from '../common/log.js';
+import type { ConnectionState, KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
+import { encodeAad } from '../seal/at-rest.js';
+import type { RootKeyHolder } from '../seal/root-key.js';
+import type { CustomKeyStoreRecord, HsmRecord, Store } from '../store/index.js';
+
+/** AWS ConnectionErrorCodeType, for the values an HSM can give. */
+export type HsmConnectionErrorCode =
+  | 'INVALID_CREDENTIALS'
+  | 'USER_LOCKED_OUT'
+  | 'USER_LOGGED_IN'
+  | 'USER_NOT_FOUND'
+  | 'CLUSTER_NOT_FOUND'
+  | 'INSUFFICIENT_CLOUDHSM_HSMS'
+  | 'NETWORK_ERRORS'
+  | 'INTERNAL_ERROR';
+
+/** Where a token is: a PKCS#11 module and a token label (and NSS softokn's database parameters). */
+export interface HsmTokenConfig {
+  modulePath: string;
+  tokenLabel: string;
+  libraryParameters?: string;
+}
+
+/** What a token says of itself. */
+export interface HsmTokenInfo {
+  label: string;
+  manufacturerId: string;
+  model: string;
+  serialNumber: string;
+  vendor: string;
+  loginRequired: boolean;
+  aesGcm: boolean;
+}
+
+/** A key store on a logged-in token. */
+export interface ConnectedHsm extends KeyStore {
+  failure(): HsmConnectionErrorCode | undefined;
+  onFailure(listener: (code: HsmConnectionErrorCode) => void): void;
+  close(): Promise<void>;
+}
+
+/** What kms/ needs of HSMs; main/keystores/hsm implements it. Both throw an error with an HsmConnectionErrorCode as `code`. */
+export interface HsmConnector {
+  probe(config: HsmTokenConfig): Promise<HsmTokenInfo>;
+  connect(config: HsmTokenConfig & { pin: string }): Promise<ConnectedHsm>;
+}
+
+const CONNECTION_ERROR_CODES: ReadonlySet<string> = new Set<HsmConnectionErrorCode>([
+  'INVALID_CREDENTIALS',
+  'USER_LOCKED_OUT',
+  'USER_LOGGED_IN',
+  'USER_NOT_FOUND',
+  'CLUSTER_NOT_FOUND',
+  'INSUFFICIENT_CLOUDHSM_HSMS',
+  'NETWORK_ERRORS',
+  'INTERNAL_ERROR',
+]);
+
+/** The ConnectionErrorCode an HSM connector's error carries; INTERNAL_ERROR for anything else. */
+export function connectionErrorCodeOf(e: unknown): HsmConnectionErrorCode {
+  const code = e !== null && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
+  return CONNECTION_ERROR_CODES.has(code) ? (code as HsmConnectionErrorCode) : 'INTERNAL_ERROR';
+}
+
+/** The settings of an AWS_CLOUDHSM store, as kept in CustomKeyStoreRecord.config. */
+export interface HsmStoreConfig {
+  /** The token's user PIN (AWS: KeyStorePassword), sealed under the root key, base64. */
+  pinSealed: string;
+  trustAnchorCertificate: string;
+  /** Why the last connection attempt failed (AWS ConnectionErrorCode), while the store is FAILED. */
+  connectionErrorCode?: HsmConnectionErrorCode;
+}
+
+export const hsmStoreConfig = (c: CustomKeyStoreRecord): HsmStoreConfig => c.config as unknown as HsmStoreConfig;
+
+const pinAad = (storeId: string) => encodeAad('kura/custom-key-store/pin/v1', storeId);
+
+export const tokenConfigOf = (h: HsmRecord): HsmTokenConfig => ({
+  modulePath: h.modulePath,
+  tokenLabel: h.tokenLabel,
+  ...(h.libraryParameters !== null ? { libraryParameters: h.libraryParameters } : {}),
+});
+
+export interface HsmConnectionsDeps {
+  store: Pick<Store, 'db' | 'customKeyStores' | 'hsms'>;
+  registry: KeyStoreRegistry;
+  root: RootKeyHolder;
+  connector: HsmConnector;
+  log: Logger;
+}
+
+export class HsmConnections {
+  private readonly live = new Map<string, ConnectedHsm>();
+  private readonly failedListeners: ((storeId: string, code: HsmConnectionErrorCode) => void)[] = [];
+
+  constructor(private readonly deps: HsmConnectionsDeps) {
+    deps.root.onSeal(() => void this.closeAll());
+  }
+
+  get connector(): HsmConnector {
+    return this.deps.connector;
+  }
+
+  sealPin(storeId: string, pin: string): string {
+    const raw = Buffer.from(pin, 'utf8');
+    try {
+      return this.deps.root.credentialSealer().seal(raw, pinAad(storeId)).toString('base64');
+    } finally {
+      raw.fill(0);
+    }
+  }
+
+  /** The live state of a store: CONNECTED only while its connection is open and well. */
+  state(c: CustomKeyStoreRecord): { state: ConnectionState; errorCode?: HsmConnectionErrorCode } {
+    const conn = this.live.get(c.id);
+    if (conn) {
+      const failed = conn.failure();
+      return failed ? { state: 'FAILED', errorCode: failed } : { state: conn.connectionState() };
+    }
+    if (c.connectionState === 'FAILED') return { state: 'FAILED', errorCode: hsmStoreConfig(c).connectionErrorCode ?? 'INTERNAL_ERROR' };
+    // Stored as CONNECTED but not open here (the appliance is sealed, or still reconnecting): not usable.
+    return { state: c.connectionState === 'CONNECTED' ? 'CONNECTING' : c.connectionState };
+  }
+
+  /**
+   * Opens a store's token with its PIN and registers it. Never throws for the token's own reasons: the
+   * outcome is the state returned (CONNECTED, or FAILED with the code), as AWS reports a failed connection
+   * in DescribeCustomKeyStores rather than in ConnectCustomKeyStore's answer.
+   */
+  async open(c: CustomKeyStoreRecord): Promise<{ state: 'CONNECTED' | 'FAILED'; errorCode?: HsmConnectionErrorCode }> {
+    await this.close(c.id);
+    const hsm = c.hsmId === null ? undefined : await this.deps.store.hsms.find(c.hsmId);
+    if (!hsm) return { state: 'FAILED', errorCode: 'CLUSTER_NOT_FOUND' };
+    const sealed = Buffer.from(hsmStoreConfig(c).pinSealed, 'base64');
+    const pinBytes = this.deps.root.credentialSealer().open(sealed, pinAad(c.id));
+    let conn: ConnectedHsm;
+    try {
+      // pkcs11js takes the PIN as a string: that copy cannot be wiped (SECURITY.md).
+      conn = await this.deps.connector.connect({ ...tokenConfigOf(hsm), pin: pinBytes.toString('utf8') });
+    } catch (e) {
+      const errorCode = connectionErrorCodeOf(e);
+      this.deps.log.warn('custom key store connection failed', { customKeyStoreId: c.id, errorCode });
+      return { state: 'FAILED', errorCode };
+    } finally {
+      pinBytes.fill(0);
+    }
+    conn.onFailure((code) => void this.failed(c.id, conn, code));
+    this.live.set(c.id, conn);
+    this.deps.registry.register(c.id, conn);
+    return { state: 'CONNECTED' };
+  }
+
+  /** Closes a store's connection, if open; its keys become Unavailable. */
+  async close(storeId: string): Promise<void> {
+    const conn = this.live.get(storeId);
+    if (!conn) return;
+    this.live.delete(storeId);
+    this.deps.registry.unregister(storeId);
+    try {
+      await conn.close();
+    } catch (e) {
+      this.deps.log.warn('closing an HSM connection failed', { customKeyStoreId: storeId, error: e instanceof Error ? e.name : typeof e });
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.live.keys()].map((id) => this.close(id)));
+  }
+
+  /** Called when a token fails mid-use (after its connection is closed here): the owner records it. */
+  onFailed(listener: (storeId: string, code: HsmConnectionErrorCode) => void): void {
+    this.failedListeners.push(listener);
+  }
+
+  /** A token failed mid-use: the connection goes (its keys are Unavailable until reconnected), and the owner records FAILED. */
+  private async failed(storeId: string, conn: ConnectedHsm, code: HsmConnectionErrorCode): Promise<void> {
+    if (this.live.get(storeId) !== conn) return;
+    this.deps.log.error('HSM token failed; its custom key store is FAILED', { customKeyStoreId: storeId, errorCode: code });
+    await this.close(storeId);
+    for (const l of this.failedListeners) l(storeId, code);
+  }
+
+  isOpen(storeId: string): boolean {
+    return this.live.has(storeId);
+  }
+}

@@ -1,0 +1,367 @@
+// Custom key stores of type AWS_CLOUDHSM (API reference: CreateCustomKeyStore, DescribeCustomKeyStores,
+// UpdateCustomKeyStore, ConnectCustomKeyStore, DisconnectCustomKeyStore, DeleteCustomKeyStore), and the
+// HSMs behind them. Where AWS names a CloudHSM cluster, Kura names an HSM that an operator registered
+// (`kura hsm add`: a PKCS#11 module and a token label; its ID has a cluster ID's shape); where AWS logs in
+// as the kmsuser crypto user with KeyStorePassword, Kura logs in to the token with its user PIN.
+//
+// AWS's rules, kept: a new store is DISCONNECTED; Connect is refused while DISCONNECTING or FAILED
+// (disconnect a FAILED store first), and its outcome — CONNECTED, or FAILED with a ConnectionErrorCode —
+// shows in DescribeCustomKeyStores rather than in its answer; Disconnect is refused when already
+// DISCONNECTED; Update and Delete need a DISCONNECTED store; Delete is refused while keys live in it; one
+// store per HSM; an Update may move a store only to a "related" HSM (the same token, by serial number).
+// Every call runs through the unit of work (../key-directory.ts) and is audited; the PIN is sealed under
+// the root key before it is stored and never logged or audited.
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { KmsError, kmsErrors } from '../../common/errors.js';
+import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository } from '../../store/index.js';
+import { hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
+import type { CallContext, OperatorCall } from '../key-directory.js';
+import { decodeMarker, encodeMarker, paginate, type OperationDeps, type Page } from './common.js';
+
+export interface CreateCustomKeyStoreInput {
+  customKeyStoreName: string;
+  customKeyStoreType?: string;
+  cloudHsmClusterId?: string;
+  trustAnchorCertificate?: string;
+  keyStorePassword?: string;
+  /** Any XksProxy* member: external key stores are not served yet. */
+  xks?: boolean;
+}
+
+export interface UpdateCustomKeyStoreInput {
+  customKeyStoreId: string;
+  newCustomKeyStoreName?: string;
+  keyStorePassword?: string;
+  cloudHsmClusterId?: string;
+  xks?: boolean;
+}
+
+/** A custom key store as DescribeCustomKeyStores shows it. */
+export interface CustomKeyStoreView {
+  id: string;
+  name: string;
+  type: CustomKeyStoreRecord['type'];
+  cloudHsmClusterId?: string;
+  trustAnchorCertificate?: string;
+  connectionState: CustomKeyStoreRecord['connectionState'];
+  connectionErrorCode?: HsmConnectionErrorCode;
+  createdAt: number;
+}
+
+export interface CustomKeyStoreDeps extends OperationDeps {
+  customKeyStores: CustomKeyStoreRepository;
+  hsms: HsmRepository;
+  connections: HsmConnections;
+}
+
+/** AWS's shape: cks- and 17 hex digits. */
+const newStoreId = () => `cks-${randomBytes(9).toString('hex').slice(0, 17)}`;
+/** A CloudHSM cluster ID's shape (cluster-[2-7a-zA-Z]{11,16}): cluster- and 11 base32 characters. */
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+const newHsmId = () => `cluster-${[...randomBytes(11)].map((b) => BASE32[b & 31]).join('')}`;
+
+const notFound = (id: string) => new KmsError('CustomKeyStoreNotFound', `Custom key store ${id} does not exist.`);
+const invalidState = (c: CustomKeyStoreRecord, why: string) =>
+  new KmsError('CustomKeyStoreInvalidState', `Custom key store ${c.id} is ${c.connectionState}: ${why}`);
+const noXksYet = () => new KmsError('UnsupportedOperation', 'Kura does not serve external key stores (EXTERNAL_KEY_STORE) yet; AWS_CLOUDHSM key stores are HSMs registered with `kura hsm add`.');
+
+/** AWS checks the trust anchor against the cluster's; Kura keeps it, and requires it to be an X.509 certificate in PEM. */
+function checkTrustAnchor(pem: string): void {
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw new KmsError('IncorrectTrustAnchor', 'TrustAnchorCertificate is not an X.509 certificate in PEM format.');
+  }
+}
+
+export class CustomKeyStoreOperations {
+  constructor(private readonly deps: CustomKeyStoreDeps) {
+    deps.connections.onFailed((storeId, code) => void this.recordFailure(storeId, code));
+  }
+
+  private async find(id: string): Promise<CustomKeyStoreRecord> {
+    const c = await this.deps.customKeyStores.find(id);
+    if (!c) throw notFound(id);
+    return c;
+  }
+
+  private async hsm(id: string): Promise<HsmRecord> {
+    const h = await this.deps.hsms.find(id);
+    if (!h) throw new KmsError('CloudHsmClusterNotFound', `No HSM with ID ${id} is registered with Kura (see \`kura hsm list\`).`);
+    return h;
+  }
+
+  private async requireNameFree(name: string, except?: string): Promise<void> {
+    if ((await this.deps.customKeyStores.list()).some((c) => c.name === name && c.id !== except)) {
+      throw new KmsError('CustomKeyStoreNameInUse', `A custom key store named ${name} exists already.`);
+    }
+  }
+
+  private async requireHsmFree(hsmId: string, except?: string): Promise<void> {
+    if ((await this.deps.customKeyStores.list()).some((c) => c.hsmId === hsmId && c.id !== except)) {
+      throw new KmsError('CloudHsmClusterInUse', `HSM ${hsmId} backs another custom key store already.`);
+    }
+  }
+
+  create(ctx: CallContext, input: CreateCustomKeyStoreInput): Promise<string> {
+    const { directory, connections, customKeyStores } = this.deps;
+    return directory.run<{ keys: []; record: CustomKeyStoreRecord }, never, string>(ctx, {
+      kind: 'change',
+      prepare: async () => {
+        const type = input.customKeyStoreType ?? 'AWS_CLOUDHSM';
+        if (type === 'EXTERNAL_KEY_STORE' || input.xks) throw noXksYet();
+        if (type !== 'AWS_CLOUDHSM') throw kmsErrors.validation(`CustomKeyStoreType ${type} is not AWS_CLOUDHSM or EXTERNAL_KEY_STORE.`);
+        const { cloudHsmClusterId, trustAnchorCertificate, keyStorePassword } = input;
+        if (cloudHsmClusterId === undefined || trustAnchorCertificate === undefined || keyStorePassword === undefined) {
+          throw kmsErrors.validation('An AWS_CLOUDHSM key store needs CloudHsmClusterId, TrustAnchorCertificate and KeyStorePassword.');
+        }
+        const hsm = await this.hsm(cloudHsmClusterId);
+        await this.requireHsmFree(hsm.id);
+        await this.requireNameFree(input.customKeyStoreName);
+        checkTrustAnchor(trustAnchorCertificate);
+        const id = newStoreId();
+        const record: CustomKeyStoreRecord = {
+          id,
+          name: input.customKeyStoreName,
+          type: 'AWS_CLOUDHSM',
+          connectionState: 'DISCONNECTED',
+          createdAt: directory.now(),
+          hsmId: hsm.id,
+          config: { pinSealed: connections.sealPin(id, keyStorePassword), trustAnchorCertificate },
+        };
+        return { keys: [], record };
+      },
+      apply: async ({ tx }, { record }) => {
+        await customKeyStores.insert(tx, record);
+        return { result: record.id, details: { customKeyStoreId: record.id, cloudHsmClusterId: record.hsmId ?? '' } };
+      },
+    });
+  }
+
+  describe(ctx: CallContext, input: { customKeyStoreId?: string; customKeyStoreName?: string; limit?: number; marker?: string }): Promise<Page<CustomKeyStoreView>> {
+    return this.deps.directory.run(ctx, {
+      kind: 'read',
+      whileSealed: true,
+      run: async () => {
+        let all = await this.deps.customKeyStores.list();
+        if (input.customKeyStoreId !== undefined) {
+          all = all.filter((c) => c.id === input.customKeyStoreId);
+          if (all.length === 0) throw notFound(input.customKeyStoreId);
+        }
+        if (input.customKeyStoreName !== undefined) {
+          all = all.filter((c) => c.name === input.customKeyStoreName);
+          if (all.length === 0) throw new KmsError('CustomKeyStoreNotFound', `No custom key store is named ${input.customKeyStoreName}.`);
+        }
+        const after = decodeMarker('cks', input.marker);
+        const from = after === undefined ? 0 : all.findIndex((c) => c.id === after) + 1;
+        const page = paginate(all.slice(from), input.limit ?? 1000, (last) => encodeMarker('cks', last.id));
+        return { items: page.items.map((c) => this.view(c)), nextMarker: page.nextMarker };
+      },
+    });
+  }
+
+  view(c: CustomKeyStoreRecord): CustomKeyStoreView {
+    const live = this.deps.connections.state(c);
+    return {
+      id: c.id,
+      name: c.name,
+      type: c.type,
+      ...(c.hsmId !== null ? { cloudHsmClusterId: c.hsmId, trustAnchorCertificate: hsmStoreConfig(c).trustAnchorCertificate } : {}),
+      connectionState: live.state,
+      ...(live.errorCode ? { connectionErrorCode: live.errorCode } : {}),
+      createdAt: c.createdAt,
+    };
+  }
+
+  update(ctx: CallContext, input: UpdateCustomKeyStoreInput): Promise<void> {
+    const { directory, connections, customKeyStores } = this.deps;
+    return directory.run<{ keys: []; next: CustomKeyStoreRecord }, never, void>(ctx, {
+      kind: 'change',
+      prepare: async () => {
+        const c = await this.find(input.customKeyStoreId);
+        if (input.xks) throw noXksYet();
+        if (c.connectionState !== 'DISCONNECTED') throw invalidState(c, 'disconnect it before updating it.');
+        const next: CustomKeyStoreRecord = { ...c, config: { ...c.config } };
+        if (input.newCustomKeyStoreName !== undefined) {
+          await this.requireNameFree(input.newCustomKeyStoreName, c.id);
+          next.name = input.newCustomKeyStoreName;
+        }
+        if (input.cloudHsmClusterId !== undefined && input.cloudHsmClusterId !== c.hsmId) {
+          const target = await this.hsm(input.cloudHsmClusterId);
+          const current = c.hsmId === null ? undefined : await this.deps.hsms.find(c.hsmId);
+          if (!current || current.serialNumber !== target.serialNumber) {
+            throw new KmsError('CloudHsmClusterNotRelated', `HSM ${target.id} is not the token that backs ${c.id} (another serial number): its keys would not be there.`);
+          }
+          await this.requireHsmFree(target.id, c.id);
+          next.hsmId = target.id;
+        }
+        if (input.keyStorePassword !== undefined) next.config.pinSealed = connections.sealPin(c.id, input.keyStorePassword);
+        return { keys: [], next };
+      },
+      apply: async ({ tx }, { next }) => {
+        await customKeyStores.update(tx, next);
+        return { result: undefined, details: { customKeyStoreId: next.id } };
+      },
+    });
+  }
+
+  connect(ctx: CallContext, id: string): Promise<void> {
+    const { directory, connections } = this.deps;
+    type Outcome = { state: 'CONNECTED' | 'FAILED'; errorCode?: HsmConnectionErrorCode };
+    return directory.run<{ keys: []; c: CustomKeyStoreRecord }, Outcome, void>(ctx, {
+      kind: 'change',
+      prepare: async () => {
+        const c = await this.find(id);
+        if (c.connectionState === 'DISCONNECTING' || c.connectionState === 'FAILED') {
+          throw invalidState(c, c.connectionState === 'FAILED' ? 'disconnect it, then connect it again.' : 'wait until it is DISCONNECTED.');
+        }
+        return { keys: [], c };
+      },
+      // The token is opened outside the transaction (a USB token may take a while).
+      make: async ({ c }) => (connections.isOpen(c.id) ? { state: 'CONNECTED' } : connections.open(c)),
+      discard: async (_made, { c }) => connections.close(c.id),
+      apply: async ({ tx }, { c }, outcome) => {
+        await this.store(tx, c.id, outcome.state, outcome.errorCode);
+        return { result: undefined, details: { customKeyStoreId: c.id, connectionState: outcome.state, ...(outcome.errorCode ? { connectionErrorCode: outcome.errorCode } : {}) } };
+      },
+    });
+  }
+
+  disconnect(ctx: CallContext, id: string): Promise<void> {
+    const { directory, connections } = this.deps;
+    return directory.run<{ keys: []; c: CustomKeyStoreRecord }, void, void>(ctx, {
+      kind: 'change',
+      whileSealed: true,
+      prepare: async () => {
+        const c = await this.find(id);
+        if (c.connectionState === 'DISCONNECTED' || c.connectionState === 'DISCONNECTING') throw invalidState(c, 'it is not connected.');
+        return { keys: [], c };
+      },
+      make: async ({ c }) => connections.close(c.id),
+      apply: async ({ tx }, { c }) => {
+        await this.store(tx, c.id, 'DISCONNECTED');
+        return { result: undefined, details: { customKeyStoreId: c.id } };
+      },
+    });
+  }
+
+  delete(ctx: CallContext, id: string): Promise<void> {
+    const { directory, customKeyStores } = this.deps;
+    return directory.run<{ keys: []; c: CustomKeyStoreRecord }, never, void>(ctx, {
+      kind: 'change',
+      whileSealed: true,
+      prepare: async () => {
+        const c = await this.find(id);
+        if (c.connectionState !== 'DISCONNECTED') throw invalidState(c, 'disconnect it before deleting it.');
+        const keys = await customKeyStores.countKeys(c.id);
+        if (keys > 0) {
+          throw new KmsError('CustomKeyStoreHasCMKs', `Custom key store ${c.id} still holds ${keys} KMS key(s): schedule their deletion and wait until they are deleted.`);
+        }
+        return { keys: [], c };
+      },
+      apply: async ({ tx }, { c }) => {
+        if (!(await customKeyStores.delete(tx, c.id))) throw notFound(c.id);
+        return { result: undefined, details: { customKeyStoreId: c.id } };
+      },
+    });
+  }
+
+  /** Connection state and, for FAILED, its code, as stored (CustomKeyStoreRecord.config keeps the code). */
+  private async store(tx: Parameters<CustomKeyStoreRepository['update']>[0], id: string, state: CustomKeyStoreRecord['connectionState'], errorCode?: HsmConnectionErrorCode): Promise<void> {
+    const c = await this.deps.customKeyStores.find(id, tx);
+    if (!c) throw notFound(id);
+    const { connectionErrorCode: _, ...config } = hsmStoreConfig(c);
+    await this.deps.customKeyStores.update(tx, { ...c, config: { ...config, ...(errorCode ? { connectionErrorCode: errorCode } : {}) } });
+    await this.deps.customKeyStores.setConnectionState(tx, id, state);
+  }
+
+  /** A token failed mid-use: its store is FAILED (audited as Kura's own change). */
+  private async recordFailure(storeId: string, code: HsmConnectionErrorCode): Promise<void> {
+    try {
+      await this.deps.directory.run({ scheduler: true, operation: 'CustomKeyStoreFailed' }, {
+        kind: 'change',
+        whileSealed: true,
+        apply: async ({ tx }) => {
+          await this.store(tx, storeId, 'FAILED', code);
+          return { result: undefined, details: { customKeyStoreId: storeId, connectionErrorCode: code } };
+        },
+      });
+    } catch {
+      // Audited as a failure by the unit of work; the store stays closed either way.
+    }
+  }
+
+  /** After unsealing (and at start, unsealed): reopens every store stored as CONNECTED; one that fails is recorded FAILED. */
+  async reopenConnected(): Promise<void> {
+    for (const c of await this.deps.customKeyStores.list()) {
+      if (c.type !== 'AWS_CLOUDHSM' || c.connectionState !== 'CONNECTED' || this.deps.connections.isOpen(c.id)) continue;
+      const outcome = await this.deps.connections.open(c);
+      if (outcome.state === 'FAILED') await this.recordFailure(c.id, outcome.errorCode ?? 'INTERNAL_ERROR');
+    }
+  }
+
+  // ---- HSMs (operators: `kura hsm`, the console) ---------------------------------------------------------
+
+  /** Registers a module and token after checking that the token is there; its ID names it as CloudHsmClusterId. */
+  registerHsm(op: OperatorCall, config: HsmTokenConfig): Promise<{ hsm: HsmRecord; token: HsmTokenInfo }> {
+    const { directory, connections, hsms } = this.deps;
+    return directory.run<{ keys: [] }, HsmTokenInfo, { hsm: HsmRecord; token: HsmTokenInfo }>(op, {
+      kind: 'change',
+      whileSealed: true,
+      check: () => {
+        if (config.tokenLabel.trim() === '' || config.tokenLabel.length > 32) throw kmsErrors.validation('A token label has 1 to 32 characters.');
+      },
+      make: async () => {
+        try {
+          return await connections.connector.probe(config);
+        } catch (e) {
+          throw new KmsError('CloudHsmClusterInvalidConfiguration', `The HSM cannot be used: ${e instanceof Error ? e.message : 'the module or token was not found'}.`);
+        }
+      },
+      apply: async ({ tx }, _p, token) => {
+        const existing = (await hsms.list(tx)).find((h) => h.modulePath === config.modulePath && h.tokenLabel === config.tokenLabel);
+        if (existing) throw new KmsError('AlreadyExists', `That module and token are registered already, as ${existing.id}.`);
+        const hsm: HsmRecord = {
+          id: newHsmId(),
+          modulePath: config.modulePath,
+          tokenLabel: config.tokenLabel,
+          libraryParameters: config.libraryParameters ?? null,
+          manufacturer: token.manufacturerId,
+          model: token.model,
+          serialNumber: token.serialNumber,
+          createdAt: directory.now(),
+        };
+        await hsms.insert(tx, hsm);
+        return { result: { hsm, token }, details: { hsmId: hsm.id, tokenLabel: hsm.tokenLabel } };
+      },
+    });
+  }
+
+  listHsms(): Promise<HsmRecord[]> {
+    return this.deps.hsms.list();
+  }
+
+  /** Whether a registered HSM's token is there now (no login). */
+  async testHsm(id: string): Promise<HsmTokenInfo> {
+    const h = await this.hsm(id);
+    return this.deps.connections.connector.probe({ modulePath: h.modulePath, tokenLabel: h.tokenLabel, ...(h.libraryParameters !== null ? { libraryParameters: h.libraryParameters } : {}) });
+  }
+
+  removeHsm(op: OperatorCall, id: string): Promise<void> {
+    const { directory, customKeyStores, hsms } = this.deps;
+    return directory.run<{ keys: [] }, never, void>(op, {
+      kind: 'change',
+      whileSealed: true,
+      prepare: async () => {
+        await this.hsm(id);
+        const user = (await customKeyStores.list()).find((c) => c.hsmId === id);
+        if (user) throw new KmsError('CloudHsmClusterInUse', `HSM ${id} backs custom key store ${user.id}: delete that store first.`);
+        return { keys: [] };
+      },
+      apply: async ({ tx }) => {
+        if (!(await hsms.delete(tx, id))) throw new KmsError('CloudHsmClusterNotFound', `No HSM with ID ${id} is registered with Kura.`);
+        return { result: undefined, details: { hsmId: id } };
+      },
+    });
+  }
+}

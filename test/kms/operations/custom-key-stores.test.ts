@@ -1,0 +1,200 @@
+// Custom key stores of type AWS_CLOUDHSM in the KMS domain, over a real SQLite store, with a fake HSM
+// (test/support/fake-hsm.ts): AWS's rules for CreateCustomKeyStore, DescribeCustomKeyStores,
+// UpdateCustomKeyStore, Connect/Disconnect and DeleteCustomKeyStore (API reference; the states in which
+// each is refused with CustomKeyStoreInvalidStateException), keys created in a store and their
+// Unavailable state while it is not connected, a token pulled out mid-use, sealing, the HSM registry,
+// and that the store's password (the token PIN) is kept sealed: never in the database, the audit log or
+// an error. The same flows against SoftHSM2 and NSS softokn run in test/integration/hsm-key-store.test.ts.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { HsmRecord } from '../../../main/store/index.js';
+import { FakeHsms } from '../../support/fake-hsm.js';
+import { kmsCode, kmsError, openDomain, tempDir, type Domain } from '../../support/domain.js';
+
+const PIN = 'kura-pin-7f3a9c';
+const OPERATOR = { operator: 'kura:admin', operation: 'RegisterHsm' };
+let trustAnchor: string;
+
+beforeAll(() => {
+  const dir = tempDir('kura-ta-');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-subj', '/CN=kura-test-ca', '-days', '2'], { stdio: 'ignore' });
+    trustAnchor = fs.readFileSync(path.join(dir, 'c.pem'), 'utf8');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe('custom key stores (AWS_CLOUDHSM)', () => {
+  let d: Domain;
+  let hsms: FakeHsms;
+  let hsm: HsmRecord;
+
+  beforeEach(async () => {
+    hsms = new FakeHsms();
+    hsms.addToken('kura-token', PIN, 'serial-1');
+    d = await openDomain({ hsmConnector: hsms });
+    ({ hsm } = await d.keys.registerHsm(OPERATOR, { modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'kura-token' }));
+  });
+  afterEach(() => d.close());
+
+  const create = (over: Record<string, unknown> = {}) =>
+    d.keys.createCustomKeyStore(d.ctx('CreateCustomKeyStore'), { customKeyStoreName: 'hsm-1', cloudHsmClusterId: hsm.id, trustAnchorCertificate: trustAnchor, keyStorePassword: PIN, ...over });
+  const describe1 = async (id: string) => (await d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), { customKeyStoreId: id })).items[0]!;
+  const connect = (id: string) => d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), id);
+  const disconnect = (id: string) => d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), id);
+  const createKey = (id: string, over: Record<string, unknown> = {}) => d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: id, origin: 'AWS_CLOUDHSM', ...over });
+  const roundTrip = async (keyId: string) => {
+    const { ciphertextBlob } = await d.keys.encrypt(d.ctx('Encrypt'), { keyId, plaintext: Buffer.from('on the token'), encryptionContext: { purpose: 'test' } });
+    const opened = await d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob, encryptionContext: { purpose: 'test' } });
+    return opened.plaintext.toString();
+  };
+
+  it('registers an HSM under an ID of a CloudHSM cluster ID\'s shape, once per module and token; a missing token is refused', async () => {
+    expect(hsm.id).toMatch(/^cluster-[2-7a-z]{11}$/);
+    expect(hsm.serialNumber).toBe('serial-1');
+    expect((await d.keys.listHsms()).map((h) => h.id)).toEqual([hsm.id]);
+    expect(await kmsCode(d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'kura-token' }))).toBe('AlreadyExists');
+    expect(await kmsCode(d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'not-plugged' }))).toBe('CloudHsmClusterInvalidConfiguration');
+    expect((await d.keys.testHsm(hsm.id)).label).toBe('kura-token');
+  });
+
+  it('creates a DISCONNECTED store; refuses what AWS refuses', async () => {
+    const id = await create();
+    expect(id).toMatch(/^cks-[0-9a-f]{17}$/);
+    const view = await describe1(id);
+    expect(view).toMatchObject({ id, name: 'hsm-1', type: 'AWS_CLOUDHSM', cloudHsmClusterId: hsm.id, trustAnchorCertificate: trustAnchor, connectionState: 'DISCONNECTED' });
+    expect(view.connectionErrorCode).toBeUndefined();
+    expect(await kmsCode(create({ customKeyStoreName: 'hsm-2' }))).toBe('CloudHsmClusterInUse');
+    hsms.addToken('second', PIN);
+    const { hsm: second } = await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'second' });
+    expect(await kmsCode(create({ cloudHsmClusterId: second.id }))).toBe('CustomKeyStoreNameInUse');
+    expect(await kmsCode(create({ customKeyStoreName: 'x', cloudHsmClusterId: 'cluster-aaaaaaaaaaa' }))).toBe('CloudHsmClusterNotFound');
+    expect(await kmsCode(create({ customKeyStoreName: 'x', cloudHsmClusterId: second.id, trustAnchorCertificate: 'not a certificate' }))).toBe('IncorrectTrustAnchor');
+    expect(await kmsCode(create({ customKeyStoreName: 'x', cloudHsmClusterId: second.id, keyStorePassword: undefined }))).toBe('Validation');
+    expect(await kmsCode(create({ customKeyStoreName: 'x', customKeyStoreType: 'EXTERNAL_KEY_STORE' }))).toBe('UnsupportedOperation');
+    expect(await kmsCode(d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), { customKeyStoreId: 'cks-00000000000000000' }))).toBe('CustomKeyStoreNotFound');
+    expect(await kmsCode(d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), { customKeyStoreName: 'nobody' }))).toBe('CustomKeyStoreNotFound');
+  });
+
+  it('connects with the PIN; a wrong PIN is FAILED with INVALID_CREDENTIALS, and a FAILED store must be disconnected before connecting again', async () => {
+    const wrong = await create({ keyStorePassword: 'not-the-pin' });
+    await connect(wrong);
+    expect(await describe1(wrong)).toMatchObject({ connectionState: 'FAILED', connectionErrorCode: 'INVALID_CREDENTIALS' });
+    expect(await kmsCode(connect(wrong))).toBe('CustomKeyStoreInvalidState');
+    expect(await kmsCode(d.keys.updateCustomKeyStore(d.ctx('UpdateCustomKeyStore'), { customKeyStoreId: wrong, keyStorePassword: PIN }))).toBe('CustomKeyStoreInvalidState');
+    await disconnect(wrong);
+    expect(await kmsCode(disconnect(wrong))).toBe('CustomKeyStoreInvalidState');
+    await d.keys.updateCustomKeyStore(d.ctx('UpdateCustomKeyStore'), { customKeyStoreId: wrong, keyStorePassword: PIN, newCustomKeyStoreName: 'renamed' });
+    await connect(wrong);
+    const view = await describe1(wrong);
+    expect(view).toMatchObject({ name: 'renamed', connectionState: 'CONNECTED' });
+    expect(view.connectionErrorCode).toBeUndefined();
+    // Connecting a connected store succeeds and changes nothing.
+    await connect(wrong);
+    expect((await describe1(wrong)).connectionState).toBe('CONNECTED');
+  });
+
+  it('creates symmetric encryption keys on a connected store, labelled with their ARN, and encrypts with them there', async () => {
+    const id = await create();
+    expect(await kmsCode(createKey(id))).toBe('CustomKeyStoreInvalidState');
+    await connect(id);
+    const key = await createKey(id, { description: 'on the HSM' });
+    expect(key).toMatchObject({ origin: 'AWS_CLOUDHSM', customKeyStoreId: id, keySpec: 'SYMMETRIC_DEFAULT', state: 'Enabled' });
+    expect(hsms.last.labels).toEqual([d.keys.arnOf(key)]);
+    expect(await roundTrip(key.keyId)).toBe('on the token');
+    const dk = await d.keys.generateDataKey(d.ctx('GenerateDataKey'), { keyId: key.keyId, keySpec: 'AES_256' });
+    expect((await d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob: dk.ciphertextBlob })).plaintext).toEqual(dk.plaintext);
+    expect(await kmsCode(createKey(id, { origin: undefined }))).toBe('Validation');
+    expect(await kmsCode(createKey(id, { keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY' }))).toBe('UnsupportedOperation');
+    expect(await kmsCode(createKey('cks-00000000000000000'))).toBe('CustomKeyStoreNotFound');
+    expect(await kmsCode(d.keys.createKey(d.ctx('CreateKey'), { origin: 'AWS_CLOUDHSM' }))).toBe('Validation');
+  });
+
+  it('makes its keys Unavailable while disconnected (KMSInvalidStateException for use), keeping their stored state', async () => {
+    const id = await create();
+    await connect(id);
+    const key = await createKey(id);
+    await disconnect(id);
+    expect((await d.keys.describeKey(d.ctx('DescribeKey'), key.keyId)).state).toBe('Unavailable');
+    const e = await kmsError(d.keys.encrypt(d.ctx('Encrypt'), { keyId: key.keyId, plaintext: Buffer.from('x') }));
+    expect(e.code).toBe('InvalidState');
+    expect(e.message).toMatch(/Unavailable/);
+    // A change that AWS allows while Unavailable does not store Unavailable.
+    await d.keys.updateKeyDescription(d.ctx('UpdateKeyDescription'), key.keyId, 'changed while away');
+    await connect(id);
+    const back = await d.keys.describeKey(d.ctx('DescribeKey'), key.keyId);
+    expect(back).toMatchObject({ state: 'Enabled', description: 'changed while away' });
+    expect(await roundTrip(key.keyId)).toBe('on the token');
+  });
+
+  it('a token pulled out mid-use makes its store FAILED with the code, its keys Unavailable; disconnect and connect resume', async () => {
+    const id = await create();
+    await connect(id);
+    const key = await createKey(id);
+    hsms.last.pull('NETWORK_ERRORS');
+    await expect.poll(async () => (await describe1(id)).connectionState).toBe('FAILED');
+    expect((await describe1(id)).connectionErrorCode).toBe('NETWORK_ERRORS');
+    expect((await d.keys.describeKey(d.ctx('DescribeKey'), key.keyId)).state).toBe('Unavailable');
+    expect(await kmsCode(d.keys.encrypt(d.ctx('Encrypt'), { keyId: key.keyId, plaintext: Buffer.from('x') }))).toBe('InvalidState');
+    await disconnect(id);
+    await connect(id);
+    expect(await roundTrip(key.keyId)).toBe('on the token');
+  });
+
+  it('closes its connections when the appliance seals, and reconnects the connected ones after unsealing', async () => {
+    const id = await create();
+    await connect(id);
+    const key = await createKey(id);
+    d.root.seal();
+    expect(hsms.last.connectionState()).toBe('DISCONNECTED');
+    await d.root.initAndUnsealDev(d.rootKey);
+    expect((await d.keys.describeKey(d.ctx('DescribeKey'), key.keyId)).state).toBe('Unavailable');
+    await d.keys.reconnectCustomKeyStores();
+    expect(await roundTrip(key.keyId)).toBe('on the token');
+    expect((await describe1(id)).connectionState).toBe('CONNECTED');
+  });
+
+  it('deletes only a DISCONNECTED store without keys; an HSM in use cannot be removed', async () => {
+    const id = await create();
+    await connect(id);
+    await createKey(id);
+    expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), id))).toBe('CustomKeyStoreInvalidState');
+    await disconnect(id);
+    expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), id))).toBe('CustomKeyStoreHasCMKs');
+    expect(await kmsCode(d.keys.removeHsm(OPERATOR, hsm.id))).toBe('CloudHsmClusterInUse');
+    hsms.addToken('empty', PIN);
+    const { hsm: other } = await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'empty' });
+    const empty = await create({ customKeyStoreName: 'empty', cloudHsmClusterId: other.id });
+    await d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), empty);
+    expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), empty))).toBe('CustomKeyStoreNotFound');
+    await d.keys.removeHsm(OPERATOR, other.id);
+    expect((await d.keys.listHsms()).map((h) => h.id)).toEqual([hsm.id]);
+  });
+
+  it('moves a store only to a related HSM (the same token by serial number)', async () => {
+    const id = await create();
+    hsms.addToken('other-token', PIN, 'serial-2');
+    const { hsm: unrelated } = await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'other-token' });
+    expect(await kmsCode(d.keys.updateCustomKeyStore(d.ctx('UpdateCustomKeyStore'), { customKeyStoreId: id, cloudHsmClusterId: unrelated.id }))).toBe('CloudHsmClusterNotRelated');
+    hsms.addToken('same-token-again', PIN, 'serial-1');
+    const { hsm: related } = await d.keys.registerHsm(OPERATOR, { modulePath: '/usr/lib/other/libpkcs11.so', tokenLabel: 'same-token-again' });
+    await d.keys.updateCustomKeyStore(d.ctx('UpdateCustomKeyStore'), { customKeyStoreId: id, cloudHsmClusterId: related.id });
+    expect((await describe1(id)).cloudHsmClusterId).toBe(related.id);
+  });
+
+  it('keeps the PIN sealed: not in the database files, the audit log or an error message', async () => {
+    const id = await create();
+    await connect(id);
+    await d.keys.updateCustomKeyStore(d.ctx('UpdateCustomKeyStore'), { customKeyStoreId: id, keyStorePassword: 'x' }).catch((e: Error) => expect(e.message).not.toContain(PIN));
+    const audit = JSON.stringify(await d.audit.list({}));
+    expect(audit).toContain('CreateCustomKeyStore');
+    expect(audit).not.toContain(PIN);
+    await d.store.close();
+    for (const f of fs.readdirSync(d.dir).filter((n) => n.startsWith('kura.db'))) {
+      expect(fs.readFileSync(path.join(d.dir, f)).includes(Buffer.from(PIN))).toBe(false);
+    }
+  });
+});
