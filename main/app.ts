@@ -17,7 +17,9 @@ import type { Logger } from './common/log.js';
 import type { Aead } from './crypto/aead.js';
 import { randomBytes } from './crypto/bytes.js';
 import { wasmAead, wasmKeyWrap } from './crypto/wasm-aead.js';
-import type { Kms } from './kms/index.js';
+import { devicesSummary } from './devices/usb/index.js';
+import { connectHsmKeyStore, probeHsmToken } from './keystores/hsm/index.js';
+import type { HsmConnector, Kms } from './kms/index.js';
 import type { LifecycleScheduler } from './kms/jobs/scheduler.js';
 import { buildKmsDomain } from './kms/wiring.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from './seal/root-key.js';
@@ -124,7 +126,24 @@ export async function startAppliance(
     const refusals = new RefusalLog({ audit, clock });
     const root = new RootKeyHolder({ db: store.db, appliance: store.appliance, aead, clock, applianceId });
     await root.load();
-    const { kms: keys, scheduler } = buildKmsDomain({ store, root, audit, clock, aead, keyWrap: wasmKeyWrap, log, schedulerIntervalMs: config.schedulerIntervalMs });
+    // HSM key stores: PKCS#11 tokens, reached through main/keystores/hsm.
+    const hsmConnector: HsmConnector = { probe: probeHsmToken, connect: (c) => connectHsmKeyStore(c, { log }) };
+    const { kms: keys, scheduler, connections } = buildKmsDomain({
+      store,
+      root,
+      audit,
+      clock,
+      aead,
+      keyWrap: wasmKeyWrap,
+      log,
+      schedulerIntervalMs: config.schedulerIntervalMs,
+      hsmConnector,
+    });
+    // Unsealed: the custom key stores that were connected connect again (their PINs are sealed with the root key).
+    const afterUnseal = async () => {
+      await scheduler.runOnce();
+      await keys.reconnectCustomKeyStores();
+    };
     const credentials = new CredentialService({ store, root, clock, audit });
     const adminToken = readOrCreateSecretFile(adminTokenFile(config.dataDir), () => Buffer.from(randomBytes(32).toString('hex'))).toString('utf8').trim();
 
@@ -137,6 +156,7 @@ export async function startAppliance(
         rootKey.fill(0);
       }
       devCredential = await credentials.ensureDevCredential(DEV_ACCOUNT_ID);
+      await keys.reconnectCustomKeyStores();
     }
     await scheduler.start();
     refusals.start();
@@ -151,7 +171,19 @@ export async function startAppliance(
         kms: (req) => handleKmsRequest({ kms: keys, credentials, audit, refusals, clock, log, allowedRegions }, req),
         admin: (req) =>
           handleAdminRequest(
-            { root, credentials, audit, log, adminToken, applianceId, version: KURA_VERSION, onUnsealed: () => scheduler.runOnce(), requestStop: deps.onStopRequested },
+            {
+              root,
+              credentials,
+              audit,
+              log,
+              adminToken,
+              applianceId,
+              version: KURA_VERSION,
+              onUnsealed: afterUnseal,
+              requestStop: deps.onStopRequested,
+              kms: keys,
+              listDevices: () => devicesSummary(),
+            },
             req,
           ),
       },
@@ -189,6 +221,7 @@ export async function startAppliance(
         removeRuntimeFile();
         await server.close();
         await scheduler.stop();
+        await connections.closeAll();
         await refusals.stop().catch((e: unknown) => log.error('refusal log flush failed', { error: e instanceof Error ? e.name : typeof e }));
         root.seal();
         await store.close();

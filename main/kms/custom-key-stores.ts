@@ -11,39 +11,15 @@
 // (the PINs are sealed with the root key) without changing the stored state; unsealing reconnects the
 // stores that are stored as CONNECTED.
 import type { Logger } from '../common/log.js';
+import type { HsmConnectionErrorCode, HsmTokenConfig, HsmTokenInfo } from '../keystores/hsm/index.js';
 import type { ConnectionState, KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
 import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
 import type { CustomKeyStoreRecord, HsmRecord, Store } from '../store/index.js';
 
-/** AWS ConnectionErrorCodeType, for the values an HSM can give. */
-export type HsmConnectionErrorCode =
-  | 'INVALID_CREDENTIALS'
-  | 'USER_LOCKED_OUT'
-  | 'USER_LOGGED_IN'
-  | 'USER_NOT_FOUND'
-  | 'CLUSTER_NOT_FOUND'
-  | 'INSUFFICIENT_CLOUDHSM_HSMS'
-  | 'NETWORK_ERRORS'
-  | 'INTERNAL_ERROR';
-
-/** Where a token is: a PKCS#11 module and a token label (and NSS softokn's database parameters). */
-export interface HsmTokenConfig {
-  modulePath: string;
-  tokenLabel: string;
-  libraryParameters?: string;
-}
-
-/** What a token says of itself. */
-export interface HsmTokenInfo {
-  label: string;
-  manufacturerId: string;
-  model: string;
-  serialNumber: string;
-  vendor: string;
-  loginRequired: boolean;
-  aesGcm: boolean;
-}
+// The token's settings, what it says of itself and AWS's ConnectionErrorCode values are the HSM key
+// store's own types (main/keystores/hsm), used here as they are.
+export type { HsmConnectionErrorCode, HsmTokenConfig, HsmTokenInfo };
 
 /** A key store on a logged-in token. */
 export interface ConnectedHsm extends KeyStore {
@@ -58,16 +34,19 @@ export interface HsmConnector {
   connect(config: HsmTokenConfig & { pin: string }): Promise<ConnectedHsm>;
 }
 
-const CONNECTION_ERROR_CODES: ReadonlySet<string> = new Set<HsmConnectionErrorCode>([
-  'INVALID_CREDENTIALS',
-  'USER_LOCKED_OUT',
-  'USER_LOGGED_IN',
-  'USER_NOT_FOUND',
-  'CLUSTER_NOT_FOUND',
-  'INSUFFICIENT_CLOUDHSM_HSMS',
-  'NETWORK_ERRORS',
-  'INTERNAL_ERROR',
-]);
+/** Every HsmConnectionErrorCode (the Record makes the list exhaustive). */
+const CONNECTION_ERROR_CODES: ReadonlySet<string> = new Set(
+  Object.keys({
+    INVALID_CREDENTIALS: 1,
+    USER_LOCKED_OUT: 1,
+    USER_LOGGED_IN: 1,
+    USER_NOT_FOUND: 1,
+    CLUSTER_NOT_FOUND: 1,
+    INSUFFICIENT_CLOUDHSM_HSMS: 1,
+    NETWORK_ERRORS: 1,
+    INTERNAL_ERROR: 1,
+  } satisfies Record<HsmConnectionErrorCode, 1>),
+);
 
 /** The ConnectionErrorCode an HSM connector's error carries; INTERNAL_ERROR for anything else. */
 export function connectionErrorCodeOf(e: unknown): HsmConnectionErrorCode {

@@ -9,7 +9,11 @@
 // material (imports); sign/verify, MAC, asymmetric encryption and key agreement where supported, checked
 // against main/crypto/asymmetric used directly; import of wrapped material (both AWS wrapping families);
 // destroy; forgetting on seal (material unusable while sealed, usable again after unsealing); the
-// connection state; unsupported specs and operations refused with UnsupportedOperation.
+// connection state; unsupported specs and operations refused with UnsupportedOperation (every spec a
+// store does not support, so that a store holding few specs is checked by what it refuses).
+//
+// The harness's `store` may be a getter: a store that the appliance closes on seal and connects again
+// on unseal (an HSM key store) hands out the new store after unseal().
 import { constants, createCipheriv, createHmac, createPublicKey, publicEncrypt, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKmsError } from '../../main/common/errors.js';
@@ -294,6 +298,16 @@ export function keyStoreContract(name: string, open: () => Promise<KeyStoreHarne
 
       await h.unseal();
       expect((await h.store.decryptBlobPayload(m, p, sealed)).toString()).toBe('across a seal');
+    });
+
+    it('refuses to generate every spec it does not support, with UnsupportedOperation', async () => {
+      // A store that lacks a capability (an HSM key store holds SYMMETRIC_DEFAULT only) is checked by its refusals.
+      for (const spec of ALL_SPECS.filter((s) => !h.store.supports(s))) {
+        await expectKmsCode(h.store.generate(randomUUID(), spec), 'UnsupportedOperation');
+      }
+      for (const usage of ['SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']) {
+        expect(h.store.supports('SYMMETRIC_DEFAULT', usage), usage).toBe(false);
+      }
     });
 
     it('refuses unsupported specs and operations cleanly, with UnsupportedOperation', async () => {

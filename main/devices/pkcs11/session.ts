@@ -1,0 +1,262 @@
+// One PKCS#11 session and the operations Kura runs in it: AES-256 token keys (generate, find by
+// CKA_ID, read attributes, destroy), per-blob session keys derived on the token, and single-part
+// AES-GCM (PKCS #11 v2.40 §2.14 / v3.0 §6.13, CKM_AES_GCM with CK_GCM_PARAMS; NIST SP 800-38D).
+//
+// Calls that may be slow on a USB token (generate, derive, encrypt, decrypt) use pkcs11js's `…Async`
+// variants, which run on libuv's thread pool; the *Init and find calls are synchronous (pkcs11js has
+// no async form of them) and quick. A session runs one operation at a time: the pool
+// (./session-pool.ts) hands each session to one caller and closes it when an operation failed, since a
+// failed call may leave the operation active (SoftHSM: CKR_BUFFER_TOO_SMALL, CKR_ARGUMENTS_BAD).
+//
+// Vendor differences come from the module's row of ./vendors.ts.
+import pkcs11js from 'pkcs11js';
+import type { AesCBC, GcmParams, Handle, Template } from 'pkcs11js';
+import { callError, Pkcs11CallError } from './errors.js';
+import type { Pkcs11Module } from './module.js';
+import type { Pkcs11Token } from './token.js';
+
+/** CKM_AES_CBC_ENCRYPT_DATA (PKCS #11 v2.40 §2.14.6); pkcs11js 2.1.7 does not export it. */
+export const CKM_AES_CBC_ENCRYPT_DATA = 0x1105;
+export const GCM_IV_BYTES = 12;
+export const GCM_TAG_BYTES = 16;
+const AES_256_BYTES = 32;
+
+/** The attributes Kura sets on, and checks of, a token key. */
+export interface SecretKeyAttributes {
+  token: boolean;
+  private: boolean;
+  sensitive: boolean;
+  extractable: boolean;
+  neverExtractable: boolean;
+  alwaysSensitive: boolean;
+  encrypt: boolean;
+  decrypt: boolean;
+  derive: boolean;
+  wrap: boolean;
+  unwrap: boolean;
+  sign: boolean;
+  verify: boolean;
+  valueBytes: number;
+  label: string;
+}
+
+type BooleanAttribute = Exclude<keyof SecretKeyAttributes, 'valueBytes' | 'label'>;
+
+const BOOLEAN_ATTRIBUTES: readonly [BooleanAttribute, number][] = [
+  ['token', pkcs11js.CKA_TOKEN],
+  ['private', pkcs11js.CKA_PRIVATE],
+  ['sensitive', pkcs11js.CKA_SENSITIVE],
+  ['extractable', pkcs11js.CKA_EXTRACTABLE],
+  ['neverExtractable', pkcs11js.CKA_NEVER_EXTRACTABLE],
+  ['alwaysSensitive', pkcs11js.CKA_ALWAYS_SENSITIVE],
+  ['encrypt', pkcs11js.CKA_ENCRYPT],
+  ['decrypt', pkcs11js.CKA_DECRYPT],
+  ['derive', pkcs11js.CKA_DERIVE],
+  ['wrap', pkcs11js.CKA_WRAP],
+  ['unwrap', pkcs11js.CKA_UNWRAP],
+  ['sign', pkcs11js.CKA_SIGN],
+  ['verify', pkcs11js.CKA_VERIFY],
+];
+
+/**
+ * pkcs11js passes a NULL pointer for a zero-length Buffer, which SoftHSM refuses (CKR_ARGUMENTS_BAD,
+ * leaving the operation active) and which in an output position means "tell me the length". A
+ * zero-length view of a non-empty buffer passes a valid pointer with length 0, which both vendors take.
+ */
+function pointerSafe(bytes: Uint8Array): Buffer {
+  if (bytes.length === 0) return Buffer.alloc(16).subarray(0, 0);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The template of a non-extractable, sensitive AES-256 key for Kura's blobs. It only derives per-blob
+ * keys (CKM_AES_CBC_ENCRYPT_DATA): with CKA_ENCRYPT false, nobody holding the PIN can compute a blob key
+ * outside the token by encrypting the derivation data with plain CKM_AES_CBC.
+ */
+function tokenKeyTemplate(label: string, id: Buffer): Template {
+  return [
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+    { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+    { type: pkcs11js.CKA_VALUE_LEN, value: AES_256_BYTES },
+    { type: pkcs11js.CKA_TOKEN, value: true },
+    { type: pkcs11js.CKA_PRIVATE, value: true },
+    { type: pkcs11js.CKA_SENSITIVE, value: true },
+    { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+    { type: pkcs11js.CKA_ENCRYPT, value: false },
+    { type: pkcs11js.CKA_DECRYPT, value: false },
+    { type: pkcs11js.CKA_DERIVE, value: true },
+    // Set false explicitly: a module's defaults for unnamed attributes vary.
+    { type: pkcs11js.CKA_WRAP, value: false },
+    { type: pkcs11js.CKA_UNWRAP, value: false },
+    { type: pkcs11js.CKA_SIGN, value: false },
+    { type: pkcs11js.CKA_VERIFY, value: false },
+    { type: pkcs11js.CKA_LABEL, value: label },
+    { type: pkcs11js.CKA_ID, value: id },
+  ];
+}
+
+/** A per-blob key: a session object (gone with the session), sensitive, never extractable, for GCM only. */
+const BLOB_KEY_TEMPLATE: Template = [
+  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+  { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+  { type: pkcs11js.CKA_VALUE_LEN, value: AES_256_BYTES },
+  { type: pkcs11js.CKA_TOKEN, value: false },
+  { type: pkcs11js.CKA_SENSITIVE, value: true },
+  { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+  { type: pkcs11js.CKA_ENCRYPT, value: true },
+  { type: pkcs11js.CKA_DECRYPT, value: true },
+];
+
+export class Pkcs11Session {
+  /** Set when a clean-up step failed (a per-blob key could not be destroyed): the pool closes the session, which destroys its objects. */
+  broken = false;
+
+  constructor(
+    readonly token: Pkcs11Token,
+    readonly handle: Handle,
+  ) {}
+
+  private get module(): Pkcs11Module {
+    return this.token.module;
+  }
+
+  /** Generates a token key (see tokenKeyTemplate) on the token. */
+  async generateAesKey(label: string, id: Buffer): Promise<Handle> {
+    try {
+      return await this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id));
+    } catch (e) {
+      throw callError('C_GenerateKey', e);
+    }
+  }
+
+  /** The secret keys whose CKA_ID is `id` (visible to this session: private objects need the login). */
+  findSecretKeys(id: Buffer): Handle[] {
+    const api = this.module.api;
+    try {
+      api.C_FindObjectsInit(this.handle, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_ID, value: id },
+      ]);
+    } catch (e) {
+      throw callError('C_FindObjectsInit', e);
+    }
+    try {
+      return api.C_FindObjects(this.handle, 2);
+    } catch (e) {
+      throw callError('C_FindObjects', e);
+    } finally {
+      try {
+        api.C_FindObjectsFinal(this.handle);
+      } catch {
+        // The session is discarded on any failure anyway.
+      }
+    }
+  }
+
+  readAttributes(key: Handle): SecretKeyAttributes {
+    let values;
+    try {
+      values = this.module.api.C_GetAttributeValue(this.handle, key, [
+        ...BOOLEAN_ATTRIBUTES.map(([, type]) => ({ type })),
+        { type: pkcs11js.CKA_VALUE_LEN },
+        { type: pkcs11js.CKA_LABEL },
+      ]);
+    } catch (e) {
+      throw callError('C_GetAttributeValue', e);
+    }
+    const byType = new Map(values.map((a) => [a.type, a.value]));
+    const flags = Object.fromEntries(BOOLEAN_ATTRIBUTES.map(([name, type]) => [name, (byType.get(type)?.[0] ?? 0) !== 0])) as Record<BooleanAttribute, boolean>;
+    const length = byType.get(pkcs11js.CKA_VALUE_LEN);
+    return {
+      ...flags,
+      // CK_ULONG in host order, as pkcs11js hands it back (8 bytes on x86-64).
+      valueBytes: length && length.length >= 4 ? length.readUInt32LE(0) : 0,
+      label: byType.get(pkcs11js.CKA_LABEL)?.toString('utf8') ?? '',
+    };
+  }
+
+  /** Destroys a per-blob key after use; if that fails, the session is marked broken so that closing it destroys the key. */
+  destroySessionKey(key: Handle): void {
+    try {
+      this.module.api.C_DestroyObject(this.handle, key);
+    } catch {
+      this.broken = true;
+    }
+  }
+
+  destroyObject(object: Handle): void {
+    try {
+      this.module.api.C_DestroyObject(this.handle, object);
+    } catch (e) {
+      throw callError('C_DestroyObject', e);
+    }
+  }
+
+  /**
+   * Derives a per-blob AES-256 session key from a token key: CKM_AES_CBC_ENCRYPT_DATA with a zero IV
+   * over 32 bytes of `data`, i.e. the key is AES-256-CBC(token key, IV = 0, data) — two AES blocks,
+   * computed on the token. Refused (Pkcs11CallError 'mechanism-invalid') on a module whose vendor row
+   * says it cannot derive. The caller destroys the key when done.
+   */
+  async deriveBlobKey(base: Handle, data: Buffer): Promise<Handle> {
+    if (this.module.vendor.blobKeyDerivation !== 'CKM_AES_CBC_ENCRYPT_DATA') throw new Pkcs11CallError('C_DeriveKey', undefined, 'mechanism-invalid');
+    if (data.length !== AES_256_BYTES) throw new RangeError('the blob key derivation takes exactly 32 bytes');
+    const parameter: AesCBC = { type: pkcs11js.CK_PARAMS_AES_CBC, iv: Buffer.alloc(16), data };
+    try {
+      return await this.module.api.C_DeriveKeyAsync(this.handle, { mechanism: CKM_AES_CBC_ENCRYPT_DATA, parameter }, base, BLOB_KEY_TEMPLATE);
+    } catch (e) {
+      throw callError('C_DeriveKey', e);
+    }
+  }
+
+  private gcm(iv: Uint8Array, aad: Uint8Array): { mechanism: number; parameter: GcmParams } {
+    if (iv.length !== GCM_IV_BYTES) throw new RangeError(`Kura's GCM IVs are ${GCM_IV_BYTES} bytes`);
+    return {
+      mechanism: pkcs11js.CKM_AES_GCM,
+      parameter: { type: this.module.vendor.gcmParams, iv: Buffer.from(iv), ivBits: GCM_IV_BYTES * 8, tagBits: GCM_TAG_BYTES * 8, aad: Buffer.from(aad) },
+    };
+  }
+
+  /** AES-GCM on the token, single part: ciphertext || 16-byte tag. */
+  async encryptAesGcm(key: Handle, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Buffer> {
+    const api = this.module.api;
+    try {
+      api.C_EncryptInit(this.handle, this.gcm(iv, aad), key);
+    } catch (e) {
+      throw callError('C_EncryptInit', e);
+    }
+    try {
+      return await api.C_EncryptAsync(this.handle, pointerSafe(plaintext), Buffer.alloc(plaintext.length + GCM_TAG_BYTES));
+    } catch (e) {
+      throw callError('C_Encrypt', e);
+    }
+  }
+
+  /**
+   * Opens ciphertext || tag on the token. A tag that does not verify is Pkcs11CallError with meaning
+   * 'bad-ciphertext', whichever code the vendor reports it with; when that code is ambiguous, the token
+   * is probed first, and a token that does not answer is 'token-absent' instead.
+   */
+  async decryptAesGcm(key: Handle, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Buffer> {
+    const api = this.module.api;
+    const vendor = this.module.vendor;
+    try {
+      api.C_DecryptInit(this.handle, this.gcm(iv, aad), key);
+    } catch (e) {
+      throw callError('C_DecryptInit', e);
+    }
+    // Never a zero-length output buffer (pkcs11js would pass NULL: a length query that leaves the operation active).
+    const out = Buffer.alloc(Math.max(GCM_TAG_BYTES, vendor.decryptOutputBytes(sealed.length)));
+    try {
+      return await api.C_DecryptAsync(this.handle, pointerSafe(sealed), out);
+    } catch (e) {
+      const error = callError('C_Decrypt', e);
+      out.fill(0);
+      if (error.rv !== undefined && vendor.badTag.codes.includes(error.rv)) {
+        if (vendor.badTag.ambiguous && !this.token.present()) throw new Pkcs11CallError('C_Decrypt', error.rv, 'token-absent');
+        throw new Pkcs11CallError('C_Decrypt', error.rv, 'bad-ciphertext');
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,69 @@
+// The rules for PKCS#11 module files (main/devices/pkcs11/module-path.ts). Fixtures live under a
+// directory of the repository (not /tmp, which is world-writable and would be refused first).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkModulePath, ModulePathError, type ModulePathProblem } from '../../../main/devices/pkcs11/module-path.js';
+import { SOFTHSM_MODULE, NSS_MODULE } from '../../support/tokens.js';
+
+const problem = (p: string): ModulePathProblem | 'accepted' => {
+  try {
+    checkModulePath(p);
+    return 'accepted';
+  } catch (e) {
+    expect(e).toBeInstanceOf(ModulePathError);
+    return (e as ModulePathError).problem;
+  }
+};
+
+describe('module path rules', () => {
+  let base: string;
+  beforeAll(() => {
+    const root = path.resolve('node_modules/.cache');
+    fs.mkdirSync(root, { recursive: true, mode: 0o755 });
+    base = fs.mkdtempSync(path.join(root, 'kura-module-path-'));
+    fs.chmodSync(base, 0o755);
+  });
+  afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+
+  it('accepts the system modules (SoftHSM\'s is a symbolic link)', () => {
+    expect(checkModulePath(SOFTHSM_MODULE)).toBe(fs.realpathSync(SOFTHSM_MODULE));
+    expect(checkModulePath(NSS_MODULE)).toBe(NSS_MODULE);
+  });
+
+  it('refuses a relative path, a missing file and a directory', () => {
+    expect(problem('libsofthsm2.so')).toBe('not-absolute');
+    expect(problem('./usr/lib/softhsm/libsofthsm2.so')).toBe('not-absolute');
+    expect(problem(path.join(base, 'missing.so'))).toBe('missing');
+    expect(problem(base)).toBe('not-a-file');
+  });
+
+  it('refuses a file in a world-writable directory, even a sticky one, and a file writable by others', () => {
+    const open = path.join(base, 'open');
+    fs.mkdirSync(open);
+    fs.chmodSync(open, 0o777);
+    fs.writeFileSync(path.join(open, 'm.so'), '');
+    expect(problem(path.join(open, 'm.so'))).toBe('world-writable-directory');
+    fs.chmodSync(open, 0o1777);
+    expect(problem(path.join(open, 'm.so'))).toBe('world-writable-directory');
+    const writable = path.join(base, 'writable.so');
+    fs.writeFileSync(writable, '');
+    fs.chmodSync(writable, 0o666);
+    expect(problem(writable)).toBe('writable-file');
+    // A link from a safe place to a file in an unsafe one is refused too.
+    fs.symlinkSync(path.join(open, 'm.so'), path.join(base, 'link.so'));
+    expect(problem(path.join(base, 'link.so'))).toBe('world-writable-directory');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('refuses a file owned by another user', () => {
+    const foreign = path.join(base, 'foreign.so');
+    fs.writeFileSync(foreign, '');
+    fs.chmodSync(foreign, 0o644);
+    fs.chownSync(foreign, 65534, 65534);
+    expect(problem(foreign)).toBe('foreign-owner');
+    const own = path.join(base, 'own.so');
+    fs.writeFileSync(own, '');
+    fs.chmodSync(own, 0o644);
+    expect(problem(own)).toBe('accepted');
+  });
+});

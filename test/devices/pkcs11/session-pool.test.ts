@@ -1,0 +1,96 @@
+// The session pool (main/devices/pkcs11/session-pool.ts) with counted fake sessions: bounded, FIFO,
+// failed sessions closed and replaced, drain waiting for busy sessions.
+import { describe, expect, it } from 'vitest';
+import { PoolClosedError, SessionPool } from '../../../main/devices/pkcs11/session-pool.js';
+
+function fakeSource() {
+  let next = 1;
+  const open = new Set<number>();
+  const closed: number[] = [];
+  return {
+    open,
+    closed,
+    source: {
+      open: () => {
+        const s = next++;
+        open.add(s);
+        return s;
+      },
+      close: (s: number) => {
+        open.delete(s);
+        closed.push(s);
+      },
+    },
+  };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 1));
+
+describe('SessionPool', () => {
+  it('never opens more than its size, and runs every caller', async () => {
+    const f = fakeSource();
+    const pool = new SessionPool(f.source, 3);
+    let inFlight = 0;
+    let peak = 0;
+    const inUse = new Set<number>();
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        pool.run(async (s) => {
+          expect(inUse.has(s)).toBe(false);
+          inUse.add(s);
+          peak = Math.max(peak, ++inFlight);
+          await tick();
+          inFlight--;
+          inUse.delete(s);
+        }),
+      ),
+    );
+    expect(peak).toBe(3);
+    expect(f.open.size).toBe(3);
+    expect(pool.stats()).toEqual({ open: 3, busy: 0, waiting: 0 });
+  });
+
+  it('closes a session whose call failed and gives the next caller a new one', async () => {
+    const f = fakeSource();
+    const pool = new SessionPool(f.source, 1);
+    const seen: number[] = [];
+    const failing = pool.run(async (s) => {
+      seen.push(s);
+      await tick();
+      throw new Error('CKR_GENERAL_ERROR');
+    });
+    const next = pool.run(async (s) => seen.push(s));
+    await expect(failing).rejects.toThrow('CKR_GENERAL_ERROR');
+    await next;
+    expect(seen).toEqual([1, 2]);
+    expect(f.closed).toEqual([1]);
+    expect(f.open).toEqual(new Set([2]));
+  });
+
+  it('closes a session its source says is not reusable', async () => {
+    const f = fakeSource();
+    const pool = new SessionPool({ ...f.source, reusable: (s: number) => s !== 1 }, 2);
+    await pool.run(async () => undefined);
+    expect(f.closed).toEqual([1]);
+  });
+
+  it('drains: waiters are refused, busy sessions close when their call returns', async () => {
+    const f = fakeSource();
+    const pool = new SessionPool(f.source, 1);
+    let finish!: () => void;
+    const busy = pool.run(() => new Promise<string>((r) => (finish = () => r('done'))));
+    const waiting = pool.run(async () => 'never');
+    await tick();
+    let drained = false;
+    const drain = pool.drain().then(() => (drained = true));
+    await expect(waiting).rejects.toBeInstanceOf(PoolClosedError);
+    await tick();
+    expect(drained).toBe(false);
+    expect(f.open.size).toBe(1);
+    finish();
+    expect(await busy).toBe('done');
+    await drain;
+    expect(f.open.size).toBe(0);
+    await expect(pool.run(async () => 1)).rejects.toBeInstanceOf(PoolClosedError);
+  });
+});

@@ -1,0 +1,198 @@
+// HSM key stores end to end on SoftHSM2: a real `kura serve --dev` process, tokens made with
+// softhsm2-util in a temporary directory (SOFTHSM2_CONF set in this process before Kura starts, so the
+// appliance inherits it), the HSM registered with `kura hsm add`, and the custom key store driven through
+// @aws-sdk/client-kms and Debian's AWS CLI v2 as AWS documents it: CreateCustomKeyStore,
+// ConnectCustomKeyStore, CreateKey with Origin AWS_CLOUDHSM, Encrypt/Decrypt/GenerateDataKey, then
+// pkcs11-tool confirms that the key is on the token, labelled with its ARN, sensitive and never
+// extractable. Then what goes wrong: a disconnected store (KMSInvalidStateException), a wrong PIN
+// (FAILED, INVALID_CREDENTIALS), a token pulled out while connected (errors, then FAILED; the appliance
+// keeps serving), reconnecting, and deleting (refused while keys live in the store).
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  ConnectCustomKeyStoreCommand,
+  CreateCustomKeyStoreCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DeleteCustomKeyStoreCommand,
+  DescribeCustomKeyStoresCommand,
+  DescribeKeyCommand,
+  DisconnectCustomKeyStoreCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  ListKeysCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEBIAN_AWS, REGION } from '../support/aws-cli.js';
+import { errorName, kmsClient } from '../support/kms-client.js';
+import { runKura, startKura, type KuraProcess } from '../support/kura-process.js';
+import { softHsm, SOFTHSM_MODULE, type SoftHsmToken } from '../support/tokens.js';
+
+const soft = softHsm();
+
+function trustAnchorPem(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-ta-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-subj', '/CN=kura-hsm-test-ca', '-days', '2'], { stdio: 'ignore' });
+    return fs.readFileSync(path.join(dir, 'c.pem'), 'utf8');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const run = (bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    execFile(bin, args, { env, timeout: 60_000, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+
+describe('HSM key stores on SoftHSM2 through the KMS API', () => {
+  let kura: KuraProcess;
+  let kms: KMSClient;
+  let trustAnchor: string;
+  const tokens: Record<string, SoftHsmToken> = {};
+
+  /** `kura hsm add` against the running appliance: the HSM ID. */
+  const addHsm = async (label: string): Promise<string> => {
+    const r = await runKura(['hsm', 'add', '--module', SOFTHSM_MODULE, '--token-label', label, '--data-dir', kura.dataDir, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const body = JSON.parse(r.stdout) as { hsmId: string; token: { label: string } };
+    expect(body.token.label).toBe(label);
+    return body.hsmId;
+  };
+  const createStore = async (name: string, hsmId: string, pin: string): Promise<string> =>
+    (await kms.send(new CreateCustomKeyStoreCommand({ CustomKeyStoreName: name, CloudHsmClusterId: hsmId, TrustAnchorCertificate: trustAnchor, KeyStorePassword: pin }))).CustomKeyStoreId!;
+  const storeView = async (id: string) => (await kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: id }))).CustomKeyStores![0]!;
+  const hsmKey = async (storeId: string) =>
+    (await kms.send(new CreateKeyCommand({ CustomKeyStoreId: storeId, Origin: 'AWS_CLOUDHSM', Description: 'on SoftHSM2' }))).KeyMetadata!;
+  const roundTrip = async (keyId: string, text: string) => {
+    const enc = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(text), EncryptionContext: { app: 'hsm-test' } }));
+    const dec = await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { app: 'hsm-test' } }));
+    return Buffer.from(dec.Plaintext!).toString();
+  };
+
+  beforeAll(async () => {
+    for (const [name, pin] of [['kura-main', '7654321'], ['kura-wrong-pin', '1111111'], ['kura-pulled', '2222222']] as const) tokens[name] = soft.makeToken(name, pin);
+    trustAnchor = trustAnchorPem();
+    kura = await startKura();
+    kms = kmsClient(kura);
+  }, 60_000);
+
+  afterAll(async () => {
+    await kura?.stop();
+    soft.cleanup();
+  });
+
+  let storeId: string;
+  let keyId: string;
+  let keyArn: string;
+
+  it('creates a store on a registered token, connects it, and makes a key there that the SDK encrypts and decrypts with', async () => {
+    const hsmId = await addHsm('kura-main');
+    expect(hsmId).toMatch(/^cluster-[2-7a-z]{11}$/);
+    storeId = await createStore('softhsm-main', hsmId, tokens['kura-main']!.pin);
+    expect((await storeView(storeId)).ConnectionState).toBe('DISCONNECTED');
+    await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
+    const view = await storeView(storeId);
+    expect(view).toMatchObject({ CustomKeyStoreName: 'softhsm-main', CustomKeyStoreType: 'AWS_CLOUDHSM', CloudHsmClusterId: hsmId, ConnectionState: 'CONNECTED' });
+    expect(view.ConnectionErrorCode).toBeUndefined();
+    const key = await hsmKey(storeId);
+    expect(key).toMatchObject({ Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: storeId, KeyState: 'Enabled', KeySpec: 'SYMMETRIC_DEFAULT' });
+    keyId = key.KeyId!;
+    keyArn = key.Arn!;
+    expect(await roundTrip(keyId, 'sealed on the token')).toBe('sealed on the token');
+    const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
+    const back = await kms.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob }));
+    expect(Buffer.from(back.Plaintext!)).toEqual(Buffer.from(dk.Plaintext!));
+  });
+
+  it('serves the AWS CLI v2 (Debian\'s /usr/bin/aws) with the same key', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-hsm-cli-'));
+    try {
+      const env: NodeJS.ProcessEnv = {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))),
+        AWS_ACCESS_KEY_ID: kura.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: kura.secretAccessKey,
+        AWS_DEFAULT_REGION: REGION,
+        AWS_CONFIG_FILE: path.join(work, 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'credentials'),
+        AWS_PAGER: '',
+        AWS_MAX_ATTEMPTS: '1',
+      };
+      fs.writeFileSync(path.join(work, 'plain.txt'), 'from the AWS CLI');
+      const cli = (args: string[]) => run(DEBIAN_AWS, ['--endpoint-url', kura.url, 'kms', ...args, '--output', 'json'], env);
+      const enc = await cli(['encrypt', '--key-id', keyArn, '--plaintext', `fileb://${path.join(work, 'plain.txt')}`]);
+      expect(enc.stderr).toBe('');
+      fs.writeFileSync(path.join(work, 'ct.bin'), Buffer.from((JSON.parse(enc.stdout) as { CiphertextBlob: string }).CiphertextBlob, 'base64'));
+      const dec = await cli(['decrypt', '--ciphertext-blob', `fileb://${path.join(work, 'ct.bin')}`]);
+      expect(dec.stderr).toBe('');
+      expect(Buffer.from((JSON.parse(dec.stdout) as { Plaintext: string }).Plaintext, 'base64').toString()).toBe('from the AWS CLI');
+      const stores = await cli(['describe-custom-key-stores', '--custom-key-store-id', storeId]);
+      expect((JSON.parse(stores.stdout) as { CustomKeyStores: { ConnectionState: string }[] }).CustomKeyStores[0]!.ConnectionState).toBe('CONNECTED');
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the key on the token, labelled with its ARN, sensitive and never extractable (pkcs11-tool says so)', async () => {
+    const t = tokens['kura-main']!;
+    const r = await run('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', t.label, '--login', '--pin', t.pin, '--list-objects', '--type', 'secrkey'], soft.env);
+    expect(r.code).toBe(0);
+    const objects = r.stdout.split(/\n(?=Secret Key Object)/).filter((o) => o.includes(`label:      ${keyArn}`));
+    expect(objects).toHaveLength(1);
+    const access = /Access:\s*(.*)/.exec(objects[0]!)?.[1] ?? '';
+    expect(access).toMatch(/\bsensitive\b/);
+    expect(access).toMatch(/never extractable/);
+    expect(access.replace('never extractable', '')).not.toMatch(/extractable/);
+    expect(objects[0]).toMatch(/AES length 32/);
+    // It only derives per-blob keys: it encrypts nothing itself, wraps and signs nothing.
+    expect(objects[0]).toMatch(/Usage:\s*derive\s*$/m);
+  });
+
+  it('makes the key Unavailable while its store is disconnected, usable again once connected; a store with keys is not deleted', async () => {
+    await kms.send(new DisconnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
+    expect((await storeView(storeId)).ConnectionState).toBe('DISCONNECTED');
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyState).toBe('Unavailable');
+    expect(await errorName(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })))).toBe('KMSInvalidStateException');
+    expect(await errorName(kms.send(new DisconnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId })))).toBe('CustomKeyStoreInvalidStateException');
+    expect(await errorName(kms.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: storeId })))).toBe('CustomKeyStoreHasCMKsException');
+    await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
+    expect(await roundTrip(keyId, 'back again')).toBe('back again');
+    expect(await errorName(kms.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: storeId })))).toBe('CustomKeyStoreInvalidStateException');
+  });
+
+  it('a wrong PIN leaves the store FAILED with INVALID_CREDENTIALS', async () => {
+    const hsmId = await addHsm('kura-wrong-pin');
+    const id = await createStore('softhsm-wrong-pin', hsmId, 'not-the-pin');
+    await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: id }));
+    expect(await storeView(id)).toMatchObject({ ConnectionState: 'FAILED', ConnectionErrorCode: 'INVALID_CREDENTIALS' });
+    expect(await errorName(kms.send(new CreateKeyCommand({ CustomKeyStoreId: id, Origin: 'AWS_CLOUDHSM' })))).toBe('CustomKeyStoreInvalidStateException');
+    await kms.send(new DisconnectCustomKeyStoreCommand({ CustomKeyStoreId: id }));
+    await kms.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: id }));
+    expect(await errorName(kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: id })))).toBe('CustomKeyStoreNotFoundException');
+  });
+
+  it('a token pulled out while connected gives errors, then FAILED, and the appliance keeps serving', async () => {
+    const t = tokens['kura-pulled']!;
+    const id = await createStore('softhsm-pulled', await addHsm(t.label), t.pin);
+    await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: id }));
+    const key = await hsmKey(id);
+    expect(await roundTrip(key.KeyId!, 'before')).toBe('before');
+    fs.rmSync(t.dir, { recursive: true, force: true });
+    const errors = new Set<string>();
+    for (let i = 0; i < 5; i++) errors.add(await errorName(kms.send(new EncryptCommand({ KeyId: key.KeyId!, Plaintext: Buffer.from('after') }))));
+    expect([...errors].every((e) => ['KeyUnavailableException', 'KMSInvalidStateException'].includes(e))).toBe(true);
+    await expect.poll(async () => (await storeView(id)).ConnectionState, { timeout: 10_000 }).toBe('FAILED');
+    expect((await storeView(id)).ConnectionErrorCode).toBeDefined();
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId! }))).KeyMetadata!.KeyState).toBe('Unavailable');
+    // The other store and the appliance are untouched.
+    expect(await roundTrip(keyId, 'still here')).toBe('still here');
+    expect((await kms.send(new ListKeysCommand({}))).Keys!.length).toBeGreaterThanOrEqual(2);
+    expect(kura.proc.exitCode).toBeNull();
+  });
+});
