@@ -139,6 +139,18 @@ describe('HSM key stores on SoftHSM2 through the KMS API', () => {
     }
   });
 
+  it('two concurrent bursts of 200 encrypts share the token sessions: every call succeeds, none sees CKR_OPERATION_ACTIVE', async () => {
+    const burst = (tag: string) =>
+      Promise.allSettled(Array.from({ length: 200 }, (_, i) => kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`${tag}-${i}`) }))));
+    const [a, b] = await Promise.all([burst('a'), burst('b')]);
+    const failures = [...a, ...b].filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+    expect(failures).toEqual([]);
+    // Every ciphertext opens to its own plaintext (no call got another's session state).
+    const sample = (a[17] as PromiseFulfilledResult<{ CiphertextBlob?: Uint8Array }>).value.CiphertextBlob!;
+    expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: sample }))).Plaintext!).toString()).toBe('a-17');
+    expect(kura.stderr()).not.toMatch(/OPERATION_ACTIVE/);
+  });
+
   it('keeps the key on the token, labelled with its ARN, sensitive and never extractable (pkcs11-tool says so)', async () => {
     const t = tokens['kura-main']!;
     const r = await run('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', t.label, '--login', '--pin', t.pin, '--list-objects', '--type', 'secrkey'], soft.env);
@@ -164,6 +176,37 @@ describe('HSM key stores on SoftHSM2 through the KMS API', () => {
     await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
     expect(await roundTrip(keyId, 'back again')).toBe('back again');
     expect(await errorName(kms.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: storeId })))).toBe('CustomKeyStoreInvalidStateException');
+  });
+
+  it('kura hsm list|test|remove, the module path rules, and the devices route for the console', async () => {
+    const dataDir = ['--data-dir', kura.dataDir];
+    const listed = JSON.parse((await runKura(['hsm', 'list', ...dataDir, '--json'])).stdout) as { hsmId: string; tokenLabel: string }[];
+    const main = listed.find((h) => h.tokenLabel === 'kura-main')!;
+    expect(main.hsmId).toMatch(/^cluster-/);
+    const tested = await runKura(['hsm', 'test', main.hsmId, ...dataDir]);
+    expect(tested.code).toBe(0);
+    expect(tested.stdout).toMatch(/token "kura-main" is present/);
+    // In use by a custom key store: not removed.
+    const inUse = await runKura(['hsm', 'remove', main.hsmId, ...dataDir, '--json']);
+    expect(inUse.code).not.toBe(0);
+    expect(inUse.stderr).toMatch(/CloudHsmClusterInUse/);
+    // A module in a world-writable directory is never loaded.
+    const open = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-ww-'));
+    try {
+      fs.chmodSync(open, 0o777);
+      fs.copyFileSync(SOFTHSM_MODULE, path.join(open, 'libsofthsm2.so'));
+      const refused = await runKura(['hsm', 'add', '--module', path.join(open, 'libsofthsm2.so'), '--token-label', 'kura-main', ...dataDir, '--json']);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/CloudHsmClusterInvalidConfiguration/);
+      expect(refused.stderr).toMatch(/writable/);
+    } finally {
+      fs.rmSync(open, { recursive: true, force: true });
+    }
+    expect((await runKura(['hsm', 'list', ...dataDir, '--json'])).stdout).not.toMatch(/kura-ww-/);
+    const token = fs.readFileSync(path.join(kura.dataDir, 'admin.token'), 'utf8').trim();
+    const devices = await fetch(`${kura.url}/admin/v1/devices`, { headers: { authorization: `Bearer ${token}` } });
+    expect(devices.status).toBe(200);
+    expect(await devices.json()).toBeTypeOf('object');
   });
 
   it('a wrong PIN leaves the store FAILED with INVALID_CREDENTIALS', async () => {

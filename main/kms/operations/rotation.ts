@@ -83,6 +83,8 @@ export class RotationOperations {
       prepare: async () => {
         const k = await directory.resolve(ctx, keyRef, false);
         requireSymmetric(k, 'On-demand key rotation', 'UnsupportedOperation');
+        // As in AWS: keys in a custom key store do not rotate (their material is on the HSM, one object per key).
+        if (k.customKeyStoreId !== null) throw new KmsError('UnsupportedOperation', `On-demand key rotation is not supported for ${arnOf(k)}, which is in custom key store ${k.customKeyStoreId}.`);
         requireUsable(k);
         return { keys: [k] };
       },

@@ -108,6 +108,9 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     const dk = await d.keys.generateDataKey(d.ctx('GenerateDataKey'), { keyId: key.keyId, keySpec: 'AES_256' });
     expect((await d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob: dk.ciphertextBlob })).plaintext).toEqual(dk.plaintext);
     expect(await kmsCode(createKey(id, { origin: undefined }))).toBe('Validation');
+    // Keys in a custom key store neither rotate nor take imported material, as in AWS.
+    expect(await kmsCode(d.keys.enableKeyRotation(d.ctx('EnableKeyRotation'), key.keyId))).toBe('UnsupportedOperation');
+    expect(await kmsCode(d.keys.rotateKeyOnDemand(d.ctx('RotateKeyOnDemand'), key.keyId))).toBe('UnsupportedOperation');
     expect(await kmsCode(createKey(id, { keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY' }))).toBe('UnsupportedOperation');
     expect(await kmsCode(createKey('cks-00000000000000000'))).toBe('CustomKeyStoreNotFound');
     expect(await kmsCode(d.keys.createKey(d.ctx('CreateKey'), { origin: 'AWS_CLOUDHSM' }))).toBe('Validation');
