@@ -275,8 +275,8 @@ export class Kms {
     return this.ops.customKeyStores.reopenConnected();
   }
 
-  registerHsm(op: OperatorCall, config: HsmTokenConfig): Promise<{ hsm: HsmRecord; token: HsmTokenInfo }> {
-    return this.ops.customKeyStores.registerHsm(op, config);
+  registerHsm(op: OperatorCall, config: HsmTokenConfig, checkPin?: string): Promise<{ hsm: HsmRecord; token: HsmTokenInfo }> {
+    return this.ops.customKeyStores.registerHsm(op, config, checkPin);
   }
 
   listHsms(): Promise<HsmRecord[]> {

@@ -203,6 +203,18 @@ describe('HSM key stores on SoftHSM2 through the KMS API', () => {
       fs.rmSync(open, { recursive: true, force: true });
     }
     expect((await runKura(['hsm', 'list', ...dataDir, '--json'])).stdout).not.toMatch(/kura-ww-/);
+    // --pin-file checks a login when the HSM is added; a wrong PIN registers nothing.
+    const pinFile = path.join(os.tmpdir(), `kura-pin-${process.pid}`);
+    fs.writeFileSync(pinFile, 'wrong-pin\n', { mode: 0o600 });
+    try {
+      const wrong = await runKura(['hsm', 'add', '--module', SOFTHSM_MODULE, '--token-label', 'kura-pulled', '--pin-file', pinFile, ...dataDir, '--json']);
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.stderr).toMatch(/logging in to it failed \(INVALID_CREDENTIALS\)/);
+      expect(wrong.stderr).not.toContain('wrong-pin');
+    } finally {
+      fs.rmSync(pinFile, { force: true });
+    }
+    expect((await runKura(['hsm', 'list', ...dataDir, '--json'])).stdout).not.toMatch(/kura-pulled/);
     const token = fs.readFileSync(path.join(kura.dataDir, 'admin.token'), 'utf8').trim();
     const devices = await fetch(`${kura.url}/admin/v1/devices`, { headers: { authorization: `Bearer ${token}` } });
     expect(devices.status).toBe(200);

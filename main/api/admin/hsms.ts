@@ -1,7 +1,8 @@
 // /admin/v1/hsms: the HSMs registered with the appliance (`kura hsm add|list|test|remove`, and later the
 // console). Registering checks that the module loads and the token is there, and gives the HSM an ID of
 // a CloudHSM cluster ID's shape, which CreateCustomKeyStore takes as CloudHsmClusterId. No PIN passes
-// here: a custom key store is given its token's PIN (KeyStorePassword) through the KMS API.
+// here to be kept: a custom key store is given its token's PIN (KeyStorePassword) through the KMS API;
+// `pin` only checks that a login works when the HSM is added.
 // Registering and removing are changes, audited through the KMS domain's unit of work.
 import { KmsError } from '../../common/errors.js';
 import type { HsmRecord, HsmTokenInfo, Kms } from '../../kms/index.js';
@@ -35,12 +36,19 @@ export async function handleHsmRoute(
     const modulePath = b.modulePath;
     const tokenLabel = b.tokenLabel;
     const libraryParameters = b.libraryParameters;
-    if (typeof modulePath !== 'string' || typeof tokenLabel !== 'string' || (libraryParameters !== undefined && typeof libraryParameters !== 'string')) {
-      throw new KmsError('Validation', 'An HSM needs "modulePath" and "tokenLabel" (strings), and "libraryParameters" (a string) only for NSS softokn.');
+    const pin = b.pin;
+    if (
+      typeof modulePath !== 'string' ||
+      typeof tokenLabel !== 'string' ||
+      (libraryParameters !== undefined && typeof libraryParameters !== 'string') ||
+      (pin !== undefined && typeof pin !== 'string')
+    ) {
+      throw new KmsError('Validation', 'An HSM needs "modulePath" and "tokenLabel" (strings); "libraryParameters" only for NSS softokn; "pin" (a string) only to check a login.');
     }
     const { hsm, token } = await kms.registerHsm(
       { operator: OPERATOR, operation: 'RegisterHsm' },
       { modulePath, tokenLabel, ...(libraryParameters !== undefined ? { libraryParameters } : {}) },
+      pin,
     );
     return json(200, { ...hsmJson(hsm), token: tokenJson(token) });
   }

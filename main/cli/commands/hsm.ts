@@ -38,6 +38,21 @@ function libraryParameters(inv: Invocation): string | undefined {
   return raw;
 }
 
+/** --pin-file: the user PIN on the file's first line, to check a login (it is not kept). */
+function readPinFile(inv: Invocation): string | undefined {
+  const file = stringOption(inv, 'pin-file');
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read --pin-file ${file}`);
+  }
+  const pin = text.split(/\r?\n/)[0] ?? '';
+  if (pin.length === 0) throw new UsageError(`--pin-file ${file} is empty`);
+  return pin;
+}
+
 async function add(inv: Invocation): Promise<number> {
   const modulePath = stringOption(inv, 'module');
   const tokenLabel = stringOption(inv, 'token-label');
@@ -46,7 +61,13 @@ async function add(inv: Invocation): Promise<number> {
   const absolute = path.resolve(modulePath);
   if (!fs.existsSync(absolute)) throw new UsageError(`no PKCS#11 module at ${absolute}`);
   const params = libraryParameters(inv);
-  const r = await adminClient(inv).call<HsmBody>('POST', '/hsms', { modulePath: absolute, tokenLabel, ...(params !== undefined ? { libraryParameters: params } : {}) }, true);
+  const pin = readPinFile(inv);
+  const r = await adminClient(inv).call<HsmBody>(
+    'POST',
+    '/hsms',
+    { modulePath: absolute, tokenLabel, ...(params !== undefined ? { libraryParameters: params } : {}), ...(pin !== undefined ? { pin } : {}) },
+    true,
+  );
   if (inv.json) return (printJson(r), 0);
   print(`HSM ID:        ${r.hsmId}`);
   print(`Token:         ${r.tokenLabel} (${r.manufacturer} ${r.model}, serial ${r.serialNumber})`);
@@ -99,6 +120,7 @@ database directory: --nss-db DIR (or the raw --library-parameters).`,
         { name: 'token-label', value: 'LABEL', help: 'the token label, required' },
         { name: 'nss-db', value: 'DIR', help: "NSS softokn's database directory" },
         { name: 'library-parameters', value: 'TEXT', help: 'C_Initialize library parameters (NSS softokn)' },
+        { name: 'pin-file', value: 'F', help: 'also check a login with the user PIN in F (not kept)' },
         ...CLIENT_OPTIONS,
       ],
       run: add,

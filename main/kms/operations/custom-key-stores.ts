@@ -14,7 +14,7 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { KmsError, kmsErrors } from '../../common/errors.js';
 import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository } from '../../store/index.js';
-import { hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
+import { connectionErrorCodeOf, hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
 import type { CallContext, OperatorCall } from '../key-directory.js';
 import { decodeMarker, encodeMarker, paginate, type OperationDeps, type Page } from './common.js';
 
@@ -302,8 +302,11 @@ export class CustomKeyStoreOperations {
 
   // ---- HSMs (operators: `kura hsm`, the console) ---------------------------------------------------------
 
-  /** Registers a module and token after checking that the token is there; its ID names it as CloudHsmClusterId. */
-  registerHsm(op: OperatorCall, config: HsmTokenConfig): Promise<{ hsm: HsmRecord; token: HsmTokenInfo }> {
+  /**
+   * Registers a module and token after checking that the token is there (and, given its PIN, that a
+   * login works; the PIN is not kept); its ID names it as CloudHsmClusterId.
+   */
+  registerHsm(op: OperatorCall, config: HsmTokenConfig, checkPin?: string): Promise<{ hsm: HsmRecord; token: HsmTokenInfo }> {
     const { directory, connections, hsms } = this.deps;
     return directory.run<{ keys: [] }, HsmTokenInfo, { hsm: HsmRecord; token: HsmTokenInfo }>(op, {
       kind: 'change',
@@ -312,11 +315,20 @@ export class CustomKeyStoreOperations {
         if (config.tokenLabel.trim() === '' || config.tokenLabel.length > 32) throw kmsErrors.validation('A token label has 1 to 32 characters.');
       },
       make: async () => {
+        let token: HsmTokenInfo;
         try {
-          return await connections.connector.probe(config);
+          token = await connections.connector.probe(config);
         } catch (e) {
           throw new KmsError('CloudHsmClusterInvalidConfiguration', `The HSM cannot be used: ${e instanceof Error ? e.message : 'the module or token was not found'}.`);
         }
+        if (checkPin !== undefined) {
+          try {
+            await (await connections.connector.connect({ ...config, pin: checkPin })).close();
+          } catch (e) {
+            throw new KmsError('CloudHsmClusterInvalidConfiguration', `The token is there, but logging in to it failed (${connectionErrorCodeOf(e)}).`);
+          }
+        }
+        return token;
       },
       apply: async ({ tx }, _p, token) => {
         const existing = (await hsms.list(tx)).find((h) => h.modulePath === config.modulePath && h.tokenLabel === config.tokenLabel);
