@@ -1,6 +1,8 @@
-// The rules for PKCS#11 module files (main/devices/pkcs11/module-path.ts). Fixtures live under a
-// directory of the repository (not /tmp, which is world-writable and would be refused first).
+// The rules for PKCS#11 module files (main/devices/pkcs11/module-path.ts). Fixtures live under the
+// user's ~/.cache (not /tmp, which is world-writable and would be refused first; nor the repository,
+// whose clone may itself sit under /tmp).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkModulePath, ModulePathError, type ModulePathProblem } from '../../../main/devices/pkcs11/module-path.js';
@@ -19,7 +21,7 @@ const problem = (p: string): ModulePathProblem | 'accepted' => {
 describe('module path rules', () => {
   let base: string;
   beforeAll(() => {
-    const root = path.resolve('node_modules/.cache');
+    const root = path.join(os.homedir(), '.cache');
     fs.mkdirSync(root, { recursive: true, mode: 0o755 });
     base = fs.mkdtempSync(path.join(root, 'kura-module-path-'));
     fs.chmodSync(base, 0o755);
