@@ -5,6 +5,11 @@
 // into a wrong secret without noticing; the check value catches that, so a wrong or foreign share is
 // refused and never becomes a wrong root key. Shares are handed over one at a time (or all at once)
 // and held in memory only until the threshold is reached.
+// PKCS#11 mode: `init` makes the root key in Kura and has a PKCS#11 token seal it under a
+// non-extractable AES key generated there (./pkcs11-root-key-token.ts); seal_config keeps the token's
+// settings, the key's CKA_ID, the IV, the sealed root key and the check value. Unsealing logs in with the
+// PIN and has the token open it; the check value must then match. Like Shamir's, init leaves the
+// appliance sealed: the operator proves the PIN path once with `kura unseal`.
 // Dev mode: the root key lives in a 0600 file in the data directory and unseals at start. Insecure
 // by design, and says so.
 // While unsealed, the root key itself is not kept: only the keys derived from it (HKDF-SHA256, one per
@@ -15,17 +20,26 @@ import type { Clock } from '../common/clock.js';
 import type { Aead, AeadKey } from '../crypto/aead.js';
 import { constantTimeEqual, randomBytes, zeroize } from '../crypto/bytes.js';
 import { combineShares, decodeShare, encodeShare, ShareError, splitSecret, type Share } from '../crypto/shamir.js';
-import type { ApplianceRepository, Database } from '../store/index.js';
-import { AtRestSealer } from './at-rest.js';
+import type { ApplianceRepository, Database, Pkcs11SealRecord, SealConfigRecord } from '../store/index.js';
+import { AtRestSealer, encodeAad } from './at-rest.js';
+import { Pkcs11RootKeyToken } from './pkcs11-root-key-token.js';
+import type { RootKeyToken, TokenSettings } from './root-key-token.js';
 
 export const ROOT_KEY_BYTES = 32;
 const CHECK_LABEL = 'kura root key check v1';
+/** The AAD purpose of the root key as a token seals it; the appliance ID follows it. */
+const PKCS11_SEAL_PURPOSE = 'kura/seal/pkcs11/root-key/v1';
+/** PKCS#11 token labels are 32 bytes (CK_TOKEN_INFO.label). */
+const TOKEN_LABEL_BYTES = 32;
+const MAX_PIN_CHARS = 255;
+const MAX_SETTING_CHARS = 4096;
 
 export type SealState = 'uninitialized' | 'sealed' | 'unsealed';
 
 export interface SealStatus {
   state: SealState;
-  mode: 'shamir' | 'dev' | null;
+  mode: SealConfigRecord['mode'] | null;
+  /** Shamir and dev only (null in pkcs11 mode: a PIN, not shares, unseals it). */
   threshold: number | null;
   shares: number | null;
   /** Shares accepted so far towards the threshold (shamir, while sealed). */
@@ -34,6 +48,23 @@ export interface SealStatus {
 
 export function rootKeyCheckValue(root: Uint8Array): Buffer {
   return createHmac('sha256', root).update(CHECK_LABEL).digest();
+}
+
+export interface Pkcs11InitRequest extends TokenSettings {
+  pin: string;
+}
+
+export interface Pkcs11InitResult {
+  /** CKA_LABEL and CKA_ID (hex) of the sealing key made on the token. */
+  keyLabel: string;
+  keyId: string;
+}
+
+function requirePin(pin: unknown): string {
+  if (typeof pin !== 'string' || pin.length === 0 || pin.length > MAX_PIN_CHARS) {
+    throw kmsErrors.validation(`The PIN must be a string of 1 to ${MAX_PIN_CHARS} characters.`);
+  }
+  return pin;
 }
 
 interface DerivedKeys {
@@ -46,10 +77,15 @@ export class RootKeyHolder {
   private pending: Share[] = [];
   private sealListeners: (() => void)[] = [];
   private initialized = false;
+  /** Token calls (init, unseal) run one at a time: PKCS#11 logs in per token and process. */
+  private tokenQueue: Promise<void> = Promise.resolve();
+  private readonly token: RootKeyToken;
 
   constructor(
-    private readonly deps: { db: Database; appliance: ApplianceRepository; aead: Aead; clock: Clock; applianceId: string },
-  ) {}
+    private readonly deps: { db: Database; appliance: ApplianceRepository; aead: Aead; clock: Clock; applianceId: string; token?: RootKeyToken },
+  ) {
+    this.token = deps.token ?? new Pkcs11RootKeyToken();
+  }
 
   /** Reads whether the appliance is initialized; call once at start. */
   async load(): Promise<void> {
@@ -59,11 +95,12 @@ export class RootKeyHolder {
   async status(): Promise<SealStatus> {
     const cfg = await this.deps.appliance.sealConfig();
     if (!cfg) return { state: 'uninitialized', mode: null, threshold: null, shares: null, progress: 0 };
+    const shares = cfg.mode !== 'pkcs11';
     return {
       state: this.derived ? 'unsealed' : 'sealed',
       mode: cfg.mode,
-      threshold: cfg.threshold,
-      shares: cfg.shareCount,
+      threshold: shares ? cfg.threshold : null,
+      shares: shares ? cfg.shareCount : null,
       progress: this.derived ? 0 : this.pending.length,
     };
   }
@@ -101,14 +138,104 @@ export class RootKeyHolder {
       await this.writeSealConfig('dev', 1, 1, 'dev', root);
       cfg = await this.deps.appliance.sealConfig();
     }
-    if (cfg!.mode !== 'dev') throw new KmsError('InvalidState', 'This data directory is sealed with Shamir shares; it cannot be opened in dev mode.');
+    if (cfg!.mode !== 'dev') {
+      throw new KmsError('InvalidState', `This data directory is sealed with ${cfg!.mode === 'pkcs11' ? 'a PKCS#11 token' : 'Shamir shares'}; it cannot be opened in dev mode.`);
+    }
     if (!constantTimeEqual(rootKeyCheckValue(root), cfg!.checkValue)) {
       throw new KmsError('InvalidState', 'The dev root key file does not match this data directory.');
     }
     this.unsealWith(root);
   }
 
-  private async writeSealConfig(mode: 'shamir' | 'dev', threshold: number, shareCount: number, setId: string, root: Uint8Array): Promise<void> {
+  /**
+   * PKCS#11 mode: makes a root key, has the token seal it under a new non-extractable key, stores how to
+   * find it again, and leaves the appliance sealed (`kura unseal` with the PIN proves the path once).
+   * The PIN is used for this call only.
+   */
+  async initPkcs11(request: Pkcs11InitRequest): Promise<Pkcs11InitResult> {
+    const settings = this.tokenSettings(request);
+    const pin = requirePin(request.pin);
+    return this.exclusive(async () => {
+      if (await this.deps.appliance.sealConfig()) throw new KmsError('InvalidState', 'Kura is already initialized.');
+      const root = randomBytes(ROOT_KEY_BYTES);
+      try {
+        const keyLabel = `kura-root-wrap:${this.deps.applianceId}`;
+        const sealed = await this.token.sealRootKey(settings, pin, { keyLabel, root, aad: this.pkcs11Aad() }, (s) =>
+          // Still logged in: if this insert loses a race, the token key is destroyed again.
+          this.writeSealConfig('pkcs11', 1, 1, 'pkcs11', root, { ...settings, ...s }),
+        );
+        return { keyLabel, keyId: sealed.keyId.toString('hex') };
+      } finally {
+        zeroize(root);
+      }
+    });
+  }
+
+  /**
+   * PKCS#11 mode: logs in to the token with the PIN, has it open the sealed root key, checks it against
+   * the check value and unseals. A refused PIN, an absent token or a key that does not open the sealed
+   * root key change nothing: the appliance stays sealed.
+   */
+  async unsealWithPin(pinInput: unknown): Promise<SealStatus> {
+    const cfg = await this.deps.appliance.sealConfig();
+    if (!cfg) throw new KmsError('NotInitialized', 'Kura is not initialized: run `kura init` first.');
+    if (this.derived) return this.status();
+    if (cfg.mode !== 'pkcs11' || !cfg.pkcs11) {
+      throw new KmsError('InvalidState', cfg.mode === 'shamir' ? 'This appliance unseals with Shamir shares, not a PIN.' : 'This appliance is in dev mode; it unseals from its key file at start.');
+    }
+    const p = cfg.pkcs11;
+    const pin = requirePin(pinInput);
+    return this.exclusive(async () => {
+      if (this.derived) return this.status();
+      const settings: TokenSettings = { modulePath: p.modulePath, tokenLabel: p.tokenLabel, ...(p.libraryParameters !== undefined ? { libraryParameters: p.libraryParameters } : {}) };
+      const root = await this.token.openRootKey(settings, pin, p, this.pkcs11Aad());
+      try {
+        if (root.length !== ROOT_KEY_BYTES || !constantTimeEqual(rootKeyCheckValue(root), cfg.checkValue)) {
+          throw new KmsError('InvalidState', 'The token opened a root key that is not this appliance\'s (its check value does not match).');
+        }
+        this.unsealWith(root);
+      } finally {
+        zeroize(root);
+      }
+      return this.status();
+    });
+  }
+
+  private tokenSettings(request: TokenSettings): TokenSettings {
+    const { modulePath, tokenLabel, libraryParameters } = request as Partial<Record<keyof TokenSettings, unknown>>;
+    if (typeof modulePath !== 'string' || modulePath.length === 0 || modulePath.length > MAX_SETTING_CHARS) {
+      throw kmsErrors.validation('pkcs11 init needs "modulePath": the absolute path of the PKCS#11 module.');
+    }
+    if (typeof tokenLabel !== 'string' || tokenLabel.trim().length === 0 || Buffer.byteLength(tokenLabel.trim(), 'utf8') > TOKEN_LABEL_BYTES) {
+      throw kmsErrors.validation(`pkcs11 init needs "tokenLabel": the token's label (1 to ${TOKEN_LABEL_BYTES} bytes).`);
+    }
+    if (libraryParameters !== undefined && (typeof libraryParameters !== 'string' || libraryParameters.length > MAX_SETTING_CHARS)) {
+      throw kmsErrors.validation(`"libraryParameters" must be a string of at most ${MAX_SETTING_CHARS} characters.`);
+    }
+    return { modulePath, tokenLabel: tokenLabel.trim(), ...(libraryParameters !== undefined ? { libraryParameters } : {}) };
+  }
+
+  private pkcs11Aad(): Buffer {
+    return encodeAad(PKCS11_SEAL_PURPOSE, this.deps.applianceId);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tokenQueue.then(fn, fn);
+    this.tokenQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async writeSealConfig(
+    mode: SealConfigRecord['mode'],
+    threshold: number,
+    shareCount: number,
+    setId: string,
+    root: Uint8Array,
+    pkcs11?: Pkcs11SealRecord,
+  ): Promise<void> {
     // Two inits may race (two CLIs, or a retry): the insert decides, inside the write transaction,
     // and the loser is told the appliance is initialized, never a database error.
     const inserted = await this.deps.db.write((tx) =>
@@ -119,6 +246,7 @@ export class RootKeyHolder {
         shareSetId: setId,
         checkValue: rootKeyCheckValue(root),
         createdAt: this.deps.clock.nowMs(),
+        ...(pkcs11 ? { pkcs11 } : {}),
       }),
     );
     if (!inserted) throw new KmsError('InvalidState', 'Kura is already initialized.');
@@ -136,7 +264,9 @@ export class RootKeyHolder {
     const cfg = await this.deps.appliance.sealConfig();
     if (!cfg) throw new KmsError('NotInitialized', 'Kura is not initialized: run `kura init` first.');
     if (this.derived) return this.status();
-    if (cfg.mode !== 'shamir') throw new KmsError('InvalidState', 'This appliance is in dev mode; it unseals from its key file at start.');
+    if (cfg.mode !== 'shamir') {
+      throw new KmsError('InvalidState', cfg.mode === 'pkcs11' ? 'This appliance unseals with its PKCS#11 token\'s PIN, not shares.' : 'This appliance is in dev mode; it unseals from its key file at start.');
+    }
     // All given shares are checked before any is taken, so a call is taken whole or not at all.
     const accepted: Share[] = [];
     const refuseOne = (message: string): KmsError => {

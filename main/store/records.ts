@@ -113,13 +113,34 @@ export interface CredentialRecord {
   createdAt: number;
 }
 
+/**
+ * How a pkcs11-sealed root key is found again: the token (module, label, NSS library parameters), the
+ * CKA_ID of the non-extractable AES key on it, and the root key sealed under that key by the token
+ * (AES-256-GCM: ciphertext || 16-byte tag, with Kura's 12-byte IV). The PIN is never stored.
+ */
+export interface Pkcs11SealRecord {
+  modulePath: string;
+  tokenLabel: string;
+  libraryParameters?: string;
+  /** CKA_ID of the wrapping key (16 random bytes). */
+  keyId: Buffer;
+  /** Its CKA_LABEL, kura-root-wrap:<applianceId>. */
+  keyLabel: string;
+  iv: Buffer;
+  sealedRootKey: Buffer;
+}
+
 export interface SealConfigRecord {
-  mode: 'shamir' | 'dev';
+  mode: 'shamir' | 'dev' | 'pkcs11';
+  /** Shamir: M; dev and pkcs11: 1. */
   threshold: number;
+  /** Shamir: N; dev and pkcs11: 1. */
   shareCount: number;
   shareSetId: string;
   checkValue: Buffer;
   createdAt: number;
+  /** pkcs11 mode only (and always there in it). */
+  pkcs11?: Pkcs11SealRecord;
 }
 
 export interface AuditRecord {

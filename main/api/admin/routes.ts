@@ -1,6 +1,9 @@
 // /admin/v1: the appliance's own management API, used by the `kura` CLI (and later the console).
-// init, unseal and status need no token (shares are their own authority, as with any sealed store);
-// everything else needs the admin token kept in the data directory (0600).
+// init, unseal and status need no token when shares are given (shares are their own authority, as with
+// any sealed store). A PKCS#11 init or a PIN unseal needs the admin token: a PIN can be guessed (and a
+// real token locks its user after a few wrong ones), and a PKCS#11 init loads a module. A PIN in a body
+// is passed to the token and never logged, audited or kept. Everything else needs the admin token kept
+// in the data directory (0600).
 // Times in answers are ISO 8601 strings, never epoch milliseconds.
 // POST /stop answers, then stops the appliance as SIGTERM does. POST /seal is refused (409) on a dev
 // appliance: it unseals only from its key file when it starts, so sealing it would leave it sealed
@@ -116,6 +119,23 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     }
     if (route === 'POST /init') {
       const body = parseBody(req);
+      if (body.mode === 'pkcs11') {
+        requireToken(deps, req);
+        const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+        const modulePath = str(body.modulePath) ?? '';
+        const tokenLabel = str(body.tokenLabel) ?? '';
+        const libraryParameters = str(body.libraryParameters);
+        let made;
+        try {
+          made = await deps.root.initPkcs11({ modulePath, tokenLabel, ...(libraryParameters !== undefined ? { libraryParameters } : {}), pin: str(body.pin) ?? '' });
+        } catch (e) {
+          await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'error', errorCode: isKmsError(e) ? e.code : 'Internal', details: { mode: 'pkcs11' } });
+          throw e;
+        }
+        await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'ok', details: { mode: 'pkcs11', modulePath, tokenLabel, keyLabel: made.keyLabel } });
+        return json(200, { mode: 'pkcs11', modulePath, tokenLabel, ...made, state: (await deps.root.status()).state });
+      }
+      if (body.mode !== undefined && body.mode !== 'shamir') throw new KmsError('Validation', 'init "mode" is "shamir" (the default) or "pkcs11".');
       const threshold = body.threshold;
       const shares = body.shares;
       if (typeof threshold !== 'number' || typeof shares !== 'number') throw new KmsError('Validation', 'init needs numbers "threshold" and "shares".');
@@ -125,11 +145,15 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     }
     if (route === 'POST /unseal') {
       const body = parseBody(req);
+      const byPin = body.pin !== undefined;
+      if (byPin) requireToken(deps, req);
       const list = Array.isArray(body.shares) ? body.shares : typeof body.share === 'string' ? [body.share] : null;
-      if (!list || !list.every((s): s is string => typeof s === 'string')) throw new KmsError('Validation', 'unseal needs "share" (a string) or "shares" (a list of strings).');
+      if (!byPin && (!list || !list.every((s): s is string => typeof s === 'string'))) {
+        throw new KmsError('Validation', 'unseal needs "share" (a string) or "shares" (a list of strings), or "pin" for a PKCS#11-sealed appliance.');
+      }
       let status;
       try {
-        status = await deps.root.submitShares(list);
+        status = byPin ? await deps.root.unsealWithPin(body.pin) : await deps.root.submitShares(list as string[]);
       } catch (e) {
         await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Unseal', outcome: 'error', errorCode: isKmsError(e) ? e.code : 'Internal' });
         throw e;

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { adminClient } from '../locate.js';
 import { CLIENT_OPTIONS, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
+import { libraryParameters, NSS_OPTIONS, PIN_OPTIONS, readPin } from '../pin.js';
 
 interface HsmBody {
   hsmId: string;
@@ -29,30 +30,6 @@ function hsmIdArg(inv: Invocation): string {
   return id;
 }
 
-/** NSS softokn keeps its token in a database directory, named in its C_Initialize parameters. */
-function libraryParameters(inv: Invocation): string | undefined {
-  const raw = stringOption(inv, 'library-parameters');
-  const nssDb = stringOption(inv, 'nss-db');
-  if (raw !== undefined && nssDb !== undefined) throw new UsageError('give --nss-db or --library-parameters, not both');
-  if (nssDb !== undefined) return `configdir='sql:${path.resolve(nssDb)}' certPrefix='' keyPrefix='' secmod='secmod.db' flags=`;
-  return raw;
-}
-
-/** --pin-file: the user PIN on the file's first line, to check a login (it is not kept). */
-function readPinFile(inv: Invocation): string | undefined {
-  const file = stringOption(inv, 'pin-file');
-  if (file === undefined) return undefined;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`cannot read --pin-file ${file}`);
-  }
-  const pin = text.split(/\r?\n/)[0] ?? '';
-  if (pin.length === 0) throw new UsageError(`--pin-file ${file} is empty`);
-  return pin;
-}
-
 async function add(inv: Invocation): Promise<number> {
   const modulePath = stringOption(inv, 'module');
   const tokenLabel = stringOption(inv, 'token-label');
@@ -61,7 +38,7 @@ async function add(inv: Invocation): Promise<number> {
   const absolute = path.resolve(modulePath);
   if (!fs.existsSync(absolute)) throw new UsageError(`no PKCS#11 module at ${absolute}`);
   const params = libraryParameters(inv);
-  const pin = readPinFile(inv);
+  const pin = await readPin(inv);
   const r = await adminClient(inv).call<HsmBody>(
     'POST',
     '/hsms',
@@ -114,13 +91,13 @@ These commands need the admin token from the data directory (or KURA_ADMIN_TOKEN
       summary: 'register a module and token; prints the HSM ID',
       description: `Checks that the module loads (a regular file owned by root or you, not in a world-writable
 directory) and that a token with the label is present, then registers it. NSS softokn needs its
-database directory: --nss-db DIR (or the raw --library-parameters).`,
+database directory: --nss-db DIR (or the raw --library-parameters). With --pin-file or --pin-stdin it
+also checks that a login works; the PIN is not kept (a custom key store gets it as KeyStorePassword).`,
       options: [
         { name: 'module', value: 'PATH', help: 'the PKCS#11 module (.so), required' },
         { name: 'token-label', value: 'LABEL', help: 'the token label, required' },
-        { name: 'nss-db', value: 'DIR', help: "NSS softokn's database directory" },
-        { name: 'library-parameters', value: 'TEXT', help: 'C_Initialize library parameters (NSS softokn)' },
-        { name: 'pin-file', value: 'F', help: 'also check a login with the user PIN in F (not kept)' },
+        ...NSS_OPTIONS,
+        ...PIN_OPTIONS,
         ...CLIENT_OPTIONS,
       ],
       run: add,

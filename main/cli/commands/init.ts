@@ -1,11 +1,53 @@
 // `kura init`: makes the root key on a running, uninitialized appliance and splits it M-of-N
-// (Shamir). The root key is never stored; each share is shown (or written) once.
+// (Shamir; the root key is never stored, each share is shown or written once), or, with
+// `--seal pkcs11`, has a PKCS#11 token seal it under a non-extractable key made on the token.
+// Either way the appliance is left sealed: `kura unseal` follows.
 import fs from 'node:fs';
 import path from 'node:path';
 import { adminClient } from '../locate.js';
 import { CLIENT_OPTIONS, intOption, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
+import { libraryParameters, PIN_OPTIONS, readPin } from '../pin.js';
+
+const PKCS11_ONLY = ['module', 'token-label', 'nss-db', 'library-parameters', 'pin-file', 'pin-stdin'] as const;
+const SHAMIR_ONLY = ['shares', 'threshold', 'out-dir'] as const;
+
+interface Pkcs11InitBody {
+  mode: 'pkcs11';
+  modulePath: string;
+  tokenLabel: string;
+  keyLabel: string;
+  keyId: string;
+  state: string;
+}
+
+async function initPkcs11(inv: Invocation): Promise<number> {
+  const given = SHAMIR_ONLY.find((o) => inv.values[o] !== undefined);
+  if (given) throw new UsageError(`--${given} is for --seal shamir`);
+  const modulePath = stringOption(inv, 'module');
+  const tokenLabel = stringOption(inv, 'token-label');
+  if (!modulePath || !tokenLabel) throw new UsageError('--seal pkcs11 needs --module and --token-label');
+  const params = libraryParameters(inv);
+  const pin = await readPin(inv);
+  if (pin === undefined) throw new UsageError('--seal pkcs11 needs the token\'s user PIN: --pin-file F or --pin-stdin');
+  // A PKCS#11 init needs the admin token: it loads a module and logs in with a PIN.
+  const r = await adminClient(inv).call<Pkcs11InitBody>(
+    'POST',
+    '/init',
+    { mode: 'pkcs11', modulePath: path.resolve(modulePath), tokenLabel, ...(params !== undefined ? { libraryParameters: params } : {}), pin },
+    true,
+  );
+  if (inv.json) return (printJson(r), 0);
+  print(`Root key made and sealed by the token "${r.tokenLabel}" (${r.modulePath}).`);
+  print(`Sealing key on the token: ${r.keyLabel} (CKA_ID ${r.keyId}), sensitive and never extractable.`);
+  print('Kura keeps the sealed root key, never the PIN. Kura is sealed: run `kura unseal --pin-file F` (or --pin-stdin).');
+  return 0;
+}
 
 async function run(inv: Invocation): Promise<number> {
+  const seal = stringOption(inv, 'seal') ?? 'shamir';
+  if (seal === 'pkcs11') return initPkcs11(inv);
+  const given = PKCS11_ONLY.find((o) => inv.values[o] !== undefined);
+  if (given) throw new UsageError(`--${given} is for --seal pkcs11`);
   const shares = intOption(inv, 'shares', 1, 255);
   const threshold = intOption(inv, 'threshold', 1, 255);
   if (shares === undefined || threshold === undefined) throw new UsageError('--shares and --threshold are required');
@@ -37,13 +79,29 @@ async function run(inv: Invocation): Promise<number> {
 
 export const init: CommandSpec = {
   name: 'init',
-  summary: 'make the root key and split it into custodian shares',
-  description: `Makes a 256-bit root key on the running appliance and splits it into N shares, any M of which unseal
-it (Shamir). The root key is never stored; each share is shown once. Give one share to each custodian.`,
+  summary: 'make the root key: split into custodian shares, or sealed by a PKCS#11 token',
+  description: `Makes a 256-bit root key on the running, uninitialized appliance.
+
+--seal shamir (the default) splits it into N shares, any M of which unseal it. The root key is never
+stored; each share is shown once. Give one share to each custodian.
+
+--seal pkcs11 logs in to a PKCS#11 token (--module, --token-label; NSS softokn also --nss-db) with its
+user PIN, makes a sensitive, never-extractable AES-256 key there (label kura-root-wrap:<appliance ID>)
+and has the token seal the root key with AES-GCM; Kura stores only the sealed root key, the key's
+CKA_ID and a check value, never the PIN.
+
+Either way Kura is left SEALED after init: run \`kura unseal\` (with the shares, or with the PIN), which
+also proves that the unseal path works before anything is entrusted to it.`,
   options: [
-    { name: 'shares', value: 'N', help: 'number of shares (1–255), required' },
-    { name: 'threshold', value: 'M', help: 'shares needed to unseal (1–N), required' },
-    { name: 'out-dir', value: 'DIR', help: 'write each share to DIR/share-<i>.txt (0600) instead of printing it', complete: 'dir' },
+    { name: 'seal', value: 'MODE', help: 'how the root key is kept: shamir (default) or pkcs11', choices: ['shamir', 'pkcs11'] },
+    { name: 'shares', value: 'N', help: 'shamir: number of shares (1–255), required' },
+    { name: 'threshold', value: 'M', help: 'shamir: shares needed to unseal (1–N), required' },
+    { name: 'out-dir', value: 'DIR', help: 'shamir: write each share to DIR/share-<i>.txt (0600) instead of printing it', complete: 'dir' },
+    { name: 'module', value: 'PATH', help: 'pkcs11: the PKCS#11 module (.so), required', complete: 'file' },
+    { name: 'token-label', value: 'LABEL', help: 'pkcs11: the token label, required' },
+    { name: 'nss-db', value: 'DIR', help: "pkcs11: NSS softokn's database directory", complete: 'dir' },
+    { name: 'library-parameters', value: 'TEXT', help: 'pkcs11: C_Initialize library parameters (NSS softokn)' },
+    ...PIN_OPTIONS,
     ...CLIENT_OPTIONS,
   ],
   run,

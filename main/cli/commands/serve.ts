@@ -94,7 +94,13 @@ async function run(inv: Invocation): Promise<number> {
   } else {
     const banner = [`Kura ${KURA_VERSION} listening on ${url} (${status.state}).`];
     if (status.state === 'uninitialized') banner.push(`Next: kura init --shares 5 --threshold 3 --endpoint ${url}`);
-    if (status.state === 'sealed') banner.push(`Next: kura unseal --endpoint ${url}  (needs ${status.threshold} of ${status.shares} shares)`);
+    if (status.state === 'sealed') {
+      banner.push(
+        status.mode === 'pkcs11'
+          ? `Next: kura unseal --pin-file F --endpoint ${url}  (the PKCS#11 token's PIN)`
+          : `Next: kura unseal --endpoint ${url}  (needs ${status.threshold} of ${status.shares} shares)`,
+      );
+    }
     banner.push('Stop it with Ctrl-C or `kura stop`.');
     print(banner.join('\n'));
   }

@@ -1,9 +1,11 @@
 // `kura unseal`: gives root key shares to a sealed appliance, from the arguments, from files, or one
 // per line on standard input. A wrong share, a share of another root key or too few shares are
-// refused; the appliance stays sealed.
+// refused; the appliance stays sealed. A PKCS#11-sealed appliance (`kura init --seal pkcs11`) takes
+// its token's PIN instead (--pin-file F or --pin-stdin); a refused PIN leaves it sealed.
 import fs from 'node:fs';
 import { adminClient } from '../locate.js';
 import { CLIENT_OPTIONS, CliError, print, printErr, printJson, UsageError, type CommandSpec, type Invocation } from '../command.js';
+import { PIN_OPTIONS, readPin } from '../pin.js';
 import type { StatusBody } from './status.js';
 
 async function readStdinLines(): Promise<string[]> {
@@ -17,7 +19,18 @@ async function readStdinLines(): Promise<string[]> {
     .filter(Boolean);
 }
 
+async function unsealWithPin(inv: Invocation, pin: string): Promise<number> {
+  if (inv.positionals.length > 0 || inv.values.file !== undefined) throw new UsageError('give shares or a PIN, not both');
+  // A PIN unseal needs the admin token (a PIN can be guessed; shares cannot).
+  const s = await adminClient(inv).call<StatusBody>('POST', '/unseal', { pin }, true);
+  if (inv.json) printJson(s);
+  else print(s.state === 'unsealed' ? 'Unsealed.' : `Still ${s.state}.`);
+  return 0;
+}
+
 async function run(inv: Invocation): Promise<number> {
+  const pin = await readPin(inv);
+  if (pin !== undefined) return unsealWithPin(inv, pin);
   const shares = [...inv.positionals];
   for (const f of (inv.values.file as string[] | undefined) ?? []) {
     try {
@@ -26,7 +39,12 @@ async function run(inv: Invocation): Promise<number> {
       throw new CliError('File', `Cannot read the share file ${f} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
     }
   }
-  if (shares.length === 0) shares.push(...(await readStdinLines()));
+  if (shares.length === 0) {
+    // A PKCS#11-sealed appliance takes no shares: say so before waiting for some on standard input.
+    const { mode } = await adminClient(inv).call<StatusBody>('GET', '/status');
+    if (mode === 'pkcs11') throw new UsageError('this appliance is sealed by a PKCS#11 token: give its PIN with --pin-file F or --pin-stdin');
+    shares.push(...(await readStdinLines()));
+  }
   if (shares.length === 0) throw new UsageError('no shares given');
   const s = await adminClient(inv).call<StatusBody>('POST', '/unseal', { shares });
   if (inv.json) printJson(s);
@@ -37,11 +55,20 @@ async function run(inv: Invocation): Promise<number> {
 
 export const unseal: CommandSpec = {
   name: 'unseal',
-  summary: 'give root key shares to a sealed appliance',
+  summary: 'give root key shares (or a PKCS#11 token\'s PIN) to a sealed appliance',
   args: '[SHARE…]',
   description: `Gives root key shares to a sealed appliance. Shares come from the arguments, from --file (one share
 per file), or one per line on standard input. A wrong share, a share of another root key or too few
-shares are refused; the appliance stays sealed and forgets the shares given so far.`,
-  options: [{ name: 'file', value: 'F', help: 'read a share from file F (repeatable)', multiple: true, complete: 'file' }, ...CLIENT_OPTIONS],
+shares are refused; the appliance stays sealed and forgets the shares given so far.
+
+An appliance initialized with --seal pkcs11 unseals with its token's user PIN instead (--pin-file F or
+--pin-stdin): the token opens the sealed root key. A wrong PIN is refused (AccessDenied) and an absent
+token reported (KeyUnavailable); the appliance stays sealed. The PIN is not kept: the appliance logs
+out of the token after unsealing.`,
+  options: [
+    { name: 'file', value: 'F', help: 'read a share from file F (repeatable)', multiple: true, complete: 'file' },
+    ...PIN_OPTIONS,
+    ...CLIENT_OPTIONS,
+  ],
   run,
 };

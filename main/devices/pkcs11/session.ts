@@ -1,5 +1,6 @@
 // One PKCS#11 session and the operations Kura runs in it: AES-256 token keys (generate, find by
-// CKA_ID, read attributes, destroy), per-blob session keys derived on the token, and single-part
+// CKA_ID, read attributes, destroy; the HSM key store's derive-only keys and the pkcs11 seal mode's
+// encrypt/decrypt-only root key sealing key), per-blob session keys derived on the token, and single-part
 // AES-GCM (PKCS #11 v2.40 §2.14 / v3.0 §6.13, CKM_AES_GCM with CK_GCM_PARAMS; NIST SP 800-38D).
 //
 // Calls that may be slow on a USB token (generate, derive, encrypt, decrypt) use pkcs11js's `…Async`
@@ -69,11 +70,11 @@ function pointerSafe(bytes: Uint8Array): Buffer {
 }
 
 /**
- * The template of a non-extractable, sensitive AES-256 key for Kura's blobs. It only derives per-blob
- * keys (CKM_AES_CBC_ENCRYPT_DATA): with CKA_ENCRYPT false, nobody holding the PIN can compute a blob key
- * outside the token by encrypting the derivation data with plain CKM_AES_CBC.
+ * A token AES-256 key that is private, sensitive and never extractable, labelled and with an ID, allowed
+ * exactly the `uses` given: every usage attribute is set, true or false, since a module's defaults for
+ * unnamed attributes vary.
  */
-function tokenKeyTemplate(label: string, id: Buffer): Template {
+function tokenAesKeyTemplate(label: string, id: Buffer, uses: { encrypt: boolean; derive: boolean }): Template {
   return [
     { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
     { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
@@ -82,10 +83,9 @@ function tokenKeyTemplate(label: string, id: Buffer): Template {
     { type: pkcs11js.CKA_PRIVATE, value: true },
     { type: pkcs11js.CKA_SENSITIVE, value: true },
     { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-    { type: pkcs11js.CKA_ENCRYPT, value: false },
-    { type: pkcs11js.CKA_DECRYPT, value: false },
-    { type: pkcs11js.CKA_DERIVE, value: true },
-    // Set false explicitly: a module's defaults for unnamed attributes vary.
+    { type: pkcs11js.CKA_ENCRYPT, value: uses.encrypt },
+    { type: pkcs11js.CKA_DECRYPT, value: uses.encrypt },
+    { type: pkcs11js.CKA_DERIVE, value: uses.derive },
     { type: pkcs11js.CKA_WRAP, value: false },
     { type: pkcs11js.CKA_UNWRAP, value: false },
     { type: pkcs11js.CKA_SIGN, value: false },
@@ -94,6 +94,20 @@ function tokenKeyTemplate(label: string, id: Buffer): Template {
     { type: pkcs11js.CKA_ID, value: id },
   ];
 }
+
+/**
+ * A key for Kura's blobs. It only derives per-blob keys (CKM_AES_CBC_ENCRYPT_DATA): with CKA_ENCRYPT
+ * false, nobody holding the PIN can compute a blob key outside the token by encrypting the derivation
+ * data with plain CKM_AES_CBC.
+ */
+const tokenKeyTemplate = (label: string, id: Buffer): Template => tokenAesKeyTemplate(label, id, { encrypt: false, derive: true });
+
+/**
+ * The key that seals the appliance's root key (seal mode pkcs11, main/seal/): it only encrypts and
+ * decrypts (single-part CKM_AES_GCM), since it seals one 32-byte value and never derives anything. Its
+ * label names the appliance (kura-root-wrap:<applianceId>); Kura finds it again by CKA_ID.
+ */
+const sealingKeyTemplate = (label: string, id: Buffer): Template => tokenAesKeyTemplate(label, id, { encrypt: true, derive: false });
 
 /** A per-blob key: a session object (gone with the session), sensitive, never extractable, for GCM only. */
 const BLOB_KEY_TEMPLATE: Template = [
@@ -124,6 +138,15 @@ export class Pkcs11Session {
   async generateAesKey(label: string, id: Buffer): Promise<Handle> {
     try {
       return await this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id));
+    } catch (e) {
+      throw callError('C_GenerateKey', e);
+    }
+  }
+
+  /** Generates the root key's sealing key (see sealingKeyTemplate) on the token; the session must be logged in. */
+  async generateSealingKey(label: string, id: Buffer): Promise<Handle> {
+    try {
+      return await this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id));
     } catch (e) {
       throw callError('C_GenerateKey', e);
     }

@@ -55,28 +55,38 @@ const RUN_CACHE_SIZE = 64;
 function wrap(db: sqlite3.Database): Sql & { exec(sql: string): Promise<void>; close(): Promise<void> } {
   // Only `run` reuses statements: a kept SELECT that stopped on a row would hold its read snapshot
   // open (and the WAL with it), while a change steps to its end. Map order is age: the oldest goes first.
-  const prepared = new Map<string, sqlite3.Statement>();
-  const statement = (sql: string): sqlite3.Statement => {
+  // A statement is kept as the promise of its preparation, so that a statement that fails to prepare
+  // rejects its call (and is not kept) instead of emitting an 'error' event nobody listens to.
+  const prepared = new Map<string, Promise<sqlite3.Statement>>();
+  const statement = (sql: string): Promise<sqlite3.Statement> => {
     let stmt = prepared.get(sql);
     if (stmt === undefined) {
       if (prepared.size >= RUN_CACHE_SIZE) {
-        const [oldest, old] = prepared.entries().next().value as [string, sqlite3.Statement];
+        const [oldest, old] = prepared.entries().next().value as [string, Promise<sqlite3.Statement>];
         prepared.delete(oldest);
-        old.finalize();
+        old.then((s) => s.finalize(), () => undefined);
       }
-      stmt = db.prepare(sql);
+      stmt = new Promise<sqlite3.Statement>((resolve, reject) => {
+        const s = db.prepare(sql, (err: Error | null) => (err ? reject(err) : resolve(s)));
+      });
+      const kept = stmt;
+      kept.catch(() => {
+        if (prepared.get(sql) === kept) prepared.delete(sql);
+      });
       prepared.set(sql, stmt);
     }
     return stmt;
   };
   return {
-    run: (sql, ...params) =>
-      new Promise((resolve, reject) => {
-        statement(sql).run(params, function (this: sqlite3.RunResult, err: Error | null) {
+    run: async (sql, ...params) => {
+      const stmt = await statement(sql);
+      return new Promise((resolve, reject) => {
+        stmt.run(params, function (this: sqlite3.RunResult, err: Error | null) {
           if (err) reject(err);
           else resolve({ changes: this.changes, lastID: this.lastID });
         });
-      }),
+      });
+    },
     get: <T>(sql: string, ...params: SqlValue[]) =>
       new Promise<T | undefined>((resolve, reject) => {
         db.get(sql, params, (err: Error | null, row: T | undefined) => (err ? reject(err) : resolve(row)));
@@ -86,12 +96,12 @@ function wrap(db: sqlite3.Database): Sql & { exec(sql: string): Promise<void>; c
         db.all(sql, params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)));
       }),
     exec: (sql) => new Promise((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve()))),
-    close: () =>
-      new Promise((resolve, reject) => {
-        for (const stmt of prepared.values()) stmt.finalize();
-        prepared.clear();
-        db.close((err) => (err ? reject(err) : resolve()));
-      }),
+    close: async () => {
+      const kept = await Promise.allSettled(prepared.values());
+      prepared.clear();
+      for (const k of kept) if (k.status === 'fulfilled') k.value.finalize();
+      await new Promise<void>((resolve, reject) => db.close((err) => (err ? reject(err) : resolve())));
+    },
   };
 }
 

@@ -173,6 +173,32 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE UNIQUE INDEX custom_key_stores_by_hsm ON custom_key_stores (hsm_id) WHERE hsm_id IS NOT NULL
     `,
   },
+  {
+    version: 6,
+    name: 'seal mode pkcs11: the root key sealed by a key on a PKCS#11 token',
+    sql: `
+      -- SQLite cannot change a CHECK constraint, so seal_config is rebuilt (its documented 12-step
+      -- procedure: nothing references the table, and no index, trigger or view is on it) keeping its row.
+      -- pkcs11 holds, as JSON, the token (module path, label, library parameters), the CKA_ID and label of
+      -- the non-extractable wrapping key on it, the IV and the root key sealed by the token: present in
+      -- pkcs11 mode, and only there. The PIN is never stored.
+      CREATE TABLE seal_config_v6 (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        mode TEXT NOT NULL CHECK (mode IN ('shamir', 'dev', 'pkcs11')),
+        threshold INTEGER NOT NULL,
+        share_count INTEGER NOT NULL,
+        share_set_id TEXT NOT NULL,
+        check_value BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        pkcs11 TEXT,
+        CHECK ((mode = 'pkcs11') = (pkcs11 IS NOT NULL))
+      );
+      INSERT INTO seal_config_v6 (id, mode, threshold, share_count, share_set_id, check_value, created_at)
+        SELECT id, mode, threshold, share_count, share_set_id, check_value, created_at FROM seal_config;
+      DROP TABLE seal_config;
+      ALTER TABLE seal_config_v6 RENAME TO seal_config
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

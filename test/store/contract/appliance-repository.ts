@@ -1,6 +1,7 @@
 // The contract of ApplianceRepository (main/store/repositories.ts), which any implementation passes:
 // the appliance ID is set once (the first one set stays, whoever asks later); the seal configuration is
-// stored once (a second one is refused with false and changes nothing).
+// stored once (a second one is refused with false and changes nothing); a pkcs11 one keeps its token
+// settings and sealed root key.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SealConfigRecord } from '../../../main/store/index.js';
@@ -41,6 +42,28 @@ export function applianceRepositoryContract(name: string, open: OpenStore): void
       expect(seen).toEqual({ inserted: true, inside: cfg, outside: undefined });
       expect(await s.db.write((tx) => s.appliance.insertSealConfig(tx, sealConfig({ mode: 'dev', threshold: 1, shareCount: 1 })))).toBe(false);
       expect(await s.appliance.sealConfig()).toEqual(cfg);
+    });
+
+    it('stores a pkcs11 seal configuration with its token settings and sealed root key, byte for byte', async () => {
+      const s = store();
+      const cfg = sealConfig({
+        mode: 'pkcs11',
+        threshold: 1,
+        shareCount: 1,
+        shareSetId: 'pkcs11',
+        pkcs11: {
+          modulePath: '/usr/lib/softhsm/libsofthsm2.so',
+          tokenLabel: 'kura',
+          keyId: randomBytes(16),
+          keyLabel: 'kura-root-wrap:appliance',
+          iv: randomBytes(12),
+          sealedRootKey: randomBytes(48),
+        },
+      });
+      expect(await s.db.write((tx) => s.appliance.insertSealConfig(tx, cfg))).toBe(true);
+      const back = await s.appliance.sealConfig();
+      expect(back).toEqual(cfg);
+      expect(back!.pkcs11).not.toHaveProperty('libraryParameters');
     });
   });
 }

@@ -129,6 +129,15 @@ describe('Database', () => {
     expect(await rows()).toHaveLength(301);
   });
 
+  it('a statement that fails to prepare rejects its write (the process goes on), and is not kept', async () => {
+    for (let i = 0; i < 2; i++) {
+      await expect(db().write((tx) => db().sql(tx).run('INSERT INTO no_such_table (x) VALUES (?)', i))).rejects.toThrow(/no such table/);
+      await expect(db().write((tx) => db().sql(tx).run('INSERT INTO no_such_table (x) VALUES (?)', i), { singleStatement: true })).rejects.toThrow(/no such table/);
+    }
+    await db().write((tx) => db().sql(tx).run("INSERT INTO scratch (job, n) VALUES ('after', 1)"));
+    expect((await rows()).map((r) => r.job)).toEqual(['after']);
+  });
+
   it('acknowledged writes survive a reopen', async () => {
     await db().write((tx) => db().sql(tx).run("INSERT INTO scratch (job, n) VALUES ('durable', 42)"));
     await store!.close();

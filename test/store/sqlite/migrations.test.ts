@@ -4,7 +4,8 @@
 // key_materials.material_sealed renamed material_ref. Every row an older Kura wrote reads back
 // unchanged (a key is in the standard key store; its sealed material is its reference, byte for byte;
 // emptied imported material reads as no reference), and the data directory keeps working: a
-// ciphertext made before the upgrade decrypts after it.
+// ciphertext made before the upgrade decrypts after it. Migration 6 rebuilds seal_config (mode pkcs11,
+// its pkcs11 column) and keeps a Shamir or dev row of a version-5 database unchanged.
 import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { openStore, type Store } from '../../../main/store/index.js';
 import { SqliteDatabase } from '../../../main/store/sqlite/database.js';
 import { SCHEMA_VERSION } from '../../../main/store/sqlite/migrations.js';
 import { openDomain, TEST_ACCOUNT, TEST_REGION, tempDir } from '../../support/domain.js';
+import { FixedClock } from '../../support/fixed-clock.js';
 import { sqliteOf, writeSql } from '../../support/sqlite.js';
 
 /** Every migration leaves its row: versions 1..SCHEMA_VERSION. */
@@ -316,7 +318,7 @@ describe('migration 5: registered HSMs', () => {
   });
 
   it('keeps the custom key stores a version-4 Kura wrote (no HSM behind them) and adds the HSM table', async () => {
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(5);
     const old = await openStore(file, { schemaUpTo: 4 });
     await writeSql(old, (sql) => sql.run("INSERT INTO custom_key_stores (id, name, type, created_at, config) VALUES ('cks-1', 'old', 'AWS_CLOUDHSM', 7, '{\"a\":1}')"));
     await old.close();
@@ -324,6 +326,118 @@ describe('migration 5: registered HSMs', () => {
     try {
       expect(await s.customKeyStores.find('cks-1')).toEqual({ id: 'cks-1', name: 'old', type: 'AWS_CLOUDHSM', connectionState: 'DISCONNECTED', createdAt: 7, hsmId: null, config: { a: 1 } });
       expect(await s.hsms.list()).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('migration 6: seal mode pkcs11 (seal_config rebuilt)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('kura-migrate6-');
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The seal_config row as a version-5 Kura wrote it, with plain SQL. */
+  const writeVersion5Seal = (s: Store, mode: 'shamir' | 'dev', check: Buffer) =>
+    writeSql(s, (sql) =>
+      sql.run(
+        'INSERT INTO seal_config (id, mode, threshold, share_count, share_set_id, check_value, created_at) VALUES (1, ?, ?, ?, ?, ?, 1234)',
+        mode,
+        mode === 'shamir' ? 3 : 1,
+        mode === 'shamir' ? 5 : 1,
+        mode === 'shamir' ? '0a1b2c3d' : 'dev',
+        check,
+      ),
+    );
+
+  for (const mode of ['shamir', 'dev'] as const) {
+    it(`keeps a ${mode} seal configuration a version-5 Kura wrote, byte for byte`, async () => {
+      expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(6);
+      const file = path.join(dir, `${mode}.db`);
+      const check = randomBytes(32);
+      const old = await openStore(file, { schemaUpTo: 5 });
+      await old.appliance.ensureApplianceId(`appliance-${mode}`, 1);
+      await writeVersion5Seal(old, mode, check);
+      const before = await sqliteOf(old).all('SELECT * FROM seal_config');
+      await old.close();
+
+      const s = await openStore(file);
+      try {
+        const after = await sqliteOf(s).all<Record<string, unknown>>('SELECT * FROM seal_config');
+        expect(after).toEqual(before.map((r) => ({ ...r, pkcs11: null })));
+        expect(await s.appliance.sealConfig()).toEqual({
+          mode,
+          threshold: mode === 'shamir' ? 3 : 1,
+          shareCount: mode === 'shamir' ? 5 : 1,
+          shareSetId: mode === 'shamir' ? '0a1b2c3d' : 'dev',
+          checkValue: check,
+          createdAt: 1234,
+        });
+        expect(await s.appliance.applianceId()).toBe(`appliance-${mode}`);
+        expect(await sqliteOf(s).all('SELECT version FROM schema_version ORDER BY version')).toEqual(allVersions);
+        // Still one row, and the constraint still holds it to one.
+        await expect(writeVersion5Seal(s, mode, check)).rejects.toThrow(/UNIQUE|constraint/i);
+        expect(await sqliteOf(s).get<{ n: number }>('SELECT COUNT(*) AS n FROM seal_config')).toEqual({ n: 1 });
+      } finally {
+        await s.close();
+      }
+    });
+  }
+
+  it('keeps a Shamir appliance working: its shares still unseal it after the upgrade', async () => {
+    const file = path.join(dir, 'kura.db');
+    const old = await openStore(file, { schemaUpTo: 5 });
+    const applianceId = await old.appliance.ensureApplianceId(randomUUID(), 1);
+    const clock = new FixedClock();
+    const before = new RootKeyHolder({ db: old.db, appliance: old.appliance, aead: wasmAead, clock, applianceId });
+    const shares = await before.initShamir(2, 3);
+    await old.close();
+    const s = await openStore(file);
+    try {
+      const after = new RootKeyHolder({ db: s.db, appliance: s.appliance, aead: wasmAead, clock, applianceId });
+      await after.load();
+      expect(await after.submitShares([shares[2]!, shares[0]!])).toMatchObject({ state: 'unsealed', mode: 'shamir', threshold: 2, shares: 3 });
+      after.seal();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('allows mode pkcs11, always with its token settings, and no other mode', async () => {
+    const s = await openStore(path.join(dir, 'new.db'));
+    try {
+      const columns = (await sqliteOf(s).all<{ name: string }>('PRAGMA table_info(seal_config)')).map((c) => c.name);
+      expect(columns).toEqual(['id', 'mode', 'threshold', 'share_count', 'share_set_id', 'check_value', 'created_at', 'pkcs11']);
+      const insert = (mode: string, pkcs11: string | null) =>
+        writeSql(s, (sql) =>
+          sql.run("INSERT INTO seal_config (id, mode, threshold, share_count, share_set_id, check_value, created_at, pkcs11) VALUES (1, ?, 1, 1, 'x', X'00', 1, ?)", mode, pkcs11),
+        );
+      await expect(insert('hsm', null)).rejects.toThrow(/CHECK constraint/);
+      await expect(insert('pkcs11', null)).rejects.toThrow(/CHECK constraint/);
+      await expect(insert('shamir', '{}')).rejects.toThrow(/CHECK constraint/);
+      const cfg = {
+        mode: 'pkcs11' as const,
+        threshold: 1,
+        shareCount: 1,
+        shareSetId: 'pkcs11',
+        checkValue: randomBytes(32),
+        createdAt: 9,
+        pkcs11: {
+          modulePath: '/usr/lib/softhsm/libsofthsm2.so',
+          tokenLabel: 'kura',
+          libraryParameters: "configdir='sql:/x'",
+          keyId: randomBytes(16),
+          keyLabel: 'kura-root-wrap:a',
+          iv: randomBytes(12),
+          sealedRootKey: randomBytes(48),
+        },
+      };
+      expect(await s.db.write((tx) => s.appliance.insertSealConfig(tx, cfg))).toBe(true);
+      expect(await s.appliance.sealConfig()).toEqual(cfg);
     } finally {
       await s.close();
     }

@@ -1,0 +1,83 @@
+// What the `kura` commands that reach a PKCS#11 token take (`kura init --seal pkcs11`, `kura unseal`,
+// `kura hsm add`): the token's PIN, from a file (--pin-file F) or standard input (--pin-stdin; typed
+// without echo at a terminal), never from the command line, where other users could read it in the
+// process list (one trailing newline is dropped; the PIN is sent to the appliance once and not kept or
+// printed); and NSS softokn's database (--nss-db DIR, or raw --library-parameters).
+import fs from 'node:fs';
+import path from 'node:path';
+import { CliError, stringOption, UsageError, type Invocation, type OptionSpec } from './command.js';
+
+export const NSS_OPTIONS: readonly OptionSpec[] = [
+  { name: 'nss-db', value: 'DIR', help: "NSS softokn's database directory" },
+  { name: 'library-parameters', value: 'TEXT', help: 'C_Initialize library parameters (NSS softokn)' },
+];
+
+/** NSS softokn keeps its token in a database directory, named in its C_Initialize parameters. */
+export function libraryParameters(inv: Invocation): string | undefined {
+  const raw = stringOption(inv, 'library-parameters');
+  const nssDb = stringOption(inv, 'nss-db');
+  if (raw !== undefined && nssDb !== undefined) throw new UsageError('give --nss-db or --library-parameters, not both');
+  if (nssDb !== undefined) return `configdir='sql:${path.resolve(nssDb)}' certPrefix='' keyPrefix='' secmod='secmod.db' flags=`;
+  return raw;
+}
+
+export const PIN_OPTIONS: readonly OptionSpec[] = [
+  { name: 'pin-file', value: 'F', help: "read the token's user PIN from file F (one trailing newline is dropped)", complete: 'file' },
+  { name: 'pin-stdin', help: "read the token's user PIN from standard input (typed without echo at a terminal)" },
+];
+
+const stripNewline = (text: string): string => text.replace(/\r?\n$/, '');
+
+/** Reads a line from a terminal without echoing it. */
+function readHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const done = (err?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(text);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
+        if (ch === '\u0003') return done(new CliError('Interrupted', 'Interrupted.'));
+        if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1);
+        else text += ch;
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on('data', onData);
+  });
+}
+
+/** The PIN the options name, or undefined if they name none. */
+export async function readPin(inv: Invocation): Promise<string | undefined> {
+  const file = typeof inv.values['pin-file'] === 'string' ? inv.values['pin-file'] : undefined;
+  const fromStdin = inv.values['pin-stdin'] === true;
+  if (file !== undefined && fromStdin) throw new UsageError('give --pin-file or --pin-stdin, not both');
+  let pin: string;
+  if (file !== undefined) {
+    try {
+      pin = stripNewline(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new CliError('File', `Cannot read the PIN file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
+    }
+  } else if (fromStdin) {
+    if (process.stdin.isTTY) pin = await readHidden('Token PIN: ');
+    else {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      pin = stripNewline(Buffer.concat(chunks).toString('utf8'));
+    }
+  } else {
+    return undefined;
+  }
+  if (pin.length === 0) throw new UsageError(file !== undefined ? `the PIN file ${file} is empty` : 'no PIN on standard input');
+  return pin;
+}
