@@ -226,7 +226,10 @@ export class Pkcs11Session {
     if (data.length !== AES_256_BYTES) throw new RangeError('the blob key derivation takes exactly 32 bytes');
     const parameter: AesCBC = { type: pkcs11js.CK_PARAMS_AES_CBC, iv: Buffer.alloc(16), data };
     try {
-      return await this.module.api.C_DeriveKeyAsync(this.handle, { mechanism: CKM_AES_CBC_ENCRYPT_DATA, parameter }, base, BLOB_KEY_TEMPLATE);
+      const mechanism = { mechanism: CKM_AES_CBC_ENCRYPT_DATA, parameter };
+      return this.module.vendor.inlineCalls
+        ? this.module.api.C_DeriveKey(this.handle, mechanism, base, BLOB_KEY_TEMPLATE)
+        : await this.module.api.C_DeriveKeyAsync(this.handle, mechanism, base, BLOB_KEY_TEMPLATE);
     } catch (e) {
       throw callError('C_DeriveKey', e);
     }
@@ -249,7 +252,8 @@ export class Pkcs11Session {
       throw callError('C_EncryptInit', e);
     }
     try {
-      return await api.C_EncryptAsync(this.handle, pointerSafe(plaintext), Buffer.alloc(plaintext.length + GCM_TAG_BYTES));
+      const out = Buffer.alloc(plaintext.length + GCM_TAG_BYTES);
+      return this.module.vendor.inlineCalls ? api.C_Encrypt(this.handle, pointerSafe(plaintext), out) : await api.C_EncryptAsync(this.handle, pointerSafe(plaintext), out);
     } catch (e) {
       throw callError('C_Encrypt', e);
     }
@@ -271,7 +275,7 @@ export class Pkcs11Session {
     // Never a zero-length output buffer (pkcs11js would pass NULL: a length query that leaves the operation active).
     const out = Buffer.alloc(Math.max(GCM_TAG_BYTES, vendor.decryptOutputBytes(sealed.length)));
     try {
-      return await api.C_DecryptAsync(this.handle, pointerSafe(sealed), out);
+      return vendor.inlineCalls ? api.C_Decrypt(this.handle, pointerSafe(sealed), out) : await api.C_DecryptAsync(this.handle, pointerSafe(sealed), out);
     } catch (e) {
       const error = callError('C_Decrypt', e);
       out.fill(0);

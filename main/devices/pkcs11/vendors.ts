@@ -41,6 +41,13 @@ export interface Vendor {
   multiPartGcm: boolean;
   /** How a per-blob key is derived on the token; null if the module cannot (then blob calls are refused, never run under the token key itself). */
   blobKeyDerivation: BlobKeyDerivation | null;
+  /**
+   * Whether derive, encrypt and decrypt run inline on the event loop rather than on libuv's thread pool.
+   * A software token (SoftHSM, NSS softokn) does the work in this process in microseconds: the pool only
+   * adds two hand-offs per call and makes the sync calls between them wait on the module's locks
+   * (measured by bench:hsm). A device does I/O that can take milliseconds: its calls stay off the loop.
+   */
+  inlineCalls: boolean;
 }
 
 const CKR_GENERAL_ERROR = 0x05;
@@ -60,6 +67,7 @@ export const VENDORS: readonly Vendor[] = [
     ecdsaSha256: false,
     multiPartGcm: true,
     blobKeyDerivation: 'CKM_AES_CBC_ENCRYPT_DATA',
+    inlineCalls: true,
   },
   {
     name: 'NSS',
@@ -71,6 +79,7 @@ export const VENDORS: readonly Vendor[] = [
     multiPartGcm: false,
     // Works although softokn 3.87 does not list CKM_AES_CBC_ENCRYPT_DATA in C_GetMechanismList.
     blobKeyDerivation: 'CKM_AES_CBC_ENCRYPT_DATA',
+    inlineCalls: true,
   },
   {
     name: 'default',
@@ -82,6 +91,8 @@ export const VENDORS: readonly Vendor[] = [
     ecdsaSha256: false,
     multiPartGcm: false,
     blobKeyDerivation: 'CKM_AES_CBC_ENCRYPT_DATA',
+    // An unknown module may be a device behind USB or the network.
+    inlineCalls: false,
   },
 ];
 
