@@ -9,9 +9,13 @@
 // Every request is signed when it is sent (@smithy/signature-v4 with node:crypto SHA-256), and sent with
 // plain node:http, so the client cost is the same for the three servers. The load generator runs in this
 // process and each server in its own child process; on a small machine they still share the cores.
+// The three servers run side by side and are measured in turns, point by point, for several rounds; each
+// figure is the median of its rounds. Measuring one server after the other let a slow minute of the
+// machine land on one server only: ratios moved by ±0.15 between runs of the same code.
 //
-// Usage: npm run bench:kms [-- --seconds N] [--json] [--servers kura,ceiling,moto] [--cpu-prof DIR]
-//   --seconds N   measured seconds per point after a 1 s warm-up (default 5)
+// Usage: npm run bench:kms [-- --seconds N] [--rounds R] [--json] [--servers kura,ceiling,moto] [--cpu-prof DIR]
+//   --seconds N   measured seconds per point and round, after a 1 s warm-up (default 3)
+//   --rounds R    rounds of every point on every server; medians are reported (default 3)
 //   --json        print the raw results as JSON instead of the table
 //   --servers     which servers to run (default all three)
 //   --cpu-prof D  run Kura under `node --cpu-prof --cpu-prof-dir D` (the profile is written when it stops)
@@ -51,7 +55,8 @@ const GOAL_P99_VS_CEILING = 3;
 
 const { values: flags } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
     servers: { type: 'string', default: 'kura,ceiling,moto' },
     'cpu-prof': { type: 'string' },
@@ -61,6 +66,8 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) printHelpAndExit(import.meta.url);
 const SECONDS = secondsFlag(flags.seconds);
+const ROUNDS = Number(flags.rounds);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 20) throw new Error(`--rounds must be a whole number from 1 to 20, not "${flags.rounds}"`);
 const SERVERS = flags.servers.split(',').map((s) => s.trim()).filter(Boolean);
 for (const s of SERVERS) if (!['kura', 'ceiling', 'moto'].includes(s)) throw new Error(`unknown server "${s}" in --servers`);
 
@@ -166,7 +173,7 @@ const fmt = (n, digits = 1) => (n === undefined || Number.isNaN(n) ? '—' : n.t
 function report(results, skipped) {
   const cores = os.availableParallelism();
   const out = [];
-  out.push(`KMS on loopback: ${SECONDS} s per point after ${WARMUP_MS / 1000} s warm-up; every request SigV4-signed at send time; Encrypt with ${PLAINTEXT_BYTES} B plaintext, GenerateDataKey AES_256.`);
+  out.push(`KMS on loopback: ${SECONDS} s per point after ${WARMUP_MS / 1000} s warm-up, ${ROUNDS} round(s) with the servers measured in turns, medians shown; every request SigV4-signed at send time; Encrypt with ${PLAINTEXT_BYTES} B plaintext, GenerateDataKey AES_256.`);
   out.push(`Note: the load generator runs in this process and each server in its own child process, but all share the machine's ${cores} CPU core(s); the client's own CPU use is shown (100 % = one core), so absolute numbers are lower than on a dedicated client, and relative ones are what count.`);
   out.push(`Machine load average (1 min) at start ${fmt(LOAD_AT_START, 2)}, at end ${fmt(os.loadavg()[0], 2)}: anything else running on the machine skews these numbers.`);
   out.push(`Latency: from handing the signed request to node:http to the end of the response (signing excluded). Errors: any non-200 or network failure.`);
@@ -177,6 +184,7 @@ function report(results, skipped) {
       { title: 'operation', value: (r) => r.operation, left: true },
       { title: 'conc', value: (r) => r.concurrency },
       { title: 'req/s', value: (r) => fmt(r.reqPerSec, 0) },
+      { title: 'rounds', value: (r) => r.reqPerSecRounds.join(' '), left: true },
       { title: 'p50 ms', value: (r) => fmt(r.p50Ms, 2) },
       { title: 'p99 ms', value: (r) => fmt(r.p99Ms, 2) },
       { title: 'errors', value: (r) => r.errors },
@@ -244,48 +252,96 @@ function report(results, skipped) {
 
 const STARTERS = { kura: () => startKura({ tempPrefix: 'kura-bench-', cpuProfDir: flags['cpu-prof'] }), ceiling: startCeiling, moto: startMoto };
 
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** One row per server, operation and concurrency: the median of its rounds (errors summed). */
+function combine(rounds) {
+  const groups = new Map();
+  for (const r of rounds) {
+    const k = `${r.server}|${r.operation}|${r.concurrency}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(r);
+  }
+  return [...groups.values()].map((rs) => {
+    const errorSamples = {};
+    for (const r of rs) for (const [text, n] of Object.entries(r.errorSamples)) errorSamples[text] = (errorSamples[text] ?? 0) + n;
+    const m = (key) => median(rs.map((r) => r[key]).filter((v) => v !== undefined && !Number.isNaN(v)));
+    return {
+      server: rs[0].server,
+      operation: rs[0].operation,
+      concurrency: rs[0].concurrency,
+      rounds: rs.length,
+      seconds: rs.reduce((n, r) => n + r.seconds, 0),
+      ok: rs.reduce((n, r) => n + r.ok, 0),
+      errors: rs.reduce((n, r) => n + r.errors, 0),
+      errorSamples,
+      reqPerSec: m('reqPerSec'),
+      reqPerSecRounds: rs.map((r) => Math.round(r.reqPerSec)),
+      p50Ms: m('p50Ms'),
+      p99Ms: m('p99Ms'),
+      meanMs: m('meanMs'),
+      maxMs: Math.max(...rs.map((r) => r.maxMs)),
+      clientCpuPct: m('clientCpuPct'),
+      serverCpuPct: m('serverCpuPct'),
+    };
+  });
+}
+
 async function main() {
-  const results = [];
+  const perRound = [];
   const skipped = [];
   const began = Date.now();
-  for (const name of SERVERS) {
-    if (name === 'moto' && !(await motoInstalled())) {
-      const reason = 'moto is not installed for python3 (`python3 -c "import moto"` failed); pip install "moto[server]" to compare.';
-      progress(`moto: ${reason}`);
-      skipped.push({ server: 'moto', reason });
-      continue;
+  const running = [];
+  try {
+    for (const name of SERVERS) {
+      if (name === 'moto' && !(await motoInstalled())) {
+        const reason = 'moto is not installed for python3 (`python3 -c "import moto"` failed); pip install "moto[server]" to compare.';
+        progress(`moto: ${reason}`);
+        skipped.push({ server: 'moto', reason });
+        continue;
+      }
+      progress(`${name}: starting`);
+      try {
+        const server = await STARTERS[name]();
+        running.push(server);
+        server.name = name;
+        server.client = kmsClient(server.endpoint, server.credentials);
+        const created = await server.client.call('CreateKey', { Description: 'bench:kms' });
+        server.keyId = created.KeyMetadata.KeyId;
+        progress(`${name}: pid ${server.pid}, ${server.endpoint}, key ${server.keyId}`);
+      } catch (e) {
+        if (name === 'kura') throw e;
+        const reason = `failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+        progress(`${name}: ${reason}`);
+        skipped.push({ server: name, reason });
+      }
     }
-    progress(`${name}: starting`);
-    let server;
-    try {
-      server = await STARTERS[name]();
-      const client = kmsClient(server.endpoint, server.credentials);
-      const created = await client.call('CreateKey', { Description: 'bench:kms' });
-      server.keyId = created.KeyMetadata.KeyId;
-      progress(`${name}: pid ${server.pid}, ${server.endpoint}, key ${server.keyId}`);
+    for (let round = 1; round <= ROUNDS; round++) {
       for (const operation of OPERATIONS) {
         for (const concurrency of CONCURRENCIES) {
-          progress(`${name}: ${operation} × ${concurrency} connections (${WARMUP_MS / 1000} s warm-up + ${SECONDS} s)`);
-          const r = await measure(server, client, operation, concurrency);
-          progress(`${name}: ${operation} × ${concurrency}: ${fmt(r.reqPerSec, 0)} req/s, p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms, ${r.errors} errors`);
-          results.push(r);
+          for (const server of running) {
+            progress(`round ${round}/${ROUNDS}: ${server.name} ${operation} × ${concurrency} connections (${WARMUP_MS / 1000} s warm-up + ${SECONDS} s)`);
+            const r = await measure(server, server.client, operation, concurrency);
+            progress(`round ${round}/${ROUNDS}: ${server.name} ${operation} × ${concurrency}: ${fmt(r.reqPerSec, 0)} req/s, p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms, ${r.errors} errors`);
+            perRound.push(r);
+          }
         }
       }
-    } catch (e) {
-      if (name === 'kura') throw e;
-      const reason = `failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
-      progress(`${name}: ${reason}`);
-      skipped.push({ server: name, reason });
-    } finally {
-      if (server) {
-        progress(`${name}: stopping`);
-        await server.stop();
-      }
+    }
+  } finally {
+    for (const server of running) {
+      progress(`${server.name}: stopping`);
+      await server.stop();
     }
   }
+  const results = combine(perRound);
   progress(`done in ${((Date.now() - began) / 1000).toFixed(0)} s`);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ seconds: SECONDS, warmupMs: WARMUP_MS, plaintextBytes: PLAINTEXT_BYTES, cores: os.availableParallelism(), loadAverage: { start: LOAD_AT_START, end: os.loadavg()[0] }, results, skipped }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ seconds: SECONDS, rounds: ROUNDS, warmupMs: WARMUP_MS, plaintextBytes: PLAINTEXT_BYTES, cores: os.availableParallelism(), loadAverage: { start: LOAD_AT_START, end: os.loadavg()[0] }, results, perRound, skipped }, null, 2)}\n`);
   } else {
     process.stdout.write(`${report(results, skipped)}\n`);
   }
