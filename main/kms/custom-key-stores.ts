@@ -23,6 +23,8 @@ export type { HsmConnectionErrorCode, HsmTokenConfig, HsmTokenInfo };
 
 /** A key store on a logged-in token. */
 export interface ConnectedHsm extends KeyStore {
+  /** Random bytes from the token's own generator. */
+  generateRandom(bytes: number): Promise<Buffer>;
   failure(): HsmConnectionErrorCode | undefined;
   onFailure(listener: (code: HsmConnectionErrorCode) => void): void;
   close(): Promise<void>;
@@ -170,6 +172,13 @@ export class HsmConnections {
     this.deps.log.error('HSM token failed; its custom key store is FAILED', { customKeyStoreId: storeId, errorCode: code });
     await this.close(storeId);
     for (const l of this.failedListeners) l(storeId, code);
+  }
+
+  /** Random bytes from a connected store's token. */
+  random(storeId: string, bytes: number): Promise<Buffer> {
+    const conn = this.live.get(storeId);
+    if (!conn) throw new Error(`custom key store ${storeId} is not open`);
+    return conn.generateRandom(bytes);
   }
 
   isOpen(storeId: string): boolean {

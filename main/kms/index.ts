@@ -116,6 +116,9 @@ export class Kms {
   }
 
   generateRandom(ctx: CallContext, input: { numberOfBytes?: number; customKeyStoreId?: string; recipient?: unknown }): Promise<Buffer> {
+    const { customKeyStoreId } = input;
+    // From an HSM's own generator when a custom key store is named (and no Recipient, which Kura does not serve).
+    if (customKeyStoreId !== undefined && input.recipient === undefined) return this.ops.customKeyStores.generateRandom(ctx, { ...input, customKeyStoreId });
     return this.ops.encryption.generateRandom(ctx, input);
   }
 

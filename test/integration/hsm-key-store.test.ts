@@ -22,6 +22,7 @@ import {
   DisconnectCustomKeyStoreCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateRandomCommand,
   ListKeysCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
@@ -106,6 +107,8 @@ describe('HSM key stores on SoftHSM2 through the KMS API', () => {
     keyId = key.KeyId!;
     keyArn = key.Arn!;
     expect(await roundTrip(keyId, 'sealed on the token')).toBe('sealed on the token');
+    const random = await kms.send(new GenerateRandomCommand({ NumberOfBytes: 64, CustomKeyStoreId: storeId }));
+    expect(random.Plaintext).toHaveLength(64);
     const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
     const back = await kms.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob }));
     expect(Buffer.from(back.Plaintext!)).toEqual(Buffer.from(dk.Plaintext!));

@@ -72,6 +72,15 @@ class FakeConnection implements ConnectedHsm {
     }
   }
 
+  async generateRandom(bytes: number): Promise<Buffer> {
+    this.live();
+    this.randomCalls++;
+    return randomBytes(bytes);
+  }
+
+  /** How many times generateRandom was asked. */
+  randomCalls = 0;
+
   importMaterial = unsupported;
   createWrappingKey = unsupported;
   encryptAsymmetric = unsupported;

@@ -198,6 +198,15 @@ export class Pkcs11Session {
     };
   }
 
+  /** Random bytes from the token's generator (C_GenerateRandom). */
+  generateRandom(bytes: number): Buffer {
+    try {
+      return Buffer.from(this.module.api.C_GenerateRandom(this.handle, Buffer.alloc(bytes)));
+    } catch (e) {
+      throw callError('C_GenerateRandom', e);
+    }
+  }
+
   /** Destroys a per-blob key after use; if that fails, the session is marked broken so that closing it destroys the key. */
   destroySessionKey(key: Handle): void {
     try {

@@ -201,6 +201,12 @@ export class HsmKeyStore implements KeyStore {
     return this.closing;
   }
 
+  /** Random bytes from the token (AWS: GenerateRandom with the CustomKeyStoreId of a CloudHSM key store). */
+  async generateRandom(bytes: number): Promise<Buffer> {
+    this.requireUsable();
+    return this.onToken(async (s) => s.generateRandom(bytes), false);
+  }
+
   /** The attributes of a material's token object (for `kura hsm` checks and tests): never its value. */
   async keyAttributes(m: Pick<StoredMaterial, 'ref'>): Promise<SecretKeyAttributes> {
     this.requireUsable();

@@ -266,6 +266,27 @@ export class CustomKeyStoreOperations {
     });
   }
 
+  /**
+   * GenerateRandom with a CustomKeyStoreId: the bytes come from the token of an AWS_CLOUDHSM store,
+   * which must be CONNECTED (AWS: CustomKeyStoreInvalidStateException otherwise).
+   */
+  generateRandom(ctx: CallContext, input: { numberOfBytes?: number; customKeyStoreId: string }): Promise<Buffer> {
+    const { directory, connections } = this.deps;
+    return directory.run<{ keys: []; c: CustomKeyStoreRecord }, never, Buffer>(ctx, {
+      kind: 'read',
+      check: () => {
+        if (input.numberOfBytes === undefined) throw kmsErrors.validation('NumberOfBytes is required.');
+      },
+      prepare: async () => {
+        const c = await this.find(input.customKeyStoreId);
+        if (c.type !== 'AWS_CLOUDHSM') throw noXksYet();
+        if (!connections.isOpen(c.id) || connections.state(c).state !== 'CONNECTED') throw invalidState(c, 'connect it to generate random bytes in its HSM.');
+        return { keys: [], c };
+      },
+      run: async ({ c }) => connections.random(c.id, input.numberOfBytes!),
+    });
+  }
+
   /** Connection state and, for FAILED, its code, as stored (CustomKeyStoreRecord.config keeps the code). */
   private async store(tx: Parameters<CustomKeyStoreRepository['update']>[0], id: string, state: CustomKeyStoreRecord['connectionState'], errorCode?: HsmConnectionErrorCode): Promise<void> {
     const c = await this.deps.customKeyStores.find(id, tx);

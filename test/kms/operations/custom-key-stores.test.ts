@@ -116,6 +116,16 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(await kmsCode(d.keys.createKey(d.ctx('CreateKey'), { origin: 'AWS_CLOUDHSM' }))).toBe('Validation');
   });
 
+  it('GenerateRandom with a CustomKeyStoreId takes the bytes from the HSM, only while connected', async () => {
+    const id = await create();
+    const random = (customKeyStoreId: string) => d.keys.generateRandom(d.ctx('GenerateRandom'), { numberOfBytes: 48, customKeyStoreId });
+    expect(await kmsCode(random(id))).toBe('CustomKeyStoreInvalidState');
+    expect(await kmsCode(random('cks-00000000000000000'))).toBe('CustomKeyStoreNotFound');
+    await connect(id);
+    expect(await random(id)).toHaveLength(48);
+    expect(hsms.last.randomCalls).toBe(1);
+  });
+
   it('makes its keys Unavailable while disconnected (KMSInvalidStateException for use), keeping their stored state', async () => {
     const id = await create();
     await connect(id);
