@@ -273,6 +273,11 @@ export class Kms {
     return this.ops.customKeyStores.delete(ctx, id);
   }
 
+  /** The HSM ID (CloudHsmClusterId) behind a key in an AWS_CLOUDHSM key store, for its KeyMetadata. */
+  cloudHsmClusterIdOf(k: Pick<Key, 'customKeyStoreId'>): Promise<string | undefined> {
+    return this.ops.customKeyStores.cloudHsmClusterIdOf(k.customKeyStoreId);
+  }
+
   /** After unsealing: reconnects the custom key stores that were connected. */
   reconnectCustomKeyStores(): Promise<void> {
     return this.ops.customKeyStores.reopenConnected();

@@ -103,7 +103,8 @@ describe('HSM key stores on SoftHSM2 through the KMS API', () => {
     expect(view).toMatchObject({ CustomKeyStoreName: 'softhsm-main', CustomKeyStoreType: 'AWS_CLOUDHSM', CloudHsmClusterId: hsmId, ConnectionState: 'CONNECTED' });
     expect(view.ConnectionErrorCode).toBeUndefined();
     const key = await hsmKey(storeId);
-    expect(key).toMatchObject({ Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: storeId, KeyState: 'Enabled', KeySpec: 'SYMMETRIC_DEFAULT' });
+    expect(key).toMatchObject({ Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: storeId, CloudHsmClusterId: hsmId, KeyState: 'Enabled', KeySpec: 'SYMMETRIC_DEFAULT' });
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId! }))).KeyMetadata!.CloudHsmClusterId).toBe(hsmId);
     keyId = key.KeyId!;
     keyArn = key.Arn!;
     expect(await roundTrip(keyId, 'sealed on the token')).toBe('sealed on the token');

@@ -15,5 +15,5 @@ export const createKey: KmsHandler = async ({ kms }, ctx, input) => {
     multiRegion: bool(input.MultiRegion),
     xksKeyId: str(input.XksKeyId),
   });
-  return { KeyMetadata: keyMetadata(kms, k) };
+  return { KeyMetadata: keyMetadata(kms, k, await kms.cloudHsmClusterIdOf(k)) };
 };

@@ -14,7 +14,8 @@ export function keyAlgorithms(k: Key): Record<string, readonly string[] | undefi
   };
 }
 
-export function keyMetadata(kms: Kms, k: Key): Record<string, unknown> {
+/** KeyMetadata; `cloudHsmClusterId` for a key in an AWS_CLOUDHSM key store (Kms.cloudHsmClusterIdOf). */
+export function keyMetadata(kms: Kms, k: Key, cloudHsmClusterId?: string): Record<string, unknown> {
   return {
     AWSAccountId: k.accountId,
     KeyId: k.keyId,
@@ -29,6 +30,7 @@ export function keyMetadata(kms: Kms, k: Key): Record<string, unknown> {
     ExpirationModel: k.origin === 'EXTERNAL' ? (k.expirationModel ?? undefined) : undefined,
     Origin: k.origin,
     CustomKeyStoreId: k.customKeyStoreId ?? undefined,
+    CloudHsmClusterId: cloudHsmClusterId,
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: k.keySpec,
     KeySpec: k.keySpec,

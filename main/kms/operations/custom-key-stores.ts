@@ -160,6 +160,15 @@ export class CustomKeyStoreOperations {
     });
   }
 
+  /**
+   * The HSM ID (AWS: CloudHsmClusterId) behind a key's custom key store, for its KeyMetadata. A plain
+   * read, not a call of its own: the call that returns the key was audited.
+   */
+  async cloudHsmClusterIdOf(customKeyStoreId: string | null): Promise<string | undefined> {
+    if (customKeyStoreId === null) return undefined;
+    return (await this.deps.customKeyStores.find(customKeyStoreId))?.hsmId ?? undefined;
+  }
+
   view(c: CustomKeyStoreRecord): CustomKeyStoreView {
     const live = this.deps.connections.state(c);
     return {
