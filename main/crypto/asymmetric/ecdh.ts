@@ -9,7 +9,7 @@
 import { diffieHellman } from 'node:crypto';
 import { AsymmetricInputError } from './errors.js';
 import { PrivateKeyHandle, loadPublicKey, withPrivateKey } from './handles.js';
-import { specInfo } from './keys.js';
+import { specInfo } from './key-common.js';
 import { sm2SharedSecret } from './sm2.js';
 import { KEY_AGREEMENT_ALGORITHMS, type KeyAgreementAlgorithm, type KeySpec } from './specs.js';
 

@@ -13,17 +13,11 @@
 // so a key that is not its spec's is refused at load time.
 import type { KeyObject } from 'node:crypto';
 import { AsymmetricInputError } from './errors.js';
-import {
-  ecPrivateScalar,
-  ecPublicPoint,
-  ed25519RawPublicKey,
-  ed25519Seed,
-  mlDsaRawPublicKey,
-  mlDsaSecretKey,
-  nodePrivateKey,
-  nodePublicKey,
-  specInfo,
-} from './keys.js';
+import { ecPrivateScalar, ecPublicPoint } from './ec.js';
+import { ed25519RawPublicKey, ed25519Seed } from './ed25519.js';
+import { specInfo } from './key-common.js';
+import { mlDsaRawPublicKey, mlDsaSecretKey } from './ml-dsa.js';
+import { nodePrivateKey, nodePublicKey } from './node-keys.js';
 import { sm2PublicPoint } from './sm2.js';
 import type { KeySpec } from './specs.js';
 

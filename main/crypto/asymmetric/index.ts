@@ -1,5 +1,6 @@
 // Kura's asymmetric, HMAC and key agreement primitives for every non-symmetric AWS KMS key spec: key
-// generation (keys.ts), parsed keys a caller may hold (handles.ts), Sign/Verify (sign.ts), asymmetric
+// generation (keys.ts, which dispatches to one module per key family: rsa.ts, ec.ts, ed25519.ts,
+// ml-dsa.ts), parsed keys a caller may hold (handles.ts), Sign/Verify (sign.ts), asymmetric
 // Encrypt/Decrypt (oaep.ts), GenerateMac/VerifyMac (mac.ts), DeriveSharedSecret (ecdh.ts), and the AWS
 // facts they follow (specs.ts). Failures a request can cause are AsymmetricInputError with a reason
 // (errors.ts), for the KMS layer to map to AWS error names.

@@ -3,7 +3,7 @@
 // recomputes the tag and compares in constant time.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AsymmetricInputError } from './errors.js';
-import { specInfo } from './keys.js';
+import { specInfo } from './key-common.js';
 import { MAC_ALGORITHMS, MAC_HASH, MAX_MESSAGE_BYTES, type KeySpec, type MacAlgorithm } from './specs.js';
 
 function checkMacRequest(spec: KeySpec, key: Uint8Array, algorithm: MacAlgorithm, message: Uint8Array): void {

@@ -8,7 +8,7 @@
 import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt } from 'node:crypto';
 import { AsymmetricInputError } from './errors.js';
 import { PrivateKeyHandle, PublicKeyHandle, withPrivateKey, withPublicKey } from './handles.js';
-import { specInfo } from './keys.js';
+import { specInfo } from './key-common.js';
 import { sm2Decrypt, sm2Encrypt } from './sm2.js';
 import {
   ASYMMETRIC_ENCRYPTION_ALGORITHMS,

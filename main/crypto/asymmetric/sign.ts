@@ -28,9 +28,11 @@
 import { constants, createHash, privateEncrypt, publicDecrypt, sign as nodeSign, timingSafeEqual, verify as nodeVerify } from 'node:crypto';
 import { ed25519ph } from '@noble/curves/ed25519.js';
 import { DerError, bigIntToBytes, parseSignatureRS } from './der.js';
+import { NOBLE_ECDSA, ecCurveOf, ecPublicPoint } from './ec.js';
 import { AsymmetricInputError } from './errors.js';
 import { PrivateKeyHandle, PublicKeyHandle, withPrivateKey, withPublicKey } from './handles.js';
-import { NOBLE_ECDSA, ecCurveOf, ecPublicPoint, mlDsaOf, specInfo } from './keys.js';
+import { specInfo } from './key-common.js';
+import { mlDsaOf } from './ml-dsa.js';
 import { digestInfo, emsaPkcs1v15, emsaPssEncode, emsaPssVerify } from './rsa-padding.js';
 import { sm2MessageDigest, sm2Sign, sm2Verify } from './sm2.js';
 import {
