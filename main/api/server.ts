@@ -25,6 +25,8 @@ const REFUSED_BODY_GRACE_MS = 2_000;
 export interface Routes {
   kms: (req: RawRequest) => Promise<JsonResponse>;
   admin: (req: RawRequest) => Promise<JsonResponse>;
+  /** The XKS proxy API ([/prefix]/kms/xks/v1/...); without it those paths answer "not served". */
+  xks?: (req: RawRequest) => Promise<JsonResponse>;
 }
 
 export interface ServerLimits {
@@ -229,6 +231,7 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
         }
         return opts.routes.kms(raw);
       case 'xks':
+        if (opts.routes.xks) return opts.routes.xks(raw);
         return {
           status: 404,
           headers: { 'content-type': 'application/json' },
