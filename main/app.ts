@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { handleAdminRequest } from './api/admin/routes.js';
 import { handleKmsRequest } from './api/kms/dispatch.js';
+import { xksAuditSink } from './api/xks/audit.js';
+import { handleXksRequest } from './api/xks/dispatch.js';
 import { startServer, type RunningServer, type ServerLimits } from './api/server.js';
 import { AuditLog } from './audit/audit-log.js';
 import { RefusalLog } from './audit/refusals.js';
@@ -162,6 +164,7 @@ export async function startAppliance(
     refusals.start();
 
     const allowedRegions = config.regions ? new Set(config.regions) : undefined;
+    const xksSink = xksAuditSink({ audit, refusals });
     const server = await startServer({
       host: config.host,
       port: config.port,
@@ -169,6 +172,7 @@ export async function startAppliance(
       limits: config.limits,
       routes: {
         kms: (req) => handleKmsRequest({ kms: keys, credentials, audit, refusals, clock, log, allowedRegions }, req),
+        xks: (req) => handleXksRequest({ backend: keys.xks, clock, log, audit: xksSink, proxyModel: `Kura ${KURA_VERSION}` }, req),
         admin: (req) =>
           handleAdminRequest(
             {

@@ -12,7 +12,7 @@ export interface AuditEvent {
   /** Principal ARN, or 'anonymous' for requests that failed authentication. */
   principal: string;
   accessKeyId?: string;
-  source: 'kms' | 'admin' | 'scheduler' | 'cli';
+  source: 'kms' | 'admin' | 'scheduler' | 'cli' | 'xks';
   operation: string;
   keyId?: string;
   outcome: 'ok' | 'error';

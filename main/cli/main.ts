@@ -15,10 +15,11 @@ import { status } from './commands/status.js';
 import { stop } from './commands/stop.js';
 import { unseal } from './commands/unseal.js';
 import { version } from './commands/version.js';
+import { xks } from './commands/xks.js';
 import { CliError, formatHelp, parseOptions, print, printErr, UsageError, type CommandSpec } from './command.js';
 import { ConfigError } from './config.js';
 
-const OTHERS: readonly CommandSpec[] = [serve, init, unseal, seal, status, stop, credentials, audit, hsm, devices, version, completion];
+const OTHERS: readonly CommandSpec[] = [serve, init, unseal, seal, status, stop, credentials, audit, hsm, xks, devices, version, completion];
 export const COMMANDS: readonly CommandSpec[] = [...OTHERS, helpCommand([...OTHERS.map((c) => c.name), 'help'])];
 
 /** The arguments before a `--`, where options are. */

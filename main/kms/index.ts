@@ -17,9 +17,11 @@ import type { CreateKeyInput, LifecycleOperations } from './operations/lifecycle
 import type { PolicyOperations } from './operations/policies.js';
 import type { RotationOperations } from './operations/rotation.js';
 import type { TagOperations } from './operations/tags.js';
+import type { XksProxy } from './xks-proxy.js';
 
 export type { CallContext, OperatorCall } from './key-directory.js';
 export type { HsmRecord } from '../store/index.js';
+export type { XksCredentialView, XksKeyUsage, XksKeyView, XksProxy, XksStoreView } from './xks-proxy.js';
 export type { CreateCustomKeyStoreInput, CustomKeyStoreView, UpdateCustomKeyStoreInput } from './operations/custom-key-stores.js';
 export type { ConnectedHsm, HsmConnectionErrorCode, HsmConnector, HsmTokenConfig, HsmTokenInfo } from './custom-key-stores.js';
 export type { CreateKeyInput } from './operations/lifecycle.js';
@@ -41,10 +43,16 @@ export interface KmsOperations {
   policies: PolicyOperations;
   imports: ImportOperations;
   customKeyStores: CustomKeyStoreOperations;
+  xks: XksProxy;
 }
 
 export class Kms {
   constructor(private readonly ops: KmsOperations) {}
+
+  /** Kura as an XKS proxy: its stores, credentials and keys, and the XKS routes' backend. */
+  get xks(): XksProxy {
+    return this.ops.xks;
+  }
 
   arnOf(k: Pick<Key, 'region' | 'accountId' | 'keyId'>): string {
     return arnOf(k);

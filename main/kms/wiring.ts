@@ -26,6 +26,7 @@ import { LifecycleOperations } from './operations/lifecycle.js';
 import { PolicyOperations } from './operations/policies.js';
 import { RotationOperations } from './operations/rotation.js';
 import { TagOperations } from './operations/tags.js';
+import { XksProxy } from './xks-proxy.js';
 
 export interface KmsDomainDeps {
   store: Store;
@@ -89,6 +90,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     policies: new PolicyOperations(opDeps),
     imports: new ImportOperations(opDeps),
     customKeyStores,
+    xks: new XksProxy({ store, directory, root, standard: standardStore, clock }),
   });
   const jobs = new ScheduledJobs({ ...opDeps, root });
   const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs });

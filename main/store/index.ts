@@ -11,6 +11,7 @@ import { SqliteHsmRepository } from './sqlite/hsm-repository.js';
 import { SqliteImportTokenRepository } from './sqlite/import-token-repository.js';
 import { SqliteKeyRepository } from './sqlite/key-repository.js';
 import { migrate } from './sqlite/migrations.js';
+import { SqliteXksRepository } from './sqlite/xks-repository.js';
 import type { Store } from './repositories.js';
 
 export type * from './records.js';
@@ -35,6 +36,7 @@ export async function openStore(file: string, opts: { readonly?: boolean; schema
     importTokens: new SqliteImportTokenRepository(db),
     customKeyStores: new SqliteCustomKeyStoreRepository(db),
     hsms: new SqliteHsmRepository(db),
+    xks: new SqliteXksRepository(db),
     credentials: new SqliteCredentialRepository(db),
     appliance: new SqliteApplianceRepository(db),
     audit: new SqliteAuditRepository(db),

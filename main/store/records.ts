@@ -150,3 +150,33 @@ export interface AuditRecord {
   prevHash: Buffer;
   hash: Buffer;
 }
+
+/** A store Kura serves as an XKS proxy (`kura xks stores create`). */
+export interface XksStoreRecord {
+  id: string;
+  /** '' for none; 'a/b' for /a/b/kms/xks/v1. */
+  uriPathPrefix: string;
+  /** The HSM its keys live on; null: Kura's standard key store. */
+  hsmId: string | null;
+  createdAt: number;
+}
+
+/** A SigV4 credential of an XKS proxy store; its secret sealed under the root key. */
+export interface XksCredentialRecord {
+  accessKeyId: string;
+  storeId: string;
+  secretSealed: Buffer;
+  createdAt: number;
+}
+
+/** A key of an XKS proxy store. */
+export interface XksKeyRecord {
+  externalKeyId: string;
+  storeId: string;
+  usage: ('ENCRYPT' | 'DECRYPT')[];
+  status: 'ENABLED' | 'DISABLED';
+  materialId: string;
+  /** The key store's reference to the material (opaque). */
+  materialRef: Buffer;
+  createdAt: number;
+}

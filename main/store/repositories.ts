@@ -27,7 +27,7 @@
 // - Records are the plain shapes of ./records.ts, returned in the order each method states.
 // - A write the database refuses (a duplicate, a missing key it refers to) rejects the promise; the
 //   caller's transaction then rolls back as a whole.
-import type { AliasRecord, AuditRecord, CredentialRecord, CustomKeyStoreRecord, HsmRecord, ImportTokenRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
+import type { AliasRecord, AuditRecord, CredentialRecord, CustomKeyStoreRecord, HsmRecord, ImportTokenRecord, XksCredentialRecord, XksKeyRecord, XksStoreRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
 import type { Database, Tx } from './transaction.js';
 
 /** Keys, with their materials and tags. */
@@ -119,6 +119,27 @@ export interface HsmRepository {
   delete(tx: Tx, id: string): Promise<boolean>;
 }
 
+/** XKS proxy stores, their credentials and their keys (one aggregate: a store owns the other two). */
+export interface XksRepository {
+  findStore(id: string, tx?: Tx): Promise<XksStoreRecord | undefined>;
+  findStoreByPrefix(uriPathPrefix: string, tx?: Tx): Promise<XksStoreRecord | undefined>;
+  /** Oldest first (ties in ID order). */
+  listStores(tx?: Tx): Promise<XksStoreRecord[]>;
+  /** Refused if the ID or the prefix is taken. */
+  insertStore(tx: Tx, s: XksStoreRecord): Promise<void>;
+  /** Deletes a store and its credentials; refused while keys live in it. False if there was none. */
+  deleteStore(tx: Tx, id: string): Promise<boolean>;
+  findCredential(accessKeyId: string, tx?: Tx): Promise<XksCredentialRecord | undefined>;
+  listCredentials(storeId: string, tx?: Tx): Promise<XksCredentialRecord[]>;
+  insertCredential(tx: Tx, c: XksCredentialRecord): Promise<void>;
+  deleteCredential(tx: Tx, accessKeyId: string): Promise<boolean>;
+  findKey(storeId: string, externalKeyId: string, tx?: Tx): Promise<XksKeyRecord | undefined>;
+  listKeys(storeId: string, tx?: Tx): Promise<XksKeyRecord[]>;
+  insertKey(tx: Tx, k: XksKeyRecord): Promise<void>;
+  setKeyStatus(tx: Tx, storeId: string, externalKeyId: string, status: XksKeyRecord['status']): Promise<boolean>;
+  deleteKey(tx: Tx, storeId: string, externalKeyId: string): Promise<boolean>;
+}
+
 /** API credentials, their secrets sealed under the root key. */
 export interface CredentialRepository {
   find(accessKeyId: string, tx?: Tx): Promise<CredentialRecord | undefined>;
@@ -181,6 +202,7 @@ export interface Store {
   importTokens: ImportTokenRepository;
   customKeyStores: CustomKeyStoreRepository;
   hsms: HsmRepository;
+  xks: XksRepository;
   credentials: CredentialRepository;
   appliance: ApplianceRepository;
   audit: AuditRepository;

@@ -12,8 +12,17 @@ const HOME = tempDataDir('kura-cli-usage-home-');
 const kura = (args: string[], env: NodeJS.ProcessEnv = {}) => runKura(args, { env: { ...isolatedEnv(HOME), ...env } });
 
 /** Every command the issue asks for; the table must have each (and `kura help --json` shows the table). */
-const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'credentials', 'audit', 'hsm', 'devices', 'version', 'completion', 'help'];
-const SUBCOMMANDS: Record<string, string[]> = { credentials: ['create', 'list', 'delete', 'env', 'profile'], audit: ['list', 'tail', 'head', 'verify'], hsm: ['add', 'list', 'test', 'remove'] };
+const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'credentials', 'audit', 'hsm', 'xks', 'devices', 'version', 'completion', 'help'];
+/** Each command group (a path, for nested groups such as `xks stores`) and its subcommands, in order. */
+const SUBCOMMANDS: Record<string, string[]> = {
+  credentials: ['create', 'list', 'delete', 'env', 'profile'],
+  audit: ['list', 'tail', 'head', 'verify'],
+  hsm: ['add', 'list', 'test', 'remove'],
+  xks: ['stores', 'credentials', 'keys'],
+  'xks stores': ['create', 'list', 'delete'],
+  'xks credentials': ['create', 'list', 'delete'],
+  'xks keys': ['create', 'list', 'enable', 'disable', 'delete'],
+};
 
 interface Described {
   command: string;
@@ -50,7 +59,7 @@ describe('help', () => {
     }
     expect(table.map((d) => d.command).sort()).toEqual([...COMMANDS].sort());
     for (const [group, subs] of Object.entries(SUBCOMMANDS)) {
-      expect(table.find((d) => d.command === group)!.subcommands!.map((s) => s.command)).toEqual(subs.map((s) => `${group} ${s}`));
+      expect(allPaths().find((d) => d.command === group)!.subcommands!.map((s) => s.command)).toEqual(subs.map((s) => `${group} ${s}`));
     }
   });
 
@@ -249,7 +258,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`);
   it('bash: the words offered include every command, and each group\'s subcommands', async () => {
     expect(await complete('')).toEqual([...COMMANDS].sort());
     expect(await complete('st')).toEqual(['status', 'stop']);
-    for (const [group, subs] of Object.entries(SUBCOMMANDS)) expect(await complete(group, '')).toEqual([...subs].sort());
+    for (const [group, subs] of Object.entries(SUBCOMMANDS)) expect(await complete(...group.split(' '), '')).toEqual([...subs].sort());
     expect(await complete('completion', '')).toEqual(['bash', 'zsh']);
     expect(await complete('help', 'cre')).toEqual(['credentials']);
   });

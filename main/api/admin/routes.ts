@@ -17,6 +17,7 @@ import type { RootKeyHolder } from '../../seal/root-key.js';
 import type { Kms } from '../../kms/index.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import { handleHsmRoute } from './hsms.js';
+import { handleXksRoute } from './xks.js';
 
 export interface AdminDeps {
   root: RootKeyHolder;
@@ -29,7 +30,7 @@ export interface AdminDeps {
   onUnsealed: () => Promise<void>;
   /** Asks the appliance to stop gracefully once this answer is sent; absent where nothing can stop it. */
   requestStop?: () => void;
-  /** The KMS façade, for the HSM registry (/hsms). */
+  /** The KMS façade, for the HSM registry (/hsms) and the XKS proxy's stores (/xks). */
   kms?: Kms;
   /** Plugged USB tokens, as the console shows them (main/devices/usb); absent where discovery is not wired. */
   listDevices?: () => Promise<unknown>;
@@ -203,6 +204,8 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     if (deps.kms) {
       const answer = await handleHsmRoute(deps.kms, route, () => parseBody(req), json);
       if (answer) return answer;
+      const xks = await handleXksRoute(deps.kms.xks, route, () => parseBody(req), json);
+      if (xks) return xks;
     }
     return json(404, { error: 'NotFound', message: `No admin route ${route}.` });
   } catch (err) {

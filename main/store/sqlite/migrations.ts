@@ -199,6 +199,40 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE seal_config_v6 RENAME TO seal_config
     `,
   },
+  {
+    version: 7,
+    name: 'XKS proxy stores, their credentials and their keys',
+    sql: `
+      -- A store Kura serves as an XKS proxy under /{uri_path_prefix}/kms/xks/v1 (AWS KMS, or any XKS
+      -- client, names it as an external key store); hsm_id: the HSM its keys live on, NULL for Kura's
+      -- standard key store.
+      CREATE TABLE xks_stores (
+        id TEXT PRIMARY KEY,
+        uri_path_prefix TEXT NOT NULL UNIQUE,
+        hsm_id TEXT REFERENCES hsms (id),
+        created_at INTEGER NOT NULL
+      );
+      -- SigV4 credentials of a store (two or more live at once for rotation); secrets sealed under the root key.
+      CREATE TABLE xks_credentials (
+        access_key_id TEXT PRIMARY KEY,
+        store_id TEXT NOT NULL REFERENCES xks_stores (id) ON DELETE CASCADE,
+        secret_sealed BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- A store's keys: their usage ('ENCRYPT,DECRYPT', 'ENCRYPT', 'DECRYPT' or ''), status, and the key
+      -- store's reference to their material (opaque, as for KMS keys).
+      CREATE TABLE xks_keys (
+        external_key_id TEXT PRIMARY KEY,
+        store_id TEXT NOT NULL REFERENCES xks_stores (id),
+        usage TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('ENABLED', 'DISABLED')),
+        material_id TEXT NOT NULL,
+        material_ref BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX xks_keys_by_store ON xks_keys (store_id)
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
