@@ -31,9 +31,14 @@ import {
   ROOT,
   killAllNow,
   killChildrenOnExit,
+  combineRounds,
   kmsClient,
+  measureInTurns,
+  MEASURED_COLUMNS,
+  skippedAndErrorLines,
   measureCalls,
   printHelpAndExit,
+  rowOf,
   progressLog,
   secondsFlag,
   send,
@@ -90,23 +95,7 @@ const bodyFor = (operation, keyId) =>
  */
 async function measure(server, client, operation, concurrency) {
   const m = await measureCalls({ client, serverPid: server.pid, action: operation, body: bodyFor(operation, server.keyId), concurrency, warmupMs: WARMUP_MS, seconds: SECONDS });
-  return {
-    server: server.name,
-    operation,
-    concurrency,
-    seconds: m.seconds,
-    ok: m.ok,
-    errors: m.errors,
-    errorSamples: m.errorSamples,
-    reqPerSec: m.perSec,
-    p50Ms: m.p50Ms,
-    p99Ms: m.p99Ms,
-    meanMs: m.meanMs,
-    maxMs: m.maxMs,
-    // Share of one core used during the recorded part: 100 % = one full core; the machine has os.availableParallelism().
-    clientCpuPct: m.clientCpuPct,
-    serverCpuPct: m.serverCpuPct,
-  };
+  return { server: server.name, operation, concurrency, ...rowOf(m) };
 }
 
 // ---- the three servers ------------------------------------------------------------------------------
@@ -183,25 +172,10 @@ function report(results, skipped) {
       { title: 'server', value: (r) => r.server, left: true },
       { title: 'operation', value: (r) => r.operation, left: true },
       { title: 'conc', value: (r) => r.concurrency },
-      { title: 'req/s', value: (r) => fmt(r.reqPerSec, 0) },
-      { title: 'rounds', value: (r) => r.reqPerSecRounds.join(' '), left: true },
-      { title: 'p50 ms', value: (r) => fmt(r.p50Ms, 2) },
-      { title: 'p99 ms', value: (r) => fmt(r.p99Ms, 2) },
-      { title: 'errors', value: (r) => r.errors },
-      { title: 'server cpu%', value: (r) => fmt(r.serverCpuPct, 0) },
-      { title: 'client cpu%', value: (r) => fmt(r.clientCpuPct, 0) },
+      ...MEASURED_COLUMNS,
     ]),
   );
-  for (const s of skipped) out.push(`\n${s.server}: NOT MEASURED — ${s.reason}`);
-
-  const errored = results.filter((r) => r.errors > 0);
-  if (errored.length > 0) {
-    out.push('\nErrors:');
-    for (const r of errored) {
-      out.push(`  ${r.server} ${r.operation} c=${r.concurrency}: ${r.errors}${r.server === 'kura' ? '  ← a finding' : ''}`);
-      for (const [text, count] of Object.entries(r.errorSamples).slice(0, 3)) out.push(`    ${count} × ${text}`);
-    }
-  }
+  out.push(...skippedAndErrorLines(results, skipped, (r) => r.operation));
 
   const find = (server, operation, concurrency) => results.find((r) => r.server === server && r.operation === operation && r.concurrency === concurrency);
   const ratioRows = [];
@@ -252,93 +226,27 @@ function report(results, skipped) {
 
 const STARTERS = { kura: () => startKura({ tempPrefix: 'kura-bench-', cpuProfDir: flags['cpu-prof'] }), ceiling: startCeiling, moto: startMoto };
 
-const median = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-/** One row per server, operation and concurrency: the median of its rounds (errors summed). */
-function combine(rounds) {
-  const groups = new Map();
-  for (const r of rounds) {
-    const k = `${r.server}|${r.operation}|${r.concurrency}`;
-    if (!groups.has(k)) groups.set(k, []);
-    groups.get(k).push(r);
-  }
-  return [...groups.values()].map((rs) => {
-    const errorSamples = {};
-    for (const r of rs) for (const [text, n] of Object.entries(r.errorSamples)) errorSamples[text] = (errorSamples[text] ?? 0) + n;
-    const m = (key) => median(rs.map((r) => r[key]).filter((v) => v !== undefined && !Number.isNaN(v)));
-    return {
-      server: rs[0].server,
-      operation: rs[0].operation,
-      concurrency: rs[0].concurrency,
-      rounds: rs.length,
-      seconds: rs.reduce((n, r) => n + r.seconds, 0),
-      ok: rs.reduce((n, r) => n + r.ok, 0),
-      errors: rs.reduce((n, r) => n + r.errors, 0),
-      errorSamples,
-      reqPerSec: m('reqPerSec'),
-      reqPerSecRounds: rs.map((r) => Math.round(r.reqPerSec)),
-      p50Ms: m('p50Ms'),
-      p99Ms: m('p99Ms'),
-      meanMs: m('meanMs'),
-      maxMs: Math.max(...rs.map((r) => r.maxMs)),
-      clientCpuPct: m('clientCpuPct'),
-      serverCpuPct: m('serverCpuPct'),
-    };
-  });
-}
-
 async function main() {
-  const perRound = [];
-  const skipped = [];
   const began = Date.now();
-  const running = [];
-  try {
-    for (const name of SERVERS) {
-      if (name === 'moto' && !(await motoInstalled())) {
-        const reason = 'moto is not installed for python3 (`python3 -c "import moto"` failed); pip install "moto[server]" to compare.';
-        progress(`moto: ${reason}`);
-        skipped.push({ server: 'moto', reason });
-        continue;
-      }
-      progress(`${name}: starting`);
-      try {
-        const server = await STARTERS[name]();
-        running.push(server);
-        server.name = name;
-        server.client = kmsClient(server.endpoint, server.credentials);
-        const created = await server.client.call('CreateKey', { Description: 'bench:kms' });
-        server.keyId = created.KeyMetadata.KeyId;
-        progress(`${name}: pid ${server.pid}, ${server.endpoint}, key ${server.keyId}`);
-      } catch (e) {
-        if (name === 'kura') throw e;
-        const reason = `failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
-        progress(`${name}: ${reason}`);
-        skipped.push({ server: name, reason });
-      }
-    }
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const operation of OPERATIONS) {
-        for (const concurrency of CONCURRENCIES) {
-          for (const server of running) {
-            progress(`round ${round}/${ROUNDS}: ${server.name} ${operation} × ${concurrency} connections (${WARMUP_MS / 1000} s warm-up + ${SECONDS} s)`);
-            const r = await measure(server, server.client, operation, concurrency);
-            progress(`round ${round}/${ROUNDS}: ${server.name} ${operation} × ${concurrency}: ${fmt(r.reqPerSec, 0)} req/s, p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms, ${r.errors} errors`);
-            perRound.push(r);
-          }
-        }
-      }
-    }
-  } finally {
-    for (const server of running) {
-      progress(`${server.name}: stopping`);
-      await server.stop();
-    }
-  }
-  const results = combine(perRound);
+  const { perRound, skipped } = await measureInTurns({
+    names: SERVERS,
+    required: 'kura',
+    start: async (name) => {
+      if (name === 'moto' && !(await motoInstalled())) throw new Error('moto is not installed for python3 (`python3 -c "import moto"` failed); pip install "moto[server]" to compare.');
+      return STARTERS[name]();
+    },
+    prepare: async (server) => {
+      server.client = kmsClient(server.endpoint, server.credentials);
+      server.keyId = (await server.client.call('CreateKey', { Description: 'bench:kms' })).KeyMetadata.KeyId;
+    },
+    points: OPERATIONS.flatMap((operation) => CONCURRENCIES.map((concurrency) => ({ operation, concurrency, label: `${operation} × ${concurrency} connections` }))),
+    rounds: ROUNDS,
+    measure: (server, point) => measure(server, server.client, point.operation, point.concurrency),
+    progress,
+    warmupMs: WARMUP_MS,
+    seconds: SECONDS,
+  });
+  const results = combineRounds(perRound, (r) => `${r.server}|${r.operation}|${r.concurrency}`);
   progress(`done in ${((Date.now() - began) / 1000).toFixed(0)} s`);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ seconds: SECONDS, rounds: ROUNDS, warmupMs: WARMUP_MS, plaintextBytes: PLAINTEXT_BYTES, cores: os.availableParallelism(), loadAverage: { start: LOAD_AT_START, end: os.loadavg()[0] }, results, perRound, skipped }, null, 2)}\n`);

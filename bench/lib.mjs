@@ -339,3 +339,141 @@ export function table(rows, columns) {
   const line = (cells) => cells.map((cell, i) => (columns[i].left ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  ');
   return [line(columns.map((c) => c.title)), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(columns.map((c) => c.value(r))))].join('\n');
 }
+
+/** The median of the numbers given (NaN for none). */
+export const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/**
+ * Rounds of measureCalls-shaped rows (reqPerSec, p50Ms, p99Ms, meanMs, maxMs, cpu%, ok, errors,
+ * errorSamples, seconds) into one row per group (`groupOf` names it): the medians of its rounds, errors
+ * and calls summed, the largest maximum, each round's req/s kept (reqPerSecRounds). The group's other
+ * fields (server, operation or size, concurrency) come from its first row.
+ */
+export function combineRounds(rounds, groupOf) {
+  const groups = new Map();
+  for (const r of rounds) {
+    const k = groupOf(r);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(r);
+  }
+  return [...groups.values()].map((rs) => {
+    const errorSamples = {};
+    for (const r of rs) for (const [text, n] of Object.entries(r.errorSamples ?? {})) errorSamples[text] = (errorSamples[text] ?? 0) + n;
+    const m = (key) => median(rs.map((r) => r[key]).filter((v) => v !== undefined && !Number.isNaN(v)));
+    const maxima = rs.map((r) => r.maxMs).filter((v) => v !== undefined && !Number.isNaN(v));
+    return {
+      ...rs[0],
+      rounds: rs.length,
+      seconds: rs.reduce((n, r) => n + r.seconds, 0),
+      ok: rs.reduce((n, r) => n + r.ok, 0),
+      errors: rs.reduce((n, r) => n + r.errors, 0),
+      errorSamples,
+      reqPerSec: m('reqPerSec'),
+      reqPerSecRounds: rs.map((r) => Math.round(r.reqPerSec)),
+      p50Ms: m('p50Ms'),
+      p99Ms: m('p99Ms'),
+      meanMs: m('meanMs'),
+      maxMs: maxima.length ? Math.max(...maxima) : NaN,
+      clientCpuPct: m('clientCpuPct'),
+      serverCpuPct: m('serverCpuPct'),
+    };
+  });
+}
+
+/**
+ * Starts the servers (`start(name)` → a handle with stop(); `prepare(server)` makes its keys), then
+ * measures every point on every server in turns, for `rounds` rounds, so that a slow minute of the
+ * machine is shared rather than landing on one server; stops them all at the end, or on a failure.
+ * A server other than `required` that fails to start is skipped with its reason. Returns every round's
+ * rows (combineRounds makes the table's) and the skipped servers.
+ */
+export async function measureInTurns({ names, required, start, prepare, points, rounds, measure, progress, warmupMs, seconds }) {
+  const running = [];
+  const skipped = [];
+  const perRound = [];
+  try {
+    for (const name of names) {
+      progress(`${name}: starting`);
+      try {
+        const server = await start(name);
+        if (server === undefined) continue;
+        running.push(server);
+        server.name = name;
+        await prepare(server);
+        progress(`${name}: pid ${server.pid}, ${server.endpoint}, key ${server.keyId}`);
+      } catch (e) {
+        if (name === required) throw e;
+        const reason = `failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+        progress(`${name}: ${reason}`);
+        skipped.push({ server: name, reason });
+      }
+    }
+    for (let round = 1; round <= rounds; round++) {
+      for (const point of points) {
+        for (const server of running) {
+          progress(`round ${round}/${rounds}: ${server.name} ${point.label} (${warmupMs / 1000} s warm-up + ${seconds} s)`);
+          const r = await measure(server, point);
+          const f = (n, d) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(d));
+          progress(`round ${round}/${rounds}: ${server.name} ${point.label}: ${f(r.reqPerSec, 0)} req/s, p50 ${f(r.p50Ms, 2)} ms, p99 ${f(r.p99Ms, 2)} ms, ${r.errors} errors`);
+          perRound.push(r);
+        }
+      }
+    }
+  } finally {
+    for (const server of running) {
+      progress(`${server.name}: stopping`);
+      await server.stop();
+    }
+  }
+  return { perRound, skipped };
+}
+
+/**
+ * A measureCalls result as a row of the tables: calls, errors, req/s, latencies, and the share of one
+ * core the client and the server used during the recorded part (100 % = one full core).
+ */
+export const rowOf = (m) => ({
+  seconds: m.seconds,
+  ok: m.ok,
+  errors: m.errors,
+  errorSamples: m.errorSamples,
+  reqPerSec: m.perSec,
+  p50Ms: m.p50Ms,
+  p99Ms: m.p99Ms,
+  meanMs: m.meanMs,
+  maxMs: m.maxMs,
+  clientCpuPct: m.clientCpuPct,
+  serverCpuPct: m.serverCpuPct,
+});
+
+const fmtNumber = (n, digits) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits));
+
+/** The measured columns of a results table (after the columns that name the point). */
+export const MEASURED_COLUMNS = [
+  { title: 'req/s', value: (r) => fmtNumber(r.reqPerSec, 0) },
+  { title: 'rounds', value: (r) => (r.reqPerSecRounds ?? []).join(' '), left: true },
+  { title: 'p50 ms', value: (r) => fmtNumber(r.p50Ms, 2) },
+  { title: 'p99 ms', value: (r) => fmtNumber(r.p99Ms, 2) },
+  { title: 'errors', value: (r) => r.errors },
+  { title: 'server cpu%', value: (r) => fmtNumber(r.serverCpuPct, 0) },
+  { title: 'client cpu%', value: (r) => fmtNumber(r.clientCpuPct, 0) },
+];
+
+/** Report lines for servers not measured and points with errors (a Kura error is a finding). `pointOf` names a row's point. */
+export function skippedAndErrorLines(results, skipped, pointOf) {
+  const out = [];
+  for (const s of skipped) out.push(`\n${s.server}: NOT MEASURED — ${s.reason}`);
+  const errored = results.filter((r) => r.errors > 0);
+  if (errored.length > 0) {
+    out.push('\nErrors:');
+    for (const r of errored) {
+      out.push(`  ${r.server} ${pointOf(r)} c=${r.concurrency}: ${r.errors}${r.server === 'kura' ? '  ← a finding' : ''}`);
+      for (const [text, count] of Object.entries(r.errorSamples).slice(0, 3)) out.push(`    ${count} × ${text}`);
+    }
+  }
+  return out;
+}

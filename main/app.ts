@@ -39,6 +39,8 @@ export interface ApplianceConfig {
   limits: ServerLimits;
   /** Regions a request may be signed for; undefined: every AWS region. */
   regions?: readonly string[];
+  /** XKS proxy calls per second per store before ThrottlingException (default 1,800, AWS's quota). */
+  xksRequestsPerSecond?: number;
 }
 
 export interface Appliance {
@@ -140,6 +142,7 @@ export async function startAppliance(
       log,
       schedulerIntervalMs: config.schedulerIntervalMs,
       hsmConnector,
+      xksRequestsPerSecond: config.xksRequestsPerSecond,
     });
     // Unsealed: the custom key stores that were connected connect again (their PINs are sealed with the root key).
     const afterUnseal = async () => {

@@ -24,6 +24,8 @@ export interface ResolvedConfig {
   limits: ServerLimits;
   /** Regions a request may be signed for; undefined: every AWS region. */
   regions?: readonly string[];
+  /** XKS proxy calls per second per store before ThrottlingException (AWS's quota: 1,800). */
+  xksRequestsPerSecond: number;
 }
 
 export interface ConfigFlags {
@@ -40,18 +42,23 @@ export interface ConfigFlags {
   'request-timeout'?: string;
   'idle-timeout'?: string;
   regions?: string;
+  'xks-rate'?: string;
 }
 
 export const ENV_HELP = `Environment variables (overridden by flags, override the config file):
   KURA_HOST, KURA_PORT, KURA_DATA_DIR, KURA_CONFIG, KURA_LOG_LEVEL, KURA_LOG_FORMAT, KURA_ENDPOINT,
-  KURA_MAX_CONNECTIONS, KURA_HEADERS_TIMEOUT, KURA_REQUEST_TIMEOUT, KURA_IDLE_TIMEOUT, KURA_REGIONS
+  KURA_MAX_CONNECTIONS, KURA_HEADERS_TIMEOUT, KURA_REQUEST_TIMEOUT, KURA_IDLE_TIMEOUT, KURA_REGIONS,
+  KURA_XKS_RATE
 Config file (--config or KURA_CONFIG), JSON:
   { "host": "127.0.0.1", "port": 7420, "dataDir": "/var/lib/kura", "logLevel": "info",
     "logFormat": "json", "schedulerIntervalSeconds": 60, "maxConnections": 256,
     "headersTimeoutSeconds": 10, "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 5,
-    "regions": ["us-east-1", "eu-west-1"] }`;
+    "regions": ["us-east-1", "eu-west-1"], "xksRequestsPerSecond": 1800 }`;
 
 export class ConfigError extends Error {}
+
+/** AWS KMS's quota of requests per second to one external key store's proxy. */
+export const DEFAULT_XKS_REQUESTS_PER_SECOND = 1_800;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -68,6 +75,7 @@ const FILE_KEYS = [
   'requestTimeoutSeconds',
   'idleTimeoutSeconds',
   'regions',
+  'xksRequestsPerSecond',
 ] as const;
 
 /** The shape of an AWS region name (us-east-1, us-gov-west-1, eusc-de-east-1). */
@@ -177,6 +185,11 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   if (regionsSetting && (regions!.length === 0 || regions!.some((r) => !REGION_NAME.test(r)))) {
     throw new ConfigError(`${regionsSetting.where} must list AWS region names such as us-east-1, not "${regionsSetting.list.join(',')}".`);
   }
+  const rateSetting = pick(flags['xks-rate'], 'xks-rate', 'KURA_XKS_RATE', 'xksRequestsPerSecond');
+  const xksRequestsPerSecond = rateSetting === undefined ? DEFAULT_XKS_REQUESTS_PER_SECOND : Number(rateSetting.text);
+  if (!Number.isInteger(xksRequestsPerSecond) || xksRequestsPerSecond < 1 || xksRequestsPerSecond > 1_000_000) {
+    throw new ConfigError(`${rateSetting!.where} must be a whole number of requests per second from 1 to 1000000, not "${rateSetting!.text}".`);
+  }
   const limits: ServerLimits = {
     ...DEFAULT_LIMITS,
     maxConnections,
@@ -197,6 +210,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     endpointGiven: endpointSetting !== undefined,
     limits,
     regions,
+    xksRequestsPerSecond,
   };
 }
 

@@ -43,6 +43,8 @@ export interface KmsDomainDeps {
   gate?: ApprovalGate;
   /** How HSM key stores reach their tokens (main/keystores/hsm); without one, no HSM can be registered or connected. */
   hsmConnector?: HsmConnector;
+  /** XKS proxy calls per second per store before ThrottlingException (default 1,800). */
+  xksRequestsPerSecond?: number;
 }
 
 /** What an appliance without PKCS#11 support answers when asked to use an HSM. */
@@ -90,7 +92,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     policies: new PolicyOperations(opDeps),
     imports: new ImportOperations(opDeps),
     customKeyStores,
-    xks: new XksProxy({ store, directory, root, standard: standardStore, clock }),
+    xks: new XksProxy({ store, directory, root, standard: standardStore, clock, requestsPerSecond: deps.xksRequestsPerSecond }),
   });
   const jobs = new ScheduledJobs({ ...opDeps, root });
   const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs });

@@ -9,6 +9,12 @@
 // runs under a key derived from the key's material for that IV alone (SP 800-108, label kura/xks/v1), as
 // Kura's own ciphertexts do, so no material meets AES-GCM's 2^32 random-IV bound.
 //
+// Each store takes at most `requestsPerSecond` calls a second (a token bucket holding one second's worth;
+// AWS's quota is 1,800): beyond it, ThrottlingException. A call is counted once, where every route
+// starts — metadata() for the key routes (which then encrypt, and decrypt to verify), health() — so an
+// Encrypt with a verifying decrypt is one call, and a call admitted is never throttled halfway. Health is a deep check — a test encryption and
+// decryption under a key made for it in memory — whose report is cached for at most a minute.
+//
 // Operators' changes (stores, credentials, keys) run through the unit of work and are audited; XKS calls
 // are audited by the routes' audit port. Credential secrets are sealed under the root key: a sealed
 // appliance authenticates no XKS call, and its keys answer DependencyTimeoutException (the key manager
@@ -51,7 +57,7 @@ export interface XksKeyView {
 }
 
 /** The failures the XKS routes map to the specification's errors (main/api/xks/backend.ts has the same names). */
-type Failure = 'KeyNotFound' | 'InvalidCiphertext' | 'DependencyTimeout' | 'Internal';
+type Failure = 'KeyNotFound' | 'InvalidCiphertext' | 'DependencyTimeout' | 'Throttling' | 'Internal';
 type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure; message: string };
 
 const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
@@ -82,10 +88,46 @@ export interface XksProxyDeps {
   /** Where the keys of a store without an HSM live: Kura's standard key store. */
   standard: KeyStore;
   clock: { nowMs(): number };
+  /** Calls per second per store before ThrottlingException (default 1,800, AWS's quota). */
+  requestsPerSecond?: number;
 }
 
+type HealthReport = { ekmVendor: string; ekmFleetDetails: { id: string; model: string; healthStatus: 'ACTIVE' | 'DEGRADED' | 'UNAVAILABLE' }[] };
+
+/** How long a deep health check's report is served from the cache (the issue: at most one minute). */
+export const HEALTH_CACHE_MS = 60_000;
+
 export class XksProxy {
-  constructor(private readonly deps: XksProxyDeps) {}
+  private readonly rate: number;
+  /** Per store: tokens left and when they were counted. */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private health_: { report: HealthReport; at: number } | undefined;
+  /** A material made in memory for health checks only (never stored); forgotten when the appliance seals. */
+  private testMaterial: StoredMaterial | undefined;
+
+  constructor(private readonly deps: XksProxyDeps) {
+    this.rate = deps.requestsPerSecond ?? 1_800;
+    deps.root.onSeal(() => {
+      this.testMaterial = undefined;
+      this.health_ = undefined;
+    });
+  }
+
+  /** Takes one call from a store's bucket; false when it is empty (ThrottlingException). */
+  private admit(storeId: string): boolean {
+    const now = this.deps.clock.nowMs();
+    const b = this.buckets.get(storeId) ?? { tokens: this.rate, at: now };
+    b.tokens = Math.min(this.rate, b.tokens + ((now - b.at) / 1000) * this.rate);
+    b.at = now;
+    this.buckets.set(storeId, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  private throttled(): Outcome<never> {
+    return fail('Throttling', `This external key store takes at most ${this.rate} requests per second.`);
+  }
 
   // ---- operators ------------------------------------------------------------------------------------
 
@@ -279,6 +321,7 @@ export class XksProxy {
   }
 
   async metadata(storeId: string, externalKeyId: string): Promise<Outcome<{ keySpec: 'AES_256'; keyUsage: XksKeyUsage[]; keyStatus: 'ENABLED' | 'DISABLED' }>> {
+    if (!this.admit(storeId)) return this.throttled();
     const k = await this.deps.store.xks.findKey(storeId, externalKeyId);
     if (!k) return fail('KeyNotFound', `No key ${externalKeyId} in this external key store.`);
     return ok({ keySpec: 'AES_256', keyUsage: k.usage, keyStatus: k.status });
@@ -314,11 +357,32 @@ export class XksProxy {
     }
   }
 
-  async health(storeId: string): Promise<Outcome<{ ekmVendor: string; ekmFleetDetails: { id: string; model: string; healthStatus: 'ACTIVE' | 'DEGRADED' | 'UNAVAILABLE' }[] }>> {
-    await this.storeOf(storeId).catch(() => undefined);
-    return ok({
-      ekmVendor: 'Kura',
-      ekmFleetDetails: [{ id: 'standard', model: 'Kura standard key store (WebAssembly AES-256-GCM)', healthStatus: this.deps.root.isUnsealed ? 'ACTIVE' : 'UNAVAILABLE' }],
-    });
+  async health(storeId: string): Promise<Outcome<HealthReport>> {
+    if (!this.admit(storeId)) return this.throttled();
+    const now = this.deps.clock.nowMs();
+    if (!this.health_ || now - this.health_.at >= HEALTH_CACHE_MS) this.health_ = { report: await this.deepCheck(), at: now };
+    return ok(this.health_.report);
+  }
+
+  /** A test encryption and decryption on the standard key store, under a material made for it in memory. */
+  private async deepCheck(): Promise<HealthReport> {
+    const model = 'Kura standard key store (WebAssembly AES-256-GCM)';
+    let healthStatus: 'ACTIVE' | 'UNAVAILABLE' = 'UNAVAILABLE';
+    if (this.deps.root.isUnsealed) {
+      try {
+        if (!this.testMaterial) {
+          const keyId = `kura-xks-health-${randomUUID()}`;
+          const made = await this.deps.standard.generate(keyId, 'SYMMETRIC_DEFAULT');
+          this.testMaterial = { keyId, materialId: made.materialId, keySpec: 'SYMMETRIC_DEFAULT', ref: made.ref, publicKey: null };
+        }
+        const probe = randomBytes(32);
+        const payload = this.payload(randomIv(), Buffer.from('kura/xks/health'));
+        const opened = await this.deps.standard.decryptBlobPayload(this.testMaterial, payload, await this.deps.standard.encryptBlobPayload(this.testMaterial, payload, probe));
+        if (opened.equals(probe)) healthStatus = 'ACTIVE';
+      } catch {
+        healthStatus = 'UNAVAILABLE';
+      }
+    }
+    return { ekmVendor: 'Kura', ekmFleetDetails: [{ id: 'standard', model, healthStatus }] };
   }
 }

@@ -128,4 +128,28 @@ describe('the XKS proxy API on a running appliance', () => {
     // No plaintext in any entry.
     expect(listed.stdout).not.toContain(b64('a data key from AWS KMS'));
   });
+
+  it('answers ThrottlingException (429) beyond --xks-rate calls per second per store', async () => {
+    const limited = await startKura({ args: ['--xks-rate', '3'] });
+    try {
+      const token = fs.readFileSync(path.join(limited.dataDir, 'admin.token'), 'utf8').trim();
+      const res = await fetch(`${limited.url}/admin/v1/xks/stores`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ uriPathPrefix: 'limited' }) });
+      const s = (await res.json()) as typeof store;
+      const body = JSON.stringify({ requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'r' } });
+      const host = new URL(limited.url).host;
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const p = `${s.uriPath}/health`;
+        const { host: _h, ...headers } = signRequest({ method: 'POST', host, path: p, body, ...s, region: 'us-east-1', service: 'kms-xks-proxy', nowMs: Date.now(), headers: { 'content-type': 'application/json' } });
+        const r = await fetch(`${limited.url}${p}`, { method: 'POST', headers, body });
+        statuses.push(r.status);
+        if (r.status === 429) expect(((await r.json()) as { errorName: string }).errorName).toBe('ThrottlingException');
+        else await r.arrayBuffer();
+      }
+      expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+      expect(statuses).toContain(429);
+    } finally {
+      await limited.stop();
+    }
+  });
 });

@@ -46,6 +46,8 @@ export interface DomainOptions {
   gate?: ApprovalGate;
   /** How HSM key stores reach their tokens (a fake token in unit tests; SoftHSM2 or NSS in integration tests). */
   hsmConnector?: HsmConnector;
+  /** The XKS proxy's calls per second per store (default 1,800). */
+  xksRequestsPerSecond?: number;
 }
 
 export interface Domain {
@@ -91,7 +93,7 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
   await root.load();
   // The domain logs only what goes wrong around a call (an audit entry that could not be written); tests assert on outcomes.
   const log = createLogger('error', () => undefined);
-  const kmsDomain = buildKmsDomain({ store, root, audit, clock, aead, keyWrap: wasmKeyWrap, log, schedulerIntervalMs: 60_000, authorizer: opts.authorizer, gate: opts.gate, hsmConnector: opts.hsmConnector });
+  const kmsDomain = buildKmsDomain({ store, root, audit, clock, aead, keyWrap: wasmKeyWrap, log, schedulerIntervalMs: 60_000, authorizer: opts.authorizer, gate: opts.gate, hsmConnector: opts.hsmConnector, xksRequestsPerSecond: opts.xksRequestsPerSecond });
   const credentials = new CredentialService({ store, root, clock, audit });
   let closed = false;
   const close = async (o: { keepFiles?: boolean } = {}) => {

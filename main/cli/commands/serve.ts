@@ -145,6 +145,7 @@ calls in progress get 5 seconds to finish, the database closes cleanly; then it 
     { name: 'request-timeout', value: 'S', help: 'seconds a client has to send a complete request (default 30)' },
     { name: 'idle-timeout', value: 'S', help: 'seconds a kept-alive connection may sit idle (default 5)' },
     { name: 'regions', value: 'LIST', help: 'comma-separated regions requests may be signed for (default: every AWS region)' },
+    { name: 'xks-rate', value: 'N', help: 'XKS proxy requests per second per store before ThrottlingException (default 1800, AWS\'s quota)' },
     { ...JSON_OPTION, help: 'print the start-up banner as one JSON object (errors too)' },
     HELP_OPTION,
   ],
