@@ -15,6 +15,11 @@
 // Encrypt with a verifying decrypt is one call, and a call admitted is never throttled halfway. Health is a deep check — a test encryption and
 // decryption under a key made for it in memory — whose report is cached for at most a minute.
 //
+// Stores, credentials (their secrets opened) and keys are read through caches, since every XKS call
+// needs all three and one Encrypt reads its key up to three times; like the key directory's, they are
+// dropped around every change this class makes (the only writer of those tables), and the opened
+// secrets when the appliance seals.
+//
 // Operators' changes (stores, credentials, keys) run through the unit of work and are audited; XKS calls
 // are audited by the routes' audit port. Credential secrets are sealed under the root key: a sealed
 // appliance authenticates no XKS call, and its keys answer DependencyTimeoutException (the key manager
@@ -29,6 +34,7 @@ import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
 import type { Store, XksKeyRecord, XksStoreRecord } from '../store/index.js';
 import type { KeyDirectory, OperatorCall } from './key-directory.js';
+import { RecordCache } from './record-cache.js';
 
 export type XksKeyUsage = 'ENCRYPT' | 'DECRYPT';
 
@@ -104,13 +110,42 @@ export class XksProxy {
   private health_: { report: HealthReport; at: number } | undefined;
   /** A material made in memory for health checks only (never stored); forgotten when the appliance seals. */
   private testMaterial: StoredMaterial | undefined;
+  private readonly storeCache = new RecordCache<XksStoreRecord | null>();
+  private readonly keyCache = new RecordCache<XksKeyRecord | null>();
+  /** Opened secrets by access key ID, with their store; JavaScript strings, so dropped (not wiped) on seal. */
+  private readonly secretCache = new RecordCache<{ storeId: string; secret: string } | null>();
 
   constructor(private readonly deps: XksProxyDeps) {
     this.rate = deps.requestsPerSecond ?? 1_800;
     deps.root.onSeal(() => {
       this.testMaterial = undefined;
       this.health_ = undefined;
+      this.secretCache.clear();
     });
+  }
+
+  private clearCaches(): void {
+    this.storeCache.clear();
+    this.keyCache.clear();
+    this.secretCache.clear();
+  }
+
+  /** Runs an operator's change with the caches dropped before it (no earlier load can put an old row back) and after it. */
+  private async changing<T>(run: () => Promise<T>): Promise<T> {
+    this.clearCaches();
+    try {
+      return await run();
+    } finally {
+      this.clearCaches();
+    }
+  }
+
+  private async cachedStore(uriPathPrefix: string): Promise<XksStoreRecord | undefined> {
+    return (await this.storeCache.get(uriPathPrefix, async () => (await this.deps.store.xks.findStoreByPrefix(uriPathPrefix)) ?? null)) ?? undefined;
+  }
+
+  private async cachedKey(storeId: string, externalKeyId: string): Promise<XksKeyRecord | undefined> {
+    return (await this.keyCache.get(`${storeId}/${externalKeyId}`, async () => (await this.deps.store.xks.findKey(storeId, externalKeyId)) ?? null)) ?? undefined;
   }
 
   /** Takes one call from a store's bucket; false when it is empty (ThrottlingException). */
@@ -150,31 +185,33 @@ export class XksProxy {
     const { directory } = this.deps;
     const { xks } = this.deps.store;
     const prefix = input.uriPathPrefix.replace(/^\/+|\/+$/g, '');
-    return directory.run<{ keys: [] }, { accessKeyId: string; secretAccessKey: string; secretSealed: Buffer }, { storeId: string; uriPath: string; accessKeyId: string; secretAccessKey: string }>(op, {
-      kind: 'change',
-      check: () => {
-        if (input.hsmId !== undefined) throw new KmsError('UnsupportedOperation', 'XKS proxy stores on an HSM (--hsm) are not served yet; a store without one keeps its keys in the standard key store.');
-        if (prefix !== '' && !prefix.split('/').every((s) => PREFIX_SEGMENT.test(s))) {
-          throw kmsErrors.validation('A URI path prefix is one or more segments of A–Z, a–z, 0–9, "-" and "_", separated by "/".');
-        }
-        if (uriPathOf(prefix).length > MAX_URI_PATH_CHARS) throw kmsErrors.validation(`The URI path ${uriPathOf(prefix)} is longer than ${MAX_URI_PATH_CHARS} characters.`);
-      },
-      make: async () => {
-        const c = newCredential();
-        return { ...c, secretSealed: this.sealSecret(c.accessKeyId, c.secretAccessKey) };
-      },
-      apply: async ({ tx }, _p, made) => {
-        if (await xks.findStoreByPrefix(prefix, tx)) throw new KmsError('AlreadyExists', `An XKS proxy store is served at ${uriPathOf(prefix)} already.`);
-        const storeId = `xks-${randomUUID()}`;
-        const now = directory.now();
-        await xks.insertStore(tx, { id: storeId, uriPathPrefix: prefix, hsmId: null, createdAt: now });
-        await xks.insertCredential(tx, { accessKeyId: made.accessKeyId, storeId, secretSealed: made.secretSealed, createdAt: now });
-        return {
-          result: { storeId, uriPath: uriPathOf(prefix), accessKeyId: made.accessKeyId, secretAccessKey: made.secretAccessKey },
-          details: { xksStoreId: storeId, uriPath: uriPathOf(prefix), accessKeyId: made.accessKeyId },
-        };
-      },
-    });
+    return this.changing(() =>
+      directory.run<{ keys: [] }, { accessKeyId: string; secretAccessKey: string; secretSealed: Buffer }, { storeId: string; uriPath: string; accessKeyId: string; secretAccessKey: string }>(op, {
+        kind: 'change',
+        check: () => {
+          if (input.hsmId !== undefined) throw new KmsError('UnsupportedOperation', 'XKS proxy stores on an HSM (--hsm) are not served yet; a store without one keeps its keys in the standard key store.');
+          if (prefix !== '' && !prefix.split('/').every((s) => PREFIX_SEGMENT.test(s))) {
+            throw kmsErrors.validation('A URI path prefix is one or more segments of A–Z, a–z, 0–9, "-" and "_", separated by "/".');
+          }
+          if (uriPathOf(prefix).length > MAX_URI_PATH_CHARS) throw kmsErrors.validation(`The URI path ${uriPathOf(prefix)} is longer than ${MAX_URI_PATH_CHARS} characters.`);
+        },
+        make: async () => {
+          const c = newCredential();
+          return { ...c, secretSealed: this.sealSecret(c.accessKeyId, c.secretAccessKey) };
+        },
+        apply: async ({ tx }, _p, made) => {
+          if (await xks.findStoreByPrefix(prefix, tx)) throw new KmsError('AlreadyExists', `An XKS proxy store is served at ${uriPathOf(prefix)} already.`);
+          const storeId = `xks-${randomUUID()}`;
+          const now = directory.now();
+          await xks.insertStore(tx, { id: storeId, uriPathPrefix: prefix, hsmId: null, createdAt: now });
+          await xks.insertCredential(tx, { accessKeyId: made.accessKeyId, storeId, secretSealed: made.secretSealed, createdAt: now });
+          return {
+            result: { storeId, uriPath: uriPathOf(prefix), accessKeyId: made.accessKeyId, secretAccessKey: made.secretAccessKey },
+            details: { xksStoreId: storeId, uriPath: uriPathOf(prefix), accessKeyId: made.accessKeyId },
+          };
+        },
+      }),
+    );
   }
 
   async listStores(): Promise<XksStoreView[]> {
@@ -194,39 +231,43 @@ export class XksProxy {
 
   deleteStore(op: OperatorCall, storeId: string): Promise<void> {
     const { xks } = this.deps.store;
-    return this.deps.directory.run<{ keys: [] }, never, void>(op, {
-      kind: 'change',
-      whileSealed: true,
-      prepare: async () => {
-        await this.storeOf(storeId);
-        const keys = (await xks.listKeys(storeId)).length;
-        if (keys > 0) throw kmsErrors.invalidState(`XKS proxy store ${storeId} still has ${keys} key(s): delete them first.`);
-        return { keys: [] };
-      },
-      apply: async ({ tx }) => {
-        if (!(await xks.deleteStore(tx, storeId))) throw kmsErrors.notFound(`No XKS proxy store ${storeId}.`);
-        return { result: undefined, details: { xksStoreId: storeId } };
-      },
-    });
+    return this.changing(() =>
+      this.deps.directory.run<{ keys: [] }, never, void>(op, {
+        kind: 'change',
+        whileSealed: true,
+        prepare: async () => {
+          await this.storeOf(storeId);
+          const keys = (await xks.listKeys(storeId)).length;
+          if (keys > 0) throw kmsErrors.invalidState(`XKS proxy store ${storeId} still has ${keys} key(s): delete them first.`);
+          return { keys: [] };
+        },
+        apply: async ({ tx }) => {
+          if (!(await xks.deleteStore(tx, storeId))) throw kmsErrors.notFound(`No XKS proxy store ${storeId}.`);
+          return { result: undefined, details: { xksStoreId: storeId } };
+        },
+      }),
+    );
   }
 
   createCredential(op: OperatorCall, storeId: string): Promise<{ storeId: string; accessKeyId: string; secretAccessKey: string }> {
     const { xks } = this.deps.store;
-    return this.deps.directory.run<{ keys: [] }, { accessKeyId: string; secretAccessKey: string; secretSealed: Buffer }, { storeId: string; accessKeyId: string; secretAccessKey: string }>(op, {
-      kind: 'change',
-      prepare: async () => {
-        await this.storeOf(storeId);
-        return { keys: [] };
-      },
-      make: async () => {
-        const c = newCredential();
-        return { ...c, secretSealed: this.sealSecret(c.accessKeyId, c.secretAccessKey) };
-      },
-      apply: async ({ tx }, _p, made) => {
-        await xks.insertCredential(tx, { accessKeyId: made.accessKeyId, storeId, secretSealed: made.secretSealed, createdAt: this.deps.directory.now() });
-        return { result: { storeId, accessKeyId: made.accessKeyId, secretAccessKey: made.secretAccessKey }, details: { xksStoreId: storeId, accessKeyId: made.accessKeyId } };
-      },
-    });
+    return this.changing(() =>
+      this.deps.directory.run<{ keys: [] }, { accessKeyId: string; secretAccessKey: string; secretSealed: Buffer }, { storeId: string; accessKeyId: string; secretAccessKey: string }>(op, {
+        kind: 'change',
+        prepare: async () => {
+          await this.storeOf(storeId);
+          return { keys: [] };
+        },
+        make: async () => {
+          const c = newCredential();
+          return { ...c, secretSealed: this.sealSecret(c.accessKeyId, c.secretAccessKey) };
+        },
+        apply: async ({ tx }, _p, made) => {
+          await xks.insertCredential(tx, { accessKeyId: made.accessKeyId, storeId, secretSealed: made.secretSealed, createdAt: this.deps.directory.now() });
+          return { result: { storeId, accessKeyId: made.accessKeyId, secretAccessKey: made.secretAccessKey }, details: { xksStoreId: storeId, accessKeyId: made.accessKeyId } };
+        },
+      }),
+    );
   }
 
   async listCredentials(storeId: string): Promise<XksCredentialView[]> {
@@ -236,38 +277,42 @@ export class XksProxy {
 
   deleteCredential(op: OperatorCall, storeId: string, accessKeyId: string): Promise<void> {
     const { xks } = this.deps.store;
-    return this.deps.directory.run<{ keys: [] }, never, void>(op, {
-      kind: 'change',
-      whileSealed: true,
-      apply: async ({ tx }) => {
-        const live = await xks.listCredentials(storeId, tx);
-        if (!live.some((c) => c.accessKeyId === accessKeyId)) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no credential ${accessKeyId}.`);
-        if (live.length === 1) throw kmsErrors.invalidState(`${accessKeyId} is the last credential of XKS proxy store ${storeId}: create another before deleting it.`);
-        await xks.deleteCredential(tx, accessKeyId);
-        return { result: undefined, details: { xksStoreId: storeId, accessKeyId } };
-      },
-    });
+    return this.changing(() =>
+      this.deps.directory.run<{ keys: [] }, never, void>(op, {
+        kind: 'change',
+        whileSealed: true,
+        apply: async ({ tx }) => {
+          const live = await xks.listCredentials(storeId, tx);
+          if (!live.some((c) => c.accessKeyId === accessKeyId)) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no credential ${accessKeyId}.`);
+          if (live.length === 1) throw kmsErrors.invalidState(`${accessKeyId} is the last credential of XKS proxy store ${storeId}: create another before deleting it.`);
+          await xks.deleteCredential(tx, accessKeyId);
+          return { result: undefined, details: { xksStoreId: storeId, accessKeyId } };
+        },
+      }),
+    );
   }
 
   createKey(op: OperatorCall, storeId: string, usage: XksKeyUsage[]): Promise<{ externalKeyId: string }> {
     const { xks } = this.deps.store;
     const externalKeyId = `kura-xks-${randomUUID()}`;
-    return this.deps.directory.run<{ keys: [] }, { materialId: string; ref: Buffer }, { externalKeyId: string }>(op, {
-      kind: 'change',
-      check: () => {
-        if (new Set(usage).size !== usage.length || usage.some((u) => u !== 'ENCRYPT' && u !== 'DECRYPT')) throw kmsErrors.validation('A key usage is ENCRYPT and/or DECRYPT, each once.');
-      },
-      prepare: async () => {
-        await this.storeOf(storeId);
-        return { keys: [] };
-      },
-      make: async () => this.deps.standard.generate(externalKeyId, 'SYMMETRIC_DEFAULT', { label: externalKeyId }),
-      discard: async (made) => this.deps.standard.destroy({ keyId: externalKeyId, materialId: made.materialId, ref: materialRefFromStorage(made.ref) }),
-      apply: async ({ tx }, _p, made) => {
-        await xks.insertKey(tx, { externalKeyId, storeId, usage: [...usage], status: 'ENABLED', materialId: made.materialId, materialRef: made.ref, createdAt: this.deps.directory.now() });
-        return { result: { externalKeyId }, details: { xksStoreId: storeId, externalKeyId, usage: usage.join(',') } };
-      },
-    });
+    return this.changing(() =>
+      this.deps.directory.run<{ keys: [] }, { materialId: string; ref: Buffer }, { externalKeyId: string }>(op, {
+        kind: 'change',
+        check: () => {
+          if (new Set(usage).size !== usage.length || usage.some((u) => u !== 'ENCRYPT' && u !== 'DECRYPT')) throw kmsErrors.validation('A key usage is ENCRYPT and/or DECRYPT, each once.');
+        },
+        prepare: async () => {
+          await this.storeOf(storeId);
+          return { keys: [] };
+        },
+        make: async () => this.deps.standard.generate(externalKeyId, 'SYMMETRIC_DEFAULT', { label: externalKeyId }),
+        discard: async (made) => this.deps.standard.destroy({ keyId: externalKeyId, materialId: made.materialId, ref: materialRefFromStorage(made.ref) }),
+        apply: async ({ tx }, _p, made) => {
+          await xks.insertKey(tx, { externalKeyId, storeId, usage: [...usage], status: 'ENABLED', materialId: made.materialId, materialRef: made.ref, createdAt: this.deps.directory.now() });
+          return { result: { externalKeyId }, details: { xksStoreId: storeId, externalKeyId, usage: usage.join(',') } };
+        },
+      }),
+    );
   }
 
   async listKeys(storeId: string): Promise<XksKeyView[]> {
@@ -276,59 +321,67 @@ export class XksProxy {
   }
 
   setKeyStatus(op: OperatorCall, storeId: string, externalKeyId: string, status: 'ENABLED' | 'DISABLED'): Promise<void> {
-    return this.deps.directory.run<{ keys: [] }, never, void>(op, {
-      kind: 'change',
-      whileSealed: true,
-      apply: async ({ tx }) => {
-        if (!(await this.deps.store.xks.setKeyStatus(tx, storeId, externalKeyId, status))) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no key ${externalKeyId}.`);
-        return { result: undefined, details: { xksStoreId: storeId, externalKeyId, status } };
-      },
-    });
+    return this.changing(() =>
+      this.deps.directory.run<{ keys: [] }, never, void>(op, {
+        kind: 'change',
+        whileSealed: true,
+        apply: async ({ tx }) => {
+          if (!(await this.deps.store.xks.setKeyStatus(tx, storeId, externalKeyId, status))) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no key ${externalKeyId}.`);
+          return { result: undefined, details: { xksStoreId: storeId, externalKeyId, status } };
+        },
+      }),
+    );
   }
 
   async deleteKey(op: OperatorCall, storeId: string, externalKeyId: string): Promise<void> {
     const { xks } = this.deps.store;
-    await this.deps.directory.run<{ keys: [] }, never, XksKeyRecord>(op, {
-      kind: 'change',
-      whileSealed: true,
-      apply: async ({ tx }) => {
-        const k = await xks.findKey(storeId, externalKeyId, tx);
-        if (!k || !(await xks.deleteKey(tx, storeId, externalKeyId))) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no key ${externalKeyId}.`);
-        return { result: k, details: { xksStoreId: storeId, externalKeyId } };
-      },
-      after: async (k) => this.deps.standard.destroy({ keyId: k.externalKeyId, materialId: k.materialId, ref: materialRefFromStorage(k.materialRef) }),
-    });
+    await this.changing(() =>
+      this.deps.directory.run<{ keys: [] }, never, XksKeyRecord>(op, {
+        kind: 'change',
+        whileSealed: true,
+        apply: async ({ tx }) => {
+          const k = await xks.findKey(storeId, externalKeyId, tx);
+          if (!k || !(await xks.deleteKey(tx, storeId, externalKeyId))) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no key ${externalKeyId}.`);
+          return { result: k, details: { xksStoreId: storeId, externalKeyId } };
+        },
+        after: async (k) => this.deps.standard.destroy({ keyId: k.externalKeyId, materialId: k.materialId, ref: materialRefFromStorage(k.materialRef) }),
+      }),
+    );
   }
 
   // ---- the XKS routes' backend (main/api/xks/backend.ts) ------------------------------------------------
 
   async resolveStore(uriPathPrefix: string): Promise<{ storeId: string; secretFor(accessKeyId: string): Promise<string | undefined> } | undefined> {
-    const s = await this.deps.store.xks.findStoreByPrefix(uriPathPrefix);
+    const s = await this.cachedStore(uriPathPrefix);
     if (!s) return undefined;
     return {
       storeId: s.id,
       secretFor: async (accessKeyId) => {
-        const c = await this.deps.store.xks.findCredential(accessKeyId);
-        if (!c || c.storeId !== s.id || !this.deps.root.isUnsealed) return undefined;
-        const raw = this.deps.root.credentialSealer().open(c.secretSealed, credentialAad(accessKeyId));
-        try {
-          return raw.toString('utf8');
-        } finally {
-          raw.fill(0);
-        }
+        if (!this.deps.root.isUnsealed) return undefined;
+        const found = await this.secretCache.get(accessKeyId, async () => {
+          const c = await this.deps.store.xks.findCredential(accessKeyId);
+          if (!c || !this.deps.root.isUnsealed) return null;
+          const raw = this.deps.root.credentialSealer().open(c.secretSealed, credentialAad(accessKeyId));
+          try {
+            return { storeId: c.storeId, secret: raw.toString('utf8') };
+          } finally {
+            raw.fill(0);
+          }
+        });
+        return found && found.storeId === s.id ? found.secret : undefined;
       },
     };
   }
 
   async metadata(storeId: string, externalKeyId: string): Promise<Outcome<{ keySpec: 'AES_256'; keyUsage: XksKeyUsage[]; keyStatus: 'ENABLED' | 'DISABLED' }>> {
     if (!this.admit(storeId)) return this.throttled();
-    const k = await this.deps.store.xks.findKey(storeId, externalKeyId);
+    const k = await this.cachedKey(storeId, externalKeyId);
     if (!k) return fail('KeyNotFound', `No key ${externalKeyId} in this external key store.`);
     return ok({ keySpec: 'AES_256', keyUsage: k.usage, keyStatus: k.status });
   }
 
   private async material(storeId: string, externalKeyId: string): Promise<Outcome<StoredMaterial>> {
-    const k = await this.deps.store.xks.findKey(storeId, externalKeyId);
+    const k = await this.cachedKey(storeId, externalKeyId);
     if (!k) return fail('KeyNotFound', `No key ${externalKeyId} in this external key store.`);
     if (!this.deps.root.isUnsealed) return fail('DependencyTimeout', 'Kura is sealed: its key manager is not available until it is unsealed.');
     return ok({ keyId: k.externalKeyId, materialId: k.materialId, keySpec: 'SYMMETRIC_DEFAULT', ref: materialRefFromStorage(k.materialRef), publicKey: null });
