@@ -10,6 +10,7 @@ import { handleAdminRequest } from './api/admin/routes.js';
 import { handleKmsRequest } from './api/kms/dispatch.js';
 import { xksAuditSink } from './api/xks/audit.js';
 import { handleXksRequest } from './api/xks/dispatch.js';
+import type { JsonResponse, RawRequest } from './api/http.js';
 import { startServer, type RunningServer, type ServerLimits } from './api/server.js';
 import { AuditLog } from './audit/audit-log.js';
 import { RefusalLog } from './audit/refusals.js';
@@ -41,6 +42,8 @@ export interface ApplianceConfig {
   regions?: readonly string[];
   /** XKS proxy calls per second per store before ThrottlingException (default 1,800, AWS's quota). */
   xksRequestsPerSecond?: number;
+  /** The XKS proxy's own listener with TLS: PEM files, and its address. */
+  xksTls?: { certFile: string; keyFile: string; clientCaFile?: string; host: string; port: number };
 }
 
 export interface Appliance {
@@ -51,6 +54,8 @@ export interface Appliance {
   audit: AuditLog;
   scheduler: LifecycleScheduler;
   server: RunningServer;
+  /** The XKS proxy's TLS listener, when configured. */
+  xksTlsServer?: RunningServer;
   applianceId: string;
   devCredential?: NewCredential;
   adminToken: string;
@@ -168,6 +173,7 @@ export async function startAppliance(
 
     const allowedRegions = config.regions ? new Set(config.regions) : undefined;
     const xksSink = xksAuditSink({ audit, refusals });
+    const xksRoute = (req: RawRequest) => handleXksRequest({ backend: keys.xks, clock, log, audit: xksSink, proxyModel: `Kura ${KURA_VERSION}` }, req);
     const server = await startServer({
       host: config.host,
       port: config.port,
@@ -175,7 +181,7 @@ export async function startAppliance(
       limits: config.limits,
       routes: {
         kms: (req) => handleKmsRequest({ kms: keys, credentials, audit, refusals, clock, log, allowedRegions }, req),
-        xks: (req) => handleXksRequest({ backend: keys.xks, clock, log, audit: xksSink, proxyModel: `Kura ${KURA_VERSION}` }, req),
+        xks: xksRoute,
         admin: (req) =>
           handleAdminRequest(
             {
@@ -195,6 +201,29 @@ export async function startAppliance(
           ),
       },
     });
+    // The XKS proxy API also over HTTPS, on a listener of its own that serves nothing else.
+    let xksTlsServer: RunningServer | undefined;
+    if (config.xksTls) {
+      const t = config.xksTls;
+      const xksOnly = async (): Promise<JsonResponse> => ({
+        status: 404,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ errorName: 'InvalidUriPathException', errorMessage: 'This listener serves the XKS proxy API only ([/prefix]/kms/xks/v1/...).' }),
+      });
+      try {
+        xksTlsServer = await startServer({
+          host: t.host,
+          port: t.port,
+          log,
+          limits: config.limits,
+          tls: { cert: fs.readFileSync(t.certFile), key: fs.readFileSync(t.keyFile), ...(t.clientCaFile ? { clientCa: fs.readFileSync(t.clientCaFile) } : {}) },
+          routes: { kms: xksOnly, admin: xksOnly, xks: xksRoute },
+        });
+      } catch (e) {
+        await server.close();
+        throw e;
+      }
+    }
     let removeRuntimeFile: () => void;
     try {
       removeRuntimeFile = writeRuntimeFile({
@@ -207,6 +236,7 @@ export async function startAppliance(
       });
     } catch (e) {
       await server.close();
+      await xksTlsServer?.close();
       throw e;
     }
     let stopped = false;
@@ -218,6 +248,7 @@ export async function startAppliance(
       audit,
       scheduler,
       server,
+      xksTlsServer,
       applianceId,
       devCredential,
       adminToken,
@@ -227,6 +258,7 @@ export async function startAppliance(
         // First, so that no client finds a stopping appliance.
         removeRuntimeFile();
         await server.close();
+        await xksTlsServer?.close();
         await scheduler.stop();
         await connections.closeAll();
         await refusals.stop().catch((e: unknown) => log.error('refusal log flush failed', { error: e instanceof Error ? e.name : typeof e }));

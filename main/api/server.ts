@@ -11,6 +11,7 @@
 // - a graceful stop closes idle and half-received connections at once, lets requests being handled
 //   finish within `drainMs`, then closes the rest.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -48,6 +49,17 @@ export const DEFAULT_LIMITS: Omit<ServerLimits, 'maxConnections'> = {
   idleTimeoutMs: 5_000,
   drainMs: 5_000,
 };
+
+/**
+ * A listener with TLS (the XKS proxy's own, for AWS KMS, which reaches a proxy over HTTPS only): the
+ * certificate chain and key in PEM; with `clientCa`, mutual TLS (a client must present a certificate
+ * that CA issued, or the handshake fails).
+ */
+export interface ServerTls {
+  cert: Buffer;
+  key: Buffer;
+  clientCa?: Buffer;
+}
 
 export interface RunningServer {
   url: string;
@@ -100,37 +112,47 @@ function clientErrorAnswer(code: string | undefined): string | undefined {
   }
 }
 
-export async function startServer(opts: { host: string; port: number; routes: Routes; log: Logger; limits: ServerLimits }): Promise<RunningServer> {
+export async function startServer(opts: { host: string; port: number; routes: Routes; log: Logger; limits: ServerLimits; tls?: ServerTls }): Promise<RunningServer> {
   const { log, limits } = opts;
   const phases = new Map<Socket, Phase>();
   let stopping = false;
   let onHandled: (() => void) | undefined;
   const handling = () => [...phases.values()].filter((p) => p === 'handling').length;
 
-  const server = http.createServer(
-    {
-      requestTimeout: limits.requestTimeoutMs,
-      headersTimeout: limits.headersTimeoutMs,
-      keepAliveTimeout: limits.idleTimeoutMs,
-      // Node checks the two timeouts above on this interval (default 30 s, which would let a
-      // slowloris client keep its socket for up to twice the configured time).
-      connectionsCheckingInterval: Math.max(50, Math.min(250, limits.headersTimeoutMs / 4)),
-      // Kura's API has no use for large headers; Node's default is 16 KiB.
-      maxHeaderSize: 16 * 1024,
-    },
-    (req, res) => {
-      const socket = req.socket;
-      try {
-        handleRequest(req, res);
-      } catch (e) {
-        // A throw here is a bug in Kura: answer it, log its type, keep serving.
-        log.error('request guard', { error: e instanceof Error ? e.name : typeof e });
-        if (!res.headersSent) send(res, kmsErrorResponse(500, 'KMSInternalException', 'An internal error occurred in Kura; see its log.'));
-        else socket.destroy();
-        setPhase(socket, 'idle');
+  const { tls } = opts;
+  const tlsOptions: https.ServerOptions = tls
+    ? {
+        cert: tls.cert,
+        key: tls.key,
+        minVersion: 'TLSv1.2',
+        // A handshake that never ends is a slowloris too.
+        handshakeTimeout: limits.headersTimeoutMs,
+        ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
       }
-    },
-  );
+    : {};
+  const serverOptions: http.ServerOptions = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+    // Node checks the two timeouts above on this interval (default 30 s, which would let a
+    // slowloris client keep its socket for up to twice the configured time).
+    connectionsCheckingInterval: Math.max(50, Math.min(250, limits.headersTimeoutMs / 4)),
+    // Kura's API has no use for large headers; Node's default is 16 KiB.
+    maxHeaderSize: 16 * 1024,
+  };
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const socket = req.socket;
+    try {
+      handleRequest(req, res);
+    } catch (e) {
+      // A throw here is a bug in Kura: answer it, log its type, keep serving.
+      log.error('request guard', { error: e instanceof Error ? e.name : typeof e });
+      if (!res.headersSent) send(res, kmsErrorResponse(500, 'KMSInternalException', 'An internal error occurred in Kura; see its log.'));
+      else socket.destroy();
+      setPhase(socket, 'idle');
+    }
+  };
+  const server: http.Server = tls ? https.createServer({ ...tlsOptions, ...serverOptions }, onRequest) : http.createServer(serverOptions, onRequest);
 
   function setPhase(socket: Socket, phase: Phase): void {
     if (!phases.has(socket)) return;
@@ -242,7 +264,9 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     }
   }
 
-  server.on('connection', (socket: Socket) => {
+  // With TLS, a connection is counted once its handshake is done: its TLS socket is the one requests
+  // arrive on (and the one an answer must be written to).
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     // Every socket gets an error listener: an error is never unhandled, and the socket is freed.
     socket.on('error', () => socket.destroy());
     if (stopping || phases.size >= limits.maxConnections) {
@@ -287,7 +311,7 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${hostForUrl}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
     port,
     connections: () => phases.size,
     close() {

@@ -26,6 +26,17 @@ export interface ResolvedConfig {
   regions?: readonly string[];
   /** XKS proxy calls per second per store before ThrottlingException (AWS's quota: 1,800). */
   xksRequestsPerSecond: number;
+  /** The XKS proxy's own listener with TLS (AWS KMS reaches a proxy over HTTPS only); absent: none. */
+  xksTls?: XksTlsConfig;
+}
+
+export interface XksTlsConfig {
+  /** PEM files: the certificate chain and its key; with clientCaFile, clients must present a certificate that CA issued. */
+  certFile: string;
+  keyFile: string;
+  clientCaFile?: string;
+  host: string;
+  port: number;
 }
 
 export interface ConfigFlags {
@@ -43,17 +54,24 @@ export interface ConfigFlags {
   'idle-timeout'?: string;
   regions?: string;
   'xks-rate'?: string;
+  'xks-tls-cert'?: string;
+  'xks-tls-key'?: string;
+  'xks-tls-client-ca'?: string;
+  'xks-tls-host'?: string;
+  'xks-tls-port'?: string;
 }
 
 export const ENV_HELP = `Environment variables (overridden by flags, override the config file):
   KURA_HOST, KURA_PORT, KURA_DATA_DIR, KURA_CONFIG, KURA_LOG_LEVEL, KURA_LOG_FORMAT, KURA_ENDPOINT,
   KURA_MAX_CONNECTIONS, KURA_HEADERS_TIMEOUT, KURA_REQUEST_TIMEOUT, KURA_IDLE_TIMEOUT, KURA_REGIONS,
-  KURA_XKS_RATE
+  KURA_XKS_RATE, KURA_XKS_TLS_CERT, KURA_XKS_TLS_KEY, KURA_XKS_TLS_CLIENT_CA, KURA_XKS_TLS_HOST,
+  KURA_XKS_TLS_PORT
 Config file (--config or KURA_CONFIG), JSON:
   { "host": "127.0.0.1", "port": 7420, "dataDir": "/var/lib/kura", "logLevel": "info",
     "logFormat": "json", "schedulerIntervalSeconds": 60, "maxConnections": 256,
     "headersTimeoutSeconds": 10, "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 5,
-    "regions": ["us-east-1", "eu-west-1"], "xksRequestsPerSecond": 1800 }`;
+    "regions": ["us-east-1", "eu-west-1"], "xksRequestsPerSecond": 1800,
+    "xksTlsCert": "/etc/kura/xks.pem", "xksTlsKey": "/etc/kura/xks.key", "xksTlsPort": 7443 }`;
 
 export class ConfigError extends Error {}
 
@@ -76,7 +94,15 @@ const FILE_KEYS = [
   'idleTimeoutSeconds',
   'regions',
   'xksRequestsPerSecond',
+  'xksTlsCert',
+  'xksTlsKey',
+  'xksTlsClientCa',
+  'xksTlsHost',
+  'xksTlsPort',
 ] as const;
+
+/** The XKS TLS listener's default port. */
+export const DEFAULT_XKS_TLS_PORT = 7443;
 
 /** The shape of an AWS region name (us-east-1, us-gov-west-1, eusc-de-east-1). */
 const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d+$/;
@@ -190,6 +216,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   if (!Number.isInteger(xksRequestsPerSecond) || xksRequestsPerSecond < 1 || xksRequestsPerSecond > 1_000_000) {
     throw new ConfigError(`${rateSetting!.where} must be a whole number of requests per second from 1 to 1000000, not "${rateSetting!.text}".`);
   }
+  const xksTls = xksTlsOf(pick, flags);
   const limits: ServerLimits = {
     ...DEFAULT_LIMITS,
     maxConnections,
@@ -211,6 +238,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     limits,
     regions,
     xksRequestsPerSecond,
+    ...(xksTls ? { xksTls } : {}),
   };
 }
 
@@ -231,4 +259,23 @@ export function defaultMaxConnections(limitsText?: string): number {
   }
   if (soft === undefined) return 256;
   return Math.max(8, Math.min(1024, Math.floor(soft * 0.75) - 64));
+}
+
+type Pick = (flag: string | undefined, flagName: string, envName: string, fileKey: string) => { text: string; where: string } | undefined;
+
+/** The XKS TLS listener's settings: a certificate and its key together, or neither (no listener). */
+function xksTlsOf(pick: Pick, flags: ConfigFlags): XksTlsConfig | undefined {
+  const cert = pick(flags['xks-tls-cert'], 'xks-tls-cert', 'KURA_XKS_TLS_CERT', 'xksTlsCert');
+  const key = pick(flags['xks-tls-key'], 'xks-tls-key', 'KURA_XKS_TLS_KEY', 'xksTlsKey');
+  return cert || key ? xksTlsSettings(cert, key, pick, flags) : undefined;
+}
+
+function xksTlsSettings(cert: ReturnType<Pick>, key: ReturnType<Pick>, pick: Pick, flags: ConfigFlags): XksTlsConfig {
+  if (!cert || !key) throw new ConfigError('The XKS TLS listener needs both a certificate (--xks-tls-cert) and its key (--xks-tls-key).');
+  const clientCa = pick(flags['xks-tls-client-ca'], 'xks-tls-client-ca', 'KURA_XKS_TLS_CLIENT_CA', 'xksTlsClientCa');
+  const host = pick(flags['xks-tls-host'], 'xks-tls-host', 'KURA_XKS_TLS_HOST', 'xksTlsHost')?.text ?? '127.0.0.1';
+  const portSetting = pick(flags['xks-tls-port'], 'xks-tls-port', 'KURA_XKS_TLS_PORT', 'xksTlsPort');
+  const port = portSetting === undefined ? DEFAULT_XKS_TLS_PORT : Number(portSetting.text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${portSetting!.where} must be a port number from 0 to 65535, not "${portSetting!.text}".`);
+  return { certFile: cert.text, keyFile: key.text, ...(clientCa ? { clientCaFile: clientCa.text } : {}), host, port };
 }

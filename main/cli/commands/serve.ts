@@ -30,6 +30,7 @@ function devBanner(appliance: Appliance, dataDir: string, guardCa: string): stri
     'sending anything; with such a CLI, pass the endpoint on every call:',
     `  /usr/bin/aws --endpoint-url ${url} kms list-keys`,
     `Admin API: ${url}/admin/v1/status   (the operator console comes in a later release)`,
+    ...(appliance.xksTlsServer ? [`XKS proxy API over TLS: ${appliance.xksTlsServer.url}/<prefix>/kms/xks/v1/…`] : []),
     `Stop it with Ctrl-C or \`${kura} stop\`.`,
   ];
 }
@@ -146,6 +147,11 @@ calls in progress get 5 seconds to finish, the database closes cleanly; then it 
     { name: 'idle-timeout', value: 'S', help: 'seconds a kept-alive connection may sit idle (default 5)' },
     { name: 'regions', value: 'LIST', help: 'comma-separated regions requests may be signed for (default: every AWS region)' },
     { name: 'xks-rate', value: 'N', help: 'XKS proxy requests per second per store before ThrottlingException (default 1800, AWS\'s quota)' },
+    { name: 'xks-tls-cert', value: 'PEM', help: 'serve the XKS proxy API also over HTTPS with this certificate chain (AWS KMS needs HTTPS)', complete: 'file' },
+    { name: 'xks-tls-key', value: 'PEM', help: "the XKS TLS certificate's private key", complete: 'file' },
+    { name: 'xks-tls-client-ca', value: 'PEM', help: 'mutual TLS: XKS clients must present a certificate this CA issued', complete: 'file' },
+    { name: 'xks-tls-host', value: 'H', help: 'the XKS TLS listener\'s address (default 127.0.0.1; with TLS it may be any)' },
+    { name: 'xks-tls-port', value: 'P', help: 'the XKS TLS listener\'s port (default 7443; 0: any free port)' },
     { ...JSON_OPTION, help: 'print the start-up banner as one JSON object (errors too)' },
     HELP_OPTION,
   ],

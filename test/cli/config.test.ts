@@ -1,0 +1,42 @@
+// The XKS settings of `kura serve`'s configuration (main/cli/config.ts): the per-store rate and the TLS
+// listener, from flags, KURA_* variables or the config file, with clear errors for what cannot work.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_XKS_REQUESTS_PER_SECOND, DEFAULT_XKS_TLS_PORT, resolveConfig } from '../../main/cli/config.js';
+
+const NO_ENV = {};
+
+describe('XKS configuration', () => {
+  it('takes the XKS rate from the flag, the environment or the default', () => {
+    expect(resolveConfig({}, NO_ENV).xksRequestsPerSecond).toBe(DEFAULT_XKS_REQUESTS_PER_SECOND);
+    expect(resolveConfig({ 'xks-rate': '25' }, NO_ENV).xksRequestsPerSecond).toBe(25);
+    expect(resolveConfig({}, { KURA_XKS_RATE: '40' }).xksRequestsPerSecond).toBe(40);
+    expect(() => resolveConfig({ 'xks-rate': '0' }, NO_ENV)).toThrow(ConfigError);
+    expect(() => resolveConfig({ 'xks-rate': '1.5' }, NO_ENV)).toThrow(/--xks-rate/);
+  });
+
+  it('has no TLS listener unless a certificate and its key are both given', () => {
+    expect(resolveConfig({}, NO_ENV).xksTls).toBeUndefined();
+    expect(resolveConfig({ 'xks-tls-cert': '/c.pem', 'xks-tls-key': '/k.pem' }, NO_ENV).xksTls).toEqual({ certFile: '/c.pem', keyFile: '/k.pem', host: '127.0.0.1', port: DEFAULT_XKS_TLS_PORT });
+    expect(() => resolveConfig({ 'xks-tls-cert': '/c.pem' }, NO_ENV)).toThrow(/both a certificate/);
+    expect(() => resolveConfig({}, { KURA_XKS_TLS_KEY: '/k.pem' })).toThrow(/both a certificate/);
+    expect(() => resolveConfig({ 'xks-tls-cert': '/c.pem', 'xks-tls-key': '/k.pem', 'xks-tls-port': '70000' }, NO_ENV)).toThrow(/--xks-tls-port/);
+  });
+
+  it('reads the TLS listener from the environment and the config file, flags first', () => {
+    const env = { KURA_XKS_TLS_CERT: '/env.pem', KURA_XKS_TLS_KEY: '/env.key', KURA_XKS_TLS_CLIENT_CA: '/ca.pem', KURA_XKS_TLS_HOST: '0.0.0.0', KURA_XKS_TLS_PORT: '0' };
+    expect(resolveConfig({ 'xks-tls-port': '9443' }, env).xksTls).toEqual({ certFile: '/env.pem', keyFile: '/env.key', clientCaFile: '/ca.pem', host: '0.0.0.0', port: 9443 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-config-'));
+    try {
+      const file = path.join(dir, 'kura.json');
+      fs.writeFileSync(file, JSON.stringify({ xksTlsCert: '/f.pem', xksTlsKey: '/f.key', xksTlsPort: 8443, xksRequestsPerSecond: 99 }));
+      const cfg = resolveConfig({ config: file }, NO_ENV);
+      expect(cfg.xksTls).toEqual({ certFile: '/f.pem', keyFile: '/f.key', host: '127.0.0.1', port: 8443 });
+      expect(cfg.xksRequestsPerSecond).toBe(99);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

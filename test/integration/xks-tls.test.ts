@@ -1,0 +1,86 @@
+// The XKS proxy API on a TLS listener of its own (AWS KMS reaches an external key store's proxy over
+// HTTPS only): `kura serve --xks-tls-cert … --xks-tls-key … --xks-tls-client-ca …`, a CA, a server
+// certificate for 127.0.0.1 and a client certificate made with OpenSSL in a temporary directory. With a
+// client CA it is mutual TLS: a client without a certificate of that CA does not get through the
+// handshake. The listener serves the XKS routes and nothing else.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signRequest } from '../../main/sigv4/sign.js';
+import { startKura, type KuraProcess } from '../support/kura-process.js';
+
+const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: 'ignore' });
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files in `dir`. */
+function makePki(dir: string): void {
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=kura-test-ca', '-days', '2'], dir);
+  fs.writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  fs.writeFileSync(path.join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  for (const [name, cn] of [['server', '127.0.0.1'], ['client', 'aws-kms']] as const) {
+    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
+  }
+}
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+describe('the XKS proxy API over TLS', () => {
+  let dir: string;
+  let kura: KuraProcess;
+  let port: number;
+  let store: { storeId: string; uriPath: string; accessKeyId: string; secretAccessKey: string };
+  const file = (name: string) => fs.readFileSync(path.join(dir, name));
+
+  const call = (route: string, body: unknown, client: { cert?: Buffer; key?: Buffer } = { cert: file('client.pem'), key: file('client.key') }): Promise<Answer> => {
+    const text = JSON.stringify(body);
+    const { host: _h, ...headers } = signRequest({ method: 'POST', host: `127.0.0.1:${port}`, path: route, body: text, ...store, region: 'us-east-1', service: 'kms-xks-proxy', nowMs: Date.now(), headers: { 'content-type': 'application/json' } });
+    return new Promise((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port, method: 'POST', path: route, headers, ca: file('ca.pem'), ...client }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }));
+      });
+      req.on('error', reject);
+      req.end(text);
+    });
+  };
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-xks-tls-'));
+    makePki(dir);
+    kura = await startKura({
+      args: ['--xks-tls-cert', path.join(dir, 'server.pem'), '--xks-tls-key', path.join(dir, 'server.key'), '--xks-tls-client-ca', path.join(dir, 'ca.pem'), '--xks-tls-port', '0'],
+    });
+    port = Number(/XKS proxy API over TLS: https:\/\/127\.0\.0\.1:(\d+)\//.exec(kura.stdout())![1]);
+    const token = fs.readFileSync(path.join(kura.dataDir, 'admin.token'), 'utf8').trim();
+    const res = await fetch(`${kura.url}/admin/v1/xks/stores`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ uriPathPrefix: 'tls' }) });
+    store = (await res.json()) as typeof store;
+  }, 60_000);
+
+  afterAll(async () => {
+    await kura?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers a client with a certificate of the configured CA', async () => {
+    const r = await call(`${store.uriPath}/health`, { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-1' } });
+    expect(r.status).toBe(200);
+    expect(r.body.xksProxyVendor).toBe('Kura');
+  });
+
+  it('refuses, at the handshake, a client without a certificate', async () => {
+    await expect(call(`${store.uriPath}/health`, { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-2' } }, {})).rejects.toThrow();
+  });
+
+  it('serves the XKS routes only: the KMS and admin APIs stay on the loopback listener', async () => {
+    const r = await call('/admin/v1/status', {});
+    expect(r.status).toBe(404);
+    expect(r.body.errorName).toBe('InvalidUriPathException');
+  });
+});
