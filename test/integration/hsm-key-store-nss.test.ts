@@ -5,7 +5,7 @@
 // (symkeyutil) confirms that the key is in the database with its value withheld; the token attributes
 // (sensitive, never extractable) are checked through Kura's PKCS#11 layer in test/keystores/hsm/nss.test.ts,
 // since pkcs11-tool cannot pass softokn its database parameters.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,17 +22,11 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEBIAN_AWS, REGION } from '../support/aws-cli.js';
+import { cliRoundTrip, debianKmsCli, runProgram } from '../support/aws-cli.js';
 import { errorName, kmsClient } from '../support/kms-client.js';
 import { runKura, startKura, type KuraProcess } from '../support/kura-process.js';
 import { nssDatabase, NSS_MODULE, type NssDatabase } from '../support/tokens.js';
 
-const run = (bin: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(bin, args, { env, timeout: 60_000, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
 
 describe('HSM key stores on NSS softokn through the KMS API', () => {
   let nss: NssDatabase;
@@ -86,30 +80,15 @@ describe('HSM key stores on NSS softokn through the KMS API', () => {
   });
 
   it('serves the AWS CLI v2 with the same key', async () => {
-    const env: NodeJS.ProcessEnv = {
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))),
-      AWS_ACCESS_KEY_ID: kura.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: kura.secretAccessKey,
-      AWS_DEFAULT_REGION: REGION,
-      AWS_CONFIG_FILE: path.join(work, 'config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'credentials'),
-      AWS_PAGER: '',
-      AWS_MAX_ATTEMPTS: '1',
-    };
-    fs.writeFileSync(path.join(work, 'plain.txt'), 'NSS via the CLI');
-    const cli = (args: string[]) => run(DEBIAN_AWS, ['--endpoint-url', kura.url, 'kms', ...args, '--output', 'json'], env);
-    const enc = await cli(['encrypt', '--key-id', keyArn, '--plaintext', `fileb://${path.join(work, 'plain.txt')}`]);
-    expect(enc.stderr).toBe('');
-    fs.writeFileSync(path.join(work, 'ct.bin'), Buffer.from((JSON.parse(enc.stdout) as { CiphertextBlob: string }).CiphertextBlob, 'base64'));
-    const dec = await cli(['decrypt', '--ciphertext-blob', `fileb://${path.join(work, 'ct.bin')}`]);
-    expect(dec.stderr).toBe('');
-    expect(Buffer.from((JSON.parse(dec.stdout) as { Plaintext: string }).Plaintext, 'base64').toString()).toBe('NSS via the CLI');
+    const trip = await cliRoundTrip(debianKmsCli(kura, work), work, keyArn, 'NSS via the CLI');
+    expect(trip.stderr).toEqual(['', '']);
+    expect(trip.plaintext).toBe('NSS via the CLI');
   });
 
   it('keeps the key in the NSS database with its value withheld (symkeyutil), labelled with its ARN', async () => {
     const pw = path.join(work, 'pw.txt');
     fs.writeFileSync(pw, `${nss.pin}\n`, { mode: 0o600 });
-    const listed = await run('symkeyutil', ['-L', '-d', `sql:${nss.dir}`, '-f', pw]);
+    const listed = await runProgram('symkeyutil', ['-L', '-d', `sql:${nss.dir}`, '-f', pw]);
     expect(listed.code).toBe(0);
     const line = listed.stdout.split('\n').find((l) => l.includes(keyArn));
     expect(line).toBeDefined();

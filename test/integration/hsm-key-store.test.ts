@@ -7,7 +7,7 @@
 // extractable. Then what goes wrong: a disconnected store (KMSInvalidStateException), a wrong PIN
 // (FAILED, INVALID_CREDENTIALS), a token pulled out while connected (errors, then FAILED; the appliance
 // keeps serving), reconnecting, and deleting (refused while keys live in the store).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +27,7 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEBIAN_AWS, REGION } from '../support/aws-cli.js';
+import { cliRoundTrip, debianKmsCli, runProgram } from '../support/aws-cli.js';
 import { errorName, kmsClient } from '../support/kms-client.js';
 import { runKura, startKura, type KuraProcess } from '../support/kura-process.js';
 import { softHsm, SOFTHSM_MODULE, type SoftHsmToken } from '../support/tokens.js';
@@ -44,12 +44,6 @@ function trustAnchorPem(): string {
   }
 }
 
-const run = (bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(bin, args, { env, timeout: 60_000, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
 
 describe('HSM key stores on SoftHSM2 through the KMS API', () => {
   let kura: KuraProcess;
@@ -118,24 +112,10 @@ describe('HSM key stores on SoftHSM2 through the KMS API', () => {
   it('serves the AWS CLI v2 (Debian\'s /usr/bin/aws) with the same key', async () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-hsm-cli-'));
     try {
-      const env: NodeJS.ProcessEnv = {
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))),
-        AWS_ACCESS_KEY_ID: kura.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: kura.secretAccessKey,
-        AWS_DEFAULT_REGION: REGION,
-        AWS_CONFIG_FILE: path.join(work, 'config'),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'credentials'),
-        AWS_PAGER: '',
-        AWS_MAX_ATTEMPTS: '1',
-      };
-      fs.writeFileSync(path.join(work, 'plain.txt'), 'from the AWS CLI');
-      const cli = (args: string[]) => run(DEBIAN_AWS, ['--endpoint-url', kura.url, 'kms', ...args, '--output', 'json'], env);
-      const enc = await cli(['encrypt', '--key-id', keyArn, '--plaintext', `fileb://${path.join(work, 'plain.txt')}`]);
-      expect(enc.stderr).toBe('');
-      fs.writeFileSync(path.join(work, 'ct.bin'), Buffer.from((JSON.parse(enc.stdout) as { CiphertextBlob: string }).CiphertextBlob, 'base64'));
-      const dec = await cli(['decrypt', '--ciphertext-blob', `fileb://${path.join(work, 'ct.bin')}`]);
-      expect(dec.stderr).toBe('');
-      expect(Buffer.from((JSON.parse(dec.stdout) as { Plaintext: string }).Plaintext, 'base64').toString()).toBe('from the AWS CLI');
+      const cli = debianKmsCli(kura, work);
+      const trip = await cliRoundTrip(cli, work, keyArn, 'from the AWS CLI');
+      expect(trip.stderr).toEqual(['', '']);
+      expect(trip.plaintext).toBe('from the AWS CLI');
       const stores = await cli(['describe-custom-key-stores', '--custom-key-store-id', storeId]);
       expect((JSON.parse(stores.stdout) as { CustomKeyStores: { ConnectionState: string }[] }).CustomKeyStores[0]!.ConnectionState).toBe('CONNECTED');
     } finally {
@@ -157,7 +137,7 @@ describe('HSM key stores on SoftHSM2 through the KMS API', () => {
 
   it('keeps the key on the token, labelled with its ARN, sensitive and never extractable (pkcs11-tool says so)', async () => {
     const t = tokens['kura-main']!;
-    const r = await run('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', t.label, '--login', '--pin', t.pin, '--list-objects', '--type', 'secrkey'], soft.env);
+    const r = await runProgram('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', t.label, '--login', '--pin', t.pin, '--list-objects', '--type', 'secrkey'], soft.env);
     expect(r.code).toBe(0);
     const objects = r.stdout.split(/\n(?=Secret Key Object)/).filter((o) => o.includes(`label:      ${keyArn}`));
     expect(objects).toHaveLength(1);

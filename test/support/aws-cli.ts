@@ -142,3 +142,41 @@ export class AwsCli {
       });
   };
 }
+
+/** Runs a program and collects its output; never throws (a failure is a non-zero code). */
+export function runProgram(bin: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(bin, args, { env, timeout: timeoutMs, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) }),
+    );
+  });
+}
+
+/**
+ * Debian's AWS CLI v2 against a running Kura, with its dev credential, config files in `work` and
+ * nothing of the machine's AWS_* or ~/.aws: returns a runner of `aws --endpoint-url … kms ARGS`.
+ */
+export function debianKmsCli(kura: Pick<KuraProcess, 'url' | 'accessKeyId' | 'secretAccessKey'>, work: string): (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))),
+    AWS_ACCESS_KEY_ID: kura.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: kura.secretAccessKey,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_CONFIG_FILE: path.join(work, 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'credentials'),
+    AWS_PAGER: '',
+    AWS_MAX_ATTEMPTS: '1',
+  };
+  return (args) => runProgram(DEBIAN_AWS, ['--endpoint-url', kura.url, 'kms', ...args, '--output', 'json'], env);
+}
+
+/** Encrypts `text` with the CLI under `keyId`, then decrypts it: each call's stderr, and the plaintext that came back. */
+export async function cliRoundTrip(cli: ReturnType<typeof debianKmsCli>, work: string, keyId: string, text: string): Promise<{ stderr: string[]; plaintext: string }> {
+  fs.writeFileSync(path.join(work, 'plain.txt'), text);
+  const enc = await cli(['encrypt', '--key-id', keyId, '--plaintext', `fileb://${path.join(work, 'plain.txt')}`]);
+  if (enc.code !== 0) return { stderr: [enc.stderr], plaintext: '' };
+  fs.writeFileSync(path.join(work, 'ct.bin'), Buffer.from((JSON.parse(enc.stdout) as { CiphertextBlob: string }).CiphertextBlob, 'base64'));
+  const dec = await cli(['decrypt', '--ciphertext-blob', `fileb://${path.join(work, 'ct.bin')}`]);
+  const plaintext = dec.code === 0 ? Buffer.from((JSON.parse(dec.stdout) as { Plaintext: string }).Plaintext, 'base64').toString() : '';
+  return { stderr: [enc.stderr, dec.stderr], plaintext };
+}
