@@ -23,11 +23,12 @@ export const LAYERS = {
   devices: ['common'],
   audit: ['common', 'store'],
   seal: ['common', 'crypto', 'store', 'devices'],
-  keystores: ['common', 'crypto', 'seal', 'devices'],
+  keystores: ['common', 'crypto', 'sigv4', 'seal', 'devices'],
   auth: ['common', 'crypto', 'seal', 'store', 'audit'],
   kms: ['common', 'crypto', 'keystores', 'seal', 'store', 'audit'],
-  api: ['common', 'crypto', 'sigv4', 'seal', 'audit', 'auth', 'kms'],
-  cli: ['common', 'store', 'audit', 'devices', 'api', 'app.ts'],
+  ceremony: ['common', 'crypto', 'store', 'audit', 'kms'],
+  api: ['common', 'crypto', 'sigv4', 'seal', 'audit', 'auth', 'kms', 'ceremony'],
+  cli: ['common', 'store', 'audit', 'devices', 'api', 'ceremony', 'app.ts'],
   'app.ts': '*',
 };
 

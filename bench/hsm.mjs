@@ -42,13 +42,14 @@ import {
   printHelpAndExit,
   progressLog,
   secondsFlag,
+  softHsmDir,
+  SOFTHSM_MODULE,
   startChild,
   startKura,
   table,
   waitForStdout,
 } from './lib.mjs';
 
-const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const SIZES = [4096, 32];
 const CONCURRENCIES = [10, 50];
 const WARMUP_MS = 1_000;
@@ -63,31 +64,6 @@ const CEILING_CHILD_ENV = 'KURA_BENCH_HSM_CEILING';
 const fmt = (n, digits = 1) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits));
 const quantile = (sorted, q) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
 const sizeText = (bytes) => (bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`);
-
-// ---- the SoftHSM2 directory (the parent) ----------------------------------------------------------------
-
-/**
- * A SoftHSM2 token directory of our own (never a system token), as test/support/tokens.ts makes it;
- * SOFTHSM2_CONF is set in this process so that every child (Kura, `kura hsm add`, the ceiling) inherits it.
- */
-function softHsmDir() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-softhsm-'));
-  const tokenDir = path.join(dir, 'tokens');
-  fs.mkdirSync(tokenDir);
-  const conf = path.join(dir, 'softhsm2.conf');
-  fs.writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
-  process.env.SOFTHSM2_CONF = conf;
-  return {
-    dir,
-    /** A token in a free slot with a random user PIN (7–32 characters, as KeyStorePassword allows). */
-    makeToken(label) {
-      const pin = randomBytes(8).toString('hex');
-      execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', randomBytes(8).toString('hex')], { stdio: 'pipe' });
-      return { label, pin };
-    },
-    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
-  };
-}
 
 /** A self-signed P-256 certificate: CreateCustomKeyStore wants a TrustAnchorCertificate, and keeps it. */
 function trustAnchorPem(dir) {

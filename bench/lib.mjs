@@ -1,8 +1,9 @@
-// What the loopback benchmarks (bench/kms.mjs, bench/sign.mjs) share: the --help text from a script's
+// What the loopback benchmarks (bench/kms.mjs, bench/sign.mjs, …) share: the --help text from a script's
 // header, child servers in their own process groups (never left behind), a `kura serve --dev` to measure,
+// SoftHSM2 tokens in a directory of their own (bench/hsm.mjs, bench/xks.mjs),
 // SigV4-signed KMS calls over plain node:http keep-alive connections, the timed load loop, and tables.
-import { spawn } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -30,6 +31,38 @@ export function secondsFlag(text) {
 
 /** A progress line writer to stderr, tagged `[name]`. */
 export const progressLog = (name) => (line) => process.stderr.write(`[${name}] ${line}\n`);
+
+// ---- SoftHSM2 ------------------------------------------------------------------------------------------
+
+export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+
+/**
+ * A SoftHSM2 token directory of our own (never a system token), as test/support/tokens.ts makes it;
+ * SOFTHSM2_CONF is set in this process so that every child (Kura, `kura hsm add`, a ceiling) inherits it.
+ * Removed by remove(), and by killAllNow() if the script stops first.
+ */
+export function softHsmDir() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-softhsm-'));
+  tempDirs.add(dir);
+  const tokenDir = path.join(dir, 'tokens');
+  fs.mkdirSync(tokenDir);
+  const conf = path.join(dir, 'softhsm2.conf');
+  fs.writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  process.env.SOFTHSM2_CONF = conf;
+  return {
+    dir,
+    /** A token in a free slot with a random user PIN (7–32 characters, as KeyStorePassword allows). */
+    makeToken(label) {
+      const pin = randomBytes(8).toString('hex');
+      execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', randomBytes(8).toString('hex')], { stdio: 'pipe' });
+      return { label, pin };
+    },
+    remove: () => {
+      tempDirs.delete(dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 // ---- child processes ---------------------------------------------------------------------------------
 

@@ -1,13 +1,15 @@
 // Throughput and latency of Kura as an XKS proxy (issue 12, "Measure"): SigV4-signed XKS Encrypt
 // (XKS Proxy API v1.0.3) of a 32 B and a 4 KiB plaintext at 10 and 50 concurrent keep-alive connections,
 // against
-//   kura     — a real `kura serve --dev` (the compiled dist/), fresh data directory, one proxy store and one
-//              ENCRYPT+DECRYPT key made through /admin/v1/xks, called on the main loopback listener at
-//              /bench/xks/kms/xks/v1/keys/{externalKeyId}/encrypt with the store's credential;
+//   kura     — a real `kura serve --dev` (the compiled dist/), fresh data directory, one proxy store in
+//              Kura's standard key store and one ENCRYPT+DECRYPT key made through /admin/v1/xks, called on
+//              the main loopback listener at /bench/xks/kms/xks/v1/keys/{externalKeyId}/encrypt with the
+//              store's credential;
+//   kura-hsm — the same, with the proxy store on a SoftHSM2 token (`--hsm`: a token made in a temporary
+//              directory, registered through /admin/v1/hsms; the key generated on the token, each
+//              encryption run there over PKCS#11);
 //   ceiling  — bench/xks-ceiling-server.mjs: node:http + Kura's SigV4 verifier + AES-256-GCM (and the
 //              CDIV and its verifying decrypt), nothing else.
-// The key of a proxy store lives in Kura's standard key store: HSM-backed proxy stores are not built yet,
-// so the issue's "SoftHSM2-backed" measurement waits for them (bench:hsm measures the PKCS#11 path).
 // Each request is shaped like the spec's example, as AWS KMS sends it: requestMetadata, 32 B of AAD and
 // ciphertextDataIntegrityValueAlgorithm SHA_256 (so each call is an encrypt, a hash and a decrypt).
 // Goals (issue 12), per Kura row: ≥ 5,000 req/s with p99 < 20 ms. AWS KMS allows 1,800 requests/s per
@@ -23,11 +25,11 @@
 // side by side and are measured in turns, point by point, for several rounds; each figure is the median
 // of its rounds (as bench:kms does, so that a slow minute of the machine does not land on one server only).
 //
-// Usage: npm run bench:xks [-- --seconds N] [--rounds R] [--json] [--servers kura,ceiling] [--xks-rate N] [--cpu-prof DIR]
+// Usage: npm run bench:xks [-- --seconds N] [--rounds R] [--json] [--servers kura,kura-hsm,ceiling] [--xks-rate N] [--cpu-prof DIR]
 //   --seconds N   measured seconds per point and round, after a 1 s warm-up (default 3)
 //   --rounds R    rounds of every point on every server; medians are reported (default 3)
 //   --json        print the raw results as JSON instead of the table
-//   --servers     which servers to run (default both)
+//   --servers     which servers to run (default all three)
 //   --xks-rate N  Kura's per-store XKS throttle (KURA_XKS_RATE; default 1000000); 1800 shows AWS's quota
 //   --cpu-prof D  run Kura under `node --cpu-prof --cpu-prof-dir D` (the profile is written when it stops)
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -51,6 +53,8 @@ import {
   progressLog,
   secondsFlag,
   send,
+  softHsmDir,
+  SOFTHSM_MODULE,
   startChild,
   startKura,
   table,
@@ -73,7 +77,7 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
-    servers: { type: 'string', default: 'kura,ceiling' },
+    servers: { type: 'string', default: 'kura,kura-hsm,ceiling' },
     'xks-rate': { type: 'string', default: '1000000' },
     'cpu-prof': { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -87,7 +91,9 @@ if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 20) throw new Error(`--r
 const XKS_RATE = Number(flags['xks-rate']);
 if (!Number.isInteger(XKS_RATE) || XKS_RATE < 1 || XKS_RATE > 1_000_000) throw new Error(`--xks-rate must be a whole number from 1 to 1000000, not "${flags['xks-rate']}"`);
 const SERVERS = flags.servers.split(',').map((s) => s.trim()).filter(Boolean);
-for (const s of SERVERS) if (!['kura', 'ceiling'].includes(s)) throw new Error(`unknown server "${s}" in --servers`);
+for (const s of SERVERS) if (!['kura', 'kura-hsm', 'ceiling'].includes(s)) throw new Error(`unknown server "${s}" in --servers`);
+/** The Kura rows, each measured against the goal and AWS's limits. */
+const KURA_SERVERS = ['kura', 'kura-hsm'];
 
 const LOAD_AT_START = os.loadavg()[0];
 const progress = progressLog('bench:xks');
@@ -193,7 +199,12 @@ async function admin(origin, token, method, route, input) {
   return JSON.parse(r.body);
 }
 
-async function startKuraProxy() {
+/** A SoftHSM2 token for the kura-hsm store, made before any Kura starts (SOFTHSM2_CONF is read at C_Initialize). */
+const softHsm = SERVERS.includes('kura-hsm') ? softHsmDir() : undefined;
+const hsmToken = softHsm?.makeToken('kura-bench-xks');
+
+/** A `kura serve --dev` with one proxy store and one key: in the standard key store, or on the SoftHSM2 token (`onHsm`). */
+async function startKuraProxy({ onHsm = false } = {}) {
   // startKura passes this process's environment on; the throttle would otherwise cap every row at 1,800/s.
   process.env.KURA_XKS_RATE = String(XKS_RATE);
   const kura = await startKura({ tempPrefix: 'kura-bench-xks-', cpuProfDir: flags['cpu-prof'] });
@@ -202,7 +213,12 @@ async function startKuraProxy() {
   const args = kura.proc.spawnargs;
   const dataDir = args[args.indexOf('--data-dir') + 1];
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-  const store = await admin(origin, token, 'POST', '/xks/stores', { uriPathPrefix: URI_PATH_PREFIX });
+  let onToken = {};
+  if (onHsm) {
+    const { hsmId } = await admin(origin, token, 'POST', '/hsms', { modulePath: SOFTHSM_MODULE, tokenLabel: hsmToken.label });
+    onToken = { hsmId, pin: hsmToken.pin };
+  }
+  const store = await admin(origin, token, 'POST', '/xks/stores', { uriPathPrefix: URI_PATH_PREFIX, ...onToken });
   const { externalKeyId } = await admin(origin, token, 'POST', `/xks/stores/${store.storeId}/keys`, { usage: ['ENCRYPT', 'DECRYPT'] });
   return {
     ...kura,
@@ -235,7 +251,7 @@ function report(results, skipped) {
   const cores = os.availableParallelism();
   const out = [];
   out.push(`XKS proxy Encrypt on loopback: ${SECONDS} s per point after ${WARMUP_MS / 1000} s warm-up, ${ROUNDS} round(s) with the servers measured in turns, medians shown; every request SigV4-signed (kms-xks-proxy) at send time, with 32 B AAD and a SHA_256 CDIV asked for.`);
-  out.push(`Kura's proxy key lives in its standard key store (HSM-backed proxy stores are not built yet; the issue's SoftHSM2-backed figure waits for them). Kura's XKS throttle set to ${XKS_RATE}/s per store.`);
+  out.push(`kura: the proxy key lives in Kura's standard key store; kura-hsm: on a SoftHSM2 token (${SOFTHSM_MODULE}), each encryption and its verifying decryption run on the token over PKCS#11. Kura's XKS throttle set to ${XKS_RATE}/s per store.`);
   out.push(`Note: the load generator runs in this process and each server in its own child process, but all share the machine's ${cores} CPU core(s); the client's own CPU use is shown (100 % = one core).`);
   out.push(`Machine load average (1 min) at start ${fmt(LOAD_AT_START, 2)}, at end ${fmt(os.loadavg()[0], 2)}: anything else running on the machine skews these numbers.`);
   out.push(`Latency: from handing the signed request to node:http to the end of the response (signing excluded). Errors: any non-200 or network failure.`);
@@ -252,31 +268,35 @@ function report(results, skipped) {
 
   const find = (server, size, concurrency) => results.find((r) => r.server === server && r.size === size && r.concurrency === concurrency);
   const verdictRows = [];
-  for (const size of SIZES) {
-    for (const concurrency of CONCURRENCIES) {
-      const kura = find('kura', size, concurrency);
-      if (!kura) continue;
-      const ceiling = find('ceiling', size, concurrency);
-      const ok = (cond) => (cond ? 'meets' : 'SHORT');
-      verdictRows.push({
-        size,
-        concurrency,
-        reqPerSec: kura.reqPerSec,
-        p99Ms: kura.p99Ms,
-        goal: kura.reqPerSec >= GOAL_REQ_PER_SEC && kura.p99Ms < GOAL_P99_MS && kura.errors === 0 ? 'meets goal' : 'SHORT of goal',
-        rateVerdict: ok(kura.reqPerSec >= GOAL_REQ_PER_SEC),
-        p99Verdict: ok(kura.p99Ms < GOAL_P99_MS),
-        quota: kura.reqPerSec >= AWS_QUOTA_PER_SEC ? 'yes' : 'NO',
-        timeout: kura.maxMs < AWS_TIMEOUT_MS ? 'none' : 'SOME',
-        vsCeiling: ceiling && ceiling.reqPerSec > 0 ? kura.reqPerSec / ceiling.reqPerSec : undefined,
-        p99VsCeiling: ceiling && ceiling.p99Ms > 0 ? kura.p99Ms / ceiling.p99Ms : undefined,
-      });
+  for (const server of KURA_SERVERS) {
+    for (const size of SIZES) {
+      for (const concurrency of CONCURRENCIES) {
+        const kura = find(server, size, concurrency);
+        if (!kura) continue;
+        const ceiling = find('ceiling', size, concurrency);
+        const ok = (cond) => (cond ? 'meets' : 'SHORT');
+        verdictRows.push({
+          server,
+          size,
+          concurrency,
+          reqPerSec: kura.reqPerSec,
+          p99Ms: kura.p99Ms,
+          goal: kura.reqPerSec >= GOAL_REQ_PER_SEC && kura.p99Ms < GOAL_P99_MS && kura.errors === 0 ? 'meets goal' : 'SHORT of goal',
+          rateVerdict: ok(kura.reqPerSec >= GOAL_REQ_PER_SEC),
+          p99Verdict: ok(kura.p99Ms < GOAL_P99_MS),
+          quota: kura.reqPerSec >= AWS_QUOTA_PER_SEC ? 'yes' : 'NO',
+          timeout: kura.maxMs < AWS_TIMEOUT_MS ? 'none' : 'SOME',
+          vsCeiling: ceiling && ceiling.reqPerSec > 0 ? kura.reqPerSec / ceiling.reqPerSec : undefined,
+          p99VsCeiling: ceiling && ceiling.p99Ms > 0 ? kura.p99Ms / ceiling.p99Ms : undefined,
+        });
+      }
     }
   }
   if (verdictRows.length > 0) {
     out.push(`\nKura against the goal (≥ ${GOAL_REQ_PER_SEC} req/s and p99 < ${GOAL_P99_MS} ms) and AWS's limits (${AWS_QUOTA_PER_SEC} req/s per store, ${AWS_TIMEOUT_MS} ms timeout):`);
     out.push(
       table(verdictRows, [
+        { title: 'server', value: (r) => r.server, left: true },
         { title: 'plaintext', value: (r) => sizeName(r.size) },
         { title: 'conc', value: (r) => r.concurrency },
         { title: 'req/s', value: (r) => fmt(r.reqPerSec, 0) },
@@ -296,7 +316,7 @@ function report(results, skipped) {
 
 // ---- main ---------------------------------------------------------------------------------------------
 
-const STARTERS = { kura: startKuraProxy, ceiling: startCeiling };
+const STARTERS = { kura: () => startKuraProxy(), 'kura-hsm': () => startKuraProxy({ onHsm: true }), ceiling: startCeiling };
 
 async function main() {
   const began = Date.now();
@@ -316,12 +336,13 @@ async function main() {
   progress(`done in ${((Date.now() - began) / 1000).toFixed(0)} s`);
   if (flags.json) {
     process.stdout.write(
-      `${JSON.stringify({ seconds: SECONDS, rounds: ROUNDS, warmupMs: WARMUP_MS, sizes: SIZES, xksRate: XKS_RATE, cores: os.availableParallelism(), loadAverage: { start: LOAD_AT_START, end: os.loadavg()[0] }, results, perRound, skipped }, null, 2)}\n`,
+      `${JSON.stringify({ seconds: SECONDS, rounds: ROUNDS, warmupMs: WARMUP_MS, sizes: SIZES, xksRate: XKS_RATE, softhsmModule: softHsm ? SOFTHSM_MODULE : undefined, cores: os.availableParallelism(), loadAverage: { start: LOAD_AT_START, end: os.loadavg()[0] }, results, perRound, skipped }, null, 2)}\n`,
     );
   } else {
     process.stdout.write(`${report(results, skipped)}\n`);
   }
-  if (results.some((r) => r.server === 'kura' && r.errors > 0)) process.exitCode = 1;
+  softHsm?.remove();
+  if (results.some((r) => KURA_SERVERS.includes(r.server) && r.errors > 0)) process.exitCode = 1;
 }
 
 main().catch((e) => {

@@ -22,7 +22,7 @@ import { randomBytes } from './crypto/bytes.js';
 import { wasmAead, wasmKeyWrap } from './crypto/wasm-aead.js';
 import { devicesSummary } from './devices/usb/index.js';
 import { connectHsmKeyStore, probeHsmToken } from './keystores/hsm/index.js';
-import type { HsmConnector, Kms } from './kms/index.js';
+import type { HsmConnector, Kms, XksClientOptions } from './kms/index.js';
 import type { LifecycleScheduler } from './kms/jobs/scheduler.js';
 import { buildKmsDomain } from './kms/wiring.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from './seal/root-key.js';
@@ -44,6 +44,17 @@ export interface ApplianceConfig {
   xksRequestsPerSecond?: number;
   /** The XKS proxy's own listener with TLS: PEM files, and its address. */
   xksTls?: { certFile: string; keyFile: string; clientCaFile?: string; host: string; port: number };
+  /** How external key stores reach their XKS proxies: a CA file trusted besides the system's, connect-to addresses, the deadline. */
+  xksClient?: { caFile?: string; connectTo: Record<string, { host: string; port: number }>; timeoutMs: number };
+}
+
+/** The XKS client's settings as the KMS domain takes them (the CA file read now: a missing file fails the start). */
+function xksClientOptions(c: NonNullable<ApplianceConfig['xksClient']>): XksClientOptions {
+  return {
+    ...(c.caFile ? { ca: [fs.readFileSync(c.caFile, 'utf8')] } : {}),
+    connectTo: new Map(Object.entries(c.connectTo)),
+    timeoutMs: c.timeoutMs,
+  };
 }
 
 export interface Appliance {
@@ -148,6 +159,7 @@ export async function startAppliance(
       schedulerIntervalMs: config.schedulerIntervalMs,
       hsmConnector,
       xksRequestsPerSecond: config.xksRequestsPerSecond,
+      ...(config.xksClient ? { xksClient: xksClientOptions(config.xksClient) } : {}),
     });
     // Unsealed: the custom key stores that were connected connect again (their PINs are sealed with the root key).
     const afterUnseal = async () => {

@@ -28,6 +28,17 @@ export interface ResolvedConfig {
   xksRequestsPerSecond: number;
   /** The XKS proxy's own listener with TLS (AWS KMS reaches a proxy over HTTPS only); absent: none. */
   xksTls?: XksTlsConfig;
+  /** How this appliance's external key stores reach their XKS proxies. */
+  xksClient: XksClientConfig;
+}
+
+export interface XksClientConfig {
+  /** A PEM file of CAs trusted for XKS proxies besides the system's. */
+  caFile?: string;
+  /** Endpoint host name → the address to connect to instead (as curl's --connect-to). */
+  connectTo: Record<string, { host: string; port: number }>;
+  /** Each call's deadline in milliseconds (AWS: 250). */
+  timeoutMs: number;
 }
 
 export interface XksTlsConfig {
@@ -59,19 +70,24 @@ export interface ConfigFlags {
   'xks-tls-client-ca'?: string;
   'xks-tls-host'?: string;
   'xks-tls-port'?: string;
+  'xks-client-ca'?: string;
+  'xks-connect-to'?: string;
+  'xks-client-timeout'?: string;
 }
 
 export const ENV_HELP = `Environment variables (overridden by flags, override the config file):
   KURA_HOST, KURA_PORT, KURA_DATA_DIR, KURA_CONFIG, KURA_LOG_LEVEL, KURA_LOG_FORMAT, KURA_ENDPOINT,
   KURA_MAX_CONNECTIONS, KURA_HEADERS_TIMEOUT, KURA_REQUEST_TIMEOUT, KURA_IDLE_TIMEOUT, KURA_REGIONS,
   KURA_XKS_RATE, KURA_XKS_TLS_CERT, KURA_XKS_TLS_KEY, KURA_XKS_TLS_CLIENT_CA, KURA_XKS_TLS_HOST,
-  KURA_XKS_TLS_PORT
+  KURA_XKS_TLS_PORT, KURA_XKS_CLIENT_CA, KURA_XKS_CONNECT_TO, KURA_XKS_CLIENT_TIMEOUT
 Config file (--config or KURA_CONFIG), JSON:
   { "host": "127.0.0.1", "port": 7420, "dataDir": "/var/lib/kura", "logLevel": "info",
     "logFormat": "json", "schedulerIntervalSeconds": 60, "maxConnections": 256,
     "headersTimeoutSeconds": 10, "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 5,
     "regions": ["us-east-1", "eu-west-1"], "xksRequestsPerSecond": 1800,
-    "xksTlsCert": "/etc/kura/xks.pem", "xksTlsKey": "/etc/kura/xks.key", "xksTlsPort": 7443 }`;
+    "xksTlsCert": "/etc/kura/xks.pem", "xksTlsKey": "/etc/kura/xks.key", "xksTlsPort": 7443,
+    "xksClientCa": "/etc/kura/proxies-ca.pem", "xksConnectTo": "xks.example.com=10.0.0.5:8443",
+    "xksClientTimeoutMs": 250 }`;
 
 export class ConfigError extends Error {}
 
@@ -99,6 +115,9 @@ const FILE_KEYS = [
   'xksTlsClientCa',
   'xksTlsHost',
   'xksTlsPort',
+  'xksClientCa',
+  'xksConnectTo',
+  'xksClientTimeoutMs',
 ] as const;
 
 /** The XKS TLS listener's default port. */
@@ -217,6 +236,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     throw new ConfigError(`${rateSetting!.where} must be a whole number of requests per second from 1 to 1000000, not "${rateSetting!.text}".`);
   }
   const xksTls = xksTlsOf(pick, flags);
+  const xksClient = xksClientOf(pick, flags);
   const limits: ServerLimits = {
     ...DEFAULT_LIMITS,
     maxConnections,
@@ -239,7 +259,31 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     regions,
     xksRequestsPerSecond,
     ...(xksTls ? { xksTls } : {}),
+    xksClient,
   };
+}
+
+/** AWS KMS's deadline for an XKS proxy's answer. */
+export const DEFAULT_XKS_CLIENT_TIMEOUT_MS = 250;
+
+/** How external key stores reach their proxies: --xks-client-ca, --xks-connect-to HOST=ADDRESS:PORT[,…], --xks-client-timeout MS. */
+function xksClientOf(pick: Pick, flags: ConfigFlags): XksClientConfig {
+  const ca = pick(flags['xks-client-ca'], 'xks-client-ca', 'KURA_XKS_CLIENT_CA', 'xksClientCa');
+  const connectSetting = pick(flags['xks-connect-to'], 'xks-connect-to', 'KURA_XKS_CONNECT_TO', 'xksConnectTo');
+  const connectTo: XksClientConfig['connectTo'] = {};
+  for (const item of connectSetting?.text.split(',').map((x) => x.trim()).filter((x) => x !== '') ?? []) {
+    const m = /^([A-Za-z0-9.-]+)=(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+    if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+      throw new ConfigError(`${connectSetting!.where} must be HOST=ADDRESS:PORT pairs separated by commas (xks.example.com=127.0.0.1:7443), not "${item}".`);
+    }
+    connectTo[m[1]!.toLowerCase()] = { host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
+  }
+  const timeoutSetting = pick(flags['xks-client-timeout'], 'xks-client-timeout', 'KURA_XKS_CLIENT_TIMEOUT', 'xksClientTimeoutMs');
+  const timeoutMs = timeoutSetting === undefined ? DEFAULT_XKS_CLIENT_TIMEOUT_MS : Number(timeoutSetting.text);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 10 || timeoutMs > 60_000) {
+    throw new ConfigError(`${timeoutSetting!.where} must be a whole number of milliseconds from 10 to 60000, not "${timeoutSetting!.text}".`);
+  }
+  return { ...(ca ? { caFile: ca.text } : {}), connectTo, timeoutMs };
 }
 
 /**

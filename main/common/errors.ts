@@ -54,6 +54,16 @@ export const KMS_ERROR_CODES = [
   'CloudHsmClusterNotRelated',
   'CloudHsmClusterInvalidConfiguration',
   'IncorrectTrustAnchor',
+  // external key stores (XKS)
+  'DependencyTimeout',
+  'XksKeyNotFound',
+  'XksKeyInvalidConfiguration',
+  'XksKeyAlreadyInUse',
+  'XksProxyUriInUse',
+  'XksProxyUriUnreachable',
+  'XksProxyIncorrectAuthenticationCredential',
+  'XksProxyInvalidResponse',
+  'XksProxyInvalidConfiguration',
 ] as const;
 
 export type KmsErrorCode = (typeof KMS_ERROR_CODES)[number];

@@ -78,6 +78,19 @@ export interface BlobPayload {
   derivation: { label: Uint8Array; context: Uint8Array; length: number } | null;
   iv: Uint8Array;
   aad: Uint8Array;
+  /**
+   * On whose behalf the blob is sealed or opened: an external key store sends it to its proxy as the
+   * XKS requestMetadata (AWS does the same); the other stores ignore it.
+   */
+  caller?: BlobCaller;
+}
+
+/** The KMS call behind a blob operation: principal ARN, the KMS key's ARN, the operation and request ID. */
+export interface BlobCaller {
+  principal: string;
+  keyArn: string;
+  operation: string;
+  requestId: string;
 }
 
 /** Wrapping algorithms of AWS's import workflow (GetParametersForImport). */
@@ -94,6 +107,12 @@ export interface WrappedMaterial {
   encryptedKeyMaterial: Uint8Array;
 }
 
+export interface GenerateHints {
+  label?: string;
+  externalKeyId?: string;
+  caller?: BlobCaller;
+}
+
 export interface KeyStore {
   readonly type: KeyStoreType;
   /** Whether the store takes imported material (AWS: only the standard store does). */
@@ -103,14 +122,21 @@ export interface KeyStore {
   /** Whether the store holds keys of this spec, and (when given) with this key usage. Any string: unknown specs are false. */
   supports(spec: string, usage?: string): boolean;
 
-  /** Fresh material of a spec for a key; `hints.label` names it where the store can (an HSM's CKA_LABEL: the key's ARN). */
-  generate(keyId: string, spec: KeyStoreSpec, hints?: { label?: string }): Promise<NewMaterial>;
+  /**
+   * Fresh material of a spec for a key; `hints.label` names it where the store can (an HSM's CKA_LABEL:
+   * the key's ARN); `hints.externalKeyId` is the external key an external key store's material is bound
+   * to (AWS's XksKeyId), which that store requires.
+   */
+  generate(keyId: string, spec: KeyStoreSpec, hints?: GenerateHints): Promise<NewMaterial>;
   /** Unwraps, checks against the key's spec and keeps imported material; its ID is derived from the material. */
   importMaterial(target: { keyId: string; keySpec: KeyStoreSpec }, wrapped: WrappedMaterial): Promise<NewMaterial>;
   /** A wrapping key pair for one import token: the public key for the customer, the private key kept by reference. */
   createWrappingKey(tokenId: string, spec: WrappingKeySpec): Promise<{ publicKey: Buffer; ref: MaterialRef }>;
 
-  /** Seals the payload of a symmetric blob (version 2 only): ciphertext || tag. */
+  /**
+   * Seals the payload of a symmetric blob (version 2 only): ciphertext || tag for the standard and HSM
+   * stores; an external key store's payload is that, encrypted again by its proxy, in an envelope of its own.
+   */
   encryptBlobPayload(m: StoredMaterial, payload: BlobPayload, plaintext: Uint8Array): Promise<Buffer>;
   /** Opens a payload (ciphertext || tag); AeadAuthenticationError, and nothing else, if it does not authenticate. */
   decryptBlobPayload(m: StoredMaterial, payload: BlobPayload, sealed: Uint8Array): Promise<Buffer>;

@@ -75,6 +75,16 @@ export const tokenConfigOf = (h: HsmRecord): HsmTokenConfig => ({
   ...(h.libraryParameters !== null ? { libraryParameters: h.libraryParameters } : {}),
 });
 
+/**
+ * Logs in to a registered HSM with a PIN kept sealed under the root key, opened only for the login.
+ * Throws what the connector throws (an error with an HsmConnectionErrorCode).
+ */
+export function connectWithSealedPin(deps: { root: RootKeyHolder; connector: HsmConnector }, hsm: HsmRecord, pinSealed: Uint8Array, aad: Uint8Array): Promise<ConnectedHsm> {
+  // pkcs11js takes the PIN as a string: that copy cannot be wiped (SECURITY.md).
+  const pin = deps.root.credentialSealer().openText(pinSealed, aad);
+  return deps.connector.connect({ ...tokenConfigOf(hsm), pin });
+}
+
 export interface HsmConnectionsDeps {
   store: Pick<Store, 'db' | 'customKeyStores' | 'hsms'>;
   registry: KeyStoreRegistry;
@@ -96,12 +106,7 @@ export class HsmConnections {
   }
 
   sealPin(storeId: string, pin: string): string {
-    const raw = Buffer.from(pin, 'utf8');
-    try {
-      return this.deps.root.credentialSealer().seal(raw, pinAad(storeId)).toString('base64');
-    } finally {
-      raw.fill(0);
-    }
+    return this.deps.root.credentialSealer().sealText(pin, pinAad(storeId)).toString('base64');
   }
 
   /** The live state of a store: CONNECTED only while its connection is open and well. */
@@ -125,18 +130,13 @@ export class HsmConnections {
     await this.close(c.id);
     const hsm = c.hsmId === null ? undefined : await this.deps.store.hsms.find(c.hsmId);
     if (!hsm) return { state: 'FAILED', errorCode: 'CLUSTER_NOT_FOUND' };
-    const sealed = Buffer.from(hsmStoreConfig(c).pinSealed, 'base64');
-    const pinBytes = this.deps.root.credentialSealer().open(sealed, pinAad(c.id));
     let conn: ConnectedHsm;
     try {
-      // pkcs11js takes the PIN as a string: that copy cannot be wiped (SECURITY.md).
-      conn = await this.deps.connector.connect({ ...tokenConfigOf(hsm), pin: pinBytes.toString('utf8') });
+      conn = await connectWithSealedPin(this.deps, hsm, Buffer.from(hsmStoreConfig(c).pinSealed, 'base64'), pinAad(c.id));
     } catch (e) {
       const errorCode = connectionErrorCodeOf(e);
       this.deps.log.warn('custom key store connection failed', { customKeyStoreId: c.id, errorCode });
       return { state: 'FAILED', errorCode };
-    } finally {
-      pinBytes.fill(0);
     }
     conn.onFailure((code) => void this.failed(c.id, conn, code));
     this.live.set(c.id, conn);

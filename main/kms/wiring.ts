@@ -13,6 +13,7 @@ import type { Store } from '../store/index.js';
 import { NoQuorumYetApprovalGate, type ApprovalGate } from './approval-gate.js';
 import { AllowAllUntilPoliciesAuthorizer, type Authorizer } from './authorization.js';
 import { HsmConnections, type HsmConnector } from './custom-key-stores.js';
+import { XksConnections, type XksClientOptions } from './external-key-stores.js';
 import { Kms } from './index.js';
 import { ScheduledJobs } from './jobs/due.js';
 import { LifecycleScheduler } from './jobs/scheduler.js';
@@ -43,6 +44,8 @@ export interface KmsDomainDeps {
   gate?: ApprovalGate;
   /** How HSM key stores reach their tokens (main/keystores/hsm); without one, no HSM can be registered or connected. */
   hsmConnector?: HsmConnector;
+  /** How external key stores reach their XKS proxies: extra CAs, connect-to addresses, the call deadline. */
+  xksClient?: XksClientOptions;
   /** XKS proxy calls per second per store before ThrottlingException (default 1,800). */
   xksRequestsPerSecond?: number;
 }
@@ -62,6 +65,7 @@ export interface KmsDomain {
   standardStore: StandardKeyStore;
   customKeyStores: CustomKeyStoreOperations;
   connections: HsmConnections;
+  xksConnections: XksConnections;
 }
 
 export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
@@ -81,7 +85,8 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
   const opDeps = { directory, keys: store.keys, aliases: store.aliases, importTokens: store.importTokens };
   const encryption = new EncryptionOperations(opDeps);
   const connections = new HsmConnections({ store, registry, root, connector: deps.hsmConnector ?? NO_HSM_SUPPORT, log });
-  const customKeyStores = new CustomKeyStoreOperations({ ...opDeps, customKeyStores: store.customKeyStores, hsms: store.hsms, connections });
+  const xksConnections = new XksConnections({ registry, root, standard: standardStore, ...(deps.xksClient ? { options: deps.xksClient } : {}) });
+  const customKeyStores = new CustomKeyStoreOperations({ ...opDeps, customKeyStores: store.customKeyStores, hsms: store.hsms, connections, xksConnections, xksStores: store.xks });
   const kms = new Kms({
     lifecycle: new LifecycleOperations({ ...opDeps, customKeyStores: store.customKeyStores }),
     encryption,
@@ -92,9 +97,9 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     policies: new PolicyOperations(opDeps),
     imports: new ImportOperations(opDeps),
     customKeyStores,
-    xks: new XksProxy({ store, directory, root, standard: standardStore, clock, requestsPerSecond: deps.xksRequestsPerSecond }),
+    xks: new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, requestsPerSecond: deps.xksRequestsPerSecond }),
   });
   const jobs = new ScheduledJobs({ ...opDeps, root });
   const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs });
-  return { kms, jobs, scheduler, directory, registry, standardStore, customKeyStores, connections };
+  return { kms, jobs, scheduler, directory, registry, standardStore, customKeyStores, connections, xksConnections };
 }

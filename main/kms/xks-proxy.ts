@@ -4,16 +4,21 @@
 // ciphertext data integrity value, status and usage checks); this class only finds stores, credentials
 // and keys, and seals and opens with a key's material.
 //
-// Keys live in Kura's standard key store for now (an AES-256 material sealed under the root key, used by
-// the WASM core); a store on an HSM (`--hsm`) comes with the next step of the issue. Each XKS encryption
+// A store's keys live on its HSM (`--hsm`: non-extractable AES-256 keys generated on the token, used over
+// PKCS#11 through ./xks-hsm-tokens.ts) or, for a store without one, in Kura's standard key store (an
+// AES-256 material sealed under the root key, used by the WASM core). Either way, each XKS encryption
 // runs under a key derived from the key's material for that IV alone (SP 800-108, label kura/xks/v1), as
-// Kura's own ciphertexts do, so no material meets AES-GCM's 2^32 random-IV bound.
+// Kura's own ciphertexts do — on the token itself for an HSM — so no material meets AES-GCM's 2^32
+// random-IV bound. A store's HSM that cannot be reached makes its calls answer DependencyTimeoutException.
 //
 // Each store takes at most `requestsPerSecond` calls a second (a token bucket holding one second's worth;
 // AWS's quota is 1,800): beyond it, ThrottlingException. A call is counted once, where every route
 // starts — metadata() for the key routes (which then encrypt, and decrypt to verify), health() — so an
-// Encrypt with a verifying decrypt is one call, and a call admitted is never throttled halfway. Health is a deep check — a test encryption and
-// decryption under a key made for it in memory — whose report is cached for at most a minute.
+// Encrypt with a verifying decrypt is one call, and a call admitted is never throttled halfway. Health is
+// a deep check per store — a test encryption and decryption under a key made for it: in memory for the
+// standard key store, on the token for a store on an HSM (made with the store, so that a check leaves
+// nothing behind) — whose report is cached for at most a minute. It names the store's HSM ACTIVE when the
+// test round-trips, UNAVAILABLE when its token cannot be reached or logged in to, DEGRADED otherwise.
 //
 // Stores, credentials (their secrets opened) and keys are read through caches, since every XKS call
 // needs all three and one Encrypt reads its key up to three times; like the key directory's, they are
@@ -25,16 +30,19 @@
 // appliance authenticates no XKS call, and its keys answer DependencyTimeoutException (the key manager
 // cannot be reached) until it is unsealed.
 import { randomUUID } from 'node:crypto';
-import { KmsError, kmsErrors } from '../common/errors.js';
+import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
 import { AeadAuthenticationError } from '../crypto/aead.js';
 import { randomBytes, randomIv } from '../crypto/bytes.js';
 import type { KeyStore, StoredMaterial } from '../keystores/key-store.js';
 import { materialRefFromStorage } from '../keystores/key-store.js';
 import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
-import type { Store, XksKeyRecord, XksStoreRecord } from '../store/index.js';
+import type { HsmRecord, Store, XksKeyRecord, XksStoreRecord } from '../store/index.js';
+import type { ConnectedHsm, HsmConnector } from './custom-key-stores.js';
 import type { KeyDirectory, OperatorCall } from './key-directory.js';
 import { RecordCache } from './record-cache.js';
+import { xksPinAad, XksHsmTokens } from './xks-hsm-tokens.js';
 
 export type XksKeyUsage = 'ENCRYPT' | 'DECRYPT';
 
@@ -78,6 +86,7 @@ const XKS_KEY_LABEL = Buffer.from('kura/xks/v1', 'ascii');
 const AES_256_BYTES = 32;
 
 export const uriPathOf = (uriPathPrefix: string): string => (uriPathPrefix === '' ? API_ROOT : `/${uriPathPrefix}${API_ROOT}`);
+const prefixTaken = (prefix: string) => new KmsError('AlreadyExists', `An XKS proxy store is served at ${uriPathOf(prefix)} already.`);
 
 /** AWS's XKS credential shapes: an access key ID of 20–30 characters of A–Z and 2–7, a secret of 43–64 base64 characters. */
 function newCredential(): { accessKeyId: string; secretAccessKey: string } {
@@ -86,6 +95,8 @@ function newCredential(): { accessKeyId: string; secretAccessKey: string } {
 }
 
 const credentialAad = (accessKeyId: string) => encodeAad('kura/xks/credential/v1', accessKeyId);
+/** The label of the token key a store on an HSM runs its deep health checks with. */
+const healthKeyLabel = (storeId: string) => `kura-xks-health-${storeId}`;
 
 export interface XksProxyDeps {
   store: Pick<Store, 'db' | 'xks' | 'hsms'>;
@@ -93,12 +104,25 @@ export interface XksProxyDeps {
   root: RootKeyHolder;
   /** Where the keys of a store without an HSM live: Kura's standard key store. */
   standard: KeyStore;
+  /** How stores on an HSM reach their tokens (main/keystores/hsm; an appliance without PKCS#11 refuses every connect). */
+  hsmConnector: HsmConnector;
+  log: Logger;
   clock: { nowMs(): number };
   /** Calls per second per store before ThrottlingException (default 1,800, AWS's quota). */
   requestsPerSecond?: number;
 }
 
-type HealthReport = { ekmVendor: string; ekmFleetDetails: { id: string; model: string; healthStatus: 'ACTIVE' | 'DEGRADED' | 'UNAVAILABLE' }[] };
+type HealthStatus = 'ACTIVE' | 'DEGRADED' | 'UNAVAILABLE';
+type HealthReport = { ekmVendor: string; ekmFleetDetails: { id: string; model: string; healthStatus: HealthStatus }[] };
+
+/** A store's HSM, made on the token when the store is made: a connection kept until the store is written or given up. */
+interface MadeOnHsm {
+  hsm: ConnectedHsm;
+  pinSealed: Buffer;
+  healthKeyRef: Buffer;
+}
+
+const SEALED_MESSAGE = 'Kura is sealed: its key manager is not available until it is unsealed.';
 
 /** How long a deep health check's report is served from the cache (the issue: at most one minute). */
 export const HEALTH_CACHE_MS = 60_000;
@@ -107,25 +131,31 @@ export class XksProxy {
   private readonly rate: number;
   /** Per store: tokens left and when they were counted. */
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private health_: { report: HealthReport; at: number } | undefined;
-  /** A material made in memory for health checks only (never stored); forgotten when the appliance seals. */
+  /** Per store: its last deep health check's report. */
+  private readonly healthCache = new Map<string, { report: HealthReport; at: number }>();
+  /** A material made in memory for the standard key store's health checks only (never stored); forgotten when the appliance seals. */
   private testMaterial: StoredMaterial | undefined;
+  private readonly tokens: XksHsmTokens;
+  /** Stores by URI path prefix. */
   private readonly storeCache = new RecordCache<XksStoreRecord | null>();
+  private readonly storeByIdCache = new RecordCache<XksStoreRecord | null>();
   private readonly keyCache = new RecordCache<XksKeyRecord | null>();
   /** Opened secrets by access key ID, with their store; JavaScript strings, so dropped (not wiped) on seal. */
   private readonly secretCache = new RecordCache<{ storeId: string; secret: string } | null>();
 
   constructor(private readonly deps: XksProxyDeps) {
     this.rate = deps.requestsPerSecond ?? 1_800;
+    this.tokens = new XksHsmTokens({ store: deps.store, connector: deps.hsmConnector, root: deps.root, log: deps.log });
     deps.root.onSeal(() => {
       this.testMaterial = undefined;
-      this.health_ = undefined;
+      this.healthCache.clear();
       this.secretCache.clear();
     });
   }
 
   private clearCaches(): void {
     this.storeCache.clear();
+    this.storeByIdCache.clear();
     this.keyCache.clear();
     this.secretCache.clear();
   }
@@ -142,6 +172,10 @@ export class XksProxy {
 
   private async cachedStore(uriPathPrefix: string): Promise<XksStoreRecord | undefined> {
     return (await this.storeCache.get(uriPathPrefix, async () => (await this.deps.store.xks.findStoreByPrefix(uriPathPrefix)) ?? null)) ?? undefined;
+  }
+
+  private async cachedStoreById(storeId: string): Promise<XksStoreRecord | undefined> {
+    return (await this.storeByIdCache.get(storeId, async () => (await this.deps.store.xks.findStore(storeId)) ?? null)) ?? undefined;
   }
 
   private async cachedKey(storeId: string, externalKeyId: string): Promise<XksKeyRecord | undefined> {
@@ -172,44 +206,101 @@ export class XksProxy {
     return s;
   }
 
-  private sealSecret(accessKeyId: string, secret: string): Buffer {
-    const raw = Buffer.from(secret, 'utf8');
-    try {
-      return this.deps.root.credentialSealer().seal(raw, credentialAad(accessKeyId));
-    } finally {
-      raw.fill(0);
+  /** Seals a secret (a credential's secret access key, a token PIN) under the root key, bound to `aad`. */
+  private sealText(text: string, aad: Buffer): Buffer {
+    return this.deps.root.credentialSealer().sealText(text, aad);
+  }
+
+  private sealedCredential(): { accessKeyId: string; secretAccessKey: string; secretSealed: Buffer } {
+    const c = newCredential();
+    return { ...c, secretSealed: this.sealText(c.secretAccessKey, credentialAad(c.accessKeyId)) };
+  }
+
+  private async hsmOf(hsmId: string): Promise<HsmRecord> {
+    const h = await this.deps.store.hsms.find(hsmId);
+    if (!h) throw new KmsError('CloudHsmClusterNotFound', `No HSM with ID ${hsmId} is registered with Kura (see \`kura hsm list\`).`);
+    return h;
+  }
+
+  /**
+   * The key store that holds a store's keys, for operators' changes: the standard key store, or the
+   * store's HSM (connected if need be; KmsError KeyUnavailable when its token cannot be reached).
+   */
+  private keyStoreOf(s: XksStoreRecord): Promise<KeyStore> {
+    return s.hsmId === null ? Promise.resolve(this.deps.standard) : this.tokens.connection(s);
+  }
+
+  /** A store on an HSM and the unsealed appliance it needs for its token's keys (its PIN is sealed). */
+  private requireTokenReachable(s: XksStoreRecord, what: string): void {
+    if (s.hsmId !== null && !this.deps.root.isUnsealed) {
+      throw new KmsError('Sealed', `Kura is sealed: ${what} of XKS proxy store ${s.id} needs its HSM's PIN; unseal Kura first.`);
     }
   }
 
-  createStore(op: OperatorCall, input: { uriPathPrefix: string; hsmId?: string }): Promise<{ storeId: string; uriPath: string; accessKeyId: string; secretAccessKey: string }> {
+  /** Logs in to the HSM with the operator's PIN, makes the health check key, and seals the PIN. */
+  private async makeOnHsm(storeId: string, hsm: HsmRecord, pin: string): Promise<MadeOnHsm> {
+    const conn = await this.tokens.login(hsm, pin);
+    try {
+      const made = await conn.generate(healthKeyLabel(storeId), 'SYMMETRIC_DEFAULT', { label: healthKeyLabel(storeId) });
+      return { hsm: conn, pinSealed: this.sealText(pin, xksPinAad(storeId)), healthKeyRef: made.ref };
+    } catch (e) {
+      await conn.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Makes a store and its first credential. On an HSM (`hsmId`, with the token's user `pin`): the HSM must
+   * be registered, and a login with the PIN must work — a wrong PIN stores nothing — and the store's
+   * health check key is made on the token.
+   */
+  createStore(op: OperatorCall, input: { uriPathPrefix: string; hsmId?: string; pin?: string }): Promise<{ storeId: string; uriPath: string; accessKeyId: string; secretAccessKey: string }> {
     const { directory } = this.deps;
     const { xks } = this.deps.store;
     const prefix = input.uriPathPrefix.replace(/^\/+|\/+$/g, '');
+    const storeId = `xks-${randomUUID()}`;
+    type Made = { accessKeyId: string; secretAccessKey: string; secretSealed: Buffer; onHsm?: MadeOnHsm };
     return this.changing(() =>
-      directory.run<{ keys: [] }, { accessKeyId: string; secretAccessKey: string; secretSealed: Buffer }, { storeId: string; uriPath: string; accessKeyId: string; secretAccessKey: string }>(op, {
+      directory.run<{ keys: []; hsm?: HsmRecord }, Made, { storeId: string; uriPath: string; accessKeyId: string; secretAccessKey: string }>(op, {
         kind: 'change',
         check: () => {
-          if (input.hsmId !== undefined) throw new KmsError('UnsupportedOperation', 'XKS proxy stores on an HSM (--hsm) are not served yet; a store without one keeps its keys in the standard key store.');
           if (prefix !== '' && !prefix.split('/').every((s) => PREFIX_SEGMENT.test(s))) {
             throw kmsErrors.validation('A URI path prefix is one or more segments of A–Z, a–z, 0–9, "-" and "_", separated by "/".');
           }
           if (uriPathOf(prefix).length > MAX_URI_PATH_CHARS) throw kmsErrors.validation(`The URI path ${uriPathOf(prefix)} is longer than ${MAX_URI_PATH_CHARS} characters.`);
+          if (input.hsmId === undefined && input.pin !== undefined) throw kmsErrors.validation('A PIN is for an XKS proxy store on an HSM only (give its HSM ID too).');
+          if (input.hsmId !== undefined && (input.pin === undefined || input.pin === '')) throw kmsErrors.validation(`An XKS proxy store on HSM ${input.hsmId} needs the token's user PIN.`);
         },
-        make: async () => {
-          const c = newCredential();
-          return { ...c, secretSealed: this.sealSecret(c.accessKeyId, c.secretAccessKey) };
+        prepare: async () => {
+          // Checked again in the transaction; here, so that a taken prefix is refused before the token is touched.
+          if (await xks.findStoreByPrefix(prefix)) throw prefixTaken(prefix);
+          return input.hsmId === undefined ? { keys: [] } : { keys: [], hsm: await this.hsmOf(input.hsmId) };
         },
-        apply: async ({ tx }, _p, made) => {
-          if (await xks.findStoreByPrefix(prefix, tx)) throw new KmsError('AlreadyExists', `An XKS proxy store is served at ${uriPathOf(prefix)} already.`);
-          const storeId = `xks-${randomUUID()}`;
+        make: async ({ hsm }) => {
+          // The login first: a wrong PIN is refused before anything is made.
+          const onHsm = hsm && input.pin !== undefined ? await this.makeOnHsm(storeId, hsm, input.pin) : undefined;
+          return { ...this.sealedCredential(), ...(onHsm ? { onHsm } : {}) };
+        },
+        discard: async ({ onHsm }) => {
+          if (!onHsm) return;
+          try {
+            await onHsm.hsm.destroy({ keyId: healthKeyLabel(storeId), materialId: healthKeyLabel(storeId), ref: materialRefFromStorage(onHsm.healthKeyRef) });
+          } finally {
+            await onHsm.hsm.close();
+          }
+        },
+        apply: async ({ tx }, { hsm }, made) => {
+          if (await xks.findStoreByPrefix(prefix, tx)) throw prefixTaken(prefix);
           const now = directory.now();
-          await xks.insertStore(tx, { id: storeId, uriPathPrefix: prefix, hsmId: null, createdAt: now });
+          await xks.insertStore(tx, { id: storeId, uriPathPrefix: prefix, hsmId: hsm?.id ?? null, pinSealed: made.onHsm?.pinSealed ?? null, healthKeyRef: made.onHsm?.healthKeyRef ?? null, createdAt: now });
           await xks.insertCredential(tx, { accessKeyId: made.accessKeyId, storeId, secretSealed: made.secretSealed, createdAt: now });
           return {
             result: { storeId, uriPath: uriPathOf(prefix), accessKeyId: made.accessKeyId, secretAccessKey: made.secretAccessKey },
-            details: { xksStoreId: storeId, uriPath: uriPathOf(prefix), accessKeyId: made.accessKeyId },
+            details: { xksStoreId: storeId, uriPath: uriPathOf(prefix), accessKeyId: made.accessKeyId, ...(hsm ? { hsmId: hsm.id } : {}) },
           };
         },
+        // The login that checked the PIN is given back; the store's calls connect with its sealed PIN.
+        after: async (_r, { onHsm }) => onHsm?.hsm.close(),
       }),
     );
   }
@@ -229,21 +320,37 @@ export class XksProxy {
     );
   }
 
-  deleteStore(op: OperatorCall, storeId: string): Promise<void> {
+  /** Deletes a store without keys; on an HSM, its connection is closed and its health check key goes from the token. */
+  async deleteStore(op: OperatorCall, storeId: string): Promise<void> {
     const { xks } = this.deps.store;
-    return this.changing(() =>
-      this.deps.directory.run<{ keys: [] }, never, void>(op, {
+    await this.changing(() =>
+      this.deps.directory.run<{ keys: []; store: XksStoreRecord }, never, XksStoreRecord>(op, {
         kind: 'change',
         whileSealed: true,
         prepare: async () => {
-          await this.storeOf(storeId);
+          const store = await this.storeOf(storeId);
           const keys = (await xks.listKeys(storeId)).length;
           if (keys > 0) throw kmsErrors.invalidState(`XKS proxy store ${storeId} still has ${keys} key(s): delete them first.`);
-          return { keys: [] };
+          this.requireTokenReachable(store, 'deleting the health check key');
+          return { keys: [], store };
         },
-        apply: async ({ tx }) => {
+        apply: async ({ tx }, { store }) => {
           if (!(await xks.deleteStore(tx, storeId))) throw kmsErrors.notFound(`No XKS proxy store ${storeId}.`);
-          return { result: undefined, details: { xksStoreId: storeId } };
+          return { result: store, details: { xksStoreId: storeId } };
+        },
+        after: async (store) => {
+          this.healthCache.delete(storeId);
+          this.buckets.delete(storeId);
+          if (store.hsmId === null) return;
+          // Its own connection is the last use of the PIN: destroy the health check key on it, then close it.
+          try {
+            if (store.healthKeyRef !== null) {
+              const hsm = await this.tokens.connection(store);
+              await hsm.destroy({ keyId: healthKeyLabel(storeId), materialId: healthKeyLabel(storeId), ref: materialRefFromStorage(store.healthKeyRef) });
+            }
+          } finally {
+            await this.tokens.close(storeId);
+          }
         },
       }),
     );
@@ -258,10 +365,7 @@ export class XksProxy {
           await this.storeOf(storeId);
           return { keys: [] };
         },
-        make: async () => {
-          const c = newCredential();
-          return { ...c, secretSealed: this.sealSecret(c.accessKeyId, c.secretAccessKey) };
-        },
+        make: async () => this.sealedCredential(),
         apply: async ({ tx }, _p, made) => {
           await xks.insertCredential(tx, { accessKeyId: made.accessKeyId, storeId, secretSealed: made.secretSealed, createdAt: this.deps.directory.now() });
           return { result: { storeId, accessKeyId: made.accessKeyId, secretAccessKey: made.secretAccessKey }, details: { xksStoreId: storeId, accessKeyId: made.accessKeyId } };
@@ -292,21 +396,22 @@ export class XksProxy {
     );
   }
 
+  /** Makes a key: generated on the store's HSM (labelled with its external key ID), or in the standard key store. */
   createKey(op: OperatorCall, storeId: string, usage: XksKeyUsage[]): Promise<{ externalKeyId: string }> {
     const { xks } = this.deps.store;
     const externalKeyId = `kura-xks-${randomUUID()}`;
     return this.changing(() =>
-      this.deps.directory.run<{ keys: [] }, { materialId: string; ref: Buffer }, { externalKeyId: string }>(op, {
+      this.deps.directory.run<{ keys: []; store: XksStoreRecord }, { materialId: string; ref: Buffer; keyStore: KeyStore }, { externalKeyId: string }>(op, {
         kind: 'change',
         check: () => {
           if (new Set(usage).size !== usage.length || usage.some((u) => u !== 'ENCRYPT' && u !== 'DECRYPT')) throw kmsErrors.validation('A key usage is ENCRYPT and/or DECRYPT, each once.');
         },
-        prepare: async () => {
-          await this.storeOf(storeId);
-          return { keys: [] };
+        prepare: async () => ({ keys: [], store: await this.storeOf(storeId) }),
+        make: async ({ store }) => {
+          const keyStore = await this.keyStoreOf(store);
+          return { ...(await keyStore.generate(externalKeyId, 'SYMMETRIC_DEFAULT', { label: externalKeyId })), keyStore };
         },
-        make: async () => this.deps.standard.generate(externalKeyId, 'SYMMETRIC_DEFAULT', { label: externalKeyId }),
-        discard: async (made) => this.deps.standard.destroy({ keyId: externalKeyId, materialId: made.materialId, ref: materialRefFromStorage(made.ref) }),
+        discard: async (made) => made.keyStore.destroy({ keyId: externalKeyId, materialId: made.materialId, ref: materialRefFromStorage(made.ref) }),
         apply: async ({ tx }, _p, made) => {
           await xks.insertKey(tx, { externalKeyId, storeId, usage: [...usage], status: 'ENABLED', materialId: made.materialId, materialRef: made.ref, createdAt: this.deps.directory.now() });
           return { result: { externalKeyId }, details: { xksStoreId: storeId, externalKeyId, usage: usage.join(',') } };
@@ -333,18 +438,28 @@ export class XksProxy {
     );
   }
 
+  /** Deletes a key, and its material: on the store's HSM (which needs Kura unsealed, for the PIN), or in the standard key store. */
   async deleteKey(op: OperatorCall, storeId: string, externalKeyId: string): Promise<void> {
     const { xks } = this.deps.store;
     await this.changing(() =>
       this.deps.directory.run<{ keys: [] }, never, XksKeyRecord>(op, {
         kind: 'change',
         whileSealed: true,
+        prepare: async () => {
+          const store = await xks.findStore(storeId);
+          if (store) this.requireTokenReachable(store, 'deleting a key');
+          return { keys: [] };
+        },
         apply: async ({ tx }) => {
           const k = await xks.findKey(storeId, externalKeyId, tx);
           if (!k || !(await xks.deleteKey(tx, storeId, externalKeyId))) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no key ${externalKeyId}.`);
           return { result: k, details: { xksStoreId: storeId, externalKeyId } };
         },
-        after: async (k) => this.deps.standard.destroy({ keyId: k.externalKeyId, materialId: k.materialId, ref: materialRefFromStorage(k.materialRef) }),
+        after: async (k) => {
+          const store = await xks.findStore(storeId);
+          const keyStore = store ? await this.keyStoreOf(store) : this.deps.standard;
+          await keyStore.destroy({ keyId: k.externalKeyId, materialId: k.materialId, ref: materialRefFromStorage(k.materialRef) });
+        },
       }),
     );
   }
@@ -361,12 +476,7 @@ export class XksProxy {
         const found = await this.secretCache.get(accessKeyId, async () => {
           const c = await this.deps.store.xks.findCredential(accessKeyId);
           if (!c || !this.deps.root.isUnsealed) return null;
-          const raw = this.deps.root.credentialSealer().open(c.secretSealed, credentialAad(accessKeyId));
-          try {
-            return { storeId: c.storeId, secret: raw.toString('utf8') };
-          } finally {
-            raw.fill(0);
-          }
+          return { storeId: c.storeId, secret: this.deps.root.credentialSealer().openText(c.secretSealed, credentialAad(accessKeyId)) };
         });
         return found && found.storeId === s.id ? found.secret : undefined;
       },
@@ -380,11 +490,31 @@ export class XksProxy {
     return ok({ keySpec: 'AES_256', keyUsage: k.usage, keyStatus: k.status });
   }
 
-  private async material(storeId: string, externalKeyId: string): Promise<Outcome<StoredMaterial>> {
+  /** A key's material, its store, and the key store that holds it (the store's HSM connected if need be). */
+  private async material(storeId: string, externalKeyId: string): Promise<Outcome<{ store: XksStoreRecord; keyStore: KeyStore; material: StoredMaterial }>> {
     const k = await this.cachedKey(storeId, externalKeyId);
-    if (!k) return fail('KeyNotFound', `No key ${externalKeyId} in this external key store.`);
-    if (!this.deps.root.isUnsealed) return fail('DependencyTimeout', 'Kura is sealed: its key manager is not available until it is unsealed.');
-    return ok({ keyId: k.externalKeyId, materialId: k.materialId, keySpec: 'SYMMETRIC_DEFAULT', ref: materialRefFromStorage(k.materialRef), publicKey: null });
+    const store = k && (await this.cachedStoreById(storeId));
+    if (!k || !store) return fail('KeyNotFound', `No key ${externalKeyId} in this external key store.`);
+    if (!this.deps.root.isUnsealed) return fail('DependencyTimeout', SEALED_MESSAGE);
+    let keyStore: KeyStore;
+    try {
+      keyStore = await this.keyStoreOf(store);
+    } catch (e) {
+      return this.unreachable(store, e);
+    }
+    return ok({ store, keyStore, material: { keyId: k.externalKeyId, materialId: k.materialId, keySpec: 'SYMMETRIC_DEFAULT', ref: materialRefFromStorage(k.materialRef), publicKey: null } });
+  }
+
+  /**
+   * What a call answers when the store's key manager cannot serve it: DependencyTimeout (AWS KMS retries)
+   * for a token that cannot be reached or failed mid-use, or a sealed appliance; any other error is thrown.
+   */
+  private unreachable(s: XksStoreRecord, e: unknown, keyStore?: KeyStore): Outcome<never> {
+    if (!isKmsError(e) || (e.code !== 'KeyUnavailable' && e.code !== 'Sealed')) throw e;
+    if (e.code === 'Sealed' || s.hsmId === null) return fail('DependencyTimeout', SEALED_MESSAGE);
+    const failed = keyStore && keyStore !== this.deps.standard ? (keyStore as ConnectedHsm).failure() : undefined;
+    const why = failed ? `its token failed (${failed})` : e.message.replace(/\.$/, '');
+    return fail('DependencyTimeout', `HSM ${s.hsmId} of this external key store is not available: ${why}. Kura connects to it again on the next call.`);
   }
 
   private payload(iv: Buffer, aad: Buffer) {
@@ -395,7 +525,12 @@ export class XksProxy {
     const m = await this.material(storeId, externalKeyId);
     if (!m.ok) return m;
     const iv = randomIv();
-    const sealed = await this.deps.standard.encryptBlobPayload(m.value, this.payload(iv, input.aad), input.plaintext);
+    let sealed: Buffer;
+    try {
+      sealed = await m.value.keyStore.encryptBlobPayload(m.value.material, this.payload(iv, input.aad), input.plaintext);
+    } catch (e) {
+      return this.unreachable(m.value.store, e, m.value.keyStore);
+    }
     return ok({ ciphertext: sealed.subarray(0, sealed.length - 16), iv, tag: sealed.subarray(sealed.length - 16) });
   }
 
@@ -403,24 +538,36 @@ export class XksProxy {
     const m = await this.material(storeId, externalKeyId);
     if (!m.ok) return m;
     try {
-      return ok(await this.deps.standard.decryptBlobPayload(m.value, this.payload(input.iv, input.aad), Buffer.concat([input.ciphertext, input.tag])));
+      return ok(await m.value.keyStore.decryptBlobPayload(m.value.material, this.payload(input.iv, input.aad), Buffer.concat([input.ciphertext, input.tag])));
     } catch (e) {
       if (e instanceof AeadAuthenticationError) return fail('InvalidCiphertext', 'The ciphertext, its tag, IV or AAD do not match this key.');
-      throw e;
+      return this.unreachable(m.value.store, e, m.value.keyStore);
     }
   }
 
   async health(storeId: string): Promise<Outcome<HealthReport>> {
     if (!this.admit(storeId)) return this.throttled();
     const now = this.deps.clock.nowMs();
-    if (!this.health_ || now - this.health_.at >= HEALTH_CACHE_MS) this.health_ = { report: await this.deepCheck(), at: now };
-    return ok(this.health_.report);
+    const cached = this.healthCache.get(storeId);
+    if (cached && now - cached.at < HEALTH_CACHE_MS) return ok(cached.report);
+    const s = await this.cachedStoreById(storeId);
+    if (!s) return fail('Internal', `No XKS proxy store ${storeId}.`);
+    const report = { ekmVendor: 'Kura', ekmFleetDetails: [s.hsmId === null ? await this.standardCheck() : await this.hsmCheck(s, s.hsmId)] };
+    this.healthCache.set(storeId, { report, at: now });
+    return ok(report);
   }
 
-  /** A test encryption and decryption on the standard key store, under a material made for it in memory. */
-  private async deepCheck(): Promise<HealthReport> {
+  /** A test encryption and decryption that must give back what it sealed. */
+  private async roundTrips(keyStore: KeyStore, material: StoredMaterial): Promise<boolean> {
+    const probe = randomBytes(32);
+    const payload = this.payload(randomIv(), Buffer.from('kura/xks/health'));
+    return (await keyStore.decryptBlobPayload(material, payload, await keyStore.encryptBlobPayload(material, payload, probe))).equals(probe);
+  }
+
+  /** The standard key store's deep check, under a material made for it in memory. */
+  private async standardCheck(): Promise<HealthReport['ekmFleetDetails'][number]> {
     const model = 'Kura standard key store (WebAssembly AES-256-GCM)';
-    let healthStatus: 'ACTIVE' | 'UNAVAILABLE' = 'UNAVAILABLE';
+    let healthStatus: HealthStatus = 'UNAVAILABLE';
     if (this.deps.root.isUnsealed) {
       try {
         if (!this.testMaterial) {
@@ -428,14 +575,38 @@ export class XksProxy {
           const made = await this.deps.standard.generate(keyId, 'SYMMETRIC_DEFAULT');
           this.testMaterial = { keyId, materialId: made.materialId, keySpec: 'SYMMETRIC_DEFAULT', ref: made.ref, publicKey: null };
         }
-        const probe = randomBytes(32);
-        const payload = this.payload(randomIv(), Buffer.from('kura/xks/health'));
-        const opened = await this.deps.standard.decryptBlobPayload(this.testMaterial, payload, await this.deps.standard.encryptBlobPayload(this.testMaterial, payload, probe));
-        if (opened.equals(probe)) healthStatus = 'ACTIVE';
+        if (await this.roundTrips(this.deps.standard, this.testMaterial)) healthStatus = 'ACTIVE';
       } catch {
         healthStatus = 'UNAVAILABLE';
       }
     }
-    return { ekmVendor: 'Kura', ekmFleetDetails: [{ id: 'standard', model, healthStatus }] };
+    return { id: 'standard', model, healthStatus };
+  }
+
+  /**
+   * A store's HSM: UNAVAILABLE while its token cannot be connected (or Kura is sealed), ACTIVE when the
+   * test round-trips under the store's health check key, DEGRADED when the token answers but the test
+   * fails (its health check key gone, say).
+   */
+  private async hsmCheck(s: XksStoreRecord, hsmId: string): Promise<HealthReport['ekmFleetDetails'][number]> {
+    const registered = await this.deps.store.hsms.find(hsmId);
+    const model = registered ? `${registered.manufacturer} ${registered.model}`.trim() : 'HSM no longer registered';
+    const status = async (): Promise<HealthStatus> => {
+      if (!this.deps.root.isUnsealed) return 'UNAVAILABLE';
+      let hsm: ConnectedHsm;
+      try {
+        hsm = await this.tokens.connection(s);
+      } catch {
+        return 'UNAVAILABLE';
+      }
+      if (s.healthKeyRef === null) return 'DEGRADED';
+      const material: StoredMaterial = { keyId: healthKeyLabel(s.id), materialId: healthKeyLabel(s.id), keySpec: 'SYMMETRIC_DEFAULT', ref: materialRefFromStorage(s.healthKeyRef), publicKey: null };
+      try {
+        return (await this.roundTrips(hsm, material)) ? 'ACTIVE' : 'DEGRADED';
+      } catch {
+        return hsm.failure() !== undefined || hsm.connectionState() !== 'CONNECTED' ? 'UNAVAILABLE' : 'DEGRADED';
+      }
+    };
+    return { id: hsmId, model, healthStatus: await status() };
   }
 }

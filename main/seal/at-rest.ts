@@ -31,4 +31,27 @@ export class AtRestSealer {
     if (sealed.length < 1 + AEAD_IV_BYTES || sealed[0] !== FORMAT_V1) throw new Error('unknown at-rest format');
     return this.key.open(sealed.subarray(1, 1 + AEAD_IV_BYTES), sealed.subarray(1 + AEAD_IV_BYTES), aad);
   }
+
+  /**
+   * Seals a secret given as text (a PIN, a secret access key): its UTF-8 bytes are wiped once sealed.
+   * The string itself cannot be wiped (SECURITY.md, "What JavaScript cannot wipe").
+   */
+  sealText(text: string, aad: Uint8Array): Buffer {
+    const raw = Buffer.from(text, 'utf8');
+    try {
+      return this.seal(raw, aad);
+    } finally {
+      raw.fill(0);
+    }
+  }
+
+  /** Opens a secret sealed by sealText as a string; the opened bytes are wiped. */
+  openText(sealed: Uint8Array, aad: Uint8Array): string {
+    const raw = this.open(sealed, aad);
+    try {
+      return raw.toString('utf8');
+    } finally {
+      raw.fill(0);
+    }
+  }
 }

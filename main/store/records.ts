@@ -24,6 +24,8 @@ export interface KeyRecord {
   validTo: number | null;
   /** The custom key store the key lives in; null for the standard key store. */
   customKeyStoreId: string | null;
+  /** A key in an external key store: the external key it is bound to (AWS's XksKeyId); null otherwise. */
+  xksKeyId: string | null;
 }
 
 export interface MaterialRecord {
@@ -158,6 +160,10 @@ export interface XksStoreRecord {
   uriPathPrefix: string;
   /** The HSM its keys live on; null: Kura's standard key store. */
   hsmId: string | null;
+  /** On an HSM: the token's user PIN, sealed under the root key; null otherwise. */
+  pinSealed: Buffer | null;
+  /** On an HSM: the key store's reference to the token key its deep health check uses (opaque); null otherwise. */
+  healthKeyRef: Buffer | null;
   createdAt: number;
 }
 

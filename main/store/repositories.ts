@@ -33,13 +33,15 @@ import type { Database, Tx } from './transaction.js';
 /** Keys, with their materials and tags. */
 export interface KeyRepository {
   find(keyId: string, tx?: Tx): Promise<KeyRecord | undefined>;
+  /** The key of an external key store bound to an external key (AWS allows one per external key). */
+  findByXksKeyId(customKeyStoreId: string, xksKeyId: string, tx?: Tx): Promise<KeyRecord | undefined>;
   /** Keys of one account and region in key ID order: those after `afterKeyId`, at most `limit`. */
   list(accountId: string, region: string, afterKeyId: string, limit: number, tx?: Tx): Promise<KeyRecord[]>;
   /** Refused if the key ID is taken, or `customKeyStoreId` names no custom key store. */
   insert(tx: Tx, k: KeyRecord): Promise<void>;
   /**
    * Writes every mutable field of the key. What CreateKey fixes stays as inserted, whatever `k` says:
-   * account, region, key usage, key spec, origin, creation time and custom key store.
+   * account, region, key usage, key spec, origin, creation time, custom key store and external key.
    */
   update(tx: Tx, k: KeyRecord): Promise<void>;
   /** Deletes the key with its materials and tags, and the aliases and import tokens that name it. */

@@ -7,7 +7,6 @@
 // extractable. Then what goes wrong: a disconnected store (KMSInvalidStateException), a wrong PIN
 // (FAILED, INVALID_CREDENTIALS), a token pulled out while connected (errors, then FAILED; the appliance
 // keeps serving), reconnecting, and deleting (refused while keys live in the store).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,20 +29,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliRoundTrip, debianKmsCli, runProgram } from '../support/aws-cli.js';
 import { errorName, kmsClient } from '../support/kms-client.js';
 import { runKura, startKura, type KuraProcess } from '../support/kura-process.js';
-import { softHsm, SOFTHSM_MODULE, type SoftHsmToken } from '../support/tokens.js';
+import { softHsm, SOFTHSM_MODULE, trustAnchorPem, type SoftHsmToken } from '../support/tokens.js';
 
 const soft = softHsm();
-
-function trustAnchorPem(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-ta-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-subj', '/CN=kura-hsm-test-ca', '-days', '2'], { stdio: 'ignore' });
-    return fs.readFileSync(path.join(dir, 'c.pem'), 'utf8');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 
 describe('HSM key stores on SoftHSM2 through the KMS API', () => {
   let kura: KuraProcess;

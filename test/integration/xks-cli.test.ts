@@ -52,7 +52,7 @@ describe('kura xks', () => {
     expect(new Date(stores[0]!.createdAt).toISOString()).toBe(stores[0]!.createdAt);
   });
 
-  it('stores create in text says how to use the store with create-custom-key-store; a taken prefix, a bad one and --hsm are refused', async () => {
+  it('stores create in text says how to use the store with create-custom-key-store; a taken prefix, a bad one, --hsm without a PIN or on no HSM are refused', async () => {
     const r = await xks('stores', 'create', '--uri-path-prefix', 'tenant-b');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -64,7 +64,12 @@ describe('kura xks', () => {
     expect(r.stdout).toMatch(/--xks-proxy-authentication-credential AccessKeyId=[A-Z2-7]{20,30},RawSecretAccessKey=\S{43,64}/);
     expect(await fails('stores', 'create', '--uri-path-prefix', 'tenant-b')).toBe('AlreadyExists');
     expect(await fails('stores', 'create', '--uri-path-prefix', 'bad prefix!')).toBe('Validation');
-    expect(await fails('stores', 'create', '--uri-path-prefix', 'tenant-c', '--hsm', 'cluster-abcdefghijk')).toBe('UnsupportedOperation');
+    // --hsm needs the token's PIN (from a file or standard input, never the command line), and a registered HSM.
+    expect(await fails('stores', 'create', '--uri-path-prefix', 'tenant-c', '--hsm', 'cluster-abcdefghijk')).toBe('Usage');
+    const pinFile = path.join(kura.dataDir, 'test.pin');
+    fs.writeFileSync(pinFile, '1234567\n', { mode: 0o600 });
+    expect(await fails('stores', 'create', '--uri-path-prefix', 'tenant-c', '--hsm', 'cluster-abcdefghijk', '--pin-file', pinFile)).toBe('CloudHsmClusterNotFound');
+    expect(await fails('stores', 'create', '--uri-path-prefix', 'tenant-c', '--pin-file', pinFile)).toBe('Usage');
     expect(await fails('stores', 'create')).toBe('Usage');
     const other = (await ok<{ storeId: string; uriPath: string }[]>('stores', 'list')).find((s) => s.uriPath === '/tenant-b/kms/xks/v1')!;
     expect(await ok('stores', 'delete', other.storeId)).toEqual({ deleted: other.storeId });

@@ -10,36 +10,21 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../main/sigv4/sign.js';
 import { runKura, startKura, type KuraProcess } from '../support/kura-process.js';
+import { adminCaller, xksCall } from '../support/xks-client.js';
 
 const META = { awsPrincipalArn: 'arn:aws:iam::123456789012:user/Alice', kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd', kmsOperation: 'Encrypt', kmsRequestId: 'e2e-1' };
 const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64');
 
 describe('the XKS proxy API on a running appliance', () => {
   let kura: KuraProcess;
-  let adminToken: string;
+  let admin: ReturnType<typeof adminCaller>;
   let store: { storeId: string; uriPath: string; accessKeyId: string; secretAccessKey: string };
 
-  const admin = async (method: string, route: string, body?: unknown) => {
-    const res = await fetch(`${kura.url}/admin/v1${route}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-  };
-
-  const xks = async (route: string, body: unknown, cred: { accessKeyId: string; secretAccessKey: string } = store) => {
-    const p = `${store.uriPath}${route}`;
-    const text = JSON.stringify(body);
-    const host = new URL(kura.url).host;
-    const { host: _h, ...headers } = signRequest({ method: 'POST', host, path: p, body: text, ...cred, region: 'us-east-1', service: 'kms-xks-proxy', nowMs: Date.now(), headers: { 'content-type': 'application/json' } });
-    const res = await fetch(`${kura.url}${p}`, { method: 'POST', headers, body: text });
-    return { status: res.status, json: (await res.json()) as Record<string, string> };
-  };
+  const xks = async (route: string, body: unknown, cred: { accessKeyId: string; secretAccessKey: string } = store) => xksCall(kura, { ...cred, uriPath: store.uriPath }, route, body);
 
   beforeAll(async () => {
     kura = await startKura();
-    adminToken = fs.readFileSync(path.join(kura.dataDir, 'admin.token'), 'utf8').trim();
+    admin = adminCaller(kura);
     const made = await admin('POST', '/xks/stores', { uriPathPrefix: 'e2e/proxy' });
     expect(made.status).toBe(200);
     store = made.json as typeof store;

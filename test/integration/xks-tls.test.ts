@@ -3,7 +3,6 @@
 // certificate for 127.0.0.1 and a client certificate made with OpenSSL in a temporary directory. With a
 // client CA it is mutual TLS: a client without a certificate of that CA does not get through the
 // handshake. The listener serves the XKS routes and nothing else.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -11,19 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../main/sigv4/sign.js';
 import { startKura, type KuraProcess } from '../support/kura-process.js';
-
-const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: 'ignore' });
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files in `dir`. */
-function makePki(dir: string): void {
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=kura-test-ca', '-days', '2'], dir);
-  fs.writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  fs.writeFileSync(path.join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, cn] of [['server', '127.0.0.1'], ['client', 'aws-kms']] as const) {
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
-  }
-}
+import { makePki } from '../support/xks-peer.js';
 
 interface Answer {
   status: number;

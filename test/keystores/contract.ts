@@ -27,7 +27,7 @@ import {
   loadPublicKey,
   type KeySpec,
 } from '../../main/crypto/asymmetric/index.js';
-import type { BlobPayload, KeyStore, KeyStoreSpec, NewMaterial, StoredMaterial } from '../../main/keystores/key-store.js';
+import type { BlobPayload, GenerateHints, KeyStore, KeyStoreSpec, NewMaterial, StoredMaterial } from '../../main/keystores/key-store.js';
 import { blobAad, blobKeyDerivation, encodeHeader, NONCE_BYTES } from '../../main/kms/ciphertext.js';
 import { derivedKeyOf } from '../support/blob-v2.js';
 
@@ -37,6 +37,10 @@ export interface KeyStoreHarness {
   seal(): void | Promise<void>;
   /** Undoes seal(), with the same root key or token. */
   unseal(): Promise<void>;
+  /** Bytes a sealed blob payload has beyond its plaintext: 16 (the GCM tag) unless the store wraps it further. */
+  payloadOverhead?: number;
+  /** What the suite passes to every generate() (an external key store needs the external key's ID). */
+  hints?: GenerateHints;
   /** What the store still holds in memory of a material, when it can show it (to see it wiped). */
   residue?(m: StoredMaterial): Uint8Array | undefined;
   close(): Promise<void>;
@@ -47,7 +51,7 @@ const ALL_SPECS: readonly KeyStoreSpec[] = ['SYMMETRIC_DEFAULT', ...KEY_SPECS];
 const stored = (keyId: string, keySpec: KeyStoreSpec, m: NewMaterial): StoredMaterial => ({ keyId, keySpec, materialId: m.materialId, ref: m.ref, publicKey: m.publicKey });
 
 /** A version-2 blob payload for a material: its header (with a fresh nonce), IV and AAD, as main/kms/ciphertext.ts makes them. */
-function payloadFor(m: StoredMaterial, context: Record<string, string> = {}): BlobPayload & { header: Buffer } {
+export function payloadFor(m: StoredMaterial, context: Record<string, string> = {}): BlobPayload & { header: Buffer } {
   const header = encodeHeader(m.keyId, m.materialId, randomBytes(NONCE_BYTES));
   return { version: 2, header, derivation: blobKeyDerivation({ version: 2, header }), iv: randomBytes(12), aad: blobAad(header, context) };
 }
@@ -90,7 +94,7 @@ export function keyStoreContract(name: string, open: () => Promise<KeyStoreHarne
 
     beforeAll(async () => {
       h = await open();
-      for (const spec of supported()) materials.set(spec, stored(keyId, spec, await h.store.generate(keyId, spec)));
+      for (const spec of supported()) materials.set(spec, stored(keyId, spec, await h.store.generate(keyId, spec, h.hints)));
     });
     afterAll(async () => {
       await h?.close();
@@ -126,7 +130,7 @@ export function keyStoreContract(name: string, open: () => Promise<KeyStoreHarne
       const p = payloadFor(m, { tenant: 'acme' });
       const plaintext = randomBytes(100);
       const sealed = await h.store.encryptBlobPayload(m, p, plaintext);
-      expect(sealed.length).toBe(plaintext.length + 16);
+      expect(sealed.length).toBe(plaintext.length + (h.payloadOverhead ?? 16));
       expect(sealed.includes(plaintext.subarray(0, 16))).toBe(false);
       expect((await h.store.decryptBlobPayload(m, p, sealed)).equals(plaintext)).toBe(true);
       // A second payload of the same material gets its own nonce, so its own key: the same bytes differ.
@@ -266,7 +270,7 @@ export function keyStoreContract(name: string, open: () => Promise<KeyStoreHarne
     });
 
     it('destroys a material: what it held of it is wiped, and other materials keep working', async () => {
-      const doomed = stored(keyId, 'SYMMETRIC_DEFAULT', await h.store.generate(keyId, 'SYMMETRIC_DEFAULT'));
+      const doomed = stored(keyId, 'SYMMETRIC_DEFAULT', await h.store.generate(keyId, 'SYMMETRIC_DEFAULT', h.hints));
       const p = payloadFor(doomed);
       await h.store.encryptBlobPayload(doomed, p, Buffer.from('used once'));
       const held = h.residue?.(doomed);
@@ -293,7 +297,7 @@ export function keyStoreContract(name: string, open: () => Promise<KeyStoreHarne
       if (held) expect(held.every((b) => b === 0)).toBe(true);
       await expectKmsCode(h.store.decryptBlobPayload(m, p, sealed), 'Sealed');
       await expectKmsCode(h.store.encryptBlobPayload(m, payloadFor(m), Buffer.from('x')), 'Sealed');
-      await expectKmsCode(h.store.generate(keyId, 'SYMMETRIC_DEFAULT'), 'Sealed');
+      await expectKmsCode(h.store.generate(keyId, 'SYMMETRIC_DEFAULT', h.hints), 'Sealed');
       if (signer) await expectKmsCode(h.store.sign(material(signer), KEY_SPEC_INFO[signer as KeySpec].signingAlgorithms[0]!, Buffer.from('x'), 'RAW'), 'Sealed');
 
       await h.unseal();
@@ -303,7 +307,7 @@ export function keyStoreContract(name: string, open: () => Promise<KeyStoreHarne
     it('refuses to generate every spec it does not support, with UnsupportedOperation', async () => {
       // A store that lacks a capability (an HSM key store holds SYMMETRIC_DEFAULT only) is checked by its refusals.
       for (const spec of ALL_SPECS.filter((s) => !h.store.supports(s))) {
-        await expectKmsCode(h.store.generate(randomUUID(), spec), 'UnsupportedOperation');
+        await expectKmsCode(h.store.generate(randomUUID(), spec, h.hints), 'UnsupportedOperation');
       }
       for (const usage of ['SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']) {
         expect(h.store.supports('SYMMETRIC_DEFAULT', usage), usage).toBe(false);
@@ -313,7 +317,7 @@ export function keyStoreContract(name: string, open: () => Promise<KeyStoreHarne
     it('refuses unsupported specs and operations cleanly, with UnsupportedOperation', async () => {
       for (const spec of ['RSA_1024', 'ECC_NIST_P192', 'AES_128', '']) {
         expect(h.store.supports(spec), spec).toBe(false);
-        await expectKmsCode(h.store.generate(randomUUID(), spec as KeyStoreSpec), 'UnsupportedOperation');
+        await expectKmsCode(h.store.generate(randomUUID(), spec as KeyStoreSpec, h.hints), 'UnsupportedOperation');
       }
       expect(h.store.supports('SYMMETRIC_DEFAULT', 'SIGN_VERIFY')).toBe(false);
       const symmetric = material('SYMMETRIC_DEFAULT');

@@ -4,18 +4,16 @@
 // open but are never written.
 import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKmsError } from '../../main/common/errors.js';
 import { AeadAuthenticationError } from '../../main/crypto/aead.js';
-import { wasmAead, wasmKeyWrap } from '../../main/crypto/wasm-aead.js';
-import { KeyStoreRegistry, type StoredMaterial } from '../../main/keystores/key-store.js';
+import type { StoredMaterial } from '../../main/keystores/key-store.js';
 import { StandardKeyStore } from '../../main/keystores/standard/standard-key-store.js';
 import { encodeEncryptionContext } from '../../main/kms/ciphertext.js';
 import { encodeAad } from '../../main/seal/at-rest.js';
 import { RootKeyHolder } from '../../main/seal/root-key.js';
-import { openStore, type Store } from '../../main/store/index.js';
 import { tempDir } from '../support/domain.js';
+import { unsealedStandardStore } from '../support/standard-store.js';
 import { keyStoreContract, type KeyStoreHarness } from './contract.js';
 
 interface StandardHarness extends KeyStoreHarness {
@@ -26,18 +24,12 @@ interface StandardHarness extends KeyStoreHarness {
 /** A standard store over its own data directory, unsealed with a dev root key, wired to a registry as the appliance wires it. */
 async function openStandard(): Promise<StandardHarness> {
   const dir = tempDir('kura-standard-');
-  const db: Store = await openStore(path.join(dir, 'kura.db'));
-  const root = new RootKeyHolder({ db: db.db, appliance: db.appliance, aead: wasmAead, clock: { nowMs: () => Date.now() }, applianceId: randomUUID() });
-  await root.load();
-  const rootKey = randomBytes(32);
-  await root.initAndUnsealDev(rootKey);
-  const store = new StandardKeyStore({ aead: wasmAead, root, keyWrap: wasmKeyWrap });
-  new KeyStoreRegistry({ standard: store, root });
+  const { db, root, store, unseal } = await unsealedStandardStore(dir);
   return {
     store,
     root,
     seal: () => root.seal(),
-    unseal: () => root.initAndUnsealDev(rootKey),
+    unseal,
     residue: (m) => store.cachedMaterialForTests(m.keyId, m.materialId),
     close: async () => {
       root.seal();

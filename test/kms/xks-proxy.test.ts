@@ -2,11 +2,20 @@
 // with a FixedClock: stores found by prefix with their sealed credentials, AES-256-GCM under each key with
 // exactly the AAD the routes give (refused under another), the per-store rate limit (ThrottlingException
 // beyond it, refilled as time passes), the deep health check and its one-minute cache, and what a sealed
-// appliance answers. The routes' own rules are test/api/xks/conformance.test.ts; end to end,
-// test/integration/xks-proxy.test.ts.
+// appliance answers. Then stores on an HSM, with a fake token (test/support/fake-hsm.ts): created only
+// on a registered HSM with a PIN that logs in (nothing stored otherwise; the PIN kept sealed), keys
+// generated on the token, one connection per store opened on first use, a token that fails answered with
+// DependencyTimeout and connected again on the next call, a health report per store naming the HSM, and
+// connections closed on seal and on deletion. The routes' own rules are
+// test/api/xks/conformance.test.ts; end to end, test/integration/xks-proxy.test.ts and, on SoftHSM2,
+// test/integration/xks-hsm.test.ts.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HEALTH_CACHE_MS } from '../../main/kms/xks-proxy.js';
-import { openDomain, type Domain } from '../support/domain.js';
+import type { HsmRecord } from '../../main/store/index.js';
+import { kmsCode, kmsError, openDomain, type Domain } from '../support/domain.js';
+import { FakeHsms } from '../support/fake-hsm.js';
 
 const OP = { operator: 'kura:admin', operation: 'XksTest' };
 
@@ -80,5 +89,153 @@ describe('XKS proxy backend', () => {
     d.clock.advance(HEALTH_CACHE_MS);
     const fresh = await d.keys.xks.health(storeId);
     expect(fresh.ok && fresh.value.ekmFleetDetails[0]!.healthStatus).toBe('ACTIVE');
+  });
+});
+
+describe('XKS proxy stores on an HSM (a fake token)', () => {
+  const PIN = 'xks-pin-51c0de';
+  let d: Domain;
+  let hsms: FakeHsms;
+  let hsm: HsmRecord;
+  const token = () => hsms.tokens.get('xks-token')!;
+  const health = async (storeId: string) => {
+    const h = await d.keys.xks.health(storeId);
+    if (!h.ok) throw new Error(h.message);
+    return h.value;
+  };
+  const roundTrip = async (storeId: string, key: string, text: string) => {
+    const aad = Buffer.from('aad');
+    const enc = await d.keys.xks.encrypt(storeId, key, { plaintext: Buffer.from(text), aad });
+    if (!enc.ok) return enc.failure;
+    const dec = await d.keys.xks.decrypt(storeId, key, { ...enc.value, aad });
+    return dec.ok ? dec.value.toString() : dec.failure;
+  };
+
+  beforeEach(async () => {
+    hsms = new FakeHsms();
+    hsms.addToken('xks-token', PIN, 'serial-xks');
+    d = await openDomain({ hsmConnector: hsms });
+    ({ hsm } = await d.keys.registerHsm({ operator: 'kura:admin', operation: 'RegisterHsm' }, { modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'xks-token' }));
+  });
+  afterEach(() => d.close());
+
+  it('makes a store only on a registered HSM with a PIN that logs in; nothing is stored otherwise, and the PIN is kept sealed', async () => {
+    const unknown = await kmsError(d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: 'cluster-aaaaaaaaaaa', pin: PIN }));
+    expect(unknown.code).toBe('CloudHsmClusterNotFound');
+    expect(unknown.message).toMatch(/kura hsm list/);
+    const wrong = await kmsError(d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: 'not-the-pin' }));
+    expect(wrong.code).toBe('CloudHsmClusterInvalidConfiguration');
+    expect(wrong.message).toMatch(/INVALID_CREDENTIALS/);
+    expect(wrong.message).not.toContain('not-the-pin');
+    expect(await kmsCode(d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id }))).toBe('Validation');
+    expect(await kmsCode(d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', pin: PIN }))).toBe('Validation');
+    expect(await d.keys.xks.listStores()).toEqual([]);
+    expect(token().keys.size).toBe(0);
+
+    const made = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
+    expect(made.uriPath).toBe('/hsm/kms/xks/v1');
+    expect(await d.keys.xks.listStores()).toEqual([expect.objectContaining({ storeId: made.storeId, hsmId: hsm.id, credentials: 1, keys: 0 })]);
+    // Its health check key is on the token; the login that checked the PIN is given back.
+    expect(token().keys.size).toBe(1);
+    expect(hsms.last.labels).toEqual([`kura-xks-health-${made.storeId}`]);
+    expect(hsms.connections.map((c) => c.connectionState())).toEqual(['DISCONNECTED']);
+    // A taken prefix is refused before the token is touched.
+    expect(await kmsCode(d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN }))).toBe('AlreadyExists');
+    expect(hsms.connections).toHaveLength(1);
+
+    const audit = JSON.stringify(await d.audit.list({}));
+    expect(audit).toContain(made.storeId);
+    expect(audit).not.toContain(PIN);
+    await d.store.close();
+    for (const f of fs.readdirSync(d.dir).filter((n) => n.startsWith('kura.db'))) {
+      expect(fs.readFileSync(path.join(d.dir, f)).includes(Buffer.from(PIN))).toBe(false);
+    }
+  });
+
+  it('keeps the HSM registered while a proxy store keeps its keys there: kura hsm remove is refused with CloudHsmClusterInUse', async () => {
+    const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
+    const refused = await kmsError(d.keys.removeHsm({ operator: 'kura:admin', operation: 'RemoveHsm' }, hsm.id));
+    expect(refused.code).toBe('CloudHsmClusterInUse');
+    expect(refused.message).toContain(storeId);
+    expect((await d.keys.listHsms()).map((h) => h.id)).toEqual([hsm.id]);
+    await d.keys.xks.deleteStore(OP, storeId);
+    await d.keys.removeHsm({ operator: 'kura:admin', operation: 'RemoveHsm' }, hsm.id);
+    expect(await d.keys.listHsms()).toEqual([]);
+  });
+
+  it('generates keys on the token, and encrypts and decrypts there over one connection, opened on first use', async () => {
+    const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
+    const { externalKeyId: key } = await d.keys.xks.createKey(OP, storeId, ['ENCRYPT', 'DECRYPT']);
+    expect(token().keys.size).toBe(2);
+    expect(hsms.last.labels).toEqual([key]);
+    expect(hsms.connections).toHaveLength(2);
+    expect(await roundTrip(storeId, key, 'on the token')).toBe('on the token');
+    const calls = await Promise.all(Array.from({ length: 10 }, (_, i) => roundTrip(storeId, key, `call ${i}`)));
+    expect(calls).toEqual(Array.from({ length: 10 }, (_, i) => `call ${i}`));
+    expect(hsms.connections).toHaveLength(2);
+    const enc = await d.keys.xks.encrypt(storeId, key, { plaintext: Buffer.from('x'), aad: Buffer.from('aad') });
+    if (!enc.ok) throw new Error(enc.message);
+    const wrong = await d.keys.xks.decrypt(storeId, key, { ...enc.value, aad: Buffer.from('other') });
+    expect(wrong.ok ? 'ok' : wrong.failure).toBe('InvalidCiphertext');
+    // The key is the token's: a store in the standard key store does not have it.
+    const standard = await d.keys.xks.createStore(OP, { uriPathPrefix: 'standard' });
+    expect(await roundTrip(standard.storeId, key, 'x')).toBe('KeyNotFound');
+  });
+
+  it('answers DependencyTimeout while the token fails or cannot be logged in to, and connects again on a later call', async () => {
+    const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
+    const { externalKeyId: key } = await d.keys.xks.createKey(OP, storeId, ['ENCRYPT', 'DECRYPT']);
+    expect(await roundTrip(storeId, key, 'before')).toBe('before');
+    expect((await health(storeId)).ekmFleetDetails).toEqual([{ id: hsm.id, model: 'Kura tests fake', healthStatus: 'ACTIVE' }]);
+
+    // The token fails mid-use, and its PIN is changed meanwhile: no connection can be made.
+    token().pin = 'changed';
+    hsms.last.pull('INSUFFICIENT_CLOUDHSM_HSMS');
+    const enc = await d.keys.xks.encrypt(storeId, key, { plaintext: Buffer.from('x'), aad: Buffer.alloc(0) });
+    expect(enc.ok ? 'ok' : [enc.failure, enc.message]).toEqual(['DependencyTimeout', expect.stringMatching(new RegExp(`HSM ${hsm.id} .*not available.*INVALID_CREDENTIALS`))]);
+    // The health report is a minute old at most: the next one names the HSM UNAVAILABLE.
+    expect((await health(storeId)).ekmFleetDetails[0]!.healthStatus).toBe('ACTIVE');
+    d.clock.advance(HEALTH_CACHE_MS);
+    expect((await health(storeId)).ekmFleetDetails[0]!.healthStatus).toBe('UNAVAILABLE');
+
+    token().pin = PIN;
+    expect(await roundTrip(storeId, key, 'after')).toBe('after');
+    d.clock.advance(HEALTH_CACHE_MS);
+    expect((await health(storeId)).ekmFleetDetails[0]!.healthStatus).toBe('ACTIVE');
+  });
+
+  it('keeps a health report per store; a token that answers but fails the test is DEGRADED', async () => {
+    const onHsm = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
+    const standard = await d.keys.xks.createStore(OP, { uriPathPrefix: 'standard' });
+    expect((await health(standard.storeId)).ekmFleetDetails).toEqual([{ id: 'standard', model: expect.stringContaining('standard key store'), healthStatus: 'ACTIVE' }]);
+    expect((await health(onHsm.storeId)).ekmFleetDetails).toEqual([{ id: hsm.id, model: 'Kura tests fake', healthStatus: 'ACTIVE' }]);
+    // The health check key removed from the token behind Kura's back.
+    token().keys.clear();
+    d.clock.advance(HEALTH_CACHE_MS);
+    expect((await health(onHsm.storeId)).ekmFleetDetails[0]!.healthStatus).toBe('DEGRADED');
+    expect((await health(standard.storeId)).ekmFleetDetails[0]!.healthStatus).toBe('ACTIVE');
+  });
+
+  it('closes its connection when the appliance seals and connects again once unsealed; deleting keys and the store empties the token', async () => {
+    const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
+    const { externalKeyId: key } = await d.keys.xks.createKey(OP, storeId, ['ENCRYPT', 'DECRYPT']);
+    expect(await roundTrip(storeId, key, 'x')).toBe('x');
+    const live = hsms.last;
+    d.root.seal();
+    await expect.poll(() => live.connectionState()).toBe('DISCONNECTED');
+    expect(await roundTrip(storeId, key, 'x')).toBe('DependencyTimeout');
+    // A key on the token is not deleted while the PIN is sealed (it would be left on the token).
+    expect(await kmsCode(d.keys.xks.deleteKey(OP, storeId, key))).toBe('Sealed');
+    await d.root.initAndUnsealDev(d.rootKey);
+    expect(await roundTrip(storeId, key, 'unsealed')).toBe('unsealed');
+    expect(hsms.last).not.toBe(live);
+
+    await d.keys.xks.deleteKey(OP, storeId, key);
+    expect(token().keys.size).toBe(1);
+    const open = hsms.last;
+    await d.keys.xks.deleteStore(OP, storeId);
+    expect(token().keys.size).toBe(0);
+    expect(open.connectionState()).toBe('DISCONNECTED');
+    expect(hsms.connections.every((c) => c.connectionState() === 'DISCONNECTED')).toBe(true);
   });
 });

@@ -71,6 +71,17 @@ export function softHsm(): SoftHsmEnv {
   };
 }
 
+/** A self-signed CA certificate (PEM) to give CreateCustomKeyStore as TrustAnchorCertificate. */
+export function trustAnchorPem(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-ta-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-subj', '/CN=kura-hsm-test-ca', '-days', '2'], { stdio: 'ignore' });
+    return fs.readFileSync(path.join(dir, 'c.pem'), 'utf8');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export interface NssDatabase {
   modulePath: string;
   dir: string;

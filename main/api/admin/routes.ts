@@ -82,6 +82,15 @@ const ADMIN_STATUS: Record<KmsErrorCode, number> = {
   CloudHsmClusterNotRelated: 409,
   CloudHsmClusterInvalidConfiguration: 400,
   IncorrectTrustAnchor: 400,
+  DependencyTimeout: 503,
+  XksKeyNotFound: 404,
+  XksKeyInvalidConfiguration: 400,
+  XksKeyAlreadyInUse: 409,
+  XksProxyUriInUse: 409,
+  XksProxyUriUnreachable: 502,
+  XksProxyIncorrectAuthenticationCredential: 502,
+  XksProxyInvalidResponse: 502,
+  XksProxyInvalidConfiguration: 400,
 };
 
 const json = (status: number, body: unknown): JsonResponse => ({

@@ -2,7 +2,9 @@
 // and later the console). A store is a URI path prefix (AWS KMS calls `/{prefix}/kms/xks/v1/…`,
 // XKS proxy API spec v1.0.3 §3), the SigV4 credentials AWS KMS signs with (two or more at once, so a
 // credential can be rotated without downtime), and the external keys it serves.
-// A secret access key is in one answer only, the one that makes it; no route lists secrets.
+// A secret access key is in one answer only, the one that makes it; no route lists secrets. A store on an
+// HSM is made with the token's user PIN ("pin"), which the domain checks by logging in and keeps sealed;
+// no answer carries it.
 // Every change goes through the KMS domain's XKS service (kms.xks), which audits it in its unit of
 // work; this file only checks the wire shapes and names the operator. Times are ISO 8601.
 import { KmsError } from '../../common/errors.js';
@@ -69,12 +71,12 @@ export async function handleXksRoute(
   if (route === 'GET /xks/stores') return json(200, { stores: (await xks.listStores()).map(xksStoreJson) });
   if (route === 'POST /xks/stores') {
     const b = body();
-    onlyFields(b, ['uriPathPrefix', 'hsmId'], 'An XKS store');
-    const { uriPathPrefix, hsmId } = b;
-    if (typeof uriPathPrefix !== 'string' || (hsmId !== undefined && typeof hsmId !== 'string')) {
-      throw new KmsError('Validation', 'An XKS store needs "uriPathPrefix" (a string); "hsmId" (a string, cluster-…) only for an HSM-backed store.');
+    onlyFields(b, ['uriPathPrefix', 'hsmId', 'pin'], 'An XKS store');
+    const { uriPathPrefix, hsmId, pin } = b;
+    if (typeof uriPathPrefix !== 'string' || (hsmId !== undefined && typeof hsmId !== 'string') || (pin !== undefined && typeof pin !== 'string')) {
+      throw new KmsError('Validation', 'An XKS store needs "uriPathPrefix" (a string); "hsmId" (a string, cluster-…) and "pin" (the token\'s user PIN, a string) only for an HSM-backed store.');
     }
-    const made = await xks.createStore(op('CreateXksStore'), { uriPathPrefix, ...(hsmId !== undefined ? { hsmId } : {}) });
+    const made = await xks.createStore(op('CreateXksStore'), { uriPathPrefix, ...(hsmId !== undefined ? { hsmId } : {}), ...(pin !== undefined ? { pin } : {}) });
     return json(200, { storeId: made.storeId, uriPath: made.uriPath, accessKeyId: made.accessKeyId, secretAccessKey: made.secretAccessKey });
   }
   const store = STORE.exec(route);

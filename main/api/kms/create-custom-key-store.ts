@@ -1,8 +1,18 @@
 // TrentService.CreateCustomKeyStore
+import type { XksProxySettingsInput } from '../../kms/index.js';
 import { str, type KmsHandler, type KmsInput } from './handler.js';
 
-/** Whether a request names any member of an external key store's settings. */
-export const namesXks = (input: KmsInput): boolean => Object.keys(input).some((k) => k.startsWith('Xks') && input[k] !== undefined);
+/** The XksProxy* members of a request (CreateCustomKeyStore, UpdateCustomKeyStore). */
+export function xksSettingsIn(input: KmsInput): XksProxySettingsInput {
+  const c = input.XksProxyAuthenticationCredential as { AccessKeyId: string; RawSecretAccessKey: string } | undefined;
+  return {
+    xksProxyUriEndpoint: str(input.XksProxyUriEndpoint),
+    xksProxyUriPath: str(input.XksProxyUriPath),
+    xksProxyVpcEndpointServiceName: str(input.XksProxyVpcEndpointServiceName),
+    xksProxyAuthenticationCredential: c === undefined ? undefined : { accessKeyId: c.AccessKeyId, rawSecretAccessKey: c.RawSecretAccessKey },
+    xksProxyConnectivity: str(input.XksProxyConnectivity),
+  };
+}
 
 export const createCustomKeyStore: KmsHandler = async ({ kms }, ctx, input) => ({
   CustomKeyStoreId: await kms.createCustomKeyStore(ctx, {
@@ -11,6 +21,6 @@ export const createCustomKeyStore: KmsHandler = async ({ kms }, ctx, input) => (
     cloudHsmClusterId: str(input.CloudHsmClusterId),
     trustAnchorCertificate: str(input.TrustAnchorCertificate),
     keyStorePassword: str(input.KeyStorePassword),
-    xks: namesXks(input),
+    ...xksSettingsIn(input),
   }),
 });

@@ -15,6 +15,15 @@ export const describeCustomKeyStores: KmsHandler = async ({ kms }, ctx, input) =
       CustomKeyStoreType: c.type,
       CloudHsmClusterId: c.cloudHsmClusterId,
       TrustAnchorCertificate: c.trustAnchorCertificate,
+      XksProxyConfiguration:
+        c.xksProxyConfiguration === undefined
+          ? undefined
+          : {
+              Connectivity: c.xksProxyConfiguration.connectivity,
+              AccessKeyId: c.xksProxyConfiguration.accessKeyId,
+              UriEndpoint: c.xksProxyConfiguration.uriEndpoint,
+              UriPath: c.xksProxyConfiguration.uriPath,
+            },
       ConnectionState: c.connectionState,
       ConnectionErrorCode: c.connectionErrorCode,
       CreationDate: new Date(c.createdAt),

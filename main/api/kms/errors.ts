@@ -47,6 +47,15 @@ export const KMS_WIRE_ERRORS: Record<KmsErrorCode, { name: string; status: numbe
   CloudHsmClusterNotRelated: { name: 'CloudHsmClusterNotRelatedException', status: 400 },
   CloudHsmClusterInvalidConfiguration: { name: 'CloudHsmClusterInvalidConfigurationException', status: 400 },
   IncorrectTrustAnchor: { name: 'IncorrectTrustAnchorException', status: 400 },
+  DependencyTimeout: { name: 'DependencyTimeoutException', status: 503 },
+  XksKeyNotFound: { name: 'XksKeyNotFoundException', status: 400 },
+  XksKeyInvalidConfiguration: { name: 'XksKeyInvalidConfigurationException', status: 400 },
+  XksKeyAlreadyInUse: { name: 'XksKeyAlreadyInUseException', status: 400 },
+  XksProxyUriInUse: { name: 'XksProxyUriInUseException', status: 400 },
+  XksProxyUriUnreachable: { name: 'XksProxyUriUnreachableException', status: 400 },
+  XksProxyIncorrectAuthenticationCredential: { name: 'XksProxyIncorrectAuthenticationCredentialException', status: 400 },
+  XksProxyInvalidResponse: { name: 'XksProxyInvalidResponseException', status: 400 },
+  XksProxyInvalidConfiguration: { name: 'XksProxyInvalidConfigurationException', status: 400 },
 };
 
 /** An error answer in the AWS JSON 1.1 shape (`__type` and `message`, and the x-amzn-errortype header). */

@@ -31,6 +31,7 @@ export function keyMetadata(kms: Kms, k: Key, cloudHsmClusterId?: string): Recor
     Origin: k.origin,
     CustomKeyStoreId: k.customKeyStoreId ?? undefined,
     CloudHsmClusterId: cloudHsmClusterId,
+    XksKeyConfiguration: k.xksKeyId === null ? undefined : { Id: k.xksKeyId },
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: k.keySpec,
     KeySpec: k.keySpec,

@@ -1,5 +1,5 @@
 // TrentService.UpdateCustomKeyStore
-import { namesXks } from './create-custom-key-store.js';
+import { xksSettingsIn } from './create-custom-key-store.js';
 import { str, type KmsHandler } from './handler.js';
 
 export const updateCustomKeyStore: KmsHandler = async ({ kms }, ctx, input) => {
@@ -8,7 +8,7 @@ export const updateCustomKeyStore: KmsHandler = async ({ kms }, ctx, input) => {
     newCustomKeyStoreName: str(input.NewCustomKeyStoreName),
     keyStorePassword: str(input.KeyStorePassword),
     cloudHsmClusterId: str(input.CloudHsmClusterId),
-    xks: namesXks(input),
+    ...xksSettingsIn(input),
   });
   return {};
 };

@@ -2,9 +2,12 @@
 // (or another Kura) keeps keys here (XKS proxy API spec v1.0.3). A store is a URI path prefix
 // (`/PREFIX/kms/xks/v1`), the SigV4 credentials AWS KMS signs with (two or more may live at once, for
 // rotation without downtime) and its external keys. A secret access key is printed once, when it is made.
+// A store on an HSM (--hsm) needs the token's user PIN, read as `kura hsm add` reads it (../pin.ts) and
+// sent to the appliance once, which checks it by logging in and keeps it sealed under the root key.
 // Scripts use these commands: the names and the --json fields are kept as issue 12 gives them.
 // These commands talk to the running appliance with the admin token (routes in api/admin/xks.ts).
 import { adminClient } from '../locate.js';
+import { PIN_OPTIONS, readPin } from '../pin.js';
 import { CLIENT_OPTIONS, HELP_OPTION, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
 
 interface StoreBody { storeId: string; uriPathPrefix: string; uriPath: string; hsmId: string | null; credentials: number; keys: number; createdAt: string }
@@ -49,8 +52,11 @@ async function createStore(inv: Invocation): Promise<number> {
   const uriPathPrefix = stringOption(inv, 'uri-path-prefix');
   if (uriPathPrefix === undefined) throw new UsageError('--uri-path-prefix is required');
   const hsmId = stringOption(inv, 'hsm');
+  const pin = await readPin(inv);
+  if (hsmId !== undefined && pin === undefined) throw new UsageError("--hsm needs the token's user PIN: --pin-file F or --pin-stdin");
+  if (hsmId === undefined && pin !== undefined) throw new UsageError('a PIN is for a store on an HSM only: give --hsm HSM_ID too');
   const client = adminClient(inv);
-  const r = await client.call<Made & { uriPath: string }>('POST', '/xks/stores', { uriPathPrefix, ...(hsmId !== undefined ? { hsmId } : {}) }, true);
+  const r = await client.call<Made & { uriPath: string }>('POST', '/xks/stores', { uriPathPrefix, ...(hsmId !== undefined ? { hsmId, pin } : {}) }, true);
   if (inv.json) return (printJson({ storeId: r.storeId, uriPath: r.uriPath, accessKeyId: r.accessKeyId, secretAccessKey: r.secretAccessKey }), 0);
   print(
     [
@@ -183,10 +189,14 @@ data directory (or KURA_ADMIN_TOKEN) and a running, unsealed appliance.`,
           summary: 'make a store and its first credential; prints what create-custom-key-store needs',
           description: `Makes a store served at /PREFIX/kms/xks/v1 and its first credential (the secret is shown once),
 and prints the aws kms create-custom-key-store call that uses them. With --json:
-{"storeId","uriPath","accessKeyId","secretAccessKey"}. Without --hsm, its keys are in Kura's standard key store.`,
+{"storeId","uriPath","accessKeyId","secretAccessKey"}. With --hsm, its keys are generated and used on that
+registered HSM's token (kura hsm list), logged in to with the token's user PIN (--pin-file F, or
+--pin-stdin: typed without echo at a terminal), which Kura checks now and keeps sealed; without --hsm,
+its keys are in Kura's standard key store.`,
           options: [
             { name: 'uri-path-prefix', value: 'PREFIX', help: 'the path before /kms/xks/v1 (AWS KMS\'s XksProxyUriPath), required' },
-            { name: 'hsm', value: 'HSM_ID', help: 'keep the store\'s keys on a registered HSM (cluster-…; see kura hsm list)' },
+            { name: 'hsm', value: 'HSM_ID', help: 'keep the store\'s keys on a registered HSM (cluster-…; see kura hsm list); needs its PIN' },
+            ...PIN_OPTIONS,
             ...CLIENT_OPTIONS,
           ],
           run: createStore,

@@ -2,6 +2,15 @@
 // checks) and connect (log in, open the session pool, build the HsmKeyStore). Every failure is an
 // HsmConnectionError with AWS's ConnectionErrorCode (./connection-error.ts), and leaves nothing open:
 // a session opened before the failure is closed and the module lease released.
+//
+// One login per token per process (PKCS#11 v2.40 §5.6, C_Login: a second login of the same user answers
+// CKR_USER_ALREADY_LOGGED_IN, and one C_Logout logs out every session of the application): a connect
+// to a token this process is logged in to already — by module, library parameters and token serial —
+// shares that login (HsmKeyStore.retain()), provided it brings the same PIN. The PINs are compared as
+// HMAC-SHA256 values under a key made for this process, in constant time, so no PIN is kept; a different
+// PIN is INVALID_CREDENTIALS, since that PIN was never tried on the token. The shared store's session pool
+// is the first connect's (its `sessions`).
+import { createHmac } from 'node:crypto';
 import type { Logger } from '../../common/log.js';
 import {
   findToken,
@@ -12,6 +21,7 @@ import {
   SessionPool,
   type Pkcs11Token,
 } from '../../devices/pkcs11/index.js';
+import { constantTimeEqual, randomBytes } from '../../crypto/bytes.js';
 import { connectionCodeOf, HsmConnectionError } from './connection-error.js';
 import { HsmKeyStore } from './hsm-key-store.js';
 
@@ -36,6 +46,24 @@ export interface HsmTokenInfo {
 export const DEFAULT_SESSIONS = 8;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A login of this process on a token: its first store (to retain), and the PIN's MAC. */
+interface Login {
+  store: HsmKeyStore;
+  pinMac: Buffer;
+  /** Set when the login takes no more stores; settled once it has logged out. */
+  loggedOut: Promise<void> | undefined;
+}
+
+/** The tokens this process is logged in to (one login per token and application, PKCS#11). */
+const logins = new Map<string, Login>();
+/** The key of the PIN MACs: made for this process, never stored. */
+const PIN_MAC_KEY = randomBytes(32);
+const macOf = (pin: string): Buffer => createHmac('sha256', PIN_MAC_KEY).update(pin, 'utf8').digest();
+
+/** A token by its module and library parameters (one configuration per module per process) and its serial number, or its label if it has none. */
+const loginKey = (modulePath: string, libraryParameters: string | undefined, d: { serialNumber: string; label: string }): string =>
+  JSON.stringify([modulePath, libraryParameters ?? null, d.serialNumber !== '' ? `serial:${d.serialNumber}` : `label:${d.label}`]);
 
 function leaseModule(config: HsmTokenConfig): Pkcs11Module {
   try {
@@ -74,9 +102,11 @@ export async function probeHsmToken(config: HsmTokenConfig): Promise<HsmTokenInf
 }
 
 /**
- * Loads the module, finds the token, logs in with the PIN and opens the session pool. Throws
- * HsmConnectionError (INVALID_CREDENTIALS for a wrong PIN, USER_LOCKED_OUT, USER_LOGGED_IN,
- * USER_NOT_FOUND for an uninitialised user PIN, CLUSTER_NOT_FOUND, INSUFFICIENT_CLOUDHSM_HSMS, …).
+ * Loads the module, finds the token, logs in with the PIN and opens the session pool — or, when this
+ * process is logged in to the token already, checks the PIN against that login's and shares it. Throws
+ * HsmConnectionError (INVALID_CREDENTIALS for a wrong PIN, USER_LOCKED_OUT, USER_LOGGED_IN when
+ * something else of this process holds the login, USER_NOT_FOUND for an uninitialised user PIN,
+ * CLUSTER_NOT_FOUND, INSUFFICIENT_CLOUDHSM_HSMS, …).
  */
 export async function connectHsmKeyStore(config: HsmTokenConfig & { pin: string }, opts: { log?: Logger; sessions?: number } = {}): Promise<HsmKeyStore> {
   const log = opts.log ?? silent;
@@ -86,6 +116,27 @@ export async function connectHsmKeyStore(config: HsmTokenConfig & { pin: string 
     const token = tokenOf(module, config);
     const d = token.describe();
     const label = `"${d.label}"`;
+    const key = loginKey(module.path, config.libraryParameters, d);
+    const pinMac = macOf(config.pin);
+    for (let live = logins.get(key); live; live = logins.get(key)) {
+      if (live.loggedOut) {
+        // That login is on its way out: logging in before its C_Logout would be refused.
+        await live.loggedOut.catch(() => undefined);
+        if (logins.get(key) === live) logins.delete(key);
+        continue;
+      }
+      if (!constantTimeEqual(live.pinMac, pinMac)) {
+        throw new HsmConnectionError('INVALID_CREDENTIALS', `This process is logged in to the token ${label} already, with another PIN.`);
+      }
+      const shared = live.store.retain();
+      if (!shared) {
+        logins.delete(key);
+        continue;
+      }
+      module.release();
+      log.info('HSM token connected (shared login)', { token: d.label, stores: shared.sharedBy });
+      return shared;
+    }
     if (!d.userPinInitialized) throw new HsmConnectionError('USER_NOT_FOUND', `The user PIN of the token ${label} is not initialised.`);
     if (d.userPinLocked) throw new HsmConnectionError('USER_LOCKED_OUT', `The user PIN of the token ${label} is locked.`);
     if (!d.aesGcm) throw new HsmConnectionError('INTERNAL_ERROR', `The token ${label} does not offer AES-GCM encryption.`);
@@ -106,7 +157,25 @@ export async function connectHsmKeyStore(config: HsmTokenConfig & { pin: string 
       opts.sessions ?? DEFAULT_SESSIONS,
     );
     log.info('HSM token connected', { token: d.label, vendor: module.vendor.name, model: d.model, serial: d.serialNumber });
-    return new HsmKeyStore({ module, token, loginSession, pool, log });
+    const store: HsmKeyStore = new HsmKeyStore({
+      module,
+      token,
+      loginSession,
+      pool,
+      log,
+      onEnd: (loggedOut) => {
+        const ending = logins.get(key);
+        if (ending?.store !== store) return;
+        ending.loggedOut = loggedOut;
+        void loggedOut
+          .catch(() => undefined)
+          .then(() => {
+            if (logins.get(key) === ending) logins.delete(key);
+          });
+      },
+    });
+    logins.set(key, { store, pinMac, loggedOut: undefined });
+    return store;
   } catch (e) {
     if (loginSession) module.closeSession(loginSession);
     module.release();

@@ -12,6 +12,13 @@
 // and releases the module → DISCONNECTED. forgetAll() (the appliance sealed) drops the cached handles,
 // refuses every call with Sealed from then on, and closes the store: a sealed appliance keeps no
 // logged-in session; unsealing reconnects with the PIN.
+//
+// One login, several stores: PKCS#11 logs an application in once per token, so the stores of one
+// process on one token (an AWS_CLOUDHSM custom key store and an XKS proxy store, say) share a login.
+// Each connect hands out an HsmKeyStore of its own over the one shared connection (retain(), called by
+// ./connect.ts): its close() gives back its own share only, and the last one logs out. The connection's
+// state (connected, failed, sealed, handles) is the shared part; the failure listeners are each
+// store's own. forgetAll() closes the connection for every store on it, as the appliance sealing must.
 import { isKmsError, KmsError, kmsErrors } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { AeadAuthenticationError } from '../../crypto/aead.js';
@@ -29,14 +36,13 @@ import {
   type SessionPool,
 } from '../../devices/pkcs11/index.js';
 import type { Handle } from 'pkcs11js';
-import type { BlobPayload, ConnectionState, KeyStore, KeyStoreSpec, MaterialRef, NewMaterial, StoredMaterial } from '../key-store.js';
+import { CustomKeyStoreBase, SYMMETRIC_DEFAULT } from '../custom-key-store-base.js';
+import type { BlobPayload, ConnectionState, KeyStore, KeyStoreSpec, NewMaterial, StoredMaterial } from '../key-store.js';
 import { connectionCodeOf, type HsmConnectionErrorCode } from './connection-error.js';
 import { blobKeyInput, CKA_ID_BYTES, decodeMaterialRef, encodeMaterialRef, materialIdOf } from './material-ref.js';
 
-const SYMMETRIC_DEFAULT = 'SYMMETRIC_DEFAULT';
 const BLOB_KEY_BYTES = 32;
 
-const unsupported = (what: string) => new KmsError('UnsupportedOperation', `An HSM key store cannot ${what}.`);
 
 export interface HsmParts {
   module: Pkcs11Module;
@@ -45,20 +51,56 @@ export interface HsmParts {
   loginSession: Handle;
   pool: SessionPool<Pkcs11Session>;
   log: Logger;
+  /**
+   * Told once when the connection takes no more stores (it failed, or it is closing), with a promise
+   * settled once it has logged out: ./connect.ts then forgets it, and waits for the logout before
+   * logging in to the token again.
+   */
+  onEnd?: (loggedOut: Promise<void>) => void;
 }
 
-export class HsmKeyStore implements KeyStore {
-  readonly type = 'AWS_CLOUDHSM' as const;
-  readonly importsMaterial = false;
-  private state: ConnectionState = 'CONNECTED';
-  private failed: HsmConnectionErrorCode | undefined;
-  private sealed = false;
-  private closing: Promise<void> | undefined;
+/** The part every HsmKeyStore on one login shares. */
+interface Connection {
+  state: ConnectionState;
+  failed: HsmConnectionErrorCode | undefined;
+  sealed: boolean;
+  closing: Promise<void> | undefined;
+  ended: boolean;
   /** Object handles by CKA_ID (hex), valid while this connection lasts. */
-  private readonly handles = new Map<string, Handle>();
+  readonly handles: Map<string, Handle>;
+  /** The stores open on it; the last one to close logs out. */
+  readonly holders: Set<HsmKeyStore>;
+}
+
+export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
+  readonly type = 'AWS_CLOUDHSM' as const;
+  private readonly c: Connection;
+  /** Set by this store's close(): its share of the connection is given back. */
+  private released: Promise<void> | undefined;
   private readonly listeners: ((code: HsmConnectionErrorCode) => void)[] = [];
 
-  constructor(private readonly parts: HsmParts) {}
+  constructor(
+    private readonly parts: HsmParts,
+    shared?: Connection,
+  ) {
+    super('An HSM key store');
+    this.c = shared ?? { state: 'CONNECTED', failed: undefined, sealed: false, closing: undefined, ended: false, handles: new Map(), holders: new Set() };
+    this.c.holders.add(this);
+  }
+
+  /**
+   * Another store on this store's login (./connect.ts: the same token connected again with the same
+   * PIN). Undefined when the connection takes no more stores (failed, sealed or closing).
+   */
+  retain(): HsmKeyStore | undefined {
+    if (this.c.state !== 'CONNECTED' || this.c.sealed || this.c.holders.size === 0) return undefined;
+    return new HsmKeyStore(this.parts, this.c);
+  }
+
+  /** How many stores share this store's login now (1 when none else). */
+  get sharedBy(): number {
+    return this.c.holders.size;
+  }
 
   /** The token's label (what the operator registered). */
   get tokenLabel(): string {
@@ -66,12 +108,13 @@ export class HsmKeyStore implements KeyStore {
   }
 
   connectionState(): ConnectionState {
-    return this.state;
+    // A store closed while others keep the login open is disconnected, whatever the connection's state.
+    return this.released && this.c.holders.size > 0 ? 'DISCONNECTED' : this.c.state;
   }
 
   /** Why the store is FAILED; undefined when it is not. */
   failure(): HsmConnectionErrorCode | undefined {
-    return this.state === 'FAILED' ? this.failed : undefined;
+    return this.connectionState() === 'FAILED' ? this.c.failed : undefined;
   }
 
   /** Runs once, when the token goes away mid-use. */
@@ -84,32 +127,19 @@ export class HsmKeyStore implements KeyStore {
     return { ...this.parts.pool.stats(), max: this.parts.pool.size };
   }
 
-  /** AWS custom key stores hold symmetric encryption keys only. */
-  supports(spec: string, usage?: string): boolean {
-    return spec === SYMMETRIC_DEFAULT && (usage === undefined || usage === 'ENCRYPT_DECRYPT');
-  }
-
   async generate(keyId: string, spec: KeyStoreSpec, hints?: { label?: string }): Promise<NewMaterial> {
-    if (!this.supports(spec)) throw unsupported(`hold keys of key spec ${spec}`);
+    if (!this.supports(spec)) throw this.unsupported(`hold keys of key spec ${spec}`);
     this.requireUsable();
     const id = randomBytes(CKA_ID_BYTES);
     const label = hints?.label ?? `kura:${keyId}`;
     const handle = await this.onToken((s) => s.generateAesKey(label, id), false);
-    this.handles.set(id.toString('hex'), handle);
+    this.c.handles.set(id.toString('hex'), handle);
     return { materialId: materialIdOf(id), ref: encodeMaterialRef(id), publicKey: null };
-  }
-
-  async importMaterial(): Promise<NewMaterial> {
-    throw unsupported('import key material (AWS custom key stores take none)');
-  }
-
-  async createWrappingKey(): Promise<{ publicKey: Buffer; ref: MaterialRef }> {
-    throw unsupported('import key material (AWS custom key stores take none)');
   }
 
   async encryptBlobPayload(m: StoredMaterial, payload: BlobPayload, plaintext: Uint8Array): Promise<Buffer> {
     this.requireSymmetric(m, 'encrypt a blob');
-    if (payload.version !== 2 || payload.derivation === null) throw unsupported('write ciphertext blobs of version 1');
+    if (payload.version !== 2 || payload.derivation === null) throw this.unsupported('write ciphertext blobs of version 1');
     const input = this.blobKeyInput(payload.derivation);
     this.requireUsable();
     return this.withKey(m.ref, false, async (s, key) => {
@@ -125,7 +155,7 @@ export class HsmKeyStore implements KeyStore {
   async decryptBlobPayload(m: StoredMaterial, payload: BlobPayload, sealed: Uint8Array): Promise<Buffer> {
     this.requireSymmetric(m, 'decrypt a blob');
     // Version 1 used the material itself as the GCM key: only the standard store ever wrote it.
-    if (payload.version !== 2) throw unsupported('read ciphertext blobs of version 1');
+    if (payload.version !== 2) throw this.unsupported('read ciphertext blobs of version 1');
     if (payload.derivation === null || sealed.length < GCM_TAG_BYTES) throw new AeadAuthenticationError();
     const input = this.blobKeyInput(payload.derivation);
     this.requireUsable();
@@ -139,39 +169,11 @@ export class HsmKeyStore implements KeyStore {
     });
   }
 
-  async encryptAsymmetric(): Promise<Buffer> {
-    throw unsupported('encrypt with asymmetric keys');
-  }
-
-  async decryptAsymmetric(): Promise<Buffer> {
-    throw unsupported('decrypt with asymmetric keys');
-  }
-
-  async sign(): Promise<Buffer> {
-    throw unsupported('sign');
-  }
-
-  async verify(): Promise<boolean> {
-    throw unsupported('verify signatures');
-  }
-
-  async generateMac(): Promise<Buffer> {
-    throw unsupported('generate MACs');
-  }
-
-  async verifyMac(): Promise<boolean> {
-    throw unsupported('verify MACs');
-  }
-
-  async deriveSharedSecret(): Promise<Buffer> {
-    throw unsupported('derive shared secrets');
-  }
-
   /** Destroys the token object; one that is not there any more is fine. */
   async destroy(m: Pick<StoredMaterial, 'keyId' | 'materialId' | 'ref'>): Promise<void> {
     const id = decodeMaterialRef(m.ref);
     this.requireUsable();
-    this.handles.delete(id.toString('hex'));
+    this.c.handles.delete(id.toString('hex'));
     await this.onToken(async (s) => {
       const found = s.findSecretKeys(id);
       if (found.length === 0 && !s.token.present()) throw new Pkcs11CallError('C_FindObjects', undefined, 'token-absent');
@@ -179,26 +181,52 @@ export class HsmKeyStore implements KeyStore {
     }, false);
   }
 
-  /** The appliance sealed: nothing is usable until the KMS domain connects the store again. */
+  /**
+   * The appliance sealed: nothing is usable until the KMS domain connects the store again. The login
+   * ends for every store that shares it (each of them is told forgetAll as well, or closed by its owner).
+   */
   forgetAll(): void {
-    this.sealed = true;
-    this.handles.clear();
+    this.c.sealed = true;
+    this.c.handles.clear();
     void this.close();
+    void this.endConnection();
   }
 
-  /** Logs out, closes every session (a busy one when its call returns) and releases the module. Idempotent. */
+  /**
+   * Gives back this store's share of the login; the last share logs out, closes every session (a busy
+   * one when its call returns) and releases the module. Idempotent.
+   */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.state = 'DISCONNECTING';
-      this.handles.clear();
-      await this.parts.pool.drain();
-      this.parts.token.logout(this.parts.loginSession);
-      this.parts.module.closeSession(this.parts.loginSession);
-      this.parts.module.release();
-      this.state = 'DISCONNECTED';
-      this.failed = undefined;
+    this.released ??= (async () => {
+      this.c.holders.delete(this);
+      if (this.c.holders.size === 0) await this.endConnection();
     })();
-    return this.closing;
+    return this.released;
+  }
+
+  private endConnection(): Promise<void> {
+    this.c.closing ??= (async () => {
+      this.c.state = 'DISCONNECTING';
+      this.c.handles.clear();
+      const loggedOut = (async () => {
+        await this.parts.pool.drain();
+        this.parts.token.logout(this.parts.loginSession);
+        this.parts.module.closeSession(this.parts.loginSession);
+        this.parts.module.release();
+      })();
+      this.ended(loggedOut);
+      await loggedOut;
+      this.c.state = 'DISCONNECTED';
+      this.c.failed = undefined;
+    })();
+    return this.c.closing;
+  }
+
+  /** Tells ./connect.ts, once, that this connection takes no more stores. */
+  private ended(loggedOut: Promise<void>): void {
+    if (this.c.ended) return;
+    this.c.ended = true;
+    this.parts.onEnd?.(loggedOut);
   }
 
   /** Random bytes from the token (AWS: GenerateRandom with the CustomKeyStoreId of a CloudHSM key store). */
@@ -214,37 +242,41 @@ export class HsmKeyStore implements KeyStore {
   }
 
   private blobKeyInput(derivation: NonNullable<BlobPayload['derivation']>): Buffer {
-    if (derivation.length !== BLOB_KEY_BYTES) throw unsupported(`derive blob keys of ${derivation.length} bytes`);
+    if (derivation.length !== BLOB_KEY_BYTES) throw this.unsupported(`derive blob keys of ${derivation.length} bytes`);
     return blobKeyInput(derivation);
   }
 
   private requireSymmetric(m: StoredMaterial, operation: string): void {
-    if (m.keySpec !== SYMMETRIC_DEFAULT) throw unsupported(`${operation} with ${m.keySpec} material`);
+    if (m.keySpec !== SYMMETRIC_DEFAULT) throw this.unsupported(`${operation} with ${m.keySpec} material`);
   }
 
   private requireUsable(): void {
-    if (this.sealed) throw kmsErrors.sealed();
-    if (this.state !== 'CONNECTED') throw this.unavailable();
+    if (this.c.sealed) throw kmsErrors.sealed();
+    if (this.connectionState() !== 'CONNECTED') throw this.unavailable();
   }
 
   private unavailable(): KmsError {
-    const why = this.state === 'FAILED' ? `it failed (${this.failed})` : 'its key store is disconnected';
+    const why = this.connectionState() === 'FAILED' ? `it failed (${this.c.failed})` : 'its key store is disconnected';
     return new KmsError('KeyUnavailable', `The HSM token "${this.parts.token.label}" is not available: ${why}. Reconnect its custom key store.`);
   }
 
-  /** The store failed: once, it turns FAILED, stops its sessions and tells its listeners. */
+  /** The connection failed: once, it turns FAILED, stops its sessions and tells the listeners of every store on it. */
   private fail(code: HsmConnectionErrorCode, cause: string): void {
-    if (this.state !== 'CONNECTED') return;
-    this.state = 'FAILED';
-    this.failed = code;
-    this.handles.clear();
+    if (this.c.state !== 'CONNECTED') return;
+    this.c.state = 'FAILED';
+    this.c.failed = code;
+    this.c.handles.clear();
     this.parts.log.warn('HSM token unavailable', { token: this.parts.token.label, code, cause });
     void this.parts.pool.drain();
-    for (const listener of this.listeners) {
-      try {
-        listener(code);
-      } catch (e) {
-        this.parts.log.error('HSM failure listener threw', { token: this.parts.token.label, error: e instanceof Error ? e.name : typeof e });
+    // Its login is of no use any more: a connect from now on logs in afresh (once the token is back).
+    this.ended(Promise.resolve());
+    for (const store of [...this.c.holders]) {
+      for (const listener of store.listeners) {
+        try {
+          listener(code);
+        } catch (e) {
+          this.parts.log.error('HSM failure listener threw', { token: this.parts.token.label, error: e instanceof Error ? e.name : typeof e });
+        }
       }
     }
   }
@@ -269,9 +301,9 @@ export class HsmKeyStore implements KeyStore {
     try {
       return await run();
     } catch (e) {
-      if (meaningOf(e) !== 'object-handle-invalid' || this.state !== 'CONNECTED') throw this.translate(e, opening);
+      if (meaningOf(e) !== 'object-handle-invalid' || this.c.state !== 'CONNECTED') throw this.translate(e, opening);
     }
-    this.handles.delete(id.toString('hex'));
+    this.c.handles.delete(id.toString('hex'));
     if (!this.parts.token.present()) throw this.translate(new Pkcs11CallError('C_GetTokenInfo', undefined, 'token-absent'), opening);
     try {
       return await run();
@@ -282,11 +314,11 @@ export class HsmKeyStore implements KeyStore {
 
   private keyHandle(s: Pkcs11Session, id: Buffer): Handle {
     const hex = id.toString('hex');
-    const cached = this.handles.get(hex);
+    const cached = this.c.handles.get(hex);
     if (cached) return cached;
     const found = s.findSecretKeys(id);
     if (found.length === 1) {
-      this.handles.set(hex, found[0]!);
+      this.c.handles.set(hex, found[0]!);
       return found[0]!;
     }
     // SoftHSM whose token files were deleted finds nothing rather than failing: ask the token itself.
@@ -297,7 +329,7 @@ export class HsmKeyStore implements KeyStore {
 
   private translate(e: unknown, opening: boolean): Error {
     if (isKmsError(e) || e instanceof AeadAuthenticationError) return e;
-    if (e instanceof PoolClosedError) return this.sealed ? kmsErrors.sealed() : this.unavailable();
+    if (e instanceof PoolClosedError) return this.c.sealed ? kmsErrors.sealed() : this.unavailable();
     if (!(e instanceof Pkcs11CallError)) {
       this.parts.log.error('HSM key store call failed', { token: this.parts.token.label, error: e instanceof Error ? e.name : typeof e });
       return kmsErrors.internal();
@@ -307,7 +339,7 @@ export class HsmKeyStore implements KeyStore {
       this.fail(e.meaning === 'other' ? 'INSUFFICIENT_CLOUDHSM_HSMS' : connectionCodeOf(e.meaning), e.message);
       return this.unavailable();
     }
-    if (this.state !== 'CONNECTED') return this.unavailable();
+    if (this.c.state !== 'CONNECTED') return this.unavailable();
     this.parts.log.error('HSM token refused a call', { token: this.parts.token.label, error: e.message });
     return new KmsError('Internal', `The HSM token "${this.parts.token.label}" refused the operation (${e.message}).`);
   }

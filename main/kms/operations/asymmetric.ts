@@ -179,7 +179,7 @@ export class AsymmetricOperations {
         const pair = await generateKeyMaterialAsync(input.keyPairSpec as KeySpec);
         let blob: { blob: Buffer; materialId: string };
         try {
-          blob = await this.deps.encryption.encryptUnder(k, pair.privateKey, input.encryptionContext);
+          blob = await this.deps.encryption.encryptUnder(ctx, k, pair.privateKey, input.encryptionContext);
         } catch (e) {
           zeroize(pair.privateKey);
           throw e;

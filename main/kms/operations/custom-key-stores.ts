@@ -1,4 +1,4 @@
-// Custom key stores of type AWS_CLOUDHSM (API reference: CreateCustomKeyStore, DescribeCustomKeyStores,
+// Custom key stores of type AWS_CLOUDHSM and EXTERNAL_KEY_STORE (API reference: CreateCustomKeyStore, DescribeCustomKeyStores,
 // UpdateCustomKeyStore, ConnectCustomKeyStore, DisconnectCustomKeyStore, DeleteCustomKeyStore), and the
 // HSMs behind them. Where AWS names a CloudHSM cluster, Kura names an HSM that an operator registered
 // (`kura hsm add`: a PKCS#11 module and a token label; its ID has a cluster ID's shape); where AWS logs in
@@ -11,29 +11,43 @@
 // store per HSM; an Update may move a store only to a "related" HSM (the same token, by serial number).
 // Every call runs through the unit of work (../key-directory.ts) and is audited; the PIN is sealed under
 // the root key before it is stored and never logged or audited.
-import { X509Certificate, randomBytes } from 'node:crypto';
+//
+// External key stores (EXTERNAL_KEY_STORE) name an XKS proxy — XksProxyUriEndpoint (https://host),
+// XksProxyUriPath and a SigV4 credential (its secret sealed like a PIN) — reached over a public endpoint
+// (Kura has no Amazon VPC). As AWS: creating one, or changing its proxy settings, needs the proxy to
+// pass a health check (else XksProxyUriUnreachable, XksProxyIncorrectAuthenticationCredential,
+// XksProxyInvalidResponse or XksProxyInvalidConfiguration); each store has its own proxy URI; connecting
+// runs a health check and ends CONNECTED or FAILED with an XKS_PROXY_* code (../external-key-stores.ts).
+import { X509Certificate, randomBytes, randomUUID } from 'node:crypto';
 import { KmsError, kmsErrors } from '../../common/errors.js';
-import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository } from '../../store/index.js';
+import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository, XksRepository } from '../../store/index.js';
 import { connectionErrorCodeOf, hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
+import { xksStoreConfig, type XksConnectionErrorCode, type XksConnections, type XksStoreConfig } from '../external-key-stores.js';
 import type { CallContext, OperatorCall } from '../key-directory.js';
 import { decodeMarker, encodeMarker, paginate, type OperationDeps, type Page } from './common.js';
 
-export interface CreateCustomKeyStoreInput {
+/** The XksProxy* members of CreateCustomKeyStore and UpdateCustomKeyStore. */
+export interface XksProxySettingsInput {
+  xksProxyUriEndpoint?: string;
+  xksProxyUriPath?: string;
+  xksProxyVpcEndpointServiceName?: string;
+  xksProxyAuthenticationCredential?: { accessKeyId: string; rawSecretAccessKey: string };
+  xksProxyConnectivity?: string;
+}
+
+export interface CreateCustomKeyStoreInput extends XksProxySettingsInput {
   customKeyStoreName: string;
   customKeyStoreType?: string;
   cloudHsmClusterId?: string;
   trustAnchorCertificate?: string;
   keyStorePassword?: string;
-  /** Any XksProxy* member: external key stores are not served yet. */
-  xks?: boolean;
 }
 
-export interface UpdateCustomKeyStoreInput {
+export interface UpdateCustomKeyStoreInput extends XksProxySettingsInput {
   customKeyStoreId: string;
   newCustomKeyStoreName?: string;
   keyStorePassword?: string;
   cloudHsmClusterId?: string;
-  xks?: boolean;
 }
 
 /** A custom key store as DescribeCustomKeyStores shows it. */
@@ -43,8 +57,9 @@ export interface CustomKeyStoreView {
   type: CustomKeyStoreRecord['type'];
   cloudHsmClusterId?: string;
   trustAnchorCertificate?: string;
+  xksProxyConfiguration?: { connectivity: string; accessKeyId: string; uriEndpoint: string; uriPath: string };
   connectionState: CustomKeyStoreRecord['connectionState'];
-  connectionErrorCode?: HsmConnectionErrorCode;
+  connectionErrorCode?: HsmConnectionErrorCode | XksConnectionErrorCode;
   createdAt: number;
 }
 
@@ -52,6 +67,9 @@ export interface CustomKeyStoreDeps extends OperationDeps {
   customKeyStores: CustomKeyStoreRepository;
   hsms: HsmRepository;
   connections: HsmConnections;
+  xksConnections: XksConnections;
+  /** XKS proxy stores, which may keep their keys on a registered HSM too. */
+  xksStores: Pick<XksRepository, 'listStores'>;
 }
 
 /** AWS's shape: cks- and 17 hex digits. */
@@ -63,7 +81,25 @@ const newHsmId = () => `cluster-${[...randomBytes(11)].map((b) => BASE32[b & 31]
 const notFound = (id: string) => new KmsError('CustomKeyStoreNotFound', `Custom key store ${id} does not exist.`);
 const invalidState = (c: CustomKeyStoreRecord, why: string) =>
   new KmsError('CustomKeyStoreInvalidState', `Custom key store ${c.id} is ${c.connectionState}: ${why}`);
-const noXksYet = () => new KmsError('UnsupportedOperation', 'Kura does not serve external key stores (EXTERNAL_KEY_STORE) yet; AWS_CLOUDHSM key stores are HSMs registered with `kura hsm add`.');
+const XKS_MEMBERS = ['xksProxyUriEndpoint', 'xksProxyUriPath', 'xksProxyVpcEndpointServiceName', 'xksProxyAuthenticationCredential', 'xksProxyConnectivity'] as const;
+const namesXks = (input: XksProxySettingsInput) => XKS_MEMBERS.some((m) => input[m] !== undefined);
+const XKS_URI_ENDPOINT = /^https:\/\/[a-zA-Z0-9.-]+$/;
+const XKS_URI_PATH = /^(\/[a-zA-Z0-9/_-]+\/kms\/xks\/v\d{1,2})$|^(\/kms\/xks\/v\d{1,2})$/;
+
+/** AWS's answer to a failed health check of a proxy being configured (CreateCustomKeyStore, UpdateCustomKeyStore). */
+function settingsRefused(checked: { errorCode: XksConnectionErrorCode; message: string }): KmsError {
+  switch (checked.errorCode) {
+    case 'XKS_PROXY_ACCESS_DENIED':
+      return new KmsError('XksProxyIncorrectAuthenticationCredential', checked.message);
+    case 'XKS_PROXY_INVALID_RESPONSE':
+      return new KmsError('XksProxyInvalidResponse', checked.message);
+    case 'XKS_PROXY_INVALID_CONFIGURATION':
+    case 'XKS_PROXY_INVALID_TLS_CONFIGURATION':
+      return new KmsError('XksProxyInvalidConfiguration', checked.message);
+    default:
+      return new KmsError('XksProxyUriUnreachable', checked.message);
+  }
+}
 
 /** AWS checks the trust anchor against the cluster's; Kura keeps it, and requires it to be an X.509 certificate in PEM. */
 function checkTrustAnchor(pem: string): void {
@@ -72,6 +108,23 @@ function checkTrustAnchor(pem: string): void {
   } catch {
     throw new KmsError('IncorrectTrustAnchor', 'TrustAnchorCertificate is not an X.509 certificate in PEM format.');
   }
+}
+
+const xksUriOf = (c: CustomKeyStoreRecord): string => `${xksStoreConfig(c).uriEndpoint}${xksStoreConfig(c).uriPath}`;
+
+/** An external key store's proxy settings, checked as AWS does; Kura reaches proxies over public endpoints only. */
+function checkXksSettings(input: { xksProxyUriEndpoint: string; xksProxyUriPath: string; xksProxyConnectivity: string; xksProxyVpcEndpointServiceName?: string; xksProxyAuthenticationCredential?: { accessKeyId: string; rawSecretAccessKey: string } }): { uriEndpoint: string; uriPath: string } {
+  if (input.xksProxyConnectivity === 'VPC_ENDPOINT_SERVICE' || input.xksProxyVpcEndpointServiceName !== undefined) {
+    throw new KmsError('UnsupportedOperation', 'Kura reaches XKS proxies over public endpoints only (XksProxyConnectivity PUBLIC_ENDPOINT): it has no Amazon VPC.');
+  }
+  if (input.xksProxyConnectivity !== 'PUBLIC_ENDPOINT') throw kmsErrors.validation(`XksProxyConnectivity ${input.xksProxyConnectivity} is not PUBLIC_ENDPOINT or VPC_ENDPOINT_SERVICE.`);
+  if (!XKS_URI_ENDPOINT.test(input.xksProxyUriEndpoint)) throw kmsErrors.validation('XksProxyUriEndpoint must be https:// and a host name, without a port or a path.');
+  if (!XKS_URI_PATH.test(input.xksProxyUriPath)) throw kmsErrors.validation('XksProxyUriPath must be /kms/xks/v{n} or /{prefix}/kms/xks/v{n}.');
+  const c = input.xksProxyAuthenticationCredential;
+  if (c && (!/^[A-Z2-7]{20,30}$/.test(c.accessKeyId) || !/^[a-zA-Z0-9/+=]{43,64}$/.test(c.rawSecretAccessKey))) {
+    throw kmsErrors.validation('An XKS proxy credential has an AccessKeyId of 20 to 30 characters A-Z and 2-7, and a RawSecretAccessKey of 43 to 64 base64 characters.');
+  }
+  return { uriEndpoint: input.xksProxyUriEndpoint, uriPath: input.xksProxyUriPath };
 }
 
 export class CustomKeyStoreOperations {
@@ -105,12 +158,13 @@ export class CustomKeyStoreOperations {
 
   create(ctx: CallContext, input: CreateCustomKeyStoreInput): Promise<string> {
     const { directory, connections, customKeyStores } = this.deps;
-    return directory.run<{ keys: []; record: CustomKeyStoreRecord }, never, string>(ctx, {
+    return directory.run<{ keys: []; record: CustomKeyStoreRecord }, void, string>(ctx, {
       kind: 'change',
       prepare: async () => {
         const type = input.customKeyStoreType ?? 'AWS_CLOUDHSM';
-        if (type === 'EXTERNAL_KEY_STORE' || input.xks) throw noXksYet();
+        if (type === 'EXTERNAL_KEY_STORE') return this.prepareXks(ctx, input);
         if (type !== 'AWS_CLOUDHSM') throw kmsErrors.validation(`CustomKeyStoreType ${type} is not AWS_CLOUDHSM or EXTERNAL_KEY_STORE.`);
+        if (namesXks(input)) throw kmsErrors.validation('XksProxy* parameters are valid only for an EXTERNAL_KEY_STORE key store.');
         const { cloudHsmClusterId, trustAnchorCertificate, keyStorePassword } = input;
         if (cloudHsmClusterId === undefined || trustAnchorCertificate === undefined || keyStorePassword === undefined) {
           throw kmsErrors.validation('An AWS_CLOUDHSM key store needs CloudHsmClusterId, TrustAnchorCertificate and KeyStorePassword.');
@@ -131,11 +185,72 @@ export class CustomKeyStoreOperations {
         };
         return { keys: [], record };
       },
+      // An external key store's proxy must answer a health check before the store is created (AWS).
+      make: async ({ record }) => {
+        if (record.type === 'EXTERNAL_KEY_STORE') await this.requireHealthyProxy(record, ctx.requestId);
+      },
       apply: async ({ tx }, { record }) => {
+        await this.requireUriFree(record, tx);
         await customKeyStores.insert(tx, record);
-        return { result: record.id, details: { customKeyStoreId: record.id, cloudHsmClusterId: record.hsmId ?? '' } };
+        return {
+          result: record.id,
+          details: { customKeyStoreId: record.id, ...(record.type === 'EXTERNAL_KEY_STORE' ? { xksProxyUri: xksUriOf(record) } : { cloudHsmClusterId: record.hsmId ?? '' }) },
+        };
       },
     });
+  }
+
+  /** The record of a new EXTERNAL_KEY_STORE store, its settings checked (AWS's patterns; public endpoints only). */
+  private async prepareXks(ctx: CallContext, input: CreateCustomKeyStoreInput): Promise<{ keys: []; record: CustomKeyStoreRecord }> {
+    if (input.cloudHsmClusterId !== undefined || input.trustAnchorCertificate !== undefined || input.keyStorePassword !== undefined) {
+      throw kmsErrors.validation('CloudHsmClusterId, TrustAnchorCertificate and KeyStorePassword are valid only for an AWS_CLOUDHSM key store.');
+    }
+    const { xksProxyUriEndpoint: endpoint, xksProxyUriPath: uriPath, xksProxyAuthenticationCredential: credential } = input;
+    if (endpoint === undefined || uriPath === undefined || credential === undefined || input.xksProxyConnectivity === undefined) {
+      throw kmsErrors.validation('An EXTERNAL_KEY_STORE key store needs XksProxyUriEndpoint, XksProxyUriPath, XksProxyAuthenticationCredential and XksProxyConnectivity.');
+    }
+    const settings = checkXksSettings({ ...input, xksProxyUriEndpoint: endpoint, xksProxyUriPath: uriPath, xksProxyConnectivity: input.xksProxyConnectivity });
+    await this.requireNameFree(input.customKeyStoreName);
+    const id = newStoreId();
+    const config: XksStoreConfig = {
+      uriEndpoint: settings.uriEndpoint,
+      uriPath: settings.uriPath,
+      connectivity: 'PUBLIC_ENDPOINT',
+      accessKeyId: credential.accessKeyId,
+      secretSealed: this.deps.xksConnections.sealSecret(id, credential.rawSecretAccessKey),
+      region: ctx.region,
+    };
+    const record: CustomKeyStoreRecord = {
+      id,
+      name: input.customKeyStoreName,
+      type: 'EXTERNAL_KEY_STORE',
+      connectionState: 'DISCONNECTED',
+      createdAt: this.deps.directory.now(),
+      hsmId: null,
+      config: config as unknown as Record<string, unknown>,
+    };
+    await this.requireUriFree(record);
+    return { keys: [], record };
+  }
+
+  /** AWS: each external key store in a Region has its own proxy URI (endpoint and path). */
+  private async requireUriFree(record: CustomKeyStoreRecord, tx?: Parameters<CustomKeyStoreRepository['list']>[0]): Promise<void> {
+    if (record.type !== 'EXTERNAL_KEY_STORE') return;
+    const uri = xksUriOf(record);
+    const other = (await this.deps.customKeyStores.list(tx)).find((c) => c.id !== record.id && c.type === 'EXTERNAL_KEY_STORE' && xksUriOf(c) === uri);
+    if (other) throw new KmsError('XksProxyUriInUse', `External key store ${other.id} uses the XKS proxy at ${uri} already.`);
+  }
+
+  /** A health check of a store's proxy with its settings as given; AWS's configuration errors when it fails. */
+  private async requireHealthyProxy(record: CustomKeyStoreRecord, requestId: string | undefined): Promise<void> {
+    const { xksConnections } = this.deps;
+    const client = xksConnections.clientOf(record);
+    try {
+      const checked = await xksConnections.check(client, requestId ?? randomUUID());
+      if (!checked.ok) throw settingsRefused(checked);
+    } finally {
+      client.close();
+    }
   }
 
   describe(ctx: CallContext, input: { customKeyStoreId?: string; customKeyStoreName?: string; limit?: number; marker?: string }): Promise<Page<CustomKeyStoreView>> {
@@ -170,25 +285,29 @@ export class CustomKeyStoreOperations {
   }
 
   view(c: CustomKeyStoreRecord): CustomKeyStoreView {
-    const live = this.deps.connections.state(c);
+    const xks = c.type === 'EXTERNAL_KEY_STORE' ? xksStoreConfig(c) : undefined;
+    const live = xks ? this.deps.xksConnections.state(c) : this.deps.connections.state(c);
     return {
       id: c.id,
       name: c.name,
       type: c.type,
       ...(c.hsmId !== null ? { cloudHsmClusterId: c.hsmId, trustAnchorCertificate: hsmStoreConfig(c).trustAnchorCertificate } : {}),
+      ...(xks ? { xksProxyConfiguration: { connectivity: xks.connectivity, accessKeyId: xks.accessKeyId, uriEndpoint: xks.uriEndpoint, uriPath: xks.uriPath } } : {}),
       connectionState: live.state,
       ...(live.errorCode ? { connectionErrorCode: live.errorCode } : {}),
       createdAt: c.createdAt,
     };
   }
 
-  update(ctx: CallContext, input: UpdateCustomKeyStoreInput): Promise<void> {
+  async update(ctx: CallContext, input: UpdateCustomKeyStoreInput): Promise<void> {
+    // (An unknown ID goes on to the unit of work below, which audits its refusal.)
+    if ((await this.deps.customKeyStores.find(input.customKeyStoreId))?.type === 'EXTERNAL_KEY_STORE') return this.updateXks(ctx, input);
     const { directory, connections, customKeyStores } = this.deps;
     return directory.run<{ keys: []; next: CustomKeyStoreRecord }, never, void>(ctx, {
       kind: 'change',
       prepare: async () => {
         const c = await this.find(input.customKeyStoreId);
-        if (input.xks) throw noXksYet();
+        if (namesXks(input)) throw kmsErrors.validation('XksProxy* parameters are valid only for an EXTERNAL_KEY_STORE key store.');
         if (c.connectionState !== 'DISCONNECTED') throw invalidState(c, 'disconnect it before updating it.');
         const next: CustomKeyStoreRecord = { ...c, config: { ...c.config } };
         if (input.newCustomKeyStoreName !== undefined) {
@@ -214,9 +333,63 @@ export class CustomKeyStoreOperations {
     });
   }
 
+  /**
+   * AWS's rules for an external key store: its name, proxy URI path and credential may change while it
+   * is connected; its endpoint and connectivity only while it is DISCONNECTED. New proxy settings must
+   * pass a health check first; a connected store goes on with them at once.
+   */
+  private updateXks(ctx: CallContext, input: UpdateCustomKeyStoreInput): Promise<void> {
+    const { directory, customKeyStores, xksConnections } = this.deps;
+    return directory.run<{ keys: []; next: CustomKeyStoreRecord; proxyChanged: boolean }, void, CustomKeyStoreRecord>(ctx, {
+      kind: 'change',
+      prepare: async () => {
+        const c = await this.find(input.customKeyStoreId);
+        if (input.cloudHsmClusterId !== undefined || input.keyStorePassword !== undefined) {
+          throw kmsErrors.validation('CloudHsmClusterId and KeyStorePassword are valid only for an AWS_CLOUDHSM key store.');
+        }
+        if ((input.xksProxyUriEndpoint !== undefined || input.xksProxyConnectivity !== undefined || input.xksProxyVpcEndpointServiceName !== undefined) && c.connectionState !== 'DISCONNECTED') {
+          throw invalidState(c, 'disconnect it before changing its proxy endpoint or connectivity.');
+        }
+        if (c.connectionState === 'DISCONNECTING') throw invalidState(c, 'wait until it is DISCONNECTED.');
+        const old = xksStoreConfig(c);
+        const credential = input.xksProxyAuthenticationCredential;
+        const settings = checkXksSettings({
+          xksProxyUriEndpoint: input.xksProxyUriEndpoint ?? old.uriEndpoint,
+          xksProxyUriPath: input.xksProxyUriPath ?? old.uriPath,
+          xksProxyConnectivity: input.xksProxyConnectivity ?? old.connectivity,
+          ...(input.xksProxyVpcEndpointServiceName !== undefined ? { xksProxyVpcEndpointServiceName: input.xksProxyVpcEndpointServiceName } : {}),
+          ...(credential ? { xksProxyAuthenticationCredential: credential } : {}),
+        });
+        const config: XksStoreConfig = {
+          ...old,
+          ...settings,
+          ...(credential ? { accessKeyId: credential.accessKeyId, secretSealed: xksConnections.sealSecret(c.id, credential.rawSecretAccessKey) } : {}),
+        };
+        const next: CustomKeyStoreRecord = { ...c, config: config as unknown as Record<string, unknown> };
+        if (input.newCustomKeyStoreName !== undefined) {
+          await this.requireNameFree(input.newCustomKeyStoreName, c.id);
+          next.name = input.newCustomKeyStoreName;
+        }
+        await this.requireUriFree(next);
+        return { keys: [], next, proxyChanged: namesXks(input) };
+      },
+      make: async ({ next, proxyChanged }) => {
+        if (proxyChanged) await this.requireHealthyProxy(next, ctx.requestId);
+      },
+      apply: async ({ tx }, { next }) => {
+        await this.requireUriFree(next, tx);
+        await customKeyStores.update(tx, next);
+        return { result: next, details: { customKeyStoreId: next.id } };
+      },
+      after: async (next) => {
+        if (xksConnections.isOpen(next.id)) await xksConnections.open(next, undefined);
+      },
+    }).then(() => undefined);
+  }
+
   connect(ctx: CallContext, id: string): Promise<void> {
-    const { directory, connections } = this.deps;
-    type Outcome = { state: 'CONNECTED' | 'FAILED'; errorCode?: HsmConnectionErrorCode };
+    const { directory, connections, xksConnections } = this.deps;
+    type Outcome = { state: 'CONNECTED' | 'FAILED'; errorCode?: HsmConnectionErrorCode | XksConnectionErrorCode };
     return directory.run<{ keys: []; c: CustomKeyStoreRecord }, Outcome, void>(ctx, {
       kind: 'change',
       prepare: async () => {
@@ -226,9 +399,20 @@ export class CustomKeyStoreOperations {
         }
         return { keys: [], c };
       },
-      // The token is opened outside the transaction (a USB token may take a while).
-      make: async ({ c }) => (connections.isOpen(c.id) ? { state: 'CONNECTED' } : connections.open(c)),
-      discard: async (_made, { c }) => connections.close(c.id),
+      // The token is opened (or the proxy's health checked) outside the transaction: either may take a while.
+      make: async ({ c }): Promise<Outcome> => {
+        if (c.type === 'EXTERNAL_KEY_STORE') {
+          if (xksConnections.isOpen(c.id)) return { state: 'CONNECTED' };
+          // A failure's message is not AWS's to return (ConnectCustomKeyStore answers nothing); its code is stored and audited.
+          const opened = await xksConnections.open(c, { requestId: ctx.requestId ?? randomUUID() });
+          return opened.state === 'FAILED' ? { state: 'FAILED', errorCode: opened.errorCode } : opened;
+        }
+        return connections.isOpen(c.id) ? { state: 'CONNECTED' } : connections.open(c);
+      },
+      discard: async (_made, { c }) => {
+        xksConnections.close(c.id);
+        await connections.close(c.id);
+      },
       apply: async ({ tx }, { c }, outcome) => {
         await this.store(tx, c.id, outcome.state, outcome.errorCode);
         return { result: undefined, details: { customKeyStoreId: c.id, connectionState: outcome.state, ...(outcome.errorCode ? { connectionErrorCode: outcome.errorCode } : {}) } };
@@ -246,7 +430,10 @@ export class CustomKeyStoreOperations {
         if (c.connectionState === 'DISCONNECTED' || c.connectionState === 'DISCONNECTING') throw invalidState(c, 'it is not connected.');
         return { keys: [], c };
       },
-      make: async ({ c }) => connections.close(c.id),
+      make: async ({ c }) => {
+        this.deps.xksConnections.close(c.id);
+        await connections.close(c.id);
+      },
       apply: async ({ tx }, { c }) => {
         await this.store(tx, c.id, 'DISCONNECTED');
         return { result: undefined, details: { customKeyStoreId: c.id } };
@@ -288,7 +475,7 @@ export class CustomKeyStoreOperations {
       },
       prepare: async () => {
         const c = await this.find(input.customKeyStoreId);
-        if (c.type !== 'AWS_CLOUDHSM') throw noXksYet();
+        if (c.type !== 'AWS_CLOUDHSM') throw new KmsError('UnsupportedOperation', `GenerateRandom takes the CustomKeyStoreId of an AWS_CLOUDHSM key store only; ${c.id} is an external key store.`);
         if (!connections.isOpen(c.id) || connections.state(c).state !== 'CONNECTED') throw invalidState(c, 'connect it to generate random bytes in its HSM.');
         return { keys: [], c };
       },
@@ -297,7 +484,12 @@ export class CustomKeyStoreOperations {
   }
 
   /** Connection state and, for FAILED, its code, as stored (CustomKeyStoreRecord.config keeps the code). */
-  private async store(tx: Parameters<CustomKeyStoreRepository['update']>[0], id: string, state: CustomKeyStoreRecord['connectionState'], errorCode?: HsmConnectionErrorCode): Promise<void> {
+  private async store(
+    tx: Parameters<CustomKeyStoreRepository['update']>[0],
+    id: string,
+    state: CustomKeyStoreRecord['connectionState'],
+    errorCode?: HsmConnectionErrorCode | XksConnectionErrorCode,
+  ): Promise<void> {
     const c = await this.deps.customKeyStores.find(id, tx);
     if (!c) throw notFound(id);
     const { connectionErrorCode: _, ...config } = hsmStoreConfig(c);
@@ -324,7 +516,13 @@ export class CustomKeyStoreOperations {
   /** After unsealing (and at start, unsealed): reopens every store stored as CONNECTED; one that fails is recorded FAILED. */
   async reopenConnected(): Promise<void> {
     for (const c of await this.deps.customKeyStores.list()) {
-      if (c.type !== 'AWS_CLOUDHSM' || c.connectionState !== 'CONNECTED' || this.deps.connections.isOpen(c.id)) continue;
+      if (c.connectionState !== 'CONNECTED') continue;
+      if (c.type === 'EXTERNAL_KEY_STORE') {
+        // AWS keeps an external key store CONNECTED whether or not its proxy answers now.
+        if (!this.deps.xksConnections.isOpen(c.id)) await this.deps.xksConnections.open(c, undefined);
+        continue;
+      }
+      if (this.deps.connections.isOpen(c.id)) continue;
       const outcome = await this.deps.connections.open(c);
       if (outcome.state === 'FAILED') await this.recordFailure(c.id, outcome.errorCode ?? 'INTERNAL_ERROR');
     }
@@ -398,6 +596,8 @@ export class CustomKeyStoreOperations {
         await this.hsm(id);
         const user = (await customKeyStores.list()).find((c) => c.hsmId === id);
         if (user) throw new KmsError('CloudHsmClusterInUse', `HSM ${id} backs custom key store ${user.id}: delete that store first.`);
+        const proxyStore = (await this.deps.xksStores.listStores()).find((s) => s.hsmId === id);
+        if (proxyStore) throw new KmsError('CloudHsmClusterInUse', `HSM ${id} keeps the keys of XKS proxy store ${proxyStore.id}: delete that store first (kura xks stores delete).`);
         return { keys: [] };
       },
       apply: async ({ tx }) => {

@@ -7,6 +7,7 @@
 import { KmsError, kmsErrors } from '../../common/errors.js';
 import { AeadAuthenticationError } from '../../crypto/aead.js';
 import type { AsymmetricEncryptionAlgorithm } from '../../crypto/asymmetric/index.js';
+import type { BlobCaller } from '../../keystores/key-store.js';
 import { randomBytes, randomIv, randomPooled } from '../../crypto/bytes.js';
 import { assembleBlob, blobAad, blobKeyDerivation, BLOB_V2, encodeHeader, NONCE_BYTES, parseBlob, type ParsedBlob } from '../ciphertext.js';
 import { withCryptoErrorsAsync } from '../crypto-errors.js';
@@ -37,6 +38,9 @@ function requireCiphertext(blob: Buffer | undefined): Buffer {
   return blob;
 }
 
+/** Who a blob is sealed or opened for: what an external key store tells its proxy (XKS requestMetadata). */
+const callerOf = (ctx: CallContext, k: Key): BlobCaller => ({ principal: ctx.principal, keyArn: arnOf(k), operation: ctx.operation, requestId: ctx.requestId ?? '' });
+
 const invalid = () => new KmsError('InvalidCiphertext', 'The ciphertext is invalid, was made under another key, or the encryption context does not match.');
 
 /** A ciphertext whose key and material were found and checked, ready to be opened by the key's store. */
@@ -55,7 +59,13 @@ export class EncryptionOperations {
   constructor(private readonly deps: OperationDeps) {}
 
   /** Encrypts under a key's current material: Kura's blob for symmetric keys, RSA-OAEP or SM2PKE otherwise. */
-  async encryptUnder(k: Key, plaintext: Uint8Array, context: EncryptionContext | undefined, algorithm = SYMMETRIC_DEFAULT): Promise<{ blob: Buffer; materialId: string }> {
+  async encryptUnder(
+    ctx: CallContext,
+    k: Key,
+    plaintext: Uint8Array,
+    context: EncryptionContext | undefined,
+    algorithm = SYMMETRIC_DEFAULT,
+  ): Promise<{ blob: Buffer; materialId: string }> {
     const { directory } = this.deps;
     const material = await directory.currentMaterial(k);
     const store = directory.storeOf(k);
@@ -69,7 +79,7 @@ export class EncryptionOperations {
     // that no material ever meets SP 800-38D's 2^32 limit on random IVs (../ciphertext.ts).
     const header = encodeHeader(k.keyId, material.materialId, randomPooled(NONCE_BYTES));
     const iv = randomIv();
-    const payload = { version: BLOB_V2, derivation: blobKeyDerivation({ version: BLOB_V2, header }), iv, aad: blobAad(header, context) } as const;
+    const payload = { version: BLOB_V2, derivation: blobKeyDerivation({ version: BLOB_V2, header }), iv, aad: blobAad(header, context), caller: callerOf(ctx, k) } as const;
     const sealed = await store.encryptBlobPayload(directory.stored(k, material), payload, plaintext);
     return { blob: assembleBlob(header, iv, sealed), materialId: material.materialId };
   }
@@ -118,7 +128,7 @@ export class EncryptionOperations {
     return { kind: 'symmetric', key: k, material, parsed, aad: blobAad(parsed.header, context) };
   }
 
-  private async open(located: LocatedCiphertext): Promise<Opened> {
+  private async open(ctx: CallContext, located: LocatedCiphertext): Promise<Opened> {
     const { directory } = this.deps;
     const { key, material } = located;
     const store = directory.storeOf(key);
@@ -128,7 +138,7 @@ export class EncryptionOperations {
       return { key, plaintext, materialId: material.materialId, algorithm: located.algorithm };
     }
     const { parsed } = located;
-    const payload = { version: parsed.version, derivation: parsed.version === BLOB_V2 ? blobKeyDerivation(parsed) : null, iv: parsed.iv, aad: located.aad };
+    const payload = { version: parsed.version, derivation: parsed.version === BLOB_V2 ? blobKeyDerivation(parsed) : null, iv: parsed.iv, aad: located.aad, caller: callerOf(ctx, key) };
     try {
       const plaintext = await store.decryptBlobPayload(stored, payload, parsed.sealed);
       return { key, plaintext, materialId: material.materialId, algorithm: SYMMETRIC_DEFAULT };
@@ -154,7 +164,7 @@ export class EncryptionOperations {
       },
       run: async ({ keys: [k], algorithm }) => {
         if (input.dryRun) throw dryRun();
-        const { blob, materialId } = await this.encryptUnder(k, input.plaintext, input.encryptionContext, algorithm);
+        const { blob, materialId } = await this.encryptUnder(ctx, k, input.plaintext, input.encryptionContext, algorithm);
         return { key: k, ciphertextBlob: blob, materialId, algorithm };
       },
     });
@@ -182,7 +192,7 @@ export class EncryptionOperations {
       },
       run: async ({ located }) => {
         if (!located) throw dryRun();
-        return this.open(located);
+        return this.open(ctx, located);
       },
     });
   }
@@ -221,10 +231,10 @@ export class EncryptionOperations {
       },
       run: async ({ source, dest, destinationAlgorithm }) => {
         // As AWS: a dry run still proves the source ciphertext opens.
-        const opened = await this.open(source);
+        const opened = await this.open(ctx, source);
         try {
           if (input.dryRun) throw dryRun();
-          const { blob, materialId } = await this.encryptUnder(dest, opened.plaintext, input.destinationEncryptionContext, destinationAlgorithm);
+          const { blob, materialId } = await this.encryptUnder(ctx, dest, opened.plaintext, input.destinationEncryptionContext, destinationAlgorithm);
           return {
             source: opened.key,
             destination: dest,
@@ -265,7 +275,7 @@ export class EncryptionOperations {
       run: async ({ keys: [k], bytes }) => {
         if (input.dryRun) throw dryRun();
         const plaintext = randomBytes(bytes);
-        const { blob, materialId } = await this.encryptUnder(k, plaintext, input.encryptionContext);
+        const { blob, materialId } = await this.encryptUnder(ctx, k, plaintext, input.encryptionContext);
         return { key: k, plaintext, ciphertextBlob: blob, materialId };
       },
     });

@@ -53,19 +53,29 @@ export class LifecycleOperations {
 
   /**
    * AWS's rules for a key in a custom key store: the store exists and is CONNECTED, the key is a
-   * symmetric encryption key, and its Origin says where its material is (AWS_CLOUDHSM); Origin
-   * AWS_CLOUDHSM without a store names nothing. Returns the store's ID, or null for the standard store.
+   * symmetric encryption key, and its Origin says where its material is (AWS_CLOUDHSM, or
+   * EXTERNAL_KEY_STORE with the XksKeyId of an external key that no other key of the store is bound
+   * to); either Origin without a store names nothing. Returns the store's ID, or null for the standard store.
    */
   private async customKeyStoreFor(input: CreateKeyInput, origin: string, keySpec: string, keyUsage: string): Promise<string | null> {
     const id = input.customKeyStoreId;
     if (id === undefined) {
       if (origin === Origin.AwsCloudHsm) throw kmsErrors.validation('Origin AWS_CLOUDHSM needs the CustomKeyStoreId of an AWS_CLOUDHSM key store.');
+      if (origin === Origin.ExternalKeyStore) throw kmsErrors.validation('Origin EXTERNAL_KEY_STORE needs the CustomKeyStoreId of an EXTERNAL_KEY_STORE key store.');
+      if (input.xksKeyId !== undefined) throw kmsErrors.validation('XksKeyId is valid only for keys in an external key store (Origin EXTERNAL_KEY_STORE).');
       return null;
     }
     const store = await this.deps.customKeyStores.find(id);
     if (!store) throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${id} does not exist.`);
-    if (store.type !== 'AWS_CLOUDHSM') throw new KmsError('UnsupportedOperation', 'Kura does not serve external key stores (EXTERNAL_KEY_STORE) yet.');
-    if (origin !== Origin.AwsCloudHsm) throw kmsErrors.validation(`A key in an AWS_CLOUDHSM key store has Origin AWS_CLOUDHSM, not ${origin}.`);
+    const wanted = store.type === 'AWS_CLOUDHSM' ? Origin.AwsCloudHsm : Origin.ExternalKeyStore;
+    if (origin !== wanted) throw kmsErrors.validation(`A key in an ${store.type} key store has Origin ${wanted}, not ${origin}.`);
+    if (store.type === 'EXTERNAL_KEY_STORE') {
+      if (input.xksKeyId === undefined) throw kmsErrors.validation('A key in an external key store needs the XksKeyId of its external key.');
+      const bound = await this.deps.keys.findByXksKeyId(id, input.xksKeyId);
+      if (bound) throw new KmsError('XksKeyAlreadyInUse', `External key ${input.xksKeyId} is bound to KMS key ${bound.keyId} of this external key store already.`);
+    } else if (input.xksKeyId !== undefined) {
+      throw kmsErrors.validation('XksKeyId is valid only for keys in an external key store (Origin EXTERNAL_KEY_STORE).');
+    }
     if (keySpec !== SYMMETRIC_DEFAULT || keyUsage !== KeyUsage.EncryptDecrypt) {
       throw new KmsError('UnsupportedOperation', 'A custom key store holds only symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).');
     }
@@ -96,7 +106,6 @@ export class LifecycleOperations {
           throw new KmsError('UnsupportedOperation', `Kura does not support Origin ${origin} yet; keys are AWS_KMS (generated), EXTERNAL (imported) or AWS_CLOUDHSM (on an HSM).`);
         }
         const keyOrigin = origin as Origin;
-        if (input.xksKeyId !== undefined) throw kmsErrors.validation('XksKeyId is valid only for keys in an external key store (Origin EXTERNAL_KEY_STORE).');
         if (input.multiRegion) throw new KmsError('UnsupportedOperation', 'Kura does not support multi-Region keys.');
         const policy = input.policy ?? defaultKeyPolicy(ctx.accountId, partitionOf(ctx.region));
         checkPolicyDocument(policy);
@@ -123,17 +132,28 @@ export class LifecycleOperations {
           expirationModel: null,
           validTo: null,
           customKeyStoreId,
+          xksKeyId: customKeyStoreId !== null ? (input.xksKeyId ?? null) : null,
         };
         return { keys: [], record, tags };
       },
       // An EXTERNAL key has no material until ImportKeyMaterial; its material ID comes from the material.
-      // A key on an HSM is labelled there with its ARN, so that an operator can find it on the token.
+      // A key on an HSM is labelled there with its ARN, so that an operator can find it on the token; a key
+      // in an external key store is bound to its external key, which its store checks with the proxy.
       make: async ({ record }) =>
-        record.origin === Origin.External ? null : directory.storeOf(record).generate(record.keyId, record.keySpec, { label: arnOf(record) }),
+        record.origin === Origin.External
+          ? null
+          : directory.storeOf(record).generate(record.keyId, record.keySpec, {
+              label: arnOf(record),
+              ...(record.xksKeyId !== null ? { externalKeyId: record.xksKeyId, caller: { principal: ctx.principal, keyArn: arnOf(record), operation: ctx.operation, requestId: ctx.requestId ?? record.keyId } } : {}),
+            }),
       discard: async (made, { record }) => {
         if (made) await directory.storeOf(record).destroy({ keyId: record.keyId, materialId: made.materialId, ref: made.ref });
       },
       apply: async ({ tx }, { record, tags }, made) => {
+        if (record.xksKeyId !== null && record.customKeyStoreId !== null) {
+          const bound = await this.deps.keys.findByXksKeyId(record.customKeyStoreId, record.xksKeyId, tx);
+          if (bound) throw new KmsError('XksKeyAlreadyInUse', `External key ${record.xksKeyId} is bound to KMS key ${bound.keyId} of this external key store already.`);
+        }
         const key: Key = { ...record, currentMaterialId: made?.materialId ?? null };
         await this.deps.keys.insert(tx, key);
         if (made) {

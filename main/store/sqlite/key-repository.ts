@@ -32,6 +32,7 @@ function toKey(r: Row): KeyRecord {
     expirationModel: text(r.expiration_model),
     validTo: num(r.valid_to),
     customKeyStoreId: text(r.custom_key_store_id),
+    xksKeyId: text(r.xks_key_id),
   };
 }
 
@@ -79,11 +80,12 @@ function keyColumns(k: KeyRecord): Columns {
     ['expiration_model', k.expirationModel],
     ['valid_to', k.validTo],
     ['custom_key_store_id', k.customKeyStoreId],
+    ['xks_key_id', k.xksKeyId],
   ];
 }
 
 /** What a key never changes after CreateKey. */
-const KEY_IMMUTABLE = ['account_id', 'region', 'key_usage', 'key_spec', 'origin', 'created_at', 'custom_key_store_id'];
+const KEY_IMMUTABLE = ['account_id', 'region', 'key_usage', 'key_spec', 'origin', 'created_at', 'custom_key_store_id', 'xks_key_id'];
 
 function materialColumns(m: MaterialRecord): Columns {
   return [
@@ -121,6 +123,11 @@ export class SqliteKeyRepository implements KeyRepository {
 
   async find(keyId: string, tx?: Tx): Promise<KeyRecord | undefined> {
     const r = await this.db.read(tx).get('SELECT * FROM keys WHERE key_id = ?', keyId);
+    return r ? toKey(r) : undefined;
+  }
+
+  async findByXksKeyId(customKeyStoreId: string, xksKeyId: string, tx?: Tx): Promise<KeyRecord | undefined> {
+    const r = await this.db.read(tx).get('SELECT * FROM keys WHERE custom_key_store_id = ? AND xks_key_id = ?', customKeyStoreId, xksKeyId);
     return r ? toKey(r) : undefined;
   }
 

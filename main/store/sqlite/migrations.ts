@@ -233,6 +233,28 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE INDEX xks_keys_by_store ON xks_keys (store_id)
     `,
   },
+  {
+    version: 8,
+    name: 'XKS proxy stores on an HSM: the token PIN and the health check key',
+    sql: `
+      -- A store on an HSM (hsm_id not NULL) keeps the token's user PIN, sealed under the root key (the
+      -- HSM's own row keeps none), and the reference of the token key its deep health check encrypts
+      -- with (made once, when the store is made, so that a health check leaves nothing on the token).
+      -- Both NULL for a store in the standard key store, and for every store made before this version.
+      ALTER TABLE xks_stores ADD COLUMN pin_sealed BLOB;
+      ALTER TABLE xks_stores ADD COLUMN health_key_ref BLOB
+    `,
+  },
+  {
+    version: 9,
+    name: 'Keys in external key stores: the external key each is bound to',
+    sql: `
+      -- AWS's XksKeyId: the external key (behind the store's XKS proxy) a key of an EXTERNAL_KEY_STORE
+      -- key store is bound to; NULL for every other key. One key per external key in a store.
+      ALTER TABLE keys ADD COLUMN xks_key_id TEXT;
+      CREATE UNIQUE INDEX keys_by_xks_key ON keys (custom_key_store_id, xks_key_id) WHERE xks_key_id IS NOT NULL
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,6 +1,6 @@
 // XksRepository (../repositories.ts) on SQLite: the xks_stores, xks_credentials and xks_keys tables of
-// migration 7 (./migrations.ts) and the mapping between their rows and the XKS records. Deleting a store
-// takes its credentials with it (ON DELETE CASCADE); xks_keys.store_id has no cascade, which is what
+// migrations 7 and 8 (./migrations.ts) and the mapping between their rows and the XKS records. Deleting a
+// store takes its credentials with it (ON DELETE CASCADE); xks_keys.store_id has no cascade, which is what
 // refuses deleting a store that still has keys.
 import type { XksRepository } from '../repositories.js';
 import type { XksCredentialRecord, XksKeyRecord, XksStoreRecord } from '../records.js';
@@ -11,6 +11,8 @@ const toStore = (r: Row): XksStoreRecord => ({
   id: String(r.id),
   uriPathPrefix: String(r.uri_path_prefix),
   hsmId: r.hsm_id === null || r.hsm_id === undefined ? null : String(r.hsm_id),
+  pinSealed: (r.pin_sealed as Buffer | null | undefined) ?? null,
+  healthKeyRef: (r.health_key_ref as Buffer | null | undefined) ?? null,
   createdAt: Number(r.created_at),
 });
 
@@ -49,7 +51,9 @@ export class SqliteXksRepository implements XksRepository {
   }
 
   async insertStore(tx: Tx, s: XksStoreRecord): Promise<void> {
-    await this.db.sql(tx).run('INSERT INTO xks_stores (id, uri_path_prefix, hsm_id, created_at) VALUES (?, ?, ?, ?)', s.id, s.uriPathPrefix, s.hsmId, s.createdAt);
+    await this.db
+      .sql(tx)
+      .run('INSERT INTO xks_stores (id, uri_path_prefix, hsm_id, pin_sealed, health_key_ref, created_at) VALUES (?, ?, ?, ?, ?, ?)', s.id, s.uriPathPrefix, s.hsmId, s.pinSealed, s.healthKeyRef, s.createdAt);
   }
 
   async deleteStore(tx: Tx, id: string): Promise<boolean> {

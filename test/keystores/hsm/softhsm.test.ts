@@ -63,19 +63,23 @@ describe('HsmKeyStore on SoftHSM2', () => {
     expect(info.serialNumber).toMatch(/^[0-9a-f]{16}$/);
   });
 
-  it('answers AWS connection error codes: unknown label, wrong PIN, already logged in, refused module path', async () => {
+  it('answers AWS connection error codes: unknown label, wrong PIN, another PIN than the login\'s, refused module path', async () => {
     // A token made while sessions are open is not seen: the module cannot rescan under them.
     env.makeToken('kura-late');
     expect(await connectError(probeHsmToken({ modulePath: env.modulePath, tokenLabel: 'kura-late' }))).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
     expect(await connectError(probeHsmToken({ modulePath: env.modulePath, tokenLabel: 'no-such-token' }))).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
     expect(await connectError(connectHsmKeyStore({ ...config(token), tokenLabel: 'no-such-token' }))).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
-    // On a token nobody in this process is logged in to (else the answer is USER_LOGGED_IN, whatever the PIN).
+    // On a token nobody in this process is logged in to (else the PIN is compared with the login's).
     const wrong = await connectHsmKeyStore({ ...config(idle), pin: '0000000' }).catch((e: unknown) => e);
     expect(wrong).toBeInstanceOf(HsmConnectionError);
     expect((wrong as HsmConnectionError).code).toBe('INVALID_CREDENTIALS');
     expect((wrong as Error).message).not.toContain('0000000');
-    // PKCS#11 logs in per token and process: a second store on the same token would share the first one's login.
-    expect(await connectError(connectHsmKeyStore(config(token)))).toBe('USER_LOGGED_IN');
+    // PKCS#11 logs in per token and process: a second store on the same token shares the first one's
+    // login (test/keystores/hsm/shared-login.test.ts), and only with the PIN that logged in.
+    const other = await connectHsmKeyStore({ ...config(token), pin: '0000000' }).catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(HsmConnectionError);
+    expect((other as HsmConnectionError).code).toBe('INVALID_CREDENTIALS');
+    expect((other as Error).message).not.toContain('0000000');
     expect(await connectError(connectHsmKeyStore({ ...config(token), modulePath: 'libsofthsm2.so' }))).toBe('CLUSTER_NOT_FOUND');
     expect(await connectError(probeHsmToken({ modulePath: '/usr/lib/no-such-module.so', tokenLabel: token.label }))).toBe('CLUSTER_NOT_FOUND');
     // The store that is connected is not disturbed by any of it.

@@ -74,7 +74,7 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(await kmsCode(create({ customKeyStoreName: 'x', cloudHsmClusterId: 'cluster-aaaaaaaaaaa' }))).toBe('CloudHsmClusterNotFound');
     expect(await kmsCode(create({ customKeyStoreName: 'x', cloudHsmClusterId: second.id, trustAnchorCertificate: 'not a certificate' }))).toBe('IncorrectTrustAnchor');
     expect(await kmsCode(create({ customKeyStoreName: 'x', cloudHsmClusterId: second.id, keyStorePassword: undefined }))).toBe('Validation');
-    expect(await kmsCode(create({ customKeyStoreName: 'x', customKeyStoreType: 'EXTERNAL_KEY_STORE' }))).toBe('UnsupportedOperation');
+    expect(await kmsCode(create({ customKeyStoreName: 'x', customKeyStoreType: 'EXTERNAL_KEY_STORE' }))).toBe('Validation');
     expect(await kmsCode(d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), { customKeyStoreId: 'cks-00000000000000000' }))).toBe('CustomKeyStoreNotFound');
     expect(await kmsCode(d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), { customKeyStoreName: 'nobody' }))).toBe('CustomKeyStoreNotFound');
   });

@@ -54,6 +54,7 @@ export function keyRecord(over: Partial<KeyRecord> = {}): KeyRecord {
     expirationModel: null,
     validTo: null,
     customKeyStoreId: null,
+    xksKeyId: null,
     ...over,
   };
 }

@@ -30,11 +30,26 @@ export function keyRepositoryContract(name: string, open: OpenStore): void {
         expirationModel: 'KEY_MATERIAL_EXPIRES',
         validTo: 6_000,
         customKeyStoreId: cks.id,
+        xksKeyId: 'external-key-1',
       });
       await insertKeys(s, plain, full);
       expect(await s.keys.find(plain.keyId)).toEqual(plain);
       expect(await s.keys.find(full.keyId)).toEqual(full);
       expect(await s.keys.find('00000000-0000-0000-0000-000000000000')).toBeUndefined();
+    });
+
+    it('finds the key bound to an external key in its store; one external key binds one key per store', async () => {
+      const s = store();
+      const cks = customKeyStoreRecord();
+      const other = customKeyStoreRecord();
+      await s.db.write(async (tx) => {
+        await s.customKeyStores.insert(tx, cks);
+        await s.customKeyStores.insert(tx, other);
+      });
+      const [bound] = await insertKeys(s, keyRecord({ customKeyStoreId: cks.id, xksKeyId: 'ext-a' }), keyRecord({ customKeyStoreId: other.id, xksKeyId: 'ext-a' }));
+      expect(await s.keys.findByXksKeyId(cks.id, 'ext-a')).toEqual(bound);
+      expect(await s.keys.findByXksKeyId(cks.id, 'ext-b')).toBeUndefined();
+      await expect(s.db.write((tx) => s.keys.insert(tx, keyRecord({ customKeyStoreId: cks.id, xksKeyId: 'ext-a' })))).rejects.toThrow();
     });
 
     it('refuses a key ID that is taken, and a custom key store that does not exist', async () => {
@@ -60,6 +75,7 @@ export function keyRepositoryContract(name: string, open: OpenStore): void {
         origin: 'EXTERNAL',
         createdAt: 5,
         customKeyStoreId: cks.id,
+        xksKeyId: 'moved',
         // mutable
         description: 'changed',
         state: 'Disabled',
@@ -84,6 +100,7 @@ export function keyRepositoryContract(name: string, open: OpenStore): void {
         origin: k!.origin,
         createdAt: k!.createdAt,
         customKeyStoreId: null,
+        xksKeyId: null,
       });
     });
 

@@ -1,12 +1,21 @@
 // The contract of XksRepository (main/store/repositories.ts), which any implementation passes: XKS proxy
-// stores found by ID and by URI path prefix, listed oldest first; a prefix served once; credentials and
-// keys per store; key status changes; a store deleted with its credentials but not while it has keys.
+// stores found by ID and by URI path prefix, listed oldest first; a prefix served once; a store on an HSM
+// with its sealed PIN and health check key reference, byte for byte; credentials and keys per store; key
+// status changes; a store deleted with its credentials but not while it has keys.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { XksCredentialRecord, XksKeyRecord, XksStoreRecord } from '../../../main/store/index.js';
+import type { HsmRecord, XksCredentialRecord, XksKeyRecord, XksStoreRecord } from '../../../main/store/index.js';
 import { freshStore, type OpenStore } from './harness.js';
 
-const storeRecord = (over: Partial<XksStoreRecord> = {}): XksStoreRecord => ({ id: `xks-${randomUUID()}`, uriPathPrefix: `p${randomBytes(4).toString('hex')}`, hsmId: null, createdAt: 1_000, ...over });
+const storeRecord = (over: Partial<XksStoreRecord> = {}): XksStoreRecord => ({
+  id: `xks-${randomUUID()}`,
+  uriPathPrefix: `p${randomBytes(4).toString('hex')}`,
+  hsmId: null,
+  pinSealed: null,
+  healthKeyRef: null,
+  createdAt: 1_000,
+  ...over,
+});
 const credentialRecord = (storeId: string, over: Partial<XksCredentialRecord> = {}): XksCredentialRecord => ({
   accessKeyId: `XKS${randomBytes(12).toString('hex').toUpperCase().replace(/[^A-Z2-7]/g, 'A').slice(0, 21)}`,
   storeId,
@@ -41,6 +50,21 @@ export function xksRepositoryContract(name: string, open: OpenStore): void {
       expect(await s.xks.findStoreByPrefix('nope')).toBeUndefined();
       expect(await s.xks.listStores()).toEqual([b, a]);
       await expect(s.db.write((tx) => s.xks.insertStore(tx, storeRecord({ uriPathPrefix: a.uriPathPrefix })))).rejects.toThrow();
+    });
+
+    it('keeps a store on an HSM with its sealed PIN and health check key reference', async () => {
+      const s = store();
+      const hsm: HsmRecord = { id: 'cluster-xkscontract1', modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'kura-xks', libraryParameters: null, manufacturer: 'SoftHSM project', model: 'SoftHSM v2', serialNumber: '0123456789abcdef', createdAt: 5 };
+      const st = storeRecord({ hsmId: hsm.id, pinSealed: randomBytes(45), healthKeyRef: randomBytes(18) });
+      await s.db.write(async (tx) => {
+        await s.hsms.insert(tx, hsm);
+        await s.xks.insertStore(tx, st);
+      });
+      expect(await s.xks.findStore(st.id)).toEqual(st);
+      expect(await s.xks.findStoreByPrefix(st.uriPathPrefix)).toEqual(st);
+      expect(await s.xks.listStores()).toEqual([st]);
+      // A store names a registered HSM only.
+      await expect(s.db.write((tx) => s.xks.insertStore(tx, storeRecord({ hsmId: 'cluster-notregistered', pinSealed: randomBytes(45) })))).rejects.toThrow();
     });
 
     it('keeps credentials and keys per store, changes a key\'s status, and deletes them', async () => {

@@ -189,10 +189,13 @@ describe('migration 4: custom key stores and material references', () => {
     const s = await openStore(file);
     try {
       expect(await sqliteOf(s).all('SELECT version FROM schema_version ORDER BY version')).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
-      // Every column a version-3 key had is as it was; the new one says "standard key store".
+      // Every column a version-3 key had is as it was; the new ones say "standard key store", no external key.
       const rawAfter = await sqliteOf(s).all<Record<string, unknown>>('SELECT * FROM keys ORDER BY key_id');
-      expect(rawAfter.map((r) => r.custom_key_store_id)).toEqual([null, null]);
-      expect(rawAfter.map(({ custom_key_store_id: _, ...rest }) => rest)).toEqual(rawBefore);
+      expect(rawAfter.map((r) => [r.custom_key_store_id, r.xks_key_id])).toEqual([
+        [null, null],
+        [null, null],
+      ]);
+      expect(rawAfter.map(({ custom_key_store_id: _, xks_key_id: __, ...rest }) => rest)).toEqual(rawBefore);
 
       expect(await s.keys.find(keyId)).toEqual({
         keyId,
@@ -215,6 +218,7 @@ describe('migration 4: custom key stores and material references', () => {
         expirationModel: null,
         validTo: null,
         customKeyStoreId: null,
+        xksKeyId: null,
       });
       const [material] = await s.keys.listMaterials(keyId);
       expect(material!.materialRef!.equals(sealed)).toBe(true);
@@ -291,6 +295,7 @@ describe('migration 4: custom key stores and material references', () => {
         expirationModel: null,
         validTo: null,
         customKeyStoreId: hsm.id,
+        xksKeyId: null,
       };
       await s.db.write((tx) => s.keys.insert(tx, key));
       expect((await s.keys.find(key.keyId))!.customKeyStoreId).toBe(hsm.id);
@@ -438,6 +443,32 @@ describe('migration 6: seal mode pkcs11 (seal_config rebuilt)', () => {
       };
       expect(await s.db.write((tx) => s.appliance.insertSealConfig(tx, cfg))).toBe(true);
       expect(await s.appliance.sealConfig()).toEqual(cfg);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('migration 8: XKS proxy stores on an HSM (sealed PIN, health check key)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('kura-migrate8-');
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the XKS stores a version-7 Kura wrote (in the standard key store) and adds the two columns', async () => {
+    expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(8);
+    const file = path.join(dir, 'kura.db');
+    const old = await openStore(file, { schemaUpTo: 7 });
+    await writeSql(old, (sql) => sql.run("INSERT INTO xks_stores (id, uri_path_prefix, hsm_id, created_at) VALUES ('xks-old', 'tenant/old', NULL, 77)"));
+    await old.close();
+    const s = await openStore(file);
+    try {
+      expect(await s.xks.findStore('xks-old')).toEqual({ id: 'xks-old', uriPathPrefix: 'tenant/old', hsmId: null, pinSealed: null, healthKeyRef: null, createdAt: 77 });
+      const columns = (await sqliteOf(s).all<{ name: string }>('PRAGMA table_info(xks_stores)')).map((c) => c.name);
+      expect(columns).toEqual(['id', 'uri_path_prefix', 'hsm_id', 'created_at', 'pin_sealed', 'health_key_ref']);
     } finally {
       await s.close();
     }

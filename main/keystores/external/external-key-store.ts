@@ -1,0 +1,190 @@
+// The external key store (EXTERNAL_KEY_STORE, DESIGN.md "XKS (both directions)"): Kura's counterpart of
+// an AWS KMS external key store. A KMS key in it is bound to an external key (AWS's XksKeyId) that an
+// XKS proxy holds — another Kura, or any vendor's proxy — and its ciphertexts are encrypted twice, as
+// AWS does: first under key material of Kura's own (made for the key in the standard key store and
+// sealed there under the root key), then, through the proxy, under the external key. Neither alone
+// can decrypt: the proxy never sees the plaintext, and Kura cannot decrypt without the proxy.
+//
+// A material reference is the external key's ID and the inner material's reference. The sealed payload
+// of a blob is what the proxy returned, in a small envelope of this store's own:
+//
+//   u8 version (1) | u8 IV length | IV | u8 ciphertextMetadata length | ciphertextMetadata | tag (16) | ciphertext
+//
+// The AAD the proxy binds is SHA-256 of the blob's AAD (header and encryption context): bounded, and a
+// blob moved to another key, material or context fails at the proxy as well as inside.
+//
+// Errors, as AWS KMS answers them: every failure of the proxy or of its connection in a cryptographic
+// operation is KMSInvalidStateException (its message says which); a ciphertext the proxy says is
+// invalid is InvalidCiphertextException. Generating checks the external key's metadata first
+// (XksKeyNotFoundException, XksKeyInvalidConfigurationException: AES_256, ENABLED, ENCRYPT and DECRYPT).
+import { createHash, randomUUID } from 'node:crypto';
+import { KmsError, kmsErrors } from '../../common/errors.js';
+import { AeadAuthenticationError } from '../../crypto/aead.js';
+import type { BlobCaller, BlobPayload, ConnectionState, GenerateHints, KeyStore, KeyStoreSpec, MaterialRef, NewMaterial, StoredMaterial } from '../key-store.js';
+import { materialRefFromStorage } from '../key-store.js';
+import { CustomKeyStoreBase, SYMMETRIC_DEFAULT } from '../custom-key-store-base.js';
+import { XksProxyError, type XksClient, type XksRequestMetadata } from './xks-client.js';
+
+const ENVELOPE_V1 = 1;
+const TAG_BYTES = 16;
+const REF_V1 = 1;
+
+
+/** What a reference of this store holds. */
+interface ExternalRef {
+  externalKeyId: string;
+  inner: MaterialRef;
+}
+
+export function encodeExternalRef(r: ExternalRef): MaterialRef {
+  const id = Buffer.from(r.externalKeyId, 'utf8');
+  return materialRefFromStorage(Buffer.concat([Buffer.from([REF_V1, id.length]), id, r.inner]));
+}
+
+export function decodeExternalRef(ref: MaterialRef): ExternalRef {
+  if (ref.length < 3 || ref[0] !== REF_V1 || ref.length < 2 + ref[1]!) throw new KmsError('Internal', 'This material reference is not an external key store\'s.');
+  const len = ref[1]!;
+  return { externalKeyId: ref.subarray(2, 2 + len).toString('utf8'), inner: materialRefFromStorage(Buffer.from(ref.subarray(2 + len))) };
+}
+
+/** The sealed payload's envelope (above); AeadAuthenticationError for anything that is not one. */
+function openEnvelope(sealed: Uint8Array): { iv: Buffer; ciphertextMetadata: Buffer | undefined; tag: Buffer; ciphertext: Buffer } {
+  const b = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  let at = 0;
+  const take = (n: number): Buffer => {
+    if (at + n > b.length) throw new AeadAuthenticationError();
+    const out = b.subarray(at, at + n);
+    at += n;
+    return out;
+  };
+  if (take(1)[0] !== ENVELOPE_V1) throw new AeadAuthenticationError();
+  const ivLen = take(1)[0]!;
+  if (ivLen !== 12 && ivLen !== 16) throw new AeadAuthenticationError();
+  const iv = take(ivLen);
+  const cmLen = take(1)[0]!;
+  if (cmLen > 20) throw new AeadAuthenticationError();
+  const cm = take(cmLen);
+  const tag = take(TAG_BYTES);
+  return { iv, ciphertextMetadata: cmLen > 0 ? cm : undefined, tag, ciphertext: b.subarray(at) };
+}
+
+const proxyAad = (aad: Uint8Array): Buffer => createHash('sha256').update(aad).digest();
+
+export interface ExternalKeyStoreParts {
+  /** This store's custom key store ID (for messages). */
+  customKeyStoreId: string;
+  client: XksClient;
+  /** Where the inner material lives: the standard key store. */
+  inner: KeyStore;
+}
+
+export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
+  readonly type = 'EXTERNAL_KEY_STORE' as const;
+  private state: ConnectionState = 'CONNECTED';
+
+  constructor(private readonly parts: ExternalKeyStoreParts) {
+    super('An external key store');
+  }
+
+  connectionState(): ConnectionState {
+    return this.state;
+  }
+
+  /** The requestMetadata of a call: the KMS call's, or (a store used on its own) Kura and the key's ID. */
+  private metadata(caller: BlobCaller | undefined, keyId: string, fallbackOperation: string): XksRequestMetadata {
+    return {
+      awsPrincipalArn: caller?.principal ?? 'kura',
+      kmsKeyArn: caller?.keyArn ?? keyId,
+      kmsOperation: caller?.operation ?? fallbackOperation,
+      kmsRequestId: caller?.requestId ?? randomUUID(),
+    };
+  }
+
+  /** A failure of the proxy in a cryptographic operation, as AWS answers it (KMSInvalidStateException). */
+  private proxyFailure(e: unknown): KmsError {
+    if (e instanceof XksProxyError) {
+      return kmsErrors.invalidState(`The external key store ${this.parts.customKeyStoreId} could not use its XKS proxy: ${e.message}`);
+    }
+    throw e;
+  }
+
+  /** Checks the external key (AWS: AES_256, ENABLED, ENCRYPT and DECRYPT), then makes the inner material. */
+  async generate(keyId: string, spec: KeyStoreSpec, hints?: GenerateHints): Promise<NewMaterial> {
+    if (!this.supports(spec)) throw this.unsupported(`hold keys of key spec ${spec}`);
+    const externalKeyId = hints?.externalKeyId;
+    if (externalKeyId === undefined) throw kmsErrors.validation('A key in an external key store needs an XksKeyId.');
+    let meta;
+    try {
+      meta = await this.parts.client.metadata(externalKeyId, this.metadata(hints?.caller, keyId, 'CreateKey'));
+    } catch (e) {
+      if (e instanceof XksProxyError && e.errorName === 'KeyNotFoundException') {
+        throw new KmsError('XksKeyNotFound', `The XKS proxy of ${this.parts.customKeyStoreId} has no external key ${externalKeyId}.`);
+      }
+      if (e instanceof XksProxyError && e.kind === 'TIMED_OUT') throw new KmsError('DependencyTimeout', e.message);
+      if (e instanceof XksProxyError) throw new KmsError('CustomKeyStoreInvalidState', `The external key store ${this.parts.customKeyStoreId} could not use its XKS proxy: ${e.message}`);
+      throw e;
+    }
+    const usage = new Set(meta.keyUsage);
+    if (meta.keySpec !== 'AES_256' || meta.keyStatus !== 'ENABLED' || !usage.has('ENCRYPT') || !usage.has('DECRYPT')) {
+      throw new KmsError(
+        'XksKeyInvalidConfiguration',
+        `External key ${externalKeyId} is ${meta.keySpec}, ${meta.keyStatus}, usage [${meta.keyUsage.join(', ')}]: a KMS key needs an AES_256 external key that is ENABLED for ENCRYPT and DECRYPT.`,
+      );
+    }
+    const made = await this.parts.inner.generate(keyId, SYMMETRIC_DEFAULT);
+    return { materialId: made.materialId, ref: encodeExternalRef({ externalKeyId, inner: made.ref }), publicKey: null };
+  }
+
+  private innerMaterial(m: StoredMaterial): { externalKeyId: string; inner: StoredMaterial } {
+    if (m.keySpec !== SYMMETRIC_DEFAULT) throw this.unsupported(`use keys of key spec ${m.keySpec}`);
+    const r = decodeExternalRef(m.ref);
+    return { externalKeyId: r.externalKeyId, inner: { ...m, ref: r.inner } };
+  }
+
+  async encryptBlobPayload(m: StoredMaterial, payload: BlobPayload, plaintext: Uint8Array): Promise<Buffer> {
+    const { externalKeyId, inner } = this.innerMaterial(m);
+    const once = await this.parts.inner.encryptBlobPayload(inner, payload, plaintext);
+    let outer;
+    try {
+      outer = await this.parts.client.encrypt(externalKeyId, { plaintext: once, aad: proxyAad(payload.aad) }, this.metadata(payload.caller, m.keyId, 'Encrypt'));
+    } catch (e) {
+      throw this.proxyFailure(e);
+    }
+    const cm = outer.ciphertextMetadata ?? Buffer.alloc(0);
+    return Buffer.concat([Buffer.from([ENVELOPE_V1, outer.iv.length]), outer.iv, Buffer.from([cm.length]), cm, outer.tag, outer.ciphertext]);
+  }
+
+  async decryptBlobPayload(m: StoredMaterial, payload: BlobPayload, sealed: Uint8Array): Promise<Buffer> {
+    const { externalKeyId, inner } = this.innerMaterial(m);
+    const env = openEnvelope(sealed);
+    let once: Buffer;
+    try {
+      once = await this.parts.client.decrypt(externalKeyId, { ...env, aad: proxyAad(payload.aad) }, this.metadata(payload.caller, m.keyId, 'Decrypt'));
+    } catch (e) {
+      if (e instanceof XksProxyError && e.errorName === 'InvalidCiphertextException') throw new AeadAuthenticationError();
+      throw this.proxyFailure(e);
+    }
+    try {
+      return await this.parts.inner.decryptBlobPayload(inner, payload, once);
+    } finally {
+      once.fill(0);
+    }
+  }
+
+  /** Destroys the inner material; the external key is the proxy's and stays (AWS never deletes it). */
+  async destroy(m: Pick<StoredMaterial, 'keyId' | 'materialId' | 'ref'>): Promise<void> {
+    await this.parts.inner.destroy({ ...m, ref: decodeExternalRef(m.ref).inner });
+  }
+
+  /**
+   * The appliance sealed: the inner material is the standard store's, which forgets it; the proxy
+   * credential goes with this store, which the KMS domain closes and unregisters on seal.
+   */
+  forgetAll(): void {}
+
+  /** Closes the proxy connections: the store is disconnected. */
+  close(): void {
+    this.state = 'DISCONNECTED';
+    this.parts.client.close();
+  }
+}

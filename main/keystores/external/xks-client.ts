@@ -1,0 +1,305 @@
+// Kura as an XKS client: the calls an external key store makes to its XKS proxy (the XKS proxy API
+// specification, aws/aws-kms-xksproxy-api-spec, xks_proxy_api_spec.md v1.0.3): GetHealthStatus,
+// GetKeyMetadata, Encrypt and Decrypt, POSTed as JSON to {XksProxyUriEndpoint}{XksProxyUriPath}/…,
+// signed with SigV4 (service kms-xks-proxy) by the store's proxy authentication credential, over HTTPS.
+//
+// As AWS KMS does: every call has a deadline (250 ms by default, AWS's), connections are kept alive,
+// the proxy's TLS certificate must verify for the endpoint's host name (the system's CAs, plus any the
+// operator trusts for proxies), and an Encrypt asks for the ciphertext data integrity value and checks
+// it. Every failure is an XksProxyError saying what kind of failure it was, so that the key store can
+// answer each operation with AWS's error and a connection attempt with AWS's connection error code.
+//
+// `connectTo` sends the connection to another address than the endpoint's host (as curl's
+// --connect-to): TLS and SigV4 still name the endpoint's host. A proxy on a loopback port, or behind a
+// name not in DNS, is reachable this way while the endpoint keeps AWS's shape (https://host, no port).
+import { createHash } from 'node:crypto';
+import https from 'node:https';
+import tls from 'node:tls';
+import { signRequest } from '../../sigv4/sign.js';
+
+/** What went wrong with a call, in the terms of AWS's XKS connection error codes. */
+export type XksFailureKind =
+  /** No answer within the deadline. */
+  | 'TIMED_OUT'
+  /** No connection: refused, reset, no route, the name does not resolve. */
+  | 'NOT_REACHABLE'
+  /** The TLS handshake failed: the certificate does not verify for the host, or no common protocol. */
+  | 'INVALID_TLS'
+  /** The proxy refused the credential (AuthenticationFailedException, AccessDeniedException). */
+  | 'ACCESS_DENIED'
+  /** An answer that is not the specification's: not JSON, missing or malformed members, a wrong CDIV. */
+  | 'INVALID_RESPONSE'
+  /** The proxy does not serve this URI path (InvalidUriPathException), or answered 404/405 without a spec error. */
+  | 'INVALID_CONFIGURATION'
+  /** A specification error about the request itself (KeyNotFoundException, InvalidCiphertextException, …): see errorName. */
+  | 'PROXY_ERROR';
+
+export class XksProxyError extends Error {
+  constructor(
+    readonly kind: XksFailureKind,
+    message: string,
+    /** The specification's errorName, for PROXY_ERROR (and ACCESS_DENIED, INVALID_CONFIGURATION when the proxy named one). */
+    readonly errorName?: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'XksProxyError';
+  }
+}
+
+/** The requestMetadata Kura sends: who asked, for which KMS key and operation, in which request. */
+export interface XksRequestMetadata {
+  awsPrincipalArn: string;
+  kmsKeyArn?: string;
+  kmsOperation: string;
+  kmsRequestId: string;
+}
+
+export interface XksClientConfig {
+  /** https://host — AWS's XksProxyUriEndpoint (no port, no path). */
+  uriEndpoint: string;
+  /** /kms/xks/v1 or /{prefix}/kms/xks/v1 — AWS's XksProxyUriPath. */
+  uriPath: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The region in the SigV4 credential scope (the external key store's region). */
+  region: string;
+  /** Where to connect instead of the endpoint's host, port 443. */
+  connectTo?: { host: string; port: number };
+  /** CAs trusted for proxies besides the system's (PEM). */
+  ca?: readonly string[];
+  /** The deadline of each call (AWS: 250 ms). */
+  timeoutMs?: number;
+  nowMs?: () => number;
+}
+
+export const XKS_TIMEOUT_MS = 250;
+/** A proxy's answer is small (a 4,300-byte plaintext is under 6 KiB in base64): anything larger is not one. */
+const MAX_RESPONSE_BYTES = 256 * 1024;
+const SERVICE = 'kms-xks-proxy';
+
+const NOT_REACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL']);
+
+/** Whether a socket error is TLS's (certificate or handshake) rather than the network's. */
+function isTlsError(code: string): boolean {
+  return (
+    code.startsWith('ERR_TLS') ||
+    code.startsWith('ERR_SSL') ||
+    code.startsWith('CERT_') ||
+    code.includes('CERT') ||
+    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
+    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' ||
+    code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+  );
+}
+
+export function failureOfSocketError(e: unknown): XksProxyError {
+  const code = e !== null && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
+  const why = e instanceof Error ? e.message : String(e);
+  if (isTlsError(code)) return new XksProxyError('INVALID_TLS', `The TLS connection to the XKS proxy failed (${code}): ${why}`);
+  if (NOT_REACHABLE_CODES.has(code)) return new XksProxyError('NOT_REACHABLE', `The XKS proxy cannot be reached (${code}).`);
+  return new XksProxyError('NOT_REACHABLE', `The XKS proxy cannot be reached: ${why}`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A base64 member of an answer, decoded; INVALID_RESPONSE when it is missing or not base64. */
+function b64(body: Record<string, unknown>, name: string, optional = false): Buffer | undefined {
+  const v = body[name];
+  if (v === undefined && optional) return undefined;
+  if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0) {
+    throw new XksProxyError('INVALID_RESPONSE', `The XKS proxy's answer has no valid base64 ${name}.`);
+  }
+  return Buffer.from(v, 'base64');
+}
+
+export interface XksHealth {
+  ekmFleetDetails: { id: string; model: string; healthStatus: string }[];
+}
+
+export interface XksKeyMetadata {
+  keySpec: string;
+  keyUsage: string[];
+  keyStatus: string;
+}
+
+export interface XksSealedByProxy {
+  ciphertext: Buffer;
+  iv: Buffer;
+  tag: Buffer;
+  ciphertextMetadata: Buffer | undefined;
+}
+
+export class XksClient {
+  private readonly agent: https.Agent;
+  private readonly host: string;
+  private readonly basePath: string;
+  private readonly timeoutMs: number;
+  private readonly nowMs: () => number;
+
+  constructor(private readonly config: XksClientConfig) {
+    const url = new URL(config.uriEndpoint);
+    if (url.protocol !== 'https:' || url.port !== '' || (url.pathname !== '/' && url.pathname !== '')) {
+      throw new XksProxyError('INVALID_CONFIGURATION', `${config.uriEndpoint} is not https://host.`);
+    }
+    this.host = url.hostname;
+    this.basePath = config.uriPath.replace(/\/+$/, '');
+    this.timeoutMs = config.timeoutMs ?? XKS_TIMEOUT_MS;
+    this.nowMs = config.nowMs ?? Date.now;
+    this.agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 64,
+      minVersion: 'TLSv1.2',
+      ...(config.ca && config.ca.length > 0 ? { ca: [...tls.rootCertificates, ...config.ca] } : {}),
+    });
+  }
+
+  /** Closes the kept-alive connections (the store disconnected, or the appliance sealed). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  async health(meta: Pick<XksRequestMetadata, 'kmsOperation' | 'kmsRequestId'>): Promise<XksHealth> {
+    const body = await this.call('/health', { requestMetadata: meta });
+    const fleet = body.ekmFleetDetails;
+    if (!Array.isArray(fleet) || fleet.length === 0 || !fleet.every((e) => isObject(e) && typeof e.healthStatus === 'string')) {
+      throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's health status has no ekmFleetDetails.");
+    }
+    return { ekmFleetDetails: fleet.map((e: Record<string, unknown>) => ({ id: String(e.id ?? ''), model: String(e.model ?? ''), healthStatus: String(e.healthStatus) })) };
+  }
+
+  async metadata(externalKeyId: string, meta: XksRequestMetadata): Promise<XksKeyMetadata> {
+    const body = await this.call(`/keys/${encodeURIComponent(externalKeyId)}/metadata`, { requestMetadata: meta });
+    const { keySpec, keyUsage, keyStatus } = body;
+    if (typeof keySpec !== 'string' || typeof keyStatus !== 'string' || !Array.isArray(keyUsage) || !keyUsage.every((u) => typeof u === 'string')) {
+      throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's key metadata lacks keySpec, keyUsage or keyStatus.");
+    }
+    return { keySpec, keyUsage: keyUsage as string[], keyStatus };
+  }
+
+  /** AES-GCM under the external key, with this AAD; the answer's integrity value is checked. */
+  async encrypt(externalKeyId: string, input: { plaintext: Uint8Array; aad: Uint8Array }, meta: XksRequestMetadata): Promise<XksSealedByProxy> {
+    const body = await this.call(`/keys/${encodeURIComponent(externalKeyId)}/encrypt`, {
+      requestMetadata: meta,
+      plaintext: Buffer.from(input.plaintext).toString('base64'),
+      encryptionAlgorithm: 'AES_GCM',
+      additionalAuthenticatedData: Buffer.from(input.aad).toString('base64'),
+      ciphertextDataIntegrityValueAlgorithm: 'SHA_256',
+    });
+    const sealed: XksSealedByProxy = {
+      ciphertext: b64(body, 'ciphertext')!,
+      iv: b64(body, 'initializationVector')!,
+      tag: b64(body, 'authenticationTag')!,
+      ciphertextMetadata: b64(body, 'ciphertextMetadata', true),
+    };
+    if ((sealed.iv.length !== 12 && sealed.iv.length !== 16) || sealed.tag.length !== 16 || (sealed.ciphertextMetadata?.length ?? 0) > 20) {
+      throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's ciphertext has an IV, tag or ciphertextMetadata of the wrong size.");
+    }
+    const cdiv = b64(body, 'ciphertextDataIntegrityValue', true);
+    if (cdiv !== undefined) {
+      const h = createHash('sha256').update(input.aad);
+      if (sealed.ciphertextMetadata) h.update(sealed.ciphertextMetadata);
+      const expected = h.update(sealed.iv).update(sealed.ciphertext).update(sealed.tag).digest();
+      if (!expected.equals(cdiv)) throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's ciphertext data integrity value does not match its ciphertext.");
+    }
+    return sealed;
+  }
+
+  async decrypt(externalKeyId: string, input: XksSealedByProxy & { aad: Uint8Array }, meta: XksRequestMetadata): Promise<Buffer> {
+    const body = await this.call(`/keys/${encodeURIComponent(externalKeyId)}/decrypt`, {
+      requestMetadata: meta,
+      ciphertext: input.ciphertext.toString('base64'),
+      ...(input.ciphertextMetadata ? { ciphertextMetadata: input.ciphertextMetadata.toString('base64') } : {}),
+      encryptionAlgorithm: 'AES_GCM',
+      additionalAuthenticatedData: Buffer.from(input.aad).toString('base64'),
+      initializationVector: input.iv.toString('base64'),
+      authenticationTag: input.tag.toString('base64'),
+    });
+    return b64(body, 'plaintext')!;
+  }
+
+  /** One signed POST with the deadline; the parsed answer of a 200, or an XksProxyError. */
+  private call(route: string, request: unknown): Promise<Record<string, unknown>> {
+    const path = `${this.basePath}${route}`;
+    const text = JSON.stringify(request);
+    const signed = signRequest({
+      method: 'POST',
+      host: this.host,
+      path,
+      body: text,
+      headers: { 'content-type': 'application/json' },
+      accessKeyId: this.config.accessKeyId,
+      secretAccessKey: this.config.secretAccessKey,
+      region: this.config.region,
+      service: SERVICE,
+      nowMs: this.nowMs(),
+    });
+    const target = this.config.connectTo ?? { host: this.host, port: 443 };
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        f();
+      };
+      const req = https.request(
+        { agent: this.agent, host: target.host, port: target.port, servername: this.host, method: 'POST', path, headers: { ...signed, 'content-length': String(Buffer.byteLength(text)) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_RESPONSE_BYTES) {
+              req.destroy();
+              finish(() => reject(new XksProxyError('INVALID_RESPONSE', `The XKS proxy's answer is larger than ${MAX_RESPONSE_BYTES} bytes.`)));
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('error', (e) => finish(() => reject(failureOfSocketError(e))));
+          res.on('end', () => finish(() => {
+            try {
+              resolve(this.answer(res.statusCode ?? 0, Buffer.concat(chunks)));
+            } catch (e) {
+              reject(e);
+            }
+          }));
+        },
+      );
+      const deadline = setTimeout(() => {
+        finish(() => reject(new XksProxyError('TIMED_OUT', `The XKS proxy did not answer within ${this.timeoutMs} ms.`)));
+        req.destroy();
+      }, this.timeoutMs);
+      req.on('error', (e) => finish(() => reject(failureOfSocketError(e))));
+      req.end(text);
+    });
+  }
+
+  private answer(status: number, raw: Buffer): Record<string, unknown> {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    if (status === 200) {
+      if (!isObject(body)) throw new XksProxyError('INVALID_RESPONSE', 'The XKS proxy answered 200 without a JSON object.', undefined, status);
+      return body;
+    }
+    const errorName = isObject(body) && typeof body.errorName === 'string' ? body.errorName : undefined;
+    const said = isObject(body) && typeof body.errorMessage === 'string' ? `: ${body.errorMessage.slice(0, 300)}` : '';
+    if (errorName === 'AuthenticationFailedException' || errorName === 'AccessDeniedException' || (!errorName && (status === 401 || status === 403))) {
+      return this.fail('ACCESS_DENIED', `The XKS proxy refused Kura's credential (${errorName ?? `HTTP ${status}`})${said}`, errorName, status);
+    }
+    if (errorName === 'InvalidUriPathException' || (!errorName && (status === 404 || status === 405))) {
+      return this.fail('INVALID_CONFIGURATION', `The XKS proxy does not serve ${this.basePath} (${errorName ?? `HTTP ${status}`})${said}`, errorName, status);
+    }
+    if (!errorName) return this.fail('INVALID_RESPONSE', `The XKS proxy answered HTTP ${status} without an errorName.`, undefined, status);
+    return this.fail('PROXY_ERROR', `The XKS proxy answered ${errorName}${said}`, errorName, status);
+  }
+
+  private fail(kind: XksFailureKind, message: string, errorName: string | undefined, status: number): never {
+    throw new XksProxyError(kind, message, errorName, status);
+  }
+}

@@ -1,0 +1,172 @@
+// Custom key stores of type EXTERNAL_KEY_STORE, live: their settings, which are connected now, and the
+// health checks that connect them. What ./custom-key-stores.ts is for HSMs, this is for XKS proxies.
+//
+// AWS's behaviour, kept: connecting runs a health check (GetHealthStatus) against the proxy and ends
+// CONNECTED, or FAILED with an XKS_PROXY_* ConnectionErrorCode; a proxy that stops answering later does
+// not change the state (AWS: "a CONNECTED state does not indicate that the external key store is
+// operating"); its keys' cryptographic operations answer KMSInvalidStateException until it answers
+// again. A connected store is registered in the KeyStoreRegistry under its custom key store ID.
+//
+// The proxy authentication credential's secret is sealed under the root key before it is stored and
+// opened only to build a connection; the appliance sealing closes every connection (the secrets go with
+// them) without changing the stored state, and unsealing reopens the stores stored as CONNECTED.
+import { ExternalKeyStore, XksClient, XksProxyError, type XksFailureKind } from '../keystores/external/index.js';
+import type { KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
+import { encodeAad } from '../seal/at-rest.js';
+import type { RootKeyHolder } from '../seal/root-key.js';
+import type { CustomKeyStoreRecord } from '../store/index.js';
+
+/** AWS's ConnectionErrorCode values of external key stores that Kura can meet (no VPC endpoint services). */
+export type XksConnectionErrorCode =
+  | 'XKS_PROXY_ACCESS_DENIED'
+  | 'XKS_PROXY_NOT_REACHABLE'
+  | 'XKS_PROXY_INVALID_RESPONSE'
+  | 'XKS_PROXY_INVALID_CONFIGURATION'
+  | 'XKS_PROXY_TIMED_OUT'
+  | 'XKS_PROXY_INVALID_TLS_CONFIGURATION'
+  | 'INTERNAL_ERROR';
+
+/** The settings of an EXTERNAL_KEY_STORE store, as kept in CustomKeyStoreRecord.config. */
+export interface XksStoreConfig {
+  uriEndpoint: string;
+  uriPath: string;
+  connectivity: 'PUBLIC_ENDPOINT';
+  accessKeyId: string;
+  /** The raw secret access key, sealed under the root key, base64. */
+  secretSealed: string;
+  /** The region requests to the proxy are signed for (the store's region). */
+  region: string;
+  connectionErrorCode?: XksConnectionErrorCode;
+}
+
+export const xksStoreConfig = (c: CustomKeyStoreRecord): XksStoreConfig => c.config as unknown as XksStoreConfig;
+
+/** How this appliance reaches proxies: extra trusted CAs, addresses to connect to instead of DNS, the deadline. */
+export interface XksClientOptions {
+  /** PEM certificates trusted for proxies besides the system's CAs. */
+  ca?: readonly string[];
+  /** Endpoint host name → where to connect instead (curl's --connect-to). */
+  connectTo?: ReadonlyMap<string, { host: string; port: number }>;
+  /** Each call's deadline (default 250 ms, AWS's). */
+  timeoutMs?: number;
+}
+
+const CODE_OF_KIND: Record<XksFailureKind, XksConnectionErrorCode> = {
+  TIMED_OUT: 'XKS_PROXY_TIMED_OUT',
+  NOT_REACHABLE: 'XKS_PROXY_NOT_REACHABLE',
+  INVALID_TLS: 'XKS_PROXY_INVALID_TLS_CONFIGURATION',
+  ACCESS_DENIED: 'XKS_PROXY_ACCESS_DENIED',
+  INVALID_RESPONSE: 'XKS_PROXY_INVALID_RESPONSE',
+  INVALID_CONFIGURATION: 'XKS_PROXY_INVALID_CONFIGURATION',
+  PROXY_ERROR: 'XKS_PROXY_INVALID_RESPONSE',
+};
+
+/** The outcome of a health check: fine, or why not (a connection error code and a message). */
+export type HealthCheck = { ok: true } | { ok: false; errorCode: XksConnectionErrorCode; message: string };
+
+const secretAad = (storeId: string) => encodeAad('kura/custom-key-store/xks-secret/v1', storeId);
+
+export interface XksConnectionsDeps {
+  registry: KeyStoreRegistry;
+  root: RootKeyHolder;
+  /** Where the inner material of external keys lives: the standard key store. */
+  standard: KeyStore;
+  options?: XksClientOptions;
+}
+
+export class XksConnections {
+  private readonly live = new Map<string, ExternalKeyStore>();
+
+  constructor(private readonly deps: XksConnectionsDeps) {
+    deps.root.onSeal(() => this.closeAll());
+  }
+
+  sealSecret(storeId: string, secret: string): string {
+    return this.deps.root.credentialSealer().sealText(secret, secretAad(storeId)).toString('base64');
+  }
+
+  private openSecret(storeId: string, config: XksStoreConfig): string {
+    return this.deps.root.credentialSealer().openText(Buffer.from(config.secretSealed, 'base64'), secretAad(storeId));
+  }
+
+  /** A client for a store's proxy, with its stored (sealed) secret. */
+  clientOf(c: CustomKeyStoreRecord): XksClient {
+    const config = xksStoreConfig(c);
+    return this.client(config, this.openSecret(c.id, config));
+  }
+
+  /** A client for a store's proxy (settings as given: a store being created or updated is not stored yet). */
+  client(config: Omit<XksStoreConfig, 'secretSealed' | 'connectionErrorCode'>, secretAccessKey: string): XksClient {
+    const o = this.deps.options ?? {};
+    const host = new URL(config.uriEndpoint).hostname;
+    const connectTo = o.connectTo?.get(host);
+    return new XksClient({
+      uriEndpoint: config.uriEndpoint,
+      uriPath: config.uriPath,
+      accessKeyId: config.accessKeyId,
+      secretAccessKey,
+      region: config.region,
+      ...(connectTo ? { connectTo } : {}),
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    });
+  }
+
+  /** GetHealthStatus: fine when at least one external key manager is ACTIVE or DEGRADED (AWS: all UNAVAILABLE is unreachable). */
+  async check(client: XksClient, requestId: string): Promise<HealthCheck> {
+    try {
+      const health = await client.health({ kmsOperation: 'KmsHealthCheck', kmsRequestId: requestId });
+      if (health.ekmFleetDetails.every((e) => e.healthStatus === 'UNAVAILABLE')) {
+        return { ok: false, errorCode: 'XKS_PROXY_NOT_REACHABLE', message: 'The XKS proxy reports every external key manager UNAVAILABLE.' };
+      }
+      return { ok: true };
+    } catch (e) {
+      if (e instanceof XksProxyError) return { ok: false, errorCode: CODE_OF_KIND[e.kind], message: e.message };
+      return { ok: false, errorCode: 'INTERNAL_ERROR', message: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /** The live state of a store: CONNECTED only while it is registered here. */
+  state(c: CustomKeyStoreRecord): { state: CustomKeyStoreRecord['connectionState']; errorCode?: XksConnectionErrorCode } {
+    if (this.live.has(c.id)) return { state: 'CONNECTED' };
+    if (c.connectionState === 'FAILED') return { state: 'FAILED', errorCode: xksStoreConfig(c).connectionErrorCode ?? 'INTERNAL_ERROR' };
+    // Stored as CONNECTED but not open here (the appliance is sealed): not usable.
+    return { state: c.connectionState === 'CONNECTED' ? 'CONNECTING' : c.connectionState };
+  }
+
+  /**
+   * Connects a store: with `healthCheck`, only if its proxy passes one (ConnectCustomKeyStore), else at
+   * once (reopening a store stored as CONNECTED after unsealing, as AWS keeps such a store CONNECTED).
+   */
+  async open(c: CustomKeyStoreRecord, healthCheck: { requestId: string } | undefined): Promise<{ state: 'CONNECTED' } | { state: 'FAILED'; errorCode: XksConnectionErrorCode; message: string }> {
+    this.close(c.id);
+    const client = this.clientOf(c);
+    if (healthCheck) {
+      const checked = await this.check(client, healthCheck.requestId);
+      if (!checked.ok) {
+        client.close();
+        return { state: 'FAILED', errorCode: checked.errorCode, message: checked.message };
+      }
+    }
+    const store = new ExternalKeyStore({ customKeyStoreId: c.id, client, inner: this.deps.standard });
+    this.live.set(c.id, store);
+    this.deps.registry.register(c.id, store);
+    return { state: 'CONNECTED' };
+  }
+
+  close(storeId: string): void {
+    const store = this.live.get(storeId);
+    if (!store) return;
+    this.live.delete(storeId);
+    this.deps.registry.unregister(storeId);
+    store.close();
+  }
+
+  closeAll(): void {
+    for (const id of [...this.live.keys()]) this.close(id);
+  }
+
+  isOpen(storeId: string): boolean {
+    return this.live.has(storeId);
+  }
+}
