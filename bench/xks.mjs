@@ -144,14 +144,16 @@ function xksClient(origin, uriPath, credentials) {
   };
 }
 
-/** Appendix C's CDIV of an encrypt answer (no ciphertextMetadata), to check that the answer is whole. */
-const cdivOf = (r) =>
-  createHash('sha256')
-    .update(AAD)
+/** Appendix C's CDIV of an encrypt answer (with its ciphertextMetadata, if any), to check that the answer is whole. */
+const cdivOf = (r) => {
+  const h = createHash('sha256').update(AAD);
+  if (r.ciphertextMetadata !== undefined) h.update(Buffer.from(r.ciphertextMetadata, 'base64'));
+  return h
     .update(Buffer.from(r.initializationVector, 'base64'))
     .update(Buffer.from(r.ciphertext, 'base64'))
     .update(Buffer.from(r.authenticationTag, 'base64'))
     .digest('base64');
+};
 
 /** One Encrypt of each size before measuring: the answer has the spec's shape and a matching CDIV; on Kura it also decrypts back. */
 async function checkEncrypt(server) {
@@ -164,6 +166,7 @@ async function checkEncrypt(server) {
       const back = await server.client.call(server.decryptRoute, {
         requestMetadata: { ...REQUEST_METADATA, kmsOperation: 'Decrypt' },
         ciphertext: r.ciphertext,
+        ...(r.ciphertextMetadata !== undefined ? { ciphertextMetadata: r.ciphertextMetadata } : {}),
         initializationVector: r.initializationVector,
         authenticationTag: r.authenticationTag,
         encryptionAlgorithm: 'AES_GCM',

@@ -134,6 +134,12 @@ export interface KeyStore {
   createWrappingKey(tokenId: string, spec: WrappingKeySpec): Promise<{ publicKey: Buffer; ref: MaterialRef }>;
 
   /**
+   * The nonce of a material's next blob header, for a store whose per-blob key derivation is costly (an
+   * HSM): the same nonce for a bounded epoch of blobs, which then share one derived key, each with its own
+   * random IV. Without it, each blob gets a fresh random nonce, so a key of its own.
+   */
+  blobNonce?(m: StoredMaterial, bytes: number): Uint8Array;
+  /**
    * Seals the payload of a symmetric blob (version 2 only): ciphertext || tag for the standard and HSM
    * stores; an external key store's payload is that, encrypted again by its proxy, in an envelope of its own.
    */

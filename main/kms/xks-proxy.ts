@@ -83,6 +83,10 @@ const MAX_URI_PATH_CHARS = 128;
 const API_ROOT = '/kms/xks/v1';
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const XKS_KEY_LABEL = Buffer.from('kura/xks/v1', 'ascii');
+const XKS_EPOCH_KEY_LABEL = Buffer.from('kura/xks/epoch/v1', 'ascii');
+/** ciphertextMetadata of an encryption under an epoch's key: this version byte, then the epoch's nonce. */
+const EPOCH_V1 = Buffer.from([0x01]);
+const EPOCH_NONCE_BYTES = 16;
 const AES_256_BYTES = 32;
 
 export const uriPathOf = (uriPathPrefix: string): string => (uriPathPrefix === '' ? API_ROOT : `/${uriPathPrefix}${API_ROOT}`);
@@ -483,11 +487,29 @@ export class XksProxy {
     };
   }
 
-  async metadata(storeId: string, externalKeyId: string): Promise<Outcome<{ keySpec: 'AES_256'; keyUsage: XksKeyUsage[]; keyStatus: 'ENABLED' | 'DISABLED' }>> {
+  async metadata(
+    storeId: string,
+    externalKeyId: string,
+  ): Promise<Outcome<{ keySpec: 'AES_256'; keyUsage: XksKeyUsage[]; keyStatus: 'ENABLED' | 'DISABLED'; ciphertextMetadata?: Buffer }>> {
     if (!this.admit(storeId)) return this.throttled();
     const k = await this.cachedKey(storeId, externalKeyId);
     if (!k) return fail('KeyNotFound', `No key ${externalKeyId} in this external key store.`);
-    return ok({ keySpec: 'AES_256', keyUsage: k.usage, keyStatus: k.status });
+    return ok({ keySpec: 'AES_256', keyUsage: k.usage, keyStatus: k.status, ...(await this.epochMetadata(storeId, externalKeyId)) });
+  }
+
+  /**
+   * A key on an HSM encrypts under a key derived on the token once per epoch (the HSM key store's blob
+   * nonces, main/keystores/hsm/blob-keys.ts) rather than once per IV: deriving costs the token three
+   * times the AES-GCM. The epoch's nonce travels as the ciphertext's ciphertextMetadata (EPOCH_V1 and 16
+   * bytes), which the spec has AWS KMS keep and send back with Decrypt, bound into the cipher AAD. A key
+   * in the standard store (cheap to derive) keeps a key per IV and no metadata.
+   */
+  private async epochMetadata(storeId: string, externalKeyId: string): Promise<{ ciphertextMetadata?: Buffer }> {
+    const s = await this.cachedStoreById(storeId);
+    if (!s || s.hsmId === null || !this.deps.root.isUnsealed) return {};
+    const m = await this.material(storeId, externalKeyId);
+    if (!m.ok || !m.value.keyStore.blobNonce) return {};
+    return { ciphertextMetadata: Buffer.concat([EPOCH_V1, m.value.keyStore.blobNonce(m.value.material, EPOCH_NONCE_BYTES)]) };
   }
 
   /** A key's material, its store, and the key store that holds it (the store's HSM connected if need be). */
@@ -517,28 +539,31 @@ export class XksProxy {
     return fail('DependencyTimeout', `HSM ${s.hsmId} of this external key store is not available: ${why}. Kura connects to it again on the next call.`);
   }
 
-  private payload(iv: Buffer, aad: Buffer) {
-    return { version: 2 as const, derivation: { label: XKS_KEY_LABEL, context: iv, length: AES_256_BYTES }, iv, aad };
+  /** The key of one encryption: derived over its epoch's nonce (ciphertextMetadata EPOCH_V1 …), or over its IV. */
+  private payload(iv: Buffer, aad: Buffer, ciphertextMetadata?: Buffer) {
+    const epoch = ciphertextMetadata?.length === 1 + EPOCH_NONCE_BYTES && ciphertextMetadata[0] === EPOCH_V1[0];
+    const derivation = epoch ? { label: XKS_EPOCH_KEY_LABEL, context: ciphertextMetadata.subarray(1), length: AES_256_BYTES } : { label: XKS_KEY_LABEL, context: iv, length: AES_256_BYTES };
+    return { version: 2 as const, derivation, iv, aad };
   }
 
-  async encrypt(storeId: string, externalKeyId: string, input: { plaintext: Buffer; aad: Buffer }): Promise<Outcome<{ ciphertext: Buffer; iv: Buffer; tag: Buffer }>> {
+  async encrypt(storeId: string, externalKeyId: string, input: { plaintext: Buffer; aad: Buffer; ciphertextMetadata?: Buffer }): Promise<Outcome<{ ciphertext: Buffer; iv: Buffer; tag: Buffer }>> {
     const m = await this.material(storeId, externalKeyId);
     if (!m.ok) return m;
     const iv = randomIv();
     let sealed: Buffer;
     try {
-      sealed = await m.value.keyStore.encryptBlobPayload(m.value.material, this.payload(iv, input.aad), input.plaintext);
+      sealed = await m.value.keyStore.encryptBlobPayload(m.value.material, this.payload(iv, input.aad, input.ciphertextMetadata), input.plaintext);
     } catch (e) {
       return this.unreachable(m.value.store, e, m.value.keyStore);
     }
     return ok({ ciphertext: sealed.subarray(0, sealed.length - 16), iv, tag: sealed.subarray(sealed.length - 16) });
   }
 
-  async decrypt(storeId: string, externalKeyId: string, input: { ciphertext: Buffer; iv: Buffer; tag: Buffer; aad: Buffer }): Promise<Outcome<Buffer>> {
+  async decrypt(storeId: string, externalKeyId: string, input: { ciphertext: Buffer; iv: Buffer; tag: Buffer; aad: Buffer; ciphertextMetadata?: Buffer }): Promise<Outcome<Buffer>> {
     const m = await this.material(storeId, externalKeyId);
     if (!m.ok) return m;
     try {
-      return ok(await m.value.keyStore.decryptBlobPayload(m.value.material, this.payload(input.iv, input.aad), Buffer.concat([input.ciphertext, input.tag])));
+      return ok(await m.value.keyStore.decryptBlobPayload(m.value.material, this.payload(input.iv, input.aad, input.ciphertextMetadata), Buffer.concat([input.ciphertext, input.tag])));
     } catch (e) {
       if (e instanceof AeadAuthenticationError) return fail('InvalidCiphertext', 'The ciphertext, its tag, IV or AAD do not match this key.');
       return this.unreachable(m.value.store, e, m.value.keyStore);

@@ -26,6 +26,7 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBlob } from '../../main/kms/ciphertext.js';
 import { cliRoundTrip, debianKmsCli, runProgram } from '../support/aws-cli.js';
 import { errorName, kmsClient } from '../support/kms-client.js';
 import { runKura, startKura, type KuraProcess } from '../support/kura-process.js';
@@ -123,6 +124,15 @@ describe('HSM key stores on SoftHSM2 through the KMS API', () => {
     expect(kura.stderr()).not.toMatch(/OPERATION_ACTIVE/);
   });
 
+  it('shares one derived key among the blobs of an epoch: the same header nonce, a different IV each, every blob its own ciphertext', async () => {
+    const blobs = await Promise.all(
+      Array.from({ length: 20 }, async () => parseBlob(Buffer.from((await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('same') }))).CiphertextBlob!))),
+    );
+    expect(new Set(blobs.map((b) => b.nonce!.toString('hex'))).size).toBe(1);
+    expect(new Set(blobs.map((b) => b.iv.toString('hex'))).size).toBe(20);
+    expect(new Set(blobs.map((b) => b.sealed.toString('hex'))).size).toBe(20);
+  });
+
   it('keeps the key on the token, labelled with its ARN, sensitive and never extractable (pkcs11-tool says so)', async () => {
     const t = tokens['kura-main']!;
     const r = await runProgram('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', t.label, '--login', '--pin', t.pin, '--list-objects', '--type', 'secrkey'], soft.env);
@@ -211,8 +221,12 @@ describe('HSM key stores on SoftHSM2 through the KMS API', () => {
     const key = await hsmKey(id);
     expect(await roundTrip(key.KeyId!, 'before')).toBe('before');
     fs.rmSync(t.dir, { recursive: true, force: true });
+    // SoftHSM2 keeps answering from memory (the blob keys of the login session): Kura notices at its
+    // next presence check, at most PRESENCE_CHECK_MS later; from then on every call fails.
+    const encrypt = () => errorName(kms.send(new EncryptCommand({ KeyId: key.KeyId!, Plaintext: Buffer.from('after') })));
+    await expect.poll(encrypt, { timeout: 5_000, interval: 50 }).not.toBe('ok');
     const errors = new Set<string>();
-    for (let i = 0; i < 5; i++) errors.add(await errorName(kms.send(new EncryptCommand({ KeyId: key.KeyId!, Plaintext: Buffer.from('after') }))));
+    for (let i = 0; i < 5; i++) errors.add(await encrypt());
     expect([...errors].every((e) => ['KeyUnavailableException', 'KMSInvalidStateException'].includes(e))).toBe(true);
     await expect.poll(async () => (await storeView(id)).ConnectionState, { timeout: 10_000 }).toBe('FAILED');
     expect((await storeView(id)).ConnectionErrorCode).toBeDefined();

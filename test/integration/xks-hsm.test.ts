@@ -70,6 +70,8 @@ describe('XKS proxy stores on SoftHSM2', () => {
   const decryptBody = (enc: Record<string, string>, aad: Buffer) => ({
     requestMetadata: { ...META, kmsOperation: 'Decrypt' },
     ciphertext: enc.ciphertext,
+    // A key on an HSM returns its epoch as ciphertextMetadata, which a client sends back (as AWS KMS does).
+    ...(enc.ciphertextMetadata !== undefined ? { ciphertextMetadata: enc.ciphertextMetadata } : {}),
     initializationVector: enc.initializationVector,
     authenticationTag: enc.authenticationTag,
     encryptionAlgorithm: 'AES_GCM',
@@ -157,6 +159,26 @@ describe('XKS proxy stores on SoftHSM2', () => {
     expect(await roundTrip(main, key, 'x'.repeat(4_300))).toBe('x'.repeat(4_300));
   });
 
+  it('encrypts under a key derived once per epoch: the epoch is the ciphertextMetadata, which decryption needs back unchanged', async () => {
+    const aad = Buffer.from('epoch');
+    const encs = await Promise.all(Array.from({ length: 10 }, () => encrypt(main, key, 'same', aad)));
+    const epochs = new Set(encs.map((e) => e.json.ciphertextMetadata));
+    expect(epochs.size).toBe(1);
+    const cm = Buffer.from([...epochs][0]!, 'base64');
+    expect(cm).toHaveLength(17);
+    expect(cm[0]).toBe(1);
+    expect(new Set(encs.map((e) => e.json.initializationVector)).size).toBe(10);
+    const body = decryptBody(encs[0]!.json, aad);
+    const altered = Buffer.from(cm);
+    altered[16]! ^= 1;
+    for (const wrong of [{ ...body, ciphertextMetadata: b64(altered) }, { ...body, ciphertextMetadata: undefined }]) {
+      const r = await xksCall(kura, main, `/keys/${key}/decrypt`, wrong);
+      expect([r.status, r.json.errorName]).toEqual([400, 'InvalidCiphertextException']);
+    }
+    const ok = await xksCall(kura, main, `/keys/${key}/decrypt`, body);
+    expect(Buffer.from(ok.json.plaintext!, 'base64').toString()).toBe('same');
+  });
+
   it('reports the HSM ACTIVE in its health, from a test on the token', async () => {
     expect(await fleet(main)).toEqual([{ id: hsmId, model: 'SoftHSM project SoftHSM v2', healthStatus: 'ACTIVE' }]);
   });
@@ -170,6 +192,9 @@ describe('XKS proxy stores on SoftHSM2', () => {
 
     fs.rmSync(t.dir, { recursive: true, force: true });
 
+    // SoftHSM2 keeps answering from memory (the epoch's key is a login-session object): Kura notices at
+    // its next presence check, at most PRESENCE_CHECK_MS later; from then on every call fails.
+    await expect.poll(async () => (await encrypt(pulled, pulledKey, 'after', Buffer.alloc(0))).status, { timeout: 5_000, interval: 50 }).toBe(503);
     for (let i = 0; i < 3; i++) {
       const enc = await encrypt(pulled, pulledKey, 'after', Buffer.alloc(0));
       expect([enc.status, enc.json.errorName], JSON.stringify(enc.json)).toEqual([503, 'DependencyTimeoutException']);

@@ -65,8 +65,12 @@ export interface XksBackend {
   resolveStore(uriPathPrefix: string): Promise<XksStoreAccess | undefined>;
   /** KeyNotFound for a key the store does not have. */
   metadata(storeId: string, externalKeyId: string): Promise<XksOutcome<XksKeyDescription>>;
-  /** AES-256-GCM under the key with exactly this AAD; no usage or status checks (the routes make them). */
-  encrypt(storeId: string, externalKeyId: string, input: { plaintext: Buffer; aad: Buffer }): Promise<XksOutcome<XksSealed>>;
+  /**
+   * AES-256-GCM under the key with exactly this AAD; no usage or status checks (the routes make them).
+   * ciphertextMetadata is what metadata() gave for this call (already bound into aad), for backends that
+   * select key material by it.
+   */
+  encrypt(storeId: string, externalKeyId: string, input: { plaintext: Buffer; aad: Buffer; ciphertextMetadata?: Buffer }): Promise<XksOutcome<XksSealed>>;
   /**
    * AES-256-GCM decryption with exactly this AAD; InvalidCiphertext when the tag does not verify.
    * ciphertextMetadata is already bound into aad; it is passed for backends that select key material by it.

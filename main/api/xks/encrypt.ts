@@ -15,7 +15,7 @@ export async function encrypt(ctx: XksKeyRouteContext, req: DecodedEncrypt): Pro
   const key = await usableKey(ctx, 'ENCRYPT');
   const metadata = key.ciphertextMetadata && key.ciphertextMetadata.length > 0 ? Buffer.from(key.ciphertextMetadata) : undefined;
   const aad = encodeCipherAad(req.aad, metadata);
-  const sealed = unwrap(await ctx.backend.encrypt(ctx.storeId, ctx.externalKeyId, { plaintext: req.plaintext, aad }));
+  const sealed = unwrap(await ctx.backend.encrypt(ctx.storeId, ctx.externalKeyId, { plaintext: req.plaintext, aad, ...(metadata ? { ciphertextMetadata: metadata } : {}) }));
   const { ciphertext, iv, tag } = sealed;
   // The backend's output is checked like input: a malformed one must not reach KMS's ciphertext blob.
   if (ciphertext.length !== req.plaintext.length || (iv.length !== 12 && iv.length !== 16) || tag.length !== 16) {

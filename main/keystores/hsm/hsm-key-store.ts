@@ -30,7 +30,7 @@ import {
   PoolClosedError,
   TOKEN_GONE,
   type Pkcs11Module,
-  type Pkcs11Session,
+  Pkcs11Session,
   type Pkcs11Token,
   type SecretKeyAttributes,
   type SessionPool,
@@ -40,6 +40,7 @@ import { CustomKeyStoreBase, SYMMETRIC_DEFAULT } from '../custom-key-store-base.
 import type { BlobPayload, ConnectionState, KeyStore, KeyStoreSpec, NewMaterial, StoredMaterial } from '../key-store.js';
 import { connectionCodeOf, type HsmConnectionErrorCode } from './connection-error.js';
 import { blobKeyInput, CKA_ID_BYTES, decodeMaterialRef, encodeMaterialRef, materialIdOf } from './material-ref.js';
+import { BlobKeys } from './blob-keys.js';
 
 const BLOB_KEY_BYTES = 32;
 
@@ -68,9 +69,16 @@ interface Connection {
   ended: boolean;
   /** Object handles by CKA_ID (hex), valid while this connection lasts. */
   readonly handles: Map<string, Handle>;
+  /** Blob keys derived per epoch, objects of the login session (./blob-keys.ts). */
+  readonly blobKeys: BlobKeys;
+  /** When a call last asked the token whether it is still there (PRESENCE_CHECK_MS). */
+  presenceCheckedAt: number;
   /** The stores open on it; the last one to close logs out. */
   readonly holders: Set<HsmKeyStore>;
 }
+
+/** How often calls check that the token is still there (see checkPresence). */
+export const PRESENCE_CHECK_MS = 250;
 
 export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
   readonly type = 'AWS_CLOUDHSM' as const;
@@ -84,7 +92,17 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     shared?: Connection,
   ) {
     super('An HSM key store');
-    this.c = shared ?? { state: 'CONNECTED', failed: undefined, sealed: false, closing: undefined, ended: false, handles: new Map(), holders: new Set() };
+    this.c = shared ?? {
+      state: 'CONNECTED',
+      failed: undefined,
+      sealed: false,
+      closing: undefined,
+      ended: false,
+      handles: new Map(),
+      blobKeys: new BlobKeys({ login: new Pkcs11Session(parts.token, parts.loginSession) }),
+      presenceCheckedAt: Date.now(),
+      holders: new Set(),
+    };
     this.c.holders.add(this);
   }
 
@@ -137,19 +155,26 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     return { materialId: materialIdOf(id), ref: encodeMaterialRef(id), publicKey: null };
   }
 
+  /**
+   * The header nonce of a material's next blob: the same for an epoch of blobs (./blob-keys.ts), so that
+   * they share one key derived on the token, each with its own random IV.
+   */
+  blobNonce(m: StoredMaterial, bytes: number): Uint8Array {
+    this.requireSymmetric(m, 'encrypt a blob');
+    return this.c.blobKeys.nonce(decodeMaterialRef(m.ref).toString('hex'), bytes);
+  }
+
   async encryptBlobPayload(m: StoredMaterial, payload: BlobPayload, plaintext: Uint8Array): Promise<Buffer> {
     this.requireSymmetric(m, 'encrypt a blob');
     if (payload.version !== 2 || payload.derivation === null) throw this.unsupported('write ciphertext blobs of version 1');
     const input = this.blobKeyInput(payload.derivation);
     this.requireUsable();
-    return this.withKey(m.ref, false, async (s, key) => {
-      const blobKey = await s.deriveBlobKey(key, input);
-      try {
-        return await s.encryptAesGcm(blobKey, payload.iv, payload.aad, plaintext);
-      } finally {
-        s.destroySessionKey(blobKey);
-      }
-    });
+    return this.withKey(m.ref, false, async (s, key, id) => s.encryptAesGcm(await this.blobKey(id, key, input), payload.iv, payload.aad, plaintext));
+  }
+
+  /** A blob key: derived on the token once per epoch and input, as a login-session object (./blob-keys.ts). */
+  private blobKey(id: string, key: Handle, input: Buffer): Promise<Handle> {
+    return this.c.blobKeys.get(id, key, input, (login, base, data) => login.deriveBlobKey(base, data));
   }
 
   async decryptBlobPayload(m: StoredMaterial, payload: BlobPayload, sealed: Uint8Array): Promise<Buffer> {
@@ -159,14 +184,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     if (payload.derivation === null || sealed.length < GCM_TAG_BYTES) throw new AeadAuthenticationError();
     const input = this.blobKeyInput(payload.derivation);
     this.requireUsable();
-    return this.withKey(m.ref, true, async (s, key) => {
-      const blobKey = await s.deriveBlobKey(key, input);
-      try {
-        return await s.decryptAesGcm(blobKey, payload.iv, payload.aad, sealed);
-      } finally {
-        s.destroySessionKey(blobKey);
-      }
-    });
+    return this.withKey(m.ref, true, async (s, key, id) => s.decryptAesGcm(await this.blobKey(id, key, input), payload.iv, payload.aad, sealed));
   }
 
   /** Destroys the token object; one that is not there any more is fine. */
@@ -174,6 +192,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     const id = decodeMaterialRef(m.ref);
     this.requireUsable();
     this.c.handles.delete(id.toString('hex'));
+    this.c.blobKeys.drop(id.toString('hex'));
     await this.onToken(async (s) => {
       const found = s.findSecretKeys(id);
       if (found.length === 0 && !s.token.present()) throw new Pkcs11CallError('C_FindObjects', undefined, 'token-absent');
@@ -188,6 +207,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
   forgetAll(): void {
     this.c.sealed = true;
     this.c.handles.clear();
+    this.c.blobKeys.clear();
     void this.close();
     void this.endConnection();
   }
@@ -208,6 +228,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.c.closing ??= (async () => {
       this.c.state = 'DISCONNECTING';
       this.c.handles.clear();
+    this.c.blobKeys.clear();
       const loggedOut = (async () => {
         await this.parts.pool.drain();
         this.parts.token.logout(this.parts.loginSession);
@@ -266,6 +287,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.c.state = 'FAILED';
     this.c.failed = code;
     this.c.handles.clear();
+    this.c.blobKeys.clear();
     this.parts.log.warn('HSM token unavailable', { token: this.parts.token.label, code, cause });
     void this.parts.pool.drain();
     // Its login is of no use any more: a connect from now on logs in afresh (once the token is back).
@@ -295,21 +317,37 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
    * forgotten and the key looked up again, once; a key that is not on a token that still answers is
    * KeyUnavailable without failing the store.
    */
-  private async withKey<T>(ref: Uint8Array, opening: boolean, fn: (s: Pkcs11Session, key: Handle) => Promise<T>): Promise<T> {
+  private async withKey<T>(ref: Uint8Array, opening: boolean, fn: (s: Pkcs11Session, key: Handle, id: string) => Promise<T>): Promise<T> {
     const id = decodeMaterialRef(ref);
-    const run = () => this.parts.pool.run(async (s) => fn(s, this.keyHandle(s, id)));
+    const hex = id.toString('hex');
+    this.checkPresence(opening);
+    const run = () => this.parts.pool.run(async (s) => fn(s, this.keyHandle(s, id), hex));
     try {
       return await run();
     } catch (e) {
       if (meaningOf(e) !== 'object-handle-invalid' || this.c.state !== 'CONNECTED') throw this.translate(e, opening);
     }
-    this.c.handles.delete(id.toString('hex'));
+    this.c.handles.delete(hex);
+    this.c.blobKeys.drop(hex);
     if (!this.parts.token.present()) throw this.translate(new Pkcs11CallError('C_GetTokenInfo', undefined, 'token-absent'), opening);
     try {
       return await run();
     } catch (e) {
       throw this.translate(e, opening);
     }
+  }
+
+  /**
+   * At most every PRESENCE_CHECK_MS, a call asks the token whether it is still there (C_GetTokenInfo,
+   * ~40 µs on SoftHSM2). A device that is pulled fails its next call anyway; a token that keeps answering
+   * from memory while its storage is gone (SoftHSM2 whose files were deleted) would otherwise go on
+   * serving from the blob keys of the login session, which never touch its storage.
+   */
+  private checkPresence(opening: boolean): void {
+    const now = Date.now();
+    if (now - this.c.presenceCheckedAt < PRESENCE_CHECK_MS) return;
+    this.c.presenceCheckedAt = now;
+    if (!this.parts.token.present()) throw this.translate(new Pkcs11CallError('C_GetTokenInfo', undefined, 'token-absent'), opening);
   }
 
   private keyHandle(s: Pkcs11Session, id: Buffer): Handle {

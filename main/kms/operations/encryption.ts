@@ -69,18 +69,19 @@ export class EncryptionOperations {
     const { directory } = this.deps;
     const material = await directory.currentMaterial(k);
     const store = directory.storeOf(k);
+    const stored = directory.stored(k, material);
     if (k.keySpec !== SYMMETRIC_DEFAULT) {
       requireNoContext(k, context);
-      const stored = directory.stored(k, material);
       const blob = await withCryptoErrorsAsync(() => store.encryptAsymmetric(stored, algorithm as AsymmetricEncryptionAlgorithm, plaintext));
       return { blob, materialId: material.materialId };
     }
-    // Version 2: a fresh key per blob, derived from the material over a random nonce in the header, so
-    // that no material ever meets SP 800-38D's 2^32 limit on random IVs (../ciphertext.ts).
-    const header = encodeHeader(k.keyId, material.materialId, randomPooled(NONCE_BYTES));
+    // Version 2: a key derived from the material over a random nonce in the header, so that no material
+    // ever meets SP 800-38D's 2^32 limit on random IVs (../ciphertext.ts): a fresh nonce per blob, or per
+    // bounded epoch of blobs where the store derives on a token (KeyStore.blobNonce).
+    const header = encodeHeader(k.keyId, material.materialId, store.blobNonce?.(stored, NONCE_BYTES) ?? randomPooled(NONCE_BYTES));
     const iv = randomIv();
     const payload = { version: BLOB_V2, derivation: blobKeyDerivation({ version: BLOB_V2, header }), iv, aad: blobAad(header, context), caller: callerOf(ctx, k) } as const;
-    const sealed = await store.encryptBlobPayload(directory.stored(k, material), payload, plaintext);
+    const sealed = await store.encryptBlobPayload(stored, payload, plaintext);
     return { blob: assembleBlob(header, iv, sealed), materialId: material.materialId };
   }
 
