@@ -4,6 +4,7 @@
 import { SqliteAliasRepository } from './sqlite/alias-repository.js';
 import { SqliteApplianceRepository } from './sqlite/appliance-repository.js';
 import { SqliteAuditRepository } from './sqlite/audit-repository.js';
+import { SqliteCeremonyRepository } from './sqlite/ceremony-repository.js';
 import { SqliteCredentialRepository } from './sqlite/credential-repository.js';
 import { SqliteCustomKeyStoreRepository } from './sqlite/custom-key-store-repository.js';
 import { SqliteDatabase } from './sqlite/database.js';
@@ -37,6 +38,7 @@ export async function openStore(file: string, opts: { readonly?: boolean; schema
     customKeyStores: new SqliteCustomKeyStoreRepository(db),
     hsms: new SqliteHsmRepository(db),
     xks: new SqliteXksRepository(db),
+    ceremony: new SqliteCeremonyRepository(db),
     credentials: new SqliteCredentialRepository(db),
     appliance: new SqliteApplianceRepository(db),
     audit: new SqliteAuditRepository(db),

@@ -186,3 +186,61 @@ export interface XksKeyRecord {
   materialRef: Buffer;
   createdAt: number;
 }
+
+/** A custodian enrolled to approve quorum actions (issue 13): their public key and console passphrase. */
+export interface OperatorRecord {
+  name: string;
+  /** 'ed25519' or 'ecdsa-p256'. */
+  algorithm: string;
+  /** DER SubjectPublicKeyInfo. */
+  publicKey: Buffer;
+  /** SHA-256 of the SPKI, hex in groups of four (main/ceremony/operator-keys.ts). */
+  fingerprint: string;
+  /** The console passphrase's scrypt record as JSON (main/ceremony/passphrase.ts); null: none set. */
+  passphrase: string | null;
+  createdAt: number;
+}
+
+/** How many of which operators must approve an action class (key-import, key-deletion, …). */
+export interface QuorumPolicyRecord {
+  actionClass: string;
+  threshold: number;
+  /** Operator names allowed to approve, in the order given. */
+  operators: string[];
+  /** How long a request of this class waits for its approvals. */
+  expiryMs: number;
+  updatedAt: number;
+}
+
+export type ApprovalRequestStatus = 'PENDING' | 'EXECUTING' | 'EXECUTED' | 'FAILED' | 'CANCELLED';
+
+/** A gated action waiting for (or done with) its approvals. */
+export interface ApprovalRequestRecord {
+  id: string;
+  actionClass: string;
+  /** What runs: `kms:ScheduleKeyDeletion`, `kura:OperatorAdd`, … */
+  action: string;
+  /** The action's parameters as canonical JSON (docs/canonical-json.md). */
+  parameters: string;
+  /** SHA-256 of `parameters`, hex. */
+  digest: string;
+  /** Who asked: a principal ARN or an operator. */
+  requester: string;
+  /** What the executor needs to run the call again as it was asked (JSON; never a secret). */
+  caller: string;
+  createdAt: number;
+  expiresAt: number;
+  status: ApprovalRequestStatus;
+  /** The outcome of its execution (an error name and message, or a short result), once run. */
+  outcome: string | null;
+  executedAt: number | null;
+}
+
+/** One operator's signature over a request's statement. */
+export interface ApprovalRecord {
+  requestId: string;
+  operator: string;
+  fingerprint: string;
+  signature: Buffer;
+  createdAt: number;
+}

@@ -27,7 +27,7 @@
 // - Records are the plain shapes of ./records.ts, returned in the order each method states.
 // - A write the database refuses (a duplicate, a missing key it refers to) rejects the promise; the
 //   caller's transaction then rolls back as a whole.
-import type { AliasRecord, AuditRecord, CredentialRecord, CustomKeyStoreRecord, HsmRecord, ImportTokenRecord, XksCredentialRecord, XksKeyRecord, XksStoreRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
+import type { AliasRecord, ApprovalRecord, ApprovalRequestRecord, ApprovalRequestStatus, OperatorRecord, QuorumPolicyRecord, AuditRecord, CredentialRecord, CustomKeyStoreRecord, HsmRecord, ImportTokenRecord, XksCredentialRecord, XksKeyRecord, XksStoreRecord, KeyRecord, MaterialRecord, SealConfigRecord, TagRecord } from './records.js';
 import type { Database, Tx } from './transaction.js';
 
 /** Keys, with their materials and tags. */
@@ -142,6 +142,40 @@ export interface XksRepository {
   deleteKey(tx: Tx, storeId: string, externalKeyId: string): Promise<boolean>;
 }
 
+/** Custodians, quorum policies, approval requests and their approvals (issue 13). */
+export interface CeremonyRepository {
+  findOperator(name: string, tx?: Tx): Promise<OperatorRecord | undefined>;
+  /** Oldest first (ties in name order). */
+  listOperators(tx?: Tx): Promise<OperatorRecord[]>;
+  /** Refused if the name or the public key (fingerprint) is taken. */
+  insertOperator(tx: Tx, o: OperatorRecord): Promise<void>;
+  setOperatorPassphrase(tx: Tx, name: string, passphrase: string | null): Promise<boolean>;
+  /** False if there was none. Approvals it made stay (they name it). */
+  deleteOperator(tx: Tx, name: string): Promise<boolean>;
+
+  findPolicy(actionClass: string, tx?: Tx): Promise<QuorumPolicyRecord | undefined>;
+  /** In action class order. */
+  listPolicies(tx?: Tx): Promise<QuorumPolicyRecord[]>;
+  /** Inserts or replaces the policy of its class. */
+  putPolicy(tx: Tx, p: QuorumPolicyRecord): Promise<void>;
+
+  findRequest(id: string, tx?: Tx): Promise<ApprovalRequestRecord | undefined>;
+  /** Newest first (ties in ID order). */
+  listRequests(tx?: Tx): Promise<ApprovalRequestRecord[]>;
+  /** Refused if the ID is taken. */
+  insertRequest(tx: Tx, r: ApprovalRequestRecord): Promise<void>;
+  /**
+   * Moves a request to `to` only if its status is one of `from` (compare and set, so that one caller
+   * wins a race: a request runs exactly once); sets outcome and executedAt when given. True if it moved.
+   */
+  transitionRequest(tx: Tx, id: string, from: readonly ApprovalRequestStatus[], to: ApprovalRequestStatus, fields?: { outcome?: string; executedAt?: number }): Promise<boolean>;
+
+  /** Oldest first. */
+  listApprovals(requestId: string, tx?: Tx): Promise<ApprovalRecord[]>;
+  /** Refused if that operator approved that request already. */
+  insertApproval(tx: Tx, a: ApprovalRecord): Promise<void>;
+}
+
 /** API credentials, their secrets sealed under the root key. */
 export interface CredentialRepository {
   find(accessKeyId: string, tx?: Tx): Promise<CredentialRecord | undefined>;
@@ -205,6 +239,7 @@ export interface Store {
   customKeyStores: CustomKeyStoreRepository;
   hsms: HsmRepository;
   xks: XksRepository;
+  ceremony: CeremonyRepository;
   credentials: CredentialRepository;
   appliance: ApplianceRepository;
   audit: AuditRepository;

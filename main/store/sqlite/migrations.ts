@@ -255,6 +255,61 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE UNIQUE INDEX keys_by_xks_key ON keys (custom_key_store_id, xks_key_id) WHERE xks_key_id IS NOT NULL
     `,
   },
+  {
+    version: 10,
+    name: 'Quorum approvals: operators, quorum policies, approval requests and their approvals',
+    sql: `
+      -- A custodian enrolled to approve gated actions: the DER SubjectPublicKeyInfo they sign with (public,
+      -- so stored in the clear), its SHA-256 fingerprint (one operator per key), and their console
+      -- passphrase as an scrypt record (JSON; NULL: none set). Never a private key.
+      CREATE TABLE operators (
+        name TEXT PRIMARY KEY,
+        algorithm TEXT NOT NULL CHECK (algorithm IN ('ed25519', 'ecdsa-p256')),
+        public_key BLOB NOT NULL,
+        fingerprint TEXT NOT NULL UNIQUE,
+        passphrase TEXT,
+        created_at INTEGER NOT NULL
+      );
+      -- How many of which operators (a JSON array of names, in the order given; not foreign keys, so the
+      -- store does not check them) must approve an action class, and how long a request of it waits.
+      CREATE TABLE quorum_policies (
+        action_class TEXT PRIMARY KEY,
+        threshold INTEGER NOT NULL CHECK (threshold >= 1),
+        operators TEXT NOT NULL,
+        expiry_ms INTEGER NOT NULL CHECK (expiry_ms > 0),
+        updated_at INTEGER NOT NULL
+      );
+      -- A gated action: what runs (action, its canonical JSON parameters and their SHA-256), who asked,
+      -- what the executor needs to run it as asked (caller, JSON, never a secret), and where it is. It
+      -- moves out of PENDING by compare and set on status (one UPDATE), which is what runs it once.
+      CREATE TABLE approval_requests (
+        id TEXT PRIMARY KEY,
+        action_class TEXT NOT NULL,
+        action TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        caller TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('PENDING', 'EXECUTING', 'EXECUTED', 'FAILED', 'CANCELLED')),
+        outcome TEXT,
+        executed_at INTEGER
+      );
+      CREATE INDEX approval_requests_by_created ON approval_requests (created_at);
+      -- One operator's signature over a request's statement, once per operator and request. operator is
+      -- no foreign key on purpose: an operator removed later keeps their past approvals on record, with
+      -- the fingerprint of the key that signed.
+      CREATE TABLE approvals (
+        request_id TEXT NOT NULL REFERENCES approval_requests (id),
+        operator TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        signature BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (request_id, operator)
+      )
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -2,9 +2,9 @@
 // of one implementation (SQLite now: test/store/sqlite/harness.ts), and records to fill it with. A
 // suite sees only the ports of main/store/index.ts, never SQL, so the same suites can run on any
 // implementation of them.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach } from 'vitest';
-import type { AuditRecord, CustomKeyStoreRecord, HsmRecord, KeyRecord, MaterialRecord, Store } from '../../../main/store/index.js';
+import type { ApprovalRecord, ApprovalRequestRecord, AuditRecord, CustomKeyStoreRecord, HsmRecord, KeyRecord, MaterialRecord, OperatorRecord, QuorumPolicyRecord, Store } from '../../../main/store/index.js';
 
 export interface StoreHarness {
   store: Store;
@@ -90,6 +90,42 @@ export function hsmRecord(over: Partial<HsmRecord> = {}): HsmRecord {
 /** An audit row; the store does not check the chain, so any bytes do as hashes. */
 export function auditRecord(seq: number, event: Record<string, unknown> = {}, at = 1_000 * seq): AuditRecord {
   return { seq, at, entry: JSON.stringify({ operation: `Op${seq}`, ...event }), prevHash: randomBytes(32), hash: randomBytes(32) };
+}
+
+/** An Ed25519 operator with no passphrase; the store does not parse keys, so random bytes do as the SPKI. */
+export function operatorRecord(over: Partial<OperatorRecord> = {}): OperatorRecord {
+  const publicKey = randomBytes(44);
+  const fingerprint = createHash('sha256').update(publicKey).digest('hex').match(/.{4}/g)!.join(' ');
+  return { name: `operator-${randomBytes(4).toString('hex')}`, algorithm: 'ed25519', publicKey, fingerprint, passphrase: null, createdAt: 1_000, ...over };
+}
+
+export function quorumPolicyRecord(over: Partial<QuorumPolicyRecord> = {}): QuorumPolicyRecord {
+  return { actionClass: 'key-deletion', threshold: 2, operators: ['alice', 'bob', 'carol'], expiryMs: 86_400_000, updatedAt: 1_000, ...over };
+}
+
+/** A PENDING request to schedule a key's deletion, not yet run. */
+export function approvalRequestRecord(over: Partial<ApprovalRequestRecord> = {}): ApprovalRequestRecord {
+  const parameters = JSON.stringify({ KeyId: randomUUID(), PendingWindowInDays: 7 });
+  return {
+    id: randomUUID(),
+    actionClass: 'key-deletion',
+    action: 'kms:ScheduleKeyDeletion',
+    parameters,
+    digest: createHash('sha256').update(parameters).digest('hex'),
+    requester: `arn:aws:iam::${ACCOUNT}:user/requester`,
+    caller: JSON.stringify({ accountId: ACCOUNT, region: REGION }),
+    createdAt: 1_000,
+    expiresAt: 86_401_000,
+    status: 'PENDING',
+    outcome: null,
+    executedAt: null,
+    ...over,
+  };
+}
+
+/** An operator's approval of a request; the store does not verify signatures, so any bytes do. */
+export function approvalRecord(requestId: string, operator: OperatorRecord, over: Partial<ApprovalRecord> = {}): ApprovalRecord {
+  return { requestId, operator: operator.name, fingerprint: operator.fingerprint, signature: randomBytes(64), createdAt: 2_000, ...over };
 }
 
 /** Inserts keys in one transaction and returns them. */

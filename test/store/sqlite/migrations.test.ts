@@ -5,7 +5,9 @@
 // unchanged (a key is in the standard key store; its sealed material is its reference, byte for byte;
 // emptied imported material reads as no reference), and the data directory keeps working: a
 // ciphertext made before the upgrade decrypts after it. Migration 6 rebuilds seal_config (mode pkcs11,
-// its pkcs11 column) and keeps a Shamir or dev row of a version-5 database unchanged.
+// its pkcs11 column) and keeps a Shamir or dev row of a version-5 database unchanged. Migration 10 adds
+// the quorum tables (operators, quorum_policies, approval_requests, approvals) to a version-9 database
+// and leaves every row already there as it was.
 import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +19,7 @@ import { RootKeyHolder } from '../../../main/seal/root-key.js';
 import { openStore, type Store } from '../../../main/store/index.js';
 import { SqliteDatabase } from '../../../main/store/sqlite/database.js';
 import { SCHEMA_VERSION } from '../../../main/store/sqlite/migrations.js';
+import { ACCOUNT, approvalRecord, approvalRequestRecord, auditRecord, customKeyStoreRecord, hsmRecord, keyRecord, materialRecord, operatorRecord, quorumPolicyRecord, REGION } from '../contract/harness.js';
 import { openDomain, TEST_ACCOUNT, TEST_REGION, tempDir } from '../../support/domain.js';
 import { FixedClock } from '../../support/fixed-clock.js';
 import { sqliteOf, writeSql } from '../../support/sqlite.js';
@@ -75,6 +78,10 @@ function v1Blob(keyId: string, materialId: string, material: Buffer, plaintext: 
   return Buffer.concat([header, iv, ciphertext, cipher.getAuthTag()]);
 }
 
+/** The names of a store's tables, in name order. */
+const tables = async (s: Store) =>
+  (await sqliteOf(s).all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
+
 /** File descriptors of this process that point at `file` (Linux /proc). */
 function openHandlesTo(file: string): number {
   let n = 0;
@@ -98,9 +105,6 @@ describe('migrations', () => {
   afterEach(() => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
-
-  const tables = async (s: Store) =>
-    (await sqliteOf(s).all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
 
   it('creates the schema once; opening again changes nothing and keeps the data', async () => {
     const first = await openStore(file);
@@ -469,6 +473,81 @@ describe('migration 8: XKS proxy stores on an HSM (sealed PIN, health check key)
       expect(await s.xks.findStore('xks-old')).toEqual({ id: 'xks-old', uriPathPrefix: 'tenant/old', hsmId: null, pinSealed: null, healthKeyRef: null, createdAt: 77 });
       const columns = (await sqliteOf(s).all<{ name: string }>('PRAGMA table_info(xks_stores)')).map((c) => c.name);
       expect(columns).toEqual(['id', 'uri_path_prefix', 'hsm_id', 'created_at', 'pin_sealed', 'health_key_ref']);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('migration 10: quorum approvals (operators, policies, requests, approvals)', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = tempDir('kura-migrate10-');
+    file = path.join(dir, 'kura.db');
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Every row of every table but schema_version, by table. */
+  const snapshot = async (s: Store) => {
+    const out: Record<string, unknown[]> = {};
+    for (const t of await tables(s)) if (t !== 'schema_version') out[t] = await sqliteOf(s).all(`SELECT * FROM "${t}" ORDER BY rowid`);
+    return out;
+  };
+
+  it('keeps every row a version-9 Kura wrote and adds the four tables, empty', async () => {
+    expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(10);
+    const old = await openStore(file, { schemaUpTo: 9 });
+    await old.appliance.ensureApplianceId('appliance-9', 1);
+    const hsm = hsmRecord();
+    const cks = customKeyStoreRecord({ type: 'EXTERNAL_KEY_STORE', config: { proxy: 'https://xks.example' } });
+    const key = keyRecord({ origin: 'EXTERNAL_KEY_STORE', customKeyStoreId: cks.id, xksKeyId: 'external-1' });
+    await old.db.write(async (tx) => {
+      await old.hsms.insert(tx, hsm);
+      await old.customKeyStores.insert(tx, cks);
+      await old.keys.insert(tx, key);
+      await old.keys.insertMaterial(tx, materialRecord(key.keyId));
+      await old.keys.putTag(tx, key.keyId, { tagKey: 'team', tagValue: 'pay' });
+      await old.aliases.insert(tx, { accountId: ACCOUNT, region: REGION, aliasName: 'alias/nine', keyId: key.keyId, createdAt: 1, updatedAt: 2 });
+      await old.xks.insertStore(tx, { id: 'xks-9', uriPathPrefix: 'nine', hsmId: hsm.id, pinSealed: randomBytes(45), healthKeyRef: randomBytes(18), createdAt: 9 });
+      await old.audit.insert(tx, auditRecord(1));
+    });
+    const before = await snapshot(old);
+    expect(before).not.toHaveProperty('operators');
+    await old.close();
+
+    const s = await openStore(file);
+    try {
+      expect(await sqliteOf(s).all('SELECT version FROM schema_version ORDER BY version')).toEqual(allVersions);
+      const after = await snapshot(s);
+      expect(after).toEqual({ ...before, operators: [], quorum_policies: [], approval_requests: [], approvals: [] });
+      const columns = async (t: string) => (await sqliteOf(s).all<{ name: string }>(`SELECT name FROM pragma_table_info('${t}')`)).map((c) => c.name);
+      expect(await columns('operators')).toEqual(['name', 'algorithm', 'public_key', 'fingerprint', 'passphrase', 'created_at']);
+      expect(await columns('quorum_policies')).toEqual(['action_class', 'threshold', 'operators', 'expiry_ms', 'updated_at']);
+      expect(await columns('approval_requests')).toEqual(['id', 'action_class', 'action', 'parameters', 'digest', 'requester', 'caller', 'created_at', 'expires_at', 'status', 'outcome', 'executed_at']);
+      expect(await columns('approvals')).toEqual(['request_id', 'operator', 'fingerprint', 'signature', 'created_at']);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses what no operator, policy, request or approval can be', async () => {
+    const s = await openStore(file);
+    try {
+      await expect(s.db.write((tx) => s.ceremony.insertOperator(tx, operatorRecord({ algorithm: 'rsa-2048' })))).rejects.toThrow(/CHECK constraint/);
+      await expect(s.db.write((tx) => s.ceremony.putPolicy(tx, quorumPolicyRecord({ threshold: 0 })))).rejects.toThrow(/CHECK constraint/);
+      await expect(s.db.write((tx) => s.ceremony.putPolicy(tx, quorumPolicyRecord({ expiryMs: 0 })))).rejects.toThrow(/CHECK constraint/);
+      await expect(s.db.write((tx) => s.ceremony.insertRequest(tx, approvalRequestRecord({ status: 'APPROVED' as 'PENDING' })))).rejects.toThrow(/CHECK constraint/);
+      const r = approvalRequestRecord();
+      await s.db.write((tx) => s.ceremony.insertRequest(tx, r));
+      await expect(s.db.write((tx) => s.ceremony.transitionRequest(tx, r.id, ['PENDING'], 'DONE' as 'EXECUTED'))).rejects.toThrow(/CHECK constraint/);
+      // An approval names a request that exists; its operator need not (one removed keeps their approvals).
+      await expect(s.db.write((tx) => s.ceremony.insertApproval(tx, approvalRecord('req-none', operatorRecord())))).rejects.toThrow(/FOREIGN KEY/);
+      await s.db.write((tx) => s.ceremony.insertApproval(tx, approvalRecord(r.id, operatorRecord({ name: 'never-enrolled' }))));
+      expect(await s.ceremony.listApprovals(r.id)).toMatchObject([{ operator: 'never-enrolled' }]);
+      expect(await sqliteOf(s).get<{ n: number }>('SELECT COUNT(*) AS n FROM operators')).toEqual({ n: 0 });
     } finally {
       await s.close();
     }
