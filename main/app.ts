@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { handleAdminRequest } from './api/admin/routes.js';
-import { handleKmsRequest } from './api/kms/dispatch.js';
+import { handleKmsRequest, replayApprovedCall } from './api/kms/dispatch.js';
 import { xksAuditSink } from './api/xks/audit.js';
 import { handleXksRequest } from './api/xks/dispatch.js';
 import type { JsonResponse, RawRequest } from './api/http.js';
 import { startServer, type RunningServer, type ServerLimits } from './api/server.js';
 import { AuditLog } from './audit/audit-log.js';
+import { Quorum } from './ceremony/quorum.js';
 import { RefusalLog } from './audit/refusals.js';
 import { CredentialService, type NewCredential } from './auth/credentials.js';
 import { systemClock, type Clock } from './common/clock.js';
@@ -148,6 +149,8 @@ export async function startAppliance(
     await root.load();
     // HSM key stores: PKCS#11 tokens, reached through main/keystores/hsm.
     const hsmConnector: HsmConnector = { probe: probeHsmToken, connect: (c) => connectHsmKeyStore(c, { log }) };
+    // Custodians and quorum: the approval gate of the unit of work (main/ceremony).
+    const quorum = new Quorum({ store, audit, clock, applianceId, dev: config.dev, log });
     const { kms: keys, scheduler, connections } = buildKmsDomain({
       store,
       root,
@@ -158,6 +161,7 @@ export async function startAppliance(
       log,
       schedulerIntervalMs: config.schedulerIntervalMs,
       hsmConnector,
+      gate: quorum,
       xksRequestsPerSecond: config.xksRequestsPerSecond,
       ...(config.xksClient ? { xksClient: xksClientOptions(config.xksClient) } : {}),
     });
@@ -166,6 +170,8 @@ export async function startAppliance(
       await scheduler.runOnce();
       await keys.reconnectCustomKeyStores();
     };
+    // An approved KMS call runs again through the API's own handler.
+    quorum.setExecutor({ execute: (_r, caller) => replayApprovedCall({ kms: keys }, caller) });
     const credentials = new CredentialService({ store, root, clock, audit });
     const adminToken = readOrCreateSecretFile(adminTokenFile(config.dataDir), () => Buffer.from(randomBytes(32).toString('hex'))).toString('utf8').trim();
 
@@ -207,6 +213,7 @@ export async function startAppliance(
               onUnsealed: afterUnseal,
               requestStop: deps.onStopRequested,
               kms: keys,
+              quorum,
               listDevices: () => devicesSummary(),
             },
             req,

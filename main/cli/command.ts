@@ -212,6 +212,33 @@ export const stringOption = (inv: Invocation, name: string): string | undefined 
   return typeof v === 'string' ? v : undefined;
 };
 
+/** The one positional argument a command takes (`what` names it in the usage error). */
+export function oneArgument(inv: Invocation, what: string): string {
+  const v = inv.positionals[0];
+  if (!v || inv.positionals.length > 1) throw new UsageError(`name one ${what}`);
+  return v;
+}
+
+export function noArguments(inv: Invocation): void {
+  if (inv.positionals.length > 0) throw new UsageError(`unexpected argument "${inv.positionals[0]}"`);
+}
+
+/** The value of a required option. */
+export function requiredOption(inv: Invocation, name: string): string {
+  const v = stringOption(inv, name);
+  if (v === undefined) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+/** A file the user names, whole; a failure names the file and what it was to hold. */
+export function readUserFile(file: string, what: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new CliError('File', `Cannot read ${what} ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
+  }
+}
+
 function optionLabel(o: OptionSpec): string {
   const long = `--${o.name}${o.value ? ` ${o.value}` : ''}`;
   return o.short ? `-${o.short}, ${long}` : `    ${long}`;

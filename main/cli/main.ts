@@ -2,6 +2,7 @@
 // runs it, and reports errors in one line, or as {"error":{"code","message"}} on stderr with --json.
 // One file per command under commands/; what they share is in command.ts (table types, parser,
 // output), locate.ts (finding the appliance) and config.ts (settings).
+import { approvals } from './commands/approvals.js';
 import { audit } from './commands/audit.js';
 import { completion } from './commands/completion.js';
 import { credentials } from './commands/credentials.js';
@@ -9,6 +10,8 @@ import { devices } from './commands/devices.js';
 import { helpCommand, topHelp } from './commands/help.js';
 import { hsm } from './commands/hsm.js';
 import { init } from './commands/init.js';
+import { operators } from './commands/operators.js';
+import { quorum } from './commands/quorum.js';
 import { seal } from './commands/seal.js';
 import { serve } from './commands/serve.js';
 import { status } from './commands/status.js';
@@ -19,7 +22,7 @@ import { xks } from './commands/xks.js';
 import { CliError, formatHelp, parseOptions, print, printErr, UsageError, type CommandSpec } from './command.js';
 import { ConfigError } from './config.js';
 
-const OTHERS: readonly CommandSpec[] = [serve, init, unseal, seal, status, stop, credentials, audit, hsm, xks, devices, version, completion];
+const OTHERS: readonly CommandSpec[] = [serve, init, unseal, seal, status, stop, credentials, audit, hsm, xks, operators, quorum, approvals, devices, version, completion];
 export const COMMANDS: readonly CommandSpec[] = [...OTHERS, helpCommand([...OTHERS.map((c) => c.name), 'help'])];
 
 /** The arguments before a `--`, where options are. */

@@ -20,6 +20,7 @@ import type { TagOperations } from './operations/tags.js';
 import type { XksProxy } from './xks-proxy.js';
 
 export type { CallContext, OperatorCall } from './key-directory.js';
+export type { ApprovalGate, ApprovalRequest } from './approval-gate.js';
 export type { HsmRecord } from '../store/index.js';
 export type { XksCredentialView, XksKeyUsage, XksKeyView, XksProxy, XksStoreView } from './xks-proxy.js';
 export type { CreateCustomKeyStoreInput, CustomKeyStoreView, UpdateCustomKeyStoreInput, XksProxySettingsInput } from './operations/custom-key-stores.js';

@@ -37,6 +37,13 @@ export interface CallContext {
   requestId?: string;
   /** The TrentService action, as the audit log names it. */
   operation: string;
+  /**
+   * The request's input as it came (JSON, before decoding): what an approval request records, so that
+   * a gated call can run again exactly as it was asked once its quorum approves it.
+   */
+  input?: Readonly<Record<string, unknown>>;
+  /** Set only by the executor of an approved request: its ID (the approval gate admits it once). */
+  approvedRequest?: string;
 }
 
 /** Kura's own time-driven changes (main/kms/jobs): no account or region; audited as the scheduler. */

@@ -12,7 +12,7 @@ const HOME = tempDataDir('kura-cli-usage-home-');
 const kura = (args: string[], env: NodeJS.ProcessEnv = {}) => runKura(args, { env: { ...isolatedEnv(HOME), ...env } });
 
 /** Every command the issue asks for; the table must have each (and `kura help --json` shows the table). */
-const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'credentials', 'audit', 'hsm', 'xks', 'devices', 'version', 'completion', 'help'];
+const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'credentials', 'audit', 'hsm', 'xks', 'operators', 'quorum', 'approvals', 'devices', 'version', 'completion', 'help'];
 /** Each command group (a path, for nested groups such as `xks stores`) and its subcommands, in order. */
 const SUBCOMMANDS: Record<string, string[]> = {
   credentials: ['create', 'list', 'delete', 'env', 'profile'],
@@ -22,6 +22,9 @@ const SUBCOMMANDS: Record<string, string[]> = {
   'xks stores': ['create', 'list', 'delete'],
   'xks credentials': ['create', 'list', 'delete'],
   'xks keys': ['create', 'list', 'enable', 'disable', 'delete'],
+  operators: ['add', 'list', 'show', 'remove'],
+  quorum: ['show', 'set'],
+  approvals: ['list', 'show', 'export', 'sign', 'submit', 'cancel'],
 };
 
 interface Described {

@@ -15,8 +15,10 @@ import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import type { RootKeyHolder } from '../../seal/root-key.js';
 import type { Kms } from '../../kms/index.js';
+import type { Quorum } from '../../ceremony/quorum.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import { handleHsmRoute } from './hsms.js';
+import { handleQuorumRoute } from './quorum.js';
 import { handleXksRoute } from './xks.js';
 
 export interface AdminDeps {
@@ -32,6 +34,8 @@ export interface AdminDeps {
   requestStop?: () => void;
   /** The KMS façade, for the HSM registry (/hsms) and the XKS proxy's stores (/xks). */
   kms?: Kms;
+  /** Custodians, quorum policies and approval requests (/operators, /quorum, /approvals). */
+  quorum?: Quorum;
   /** Plugged USB tokens, as the console shows them (main/devices/usb); absent where discovery is not wired. */
   listDevices?: () => Promise<unknown>;
 }
@@ -215,6 +219,10 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       if (answer) return answer;
       const xks = await handleXksRoute(deps.kms.xks, route, () => parseBody(req), json);
       if (xks) return xks;
+    }
+    if (deps.quorum) {
+      const answer = await handleQuorumRoute(deps.quorum, route, () => parseBody(req), json);
+      if (answer) return answer;
     }
     return json(404, { error: 'NotFound', message: `No admin route ${route}.` });
   } catch (err) {

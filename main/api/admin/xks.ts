@@ -55,7 +55,8 @@ function keyUsage(b: Record<string, unknown>): XksKeyUsage[] {
   return u;
 }
 
-function onlyFields(b: Record<string, unknown>, allowed: readonly string[], what: string): void {
+/** Refuses a body with a field `allowed` does not list (the admin API's bodies are strict). */
+export function onlyFields(b: Record<string, unknown>, allowed: readonly string[], what: string): void {
   const extra = Object.keys(b).find((k) => !allowed.includes(k));
   if (extra !== undefined) throw new KmsError('Validation', `${what} takes ${allowed.length ? allowed.map((a) => `"${a}"`).join(', ') : 'no fields'}, not "${extra.slice(0, 64)}".`);
 }

@@ -104,6 +104,8 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     }
     input = decodeRequest(operation, parsed);
     keyId = typeof input.KeyId === 'string' ? input.KeyId : undefined;
+    // What an approval request records if the call is gated (main/ceremony): the body as it came.
+    ctx.input = parsed as Record<string, unknown>;
   } catch (err) {
     // Refused before the façade: this endpoint audits it.
     const e = isKmsError(err) ? err : internal(deps.log, requestId, operation, err);
@@ -135,6 +137,24 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     const e = isKmsError(err) ? err : internal(deps.log, requestId, operation, err);
     logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx.principal, outcome: 'error', error: e.code });
     return errorResponse(requestId, e);
+  }
+}
+
+/**
+ * Runs an approved request's KMS call again, as it was asked: the caller it was asked by (with the
+ * request's ID, which the approval gate admits once) and the body it came with, through the same
+ * handler. Resolves with a short summary of the answer (gated operations answer no secrets); rejects
+ * with the call's error. The façade audits the call.
+ */
+export async function replayApprovedCall(deps: Pick<KmsEndpointDeps, 'kms'>, caller: CallContext): Promise<string> {
+  const handler = KMS_HANDLERS[caller.operation];
+  if (!handler || !OPERATIONS.has(caller.operation)) throw new KmsError('Internal', `${caller.operation} cannot be run by an approval.`);
+  const input = decodeRequest(caller.operation, caller.input ?? {});
+  try {
+    const output = await handler({ kms: deps.kms }, { ...caller, requestId: caller.requestId ?? randomUUID() }, input);
+    return JSON.stringify(encodeResponse(caller.operation, output)).slice(0, 500);
+  } finally {
+    zeroizeBuffers(input);
   }
 }
 

@@ -8,7 +8,7 @@
 // These commands talk to the running appliance with the admin token (routes in api/admin/xks.ts).
 import { adminClient } from '../locate.js';
 import { PIN_OPTIONS, readPin } from '../pin.js';
-import { CLIENT_OPTIONS, HELP_OPTION, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
+import { CLIENT_OPTIONS, HELP_OPTION, noArguments, oneArgument, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
 
 interface StoreBody { storeId: string; uriPathPrefix: string; uriPath: string; hsmId: string | null; credentials: number; keys: number; createdAt: string }
 interface CredentialBody { accessKeyId: string; storeId: string; createdAt: string }
@@ -22,16 +22,6 @@ function storeOption(inv: Invocation): string {
   const id = stringOption(inv, 'store');
   if (!id) throw new UsageError('--store is required');
   return id;
-}
-
-function oneArg(inv: Invocation, what: string): string {
-  const v = inv.positionals[0];
-  if (!v || inv.positionals.length > 1) throw new UsageError(`name one ${what}`);
-  return v;
-}
-
-function noArgs(inv: Invocation): void {
-  if (inv.positionals.length > 0) throw new UsageError(`unexpected argument "${inv.positionals[0]}"`);
 }
 
 /** --usage encrypt,decrypt | encrypt | decrypt | none → the API's list. */
@@ -48,7 +38,7 @@ export function parseUsage(text: string | undefined): ('ENCRYPT' | 'DECRYPT')[] 
 const shownUsage = (u: readonly string[]): string => (u.length ? u.map((x) => x.toLowerCase()).join(',') : 'none');
 
 async function createStore(inv: Invocation): Promise<number> {
-  noArgs(inv);
+  noArguments(inv);
   const uriPathPrefix = stringOption(inv, 'uri-path-prefix');
   if (uriPathPrefix === undefined) throw new UsageError('--uri-path-prefix is required');
   const hsmId = stringOption(inv, 'hsm');
@@ -77,7 +67,7 @@ async function createStore(inv: Invocation): Promise<number> {
 }
 
 async function listStores(inv: Invocation): Promise<number> {
-  noArgs(inv);
+  noArguments(inv);
   const { stores } = await adminClient(inv).call<{ stores: StoreBody[] }>('GET', '/xks/stores', undefined, true);
   if (inv.json) return (printJson(stores), 0);
   if (stores.length === 0) print('No XKS stores (kura xks stores create --uri-path-prefix PREFIX).');
@@ -88,7 +78,7 @@ async function listStores(inv: Invocation): Promise<number> {
 }
 
 async function deleteStore(inv: Invocation): Promise<number> {
-  const id = oneArg(inv, 'XKS store ID');
+  const id = oneArgument(inv, 'XKS store ID');
   await adminClient(inv).call('DELETE', `/xks/stores/${seg(id)}`, undefined, true);
   if (inv.json) printJson({ deleted: id });
   else print(`Deleted XKS store ${id}.`);
@@ -96,7 +86,7 @@ async function deleteStore(inv: Invocation): Promise<number> {
 }
 
 async function createCredential(inv: Invocation): Promise<number> {
-  noArgs(inv);
+  noArguments(inv);
   const storeId = storeOption(inv);
   const r = await adminClient(inv).call<Made>('POST', `/xks/stores/${seg(storeId)}/credentials`, {}, true);
   if (inv.json) return (printJson({ storeId: r.storeId, accessKeyId: r.accessKeyId, secretAccessKey: r.secretAccessKey }), 0);
@@ -109,7 +99,7 @@ async function createCredential(inv: Invocation): Promise<number> {
 }
 
 async function listCredentials(inv: Invocation): Promise<number> {
-  noArgs(inv);
+  noArguments(inv);
   const storeId = storeOption(inv);
   const { credentials } = await adminClient(inv).call<{ credentials: CredentialBody[] }>('GET', `/xks/stores/${seg(storeId)}/credentials`, undefined, true);
   if (inv.json) return (printJson(credentials), 0);
@@ -119,7 +109,7 @@ async function listCredentials(inv: Invocation): Promise<number> {
 
 async function deleteCredential(inv: Invocation): Promise<number> {
   const storeId = storeOption(inv);
-  const id = oneArg(inv, 'access key ID');
+  const id = oneArgument(inv, 'access key ID');
   await adminClient(inv).call('DELETE', `/xks/stores/${seg(storeId)}/credentials/${seg(id)}`, undefined, true);
   if (inv.json) printJson({ deleted: id });
   else print(`Deleted ${id}; calls signed with it are refused from now on.`);
@@ -127,7 +117,7 @@ async function deleteCredential(inv: Invocation): Promise<number> {
 }
 
 async function createKey(inv: Invocation): Promise<number> {
-  noArgs(inv);
+  noArguments(inv);
   const storeId = storeOption(inv);
   const usage = parseUsage(stringOption(inv, 'usage'));
   const r = await adminClient(inv).call<{ externalKeyId: string }>('POST', `/xks/stores/${seg(storeId)}/keys`, { usage }, true);
@@ -138,7 +128,7 @@ async function createKey(inv: Invocation): Promise<number> {
 }
 
 async function listKeys(inv: Invocation): Promise<number> {
-  noArgs(inv);
+  noArguments(inv);
   const storeId = storeOption(inv);
   const { keys } = await adminClient(inv).call<{ keys: KeyBody[] }>('GET', `/xks/stores/${seg(storeId)}/keys`, undefined, true);
   if (inv.json) return (printJson(keys), 0);
@@ -150,7 +140,7 @@ async function listKeys(inv: Invocation): Promise<number> {
 const setStatus = (enable: boolean) =>
   async (inv: Invocation): Promise<number> => {
     const storeId = storeOption(inv);
-    const id = oneArg(inv, 'external key ID');
+    const id = oneArgument(inv, 'external key ID');
     const r = await adminClient(inv).call<{ externalKeyId: string; keyStatus: string }>('POST', `/xks/stores/${seg(storeId)}/keys/${seg(id)}/${enable ? 'enable' : 'disable'}`, {}, true);
     if (inv.json) printJson({ externalKeyId: r.externalKeyId, keyStatus: r.keyStatus });
     else print(`${id} is ${r.keyStatus}.`);
@@ -159,7 +149,7 @@ const setStatus = (enable: boolean) =>
 
 async function deleteKey(inv: Invocation): Promise<number> {
   const storeId = storeOption(inv);
-  const id = oneArg(inv, 'external key ID');
+  const id = oneArgument(inv, 'external key ID');
   await adminClient(inv).call('DELETE', `/xks/stores/${seg(storeId)}/keys/${seg(id)}`, undefined, true);
   if (inv.json) printJson({ deleted: id });
   else print(`Deleted ${id}; AWS KMS keys that use it can no longer encrypt or decrypt.`);

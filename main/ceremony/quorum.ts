@@ -1,0 +1,407 @@
+// Custodians and quorum (issue 13): the approval gate of the unit of work (kms/approval-gate.ts), the
+// operators who approve, the policy of each action class, and approval requests with their approvals.
+//
+// A gated call — one whose action class has a quorum policy — is not run: it becomes an approval
+// request (its action, its parameters as canonical JSON and their SHA-256 digest, who asked, when it
+// expires) and the call answers AccessDenied naming the request. Each operator the policy allows signs
+// the request's statement (./statement.ts) with their own key, at the appliance (`kura approvals sign`)
+// or off-line with openssl (`kura approvals export` / `submit`). When M distinct valid approvals are
+// in, the request runs — exactly once: a compare-and-set moves it PENDING → EXECUTING, and only the
+// caller that wins it runs the action, with the parameters it was asked with (a KMS call is run again
+// through the API's own handler by the executor app.ts gives, with the request's ID, which this gate
+// admits once). Never after its expiry; a failed run is recorded FAILED and is not retried.
+//
+// Operator and policy changes are themselves gated by the `operators` class. Until that class has a
+// policy — and always on a dev appliance, whose dev operator approves them — they take effect at once,
+// so that the first custodians and policies can be set up (a script can set a 2-of-3 policy, then use it).
+//
+// Every request, approval, refusal and execution is audited (source admin).
+import { randomBytes } from 'node:crypto';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../common/clock.js';
+import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { ApprovalGate, ApprovalRequest, CallContext } from '../kms/index.js';
+import type { ApprovalRecord, ApprovalRequestRecord, OperatorRecord, QuorumPolicyRecord, Store } from '../store/index.js';
+import { canonicalJson, parametersDigest } from './canonical.js';
+import { operatorKeyFromSpki, parseOperatorPublicKey, verifyApprovalSignature } from './operator-keys.js';
+import { approvalStatement } from './statement.js';
+
+export const ACTION_CLASSES = ['key-import', 'key-deletion', 'backup', 'key-store', 'operators', 'credentials', 'rekey'] as const;
+export type ActionClass = (typeof ACTION_CLASSES)[number];
+
+/** The gated actions and their classes. */
+const CLASS_OF: Readonly<Record<string, ActionClass>> = {
+  'kms:ImportKeyMaterial': 'key-import',
+  'kms:ScheduleKeyDeletion': 'key-deletion',
+  'kms:DeleteImportedKeyMaterial': 'key-deletion',
+  'kms:CreateCustomKeyStore': 'key-store',
+  'kms:UpdateCustomKeyStore': 'key-store',
+  'kms:DeleteCustomKeyStore': 'key-store',
+  'kms:ConnectCustomKeyStore': 'key-store',
+  'kms:DisconnectCustomKeyStore': 'key-store',
+  'kura:OperatorAdd': 'operators',
+  'kura:OperatorRemove': 'operators',
+  'kura:QuorumSet': 'operators',
+};
+
+export const classOfAction = (action: string): ActionClass | undefined => CLASS_OF[action];
+
+/** How long a request waits for its approvals unless its policy says otherwise. */
+export const DEFAULT_EXPIRY_MS = 30 * 60_000;
+/** The admin token's holder, as the admin API and the CLI name them. */
+export const ADMIN = 'kura:admin';
+const OPERATOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Runs an approved KMS call again as it was asked (app.ts gives one that goes through the API's handlers). */
+export type { ApprovalRecord, ApprovalRequestRecord, OperatorRecord, QuorumPolicyRecord } from '../store/index.js';
+
+export interface ApprovalExecutor {
+  /** Resolves with a short summary of the result; rejects with the call's error. */
+  execute(r: ApprovalRequestRecord, caller: CallContext): Promise<string>;
+}
+
+export interface QuorumDeps {
+  store: Pick<Store, 'db' | 'ceremony'>;
+  audit: AuditLog;
+  clock: Clock;
+  applianceId: string;
+  /** A dev appliance: operator and policy changes take effect at once. */
+  dev: boolean;
+  log: Logger;
+}
+
+/** Who asks through the CLI or the admin API (the admin token's holder, or a named operator). */
+export interface OperatorActor {
+  operator: string;
+}
+
+/** A change that took effect, or the request it became. */
+export type Outcome<T> = { applied: true; value: T } | { applied: false; request: ApprovalRequestRecord };
+
+export interface RequestView {
+  request: ApprovalRequestRecord;
+  approvals: ApprovalRecord[];
+  threshold: number;
+  operators: string[];
+  /** The bytes an operator signs. */
+  statement: Buffer;
+}
+
+/** What kura:* requests carry. */
+type KuraParameters =
+  | { action: 'kura:OperatorAdd'; name: string; publicKey: string }
+  | { action: 'kura:OperatorRemove'; name: string }
+  | { action: 'kura:QuorumSet'; actionClass: ActionClass; threshold: number; operators: string[]; expiryMs: number };
+
+/** JSON numbers that are not integers, as canonical JSON takes no others: `{"$decimal": "1.5"}`. */
+function canonicalizable(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : { $decimal: String(v) };
+  if (Array.isArray(v)) return v.map(canonicalizable);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canonicalizable(x)]));
+  return v;
+}
+
+const isCallContext = (c: ApprovalRequest['caller']): c is CallContext => 'principal' in c;
+const newRequestId = () => `apr-${randomBytes(12).toString('hex')}`;
+
+export class Quorum implements ApprovalGate {
+  private executor: ApprovalExecutor | undefined;
+
+  constructor(private readonly deps: QuorumDeps) {}
+
+  /** The composition root hands in the executor of KMS calls once the API is built. */
+  setExecutor(executor: ApprovalExecutor): void {
+    this.executor = executor;
+  }
+
+  private get repo() {
+    return this.deps.store.ceremony;
+  }
+
+  private now(): number {
+    return this.deps.clock.nowMs();
+  }
+
+  // ---- the gate --------------------------------------------------------------------------------------
+
+  async admit(request: ApprovalRequest): Promise<void> {
+    const caller = request.caller;
+    if (!isCallContext(caller)) return;
+    const actionClass = classOfAction(request.action);
+    if (!actionClass) return;
+    if (caller.approvedRequest !== undefined) return this.admitApproved(caller, request.action);
+    const policy = await this.repo.findPolicy(actionClass);
+    if (!policy) return;
+    const parameters = canonicalJson(canonicalizable({ operation: caller.operation, input: caller.input ?? {} }));
+    const r = await this.createRequest({
+      actionClass,
+      action: request.action,
+      parameters,
+      requester: caller.principal,
+      caller: JSON.stringify({ accountId: caller.accountId, region: caller.region, principal: caller.principal, accessKeyId: caller.accessKeyId, input: caller.input ?? {} }),
+      expiryMs: policy.expiryMs,
+    });
+    throw new KmsError(
+      'AccessDenied',
+      `${request.action} needs the approval of ${policy.threshold} of ${policy.operators.join(', ')} (quorum class ${actionClass}): it is approval request ${r.id}, ` +
+        `which runs once approved (kura approvals show ${r.id}; kura approvals sign ${r.id} --key KEY.pem), until ${new Date(r.expiresAt).toISOString()}.`,
+    );
+  }
+
+  /** The executor's call of an approved request: admitted only while that request is EXECUTING, for its own action and parameters. */
+  private async admitApproved(caller: CallContext, action: string): Promise<void> {
+    const r = await this.repo.findRequest(caller.approvedRequest!);
+    const parameters = canonicalJson(canonicalizable({ operation: caller.operation, input: caller.input ?? {} }));
+    if (!r || r.status !== 'EXECUTING' || r.action !== action || r.digest !== parametersDigest(JSON.parse(parameters))) {
+      throw new KmsError('AccessDenied', `Approval request ${caller.approvedRequest} does not approve this call.`);
+    }
+  }
+
+  private async createRequest(p: { actionClass: ActionClass; action: string; parameters: string; requester: string; caller: string; expiryMs: number }): Promise<ApprovalRequestRecord> {
+    const now = this.now();
+    const r: ApprovalRequestRecord = {
+      id: newRequestId(),
+      actionClass: p.actionClass,
+      action: p.action,
+      parameters: p.parameters,
+      digest: parametersDigest(JSON.parse(p.parameters)),
+      requester: p.requester,
+      caller: p.caller,
+      createdAt: now,
+      expiresAt: now + p.expiryMs,
+      status: 'PENDING',
+      outcome: null,
+      executedAt: null,
+    };
+    await this.deps.store.db.write(async (tx) => {
+      await this.repo.insertRequest(tx, r);
+      await this.deps.audit.appendIn(tx, this.event(p.requester, 'ApprovalRequested', 'ok', { approvalRequestId: r.id, action: r.action, parametersDigest: r.digest }));
+    });
+    return r;
+  }
+
+  // ---- operators and policies -------------------------------------------------------------------------
+
+  listOperators(): Promise<OperatorRecord[]> {
+    return this.repo.listOperators();
+  }
+
+  async showOperator(name: string): Promise<OperatorRecord> {
+    const o = await this.repo.findOperator(name);
+    if (!o) throw kmsErrors.notFound(`No operator is named ${name} (kura operators list).`);
+    return o;
+  }
+
+  listPolicies(): Promise<QuorumPolicyRecord[]> {
+    return this.repo.listPolicies();
+  }
+
+  addOperator(by: OperatorActor, name: string, publicKeyPem: string): Promise<Outcome<OperatorRecord>> {
+    if (!OPERATOR_NAME.test(name)) throw kmsErrors.validation('An operator name is 1 to 64 characters: letters, digits, ".", "_" and "-", starting with a letter or digit.');
+    const key = parseOperatorPublicKey(publicKeyPem);
+    const pem = `-----BEGIN PUBLIC KEY-----\n${key.spki.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
+    return this.change(by, { action: 'kura:OperatorAdd', name, publicKey: pem }, async () => this.showOperator(name));
+  }
+
+  removeOperator(by: OperatorActor, name: string): Promise<Outcome<string>> {
+    return this.change(by, { action: 'kura:OperatorRemove', name }, async () => name);
+  }
+
+  setPolicy(by: OperatorActor, actionClass: string, threshold: number, operators: string[], expiryMinutes?: number): Promise<Outcome<QuorumPolicyRecord>> {
+    if (!(ACTION_CLASSES as readonly string[]).includes(actionClass)) throw kmsErrors.validation(`${actionClass} is not an action class (${ACTION_CLASSES.join(', ')}).`);
+    if (!Number.isSafeInteger(threshold) || threshold < 1) throw kmsErrors.validation('A threshold is a whole number of at least 1.');
+    if (new Set(operators).size !== operators.length || operators.length < threshold) {
+      throw kmsErrors.validation(`A threshold of ${threshold} needs at least ${threshold} distinct operators; ${operators.length} given.`);
+    }
+    if (expiryMinutes !== undefined && (!Number.isSafeInteger(expiryMinutes) || expiryMinutes < 1 || expiryMinutes > 7 * 24 * 60)) {
+      throw kmsErrors.validation('An expiry is a whole number of minutes from 1 to 10080 (a week).');
+    }
+    const params: KuraParameters = { action: 'kura:QuorumSet', actionClass: actionClass as ActionClass, threshold, operators, expiryMs: (expiryMinutes ?? DEFAULT_EXPIRY_MS / 60_000) * 60_000 };
+    return this.change(by, params, async () => (await this.repo.findPolicy(actionClass))!);
+  }
+
+  /** An operator or policy change: at once (dev, or no `operators` policy yet), or as an approval request. */
+  private async change<T>(by: OperatorActor, params: KuraParameters, result: () => Promise<T>): Promise<Outcome<T>> {
+    await this.checkKura(params);
+    const policy = this.deps.dev ? undefined : await this.repo.findPolicy('operators');
+    if (!policy) {
+      await this.applyKura(params, by.operator);
+      return { applied: true, value: await result() };
+    }
+    const request = await this.createRequest({
+      actionClass: 'operators',
+      action: params.action,
+      parameters: canonicalJson(params),
+      requester: by.operator,
+      caller: JSON.stringify({ operator: by.operator }),
+      expiryMs: policy.expiryMs,
+    });
+    return { applied: false, request };
+  }
+
+  /** What must hold for a change to be asked (and again when it runs). */
+  private async checkKura(p: KuraParameters): Promise<void> {
+    if (p.action === 'kura:OperatorAdd') {
+      if (await this.repo.findOperator(p.name)) throw new KmsError('AlreadyExists', `An operator named ${p.name} is enrolled already.`);
+      const fp = parseOperatorPublicKey(p.publicKey).fingerprint;
+      const same = (await this.repo.listOperators()).find((o) => o.fingerprint === fp);
+      if (same) throw new KmsError('AlreadyExists', `That public key is ${same.name}'s already.`);
+    } else if (p.action === 'kura:OperatorRemove') {
+      await this.showOperator(p.name);
+      const uses = (await this.repo.listPolicies()).filter((q) => q.operators.includes(p.name) && q.operators.length - 1 < q.threshold);
+      if (uses.length > 0) throw kmsErrors.invalidState(`Removing ${p.name} would leave too few operators for the ${uses.map((q) => q.actionClass).join(', ')} policy: change it first.`);
+    } else {
+      const known = new Set((await this.repo.listOperators()).map((o) => o.name));
+      const unknown = p.operators.filter((n) => !known.has(n));
+      if (unknown.length > 0) throw kmsErrors.validation(`Not enrolled: ${unknown.join(', ')} (kura operators add).`);
+    }
+  }
+
+  private async applyKura(p: KuraParameters, by: string, approvalRequestId?: string): Promise<void> {
+    await this.checkKura(p);
+    const now = this.now();
+    const details: Record<string, string | number | boolean> = approvalRequestId ? { approvalRequestId } : {};
+    await this.deps.store.db.write(async (tx) => {
+      if (p.action === 'kura:OperatorAdd') {
+        const key = parseOperatorPublicKey(p.publicKey);
+        await this.repo.insertOperator(tx, { name: p.name, algorithm: key.algorithm, publicKey: key.spki, fingerprint: key.fingerprint, passphrase: null, createdAt: now });
+        await this.deps.audit.appendIn(tx, this.event(by, 'OperatorAdd', 'ok', { ...details, operatorName: p.name, fingerprint: key.fingerprint }));
+      } else if (p.action === 'kura:OperatorRemove') {
+        await this.repo.deleteOperator(tx, p.name);
+        // Policies no longer name them (checkKura made sure each keeps enough operators for its threshold).
+        for (const q of await this.repo.listPolicies(tx)) {
+          if (q.operators.includes(p.name)) await this.repo.putPolicy(tx, { ...q, operators: q.operators.filter((n) => n !== p.name), updatedAt: now });
+        }
+        await this.deps.audit.appendIn(tx, this.event(by, 'OperatorRemove', 'ok', { ...details, operatorName: p.name }));
+      } else {
+        await this.repo.putPolicy(tx, { actionClass: p.actionClass, threshold: p.threshold, operators: p.operators, expiryMs: p.expiryMs, updatedAt: now });
+        await this.deps.audit.appendIn(tx, this.event(by, 'QuorumSet', 'ok', { ...details, actionClass: p.actionClass, threshold: p.threshold, operators: p.operators.join(',') }));
+      }
+    });
+  }
+
+  // ---- approval requests --------------------------------------------------------------------------------
+
+  listRequests(): Promise<ApprovalRequestRecord[]> {
+    return this.repo.listRequests();
+  }
+
+  statementOf(r: ApprovalRequestRecord): Buffer {
+    return approvalStatement({ requestId: r.id, digest: r.digest, action: r.action, expiresAt: r.expiresAt, applianceId: this.deps.applianceId });
+  }
+
+  async showRequest(id: string): Promise<RequestView> {
+    const request = await this.repo.findRequest(id);
+    if (!request) throw kmsErrors.notFound(`No approval request ${id} (kura approvals list).`);
+    const policy = await this.repo.findPolicy(request.actionClass);
+    return { request, approvals: await this.repo.listApprovals(id), threshold: policy?.threshold ?? 1, operators: policy?.operators ?? [], statement: this.statementOf(request) };
+  }
+
+  /**
+   * An operator's signature over a request's statement. Refused (and audited): a request that is not
+   * pending or has expired, a signer who is not an enrolled operator the class's policy allows, the same
+   * operator twice, a signature that does not verify. With the quorum reached, the request runs here.
+   */
+  async submit(by: OperatorActor, id: string, signature: Uint8Array, operatorName?: string): Promise<RequestView> {
+    try {
+      const view = await this.showRequest(id);
+      const r = view.request;
+      if (r.status !== 'PENDING') throw kmsErrors.invalidState(`Approval request ${id} is ${r.status}: it takes no more approvals.`);
+      if (this.now() >= r.expiresAt) throw kmsErrors.invalidState(`Approval request ${id} expired at ${new Date(r.expiresAt).toISOString()}.`);
+      const candidates = operatorName !== undefined ? [await this.showOperator(operatorName)] : await this.repo.listOperators();
+      const signer = candidates.find((o) => verifyApprovalSignature(operatorKeyFromSpki(o.publicKey), view.statement, signature));
+      if (!signer) {
+        throw new KmsError('AccessDenied', operatorName !== undefined
+          ? `The signature is not ${operatorName}'s over approval request ${id} of this appliance.`
+          : `The signature is no enrolled operator's over approval request ${id} of this appliance.`);
+      }
+      if (!view.operators.includes(signer.name)) throw new KmsError('AccessDenied', `${signer.name} may not approve ${r.actionClass} actions (kura quorum show).`);
+      if (view.approvals.some((a) => a.operator === signer.name)) throw new KmsError('AlreadyExists', `${signer.name} has approved ${id} already.`);
+      await this.deps.store.db.write(async (tx) => {
+        await this.repo.insertApproval(tx, { requestId: id, operator: signer.name, fingerprint: signer.fingerprint, signature: Buffer.from(signature), createdAt: this.now() });
+        await this.deps.audit.appendIn(tx, this.event(by.operator, 'ApprovalSubmitted', 'ok', { approvalRequestId: id, operatorName: signer.name, fingerprint: signer.fingerprint }));
+      });
+    } catch (e) {
+      await this.refused(by.operator, 'ApprovalSubmitted', id, e);
+      throw e;
+    }
+    await this.runIfApproved(id);
+    return this.showRequest(id);
+  }
+
+  /** Cancels a pending request (audited), by its requester or the admin token's holder; it never runs. */
+  async cancel(by: OperatorActor, id: string): Promise<RequestView> {
+    const current = (await this.showRequest(id)).request;
+    if (by.operator !== current.requester && by.operator !== ADMIN) {
+      const e = new KmsError('AccessDenied', `Only ${current.requester}, who asked for ${id}, or the appliance's administrator can cancel it.`);
+      await this.refused(by.operator, 'ApprovalCancelled', id, e);
+      throw e;
+    }
+    const moved = await this.deps.store.db.write(async (tx) => {
+      const ok = await this.repo.transitionRequest(tx, id, ['PENDING'], 'CANCELLED', { outcome: `cancelled by ${by.operator}` });
+      if (ok) await this.deps.audit.appendIn(tx, this.event(by.operator, 'ApprovalCancelled', 'ok', { approvalRequestId: id }));
+      return ok;
+    });
+    if (!moved) {
+      const r = await this.showRequest(id);
+      const e = kmsErrors.invalidState(`Approval request ${id} is ${r.request.status}: only a pending request can be cancelled.`);
+      await this.refused(by.operator, 'ApprovalCancelled', id, e);
+      throw e;
+    }
+    return this.showRequest(id);
+  }
+
+  /** With M valid approvals in and the request unexpired, runs it — once, whoever else races for it. */
+  private async runIfApproved(id: string): Promise<void> {
+    const view = await this.showRequest(id);
+    const r = view.request;
+    const counted = view.approvals.filter((a) => view.operators.includes(a.operator));
+    if (counted.length < view.threshold || this.now() >= r.expiresAt) return;
+    const won = await this.deps.store.db.write((tx) => this.repo.transitionRequest(tx, id, ['PENDING'], 'EXECUTING'));
+    if (!won) return;
+    let status: 'EXECUTED' | 'FAILED' = 'EXECUTED';
+    let outcome: string;
+    try {
+      outcome = await this.execute(r);
+    } catch (e) {
+      status = 'FAILED';
+      outcome = isKmsError(e) ? `${e.code}: ${e.message}` : 'Internal: the action failed unexpectedly';
+      if (!isKmsError(e)) this.deps.log.error('approved action failed', { approvalRequestId: id, error: e instanceof Error ? e.name : typeof e });
+    }
+    await this.deps.store.db.write(async (tx) => {
+      await this.repo.transitionRequest(tx, id, ['EXECUTING'], status, { outcome: outcome.slice(0, 1000), executedAt: this.now() });
+      await this.deps.audit.appendIn(tx, this.event('kura:quorum', 'ApprovalExecuted', status === 'EXECUTED' ? 'ok' : 'error', { approvalRequestId: id, action: r.action, approvals: counted.map((a) => a.operator).join(',') }));
+    });
+  }
+
+  private async execute(r: ApprovalRequestRecord): Promise<string> {
+    if (r.action.startsWith('kura:')) {
+      const params = JSON.parse(r.parameters) as KuraParameters;
+      await this.applyKura(params, 'kura:quorum', r.id);
+      return 'applied';
+    }
+    if (!this.executor) throw new KmsError('Internal', 'This appliance cannot run approved KMS calls (no executor).');
+    const c = JSON.parse(r.caller) as { accountId: string; region: string; principal: string; accessKeyId?: string; input: Record<string, unknown> };
+    const params = JSON.parse(r.parameters) as { operation: string };
+    const caller: CallContext = {
+      accountId: c.accountId,
+      region: c.region,
+      principal: c.principal,
+      ...(c.accessKeyId !== undefined ? { accessKeyId: c.accessKeyId } : {}),
+      operation: params.operation,
+      input: c.input,
+      approvedRequest: r.id,
+    };
+    return this.executor.execute(r, caller);
+  }
+
+  private async refused(by: string, operation: string, id: string, e: unknown): Promise<void> {
+    const errorCode = isKmsError(e) ? e.code : 'Internal';
+    await this.deps.audit.append({ ...this.event(by, operation, 'error', { approvalRequestId: id }), errorCode }).catch(() => undefined);
+  }
+
+  private event(principal: string, operation: string, outcome: 'ok' | 'error', details: Record<string, string | number | boolean>) {
+    return { principal, source: 'admin' as const, operation, outcome, details };
+  }
+}
