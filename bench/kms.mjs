@@ -2,7 +2,10 @@
 // GenerateDataKey (AES_256) at 10 and 50 concurrent keep-alive connections, against
 //   kura     — a real `kura serve --dev` (the compiled dist/), fresh data directory;
 //   ceiling  — bench/ceiling-server.mjs: node:http + Kura's SigV4 verifier + one AES-256-GCM encryption;
-//   moto     — moto_server (python), the usual local KMS stand-in, if it is installed.
+//   moto     — moto_server (python), the usual local KMS stand-in, if it is installed;
+//   kura-quorum — kura again, with three operators enrolled and a 2-of-3 quorum policy on every gated
+//              action class (issue 13): the calls measured are not gated, so it shows what the approval
+//              gate costs ungated calls (the goal: nothing measurable), beside kura in the same run.
 // Goals (issue 10), same run: Encrypt 4 KiB ≥ 0.7 × ceiling at 50 connections and ≥ 0.5 × at 10, p99 ≤ 3 × the
 // ceiling's p99, and ≥ 10 × moto_server, in req/s. GenerateDataKey is shown against the same goals.
 //
@@ -13,14 +16,14 @@
 // figure is the median of its rounds. Measuring one server after the other let a slow minute of the
 // machine land on one server only: ratios moved by ±0.15 between runs of the same code.
 //
-// Usage: npm run bench:kms [-- --seconds N] [--rounds R] [--json] [--servers kura,ceiling,moto] [--cpu-prof DIR]
+// Usage: npm run bench:kms [-- --seconds N] [--rounds R] [--json] [--servers kura,ceiling,moto,kura-quorum] [--cpu-prof DIR]
 //   --seconds N   measured seconds per point and round, after a 1 s warm-up (default 3)
 //   --rounds R    rounds of every point on every server; medians are reported (default 3)
 //   --json        print the raw results as JSON instead of the table
-//   --servers     which servers to run (default all three)
+//   --servers     which servers to run (default kura,ceiling,moto; add kura-quorum for the gate's cost)
 //   --cpu-prof D  run Kura under `node --cpu-prof --cpu-prof-dir D` (the profile is written when it stops)
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -74,7 +77,7 @@ const SECONDS = secondsFlag(flags.seconds);
 const ROUNDS = Number(flags.rounds);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 20) throw new Error(`--rounds must be a whole number from 1 to 20, not "${flags.rounds}"`);
 const SERVERS = flags.servers.split(',').map((s) => s.trim()).filter(Boolean);
-for (const s of SERVERS) if (!['kura', 'ceiling', 'moto'].includes(s)) throw new Error(`unknown server "${s}" in --servers`);
+for (const s of SERVERS) if (!['kura', 'ceiling', 'moto', 'kura-quorum'].includes(s)) throw new Error(`unknown server "${s}" in --servers`);
 
 const LOAD_AT_START = os.loadavg()[0];
 const progress = progressLog('bench:kms');
@@ -203,6 +206,25 @@ function report(results, skipped) {
       });
     }
   }
+  const gateRows = [];
+  for (const operation of OPERATIONS) {
+    for (const concurrency of CONCURRENCIES) {
+      const kura = find('kura', operation, concurrency);
+      const gated = find('kura-quorum', operation, concurrency);
+      if (kura && gated && kura.reqPerSec > 0) gateRows.push({ operation, concurrency, ratio: gated.reqPerSec / kura.reqPerSec, p99: kura.p99Ms > 0 ? gated.p99Ms / kura.p99Ms : undefined });
+    }
+  }
+  if (gateRows.length > 0) {
+    out.push('\nThe approval gate on ungated calls (issue 13), same run: kura with a quorum policy on every gated class against kura without one:');
+    out.push(
+      table(gateRows, [
+        { title: 'operation', value: (r) => r.operation, left: true },
+        { title: 'conc', value: (r) => r.concurrency },
+        { title: 'req/s quorum/plain', value: (r) => fmt(r.ratio, 2) },
+        { title: 'p99 quorum/plain', value: (r) => fmt(r.p99, 2) },
+      ]),
+    );
+  }
   if (ratioRows.length > 0) {
     out.push('\nRatios (req/s):');
     out.push(
@@ -224,7 +246,29 @@ function report(results, skipped) {
 
 // ---- main ---------------------------------------------------------------------------------------------
 
-const STARTERS = { kura: () => startKura({ tempPrefix: 'kura-bench-', cpuProfDir: flags['cpu-prof'] }), ceiling: startCeiling, moto: startMoto };
+/** Kura with three operators and a 2-of-3 policy on every gated class, set through the admin API. */
+async function startKuraWithQuorum() {
+  const server = await startKura({ tempPrefix: 'kura-bench-quorum-' });
+  const token = fs.readFileSync(path.join(server.dataDir, 'admin.token'), 'utf8').trim();
+  const admin = async (method, route, body) => {
+    const res = await globalThis.fetch(`${server.endpoint}/admin/v1${route}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status !== 200) throw new Error(`kura-quorum: ${method} ${route} answered ${res.status}: ${await res.text()}`);
+  };
+  const names = ['alice', 'bob', 'carol'];
+  for (const name of names) {
+    const publicKey = generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    await admin('POST', '/operators', { name, publicKey });
+  }
+  for (const cls of ['key-import', 'key-deletion', 'key-store', 'operators']) await admin('PUT', `/quorum/${cls}`, { threshold: 2, operators: names });
+  return server;
+}
+
+const STARTERS = {
+  kura: () => startKura({ tempPrefix: 'kura-bench-', cpuProfDir: flags['cpu-prof'] }),
+  ceiling: startCeiling,
+  moto: startMoto,
+  'kura-quorum': startKuraWithQuorum,
+};
 
 async function main() {
   const began = Date.now();

@@ -190,6 +190,7 @@ export async function startKura({ tempPrefix, cpuProfDir }) {
     ...handle,
     endpoint,
     credentials,
+    dataDir,
     async stop() {
       await handle.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });

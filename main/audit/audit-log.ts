@@ -104,6 +104,15 @@ export interface AuditEntryView extends AuditEvent {
   hash: string;
 }
 
+/** An entry as the log keeps it: its text is what its hash covers (an auditor can recompute it). */
+export interface StoredEntry {
+  seq: number;
+  /** Hex. */
+  hash: string;
+  /** The entry's canonical JSON, exactly as stored. */
+  entry: string;
+}
+
 /** Which entries `list` returns: the store's audit query, as the CLI builds it. */
 export type AuditFilter = AuditQuery;
 
@@ -219,18 +228,20 @@ export class AuditLog {
   }
 
   /**
-   * Walks the whole chain. With `expectHead` (a head written down earlier), the log must also still
+   * Walks the whole chain (with `upTo`, its entries 1 to `upTo` only: what a later entry holds does
+   * not change theirs). With `expectHead` (a head written down earlier), the log must also still
    * reach it: entry `seq` must exist with that hash, so that entries deleted from the end (which
    * leave a shorter chain that is otherwise intact) are detected.
    */
-  async verify(onProgress?: (done: number, total: number) => void, opts: { expectHead?: { seq: number; hash: string } } = {}): Promise<AuditVerification> {
-    const total = await this.deps.repo.count();
+  async verify(onProgress?: (done: number, total: number) => void, opts: { expectHead?: { seq: number; hash: string }; upTo?: number } = {}): Promise<AuditVerification> {
+    const upTo = opts.upTo ?? Number.MAX_SAFE_INTEGER;
+    const total = Math.min(await this.deps.repo.count(), upTo);
     const expect = opts.expectHead;
     let prev: Buffer = GENESIS;
     let expectedSeq = 1;
     let done = 0;
     for (;;) {
-      const page = await this.deps.repo.page(expectedSeq - 1, 1000);
+      const page = expectedSeq > upTo ? [] : await this.deps.repo.page(expectedSeq - 1, Math.min(1000, upTo - expectedSeq + 1));
       if (page.length === 0) break;
       for (const r of page) {
         if (r.seq !== expectedSeq) return { ok: false, entries: done, head: null, firstBad: { seq: expectedSeq, reason: `entry ${expectedSeq} is missing` } };
@@ -270,6 +281,26 @@ export class AuditLog {
     const last = await this.deps.repo.last();
     if (!last) return { seq: 0, hash: GENESIS.toString('hex'), at: null };
     return { seq: last.seq, hash: last.hash.toString('hex'), at: last.at };
+  }
+
+  /** The head the chain had at entry `seq` (sequence 0: the genesis hash); undefined if the log has no such entry. */
+  async headAt(seq: number): Promise<{ seq: number; hash: string } | undefined> {
+    if (seq === 0) return { seq: 0, hash: GENESIS.toString('hex') };
+    const e = await this.entryAt(seq);
+    return e && { seq, hash: e.hash };
+  }
+
+  /** Entry `seq` as stored; undefined if the log has none. */
+  async entryAt(seq: number): Promise<StoredEntry | undefined> {
+    if (!Number.isSafeInteger(seq) || seq < 1) return undefined;
+    const [r] = await this.deps.repo.page(seq - 1, 1);
+    return r?.seq === seq ? { seq, hash: r.hash.toString('hex'), entry: r.entry } : undefined;
+  }
+
+  /** Entries matching a filter as stored — their canonical JSON text, as it was hashed — in sequence order. */
+  async stored(filter: AuditFilter): Promise<StoredEntry[]> {
+    const rows = await this.deps.repo.query(filter);
+    return rows.map((r) => ({ seq: r.seq, hash: r.hash.toString('hex'), entry: r.entry }));
   }
 
   /** Entries matching a filter, decoded, in sequence order. */

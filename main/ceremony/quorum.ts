@@ -15,7 +15,8 @@
 // policy — and always on a dev appliance, whose dev operator approves them — they take effect at once,
 // so that the first custodians and policies can be set up (a script can set a 2-of-3 policy, then use it).
 //
-// Every request, approval, refusal and execution is audited (source admin).
+// Every request, approval, refusal and execution is audited (source admin), naming the request
+// (details.approvalRequestId): an ended request's transcript (./transcript.ts) is made from those entries.
 import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../common/clock.js';
@@ -26,6 +27,7 @@ import type { ApprovalRecord, ApprovalRequestRecord, OperatorRecord, QuorumPolic
 import { canonicalJson, parametersDigest } from './canonical.js';
 import { operatorKeyFromSpki, parseOperatorPublicKey, verifyApprovalSignature } from './operator-keys.js';
 import { approvalStatement } from './statement.js';
+import { buildTranscript, verifyTranscript, type Transcript, type TranscriptVerification } from './transcript.js';
 
 export const ACTION_CLASSES = ['key-import', 'key-deletion', 'backup', 'key-store', 'operators', 'credentials', 'rekey'] as const;
 export type ActionClass = (typeof ACTION_CLASSES)[number];
@@ -296,6 +298,16 @@ export class Quorum implements ApprovalGate {
     if (!request) throw kmsErrors.notFound(`No approval request ${id} (kura approvals list).`);
     const policy = await this.repo.findPolicy(request.actionClass);
     return { request, approvals: await this.repo.listApprovals(id), threshold: policy?.threshold ?? 1, operators: policy?.operators ?? [], statement: this.statementOf(request) };
+  }
+
+  /** The ceremony transcript of an ended request (./transcript.ts); InvalidState while it is pending or running. */
+  transcript(id: string): Promise<Transcript> {
+    return buildTranscript(this.deps, id);
+  }
+
+  /** Checks a transcript against this appliance's audit log and its record of the request. */
+  verifyTranscript(t: unknown): Promise<TranscriptVerification> {
+    return verifyTranscript(t, this.deps.audit, { findRequest: (id) => this.repo.findRequest(id), applianceId: this.deps.applianceId });
   }
 
   /**

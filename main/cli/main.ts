@@ -4,6 +4,7 @@
 // output), locate.ts (finding the appliance) and config.ts (settings).
 import { approvals } from './commands/approvals.js';
 import { audit } from './commands/audit.js';
+import { ceremony } from './commands/ceremony.js';
 import { completion } from './commands/completion.js';
 import { credentials } from './commands/credentials.js';
 import { devices } from './commands/devices.js';
@@ -22,7 +23,7 @@ import { xks } from './commands/xks.js';
 import { CliError, formatHelp, parseOptions, print, printErr, UsageError, type CommandSpec } from './command.js';
 import { ConfigError } from './config.js';
 
-const OTHERS: readonly CommandSpec[] = [serve, init, unseal, seal, status, stop, credentials, audit, hsm, xks, operators, quorum, approvals, devices, version, completion];
+const OTHERS: readonly CommandSpec[] = [serve, init, unseal, seal, status, stop, credentials, audit, hsm, xks, operators, quorum, approvals, ceremony, devices, version, completion];
 export const COMMANDS: readonly CommandSpec[] = [...OTHERS, helpCommand([...OTHERS.map((c) => c.name), 'help'])];
 
 /** The arguments before a `--`, where options are. */

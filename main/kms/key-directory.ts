@@ -226,7 +226,7 @@ export class KeyDirectory {
   private entry(caller: Caller, outcome: 'ok' | 'error', what: { keyId?: string; details?: AuditDetails; errorCode?: string }): AuditEvent {
     if (isScheduler(caller)) return { principal: 'kura:scheduler', source: 'scheduler', operation: caller.operation, outcome, ...what };
     if (isOperator(caller)) return { principal: caller.operator, source: 'admin', operation: caller.operation, outcome, ...what };
-    return {
+    const entry: AuditEvent = {
       principal: caller.principal,
       accessKeyId: caller.accessKeyId,
       source: 'kms',
@@ -235,6 +235,9 @@ export class KeyDirectory {
       requestId: caller.requestId,
       ...what,
     };
+    // A call an approval request ran names it, so that its transcript finds it in the log.
+    if (caller.approvedRequest !== undefined) entry.details = { ...what.details, approvalRequestId: caller.approvedRequest };
+    return entry;
   }
 
   // ---- caches ------------------------------------------------------------------------------------

@@ -206,6 +206,8 @@ export interface AuditQuery {
   keyId?: string;
   /** Entries whose JSON names this operation (its `operation` field). */
   operation?: string;
+  /** Entries whose JSON names this approval request (its `details.approvalRequestId` field). */
+  approvalRequestId?: string;
   limit?: number;
   /** With `limit`: the newest matches (still returned oldest first), not the oldest. */
   newest?: boolean;

@@ -108,6 +108,21 @@ describe('AuditLog', () => {
     expect(v.entries).toBe(2);
   });
 
+  it('verifies up to an entry (a later change does not matter there); reads entries and heads as stored', async () => {
+    await appendMany(5);
+    const r = await rows();
+    await writeSql(d.store, (sql) => sql.run('UPDATE audit_log SET entry = ? WHERE seq = 4', r[3]!.entry.replace('Op4', 'Op9')));
+    expect(await d.audit.verify(undefined, { upTo: 3 })).toEqual({ ok: true, entries: 3, head: r[2]!.hash.toString('hex') });
+    expect(await d.audit.verify(undefined, { upTo: 4 })).toMatchObject({ ok: false, firstBad: { seq: 4 } });
+    expect(await d.audit.entryAt(2)).toEqual({ seq: 2, hash: r[1]!.hash.toString('hex'), entry: r[1]!.entry });
+    expect(await d.audit.entryAt(6)).toBeUndefined();
+    expect(await d.audit.entryAt(0)).toBeUndefined();
+    expect(await d.audit.headAt(5)).toEqual({ seq: 5, hash: r[4]!.hash.toString('hex') });
+    expect(await d.audit.headAt(0)).toEqual({ seq: 0, hash: '0'.repeat(64) });
+    expect(await d.audit.headAt(6)).toBeUndefined();
+    expect(await d.audit.stored({ afterSeq: 3 })).toEqual(r.slice(3).map((x) => ({ seq: x.seq, hash: x.hash.toString('hex'), entry: x.seq === 4 ? x.entry.replace('Op4', 'Op9') : x.entry })));
+  });
+
   it('reports a changed entry whose hash was recomputed, at the next entry', async () => {
     await appendMany(5);
     const r = await rows();

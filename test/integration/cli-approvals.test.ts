@@ -4,7 +4,9 @@
 // it is sent, a 2-of-3 key-deletion policy set at once (a dev appliance), a ScheduleKeyDeletion through
 // @aws-sdk/client-kms that becomes a request, approved by an off-line P-256 signature (`export`,
 // `openssl dgst`, `submit`) and an in-place Ed25519 one (`sign --key`), an off-line Ed25519 signature
-// (`openssl pkeyutl -rawin`), refusals (a flipped bit, an RSA key, a used request), and cancelling.
+// (`openssl pkeyutl -rawin`), refusals (a flipped bit, an RSA key, a used request), and cancelling; then
+// the executed deletion's ceremony transcript (`kura ceremony transcript`), checked against the log by
+// `kura audit verify --transcript`, and refused once its head is edited.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -167,5 +169,66 @@ describe('kura operators, quorum and approvals', () => {
     expect(await keyState(keyId)).toBe('Enabled');
     expect(await fails('approvals', 'show', 'apr-000000000000000000000000')).toMatchObject({ code: 'NotFound' });
     expect(await fails('approvals', 'export', requestId)).toMatchObject({ code: 'Usage', message: expect.stringContaining('--out is required') });
+  });
+
+  it('ceremony transcript of the executed deletion verifies against the log (audit verify --transcript); one with an edited head does not', async () => {
+    const { id } = (await ok<{ id: string; status: string }[]>('approvals', 'list')).find((a) => a.status === 'EXECUTED')!;
+    const out = file('t.json');
+    const wrote = await kuraIn('ceremony', 'transcript', id, '--out', out);
+    expect(wrote.stderr).toBe('');
+    expect(wrote.stdout).toContain(`Wrote the JSON transcript of ${id} (EXECUTED, `);
+    const t = JSON.parse(fs.readFileSync(out, 'utf8')) as {
+      format: string;
+      request: { id: string; action: string; status: string; parameters: string; parametersDigest: string };
+      steps: { step: string; operator?: string; fingerprint?: string }[];
+      material: { name: string; value: string; from: string }[];
+      audit: { headBefore: string; headAfter: string; entries: { seq: number; entry: string }[] };
+    };
+    expect(t).toMatchObject({ format: 'kura-transcript/v1', request: { id, action: 'kms:ScheduleKeyDeletion', status: 'EXECUTED' } });
+    expect(t.request.parametersDigest).toBe(createHash('sha256').update(t.request.parameters).digest('hex'));
+    const grouped = (hex: string) => hex.match(/.{4}/g)!.join(' ');
+    expect(t.steps.filter((s) => s.step === 'approved')).toMatchObject([{ operator: 'bob', fingerprint: grouped(bob.sha256) }, { operator: 'alice', fingerprint: grouped(alice.sha256) }]);
+    // The deletion the approvals ran is cited with the request's other entries: the refused flipped bit
+    // before, carol's refused approval after.
+    const keyId = (JSON.parse(t.request.parameters) as { input: { KeyId: string } }).input.KeyId;
+    const ops = t.audit.entries.map((e) => JSON.parse(e.entry) as { operation: string; outcome: string; keyId?: string });
+    expect(ops.map((e) => `${e.operation} ${e.outcome}`)).toEqual([
+      'ApprovalRequested ok', 'ApprovalSubmitted error', 'ApprovalSubmitted ok', 'ApprovalSubmitted ok', 'ScheduleKeyDeletion ok', 'ApprovalExecuted ok', 'ApprovalSubmitted error',
+    ]);
+    expect(ops[4]!.keyId).toBe(keyId);
+    // What it touched, by identifier: the key as asked for, and as the outcome names it (its ARN).
+    expect(t.material).toEqual([
+      { name: 'KeyId', value: expect.stringMatching(new RegExp(`^arn:aws:kms:[^:]+:\\d{12}:key/${keyId}$`)), from: 'outcome' },
+      { name: 'KeyId', value: keyId, from: 'parameters' },
+    ]);
+    expect(t.steps.map((s) => s.step)).toEqual(['requested', 'refused', 'approved', 'approved', 'action', 'executed', 'refused']);
+    const log = await ok<{ seq: number; hash: string }[]>('audit', 'list', '--limit', '0');
+    const headOf = (n: number) => `${n}:${log.find((e) => e.seq === n)!.hash}`;
+    expect(t.audit.headBefore).toBe(headOf(t.audit.entries[0]!.seq - 1));
+    expect(t.audit.headAfter).toBe(headOf(t.audit.entries.at(-1)!.seq));
+
+    const verified = await kuraIn('audit', 'verify', '--transcript', out);
+    expect(verified.stderr).toBe('');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain(`Transcript of ${id} verifies against the audit log`);
+    expect(await ok('audit', 'verify', '--transcript', out)).toEqual({ ok: true, problems: [], transcript: out, approvalRequestId: id });
+
+    const md = await kuraIn('ceremony', 'transcript', id, '--format', 'md');
+    expect(md.stdout).toContain(`| 1 | bob | \`${grouped(bob.sha256)}\` |`);
+    expect(md.stdout).toContain(`| 2 | alice | \`${grouped(alice.sha256)}\` |`);
+
+    const [seq, hash] = t.audit.headAfter.split(':');
+    fs.writeFileSync(file('edited.json'), JSON.stringify({ ...t, audit: { ...t.audit, headAfter: `${seq}:${hash!.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))}` } }));
+    const edited = await kuraIn('audit', 'verify', '--transcript', file('edited.json'));
+    expect(edited.code).toBe(1);
+    expect(edited.stdout).toContain(`Transcript ${file('edited.json')} does NOT verify:`);
+    expect(edited.stdout).toMatch(new RegExp(`^  - headAfter: entry ${seq}'s hash in the log is ${hash}`, 'm'));
+    const editedJson = await kuraIn('audit', 'verify', '--transcript', file('edited.json'), '--json');
+    expect(editedJson.code).toBe(1);
+    expect(JSON.parse(editedJson.stdout)).toMatchObject({ ok: false, problems: expect.arrayContaining([expect.stringMatching(/^headAfter: /)]) });
+
+    // A request still pending has no transcript yet.
+    const { requestId } = await gatedDeletion();
+    expect(await fails('ceremony', 'transcript', requestId)).toMatchObject({ code: 'InvalidState', exit: 1 });
   });
 });

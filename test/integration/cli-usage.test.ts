@@ -12,7 +12,7 @@ const HOME = tempDataDir('kura-cli-usage-home-');
 const kura = (args: string[], env: NodeJS.ProcessEnv = {}) => runKura(args, { env: { ...isolatedEnv(HOME), ...env } });
 
 /** Every command the issue asks for; the table must have each (and `kura help --json` shows the table). */
-const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'credentials', 'audit', 'hsm', 'xks', 'operators', 'quorum', 'approvals', 'devices', 'version', 'completion', 'help'];
+const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'credentials', 'audit', 'hsm', 'xks', 'operators', 'quorum', 'approvals', 'ceremony', 'devices', 'version', 'completion', 'help'];
 /** Each command group (a path, for nested groups such as `xks stores`) and its subcommands, in order. */
 const SUBCOMMANDS: Record<string, string[]> = {
   credentials: ['create', 'list', 'delete', 'env', 'profile'],
@@ -25,6 +25,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
   operators: ['add', 'list', 'show', 'remove'],
   quorum: ['show', 'set'],
   approvals: ['list', 'show', 'export', 'sign', 'submit', 'cancel'],
+  ceremony: ['transcript'],
 };
 
 interface Described {

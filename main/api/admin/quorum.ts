@@ -11,6 +11,10 @@
 // on an appliance that is not a dev one) answers 202 {applied:false, approvalRequest:{…the request's
 // view…}}; one that took effect answers 200 {applied:true, …}. Times are ISO 8601; an approval request's
 // statement (the exact bytes its approvers sign, ceremony/statement.ts) is base64.
+//
+// An ended request's ceremony transcript (ceremony/transcript.ts) is GET /approvals/ID/transcript (409
+// InvalidState while it is pending or running); POST /audit/verify-transcript with a transcript as the
+// body answers {ok, problems} from checking it against the audit log and the request's record.
 import { KmsError } from '../../common/errors.js';
 import { operatorKeyFromSpki } from '../../ceremony/operator-keys.js';
 import { ACTION_CLASSES, type OperatorActor, type Outcome, type Quorum, type RequestView } from '../../ceremony/quorum.js';
@@ -78,6 +82,8 @@ const OPERATOR = new RegExp(`^(GET|DELETE) /operators/${SEG}$`);
 const POLICY = new RegExp(`^PUT /quorum/${SEG}$`);
 const REQUEST = new RegExp(`^GET /approvals/${SEG}$`);
 const REQUEST_ACTION = new RegExp(`^POST /approvals/${SEG}/(approvals|cancel)$`);
+const TRANSCRIPT = new RegExp(`^GET /approvals/${SEG}/transcript$`);
+const VERIFY_TRANSCRIPT = 'POST /audit/verify-transcript';
 const FAMILY = /^[A-Z]+ \/(operators|quorum|approvals)(\/|$)/;
 
 /** Standard base64 with its padding; a signature is 64 to 72 bytes, so 512 characters is plenty. */
@@ -106,6 +112,8 @@ export async function handleQuorumRoute(
   body: () => Record<string, unknown>,
   json: (status: number, body: unknown) => JsonResponse,
 ): Promise<JsonResponse | undefined> {
+  // The transcript's own check: its body is the transcript as GET …/transcript gave it.
+  if (route === VERIFY_TRANSCRIPT) return json(200, await quorum.verifyTranscript(body()));
   if (!FAMILY.test(route)) return undefined;
   if (route === 'GET /operators') return json(200, { operators: (await quorum.listOperators()).map(operatorJson) });
   if (route === 'POST /operators') {
@@ -141,6 +149,8 @@ export async function handleQuorumRoute(
     const views = await Promise.all((await quorum.listRequests()).map((r) => quorum.showRequest(r.id)));
     return json(200, { approvals: views.map(requestSummaryJson) });
   }
+  const transcript = TRANSCRIPT.exec(route);
+  if (transcript) return json(200, await quorum.transcript(transcript[1]!));
   const request = REQUEST.exec(route);
   if (request) return json(200, requestViewJson(await quorum.showRequest(request[1]!)));
   const action = REQUEST_ACTION.exec(route);

@@ -15,7 +15,8 @@ import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import type { RootKeyHolder } from '../../seal/root-key.js';
 import type { Kms } from '../../kms/index.js';
-import type { Quorum } from '../../ceremony/quorum.js';
+import { parseOperatorPublicKey } from '../../ceremony/operator-keys.js';
+import { ACTION_CLASSES, type Quorum } from '../../ceremony/quorum.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import { handleHsmRoute } from './hsms.js';
 import { handleQuorumRoute } from './quorum.js';
@@ -125,6 +126,37 @@ function requireToken(deps: AdminDeps, req: RawRequest): void {
   }
 }
 
+/**
+ * `operators` ([{name, publicKey}]) and `quorum` (M) of an init request: checked now, enrolled by
+ * enroll() — every operator, then every action class set to M of all of them (the operators class
+ * last: from then on operator and policy changes need that quorum). Undefined when init names none.
+ */
+function initialCustodians(quorum: Quorum, body: Record<string, unknown>): { enroll(): Promise<{ operators: { name: string; fingerprint: string }[]; threshold: number }> } | undefined {
+  const { operators, quorum: threshold } = body;
+  if (operators === undefined && threshold === undefined) return undefined;
+  if (!Array.isArray(operators) || operators.length === 0 || typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 1 || threshold > operators.length) {
+    throw new KmsError('Validation', 'init takes "operators" (a list of {name, publicKey}) and "quorum" (how many of them approve, 1 to their number) together.');
+  }
+  const list = operators.map((o: unknown) => {
+    const e = o as Record<string, unknown>;
+    if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || typeof e.publicKey !== 'string') throw new KmsError('Validation', 'Each operator is {name, publicKey (PEM)}.');
+    return { name: e.name, publicKey: e.publicKey, fingerprint: parseOperatorPublicKey(e.publicKey).fingerprint };
+  });
+  if (new Set(list.map((o) => o.name)).size !== list.length || new Set(list.map((o) => o.fingerprint)).size !== list.length) {
+    throw new KmsError('Validation', 'Each operator needs a name and a public key of their own.');
+  }
+  return {
+    async enroll() {
+      const by = { operator: 'kura:init' };
+      for (const o of list) await quorum.addOperator(by, o.name, o.publicKey);
+      const names = list.map((o) => o.name);
+      const classes = [...ACTION_CLASSES.filter((c) => c !== 'operators'), 'operators' as const];
+      for (const c of classes) await quorum.setPolicy(by, c, threshold, names);
+      return { operators: list.map(({ name, fingerprint }) => ({ name, fingerprint })), threshold };
+    },
+  };
+}
+
 export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Promise<JsonResponse> {
   const route = `${req.method} ${req.path.replace(/^\/admin\/v1/, '')}`;
   try {
@@ -133,6 +165,9 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     }
     if (route === 'POST /init') {
       const body = parseBody(req);
+      // The first custodians and their quorum, checked before anything is made (so a bad key leaves the
+      // appliance uninitialized) and enrolled once the root key is.
+      const custodians = deps.quorum ? initialCustodians(deps.quorum, body) : undefined;
       if (body.mode === 'pkcs11') {
         requireToken(deps, req);
         const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -147,7 +182,8 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
           throw e;
         }
         await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'ok', details: { mode: 'pkcs11', modulePath, tokenLabel, keyLabel: made.keyLabel } });
-        return json(200, { mode: 'pkcs11', modulePath, tokenLabel, ...made, state: (await deps.root.status()).state });
+        const enrolled = custodians ? await custodians.enroll() : undefined;
+        return json(200, { mode: 'pkcs11', modulePath, tokenLabel, ...made, state: (await deps.root.status()).state, ...(enrolled ? { custodians: enrolled } : {}) });
       }
       if (body.mode !== undefined && body.mode !== 'shamir') throw new KmsError('Validation', 'init "mode" is "shamir" (the default) or "pkcs11".');
       const threshold = body.threshold;
@@ -155,7 +191,8 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       if (typeof threshold !== 'number' || typeof shares !== 'number') throw new KmsError('Validation', 'init needs numbers "threshold" and "shares".');
       const texts = await deps.root.initShamir(threshold, shares);
       await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'ok', details: { threshold, shares } });
-      return json(200, { threshold, shares: texts });
+      const enrolled = custodians ? await custodians.enroll() : undefined;
+      return json(200, { threshold, shares: texts, ...(enrolled ? { custodians: enrolled } : {}) });
     }
     if (route === 'POST /unseal') {
       const body = parseBody(req);

@@ -3,10 +3,12 @@
 // entry without blocking the writer).
 // head prints the chain's end as SEQ:HASH; kept somewhere the appliance cannot reach, it lets
 // `verify --expect-head` detect entries deleted from the end, which leave a chain that is otherwise
-// intact.
+// intact. `verify --transcript F` checks a ceremony transcript (ceremony/transcript.ts) against the log.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatHead, parseHead, type AuditEntryView, type AuditFilter, type AuditLog } from '../../audit/audit-log.js';
-import { DATABASE_OPTIONS, intOption, iso, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
+import { verifyTranscript } from '../../ceremony/transcript.js';
+import type { Store } from '../../store/index.js';
+import { CliError, DATABASE_OPTIONS, intOption, iso, print, printJson, readUserFile, stringOption, UsageError, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
 import { openAuditReadOnly } from '../locate.js';
 
 const UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -61,10 +63,10 @@ function entryLine(e: AuditEntryView): string {
   return parts.join('  ');
 }
 
-async function withLog<T>(inv: Invocation, fn: (log: AuditLog) => Promise<T>): Promise<T> {
+async function withLog<T>(inv: Invocation, fn: (log: AuditLog, store: Store) => Promise<T>): Promise<T> {
   const { store, log } = await openAuditReadOnly(inv);
   try {
-    return await fn(log);
+    return await fn(log, store);
   } finally {
     await store.close();
   }
@@ -120,7 +122,31 @@ async function head(inv: Invocation): Promise<number> {
   return 0;
 }
 
+/** --transcript F: the transcript checked against the log and the request's record (ceremony/transcript.ts). */
+async function verifyTranscriptFile(inv: Invocation, file: string): Promise<number> {
+  if (stringOption(inv, 'expect-head') !== undefined) throw new UsageError('--transcript and --expect-head check different things; give one');
+  let t: unknown;
+  try {
+    t = JSON.parse(readUserFile(file, 'the transcript').toString('utf8'));
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError('Transcript', `${file} is not JSON (a transcript is what kura ceremony transcript ID --format json writes).`);
+  }
+  const r = await withLog(inv, async (log, store) => {
+    const applianceId = await store.appliance.applianceId();
+    return verifyTranscript(t, log, { findRequest: (id) => store.ceremony.findRequest(id), ...(applianceId !== undefined ? { applianceId } : {}) });
+  });
+  const about = t !== null && typeof t === 'object' ? (t as { request?: { id?: unknown }; audit?: { headAfter?: unknown } }) : {};
+  const id = typeof about.request?.id === 'string' ? about.request.id : undefined;
+  if (inv.json) printJson({ ...r, transcript: file, ...(id !== undefined ? { approvalRequestId: id } : {}) });
+  else if (r.ok) print(`Transcript of ${id ?? '?'} verifies against the audit log: every cited entry is there with its hash, up to head ${String(about.audit?.headAfter)}.`);
+  else print([`Transcript ${file} does NOT verify:`, ...r.problems.map((p) => `  - ${p}`)].join('\n'));
+  return r.ok ? 0 : 1;
+}
+
 async function verify(inv: Invocation): Promise<number> {
+  const transcriptFile = stringOption(inv, 'transcript');
+  if (transcriptFile !== undefined) return verifyTranscriptFile(inv, transcriptFile);
   const expectText = stringOption(inv, 'expect-head');
   const expectHead = expectText === undefined ? undefined : parseHead(expectText);
   if (expectText !== undefined && !expectHead) {
@@ -197,11 +223,19 @@ then detects entries deleted from the end of the log, which the chain alone cann
     },
     {
       name: 'verify',
-      summary: 'check the hash chain (and that it still reaches a head)',
+      summary: 'check the hash chain (and that it still reaches a head, or a ceremony transcript)',
       description: `Checks the audit log's hash chain: a changed, removed or reordered entry is reported with its sequence
 number, and the command exits 1. With --expect-head SEQ:HASH (from \`kura audit head\`), the log must
-also still reach that head: entry SEQ present with that hash. On a terminal it shows progress.`,
-      options: [{ name: 'expect-head', value: 'SEQ:HASH', help: 'fail unless the log still contains this head (from `kura audit head`)' }, ...DATABASE_OPTIONS],
+also still reach that head: entry SEQ present with that hash. On a terminal it shows progress.
+With --transcript F (from \`kura ceremony transcript ID --out F\`), checks the transcript instead: the
+chain up to its head after, both its heads, each audit entry it cites (sequence number, hash and text),
+that it leaves none out, and that its request, approvals and outcome are what the log and the appliance
+record; exits 1 with each problem listed (--json: {"ok","problems",…}).`,
+      options: [
+        { name: 'expect-head', value: 'SEQ:HASH', help: 'fail unless the log still contains this head (from `kura audit head`)' },
+        { name: 'transcript', value: 'F', help: 'check this ceremony transcript (JSON) against the log', complete: 'file' },
+        ...DATABASE_OPTIONS,
+      ],
       run: verify,
     },
   ],

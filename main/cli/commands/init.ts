@@ -11,6 +11,39 @@ import { libraryParameters, PIN_OPTIONS, readPin } from '../pin.js';
 const PKCS11_ONLY = ['module', 'token-label', 'nss-db', 'library-parameters', 'pin-file', 'pin-stdin'] as const;
 const SHAMIR_ONLY = ['shares', 'threshold', 'out-dir'] as const;
 
+interface Custodians {
+  operators: { name: string; fingerprint: string }[];
+  threshold: number;
+}
+
+/** --operators NAME=FILE.pem,… and --quorum M: the first custodians, their public keys read here. */
+function custodiansOf(inv: Invocation): { operators?: { name: string; publicKey: string }[]; quorum?: number } {
+  const list = stringOption(inv, 'operators');
+  const quorum = intOption(inv, 'quorum', 1, 255);
+  if (list === undefined && quorum === undefined) return {};
+  if (list === undefined || quorum === undefined) throw new UsageError('--operators and --quorum go together');
+  const operators = list.split(',').map((item) => {
+    const m = /^([^=]+)=(.+)$/.exec(item.trim());
+    if (!m) throw new UsageError(`--operators takes NAME=FILE.pem pairs separated by commas, not "${item}"`);
+    let publicKey: string;
+    try {
+      publicKey = fs.readFileSync(m[2]!, 'utf8');
+    } catch {
+      throw new UsageError(`cannot read ${m[2]} (the public key of ${m[1]})`);
+    }
+    return { name: m[1]!, publicKey };
+  });
+  if (quorum > operators.length) throw new UsageError(`--quorum ${quorum} needs at least ${quorum} operators`);
+  return { operators, quorum };
+}
+
+function printCustodians(c: Custodians | undefined): void {
+  if (!c) return;
+  print(`Custodians enrolled; every quorum action needs ${c.threshold} of them:`);
+  for (const o of c.operators) print(`  ${o.name}  ${o.fingerprint}`);
+  print('Read each fingerprint back to its custodian.');
+}
+
 interface Pkcs11InitBody {
   mode: 'pkcs11';
   modulePath: string;
@@ -18,6 +51,7 @@ interface Pkcs11InitBody {
   keyLabel: string;
   keyId: string;
   state: string;
+  custodians?: Custodians;
 }
 
 async function initPkcs11(inv: Invocation): Promise<number> {
@@ -33,13 +67,14 @@ async function initPkcs11(inv: Invocation): Promise<number> {
   const r = await adminClient(inv).call<Pkcs11InitBody>(
     'POST',
     '/init',
-    { mode: 'pkcs11', modulePath: path.resolve(modulePath), tokenLabel, ...(params !== undefined ? { libraryParameters: params } : {}), pin },
+    { mode: 'pkcs11', modulePath: path.resolve(modulePath), tokenLabel, ...(params !== undefined ? { libraryParameters: params } : {}), pin, ...custodiansOf(inv) },
     true,
   );
   if (inv.json) return (printJson(r), 0);
   print(`Root key made and sealed by the token "${r.tokenLabel}" (${r.modulePath}).`);
   print(`Sealing key on the token: ${r.keyLabel} (CKA_ID ${r.keyId}), sensitive and never extractable.`);
   print('Kura keeps the sealed root key, never the PIN. Kura is sealed: run `kura unseal --pin-file F` (or --pin-stdin).');
+  printCustodians(r.custodians);
   return 0;
 }
 
@@ -52,7 +87,7 @@ async function run(inv: Invocation): Promise<number> {
   const threshold = intOption(inv, 'threshold', 1, 255);
   if (shares === undefined || threshold === undefined) throw new UsageError('--shares and --threshold are required');
   const client = adminClient(inv);
-  const r = await client.call<{ threshold: number; shares: string[] }>('POST', '/init', { threshold, shares });
+  const r = await client.call<{ threshold: number; shares: string[]; custodians?: Custodians }>('POST', '/init', { threshold, shares, ...custodiansOf(inv) });
   const outDir = stringOption(inv, 'out-dir');
   if (outDir) {
     fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
@@ -61,11 +96,12 @@ async function run(inv: Invocation): Promise<number> {
       fs.writeFileSync(f, `${s}\n`, { mode: 0o600, flag: 'wx' });
       return f;
     });
-    if (inv.json) printJson({ threshold: r.threshold, files });
+    if (inv.json) printJson({ threshold: r.threshold, files, ...(r.custodians ? { custodians: r.custodians } : {}) });
     else {
       print(`Root key made and split: ${r.threshold} of ${r.shares.length} shares unseal it.`);
       for (const f of files) print(`  wrote ${f}`);
       print('Give each file to one custodian, then delete it here. Kura is sealed: run `kura unseal`.');
+      printCustodians(r.custodians);
     }
     return 0;
   }
@@ -74,6 +110,7 @@ async function run(inv: Invocation): Promise<number> {
   print('Each share is shown once. Give one to each custodian; Kura keeps no copy.');
   r.shares.forEach((s, i) => print(`Share ${i + 1}: ${s}`));
   print('Kura is sealed: run `kura unseal` with the shares.');
+  printCustodians(r.custodians);
   return 0;
 }
 
@@ -90,6 +127,10 @@ user PIN, makes a sensitive, never-extractable AES-256 key there (label kura-roo
 and has the token seal the root key with AES-GCM; Kura stores only the sealed root key, the key's
 CKA_ID and a check value, never the PIN.
 
+--operators alice=alice.pub,bob=bob.pub,carol=carol.pub --quorum 2 enrolls the first custodians (their
+Ed25519 or P-256 public keys, PEM) and sets every action class to need that many of them; from then
+on, operators and policies change only with that quorum (kura operators, kura quorum, kura approvals).
+
 Either way Kura is left SEALED after init: run \`kura unseal\` (with the shares, or with the PIN), which
 also proves that the unseal path works before anything is entrusted to it.`,
   options: [
@@ -101,6 +142,8 @@ also proves that the unseal path works before anything is entrusted to it.`,
     { name: 'token-label', value: 'LABEL', help: 'pkcs11: the token label, required' },
     { name: 'nss-db', value: 'DIR', help: "pkcs11: NSS softokn's database directory", complete: 'dir' },
     { name: 'library-parameters', value: 'TEXT', help: 'pkcs11: C_Initialize library parameters (NSS softokn)' },
+    { name: 'operators', value: 'LIST', help: 'the first custodians: NAME=PUBLIC_KEY.pem pairs separated by commas (with --quorum)' },
+    { name: 'quorum', value: 'M', help: 'how many of them approve each quorum action (with --operators)' },
     ...PIN_OPTIONS,
     ...CLIENT_OPTIONS,
   ],

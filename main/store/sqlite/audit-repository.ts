@@ -49,7 +49,7 @@ export class SqliteAuditRepository implements AuditRepository {
     return r?.n ?? 0;
   }
 
-  /** The key and operation filters read the canonical entry JSON with SQLite's json_extract. */
+  /** The key, operation and approval request filters read the canonical entry JSON with SQLite's json_extract. */
   async query(q: AuditQuery, tx?: Tx): Promise<AuditRecord[]> {
     const where: string[] = [];
     const params: SqlValue[] = [];
@@ -68,6 +68,10 @@ export class SqliteAuditRepository implements AuditRepository {
     if (q.operation !== undefined) {
       where.push("json_extract(entry, '$.operation') = ?");
       params.push(q.operation);
+    }
+    if (q.approvalRequestId !== undefined) {
+      where.push("json_extract(entry, '$.details.approvalRequestId') = ?");
+      params.push(q.approvalRequestId);
     }
     const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
     // A negative LIMIT is no limit in SQLite.

@@ -5,42 +5,17 @@
 // Ed25519 and P-256 signatures, and the refusals — a non-operator, a bit flipped, the same operator
 // twice, another request's statement, after execution, after expiry, after cancelling — each answered
 // with its status, audited, and executing nothing.
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { requestViewJson } from '../../../main/api/admin/quorum.js';
 import { handleAdminRequest, type AdminDeps } from '../../../main/api/admin/routes.js';
-import { fingerprintOf } from '../../../main/ceremony/operator-keys.js';
-import { ACTION_CLASSES, Quorum } from '../../../main/ceremony/quorum.js';
+import { ACTION_CLASSES } from '../../../main/ceremony/quorum.js';
 import { approvalStatement } from '../../../main/ceremony/statement.js';
-import { createLogger } from '../../../main/common/log.js';
-import { auditEntriesAfter, openDomain, type Domain } from '../../support/domain.js';
+import { adminCaller, approveWith, custodian, openQuorumAdmin } from '../../support/custodians.js';
+import { auditEntriesAfter, type Domain } from '../../support/domain.js';
 
 const TOKEN = 'test-admin-token';
 
-interface Answer {
-  status: number;
-  body: Record<string, unknown> & { error?: string; message?: string };
-}
-
 type View = ReturnType<typeof requestViewJson>;
-
-/** A custodian's key pair, as node:crypto makes it; `sign` makes what openssl would over a statement. */
-interface Custodian {
-  publicPem: string;
-  privateKey: KeyObject;
-  fingerprint: string;
-  sign(statement: Buffer): Buffer;
-}
-
-function custodian(kind: 'ed25519' | 'p256', encoding: 'der' | 'ieee-p1363' = 'der'): Custodian {
-  const { publicKey, privateKey } = kind === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return {
-    publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-    privateKey,
-    fingerprint: fingerprintOf(publicKey.export({ format: 'der', type: 'spki' })),
-    sign: (statement) => (kind === 'ed25519' ? sign(null, statement, privateKey) : sign('sha256', statement, { key: privateKey, dsaEncoding: encoding })),
-  };
-}
 
 const alice = custodian('ed25519');
 const bob = custodian('p256');
@@ -51,16 +26,7 @@ const mallory = custodian('ed25519');
 let d: Domain;
 let deps: AdminDeps;
 
-async function call(method: string, path: string, body?: unknown, token = TOKEN): Promise<Answer> {
-  const res = await handleAdminRequest(deps, {
-    method,
-    path: `/admin/v1${path}`,
-    query: '',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? Buffer.alloc(0) : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-  });
-  return { status: res.status, body: JSON.parse(res.body) as Answer['body'] };
-}
+const call = adminCaller(() => deps, TOKEN);
 
 /** A call that must be refused: its status and error code. */
 async function refused(method: string, path: string, body?: unknown): Promise<[number, string]> {
@@ -70,15 +36,11 @@ async function refused(method: string, path: string, body?: unknown): Promise<[n
 }
 
 const statementOf = (v: View): Buffer => Buffer.from(v.statement, 'base64');
-const approve = (id: string, signature: Buffer, operator?: string) =>
-  call('POST', `/approvals/${id}/approvals`, { signature: signature.toString('base64'), ...(operator !== undefined ? { operator } : {}) });
+const approve = approveWith(call);
 const operatorNames = async () => ((await call('GET', '/operators')).body.operators as { name: string }[]).map((o) => o.name);
 
 beforeAll(async () => {
-  d = await openDomain();
-  const log = createLogger('error', () => undefined);
-  const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log });
-  deps = { root: d.root, credentials: d.credentials, audit: d.audit, log, adminToken: TOKEN, applianceId: d.applianceId, version: 'test', onUnsealed: async () => undefined, kms: d.keys, quorum };
+  ({ d, deps } = await openQuorumAdmin(TOKEN));
 });
 
 afterAll(async () => {

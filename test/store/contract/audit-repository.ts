@@ -1,7 +1,7 @@
 // The contract of AuditRepository (main/store/repositories.ts), which any implementation passes: rows
 // come back in sequence order, page by page, byte for byte; the newest entry inside a transaction
 // includes what it appended; a sequence number is never taken twice (what serializes the chain when
-// several nodes write); queries filter by sequence, time, key and operation, the oldest or the newest
+// several nodes write); queries filter by sequence, time, key, operation and approval request, the oldest or the newest
 // matches.
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../../main/store/index.js';
@@ -52,7 +52,7 @@ export function auditRepositoryContract(name: string, open: OpenStore): void {
       expect(await s.audit.page(0, 10)).toEqual(rows);
     });
 
-    it('queries by sequence, time, key and operation, the oldest or the newest matches', async () => {
+    it('queries by sequence, time, key, operation and approval request, the oldest or the newest matches', async () => {
       const s = store();
       const rows = [
         auditRecord(1, { operation: 'CreateKey', keyId: 'k1' }, 100),
@@ -61,17 +61,22 @@ export function auditRepositoryContract(name: string, open: OpenStore): void {
         auditRecord(4, { operation: 'Decrypt', keyId: 'k1' }, 400),
         auditRecord(5, { operation: 'Encrypt', keyId: 'k1' }, 500),
         auditRecord(6, { operation: 'Unseal' }, 600),
+        auditRecord(7, { operation: 'ApprovalRequested', details: { approvalRequestId: 'apr-1' } }, 700),
+        auditRecord(8, { operation: 'ApprovalRequested', details: { approvalRequestId: 'apr-2' } }, 800),
+        auditRecord(9, { operation: 'ImportKeyMaterial', keyId: 'k1', details: { approvalRequestId: 'apr-1', x: 'apr-2' } }, 900),
       ];
       await s.db.write((tx) => s.audit.insertMany(tx, rows));
       expect(await s.audit.query({})).toEqual(rows);
-      expect(seqs(await s.audit.query({ afterSeq: 4 }))).toEqual([5, 6]);
-      expect(seqs(await s.audit.query({ sinceMs: 300 }))).toEqual([3, 4, 5, 6]);
-      expect(seqs(await s.audit.query({ keyId: 'k1' }))).toEqual([1, 2, 4, 5]);
+      expect(seqs(await s.audit.query({ afterSeq: 4, limit: 2 }))).toEqual([5, 6]);
+      expect(seqs(await s.audit.query({ sinceMs: 300, limit: 4 }))).toEqual([3, 4, 5, 6]);
+      expect(seqs(await s.audit.query({ keyId: 'k1' }))).toEqual([1, 2, 4, 5, 9]);
+      expect(seqs(await s.audit.query({ approvalRequestId: 'apr-1' }))).toEqual([7, 9]);
+      expect(seqs(await s.audit.query({ approvalRequestId: 'apr-2', operation: 'ApprovalRequested' }))).toEqual([8]);
       expect(seqs(await s.audit.query({ operation: 'Encrypt' }))).toEqual([2, 3, 5]);
       expect(seqs(await s.audit.query({ keyId: 'k1', operation: 'Encrypt', sinceMs: 250 }))).toEqual([5]);
       expect(seqs(await s.audit.query({ keyId: 'k1', limit: 2 }))).toEqual([1, 2]);
-      expect(seqs(await s.audit.query({ keyId: 'k1', limit: 2, newest: true }))).toEqual([4, 5]);
-      expect(seqs(await s.audit.query({ newest: true }))).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(seqs(await s.audit.query({ keyId: 'k1', limit: 2, newest: true }))).toEqual([5, 9]);
+      expect(seqs(await s.audit.query({ newest: true, limit: 6 }))).toEqual([4, 5, 6, 7, 8, 9]);
       expect(await s.audit.query({ operation: 'ScheduleKeyDeletion' })).toEqual([]);
     });
   });

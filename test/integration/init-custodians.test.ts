@@ -1,0 +1,65 @@
+// The first custodians are enrolled at `kura init` (issue 13): `--operators NAME=PUBLIC_KEY.pem,…
+// --quorum M` on a production appliance enrolls them (fingerprints printed) and sets every action class
+// to M of them, the operators class last; from then on adding an operator or changing a policy is an
+// approval request, not a change. A bad key refuses the whole init, which leaves the appliance
+// uninitialized.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
+
+describe('kura init --operators … --quorum M', () => {
+  const home = tempDataDir('kura-init-custodians-');
+  const env = isolatedEnv(home);
+  let k: KuraProcess;
+  const kura = (args: string[]) => runKura([...args, '--data-dir', k.dataDir], { env });
+  const key = (name: string, kind: 'ed25519' | 'p256') => {
+    const priv = path.join(home, `${name}.key`);
+    const pub = path.join(home, `${name}.pub`);
+    const gen = kind === 'ed25519' ? ['genpkey', '-algorithm', 'ed25519'] : ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+    execFileSync('openssl', [...gen, '-out', priv], { stdio: 'ignore' });
+    execFileSync('openssl', ['pkey', '-in', priv, '-pubout', '-out', pub], { stdio: 'ignore' });
+    return pub;
+  };
+
+  beforeAll(async () => {
+    k = await startKura({ dev: false, env });
+  }, 60_000);
+  afterAll(async () => {
+    await k?.stop();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('refuses a bad key or a quorum larger than the operators, and stays uninitialized', async () => {
+    const alice = key('alice', 'ed25519');
+    fs.writeFileSync(path.join(home, 'garbage.pub'), 'not a key\n');
+    const bad = await kura(['init', '--shares', '1', '--threshold', '1', '--operators', `alice=${alice},mallory=${path.join(home, 'garbage.pub')}`, '--quorum', '1']);
+    expect(bad.code).not.toBe(0);
+    expect((await kura(['init', '--shares', '1', '--threshold', '1', '--operators', `alice=${alice}`, '--quorum', '2'])).code).not.toBe(0);
+    expect(JSON.parse((await kura(['status', '--json'])).stdout)).toMatchObject({ state: 'uninitialized' });
+  });
+
+  it('enrolls them, prints their fingerprints, and every class needs M of them; operator changes become approval requests', async () => {
+    const files = { alice: key('alice', 'ed25519'), bob: key('bob', 'p256'), carol: key('carol', 'ed25519') };
+    const init = await kura(['init', '--shares', '1', '--threshold', '1', '--operators', Object.entries(files).map(([n, f]) => `${n}=${f}`).join(','), '--quorum', '2', '--json']);
+    expect(init.stderr).toBe('');
+    expect(init.code).toBe(0);
+    const made = JSON.parse(init.stdout) as { custodians: { operators: { name: string; fingerprint: string }[]; threshold: number } };
+    expect(made.custodians.threshold).toBe(2);
+    expect(made.custodians.operators.map((o) => o.name)).toEqual(['alice', 'bob', 'carol']);
+    expect(made.custodians.operators[0]!.fingerprint).toMatch(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
+
+    const quorum = JSON.parse((await kura(['quorum', 'show', '--json'])).stdout) as { policies: { actionClass: string; threshold: number; operators: string[] }[] };
+    expect(quorum.policies.map((p) => p.actionClass).sort()).toEqual(['backup', 'credentials', 'key-deletion', 'key-import', 'key-store', 'operators', 'rekey']);
+    expect(quorum.policies.every((p) => p.threshold === 2 && p.operators.join() === 'alice,bob,carol')).toBe(true);
+
+    const dave = key('dave', 'ed25519');
+    const add = await kura(['operators', 'add', 'dave', '--public-key', dave, '--json']);
+    expect(add.code, add.stderr).toBe(0);
+    expect(JSON.parse(add.stdout)).toMatchObject({ applied: false });
+    const names = (JSON.parse((await kura(['operators', 'list', '--json'])).stdout) as { name: string }[] | { operators: { name: string }[] });
+    const list = Array.isArray(names) ? names : names.operators;
+    expect(list.map((o) => o.name)).toEqual(['alice', 'bob', 'carol']);
+  });
+});

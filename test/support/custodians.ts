@@ -1,0 +1,61 @@
+// Custodians for the quorum tests: key pairs as node:crypto makes them, signing an approval statement
+// as openssl would (Ed25519 "pure"; ECDSA P-256 over SHA-256, DER or r || s), and a caller of the admin
+// API's own handler in process (no listener), as the console and the CLI reach it, over a domain whose
+// Quorum is not a dev one.
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { handleAdminRequest, type AdminDeps } from '../../main/api/admin/routes.js';
+import { fingerprintOf } from '../../main/ceremony/operator-keys.js';
+import { Quorum } from '../../main/ceremony/quorum.js';
+import { createLogger } from '../../main/common/log.js';
+import { openDomain, type Domain } from './domain.js';
+
+/** A custodian's key pair; `sign` makes what openssl would over a statement. */
+export interface Custodian {
+  publicPem: string;
+  privateKey: KeyObject;
+  fingerprint: string;
+  sign(statement: Buffer): Buffer;
+}
+
+export function custodian(kind: 'ed25519' | 'p256', encoding: 'der' | 'ieee-p1363' = 'der'): Custodian {
+  const { publicKey, privateKey } = kind === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+    privateKey,
+    fingerprint: fingerprintOf(publicKey.export({ format: 'der', type: 'spki' })),
+    sign: (statement) => (kind === 'ed25519' ? sign(null, statement, privateKey) : sign('sha256', statement, { key: privateKey, dsaEncoding: encoding })),
+  };
+}
+
+export interface AdminAnswer {
+  status: number;
+  body: Record<string, unknown> & { error?: string; message?: string };
+}
+
+/** Calls /admin/v1`path` through the admin handler with `deps()` (set up later, in a beforeAll) and the token. */
+export function adminCaller(deps: () => AdminDeps, defaultToken: string) {
+  return async (method: string, path: string, body?: unknown, token = defaultToken): Promise<AdminAnswer> => {
+    const res = await handleAdminRequest(deps(), {
+      method,
+      path: `/admin/v1${path}`,
+      query: '',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? Buffer.alloc(0) : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+    });
+    return { status: res.status, body: JSON.parse(res.body) as AdminAnswer['body'] };
+  };
+}
+
+export type AdminCall = ReturnType<typeof adminCaller>;
+
+/** A domain with a Quorum that is not a dev one (operator changes are gated once the `operators` class has a policy), and the admin API's deps over both. */
+export async function openQuorumAdmin(token: string): Promise<{ d: Domain; deps: AdminDeps }> {
+  const d = await openDomain();
+  const log = createLogger('error', () => undefined);
+  const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log });
+  return { d, deps: { root: d.root, credentials: d.credentials, audit: d.audit, log, adminToken: token, applianceId: d.applianceId, version: 'test', onUnsealed: async () => undefined, kms: d.keys, quorum } };
+}
+
+/** POST /approvals/ID/approvals with a signature (and the operator who made it, when named). */
+export const approveWith = (call: AdminCall) => (id: string, signature: Buffer, operator?: string) =>
+  call('POST', `/approvals/${id}/approvals`, { signature: signature.toString('base64'), ...(operator !== undefined ? { operator } : {}) });
