@@ -150,7 +150,7 @@ export async function startAppliance(
     // HSM key stores: PKCS#11 tokens, reached through main/keystores/hsm.
     const hsmConnector: HsmConnector = { probe: probeHsmToken, connect: (c) => connectHsmKeyStore(c, { log }) };
     // Custodians and quorum: the approval gate of the unit of work (main/ceremony).
-    const quorum = new Quorum({ store, audit, clock, applianceId, dev: config.dev, log });
+    const quorum = new Quorum({ store, audit, clock, applianceId, dev: config.dev, log, isUnsealed: () => root.isUnsealed });
     const { kms: keys, scheduler, connections } = buildKmsDomain({
       store,
       root,

@@ -70,6 +70,8 @@ export interface QuorumDeps {
   applianceId: string;
   /** A dev appliance: operator and policy changes take effect at once. */
   dev: boolean;
+  /** Whether the appliance is unsealed: an approved KMS action can only run then. */
+  isUnsealed?: () => boolean;
   log: Logger;
 }
 
@@ -142,7 +144,7 @@ export class Quorum implements ApprovalGate {
       parameters,
       requester: caller.principal,
       caller: JSON.stringify({ accountId: caller.accountId, region: caller.region, principal: caller.principal, accessKeyId: caller.accessKeyId, input: caller.input ?? {} }),
-      expiryMs: policy.expiryMs,
+      policy,
     });
     throw new KmsError(
       'AccessDenied',
@@ -160,7 +162,15 @@ export class Quorum implements ApprovalGate {
     }
   }
 
-  private async createRequest(p: { actionClass: ActionClass; action: string; parameters: string; requester: string; caller: string; expiryMs: number }): Promise<ApprovalRequestRecord> {
+  private async createRequest(p: {
+    actionClass: ActionClass;
+    action: string;
+    parameters: string;
+    requester: string;
+    caller: string;
+    /** The class's policy now: the request keeps its threshold and operators, whatever changes later. */
+    policy: QuorumPolicyRecord;
+  }): Promise<ApprovalRequestRecord> {
     const now = this.now();
     const r: ApprovalRequestRecord = {
       id: newRequestId(),
@@ -171,10 +181,12 @@ export class Quorum implements ApprovalGate {
       requester: p.requester,
       caller: p.caller,
       createdAt: now,
-      expiresAt: now + p.expiryMs,
+      expiresAt: now + p.policy.expiryMs,
       status: 'PENDING',
       outcome: null,
       executedAt: null,
+      threshold: p.policy.threshold,
+      approvers: [...p.policy.operators],
     };
     await this.deps.store.db.write(async (tx) => {
       await this.repo.insertRequest(tx, r);
@@ -237,7 +249,7 @@ export class Quorum implements ApprovalGate {
       parameters: canonicalJson(params),
       requester: by.operator,
       caller: JSON.stringify({ operator: by.operator }),
-      expiryMs: policy.expiryMs,
+      policy,
     });
     return { applied: false, request };
   }
@@ -296,8 +308,15 @@ export class Quorum implements ApprovalGate {
   async showRequest(id: string): Promise<RequestView> {
     const request = await this.repo.findRequest(id);
     if (!request) throw kmsErrors.notFound(`No approval request ${id} (kura approvals list).`);
-    const policy = await this.repo.findPolicy(request.actionClass);
-    return { request, approvals: await this.repo.listApprovals(id), threshold: policy?.threshold ?? 1, operators: policy?.operators ?? [], statement: this.statementOf(request) };
+    // The quorum the request was made under; a request made before Kura kept it follows the current policy.
+    const policy = request.threshold === null || request.approvers === null ? await this.repo.findPolicy(request.actionClass) : undefined;
+    return {
+      request,
+      approvals: await this.repo.listApprovals(id),
+      threshold: request.threshold ?? policy?.threshold ?? 1,
+      operators: request.approvers ?? policy?.operators ?? [],
+      statement: this.statementOf(request),
+    };
   }
 
   /** The ceremony transcript of an ended request (./transcript.ts); InvalidState while it is pending or running. */
@@ -320,6 +339,9 @@ export class Quorum implements ApprovalGate {
       const view = await this.showRequest(id);
       const r = view.request;
       if (r.status !== 'PENDING') throw kmsErrors.invalidState(`Approval request ${id} is ${r.status}: it takes no more approvals.`);
+      if (r.action.startsWith('kms:') && this.deps.isUnsealed && !this.deps.isUnsealed()) {
+        throw new KmsError('Sealed', `Kura is sealed: approvals of ${r.action} are taken once it is unsealed, when the action can run.`);
+      }
       if (this.now() >= r.expiresAt) throw kmsErrors.invalidState(`Approval request ${id} expired at ${new Date(r.expiresAt).toISOString()}.`);
       const candidates = operatorName !== undefined ? [await this.showOperator(operatorName)] : await this.repo.listOperators();
       const signer = candidates.find((o) => verifyApprovalSignature(operatorKeyFromSpki(o.publicKey), view.statement, signature));

@@ -234,6 +234,9 @@ export interface ApprovalRequestRecord {
   /** The outcome of its execution (an error name and message, or a short result), once run. */
   outcome: string | null;
   executedAt: number | null;
+  /** The policy's threshold and operators when the request was made; null: made before Kura kept them. */
+  threshold: number | null;
+  approvers: string[] | null;
 }
 
 /** One operator's signature over a request's statement. */

@@ -40,6 +40,8 @@ const toRequest = (r: Row): ApprovalRequestRecord => ({
   status: String(r.status) as ApprovalRequestStatus,
   outcome: nullableString(r.outcome),
   executedAt: r.executed_at === null || r.executed_at === undefined ? null : Number(r.executed_at),
+  threshold: r.threshold === null || r.threshold === undefined ? null : Number(r.threshold),
+  approvers: r.approvers === null || r.approvers === undefined ? null : (JSON.parse(String(r.approvers)) as string[]),
 });
 
 const toApproval = (r: Row): ApprovalRecord => ({
@@ -113,8 +115,8 @@ export class SqliteCeremonyRepository implements CeremonyRepository {
     await this.db
       .sql(tx)
       .run(
-        `INSERT INTO approval_requests (id, action_class, action, parameters, digest, requester, caller, created_at, expires_at, status, outcome, executed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO approval_requests (id, action_class, action, parameters, digest, requester, caller, created_at, expires_at, status, outcome, executed_at, threshold, approvers)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         r.id,
         r.actionClass,
         r.action,
@@ -127,6 +129,8 @@ export class SqliteCeremonyRepository implements CeremonyRepository {
         r.status,
         r.outcome,
         r.executedAt,
+        r.threshold,
+        r.approvers === null ? null : JSON.stringify(r.approvers),
       );
   }
 

@@ -310,6 +310,17 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       )
     `,
   },
+  {
+    version: 11,
+    name: 'Approval requests keep the quorum they were asked under',
+    sql: `
+      -- The threshold and the operators of the request's policy when it was made: a later policy change
+      -- does not move a pending request's bar. NULL for requests made before this version (they follow
+      -- the current policy, as they did).
+      ALTER TABLE approval_requests ADD COLUMN threshold INTEGER;
+      ALTER TABLE approval_requests ADD COLUMN approvers TEXT
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

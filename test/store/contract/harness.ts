@@ -119,6 +119,8 @@ export function approvalRequestRecord(over: Partial<ApprovalRequestRecord> = {})
     status: 'PENDING',
     outcome: null,
     executedAt: null,
+    threshold: 2,
+    approvers: ['alice', 'bob', 'carol'],
     ...over,
   };
 }

@@ -526,7 +526,8 @@ describe('migration 10: quorum approvals (operators, policies, requests, approva
       const columns = async (t: string) => (await sqliteOf(s).all<{ name: string }>(`SELECT name FROM pragma_table_info('${t}')`)).map((c) => c.name);
       expect(await columns('operators')).toEqual(['name', 'algorithm', 'public_key', 'fingerprint', 'passphrase', 'created_at']);
       expect(await columns('quorum_policies')).toEqual(['action_class', 'threshold', 'operators', 'expiry_ms', 'updated_at']);
-      expect(await columns('approval_requests')).toEqual(['id', 'action_class', 'action', 'parameters', 'digest', 'requester', 'caller', 'created_at', 'expires_at', 'status', 'outcome', 'executed_at']);
+      // (threshold and approvers: migration 11)
+      expect(await columns('approval_requests')).toEqual(['id', 'action_class', 'action', 'parameters', 'digest', 'requester', 'caller', 'created_at', 'expires_at', 'status', 'outcome', 'executed_at', 'threshold', 'approvers']);
       expect(await columns('approvals')).toEqual(['request_id', 'operator', 'fingerprint', 'signature', 'created_at']);
     } finally {
       await s.close();
@@ -548,6 +549,39 @@ describe('migration 10: quorum approvals (operators, policies, requests, approva
       await s.db.write((tx) => s.ceremony.insertApproval(tx, approvalRecord(r.id, operatorRecord({ name: 'never-enrolled' }))));
       expect(await s.ceremony.listApprovals(r.id)).toMatchObject([{ operator: 'never-enrolled' }]);
       expect(await sqliteOf(s).get<{ n: number }>('SELECT COUNT(*) AS n FROM operators')).toEqual({ n: 0 });
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('migration 11: approval requests keep their quorum', () => {
+  it('a request a version-10 Kura made reads back with no quorum of its own (it follows the current policy)', async () => {
+    const file = path.join(tempDir('kura-migration-11-'), 'kura.db');
+    const old = await openStore(file, { schemaUpTo: 10 });
+    const r = approvalRequestRecord();
+    await writeSql(old, (sql) =>
+      sql.run(
+        `INSERT INTO approval_requests (id, action_class, action, parameters, digest, requester, caller, created_at, expires_at, status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING')`,
+        r.id,
+        r.actionClass,
+        r.action,
+        r.parameters,
+        r.digest,
+        r.requester,
+        r.caller,
+        r.createdAt,
+        r.expiresAt,
+      ),
+    );
+    await old.close();
+    const s = await openStore(file);
+    try {
+      expect(await s.ceremony.findRequest(r.id)).toMatchObject({ id: r.id, threshold: null, approvers: null });
+      const kept = approvalRequestRecord({ threshold: 3, approvers: ['a', 'b', 'c'] });
+      await s.db.write((tx) => s.ceremony.insertRequest(tx, kept));
+      expect(await s.ceremony.findRequest(kept.id)).toEqual(kept);
     } finally {
       await s.close();
     }

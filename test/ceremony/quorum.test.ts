@@ -1,0 +1,76 @@
+// What the quorum keeps of a request once it is made (main/ceremony/quorum.ts), in process over the
+// admin API and a real SQLite store: a pending request keeps the threshold and the operators of the
+// policy it was asked under, whatever the policy says later; and approvals of a KMS action are refused
+// while the appliance is sealed (the action could not run), taken again once it is unsealed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AdminDeps } from '../../main/api/admin/routes.js';
+import { Quorum } from '../../main/ceremony/quorum.js';
+import { createLogger } from '../../main/common/log.js';
+import type { Domain } from '../support/domain.js';
+import { adminCaller, approveWith, custodian, openQuorumAdmin, type AdminCall } from '../support/custodians.js';
+
+const TOKEN = 'quorum-test-token';
+const alice = custodian('ed25519');
+const bob = custodian('p256');
+const carol = custodian('ed25519');
+
+describe('approval requests keep their quorum; sealed, KMS approvals wait', () => {
+  let d: Domain;
+  let deps: AdminDeps;
+  let call: AdminCall;
+  let sealed = false;
+
+  beforeAll(async () => {
+    ({ d, deps } = await openQuorumAdmin(TOKEN));
+    const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log: createLogger('error', () => undefined), isUnsealed: () => !sealed });
+    deps = { ...deps, quorum };
+    call = adminCaller(() => deps, TOKEN);
+    for (const [name, c] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) {
+      expect((await call('POST', '/operators', { name, publicKey: c.publicPem })).status).toBe(200);
+    }
+    expect((await call('PUT', '/quorum/operators', { threshold: 2, operators: ['alice', 'bob', 'carol'] })).status).toBe(200);
+  });
+  afterAll(() => d?.close());
+
+  it('a pending request keeps the threshold and operators it was made under', async () => {
+    const dave = custodian('ed25519');
+    const made = await call('POST', '/operators', { name: 'dave', publicKey: dave.publicPem });
+    expect(made.status).toBe(202);
+    const id = (made.body.approvalRequest as { id: string }).id;
+    // The policy changes (itself through the quorum): 3 of 3 from now on.
+    const change = await call('PUT', '/quorum/operators', { threshold: 3, operators: ['alice', 'bob', 'carol'] });
+    const changeId = (change.body.approvalRequest as { id: string; statement: string }).id;
+    const changeStatement = Buffer.from((change.body.approvalRequest as { statement: string }).statement, 'base64');
+    const approve = approveWith(call);
+    expect((await approve(changeId, alice.sign(changeStatement))).status).toBe(200);
+    expect((await approve(changeId, bob.sign(changeStatement))).body).toMatchObject({ status: 'EXECUTED' });
+    expect(((await call('GET', '/quorum')).body.policies as { actionClass: string; threshold: number }[]).find((p) => p.actionClass === 'operators')?.threshold).toBe(3);
+    // The earlier request still needs 2, as when it was made.
+    const view = await call('GET', `/approvals/${id}`);
+    expect(view.body).toMatchObject({ threshold: 2, operators: ['alice', 'bob', 'carol'] });
+    const statement = Buffer.from(view.body.statement as string, 'base64');
+    expect((await approve(id, carol.sign(statement))).status).toBe(200);
+    expect((await approve(id, alice.sign(statement))).body).toMatchObject({ status: 'EXECUTED' });
+    expect(((await call('GET', '/operators')).body.operators as { name: string }[]).map((o) => o.name)).toContain('dave');
+  });
+
+  it('refuses approvals of a KMS action while sealed, and takes them once unsealed', async () => {
+    expect((await call('PUT', '/quorum/key-deletion', { threshold: 1, operators: ['alice'] })).status).toBe(202);
+    // The policy change itself needs 3 of 3 now.
+    const pending = ((await call('GET', '/approvals')).body.approvals as { id: string; action: string; status: string }[]).find((r) => r.action === 'kura:QuorumSet' && r.status === 'PENDING')!;
+    const st = Buffer.from((await call('GET', `/approvals/${pending.id}`)).body.statement as string, 'base64');
+    const approve = approveWith(call);
+    for (const c of [alice, bob, carol]) await approve(pending.id, c.sign(st));
+    // A gated call as the unit of work hands it to the gate.
+    const ctx = { ...d.ctx('ScheduleKeyDeletion'), input: { KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', PendingWindowInDays: 7 } };
+    const gated = await deps.quorum!.admit({ caller: ctx, action: 'kms:ScheduleKeyDeletion', keys: [] }).catch((e: Error) => e);
+    const id = /(apr-[0-9a-f]+)/.exec((gated as Error).message)![1]!;
+    const statement = Buffer.from((await call('GET', `/approvals/${id}`)).body.statement as string, 'base64');
+    sealed = true;
+    const refused = await approve(id, alice.sign(statement));
+    expect([refused.status, refused.body.error]).toEqual([503, 'Sealed']);
+    expect((await call('GET', `/approvals/${id}`)).body).toMatchObject({ status: 'PENDING', approvals: [] });
+    sealed = false;
+    expect((await approve(id, alice.sign(statement))).status).toBe(200);
+  });
+});
