@@ -24,6 +24,10 @@
 // where the appliance's records are at hand — the request's record still matches. A transcript whose
 // head, a cited hash or a cited entry's text was altered does not verify. A later entry (a replayed
 // approval refused after the transcript was made) does not make it fail: the log only grows.
+//
+// Why one file of this length: a transcript's three faces — building it from the log, rendering it
+// for print, and verifying it against the log — must agree field by field, and they change together
+// whenever the format does; split apart, a field added to one would be missed by the others.
 import { createHash } from 'node:crypto';
 import { formatHead, parseHead, type AuditLog, type StoredEntry } from '../audit/audit-log.js';
 import type { Clock } from '../common/clock.js';

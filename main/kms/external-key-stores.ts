@@ -14,6 +14,7 @@ import { ExternalKeyStore, XksClient, XksProxyError, type XksFailureKind } from 
 import type { KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
 import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
+import { KmsError, kmsErrors } from '../common/errors.js';
 import type { CustomKeyStoreRecord } from '../store/index.js';
 
 /** AWS's ConnectionErrorCode values of external key stores that Kura can meet (no VPC endpoint services). */
@@ -169,4 +170,52 @@ export class XksConnections {
   isOpen(storeId: string): boolean {
     return this.live.has(storeId);
   }
+}
+
+// ---- the settings of an external key store, as CreateCustomKeyStore and UpdateCustomKeyStore give them ----
+
+/** The XksProxy* members of CreateCustomKeyStore and UpdateCustomKeyStore. */
+export interface XksProxySettingsInput {
+  xksProxyUriEndpoint?: string;
+  xksProxyUriPath?: string;
+  xksProxyVpcEndpointServiceName?: string;
+  xksProxyAuthenticationCredential?: { accessKeyId: string; rawSecretAccessKey: string };
+  xksProxyConnectivity?: string;
+}
+
+const XKS_MEMBERS = ['xksProxyUriEndpoint', 'xksProxyUriPath', 'xksProxyVpcEndpointServiceName', 'xksProxyAuthenticationCredential', 'xksProxyConnectivity'] as const;
+export const namesXks = (input: XksProxySettingsInput) => XKS_MEMBERS.some((m) => input[m] !== undefined);
+const XKS_URI_ENDPOINT = /^https:\/\/[a-zA-Z0-9.-]+$/;
+const XKS_URI_PATH = /^(\/[a-zA-Z0-9/_-]+\/kms\/xks\/v\d{1,2})$|^(\/kms\/xks\/v\d{1,2})$/;
+
+/** AWS's answer to a failed health check of a proxy being configured (CreateCustomKeyStore, UpdateCustomKeyStore). */
+export function settingsRefused(checked: { errorCode: XksConnectionErrorCode; message: string }): KmsError {
+  switch (checked.errorCode) {
+    case 'XKS_PROXY_ACCESS_DENIED':
+      return new KmsError('XksProxyIncorrectAuthenticationCredential', checked.message);
+    case 'XKS_PROXY_INVALID_RESPONSE':
+      return new KmsError('XksProxyInvalidResponse', checked.message);
+    case 'XKS_PROXY_INVALID_CONFIGURATION':
+    case 'XKS_PROXY_INVALID_TLS_CONFIGURATION':
+      return new KmsError('XksProxyInvalidConfiguration', checked.message);
+    default:
+      return new KmsError('XksProxyUriUnreachable', checked.message);
+  }
+}
+
+export const xksUriOf = (c: CustomKeyStoreRecord): string => `${xksStoreConfig(c).uriEndpoint}${xksStoreConfig(c).uriPath}`;
+
+/** An external key store's proxy settings, checked as AWS does; Kura reaches proxies over public endpoints only. */
+export function checkXksSettings(input: { xksProxyUriEndpoint: string; xksProxyUriPath: string; xksProxyConnectivity: string; xksProxyVpcEndpointServiceName?: string; xksProxyAuthenticationCredential?: { accessKeyId: string; rawSecretAccessKey: string } }): { uriEndpoint: string; uriPath: string } {
+  if (input.xksProxyConnectivity === 'VPC_ENDPOINT_SERVICE' || input.xksProxyVpcEndpointServiceName !== undefined) {
+    throw new KmsError('UnsupportedOperation', 'Kura reaches XKS proxies over public endpoints only (XksProxyConnectivity PUBLIC_ENDPOINT): it has no Amazon VPC.');
+  }
+  if (input.xksProxyConnectivity !== 'PUBLIC_ENDPOINT') throw kmsErrors.validation(`XksProxyConnectivity ${input.xksProxyConnectivity} is not PUBLIC_ENDPOINT or VPC_ENDPOINT_SERVICE.`);
+  if (!XKS_URI_ENDPOINT.test(input.xksProxyUriEndpoint)) throw kmsErrors.validation('XksProxyUriEndpoint must be https:// and a host name, without a port or a path.');
+  if (!XKS_URI_PATH.test(input.xksProxyUriPath)) throw kmsErrors.validation('XksProxyUriPath must be /kms/xks/v{n} or /{prefix}/kms/xks/v{n}.');
+  const c = input.xksProxyAuthenticationCredential;
+  if (c && (!/^[A-Z2-7]{20,30}$/.test(c.accessKeyId) || !/^[a-zA-Z0-9/+=]{43,64}$/.test(c.rawSecretAccessKey))) {
+    throw kmsErrors.validation('An XKS proxy credential has an AccessKeyId of 20 to 30 characters A-Z and 2-7, and a RawSecretAccessKey of 43 to 64 base64 characters.');
+  }
+  return { uriEndpoint: input.xksProxyUriEndpoint, uriPath: input.xksProxyUriPath };
 }

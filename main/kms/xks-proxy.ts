@@ -29,6 +29,10 @@
 // are audited by the routes' audit port. Credential secrets are sealed under the root key: a sealed
 // appliance authenticates no XKS call, and its keys answer DependencyTimeoutException (the key manager
 // cannot be reached) until it is unsealed.
+//
+// Why one file of this length: it is one aggregate (a proxy store owns its credentials and keys), and
+// the operators' changes and the routes' backend share its caches and their invalidation, which must
+// stay in one place to stay right; the HSM connections of its stores are ./xks-hsm-tokens.ts.
 import { randomUUID } from 'node:crypto';
 import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
 import type { Logger } from '../common/log.js';

@@ -18,22 +18,20 @@
 // pass a health check (else XksProxyUriUnreachable, XksProxyIncorrectAuthenticationCredential,
 // XksProxyInvalidResponse or XksProxyInvalidConfiguration); each store has its own proxy URI; connecting
 // runs a health check and ends CONNECTED or FAILED with an XKS_PROXY_* code (../external-key-stores.ts).
+//
+// Why one file of this length: it is AWS's six custom key store operations for both store types, whose
+// state rules are shared, plus the HSM registry they stand on; what is each type's own lives beside it
+// (../custom-key-stores.ts: HSM connections; ../external-key-stores.ts: XKS connections and settings).
 import { X509Certificate, randomBytes, randomUUID } from 'node:crypto';
 import { KmsError, kmsErrors } from '../../common/errors.js';
 import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository, XksRepository } from '../../store/index.js';
 import { connectionErrorCodeOf, hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
-import { xksStoreConfig, type XksConnectionErrorCode, type XksConnections, type XksStoreConfig } from '../external-key-stores.js';
+import { checkXksSettings, namesXks, settingsRefused, xksStoreConfig, xksUriOf, type XksConnections, type XksConnectionErrorCode, type XksProxySettingsInput, type XksStoreConfig } from '../external-key-stores.js';
+
+export type { XksProxySettingsInput };
 import type { CallContext, OperatorCall } from '../key-directory.js';
 import { decodeMarker, encodeMarker, paginate, type OperationDeps, type Page } from './common.js';
 
-/** The XksProxy* members of CreateCustomKeyStore and UpdateCustomKeyStore. */
-export interface XksProxySettingsInput {
-  xksProxyUriEndpoint?: string;
-  xksProxyUriPath?: string;
-  xksProxyVpcEndpointServiceName?: string;
-  xksProxyAuthenticationCredential?: { accessKeyId: string; rawSecretAccessKey: string };
-  xksProxyConnectivity?: string;
-}
 
 export interface CreateCustomKeyStoreInput extends XksProxySettingsInput {
   customKeyStoreName: string;
@@ -81,25 +79,6 @@ const newHsmId = () => `cluster-${[...randomBytes(11)].map((b) => BASE32[b & 31]
 const notFound = (id: string) => new KmsError('CustomKeyStoreNotFound', `Custom key store ${id} does not exist.`);
 const invalidState = (c: CustomKeyStoreRecord, why: string) =>
   new KmsError('CustomKeyStoreInvalidState', `Custom key store ${c.id} is ${c.connectionState}: ${why}`);
-const XKS_MEMBERS = ['xksProxyUriEndpoint', 'xksProxyUriPath', 'xksProxyVpcEndpointServiceName', 'xksProxyAuthenticationCredential', 'xksProxyConnectivity'] as const;
-const namesXks = (input: XksProxySettingsInput) => XKS_MEMBERS.some((m) => input[m] !== undefined);
-const XKS_URI_ENDPOINT = /^https:\/\/[a-zA-Z0-9.-]+$/;
-const XKS_URI_PATH = /^(\/[a-zA-Z0-9/_-]+\/kms\/xks\/v\d{1,2})$|^(\/kms\/xks\/v\d{1,2})$/;
-
-/** AWS's answer to a failed health check of a proxy being configured (CreateCustomKeyStore, UpdateCustomKeyStore). */
-function settingsRefused(checked: { errorCode: XksConnectionErrorCode; message: string }): KmsError {
-  switch (checked.errorCode) {
-    case 'XKS_PROXY_ACCESS_DENIED':
-      return new KmsError('XksProxyIncorrectAuthenticationCredential', checked.message);
-    case 'XKS_PROXY_INVALID_RESPONSE':
-      return new KmsError('XksProxyInvalidResponse', checked.message);
-    case 'XKS_PROXY_INVALID_CONFIGURATION':
-    case 'XKS_PROXY_INVALID_TLS_CONFIGURATION':
-      return new KmsError('XksProxyInvalidConfiguration', checked.message);
-    default:
-      return new KmsError('XksProxyUriUnreachable', checked.message);
-  }
-}
 
 /** AWS checks the trust anchor against the cluster's; Kura keeps it, and requires it to be an X.509 certificate in PEM. */
 function checkTrustAnchor(pem: string): void {
@@ -108,23 +87,6 @@ function checkTrustAnchor(pem: string): void {
   } catch {
     throw new KmsError('IncorrectTrustAnchor', 'TrustAnchorCertificate is not an X.509 certificate in PEM format.');
   }
-}
-
-const xksUriOf = (c: CustomKeyStoreRecord): string => `${xksStoreConfig(c).uriEndpoint}${xksStoreConfig(c).uriPath}`;
-
-/** An external key store's proxy settings, checked as AWS does; Kura reaches proxies over public endpoints only. */
-function checkXksSettings(input: { xksProxyUriEndpoint: string; xksProxyUriPath: string; xksProxyConnectivity: string; xksProxyVpcEndpointServiceName?: string; xksProxyAuthenticationCredential?: { accessKeyId: string; rawSecretAccessKey: string } }): { uriEndpoint: string; uriPath: string } {
-  if (input.xksProxyConnectivity === 'VPC_ENDPOINT_SERVICE' || input.xksProxyVpcEndpointServiceName !== undefined) {
-    throw new KmsError('UnsupportedOperation', 'Kura reaches XKS proxies over public endpoints only (XksProxyConnectivity PUBLIC_ENDPOINT): it has no Amazon VPC.');
-  }
-  if (input.xksProxyConnectivity !== 'PUBLIC_ENDPOINT') throw kmsErrors.validation(`XksProxyConnectivity ${input.xksProxyConnectivity} is not PUBLIC_ENDPOINT or VPC_ENDPOINT_SERVICE.`);
-  if (!XKS_URI_ENDPOINT.test(input.xksProxyUriEndpoint)) throw kmsErrors.validation('XksProxyUriEndpoint must be https:// and a host name, without a port or a path.');
-  if (!XKS_URI_PATH.test(input.xksProxyUriPath)) throw kmsErrors.validation('XksProxyUriPath must be /kms/xks/v{n} or /{prefix}/kms/xks/v{n}.');
-  const c = input.xksProxyAuthenticationCredential;
-  if (c && (!/^[A-Z2-7]{20,30}$/.test(c.accessKeyId) || !/^[a-zA-Z0-9/+=]{43,64}$/.test(c.rawSecretAccessKey))) {
-    throw kmsErrors.validation('An XKS proxy credential has an AccessKeyId of 20 to 30 characters A-Z and 2-7, and a RawSecretAccessKey of 43 to 64 base64 characters.');
-  }
-  return { uriEndpoint: input.xksProxyUriEndpoint, uriPath: input.xksProxyUriPath };
 }
 
 export class CustomKeyStoreOperations {
