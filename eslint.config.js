@@ -27,8 +27,9 @@ export const LAYERS = {
   auth: ['common', 'crypto', 'seal', 'store', 'audit'],
   kms: ['common', 'crypto', 'keystores', 'seal', 'store', 'audit'],
   ceremony: ['common', 'crypto', 'store', 'audit', 'kms'],
-  api: ['common', 'crypto', 'sigv4', 'seal', 'audit', 'auth', 'kms', 'ceremony'],
-  cli: ['common', 'store', 'audit', 'devices', 'api', 'ceremony', 'app.ts'],
+  console: ['common'],
+  api: ['common', 'crypto', 'sigv4', 'seal', 'audit', 'auth', 'kms', 'ceremony', 'console'],
+  cli: ['common', 'store', 'audit', 'devices', 'api', 'ceremony', 'console', 'app.ts'],
   'app.ts': '*',
 };
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { runApprovedCommand, type CommandDeps } from './api/admin/commands.js';
 import { handleAdminRequest } from './api/admin/routes.js';
 import { handleKmsRequest, replayApprovedCall } from './api/kms/dispatch.js';
 import { xksAuditSink } from './api/xks/audit.js';
@@ -14,6 +15,7 @@ import type { JsonResponse, RawRequest } from './api/http.js';
 import { startServer, type RunningServer, type ServerLimits } from './api/server.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Quorum } from './ceremony/quorum.js';
+import { ConsoleSignIn } from './ceremony/sign-in.js';
 import { RefusalLog } from './audit/refusals.js';
 import { CredentialService, type NewCredential } from './auth/credentials.js';
 import { systemClock, type Clock } from './common/clock.js';
@@ -170,9 +172,14 @@ export async function startAppliance(
       await scheduler.runOnce();
       await keys.reconnectCustomKeyStores();
     };
-    // An approved KMS call runs again through the API's own handler.
-    quorum.setExecutor({ execute: (_r, caller) => replayApprovedCall({ kms: keys }, caller) });
     const credentials = new CredentialService({ store, root, clock, audit });
+    // Operators sign in to the console with their passphrases.
+    const signIn = new ConsoleSignIn({ store, audit, clock });
+    const commandDeps: CommandDeps = { root, credentials, audit, kms: keys, quorum, signIn, listDevices: () => devicesSummary() };
+    // An approved KMS call runs again through the API's own handler; an approved operator command through the console's.
+    quorum.setExecutor({
+      execute: async (r, call) => (call.kind === 'kms' ? { summary: await replayApprovedCall({ kms: keys }, call.caller) } : runApprovedCommand(commandDeps, r, call)),
+    });
     const adminToken = readOrCreateSecretFile(adminTokenFile(config.dataDir), () => Buffer.from(randomBytes(32).toString('hex'))).toString('utf8').trim();
 
     let devCredential: NewCredential | undefined;
@@ -203,18 +210,13 @@ export async function startAppliance(
         admin: (req) =>
           handleAdminRequest(
             {
-              root,
-              credentials,
-              audit,
+              ...commandDeps,
               log,
               adminToken,
               applianceId,
               version: KURA_VERSION,
               onUnsealed: afterUnseal,
               requestStop: deps.onStopRequested,
-              kms: keys,
-              quorum,
-              listDevices: () => devicesSummary(),
             },
             req,
           ),

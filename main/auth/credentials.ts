@@ -58,7 +58,8 @@ export class CredentialService {
     deps.root.onSeal(() => this.cache.clear());
   }
 
-  async create(input: { accountId: string; principalArn?: string; description?: string }, actor = 'kura:admin'): Promise<NewCredential> {
+  /** `approvalRequestId`: the approval request that runs it, which its audit entry names. */
+  async create(input: { accountId: string; principalArn?: string; description?: string }, actor = 'kura:admin', approvalRequestId?: string): Promise<NewCredential> {
     if (!ACCOUNT_RE.test(input.accountId)) throw kmsErrors.validation('The account ID must be 12 digits.');
     const principalArn = input.principalArn ?? `arn:aws:iam::${input.accountId}:root`;
     if (!PRINCIPAL_RE.test(principalArn)) throw kmsErrors.validation(`'${principalArn}' is not an IAM principal ARN (arn:aws:iam::<account>:user/<name>).`);
@@ -76,7 +77,7 @@ export class CredentialService {
     };
     await this.deps.store.db.write(async (tx) => {
       await this.deps.store.credentials.insert(tx, record);
-      await this.deps.audit.appendIn(tx, { principal: actor, source: 'admin', operation: 'CreateCredential', outcome: 'ok', details: { accessKeyId, principalArn } });
+      await this.deps.audit.appendIn(tx, { principal: actor, source: 'admin', operation: 'CreateCredential', outcome: 'ok', details: { accessKeyId, principalArn, ...(approvalRequestId ? { approvalRequestId } : {}) } });
     });
     return { ...summary(record), secretAccessKey };
   }
@@ -85,10 +86,10 @@ export class CredentialService {
     return (await this.deps.store.credentials.list()).map(summary);
   }
 
-  async delete(accessKeyId: string, actor = 'kura:admin'): Promise<void> {
+  async delete(accessKeyId: string, actor = 'kura:admin', approvalRequestId?: string): Promise<void> {
     const removed = await this.deps.store.db.write(async (tx) => {
       const ok = await this.deps.store.credentials.delete(tx, accessKeyId);
-      if (ok) await this.deps.audit.appendIn(tx, { principal: actor, source: 'admin', operation: 'DeleteCredential', outcome: 'ok', details: { accessKeyId } });
+      if (ok) await this.deps.audit.appendIn(tx, { principal: actor, source: 'admin', operation: 'DeleteCredential', outcome: 'ok', details: { accessKeyId, ...(approvalRequestId ? { approvalRequestId } : {}) } });
       return ok;
     });
     this.cache.delete(accessKeyId);

@@ -11,12 +11,23 @@
 // through the API's own handler by the executor app.ts gives, with the request's ID, which this gate
 // admits once). Never after its expiry; a failed run is recorded FAILED and is not retried.
 //
+// Operator commands (main/console: `kura hsm`, `kura xks`, `kura credentials` …) are gated the same way
+// through admitCommand: the admin API asks before it runs one, and the executor runs an approved one
+// again through the same handler (api/admin/commands.ts), its secrets sealed beside the request by the
+// API and its answer sealed for its requester, who takes it once (takeResult).
+//
 // Operator and policy changes are themselves gated by the `operators` class. Until that class has a
 // policy — and always on a dev appliance, whose dev operator approves them — they take effect at once,
 // so that the first custodians and policies can be set up (a script can set a 2-of-3 policy, then use it).
 //
 // Every request, approval, refusal and execution is audited (source admin), naming the request
 // (details.approvalRequestId): an ended request's transcript (./transcript.ts) is made from those entries.
+//
+// Why one file of this length (over 400 lines): the gate, the request's life (PENDING → EXECUTING →
+// EXECUTED | FAILED | CANCELLED, each step one compare and set) and the changes a request runs all rest
+// on the same invariant — a request runs once, with what was asked, by M of the approvers it was asked
+// under — and reading it in one place is how a reviewer checks it. Statements, canonical JSON, keys,
+// transcripts and console sign-in live in their own files.
 import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../common/clock.js';
@@ -45,9 +56,25 @@ const CLASS_OF: Readonly<Record<string, ActionClass>> = {
   'kura:OperatorAdd': 'operators',
   'kura:OperatorRemove': 'operators',
   'kura:QuorumSet': 'operators',
+  // Operator commands (main/console), run again by the admin API's executor once approved.
+  'kura:hsms.add': 'key-store',
+  'kura:hsms.remove': 'key-store',
+  'kura:xks.stores.create': 'key-store',
+  'kura:xks.stores.delete': 'key-store',
+  'kura:xks.credentials.create': 'key-store',
+  'kura:xks.credentials.delete': 'key-store',
+  'kura:xks.keys.create': 'key-store',
+  'kura:xks.keys.enable': 'key-store',
+  'kura:xks.keys.disable': 'key-store',
+  'kura:xks.keys.delete': 'key-store',
+  'kura:credentials.create': 'credentials',
+  'kura:credentials.delete': 'credentials',
 };
 
 export const classOfAction = (action: string): ActionClass | undefined => CLASS_OF[action];
+
+/** Every gated action (`kms:…`, `kura:…`). */
+export const gatedActions = (): string[] => Object.keys(CLASS_OF);
 
 /** How long a request waits for its approvals unless its policy says otherwise. */
 export const DEFAULT_EXPIRY_MS = 30 * 60_000;
@@ -55,13 +82,24 @@ export const DEFAULT_EXPIRY_MS = 30 * 60_000;
 export const ADMIN = 'kura:admin';
 const OPERATOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Runs an approved KMS call again as it was asked (app.ts gives one that goes through the API's handlers). */
 export type { ApprovalRecord, ApprovalRequestRecord, OperatorRecord, QuorumPolicyRecord } from '../store/index.js';
 
+/** What an approved request runs: a KMS call as it was asked, or an operator command (main/console). */
+export type ApprovedCall =
+  | { kind: 'kms'; caller: CallContext }
+  | { kind: 'command'; command: string; operator: string; input: Record<string, unknown>; sealedSecrets: string | null };
+
+/** Runs an approved call again as it was asked (app.ts gives one that goes through the API's handlers). */
 export interface ApprovalExecutor {
-  /** Resolves with a short summary of the result; rejects with the call's error. */
-  execute(r: ApprovalRequestRecord, caller: CallContext): Promise<string>;
+  /**
+   * Resolves with a short summary of the result (kept in the clear: never a secret) and, for a command,
+   * its whole answer sealed under the root key for its requester to take once; rejects with the call's error.
+   */
+  execute(r: ApprovalRequestRecord, call: ApprovedCall): Promise<{ summary: string; sealedResult?: string }>;
 }
+
+/** An operator command's admission: run it now, or the approval request it became. */
+export type CommandAdmission = { admitted: true } | { admitted: false; request: ApprovalRequestRecord };
 
 export interface QuorumDeps {
   store: Pick<Store, 'db' | 'ceremony'>;
@@ -91,6 +129,9 @@ export interface RequestView {
   /** The bytes an operator signs. */
   statement: Buffer;
 }
+
+/** The kura:* actions Quorum runs itself; every other kura:* action is an operator command its executor runs. */
+const KURA_ACTIONS: readonly string[] = ['kura:OperatorAdd', 'kura:OperatorRemove', 'kura:QuorumSet'];
 
 /** What kura:* requests carry. */
 type KuraParameters =
@@ -155,11 +196,50 @@ export class Quorum implements ApprovalGate {
 
   /** The executor's call of an approved request: admitted only while that request is EXECUTING, for its own action and parameters. */
   private async admitApproved(caller: CallContext, action: string): Promise<void> {
-    const r = await this.repo.findRequest(caller.approvedRequest!);
     const parameters = canonicalJson(canonicalizable({ operation: caller.operation, input: caller.input ?? {} }));
+    await this.checkApproved(caller.approvedRequest!, action, parameters);
+  }
+
+  private async checkApproved(id: string, action: string, parameters: string): Promise<void> {
+    const r = await this.repo.findRequest(id);
     if (!r || r.status !== 'EXECUTING' || r.action !== action || r.digest !== parametersDigest(JSON.parse(parameters))) {
-      throw new KmsError('AccessDenied', `Approval request ${caller.approvedRequest} does not approve this call.`);
+      throw new KmsError('AccessDenied', `Approval request ${id} does not approve this call.`);
     }
+  }
+
+  /**
+   * The gate of an operator command (api/admin/commands.ts): admitted when its class has no policy;
+   * otherwise it becomes an approval request over its public input (its secrets, `sealSecrets` of the
+   * parameters' digest, are kept sealed beside it). `approvedRequest` is the executor's run of that
+   * request, admitted only while it is EXECUTING with these very parameters.
+   */
+  async admitCommand(
+    by: OperatorActor,
+    command: string,
+    input: Record<string, unknown>,
+    opts: { approvedRequest?: string; sealSecrets?: (digest: string) => string } = {},
+  ): Promise<CommandAdmission> {
+    const action = `kura:${command}`;
+    const actionClass = classOfAction(action);
+    if (!actionClass) return { admitted: true };
+    const parameters = canonicalJson(canonicalizable({ command, input }));
+    if (opts.approvedRequest !== undefined) {
+      await this.checkApproved(opts.approvedRequest, action, parameters);
+      return { admitted: true };
+    }
+    const policy = await this.repo.findPolicy(actionClass);
+    if (!policy) return { admitted: true };
+    const sealedSecrets = opts.sealSecrets ? opts.sealSecrets(parametersDigest(JSON.parse(parameters))) : null;
+    const request = await this.createRequest({
+      actionClass,
+      action,
+      parameters,
+      requester: by.operator,
+      caller: JSON.stringify({ operator: by.operator }),
+      sealedSecrets,
+      policy,
+    });
+    return { admitted: false, request };
   }
 
   private async createRequest(p: {
@@ -168,6 +248,7 @@ export class Quorum implements ApprovalGate {
     parameters: string;
     requester: string;
     caller: string;
+    sealedSecrets?: string | null;
     /** The class's policy now: the request keeps its threshold and operators, whatever changes later. */
     policy: QuorumPolicyRecord;
   }): Promise<ApprovalRequestRecord> {
@@ -187,6 +268,8 @@ export class Quorum implements ApprovalGate {
       executedAt: null,
       threshold: p.policy.threshold,
       approvers: [...p.policy.operators],
+      sealedSecrets: p.sealedSecrets ?? null,
+      sealedResult: null,
     };
     await this.deps.store.db.write(async (tx) => {
       await this.repo.insertRequest(tx, r);
@@ -301,6 +384,17 @@ export class Quorum implements ApprovalGate {
     return this.repo.listRequests();
   }
 
+  /** Every request with its approval count and threshold, in two queries (whatever the number of requests). */
+  async listRequestSummaries(): Promise<{ request: ApprovalRequestRecord; approvals: number; threshold: number }[]> {
+    const [requests, counts, policies] = await Promise.all([this.repo.listRequests(), this.repo.countApprovals(), this.repo.listPolicies()]);
+    const policyThreshold = new Map(policies.map((p) => [p.actionClass, p.threshold]));
+    return requests.map((request) => ({
+      request,
+      approvals: counts.get(request.id) ?? 0,
+      threshold: request.threshold ?? policyThreshold.get(request.actionClass) ?? 1,
+    }));
+  }
+
   statementOf(r: ApprovalRequestRecord): Buffer {
     return approvalStatement({ requestId: r.id, digest: r.digest, action: r.action, expiresAt: r.expiresAt, applianceId: this.deps.applianceId });
   }
@@ -396,26 +490,32 @@ export class Quorum implements ApprovalGate {
     if (!won) return;
     let status: 'EXECUTED' | 'FAILED' = 'EXECUTED';
     let outcome: string;
+    let sealedResult: string | undefined;
     try {
-      outcome = await this.execute(r);
+      ({ summary: outcome, sealedResult } = await this.execute(r));
     } catch (e) {
       status = 'FAILED';
       outcome = isKmsError(e) ? `${e.code}: ${e.message}` : 'Internal: the action failed unexpectedly';
       if (!isKmsError(e)) this.deps.log.error('approved action failed', { approvalRequestId: id, error: e instanceof Error ? e.name : typeof e });
     }
     await this.deps.store.db.write(async (tx) => {
-      await this.repo.transitionRequest(tx, id, ['EXECUTING'], status, { outcome: outcome.slice(0, 1000), executedAt: this.now() });
+      await this.repo.transitionRequest(tx, id, ['EXECUTING'], status, { outcome: outcome.slice(0, 1000), executedAt: this.now(), ...(sealedResult !== undefined ? { sealedResult } : {}) });
       await this.deps.audit.appendIn(tx, this.event('kura:quorum', 'ApprovalExecuted', status === 'EXECUTED' ? 'ok' : 'error', { approvalRequestId: id, action: r.action, approvals: counted.map((a) => a.operator).join(',') }));
     });
   }
 
-  private async execute(r: ApprovalRequestRecord): Promise<string> {
-    if (r.action.startsWith('kura:')) {
+  private async execute(r: ApprovalRequestRecord): Promise<{ summary: string; sealedResult?: string }> {
+    if (KURA_ACTIONS.includes(r.action)) {
       const params = JSON.parse(r.parameters) as KuraParameters;
       await this.applyKura(params, 'kura:quorum', r.id);
-      return 'applied';
+      return { summary: 'applied' };
     }
-    if (!this.executor) throw new KmsError('Internal', 'This appliance cannot run approved KMS calls (no executor).');
+    if (!this.executor) throw new KmsError('Internal', 'This appliance cannot run approved calls (no executor).');
+    if (r.action.startsWith('kura:')) {
+      const params = JSON.parse(r.parameters) as { command: string; input: Record<string, unknown> };
+      const requester = (JSON.parse(r.caller) as { operator: string }).operator;
+      return this.executor.execute(r, { kind: 'command', command: params.command, operator: requester, input: params.input, sealedSecrets: r.sealedSecrets });
+    }
     const c = JSON.parse(r.caller) as { accountId: string; region: string; principal: string; accessKeyId?: string; input: Record<string, unknown> };
     const params = JSON.parse(r.parameters) as { operation: string };
     const caller: CallContext = {
@@ -427,7 +527,30 @@ export class Quorum implements ApprovalGate {
       input: c.input,
       approvedRequest: r.id,
     };
-    return this.executor.execute(r, caller);
+    return this.executor.execute(r, { kind: 'kms', caller });
+  }
+
+  /**
+   * An executed command's sealed answer, given once to its requester or the admin token's holder (a new
+   * secret access key is in it): audited; NotFound when there is none, or it was taken.
+   */
+  async takeResult(by: OperatorActor, id: string): Promise<{ request: ApprovalRequestRecord; sealed: string }> {
+    const request = (await this.showRequest(id)).request;
+    try {
+      if (by.operator !== request.requester && by.operator !== ADMIN) {
+        throw new KmsError('AccessDenied', `Only ${request.requester}, who asked for ${id}, or the appliance's administrator can take its result.`);
+      }
+      const sealed = await this.deps.store.db.write(async (tx) => {
+        const taken = await this.repo.takeResult(tx, id);
+        if (taken !== undefined) await this.deps.audit.appendIn(tx, this.event(by.operator, 'ApprovalResultTaken', 'ok', { approvalRequestId: id }));
+        return taken;
+      });
+      if (sealed === undefined) throw kmsErrors.notFound(`Approval request ${id} has no result to take (${request.status === 'EXECUTED' ? 'it was taken' : `it is ${request.status}`}).`);
+      return { request, sealed };
+    } catch (e) {
+      await this.refused(by.operator, 'ApprovalResultTaken', id, e);
+      throw e;
+    }
   }
 
   private async refused(by: string, operation: string, id: string, e: unknown): Promise<void> {

@@ -1,8 +1,9 @@
 // What the `kura` commands that reach a PKCS#11 token take (`kura init --seal pkcs11`, `kura unseal`,
-// `kura hsm add`): the token's PIN, from a file (--pin-file F) or standard input (--pin-stdin; typed
-// without echo at a terminal), never from the command line, where other users could read it in the
-// process list (one trailing newline is dropped; the PIN is sent to the appliance once and not kept or
-// printed); and NSS softokn's database (--nss-db DIR, or raw --library-parameters).
+// `kura hsm add`) and `kura operators passphrase`: the token's PIN (or the console passphrase), from a
+// file (--pin-file F) or standard input (--pin-stdin; typed without echo at a terminal), never from the
+// command line, where other users could read it in the process list (one trailing newline is dropped;
+// the secret is sent to the appliance once and not kept or printed); and NSS softokn's database
+// (--nss-db DIR, or raw --library-parameters).
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError, stringOption, UsageError, type Invocation, type OptionSpec } from './command.js';
@@ -57,27 +58,42 @@ function readHidden(prompt: string): Promise<string> {
 }
 
 /** The PIN the options name, or undefined if they name none. */
-export async function readPin(inv: Invocation): Promise<string | undefined> {
-  const file = typeof inv.values['pin-file'] === 'string' ? inv.values['pin-file'] : undefined;
-  const fromStdin = inv.values['pin-stdin'] === true;
-  if (file !== undefined && fromStdin) throw new UsageError('give --pin-file or --pin-stdin, not both');
-  let pin: string;
+export function readPin(inv: Invocation): Promise<string | undefined> {
+  return readSecret(inv, { file: 'pin-file', stdin: 'pin-stdin', prompt: 'Token PIN: ', what: 'PIN' });
+}
+
+export const PASSPHRASE_OPTIONS: readonly OptionSpec[] = [
+  { name: 'passphrase-file', value: 'F', help: 'read the passphrase from file F (one trailing newline is dropped)', complete: 'file' },
+  { name: 'passphrase-stdin', help: 'read the passphrase from standard input (typed without echo at a terminal)' },
+];
+
+/** The console passphrase the options name, or undefined if they name none. */
+export function readPassphrase(inv: Invocation): Promise<string | undefined> {
+  return readSecret(inv, { file: 'passphrase-file', stdin: 'passphrase-stdin', prompt: 'Passphrase: ', what: 'passphrase' });
+}
+
+/** A secret from the file one option names, or standard input (without echo at a terminal); never from the command line. */
+async function readSecret(inv: Invocation, o: { file: string; stdin: string; prompt: string; what: string }): Promise<string | undefined> {
+  const file = typeof inv.values[o.file] === 'string' ? (inv.values[o.file] as string) : undefined;
+  const fromStdin = inv.values[o.stdin] === true;
+  if (file !== undefined && fromStdin) throw new UsageError(`give --${o.file} or --${o.stdin}, not both`);
+  let secret: string;
   if (file !== undefined) {
     try {
-      pin = stripNewline(fs.readFileSync(file, 'utf8'));
+      secret = stripNewline(fs.readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new CliError('File', `Cannot read the PIN file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
+      throw new CliError('File', `Cannot read the ${o.what} file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
     }
   } else if (fromStdin) {
-    if (process.stdin.isTTY) pin = await readHidden('Token PIN: ');
+    if (process.stdin.isTTY) secret = await readHidden(o.prompt);
     else {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);
-      pin = stripNewline(Buffer.concat(chunks).toString('utf8'));
+      secret = stripNewline(Buffer.concat(chunks).toString('utf8'));
     }
   } else {
     return undefined;
   }
-  if (pin.length === 0) throw new UsageError(file !== undefined ? `the PIN file ${file} is empty` : 'no PIN on standard input');
-  return pin;
+  if (secret.length === 0) throw new UsageError(file !== undefined ? `the ${o.what} file ${file} is empty` : `no ${o.what} on standard input`);
+  return secret;
 }

@@ -56,6 +56,8 @@ export interface SchedulerCall {
 export interface OperatorCall {
   operator: string;
   operation: string;
+  /** Set when an approved request runs the change: its audit entry names the request (for its transcript). */
+  approvedRequest?: string;
 }
 
 export type Caller = CallContext | SchedulerCall | OperatorCall;
@@ -225,7 +227,11 @@ export class KeyDirectory {
 
   private entry(caller: Caller, outcome: 'ok' | 'error', what: { keyId?: string; details?: AuditDetails; errorCode?: string }): AuditEvent {
     if (isScheduler(caller)) return { principal: 'kura:scheduler', source: 'scheduler', operation: caller.operation, outcome, ...what };
-    if (isOperator(caller)) return { principal: caller.operator, source: 'admin', operation: caller.operation, outcome, ...what };
+    if (isOperator(caller)) {
+      const entry: AuditEvent = { principal: caller.operator, source: 'admin', operation: caller.operation, outcome, ...what };
+      if (caller.approvedRequest !== undefined) entry.details = { ...what.details, approvalRequestId: caller.approvedRequest };
+      return entry;
+    }
     const entry: AuditEvent = {
       principal: caller.principal,
       accessKeyId: caller.accessKeyId,

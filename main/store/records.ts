@@ -228,6 +228,13 @@ export interface ApprovalRequestRecord {
   requester: string;
   /** What the executor needs to run the call again as it was asked (JSON; never a secret). */
   caller: string;
+  /**
+   * The call's secret inputs (a token PIN …), which its parameters leave out, sealed under the root key
+   * (base64; main/api/admin/commands.ts); null when it has none. Cleared once the request has ended.
+   */
+  sealedSecrets: string | null;
+  /** An executed command's answer sealed under the root key (base64), until its requester takes it once; null: none (left). */
+  sealedResult: string | null;
   createdAt: number;
   expiresAt: number;
   status: ApprovalRequestStatus;

@@ -168,7 +168,18 @@ export interface CeremonyRepository {
    * Moves a request to `to` only if its status is one of `from` (compare and set, so that one caller
    * wins a race: a request runs exactly once); sets outcome and executedAt when given. True if it moved.
    */
-  transitionRequest(tx: Tx, id: string, from: readonly ApprovalRequestStatus[], to: ApprovalRequestStatus, fields?: { outcome?: string; executedAt?: number }): Promise<boolean>;
+  transitionRequest(
+    tx: Tx,
+    id: string,
+    from: readonly ApprovalRequestStatus[],
+    to: ApprovalRequestStatus,
+    fields?: { outcome?: string; executedAt?: number; sealedResult?: string },
+  ): Promise<boolean>;
+  /** A request's sealed result, cleared as it is read (one taker); undefined when there is none (left). */
+  takeResult(tx: Tx, id: string): Promise<string | undefined>;
+
+  /** How many approvals each request has (requests with none are absent): one query for a list. */
+  countApprovals(tx?: Tx): Promise<Map<string, number>>;
 
   /** Oldest first. */
   listApprovals(requestId: string, tx?: Tx): Promise<ApprovalRecord[]>;

@@ -8,7 +8,7 @@
 // cancelled one have theirs; the Markdown shows the approvals' operators and fingerprints.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { requestViewJson } from '../../main/api/admin/quorum.js';
+import type { ApprovalView } from '../../main/console/index.js';
 import type { AdminDeps } from '../../main/api/admin/routes.js';
 import { renderTranscriptMarkdown, verifyTranscript, type Transcript, type TranscriptStep } from '../../main/ceremony/transcript.js';
 import { adminCaller, approveWith, custodian, openQuorumAdmin } from '../support/custodians.js';
@@ -16,7 +16,7 @@ import type { Domain } from '../support/domain.js';
 import { sqliteOf, writeSql } from '../support/sqlite.js';
 
 const TOKEN = 'transcript-test-token';
-type View = ReturnType<typeof requestViewJson>;
+type View = ApprovalView;
 interface Row { seq: number; entry: string; hash: Buffer }
 
 const alice = custodian('ed25519');
@@ -90,7 +90,7 @@ describe('a 2-of-3 operator add', () => {
 
   it('its transcript names the request, its policy, every step in time order and the material\'s fingerprint', async () => {
     const t = added;
-    const view = (await call('GET', `/approvals/${add.id}`)).body as View;
+    const view = (await call('GET', `/approvals/${add.id}`)).body as unknown as View;
     expect(t.format).toBe('kura-transcript/v1');
     expect(t.applianceId).toBe(d.applianceId);
     expect(t.request).toEqual({

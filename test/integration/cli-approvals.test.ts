@@ -86,7 +86,7 @@ describe('kura operators, quorum and approvals', () => {
     expect(r.stdout).toContain(`Fingerprint: ${alice.sha256.match(/.{4}/g)!.join(' ')}\n`);
     const made = await ok<{ applied: boolean; operator: Record<string, string> }>('operators', 'add', 'bob', '--public-key', bob.pub);
     expect(made.applied).toBe(true);
-    expect(Object.keys(made.operator)).toEqual(['name', 'algorithm', 'fingerprint', 'createdAt', 'publicKey']);
+    expect(Object.keys(made.operator)).toEqual(['name', 'algorithm', 'fingerprint', 'hasPassphrase', 'createdAt', 'publicKey']);
     expect(made.operator).toMatchObject({ name: 'bob', algorithm: 'ecdsa-p256', fingerprint: bob.sha256.match(/.{4}/g)!.join(' ') });
     expect(made.operator.publicKey).toBe(fs.readFileSync(bob.pub, 'utf8'));
     await ok('operators', 'add', 'carol', '--public-key', carol.pub);

@@ -22,9 +22,9 @@ const SUBCOMMANDS: Record<string, string[]> = {
   'xks stores': ['create', 'list', 'delete'],
   'xks credentials': ['create', 'list', 'delete'],
   'xks keys': ['create', 'list', 'enable', 'disable', 'delete'],
-  operators: ['add', 'list', 'show', 'remove'],
+  operators: ['add', 'list', 'show', 'passphrase', 'remove'],
   quorum: ['show', 'set'],
-  approvals: ['list', 'show', 'export', 'sign', 'submit', 'cancel'],
+  approvals: ['list', 'show', 'export', 'sign', 'result', 'submit', 'cancel'],
   ceremony: ['transcript'],
 };
 

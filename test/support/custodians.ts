@@ -3,11 +3,13 @@
 // API's own handler in process (no listener), as the console and the CLI reach it, over a domain whose
 // Quorum is not a dev one.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { runApprovedCommand } from '../../main/api/admin/commands.js';
 import { handleAdminRequest, type AdminDeps } from '../../main/api/admin/routes.js';
 import { fingerprintOf } from '../../main/ceremony/operator-keys.js';
 import { Quorum } from '../../main/ceremony/quorum.js';
+import { ConsoleSignIn } from '../../main/ceremony/sign-in.js';
 import { createLogger } from '../../main/common/log.js';
-import { openDomain, type Domain } from './domain.js';
+import { openDomain, type Domain, type DomainOptions } from './domain.js';
 
 /** A custodian's key pair; `sign` makes what openssl would over a statement. */
 export interface Custodian {
@@ -48,12 +50,24 @@ export function adminCaller(deps: () => AdminDeps, defaultToken: string) {
 
 export type AdminCall = ReturnType<typeof adminCaller>;
 
-/** A domain with a Quorum that is not a dev one (operator changes are gated once the `operators` class has a policy), and the admin API's deps over both. */
-export async function openQuorumAdmin(token: string): Promise<{ d: Domain; deps: AdminDeps }> {
-  const d = await openDomain();
+/**
+ * A domain with a Quorum that is not a dev one (operator changes are gated once the `operators` class has
+ * a policy), console sign-in, and the admin API's deps over them; an approved operator command runs
+ * through the admin API's executor as in app.ts (this domain's KMS calls are not gated).
+ */
+export async function openQuorumAdmin(token: string, opts: Pick<DomainOptions, 'hsmConnector'> = {}): Promise<{ d: Domain; deps: AdminDeps; quorum: Quorum }> {
+  const d = await openDomain(opts);
   const log = createLogger('error', () => undefined);
   const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log });
-  return { d, deps: { root: d.root, credentials: d.credentials, audit: d.audit, log, adminToken: token, applianceId: d.applianceId, version: 'test', onUnsealed: async () => undefined, kms: d.keys, quorum } };
+  const signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock });
+  const deps: AdminDeps = { root: d.root, credentials: d.credentials, audit: d.audit, log, adminToken: token, applianceId: d.applianceId, version: 'test', onUnsealed: async () => undefined, kms: d.keys, quorum, signIn };
+  quorum.setExecutor({
+    execute: async (r, call) => {
+      if (call.kind !== 'command') throw new Error('this test domain runs approved operator commands only');
+      return runApprovedCommand(deps, r, call);
+    },
+  });
+  return { d, deps, quorum };
 }
 
 /** POST /approvals/ID/approvals with a signature (and the operator who made it, when named). */

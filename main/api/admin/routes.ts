@@ -1,31 +1,27 @@
-// /admin/v1: the appliance's own management API, used by the `kura` CLI (and later the console).
+// /admin/v1: the appliance's own management API, used by the `kura` CLI and the operator console.
 // init, unseal and status need no token when shares are given (shares are their own authority, as with
 // any sealed store). A PKCS#11 init or a PIN unseal needs the admin token: a PIN can be guessed (and a
 // real token locks its user after a few wrong ones), and a PKCS#11 init loads a module. A PIN in a body
-// is passed to the token and never logged, audited or kept. Everything else needs the admin token kept
-// in the data directory (0600).
+// is passed to the token and never logged, audited or kept. POST /sessions signs an operator in with
+// their console passphrase (ceremony/sign-in.ts) and answers a session token. Everything else needs the
+// admin token kept in the data directory (0600), for local scripts, or a live session's token; POST
+// /stop needs the admin token.
+// Every other route is an operator command of main/console: the ROUTES table names its command, whose
+// input is the path's fields and the body's, checked by the contract and run by ./commands.ts.
 // Times in answers are ISO 8601 strings, never epoch milliseconds.
 // POST /stop answers, then stops the appliance as SIGTERM does. POST /seal is refused (409) on a dev
 // appliance: it unseals only from its key file when it starts, so sealing it would leave it sealed
 // until restarted.
-import type { AuditLog } from '../../audit/audit-log.js';
-import type { CredentialService, CredentialSummary } from '../../auth/credentials.js';
 import { KmsError, isKmsError, type KmsErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
-import type { RootKeyHolder } from '../../seal/root-key.js';
-import type { Kms } from '../../kms/index.js';
 import { parseOperatorPublicKey } from '../../ceremony/operator-keys.js';
-import { ACTION_CLASSES, type Quorum } from '../../ceremony/quorum.js';
+import { ACTION_CLASSES, ADMIN, type Quorum } from '../../ceremony/quorum.js';
+import { parseCommandInput, type CommandName } from '../../console/index.js';
 import type { JsonResponse, RawRequest } from '../http.js';
-import { handleHsmRoute } from './hsms.js';
-import { handleQuorumRoute } from './quorum.js';
-import { handleXksRoute } from './xks.js';
+import { runCommand, type CommandCaller, type CommandDeps } from './commands.js';
 
-export interface AdminDeps {
-  root: RootKeyHolder;
-  credentials: CredentialService;
-  audit: AuditLog;
+export interface AdminDeps extends CommandDeps {
   log: Logger;
   adminToken: string;
   applianceId: string;
@@ -33,12 +29,6 @@ export interface AdminDeps {
   onUnsealed: () => Promise<void>;
   /** Asks the appliance to stop gracefully once this answer is sent; absent where nothing can stop it. */
   requestStop?: () => void;
-  /** The KMS façade, for the HSM registry (/hsms) and the XKS proxy's stores (/xks). */
-  kms?: Kms;
-  /** Custodians, quorum policies and approval requests (/operators, /quorum, /approvals). */
-  quorum?: Quorum;
-  /** Plugged USB tokens, as the console shows them (main/devices/usb); absent where discovery is not wired. */
-  listDevices?: () => Promise<unknown>;
 }
 
 // KmsError codes → the admin API's HTTP statuses, in one exhaustive table like the KMS one
@@ -104,9 +94,6 @@ const json = (status: number, body: unknown): JsonResponse => ({
   body: JSON.stringify(body),
 });
 
-/** A credential as the API shows it: createdAt in ISO 8601. */
-const credentialJson = <T extends CredentialSummary>(c: T) => ({ ...c, createdAt: new Date(c.createdAt).toISOString() });
-
 function parseBody(req: RawRequest): Record<string, unknown> {
   if (req.body.length === 0) return {};
   try {
@@ -118,13 +105,103 @@ function parseBody(req: RawRequest): Record<string, unknown> {
   throw new KmsError('Serialization', 'The request body must be a JSON object.');
 }
 
-function requireToken(deps: AdminDeps, req: RawRequest): void {
+const bearerOf = (req: RawRequest): string => {
   const h = req.headers.authorization;
-  const given = typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7) : '';
-  if (!constantTimeEqual(Buffer.from(given), Buffer.from(deps.adminToken))) {
+  return typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7) : '';
+};
+
+const isAdminToken = (deps: AdminDeps, given: string): boolean => constantTimeEqual(Buffer.from(given), Buffer.from(deps.adminToken));
+
+function requireToken(deps: AdminDeps, req: RawRequest): void {
+  if (!isAdminToken(deps, bearerOf(req))) {
     throw new KmsError('AccessDenied', 'This call needs the admin token (Authorization: Bearer <token from the data directory\'s admin.token>).');
   }
 }
+
+/** Who calls: the admin token's holder, or an operator's live console session (POST /sessions). */
+async function authenticate(deps: AdminDeps, req: RawRequest): Promise<CommandCaller> {
+  const given = bearerOf(req);
+  if (isAdminToken(deps, given)) return { actor: ADMIN };
+  const session = given !== '' && deps.signIn ? await deps.signIn.session(given) : undefined;
+  if (session) return { actor: session.operator, session: { token: given, expiresAt: session.expiresAt } };
+  throw new KmsError(
+    'AccessDenied',
+    "This call needs the admin token (Authorization: Bearer <token from the data directory's admin.token>) or a console session (POST /admin/v1/sessions); a session ends 15 minutes after its last use.",
+  );
+}
+
+// The command routes: method, path (its groups are the command's path fields, in `params` order), and
+// the command (main/console). A body's fields are the rest of the input; a path field may not be in it.
+const SEG = '([A-Za-z0-9._~-]{1,128})';
+export interface CommandRoute {
+  method: string;
+  path: RegExp;
+  command: CommandName;
+  params?: readonly string[];
+  /** The body is this one field's value (a transcript), not the input's fields. */
+  bodyAs?: string;
+}
+const r = (method: string, path: string, command: CommandName, params?: readonly string[]): CommandRoute => ({ method, path: new RegExp(`^${path}$`), command, ...(params ? { params } : {}) });
+export const ROUTES: readonly CommandRoute[] = [
+  r('POST', '/sessions', 'session.login'),
+  r('GET', '/session', 'session.show'),
+  r('DELETE', '/session', 'session.logout'),
+  r('GET', '/operators', 'operators.list'),
+  r('POST', '/operators', 'operators.add'),
+  r('GET', `/operators/${SEG}`, 'operators.show', ['name']),
+  r('DELETE', `/operators/${SEG}`, 'operators.remove', ['name']),
+  r('PUT', `/operators/${SEG}/passphrase`, 'operators.passphrase', ['name']),
+  r('GET', '/quorum', 'quorum.show'),
+  r('PUT', `/quorum/${SEG}`, 'quorum.set', ['actionClass']),
+  r('GET', '/approvals', 'approvals.list'),
+  r('GET', `/approvals/${SEG}`, 'approvals.show', ['id']),
+  r('POST', `/approvals/${SEG}/approvals`, 'approvals.submit', ['id']),
+  r('POST', `/approvals/${SEG}/cancel`, 'approvals.cancel', ['id']),
+  r('GET', `/approvals/${SEG}/transcript`, 'approvals.transcript', ['id']),
+  r('POST', `/approvals/${SEG}/result`, 'approvals.result', ['id']),
+  r('GET', '/audit/verify', 'audit.verify'),
+  { ...r('POST', '/audit/verify-transcript', 'audit.verifyTranscript'), bodyAs: 'transcript' },
+  r('GET', '/credentials', 'credentials.list'),
+  r('POST', '/credentials', 'credentials.create'),
+  r('DELETE', '/credentials/([A-Z0-9]{1,128})', 'credentials.delete', ['accessKeyId']),
+  r('GET', '/hsms', 'hsms.list'),
+  r('POST', '/hsms', 'hsms.add'),
+  r('POST', `/hsms/${SEG}/test`, 'hsms.test', ['hsmId']),
+  r('DELETE', `/hsms/${SEG}`, 'hsms.remove', ['hsmId']),
+  r('GET', '/xks/stores', 'xks.stores.list'),
+  r('POST', '/xks/stores', 'xks.stores.create'),
+  r('DELETE', `/xks/stores/${SEG}`, 'xks.stores.delete', ['storeId']),
+  r('GET', `/xks/stores/${SEG}/credentials`, 'xks.credentials.list', ['storeId']),
+  r('POST', `/xks/stores/${SEG}/credentials`, 'xks.credentials.create', ['storeId']),
+  r('DELETE', `/xks/stores/${SEG}/credentials/${SEG}`, 'xks.credentials.delete', ['storeId', 'accessKeyId']),
+  r('GET', `/xks/stores/${SEG}/keys`, 'xks.keys.list', ['storeId']),
+  r('POST', `/xks/stores/${SEG}/keys`, 'xks.keys.create', ['storeId']),
+  r('POST', `/xks/stores/${SEG}/keys/${SEG}/enable`, 'xks.keys.enable', ['storeId', 'externalKeyId']),
+  r('POST', `/xks/stores/${SEG}/keys/${SEG}/disable`, 'xks.keys.disable', ['storeId', 'externalKeyId']),
+  r('DELETE', `/xks/stores/${SEG}/keys/${SEG}`, 'xks.keys.delete', ['storeId', 'externalKeyId']),
+  r('GET', '/devices', 'devices.list'),
+];
+
+/** The command a route names, with its input (path fields and body); undefined when no route matches. */
+function commandOf(req: RawRequest, path: string): { command: CommandName; input: unknown } | undefined {
+  for (const route of ROUTES) {
+    if (route.method !== req.method) continue;
+    const m = route.path.exec(path);
+    if (!m) continue;
+    if (route.bodyAs) return { command: route.command, input: { [route.bodyAs]: parseBody(req) } };
+    // A GET or DELETE carries no body worth reading; any other method's body is the input's other fields.
+    const body = req.method === 'GET' ? {} : parseBody(req);
+    const params = route.params ?? [];
+    const clash = params.find((p) => Object.hasOwn(body, p));
+    if (clash !== undefined) throw new KmsError('Validation', `"${clash}" is in the path; the body must not give it again.`);
+    params.forEach((p, i) => (body[p] = m[i + 1]));
+    return { command: route.command, input: body };
+  }
+  return undefined;
+}
+
+/** 202 for a change that became an approval request, 200 otherwise. */
+const statusOf = (out: unknown): number => (out !== null && typeof out === 'object' && (out as { applied?: unknown }).applied === false ? 202 : 200);
 
 /**
  * `operators` ([{name, publicKey}]) and `quorum` (M) of an init request: checked now, enrolled by
@@ -215,10 +292,15 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       }
       return json(200, status);
     }
-    requireToken(deps, req);
+    // Signing in: the operator's passphrase is their authority (main/ceremony/sign-in.ts).
+    if (route === 'POST /sessions') {
+      const input = parseCommandInput('session.login', parseBody(req));
+      return json(200, await runCommand(deps, { actor: ADMIN }, 'session.login', input));
+    }
+    const caller = await authenticate(deps, req);
     if (route === 'POST /seal') {
       if ((await deps.root.status()).mode === 'dev') {
-        await deps.audit.append({ principal: 'kura:admin', source: 'admin', operation: 'Seal', outcome: 'error', errorCode: 'InvalidState' });
+        await deps.audit.append({ principal: caller.actor, source: 'admin', operation: 'Seal', outcome: 'error', errorCode: 'InvalidState' });
         throw new KmsError(
           'InvalidState',
           'This is a dev appliance: it unseals only from its key file when it starts, so sealing it would leave it sealed until restarted. ' +
@@ -226,40 +308,21 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
         );
       }
       deps.root.seal();
-      await deps.audit.append({ principal: 'kura:admin', source: 'admin', operation: 'Seal', outcome: 'ok' });
+      await deps.audit.append({ principal: caller.actor, source: 'admin', operation: 'Seal', outcome: 'ok' });
       return json(200, await deps.root.status());
     }
     if (route === 'POST /stop') {
+      requireToken(deps, req);
       if (!deps.requestStop) throw new KmsError('InvalidState', 'This appliance cannot be stopped through the admin API.');
       await deps.audit.append({ principal: 'kura:admin', source: 'admin', operation: 'Stop', outcome: 'ok' });
       // The server finishes this answer before it closes: a graceful stop lets calls in progress end.
       deps.requestStop();
       return json(200, { stopping: true });
     }
-    if (route === 'GET /credentials') return json(200, { credentials: (await deps.credentials.list()).map(credentialJson) });
-    if (route === 'POST /credentials') {
-      const body = parseBody(req);
-      const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-      const accountId = str(body.accountId);
-      if (!accountId) throw new KmsError('Validation', 'credentials need "accountId" (12 digits).');
-      return json(200, credentialJson(await deps.credentials.create({ accountId, principalArn: str(body.principalArn), description: str(body.description) })));
-    }
-    const del = /^DELETE \/credentials\/([A-Z0-9]+)$/.exec(route);
-    if (del) {
-      await deps.credentials.delete(del[1]!);
-      return json(200, { deleted: del[1] });
-    }
-    if (route === 'GET /audit/verify') return json(200, await deps.audit.verify());
-    if (route === 'GET /devices' && deps.listDevices) return json(200, await deps.listDevices());
-    if (deps.kms) {
-      const answer = await handleHsmRoute(deps.kms, route, () => parseBody(req), json);
-      if (answer) return answer;
-      const xks = await handleXksRoute(deps.kms.xks, route, () => parseBody(req), json);
-      if (xks) return xks;
-    }
-    if (deps.quorum) {
-      const answer = await handleQuorumRoute(deps.quorum, route, () => parseBody(req), json);
-      if (answer) return answer;
+    const found = commandOf(req, req.path.replace(/^\/admin\/v1/, ''));
+    if (found) {
+      const out = await runCommand(deps, caller, found.command, parseCommandInput(found.command, found.input));
+      return json(statusOf(out), out);
     }
     return json(404, { error: 'NotFound', message: `No admin route ${route}.` });
   } catch (err) {

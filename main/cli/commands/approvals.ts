@@ -6,11 +6,11 @@
 // signature is sent. Before signing or exporting, the statement is checked to name the request and
 // the digest of the parameters the appliance shows, so that what is signed is what was shown.
 // Scripts use these commands: the names and the --json fields are kept as issue 13 gives them.
-// These commands talk to the running appliance with the admin token (routes in api/admin/quorum.ts).
+// These commands talk to the running appliance with the admin token (the operator commands of main/console).
 import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { requestSummaryJson, requestViewJson } from '../../api/admin/quorum.js';
+import type { ApprovalSummaryView, ApprovalView } from '../../console/index.js';
 import { operatorKeyFromSpki } from '../../ceremony/operator-keys.js';
 import { adminClient } from '../locate.js';
 import {
@@ -28,10 +28,10 @@ import {
 } from '../command.js';
 
 /** GET /approvals/ID: an approval request as the admin API shows it (its statement, the bytes to sign, in base64). */
-export type RequestView = ReturnType<typeof requestViewJson>;
+export type RequestView = ApprovalView;
 
 /** GET /approvals: one request of the list. */
-type RequestSummary = ReturnType<typeof requestSummaryJson>;
+type RequestSummary = ApprovalSummaryView;
 
 /** A signature is 64 bytes (Ed25519, P-256 r || s) or about 70 (P-256 DER); the admin API takes 384 at most. */
 const MAX_SIGNATURE_BYTES = 384;
@@ -58,6 +58,21 @@ export function printChange(inv: Invocation, body: ChangeBody, applied: () => st
   if (inv.json) printJson(body);
   else print(!body.applied && body.approvalRequest ? requestCreated(body.approvalRequest) : applied());
   return 0;
+}
+
+/**
+ * A change a quorum policy may gate (kura hsm, kura xks, kura credentials): its answer, less `applied`,
+ * when it took effect; undefined when it became an approval request, which is then printed (--json: the
+ * whole answer, {"applied":false,"approvalRequest":{…}}).
+ */
+export async function gatedChange<T extends object>(inv: Invocation, method: string, path: string, body: unknown): Promise<T | undefined> {
+  const r = await adminClient(inv).call<ChangeBody & T>(method, path, body, true);
+  if (!r.applied && r.approvalRequest) {
+    printChange(inv, r, () => '');
+    return undefined;
+  }
+  const { applied: _applied, approvalRequest: _none, ...rest } = r;
+  return rest as unknown as T;
 }
 
 /** Where a request stands, in one line. */
@@ -191,6 +206,15 @@ async function submit(inv: Invocation): Promise<number> {
   return approve(inv, id, signature, stringOption(inv, 'operator'));
 }
 
+async function result(inv: Invocation): Promise<number> {
+  const id = requestId(inv);
+  const r = await adminClient(inv).call<{ id: string; action: string; result: unknown }>('POST', requestPath(id, '/result'), {}, true);
+  if (inv.json) return (printJson(r), 0);
+  print(`${r.action} (${r.id}) answered, shown once:`);
+  print(JSON.stringify(r.result, null, 2));
+  return 0;
+}
+
 async function cancel(inv: Invocation): Promise<number> {
   const id = requestId(inv);
   const v = await adminClient(inv).call<RequestView>('POST', requestPath(id, '/cancel'), {}, true);
@@ -201,7 +225,7 @@ async function cancel(inv: Invocation): Promise<number> {
 
 export const approvals: CommandSpec = {
   name: 'approvals',
-  summary: 'approval requests waiting for a quorum of custodians (list|show|export|sign|submit|cancel)',
+  summary: 'approval requests waiting for a quorum of custodians (list|show|export|sign|submit|result|cancel)',
   description: `A gated action (kura quorum show) does not run when asked: it becomes an approval request, which
 runs once the policy's quorum of operators have each signed its statement with their own key, and
 never after it expires. These commands need the admin token from the data directory (or
@@ -242,6 +266,17 @@ With --json: {"id","out","bytes"}.`,
 and submits the signature. The key is read by this command only; it is never sent.`,
       options: [{ name: 'key', value: 'KEY.pem', help: 'the operator\'s private key, required', complete: 'file' }, ...CLIENT_OPTIONS],
       run: signRequest,
+    },
+    {
+      name: 'result',
+      summary: "what an approved command answered (a new secret, …), once, to its requester",
+      args: 'ID',
+      description: `An approved operator command (kura hsm add, kura xks stores create, kura credentials create, …)
+runs when its last approval arrives; what it answered — a new secret access key, say — is kept sealed
+under the root key until the requester (or the admin token's holder) takes it with this command, once.
+With --json: {"id","action","result"}.`,
+      options: CLIENT_OPTIONS,
+      run: result,
     },
     {
       name: 'submit',

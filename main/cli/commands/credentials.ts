@@ -1,12 +1,15 @@
 // `kura credentials create|list|delete|env|profile`: API credentials in AWS's formats, and pointing
 // AWS clients at Kura with one of them (shell exports, or a profile in the AWS CLI's shared files).
 // A secret is shown once, when it is made; only the dev credential's stays readable, in dev mode
-// (dev-credential.ts), so env and profile take any other secret on standard input.
+// (dev-credential.ts), so env and profile take any other secret on standard input. Creating and
+// deleting are credential changes: with a credentials quorum policy each becomes an approval request,
+// and a credential made by one is shown to its requester by `kura approvals result ID`.
 import { clientEnv, ensureGuardCa, exportLines, PROFILE_NAME_RE, writeProfile, type ClientCredential } from '../aws-files.js';
 import type { AdminClient } from '../admin-client.js';
 import { CliError, CLIENT_OPTIONS, print, printErr, printJson, selfCommand, stringOption, UsageError, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
 import { readDevCredential } from '../dev-credential.js';
 import { adminClient, locate } from '../locate.js';
+import { gatedChange } from './approvals.js';
 import { DEV_REGION } from './serve.js';
 
 interface CredentialBody {
@@ -24,12 +27,12 @@ const SECRET_RE = /^[A-Za-z0-9+/]{40}$/;
 async function create(inv: Invocation): Promise<number> {
   const account = stringOption(inv, 'account');
   if (!account) throw new UsageError('--account is required');
-  const r = await adminClient(inv).call<CredentialBody>(
-    'POST',
-    '/credentials',
-    { accountId: account, principalArn: stringOption(inv, 'principal'), description: stringOption(inv, 'description') },
-    true,
-  );
+  const r = await gatedChange<CredentialBody>(inv, 'POST', '/credentials', {
+    accountId: account,
+    principalArn: stringOption(inv, 'principal'),
+    description: stringOption(inv, 'description'),
+  });
+  if (!r) return 0;
   if (inv.json) return (printJson(r), 0);
   print(`Access key ID:     ${r.accessKeyId}`);
   print(`Secret access key: ${r.secretAccessKey}   (shown once)`);
@@ -53,7 +56,7 @@ async function list(inv: Invocation): Promise<number> {
 async function del(inv: Invocation): Promise<number> {
   const id = inv.positionals[0];
   if (!id || inv.positionals.length > 1) throw new UsageError('name one access key ID');
-  await adminClient(inv).call('DELETE', `/credentials/${encodeURIComponent(id)}`, undefined, true);
+  if (!(await gatedChange(inv, 'DELETE', `/credentials/${encodeURIComponent(id)}`, undefined))) return 0;
   if (inv.json) printJson({ deleted: id });
   else print(`Deleted ${id}.`);
   return 0;

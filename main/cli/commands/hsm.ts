@@ -2,24 +2,18 @@
 // An HSM is a PKCS#11 module and a token label (slot IDs change when a token is re-plugged); adding one
 // checks that the module loads and the token is there, and prints the ID that CreateCustomKeyStore takes
 // as CloudHsmClusterId. The token's PIN is not given here: a custom key store gets it as its
-// KeyStorePassword. These commands talk to the running appliance with the admin token.
+// KeyStorePassword. These commands talk to the running appliance with the admin token. Adding and
+// removing are key store changes: with a key-store quorum policy each becomes an approval request.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { HsmTokenView, HsmView } from '../../console/index.js';
 import { adminClient } from '../locate.js';
+import { gatedChange } from './approvals.js';
 import { CLIENT_OPTIONS, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
 import { libraryParameters, NSS_OPTIONS, PIN_OPTIONS, readPin } from '../pin.js';
 
-interface HsmBody {
-  hsmId: string;
-  modulePath: string;
-  tokenLabel: string;
-  libraryParameters?: string;
-  manufacturer: string;
-  model: string;
-  serialNumber: string;
-  createdAt: string;
-  token?: { label: string; manufacturerId: string; model: string; serialNumber: string; vendor: string; loginRequired: boolean; aesGcm: boolean };
-}
+/** An HSM as the admin API shows it; adding one also answers its token's description. */
+type HsmBody = HsmView & { token?: HsmTokenView };
 
 const HSM_ID_RE = /^cluster-[2-7a-zA-Z]{11,16}$/;
 
@@ -39,12 +33,13 @@ async function add(inv: Invocation): Promise<number> {
   if (!fs.existsSync(absolute)) throw new UsageError(`no PKCS#11 module at ${absolute}`);
   const params = libraryParameters(inv);
   const pin = await readPin(inv);
-  const r = await adminClient(inv).call<HsmBody>(
-    'POST',
-    '/hsms',
-    { modulePath: absolute, tokenLabel, ...(params !== undefined ? { libraryParameters: params } : {}), ...(pin !== undefined ? { pin } : {}) },
-    true,
-  );
+  const r = await gatedChange<HsmBody>(inv, 'POST', '/hsms', {
+    modulePath: absolute,
+    tokenLabel,
+    ...(params !== undefined ? { libraryParameters: params } : {}),
+    ...(pin !== undefined ? { pin } : {}),
+  });
+  if (!r) return 0;
   if (inv.json) return (printJson(r), 0);
   print(`HSM ID:        ${r.hsmId}`);
   print(`Token:         ${r.tokenLabel} (${r.manufacturer} ${r.model}, serial ${r.serialNumber})`);
@@ -72,7 +67,7 @@ async function test(inv: Invocation): Promise<number> {
 
 async function remove(inv: Invocation): Promise<number> {
   const id = hsmIdArg(inv);
-  await adminClient(inv).call('DELETE', `/hsms/${id}`, undefined, true);
+  if (!(await gatedChange(inv, 'DELETE', `/hsms/${id}`, undefined))) return 0;
   if (inv.json) printJson({ removed: id });
   else print(`Removed ${id}.`);
   return 0;

@@ -5,17 +5,18 @@
 // itself an approval request (on a dev appliance it takes effect at once).
 // The public key file is checked here before it is sent: a private key given by mistake never leaves
 // this process. Scripts use these commands: the names and the --json fields are kept as issue 13 gives them.
-// These commands talk to the running appliance with the admin token (routes in api/admin/quorum.ts).
-import type { operatorDetailJson, operatorJson } from '../../api/admin/quorum.js';
+// These commands talk to the running appliance with the admin token (the operator commands of main/console).
+import type { OperatorDetailView, OperatorView } from '../../console/index.js';
 import { isKmsError } from '../../common/errors.js';
 import { parseOperatorPublicKey } from '../../ceremony/operator-keys.js';
 import { adminClient } from '../locate.js';
-import { CliError, CLIENT_OPTIONS, HELP_OPTION, oneArgument, print, printJson, readUserFile, requiredOption, type CommandSpec, type Invocation } from '../command.js';
+import { CliError, CLIENT_OPTIONS, HELP_OPTION, oneArgument, print, printJson, readUserFile, requiredOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
+import { PASSPHRASE_OPTIONS, readPassphrase } from '../pin.js';
 import { printChange, type ChangeBody } from './approvals.js';
 
 /** An operator as GET /operators lists them; GET /operators/NAME adds the PEM public key. */
-type OperatorBody = ReturnType<typeof operatorJson>;
-type OperatorDetail = ReturnType<typeof operatorDetailJson>;
+type OperatorBody = OperatorView;
+type OperatorDetail = OperatorDetailView;
 
 const operatorPath = (name: string): string => `/operators/${encodeURIComponent(name)}`;
 const operatorName = (inv: Invocation): string => oneArgument(inv, 'operator name');
@@ -61,9 +62,19 @@ async function remove(inv: Invocation): Promise<number> {
   return printChange(inv, r, () => `Removed ${name}; approvals they made stay on record.`);
 }
 
+async function passphrase(inv: Invocation): Promise<number> {
+  const name = operatorName(inv);
+  const secret = await readPassphrase(inv);
+  if (secret === undefined) throw new UsageError('give the new passphrase with --passphrase-file F or --passphrase-stdin');
+  const r = await adminClient(inv).call<{ name: string; hasPassphrase: boolean }>('PUT', `${operatorPath(name)}/passphrase`, { passphrase: secret }, true);
+  if (inv.json) return (printJson(r), 0);
+  print(`${r.name} can now sign in to the console with it; their earlier sessions have ended.`);
+  return 0;
+}
+
 export const operators: CommandSpec = {
   name: 'operators',
-  summary: 'the custodians who approve quorum actions, and their public keys (add|list|show|remove)',
+  summary: 'the custodians who approve quorum actions, and their public keys (add|list|show|passphrase|remove)',
   description: `Operators are key custodians: each approves quorum actions (kura quorum, kura approvals) by signing
 with an Ed25519 or ECDSA P-256 key of their own. Once the operators class has a quorum policy, adding
 or removing one needs that quorum. These commands need the admin token from the data directory (or
@@ -94,6 +105,17 @@ request the change became. With --json: {"applied":true,"operator":{…}} or {"a
       description: 'Shows an operator: algorithm, fingerprint, enrolment time and the public key in PEM.',
       options: CLIENT_OPTIONS,
       run: show,
+    },
+    {
+      name: 'passphrase',
+      summary: "set an operator's console passphrase",
+      args: 'NAME',
+      description: `Sets the passphrase NAME signs in to the operator console with (at least 12 characters; kept as an
+scrypt hash, never in the clear). Read from --passphrase-file F or --passphrase-stdin (typed without
+echo at a terminal), never from the command line. With the admin token; an operator changes their own
+in the console with their current one. Their earlier console sessions end. With --json: {"name","hasPassphrase"}.`,
+      options: [...PASSPHRASE_OPTIONS, ...CLIENT_OPTIONS],
+      run: passphrase,
     },
     {
       name: 'remove',

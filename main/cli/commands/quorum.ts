@@ -3,15 +3,15 @@
 // is not gated. Changing a policy is itself an `operators` action: once that class has a policy, a
 // change is an approval request (on a dev appliance it takes effect at once, so a script can set up a
 // 2-of-3 policy and then exercise it). The names and the --json fields are kept as issue 13 gives them.
-// These commands talk to the running appliance with the admin token (routes in api/admin/quorum.ts).
-import type { policyJson } from '../../api/admin/quorum.js';
+// These commands talk to the running appliance with the admin token (the operator commands of main/console).
+import type { PolicyView } from '../../console/index.js';
 import { ACTION_CLASSES } from '../../ceremony/quorum.js';
 import { adminClient } from '../locate.js';
 import { CLIENT_OPTIONS, HELP_OPTION, intOption, oneArgument, print, printJson, requiredOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
 import { printChange, type ChangeBody } from './approvals.js';
 
 /** A policy as GET /quorum shows it. */
-type PolicyBody = ReturnType<typeof policyJson>;
+type PolicyBody = PolicyView;
 
 /** A week, as the appliance allows. */
 const MAX_EXPIRY_MINUTES = 7 * 24 * 60;

@@ -5,8 +5,12 @@
 // A store on an HSM (--hsm) needs the token's user PIN, read as `kura hsm add` reads it (../pin.ts) and
 // sent to the appliance once, which checks it by logging in and keeps it sealed under the root key.
 // Scripts use these commands: the names and the --json fields are kept as issue 12 gives them.
-// These commands talk to the running appliance with the admin token (routes in api/admin/xks.ts).
+// These commands talk to the running appliance with the admin token (commands xks.* of main/console).
+// Every change is a key store change: with a key-store quorum policy it becomes an approval request
+// (printed; --json {"applied":false,"approvalRequest":{…}}), and what it makes is shown to its
+// requester by `kura approvals result ID`.
 import { adminClient } from '../locate.js';
+import { gatedChange } from './approvals.js';
 import { PIN_OPTIONS, readPin } from '../pin.js';
 import { CLIENT_OPTIONS, HELP_OPTION, noArguments, oneArgument, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
 
@@ -46,7 +50,8 @@ async function createStore(inv: Invocation): Promise<number> {
   if (hsmId !== undefined && pin === undefined) throw new UsageError("--hsm needs the token's user PIN: --pin-file F or --pin-stdin");
   if (hsmId === undefined && pin !== undefined) throw new UsageError('a PIN is for a store on an HSM only: give --hsm HSM_ID too');
   const client = adminClient(inv);
-  const r = await client.call<Made & { uriPath: string }>('POST', '/xks/stores', { uriPathPrefix, ...(hsmId !== undefined ? { hsmId, pin } : {}) }, true);
+  const r = await gatedChange<Made & { uriPath: string }>(inv, 'POST', '/xks/stores', { uriPathPrefix, ...(hsmId !== undefined ? { hsmId, pin } : {}) });
+  if (!r) return 0;
   if (inv.json) return (printJson({ storeId: r.storeId, uriPath: r.uriPath, accessKeyId: r.accessKeyId, secretAccessKey: r.secretAccessKey }), 0);
   print(
     [
@@ -79,7 +84,7 @@ async function listStores(inv: Invocation): Promise<number> {
 
 async function deleteStore(inv: Invocation): Promise<number> {
   const id = oneArgument(inv, 'XKS store ID');
-  await adminClient(inv).call('DELETE', `/xks/stores/${seg(id)}`, undefined, true);
+  if (!(await gatedChange(inv, 'DELETE', `/xks/stores/${seg(id)}`, undefined))) return 0;
   if (inv.json) printJson({ deleted: id });
   else print(`Deleted XKS store ${id}.`);
   return 0;
@@ -88,7 +93,8 @@ async function deleteStore(inv: Invocation): Promise<number> {
 async function createCredential(inv: Invocation): Promise<number> {
   noArguments(inv);
   const storeId = storeOption(inv);
-  const r = await adminClient(inv).call<Made>('POST', `/xks/stores/${seg(storeId)}/credentials`, {}, true);
+  const r = await gatedChange<Made>(inv, 'POST', `/xks/stores/${seg(storeId)}/credentials`, {});
+  if (!r) return 0;
   if (inv.json) return (printJson({ storeId: r.storeId, accessKeyId: r.accessKeyId, secretAccessKey: r.secretAccessKey }), 0);
   print(`Access key ID:      ${r.accessKeyId}`);
   print(`Secret access key:  ${r.secretAccessKey}   (shown once)`);
@@ -110,7 +116,7 @@ async function listCredentials(inv: Invocation): Promise<number> {
 async function deleteCredential(inv: Invocation): Promise<number> {
   const storeId = storeOption(inv);
   const id = oneArgument(inv, 'access key ID');
-  await adminClient(inv).call('DELETE', `/xks/stores/${seg(storeId)}/credentials/${seg(id)}`, undefined, true);
+  if (!(await gatedChange(inv, 'DELETE', `/xks/stores/${seg(storeId)}/credentials/${seg(id)}`, undefined))) return 0;
   if (inv.json) printJson({ deleted: id });
   else print(`Deleted ${id}; calls signed with it are refused from now on.`);
   return 0;
@@ -120,7 +126,8 @@ async function createKey(inv: Invocation): Promise<number> {
   noArguments(inv);
   const storeId = storeOption(inv);
   const usage = parseUsage(stringOption(inv, 'usage'));
-  const r = await adminClient(inv).call<{ externalKeyId: string }>('POST', `/xks/stores/${seg(storeId)}/keys`, { usage }, true);
+  const r = await gatedChange<{ externalKeyId: string }>(inv, 'POST', `/xks/stores/${seg(storeId)}/keys`, { usage });
+  if (!r) return 0;
   if (inv.json) return (printJson({ externalKeyId: r.externalKeyId }), 0);
   print(`External key ID:  ${r.externalKeyId}   (usage ${shownUsage(usage)})`);
   print(`Use it with:      aws kms create-key --origin EXTERNAL_KEY_STORE --custom-key-store-id ID --xks-key-id ${r.externalKeyId}`);
@@ -141,7 +148,8 @@ const setStatus = (enable: boolean) =>
   async (inv: Invocation): Promise<number> => {
     const storeId = storeOption(inv);
     const id = oneArgument(inv, 'external key ID');
-    const r = await adminClient(inv).call<{ externalKeyId: string; keyStatus: string }>('POST', `/xks/stores/${seg(storeId)}/keys/${seg(id)}/${enable ? 'enable' : 'disable'}`, {}, true);
+    const r = await gatedChange<{ externalKeyId: string; keyStatus: string }>(inv, 'POST', `/xks/stores/${seg(storeId)}/keys/${seg(id)}/${enable ? 'enable' : 'disable'}`, {});
+    if (!r) return 0;
     if (inv.json) printJson({ externalKeyId: r.externalKeyId, keyStatus: r.keyStatus });
     else print(`${id} is ${r.keyStatus}.`);
     return 0;
@@ -150,7 +158,7 @@ const setStatus = (enable: boolean) =>
 async function deleteKey(inv: Invocation): Promise<number> {
   const storeId = storeOption(inv);
   const id = oneArgument(inv, 'external key ID');
-  await adminClient(inv).call('DELETE', `/xks/stores/${seg(storeId)}/keys/${seg(id)}`, undefined, true);
+  if (!(await gatedChange(inv, 'DELETE', `/xks/stores/${seg(storeId)}/keys/${seg(id)}`, undefined))) return 0;
   if (inv.json) printJson({ deleted: id });
   else print(`Deleted ${id}; AWS KMS keys that use it can no longer encrypt or decrypt.`);
   return 0;

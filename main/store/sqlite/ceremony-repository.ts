@@ -42,6 +42,8 @@ const toRequest = (r: Row): ApprovalRequestRecord => ({
   executedAt: r.executed_at === null || r.executed_at === undefined ? null : Number(r.executed_at),
   threshold: r.threshold === null || r.threshold === undefined ? null : Number(r.threshold),
   approvers: r.approvers === null || r.approvers === undefined ? null : (JSON.parse(String(r.approvers)) as string[]),
+  sealedSecrets: nullableString(r.sealed_secrets),
+  sealedResult: nullableString(r.sealed_result),
 });
 
 const toApproval = (r: Row): ApprovalRecord => ({
@@ -115,8 +117,8 @@ export class SqliteCeremonyRepository implements CeremonyRepository {
     await this.db
       .sql(tx)
       .run(
-        `INSERT INTO approval_requests (id, action_class, action, parameters, digest, requester, caller, created_at, expires_at, status, outcome, executed_at, threshold, approvers)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO approval_requests (id, action_class, action, parameters, digest, requester, caller, created_at, expires_at, status, outcome, executed_at, threshold, approvers, sealed_secrets, sealed_result)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         r.id,
         r.actionClass,
         r.action,
@@ -131,25 +133,52 @@ export class SqliteCeremonyRepository implements CeremonyRepository {
         r.executedAt,
         r.threshold,
         r.approvers === null ? null : JSON.stringify(r.approvers),
+        r.sealedSecrets,
+        r.sealedResult,
       );
   }
 
-  async transitionRequest(tx: Tx, id: string, from: readonly ApprovalRequestStatus[], to: ApprovalRequestStatus, fields: { outcome?: string; executedAt?: number } = {}): Promise<boolean> {
+  async transitionRequest(
+    tx: Tx,
+    id: string,
+    from: readonly ApprovalRequestStatus[],
+    to: ApprovalRequestStatus,
+    fields: { outcome?: string; executedAt?: number; sealedResult?: string } = {},
+  ): Promise<boolean> {
     // One statement, so that no other writer (another job, another node sharing the database) can change
     // the status between its check and its write. A field not given keeps its value (COALESCE of NULL);
-    // an empty \`from\` matches no row (SQLite takes \`IN ()\` as false).
+    // an empty \`from\` matches no row (SQLite takes \`IN ()\` as false). An ended request keeps no secrets.
     const placeholders = from.map(() => '?').join(', ');
+    const ended = to !== 'PENDING' && to !== 'EXECUTING';
     const result = await this.db
       .sql(tx)
       .run(
-        `UPDATE approval_requests SET status = ?, outcome = COALESCE(?, outcome), executed_at = COALESCE(?, executed_at) WHERE id = ? AND status IN (${placeholders})`,
+        `UPDATE approval_requests SET status = ?, outcome = COALESCE(?, outcome), executed_at = COALESCE(?, executed_at),
+           sealed_result = COALESCE(?, sealed_result), sealed_secrets = CASE WHEN ? THEN NULL ELSE sealed_secrets END
+         WHERE id = ? AND status IN (${placeholders})`,
         to,
         fields.outcome ?? null,
         fields.executedAt ?? null,
+        fields.sealedResult ?? null,
+        ended ? 1 : 0,
         id,
         ...from,
       );
     return result.changes > 0;
+  }
+
+  async takeResult(tx: Tx, id: string): Promise<string | undefined> {
+    const sql = this.db.sql(tx);
+    const r = await sql.get('SELECT sealed_result FROM approval_requests WHERE id = ?', id);
+    const sealed = nullableString(r?.sealed_result);
+    if (sealed === null) return undefined;
+    await sql.run('UPDATE approval_requests SET sealed_result = NULL WHERE id = ?', id);
+    return sealed;
+  }
+
+  async countApprovals(tx?: Tx): Promise<Map<string, number>> {
+    const rows = await this.db.read(tx).all('SELECT request_id, COUNT(*) AS n FROM approvals GROUP BY request_id');
+    return new Map(rows.map((r) => [String(r.request_id), Number(r.n)]));
   }
 
   async listApprovals(requestId: string, tx?: Tx): Promise<ApprovalRecord[]> {

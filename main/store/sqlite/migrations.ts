@@ -321,6 +321,18 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE approval_requests ADD COLUMN approvers TEXT
     `,
   },
+  {
+    version: 12,
+    name: 'Approval requests of operator commands: their sealed secrets and sealed result',
+    sql: `
+      -- A gated operator command (kura hsm add, kura xks …, kura credentials …) may carry a secret (a token
+      -- PIN) that its parameters leave out, and may answer one (a new secret access key). Both are kept
+      -- sealed under the root key (AES-256-GCM, base64), never in the clear: the secrets until the request
+      -- ends, the result until its requester takes it (once). NULL: none.
+      ALTER TABLE approval_requests ADD COLUMN sealed_secrets TEXT;
+      ALTER TABLE approval_requests ADD COLUMN sealed_result TEXT
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

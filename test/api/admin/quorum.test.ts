@@ -6,7 +6,7 @@
 // twice, another request's statement, after execution, after expiry, after cancelling — each answered
 // with its status, audited, and executing nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { requestViewJson } from '../../../main/api/admin/quorum.js';
+import type { ApprovalView } from '../../../main/console/index.js';
 import { handleAdminRequest, type AdminDeps } from '../../../main/api/admin/routes.js';
 import { ACTION_CLASSES } from '../../../main/ceremony/quorum.js';
 import { approvalStatement } from '../../../main/ceremony/statement.js';
@@ -15,7 +15,7 @@ import { auditEntriesAfter, type Domain } from '../../support/domain.js';
 
 const TOKEN = 'test-admin-token';
 
-type View = ReturnType<typeof requestViewJson>;
+type View = ApprovalView;
 
 const alice = custodian('ed25519');
 const bob = custodian('p256');
@@ -64,14 +64,14 @@ describe('operators', () => {
     expect(r.status).toBe(200);
     expect(r.body).toEqual({
       applied: true,
-      operator: { name: 'alice', algorithm: 'ed25519', fingerprint: alice.fingerprint, createdAt: new Date(d.clock.nowMs()).toISOString(), publicKey: alice.publicPem },
+      operator: { name: 'alice', algorithm: 'ed25519', fingerprint: alice.fingerprint, hasPassphrase: false, createdAt: new Date(d.clock.nowMs()).toISOString(), publicKey: alice.publicPem },
     });
     expect(alice.fingerprint).toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){15}$/);
     expect((await call('POST', '/operators', { name: 'bob', publicKey: bob.publicPem })).body).toMatchObject({ applied: true, operator: { algorithm: 'ecdsa-p256', fingerprint: bob.fingerprint } });
     const list = await call('GET', '/operators');
     expect(list.body.operators).toEqual([
-      { name: 'alice', algorithm: 'ed25519', fingerprint: alice.fingerprint, createdAt: expect.any(String) },
-      { name: 'bob', algorithm: 'ecdsa-p256', fingerprint: bob.fingerprint, createdAt: expect.any(String) },
+      { name: 'alice', algorithm: 'ed25519', fingerprint: alice.fingerprint, hasPassphrase: false, createdAt: expect.any(String) },
+      { name: 'bob', algorithm: 'ecdsa-p256', fingerprint: bob.fingerprint, hasPassphrase: false, createdAt: expect.any(String) },
     ]);
     const show = await call('GET', '/operators/bob');
     expect(show.status).toBe(200);
@@ -166,7 +166,7 @@ describe('a 2-of-3 policy on operator changes', () => {
     const view = await call('GET', `/approvals/${request.id}`);
     expect(view.body).toEqual(request);
     expect(Object.keys(view.body)).toEqual([
-      'id', 'action', 'actionClass', 'status', 'parameters', 'parametersDigest', 'requester', 'createdAt', 'expiresAt', 'executedAt', 'outcome', 'threshold', 'operators', 'approvals', 'statement',
+      'id', 'action', 'actionClass', 'status', 'parameters', 'parametersDigest', 'requester', 'createdAt', 'expiresAt', 'executedAt', 'outcome', 'threshold', 'operators', 'approvals', 'statement', 'hasResult',
     ]);
     expect(await refused('GET', '/approvals/apr-000000000000000000000000')).toEqual([404, 'NotFound']);
   });

@@ -140,6 +140,31 @@ export function ceremonyRepositoryContract(name: string, open: OpenStore): void 
       expect(await s.ceremony.listApprovals(r1!.id)).toEqual([byAlice, byBob]);
     });
 
+    it('counts approvals per request in one call (a request with none is absent)', async () => {
+      const s = store();
+      const [alice, bob] = [operatorRecord({ name: 'alice' }), operatorRecord({ name: 'bob' })];
+      const [r1, r2, r3] = await insertRequests(s, approvalRequestRecord(), approvalRequestRecord(), approvalRequestRecord());
+      await s.db.write(async (tx) => {
+        for (const a of [approvalRecord(r1!.id, alice), approvalRecord(r1!.id, bob), approvalRecord(r2!.id, bob)]) await s.ceremony.insertApproval(tx, a);
+      });
+      const counts = await s.ceremony.countApprovals();
+      expect(Object.fromEntries(counts)).toEqual({ [r1!.id]: 2, [r2!.id]: 1 });
+      expect(counts.has(r3!.id)).toBe(false);
+    });
+
+    it('gives a sealed result once, to one of two racing takers; an ended request keeps no sealed secrets', async () => {
+      const s = store();
+      const [r] = await insertRequests(s, approvalRequestRecord({ sealedSecrets: 'c2VjcmV0' }));
+      expect(await s.db.write((tx) => s.ceremony.takeResult(tx, r!.id))).toBeUndefined();
+      await s.db.write((tx) => s.ceremony.transitionRequest(tx, r!.id, ['PENDING'], 'EXECUTING'));
+      await s.db.write((tx) => s.ceremony.transitionRequest(tx, r!.id, ['EXECUTING'], 'EXECUTED', { outcome: 'applied', sealedResult: 'cmVzdWx0' }));
+      expect(await s.ceremony.findRequest(r!.id)).toMatchObject({ sealedSecrets: null, sealedResult: 'cmVzdWx0' });
+      const take = () => s.db.write((tx) => s.ceremony.takeResult(tx, r!.id));
+      expect((await Promise.all([take(), take()])).map(String).sort()).toEqual(['cmVzdWx0', 'undefined']);
+      expect((await s.ceremony.findRequest(r!.id))?.sealedResult).toBeNull();
+      expect(await s.db.write((tx) => s.ceremony.takeResult(tx, 'no-such-request'))).toBeUndefined();
+    });
+
     it('keeps the approvals of an operator who was removed', async () => {
       const s = store();
       const alice = operatorRecord({ name: 'alice' });

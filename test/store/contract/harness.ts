@@ -121,6 +121,8 @@ export function approvalRequestRecord(over: Partial<ApprovalRequestRecord> = {})
     executedAt: null,
     threshold: 2,
     approvers: ['alice', 'bob', 'carol'],
+    sealedSecrets: null,
+    sealedResult: null,
     ...over,
   };
 }

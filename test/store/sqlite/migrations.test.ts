@@ -527,7 +527,7 @@ describe('migration 10: quorum approvals (operators, policies, requests, approva
       expect(await columns('operators')).toEqual(['name', 'algorithm', 'public_key', 'fingerprint', 'passphrase', 'created_at']);
       expect(await columns('quorum_policies')).toEqual(['action_class', 'threshold', 'operators', 'expiry_ms', 'updated_at']);
       // (threshold and approvers: migration 11)
-      expect(await columns('approval_requests')).toEqual(['id', 'action_class', 'action', 'parameters', 'digest', 'requester', 'caller', 'created_at', 'expires_at', 'status', 'outcome', 'executed_at', 'threshold', 'approvers']);
+      expect(await columns('approval_requests')).toEqual(['id', 'action_class', 'action', 'parameters', 'digest', 'requester', 'caller', 'created_at', 'expires_at', 'status', 'outcome', 'executed_at', 'threshold', 'approvers', 'sealed_secrets', 'sealed_result']);
       expect(await columns('approvals')).toEqual(['request_id', 'operator', 'fingerprint', 'signature', 'created_at']);
     } finally {
       await s.close();
@@ -555,26 +555,26 @@ describe('migration 10: quorum approvals (operators, policies, requests, approva
   });
 });
 
+/** A pending approval request as an older Kura wrote it: the columns of migration 10, and those of 11 when given. */
+async function insertOldRequest(store: Awaited<ReturnType<typeof openStore>>, r: ReturnType<typeof approvalRequestRecord>, v11?: { threshold: number; approvers: string }): Promise<void> {
+  const extra = v11 ? ', threshold, approvers' : '';
+  const marks = v11 ? ', ?, ?' : '';
+  await writeSql(store, (sql) =>
+    sql.run(
+      `INSERT INTO approval_requests (id, action_class, action, parameters, digest, requester, caller, created_at, expires_at, status${extra})
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING'${marks})`,
+      ...[r.id, r.actionClass, r.action, r.parameters, r.digest, r.requester, r.caller, r.createdAt, r.expiresAt],
+      ...(v11 ? [v11.threshold, v11.approvers] : []),
+    ),
+  );
+}
+
 describe('migration 11: approval requests keep their quorum', () => {
   it('a request a version-10 Kura made reads back with no quorum of its own (it follows the current policy)', async () => {
     const file = path.join(tempDir('kura-migration-11-'), 'kura.db');
     const old = await openStore(file, { schemaUpTo: 10 });
     const r = approvalRequestRecord();
-    await writeSql(old, (sql) =>
-      sql.run(
-        `INSERT INTO approval_requests (id, action_class, action, parameters, digest, requester, caller, created_at, expires_at, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING')`,
-        r.id,
-        r.actionClass,
-        r.action,
-        r.parameters,
-        r.digest,
-        r.requester,
-        r.caller,
-        r.createdAt,
-        r.expiresAt,
-      ),
-    );
+    await insertOldRequest(old, r);
     await old.close();
     const s = await openStore(file);
     try {
@@ -582,6 +582,29 @@ describe('migration 11: approval requests keep their quorum', () => {
       const kept = approvalRequestRecord({ threshold: 3, approvers: ['a', 'b', 'c'] });
       await s.db.write((tx) => s.ceremony.insertRequest(tx, kept));
       expect(await s.ceremony.findRequest(kept.id)).toEqual(kept);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('migration 12: approval requests of operator commands keep sealed secrets and a sealed result', () => {
+  it('a request a version-11 Kura made reads back with neither; a new one keeps both, and an ended one no secrets', async () => {
+    const file = path.join(tempDir('kura-migration-12-'), 'kura.db');
+    const old = await openStore(file, { schemaUpTo: 11 });
+    const r = approvalRequestRecord({ threshold: 2, approvers: ['a', 'b'] });
+    await insertOldRequest(old, r, { threshold: 2, approvers: '["a","b"]' });
+    await old.close();
+    const s = await openStore(file);
+    try {
+      expect(await s.ceremony.findRequest(r.id)).toEqual(r);
+      const kept = approvalRequestRecord({ sealedSecrets: 'c2VhbGVk' });
+      await s.db.write((tx) => s.ceremony.insertRequest(tx, kept));
+      expect(await s.ceremony.findRequest(kept.id)).toEqual(kept);
+      await s.db.write((tx) => s.ceremony.transitionRequest(tx, kept.id, ['PENDING'], 'EXECUTING'));
+      expect((await s.ceremony.findRequest(kept.id))?.sealedSecrets).toBe('c2VhbGVk');
+      await s.db.write((tx) => s.ceremony.transitionRequest(tx, kept.id, ['EXECUTING'], 'EXECUTED', { outcome: 'applied', executedAt: 5, sealedResult: 'cmVzdWx0' }));
+      expect(await s.ceremony.findRequest(kept.id)).toMatchObject({ status: 'EXECUTED', sealedSecrets: null, sealedResult: 'cmVzdWx0' });
     } finally {
       await s.close();
     }

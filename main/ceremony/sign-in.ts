@@ -1,0 +1,172 @@
+// Operators' console sign-in (issue 13): a passphrase per operator (kept as an scrypt record, ./passphrase.ts)
+// exchanged for a short-lived session token, which the admin API takes in place of the admin token and
+// which names the operator — the requester of what they ask, the one who may cancel it.
+//
+// A session lasts 15 minutes from its last use and never more than 8 hours from sign-in; signing out,
+// a new passphrase and the operator's removal end it (each use checks that the operator is still enrolled). Tokens are 32 random bytes, kept only in this
+// process's memory and only as their SHA-256 (a restart signs everyone out, which a sealed restart needs
+// anyway), compared by hash lookup, never by a string comparison that could leak a prefix.
+//
+// A wrong operator name and a wrong passphrase take the same time (a name that has no passphrase is
+// checked against a stand-in record of the same cost) and answer the same words. After five wrong
+// passphrases in a row an operator's sign-in is refused for five minutes without being checked.
+// Every sign-in, refusal and passphrase change is audited (source admin); a passphrase never is.
+//
+// Who may set a passphrase: the admin token's holder (at enrolment, at the appliance), or the operator
+// themselves with their current one.
+import { createHash, randomBytes } from 'node:crypto';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../common/clock.js';
+import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
+import type { Store } from '../store/index.js';
+import { hashPassphrase, verifyPassphrase, type PassphraseHash } from './passphrase.js';
+import { ADMIN, type OperatorActor } from './quorum.js';
+
+export const SESSION_IDLE_MS = 15 * 60_000;
+export const SESSION_MAX_MS = 8 * 60 * 60_000;
+export const MAX_FAILURES = 5;
+export const LOCKOUT_MS = 5 * 60_000;
+/** At most this many live sessions; signing in past it ends the oldest. */
+const MAX_SESSIONS = 1_000;
+
+export interface SignInDeps {
+  store: Pick<Store, 'db' | 'ceremony'>;
+  audit: AuditLog;
+  clock: Clock;
+}
+
+export interface Session {
+  operator: string;
+  /** When it ends unless used again (idle), and never after `endsAt`. */
+  expiresAt: number;
+  endsAt: number;
+}
+
+const digestOf = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+const SIGN_IN_REFUSED = 'The operator name or the passphrase is wrong (or the operator has no console passphrase: kura operators passphrase NAME).';
+
+export class ConsoleSignIn {
+  private readonly sessions = new Map<string, Session>();
+  private readonly failures = new Map<string, { count: number; lockedUntil: number }>();
+  private standIn: Promise<PassphraseHash> | undefined;
+
+  constructor(private readonly deps: SignInDeps) {}
+
+  private now(): number {
+    return this.deps.clock.nowMs();
+  }
+
+  /** A passphrase's check for a name that has none: the same cost, never true. */
+  private standInRecord(): Promise<PassphraseHash> {
+    this.standIn ??= hashPassphrase(randomBytes(24).toString('base64'));
+    return this.standIn;
+  }
+
+  /** Signs an operator in: a new session's token (shown once) and when it expires. */
+  async signIn(operator: string, passphrase: string): Promise<{ token: string; session: Session }> {
+    const now = this.now();
+    try {
+      const failed = this.failures.get(operator);
+      if (failed && failed.lockedUntil > now) {
+        throw new KmsError('AccessDenied', `Too many wrong passphrases for ${operator}: sign-in is refused until ${new Date(failed.lockedUntil).toISOString()}.`);
+      }
+      const record = await this.deps.store.ceremony.findOperator(operator);
+      const stored = record?.passphrase ? (JSON.parse(record.passphrase) as PassphraseHash) : await this.standInRecord();
+      const right = (await verifyPassphrase(passphrase, stored)) && record !== undefined && record.passphrase !== null;
+      if (!right) {
+        if (record) this.countFailure(operator, now);
+        throw new KmsError('AccessDenied', SIGN_IN_REFUSED);
+      }
+      this.failures.delete(operator);
+    } catch (e) {
+      await this.audited(operator, 'ConsoleSignIn', e);
+      throw e;
+    }
+    const token = randomBytes(32).toString('base64url');
+    const session: Session = { operator, expiresAt: Math.min(now + SESSION_IDLE_MS, now + SESSION_MAX_MS), endsAt: now + SESSION_MAX_MS };
+    this.prune(now);
+    if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+    this.sessions.set(digestOf(token), session);
+    await this.audited(operator, 'ConsoleSignIn');
+    return { token, session };
+  }
+
+  /** The live session a token names (its idle expiry moved on), or undefined; an operator removed since has none. */
+  async session(token: string): Promise<Session | undefined> {
+    const key = digestOf(token);
+    const s = this.sessions.get(key);
+    const now = this.now();
+    if (!s) return undefined;
+    if (s.expiresAt <= now || !(await this.deps.store.ceremony.findOperator(s.operator))) {
+      this.sessions.delete(key);
+      return undefined;
+    }
+    s.expiresAt = Math.min(now + SESSION_IDLE_MS, s.endsAt);
+    return s;
+  }
+
+  /** Ends the session a token names; audited. */
+  async signOut(token: string): Promise<void> {
+    const key = digestOf(token);
+    const s = this.sessions.get(key);
+    if (!s) return;
+    this.sessions.delete(key);
+    await this.audited(s.operator, 'ConsoleSignOut');
+  }
+
+  /** Ends every session of an operator (removed, or a new passphrase). */
+  endSessionsOf(operator: string): void {
+    for (const [key, s] of this.sessions) if (s.operator === operator) this.sessions.delete(key);
+  }
+
+  /**
+   * Sets an operator's console passphrase (at least 12 characters): by the admin token's holder, or by
+   * the operator themselves giving their current one when they have one. Their sessions end.
+   */
+  async setPassphrase(by: OperatorActor, name: string, passphrase: string, current?: string): Promise<void> {
+    try {
+      const record = await this.deps.store.ceremony.findOperator(name);
+      if (!record) throw kmsErrors.notFound(`No operator is named ${name} (kura operators list).`);
+      if (by.operator !== ADMIN) {
+        if (by.operator !== name) throw new KmsError('AccessDenied', `Only ${name}, or the appliance's administrator, can set ${name}'s passphrase.`);
+        if (record.passphrase !== null && (current === undefined || !(await verifyPassphrase(current, JSON.parse(record.passphrase) as PassphraseHash)))) {
+          throw new KmsError('AccessDenied', 'Changing your passphrase needs your current one ("currentPassphrase"), and it was not right.');
+        }
+      }
+      const hash = await hashPassphrase(passphrase);
+      await this.deps.store.db.write(async (tx) => {
+        if (!(await this.deps.store.ceremony.setOperatorPassphrase(tx, name, JSON.stringify(hash)))) throw kmsErrors.notFound(`No operator is named ${name}.`);
+        await this.deps.audit.appendIn(tx, this.event(by.operator, 'OperatorPassphraseSet', 'ok', name));
+      });
+    } catch (e) {
+      await this.audited(by.operator, 'OperatorPassphraseSet', e, name);
+      throw e;
+    }
+    this.endSessionsOf(name);
+    this.failures.delete(name);
+  }
+
+  private countFailure(operator: string, now: number): void {
+    const f = this.failures.get(operator) ?? { count: 0, lockedUntil: 0 };
+    f.count += 1;
+    if (f.count >= MAX_FAILURES) {
+      f.count = 0;
+      f.lockedUntil = now + LOCKOUT_MS;
+    }
+    this.failures.set(operator, f);
+  }
+
+  private prune(now: number): void {
+    for (const [key, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(key);
+  }
+
+  private event(principal: string, operation: string, outcome: 'ok' | 'error', operatorName: string) {
+    return { principal, source: 'admin' as const, operation, outcome, details: { operatorName: operatorName.slice(0, 64) } };
+  }
+
+  /** Audits an outcome; the entry is durable before the caller answers. */
+  private async audited(principal: string, operation: string, error?: unknown, operatorName = principal): Promise<void> {
+    const entry = this.event(principal.slice(0, 64), operation, error === undefined ? 'ok' : 'error', operatorName);
+    await this.deps.audit.append(error === undefined ? entry : { ...entry, errorCode: isKmsError(error) ? error.code : 'Internal' });
+  }
+}

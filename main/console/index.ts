@@ -1,0 +1,3 @@
+// The operator command contract: what the admin API, the desktop's IPC and the renderer share.
+export * from './commands.js';
+export type * from './views.js';

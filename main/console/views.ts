@@ -1,0 +1,165 @@
+// What the operator commands answer (./commands.ts): the JSON the admin API sends and the desktop's IPC
+// will pass, the same shapes for both. Types only — the renderer imports these, and nothing here may
+// carry key material, shares, PINs or a passphrase. Times are ISO 8601 strings, never epoch
+// milliseconds; binary values (a statement to sign) are base64.
+
+/** An enrolled custodian as lists show them. */
+export interface OperatorView {
+  name: string;
+  algorithm: 'ed25519' | 'ecdsa-p256' | string;
+  /** SHA-256 of the key's SubjectPublicKeyInfo, in groups of four hex digits, for reading aloud. */
+  fingerprint: string;
+  /** Whether a console passphrase is set (the console's sign-in needs one). */
+  hasPassphrase: boolean;
+  createdAt: string;
+}
+
+/** One operator with their public key, PEM SubjectPublicKeyInfo as `openssl pkey -pubout` writes it. */
+export interface OperatorDetailView extends OperatorView {
+  publicKey: string;
+}
+
+export interface PolicyView {
+  actionClass: string;
+  threshold: number;
+  operators: string[];
+  expiryMinutes: number;
+  updatedAt: string;
+}
+
+export type ApprovalStatus = 'PENDING' | 'EXECUTING' | 'EXECUTED' | 'FAILED' | 'CANCELLED';
+
+/** An approval request in a list: what `kura approvals list --json` prints (issue 13 keeps these names). */
+export interface ApprovalSummaryView {
+  id: string;
+  action: string;
+  status: ApprovalStatus;
+  approvals: number;
+  threshold: number;
+  expiresAt: string;
+}
+
+export interface ApprovalView {
+  id: string;
+  action: string;
+  actionClass: string;
+  status: ApprovalStatus;
+  /** The action's parameters as canonical JSON: what the digest is over. */
+  parameters: string;
+  parametersDigest: string;
+  requester: string;
+  createdAt: string;
+  expiresAt: string;
+  executedAt: string | null;
+  outcome: string | null;
+  threshold: number;
+  operators: string[];
+  approvals: { operator: string; fingerprint: string; createdAt: string }[];
+  /** The exact bytes each approver signs (ceremony/statement.ts), base64. */
+  statement: string;
+  /** Whether an executed command's answer waits for its requester (approvals.result). */
+  hasResult: boolean;
+}
+
+/**
+ * What a change that a quorum policy may gate answers: it took effect (`applied: true` and the change's
+ * own fields), or it became an approval request that runs once approved.
+ */
+export type ChangeView<T extends object> = ({ applied: true } & T) | { applied: false; approvalRequest: ApprovalView };
+
+/** An operator's console session: the token goes in `Authorization: Bearer …` until it expires. */
+export interface SessionView {
+  token: string;
+  operator: string;
+  expiresAt: string;
+}
+
+export interface SessionInfoView {
+  /** The operator signed in, or `kura:admin` for the admin token's holder. */
+  operator: string;
+  /** Null for the admin token, which does not expire. */
+  expiresAt: string | null;
+}
+
+export interface CredentialView {
+  accessKeyId: string;
+  accountId: string;
+  principalArn: string;
+  description: string;
+  createdAt: string;
+}
+
+/** A new credential: its secret is in this answer only. */
+export interface NewCredentialView extends CredentialView {
+  secretAccessKey: string;
+}
+
+/** What a token says of itself (C_GetTokenInfo), and what Kura found it can do. */
+export interface HsmTokenView {
+  label: string;
+  manufacturerId: string;
+  model: string;
+  serialNumber: string;
+  /** The vendor table's name for the module (SoftHSM, NSS, default). */
+  vendor: string;
+  loginRequired: boolean;
+  aesGcm: boolean;
+}
+
+export interface HsmView {
+  hsmId: string;
+  modulePath: string;
+  tokenLabel: string;
+  libraryParameters?: string;
+  manufacturer: string;
+  model: string;
+  serialNumber: string;
+  createdAt: string;
+}
+
+export interface XksStoreView {
+  storeId: string;
+  uriPathPrefix: string;
+  uriPath: string;
+  hsmId: string | null;
+  credentials: number;
+  keys: number;
+  createdAt: string;
+}
+
+/** A new XKS store or credential: the secret access key AWS KMS signs with is in this answer only. */
+export interface XksSecretView {
+  storeId: string;
+  uriPath?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface XksCredentialView {
+  accessKeyId: string;
+  storeId: string;
+  createdAt: string;
+}
+
+export interface XksKeyView {
+  externalKeyId: string;
+  storeId: string;
+  keyUsage: ('ENCRYPT' | 'DECRYPT')[];
+  keyStatus: 'ENABLED' | 'DISABLED';
+  createdAt: string;
+}
+
+export interface AuditVerificationView {
+  ok: boolean;
+  entries: number;
+  head: string | null;
+  firstBad?: { seq: number; reason: string };
+}
+
+export interface TranscriptVerificationView {
+  ok: boolean;
+  problems: string[];
+}
+
+/** A ceremony transcript (ceremony/transcript.ts documents its fields): JSON an auditor keeps. */
+export type TranscriptView = Record<string, unknown>;

@@ -1,0 +1,154 @@
+// Operators' console sign-in through the admin API's own handler (main/ceremony/sign-in.ts behind
+// POST /sessions, GET and DELETE /session, PUT /operators/NAME/passphrase), over a real SQLite store
+// and audit log and a clock the tests move: passphrases set by the administrator or their owner (with
+// their current one), a session token that acts as its operator and only as them, a wrong name and a
+// wrong passphrase refused alike, five wrong passphrases locking sign-in for five minutes, sessions
+// ending when idle 15 minutes, after 8 hours, on sign-out, on a new passphrase and on removal — each
+// audited, and no passphrase anywhere in the database or the log.
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AdminDeps } from '../../../main/api/admin/routes.js';
+import { LOCKOUT_MS, SESSION_IDLE_MS, SESSION_MAX_MS } from '../../../main/ceremony/sign-in.js';
+import { adminCaller, custodian, openQuorumAdmin } from '../../support/custodians.js';
+import { auditEntriesAfter, type Domain } from '../../support/domain.js';
+
+const TOKEN = 'test-admin-token';
+const ALICE_PASS = 'alice: a long enough passphrase';
+const BOB_PASS = 'bob: another passphrase, also long';
+
+let d: Domain;
+let deps: AdminDeps;
+const call = adminCaller(() => deps, TOKEN);
+
+const signIn = (operator: string, passphrase: string) => call('POST', '/sessions', { operator, passphrase }, 'no-token');
+async function sessionOf(operator: string, passphrase: string): Promise<string> {
+  const r = await signIn(operator, passphrase);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body.token as string;
+}
+const auditCount = async () => Number((await call('GET', '/audit/verify')).body.entries);
+
+beforeAll(async () => {
+  ({ d, deps } = await openQuorumAdmin(TOKEN));
+  for (const [name, kind] of [['alice', 'ed25519'], ['bob', 'p256'], ['carol', 'ed25519']] as const) {
+    expect((await call('POST', '/operators', { name, publicKey: custodian(kind).publicPem })).status).toBe(200);
+  }
+});
+
+afterAll(async () => {
+  await d?.close();
+});
+
+describe('passphrases', () => {
+  it('the administrator sets one (12 characters at least); the operator list shows who has one', async () => {
+    const short = await call('PUT', '/operators/alice/passphrase', { passphrase: 'too short' });
+    expect([short.status, short.body.error]).toEqual([400, 'Validation']);
+    expect(short.body.message).toMatch(/at least 12 characters/);
+    expect((await call('PUT', '/operators/nobody/passphrase', { passphrase: ALICE_PASS })).status).toBe(404);
+    expect((await call('PUT', '/operators/alice/passphrase', { passphrase: ALICE_PASS, name: 'bob' })).status).toBe(400);
+    const before = await auditCount();
+    const r = await call('PUT', '/operators/alice/passphrase', { passphrase: ALICE_PASS });
+    expect([r.status, r.body]).toEqual([200, { name: 'alice', hasPassphrase: true }]);
+    expect((await call('PUT', '/operators/bob/passphrase', { passphrase: BOB_PASS })).status).toBe(200);
+    const listed = (await call('GET', '/operators')).body.operators as { name: string; hasPassphrase: boolean }[];
+    expect(listed.map((o) => [o.name, o.hasPassphrase])).toEqual([['alice', true], ['bob', true], ['carol', false]]);
+    const entries = await auditEntriesAfter(d, before);
+    expect(entries.filter((e) => e.operation === 'OperatorPassphraseSet').map((e) => [e.principal, e.outcome])).toEqual([['kura:admin', 'ok'], ['kura:admin', 'ok']]);
+  });
+});
+
+describe('signing in', () => {
+  it('a right passphrase gives a session that acts as its operator; GET /session names them', async () => {
+    const r = await signIn('alice', ALICE_PASS);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), operator: 'alice', expiresAt: new Date(d.clock.nowMs() + SESSION_IDLE_MS).toISOString() });
+    const token = r.body.token as string;
+    expect((await call('GET', '/session', undefined, token)).body).toEqual({ operator: 'alice', expiresAt: r.body.expiresAt });
+    expect((await call('GET', '/operators', undefined, token)).status).toBe(200);
+    expect((await call('GET', '/session')).body).toEqual({ operator: 'kura:admin', expiresAt: null });
+  });
+
+  it('a wrong passphrase, an unknown operator and one without a passphrase are refused alike, and audited', async () => {
+    const before = await auditCount();
+    const answers = await Promise.all([signIn('alice', 'not the passphrase at all'), signIn('nobody', ALICE_PASS), signIn('carol', ALICE_PASS)]);
+    for (const a of answers) {
+      expect([a.status, a.body.error]).toEqual([403, 'AccessDenied']);
+      expect(a.body.message).toBe(answers[0]!.body.message);
+    }
+    expect((await signIn('alice', '')).status).toBe(400);
+    const entries = await auditEntriesAfter(d, before);
+    expect(entries.filter((e) => e.operation === 'ConsoleSignIn').map((e) => e.outcome)).toEqual(['error', 'error', 'error']);
+  });
+
+  it('a session acts only as its operator: not as another, not to stop the appliance', async () => {
+    const token = await sessionOf('alice', ALICE_PASS);
+    const asBob = await call('POST', '/operators', { name: 'dave', publicKey: custodian('ed25519').publicPem, operator: 'bob' }, token);
+    expect([asBob.status, asBob.body.error]).toEqual([403, 'AccessDenied']);
+    expect((await call('PUT', '/operators/bob/passphrase', { passphrase: 'alice sets bobs passphrase' }, token)).status).toBe(403);
+    expect((await call('POST', '/stop', undefined, token)).status).toBe(403);
+    expect((await call('GET', '/operators', undefined, 'a-made-up-token')).status).toBe(403);
+  });
+
+  it('an operator changes their own passphrase with their current one; their sessions end', async () => {
+    const token = await sessionOf('bob', BOB_PASS);
+    const without = await call('PUT', '/operators/bob/passphrase', { passphrase: 'bob: the next passphrase' }, token);
+    expect([without.status, without.body.error]).toEqual([403, 'AccessDenied']);
+    expect((await call('PUT', '/operators/bob/passphrase', { passphrase: 'bob: the next passphrase', currentPassphrase: 'a wrong current one' }, token)).status).toBe(403);
+    const r = await call('PUT', '/operators/bob/passphrase', { passphrase: 'bob: the next passphrase', currentPassphrase: BOB_PASS }, token);
+    expect(r.status).toBe(200);
+    expect((await call('GET', '/session', undefined, token)).status).toBe(403);
+    expect((await signIn('bob', BOB_PASS)).status).toBe(403);
+    expect((await signIn('bob', 'bob: the next passphrase')).status).toBe(200);
+  });
+
+  it('five wrong passphrases in a row lock sign-in for five minutes, even with the right one', async () => {
+    for (let i = 0; i < 5; i++) expect((await signIn('alice', `wrong passphrase number ${i}`)).status).toBe(403);
+    const locked = await signIn('alice', ALICE_PASS);
+    expect(locked.status).toBe(403);
+    expect(locked.body.message).toMatch(/Too many wrong passphrases for alice/);
+    d.clock.advance(LOCKOUT_MS);
+    expect((await signIn('alice', ALICE_PASS)).status).toBe(200);
+  });
+});
+
+describe('sessions end', () => {
+  it('15 minutes after their last use, and 8 hours after sign-in however used', async () => {
+    const idle = await sessionOf('alice', ALICE_PASS);
+    d.clock.advance(SESSION_IDLE_MS - 1_000);
+    expect((await call('GET', '/session', undefined, idle)).status).toBe(200);
+    d.clock.advance(SESSION_IDLE_MS - 1_000);
+    expect((await call('GET', '/session', undefined, idle)).status).toBe(200);
+    d.clock.advance(SESSION_IDLE_MS);
+    expect((await call('GET', '/session', undefined, idle)).status).toBe(403);
+
+    const busy = await sessionOf('alice', ALICE_PASS);
+    for (let t = 0; t < SESSION_MAX_MS - SESSION_IDLE_MS; t += 10 * 60_000) {
+      expect((await call('GET', '/session', undefined, busy)).status).toBe(200);
+      d.clock.advance(10 * 60_000);
+    }
+    d.clock.advance(SESSION_IDLE_MS);
+    expect((await call('GET', '/session', undefined, busy)).status).toBe(403);
+  });
+
+  it('on sign-out (the admin token has none), and when the operator is removed', async () => {
+    const token = await sessionOf('alice', ALICE_PASS);
+    expect((await call('DELETE', '/session')).status).toBe(400);
+    const before = await auditCount();
+    expect((await call('DELETE', '/session', undefined, token)).body).toEqual({ signedOut: true });
+    expect((await call('GET', '/session', undefined, token)).status).toBe(403);
+    expect((await auditEntriesAfter(d, before)).map((e) => [e.operation, e.principal])).toContainEqual(['ConsoleSignOut', 'alice']);
+
+    const again = await sessionOf('alice', ALICE_PASS);
+    expect((await call('DELETE', '/operators/alice')).status).toBe(200);
+    expect((await call('GET', '/session', undefined, again)).status).toBe(403);
+  });
+
+  it('no passphrase is in the database file or any audit entry', async () => {
+    const log = JSON.stringify(await auditEntriesAfter(d, 0));
+    const db = fs.readFileSync(d.file).toString('latin1') + (fs.existsSync(`${d.file}-wal`) ? fs.readFileSync(`${d.file}-wal`).toString('latin1') : '');
+    for (const p of [ALICE_PASS, BOB_PASS, 'bob: the next passphrase']) {
+      expect(log).not.toContain(p);
+      expect(db).not.toContain(p);
+    }
+  });
+});
