@@ -5,7 +5,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import js from '@eslint/js';
+import pluginVue from 'eslint-plugin-vue';
 import tseslint from 'typescript-eslint';
+import vueParser from 'vue-eslint-parser';
 
 const ROOT = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.join(ROOT, 'main');
@@ -30,6 +32,7 @@ export const LAYERS = {
   console: ['common'],
   api: ['common', 'crypto', 'sigv4', 'seal', 'audit', 'auth', 'kms', 'ceremony', 'console'],
   cli: ['common', 'store', 'audit', 'devices', 'api', 'ceremony', 'console', 'app.ts'],
+  desktop: ['common', 'console', 'app.ts'],
   'app.ts': '*',
 };
 
@@ -145,5 +148,20 @@ export default tseslint.config(
     files: ['main/**/*.ts', 'renderer/**/*.ts', 'renderer/**/*.vue'],
     plugins: { kura: { rules: { layers: layersRule } } },
     rules: { 'kura/layers': 'error' },
+  },
+  // The operator console: Vue SFCs (vue-eslint-parser, with typescript-eslint's parser for <script lang="ts">)
+  // under eslint-plugin-vue's recommended rules, less its layout rules (formatting is not lint's business).
+  ...pluginVue.configs['flat/recommended'].map((c) => ({ ...c, files: ['renderer/**/*.{ts,vue}'] })),
+  {
+    files: ['renderer/**/*.{ts,vue}'],
+    languageOptions: {
+      parser: vueParser,
+      parserOptions: { parser: tseslint.parser, sourceType: 'module', extraFileExtensions: ['.vue'] },
+    },
+    rules: {
+      ...pluginVue.configs['no-layout-rules'].rules,
+      // TypeScript (vue-tsc) checks names; the browser's globals need no list here.
+      'no-undef': 'off',
+    },
   },
 );

@@ -6,8 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runApprovedCommand, type CommandDeps } from './api/admin/commands.js';
-import { handleAdminRequest } from './api/admin/routes.js';
+import { consoleRoute } from './api/console.js';
+import { handleAdminRequest, runConsoleCommand, type AdminDeps, type ConsoleAnswer } from './api/admin/routes.js';
 import { handleKmsRequest, replayApprovedCall } from './api/kms/dispatch.js';
 import { xksAuditSink } from './api/xks/audit.js';
 import { handleXksRequest } from './api/xks/dispatch.js';
@@ -20,6 +22,7 @@ import { RefusalLog } from './audit/refusals.js';
 import { CredentialService, type NewCredential } from './auth/credentials.js';
 import { systemClock, type Clock } from './common/clock.js';
 import type { Logger } from './common/log.js';
+import { packageRoot } from './common/package-root.js';
 import type { Aead } from './crypto/aead.js';
 import { randomBytes } from './crypto/bytes.js';
 import { wasmAead, wasmKeyWrap } from './crypto/wasm-aead.js';
@@ -73,6 +76,8 @@ export interface Appliance {
   applianceId: string;
   devCredential?: NewCredential;
   adminToken: string;
+  /** The operator console's commands (main/console) for a transport other than HTTP: the desktop app's IPC. */
+  console: { run(sessionToken: string | undefined, command: string, input: unknown): Promise<ConsoleAnswer> };
   stop(): Promise<void>;
 }
 
@@ -175,7 +180,22 @@ export async function startAppliance(
     const credentials = new CredentialService({ store, root, clock, audit });
     // Operators sign in to the console with their passphrases.
     const signIn = new ConsoleSignIn({ store, audit, clock });
-    const commandDeps: CommandDeps = { root, credentials, audit, kms: keys, quorum, signIn, listDevices: () => devicesSummary() };
+    // Where the listener is, once it listens (the dashboard shows it).
+    const listener: { url?: string } = {};
+    const commandDeps: CommandDeps = {
+      root,
+      credentials,
+      audit,
+      applianceId,
+      version: KURA_VERSION,
+      onUnsealed: afterUnseal,
+      endpoints: () => ({ kms: listener.url ?? null, console: listener.url ? `${listener.url}/console/` : null }),
+      ...(config.dev ? { consoleAccount: { accountId: DEV_ACCOUNT_ID, region: 'us-east-1' } } : {}),
+      kms: keys,
+      quorum,
+      signIn,
+      listDevices: () => devicesSummary(),
+    };
     // An approved KMS call runs again through the API's own handler; an approved operator command through the console's.
     quorum.setExecutor({
       execute: async (r, call) => (call.kind === 'kms' ? { summary: await replayApprovedCall({ kms: keys }, call.caller) } : runApprovedCommand(commandDeps, r, call)),
@@ -199,6 +219,7 @@ export async function startAppliance(
     const allowedRegions = config.regions ? new Set(config.regions) : undefined;
     const xksSink = xksAuditSink({ audit, refusals });
     const xksRoute = (req: RawRequest) => handleXksRequest({ backend: keys.xks, clock, log, audit: xksSink, proxyModel: `Kura ${KURA_VERSION}` }, req);
+    const adminDeps: AdminDeps = { ...commandDeps, log, adminToken, requestStop: deps.onStopRequested };
     const server = await startServer({
       host: config.host,
       port: config.port,
@@ -207,21 +228,11 @@ export async function startAppliance(
       routes: {
         kms: (req) => handleKmsRequest({ kms: keys, credentials, audit, refusals, clock, log, allowedRegions }, req),
         xks: xksRoute,
-        admin: (req) =>
-          handleAdminRequest(
-            {
-              ...commandDeps,
-              log,
-              adminToken,
-              applianceId,
-              version: KURA_VERSION,
-              onUnsealed: afterUnseal,
-              requestStop: deps.onStopRequested,
-            },
-            req,
-          ),
+        admin: (req) => handleAdminRequest(adminDeps, req),
+        console: consoleRoute(path.join(packageRoot(path.dirname(fileURLToPath(import.meta.url))), 'dist', 'renderer')),
       },
     });
+    listener.url = server.url;
     // The XKS proxy API also over HTTPS, on a listener of its own that serves nothing else.
     let xksTlsServer: RunningServer | undefined;
     if (config.xksTls) {
@@ -273,6 +284,7 @@ export async function startAppliance(
       applianceId,
       devCredential,
       adminToken,
+      console: { run: (token, command, input) => runConsoleCommand(adminDeps, token, command, input) },
       async stop() {
         if (stopped) return;
         stopped = true;

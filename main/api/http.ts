@@ -18,8 +18,11 @@ export interface RawRequest {
 export interface RawResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  /** Text, or bytes (the console's files). */
+  body: string | Buffer;
 }
 
-/** The name the KMS routes used for RawResponse; kept so that route code reads as before. */
-export type JsonResponse = RawResponse;
+/** What the API routes answer: a JSON (or text) body. */
+export interface JsonResponse extends RawResponse {
+  body: string;
+}

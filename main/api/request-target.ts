@@ -9,7 +9,7 @@ export interface RequestTarget {
 }
 
 /** The route family a path belongs to: errors are answered in that protocol's shape. */
-export type RouteFamily = 'kms' | 'admin' | 'xks' | 'other';
+export type RouteFamily = 'kms' | 'admin' | 'xks' | 'console' | 'other';
 
 const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
 
@@ -31,6 +31,7 @@ export function splitRequestTarget(target: string): RequestTarget | undefined {
 export function routeOf(path: string): RouteFamily {
   if (path === '/') return 'kms';
   if (path === '/admin' || path.startsWith('/admin/')) return 'admin';
+  if (path === '/console' || path.startsWith('/console/')) return 'console';
   if (/\/kms\/xks\/v1(\/|$)/.test(path)) return 'xks';
   return 'other';
 }

@@ -1,4 +1,5 @@
-// Kura's loopback HTTP listener: POST / with X-Amz-Target is the KMS API, /admin/v1/ the admin API.
+// Kura's loopback HTTP listener: POST / with X-Amz-Target is the KMS API, /admin/v1/ the admin API,
+// /console/ the operator console's files.
 //
 // Nothing a client sends may stop the appliance (a production Kura restarts sealed, so a crash is an
 // outage that needs a quorum of custodians) or hold its file descriptors:
@@ -16,7 +17,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { kmsErrorResponse } from './kms/errors.js';
-import type { JsonResponse, RawRequest } from './http.js';
+import type { JsonResponse, RawRequest, RawResponse } from './http.js';
 import { routeOf, splitRequestTarget } from './request-target.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -28,6 +29,8 @@ export interface Routes {
   admin: (req: RawRequest) => Promise<JsonResponse>;
   /** The XKS proxy API ([/prefix]/kms/xks/v1/...); without it those paths answer "not served". */
   xks?: (req: RawRequest) => Promise<JsonResponse>;
+  /** GET /console/…: the operator console's files (absent: 404). */
+  console?: (req: RawRequest) => Promise<RawResponse>;
 }
 
 export interface ServerLimits {
@@ -160,7 +163,7 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     if (phase !== 'handling' && onHandled && handling() === 0) onHandled();
   }
 
-  function send(res: http.ServerResponse, r: JsonResponse): void {
+  function send(res: http.ServerResponse, r: RawResponse): void {
     if (res.headersSent || res.destroyed) return;
     const headers: Record<string, string | number> = { ...r.headers, 'content-length': Buffer.byteLength(r.body) };
     if (stopping) headers.connection = 'close';
@@ -238,7 +241,7 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     });
   }
 
-  async function answer(req: http.IncomingMessage, target: ReturnType<typeof splitRequestTarget>, body: Buffer): Promise<JsonResponse> {
+  async function answer(req: http.IncomingMessage, target: ReturnType<typeof splitRequestTarget>, body: Buffer): Promise<RawResponse> {
     const method = req.method ?? 'GET';
     if (!target) return kmsErrorResponse(400, 'ValidationException', 'The request-target is not a path Kura serves.');
     if (stopping) return kmsErrorResponse(503, 'ServiceUnavailableException', 'Kura is stopping.');
@@ -252,6 +255,9 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
           return { ...r, headers: { ...r.headers, allow: 'POST' } };
         }
         return opts.routes.kms(raw);
+      case 'console':
+        if (opts.routes.console) return opts.routes.console(raw);
+        return kmsErrorResponse(404, 'UnknownOperationException', 'This listener does not serve the operator console.');
       case 'xks':
         if (opts.routes.xks) return opts.routes.xks(raw);
         return {

@@ -33,7 +33,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../common/clock.js';
 import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import type { ApprovalGate, ApprovalRequest, CallContext } from '../kms/index.js';
+import { ApprovalPendingError, type ApprovalGate, type ApprovalRequest, type CallContext } from '../kms/index.js';
 import type { ApprovalRecord, ApprovalRequestRecord, OperatorRecord, QuorumPolicyRecord, Store } from '../store/index.js';
 import { canonicalJson, parametersDigest } from './canonical.js';
 import { operatorKeyFromSpki, parseOperatorPublicKey, verifyApprovalSignature } from './operator-keys.js';
@@ -187,10 +187,10 @@ export class Quorum implements ApprovalGate {
       caller: JSON.stringify({ accountId: caller.accountId, region: caller.region, principal: caller.principal, accessKeyId: caller.accessKeyId, input: caller.input ?? {} }),
       policy,
     });
-    throw new KmsError(
-      'AccessDenied',
+    throw new ApprovalPendingError(
       `${request.action} needs the approval of ${policy.threshold} of ${policy.operators.join(', ')} (quorum class ${actionClass}): it is approval request ${r.id}, ` +
         `which runs once approved (kura approvals show ${r.id}; kura approvals sign ${r.id} --key KEY.pem), until ${new Date(r.expiresAt).toISOString()}.`,
+      r.id,
     );
   }
 

@@ -13,6 +13,14 @@
 // API authenticates (admin token or an operator's session) and ceremony/quorum.ts names the gated ones.
 import { KmsError } from '../common/errors.js';
 import type {
+  AuditEntryView,
+  DashboardView,
+  ImportParametersView,
+  KeyDetailView,
+  KeyMetadataView,
+  KeyPageView,
+  NetworkStatusView,
+  StatusView,
   ApprovalSummaryView,
   ApprovalView,
   AuditVerificationView,
@@ -38,7 +46,7 @@ import type {
 export type Field =
   | { readonly kind: 'string'; readonly optional?: true; readonly max: number; readonly pattern?: RegExp; readonly secret?: true; readonly hint: string }
   | { readonly kind: 'integer'; readonly optional?: true; readonly min: number; readonly max: number; readonly hint: string }
-  | { readonly kind: 'strings'; readonly optional?: true; readonly maxItems: number; readonly max: number; readonly hint: string }
+  | { readonly kind: 'strings'; readonly optional?: true; readonly maxItems: number; readonly max: number; readonly secret?: true; readonly hint: string }
   /** Distinct values out of `values` (possibly none). */
   | { readonly kind: 'subset'; readonly optional?: true; readonly values: readonly string[]; readonly hint: string }
   | { readonly kind: 'object'; readonly optional?: true; readonly hint: string };
@@ -60,8 +68,12 @@ const STORE_ID = { kind: 'string', max: 128, pattern: /^[A-Za-z0-9._~-]{1,128}$/
 const ACCESS_KEY_ID = { kind: 'string', max: 128, pattern: /^[A-Z0-9]{1,128}$/, hint: 'an access key ID (AKIA…)' } as const;
 const XKS_ACCESS_KEY_ID = { kind: 'string', max: 128, pattern: /^[A-Za-z0-9._~-]{1,128}$/, hint: "an XKS credential's access key ID" } as const;
 const EXTERNAL_KEY_ID = { kind: 'string', max: 128, pattern: /^[A-Za-z0-9._~-]{1,128}$/, hint: 'an external key ID' } as const;
-/** Standard base64 with its padding; a signature is 64 to 72 bytes, so 512 characters is plenty. */
+/** Standard base64 with its padding. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** The console's key commands act in one account and Region (the dev account and Region by default on a dev appliance). */
+const ACCOUNT = { kind: 'string', max: 12, pattern: /^\d{12}$/, hint: 'an AWS account ID (12 digits)' } as const;
+const REGION = { kind: 'string', optional: true, max: 32, pattern: /^[a-z]{2}(-[a-z]+)+-\d$/, hint: 'an AWS Region (us-east-1)' } as const;
+const KEY_ID = { kind: 'string', max: 2048, hint: 'a key ID, key ARN or alias name' } as const;
 const NONE = {} as const;
 
 /** Every command and its input. The answers are in CommandOutputs below; a command missing there does not compile. */
@@ -115,7 +127,7 @@ export const COMMANDS = {
   'credentials.create': {
     what: 'A credential',
     fields: {
-      accountId: { kind: 'string', max: 12, pattern: /^\d{12}$/, hint: 'an AWS account ID (12 digits)' },
+      accountId: ACCOUNT,
       principalArn: { kind: 'string', optional: true, max: 2048, hint: 'the principal ARN it acts as' },
       description: { kind: 'string', optional: true, max: 256, hint: 'a description' },
     },
@@ -158,6 +170,89 @@ export const COMMANDS = {
   'xks.keys.delete': { what: 'Deleting an XKS key', fields: { storeId: STORE_ID, externalKeyId: EXTERNAL_KEY_ID } },
 
   'devices.list': { what: 'Listing devices', fields: NONE },
+  'network.status': { what: 'The network status', fields: NONE },
+
+  'status': { what: 'The status', fields: NONE },
+  'dashboard': { what: 'The dashboard', fields: { accountId: { ...ACCOUNT, optional: true }, region: REGION } },
+  'seal': { what: 'Sealing', fields: NONE },
+  'unseal': {
+    what: 'Unsealing',
+    fields: {
+      shares: { kind: 'strings', optional: true, maxItems: 16, max: 1024, secret: true, hint: 'a list of unseal shares (kura-share-…)' },
+      pin: { ...PIN, hint: "the root key token's user PIN (a PKCS#11-sealed appliance)" },
+    },
+  },
+
+  'keys.list': {
+    what: 'Listing keys',
+    fields: {
+      accountId: { ...ACCOUNT, optional: true },
+      region: REGION,
+      search: { kind: 'string', optional: true, max: 256, hint: 'text to find in a key ID or description' },
+      state: { kind: 'string', optional: true, max: 32, pattern: /^[A-Za-z]+$/, hint: 'a key state (Enabled, Disabled, PendingDeletion, PendingImport, …)' },
+      origin: { kind: 'string', optional: true, max: 32, pattern: /^[A-Z_]+$/, hint: 'an origin (AWS_KMS, EXTERNAL, AWS_CLOUDHSM, EXTERNAL_KEY_STORE)' },
+      after: { kind: 'string', optional: true, max: 64, pattern: /^[0-9a-f-]{36}$/, hint: 'the key ID the previous page ended with' },
+      limit: { kind: 'integer', optional: true, min: 1, max: 1000, hint: 'how many keys a page holds (1 to 1000)' },
+    },
+  },
+  'keys.show': { what: 'A key', fields: { keyId: KEY_ID, accountId: { ...ACCOUNT, optional: true }, region: REGION } },
+  'keys.create': {
+    what: 'A new key',
+    fields: {
+      accountId: { ...ACCOUNT, optional: true },
+      region: REGION,
+      description: { kind: 'string', optional: true, max: 8192, hint: 'a description' },
+      keySpec: { kind: 'string', optional: true, max: 32, pattern: /^[A-Z0-9_]+$/, hint: 'a key spec (SYMMETRIC_DEFAULT, RSA_2048, …)' },
+      keyUsage: { kind: 'string', optional: true, max: 32, pattern: /^[A-Z_]+$/, hint: 'a key usage (ENCRYPT_DECRYPT, SIGN_VERIFY, …)' },
+      origin: { kind: 'string', optional: true, max: 32, pattern: /^(AWS_KMS|EXTERNAL)$/, hint: 'AWS_KMS, or EXTERNAL for imported key material' },
+    },
+  },
+  'keys.enable': { what: 'Enabling a key', fields: { keyId: KEY_ID, accountId: { ...ACCOUNT, optional: true }, region: REGION } },
+  'keys.disable': { what: 'Disabling a key', fields: { keyId: KEY_ID, accountId: { ...ACCOUNT, optional: true }, region: REGION } },
+  'keys.scheduleDeletion': {
+    what: "Scheduling a key's deletion",
+    fields: {
+      keyId: KEY_ID,
+      pendingWindowInDays: { kind: 'integer', optional: true, min: 7, max: 30, hint: 'the waiting period in days (7 to 30)' },
+      accountId: { ...ACCOUNT, optional: true },
+      region: REGION,
+    },
+  },
+  'keys.cancelDeletion': { what: "Cancelling a key's deletion", fields: { keyId: KEY_ID, accountId: { ...ACCOUNT, optional: true }, region: REGION } },
+  'imports.parameters': {
+    what: 'Import parameters',
+    fields: {
+      keyId: KEY_ID,
+      wrappingAlgorithm: { kind: 'string', max: 32, pattern: /^[A-Z0-9_]+$/, hint: 'a wrapping algorithm (RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_256, …)' },
+      wrappingKeySpec: { kind: 'string', max: 16, pattern: /^RSA_(2048|3072|4096)$/, hint: 'RSA_2048, RSA_3072 or RSA_4096' },
+      accountId: { ...ACCOUNT, optional: true },
+      region: REGION,
+    },
+  },
+  'imports.material': {
+    what: 'Imported key material',
+    fields: {
+      keyId: KEY_ID,
+      importToken: { kind: 'string', max: 8192, pattern: BASE64, hint: 'the import token, base64' },
+      encryptedKeyMaterial: { kind: 'string', max: 8192, pattern: BASE64, hint: 'the wrapped key material, base64' },
+      expirationModel: { kind: 'string', optional: true, max: 32, pattern: /^KEY_MATERIAL_(EXPIRES|DOES_NOT_EXPIRE)$/, hint: 'KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE' },
+      validTo: { kind: 'string', optional: true, max: 40, hint: 'when the material expires (ISO 8601)' },
+      accountId: { ...ACCOUNT, optional: true },
+      region: REGION,
+    },
+  },
+
+  'audit.list': {
+    what: 'Listing audit entries',
+    fields: {
+      before: { kind: 'integer', optional: true, min: 1, max: Number.MAX_SAFE_INTEGER, hint: 'the sequence number the previous page ended before' },
+      limit: { kind: 'integer', optional: true, min: 1, max: 500, hint: 'how many entries a page holds (1 to 500)' },
+      operation: { kind: 'string', optional: true, max: 64, hint: 'an operation name' },
+      principal: { kind: 'string', optional: true, max: 2048, hint: 'a principal' },
+      keyId: { kind: 'string', optional: true, max: 2048, hint: 'a key ID' },
+      outcome: { kind: 'string', optional: true, max: 5, pattern: /^(ok|error)$/, hint: '"ok" or "error"' },
+    },
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -202,6 +297,21 @@ export interface CommandOutputs {
   'xks.keys.disable': ChangeView<{ storeId: string; externalKeyId: string; keyStatus: 'DISABLED' }>;
   'xks.keys.delete': ChangeView<{ deleted: string }>;
   'devices.list': unknown;
+  'network.status': NetworkStatusView;
+  'status': StatusView;
+  'dashboard': DashboardView;
+  'seal': StatusView;
+  'unseal': StatusView;
+  'keys.list': KeyPageView;
+  'keys.show': KeyDetailView;
+  'keys.create': KeyMetadataView;
+  'keys.enable': KeyMetadataView;
+  'keys.disable': KeyMetadataView;
+  'keys.scheduleDeletion': ChangeView<{ keyId: string; keyState: string; deletionDate: string }>;
+  'keys.cancelDeletion': KeyMetadataView;
+  'imports.parameters': ImportParametersView;
+  'imports.material': ChangeView<{ keyId: string }>;
+  'audit.list': { entries: AuditEntryView[]; next: number | null };
 }
 
 // Both tables name the same commands.
@@ -233,7 +343,7 @@ export const isCommandName = (name: string): name is CommandName => Object.hasOw
 export function secretFields(name: CommandName): string[] {
   const fields: Readonly<Record<string, Field>> = COMMANDS[name].fields;
   return Object.entries(fields)
-    .filter(([, f]) => f.kind === 'string' && f.secret === true)
+    .filter(([, f]) => (f.kind === 'string' || f.kind === 'strings') && f.secret === true)
     .map(([k]) => k);
 }
 

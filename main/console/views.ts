@@ -163,3 +163,113 @@ export interface TranscriptVerificationView {
 
 /** A ceremony transcript (ceremony/transcript.ts documents its fields): JSON an auditor keeps. */
 export type TranscriptView = Record<string, unknown>;
+
+/** Whether the appliance is initialized, sealed or unsealed, and how it unseals. */
+export interface StatusView {
+  state: 'uninitialized' | 'sealed' | 'unsealed';
+  mode: 'shamir' | 'pkcs11' | 'dev' | null;
+  /** Shares needed and made (Shamir and dev); null for PKCS#11, which a PIN unseals. */
+  threshold: number | null;
+  shares: number | null;
+  /** Shares given so far towards the threshold while sealed. */
+  progress: number;
+  applianceId: string;
+  version: string;
+}
+
+/** A key as KMS's DescribeKey answers its KeyMetadata (AWS's field names; dates in epoch seconds). */
+export interface KeyMetadataView {
+  KeyId: string;
+  Arn: string;
+  AWSAccountId: string;
+  KeyState: string;
+  Origin: string;
+  KeySpec: string;
+  KeyUsage: string;
+  Description: string;
+  CreationDate: number;
+  Enabled: boolean;
+  DeletionDate?: number;
+  PendingDeletionWindowInDays?: number;
+  ValidTo?: number;
+  ExpirationModel?: string;
+  CustomKeyStoreId?: string;
+  [field: string]: unknown;
+}
+
+/** A key in the console's list (one row). */
+export interface KeySummaryView {
+  keyId: string;
+  arn: string;
+  state: string;
+  origin: string;
+  keySpec: string;
+  keyUsage: string;
+  description: string;
+  createdAt: string;
+}
+
+/** One page of keys: `next` is the `after` of the next page, null on the last. */
+export interface KeyPageView {
+  accountId: string;
+  region: string;
+  keys: KeySummaryView[];
+  next: string | null;
+  /** How many keys match the filters (all pages). */
+  total: number;
+}
+
+export interface AuditEntryView {
+  seq: number;
+  time: string;
+  principal: string;
+  source: string;
+  operation: string;
+  outcome: 'ok' | 'error';
+  keyId?: string;
+  errorCode?: string;
+  details?: Record<string, string | number | boolean>;
+  /** The entry's chain hash (hex). */
+  hash: string;
+}
+
+export interface KeyDetailView {
+  metadata: KeyMetadataView;
+  aliases: string[];
+  tags: { TagKey: string; TagValue: string }[];
+  policy: string;
+  rotationEnabled: boolean;
+  /** Its materials' rotations, oldest first (KMS's ListKeyRotations). */
+  rotations: Record<string, unknown>[];
+  /** The newest audit entries that name the key. */
+  recentAudit: AuditEntryView[];
+}
+
+/** What GetParametersForImport gives, for the BYOK ceremony (files to carry to the wrapping machine). */
+export interface ImportParametersView {
+  keyId: string;
+  /** The wrapping public key: DER SubjectPublicKeyInfo in base64, and as PEM. */
+  publicKey: string;
+  publicKeyPem: string;
+  importToken: string;
+  parametersValidTo: string;
+  /** SHA-256 of the public key's DER and of the token's bytes, hex in groups of four, to read aloud. */
+  publicKeyFingerprint: string;
+  importTokenFingerprint: string;
+}
+
+export interface DashboardView {
+  status: StatusView;
+  /** Where clients reach the appliance (null when this transport does not know its listener). */
+  endpoints: { kms: string | null; console: string | null };
+  keys: { accountId: string; region: string; total: number; byState: Record<string, number>; byOrigin: Record<string, number> } | null;
+  customKeyStores: { id: string; name: string; type: string; connectionState: string }[];
+  pendingApprovals: number;
+  audit: { entries: number; head: string | null };
+}
+
+export interface NetworkStatusView {
+  /** Non-loopback interfaces that are up, with an address: a ceremony should run with none. */
+  interfaces: { name: string; address: string; family: string }[];
+  offline: boolean;
+}

@@ -8,24 +8,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../common/package-root.js';
 import type { Aead, AeadKey } from './aead.js';
 import type { KeyWrap, KeyWrapOptions } from './key-wrap.js';
 import { createWasmAesCore, type WasmAesCore, type WasmAesGcmKey } from './wasm-aead-core.js';
-
-/** The nearest directory upwards whose package.json is Kura's (works from main/ and from dist/). */
-function packageRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'kura') return dir;
-      } catch {
-        // not a readable manifest: keep walking up
-      }
-    }
-    if (path.dirname(dir) === dir) throw new Error(`cannot find Kura's package.json above ${from}`);
-  }
-}
 
 export const WASM_CORE_PATH = path.join(
   packageRoot(path.dirname(fileURLToPath(import.meta.url))),

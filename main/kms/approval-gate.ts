@@ -4,6 +4,7 @@
 // once M of N custodians have signed it; the call that asked answers AccessDenied naming the request.
 // Declared here so that kms/ never imports ceremony/, which implements it with the quorum issue
 // (operators, quorum policies and approval requests). Until then nothing is gated, as before.
+import { KmsError } from '../common/errors.js';
 import type { Key } from './model/index.js';
 import type { Caller } from './key-directory.js';
 
@@ -12,6 +13,19 @@ export interface ApprovalRequest {
   /** The IAM action, `kms:` and the operation. */
   action: string;
   keys: readonly Key[];
+}
+
+/**
+ * What the gate throws for a call that became an approval request: AccessDenied on the wire, as AWS
+ * answers a call a policy refuses, and the request's ID for a transport that can show it (the console).
+ */
+export class ApprovalPendingError extends KmsError {
+  constructor(
+    message: string,
+    readonly approvalRequestId: string,
+  ) {
+    super('AccessDenied', message);
+  }
 }
 
 export interface ApprovalGate {

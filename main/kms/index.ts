@@ -9,7 +9,7 @@ import type { AliasOperations } from './operations/aliases.js';
 import type { AsymmetricOperations } from './operations/asymmetric.js';
 import type { CreateCustomKeyStoreInput, CustomKeyStoreOperations, CustomKeyStoreView, UpdateCustomKeyStoreInput } from './operations/custom-key-stores.js';
 import type { HsmTokenConfig, HsmTokenInfo } from './custom-key-stores.js';
-import type { HsmRecord } from '../store/index.js';
+import type { HsmRecord, KeyFilter } from '../store/index.js';
 import type { Page } from './operations/common.js';
 import type { EncryptionOperations, Opened } from './operations/encryption.js';
 import type { ImportKeyMaterialInput, ImportOperations } from './operations/import.js';
@@ -21,7 +21,8 @@ import type { XksProxy } from './xks-proxy.js';
 
 export type { CallContext, OperatorCall } from './key-directory.js';
 export type { ApprovalGate, ApprovalRequest } from './approval-gate.js';
-export type { HsmRecord } from '../store/index.js';
+export { ApprovalPendingError } from './approval-gate.js';
+export type { HsmRecord, KeyFilter } from '../store/index.js';
 export type { XksCredentialView, XksKeyUsage, XksKeyView, XksProxy, XksStoreView } from './xks-proxy.js';
 export type { CreateCustomKeyStoreInput, CustomKeyStoreView, UpdateCustomKeyStoreInput, XksProxySettingsInput } from './operations/custom-key-stores.js';
 export type { XksClientOptions } from './external-key-stores.js';
@@ -68,6 +69,15 @@ export class Kms {
 
   createKey(ctx: CallContext, input: CreateKeyInput): Promise<Key> {
     return this.ops.lifecycle.createKey(ctx, input);
+  }
+
+  /** The operator console's key search (lifecycle.searchKeys). */
+  searchKeys(ctx: CallContext, filter: KeyFilter, after: string, limit: number): Promise<{ keys: Key[]; next: string | null; total: number }> {
+    return this.ops.lifecycle.searchKeys(ctx, filter, after, limit);
+  }
+
+  keyTally(ctx: CallContext): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }> {
+    return this.ops.lifecycle.keyTally(ctx);
   }
 
   describeKey(ctx: CallContext, keyRef: string): Promise<Key> {

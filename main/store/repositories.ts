@@ -31,12 +31,25 @@ import type { AliasRecord, ApprovalRecord, ApprovalRequestRecord, ApprovalReques
 import type { Database, Tx } from './transaction.js';
 
 /** Keys, with their materials and tags. */
+/** What the console's key search matches: a stored state, an origin, text in the key ID or description (all given must hold). */
+export interface KeyFilter {
+  state?: string;
+  origin?: string;
+  text?: string;
+}
+
 export interface KeyRepository {
   find(keyId: string, tx?: Tx): Promise<KeyRecord | undefined>;
   /** The key of an external key store bound to an external key (AWS allows one per external key). */
   findByXksKeyId(customKeyStoreId: string, xksKeyId: string, tx?: Tx): Promise<KeyRecord | undefined>;
   /** Keys of one account and region in key ID order: those after `afterKeyId`, at most `limit`. */
   list(accountId: string, region: string, afterKeyId: string, limit: number, tx?: Tx): Promise<KeyRecord[]>;
+  /** As list, of the keys that match `filter` (the operator console's search). */
+  search(accountId: string, region: string, filter: KeyFilter, afterKeyId: string, limit: number, tx?: Tx): Promise<KeyRecord[]>;
+  /** How many keys of one account and region match `filter`. */
+  countMatching(accountId: string, region: string, filter: KeyFilter, tx?: Tx): Promise<number>;
+  /** How many keys of one account and region are in each stored state, and of each origin. */
+  tally(accountId: string, region: string, tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }>;
   /** Refused if the key ID is taken, or `customKeyStoreId` names no custom key store. */
   insert(tx: Tx, k: KeyRecord): Promise<void>;
   /**
@@ -211,6 +224,11 @@ export interface ApplianceRepository {
 /** Which entries AuditRepository.query returns; every filter given must hold. */
 export interface AuditQuery {
   afterSeq?: number;
+  /** Entries before this sequence number (a page of the console's audit view, newest first). */
+  beforeSeq?: number;
+  /** Entries whose JSON names this principal, or this outcome ('ok' or 'error'). */
+  principal?: string;
+  outcome?: string;
   /** Entries written at or after this time. */
   sinceMs?: number;
   /** Entries whose JSON names this key ID (its `keyId` field). */

@@ -37,7 +37,9 @@ describe('routeOf', () => {
     ['/kms/xks/v1/health', 'xks'],
     ['/prefix/kms/xks/v1/keys/k/encrypt', 'xks'],
     ['//', 'other'],
-    ['/console', 'other'],
+    ['/console', 'console'],
+    ['/console/assets/x.js', 'console'],
+    ['/consoles', 'other'],
   ])('%s → %s', (path, family) => {
     expect(routeOf(path)).toBe(family);
   });

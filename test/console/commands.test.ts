@@ -22,9 +22,11 @@ function refusal(name: CommandName, input: unknown): KmsError {
 }
 
 describe('the command table', () => {
-  it('every command has an admin route, and every route names a command that takes its path fields', () => {
+  it('every route names a command that takes its path fields; the CLI\'s commands each have one', () => {
+    // Every command is also POST /admin/v1/commands/NAME (the console's transport); the REST routes are the CLI's.
     const routed = new Set(ROUTES.map((r) => r.command));
-    expect(names.filter((n) => !routed.has(n))).toEqual([]);
+    const cliFamilies = ['operators.', 'quorum.', 'approvals.', 'credentials.', 'hsms.', 'xks.'];
+    expect(names.filter((n) => cliFamilies.some((f) => n.startsWith(f)) && !routed.has(n))).toEqual([]);
     for (const route of ROUTES) {
       expect(isCommandName(route.command)).toBe(true);
       const fields = Object.keys(COMMANDS[route.command].fields);

@@ -464,15 +464,16 @@ describe('the Aead port on the core (wasmAead)', () => {
 });
 
 describe('loading the core', () => {
-  // A throw-away package named "kura" holding main/crypto transpiled to JS, with or without the .wasm.
+  // A throw-away package named "kura" holding main/crypto (and the package-root helper) transpiled to JS, with or without the .wasm.
   function fakePackage(withWasm: boolean): string {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kura-wasm-load-'));
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'kura', type: 'module' }));
     mkdirSync(path.join(dir, 'dist', 'crypto'), { recursive: true });
-    for (const name of ['aead', 'key-wrap', 'wasm-aead-core', 'wasm-aead']) {
-      const source = readFileSync(path.join(ROOT, 'main', 'crypto', `${name}.ts`), 'utf8');
+    mkdirSync(path.join(dir, 'dist', 'common'), { recursive: true });
+    for (const name of ['crypto/aead', 'crypto/key-wrap', 'crypto/wasm-aead-core', 'crypto/wasm-aead', 'common/package-root']) {
+      const source = readFileSync(path.join(ROOT, 'main', `${name}.ts`), 'utf8');
       const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
-      writeFileSync(path.join(dir, 'dist', 'crypto', `${name}.js`), js);
+      writeFileSync(path.join(dir, 'dist', `${name}.js`), js);
     }
     if (withWasm) {
       mkdirSync(path.join(dir, 'native', 'aes-gcm', 'build'), { recursive: true });

@@ -4,6 +4,7 @@
 // Quorum is not a dev one.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { runApprovedCommand } from '../../main/api/admin/commands.js';
+import { replayApprovedCall } from '../../main/api/kms/dispatch.js';
 import { handleAdminRequest, type AdminDeps } from '../../main/api/admin/routes.js';
 import { fingerprintOf } from '../../main/ceremony/operator-keys.js';
 import { Quorum } from '../../main/ceremony/quorum.js';
@@ -55,17 +56,20 @@ export type AdminCall = ReturnType<typeof adminCaller>;
  * a policy), console sign-in, and the admin API's deps over them; an approved operator command runs
  * through the admin API's executor as in app.ts (this domain's KMS calls are not gated).
  */
-export async function openQuorumAdmin(token: string, opts: Pick<DomainOptions, 'hsmConnector'> = {}): Promise<{ d: Domain; deps: AdminDeps; quorum: Quorum }> {
-  const d = await openDomain(opts);
+export async function openQuorumAdmin(
+  token: string,
+  opts: Pick<DomainOptions, 'hsmConnector'> & { /** The quorum gates the domain's KMS calls too (as in app.ts). */ gateKms?: boolean } = {},
+): Promise<{ d: Domain; deps: AdminDeps; quorum: Quorum }> {
+  // The domain is opened before the Quorum (which needs its store): the gate forwards to it once made.
+  const late: { gate?: Quorum } = {};
+  const d = await openDomain({ ...(opts.hsmConnector ? { hsmConnector: opts.hsmConnector } : {}), ...(opts.gateKms ? { gate: { admit: (r) => late.gate!.admit(r) } } : {}) });
   const log = createLogger('error', () => undefined);
   const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log });
+  late.gate = quorum;
   const signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock });
   const deps: AdminDeps = { root: d.root, credentials: d.credentials, audit: d.audit, log, adminToken: token, applianceId: d.applianceId, version: 'test', onUnsealed: async () => undefined, kms: d.keys, quorum, signIn };
   quorum.setExecutor({
-    execute: async (r, call) => {
-      if (call.kind !== 'command') throw new Error('this test domain runs approved operator commands only');
-      return runApprovedCommand(deps, r, call);
-    },
+    execute: async (r, call) => (call.kind === 'command' ? runApprovedCommand(deps, r, call) : { summary: await replayApprovedCall({ kms: d.keys }, call.caller) }),
   });
   return { d, deps, quorum };
 }

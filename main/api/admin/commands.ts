@@ -1,5 +1,6 @@
 // The operator commands of main/console, run: one handler per command, the same whether the command came
-// over /admin/v1 (./routes.ts) or, later, the desktop app's IPC. Inputs arrive checked by the contract's
+// over /admin/v1 (./routes.ts) or the desktop app's IPC (runConsoleCommand). The console's own commands
+// (status, keys, the BYOK steps, audit pages) are in ./console-commands.ts. Inputs arrive checked by the contract's
 // parseCommandInput; answers are the contract's views (./views.ts).
 //
 // Who asks (`CommandCaller.actor`) is the admin token's holder, `kura:admin`, or the operator signed in
@@ -38,11 +39,20 @@ import {
   xksKeyJson,
   xksStoreJson,
 } from './views.js';
+import { CONSOLE_HANDLERS } from './console-commands.js';
 
 export interface CommandDeps {
   root: RootKeyHolder;
   credentials: CredentialService;
   audit: AuditLog;
+  applianceId: string;
+  version: string;
+  /** What the appliance does once unsealed (its custom key stores connect again). */
+  onUnsealed?: () => Promise<void>;
+  /** Where clients reach the appliance, once it listens. */
+  endpoints?: () => { kms: string | null; console: string | null };
+  /** The account and Region the console's key commands act in when the input names none (a dev appliance's own). */
+  consoleAccount?: { accountId: string; region: string };
   /** The KMS façade: HSMs and the XKS proxy's stores. */
   kms?: Kms;
   /** Custodians, quorum policies and approval requests. */
@@ -60,7 +70,7 @@ export interface CommandCaller {
   session?: { token: string; expiresAt: number };
 }
 
-interface Run {
+export interface Run {
   deps: CommandDeps;
   caller: CommandCaller;
   name: CommandName;
@@ -109,9 +119,11 @@ async function gated<T extends object>(r: Run, input: Record<string, unknown>, r
   return { applied: true, ...(await run()) };
 }
 
-type Handlers = { [C in CommandName]: (r: Run, input: CommandInput<C>) => Promise<CommandOutput<C>> };
+export type Handlers = { [C in CommandName]: (r: Run, input: CommandInput<C>) => Promise<CommandOutput<C>> };
 
 const HANDLERS: Handlers = {
+  ...CONSOLE_HANDLERS,
+
   'session.login': async (r, i) => {
     const { token, session } = await need(r.deps.signIn, 'console sign-in').signIn(i.operator, i.passphrase);
     return { token, operator: session.operator, expiresAt: iso(session.expiresAt) };

@@ -17,16 +17,14 @@ import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import { parseOperatorPublicKey } from '../../ceremony/operator-keys.js';
 import { ACTION_CLASSES, ADMIN, type Quorum } from '../../ceremony/quorum.js';
-import { parseCommandInput, type CommandName } from '../../console/index.js';
+import { isCommandName, parseCommandInput, type CommandName } from '../../console/index.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import { runCommand, type CommandCaller, type CommandDeps } from './commands.js';
+import { sealAppliance, unsealAppliance } from './console-commands.js';
 
 export interface AdminDeps extends CommandDeps {
   log: Logger;
   adminToken: string;
-  applianceId: string;
-  version: string;
-  onUnsealed: () => Promise<void>;
   /** Asks the appliance to stop gracefully once this answer is sent; absent where nothing can stop it. */
   requestStop?: () => void;
 }
@@ -279,36 +277,18 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       if (!byPin && (!list || !list.every((s): s is string => typeof s === 'string'))) {
         throw new KmsError('Validation', 'unseal needs "share" (a string) or "shares" (a list of strings), or "pin" for a PKCS#11-sealed appliance.');
       }
-      let status;
-      try {
-        status = byPin ? await deps.root.unsealWithPin(body.pin) : await deps.root.submitShares(list as string[]);
-      } catch (e) {
-        await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Unseal', outcome: 'error', errorCode: isKmsError(e) ? e.code : 'Internal' });
-        throw e;
-      }
-      if (status.state === 'unsealed') {
-        await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Unseal', outcome: 'ok' });
-        await deps.onUnsealed();
-      }
+      if (byPin && typeof body.pin !== 'string') throw new KmsError('Validation', 'unseal "pin" is the token\'s user PIN (a string).');
+      const status = await unsealAppliance({ deps }, 'kura:cli', byPin ? { pin: body.pin as string } : { shares: list as string[] });
       return json(200, status);
     }
     // Signing in: the operator's passphrase is their authority (main/ceremony/sign-in.ts).
-    if (route === 'POST /sessions') {
+    if (route === 'POST /sessions' || route === 'POST /commands/session.login') {
       const input = parseCommandInput('session.login', parseBody(req));
       return json(200, await runCommand(deps, { actor: ADMIN }, 'session.login', input));
     }
     const caller = await authenticate(deps, req);
     if (route === 'POST /seal') {
-      if ((await deps.root.status()).mode === 'dev') {
-        await deps.audit.append({ principal: caller.actor, source: 'admin', operation: 'Seal', outcome: 'error', errorCode: 'InvalidState' });
-        throw new KmsError(
-          'InvalidState',
-          'This is a dev appliance: it unseals only from its key file when it starts, so sealing it would leave it sealed until restarted. ' +
-            'Stop it with `kura stop` and restart it with `npm start` instead.',
-        );
-      }
-      deps.root.seal();
-      await deps.audit.append({ principal: caller.actor, source: 'admin', operation: 'Seal', outcome: 'ok' });
+      await sealAppliance({ deps }, caller.actor);
       return json(200, await deps.root.status());
     }
     if (route === 'POST /stop') {
@@ -318,6 +298,14 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       // The server finishes this answer before it closes: a graceful stop lets calls in progress end.
       deps.requestStop();
       return json(200, { stopping: true });
+    }
+    // Any command by its contract name (what the browser console calls): POST /commands/NAME, the input as the body.
+    const byName = /^POST \/commands\/([a-zA-Z.]{1,64})$/.exec(route);
+    if (byName) {
+      const name = byName[1]!;
+      if (!isCommandName(name)) throw new KmsError('UnknownOperation', `There is no console command ${name}.`);
+      const out = await runCommand(deps, caller, name, parseCommandInput(name, parseBody(req)));
+      return json(statusOf(out), out);
     }
     const found = commandOf(req, req.path.replace(/^\/admin\/v1/, ''));
     if (found) {
@@ -329,5 +317,33 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     if (isKmsError(err)) return json(ADMIN_STATUS[err.code], { error: err.code, message: err.message });
     deps.log.error('admin internal error', { route: route.slice(0, 128), error: err instanceof Error ? err.name : typeof err });
     return json(500, { error: 'Internal', message: 'An internal error occurred; see the appliance log.' });
+  }
+}
+
+/** How a console command ended, for a transport that is not HTTP (the desktop app's IPC). */
+export type ConsoleAnswer = { ok: true; status: 200 | 202; value: unknown } | { ok: false; error: { code: string; message: string } };
+
+/**
+ * Runs a console command as the operator a session token names — what the desktop app's IPC calls, with
+ * the token its main process keeps for the window (the renderer never holds it). `session.login`,
+ * `status` and `unseal` by shares need no token; every other command needs a live session. Errors are answered, never thrown.
+ */
+export async function runConsoleCommand(deps: AdminDeps, sessionToken: string | undefined, command: string, input: unknown): Promise<ConsoleAnswer> {
+  try {
+    if (!isCommandName(command)) throw new KmsError('UnknownOperation', `There is no console command ${command.slice(0, 64)}.`);
+    let caller: CommandCaller = { actor: ADMIN };
+    // Shares are their own authority (as POST /unseal over HTTP); a PIN can be guessed, so it needs a session.
+    const unsealByShares = command === 'unseal' && typeof input === 'object' && input !== null && (input as Record<string, unknown>).pin === undefined;
+    if (command !== 'session.login' && command !== 'status' && !unsealByShares) {
+      const session = sessionToken && deps.signIn ? await deps.signIn.session(sessionToken) : undefined;
+      if (!session) throw new KmsError('AccessDenied', 'Sign in first: there is no console session, or it has ended.');
+      caller = { actor: session.operator, session: { token: sessionToken!, expiresAt: session.expiresAt } };
+    }
+    const value = await runCommand(deps, caller, command, parseCommandInput(command, input));
+    return { ok: true, status: statusOf(value) as 200 | 202, value };
+  } catch (err) {
+    if (isKmsError(err)) return { ok: false, error: { code: err.code, message: err.message } };
+    deps.log.error('console command internal error', { command: String(command).slice(0, 64), error: err instanceof Error ? err.name : typeof err });
+    return { ok: false, error: { code: 'Internal', message: 'An internal error occurred; see the appliance log.' } };
   }
 }

@@ -147,12 +147,23 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
  * with the call's error. The façade audits the call.
  */
 export async function replayApprovedCall(deps: Pick<KmsEndpointDeps, 'kms'>, caller: CallContext): Promise<string> {
+  return JSON.stringify(await runKmsCall(deps, caller)).slice(0, 500);
+}
+
+/**
+ * A KMS call in process, as the endpoint runs it after authentication: `caller.input` is the request's
+ * JSON (as the wire has it), checked against the API model, run by the action's handler through the
+ * façade (whose unit of work authorizes, gates and audits it), and answered as the wire's JSON. For an
+ * approved request's run and the operator console's key commands; never for a call with a plaintext
+ * answer (the console has none).
+ */
+export async function runKmsCall(deps: Pick<KmsEndpointDeps, 'kms'>, caller: CallContext): Promise<Record<string, unknown>> {
   const handler = KMS_HANDLERS[caller.operation];
-  if (!handler || !OPERATIONS.has(caller.operation)) throw new KmsError('Internal', `${caller.operation} cannot be run by an approval.`);
+  if (!handler || !OPERATIONS.has(caller.operation)) throw new KmsError('UnknownOperation', `${caller.operation} is not a KMS operation Kura runs.`);
   const input = decodeRequest(caller.operation, caller.input ?? {});
   try {
     const output = await handler({ kms: deps.kms }, { ...caller, requestId: caller.requestId ?? randomUUID() }, input);
-    return JSON.stringify(encodeResponse(caller.operation, output)).slice(0, 500);
+    return encodeResponse(caller.operation, output) as Record<string, unknown>;
   } finally {
     zeroizeBuffers(input);
   }

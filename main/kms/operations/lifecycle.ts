@@ -8,7 +8,7 @@ import { KmsError, kmsErrors } from '../../common/errors.js';
 import { partitionOf } from '../../common/regions.js';
 import { isKeyUsageAllowed } from '../../crypto/asymmetric/index.js';
 import type { NewMaterial } from '../../keystores/key-store.js';
-import type { CustomKeyStoreRepository } from '../../store/index.js';
+import type { CustomKeyStoreRepository, KeyFilter } from '../../store/index.js';
 import type { CallContext } from '../key-directory.js';
 import { newKeyId } from '../identifiers.js';
 import {
@@ -190,6 +190,32 @@ export class LifecycleOperations {
         const rows = (await this.deps.keys.list(ctx.accountId, ctx.region, after, limit + 1)).map(keyFromRecord);
         return paginate(rows, limit, (k) => encodeMarker('keys', k.keyId));
       },
+    });
+  }
+
+  /**
+   * The operator console's key list: one page of the keys of the caller's account and Region that match
+   * a filter, in key ID order after `after`, and how many match in all (audited as a ListKeys read).
+   */
+  searchKeys(ctx: CallContext, filter: KeyFilter, after: string, limit: number): Promise<{ keys: Key[]; next: string | null; total: number }> {
+    return this.deps.directory.run<{ keys: [] }, never, { keys: Key[]; next: string | null; total: number }>(ctx, {
+      kind: 'read',
+      run: async () => {
+        const [rows, total] = await Promise.all([
+          this.deps.keys.search(ctx.accountId, ctx.region, filter, after, limit + 1),
+          this.deps.keys.countMatching(ctx.accountId, ctx.region, filter),
+        ]);
+        const keys = rows.slice(0, limit).map(keyFromRecord);
+        return { keys, next: rows.length > limit ? keys[keys.length - 1]!.keyId : null, total };
+      },
+    });
+  }
+
+  /** How many keys of the caller's account and Region are in each state and of each origin (the console's dashboard). */
+  keyTally(ctx: CallContext): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }> {
+    return this.deps.directory.run<{ keys: [] }, never, { byState: Record<string, number>; byOrigin: Record<string, number> }>(ctx, {
+      kind: 'read',
+      run: () => this.deps.keys.tally(ctx.accountId, ctx.region),
     });
   }
 

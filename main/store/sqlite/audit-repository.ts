@@ -57,6 +57,18 @@ export class SqliteAuditRepository implements AuditRepository {
       where.push('seq > ?');
       params.push(q.afterSeq);
     }
+    if (q.beforeSeq !== undefined) {
+      where.push('seq < ?');
+      params.push(q.beforeSeq);
+    }
+    if (q.principal !== undefined) {
+      where.push("json_extract(entry, '$.principal') = ?");
+      params.push(q.principal);
+    }
+    if (q.outcome !== undefined) {
+      where.push("json_extract(entry, '$.outcome') = ?");
+      params.push(q.outcome);
+    }
     if (q.sinceMs !== undefined) {
       where.push('at >= ?');
       params.push(q.sinceMs);

@@ -2,7 +2,7 @@
 // ./migrations.ts, and the mapping between their rows and KeyRecord, MaterialRecord and TagRecord.
 // Materials and tags reference their key with ON DELETE CASCADE, and so do aliases and import tokens:
 // deleting a key's row is the whole of KeyRepository.delete.
-import type { KeyRepository } from '../repositories.js';
+import type { KeyFilter, KeyRepository } from '../repositories.js';
 import type { KeyRecord, MaterialRecord, TagRecord } from '../records.js';
 import type { Tx } from '../transaction.js';
 import type { Row, Sql, SqliteDatabase, SqlValue } from './database.js';
@@ -118,6 +118,26 @@ async function updateRow(sql: Sql, table: string, cols: Columns, keyCols: string
   );
 }
 
+/** The SQL of a KeyFilter: text is matched as a literal substring (LIKE's wildcards escaped). */
+function keyFilter(f: KeyFilter): { where: string; params: SqlValue[] } {
+  let where = '';
+  const params: SqlValue[] = [];
+  if (f.state !== undefined) {
+    where += ' AND state = ?';
+    params.push(f.state);
+  }
+  if (f.origin !== undefined) {
+    where += ' AND origin = ?';
+    params.push(f.origin);
+  }
+  if (f.text !== undefined && f.text !== '') {
+    const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where += " AND (key_id LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')";
+    params.push(like, like);
+  }
+  return { where, params };
+}
+
 export class SqliteKeyRepository implements KeyRepository {
   constructor(private readonly db: SqliteDatabase) {}
 
@@ -136,6 +156,31 @@ export class SqliteKeyRepository implements KeyRepository {
       .read(tx)
       .all('SELECT * FROM keys WHERE account_id = ? AND region = ? AND key_id > ? ORDER BY key_id LIMIT ?', accountId, region, afterKeyId, limit);
     return rows.map(toKey);
+  }
+
+  async search(accountId: string, region: string, filter: KeyFilter, afterKeyId: string, limit: number, tx?: Tx): Promise<KeyRecord[]> {
+    const { where, params } = keyFilter(filter);
+    const rows = await this.db
+      .read(tx)
+      .all(`SELECT * FROM keys WHERE account_id = ? AND region = ? AND key_id > ?${where} ORDER BY key_id LIMIT ?`, accountId, region, afterKeyId, ...params, limit);
+    return rows.map(toKey);
+  }
+
+  async countMatching(accountId: string, region: string, filter: KeyFilter, tx?: Tx): Promise<number> {
+    const { where, params } = keyFilter(filter);
+    const r = await this.db.read(tx).get(`SELECT COUNT(*) AS n FROM keys WHERE account_id = ? AND region = ?${where}`, accountId, region, ...params);
+    return Number(r?.n ?? 0);
+  }
+
+  async tally(accountId: string, region: string, tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }> {
+    const rows = await this.db.read(tx).all('SELECT state, origin, COUNT(*) AS n FROM keys WHERE account_id = ? AND region = ? GROUP BY state, origin', accountId, region);
+    const byState: Record<string, number> = {};
+    const byOrigin: Record<string, number> = {};
+    for (const r of rows) {
+      byState[String(r.state)] = (byState[String(r.state)] ?? 0) + Number(r.n);
+      byOrigin[String(r.origin)] = (byOrigin[String(r.origin)] ?? 0) + Number(r.n);
+    }
+    return { byState, byOrigin };
   }
 
   async insert(tx: Tx, k: KeyRecord): Promise<void> {

@@ -1,0 +1,204 @@
+// The operator console's own commands (main/api/admin/console-commands.ts) through POST
+// /admin/v1/commands/NAME, as the browser console calls them, over a real SQLite store whose KMS calls
+// the quorum gates (as app.ts wires it): status and the dev appliance's refusal to seal; keys created,
+// paged, filtered and searched; a key's detail; enable, disable, a deletion scheduled and cancelled; the
+// BYOK ceremony's steps — import parameters with fingerprints, material wrapped with RSA-OAEP by the test,
+// an import the key-import quorum gates, run by two approvals; a gated deletion; the audit log's pages,
+// newest first; the dashboard's counts; and the desktop's entry point (runConsoleCommand), which needs a
+// session for everything but signing in, the status and unsealing by shares.
+import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runConsoleCommand, type AdminDeps } from '../../../main/api/admin/routes.js';
+import type { ApprovalView, KeyMetadataView, KeyPageView } from '../../../main/console/index.js';
+import { adminCaller, approveWith, custodian, openQuorumAdmin, type Custodian } from '../../support/custodians.js';
+import type { Domain } from '../../support/domain.js';
+
+const TOKEN = 'test-admin-token';
+const ACCOUNT = '111122223333';
+const team: Record<'alice' | 'bob' | 'carol', Custodian> = { alice: custodian('ed25519'), bob: custodian('p256'), carol: custodian('ed25519') };
+
+let d: Domain;
+let deps: AdminDeps;
+const http = adminCaller(() => deps, TOKEN);
+const approve = approveWith(http);
+/** A console command by name, with the admin token. */
+const run = (name: string, input: unknown = {}, token?: string) => http('POST', `/commands/${name}`, input, token);
+const ok = async <T>(name: string, input: unknown = {}): Promise<T> => {
+  const r = await run(name, input);
+  expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(200);
+  return r.body as T;
+};
+
+async function approvedByTwo(view: ApprovalView): Promise<ApprovalView> {
+  const statement = Buffer.from(view.statement, 'base64');
+  await approve(view.id, team.alice.sign(statement), 'alice');
+  const done = await approve(view.id, team.bob.sign(statement), 'bob');
+  return done.body as unknown as ApprovalView;
+}
+
+beforeAll(async () => {
+  ({ d, deps } = await openQuorumAdmin(TOKEN, { gateKms: true }));
+  deps.consoleAccount = { accountId: ACCOUNT, region: 'us-east-1' };
+  deps.endpoints = () => ({ kms: 'http://127.0.0.1:7420', console: 'http://127.0.0.1:7420/console/' });
+  for (const [name, c] of Object.entries(team)) expect((await http('POST', '/operators', { name, publicKey: c.publicPem })).status).toBe(200);
+});
+
+afterAll(async () => {
+  await d?.close();
+});
+
+describe('the appliance', () => {
+  it('status names the appliance; a dev appliance refuses to seal; unknown commands and inputs are refused', async () => {
+    expect(await ok('status')).toEqual({ state: 'unsealed', mode: 'dev', threshold: expect.any(Number), shares: expect.any(Number), progress: 0, applianceId: d.applianceId, version: 'test' });
+    const seal = await run('seal');
+    expect([seal.status, seal.body.error]).toEqual([409, 'InvalidState']);
+    expect((await run('no.such.command')).status).toBe(404);
+    expect((await run('keys.list', { limit: 0 })).status).toBe(400);
+    expect((await run('status', {}, 'not-a-token')).status).toBe(403);
+  });
+
+  it('network.status lists the non-loopback interfaces that are up', async () => {
+    const n = await ok<{ offline: boolean; interfaces: { name: string; address: string }[] }>('network.status');
+    expect(n.offline).toBe(n.interfaces.length === 0);
+    expect(n.interfaces.every((i) => i.address !== '127.0.0.1' && i.address !== '::1')).toBe(true);
+  });
+});
+
+describe('keys', () => {
+  const made: KeyMetadataView[] = [];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 7; i++) made.push(await ok<KeyMetadataView>('keys.create', { description: i % 2 ? `odd key ${i}` : `even 100% key ${i}` }));
+    made.push(await ok<KeyMetadataView>('keys.create', { description: 'to import', origin: 'EXTERNAL' }));
+  });
+
+  it('keys.create answers KeyMetadata in the chosen account; keys.list pages in key ID order with the total', async () => {
+    expect(made[0]).toMatchObject({ AWSAccountId: ACCOUNT, KeyState: 'Enabled', Origin: 'AWS_KMS', Description: 'even 100% key 0' });
+    const ids = made.map((k) => k.KeyId).sort();
+    const first = await ok<KeyPageView>('keys.list', { limit: 3 });
+    expect(first).toMatchObject({ accountId: ACCOUNT, region: 'us-east-1', total: 8 });
+    expect(first.keys.map((k) => k.keyId)).toEqual(ids.slice(0, 3));
+    expect(first.next).toBe(ids[2]);
+    const rest = await ok<KeyPageView>('keys.list', { limit: 10, after: first.next });
+    expect(rest.keys.map((k) => k.keyId)).toEqual(ids.slice(3));
+    expect(rest.next).toBeNull();
+    expect(rest.keys[0]).toEqual({ keyId: ids[3], arn: expect.stringMatching(/^arn:aws:kms:us-east-1:111122223333:key\//), state: expect.any(String), origin: expect.any(String), keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', description: expect.any(String), createdAt: expect.any(String) });
+  });
+
+  it('filters by state and origin, and searches descriptions and IDs as literal text', async () => {
+    expect((await ok<KeyPageView>('keys.list', { origin: 'EXTERNAL' })).keys.map((k) => k.description)).toEqual(['to import']);
+    expect((await ok<KeyPageView>('keys.list', { state: 'PendingImport' })).total).toBe(1);
+    expect((await ok<KeyPageView>('keys.list', { search: 'odd' })).total).toBe(3);
+    // "%" and "_" are text, not wildcards.
+    expect((await ok<KeyPageView>('keys.list', { search: '100%' })).total).toBe(4);
+    expect((await ok<KeyPageView>('keys.list', { search: '_' })).total).toBe(0);
+    expect((await ok<KeyPageView>('keys.list', { search: made[5]!.KeyId.slice(0, 13) })).keys.map((k) => k.keyId)).toContain(made[5]!.KeyId);
+    expect((await ok<KeyPageView>('keys.list', { accountId: '999988887777' })).total).toBe(0);
+  });
+
+  it('keys.show gives metadata, aliases, tags, the policy, rotations and the key\'s recent audit entries', async () => {
+    const k = made[1]!;
+    const shown = await ok<{ metadata: KeyMetadataView; aliases: string[]; policy: string; rotationEnabled: boolean; recentAudit: { operation: string; keyId?: string }[] }>('keys.show', { keyId: k.KeyId });
+    expect(shown.metadata.KeyId).toBe(k.KeyId);
+    expect(shown.aliases).toEqual([]);
+    expect(JSON.parse(shown.policy).Statement).toBeDefined();
+    expect(shown.rotationEnabled).toBe(false);
+    expect(shown.recentAudit.map((e) => e.operation)).toContain('CreateKey');
+    expect(shown.recentAudit.every((e) => e.keyId === k.KeyId)).toBe(true);
+    expect((await run('keys.show', { keyId: '00000000-0000-0000-0000-000000000000' })).body.error).toBe('NotFound');
+  });
+
+  it('enable, disable, and a deletion scheduled then cancelled (no key-deletion policy yet)', async () => {
+    const id = made[2]!.KeyId;
+    expect((await ok<KeyMetadataView>('keys.disable', { keyId: id })).KeyState).toBe('Disabled');
+    expect((await ok<KeyMetadataView>('keys.enable', { keyId: id })).KeyState).toBe('Enabled');
+    const scheduled = await ok<{ applied: boolean; keyState: string; deletionDate: string }>('keys.scheduleDeletion', { keyId: id, pendingWindowInDays: 7 });
+    expect(scheduled).toMatchObject({ applied: true, keyId: expect.stringMatching(new RegExp(`:key/${id}$`)), keyState: 'PendingDeletion' });
+    expect(Date.parse(scheduled.deletionDate) - d.clock.nowMs()).toBe(7 * 86_400_000);
+    expect((await ok<KeyMetadataView>('keys.cancelDeletion', { keyId: id })).KeyState).toBe('Disabled');
+  });
+
+  it('the BYOK ceremony: parameters with fingerprints, material wrapped off-line, an import two custodians approve', async () => {
+    expect((await http('PUT', '/quorum/key-import', { threshold: 2, operators: ['alice', 'bob', 'carol'] })).status).toBe(200);
+    const key = made[7]!;
+    const params = await ok<{ publicKey: string; publicKeyPem: string; importToken: string; publicKeyFingerprint: string; importTokenFingerprint: string; parametersValidTo: string }>('imports.parameters', {
+      keyId: key.KeyId,
+      wrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+      wrappingKeySpec: 'RSA_2048',
+    });
+    expect(params.publicKeyFingerprint).toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){15}$/);
+    expect(params.importTokenFingerprint).toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){15}$/);
+    expect(createPublicKey(params.publicKeyPem).export({ format: 'der', type: 'spki' }).toString('base64')).toBe(params.publicKey);
+    expect(Date.parse(params.parametersValidTo) - d.clock.nowMs()).toBe(24 * 3_600_000);
+
+    const material = randomBytes(32);
+    const wrapped = publicEncrypt({ key: params.publicKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
+    const asked = await run('imports.material', { keyId: key.KeyId, importToken: params.importToken, encryptedKeyMaterial: wrapped.toString('base64'), expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+    expect(asked.status).toBe(202);
+    const request = asked.body.approvalRequest as ApprovalView;
+    expect(request).toMatchObject({ action: 'kms:ImportKeyMaterial', actionClass: 'key-import', requester: `arn:aws:iam::${ACCOUNT}:user/kura-console/kura-admin` });
+    expect(request.parameters).not.toContain(material.toString('base64'));
+    expect((await ok<{ metadata: KeyMetadataView }>('keys.show', { keyId: key.KeyId })).metadata.KeyState).toBe('PendingImport');
+    expect((await approvedByTwo(request)).status).toBe('EXECUTED');
+    expect((await ok<{ metadata: KeyMetadataView }>('keys.show', { keyId: key.KeyId })).metadata).toMatchObject({ KeyState: 'Enabled', Origin: 'EXTERNAL' });
+  });
+
+  it('a deletion the key-deletion quorum gates answers the approval request, and runs once approved', async () => {
+    expect((await http('PUT', '/quorum/key-deletion', { threshold: 2, operators: ['alice', 'bob', 'carol'] })).status).toBe(200);
+    const id = made[3]!.KeyId;
+    const asked = await run('keys.scheduleDeletion', { keyId: id, pendingWindowInDays: 30 });
+    expect(asked.status).toBe(202);
+    const request = asked.body.approvalRequest as ApprovalView;
+    expect(request.action).toBe('kms:ScheduleKeyDeletion');
+    expect((await ok<{ metadata: KeyMetadataView }>('keys.show', { keyId: id })).metadata.KeyState).toBe('Enabled');
+    expect((await approvedByTwo(request)).status).toBe('EXECUTED');
+    expect((await ok<{ metadata: KeyMetadataView }>('keys.show', { keyId: id })).metadata.KeyState).toBe('PendingDeletion');
+  });
+
+  it('the dashboard counts keys by state and origin, pending approvals and the audit head', async () => {
+    await run('keys.scheduleDeletion', { keyId: made[4]!.KeyId }); // pending approval
+    const dash = await ok<{ keys: { total: number; byState: Record<string, number>; byOrigin: Record<string, number> }; pendingApprovals: number; audit: { entries: number; head: string }; endpoints: unknown; status: { state: string } }>('dashboard');
+    expect(dash.status.state).toBe('unsealed');
+    expect(dash.keys.total).toBe(8);
+    expect(dash.keys.byOrigin).toEqual({ AWS_KMS: 7, EXTERNAL: 1 });
+    expect(dash.keys.byState.PendingDeletion).toBe(1);
+    expect(dash.pendingApprovals).toBe(1);
+    expect(dash.audit.head).toMatch(/^[0-9a-f]{64}$/);
+    expect(dash.endpoints).toEqual({ kms: 'http://127.0.0.1:7420', console: 'http://127.0.0.1:7420/console/' });
+  });
+});
+
+describe('the audit log', () => {
+  it('pages newest first with filters; next is the sequence number to page before', async () => {
+    const all = await ok<{ entries: { seq: number; operation: string; outcome: string; hash: string }[]; next: number | null }>('audit.list', { limit: 5 });
+    expect(all.entries).toHaveLength(5);
+    const seqs = all.entries.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+    const older = await ok<{ entries: { seq: number }[] }>('audit.list', { limit: 5, before: all.next });
+    expect(older.entries[0]!.seq).toBe(seqs[4]! - 1);
+    const created = await ok<{ entries: { operation: string }[] }>('audit.list', { operation: 'CreateKey', limit: 500 });
+    expect(created.entries).toHaveLength(8);
+    const failed = await ok<{ entries: { outcome: string }[] }>('audit.list', { outcome: 'error', limit: 500 });
+    expect(failed.entries.length).toBeGreaterThan(0);
+    expect(failed.entries.every((e) => e.outcome === 'error')).toBe(true);
+  });
+});
+
+describe('the desktop entry point (runConsoleCommand)', () => {
+  it('signs in without a session; every other command but status needs one; errors are answered, not thrown', async () => {
+    expect(await runConsoleCommand(deps, undefined, 'keys.list', {})).toEqual({ ok: false, error: { code: 'AccessDenied', message: expect.stringMatching(/Sign in first/) } });
+    expect(await runConsoleCommand(deps, undefined, 'status', {})).toMatchObject({ ok: true, status: 200, value: { state: 'unsealed' } });
+    expect(await runConsoleCommand(deps, undefined, 'toString', {})).toMatchObject({ ok: false, error: { code: 'UnknownOperation' } });
+    expect((await http('PUT', '/operators/carol/passphrase', { passphrase: 'carol at the desktop app' })).status).toBe(200);
+    const login = await runConsoleCommand(deps, undefined, 'session.login', { operator: 'carol', passphrase: 'carol at the desktop app' });
+    expect(login).toMatchObject({ ok: true, value: { operator: 'carol' } });
+    const token = ((login as { value: { token: string } }).value).token;
+    expect(await runConsoleCommand(deps, token, 'keys.list', { limit: 1 })).toMatchObject({ ok: true, value: { total: 8 } });
+    expect(await runConsoleCommand(deps, token, 'keys.list', { limit: 'x' })).toMatchObject({ ok: false, error: { code: 'Validation' } });
+    const made = await runConsoleCommand(deps, token, 'keys.create', { description: 'made at the desktop' });
+    expect(made).toMatchObject({ ok: true, value: { KeyState: 'Enabled' } });
+    const asked = await runConsoleCommand(deps, token, 'keys.scheduleDeletion', { keyId: (made as { value: KeyMetadataView }).value.KeyId });
+    expect(asked).toMatchObject({ ok: true, status: 202, value: { applied: false, approvalRequest: { requester: `arn:aws:iam::${ACCOUNT}:user/kura-console/carol` } } });
+  });
+});
+
