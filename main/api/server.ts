@@ -17,6 +17,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { kmsErrorResponse } from './kms/errors.js';
+import { browserGuard } from './browser-guard.js';
 import type { JsonResponse, RawRequest, RawResponse } from './http.js';
 import { routeOf, splitRequestTarget } from './request-target.js';
 
@@ -248,7 +249,7 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     const raw: RawRequest = { method, path: target.path, query: target.query, headers: req.headers, body, remoteAddress: req.socket.remoteAddress ?? 'unknown' };
     switch (routeOf(target.path)) {
       case 'admin':
-        return opts.routes.admin(raw);
+        return browserGuard(raw, opts.host, { checkOrigin: true }) ?? opts.routes.admin(raw);
       case 'kms':
         if (method !== 'POST') {
           const r = kmsErrorResponse(405, 'UnknownOperationException', `The KMS API takes POST /, not ${method.slice(0, 16)}.`);
@@ -256,7 +257,7 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
         }
         return opts.routes.kms(raw);
       case 'console':
-        if (opts.routes.console) return opts.routes.console(raw);
+        if (opts.routes.console) return browserGuard(raw, opts.host, { checkOrigin: false }) ?? opts.routes.console(raw);
         return kmsErrorResponse(404, 'UnknownOperationException', 'This listener does not serve the operator console.');
       case 'xks':
         if (opts.routes.xks) return opts.routes.xks(raw);
