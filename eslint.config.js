@@ -128,7 +128,7 @@ const layersRule = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'native/**/build/**', '.kura-dev/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'native/**/build/**', '.kura-dev/**', 'release/**', 'test-output/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -145,7 +145,7 @@ export default tseslint.config(
     rules: { eqeqeq: 'off', 'no-loss-of-precision': 'off', '@typescript-eslint/no-loss-of-precision': 'off', 'prefer-const': 'off' },
   },
   {
-    files: ['main/**/*.ts', 'renderer/**/*.ts', 'renderer/**/*.vue'],
+    files: ['main/**/*.ts', 'main/**/*.cts', 'renderer/**/*.ts', 'renderer/**/*.vue'],
     plugins: { kura: { rules: { layers: layersRule } } },
     rules: { 'kura/layers': 'error' },
   },

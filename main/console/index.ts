@@ -2,3 +2,5 @@
 export * from './commands.js';
 export { CONSOLE_CSP } from './csp.js';
 export type * from './views.js';
+export type * from './bridge.js';
+export { networkStatus, type InterfaceTable } from './network.js';

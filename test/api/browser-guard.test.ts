@@ -18,7 +18,8 @@ describe('browserGuard', () => {
   });
 
   it('refuses another host name (DNS rebinding), a missing Host, and a wildcard listener\'s own name', () => {
-    for (const headers of [{ host: 'attacker.example:7420' }, { host: 'attacker.example' }, {}, { host: '127.0.0.1.attacker.example' }]) {
+    const cases: Record<string, string>[] = [{ host: 'attacker.example:7420' }, { host: 'attacker.example' }, {}, { host: '127.0.0.1.attacker.example' }];
+    for (const headers of cases) {
       const r = browserGuard(req(headers), '127.0.0.1', admin);
       expect(r?.status, JSON.stringify(headers)).toBe(421);
     }

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { KmsError, isKmsError } from '../../common/errors.js';
-import type { ChangeView, CommandName, KeyMetadataView, AuditEntryView } from '../../console/index.js';
+import { networkStatus, type ChangeView, type CommandName, type KeyMetadataView, type AuditEntryView } from '../../console/index.js';
 import { ApprovalPendingError, type CallContext } from '../../kms/index.js';
 import { runKmsCall } from '../kms/dispatch.js';
 import type { Handlers, Run } from './commands.js';
@@ -163,12 +163,7 @@ export const CONSOLE_HANDLERS: Pick<Handlers, ConsoleCommand & CommandName> = {
     await unsealAppliance(r, r.caller.actor, i);
     return statusOf(r);
   },
-  'network.status': async () => {
-    const interfaces = Object.entries(os.networkInterfaces()).flatMap(([name, addrs]) =>
-      (addrs ?? []).filter((a) => !a.internal).map((a) => ({ name, address: a.address, family: a.family })),
-    );
-    return { interfaces, offline: interfaces.length === 0 };
-  },
+  'network.status': async () => networkStatus(os.networkInterfaces()),
   dashboard: async (r, i) => {
     const status = await statusOf(r);
     const unsealed = status.state === 'unsealed';

@@ -17,7 +17,7 @@ import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import { parseOperatorPublicKey } from '../../ceremony/operator-keys.js';
 import { ACTION_CLASSES, ADMIN, type Quorum } from '../../ceremony/quorum.js';
-import { isCommandName, parseCommandInput, type CommandName } from '../../console/index.js';
+import { isCommandName, parseCommandInput, type CommandName, type ConsoleAnswer } from '../../console/index.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import { runCommand, type CommandCaller, type CommandDeps } from './commands.js';
 import { sealAppliance, unsealAppliance } from './console-commands.js';
@@ -320,8 +320,7 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
   }
 }
 
-/** How a console command ended, for a transport that is not HTTP (the desktop app's IPC). */
-export type ConsoleAnswer = { ok: true; status: 200 | 202; value: unknown } | { ok: false; error: { code: string; message: string } };
+export type { ConsoleAnswer };
 
 /**
  * Runs a console command as the operator a session token names — what the desktop app's IPC calls, with

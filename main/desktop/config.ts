@@ -1,0 +1,104 @@
+// The desktop app's settings: which appliance its main process runs, from its command line
+// (`npm run desktop -- --dev`, or the packaged app's arguments) and the same KURA_* variables `kura serve`
+// reads, and the appliance configuration they make.
+//
+//   --dev             a dev appliance as `npm start` makes: ./.kura-dev, unsealed at start from the dev
+//                     root key file there (INSECURE; for trying the console, never for real keys)
+//   --data-dir DIR    KURA_DATA_DIR; default ./.kura-dev with --dev, else $XDG_DATA_HOME/kura or
+//                     ~/.local/share/kura — where `kura serve` and the `kura` commands look, so that
+//                     `kura status` finds the desktop's appliance through its runtime file
+//   --port P          KURA_PORT; the loopback KMS listener's port (default 7420; 0 picks a free one)
+//   --log-level L     KURA_LOG_LEVEL: debug, info (default), warn or error
+//   KURA_DEVTOOLS=1   allows the window's devtools in a packaged build (an unpackaged one always has them)
+//
+// The listener is always on 127.0.0.1. Anything else on the command line is Electron's or Chromium's
+// (switches they add, the entry script's path) and is left to them.
+import os from 'node:os';
+import path from 'node:path';
+import type { ApplianceConfig } from '../app.js';
+import { LOG_LEVELS, type LogLevel } from '../common/log.js';
+
+export interface DesktopSettings {
+  dev: boolean;
+  dataDir: string;
+  port: number;
+  logLevel: LogLevel;
+  devTools: boolean;
+}
+
+/** A setting Kura cannot use, named with where it came from. */
+export class DesktopConfigError extends Error {}
+
+/** The user's data directory, as `kura serve` defaults to it (main/cli/config.ts userDataDir). */
+function userDataDir(env: NodeJS.ProcessEnv, home: string): string {
+  return path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'kura');
+}
+
+/** `--name value` or `--name=value` at `i`: the value and how many arguments it took, or undefined. */
+function optionAt(argv: readonly string[], i: number, name: string): { value: string; used: number } | undefined {
+  const arg = argv[i]!;
+  if (arg.startsWith(`--${name}=`)) return { value: arg.slice(name.length + 3), used: 1 };
+  if (arg !== `--${name}`) return undefined;
+  const value = argv[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new DesktopConfigError(`--${name} needs a value.`);
+  return { value, used: 2 };
+}
+
+/**
+ * The settings of `argv` (the app's own arguments, after Electron's executable) and `env`. `ignored`
+ * lists the arguments that are not Kura's, for the log.
+ */
+export function desktopSettings(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  where: { isPackaged: boolean; cwd: string; home?: string },
+): { settings: DesktopSettings; ignored: string[] } {
+  const given: { dev?: boolean; 'data-dir'?: string; port?: string; 'log-level'?: string } = {};
+  const ignored: string[] = [];
+  for (let i = 0; i < argv.length; ) {
+    if (argv[i] === '--dev') {
+      given.dev = true;
+      i += 1;
+      continue;
+    }
+    const found = (['data-dir', 'port', 'log-level'] as const).map((name) => ({ name, hit: optionAt(argv, i, name) })).find((o) => o.hit !== undefined);
+    if (found?.hit) {
+      given[found.name] = found.hit.value;
+      i += found.hit.used;
+      continue;
+    }
+    ignored.push(argv[i]!);
+    i += 1;
+  }
+  const dev = given.dev === true;
+  const portText = given.port ?? env.KURA_PORT ?? '7420';
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port > 65535) {
+    throw new DesktopConfigError(`${given.port !== undefined ? '--port' : 'KURA_PORT'} must be a port number from 0 to 65535, not "${portText}".`);
+  }
+  const level = given['log-level'] ?? env.KURA_LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new DesktopConfigError(`${given['log-level'] !== undefined ? '--log-level' : 'KURA_LOG_LEVEL'} must be one of ${LOG_LEVELS.join(', ')}, not "${level}".`);
+  }
+  const dataDirGiven = given['data-dir'] ?? (env.KURA_DATA_DIR || undefined);
+  const dataDir = path.resolve(where.cwd, dataDirGiven ?? (dev ? '.kura-dev' : userDataDir(env, where.home ?? os.homedir())));
+  return {
+    settings: { dev, dataDir, port, logLevel: level as LogLevel, devTools: !where.isPackaged || env.KURA_DEVTOOLS === '1' },
+    ignored,
+  };
+}
+
+/**
+ * The appliance the desktop runs: loopback only, with `kura serve`'s default limits (api/server.ts
+ * DEFAULT_LIMITS, which app.ts does not export) and 256 connections — one operator's desktop, not a server.
+ */
+export function desktopApplianceConfig(s: DesktopSettings): ApplianceConfig {
+  return {
+    host: '127.0.0.1',
+    port: s.port,
+    dataDir: s.dataDir,
+    dev: s.dev,
+    schedulerIntervalMs: 60_000,
+    limits: { maxConnections: 256, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 5_000, drainMs: 5_000 },
+  };
+}

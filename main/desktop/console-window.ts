@@ -1,0 +1,127 @@
+// The console's one window and everything that keeps its page a page: Electron's security checklist
+// applied to a renderer that loads only Kura's own built files (dist/renderer, by loadFile) and talks to
+// the appliance only through the preload's `window.kura`.
+//
+// - webPreferences: context isolation, the Chromium sandbox, no Node in the page, its workers or
+//   frames, web security on, no <webview>, no spellchecker (it would send words to a service), an
+//   in-memory session (nothing of the page is kept on disk), devtools only where allowed (./config.ts).
+// - The console's Content-Security-Policy (main/console/csp.ts, the text the headless /console/ route
+//   sends too) as a header on every response of the window's session, beside the renderer's meta tag:
+//   the meta tag is what Chromium applies to a file:// page on Electron versions whose webRequest does
+//   not see file loads, and the header is what carries frame-ancestors.
+// - Navigation: the page may reload itself and nothing else; no new windows; no <webview> attaches.
+// - Permissions: every request and check is denied (camera, notifications, HID, USB, serial, …), except
+//   that the console's own page may write text to the clipboard — the BYOK wizard's "copy" buttons for
+//   the OpenSSL commands and fingerprints need it; Chromium lets a page do so only on a user gesture.
+import { pathToFileURL } from 'node:url';
+import { CONSOLE_CSP } from '../console/index.js';
+import type { BrowserWindow, BrowserWindowOptions, ElectronMain, PermissionDetails, ResponseHeaders, Session, WebContents } from './electron-api.js';
+
+/** The session partition of the window: no `persist:` prefix, so it lives in memory only. */
+export const CONSOLE_PARTITION = 'kura-console';
+
+/** Permissions the console's own top-level page is granted; everything else is denied to everyone. */
+export const CONSOLE_PERMISSIONS: readonly string[] = ['clipboard-sanitized-write'];
+
+export interface ConsoleWindowPaths {
+  /** The built preload script (absolute: Electron requires it for a sandboxed window). */
+  preload: string;
+  /** The built console's index.html (dist/renderer/index.html). */
+  indexHtml: string;
+  /** The window icon (assets/icon-512.png), where there is one. */
+  icon?: string;
+}
+
+/** The window's options: every security setting explicitly, whatever Electron's defaults are. */
+export function consoleWindowOptions(paths: ConsoleWindowPaths, devTools: boolean): BrowserWindowOptions {
+  return {
+    width: 1280,
+    height: 860,
+    minWidth: 960,
+    minHeight: 640,
+    title: 'Kura',
+    // Shown when its first paint is ready, so that no blank window flashes.
+    show: false,
+    ...(paths.icon ? { icon: paths.icon } : {}),
+    webPreferences: {
+      preload: paths.preload,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
+      devTools,
+      safeDialogs: true,
+      enableWebSQL: false,
+      partition: CONSOLE_PARTITION,
+    },
+  };
+}
+
+/**
+ * Whether `url` is the console's own page: a file: URL of exactly that file. Its query and fragment may
+ * differ (the console routes by fragment), nothing else.
+ */
+export function isConsolePage(url: string, indexHtml: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  const page = pathToFileURL(indexHtml);
+  return u.protocol === 'file:' && u.host === page.host && u.pathname === page.pathname;
+}
+
+/** The response's headers with the console's policy added (a policy already there stays: policies only narrow). */
+export function withConsoleCsp(headers: ResponseHeaders | undefined): ResponseHeaders {
+  const out: ResponseHeaders = { ...headers };
+  out['Content-Security-Policy'] = [...(out['Content-Security-Policy'] ?? []), CONSOLE_CSP];
+  return out;
+}
+
+/** The session rules: the CSP header on every response, every permission and device denied but the one above. */
+export function hardenSession(session: Session, indexHtml: string): void {
+  session.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: withConsoleCsp(details.responseHeaders) }));
+  const allowed = (permission: string, details: PermissionDetails) =>
+    CONSOLE_PERMISSIONS.includes(permission) && details.isMainFrame === true && details.requestingUrl !== undefined && isConsolePage(details.requestingUrl, indexHtml);
+  session.setPermissionRequestHandler((_contents, permission, callback, details) => callback(allowed(permission, details)));
+  session.setPermissionCheckHandler((_contents, permission, _origin, details) => allowed(permission, details));
+  session.setDevicePermissionHandler(() => false);
+}
+
+const hardened = new WeakSet<WebContents>();
+
+/**
+ * The rules for any web contents of the app (the console's, and any other Electron makes): it may not
+ * navigate anywhere but the console's page, open windows, or attach a <webview>. Once per contents.
+ */
+export function hardenWebContents(contents: WebContents, indexHtml: string): void {
+  if (hardened.has(contents)) return;
+  hardened.add(contents);
+  const keepOnConsole = (event: { preventDefault(): void }, url: string) => {
+    if (!isConsolePage(url, indexHtml)) event.preventDefault();
+  };
+  contents.on('will-navigate', keepOnConsole);
+  contents.on('will-redirect', keepOnConsole);
+  // No link, window.open or form target opens anything: the console has no external pages to show, and
+  // an offline ceremony must not start a browser.
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+}
+
+/** Makes the console's window with its rules in place; the caller loads the page once its IPC handler is in. */
+export function openConsoleWindow(electron: ElectronMain, paths: ConsoleWindowPaths, devTools: boolean): BrowserWindow {
+  const win = new electron.BrowserWindow(consoleWindowOptions(paths, devTools));
+  // Before loadFile: the first response must already get the header, the first request the handlers.
+  hardenSession(win.webContents.session, paths.indexHtml);
+  hardenWebContents(win.webContents, paths.indexHtml);
+  win.once('ready-to-show', () => win.show());
+  return win;
+}

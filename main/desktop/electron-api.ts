@@ -1,0 +1,140 @@
+// The part of Electron's main-process API the desktop shell uses, typed here rather than taken from the
+// `electron` package: that package is not installed on machines that cannot download its binary (it
+// fetches one from GitHub at install time), and main/desktop must still typecheck and be tested there.
+// Only ./main.ts gets the real module, at run time (`import('electron')`); everything else takes an
+// `ElectronMain` as a parameter, so the tests pass a test double (test/desktop/support/fake-electron.ts).
+//
+// Each member is the subset of Electron's own signature that Kura calls (Electron 28 or later: the main
+// process is an ES module). Adding a call to Electron means adding its shape here first, which keeps the
+// shell's reach into Electron small and visible in one file.
+
+/** Electron's event object for cancellable events (will-navigate, will-redirect, before-quit, …). */
+export interface ElectronEvent {
+  preventDefault(): void;
+}
+
+/** A frame of a page (WebFrameMain): the IPC handler checks which frame sent a message. */
+export interface WebFrame {
+  readonly url: string;
+  /** Null for the top frame. */
+  readonly parent: WebFrame | null;
+}
+
+/** The headers of a response, as webRequest gives and takes them (one array of values per name). */
+export type ResponseHeaders = Record<string, string[]>;
+
+export interface HeadersReceivedDetails {
+  readonly url: string;
+  readonly resourceType?: string;
+  readonly responseHeaders?: ResponseHeaders;
+}
+
+export interface PermissionDetails {
+  /** The URL of the frame that asks (for a check: the last URL it loaded). */
+  readonly requestingUrl?: string;
+  readonly isMainFrame?: boolean;
+}
+
+export interface Session {
+  readonly webRequest: {
+    onHeadersReceived(listener: (details: HeadersReceivedDetails, callback: (response: { responseHeaders?: ResponseHeaders; cancel?: boolean }) => void) => void): void;
+  };
+  setPermissionRequestHandler(handler: (contents: WebContents, permission: string, callback: (granted: boolean) => void, details: PermissionDetails) => void): void;
+  setPermissionCheckHandler(handler: (contents: WebContents | null, permission: string, requestingOrigin: string, details: PermissionDetails) => boolean): void;
+  /** WebHID, WebUSB and Web Serial device grants. */
+  setDevicePermissionHandler(handler: (details: { deviceType: string; origin: string }) => boolean): void;
+}
+
+export interface WebContents {
+  readonly id: number;
+  readonly session: Session;
+  readonly mainFrame: WebFrame;
+  on(event: 'will-navigate' | 'will-redirect', listener: (event: ElectronEvent, url: string) => void): unknown;
+  on(event: 'will-attach-webview', listener: (event: ElectronEvent) => void): unknown;
+  on(event: 'did-finish-load', listener: () => void): unknown;
+  on(event: 'render-process-gone', listener: (event: ElectronEvent, details: { reason: string }) => void): unknown;
+  setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
+  send(channel: string, ...args: unknown[]): void;
+  isDestroyed(): boolean;
+}
+
+/** The webPreferences Kura sets (Electron's names; every security-relevant one explicitly). */
+export interface WebPreferences {
+  preload: string;
+  contextIsolation: boolean;
+  sandbox: boolean;
+  nodeIntegration: boolean;
+  nodeIntegrationInWorker: boolean;
+  nodeIntegrationInSubFrames: boolean;
+  webSecurity: boolean;
+  allowRunningInsecureContent: boolean;
+  experimentalFeatures: boolean;
+  webviewTag: boolean;
+  navigateOnDragDrop: boolean;
+  spellcheck: boolean;
+  devTools: boolean;
+  safeDialogs: boolean;
+  enableWebSQL: boolean;
+  partition: string;
+}
+
+export interface BrowserWindowOptions {
+  width: number;
+  height: number;
+  minWidth: number;
+  minHeight: number;
+  title: string;
+  show: boolean;
+  icon?: string;
+  webPreferences: WebPreferences;
+}
+
+export interface BrowserWindow {
+  readonly webContents: WebContents;
+  loadFile(file: string): Promise<void>;
+  show(): void;
+  focus(): void;
+  restore(): void;
+  isMinimized(): boolean;
+  isDestroyed(): boolean;
+  once(event: 'ready-to-show', listener: () => void): unknown;
+  on(event: 'closed', listener: () => void): unknown;
+}
+
+/** What ipcMain.handle's listener receives about the sender. */
+export interface IpcInvokeEvent {
+  readonly sender: WebContents;
+  /** Null when the frame has navigated away or been destroyed since it sent. */
+  readonly senderFrame: WebFrame | null;
+}
+
+export interface IpcMain {
+  handle(channel: string, listener: (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>): void;
+  removeHandler(channel: string): void;
+}
+
+export interface App {
+  readonly isPackaged: boolean;
+  setName(name: string): void;
+  enableSandbox(): void;
+  requestSingleInstanceLock(): boolean;
+  whenReady(): Promise<void>;
+  quit(): void;
+  exit(code: number): void;
+  on(event: 'before-quit', listener: (event: ElectronEvent) => void): unknown;
+  on(event: 'window-all-closed' | 'second-instance', listener: () => void): unknown;
+  on(event: 'web-contents-created', listener: (event: ElectronEvent, contents: WebContents) => void): unknown;
+}
+
+export interface Dialog {
+  /** A modal error box; safe before the app is ready (Kura's start-up failures use it). */
+  showErrorBox(title: string, content: string): void;
+}
+
+/** The electron module as the main process sees it. */
+export interface ElectronMain {
+  readonly app: App;
+  readonly BrowserWindow: new (options: BrowserWindowOptions) => BrowserWindow;
+  readonly ipcMain: IpcMain;
+  readonly dialog: Dialog;
+}

@@ -1,0 +1,59 @@
+// The desktop's settings (main/desktop/config.ts): its options and KURA_* variables, their defaults (the
+// data directory `kura serve` uses, ./.kura-dev with --dev), and the appliance configuration they make.
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DesktopConfigError, desktopApplianceConfig, desktopSettings } from '../../main/desktop/config.js';
+
+const where = { isPackaged: false, cwd: '/work/here', home: '/home/op' };
+
+describe('desktopSettings', () => {
+  it('defaults to the user data directory, port 7420, info, not dev', () => {
+    expect(desktopSettings([], {}, where)).toEqual({
+      settings: { dev: false, dataDir: path.resolve('/home/op/.local/share/kura'), port: 7420, logLevel: 'info', devTools: true },
+      ignored: [],
+    });
+    expect(desktopSettings([], { XDG_DATA_HOME: '/xdg' }, where).settings.dataDir).toBe(path.resolve('/xdg/kura'));
+  });
+
+  it('--dev runs a dev appliance in ./.kura-dev, as npm start does', () => {
+    expect(desktopSettings(['--dev'], {}, where).settings).toMatchObject({ dev: true, dataDir: path.resolve('/work/here/.kura-dev') });
+  });
+
+  it('takes options in either form, ahead of the environment', () => {
+    const env = { KURA_DATA_DIR: '/env/dir', KURA_PORT: '7500', KURA_LOG_LEVEL: 'warn' };
+    expect(desktopSettings([], env, where).settings).toMatchObject({ dataDir: path.resolve('/env/dir'), port: 7500, logLevel: 'warn' });
+    expect(desktopSettings(['--data-dir', 'rel', '--port=0', '--log-level', 'debug'], env, where).settings).toMatchObject({
+      dataDir: path.resolve('/work/here/rel'),
+      port: 0,
+      logLevel: 'debug',
+    });
+  });
+
+  it('leaves arguments that are not its own to Electron', () => {
+    const { settings, ignored } = desktopSettings(['--inspect=0', '--dev', 'dist/desktop/main.js', '--remote-debugging-port=0'], {}, where);
+    expect(settings.dev).toBe(true);
+    expect(ignored).toEqual(['--inspect=0', 'dist/desktop/main.js', '--remote-debugging-port=0']);
+  });
+
+  it('names the setting that is wrong, and where it came from', () => {
+    expect(() => desktopSettings(['--port', '70000'], {}, where)).toThrow(new DesktopConfigError('--port must be a port number from 0 to 65535, not "70000".'));
+    expect(() => desktopSettings([], { KURA_PORT: 'x' }, where)).toThrow(/^KURA_PORT must be a port number/);
+    expect(() => desktopSettings(['--log-level', 'loud'], {}, where)).toThrow(/^--log-level must be one of debug, info, warn, error/);
+    expect(() => desktopSettings(['--data-dir'], {}, where)).toThrow('--data-dir needs a value.');
+    expect(() => desktopSettings(['--data-dir', '--dev'], {}, where)).toThrow('--data-dir needs a value.');
+  });
+
+  it('has devtools in an unpackaged app, and in a packaged one only with KURA_DEVTOOLS=1', () => {
+    const packaged = { ...where, isPackaged: true };
+    expect(desktopSettings([], {}, packaged).settings.devTools).toBe(false);
+    expect(desktopSettings([], { KURA_DEVTOOLS: 'yes' }, packaged).settings.devTools).toBe(false);
+    expect(desktopSettings([], { KURA_DEVTOOLS: '1' }, packaged).settings.devTools).toBe(true);
+  });
+});
+
+describe('desktopApplianceConfig', () => {
+  it('listens on loopback only, with the settings given', () => {
+    const { settings } = desktopSettings(['--dev', '--port', '0'], {}, where);
+    expect(desktopApplianceConfig(settings)).toMatchObject({ host: '127.0.0.1', port: 0, dev: true, dataDir: path.resolve('/work/here/.kura-dev') });
+  });
+});

@@ -1,0 +1,237 @@
+// The desktop main process (main/desktop/desktop-app.ts) with Electron replaced by a test double and a
+// fake appliance: what happens before Electron is ready, the start order (appliance, window, IPC, then
+// the page), the network pushes, quitting with a graceful stop, and the start-up failures an operator
+// must be told about.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ApplianceConfig } from '../../main/app.js';
+import { createLogger } from '../../main/common/log.js';
+import { COMMAND_CHANNEL, NETWORK_CHANNEL } from '../../main/desktop/channels.js';
+import type { ConsoleAnswer } from '../../main/desktop/command-ipc.js';
+import { runDesktop, type DesktopAppliance, type DesktopDeps } from '../../main/desktop/desktop-app.js';
+import type { InterfaceTable } from '../../main/desktop/network-watch.js';
+import { fakeElectron, FakeWebContents } from './support/fake-electron.js';
+
+const INDEX = path.resolve('/opt/kura/dist/renderer/index.html');
+const PRELOAD = path.resolve('/opt/kura/dist/desktop/preload.cjs');
+const LO: InterfaceTable = { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }] };
+const ETH: InterfaceTable = { ...LO, eth0: [{ address: '10.1.2.3', family: 'IPv4', internal: false }] };
+
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+function fakeAppliance() {
+  const calls: string[] = [];
+  let finishStop: () => void = () => undefined;
+  const appliance: DesktopAppliance & { calls: string[] } = {
+    calls,
+    server: { url: 'http://127.0.0.1:7420' },
+    console: {
+      run: async (token, command): Promise<ConsoleAnswer> => {
+        calls.push(`${command}:${token ?? '-'}`);
+        return command === 'session.login' ? { ok: true, status: 200, value: { token: 'tok-1', operator: 'alice', expiresAt: 'x' } } : { ok: true, status: 200, value: {} };
+      },
+    },
+    // Stops when the test says (finishStop), as a real stop waits for calls in progress.
+    stop: () => {
+      calls.push('stop');
+      return new Promise<void>((r) => (finishStop = r)).then(() => void calls.push('stopped'));
+    },
+  };
+  return { appliance, finishStop: () => finishStop() };
+}
+
+/** Starts the shell on doubles; Electron becomes ready when the test says. */
+function start(over: Partial<DesktopDeps> = {}) {
+  const electron = fakeElectron();
+  const { appliance, finishStop } = fakeAppliance();
+  let table = LO;
+  const logLines: string[] = [];
+  const configs: ApplianceConfig[] = [];
+  const deps: DesktopDeps = {
+    electron,
+    settings: { dev: true, dataDir: '/tmp/kura-desk', port: 7420, logLevel: 'debug', devTools: false },
+    paths: { preload: PRELOAD, indexHtml: INDEX },
+    log: createLogger('debug', (l) => logLines.push(l)),
+    startAppliance: async (config) => {
+      configs.push(config);
+      electron.app.calls.push('appliance');
+      return appliance;
+    },
+    readInterfaces: () => table,
+    fileExists: () => true,
+    networkIntervalMs: 1000,
+    stopTimeoutMs: 5000,
+    ...over,
+  };
+  const running = runDesktop(deps);
+  return { electron, appliance, finishStop, running, configs, logLines, setTable: (t: InterfaceTable) => (table = t) };
+}
+
+/** Started and ready, with its window. */
+async function started(over: Partial<DesktopDeps> = {}) {
+  const s = start(over);
+  s.electron.app.makeReady();
+  await s.running;
+  return { ...s, win: s.electron.windows[0]! };
+}
+
+afterEach(() => vi.useRealTimers());
+
+describe('the desktop main process', () => {
+  it('names the app, turns on the sandbox for every renderer and takes the single-instance lock, all before ready', async () => {
+    const { electron, running } = start();
+    expect(electron.app.calls).toEqual(['setName', 'enableSandbox', 'lock']);
+    expect(electron.app.name).toBe('Kura');
+    expect(electron.app.sandboxEnabled).toBe(true);
+    expect(electron.windows).toEqual([]);
+    electron.app.makeReady();
+    await running;
+    expect(electron.app.calls).toEqual(['setName', 'enableSandbox', 'lock', 'ready', 'appliance']);
+  });
+
+  it('starts the appliance on loopback, then the window, its IPC handler, and only then loads the page', async () => {
+    const { configs, win, electron } = await started();
+    expect(configs).toEqual([expect.objectContaining({ host: '127.0.0.1', port: 7420, dataDir: '/tmp/kura-desk', dev: true })]);
+    expect(electron.windows).toHaveLength(1);
+    expect(win.options.webPreferences).toMatchObject({ preload: PRELOAD, sandbox: true, contextIsolation: true, nodeIntegration: false, devTools: false });
+    expect(electron.ipcMain.handlers.has(COMMAND_CHANNEL)).toBe(true);
+    expect(win.loaded).toEqual([INDEX]);
+  });
+
+  it("runs the page's commands on the appliance's console", async () => {
+    const { electron, win, appliance } = await started();
+    const answer = await electron.ipcMain.invoke(COMMAND_CHANNEL, { sender: win.webContents, frame: win.webContents.mainFrame }, 'status', {});
+    expect(answer).toEqual({ ok: true, status: 200, value: {} });
+    expect(appliance.calls).toEqual(['status:-']);
+  });
+
+  it('hardens every web contents Electron makes, not only the console window', async () => {
+    const { electron } = await started();
+    const other = new FakeWebContents();
+    electron.app.emit('web-contents-created', {}, other);
+    expect(other.navigate('will-navigate', 'https://example.com/')).toBe(true);
+    expect(other.windowOpenHandler!({ url: 'https://example.com/' })).toEqual({ action: 'deny' });
+  });
+
+  it('pushes the network status when the page loads and whenever it changes', async () => {
+    vi.useFakeTimers();
+    const { win, setTable } = await started();
+    win.webContents.emit('did-finish-load');
+    expect(win.webContents.sent).toEqual([{ channel: NETWORK_CHANNEL, args: [{ interfaces: [], offline: true }] }]);
+    vi.advanceTimersByTime(3000);
+    expect(win.webContents.sent).toHaveLength(1);
+    setTable(ETH);
+    vi.advanceTimersByTime(1000);
+    expect(win.webContents.sent.at(-1)).toEqual({ channel: NETWORK_CHANNEL, args: [{ offline: false, interfaces: [{ name: 'eth0', address: '10.1.2.3', family: 'IPv4' }] }] });
+  });
+
+  it('a second launch shows the first window', async () => {
+    const { electron, win } = await started();
+    win.minimized = true;
+    electron.app.emit('second-instance');
+    expect(win.minimized).toBe(false);
+    expect(win.focused).toBe(1);
+  });
+
+  it('quits only after signing the operator out and stopping the appliance gracefully', async () => {
+    const { electron, win, appliance, finishStop } = await started();
+    await electron.ipcMain.invoke(COMMAND_CHANNEL, { sender: win.webContents, frame: win.webContents.mainFrame }, 'session.login', { operator: 'alice', passphrase: 'p'.repeat(12) });
+    electron.app.quit();
+    expect(electron.app.quitted).toBe(false);
+    electron.app.quit();
+    await flush();
+    expect(appliance.calls).toEqual(['session.login:-', 'session.logout:tok-1', 'stop']);
+    expect(electron.app.quitted).toBe(false);
+    finishStop();
+    await flush();
+    expect(appliance.calls.at(-1)).toBe('stopped');
+    expect(electron.app.quitted).toBe(true);
+    expect(electron.app.exitCode).toBeUndefined();
+  });
+
+  it('stops the appliance even when signing the operator out fails', async () => {
+    const { electron, win, appliance, finishStop, logLines } = await started();
+    await electron.ipcMain.invoke(COMMAND_CHANNEL, { sender: win.webContents, frame: win.webContents.mainFrame }, 'session.login', { operator: 'alice', passphrase: 'p'.repeat(12) });
+    appliance.console.run = () => Promise.reject(new Error('store closed'));
+    electron.app.quit();
+    await flush();
+    expect(appliance.calls.at(-1)).toBe('stop');
+    finishStop();
+    await flush();
+    expect(electron.app.quitted).toBe(true);
+    expect(logLines.join('')).toContain('signing the operator out failed');
+  });
+
+  it('closing the window quits the same way', async () => {
+    const { electron, win, appliance, finishStop } = await started();
+    win.close();
+    await flush();
+    expect(appliance.calls).toEqual(['stop']);
+    expect(electron.ipcMain.handlers.has(COMMAND_CHANNEL)).toBe(false);
+    finishStop();
+    await flush();
+    expect(electron.app.quitted).toBe(true);
+  });
+
+  it('exits 1 when the graceful stop does not end in time', async () => {
+    vi.useFakeTimers();
+    const { electron } = await started();
+    electron.app.quit();
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(electron.app.exitCode).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(electron.app.exitCode).toBe(1);
+  });
+});
+
+describe('start-up failures', () => {
+  it('a second instance hands over to the first and starts nothing', async () => {
+    const electron = fakeElectron();
+    electron.app.lockAvailable = false;
+    const startAppliance = vi.fn();
+    const s = start({ electron, startAppliance });
+    await s.running;
+    expect(electron.app.quitted).toBe(true);
+    expect(startAppliance).not.toHaveBeenCalled();
+    expect(electron.windows).toEqual([]);
+  });
+
+  it('a busy port is explained in a dialog, and the app exits 1 without a window', async () => {
+    const busy = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' });
+    const { electron } = await started({ startAppliance: () => Promise.reject(busy) });
+    expect(electron.dialog.errors).toEqual([{ title: 'Kura could not start', content: expect.stringContaining('Port 7420 is in use') }]);
+    expect(electron.dialog.errors[0]!.content).toContain('--port 0');
+    expect(electron.app.exitCode).toBe(1);
+    expect(electron.windows).toEqual([]);
+  });
+
+  it("another appliance's lock on the data directory is reported as its message says", async () => {
+    const { electron } = await started({ startAppliance: () => Promise.reject(new Error('Another Kura (pid 42) is running on /tmp/kura-desk.')) });
+    expect(electron.dialog.errors[0]).toEqual({ title: 'Kura could not start', content: 'Another Kura (pid 42) is running on /tmp/kura-desk.' });
+  });
+
+  it('an unbuilt console or preload is named, and the appliance is not started', async () => {
+    const startAppliance = vi.fn();
+    const { electron } = await started({ startAppliance, fileExists: (f) => f !== PRELOAD });
+    expect(startAppliance).not.toHaveBeenCalled();
+    expect(electron.dialog.errors).toHaveLength(1);
+    expect(electron.dialog.errors[0]!.content).toContain(PRELOAD);
+    expect(electron.dialog.errors[0]!.content).not.toContain(INDEX);
+    expect(electron.dialog.errors[0]!.content).toContain('npm run build');
+    expect(electron.app.exitCode).toBe(1);
+  });
+
+  it("a quit before the appliance runs is Electron's own", async () => {
+    const { electron } = start();
+    electron.app.quit();
+    expect(electron.app.quitted).toBe(true);
+  });
+});
+
+describe('the console page URL the window trusts', () => {
+  it('is the file it loaded', async () => {
+    const { win } = await started();
+    expect(win.webContents.mainFrame.url).toBe(pathToFileURL(INDEX).href);
+  });
+});

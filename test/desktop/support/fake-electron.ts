@@ -1,0 +1,248 @@
+// A test double of the part of Electron's main-process API that main/desktop uses (its shape is
+// main/desktop/electron-api.ts): windows, web contents, their session, ipcMain, app and dialog, recording
+// what the shell sets and letting a test fire the events Electron would (navigation, a permission
+// request, an IPC invoke from some frame, quit). Electron itself is not installed on these machines.
+import { pathToFileURL } from 'node:url';
+import type {
+  App,
+  BrowserWindow,
+  BrowserWindowOptions,
+  Dialog,
+  ElectronEvent,
+  ElectronMain,
+  HeadersReceivedDetails,
+  IpcInvokeEvent,
+  IpcMain,
+  PermissionDetails,
+  ResponseHeaders,
+  Session,
+  WebContents,
+  WebFrame,
+} from '../../../main/desktop/electron-api.js';
+
+type Listener = (...args: never[]) => unknown;
+
+/** Listeners by event name, and a way to fire them. */
+class Emitter {
+  readonly listeners = new Map<string, Listener[]>();
+  on(event: string, listener: Listener): this {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return this;
+  }
+  once(event: string, listener: Listener): this {
+    return this.on(event, listener);
+  }
+  emit(event: string, ...args: unknown[]): void {
+    for (const l of this.listeners.get(event) ?? []) (l as (...a: unknown[]) => unknown)(...args);
+  }
+  count(event: string): number {
+    return this.listeners.get(event)?.length ?? 0;
+  }
+}
+
+/** An event whose preventDefault is recorded. */
+export function fakeEvent(): ElectronEvent & { prevented: boolean } {
+  const e = { prevented: false, preventDefault: () => void (e.prevented = true) };
+  return e;
+}
+
+type HeadersListener = Parameters<Session['webRequest']['onHeadersReceived']>[0];
+type RequestHandler = Parameters<Session['setPermissionRequestHandler']>[0];
+type CheckHandler = Parameters<Session['setPermissionCheckHandler']>[0];
+type DeviceHandler = Parameters<Session['setDevicePermissionHandler']>[0];
+
+export class FakeSession implements Session {
+  headersListener?: HeadersListener;
+  requestHandler?: RequestHandler;
+  checkHandler?: CheckHandler;
+  deviceHandler?: DeviceHandler;
+  readonly webRequest = { onHeadersReceived: (l: HeadersListener) => void (this.headersListener = l) };
+  setPermissionRequestHandler(h: RequestHandler): void {
+    this.requestHandler = h;
+  }
+  setPermissionCheckHandler(h: CheckHandler): void {
+    this.checkHandler = h;
+  }
+  setDevicePermissionHandler(h: DeviceHandler): void {
+    this.deviceHandler = h;
+  }
+
+  /** A response through the headers listener: the headers it goes on with. */
+  respond(details: HeadersReceivedDetails): ResponseHeaders | undefined {
+    let out: ResponseHeaders | undefined;
+    this.headersListener!(details, (r) => void (out = r.responseHeaders));
+    return out;
+  }
+
+  /** A permission request through the request handler: whether it was granted. */
+  request(contents: WebContents, permission: string, details: PermissionDetails): boolean {
+    let granted: boolean | undefined;
+    this.requestHandler!(contents, permission, (g) => void (granted = g), details);
+    if (granted === undefined) throw new Error('the permission request handler did not answer');
+    return granted;
+  }
+}
+
+let nextId = 1;
+
+export class FakeWebContents extends Emitter implements WebContents {
+  readonly id = nextId++;
+  readonly session = new FakeSession();
+  readonly mainFrame: WebFrame;
+  windowOpenHandler?: (details: { url: string }) => { action: 'deny' };
+  readonly sent: { channel: string; args: unknown[] }[] = [];
+  destroyed = false;
+  constructor(url = 'about:blank') {
+    super();
+    this.mainFrame = { url, parent: null };
+  }
+  setWindowOpenHandler(h: (details: { url: string }) => { action: 'deny' }): void {
+    this.windowOpenHandler = h;
+  }
+  send(channel: string, ...args: unknown[]): void {
+    this.sent.push({ channel, args });
+  }
+  isDestroyed(): boolean {
+    return this.destroyed;
+  }
+  /** Fires a cancellable navigation event: whether the shell prevented it. */
+  navigate(event: 'will-navigate' | 'will-redirect', url: string): boolean {
+    const e = fakeEvent();
+    this.emit(event, e, url);
+    return e.prevented;
+  }
+}
+
+export class FakeIpcMain implements IpcMain {
+  readonly handlers = new Map<string, (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
+  handle(channel: string, listener: (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>): void {
+    if (this.handlers.has(channel)) throw new Error(`Attempted to register a second handler for '${channel}'`);
+    this.handlers.set(channel, listener);
+  }
+  removeHandler(channel: string): void {
+    this.handlers.delete(channel);
+  }
+  /** What a renderer's ipcRenderer.invoke would get, sent by `sender` from the frame showing `frameUrl`. */
+  invoke(channel: string, from: { sender: WebContents; frame: WebFrame | null }, ...args: unknown[]): Promise<unknown> {
+    const h = this.handlers.get(channel);
+    if (!h) return Promise.reject(new Error(`No handler registered for '${channel}'`));
+    return h({ sender: from.sender, senderFrame: from.frame }, ...args);
+  }
+}
+
+export class FakeApp extends Emitter implements App {
+  isPackaged = false;
+  name = 'Electron';
+  sandboxEnabled = false;
+  /** Whether requestSingleInstanceLock gets the lock. */
+  lockAvailable = true;
+  /** What happened, in order: 'setName', 'enableSandbox', 'lock', 'ready', 'quit', 'exit:N'. */
+  readonly calls: string[] = [];
+  quitted = false;
+  exitCode?: number;
+  private readyResolve!: () => void;
+  private readonly ready = new Promise<void>((r) => (this.readyResolve = r));
+  setName(name: string): void {
+    this.calls.push('setName');
+    this.name = name;
+  }
+  enableSandbox(): void {
+    this.calls.push('enableSandbox');
+    this.sandboxEnabled = true;
+  }
+  requestSingleInstanceLock(): boolean {
+    this.calls.push('lock');
+    return this.lockAvailable;
+  }
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+  /** Electron's 'ready'. */
+  makeReady(): void {
+    this.calls.push('ready');
+    this.readyResolve();
+  }
+  /** As Electron: 'before-quit' first; the app quits only if no listener prevented it. */
+  quit(): void {
+    this.calls.push('quit');
+    const e = fakeEvent();
+    this.emit('before-quit', e);
+    if (!e.prevented) this.quitted = true;
+  }
+  exit(code: number): void {
+    this.calls.push(`exit:${code}`);
+    this.exitCode = code;
+  }
+}
+
+export interface FakeElectron extends ElectronMain {
+  readonly app: FakeApp;
+  readonly ipcMain: FakeIpcMain;
+  readonly dialog: Dialog & { errors: { title: string; content: string }[] };
+  /** Every window made, in order. */
+  readonly windows: FakeWindow[];
+}
+
+export interface FakeWindow extends BrowserWindow {
+  readonly options: BrowserWindowOptions;
+  readonly webContents: FakeWebContents;
+  readonly loaded: string[];
+  shown: boolean;
+  focused: number;
+  minimized: boolean;
+  /** The user closes the window. */
+  close(): void;
+  emit(event: string, ...args: unknown[]): void;
+}
+
+/** A fresh double of the electron module. As Electron does, a new window's contents are announced on app's 'web-contents-created'. */
+export function fakeElectron(): FakeElectron {
+  const app = new FakeApp();
+  const windows: FakeWindow[] = [];
+  const errors: { title: string; content: string }[] = [];
+  class Window extends Emitter implements FakeWindow {
+    readonly webContents = new FakeWebContents();
+    readonly loaded: string[] = [];
+    shown = false;
+    focused = 0;
+    minimized = false;
+    destroyed = false;
+    constructor(readonly options: BrowserWindowOptions) {
+      super();
+      windows.push(this);
+      app.emit('web-contents-created', fakeEvent(), this.webContents);
+    }
+    async loadFile(file: string): Promise<void> {
+      this.loaded.push(file);
+      (this.webContents.mainFrame as { url: string }).url = pathToFileURL(file).href;
+    }
+    show(): void {
+      this.shown = true;
+    }
+    focus(): void {
+      this.focused += 1;
+    }
+    restore(): void {
+      this.minimized = false;
+    }
+    isMinimized(): boolean {
+      return this.minimized;
+    }
+    isDestroyed(): boolean {
+      return this.destroyed;
+    }
+    close(): void {
+      this.destroyed = true;
+      this.webContents.destroyed = true;
+      this.emit('closed');
+      if (windows.every((w) => w.isDestroyed())) app.emit('window-all-closed');
+    }
+  }
+  return {
+    app,
+    BrowserWindow: Window,
+    ipcMain: new FakeIpcMain(),
+    dialog: { errors, showErrorBox: (title: string, content: string) => void errors.push({ title, content }) },
+    windows,
+  };
+}
