@@ -118,7 +118,7 @@ async function updateRow(sql: Sql, table: string, cols: Columns, keyCols: string
   );
 }
 
-/** The SQL of a KeyFilter: text is matched as a literal substring (LIKE's wildcards escaped). */
+/** The SQL of a KeyFilter: text is matched as a literal, case-insensitive substring of the key ID or description. */
 function keyFilter(f: KeyFilter): { where: string; params: SqlValue[] } {
   let where = '';
   const params: SqlValue[] = [];
@@ -131,9 +131,16 @@ function keyFilter(f: KeyFilter): { where: string; params: SqlValue[] } {
     params.push(f.origin);
   }
   if (f.text !== undefined && f.text !== '') {
-    const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where += " AND (key_id LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')";
-    params.push(like, like);
+    if ([...f.text].length >= 3) {
+      // The trigram index (migration 13): the text as one quoted phrase, so nothing in it is FTS syntax.
+      where += ' AND rowid IN (SELECT rowid FROM keys_text WHERE keys_text MATCH ?)';
+      params.push(`"${f.text.replace(/"/g, '""')}"`);
+    } else {
+      // Under three characters no trigram can match: a scan, with LIKE's wildcards taken as text.
+      const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where += " AND (key_id LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')";
+      params.push(like, like);
+    }
   }
   return { where, params };
 }

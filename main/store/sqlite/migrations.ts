@@ -333,9 +333,53 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE approval_requests ADD COLUMN sealed_result TEXT
     `,
   },
+  {
+    version: 13,
+    name: "The operator console's key search: indexes by state and origin, and a trigram index of key IDs and descriptions",
+    sql: `
+      -- A page of one account's keys in one state or of one origin, and their count, without a scan.
+      CREATE INDEX keys_by_state ON keys (account_id, region, state, origin);
+      CREATE INDEX keys_by_origin ON keys (account_id, region, origin, key_id);
+      -- Text found anywhere in a key ID or description (3 characters or more), case-insensitively, by
+      -- trigrams: an FTS5 index over the keys table's own rows (external content: nothing is stored
+      -- twice), kept by the triggers below. It names rows by the keys table's rowid, which only VACUUM
+      -- would renumber: Kura never runs VACUUM; whoever does must then run
+      -- INSERT INTO keys_text(keys_text) VALUES('rebuild').
+      CREATE VIRTUAL TABLE keys_text USING fts5(key_id, description, content='keys', content_rowid='rowid', tokenize='trigram');
+      INSERT INTO keys_text(keys_text) VALUES ('rebuild');
+      CREATE TRIGGER keys_text_insert AFTER INSERT ON keys BEGIN
+        INSERT INTO keys_text (rowid, key_id, description) VALUES (new.rowid, new.key_id, new.description);
+      END;
+      CREATE TRIGGER keys_text_delete AFTER DELETE ON keys BEGIN
+        INSERT INTO keys_text (keys_text, rowid, key_id, description) VALUES ('delete', old.rowid, old.key_id, old.description);
+      END;
+      CREATE TRIGGER keys_text_update AFTER UPDATE OF description ON keys WHEN old.description IS NOT new.description BEGIN
+        INSERT INTO keys_text (keys_text, rowid, key_id, description) VALUES ('delete', old.rowid, old.key_id, old.description);
+        INSERT INTO keys_text (rowid, key_id, description) VALUES (new.rowid, new.key_id, new.description);
+      END
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * A migration's statements: split at each ';', but a CREATE TRIGGER runs to its END (the statements
+ * of its body end in ';' too). Comments go first, so that a ';' in one cannot cut a statement.
+ */
+export function statementsOf(sql: string): string[] {
+  const out: string[] = [];
+  let pending = '';
+  for (const part of sql.replace(/--[^\n]*/g, '').split(';')) {
+    pending = pending === '' ? part : `${pending};${part}`;
+    const stmt = pending.trim();
+    if (/^CREATE\s+TRIGGER\b/i.test(stmt) && !/\bEND$/i.test(stmt)) continue;
+    if (stmt !== '') out.push(stmt);
+    pending = '';
+  }
+  if (pending.trim() !== '') out.push(pending.trim());
+  return out;
+}
 
 /**
  * Brings the database to SCHEMA_VERSION. `upTo` stops at an earlier version: tests make a database as
@@ -352,9 +396,7 @@ export async function migrate(db: SqliteDatabase, opts: { upTo?: number } = {}):
   for (const m of MIGRATIONS.filter((x) => x.version > current && x.version <= target)) {
     await db.write(async (tx) => {
       const sql = db.sql(tx);
-      // Comments go before splitting, so that a ';' in one cannot cut a statement.
-      const script = m.sql.replace(/--[^\n]*/g, '');
-      for (const stmt of script.split(';').map((s) => s.trim()).filter(Boolean)) await sql.run(stmt);
+      for (const stmt of statementsOf(m.sql)) await sql.run(stmt);
       await sql.run('INSERT INTO schema_version (version) VALUES (?)', m.version);
     });
   }

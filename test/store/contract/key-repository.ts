@@ -116,6 +116,46 @@ export function keyRepositoryContract(name: string, open: OpenStore): void {
       expect(await s.keys.list(ACCOUNT, REGION, ids[2]!, 10)).toEqual([]);
     });
 
+    it('searches one account and region by state, origin and text, in key ID order, with counts and a tally', async () => {
+      const s = store();
+      const ids = ['10000000-0000-4000-8000-000000000000', '20000000-0000-4000-8000-000000000000', '30000000-0000-4000-8000-000000000000', '40000000-0000-4000-8000-000000000000'];
+      await insertKeys(
+        s,
+        keyRecord({ keyId: ids[0], description: 'Payroll 100% "quoted"', state: 'Enabled', origin: 'AWS_KMS' }),
+        keyRecord({ keyId: ids[1], description: 'payroll archive', state: 'Disabled', origin: 'EXTERNAL' }),
+        keyRecord({ keyId: ids[2], description: 'backups_2026', state: 'Enabled', origin: 'EXTERNAL' }),
+        keyRecord({ keyId: ids[3], description: 'x', state: 'PendingDeletion', origin: 'AWS_KMS' }),
+      );
+      await insertKeys(s, keyRecord({ accountId: '444455556666', description: 'payroll elsewhere' }), keyRecord({ region: 'eu-west-1', description: 'payroll' }));
+      const found = async (filter: Parameters<typeof s.keys.search>[2], after = '', limit = 10) => (await s.keys.search(ACCOUNT, REGION, filter, after, limit)).map((k) => k.keyId);
+      expect(await found({})).toEqual(ids);
+      expect(await found({}, ids[0], 2)).toEqual(ids.slice(1, 3));
+      expect(await found({ state: 'Enabled' })).toEqual([ids[0], ids[2]]);
+      expect(await found({ origin: 'EXTERNAL' })).toEqual([ids[1], ids[2]]);
+      expect(await found({ state: 'Enabled', origin: 'EXTERNAL' })).toEqual([ids[2]]);
+      // Text: case-insensitive substrings of the description or key ID; nothing in it is syntax.
+      expect(await found({ text: 'PAYROLL' })).toEqual([ids[0], ids[1]]);
+      expect(await found({ text: 'roll arch' })).toEqual([ids[1]]);
+      expect(await found({ text: '100%' })).toEqual([ids[0]]);
+      expect(await found({ text: '"quoted"' })).toEqual([ids[0]]);
+      expect(await found({ text: 's_2' })).toEqual([ids[2]]);
+      expect(await found({ text: '_' })).toEqual([ids[2]]);
+      expect(await found({ text: '%' })).toEqual([ids[0]]);
+      expect(await found({ text: '3000' })).toEqual([ids[2]]);
+      expect(await found({ text: 'OR payroll' })).toEqual([]);
+      expect(await s.keys.countMatching(ACCOUNT, REGION, { text: 'payroll' })).toBe(2);
+      expect(await s.keys.countMatching(ACCOUNT, REGION, {})).toBe(4);
+      expect(await s.keys.tally(ACCOUNT, REGION)).toEqual({ byState: { Enabled: 2, Disabled: 1, PendingDeletion: 1 }, byOrigin: { AWS_KMS: 2, EXTERNAL: 2 } });
+      // A new description is found by its new text only; a deleted key is found no more.
+      const k = (await s.keys.find(ids[1]!))!;
+      await s.db.write((tx) => s.keys.update(tx, { ...k, description: 'ledger' }));
+      expect(await found({ text: 'payroll' })).toEqual([ids[0]]);
+      expect(await found({ text: 'ledger' })).toEqual([ids[1]]);
+      await s.db.write((tx) => s.keys.delete(tx, ids[0]!));
+      expect(await found({ text: 'payroll' })).toEqual([]);
+      expect(await s.keys.countMatching(ACCOUNT, REGION, {})).toBe(3);
+    });
+
     it('lists keys due for deletion and for rotation, earliest first', async () => {
       const s = store();
       const late = keyRecord({ state: 'PendingDeletion', deletionAt: 300 });

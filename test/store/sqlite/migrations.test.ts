@@ -18,7 +18,7 @@ import { encodeAad } from '../../../main/seal/at-rest.js';
 import { RootKeyHolder } from '../../../main/seal/root-key.js';
 import { openStore, type Store } from '../../../main/store/index.js';
 import { SqliteDatabase } from '../../../main/store/sqlite/database.js';
-import { SCHEMA_VERSION } from '../../../main/store/sqlite/migrations.js';
+import { SCHEMA_VERSION, statementsOf } from '../../../main/store/sqlite/migrations.js';
 import { ACCOUNT, approvalRecord, approvalRequestRecord, auditRecord, customKeyStoreRecord, hsmRecord, keyRecord, materialRecord, operatorRecord, quorumPolicyRecord, REGION } from '../contract/harness.js';
 import { openDomain, TEST_ACCOUNT, TEST_REGION, tempDir } from '../../support/domain.js';
 import { FixedClock } from '../../support/fixed-clock.js';
@@ -490,10 +490,10 @@ describe('migration 10: quorum approvals (operators, policies, requests, approva
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Every row of every table but schema_version, by table. */
+  /** Every row of every table but schema_version and the key search's index (migration 13: derived from keys), by table. */
   const snapshot = async (s: Store) => {
     const out: Record<string, unknown[]> = {};
-    for (const t of await tables(s)) if (t !== 'schema_version') out[t] = await sqliteOf(s).all(`SELECT * FROM "${t}" ORDER BY rowid`);
+    for (const t of await tables(s)) if (t !== 'schema_version' && !t.startsWith('keys_text')) out[t] = await sqliteOf(s).all(`SELECT * FROM "${t}" ORDER BY rowid`);
     return out;
   };
 
@@ -608,5 +608,34 @@ describe('migration 12: approval requests of operator commands keep sealed secre
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('migration 13: the console\'s key search', () => {
+  it('indexes the keys an older Kura wrote, so that they are found by text at once', async () => {
+    const file = path.join(tempDir('kura-migration-13-'), 'kura.db');
+    const old = await openStore(file, { schemaUpTo: 12 });
+    const keys = [keyRecord({ description: 'Quarterly payroll' }), keyRecord({ description: 'archive' })];
+    await old.db.write(async (tx) => {
+      for (const k of keys) await old.keys.insert(tx, k);
+    });
+    await old.close();
+    const s = await openStore(file);
+    try {
+      expect((await s.keys.search(ACCOUNT, REGION, { text: 'PAYROLL' }, '', 10)).map((k) => k.keyId)).toEqual([keys[0]!.keyId]);
+      expect(await s.keys.countMatching(ACCOUNT, REGION, { text: 'chiv' })).toBe(1);
+      const plan = await sqliteOf(s).all<{ detail: string }>("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM keys WHERE account_id = '1' AND region = 'r' AND state = 'Enabled'");
+      expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING COVERING INDEX keys_by_state/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('splits a migration into statements, a trigger whole', () => {
+    expect(statementsOf("CREATE TABLE a (x); -- a comment; with a semicolon\nCREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO b VALUES (1); INSERT INTO c VALUES (2); END; DROP TABLE z")).toEqual([
+      'CREATE TABLE a (x)',
+      'CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO b VALUES (1); INSERT INTO c VALUES (2); END',
+      'DROP TABLE z',
+    ]);
   });
 });
