@@ -3,7 +3,7 @@
 // A running appliance announces itself in its data directory's runtime file (kura.runtime.json,
 // 0600: endpoint, pid, version, start time), which the `kura` client commands read to find it; the
 // file goes when the appliance stops, and one whose pid is not alive is stale.
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { handleXksRequest } from './api/xks/dispatch.js';
 import type { JsonResponse, RawRequest } from './api/http.js';
 import { startServer, type RunningServer, type ServerLimits } from './api/server.js';
 import { AuditLog } from './audit/audit-log.js';
-import { Quorum } from './ceremony/quorum.js';
+import { ADMIN, Quorum } from './ceremony/quorum.js';
 import { ConsoleSignIn } from './ceremony/sign-in.js';
 import { RefusalLog } from './audit/refusals.js';
 import { CredentialService, type NewCredential } from './auth/credentials.js';
@@ -75,6 +75,8 @@ export interface Appliance {
   xksTlsServer?: RunningServer;
   applianceId: string;
   devCredential?: NewCredential;
+  /** A dev appliance's console operator (dev mode only). */
+  devOperator?: DevOperator;
   adminToken: string;
   /** The operator console's commands (main/console) for a transport other than HTTP: the desktop app's IPC. */
   console: { run(sessionToken: string | undefined, command: string, input: unknown): Promise<ConsoleAnswer> };
@@ -95,6 +97,34 @@ export interface RuntimeInfo {
 export const databaseFile = (dataDir: string) => path.join(dataDir, 'kura.db');
 export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin.token');
 export const devRootKeyFile = (dataDir: string) => path.join(dataDir, 'root.key');
+export const devOperatorKeyFile = (dataDir: string) => path.join(dataDir, 'dev-operator.key');
+const devOperatorPassphraseFile = (dataDir: string) => path.join(dataDir, 'dev-operator.passphrase');
+
+/** The dev appliance's own custodian, so that its console can be signed in to and its approvals signed at once. */
+export interface DevOperator {
+  name: string;
+  passphrase: string;
+  /** The operator's Ed25519 private key (PKCS#8 PEM, 0600), for `kura approvals sign ID --key`. */
+  keyFile: string;
+}
+
+/**
+ * A dev appliance's operator `dev`: an Ed25519 key pair and a console passphrase, made once and kept in
+ * the data directory (0600) like the dev root key — dev mode is insecure by design, and its banner says
+ * so. A production appliance has no such operator: its custodians are enrolled at `kura init`.
+ */
+async function ensureDevOperator(dataDir: string, quorum: Quorum, signIn: ConsoleSignIn): Promise<DevOperator> {
+  const name = 'dev';
+  const keyFile = devOperatorKeyFile(dataDir);
+  const keyPem = readOrCreateSecretFile(keyFile, () => Buffer.from(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString())).toString('utf8');
+  const passphrase = readOrCreateSecretFile(devOperatorPassphraseFile(dataDir), () => Buffer.from(`dev-${randomBytes(12).toString('base64url')}`)).toString('utf8').trim();
+  if (!(await quorum.listOperators()).some((o) => o.name === name)) {
+    const publicPem = createPublicKey(keyPem).export({ format: 'pem', type: 'spki' }).toString();
+    await quorum.addOperator({ operator: 'kura:dev' }, name, publicPem);
+    await signIn.setPassphrase({ operator: ADMIN }, name, passphrase);
+  }
+  return { name, passphrase, keyFile };
+}
 export const runtimeFile = (dataDir: string) => path.join(dataDir, 'kura.runtime.json');
 export const lockFile = (dataDir: string) => path.join(dataDir, 'kura.pid');
 
@@ -203,6 +233,7 @@ export async function startAppliance(
     const adminToken = readOrCreateSecretFile(adminTokenFile(config.dataDir), () => Buffer.from(randomBytes(32).toString('hex'))).toString('utf8').trim();
 
     let devCredential: NewCredential | undefined;
+    let devOperator: DevOperator | undefined;
     if (config.dev) {
       const rootKey = readOrCreateSecretFile(devRootKeyFile(config.dataDir), () => randomBytes(ROOT_KEY_BYTES));
       try {
@@ -211,6 +242,7 @@ export async function startAppliance(
         rootKey.fill(0);
       }
       devCredential = await credentials.ensureDevCredential(DEV_ACCOUNT_ID);
+      devOperator = await ensureDevOperator(config.dataDir, quorum, signIn);
       await keys.reconnectCustomKeyStores();
     }
     await scheduler.start();
@@ -284,6 +316,7 @@ export async function startAppliance(
       applianceId,
       devCredential,
       adminToken,
+      ...(devOperator ? { devOperator } : {}),
       console: { run: (token, command, input) => runConsoleCommand(adminDeps, token, command, input) },
       async stop() {
         if (stopped) return;

@@ -144,6 +144,13 @@ describe('kura serve --json', () => {
     const banner = JSON.parse(out) as { endpoint: string; dataDir: string; pid: number; dev: boolean; state: string; devCredential: { accessKeyId: string }; env: Record<string, string> };
     expect(banner).toMatchObject({ dataDir, pid: proc.pid, dev: true, state: 'unsealed' });
     expect(banner.devCredential.accessKeyId).toMatch(/^AKIA/);
+    // The console, and its dev operator's sign-in, as the banner gives them.
+    const { console: consoleUrl, devOperator } = JSON.parse(out) as { console: string; devOperator: { name: string; passphrase: string; keyFile: string } };
+    expect(consoleUrl).toBe(`${banner.endpoint}/console/`);
+    expect(devOperator).toMatchObject({ name: 'dev', keyFile: path.join(dataDir, 'dev-operator.key') });
+    expect(fs.statSync(devOperator.keyFile).mode & 0o777).toBe(0o600);
+    const signIn = await fetch(`${banner.endpoint}/admin/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ operator: 'dev', passphrase: devOperator.passphrase }) });
+    expect(signIn.status).toBe(200);
     expect(banner.env).toMatchObject({ AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1', AWS_ENDPOINT_URL_KMS: banner.endpoint });
     const stop = await runKura(['stop', '--data-dir', dataDir, '--json'], { env });
     expect(stop.code).toBe(0);

@@ -29,7 +29,13 @@ function devBanner(appliance: Appliance, dataDir: string, guardCa: string): stri
     'real AWS KMS. The AWS_CA_BUNDLE line above (and the profile\'s ca_bundle) makes them fail before',
     'sending anything; with such a CLI, pass the endpoint on every call:',
     `  /usr/bin/aws --endpoint-url ${url} kms list-keys`,
-    `Admin API: ${url}/admin/v1/status   (the operator console comes in a later release)`,
+    ...(appliance.devOperator
+      ? [
+          `Operator console: ${url}/console/   sign in as ${appliance.devOperator.name}, passphrase ${appliance.devOperator.passphrase}`,
+          `  (its approvals: ${kura} approvals sign ID --key ${appliance.devOperator.keyFile})`,
+        ]
+      : [`Operator console: ${url}/console/`]),
+    `Admin API: ${url}/admin/v1/status`,
     ...(appliance.xksTlsServer ? [`XKS proxy API over TLS: ${appliance.xksTlsServer.url}/<prefix>/kms/xks/v1/…`] : []),
     `Stop it with Ctrl-C or \`${kura} stop\`.`,
   ];
@@ -82,6 +88,8 @@ async function run(inv: Invocation): Promise<number> {
       version: KURA_VERSION,
       dev: cfg.dev,
       state: status.state,
+      console: `${url}/console/`,
+      ...(appliance.devOperator ? { devOperator: appliance.devOperator } : {}),
       ...(appliance.devCredential && guardCa
         ? {
             devCredential: { accessKeyId: appliance.devCredential.accessKeyId, secretAccessKey: appliance.devCredential.secretAccessKey },
@@ -93,7 +101,7 @@ async function run(inv: Invocation): Promise<number> {
     // One write, so that whoever reads the banner (a user, a test, a supervisor) gets it whole.
     print(devBanner(appliance, cfg.dataDir, guardCa).join('\n'));
   } else {
-    const banner = [`Kura ${KURA_VERSION} listening on ${url} (${status.state}).`];
+    const banner = [`Kura ${KURA_VERSION} listening on ${url} (${status.state}); operator console: ${url}/console/`];
     if (status.state === 'uninitialized') banner.push(`Next: kura init --shares 5 --threshold 3 --endpoint ${url}`);
     if (status.state === 'sealed') {
       banner.push(
@@ -120,7 +128,8 @@ async function run(inv: Invocation): Promise<number> {
 export const serve: CommandSpec = {
   name: 'serve',
   summary: 'run the appliance (KMS API on 127.0.0.1:7420)',
-  description: `Runs the appliance: the AWS KMS-compatible API at POST / and the admin API at /admin/v1/.
+  description: `Runs the appliance: the AWS KMS-compatible API at POST /, the admin API at /admin/v1/ and the
+operator console at /console/ (a dev appliance prints its console operator's passphrase).
 It writes kura.runtime.json (0600: endpoint, pid, version, start time) in its data directory, which
 the other kura commands read to find it, and removes it when it stops.
 Stops gracefully on SIGINT/SIGTERM or \`kura stop\`: idle and half-sent connections close at once,
