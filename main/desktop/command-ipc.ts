@@ -4,7 +4,7 @@
 // in the page, a bug or injected script, reaches the appliance only through here:
 //
 // - the sender must be the console window's top frame, showing the console's own file (not a frame, not
-//   a page it was navigated to, not another window);
+//   a page it was navigated to, not another window: ./ipc-sender.ts, shared with ./print-ipc.ts);
 // - the command must be one the contract names; the input a JSON object of at most 1 MiB, passed on as
 //   plain JSON (what the admin API would have parsed), so the contract's parseCommandInput, inside
 //   console.run, sees the same values whichever transport they came by;
@@ -19,8 +19,8 @@ import type { Appliance } from '../app.js';
 import type { Logger } from '../common/log.js';
 import { isCommandName } from '../console/index.js';
 import { COMMAND_CHANNEL, MAX_INPUT_BYTES } from './channels.js';
-import { isConsolePage } from './console-window.js';
-import type { IpcInvokeEvent, IpcMain, WebContents } from './electron-api.js';
+import type { IpcMain, WebContents } from './electron-api.js';
+import { fromConsolePage } from './ipc-sender.js';
 
 /** The appliance's console: what this handler runs commands on. */
 export type ConsoleRunner = Appliance['console'];
@@ -54,11 +54,6 @@ export function registerCommandIpc(deps: { ipcMain: IpcMain; contents: WebConten
   const { log } = deps;
   let sessionToken: string | undefined;
 
-  const fromConsolePage = (event: IpcInvokeEvent): boolean => {
-    const frame = event.senderFrame;
-    return event.sender.id === deps.contents.id && frame !== null && frame.parent === null && isConsolePage(frame.url, deps.indexHtml);
-  };
-
   /** Ends a session at the appliance; its answer is of no use to anyone (it may have expired already). */
   const endSession = async (token: string): Promise<void> => {
     const answer = await deps.console.run(token, 'session.logout', {});
@@ -91,7 +86,7 @@ export function registerCommandIpc(deps: { ipcMain: IpcMain; contents: WebConten
   };
 
   deps.ipcMain.handle(COMMAND_CHANNEL, async (event, command, input) => {
-    if (!fromConsolePage(event)) {
+    if (!fromConsolePage(event, deps.contents, deps.indexHtml)) {
       log.warn('desktop: refused a console command from outside the console page', { sender: event.sender.id });
       return refuse('AccessDenied', "Console commands are taken only from the console's own page.");
     }

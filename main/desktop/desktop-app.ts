@@ -2,7 +2,7 @@
 // "Processes and entry points"). In order: the Chromium sandbox for every renderer, the single-instance
 // lock (a second launch shows the first one's window), the web-contents rules for anything Electron
 // makes, then — once Electron is ready — the appliance (as `kura serve` runs it, in this process), the
-// window, its IPC handler and the network watch. Quitting signs the window's operator out, stops the
+// window, its IPC handlers and the network watch. Quitting signs the window's operator out, stops the
 // appliance gracefully (calls in progress finish, the database closes) and only then lets Electron quit.
 //
 // Electron and the appliance come in as parameters (./main.ts passes the real ones), so that the tests
@@ -15,6 +15,7 @@ import { desktopApplianceConfig, type DesktopSettings } from './config.js';
 import { hardenWebContents, openConsoleWindow, type ConsoleWindowPaths } from './console-window.js';
 import type { BrowserWindow, ElectronMain } from './electron-api.js';
 import { watchNetwork, type InterfaceTable, type NetworkWatch } from './network-watch.js';
+import { registerPrintIpc } from './print-ipc.js';
 
 /** The part of a running appliance the desktop uses. */
 export type DesktopAppliance = Pick<Appliance, 'console' | 'stop'> & { server: { url: string } };
@@ -130,8 +131,9 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
   log.info('kura desktop started', { endpoint: appliance.server.url, dataDir: settings.dataDir, dev: settings.dev });
 
   const win = openConsoleWindow(electron, paths, settings.devTools);
-  // The handler is in before the page loads: the console's first call finds it.
+  // The handlers are in before the page loads: the console's first call finds them.
   const ipc = registerCommandIpc({ ipcMain: electron.ipcMain, contents: win.webContents, indexHtml: paths.indexHtml, console: appliance.console, log });
+  const print = registerPrintIpc({ ipcMain: electron.ipcMain, win, indexHtml: paths.indexHtml, dialog: electron.dialog, app, log });
   const push = (status: unknown) => {
     if (!win.isDestroyed() && !win.webContents.isDestroyed()) win.webContents.send(NETWORK_CHANNEL, status);
   };
@@ -142,6 +144,7 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
   win.on('closed', () => {
     network.stop();
     ipc.dispose();
+    print.dispose();
     void signOut(ipc);
     live.win = undefined;
   });

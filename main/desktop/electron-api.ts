@@ -45,6 +45,13 @@ export interface Session {
   setDevicePermissionHandler(handler: (details: { deviceType: string; origin: string }) => boolean): void;
 }
 
+/** webContents.printToPDF's options (Electron 21 or later: lengths in inches, the page's print media styles apply). */
+export interface PrintToPdfOptions {
+  printBackground: boolean;
+  pageSize: 'A4' | 'A3' | 'A5' | 'Legal' | 'Letter' | 'Tabloid';
+  margins: { top: number; bottom: number; left: number; right: number };
+}
+
 export interface WebContents {
   readonly id: number;
   readonly session: Session;
@@ -56,6 +63,8 @@ export interface WebContents {
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
   send(channel: string, ...args: unknown[]): void;
   isDestroyed(): boolean;
+  /** The page as it shows now, printed with its print styles; the PDF's bytes. */
+  printToPDF(options: PrintToPdfOptions): Promise<Buffer>;
 }
 
 /** The webPreferences Kura sets (Electron's names; every security-relevant one explicitly). */
@@ -115,6 +124,8 @@ export interface IpcMain {
 
 export interface App {
   readonly isPackaged: boolean;
+  /** A well-known directory of the user's; throws when the platform has none to give. */
+  getPath(name: 'documents' | 'home'): string;
   setName(name: string): void;
   enableSandbox(): void;
   requestSingleInstanceLock(): boolean;
@@ -126,9 +137,29 @@ export interface App {
   on(event: 'web-contents-created', listener: (event: ElectronEvent, contents: WebContents) => void): unknown;
 }
 
+export interface SaveDialogOptions {
+  title?: string;
+  /** A directory, a file name, or both: where the dialog starts and the name it suggests. */
+  defaultPath: string;
+  filters: { name: string; extensions: string[] }[];
+  /**
+   * `showOverwriteConfirmation`: Linux only, and off unless given — the GTK dialog then asks before
+   * it returns an existing file (Windows and macOS always ask). `createDirectory`: macOS.
+   */
+  properties?: ('showOverwriteConfirmation' | 'createDirectory' | 'showHiddenFiles' | 'dontAddToRecent')[];
+}
+
+/** What the save dialog answers: no path (or an empty one) when the user cancelled. */
+export interface SaveDialogReturnValue {
+  canceled: boolean;
+  filePath?: string;
+}
+
 export interface Dialog {
   /** A modal error box; safe before the app is ready (Kura's start-up failures use it). */
   showErrorBox(title: string, content: string): void;
+  /** The platform's save dialog, modal to `window`. */
+  showSaveDialog(window: BrowserWindow, options: SaveDialogOptions): Promise<SaveDialogReturnValue>;
 }
 
 /** The electron module as the main process sees it. */

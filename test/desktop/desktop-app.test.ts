@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ApplianceConfig } from '../../main/app.js';
 import { createLogger } from '../../main/common/log.js';
-import { COMMAND_CHANNEL, NETWORK_CHANNEL } from '../../main/desktop/channels.js';
+import { COMMAND_CHANNEL, NETWORK_CHANNEL, PRINT_CHANNEL } from '../../main/desktop/channels.js';
 import type { ConsoleAnswer } from '../../main/desktop/command-ipc.js';
 import { runDesktop, type DesktopAppliance, type DesktopDeps } from '../../main/desktop/desktop-app.js';
 import type { InterfaceTable } from '../../main/desktop/network-watch.js';
@@ -90,12 +90,12 @@ describe('the desktop main process', () => {
     expect(electron.app.calls).toEqual(['setName', 'enableSandbox', 'lock', 'ready', 'appliance']);
   });
 
-  it('starts the appliance on loopback, then the window, its IPC handler, and only then loads the page', async () => {
+  it('starts the appliance on loopback, then the window, its IPC handlers, and only then loads the page', async () => {
     const { configs, win, electron } = await started();
     expect(configs).toEqual([expect.objectContaining({ host: '127.0.0.1', port: 7420, dataDir: '/tmp/kura-desk', dev: true })]);
     expect(electron.windows).toHaveLength(1);
     expect(win.options.webPreferences).toMatchObject({ preload: PRELOAD, sandbox: true, contextIsolation: true, nodeIntegration: false, devTools: false });
-    expect(electron.ipcMain.handlers.has(COMMAND_CHANNEL)).toBe(true);
+    expect([...electron.ipcMain.handlers.keys()].sort()).toEqual([COMMAND_CHANNEL, PRINT_CHANNEL].sort());
     expect(win.loaded).toEqual([INDEX]);
   });
 
@@ -104,6 +104,17 @@ describe('the desktop main process', () => {
     const answer = await electron.ipcMain.invoke(COMMAND_CHANNEL, { sender: win.webContents, frame: win.webContents.mainFrame }, 'status', {});
     expect(answer).toEqual({ ok: true, status: 200, value: {} });
     expect(appliance.calls).toEqual(['status:-']);
+  });
+
+  it("prints the console window's page and saves it where the operator says", async () => {
+    const { electron, win } = await started();
+    electron.dialog.answerSave = () => ({ canceled: true, filePath: '' });
+    const answer = await electron.ipcMain.invoke(PRINT_CHANNEL, { sender: win.webContents, frame: win.webContents.mainFrame }, 'transcript');
+    expect(answer).toEqual({ saved: null });
+    expect(win.webContents.printed).toHaveLength(1);
+    expect(electron.dialog.saves.map((s) => ({ window: s.window, defaultPath: s.options.defaultPath }))).toEqual([
+      { window: win, defaultPath: path.join(electron.app.getPath('documents'), 'transcript.pdf') },
+    ]);
   });
 
   it('hardens every web contents Electron makes, not only the console window', async () => {
@@ -168,7 +179,7 @@ describe('the desktop main process', () => {
     win.close();
     await flush();
     expect(appliance.calls).toEqual(['stop']);
-    expect(electron.ipcMain.handlers.has(COMMAND_CHANNEL)).toBe(false);
+    expect(electron.ipcMain.handlers.size).toBe(0);
     finishStop();
     await flush();
     expect(electron.app.quitted).toBe(true);

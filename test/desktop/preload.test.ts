@@ -1,14 +1,15 @@
 // The preload (main/desktop/preload.cts) run as Electron runs a sandboxed preload: compiled to
 // CommonJS, its source wrapped in a function of (require, process, exports, module) whose require knows
-// only `electron`. It must load so, expose exactly `window.kura` = { run, onNetwork, platform } through
-// contextBridge on the channels of main/desktop/channels.ts, and never hand the page ipcRenderer or the
-// IPC event.
+// only `electron`. It must load so, expose exactly `window.kura` = { run, onNetwork, printToPdf, platform }
+// through contextBridge on the channels of main/desktop/channels.ts (its literals and those constants
+// agree), and never hand the page ipcRenderer or the IPC event.
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import ts from 'typescript';
 import { describe, expect, it, vi } from 'vitest';
-import { COMMAND_CHANNEL, NETWORK_CHANNEL } from '../../main/desktop/channels.js';
+import * as channels from '../../main/desktop/channels.js';
+import { COMMAND_CHANNEL, NETWORK_CHANNEL, PRINT_CHANNEL } from '../../main/desktop/channels.js';
 import { ROOT } from '../support/kura-process.js';
 
 const SOURCE = path.join(ROOT, 'main', 'desktop', 'preload.cts');
@@ -52,13 +53,14 @@ describe('the preload', () => {
     expect(required).toEqual(['electron']);
   });
 
-  it('exposes exactly window.kura = { run, onNetwork, platform: "desktop" }, once', () => {
+  it('exposes exactly window.kura = { run, onNetwork, printToPdf, platform: "desktop" }, once', () => {
     const { exposed } = runPreload();
     expect(exposed.map((e) => e.key)).toEqual(['kura']);
     const api = exposed[0]!.api;
-    expect(Object.keys(api).sort()).toEqual(['onNetwork', 'platform', 'run']);
+    expect(Object.keys(api).sort()).toEqual(['onNetwork', 'platform', 'printToPdf', 'run']);
     expect(typeof api.run).toBe('function');
     expect(typeof api.onNetwork).toBe('function');
+    expect(typeof api.printToPdf).toBe('function');
     expect(api.platform).toBe('desktop');
   });
 
@@ -75,6 +77,21 @@ describe('the preload', () => {
     const answer = await run('keys.list', { limit: 5 });
     expect(ipcRenderer.invoke).toHaveBeenCalledExactlyOnceWith(COMMAND_CHANNEL, 'keys.list', { limit: 5 });
     expect(answer).toEqual({ ok: true, status: 200, value: { channel: COMMAND_CHANNEL, args: ['keys.list', { limit: 5 }] } });
+  });
+
+  it('printToPdf(fileName) invokes the print channel with exactly the name, and answers what main answers', async () => {
+    const { exposed, ipcRenderer } = runPreload();
+    const printToPdf = exposed[0]!.api.printToPdf as (name: string, ...extra: unknown[]) => Promise<unknown>;
+    const answer = await printToPdf('ceremony-2030-01-01', { path: '/etc/passwd' });
+    expect(ipcRenderer.invoke).toHaveBeenCalledExactlyOnceWith(PRINT_CHANNEL, 'ceremony-2030-01-01');
+    expect(answer).toEqual({ ok: true, status: 200, value: { channel: PRINT_CHANNEL, args: ['ceremony-2030-01-01'] } });
+  });
+
+  it("names exactly the channels of channels.ts, as literals (a sandboxed preload cannot import them)", () => {
+    const literals = new Set(fs.readFileSync(SOURCE, 'utf8').match(/'kura:[^']*'/g)?.map((l) => l.slice(1, -1)));
+    const declared = Object.entries(channels).filter(([name]) => name.endsWith('_CHANNEL')).map(([, value]) => value);
+    expect([...literals].sort()).toEqual([...declared].sort());
+    expect(declared.sort()).toEqual([COMMAND_CHANNEL, NETWORK_CHANNEL, PRINT_CHANNEL].sort());
   });
 
   it('onNetwork gives the listener the status alone (never the IPC event), until unsubscribed', () => {

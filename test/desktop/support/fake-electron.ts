@@ -1,7 +1,8 @@
 // A test double of the part of Electron's main-process API that main/desktop uses (its shape is
 // main/desktop/electron-api.ts): windows, web contents, their session, ipcMain, app and dialog, recording
 // what the shell sets and letting a test fire the events Electron would (navigation, a permission
-// request, an IPC invoke from some frame, quit). Electron itself is not installed on these machines.
+// request, an IPC invoke from some frame, quit) and answer what the user would (the save dialog), and
+// choose what printing to PDF gives. Electron itself is not installed on these machines.
 import { pathToFileURL } from 'node:url';
 import type {
   App,
@@ -14,7 +15,10 @@ import type {
   IpcInvokeEvent,
   IpcMain,
   PermissionDetails,
+  PrintToPdfOptions,
   ResponseHeaders,
+  SaveDialogOptions,
+  SaveDialogReturnValue,
   Session,
   WebContents,
   WebFrame,
@@ -91,6 +95,10 @@ export class FakeWebContents extends Emitter implements WebContents {
   readonly mainFrame: WebFrame;
   windowOpenHandler?: (details: { url: string }) => { action: 'deny' };
   readonly sent: { channel: string; args: unknown[] }[] = [];
+  /** Every printToPDF call's options, in order. */
+  readonly printed: PrintToPdfOptions[] = [];
+  /** What printToPDF gives: these bytes, or this error thrown. */
+  pdf: Buffer | Error = Buffer.from('%PDF-1.7\n% a fake transcript\n%%EOF\n');
   destroyed = false;
   constructor(url = 'about:blank') {
     super();
@@ -104,6 +112,11 @@ export class FakeWebContents extends Emitter implements WebContents {
   }
   isDestroyed(): boolean {
     return this.destroyed;
+  }
+  async printToPDF(options: PrintToPdfOptions): Promise<Buffer> {
+    this.printed.push(options);
+    if (this.pdf instanceof Error) throw this.pdf;
+    return this.pdf;
   }
   /** Fires a cancellable navigation event: whether the shell prevented it. */
   navigate(event: 'will-navigate' | 'will-redirect', url: string): boolean {
@@ -140,6 +153,8 @@ export class FakeApp extends Emitter implements App {
   readonly calls: string[] = [];
   quitted = false;
   exitCode?: number;
+  /** What getPath answers, by name; a name missing here throws, as Electron does for a path it cannot get. */
+  readonly paths: Partial<Record<'documents' | 'home', string>> = { documents: '/home/operator/Documents', home: '/home/operator' };
   private readyResolve!: () => void;
   private readonly ready = new Promise<void>((r) => (this.readyResolve = r));
   setName(name: string): void {
@@ -156,6 +171,11 @@ export class FakeApp extends Emitter implements App {
   }
   whenReady(): Promise<void> {
     return this.ready;
+  }
+  getPath(name: 'documents' | 'home'): string {
+    const found = this.paths[name];
+    if (found === undefined) throw new Error(`Failed to get '${name}' path`);
+    return found;
   }
   /** Electron's 'ready'. */
   makeReady(): void {
@@ -175,10 +195,32 @@ export class FakeApp extends Emitter implements App {
   }
 }
 
+/** The dialog double: error boxes and save dialogs are recorded; the user's answer to a save dialog is `answerSave`'s. */
+export interface FakeDialog extends Dialog {
+  readonly errors: { title: string; content: string }[];
+  readonly saves: { window: BrowserWindow; options: SaveDialogOptions }[];
+  /** The user at the save dialog (default: cancels). */
+  answerSave: (options: SaveDialogOptions) => SaveDialogReturnValue | Promise<SaveDialogReturnValue>;
+}
+
+export function fakeDialog(): FakeDialog {
+  const dialog: FakeDialog = {
+    errors: [],
+    saves: [],
+    answerSave: () => ({ canceled: true, filePath: '' }),
+    showErrorBox: (title, content) => void dialog.errors.push({ title, content }),
+    showSaveDialog: async (window, options) => {
+      dialog.saves.push({ window, options });
+      return dialog.answerSave(options);
+    },
+  };
+  return dialog;
+}
+
 export interface FakeElectron extends ElectronMain {
   readonly app: FakeApp;
   readonly ipcMain: FakeIpcMain;
-  readonly dialog: Dialog & { errors: { title: string; content: string }[] };
+  readonly dialog: FakeDialog;
   /** Every window made, in order. */
   readonly windows: FakeWindow[];
 }
@@ -199,7 +241,6 @@ export interface FakeWindow extends BrowserWindow {
 export function fakeElectron(): FakeElectron {
   const app = new FakeApp();
   const windows: FakeWindow[] = [];
-  const errors: { title: string; content: string }[] = [];
   class Window extends Emitter implements FakeWindow {
     readonly webContents = new FakeWebContents();
     readonly loaded: string[] = [];
@@ -242,7 +283,7 @@ export function fakeElectron(): FakeElectron {
     app,
     BrowserWindow: Window,
     ipcMain: new FakeIpcMain(),
-    dialog: { errors, showErrorBox: (title: string, content: string) => void errors.push({ title, content }) },
+    dialog: fakeDialog(),
     windows,
   };
 }
