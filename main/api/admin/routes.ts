@@ -286,6 +286,14 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       const input = parseCommandInput('session.login', parseBody(req));
       return json(200, await runCommand(deps, { actor: ADMIN }, 'session.login', input));
     }
+    // The console before sign-in: the seal state (as GET /status), and unsealing by shares (as POST /unseal).
+    if (route === 'POST /commands/status') return json(200, await runCommand(deps, { actor: ADMIN }, 'status', parseCommandInput('status', parseBody(req))));
+    if (route === 'POST /commands/unseal') {
+      const input = parseCommandInput('unseal', parseBody(req));
+      // A PIN can be guessed (a real token locks its user after a few wrong ones): it needs a caller.
+      const caller = input.pin !== undefined ? await authenticate(deps, req) : { actor: 'kura:console' };
+      return json(200, await runCommand(deps, caller, 'unseal', input));
+    }
     const caller = await authenticate(deps, req);
     if (route === 'POST /seal') {
       await sealAppliance({ deps }, caller.actor);
