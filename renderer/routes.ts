@@ -10,6 +10,7 @@ export type RouteName =
   | 'key'
   | 'byok'
   | 'deletion'
+  | 'keystore'
   | 'approvals'
   | 'approval'
   | 'audit'
@@ -34,6 +35,7 @@ const TABLE: readonly { pattern: RegExp; name: RouteName; params?: readonly stri
   { pattern: /^\/byok\/([^/]+)$/, name: 'byok', params: ['keyId'] },
   { pattern: /^\/ceremonies\/deletion$/, name: 'deletion' },
   { pattern: /^\/ceremonies\/deletion\/([^/]+)$/, name: 'deletion', params: ['keyId'] },
+  { pattern: /^\/ceremonies\/key-store$/, name: 'keystore' },
   { pattern: /^\/approvals$/, name: 'approvals' },
   { pattern: /^\/approvals\/(apr-[0-9a-f]+)$/, name: 'approval', params: ['id'] },
   { pattern: /^\/audit$/, name: 'audit' },
@@ -63,6 +65,7 @@ export const link = {
   key: (keyId: string) => `#/keys/${encodeURIComponent(keyId)}`,
   byok: (keyId?: string) => (keyId ? `#/byok/${encodeURIComponent(keyId)}` : '#/byok'),
   deletion: (keyId?: string) => (keyId ? `#/ceremonies/deletion/${encodeURIComponent(keyId)}` : '#/ceremonies/deletion'),
+  keyStore: () => '#/ceremonies/key-store',
   approvals: () => '#/approvals',
   approval: (id: string) => `#/approvals/${id}`,
   audit: () => '#/audit',

@@ -1,7 +1,8 @@
 // Approval requests: the inbox, each request as last seen, and what a custodian does with one — sign it
 // with a key file in the page, upload a signature made off-line, cancel it, or (its requester) take an
 // executed command's answer once. A key file is read, used for one signature and dropped
-// (lib/key-file.ts); a taken result is held until the operator dismisses it, then forgotten.
+// (lib/key-file.ts); a taken result is held until the operator dismisses it or leaves the panel, then
+// forgotten — or, for a ceremony, handed over and not held here at all (result()).
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { ApprovalSummaryView, ApprovalView } from '../../main/console/index.js';
@@ -70,13 +71,21 @@ export const useApprovalsStore = defineStore('approvals', () => {
     return v ? said(v, 'Cancelled') : undefined;
   }
 
+  /**
+   * An executed command's answer, which the appliance gives its requester once: returned, not kept here
+   * (a ceremony shows it and drops it); the request is marked as having none left. Throws as the command does.
+   */
+  async function result(id: string): Promise<TakenResult> {
+    const r = await client.run('approvals.result', { id });
+    const v = byId.value[id];
+    if (v) keep({ ...v, hasResult: false });
+    return r;
+  }
+
+  /** Takes the answer for the approval panel, which shows it until the operator hides it or leaves. */
   async function takeResult(id: string): Promise<void> {
-    const r = await actionTask.run(() => client.run('approvals.result', { id }));
-    if (r) {
-      taken.value = r;
-      const v = byId.value[id];
-      if (v) keep({ ...v, hasResult: false });
-    }
+    const r = await actionTask.run(() => result(id));
+    if (r) taken.value = r;
   }
 
   const forgetResult = (): void => {
@@ -100,6 +109,7 @@ export const useApprovalsStore = defineStore('approvals', () => {
     submitSignature,
     signWithKey,
     cancel,
+    result,
     takeResult,
     forgetResult,
   };

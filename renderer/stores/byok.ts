@@ -11,7 +11,7 @@ import { useClient } from '../client/index.js';
 import { fromBase64, sha256Fingerprint, toBase64 } from '../lib/bytes.js';
 import type { WrappingAlgorithm, WrappingKeySpec } from '../lib/openssl.js';
 import { useApprovalsStore } from './approvals.js';
-import { whyNotRun } from './ceremony.js';
+import { afterApproval, useSteps } from './ceremony.js';
 import { useTask } from './task.js';
 
 export const BYOK_STEPS = [
@@ -33,7 +33,6 @@ export interface WrappedMaterial {
 export const useByokStore = defineStore('byok', () => {
   const client = useClient();
   const approvals = useApprovalsStore();
-  const step = ref<ByokStep>('key');
   const candidates = ref<KeySummaryView[]>([]);
   const keyId = ref<string | null>(null);
   const algorithm = ref<WrappingAlgorithm>('RSAES_OAEP_SHA_256');
@@ -47,6 +46,7 @@ export const useByokStore = defineStore('byok', () => {
   const request = ref<ApprovalView | null>(null);
   const finalKey = ref<KeyDetailView | null>(null);
   const task = useTask();
+  const { step, go } = useSteps<ByokStep>('key', task);
 
   // Compared as hex digits alone, whatever grouping or case the appliance prints them in.
   const digits = (fingerprint: string) => fingerprint.replace(/[^0-9a-f]/gi, '').toLowerCase();
@@ -71,11 +71,6 @@ export const useByokStore = defineStore('byok', () => {
     }
   });
   const canBack = computed(() => ['parameters', 'wrap', 'upload'].includes(step.value));
-
-  function go(to: ByokStep): void {
-    task.clear();
-    step.value = to;
-  }
 
   function reset(): void {
     go('key');
@@ -169,9 +164,7 @@ export const useByokStore = defineStore('byok', () => {
   /** The approvals step saw the request change: on to done once it ran, or say why it will not. */
   async function requestChanged(v: ApprovalView): Promise<void> {
     request.value = v;
-    if (v.status === 'EXECUTED') return finish();
-    const why = whyNotRun(v, 'ImportFailed', 'import');
-    if (why) task.error.value = why;
+    await afterApproval(v, task, { failedCode: 'ImportFailed', what: 'import' }, finish);
   }
 
   function next(): void {

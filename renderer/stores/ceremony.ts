@@ -1,6 +1,20 @@
-// What the ceremonies (BYOK, deletion) share: how a request that ended without running its action is
-// told to the operator — an error with a code of the console's own and the request's recorded outcome.
+// What the ceremonies (BYOK, deletion, key store) share: the current step and how it moves (the last
+// step's error stays behind), what they do when their approval request changes — go on to done once it
+// ran — and how a request that ended without running its action is told to the operator: an error with
+// a code of the console's own and the request's recorded outcome.
+import { ref, type Ref } from 'vue';
 import type { ApprovalView } from '../../main/console/index.js';
+import type { Task } from './task.js';
+
+/** A ceremony's step, starting at `first`, and `go`, which moves it and clears the step's error. */
+export function useSteps<S extends string>(first: S, task: Task): { step: Ref<S>; go: (to: S) => void } {
+  const step = ref(first) as Ref<S>;
+  const go = (to: S): void => {
+    task.clear();
+    step.value = to;
+  };
+  return { step, go };
+}
 
 /** A ceremony that ended without its action running (the request failed or was cancelled). */
 export class CeremonyError extends Error {
@@ -18,4 +32,14 @@ export function whyNotRun(v: ApprovalView, failedCode: string, what: string): Ce
   if (v.status === 'FAILED') return new CeremonyError(failedCode, `The approved ${what} ran and failed: ${v.outcome ?? 'no reason recorded'}.`);
   if (v.status === 'CANCELLED') return new CeremonyError('RequestCancelled', `Approval request ${v.id} was cancelled (${v.outcome ?? 'no reason recorded'}); nothing was changed.`);
   return null;
+}
+
+/**
+ * A ceremony's approvals step saw its request change: `finish` once it ran; the step's error says why
+ * when it will not (failed or cancelled); nothing while it waits for more approvals.
+ */
+export async function afterApproval(v: ApprovalView, task: Task, failed: { failedCode: string; what: string }, finish: () => Promise<void> | void): Promise<void> {
+  if (v.status === 'EXECUTED') return finish();
+  const why = whyNotRun(v, failed.failedCode, failed.what);
+  if (why) task.error.value = why;
 }

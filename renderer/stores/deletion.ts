@@ -6,7 +6,7 @@ import { ref } from 'vue';
 import type { ApprovalView, KeyDetailView } from '../../main/console/index.js';
 import { useClient } from '../client/index.js';
 import { useApprovalsStore } from './approvals.js';
-import { whyNotRun } from './ceremony.js';
+import { afterApproval, useSteps } from './ceremony.js';
 import { useTask } from './task.js';
 
 export const DELETION_STEPS = [
@@ -20,17 +20,12 @@ export type DeletionStep = (typeof DELETION_STEPS)[number]['id'];
 export const useDeletionStore = defineStore('deletion', () => {
   const client = useClient();
   const approvals = useApprovalsStore();
-  const step = ref<DeletionStep>('key');
   const keyId = ref('');
   const key = ref<KeyDetailView | null>(null);
   const days = ref(30);
   const request = ref<ApprovalView | null>(null);
   const task = useTask();
-
-  function go(to: DeletionStep): void {
-    task.clear();
-    step.value = to;
-  }
+  const { step, go } = useSteps<DeletionStep>('key', task);
 
   function start(forKey?: string): void {
     go('key');
@@ -69,9 +64,7 @@ export const useDeletionStore = defineStore('deletion', () => {
   /** The approvals step saw the request change: on to done once it ran, or say why it will not. */
   async function requestChanged(v: ApprovalView): Promise<void> {
     request.value = v;
-    if (v.status === 'EXECUTED') return finish();
-    const why = whyNotRun(v, 'DeletionFailed', 'deletion');
-    if (why) task.error.value = why;
+    await afterApproval(v, task, { failedCode: 'DeletionFailed', what: 'deletion' }, finish);
   }
 
   function back(): void {

@@ -7,8 +7,12 @@
 // the import turned into an approval request, approved by alice's key file signed in the page and by
 // carol's `openssl pkeyutl -sign -rawin` signature over the downloaded statement — then @aws-sdk/client-kms
 // encrypts and decrypts under the imported key; a deletion ceremony (bob's P-256 key file in the page,
-// alice's openssl signature uploaded); the transcript printed to PDF; the audit view's chain verified.
-// Each step leaves a screenshot in test-output/e2e/. The page must log no error (a CSP violation would).
+// alice's openssl signature uploaded); the transcript printed to PDF; a key store ceremony under a 2-of-3
+// key-store policy (an XKS proxy store on the standard key store, approved by alice's key file in the
+// page and bob's openssl signature, its secret access key taken once in the page — it signs an XKS health
+// check, and `kura approvals result` finds nothing left); keyboard and focus (the skip link first, focus
+// on each new screen's h1); the audit view's chain verified. Each step leaves a screenshot in
+// test-output/e2e/. The page must log no error (a CSP violation would).
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +21,7 @@ import { DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } fr
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kmsClient } from '../support/kms-client.js';
+import { xksCall } from '../support/xks-client.js';
 import { ROOT, runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -73,6 +78,7 @@ describe('the operator console in Chromium', () => {
     for (const [name, k] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) await kuraOk('operators', 'add', name, '--public-key', k.pub);
     await kuraOk('quorum', 'set', 'key-import', '--threshold', '2', '--operators', 'alice,bob,carol');
     await kuraOk('quorum', 'set', 'key-deletion', '--threshold', '2', '--operators', 'alice,bob,carol');
+    await kuraOk('quorum', 'set', 'key-store', '--threshold', '2', '--operators', 'alice,bob,carol');
     fs.writeFileSync(file('alice.pass'), `${PASSPHRASE}\n`, { mode: 0o600 });
     await kuraOk('operators', 'passphrase', 'alice', '--passphrase-file', file('alice.pass'));
 
@@ -224,6 +230,76 @@ describe('the operator console in Chromium', () => {
     await screenshot('deletion-4-done');
     const meta = (await kms.send(new DescribeKeyCommand({ KeyId: importedKeyId }))).KeyMetadata!;
     expect(meta.KeyState).toBe('PendingDeletion');
+  });
+
+  it('runs a key store ceremony: an XKS store approved in the page and by an openssl signature, its secret taken once', async () => {
+    // Keyboard: a new screen takes focus to its h1; after a reload, Tab reaches "Skip to content" first,
+    // which moves focus to the screen's heading and leaves the URL alone.
+    await byTestId('nav-keystore').click();
+    await page.locator('[data-step="action"]').waitFor();
+    await expect.poll(() => page.evaluate('document.activeElement.id')).toBe('keystore-title');
+    await page.reload();
+    await page.locator('[data-step="action"]').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.dataset.testid')).toBe('skip-link');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement.id')).toBe('keystore-title');
+    expect(new URL(page.url()).hash).toBe('#/ceremonies/key-store');
+    await screenshot('keystore-1-action');
+
+    await byTestId('keystore-action-xks.stores.create').check();
+    await byTestId('keystore-next').click();
+    await page.locator('[data-step="details"]').waitFor();
+    await byTestId('keystore-uri-prefix').fill('console-e2e');
+    await screenshot('keystore-2-details');
+    await byTestId('keystore-submit').click();
+
+    // The key-store policy made it a request: alice signs in the page with her key file…
+    await page.locator('[data-step="approvals"]').waitFor();
+    const requestId = (await byTestId('keystore-request-id').textContent())!;
+    expect(requestId).toMatch(/^apr-[0-9a-f]{24}$/);
+    await byTestId('approval-key-file').setInputFiles(file('alice.pem'));
+    await byTestId('approval-sign').click();
+    await expect.poll(() => byTestId('approval-notice').textContent()).toContain('1 of 2 approval(s); the request is PENDING');
+    await screenshot('keystore-3-approvals');
+    // …and bob signs the statement off-line with openssl (ECDSA P-256); his signature is uploaded.
+    await download('approval-download-statement', 'keystore-statement');
+    openssl('dgst', '-sha256', '-sign', file('bob.pem'), '-out', 'keystore-statement.sig', 'keystore-statement');
+    await byTestId('approval-signature-file').setInputFiles(file('keystore-statement.sig'));
+    await byTestId('approval-upload').click();
+
+    // Done: the store it made, the transcript, and its secret access key, which alice (who asked) takes once.
+    await page.locator('[data-step="done"]').waitFor();
+    await expect.poll(() => page.evaluate('document.activeElement.tagName')).toBe('H2');
+    const storeId = (await byTestId('keystore-made').locator('dd').first().textContent())!;
+    expect(storeId).toMatch(/^xks-[0-9a-f-]{36}$/);
+    expect(await byTestId('keystore-transcript').getAttribute('href')).toBe(`#/transcripts/${requestId}`);
+    await screenshot('keystore-4-done');
+    await byTestId('keystore-take-result').click();
+    const shown = byTestId('secret-once');
+    await shown.waitFor();
+    expect(await shown.textContent()).toContain('Kura will not show this again');
+    const value = async (label: string) => (await shown.locator('.copy-block').filter({ has: page.getByText(label, { exact: true }) }).locator('pre').textContent())!.trim();
+    const cred = { uriPath: await value('uriPath'), accessKeyId: await value('accessKeyId'), secretAccessKey: await value('secretAccessKey') };
+    expect(cred.uriPath).toBe('/console-e2e/kms/xks/v1');
+    expect(await value('storeId')).toBe(storeId);
+    expect(await shown.getByRole('button', { name: 'Copy secretAccessKey' }).count()).toBe(1);
+    await screenshot('keystore-5-secret-once');
+
+    // The secret is the store's: it signs an XKS call AWS KMS would make. And it was taken: none is left.
+    const health = await xksCall(kura, cred, '/health', { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'console-e2e-1' } });
+    expect(health.status).toBe(200);
+    const again = await runKura(['approvals', 'result', requestId, '--data-dir', kura.dataDir, '--json']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('NotFound');
+
+    // Hidden, and gone from the page; leaving and coming back does not bring it back.
+    await byTestId('secret-dismiss').click();
+    expect(await page.content()).not.toContain(cred.secretAccessKey);
+    await byTestId('nav-dashboard').click();
+    await byTestId('nav-keystore').click();
+    await page.locator('[data-step="action"]').waitFor();
+    expect(await page.content()).not.toContain(cred.secretAccessKey);
   });
 
   it('shows the audit log with the chain verified', async () => {

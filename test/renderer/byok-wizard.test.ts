@@ -4,13 +4,14 @@
 // against the bytes received, the OpenSSL commands the README documents, the wrapped material sent as
 // base64, a 202 that becomes the approvals step, a signature made in the page with a key file (verified
 // here with node:crypto), the done step with its transcript link, an import no quorum gates, requests
-// that end cancelled or failed — and an error at each step shown with its code and message.
+// that end cancelled or failed — and an error at each step shown with its code and message; every step's
+// controls real, named ones.
 import { flushPromises, type VueWrapper } from '@vue/test-utils';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalView } from '../../main/console/index.js';
 import ByokWizardView from '../../renderer/views/ByokWizardView.vue';
 import { approval, custodianKey, importParameters, KEY_ID, keyDetail, keySummary, REQUEST_ID } from './fixtures.js';
-import { chooseFile, fakeClient, mountWith, refuse, settle, valueOf, type FakeClient, type Handlers } from './support.js';
+import { chooseFile, fakeClient, mountWith, refuse, settle, unnamedControls, valueOf, type FakeClient, type Handlers } from './support.js';
 
 const WRAPPED = new Uint8Array(256).map((_, i) => (i * 7) & 0xff);
 
@@ -78,6 +79,7 @@ describe('the BYOK ceremony wizard', () => {
     // 1. The key: EXTERNAL keys waiting for material are offered; Next waits for a choice.
     expect(client.inputsOf('keys.list')).toEqual([{ origin: 'EXTERNAL', state: 'PendingImport', limit: 100 }]);
     expect(current(w)).toBe('step-key');
+    expect(unnamedControls(w)).toEqual([]);
     expect(w.findAll('nav.steps li').map((li) => li.text())).toEqual(['1Choose the key', '2Import parameters', '3Wrap off-line', '4Upload and import', '5Approvals', '6Done']);
     expect(disabled(w, 'byok-next')).toBe(true);
     expect(disabled(w, 'byok-back')).toBe(true);
@@ -87,14 +89,17 @@ describe('the BYOK ceremony wizard', () => {
 
     // 2. Parameters: Next waits until they are fetched and their fingerprints match the bytes.
     expect(current(w)).toBe('step-parameters');
+    expect(unnamedControls(w)).toEqual([]);
     expect(byTestId(w, 'byok-key-id').text()).toBe(KEY_ID);
     expect(w.get('[data-testid="step-key"]').text()).toContain('(done)');
     expect(disabled(w, 'byok-next')).toBe(true);
     // Back and forth keeps the choice.
     await click(w, 'byok-back');
     expect(current(w)).toBe('step-key');
+    expect(unnamedControls(w)).toEqual([]);
     await click(w, 'byok-next');
     expect(current(w)).toBe('step-parameters');
+    expect(unnamedControls(w)).toEqual([]);
     await byTestId(w, 'byok-algorithm').setValue('RSAES_OAEP_SHA_256');
     await byTestId(w, 'byok-spec').setValue('RSA_3072');
     await click(w, 'byok-get-parameters');
@@ -108,6 +113,7 @@ describe('the BYOK ceremony wizard', () => {
 
     // 3. Wrap off-line: the documented OpenSSL commands, each with a copy button.
     expect(current(w)).toBe('step-wrap');
+    expect(unnamedControls(w)).toEqual([]);
     const commands = w.findAll('.copy-block pre').map((p) => p.text());
     expect(commands[0]).toBe('openssl dgst -sha256 WrappingPublicKey.bin ImportToken.bin');
     expect(commands[1]).toBe('openssl rand -out PlaintextKeyMaterial.bin 32');
@@ -119,6 +125,7 @@ describe('the BYOK ceremony wizard', () => {
 
     // 4. Upload: Import waits for a file; the material goes as base64 with the token.
     expect(current(w)).toBe('step-upload');
+    expect(unnamedControls(w)).toEqual([]);
     expect(disabled(w, 'byok-import')).toBe(true);
     expect(w.find('[data-testid="byok-next"]').exists()).toBe(false);
     await chooseFile(byTestId(w, 'byok-material-file'), new File([WRAPPED], 'EncryptedKeyMaterial.bin'));
@@ -132,6 +139,7 @@ describe('the BYOK ceremony wizard', () => {
 
     // 5. The 202 became approval request apr-…: two custodians sign with key files.
     expect(current(w)).toBe('step-approvals');
+    expect(unnamedControls(w)).toEqual([]);
     expect(byTestId(w, 'byok-request-id').text()).toBe(REQUEST_ID);
     expect(byTestId(w, 'approval-progress').text()).toContain('0 of 2 approvals from alice, bob, carol');
     expect(byTestId(w, 'approval-statement').text()).toContain(`"request":"${REQUEST_ID}"`);
@@ -147,6 +155,7 @@ describe('the BYOK ceremony wizard', () => {
 
     // 6. Done: the key as it is now, and the transcript.
     expect(current(w)).toBe('step-done');
+    expect(unnamedControls(w)).toEqual([]);
     expect(byTestId(w, 'byok-final-state').text()).toBe('Enabled');
     expect(byTestId(w, 'byok-transcript').attributes('href')).toBe(`#/transcripts/${REQUEST_ID}`);
     w.unmount();

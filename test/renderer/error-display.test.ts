@@ -4,8 +4,9 @@
 // an unexpected Error, a thrown non-Error) and never raw JSON; GatedNotice for a change that became an
 // approval request; the ceremony's on-line warning; and the screens' own error displays — sign-in
 // (which also empties the passphrase), unseal (which empties the shares), a key change refused, and an
-// approval's one-time answer.
+// approval's one-time answer (forgotten when hidden or when the panel goes).
 import { flushPromises } from '@vue/test-utils';
+import { getActivePinia } from 'pinia';
 import { describe, expect, it } from 'vitest';
 import ApprovalPanel from '../../renderer/components/ApprovalPanel.vue';
 import ErrorNotice from '../../renderer/components/ErrorNotice.vue';
@@ -138,9 +139,18 @@ describe("the screens' error displays", () => {
     expect(w.get('[data-testid="secret-once"]').text()).toContain('Kura will not show this again');
     expect(w.get('[data-testid="secret-once"]').text()).toContain('s3cr3t');
     expect(w.find('[data-testid="approval-take-result"]').exists()).toBe(false);
-    await w.get('[data-testid="secret-once"] button').trigger('click');
+    await w.get('[data-testid="secret-dismiss"]').trigger('click');
     expect(w.text()).not.toContain('s3cr3t');
     w.unmount();
+
+    // Taken and not hidden: leaving the panel forgets it all the same.
+    const leaving = mountWith(ApprovalPanel, client, { id: REQUEST_ID });
+    await settle(leaving);
+    await leaving.get('[data-testid="approval-take-result"]').trigger('click');
+    await settle(leaving);
+    expect(leaving.get('[data-testid="secret-once"]').text()).toContain('s3cr3t');
+    leaving.unmount();
+    expect(JSON.stringify(getActivePinia()!.state.value)).not.toContain('s3cr3t');
 
     const refusing = fakeClient({ 'approvals.show': () => approval(), 'approvals.cancel': () => refuse('AccessDenied', 'Only alice, who asked for it, or the administrator can cancel it.', 403) });
     const p = mountWith(ApprovalPanel, refusing, { id: REQUEST_ID });

@@ -1,7 +1,8 @@
 // Answers the fake appliance gives in the console's component tests, in the contract's shapes
-// (main/console/views.ts), with real fingerprints and a real signable statement.
+// (main/console/views.ts), with real fingerprints and a real signable statement; and the HSMs and XKS
+// proxy stores, credentials and keys the key store ceremony lists.
 import { createHash, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
-import type { ApprovalView, ImportParametersView, KeyDetailView, KeySummaryView } from '../../main/console/index.js';
+import type { ApprovalView, HsmTokenView, HsmView, ImportParametersView, KeyDetailView, KeySummaryView, XksCredentialView, XksKeyView, XksStoreView } from '../../main/console/index.js';
 
 export const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 export const REQUEST_ID = 'apr-0123456789abcdef01234567';
@@ -91,3 +92,47 @@ export function custodianKey(): { pem: string; publicKey: KeyObject; verifies(si
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   return { pem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), publicKey, verifies: (sig) => verify(null, STATEMENT, publicKey, sig) };
 }
+
+export const HSM_ID = 'cluster-abcdefghijk23';
+export const STORE_ID = 'xks-5b0c1f9e-8a8e-4a43-9d55-0e6f4f1c2a77';
+export const XKS_ACCESS_KEY_ID = 'KURAXKSABCDEFGHIJKLMNOPQ';
+export const EXTERNAL_KEY_ID = 'kura-xks-0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+
+export function hsmView(over: Partial<HsmView> = {}): HsmView {
+  return {
+    hsmId: HSM_ID,
+    modulePath: '/usr/lib/softhsm/libsofthsm2.so',
+    tokenLabel: 'kura',
+    manufacturer: 'SoftHSM project',
+    model: 'SoftHSM v2',
+    serialNumber: '0b9c4f5e1d2a3b4c',
+    createdAt: '2025-05-01T12:00:00.000Z',
+    ...over,
+  };
+}
+
+export const hsmToken = (over: Partial<HsmTokenView> = {}): HsmTokenView => ({
+  label: 'kura',
+  manufacturerId: 'SoftHSM project',
+  model: 'SoftHSM v2',
+  serialNumber: '0b9c4f5e1d2a3b4c',
+  vendor: 'SoftHSM',
+  loginRequired: true,
+  aesGcm: true,
+  ...over,
+});
+
+export function xksStore(over: Partial<XksStoreView> = {}): XksStoreView {
+  return { storeId: STORE_ID, uriPathPrefix: 'example', uriPath: '/example/kms/xks/v1', hsmId: null, credentials: 1, keys: 1, createdAt: '2025-05-01T12:00:00.000Z', ...over };
+}
+
+export const xksCredential = (over: Partial<XksCredentialView> = {}): XksCredentialView => ({ accessKeyId: XKS_ACCESS_KEY_ID, storeId: STORE_ID, createdAt: '2025-05-01T12:00:00.000Z', ...over });
+
+export const xksKey = (over: Partial<XksKeyView> = {}): XksKeyView => ({
+  externalKeyId: EXTERNAL_KEY_ID,
+  storeId: STORE_ID,
+  keyUsage: ['ENCRYPT', 'DECRYPT'],
+  keyStatus: 'ENABLED',
+  createdAt: '2025-05-01T12:00:00.000Z',
+  ...over,
+});

@@ -91,6 +91,7 @@ describe('the console routes', () => {
     expect(matchRoute(link.approval('apr-0123456789abcdef01234567'))).toEqual({ name: 'approval', params: { id: 'apr-0123456789abcdef01234567' } });
     expect(matchRoute(link.transcript('apr-0123456789abcdef01234567')).name).toBe('transcript');
     expect(matchRoute(link.deletion()).name).toBe('deletion');
+    expect(matchRoute(link.keyStore())).toEqual({ name: 'keystore', params: {} });
     expect(matchRoute('').name).toBe('dashboard');
     expect(matchRoute('#/nothing/here')).toEqual({ name: 'notFound', params: { path: '/nothing/here' } });
   });
