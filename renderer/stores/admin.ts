@@ -21,8 +21,6 @@ export const useAdminStore = defineStore('admin', () => {
   const gated = ref<ApprovalView | null>(null);
   /** What the last applied change did, in a sentence. */
   const done = ref<string | null>(null);
-  /** A new secret (a credential's) shown once, then forgotten. */
-  const secret = ref<{ id: string; action: string; result: unknown } | null>(null);
   const load = useTask();
   const change = useTask();
 
@@ -76,15 +74,18 @@ export const useAdminStore = defineStore('admin', () => {
     });
   }
 
-  async function createCredential(accountId: string, principalArn: string, description: string): Promise<void> {
+  /**
+   * Creates a credential; when it is made at once, answers its secret for the caller to show once — the
+   * store never holds it (a gated one's secret is its requester's to take with approvals.result).
+   */
+  async function createCredential(accountId: string, principalArn: string, description: string): Promise<{ accessKeyId: string; secretAccessKey: string } | null> {
     const made = await gatedChange(
       () => client.run('credentials.create', { accountId, ...(principalArn ? { principalArn } : {}), ...(description ? { description } : {}) }),
       (v) => `Created ${v.accessKeyId}.`,
     );
-    if (made) {
-      secret.value = { id: made.accessKeyId, action: 'credentials.create', result: { accessKeyId: made.accessKeyId, secretAccessKey: made.secretAccessKey } };
-      await loadCredentials();
-    }
+    if (!made) return null;
+    await loadCredentials();
+    return { accessKeyId: made.accessKeyId, secretAccessKey: made.secretAccessKey };
   }
 
   async function deleteCredential(accessKeyId: string): Promise<void> {
@@ -138,7 +139,6 @@ export const useAdminStore = defineStore('admin', () => {
     transcriptCheck,
     gated,
     done,
-    secret,
     loadBusy: load.busy,
     loadError: load.error,
     changeBusy: change.busy,
