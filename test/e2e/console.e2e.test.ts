@@ -20,6 +20,7 @@ import path from 'node:path';
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslCustodianKey } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
 import { xksCall } from '../support/xks-client.js';
 import { ROOT, runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
@@ -31,12 +32,8 @@ const file = (name: string) => path.join(dir, name);
 const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
 const sha256Grouped = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex').match(/.{4}/g)!.join(' ');
 const PASSPHRASE = 'alice: a console passphrase';
+const opensslKey = (name: string, ...genpkeyArgs: string[]) => opensslCustodianKey(dir, name, ...genpkeyArgs);
 
-function opensslKey(name: string, ...genpkeyArgs: string[]): { key: string; pub: string } {
-  openssl('genpkey', ...genpkeyArgs, '-out', file(`${name}.pem`));
-  openssl('pkey', '-in', file(`${name}.pem`), '-pubout', '-out', file(`${name}.pub.pem`));
-  return { key: file(`${name}.pem`), pub: file(`${name}.pub.pem`) };
-}
 
 describe('the operator console in Chromium', () => {
   let kura: KuraProcess;

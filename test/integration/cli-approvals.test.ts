@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CreateKeyCommand, DescribeKeyCommand, ScheduleKeyDeletionCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ED25519, opensslCustodianKey, P256 } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
 import { runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 
@@ -23,16 +24,8 @@ const dir = tempDataDir('kura-cli-approvals-');
 const file = (name: string) => path.join(dir, name);
 const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** A key made by `openssl genpkey`, its public half by `openssl pkey -pubout`, and that half's SHA-256 as openssl's DER. */
-function opensslKey(name: string, ...genpkeyArgs: string[]): { key: string; pub: string; sha256: string } {
-  openssl('genpkey', ...genpkeyArgs, '-out', file(`${name}.pem`));
-  openssl('pkey', '-in', file(`${name}.pem`), '-pubout', '-out', file(`${name}.pub.pem`));
-  const der = openssl('pkey', '-pubin', '-in', file(`${name}.pub.pem`), '-outform', 'DER');
-  return { key: file(`${name}.pem`), pub: file(`${name}.pub.pem`), sha256: createHash('sha256').update(der).digest('hex') };
-}
 
-const ED25519 = ['-algorithm', 'ed25519'];
-const P256 = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+const opensslKey = (name: string, ...genpkeyArgs: string[]) => opensslCustodianKey(dir, name, ...genpkeyArgs);
 
 describe('kura operators, quorum and approvals', () => {
   let kura: KuraProcess;

@@ -4,23 +4,18 @@
 // approvals sign --key` with keys made by openssl; `kura approvals result` giving the requester the new
 // secret once; the credential then signing @aws-sdk/client-kms calls. And `kura operators passphrase`
 // from a file, then a sign-in over HTTP with it.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslCustodianKey } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
 import { runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 
 const dir = tempDataDir('kura-cli-gated-');
 const file = (name: string) => path.join(dir, name);
-const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+const opensslKey = (name: string, ...genpkeyArgs: string[]) => opensslCustodianKey(dir, name, ...genpkeyArgs);
 
-function opensslKey(name: string, ...genpkeyArgs: string[]): { key: string; pub: string } {
-  openssl('genpkey', ...genpkeyArgs, '-out', file(`${name}.pem`));
-  openssl('pkey', '-in', file(`${name}.pem`), '-pubout', '-out', file(`${name}.pub.pem`));
-  return { key: file(`${name}.pem`), pub: file(`${name}.pub.pem`) };
-}
 
 describe('gated operator commands and console sign-in, through the kura CLI', () => {
   let kura: KuraProcess;

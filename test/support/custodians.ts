@@ -2,7 +2,9 @@
 // as openssl would (Ed25519 "pure"; ECDSA P-256 over SHA-256, DER or r || s), and a caller of the admin
 // API's own handler in process (no listener), as the console and the CLI reach it, over a domain whose
 // Quorum is not a dev one.
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import path from 'node:path';
 import { runApprovedCommand } from '../../main/api/admin/commands.js';
 import { replayApprovedCall } from '../../main/api/kms/dispatch.js';
 import { handleAdminRequest, type AdminDeps } from '../../main/api/admin/routes.js';
@@ -77,3 +79,21 @@ export async function openQuorumAdmin(
 /** POST /approvals/ID/approvals with a signature (and the operator who made it, when named). */
 export const approveWith = (call: AdminCall) => (id: string, signature: Buffer, operator?: string) =>
   call('POST', `/approvals/${id}/approvals`, { signature: signature.toString('base64'), ...(operator !== undefined ? { operator } : {}) });
+
+/** `openssl genpkey` arguments for the two kinds of custodian key. */
+export const ED25519 = ['-algorithm', 'ed25519'];
+export const P256 = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+
+/**
+ * A custodian's key made by the openssl command line in `dir`: the private key by `openssl genpkey`, its
+ * public half by `openssl pkey -pubout`, and that half's SHA-256 over openssl's DER (the fingerprint).
+ */
+export function opensslCustodianKey(dir: string, name: string, ...genpkeyArgs: string[]): { key: string; pub: string; sha256: string } {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const key = path.join(dir, `${name}.pem`);
+  const pub = path.join(dir, `${name}.pub.pem`);
+  openssl('genpkey', ...genpkeyArgs, '-out', key);
+  openssl('pkey', '-in', key, '-pubout', '-out', pub);
+  const der = openssl('pkey', '-pubin', '-in', pub, '-outform', 'DER');
+  return { key, pub, sha256: createHash('sha256').update(der).digest('hex') };
+}

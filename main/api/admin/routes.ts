@@ -281,18 +281,12 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       const status = await unsealAppliance({ deps }, 'kura:cli', byPin ? { pin: body.pin as string } : { shares: list as string[] });
       return json(200, status);
     }
-    // Signing in: the operator's passphrase is their authority (main/ceremony/sign-in.ts).
-    if (route === 'POST /sessions' || route === 'POST /commands/session.login') {
-      const input = parseCommandInput('session.login', parseBody(req));
-      return json(200, await runCommand(deps, { actor: ADMIN }, 'session.login', input));
-    }
-    // The console before sign-in: the seal state (as GET /status), and unsealing by shares (as POST /unseal).
-    if (route === 'POST /commands/status') return json(200, await runCommand(deps, { actor: ADMIN }, 'status', parseCommandInput('status', parseBody(req))));
-    if (route === 'POST /commands/unseal') {
-      const input = parseCommandInput('unseal', parseBody(req));
-      // A PIN can be guessed (a real token locks its user after a few wrong ones): it needs a caller.
-      const caller = input.pin !== undefined ? await authenticate(deps, req) : { actor: 'kura:console' };
-      return json(200, await runCommand(deps, caller, 'unseal', input));
+    // What the console may do before sign-in (openCommand): sign in, read the seal state, unseal by shares.
+    const open = route === 'POST /sessions' ? 'session.login' : /^POST \/commands\/(session\.login|status|unseal)$/.exec(route)?.[1];
+    if (open !== undefined && isCommandName(open)) {
+      const input = parseCommandInput(open, parseBody(req));
+      if (openCommand(open, input)) return json(200, await runCommand(deps, { actor: open === 'unseal' ? 'kura:console' : ADMIN }, open, input));
+      return json(200, await runCommand(deps, await authenticate(deps, req), open, input));
     }
     const caller = await authenticate(deps, req);
     if (route === 'POST /seal') {
@@ -331,6 +325,17 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
 export type { ConsoleAnswer };
 
 /**
+ * The commands that need no session, on every transport: signing in (the passphrase is the authority),
+ * the seal state (as GET /status), and unsealing by shares (shares are their own authority, as with
+ * POST /unseal). Unsealing with a PIN needs a caller: a PIN can be guessed, and a real token locks its
+ * user after a few wrong ones.
+ */
+function openCommand(command: CommandName, input: unknown): boolean {
+  if (command === 'session.login' || command === 'status') return true;
+  return command === 'unseal' && typeof input === 'object' && input !== null && (input as Record<string, unknown>).pin === undefined;
+}
+
+/**
  * Runs a console command as the operator a session token names — what the desktop app's IPC calls, with
  * the token its main process keeps for the window (the renderer never holds it). `session.login`,
  * `status` and `unseal` by shares need no token; every other command needs a live session. Errors are answered, never thrown.
@@ -339,9 +344,7 @@ export async function runConsoleCommand(deps: AdminDeps, sessionToken: string | 
   try {
     if (!isCommandName(command)) throw new KmsError('UnknownOperation', `There is no console command ${command.slice(0, 64)}.`);
     let caller: CommandCaller = { actor: ADMIN };
-    // Shares are their own authority (as POST /unseal over HTTP); a PIN can be guessed, so it needs a session.
-    const unsealByShares = command === 'unseal' && typeof input === 'object' && input !== null && (input as Record<string, unknown>).pin === undefined;
-    if (command !== 'session.login' && command !== 'status' && !unsealByShares) {
+    if (!openCommand(command, input)) {
       const session = sessionToken && deps.signIn ? await deps.signIn.session(sessionToken) : undefined;
       if (!session) throw new KmsError('AccessDenied', 'Sign in first: there is no console session, or it has ended.');
       caller = { actor: session.operator, session: { token: sessionToken!, expiresAt: session.expiresAt } };
