@@ -22,8 +22,9 @@
 // the machine's cores (the client's own CPU use is shown), so relative numbers are what count.
 // The token and data directories are removed at the end and on ^C.
 //
-// Usage: npm run bench:hsm [-- --seconds N] [--json] [--cpu-prof DIR]
-//   --seconds N   measured seconds per point after a 1 s warm-up (default 5)
+// Usage: npm run bench:hsm [-- --seconds N] [--rounds R] [--json] [--cpu-prof DIR]
+//   --seconds N   measured seconds per point after a 1 s warm-up (default 3)
+//   --rounds R    rounds of every Kura point, the standard and the HSM key in turns; medians are reported (default 3)
 //   --json        print the raw results as JSON instead of the table
 //   --cpu-prof D  run Kura under `node --cpu-prof --cpu-prof-dir D` (the profile is written when it stops)
 import { execFile, execFileSync } from 'node:child_process';
@@ -35,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import {
   ROOT,
+  combineRounds,
   killAllNow,
   killChildrenOnExit,
   kmsClient,
@@ -121,12 +123,14 @@ async function measureKura(kura, client, target, keyId, size, concurrency, secon
     errors: m.errors,
     errorSamples: m.errorSamples,
     perSec: m.perSec,
+    reqPerSec: m.perSec,
     p50Ms: m.p50Ms,
     p99Ms: m.p99Ms,
     meanMs: m.meanMs,
     maxMs: m.maxMs,
     // Share of one core during the recorded part (100 % = one core): Kura, and this process (the client).
     cpuPct: m.serverCpuPct,
+    serverCpuPct: m.serverCpuPct,
     clientCpuPct: m.clientCpuPct,
   };
 }
@@ -351,7 +355,7 @@ async function ceilingChild(config) {
 
 function report(results, meta) {
   const out = [];
-  out.push(`Encrypt on SoftHSM2 (${SOFTHSM_MODULE}): ${meta.seconds} s per point after ${WARMUP_MS / 1000} s warm-up; kura-* through the loopback KMS API (every request SigV4-signed at send time), ceiling-* pkcs11js in a child process of its own.`);
+  out.push(`Encrypt on SoftHSM2 (${SOFTHSM_MODULE}): ${meta.seconds} s per point after ${WARMUP_MS / 1000} s warm-up; kura-* through the loopback KMS API (every request SigV4-signed at send time; the standard and the HSM key in turns for ${meta.rounds} round(s), medians shown), ceiling-* pkcs11js in a child process of its own.`);
   out.push(`ceiling-chain = C_DeriveKey(CKM_AES_CBC_ENCRYPT_DATA) + C_EncryptInit/C_Encrypt(CKM_AES_GCM) + C_DestroyObject, Kura's token work per blob; ceiling-bare = C_EncryptInit + C_Encrypt under one key. conc = connections (kura) or calls in flight (ceiling), one session each.`);
   out.push(`The load generator, Kura and the ceiling share the machine's ${meta.cores} CPU core(s); cpu% is of one core (100 % = one core): Kura's or the ceiling's process; client cpu% is this process.`);
   out.push(`Machine load average (1 min) at start ${fmt(meta.loadAverage.start, 2)}, at end ${fmt(meta.loadAverage.end, 2)}: anything else running on the machine skews these numbers.`);
@@ -364,6 +368,7 @@ function report(results, meta) {
       { title: 'plaintext', value: (r) => sizeText(r.size) },
       { title: 'conc', value: (r) => r.concurrency },
       { title: 'req|ops/s', value: (r) => fmt(r.perSec, 0) },
+      { title: 'rounds', value: (r) => (r.reqPerSecRounds ? r.reqPerSecRounds.join(' ') : '—'), left: true },
       { title: 'p50 ms', value: (r) => fmt(r.p50Ms, 2) },
       { title: 'p99 ms', value: (r) => fmt(r.p99Ms, 2) },
       { title: 'errors', value: (r) => r.errors },
@@ -428,7 +433,8 @@ function report(results, meta) {
 async function main() {
   const { values: flags } = parseArgs({
     options: {
-      seconds: { type: 'string', default: '5' },
+      seconds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -437,6 +443,8 @@ async function main() {
   });
   if (flags.help) printHelpAndExit(import.meta.url);
   const seconds = secondsFlag(flags.seconds);
+  const rounds = Number(flags.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds must be a whole number from 1 to 20, not "${flags.rounds}"`);
   const loadAtStart = os.loadavg()[0];
   const progress = progressLog('bench:hsm');
   const began = Date.now();
@@ -464,16 +472,24 @@ async function main() {
   const kura = await startKura({ tempPrefix: 'kura-bench-hsm-', cpuProfDir: flags['cpu-prof'] });
   try {
     const { client, keys } = await setUpKura(kura, kuraToken, trustAnchor, progress);
-    for (const size of SIZES) {
-      for (const concurrency of CONCURRENCIES) {
-        for (const target of ['kura-standard', 'kura-hsm']) {
-          progress(`${target}: Encrypt ${sizeText(size)} × ${concurrency} connections (${WARMUP_MS / 1000} s warm-up + ${seconds} s)`);
-          const r = await measureKura(kura, client, target, keys[target], size, concurrency, seconds);
-          progress(`${target}: Encrypt ${sizeText(size)} × ${concurrency}: ${fmt(r.perSec, 0)} req/s, p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms, ${r.errors} errors`);
-          results.push(r);
+    // The two keys in turns, point by point, for several rounds; medians are reported (as bench:kms
+    // does): measured once each, a slow few seconds of the machine landed on one key only and moved
+    // the hsm/standard ratio by ±0.25 between runs of the same code.
+    const perRound = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const size of SIZES) {
+        for (const concurrency of CONCURRENCIES) {
+          for (const target of ['kura-standard', 'kura-hsm']) {
+            const tag = `round ${round}/${rounds}: ${target}: Encrypt ${sizeText(size)} × ${concurrency}`;
+            progress(`${tag} connections (${WARMUP_MS / 1000} s warm-up + ${seconds} s)`);
+            const r = await measureKura(kura, client, target, keys[target], size, concurrency, seconds);
+            progress(`${tag}: ${fmt(r.perSec, 0)} req/s, p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms, ${r.errors} errors`);
+            perRound.push(r);
+          }
         }
       }
     }
+    for (const r of combineRounds(perRound, (x) => `${x.target}|${x.size}|${x.concurrency}`)) results.push({ ...r, perSec: r.reqPerSec, cpuPct: r.serverCpuPct });
   } finally {
     progress('kura: stopping');
     await kura.stop();
@@ -481,7 +497,7 @@ async function main() {
   soft.remove();
   progress(`done in ${((Date.now() - began) / 1000).toFixed(0)} s`);
 
-  const meta = { seconds, warmupMs: WARMUP_MS, cores: os.availableParallelism(), loadAverage: { start: loadAtStart, end: os.loadavg()[0] } };
+  const meta = { seconds, rounds, warmupMs: WARMUP_MS, cores: os.availableParallelism(), loadAverage: { start: loadAtStart, end: os.loadavg()[0] } };
   if (flags.json) process.stdout.write(`${JSON.stringify({ ...meta, softhsmModule: SOFTHSM_MODULE, results }, null, 2)}\n`);
   else process.stdout.write(`${report(results, meta)}\n`);
   if (results.some((r) => r.target.startsWith('kura') && r.errors > 0)) process.exitCode = 1;
