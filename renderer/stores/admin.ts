@@ -99,9 +99,13 @@ export const useAdminStore = defineStore('admin', () => {
     });
   }
 
-  /** Registers an HSM; the PIN (optional, to check a login) passes through and is not kept. */
-  async function addHsm(modulePath: string, tokenLabel: string, pin: string): Promise<void> {
-    if (await gatedChange(() => client.run('hsms.add', { modulePath, tokenLabel, ...(pin ? { pin } : {}) }), (v) => `Registered ${v.hsmId} (${v.token.label}).`)) await loadHsms();
+  /**
+   * Registers an HSM; the PIN (optional, to check a login) passes through and is not kept. NSS softokn
+   * also needs its library parameters (which name its database directory); other modules take none.
+   */
+  async function addHsm(modulePath: string, tokenLabel: string, pin: string, libraryParameters = ''): Promise<void> {
+    const input = { modulePath, tokenLabel, ...(libraryParameters ? { libraryParameters } : {}), ...(pin ? { pin } : {}) };
+    if (await gatedChange(() => client.run('hsms.add', input), (v) => `Registered ${v.hsmId} (${v.token.label}).`)) await loadHsms();
   }
 
   async function removeHsm(hsmId: string): Promise<void> {
