@@ -3,13 +3,22 @@
 // request", steps 1-4). The canonical URI and query follow @smithy/signature-v4 — what the AWS SDKs
 // actually sign — for non-S3 services. verify.ts checks incoming requests with these; sign.ts signs
 // Kura's own requests (the XKS client) with the same code, so the two cannot disagree.
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const TERMINATOR = 'aws4_request';
 
-/** 20240101T000000Z */
+let lastIso = { ms: Number.NaN, text: '' };
+
+/** 20240101T000000Z (the last one is kept: requests of the same second ask for the same). */
 export function isoBasic(ms: number): string {
+  if (ms === lastIso.ms) return lastIso.text;
+  const text = formatIsoBasic(ms);
+  lastIso = { ms, text };
+  return text;
+}
+
+function formatIsoBasic(ms: number): string {
   const d = new Date(ms);
   const p2 = (n: number) => (n < 10 ? `0${n}` : String(n));
   return `${String(d.getUTCFullYear()).padStart(4, '0')}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}T${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}${p2(d.getUTCSeconds())}Z`;
@@ -28,11 +37,29 @@ const safeDecode = (s: string) => {
   }
 };
 
+/** How many canonical URIs are kept, and the longest path that is. */
+const CANONICAL_URI_CACHE_MAX = 1024;
+const CANONICAL_URI_CACHE_PATH_MAX = 512;
+const canonicalUris = new Map<string, string>();
+
 /**
  * Non-S3 canonical URI: drop empty, "." and ".." segments, then encode the (already wire-encoded) path
  * once more — "%20" on the wire becomes "%2520" here, which is what AWS SDKs sign.
+ * Every request is verified with it and the paths repeat (the KMS API's is always "/", the XKS proxy's
+ * one per key and route), so the result for short paths is kept in a small bounded map.
  */
 export function canonicalUri(path: string): string {
+  const known = canonicalUris.get(path);
+  if (known !== undefined) return known;
+  const uri = computeCanonicalUri(path);
+  if (path.length <= CANONICAL_URI_CACHE_PATH_MAX) {
+    if (canonicalUris.size >= CANONICAL_URI_CACHE_MAX) canonicalUris.clear();
+    canonicalUris.set(path, uri);
+  }
+  return uri;
+}
+
+function computeCanonicalUri(path: string): string {
   const segments: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;
@@ -61,7 +88,8 @@ export function canonicalQuery(query: string): string {
 /** Line breaks become spaces, runs of spaces and tabs collapse to one, the ends are trimmed. */
 const canonicalHeaderValue = (v: string) => v.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
 
-export const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+/** SHA-256 in hex, with node:crypto's one-shot hash (no Hash object per call: this runs three times a request). */
+export const sha256Hex = (data: string | Uint8Array): string => hash('sha256', data, 'hex');
 
 // ---- Signing keys ----------------------------------------------------------------------------------
 

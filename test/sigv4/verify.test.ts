@@ -327,6 +327,29 @@ describe('verifySigV4 against requests signed by @smithy/signature-v4', () => {
     await expect(verifySigV4(req, opts)).resolves.toMatchObject({ accessKeyId: ACCESS_KEY_ID });
   });
 
+  it("gives the same canonical path from its cache, past the cache's bound, and for paths too long to keep", () => {
+    const cases: [string, string][] = [
+      ['/', '/'],
+      ['/a%20b/./c/../d/', '/a%2520b/d/'],
+      ['//example//', '/example/'],
+      [`/${'x'.repeat(600)}/y z`, `/${'x'.repeat(600)}/y%20z`],
+    ];
+    for (let round = 0; round < 2; round++) for (const [path, uri] of cases) expect(canonicalUri(path)).toBe(uri);
+    // More distinct paths than the cache holds: every answer is still computed from its own path.
+    for (let i = 0; i < 2_500; i++) expect(canonicalUri(`/keys/k${i}/./encrypt`)).toBe(`/keys/k${i}/encrypt`);
+    for (const [path, uri] of cases) expect(canonicalUri(path)).toBe(uri);
+  });
+
+  it('judges each request by its own date when requests with different dates interleave', async () => {
+    const good = await signKms();
+    for (let i = 0; i < 3; i++) {
+      await expect(verifySigV4(good, opts)).resolves.toMatchObject({ signedAt: NOW });
+      await expectKmsError(verifySigV4(withHeaders(good, { 'x-amz-date': '20240231T001000Z' }), opts), 'IncompleteSignature', "Date must be in ISO-8601 'basic format'.");
+      const earlier = await signKms({ signedAt: NOW - 60_000 });
+      await expect(verifySigV4(earlier, opts)).resolves.toMatchObject({ signedAt: NOW - 60_000 });
+    }
+  });
+
   it('trims header values and collapses runs of spaces, as the signer does', async () => {
     const req = await signKms({ headers: { 'x-amz-meta-note': '  a   b \t c  ' } });
     expect(String(req.headers.authorization)).toContain('x-amz-meta-note');
