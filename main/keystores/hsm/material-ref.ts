@@ -5,7 +5,7 @@
 // is found again by CKA_ID and CKO_SECRET_KEY, never by handle (handles die with the module's
 // initialisation) nor by label (an operator may relabel). Material ID: SHA-256 of a domain label and
 // the CKA_ID, so it has AWS's shape (64 hex characters) and says nothing an attacker could use.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { KmsError } from '../../common/errors.js';
 import { sp800108FixedInput } from '../../crypto/kdf.js';
 import { materialRefFromStorage, type MaterialRef } from '../key-store.js';
@@ -34,7 +34,8 @@ export const materialIdOf = (ckaId: Buffer): string => createHash('sha256').upda
  * and each blob's 240 bits of H make its key its own.
  */
 export function blobKeyInput(derivation: { label: Uint8Array; context: Uint8Array; length: number }): Buffer {
-  const h = createHash('sha256').update(BLOB_KEY_LABEL).update(sp800108FixedInput(derivation.label, derivation.context, derivation.length)).digest();
+  // One-shot hash over one buffer: this runs for every blob an HSM key encrypts or decrypts.
+  const h = hash('sha256', Buffer.concat([BLOB_KEY_LABEL, sp800108FixedInput(derivation.label, derivation.context, derivation.length)]), 'buffer');
   const out = Buffer.alloc(32);
   out[0] = 0x01;
   h.copy(out, 1, 0, 15);
