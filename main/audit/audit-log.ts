@@ -26,10 +26,17 @@ const GENESIS = Buffer.alloc(32);
 function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  const record = value as Record<string, unknown>;
+  // sort() without a comparator orders strings by UTF-16 code units, as `<` does. Every XKS call's
+  // entry has details, so this runs once per call.
+  let out = '{';
+  for (const k of Object.keys(record).sort()) {
+    const v = record[k];
+    if (v === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(k)}:${canonical(v)}`;
+  }
+  return `${out}}`;
 }
 
 /** The members an entry may have (AuditEvent's and `at`), in canonical (sorted) order. */

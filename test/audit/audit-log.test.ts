@@ -269,6 +269,11 @@ describe('entry encoding', () => {
     }
     const extra = { ...full, aardvark: 1, zz: [3, { b: 1, a: 2 }] } as unknown as AuditEvent;
     expect(canonicalEntry(extra, 5)).toBe(sortedJson({ ...extra, at: 5 }));
+    // Keys that sort by UTF-16 code unit (upper case before lower, accents and astral characters last), and
+    // an undefined member inside details, which is left out like one at the top.
+    const mixed = { ...full, details: { zeta: 1, Zeta: 2, 'é': 'e', '😀': 'smile', '\uffff': 'last', a_b: 'x', gone: undefined } } as unknown as AuditEvent;
+    expect(canonicalEntry(mixed, 6)).toBe(sortedJson({ ...mixed, at: 6 }));
+    expect(canonicalEntry(mixed, 6)).toContain('"details":{"Zeta":2,"a_b":"x","zeta":1,"é":"e","😀":"smile","\uffff":"last"}');
   });
 
   it('hashes SHA-256("kura-audit-v1" || u64be(seq) || prev_hash || entry)', () => {
