@@ -18,7 +18,7 @@ import { KMS_WIRE_ERRORS, kmsErrorResponse } from './errors.js';
 import { checkJsonBounds } from './json-bounds.js';
 import type { KmsHandler } from './handler.js';
 import { KMS_HANDLERS } from './index.js';
-import { decodeRequest, encodeResponse, OPERATIONS } from './model/validate.js';
+import { decodeRequest, encodeResponse, encodeResponseJson, OPERATIONS } from './model/validate.js';
 
 export interface KmsEndpointDeps {
   kms: Kms;
@@ -128,7 +128,7 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
   // From here the façade has audited the call, whatever happens: nothing below audits again.
   try {
     const output = await handler({ kms: deps.kms }, ctx, input);
-    const body = JSON.stringify(encodeResponse(operation, output));
+    const body = encodeResponseJson(operation, output);
     zeroizeBuffers(output, SECRET_OUTPUTS);
     zeroizeBuffers(input);
     logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx.principal, outcome: 'ok' });

@@ -11,6 +11,7 @@
 // value only guards against accidental bit flips. It is computed before the verifying decrypt, so that
 // output corrupted after the check cannot carry a matching value.
 import { createHash } from 'node:crypto';
+import { base64Of, type Base64 } from './wire.js';
 
 /** Largest AAD the 2-byte length prefix can carry (the spec requires at least 8,192). */
 export const MAX_AAD_BYTES = 0xffff;
@@ -44,12 +45,12 @@ export interface CdivInput {
 }
 
 /** The SHA_256 ciphertextDataIntegrityValue, Base64-encoded. */
-export function ciphertextDataIntegrityValue(input: CdivInput): string {
+export function ciphertextDataIntegrityValue(input: CdivInput): Base64 {
   const h = createHash('sha256');
   if (input.aad) h.update(input.aad);
   if (input.ciphertextMetadata) h.update(input.ciphertextMetadata);
   h.update(input.iv);
   h.update(input.ciphertext);
   h.update(input.tag);
-  return h.digest('base64');
+  return base64Of(h.digest());
 }

@@ -4,7 +4,7 @@
 import { encodeCipherAad } from './aad.js';
 import { unwrap, XksError } from './errors.js';
 import { usableKey, type XksKeyRouteContext } from './key-checks.js';
-import type { DecodedDecrypt, DecryptResponse } from './wire.js';
+import { base64Of, type DecodedDecrypt, type DecryptResponse } from './wire.js';
 
 export { decodeDecrypt } from './decode.js';
 
@@ -16,7 +16,7 @@ export async function decrypt(ctx: XksKeyRouteContext, req: DecodedDecrypt): Pro
   );
   try {
     if (plaintext.length !== req.ciphertext.length) throw new XksError('InternalException', 'The key store returned a malformed AES-GCM result.');
-    return { plaintext: plaintext.toString('base64') };
+    return { plaintext: base64Of(plaintext) };
   } finally {
     plaintext.fill(0);
   }

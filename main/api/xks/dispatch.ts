@@ -21,6 +21,7 @@ import { isXksError, XKS_CONTENT_TYPE, XksError, xksErrorResponse, type XksError
 import { decodeGetHealthStatus, getHealthStatus } from './health.js';
 import { decodeGetKeyMetadata, getKeyMetadata } from './metadata.js';
 import { parseXksPath } from './path.js';
+import { base64MembersJson } from './wire.js';
 
 export const XKS_SIGV4_SERVICE = 'kms-xks-proxy';
 const DEFAULT_PROXY_MODEL = 'Kura XKS proxy';
@@ -139,13 +140,13 @@ async function serve(deps: XksEndpointDeps, req: RawRequest, call: XksCallRecord
     case 'Encrypt': {
       const decoded = decodeEncrypt(body);
       try {
-        return JSON.stringify(await encrypt(keyCtx, decoded));
+        return base64MembersJson(await encrypt(keyCtx, decoded));
       } finally {
         decoded.plaintext.fill(0);
       }
     }
     case 'Decrypt': {
-      return JSON.stringify(await decrypt(keyCtx, decodeDecrypt(body)));
+      return base64MembersJson(await decrypt(keyCtx, decodeDecrypt(body)));
     }
   }
 }

@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { ciphertextDataIntegrityValue, encodeCipherAad } from './aad.js';
 import { unwrap, XksError } from './errors.js';
 import { usableKey, type XksKeyRouteContext } from './key-checks.js';
-import type { DecodedEncrypt, EncryptResponse } from './wire.js';
+import { base64Of, type DecodedEncrypt, type EncryptResponse } from './wire.js';
 
 export { decodeEncrypt } from './decode.js';
 
@@ -22,11 +22,11 @@ export async function encrypt(ctx: XksKeyRouteContext, req: DecodedEncrypt): Pro
     throw new XksError('InternalException', 'The key store returned a malformed AES-GCM result.');
   }
   const response: EncryptResponse = {
-    ciphertext: ciphertext.toString('base64'),
-    initializationVector: iv.toString('base64'),
-    authenticationTag: tag.toString('base64'),
+    ciphertext: base64Of(ciphertext),
+    initializationVector: base64Of(iv),
+    authenticationTag: base64Of(tag),
   };
-  if (metadata) response.ciphertextMetadata = metadata.toString('base64');
+  if (metadata) response.ciphertextMetadata = base64Of(metadata);
   if (req.wantsCdiv) {
     response.ciphertextDataIntegrityValue = ciphertextDataIntegrityValue({ aad: req.aad, ciphertextMetadata: metadata, iv, ciphertext, tag });
     await verifyDecrypts(ctx, req.plaintext, {

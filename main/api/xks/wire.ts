@@ -3,6 +3,26 @@
 // standard Base64 (RFC 4648 §4) strings on the wire; decode.ts turns requests into the Decoded* forms
 // below (bytes), after validating them.
 
+/**
+ * Base64 made from bytes by Buffer#toString('base64') (base64Of): its alphabet (A-Z a-z 0-9 + / =) has
+ * nothing JSON escapes, so a response of such members is written without JSON.stringify's scan of every
+ * character (base64MembersJson): 14 µs for a 4 KiB ciphertext's 5.5 KB, more than the AES-GCM that made it.
+ */
+export type Base64 = string & { readonly __base64: true };
+
+export const base64Of = (bytes: Uint8Array): Base64 => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') as Base64;
+
+/** {"name":"base64",…} in the members' order, undefined members left out: the text JSON.stringify gives. */
+export function base64MembersJson(members: { readonly [name: string]: Base64 | undefined }): string {
+  let out = '{';
+  for (const name of Object.keys(members)) {
+    const value = members[name];
+    if (value === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(name)}:"${value}"`;
+  }
+  return `${out}}`;
+}
+
 /** requestMetadata: which members each route requires is in decode.ts (REQUIRED_METADATA). */
 export interface RequestMetadata {
   awsPrincipalArn?: string;
@@ -35,11 +55,12 @@ export interface EncryptRequest {
 }
 
 export interface EncryptResponse {
-  ciphertext: string;
-  ciphertextMetadata?: string;
-  initializationVector: string;
-  authenticationTag: string;
-  ciphertextDataIntegrityValue?: string;
+  [member: string]: Base64 | undefined;
+  ciphertext: Base64;
+  ciphertextMetadata?: Base64;
+  initializationVector: Base64;
+  authenticationTag: Base64;
+  ciphertextDataIntegrityValue?: Base64;
 }
 
 export interface DecryptRequest {
@@ -53,7 +74,8 @@ export interface DecryptRequest {
 }
 
 export interface DecryptResponse {
-  plaintext: string;
+  [member: string]: Base64 | undefined;
+  plaintext: Base64;
 }
 
 export interface GetHealthStatusRequest {

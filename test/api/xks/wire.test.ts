@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeDecrypt, decodeEncrypt, decodeRequestMetadata, parseBody } from '../../../main/api/xks/decode.js';
 import { XKS_ERROR_NAMES, XKS_ERROR_STATUS, XksError, xksErrorResponse } from '../../../main/api/xks/errors.js';
 import { parseXksPath } from '../../../main/api/xks/path.js';
+import { base64MembersJson, base64Of } from '../../../main/api/xks/wire.js';
 
 const META = { awsPrincipalArn: 'arn:aws:iam::123456789012:user/Alice', kmsKeyArn: 'arn:aws:kms:us-east-2:123456789012:key/k', kmsOperation: 'Encrypt', kmsRequestId: 'r-1' };
 const b64 = (n: number, fill = 1) => Buffer.alloc(n, fill).toString('base64');
@@ -133,5 +134,19 @@ describe('parseXksPath', () => {
 describe('parseBody', () => {
   it('refuses what is not a JSON object', () => {
     for (const b of ['', 'nope', '[]', '1', 'null']) expect(refusal(() => parseBody(Buffer.from(b))).name).toBe('ValidationException');
+  });
+});
+
+describe('base64MembersJson', () => {
+  it('writes the text JSON.stringify writes, for bytes of every value and members left undefined', () => {
+    for (let n = 0; n < 70; n++) {
+      const bytes = Buffer.from(Array.from({ length: n }, (_, i) => (i * 97 + n * 31) & 0xff));
+      const members = { ciphertext: base64Of(bytes), ciphertextMetadata: n % 2 ? base64Of(bytes.subarray(0, 3)) : undefined, initializationVector: base64Of(bytes.subarray(n >> 1)), authenticationTag: base64Of(Buffer.alloc(16, 0xff)) };
+      expect(base64MembersJson(members)).toBe(JSON.stringify(members));
+    }
+    expect(base64MembersJson({})).toBe('{}');
+    // A view is encoded by its own bytes only.
+    const backing = new Uint8Array([9, 9, 1, 2, 3, 9]);
+    expect(base64Of(backing.subarray(2, 5))).toBe('AQID');
   });
 });

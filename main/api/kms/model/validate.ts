@@ -705,11 +705,18 @@ export function decodeRequest(operationName: string, body: unknown): Record<stri
 
 // ---------------------------------------------------------------------------------------------------
 // Response encoding
+//
+// A response is written straight to JSON text by a writer compiled from its output shape. Blobs go in as
+// base64 without passing through JSON.stringify: base64 needs no escaping, and JSON.stringify scans
+// every character of a string (a 4 KiB ciphertext's 5.5 KB of base64 took 14 µs, more than the AES-GCM
+// that made it). Every other value is written by JSON.stringify, so the text is the one
+// JSON.stringify would give for the same members in the same order.
 
-type Encoder = (value: unknown, path: string) => unknown;
+/** Writes a value of one shape as JSON text. */
+type Writer = (value: unknown, path: string) => string;
 
-const encoders = new Map<string, Encoder>();
-const outputEncoders = new Map<string, Encoder>();
+const writers = new Map<string, Writer>();
+const outputWriters = new Map<string, Writer>();
 
 /** A bug in the code that built the response: fail loudly, never send a half-shaped answer. Values are not shown. */
 const misfit = (path: string, expected: string): Error => new Error(`KMS response: ${path} must be ${expected}`);
@@ -717,75 +724,79 @@ const misfit = (path: string, expected: string): Error => new Error(`KMS respons
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array) && !(value instanceof Date);
 
-function encoderFor(shapeName: string): Encoder {
-  let encoder = encoders.get(shapeName);
-  if (encoder === undefined) {
-    encoders.set(shapeName, (value, path) => compiled(value, path));
-    const compiled = compileEncoder(shapeName, shapeNamed(shapeName));
-    encoders.set(shapeName, compiled);
-    encoder = compiled;
+function writerFor(shapeName: string): Writer {
+  let writer = writers.get(shapeName);
+  if (writer === undefined) {
+    writers.set(shapeName, (value, path) => compiled(value, path));
+    const compiled = compileWriter(shapeName, shapeNamed(shapeName));
+    writers.set(shapeName, compiled);
+    writer = compiled;
   }
-  return encoder;
+  return writer;
 }
 
-function compileEncoder(name: string, shape: Shape): Encoder {
+function compileWriter(name: string, shape: Shape): Writer {
   switch (shape.type) {
     case 'structure': {
-      const members = new Map(Object.entries(shape.members ?? {}).map(([member, ref]) => [member, encoderFor(ref.shape)]));
+      // Each member's `"Name":` is made once; member names come from the model.
+      const members = new Map(Object.entries(shape.members ?? {}).map(([member, ref]) => [member, { prefix: `${JSON.stringify(member)}:`, write: writerFor(ref.shape) }]));
       return (value, path) => {
         if (!isRecord(value)) throw misfit(path, `an object (${name})`);
-        const out: Record<string, unknown> = {};
+        let out = '{';
         for (const key of Object.keys(value)) {
-          const encode = members.get(key);
-          if (encode === undefined) throw new Error(`KMS response: ${path} has member ${key}, which ${name} does not define`);
+          const member = members.get(key);
+          if (member === undefined) throw new Error(`KMS response: ${path} has member ${key}, which ${name} does not define`);
           const memberValue = value[key];
-          if (memberValue !== undefined && memberValue !== null) out[key] = encode(memberValue, `${path}.${key}`);
+          if (memberValue === undefined || memberValue === null) continue;
+          out += `${out.length > 1 ? ',' : ''}${member.prefix}${member.write(memberValue, `${path}.${key}`)}`;
         }
-        return out;
+        return `${out}}`;
       };
     }
     case 'list': {
-      const element = encoderFor(shape.member?.shape ?? '');
+      const element = writerFor(shape.member?.shape ?? '');
       return (value, path) => {
         if (!Array.isArray(value)) throw misfit(path, 'an array');
-        return value.map((item: unknown, i) => element(item, `${path}[${i}]`));
+        return `[${value.map((item: unknown, i) => element(item, `${path}[${i}]`)).join(',')}]`;
       };
     }
     case 'map': {
-      const entry = encoderFor(shape.value?.shape ?? '');
+      const entry = writerFor(shape.value?.shape ?? '');
       return (value, path) => {
         if (!isRecord(value)) throw misfit(path, 'an object (map)');
-        const out: Record<string, unknown> = {};
-        for (const key of Object.keys(value)) defineEntry(out, key, entry(value[key], `${path}[${JSON.stringify(key)}]`));
-        return out;
+        // A map key is caller data: JSON.stringify quotes and escapes it ("__proto__" is just a key here).
+        return `{${Object.keys(value)
+          .map((key) => `${JSON.stringify(key)}:${entry(value[key], `${path}[${JSON.stringify(key)}]`)}`)
+          .join(',')}}`;
       };
     }
     case 'blob':
       return (value, path) => {
         if (!(value instanceof Uint8Array)) throw misfit(path, 'a Buffer or Uint8Array');
-        return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+        // Base64's alphabet (A-Z a-z 0-9 + / =) has nothing JSON escapes.
+        return `"${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}"`;
       };
     case 'timestamp':
       // AWS JSON 1.1: epoch seconds, fractional part kept.
       return (value, path) => {
         if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw misfit(path, 'a valid Date');
-        return value.getTime() / 1000;
+        return JSON.stringify(value.getTime() / 1000);
       };
     case 'string':
       return (value, path) => {
         if (typeof value !== 'string') throw misfit(path, 'a string');
-        return value;
+        return JSON.stringify(value);
       };
     case 'boolean':
       return (value, path) => {
         if (typeof value !== 'boolean') throw misfit(path, 'a boolean');
-        return value;
+        return value ? 'true' : 'false';
       };
     case 'integer':
     case 'long':
       return (value, path) => {
         if (typeof value !== 'number' || !Number.isInteger(value)) throw misfit(path, 'an integer');
-        return value;
+        return JSON.stringify(value);
       };
     default:
       throw new Error(`KMS model: shape ${name} has type ${shape.type}, which Kura does not encode`);
@@ -793,26 +804,34 @@ function compileEncoder(name: string, shape: Shape): Encoder {
 }
 
 /**
- * Serializes an operation's result for the wire: Buffers/Uint8Arrays as base64, Dates as epoch seconds,
+ * An operation's result as the wire's JSON text: Buffers/Uint8Arrays as base64, Dates as epoch seconds,
  * undefined (and null) members dropped. A member the output shape does not define, or a value of the
  * wrong type, is a bug in Kura and throws a plain Error.
  */
-export function encodeResponse(operationName: string, output: Record<string, unknown>): Record<string, unknown> {
-  let encode = outputEncoders.get(operationName);
-  if (encode === undefined) {
+export function encodeResponseJson(operationName: string, output: Record<string, unknown>): string {
+  let write = outputWriters.get(operationName);
+  if (write === undefined) {
     const op = operation(operationName);
     if (op === undefined) throw new Error(`unknown KMS operation ${operationName}`);
     const outputShape = op.output?.shape;
-    encode =
+    write =
       outputShape === undefined
         ? (value, path) => {
             if (!isRecord(value)) throw misfit(path, 'an object');
             const extra = Object.keys(value).find((key) => value[key] !== undefined);
             if (extra !== undefined) throw new Error(`KMS response: ${operationName} has no output, but ${path} has member ${extra}`);
-            return {};
+            return '{}';
           }
-        : encoderFor(outputShape);
-    outputEncoders.set(operationName, encode);
+        : writerFor(outputShape);
+    outputWriters.set(operationName, write);
   }
-  return encode(output, operationName) as Record<string, unknown>;
+  return write(output, operationName);
+}
+
+/**
+ * The same result as a JSON value (what encodeResponseJson writes, read back): for in-process callers of
+ * an operation, such as the operator console's commands.
+ */
+export function encodeResponse(operationName: string, output: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(encodeResponseJson(operationName, output)) as Record<string, unknown>;
 }

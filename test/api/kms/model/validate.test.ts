@@ -3,6 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { KmsError } from '../../../../main/common/errors.js';
 import {
+  encodeResponseJson,
   OPERATIONS,
   compileJavaPattern,
   decodeRequest,
@@ -418,5 +419,85 @@ describe('encodeResponse', () => {
   it('throws on values of the wrong type, without showing them', () => {
     expect(() => encodeResponse('Encrypt', { CiphertextBlob: 'AQID' })).toThrow('KMS response: Encrypt.CiphertextBlob must be a Buffer or Uint8Array');
     expect(() => encodeResponse('DescribeKey', { KeyMetadata: { KeyId: KEY_ID, CreationDate: 1700000000 } })).toThrow(/CreationDate must be a valid Date/);
+  });
+});
+
+describe('encodeResponseJson', () => {
+  it('writes blobs as base64 and everything else as JSON.stringify does', () => {
+    const text = encodeResponseJson('Encrypt', { CiphertextBlob: Buffer.from([1, 2, 3, 250, 251, 252]), KeyId: 'a"b\\c\u0001\ud800é', EncryptionAlgorithm: undefined });
+    expect(text).toBe(`{"CiphertextBlob":"AQID+vv8","KeyId":${JSON.stringify('a"b\\c\u0001\ud800é')}}`);
+    expect(encodeResponseJson('EnableKey', {})).toBe('{}');
+    expect(encodeResponseJson('DescribeKey', { KeyMetadata: { KeyId: KEY_ID, CreationDate: new Date(1700000000123), Enabled: false } })).toBe(
+      `{"KeyMetadata":{"KeyId":"${KEY_ID}","CreationDate":1700000000.123,"Enabled":false}}`,
+    );
+  });
+
+  // Every operation's output shape, filled with values of every kind the shapes allow, against an
+  // independent reading of the rules: blobs as base64, dates as epoch seconds, undefined and null
+  // members dropped, then JSON.stringify.
+  it('gives the text JSON.stringify gives, for every operation of the model', () => {
+    const model = loadKmsModel();
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const STRINGS = ['', 'plain', 'quote " backslash \\ slash /', 'control \u0000\u001f\u007f', 'lone \ud800 surrogate', 'astral 😀 é', 'x'.repeat(300)];
+    const KEYS = ['k', '__proto__', '10', '2', 'a"b', 'é'];
+    const make = (shapeName: string, depth: number): unknown => {
+      const shape = model.shapes[shapeName]!;
+      switch (shape.type) {
+        case 'structure': {
+          const out: Record<string, unknown> = {};
+          for (const [member, ref] of Object.entries(shape.members ?? {})) {
+            const roll = next(6);
+            out[member] = roll === 0 ? undefined : roll === 1 ? null : make(ref.shape, depth + 1);
+          }
+          return out;
+        }
+        case 'list':
+          return depth > 6 ? [] : Array.from({ length: next(3) }, () => make(shape.member!.shape, depth + 1));
+        case 'map': {
+          const out: Record<string, unknown> = {};
+          for (const key of KEYS.slice(0, next(KEYS.length + 1))) Object.defineProperty(out, key, { value: make(shape.value!.shape, depth + 1), enumerable: true, writable: true, configurable: true });
+          return out;
+        }
+        case 'blob':
+          return Buffer.from(Array.from({ length: next(40) }, () => next(256)));
+        case 'timestamp':
+          return new Date(1_700_000_000_000 + next(1_000_000) * 7);
+        case 'string':
+          return shape.enum?.[next(shape.enum.length)] ?? STRINGS[next(STRINGS.length)];
+        case 'boolean':
+          return next(2) === 1;
+        default:
+          return next(1_000_000) - 500;
+      }
+    };
+    const reference = (value: unknown): unknown => {
+      if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+      if (value instanceof Date) return value.getTime() / 1000;
+      if (Array.isArray(value)) return value.map(reference);
+      if (value !== null && typeof value === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const key of Object.keys(value)) {
+          const v = (value as Record<string, unknown>)[key];
+          if (v !== undefined && v !== null) Object.defineProperty(out, key, { value: reference(v), enumerable: true, writable: true, configurable: true });
+        }
+        return out;
+      }
+      return value;
+    };
+    let compared = 0;
+    for (const [name, op] of Object.entries(model.operations)) {
+      if (!op.output) continue;
+      for (let i = 0; i < 20; i++) {
+        const output = make(op.output.shape, 0) as Record<string, unknown>;
+        expect(encodeResponseJson(name, output)).toBe(JSON.stringify(reference(output)));
+        expect(encodeResponse(name, output)).toEqual(JSON.parse(JSON.stringify(reference(output))));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThanOrEqual(40 * 20);
   });
 });
