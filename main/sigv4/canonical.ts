@@ -4,25 +4,17 @@
 // actually sign — for non-S3 services. verify.ts checks incoming requests with these; sign.ts signs
 // Kura's own requests (the XKS client) with the same code, so the two cannot disagree.
 import { createHmac, hash } from 'node:crypto';
+import { rememberLast } from '../common/remember-last.js';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const TERMINATOR = 'aws4_request';
 
-let lastIso = { ms: Number.NaN, text: '' };
-
 /** 20240101T000000Z (the last one is kept: requests of the same second ask for the same). */
-export function isoBasic(ms: number): string {
-  if (ms === lastIso.ms) return lastIso.text;
-  const text = formatIsoBasic(ms);
-  lastIso = { ms, text };
-  return text;
-}
-
-function formatIsoBasic(ms: number): string {
+export const isoBasic = rememberLast((ms: number): string => {
   const d = new Date(ms);
   const p2 = (n: number) => (n < 10 ? `0${n}` : String(n));
   return `${String(d.getUTCFullYear()).padStart(4, '0')}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}T${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}${p2(d.getUTCSeconds())}Z`;
-}
+});
 
 /** RFC 3986 percent-encoding of everything but the unreserved set, as SigV4 (and @smithy's escapeUri) does. */
 const uriEncode = (s: string) =>

@@ -15,6 +15,7 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../common/errors.js';
+import { rememberLast } from '../common/remember-last.js';
 import { AWS_REGIONS } from '../common/regions.js';
 import { ALGORITHM, canonicalRequest, isoBasic, requestSignature, sha256Hex, TERMINATOR } from './canonical.js';
 
@@ -171,20 +172,10 @@ function checkSignedHeaders(req: SigV4Request, auth: RawAuthorization): void {
 }
 
 /**
- * The last date parsed, and its value: requests signed within the same second carry the same date, so
- * most requests under load parse nothing.
+ * Epoch ms of an ISO 8601 basic UTC time (20240101T000000Z) or an HTTP IMF-fixdate, or undefined. The
+ * last one is kept: requests signed within the same second carry the same date.
  */
-let lastTime: { raw: string; ms: number | undefined } = { raw: '', ms: undefined };
-
-/** Epoch ms of an ISO 8601 basic UTC time (20240101T000000Z) or an HTTP IMF-fixdate, or undefined. */
-function parseRequestTime(raw: string): number | undefined {
-  if (raw === lastTime.raw) return lastTime.ms;
-  const ms = parseRequestTimeUncached(raw);
-  lastTime = { raw, ms };
-  return ms;
-}
-
-function parseRequestTimeUncached(raw: string): number | undefined {
+const parseRequestTime = rememberLast((raw: string): number | undefined => {
   let fields: number[];
   const iso = ISO_BASIC_PATTERN.exec(raw);
   if (iso) {
@@ -202,7 +193,7 @@ function parseRequestTimeUncached(raw: string): number | undefined {
     return undefined;
   }
   return ms;
-}
+});
 
 function requestTime(auth: RawAuthorization): number {
   const ms = parseRequestTime(auth.rawDate);

@@ -11,7 +11,7 @@
 // value only guards against accidental bit flips. It is computed before the verifying decrypt, so that
 // output corrupted after the check cannot carry a matching value.
 import { createHash } from 'node:crypto';
-import { base64Of, type Base64 } from './wire.js';
+import { base64Of, type Base64 } from '../http.js';
 
 /** Largest AAD the 2-byte length prefix can carry (the spec requires at least 8,192). */
 export const MAX_AAD_BYTES = 0xffff;

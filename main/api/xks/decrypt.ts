@@ -4,7 +4,8 @@
 import { encodeCipherAad } from './aad.js';
 import { unwrap, XksError } from './errors.js';
 import { usableKey, type XksKeyRouteContext } from './key-checks.js';
-import { base64Of, type DecodedDecrypt, type DecryptResponse } from './wire.js';
+import { base64Of } from '../http.js';
+import type { DecodedDecrypt, DecryptResponse } from './wire.js';
 
 export { decodeDecrypt } from './decode.js';
 

@@ -7,7 +7,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { ciphertextDataIntegrityValue, encodeCipherAad } from './aad.js';
 import { unwrap, XksError } from './errors.js';
 import { usableKey, type XksKeyRouteContext } from './key-checks.js';
-import { base64Of, type DecodedEncrypt, type EncryptResponse } from './wire.js';
+import { base64Of } from '../http.js';
+import type { DecodedEncrypt, EncryptResponse } from './wire.js';
 
 export { decodeEncrypt } from './decode.js';
 

@@ -3,16 +3,12 @@
 // standard Base64 (RFC 4648 §4) strings on the wire; decode.ts turns requests into the Decoded* forms
 // below (bytes), after validating them.
 
+import type { Base64 } from '../http.js';
+
 /**
- * Base64 made from bytes by Buffer#toString('base64') (base64Of): its alphabet (A-Z a-z 0-9 + / =) has
- * nothing JSON escapes, so a response of such members is written without JSON.stringify's scan of every
- * character (base64MembersJson): 14 µs for a 4 KiB ciphertext's 5.5 KB, more than the AES-GCM that made it.
+ * {"name":"base64",…} in the members' order, undefined members left out: the text JSON.stringify gives,
+ * without its scan of the values (../http.ts, Base64).
  */
-export type Base64 = string & { readonly __base64: true };
-
-export const base64Of = (bytes: Uint8Array): Base64 => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') as Base64;
-
-/** {"name":"base64",…} in the members' order, undefined members left out: the text JSON.stringify gives. */
 export function base64MembersJson(members: { readonly [name: string]: Base64 | undefined }): string {
   let out = '{';
   for (const name of Object.keys(members)) {

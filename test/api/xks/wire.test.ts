@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeDecrypt, decodeEncrypt, decodeRequestMetadata, parseBody } from '../../../main/api/xks/decode.js';
 import { XKS_ERROR_NAMES, XKS_ERROR_STATUS, XksError, xksErrorResponse } from '../../../main/api/xks/errors.js';
 import { parseXksPath } from '../../../main/api/xks/path.js';
-import { base64MembersJson, base64Of } from '../../../main/api/xks/wire.js';
+import { base64Of } from '../../../main/api/http.js';
+import { base64MembersJson } from '../../../main/api/xks/wire.js';
 
 const META = { awsPrincipalArn: 'arn:aws:iam::123456789012:user/Alice', kmsKeyArn: 'arn:aws:kms:us-east-2:123456789012:key/k', kmsOperation: 'Encrypt', kmsRequestId: 'r-1' };
 const b64 = (n: number, fill = 1) => Buffer.alloc(n, fill).toString('base64');
