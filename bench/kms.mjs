@@ -9,7 +9,8 @@
 // Goals (issue 10), same run: Encrypt 4 KiB ≥ 0.7 × ceiling at 50 connections and ≥ 0.5 × at 10, p99 ≤ 3 × the
 // ceiling's p99, and ≥ 10 × moto_server, in req/s. GenerateDataKey is shown against the same goals.
 //
-// Every request is signed when it is sent (@smithy/signature-v4 with node:crypto SHA-256), and sent with
+// Every request is signed when it is sent (Kura's SigV4 signer, held to @smithy/signature-v4's output by
+// test/sigv4/sign.test.ts, and cheaper on the client: bench/lib.mjs kmsClient), and sent with
 // plain node:http, so the client cost is the same for the three servers. The load generator runs in this
 // process and each server in its own child process; on a small machine they still share the cores.
 // The three servers run side by side and are measured in turns, point by point, for several rounds; each

@@ -1,7 +1,8 @@
 // Sign throughput per key spec: Kura's Sign (and GenerateMac for HMAC_256) through the loopback KMS API,
 // beside in-process signing of the same spec in this process, in one run:
 //   api        — a real `kura serve --dev` (the compiled dist/), fresh data directory; SigV4-signed calls
-//                (@smithy/signature-v4, node:crypto SHA-256) over plain node:http keep-alive connections;
+//                (bench/lib.mjs kmsClient: Kura's signer, held to @smithy/signature-v4's output) over plain
+//                node:http keep-alive connections;
 //   ceiling    — the same signature computed in-process by the best library at hand: node:crypto where
 //                Node has the algorithm (RSA, P-256/384/521, secp256k1, Ed25519, HMAC), @noble/post-quantum
 //                for ML-DSA, and Kura's own primitive for SM2 (no maintained JavaScript SM2 signer exists);
