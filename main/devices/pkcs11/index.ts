@@ -6,5 +6,6 @@ export { checkModulePath, ModulePathError, type ModulePathProblem } from './modu
 export { Pkcs11Module, nssParametersForPkcs11js, type ModuleConfig, type ModuleDescription } from './module.js';
 export { PoolClosedError, SessionPool, type SessionSource } from './session-pool.js';
 export { CKM_AES_CBC_ENCRYPT_DATA, GCM_IV_BYTES, GCM_TAG_BYTES, Pkcs11Session, type SecretKeyAttributes } from './session.js';
+export { POOL_THREADS, tokenCalls } from './thread-pool.js';
 export { findToken, Pkcs11Token, type TokenDescription } from './token.js';
 export { VENDORS, vendorOf, type BlobKeyDerivation, type Vendor } from './vendors.js';

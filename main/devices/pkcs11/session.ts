@@ -4,8 +4,9 @@
 // AES-GCM (PKCS #11 v2.40 §2.14 / v3.0 §6.13, CKM_AES_GCM with CK_GCM_PARAMS; NIST SP 800-38D).
 //
 // Calls that may be slow on a USB token (generate, derive, encrypt, decrypt) use pkcs11js's `…Async`
-// variants, which run on libuv's thread pool; the *Init and find calls are synchronous (pkcs11js has
-// no async form of them) and quick. A session runs one operation at a time: the pool
+// variants, which run on libuv's thread pool, through the process's gate of token calls
+// (./thread-pool.ts: they never hold the threads the store needs); the *Init and find calls are
+// synchronous (pkcs11js has no async form of them) and quick. A session runs one operation at a time: the pool
 // (./session-pool.ts) hands each session to one caller and closes it when an operation failed, since a
 // failed call may leave the operation active (SoftHSM: CKR_BUFFER_TOO_SMALL, CKR_ARGUMENTS_BAD).
 //
@@ -14,6 +15,7 @@ import pkcs11js from 'pkcs11js';
 import type { AesCBC, GcmParams, Handle, Template } from 'pkcs11js';
 import { callError, Pkcs11CallError } from './errors.js';
 import type { Pkcs11Module } from './module.js';
+import { tokenCalls } from './thread-pool.js';
 import type { Pkcs11Token } from './token.js';
 
 /** CKM_AES_CBC_ENCRYPT_DATA (PKCS #11 v2.40 §2.14.6); pkcs11js 2.1.7 does not export it. */
@@ -137,7 +139,7 @@ export class Pkcs11Session {
   /** Generates a token key (see tokenKeyTemplate) on the token. */
   async generateAesKey(label: string, id: Buffer): Promise<Handle> {
     try {
-      return await this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id));
+      return await tokenCalls.run(() => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id)));
     } catch (e) {
       throw callError('C_GenerateKey', e);
     }
@@ -146,7 +148,7 @@ export class Pkcs11Session {
   /** Generates the root key's sealing key (see sealingKeyTemplate) on the token; the session must be logged in. */
   async generateSealingKey(label: string, id: Buffer): Promise<Handle> {
     try {
-      return await this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id));
+      return await tokenCalls.run(() => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id)));
     } catch (e) {
       throw callError('C_GenerateKey', e);
     }
@@ -238,7 +240,7 @@ export class Pkcs11Session {
       const mechanism = { mechanism: CKM_AES_CBC_ENCRYPT_DATA, parameter };
       return this.module.vendor.inlineCalls
         ? this.module.api.C_DeriveKey(this.handle, mechanism, base, BLOB_KEY_TEMPLATE)
-        : await this.module.api.C_DeriveKeyAsync(this.handle, mechanism, base, BLOB_KEY_TEMPLATE);
+        : await tokenCalls.run(() => this.module.api.C_DeriveKeyAsync(this.handle, mechanism, base, BLOB_KEY_TEMPLATE));
     } catch (e) {
       throw callError('C_DeriveKey', e);
     }
@@ -262,7 +264,7 @@ export class Pkcs11Session {
     }
     try {
       const out = Buffer.alloc(plaintext.length + GCM_TAG_BYTES);
-      return this.module.vendor.inlineCalls ? api.C_Encrypt(this.handle, pointerSafe(plaintext), out) : await api.C_EncryptAsync(this.handle, pointerSafe(plaintext), out);
+      return this.module.vendor.inlineCalls ? api.C_Encrypt(this.handle, pointerSafe(plaintext), out) : await tokenCalls.run(() => api.C_EncryptAsync(this.handle, pointerSafe(plaintext), out));
     } catch (e) {
       throw callError('C_Encrypt', e);
     }
@@ -284,7 +286,7 @@ export class Pkcs11Session {
     // Never a zero-length output buffer (pkcs11js would pass NULL: a length query that leaves the operation active).
     const out = Buffer.alloc(Math.max(GCM_TAG_BYTES, vendor.decryptOutputBytes(sealed.length)));
     try {
-      return vendor.inlineCalls ? api.C_Decrypt(this.handle, pointerSafe(sealed), out) : await api.C_DecryptAsync(this.handle, pointerSafe(sealed), out);
+      return vendor.inlineCalls ? api.C_Decrypt(this.handle, pointerSafe(sealed), out) : await tokenCalls.run(() => api.C_DecryptAsync(this.handle, pointerSafe(sealed), out));
     } catch (e) {
       const error = callError('C_Decrypt', e);
       out.fill(0);
