@@ -11,8 +11,9 @@
 //
 // bin/kura.js starts the process with UV_THREADPOOL_SIZE = POOL_THREADS_WANTED, room for both; libuv
 // reads it once, before the pool's first job, which is why bin/kura.js is CommonJS (the ES module loader
-// reads files on the pool before an ES module's code runs). Started another way (tests, the desktop app),
-// the process has libuv's default and token calls get one slot of it.
+// reads files on the pool before an ES module's code runs). `npm run desktop` (scripts/desktop.mjs) sets
+// it for the Electron process it starts. Started another way (tests, a packaged desktop app launched
+// from its icon), the process has libuv's default and token calls get one slot of it.
 
 /** Threads kept for the store (SQLite), fs and node:crypto whatever token calls do. */
 export const STORE_THREADS = 4;
