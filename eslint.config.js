@@ -140,6 +140,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS files (test helpers preloaded with node --require): require() is how they import.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // AssemblyScript: == compares values of value types, and u64 literals exceed JS doubles on purpose.
     files: ['native/**/assembly/**/*.ts'],
     rules: { eqeqeq: 'off', 'no-loss-of-precision': 'off', '@typescript-eslint/no-loss-of-precision': 'off', 'prefer-const': 'off' },

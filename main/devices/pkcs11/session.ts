@@ -139,7 +139,7 @@ export class Pkcs11Session {
   /** Generates a token key (see tokenKeyTemplate) on the token. */
   async generateAesKey(label: string, id: Buffer): Promise<Handle> {
     try {
-      return await tokenCalls.run(() => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id)));
+      return await tokenCalls.run(this.module.path, () => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id)));
     } catch (e) {
       throw callError('C_GenerateKey', e);
     }
@@ -148,7 +148,7 @@ export class Pkcs11Session {
   /** Generates the root key's sealing key (see sealingKeyTemplate) on the token; the session must be logged in. */
   async generateSealingKey(label: string, id: Buffer): Promise<Handle> {
     try {
-      return await tokenCalls.run(() => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id)));
+      return await tokenCalls.run(this.module.path, () => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id)));
     } catch (e) {
       throw callError('C_GenerateKey', e);
     }
@@ -240,7 +240,7 @@ export class Pkcs11Session {
       const mechanism = { mechanism: CKM_AES_CBC_ENCRYPT_DATA, parameter };
       return this.module.vendor.inlineCalls
         ? this.module.api.C_DeriveKey(this.handle, mechanism, base, BLOB_KEY_TEMPLATE)
-        : await tokenCalls.run(() => this.module.api.C_DeriveKeyAsync(this.handle, mechanism, base, BLOB_KEY_TEMPLATE));
+        : await tokenCalls.run(this.module.path, () => this.module.api.C_DeriveKeyAsync(this.handle, mechanism, base, BLOB_KEY_TEMPLATE));
     } catch (e) {
       throw callError('C_DeriveKey', e);
     }
@@ -264,7 +264,7 @@ export class Pkcs11Session {
     }
     try {
       const out = Buffer.alloc(plaintext.length + GCM_TAG_BYTES);
-      return this.module.vendor.inlineCalls ? api.C_Encrypt(this.handle, pointerSafe(plaintext), out) : await tokenCalls.run(() => api.C_EncryptAsync(this.handle, pointerSafe(plaintext), out));
+      return this.module.vendor.inlineCalls ? api.C_Encrypt(this.handle, pointerSafe(plaintext), out) : await tokenCalls.run(this.module.path, () => api.C_EncryptAsync(this.handle, pointerSafe(plaintext), out));
     } catch (e) {
       throw callError('C_Encrypt', e);
     }
@@ -286,7 +286,7 @@ export class Pkcs11Session {
     // Never a zero-length output buffer (pkcs11js would pass NULL: a length query that leaves the operation active).
     const out = Buffer.alloc(Math.max(GCM_TAG_BYTES, vendor.decryptOutputBytes(sealed.length)));
     try {
-      return vendor.inlineCalls ? api.C_Decrypt(this.handle, pointerSafe(sealed), out) : await tokenCalls.run(() => api.C_DecryptAsync(this.handle, pointerSafe(sealed), out));
+      return vendor.inlineCalls ? api.C_Decrypt(this.handle, pointerSafe(sealed), out) : await tokenCalls.run(this.module.path, () => api.C_DecryptAsync(this.handle, pointerSafe(sealed), out));
     } catch (e) {
       const error = callError('C_Decrypt', e);
       out.fill(0);
