@@ -99,8 +99,9 @@ export class Pkcs11CallError extends Error {
   readonly meaning: CkrMeaning;
   readonly fn: string;
 
-  constructor(fn: string, rv: number | undefined, meaning: CkrMeaning = ckrMeaning(rv)) {
-    super(rv === undefined ? `${fn} failed` : `${fn} failed: ${ckrName(rv)}`);
+  /** `why`: Kura's own reason, for a failure the module did not report (no CK_RV). */
+  constructor(fn: string, rv: number | undefined, meaning: CkrMeaning = ckrMeaning(rv), why?: string) {
+    super(rv === undefined ? `${fn} failed${why ? `: ${why}` : ''}` : `${fn} failed: ${ckrName(rv)}`);
     this.name = 'Pkcs11CallError';
     this.fn = fn;
     this.rv = rv;

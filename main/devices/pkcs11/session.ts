@@ -15,7 +15,7 @@ import pkcs11js from 'pkcs11js';
 import type { AesCBC, GcmParams, Handle, Template } from 'pkcs11js';
 import { callError, Pkcs11CallError } from './errors.js';
 import type { Pkcs11Module } from './module.js';
-import { tokenCalls } from './thread-pool.js';
+import { NoFreeSlotError, TOKEN_CALL_WAIT_MS, tokenCalls } from './thread-pool.js';
 import type { Pkcs11Token } from './token.js';
 
 /** CKM_AES_CBC_ENCRYPT_DATA (PKCS #11 v2.40 §2.14.6); pkcs11js 2.1.7 does not export it. */
@@ -123,6 +123,20 @@ const BLOB_KEY_TEMPLATE: Template = [
   { type: pkcs11js.CKA_DECRYPT, value: true },
 ];
 
+/**
+ * A call on libuv's thread pool, through the process's gate of token calls (./thread-pool.ts). No slot
+ * within TOKEN_CALL_WAIT_MS means the module's earlier calls are not coming back: the token is taken as
+ * gone ('token-absent'), so its key store fails and answers at once from then on.
+ */
+async function offLoop<T>(module: Pkcs11Module, fn: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await tokenCalls.run(module.path, call, TOKEN_CALL_WAIT_MS);
+  } catch (e) {
+    if (e instanceof NoFreeSlotError) throw new Pkcs11CallError(fn, undefined, 'token-absent', e.message);
+    throw e;
+  }
+}
+
 export class Pkcs11Session {
   /** Set when a clean-up step failed (a per-blob key could not be destroyed): the pool closes the session, which destroys its objects. */
   broken = false;
@@ -139,7 +153,7 @@ export class Pkcs11Session {
   /** Generates a token key (see tokenKeyTemplate) on the token. */
   async generateAesKey(label: string, id: Buffer): Promise<Handle> {
     try {
-      return await tokenCalls.run(this.module.path, () => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id)));
+      return await offLoop(this.module, 'C_GenerateKey', () => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id)));
     } catch (e) {
       throw callError('C_GenerateKey', e);
     }
@@ -148,7 +162,7 @@ export class Pkcs11Session {
   /** Generates the root key's sealing key (see sealingKeyTemplate) on the token; the session must be logged in. */
   async generateSealingKey(label: string, id: Buffer): Promise<Handle> {
     try {
-      return await tokenCalls.run(this.module.path, () => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id)));
+      return await offLoop(this.module, 'C_GenerateKey', () => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id)));
     } catch (e) {
       throw callError('C_GenerateKey', e);
     }
@@ -240,7 +254,7 @@ export class Pkcs11Session {
       const mechanism = { mechanism: CKM_AES_CBC_ENCRYPT_DATA, parameter };
       return this.module.vendor.inlineCalls
         ? this.module.api.C_DeriveKey(this.handle, mechanism, base, BLOB_KEY_TEMPLATE)
-        : await tokenCalls.run(this.module.path, () => this.module.api.C_DeriveKeyAsync(this.handle, mechanism, base, BLOB_KEY_TEMPLATE));
+        : await offLoop(this.module, 'C_DeriveKey', () => this.module.api.C_DeriveKeyAsync(this.handle, mechanism, base, BLOB_KEY_TEMPLATE));
     } catch (e) {
       throw callError('C_DeriveKey', e);
     }
@@ -264,7 +278,7 @@ export class Pkcs11Session {
     }
     try {
       const out = Buffer.alloc(plaintext.length + GCM_TAG_BYTES);
-      return this.module.vendor.inlineCalls ? api.C_Encrypt(this.handle, pointerSafe(plaintext), out) : await tokenCalls.run(this.module.path, () => api.C_EncryptAsync(this.handle, pointerSafe(plaintext), out));
+      return this.module.vendor.inlineCalls ? api.C_Encrypt(this.handle, pointerSafe(plaintext), out) : await offLoop(this.module, 'C_Encrypt', () => api.C_EncryptAsync(this.handle, pointerSafe(plaintext), out));
     } catch (e) {
       throw callError('C_Encrypt', e);
     }
@@ -286,7 +300,7 @@ export class Pkcs11Session {
     // Never a zero-length output buffer (pkcs11js would pass NULL: a length query that leaves the operation active).
     const out = Buffer.alloc(Math.max(GCM_TAG_BYTES, vendor.decryptOutputBytes(sealed.length)));
     try {
-      return vendor.inlineCalls ? api.C_Decrypt(this.handle, pointerSafe(sealed), out) : await tokenCalls.run(this.module.path, () => api.C_DecryptAsync(this.handle, pointerSafe(sealed), out));
+      return vendor.inlineCalls ? api.C_Decrypt(this.handle, pointerSafe(sealed), out) : await offLoop(this.module, 'C_Decrypt', () => api.C_DecryptAsync(this.handle, pointerSafe(sealed), out));
     } catch (e) {
       const error = callError('C_Decrypt', e);
       out.fill(0);

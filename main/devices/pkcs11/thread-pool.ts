@@ -9,7 +9,8 @@
 // stops answering. So token calls on the pool go through one gate per process that lets at most
 // tokenCallSlots of them run at once, and the rest of the pool stays the store's (shared with fs,
 // node:crypto's async calls and dns.lookup, which all finish). One module's calls take at most all but
-// one of the slots, so a device that hangs leaves a slot to the others.
+// one of the slots, so a device that hangs leaves a slot to the others; and a call that waits
+// TOKEN_CALL_WAIT_MS for a slot gives up (./session.ts reads that as a token gone away).
 //
 // bin/kura.js starts the process with UV_THREADPOOL_SIZE = POOL_THREADS_WANTED, room for both; libuv
 // reads it once, before the pool's first job, which is why bin/kura.js is CommonJS (the ES module loader
@@ -23,6 +24,12 @@
 export const STORE_THREADS = 4;
 /** Token calls on the pool at once, at most: a token key store's session pool holds 8 (DEFAULT_SESSIONS). */
 export const TOKEN_CALL_THREADS = 8;
+/**
+ * How long a token call waits for a slot before it gives up. Token calls take milliseconds; a wait this
+ * long means the module's earlier calls are not coming back, and the caller is better answered with an
+ * error (its key store then fails, as for a token pulled out) than left waiting with them.
+ */
+export const TOKEN_CALL_WAIT_MS = 10_000;
 /** What bin/kura.js asks libuv for (it cannot import this file: keep the two equal; a test checks). */
 export const POOL_THREADS_WANTED = STORE_THREADS + TOKEN_CALL_THREADS;
 
@@ -53,6 +60,14 @@ export function tokenCallSlotsFor(threads: number): number {
   return Math.max(1, Math.min(TOKEN_CALL_THREADS, threads - STORE_THREADS));
 }
 
+/** A call that waited `waitedMs` for a slot and got none. */
+export class NoFreeSlotError extends Error {
+  constructor(readonly waitedMs: number) {
+    super(`no token call slot came free in ${waitedMs / 1000} s: earlier calls to the module have not returned`);
+    this.name = 'NoFreeSlotError';
+  }
+}
+
 /**
  * At most `slots` calls running at once, and at most `perOwner` of one owner's (a PKCS#11 module: one
  * device that stops answering keeps the others going); the others wait, and each freed slot goes to
@@ -61,7 +76,7 @@ export function tokenCallSlotsFor(threads: number): number {
 export class CallGate {
   private running = 0;
   private readonly byOwner = new Map<string, number>();
-  private readonly waiting: { owner: string; go: () => void }[] = [];
+  private readonly waiting: { owner: string; go: () => void; timer?: ReturnType<typeof setTimeout> }[] = [];
   readonly perOwner: number;
 
   constructor(
@@ -88,12 +103,25 @@ export class CallGate {
 
   /**
    * Runs `call` for `owner` when a slot is free for it; the slot is free again when the call's promise
-   * settles (or it throws). A call that never settles keeps its slot: that is the point.
+   * settles (or it throws). A call that never settles keeps its slot: that is the point. With `waitMs`,
+   * a call that has no slot after that long is not run, and rejects with NoFreeSlotError.
    */
-  async run<T>(owner: string, call: () => Promise<T>): Promise<T> {
+  async run<T>(owner: string, call: () => Promise<T>, waitMs?: number): Promise<T> {
     // Nobody overtakes a waiter of the same owner; a waiter of an owner at its share does not hold others up.
     if (this.free(owner) && !this.waiting.some((w) => w.owner === owner)) this.take(owner);
-    else await new Promise<void>((go) => this.waiting.push({ owner, go }));
+    else {
+      await new Promise<void>((go, refuse) => {
+        const waiter: (typeof this.waiting)[number] = { owner, go };
+        if (waitMs !== undefined) {
+          waiter.timer = setTimeout(() => {
+            this.waiting.splice(this.waiting.indexOf(waiter), 1);
+            refuse(new NoFreeSlotError(waitMs));
+          }, waitMs);
+          waiter.timer.unref();
+        }
+        this.waiting.push(waiter);
+      });
+    }
     try {
       return await call();
     } finally {
@@ -106,6 +134,7 @@ export class CallGate {
         const w = this.waiting[i]!;
         if (this.free(w.owner)) {
           this.waiting.splice(i, 1);
+          clearTimeout(w.timer);
           this.take(w.owner);
           w.go();
         } else i++;

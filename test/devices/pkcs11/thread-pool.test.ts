@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CallGate, poolThreadsFor, POOL_THREADS_WANTED, STORE_THREADS, TOKEN_CALL_THREADS, tokenCallSlotsFor } from '../../../main/devices/pkcs11/thread-pool.js';
+import { CallGate, NoFreeSlotError, poolThreadsFor, POOL_THREADS_WANTED, STORE_THREADS, TOKEN_CALL_THREADS, tokenCallSlotsFor } from '../../../main/devices/pkcs11/thread-pool.js';
 import { KURA_BIN, ROOT } from '../../support/kura-process.js';
 
 describe('poolThreadsFor (libuv threadpool.c)', () => {
@@ -128,6 +128,34 @@ describe('CallGate', () => {
     expect(gate.stats()).toEqual({ running: 2, waiting: 1 });
     hung.resolve('back');
     expect(await Promise.all(stuck)).toEqual(['back', 'back', 'back']);
+    expect(gate.stats()).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('gives up on a slot after waitMs: the waiter leaves the queue, and the slot later goes to the next', async () => {
+    const gate = new CallGate(1);
+    const hung = deferred();
+    const stuck = gate.run('module', () => hung.promise);
+    let ran = false;
+    const given = gate.run('module', async () => void (ran = true), 20);
+    const patient = gate.run('module', async () => 'patient');
+    await expect(given).rejects.toThrow(NoFreeSlotError);
+    await expect(given).rejects.toThrow('no token call slot came free in 0.02 s');
+    expect(gate.stats()).toEqual({ running: 1, waiting: 1 });
+    hung.resolve('back');
+    expect(await stuck).toBe('back');
+    expect(await patient).toBe('patient');
+    expect(ran).toBe(false);
+    expect(gate.stats()).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('a waiter that gets its slot in time is not refused later', async () => {
+    const gate = new CallGate(1);
+    const first = deferred();
+    const a = gate.run('module', () => first.promise);
+    const b = gate.run('module', async () => 'in time', 50);
+    first.resolve('first');
+    expect(await Promise.all([a, b])).toEqual(['first', 'in time']);
+    await new Promise((r) => setTimeout(r, 80));
     expect(gate.stats()).toEqual({ running: 0, waiting: 0 });
   });
 

@@ -5,9 +5,11 @@
 // driven in production; without this file the path every device takes would run in no test.
 // Its own file: it switches the SoftHSM row of this worker's vendor table before any module loads.
 import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenCalls } from '../../../main/devices/pkcs11/thread-pool.js';
+import { TOKEN_CALL_WAIT_MS, tokenCalls } from '../../../main/devices/pkcs11/thread-pool.js';
 import { VENDORS, type Vendor } from '../../../main/devices/pkcs11/vendors.js';
+import { isKmsError } from '../../../main/common/errors.js';
 import { connectHsmKeyStore, type HsmKeyStore } from '../../../main/keystores/hsm/index.js';
 import type { StoredMaterial } from '../../../main/keystores/key-store.js';
 import { blobAad, blobKeyDerivation, encodeHeader, NONCE_BYTES } from '../../../main/kms/ciphertext.js';
@@ -59,4 +61,26 @@ describe('HsmKeyStore on SoftHSM2 with its calls on the thread pool', () => {
     expect(most).toBeLessThanOrEqual(tokenCalls.slots);
     expect(tokenCalls.stats()).toEqual({ running: 0, waiting: 0 });
   });
+
+  // Last in this file: the calls it stands in for never return, so their slots stay taken.
+  it("fails the store, with AWS's error, when the module's earlier calls never come back", async () => {
+    const keyId = randomUUID();
+    const g = await store.generate(keyId, 'SYMMETRIC_DEFAULT');
+    const m: StoredMaterial = { keyId, keySpec: 'SYMMETRIC_DEFAULT', materialId: g.materialId, ref: g.ref, publicKey: null };
+    const header = encodeHeader(m.keyId, m.materialId, randomBytes(NONCE_BYTES));
+    const p = { version: 2 as const, header, derivation: blobKeyDerivation({ version: 2, header }), iv: randomBytes(12), aad: blobAad(header, {}) };
+    // Calls of this module that hang on the device: they hold the module's whole share of the gate.
+    for (let i = 0; i < tokenCalls.perOwner; i++) void tokenCalls.run(fs.realpathSync(env.modulePath), () => new Promise<never>(() => undefined));
+    const started = Date.now();
+    const e = await store.encryptBlobPayload(m, p, Buffer.from('waits')).catch((x: unknown) => x);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(TOKEN_CALL_WAIT_MS - 50);
+    expect(isKmsError(e) && e.code, String(e)).toBe('KeyUnavailable');
+    expect(store.connectionState()).toBe('FAILED');
+    expect(store.failure()).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
+    // From now on the store answers at once, without waiting for a slot.
+    const quick = Date.now();
+    const again = await store.encryptBlobPayload(m, p, Buffer.from('at once')).catch((x: unknown) => x);
+    expect(isKmsError(again) && again.code).toBe('KeyUnavailable');
+    expect(Date.now() - quick).toBeLessThan(1_000);
+  }, TOKEN_CALL_WAIT_MS + 20_000);
 });
