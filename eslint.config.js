@@ -140,8 +140,8 @@ export default tseslint.config(
     },
   },
   {
-    // CommonJS files (test helpers preloaded with node --require): require() is how they import.
-    files: ['**/*.cjs'],
+    // CommonJS files (bin/, test helpers preloaded with node --require): require() is how they import.
+    files: ['**/*.cjs', 'bin/**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

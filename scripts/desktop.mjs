@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withPoolThreads } from '../bin/thread-pool-env.cjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = path.join(ROOT, 'dist', 'desktop', 'main.js');
@@ -68,11 +69,9 @@ if (missing.length > 0) {
 // ELECTRON_RUN_AS_NODE would make the binary a plain Node.js, without windows or its sandbox.
 const env = { ...process.env };
 delete env.ELECTRON_RUN_AS_NODE;
-// libuv's thread pool with room for the store's threads and the token calls', as bin/kura.js gives the
-// headless appliance (main/devices/pkcs11/thread-pool.ts, POOL_THREADS_WANTED; a larger size stays).
-// libuv reads it when the process starts, so it is set here, for the app's process.
-const POOL_THREADS_WANTED = 12;
-if (!(Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10) >= POOL_THREADS_WANTED)) env.UV_THREADPOOL_SIZE = String(POOL_THREADS_WANTED);
+// libuv's thread pool as bin/kura.js gives the headless appliance: libuv reads its size when the
+// process starts, so it is set here, for the app's process.
+withPoolThreads(env);
 const child = spawn(found.binary, [ENTRY, ...process.argv.slice(2)], { cwd: process.cwd(), env, stdio: 'inherit' });
 // Ctrl-C and a supervisor's SIGTERM reach the app, which stops its appliance gracefully.
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

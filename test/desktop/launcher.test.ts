@@ -55,6 +55,8 @@ beforeAll(() => {
   script = path.join(dir, 'scripts', 'desktop.mjs');
   fs.copyFileSync(path.join(ROOT, 'scripts', 'desktop.mjs'), script);
   fs.copyFileSync(path.join(ROOT, 'scripts', 'dist.mjs'), path.join(dir, 'scripts', 'dist.mjs'));
+  fs.mkdirSync(path.join(dir, 'bin'));
+  fs.copyFileSync(path.join(ROOT, 'bin', 'thread-pool-env.cjs'), path.join(dir, 'bin', 'thread-pool-env.cjs'));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'kura', type: 'module', private: true }));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

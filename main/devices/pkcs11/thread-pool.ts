@@ -30,7 +30,7 @@ export const TOKEN_CALL_THREADS = 8;
  * error (its key store then fails, as for a token pulled out) than left waiting with them.
  */
 export const TOKEN_CALL_WAIT_MS = 10_000;
-/** What bin/kura.js asks libuv for (it cannot import this file: keep the two equal; a test checks). */
+/** What bin/kura.js and npm run desktop ask libuv for (bin/thread-pool-env.cjs cannot import this file: a test keeps the two equal). */
 export const POOL_THREADS_WANTED = STORE_THREADS + TOKEN_CALL_THREADS;
 
 /** The characters C's isspace() skips before a number (strtol). */

@@ -4,11 +4,14 @@
 // through the gate, and does not without it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CallGate, NoFreeSlotError, poolThreadsFor, POOL_THREADS_WANTED, STORE_THREADS, TOKEN_CALL_THREADS, tokenCallSlotsFor } from '../../../main/devices/pkcs11/thread-pool.js';
 import { KURA_BIN, ROOT } from '../../support/kura-process.js';
+
+const launchers = createRequire(import.meta.url)('../../../bin/thread-pool-env.cjs') as { POOL_THREADS_WANTED: number };
 
 describe('poolThreadsFor (libuv threadpool.c)', () => {
   it('reads UV_THREADPOOL_SIZE as libuv does', () => {
@@ -36,6 +39,8 @@ describe('poolThreadsFor (libuv threadpool.c)', () => {
 describe('tokenCallSlotsFor', () => {
   it('leaves STORE_THREADS to the store, gives token calls 1 to TOKEN_CALL_THREADS', () => {
     expect(POOL_THREADS_WANTED).toBe(STORE_THREADS + TOKEN_CALL_THREADS);
+    // What the launchers ask libuv for (bin/thread-pool-env.cjs, which cannot import this module).
+    expect(launchers.POOL_THREADS_WANTED).toBe(POOL_THREADS_WANTED);
     expect(tokenCallSlotsFor(POOL_THREADS_WANTED)).toBe(TOKEN_CALL_THREADS);
     expect(tokenCallSlotsFor(1024)).toBe(TOKEN_CALL_THREADS);
     expect(tokenCallSlotsFor(STORE_THREADS + 3)).toBe(3);
