@@ -15,6 +15,8 @@ const NEEDED = [
   ['softhsm2', '/usr/lib/softhsm/libsofthsm2.so'],
   ['opensc', '/usr/bin/pkcs11-tool'],
   ['libnss3-tools', '/usr/bin/certutil'],
+  // a misbehaving device is a PKCS#11 module the tests compile (test/support/pkcs11-shim)
+  ['gcc', '/usr/bin/cc'],
   // device discovery: node-hid's prebuilt binary loads libusb at run time
   ['libusb-1.0-0', '/usr/lib/x86_64-linux-gnu/libusb-1.0.so.0'],
 ];

@@ -76,9 +76,9 @@ function kmsErrorOf(e: unknown, phase: Phase, settings: TokenSettings): unknown 
   }
 }
 
-function acquire(settings: TokenSettings, phase: Phase): Pkcs11Module {
+async function acquire(settings: TokenSettings, phase: Phase): Promise<Pkcs11Module> {
   try {
-    return Pkcs11Module.acquire({ modulePath: settings.modulePath, libraryParameters: settings.libraryParameters });
+    return await Pkcs11Module.acquire({ modulePath: settings.modulePath, libraryParameters: settings.libraryParameters });
   } catch (e) {
     if (e instanceof ModulePathError || e instanceof Pkcs11CallError) throw kmsErrorOf(e, phase, settings);
     // Pkcs11Module's own messages (not a PKCS#11 library; in use with other library parameters).
@@ -99,7 +99,7 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
       const key = await session.generateSealingKey(request.keyLabel, keyId);
       try {
         // The template asks; the token decides. Refuse a token that made a key other than the one asked for.
-        const a = session.readAttributes(key);
+        const a = await session.readAttributes(key);
         const asAsked =
           a.token && a.private && a.sensitive && a.alwaysSensitive && !a.extractable && a.neverExtractable &&
           a.encrypt && a.decrypt && !a.derive && !a.wrap && !a.unwrap && !a.sign && !a.verify && a.valueBytes === AES_256_BYTES;
@@ -116,7 +116,7 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
         return sealed;
       } catch (e) {
         try {
-          session.destroyObject(key);
+          await session.destroyObject(key);
         } catch {
           // The token went away: the key stays, labelled with the appliance ID, and opens nothing stored.
         }
@@ -127,7 +127,7 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
 
   async openRootKey(settings: TokenSettings, pin: string, sealed: TokenSealedRootKey, aad: Uint8Array): Promise<Buffer> {
     return this.withLogin(settings, pin, 'unseal', async (session) => {
-      const keys = session.findSecretKeys(sealed.keyId);
+      const keys = await session.findSecretKeys(sealed.keyId);
       if (keys.length !== 1) {
         throw new KmsError(
           'InvalidState',
@@ -142,32 +142,32 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
 
   /** Loads the module, finds the token, logs in on a session of its own, runs `fn`, and always logs out, closes and releases. */
   private async withLogin<T>(settings: TokenSettings, pin: string, phase: Phase, fn: (session: Pkcs11Session, d: TokenDescription) => Promise<T>): Promise<T> {
-    const module = acquire(settings, phase);
+    const module = await acquire(settings, phase);
     let token: Pkcs11Token | undefined;
     let handle: Buffer | undefined;
     let loggedIn = false;
     try {
-      token = findToken(module, settings.tokenLabel);
+      token = await findToken(module, settings.tokenLabel);
       if (!token) {
         const message = `No token labelled "${settings.tokenLabel.trim()}" is present in ${settings.modulePath}`;
         if (phase === 'init') throw settingsError(phase, `${message}.`);
         throw new KmsError('KeyUnavailable', `${message}: plug in the token this appliance was initialised with and run \`kura unseal\` again.`);
       }
-      const d = token.describe();
+      const d = await token.describe();
       if (!d.userPinInitialized) throw new Pkcs11CallError('C_GetTokenInfo', undefined, 'user-pin-not-initialized');
       if (d.userPinLocked) throw new Pkcs11CallError('C_GetTokenInfo', undefined, 'pin-locked');
-      handle = module.openSession(token.slot);
-      token.login(handle, pin);
+      handle = await module.openSession(token.slot);
+      await token.login(handle, pin);
       loggedIn = true;
       return await fn(new Pkcs11Session(token, handle), d);
     } catch (e) {
       throw kmsErrorOf(e, phase, settings);
     } finally {
       if (handle) {
-        if (loggedIn) token!.logout(handle);
-        module.closeSession(handle);
+        if (loggedIn) await token!.logout(handle);
+        await module.closeSession(handle);
       }
-      module.release();
+      await module.release();
     }
   }
 }

@@ -124,28 +124,28 @@ describe('RootKeyHolder (pkcs11)', () => {
     const d = await domain();
     const made = await d.root.initPkcs11({ ...settings(), pin: token.pin });
     await d.root.unsealWithPin(token.pin);
-    const module = Pkcs11Module.acquire({ modulePath: hsm.modulePath });
+    const module = await Pkcs11Module.acquire({ modulePath: hsm.modulePath });
     try {
-      const t = findToken(module, token.label)!;
-      const h = module.openSession(t.slot);
+      const t = (await findToken(module, token.label))!;
+      const h = await module.openSession(t.slot);
       try {
         const s = new Pkcs11Session(t, h);
-        expect(s.findSecretKeys(Buffer.from(made.keyId, 'hex'))).toHaveLength(0);
-        t.login(h, token.pin);
-        expect(s.findSecretKeys(Buffer.from(made.keyId, 'hex'))).toHaveLength(1);
+        expect(await s.findSecretKeys(Buffer.from(made.keyId, 'hex'))).toHaveLength(0);
+        await t.login(h, token.pin);
+        expect(await s.findSecretKeys(Buffer.from(made.keyId, 'hex'))).toHaveLength(1);
         // While this process is logged in to the token (as a connected HSM key store would be), the PIN
         // cannot be proved: unsealing is refused, and that login is left alone.
         d.root.seal();
         const e = await kmsError(d.root.unsealWithPin('wrong-pin'));
         expect(e.code).toBe('InvalidState');
         expect(e.message).toMatch(/logged in already/);
-        expect(s.findSecretKeys(Buffer.from(made.keyId, 'hex'))).toHaveLength(1);
-        t.logout(h);
+        expect(await s.findSecretKeys(Buffer.from(made.keyId, 'hex'))).toHaveLength(1);
+        await t.logout(h);
       } finally {
-        module.closeSession(h);
+        await module.closeSession(h);
       }
     } finally {
-      module.release();
+      await module.release();
     }
     expect((await d.root.unsealWithPin(token.pin)).state).toBe('unsealed');
   });

@@ -14,23 +14,27 @@
 // Slots and tokens are enumerated at C_Initialize (SoftHSM does not see a token made after it), so a
 // caller that cannot find a token may ask for a rescan, which re-initialises the module — only when no
 // session of any lease is open, since C_Finalize would end them.
-import pkcs11js from 'pkcs11js';
-import type { Handle, PKCS11 } from 'pkcs11js';
-import { callError } from './errors.js';
+//
+// Where it runs (./cryptoki.ts): a library is loaded first in a host process of its own, which reports
+// what it is (C_GetInfo). Only a module whose vendor row says it is a software token Kura knows
+// (`inProcess`) is then loaded in Kura's own process, once, and stays loaded; every other module stays
+// in its host, and a host that is stuck or dead makes its entry stale: the next lease starts a new host.
+// Leasing, rescanning and releasing a library run one at a time.
+import { type CallArgs, type CallName, type CallResult, type ModuleDescription } from './calls.js';
+import { inProcessCryptoki, type Cryptoki } from './cryptoki.js';
 import { checkModulePath } from './module-path.js';
+import { ModuleHost } from './module-host.js';
 import { vendorOf, type Vendor } from './vendors.js';
+import type { Handle } from 'pkcs11js';
+
+export type { ModuleDescription } from './calls.js';
 
 export interface ModuleConfig {
   modulePath: string;
   /** NSS softokn only: its C_Initialize library parameters (configdir=… etc.). */
   libraryParameters?: string;
-}
-
-export interface ModuleDescription {
-  manufacturerId: string;
-  libraryDescription: string;
-  libraryVersion: string;
-  cryptokiVersion: string;
+  /** How long a call to a module in a host process may take (./module-host.ts: TOKEN_CALL_DEADLINE_MS). */
+  callDeadlineMs?: number;
 }
 
 /**
@@ -41,7 +45,7 @@ export interface ModuleDescription {
 export const nssParametersForPkcs11js = (parameters: string): string => `${parameters} `;
 
 interface Loaded {
-  api: PKCS11;
+  cryptoki: Cryptoki;
   realPath: string;
   libraryParameters: string | undefined;
   leases: number;
@@ -52,34 +56,74 @@ interface Loaded {
   vendor: Vendor | null;
 }
 
-/** Library files loaded in this process, by resolved path: loaded once, initialised while leased. */
+/** Library files in use in this process, by resolved path. */
 const loaded = new Map<string, Loaded>();
+/** The lease, rescan or release of a library that runs now, by resolved path. */
+const busy = new Map<string, Promise<unknown>>();
 
-function initialize(m: Loaded): void {
-  try {
-    if (m.libraryParameters === undefined) m.api.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
-    else m.api.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK, libraryParameters: nssParametersForPkcs11js(m.libraryParameters) });
-  } catch (e) {
-    throw callError('C_Initialize', e);
-  }
+/** Runs `fn` once every earlier lease, rescan and release of the same library has ended. */
+function exclusive<T>(realPath: string, fn: () => Promise<T>): Promise<T> {
+  const run = (busy.get(realPath) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.catch(() => undefined);
+  busy.set(realPath, tail);
+  void tail.then(() => {
+    if (busy.get(realPath) === tail) busy.delete(realPath);
+  });
+  return run;
+}
+
+const isStale = (m: Loaded): boolean => m.cryptoki instanceof ModuleHost && m.cryptoki.stoppedBecause !== undefined;
+
+async function initialize(m: Loaded): Promise<void> {
+  const parameters = m.libraryParameters === undefined ? null : nssParametersForPkcs11js(m.libraryParameters);
+  await m.cryptoki.call('initialize', parameters);
   m.initialized = true;
-  const info = m.api.C_GetInfo();
-  m.description = {
-    manufacturerId: info.manufacturerID.trim(),
-    libraryDescription: info.libraryDescription.trim(),
-    libraryVersion: `${info.libraryVersion.major}.${info.libraryVersion.minor}`,
-    cryptokiVersion: `${info.cryptokiVersion.major}.${info.cryptokiVersion.minor}`,
-  };
+  m.description = await m.cryptoki.call('describeModule');
   m.vendor = vendorOf(m.description);
 }
 
-function finalize(m: Loaded): void {
+async function finalize(m: Loaded): Promise<void> {
   m.initialized = false;
+  await m.cryptoki.call('finalize').catch(() => undefined);
+}
+
+const entry = (cryptoki: Cryptoki, realPath: string, libraryParameters: string | undefined): Loaded => ({
+  cryptoki,
+  realPath,
+  libraryParameters,
+  leases: 0,
+  initialized: false,
+  openSessions: 0,
+  description: null,
+  vendor: null,
+});
+
+/**
+ * A library not in use yet, initialised: in a host; or, when it is a software token Kura knows, in this
+ * process (the host that told is finalized and stopped). Throws Error when it cannot be loaded,
+ * Pkcs11CallError when its C_Initialize fails.
+ */
+async function load(realPath: string, config: ModuleConfig): Promise<Loaded> {
+  const host = await ModuleHost.start(realPath, { deadlineMs: config.callDeadlineMs });
+  const hosted = entry(host, realPath, config.libraryParameters);
   try {
-    m.api.C_Finalize();
-  } catch {
-    // A module whose token vanished may fail to finalize; it is re-initialised on its next lease anyway.
+    await initialize(hosted);
+  } catch (e) {
+    host.end();
+    throw e;
   }
+  if (!hosted.vendor?.inProcess) return hosted;
+  await finalize(hosted);
+  host.end();
+  let api: Cryptoki;
+  try {
+    api = inProcessCryptoki(realPath);
+  } catch {
+    throw new Error(`${config.modulePath} is not a PKCS#11 module that Kura can load.`);
+  }
+  const inProcess = entry(api, realPath, config.libraryParameters);
+  await initialize(inProcess);
+  return inProcess;
 }
 
 /** A lease on a loaded, initialised module. Release it exactly once. */
@@ -93,38 +137,43 @@ export class Pkcs11Module {
    * on first use. Throws ModulePathError, Pkcs11CallError (C_Initialize), or Error when the file is not
    * a PKCS#11 library or is leased already with other library parameters.
    */
-  static acquire(config: ModuleConfig): Pkcs11Module {
+  static async acquire(config: ModuleConfig): Promise<Pkcs11Module> {
     const realPath = checkModulePath(config.modulePath);
-    let m = loaded.get(realPath);
-    if (m && m.leases > 0 && m.libraryParameters !== config.libraryParameters) {
-      throw new Error(`The PKCS#11 module ${config.modulePath} is in use already with other library parameters (one configuration per module per process).`);
-    }
-    if (!m) {
-      const api = new pkcs11js.PKCS11();
-      try {
-        api.load(realPath);
-      } catch {
-        throw new Error(`${config.modulePath} is not a PKCS#11 module that Kura can load.`);
+    return exclusive(realPath, async () => {
+      let m = loaded.get(realPath);
+      if (m && isStale(m)) {
+        // Its host is stuck or dead: the leases left on it fail their calls; a new lease gets a new host.
+        loaded.delete(realPath);
+        m = undefined;
       }
-      m = { api, realPath, libraryParameters: config.libraryParameters, leases: 0, initialized: false, openSessions: 0, description: null, vendor: null };
-      loaded.set(realPath, m);
-    }
-    if (!m.initialized) {
-      m.libraryParameters = config.libraryParameters;
-      initialize(m);
-    }
-    m.leases++;
-    return new Pkcs11Module(m);
+      if (m && m.leases > 0 && m.libraryParameters !== config.libraryParameters) {
+        throw new Error(`The PKCS#11 module ${config.modulePath} is in use already with other library parameters (one configuration per module per process).`);
+      }
+      if (!m) {
+        m = await load(realPath, config);
+        loaded.set(realPath, m);
+      } else if (!m.initialized) {
+        m.libraryParameters = config.libraryParameters;
+        await initialize(m);
+      }
+      m.leases++;
+      return new Pkcs11Module(m);
+    });
   }
 
-  /** The pkcs11js binding, for the files of this folder. */
-  get api(): PKCS11 {
-    if (this.released) throw new Error('This PKCS#11 module lease was released.');
-    return this.m.api;
+  /** Runs an entry of the table of calls (./calls.ts) on the module. Rejects with Pkcs11CallError. */
+  call<N extends CallName>(name: N, ...args: CallArgs<N>): Promise<CallResult<N>> {
+    if (this.released) return Promise.reject(new Error('This PKCS#11 module lease was released.'));
+    return this.m.cryptoki.call(name, ...args);
   }
 
   get path(): string {
     return this.m.realPath;
+  }
+
+  /** The host process's ID when the module runs in one (./module-host.ts), else undefined. */
+  get hostPid(): number | undefined {
+    return this.m.cryptoki instanceof ModuleHost ? this.m.cryptoki.pid : undefined;
   }
 
   get description(): ModuleDescription {
@@ -142,44 +191,44 @@ export class Pkcs11Module {
     return this.m.openSessions;
   }
 
-  openSession(slot: Handle): Handle {
-    try {
-      const h = this.api.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-      this.m.openSessions++;
-      return h;
-    } catch (e) {
-      throw callError('C_OpenSession', e);
-    }
+  async openSession(slot: Handle): Promise<Handle> {
+    const h = await this.call('openSession', slot);
+    this.m.openSessions++;
+    return h;
   }
 
   /** Closes a session; a session the module no longer knows (its token gone) counts as closed. */
-  closeSession(session: Handle): void {
+  async closeSession(session: Handle): Promise<void> {
     this.m.openSessions = Math.max(0, this.m.openSessions - 1);
-    try {
-      this.api.C_CloseSession(session);
-    } catch {
-      // Already closed by the module (token removed, module finalized): nothing left to release.
-    }
+    await this.m.cryptoki.call('closeSession', session).catch(() => undefined);
   }
 
   /**
    * Re-initialises the module so that it enumerates its slots and tokens again. Only when no session
    * is open on it (in any lease); returns whether it rescanned.
    */
-  rescan(): boolean {
-    if (this.m.openSessions > 0 || this.released) return false;
-    finalize(this.m);
-    initialize(this.m);
-    return true;
+  rescan(): Promise<boolean> {
+    return exclusive(this.m.realPath, async () => {
+      if (this.m.openSessions > 0 || this.released || isStale(this.m)) return false;
+      await finalize(this.m);
+      await initialize(this.m);
+      return true;
+    });
   }
 
-  release(): void {
-    if (this.released) return;
+  /** Gives the lease back; the last one finalizes the module, and stops its host if it has one. */
+  release(): Promise<void> {
+    if (this.released) return Promise.resolve();
     this.released = true;
-    this.m.leases--;
-    if (this.m.leases === 0) {
+    return exclusive(this.m.realPath, async () => {
+      this.m.leases--;
+      if (this.m.leases > 0) return;
       this.m.openSessions = 0;
-      finalize(this.m);
-    }
+      await finalize(this.m);
+      if (this.m.cryptoki.hosted) {
+        this.m.cryptoki.end();
+        if (loaded.get(this.m.realPath) === this.m) loaded.delete(this.m.realPath);
+      }
+    });
   }
 }

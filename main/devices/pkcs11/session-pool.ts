@@ -9,11 +9,11 @@
 //
 // drain() (disconnect) refuses new work, fails the waiters, closes idle sessions at once and busy ones
 // as their call returns, and resolves when every session is closed: a session is never closed under an
-// operation running on libuv's thread pool.
+// operation that is still running on the token.
 
 export interface SessionSource<S> {
-  open(): S;
-  close(session: S): void;
+  open(): S | Promise<S>;
+  close(session: S): void | Promise<void>;
   /** Whether a session whose call succeeded may be reused (false: a clean-up step of the call failed). */
   reusable?(session: S): boolean;
 }
@@ -29,6 +29,8 @@ export class SessionPool<S> {
   private readonly idle: S[] = [];
   private readonly waiters: { resolve: (s: S) => void; reject: (e: unknown) => void }[] = [];
   private open = 0;
+  /** Sessions being closed: counted out of `open`, and waited for by drain(). */
+  private closing = 0;
   private busy = 0;
   private closed = false;
   private drained: (() => void) | undefined;
@@ -65,35 +67,53 @@ export class SessionPool<S> {
       this.busy++;
       return Promise.resolve(ready);
     }
-    if (this.open < this.size) return Promise.resolve(this.openOne());
+    if (this.open < this.size) return this.openOne();
     return new Promise<S>((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  /** Opens a session counted as busy; throws what the source throws. */
-  private openOne(): S {
-    const s = this.source.open();
+  /**
+   * Opens a session counted as busy (counted from the start, so that concurrent opens never exceed the
+   * size); rejects with what the source throws. A session that opens after the pool was drained is
+   * closed at once.
+   */
+  private async openOne(): Promise<S> {
     this.open++;
     this.busy++;
+    let s: S;
+    try {
+      s = await this.source.open();
+    } catch (e) {
+      this.open--;
+      this.busy--;
+      this.checkDrained();
+      throw e;
+    }
+    if (this.closed) {
+      this.busy--;
+      await this.closeOne(s);
+      throw new PoolClosedError();
+    }
     return s;
+  }
+
+  private async closeOne(session: S): Promise<void> {
+    this.open--;
+    this.closing++;
+    try {
+      await this.source.close(session);
+    } finally {
+      this.closing--;
+      this.checkDrained();
+    }
   }
 
   private release(session: S, healthy: boolean): void {
     this.busy--;
     if (!healthy || this.closed || this.source.reusable?.(session) === false) {
-      this.open--;
-      this.source.close(session);
-      if (this.closed) {
-        this.checkDrained();
-        return;
-      }
+      void this.closeOne(session).catch(() => undefined);
+      if (this.closed) return;
       const next = this.waiters.shift();
-      if (next) {
-        try {
-          next.resolve(this.openOne());
-        } catch (e) {
-          next.reject(e);
-        }
-      }
+      if (next) this.openOne().then(next.resolve, next.reject);
       return;
     }
     const next = this.waiters.shift();
@@ -106,7 +126,7 @@ export class SessionPool<S> {
   }
 
   private checkDrained(): void {
-    if (this.open === 0 && this.drained) {
+    if (this.open === 0 && this.closing === 0 && this.drained) {
       const done = this.drained;
       this.drained = undefined;
       done();
@@ -117,11 +137,8 @@ export class SessionPool<S> {
   drain(): Promise<void> {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w.reject(new PoolClosedError());
-    for (const s of this.idle.splice(0)) {
-      this.open--;
-      this.source.close(s);
-    }
-    if (this.open === 0) return Promise.resolve();
+    for (const s of this.idle.splice(0)) void this.closeOne(s).catch(() => undefined);
+    if (this.open === 0 && this.closing === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const previous = this.drained;
       this.drained = () => {

@@ -3,19 +3,16 @@
 // encrypt/decrypt-only root key sealing key), per-blob session keys derived on the token, and single-part
 // AES-GCM (PKCS #11 v2.40 §2.14 / v3.0 §6.13, CKM_AES_GCM with CK_GCM_PARAMS; NIST SP 800-38D).
 //
-// Calls that may be slow on a USB token (generate, derive, encrypt, decrypt) use pkcs11js's `…Async`
-// variants, which run on libuv's thread pool, through the process's gate of token calls
-// (./thread-pool.ts: they never hold the threads the store needs); the *Init and find calls are
-// synchronous (pkcs11js has no async form of them) and quick. A session runs one operation at a time: the pool
-// (./session-pool.ts) hands each session to one caller and closes it when an operation failed, since a
-// failed call may leave the operation active (SoftHSM: CKR_BUFFER_TOO_SMALL, CKR_ARGUMENTS_BAD).
+// Every call goes through the module (./module.ts), inline for a software token and to its host process
+// for any other (./cryptoki.ts). A session runs one operation at a time: the pool (./session-pool.ts)
+// hands each session to one caller and closes it when an operation failed, since a failed call may leave
+// the operation active (SoftHSM: CKR_BUFFER_TOO_SMALL, CKR_ARGUMENTS_BAD).
 //
 // Vendor differences come from the module's row of ./vendors.ts.
 import pkcs11js from 'pkcs11js';
 import type { AesCBC, GcmParams, Handle, Template } from 'pkcs11js';
-import { callError, Pkcs11CallError } from './errors.js';
+import { Pkcs11CallError } from './errors.js';
 import type { Pkcs11Module } from './module.js';
-import { NoFreeSlotError, TOKEN_CALL_WAIT_MS, tokenCalls } from './thread-pool.js';
 import type { Pkcs11Token } from './token.js';
 
 /** CKM_AES_CBC_ENCRYPT_DATA (PKCS #11 v2.40 §2.14.6); pkcs11js 2.1.7 does not export it. */
@@ -60,16 +57,6 @@ const BOOLEAN_ATTRIBUTES: readonly [BooleanAttribute, number][] = [
   ['sign', pkcs11js.CKA_SIGN],
   ['verify', pkcs11js.CKA_VERIFY],
 ];
-
-/**
- * pkcs11js passes a NULL pointer for a zero-length Buffer, which SoftHSM refuses (CKR_ARGUMENTS_BAD,
- * leaving the operation active) and which in an output position means "tell me the length". A
- * zero-length view of a non-empty buffer passes a valid pointer with length 0, which both vendors take.
- */
-function pointerSafe(bytes: Uint8Array): Buffer {
-  if (bytes.length === 0) return Buffer.alloc(16).subarray(0, 0);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 /**
  * A token AES-256 key that is private, sensitive and never extractable, labelled and with an ID, allowed
@@ -123,20 +110,6 @@ const BLOB_KEY_TEMPLATE: Template = [
   { type: pkcs11js.CKA_DECRYPT, value: true },
 ];
 
-/**
- * A call on libuv's thread pool, through the process's gate of token calls (./thread-pool.ts). No slot
- * within TOKEN_CALL_WAIT_MS means the module's earlier calls are not coming back: the token is taken as
- * gone ('token-absent'), so its key store fails and answers at once from then on.
- */
-async function offLoop<T>(module: Pkcs11Module, fn: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await tokenCalls.run(module.path, call, TOKEN_CALL_WAIT_MS);
-  } catch (e) {
-    if (e instanceof NoFreeSlotError) throw new Pkcs11CallError(fn, undefined, 'token-absent', e.message);
-    throw e;
-  }
-}
-
 export class Pkcs11Session {
   /** Set when a clean-up step failed (a per-blob key could not be destroyed): the pool closes the session, which destroys its objects. */
   broken = false;
@@ -151,58 +124,30 @@ export class Pkcs11Session {
   }
 
   /** Generates a token key (see tokenKeyTemplate) on the token. */
-  async generateAesKey(label: string, id: Buffer): Promise<Handle> {
-    try {
-      return await offLoop(this.module, 'C_GenerateKey', () => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id)));
-    } catch (e) {
-      throw callError('C_GenerateKey', e);
-    }
+  generateAesKey(label: string, id: Buffer): Promise<Handle> {
+    return this.module.call('generateKey', this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id));
   }
 
   /** Generates the root key's sealing key (see sealingKeyTemplate) on the token; the session must be logged in. */
-  async generateSealingKey(label: string, id: Buffer): Promise<Handle> {
-    try {
-      return await offLoop(this.module, 'C_GenerateKey', () => this.module.api.C_GenerateKeyAsync(this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id)));
-    } catch (e) {
-      throw callError('C_GenerateKey', e);
-    }
+  generateSealingKey(label: string, id: Buffer): Promise<Handle> {
+    return this.module.call('generateKey', this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id));
   }
 
   /** The secret keys whose CKA_ID is `id` (visible to this session: private objects need the login). */
-  findSecretKeys(id: Buffer): Handle[] {
-    const api = this.module.api;
-    try {
-      api.C_FindObjectsInit(this.handle, [
+  findSecretKeys(id: Buffer): Promise<Handle[]> {
+    return this.module.call(
+      'findObjects',
+      this.handle,
+      [
         { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
         { type: pkcs11js.CKA_ID, value: id },
-      ]);
-    } catch (e) {
-      throw callError('C_FindObjectsInit', e);
-    }
-    try {
-      return api.C_FindObjects(this.handle, 2);
-    } catch (e) {
-      throw callError('C_FindObjects', e);
-    } finally {
-      try {
-        api.C_FindObjectsFinal(this.handle);
-      } catch {
-        // The session is discarded on any failure anyway.
-      }
-    }
+      ],
+      2,
+    );
   }
 
-  readAttributes(key: Handle): SecretKeyAttributes {
-    let values;
-    try {
-      values = this.module.api.C_GetAttributeValue(this.handle, key, [
-        ...BOOLEAN_ATTRIBUTES.map(([, type]) => ({ type })),
-        { type: pkcs11js.CKA_VALUE_LEN },
-        { type: pkcs11js.CKA_LABEL },
-      ]);
-    } catch (e) {
-      throw callError('C_GetAttributeValue', e);
-    }
+  async readAttributes(key: Handle): Promise<SecretKeyAttributes> {
+    const values = await this.module.call('attributes', this.handle, key, [...BOOLEAN_ATTRIBUTES.map(([, type]) => type), pkcs11js.CKA_VALUE_LEN, pkcs11js.CKA_LABEL]);
     const byType = new Map(values.map((a) => [a.type, a.value]));
     const flags = Object.fromEntries(BOOLEAN_ATTRIBUTES.map(([name, type]) => [name, (byType.get(type)?.[0] ?? 0) !== 0])) as Record<BooleanAttribute, boolean>;
     const length = byType.get(pkcs11js.CKA_VALUE_LEN);
@@ -215,29 +160,21 @@ export class Pkcs11Session {
   }
 
   /** Random bytes from the token's generator (C_GenerateRandom). */
-  generateRandom(bytes: number): Buffer {
-    try {
-      return Buffer.from(this.module.api.C_GenerateRandom(this.handle, Buffer.alloc(bytes)));
-    } catch (e) {
-      throw callError('C_GenerateRandom', e);
-    }
+  generateRandom(bytes: number): Promise<Buffer> {
+    return this.module.call('generateRandom', this.handle, bytes);
   }
 
   /** Destroys a per-blob key after use; if that fails, the session is marked broken so that closing it destroys the key. */
-  destroySessionKey(key: Handle): void {
+  async destroySessionKey(key: Handle): Promise<void> {
     try {
-      this.module.api.C_DestroyObject(this.handle, key);
+      await this.module.call('destroyObject', this.handle, key);
     } catch {
       this.broken = true;
     }
   }
 
-  destroyObject(object: Handle): void {
-    try {
-      this.module.api.C_DestroyObject(this.handle, object);
-    } catch (e) {
-      throw callError('C_DestroyObject', e);
-    }
+  destroyObject(object: Handle): Promise<void> {
+    return this.module.call('destroyObject', this.handle, object);
   }
 
   /**
@@ -246,18 +183,11 @@ export class Pkcs11Session {
    * computed on the token. Refused (Pkcs11CallError 'mechanism-invalid') on a module whose vendor row
    * says it cannot derive. The caller destroys the key when done.
    */
-  async deriveBlobKey(base: Handle, data: Buffer): Promise<Handle> {
-    if (this.module.vendor.blobKeyDerivation !== 'CKM_AES_CBC_ENCRYPT_DATA') throw new Pkcs11CallError('C_DeriveKey', undefined, 'mechanism-invalid');
-    if (data.length !== AES_256_BYTES) throw new RangeError('the blob key derivation takes exactly 32 bytes');
+  deriveBlobKey(base: Handle, data: Buffer): Promise<Handle> {
+    if (this.module.vendor.blobKeyDerivation !== 'CKM_AES_CBC_ENCRYPT_DATA') return Promise.reject(new Pkcs11CallError('C_DeriveKey', undefined, 'mechanism-invalid'));
+    if (data.length !== AES_256_BYTES) return Promise.reject(new RangeError('the blob key derivation takes exactly 32 bytes'));
     const parameter: AesCBC = { type: pkcs11js.CK_PARAMS_AES_CBC, iv: Buffer.alloc(16), data };
-    try {
-      const mechanism = { mechanism: CKM_AES_CBC_ENCRYPT_DATA, parameter };
-      return this.module.vendor.inlineCalls
-        ? this.module.api.C_DeriveKey(this.handle, mechanism, base, BLOB_KEY_TEMPLATE)
-        : await offLoop(this.module, 'C_DeriveKey', () => this.module.api.C_DeriveKeyAsync(this.handle, mechanism, base, BLOB_KEY_TEMPLATE));
-    } catch (e) {
-      throw callError('C_DeriveKey', e);
-    }
+    return this.module.call('deriveKey', this.handle, { mechanism: CKM_AES_CBC_ENCRYPT_DATA, parameter }, base, BLOB_KEY_TEMPLATE);
   }
 
   private gcm(iv: Uint8Array, aad: Uint8Array): { mechanism: number; parameter: GcmParams } {
@@ -270,18 +200,7 @@ export class Pkcs11Session {
 
   /** AES-GCM on the token, single part: ciphertext || 16-byte tag. */
   async encryptAesGcm(key: Handle, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Buffer> {
-    const api = this.module.api;
-    try {
-      api.C_EncryptInit(this.handle, this.gcm(iv, aad), key);
-    } catch (e) {
-      throw callError('C_EncryptInit', e);
-    }
-    try {
-      const out = Buffer.alloc(plaintext.length + GCM_TAG_BYTES);
-      return this.module.vendor.inlineCalls ? api.C_Encrypt(this.handle, pointerSafe(plaintext), out) : await offLoop(this.module, 'C_Encrypt', () => api.C_EncryptAsync(this.handle, pointerSafe(plaintext), out));
-    } catch (e) {
-      throw callError('C_Encrypt', e);
-    }
+    return this.module.call('encrypt', this.handle, this.gcm(iv, aad), key, plaintext, plaintext.length + GCM_TAG_BYTES);
   }
 
   /**
@@ -290,25 +209,17 @@ export class Pkcs11Session {
    * is probed first, and a token that does not answer is 'token-absent' instead.
    */
   async decryptAesGcm(key: Handle, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Buffer> {
-    const api = this.module.api;
     const vendor = this.module.vendor;
-    try {
-      api.C_DecryptInit(this.handle, this.gcm(iv, aad), key);
-    } catch (e) {
-      throw callError('C_DecryptInit', e);
-    }
     // Never a zero-length output buffer (pkcs11js would pass NULL: a length query that leaves the operation active).
-    const out = Buffer.alloc(Math.max(GCM_TAG_BYTES, vendor.decryptOutputBytes(sealed.length)));
+    const outBytes = Math.max(GCM_TAG_BYTES, vendor.decryptOutputBytes(sealed.length));
     try {
-      return vendor.inlineCalls ? api.C_Decrypt(this.handle, pointerSafe(sealed), out) : await offLoop(this.module, 'C_Decrypt', () => api.C_DecryptAsync(this.handle, pointerSafe(sealed), out));
+      return await this.module.call('decrypt', this.handle, this.gcm(iv, aad), key, sealed, outBytes);
     } catch (e) {
-      const error = callError('C_Decrypt', e);
-      out.fill(0);
-      if (error.rv !== undefined && vendor.badTag.codes.includes(error.rv)) {
-        if (vendor.badTag.ambiguous && !this.token.present()) throw new Pkcs11CallError('C_Decrypt', error.rv, 'token-absent');
-        throw new Pkcs11CallError('C_Decrypt', error.rv, 'bad-ciphertext');
+      if (e instanceof Pkcs11CallError && e.fn === 'C_Decrypt' && e.rv !== undefined && vendor.badTag.codes.includes(e.rv)) {
+        if (vendor.badTag.ambiguous && !(await this.token.present())) throw new Pkcs11CallError('C_Decrypt', e.rv, 'token-absent');
+        throw new Pkcs11CallError('C_Decrypt', e.rv, 'bad-ciphertext');
       }
-      throw error;
+      throw e;
     }
   }
 }

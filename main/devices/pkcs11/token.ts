@@ -8,7 +8,6 @@
 // the module has no open session.
 import pkcs11js from 'pkcs11js';
 import type { Handle } from 'pkcs11js';
-import { callError } from './errors.js';
 import type { Pkcs11Module } from './module.js';
 
 export interface TokenDescription {
@@ -30,30 +29,18 @@ export class Pkcs11Token {
     readonly label: string,
   ) {}
 
-  describe(): TokenDescription {
-    const api = this.module.api;
-    let info;
-    let mechanisms: number[];
-    try {
-      info = api.C_GetTokenInfo(this.slot);
-      mechanisms = api.C_GetMechanismList(this.slot);
-    } catch (e) {
-      throw callError('C_GetTokenInfo', e);
-    }
-    let aesGcm = false;
-    if (mechanisms.includes(pkcs11js.CKM_AES_GCM)) {
-      const flags = api.C_GetMechanismInfo(this.slot, pkcs11js.CKM_AES_GCM).flags;
-      aesGcm = (flags & pkcs11js.CKF_ENCRYPT) !== 0 && (flags & pkcs11js.CKF_DECRYPT) !== 0;
-    }
+  async describe(): Promise<TokenDescription> {
+    const info = await this.module.call('tokenInfo', this.slot);
+    const gcm = await this.module.call('mechanismFlags', this.slot, pkcs11js.CKM_AES_GCM);
     return {
-      label: info.label.trim(),
-      manufacturerId: info.manufacturerID.trim(),
-      model: info.model.trim(),
-      serialNumber: info.serialNumber.trim(),
+      label: info.label,
+      manufacturerId: info.manufacturerId,
+      model: info.model,
+      serialNumber: info.serialNumber,
       loginRequired: (info.flags & pkcs11js.CKF_LOGIN_REQUIRED) !== 0,
       userPinInitialized: (info.flags & pkcs11js.CKF_USER_PIN_INITIALIZED) !== 0,
       userPinLocked: (info.flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0,
-      aesGcm,
+      aesGcm: gcm !== null && (gcm & pkcs11js.CKF_ENCRYPT) !== 0 && (gcm & pkcs11js.CKF_DECRYPT) !== 0,
     };
   }
 
@@ -61,9 +48,9 @@ export class Pkcs11Token {
    * Whether the token still answers, with the same label: the check that tells a vanished token from
    * an operation's own failure when a vendor's code means both (SoftHSM's CKR_GENERAL_ERROR).
    */
-  present(): boolean {
+  async present(): Promise<boolean> {
     try {
-      return this.module.api.C_GetTokenInfo(this.slot).label.trim() === this.label;
+      return (await this.module.call('tokenInfo', this.slot)).label === this.label;
     } catch {
       return false;
     }
@@ -71,38 +58,23 @@ export class Pkcs11Token {
 
   /**
    * Logs the user in on a session (PKCS#11 logs in per token and application, so every session of this
-   * process on the token is then logged in until the last one closes or C_Logout).
-   * pkcs11js takes the PIN only as a JavaScript string, which Kura cannot wipe; the binding copies it
-   * into a native buffer it frees without wiping. The caller keeps the string no longer than the call.
+   * process on the token is then logged in until the last one closes or C_Logout). The PIN is a string
+   * pkcs11js takes as it is (./calls.ts): the caller keeps it no longer than the call.
    */
-  login(session: Handle, pin: string): void {
-    try {
-      this.module.api.C_Login(session, pkcs11js.CKU_USER, pin);
-    } catch (e) {
-      throw callError('C_Login', e);
-    }
+  login(session: Handle, pin: string): Promise<void> {
+    return this.module.call('login', session, pin);
   }
 
-  logout(session: Handle): void {
-    try {
-      this.module.api.C_Logout(session);
-    } catch {
-      // Not logged in any more (token gone, sessions closed): the state asked for holds.
-    }
+  /** Logs out; a token that is gone, or sessions already closed, count as logged out. */
+  logout(session: Handle): Promise<void> {
+    return this.module.call('logout', session).catch(() => undefined);
   }
 }
 
-function scan(module: Pkcs11Module, label: string): Pkcs11Token | undefined {
-  const api = module.api;
-  let slots: Handle[];
-  try {
-    slots = api.C_GetSlotList(true);
-  } catch (e) {
-    throw callError('C_GetSlotList', e);
-  }
-  for (const slot of slots) {
+async function scan(module: Pkcs11Module, label: string): Promise<Pkcs11Token | undefined> {
+  for (const slot of await module.call('slots')) {
     try {
-      if (api.C_GetTokenInfo(slot).label.trim() === label) return new Pkcs11Token(module, slot, label);
+      if ((await module.call('tokenInfo', slot)).label === label) return new Pkcs11Token(module, slot, label);
     } catch {
       // A slot whose token went away between the list and the look: not the one.
     }
@@ -111,7 +83,7 @@ function scan(module: Pkcs11Module, label: string): Pkcs11Token | undefined {
 }
 
 /** The token with this label (trimmed), rescanning the module once if it is not found; undefined if there is none. */
-export function findToken(module: Pkcs11Module, label: string): Pkcs11Token | undefined {
+export async function findToken(module: Pkcs11Module, label: string): Promise<Pkcs11Token | undefined> {
   const wanted = label.trim();
-  return scan(module, wanted) ?? (module.rescan() ? scan(module, wanted) : undefined);
+  return (await scan(module, wanted)) ?? ((await module.rescan()) ? scan(module, wanted) : undefined);
 }

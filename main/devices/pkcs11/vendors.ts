@@ -42,12 +42,13 @@ export interface Vendor {
   /** How a per-blob key is derived on the token; null if the module cannot (then blob calls are refused, never run under the token key itself). */
   blobKeyDerivation: BlobKeyDerivation | null;
   /**
-   * Whether derive, encrypt and decrypt run inline on the event loop rather than on libuv's thread pool.
-   * A software token (SoftHSM, NSS softokn) does the work in this process in microseconds: the pool only
-   * adds two hand-offs per call and makes the sync calls between them wait on the module's locks
-   * (measured by bench:hsm). A device does I/O that can take milliseconds: its calls stay off the loop.
+   * Whether the module is loaded in Kura's own process, its calls inline on the event loop
+   * (./cryptoki.ts). Only for a software token Kura has tested (SoftHSM, NSS softokn): it works in
+   * microseconds from local files, and a hand-off to another process would cost more than the call. Any
+   * other module runs in a host process of its own (./module-host.ts), so that a device that stops
+   * answering, or a library that crashes, fails its key store and nothing else.
    */
-  inlineCalls: boolean;
+  inProcess: boolean;
 }
 
 const CKR_GENERAL_ERROR = 0x05;
@@ -67,7 +68,7 @@ export const VENDORS: readonly Vendor[] = [
     ecdsaSha256: false,
     multiPartGcm: true,
     blobKeyDerivation: 'CKM_AES_CBC_ENCRYPT_DATA',
-    inlineCalls: true,
+    inProcess: true,
   },
   {
     name: 'NSS',
@@ -79,7 +80,7 @@ export const VENDORS: readonly Vendor[] = [
     multiPartGcm: false,
     // Works although softokn 3.87 does not list CKM_AES_CBC_ENCRYPT_DATA in C_GetMechanismList.
     blobKeyDerivation: 'CKM_AES_CBC_ENCRYPT_DATA',
-    inlineCalls: true,
+    inProcess: true,
   },
   {
     name: 'default',
@@ -91,8 +92,8 @@ export const VENDORS: readonly Vendor[] = [
     ecdsaSha256: false,
     multiPartGcm: false,
     blobKeyDerivation: 'CKM_AES_CBC_ENCRYPT_DATA',
-    // An unknown module may be a device behind USB or the network.
-    inlineCalls: false,
+    // An unknown module may be a device behind USB or the network, and is native code Kura has not run.
+    inProcess: false,
   },
 ];
 

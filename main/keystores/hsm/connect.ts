@@ -57,6 +57,23 @@ interface Login {
 
 /** The tokens this process is logged in to (one login per token and application, PKCS#11). */
 const logins = new Map<string, Login>();
+/** The connect running now to each token (by login key), which the next one waits for. */
+const connecting = new Map<string, Promise<void>>();
+
+/** Waits for the connects to a token before this one; the function returned lets the next one go. */
+async function oneConnectAtATime(key: string): Promise<() => void> {
+  const before = connecting.get(key) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  const tail = before.then(() => mine);
+  connecting.set(key, tail);
+  await before;
+  return () => {
+    done();
+    if (connecting.get(key) === tail) connecting.delete(key);
+  };
+}
+
 /** The key of the PIN MACs: made for this process, never stored. */
 const PIN_MAC_KEY = randomBytes(32);
 const macOf = (pin: string): Buffer => createHmac('sha256', PIN_MAC_KEY).update(pin, 'utf8').digest();
@@ -65,9 +82,9 @@ const macOf = (pin: string): Buffer => createHmac('sha256', PIN_MAC_KEY).update(
 const loginKey = (modulePath: string, libraryParameters: string | undefined, d: { serialNumber: string; label: string }): string =>
   JSON.stringify([modulePath, libraryParameters ?? null, d.serialNumber !== '' ? `serial:${d.serialNumber}` : `label:${d.label}`]);
 
-function leaseModule(config: HsmTokenConfig): Pkcs11Module {
+async function leaseModule(config: HsmTokenConfig, callDeadlineMs: number | undefined): Promise<Pkcs11Module> {
   try {
-    return Pkcs11Module.acquire({ modulePath: config.modulePath, libraryParameters: config.libraryParameters });
+    return await Pkcs11Module.acquire({ modulePath: config.modulePath, libraryParameters: config.libraryParameters, callDeadlineMs });
   } catch (e) {
     if (e instanceof ModulePathError) throw new HsmConnectionError('CLUSTER_NOT_FOUND', e.message);
     const why = e instanceof Error && !meaningOf(e) ? e.message : `its C_Initialize failed (${e instanceof Error ? e.message : 'unknown error'})`;
@@ -75,10 +92,10 @@ function leaseModule(config: HsmTokenConfig): Pkcs11Module {
   }
 }
 
-function tokenOf(module: Pkcs11Module, config: HsmTokenConfig): Pkcs11Token {
+async function tokenOf(module: Pkcs11Module, config: HsmTokenConfig): Promise<Pkcs11Token> {
   let token: Pkcs11Token | undefined;
   try {
-    token = findToken(module, config.tokenLabel);
+    token = await findToken(module, config.tokenLabel);
   } catch (e) {
     throw new HsmConnectionError('INTERNAL_ERROR', `The PKCS#11 module ${config.modulePath} could not list its tokens (${e instanceof Error ? e.message : 'unknown error'}).`);
   }
@@ -87,17 +104,17 @@ function tokenOf(module: Pkcs11Module, config: HsmTokenConfig): Pkcs11Token {
 }
 
 /** Loads the module and finds the token, without logging in. Throws HsmConnectionError. */
-export async function probeHsmToken(config: HsmTokenConfig): Promise<HsmTokenInfo> {
-  const module = leaseModule(config);
+export async function probeHsmToken(config: HsmTokenConfig, opts: { callDeadlineMs?: number } = {}): Promise<HsmTokenInfo> {
+  const module = await leaseModule(config, opts.callDeadlineMs);
   try {
-    const token = tokenOf(module, config);
-    const d = token.describe();
+    const token = await tokenOf(module, config);
+    const d = await token.describe();
     return { label: d.label, manufacturerId: d.manufacturerId, model: d.model, serialNumber: d.serialNumber, vendor: module.vendor.name, loginRequired: d.loginRequired, aesGcm: d.aesGcm };
   } catch (e) {
     if (e instanceof HsmConnectionError) throw e;
     throw new HsmConnectionError('INSUFFICIENT_CLOUDHSM_HSMS', `The token "${config.tokenLabel.trim()}" did not answer (${e instanceof Error ? e.message : 'unknown error'}).`);
   } finally {
-    module.release();
+    await module.release();
   }
 }
 
@@ -108,77 +125,86 @@ export async function probeHsmToken(config: HsmTokenConfig): Promise<HsmTokenInf
  * something else of this process holds the login, USER_NOT_FOUND for an uninitialised user PIN,
  * CLUSTER_NOT_FOUND, INSUFFICIENT_CLOUDHSM_HSMS, …).
  */
-export async function connectHsmKeyStore(config: HsmTokenConfig & { pin: string }, opts: { log?: Logger; sessions?: number } = {}): Promise<HsmKeyStore> {
+export async function connectHsmKeyStore(
+  config: HsmTokenConfig & { pin: string },
+  opts: { log?: Logger; sessions?: number; callDeadlineMs?: number } = {},
+): Promise<HsmKeyStore> {
   const log = opts.log ?? silent;
-  const module = leaseModule(config);
+  const module = await leaseModule(config, opts.callDeadlineMs);
   let loginSession: Buffer | undefined;
   try {
-    const token = tokenOf(module, config);
-    const d = token.describe();
+    const token = await tokenOf(module, config);
+    const d = await token.describe();
     const label = `"${d.label}"`;
     const key = loginKey(module.path, config.libraryParameters, d);
     const pinMac = macOf(config.pin);
-    for (let live = logins.get(key); live; live = logins.get(key)) {
-      if (live.loggedOut) {
-        // That login is on its way out: logging in before its C_Logout would be refused.
-        await live.loggedOut.catch(() => undefined);
-        if (logins.get(key) === live) logins.delete(key);
-        continue;
-      }
-      if (!constantTimeEqual(live.pinMac, pinMac)) {
-        throw new HsmConnectionError('INVALID_CREDENTIALS', `This process is logged in to the token ${label} already, with another PIN.`);
-      }
-      const shared = live.store.retain();
-      if (!shared) {
-        logins.delete(key);
-        continue;
-      }
-      module.release();
-      log.info('HSM token connected (shared login)', { token: d.label, stores: shared.sharedBy });
-      return shared;
-    }
-    if (!d.userPinInitialized) throw new HsmConnectionError('USER_NOT_FOUND', `The user PIN of the token ${label} is not initialised.`);
-    if (d.userPinLocked) throw new HsmConnectionError('USER_LOCKED_OUT', `The user PIN of the token ${label} is locked.`);
-    if (!d.aesGcm) throw new HsmConnectionError('INTERNAL_ERROR', `The token ${label} does not offer AES-GCM encryption.`);
-    if (!module.vendor.blobKeyDerivation) throw new HsmConnectionError('INTERNAL_ERROR', `The token ${label} cannot derive per-blob keys.`);
-    loginSession = module.openSession(token.slot);
+    // From finding no login to making one, another connect to the token would log in a second time.
+    const unlock = await oneConnectAtATime(key);
     try {
-      token.login(loginSession, config.pin);
-    } catch (e) {
-      const code = connectionCodeOf(meaningOf(e));
-      throw new HsmConnectionError(code, `Logging in to the token ${label} failed: ${e instanceof Error ? e.message : 'unknown error'}.`);
+      for (let live = logins.get(key); live; live = logins.get(key)) {
+        if (live.loggedOut) {
+          // That login is on its way out: logging in before its C_Logout would be refused.
+          await live.loggedOut.catch(() => undefined);
+          if (logins.get(key) === live) logins.delete(key);
+          continue;
+        }
+        if (!constantTimeEqual(live.pinMac, pinMac)) {
+          throw new HsmConnectionError('INVALID_CREDENTIALS', `This process is logged in to the token ${label} already, with another PIN.`);
+        }
+        const shared = live.store.retain();
+        if (!shared) {
+          logins.delete(key);
+          continue;
+        }
+        await module.release();
+        log.info('HSM token connected (shared login)', { token: d.label, stores: shared.sharedBy });
+        return shared;
+      }
+      if (!d.userPinInitialized) throw new HsmConnectionError('USER_NOT_FOUND', `The user PIN of the token ${label} is not initialised.`);
+      if (d.userPinLocked) throw new HsmConnectionError('USER_LOCKED_OUT', `The user PIN of the token ${label} is locked.`);
+      if (!d.aesGcm) throw new HsmConnectionError('INTERNAL_ERROR', `The token ${label} does not offer AES-GCM encryption.`);
+      if (!module.vendor.blobKeyDerivation) throw new HsmConnectionError('INTERNAL_ERROR', `The token ${label} cannot derive per-blob keys.`);
+      loginSession = await module.openSession(token.slot);
+      try {
+        await token.login(loginSession, config.pin);
+      } catch (e) {
+        const code = connectionCodeOf(meaningOf(e));
+        throw new HsmConnectionError(code, `Logging in to the token ${label} failed: ${e instanceof Error ? e.message : 'unknown error'}.`);
+      }
+      const pool = new SessionPool<Pkcs11Session>(
+        {
+          open: async () => new Pkcs11Session(token, await module.openSession(token.slot)),
+          close: (s) => module.closeSession(s.handle),
+          reusable: (s) => !s.broken,
+        },
+        opts.sessions ?? DEFAULT_SESSIONS,
+      );
+      log.info('HSM token connected', { token: d.label, vendor: module.vendor.name, model: d.model, serial: d.serialNumber });
+      const store: HsmKeyStore = new HsmKeyStore({
+        module,
+        token,
+        loginSession,
+        pool,
+        log,
+        onEnd: (loggedOut) => {
+          const ending = logins.get(key);
+          if (ending?.store !== store) return;
+          ending.loggedOut = loggedOut;
+          void loggedOut
+            .catch(() => undefined)
+            .then(() => {
+              if (logins.get(key) === ending) logins.delete(key);
+            });
+        },
+      });
+      logins.set(key, { store, pinMac, loggedOut: undefined });
+      return store;
+    } finally {
+      unlock();
     }
-    const pool = new SessionPool<Pkcs11Session>(
-      {
-        open: () => new Pkcs11Session(token, module.openSession(token.slot)),
-        close: (s) => module.closeSession(s.handle),
-        reusable: (s) => !s.broken,
-      },
-      opts.sessions ?? DEFAULT_SESSIONS,
-    );
-    log.info('HSM token connected', { token: d.label, vendor: module.vendor.name, model: d.model, serial: d.serialNumber });
-    const store: HsmKeyStore = new HsmKeyStore({
-      module,
-      token,
-      loginSession,
-      pool,
-      log,
-      onEnd: (loggedOut) => {
-        const ending = logins.get(key);
-        if (ending?.store !== store) return;
-        ending.loggedOut = loggedOut;
-        void loggedOut
-          .catch(() => undefined)
-          .then(() => {
-            if (logins.get(key) === ending) logins.delete(key);
-          });
-      },
-    });
-    logins.set(key, { store, pinMac, loggedOut: undefined });
-    return store;
   } catch (e) {
-    if (loginSession) module.closeSession(loginSession);
-    module.release();
+    if (loginSession) await module.closeSession(loginSession);
+    await module.release();
     if (e instanceof HsmConnectionError) throw e;
     throw new HsmConnectionError(connectionCodeOf(meaningOf(e)), `Connecting to the token "${config.tokenLabel.trim()}" failed: ${e instanceof Error ? e.message : 'unknown error'}.`);
   }

@@ -194,9 +194,9 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.c.handles.delete(id.toString('hex'));
     this.c.blobKeys.drop(id.toString('hex'));
     await this.onToken(async (s) => {
-      const found = s.findSecretKeys(id);
-      if (found.length === 0 && !s.token.present()) throw new Pkcs11CallError('C_FindObjects', undefined, 'token-absent');
-      for (const h of found) s.destroyObject(h);
+      const found = await s.findSecretKeys(id);
+      if (found.length === 0 && !(await s.token.present())) throw new Pkcs11CallError('C_FindObjects', undefined, 'token-absent');
+      for (const h of found) await s.destroyObject(h);
     }, false);
   }
 
@@ -231,9 +231,9 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.c.blobKeys.clear();
       const loggedOut = (async () => {
         await this.parts.pool.drain();
-        this.parts.token.logout(this.parts.loginSession);
-        this.parts.module.closeSession(this.parts.loginSession);
-        this.parts.module.release();
+        await this.parts.token.logout(this.parts.loginSession);
+        await this.parts.module.closeSession(this.parts.loginSession);
+        await this.parts.module.release();
       })();
       this.ended(loggedOut);
       await loggedOut;
@@ -253,13 +253,13 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
   /** Random bytes from the token (AWS: GenerateRandom with the CustomKeyStoreId of a CloudHSM key store). */
   async generateRandom(bytes: number): Promise<Buffer> {
     this.requireUsable();
-    return this.onToken(async (s) => s.generateRandom(bytes), false);
+    return this.onToken((s) => s.generateRandom(bytes), false);
   }
 
   /** The attributes of a material's token object (for `kura hsm` checks and tests): never its value. */
   async keyAttributes(m: Pick<StoredMaterial, 'ref'>): Promise<SecretKeyAttributes> {
     this.requireUsable();
-    return this.withKey(m.ref, false, async (s, key) => s.readAttributes(key));
+    return this.withKey(m.ref, false, (s, key) => s.readAttributes(key));
   }
 
   private blobKeyInput(derivation: NonNullable<BlobPayload['derivation']>): Buffer {
@@ -308,7 +308,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     try {
       return await this.parts.pool.run(fn);
     } catch (e) {
-      throw this.translate(e, opening);
+      throw await this.translate(e, opening);
     }
   }
 
@@ -320,20 +320,20 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
   private async withKey<T>(ref: Uint8Array, opening: boolean, fn: (s: Pkcs11Session, key: Handle, id: string) => Promise<T>): Promise<T> {
     const id = decodeMaterialRef(ref);
     const hex = id.toString('hex');
-    this.checkPresence(opening);
-    const run = () => this.parts.pool.run(async (s) => fn(s, this.keyHandle(s, id), hex));
+    await this.checkPresence(opening);
+    const run = () => this.parts.pool.run(async (s) => fn(s, await this.keyHandle(s, id), hex));
     try {
       return await run();
     } catch (e) {
-      if (meaningOf(e) !== 'object-handle-invalid' || this.c.state !== 'CONNECTED') throw this.translate(e, opening);
+      if (meaningOf(e) !== 'object-handle-invalid' || this.c.state !== 'CONNECTED') throw await this.translate(e, opening);
     }
     this.c.handles.delete(hex);
     this.c.blobKeys.drop(hex);
-    if (!this.parts.token.present()) throw this.translate(new Pkcs11CallError('C_GetTokenInfo', undefined, 'token-absent'), opening);
+    if (!(await this.parts.token.present())) throw await this.translate(new Pkcs11CallError('C_GetTokenInfo', undefined, 'token-absent'), opening);
     try {
       return await run();
     } catch (e) {
-      throw this.translate(e, opening);
+      throw await this.translate(e, opening);
     }
   }
 
@@ -343,29 +343,29 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
    * from memory while its storage is gone (SoftHSM2 whose files were deleted) would otherwise go on
    * serving from the blob keys of the login session, which never touch its storage.
    */
-  private checkPresence(opening: boolean): void {
+  private async checkPresence(opening: boolean): Promise<void> {
     const now = Date.now();
     if (now - this.c.presenceCheckedAt < PRESENCE_CHECK_MS) return;
     this.c.presenceCheckedAt = now;
-    if (!this.parts.token.present()) throw this.translate(new Pkcs11CallError('C_GetTokenInfo', undefined, 'token-absent'), opening);
+    if (!(await this.parts.token.present())) throw await this.translate(new Pkcs11CallError('C_GetTokenInfo', undefined, 'token-absent'), opening);
   }
 
-  private keyHandle(s: Pkcs11Session, id: Buffer): Handle {
+  private async keyHandle(s: Pkcs11Session, id: Buffer): Promise<Handle> {
     const hex = id.toString('hex');
     const cached = this.c.handles.get(hex);
     if (cached) return cached;
-    const found = s.findSecretKeys(id);
+    const found = await s.findSecretKeys(id);
     if (found.length === 1) {
       this.c.handles.set(hex, found[0]!);
       return found[0]!;
     }
     // SoftHSM whose token files were deleted finds nothing rather than failing: ask the token itself.
-    if (found.length === 0 && !s.token.present()) throw new Pkcs11CallError('C_FindObjects', undefined, 'token-absent');
+    if (found.length === 0 && !(await s.token.present())) throw new Pkcs11CallError('C_FindObjects', undefined, 'token-absent');
     const why = found.length === 0 ? 'is not on' : 'is ambiguous on';
     throw new KmsError('KeyUnavailable', `The key material ${why} the HSM token "${this.parts.token.label}".`);
   }
 
-  private translate(e: unknown, opening: boolean): Error {
+  private async translate(e: unknown, opening: boolean): Promise<Error> {
     if (isKmsError(e) || e instanceof AeadAuthenticationError) return e;
     if (e instanceof PoolClosedError) return this.c.sealed ? kmsErrors.sealed() : this.unavailable();
     if (!(e instanceof Pkcs11CallError)) {
@@ -373,7 +373,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
       return kmsErrors.internal();
     }
     if (e.meaning === 'bad-ciphertext' && opening) return new AeadAuthenticationError();
-    if (TOKEN_GONE.has(e.meaning) || e.meaning === 'user-not-logged-in' || (e.meaning === 'other' && !this.parts.token.present())) {
+    if (TOKEN_GONE.has(e.meaning) || e.meaning === 'user-not-logged-in' || (e.meaning === 'other' && !(await this.parts.token.present()))) {
       this.fail(e.meaning === 'other' ? 'INSUFFICIENT_CLOUDHSM_HSMS' : connectionCodeOf(e.meaning), e.message);
       return this.unavailable();
     }

@@ -14,43 +14,64 @@ afterAll(() => {
 });
 
 describe('Pkcs11Module', () => {
-  it('gives NSS its library parameters whole (a path as the last character survives pkcs11js)', () => {
+  it('gives NSS its library parameters whole (a path as the last character survives pkcs11js)', async () => {
     // Ends with the directory's last character: the string pkcs11js would have cut.
-    const m = Pkcs11Module.acquire({ modulePath: db.modulePath, libraryParameters: `configdir=sql:${db.dir}` });
+    const m = await Pkcs11Module.acquire({ modulePath: db.modulePath, libraryParameters: `configdir=sql:${db.dir}` });
     try {
       expect(m.vendor.name).toBe('NSS');
-      expect(findToken(m, db.tokenLabel)?.describe().userPinInitialized).toBe(true);
-      expect(() => Pkcs11Module.acquire({ modulePath: db.modulePath, libraryParameters: db.libraryParameters })).toThrow(/other library parameters/);
+      expect((await (await findToken(m, db.tokenLabel))?.describe())?.userPinInitialized).toBe(true);
+      await expect(Pkcs11Module.acquire({ modulePath: db.modulePath, libraryParameters: db.libraryParameters })).rejects.toThrow(/other library parameters/);
     } finally {
-      m.release();
+      await m.release();
     }
     // Released to zero: finalized, so another configuration may initialise it.
-    const again = Pkcs11Module.acquire({ modulePath: db.modulePath, libraryParameters: db.libraryParameters });
-    expect(findToken(again, db.tokenLabel)).toBeDefined();
-    again.release();
+    const again = await Pkcs11Module.acquire({ modulePath: db.modulePath, libraryParameters: db.libraryParameters });
+    expect(await findToken(again, db.tokenLabel)).toBeDefined();
+    await again.release();
   });
 
-  it('shares one module per file between leases, and rescans for new tokens only while no session is open', () => {
+  it('shares one module per file between leases, and rescans for new tokens only while no session is open', async () => {
     env.makeToken('first');
-    const a = Pkcs11Module.acquire({ modulePath: env.modulePath });
-    const b = Pkcs11Module.acquire({ modulePath: '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so' });
+    const a = await Pkcs11Module.acquire({ modulePath: env.modulePath });
+    const b = await Pkcs11Module.acquire({ modulePath: '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so' });
     try {
       expect(a.path).toBe(b.path);
       expect(a.vendor.name).toBe('SoftHSM');
-      const first = findToken(a, ' first ');
+      const first = await findToken(a, ' first ');
       expect(first?.label).toBe('first');
-      const session = a.openSession(first!.slot);
+      const session = await a.openSession(first!.slot);
       expect(b.openSessions).toBe(1);
       env.makeToken('second');
-      expect(findToken(b, 'second')).toBeUndefined();
-      a.closeSession(session);
-      expect(findToken(b, 'second')?.describe().label).toBe('second');
-      a.release();
+      expect(await findToken(b, 'second')).toBeUndefined();
+      await a.closeSession(session);
+      expect((await (await findToken(b, 'second'))?.describe())?.label).toBe('second');
+      await a.release();
       // b still holds the module: it stays initialised.
-      expect(findToken(b, 'first')).toBeDefined();
+      expect(await findToken(b, 'first')).toBeDefined();
     } finally {
-      a.release();
-      b.release();
+      await a.release();
+      await b.release();
+    }
+  });
+
+  it('runs a software token the vendor table knows in this process, after a host process said what it is', async () => {
+    const m = await Pkcs11Module.acquire({ modulePath: env.modulePath });
+    try {
+      expect(m.hostPid).toBeUndefined();
+      expect(m.description.manufacturerId).toMatch(/^SoftHSM/);
+    } finally {
+      await m.release();
+    }
+  });
+
+  it('leases a library one caller at a time: concurrent first leases load it once', async () => {
+    const leases = await Promise.all(Array.from({ length: 5 }, () => Pkcs11Module.acquire({ modulePath: env.modulePath })));
+    try {
+      expect(new Set(leases.map((l) => l.path)).size).toBe(1);
+      const t = await findToken(leases[0]!, 'first');
+      expect(t).toBeDefined();
+    } finally {
+      for (const l of leases) await l.release();
     }
   });
 });

@@ -93,4 +93,37 @@ describe('SessionPool', () => {
     expect(f.open.size).toBe(0);
     await expect(pool.run(async () => 1)).rejects.toBeInstanceOf(PoolClosedError);
   });
+
+  it('counts a session from the moment it starts opening (a host answers later), and drain waits for closes that take time', async () => {
+    let opening = 0;
+    let peakOpening = 0;
+    let next = 1;
+    const live = new Set<number>();
+    const slow = <T>(value: T) => new Promise<T>((r) => setTimeout(() => r(value), 5));
+    const pool = new SessionPool<number>(
+      {
+        open: async () => {
+          opening++;
+          peakOpening = Math.max(peakOpening, opening);
+          const s = await slow(next++);
+          opening--;
+          live.add(s);
+          return s;
+        },
+        close: async (s) => {
+          await slow(undefined);
+          live.delete(s);
+        },
+      },
+      2,
+    );
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run(async (s) => (i % 5 === 0 ? Promise.reject(new Error(`fails on ${s}`)) : s)).catch(() => -1)));
+    expect(results.filter((r) => r === -1)).toHaveLength(4);
+    expect(peakOpening).toBeLessThanOrEqual(2);
+    expect(live.size).toBeLessThanOrEqual(2);
+    await pool.drain();
+    // Resolved only once every close has finished.
+    expect(live.size).toBe(0);
+    await expect(pool.run(async () => 1)).rejects.toBeInstanceOf(PoolClosedError);
+  });
 });

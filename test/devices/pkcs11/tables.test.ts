@@ -68,8 +68,8 @@ describe('the vendor table', () => {
     expect(nss.badTag.ambiguous).toBe(false);
     expect(nss.badTag.codes).not.toContain(0x05);
     expect([softhsm.ecdsaSha256, nss.ecdsaSha256]).toEqual([false, true]);
-    // Software tokens work inline; an unknown module (maybe a device) stays off the event loop.
-    expect([softhsm.inlineCalls, nss.inlineCalls, other.inlineCalls]).toEqual([true, true, false]);
+    // Software tokens run in Kura's process; an unknown module (maybe a device) runs in a host process.
+    expect([softhsm.inProcess, nss.inProcess, other.inProcess]).toEqual([true, true, false]);
     expect([softhsm.multiPartGcm, nss.multiPartGcm]).toEqual([true, false]);
   });
 });

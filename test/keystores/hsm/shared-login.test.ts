@@ -31,18 +31,18 @@ async function roundTrip(s: HsmKeyStore, m: StoredMaterial, text: string): Promi
 }
 
 /** Whether this process is logged in to the token: a session of the test's own finds the (private) key object only then. */
-function loggedIn(m: StoredMaterial): boolean {
-  const module = Pkcs11Module.acquire({ modulePath: env.modulePath });
+async function loggedIn(m: StoredMaterial): Promise<boolean> {
+  const module = await Pkcs11Module.acquire({ modulePath: env.modulePath });
   try {
-    const t = findToken(module, token.label)!;
-    const h = module.openSession(t.slot);
+    const t = (await findToken(module, token.label))!;
+    const h = await module.openSession(t.slot);
     try {
-      return new Pkcs11Session(t, h).findSecretKeys(decodeMaterialRef(m.ref)).length === 1;
+      return (await new Pkcs11Session(t, h).findSecretKeys(decodeMaterialRef(m.ref))).length === 1;
     } finally {
-      module.closeSession(h);
+      await module.closeSession(h);
     }
   } finally {
-    module.release();
+    await module.release();
   }
 }
 
@@ -102,11 +102,11 @@ describe('one login per SoftHSM2 token, shared by the stores of a process', () =
     expect(b.connectionState()).toBe('CONNECTED');
     expect(b.sharedBy).toBe(1);
     expect(await roundTrip(b, m, 'b alone')).toBe('b alone');
-    expect(loggedIn(m)).toBe(true);
+    expect(await loggedIn(m)).toBe(true);
 
     await b.close();
     expect(b.connectionState()).toBe('DISCONNECTED');
-    expect(loggedIn(m)).toBe(false);
+    expect(await loggedIn(m)).toBe(false);
     // A login of its own now: the token itself checks the PIN again (a wrong one is the token's refusal).
     expect((await connectError(connectHsmKeyStore({ ...config, pin: '0000000' }))).code).toBe('INVALID_CREDENTIALS');
     const c = await connect({ sessions: 1 });
@@ -133,7 +133,7 @@ describe('one login per SoftHSM2 token, shared by the stores of a process', () =
     const e = await b.encryptBlobPayload(m, payloadFor(m), Buffer.from('x')).catch((x: unknown) => x);
     expect(isKmsError(e) && e.code).toBe('Sealed');
     await b.close();
-    expect(loggedIn(m)).toBe(false);
+    expect(await loggedIn(m)).toBe(false);
     const c = await connect();
     expect(c.sharedBy).toBe(1);
     expect(await roundTrip(c, m, 'unsealed again')).toBe('unsealed again');

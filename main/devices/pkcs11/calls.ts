@@ -1,0 +1,198 @@
+// The PKCS#11 calls Kura makes, as ONE table over pkcs11js. The same entries run in two places
+// (./cryptoki.ts): inline in Kura's process, for the software tokens the vendor table knows, and in a
+// module's host process (./host.ts) for every other module. Each entry is synchronous, takes and returns
+// only values that survive a structured clone (numbers, strings, booleans, Buffers, arrays and plain
+// objects of them), and throws only Pkcs11CallError, naming the PKCS#11 function that failed.
+//
+// An entry is one round trip to a host, so the steps that always go together are one entry: an
+// operation's *Init and its single-part call, a find's Init, FindObjects and Final, a token's mechanism
+// list and the flags of one mechanism in it.
+//
+// What the module hands back is copied into buffers of this table's own: pkcs11js returns views of the
+// buffers it was given, and a decryption's output is zeroed when the call fails.
+import pkcs11js from 'pkcs11js';
+import type { Handle, Mechanism, PKCS11, Template } from 'pkcs11js';
+import { callError } from './errors.js';
+
+/** What C_GetInfo says of a module, trimmed. */
+export interface ModuleDescription {
+  manufacturerId: string;
+  libraryDescription: string;
+  libraryVersion: string;
+  cryptokiVersion: string;
+}
+
+/** What C_GetTokenInfo says of a token, trimmed; `flags` as the module reports them. */
+export interface TokenInfoFields {
+  label: string;
+  manufacturerId: string;
+  model: string;
+  serialNumber: string;
+  flags: number;
+}
+
+/**
+ * pkcs11js passes a NULL pointer for a zero-length Buffer, which SoftHSM refuses (CKR_ARGUMENTS_BAD,
+ * leaving the operation active) and which in an output position means "tell me the length". A
+ * zero-length view of a non-empty buffer passes a valid pointer with length 0, which both vendors take.
+ */
+function pointerSafe(bytes: Uint8Array): Buffer {
+  if (bytes.length === 0) return Buffer.alloc(16).subarray(0, 0);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function attempt<T>(fn: string, call: () => T): T {
+  try {
+    return call();
+  } catch (e) {
+    throw callError(fn, e);
+  }
+}
+
+/** The first argument of every entry is the module's pkcs11js binding; the rest cross to a host. */
+export const CALLS = {
+  /** C_Initialize with OS locking; NSS softokn's database goes in `libraryParameters` (already padded for pkcs11js). */
+  initialize(api: PKCS11, libraryParameters: string | null): void {
+    attempt('C_Initialize', () =>
+      libraryParameters === null
+        ? api.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK })
+        : api.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK, libraryParameters }),
+    );
+  },
+
+  /** C_Finalize; a module whose token vanished may fail to finalize, which changes nothing for Kura. */
+  finalize(api: PKCS11): void {
+    try {
+      api.C_Finalize();
+    } catch {
+      // It is initialised again on its next use anyway.
+    }
+  },
+
+  describeModule(api: PKCS11): ModuleDescription {
+    const info = attempt('C_GetInfo', () => api.C_GetInfo());
+    return {
+      manufacturerId: info.manufacturerID.trim(),
+      libraryDescription: info.libraryDescription.trim(),
+      libraryVersion: `${info.libraryVersion.major}.${info.libraryVersion.minor}`,
+      cryptokiVersion: `${info.cryptokiVersion.major}.${info.cryptokiVersion.minor}`,
+    };
+  },
+
+  /** The slots that hold a token. */
+  slots(api: PKCS11): Handle[] {
+    return attempt('C_GetSlotList', () => api.C_GetSlotList(true));
+  },
+
+  tokenInfo(api: PKCS11, slot: Handle): TokenInfoFields {
+    const info = attempt('C_GetTokenInfo', () => api.C_GetTokenInfo(slot));
+    return { label: info.label.trim(), manufacturerId: info.manufacturerID.trim(), model: info.model.trim(), serialNumber: info.serialNumber.trim(), flags: info.flags };
+  },
+
+  /** The flags of a mechanism on a slot's token; null when the token does not list it. */
+  mechanismFlags(api: PKCS11, slot: Handle, mechanism: number): number | null {
+    const listed = attempt('C_GetMechanismList', () => api.C_GetMechanismList(slot));
+    if (!listed.includes(mechanism)) return null;
+    return attempt('C_GetMechanismInfo', () => api.C_GetMechanismInfo(slot, mechanism)).flags;
+  },
+
+  /** A read-write session. */
+  openSession(api: PKCS11, slot: Handle): Handle {
+    return attempt('C_OpenSession', () => api.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
+  },
+
+  /** Closes a session; one the module no longer knows (its token gone) counts as closed. */
+  closeSession(api: PKCS11, session: Handle): void {
+    try {
+      api.C_CloseSession(session);
+    } catch {
+      // Already closed by the module (token removed, module finalized): nothing left to release.
+    }
+  },
+
+  /**
+   * Logs the user in. pkcs11js takes the PIN only as a string, which cannot be wiped; the binding copies
+   * it into a native buffer it frees without wiping.
+   */
+  login(api: PKCS11, session: Handle, pin: string): void {
+    attempt('C_Login', () => api.C_Login(session, pkcs11js.CKU_USER, pin));
+  },
+
+  logout(api: PKCS11, session: Handle): void {
+    try {
+      api.C_Logout(session);
+    } catch {
+      // Not logged in any more (token gone, sessions closed): the state asked for holds.
+    }
+  },
+
+  /** Up to `max` objects matching a template (C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal). */
+  findObjects(api: PKCS11, session: Handle, template: Template, max: number): Handle[] {
+    attempt('C_FindObjectsInit', () => api.C_FindObjectsInit(session, template));
+    try {
+      return attempt('C_FindObjects', () => api.C_FindObjects(session, max));
+    } finally {
+      try {
+        api.C_FindObjectsFinal(session);
+      } catch {
+        // The session is discarded on any failure anyway.
+      }
+    }
+  },
+
+  /** The values of attributes of an object, by type. */
+  attributes(api: PKCS11, session: Handle, object: Handle, types: number[]): { type: number; value: Buffer }[] {
+    const values = attempt('C_GetAttributeValue', () => api.C_GetAttributeValue(session, object, types.map((type) => ({ type }))));
+    return values.map((a) => ({ type: a.type, value: Buffer.from(a.value) }));
+  },
+
+  generateRandom(api: PKCS11, session: Handle, bytes: number): Buffer {
+    return Buffer.from(attempt('C_GenerateRandom', () => api.C_GenerateRandom(session, Buffer.alloc(bytes))));
+  },
+
+  destroyObject(api: PKCS11, session: Handle, object: Handle): void {
+    attempt('C_DestroyObject', () => api.C_DestroyObject(session, object));
+  },
+
+  generateKey(api: PKCS11, session: Handle, mechanism: Mechanism, template: Template): Handle {
+    return attempt('C_GenerateKey', () => api.C_GenerateKey(session, mechanism, template));
+  },
+
+  deriveKey(api: PKCS11, session: Handle, mechanism: Mechanism, base: Handle, template: Template): Handle {
+    return attempt('C_DeriveKey', () => api.C_DeriveKey(session, mechanism, base, template));
+  },
+
+  /** Single-part encryption: C_EncryptInit, then C_Encrypt into an output of `outBytes`. */
+  encrypt(api: PKCS11, session: Handle, mechanism: Mechanism, key: Handle, input: Uint8Array, outBytes: number): Buffer {
+    attempt('C_EncryptInit', () => api.C_EncryptInit(session, mechanism, key));
+    const out = Buffer.alloc(outBytes);
+    return Buffer.from(attempt('C_Encrypt', () => api.C_Encrypt(session, pointerSafe(input), out)));
+  },
+
+  /** Single-part decryption: C_DecryptInit, then C_Decrypt into an output of `outBytes` (never 0: see pointerSafe), zeroed if it fails. */
+  decrypt(api: PKCS11, session: Handle, mechanism: Mechanism, key: Handle, input: Uint8Array, outBytes: number): Buffer {
+    attempt('C_DecryptInit', () => api.C_DecryptInit(session, mechanism, key));
+    const out = Buffer.alloc(Math.max(1, outBytes));
+    try {
+      const plain = api.C_Decrypt(session, pointerSafe(input), out);
+      const copy = Buffer.from(plain);
+      out.fill(0);
+      return copy;
+    } catch (e) {
+      out.fill(0);
+      throw callError('C_Decrypt', e);
+    }
+  },
+} as const;
+
+export type CallTable = typeof CALLS;
+export type CallName = keyof CallTable;
+/** An entry's arguments after the binding: what crosses to a host. */
+export type CallArgs<N extends CallName> = Parameters<CallTable[N]> extends [PKCS11, ...infer Rest] ? Rest : never;
+export type CallResult<N extends CallName> = ReturnType<CallTable[N]>;
+
+/** Runs an entry of the table on a binding. */
+export function runCall<N extends CallName>(api: PKCS11, name: N, args: CallArgs<N>): CallResult<N> {
+  const entry = CALLS[name] as (api: PKCS11, ...rest: unknown[]) => CallResult<N>;
+  return entry(api, ...(args as unknown[]));
+}

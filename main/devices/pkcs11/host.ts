@@ -1,0 +1,61 @@
+// The host process of one PKCS#11 module (./module-host.ts starts it): `node host.js LIBRARY`. It loads
+// the library, says whether that worked, then runs the table of calls (./calls.ts) one at a time, as
+// Kura's process asks over the IPC channel, and answers each with its value or its Pkcs11CallError.
+//
+// It writes nothing of what it is given or answers anywhere: not to stdout (which Kura does not read),
+// not to stderr (which stays the vendor library's, for its own diagnostics). It ends when Kura's process
+// goes away (the channel closes) and ignores the terminal's Ctrl-C, which is Kura's to act on: Kura
+// logs out and finalizes the module before it stops the host.
+import pkcs11js from 'pkcs11js';
+import type { PKCS11 } from 'pkcs11js';
+import { runCall, type CallArgs, type CallName } from './calls.js';
+import { Pkcs11CallError } from './errors.js';
+import { DATA_ARGUMENT, type HostAnswer, type HostRequest, type HostStarted } from './host-protocol.js';
+
+function send(message: HostAnswer | HostStarted): void {
+  process.send?.(message);
+}
+
+function answer(api: PKCS11, request: HostRequest): HostAnswer {
+  try {
+    return { id: request.id, value: runCall(api, request.name, request.args as CallArgs<CallName>) };
+  } catch (e) {
+    if (e instanceof Pkcs11CallError) return { id: request.id, error: { fn: e.fn, rv: e.rv, meaning: e.meaning } };
+    return { id: request.id, error: { fn: request.name, rv: undefined, meaning: 'other', why: e instanceof Error ? e.message : 'the call failed' } };
+  }
+}
+
+/** The data of an encryption or decryption (its input, and a decryption's output) is not kept once answered. */
+function wipe(request: HostRequest, reply: HostAnswer): void {
+  if (request.name !== 'encrypt' && request.name !== 'decrypt') return;
+  const input = request.args[DATA_ARGUMENT];
+  if (input instanceof Uint8Array) input.fill(0);
+  if (request.name === 'decrypt' && 'value' in reply && reply.value instanceof Uint8Array) reply.value.fill(0);
+}
+
+function main(): void {
+  const library = process.argv[2];
+  if (!process.send || !library) {
+    process.stderr.write('This is the host process of a PKCS#11 module; Kura starts it.\n');
+    process.exit(2);
+  }
+  process.on('SIGINT', () => undefined);
+  process.on('disconnect', () => process.exit(0));
+  const api = new pkcs11js.PKCS11();
+  try {
+    api.load(library);
+  } catch {
+    send({ started: false });
+    process.disconnect();
+    return;
+  }
+  process.on('message', (request: HostRequest) => {
+    const reply = answer(api, request);
+    // process.send has serialized the reply when it returns.
+    send(reply);
+    wipe(request, reply);
+  });
+  send({ started: true, pid: process.pid });
+}
+
+main();

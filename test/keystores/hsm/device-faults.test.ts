@@ -1,0 +1,166 @@
+// What a device that misbehaves does to Kura: a PKCS#11 module that hangs in a call, crashes, or
+// answers CKR_DEVICE_ERROR (test/support/pkcs11-shim: a real SoftHSM2 token behind a module that acts
+// out the fault it is told). Such a module runs in a host process of its own
+// (main/devices/pkcs11/module-host.ts), so:
+// - a call that never returns fails within its deadline, the event loop never stops, the host is
+//   killed, the key store turns FAILED (AWS's INSUFFICIENT_CLOUDHSM_HSMS) and answers at once from then
+//   on; reconnecting starts a new host and works;
+// - a crash in the library fails the store at once, and Kura's process goes on;
+// - a connect whose login hangs fails within the deadline and leaves no host behind;
+// - Kura's process exits at once with a host stuck in a call, and the host goes with it.
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isKmsError } from '../../../main/common/errors.js';
+import { connectHsmKeyStore, HsmConnectionError, type HsmKeyStore } from '../../../main/keystores/hsm/index.js';
+import type { StoredMaterial } from '../../../main/keystores/key-store.js';
+import { blobAad, blobKeyDerivation, encodeHeader, NONCE_BYTES } from '../../../main/kms/ciphertext.js';
+import { buildPkcs11Shim, setShimFault, SHIM_CONTROL_ENV, SHIM_TARGET_ENV } from '../../support/pkcs11-shim.js';
+import { alive, hostProcesses, waitFor } from '../../support/processes.js';
+import { softHsm } from '../../support/tokens.js';
+
+const DEADLINE_MS = 1_500;
+
+const env = softHsm();
+const shim = buildPkcs11Shim();
+const control = path.join(path.dirname(env.tokenDir), 'shim-control');
+process.env[SHIM_TARGET_ENV] = env.modulePath;
+process.env[SHIM_CONTROL_ENV] = control;
+const token = env.makeToken('kura-faults');
+const connect = () => connectHsmKeyStore({ modulePath: shim, tokenLabel: token.label, pin: token.pin }, { callDeadlineMs: DEADLINE_MS });
+
+const stores: HsmKeyStore[] = [];
+async function connected(): Promise<HsmKeyStore> {
+  const s = await connect();
+  stores.push(s);
+  return s;
+}
+
+afterEach(async () => {
+  setShimFault(control, null);
+  for (const s of stores.splice(0)) await s.close();
+});
+afterAll(() => env.cleanup());
+
+function payload(m: StoredMaterial) {
+  const header = encodeHeader(m.keyId, m.materialId, randomBytes(NONCE_BYTES));
+  return { version: 2 as const, header, derivation: blobKeyDerivation({ version: 2, header }), iv: randomBytes(12), aad: blobAad(header, {}) };
+}
+
+async function newKey(store: HsmKeyStore): Promise<StoredMaterial> {
+  const keyId = randomUUID();
+  const g = await store.generate(keyId, 'SYMMETRIC_DEFAULT');
+  return { keyId, keySpec: 'SYMMETRIC_DEFAULT', materialId: g.materialId, ref: g.ref, publicKey: null };
+}
+
+/** The longest the event loop went without running a 10 ms timer, while `work` ran. */
+async function loopStall<T>(work: () => Promise<T>): Promise<{ result: T; stallMs: number }> {
+  let last = performance.now();
+  let worst = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+  }, 10);
+  try {
+    const result = await work();
+    return { result, stallMs: Math.max(worst, performance.now() - last) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+
+describe('a device that hangs, crashes or fails', () => {
+  it('runs the module in a host process of its own', async () => {
+    await connected();
+    expect(hostProcesses()).toHaveLength(1);
+  });
+
+  for (const fn of ['C_EncryptInit', 'C_Encrypt'] as const) {
+    it(`fails a call that hangs in ${fn} within its deadline, without stopping the event loop, and reconnects to a new host`, async () => {
+      const store = await connected();
+      const m = await newKey(store);
+      const before = payload(m);
+      const sealed = await store.encryptBlobPayload(m, before, Buffer.from('made before the hang'));
+      const [host] = hostProcesses();
+      setShimFault(control, { action: 'hang', fn });
+      const started = Date.now();
+      const { result, stallMs } = await loopStall(() => Promise.all(Array.from({ length: 4 }, () => failure(store.encryptBlobPayload(m, payload(m), Buffer.from('hangs'))))));
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(DEADLINE_MS - 50);
+      expect(took).toBeLessThan(DEADLINE_MS + 5_000);
+      expect(stallMs).toBeLessThan(500);
+      for (const e of result) expect(isKmsError(e) && e.code, String(e)).toBe('KeyUnavailable');
+      expect(store.connectionState()).toBe('FAILED');
+      expect(store.failure()).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
+      await waitFor(() => !alive(host!));
+      // From now on the store answers at once.
+      const quick = Date.now();
+      const again = await failure(store.encryptBlobPayload(m, payload(m), Buffer.from('at once')));
+      expect(isKmsError(again) && again.code).toBe('KeyUnavailable');
+      expect(Date.now() - quick).toBeLessThan(500);
+      // The device answers again: closing the failed store and connecting starts a new host.
+      setShimFault(control, null);
+      await store.close();
+      const back = await connected();
+      expect(hostProcesses()).toHaveLength(1);
+      expect((await back.decryptBlobPayload(m, before, sealed)).toString()).toBe('made before the hang');
+    }, DEADLINE_MS + 20_000);
+  }
+
+  it('fails the store at once when the library crashes (SIGSEGV in C_Decrypt), and Kura goes on', async () => {
+    const store = await connected();
+    const m = await newKey(store);
+    const p = payload(m);
+    const sealed = await store.encryptBlobPayload(m, p, Buffer.from('survives the crash'));
+    const [host] = hostProcesses();
+    setShimFault(control, { action: 'crash', fn: 'C_Decrypt' });
+    const started = Date.now();
+    const e = await failure(store.decryptBlobPayload(m, p, sealed));
+    expect(Date.now() - started).toBeLessThan(DEADLINE_MS);
+    expect(isKmsError(e) && e.code, String(e)).toBe('KeyUnavailable');
+    expect(store.failure()).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
+    expect(alive(host!)).toBe(false);
+    setShimFault(control, null);
+    await store.close();
+    const back = await connected();
+    expect((await back.decryptBlobPayload(m, p, sealed)).toString()).toBe('survives the crash');
+  });
+
+  it('fails the store on CKR_DEVICE_ERROR without stopping a host that still answers', async () => {
+    const store = await connected();
+    const m = await newKey(store);
+    const [host] = hostProcesses();
+    setShimFault(control, { action: 'fail', fn: 'C_Encrypt' });
+    const e = await failure(store.encryptBlobPayload(m, payload(m), Buffer.from('device error')));
+    expect(isKmsError(e) && e.code, String(e)).toBe('KeyUnavailable');
+    expect(store.connectionState()).toBe('FAILED');
+    expect(alive(host!)).toBe(true);
+  });
+
+  it('fails a connect whose login hangs within the deadline, and leaves no host behind', async () => {
+    setShimFault(control, { action: 'hang', fn: 'C_Login' });
+    const started = Date.now();
+    const e = await failure(connect());
+    expect(Date.now() - started).toBeLessThan(DEADLINE_MS + 5_000);
+    expect(e).toBeInstanceOf(HsmConnectionError);
+    expect((e as HsmConnectionError).code).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
+    await waitFor(() => hostProcesses().length === 0);
+    setShimFault(control, null);
+    await connected();
+  }, DEADLINE_MS + 20_000);
+
+  it("exits at once while its host hangs in a call, and the host goes with Kura's process", async () => {
+    setShimFault(control, { action: 'hang', fn: 'C_GenerateRandom' });
+    const started = Date.now();
+    const out = execFileSync(process.execPath, ['test/support/hung-host-exit.mjs', shim, token.label, token.pin], { env: process.env, timeout: 20_000, encoding: 'utf8' });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const { hostPid } = JSON.parse(out.trim()) as { hostPid: number | null };
+    expect(hostPid).toBeGreaterThan(0);
+    // Killed by the exit handler (SIGKILL): gone, or a zombie on its way out.
+    await waitFor(() => !alive(hostPid!));
+  }, 30_000);
+});
