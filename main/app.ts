@@ -35,6 +35,8 @@ import { RootKeyHolder, ROOT_KEY_BYTES } from './seal/root-key.js';
 import { openStore, type Store } from './store/index.js';
 
 export const KURA_VERSION = '0.1.0';
+/** How PKCS#11 module hosts are started: the desktop app sets Electron's utility processes (main/desktop/module-hosts.ts). */
+export { setHostLauncher, type HostLauncher, type HostProcess } from './devices/pkcs11/module-host.js';
 export const DEV_ACCOUNT_ID = '111122223333';
 
 export interface ApplianceConfig {

@@ -163,9 +163,23 @@ export interface Dialog {
 }
 
 /** The electron module as the main process sees it. */
+/** A child process that runs Node.js code (Electron 22 or later): what the packaged binary, which does not run as plain Node.js, starts instead of child_process.fork. */
+export interface UtilityProcess {
+  readonly pid: number | undefined;
+  postMessage(message: unknown): void;
+  kill(): boolean;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+}
+
+export interface UtilityProcessModule {
+  fork(modulePath: string, args: string[], options: { serviceName: string; stdio: ['ignore', 'ignore', 'inherit'] }): UtilityProcess;
+}
+
 export interface ElectronMain {
   readonly app: App;
   readonly BrowserWindow: new (options: BrowserWindowOptions) => BrowserWindow;
   readonly ipcMain: IpcMain;
   readonly dialog: Dialog;
+  readonly utilityProcess: UtilityProcessModule;
 }

@@ -11,11 +11,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startAppliance } from '../app.js';
+import { setHostLauncher, startAppliance } from '../app.js';
 import { createLogger } from '../common/log.js';
 import { DesktopConfigError, desktopSettings } from './config.js';
 import { runDesktop } from './desktop-app.js';
 import type { ElectronMain } from './electron-api.js';
+import { utilityProcessHosts } from './module-hosts.js';
 
 if (process.versions.electron === undefined) {
   console.error('dist/desktop/main.js is the desktop app: it runs in Electron. Start it with `npm run desktop`.');
@@ -52,6 +53,8 @@ const log = createLogger(settings.logLevel, undefined, process.stderr.isTTY ? 't
 if (ignored.length > 0) log.debug('desktop: arguments left to Electron', { arguments: ignored.join(' ') });
 // A stray rejection is a bug to fix, not a reason to drop the operator's session: log it and go on.
 process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? (e.stack ?? e.name) : typeof e }));
+// A device's PKCS#11 module runs in a host process of its own: here a utility process (./module-hosts.ts).
+setHostLauncher(utilityProcessHosts(electron.utilityProcess));
 process.on('SIGINT', () => electron.app.quit());
 process.on('SIGTERM', () => electron.app.quit());
 

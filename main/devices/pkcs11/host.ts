@@ -1,6 +1,7 @@
-// The host process of one PKCS#11 module (./module-host.ts starts it): `node host.js LIBRARY`. It loads
-// the library, says whether that worked, then runs the table of calls (./calls.ts) one at a time, as
-// Kura's process asks over the IPC channel, and answers each with its value or its Pkcs11CallError.
+// The host process of one PKCS#11 module (./module-host.ts starts it): `node host.js LIBRARY`, or an
+// Electron utility process running this file. It loads the library, says whether that worked, then runs
+// the table of calls (./calls.ts) one at a time, as Kura's process asks over the IPC channel (Electron:
+// the parent port), and answers each with its value or its Pkcs11CallError.
 //
 // It writes nothing of what it is given or answers anywhere: not to stdout (which Kura does not read),
 // not to stderr (which stays the vendor library's, for its own diagnostics). It ends when Kura's process
@@ -10,10 +11,24 @@ import pkcs11js from 'pkcs11js';
 import type { PKCS11 } from 'pkcs11js';
 import { runCall, type CallArgs, type CallName } from './calls.js';
 import { Pkcs11CallError } from './errors.js';
-import { DATA_ARGUMENT, type HostAnswer, type HostRequest, type HostStarted } from './host-protocol.js';
+import { DATA_ARGUMENT, withBuffers, type HostAnswer, type HostRequest, type HostStarted } from './host-protocol.js';
+
+/** Electron's end of a utility process's channel (process.parentPort). */
+interface ParentPort {
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+  postMessage(message: unknown): void;
+}
+
+const parentPort = (process as { parentPort?: ParentPort }).parentPort;
 
 function send(message: HostAnswer | HostStarted): void {
-  process.send?.(message);
+  if (parentPort) parentPort.postMessage(message);
+  else process.send?.(message);
+}
+
+function onRequest(handle: (request: HostRequest) => void): void {
+  if (parentPort) parentPort.on('message', (e) => handle(withBuffers(e.data) as HostRequest));
+  else process.on('message', (m: HostRequest) => handle(m));
 }
 
 function answer(api: PKCS11, request: HostRequest): HostAnswer {
@@ -35,7 +50,7 @@ function wipe(request: HostRequest, reply: HostAnswer): void {
 
 function main(): void {
   const library = process.argv[2];
-  if (!process.send || !library) {
+  if ((!process.send && !parentPort) || !library) {
     process.stderr.write('This is the host process of a PKCS#11 module; Kura starts it.\n');
     process.exit(2);
   }
@@ -46,12 +61,12 @@ function main(): void {
     api.load(library);
   } catch {
     send({ started: false });
-    process.disconnect();
+    if (process.connected) process.disconnect();
     return;
   }
-  process.on('message', (request: HostRequest) => {
+  onRequest((request) => {
     const reply = answer(api, request);
-    // process.send has serialized the reply when it returns.
+    // send() has serialized the reply when it returns.
     send(reply);
     wipe(request, reply);
   });

@@ -17,7 +17,7 @@ import { packageRoot } from '../../common/package-root.js';
 import type { CallArgs, CallName, CallResult } from './calls.js';
 import type { Cryptoki } from './cryptoki.js';
 import { Pkcs11CallError } from './errors.js';
-import type { HostAnswer, HostRequest, HostStarted } from './host-protocol.js';
+import { withBuffers, type HostAnswer, type HostRequest, type HostStarted } from './host-protocol.js';
 
 /** How long a call to a hosted module may take before its host is taken as stuck. */
 export const TOKEN_CALL_DEADLINE_MS = 10_000;
@@ -25,10 +25,69 @@ export const TOKEN_CALL_DEADLINE_MS = 10_000;
 export const HOST_START_DEADLINE_MS = 15_000;
 
 /** The built host script: beside this file in dist/, and dist/'s also when this file runs as TypeScript (tests). */
-function hostScript(): string {
+export function hostScript(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   if (import.meta.url.endsWith('.js')) return path.join(here, 'host.js');
   return path.join(packageRoot(here), 'dist', 'devices', 'pkcs11', 'host.js');
+}
+
+/**
+ * A started host process, as ModuleHost needs it, whatever started it: Node's child_process.fork here
+ * (forkHost), Electron's utilityProcess in the packaged desktop app, whose binary does not run as plain
+ * Node.js (main/desktop/module-hosts.ts).
+ */
+export interface HostProcess {
+  /** Sends a request; a request that cannot be sent ends the process (its exit is then reported). */
+  send(message: HostRequest): void;
+  onMessage(listener: (message: unknown) => void): void;
+  /** Called once, when the process has ended or could not start, with why. */
+  onExit(listener: (why: string) => void): void;
+  /** Ends the process at once (SIGKILL where the transport allows). */
+  kill(): void;
+  /** Lets the process end on its own once idle (its channel closes); killed if it does not within 2 s. */
+  end(): void;
+}
+
+export type HostLauncher = (script: string, args: string[]) => HostProcess;
+
+/** A host started with child_process.fork. It does not keep this process alive (a pending call's deadline timer does). */
+export const forkHost: HostLauncher = (script, args) => {
+  const child: ChildProcess = fork(script, args, { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+  child.unref();
+  child.channel?.unref();
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  return {
+    send: (message) => {
+      child.send(message, (e) => {
+        if (e) kill();
+      });
+    },
+    onMessage: (listener) => child.on('message', listener),
+    onExit: (listener) => {
+      let told = false;
+      const tell = (why: string) => {
+        if (told) return;
+        told = true;
+        listener(why);
+      };
+      child.on('exit', (code, signal) => tell(signal ?? `exit code ${String(code)}`));
+      child.on('error', (e) => tell(e.message));
+    },
+    kill,
+    end: () => {
+      if (child.connected) child.disconnect();
+      setTimeout(kill, 2_000).unref();
+    },
+  };
+};
+
+let launcher: HostLauncher = forkHost;
+
+/** How hosts are started from now on (the desktop app's main process sets Electron's). */
+export function setHostLauncher(next: HostLauncher): void {
+  launcher = next;
 }
 
 interface Pending {
@@ -58,41 +117,25 @@ export class ModuleHost implements Cryptoki {
   private nextId = 1;
   /** Why the host is gone; undefined while it serves. */
   private gone: string | undefined;
+  /** The host's process ID, once it has started. */
+  pid = 0;
+  private starting: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
 
   private constructor(
-    private readonly child: ChildProcess,
-    /** The host's process ID. */
-    readonly pid: number,
+    private readonly child: HostProcess,
+    private readonly library: string,
     private readonly deadlineMs: number,
   ) {
-    child.on('message', (m: HostAnswer) => this.answered(m));
-    child.on('exit', (code, signal) => this.stop(`its host process ended (${signal ?? `exit code ${String(code)}`})`));
-    child.on('error', (e) => this.stop(`its host process failed (${e.message})`));
-    child.unref();
-    child.channel?.unref();
-    live.add(this);
-    watchExit();
+    child.onMessage((m) => this.received(m as HostAnswer | HostStarted));
+    child.onExit((why) => this.stop(`its host process ended (${why})`));
   }
 
   /** Starts a host for a library (a path checked already: ./module-path.ts). Throws Error if it cannot load it. */
   static start(library: string, opts: { deadlineMs?: number } = {}): Promise<ModuleHost> {
-    const child = fork(hostScript(), [library], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+    const host = new ModuleHost(launcher(hostScript(), [library]), library, opts.deadlineMs ?? TOKEN_CALL_DEADLINE_MS);
     return new Promise<ModuleHost>((resolve, reject) => {
-      const fail = (why: string) => {
-        clearTimeout(timer);
-        child.removeAllListeners();
-        child.kill('SIGKILL');
-        reject(new Error(why));
-      };
-      const timer = setTimeout(() => fail(`${library} did not load within ${seconds(HOST_START_DEADLINE_MS)}.`), HOST_START_DEADLINE_MS);
-      child.once('message', (m: HostStarted) => {
-        if (!m.started) return fail(`${library} is not a PKCS#11 module that Kura can load.`);
-        clearTimeout(timer);
-        child.removeAllListeners();
-        resolve(new ModuleHost(child, m.pid, opts.deadlineMs ?? TOKEN_CALL_DEADLINE_MS));
-      });
-      child.once('exit', (code, signal) => fail(`The host process of ${library} ended as it started (${signal ?? `exit code ${String(code)}`}).`));
-      child.once('error', (e) => fail(`The host process of ${library} could not start (${e.message}).`));
+      const timer = setTimeout(() => host.stop(`it did not load within ${seconds(HOST_START_DEADLINE_MS)}`), HOST_START_DEADLINE_MS);
+      host.starting = { resolve: () => resolve(host), reject, timer };
     });
   }
 
@@ -111,9 +154,7 @@ export class ModuleHost implements Cryptoki {
       );
       this.pending.set(id, { name, resolve: resolve as (value: unknown) => void, reject, timer });
       const request: HostRequest = { id, name, args };
-      this.child.send(request, (e) => {
-        if (e) this.stop(`its host process could not be reached (${e.message})`);
-      });
+      this.child.send(request);
     });
   }
 
@@ -121,29 +162,46 @@ export class ModuleHost implements Cryptoki {
   end(): void {
     if (this.gone !== undefined) return;
     this.settleAll('its host process was stopped');
-    if (this.child.connected) this.child.disconnect();
-    setTimeout(() => this.kill(), 2_000).unref();
+    this.child.end();
   }
 
   /** Kills the host at once. */
   kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    this.child.kill();
   }
 
-  private answered(m: HostAnswer): void {
+  private received(m: HostAnswer | HostStarted): void {
+    if ('started' in m) {
+      const starting = this.starting;
+      if (!starting) return;
+      if (!m.started) return this.stop('it is not a PKCS#11 module that Kura can load');
+      this.starting = undefined;
+      clearTimeout(starting.timer);
+      this.pid = m.pid;
+      live.add(this);
+      watchExit();
+      starting.resolve();
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
     clearTimeout(p.timer);
     if ('error' in m) p.reject(new Pkcs11CallError(m.error.fn, m.error.rv, m.error.meaning, m.error.why));
-    else p.resolve(m.value);
+    else p.resolve(withBuffers(m.value));
   }
 
   /** The host is stuck or dead: kill it, and fail what waits on it and everything after. */
   private stop(why: string): void {
     if (this.gone !== undefined) return;
+    const starting = this.starting;
+    this.starting = undefined;
     this.settleAll(why);
     this.kill();
+    if (starting) {
+      clearTimeout(starting.timer);
+      starting.reject(new Error(`${this.library} cannot be used: ${why}.`));
+    }
   }
 
   private settleAll(why: string): void {

@@ -2,7 +2,8 @@
 // main/desktop/electron-api.ts): windows, web contents, their session, ipcMain, app and dialog, recording
 // what the shell sets and letting a test fire the events Electron would (navigation, a permission
 // request, an IPC invoke from some frame, quit) and answer what the user would (the save dialog), and
-// choose what printing to PDF gives. Electron itself is not installed on these machines.
+// choose what printing to PDF gives; its utilityProcess starts real Node.js processes
+// (./fake-utility-process.ts). Electron itself is not installed on these machines.
 import { pathToFileURL } from 'node:url';
 import type {
   App,
@@ -23,6 +24,7 @@ import type {
   WebContents,
   WebFrame,
 } from '../../../main/desktop/electron-api.js';
+import { fakeUtilityProcess } from './fake-utility-process.js';
 
 type Listener = (...args: never[]) => unknown;
 
@@ -284,6 +286,7 @@ export function fakeElectron(): FakeElectron {
     BrowserWindow: Window,
     ipcMain: new FakeIpcMain(),
     dialog: fakeDialog(),
+    utilityProcess: fakeUtilityProcess(),
     windows,
   };
 }
