@@ -140,12 +140,6 @@ export default tseslint.config(
     },
   },
   {
-    // CommonJS files (bin/, test helpers preloaded with node --require): require() is how they import.
-    files: ['**/*.cjs', 'bin/**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
-    rules: { '@typescript-eslint/no-require-imports': 'off' },
-  },
-  {
     // AssemblyScript: == compares values of value types, and u64 literals exceed JS doubles on purpose.
     files: ['native/**/assembly/**/*.ts'],
     rules: { eqeqeq: 'off', 'no-loss-of-precision': 'off', '@typescript-eslint/no-loss-of-precision': 'off', 'prefer-const': 'off' },

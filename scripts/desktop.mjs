@@ -15,7 +15,6 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withPoolThreads } from '../bin/thread-pool-env.cjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = path.join(ROOT, 'dist', 'desktop', 'main.js');
@@ -69,9 +68,6 @@ if (missing.length > 0) {
 // ELECTRON_RUN_AS_NODE would make the binary a plain Node.js, without windows or its sandbox.
 const env = { ...process.env };
 delete env.ELECTRON_RUN_AS_NODE;
-// libuv's thread pool as bin/kura.js gives the headless appliance: libuv reads its size when the
-// process starts, so it is set here, for the app's process.
-withPoolThreads(env);
 const child = spawn(found.binary, [ENTRY, ...process.argv.slice(2)], { cwd: process.cwd(), env, stdio: 'inherit' });
 // Ctrl-C and a supervisor's SIGTERM reach the app, which stops its appliance gracefully.
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

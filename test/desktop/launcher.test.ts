@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POOL_THREADS_WANTED } from '../../main/devices/pkcs11/thread-pool.js';
 import { ROOT } from '../support/kura-process.js';
 
 let dir: string;
@@ -29,7 +28,7 @@ function write(files: Record<string, string>) {
   }
 }
 
-/** A stand-in for the Electron binary: records its arguments, ELECTRON_RUN_AS_NODE and UV_THREADPOOL_SIZE, exits 3. */
+/** A stand-in for the Electron binary: records its arguments and ELECTRON_RUN_AS_NODE, exits 3. */
 function fakeElectron(): { binary: string; record: string } {
   const record = path.join(dir, 'electron-args.json');
   const binary = path.join(dir, 'fake-electron.cjs');
@@ -37,7 +36,7 @@ function fakeElectron(): { binary: string; record: string } {
     binary,
     [
       `#!${process.execPath}`,
-      `const seen = { args: process.argv.slice(2), runAsNode: process.env.ELECTRON_RUN_AS_NODE ?? null, threadPool: process.env.UV_THREADPOOL_SIZE ?? null };`,
+      `const seen = { args: process.argv.slice(2), runAsNode: process.env.ELECTRON_RUN_AS_NODE ?? null };`,
       `require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(seen));`,
       'process.exit(3);',
       '',
@@ -55,8 +54,6 @@ beforeAll(() => {
   script = path.join(dir, 'scripts', 'desktop.mjs');
   fs.copyFileSync(path.join(ROOT, 'scripts', 'desktop.mjs'), script);
   fs.copyFileSync(path.join(ROOT, 'scripts', 'dist.mjs'), path.join(dir, 'scripts', 'dist.mjs'));
-  fs.mkdirSync(path.join(dir, 'bin'));
-  fs.copyFileSync(path.join(ROOT, 'bin', 'thread-pool-env.cjs'), path.join(dir, 'bin', 'thread-pool-env.cjs'));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'kura', type: 'module', private: true }));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -108,21 +105,9 @@ describe('npm run desktop', () => {
   it('with a binary and a build: runs the entry with the arguments given, never as plain Node, and exits with its code', () => {
     const { binary, record } = fakeElectron();
     write(Object.fromEntries(BUILT.map((f) => [f, ''])));
-    const r = launch(['--dev', '--port', '0'], { ELECTRON_PATH: binary, ELECTRON_RUN_AS_NODE: '1', UV_THREADPOOL_SIZE: '2' });
+    const r = launch(['--dev', '--port', '0'], { ELECTRON_PATH: binary, ELECTRON_RUN_AS_NODE: '1' });
     expect(r.code).toBe(3);
-    expect(JSON.parse(fs.readFileSync(record, 'utf8'))).toEqual({
-      args: [path.join(dir, 'dist', 'desktop', 'main.js'), '--dev', '--port', '0'],
-      runAsNode: null,
-      // Room in libuv's thread pool for token calls and the store (main/devices/pkcs11/thread-pool.ts).
-      threadPool: String(POOL_THREADS_WANTED),
-    });
-  });
-
-  it('keeps a thread pool larger than the one it would ask for', () => {
-    const { binary, record } = fakeElectron();
-    write(Object.fromEntries(BUILT.map((f) => [f, ''])));
-    expect(launch([], { ELECTRON_PATH: binary, UV_THREADPOOL_SIZE: '40' }).code).toBe(3);
-    expect(JSON.parse(fs.readFileSync(record, 'utf8')).threadPool).toBe('40');
+    expect(JSON.parse(fs.readFileSync(record, 'utf8'))).toEqual({ args: [path.join(dir, 'dist', 'desktop', 'main.js'), '--dev', '--port', '0'], runAsNode: null });
   });
 });
 

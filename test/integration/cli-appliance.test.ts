@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KURA_BIN, isolatedEnv, runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
-import { POOL_THREADS_WANTED, TOKEN_CALL_THREADS } from '../../main/devices/pkcs11/thread-pool.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const started: KuraProcess[] = [];
@@ -227,7 +226,7 @@ describe('kura status exit codes on a production appliance', () => {
 describe('log formats', () => {
   const home = tempDataDir('kura-cli-home-');
   const env = isolatedEnv(home);
-  const TEXT_LINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z INFO {2}kura started endpoint=http:\/\/127\.0\.0\.1:\d+ dataDir=\S+ dev=true state=unsealed applianceId=[0-9a-f-]{36} threadPool=\d+ tokenCallSlots=\d+$/m;
+  const TEXT_LINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z INFO {2}kura started endpoint=http:\/\/127\.0\.0\.1:\d+ dataDir=\S+ dev=true state=unsealed applianceId=[0-9a-f-]{36}$/m;
 
   const startedLine = async (opts: { args?: string[]; env?: NodeJS.ProcessEnv }): Promise<string> => {
     const k = await startKura({ args: opts.args, env: { ...env, ...opts.env } });
@@ -243,13 +242,6 @@ describe('log formats', () => {
     const config = path.join(tempDataDir('kura-cli-logconfig-'), 'kura.json');
     fs.writeFileSync(config, JSON.stringify({ logFormat: 'text' }));
     expect(await startedLine({ args: ['--config', config] })).toMatch(TEXT_LINE);
-  });
-
-  // bin/kura.js sizes libuv's thread pool before anything runs on it (main/devices/pkcs11/thread-pool.ts).
-  it('the thread pool has room for token calls and the store; a larger UV_THREADPOOL_SIZE stays', async () => {
-    const pool = (log: string) => /threadPool=(\d+) tokenCallSlots=(\d+)/.exec(log)?.slice(1).map(Number);
-    expect(pool(await startedLine({ args: ['--log-format', 'text'], env: { UV_THREADPOOL_SIZE: '2' } }))).toEqual([POOL_THREADS_WANTED, TOKEN_CALL_THREADS]);
-    expect(pool(await startedLine({ args: ['--log-format', 'text'], env: { UV_THREADPOOL_SIZE: '32' } }))).toEqual([32, TOKEN_CALL_THREADS]);
   });
 
   it('by default, JSON lines when stderr is not a terminal (a pipe here)', async () => {

@@ -5,7 +5,6 @@
 // that older AWS CLIs ignore the endpoint variables (aws-files.ts).
 import { devRootKeyFile, KURA_VERSION, startAppliance, type Appliance } from '../../app.js';
 import { createLogger } from '../../common/log.js';
-import { POOL_THREADS, tokenCalls } from '../../devices/pkcs11/index.js';
 import { clientEnv, ensureGuardCa, exportLines } from '../aws-files.js';
 import { CliError, CONFIG_OPTION, HELP_OPTION, JSON_OPTION, print, printJson, selfCommand, type CommandSpec, type Invocation } from '../command.js';
 import { ENV_HELP, resolveConfig, type ConfigFlags } from '../config.js';
@@ -73,8 +72,7 @@ async function run(inv: Invocation): Promise<number> {
     throw e;
   }
   const status = await appliance.root.status();
-  // The thread pool as libuv sized it, and the token calls it may run at once (devices/pkcs11/thread-pool.ts).
-  log.info('kura started', { endpoint: appliance.server.url, dataDir: cfg.dataDir, dev: cfg.dev, state: status.state, applianceId: appliance.applianceId, threadPool: POOL_THREADS, tokenCallSlots: tokenCalls.slots });
+  log.info('kura started', { endpoint: appliance.server.url, dataDir: cfg.dataDir, dev: cfg.dev, state: status.state, applianceId: appliance.applianceId });
   const url = appliance.server.url;
   let guardCa: string | undefined;
   if (cfg.dev && appliance.devCredential) {
