@@ -10,8 +10,15 @@ export function utilityProcessHosts(utilityProcess: UtilityProcessModule): HostL
   return (script, args) => {
     const child = utilityProcess.fork(script, args, { serviceName: 'Kura PKCS#11 module host', stdio: ['ignore', 'ignore', 'inherit'] });
     let ended = false;
+    // SIGKILL, as child_process hosts get: a library stuck in a call, or one that handles SIGTERM, still ends.
     const kill = () => {
-      if (!ended) child.kill();
+      if (ended) return;
+      try {
+        if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+        else child.kill();
+      } catch {
+        // Gone already.
+      }
     };
     child.on('exit', () => (ended = true));
     return {

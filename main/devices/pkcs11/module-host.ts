@@ -19,7 +19,7 @@ import type { Cryptoki } from './cryptoki.js';
 import { Pkcs11CallError } from './errors.js';
 import { withBuffers, type HostAnswer, type HostRequest, type HostStarted } from './host-protocol.js';
 
-/** How long a call to a hosted module may take before its host is taken as stuck. */
+/** How long a hosted module may answer nothing while calls wait on it before its host is taken as stuck. */
 export const TOKEN_CALL_DEADLINE_MS = 10_000;
 /** How long a host may take to start and load its library. */
 export const HOST_START_DEADLINE_MS = 15_000;
@@ -94,7 +94,6 @@ interface Pending {
   name: CallName;
   resolve: (value: unknown) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 /** Hosts alive in this process: killed when it exits. */
@@ -119,6 +118,9 @@ export class ModuleHost implements Cryptoki {
   private gone: string | undefined;
   /** The host's process ID, once it has started. */
   pid = 0;
+  /** When the host last answered, or was given work while idle: the deadline runs from there. */
+  private progressAt = 0;
+  private watchdog: NodeJS.Timeout | undefined;
   private starting: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
 
   private constructor(
@@ -127,7 +129,13 @@ export class ModuleHost implements Cryptoki {
     private readonly deadlineMs: number,
   ) {
     child.onMessage((m) => this.received(m as HostAnswer | HostStarted));
-    child.onExit((why) => this.stop(`its host process ended (${why})`));
+    child.onExit((why) => {
+      live.delete(this);
+      this.stop(`its host process ended (${why})`);
+    });
+    // Killed when this process exits, from its start until it has ended, in a call or not.
+    live.add(this);
+    watchExit();
   }
 
   /** Starts a host for a library (a path checked already: ./module-path.ts). Throws Error if it cannot load it. */
@@ -148,14 +156,33 @@ export class ModuleHost implements Cryptoki {
     if (this.gone !== undefined) return Promise.reject(this.goneError(name, this.gone));
     const id = this.nextId++;
     return new Promise<CallResult<N>>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.stop(`the module did not answer within ${seconds(this.deadlineMs)}, so Kura stopped its host process`),
-        this.deadlineMs,
-      );
-      this.pending.set(id, { name, resolve: resolve as (value: unknown) => void, reject, timer });
+      if (this.pending.size === 0) this.progressAt = Date.now();
+      this.pending.set(id, { name, resolve: resolve as (value: unknown) => void, reject });
+      this.arm();
       const request: HostRequest = { id, name, args };
-      this.child.send(request);
+      try {
+        this.child.send(request);
+      } catch (e) {
+        this.stop(`its host process could not be given the call (${e instanceof Error ? e.message : 'unknown error'})`);
+      }
     });
+  }
+
+  /**
+   * The deadline: the host runs one call at a time, so it is stuck when it has answered nothing for
+   * deadlineMs while calls wait, not when one call has waited that long behind others.
+   */
+  private arm(): void {
+    if (this.watchdog || this.pending.size === 0) return;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      if (this.pending.size === 0) return;
+      if (Date.now() - this.progressAt >= this.deadlineMs) {
+        this.stop(`the module answered nothing for ${seconds(this.deadlineMs)}, so Kura stopped its host process`);
+        return;
+      }
+      this.arm();
+    }, Math.max(1, this.progressAt + this.deadlineMs - Date.now()));
   }
 
   /** Stops the host once the module is finalized: it exits when its channel closes, or is killed. */
@@ -178,15 +205,13 @@ export class ModuleHost implements Cryptoki {
       this.starting = undefined;
       clearTimeout(starting.timer);
       this.pid = m.pid;
-      live.add(this);
-      watchExit();
       starting.resolve();
       return;
     }
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    clearTimeout(p.timer);
+    this.progressAt = Date.now();
     if ('error' in m) p.reject(new Pkcs11CallError(m.error.fn, m.error.rv, m.error.meaning, m.error.why));
     else p.resolve(withBuffers(m.value));
   }
@@ -206,11 +231,9 @@ export class ModuleHost implements Cryptoki {
 
   private settleAll(why: string): void {
     this.gone = why;
-    live.delete(this);
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(this.goneError(p.name, why));
-    }
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    for (const p of this.pending.values()) p.reject(this.goneError(p.name, why));
     this.pending.clear();
   }
 

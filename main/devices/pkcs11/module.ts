@@ -171,6 +171,11 @@ export class Pkcs11Module {
     return this.m.realPath;
   }
 
+  /** Whether the module's host has stopped (stuck or dead): every call of this lease fails from now on. */
+  get gone(): boolean {
+    return isStale(this.m);
+  }
+
   /** The host process's ID when the module runs in one (./module-host.ts), else undefined. */
   get hostPid(): number | undefined {
     return this.m.cryptoki instanceof ModuleHost ? this.m.cryptoki.pid : undefined;
@@ -191,10 +196,15 @@ export class Pkcs11Module {
     return this.m.openSessions;
   }
 
+  /** Opens a session, counted from the moment it is asked for, so that no rescan finalizes the module under it. */
   async openSession(slot: Handle): Promise<Handle> {
-    const h = await this.call('openSession', slot);
     this.m.openSessions++;
-    return h;
+    try {
+      return await this.call('openSession', slot);
+    } catch (e) {
+      this.m.openSessions = Math.max(0, this.m.openSessions - 1);
+      throw e;
+    }
   }
 
   /** Closes a session; a session the module no longer knows (its token gone) counts as closed. */

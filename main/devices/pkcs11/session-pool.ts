@@ -86,6 +86,10 @@ export class SessionPool<S> {
       this.open--;
       this.busy--;
       this.checkDrained();
+      // The room this open took is free again: the next caller in line tries it (or it would wait for a
+      // release that may never come).
+      const next = this.closed ? undefined : this.waiters.shift();
+      if (next) this.openOne().then(next.resolve, next.reject);
       throw e;
     }
     if (this.closed) {

@@ -75,8 +75,9 @@ async function scan(module: Pkcs11Module, label: string): Promise<Pkcs11Token | 
   for (const slot of await module.call('slots')) {
     try {
       if ((await module.call('tokenInfo', slot)).label === label) return new Pkcs11Token(module, slot, label);
-    } catch {
-      // A slot whose token went away between the list and the look: not the one.
+    } catch (e) {
+      // A slot whose token went away between the list and the look is not the one; a module whose host stopped has none.
+      if (module.gone) throw e;
     }
   }
   return undefined;

@@ -97,7 +97,7 @@ async function tokenOf(module: Pkcs11Module, config: HsmTokenConfig): Promise<Pk
   try {
     token = await findToken(module, config.tokenLabel);
   } catch (e) {
-    throw new HsmConnectionError('INTERNAL_ERROR', `The PKCS#11 module ${config.modulePath} could not list its tokens (${e instanceof Error ? e.message : 'unknown error'}).`);
+    throw new HsmConnectionError(connectionCodeOf(meaningOf(e)), `The PKCS#11 module ${config.modulePath} could not list its tokens (${e instanceof Error ? e.message : 'unknown error'}).`);
   }
   if (!token) throw new HsmConnectionError('INSUFFICIENT_CLOUDHSM_HSMS', `No token labelled "${config.tokenLabel.trim()}" is present in ${config.modulePath}.`);
   return token;

@@ -112,6 +112,11 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
    */
   retain(): HsmKeyStore | undefined {
     if (this.c.state !== 'CONNECTED' || this.c.sealed || this.c.holders.size === 0) return undefined;
+    // Its module's host stopped while no call was waiting on it: the login went with it.
+    if (this.parts.module.gone) {
+      this.fail('INSUFFICIENT_CLOUDHSM_HSMS', 'the PKCS#11 module host stopped');
+      return undefined;
+    }
     return new HsmKeyStore(this.parts, this.c);
   }
 

@@ -67,9 +67,11 @@ describe('Pkcs11Module', () => {
   it('leases a library one caller at a time: concurrent first leases load it once', async () => {
     const leases = await Promise.all(Array.from({ length: 5 }, () => Pkcs11Module.acquire({ modulePath: env.modulePath })));
     try {
-      expect(new Set(leases.map((l) => l.path)).size).toBe(1);
       const t = await findToken(leases[0]!, 'first');
-      expect(t).toBeDefined();
+      const session = await leases[0]!.openSession(t!.slot);
+      // One module behind every lease: each counts the session the first opened.
+      expect(leases.map((l) => l.openSessions)).toEqual([1, 1, 1, 1, 1]);
+      await leases[0]!.closeSession(session);
     } finally {
       for (const l of leases) await l.release();
     }

@@ -126,4 +126,24 @@ describe('SessionPool', () => {
     expect(live.size).toBe(0);
     await expect(pool.run(async () => 1)).rejects.toBeInstanceOf(PoolClosedError);
   });
+
+  it('gives the room of a session that failed to open to the next caller in line, which would otherwise wait for ever', async () => {
+    let attempts = 0;
+    const pool = new SessionPool<number>(
+      {
+        open: async () => {
+          const attempt = ++attempts;
+          await new Promise((r) => setTimeout(r, 2));
+          if (attempt <= 2) throw new Error('the token refuses another session');
+          return attempt;
+        },
+        close: () => undefined,
+      },
+      2,
+    );
+    const results = await Promise.all(Array.from({ length: 3 }, () => pool.run(async (s) => s).catch((e: Error) => e.message)));
+    expect(results.filter((r) => r === 'the token refuses another session')).toHaveLength(2);
+    expect(results).toContain(3);
+    expect(pool.stats()).toEqual({ open: 1, busy: 0, waiting: 0 });
+  });
 });

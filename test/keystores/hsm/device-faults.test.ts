@@ -7,7 +7,7 @@
 //   on; reconnecting starts a new host and works;
 // - a crash in the library fails the store at once, and Kura's process goes on;
 // - a connect whose login hangs fails within the deadline and leaves no host behind;
-// - Kura's process exits at once with a host stuck in a call, and the host goes with it.
+// - a host stuck in a call is killed when Kura's process exits.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -40,6 +40,8 @@ async function connected(): Promise<HsmKeyStore> {
 afterEach(async () => {
   setShimFault(control, null);
   for (const s of stores.splice(0)) await s.close();
+  // Each test starts with no host: the one it finds is its own.
+  await waitFor(() => hostProcesses().length === 0);
 });
 afterAll(() => env.cleanup());
 
@@ -141,6 +143,21 @@ describe('a device that hangs, crashes or fails', () => {
     expect(alive(host!)).toBe(true);
   });
 
+  it('takes a host that died while idle as gone: the next connect logs in on a new host, and the old store turns FAILED', async () => {
+    const store = await connected();
+    const [host] = hostProcesses();
+    process.kill(host!, 'SIGKILL');
+    await waitFor(() => !alive(host!));
+    // Reaped (a zombie counts as gone for alive()), and its exit seen by this process's event loop.
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await connected();
+    expect(store.connectionState()).toBe('FAILED');
+    expect(again.connectionState()).toBe('CONNECTED');
+    const m = await newKey(again);
+    const p = payload(m);
+    expect((await again.decryptBlobPayload(m, p, await again.encryptBlobPayload(m, p, Buffer.from('on a new host')))).toString()).toBe('on a new host');
+  });
+
   it('fails a connect whose login hangs within the deadline, and leaves no host behind', async () => {
     setShimFault(control, { action: 'hang', fn: 'C_Login' });
     const started = Date.now();
@@ -153,7 +170,7 @@ describe('a device that hangs, crashes or fails', () => {
     await connected();
   }, DEADLINE_MS + 20_000);
 
-  it("exits at once while its host hangs in a call, and the host goes with Kura's process", async () => {
+  it("kills a host that hangs in a call when Kura's process exits", async () => {
     setShimFault(control, { action: 'hang', fn: 'C_GenerateRandom' });
     const started = Date.now();
     const out = execFileSync(process.execPath, ['test/support/hung-host-exit.mjs', shim, token.label, token.pin], { env: process.env, timeout: 20_000, encoding: 'utf8' });

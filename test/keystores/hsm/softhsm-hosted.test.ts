@@ -65,6 +65,20 @@ describe('HsmKeyStore on SoftHSM2 in a host process', () => {
     expect(store.sessionStats()).toMatchObject({ busy: 0, waiting: 0 });
   });
 
+  it('shares one login between stores that connect to the token at the same moment', async () => {
+    const t = env.makeToken('kura-hosted-together');
+    await store.close();
+    const together = await Promise.all(Array.from({ length: 3 }, () => connectHsmKeyStore(config(t.label, t.pin))));
+    try {
+      expect(together.map((s) => s.connectionState())).toEqual(['CONNECTED', 'CONNECTED', 'CONNECTED']);
+      expect(together[0]!.sharedBy).toBe(3);
+    } finally {
+      for (const s of together) await s.close();
+    }
+    const back = env.makeToken('kura-hosted-after');
+    store = await connectHsmKeyStore(config(back.label, back.pin));
+  });
+
   it('reads a tampered blob as a bad tag, not as a failed token', async () => {
     const keyId = randomUUID();
     const m = material(keyId, await store.generate(keyId, 'SYMMETRIC_DEFAULT'));
