@@ -173,7 +173,7 @@ export interface UtilityProcess {
 }
 
 export interface UtilityProcessModule {
-  fork(modulePath: string, args: string[], options: { serviceName: string; stdio: ['ignore', 'ignore', 'inherit'] }): UtilityProcess;
+  fork(modulePath: string, args: string[], options: { serviceName: string; stdio: ['ignore', 'ignore', 'inherit']; env: NodeJS.ProcessEnv }): UtilityProcess;
 }
 
 export interface ElectronMain {

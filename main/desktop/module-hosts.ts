@@ -7,8 +7,8 @@ import type { HostLauncher } from '../app.js';
 import type { UtilityProcessModule } from './electron-api.js';
 
 export function utilityProcessHosts(utilityProcess: UtilityProcessModule): HostLauncher {
-  return (script, args) => {
-    const child = utilityProcess.fork(script, args, { serviceName: 'Kura PKCS#11 module host', stdio: ['ignore', 'ignore', 'inherit'] });
+  return (script, args, env) => {
+    const child = utilityProcess.fork(script, args, { serviceName: 'Kura PKCS#11 module host', stdio: ['ignore', 'ignore', 'inherit'], env });
     let ended = false;
     // SIGKILL, as child_process hosts get: a library stuck in a call, or one that handles SIGTERM, still ends.
     const kill = () => {

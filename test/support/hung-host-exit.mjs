@@ -1,12 +1,13 @@
-// A Kura process whose PKCS#11 module host hangs in a call, and which then exits: for
-// test/keystores/hsm/device-faults.test.ts, which checks that the exit is at once and takes the host
-// with it. Runs the build (dist/). Environment: SOFTHSM2_CONF, KURA_SHIM_TARGET and KURA_SHIM_CONTROL
-// as the test sets them (the control file says which call hangs); argv: shim path, token label, PIN.
-// Prints one line of JSON: {"hostPid": N} once the hanging call has been made, then exits.
+// A Kura process whose PKCS#11 module host hangs in a call, for test/keystores/hsm/device-faults.test.ts,
+// which checks that the host goes when this process does: when it exits ('exit'), or when it is killed
+// ('wait': it waits to be). Runs the build (dist/). Environment: SOFTHSM2_CONF, KURA_SHIM_TARGET and
+// KURA_SHIM_CONTROL as the test sets them (the control file says which call hangs); argv: shim path,
+// token label, PIN, then 'exit' or 'wait'. Prints one line of JSON, {"hostPid": N}, once the hanging
+// call has been made.
 import fs from 'node:fs';
 import { connectHsmKeyStore } from '../../dist/keystores/hsm/index.js';
 
-const [modulePath, tokenLabel, pin] = process.argv.slice(2);
+const [modulePath, tokenLabel, pin, mode] = process.argv.slice(2);
 
 function hostPids() {
   const found = [];
@@ -27,4 +28,5 @@ const store = await connectHsmKeyStore({ modulePath, tokenLabel, pin }, { callDe
 void store.generateRandom(16).catch(() => undefined);
 await new Promise((r) => setTimeout(r, 300));
 process.stdout.write(`${JSON.stringify({ hostPid: hostPids()[0] ?? null })}\n`);
-process.exit(0);
+if (mode === 'exit') process.exit(0);
+setInterval(() => undefined, 1_000);

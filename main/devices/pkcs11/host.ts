@@ -5,13 +5,18 @@
 //
 // It writes nothing of what it is given or answers anywhere: not to stdout (which Kura does not read),
 // not to stderr (which stays the vendor library's, for its own diagnostics). It ends when Kura's process
-// goes away (the channel closes) and ignores the terminal's Ctrl-C, which is Kura's to act on: Kura
-// logs out and finalizes the module before it stops the host.
+// goes away (the channel closes; or, while stuck in a call, its parent changes: watchParent) and ignores
+// the terminal's Ctrl-C, which is Kura's to act on: Kura logs out and finalizes the module before it
+// stops the host.
+import { Worker } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
 import type { PKCS11 } from 'pkcs11js';
 import { runCall, type CallArgs, type CallName } from './calls.js';
 import { Pkcs11CallError } from './errors.js';
 import { DATA_ARGUMENT, withBuffers, type HostAnswer, type HostRequest, type HostStarted } from './host-protocol.js';
+
+/** How often the host checks that Kura's process is still its parent. */
+const PARENT_CHECK_MS = 500;
 
 /** Electron's end of a utility process's channel (process.parentPort). */
 interface ParentPort {
@@ -48,6 +53,22 @@ function wipe(request: HostRequest, reply: HostAnswer): void {
   if (request.name === 'decrypt' && 'value' in reply && reply.value instanceof Uint8Array) reply.value.fill(0);
 }
 
+/**
+ * Ends this process when Kura's goes away, even while the library is stuck in a call (the main thread
+ * then runs no JavaScript, and the channel's close is never seen): a thread of its own watches the parent
+ * process ID, which changes when the parent is gone (killed by SIGKILL or the OOM killer, say).
+ */
+function watchParent(): void {
+  const watcher = new Worker(
+    "const { workerData } = require('node:worker_threads'); setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, PARENT_CHECK_MS);".replace(
+      'PARENT_CHECK_MS',
+      String(PARENT_CHECK_MS),
+    ),
+    { eval: true, workerData: process.ppid },
+  );
+  watcher.unref();
+}
+
 function main(): void {
   const library = process.argv[2];
   if ((!process.send && !parentPort) || !library) {
@@ -55,6 +76,7 @@ function main(): void {
     process.exit(2);
   }
   process.on('SIGINT', () => undefined);
+  watchParent();
   process.on('disconnect', () => process.exit(0));
   const api = new pkcs11js.PKCS11();
   try {

@@ -48,11 +48,21 @@ export interface HostProcess {
   end(): void;
 }
 
-export type HostLauncher = (script: string, args: string[]) => HostProcess;
+export type HostLauncher = (script: string, args: string[], env: NodeJS.ProcessEnv) => HostProcess;
+
+/**
+ * A host's environment: Kura's, which a vendor's library may read its configuration from (SOFTHSM2_CONF,
+ * YUBIHSM_PKCS11_CONF, …), less the admin token, which is nothing of a library's.
+ */
+export function hostEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.KURA_ADMIN_TOKEN;
+  return env;
+}
 
 /** A host started with child_process.fork. It does not keep this process alive (a pending call's deadline timer does). */
-export const forkHost: HostLauncher = (script, args) => {
-  const child: ChildProcess = fork(script, args, { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+export const forkHost: HostLauncher = (script, args, env) => {
+  const child: ChildProcess = fork(script, args, { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [], env });
   child.unref();
   child.channel?.unref();
   const kill = () => {
@@ -140,7 +150,7 @@ export class ModuleHost implements Cryptoki {
 
   /** Starts a host for a library (a path checked already: ./module-path.ts). Throws Error if it cannot load it. */
   static start(library: string, opts: { deadlineMs?: number } = {}): Promise<ModuleHost> {
-    const host = new ModuleHost(launcher(hostScript(), [library]), library, opts.deadlineMs ?? TOKEN_CALL_DEADLINE_MS);
+    const host = new ModuleHost(launcher(hostScript(), [library], hostEnvironment()), library, opts.deadlineMs ?? TOKEN_CALL_DEADLINE_MS);
     return new Promise<ModuleHost>((resolve, reject) => {
       const timer = setTimeout(() => host.stop(`it did not load within ${seconds(HOST_START_DEADLINE_MS)}`), HOST_START_DEADLINE_MS);
       host.starting = { resolve: () => resolve(host), reject, timer };

@@ -26,7 +26,7 @@ export function fakeUtilityProcess(): FakeUtilityProcessModule {
     started,
     fork(modulePath, args, options): UtilityProcess {
       started.push({ modulePath, args, serviceName: options.serviceName });
-      const child = fork(modulePath, args, { serialization: 'advanced', execArgv: ['--import', PARENT_PORT], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const child = fork(modulePath, args, { serialization: 'advanced', execArgv: ['--import', PARENT_PORT], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: options.env });
       child.unref();
       child.channel?.unref();
       const utility: UtilityProcess = {

@@ -7,8 +7,8 @@
 //   on; reconnecting starts a new host and works;
 // - a crash in the library fails the store at once, and Kura's process goes on;
 // - a connect whose login hangs fails within the deadline and leaves no host behind;
-// - a host stuck in a call is killed when Kura's process exits.
-import { execFileSync } from 'node:child_process';
+// - a host stuck in a call is killed when Kura's process exits, and ends when it is killed.
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -173,11 +173,31 @@ describe('a device that hangs, crashes or fails', () => {
   it("kills a host that hangs in a call when Kura's process exits", async () => {
     setShimFault(control, { action: 'hang', fn: 'C_GenerateRandom' });
     const started = Date.now();
-    const out = execFileSync(process.execPath, ['test/support/hung-host-exit.mjs', shim, token.label, token.pin], { env: process.env, timeout: 20_000, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['test/support/hung-host-exit.mjs', shim, token.label, token.pin, 'exit'], { env: process.env, timeout: 20_000, encoding: 'utf8' });
     expect(Date.now() - started).toBeLessThan(15_000);
     const { hostPid } = JSON.parse(out.trim()) as { hostPid: number | null };
     expect(hostPid).toBeGreaterThan(0);
     // Killed by the exit handler (SIGKILL): gone, or a zombie on its way out.
     await waitFor(() => !alive(hostPid!));
+  }, 30_000);
+
+  it("ends a host that hangs in a call when Kura's process is killed (SIGKILL: no exit handler runs)", async () => {
+    setShimFault(control, { action: 'hang', fn: 'C_GenerateRandom' });
+    const kura = spawn(process.execPath, ['test/support/hung-host-exit.mjs', shim, token.label, token.pin, 'wait'], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let hostPid: number | null = null;
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        kura.stdout.once('data', (d: Buffer) => resolve(d.toString()));
+        kura.once('exit', () => reject(new Error('the Kura process ended before it said')));
+      });
+      hostPid = (JSON.parse(line.trim()) as { hostPid: number | null }).hostPid;
+      expect(hostPid).toBeGreaterThan(0);
+      kura.kill('SIGKILL');
+      await waitFor(() => !alive(hostPid!), 10_000);
+    } finally {
+      kura.kill('SIGKILL');
+      // A host this test failed to see end is not left behind, hanging.
+      if (hostPid && alive(hostPid)) process.kill(hostPid, 'SIGKILL');
+    }
   }, 30_000);
 });
