@@ -5,6 +5,11 @@
 //                    store backed by a SoftHSM2 token made in a temporary directory (SOFTHSM2_CONF in the
 //                    appliance's environment): SigV4-signed calls over loopback at 10 and 50 keep-alive
 //                    connections, the client and load loop of bench:kms (bench/lib.mjs);
+//   kura-hsm-hosted — the same calls on a key of a second custom key store whose token is reached through
+//                    a module Kura runs in a host process of its own, as it runs every device's
+//                    (main/devices/pkcs11/module-host.ts): test/support/pkcs11-shim, a PKCS#11 module that
+//                    forwards to SoftHSM2 but is not one Kura's vendor table knows. Same token work, plus
+//                    the hop to the host: what a device's calls cost Kura beside a software token's;
 //   kura-standard  — the same calls on a standard-store key of the same appliance;
 //   ceiling-*      — pkcs11js + SoftHSM2 in a child process of its own (so it does not share the event loop
 //                    with the load generator), on a second token of the same SoftHSM2 directory:
@@ -51,6 +56,7 @@ import {
   table,
   waitForStdout,
 } from './lib.mjs';
+import { buildPkcs11Shim, SHIM_TARGET_ENV } from '../test/support/pkcs11-shim/build.mjs';
 
 const SIZES = [4096, 32];
 const CONCURRENCIES = [10, 50];
@@ -75,9 +81,9 @@ function trustAnchorPem(dir) {
 
 // ---- Kura: one appliance, a standard key and an HSM key --------------------------------------------------
 
-/** Registers the token with `kura hsm add` against the running appliance's data directory: the HSM ID. */
-async function addHsm(dataDir, label) {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'kura.js'), 'hsm', 'add', '--module', SOFTHSM_MODULE, '--token-label', label, '--data-dir', dataDir, '--json'], { cwd: ROOT, timeout: 60_000 });
+/** Registers a token with `kura hsm add` against the running appliance's data directory: the HSM ID. */
+async function addHsm(dataDir, modulePath, label) {
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'kura.js'), 'hsm', 'add', '--module', modulePath, '--token-label', label, '--data-dir', dataDir, '--json'], { cwd: ROOT, timeout: 60_000 });
   return JSON.parse(stdout).hsmId;
 }
 
@@ -91,24 +97,32 @@ async function waitConnected(client, storeId) {
   }
 }
 
-async function setUpKura(kura, token, trustAnchor, progress) {
+/** A custom key store on a token of `modulePath`, connected, and a key in it: the key's ID. */
+async function hsmKey(client, dataDir, modulePath, token, trustAnchor, name) {
+  const hsmId = await addHsm(dataDir, modulePath, token.label);
+  const { CustomKeyStoreId: storeId } = await client.call('CreateCustomKeyStore', { CustomKeyStoreName: name, CloudHsmClusterId: hsmId, TrustAnchorCertificate: trustAnchor, KeyStorePassword: token.pin });
+  await client.call('ConnectCustomKeyStore', { CustomKeyStoreId: storeId });
+  await waitConnected(client, storeId);
+  return (await client.call('CreateKey', { CustomKeyStoreId: storeId, Origin: 'AWS_CLOUDHSM', Description: `bench:hsm, ${name}` })).KeyMetadata.KeyId;
+}
+
+async function setUpKura(kura, tokens, shim, trustAnchor, progress) {
   const argv = kura.proc.spawnargs;
   const dataDir = argv[argv.indexOf('--data-dir') + 1];
   const client = kmsClient(kura.endpoint, kura.credentials);
-  const hsmId = await addHsm(dataDir, token.label);
-  const { CustomKeyStoreId: storeId } = await client.call('CreateCustomKeyStore', { CustomKeyStoreName: 'bench-hsm', CloudHsmClusterId: hsmId, TrustAnchorCertificate: trustAnchor, KeyStorePassword: token.pin });
-  await client.call('ConnectCustomKeyStore', { CustomKeyStoreId: storeId });
-  await waitConnected(client, storeId);
-  const hsmKey = (await client.call('CreateKey', { CustomKeyStoreId: storeId, Origin: 'AWS_CLOUDHSM', Description: 'bench:hsm on SoftHSM2' })).KeyMetadata.KeyId;
-  const standardKey = (await client.call('CreateKey', { Description: 'bench:hsm standard' })).KeyMetadata.KeyId;
+  const keys = {
+    'kura-hsm': await hsmKey(client, dataDir, SOFTHSM_MODULE, tokens.inProcess, trustAnchor, 'bench-hsm'),
+    'kura-hsm-hosted': await hsmKey(client, dataDir, shim, tokens.hosted, trustAnchor, 'bench-hsm-hosted'),
+    'kura-standard': (await client.call('CreateKey', { Description: 'bench:hsm standard' })).KeyMetadata.KeyId,
+  };
   // One round trip each, so that a broken setup fails here rather than as a table of errors.
-  for (const keyId of [hsmKey, standardKey]) {
+  for (const keyId of Object.values(keys)) {
     const { CiphertextBlob } = await client.call('Encrypt', { KeyId: keyId, Plaintext: Buffer.from('bench:hsm').toString('base64') });
     const { Plaintext } = await client.call('Decrypt', { CiphertextBlob });
     if (Buffer.from(Plaintext, 'base64').toString() !== 'bench:hsm') throw new Error(`Encrypt/Decrypt round trip on ${keyId} did not return the plaintext`);
   }
-  progress(`kura: pid ${kura.pid}, ${kura.endpoint}, HSM ${hsmId}, store ${storeId}, HSM key ${hsmKey}, standard key ${standardKey}`);
-  return { client, keys: { 'kura-hsm': hsmKey, 'kura-standard': standardKey } };
+  progress(`kura: pid ${kura.pid}, ${kura.endpoint}, keys ${JSON.stringify(keys)}`);
+  return { client, keys };
 }
 
 async function measureKura(kura, client, target, keyId, size, concurrency, seconds) {
@@ -425,6 +439,27 @@ function report(results, meta) {
       ]),
     );
   }
+  const hops = [];
+  for (const size of SIZES) {
+    for (const concurrency of CONCURRENCIES) {
+      const inProcess = find('kura-hsm', size, concurrency);
+      const hosted = find('kura-hsm-hosted', size, concurrency);
+      if (inProcess && hosted) hops.push({ size, concurrency, inProcess, hosted });
+    }
+  }
+  if (hops.length > 0) {
+    out.push("\nThe host hop (a device's module runs in a host process; the same SoftHSM2 token work either way):");
+    out.push(
+      table(hops, [
+        { title: 'plaintext', value: (r) => sizeText(r.size) },
+        { title: 'conc', value: (r) => r.concurrency },
+        { title: 'in process req/s', value: (r) => fmt(r.inProcess.perSec, 0) },
+        { title: 'hosted req/s', value: (r) => fmt(r.hosted.perSec, 0) },
+        { title: 'hosted/in process', value: (r) => fmt(r.hosted.perSec / r.inProcess.perSec, 2) },
+        { title: 'hosted p99 ms', value: (r) => fmt(r.hosted.p99Ms, 2) },
+      ]),
+    );
+  }
   return out.join('\n');
 }
 
@@ -460,10 +495,13 @@ async function main() {
     removeAll();
   });
 
-  const kuraToken = soft.makeToken('kura-bench-hsm');
+  const kuraTokens = { inProcess: soft.makeToken('kura-bench-hsm'), hosted: soft.makeToken('kura-bench-hosted') };
   const ceilingToken = soft.makeToken('kura-bench-ceiling');
   const trustAnchor = trustAnchorPem(soft.dir);
-  progress(`SoftHSM2 tokens "${kuraToken.label}" and "${ceilingToken.label}" in ${soft.dir}`);
+  progress(`SoftHSM2 tokens "${kuraTokens.inProcess.label}", "${kuraTokens.hosted.label}" and "${ceilingToken.label}" in ${soft.dir}`);
+  // The module of the hosted store: it forwards to SoftHSM2, which it finds in the environment Kura inherits.
+  const shim = buildPkcs11Shim();
+  process.env[SHIM_TARGET_ENV] = SOFTHSM_MODULE;
 
   // The ceiling first, while nothing else of ours runs.
   const results = await runCeiling(ceilingToken, seconds, progress);
@@ -471,7 +509,7 @@ async function main() {
   progress('kura: starting');
   const kura = await startKura({ tempPrefix: 'kura-bench-hsm-', cpuProfDir: flags['cpu-prof'] });
   try {
-    const { client, keys } = await setUpKura(kura, kuraToken, trustAnchor, progress);
+    const { client, keys } = await setUpKura(kura, kuraTokens, shim, trustAnchor, progress);
     // The two keys in turns, point by point, for several rounds; medians are reported (as bench:kms
     // does): measured once each, a slow few seconds of the machine landed on one key only and moved
     // the hsm/standard ratio by ±0.25 between runs of the same code.
@@ -479,7 +517,7 @@ async function main() {
     for (let round = 1; round <= rounds; round++) {
       for (const size of SIZES) {
         for (const concurrency of CONCURRENCIES) {
-          for (const target of ['kura-standard', 'kura-hsm']) {
+          for (const target of ['kura-standard', 'kura-hsm', 'kura-hsm-hosted']) {
             const tag = `round ${round}/${rounds}: ${target}: Encrypt ${sizeText(size)} × ${concurrency}`;
             progress(`${tag} connections (${WARMUP_MS / 1000} s warm-up + ${seconds} s)`);
             const r = await measureKura(kura, client, target, keys[target], size, concurrency, seconds);
