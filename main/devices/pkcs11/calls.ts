@@ -1,8 +1,12 @@
 // The PKCS#11 calls Kura makes, as ONE table over pkcs11js. The same entries run in two places
 // (./cryptoki.ts): inline in Kura's process, for the software tokens the vendor table knows, and in a
-// module's host process (./host.ts) for every other module. Each entry is synchronous, takes and returns
-// only values that survive a structured clone (numbers, strings, booleans, Buffers, arrays and plain
-// objects of them), and throws only Pkcs11CallError, naming the PKCS#11 function that failed.
+// module's host process (./host.ts) for every other module. Each entry takes and returns only values
+// that survive a structured clone (numbers, strings, booleans, Buffers, arrays and plain objects of
+// them), and fails only with Pkcs11CallError, naming the PKCS#11 function that failed.
+//
+// The calls that do a device's work (generate, derive, encrypt, decrypt) run on the binding's thread pool
+// where the binding says so (`offThread`: in a host, so that calls on other sessions go on while one
+// waits on the device); every other call, and all of them inline, run synchronously.
 //
 // An entry is one round trip to a host, so the steps that always go together are one entry: an
 // operation's *Init and its single-part call, a find's Init, FindObjects and Final, a token's mechanism
@@ -49,10 +53,24 @@ function attempt<T>(fn: string, call: () => T): T {
   }
 }
 
-/** The first argument of every entry is the module's pkcs11js binding; the rest cross to a host. */
+/** The last step of an operation: on the binding's thread pool, or here and now. */
+function finish<T>(fn: string, offThread: boolean, later: () => Promise<T>, now: () => T): T | Promise<T> {
+  if (!offThread) return attempt(fn, now);
+  return later().catch((e: unknown) => {
+    throw callError(fn, e);
+  });
+}
+
+/** A module's pkcs11js binding, and whether its device work runs on the thread pool (in a host). */
+export interface Binding {
+  api: PKCS11;
+  offThread: boolean;
+}
+
+/** The first argument of every entry is the binding; the rest cross to a host. */
 export const CALLS = {
   /** C_Initialize with OS locking; NSS softokn's database goes in `libraryParameters` (already padded for pkcs11js). */
-  initialize(api: PKCS11, libraryParameters: string | null): void {
+  initialize({ api }: Binding, libraryParameters: string | null): void {
     attempt('C_Initialize', () =>
       libraryParameters === null
         ? api.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK })
@@ -61,7 +79,7 @@ export const CALLS = {
   },
 
   /** C_Finalize; a module whose token vanished may fail to finalize, which changes nothing for Kura. */
-  finalize(api: PKCS11): void {
+  finalize({ api }: Binding): void {
     try {
       api.C_Finalize();
     } catch {
@@ -69,7 +87,7 @@ export const CALLS = {
     }
   },
 
-  describeModule(api: PKCS11): ModuleDescription {
+  describeModule({ api }: Binding): ModuleDescription {
     const info = attempt('C_GetInfo', () => api.C_GetInfo());
     return {
       manufacturerId: info.manufacturerID.trim(),
@@ -80,29 +98,29 @@ export const CALLS = {
   },
 
   /** The slots that hold a token. */
-  slots(api: PKCS11): Handle[] {
+  slots({ api }: Binding): Handle[] {
     return attempt('C_GetSlotList', () => api.C_GetSlotList(true));
   },
 
-  tokenInfo(api: PKCS11, slot: Handle): TokenInfoFields {
+  tokenInfo({ api }: Binding, slot: Handle): TokenInfoFields {
     const info = attempt('C_GetTokenInfo', () => api.C_GetTokenInfo(slot));
     return { label: info.label.trim(), manufacturerId: info.manufacturerID.trim(), model: info.model.trim(), serialNumber: info.serialNumber.trim(), flags: info.flags };
   },
 
   /** The flags of a mechanism on a slot's token; null when the token does not list it. */
-  mechanismFlags(api: PKCS11, slot: Handle, mechanism: number): number | null {
+  mechanismFlags({ api }: Binding, slot: Handle, mechanism: number): number | null {
     const listed = attempt('C_GetMechanismList', () => api.C_GetMechanismList(slot));
     if (!listed.includes(mechanism)) return null;
     return attempt('C_GetMechanismInfo', () => api.C_GetMechanismInfo(slot, mechanism)).flags;
   },
 
   /** A read-write session. */
-  openSession(api: PKCS11, slot: Handle): Handle {
+  openSession({ api }: Binding, slot: Handle): Handle {
     return attempt('C_OpenSession', () => api.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
   },
 
   /** Closes a session; one the module no longer knows (its token gone) counts as closed. */
-  closeSession(api: PKCS11, session: Handle): void {
+  closeSession({ api }: Binding, session: Handle): void {
     try {
       api.C_CloseSession(session);
     } catch {
@@ -114,11 +132,11 @@ export const CALLS = {
    * Logs the user in. pkcs11js takes the PIN only as a string, which cannot be wiped; the binding copies
    * it into a native buffer it frees without wiping.
    */
-  login(api: PKCS11, session: Handle, pin: string): void {
+  login({ api }: Binding, session: Handle, pin: string): void {
     attempt('C_Login', () => api.C_Login(session, pkcs11js.CKU_USER, pin));
   },
 
-  logout(api: PKCS11, session: Handle): void {
+  logout({ api }: Binding, session: Handle): void {
     try {
       api.C_Logout(session);
     } catch {
@@ -127,7 +145,7 @@ export const CALLS = {
   },
 
   /** Up to `max` objects matching a template (C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal). */
-  findObjects(api: PKCS11, session: Handle, template: Template, max: number): Handle[] {
+  findObjects({ api }: Binding, session: Handle, template: Template, max: number): Handle[] {
     attempt('C_FindObjectsInit', () => api.C_FindObjectsInit(session, template));
     try {
       return attempt('C_FindObjects', () => api.C_FindObjects(session, max));
@@ -141,58 +159,84 @@ export const CALLS = {
   },
 
   /** The values of attributes of an object, by type. */
-  attributes(api: PKCS11, session: Handle, object: Handle, types: number[]): { type: number; value: Buffer }[] {
+  attributes({ api }: Binding, session: Handle, object: Handle, types: number[]): { type: number; value: Buffer }[] {
     const values = attempt('C_GetAttributeValue', () => api.C_GetAttributeValue(session, object, types.map((type) => ({ type }))));
     return values.map((a) => ({ type: a.type, value: Buffer.from(a.value) }));
   },
 
-  generateRandom(api: PKCS11, session: Handle, bytes: number): Buffer {
+  generateRandom({ api }: Binding, session: Handle, bytes: number): Buffer {
     return Buffer.from(attempt('C_GenerateRandom', () => api.C_GenerateRandom(session, Buffer.alloc(bytes))));
   },
 
-  destroyObject(api: PKCS11, session: Handle, object: Handle): void {
+  destroyObject({ api }: Binding, session: Handle, object: Handle): void {
     attempt('C_DestroyObject', () => api.C_DestroyObject(session, object));
   },
 
-  generateKey(api: PKCS11, session: Handle, mechanism: Mechanism, template: Template): Handle {
-    return attempt('C_GenerateKey', () => api.C_GenerateKey(session, mechanism, template));
+  generateKey({ api, offThread }: Binding, session: Handle, mechanism: Mechanism, template: Template): Handle | Promise<Handle> {
+    return finish(
+      'C_GenerateKey',
+      offThread,
+      () => api.C_GenerateKeyAsync(session, mechanism, template),
+      () => api.C_GenerateKey(session, mechanism, template),
+    );
   },
 
-  deriveKey(api: PKCS11, session: Handle, mechanism: Mechanism, base: Handle, template: Template): Handle {
-    return attempt('C_DeriveKey', () => api.C_DeriveKey(session, mechanism, base, template));
+  deriveKey({ api, offThread }: Binding, session: Handle, mechanism: Mechanism, base: Handle, template: Template): Handle | Promise<Handle> {
+    return finish(
+      'C_DeriveKey',
+      offThread,
+      () => api.C_DeriveKeyAsync(session, mechanism, base, template),
+      () => api.C_DeriveKey(session, mechanism, base, template),
+    );
   },
 
   /** Single-part encryption: C_EncryptInit, then C_Encrypt into an output of `outBytes`. */
-  encrypt(api: PKCS11, session: Handle, mechanism: Mechanism, key: Handle, input: Uint8Array, outBytes: number): Buffer {
+  encrypt({ api, offThread }: Binding, session: Handle, mechanism: Mechanism, key: Handle, input: Uint8Array, outBytes: number): Buffer | Promise<Buffer> {
     attempt('C_EncryptInit', () => api.C_EncryptInit(session, mechanism, key));
     const out = Buffer.alloc(outBytes);
-    return Buffer.from(attempt('C_Encrypt', () => api.C_Encrypt(session, pointerSafe(input), out)));
+    const data = pointerSafe(input);
+    const copy = (sealed: Buffer) => Buffer.from(sealed);
+    return finish(
+      'C_Encrypt',
+      offThread,
+      () => api.C_EncryptAsync(session, data, out).then(copy),
+      () => copy(api.C_Encrypt(session, data, out)),
+    );
   },
 
-  /** Single-part decryption: C_DecryptInit, then C_Decrypt into an output of `outBytes` (never 0: see pointerSafe), zeroed if it fails. */
-  decrypt(api: PKCS11, session: Handle, mechanism: Mechanism, key: Handle, input: Uint8Array, outBytes: number): Buffer {
+  /** Single-part decryption: C_DecryptInit, then C_Decrypt into an output of `outBytes` (never 0: see pointerSafe), zeroed once copied or if it fails. */
+  decrypt({ api, offThread }: Binding, session: Handle, mechanism: Mechanism, key: Handle, input: Uint8Array, outBytes: number): Buffer | Promise<Buffer> {
     attempt('C_DecryptInit', () => api.C_DecryptInit(session, mechanism, key));
     const out = Buffer.alloc(Math.max(1, outBytes));
-    try {
-      const plain = api.C_Decrypt(session, pointerSafe(input), out);
-      const copy = Buffer.from(plain);
+    const data = pointerSafe(input);
+    const copy = (plain: Buffer) => {
+      const kept = Buffer.from(plain);
       out.fill(0);
-      return copy;
-    } catch (e) {
+      return kept;
+    };
+    const wiped = (e: unknown): never => {
       out.fill(0);
       throw callError('C_Decrypt', e);
+    };
+    if (!offThread) {
+      try {
+        return copy(api.C_Decrypt(session, data, out));
+      } catch (e) {
+        return wiped(e);
+      }
     }
+    return api.C_DecryptAsync(session, data, out).then(copy, wiped);
   },
 } as const;
 
 export type CallTable = typeof CALLS;
 export type CallName = keyof CallTable;
 /** An entry's arguments after the binding: what crosses to a host. */
-export type CallArgs<N extends CallName> = Parameters<CallTable[N]> extends [PKCS11, ...infer Rest] ? Rest : never;
-export type CallResult<N extends CallName> = ReturnType<CallTable[N]>;
+export type CallArgs<N extends CallName> = Parameters<CallTable[N]> extends [Binding, ...infer Rest] ? Rest : never;
+export type CallResult<N extends CallName> = Awaited<ReturnType<CallTable[N]>>;
 
-/** Runs an entry of the table on a binding. */
-export function runCall<N extends CallName>(api: PKCS11, name: N, args: CallArgs<N>): CallResult<N> {
-  const entry = CALLS[name] as (api: PKCS11, ...rest: unknown[]) => CallResult<N>;
-  return entry(api, ...(args as unknown[]));
+/** Runs an entry of the table on a binding: a value, or a promise of one for device work off the thread. */
+export function runCall<N extends CallName>(binding: Binding, name: N, args: CallArgs<N>): CallResult<N> | Promise<CallResult<N>> {
+  const entry = CALLS[name] as (binding: Binding, ...rest: unknown[]) => CallResult<N> | Promise<CallResult<N>>;
+  return entry(binding, ...(args as unknown[]));
 }

@@ -25,11 +25,13 @@ export interface Cryptoki {
 export function inProcessCryptoki(realPath: string): Cryptoki {
   const api = new pkcs11js.PKCS11();
   api.load(realPath);
+  // Inline: a software token's work takes microseconds, less than a hand-off to a thread would.
+  const binding = { api, offThread: false };
   return {
     hosted: false,
     call<N extends CallName>(name: N, ...args: CallArgs<N>): Promise<CallResult<N>> {
       try {
-        return Promise.resolve(runCall(api, name, args));
+        return Promise.resolve(runCall(binding, name, args));
       } catch (e) {
         return Promise.reject(e as Error);
       }

@@ -1,7 +1,8 @@
 // The host process of one PKCS#11 module (./module-host.ts starts it): `node host.js LIBRARY`, or an
 // Electron utility process running this file. It loads the library, says whether that worked, then runs
-// the table of calls (./calls.ts) one at a time, as Kura's process asks over the IPC channel (Electron:
-// the parent port), and answers each with its value or its Pkcs11CallError.
+// the table of calls (./calls.ts) as Kura's process asks over the IPC channel (Electron: the parent
+// port), and answers each with its value or its Pkcs11CallError: the quick calls one at a time, the
+// device work (generate, derive, encrypt, decrypt) on its thread pool, several at once.
 //
 // It writes nothing of what it is given or answers anywhere: not to stdout (which Kura does not read),
 // not to stderr (which stays the vendor library's, for its own diagnostics). It ends when Kura's process
@@ -10,8 +11,7 @@
 // stops the host.
 import { Worker } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
-import type { PKCS11 } from 'pkcs11js';
-import { runCall, type CallArgs, type CallName } from './calls.js';
+import { runCall, type Binding, type CallArgs, type CallName } from './calls.js';
 import { Pkcs11CallError } from './errors.js';
 import { DATA_ARGUMENT, withBuffers, type HostAnswer, type HostRequest, type HostStarted } from './host-protocol.js';
 
@@ -36,12 +36,22 @@ function onRequest(handle: (request: HostRequest) => void): void {
   else process.on('message', (m: HostRequest) => handle(m));
 }
 
-function answer(api: PKCS11, request: HostRequest): HostAnswer {
+function failure(request: HostRequest, e: unknown): HostAnswer {
+  if (e instanceof Pkcs11CallError) return { id: request.id, error: { fn: e.fn, rv: e.rv, meaning: e.meaning } };
+  return { id: request.id, error: { fn: request.name, rv: undefined, meaning: 'other', why: e instanceof Error ? e.message : 'the call failed' } };
+}
+
+/** The answer to a request: at once, or when its device work on the thread pool is done. */
+function answer(binding: Binding, request: HostRequest): HostAnswer | Promise<HostAnswer> {
   try {
-    return { id: request.id, value: runCall(api, request.name, request.args as CallArgs<CallName>) };
+    const value = runCall(binding, request.name, request.args as CallArgs<CallName>);
+    if (!(value instanceof Promise)) return { id: request.id, value };
+    return value.then(
+      (v): HostAnswer => ({ id: request.id, value: v }),
+      (e: unknown) => failure(request, e),
+    );
   } catch (e) {
-    if (e instanceof Pkcs11CallError) return { id: request.id, error: { fn: e.fn, rv: e.rv, meaning: e.meaning } };
-    return { id: request.id, error: { fn: request.name, rv: undefined, meaning: 'other', why: e instanceof Error ? e.message : 'the call failed' } };
+    return failure(request, e);
   }
 }
 
@@ -86,11 +96,18 @@ function main(): void {
     if (process.connected) process.disconnect();
     return;
   }
-  onRequest((request) => {
-    const reply = answer(api, request);
+  // Device work runs on the thread pool (UV_THREADPOOL_SIZE: module-host.ts sets it), so that the calls of
+  // other sessions go on while one waits on the device; answers go back as they are ready.
+  const binding: Binding = { api, offThread: true };
+  const reply = (request: HostRequest, answered: HostAnswer) => {
     // send() has serialized the reply when it returns.
-    send(reply);
-    wipe(request, reply);
+    send(answered);
+    wipe(request, answered);
+  };
+  onRequest((request) => {
+    const answered = answer(binding, request);
+    if (answered instanceof Promise) void answered.then((a) => reply(request, a));
+    else reply(request, answered);
   });
   send({ started: true, pid: process.pid });
 }

@@ -19,7 +19,7 @@ import type { Cryptoki } from './cryptoki.js';
 import { Pkcs11CallError } from './errors.js';
 import { withBuffers, type HostAnswer, type HostRequest, type HostStarted } from './host-protocol.js';
 
-/** How long a hosted module may answer nothing while calls wait on it before its host is taken as stuck. */
+/** How long a call to a hosted module may take, from when it is sent, before its host is taken as stuck. */
 export const TOKEN_CALL_DEADLINE_MS = 10_000;
 /** How long a host may take to start and load its library. */
 export const HOST_START_DEADLINE_MS = 15_000;
@@ -57,6 +57,8 @@ export type HostLauncher = (script: string, args: string[], env: NodeJS.ProcessE
 export function hostEnvironment(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.KURA_ADMIN_TOKEN;
+  // The host's own pool, for its device work (host.ts); an operator's larger size stays.
+  if (!(Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10) >= HOST_POOL_THREADS)) env.UV_THREADPOOL_SIZE = String(HOST_POOL_THREADS);
   return env;
 }
 
@@ -104,7 +106,11 @@ interface Pending {
   name: CallName;
   resolve: (value: unknown) => void;
   reject: (e: Error) => void;
+  sentAt: number;
 }
+
+/** Threads of a host's pool: its device work runs there, as many calls at once as a token's session pool holds (keystores/hsm/connect.ts). */
+export const HOST_POOL_THREADS = 8;
 
 /** Hosts alive in this process: killed when it exits. */
 const live = new Set<ModuleHost>();
@@ -128,8 +134,7 @@ export class ModuleHost implements Cryptoki {
   private gone: string | undefined;
   /** The host's process ID, once it has started. */
   pid = 0;
-  /** When the host last answered, or was given work while idle: the deadline runs from there. */
-  private progressAt = 0;
+  /** Armed for the oldest pending call's deadline. */
   private watchdog: NodeJS.Timeout | undefined;
   private starting: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
 
@@ -166,8 +171,7 @@ export class ModuleHost implements Cryptoki {
     if (this.gone !== undefined) return Promise.reject(this.goneError(name, this.gone));
     const id = this.nextId++;
     return new Promise<CallResult<N>>((resolve, reject) => {
-      if (this.pending.size === 0) this.progressAt = Date.now();
-      this.pending.set(id, { name, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.set(id, { name, resolve: resolve as (value: unknown) => void, reject, sentAt: Date.now() });
       this.arm();
       const request: HostRequest = { id, name, args };
       try {
@@ -179,20 +183,22 @@ export class ModuleHost implements Cryptoki {
   }
 
   /**
-   * The deadline: the host runs one call at a time, so it is stuck when it has answered nothing for
-   * deadlineMs while calls wait, not when one call has waited that long behind others.
+   * One timer for every call's deadline: calls are sent in order, so the oldest pending one (the first of
+   * the map) is the next to run out of time.
    */
   private arm(): void {
-    if (this.watchdog || this.pending.size === 0) return;
+    if (this.watchdog) return;
+    const oldest = this.pending.values().next().value;
+    if (!oldest) return;
     this.watchdog = setTimeout(() => {
       this.watchdog = undefined;
-      if (this.pending.size === 0) return;
-      if (Date.now() - this.progressAt >= this.deadlineMs) {
-        this.stop(`the module answered nothing for ${seconds(this.deadlineMs)}, so Kura stopped its host process`);
+      const first = this.pending.values().next().value;
+      if (first && Date.now() - first.sentAt >= this.deadlineMs) {
+        this.stop(`a call did not answer within ${seconds(this.deadlineMs)}, so Kura stopped its host process`);
         return;
       }
       this.arm();
-    }, Math.max(1, this.progressAt + this.deadlineMs - Date.now()));
+    }, Math.max(1, oldest.sentAt + this.deadlineMs - Date.now()));
   }
 
   /** Stops the host once the module is finalized: it exits when its channel closes, or is killed. */
@@ -221,7 +227,6 @@ export class ModuleHost implements Cryptoki {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    this.progressAt = Date.now();
     if ('error' in m) p.reject(new Pkcs11CallError(m.error.fn, m.error.rv, m.error.meaning, m.error.why));
     else p.resolve(withBuffers(m.value));
   }

@@ -2,8 +2,8 @@
 // answers CKR_DEVICE_ERROR (test/support/pkcs11-shim: a real SoftHSM2 token behind a module that acts
 // out the fault it is told). Such a module runs in a host process of its own
 // (main/devices/pkcs11/module-host.ts), so:
-// - a call that never returns fails within its deadline, the event loop never stops, the host is
-//   killed, the key store turns FAILED (AWS's INSUFFICIENT_CLOUDHSM_HSMS) and answers at once from then
+// - a call that never returns fails within its deadline (the calls of other sessions go on meanwhile),
+//   the event loop never stops, the host is killed, the key store turns FAILED (AWS's INSUFFICIENT_CLOUDHSM_HSMS) and answers at once from then
 //   on; reconnecting starts a new host and works;
 // - a crash in the library fails the store at once, and Kura's process goes on;
 // - a connect whose login hangs fails within the deadline and leaves no host behind;
@@ -112,6 +112,22 @@ describe('a device that hangs, crashes or fails', () => {
       expect((await back.decryptBlobPayload(m, before, sealed)).toString()).toBe('made before the hang');
     }, DEADLINE_MS + 20_000);
   }
+
+  it("goes on with other sessions' calls while one waits on the device, until that one runs out of time", async () => {
+    const store = await connected();
+    const m = await newKey(store);
+    setShimFault(control, { action: 'hang', fn: 'C_Encrypt' });
+    const started = Date.now();
+    const waiting = failure(store.encryptBlobPayload(m, payload(m), Buffer.from('waits on the device')));
+    await new Promise((r) => setTimeout(r, 100));
+    // C_GenerateRandom on another session, answered while C_Encrypt is stuck on the host's thread pool.
+    expect(await store.generateRandom(16)).toHaveLength(16);
+    expect(Date.now() - started).toBeLessThan(DEADLINE_MS);
+    const e = await waiting;
+    expect(isKmsError(e) && e.code, String(e)).toBe('KeyUnavailable');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(DEADLINE_MS - 50);
+    expect(store.failure()).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
+  }, DEADLINE_MS + 20_000);
 
   it('fails the store at once when the library crashes (SIGSEGV in C_Decrypt), and Kura goes on', async () => {
     const store = await connected();
