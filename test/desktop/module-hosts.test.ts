@@ -2,16 +2,15 @@
 // processes, whose channel turns Buffers into plain Uint8Arrays, here over real Node.js processes
 // (support/fake-utility-process.ts), driving a real SoftHSM2 token as a device is driven (its vendor row
 // switched to a host process). Its own file: it switches the row, and the launcher, for this worker.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setHostLauncher } from '../../main/app.js';
 import { utilityProcessHosts } from '../../main/desktop/module-hosts.js';
 import { VENDORS, type Vendor } from '../../main/devices/pkcs11/vendors.js';
 import { connectHsmKeyStore, type HsmKeyStore } from '../../main/keystores/hsm/index.js';
-import type { StoredMaterial } from '../../main/keystores/key-store.js';
-import { blobAad, blobKeyDerivation, encodeHeader, NONCE_BYTES } from '../../main/kms/ciphertext.js';
 import { alive, hostProcesses, waitFor } from '../support/processes.js';
 import { softHsm } from '../support/tokens.js';
+import { payloadFor, stored } from '../keystores/contract.js';
 import { fakeUtilityProcess } from './support/fake-utility-process.js';
 
 const softHsmRow = VENDORS.find((v) => v.name === 'SoftHSM') as { -readonly [K in keyof Vendor]: Vendor[K] };
@@ -33,12 +32,10 @@ describe('PKCS#11 module hosts as Electron utility processes', () => {
     expect(utility.started).toHaveLength(1);
     expect(utility.started[0]).toMatchObject({ modulePath: expect.stringMatching(/dist\/devices\/pkcs11\/host\.js$/), args: [expect.stringMatching(/libsofthsm2\.so$/)] });
     const keyId = randomUUID();
-    const g = await store.generate(keyId, 'SYMMETRIC_DEFAULT');
-    const m: StoredMaterial = { keyId, keySpec: 'SYMMETRIC_DEFAULT', materialId: g.materialId, ref: g.ref, publicKey: null };
+    const m = stored(keyId, 'SYMMETRIC_DEFAULT', await store.generate(keyId, 'SYMMETRIC_DEFAULT'));
     // Attribute values come back as Buffers (their lengths are read with readUInt32LE).
     expect(await store.keyAttributes(m)).toMatchObject({ sensitive: true, extractable: false, valueBytes: 32 });
-    const header = encodeHeader(m.keyId, m.materialId, randomBytes(NONCE_BYTES));
-    const p = { version: 2 as const, header, derivation: blobKeyDerivation({ version: 2, header }), iv: randomBytes(12), aad: blobAad(header, { app: 'desktop' }) };
+    const p = payloadFor(m, { app: 'desktop' });
     const sealed = await store.encryptBlobPayload(m, p, Buffer.from('through the parent port'));
     expect((await store.decryptBlobPayload(m, p, sealed)).toString()).toBe('through the parent port');
     sealed[sealed.length - 1]! ^= 1;

@@ -48,7 +48,8 @@ export interface KeyStoreHarness {
 
 const ALL_SPECS: readonly KeyStoreSpec[] = ['SYMMETRIC_DEFAULT', ...KEY_SPECS];
 
-const stored = (keyId: string, keySpec: KeyStoreSpec, m: NewMaterial): StoredMaterial => ({ keyId, keySpec, materialId: m.materialId, ref: m.ref, publicKey: m.publicKey });
+/** What the store keeps of a material it generated or imported. */
+export const stored = (keyId: string, keySpec: KeyStoreSpec, m: NewMaterial): StoredMaterial => ({ keyId, keySpec, materialId: m.materialId, ref: m.ref, publicKey: m.publicKey });
 
 /** A version-2 blob payload for a material: its header (with a fresh nonce), IV and AAD, as main/kms/ciphertext.ts makes them. */
 export function payloadFor(m: StoredMaterial, context: Record<string, string> = {}): BlobPayload & { header: Buffer } {

@@ -23,9 +23,11 @@ import { withBuffers, type HostAnswer, type HostRequest, type HostStarted } from
 export const TOKEN_CALL_DEADLINE_MS = 10_000;
 /** How long a host may take to start and load its library. */
 export const HOST_START_DEADLINE_MS = 15_000;
+/** Threads of a host's pool: its device work runs there, as many calls at once as a token's session pool holds (keystores/hsm/connect.ts). */
+export const HOST_POOL_THREADS = 8;
 
 /** The built host script: beside this file in dist/, and dist/'s also when this file runs as TypeScript (tests). */
-export function hostScript(): string {
+function hostScript(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   if (import.meta.url.endsWith('.js')) return path.join(here, 'host.js');
   return path.join(packageRoot(here), 'dist', 'devices', 'pkcs11', 'host.js');
@@ -54,7 +56,7 @@ export type HostLauncher = (script: string, args: string[], env: NodeJS.ProcessE
  * A host's environment: Kura's, which a vendor's library may read its configuration from (SOFTHSM2_CONF,
  * YUBIHSM_PKCS11_CONF, …), less the admin token, which is nothing of a library's.
  */
-export function hostEnvironment(): NodeJS.ProcessEnv {
+function hostEnvironment(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.KURA_ADMIN_TOKEN;
   // The host's own pool, for its device work (host.ts); an operator's larger size stays.
@@ -109,8 +111,6 @@ interface Pending {
   sentAt: number;
 }
 
-/** Threads of a host's pool: its device work runs there, as many calls at once as a token's session pool holds (keystores/hsm/connect.ts). */
-export const HOST_POOL_THREADS = 8;
 
 /** Hosts alive in this process: killed when it exits. */
 const live = new Set<ModuleHost>();

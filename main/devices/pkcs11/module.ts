@@ -20,7 +20,8 @@
 // (`inProcess`) is then loaded in Kura's own process, once, and stays loaded; every other module stays
 // in its host, and a host that is stuck or dead makes its entry stale: the next lease starts a new host.
 // Leasing, rescanning and releasing a library run one at a time.
-import { type CallArgs, type CallName, type CallResult, type ModuleDescription } from './calls.js';
+import { SerialByKey } from '../../common/serial.js';
+import type { CallArgs, CallName, CallResult, ModuleDescription } from './calls.js';
 import { inProcessCryptoki, type Cryptoki } from './cryptoki.js';
 import { checkModulePath } from './module-path.js';
 import { ModuleHost } from './module-host.js';
@@ -58,19 +59,8 @@ interface Loaded {
 
 /** Library files in use in this process, by resolved path. */
 const loaded = new Map<string, Loaded>();
-/** The lease, rescan or release of a library that runs now, by resolved path. */
-const busy = new Map<string, Promise<unknown>>();
-
-/** Runs `fn` once every earlier lease, rescan and release of the same library has ended. */
-function exclusive<T>(realPath: string, fn: () => Promise<T>): Promise<T> {
-  const run = (busy.get(realPath) ?? Promise.resolve()).then(fn, fn);
-  const tail = run.catch(() => undefined);
-  busy.set(realPath, tail);
-  void tail.then(() => {
-    if (busy.get(realPath) === tail) busy.delete(realPath);
-  });
-  return run;
-}
+/** Leases, rescans and releases of a library, one at a time, by resolved path. */
+const perLibrary = new SerialByKey();
 
 const isStale = (m: Loaded): boolean => m.cryptoki instanceof ModuleHost && m.cryptoki.stoppedBecause !== undefined;
 
@@ -139,7 +129,7 @@ export class Pkcs11Module {
    */
   static async acquire(config: ModuleConfig): Promise<Pkcs11Module> {
     const realPath = checkModulePath(config.modulePath);
-    return exclusive(realPath, async () => {
+    return perLibrary.run(realPath, async () => {
       let m = loaded.get(realPath);
       if (m && isStale(m)) {
         // Its host is stuck or dead: the leases left on it fail their calls; a new lease gets a new host.
@@ -218,7 +208,7 @@ export class Pkcs11Module {
    * is open on it (in any lease); returns whether it rescanned.
    */
   rescan(): Promise<boolean> {
-    return exclusive(this.m.realPath, async () => {
+    return perLibrary.run(this.m.realPath, async () => {
       if (this.m.openSessions > 0 || this.released || isStale(this.m)) return false;
       await finalize(this.m);
       await initialize(this.m);
@@ -230,7 +220,7 @@ export class Pkcs11Module {
   release(): Promise<void> {
     if (this.released) return Promise.resolve();
     this.released = true;
-    return exclusive(this.m.realPath, async () => {
+    return perLibrary.run(this.m.realPath, async () => {
       this.m.leases--;
       if (this.m.leases > 0) return;
       this.m.openSessions = 0;

@@ -11,6 +11,7 @@
 // PIN is INVALID_CREDENTIALS, since that PIN was never tried on the token. The shared store's session pool
 // is the first connect's (its `sessions`).
 import { createHmac } from 'node:crypto';
+import { SerialByKey } from '../../common/serial.js';
 import type { Logger } from '../../common/log.js';
 import {
   findToken,
@@ -57,22 +58,8 @@ interface Login {
 
 /** The tokens this process is logged in to (one login per token and application, PKCS#11). */
 const logins = new Map<string, Login>();
-/** The connect running now to each token (by login key), which the next one waits for. */
-const connecting = new Map<string, Promise<void>>();
-
-/** Waits for the connects to a token before this one; the function returned lets the next one go. */
-async function oneConnectAtATime(key: string): Promise<() => void> {
-  const before = connecting.get(key) ?? Promise.resolve();
-  let done!: () => void;
-  const mine = new Promise<void>((resolve) => (done = resolve));
-  const tail = before.then(() => mine);
-  connecting.set(key, tail);
-  await before;
-  return () => {
-    done();
-    if (connecting.get(key) === tail) connecting.delete(key);
-  };
-}
+/** Connects to one token (by login key), one at a time. */
+const perToken = new SerialByKey();
 
 /** The key of the PIN MACs: made for this process, never stored. */
 const PIN_MAC_KEY = randomBytes(32);
@@ -139,8 +126,7 @@ export async function connectHsmKeyStore(
     const key = loginKey(module.path, config.libraryParameters, d);
     const pinMac = macOf(config.pin);
     // From finding no login to making one, another connect to the token would log in a second time.
-    const unlock = await oneConnectAtATime(key);
-    try {
+    return await perToken.run(key, async () => {
       for (let live = logins.get(key); live; live = logins.get(key)) {
         if (live.loggedOut) {
           // That login is on its way out: logging in before its C_Logout would be refused.
@@ -199,9 +185,7 @@ export async function connectHsmKeyStore(
       });
       logins.set(key, { store, pinMac, loggedOut: undefined });
       return store;
-    } finally {
-      unlock();
-    }
+    });
   } catch (e) {
     if (loginSession) await module.closeSession(loginSession);
     await module.release();

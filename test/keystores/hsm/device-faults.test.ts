@@ -9,16 +9,16 @@
 // - a connect whose login hangs fails within the deadline and leaves no host behind;
 // - a host stuck in a call is killed when Kura's process exits, and ends when it is killed.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isKmsError } from '../../../main/common/errors.js';
 import { connectHsmKeyStore, HsmConnectionError, type HsmKeyStore } from '../../../main/keystores/hsm/index.js';
 import type { StoredMaterial } from '../../../main/keystores/key-store.js';
-import { blobAad, blobKeyDerivation, encodeHeader, NONCE_BYTES } from '../../../main/kms/ciphertext.js';
 import { buildPkcs11Shim, setShimFault, SHIM_CONTROL_ENV, SHIM_TARGET_ENV } from '../../support/pkcs11-shim.js';
 import { alive, hostProcesses, waitFor } from '../../support/processes.js';
 import { softHsm } from '../../support/tokens.js';
+import { payloadFor, stored } from '../contract.js';
 
 const DEADLINE_MS = 1_500;
 
@@ -45,15 +45,9 @@ afterEach(async () => {
 });
 afterAll(() => env.cleanup());
 
-function payload(m: StoredMaterial) {
-  const header = encodeHeader(m.keyId, m.materialId, randomBytes(NONCE_BYTES));
-  return { version: 2 as const, header, derivation: blobKeyDerivation({ version: 2, header }), iv: randomBytes(12), aad: blobAad(header, {}) };
-}
-
 async function newKey(store: HsmKeyStore): Promise<StoredMaterial> {
   const keyId = randomUUID();
-  const g = await store.generate(keyId, 'SYMMETRIC_DEFAULT');
-  return { keyId, keySpec: 'SYMMETRIC_DEFAULT', materialId: g.materialId, ref: g.ref, publicKey: null };
+  return stored(keyId, 'SYMMETRIC_DEFAULT', await store.generate(keyId, 'SYMMETRIC_DEFAULT'));
 }
 
 /** The longest the event loop went without running a 10 ms timer, while `work` ran. */
@@ -85,12 +79,12 @@ describe('a device that hangs, crashes or fails', () => {
     it(`fails a call that hangs in ${fn} within its deadline, without stopping the event loop, and reconnects to a new host`, async () => {
       const store = await connected();
       const m = await newKey(store);
-      const before = payload(m);
+      const before = payloadFor(m);
       const sealed = await store.encryptBlobPayload(m, before, Buffer.from('made before the hang'));
       const [host] = hostProcesses();
       setShimFault(control, { action: 'hang', fn });
       const started = Date.now();
-      const { result, stallMs } = await loopStall(() => Promise.all(Array.from({ length: 4 }, () => failure(store.encryptBlobPayload(m, payload(m), Buffer.from('hangs'))))));
+      const { result, stallMs } = await loopStall(() => Promise.all(Array.from({ length: 4 }, () => failure(store.encryptBlobPayload(m, payloadFor(m), Buffer.from('hangs'))))));
       const took = Date.now() - started;
       expect(took).toBeGreaterThanOrEqual(DEADLINE_MS - 50);
       expect(took).toBeLessThan(DEADLINE_MS + 5_000);
@@ -101,7 +95,7 @@ describe('a device that hangs, crashes or fails', () => {
       await waitFor(() => !alive(host!));
       // From now on the store answers at once.
       const quick = Date.now();
-      const again = await failure(store.encryptBlobPayload(m, payload(m), Buffer.from('at once')));
+      const again = await failure(store.encryptBlobPayload(m, payloadFor(m), Buffer.from('at once')));
       expect(isKmsError(again) && again.code).toBe('KeyUnavailable');
       expect(Date.now() - quick).toBeLessThan(500);
       // The device answers again: closing the failed store and connecting starts a new host.
@@ -118,7 +112,7 @@ describe('a device that hangs, crashes or fails', () => {
     const m = await newKey(store);
     setShimFault(control, { action: 'hang', fn: 'C_Encrypt' });
     const started = Date.now();
-    const waiting = failure(store.encryptBlobPayload(m, payload(m), Buffer.from('waits on the device')));
+    const waiting = failure(store.encryptBlobPayload(m, payloadFor(m), Buffer.from('waits on the device')));
     await new Promise((r) => setTimeout(r, 100));
     // C_GenerateRandom on another session, answered while C_Encrypt is stuck on the host's thread pool.
     expect(await store.generateRandom(16)).toHaveLength(16);
@@ -132,7 +126,7 @@ describe('a device that hangs, crashes or fails', () => {
   it('fails the store at once when the library crashes (SIGSEGV in C_Decrypt), and Kura goes on', async () => {
     const store = await connected();
     const m = await newKey(store);
-    const p = payload(m);
+    const p = payloadFor(m);
     const sealed = await store.encryptBlobPayload(m, p, Buffer.from('survives the crash'));
     const [host] = hostProcesses();
     setShimFault(control, { action: 'crash', fn: 'C_Decrypt' });
@@ -153,7 +147,7 @@ describe('a device that hangs, crashes or fails', () => {
     const m = await newKey(store);
     const [host] = hostProcesses();
     setShimFault(control, { action: 'fail', fn: 'C_Encrypt' });
-    const e = await failure(store.encryptBlobPayload(m, payload(m), Buffer.from('device error')));
+    const e = await failure(store.encryptBlobPayload(m, payloadFor(m), Buffer.from('device error')));
     expect(isKmsError(e) && e.code, String(e)).toBe('KeyUnavailable');
     expect(store.connectionState()).toBe('FAILED');
     expect(alive(host!)).toBe(true);
@@ -170,7 +164,7 @@ describe('a device that hangs, crashes or fails', () => {
     expect(store.connectionState()).toBe('FAILED');
     expect(again.connectionState()).toBe('CONNECTED');
     const m = await newKey(again);
-    const p = payload(m);
+    const p = payloadFor(m);
     expect((await again.decryptBlobPayload(m, p, await again.encryptBlobPayload(m, p, Buffer.from('on a new host')))).toString()).toBe('on a new host');
   });
 

@@ -8,11 +8,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VENDORS, type Vendor } from '../../../main/devices/pkcs11/vendors.js';
 import { connectHsmKeyStore, type HsmKeyStore } from '../../../main/keystores/hsm/index.js';
-import type { StoredMaterial } from '../../../main/keystores/key-store.js';
-import { blobAad, blobKeyDerivation, encodeHeader, NONCE_BYTES } from '../../../main/kms/ciphertext.js';
 import { alive, hostProcesses, waitFor } from '../../support/processes.js';
 import { hsmHarness, softHsm } from '../../support/tokens.js';
-import { keyStoreContract } from '../contract.js';
+import { keyStoreContract, payloadFor, stored } from '../contract.js';
 
 const softHsmRow = VENDORS.find((v) => v.name === 'SoftHSM') as { -readonly [K in keyof Vendor]: Vendor[K] };
 softHsmRow.inProcess = false;
@@ -25,14 +23,6 @@ afterAll(() => env.cleanup());
 
 keyStoreContract('HsmKeyStore (SoftHSM2 in a host process)', () => hsmHarness(config(contractToken.label, contractToken.pin)));
 
-function material(keyId: string, g: Pick<StoredMaterial, 'materialId' | 'ref'>): StoredMaterial {
-  return { keyId, keySpec: 'SYMMETRIC_DEFAULT', materialId: g.materialId, ref: g.ref, publicKey: null };
-}
-
-function payload(m: StoredMaterial, context: Record<string, string>) {
-  const header = encodeHeader(m.keyId, m.materialId, randomBytes(NONCE_BYTES));
-  return { version: 2 as const, header, derivation: blobKeyDerivation({ version: 2, header }), iv: randomBytes(12), aad: blobAad(header, context) };
-}
 
 describe('HsmKeyStore on SoftHSM2 in a host process', () => {
   let store: HsmKeyStore;
@@ -46,12 +36,12 @@ describe('HsmKeyStore on SoftHSM2 in a host process', () => {
 
   it('runs two concurrent bursts of 200 encryptions over its session pool, and every blob opens', async () => {
     const keyId = randomUUID();
-    const m = material(keyId, await store.generate(keyId, 'SYMMETRIC_DEFAULT'));
+    const m = stored(keyId, 'SYMMETRIC_DEFAULT', await store.generate(keyId, 'SYMMETRIC_DEFAULT'));
     let most = 0;
     const burst = () =>
       Promise.all(
         Array.from({ length: 200 }, async (_, i) => {
-          const p = payload(m, { i: String(i) });
+          const p = payloadFor(m, { i: String(i) });
           const plaintext = randomBytes(i % 64);
           const sealed = await store.encryptBlobPayload(m, p, plaintext);
           most = Math.max(most, store.sessionStats().busy);
@@ -81,8 +71,8 @@ describe('HsmKeyStore on SoftHSM2 in a host process', () => {
 
   it('reads a tampered blob as a bad tag, not as a failed token', async () => {
     const keyId = randomUUID();
-    const m = material(keyId, await store.generate(keyId, 'SYMMETRIC_DEFAULT'));
-    const p = payload(m, {});
+    const m = stored(keyId, 'SYMMETRIC_DEFAULT', await store.generate(keyId, 'SYMMETRIC_DEFAULT'));
+    const p = payloadFor(m, {});
     const sealed = await store.encryptBlobPayload(m, p, Buffer.from('tamper with me'));
     sealed[0]! ^= 1;
     const e = await store.decryptBlobPayload(m, p, sealed).catch((x: unknown) => x);
@@ -100,8 +90,8 @@ describe('HsmKeyStore on SoftHSM2 in a host process', () => {
     const [firstHost] = hostProcesses();
     expect(firstHost).toBeDefined();
     const keyId = randomUUID();
-    const m = material(keyId, await first.generate(keyId, 'SYMMETRIC_DEFAULT'));
-    const p = payload(m, {});
+    const m = stored(keyId, 'SYMMETRIC_DEFAULT', await first.generate(keyId, 'SYMMETRIC_DEFAULT'));
+    const p = payloadFor(m, {});
     const sealed = await first.encryptBlobPayload(m, p, Buffer.from('across hosts'));
     await first.close();
     await waitFor(() => !alive(firstHost!));
