@@ -18,10 +18,12 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { printHelpAndExit } from './lib.mjs';
 import { gcm } from '@noble/ciphers/aes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '1' }, json: { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '1' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
+if (opts.help) printHelpAndExit(import.meta.url);
 const SECONDS = Number(opts.seconds);
 const ROUNDS = 5;
 

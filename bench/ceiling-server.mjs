@@ -8,6 +8,9 @@
 import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { verifySigV4 } from '../dist/sigv4/verify.js';
+import { printHelpAndExit } from './lib.mjs';
+
+if (process.argv.includes('--help')) printHelpAndExit(import.meta.url);
 
 const ACCESS_KEY_ID = process.env.CEILING_ACCESS_KEY_ID ?? '';
 const SECRET = process.env.CEILING_SECRET_ACCESS_KEY ?? '';

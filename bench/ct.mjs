@@ -18,9 +18,11 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { printHelpAndExit } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opts } = parseArgs({ options: { samples: { type: 'string', default: '200000' }, json: { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({ options: { samples: { type: 'string', default: '200000' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
+if (opts.help) printHelpAndExit(import.meta.url);
 const SAMPLES = Number(opts.samples);
 const THRESHOLD = 4.5;
 

@@ -25,13 +25,15 @@
 // side by side and are measured in turns, point by point, for several rounds; each figure is the median
 // of its rounds (as bench:kms does, so that a slow minute of the machine does not land on one server only).
 //
-// Usage: npm run bench:xks [-- --seconds N] [--rounds R] [--json] [--servers kura,kura-hsm,ceiling] [--xks-rate N] [--cpu-prof DIR]
+// Usage: npm run bench:xks [-- --seconds N] [--rounds R] [--json] [--servers kura,kura-hsm,ceiling] [--xks-rate N] [--cpu-prof DIR] [--sizes 32,4096] [--concurrency 10,50]
 //   --seconds N   measured seconds per point and round, after a 1 s warm-up (default 3)
 //   --rounds R    rounds of every point on every server; medians are reported (default 3)
 //   --json        print the raw results as JSON instead of the table
 //   --servers     which servers to run (default all three)
 //   --xks-rate N  Kura's per-store XKS throttle (KURA_XKS_RATE; default 1000000); 1800 shows AWS's quota
 //   --cpu-prof D  run Kura under `node --cpu-prof --cpu-prof-dir D` (the profile is written when it stops)
+//   --sizes L     plaintext sizes in bytes, comma-separated (default 32,4096; the goals are set for these)
+//   --concurrency L  connections per point, comma-separated (default 10,50)
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -61,8 +63,6 @@ import {
   waitForStdout,
 } from './lib.mjs';
 
-const SIZES = [32, 4096];
-const CONCURRENCIES = [10, 50];
 const WARMUP_MS = 1_000;
 const GOAL_REQ_PER_SEC = 5_000;
 const GOAL_P99_MS = 20;
@@ -80,12 +80,22 @@ const { values: flags } = parseArgs({
     servers: { type: 'string', default: 'kura,kura-hsm,ceiling' },
     'xks-rate': { type: 'string', default: '1000000' },
     'cpu-prof': { type: 'string' },
+    sizes: { type: 'string', default: '32,4096' },
+    concurrency: { type: 'string', default: '10,50' },
     help: { type: 'boolean', default: false },
   },
   strict: true,
 });
 if (flags.help) printHelpAndExit(import.meta.url);
 const SECONDS = secondsFlag(flags.seconds);
+/** A comma-separated list of whole numbers from `min` to `max` (--sizes, --concurrency). */
+function listFlag(name, raw, min, max) {
+  const list = raw.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < min || n > max)) throw new Error(`--${name} takes whole numbers from ${min} to ${max}, comma-separated, not "${raw}"`);
+  return list;
+}
+const SIZES = listFlag('sizes', flags.sizes, 1, 4300);
+const CONCURRENCIES = listFlag('concurrency', flags.concurrency, 1, 500);
 const ROUNDS = Number(flags.rounds);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 20) throw new Error(`--rounds must be a whole number from 1 to 20, not "${flags.rounds}"`);
 const XKS_RATE = Number(flags['xks-rate']);
