@@ -17,8 +17,9 @@
 // Encrypt with a verifying decrypt is one call, and a call admitted is never throttled halfway. Health is
 // a deep check per store — a test encryption and decryption under a key made for it: in memory for the
 // standard key store, on the token for a store on an HSM (made with the store, so that a check leaves
-// nothing behind) — whose report is cached for at most a minute. It names the store's HSM ACTIVE when the
-// test round-trips, UNAVAILABLE when its token cannot be reached or logged in to, DEGRADED otherwise.
+// nothing behind). It names the store's HSM ACTIVE when the test round-trips, UNAVAILABLE when its token
+// cannot be reached or logged in to, DEGRADED otherwise; ./xks-health.ts runs the checks, one per store at
+// a time, and keeps their reports for at most a minute, refreshing them ahead.
 //
 // Stores, credentials (their secrets opened) and keys are read through caches, since every XKS call
 // needs all three and one Encrypt reads its key up to three times; like the key directory's, they are
@@ -46,6 +47,7 @@ import type { HsmRecord, Store, XksKeyRecord, XksStoreRecord } from '../store/in
 import type { ConnectedHsm, HsmConnector } from './custom-key-stores.js';
 import type { KeyDirectory, OperatorCall } from './key-directory.js';
 import { RecordCache } from './record-cache.js';
+import { XksHealthReports, type HealthReport, type HealthStatus } from './xks-health.js';
 import { xksPinAad, XksHsmTokens } from './xks-hsm-tokens.js';
 
 export type XksKeyUsage = 'ENCRYPT' | 'DECRYPT';
@@ -120,8 +122,6 @@ export interface XksProxyDeps {
   requestsPerSecond?: number;
 }
 
-type HealthStatus = 'ACTIVE' | 'DEGRADED' | 'UNAVAILABLE';
-type HealthReport = { ekmVendor: string; ekmFleetDetails: { id: string; model: string; healthStatus: HealthStatus }[] };
 
 /** A store's HSM, made on the token when the store is made: a connection kept until the store is written or given up. */
 interface MadeOnHsm {
@@ -132,15 +132,12 @@ interface MadeOnHsm {
 
 const SEALED_MESSAGE = 'Kura is sealed: its key manager is not available until it is unsealed.';
 
-/** How long a deep health check's report is served from the cache (the issue: at most one minute). */
-export const HEALTH_CACHE_MS = 60_000;
-
 export class XksProxy {
   private readonly rate: number;
   /** Per store: tokens left and when they were counted. */
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  /** Per store: its last deep health check's report. */
-  private readonly healthCache = new Map<string, { report: HealthReport; at: number }>();
+  /** Per store: its deep health checks, and the report they last gave (./xks-health.ts). */
+  private readonly healthReports: XksHealthReports;
   /** A material made in memory for the standard key store's health checks only (never stored); forgotten when the appliance seals. */
   private testMaterial: StoredMaterial | undefined;
   private readonly tokens: XksHsmTokens;
@@ -154,9 +151,10 @@ export class XksProxy {
   constructor(private readonly deps: XksProxyDeps) {
     this.rate = deps.requestsPerSecond ?? 1_800;
     this.tokens = new XksHsmTokens({ store: deps.store, connector: deps.hsmConnector, root: deps.root, log: deps.log });
+    this.healthReports = new XksHealthReports({ clock: deps.clock, log: deps.log, check: (storeId) => this.deepCheck(storeId) });
     deps.root.onSeal(() => {
       this.testMaterial = undefined;
-      this.healthCache.clear();
+      this.healthReports.forget();
       this.secretCache.clear();
     });
   }
@@ -347,7 +345,7 @@ export class XksProxy {
           return { result: store, details: { xksStoreId: storeId } };
         },
         after: async (store) => {
-          this.healthCache.delete(storeId);
+          this.healthReports.forget(storeId);
           this.buckets.delete(storeId);
           if (store.hsmId === null) return;
           // Its own connection is the last use of the PIN: destroy the health check key on it, then close it.
@@ -576,14 +574,15 @@ export class XksProxy {
 
   async health(storeId: string): Promise<Outcome<HealthReport>> {
     if (!this.admit(storeId)) return this.throttled();
-    const now = this.deps.clock.nowMs();
-    const cached = this.healthCache.get(storeId);
-    if (cached && now - cached.at < HEALTH_CACHE_MS) return ok(cached.report);
+    const report = await this.healthReports.report(storeId);
+    return report ? ok(report) : fail('Internal', `No XKS proxy store ${storeId}.`);
+  }
+
+  /** One deep check of a store's key manager (./xks-health.ts decides when); undefined for a store that does not exist. */
+  private async deepCheck(storeId: string): Promise<HealthReport | undefined> {
     const s = await this.cachedStoreById(storeId);
-    if (!s) return fail('Internal', `No XKS proxy store ${storeId}.`);
-    const report = { ekmVendor: 'Kura', ekmFleetDetails: [s.hsmId === null ? await this.standardCheck() : await this.hsmCheck(s, s.hsmId)] };
-    this.healthCache.set(storeId, { report, at: now });
-    return ok(report);
+    if (!s) return undefined;
+    return { ekmVendor: 'Kura', ekmFleetDetails: [s.hsmId === null ? await this.standardCheck() : await this.hsmCheck(s, s.hsmId)] };
   }
 
   /** A test encryption and decryption that must give back what it sealed. */

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HEALTH_CACHE_MS } from '../../main/kms/xks-proxy.js';
+import { HEALTH_CACHE_MS } from '../../main/kms/xks-health.js';
 import type { HsmRecord } from '../../main/store/index.js';
 import { kmsCode, kmsError, openDomain, type Domain } from '../support/domain.js';
 import { FakeHsms } from '../support/fake-hsm.js';
