@@ -7,6 +7,12 @@
 // Every request gets an answer in the spec's error shape, whatever is thrown, and is recorded once
 // through the audit port (request metadata, never plaintext); a successful call whose record fails
 // is answered InternalException, so nothing is served unaudited.
+// AWS KMS gives up on a proxy that has not answered within 250 ms ("GetHealthStatus", KMS
+// considerations). A route's work on the key manager (a token that stopped answering, a slow deep health
+// check) therefore has XKS_ANSWER_DEADLINE_MS to finish; past it, the call answers
+// DependencyTimeoutException, which KMS reports as the proxy's dependency timing out, rather than
+// leaving KMS to time out on a proxy that says nothing. The work itself goes on (a call on a token cannot
+// be taken back): what it gives later is dropped, and a request's plaintext is wiped only once it ends.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { isKmsError } from '../../common/errors.js';
@@ -27,6 +33,8 @@ export const XKS_SIGV4_SERVICE = 'kms-xks-proxy';
 const DEFAULT_PROXY_MODEL = 'Kura XKS proxy';
 /** Bound on caller-supplied strings kept in a record (ARNs may be 2,048 characters). */
 const RECORD_FIELD_LIMIT = 2048;
+/** How long a route's work may take: AWS KMS's 250 ms, less 50 ms for the network and TLS in between. */
+export const XKS_ANSWER_DEADLINE_MS = 200;
 
 /** One XKS call as the audit log keeps it: who, what, which store and key, how it ended. */
 export interface XksCallRecord {
@@ -57,6 +65,8 @@ export interface XksEndpointDeps {
   audit: XksAuditSink;
   /** GetHealthStatus's xksProxyModel: product and version. */
   proxyModel?: string;
+  /** How long a route's work may take before the call answers DependencyTimeoutException (default XKS_ANSWER_DEADLINE_MS). */
+  answerDeadlineMs?: number;
 }
 
 const METHOD_NOT_ALLOWED = Symbol('method not allowed');
@@ -128,26 +138,38 @@ async function serve(deps: XksEndpointDeps, req: RawRequest, call: XksCallRecord
   const body = parseBody(req.body);
   remember(call, body);
   const keyCtx = { backend: deps.backend, storeId: store.storeId, externalKeyId: target.externalKeyId ?? '' };
+  const within = <T>(work: Promise<T>) => answerWithin(deps.answerDeadlineMs ?? XKS_ANSWER_DEADLINE_MS, work);
   switch (target.operation) {
     case 'GetHealthStatus': {
       decodeGetHealthStatus(body);
-      return JSON.stringify(await getHealthStatus({ backend: deps.backend, storeId: store.storeId, proxyModel: deps.proxyModel ?? DEFAULT_PROXY_MODEL }));
+      return JSON.stringify(await within(getHealthStatus({ backend: deps.backend, storeId: store.storeId, proxyModel: deps.proxyModel ?? DEFAULT_PROXY_MODEL })));
     }
     case 'GetKeyMetadata': {
       decodeGetKeyMetadata(body);
-      return JSON.stringify(await getKeyMetadata(keyCtx));
+      return JSON.stringify(await within(getKeyMetadata(keyCtx)));
     }
     case 'Encrypt': {
       const decoded = decodeEncrypt(body);
-      try {
-        return base64MembersJson(await encrypt(keyCtx, decoded));
-      } finally {
-        decoded.plaintext.fill(0);
-      }
+      // Wiped when the encryption ends, which may be after the call was answered.
+      const work = encrypt(keyCtx, decoded).finally(() => decoded.plaintext.fill(0));
+      return base64MembersJson(await within(work));
     }
     case 'Decrypt': {
-      return base64MembersJson(await decrypt(keyCtx, decodeDecrypt(body)));
+      return base64MembersJson(await within(decrypt(keyCtx, decodeDecrypt(body))));
     }
+  }
+}
+
+/** `work`'s result, or DependencyTimeoutException once `ms` have passed (the work goes on; its result is dropped). */
+async function answerWithin<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new XksError('DependencyTimeoutException', `The key manager did not answer within ${ms} ms (AWS KMS waits 250 ms for the proxy).`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

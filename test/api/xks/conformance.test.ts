@@ -26,7 +26,9 @@ interface FakeKey extends XksKeyDescription {
 /** An XKS backend in memory: AES-256-GCM with node:crypto, with failures that tests can inject. */
 class InMemoryXksBackend implements XksBackend {
   readonly keys = new Map<string, FakeKey>();
-  inject: { failure: XksBackendFailure } | { throws: true } | { corrupt: true } | undefined;
+  inject: { failure: XksBackendFailure } | { throws: true } | { corrupt: true } | { stall: Promise<void> } | undefined;
+  /** What the last encrypt was given, as it was when it ran. */
+  lastPlaintext: Buffer | undefined;
   health_: XksHealthReport = { ekmVendor: 'Fake HSM Co', ekmFleetDetails: [{ id: 'hsm-1', model: 'Fake HSM 1.0', healthStatus: 'ACTIVE' }] };
   private readonly store: XksStoreAccess = {
     storeId: 'store-1',
@@ -46,6 +48,8 @@ class InMemoryXksBackend implements XksBackend {
     const inject = this.inject;
     if (inject && 'throws' in inject) return Promise.reject(new Error('boom: secret detail'));
     if (inject && 'failure' in inject) return Promise.resolve({ ok: false, failure: inject.failure, message: `injected ${inject.failure}` });
+    // A key manager that answers only once the test lets it.
+    if (inject && 'stall' in inject) return inject.stall.then(run);
     return Promise.resolve(run());
   }
 
@@ -64,6 +68,7 @@ class InMemoryXksBackend implements XksBackend {
     return this.gate(() => {
       const k = this.key(storeId, id);
       if (!k) return { ok: false, failure: 'KeyNotFound', message: 'gone' };
+      this.lastPlaintext = Buffer.from(input.plaintext);
       const iv = randomBytes(12);
       const c = createCipheriv('aes-256-gcm', k.material, iv).setAAD(input.aad);
       const ciphertext = Buffer.concat([c.update(input.plaintext), c.final()]);
@@ -188,6 +193,49 @@ describe('XKS proxy routes', () => {
     const r = await call(`${ROOT}/keys/both/encrypt`, encryptBody(randomBytes(32), { ciphertextDataIntegrityValueAlgorithm: 'SHA_256' }));
     expect([r.status, r.json.errorName]).toEqual([500, 'InternalException']);
     expect(r.json).not.toHaveProperty('ciphertext');
+  });
+
+  describe('a key manager that does not answer within the deadline (AWS KMS waits 250 ms)', () => {
+    let release: () => void;
+    beforeEach(() => {
+      deps.answerDeadlineMs = 50;
+      backend.inject = { stall: new Promise<void>((resolve) => (release = resolve)) };
+    });
+
+    const routes: [string, string, () => unknown][] = [
+      ['GetHealthStatus', 'health', () => ({ requestMetadata: HEALTH_META })],
+      ['GetKeyMetadata', 'keys/both/metadata', () => ({ requestMetadata: META })],
+      ['Encrypt', 'keys/both/encrypt', () => encryptBody(Buffer.from('plaintext'))],
+      ['Decrypt', 'keys/both/decrypt', () => decryptBody({ ciphertext: b64('x'), initializationVector: b64(randomBytes(12)), authenticationTag: b64(randomBytes(16)) })],
+    ];
+    for (const [operation, route, body] of routes) {
+      it(`${operation} answers DependencyTimeoutException (503) at the deadline, audited once`, async () => {
+        const started = performance.now();
+        const r = await call(`${ROOT}/${route}`, body());
+        expect([r.status, r.json.errorName], JSON.stringify(r.json)).toEqual([503, 'DependencyTimeoutException']);
+        expect(r.json.errorMessage).toMatch(/did not answer within 50 ms/);
+        expect(performance.now() - started).toBeLessThan(1_000);
+        expect(records).toEqual([expect.objectContaining({ operation, outcome: 'error', errorName: 'DependencyTimeoutException' })]);
+        // The key manager answers late: nothing more is recorded or answered.
+        release();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(records).toHaveLength(1);
+      });
+    }
+
+    it("wipes an Encrypt's plaintext only once the key manager is done with it", async () => {
+      const r = await call(`${ROOT}/keys/both/encrypt`, encryptBody(Buffer.from('still needed')));
+      expect(r.json.errorName).toBe('DependencyTimeoutException');
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(backend.lastPlaintext?.toString()).toBe('still needed');
+    });
+
+    it('answers as usual when the key manager is back in time', async () => {
+      release();
+      const sealed = await encrypt('both', Buffer.from('on time'));
+      expect((await decrypt('both', decryptBody(sealed))).json.plaintext).toBe(b64('on time'));
+    });
   });
 
   it('GetHealthStatus reports the proxy and each key manager', async () => {
