@@ -15,6 +15,7 @@ export const SHIM_CONTROL_ENV = 'KURA_SHIM_CONTROL';
 
 /** The functions whose calls the shim checks against the control file; '*' means all of them. */
 export const SHIM_FAULT_FUNCTIONS = [
+  'C_Initialize',
   'C_GetTokenInfo',
   'C_GetSlotList',
   'C_OpenSession',

@@ -153,11 +153,14 @@ export class ModuleHost implements Cryptoki {
     watchExit();
   }
 
-  /** Starts a host for a library (a path checked already: ./module-path.ts). Throws Error if it cannot load it. */
+  /**
+   * Starts a host for a library (a path checked already: ./module-path.ts). Throws Error if it cannot
+   * load it, Pkcs11CallError ('token-absent') if loading it does not end within HOST_START_DEADLINE_MS.
+   */
   static start(library: string, opts: { deadlineMs?: number } = {}): Promise<ModuleHost> {
     const host = new ModuleHost(launcher(hostScript(), [library], hostEnvironment()), library, opts.deadlineMs ?? TOKEN_CALL_DEADLINE_MS);
     return new Promise<ModuleHost>((resolve, reject) => {
-      const timer = setTimeout(() => host.stop(`it did not load within ${seconds(HOST_START_DEADLINE_MS)}`), HOST_START_DEADLINE_MS);
+      const timer = setTimeout(() => host.stop(`it did not load within ${seconds(HOST_START_DEADLINE_MS)}`, { answering: false }), HOST_START_DEADLINE_MS);
       host.starting = { resolve: () => resolve(host), reject, timer };
     });
   }
@@ -231,8 +234,13 @@ export class ModuleHost implements Cryptoki {
     else p.resolve(withBuffers(m.value));
   }
 
-  /** The host is stuck or dead: kill it, and fail what waits on it and everything after. */
-  private stop(why: string): void {
+  /**
+   * The host is stuck or dead: kill it, and fail what waits on it and everything after. A host that does
+   * not answer while loading its library (`answering: false`) fails its start as a token that does not
+   * answer, as a call past its deadline does: a library that waits that long at load is waiting on its
+   * device or its daemon. Any other failure to start says the library cannot be used.
+   */
+  private stop(why: string, opts: { answering?: boolean } = {}): void {
     if (this.gone !== undefined) return;
     const starting = this.starting;
     this.starting = undefined;
@@ -240,7 +248,9 @@ export class ModuleHost implements Cryptoki {
     this.kill();
     if (starting) {
       clearTimeout(starting.timer);
-      starting.reject(new Error(`${this.library} cannot be used: ${why}.`));
+      starting.reject(
+        opts.answering === false ? new Pkcs11CallError(`loading ${this.library}`, undefined, 'token-absent', why) : new Error(`${this.library} cannot be used: ${why}.`),
+      );
     }
   }
 

@@ -16,6 +16,7 @@ import type { Logger } from '../../common/log.js';
 import {
   findToken,
   meaningOf,
+  TOKEN_GONE,
   ModulePathError,
   Pkcs11Module,
   Pkcs11Session,
@@ -74,7 +75,14 @@ async function leaseModule(config: HsmTokenConfig, callDeadlineMs: number | unde
     return await Pkcs11Module.acquire({ modulePath: config.modulePath, libraryParameters: config.libraryParameters, callDeadlineMs });
   } catch (e) {
     if (e instanceof ModulePathError) throw new HsmConnectionError('CLUSTER_NOT_FOUND', e.message);
-    const why = e instanceof Error && !meaningOf(e) ? e.message : `its C_Initialize failed (${e instanceof Error ? e.message : 'unknown error'})`;
+    const meaning = meaningOf(e);
+    // A module whose device does not answer, or fails, while it loads or initialises (a call past its
+    // deadline, CKR_DEVICE_ERROR) reads as it would mid-use: a token that is not there, or a device
+    // error; not a module that cannot be used.
+    if (meaning !== undefined && meaning !== 'cryptoki-state' && TOKEN_GONE.has(meaning)) {
+      throw new HsmConnectionError(connectionCodeOf(meaning), `The device behind the PKCS#11 module ${config.modulePath} did not work while the module started (${(e as Error).message}).`);
+    }
+    const why = e instanceof Error && !meaning ? e.message : `its C_Initialize failed (${e instanceof Error ? e.message : 'unknown error'})`;
     throw new HsmConnectionError('CLUSTER_NOT_FOUND', `The PKCS#11 module ${config.modulePath} cannot be used: ${why}`);
   }
 }

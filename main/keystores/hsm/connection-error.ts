@@ -2,7 +2,8 @@
 // (KMS API, DescribeCustomKeyStores), read for a PKCS#11 token instead of a CloudHSM cluster:
 //
 //   CLUSTER_NOT_FOUND           the module file is refused (path rules) or cannot be loaded/initialised
-//   INSUFFICIENT_CLOUDHSM_HSMS  no token with the label; or the token went away (removed, not present)
+//   INSUFFICIENT_CLOUDHSM_HSMS  no token with the label; or the token went away (removed, not present,
+//                               not answering: mid-use, or while its module loads or initialises)
 //   INVALID_CREDENTIALS         the user PIN is wrong
 //   USER_LOCKED_OUT             the user PIN is locked (too many wrong PINs) or expired
 //   USER_LOGGED_IN              the user is logged in to the token already (another store of this process)

@@ -6,7 +6,8 @@
 //   the event loop never stops, the host is killed, the key store turns FAILED (AWS's INSUFFICIENT_CLOUDHSM_HSMS) and answers at once from then
 //   on; reconnecting starts a new host and works;
 // - a crash in the library fails the store at once, and Kura's process goes on;
-// - a connect whose login hangs fails within the deadline and leaves no host behind;
+// - a connect whose login, or whose module's C_Initialize, hangs fails within the deadline as a token
+//   that does not answer (INSUFFICIENT_CLOUDHSM_HSMS) and leaves no host behind;
 // - a host stuck in a call is killed when Kura's process exits, and ends when it is killed.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -176,6 +177,20 @@ describe('a device that hangs, crashes or fails', () => {
     expect(e).toBeInstanceOf(HsmConnectionError);
     expect((e as HsmConnectionError).code).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
     await waitFor(() => hostProcesses().length === 0);
+    setShimFault(control, null);
+    await connected();
+  }, DEADLINE_MS + 20_000);
+
+  it('fails a connect whose C_Initialize hangs as a token that does not answer, or fails as a device error, not as a module that cannot be used; the next connect works', async () => {
+    setShimFault(control, { action: 'hang', fn: 'C_Initialize' });
+    const e = await failure(connect());
+    expect(e).toBeInstanceOf(HsmConnectionError);
+    expect([(e as HsmConnectionError).code, (e as HsmConnectionError).message]).toEqual(['INSUFFICIENT_CLOUDHSM_HSMS', expect.stringMatching(/did not work while the module started.*did not answer within 1\.5 s/)]);
+    await waitFor(() => hostProcesses().length === 0);
+    // A device error there reads as one mid-use does.
+    setShimFault(control, { action: 'fail', fn: 'C_Initialize' });
+    const refused = await failure(connect());
+    expect([(refused as HsmConnectionError).code, (refused as HsmConnectionError).message]).toEqual(['INTERNAL_ERROR', expect.stringMatching(/did not work while the module started.*CKR_DEVICE_ERROR/)]);
     setShimFault(control, null);
     await connected();
   }, DEADLINE_MS + 20_000);

@@ -12,8 +12,8 @@
  *                      C_GetFunctionList answers CKR_GENERAL_ERROR (the reason goes to stderr).
  *   KURA_SHIM_CONTROL  path of the control file; unset means no faults, ever.
  *
- * The control file is read (open, read, close; nothing cached) before each of C_GetTokenInfo,
- * C_GetSlotList, C_OpenSession, C_CloseSession, C_Login, C_Logout, C_FindObjectsInit, C_FindObjects,
+ * The control file is read (open, read, close; nothing cached) before each of C_Initialize,
+ * C_GetTokenInfo, C_GetSlotList, C_OpenSession, C_CloseSession, C_Login, C_Logout, C_FindObjectsInit, C_FindObjects,
  * C_GetAttributeValue, C_GenerateKey, C_DeriveKey, C_EncryptInit, C_Encrypt, C_DecryptInit,
  * C_Decrypt, C_DestroyObject and C_GenerateRandom. It holds one line, `ACTION FUNCTION`:
  *   ACTION    hang   block the calling thread forever (never returns);
@@ -263,7 +263,7 @@ static CK_RV inject(const char *fn)
   }
 
 /* General purpose */
-FORWARD(C_Initialize, (CK_VOID_PTR pInitArgs), (pInitArgs))
+GUARDED(C_Initialize, (CK_VOID_PTR pInitArgs), (pInitArgs))
 FORWARD(C_Finalize, (CK_VOID_PTR pReserved), (pReserved))
 
 static void blank_pad(CK_UTF8CHAR *field, size_t size, const char *text)
