@@ -122,7 +122,6 @@ export interface XksProxyDeps {
   requestsPerSecond?: number;
 }
 
-
 /** A store's HSM, made on the token when the store is made: a connection kept until the store is written or given up. */
 interface MadeOnHsm {
   hsm: ConnectedHsm;
