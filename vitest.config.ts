@@ -6,6 +6,8 @@ export default defineConfig({
   plugins: [vue()],
   test: {
     include: ['test/**/*.test.ts'],
+    // One temporary directory per run, removed when it ends (test/support/temp-root.ts).
+    globalSetup: ['./test/support/temp-root.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Integration suites start real server processes; two cores, so keep forks few.
