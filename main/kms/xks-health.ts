@@ -24,9 +24,8 @@ export type HealthReport = { ekmVendor: string; ekmFleetDetails: { id: string; m
 
 export class XksHealthReports {
   private readonly reports = new Map<string, { report: HealthReport; at: number }>();
+  /** Per store, its check running now; a check stores its report only while it is still the one here. */
   private readonly running = new Map<string, Promise<HealthReport | undefined>>();
-  /** Bumped by forget(): a check started before it stores nothing. */
-  private generation = 0;
 
   constructor(
     private readonly deps: {
@@ -50,7 +49,6 @@ export class XksHealthReports {
 
   /** Drops one store's report, or every report; checks running now store nothing, and later calls do not wait for them. */
   forget(storeId?: string): void {
-    this.generation += 1;
     if (storeId === undefined) {
       this.reports.clear();
       this.running.clear();
@@ -64,13 +62,13 @@ export class XksHealthReports {
   private checking(storeId: string): Promise<HealthReport | undefined> {
     const running = this.running.get(storeId);
     if (running) return running;
-    const generation = this.generation;
     const startedAt = this.deps.clock.nowMs();
-    const check = this.deps
+    const check: Promise<HealthReport | undefined> = this.deps
       .check(storeId)
       .then(
         (report) => {
-          if (report && generation === this.generation) this.reports.set(storeId, { report, at: startedAt });
+          // Forgotten meanwhile (forget() took it off `running`): its report may no longer hold.
+          if (report && this.running.get(storeId) === check) this.reports.set(storeId, { report, at: startedAt });
           return report;
         },
         (e: unknown) => {

@@ -91,12 +91,12 @@ describe('an XKS proxy store whose device stops answering', () => {
     // The appliance goes on serving every other key meanwhile.
     expect(await roundTrip(standardStore, standardKey, 'beside')).toBe('beside');
 
-    setShimFault(control, null);
     // The hung C_Encrypt passes its deadline: the host is killed, the store fails, and the health check
-    // that was waiting on the token reports it UNAVAILABLE.
+    // that was waiting on the token reports it UNAVAILABLE (a report served from then on).
     await expect
-      .poll(async () => JSON.parse(JSON.stringify((await xksCall(kura, onHsm, '/health', HEALTH)).json)) as Record<string, unknown>, { timeout: TOKEN_CALL_DEADLINE_MS * 2, interval: 250 })
+      .poll(async () => (await xksCall(kura, onHsm, '/health', HEALTH)).json as unknown, { timeout: TOKEN_CALL_DEADLINE_MS * 2, interval: 250 })
       .toMatchObject({ ekmFleetDetails: [{ id: hsmId, healthStatus: 'UNAVAILABLE' }] });
+    setShimFault(control, null);
     // The next calls connect again, to a new host.
     await expect.poll(() => roundTrip(onHsm, key, 'after'), { timeout: 10_000, interval: 250 }).toBe('after');
     expect(kura.proc.exitCode).toBeNull();

@@ -126,6 +126,15 @@ describe('XKS deep health checks', () => {
     expect(checks.calls.map((c) => c.storeId)).toEqual(['a', 'b', 'a']);
   });
 
+  it("keeps another store's running check when one store is forgotten (deleted)", async () => {
+    const b = health.report('b');
+    health.forget('a');
+    checks.last().answer(report('ACTIVE'));
+    expect(await b).toEqual(report('ACTIVE'));
+    expect(await health.report('b')).toEqual(report('ACTIVE'));
+    expect(checks.calls).toHaveLength(1);
+  });
+
   it('caches no report for a store that does not exist', async () => {
     const none = health.report('gone');
     checks.last().answer(undefined);

@@ -33,7 +33,10 @@ export const XKS_SIGV4_SERVICE = 'kms-xks-proxy';
 const DEFAULT_PROXY_MODEL = 'Kura XKS proxy';
 /** Bound on caller-supplied strings kept in a record (ARNs may be 2,048 characters). */
 const RECORD_FIELD_LIMIT = 2048;
-/** How long a route's work may take: AWS KMS's 250 ms, less 50 ms for the network and TLS in between. */
+/**
+ * How long a route's work on the key manager may take: AWS KMS's 250 ms, less 50 ms for the rest of the
+ * call (the network and TLS, finding the store, SigV4, the body, the audit entry), which is not counted.
+ */
 export const XKS_ANSWER_DEADLINE_MS = 200;
 
 /** One XKS call as the audit log keeps it: who, what, which store and key, how it ended. */
@@ -138,7 +141,11 @@ async function serve(deps: XksEndpointDeps, req: RawRequest, call: XksCallRecord
   const body = parseBody(req.body);
   remember(call, body);
   const keyCtx = { backend: deps.backend, storeId: store.storeId, externalKeyId: target.externalKeyId ?? '' };
-  const within = <T>(work: Promise<T>) => answerWithin(deps.answerDeadlineMs ?? XKS_ANSWER_DEADLINE_MS, work);
+  // An unexpected error of work that was answered already goes to the log, as one in time would.
+  const within = <T>(work: Promise<T>) =>
+    answerWithin(deps.answerDeadlineMs ?? XKS_ANSWER_DEADLINE_MS, work, (late) => {
+      if (!isXksError(late)) internal(deps.log, call, late);
+    });
   switch (target.operation) {
     case 'GetHealthStatus': {
       decodeGetHealthStatus(body);
@@ -160,11 +167,17 @@ async function serve(deps: XksEndpointDeps, req: RawRequest, call: XksCallRecord
   }
 }
 
-/** `work`'s result, or DependencyTimeoutException once `ms` have passed (the work goes on; its result is dropped). */
-async function answerWithin<T>(ms: number, work: Promise<T>): Promise<T> {
+/**
+ * `work`'s result, or DependencyTimeoutException once `ms` have passed. The work goes on: its result is
+ * dropped, and an error it ends with is given to `lateError`.
+ */
+async function answerWithin<T>(ms: number, work: Promise<T>, lateError: (e: unknown) => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new XksError('DependencyTimeoutException', `The key manager did not answer within ${ms} ms (AWS KMS waits 250 ms for the proxy).`)), ms);
+    timer = setTimeout(() => {
+      work.catch(lateError);
+      reject(new XksError('DependencyTimeoutException', `The key manager did not answer within ${ms} ms (AWS KMS waits 250 ms for the proxy).`));
+    }, ms);
   });
   try {
     return await Promise.race([work, deadline]);

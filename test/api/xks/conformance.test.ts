@@ -27,8 +27,8 @@ interface FakeKey extends XksKeyDescription {
 class InMemoryXksBackend implements XksBackend {
   readonly keys = new Map<string, FakeKey>();
   inject: { failure: XksBackendFailure } | { throws: true } | { corrupt: true } | { stall: Promise<void> } | undefined;
-  /** What the last encrypt was given, as it was when it ran. */
-  lastPlaintext: Buffer | undefined;
+  /** The plaintext the last encrypt was given: a copy as it was when it ran, and the buffer itself. */
+  lastPlaintext: { asRun: Buffer; buffer: Buffer } | undefined;
   health_: XksHealthReport = { ekmVendor: 'Fake HSM Co', ekmFleetDetails: [{ id: 'hsm-1', model: 'Fake HSM 1.0', healthStatus: 'ACTIVE' }] };
   private readonly store: XksStoreAccess = {
     storeId: 'store-1',
@@ -68,7 +68,7 @@ class InMemoryXksBackend implements XksBackend {
     return this.gate(() => {
       const k = this.key(storeId, id);
       if (!k) return { ok: false, failure: 'KeyNotFound', message: 'gone' };
-      this.lastPlaintext = Buffer.from(input.plaintext);
+      this.lastPlaintext = { asRun: Buffer.from(input.plaintext), buffer: input.plaintext };
       const iv = randomBytes(12);
       const c = createCipheriv('aes-256-gcm', k.material, iv).setAAD(input.aad);
       const ciphertext = Buffer.concat([c.update(input.plaintext), c.final()]);
@@ -223,12 +223,25 @@ describe('XKS proxy routes', () => {
       });
     }
 
-    it("wipes an Encrypt's plaintext only once the key manager is done with it", async () => {
+    it("wipes an Encrypt's plaintext once the key manager is done with it, not before", async () => {
       const r = await call(`${ROOT}/keys/both/encrypt`, encryptBody(Buffer.from('still needed')));
       expect(r.json.errorName).toBe('DependencyTimeoutException');
       release();
       await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(backend.lastPlaintext?.toString()).toBe('still needed');
+      expect(backend.lastPlaintext?.asRun.toString()).toBe('still needed');
+      expect(backend.lastPlaintext?.buffer.equals(Buffer.alloc('still needed'.length))).toBe(true);
+    });
+
+    it('logs an unexpected error of work that was answered already', async () => {
+      const lines: string[] = [];
+      deps.log = createLogger('error', (line) => void lines.push(line));
+      backend.inject = { stall: new Promise<void>((_resolve, reject) => (release = () => reject(new TypeError('late')))) };
+      expect((await call(`${ROOT}/keys/both/metadata`, { requestMetadata: META })).json.errorName).toBe('DependencyTimeoutException');
+      expect(lines).toEqual([]);
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(lines.join('')).toMatch(/xks internal error.*TypeError/);
+      expect(records).toHaveLength(1);
     });
 
     it('answers as usual when the key manager is back in time', async () => {

@@ -3,10 +3,10 @@
 // HOST_START_DEADLINE_MS and fails as a token that does not answer (which connects read as
 // INSUFFICIENT_CLOUDHSM_HSMS and seal mode pkcs11 as KeyUnavailable); a host that says the file is not a
 // PKCS#11 library, or dies while loading it, fails as a library that cannot be used. Real hosts are
-// test/keystores/hsm/device-faults.test.ts's. Its own file: it switches the launcher for this worker.
+// test/keystores/hsm/device-faults.test.ts's.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Pkcs11CallError } from '../../../main/devices/pkcs11/errors.js';
-import { HOST_START_DEADLINE_MS, ModuleHost, setHostLauncher, type HostProcess } from '../../../main/devices/pkcs11/module-host.js';
+import { forkHost, HOST_START_DEADLINE_MS, ModuleHost, setHostLauncher, type HostProcess } from '../../../main/devices/pkcs11/module-host.js';
 
 interface PlayedHost extends HostProcess {
   killed: boolean;
@@ -43,7 +43,10 @@ describe('a module host that is starting', () => {
     });
     vi.useFakeTimers();
   });
-  afterEach(() => vi.useRealTimers());
+  afterEach(() => {
+    vi.useRealTimers();
+    setHostLauncher(forkHost);
+  });
 
   it('is killed when it has not loaded its library within the start deadline, and fails as a token that does not answer', async () => {
     const started = failure(ModuleHost.start('/opt/vendor/libhang.so'));

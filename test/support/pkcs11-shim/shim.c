@@ -13,9 +13,9 @@
  *   KURA_SHIM_CONTROL  path of the control file; unset means no faults, ever.
  *
  * The control file is read (open, read, close; nothing cached) before each of C_Initialize,
- * C_GetTokenInfo, C_GetSlotList, C_OpenSession, C_CloseSession, C_Login, C_Logout, C_FindObjectsInit, C_FindObjects,
- * C_GetAttributeValue, C_GenerateKey, C_DeriveKey, C_EncryptInit, C_Encrypt, C_DecryptInit,
- * C_Decrypt, C_DestroyObject and C_GenerateRandom. It holds one line, `ACTION FUNCTION`:
+ * C_GetTokenInfo, C_GetSlotList, C_OpenSession, C_CloseSession, C_Login, C_Logout,
+ * C_FindObjectsInit, C_FindObjects, C_GetAttributeValue, C_GenerateKey, C_DeriveKey,
+ * C_EncryptInit, C_Encrypt, C_DecryptInit, C_Decrypt, C_DestroyObject and C_GenerateRandom. It holds one line, `ACTION FUNCTION`:
  *   ACTION    hang   block the calling thread forever (never returns);
  *             crash  kill the process with SIGSEGV (handler reset to the default first, so a
  *                    runtime's own SIGSEGV handler cannot catch it);
