@@ -17,6 +17,7 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { KmsError, kmsErrors } from '../common/errors.js';
 import type { Clock } from '../common/clock.js';
+import { Serial } from '../common/serial.js';
 import type { Aead, AeadKey } from '../crypto/aead.js';
 import { constantTimeEqual, randomBytes, zeroize } from '../crypto/bytes.js';
 import { combineShares, decodeShare, encodeShare, ShareError, splitSecret, type Share } from '../crypto/shamir.js';
@@ -78,7 +79,7 @@ export class RootKeyHolder {
   private sealListeners: (() => void)[] = [];
   private initialized = false;
   /** Token calls (init, unseal) run one at a time: PKCS#11 logs in per token and process. */
-  private tokenQueue: Promise<void> = Promise.resolve();
+  private readonly tokenQueue = new Serial();
   private readonly token: RootKeyToken;
 
   constructor(
@@ -220,12 +221,7 @@ export class RootKeyHolder {
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tokenQueue.then(fn, fn);
-    this.tokenQueue = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+    return this.tokenQueue.run(fn);
   }
 
   private async writeSealConfig(

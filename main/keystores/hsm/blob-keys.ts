@@ -11,6 +11,7 @@
 // token's storage), kept by handle in a bounded LRU, so decrypting recent blobs derives nothing either.
 // The login session lives as long as the connection, so no handle outlives its object; every handle is
 // forgotten when the connection ends, fails or is sealed, and a material's when it is destroyed.
+import { Serial } from '../../common/serial.js';
 import { randomBytes } from '../../crypto/bytes.js';
 import type { Pkcs11Session } from '../../devices/pkcs11/index.js';
 import type { Handle } from 'pkcs11js';
@@ -33,7 +34,7 @@ export class BlobKeys {
   private readonly pending = new Map<string, Promise<Handle>>();
   private readonly epochs = new Map<string, Epoch>();
   /** Derivations and destructions on the login session, one at a time (a session is not for concurrent use). */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new Serial();
 
   constructor(
     private readonly deps: {
@@ -118,8 +119,6 @@ export class BlobKeys {
   }
 
   private serially<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(fn);
   }
 }
