@@ -15,6 +15,7 @@ import type { KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
 import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
 import { KmsError, kmsErrors } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
 import type { CustomKeyStoreRecord } from '../store/index.js';
 
 /** AWS's ConnectionErrorCode values of external key stores that Kura can meet (no VPC endpoint services). */
@@ -73,6 +74,8 @@ export interface XksConnectionsDeps {
   /** Where the inner material of external keys lives: the standard key store. */
   standard: KeyStore;
   options?: XksClientOptions;
+  /** Where a proxy's own error messages go (AWS logs them; it does not return them to KMS callers). */
+  log?: Logger;
 }
 
 export class XksConnections {
@@ -110,6 +113,7 @@ export class XksConnections {
       ...(connectTo ? { connectTo } : {}),
       ...(o.ca ? { ca: o.ca } : {}),
       ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      ...(this.deps.log ? { log: this.deps.log } : {}),
     });
   }
 

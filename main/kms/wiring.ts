@@ -85,7 +85,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
   const opDeps = { directory, keys: store.keys, aliases: store.aliases, importTokens: store.importTokens };
   const encryption = new EncryptionOperations(opDeps);
   const connections = new HsmConnections({ store, registry, root, connector: deps.hsmConnector ?? NO_HSM_SUPPORT, log });
-  const xksConnections = new XksConnections({ registry, root, standard: standardStore, ...(deps.xksClient ? { options: deps.xksClient } : {}) });
+  const xksConnections = new XksConnections({ registry, root, standard: standardStore, log, ...(deps.xksClient ? { options: deps.xksClient } : {}) });
   const customKeyStores = new CustomKeyStoreOperations({ ...opDeps, customKeyStores: store.customKeyStores, hsms: store.hsms, connections, xksConnections, xksStores: store.xks });
   const kms = new Kms({
     lifecycle: new LifecycleOperations({ ...opDeps, customKeyStores: store.customKeyStores }),

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import https from 'node:https';
 import tls from 'node:tls';
+import type { Logger } from '../../common/log.js';
 import { signRequest } from '../../sigv4/sign.js';
 
 /** What went wrong with a call, in the terms of AWS's XKS connection error codes. */
@@ -70,6 +71,8 @@ export interface XksClientConfig {
   ca?: readonly string[];
   /** The deadline of each call (AWS: 250 ms). */
   timeoutMs?: number;
+  /** Where the errorMessage of a proxy's error answer goes: the log, never the KMS caller (as AWS KMS does). */
+  log?: Logger;
   nowMs?: () => number;
 }
 
@@ -195,13 +198,18 @@ export class XksClient {
     if ((sealed.iv.length !== 12 && sealed.iv.length !== 16) || sealed.tag.length !== 16 || (sealed.ciphertextMetadata?.length ?? 0) > 20) {
       throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's ciphertext has an IV, tag or ciphertextMetadata of the wrong size.");
     }
-    const cdiv = b64(body, 'ciphertextDataIntegrityValue', true);
-    if (cdiv !== undefined) {
-      const h = createHash('sha256').update(input.aad);
-      if (sealed.ciphertextMetadata) h.update(sealed.ciphertextMetadata);
-      const expected = h.update(sealed.iv).update(sealed.ciphertext).update(sealed.tag).digest();
-      if (!expected.equals(cdiv)) throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's ciphertext data integrity value does not match its ciphertext.");
+    // AES-GCM's ciphertext is as long as its plaintext: a shorter or longer one could never be decrypted.
+    if (sealed.ciphertext.length !== input.plaintext.length) {
+      throw new XksProxyError('INVALID_RESPONSE', `The XKS proxy's ciphertext is ${sealed.ciphertext.length} bytes for ${input.plaintext.length} bytes of plaintext.`);
     }
+    // Asked for, so required (the spec: the proxy MUST return it): it proves the answer whole before the
+    // ciphertext is kept.
+    const cdiv = b64(body, 'ciphertextDataIntegrityValue', true);
+    if (cdiv === undefined) throw new XksProxyError('INVALID_RESPONSE', 'The XKS proxy answered without the ciphertext data integrity value Kura asked for.');
+    const h = createHash('sha256').update(input.aad);
+    if (sealed.ciphertextMetadata) h.update(sealed.ciphertextMetadata);
+    const expected = h.update(sealed.iv).update(sealed.ciphertext).update(sealed.tag).digest();
+    if (!expected.equals(cdiv)) throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's ciphertext data integrity value does not match its ciphertext.");
     return sealed;
   }
 
@@ -287,16 +295,21 @@ export class XksClient {
       if (!isObject(body)) throw new XksProxyError('INVALID_RESPONSE', 'The XKS proxy answered 200 without a JSON object.', undefined, status);
       return body;
     }
-    const errorName = isObject(body) && typeof body.errorName === 'string' ? body.errorName : undefined;
-    const said = isObject(body) && typeof body.errorMessage === 'string' ? `: ${body.errorMessage.slice(0, 300)}` : '';
+    // An errorName is the proxy's word too: one that is not shaped like the spec's names is not repeated.
+    const named = isObject(body) && typeof body.errorName === 'string' ? body.errorName : undefined;
+    const errorName = named === undefined ? undefined : /^[A-Za-z]{1,64}$/.test(named) ? named : 'an unnamed error';
+    // The proxy's own words go to the log only: AWS KMS logs them and returns its own message to callers.
+    if (isObject(body) && typeof body.errorMessage === 'string') {
+      this.config.log?.warn('xks proxy error', { uriPath: this.basePath, status, errorName, errorMessage: body.errorMessage.slice(0, 512) });
+    }
     if (errorName === 'AuthenticationFailedException' || errorName === 'AccessDeniedException' || (!errorName && (status === 401 || status === 403))) {
-      return this.fail('ACCESS_DENIED', `The XKS proxy refused Kura's credential (${errorName ?? `HTTP ${status}`})${said}`, errorName, status);
+      return this.fail('ACCESS_DENIED', `The XKS proxy refused Kura's credential (${errorName ?? `HTTP ${status}`}).`, errorName, status);
     }
     if (errorName === 'InvalidUriPathException' || (!errorName && (status === 404 || status === 405))) {
-      return this.fail('INVALID_CONFIGURATION', `The XKS proxy does not serve ${this.basePath} (${errorName ?? `HTTP ${status}`})${said}`, errorName, status);
+      return this.fail('INVALID_CONFIGURATION', `The XKS proxy does not serve ${this.basePath} (${errorName ?? `HTTP ${status}`}).`, errorName, status);
     }
     if (!errorName) return this.fail('INVALID_RESPONSE', `The XKS proxy answered HTTP ${status} without an errorName.`, undefined, status);
-    return this.fail('PROXY_ERROR', `The XKS proxy answered ${errorName}${said}`, errorName, status);
+    return this.fail('PROXY_ERROR', `The XKS proxy answered ${errorName}.`, errorName, status);
   }
 
   private fail(kind: XksFailureKind, message: string, errorName: string | undefined, status: number): never {

@@ -1,0 +1,103 @@
+// What Kura's XKS client (main/keystores/external/xks-client.ts) makes of answers a proxy should not
+// give, from an HTTPS server that answers whatever each test sets, under the proxy's host name and a CA
+// made here: an Encrypt answer without the ciphertext data integrity value Kura asked for, or with a
+// ciphertext that is not as long as the plaintext, is refused before anything is kept; a proxy's
+// errorMessage goes to the log and never into the error a KMS caller sees, and an errorName that is not
+// shaped like the spec's is not repeated either.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../main/common/log.js';
+import { XksClient, XksProxyError } from '../../main/keystores/external/index.js';
+import { tempDir } from '../support/domain.js';
+import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
+
+const META = { awsPrincipalArn: 'arn:aws:iam::123456789012:user/Alice', kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/k', kmsOperation: 'Encrypt', kmsRequestId: 'r-1' };
+
+let answer: { status: number; body: unknown } = { status: 200, body: {} };
+let server: https.Server;
+let ca: string;
+const logged: string[] = [];
+let client: XksClient;
+
+beforeAll(async () => {
+  const dir = tempDir('kura-xks-answers-');
+  makePki(dir, `DNS:${XKS_PEER_HOST}`);
+  ca = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8');
+  server = https.createServer({ cert: fs.readFileSync(path.join(dir, 'server.pem')), key: fs.readFileSync(path.join(dir, 'server.key')) }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  client = new XksClient({
+    uriEndpoint: `https://${XKS_PEER_HOST}`,
+    uriPath: '/p/kms/xks/v1',
+    accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA',
+    secretAccessKey: randomBytes(33).toString('base64'),
+    region: 'us-east-1',
+    connectTo: { host: '127.0.0.1', port: (server.address() as AddressInfo).port },
+    ca: [ca],
+    timeoutMs: 5_000,
+    log: createLogger('warn', (line) => void logged.push(line)),
+  });
+});
+
+afterAll(() => {
+  client?.close();
+  server?.close();
+});
+
+const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+const b64 = (b: Buffer) => b.toString('base64');
+
+/** A well-formed Encrypt answer for `plaintext` and `aad`, its ciphertext as given. */
+function sealedAnswer(aad: Buffer, ciphertext: Buffer, withCdiv = true): Record<string, string> {
+  const iv = randomBytes(12);
+  const tag = randomBytes(16);
+  const body: Record<string, string> = { ciphertext: b64(ciphertext), initializationVector: b64(iv), authenticationTag: b64(tag) };
+  if (withCdiv) body.ciphertextDataIntegrityValue = b64(createHash('sha256').update(aad).update(iv).update(ciphertext).update(tag).digest());
+  return body;
+}
+
+describe("Kura's XKS client, given answers a proxy should not give", () => {
+  const plaintext = randomBytes(32);
+  const aad = randomBytes(20);
+
+  it('takes a whole Encrypt answer', async () => {
+    answer = { status: 200, body: sealedAnswer(aad, randomBytes(32)) };
+    expect((await client.encrypt('k', { plaintext, aad }, META)).ciphertext).toHaveLength(32);
+  });
+
+  it('refuses an Encrypt answer without the ciphertext data integrity value it asked for', async () => {
+    answer = { status: 200, body: sealedAnswer(aad, randomBytes(32), false) };
+    const e = await failure(client.encrypt('k', { plaintext, aad }, META));
+    expect(e).toBeInstanceOf(XksProxyError);
+    expect(e).toMatchObject({ kind: 'INVALID_RESPONSE', message: expect.stringMatching(/without the ciphertext data integrity value/) });
+  });
+
+  it('refuses an Encrypt answer whose ciphertext is not as long as the plaintext, even with a matching integrity value', async () => {
+    answer = { status: 200, body: sealedAnswer(aad, randomBytes(31)) };
+    expect(await failure(client.encrypt('k', { plaintext, aad }, META))).toMatchObject({ kind: 'INVALID_RESPONSE', message: expect.stringMatching(/31 bytes for 32 bytes/) });
+  });
+
+  it("logs a proxy's errorMessage and keeps it out of the error", async () => {
+    answer = { status: 400, body: { errorName: 'InvalidStateException', errorMessage: 'HSM partition 7 of Acme at 10.0.0.5 is disabled' } };
+    const e = (await failure(client.encrypt('k', { plaintext, aad }, META))) as XksProxyError;
+    expect([e.kind, e.errorName]).toEqual(['PROXY_ERROR', 'InvalidStateException']);
+    expect(e.message).toBe('The XKS proxy answered InvalidStateException.');
+    expect(logged.join('')).toMatch(/xks proxy error.*InvalidStateException.*HSM partition 7 of Acme at 10\.0\.0\.5 is disabled/);
+  });
+
+  it('does not repeat an errorName that is not shaped like one', async () => {
+    answer = { status: 500, body: { errorName: '<img src=x onerror=alert(1)>' } };
+    const e = (await failure(client.encrypt('k', { plaintext, aad }, META))) as XksProxyError;
+    expect(e.message).toBe('The XKS proxy answered an unnamed error.');
+    expect(e.message).not.toContain('<');
+  });
+});
