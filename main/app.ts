@@ -252,7 +252,7 @@ export async function startAppliance(
 
     const allowedRegions = config.regions ? new Set(config.regions) : undefined;
     const xksSink = xksAuditSink({ audit, refusals });
-    const xksRoute = (req: RawRequest) => handleXksRequest({ backend: keys.xks, clock, log, audit: xksSink, proxyModel: `Kura ${KURA_VERSION}` }, req);
+    const xksRoute = (req: RawRequest) => handleXksRequest({ backend: keys.xks, clock, log, audit: xksSink, proxyModel: `Kura ${KURA_VERSION}`, allowedRegions }, req);
     const adminDeps: AdminDeps = { ...commandDeps, log, adminToken, requestStop: deps.onStopRequested };
     const server = await startServer({
       host: config.host,

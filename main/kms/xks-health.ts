@@ -40,7 +40,8 @@ export class XksHealthReports {
   async report(storeId: string): Promise<HealthReport | undefined> {
     const cached = this.reports.get(storeId);
     const age = cached ? this.deps.clock.nowMs() - cached.at : Infinity;
-    if (cached && age < HEALTH_CACHE_MS) {
+    // A negative age is a wall clock stepped back: the report's real age is unknown, so it is not served.
+    if (cached && age >= 0 && age < HEALTH_CACHE_MS) {
       if (age >= HEALTH_REFRESH_MS) void this.checking(storeId).catch(() => undefined);
       return cached.report;
     }

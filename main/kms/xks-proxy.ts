@@ -191,7 +191,8 @@ export class XksProxy {
   private admit(storeId: string): boolean {
     const now = this.deps.clock.nowMs();
     const b = this.buckets.get(storeId) ?? { tokens: this.rate, at: now };
-    b.tokens = Math.min(this.rate, b.tokens + ((now - b.at) / 1000) * this.rate);
+    // A wall clock stepped back refills nothing, and takes nothing away either.
+    b.tokens = Math.min(this.rate, b.tokens + (Math.max(0, now - b.at) / 1000) * this.rate);
     b.at = now;
     this.buckets.set(storeId, b);
     if (b.tokens < 1) return false;
@@ -272,6 +273,11 @@ export class XksProxy {
           if (prefix !== '' && !prefix.split('/').every((s) => PREFIX_SEGMENT.test(s))) {
             throw kmsErrors.validation('A URI path prefix is one or more segments of A–Z, a–z, 0–9, "-" and "_", separated by "/".');
           }
+          // Paths under these go to other routes (request-target.ts), and the XKS routes split a path at
+          // its first /kms/xks/v1/: a store there could never be called.
+          const first = prefix.split('/')[0];
+          if (first === 'admin' || first === 'console') throw kmsErrors.validation(`A URI path prefix cannot start with "${first}": Kura serves its ${first} routes there.`);
+          if (`/${prefix}/`.includes(API_ROOT + '/')) throw kmsErrors.validation(`Give the URI path prefix without ${API_ROOT}: the store's URI path is the prefix followed by ${API_ROOT}.`);
           if (uriPathOf(prefix).length > MAX_URI_PATH_CHARS) throw kmsErrors.validation(`The URI path ${uriPathOf(prefix)} is longer than ${MAX_URI_PATH_CHARS} characters.`);
           if (input.hsmId === undefined && input.pin !== undefined) throw kmsErrors.validation('A PIN is for an XKS proxy store on an HSM only (give its HSM ID too).');
           if (input.hsmId !== undefined && (input.pin === undefined || input.pin === '')) throw kmsErrors.validation(`An XKS proxy store on HSM ${input.hsmId} needs the token's user PIN.`);

@@ -78,6 +78,17 @@ describe('XKS deep health checks', () => {
     expect(await b).toEqual(report('UNAVAILABLE'));
   });
 
+  it('checks again when the wall clock has stepped back past a report (its age is unknown)', async () => {
+    const first = health.report('s1');
+    checks.last().answer(report('ACTIVE'));
+    await first;
+    clock.set(clock.nowMs() - 1);
+    const again = health.report('s1');
+    expect(checks.calls).toHaveLength(2);
+    checks.last().answer(report('DEGRADED'));
+    expect(await again).toEqual(report('DEGRADED'));
+  });
+
   it('keeps each store apart', async () => {
     const a = health.report('a');
     const b = health.report('b');

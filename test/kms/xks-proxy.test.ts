@@ -71,6 +71,23 @@ describe('XKS proxy backend', () => {
     expect((await d.keys.xks.health(other.storeId)).ok).toBe(true);
   });
 
+  it('keeps the tokens a store has when the wall clock steps back, and refills from then on', async () => {
+    for (let i = 0; i < 3; i++) expect((await d.keys.xks.metadata(storeId, key)).ok).toBe(true);
+    d.clock.set(d.clock.nowMs() - 60_000);
+    const after = [];
+    for (let i = 0; i < 3; i++) after.push(await d.keys.xks.metadata(storeId, key));
+    expect(after.map((o) => (o.ok ? 'ok' : o.failure))).toEqual(['ok', 'ok', 'Throttling']);
+    d.clock.advance(1_000);
+    expect((await d.keys.xks.metadata(storeId, key)).ok).toBe(true);
+  });
+
+  it('refuses a URI path prefix that could never be called: under admin or console, or ending in /kms/xks/v1', async () => {
+    for (const uriPathPrefix of ['admin', 'console/x', 'tenant/kms/xks/v1', 'kms/xks/v1']) {
+      expect([uriPathPrefix, await kmsCode(d.keys.xks.createStore(OP, { uriPathPrefix }))]).toEqual([uriPathPrefix, 'Validation']);
+    }
+    expect((await d.keys.xks.createStore(OP, { uriPathPrefix: 'administration/kms' })).uriPath).toBe('/administration/kms/kms/xks/v1');
+  });
+
   it('reports health from a deep check, cached for a minute; sealed, it is UNAVAILABLE and keys cannot be used', async () => {
     const first = await d.keys.xks.health(storeId);
     expect(first.ok && first.value.ekmFleetDetails[0]!.healthStatus).toBe('ACTIVE');

@@ -70,6 +70,8 @@ export interface XksEndpointDeps {
   proxyModel?: string;
   /** How long a route's work may take before the call answers DependencyTimeoutException (default XKS_ANSWER_DEADLINE_MS). */
   answerDeadlineMs?: number;
+  /** The regions a credential scope may name (the appliance's --regions) where a store names none; default every AWS region. */
+  allowedRegions?: ReadonlySet<string>;
 }
 
 const METHOD_NOT_ALLOWED = Symbol('method not allowed');
@@ -130,7 +132,7 @@ async function serve(deps: XksEndpointDeps, req: RawRequest, call: XksCallRecord
       service: XKS_SIGV4_SERVICE,
       nowMs: deps.clock.nowMs(),
       lookupSecret: (id) => store.secretFor(id),
-      allowedRegions: store.regions,
+      allowedRegions: store.regions ?? deps.allowedRegions,
     });
     call.accessKeyId = verified.accessKeyId;
   } catch (err) {

@@ -195,6 +195,15 @@ describe('XKS proxy routes', () => {
     expect(r.json).not.toHaveProperty('ciphertext');
   });
 
+  it("checks a credential scope's region against the appliance's regions when the store names none", async () => {
+    (await backend.resolveStore(PREFIX))!.regions = undefined;
+    expect((await call(`${ROOT}/health`, { requestMetadata: HEALTH_META }, { region: 'ap-newregion-9' })).json.errorName).toBe('AuthenticationFailedException');
+    deps.allowedRegions = new Set(['ap-newregion-9']);
+    expect((await call(`${ROOT}/health`, { requestMetadata: HEALTH_META }, { region: 'ap-newregion-9' })).status).toBe(200);
+    const r = await call(`${ROOT}/health`, { requestMetadata: HEALTH_META }, { region: 'us-east-1' });
+    expect([r.status, r.json.errorName]).toEqual([401, 'AuthenticationFailedException']);
+  });
+
   describe('a key manager that does not answer within the deadline (AWS KMS waits 250 ms)', () => {
     let release: () => void;
     beforeEach(() => {
