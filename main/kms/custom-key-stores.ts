@@ -10,6 +10,7 @@
 // work; this class tells it when a token fails mid-use. The appliance sealing closes every connection
 // (the PINs are sealed with the root key) without changing the stored state; unsealing reconnects the
 // stores that are stored as CONNECTED.
+import { isKmsError, KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { HsmConnectionErrorCode, HsmTokenConfig, HsmTokenInfo } from '../keystores/hsm/index.js';
 import type { ConnectionState, KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
@@ -96,9 +97,14 @@ export interface HsmConnectionsDeps {
 export class HsmConnections {
   private readonly live = new Map<string, ConnectedHsm>();
   private readonly failedListeners: ((storeId: string, code: HsmConnectionErrorCode) => void)[] = [];
+  /** Seals so far: a connection that was being made across one is closed, never registered. */
+  private seals = 0;
 
   constructor(private readonly deps: HsmConnectionsDeps) {
-    deps.root.onSeal(() => void this.closeAll());
+    deps.root.onSeal(() => {
+      this.seals += 1;
+      void this.closeAll();
+    });
   }
 
   get connector(): HsmConnector {
@@ -124,19 +130,27 @@ export class HsmConnections {
   /**
    * Opens a store's token with its PIN and registers it. Never throws for the token's own reasons: the
    * outcome is the state returned (CONNECTED, or FAILED with the code), as AWS reports a failed connection
-   * in DescribeCustomKeyStores rather than in ConnectCustomKeyStore's answer.
+   * in DescribeCustomKeyStores rather than in ConnectCustomKeyStore's answer. Throws Sealed when the
+   * appliance is sealed, or sealed while the token connected (that connection is closed again: a sealed
+   * appliance keeps no token logged in).
    */
   async open(c: CustomKeyStoreRecord): Promise<{ state: 'CONNECTED' | 'FAILED'; errorCode?: HsmConnectionErrorCode }> {
     await this.close(c.id);
+    const seals = this.seals;
     const hsm = c.hsmId === null ? undefined : await this.deps.store.hsms.find(c.hsmId);
     if (!hsm) return { state: 'FAILED', errorCode: 'CLUSTER_NOT_FOUND' };
     let conn: ConnectedHsm;
     try {
       conn = await connectWithSealedPin(this.deps, hsm, Buffer.from(hsmStoreConfig(c).pinSealed, 'base64'), pinAad(c.id));
     } catch (e) {
+      if (isKmsError(e) && e.code === 'Sealed') throw e;
       const errorCode = connectionErrorCodeOf(e);
       this.deps.log.warn('custom key store connection failed', { customKeyStoreId: c.id, errorCode });
       return { state: 'FAILED', errorCode };
+    }
+    if (this.seals !== seals || !this.deps.root.isUnsealed) {
+      await conn.close().catch(() => undefined);
+      throw new KmsError('Sealed', `Kura was sealed while custom key store ${c.id} connected to its token; connect it again once Kura is unsealed.`);
     }
     conn.onFailure((code) => void this.failed(c.id, conn, code));
     this.live.set(c.id, conn);

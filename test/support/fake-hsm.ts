@@ -120,6 +120,23 @@ class FakeConnection implements ConnectedHsm {
 export class FakeHsms implements HsmConnector {
   readonly tokens = new Map<string, FakeToken>();
   readonly connections: FakeConnection[] = [];
+  /** While set, connects wait for it (a token slow to log in), and tell `arrived` that one does. */
+  private held: { gate: Promise<void>; arrived: () => void } | undefined;
+
+  /** Makes connects wait until `release` is called; `reached` settles when the first one is waiting. */
+  holdConnects(): { reached: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let arrived!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    this.held = { gate: new Promise<void>((resolve) => (release = resolve)), arrived };
+    return {
+      reached,
+      release: () => {
+        this.held = undefined;
+        release();
+      },
+    };
+  }
 
   addToken(label: string, pin: string, serialNumber = randomBytes(8).toString('hex')): void {
     this.tokens.set(label, { label, pin, serialNumber, keys: new Map() });
@@ -137,6 +154,10 @@ export class FakeHsms implements HsmConnector {
   }
 
   async connect(config: HsmTokenConfig & { pin: string }): Promise<ConnectedHsm> {
+    if (this.held) {
+      this.held.arrived();
+      await this.held.gate;
+    }
     const t = this.token(config);
     if (config.pin !== t.pin) throw Object.assign(new Error('CKR_PIN_INCORRECT'), { code: 'INVALID_CREDENTIALS' });
     const c = new FakeConnection(t);

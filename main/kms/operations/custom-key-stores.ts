@@ -23,7 +23,7 @@
 // state rules are shared, plus the HSM registry they stand on; what is each type's own lives beside it
 // (../custom-key-stores.ts: HSM connections; ../external-key-stores.ts: XKS connections and settings).
 import { X509Certificate, randomBytes, randomUUID } from 'node:crypto';
-import { KmsError, kmsErrors } from '../../common/errors.js';
+import { isKmsError, KmsError, kmsErrors } from '../../common/errors.js';
 import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository, XksRepository } from '../../store/index.js';
 import { connectionErrorCodeOf, hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
 import { checkXksSettings, namesXks, settingsRefused, xksStoreConfig, xksUriOf, type XksConnections, type XksConnectionErrorCode, type XksProxySettingsInput, type XksStoreConfig } from '../external-key-stores.js';
@@ -475,18 +475,25 @@ export class CustomKeyStoreOperations {
     }
   }
 
-  /** After unsealing (and at start, unsealed): reopens every store stored as CONNECTED; one that fails is recorded FAILED. */
+  /**
+   * After unsealing (and at start, unsealed): reopens every store stored as CONNECTED; one that fails is
+   * recorded FAILED. Sealed meanwhile, it stops: the stores left stay CONNECTED, for the next unseal.
+   */
   async reopenConnected(): Promise<void> {
-    for (const c of await this.deps.customKeyStores.list()) {
-      if (c.connectionState !== 'CONNECTED') continue;
-      if (c.type === 'EXTERNAL_KEY_STORE') {
-        // AWS keeps an external key store CONNECTED whether or not its proxy answers now.
-        if (!this.deps.xksConnections.isOpen(c.id)) await this.deps.xksConnections.open(c, undefined);
-        continue;
+    try {
+      for (const c of await this.deps.customKeyStores.list()) {
+        if (c.connectionState !== 'CONNECTED') continue;
+        if (c.type === 'EXTERNAL_KEY_STORE') {
+          // AWS keeps an external key store CONNECTED whether or not its proxy answers now.
+          if (!this.deps.xksConnections.isOpen(c.id)) await this.deps.xksConnections.open(c, undefined);
+          continue;
+        }
+        if (this.deps.connections.isOpen(c.id)) continue;
+        const outcome = await this.deps.connections.open(c);
+        if (outcome.state === 'FAILED') await this.recordFailure(c.id, outcome.errorCode ?? 'INTERNAL_ERROR');
       }
-      if (this.deps.connections.isOpen(c.id)) continue;
-      const outcome = await this.deps.connections.open(c);
-      if (outcome.state === 'FAILED') await this.recordFailure(c.id, outcome.errorCode ?? 'INTERNAL_ERROR');
+    } catch (e) {
+      if (!isKmsError(e) || e.code !== 'Sealed') throw e;
     }
   }
 

@@ -170,6 +170,35 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect((await describe1(id)).connectionState).toBe('CONNECTED');
   });
 
+  it('closes a connection that completes after the appliance sealed, and leaves the other stores CONNECTED for the next unseal', async () => {
+    const first = await create();
+    hsms.addToken('second', PIN);
+    const { hsm: second } = await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'second' });
+    const other = await create({ customKeyStoreName: 'hsm-2', cloudHsmClusterId: second.id });
+    await connect(first);
+    await connect(other);
+    const key = await createKey(first);
+    d.root.seal();
+    await d.root.initAndUnsealDev(d.rootKey);
+    // The reconnect after unsealing is slow to log in, and the appliance is sealed meanwhile.
+    const held = hsms.holdConnects();
+    const reconnecting = d.keys.reconnectCustomKeyStores();
+    await held.reached;
+    const connections = hsms.connections.length;
+    d.root.seal();
+    held.release();
+    await reconnecting;
+    expect(hsms.connections).toHaveLength(connections + 1);
+    // The connection made across the seal is closed, not registered; no store is recorded FAILED.
+    expect(hsms.last.connectionState()).toBe('DISCONNECTED');
+    await d.root.initAndUnsealDev(d.rootKey);
+    expect((await describe1(first)).connectionState).not.toBe('FAILED');
+    expect((await describe1(other)).connectionState).not.toBe('FAILED');
+    await d.keys.reconnectCustomKeyStores();
+    expect(await roundTrip(key.keyId)).toBe('on the token');
+    expect([(await describe1(first)).connectionState, (await describe1(other)).connectionState]).toEqual(['CONNECTED', 'CONNECTED']);
+  });
+
   it('deletes only a DISCONNECTED store without keys; an HSM in use cannot be removed', async () => {
     const id = await create();
     await connect(id);
