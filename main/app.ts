@@ -50,6 +50,8 @@ export interface ApplianceConfig {
   regions?: readonly string[];
   /** XKS proxy calls per second per store before ThrottlingException (default 1,800, AWS's quota). */
   xksRequestsPerSecond?: number;
+  /** How long an XKS call's work on the key manager may take before DependencyTimeoutException (default 200 ms). */
+  xksAnswerDeadlineMs?: number;
   /** The XKS proxy's own listener with TLS: PEM files, and its address. */
   xksTls?: { certFile: string; keyFile: string; clientCaFile?: string; host: string; port: number };
   /** How external key stores reach their XKS proxies: a CA file trusted besides the system's, connect-to addresses, the deadline. */
@@ -252,7 +254,7 @@ export async function startAppliance(
 
     const allowedRegions = config.regions ? new Set(config.regions) : undefined;
     const xksSink = xksAuditSink({ audit, refusals });
-    const xksRoute = (req: RawRequest) => handleXksRequest({ backend: keys.xks, clock, log, audit: xksSink, proxyModel: `Kura ${KURA_VERSION}`, allowedRegions }, req);
+    const xksRoute = (req: RawRequest) => handleXksRequest({ backend: keys.xks, clock, log, audit: xksSink, proxyModel: `Kura ${KURA_VERSION}`, allowedRegions, ...(config.xksAnswerDeadlineMs !== undefined ? { answerDeadlineMs: config.xksAnswerDeadlineMs } : {}) }, req);
     const adminDeps: AdminDeps = { ...commandDeps, log, adminToken, requestStop: deps.onStopRequested };
     const server = await startServer({
       host: config.host,

@@ -26,6 +26,8 @@ export interface ResolvedConfig {
   regions?: readonly string[];
   /** XKS proxy calls per second per store before ThrottlingException (AWS's quota: 1,800). */
   xksRequestsPerSecond: number;
+  /** How long an XKS call's work on the key manager may take before DependencyTimeoutException (AWS KMS waits 250 ms). */
+  xksAnswerDeadlineMs: number;
   /** The XKS proxy's own listener with TLS (AWS KMS reaches a proxy over HTTPS only); absent: none. */
   xksTls?: XksTlsConfig;
   /** How this appliance's external key stores reach their XKS proxies. */
@@ -65,6 +67,7 @@ export interface ConfigFlags {
   'idle-timeout'?: string;
   regions?: string;
   'xks-rate'?: string;
+  'xks-answer-deadline'?: string;
   'xks-tls-cert'?: string;
   'xks-tls-key'?: string;
   'xks-tls-client-ca'?: string;
@@ -78,13 +81,13 @@ export interface ConfigFlags {
 export const ENV_HELP = `Environment variables (overridden by flags, override the config file):
   KURA_HOST, KURA_PORT, KURA_DATA_DIR, KURA_CONFIG, KURA_LOG_LEVEL, KURA_LOG_FORMAT, KURA_ENDPOINT,
   KURA_MAX_CONNECTIONS, KURA_HEADERS_TIMEOUT, KURA_REQUEST_TIMEOUT, KURA_IDLE_TIMEOUT, KURA_REGIONS,
-  KURA_XKS_RATE, KURA_XKS_TLS_CERT, KURA_XKS_TLS_KEY, KURA_XKS_TLS_CLIENT_CA, KURA_XKS_TLS_HOST,
+  KURA_XKS_RATE, KURA_XKS_ANSWER_DEADLINE, KURA_XKS_TLS_CERT, KURA_XKS_TLS_KEY, KURA_XKS_TLS_CLIENT_CA, KURA_XKS_TLS_HOST,
   KURA_XKS_TLS_PORT, KURA_XKS_CLIENT_CA, KURA_XKS_CONNECT_TO, KURA_XKS_CLIENT_TIMEOUT
 Config file (--config or KURA_CONFIG), JSON:
   { "host": "127.0.0.1", "port": 7420, "dataDir": "/var/lib/kura", "logLevel": "info",
     "logFormat": "json", "schedulerIntervalSeconds": 60, "maxConnections": 256,
     "headersTimeoutSeconds": 10, "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 5,
-    "regions": ["us-east-1", "eu-west-1"], "xksRequestsPerSecond": 1800,
+    "regions": ["us-east-1", "eu-west-1"], "xksRequestsPerSecond": 1800, "xksAnswerDeadlineMs": 200,
     "xksTlsCert": "/etc/kura/xks.pem", "xksTlsKey": "/etc/kura/xks.key", "xksTlsPort": 7443,
     "xksClientCa": "/etc/kura/proxies-ca.pem", "xksConnectTo": "xks.example.com=10.0.0.5:8443",
     "xksClientTimeoutMs": 250 }`;
@@ -93,6 +96,8 @@ export class ConfigError extends Error {}
 
 /** AWS KMS's quota of requests per second to one external key store's proxy. */
 export const DEFAULT_XKS_REQUESTS_PER_SECOND = 1_800;
+/** AWS KMS's 250 ms for a proxy's answer, less 50 ms for the rest of the call (main/api/xks/dispatch.ts). */
+export const DEFAULT_XKS_ANSWER_DEADLINE_MS = 200;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -110,6 +115,7 @@ const FILE_KEYS = [
   'idleTimeoutSeconds',
   'regions',
   'xksRequestsPerSecond',
+  'xksAnswerDeadlineMs',
   'xksTlsCert',
   'xksTlsKey',
   'xksTlsClientCa',
@@ -235,6 +241,11 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   if (!Number.isInteger(xksRequestsPerSecond) || xksRequestsPerSecond < 1 || xksRequestsPerSecond > 1_000_000) {
     throw new ConfigError(`${rateSetting!.where} must be a whole number of requests per second from 1 to 1000000, not "${rateSetting!.text}".`);
   }
+  const deadlineSetting = pick(flags['xks-answer-deadline'], 'xks-answer-deadline', 'KURA_XKS_ANSWER_DEADLINE', 'xksAnswerDeadlineMs');
+  const xksAnswerDeadlineMs = deadlineSetting === undefined ? DEFAULT_XKS_ANSWER_DEADLINE_MS : Number(deadlineSetting.text);
+  if (!Number.isInteger(xksAnswerDeadlineMs) || xksAnswerDeadlineMs < 10 || xksAnswerDeadlineMs > 60_000) {
+    throw new ConfigError(`${deadlineSetting!.where} must be a whole number of milliseconds from 10 to 60000, not "${deadlineSetting!.text}".`);
+  }
   const xksTls = xksTlsOf(pick, flags);
   const xksClient = xksClientOf(pick, flags);
   const limits: ServerLimits = {
@@ -258,6 +269,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     limits,
     regions,
     xksRequestsPerSecond,
+    xksAnswerDeadlineMs,
     ...(xksTls ? { xksTls } : {}),
     xksClient,
   };

@@ -1,10 +1,10 @@
-// The XKS settings of `kura serve`'s configuration (main/cli/config.ts): the per-store rate and the TLS
-// listener, from flags, KURA_* variables or the config file, with clear errors for what cannot work.
+// The XKS settings of `kura serve`'s configuration (main/cli/config.ts): the per-store rate, the answer
+// deadline and the TLS listener, from flags, KURA_* variables or the config file, with clear errors for what cannot work.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_XKS_REQUESTS_PER_SECOND, DEFAULT_XKS_TLS_PORT, resolveConfig } from '../../main/cli/config.js';
+import { ConfigError, DEFAULT_XKS_ANSWER_DEADLINE_MS, DEFAULT_XKS_REQUESTS_PER_SECOND, DEFAULT_XKS_TLS_PORT, resolveConfig } from '../../main/cli/config.js';
 
 const NO_ENV = {};
 
@@ -15,6 +15,15 @@ describe('XKS configuration', () => {
     expect(resolveConfig({}, { KURA_XKS_RATE: '40' }).xksRequestsPerSecond).toBe(40);
     expect(() => resolveConfig({ 'xks-rate': '0' }, NO_ENV)).toThrow(ConfigError);
     expect(() => resolveConfig({ 'xks-rate': '1.5' }, NO_ENV)).toThrow(/--xks-rate/);
+  });
+
+  it('takes the XKS answer deadline from the flag, the environment or the default (200 ms)', () => {
+    expect(DEFAULT_XKS_ANSWER_DEADLINE_MS).toBe(200);
+    expect(resolveConfig({}, NO_ENV).xksAnswerDeadlineMs).toBe(200);
+    expect(resolveConfig({ 'xks-answer-deadline': '3000' }, NO_ENV).xksAnswerDeadlineMs).toBe(3000);
+    expect(resolveConfig({}, { KURA_XKS_ANSWER_DEADLINE: '150' }).xksAnswerDeadlineMs).toBe(150);
+    expect(() => resolveConfig({ 'xks-answer-deadline': '5' }, NO_ENV)).toThrow(/--xks-answer-deadline/);
+    expect(() => resolveConfig({}, { KURA_XKS_ANSWER_DEADLINE: 'soon' })).toThrow(/KURA_XKS_ANSWER_DEADLINE/);
   });
 
   it('has no TLS listener unless a certificate and its key are both given', () => {

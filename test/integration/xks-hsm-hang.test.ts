@@ -33,7 +33,7 @@ describe('an XKS proxy store whose device stops answering', () => {
   let admin: ReturnType<typeof adminCaller>;
 
   beforeAll(async () => {
-    kura = await startKura();
+    kura = await startKura({ args: ['--xks-answer-deadline', '200'] });
     admin = adminCaller(kura);
   }, 60_000);
 

@@ -41,7 +41,11 @@ export async function startKura(
   const dataDir = opts.defaultDataDir ? path.join(cwd, '.kura-dev') : (opts.dataDir ?? tempDataDir());
   const dev = opts.dev ?? true;
   const args = [KURA_BIN, 'serve', '--port', '0', ...(opts.defaultDataDir ? [] : ['--data-dir', dataDir]), ...(dev ? ['--dev'] : []), ...(opts.args ?? [])];
-  const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // XKS calls get 5 s for their key manager's work instead of AWS's 200 ms: on a loaded CI machine a cold
+  // first call can take longer, and only test/integration/xks-hsm-hang.test.ts is about that deadline
+  // (it sets --xks-answer-deadline, which wins over this).
+  const env = { KURA_XKS_ANSWER_DEADLINE: '5000', ...process.env, ...opts.env };
+  const proc = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -156,6 +156,7 @@ calls in progress get 5 seconds to finish, the database closes cleanly; then it 
     { name: 'idle-timeout', value: 'S', help: 'seconds a kept-alive connection may sit idle (default 5)' },
     { name: 'regions', value: 'LIST', help: 'comma-separated regions requests may be signed for (default: every AWS region)' },
     { name: 'xks-rate', value: 'N', help: 'XKS proxy requests per second per store before ThrottlingException (default 1800, AWS\'s quota)' },
+    { name: 'xks-answer-deadline', value: 'MS', help: 'XKS proxy: milliseconds a call\'s work on the key manager may take before DependencyTimeoutException (default 200; AWS KMS waits 250)' },
     { name: 'xks-tls-cert', value: 'PEM', help: 'serve the XKS proxy API also over HTTPS with this certificate chain (AWS KMS needs HTTPS)', complete: 'file' },
     { name: 'xks-tls-key', value: 'PEM', help: "the XKS TLS certificate's private key", complete: 'file' },
     { name: 'xks-tls-client-ca', value: 'PEM', help: 'mutual TLS: XKS clients must present a certificate this CA issued', complete: 'file' },
