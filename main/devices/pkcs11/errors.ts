@@ -20,6 +20,7 @@ export type CkrMeaning =
   | 'token-absent'
   | 'device-removed'
   | 'device-error'
+  | 'device-memory'
   | 'session-invalid'
   | 'object-handle-invalid'
   | 'bad-ciphertext'
@@ -40,7 +41,9 @@ export const CKR_TABLE: ReadonlyMap<number, CkrRow> = new Map<number, CkrRow>([
   [0x06, { name: 'CKR_FUNCTION_FAILED', meaning: 'other' }],
   [0x03, { name: 'CKR_SLOT_ID_INVALID', meaning: 'token-absent' }],
   [0x30, { name: 'CKR_DEVICE_ERROR', meaning: 'device-error' }],
-  [0x31, { name: 'CKR_DEVICE_MEMORY', meaning: 'device-error' }],
+  // Out of room for objects, often the session objects Kura keeps (keystores/hsm/blob-keys.ts): not a
+  // token that has gone away.
+  [0x31, { name: 'CKR_DEVICE_MEMORY', meaning: 'device-memory' }],
   [0x32, { name: 'CKR_DEVICE_REMOVED', meaning: 'device-removed' }],
   // PKCS #11 v3.0: what a conforming v3 module answers for a GCM tag that does not verify.
   [0x35, { name: 'CKR_AEAD_DECRYPT_FAILED', meaning: 'bad-ciphertext' }],

@@ -13,7 +13,7 @@
 // forgotten when the connection ends, fails or is sealed, and a material's when it is destroyed.
 import { Serial } from '../../common/serial.js';
 import { randomBytes } from '../../crypto/bytes.js';
-import type { Pkcs11Session } from '../../devices/pkcs11/index.js';
+import { meaningOf, type Pkcs11Session } from '../../devices/pkcs11/index.js';
 import type { Handle } from 'pkcs11js';
 
 /** Blobs per epoch: a derived key meets at most this many random IVs. */
@@ -29,8 +29,13 @@ interface Epoch {
   startedAt: number;
 }
 
+/** The fewest derived keys a token out of memory still keeps (below that, its memory is not Kura's doing). */
+const MIN_BLOB_KEYS = 16;
+
 export class BlobKeys {
   private readonly keys = new Map<string, Handle>();
+  /** How many derived keys to keep: MAX_BLOB_KEYS, lowered each time the token runs out of memory for them. */
+  private cap: number;
   private readonly pending = new Map<string, Promise<Handle>>();
   private readonly epochs = new Map<string, Epoch>();
   /** Derivations and destructions on the login session, one at a time (a session is not for concurrent use). */
@@ -44,7 +49,9 @@ export class BlobKeys {
       maxKeys?: number;
       epochBlobs?: number;
     },
-  ) {}
+  ) {
+    this.cap = deps.maxKeys ?? MAX_BLOB_KEYS;
+  }
 
   private now(): number {
     return (this.deps.nowMs ?? Date.now)();
@@ -74,7 +81,18 @@ export class BlobKeys {
     }
     let made = this.pending.get(name);
     if (!made) {
-      made = this.serially(() => derive(this.deps.login, base, input));
+      made = this.serially(async () => {
+        try {
+          return await derive(this.deps.login, base, input);
+        } catch (e) {
+          // A token with less room for session objects than the cache would take (CKR_DEVICE_MEMORY):
+          // the cache keeps half of what it holds from now on, and the derivation is tried once more.
+          if (meaningOf(e) !== 'device-memory' || this.keys.size <= MIN_BLOB_KEYS) throw e;
+          this.cap = Math.max(MIN_BLOB_KEYS, Math.floor(this.keys.size / 2));
+          await this.shrinkNow();
+          return derive(this.deps.login, base, input);
+        }
+      });
       this.pending.set(name, made);
       void made.then(
         (h) => {
@@ -109,8 +127,21 @@ export class BlobKeys {
     return this.keys.size;
   }
 
+  /** Destroys the least recently used keys beyond the cap, in the caller's turn of the queue. */
+  private async shrinkNow(): Promise<void> {
+    for (const [name, h] of this.keys) {
+      if (this.keys.size <= this.cap) break;
+      this.keys.delete(name);
+      try {
+        await this.deps.login.destroySessionKey(h);
+      } catch {
+        // Gone with its session, or refused: the handle is forgotten either way.
+      }
+    }
+  }
+
   private evict(): void {
-    const max = this.deps.maxKeys ?? MAX_BLOB_KEYS;
+    const max = this.cap;
     for (const [name, h] of this.keys) {
       if (this.keys.size <= max) break;
       this.keys.delete(name);

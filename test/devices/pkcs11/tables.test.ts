@@ -21,6 +21,9 @@ describe('the CKR table', () => {
     expect(ckrMeaning(0x100)).toBe('user-logged-in');
     expect(ckrMeaning(0x102)).toBe('user-pin-not-initialized');
     for (const code of [0xe0, 0x32, 0x30, 0xb3]) expect(TOKEN_GONE.has(ckrMeaning(code)), ckrName(code)).toBe(true);
+    // A token out of memory (for Kura's own session objects, often) is still there: its store does not fail.
+    expect(ckrMeaning(0x31)).toBe('device-memory');
+    expect(TOKEN_GONE.has('device-memory')).toBe(false);
     expect(ckrMeaning(0x82)).toBe('object-handle-invalid');
     expect(ckrMeaning(0x40)).toBe('bad-ciphertext');
     expect(ckrMeaning(0x35)).toBe('bad-ciphertext');

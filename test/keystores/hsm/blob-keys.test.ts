@@ -5,7 +5,7 @@
 // On SoftHSM2 and NSS the contract suite (softhsm.test.ts, nss.test.ts) runs the store that uses it.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Pkcs11Session } from '../../../main/devices/pkcs11/index.js';
+import { Pkcs11CallError, type Pkcs11Session } from '../../../main/devices/pkcs11/index.js';
 import type { Handle } from 'pkcs11js';
 import { BlobKeys, EPOCH_MS } from '../../../main/keystores/hsm/blob-keys.js';
 
@@ -54,6 +54,36 @@ describe('blob keys per epoch', () => {
     await keys.get('bb', BASE_B, input, derive);
     expect(derived).toHaveLength(3);
     expect(keys.size).toBe(3);
+  });
+
+  it('keeps half its keys, and derives once more, when the token is out of memory for them; then stays at that size', async () => {
+    const { login, destroyed, derive } = fakeLogin();
+    const keys = new BlobKeys({ login });
+    for (let i = 0; i < 40; i++) await keys.get('aa', BASE_A, randomBytes(32), derive);
+    let full = true;
+    const tight = async (l: Pkcs11Session, base: Handle, input: Buffer): Promise<Handle> => {
+      if (full) {
+        full = false;
+        throw new Pkcs11CallError('C_DeriveKey', 0x31);
+      }
+      return derive(l, base, input);
+    };
+    const h = await keys.get('aa', BASE_A, randomBytes(32), tight);
+    expect(h).toBeInstanceOf(Buffer);
+    // 40 kept: 20 destroyed to make room, and the new key, beyond the new bound, pushes out one more.
+    expect(destroyed).toHaveLength(21);
+    expect(keys.size).toBe(20);
+    for (let i = 0; i < 10; i++) await keys.get('aa', BASE_A, randomBytes(32), derive);
+    expect(keys.size).toBe(20);
+  });
+
+  it('passes on a token out of memory that has few keys of Kura\'s to give back', async () => {
+    const { login, derive } = fakeLogin();
+    const keys = new BlobKeys({ login });
+    await keys.get('aa', BASE_A, randomBytes(32), derive);
+    const full = () => Promise.reject(new Pkcs11CallError('C_DeriveKey', 0x31));
+    await expect(keys.get('aa', BASE_A, randomBytes(32), full)).rejects.toMatchObject({ meaning: 'device-memory' });
+    expect(keys.size).toBe(1);
   });
 
   it('destroys the least recently used key beyond its bound', async () => {
