@@ -174,7 +174,7 @@ export class ModuleHost implements Cryptoki {
     if (this.gone !== undefined) return Promise.reject(this.goneError(name, this.gone));
     const id = this.nextId++;
     return new Promise<CallResult<N>>((resolve, reject) => {
-      this.pending.set(id, { name, resolve: resolve as (value: unknown) => void, reject, sentAt: Date.now() });
+      this.pending.set(id, { name, resolve: resolve as (value: unknown) => void, reject, sentAt: performance.now() });
       this.arm();
       const request: HostRequest = { id, name, args };
       try {
@@ -196,12 +196,12 @@ export class ModuleHost implements Cryptoki {
     this.watchdog = setTimeout(() => {
       this.watchdog = undefined;
       const first = this.pending.values().next().value;
-      if (first && Date.now() - first.sentAt >= this.deadlineMs) {
+      if (first && performance.now() - first.sentAt >= this.deadlineMs) {
         this.stop(`a call did not answer within ${seconds(this.deadlineMs)}, so Kura stopped its host process`);
         return;
       }
       this.arm();
-    }, Math.max(1, oldest.sentAt + this.deadlineMs - Date.now()));
+    }, Math.max(1, oldest.sentAt + this.deadlineMs - performance.now()));
   }
 
   /** Stops the host once the module is finalized: it exits when its channel closes, or is killed. */

@@ -100,7 +100,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
       ended: false,
       handles: new Map(),
       blobKeys: new BlobKeys({ login: new Pkcs11Session(parts.token, parts.loginSession) }),
-      presenceCheckedAt: Date.now(),
+      presenceCheckedAt: performance.now(),
       holders: new Set(),
     };
     this.c.holders.add(this);
@@ -349,7 +349,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
    * serving from the blob keys of the login session, which never touch its storage.
    */
   private async checkPresence(opening: boolean): Promise<void> {
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.c.presenceCheckedAt < PRESENCE_CHECK_MS) return;
     this.c.presenceCheckedAt = now;
     if (!(await this.parts.token.present())) throw await this.translate(new Pkcs11CallError('C_GetTokenInfo', undefined, 'token-absent'), opening);
