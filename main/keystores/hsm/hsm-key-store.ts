@@ -294,9 +294,15 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.c.handles.clear();
     this.c.blobKeys.clear();
     this.parts.log.warn('HSM token unavailable', { token: this.parts.token.label, code, cause });
-    void this.parts.pool.drain();
-    // Its login is of no use any more: a connect from now on logs in afresh (once the token is back).
-    this.ended(Promise.resolve());
+    // Its login is of no use any more, but a token that still answers keeps it until C_Logout, and would
+    // refuse a new login (CKR_USER_ALREADY_LOGGED_IN) until then: once its sessions are closed, the login
+    // is logged out, and a connect from now on waits for that, then logs in afresh. close() still closes
+    // the login session and releases the module (logging out again does nothing).
+    const loggedOut = (async () => {
+      await this.parts.pool.drain();
+      await this.parts.token.logout(this.parts.loginSession);
+    })();
+    this.ended(loggedOut);
     for (const store of [...this.c.holders]) {
       for (const listener of store.listeners) {
         try {

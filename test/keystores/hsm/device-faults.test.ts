@@ -152,6 +152,14 @@ describe('a device that hangs, crashes or fails', () => {
     expect(isKmsError(e) && e.code, String(e)).toBe('KeyUnavailable');
     expect(store.connectionState()).toBe('FAILED');
     expect(alive(host!)).toBe(true);
+    // The token still answers and still holds the failed store's login: a connect right away (before
+    // anyone closes the failed store) waits for its logout and logs in afresh, rather than meeting
+    // CKR_USER_ALREADY_LOGGED_IN.
+    setShimFault(control, null);
+    const again = await connected();
+    expect(again.connectionState()).toBe('CONNECTED');
+    const p = payloadFor(m);
+    expect((await again.decryptBlobPayload(m, p, await again.encryptBlobPayload(m, p, Buffer.from('again')))).toString()).toBe('again');
   });
 
   it('takes a host that died while idle as gone: the next connect logs in on a new host, and the old store turns FAILED', async () => {
