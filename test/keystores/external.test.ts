@@ -196,6 +196,13 @@ describe('ExternalKeyStore', () => {
     }
   });
 
+  it('refuses an XksKeyId the KMS API would refuse, before asking the proxy: a reference keeps its length in one byte', async () => {
+    for (const externalKeyId of ['x'.repeat(129), 'x'.repeat(300), 'has space', '']) {
+      const e = await h.store.generate(randomUUID(), 'SYMMETRIC_DEFAULT', { externalKeyId }).catch((x: unknown) => x);
+      expect([externalKeyId.slice(0, 10), isKmsError(e) && e.code]).toEqual([externalKeyId.slice(0, 10), 'Validation']);
+    }
+  });
+
   it('XksClient: refuses an endpoint that is not https://host', () => {
     expect(() => new XksClient({ ...clientConfig(h.peer), uriEndpoint: `http://${XKS_PEER_HOST}` })).toThrow(XksProxyError);
     expect(() => new XksClient({ ...clientConfig(h.peer), uriEndpoint: `https://${XKS_PEER_HOST}:8443` })).toThrow(XksProxyError);

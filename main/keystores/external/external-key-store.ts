@@ -28,7 +28,8 @@ import { XksProxyError, type XksClient, type XksRequestMetadata } from './xks-cl
 const ENVELOPE_V1 = 1;
 const TAG_BYTES = 16;
 const REF_V1 = 1;
-
+/** An XksKeyId is 1-128 characters of A-Z a-z 0-9 - _ . (the KMS API model's XksKeyIdType). */
+const XKS_KEY_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** What a reference of this store holds. */
 interface ExternalRef {
@@ -37,6 +38,8 @@ interface ExternalRef {
 }
 
 export function encodeExternalRef(r: ExternalRef): MaterialRef {
+  // Its length is one byte of the reference: generate() and the API refuse other IDs before this.
+  if (!XKS_KEY_ID.test(r.externalKeyId)) throw new KmsError('Internal', 'An XksKeyId does not fit an external key store reference.');
   const id = Buffer.from(r.externalKeyId, 'utf8');
   return materialRefFromStorage(Buffer.concat([Buffer.from([REF_V1, id.length]), id, r.inner]));
 }
@@ -113,6 +116,7 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
     if (!this.supports(spec)) throw this.unsupported(`hold keys of key spec ${spec}`);
     const externalKeyId = hints?.externalKeyId;
     if (externalKeyId === undefined) throw kmsErrors.validation('A key in an external key store needs an XksKeyId.');
+    if (!XKS_KEY_ID.test(externalKeyId)) throw kmsErrors.validation('An XksKeyId is 1 to 128 characters of A-Z, a-z, 0-9, hyphen, underscore or period.');
     let meta;
     try {
       meta = await this.parts.client.metadata(externalKeyId, this.metadata(hints?.caller, keyId, 'CreateKey'));
