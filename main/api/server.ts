@@ -17,6 +17,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { kmsErrorResponse } from './kms/errors.js';
+import { xksErrorResponse } from './xks/errors.js';
 import { browserGuard } from './browser-guard.js';
 import type { JsonResponse, RawRequest, RawResponse } from './http.js';
 import { routeOf, splitRequestTarget } from './request-target.js';
@@ -191,7 +192,9 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     const tooLarge = (): JsonResponse =>
       route === 'admin'
         ? { status: 413, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'RequestTooLarge', message: `Request body is larger than ${MAX_BODY_BYTES} bytes.` }) }
-        : kmsErrorResponse(413, 'RequestEntityTooLargeException', new KmsError('RequestTooLarge', `Request body is larger than ${MAX_BODY_BYTES} bytes.`).message);
+        : route === 'xks'
+          ? xksErrorResponse('ValidationException', `Request body is larger than ${MAX_BODY_BYTES} bytes.`)
+          : kmsErrorResponse(413, 'RequestEntityTooLargeException', new KmsError('RequestTooLarge', `Request body is larger than ${MAX_BODY_BYTES} bytes.`).message);
     const refuseBody = () => {
       // Answer at once, drain the rest of the body, and close only once it has ended: closing a
       // socket with unread data resets the connection, and a client still sending would see
@@ -245,7 +248,10 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
   async function answer(req: http.IncomingMessage, target: ReturnType<typeof splitRequestTarget>, body: Buffer): Promise<RawResponse> {
     const method = req.method ?? 'GET';
     if (!target) return kmsErrorResponse(400, 'ValidationException', 'The request-target is not a path Kura serves.');
-    if (stopping) return kmsErrorResponse(503, 'ServiceUnavailableException', 'Kura is stopping.');
+    if (stopping) {
+      // 503 either way, in the route's error shape (AWS KMS retries an XKS proxy's 503).
+      return routeOf(target.path) === 'xks' ? xksErrorResponse('DependencyTimeoutException', 'Kura is stopping.') : kmsErrorResponse(503, 'ServiceUnavailableException', 'Kura is stopping.');
+    }
     const raw: RawRequest = { method, path: target.path, query: target.query, headers: req.headers, body, remoteAddress: req.socket.remoteAddress ?? 'unknown' };
     switch (routeOf(target.path)) {
       case 'admin':

@@ -114,6 +114,13 @@ describe('the XKS proxy API on a running appliance', () => {
     expect(listed.stdout).not.toContain(b64('a data key from AWS KMS'));
   });
 
+  it('answers a body over 1 MiB in the XKS error shape (ValidationException), and goes on serving', async () => {
+    const res = await fetch(`${kura.url}${store.uriPath}/health`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(1024 * 1024 + 1, 0x20) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ errorName: 'ValidationException', errorMessage: expect.stringMatching(/larger than 1048576 bytes/) });
+    expect((await xks('/health', { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'after' } })).status).toBe(200);
+  });
+
   it('answers ThrottlingException (429) beyond --xks-rate calls per second per store', async () => {
     const limited = await startKura({ args: ['--xks-rate', '3'] });
     try {
