@@ -53,7 +53,7 @@ export interface ApplianceConfig {
   /** How long an XKS call's work on the key manager may take before DependencyTimeoutException (default 200 ms). */
   xksAnswerDeadlineMs?: number;
   /** The XKS proxy's own listener with TLS: PEM files, and its address. */
-  xksTls?: { certFile: string; keyFile: string; clientCaFile?: string; host: string; port: number };
+  xksTls?: { certFile: string; keyFile: string; clientCaFile?: string; clientSubjects?: readonly string[]; host: string; port: number };
   /** How external key stores reach their XKS proxies: a CA file trusted besides the system's, connect-to addresses, the deadline. */
   xksClient?: { caFile?: string; connectTo: Record<string, { host: string; port: number }>; timeoutMs: number };
 }
@@ -284,7 +284,12 @@ export async function startAppliance(
           port: t.port,
           log,
           limits: config.limits,
-          tls: { cert: fs.readFileSync(t.certFile), key: fs.readFileSync(t.keyFile), ...(t.clientCaFile ? { clientCa: fs.readFileSync(t.clientCaFile) } : {}) },
+          tls: {
+            cert: fs.readFileSync(t.certFile),
+            key: fs.readFileSync(t.keyFile),
+            ...(t.clientCaFile ? { clientCa: fs.readFileSync(t.clientCaFile) } : {}),
+            ...(t.clientSubjects ? { clientSubjects: t.clientSubjects } : {}),
+          },
           routes: { kms: xksOnly, admin: xksOnly, xks: xksRoute },
         });
       } catch (e) {

@@ -14,6 +14,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { kmsErrorResponse } from './kms/errors.js';
@@ -58,12 +59,15 @@ export const DEFAULT_LIMITS: Omit<ServerLimits, 'maxConnections'> = {
 /**
  * A listener with TLS (the XKS proxy's own, for AWS KMS, which reaches a proxy over HTTPS only): the
  * certificate chain and key in PEM; with `clientCa`, mutual TLS (a client must present a certificate
- * that CA issued, or the handshake fails).
+ * that CA issued, or the handshake fails), and with `clientSubjects` as well, a certificate whose
+ * subject common name is one of them (or the connection is closed as the handshake ends, before any
+ * request is read).
  */
 export interface ServerTls {
   cert: Buffer;
   key: Buffer;
   clientCa?: Buffer;
+  clientSubjects?: readonly string[];
 }
 
 export interface RunningServer {
@@ -78,6 +82,14 @@ export interface RunningServer {
 type Phase = 'idle' | 'receiving' | 'handling';
 
 const KMS_JSON = 'application/x-amz-json-1.1';
+
+/** Whether a mutual-TLS client's certificate has one of the subject common names the listener takes. */
+function clientSubjectAllowed(socket: TLSSocket, subjects: readonly string[]): boolean {
+  const cn: unknown = socket.getPeerCertificate().subject?.CN;
+  // A certificate may carry several CNs (an array): each must be one of the names.
+  const names = Array.isArray(cn) ? cn : [cn];
+  return names.length > 0 && names.every((n) => typeof n === 'string' && subjects.includes(n));
+}
 
 function rawKmsError(status: number, reason: string, name: string, message: string): string {
   const body = JSON.stringify({ __type: name, message });
@@ -282,6 +294,11 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
   server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     // Every socket gets an error listener: an error is never unhandled, and the socket is freed.
     socket.on('error', () => socket.destroy());
+    if (tls?.clientSubjects && !clientSubjectAllowed(socket as TLSSocket, tls.clientSubjects)) {
+      log.warn('TLS client certificate refused: its subject is not one the listener takes', { remote: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
     if (stopping || phases.size >= limits.maxConnections) {
       answerAndDestroy(
         socket,

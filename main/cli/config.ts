@@ -48,6 +48,8 @@ export interface XksTlsConfig {
   certFile: string;
   keyFile: string;
   clientCaFile?: string;
+  /** With clientCaFile: the subject common names a client certificate may carry (AWS KMS: cks.kms.REGION.amazonaws.com). */
+  clientSubjects?: string[];
   host: string;
   port: number;
 }
@@ -71,6 +73,7 @@ export interface ConfigFlags {
   'xks-tls-cert'?: string;
   'xks-tls-key'?: string;
   'xks-tls-client-ca'?: string;
+  'xks-tls-client-subject'?: string;
   'xks-tls-host'?: string;
   'xks-tls-port'?: string;
   'xks-client-ca'?: string;
@@ -81,7 +84,8 @@ export interface ConfigFlags {
 export const ENV_HELP = `Environment variables (overridden by flags, override the config file):
   KURA_HOST, KURA_PORT, KURA_DATA_DIR, KURA_CONFIG, KURA_LOG_LEVEL, KURA_LOG_FORMAT, KURA_ENDPOINT,
   KURA_MAX_CONNECTIONS, KURA_HEADERS_TIMEOUT, KURA_REQUEST_TIMEOUT, KURA_IDLE_TIMEOUT, KURA_REGIONS,
-  KURA_XKS_RATE, KURA_XKS_ANSWER_DEADLINE, KURA_XKS_TLS_CERT, KURA_XKS_TLS_KEY, KURA_XKS_TLS_CLIENT_CA, KURA_XKS_TLS_HOST,
+  KURA_XKS_RATE, KURA_XKS_ANSWER_DEADLINE, KURA_XKS_TLS_CERT, KURA_XKS_TLS_KEY, KURA_XKS_TLS_CLIENT_CA, KURA_XKS_TLS_CLIENT_SUBJECT,
+  KURA_XKS_TLS_HOST,
   KURA_XKS_TLS_PORT, KURA_XKS_CLIENT_CA, KURA_XKS_CONNECT_TO, KURA_XKS_CLIENT_TIMEOUT
 Config file (--config or KURA_CONFIG), JSON:
   { "host": "127.0.0.1", "port": 7420, "dataDir": "/var/lib/kura", "logLevel": "info",
@@ -119,6 +123,7 @@ const FILE_KEYS = [
   'xksTlsCert',
   'xksTlsKey',
   'xksTlsClientCa',
+  'xksTlsClientSubject',
   'xksTlsHost',
   'xksTlsPort',
   'xksClientCa',
@@ -329,9 +334,17 @@ function xksTlsOf(pick: Pick, flags: ConfigFlags): XksTlsConfig | undefined {
 function xksTlsSettings(cert: ReturnType<Pick>, key: ReturnType<Pick>, pick: Pick, flags: ConfigFlags): XksTlsConfig {
   if (!cert || !key) throw new ConfigError('The XKS TLS listener needs both a certificate (--xks-tls-cert) and its key (--xks-tls-key).');
   const clientCa = pick(flags['xks-tls-client-ca'], 'xks-tls-client-ca', 'KURA_XKS_TLS_CLIENT_CA', 'xksTlsClientCa');
+  // The spec: a proxy with mutual TLS lets its operator set both the client certificate's CA and its
+  // subject name (AWS KMS presents CN=cks.kms.REGION.amazonaws.com).
+  const subjectSetting = pick(flags['xks-tls-client-subject'], 'xks-tls-client-subject', 'KURA_XKS_TLS_CLIENT_SUBJECT', 'xksTlsClientSubject');
+  const clientSubjects = subjectSetting?.text.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (subjectSetting && !clientCa) throw new ConfigError(`${subjectSetting.where} needs a client CA (--xks-tls-client-ca): it names the subject of the client certificates that CA issues.`);
+  if (subjectSetting && (clientSubjects!.length === 0 || clientSubjects!.some((n) => !/^[\x21-\x7e]{1,64}$/.test(n)))) {
+    throw new ConfigError(`${subjectSetting.where} must be common names separated by commas (cks.kms.us-east-1.amazonaws.com), not "${subjectSetting.text}".`);
+  }
   const host = pick(flags['xks-tls-host'], 'xks-tls-host', 'KURA_XKS_TLS_HOST', 'xksTlsHost')?.text ?? '127.0.0.1';
   const portSetting = pick(flags['xks-tls-port'], 'xks-tls-port', 'KURA_XKS_TLS_PORT', 'xksTlsPort');
   const port = portSetting === undefined ? DEFAULT_XKS_TLS_PORT : Number(portSetting.text);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${portSetting!.where} must be a port number from 0 to 65535, not "${portSetting!.text}".`);
-  return { certFile: cert.text, keyFile: key.text, ...(clientCa ? { clientCaFile: clientCa.text } : {}), host, port };
+  return { certFile: cert.text, keyFile: key.text, ...(clientCa ? { clientCaFile: clientCa.text } : {}), ...(clientSubjects ? { clientSubjects } : {}), host, port };
 }

@@ -26,6 +26,17 @@ describe('XKS configuration', () => {
     expect(() => resolveConfig({}, { KURA_XKS_ANSWER_DEADLINE: 'soon' })).toThrow(/KURA_XKS_ANSWER_DEADLINE/);
   });
 
+  it('takes the subject names of mutual TLS client certificates only with a client CA', () => {
+    const tls = { 'xks-tls-cert': '/c.pem', 'xks-tls-key': '/k.pem', 'xks-tls-client-ca': '/ca.pem' };
+    expect(resolveConfig({ ...tls, 'xks-tls-client-subject': 'cks.kms.us-east-1.amazonaws.com, cks.kms.eu-west-1.amazonaws.com' }, NO_ENV).xksTls?.clientSubjects).toEqual([
+      'cks.kms.us-east-1.amazonaws.com',
+      'cks.kms.eu-west-1.amazonaws.com',
+    ]);
+    expect(resolveConfig(tls, NO_ENV).xksTls?.clientSubjects).toBeUndefined();
+    expect(() => resolveConfig({ 'xks-tls-cert': '/c.pem', 'xks-tls-key': '/k.pem', 'xks-tls-client-subject': 'cks.kms.us-east-1.amazonaws.com' }, NO_ENV)).toThrow(/needs a client CA/);
+    expect(() => resolveConfig({ ...tls }, { KURA_XKS_TLS_CLIENT_SUBJECT: ' , ' })).toThrow(/KURA_XKS_TLS_CLIENT_SUBJECT/);
+  });
+
   it('has no TLS listener unless a certificate and its key are both given', () => {
     expect(resolveConfig({}, NO_ENV).xksTls).toBeUndefined();
     expect(resolveConfig({ 'xks-tls-cert': '/c.pem', 'xks-tls-key': '/k.pem' }, NO_ENV).xksTls).toEqual({ certFile: '/c.pem', keyFile: '/k.pem', host: '127.0.0.1', port: DEFAULT_XKS_TLS_PORT });

@@ -2,7 +2,8 @@
 // HTTPS only): `kura serve --xks-tls-cert … --xks-tls-key … --xks-tls-client-ca …`, a CA, a server
 // certificate for 127.0.0.1 and a client certificate made with OpenSSL in a temporary directory. With a
 // client CA it is mutual TLS: a client without a certificate of that CA does not get through the
-// handshake. The listener serves the XKS routes and nothing else.
+// handshake, and with --xks-tls-client-subject neither does one whose subject is another. The listener
+// serves the XKS routes and nothing else.
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../main/sigv4/sign.js';
 import { startKura, type KuraProcess } from '../support/kura-process.js';
-import { makePki } from '../support/xks-peer.js';
+import { issueClientCert, makePki } from '../support/xks-peer.js';
 
 interface Answer {
   status: number;
@@ -64,6 +65,36 @@ describe('the XKS proxy API over TLS', () => {
   it('refuses, at the handshake, a client without a certificate', async () => {
     await expect(call(`${store.uriPath}/health`, { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-2' } }, {})).rejects.toThrow();
   });
+
+  it("takes, with --xks-tls-client-subject, only client certificates with one of those subject names (AWS KMS's cks.kms.REGION.amazonaws.com)", async () => {
+    issueClientCert(dir, 'kms', 'cks.kms.us-east-1.amazonaws.com');
+    const pinned = await startKura({
+      args: [
+        ...['--xks-tls-cert', path.join(dir, 'server.pem'), '--xks-tls-key', path.join(dir, 'server.key'), '--xks-tls-port', '0'],
+        ...['--xks-tls-client-ca', path.join(dir, 'ca.pem'), '--xks-tls-client-subject', 'cks.kms.us-east-1.amazonaws.com,cks.kms.eu-west-1.amazonaws.com'],
+      ],
+    });
+    const mainPort = port;
+    try {
+      port = Number(/XKS proxy API over TLS: https:\/\/127\.0\.0\.1:(\d+)\//.exec(pinned.stdout())![1]);
+      const token = fs.readFileSync(path.join(pinned.dataDir, 'admin.token'), 'utf8').trim();
+      const res = await fetch(`${pinned.url}/admin/v1/xks/stores`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ uriPathPrefix: 'tls' }) });
+      const saved = store;
+      store = (await res.json()) as typeof store;
+      try {
+        const health = { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-cn' } };
+        // Issued by the right CA, but for another subject: the connection ends before any request is read.
+        await expect(call(`${store.uriPath}/health`, health)).rejects.toThrow();
+        expect((await call(`${store.uriPath}/health`, health, { cert: file('kms.pem'), key: file('kms.key') })).status).toBe(200);
+        expect(pinned.stderr()).toMatch(/TLS client certificate refused/);
+      } finally {
+        store = saved;
+      }
+    } finally {
+      port = mainPort;
+      await pinned.stop();
+    }
+  }, 60_000);
 
   it('serves the XKS routes only: the KMS and admin APIs stay on the loopback listener', async () => {
     const r = await call('/admin/v1/status', {});

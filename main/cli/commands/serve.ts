@@ -160,6 +160,7 @@ calls in progress get 5 seconds to finish, the database closes cleanly; then it 
     { name: 'xks-tls-cert', value: 'PEM', help: 'serve the XKS proxy API also over HTTPS with this certificate chain (AWS KMS needs HTTPS)', complete: 'file' },
     { name: 'xks-tls-key', value: 'PEM', help: "the XKS TLS certificate's private key", complete: 'file' },
     { name: 'xks-tls-client-ca', value: 'PEM', help: 'mutual TLS: XKS clients must present a certificate this CA issued', complete: 'file' },
+    { name: 'xks-tls-client-subject', value: 'LIST', help: 'mutual TLS: and with one of these subject common names, comma-separated (AWS KMS: cks.kms.REGION.amazonaws.com)' },
     { name: 'xks-tls-host', value: 'H', help: 'the XKS TLS listener\'s address (default 127.0.0.1; with TLS it may be any)' },
     { name: 'xks-tls-port', value: 'P', help: 'the XKS TLS listener\'s port (default 7443; 0: any free port)' },
     { name: 'xks-client-ca', value: 'PEM', help: 'external key stores: trust XKS proxies whose certificates these CAs issued, besides the system\'s CAs', complete: 'file' },
