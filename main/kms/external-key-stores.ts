@@ -66,6 +66,26 @@ const CODE_OF_KIND: Record<XksFailureKind, XksConnectionErrorCode> = {
 /** The outcome of a health check: fine, or why not (a connection error code and a message). */
 export type HealthCheck = { ok: true } | { ok: false; errorCode: XksConnectionErrorCode; message: string };
 
+/** The errors a proxy answers that AWS KMS reads as a proxy it cannot reach in time (the spec's table): retry later. */
+const BUSY_PROXY_ERRORS = new Set(['DependencyTimeoutException', 'ThrottlingException']);
+
+/** GetHealthStatus: fine when at least one external key manager is ACTIVE or DEGRADED (AWS: all UNAVAILABLE is unreachable). */
+export async function proxyHealth(client: XksClient, requestId: string): Promise<HealthCheck> {
+  try {
+    const health = await client.health({ kmsOperation: 'KmsHealthCheck', kmsRequestId: requestId });
+    if (health.ekmFleetDetails.every((e) => e.healthStatus === 'UNAVAILABLE')) {
+      return { ok: false, errorCode: 'XKS_PROXY_NOT_REACHABLE', message: 'The XKS proxy reports every external key manager UNAVAILABLE.' };
+    }
+    return { ok: true };
+  } catch (e) {
+    if (e instanceof XksProxyError) {
+      const busy = e.kind === 'PROXY_ERROR' && e.errorName !== undefined && BUSY_PROXY_ERRORS.has(e.errorName);
+      return { ok: false, errorCode: busy ? 'XKS_PROXY_TIMED_OUT' : CODE_OF_KIND[e.kind], message: e.message };
+    }
+    return { ok: false, errorCode: 'INTERNAL_ERROR', message: e instanceof Error ? e.message : String(e) };
+  }
+}
+
 const secretAad = (storeId: string) => encodeAad('kura/custom-key-store/xks-secret/v1', storeId);
 
 export interface XksConnectionsDeps {
@@ -117,18 +137,9 @@ export class XksConnections {
     });
   }
 
-  /** GetHealthStatus: fine when at least one external key manager is ACTIVE or DEGRADED (AWS: all UNAVAILABLE is unreachable). */
-  async check(client: XksClient, requestId: string): Promise<HealthCheck> {
-    try {
-      const health = await client.health({ kmsOperation: 'KmsHealthCheck', kmsRequestId: requestId });
-      if (health.ekmFleetDetails.every((e) => e.healthStatus === 'UNAVAILABLE')) {
-        return { ok: false, errorCode: 'XKS_PROXY_NOT_REACHABLE', message: 'The XKS proxy reports every external key manager UNAVAILABLE.' };
-      }
-      return { ok: true };
-    } catch (e) {
-      if (e instanceof XksProxyError) return { ok: false, errorCode: CODE_OF_KIND[e.kind], message: e.message };
-      return { ok: false, errorCode: 'INTERNAL_ERROR', message: e instanceof Error ? e.message : String(e) };
-    }
+  /** GetHealthStatus of a store's proxy (proxyHealth, below). */
+  check(client: XksClient, requestId: string): Promise<HealthCheck> {
+    return proxyHealth(client, requestId);
   }
 
   /** The live state of a store: CONNECTED only while it is registered here. */
@@ -200,9 +211,10 @@ export function settingsRefused(checked: { errorCode: XksConnectionErrorCode; me
     case 'XKS_PROXY_INVALID_RESPONSE':
       return new KmsError('XksProxyInvalidResponse', checked.message);
     case 'XKS_PROXY_INVALID_CONFIGURATION':
-    case 'XKS_PROXY_INVALID_TLS_CONFIGURATION':
       return new KmsError('XksProxyInvalidConfiguration', checked.message);
     default:
+      // No connection, no TLS connection, no answer in time, a busy proxy: the spec's table has AWS KMS
+      // answer all of them XksProxyUriUnreachableException.
       return new KmsError('XksProxyUriUnreachable', checked.message);
   }
 }

@@ -3,7 +3,8 @@
 // made here: an Encrypt answer without the ciphertext data integrity value Kura asked for, or with a
 // ciphertext that is not as long as the plaintext, is refused before anything is kept; a proxy's
 // errorMessage goes to the log and never into the error a KMS caller sees, and an errorName that is not
-// shaped like the spec's is not repeated either.
+// shaped like the spec's is not repeated either; and the proxy's errors become AWS KMS's exceptions as
+// the spec's table has them, for a health check of proxy settings and for CreateKey.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -11,17 +12,21 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../main/common/log.js';
-import { XksClient, XksProxyError } from '../../main/keystores/external/index.js';
+import { isKmsError } from '../../main/common/errors.js';
+import { ExternalKeyStore, XksClient, XksProxyError, type XksClientConfig } from '../../main/keystores/external/index.js';
+import { proxyHealth, settingsRefused } from '../../main/kms/external-key-stores.js';
+import { unsealedStandardStore } from '../support/standard-store.js';
 import { tempDir } from '../support/domain.js';
 import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
 
 const META = { awsPrincipalArn: 'arn:aws:iam::123456789012:user/Alice', kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/k', kmsOperation: 'Encrypt', kmsRequestId: 'r-1' };
 
-let answer: { status: number; body: unknown } = { status: 200, body: {} };
+let answer: { status: number; body: unknown; delayMs?: number } = { status: 200, body: {} };
 let server: https.Server;
 let ca: string;
 const logged: string[] = [];
 let client: XksClient;
+let clientConfig: XksClientConfig;
 
 beforeAll(async () => {
   const dir = tempDir('kura-xks-answers-');
@@ -30,12 +35,16 @@ beforeAll(async () => {
   server = https.createServer({ cert: fs.readFileSync(path.join(dir, 'server.pem')), key: fs.readFileSync(path.join(dir, 'server.key')) }, (req, res) => {
     req.resume();
     req.on('end', () => {
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer.body));
+      const { status, body, delayMs = 0 } = answer;
+      setTimeout(() => {
+        if (res.destroyed) return;
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      }, delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  client = new XksClient({
+  clientConfig = {
     uriEndpoint: `https://${XKS_PEER_HOST}`,
     uriPath: '/p/kms/xks/v1',
     accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA',
@@ -45,7 +54,8 @@ beforeAll(async () => {
     ca: [ca],
     timeoutMs: 5_000,
     log: createLogger('warn', (line) => void logged.push(line)),
-  });
+  };
+  client = new XksClient(clientConfig);
 });
 
 afterAll(() => {
@@ -99,5 +109,44 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     const e = (await failure(client.encrypt('k', { plaintext, aad }, META))) as XksProxyError;
     expect(e.message).toBe('The XKS proxy answered an unnamed error.');
     expect(e.message).not.toContain('<');
+  });
+
+  it('reads a busy proxy (DependencyTimeoutException, ThrottlingException) as one it cannot reach in time, as the spec does', async () => {
+    for (const [status, errorName] of [[503, 'DependencyTimeoutException'], [429, 'ThrottlingException']] as const) {
+      answer = { status, body: { errorName } };
+      const checked = await proxyHealth(client, 'r');
+      expect(checked).toMatchObject({ ok: false, errorCode: 'XKS_PROXY_TIMED_OUT' });
+      if (!checked.ok) expect(settingsRefused(checked).code).toBe('XksProxyUriUnreachable');
+    }
+    answer = { status: 500, body: { errorName: 'InternalException' } };
+    const internal = await proxyHealth(client, 'r');
+    if (internal.ok) throw new Error('expected a failed check');
+    expect([internal.errorCode, settingsRefused(internal).code]).toEqual(['XKS_PROXY_INVALID_RESPONSE', 'XksProxyInvalidResponse']);
+    // No TLS connection: unreachable too, not a configuration AWS KMS could name.
+    expect(settingsRefused({ errorCode: 'XKS_PROXY_INVALID_TLS_CONFIGURATION', message: 'm' }).code).toBe('XksProxyUriUnreachable');
+  });
+
+  it('CreateKey: a disabled external key is XksKeyInvalidConfiguration, any other proxy failure CustomKeyStoreInvalidState', async () => {
+    const { store: standard } = await unsealedStandardStore(tempDir('kura-xks-answers-store-'));
+    const store = new ExternalKeyStore({ customKeyStoreId: 'cks-0123456789abcdef0', client, inner: standard });
+    const codeOf = async () => {
+      const e = await failure(store.generate('key-1', 'SYMMETRIC_DEFAULT', { externalKeyId: 'k' }));
+      return isKmsError(e) ? e.code : String(e);
+    };
+    answer = { status: 400, body: { errorName: 'InvalidStateException' } };
+    expect(await codeOf()).toBe('XksKeyInvalidConfiguration');
+    answer = { status: 404, body: { errorName: 'KeyNotFoundException' } };
+    expect(await codeOf()).toBe('XksKeyNotFound');
+    answer = { status: 503, body: { errorName: 'DependencyTimeoutException' } };
+    expect(await codeOf()).toBe('CustomKeyStoreInvalidState');
+    // No answer in time: the same, as the spec's table has it for a socket timeout.
+    answer = { status: 200, body: { keySpec: 'AES_256', keyUsage: ['ENCRYPT', 'DECRYPT'], keyStatus: 'ENABLED' }, delayMs: 1_000 };
+    const impatient = new XksClient({ ...clientConfig, timeoutMs: 100 });
+    try {
+      const e = await failure(new ExternalKeyStore({ customKeyStoreId: 'cks-0123456789abcdef0', client: impatient, inner: standard }).generate('key-2', 'SYMMETRIC_DEFAULT', { externalKeyId: 'k' }));
+      expect(isKmsError(e) && e.code).toBe('CustomKeyStoreInvalidState');
+    } finally {
+      impatient.close();
+    }
   });
 });

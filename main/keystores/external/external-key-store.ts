@@ -124,7 +124,10 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
       if (e instanceof XksProxyError && e.errorName === 'KeyNotFoundException') {
         throw new KmsError('XksKeyNotFound', `The XKS proxy of ${this.parts.customKeyStoreId} has no external key ${externalKeyId}.`);
       }
-      if (e instanceof XksProxyError && e.kind === 'TIMED_OUT') throw new KmsError('DependencyTimeout', e.message);
+      // The spec's table: a disabled external key at CreateKey is a key not configured for use.
+      if (e instanceof XksProxyError && e.errorName === 'InvalidStateException') {
+        throw new KmsError('XksKeyInvalidConfiguration', `The external key ${externalKeyId} is not enabled in the external key manager of ${this.parts.customKeyStoreId}.`);
+      }
       if (e instanceof XksProxyError) throw new KmsError('CustomKeyStoreInvalidState', `The external key store ${this.parts.customKeyStoreId} could not use its XKS proxy: ${e.message}`);
       throw e;
     }
