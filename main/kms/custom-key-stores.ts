@@ -153,8 +153,15 @@ export class HsmConnections {
       throw new KmsError('Sealed', `Kura was sealed while custom key store ${c.id} connected to its token; connect it again once Kura is unsealed.`);
     }
     conn.onFailure((code) => void this.failed(c.id, conn, code));
+    // Registered first: a store registered already (which the callers' one change per store at a time
+    // rules out) keeps its connection, and this one is closed.
+    try {
+      this.deps.registry.register(c.id, conn);
+    } catch (e) {
+      await conn.close().catch(() => undefined);
+      throw e;
+    }
     this.live.set(c.id, conn);
-    this.deps.registry.register(c.id, conn);
     return { state: 'CONNECTED' };
   }
 

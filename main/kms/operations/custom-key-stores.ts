@@ -24,6 +24,7 @@
 // (../custom-key-stores.ts: HSM connections; ../external-key-stores.ts: XKS connections and settings).
 import { X509Certificate, randomBytes, randomUUID } from 'node:crypto';
 import { isKmsError, KmsError, kmsErrors } from '../../common/errors.js';
+import { SerialByKey } from '../../common/serial.js';
 import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository, XksRepository } from '../../store/index.js';
 import { connectionErrorCodeOf, hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
 import { checkXksSettings, namesXks, settingsRefused, xksStoreConfig, xksUriOf, type XksConnections, type XksConnectionErrorCode, type XksProxySettingsInput, type XksStoreConfig } from '../external-key-stores.js';
@@ -90,8 +91,16 @@ function checkTrustAnchor(pem: string): void {
 }
 
 export class CustomKeyStoreOperations {
+  /**
+   * The changes to one store run one at a time: connect, disconnect, update, delete, the reconnect after
+   * unsealing and a failure's record each check the stored state and then act on the connection, which
+   * takes a while (a login, a proxy's health check); two of them interleaved would act on a state that
+   * no longer holds (two connections for one store, or a live one under a store stored DISCONNECTED).
+   */
+  private readonly perStore = new SerialByKey();
+
   constructor(private readonly deps: CustomKeyStoreDeps) {
-    deps.connections.onFailed((storeId, code) => void this.recordFailure(storeId, code));
+    deps.connections.onFailed((storeId, code) => void this.perStore.run(storeId, () => this.recordFailure(storeId, code)));
   }
 
   private async find(id: string): Promise<CustomKeyStoreRecord> {
@@ -261,7 +270,11 @@ export class CustomKeyStoreOperations {
     };
   }
 
-  async update(ctx: CallContext, input: UpdateCustomKeyStoreInput): Promise<void> {
+  update(ctx: CallContext, input: UpdateCustomKeyStoreInput): Promise<void> {
+    return this.perStore.run(input.customKeyStoreId, () => this.updateNow(ctx, input));
+  }
+
+  private async updateNow(ctx: CallContext, input: UpdateCustomKeyStoreInput): Promise<void> {
     // (An unknown ID goes on to the unit of work below, which audits its refusal.)
     if ((await this.deps.customKeyStores.find(input.customKeyStoreId))?.type === 'EXTERNAL_KEY_STORE') return this.updateXks(ctx, input);
     const { directory, connections, customKeyStores } = this.deps;
@@ -352,7 +365,7 @@ export class CustomKeyStoreOperations {
   connect(ctx: CallContext, id: string): Promise<void> {
     const { directory, connections, xksConnections } = this.deps;
     type Outcome = { state: 'CONNECTED' | 'FAILED'; errorCode?: HsmConnectionErrorCode | XksConnectionErrorCode };
-    return directory.run<{ keys: []; c: CustomKeyStoreRecord }, Outcome, void>(ctx, {
+    return this.perStore.run(id, () => directory.run<{ keys: []; c: CustomKeyStoreRecord }, Outcome, void>(ctx, {
       kind: 'change',
       prepare: async () => {
         const c = await this.find(id);
@@ -379,12 +392,12 @@ export class CustomKeyStoreOperations {
         await this.store(tx, c.id, outcome.state, outcome.errorCode);
         return { result: undefined, details: { customKeyStoreId: c.id, connectionState: outcome.state, ...(outcome.errorCode ? { connectionErrorCode: outcome.errorCode } : {}) } };
       },
-    });
+    }));
   }
 
   disconnect(ctx: CallContext, id: string): Promise<void> {
     const { directory, connections } = this.deps;
-    return directory.run<{ keys: []; c: CustomKeyStoreRecord }, void, void>(ctx, {
+    return this.perStore.run(id, () => directory.run<{ keys: []; c: CustomKeyStoreRecord }, void, void>(ctx, {
       kind: 'change',
       whileSealed: true,
       prepare: async () => {
@@ -400,12 +413,12 @@ export class CustomKeyStoreOperations {
         await this.store(tx, c.id, 'DISCONNECTED');
         return { result: undefined, details: { customKeyStoreId: c.id } };
       },
-    });
+    }));
   }
 
   delete(ctx: CallContext, id: string): Promise<void> {
     const { directory, customKeyStores } = this.deps;
-    return directory.run<{ keys: []; c: CustomKeyStoreRecord }, never, void>(ctx, {
+    return this.perStore.run(id, () => directory.run<{ keys: []; c: CustomKeyStoreRecord }, never, void>(ctx, {
       kind: 'change',
       whileSealed: true,
       prepare: async () => {
@@ -421,7 +434,7 @@ export class CustomKeyStoreOperations {
         if (!(await customKeyStores.delete(tx, c.id))) throw notFound(c.id);
         return { result: undefined, details: { customKeyStoreId: c.id } };
       },
-    });
+    }));
   }
 
   /**
@@ -481,16 +494,21 @@ export class CustomKeyStoreOperations {
    */
   async reopenConnected(): Promise<void> {
     try {
-      for (const c of await this.deps.customKeyStores.list()) {
-        if (c.connectionState !== 'CONNECTED') continue;
-        if (c.type === 'EXTERNAL_KEY_STORE') {
-          // AWS keeps an external key store CONNECTED whether or not its proxy answers now.
-          if (!this.deps.xksConnections.isOpen(c.id)) await this.deps.xksConnections.open(c, undefined);
-          continue;
-        }
-        if (this.deps.connections.isOpen(c.id)) continue;
-        const outcome = await this.deps.connections.open(c);
-        if (outcome.state === 'FAILED') await this.recordFailure(c.id, outcome.errorCode ?? 'INTERNAL_ERROR');
+      for (const listed of await this.deps.customKeyStores.list()) {
+        if (listed.connectionState !== 'CONNECTED') continue;
+        await this.perStore.run(listed.id, async () => {
+          // Read again in its turn: a change queued before it (a disconnect, say) has the last word.
+          const c = await this.deps.customKeyStores.find(listed.id);
+          if (!c || c.connectionState !== 'CONNECTED') return;
+          if (c.type === 'EXTERNAL_KEY_STORE') {
+            // AWS keeps an external key store CONNECTED whether or not its proxy answers now.
+            if (!this.deps.xksConnections.isOpen(c.id)) await this.deps.xksConnections.open(c, undefined);
+            return;
+          }
+          if (this.deps.connections.isOpen(c.id)) return;
+          const outcome = await this.deps.connections.open(c);
+          if (outcome.state === 'FAILED') await this.recordFailure(c.id, outcome.errorCode ?? 'INTERNAL_ERROR');
+        });
       }
     } catch (e) {
       if (!isKmsError(e) || e.code !== 'Sealed') throw e;

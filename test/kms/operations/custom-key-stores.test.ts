@@ -199,6 +199,40 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect([(await describe1(first)).connectionState, (await describe1(other)).connectionState]).toEqual(['CONNECTED', 'CONNECTED']);
   });
 
+  it('two connects at once make one connection, and both succeed; a disconnect closes it', async () => {
+    const id = await create();
+    const held = hsms.holdConnects();
+    const first = connect(id);
+    const second = connect(id);
+    await held.reached;
+    held.release();
+    await Promise.all([first, second]);
+    expect(hsms.connections).toHaveLength(1);
+    expect((await describe1(id)).connectionState).toBe('CONNECTED');
+    await disconnect(id);
+    expect(hsms.last.connectionState()).toBe('DISCONNECTED');
+  });
+
+  it('a disconnect during the reconnect after unsealing wins: the store ends DISCONNECTED with no live connection', async () => {
+    const id = await create();
+    await connect(id);
+    const key = await createKey(id);
+    d.root.seal();
+    await d.root.initAndUnsealDev(d.rootKey);
+    const held = hsms.holdConnects();
+    const reconnecting = d.keys.reconnectCustomKeyStores();
+    await held.reached;
+    const disconnecting = disconnect(id);
+    // Time for the disconnect to finish first, if nothing held it back behind the reconnect.
+    await Promise.race([disconnecting, new Promise((resolve) => setTimeout(resolve, 100))]);
+    held.release();
+    await reconnecting;
+    await disconnecting;
+    expect((await describe1(id)).connectionState).toBe('DISCONNECTED');
+    expect(hsms.last.connectionState()).toBe('DISCONNECTED');
+    expect(await kmsCode(roundTrip(key.keyId))).toBe('InvalidState');
+  });
+
   it('deletes only a DISCONNECTED store without keys; an HSM in use cannot be removed', async () => {
     const id = await create();
     await connect(id);
