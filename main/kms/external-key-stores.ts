@@ -101,8 +101,14 @@ export interface XksConnectionsDeps {
 export class XksConnections {
   private readonly live = new Map<string, ExternalKeyStore>();
 
+  /** Seals so far: a connection that was being made across one is closed, never registered. */
+  private seals = 0;
+
   constructor(private readonly deps: XksConnectionsDeps) {
-    deps.root.onSeal(() => this.closeAll());
+    deps.root.onSeal(() => {
+      this.seals += 1;
+      this.closeAll();
+    });
   }
 
   sealSecret(storeId: string, secret: string): string {
@@ -156,6 +162,7 @@ export class XksConnections {
    */
   async open(c: CustomKeyStoreRecord, healthCheck: { requestId: string } | undefined): Promise<{ state: 'CONNECTED' } | { state: 'FAILED'; errorCode: XksConnectionErrorCode; message: string }> {
     this.close(c.id);
+    const seals = this.seals;
     const client = this.clientOf(c);
     if (healthCheck) {
       const checked = await this.check(client, healthCheck.requestId);
@@ -164,9 +171,14 @@ export class XksConnections {
         return { state: 'FAILED', errorCode: checked.errorCode, message: checked.message };
       }
     }
+    // Sealed during the health check: the client holds the opened secret, which a sealed appliance keeps nowhere.
+    if (this.seals !== seals || !this.deps.root.isUnsealed) {
+      client.close();
+      throw new KmsError('Sealed', `Kura was sealed while external key store ${c.id} connected to its proxy; connect it again once Kura is unsealed.`);
+    }
     const store = new ExternalKeyStore({ customKeyStoreId: c.id, client, inner: this.deps.standard });
-    this.live.set(c.id, store);
     this.deps.registry.register(c.id, store);
+    this.live.set(c.id, store);
     return { state: 'CONNECTED' };
   }
 

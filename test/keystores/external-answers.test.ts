@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../main/common/log.js';
 import { isKmsError } from '../../main/common/errors.js';
 import { ExternalKeyStore, XksClient, XksProxyError, type XksClientConfig } from '../../main/keystores/external/index.js';
-import { proxyHealth, settingsRefused } from '../../main/kms/external-key-stores.js';
+import { KeyStoreRegistry } from '../../main/keystores/key-store.js';
+import { proxyHealth, settingsRefused, XksConnections } from '../../main/kms/external-key-stores.js';
+import type { CustomKeyStoreRecord } from '../../main/store/index.js';
 import { unsealedStandardStore } from '../support/standard-store.js';
 import { tempDir } from '../support/domain.js';
 import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
@@ -148,5 +150,27 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     } finally {
       impatient.close();
     }
+  });
+
+  it('registers no connection whose health check ends after the appliance sealed: the client holding the opened secret is closed', async () => {
+    const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-answers-seal-'));
+    const port = (server.address() as AddressInfo).port;
+    const conns = new XksConnections({ registry: new KeyStoreRegistry({ standard, root }), root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port }]]), timeoutMs: 5_000 } });
+    const id = 'cks-0123456789abcdef1';
+    const record: CustomKeyStoreRecord = {
+      id,
+      name: 'sealed-meanwhile',
+      type: 'EXTERNAL_KEY_STORE',
+      connectionState: 'DISCONNECTED',
+      createdAt: 0,
+      hsmId: null,
+      config: { uriEndpoint: `https://${XKS_PEER_HOST}`, uriPath: '/p/kms/xks/v1', connectivity: 'PUBLIC_ENDPOINT', accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA', secretSealed: conns.sealSecret(id, randomBytes(33).toString('base64')), region: 'us-east-1' },
+    };
+    answer = { status: 200, body: { xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: [{ id: 'h', model: 'm', healthStatus: 'ACTIVE' }] }, delayMs: 300 };
+    const opening = conns.open(record, { requestId: 'r' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    root.seal();
+    expect(await failure(opening)).toMatchObject({ code: 'Sealed' });
+    expect(conns.isOpen(id)).toBe(false);
   });
 });
