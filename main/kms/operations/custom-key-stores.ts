@@ -115,14 +115,17 @@ export class CustomKeyStoreOperations {
     return h;
   }
 
-  private async requireNameFree(name: string, except?: string): Promise<void> {
-    if ((await this.deps.customKeyStores.list()).some((c) => c.name === name && c.id !== except)) {
+  // The name, HSM and proxy URI checks run before the slow part of a change, and again in its
+  // transaction (with `tx`): another store may have taken them meanwhile, and AWS names that, where the
+  // database's unique index alone would answer Internal.
+  private async requireNameFree(name: string, except?: string, tx?: Parameters<CustomKeyStoreRepository['list']>[0]): Promise<void> {
+    if ((await this.deps.customKeyStores.list(tx)).some((c) => c.name === name && c.id !== except)) {
       throw new KmsError('CustomKeyStoreNameInUse', `A custom key store named ${name} exists already.`);
     }
   }
 
-  private async requireHsmFree(hsmId: string, except?: string): Promise<void> {
-    if ((await this.deps.customKeyStores.list()).some((c) => c.hsmId === hsmId && c.id !== except)) {
+  private async requireHsmFree(hsmId: string, except?: string, tx?: Parameters<CustomKeyStoreRepository['list']>[0]): Promise<void> {
+    if ((await this.deps.customKeyStores.list(tx)).some((c) => c.hsmId === hsmId && c.id !== except)) {
       throw new KmsError('CloudHsmClusterInUse', `HSM ${hsmId} backs another custom key store already.`);
     }
   }
@@ -161,6 +164,8 @@ export class CustomKeyStoreOperations {
         if (record.type === 'EXTERNAL_KEY_STORE') await this.requireHealthyProxy(record, ctx.requestId);
       },
       apply: async ({ tx }, { record }) => {
+        await this.requireNameFree(record.name, undefined, tx);
+        if (record.hsmId !== null) await this.requireHsmFree(record.hsmId, undefined, tx);
         await this.requireUriFree(record, tx);
         await customKeyStores.insert(tx, record);
         return {
@@ -302,6 +307,8 @@ export class CustomKeyStoreOperations {
         return { keys: [], next };
       },
       apply: async ({ tx }, { next }) => {
+        await this.requireNameFree(next.name, next.id, tx);
+        if (next.hsmId !== null) await this.requireHsmFree(next.hsmId, next.id, tx);
         await customKeyStores.update(tx, next);
         return { result: undefined, details: { customKeyStoreId: next.id } };
       },
@@ -352,6 +359,7 @@ export class CustomKeyStoreOperations {
         if (proxyChanged) await this.requireHealthyProxy(next, ctx.requestId);
       },
       apply: async ({ tx }, { next }) => {
+        await this.requireNameFree(next.name, next.id, tx);
         await this.requireUriFree(next, tx);
         await customKeyStores.update(tx, next);
         return { result: next, details: { customKeyStoreId: next.id } };

@@ -199,6 +199,20 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect([(await describe1(first)).connectionState, (await describe1(other)).connectionState]).toEqual(['CONNECTED', 'CONNECTED']);
   });
 
+  it("two creates at once that clash answer AWS's exceptions, not Internal", async () => {
+    hsms.addToken('second', PIN);
+    const { hsm: second } = await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'second' });
+    const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e as { code?: string }).code ?? String(e));
+    const sameName = await Promise.all([create(), create({ cloudHsmClusterId: second.id })].map(outcome));
+    expect(sameName.sort()).toEqual(['CustomKeyStoreNameInUse', 'ok']);
+    const { hsm: third } = await (async () => {
+      hsms.addToken('third', PIN);
+      return d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'third' });
+    })();
+    const sameHsm = await Promise.all([create({ customKeyStoreName: 'a', cloudHsmClusterId: third.id }), create({ customKeyStoreName: 'b', cloudHsmClusterId: third.id })].map(outcome));
+    expect(sameHsm.sort()).toEqual(['CloudHsmClusterInUse', 'ok']);
+  });
+
   it('two connects at once make one connection, and both succeed; a disconnect closes it', async () => {
     const id = await create();
     const held = hsms.holdConnects();
