@@ -359,6 +359,18 @@ export class KeyDirectory {
     return this.deps.registry.storeFor(k.customKeyStoreId);
   }
 
+  /**
+   * The key store of a key a cryptographic operation uses. A custom key store disconnected since the key
+   * was read (its state checked) makes the key Unavailable now: KMSInvalidStateException, as the check
+   * would have answered, not CustomKeyStoreNotFound.
+   */
+  usableStoreOf(k: Pick<Key, 'customKeyStoreId' | 'keyId'>): KeyStore {
+    if (k.customKeyStoreId !== null && !this.deps.registry.isConnected(k.customKeyStoreId)) {
+      throw kmsErrors.invalidState(`Key ${k.keyId} is Unavailable: its custom key store ${k.customKeyStoreId} is not connected.`);
+    }
+    return this.deps.registry.storeFor(k.customKeyStoreId);
+  }
+
   /** A material as its key store is asked to use it; a material without a reference (deleted imported material) is not usable. */
   stored(k: Key, m: Material): StoredMaterial {
     if (m.materialRef === null) throw kmsErrors.internal();

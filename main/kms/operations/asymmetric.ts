@@ -48,7 +48,7 @@ export class AsymmetricOperations {
   /** The key's current material, as its key store takes it. */
   private async material(k: Key) {
     const { directory } = this.deps;
-    return { store: directory.storeOf(k), stored: directory.stored(k, await directory.currentMaterial(k)) };
+    return { store: directory.usableStoreOf(k), stored: directory.stored(k, await directory.currentMaterial(k)) };
   }
 
   sign(ctx: CallContext, input: { keyId: string; message: Buffer; messageType?: string; signingAlgorithm: string; dryRun?: boolean }): Promise<{ key: Key; signature: Buffer }> {

@@ -68,7 +68,7 @@ export class EncryptionOperations {
   ): Promise<{ blob: Buffer; materialId: string }> {
     const { directory } = this.deps;
     const material = await directory.currentMaterial(k);
-    const store = directory.storeOf(k);
+    const store = directory.usableStoreOf(k);
     const stored = directory.stored(k, material);
     if (k.keySpec !== SYMMETRIC_DEFAULT) {
       requireNoContext(k, context);
@@ -132,7 +132,7 @@ export class EncryptionOperations {
   private async open(ctx: CallContext, located: LocatedCiphertext): Promise<Opened> {
     const { directory } = this.deps;
     const { key, material } = located;
-    const store = directory.storeOf(key);
+    const store = directory.usableStoreOf(key);
     const stored = directory.stored(key, material);
     if (located.kind === 'asymmetric') {
       const plaintext = await withCryptoErrorsAsync(() => store.decryptAsymmetric(stored, located.algorithm as AsymmetricEncryptionAlgorithm, located.ciphertext));

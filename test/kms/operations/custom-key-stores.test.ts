@@ -199,6 +199,16 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect([(await describe1(first)).connectionState, (await describe1(other)).connectionState]).toEqual(['CONNECTED', 'CONNECTED']);
   });
 
+  it('a key whose store was disconnected after the key was read is Unavailable (KMSInvalidStateException), not a missing store', async () => {
+    const id = await create();
+    await connect(id);
+    const key = await createKey(id);
+    const read = await d.store.keys.find(key.keyId);
+    expect(d.directory.usableStoreOf(read!)).toBeDefined();
+    await disconnect(id);
+    expect(await kmsCode(() => d.directory.usableStoreOf(read!))).toBe('InvalidState');
+  });
+
   it("two creates at once that clash answer AWS's exceptions, not Internal", async () => {
     hsms.addToken('second', PIN);
     const { hsm: second } = await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'second' });
