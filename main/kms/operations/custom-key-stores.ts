@@ -487,8 +487,12 @@ export class CustomKeyStoreOperations {
         kind: 'change',
         whileSealed: true,
         apply: async ({ tx }) => {
-          await this.store(tx, storeId, 'FAILED', code);
-          return { result: undefined, details: { customKeyStoreId: storeId, connectionErrorCode: code } };
+          // A store disconnected meanwhile (the failure queued behind that change) stays DISCONNECTED.
+          const c = await this.deps.customKeyStores.find(storeId, tx);
+          const details: Record<string, string> = { customKeyStoreId: storeId, connectionErrorCode: code };
+          if (!c || c.connectionState !== 'CONNECTED') details.connectionState = c?.connectionState ?? 'deleted';
+          else await this.store(tx, storeId, 'FAILED', code);
+          return { result: undefined, details };
         },
       });
     } catch {

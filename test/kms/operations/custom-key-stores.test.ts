@@ -209,6 +209,17 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(await kmsCode(() => d.directory.usableStoreOf(read!))).toBe('InvalidState');
   });
 
+  it('a token that fails while its store is being disconnected leaves the store DISCONNECTED, not FAILED', async () => {
+    const id = await create();
+    await connect(id);
+    const disconnecting = disconnect(id);
+    hsms.last.pull('INSUFFICIENT_CLOUDHSM_HSMS');
+    await disconnecting;
+    // The failure's record ran after the disconnect, in its turn.
+    await expect.poll(async () => (await d.audit.list({ operation: 'CustomKeyStoreFailed' })).length).toBe(1);
+    expect((await describe1(id)).connectionState).toBe('DISCONNECTED');
+  });
+
   it("two creates at once that clash answer AWS's exceptions, not Internal", async () => {
     hsms.addToken('second', PIN);
     const { hsm: second } = await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'second' });
