@@ -97,14 +97,8 @@ export interface HsmConnectionsDeps {
 export class HsmConnections {
   private readonly live = new Map<string, ConnectedHsm>();
   private readonly failedListeners: ((storeId: string, code: HsmConnectionErrorCode) => void)[] = [];
-  /** Seals so far: a connection that was being made across one is closed, never registered. */
-  private seals = 0;
-
   constructor(private readonly deps: HsmConnectionsDeps) {
-    deps.root.onSeal(() => {
-      this.seals += 1;
-      void this.closeAll();
-    });
+    deps.root.onSeal(() => void this.closeAll());
   }
 
   get connector(): HsmConnector {
@@ -136,7 +130,7 @@ export class HsmConnections {
    */
   async open(c: CustomKeyStoreRecord): Promise<{ state: 'CONNECTED' | 'FAILED'; errorCode?: HsmConnectionErrorCode }> {
     await this.close(c.id);
-    const seals = this.seals;
+    const seals = this.deps.root.sealCount;
     const hsm = c.hsmId === null ? undefined : await this.deps.store.hsms.find(c.hsmId);
     if (!hsm) return { state: 'FAILED', errorCode: 'CLUSTER_NOT_FOUND' };
     let conn: ConnectedHsm;
@@ -148,7 +142,7 @@ export class HsmConnections {
       this.deps.log.warn('custom key store connection failed', { customKeyStoreId: c.id, errorCode });
       return { state: 'FAILED', errorCode };
     }
-    if (this.seals !== seals || !this.deps.root.isUnsealed) {
+    if (!this.deps.root.unsealedSince(seals)) {
       await conn.close().catch(() => undefined);
       throw new KmsError('Sealed', `Kura was sealed while custom key store ${c.id} connected to its token; connect it again once Kura is unsealed.`);
     }

@@ -101,14 +101,8 @@ export interface XksConnectionsDeps {
 export class XksConnections {
   private readonly live = new Map<string, ExternalKeyStore>();
 
-  /** Seals so far: a connection that was being made across one is closed, never registered. */
-  private seals = 0;
-
   constructor(private readonly deps: XksConnectionsDeps) {
-    deps.root.onSeal(() => {
-      this.seals += 1;
-      this.closeAll();
-    });
+    deps.root.onSeal(() => this.closeAll());
   }
 
   sealSecret(storeId: string, secret: string): string {
@@ -162,7 +156,7 @@ export class XksConnections {
    */
   async open(c: CustomKeyStoreRecord, healthCheck: { requestId: string } | undefined): Promise<{ state: 'CONNECTED' } | { state: 'FAILED'; errorCode: XksConnectionErrorCode; message: string }> {
     this.close(c.id);
-    const seals = this.seals;
+    const seals = this.deps.root.sealCount;
     const client = this.clientOf(c);
     if (healthCheck) {
       const checked = await this.check(client, healthCheck.requestId);
@@ -172,7 +166,7 @@ export class XksConnections {
       }
     }
     // Sealed during the health check: the client holds the opened secret, which a sealed appliance keeps nowhere.
-    if (this.seals !== seals || !this.deps.root.isUnsealed) {
+    if (!this.deps.root.unsealedSince(seals)) {
       client.close();
       throw new KmsError('Sealed', `Kura was sealed while external key store ${c.id} connected to its proxy; connect it again once Kura is unsealed.`);
     }

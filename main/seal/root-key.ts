@@ -78,6 +78,7 @@ export class RootKeyHolder {
   private pending: Share[] = [];
   private sealListeners: (() => void)[] = [];
   private initialized = false;
+  private seals = 0;
   /** Token calls (init, unseal) run one at a time: PKCS#11 logs in per token and process. */
   private readonly tokenQueue = new Serial();
   private readonly token: RootKeyToken;
@@ -108,6 +109,20 @@ export class RootKeyHolder {
 
   get isUnsealed(): boolean {
     return this.derived !== undefined;
+  }
+
+  /**
+   * How many times the appliance has sealed. Work that opens something with a sealed secret while it
+   * awaits (a token login, a proxy's health check) takes this first and keeps what it opened only if
+   * unsealedSince(it) still holds: a seal meanwhile has already closed everything else.
+   */
+  get sealCount(): number {
+    return this.seals;
+  }
+
+  /** Unsealed now, and not sealed since `sealCount` was `count`. */
+  unsealedSince(count: number): boolean {
+    return this.derived !== undefined && this.seals === count;
   }
 
   /** Called whenever the appliance seals, so holders of decrypted keys can wipe them. */
@@ -335,6 +350,7 @@ export class RootKeyHolder {
     this.derived.material.destroy();
     this.derived.credentials.destroy();
     this.derived = undefined;
+    this.seals += 1;
     for (const l of this.sealListeners) l();
   }
 

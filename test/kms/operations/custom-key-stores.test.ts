@@ -40,6 +40,11 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
   });
   afterEach(() => d.close());
 
+  /** Another token, plugged in and registered as an HSM of its own. */
+  const anotherHsm = async (label: string): Promise<HsmRecord> => {
+    hsms.addToken(label, PIN);
+    return (await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: label })).hsm;
+  };
   const create = (over: Record<string, unknown> = {}) =>
     d.keys.createCustomKeyStore(d.ctx('CreateCustomKeyStore'), { customKeyStoreName: 'hsm-1', cloudHsmClusterId: hsm.id, trustAnchorCertificate: trustAnchor, keyStorePassword: PIN, ...over });
   const describe1 = async (id: string) => (await d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), { customKeyStoreId: id })).items[0]!;
@@ -68,8 +73,7 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(view).toMatchObject({ id, name: 'hsm-1', type: 'AWS_CLOUDHSM', cloudHsmClusterId: hsm.id, trustAnchorCertificate: trustAnchor, connectionState: 'DISCONNECTED' });
     expect(view.connectionErrorCode).toBeUndefined();
     expect(await kmsCode(create({ customKeyStoreName: 'hsm-2' }))).toBe('CloudHsmClusterInUse');
-    hsms.addToken('second', PIN);
-    const { hsm: second } = await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'second' });
+    const second = await anotherHsm('second');
     expect(await kmsCode(create({ cloudHsmClusterId: second.id }))).toBe('CustomKeyStoreNameInUse');
     expect(await kmsCode(create({ customKeyStoreName: 'x', cloudHsmClusterId: 'cluster-aaaaaaaaaaa' }))).toBe('CloudHsmClusterNotFound');
     expect(await kmsCode(create({ customKeyStoreName: 'x', cloudHsmClusterId: second.id, trustAnchorCertificate: 'not a certificate' }))).toBe('IncorrectTrustAnchor');
@@ -172,8 +176,7 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
 
   it('closes a connection that completes after the appliance sealed, and leaves the other stores CONNECTED for the next unseal', async () => {
     const first = await create();
-    hsms.addToken('second', PIN);
-    const { hsm: second } = await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'second' });
+    const second = await anotherHsm('second');
     const other = await create({ customKeyStoreName: 'hsm-2', cloudHsmClusterId: second.id });
     await connect(first);
     await connect(other);
@@ -221,15 +224,11 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
   });
 
   it("two creates at once that clash answer AWS's exceptions, not Internal", async () => {
-    hsms.addToken('second', PIN);
-    const { hsm: second } = await d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'second' });
+    const second = await anotherHsm('second');
     const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e as { code?: string }).code ?? String(e));
     const sameName = await Promise.all([create(), create({ cloudHsmClusterId: second.id })].map(outcome));
     expect(sameName.sort()).toEqual(['CustomKeyStoreNameInUse', 'ok']);
-    const { hsm: third } = await (async () => {
-      hsms.addToken('third', PIN);
-      return d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'third' });
-    })();
+    const third = await anotherHsm('third');
     const sameHsm = await Promise.all([create({ customKeyStoreName: 'a', cloudHsmClusterId: third.id }), create({ customKeyStoreName: 'b', cloudHsmClusterId: third.id })].map(outcome));
     expect(sameHsm.sort()).toEqual(['CloudHsmClusterInUse', 'ok']);
   });
