@@ -25,6 +25,8 @@
 //
 // A benchmark, not a test: it reports and judges, it asserts nothing about time. All processes share
 // the machine's cores (the client's own CPU use is shown), so relative numbers are what count.
+// "µs/call" is the CPU time per call (Kura's process, or the ceiling's per operation): it moves less than
+// the rate when the machine's speed wanders, so compare builds by it.
 // The token and data directories are removed at the end and on ^C.
 //
 // Usage: npm run bench:hsm [-- --seconds N] [--rounds R] [--json] [--cpu-prof DIR]
@@ -48,6 +50,7 @@ import {
   measureCalls,
   printHelpAndExit,
   progressLog,
+  rowOf,
   secondsFlag,
   softHsmDir,
   SOFTHSM_MODULE,
@@ -128,25 +131,8 @@ async function setUpKura(kura, tokens, shim, trustAnchor, progress) {
 async function measureKura(kura, client, target, keyId, size, concurrency, seconds) {
   const body = JSON.stringify({ KeyId: keyId, Plaintext: randomBytes(size).toString('base64') });
   const m = await measureCalls({ client, serverPid: kura.pid, action: 'Encrypt', body, concurrency, warmupMs: WARMUP_MS, seconds });
-  return {
-    target,
-    size,
-    concurrency,
-    seconds: m.seconds,
-    ok: m.ok,
-    errors: m.errors,
-    errorSamples: m.errorSamples,
-    perSec: m.perSec,
-    reqPerSec: m.perSec,
-    p50Ms: m.p50Ms,
-    p99Ms: m.p99Ms,
-    meanMs: m.meanMs,
-    maxMs: m.maxMs,
-    // Share of one core during the recorded part (100 % = one core): Kura, and this process (the client).
-    cpuPct: m.serverCpuPct,
-    serverCpuPct: m.serverCpuPct,
-    clientCpuPct: m.clientCpuPct,
-  };
+  // cpuPct: Kura's share of one core during the recorded part (100 % = one core), as the in-process rows have it.
+  return { target, size, concurrency, ...rowOf(m), perSec: m.perSec, cpuPct: m.serverCpuPct };
 }
 
 // ---- the ceiling (the parent's side) ------------------------------------------------------------------
@@ -387,6 +373,8 @@ function report(results, meta) {
       { title: 'p99 ms', value: (r) => fmt(r.p99Ms, 2) },
       { title: 'errors', value: (r) => r.errors },
       { title: 'cpu%', value: (r) => fmt(r.cpuPct, 0) },
+      // CPU per call or operation: steadier than the rate when the machine's speed wanders.
+      { title: 'µs/call', value: (r) => fmt(r.perSec > 0 ? (r.cpuPct * 1e4) / r.perSec : NaN, 0) },
       { title: 'client cpu%', value: (r) => fmt(r.clientCpuPct, 0) },
     ]),
   );

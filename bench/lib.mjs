@@ -350,6 +350,9 @@ export async function measureCalls({ client, serverPid, action, body, concurrenc
     maxMs: latenciesMs.at(-1) ?? NaN,
     clientCpuPct: clientCpu ? ((clientCpu.user + clientCpu.system) / 1e6 / wallS) * 100 : undefined,
     serverCpuPct: cpuServer !== undefined && serverCpuEnd !== undefined ? ((serverCpuEnd - cpuServer) / wallS) * 100 : undefined,
+    // CPU the server spent per answered call: steadier than req/s when the machine's speed wanders
+    // from minute to minute, since it does not count the time the server waited for a core.
+    serverCpuUsPerCall: cpuServer !== undefined && serverCpuEnd !== undefined && ok + errors > 0 ? ((serverCpuEnd - cpuServer) * 1e6) / ((ok + errors) * (wallS / Math.max(elapsedS, 1e-9))) : undefined,
   };
 }
 
@@ -402,6 +405,7 @@ export function combineRounds(rounds, groupOf) {
       maxMs: maxima.length ? Math.max(...maxima) : NaN,
       clientCpuPct: m('clientCpuPct'),
       serverCpuPct: m('serverCpuPct'),
+      serverCpuUsPerCall: m('serverCpuUsPerCall'),
     };
   });
 }
@@ -455,8 +459,9 @@ export async function measureInTurns({ names, required, start, prepare, points, 
 }
 
 /**
- * A measureCalls result as a row of the tables: calls, errors, req/s, latencies, and the share of one
- * core the client and the server used during the recorded part (100 % = one full core).
+ * A measureCalls result as a row of the tables: calls, errors, req/s, latencies, the share of one core
+ * the client and the server used during the recorded part (100 % = one full core), and the server's CPU
+ * time per call.
  */
 export const rowOf = (m) => ({
   seconds: m.seconds,
@@ -470,6 +475,7 @@ export const rowOf = (m) => ({
   maxMs: m.maxMs,
   clientCpuPct: m.clientCpuPct,
   serverCpuPct: m.serverCpuPct,
+  serverCpuUsPerCall: m.serverCpuUsPerCall,
 });
 
 const fmtNumber = (n, digits) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits));
@@ -482,6 +488,7 @@ export const MEASURED_COLUMNS = [
   { title: 'p99 ms', value: (r) => fmtNumber(r.p99Ms, 2) },
   { title: 'errors', value: (r) => r.errors },
   { title: 'server cpu%', value: (r) => fmtNumber(r.serverCpuPct, 0) },
+  { title: 'server µs/call', value: (r) => fmtNumber(r.serverCpuUsPerCall, 0) },
   { title: 'client cpu%', value: (r) => fmtNumber(r.clientCpuPct, 0) },
 ];
 

@@ -24,6 +24,8 @@
 // each server in its own child process; on a small machine they still share the cores. The servers run
 // side by side and are measured in turns, point by point, for several rounds; each figure is the median
 // of its rounds (as bench:kms does, so that a slow minute of the machine does not land on one server only).
+// "server µs/call" is the server's CPU time per answered call: it moves less than req/s when the machine's
+// speed wanders (the same code gave 4,600 and 8,000 req/s an hour apart), so compare builds by it.
 //
 // Usage: npm run bench:xks [-- --seconds N] [--rounds R] [--json] [--servers kura,kura-hsm,ceiling] [--xks-rate N] [--cpu-prof DIR] [--sizes 32,4096] [--concurrency 10,50]
 //   --seconds N   measured seconds per point and round, after a 1 s warm-up (default 3)
@@ -301,6 +303,7 @@ function report(results, skipped) {
           timeout: kura.maxMs < AWS_TIMEOUT_MS ? 'none' : 'SOME',
           vsCeiling: ceiling && ceiling.reqPerSec > 0 ? kura.reqPerSec / ceiling.reqPerSec : undefined,
           p99VsCeiling: ceiling && ceiling.p99Ms > 0 ? kura.p99Ms / ceiling.p99Ms : undefined,
+          cpuVsCeiling: ceiling && ceiling.serverCpuUsPerCall > 0 ? kura.serverCpuUsPerCall / ceiling.serverCpuUsPerCall : undefined,
         });
       }
     }
@@ -321,6 +324,7 @@ function report(results, skipped) {
         { title: `calls ≥ ${AWS_TIMEOUT_MS} ms`, value: (r) => r.timeout, left: true },
         { title: 'kura/ceiling req/s', value: (r) => fmt(r.vsCeiling, 2) },
         { title: 'kura/ceiling p99', value: (r) => fmt(r.p99VsCeiling, 2) },
+        { title: 'kura/ceiling µs/call', value: (r) => fmt(r.cpuVsCeiling, 2) },
       ]),
     );
   }
