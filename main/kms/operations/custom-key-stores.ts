@@ -372,7 +372,8 @@ export class CustomKeyStoreOperations {
 
   connect(ctx: CallContext, id: string): Promise<void> {
     const { directory, connections, xksConnections } = this.deps;
-    type Outcome = { state: 'CONNECTED' | 'FAILED'; errorCode?: HsmConnectionErrorCode | XksConnectionErrorCode };
+    // `opened`: this call opened the connection (a store already connected keeps its own if the commit fails).
+    type Outcome = { state: 'CONNECTED' | 'FAILED'; errorCode?: HsmConnectionErrorCode | XksConnectionErrorCode; opened: boolean };
     return this.perStore.run(id, () => directory.run<{ keys: []; c: CustomKeyStoreRecord }, Outcome, void>(ctx, {
       kind: 'change',
       prepare: async () => {
@@ -385,14 +386,16 @@ export class CustomKeyStoreOperations {
       // The token is opened (or the proxy's health checked) outside the transaction: either may take a while.
       make: async ({ c }): Promise<Outcome> => {
         if (c.type === 'EXTERNAL_KEY_STORE') {
-          if (xksConnections.isOpen(c.id)) return { state: 'CONNECTED' };
+          if (xksConnections.isOpen(c.id)) return { state: 'CONNECTED', opened: false };
           // A failure's message is not AWS's to return (ConnectCustomKeyStore answers nothing); its code is stored and audited.
           const opened = await xksConnections.open(c, { requestId: ctx.requestId ?? randomUUID() });
-          return opened.state === 'FAILED' ? { state: 'FAILED', errorCode: opened.errorCode } : opened;
+          return opened.state === 'FAILED' ? { state: 'FAILED', errorCode: opened.errorCode, opened: true } : { ...opened, opened: true };
         }
-        return connections.isOpen(c.id) ? { state: 'CONNECTED' } : connections.open(c);
+        return connections.isOpen(c.id) ? { state: 'CONNECTED', opened: false } : { ...(await connections.open(c)), opened: true };
       },
-      discard: async (_made, { c }) => {
+      // Only what this call opened is closed: a connection that served the store before the call goes on serving it.
+      discard: async (made, { c }) => {
+        if (!made.opened) return;
         xksConnections.close(c.id);
         await connections.close(c.id);
       },

@@ -247,6 +247,26 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(hsms.last.connectionState()).toBe('DISCONNECTED');
   });
 
+  it('a connect of a connected store whose commit fails leaves the connection that serves it open', async () => {
+    const id = await create();
+    await connect(id);
+    const key = await createKey(id);
+    const repo = d.store.customKeyStores;
+    const update = repo.update.bind(repo);
+    repo.update = async () => {
+      throw new Error('disk full');
+    };
+    try {
+      await expect(connect(id)).rejects.toThrow();
+    } finally {
+      repo.update = update;
+    }
+    expect(hsms.connections).toHaveLength(1);
+    expect(hsms.last.connectionState()).toBe('CONNECTED');
+    expect((await describe1(id)).connectionState).toBe('CONNECTED');
+    expect(await roundTrip(key.keyId)).toBe('on the token');
+  });
+
   it('a disconnect during the reconnect after unsealing wins: the store ends DISCONNECTED with no live connection', async () => {
     const id = await create();
     await connect(id);
