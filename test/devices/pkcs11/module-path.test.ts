@@ -57,6 +57,51 @@ describe('module path rules', () => {
     expect(problem(path.join(base, 'link.so'))).toBe('world-writable-directory');
   });
 
+  it('checks the directory of every link on the way: a link kept in a world-writable directory is refused, even reached from a safe one', () => {
+    const real = path.join(base, 'real');
+    fs.mkdirSync(real, { mode: 0o755 });
+    fs.writeFileSync(path.join(real, 'm.so'), '', { mode: 0o644 });
+    const ww = path.join(base, 'ww');
+    fs.mkdirSync(ww);
+    fs.chmodSync(ww, 0o777);
+    fs.symlinkSync(path.join(real, 'm.so'), path.join(ww, 'b.so'));
+    const safe = path.join(base, 'safe');
+    fs.mkdirSync(safe, { mode: 0o755 });
+    fs.symlinkSync(path.join(ww, 'b.so'), path.join(safe, 'a.so'));
+    // Whoever can write ww/ can repoint b.so at any library after the check.
+    expect(problem(path.join(safe, 'a.so'))).toBe('world-writable-directory');
+    // A relative link through `..` is walked as the kernel would, and safe all the way.
+    fs.symlinkSync('../real/m.so', path.join(safe, 'rel.so'));
+    expect(checkModulePath(path.join(safe, 'rel.so'))).toBe(path.join(real, 'm.so'));
+    // A directory link on the way is followed too.
+    fs.symlinkSync(ww, path.join(safe, 'wwdir'));
+    fs.writeFileSync(path.join(ww, 'c.so'), '', { mode: 0o644 });
+    expect(problem(path.join(safe, 'wwdir', 'c.so'))).toBe('world-writable-directory');
+    fs.symlinkSync('loop', path.join(safe, 'loop'));
+    expect(problem(path.join(safe, 'loop'))).toBe('missing');
+  });
+
+  it("refuses a directory on the way that another user owns, or that a group other than root's may write", () => {
+    const me = process.getuid!();
+    const dir = path.join(base, 'theirs');
+    fs.mkdirSync(dir, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'm.so'), '', { mode: 0o644 });
+    if (me === 0) {
+      // As root, the directory really goes to another owner (the file in it stays root's).
+      fs.chownSync(dir, 65534, 65534);
+      expect(problem(path.join(dir, 'm.so'))).toBe('unsafe-directory');
+      fs.chownSync(dir, 0, 65534);
+      fs.chmodSync(dir, 0o775);
+      expect(problem(path.join(dir, 'm.so'))).toBe('unsafe-directory');
+      fs.chownSync(dir, 0, 0);
+      expect(problem(path.join(dir, 'm.so'))).toBe('accepted');
+    } else {
+      // Unprivileged: checked as a third user would see it, every directory of ours is another's.
+      expect(() => checkModulePath(path.join(dir, 'm.so'), me + 1)).toThrow(expect.objectContaining({ problem: 'unsafe-directory' }));
+      expect(problem(path.join(dir, 'm.so'))).toBe('accepted');
+    }
+  });
+
   it('refuses a file owned by another user', () => {
     const foreign = path.join(base, 'foreign.so');
     fs.writeFileSync(foreign, '');
