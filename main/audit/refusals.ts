@@ -60,8 +60,10 @@ export class RefusalLog {
       open.repeats++;
       return;
     }
-    if (open) await this.close(key, open);
+    // The new window is in place before the old one's count is written (which waits on the log): a
+    // refusal arriving meanwhile is counted in it, not in a window of its own that this one would replace.
     this.windows.set(key, { startedAt: now, first: r, repeats: 0 });
+    if (open) await this.writeCount(open);
     await this.deps.audit.append(
       {
         principal: 'anonymous',
@@ -91,7 +93,12 @@ export class RefusalLog {
   }
 
   private async close(key: string, w: Window): Promise<void> {
-    this.windows.delete(key);
+    if (this.windows.get(key) === w) this.windows.delete(key);
+    await this.writeCount(w);
+  }
+
+  /** The entry that says how many refusals a window counted after its first (none when there were none). */
+  private async writeCount(w: Window): Promise<void> {
     if (w.repeats === 0) return;
     await this.deps.audit.append({
       principal: 'anonymous',

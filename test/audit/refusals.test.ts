@@ -68,6 +68,19 @@ describe('RefusalLog', () => {
     expect(rows.map((r) => r.operation)).toEqual(['Encrypt', 'RefusedRepeatedly', 'Encrypt']);
   });
 
+  it('counts every refusal of a burst that arrives while an ended window is being written', async () => {
+    await log.record(refusal());
+    await log.record(refusal());
+    d.clock.advance(61_000);
+    await Promise.all([log.record(refusal()), log.record(refusal()), log.record(refusal())]);
+    await log.stop();
+    const rows = await entries();
+    // Five refusals: each written entry stands for one, each count entry for its repeats.
+    const accounted = rows.reduce((n, r) => n + (r.operation === 'RefusedRepeatedly' ? ((r.details as { repeats: number }).repeats) : 1), 0);
+    expect(accounted).toBe(5);
+    expect(rows.map((r) => r.operation)).toEqual(['Encrypt', 'RefusedRepeatedly', 'Encrypt', 'RefusedRepeatedly']);
+  });
+
   it('writes nothing more for a window with a single refusal', async () => {
     await log.record(refusal());
     d.clock.advance(120_000);
