@@ -220,6 +220,7 @@ export async function startAppliance(
       root,
       credentials,
       audit,
+      refusals,
       applianceId,
       version: KURA_VERSION,
       onUnsealed: afterUnseal,

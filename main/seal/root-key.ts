@@ -47,6 +47,12 @@ export interface SealStatus {
   progress: number;
 }
 
+/**
+ * An unseal given to an unsealed appliance: refused, so that nobody is told a PIN or share works that
+ * was never checked (and the audit log records no unseal that did not happen).
+ */
+const alreadyUnsealed = (what: 'PIN' | 'share') => new KmsError('InvalidState', `Kura is unsealed already; the ${what} was not checked.`);
+
 export function rootKeyCheckValue(root: Uint8Array): Buffer {
   return createHmac('sha256', root).update(CHECK_LABEL).digest();
 }
@@ -195,14 +201,14 @@ export class RootKeyHolder {
   async unsealWithPin(pinInput: unknown): Promise<SealStatus> {
     const cfg = await this.deps.appliance.sealConfig();
     if (!cfg) throw new KmsError('NotInitialized', 'Kura is not initialized: run `kura init` first.');
-    if (this.derived) return this.status();
+    if (this.derived) throw alreadyUnsealed('PIN');
     if (cfg.mode !== 'pkcs11' || !cfg.pkcs11) {
       throw new KmsError('InvalidState', cfg.mode === 'shamir' ? 'This appliance unseals with Shamir shares, not a PIN.' : 'This appliance is in dev mode; it unseals from its key file at start.');
     }
     const p = cfg.pkcs11;
     const pin = requirePin(pinInput);
     return this.exclusive(async () => {
-      if (this.derived) return this.status();
+      if (this.derived) throw alreadyUnsealed('PIN');
       const settings: TokenSettings = { modulePath: p.modulePath, tokenLabel: p.tokenLabel, ...(p.libraryParameters !== undefined ? { libraryParameters: p.libraryParameters } : {}) };
       const root = await this.token.openRootKey(settings, pin, p, this.pkcs11Aad());
       try {
@@ -274,7 +280,7 @@ export class RootKeyHolder {
   async submitShares(texts: string[]): Promise<SealStatus> {
     const cfg = await this.deps.appliance.sealConfig();
     if (!cfg) throw new KmsError('NotInitialized', 'Kura is not initialized: run `kura init` first.');
-    if (this.derived) return this.status();
+    if (this.derived) throw alreadyUnsealed('share');
     if (cfg.mode !== 'shamir') {
       throw new KmsError('InvalidState', cfg.mode === 'pkcs11' ? 'This appliance unseals with its PKCS#11 token\'s PIN, not shares.' : 'This appliance is in dev mode; it unseals from its key file at start.');
     }

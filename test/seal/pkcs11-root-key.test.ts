@@ -12,7 +12,7 @@ import { findToken, Pkcs11Module, Pkcs11Session } from '../../main/devices/pkcs1
 import { rootKeyCheckValue, RootKeyHolder } from '../../main/seal/root-key.js';
 import { wasmAead } from '../../main/crypto/wasm-aead.js';
 import { encodeAad } from '../../main/seal/at-rest.js';
-import { kmsError, openDomain, tempDir, type Domain } from '../support/domain.js';
+import { kmsCode, kmsError, openDomain, tempDir, type Domain } from '../support/domain.js';
 import { sqliteOf, writeSql } from '../support/sqlite.js';
 import { softHsm, type SoftHsmEnv, type SoftHsmToken } from '../support/tokens.js';
 
@@ -95,8 +95,9 @@ describe('RootKeyHolder (pkcs11)', () => {
     const sealer = d.root.materialSealer();
     const aad = encodeAad('test', 'a');
     expect(sealer.open(sealer.seal(Buffer.from('hello'), aad), aad).toString()).toBe('hello');
-    // Unsealing again is a no-op.
-    expect((await d.root.unsealWithPin('not even checked')).state).toBe('unsealed');
+    // Unsealing again is refused: nothing would check the PIN, and nobody must be told it works.
+    expect(await kmsCode(d.root.unsealWithPin('not even checked'))).toBe('InvalidState');
+    expect((await d.root.status()).state).toBe('unsealed');
   });
 
   it('a wrong PIN is refused with AccessDenied and changes nothing; a restarted holder unseals with the right one', async () => {

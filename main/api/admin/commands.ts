@@ -16,6 +16,7 @@
 // requester takes it once (approvals.result); the request's outcome in the clear says only which IDs it
 // made or removed.
 import type { AuditLog } from '../../audit/audit-log.js';
+import type { RefusalLog } from '../../audit/refusals.js';
 import type { CredentialService } from '../../auth/credentials.js';
 import { KmsError } from '../../common/errors.js';
 import type { ApprovalRequestRecord, ApprovedCall, Quorum } from '../../ceremony/quorum.js';
@@ -45,6 +46,8 @@ export interface CommandDeps {
   root: RootKeyHolder;
   credentials: CredentialService;
   audit: AuditLog;
+  /** Where refusals of callers nobody identified are audited, coalesced (unseal by shares needs no credential). */
+  refusals?: RefusalLog;
   applianceId: string;
   version: string;
   /** What the appliance does once unsealed (its custom key stores connect again). */

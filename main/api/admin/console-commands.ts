@@ -119,13 +119,20 @@ export async function sealAppliance(r: Pick<Run, 'deps'>, principal: string) {
   await r.deps.audit.append({ principal, source: 'admin', operation: 'Seal', outcome: 'ok' });
 }
 
-/** Gives shares (or a PKCS#11 PIN) to a sealed appliance (audited; neither is kept); unsealed, the appliance's keys come back. */
-export async function unsealAppliance(r: Pick<Run, 'deps'>, principal: string, by: { shares?: string[]; pin?: string }) {
+/**
+ * Gives shares (or a PKCS#11 PIN) to a sealed appliance (audited; neither is kept); unsealed, the
+ * appliance's keys come back. Shares need no credential, so a refused share is audited through the
+ * refusal log (one entry per source and reason a minute, and a count): anyone who can reach the
+ * listener could otherwise grow the audit log without bound. `remote` is the caller's address.
+ */
+export async function unsealAppliance(r: Pick<Run, 'deps'>, principal: string, by: { shares?: string[]; pin?: string }, remote = 'local') {
   let status;
   try {
     status = by.pin !== undefined ? await r.deps.root.unsealWithPin(by.pin) : await r.deps.root.submitShares(by.shares ?? []);
   } catch (e) {
-    await r.deps.audit.append({ principal, source: 'admin', operation: 'Unseal', outcome: 'error', errorCode: isKmsError(e) ? e.code : 'Internal' });
+    const errorCode = isKmsError(e) ? e.code : 'Internal';
+    if (by.pin === undefined && r.deps.refusals) await r.deps.refusals.record({ source: 'admin', remote, reason: errorCode, operation: 'Unseal' });
+    else await r.deps.audit.append({ principal, source: 'admin', operation: 'Unseal', outcome: 'error', errorCode });
     throw e;
   }
   if (status.state === 'unsealed') {

@@ -278,7 +278,7 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
         throw new KmsError('Validation', 'unseal needs "share" (a string) or "shares" (a list of strings), or "pin" for a PKCS#11-sealed appliance.');
       }
       if (byPin && typeof body.pin !== 'string') throw new KmsError('Validation', 'unseal "pin" is the token\'s user PIN (a string).');
-      const status = await unsealAppliance({ deps }, 'kura:cli', byPin ? { pin: body.pin as string } : { shares: list as string[] });
+      const status = await unsealAppliance({ deps }, 'kura:cli', byPin ? { pin: body.pin as string } : { shares: list as string[] }, req.remoteAddress);
       return json(200, status);
     }
     // What the console may do before sign-in (openCommand): sign in, read the seal state, unseal by shares.

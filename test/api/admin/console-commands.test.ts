@@ -9,9 +9,10 @@
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConsoleCommand, type AdminDeps } from '../../../main/api/admin/routes.js';
+import { RefusalLog } from '../../../main/audit/refusals.js';
 import type { ApprovalView, KeyMetadataView, KeyPageView } from '../../../main/console/index.js';
 import { adminCaller, approveWith, custodian, openQuorumAdmin, type Custodian } from '../../support/custodians.js';
-import type { Domain } from '../../support/domain.js';
+import { auditEntriesAfter, type Domain } from '../../support/domain.js';
 
 const TOKEN = 'test-admin-token';
 const ACCOUNT = '111122223333';
@@ -58,6 +59,31 @@ describe('the appliance', () => {
     expect((await run('status', {}, 'not-a-token')).body).toMatchObject({ state: 'unsealed' });
     expect((await run('unseal', { pin: '1234' }, 'not-a-token')).status).toBe(403);
     expect((await run('dashboard', {}, 'not-a-token')).status).toBe(403);
+  });
+
+  it('an unsealed appliance refuses shares it would not check: no unseal is audited, nothing reconnects, and the refusals are coalesced', async () => {
+    let reconnects = 0;
+    const onUnsealed = deps.onUnsealed;
+    deps.onUnsealed = async () => {
+      reconnects++;
+    };
+    const refusals = new RefusalLog({ audit: d.audit, clock: d.clock });
+    deps.refusals = refusals;
+    try {
+      const before = await d.store.audit.count();
+      for (let i = 0; i < 20; i++) {
+        const r = await http('POST', '/unseal', { share: `not-a-share-${i}` }, 'not-a-token');
+        expect([r.status, r.body.error]).toEqual([409, 'InvalidState']);
+      }
+      expect(reconnects).toBe(0);
+      const unseals = (await auditEntriesAfter(d, before)).filter((e) => e.operation === 'Unseal');
+      // The first refusal of the window in full; the other 19 are counted when the window closes.
+      expect(unseals).toEqual([expect.objectContaining({ principal: 'anonymous', outcome: 'error', errorCode: 'InvalidState' })]);
+    } finally {
+      deps.onUnsealed = onUnsealed;
+      delete deps.refusals;
+      await refusals.stop();
+    }
   });
 
   it('network.status lists the non-loopback interfaces that are up', async () => {
