@@ -257,11 +257,13 @@ export async function startAppliance(
     const xksSink = xksAuditSink({ audit, refusals });
     const xksRoute = (req: RawRequest) => handleXksRequest({ backend: keys.xks, clock, log, audit: xksSink, proxyModel: `Kura ${KURA_VERSION}`, allowedRegions, ...(config.xksAnswerDeadlineMs !== undefined ? { answerDeadlineMs: config.xksAnswerDeadlineMs } : {}) }, req);
     const adminDeps: AdminDeps = { ...commandDeps, log, adminToken, requestStop: deps.onStopRequested };
+    // The connection budget is one for the process (its open files): with the XKS TLS listener too, they share it.
+    const limits: ServerLimits = config.xksTls ? { ...config.limits, maxConnections: Math.max(8, Math.floor(config.limits.maxConnections / 2)) } : config.limits;
     const server = await startServer({
       host: config.host,
       port: config.port,
       log,
-      limits: config.limits,
+      limits,
       routes: {
         kms: (req) => handleKmsRequest({ kms: keys, credentials, audit, refusals, clock, log, allowedRegions }, req),
         xks: xksRoute,
@@ -284,7 +286,7 @@ export async function startAppliance(
           host: t.host,
           port: t.port,
           log,
-          limits: config.limits,
+          limits,
           tls: {
             cert: fs.readFileSync(t.certFile),
             key: fs.readFileSync(t.keyFile),

@@ -129,6 +129,9 @@ function clientErrorAnswer(code: string | undefined): string | undefined {
   }
 }
 
+/** How long a TLS client has to finish its handshake. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 3_000;
+
 export async function startServer(opts: { host: string; port: number; routes: Routes; log: Logger; limits: ServerLimits; tls?: ServerTls }): Promise<RunningServer> {
   const { log, limits } = opts;
   const phases = new Map<Socket, Phase>();
@@ -142,8 +145,8 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
         cert: tls.cert,
         key: tls.key,
         minVersion: 'TLSv1.2',
-        // A handshake that never ends is a slowloris too.
-        handshakeTimeout: limits.headersTimeoutMs,
+        // A handshake that never ends is a slowloris too; a real client's takes milliseconds.
+        handshakeTimeout: Math.min(limits.headersTimeoutMs, TLS_HANDSHAKE_TIMEOUT_MS),
         ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
       }
     : {};
@@ -289,8 +292,21 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     }
   }
 
-  // With TLS, a connection is counted once its handshake is done: its TLS socket is the one requests
-  // arrive on (and the one an answer must be written to).
+  // With TLS, a connection's TCP socket is counted from its accept (a client that never sends its hello
+  // holds an open file all the same), and past the limit it is closed: nothing can be answered before a
+  // handshake. Its TLS socket, once the handshake is done, is the one requests arrive on and answers go to.
+  if (tls) {
+    const unencrypted = new Set<Socket>();
+    server.on('connection', (socket: Socket) => {
+      socket.on('error', () => socket.destroy());
+      if (stopping || unencrypted.size >= limits.maxConnections) {
+        socket.destroy();
+        return;
+      }
+      unencrypted.add(socket);
+      socket.once('close', () => unencrypted.delete(socket));
+    });
+  }
   server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     // Every socket gets an error listener: an error is never unhandled, and the socket is freed.
     socket.on('error', () => socket.destroy());

@@ -6,6 +6,7 @@
 // serves the XKS routes and nothing else.
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +44,7 @@ describe('the XKS proxy API over TLS', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-xks-tls-'));
     makePki(dir);
     kura = await startKura({
-      args: ['--xks-tls-cert', path.join(dir, 'server.pem'), '--xks-tls-key', path.join(dir, 'server.key'), '--xks-tls-client-ca', path.join(dir, 'ca.pem'), '--xks-tls-port', '0'],
+      args: ['--xks-tls-cert', path.join(dir, 'server.pem'), '--xks-tls-key', path.join(dir, 'server.key'), '--xks-tls-client-ca', path.join(dir, 'ca.pem'), '--xks-tls-port', '0', '--max-connections', '16'],
     });
     port = Number(/XKS proxy API over TLS: https:\/\/127\.0\.0\.1:(\d+)\//.exec(kura.stdout())![1]);
     const token = fs.readFileSync(path.join(kura.dataDir, 'admin.token'), 'utf8').trim();
@@ -95,6 +96,23 @@ describe('the XKS proxy API over TLS', () => {
       await pinned.stop();
     }
   }, 60_000);
+
+  it('counts a connection from its accept: sockets that never start a handshake are capped, then timed out', async () => {
+    // --max-connections 16, shared by the two listeners: 8 each.
+    const sockets = Array.from({ length: 20 }, () => net.connect({ host: '127.0.0.1', port }));
+    const closed = sockets.map((s) => new Promise<void>((resolve) => s.on('close', () => resolve()).on('error', () => undefined)));
+    let closedNow = 0;
+    closed.forEach((c) => void c.then(() => closedNow++));
+    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => (s.readyState === 'open' ? resolve() : s.once('connect', () => resolve()).once('close', () => resolve())))));
+    await new Promise((r) => setTimeout(r, 500));
+    // Past the cap they are closed at once; the 8 let in wait for their handshake's deadline.
+    expect(closedNow).toBeGreaterThanOrEqual(12);
+    expect(closedNow).toBeLessThan(20);
+    await Promise.all(closed);
+    // Freed, the listener serves a real client again.
+    const r = await call(`${store.uriPath}/health`, { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-cap' } });
+    expect(r.status).toBe(200);
+  }, 30_000);
 
   it('serves the XKS routes only: the KMS and admin APIs stay on the loopback listener', async () => {
     const r = await call('/admin/v1/status', {});
