@@ -43,7 +43,7 @@ import type { KeyStore, StoredMaterial } from '../keystores/key-store.js';
 import { materialRefFromStorage } from '../keystores/key-store.js';
 import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
-import type { HsmRecord, Store, XksKeyRecord, XksStoreRecord } from '../store/index.js';
+import type { HsmRecord, Store, Tx, XksKeyRecord, XksStoreRecord } from '../store/index.js';
 import type { ConnectedHsm, HsmConnector } from './custom-key-stores.js';
 import type { KeyDirectory, OperatorCall } from './key-directory.js';
 import { RecordCache } from './record-cache.js';
@@ -243,6 +243,20 @@ export class XksProxy {
     }
   }
 
+  /**
+   * A store on an HSM whose token answers now (connected if need be; KeyUnavailable otherwise): a change
+   * that destroys a token object after its commit checks this first, so that no row goes while its key
+   * stays on a token nothing names any more.
+   */
+  private async requireTokenAnswers(s: XksStoreRecord): Promise<void> {
+    if (s.hsmId !== null) await this.tokens.connection(s);
+  }
+
+  private async requireNoKeys(storeId: string, tx?: Tx): Promise<void> {
+    const keys = (await this.deps.store.xks.listKeys(storeId, tx)).length;
+    if (keys > 0) throw kmsErrors.invalidState(`XKS proxy store ${storeId} still has ${keys} key(s): delete them first.`);
+  }
+
   /** Logs in to the HSM with the operator's PIN, makes the health check key, and seals the PIN. */
   private async makeOnHsm(storeId: string, hsm: HsmRecord, pin: string): Promise<MadeOnHsm> {
     const conn = await this.tokens.login(hsm, pin);
@@ -335,17 +349,19 @@ export class XksProxy {
   async deleteStore(op: OperatorCall, storeId: string): Promise<void> {
     const { xks } = this.deps.store;
     await this.changing(() =>
-      this.deps.directory.run<{ keys: []; store: XksStoreRecord }, never, XksStoreRecord>(op, {
+      this.deps.directory.run<{ keys: []; store: XksStoreRecord }, void, XksStoreRecord>(op, {
         kind: 'change',
         whileSealed: true,
         prepare: async () => {
           const store = await this.storeOf(storeId);
-          const keys = (await xks.listKeys(storeId)).length;
-          if (keys > 0) throw kmsErrors.invalidState(`XKS proxy store ${storeId} still has ${keys} key(s): delete them first.`);
+          await this.requireNoKeys(storeId);
           this.requireTokenReachable(store, 'deleting the health check key');
           return { keys: [], store };
         },
+        make: ({ store }) => this.requireTokenAnswers(store),
         apply: async ({ tx }, { store }) => {
+          // Again in the transaction: a key made since prepare would otherwise fail the delete as a constraint.
+          await this.requireNoKeys(storeId, tx);
           if (!(await xks.deleteStore(tx, storeId))) throw kmsErrors.notFound(`No XKS proxy store ${storeId}.`);
           return { result: store, details: { xksStoreId: storeId } };
         },
@@ -424,6 +440,8 @@ export class XksProxy {
         },
         discard: async (made) => made.keyStore.destroy({ keyId: externalKeyId, materialId: made.materialId, ref: materialRefFromStorage(made.ref) }),
         apply: async ({ tx }, _p, made) => {
+          // Again in the transaction: a store deleted since prepare would otherwise fail the insert as a constraint.
+          if (!(await xks.findStore(storeId, tx))) throw kmsErrors.notFound(`No XKS proxy store ${storeId}.`);
           await xks.insertKey(tx, { externalKeyId, storeId, usage: [...usage], status: 'ENABLED', materialId: made.materialId, materialRef: made.ref, createdAt: this.deps.directory.now() });
           return { result: { externalKeyId }, details: { xksStoreId: storeId, externalKeyId, usage: usage.join(',') } };
         },
@@ -453,13 +471,16 @@ export class XksProxy {
   async deleteKey(op: OperatorCall, storeId: string, externalKeyId: string): Promise<void> {
     const { xks } = this.deps.store;
     await this.changing(() =>
-      this.deps.directory.run<{ keys: [] }, never, XksKeyRecord>(op, {
+      this.deps.directory.run<{ keys: []; store: XksStoreRecord | undefined }, void, XksKeyRecord>(op, {
         kind: 'change',
         whileSealed: true,
         prepare: async () => {
           const store = await xks.findStore(storeId);
           if (store) this.requireTokenReachable(store, 'deleting a key');
-          return { keys: [] };
+          return { keys: [], store };
+        },
+        make: async ({ store }) => {
+          if (store) await this.requireTokenAnswers(store);
         },
         apply: async ({ tx }) => {
           const k = await xks.findKey(storeId, externalKeyId, tx);

@@ -81,6 +81,16 @@ describe('XKS proxy backend', () => {
     expect((await d.keys.xks.metadata(storeId, key)).ok).toBe(true);
   });
 
+  it("a key made while its store is deleted answers AWS-shaped errors, not the database's constraint", async () => {
+    const codes = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: `race-${i}` });
+      const outcomes = await Promise.allSettled([d.keys.xks.createKey(OP, storeId, ['ENCRYPT']), d.keys.xks.deleteStore(OP, storeId)]);
+      for (const o of outcomes) codes.add(o.status === 'fulfilled' ? 'ok' : await kmsCode(Promise.reject(o.reason)));
+    }
+    expect([...codes].every((c) => ['ok', 'NotFound', 'InvalidState'].includes(c)), [...codes].join(',')).toBe(true);
+  });
+
   it('refuses a URI path prefix that could never be called: under admin or console, or ending in /kms/xks/v1', async () => {
     for (const uriPathPrefix of ['admin', 'console/x', 'tenant/kms/xks/v1', 'kms/xks/v1']) {
       expect([uriPathPrefix, await kmsCode(d.keys.xks.createStore(OP, { uriPathPrefix }))]).toEqual([uriPathPrefix, 'Validation']);
@@ -219,6 +229,28 @@ describe('XKS proxy stores on an HSM (a fake token)', () => {
     expect(await roundTrip(storeId, key, 'after')).toBe('after');
     d.clock.advance(HEALTH_CACHE_MS);
     expect((await health(storeId)).ekmFleetDetails[0]!.healthStatus).toBe('ACTIVE');
+  });
+
+  it('refuses to delete a key or a store while its token cannot be reached, so nothing is left on the token that no row names', async () => {
+    const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
+    const { externalKeyId: key } = await d.keys.xks.createKey(OP, storeId, ['ENCRYPT', 'DECRYPT']);
+    expect(await roundTrip(storeId, key, 'x')).toBe('x');
+    token().pin = 'changed';
+    hsms.last.pull('INSUFFICIENT_CLOUDHSM_HSMS');
+    expect(await kmsCode(d.keys.xks.deleteKey(OP, storeId, key))).toBe('KeyUnavailable');
+    expect((await d.keys.xks.listKeys(storeId)).map((k) => k.externalKeyId)).toEqual([key]);
+    expect(token().keys.size).toBe(2);
+    token().pin = PIN;
+    await d.keys.xks.deleteKey(OP, storeId, key);
+    expect(token().keys.size).toBe(1);
+
+    token().pin = 'changed';
+    hsms.last.pull('INSUFFICIENT_CLOUDHSM_HSMS');
+    expect(await kmsCode(d.keys.xks.deleteStore(OP, storeId))).toBe('KeyUnavailable');
+    expect((await d.keys.xks.listStores()).map((s) => s.storeId)).toEqual([storeId]);
+    token().pin = PIN;
+    await d.keys.xks.deleteStore(OP, storeId);
+    expect(token().keys.size).toBe(0);
   });
 
   it('keeps a health report per store; a token that answers but fails the test is DEGRADED', async () => {
