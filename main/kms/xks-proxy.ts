@@ -316,6 +316,8 @@ export class XksProxy {
         },
         apply: async ({ tx }, { hsm }, made) => {
           if (await xks.findStoreByPrefix(prefix, tx)) throw prefixTaken(prefix);
+          // An HSM removed since prepare would otherwise fail the insert as a constraint.
+          if (hsm && !(await this.deps.store.hsms.find(hsm.id, tx))) throw new KmsError('CloudHsmClusterNotFound', `HSM ${hsm.id} was removed meanwhile.`);
           const now = directory.now();
           await xks.insertStore(tx, { id: storeId, uriPathPrefix: prefix, hsmId: hsm?.id ?? null, pinSealed: made.onHsm?.pinSealed ?? null, healthKeyRef: made.onHsm?.healthKeyRef ?? null, createdAt: now });
           await xks.insertCredential(tx, { accessKeyId: made.accessKeyId, storeId, secretSealed: made.secretSealed, createdAt: now });

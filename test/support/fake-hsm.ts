@@ -143,7 +143,7 @@ export class FakeHsms implements HsmConnector {
   }
 
   private token(config: HsmTokenConfig): FakeToken {
-    const t = this.tokens.get(config.tokenLabel);
+    const t = this.tokens.get(config.tokenLabel.trim());
     if (!t) throw Object.assign(new Error(`no token labelled ${config.tokenLabel}`), { code: 'INSUFFICIENT_CLOUDHSM_HSMS' });
     return t;
   }

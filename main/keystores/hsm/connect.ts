@@ -82,8 +82,9 @@ async function leaseModule(config: HsmTokenConfig, callDeadlineMs: number | unde
     if (meaning !== undefined && meaning !== 'cryptoki-state' && TOKEN_GONE.has(meaning)) {
       throw new HsmConnectionError(connectionCodeOf(meaning), `The device behind the PKCS#11 module ${config.modulePath} did not work while the module started (${(e as Error).message}).`);
     }
-    const why = e instanceof Error && !meaning ? e.message : `its C_Initialize failed (${e instanceof Error ? e.message : 'unknown error'})`;
-    throw new HsmConnectionError('CLUSTER_NOT_FOUND', `The PKCS#11 module ${config.modulePath} cannot be used: ${why}`);
+    // A library that is not a module names itself in its message already.
+    if (e instanceof Error && !meaning) throw new HsmConnectionError('CLUSTER_NOT_FOUND', e.message);
+    throw new HsmConnectionError('CLUSTER_NOT_FOUND', `The PKCS#11 module ${config.modulePath} cannot be used: its C_Initialize failed (${e instanceof Error ? e.message : 'unknown error'}).`);
   }
 }
 

@@ -25,7 +25,7 @@
 import { X509Certificate, randomBytes, randomUUID } from 'node:crypto';
 import { isKmsError, KmsError, kmsErrors } from '../../common/errors.js';
 import { SerialByKey } from '../../common/serial.js';
-import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository, XksRepository } from '../../store/index.js';
+import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository, Tx, XksRepository } from '../../store/index.js';
 import { connectionErrorCodeOf, hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
 import { checkXksSettings, namesXks, settingsRefused, xksStoreConfig, xksUriOf, type XksConnections, type XksConnectionErrorCode, type XksProxySettingsInput, type XksStoreConfig } from '../external-key-stores.js';
 
@@ -90,6 +90,17 @@ function checkTrustAnchor(pem: string): void {
   }
 }
 
+/** A probe's answer, or why its module or token cannot be used, as the KMS error `kura hsm add|test` answer. */
+async function probed(probe: Promise<HsmTokenInfo>): Promise<HsmTokenInfo> {
+  try {
+    return await probe;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.replace(/\.$/, '') : 'the module or token was not found';
+    // A message that says what cannot be used already is not prefixed again.
+    throw new KmsError('CloudHsmClusterInvalidConfiguration', `${/cannot be used/.test(why) ? why : `The HSM cannot be used: ${why}`}.`);
+  }
+}
+
 export class CustomKeyStoreOperations {
   /**
    * The changes to one store run one at a time: connect, disconnect, update, delete, the reconnect after
@@ -124,9 +135,16 @@ export class CustomKeyStoreOperations {
     }
   }
 
-  private async requireHsmFree(hsmId: string, except?: string, tx?: Parameters<CustomKeyStoreRepository['list']>[0]): Promise<void> {
-    if ((await this.deps.customKeyStores.list(tx)).some((c) => c.hsmId === hsmId && c.id !== except)) {
-      throw new KmsError('CloudHsmClusterInUse', `HSM ${hsmId} backs another custom key store already.`);
+  /**
+   * One custom key store per token: none other on this HSM, nor on another registration of the same
+   * token (the same serial number through another module path, a related HSM).
+   */
+  private async requireHsmFree(hsmId: string, except?: string, tx?: Tx): Promise<void> {
+    const all = await this.deps.hsms.list(tx);
+    const self = all.find((h) => h.id === hsmId);
+    const sameToken = new Set(all.filter((h) => h.id === hsmId || (self !== undefined && self.serialNumber !== '' && h.serialNumber === self.serialNumber)).map((h) => h.id));
+    if ((await this.deps.customKeyStores.list(tx)).some((c) => c.hsmId !== null && sameToken.has(c.hsmId) && c.id !== except)) {
+      throw new KmsError('CloudHsmClusterInUse', `HSM ${hsmId} (or another registration of its token) backs another custom key store already.`);
     }
   }
 
@@ -545,12 +563,7 @@ export class CustomKeyStoreOperations {
         if (config.tokenLabel.trim() === '' || config.tokenLabel.length > 32) throw kmsErrors.validation('A token label has 1 to 32 characters.');
       },
       make: async () => {
-        let token: HsmTokenInfo;
-        try {
-          token = await connections.connector.probe(config);
-        } catch (e) {
-          throw new KmsError('CloudHsmClusterInvalidConfiguration', `The HSM cannot be used: ${e instanceof Error ? e.message : 'the module or token was not found'}.`);
-        }
+        const token = await probed(connections.connector.probe(config));
         if (checkPin !== undefined) {
           try {
             await (await connections.connector.connect({ ...config, pin: checkPin })).close();
@@ -561,7 +574,11 @@ export class CustomKeyStoreOperations {
         return token;
       },
       apply: async ({ tx }, _p, token) => {
-        const existing = (await hsms.list(tx)).find((h) => h.modulePath === config.modulePath && h.tokenLabel === config.tokenLabel);
+        // The same token however it is named: its label is matched trimmed, and another path to the module
+        // (a link, another directory) finds the same serial number.
+        // The label is matched trimmed, as tokens are looked up. (The same token through another module
+        // path may be registered: it is a related HSM, where a store can move; see requireHsmFree.)
+        const existing = (await hsms.list(tx)).find((h) => h.modulePath === config.modulePath && h.tokenLabel.trim() === config.tokenLabel.trim());
         if (existing) throw new KmsError('AlreadyExists', `That module and token are registered already, as ${existing.id}.`);
         const hsm: HsmRecord = {
           id: newHsmId(),
@@ -583,26 +600,32 @@ export class CustomKeyStoreOperations {
     return this.deps.hsms.list();
   }
 
-  /** Whether a registered HSM's token is there now (no login). */
+  /** Whether a registered HSM's token is there now (no login); CloudHsmClusterInvalidConfiguration says why not. */
   async testHsm(id: string): Promise<HsmTokenInfo> {
     const h = await this.hsm(id);
-    return this.deps.connections.connector.probe({ modulePath: h.modulePath, tokenLabel: h.tokenLabel, ...(h.libraryParameters !== null ? { libraryParameters: h.libraryParameters } : {}) });
+    return probed(this.deps.connections.connector.probe({ modulePath: h.modulePath, tokenLabel: h.tokenLabel, ...(h.libraryParameters !== null ? { libraryParameters: h.libraryParameters } : {}) }));
+  }
+
+  private async requireHsmUnused(id: string, tx?: Tx): Promise<void> {
+    const user = (await this.deps.customKeyStores.list(tx)).find((c) => c.hsmId === id);
+    if (user) throw new KmsError('CloudHsmClusterInUse', `HSM ${id} backs custom key store ${user.id}: delete that store first.`);
+    const proxyStore = (await this.deps.xksStores.listStores(tx)).find((s) => s.hsmId === id);
+    if (proxyStore) throw new KmsError('CloudHsmClusterInUse', `HSM ${id} keeps the keys of XKS proxy store ${proxyStore.id}: delete that store first (kura xks stores delete).`);
   }
 
   removeHsm(op: OperatorCall, id: string): Promise<void> {
-    const { directory, customKeyStores, hsms } = this.deps;
+    const { directory, hsms } = this.deps;
     return directory.run<{ keys: [] }, never, void>(op, {
       kind: 'change',
       whileSealed: true,
       prepare: async () => {
         await this.hsm(id);
-        const user = (await customKeyStores.list()).find((c) => c.hsmId === id);
-        if (user) throw new KmsError('CloudHsmClusterInUse', `HSM ${id} backs custom key store ${user.id}: delete that store first.`);
-        const proxyStore = (await this.deps.xksStores.listStores()).find((s) => s.hsmId === id);
-        if (proxyStore) throw new KmsError('CloudHsmClusterInUse', `HSM ${id} keeps the keys of XKS proxy store ${proxyStore.id}: delete that store first (kura xks stores delete).`);
+        await this.requireHsmUnused(id);
         return { keys: [] };
       },
       apply: async ({ tx }) => {
+        // Again in the transaction: a store made on the HSM since prepare would otherwise fail the delete as a constraint.
+        await this.requireHsmUnused(id, tx);
         if (!(await hsms.delete(tx, id))) throw new KmsError('CloudHsmClusterNotFound', `No HSM with ID ${id} is registered with Kura.`);
         return { result: undefined, details: { hsmId: id } };
       },

@@ -64,6 +64,9 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(await kmsCode(d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'kura-token' }))).toBe('AlreadyExists');
     expect(await kmsCode(d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'not-plugged' }))).toBe('CloudHsmClusterInvalidConfiguration');
     expect((await d.keys.testHsm(hsm.id)).label).toBe('kura-token');
+    // Unplugged: the test says why, as the KMS error registering it would have answered (not Internal).
+    hsms.tokens.delete('kura-token');
+    expect(await kmsError(d.keys.testHsm(hsm.id))).toMatchObject({ code: 'CloudHsmClusterInvalidConfiguration', message: 'The HSM cannot be used: no token labelled kura-token.' });
   });
 
   it('creates a DISCONNECTED store; refuses what AWS refuses', async () => {
@@ -304,6 +307,16 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect((await d.keys.listHsms()).map((h) => h.id)).toEqual([hsm.id]);
   });
 
+  it('an HSM removed while an XKS proxy store is made on it answers AWS errors, not the database constraint', async () => {
+    const codes = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const h = await anotherHsm(`race-${i}`);
+      const outcomes = await Promise.allSettled([d.keys.xks.createStore(OPERATOR, { uriPathPrefix: `race-${i}`, hsmId: h.id, pin: PIN }), d.keys.removeHsm(OPERATOR, h.id)]);
+      for (const o of outcomes) codes.add(o.status === 'fulfilled' ? 'ok' : await kmsCode(Promise.reject(o.reason)));
+    }
+    expect([...codes].every((c) => ['ok', 'CloudHsmClusterInUse', 'CloudHsmClusterNotFound'].includes(c)), [...codes].join(',')).toBe(true);
+  });
+
   it('moves a store only to a related HSM (the same token by serial number)', async () => {
     const id = await create();
     hsms.addToken('other-token', PIN, 'serial-2');
@@ -311,8 +324,13 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(await kmsCode(d.keys.updateCustomKeyStore(d.ctx('UpdateCustomKeyStore'), { customKeyStoreId: id, cloudHsmClusterId: unrelated.id }))).toBe('CloudHsmClusterNotRelated');
     hsms.addToken('same-token-again', PIN, 'serial-1');
     const { hsm: related } = await d.keys.registerHsm(OPERATOR, { modulePath: '/usr/lib/other/libpkcs11.so', tokenLabel: 'same-token-again' });
+    // The same token registered twice backs one store, not two.
+    expect(await kmsCode(create({ customKeyStoreName: 'hsm-2', cloudHsmClusterId: related.id }))).toBe('CloudHsmClusterInUse');
     await d.keys.updateCustomKeyStore(d.ctx('UpdateCustomKeyStore'), { customKeyStoreId: id, cloudHsmClusterId: related.id });
     expect((await describe1(id)).cloudHsmClusterId).toBe(related.id);
+    expect(await kmsCode(create({ customKeyStoreName: 'hsm-2' }))).toBe('CloudHsmClusterInUse');
+    // A label padded with spaces names the same token (tokens are looked up trimmed): not registered again.
+    expect(await kmsCode(d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'kura-token  ' }))).toBe('AlreadyExists');
   });
 
   it('keeps the PIN sealed: not in the database files, the audit log or an error message', async () => {
