@@ -213,7 +213,7 @@ export async function startAppliance(
     };
     const credentials = new CredentialService({ store, root, clock, audit });
     // Operators sign in to the console with their passphrases.
-    const signIn = new ConsoleSignIn({ store, audit, clock });
+    const signIn = new ConsoleSignIn({ store, audit, clock, refusals });
     // Where the listener is, once it listens (the dashboard shows it).
     const listener: { url?: string } = {};
     const commandDeps: CommandDeps = {

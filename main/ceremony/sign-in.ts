@@ -9,13 +9,22 @@
 //
 // A wrong operator name and a wrong passphrase take the same time (a name that has no passphrase is
 // checked against a stand-in record of the same cost) and answer the same words. After five wrong
-// passphrases in a row an operator's sign-in is refused for five minutes without being checked.
-// Every sign-in, refusal and passphrase change is audited (source admin); a passphrase never is.
+// passphrases in a row a name's sign-in is refused for five minutes without being checked — any name,
+// so that a lockout does not tell which names are operators.
+// Signing in needs no credential, and each check is an scrypt (32 MiB, about 0.1 s) on libuv's thread
+// pool, which SQLite's commits share: at most MAX_CHECKS_AT_ONCE run at once, MAX_CHECKS_WAITING more
+// wait, and beyond that a sign-in is refused at once (LimitExceeded). A flood of sign-ins then costs
+// the appliance two pool threads, not every commit (and with it every audited call).
+// Every sign-in, refusal and passphrase change is audited (source admin); a passphrase never is. A
+// failure under a name that is no operator's, and a refusal for too many at once, go to the refusal log
+// (coalesced per reason a minute): a caller without a credential cannot grow the log with names of its
+// choosing.
 //
 // Who may set a passphrase: the admin token's holder (at enrolment, at the appliance), or the operator
 // themselves with their current one.
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { RefusalLog } from '../audit/refusals.js';
 import type { Clock } from '../common/clock.js';
 import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
 import type { Store } from '../store/index.js';
@@ -28,11 +37,18 @@ export const MAX_FAILURES = 5;
 export const LOCKOUT_MS = 5 * 60_000;
 /** At most this many live sessions; signing in past it ends the oldest. */
 const MAX_SESSIONS = 1_000;
+/** Passphrase checks that run at once, and that may wait for them. */
+export const MAX_CHECKS_AT_ONCE = 2;
+export const MAX_CHECKS_WAITING = 16;
+/** Names whose failures are counted at once; past it the oldest count goes. */
+const MAX_FAILURE_COUNTS = 10_000;
 
 export interface SignInDeps {
   store: Pick<Store, 'db' | 'ceremony'>;
   audit: AuditLog;
   clock: Clock;
+  /** Where refusals of callers nobody identified are audited, coalesced (without it, in full). */
+  refusals?: RefusalLog;
 }
 
 export interface Session {
@@ -49,6 +65,8 @@ export class ConsoleSignIn {
   private readonly sessions = new Map<string, Session>();
   private readonly failures = new Map<string, { count: number; lockedUntil: number }>();
   private standIn: Promise<PassphraseHash> | undefined;
+  private checking = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly deps: SignInDeps) {}
 
@@ -65,21 +83,25 @@ export class ConsoleSignIn {
   /** Signs an operator in: a new session's token (shown once) and when it expires. */
   async signIn(operator: string, passphrase: string): Promise<{ token: string; session: Session }> {
     const now = this.now();
+    let known = false;
     try {
       const failed = this.failures.get(operator);
       if (failed && failed.lockedUntil > now) {
         throw new KmsError('AccessDenied', `Too many wrong passphrases for ${operator}: sign-in is refused until ${new Date(failed.lockedUntil).toISOString()}.`);
       }
       const record = await this.deps.store.ceremony.findOperator(operator);
+      known = record !== undefined;
       const stored = record?.passphrase ? (JSON.parse(record.passphrase) as PassphraseHash) : await this.standInRecord();
-      const right = (await verifyPassphrase(passphrase, stored)) && record !== undefined && record.passphrase !== null;
+      const right = (await this.checkSlot(() => verifyPassphrase(passphrase, stored))) && record !== undefined && record.passphrase !== null;
       if (!right) {
-        if (record) this.countFailure(operator, now);
+        this.countFailure(operator, now);
         throw new KmsError('AccessDenied', SIGN_IN_REFUSED);
       }
       this.failures.delete(operator);
     } catch (e) {
-      await this.audited(operator, 'ConsoleSignIn', e);
+      const code = isKmsError(e) ? e.code : 'Internal';
+      if (this.deps.refusals && (!known || code === 'LimitExceeded')) await this.deps.refusals.record({ source: 'admin', remote: 'console', reason: code, operation: 'ConsoleSignIn' });
+      else await this.audited(operator, 'ConsoleSignIn', e);
       throw e;
     }
     const token = randomBytes(32).toString('base64url');
@@ -153,7 +175,28 @@ export class ConsoleSignIn {
       f.count = 0;
       f.lockedUntil = now + LOCKOUT_MS;
     }
+    // Most recent last: the map's order is the order in which counts are forgotten.
+    this.failures.delete(operator);
+    if (this.failures.size >= MAX_FAILURE_COUNTS) this.failures.delete(this.failures.keys().next().value!);
     this.failures.set(operator, f);
+  }
+
+  /** Runs a passphrase check once fewer than MAX_CHECKS_AT_ONCE run; LimitExceeded when too many wait already. */
+  private async checkSlot<T>(check: () => Promise<T>): Promise<T> {
+    if (this.checking >= MAX_CHECKS_AT_ONCE) {
+      if (this.waiting.length >= MAX_CHECKS_WAITING) throw new KmsError('LimitExceeded', 'Too many sign-ins are being checked at once; try again in a moment.');
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.checking++;
+    }
+    try {
+      return await check();
+    } finally {
+      // The slot passes to the next in line, or is given back.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.checking--;
+    }
   }
 
   private prune(now: number): void {

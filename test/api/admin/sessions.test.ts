@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminDeps } from '../../../main/api/admin/routes.js';
-import { LOCKOUT_MS, SESSION_IDLE_MS, SESSION_MAX_MS } from '../../../main/ceremony/sign-in.js';
+import { RefusalLog } from '../../../main/audit/refusals.js';
+import { ConsoleSignIn, LOCKOUT_MS, MAX_CHECKS_AT_ONCE, MAX_CHECKS_WAITING, SESSION_IDLE_MS, SESSION_MAX_MS } from '../../../main/ceremony/sign-in.js';
 import { adminCaller, custodian, openQuorumAdmin } from '../../support/custodians.js';
 import { auditEntriesAfter, type Domain } from '../../support/domain.js';
 
@@ -108,6 +109,36 @@ describe('signing in', () => {
     expect(locked.body.message).toMatch(/Too many wrong passphrases for alice/);
     d.clock.advance(LOCKOUT_MS);
     expect((await signIn('alice', ALICE_PASS)).status).toBe(200);
+  });
+});
+
+describe('sign-in floods', () => {
+  it('passphrases are checked two at a time; past what may wait, a sign-in is refused at once; refusals without a name are coalesced', async () => {
+    const refusals = new RefusalLog({ audit: d.audit, clock: d.clock });
+    const original = deps.signIn;
+    deps.signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock, refusals });
+    try {
+      const before = await auditCount();
+      const n = 40;
+      const answers = await Promise.all(Array.from({ length: n }, (_, i) => signIn(`nobody-${i}`, 'not the passphrase of anybody')));
+      const limited = answers.filter((a) => a.body.error === 'LimitExceeded');
+      // All arrive within the first check's tenth of a second: at most the slots and the queue are checked.
+      expect(limited.length).toBeGreaterThan(0);
+      expect(limited.length).toBeLessThanOrEqual(n - MAX_CHECKS_AT_ONCE - MAX_CHECKS_WAITING);
+      expect(answers.filter((a) => a.status === 403 && a.body.error === 'AccessDenied')).toHaveLength(n - limited.length);
+      // One entry per reason, none naming the made-up operators; the rest are counted.
+      const entries = (await auditEntriesAfter(d, before)).filter((e) => e.operation === 'ConsoleSignIn');
+      expect(entries.map((e) => [e.principal, e.errorCode]).sort()).toEqual([
+        ['anonymous', 'AccessDenied'],
+        ['anonymous', 'LimitExceeded'],
+      ]);
+      // Any name is locked after five wrong passphrases, as an operator's is: a lockout tells no names.
+      for (let i = 0; i < 5; i++) expect((await signIn('nobody-x', `wrong ${i}`)).status).toBe(403);
+      expect((await signIn('nobody-x', 'wrong again')).body.message).toMatch(/Too many wrong passphrases for nobody-x/);
+    } finally {
+      deps.signIn = original;
+      await refusals.stop();
+    }
   });
 });
 
