@@ -129,6 +129,9 @@ function clientErrorAnswer(code: string | undefined): string | undefined {
   }
 }
 
+/** Requests that may wait behind the one being answered on a connection (HTTP/1.1 pipelining). */
+const MAX_PIPELINED = 8;
+
 /** How long a TLS client has to finish its handshake. */
 const TLS_HANDSHAKE_TIMEOUT_MS = 3_000;
 
@@ -160,7 +163,25 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     // Kura's API has no use for large headers; Node's default is 16 KiB.
     maxHeaderSize: 16 * 1024,
   };
+  // One request at a time per connection. Node parses pipelined requests as they arrive and would hand
+  // them all over at once: each would read its body (up to 1 MiB) and hold it until answered, so one
+  // client could pipeline its way past every connection limit, and a graceful stop could not tell a
+  // call in progress behind an answered one. A request that arrives while another on its connection is
+  // not answered yet waits, unread (Node stops reading the socket once its buffer is full), and starts
+  // when the one before it has been answered; past MAX_PIPELINED waiting, the connection is closed.
+  const lines = new Map<Socket, (() => void)[]>();
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const socket = req.socket;
+    const waiting = lines.get(socket);
+    if (waiting) {
+      if (waiting.length >= MAX_PIPELINED) socket.destroy();
+      else waiting.push(() => start(req, res));
+      return;
+    }
+    lines.set(socket, []);
+    start(req, res);
+  };
+  function start(req: http.IncomingMessage, res: http.ServerResponse): void {
     const socket = req.socket;
     try {
       handleRequest(req, res);
@@ -171,7 +192,19 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
       else socket.destroy();
       setPhase(socket, 'idle');
     }
-  };
+    // After handleRequest's own listeners, so that the next request's phase is not overwritten by this one's end.
+    let done = false;
+    const next = () => {
+      if (done) return;
+      done = true;
+      // A connection that closed answers nothing more: what waited on it goes with it.
+      const following = socket.destroyed ? undefined : lines.get(socket)?.shift();
+      if (following) following();
+      else lines.delete(socket);
+    };
+    res.once('finish', next);
+    res.once('close', next);
+  }
   const server: http.Server = tls ? https.createServer({ ...tlsOptions, ...serverOptions }, onRequest) : http.createServer(serverOptions, onRequest);
 
   function setPhase(socket: Socket, phase: Phase): void {

@@ -1,0 +1,83 @@
+// The listener itself (main/api/server.ts) with stub routes: HTTP/1.1 pipelining over a raw socket.
+// Requests sent back to back on one connection are answered in order, one at a time: a request waits,
+// unread, until the one before it is answered (so pipelined bodies are not all held at once), and a
+// graceful stop waits for the call in progress behind an answered one.
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../main/api/server.js';
+import type { JsonResponse, RawRequest } from '../../main/api/http.js';
+import { createLogger } from '../../main/common/log.js';
+
+const LIMITS = { maxConnections: 16, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, idleTimeoutMs: 5_000, drainMs: 5_000 };
+
+let server: RunningServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** A KMS route that answers after `delayMs` (from the body), counting the calls in progress at once. */
+function slowRoute() {
+  const seen = { inProgress: 0, most: 0, bodies: [] as string[] };
+  const kms = async (req: RawRequest): Promise<JsonResponse> => {
+    seen.inProgress++;
+    seen.most = Math.max(seen.most, seen.inProgress);
+    const { n, delayMs } = JSON.parse(req.body.toString('utf8')) as { n: number; delayMs: number };
+    seen.bodies.push(String(n));
+    await new Promise((r) => setTimeout(r, delayMs));
+    seen.inProgress--;
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) };
+  };
+  return { seen, kms };
+}
+
+const request = (n: number, delayMs: number, pad = 0): string => {
+  const body = JSON.stringify({ n, delayMs }) + ' '.repeat(pad);
+  return `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+};
+
+/** Sends `text` on one socket and collects what comes back until `count` answers have arrived or the socket closes. */
+function pipeline(port: number, text: string, count: number, onAnswer?: (i: number) => void): Promise<{ answers: string[]; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let received = '';
+    let seen = 0;
+    const answers = () => received.split('HTTP/1.1 ').slice(1).map((a) => a.slice(0, 3) + ' ' + (/\{"n":(\d+)\}/.exec(a)?.[1] ?? '?'));
+    socket.on('data', (d: Buffer) => {
+      received += d.toString('utf8');
+      const now = answers().length;
+      for (; seen < now; seen++) onAnswer?.(seen);
+      if (now >= count) {
+        socket.end();
+        resolve({ answers: answers(), closed: false });
+      }
+    });
+    socket.on('close', () => resolve({ answers: answers(), closed: true }));
+    socket.on('error', () => undefined);
+    socket.write(text);
+  });
+}
+
+describe('HTTP/1.1 pipelining', () => {
+  it('answers pipelined requests in order, one at a time', async () => {
+    const { seen, kms } = slowRoute();
+    server = await startServer({ host: '127.0.0.1', port: 0, log: createLogger('error', () => undefined), limits: LIMITS, routes: { kms, admin: kms } });
+    const { answers } = await pipeline(server.port, request(1, 60) + request(2, 10) + request(3, 30, 200_000), 3);
+    expect(answers).toEqual(['200 1', '200 2', '200 3']);
+    expect(seen.most).toBe(1);
+    expect(seen.bodies).toEqual(['1', '2', '3']);
+  });
+
+  it('a stop waits for the call in progress behind an answered one', async () => {
+    const { kms } = slowRoute();
+    server = await startServer({ host: '127.0.0.1', port: 0, log: createLogger('error', () => undefined), limits: LIMITS, routes: { kms, admin: kms } });
+    const running = server;
+    let stopped: Promise<void> | undefined;
+    const { answers } = await pipeline(running.port, request(1, 0) + request(2, 300), 2, (i) => {
+      // The first answer is in: the second call is in progress now; stop.
+      if (i === 0) setTimeout(() => (stopped = running.close()), 50);
+    });
+    expect(answers).toEqual(['200 1', '200 2']);
+    await stopped;
+  });
+});
