@@ -2,11 +2,23 @@
 // The `kura` command: runs the compiled CLI (npm install builds it into dist/).
 import { main } from '../dist/cli/main.js';
 
+// A command whose work ends without settling (a fetch that a connection closed under never settles on
+// Node 20, and nothing else keeps the process alive) failed: it must not exit 0 having printed nothing.
+let settled = false;
+process.exitCode = 1;
+process.once('beforeExit', () => {
+  if (settled) return;
+  const message = 'The command ended without an answer: a connection to the appliance closed before it answered.';
+  process.stderr.write(process.argv.includes('--json') ? `${JSON.stringify({ error: { code: 'Unreachable', message } })}\n` : `kura: ${message}\n`);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (e) => {
+    settled = true;
     process.stderr.write(`kura: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 1;
   },

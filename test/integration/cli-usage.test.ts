@@ -4,6 +4,7 @@
 // command table (bash run for real; zsh checked against the same table).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KURA_BIN, ROOT, isolatedEnv, runKura, tempDataDir } from '../support/kura-process.js';
@@ -196,6 +197,20 @@ describe('usage errors', () => {
     expect(Object.keys(e)).toEqual(['error']);
     expect(e.error.code).toBe('Unreachable');
     expect(e.error.message).toContain('http://127.0.0.1:1');
+    // A listener that takes the connection and closes it unanswered: the command fails, it does not exit 0 silently.
+    const closer = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => closer.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(closer.address() as net.AddressInfo).port}`;
+      const closed = await kura(['status', '--endpoint', endpoint, '--json']);
+      expect(closed.code).toBe(1);
+      expect(JSON.parse(closed.stderr)).toMatchObject({ error: { code: 'Unreachable' } });
+      const plain = await kura(['status', '--endpoint', endpoint]);
+      expect(plain.code).toBe(1);
+      expect(plain.stderr).toMatch(/^kura: /);
+    } finally {
+      closer.close();
+    }
     const noDb = await kura(['audit', 'head', '--data-dir', tempDataDir('kura-cli-nodb-'), '--json']);
     expect(noDb.code).toBe(1);
     expect(JSON.parse(noDb.stderr)).toMatchObject({ error: { code: 'Config', message: expect.stringMatching(/No Kura database/) } });
