@@ -365,6 +365,14 @@ const compiledOperations = new Map<string, CompiledOperation>();
 const serialization = (message: string): KmsError => new KmsError('Serialization', message);
 
 /** AWS's wording when a JSON value does not fit the expected type; never includes the value. */
+/**
+ * A UTF-16 surrogate without its pair: JSON's \uD800 escapes can spell one, but it is no Unicode text, and
+ * UTF-8 (the ciphertext's encryption context, SQLite) turns every one of them into U+FFFD — so two
+ * different contexts would bind alike, and a tag or description would be stored other than acknowledged.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const notUnicode = (): KmsError => serialization('A string holds a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair): it is not Unicode text.');
+
 function unexpected(value: unknown, target: string): KmsError {
   if (Array.isArray(value)) return serialization('Start of list found where not expected.');
   if (value !== null && typeof value === 'object') return serialization('Start of structure or map found where not expected.');
@@ -634,6 +642,7 @@ function compileStringDecoder(shape: Shape): Decoder {
   const show = (value: string): string | undefined => (sensitive ? undefined : quoted(value));
   return (value, path, violations) => {
     if (typeof value !== 'string') throw unexpected(value, 'a String');
+    if (LONE_SURROGATE.test(value)) throw notUnicode();
     if (lower !== undefined || max !== undefined) {
       // A string of n UTF-16 units has between ceil(n/2) and n code points: count only when that matters.
       const n = value.length;

@@ -501,3 +501,15 @@ describe('encodeResponseJson', () => {
     expect(compared).toBeGreaterThanOrEqual(40 * 20);
   });
 });
+
+describe('strings are Unicode text', () => {
+  it('refuses a lone UTF-16 surrogate in a string or a map key (UTF-8 would make it U+FFFD, binding other contexts alike)', () => {
+    const enc = (context: Record<string, string>) => ({ KeyId: KEY_ID, Plaintext: b64('x'), EncryptionContext: context });
+    expect(serializationMessage('Encrypt', enc({ purpose: '\ud800' }))).toMatch(/lone UTF-16 surrogate/);
+    expect(serializationMessage('Encrypt', enc({ purpose: '\udc00x' }))).toMatch(/lone UTF-16 surrogate/);
+    expect(serializationMessage('Encrypt', enc({ 'k\udfff': 'b' }))).toMatch(/lone UTF-16 surrogate/);
+    expect(serializationMessage('CreateKey', { Description: 'a\ud800b' })).toMatch(/lone UTF-16 surrogate/);
+    // A pair is one character, and welcome.
+    expect(decodeRequest('Encrypt', enc({ purpose: '🔑 \ud83d\udd11' }))).toMatchObject({ EncryptionContext: { purpose: '🔑 🔑' } });
+  });
+});
