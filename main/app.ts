@@ -297,6 +297,8 @@ export async function startAppliance(
         });
       } catch (e) {
         await server.close();
+        // So that a port in use is reported as this listener's, not the main one's.
+        if (e instanceof Error) Object.assign(e, { listener: `the XKS TLS port ${t.port}` });
         throw e;
       }
     }

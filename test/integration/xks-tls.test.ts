@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../main/sigv4/sign.js';
-import { startKura, type KuraProcess } from '../support/kura-process.js';
+import { isolatedEnv, runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 import { issueClientCert, makePki } from '../support/xks-peer.js';
 
 interface Answer {
@@ -113,6 +113,13 @@ describe('the XKS proxy API over TLS', () => {
     const r = await call(`${store.uriPath}/health`, { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-cap' } });
     expect(r.status).toBe(200);
   }, 30_000);
+
+  it('a busy XKS TLS port is reported as that port, not the main one', async () => {
+    const dataDir = tempDataDir('kura-xks-tls-busy-');
+    const r = await runKura(['serve', '--dev', '--port', '0', '--data-dir', dataDir, '--xks-tls-cert', path.join(dir, 'server.pem'), '--xks-tls-key', path.join(dir, 'server.key'), '--xks-tls-port', String(port)], { env: isolatedEnv(dataDir) });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toBe(`kura serve: the XKS TLS port ${port} is in use (another Kura? \`kura status\`)`);
+  }, 60_000);
 
   it('serves the XKS routes only: the KMS and admin APIs stay on the loopback listener', async () => {
     const r = await call('/admin/v1/status', {});

@@ -67,8 +67,9 @@ async function run(inv: Invocation): Promise<number> {
     appliance = await startAppliance(cfg, { log, onStopRequested: () => requestStop('POST /admin/v1/stop') });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new CliError('PortInUse', `port ${cfg.port} is in use (another Kura? \`kura status\`)`);
-    if (code === 'EACCES') throw new CliError('PortDenied', `not allowed to listen on port ${cfg.port} (ports below 1024 need privileges)`);
+    const port = (e as { listener?: string }).listener ?? `port ${cfg.port}`;
+    if (code === 'EADDRINUSE') throw new CliError('PortInUse', `${port} is in use (another Kura? \`kura status\`)`);
+    if (code === 'EACCES') throw new CliError('PortDenied', `not allowed to listen on ${port} (ports below 1024 need privileges)`);
     throw e;
   }
   const status = await appliance.root.status();
