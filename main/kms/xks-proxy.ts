@@ -28,8 +28,8 @@
 //
 // Operators' changes (stores, credentials, keys) run through the unit of work and are audited; XKS calls
 // are audited by the routes' audit port. Credential secrets are sealed under the root key: a sealed
-// appliance authenticates no XKS call, and its keys answer DependencyTimeoutException (the key manager
-// cannot be reached) until it is unsealed.
+// appliance authenticates no XKS call, and every call answers DependencyTimeoutException (the key
+// manager cannot be reached) until it is unsealed.
 //
 // Why one file of this length: it is one aggregate (a proxy store owns its credentials and keys), and
 // the operators' changes and the routes' backend share its caches and their invalidation, which must
@@ -500,11 +500,12 @@ export class XksProxy {
 
   // ---- the XKS routes' backend (main/api/xks/backend.ts) ------------------------------------------------
 
-  async resolveStore(uriPathPrefix: string): Promise<{ storeId: string; secretFor(accessKeyId: string): Promise<string | undefined> } | undefined> {
+  async resolveStore(uriPathPrefix: string): Promise<{ storeId: string; sealed: boolean; secretFor(accessKeyId: string): Promise<string | undefined> } | undefined> {
     const s = await this.cachedStore(uriPathPrefix);
     if (!s) return undefined;
     return {
       storeId: s.id,
+      sealed: !this.deps.root.isUnsealed,
       secretFor: async (accessKeyId) => {
         if (!this.deps.root.isUnsealed) return undefined;
         const found = await this.secretCache.get(accessKeyId, async () => {

@@ -108,6 +108,7 @@ describe('XKS proxy backend', () => {
     const enc = await d.keys.xks.encrypt(storeId, key, { plaintext: Buffer.from('x'), aad: Buffer.alloc(0) });
     expect(enc.ok ? 'ok' : enc.failure).toBe('DependencyTimeout');
     expect(await (await d.keys.xks.resolveStore('unit'))!.secretFor(accessKeyId)).toBeUndefined();
+    expect((await d.keys.xks.resolveStore('unit'))!.sealed).toBe(true);
     await d.root.initAndUnsealDev(d.rootKey);
     d.clock.advance(1_000);
     // Still the cached (sealed) report until the minute has passed.

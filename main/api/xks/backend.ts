@@ -18,6 +18,12 @@ export interface XksStoreAccess {
   secretFor(accessKeyId: string): Promise<string | undefined> | string | undefined;
   /** The regions a request's credential scope may name; undefined: every AWS region. */
   regions?: ReadonlySet<string>;
+  /**
+   * The key manager is sealed: no secret can be opened, so no call can be authenticated or served. Calls
+   * answer DependencyTimeoutException (AWS KMS retries it), not AuthenticationFailedException, which
+   * would tell AWS KMS the credential is wrong.
+   */
+  sealed?: boolean;
 }
 
 export interface XksKeyDescription {

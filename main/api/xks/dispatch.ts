@@ -127,6 +127,7 @@ async function serve(deps: XksEndpointDeps, req: RawRequest, call: XksCallRecord
   const store = await deps.backend.resolveStore(target.uriPathPrefix);
   if (!store) throw new XksError('InvalidUriPathException', 'No external key store is served under this URI path prefix.');
   call.storeId = store.storeId;
+  if (store.sealed) throw new XksError('DependencyTimeoutException', 'The key manager is sealed; it serves again once its custodians unseal it.');
   try {
     const verified = await verifySigV4(req, {
       service: XKS_SIGV4_SERVICE,

@@ -329,6 +329,17 @@ describe('XKS proxy errors', () => {
     await expectError(decrypt('both', decryptBody(plain, { additionalAuthenticatedData: b64('m') })), 400, 'InvalidCiphertextException');
   });
 
+  it('a sealed key manager answers every call DependencyTimeoutException (503, retried), not AuthenticationFailed', async () => {
+    const store = (await backend.resolveStore(PREFIX))!;
+    store.sealed = true;
+    try {
+      await expectError(call(`${ROOT}/health`, { requestMetadata: HEALTH_META }), 503, 'DependencyTimeoutException');
+      await expectError(call(`${ROOT}/health`, { requestMetadata: HEALTH_META }, { cred: { ...CRED_A, secretAccessKey: 'wrong-secret-wrong-secret-wrong-secret-wrong' } }), 503, 'DependencyTimeoutException');
+    } finally {
+      store.sealed = false;
+    }
+  });
+
   it('AuthenticationFailedException for bad signatures, unknown keys, wrong service, region or time', async () => {
     const body = { requestMetadata: HEALTH_META };
     await expectError(call(`${ROOT}/health`, body, { cred: { ...CRED_A, secretAccessKey: 'wrong-secret-wrong-secret-wrong-secret-wrong' } }), 401, 'AuthenticationFailedException');
