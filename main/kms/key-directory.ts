@@ -58,6 +58,12 @@ export interface OperatorCall {
   operation: string;
   /** Set when an approved request runs the change: its audit entry names the request (for its transcript). */
   approvedRequest?: string;
+  /**
+   * Only the checks: the change's check and prepare run (refusing what they refuse, audited), and
+   * nothing is made or changed; the call resolves with undefined. The admin API runs a gated command
+   * so before asking custodians to approve it, so that they are not asked to sign what cannot run.
+   */
+  checkOnly?: boolean;
 }
 
 export type Caller = CallContext | SchedulerCall | OperatorCall;
@@ -161,6 +167,7 @@ export class KeyDirectory {
       const prepared = work.prepare ? await work.prepare() : (NOTHING as P);
       const request = { caller, action: `kms:${caller.operation}`, keys: prepared.keys };
       await this.deps.authorizer.authorize(request);
+      if (isOperator(caller) && caller.checkOnly) return undefined as T;
       await this.deps.gate.admit(request);
       if (work.kind === 'read') {
         const result = await work.run(prepared);

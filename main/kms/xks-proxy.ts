@@ -252,6 +252,17 @@ export class XksProxy {
     if (s.hsmId !== null) await this.tokens.connection(s);
   }
 
+  private async requireKey(storeId: string, externalKeyId: string): Promise<void> {
+    if (!(await this.deps.store.xks.findKey(storeId, externalKeyId))) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no key ${externalKeyId}.`);
+  }
+
+  /** A credential that is the store's and not its last (two live at once is how one is rotated out). */
+  private async requireCredentialDeletable(storeId: string, accessKeyId: string, tx?: Tx): Promise<void> {
+    const live = await this.deps.store.xks.listCredentials(storeId, tx);
+    if (!live.some((c) => c.accessKeyId === accessKeyId)) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no credential ${accessKeyId}.`);
+    if (live.length === 1) throw kmsErrors.invalidState(`${accessKeyId} is the last credential of XKS proxy store ${storeId}: create another before deleting it.`);
+  }
+
   private async requireNoKeys(storeId: string, tx?: Tx): Promise<void> {
     const keys = (await this.deps.store.xks.listKeys(storeId, tx)).length;
     if (keys > 0) throw kmsErrors.invalidState(`XKS proxy store ${storeId} still has ${keys} key(s): delete them first.`);
@@ -414,10 +425,13 @@ export class XksProxy {
       this.deps.directory.run<{ keys: [] }, never, void>(op, {
         kind: 'change',
         whileSealed: true,
+        // Checked here too (not only in the transaction), so that a command that could not run is refused before custodians are asked.
+        prepare: async () => {
+          await this.requireCredentialDeletable(storeId, accessKeyId);
+          return { keys: [] };
+        },
         apply: async ({ tx }) => {
-          const live = await xks.listCredentials(storeId, tx);
-          if (!live.some((c) => c.accessKeyId === accessKeyId)) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no credential ${accessKeyId}.`);
-          if (live.length === 1) throw kmsErrors.invalidState(`${accessKeyId} is the last credential of XKS proxy store ${storeId}: create another before deleting it.`);
+          await this.requireCredentialDeletable(storeId, accessKeyId, tx);
           await xks.deleteCredential(tx, accessKeyId);
           return { result: undefined, details: { xksStoreId: storeId, accessKeyId } };
         },
@@ -461,6 +475,10 @@ export class XksProxy {
       this.deps.directory.run<{ keys: [] }, never, void>(op, {
         kind: 'change',
         whileSealed: true,
+        prepare: async () => {
+          await this.requireKey(storeId, externalKeyId);
+          return { keys: [] };
+        },
         apply: async ({ tx }) => {
           if (!(await this.deps.store.xks.setKeyStatus(tx, storeId, externalKeyId, status))) throw kmsErrors.notFound(`XKS proxy store ${storeId} has no key ${externalKeyId}.`);
           return { result: undefined, details: { xksStoreId: storeId, externalKeyId, status } };
@@ -477,6 +495,7 @@ export class XksProxy {
         kind: 'change',
         whileSealed: true,
         prepare: async () => {
+          await this.requireKey(storeId, externalKeyId);
           const store = await xks.findStore(storeId);
           if (store) this.requireTokenReachable(store, 'deleting a key');
           return { keys: [], store };

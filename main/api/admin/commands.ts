@@ -90,7 +90,12 @@ function need<T>(v: T | undefined, what: string): T {
 }
 
 /** The operator call the KMS domain audits: the actor, and the approval request that runs it. */
-const operatorCall = (r: Run, operation: string): OperatorCall => ({ operator: r.caller.actor, operation, ...(r.approvedRequest ? { approvedRequest: r.approvedRequest } : {}) });
+const operatorCall = (r: Run, operation: string, checkOnly = false): OperatorCall => ({
+  operator: r.caller.actor,
+  operation,
+  ...(r.approvedRequest ? { approvedRequest: r.approvedRequest } : {}),
+  ...(checkOnly ? { checkOnly } : {}),
+});
 
 /** Who asks: the caller, or (admin token only) the enrolled operator the input names. */
 async function actorOf(r: Run, named: string | undefined): Promise<{ operator: string }> {
@@ -103,9 +108,12 @@ async function actorOf(r: Run, named: string | undefined): Promise<{ operator: s
  * Runs a change of a gated class, or makes it an approval request: see the file header. `input` is the
  * command's whole input; its secret fields are left out of what approvers sign and sealed beside it.
  */
-async function gated<T extends object>(r: Run, input: Record<string, unknown>, run: () => Promise<T>): Promise<ChangeView<T>> {
+async function gated<T extends object>(r: Run, input: Record<string, unknown>, run: () => Promise<T>, precheck?: () => Promise<unknown>): Promise<ChangeView<T>> {
   const quorum = r.deps.quorum;
   if (quorum) {
+    // What the domain would refuse is refused now, not after custodians have signed it (an approved
+    // request runs the whole change, checks included, anyway).
+    if (precheck && r.approvedRequest === undefined) await precheck();
     const secrets = secretFields(r.name);
     const open = Object.fromEntries(Object.entries(input).filter(([k]) => !secrets.includes(k)));
     const hidden = Object.fromEntries(Object.entries(input).filter(([k]) => secrets.includes(k)));
@@ -201,43 +209,64 @@ const HANDLERS: Handlers = {
       return { ...hsmJson(hsm), token: tokenJson(token) };
     }),
   'hsms.test': async (r, i) => ({ hsmId: i.hsmId, token: tokenJson(await need(r.deps.kms, 'KMS').testHsm(i.hsmId)) }),
-  'hsms.remove': (r, i) =>
-    gated(r, i, async () => {
-      await need(r.deps.kms, 'KMS').removeHsm(operatorCall(r, 'RemoveHsm'), i.hsmId);
+  'hsms.remove': (r, i) => {
+    const remove = (checkOnly: boolean) => need(r.deps.kms, 'KMS').removeHsm(operatorCall(r, 'RemoveHsm', checkOnly), i.hsmId);
+    return gated(r, i, async () => {
+      await remove(false);
       return { removed: i.hsmId };
-    }),
+    }, () => remove(true));
+  },
 
   'xks.stores.list': async (r) => ({ stores: (await need(r.deps.kms, 'KMS').xks.listStores()).map(xksStoreJson) }),
-  'xks.stores.create': (r, i) => gated(r, i, async () => need(r.deps.kms, 'KMS').xks.createStore(operatorCall(r, 'CreateXksStore'), i)),
-  'xks.stores.delete': (r, i) =>
-    gated(r, i, async () => {
-      await need(r.deps.kms, 'KMS').xks.deleteStore(operatorCall(r, 'DeleteXksStore'), i.storeId);
+  'xks.stores.create': (r, i) => {
+    const create = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.createStore(operatorCall(r, 'CreateXksStore', checkOnly), i);
+    return gated(r, i, () => create(false), () => create(true));
+  },
+  'xks.stores.delete': (r, i) => {
+    const remove = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.deleteStore(operatorCall(r, 'DeleteXksStore', checkOnly), i.storeId);
+    return gated(r, i, async () => {
+      await remove(false);
       return { deleted: i.storeId };
-    }),
+    }, () => remove(true));
+  },
   'xks.credentials.list': async (r, i) => ({ credentials: (await need(r.deps.kms, 'KMS').xks.listCredentials(i.storeId)).map(xksCredentialJson) }),
-  'xks.credentials.create': (r, i) => gated(r, i, async () => need(r.deps.kms, 'KMS').xks.createCredential(operatorCall(r, 'CreateXksCredential'), i.storeId)),
-  'xks.credentials.delete': (r, i) =>
-    gated(r, i, async () => {
-      await need(r.deps.kms, 'KMS').xks.deleteCredential(operatorCall(r, 'DeleteXksCredential'), i.storeId, i.accessKeyId);
+  'xks.credentials.create': (r, i) => {
+    const create = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.createCredential(operatorCall(r, 'CreateXksCredential', checkOnly), i.storeId);
+    return gated(r, i, () => create(false), () => create(true));
+  },
+  'xks.credentials.delete': (r, i) => {
+    const remove = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.deleteCredential(operatorCall(r, 'DeleteXksCredential', checkOnly), i.storeId, i.accessKeyId);
+    return gated(r, i, async () => {
+      await remove(false);
       return { deleted: i.accessKeyId };
-    }),
+    }, () => remove(true));
+  },
   'xks.keys.list': async (r, i) => ({ keys: (await need(r.deps.kms, 'KMS').xks.listKeys(i.storeId)).map(xksKeyJson) }),
-  'xks.keys.create': (r, i) => gated(r, i, async () => need(r.deps.kms, 'KMS').xks.createKey(operatorCall(r, 'CreateXksKey'), i.storeId, i.usage ?? ['ENCRYPT', 'DECRYPT'])),
-  'xks.keys.enable': (r, i) =>
-    gated(r, i, async () => {
-      await need(r.deps.kms, 'KMS').xks.setKeyStatus(operatorCall(r, 'EnableXksKey'), i.storeId, i.externalKeyId, 'ENABLED');
+  'xks.keys.create': (r, i) => {
+    const create = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.createKey(operatorCall(r, 'CreateXksKey', checkOnly), i.storeId, i.usage ?? ['ENCRYPT', 'DECRYPT']);
+    return gated(r, i, () => create(false), () => create(true));
+  },
+  'xks.keys.enable': (r, i) => {
+    const enable = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.setKeyStatus(operatorCall(r, 'EnableXksKey', checkOnly), i.storeId, i.externalKeyId, 'ENABLED');
+    return gated(r, i, async () => {
+      await enable(false);
       return { storeId: i.storeId, externalKeyId: i.externalKeyId, keyStatus: 'ENABLED' as const };
-    }),
-  'xks.keys.disable': (r, i) =>
-    gated(r, i, async () => {
-      await need(r.deps.kms, 'KMS').xks.setKeyStatus(operatorCall(r, 'DisableXksKey'), i.storeId, i.externalKeyId, 'DISABLED');
+    }, () => enable(true));
+  },
+  'xks.keys.disable': (r, i) => {
+    const disable = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.setKeyStatus(operatorCall(r, 'DisableXksKey', checkOnly), i.storeId, i.externalKeyId, 'DISABLED');
+    return gated(r, i, async () => {
+      await disable(false);
       return { storeId: i.storeId, externalKeyId: i.externalKeyId, keyStatus: 'DISABLED' as const };
-    }),
-  'xks.keys.delete': (r, i) =>
-    gated(r, i, async () => {
-      await need(r.deps.kms, 'KMS').xks.deleteKey(operatorCall(r, 'DeleteXksKey'), i.storeId, i.externalKeyId);
+    }, () => disable(true));
+  },
+  'xks.keys.delete': (r, i) => {
+    const remove = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.deleteKey(operatorCall(r, 'DeleteXksKey', checkOnly), i.storeId, i.externalKeyId);
+    return gated(r, i, async () => {
+      await remove(false);
       return { deleted: i.externalKeyId };
-    }),
+    }, () => remove(true));
+  },
 
   'devices.list': async (r) => need(r.deps.listDevices, 'device discovery')(),
 };

@@ -149,17 +149,35 @@ describe('with 2-of-3 policies for key-store and credentials', () => {
     const disabled = await approved(await call('POST', `/xks/stores/${storeId}/keys/${keys[0]!.externalKeyId}/disable`, {}));
     expect(disabled.status).toBe('EXECUTED');
     expect(((await call('GET', `/xks/stores/${storeId}/keys`)).body.keys as { keyStatus: string }[])[0]!.keyStatus).toBe('DISABLED');
-    // Deleting a store that still has keys fails when it runs, and stays failed.
-    const refused = await approved(await call('DELETE', `/xks/stores/${storeId}`));
-    expect(refused.status).toBe('FAILED');
+    // What could not run is refused at once, before custodians are asked to sign it: a store that still
+    // has keys, a prefix Kura cannot serve or that is taken, a store or key that does not exist.
+    const pending = async () => (await quorum.listRequests()).filter((q) => q.status === 'PENDING').length;
+    const pendingBefore = await pending();
+    const refusals: [string, string, unknown, number, string][] = [
+      ['DELETE', `/xks/stores/${storeId}`, undefined, 409, 'InvalidState'],
+      ['POST', '/xks/stores', { uriPathPrefix: 'admin' }, 400, 'Validation'],
+      ['POST', '/xks/stores', { uriPathPrefix: 'gated' }, 409, 'AlreadyExists'],
+      ['POST', '/xks/stores/xks-nosuch/keys', { usage: ['ENCRYPT'] }, 404, 'NotFound'],
+      ['DELETE', `/xks/stores/${storeId}/keys/kura-xks-nope`, undefined, 404, 'NotFound'],
+      ['POST', `/xks/stores/${storeId}/keys/kura-xks-nope/enable`, {}, 404, 'NotFound'],
+      ['DELETE', `/xks/stores/${storeId}/credentials/XKSNOSUCHCREDENTIAL2345`, undefined, 404, 'NotFound'],
+      ['DELETE', '/hsms/cluster-aaaaaaaaaaa', undefined, 404, 'CloudHsmClusterNotFound'],
+    ];
+    for (const [method, route, body, status, error] of refusals) {
+      const r = await call(method, route, body);
+      expect([route, r.status, r.body.error]).toEqual([route, status, error]);
+    }
+    expect(await pending()).toBe(pendingBefore);
     expect(((await call('GET', '/xks/stores')).body.stores as { storeId: string }[]).map((s) => s.storeId)).toContain(storeId);
   });
 
   it("the executor's admission holds only for a request that is running, with its own parameters", async () => {
-    const asked = await call('DELETE', '/hsms/cluster-aaaaaaaaaaaaa');
+    const asked = await call('POST', '/xks/stores', { uriPathPrefix: 'held' });
     const id = (asked.body.approvalRequest as ApprovalView).id;
-    const replay = quorum.admitCommand({ operator: 'kura:admin' }, 'hsms.remove', { hsmId: 'cluster-aaaaaaaaaaaaa' }, { approvedRequest: id });
+    const replay = quorum.admitCommand({ operator: 'kura:admin' }, 'xks.stores.create', { uriPathPrefix: 'held' }, { approvedRequest: id });
     await expect(replay).rejects.toMatchObject({ code: 'AccessDenied' });
+    const changed = quorum.admitCommand({ operator: 'kura:admin' }, 'xks.stores.create', { uriPathPrefix: 'elsewhere' }, { approvedRequest: id });
+    await expect(changed).rejects.toMatchObject({ code: 'AccessDenied' });
     const other = quorum.admitCommand({ operator: 'kura:admin' }, 'hsms.add', { modulePath: MODULE, tokenLabel: 'x' }, { approvedRequest: id });
     await expect(other).rejects.toMatchObject({ code: 'AccessDenied' });
     expect((await call('GET', `/approvals/${id}`)).body.status).toBe('PENDING');
