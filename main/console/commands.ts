@@ -44,7 +44,7 @@ import type {
 
 /** One input field: its type, its bounds, and whether it is a secret. */
 export type Field =
-  | { readonly kind: 'string'; readonly optional?: true; readonly max: number; readonly pattern?: RegExp; readonly secret?: true; readonly hint: string }
+  | { readonly kind: 'string'; readonly optional?: true; readonly max: number; readonly pattern?: RegExp; readonly secret?: true; readonly hint: string; readonly emptyAllowed?: true }
   | { readonly kind: 'integer'; readonly optional?: true; readonly min: number; readonly max: number; readonly hint: string }
   | { readonly kind: 'strings'; readonly optional?: true; readonly maxItems: number; readonly max: number; readonly secret?: true; readonly hint: string }
   /** Distinct values out of `values` (possibly none). */
@@ -151,7 +151,8 @@ export const COMMANDS = {
   'xks.stores.create': {
     what: 'An XKS store',
     fields: {
-      uriPathPrefix: { kind: 'string', max: 128, hint: 'the URI path prefix AWS KMS calls (/example/prefix)' },
+      // Empty, or "/", serves the store at /kms/xks/v1 itself, as AWS's XksProxyUriPath allows.
+      uriPathPrefix: { kind: 'string', max: 128, emptyAllowed: true, hint: 'the URI path prefix AWS KMS calls (/example/prefix, or empty for /kms/xks/v1 itself)' },
       hsmId: { ...HSM_ID, optional: true },
       pin: { ...PIN, hint: "the token's user PIN (an HSM-backed store)" },
     },
@@ -353,7 +354,7 @@ function checkField(spec: CommandSpec, key: string, f: Field, v: unknown): void 
   const bad = () => new KmsError('Validation', `${spec.what}: ${quote(key)} is ${f.hint}.`);
   switch (f.kind) {
     case 'string':
-      if (typeof v !== 'string' || v.length === 0 || v.length > f.max || (f.pattern && !f.pattern.test(v))) throw bad();
+      if (typeof v !== 'string' || (v.length === 0 && !f.emptyAllowed) || v.length > f.max || (f.pattern && !f.pattern.test(v))) throw bad();
       return;
     case 'integer':
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < f.min || v > f.max) throw bad();

@@ -59,6 +59,14 @@ describe('without a policy for its class', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ applied: true, storeId: expect.any(String), accessKeyId: expect.any(String), secretAccessKey: expect.any(String) });
   });
+
+  it('an empty prefix serves a store at /kms/xks/v1 itself, as AWS allows; "/" is the same prefix', async () => {
+    const r = await call('POST', '/xks/stores', { uriPathPrefix: '' });
+    expect([r.status, r.body.uriPath]).toEqual([200, '/kms/xks/v1']);
+    const again = await call('POST', '/xks/stores', { uriPathPrefix: '/' });
+    expect([again.status, again.body.error]).toEqual([409, 'AlreadyExists']);
+    expect((await call('DELETE', `/xks/stores/${r.body.storeId as string}`)).status).toBe(200);
+  });
 });
 
 describe('with 2-of-3 policies for key-store and credentials', () => {
