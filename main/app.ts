@@ -3,7 +3,7 @@
 // A running appliance announces itself in its data directory's runtime file (kura.runtime.json,
 // 0600: endpoint, pid, version, start time), which the `kura` client commands read to find it; the
 // file goes when the appliance stops, and one whose pid is not alive is stale.
-import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -172,6 +172,22 @@ function takeLock(dataDir: string): () => void {
   return () => fs.rmSync(file, { force: true });
 }
 
+/**
+ * The XKS TLS listener's client CA file, which must hold at least one certificate: given a key or any
+ * other file, the listener would start and refuse every client, AWS KMS's included, without a word.
+ */
+function clientCaOf(file: string): Buffer {
+  const pem = fs.readFileSync(file);
+  const certificates = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  try {
+    if (certificates.length === 0) throw new Error('no certificate');
+    for (const c of certificates) new X509Certificate(c);
+  } catch {
+    throw new Error(`The XKS TLS client CA file ${file} holds no readable certificate (PEM, -----BEGIN CERTIFICATE-----).`);
+  }
+  return pem;
+}
+
 export async function startAppliance(
   config: ApplianceConfig,
   deps: { log: Logger; clock?: Clock; aead?: Aead; /** POST /admin/v1/stop: the host stops the appliance as on SIGTERM. */ onStopRequested?: () => void },
@@ -290,7 +306,7 @@ export async function startAppliance(
           tls: {
             cert: fs.readFileSync(t.certFile),
             key: fs.readFileSync(t.keyFile),
-            ...(t.clientCaFile ? { clientCa: fs.readFileSync(t.clientCaFile) } : {}),
+            ...(t.clientCaFile ? { clientCa: clientCaOf(t.clientCaFile) } : {}),
             ...(t.clientSubjects ? { clientSubjects: t.clientSubjects } : {}),
           },
           routes: { kms: xksOnly, admin: xksOnly, xks: xksRoute },

@@ -328,7 +328,18 @@ type Pick = (flag: string | undefined, flagName: string, envName: string, fileKe
 function xksTlsOf(pick: Pick, flags: ConfigFlags): XksTlsConfig | undefined {
   const cert = pick(flags['xks-tls-cert'], 'xks-tls-cert', 'KURA_XKS_TLS_CERT', 'xksTlsCert');
   const key = pick(flags['xks-tls-key'], 'xks-tls-key', 'KURA_XKS_TLS_KEY', 'xksTlsKey');
-  return cert || key ? xksTlsSettings(cert, key, pick, flags) : undefined;
+  if (cert || key) return xksTlsSettings(cert, key, pick, flags);
+  // The listener's other settings without the listener would be silently ignored: say so instead.
+  for (const [flag, env, file] of [
+    ['xks-tls-client-ca', 'KURA_XKS_TLS_CLIENT_CA', 'xksTlsClientCa'],
+    ['xks-tls-client-subject', 'KURA_XKS_TLS_CLIENT_SUBJECT', 'xksTlsClientSubject'],
+    ['xks-tls-host', 'KURA_XKS_TLS_HOST', 'xksTlsHost'],
+    ['xks-tls-port', 'KURA_XKS_TLS_PORT', 'xksTlsPort'],
+  ] as const) {
+    const setting = pick(flags[flag], flag, env, file);
+    if (setting) throw new ConfigError(`${setting.where} is a setting of the XKS TLS listener, which runs only with a certificate and its key (--xks-tls-cert, --xks-tls-key).`);
+  }
+  return undefined;
 }
 
 function xksTlsSettings(cert: ReturnType<Pick>, key: ReturnType<Pick>, pick: Pick, flags: ConfigFlags): XksTlsConfig {

@@ -43,6 +43,9 @@ describe('XKS configuration', () => {
     expect(() => resolveConfig({ 'xks-tls-cert': '/c.pem' }, NO_ENV)).toThrow(/both a certificate/);
     expect(() => resolveConfig({}, { KURA_XKS_TLS_KEY: '/k.pem' })).toThrow(/both a certificate/);
     expect(() => resolveConfig({ 'xks-tls-cert': '/c.pem', 'xks-tls-key': '/k.pem', 'xks-tls-port': '70000' }, NO_ENV)).toThrow(/--xks-tls-port/);
+    // The listener's other settings alone are refused, not silently ignored.
+    expect(() => resolveConfig({ 'xks-tls-client-ca': '/ca.pem' }, NO_ENV)).toThrow(/--xks-tls-client-ca is a setting of the XKS TLS listener/);
+    expect(() => resolveConfig({}, { KURA_XKS_TLS_PORT: '9443' })).toThrow(/KURA_XKS_TLS_PORT is a setting of the XKS TLS listener/);
   });
 
   it('reads the TLS listener from the environment and the config file, flags first', () => {

@@ -114,6 +114,14 @@ describe('the XKS proxy API over TLS', () => {
     expect(r.status).toBe(200);
   }, 30_000);
 
+  it('refuses to start with a client CA file that holds no certificate (every client would be refused)', async () => {
+    const dataDir = tempDataDir('kura-xks-tls-ca-');
+    const tls = ['--xks-tls-cert', path.join(dir, 'server.pem'), '--xks-tls-key', path.join(dir, 'server.key'), '--xks-tls-port', '0'];
+    const r = await runKura(['serve', '--dev', '--port', '0', '--data-dir', dataDir, ...tls, '--xks-tls-client-ca', path.join(dir, 'server.key')], { env: isolatedEnv(dataDir) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`The XKS TLS client CA file ${path.join(dir, 'server.key')} holds no readable certificate`);
+  }, 60_000);
+
   it('a busy XKS TLS port is reported as that port, not the main one', async () => {
     const dataDir = tempDataDir('kura-xks-tls-busy-');
     const r = await runKura(['serve', '--dev', '--port', '0', '--data-dir', dataDir, '--xks-tls-cert', path.join(dir, 'server.pem'), '--xks-tls-key', path.join(dir, 'server.key'), '--xks-tls-port', String(port)], { env: isolatedEnv(dataDir) });
