@@ -372,6 +372,12 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     setPhase(socket, 'idle');
     answerAndDestroy(socket, rawKmsError(400, 'Bad Request', 'ValidationException', 'Kura does not upgrade connections; send plain HTTP/1.1 requests.'));
   });
+  // An Expect other than 100-continue: Node would answer a bare 417 with an empty body; Kura answers in
+  // the API's error shape, and closes (the body, if any, was never asked for).
+  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.shouldKeepAlive = false;
+    send(res, kmsErrorResponse(417, 'ValidationException', 'Kura takes no expectation but Expect: 100-continue.'));
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     setPhase(socket, 'idle');
     answerAndDestroy(socket, clientErrorAnswer(err.code));

@@ -81,3 +81,21 @@ describe('HTTP/1.1 pipelining', () => {
     await stopped;
   });
 });
+
+describe('expectations', () => {
+  it('answers an Expect other than 100-continue with a 417 in the API error shape', async () => {
+    const { kms } = slowRoute();
+    server = await startServer({ host: '127.0.0.1', port: 0, log: createLogger('error', () => undefined), limits: LIMITS, routes: { kms, admin: kms } });
+    const text = `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 200-weird\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}`;
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port: server!.port });
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString('utf8')));
+      socket.on('close', () => resolve(received));
+      socket.on('error', () => undefined);
+      socket.write(text);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 417 /);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ __type: 'ValidationException' });
+  });
+});
