@@ -30,6 +30,8 @@ const isLive = (c: ConnectedHsm): boolean => c.connectionState() === 'CONNECTED'
 export class XksHsmTokens {
   /** Per store ID: its connection, or the connecting under way. */
   private readonly live = new Map<string, Promise<ConnectedHsm>>();
+  /** Stores deleted: a call that read one before its deletion (a health check) must not connect it again. */
+  private readonly deleted = new Set<string>();
 
   constructor(private readonly deps: XksHsmTokensDeps) {
     deps.root.onSeal(() => void this.closeAll());
@@ -52,6 +54,7 @@ export class XksHsmTokens {
    * KeyUnavailable (the token cannot be reached or logged in to) or Sealed.
    */
   async connection(s: XksStoreRecord): Promise<ConnectedHsm> {
+    if (this.deleted.has(s.id)) throw new KmsError('KeyUnavailable', `XKS proxy store ${s.id} was deleted.`);
     const pending = this.live.get(s.id);
     if (pending) {
       const c = await pending;
@@ -89,7 +92,7 @@ export class XksHsmTokens {
       throw new KmsError('KeyUnavailable', `the token "${hsm.tokenLabel}" cannot be used (${code})`);
     }
     // Sealed, or the store deleted, while connecting: this connection is nobody's.
-    if (!hooks.current()) {
+    if (!hooks.current() || this.deleted.has(s.id)) {
       await c.close();
       throw this.deps.root.isUnsealed ? new KmsError('KeyUnavailable', `XKS proxy store ${s.id} was closed`) : kmsErrors.sealed();
     }
@@ -121,7 +124,13 @@ export class XksHsmTokens {
     }
   }
 
-  /** Closes a store's connection, if any (the store is deleted). */
+  /** The store is deleted: its connection closes, and none is made for it again (store IDs are never reused). */
+  async closeDeleted(storeId: string): Promise<void> {
+    this.deleted.add(storeId);
+    await this.close(storeId);
+  }
+
+  /** Closes a store's connection, if any. */
   async close(storeId: string): Promise<void> {
     const which = this.live.get(storeId);
     if (!which) return;

@@ -389,7 +389,7 @@ export class XksProxy {
               await hsm.destroy({ keyId: healthKeyLabel(storeId), materialId: healthKeyLabel(storeId), ref: materialRefFromStorage(store.healthKeyRef) });
             }
           } finally {
-            await this.tokens.close(storeId);
+            await this.tokens.closeDeleted(storeId);
           }
         },
       }),

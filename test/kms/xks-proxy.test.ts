@@ -16,6 +16,7 @@ import { HEALTH_CACHE_MS } from '../../main/kms/xks-health.js';
 import type { HsmRecord } from '../../main/store/index.js';
 import { kmsCode, kmsError, openDomain, type Domain } from '../support/domain.js';
 import { FakeHsms } from '../support/fake-hsm.js';
+import type { XksHsmTokens } from '../../main/kms/xks-hsm-tokens.js';
 
 const OP = { operator: 'kura:admin', operation: 'XksTest' };
 
@@ -252,6 +253,16 @@ describe('XKS proxy stores on an HSM (a fake token)', () => {
     token().pin = PIN;
     await d.keys.xks.deleteStore(OP, storeId);
     expect(token().keys.size).toBe(0);
+  });
+
+  it('a call that read a store before its deletion does not connect its token again afterwards', async () => {
+    const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
+    const stale = (await d.store.xks.findStore(storeId))!;
+    await d.keys.xks.deleteStore(OP, storeId);
+    // As a deep health check that read the store just before would: through the store's token connections.
+    const tokens = (d.keys.xks as unknown as { tokens: XksHsmTokens }).tokens;
+    expect(await kmsCode(tokens.connection(stale))).toBe('KeyUnavailable');
+    expect(hsms.connections.every((c) => c.connectionState() === 'DISCONNECTED')).toBe(true);
   });
 
   it('keeps a health report per store; a token that answers but fails the test is DEGRADED', async () => {
