@@ -14,7 +14,7 @@ import { handleKmsRequest, replayApprovedCall } from './api/kms/dispatch.js';
 import { xksAuditSink } from './api/xks/audit.js';
 import { handleXksRequest } from './api/xks/dispatch.js';
 import type { JsonResponse, RawRequest } from './api/http.js';
-import { startServer, type RunningServer, type ServerLimits } from './api/server.js';
+import { startServer, type RunningServer, type ServerLimits, type ServerTls } from './api/server.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ADMIN, Quorum } from './ceremony/quorum.js';
 import { ConsoleSignIn } from './ceremony/sign-in.js';
@@ -77,6 +77,11 @@ export interface Appliance {
   server: RunningServer;
   /** The XKS proxy's TLS listener, when configured. */
   xksTlsServer?: RunningServer;
+  /**
+   * Reads the XKS TLS listener's certificate, key and client CA files again and serves new connections
+   * with them (`kura serve` does on SIGHUP). Throws, keeping the old ones, when they cannot be used.
+   */
+  reloadXksTls(): void;
   applianceId: string;
   devCredential?: NewCredential;
   /** A dev appliance's console operator (dev mode only). */
@@ -170,6 +175,16 @@ function takeLock(dataDir: string): () => void {
   }
   fs.writeFileSync(file, String(process.pid), { mode: 0o600 });
   return () => fs.rmSync(file, { force: true });
+}
+
+/** The XKS TLS listener's files, read now. */
+function xksTlsFiles(t: NonNullable<ApplianceConfig['xksTls']>): ServerTls {
+  return {
+    cert: fs.readFileSync(t.certFile),
+    key: fs.readFileSync(t.keyFile),
+    ...(t.clientCaFile ? { clientCa: clientCaOf(t.clientCaFile) } : {}),
+    ...(t.clientSubjects ? { clientSubjects: t.clientSubjects } : {}),
+  };
 }
 
 /**
@@ -303,12 +318,7 @@ export async function startAppliance(
           port: t.port,
           log,
           limits,
-          tls: {
-            cert: fs.readFileSync(t.certFile),
-            key: fs.readFileSync(t.keyFile),
-            ...(t.clientCaFile ? { clientCa: clientCaOf(t.clientCaFile) } : {}),
-            ...(t.clientSubjects ? { clientSubjects: t.clientSubjects } : {}),
-          },
+          tls: xksTlsFiles(t),
           routes: { kms: xksOnly, admin: xksOnly, xks: xksRoute },
         });
       } catch (e) {
@@ -343,6 +353,10 @@ export async function startAppliance(
       scheduler,
       server,
       xksTlsServer,
+      reloadXksTls() {
+        if (!config.xksTls || !xksTlsServer) throw new Error('No XKS TLS listener is configured (--xks-tls-cert, --xks-tls-key).');
+        xksTlsServer.reloadTls(xksTlsFiles(config.xksTls));
+      },
       applianceId,
       devCredential,
       adminToken,

@@ -75,6 +75,13 @@ export interface RunningServer {
   port: number;
   /** Open connections right now (for status and tests). */
   connections(): number;
+  /**
+   * A TLS listener only: new certificate, key, client CA and subjects for the connections made from now
+   * on (a renewed certificate without a restart, which would leave a production appliance sealed).
+   * Throws, keeping what it had, when the pair does not match, or when mutual TLS would be turned on or
+   * off (that takes a restart).
+   */
+  reloadTls(next: ServerTls): void;
   close(): Promise<void>;
 }
 
@@ -143,6 +150,8 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
   const handling = () => [...phases.values()].filter((p) => p === 'handling').length;
 
   const { tls } = opts;
+  /** The TLS settings in force (reloadTls replaces them). */
+  let current = tls;
   const tlsOptions: https.ServerOptions = tls
     ? {
         cert: tls.cert,
@@ -343,7 +352,7 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
   server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     // Every socket gets an error listener: an error is never unhandled, and the socket is freed.
     socket.on('error', () => socket.destroy());
-    if (tls?.clientSubjects && !clientSubjectAllowed(socket as TLSSocket, tls.clientSubjects)) {
+    if (current?.clientSubjects && !clientSubjectAllowed(socket as TLSSocket, current.clientSubjects)) {
       log.warn('TLS client certificate refused: its subject is not one the listener takes', { remote: socket.remoteAddress });
       socket.destroy();
       return;
@@ -399,6 +408,15 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     url: `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
     port,
     connections: () => phases.size,
+    reloadTls(next: ServerTls) {
+      if (!current) throw new Error('This listener has no TLS to reload.');
+      if ((next.clientCa === undefined) !== (current.clientCa === undefined)) {
+        throw new Error('Turning mutual TLS on or off (the client CA) takes a restart; the certificate was not reloaded.');
+      }
+      // Throws (and changes nothing) when the key is not the certificate's.
+      (server as https.Server).setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2', ...(next.clientCa ? { ca: next.clientCa } : {}) });
+      current = next;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         stopping = true;

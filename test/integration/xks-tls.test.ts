@@ -7,12 +7,14 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../main/sigv4/sign.js';
 import { isolatedEnv, runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
-import { issueClientCert, makePki } from '../support/xks-peer.js';
+import { issueClientCert, issueServerCert, makePki } from '../support/xks-peer.js';
 
 interface Answer {
   status: number;
@@ -134,4 +136,31 @@ describe('the XKS proxy API over TLS', () => {
     expect(r.status).toBe(404);
     expect(r.body.errorName).toBe('InvalidUriPathException');
   });
+  // Last: it renews the listener's certificate (another of the same CA, for the same address).
+  it('on SIGHUP serves new connections with a renewed certificate; a pair that does not match is refused and the old one kept', async () => {
+    const fingerprint = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, ca: file('ca.pem'), cert: file('client.pem'), key: file('client.key') }, () => {
+          resolve(socket.getPeerCertificate().fingerprint256);
+          socket.end();
+        });
+        socket.on('error', reject);
+      });
+    const fingerprintOf = (name: string) => new X509Certificate(file(name)).fingerprint256;
+    expect(await fingerprint()).toBe(fingerprintOf('server.pem'));
+    issueServerCert(dir, 'renewed');
+    const original = { pem: file('server.pem'), key: file('server.key') };
+    fs.copyFileSync(path.join(dir, 'renewed.pem'), path.join(dir, 'server.pem'));
+    fs.copyFileSync(path.join(dir, 'renewed.key'), path.join(dir, 'server.key'));
+    kura.proc.kill('SIGHUP');
+    await expect.poll(fingerprint, { timeout: 10_000 }).toBe(fingerprintOf('renewed.pem'));
+    // The renewed certificate with the old key: refused, logged; the listener keeps the renewed pair.
+    fs.writeFileSync(path.join(dir, 'server.key'), original.key);
+    kura.proc.kill('SIGHUP');
+    await expect.poll(() => kura.stdout() + kura.stderr(), { timeout: 10_000 }).toMatch(/XKS TLS certificate not reloaded/);
+    expect(await fingerprint()).toBe(fingerprintOf('renewed.pem'));
+    const r = await call(`${store.uriPath}/health`, { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-renewed' } });
+    expect(r.status).toBe(200);
+    fs.writeFileSync(path.join(dir, 'server.pem'), original.pem);
+  }, 60_000);
 });

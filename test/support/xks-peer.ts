@@ -32,6 +32,12 @@ export function makePki(dir: string, serverSan = 'IP:127.0.0.1'): void {
   }
 }
 
+/** Another server certificate from makePki's CA in `dir` for 127.0.0.1 (a renewal): NAME.pem and NAME.key. */
+export function issueServerCert(dir: string, name: string): void {
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=127.0.0.1'], dir);
+  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'server.ext'], dir);
+}
+
 /** Another client certificate from makePki's CA in `dir`, with subject CN `cn`: NAME.pem and NAME.key. */
 export function issueClientCert(dir: string, name: string, cn: string): void {
   openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);

@@ -72,6 +72,18 @@ async function run(inv: Invocation): Promise<number> {
     if (code === 'EACCES') throw new CliError('PortDenied', `not allowed to listen on ${port} (ports below 1024 need privileges)`);
     throw e;
   }
+  // SIGHUP: the XKS TLS listener's certificate, key and client CA are read again (a renewed certificate
+  // without a restart, which would leave a production appliance sealed).
+  if (appliance.xksTlsServer) {
+    process.on('SIGHUP', () => {
+      try {
+        appliance.reloadXksTls();
+        log.info('XKS TLS certificate reloaded', { port: appliance.xksTlsServer?.port });
+      } catch (e) {
+        log.error('XKS TLS certificate not reloaded: the listener keeps the one it had', { error: e instanceof Error ? e.message : typeof e });
+      }
+    });
+  }
   const status = await appliance.root.status();
   log.info('kura started', { endpoint: appliance.server.url, dataDir: cfg.dataDir, dev: cfg.dev, state: status.state, applianceId: appliance.applianceId });
   const url = appliance.server.url;
@@ -134,7 +146,10 @@ operator console at /console/ (a dev appliance prints its console operator's pas
 It writes kura.runtime.json (0600: endpoint, pid, version, start time) in its data directory, which
 the other kura commands read to find it, and removes it when it stops.
 Stops gracefully on SIGINT/SIGTERM or \`kura stop\`: idle and half-sent connections close at once,
-calls in progress get 5 seconds to finish, the database closes cleanly; then it exits 0.`,
+calls in progress get 5 seconds to finish, the database closes cleanly; then it exits 0.
+On SIGHUP it reads the XKS TLS listener's certificate, key and client CA files again and serves new
+connections with them (a renewed certificate needs no restart); files it cannot use are logged, and
+the listener keeps what it had.`,
   options: [
     {
       name: 'dev',
