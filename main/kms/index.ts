@@ -8,6 +8,7 @@ import { arnOf, type EncryptionContext, type Key, type Material } from './model/
 import type { AliasOperations } from './operations/aliases.js';
 import type { AsymmetricOperations } from './operations/asymmetric.js';
 import type { CreateCustomKeyStoreInput, CustomKeyStoreOperations, CustomKeyStoreView, UpdateCustomKeyStoreInput } from './operations/custom-key-stores.js';
+import type { HsmRegistry } from './operations/hsm-registry.js';
 import type { HsmTokenConfig, HsmTokenInfo } from './custom-key-stores.js';
 import type { HsmRecord, KeyFilter } from '../store/index.js';
 import type { Page } from './operations/common.js';
@@ -46,6 +47,7 @@ export interface KmsOperations {
   policies: PolicyOperations;
   imports: ImportOperations;
   customKeyStores: CustomKeyStoreOperations;
+  hsms: HsmRegistry;
   xks: XksProxy;
 }
 
@@ -304,18 +306,18 @@ export class Kms {
   }
 
   registerHsm(op: OperatorCall, config: HsmTokenConfig, checkPin?: string): Promise<{ hsm: HsmRecord; token: HsmTokenInfo }> {
-    return this.ops.customKeyStores.registerHsm(op, config, checkPin);
+    return this.ops.hsms.registerHsm(op, config, checkPin);
   }
 
   listHsms(): Promise<HsmRecord[]> {
-    return this.ops.customKeyStores.listHsms();
+    return this.ops.hsms.listHsms();
   }
 
   testHsm(id: string): Promise<HsmTokenInfo> {
-    return this.ops.customKeyStores.testHsm(id);
+    return this.ops.hsms.testHsm(id);
   }
 
   removeHsm(op: OperatorCall, id: string): Promise<void> {
-    return this.ops.customKeyStores.removeHsm(op, id);
+    return this.ops.hsms.removeHsm(op, id);
   }
 }

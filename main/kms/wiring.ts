@@ -21,6 +21,7 @@ import { KeyDirectory } from './key-directory.js';
 import { AliasOperations } from './operations/aliases.js';
 import { AsymmetricOperations } from './operations/asymmetric.js';
 import { CustomKeyStoreOperations } from './operations/custom-key-stores.js';
+import { HsmRegistry } from './operations/hsm-registry.js';
 import { EncryptionOperations } from './operations/encryption.js';
 import { ImportOperations } from './operations/import.js';
 import { LifecycleOperations } from './operations/lifecycle.js';
@@ -86,7 +87,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
   const encryption = new EncryptionOperations(opDeps);
   const connections = new HsmConnections({ store, registry, root, connector: deps.hsmConnector ?? NO_HSM_SUPPORT, log });
   const xksConnections = new XksConnections({ registry, root, standard: standardStore, log, ...(deps.xksClient ? { options: deps.xksClient } : {}) });
-  const customKeyStores = new CustomKeyStoreOperations({ ...opDeps, customKeyStores: store.customKeyStores, hsms: store.hsms, connections, xksConnections, xksStores: store.xks });
+  const customKeyStores = new CustomKeyStoreOperations({ ...opDeps, customKeyStores: store.customKeyStores, hsms: store.hsms, connections, xksConnections });
   const kms = new Kms({
     lifecycle: new LifecycleOperations({ ...opDeps, customKeyStores: store.customKeyStores }),
     encryption,
@@ -97,6 +98,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     policies: new PolicyOperations(opDeps),
     imports: new ImportOperations(opDeps),
     customKeyStores,
+    hsms: new HsmRegistry({ directory, hsms: store.hsms, customKeyStores: store.customKeyStores, connections, xksStores: store.xks }),
     xks: new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, requestsPerSecond: deps.xksRequestsPerSecond }),
   });
   const jobs = new ScheduledJobs({ ...opDeps, root });

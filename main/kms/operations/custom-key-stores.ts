@@ -1,6 +1,6 @@
 // Custom key stores of type AWS_CLOUDHSM and EXTERNAL_KEY_STORE (API reference: CreateCustomKeyStore, DescribeCustomKeyStores,
-// UpdateCustomKeyStore, ConnectCustomKeyStore, DisconnectCustomKeyStore, DeleteCustomKeyStore), and the
-// HSMs behind them. Where AWS names a CloudHSM cluster, Kura names an HSM that an operator registered
+// UpdateCustomKeyStore, ConnectCustomKeyStore, DisconnectCustomKeyStore, DeleteCustomKeyStore) on the
+// HSMs of ./hsm-registry.ts. Where AWS names a CloudHSM cluster, Kura names an HSM that an operator registered
 // (`kura hsm add`: a PKCS#11 module and a token label; its ID has a cluster ID's shape); where AWS logs in
 // as the kmsuser crypto user with KeyStorePassword, Kura logs in to the token with its user PIN.
 //
@@ -20,17 +20,17 @@
 // runs a health check and ends CONNECTED or FAILED with an XKS_PROXY_* code (../external-key-stores.ts).
 //
 // Why one file of this length: it is AWS's six custom key store operations for both store types, whose
-// state rules are shared, plus the HSM registry they stand on; what is each type's own lives beside it
-// (../custom-key-stores.ts: HSM connections; ../external-key-stores.ts: XKS connections and settings).
+// state rules are shared; what is each type's own lives beside it (../custom-key-stores.ts: HSM
+// connections; ../external-key-stores.ts: XKS connections and settings; ./hsm-registry.ts: the HSMs).
 import { X509Certificate, randomBytes, randomUUID } from 'node:crypto';
 import { isKmsError, KmsError, kmsErrors } from '../../common/errors.js';
 import { SerialByKey } from '../../common/serial.js';
-import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository, Tx, XksRepository } from '../../store/index.js';
-import { connectionErrorCodeOf, hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
+import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository, Tx } from '../../store/index.js';
+import { hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections } from '../custom-key-stores.js';
 import { checkXksSettings, namesXks, settingsRefused, xksStoreConfig, xksUriOf, type XksConnections, type XksConnectionErrorCode, type XksProxySettingsInput, type XksStoreConfig } from '../external-key-stores.js';
 
 export type { XksProxySettingsInput };
-import type { CallContext, OperatorCall } from '../key-directory.js';
+import type { CallContext } from '../key-directory.js';
 import { decodeMarker, encodeMarker, paginate, type OperationDeps, type Page } from './common.js';
 
 
@@ -67,15 +67,10 @@ export interface CustomKeyStoreDeps extends OperationDeps {
   hsms: HsmRepository;
   connections: HsmConnections;
   xksConnections: XksConnections;
-  /** XKS proxy stores, which may keep their keys on a registered HSM too. */
-  xksStores: Pick<XksRepository, 'listStores'>;
 }
 
 /** AWS's shape: cks- and 17 hex digits. */
 const newStoreId = () => `cks-${randomBytes(9).toString('hex').slice(0, 17)}`;
-/** A CloudHSM cluster ID's shape (cluster-[2-7a-zA-Z]{11,16}): cluster- and 11 base32 characters. */
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-const newHsmId = () => `cluster-${[...randomBytes(11)].map((b) => BASE32[b & 31]).join('')}`;
 
 const notFound = (id: string) => new KmsError('CustomKeyStoreNotFound', `Custom key store ${id} does not exist.`);
 const invalidState = (c: CustomKeyStoreRecord, why: string) =>
@@ -87,17 +82,6 @@ function checkTrustAnchor(pem: string): void {
     new X509Certificate(pem);
   } catch {
     throw new KmsError('IncorrectTrustAnchor', 'TrustAnchorCertificate is not an X.509 certificate in PEM format.');
-  }
-}
-
-/** A probe's answer, or why its module or token cannot be used, as the KMS error `kura hsm add|test` answer. */
-async function probed(probe: Promise<HsmTokenInfo>): Promise<HsmTokenInfo> {
-  try {
-    return await probe;
-  } catch (e) {
-    const why = e instanceof Error ? e.message.replace(/\.$/, '') : 'the module or token was not found';
-    // A message that says what cannot be used already is not prefixed again.
-    throw new KmsError('CloudHsmClusterInvalidConfiguration', `${/cannot be used/.test(why) ? why : `The HSM cannot be used: ${why}`}.`);
   }
 }
 
@@ -546,89 +530,5 @@ export class CustomKeyStoreOperations {
     } catch (e) {
       if (!isKmsError(e) || e.code !== 'Sealed') throw e;
     }
-  }
-
-  // ---- HSMs (operators: `kura hsm`, the console) ---------------------------------------------------------
-
-  /**
-   * Registers a module and token after checking that the token is there (and, given its PIN, that a
-   * login works; the PIN is not kept); its ID names it as CloudHsmClusterId.
-   */
-  registerHsm(op: OperatorCall, config: HsmTokenConfig, checkPin?: string): Promise<{ hsm: HsmRecord; token: HsmTokenInfo }> {
-    const { directory, connections, hsms } = this.deps;
-    return directory.run<{ keys: [] }, HsmTokenInfo, { hsm: HsmRecord; token: HsmTokenInfo }>(op, {
-      kind: 'change',
-      whileSealed: true,
-      check: () => {
-        if (config.tokenLabel.trim() === '' || config.tokenLabel.length > 32) throw kmsErrors.validation('A token label has 1 to 32 characters.');
-      },
-      make: async () => {
-        const token = await probed(connections.connector.probe(config));
-        if (checkPin !== undefined) {
-          try {
-            await (await connections.connector.connect({ ...config, pin: checkPin })).close();
-          } catch (e) {
-            throw new KmsError('CloudHsmClusterInvalidConfiguration', `The token is there, but logging in to it failed (${connectionErrorCodeOf(e)}).`);
-          }
-        }
-        return token;
-      },
-      apply: async ({ tx }, _p, token) => {
-        // The same token however it is named: its label is matched trimmed, and another path to the module
-        // (a link, another directory) finds the same serial number.
-        // The label is matched trimmed, as tokens are looked up. (The same token through another module
-        // path may be registered: it is a related HSM, where a store can move; see requireHsmFree.)
-        const existing = (await hsms.list(tx)).find((h) => h.modulePath === config.modulePath && h.tokenLabel.trim() === config.tokenLabel.trim());
-        if (existing) throw new KmsError('AlreadyExists', `That module and token are registered already, as ${existing.id}.`);
-        const hsm: HsmRecord = {
-          id: newHsmId(),
-          modulePath: config.modulePath,
-          tokenLabel: config.tokenLabel,
-          libraryParameters: config.libraryParameters ?? null,
-          manufacturer: token.manufacturerId,
-          model: token.model,
-          serialNumber: token.serialNumber,
-          createdAt: directory.now(),
-        };
-        await hsms.insert(tx, hsm);
-        return { result: { hsm, token }, details: { hsmId: hsm.id, tokenLabel: hsm.tokenLabel } };
-      },
-    });
-  }
-
-  listHsms(): Promise<HsmRecord[]> {
-    return this.deps.hsms.list();
-  }
-
-  /** Whether a registered HSM's token is there now (no login); CloudHsmClusterInvalidConfiguration says why not. */
-  async testHsm(id: string): Promise<HsmTokenInfo> {
-    const h = await this.hsm(id);
-    return probed(this.deps.connections.connector.probe({ modulePath: h.modulePath, tokenLabel: h.tokenLabel, ...(h.libraryParameters !== null ? { libraryParameters: h.libraryParameters } : {}) }));
-  }
-
-  private async requireHsmUnused(id: string, tx?: Tx): Promise<void> {
-    const user = (await this.deps.customKeyStores.list(tx)).find((c) => c.hsmId === id);
-    if (user) throw new KmsError('CloudHsmClusterInUse', `HSM ${id} backs custom key store ${user.id}: delete that store first.`);
-    const proxyStore = (await this.deps.xksStores.listStores(tx)).find((s) => s.hsmId === id);
-    if (proxyStore) throw new KmsError('CloudHsmClusterInUse', `HSM ${id} keeps the keys of XKS proxy store ${proxyStore.id}: delete that store first (kura xks stores delete).`);
-  }
-
-  removeHsm(op: OperatorCall, id: string): Promise<void> {
-    const { directory, hsms } = this.deps;
-    return directory.run<{ keys: [] }, never, void>(op, {
-      kind: 'change',
-      whileSealed: true,
-      prepare: async () => {
-        await this.hsm(id);
-        await this.requireHsmUnused(id);
-        return { keys: [] };
-      },
-      apply: async ({ tx }) => {
-        // Again in the transaction: a store made on the HSM since prepare would otherwise fail the delete as a constraint.
-        await this.requireHsmUnused(id, tx);
-        if (!(await hsms.delete(tx, id))) throw new KmsError('CloudHsmClusterNotFound', `No HSM with ID ${id} is registered with Kura.`);
-        return { result: undefined, details: { hsmId: id } };
-      },
-    });
   }
 }
