@@ -15,10 +15,10 @@
 // pool, which SQLite's commits share: at most MAX_CHECKS_AT_ONCE run at once, MAX_CHECKS_WAITING more
 // wait, and beyond that a sign-in is refused at once (LimitExceeded). A flood of sign-ins then costs
 // the appliance two pool threads, not every commit (and with it every audited call).
-// Every sign-in, refusal and passphrase change is audited (source admin); a passphrase never is. A
-// failure under a name that is no operator's, and a refusal for too many at once, go to the refusal log
-// (coalesced per reason a minute): a caller without a credential cannot grow the log with names of its
-// choosing.
+// Every sign-in, refusal and passphrase change is audited (source admin), durably, whether the name is
+// an operator's or not (the same cost either way); a passphrase never is. The checks' cap bounds how fast
+// failures can be written; the refusals for too many at once, which cost nothing to send, go to the
+// refusal log (coalesced per reason a minute).
 //
 // Who may set a passphrase: the admin token's holder (at enrolment, at the appliance), or the operator
 // themselves with their current one.
@@ -83,14 +83,12 @@ export class ConsoleSignIn {
   /** Signs an operator in: a new session's token (shown once) and when it expires. */
   async signIn(operator: string, passphrase: string): Promise<{ token: string; session: Session }> {
     const now = this.now();
-    let known = false;
     try {
       const failed = this.failures.get(operator);
       if (failed && failed.lockedUntil > now) {
         throw new KmsError('AccessDenied', `Too many wrong passphrases for ${operator}: sign-in is refused until ${new Date(failed.lockedUntil).toISOString()}.`);
       }
       const record = await this.deps.store.ceremony.findOperator(operator);
-      known = record !== undefined;
       const stored = record?.passphrase ? (JSON.parse(record.passphrase) as PassphraseHash) : await this.standInRecord();
       const right = (await this.checkSlot(() => verifyPassphrase(passphrase, stored))) && record !== undefined && record.passphrase !== null;
       if (!right) {
@@ -100,7 +98,7 @@ export class ConsoleSignIn {
       this.failures.delete(operator);
     } catch (e) {
       const code = isKmsError(e) ? e.code : 'Internal';
-      if (this.deps.refusals && (!known || code === 'LimitExceeded')) await this.deps.refusals.record({ source: 'admin', remote: 'console', reason: code, operation: 'ConsoleSignIn' });
+      if (this.deps.refusals && code === 'LimitExceeded') await this.deps.refusals.record({ source: 'admin', remote: 'console', reason: code, operation: 'ConsoleSignIn' });
       else await this.audited(operator, 'ConsoleSignIn', e);
       throw e;
     }

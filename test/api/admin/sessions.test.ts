@@ -113,7 +113,7 @@ describe('signing in', () => {
 });
 
 describe('sign-in floods', () => {
-  it('passphrases are checked two at a time; past what may wait, a sign-in is refused at once; refusals without a name are coalesced', async () => {
+  it('passphrases are checked two at a time; past what may wait, a sign-in is refused at once, and those refusals are coalesced', async () => {
     const refusals = new RefusalLog({ audit: d.audit, clock: d.clock });
     const original = deps.signIn;
     deps.signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock, refusals });
@@ -126,12 +126,11 @@ describe('sign-in floods', () => {
       expect(limited.length).toBeGreaterThan(0);
       expect(limited.length).toBeLessThanOrEqual(n - MAX_CHECKS_AT_ONCE - MAX_CHECKS_WAITING);
       expect(answers.filter((a) => a.status === 403 && a.body.error === 'AccessDenied')).toHaveLength(n - limited.length);
-      // One entry per reason, none naming the made-up operators; the rest are counted.
+      // Each checked sign-in is audited, as an operator's would be (the same cost: a lockout or the
+      // log's timing tells no names); the refusals for too many at once are coalesced into one entry.
       const entries = (await auditEntriesAfter(d, before)).filter((e) => e.operation === 'ConsoleSignIn');
-      expect(entries.map((e) => [e.principal, e.errorCode]).sort()).toEqual([
-        ['anonymous', 'AccessDenied'],
-        ['anonymous', 'LimitExceeded'],
-      ]);
+      expect(entries.filter((e) => e.errorCode === 'AccessDenied')).toHaveLength(n - limited.length);
+      expect(entries.filter((e) => e.errorCode === 'LimitExceeded')).toEqual([expect.objectContaining({ principal: 'anonymous' })]);
       // Any name is locked after five wrong passphrases, as an operator's is: a lockout tells no names.
       for (let i = 0; i < 5; i++) expect((await signIn('nobody-x', `wrong ${i}`)).status).toBe(403);
       expect((await signIn('nobody-x', 'wrong again')).body.message).toMatch(/Too many wrong passphrases for nobody-x/);
