@@ -16,7 +16,7 @@ import { handleXksRequest } from './api/xks/dispatch.js';
 import type { JsonResponse, RawRequest } from './api/http.js';
 import { startServer, type RunningServer, type ServerLimits, type ServerTls } from './api/server.js';
 import { AuditLog } from './audit/audit-log.js';
-import { ADMIN, Quorum } from './ceremony/quorum.js';
+import { ADMIN, Quorum, type QuorumDeps } from './ceremony/quorum.js';
 import { ConsoleSignIn } from './ceremony/sign-in.js';
 import { RefusalLog } from './audit/refusals.js';
 import { CredentialService, type NewCredential } from './auth/credentials.js';
@@ -32,6 +32,7 @@ import type { HsmConnector, Kms, XksClientOptions } from './kms/index.js';
 import type { LifecycleScheduler } from './kms/jobs/scheduler.js';
 import { buildKmsDomain } from './kms/wiring.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from './seal/root-key.js';
+import { encodeAad } from './seal/at-rest.js';
 import { openStore, type Store } from './store/index.js';
 
 export const KURA_VERSION = '0.1.0';
@@ -177,6 +178,15 @@ function takeLock(dataDir: string): () => void {
   return () => fs.rmSync(file, { force: true });
 }
 
+/** How a gated KMS call's sensitive values are kept beside its approval request: sealed under the root key, bound to its parameters. */
+export function approvalSecretSealer(root: RootKeyHolder): NonNullable<QuorumDeps['secrets']> {
+  const aad = (digest: string) => encodeAad('kura/approval/kms-secrets/v1', digest);
+  return {
+    seal: (text, digest) => root.materialSealer().sealText(text, aad(digest)).toString('base64'),
+    open: (sealed, digest) => root.materialSealer().openText(Buffer.from(sealed, 'base64'), aad(digest)),
+  };
+}
+
 /** The XKS TLS listener's files, read now. */
 function xksTlsFiles(t: NonNullable<ApplianceConfig['xksTls']>): ServerTls {
   return {
@@ -222,7 +232,7 @@ export async function startAppliance(
     // HSM key stores: PKCS#11 tokens, reached through main/keystores/hsm.
     const hsmConnector: HsmConnector = { probe: probeHsmToken, connect: (c) => connectHsmKeyStore(c, { log }) };
     // Custodians and quorum: the approval gate of the unit of work (main/ceremony).
-    const quorum = new Quorum({ store, audit, clock, applianceId, dev: config.dev, log, isUnsealed: () => root.isUnsealed });
+    const quorum = new Quorum({ store, audit, clock, applianceId, dev: config.dev, log, isUnsealed: () => root.isUnsealed, secrets: approvalSecretSealer(root) });
     const { kms: keys, scheduler, connections } = buildKmsDomain({
       store,
       root,

@@ -33,7 +33,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../common/clock.js';
 import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { ApprovalPendingError, type ApprovalGate, type ApprovalRequest, type CallContext } from '../kms/index.js';
+import { ApprovalPendingError, type ApprovalGate, type ApprovalRequest, type CallContext, type SensitiveValue } from '../kms/index.js';
 import type { ApprovalRecord, ApprovalRequestRecord, OperatorRecord, QuorumPolicyRecord, Store } from '../store/index.js';
 import { canonicalJson, parametersDigest } from './canonical.js';
 import { operatorKeyFromSpki, parseOperatorPublicKey, verifyApprovalSignature } from './operator-keys.js';
@@ -110,6 +110,12 @@ export interface QuorumDeps {
   dev: boolean;
   /** Whether the appliance is unsealed: an approved KMS action can only run then. */
   isUnsealed?: () => boolean;
+  /**
+   * Seals and opens a gated KMS call's sensitive values (a PIN, a proxy's secret) under the root key,
+   * bound to the request's parameters digest: kept beside the request, never in what it shows. Without
+   * it, a call with such values is not made a request (Internal).
+   */
+  secrets?: { seal(text: string, digest: string): string; open(sealed: string, digest: string): string };
   log: Logger;
 }
 
@@ -178,13 +184,22 @@ export class Quorum implements ApprovalGate {
     if (caller.approvedRequest !== undefined) return this.admitApproved(caller, request.action);
     const policy = await this.repo.findPolicy(actionClass);
     if (!policy) return;
-    const parameters = canonicalJson(canonicalizable({ operation: caller.operation, input: caller.input ?? {} }));
+    // What the request shows, signs and keeps in the clear is the input without its sensitive values;
+    // those are sealed beside it, and given back to the call only when it runs.
+    const { open, secrets } = caller.splitInput ? caller.splitInput() : { open: { ...(caller.input ?? {}) }, secrets: [] };
+    const parameters = canonicalJson(canonicalizable({ operation: caller.operation, input: open }));
+    let sealedSecrets: string | null = null;
+    if (secrets.length > 0) {
+      if (!this.deps.secrets) throw new KmsError('Internal', `${request.action} carries secrets this appliance cannot keep sealed beside an approval request.`);
+      sealedSecrets = this.deps.secrets.seal(JSON.stringify(secrets), parametersDigest(JSON.parse(parameters)));
+    }
     const r = await this.createRequest({
       actionClass,
       action: request.action,
       parameters,
       requester: caller.principal,
-      caller: JSON.stringify({ accountId: caller.accountId, region: caller.region, principal: caller.principal, accessKeyId: caller.accessKeyId, input: caller.input ?? {} }),
+      caller: JSON.stringify({ accountId: caller.accountId, region: caller.region, principal: caller.principal, accessKeyId: caller.accessKeyId, input: open }),
+      sealedSecrets,
       policy,
     });
     throw new ApprovalPendingError(
@@ -518,6 +533,8 @@ export class Quorum implements ApprovalGate {
     }
     const c = JSON.parse(r.caller) as { accountId: string; region: string; principal: string; accessKeyId?: string; input: Record<string, unknown> };
     const params = JSON.parse(r.parameters) as { operation: string };
+    if (r.sealedSecrets !== null && !this.deps.secrets) throw new KmsError('Internal', `Approval request ${r.id} has sealed values this appliance cannot open.`);
+    const secrets = r.sealedSecrets !== null ? (JSON.parse(this.deps.secrets!.open(r.sealedSecrets, r.digest)) as SensitiveValue[]) : undefined;
     const caller: CallContext = {
       accountId: c.accountId,
       region: c.region,
@@ -525,6 +542,7 @@ export class Quorum implements ApprovalGate {
       ...(c.accessKeyId !== undefined ? { accessKeyId: c.accessKeyId } : {}),
       operation: params.operation,
       input: c.input,
+      ...(secrets ? { secrets } : {}),
       approvedRequest: r.id,
     };
     return this.executor.execute(r, { kind: 'kms', caller });

@@ -20,7 +20,7 @@ import type { RotationOperations } from './operations/rotation.js';
 import type { TagOperations } from './operations/tags.js';
 import type { XksProxy } from './xks-proxy.js';
 
-export type { CallContext, OperatorCall } from './key-directory.js';
+export type { CallContext, OperatorCall, SensitiveValue } from './key-directory.js';
 export type { ApprovalGate, ApprovalRequest } from './approval-gate.js';
 export { ApprovalPendingError } from './approval-gate.js';
 export type { HsmRecord, KeyFilter } from '../store/index.js';

@@ -42,8 +42,21 @@ export interface CallContext {
    * a gated call can run again exactly as it was asked once its quorum approves it.
    */
   input?: Readonly<Record<string, unknown>>;
+  /**
+   * A live call's input with its sensitive values (those the API model marks so: a PIN, a proxy's secret)
+   * taken out, and those values: what an approval request shows and signs, and what it keeps sealed.
+   */
+  splitInput?: () => { open: Record<string, unknown>; secrets: SensitiveValue[] };
+  /** An approved call's run: the sensitive values its `input` (the open form) had taken out. */
+  secrets?: readonly SensitiveValue[];
   /** Set only by the executor of an approved request: its ID (the approval gate admits it once). */
   approvedRequest?: string;
+}
+
+/** One sensitive value of a request's JSON: where it was (member names, list indexes) and what it was. */
+export interface SensitiveValue {
+  path: (string | number)[];
+  value: unknown;
 }
 
 /** Kura's own time-driven changes (main/kms/jobs): no account or region; audited as the scheduler. */

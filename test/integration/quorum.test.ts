@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  CreateCustomKeyStoreCommand,
   CreateKeyCommand,
   DescribeKeyCommand,
   EncryptCommand,
@@ -89,7 +90,7 @@ describe('M-of-N approvals for gated KMS calls', () => {
       const r = await admin('POST', '/operators', { name, publicKey: fs.readFileSync(path.join(dir, `${name}.pub`), 'utf8') });
       expect(r.status, JSON.stringify(r.json)).toBe(200);
     }
-    for (const actionClass of ['key-deletion', 'key-import']) {
+    for (const actionClass of ['key-deletion', 'key-import', 'key-store']) {
       const r = await admin('PUT', `/quorum/${actionClass}`, { threshold: 2, operators: ['alice', 'bob', 'carol'] });
       expect(r.status, JSON.stringify(r.json)).toBe(200);
     }
@@ -160,5 +161,35 @@ describe('M-of-N approvals for gated KMS calls', () => {
     expect(done.status, done.outcome ?? '').toBe('EXECUTED');
     expect(await keyState(keyId)).toBe('Enabled');
     expect((await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('imported') }))).CiphertextBlob).toBeDefined();
+  });
+  it("a gated CreateCustomKeyStore keeps the proxy's secret out of the request, its transcript and the database, and gives it back when it runs", async () => {
+    const secret = randomBytes(33).toString('base64');
+    const accessKeyId = 'AKIAKURAQUORUMSECRETXY';
+    const id = await gated(
+      kms.send(
+        new CreateCustomKeyStoreCommand({
+          CustomKeyStoreName: 'quorum-xks',
+          CustomKeyStoreType: 'EXTERNAL_KEY_STORE',
+          // No such host (.invalid): once approved, the call runs and fails at the proxy's health check.
+          XksProxyUriEndpoint: 'https://xks.invalid',
+          XksProxyUriPath: '/kms/xks/v1',
+          XksProxyConnectivity: 'PUBLIC_ENDPOINT',
+          XksProxyAuthenticationCredential: { AccessKeyId: accessKeyId, RawSecretAccessKey: secret },
+        }),
+      ),
+    );
+    const shown = await admin('GET', `/approvals/${id}`);
+    expect(JSON.stringify(shown.json)).not.toContain(secret);
+    expect(JSON.stringify(shown.json)).toContain('sealed beside the request');
+    expect((await submit(id, await sign(id, 'alice'))).status).toBe(200);
+    await submit(id, await sign(id, 'bob'));
+    const done = await view(id);
+    // It ran with the secret given back: refused by the proxy it cannot reach, not by the placeholder's shape.
+    expect([done.status, done.outcome]).toEqual(['FAILED', expect.stringMatching(/XksProxyUriUnreachable/)]);
+    const transcript = await admin('GET', `/approvals/${id}/transcript`);
+    expect(transcript.status).toBe(200);
+    expect(JSON.stringify(transcript.json)).not.toContain(secret);
+    const files = fs.readdirSync(kura.dataDir).filter((f) => f.startsWith('kura.db'));
+    for (const f of files) expect(fs.readFileSync(path.join(kura.dataDir, f)).includes(Buffer.from(secret)), f).toBe(false);
   });
 });

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import path from 'node:path';
+import { approvalSecretSealer } from '../../main/app.js';
 import { runApprovedCommand } from '../../main/api/admin/commands.js';
 import { replayApprovedCall } from '../../main/api/kms/dispatch.js';
 import { handleAdminRequest, type AdminDeps } from '../../main/api/admin/routes.js';
@@ -66,7 +67,7 @@ export async function openQuorumAdmin(
   const late: { gate?: Quorum } = {};
   const d = await openDomain({ ...(opts.hsmConnector ? { hsmConnector: opts.hsmConnector } : {}), ...(opts.gateKms ? { gate: { admit: (r) => late.gate!.admit(r) } } : {}) });
   const log = createLogger('error', () => undefined);
-  const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log });
+  const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log, secrets: approvalSecretSealer(d.root) });
   late.gate = quorum;
   const signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock });
   const deps: AdminDeps = { root: d.root, credentials: d.credentials, audit: d.audit, log, adminToken: token, applianceId: d.applianceId, version: 'test', onUnsealed: async () => undefined, kms: d.keys, quorum, signIn };

@@ -19,6 +19,7 @@ import { checkJsonBounds } from './json-bounds.js';
 import type { KmsHandler } from './handler.js';
 import { KMS_HANDLERS } from './index.js';
 import { decodeRequest, encodeResponse, encodeResponseJson, OPERATIONS } from './model/validate.js';
+import { splitSensitive, withSensitive } from './model/sensitive.js';
 
 export interface KmsEndpointDeps {
   kms: Kms;
@@ -104,8 +105,11 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     }
     input = decodeRequest(operation, parsed);
     keyId = typeof input.KeyId === 'string' ? input.KeyId : undefined;
-    // What an approval request records if the call is gated (main/ceremony): the body as it came.
-    ctx.input = parsed as Record<string, unknown>;
+    // What an approval request records if the call is gated (main/ceremony): the body as it came, its
+    // sensitive values taken out (only then: most calls are not gated).
+    const body = parsed as Record<string, unknown>;
+    ctx.input = body;
+    ctx.splitInput = () => splitSensitive(operation, body);
   } catch (err) {
     // Refused before the façade: this endpoint audits it.
     const e = isKmsError(err) ? err : internal(deps.log, requestId, operation, err);
@@ -160,7 +164,8 @@ export async function replayApprovedCall(deps: Pick<KmsEndpointDeps, 'kms'>, cal
 export async function runKmsCall(deps: Pick<KmsEndpointDeps, 'kms'>, caller: CallContext): Promise<Record<string, unknown>> {
   const handler = KMS_HANDLERS[caller.operation];
   if (!handler || !OPERATIONS.has(caller.operation)) throw new KmsError('UnknownOperation', `${caller.operation} is not a KMS operation Kura runs.`);
-  const input = decodeRequest(caller.operation, caller.input ?? {});
+  // An approved call's sensitive values come back only now, for the handler: its `input` stays as signed.
+  const input = decodeRequest(caller.operation, caller.secrets ? withSensitive(caller.input ?? {}, caller.secrets) : (caller.input ?? {}));
   try {
     const output = await handler({ kms: deps.kms }, { ...caller, requestId: caller.requestId ?? randomUUID() }, input);
     return encodeResponse(caller.operation, output) as Record<string, unknown>;
