@@ -58,6 +58,7 @@ export interface Session {
   endsAt: number;
 }
 
+const tooMany = () => new KmsError('LimitExceeded', 'Too many sign-ins are being checked at once; try again in a moment.');
 const digestOf = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 const SIGN_IN_REFUSED = 'The operator name or the passphrase is wrong (or the operator has no console passphrase: kura operators passphrase NAME).';
 
@@ -88,13 +89,15 @@ export class ConsoleSignIn {
       if (failed && failed.lockedUntil > now) {
         throw new KmsError('AccessDenied', `Too many wrong passphrases for ${operator}: sign-in is refused until ${new Date(failed.lockedUntil).toISOString()}.`);
       }
+      // Refused for load before it counts as a guess (it is not one).
+      if (this.checking >= MAX_CHECKS_AT_ONCE && this.waiting.length >= MAX_CHECKS_WAITING) throw tooMany();
+      // Counted as a failure now, before anything is awaited, and forgiven if it succeeds: guesses sent
+      // at once are counted as they arrive, so the sixth finds the name locked, however many are in flight.
+      this.countFailure(operator, now);
       const record = await this.deps.store.ceremony.findOperator(operator);
       const stored = record?.passphrase ? (JSON.parse(record.passphrase) as PassphraseHash) : await this.standInRecord();
       const right = (await this.checkSlot(() => verifyPassphrase(passphrase, stored))) && record !== undefined && record.passphrase !== null;
-      if (!right) {
-        this.countFailure(operator, now);
-        throw new KmsError('AccessDenied', SIGN_IN_REFUSED);
-      }
+      if (!right) throw new KmsError('AccessDenied', SIGN_IN_REFUSED);
       this.failures.delete(operator);
     } catch (e) {
       const code = isKmsError(e) ? e.code : 'Internal';
@@ -182,7 +185,7 @@ export class ConsoleSignIn {
   /** Runs a passphrase check once fewer than MAX_CHECKS_AT_ONCE run; LimitExceeded when too many wait already. */
   private async checkSlot<T>(check: () => Promise<T>): Promise<T> {
     if (this.checking >= MAX_CHECKS_AT_ONCE) {
-      if (this.waiting.length >= MAX_CHECKS_WAITING) throw new KmsError('LimitExceeded', 'Too many sign-ins are being checked at once; try again in a moment.');
+      if (this.waiting.length >= MAX_CHECKS_WAITING) throw tooMany();
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.checking++;

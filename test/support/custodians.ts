@@ -36,6 +36,7 @@ export function custodian(kind: 'ed25519' | 'p256', encoding: 'der' | 'ieee-p136
 export interface AdminAnswer {
   status: number;
   body: Record<string, unknown> & { error?: string; message?: string };
+  headers: Record<string, string | number>;
 }
 
 /** Calls /admin/v1`path` through the admin handler with `deps()` (set up later, in a beforeAll) and the token. */
@@ -48,7 +49,7 @@ export function adminCaller(deps: () => AdminDeps, defaultToken: string) {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: body === undefined ? Buffer.alloc(0) : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
     });
-    return { status: res.status, body: JSON.parse(res.body) as AdminAnswer['body'] };
+    return { status: res.status, body: JSON.parse(res.body) as AdminAnswer['body'], headers: res.headers };
   };
 }
 

@@ -86,9 +86,11 @@ const ADMIN_STATUS: Record<KmsErrorCode, number> = {
   XksProxyInvalidConfiguration: 400,
 };
 
+// Answers may carry secrets shown once (a session token, a new secret access key, shares, an approved
+// command's result): nothing may keep them — no cache, no sniffing, no referrer.
 const json = (status: number, body: unknown): JsonResponse => ({
   status,
-  headers: { 'content-type': 'application/json' },
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' },
   body: JSON.stringify(body),
 });
 
@@ -343,7 +345,8 @@ function openCommand(command: CommandName, input: unknown): boolean {
 export async function runConsoleCommand(deps: AdminDeps, sessionToken: string | undefined, command: string, input: unknown): Promise<ConsoleAnswer> {
   try {
     if (!isCommandName(command)) throw new KmsError('UnknownOperation', `There is no console command ${command.slice(0, 64)}.`);
-    let caller: CommandCaller = { actor: ADMIN };
+    // As over HTTP: an unseal by shares needs no credential, so it is the console's, not the admin token holder's.
+    let caller: CommandCaller = { actor: command === 'unseal' ? 'kura:console' : ADMIN };
     if (!openCommand(command, input)) {
       const session = sessionToken && deps.signIn ? await deps.signIn.session(sessionToken) : undefined;
       if (!session) throw new KmsError('AccessDenied', 'Sign in first: there is no console session, or it has ended.');

@@ -218,6 +218,10 @@ describe('the desktop entry point (runConsoleCommand)', () => {
     expect(await runConsoleCommand(deps, undefined, 'keys.list', {})).toEqual({ ok: false, error: { code: 'AccessDenied', message: expect.stringMatching(/Sign in first/) } });
     expect(await runConsoleCommand(deps, undefined, 'status', {})).toMatchObject({ ok: true, status: 200, value: { state: 'unsealed' } });
     expect(await runConsoleCommand(deps, undefined, 'toString', {})).toMatchObject({ ok: false, error: { code: 'UnknownOperation' } });
+    // Shares need no credential: an unseal through the desktop is the console's, not the admin token holder's.
+    const before = await d.store.audit.count();
+    expect(await runConsoleCommand(deps, undefined, 'unseal', { shares: ['not-a-share'] })).toMatchObject({ ok: false, error: { code: 'InvalidState' } });
+    expect((await auditEntriesAfter(d, before)).filter((e) => e.operation === 'Unseal').map((e) => e.principal)).toEqual(['kura:console']);
     expect((await http('PUT', '/operators/carol/passphrase', { passphrase: 'carol at the desktop app' })).status).toBe(200);
     const login = await runConsoleCommand(deps, undefined, 'session.login', { operator: 'carol', passphrase: 'carol at the desktop app' });
     expect(login).toMatchObject({ ok: true, value: { operator: 'carol' } });

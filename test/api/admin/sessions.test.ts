@@ -61,6 +61,8 @@ describe('passphrases', () => {
 describe('signing in', () => {
   it('a right passphrase gives a session that acts as its operator; GET /session names them', async () => {
     const r = await signIn('alice', ALICE_PASS);
+    // An answer with a secret shown once: nothing may keep it.
+    expect(r.headers).toMatchObject({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), operator: 'alice', expiresAt: new Date(d.clock.nowMs() + SESSION_IDLE_MS).toISOString() });
     const token = r.body.token as string;
@@ -100,6 +102,14 @@ describe('signing in', () => {
     expect((await call('GET', '/session', undefined, token)).status).toBe(403);
     expect((await signIn('bob', BOB_PASS)).status).toBe(403);
     expect((await signIn('bob', 'bob: the next passphrase')).status).toBe(200);
+  });
+
+  it('guesses sent at once are counted as they arrive: no more than five are checked before the lock', async () => {
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn('carol', `a parallel guess ${i}`)));
+    const checked = answers.filter((a) => a.body.message === answers.find((x) => !/Too many/.test(String(x.body.message)))?.body.message);
+    expect(checked.length).toBeLessThanOrEqual(5);
+    expect(answers.filter((a) => /Too many wrong passphrases for carol/.test(String(a.body.message))).length).toBeGreaterThanOrEqual(7);
+    d.clock.advance(LOCKOUT_MS);
   });
 
   it('five wrong passphrases in a row lock sign-in for five minutes, even with the right one', async () => {
