@@ -499,7 +499,6 @@ describe('keys that do not exist or cannot be used', () => {
     const { KeyMetadata: m } = await kms.send(new DescribeKeyCommand({ KeyId: keyPending }));
     expect(m?.KeyState).toBe('PendingDeletion');
     expect(m?.Enabled).toBe(false);
-    expect(m?.PendingDeletionWindowInDays).toBe(7);
     expect(m?.DeletionDate).toBeInstanceOf(Date);
   });
 });

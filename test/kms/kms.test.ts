@@ -303,6 +303,29 @@ describe('the KMS façade', () => {
       expect(await kmsCode(d.keys.describeKey(ctx('DescribeKey'), '00000000-0000-4000-8000-000000000000'))).toBe('NotFound');
     });
 
+    it('needs KeyUsage for every key spec but SYMMETRIC_DEFAULT, as the API model says', async () => {
+      for (const keySpec of ['RSA_2048', 'ECC_NIST_P256', 'HMAC_256']) {
+        const e = await kmsError(d.keys.createKey(ctx('CreateKey'), { keySpec }));
+        expect([keySpec, e.code, e.message]).toEqual([keySpec, 'Validation', `KeyUsage is required for a KMS key of KeySpec ${keySpec}.`]);
+      }
+      expect((await d.keys.createKey(ctx('CreateKey'), { keySpec: 'SYMMETRIC_DEFAULT' })).keyUsage).toBe('ENCRYPT_DECRYPT');
+    });
+
+    it('moves an alias to a key of the same type and usage, whatever its spec; not across types or usages', async () => {
+      const hmac256 = await d.keys.createKey(ctx('CreateKey'), { keySpec: 'HMAC_256', keyUsage: 'GENERATE_VERIFY_MAC' });
+      const hmac512 = await d.keys.createKey(ctx('CreateKey'), { keySpec: 'HMAC_512', keyUsage: 'GENERATE_VERIFY_MAC' });
+      await d.keys.createAlias(ctx('CreateAlias'), 'alias/mac', hmac256.keyId);
+      await d.keys.updateAlias(ctx('UpdateAlias'), 'alias/mac', hmac512.keyId);
+      expect((await d.keys.describeKey(ctx('DescribeKey'), 'alias/mac')).keyId).toBe(hmac512.keyId);
+      const rsa2048 = await d.keys.createKey(ctx('CreateKey'), { keySpec: 'RSA_2048', keyUsage: 'ENCRYPT_DECRYPT' });
+      const rsa3072 = await d.keys.createKey(ctx('CreateKey'), { keySpec: 'RSA_3072', keyUsage: 'ENCRYPT_DECRYPT' });
+      const rsaSign = await d.keys.createKey(ctx('CreateKey'), { keySpec: 'RSA_3072', keyUsage: 'SIGN_VERIFY' });
+      await d.keys.createAlias(ctx('CreateAlias'), 'alias/rsa', rsa2048.keyId);
+      await d.keys.updateAlias(ctx('UpdateAlias'), 'alias/rsa', rsa3072.keyId);
+      expect(await kmsCode(d.keys.updateAlias(ctx('UpdateAlias'), 'alias/rsa', rsaSign.keyId))).toBe('Validation');
+      expect(await kmsCode(d.keys.updateAlias(ctx('UpdateAlias'), 'alias/mac', (await create()).keyId))).toBe('Validation');
+    });
+
     it('refuses a duplicate alias, a reserved alias/aws/ name, and an alias on a key pending deletion', async () => {
       const k = await create();
       await d.keys.createAlias(ctx('CreateAlias'), 'alias/dup', k.keyId);
@@ -378,6 +401,8 @@ describe('the KMS façade', () => {
     it('refuses more than 50 tags at creation, aws: keys and duplicate keys', async () => {
       expect(await kmsCode(d.keys.createKey(ctx('CreateKey'), { tags: tags(MAX_TAGS + 1) }))).toBe('Tag');
       expect(await kmsCode(d.keys.createKey(ctx('CreateKey'), { tags: [{ tagKey: 'aws:owner', tagValue: 'x' }] }))).toBe('Tag');
+      expect(await kmsCode(d.keys.createKey(ctx('CreateKey'), { tags: [{ tagKey: 'AWS:owner', tagValue: 'x' }] }))).toBe('Tag');
+      expect(await kmsCode(d.keys.createKey(ctx('CreateKey'), { tags: [{ tagKey: 'Aws:owner', tagValue: 'x' }] }))).toBe('Tag');
       const k = await create();
       expect(await kmsCode(d.keys.tagResource(ctx('TagResource'), k.keyId, tags(MAX_TAGS + 1)))).toBe('Tag');
       expect(

@@ -1,5 +1,5 @@
 // TrentService.GetPublicKey
-import { keyAlgorithms } from './shapes.js';
+import { customerMasterKeySpecOf, keyAlgorithms } from './shapes.js';
 import type { KmsHandler } from './handler.js';
 
 export const getPublicKey: KmsHandler = async ({ kms }, ctx, input) => {
@@ -8,7 +8,7 @@ export const getPublicKey: KmsHandler = async ({ kms }, ctx, input) => {
   return {
     KeyId: kms.arnOf(r.key),
     PublicKey: Buffer.from(r.publicKey),
-    CustomerMasterKeySpec: r.key.keySpec,
+    CustomerMasterKeySpec: customerMasterKeySpecOf(r.key.keySpec),
     KeySpec: r.key.keySpec,
     KeyUsage: r.key.keyUsage,
     EncryptionAlgorithms,

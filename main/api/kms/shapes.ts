@@ -1,6 +1,15 @@
 // Domain records → AWS response shapes. AWS PascalCase starts here.
 import { algorithmsForKey, type KeySpec, type KeyUsage } from '../../crypto/asymmetric/index.js';
 import type { Key, Kms } from '../../kms/index.js';
+import { loadKmsModel } from './model/validate.js';
+
+let legacySpecs: ReadonlySet<string> | undefined;
+/**
+ * CustomerMasterKeySpec (deprecated) has no value for the key specs added since it was (ML-DSA,
+ * Ed25519 …): it is left out for those rather than answered with a value outside its enum.
+ */
+export const customerMasterKeySpecOf = (spec: string): string | undefined =>
+  (legacySpecs ??= new Set(loadKmsModel().shapes.CustomerMasterKeySpec?.enum ?? [])).has(spec) ? spec : undefined;
 
 /** The algorithm lists of a key, as KeyMetadata and GetPublicKey name them. */
 export function keyAlgorithms(k: Key): Record<string, readonly string[] | undefined> {
@@ -33,11 +42,12 @@ export function keyMetadata(kms: Kms, k: Key, cloudHsmClusterId?: string): Recor
     CloudHsmClusterId: cloudHsmClusterId,
     XksKeyConfiguration: k.xksKeyId === null ? undefined : { Id: k.xksKeyId },
     KeyManager: 'CUSTOMER',
-    CustomerMasterKeySpec: k.keySpec,
+    CustomerMasterKeySpec: customerMasterKeySpecOf(k.keySpec),
     KeySpec: k.keySpec,
     ...keyAlgorithms(k),
     MultiRegion: false,
-    PendingDeletionWindowInDays: k.pendingWindowDays ?? undefined,
+    // PendingDeletionWindowInDays is the model's for a multi-Region replica pending deletion only; a
+    // single-Region key pending deletion shows its DeletionDate (Kura has no multi-Region keys).
     // AWS names the current material of symmetric keys only (the ones that rotate).
     CurrentKeyMaterialId: k.keySpec === 'SYMMETRIC_DEFAULT' ? (k.currentMaterialId ?? undefined) : undefined,
   };

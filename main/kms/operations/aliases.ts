@@ -20,6 +20,9 @@ function checkExistingAliasName(ctx: CallContext, aliasName: string): void {
   checkAliasName(aliasName);
 }
 
+/** A key spec's type, as UpdateAlias compares them: symmetric encryption, HMAC, or asymmetric. */
+const keyClassOf = (spec: string): 'symmetric' | 'hmac' | 'asymmetric' => (spec === 'SYMMETRIC_DEFAULT' ? 'symmetric' : spec.startsWith('HMAC_') ? 'hmac' : 'asymmetric');
+
 export class AliasOperations {
   constructor(private readonly deps: OperationDeps) {}
 
@@ -69,8 +72,9 @@ export class AliasOperations {
         const k = await directory.resolve(ctx, targetKeyId, false, lookup);
         requireNotPendingDeletion(k);
         const current = await lookup.key(alias.keyId);
-        if (current && (current.keyUsage !== k.keyUsage || current.keySpec !== k.keySpec)) {
-          throw kmsErrors.validation('The alias can only point to a key of the same key spec and key usage as its current key.');
+        // AWS: the same type (symmetric, asymmetric or HMAC) and the same key usage; the spec may differ.
+        if (current && (current.keyUsage !== k.keyUsage || keyClassOf(current.keySpec) !== keyClassOf(k.keySpec))) {
+          throw kmsErrors.validation('The alias can only point to a key of the same type (symmetric, asymmetric or HMAC) and key usage as its current key.');
         }
         await aliases.retarget(tx, alias, k.keyId, directory.now());
         return { result: undefined, keyId: k.keyId, details: { aliasName } };

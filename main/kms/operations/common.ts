@@ -54,7 +54,8 @@ export function paginate<T>(rows: T[], limit: number, markerOf: (last: T) => str
 export function checkTags(tags: TagInput[]): TagInput[] {
   const seen = new Set<string>();
   for (const t of tags) {
-    if (t.tagKey.startsWith('aws:')) throw new KmsError('Tag', `Tag keys beginning with "aws:" are reserved for AWS use: ${t.tagKey}`);
+    // Reserved in any case (AWS:, Aws: …), as AWS's tagging rules have it.
+    if (t.tagKey.slice(0, 4).toLowerCase() === 'aws:') throw new KmsError('Tag', `Tag keys beginning with "aws:" (in any case) are reserved for AWS use: ${t.tagKey}`);
     if (seen.has(t.tagKey)) throw new KmsError('Tag', `Duplicate tag key ${t.tagKey} in the request.`);
     seen.add(t.tagKey);
   }

@@ -149,7 +149,9 @@ export class ImportOperations {
       prepare: async () => {
         const k = await directory.resolve(ctx, input.keyId, false);
         requireImportable(k, 'ImportKeyMaterial');
-        if (importType === ImportType.New && k.keySpec !== SYMMETRIC_DEFAULT) {
+        // A key's first material may be imported as NEW_KEY_MATERIAL (the API model: what the parameter
+        // defaults to then) whatever its spec; new material beside existing is for on-demand rotation.
+        if (importType === ImportType.New && k.currentMaterialId && k.keySpec !== SYMMETRIC_DEFAULT) {
           throw kmsErrors.validation('ImportType NEW_KEY_MATERIAL (for on-demand rotation) is valid only for symmetric encryption keys.');
         }
         if (importType === ImportType.New && input.keyMaterialId !== undefined) {
@@ -192,8 +194,7 @@ export class ImportOperations {
         const materials = await lookup.materials(cur.keyId);
         const existing = materials.find((m) => m.materialId === made.materialId);
         let next: Key = cur;
-        if (importType === ImportType.New) {
-          if (!cur.currentMaterialId) throw kmsErrors.validation('Import the key\'s first material with ImportType EXISTING_KEY_MATERIAL.');
+        if (importType === ImportType.New && (cur.currentMaterialId || materials.length > 0)) {
           if (existing) throw new KmsError('IncorrectKeyMaterial', 'This key material was already imported into this key; NEW_KEY_MATERIAL must be new.');
           await keys.insertMaterial(tx, { ...generatedMaterialFields(), ...fields, keyId: cur.keyId, materialId: made.materialId, createdAt: now, rotationType: null, pendingRotation: true });
         } else if (existing) {

@@ -95,6 +95,8 @@ export class LifecycleOperations {
           throw kmsErrors.validation('You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.');
         }
         const keySpec = input.keySpec ?? input.customerMasterKeySpec ?? SYMMETRIC_DEFAULT;
+        // The API model: KeyUsage is optional for a symmetric encryption key only.
+        if (input.keyUsage === undefined && keySpec !== SYMMETRIC_DEFAULT) throw kmsErrors.validation(`KeyUsage is required for a KMS key of KeySpec ${keySpec}.`);
         const keyUsage = input.keyUsage ?? KeyUsage.EncryptDecrypt;
         const origin = input.origin ?? Origin.AwsKms;
         if (!isKeySpecName(keySpec) || !isKeyUsage(keyUsage) || !usageAllowed(keySpec, keyUsage)) {

@@ -323,6 +323,19 @@ describe('imported key material (FixedClock)', () => {
   });
 
   describe('rotation of imported material', () => {
+    it("a key's first material may be imported as NEW_KEY_MATERIAL (the API model: the default then), whatever its spec, and becomes current", async () => {
+      const k = await createExternal();
+      const first = await importFresh(k.keyId, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' });
+      expect(await stateOf(k.keyId)).toBe('Enabled');
+      expect((await describeKey(k.keyId)).currentMaterialId).toBe(first.materialId);
+      expect((await decrypt(await encrypt(k.keyId, Buffer.from('first')))).toString()).toBe('first');
+      const hmac = await createExternal({ keySpec: 'HMAC_256', keyUsage: 'GENERATE_VERIFY_MAC' });
+      await importFresh(hmac.keyId, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' });
+      expect(await stateOf(hmac.keyId)).toBe('Enabled');
+      // Beside existing material, NEW_KEY_MATERIAL stays for symmetric encryption keys (on-demand rotation).
+      expect(await kmsCode(importFresh(hmac.keyId, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' }))).toBe('Validation');
+    });
+
     it('ImportType NEW_KEY_MATERIAL waits as PENDING_ROTATION until RotateKeyOnDemand makes it current; every material keeps decrypting', async () => {
       const k = await createExternal();
       const m1 = randomBytes(32);
