@@ -33,7 +33,10 @@ const approve = approveWith(call);
 const statementOf = (v: View): Buffer => Buffer.from(v.statement, 'base64');
 const rows = () => sqliteOf(d.store).all<Row>('SELECT seq, entry, hash FROM audit_log ORDER BY seq');
 const copy = (t: Transcript): Transcript => JSON.parse(JSON.stringify(t)) as Transcript;
-const verifies = (t: unknown) => call('POST', '/audit/verify-transcript', t);
+const verifies = async (t: unknown) => {
+  const { status, body } = await call('POST', '/audit/verify-transcript', t);
+  return { status, body };
+};
 const transcriptOf = async (id: string): Promise<Transcript> => {
   const r = await call('GET', `/approvals/${id}/transcript`);
   expect(r.status, JSON.stringify(r.body)).toBe(200);
