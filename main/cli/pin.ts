@@ -6,7 +6,7 @@
 // (--nss-db DIR, or raw --library-parameters).
 import fs from 'node:fs';
 import path from 'node:path';
-import { CliError, stringOption, UsageError, type Invocation, type OptionSpec } from './command.js';
+import { CliError, printErr, stringOption, UsageError, type Invocation, type OptionSpec } from './command.js';
 
 export const NSS_OPTIONS: readonly OptionSpec[] = [
   { name: 'nss-db', value: 'DIR', help: "NSS softokn's database directory" },
@@ -72,6 +72,20 @@ export function readPassphrase(inv: Invocation): Promise<string | undefined> {
   return readSecret(inv, { file: 'passphrase-file', stdin: 'passphrase-stdin', prompt: 'Passphrase: ', what: 'passphrase' });
 }
 
+/**
+ * A secret's file that other users may read is worth a word (not a refusal: it was read already, and an
+ * operator may have reasons): `chmod 600`. Not with --json, whose standard error a script parses.
+ */
+function warnIfShared(inv: Invocation, file: string, what: string): void {
+  if (inv.json || process.platform === 'win32') return;
+  try {
+    const mode = fs.statSync(file).mode & 0o777;
+    if (mode & 0o077) printErr(`kura: warning: other users can read the ${what} file ${file} (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 it.`);
+  } catch {
+    // Read a moment ago: a file gone since has nothing to warn about.
+  }
+}
+
 /** A secret from the file one option names, or standard input (without echo at a terminal); never from the command line. */
 async function readSecret(inv: Invocation, o: { file: string; stdin: string; prompt: string; what: string }): Promise<string | undefined> {
   const file = typeof inv.values[o.file] === 'string' ? (inv.values[o.file] as string) : undefined;
@@ -84,6 +98,7 @@ async function readSecret(inv: Invocation, o: { file: string; stdin: string; pro
     } catch (e) {
       throw new CliError('File', `Cannot read the ${o.what} file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
     }
+    warnIfShared(inv, file, o.what);
   } else if (fromStdin) {
     if (process.stdin.isTTY) secret = await readHidden(o.prompt);
     else {

@@ -217,6 +217,24 @@ describe('usage errors', () => {
   });
 });
 
+describe('secret files', () => {
+  it('a PIN file other users can read is read, with a warning to chmod 600 it; a private one, without', async () => {
+    const dir = tempDataDir('kura-cli-pin-');
+    const shared = path.join(dir, 'shared.pin');
+    fs.writeFileSync(shared, '1234567\n', { mode: 0o644 });
+    fs.chmodSync(shared, 0o644);
+    const own = path.join(dir, 'own.pin');
+    fs.writeFileSync(own, '1234567\n', { mode: 0o600 });
+    // Nothing answers at port 1: the PIN is read, then the call fails as unreachable.
+    const warned = await kura(['unseal', '--pin-file', shared, '--endpoint', 'http://127.0.0.1:1']);
+    expect(warned.stderr).toContain(`kura: warning: other users can read the PIN file ${shared} (mode 0644): chmod 600 it.`);
+    expect(warned.stderr).not.toContain('1234567');
+    const quiet = await kura(['unseal', '--pin-file', own, '--endpoint', 'http://127.0.0.1:1']);
+    expect(quiet.stderr).not.toContain('warning');
+    expect(quiet.code).toBe(1);
+  });
+});
+
 describe('settings errors name their source', () => {
   it('a bad KURA_* value names the variable', async () => {
     const port = await kura(['serve', '--dev'], { KURA_PORT: 'abc' });
