@@ -390,8 +390,8 @@ export class CustomKeyStoreOperations {
         if (c.type === 'EXTERNAL_KEY_STORE') {
           if (xksConnections.isOpen(c.id)) return { state: 'CONNECTED', opened: false };
           // A failure's message is not AWS's to return (ConnectCustomKeyStore answers nothing); its code is stored and audited.
-          const opened = await xksConnections.open(c, { requestId: ctx.requestId ?? randomUUID() });
-          return opened.state === 'FAILED' ? { state: 'FAILED', errorCode: opened.errorCode, opened: true } : { ...opened, opened: true };
+          const health = await xksConnections.open(c, { requestId: ctx.requestId ?? randomUUID() });
+          return health.state === 'FAILED' ? { state: 'FAILED', errorCode: health.errorCode, opened: true } : { state: health.state, opened: true };
         }
         return connections.isOpen(c.id) ? { state: 'CONNECTED', opened: false } : { ...(await connections.open(c)), opened: true };
       },

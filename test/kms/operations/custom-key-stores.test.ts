@@ -51,6 +51,15 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
   const connect = (id: string) => d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), id);
   const disconnect = (id: string) => d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), id);
   const createKey = (id: string, over: Record<string, unknown> = {}) => d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: id, origin: 'AWS_CLOUDHSM', ...over });
+  /** Seals and unseals, and holds the reconnect that follows at its token login: what a test does meanwhile races it. */
+  const reconnectHeld = async () => {
+    d.root.seal();
+    await d.root.initAndUnsealDev(d.rootKey);
+    const held = hsms.holdConnects();
+    const reconnecting = d.keys.reconnectCustomKeyStores();
+    await held.reached;
+    return { held, reconnecting };
+  };
   const roundTrip = async (keyId: string) => {
     const { ciphertextBlob } = await d.keys.encrypt(d.ctx('Encrypt'), { keyId, plaintext: Buffer.from('on the token'), encryptionContext: { purpose: 'test' } });
     const opened = await d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob, encryptionContext: { purpose: 'test' } });
@@ -184,12 +193,8 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     await connect(first);
     await connect(other);
     const key = await createKey(first);
-    d.root.seal();
-    await d.root.initAndUnsealDev(d.rootKey);
     // The reconnect after unsealing is slow to log in, and the appliance is sealed meanwhile.
-    const held = hsms.holdConnects();
-    const reconnecting = d.keys.reconnectCustomKeyStores();
-    await held.reached;
+    const { held, reconnecting } = await reconnectHeld();
     const connections = hsms.connections.length;
     d.root.seal();
     held.release();
@@ -274,11 +279,7 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     const id = await create();
     await connect(id);
     const key = await createKey(id);
-    d.root.seal();
-    await d.root.initAndUnsealDev(d.rootKey);
-    const held = hsms.holdConnects();
-    const reconnecting = d.keys.reconnectCustomKeyStores();
-    await held.reached;
+    const { held, reconnecting } = await reconnectHeld();
     const disconnecting = disconnect(id);
     // Time for the disconnect to finish first, if nothing held it back behind the reconnect.
     await Promise.race([disconnecting, new Promise((resolve) => setTimeout(resolve, 100))]);

@@ -4,7 +4,7 @@
 // its transcript — with each sensitive value replaced by SEALED_PLACEHOLDER; the values themselves
 // are sealed beside it (main/ceremony/quorum.ts) and put back only when the approved call runs.
 import type { SensitiveValue } from '../../../kms/index.js';
-import { loadKmsModel, type Shape } from './validate.js';
+import { isJsonObject, loadKmsModel, type Shape } from './validate.js';
 
 /** What an approval request's parameters show where a sensitive value was. */
 export const SEALED_PLACEHOLDER = '(sensitive: sealed beside the request)';
@@ -15,8 +15,6 @@ function shapeOf(name: string): Shape | undefined {
   return Object.hasOwn(shapes, name) ? shapes[name] : undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** Copies `value` (of shape `shapeName`) with its sensitive members replaced, collecting them in `out`. */
 function redact(value: unknown, shapeName: string, path: (string | number)[], out: SensitiveValue[]): unknown {
   const shape = shapeOf(shapeName);
@@ -25,7 +23,7 @@ function redact(value: unknown, shapeName: string, path: (string | number)[], ou
     out.push({ path, value });
     return SEALED_PLACEHOLDER;
   }
-  if (shape.type === 'structure' && isObject(value)) {
+  if (shape.type === 'structure' && isJsonObject(value)) {
     const copy: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       const member = shape.members && Object.hasOwn(shape.members, k) ? shape.members[k] : undefined;

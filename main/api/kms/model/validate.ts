@@ -381,7 +381,7 @@ function unexpected(value: unknown, target: string): KmsError {
   return serialization(`${token} can not be converted to ${target}`);
 }
 
-const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+export const isJsonObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 const lengthAtLeast = (min: number): string => `Member must have length greater than or equal to ${min}`;
