@@ -50,7 +50,7 @@ function plainInput(input: unknown): { input: Record<string, unknown> } | { refu
   return { input: JSON.parse(json) as Record<string, unknown> };
 }
 
-export function registerCommandIpc(deps: { ipcMain: IpcMain; contents: WebContents; indexHtml: string; console: ConsoleRunner; log: Logger }): CommandIpc {
+export function registerCommandIpc(deps: { ipcMain: IpcMain; contents: WebContents; console: ConsoleRunner; log: Logger }): CommandIpc {
   const { log } = deps;
   let sessionToken: string | undefined;
 
@@ -86,7 +86,7 @@ export function registerCommandIpc(deps: { ipcMain: IpcMain; contents: WebConten
   };
 
   deps.ipcMain.handle(COMMAND_CHANNEL, async (event, command, input) => {
-    if (!fromConsolePage(event, deps.contents, deps.indexHtml)) {
+    if (!fromConsolePage(event, deps.contents)) {
       log.warn('desktop: refused a console command from outside the console page', { sender: event.sender.id });
       return refuse('AccessDenied', "Console commands are taken only from the console's own page.");
     }

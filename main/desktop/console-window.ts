@@ -1,20 +1,23 @@
 // The console's one window and everything that keeps its page a page: Electron's security checklist
-// applied to a renderer that loads only Kura's own built files (dist/renderer, by loadFile) and talks to
-// the appliance only through the preload's `window.kura`.
+// applied to a renderer that loads only Kura's own built files (dist/renderer, served on its own origin
+// kura://console by ./console-scheme.ts) and talks to the appliance only through the preload's
+// `window.kura`.
 //
 // - webPreferences: context isolation, the Chromium sandbox, no Node in the page, its workers or
 //   frames, web security on, no <webview>, no spellchecker (it would send words to a service), an
 //   in-memory session (nothing of the page is kept on disk), devtools only where allowed (./config.ts).
+// - The page comes from kura://console/index.html, never from a file:// URL (./console-scheme.ts says
+//   why); the scheme's handler is installed on this window's session only.
 // - The console's Content-Security-Policy (main/console/csp.ts, the text the headless /console/ route
-//   sends too) as a header on every response of the window's session, beside the renderer's meta tag:
-//   the meta tag is what Chromium applies to a file:// page on Electron versions whose webRequest does
-//   not see file loads, and the header is what carries frame-ancestors.
+//   sends too) on every answer of the scheme, as a header on every other response of the session, and
+//   as the renderer's meta tag.
 // - Navigation: the page may reload itself and nothing else; no new windows; no <webview> attaches.
 // - Permissions: every request and check is denied (camera, notifications, HID, USB, serial, …), except
 //   that the console's own page may write text to the clipboard — the BYOK wizard's "copy" buttons for
 //   the OpenSSL commands and fingerprints need it; Chromium lets a page do so only on a user gesture.
-import { pathToFileURL } from 'node:url';
+import path from 'node:path';
 import { CONSOLE_CSP } from '../console/index.js';
+import { CONSOLE_HOST, CONSOLE_SCHEME, consoleSchemeHandler } from './console-scheme.js';
 import type { BrowserWindow, BrowserWindowOptions, ElectronMain, PermissionDetails, ResponseHeaders, Session, WebContents } from './electron-api.js';
 
 /** The session partition of the window: no `persist:` prefix, so it lives in memory only. */
@@ -65,18 +68,17 @@ export function consoleWindowOptions(paths: ConsoleWindowPaths, devTools: boolea
 }
 
 /**
- * Whether `url` is the console's own page: a file: URL of exactly that file. Its query and fragment may
- * differ (the console routes by fragment), nothing else.
+ * Whether `url` is the console's own page, kura://console/index.html. Its query and fragment may differ
+ * (the console routes by fragment), nothing else: no file: URL is the console any more.
  */
-export function isConsolePage(url: string, indexHtml: string): boolean {
+export function isConsolePage(url: string): boolean {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     return false;
   }
-  const page = pathToFileURL(indexHtml);
-  return u.protocol === 'file:' && u.host === page.host && u.pathname === page.pathname;
+  return u.protocol === `${CONSOLE_SCHEME}:` && u.host === CONSOLE_HOST && u.pathname === '/index.html' && u.username === '' && u.password === '';
 }
 
 /** The response's headers with the console's policy added (a policy already there stays: policies only narrow). */
@@ -86,11 +88,15 @@ export function withConsoleCsp(headers: ResponseHeaders | undefined): ResponseHe
   return out;
 }
 
-/** The session rules: the CSP header on every response, every permission and device denied but the one above. */
-export function hardenSession(session: Session, indexHtml: string): void {
+/**
+ * The session rules: the console's scheme served from `rendererDir`, the CSP header on every response,
+ * every permission and device denied but the one above.
+ */
+export function hardenSession(session: Session, rendererDir: string): void {
+  if (!session.protocol.isProtocolHandled(CONSOLE_SCHEME)) session.protocol.handle(CONSOLE_SCHEME, consoleSchemeHandler(rendererDir));
   session.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: withConsoleCsp(details.responseHeaders) }));
   const allowed = (permission: string, details: PermissionDetails) =>
-    CONSOLE_PERMISSIONS.includes(permission) && details.isMainFrame === true && details.requestingUrl !== undefined && isConsolePage(details.requestingUrl, indexHtml);
+    CONSOLE_PERMISSIONS.includes(permission) && details.isMainFrame === true && details.requestingUrl !== undefined && isConsolePage(details.requestingUrl);
   session.setPermissionRequestHandler((_contents, permission, callback, details) => callback(allowed(permission, details)));
   session.setPermissionCheckHandler((_contents, permission, _origin, details) => allowed(permission, details));
   session.setDevicePermissionHandler(() => false);
@@ -102,11 +108,11 @@ const hardened = new WeakSet<WebContents>();
  * The rules for any web contents of the app (the console's, and any other Electron makes): it may not
  * navigate anywhere but the console's page, open windows, or attach a <webview>. Once per contents.
  */
-export function hardenWebContents(contents: WebContents, indexHtml: string): void {
+export function hardenWebContents(contents: WebContents): void {
   if (hardened.has(contents)) return;
   hardened.add(contents);
   const keepOnConsole = (event: { preventDefault(): void }, url: string) => {
-    if (!isConsolePage(url, indexHtml)) event.preventDefault();
+    if (!isConsolePage(url)) event.preventDefault();
   };
   contents.on('will-navigate', keepOnConsole);
   contents.on('will-redirect', keepOnConsole);
@@ -119,9 +125,9 @@ export function hardenWebContents(contents: WebContents, indexHtml: string): voi
 /** Makes the console's window with its rules in place; the caller loads the page once its IPC handler is in. */
 export function openConsoleWindow(electron: ElectronMain, paths: ConsoleWindowPaths, devTools: boolean): BrowserWindow {
   const win = new electron.BrowserWindow(consoleWindowOptions(paths, devTools));
-  // Before loadFile: the first response must already get the header, the first request the handlers.
-  hardenSession(win.webContents.session, paths.indexHtml);
-  hardenWebContents(win.webContents, paths.indexHtml);
+  // Before the page loads: its first request must find the scheme, its first response the header.
+  hardenSession(win.webContents.session, path.dirname(paths.indexHtml));
+  hardenWebContents(win.webContents);
   win.once('ready-to-show', () => win.show());
   return win;
 }

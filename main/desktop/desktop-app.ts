@@ -1,5 +1,6 @@
 // The desktop app's life: one process holds the appliance and its one console window (DESIGN.md,
-// "Processes and entry points"). In order: the Chromium sandbox for every renderer, the single-instance
+// "Processes and entry points"). In order: the Chromium sandbox for every renderer, the privileges of
+// the console's kura:// scheme, the single-instance
 // lock (a second launch shows the first one's window), the web-contents rules for anything Electron
 // makes, then — once Electron is ready — the appliance (as `kura serve` runs it, in this process), the
 // window, its IPC handlers and the network watch. Quitting signs the window's operator out, stops the
@@ -12,6 +13,7 @@ import type { Logger } from '../common/log.js';
 import { NETWORK_CHANNEL } from './channels.js';
 import { registerCommandIpc, type CommandIpc } from './command-ipc.js';
 import { desktopApplianceConfig, type DesktopSettings } from './config.js';
+import { CONSOLE_PAGE, CONSOLE_SCHEME_PRIVILEGES } from './console-scheme.js';
 import { hardenWebContents, openConsoleWindow, type ConsoleWindowPaths } from './console-window.js';
 import type { BrowserWindow, ElectronMain } from './electron-api.js';
 import { watchNetwork, type InterfaceTable, type NetworkWatch } from './network-watch.js';
@@ -52,6 +54,8 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
   // the sandbox for every renderer, whatever a window's own options say.
   app.setName('Kura');
   app.enableSandbox();
+  // The console's own origin (./console-scheme.ts): privileges can be given only before ready.
+  electron.protocol.registerSchemesAsPrivileged([CONSOLE_SCHEME_PRIVILEGES]);
   if (!app.requestSingleInstanceLock()) {
     log.info('desktop: Kura is already running; its window is shown');
     app.quit();
@@ -73,7 +77,7 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
     return live.signingOut;
   };
 
-  app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, paths.indexHtml));
+  app.on('web-contents-created', (_event, contents) => hardenWebContents(contents));
   app.on('second-instance', () => {
     const { win } = live;
     if (!win || win.isDestroyed()) return;
@@ -132,8 +136,8 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
 
   const win = openConsoleWindow(electron, paths, settings.devTools);
   // The handlers are in before the page loads: the console's first call finds them.
-  const ipc = registerCommandIpc({ ipcMain: electron.ipcMain, contents: win.webContents, indexHtml: paths.indexHtml, console: appliance.console, log });
-  const print = registerPrintIpc({ ipcMain: electron.ipcMain, win, indexHtml: paths.indexHtml, dialog: electron.dialog, app, log });
+  const ipc = registerCommandIpc({ ipcMain: electron.ipcMain, contents: win.webContents, console: appliance.console, log });
+  const print = registerPrintIpc({ ipcMain: electron.ipcMain, win, dialog: electron.dialog, app, log });
   const push = (status: unknown) => {
     if (!win.isDestroyed() && !win.webContents.isDestroyed()) win.webContents.send(NETWORK_CHANNEL, status);
   };
@@ -148,5 +152,5 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
     void signOut(ipc);
     live.win = undefined;
   });
-  win.loadFile(paths.indexHtml).catch((e: unknown) => log.error('desktop: the console page did not load', { error: e instanceof Error ? e.message : typeof e }));
+  win.loadURL(CONSOLE_PAGE).catch((e: unknown) => log.error('desktop: the console page did not load', { error: e instanceof Error ? e.message : typeof e }));
 }

@@ -43,6 +43,25 @@ export interface Session {
   setPermissionCheckHandler(handler: (contents: WebContents | null, permission: string, requestingOrigin: string, details: PermissionDetails) => boolean): void;
   /** WebHID, WebUSB and Web Serial device grants. */
   setDevicePermissionHandler(handler: (details: { deviceType: string; origin: string }) => boolean): void;
+  /** The session's own protocol handlers (Electron 25 or later: handlers answer with a fetch Response). */
+  readonly protocol: SessionProtocol;
+}
+
+export interface SessionProtocol {
+  handle(scheme: string, handler: (request: Request) => Response | Promise<Response>): void;
+  isProtocolHandled(scheme: string): boolean;
+}
+
+/** A scheme and its privileges, as protocol.registerSchemesAsPrivileged takes them. */
+export interface CustomScheme {
+  scheme: string;
+  privileges: { standard?: boolean; secure?: boolean; supportFetchAPI?: boolean; corsEnabled?: boolean; bypassCSP?: boolean };
+}
+
+/** The app-wide protocol module: only what must happen before the app is ready. */
+export interface Protocol {
+  /** Once, before ready: later calls replace the earlier ones' list. */
+  registerSchemesAsPrivileged(schemes: CustomScheme[]): void;
 }
 
 /** webContents.printToPDF's options (Electron 21 or later: lengths in inches, the page's print media styles apply). */
@@ -100,7 +119,7 @@ export interface BrowserWindowOptions {
 
 export interface BrowserWindow {
   readonly webContents: WebContents;
-  loadFile(file: string): Promise<void>;
+  loadURL(url: string): Promise<void>;
   show(): void;
   focus(): void;
   restore(): void;
@@ -182,4 +201,5 @@ export interface ElectronMain {
   readonly ipcMain: IpcMain;
   readonly dialog: Dialog;
   readonly utilityProcess: UtilityProcessModule;
+  readonly protocol: Protocol;
 }

@@ -94,7 +94,6 @@ export function registerPrintIpc(deps: {
   ipcMain: IpcMain;
   /** The console's window: the page printed, and the save dialog's parent. */
   win: BrowserWindow;
-  indexHtml: string;
   dialog: Pick<Dialog, 'showSaveDialog'>;
   app: Pick<App, 'getPath'>;
   log: Logger;
@@ -142,7 +141,7 @@ export function registerPrintIpc(deps: {
   };
 
   deps.ipcMain.handle(PRINT_CHANNEL, async (event, fileName) => {
-    if (!fromConsolePage(event, win.webContents, deps.indexHtml)) {
+    if (!fromConsolePage(event, win.webContents)) {
       log.warn('desktop: refused a print from outside the console page', { sender: event.sender.id });
       return refuse('AccessDenied', "Printing is taken only from the console's own page.");
     }

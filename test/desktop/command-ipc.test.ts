@@ -8,9 +8,10 @@ import { COMMAND_CHANNEL, MAX_INPUT_BYTES } from '../../main/desktop/channels.js
 import { registerCommandIpc, type CommandIpc, type ConsoleAnswer } from '../../main/desktop/command-ipc.js';
 import { createLogger } from '../../main/common/log.js';
 import { FakeIpcMain, FakeWebContents } from './support/fake-electron.js';
+import { CONSOLE_PAGE } from '../../main/desktop/console-scheme.js';
 
 const INDEX = path.resolve('/opt/kura/dist/renderer/index.html');
-const PAGE = pathToFileURL(INDEX).href;
+const PAGE = CONSOLE_PAGE;
 const SESSION = { operator: 'alice', expiresAt: '2030-01-01T00:15:00.000Z' };
 
 /** A console that records its calls; session.login hands out tok-1, tok-2, … */
@@ -47,7 +48,7 @@ describe('the kura:command handler', () => {
     contents = new FakeWebContents(PAGE);
     fake = recordingConsole();
     logLines = [];
-    ipc = registerCommandIpc({ ipcMain, contents, indexHtml: INDEX, console: fake, log: createLogger('debug', (l) => logLines.push(l)) });
+    ipc = registerCommandIpc({ ipcMain, contents, console: fake, log: createLogger('debug', (l) => logLines.push(l)) });
   });
 
   it('runs a command from the console page on the console', async () => {
@@ -66,7 +67,7 @@ describe('the kura:command handler', () => {
       expect(answer).toMatchObject({ ok: false, error: { code: 'AccessDenied' } });
     });
     it('the window showing another page', async () => {
-      for (const url of ['https://example.com/', pathToFileURL(path.resolve('/tmp/index.html')).href, 'about:blank']) {
+      for (const url of ['https://example.com/', pathToFileURL(path.resolve('/tmp/index.html')).href, pathToFileURL(INDEX).href, 'kura://console/assets/index.js', 'about:blank']) {
         const answer = await ipcMain.invoke(COMMAND_CHANNEL, { sender: contents, frame: { url, parent: null } }, 'status', {});
         expect(answer, url).toMatchObject({ ok: false, error: { code: 'AccessDenied' } });
       }
@@ -191,7 +192,6 @@ describe('the kura:command handler', () => {
     registerCommandIpc({
       ipcMain: throwing,
       contents,
-      indexHtml: INDEX,
       console: { run: () => Promise.reject(new TypeError('boom: secret-input')) },
       log: createLogger('error', (l) => logLines.push(l)),
     });

@@ -14,10 +14,11 @@ import {
   withConsoleCsp,
 } from '../../main/desktop/console-window.js';
 import { fakeElectron, fakeEvent, FakeWebContents } from './support/fake-electron.js';
+import { CONSOLE_PAGE } from '../../main/desktop/console-scheme.js';
 
 const INDEX = path.resolve('/opt/kura/dist/renderer/index.html');
 const PRELOAD = path.resolve('/opt/kura/dist/desktop/preload.cjs');
-const PAGE = pathToFileURL(INDEX).href;
+const PAGE = CONSOLE_PAGE;
 const paths = { preload: PRELOAD, indexHtml: INDEX };
 
 function openWindow(devTools = false) {
@@ -99,7 +100,7 @@ describe('the Content-Security-Policy header', () => {
 });
 
 describe('navigation and new windows', () => {
-  it("keeps the page on the console's own file: a reload or a route change passes, anything else is prevented", () => {
+  it("keeps the page on the console's own page: a reload or a route change passes, anything else is prevented", () => {
     const { win } = openWindow();
     const c = win.webContents;
     expect(c.navigate('will-navigate', PAGE)).toBe(false);
@@ -108,7 +109,14 @@ describe('navigation and new windows', () => {
       'https://example.com/',
       'http://127.0.0.1:7420/console/',
       pathToFileURL(path.resolve('/etc/passwd')).href,
+      // The console's own file, as a file: URL: the console is kura://console now, never a file page.
+      pathToFileURL(INDEX).href,
       pathToFileURL(path.resolve('/opt/kura/dist/renderer/other.html')).href,
+      'kura://console/assets/index.js',
+      'kura://other/index.html',
+      'kura://console:8080/index.html',
+      'kura://user@console/index.html',
+      'kura-console://console/index.html',
       pathToFileURL(path.resolve('/tmp/dist/renderer/index.html')).href,
       'file://evil-host/opt/kura/dist/renderer/index.html',
       'javascript:alert(1)',
@@ -131,18 +139,20 @@ describe('navigation and new windows', () => {
 
   it('hardens any web contents once, however often asked', () => {
     const c = new FakeWebContents();
-    hardenWebContents(c, INDEX);
-    hardenWebContents(c, INDEX);
+    hardenWebContents(c);
+    hardenWebContents(c);
     expect(c.count('will-navigate')).toBe(1);
     expect(c.count('will-redirect')).toBe(1);
     expect(c.count('will-attach-webview')).toBe(1);
     expect(c.windowOpenHandler).toBeDefined();
   });
 
-  it("recognises the console's page by its file, whatever its fragment or query", () => {
-    expect(isConsolePage(`${PAGE}?x=1#/keys`, INDEX)).toBe(true);
-    expect(isConsolePage(PAGE.replace('index.html', 'index.htm'), INDEX)).toBe(false);
-    expect(isConsolePage(PAGE.replace('file:', 'https:'), INDEX)).toBe(false);
+  it("recognises the console's page by its URL, whatever its fragment or query", () => {
+    expect(PAGE).toBe('kura://console/index.html');
+    expect(isConsolePage(`${PAGE}?x=1#/keys`)).toBe(true);
+    expect(isConsolePage(PAGE.replace('index.html', 'index.htm'))).toBe(false);
+    expect(isConsolePage(PAGE.replace('kura:', 'https:'))).toBe(false);
+    expect(isConsolePage(pathToFileURL(INDEX).href)).toBe(false);
   });
 });
 

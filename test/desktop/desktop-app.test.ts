@@ -3,12 +3,12 @@
 // the page), the network pushes, quitting with a graceful stop, and the start-up failures an operator
 // must be told about.
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ApplianceConfig } from '../../main/app.js';
 import { createLogger } from '../../main/common/log.js';
 import { COMMAND_CHANNEL, NETWORK_CHANNEL, PRINT_CHANNEL } from '../../main/desktop/channels.js';
 import type { ConsoleAnswer } from '../../main/desktop/command-ipc.js';
+import { CONSOLE_PAGE } from '../../main/desktop/console-scheme.js';
 import { runDesktop, type DesktopAppliance, type DesktopDeps } from '../../main/desktop/desktop-app.js';
 import type { InterfaceTable } from '../../main/desktop/network-watch.js';
 import { fakeElectron, FakeWebContents } from './support/fake-electron.js';
@@ -79,15 +79,18 @@ async function started(over: Partial<DesktopDeps> = {}) {
 afterEach(() => vi.useRealTimers());
 
 describe('the desktop main process', () => {
-  it('names the app, turns on the sandbox for every renderer and takes the single-instance lock, all before ready', async () => {
+  it("names the app, turns on the sandbox for every renderer, privileges the console's scheme and takes the single-instance lock, all before ready", async () => {
     const { electron, running } = start();
-    expect(electron.app.calls).toEqual(['setName', 'enableSandbox', 'lock']);
+    expect(electron.app.calls).toEqual(['setName', 'enableSandbox', 'privileged', 'lock']);
+    // Standard (an origin, relative URLs), secure (a secure context) and fetch-capable (module scripts);
+    // not corsEnabled, which would let other origins read it, and no CSP bypass.
+    expect(electron.privileged).toEqual([[{ scheme: 'kura', privileges: { standard: true, secure: true, supportFetchAPI: true } }]]);
     expect(electron.app.name).toBe('Kura');
     expect(electron.app.sandboxEnabled).toBe(true);
     expect(electron.windows).toEqual([]);
     electron.app.makeReady();
     await running;
-    expect(electron.app.calls).toEqual(['setName', 'enableSandbox', 'lock', 'ready', 'appliance']);
+    expect(electron.app.calls).toEqual(['setName', 'enableSandbox', 'privileged', 'lock', 'ready', 'appliance']);
   });
 
   it('starts the appliance on loopback, then the window, its IPC handlers, and only then loads the page', async () => {
@@ -96,7 +99,9 @@ describe('the desktop main process', () => {
     expect(electron.windows).toHaveLength(1);
     expect(win.options.webPreferences).toMatchObject({ preload: PRELOAD, sandbox: true, contextIsolation: true, nodeIntegration: false, devTools: false });
     expect([...electron.ipcMain.handlers.keys()].sort()).toEqual([COMMAND_CHANNEL, PRINT_CHANNEL].sort());
-    expect(win.loaded).toEqual([INDEX]);
+    expect(win.loaded).toEqual([CONSOLE_PAGE]);
+    // The page's scheme is served on the window's own session.
+    expect(win.webContents.session.protocol.isProtocolHandled('kura')).toBe(true);
   });
 
   it("runs the page's commands on the appliance's console", async () => {
@@ -241,8 +246,8 @@ describe('start-up failures', () => {
 });
 
 describe('the console page URL the window trusts', () => {
-  it('is the file it loaded', async () => {
+  it('is the page it loaded, on its own scheme: never a file: URL', async () => {
     const { win } = await started();
-    expect(win.webContents.mainFrame.url).toBe(pathToFileURL(INDEX).href);
+    expect(win.webContents.mainFrame.url).toBe('kura://console/index.html');
   });
 });

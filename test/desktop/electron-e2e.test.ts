@@ -88,6 +88,19 @@ describe.skipIf(ELECTRON === undefined)('the desktop app in Electron (skipped wh
     expect(seen).toEqual({ keys: ['onNetwork', 'platform', 'run'], platform: 'desktop', require: 'undefined', process: 'undefined' });
   });
 
+  it('shows the console on its own origin, kura://console, from which no file can be read', async () => {
+    expect(page.url()).toMatch(/^kura:\/\/console\/index\.html(#.*)?$/);
+    const read = await page.evaluate(async () => {
+      try {
+        const r = await fetch('file:///etc/hostname');
+        return `read: ${r.status}`;
+      } catch {
+        return 'refused';
+      }
+    });
+    expect(read).toBe('refused');
+  });
+
   it('signs an operator in and opens the BYOK wizard', async () => {
     await page.getByTestId('signin-operator').fill('alice');
     await page.getByTestId('signin-passphrase').fill('correct horse battery staple');

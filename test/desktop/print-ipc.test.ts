@@ -13,9 +13,10 @@ import { consoleWindowOptions } from '../../main/desktop/console-window.js';
 import type { WebFrame } from '../../main/desktop/electron-api.js';
 import { PDF_OPTIONS, pdfFileName, registerPrintIpc, type PrintIpc, type PrintToPdfAnswer } from '../../main/desktop/print-ipc.js';
 import { fakeElectron, FakeWebContents, type FakeElectron, type FakeWindow } from './support/fake-electron.js';
+import { CONSOLE_PAGE } from '../../main/desktop/console-scheme.js';
 
 const INDEX = path.resolve('/opt/kura/dist/renderer/index.html');
-const PAGE = pathToFileURL(INDEX).href;
+const PAGE = CONSOLE_PAGE;
 const DOCUMENTS = '/home/operator/Documents';
 
 /** A name as a test title: JSON, with anything outside printable ASCII escaped (no bidi override reaches the terminal). */
@@ -86,9 +87,9 @@ describe('the kura:print-pdf handler', () => {
     electron = fakeElectron();
     new electron.BrowserWindow(consoleWindowOptions({ preload: '/opt/kura/dist/desktop/preload.cjs', indexHtml: INDEX }, false));
     win = electron.windows[0]!;
-    await win.loadFile(INDEX);
+    await win.loadURL(CONSOLE_PAGE);
     logLines = [];
-    print = registerPrintIpc({ ipcMain: electron.ipcMain, win, indexHtml: INDEX, dialog: electron.dialog, app: electron.app, log: createLogger('debug', (l) => logLines.push(l)) });
+    print = registerPrintIpc({ ipcMain: electron.ipcMain, win, dialog: electron.dialog, app: electron.app, log: createLogger('debug', (l) => logLines.push(l)) });
   });
 
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -175,7 +176,7 @@ describe('the kura:print-pdf handler', () => {
       await refusedFrom({ sender: win.webContents, frame: { url: PAGE, parent: win.webContents.mainFrame } });
     });
     it('the window showing another page', async () => {
-      for (const url of ['https://example.com/', pathToFileURL(path.resolve('/tmp/index.html')).href, 'about:blank']) {
+      for (const url of ['https://example.com/', pathToFileURL(path.resolve('/tmp/index.html')).href, pathToFileURL(INDEX).href, 'about:blank']) {
         await refusedFrom({ sender: win.webContents, frame: { url, parent: null } });
       }
     });

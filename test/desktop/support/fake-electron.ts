@@ -4,11 +4,11 @@
 // request, an IPC invoke from some frame, quit) and answer what the user would (the save dialog), and
 // choose what printing to PDF gives; its utilityProcess starts real Node.js processes
 // (./fake-utility-process.ts). Electron itself is not installed on these machines.
-import { pathToFileURL } from 'node:url';
 import type {
   App,
   BrowserWindow,
   BrowserWindowOptions,
+  CustomScheme,
   Dialog,
   ElectronEvent,
   ElectronMain,
@@ -21,6 +21,7 @@ import type {
   SaveDialogOptions,
   SaveDialogReturnValue,
   Session,
+  SessionProtocol,
   WebContents,
   WebFrame,
 } from '../../../main/desktop/electron-api.js';
@@ -57,7 +58,26 @@ type RequestHandler = Parameters<Session['setPermissionRequestHandler']>[0];
 type CheckHandler = Parameters<Session['setPermissionCheckHandler']>[0];
 type DeviceHandler = Parameters<Session['setDevicePermissionHandler']>[0];
 
+/** A session's protocol handlers, by scheme; handling a scheme twice throws, as Electron's does. */
+export class FakeSessionProtocol implements SessionProtocol {
+  readonly handlers = new Map<string, (request: Request) => Response | Promise<Response>>();
+  handle(scheme: string, handler: (request: Request) => Response | Promise<Response>): void {
+    if (this.handlers.has(scheme)) throw new Error(`Failed to register protocol: ${scheme}`);
+    this.handlers.set(scheme, handler);
+  }
+  isProtocolHandled(scheme: string): boolean {
+    return this.handlers.has(scheme);
+  }
+  /** A request the page makes: the handler's answer, or what Electron gives a scheme nobody handles. */
+  async fetch(url: string, method = 'GET'): Promise<Response> {
+    const handler = this.handlers.get(new URL(url).protocol.slice(0, -1));
+    if (!handler) throw new Error(`net::ERR_UNKNOWN_URL_SCHEME ${url}`);
+    return handler(new Request(url, { method }));
+  }
+}
+
 export class FakeSession implements Session {
+  readonly protocol = new FakeSessionProtocol();
   headersListener?: HeadersListener;
   requestHandler?: RequestHandler;
   checkHandler?: CheckHandler;
@@ -151,7 +171,7 @@ export class FakeApp extends Emitter implements App {
   sandboxEnabled = false;
   /** Whether requestSingleInstanceLock gets the lock. */
   lockAvailable = true;
-  /** What happened, in order: 'setName', 'enableSandbox', 'lock', 'ready', 'quit', 'exit:N'. */
+  /** What happened, in order: 'setName', 'enableSandbox', 'privileged', 'lock', 'ready', 'quit', 'exit:N'. */
   readonly calls: string[] = [];
   quitted = false;
   exitCode?: number;
@@ -223,6 +243,8 @@ export interface FakeElectron extends ElectronMain {
   readonly app: FakeApp;
   readonly ipcMain: FakeIpcMain;
   readonly dialog: FakeDialog;
+  /** Every protocol.registerSchemesAsPrivileged call's list, in order (app.calls says when: 'privileged'). */
+  readonly privileged: CustomScheme[][];
   /** Every window made, in order. */
   readonly windows: FakeWindow[];
 }
@@ -243,6 +265,7 @@ export interface FakeWindow extends BrowserWindow {
 export function fakeElectron(): FakeElectron {
   const app = new FakeApp();
   const windows: FakeWindow[] = [];
+  const privileged: CustomScheme[][] = [];
   class Window extends Emitter implements FakeWindow {
     readonly webContents = new FakeWebContents();
     readonly loaded: string[] = [];
@@ -255,9 +278,9 @@ export function fakeElectron(): FakeElectron {
       windows.push(this);
       app.emit('web-contents-created', fakeEvent(), this.webContents);
     }
-    async loadFile(file: string): Promise<void> {
-      this.loaded.push(file);
-      (this.webContents.mainFrame as { url: string }).url = pathToFileURL(file).href;
+    async loadURL(url: string): Promise<void> {
+      this.loaded.push(url);
+      (this.webContents.mainFrame as { url: string }).url = url;
     }
     show(): void {
       this.shown = true;
@@ -287,6 +310,13 @@ export function fakeElectron(): FakeElectron {
     ipcMain: new FakeIpcMain(),
     dialog: fakeDialog(),
     utilityProcess: fakeUtilityProcess(),
+    protocol: {
+      registerSchemesAsPrivileged: (schemes) => {
+        app.calls.push('privileged');
+        privileged.push(schemes);
+      },
+    },
+    privileged,
     windows,
   };
 }
