@@ -291,4 +291,28 @@ describe('imported key material expires at request time (FixedClock, scheduler n
     expect(await outcome(rotate)).toBe(atRequestTime);
     expect(await stateOf(k.keyId)).toBe('Enabled');
   });
+  it('an import that commits between the scheduler listing expired material and emptying it stands', async () => {
+    const material = randomBytes(32);
+    const k = await externalKey({}, material, d.clock.nowMs() + DAY_MS);
+    d.clock.advance(2 * DAY_MS);
+    // The customer imports the same material again, with no expiry, while the scheduler run is between
+    // its listing (outside any transaction) and the change that empties what it listed.
+    const keys = d.store.keys as unknown as { expiredMaterials: (...a: unknown[]) => Promise<unknown[]> };
+    const list = keys.expiredMaterials.bind(keys);
+    keys.expiredMaterials = async (...a: unknown[]) => {
+      const listed = await list(...a);
+      await importMaterial(k.keyId, material);
+      return listed;
+    };
+    let run: Awaited<ReturnType<typeof d.jobs.runDue>>;
+    try {
+      run = await d.jobs.runDue();
+    } finally {
+      keys.expiredMaterials = list;
+    }
+    expect(run.expired).toEqual([]);
+    expect(await stateOf(k.keyId)).toBe('Enabled');
+    const { ciphertextBlob } = await d.keys.encrypt(ctx('Encrypt'), { keyId: k.keyId, plaintext: Buffer.from('still mine') });
+    expect((await d.keys.decrypt(ctx('Decrypt'), { ciphertextBlob })).plaintext.toString()).toBe('still mine');
+  });
 });

@@ -8,7 +8,7 @@
 // it waits while the appliance is sealed; the rest does not.
 import type { RootKeyHolder } from '../../seal/root-key.js';
 import type { SchedulerCall } from '../key-directory.js';
-import { KeyState, keyFromRecord, materialFromRecord, RotationType, SYMMETRIC_DEFAULT, type Key, type Material } from '../model/index.js';
+import { KeyState, keyFromRecord, materialExpired, RotationType, SYMMETRIC_DEFAULT, type Key, type Material } from '../model/index.js';
 import type { OperationDeps } from '../operations/common.js';
 import { emptyImportedMaterial } from '../operations/import.js';
 import { addMaterial } from '../operations/rotation.js';
@@ -83,20 +83,24 @@ export class ScheduledJobs {
 
   private async expireImportedMaterial(now: number, run: DueRun): Promise<void> {
     const { directory, keys } = this.deps;
-    for (const expired of (await keys.expiredMaterials(now)).map(materialFromRecord)) {
-      await directory.run<{ keys: [] }, never, Key | null>(as('ExpireImportedKeyMaterial'), {
+    for (const listed of await keys.expiredMaterials(now)) {
+      await directory.run<{ keys: [] }, never, { key: Key; emptied: Material } | null>(as('ExpireImportedKeyMaterial'), {
         kind: 'change',
         whileSealed: true,
         apply: async ({ tx, lookup }) => {
-          const k = await lookup.key(expired.keyId);
-          if (!k) return { result: null, unchanged: true };
+          const k = await lookup.key(listed.keyId);
+          // Read again inside the transaction: an import that committed since the listing (the same
+          // material again, with a new ValidTo or none) is the customer's answer and must stand.
+          const expired = k && (await lookup.materials(k.keyId)).find((m) => m.materialId === listed.materialId);
+          if (!k || !expired || !materialExpired(expired, now)) return { result: null, unchanged: true };
           await emptyImportedMaterial(this.deps, tx, k, expired);
-          return { result: k, keyId: k.keyId, details: { keyMaterialId: expired.materialId } };
+          return { result: { key: k, emptied: expired }, keyId: k.keyId, details: { keyMaterialId: expired.materialId } };
         },
-        after: async (k) => {
-          if (!k) return;
-          run.expired.push(k.keyId);
-          if (expired.materialRef) await directory.storeOf(k).destroy({ keyId: k.keyId, materialId: expired.materialId, ref: expired.materialRef });
+        after: async (done) => {
+          if (!done) return;
+          const { key, emptied } = done;
+          run.expired.push(key.keyId);
+          if (emptied.materialRef) await directory.storeOf(key).destroy({ keyId: key.keyId, materialId: emptied.materialId, ref: emptied.materialRef });
         },
       });
     }
