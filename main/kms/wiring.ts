@@ -101,7 +101,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     hsms: new HsmRegistry({ directory, hsms: store.hsms, customKeyStores: store.customKeyStores, connections, xksStores: store.xks }),
     xks: new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, requestsPerSecond: deps.xksRequestsPerSecond }),
   });
-  const jobs = new ScheduledJobs({ ...opDeps, root });
+  const jobs = new ScheduledJobs({ ...opDeps, root, db: store.db });
   const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs });
   return { kms, jobs, scheduler, directory, registry, standardStore, customKeyStores, connections, xksConnections };
 }

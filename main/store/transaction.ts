@@ -45,4 +45,10 @@ export interface Database {
    * `singleStatement` for the one exception: a failure after a single-statement job's statement).
    */
   write<T>(fn: (tx: Tx) => Promise<T>, opts?: WriteOptions): Promise<T>;
+  /**
+   * Makes what deleted rows held unrecoverable from the database's own files, once the jobs queued
+   * before it have committed: for deletions that must really delete (a key at the end of its waiting
+   * period, DESIGN.md "Keys"). Not needed after every delete; the database may do it lazily otherwise.
+   */
+  forgetDeleted(): Promise<void>;
 }

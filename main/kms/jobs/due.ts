@@ -4,9 +4,12 @@
 // that belonged to it deleted, and what its key store held of its materials destroyed; imported
 // material past its ValidTo emptied (the row stays, so the same material can be imported again under
 // the same ID) and its key left waiting for an import; expired import tokens removed with their
-// wrapping keys; keys whose rotation date has come given new material. Rotation needs the root key, so
+// wrapping keys; keys whose rotation date has come given new material. A run that deleted a key or
+// emptied material ends by having the database forget the deleted bytes (Database.forgetDeleted), so
+// that a copy of the files taken later holds no sealed material of a deleted key. Rotation needs the root key, so
 // it waits while the appliance is sealed; the rest does not.
 import type { RootKeyHolder } from '../../seal/root-key.js';
+import type { Database } from '../../store/transaction.js';
 import type { SchedulerCall } from '../key-directory.js';
 import { KeyState, keyFromRecord, materialExpired, RotationType, SYMMETRIC_DEFAULT, type Key, type Material } from '../model/index.js';
 import type { OperationDeps } from '../operations/common.js';
@@ -22,7 +25,7 @@ export interface DueRun {
 const as = (operation: string): SchedulerCall => ({ scheduler: true, operation });
 
 export class ScheduledJobs {
-  constructor(private readonly deps: OperationDeps & { root: RootKeyHolder }) {}
+  constructor(private readonly deps: OperationDeps & { root: RootKeyHolder; db: Pick<Database, 'forgetDeleted'> }) {}
 
   /** Runs what has fallen due by now; each key's change commits on its own. */
   async runDue(): Promise<DueRun> {
@@ -32,6 +35,8 @@ export class ScheduledJobs {
     if (this.deps.root.isUnsealed) await this.rotateDue(now, run);
     await this.expireImportedMaterial(now, run);
     await this.expireImportTokens(now);
+    // A deleted key, or emptied material, is gone from the database's files too, not only from its tables.
+    if (run.deleted.length > 0 || run.expired.length > 0) await this.deps.db.forgetDeleted();
     return run;
   }
 

@@ -16,6 +16,9 @@
 // such a commit is one round trip to the database thread instead of three.
 // Statements that change data are prepared once per connection and kept (up to RUN_CACHE_SIZE), so a
 // repeated INSERT or UPDATE is bound and stepped, not parsed and planned again.
+// Deleted rows do not linger in the files: secure_delete overwrites what a DELETE frees with zeros, and
+// forgetDeleted() — a job of its own between transactions — checkpoints those zeroed pages over the old
+// ones in the main file and truncates the WAL, where older images of the pages may still lie.
 // A job gets an opaque Tx. The repositories of ./ turn it back into the writer's statements with
 // sql(tx), which accepts only a Tx this database handed to a job that is still running: a Tx kept past
 // its job (its statements would land in some later transaction) or one from another store is refused.
@@ -37,6 +40,8 @@ export type SqlReader = Pick<Sql, 'get' | 'all'>;
 
 interface Job {
   fn: (tx: Tx) => Promise<unknown>;
+  /** Runs on the writer outside any transaction, alone (forgetDeleted's checkpoint). */
+  outside?: () => Promise<void>;
   durable: boolean;
   singleStatement: boolean;
   resolve: (v: unknown) => void;
@@ -132,7 +137,7 @@ export class SqliteDatabase implements Database {
       return new SqliteDatabase(r, r, file);
     }
     const w = wrap(await open(file, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE));
-    await w.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    await w.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;');
     const r = wrap(await open(file, sqlite3.OPEN_READONLY));
     await r.exec('PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
     return new SqliteDatabase(w, r, file);
@@ -152,6 +157,15 @@ export class SqliteDatabase implements Database {
     if (this.closed) return Promise.reject(new Error('database is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, durable: opts.durable ?? true, singleStatement: opts.singleStatement ?? false, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  forgetDeleted(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('database is closed'));
+    return new Promise<void>((resolve, reject) => {
+      const outside = () => this.writer.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      this.queue.push({ fn: async () => undefined, outside, durable: true, singleStatement: false, resolve: resolve as (v: unknown) => void, reject });
       if (!this.writing) void this.drain();
     });
   }
@@ -176,7 +190,15 @@ export class SqliteDatabase implements Database {
   private async drain(): Promise<void> {
     this.writing = true;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, 256);
+      const first = this.queue[0]!;
+      if (first.outside) {
+        this.queue.shift();
+        await first.outside().then(() => first.resolve(undefined), first.reject);
+        continue;
+      }
+      // A batch ends before the next job that must run outside a transaction.
+      const upTo = this.queue.findIndex((j) => j.outside !== undefined);
+      const batch = this.queue.splice(0, Math.min(256, upTo === -1 ? this.queue.length : upTo));
       await this.setDurability(batch.some((j) => j.durable));
       if (batch.length === 1) {
         const job = batch[0]!;

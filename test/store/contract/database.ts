@@ -32,6 +32,19 @@ export function databaseContract(name: string, open: OpenStore): void {
       expect(await s.keys.find(k.keyId)).toEqual(k);
     });
 
+    it('forgetDeleted runs after the writes queued before it, before those after it, and changes no data', async () => {
+      const s = store();
+      const [a, b] = [keyRecord(), keyRecord()];
+      const order: string[] = [];
+      const first = s.db.write((tx) => s.keys.insert(tx, a)).then(() => void order.push('a'));
+      const forgot = s.db.forgetDeleted().then(() => void order.push('forgot'));
+      const second = s.db.write((tx) => s.keys.insert(tx, b)).then(() => void order.push('b'));
+      await Promise.all([first, forgot, second]);
+      expect(order).toEqual(['a', 'forgot', 'b']);
+      expect(await s.keys.find(a.keyId)).toEqual(a);
+      expect(await s.keys.find(b.keyId)).toEqual(b);
+    });
+
     it('commits a job that need not wait for the disk (durable: false) like any other', async () => {
       const s = store();
       const k = keyRecord();
