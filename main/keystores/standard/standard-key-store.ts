@@ -206,7 +206,7 @@ export class StandardKeyStore implements KeyStore {
 
   /** The sealed bytes live in the caller's row, which goes with the material; what is cached of it goes now. */
   async destroy(m: Pick<StoredMaterial, 'keyId' | 'materialId' | 'ref'>): Promise<void> {
-    this.cache.dropMaterial(m.keyId, m.materialId);
+    this.cache.destroyedMaterial(m.keyId, m.materialId, m.ref);
   }
 
   forgetAll(): void {
@@ -283,7 +283,7 @@ export class StandardKeyStore implements KeyStore {
     if (hit?.kind === 'symmetric') return hit;
     const raw = this.deps.root.materialSealer().open(ref, symmetricAad(keyId, materialId));
     const entry: CachedMaterial = { kind: 'symmetric', raw, handle: undefined };
-    this.cache.put(id, entry);
+    this.cache.put(id, entry, ref);
     return entry;
   }
 
@@ -305,7 +305,7 @@ export class StandardKeyStore implements KeyStore {
         zeroize(bytes);
       }
     }
-    this.cache.put(id, { kind: 'private', material });
+    this.cache.put(id, { kind: 'private', material }, m.ref);
     return material;
   }
 
