@@ -149,10 +149,13 @@ export class ImportOperations {
       prepare: async () => {
         const k = await directory.resolve(ctx, input.keyId, false);
         requireImportable(k, 'ImportKeyMaterial');
-        // A key's first material may be imported as NEW_KEY_MATERIAL (the API model: what the parameter
-        // defaults to then) whatever its spec; new material beside existing is for on-demand rotation.
-        if (importType === ImportType.New && k.currentMaterialId && k.keySpec !== SYMMETRIC_DEFAULT) {
-          throw kmsErrors.validation('ImportType NEW_KEY_MATERIAL (for on-demand rotation) is valid only for symmetric encryption keys.');
+        // The API model: each of these is "optional and only usable with symmetric encryption keys" (an
+        // asymmetric or HMAC key has one material, imported once and re-imported as it is).
+        if (k.keySpec !== SYMMETRIC_DEFAULT) {
+          const given = (['ImportType', 'KeyMaterialDescription', 'KeyMaterialId'] as const).filter(
+            (name) => ({ ImportType: input.importType, KeyMaterialDescription: input.keyMaterialDescription, KeyMaterialId: input.keyMaterialId })[name] !== undefined,
+          );
+          if (given.length > 0) throw kmsErrors.validation(`${given.join(', ')} can be used only with symmetric encryption keys; ${arnOf(k)} is ${k.keySpec}.`);
         }
         if (importType === ImportType.New && input.keyMaterialId !== undefined) {
           throw kmsErrors.validation('KeyMaterialId names material imported before; it goes with ImportType EXISTING_KEY_MATERIAL only.');
@@ -193,12 +196,17 @@ export class ImportOperations {
         };
         const materials = await lookup.materials(cur.keyId);
         const existing = materials.find((m) => m.materialId === made.materialId);
+        // The API model: a KeyMaterialId names material already associated with the key.
+        if (input.keyMaterialId !== undefined && !existing) {
+          throw new KmsError('IncorrectKeyMaterial', `The key material ID ${input.keyMaterialId} is not associated with ${arnOf(cur)}; a first import takes no KeyMaterialId.`);
+        }
         let next: Key = cur;
         if (importType === ImportType.New && (cur.currentMaterialId || materials.length > 0)) {
           if (existing) throw new KmsError('IncorrectKeyMaterial', 'This key material was already imported into this key; NEW_KEY_MATERIAL must be new.');
           await keys.insertMaterial(tx, { ...generatedMaterialFields(), ...fields, keyId: cur.keyId, materialId: made.materialId, createdAt: now, rotationType: null, pendingRotation: true });
         } else if (existing) {
-          await keys.updateMaterial(tx, { ...existing, ...fields });
+          // The API model: without a description, KMS keeps the one given when the material was last imported.
+          await keys.updateMaterial(tx, { ...existing, ...fields, description: input.keyMaterialDescription ?? existing.description });
         } else if (materials.length > 0) {
           throw new KmsError('IncorrectKeyMaterial', 'The key material is not the key material that was previously imported into this key.');
         } else {

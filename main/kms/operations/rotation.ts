@@ -95,12 +95,13 @@ export class RotationOperations {
       apply: async ({ tx, lookup }, _prepared, made) => {
         const cur = await directory.resolve(ctx, keyRef, false, lookup);
         requireUsable(cur);
-        if (made === null) return { result: await this.rotateToImported(tx, cur, await lookup.materials(cur.keyId)), keyId: cur.keyId, details: { rotationType: RotationType.OnDemand } };
         // Counted inside the transaction: rotations committed by other jobs of the same batch count too.
+        // The limit is per key, generated or imported (RotateKeyOnDemand: "a maximum of 25 times per KMS key").
         const onDemand = await keys.countMaterials(cur.keyId, RotationType.OnDemand, tx);
         if (onDemand >= MAX_ON_DEMAND_ROTATIONS) {
           throw new KmsError('LimitExceeded', `${arnOf(cur)} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
         }
+        if (made === null) return { result: await this.rotateToImported(tx, cur, await lookup.materials(cur.keyId)), keyId: cur.keyId, details: { rotationType: RotationType.OnDemand } };
         return { result: await addMaterial(this.deps, tx, cur, made, RotationType.OnDemand), keyId: cur.keyId, details: { rotationType: RotationType.OnDemand } };
       },
     });

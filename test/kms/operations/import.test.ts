@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { constants, createCipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../../main/common/clock.js';
+import { importedMaterialId } from '../../../main/keystores/standard/byok.js';
 import { parseBlob } from '../../../main/kms/ciphertext.js';
 import type { CreateKeyInput, Key as KeyRecord } from '../../../main/kms/index.js';
 import { kmsCode, openDomain, type Domain } from '../../support/domain.js';
@@ -323,17 +324,76 @@ describe('imported key material (FixedClock)', () => {
   });
 
   describe('rotation of imported material', () => {
-    it("a key's first material may be imported as NEW_KEY_MATERIAL (the API model: the default then), whatever its spec, and becomes current", async () => {
+    it("a symmetric key's first material may be imported as NEW_KEY_MATERIAL (the API model: the default then), and becomes current", async () => {
       const k = await createExternal();
       const first = await importFresh(k.keyId, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' });
       expect(await stateOf(k.keyId)).toBe('Enabled');
       expect((await describeKey(k.keyId)).currentMaterialId).toBe(first.materialId);
       expect((await decrypt(await encrypt(k.keyId, Buffer.from('first')))).toString()).toBe('first');
+    });
+
+    it('ImportType, KeyMaterialDescription and KeyMaterialId are refused on other keys (the API model: "only usable with symmetric encryption keys")', async () => {
       const hmac = await createExternal({ keySpec: 'HMAC_256', keyUsage: 'GENERATE_VERIFY_MAC' });
-      await importFresh(hmac.keyId, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' });
+      const material = randomBytes(32);
+      for (const extra of [{ importType: 'NEW_KEY_MATERIAL' }, { importType: 'EXISTING_KEY_MATERIAL' }, { keyMaterialDescription: 'batch 7' }, { keyMaterialId: 'a'.repeat(64) }]) {
+        expect(await kmsCode(importFresh(hmac.keyId, material, { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...extra })), JSON.stringify(extra)).toBe('Validation');
+      }
+      expect(await stateOf(hmac.keyId)).toBe('PendingImport');
+      await importFresh(hmac.keyId, material);
       expect(await stateOf(hmac.keyId)).toBe('Enabled');
-      // Beside existing material, NEW_KEY_MATERIAL stays for symmetric encryption keys (on-demand rotation).
-      expect(await kmsCode(importFresh(hmac.keyId, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' }))).toBe('Validation');
+    });
+
+    it('a KeyMaterialId must name material already associated with the key: not on a first import', async () => {
+      const k = await createExternal();
+      const material = randomBytes(32);
+      // The right ID for this key and material, but nothing is associated with the key yet.
+      const id = importedMaterialId(k.keyId, material);
+      const other = await createExternal();
+      const own = (await importFresh(other.keyId, material)).materialId;
+      expect(await kmsCode(importFresh(k.keyId, material, { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', keyMaterialId: id }))).toBe('IncorrectKeyMaterial');
+      expect(await stateOf(k.keyId)).toBe('PendingImport');
+      // Re-importing with the ID the key does have is fine.
+      await importFresh(other.keyId, material, { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', keyMaterialId: own });
+    });
+
+    it('a re-import without KeyMaterialDescription keeps the description of the last import (the API model)', async () => {
+      const k = await createExternal();
+      const material = randomBytes(32);
+      await importFresh(k.keyId, material, { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', keyMaterialDescription: 'hsm batch 7' });
+      await importFresh(k.keyId, material, { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+      const descriptionOf = async () => (await d.keys.listKeyRotations(ctx('ListKeyRotations'), k.keyId, 'ALL_KEY_MATERIAL')).page.items[0]!.description;
+      expect(await descriptionOf()).toBe('hsm batch 7');
+      await importFresh(k.keyId, material, { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', keyMaterialDescription: 'batch 8' });
+      expect(await descriptionOf()).toBe('batch 8');
+    });
+
+    it('on-demand rotations of an imported key count toward the 25 per key (RotateKeyOnDemand)', async () => {
+      const k = await createExternal();
+      await importFresh(k.keyId, randomBytes(32));
+      // 24 earlier on-demand rotations, as rows (importing and rotating 24 times costs 24 RSA wrapping keys).
+      await d.store.db.write(async (tx) => {
+        for (let i = 0; i < 24; i++) {
+          await d.store.keys.insertMaterial(tx, {
+            keyId: k.keyId,
+            materialId: randomBytes(32).toString('hex'),
+            createdAt: d.clock.nowMs(),
+            rotationType: 'ON_DEMAND',
+            materialRef: Buffer.from('sealed elsewhere'),
+            publicKey: null,
+            importState: 'IMPORTED',
+            validTo: null,
+            expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+            description: null,
+            pendingRotation: false,
+          });
+        }
+      });
+      await importFresh(k.keyId, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' });
+      await d.keys.rotateKeyOnDemand(ctx('RotateKeyOnDemand'), k.keyId);
+      await importFresh(k.keyId, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' });
+      const current = (await describeKey(k.keyId)).currentMaterialId;
+      expect(await kmsCode(d.keys.rotateKeyOnDemand(ctx('RotateKeyOnDemand'), k.keyId))).toBe('LimitExceeded');
+      expect((await describeKey(k.keyId)).currentMaterialId).toBe(current);
     });
 
     it('ImportType NEW_KEY_MATERIAL waits as PENDING_ROTATION until RotateKeyOnDemand makes it current; every material keeps decrypting', async () => {
