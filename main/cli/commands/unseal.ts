@@ -1,6 +1,6 @@
 // `kura unseal`: gives root key shares to a sealed appliance, from the arguments, from files, or one
-// per line on standard input. A wrong share, a share of another root key or too few shares are
-// refused; the appliance stays sealed. A PKCS#11-sealed appliance (`kura init --seal pkcs11`) takes
+// per line on standard input. A wrong share or a share of another root key is refused; the appliance
+// stays sealed until enough shares recombine to its root key. A PKCS#11-sealed appliance (`kura init --seal pkcs11`) takes
 // its token's PIN instead (--pin-file F or --pin-stdin); a refused PIN leaves it sealed.
 import fs from 'node:fs';
 import { adminClient } from '../locate.js';
@@ -58,8 +58,10 @@ export const unseal: CommandSpec = {
   summary: 'give root key shares (or a PKCS#11 token\'s PIN) to a sealed appliance',
   args: '[SHARE…]',
   description: `Gives root key shares to a sealed appliance. Shares come from the arguments, from --file (one share
-per file), or one per line on standard input. A wrong share, a share of another root key or too few
-shares are refused; the appliance stays sealed and forgets the shares given so far.
+per file), or one per line on standard input. Until enough shares are given the appliance stays
+sealed and says how many it has. A share that is not readable, belongs to another root key or was
+already given is refused, and the shares given before it are kept. Shares that do not recombine to the
+root key are all refused and forgotten: start again with every share.
 
 An appliance initialized with --seal pkcs11 unseals with its token's user PIN instead (--pin-file F or
 --pin-stdin): the token opens the sealed root key. A wrong PIN is refused (AccessDenied) and an absent
