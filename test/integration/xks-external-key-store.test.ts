@@ -3,8 +3,8 @@
 // peer's CA) and --xks-connect-to (the peer's loopback port), as AWS KMS with a public endpoint — holds
 // an EXTERNAL_KEY_STORE custom key store pointing at it, driven through @aws-sdk/client-kms as AWS
 // documents it: CreateCustomKeyStore (the proxy must pass a health check), ConnectCustomKeyStore,
-// CreateKey with Origin EXTERNAL_KEY_STORE and XksKeyId, Encrypt/Decrypt/GenerateDataKey. Then what goes
-// wrong: the proxy stops (KMSInvalidStateException; the store stays CONNECTED, as AWS's does), restarts
+// CreateKey with Origin EXTERNAL_KEY_STORE and XksKeyId, Encrypt/Decrypt/GenerateDataKey (but no data
+// key pair: AWS refuses a key in a custom key store for one). Then what goes wrong: the proxy stops (KMSInvalidStateException; the store stays CONNECTED, as AWS's does), restarts
 // (works again), a connection attempt while it is down (FAILED, XKS_PROXY_NOT_REACHABLE), wrong
 // settings refused at creation with AWS's exceptions, and external keys that cannot back a KMS key.
 import {
@@ -18,6 +18,8 @@ import {
   DisconnectCustomKeyStoreCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
+  GenerateDataKeyPairWithoutPlaintextCommand,
   GenerateRandomCommand,
   UpdateCustomKeyStoreCommand,
   type KMSClient,
@@ -124,6 +126,9 @@ describe('an EXTERNAL_KEY_STORE custom key store on another Kura\'s XKS proxy', 
     const back = await kms.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob, EncryptionContext: { app: 'xks-test' } }));
     expect(Buffer.from(back.Plaintext!).equals(Buffer.from(dk.Plaintext!))).toBe(true);
     expect(await errorName(kms.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob, EncryptionContext: { app: 'other' } })))).toBe('InvalidCiphertextException');
+    // AWS: a KMS key in a custom key store cannot protect a data key pair.
+    expect(await errorName(kms.send(new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: 'ECC_NIST_P256' })))).toBe('UnsupportedOperationException');
+    expect(await errorName(kms.send(new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId: keyId, KeyPairSpec: 'ECC_NIST_P256' })))).toBe('UnsupportedOperationException');
   });
 
   it('answers KMSInvalidStateException while the proxy is down, keeps the store CONNECTED as AWS does, and works again when the proxy is back', async () => {

@@ -172,6 +172,11 @@ export class AsymmetricOperations {
         const prepared = await this.usableKey(ctx, input.keyId, KeyUsage.EncryptDecrypt, withPlaintext ? 'GenerateDataKeyPair' : 'GenerateDataKeyPairWithoutPlaintext');
         const [k] = prepared.keys;
         if (k.keySpec !== SYMMETRIC_DEFAULT) throw new KmsError('InvalidKeyUsage', `${arnOf(k)} must be a symmetric encryption key to protect a data key pair.`);
+        // AWS (both operations): "You cannot use an asymmetric KMS key or a KMS key in a custom key store."
+        // That holds for HSM (AWS_CLOUDHSM) and XKS (EXTERNAL_KEY_STORE) stores alike, connected or not.
+        if (k.customKeyStoreId !== null) {
+          throw new KmsError('UnsupportedOperation', `${arnOf(k)} is in custom key store ${k.customKeyStoreId}, which cannot protect a data key pair.`);
+        }
         return prepared;
       },
       run: async ({ keys: [k] }) => {

@@ -132,6 +132,18 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(await kmsCode(d.keys.createKey(d.ctx('CreateKey'), { origin: 'AWS_CLOUDHSM' }))).toBe('Validation');
   });
 
+  it('a key in the store cannot protect a data key pair: GenerateDataKeyPair(WithoutPlaintext) is UnsupportedOperation, as in AWS', async () => {
+    const id = await create();
+    await connect(id);
+    const { keyId } = await createKey(id);
+    const pair = (withPlaintext: boolean) =>
+      d.keys.generateDataKeyPair(d.ctx(withPlaintext ? 'GenerateDataKeyPair' : 'GenerateDataKeyPairWithoutPlaintext'), { keyId, keyPairSpec: 'ECC_NIST_P256' }, withPlaintext);
+    expect(await kmsCode(pair(true))).toBe('UnsupportedOperation');
+    expect(await kmsCode(pair(false))).toBe('UnsupportedOperation');
+    // The same key still makes symmetric data keys: only the pair is refused.
+    expect((await d.keys.generateDataKey(d.ctx('GenerateDataKey'), { keyId, keySpec: 'AES_256' })).plaintext).toHaveLength(32);
+  });
+
   it('GenerateRandom with a CustomKeyStoreId takes the bytes from the HSM, only while connected', async () => {
     const id = await create();
     const random = (customKeyStoreId: string) => d.keys.generateRandom(d.ctx('GenerateRandom'), { numberOfBytes: 48, customKeyStoreId });
