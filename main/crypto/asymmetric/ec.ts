@@ -120,9 +120,14 @@ export function ecPrivateScalar(spec: KeySpec, der: Uint8Array): Buffer {
     if (error instanceof DerError) throw badPrivateKey(spec);
     throw error;
   }
-  if ((parsed.curveOid && parsed.curveOid !== curve.oid) || parsed.d.length > curve.bytes) throw badPrivateKey(spec);
+  // RFC 5915 writes the scalar at the order's length, but OpenSSL also reads it with leading zero bytes
+  // (as BigInteger-based encoders write a 33-byte P-256 scalar), so Node's check at import accepts
+  // such a key and signs RAW with it; stripping them here makes every use of the key apply that rule.
+  // The value must still be below the order: the point computation below refuses it otherwise.
+  const scalar = parsed.d.subarray(Math.max(0, Math.min(leadingZeros(parsed.d), parsed.d.length - curve.bytes)));
+  if ((parsed.curveOid && parsed.curveOid !== curve.oid) || scalar.length > curve.bytes) throw badPrivateKey(spec);
   const d = Buffer.alloc(curve.bytes);
-  parsed.d.copy(d, curve.bytes - parsed.d.length);
+  scalar.copy(d, curve.bytes - scalar.length);
   let point: Buffer;
   try {
     point = name === 'SM2' ? sm2PublicPoint(d) : Buffer.from(NOBLE_ECDSA[name].getPublicKey(d, false));
@@ -135,6 +140,11 @@ export function ecPrivateScalar(spec: KeySpec, der: Uint8Array): Buffer {
     throw badPrivateKey(spec);
   }
   return d;
+}
+
+function leadingZeros(bytes: Uint8Array): number {
+  const first = bytes.findIndex((b) => b !== 0);
+  return first === -1 ? bytes.length : first;
 }
 
 function samePoint(spec: KeySpec, encoded: Uint8Array, uncompressed: Buffer): boolean {

@@ -17,7 +17,7 @@ import {
   type SigningAlgorithm,
 } from '../../../main/crypto/asymmetric/index.js';
 import { encodeSignatureRS, parseSignatureRS } from '../../../main/crypto/asymmetric/der.js';
-import { derToPem, expectReason, flipBit, keyFor } from './fixtures.js';
+import { derToPem, expectReason, flipBit, keyFor, nistKeyParts, nistPkcs8, type NistSpec } from './fixtures.js';
 import { fileWorkspace } from './openssl.js';
 
 const ws = fileWorkspace();
@@ -296,6 +296,21 @@ describe('ECDSA', () => {
       const digest = createHash(SIGNING_ALGORITHM_INFO[algorithm].hash).update(message).digest();
       expect(verify(spec, publicKey, algorithm, digest, 'DIGEST', encodeSignatureRS(rr, ss))).toBe(false);
     }
+  });
+
+  // Node (RAW) and noble (DIGEST) load the scalar: both must read a scalar with leading zero bytes, as
+  // OpenSSL does and as ImportKeyMaterial therefore accepts, and refuse one that is longer in value.
+  it.each([
+    ['ECC_NIST_P256', 'ECDSA_SHA_256', 'sha256'],
+    ['ECC_NIST_P521', 'ECDSA_SHA_512', 'sha512'],
+  ] as [NistSpec, SigningAlgorithm, string][])('%s: a scalar written with leading zero bytes signs RAW and DIGEST alike', (spec, algorithm, hash) => {
+    const { d, point, spki } = nistKeyParts(spec);
+    const padded = nistPkcs8(spec, Buffer.concat([Buffer.alloc(2), d]), point);
+    const message = Buffer.from('leading zeros');
+    const digest = createHash(hash).update(message).digest();
+    expect(verify(spec, spki, algorithm, message, 'RAW', sign(spec, padded, algorithm, message, 'RAW'))).toBe(true);
+    expect(verify(spec, spki, algorithm, message, 'RAW', sign(spec, padded, algorithm, digest, 'DIGEST'))).toBe(true);
+    expectReason(() => sign(spec, nistPkcs8(spec, Buffer.concat([Buffer.from([1]), d]), point), algorithm, digest, 'DIGEST'), 'bad-private-key');
   });
 
   // Wycheproof ECDSA P-256/SHA-256 (ecdsa_secp256r1_sha256_test.json): every valid signature verifies and

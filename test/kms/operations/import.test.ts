@@ -1,18 +1,20 @@
 // Imported key material (BYOK) in the KMS domain, in process over a real SQLite store with a FixedClock:
 // the 24-hour life of an import token, expiry of the material at its ValidTo by the scheduler's
 // runDue(), DeleteImportedKeyMaterial (PendingDeletion keys stay PendingDeletion), re-import of the same
-// material bringing old ciphertexts back, ImportType NEW_KEY_MATERIAL with RotateKeyOnDemand, and that
-// no plaintext of imported material reaches the database files. AWS semantics from the API reference
-// (GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial, ListKeyRotations) and the
-// Developer Guide's "Importing key material". Wrapping happens here as a customer would do it:
-// RSA-OAEP and AES key wrap with padding (RFC 5649) with node:crypto (OpenSSL), not Kura's own code.
+// material bringing old ciphertexts back, ImportType NEW_KEY_MATERIAL with RotateKeyOnDemand, asymmetric
+// material that every later use of the key reads as the import did, and that no plaintext of imported
+// material reaches the database files. AWS semantics from the API reference (GetParametersForImport,
+// ImportKeyMaterial, DeleteImportedKeyMaterial, ListKeyRotations) and the Developer Guide's "Importing
+// key material". Wrapping happens here as a customer would do it: RSA-OAEP and AES key wrap with padding
+// (RFC 5649) with node:crypto (OpenSSL), not Kura's own code.
 import fs from 'node:fs';
-import { constants, createCipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, createCipheriv, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../../main/common/clock.js';
 import { importedMaterialId } from '../../../main/keystores/standard/byok.js';
 import { parseBlob } from '../../../main/kms/ciphertext.js';
 import type { CreateKeyInput, Key as KeyRecord } from '../../../main/kms/index.js';
+import { nistKeyParts, nistPkcs8 } from '../../crypto/asymmetric/fixtures.js';
 import { kmsCode, openDomain, type Domain } from '../../support/domain.js';
 import { sqliteOf } from '../../support/sqlite.js';
 
@@ -470,6 +472,25 @@ describe('imported key material (FixedClock)', () => {
       await importFresh(k.keyId, randomBytes(32));
       expect(await kmsCode(d.keys.enableKeyRotation(ctx('EnableKeyRotation'), k.keyId))).toBe('UnsupportedOperation');
       expect((await describeKey(k.keyId)).rotationEnabled).toBe(false);
+    });
+  });
+
+  describe('asymmetric material: what import accepts, every use of the key accepts', () => {
+    const importSigning = async (material: Buffer) => {
+      const k = await createExternal({ keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY' });
+      await importFresh(k.keyId, material);
+      return k.keyId;
+    };
+    const signP256 = async (keyId: string, message: Buffer, messageType: 'RAW' | 'DIGEST') =>
+      (await d.keys.sign(ctx('Sign'), { keyId, message, messageType, signingAlgorithm: 'ECDSA_SHA_256' })).signature;
+
+    it('a P-256 scalar written with a leading zero byte (33 bytes) signs RAW and DIGEST, not one of them only', async () => {
+      const { d: scalar, point, spki } = nistKeyParts('ECC_NIST_P256');
+      const keyId = await importSigning(nistPkcs8('ECC_NIST_P256', Buffer.concat([Buffer.alloc(1), scalar]), point));
+      const publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+      const message = Buffer.from('imported with a leading zero');
+      expect(verify('sha256', message, publicKey, await signP256(keyId, message, 'RAW'))).toBe(true);
+      expect(verify('sha256', message, publicKey, await signP256(keyId, createHash('sha256').update(message).digest(), 'DIGEST'))).toBe(true);
     });
   });
 
