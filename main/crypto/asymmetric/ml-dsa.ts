@@ -52,21 +52,40 @@ export function generateMlDsaKeyMaterial(spec: KeySpec, info: Readonly<KeySpecIn
   }
 }
 
-/** The SPKI of an ML-DSA private key in any of its forms, checked by mlDsaSecretKey. */
+/**
+ * The SPKI of an ML-DSA private key in any of its forms, checked by mlDsaSecretKey. An expanded key
+ * without its seed is also checked to be one key pair by a deterministic pairwise sign-verify (FIPS 140-3's
+ * pairwise consistency test): the public key is recomputed from ρ, s1 and s2, but signing takes tr as
+ * stored while verifying recomputes it as H(pk), so a key whose tr is not its own signs nothing its
+ * public key verifies, and this test always finds it. A wrong t0 spoils only some signatures, and is
+ * found only when it spoils this one.
+ */
 export function mlDsaPublicKeyOf(spec: KeySpec, info: Readonly<KeySpecInfo>, privateKey: Uint8Array): Buffer {
-  const secretKey = mlDsaSecretKey(spec, privateKey);
+  const dsa = mlDsaOf(spec);
+  const { secretKey, seeded } = readMlDsaPrivateKey(spec, privateKey);
   try {
-    return encodeSpki(encodeAlgorithmIdentifier(ML_DSA_OID[info.mlDsa!]), mlDsaOf(spec).getPublicKey(secretKey));
+    const publicKey = dsa.getPublicKey(secretKey);
+    if (!seeded && !dsa.verify(dsa.sign(PAIRWISE_MESSAGE, secretKey, { extraEntropy: false }), PAIRWISE_MESSAGE, publicKey)) {
+      throw badPrivateKey(spec);
+    }
+    return encodeSpki(encodeAlgorithmIdentifier(ML_DSA_OID[info.mlDsa!]), publicKey);
   } finally {
     secretKey.fill(0);
   }
 }
+
+const PAIRWISE_MESSAGE = Buffer.from('kura/ml-dsa-pairwise-consistency');
 
 /**
  * The FIPS 204 expanded secret key of an ML-DSA PKCS#8 key in any of RFC 9881's three forms. A `both`
  * key whose expanded half is not its seed's is refused. The caller wipes the result.
  */
 export function mlDsaSecretKey(spec: KeySpec, der: Uint8Array): Uint8Array {
+  return readMlDsaPrivateKey(spec, der).secretKey;
+}
+
+/** mlDsaSecretKey, and whether the key had its seed (the expanded key is then the seed's own). */
+function readMlDsaPrivateKey(spec: KeySpec, der: Uint8Array): { secretKey: Uint8Array; seeded: boolean } {
   const set = specInfo(spec).mlDsa;
   const dsa = mlDsaOf(spec);
   const info = pkcs8(spec, der, ML_DSA_OID[set!]);
@@ -89,13 +108,13 @@ export function mlDsaSecretKey(spec: KeySpec, der: Uint8Array): Uint8Array {
   }
   if (seed && seed.length !== ML_DSA_SEED_BYTES) throw badPrivateKey(spec);
   if (expanded && expanded.length !== dsa.lengths.secretKey) throw badPrivateKey(spec);
-  if (!seed) return Uint8Array.from(expanded!);
+  if (!seed) return { secretKey: Uint8Array.from(expanded!), seeded: false };
   const { secretKey } = dsa.keygen(seed);
   if (expanded && !timingSafeEqual(secretKey, expanded)) {
     secretKey.fill(0);
     throw badPrivateKey(spec);
   }
-  return secretKey;
+  return { secretKey, seeded: true };
 }
 
 /** The raw FIPS 204 public key of an ML-DSA SPKI. */

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import {
@@ -9,7 +9,7 @@ import {
   type KeySpec,
 } from '../../../main/crypto/asymmetric/index.js';
 import { encodeOctetString, encodePkcs8, encodeSequence, encodeTlv, parsePkcs8, parseSpki } from '../../../main/crypto/asymmetric/der.js';
-import { expectReason, keyFor } from './fixtures.js';
+import { expectReason, keyFor, nistKeyParts, nistPkcs8 } from './fixtures.js';
 import { fileWorkspace } from './openssl.js';
 
 const ws = fileWorkspace();
@@ -148,6 +148,36 @@ describe('publicKeyOf refuses key material that is not the spec’s', () => {
       const grafted = Buffer.concat([a.subarray(0, a.length - 65), b.subarray(b.length - 65)]);
       expectReason(() => publicKeyOf(spec, grafted), 'bad-private-key');
     }
+    // P-256/384/521 go through Node, which exports the embedded point without comparing it to d·G.
+    for (const spec of ['ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521'] as const) {
+      const a = nistKeyParts(spec);
+      const b = nistKeyParts(spec);
+      expect(publicKeyOf(spec, nistPkcs8(spec, a.d, a.point)).equals(a.spki)).toBe(true);
+      expectReason(() => publicKeyOf(spec, nistPkcs8(spec, a.d, b.point)), 'bad-private-key');
+    }
+  });
+
+  it('an RSA key whose numbers are not one key pair: another modulus, CRT values of another key, more than two primes', async () => {
+    const jwkOf = async (slot: number) => createPrivateKey({ key: (await keyFor('RSA_2048', slot)).privateKey, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
+    const a = await jwkOf(0);
+    const b = await jwkOf(1);
+    const pkcs8Of = (jwk: JsonWebKey) => createPrivateKey({ key: jwk, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
+    expect(publicKeyOf('RSA_2048', pkcs8Of(a)).equals((await keyFor('RSA_2048')).publicKey)).toBe(true);
+    expectReason(() => publicKeyOf('RSA_2048', pkcs8Of({ ...a, n: b.n })), 'bad-private-key');
+    expectReason(() => publicKeyOf('RSA_2048', pkcs8Of({ ...a, d: b.d })), 'bad-private-key');
+    expectReason(() => publicKeyOf('RSA_2048', pkcs8Of({ ...a, dp: b.dp })), 'bad-private-key');
+    expectReason(() => publicKeyOf('RSA_2048', pkcs8Of({ ...a, qi: b.qi })), 'bad-private-key');
+    const threePrimes = createPrivateKey(ws.must(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-pkeyopt', 'rsa_keygen_primes:3']));
+    expectReason(() => publicKeyOf('RSA_2048', threePrimes.export({ format: 'der', type: 'pkcs8' })), 'bad-private-key');
+  });
+
+  it('an ML-DSA expanded key whose tr is not H(pk)', () => {
+    const { secretKey } = ml_dsa44.keygen(Buffer.alloc(32, 7));
+    const algorithmId = encodeSequence(Buffer.from('0609608648016503040311', 'hex'));
+    expect(publicKeyOf('ML_DSA_44', encodePkcs8(algorithmId, encodeOctetString(secretKey))).length).toBeGreaterThan(0);
+    const wrongTr = Buffer.from(secretKey);
+    wrongTr[70]! ^= 1; // FIPS 204 skEncode: ρ (32) ‖ K (32) ‖ tr (64) ‖ …
+    expectReason(() => publicKeyOf('ML_DSA_44', encodePkcs8(algorithmId, encodeOctetString(wrongTr))), 'bad-private-key');
   });
 
   it('a key spec this module does not handle', () => {

@@ -8,7 +8,7 @@
 // key material". Wrapping happens here as a customer would do it: RSA-OAEP and AES key wrap with padding
 // (RFC 5649) with node:crypto (OpenSSL), not Kura's own code.
 import fs from 'node:fs';
-import { constants, createCipheriv, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, verify } from 'node:crypto';
+import { constants, createCipheriv, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, verify, type JsonWebKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../../main/common/clock.js';
 import { importedMaterialId } from '../../../main/keystores/standard/byok.js';
@@ -491,6 +491,20 @@ describe('imported key material (FixedClock)', () => {
       const message = Buffer.from('imported with a leading zero');
       expect(verify('sha256', message, publicKey, await signP256(keyId, message, 'RAW'))).toBe(true);
       expect(verify('sha256', message, publicKey, await signP256(keyId, createHash('sha256').update(message).digest(), 'DIGEST'))).toBe(true);
+    });
+
+    it('refuses material whose private and public halves are two keys (ValidationException, as for other bad material); the key stays PendingImport', async () => {
+      const a = nistKeyParts('ECC_NIST_P256');
+      const b = nistKeyParts('ECC_NIST_P256');
+      const ec = await createExternal({ keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY' });
+      expect(await kmsCode(importFresh(ec.keyId, nistPkcs8('ECC_NIST_P256', a.d, b.point)))).toBe('Validation');
+      expect(await stateOf(ec.keyId)).toBe('PendingImport');
+
+      const rsaJwk = (): JsonWebKey => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+      const grafted = createPrivateKey({ key: { ...rsaJwk(), n: rsaJwk().n }, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
+      const rsa = await createExternal({ keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY' });
+      expect(await kmsCode(importFresh(rsa.keyId, grafted, undefined, 'RSA_AES_KEY_WRAP_SHA_256'))).toBe('Validation');
+      expect(await stateOf(rsa.keyId)).toBe('PendingImport');
     });
   });
 
