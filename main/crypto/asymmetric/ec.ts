@@ -91,15 +91,15 @@ function ecKeyMaterial(spec: KeySpec, d: Uint8Array, publicPoint: Uint8Array): K
   }
 }
 
-/** The SPKI of a secp256k1 or SM2 private key, checked by ecPrivateScalar. */
-export function nobleEcPublicKeyOf(spec: KeySpec, family: 'ecc-secg' | 'sm2', privateKey: Uint8Array): Buffer {
-  const d = ecPrivateScalar(spec, privateKey);
-  try {
-    const point = family === 'sm2' ? sm2PublicPoint(d) : Buffer.from(secp256k1.getPublicKey(d, false));
-    return encodeSpki(encodeAlgorithmIdentifier(OID.ecPublicKey, ecCurveOf(spec).curve.oid), point);
-  } finally {
-    d.fill(0);
-  }
+/**
+ * The SPKI of a private key of any Weierstrass spec, checked by ecPrivateScalar: its scalar's own point,
+ * uncompressed, whichever form the PKCS#8 embedded it in (RFC 5915 allows a compressed one, which
+ * Node would hand back as it is), so that imported keys publish what generated keys do.
+ */
+export function ecPublicKeyOf(spec: KeySpec, privateKey: Uint8Array): Buffer {
+  const { d, point } = ecPrivateKeyParts(spec, privateKey);
+  d.fill(0);
+  return encodeSpki(encodeAlgorithmIdentifier(OID.ecPublicKey, ecCurveOf(spec).curve.oid), point);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -110,6 +110,11 @@ export function nobleEcPublicKeyOf(spec: KeySpec, family: 'ecc-secg' | 'sm2', pr
  * checked against the curve (and against the embedded public point, when there is one). The caller wipes it.
  */
 export function ecPrivateScalar(spec: KeySpec, der: Uint8Array): Buffer {
+  return ecPrivateKeyParts(spec, der).d;
+}
+
+/** ecPrivateScalar, and the scalar's public point (uncompressed). */
+function ecPrivateKeyParts(spec: KeySpec, der: Uint8Array): { d: Buffer; point: Buffer } {
   const { name, curve } = ecCurveOf(spec);
   const info = pkcs8(spec, der, OID.ecPublicKey);
   if (curveOidOf(info) !== curve.oid) throw badPrivateKey(spec);
@@ -139,7 +144,7 @@ export function ecPrivateScalar(spec: KeySpec, der: Uint8Array): Buffer {
     d.fill(0);
     throw badPrivateKey(spec);
   }
-  return d;
+  return { d, point };
 }
 
 function leadingZeros(bytes: Uint8Array): number {

@@ -12,12 +12,12 @@
 // keys. secp256k1 (absent from BoringSSL), SM2 and ML-DSA go through @noble/curves, Kura's SM2 and
 // @noble/post-quantum everywhere, so Node and Electron behave the same.
 import { randomBytes } from 'node:crypto';
-import { generateNistKeyMaterial, generateNistKeyMaterialAsync, generateNobleEcKeyMaterial, nobleEcPublicKeyOf } from './ec.js';
+import { ecPublicKeyOf, generateNistKeyMaterial, generateNistKeyMaterialAsync, generateNobleEcKeyMaterial } from './ec.js';
 import { generateEd25519KeyMaterial } from './ed25519.js';
 import { AsymmetricInputError } from './errors.js';
 import { badPrivateKey, specInfo, type KeyMaterial } from './key-common.js';
 import { generateMlDsaKeyMaterial, mlDsaPublicKeyOf } from './ml-dsa.js';
-import { nodePublicKeyOf } from './node-keys.js';
+import { nodePrivateKey, nodePublicKeyOf } from './node-keys.js';
 import { generateRsaKeyMaterial, generateRsaKeyMaterialAsync } from './rsa.js';
 import type { KeySpec } from './specs.js';
 
@@ -67,12 +67,14 @@ export function publicKeyOf(spec: KeySpec, privateKey: Uint8Array): Buffer {
   const info = specInfo(spec);
   switch (info.family) {
     case 'rsa':
-    case 'ecc-nist':
     case 'ed25519':
       return nodePublicKeyOf(spec, privateKey);
+    case 'ecc-nist':
+      nodePrivateKey(spec, privateKey); // Node signs with it (RAW): it must load there as well
+      return ecPublicKeyOf(spec, privateKey);
     case 'ecc-secg':
     case 'sm2':
-      return nobleEcPublicKeyOf(spec, info.family, privateKey);
+      return ecPublicKeyOf(spec, privateKey);
     case 'ml-dsa':
       return mlDsaPublicKeyOf(spec, info, privateKey);
     case 'hmac':

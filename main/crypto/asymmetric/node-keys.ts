@@ -4,7 +4,7 @@
 // modulus length, curve), so a key of the wrong size or curve is refused, whatever OpenSSL accepts.
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { OID } from './der.js';
-import { ecCurveOf, ecPrivateScalar, ecPublicPoint } from './ec.js';
+import { ecCurveOf, ecPublicPoint } from './ec.js';
 import { ed25519RawPublicKey } from './ed25519.js';
 import { AsymmetricInputError } from './errors.js';
 import { badPrivateKey, badPublicKey, curveOidOf, pkcs8, specInfo } from './key-common.js';
@@ -12,16 +12,14 @@ import { checkRsaKeyPair, checkRsaSpki } from './rsa.js';
 import type { KeySpec, KeySpecInfo } from './specs.js';
 
 /**
- * The SPKI of an RSA, P-256/384/521 or Ed25519 private key, checked by nodePrivateKey and, since Node
- * exports the public half it was given without comparing it to the private one, checked to be one key
- * pair: RSA's numbers, and an EC key's embedded point against its scalar's (Ed25519 has no public half
- * in its private key to disagree).
+ * The SPKI of an RSA or Ed25519 private key, checked by nodePrivateKey and, since Node exports the
+ * public half it was given without comparing it to the private one, checked to be one key pair: RSA's
+ * numbers (Ed25519 has no public half in its private key to disagree). P-256/384/521 keys take theirs
+ * from ec.ts, which derives it from the scalar.
  */
 export function nodePublicKeyOf(spec: KeySpec, privateKey: Uint8Array): Buffer {
   const key = nodePrivateKey(spec, privateKey);
-  const { family } = specInfo(spec);
-  if (family === 'rsa') checkRsaKeyPair(spec, privateKey);
-  if (family === 'ecc-nist') ecPrivateScalar(spec, privateKey).fill(0);
+  if (specInfo(spec).family === 'rsa') checkRsaKeyPair(spec, privateKey);
   return createPublicKey(key).export({ type: 'spki', format: 'der' });
 }
 

@@ -104,6 +104,15 @@ describe('generateKeyMaterial', () => {
     ws.must(['asn1parse', '-inform', 'DER', '-in', ws.file(`${spec}.key.der`, privateKey)]);
   });
 
+  it.each(['ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521'] as const)(
+    '%s: a private key that embeds its point compressed has the uncompressed SPKI, as generated keys do',
+    (spec) => {
+      const { d, point, compressedPoint, spki } = nistKeyParts(spec);
+      expect(publicKeyOf(spec, nistPkcs8(spec, d, compressedPoint)).equals(spki)).toBe(true);
+      expect(parseSpki(spki).publicKey.equals(point)).toBe(true);
+    },
+  );
+
   it('ML-DSA: reads the expandedKey and both forms, and refuses a both form whose halves disagree', async () => {
     const { privateKey, publicKey } = await keyFor('ML_DSA_44');
     const seed = privateKey.subarray(22);

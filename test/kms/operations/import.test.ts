@@ -493,6 +493,14 @@ describe('imported key material (FixedClock)', () => {
       expect(verify('sha256', message, publicKey, await signP256(keyId, createHash('sha256').update(message).digest(), 'DIGEST'))).toBe(true);
     });
 
+    it('GetPublicKey of a P-256 key imported with its point compressed is the uncompressed SPKI, as for generated keys', async () => {
+      const { d: scalar, compressedPoint, spki } = nistKeyParts('ECC_NIST_P256');
+      const keyId = await importSigning(nistPkcs8('ECC_NIST_P256', scalar, compressedPoint));
+      const { publicKey } = await d.keys.getPublicKey(ctx('GetPublicKey'), keyId);
+      expect(publicKey.length).toBe(91);
+      expect(publicKey.equals(spki)).toBe(true);
+    });
+
     it('refuses material whose private and public halves are two keys (ValidationException, as for other bad material); the key stays PendingImport', async () => {
       const a = nistKeyParts('ECC_NIST_P256');
       const b = nistKeyParts('ECC_NIST_P256');
