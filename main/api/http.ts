@@ -10,6 +10,8 @@ export interface RawRequest {
   query: string;
   /** As node:http gives them (lower-case names). */
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Every value of every header, as node:http's headersDistinct (for the SigV4 canonical request). */
+  headerLists?: Readonly<Record<string, string[] | undefined>>;
   body: Buffer;
   /** The peer's address, for the audit of refused requests. */
   remoteAddress?: string;

@@ -309,7 +309,7 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
       // 503 either way, in the route's error shape (AWS KMS retries an XKS proxy's 503).
       return routeOf(target.path) === 'xks' ? xksErrorResponse('DependencyTimeoutException', 'Kura is stopping.') : kmsErrorResponse(503, 'ServiceUnavailableException', 'Kura is stopping.');
     }
-    const raw: RawRequest = { method, path: target.path, query: target.query, headers: req.headers, body, remoteAddress: req.socket.remoteAddress ?? 'unknown' };
+    const raw: RawRequest = { method, path: target.path, query: target.query, headers: req.headers, headerLists: req.headersDistinct, body, remoteAddress: req.socket.remoteAddress ?? 'unknown' };
     switch (routeOf(target.path)) {
       case 'admin':
         return browserGuard(raw, opts.host, { checkOrigin: true }) ?? opts.routes.admin(raw);

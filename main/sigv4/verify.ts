@@ -27,6 +27,12 @@ export interface SigV4Request {
   query: string;
   /** As node:http gives them (lower-case names). */
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /**
+   * Every value of every header, in order (node:http's headersDistinct), where the transport has them:
+   * a header sent on several lines is signed as its values joined with ',' (SigV4), which node:http's
+   * own join (', ', or only the first value for some names) does not give.
+   */
+  headerLists?: Readonly<Record<string, string[] | undefined>>;
   body: Buffer;
 }
 
@@ -86,6 +92,12 @@ const headerValue = (headers: SigV4Request['headers'], name: string): string | u
   const v = headers[name];
   if (Array.isArray(v)) return v.join(',');
   return typeof v === 'string' ? v : undefined;
+};
+
+/** A signed header's value for the canonical request: its lines' values, each trimmed, joined with ','. */
+const signedValue = (req: SigV4Request, name: string): string => {
+  const lines = req.headerLists && Object.hasOwn(req.headerLists, name) ? req.headerLists[name] : undefined;
+  return lines ? lines.map((v) => v.trim()).join(',') : (headerValue(req.headers, name) ?? '');
 };
 
 // ---- Authorization header --------------------------------------------------------------------------
@@ -155,7 +167,12 @@ function parseAuthorizationSyntax(req: SigV4Request): RawAuthorization {
   };
 }
 
-/** SignedHeaders must cover host and the date header, and name only headers the request has. */
+/**
+ * SignedHeaders must cover host, the date header and every x-amz-* header the request has (AWS's
+ * signing guide: "any x-amz-* headers that you plan to include in your request"), and name only headers
+ * the request has. An unsigned X-Amz-Target would let anyone who saw a signed request replay its body
+ * as another operation.
+ */
 function checkSignedHeaders(req: SigV4Request, auth: RawAuthorization): void {
   if (!auth.signedHeaders.includes('host')) {
     throw invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
@@ -168,6 +185,10 @@ function checkSignedHeaders(req: SigV4Request, auth: RawAuthorization): void {
     if (name === '' || headerValue(req.headers, name) === undefined) {
       throw incomplete(`Header '${echo(name)}' is named in SignedHeaders but is not in the request. Authorization=${ALGORITHM}`);
     }
+  }
+  const unsigned = Object.keys(req.headers).find((name) => name.startsWith('x-amz-') && !auth.signedHeaders.includes(name) && headerValue(req.headers, name) !== undefined);
+  if (unsigned !== undefined) {
+    throw invalid(`Header '${echo(unsigned)}' is in the request but not in SignedHeaders; every x-amz-* header must be signed.`);
   }
 }
 
@@ -275,7 +296,7 @@ export async function verifySigV4(req: SigV4Request, opts: SigV4Options): Promis
     path: req.path,
     query: req.query,
     signedHeaders: auth.signedHeaders,
-    headerValue: (name) => headerValue(req.headers, name) ?? '',
+    headerValue: (name) => signedValue(req, name),
     payloadHash,
   });
   const expected = Buffer.from(requestSignature({ secret, date: scope.date, region: scope.region, service: scope.service, amzDate, canonicalRequest: canonical }), 'utf8');
