@@ -53,9 +53,11 @@ const summary = (c: CredentialRecord): CredentialSummary => ({
 
 export class CredentialService {
   private cache = new Map<string, { secret: string; identity: Identity }>();
+  /** Moves on every delete and seal, so that a lookup that began before one does not cache its stale read. */
+  private generation = 0;
 
   constructor(private readonly deps: { store: Store; root: RootKeyHolder; clock: Clock; audit: AuditLog }) {
-    deps.root.onSeal(() => this.cache.clear());
+    deps.root.onSeal(() => this.forget());
   }
 
   /** `approvalRequestId`: the approval request that runs it, which its audit entry names. */
@@ -92,7 +94,7 @@ export class CredentialService {
       if (ok) await this.deps.audit.appendIn(tx, { principal: actor, source: 'admin', operation: 'DeleteCredential', outcome: 'ok', details: { accessKeyId, ...(approvalRequestId ? { approvalRequestId } : {}) } });
       return ok;
     });
-    this.cache.delete(accessKeyId);
+    this.forget(accessKeyId);
     if (!removed) throw kmsErrors.notFound(`There is no credential with access key ID ${accessKeyId}.`);
   }
 
@@ -103,13 +105,22 @@ export class CredentialService {
     const hit = this.cache.get(accessKeyId);
     if (hit) return hit;
     if (!ACCESS_KEY_RE.test(accessKeyId)) return undefined;
+    const generation = this.generation;
     const rec = await this.deps.store.credentials.find(accessKeyId);
     if (!rec) return undefined;
     const raw = this.deps.root.credentialSealer().open(rec.secretSealed, encodeAad(AAD_PURPOSE, accessKeyId));
     const entry = { secret: raw.toString('utf8'), identity: { accessKeyId, accountId: rec.accountId, principalArn: rec.principalArn } };
     raw.fill(0);
-    this.cache.set(accessKeyId, entry);
+    // A delete (or a seal) while the row was being read: what was read is already gone, and stays out.
+    if (generation === this.generation) this.cache.set(accessKeyId, entry);
     return entry;
+  }
+
+  /** Drops one cached credential (or all), and makes every lookup still reading the store not cache what it read. */
+  private forget(accessKeyId?: string): void {
+    this.generation++;
+    if (accessKeyId === undefined) this.cache.clear();
+    else this.cache.delete(accessKeyId);
   }
 
   /** Dev mode: the first credential described as the dev credential, with its secret; created if missing. */

@@ -63,6 +63,29 @@ describe('CredentialService', () => {
     expect(ops).toEqual(['CreateCredential', 'DeleteCredential']);
   });
 
+  it('a lookup that was reading the store when its credential was deleted does not bring the credential back', async () => {
+    const c = await d.credentials.create({ accountId: '111122223333' });
+    const rows = d.store.credentials as { find: typeof d.store.credentials.find };
+    const find = rows.find.bind(rows);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    rows.find = async (id) => {
+      const rec = await find(id);
+      await held;
+      return rec;
+    };
+    try {
+      // A call arrives just before the operator deletes its credential; the delete commits first.
+      const inFlight = d.credentials.lookup(c.accessKeyId);
+      await d.credentials.delete(c.accessKeyId);
+      release();
+      await inFlight;
+    } finally {
+      rows.find = find;
+    }
+    expect(await d.credentials.lookup(c.accessKeyId)).toBeUndefined();
+  });
+
   it('makes the dev credential once and returns the same one, with its secret, afterwards', async () => {
     const first = await d.credentials.ensureDevCredential('111122223333');
     const again = await d.credentials.ensureDevCredential('111122223333');
