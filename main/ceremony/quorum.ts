@@ -82,6 +82,10 @@ export const DEFAULT_EXPIRY_MS = 30 * 60_000;
 export const ADMIN = 'kura:admin';
 const OPERATOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+export const OPERATOR_NAME_RULE = 'An operator name is 1 to 64 characters: letters, digits, ".", "_" and "-", starting with a letter or digit.';
+/** The CLI checks names too, so that `kura init` refuses a bad one before it asks for anything. */
+export const isOperatorName = (name: string): boolean => OPERATOR_NAME.test(name);
+
 export type { ApprovalRecord, ApprovalRequestRecord, OperatorRecord, QuorumPolicyRecord } from '../store/index.js';
 
 /** What an approved request runs: a KMS call as it was asked, or an operator command (main/console). */
@@ -151,6 +155,14 @@ function canonicalizable(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonicalizable);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canonicalizable(x)]));
   return v;
+}
+
+/** An enrolment as its request carries it: a valid name, and the key re-encoded as the PEM of its SPKI. */
+function operatorAddition(name: string, publicKeyPem: string): KuraParameters {
+  if (!isOperatorName(name)) throw kmsErrors.validation(OPERATOR_NAME_RULE);
+  const key = parseOperatorPublicKey(publicKeyPem);
+  const pem = `-----BEGIN PUBLIC KEY-----\n${key.spki.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
+  return { action: 'kura:OperatorAdd', name, publicKey: pem };
 }
 
 const isCallContext = (c: ApprovalRequest['caller']): c is CallContext => 'principal' in c;
@@ -310,10 +322,20 @@ export class Quorum implements ApprovalGate {
   }
 
   addOperator(by: OperatorActor, name: string, publicKeyPem: string): Promise<Outcome<OperatorRecord>> {
-    if (!OPERATOR_NAME.test(name)) throw kmsErrors.validation('An operator name is 1 to 64 characters: letters, digits, ".", "_" and "-", starting with a letter or digit.');
-    const key = parseOperatorPublicKey(publicKeyPem);
-    const pem = `-----BEGIN PUBLIC KEY-----\n${key.spki.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
-    return this.change(by, { action: 'kura:OperatorAdd', name, publicKey: pem }, async () => this.showOperator(name));
+    return this.change(by, operatorAddition(name, publicKeyPem), async () => this.showOperator(name));
+  }
+
+  /**
+   * Everything enrolling these first custodians could refuse, checked before init makes the root key:
+   * a refusal after it would leave a root key whose shares are never handed out. Each name and key as
+   * addOperator checks them, none enrolled already, and no `operators` policy yet (or the enrolment
+   * would become approval requests rather than take effect).
+   */
+  async checkInitialCustodians(operators: readonly { name: string; publicKey: string }[]): Promise<void> {
+    for (const o of operators) await this.checkKura(operatorAddition(o.name, o.publicKey));
+    if (!this.deps.dev && (await this.repo.findPolicy('operators'))) {
+      throw kmsErrors.invalidState('Operator changes here need the quorum of the operators policy already: enroll custodians with kura operators add, not at init.');
+    }
   }
 
   removeOperator(by: OperatorActor, name: string): Promise<Outcome<string>> {

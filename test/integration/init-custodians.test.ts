@@ -1,8 +1,8 @@
 // The first custodians are enrolled at `kura init` (issue 13): `--operators NAME=PUBLIC_KEY.pem,…
 // --quorum M` on a production appliance enrolls them (fingerprints printed) and sets every action class
 // to M of them, the operators class last; from then on adding an operator or changing a policy is an
-// approval request, not a change. A bad key refuses the whole init, which leaves the appliance
-// uninitialized.
+// approval request, not a change. A bad key or name refuses the whole init, which leaves the appliance
+// uninitialized (the CLI refuses a bad name itself).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,6 +37,13 @@ describe('kura init --operators … --quorum M', () => {
     const bad = await kura(['init', '--shares', '1', '--threshold', '1', '--operators', `alice=${alice},mallory=${path.join(home, 'garbage.pub')}`, '--quorum', '1']);
     expect(bad.code).not.toBe(0);
     expect((await kura(['init', '--shares', '1', '--threshold', '1', '--operators', `alice=${alice}`, '--quorum', '2'])).code).not.toBe(0);
+    expect(JSON.parse((await kura(['status', '--json'])).stdout)).toMatchObject({ state: 'uninitialized' });
+  });
+
+  it('refuses a name that is no operator name itself, before it asks the appliance', async () => {
+    const bad = await kura(['init', '--shares', '1', '--threshold', '1', '--operators', `alice smith=${key('alice', 'ed25519')}`, '--quorum', '1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"alice smith" is not an operator name');
     expect(JSON.parse((await kura(['status', '--json'])).stdout)).toMatchObject({ state: 'uninitialized' });
   });
 

@@ -62,11 +62,11 @@ export type AdminCall = ReturnType<typeof adminCaller>;
  */
 export async function openQuorumAdmin(
   token: string,
-  opts: Pick<DomainOptions, 'hsmConnector'> & { /** The quorum gates the domain's KMS calls too (as in app.ts). */ gateKms?: boolean } = {},
+  opts: Pick<DomainOptions, 'hsmConnector' | 'unseal'> & { /** The quorum gates the domain's KMS calls too (as in app.ts). */ gateKms?: boolean } = {},
 ): Promise<{ d: Domain; deps: AdminDeps; quorum: Quorum }> {
   // The domain is opened before the Quorum (which needs its store): the gate forwards to it once made.
   const late: { gate?: Quorum } = {};
-  const d = await openDomain({ ...(opts.hsmConnector ? { hsmConnector: opts.hsmConnector } : {}), ...(opts.gateKms ? { gate: { admit: (r) => late.gate!.admit(r) } } : {}) });
+  const d = await openDomain({ ...(opts.hsmConnector ? { hsmConnector: opts.hsmConnector } : {}), ...(opts.unseal ? { unseal: opts.unseal } : {}), ...(opts.gateKms ? { gate: { admit: (r) => late.gate!.admit(r) } } : {}) });
   const log = createLogger('error', () => undefined);
   const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log, secrets: approvalSecretSealer(d.root) });
   late.gate = quorum;

@@ -204,11 +204,12 @@ function commandOf(req: RawRequest, path: string): { command: CommandName; input
 const statusOf = (out: unknown): number => (out !== null && typeof out === 'object' && (out as { applied?: unknown }).applied === false ? 202 : 200);
 
 /**
- * `operators` ([{name, publicKey}]) and `quorum` (M) of an init request: checked now, enrolled by
- * enroll() — every operator, then every action class set to M of all of them (the operators class
- * last: from then on operator and policy changes need that quorum). Undefined when init names none.
+ * `operators` ([{name, publicKey}]) and `quorum` (M) of an init request: checked now — all that enroll()
+ * could refuse, since a refusal once the root key is made would lose its shares — and enrolled by
+ * enroll(): every operator, then every action class set to M of all of them (the operators class last:
+ * from then on operator and policy changes need that quorum). Undefined when init names none.
  */
-function initialCustodians(quorum: Quorum, body: Record<string, unknown>): { enroll(): Promise<{ operators: { name: string; fingerprint: string }[]; threshold: number }> } | undefined {
+async function initialCustodians(quorum: Quorum, body: Record<string, unknown>): Promise<{ enroll(): Promise<{ operators: { name: string; fingerprint: string }[]; threshold: number }> } | undefined> {
   const { operators, quorum: threshold } = body;
   if (operators === undefined && threshold === undefined) return undefined;
   if (!Array.isArray(operators) || operators.length === 0 || typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 1 || threshold > operators.length) {
@@ -222,6 +223,7 @@ function initialCustodians(quorum: Quorum, body: Record<string, unknown>): { enr
   if (new Set(list.map((o) => o.name)).size !== list.length || new Set(list.map((o) => o.fingerprint)).size !== list.length) {
     throw new KmsError('Validation', 'Each operator needs a name and a public key of their own.');
   }
+  await quorum.checkInitialCustodians(list);
   return {
     async enroll() {
       const by = { operator: 'kura:init' };
@@ -243,8 +245,10 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     if (route === 'POST /init') {
       const body = parseBody(req);
       // The first custodians and their quorum, checked before anything is made (so a bad key leaves the
-      // appliance uninitialized) and enrolled once the root key is.
-      const custodians = deps.quorum ? initialCustodians(deps.quorum, body) : undefined;
+      // appliance uninitialized) and enrolled once the root key is. Not on an initialized appliance: this
+      // needs no token, and checking them would tell the caller which operators are enrolled.
+      if ((await deps.root.status()).state !== 'uninitialized') throw new KmsError('InvalidState', 'Kura is already initialized.');
+      const custodians = deps.quorum ? await initialCustodians(deps.quorum, body) : undefined;
       if (body.mode === 'pkcs11') {
         requireToken(deps, req);
         const str = (v: unknown) => (typeof v === 'string' ? v : undefined);

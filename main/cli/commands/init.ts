@@ -4,6 +4,7 @@
 // Either way the appliance is left sealed: `kura unseal` follows.
 import fs from 'node:fs';
 import path from 'node:path';
+import { isOperatorName, OPERATOR_NAME_RULE } from '../../ceremony/quorum.js';
 import { adminClient } from '../locate.js';
 import { CLIENT_OPTIONS, intOption, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
 import { libraryParameters, PIN_OPTIONS, readPin } from '../pin.js';
@@ -25,6 +26,7 @@ function custodiansOf(inv: Invocation): { operators?: { name: string; publicKey:
   const operators = list.split(',').map((item) => {
     const m = /^([^=]+)=(.+)$/.exec(item.trim());
     if (!m) throw new UsageError(`--operators takes NAME=FILE.pem pairs separated by commas, not "${item}"`);
+    if (!isOperatorName(m[1]!)) throw new UsageError(`--operators: "${m[1]}" is not an operator name. ${OPERATOR_NAME_RULE}`);
     let publicKey: string;
     try {
       publicKey = fs.readFileSync(m[2]!, 'utf8');

@@ -1,0 +1,66 @@
+// POST /admin/v1/init with the first custodians: whatever enrolling them would refuse (a name the
+// operator-name rule refuses, a name or key enrolled already, an `operators` policy in place) is refused
+// before the root key is made, for Shamir and PKCS#11 alike. Refused after it, the Shamir shares would
+// never be handed out and the appliance would stay sealed for good.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AdminDeps } from '../../../main/api/admin/routes.js';
+import type { Quorum } from '../../../main/ceremony/quorum.js';
+import type { Domain } from '../../support/domain.js';
+import { adminCaller, custodian, openQuorumAdmin, type AdminCall } from '../../support/custodians.js';
+
+const TOKEN = 'init-token';
+const alice = custodian('ed25519');
+const bob = custodian('p256');
+
+describe('POST /admin/v1/init with custodians', () => {
+  let d: Domain;
+  let deps: AdminDeps;
+  let quorum: Quorum;
+  let call: AdminCall;
+  beforeEach(async () => {
+    ({ d, deps, quorum } = await openQuorumAdmin(TOKEN, { unseal: 'none' }));
+    call = adminCaller(() => deps, TOKEN);
+  });
+  afterEach(() => d?.close());
+
+  const shamir = (operators: { name: string; publicKey: string }[]) => call('POST', '/init', { threshold: 1, shares: 1, operators, quorum: 1 });
+  const expectUninitialized = async () => expect((await d.root.status()).state).toBe('uninitialized');
+
+  it('refuses a name the operator-name rule refuses before the root key is made', async () => {
+    const res = await shamir([{ name: 'alice smith', publicKey: alice.publicPem }]);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/operator name/);
+    await expectUninitialized();
+    expect(await quorum.listOperators()).toEqual([]);
+  });
+
+  it('refuses it for a PKCS#11 init too, before any module is loaded', async () => {
+    const res = await call('POST', '/init', { mode: 'pkcs11', modulePath: '/nonexistent/module.so', tokenLabel: 't', pin: '1234', operators: [{ name: '-alice', publicKey: alice.publicPem }], quorum: 1 });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/operator name/);
+    await expectUninitialized();
+  });
+
+  it('refuses a name or a key enrolled already', async () => {
+    await quorum.addOperator({ operator: 'kura:admin' }, 'alice', alice.publicPem);
+    expect((await shamir([{ name: 'alice', publicKey: bob.publicPem }])).status).toBe(409);
+    expect((await shamir([{ name: 'bob', publicKey: alice.publicPem }])).status).toBe(409);
+    await expectUninitialized();
+  });
+
+  it('refuses custodians once an operators policy would make their enrolment approval requests', async () => {
+    await quorum.addOperator({ operator: 'kura:admin' }, 'alice', alice.publicPem);
+    await quorum.setPolicy({ operator: 'kura:admin' }, 'operators', 1, ['alice']);
+    const res = await shamir([{ name: 'bob', publicKey: bob.publicPem }]);
+    expect(res.status).toBe(409);
+    expect(res.body.message).toMatch(/kura operators add/);
+    await expectUninitialized();
+  });
+
+  it('enrolls valid custodians and hands out the shares', async () => {
+    const res = await shamir([{ name: 'alice', publicKey: alice.publicPem }, { name: 'bob', publicKey: bob.publicPem }]);
+    expect(res.status).toBe(200);
+    expect(res.body.shares).toHaveLength(1);
+    expect((await quorum.listOperators()).map((o) => o.name)).toEqual(['alice', 'bob']);
+  });
+});
