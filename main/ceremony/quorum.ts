@@ -34,7 +34,7 @@ import type { Clock } from '../common/clock.js';
 import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { ApprovalPendingError, type ApprovalGate, type ApprovalRequest, type CallContext, type SensitiveValue } from '../kms/index.js';
-import type { ApprovalRecord, ApprovalRequestRecord, OperatorRecord, QuorumPolicyRecord, Store } from '../store/index.js';
+import type { ApprovalRecord, ApprovalRequestRecord, OperatorRecord, QuorumPolicyRecord, Store, Tx } from '../store/index.js';
 import { canonicalJson, parametersDigest } from './canonical.js';
 import { operatorKeyFromSpki, parseOperatorPublicKey, verifyApprovalSignature } from './operator-keys.js';
 import { approvalStatement } from './statement.js';
@@ -311,8 +311,8 @@ export class Quorum implements ApprovalGate {
     return this.repo.listOperators();
   }
 
-  async showOperator(name: string): Promise<OperatorRecord> {
-    const o = await this.repo.findOperator(name);
+  async showOperator(name: string, tx?: Tx): Promise<OperatorRecord> {
+    const o = await this.repo.findOperator(name, tx);
     if (!o) throw kmsErrors.notFound(`No operator is named ${name} (kura operators list).`);
     return o;
   }
@@ -374,29 +374,33 @@ export class Quorum implements ApprovalGate {
     return { applied: false, request };
   }
 
-  /** What must hold for a change to be asked (and again when it runs). */
-  private async checkKura(p: KuraParameters): Promise<void> {
+  /**
+   * What must hold for a change to be asked, and again when it runs: then inside the transaction that
+   * applies it (`tx`), so that two changes approved at once (two removals, a removal and a QuorumSet)
+   * cannot both pass on what the other is about to change and leave a policy above its operators.
+   */
+  private async checkKura(p: KuraParameters, tx?: Tx): Promise<void> {
     if (p.action === 'kura:OperatorAdd') {
-      if (await this.repo.findOperator(p.name)) throw new KmsError('AlreadyExists', `An operator named ${p.name} is enrolled already.`);
+      if (await this.repo.findOperator(p.name, tx)) throw new KmsError('AlreadyExists', `An operator named ${p.name} is enrolled already.`);
       const fp = parseOperatorPublicKey(p.publicKey).fingerprint;
-      const same = (await this.repo.listOperators()).find((o) => o.fingerprint === fp);
+      const same = (await this.repo.listOperators(tx)).find((o) => o.fingerprint === fp);
       if (same) throw new KmsError('AlreadyExists', `That public key is ${same.name}'s already.`);
     } else if (p.action === 'kura:OperatorRemove') {
-      await this.showOperator(p.name);
-      const uses = (await this.repo.listPolicies()).filter((q) => q.operators.includes(p.name) && q.operators.length - 1 < q.threshold);
+      await this.showOperator(p.name, tx);
+      const uses = (await this.repo.listPolicies(tx)).filter((q) => q.operators.includes(p.name) && q.operators.length - 1 < q.threshold);
       if (uses.length > 0) throw kmsErrors.invalidState(`Removing ${p.name} would leave too few operators for the ${uses.map((q) => q.actionClass).join(', ')} policy: change it first.`);
     } else {
-      const known = new Set((await this.repo.listOperators()).map((o) => o.name));
+      const known = new Set((await this.repo.listOperators(tx)).map((o) => o.name));
       const unknown = p.operators.filter((n) => !known.has(n));
       if (unknown.length > 0) throw kmsErrors.validation(`Not enrolled: ${unknown.join(', ')} (kura operators add).`);
     }
   }
 
   private async applyKura(p: KuraParameters, by: string, approvalRequestId?: string): Promise<void> {
-    await this.checkKura(p);
     const now = this.now();
     const details: Record<string, string | number | boolean> = approvalRequestId ? { approvalRequestId } : {};
     await this.deps.store.db.write(async (tx) => {
+      await this.checkKura(p, tx);
       if (p.action === 'kura:OperatorAdd') {
         const key = parseOperatorPublicKey(p.publicKey);
         await this.repo.insertOperator(tx, { name: p.name, algorithm: key.algorithm, publicKey: key.spki, fingerprint: key.fingerprint, passphrase: null, createdAt: now });

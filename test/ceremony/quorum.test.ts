@@ -1,7 +1,9 @@
 // What the quorum keeps of a request once it is made (main/ceremony/quorum.ts), in process over the
 // admin API and a real SQLite store: a pending request keeps the threshold and the operators of the
 // policy it was asked under, whatever the policy says later; and approvals of a KMS action are refused
-// while the appliance is sealed (the action could not run), taken again once it is unsealed.
+// while the appliance is sealed (the action could not run), taken again once it is unsealed. Changes
+// approved at the same time are checked again as each applies: two removals cannot leave a policy
+// with fewer operators than its threshold.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminDeps } from '../../main/api/admin/routes.js';
 import { Quorum } from '../../main/ceremony/quorum.js';
@@ -14,6 +16,17 @@ const alice = custodian('ed25519');
 const bob = custodian('p256');
 const carol = custodian('ed25519');
 
+/** Enrolls alice, bob and carol, and makes operator changes need 2 of them. */
+async function enrollTwoOfThree(call: AdminCall): Promise<void> {
+  for (const [name, c] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) {
+    expect((await call('POST', '/operators', { name, publicKey: c.publicPem })).status).toBe(200);
+  }
+  expect((await call('PUT', '/quorum/operators', { threshold: 2, operators: ['alice', 'bob', 'carol'] })).status).toBe(200);
+}
+
+/** The statement of request `id`, as an operator signs it. */
+const statementOf = async (call: AdminCall, id: string) => Buffer.from((await call('GET', `/approvals/${id}`)).body.statement as string, 'base64');
+
 describe('approval requests keep their quorum; sealed, KMS approvals wait', () => {
   let d: Domain;
   let deps: AdminDeps;
@@ -25,10 +38,7 @@ describe('approval requests keep their quorum; sealed, KMS approvals wait', () =
     const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log: createLogger('error', () => undefined), isUnsealed: () => !sealed });
     deps = { ...deps, quorum };
     call = adminCaller(() => deps, TOKEN);
-    for (const [name, c] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) {
-      expect((await call('POST', '/operators', { name, publicKey: c.publicPem })).status).toBe(200);
-    }
-    expect((await call('PUT', '/quorum/operators', { threshold: 2, operators: ['alice', 'bob', 'carol'] })).status).toBe(200);
+    await enrollTwoOfThree(call);
   });
   afterAll(() => d?.close());
 
@@ -72,5 +82,33 @@ describe('approval requests keep their quorum; sealed, KMS approvals wait', () =
     expect((await call('GET', `/approvals/${id}`)).body).toMatchObject({ status: 'PENDING', approvals: [] });
     sealed = false;
     expect((await approve(id, alice.sign(statement))).status).toBe(200);
+  });
+});
+
+describe('operator changes approved at once', () => {
+  let d: Domain;
+  let deps: AdminDeps;
+  let call: AdminCall;
+
+  beforeAll(async () => {
+    ({ d, deps } = await openQuorumAdmin(TOKEN));
+    call = adminCaller(() => deps, TOKEN);
+    await enrollTwoOfThree(call);
+  });
+  afterAll(() => d?.close());
+
+  it('two removals that each leave enough operators, but not both: one runs, the other fails', async () => {
+    const approve = approveWith(call);
+    const removal = async (name: string) => ((await call('DELETE', `/operators/${name}`)).body.approvalRequest as { id: string }).id;
+    const [r1, r2] = [await removal('alice'), await removal('bob')];
+    await approve(r1, bob.sign(await statementOf(call, r1)));
+    await approve(r2, alice.sign(await statementOf(call, r2)));
+    // Carol's approvals complete both at once: each removal was checked when asked, with three operators.
+    const done = await Promise.all([approve(r1, carol.sign(await statementOf(call, r1))), approve(r2, carol.sign(await statementOf(call, r2)))]);
+    expect(done.map((r) => r.body.status).sort()).toEqual(['EXECUTED', 'FAILED']);
+    expect(done.find((r) => r.body.status === 'FAILED')!.body.outcome).toMatch(/^InvalidState: Removing (alice|bob) would leave too few operators for the operators policy/);
+    const policy = ((await call('GET', '/quorum')).body.policies as { actionClass: string; threshold: number; operators: string[] }[]).find((p) => p.actionClass === 'operators')!;
+    expect(policy.threshold).toBe(2);
+    expect(policy.operators).toHaveLength(2);
   });
 });
