@@ -486,7 +486,12 @@ export class Quorum implements ApprovalGate {
           : `The signature is no enrolled operator's over approval request ${id} of this appliance.`);
       }
       if (!view.operators.includes(signer.name)) throw new KmsError('AccessDenied', `${signer.name} may not approve ${r.actionClass} actions (kura quorum show).`);
-      if (view.approvals.some((a) => a.operator === signer.name)) throw new KmsError('AlreadyExists', `${signer.name} has approved ${id} already.`);
+      const earlier = view.approvals.find((a) => a.operator === signer.name);
+      if (earlier) {
+        throw new KmsError('AlreadyExists', earlier.fingerprint === signer.fingerprint
+          ? `${signer.name} has approved ${id} already.`
+          : `${signer.name} approved ${id} already, with a key no longer theirs (${earlier.fingerprint}): that approval does not count, and another operator's is needed.`);
+      }
       await this.deps.store.db.write(async (tx) => {
         await this.repo.insertApproval(tx, { requestId: id, operator: signer.name, fingerprint: signer.fingerprint, signature: Buffer.from(signature), createdAt: this.now() });
         await this.deps.audit.appendIn(tx, this.event(by.operator, 'ApprovalSubmitted', 'ok', { approvalRequestId: id, operatorName: signer.name, fingerprint: signer.fingerprint }));
@@ -521,14 +526,24 @@ export class Quorum implements ApprovalGate {
     return this.showRequest(id);
   }
 
-  /** With M valid approvals in and the request unexpired, runs it — once, whoever else races for it. */
+  /**
+   * With M approvals that count in and the request unexpired, runs it — once, whoever else races for it.
+   * An approval counts while its operator is one the request allows and is still enrolled with the key
+   * that signed it: a removed operator's approval, or one made under a key since replaced, stays on
+   * record but counts no more. They are counted in the transaction that starts the run, so that a
+   * removal committed just before cannot be counted past.
+   */
   private async runIfApproved(id: string): Promise<void> {
     const view = await this.showRequest(id);
     const r = view.request;
-    const counted = view.approvals.filter((a) => view.operators.includes(a.operator));
-    if (counted.length < view.threshold || this.now() >= r.expiresAt) return;
-    const won = await this.deps.store.db.write((tx) => this.repo.transitionRequest(tx, id, ['PENDING'], 'EXECUTING'));
-    if (!won) return;
+    if (this.now() >= r.expiresAt) return;
+    const counted = await this.deps.store.db.write(async (tx) => {
+      const enrolled = new Map((await this.repo.listOperators(tx)).map((o) => [o.name, o.fingerprint]));
+      const standing = (await this.repo.listApprovals(id, tx)).filter((a) => view.operators.includes(a.operator) && enrolled.get(a.operator) === a.fingerprint);
+      if (standing.length < view.threshold) return undefined;
+      return (await this.repo.transitionRequest(tx, id, ['PENDING'], 'EXECUTING')) ? standing : undefined;
+    });
+    if (!counted) return;
     let status: 'EXECUTED' | 'FAILED' = 'EXECUTED';
     let outcome: string;
     let sealedResult: string | undefined;

@@ -191,7 +191,10 @@ export interface CeremonyRepository {
   /** A request's sealed result, cleared as it is read (one taker); undefined when there is none (left). */
   takeResult(tx: Tx, id: string): Promise<string | undefined>;
 
-  /** How many approvals each request has (requests with none are absent): one query for a list. */
+  /**
+   * How many approvals of each request count — by an operator still enrolled with the key that signed —
+   * (requests with none are absent): one query for a list.
+   */
   countApprovals(tx?: Tx): Promise<Map<string, number>>;
 
   /** Oldest first. */

@@ -3,13 +3,14 @@
 // policy it was asked under, whatever the policy says later; and approvals of a KMS action are refused
 // while the appliance is sealed (the action could not run), taken again once it is unsealed. Changes
 // approved at the same time are checked again as each applies: two removals cannot leave a policy
-// with fewer operators than its threshold.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// with fewer operators than its threshold. An approval counts only while its operator is enrolled with
+// the key that signed it (a removed or re-keyed operator's approval stays on record).
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AdminDeps } from '../../main/api/admin/routes.js';
 import { Quorum } from '../../main/ceremony/quorum.js';
 import { createLogger } from '../../main/common/log.js';
 import type { Domain } from '../support/domain.js';
-import { adminCaller, approveWith, custodian, openQuorumAdmin, type AdminCall } from '../support/custodians.js';
+import { adminCaller, approveWith, custodian, openQuorumAdmin, type AdminAnswer, type AdminCall, type Custodian } from '../support/custodians.js';
 
 const TOKEN = 'quorum-test-token';
 const alice = custodian('ed25519');
@@ -22,6 +23,14 @@ async function enrollTwoOfThree(call: AdminCall): Promise<void> {
     expect((await call('POST', '/operators', { name, publicKey: c.publicPem })).status).toBe(200);
   }
   expect((await call('PUT', '/quorum/operators', { threshold: 2, operators: ['alice', 'bob', 'carol'] })).status).toBe(200);
+}
+
+/** A domain whose operator changes need 2 of alice, bob and carol, and a caller of its admin API. */
+async function openTwoOfThree(): Promise<{ d: Domain; call: AdminCall }> {
+  const { d, deps } = await openQuorumAdmin(TOKEN);
+  const call = adminCaller(() => deps, TOKEN);
+  await enrollTwoOfThree(call);
+  return { d, call };
 }
 
 /** The statement of request `id`, as an operator signs it. */
@@ -87,13 +96,10 @@ describe('approval requests keep their quorum; sealed, KMS approvals wait', () =
 
 describe('operator changes approved at once', () => {
   let d: Domain;
-  let deps: AdminDeps;
   let call: AdminCall;
 
   beforeAll(async () => {
-    ({ d, deps } = await openQuorumAdmin(TOKEN));
-    call = adminCaller(() => deps, TOKEN);
-    await enrollTwoOfThree(call);
+    ({ d, call } = await openTwoOfThree());
   });
   afterAll(() => d?.close());
 
@@ -110,5 +116,46 @@ describe('operator changes approved at once', () => {
     const policy = ((await call('GET', '/quorum')).body.policies as { actionClass: string; threshold: number; operators: string[] }[]).find((p) => p.actionClass === 'operators')!;
     expect(policy.threshold).toBe(2);
     expect(policy.operators).toHaveLength(2);
+  });
+});
+
+describe('approvals of an operator no longer enrolled with the key that signed', () => {
+  let d: Domain;
+  let call: AdminCall;
+  const approve = (id: string, c: Custodian) => statementOf(call, id).then((st) => approveWith(call)(id, c.sign(st)));
+  /** A request, approved by bob and carol, that runs at once. */
+  const applied = async (made: AdminAnswer) => {
+    const id = (made.body.approvalRequest as { id: string }).id;
+    await approve(id, bob);
+    expect((await approve(id, carol)).body).toMatchObject({ status: 'EXECUTED' });
+  };
+  const summary = async (id: string) => ((await call('GET', '/approvals')).body.approvals as { id: string; approvals: number }[]).find((a) => a.id === id)!;
+
+  beforeEach(async () => {
+    ({ d, call } = await openTwoOfThree());
+  });
+  afterEach(() => d?.close());
+
+  it('stay on record but count no more once the operator is removed', async () => {
+    const id = ((await call('POST', '/operators', { name: 'dave', publicKey: custodian('ed25519').publicPem })).body.approvalRequest as { id: string }).id;
+    expect((await approve(id, alice)).status).toBe(200);
+    await applied(await call('DELETE', '/operators/alice'));
+    const after = await approve(id, bob);
+    expect(after.body).toMatchObject({ status: 'PENDING', approvals: [{ operator: 'alice' }, { operator: 'bob' }] });
+    expect(await summary(id)).toMatchObject({ approvals: 1 });
+    expect((await approve(id, carol)).body).toMatchObject({ status: 'EXECUTED' });
+  });
+
+  it('count no more once the operator is enrolled again under the same name with another key', async () => {
+    const id = ((await call('POST', '/operators', { name: 'dave', publicKey: custodian('ed25519').publicPem })).body.approvalRequest as { id: string }).id;
+    expect((await approve(id, alice)).status).toBe(200);
+    await applied(await call('DELETE', '/operators/alice'));
+    const newAlice = custodian('p256');
+    await applied(await call('POST', '/operators', { name: 'alice', publicKey: newAlice.publicPem }));
+    expect((await approve(id, bob)).body).toMatchObject({ status: 'PENDING' });
+    const again = await approve(id, newAlice);
+    expect([again.status, again.body.error]).toEqual([409, 'AlreadyExists']);
+    expect(again.body.message).toMatch(/a key no longer theirs .* does not count/);
+    expect((await approve(id, carol)).body).toMatchObject({ status: 'EXECUTED' });
   });
 });

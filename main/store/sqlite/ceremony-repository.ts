@@ -177,7 +177,9 @@ export class SqliteCeremonyRepository implements CeremonyRepository {
   }
 
   async countApprovals(tx?: Tx): Promise<Map<string, number>> {
-    const rows = await this.db.read(tx).all('SELECT request_id, COUNT(*) AS n FROM approvals GROUP BY request_id');
+    const rows = await this.db.read(tx).all(
+      'SELECT a.request_id, COUNT(*) AS n FROM approvals a JOIN operators o ON o.name = a.operator AND o.fingerprint = a.fingerprint GROUP BY a.request_id',
+    );
     return new Map(rows.map((r) => [String(r.request_id), Number(r.n)]));
   }
 

@@ -145,11 +145,29 @@ export function ceremonyRepositoryContract(name: string, open: OpenStore): void 
       const [alice, bob] = [operatorRecord({ name: 'alice' }), operatorRecord({ name: 'bob' })];
       const [r1, r2, r3] = await insertRequests(s, approvalRequestRecord(), approvalRequestRecord(), approvalRequestRecord());
       await s.db.write(async (tx) => {
+        for (const o of [alice, bob]) await s.ceremony.insertOperator(tx, o);
         for (const a of [approvalRecord(r1!.id, alice), approvalRecord(r1!.id, bob), approvalRecord(r2!.id, bob)]) await s.ceremony.insertApproval(tx, a);
       });
       const counts = await s.ceremony.countApprovals();
       expect(Object.fromEntries(counts)).toEqual({ [r1!.id]: 2, [r2!.id]: 1 });
       expect(counts.has(r3!.id)).toBe(false);
+    });
+
+    it('counts no approval of an operator since removed, or enrolled again with another key', async () => {
+      const s = store();
+      const [alice, bob] = [operatorRecord({ name: 'alice' }), operatorRecord({ name: 'bob' })];
+      const [r1, r2] = await insertRequests(s, approvalRequestRecord(), approvalRequestRecord());
+      await s.db.write(async (tx) => {
+        for (const o of [alice, bob]) await s.ceremony.insertOperator(tx, o);
+        for (const a of [approvalRecord(r1!.id, alice), approvalRecord(r1!.id, bob), approvalRecord(r2!.id, bob)]) await s.ceremony.insertApproval(tx, a);
+      });
+      await s.db.write(async (tx) => {
+        await s.ceremony.deleteOperator(tx, 'alice');
+        await s.ceremony.deleteOperator(tx, 'bob');
+        await s.ceremony.insertOperator(tx, operatorRecord({ name: 'bob' }));
+      });
+      expect(Object.fromEntries(await s.ceremony.countApprovals())).toEqual({});
+      expect(await s.ceremony.listApprovals(r1!.id)).toHaveLength(2);
     });
 
     it('gives a sealed result once, to one of two racing takers; an ended request keeps no sealed secrets', async () => {
