@@ -4,6 +4,9 @@
 // hash(n) = SHA-256( "kura-audit-v1" || u64be(seq) || prev_hash || entry ); the first prev_hash is 32
 // zero bytes. Changing, removing or reordering any entry breaks every hash after it, which `verify`
 // reports with the first sequence number that fails.
+// A row's `at` column is a copy of the entry's `at` that the hash does not cover: what is shown and
+// filtered on is the entry's, and `verify` reports a column that disagrees with it. Entries are
+// numbered from 1: `verify` reports any row numbered below, which the chain's walk would never reach.
 import { hash as sha } from 'node:crypto';
 import type { Clock } from '../common/clock.js';
 import type { AuditQuery, AuditRecord, AuditRepository, Database, Tx } from '../store/index.js';
@@ -22,6 +25,9 @@ export interface AuditEvent {
 }
 
 const GENESIS = Buffer.alloc(32);
+
+/** The time an entry's hash covers (its `at` member), rather than the row's unhashed copy. */
+const hashedAt = (entry: string): number => (JSON.parse(entry) as { at: number }).at;
 
 function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
@@ -244,6 +250,10 @@ export class AuditLog {
     const upTo = opts.upTo ?? Number.MAX_SAFE_INTEGER;
     const total = Math.min(await this.deps.repo.count(), upTo);
     const expect = opts.expectHead;
+    const [first] = await this.deps.repo.page(Number.MIN_SAFE_INTEGER, 1);
+    if (first && first.seq < 1) {
+      return { ok: false, entries: 0, head: null, firstBad: { seq: first.seq, reason: `an entry is numbered ${first.seq}, outside the chain (entries are numbered from 1): it was added` } };
+    }
     let prev: Buffer = GENESIS;
     let expectedSeq = 1;
     let done = 0;
@@ -254,6 +264,7 @@ export class AuditLog {
         if (r.seq !== expectedSeq) return { ok: false, entries: done, head: null, firstBad: { seq: expectedSeq, reason: `entry ${expectedSeq} is missing` } };
         if (!r.prevHash.equals(prev)) return { ok: false, entries: done, head: null, firstBad: { seq: r.seq, reason: 'its link to the previous entry is broken (an entry was removed, reordered or changed)' } };
         if (!chainHash(r.seq, r.prevHash, r.entry).equals(r.hash)) return { ok: false, entries: done, head: null, firstBad: { seq: r.seq, reason: 'its content does not match its hash (the entry was changed)' } };
+        if (hashedAt(r.entry) !== r.at) return { ok: false, entries: done, head: null, firstBad: { seq: r.seq, reason: 'its time column differs from the time in the entry (the column was changed)' } };
         if (expect && r.seq === expect.seq && r.hash.toString('hex') !== expect.hash) {
           return {
             ok: false,
@@ -287,7 +298,7 @@ export class AuditLog {
   async currentHead(): Promise<AuditHead> {
     const last = await this.deps.repo.last();
     if (!last) return { seq: 0, hash: GENESIS.toString('hex'), at: null };
-    return { seq: last.seq, hash: last.hash.toString('hex'), at: last.at };
+    return { seq: last.seq, hash: last.hash.toString('hex'), at: hashedAt(last.entry) };
   }
 
   /** The head the chain had at entry `seq` (sequence 0: the genesis hash); undefined if the log has no such entry. */
@@ -313,6 +324,6 @@ export class AuditLog {
   /** Entries matching a filter, decoded, in sequence order. */
   async list(filter: AuditFilter): Promise<AuditEntryView[]> {
     const rows = await this.deps.repo.query(filter);
-    return rows.map((r) => ({ ...(JSON.parse(r.entry) as AuditEvent), seq: r.seq, at: r.at, hash: r.hash.toString('hex') }));
+    return rows.map((r) => ({ ...(JSON.parse(r.entry) as AuditEvent & { at: number }), seq: r.seq, hash: r.hash.toString('hex') }));
   }
 }

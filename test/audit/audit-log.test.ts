@@ -1,10 +1,12 @@
 // The hash-chained audit log (main/audit/audit-log.ts) over a real SQLite store: the chain links,
-// verify() finds a changed, removed or reordered entry at its sequence number, and entries never hold
-// plaintext.
+// verify() finds a changed, removed or reordered entry at its sequence number (and a time column
+// changed apart from its entry, or a row numbered below 1 that the chain's walk never reaches), and
+// entries never hold plaintext.
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalEntry, chainHash, type AuditEvent } from '../../main/audit/audit-log.js';
 import { openDomain, type Domain } from '../support/domain.js';
+import type { Sql } from '../../main/store/sqlite/database.js';
 import { sqliteOf, writeSql } from '../support/sqlite.js';
 
 interface Row {
@@ -164,6 +166,33 @@ describe('AuditLog', () => {
     const v = await d.audit.verify();
     expect(v.ok).toBe(false);
     expect(v.firstBad?.seq).toBe(2);
+  });
+
+  it('shows and filters on the time its hash covers; reports a time column changed apart from it', async () => {
+    await appendMany(3);
+    const shown = (await d.audit.list({})).map((e) => e.at);
+    await writeSql(d.store, (sql) => sql.run('UPDATE audit_log SET at = 0 WHERE seq = 2'));
+    expect((await d.audit.list({})).map((e) => e.at)).toEqual(shown);
+    expect((await d.audit.list({ sinceMs: shown[1]! })).map((e) => e.seq)).toEqual([2, 3]);
+    const v = await d.audit.verify();
+    expect(v).toMatchObject({ ok: false, entries: 1, firstBad: { seq: 2 } });
+    expect(v.firstBad?.reason).toMatch(/time column/);
+  });
+
+  it('refuses to store an entry numbered below 1, and reports one written past that refusal', async () => {
+    await appendMany(2);
+    const head = await d.audit.currentHead();
+    const entry = canonicalEntry(event(0), 1);
+    const forge = (sql: Sql) =>
+      sql.run('INSERT INTO audit_log (seq, at, entry, prev_hash, hash) VALUES (0, 1, ?, ?, ?)', entry, Buffer.alloc(32), chainHash(0, Buffer.alloc(32), entry));
+    await expect(writeSql(d.store, forge)).rejects.toThrow(/numbered from 1/);
+    await writeSql(d.store, async (sql) => {
+      await sql.run('DROP TRIGGER audit_log_seq_insert');
+      await forge(sql);
+    });
+    const v = await d.audit.verify(undefined, { expectHead: head });
+    expect(v).toMatchObject({ ok: false, firstBad: { seq: 0 } });
+    expect(v.firstBad?.reason).toMatch(/numbered 0, outside the chain/);
   });
 
   it('reports a changed prev_hash link', async () => {

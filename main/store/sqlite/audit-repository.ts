@@ -49,7 +49,7 @@ export class SqliteAuditRepository implements AuditRepository {
     return r?.n ?? 0;
   }
 
-  /** The key, operation and approval request filters read the canonical entry JSON with SQLite's json_extract. */
+  /** The time, key, operation and approval request filters read the canonical entry JSON with SQLite's json_extract. */
   async query(q: AuditQuery, tx?: Tx): Promise<AuditRecord[]> {
     const where: string[] = [];
     const params: SqlValue[] = [];
@@ -70,7 +70,8 @@ export class SqliteAuditRepository implements AuditRepository {
       params.push(q.outcome);
     }
     if (q.sinceMs !== undefined) {
-      where.push('at >= ?');
+      // The time the hash covers, not the at column's copy of it (which no hash protects).
+      where.push("json_extract(entry, '$.at') >= ?");
       params.push(q.sinceMs);
     }
     if (q.keyId !== undefined) {

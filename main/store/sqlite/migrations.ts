@@ -359,6 +359,22 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       END
     `,
   },
+  {
+    version: 14,
+    name: 'Audit entries are numbered from 1',
+    sql: `
+      -- The chain starts at entry 1, and verify walks it from there: a row numbered below would be listed
+      -- but never verified. Triggers rather than a CHECK, which SQLite adds only by copying the whole
+      -- table; like a CHECK, they guard against Kura's own mistakes, while verify reports such a row
+      -- whoever wrote it.
+      CREATE TRIGGER audit_log_seq_insert BEFORE INSERT ON audit_log WHEN new.seq < 1 BEGIN
+        SELECT RAISE(ABORT, 'audit entries are numbered from 1');
+      END;
+      CREATE TRIGGER audit_log_seq_update BEFORE UPDATE OF seq ON audit_log WHEN new.seq < 1 BEGIN
+        SELECT RAISE(ABORT, 'audit entries are numbered from 1');
+      END
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

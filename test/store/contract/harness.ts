@@ -87,9 +87,9 @@ export function hsmRecord(over: Partial<HsmRecord> = {}): HsmRecord {
   return { id, modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: `token ${id}`, libraryParameters: null, manufacturer: 'SoftHSM project', model: 'SoftHSM v2', serialNumber: randomBytes(8).toString('hex'), createdAt: 1_000, ...over };
 }
 
-/** An audit row; the store does not check the chain, so any bytes do as hashes. */
+/** An audit row, its time in the entry as in the column; the store does not check the chain, so any bytes do as hashes. */
 export function auditRecord(seq: number, event: Record<string, unknown> = {}, at = 1_000 * seq): AuditRecord {
-  return { seq, at, entry: JSON.stringify({ operation: `Op${seq}`, ...event }), prevHash: randomBytes(32), hash: randomBytes(32) };
+  return { seq, at, entry: JSON.stringify({ at, operation: `Op${seq}`, ...event }), prevHash: randomBytes(32), hash: randomBytes(32) };
 }
 
 /** An Ed25519 operator with no passphrase; the store does not parse keys, so random bytes do as the SPKI. */
