@@ -474,7 +474,10 @@ export class Quorum implements ApprovalGate {
       const view = await this.showRequest(id);
       const r = view.request;
       if (r.status !== 'PENDING') throw kmsErrors.invalidState(`Approval request ${id} is ${r.status}: it takes no more approvals.`);
-      if (r.action.startsWith('kms:') && this.deps.isUnsealed && !this.deps.isUnsealed()) {
+      // A KMS action and an operator command run with the root key (a command's answer is sealed under
+      // it): the quorum's last approval would run it sealed, and a failed run is never retried. Only the
+      // quorum's own operator and policy changes run without it.
+      if (!KURA_ACTIONS.includes(r.action) && this.deps.isUnsealed && !this.deps.isUnsealed()) {
         throw new KmsError('Sealed', `Kura is sealed: approvals of ${r.action} are taken once it is unsealed, when the action can run.`);
       }
       if (this.now() >= r.expiresAt) throw kmsErrors.invalidState(`Approval request ${id} expired at ${new Date(r.expiresAt).toISOString()}.`);

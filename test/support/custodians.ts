@@ -57,7 +57,7 @@ export type AdminCall = ReturnType<typeof adminCaller>;
 
 /**
  * A domain with a Quorum that is not a dev one (operator changes are gated once the `operators` class has
- * a policy), console sign-in, and the admin API's deps over them; an approved operator command runs
+ * a policy) and knows whether the root key is unsealed, console sign-in, and the admin API's deps over them; an approved operator command runs
  * through the admin API's executor as in app.ts (this domain's KMS calls are not gated).
  */
 export async function openQuorumAdmin(
@@ -68,7 +68,7 @@ export async function openQuorumAdmin(
   const late: { gate?: Quorum } = {};
   const d = await openDomain({ ...(opts.hsmConnector ? { hsmConnector: opts.hsmConnector } : {}), ...(opts.unseal ? { unseal: opts.unseal } : {}), ...(opts.gateKms ? { gate: { admit: (r) => late.gate!.admit(r) } } : {}) });
   const log = createLogger('error', () => undefined);
-  const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log, secrets: approvalSecretSealer(d.root) });
+  const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log, isUnsealed: () => d.root.isUnsealed, secrets: approvalSecretSealer(d.root) });
   late.gate = quorum;
   const signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock });
   const deps: AdminDeps = { root: d.root, credentials: d.credentials, audit: d.audit, log, adminToken: token, applianceId: d.applianceId, version: 'test', onUnsealed: async () => undefined, kms: d.keys, quorum, signIn };

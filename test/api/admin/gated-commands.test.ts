@@ -4,8 +4,8 @@
 // `credentials` policy it answers 202 and changes nothing until two operators have signed, then runs
 // once with what was asked — a token PIN kept sealed beside the request (never in its parameters or in
 // the clear in the database) and gone once it ended, its answer (a new secret access key) sealed until
-// its requester takes it, once. A run that fails is recorded FAILED and not retried; the executor's
-// admission holds only for a request that is running.
+// its requester takes it, once. A run that fails is recorded FAILED and not retried, so approvals wait
+// while the appliance is sealed; the executor's admission holds only for a request that is running.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminDeps } from '../../../main/api/admin/routes.js';
@@ -177,6 +177,23 @@ describe('with 2-of-3 policies for key-store and credentials', () => {
     }
     expect(await pending()).toBe(pendingBefore);
     expect(((await call('GET', '/xks/stores')).body.stores as { storeId: string }[]).map((s) => s.storeId)).toContain(storeId);
+  });
+
+  it('while sealed, approvals wait (503 Sealed) rather than run the command sealed and burn the request', async () => {
+    const asked = await call('POST', '/credentials', { accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/sealed' });
+    expect(asked.status).toBe(202);
+    const request = asked.body.approvalRequest as ApprovalView;
+    const statement = Buffer.from(request.statement, 'base64');
+    d.root.seal();
+    try {
+      const refused = await approve(request.id, team.alice.sign(statement), 'alice');
+      expect([refused.status, refused.body.error]).toEqual([503, 'Sealed']);
+      expect((await call('GET', `/approvals/${request.id}`)).body).toMatchObject({ status: 'PENDING', approvals: [] });
+    } finally {
+      await d.root.initAndUnsealDev(d.rootKey);
+    }
+    const done = await approved(asked);
+    expect(done.status).toBe('EXECUTED');
   });
 
   it("the executor's admission holds only for a request that is running, with its own parameters", async () => {
