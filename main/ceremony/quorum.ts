@@ -82,6 +82,18 @@ export const DEFAULT_EXPIRY_MS = 30 * 60_000;
 export const ADMIN = 'kura:admin';
 const OPERATOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** The principal the console's KMS calls are made as, in an account: its operator (the administrator as kura-admin) under the kura-console path. */
+export const consolePrincipal = (operator: string, accountId: string): string => `arn:aws:iam::${accountId}:user/kura-console/${consoleUserName(operator)}`;
+const consoleUserName = (operator: string): string => (operator.startsWith('kura:') ? `kura-${operator.slice(5)}` : operator);
+const CONSOLE_PRINCIPAL = /^arn:aws:iam::\d{12}:user\/kura-console\/([^/]+)$/;
+
+/**
+ * Whether `by` asked for a request: by name (the CLI, the admin API, an operator command), or as the
+ * principal of a KMS call they made in the console, which names them in its path.
+ */
+const askedBy = (by: OperatorActor, requester: string): boolean =>
+  by.operator === requester || CONSOLE_PRINCIPAL.exec(requester)?.[1] === consoleUserName(by.operator);
+
 export const OPERATOR_NAME_RULE = 'An operator name is 1 to 64 characters: letters, digits, ".", "_" and "-", starting with a letter or digit.';
 /** The CLI checks names too, so that `kura init` refuses a bad one before it asks for anything. */
 export const isOperatorName = (name: string): boolean => OPERATOR_NAME.test(name);
@@ -510,7 +522,7 @@ export class Quorum implements ApprovalGate {
   /** Cancels a pending request (audited), by its requester or the admin token's holder; it never runs. */
   async cancel(by: OperatorActor, id: string): Promise<RequestView> {
     const current = (await this.showRequest(id)).request;
-    if (by.operator !== current.requester && by.operator !== ADMIN) {
+    if (!askedBy(by, current.requester) && by.operator !== ADMIN) {
       const e = new KmsError('AccessDenied', `Only ${current.requester}, who asked for ${id}, or the appliance's administrator can cancel it.`);
       await this.refused(by.operator, 'ApprovalCancelled', id, e);
       throw e;
@@ -599,7 +611,7 @@ export class Quorum implements ApprovalGate {
   async takeResult(by: OperatorActor, id: string): Promise<{ request: ApprovalRequestRecord; sealed: string }> {
     const request = (await this.showRequest(id)).request;
     try {
-      if (by.operator !== request.requester && by.operator !== ADMIN) {
+      if (!askedBy(by, request.requester) && by.operator !== ADMIN) {
         throw new KmsError('AccessDenied', `Only ${request.requester}, who asked for ${id}, or the appliance's administrator can take its result.`);
       }
       const sealed = await this.deps.store.db.write(async (tx) => {

@@ -9,6 +9,7 @@
 // input's, or the dev account's on a dev appliance; a production console names them.
 import { createHash } from 'node:crypto';
 import os from 'node:os';
+import { consolePrincipal } from '../../ceremony/quorum.js';
 import { KmsError, isKmsError } from '../../common/errors.js';
 import { networkStatus, type ChangeView, type CommandName, type KeyMetadataView, type AuditEntryView } from '../../console/index.js';
 import { ApprovalPendingError, type CallContext } from '../../kms/index.js';
@@ -25,12 +26,9 @@ function scope(r: Run, i: { accountId?: string; region?: string }): { accountId:
   return { accountId, region: i.region ?? r.deps.consoleAccount?.region ?? DEFAULT_REGION };
 }
 
-/** The principal the console acts as in an account: its operator (or the administrator) under the kura-console path. */
-const principalOf = (actor: string, accountId: string): string => `arn:aws:iam::${accountId}:user/kura-console/${actor.startsWith('kura:') ? `kura-${actor.slice(5)}` : actor}`;
-
 function callerOf(r: Run, i: { accountId?: string; region?: string }, operation: string, input: Record<string, unknown> = {}): CallContext {
   const { accountId, region } = scope(r, i);
-  return { accountId, region, principal: principalOf(r.caller.actor, accountId), operation, input };
+  return { accountId, region, principal: consolePrincipal(r.caller.actor, accountId), operation, input };
 }
 
 const kms = (r: Run) => {

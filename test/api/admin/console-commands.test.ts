@@ -5,7 +5,8 @@
 // BYOK ceremony's steps — import parameters with fingerprints, material wrapped with RSA-OAEP by the test,
 // an import the key-import quorum gates, run by two approvals; a gated deletion; the audit log's pages,
 // newest first; the dashboard's counts; and the desktop's entry point (runConsoleCommand), which needs a
-// session for everything but signing in, the status and unsealing by shares.
+// session for everything but signing in, the status and unsealing by shares, and where an operator may
+// cancel the gated KMS call they asked for (made as their kura-console principal).
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConsoleCommand, type AdminDeps } from '../../../main/api/admin/routes.js';
@@ -232,6 +233,20 @@ describe('the desktop entry point (runConsoleCommand)', () => {
     expect(made).toMatchObject({ ok: true, value: { KeyState: 'Enabled' } });
     const asked = await runConsoleCommand(deps, token, 'keys.scheduleDeletion', { keyId: (made as { value: KeyMetadataView }).value.KeyId });
     expect(asked).toMatchObject({ ok: true, status: 202, value: { applied: false, approvalRequest: { requester: `arn:aws:iam::${ACCOUNT}:user/kura-console/carol` } } });
+  });
+
+  it('an operator cancels the KMS request they made in the console; another operator cannot', async () => {
+    const signIn = async (operator: 'alice' | 'bob') => {
+      expect((await http('PUT', `/operators/${operator}/passphrase`, { passphrase: `${operator} at the desktop app` })).status).toBe(200);
+      const login = await runConsoleCommand(deps, undefined, 'session.login', { operator, passphrase: `${operator} at the desktop app` });
+      return (login as { value: { token: string } }).value.token;
+    };
+    const [bob, alice] = [await signIn('bob'), await signIn('alice')];
+    const made = (await runConsoleCommand(deps, bob, 'keys.create', {})) as { value: KeyMetadataView };
+    const asked = (await runConsoleCommand(deps, bob, 'keys.scheduleDeletion', { keyId: made.value.KeyId })) as { value: { approvalRequest: ApprovalView } };
+    const id = asked.value.approvalRequest.id;
+    expect(await runConsoleCommand(deps, alice, 'approvals.cancel', { id })).toMatchObject({ ok: false, error: { code: 'AccessDenied' } });
+    expect(await runConsoleCommand(deps, bob, 'approvals.cancel', { id })).toMatchObject({ ok: true, value: { status: 'CANCELLED' } });
   });
 });
 
