@@ -473,7 +473,7 @@ export class Quorum implements ApprovalGate {
 
   /** Checks a transcript against this appliance's audit log and its record of the request. */
   verifyTranscript(t: unknown): Promise<TranscriptVerification> {
-    return verifyTranscript(t, this.deps.audit, { findRequest: (id) => this.repo.findRequest(id), applianceId: this.deps.applianceId });
+    return verifyTranscript(t, this.deps.audit, { findRequest: (id) => this.repo.findRequest(id), listApprovals: (id) => this.repo.listApprovals(id), applianceId: this.deps.applianceId });
   }
 
   /**

@@ -20,8 +20,10 @@
 // are in the log with those hashes, each cited entry is there at its sequence number with that hash and
 // that text and names the request, no entry up to headAfter that names it is left out, the request's
 // digest is SHA-256 of its parameters, the cited entries say what the transcript says (the digest, each
-// approval, how it ended), each signature given with a public key verifies over the statement, and —
-// where the appliance's records are at hand — the request's record still matches. A transcript whose
+// approval, how it ended), each approval's signature verifies over the statement under the public key
+// the step gives — or, with none (its operator was removed since), is the signature the appliance
+// recorded when it verified it; one that can be checked neither way is a problem — and, where the
+// appliance's records are at hand, the request's record still matches. A transcript whose
 // head, a cited hash or a cited entry's text was altered does not verify. A later entry (a replayed
 // approval refused after the transcript was made) does not make it fail: the log only grows.
 //
@@ -271,6 +273,8 @@ export interface TranscriptVerification {
 /** What verifyTranscript may also hold the transcript against: the appliance's own records. */
 export interface TranscriptRecords {
   findRequest?: (id: string) => Promise<ApprovalRequestRecord | undefined>;
+  /** The request's approvals as recorded (each signature verified when it was submitted). */
+  listApprovals?: (id: string) => Promise<ApprovalRecord[]>;
   applianceId?: string;
 }
 
@@ -333,8 +337,12 @@ function contentProblems(t: Transcript, cited: { seq: number; fields: EntryField
   return problems;
 }
 
-/** Each approval given with its operator's public key: the key has that fingerprint, and the signature verifies over the statement. */
-function signatureProblems(t: Transcript): string[] {
+/**
+ * Each approval: given with its operator's public key, the key has that fingerprint and the signature
+ * verifies over the statement; given without (the operator was removed since), the signature and
+ * fingerprint are those of the appliance's record of the approval (`recorded`, when at hand).
+ */
+function signatureProblems(t: Transcript, recorded: ApprovalRecord[] | undefined): string[] {
   let statement: Buffer;
   try {
     statement = statementOf(t.request, t.applianceId);
@@ -344,7 +352,14 @@ function signatureProblems(t: Transcript): string[] {
   const problems: string[] = [];
   if (typeof t.statement === 'string' && t.statement !== statement.toString('utf8')) problems.push('the statement is not the one the request\'s fields make');
   for (const s of t.steps) {
-    if (s.step !== 'approved' || typeof s.publicKey !== 'string') continue;
+    if (s.step !== 'approved') continue;
+    if (typeof s.publicKey !== 'string') {
+      const record = recorded?.find((a) => a.operator === s.operator);
+      if (!record || record.fingerprint !== s.fingerprint || record.signature.toString('base64') !== s.signature) {
+        problems.push(`${s.operator}'s signature cannot be checked: the transcript gives no public key, and ${recorded ? "it is not the signature this appliance recorded" : 'no record of the approval is at hand'}`);
+      }
+      continue;
+    }
     try {
       const key = parseOperatorPublicKey(s.publicKey);
       if (key.fingerprint !== s.fingerprint) problems.push(`${s.operator}'s public key does not have the fingerprint ${s.fingerprint}`);
@@ -412,7 +427,8 @@ export async function verifyTranscript(t: unknown, log: AuditLog, records: Trans
     if (seq <= after.seq && !citedSeqs.has(seq)) problems.push(`entry ${seq} names approval request ${id} but the transcript leaves it out`);
   }
 
-  problems.push(...contentProblems(tr, cited), ...signatureProblems(tr), ...(await recordProblems(tr, records)));
+  const recorded = records.listApprovals ? await records.listApprovals(id) : undefined;
+  problems.push(...contentProblems(tr, cited), ...signatureProblems(tr, recorded), ...(await recordProblems(tr, records)));
   return { ok: problems.length === 0, problems };
 }
 

@@ -3,8 +3,9 @@
 // SQLite store and audit log and a Quorum that is not a dev one: a 2-of-3 operator add run to EXECUTED
 // (with a refused signature on the way and unrelated entries around it) gives a transcript with every
 // field, step and audit entry that names it and the heads around them, which verifies; altering its
-// head, a cited hash or a cited entry's text, its parameters or a signature, or leaving an entry out,
-// makes it fail, as does rewriting the log under it. A pending request has none (409); a failed and a
+// head, a cited hash or a cited entry's text, its parameters or a signature (also one given without a
+// public key, which only the appliance's record of the approval can vouch for), or leaving an entry
+// out, makes it fail, as does rewriting the log under it. A pending request has none (409); a failed and a
 // cancelled one have theirs; the Markdown shows the approvals' operators and fingerprints.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -191,6 +192,20 @@ describe('a 2-of-3 operator add', () => {
     expect((await verifies(noEntries)).body).toMatchObject({ ok: false, problems: expect.arrayContaining(['audit.entries is not a non-empty list']) });
     expect(await call('POST', '/audit/verify-transcript', '[1]')).toMatchObject({ status: 400, body: { error: 'Serialization' } });
     expect((await call('POST', '/audit/verify-transcript', undefined, 'wrong')).status).toBe(403);
+  });
+
+  it('an approval without a public key (its operator since removed) verifies only as the appliance recorded it', async () => {
+    const withoutKey = (signature?: string) => {
+      const t = copy(added);
+      const step = t.steps.find((s) => s.step === 'approved') as Extract<TranscriptStep, { step: 'approved' }>;
+      step.publicKey = null;
+      if (signature !== undefined) step.signature = signature;
+      return t;
+    };
+    expect((await verifies(withoutKey())).body).toEqual({ ok: true, problems: [] });
+    const forged = withoutKey(Buffer.alloc(64, 7).toString('base64'));
+    expect((await verifies(forged)).body).toEqual({ ok: false, problems: ["alice's signature cannot be checked: the transcript gives no public key, and it is not the signature this appliance recorded"] });
+    expect(await verifyTranscript(withoutKey(), d.audit)).toEqual({ ok: false, problems: ["alice's signature cannot be checked: the transcript gives no public key, and no record of the approval is at hand"] });
   });
 
   it('still verifies after a later refused approval names the request; a new transcript cites that too', async () => {

@@ -134,7 +134,7 @@ async function verifyTranscriptFile(inv: Invocation, file: string): Promise<numb
   }
   const r = await withLog(inv, async (log, store) => {
     const applianceId = await store.appliance.applianceId();
-    return verifyTranscript(t, log, { findRequest: (id) => store.ceremony.findRequest(id), ...(applianceId !== undefined ? { applianceId } : {}) });
+    return verifyTranscript(t, log, { findRequest: (id) => store.ceremony.findRequest(id), listApprovals: (id) => store.ceremony.listApprovals(id), ...(applianceId !== undefined ? { applianceId } : {}) });
   });
   const about = t !== null && typeof t === 'object' ? (t as { request?: { id?: unknown }; audit?: { headAfter?: unknown } }) : {};
   const id = typeof about.request?.id === 'string' ? about.request.id : undefined;
