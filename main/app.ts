@@ -33,7 +33,7 @@ import type { LifecycleScheduler } from './kms/jobs/scheduler.js';
 import { buildKmsDomain } from './kms/wiring.js';
 import { RootKeyHolder, ROOT_KEY_BYTES } from './seal/root-key.js';
 import { encodeAad } from './seal/at-rest.js';
-import { openStore, type Store } from './store/index.js';
+import { DirectoryLockedError, lockDirectory, openStore, type DirectoryLock, type Store } from './store/index.js';
 
 export const KURA_VERSION = '0.1.0';
 /** How PKCS#11 module hosts are started: the desktop app sets Electron's utility processes (main/desktop/module-hosts.ts). */
@@ -158,24 +158,32 @@ function readOrCreateSecretFile(file: string, make: () => Buffer): Buffer {
   return value;
 }
 
-/** One appliance per data directory: a second one on the same directory is refused. */
-function takeLock(dataDir: string): () => void {
+/**
+ * One appliance per data directory: a second one on the same directory is refused. The kernel holds the
+ * lock (kura.lock, main/store/sqlite/directory-lock.ts), so two starts cannot both pass, and a crashed
+ * appliance's lock is gone with it; kura.pid only names the holder, for this message and `kura stop`,
+ * and is removed first when the lock is let go.
+ */
+async function takeLock(dataDir: string): Promise<() => Promise<void>> {
   const file = lockFile(dataDir);
+  let lock: DirectoryLock;
   try {
-    const pid = Number(fs.readFileSync(file, 'utf8'));
-    if (pid && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        throw new Error(`Another Kura (pid ${pid}) is running on ${dataDir}.`);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-      }
-    }
+    lock = await lockDirectory(path.join(dataDir, 'kura.lock'));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (!(e instanceof DirectoryLockedError)) throw e;
+    let pid: number | undefined;
+    try {
+      pid = Number(fs.readFileSync(file, 'utf8')) || undefined;
+    } catch {
+      // Named by no file (its holder is just starting, or is not a Kura that writes one): said without a pid.
+    }
+    throw new Error(`Another Kura${pid ? ` (pid ${pid})` : ''} is running on ${dataDir}.`, { cause: e });
   }
   fs.writeFileSync(file, String(process.pid), { mode: 0o600 });
-  return () => fs.rmSync(file, { force: true });
+  return async () => {
+    fs.rmSync(file, { force: true });
+    await lock.release();
+  };
 }
 
 /** How a gated KMS call's sensitive values are kept beside its approval request: sealed under the root key, bound to its parameters. */
@@ -221,8 +229,14 @@ export async function startAppliance(
   const aead = deps.aead ?? wasmAead;
   const { log } = deps;
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const releaseLock = takeLock(config.dataDir);
-  const store = await openStore(databaseFile(config.dataDir));
+  const releaseLock = await takeLock(config.dataDir);
+  let store: Store;
+  try {
+    store = await openStore(databaseFile(config.dataDir));
+  } catch (e) {
+    await releaseLock();
+    throw e;
+  }
   try {
     const applianceId = await store.appliance.ensureApplianceId(randomUUID(), clock.nowMs());
     const audit = new AuditLog({ db: store.db, repo: store.audit, clock });
@@ -384,12 +398,12 @@ export async function startAppliance(
         await refusals.stop().catch((e: unknown) => log.error('refusal log flush failed', { error: e instanceof Error ? e.name : typeof e }));
         root.seal();
         await store.close();
-        releaseLock();
+        await releaseLock();
       },
     };
   } catch (e) {
     await store.close().catch(() => undefined);
-    releaseLock();
+    await releaseLock();
     throw e;
   }
 }
