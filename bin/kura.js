@@ -12,6 +12,15 @@ process.once('beforeExit', () => {
   process.stderr.write(process.argv.includes('--json') ? `${JSON.stringify({ error: { code: 'Unreachable', message } })}\n` : `kura: ${message}\n`);
 });
 
+// A reader that stops reading (`kura audit list | head -1`) closes the pipe under the output: that ends
+// the command quietly, as it ends `ls | head`, not with a stack trace of an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     settled = true;

@@ -2,7 +2,7 @@
 // help for every command and subcommand (`--help` and `kura help`), version, one-line usage errors,
 // --json errors, settings errors that name their source, and shell completions generated from the
 // command table (bash run for real; zsh checked against the same table).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -339,5 +339,17 @@ printf '%s\\n' "\${COMPREPLY[@]}"`);
     const parsed = JSON.parse(j.stdout) as { shell: string; script: string };
     expect(parsed.shell).toBe('bash');
     expect(parsed.script).toBe((await kura(['completion', 'bash'])).stdout);
+  });
+});
+
+describe('a reader that stops reading', () => {
+  it('ends the command quietly, as `ls | head` ends, not with an unhandled EPIPE', async () => {
+    const p = spawn(process.execPath, [KURA_BIN, 'completion', 'zsh'], { cwd: ROOT, env: { ...process.env, ...isolatedEnv(HOME) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The read end closes before kura writes its 50 KB: its first write meets a closed pipe.
+    p.stdout.destroy();
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 });
