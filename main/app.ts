@@ -247,6 +247,9 @@ export async function startAppliance(
     const hsmConnector: HsmConnector = { probe: probeHsmToken, connect: (c) => connectHsmKeyStore(c, { log }) };
     // Custodians and quorum: the approval gate of the unit of work (main/ceremony).
     const quorum = new Quorum({ store, audit, clock, applianceId, dev: config.dev, log, isUnsealed: () => root.isUnsealed, secrets: approvalSecretSealer(root) });
+    // Approved requests that a stop interrupted mid-run are ended by what their action did, before any
+    // call can ask about them.
+    await quorum.recoverInterrupted();
     const { kms: keys, scheduler, connections } = buildKmsDomain({
       store,
       root,

@@ -80,6 +80,8 @@ export const gatedActions = (): string[] => Object.keys(CLASS_OF);
 export const DEFAULT_EXPIRY_MS = 30 * 60_000;
 /** The admin token's holder, as the admin API and the CLI name them. */
 export const ADMIN = 'kura:admin';
+/** The quorum's own audit entries about a request, as opposed to the entry of the action it runs. */
+const QUORUM_EVENTS: readonly string[] = ['ApprovalRequested', 'ApprovalSubmitted', 'ApprovalCancelled', 'ApprovalExecuted', 'ApprovalResultTaken'];
 const OPERATOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The principal the console's KMS calls are made as, in an account: its operator (the administrator as kura-admin) under the kura-console path. */
@@ -539,6 +541,31 @@ export class Quorum implements ApprovalGate {
       throw e;
     }
     return this.showRequest(id);
+  }
+
+  /**
+   * Ends the approved requests a stop interrupted: those still EXECUTING when Kura starts, because it
+   * stopped (a crash, a power cut, a failed last write) between starting the run and recording how it
+   * ended. The action's own audit entry is written in the action's transaction and names the request, so
+   * the log says whether it took effect: EXECUTED if it did (an answer it had, such as a new credential's
+   * secret, was not kept), FAILED if not. Nothing runs again. Returns the requests ended.
+   */
+  async recoverInterrupted(): Promise<string[]> {
+    const stuck = (await this.repo.listRequests()).filter((r) => r.status === 'EXECUTING');
+    for (const r of stuck) {
+      const entries = await this.deps.audit.list({ approvalRequestId: r.id });
+      const ran = entries.some((e) => e.outcome === 'ok' && !QUORUM_EVENTS.includes(e.operation));
+      const status = ran ? 'EXECUTED' : 'FAILED';
+      const outcome = ran
+        ? 'It took effect, but Kura stopped before recording its answer, which was not kept.'
+        : 'Interrupted: Kura stopped while it ran, and it did not take effect. Ask for it again.';
+      await this.deps.store.db.write(async (tx) => {
+        if (!(await this.repo.transitionRequest(tx, r.id, ['EXECUTING'], status, { outcome, executedAt: this.now() }))) return;
+        await this.deps.audit.appendIn(tx, this.event('kura:quorum', 'ApprovalExecuted', ran ? 'ok' : 'error', { approvalRequestId: r.id, action: r.action, recovered: true }));
+      });
+      this.deps.log.warn('an approved request interrupted by a stop was ended', { approvalRequestId: r.id, status });
+    }
+    return stuck.map((r) => r.id);
   }
 
   /**

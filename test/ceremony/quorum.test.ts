@@ -5,6 +5,7 @@
 // approved at the same time are checked again as each applies: two removals cannot leave a policy
 // with fewer operators than its threshold. An approval counts only while its operator is enrolled with
 // the key that signed it (a removed or re-keyed operator's approval stays on record).
+// A request a stop interrupted mid-run is ended at the next start by what its action did.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AdminDeps } from '../../main/api/admin/routes.js';
 import { Quorum } from '../../main/ceremony/quorum.js';
@@ -157,5 +158,54 @@ describe('approvals of an operator no longer enrolled with the key that signed',
     expect([again.status, again.body.error]).toEqual([409, 'AlreadyExists']);
     expect(again.body.message).toMatch(/a key no longer theirs .* does not count/);
     expect((await approve(id, carol)).body).toMatchObject({ status: 'EXECUTED' });
+  });
+});
+
+describe('approved requests a stop interrupted mid-run', () => {
+  let d: Domain;
+  let call: AdminCall;
+  const approve = (id: string, c: Custodian) => statementOf(call, id).then((st) => approveWith(call)(id, c.sign(st)));
+  /** What a restart finds: a new Quorum over the same store. */
+  const restarted = () => new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log: createLogger('error', () => undefined) });
+  const enrolDave = async () => ((await call('POST', '/operators', { name: 'dave', publicKey: custodian('ed25519').publicPem })).body.approvalRequest as { id: string }).id;
+
+  beforeEach(async () => {
+    ({ d, call } = await openTwoOfThree());
+  });
+  afterEach(() => d?.close());
+
+  it('that took effect before the stop are ended EXECUTED at start, by their own audit entry', async () => {
+    const id = await enrolDave();
+    await approve(id, alice);
+    // The stop comes after the enrolment committed, before the request's end was recorded.
+    const repo = d.store.ceremony as { transitionRequest: typeof d.store.ceremony.transitionRequest };
+    const transition = repo.transitionRequest.bind(repo);
+    repo.transitionRequest = async (tx, rid, from, to, fields) => {
+      if (from.includes('EXECUTING')) throw new Error('power cut');
+      return transition(tx, rid, from, to, fields);
+    };
+    try {
+      await approve(id, bob).catch(() => undefined);
+    } finally {
+      repo.transitionRequest = transition;
+    }
+    expect((await d.store.ceremony.findRequest(id))!.status).toBe('EXECUTING');
+    expect((await call('GET', '/operators/dave')).status).toBe(200);
+
+    expect(await restarted().recoverInterrupted()).toEqual([id]);
+    expect(await d.store.ceremony.findRequest(id)).toMatchObject({ status: 'EXECUTED', outcome: expect.stringMatching(/^It took effect/) });
+    const ended = (await d.audit.list({ approvalRequestId: id })).at(-1)!;
+    expect(ended).toMatchObject({ operation: 'ApprovalExecuted', outcome: 'ok', details: { recovered: true } });
+    expect(await restarted().recoverInterrupted()).toEqual([]);
+  });
+
+  it('that had not taken effect are ended FAILED, and run no more', async () => {
+    const id = await enrolDave();
+    // The stop comes right after the request was marked EXECUTING, before its action ran.
+    await d.store.db.write((tx) => d.store.ceremony.transitionRequest(tx, id, ['PENDING'], 'EXECUTING'));
+    expect(await restarted().recoverInterrupted()).toEqual([id]);
+    expect(await d.store.ceremony.findRequest(id)).toMatchObject({ status: 'FAILED', outcome: expect.stringMatching(/^Interrupted/) });
+    expect((await call('GET', '/operators/dave')).status).toBe(404);
+    expect((await d.audit.list({ approvalRequestId: id })).at(-1)).toMatchObject({ operation: 'ApprovalExecuted', outcome: 'error', details: { recovered: true } });
   });
 });
