@@ -199,6 +199,41 @@ function typo(share: string): string {
   return share.slice(0, i) + c + share.slice(i + 1);
 }
 
+describe('kura init --out-dir', () => {
+  let kura: KuraProcess | undefined;
+  afterAll(async () => {
+    await kura?.stop();
+  });
+
+  it('checks the directory and its files before it makes the root key: a refusal leaves the appliance uninitialized', async () => {
+    kura = await startKura({ dev: false });
+    const outDir = tempDataDir('kura-init-out-');
+    const init = () => runKura(['init', '--shares', '3', '--threshold', '2', '--out-dir', outDir, '--endpoint', kura!.url]);
+    // A share of some earlier init is still there: it is not overwritten, and nothing is made.
+    fs.writeFileSync(path.join(outDir, 'share-2.txt'), 'an older root key share\n');
+    const refused = await init();
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`${path.join(outDir, 'share-2.txt')} already exists`);
+    expect(refused.stderr).toContain('nothing was made');
+    expect(await status(kura)).toMatchObject({ state: 'uninitialized' });
+    // A file where the directory should be: refused the same way.
+    const notADir = path.join(outDir, 'share-2.txt');
+    const refusedToo = await runKura(['init', '--shares', '3', '--threshold', '2', '--out-dir', notADir, '--endpoint', kura.url]);
+    expect(refusedToo.code).not.toBe(0);
+    expect(await status(kura)).toMatchObject({ state: 'uninitialized' });
+
+    fs.rmSync(path.join(outDir, 'share-2.txt'));
+    const made = await init();
+    expect(made.code, made.stderr).toBe(0);
+    for (const i of [1, 2, 3]) {
+      const file = path.join(outDir, `share-${i}.txt`);
+      expect(fs.readFileSync(file, 'utf8')).toMatch(new RegExp(`^kura-share-1-[0-9a-f]{8}-2-${i}-`));
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    }
+    expect(await status(kura)).toMatchObject({ state: 'sealed', mode: 'shamir', threshold: 2, shares: 3 });
+  });
+});
+
 describe('sealed restart (shamir mode)', () => {
   const dataDir = tempDataDir('kura-lifecycle-shamir-');
   let kura: KuraProcess;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isOperatorName, OPERATOR_NAME_RULE } from '../../ceremony/quorum.js';
 import { adminClient } from '../locate.js';
-import { CLIENT_OPTIONS, intOption, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
+import { CliError, CLIENT_OPTIONS, intOption, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
 import { libraryParameters, PIN_OPTIONS, readPin } from '../pin.js';
 
 const PKCS11_ONLY = ['module', 'token-label', 'nss-db', 'library-parameters', 'pin-file', 'pin-stdin'] as const;
@@ -80,6 +80,45 @@ async function initPkcs11(inv: Invocation): Promise<number> {
   return 0;
 }
 
+/**
+ * The share files --out-dir will take, checked before anything is made: the directory made (0700) or
+ * there and writable, and none of the files there yet (they are written with 'wx', never over another
+ * root key's share).
+ */
+function prepareShareFiles(outDir: string, count: number): string[] {
+  const files = Array.from({ length: count }, (_, i) => path.join(outDir, `share-${i + 1}.txt`));
+  try {
+    fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
+    if (!fs.statSync(outDir).isDirectory()) throw new CliError('File', `--out-dir ${outDir} is not a directory; nothing was made.`);
+    fs.accessSync(outDir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError('File', `--out-dir ${outDir} cannot take the share files (${(e as NodeJS.ErrnoException).code ?? String(e)}); nothing was made.`);
+  }
+  const taken = files.filter((f) => fs.existsSync(f));
+  if (taken.length > 0) throw new CliError('File', `${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'}: move ${taken.length === 1 ? 'it' : 'them'} away (another root key's shares?); nothing was made.`);
+  return files;
+}
+
+/**
+ * Writes each share to its file. A file that cannot be written after all (the disk filled up, the
+ * directory changed since the check) must not lose its share: those shares go to standard output, and the
+ * command still fails, so that the operator sees and keeps them.
+ */
+function writeShareFiles(files: string[], shares: string[]): string[] {
+  const unwritten: { file: string; share: string; why: string }[] = [];
+  files.forEach((f, i) => {
+    try {
+      fs.writeFileSync(f, `${shares[i]}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      unwritten.push({ file: f, share: shares[i]!, why: (e as NodeJS.ErrnoException).code ?? String(e) });
+    }
+  });
+  if (unwritten.length === 0) return files;
+  for (const u of unwritten) print(`Share ${files.indexOf(u.file) + 1} (not written to ${u.file}: ${u.why}): ${u.share}`);
+  throw new CliError('File', `${unwritten.length} share file(s) could not be written; their shares are printed above, once. Keep them: Kura keeps no copy.`);
+}
+
 async function run(inv: Invocation): Promise<number> {
   const seal = stringOption(inv, 'seal') ?? 'shamir';
   if (seal === 'pkcs11') return initPkcs11(inv);
@@ -89,15 +128,13 @@ async function run(inv: Invocation): Promise<number> {
   const threshold = intOption(inv, 'threshold', 1, 255);
   if (shares === undefined || threshold === undefined) throw new UsageError('--shares and --threshold are required');
   const client = adminClient(inv);
-  const r = await client.call<{ threshold: number; shares: string[]; custodians?: Custodians }>('POST', '/init', { threshold, shares, ...custodiansOf(inv) });
   const outDir = stringOption(inv, 'out-dir');
-  if (outDir) {
-    fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
-    const files = r.shares.map((s, i) => {
-      const f = path.join(outDir, `share-${i + 1}.txt`);
-      fs.writeFileSync(f, `${s}\n`, { mode: 0o600, flag: 'wx' });
-      return f;
-    });
+  // The shares exist once, in the answer to /init: everything that could keep them from their files is
+  // checked before the root key is made (a refusal after it would lose them with the appliance).
+  const shareFiles = outDir ? prepareShareFiles(outDir, shares) : undefined;
+  const r = await client.call<{ threshold: number; shares: string[]; custodians?: Custodians }>('POST', '/init', { threshold, shares, ...custodiansOf(inv) });
+  if (outDir && shareFiles) {
+    const files = writeShareFiles(shareFiles, r.shares);
     if (inv.json) printJson({ threshold: r.threshold, files, ...(r.custodians ? { custodians: r.custodians } : {}) });
     else {
       print(`Root key made and split: ${r.threshold} of ${r.shares.length} shares unseal it.`);
