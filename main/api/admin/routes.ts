@@ -203,6 +203,16 @@ function commandOf(req: RawRequest, path: string): { command: CommandName; input
 /** 202 for a change that became an approval request, 200 otherwise. */
 const statusOf = (out: unknown): number => (out !== null && typeof out === 'object' && (out as { applied?: unknown }).applied === false ? 202 : 200);
 
+const INIT_SHAMIR_FIELDS = ['mode', 'threshold', 'shares', 'operators', 'quorum'];
+const INIT_PKCS11_FIELDS = ['mode', 'modulePath', 'tokenLabel', 'libraryParameters', 'pin', 'operators', 'quorum'];
+const UNSEAL_FIELDS = ['share', 'shares', 'pin'];
+
+/** Refuses a body with a field the route does not take, naming it (as the console commands' contract does). */
+function onlyFields(body: Record<string, unknown>, known: readonly string[], what: string): void {
+  const unknown = Object.keys(body).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw new KmsError('Validation', `${what} does not take ${unknown.map((k) => `"${k.slice(0, 64)}"`).join(', ')}; it takes ${known.map((k) => `"${k}"`).join(', ')}.`);
+}
+
 /**
  * `operators` ([{name, publicKey}]) and `quorum` (M) of an init request: checked now — all that enroll()
  * could refuse, since a refusal once the root key is made would lose its shares — and enrolled by
@@ -244,6 +254,8 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     }
     if (route === 'POST /init') {
       const body = parseBody(req);
+      // Every field is checked before anything is made: a misspelt "operators" must not init without custodians.
+      onlyFields(body, body.mode === 'pkcs11' ? INIT_PKCS11_FIELDS : INIT_SHAMIR_FIELDS, `init (mode ${typeof body.mode === 'string' ? body.mode : 'shamir'})`);
       // The first custodians and their quorum, checked before anything is made (so a bad key leaves the
       // appliance uninitialized) and enrolled once the root key is. Not on an initialized appliance: this
       // needs no token, and checking them would tell the caller which operators are enrolled.
@@ -277,6 +289,9 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     }
     if (route === 'POST /unseal') {
       const body = parseBody(req);
+      onlyFields(body, UNSEAL_FIELDS, 'unseal');
+      if (body.share !== undefined && body.shares !== undefined) throw new KmsError('Validation', 'unseal takes "share" or "shares", not both.');
+      if (Array.isArray(body.shares) && body.shares.length === 0) throw new KmsError('Validation', 'unseal "shares" lists at least one share.');
       const byPin = body.pin !== undefined;
       if (byPin) requireToken(deps, req);
       const list = Array.isArray(body.shares) ? body.shares : typeof body.share === 'string' ? [body.share] : null;

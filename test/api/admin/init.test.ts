@@ -64,3 +64,39 @@ describe('POST /admin/v1/init with custodians', () => {
     expect((await quorum.listOperators()).map((o) => o.name)).toEqual(['alice', 'bob']);
   });
 });
+
+describe('POST /admin/v1/init and /unseal take only their own fields', () => {
+  let d: Domain;
+  let deps: AdminDeps;
+  let call: AdminCall;
+  beforeEach(async () => {
+    ({ d, deps } = await openQuorumAdmin(TOKEN, { unseal: 'none' }));
+    call = adminCaller(() => deps, TOKEN);
+  });
+  afterEach(() => d?.close());
+
+  it('refuses a field init does not take before anything is made: a misspelt "operators" does not init without custodians', async () => {
+    for (const body of [
+      { threshold: 1, shares: 1, extra: 1 },
+      { threshold: 1, shares: 1, Operators: [{ name: 'alice', publicKey: alice.publicPem }], Quorum: 1 },
+      { mode: 'pkcs11', modulePath: '/nonexistent/module.so', tokenLabel: 't', pin: '1234', threshold: 2, shares: 3 },
+    ]) {
+      const res = await call('POST', '/init', body);
+      expect([res.status, res.body.error], JSON.stringify(body)).toEqual([400, 'Validation']);
+      expect(res.body.message).toMatch(/does not take "(extra|Operators|threshold)"/);
+      expect((await d.root.status()).state).toBe('uninitialized');
+    }
+  });
+
+  it('refuses a field unseal does not take, both "share" and "shares", and an empty list', async () => {
+    const made = await call('POST', '/init', { threshold: 2, shares: 3 });
+    expect(made.status).toBe(200);
+    const [one, two] = made.body.shares as string[];
+    for (const body of [{ share: one, bogus: 1 }, { share: one, shares: [two] }, { shares: [] }]) {
+      const res = await call('POST', '/unseal', body);
+      expect([res.status, res.body.error], JSON.stringify(body)).toEqual([400, 'Validation']);
+    }
+    expect(await d.root.status()).toMatchObject({ state: 'sealed', progress: 0 });
+    expect((await call('POST', '/unseal', { shares: [one, two] })).body).toMatchObject({ state: 'unsealed' });
+  });
+});
