@@ -61,7 +61,7 @@ export interface ClientCredential {
 }
 
 /** Single-quoted for sh, so that no value is ever expanded by the shell that evals the lines. */
-const shq = (v: string): string => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", `'\\''`)}'`);
+export const shq = (v: string): string => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", `'\\''`)}'`);
 
 /** The environment that points AWS clients at Kura (`kura credentials env`). */
 export function clientEnv(o: { endpoint: string; region: string; credential: ClientCredential; guardCa: string }): Record<string, string> {

@@ -163,8 +163,9 @@ describe('the dev banner', () => {
     expect(out).toMatch(/^export AWS_CA_BUNDLE=\S+kura-aws-guard-ca\.pem$/m);
     expect(out).toMatch(/^WARNING: .*2\.9\.19/m);
     expect(out).toContain('plaintext included');
-    expect(out).toContain('credentials env)"');
-    expect(out).toContain('credentials profile kura');
+    // This appliance's data directory is not ./.kura-dev, so its commands name it.
+    expect(out).toContain(`credentials env --data-dir ${cli.kura.dataDir})"`);
+    expect(out).toContain(`credentials profile kura --data-dir ${cli.kura.dataDir}`);
     expect(out).toContain(`/usr/bin/aws --endpoint-url ${cli.kura.url} kms list-keys`);
   });
 });

@@ -145,6 +145,9 @@ describe('serve settings', () => {
     const { url, accessKeyId, secretAccessKey } = await s.ready();
     expect(url).not.toMatch(/:7420$/);
     expect(s.stdout()).toContain(path.join(dataDir, 'root.key'));
+    // Its commands name this data directory, which is not the one they would find by themselves.
+    expect(s.stdout()).toContain(`credentials env --data-dir ${dataDir})`);
+    expect(s.stdout()).toContain(`stop --data-dir ${dataDir}\``);
     expect(fs.existsSync(path.join(dataDir, 'kura.db'))).toBe(true);
     expect(await adminStatus(url)).toMatchObject({ state: 'unsealed', mode: 'dev' });
     expect(await errorName(kmsClient({ url, accessKeyId, secretAccessKey }).send(new ListKeysCommand({})))).toBe('ok');
@@ -188,6 +191,16 @@ describe('serve settings', () => {
     const r = await kura(['serve', '--dev', '--config', config]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('"prot"');
+  });
+
+  it('a data directory that cannot be one is said to be the data directory, not the port', async () => {
+    const dir = tempDataDir('kura-cli-notadir-');
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, '');
+    const r = await kura(['serve', '--dev', '--port', '0', '--data-dir', path.join(file, 'kura')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot use the data directory ${path.join(file, 'kura')}: it, or a directory above it, is a file`);
+    expect(r.stderr).not.toMatch(/listen|port/);
   });
 
   it('`npm start -- --port 0 --data-dir X` passes the options on to `kura serve --dev`', async () => {

@@ -3,25 +3,30 @@
 // In dev mode it also keeps the dev credential readable for `kura credentials env|profile`
 // (dev-credential.ts says why a file) and prints how to point AWS clients at Kura, with the warning
 // that older AWS CLIs ignore the endpoint variables (aws-files.ts).
+import path from 'node:path';
 import { devRootKeyFile, KURA_VERSION, startAppliance, type Appliance } from '../../app.js';
 import { createLogger } from '../../common/log.js';
-import { clientEnv, ensureGuardCa, exportLines } from '../aws-files.js';
+import { clientEnv, ensureGuardCa, exportLines, shq } from '../aws-files.js';
 import { CliError, CONFIG_OPTION, HELP_OPTION, JSON_OPTION, print, printJson, selfCommand, type CommandSpec, type Invocation } from '../command.js';
 import { ENV_HELP, resolveConfig, type ConfigFlags } from '../config.js';
 import { writeDevCredential } from '../dev-credential.js';
+import { DEV_DATA_DIR } from '../locate.js';
 
 export const DEV_REGION = 'us-east-1';
 
 function devBanner(appliance: Appliance, dataDir: string, guardCa: string): string[] {
   const url = appliance.server.url;
   const kura = selfCommand();
+  // The commands below find this appliance by its data directory: on its own only where they look by
+  // default (./.kura-dev), so any other one is named on each.
+  const at = path.resolve(dataDir) === path.resolve(DEV_DATA_DIR) ? '' : ` --data-dir ${shq(dataDir)}`;
   const cred = appliance.devCredential!;
   return [
     `Kura ${KURA_VERSION} is running in DEV MODE — insecure: the root key is in ${devRootKeyFile(dataDir)}.`,
     `KMS endpoint: ${url}`,
     'Point the AWS CLI and SDKs at Kura:',
-    `  in a shell:        eval "$(${kura} credentials env)"`,
-    `  as an AWS profile: ${kura} credentials profile kura   then: aws --profile kura kms list-keys`,
+    `  in a shell:        eval "$(${kura} credentials env${at})"`,
+    `  as an AWS profile: ${kura} credentials profile kura${at}   then: aws --profile kura kms list-keys`,
     '  or paste these lines into a shell:',
     ...exportLines({ endpoint: url, region: DEV_REGION, credential: cred, guardCa }),
     'WARNING: AWS CLIs older than v2.13 and v1.29 — Debian 12\'s /usr/bin/aws 2.9.19 among them — ignore',
@@ -32,12 +37,12 @@ function devBanner(appliance: Appliance, dataDir: string, guardCa: string): stri
     ...(appliance.devOperator
       ? [
           `Operator console: ${url}/console/   sign in as ${appliance.devOperator.name}, passphrase ${appliance.devOperator.passphrase}`,
-          `  (its approvals: ${kura} approvals sign ID --key ${appliance.devOperator.keyFile})`,
+          `  (its approvals: ${kura} approvals sign ID --key ${shq(appliance.devOperator.keyFile)}${at})`,
         ]
       : [`Operator console: ${url}/console/`]),
     `Admin API: ${url}/admin/v1/status`,
     ...(appliance.xksTlsServer ? [`XKS proxy API over TLS: ${appliance.xksTlsServer.url}/<prefix>/kms/xks/v1/…`] : []),
-    `Stop it with Ctrl-C or \`${kura} stop\`.`,
+    `Stop it with Ctrl-C or \`${kura} stop${at}\`.`,
   ];
 }
 
@@ -66,10 +71,13 @@ async function run(inv: Invocation): Promise<number> {
   try {
     appliance = await startAppliance(cfg, { log, onStopRequested: () => requestStop('POST /admin/v1/stop') });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const { code, syscall } = e as NodeJS.ErrnoException;
     const port = (e as { listener?: string }).listener ?? `port ${cfg.port}`;
-    if (code === 'EADDRINUSE') throw new CliError('PortInUse', `${port} is in use (another Kura? \`kura status\`)`);
-    if (code === 'EACCES') throw new CliError('PortDenied', `not allowed to listen on ${port} (ports below 1024 need privileges)`);
+    if (syscall === 'listen' && code === 'EADDRINUSE') throw new CliError('PortInUse', `${port} is in use (another Kura? \`kura status\`)`);
+    if (syscall === 'listen' && code === 'EACCES') throw new CliError('PortDenied', `not allowed to listen on ${port} (ports below 1024 need privileges)`);
+    // Anything else the file system refuses is about the data directory (made, locked, opened first).
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new CliError('DataDirectory', `cannot use the data directory ${cfg.dataDir}: not allowed (${code}); it must be writable by this user`);
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new CliError('DataDirectory', `cannot use the data directory ${cfg.dataDir}: it, or a directory above it, is a file`);
     throw e;
   }
   // SIGHUP: the XKS TLS listener's certificate, key and client CA are read again (a renewed certificate
