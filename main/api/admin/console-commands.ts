@@ -103,9 +103,14 @@ async function statusOf(r: Run) {
   return { ...(await r.deps.root.status()), applianceId: r.deps.applianceId, version: r.deps.version };
 }
 
-/** Seals the appliance (audited); refused on a dev appliance, which unseals only from its key file when it starts. */
+/** Seals the appliance (audited); refused on an uninitialized one (nothing to seal) and on a dev appliance, which unseals only from its key file when it starts. */
 export async function sealAppliance(r: Pick<Run, 'deps'>, principal: string) {
-  if ((await r.deps.root.status()).mode === 'dev') {
+  const status = await r.deps.root.status();
+  if (status.state === 'uninitialized') {
+    await r.deps.audit.append({ principal, source: 'admin', operation: 'Seal', outcome: 'error', errorCode: 'NotInitialized' });
+    throw new KmsError('NotInitialized', 'Kura is not initialized: there is no root key to seal. Run `kura init` first.');
+  }
+  if (status.mode === 'dev') {
     await r.deps.audit.append({ principal, source: 'admin', operation: 'Seal', outcome: 'error', errorCode: 'InvalidState' });
     throw new KmsError(
       'InvalidState',

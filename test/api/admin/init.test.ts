@@ -100,3 +100,17 @@ describe('POST /admin/v1/init and /unseal take only their own fields', () => {
     expect((await call('POST', '/unseal', { shares: [one, two] })).body).toMatchObject({ state: 'unsealed' });
   });
 });
+
+describe('POST /admin/v1/seal before init', () => {
+  it('is refused as NotInitialized, audited so: there is no root key to seal', async () => {
+    const { d, deps } = await openQuorumAdmin(TOKEN, { unseal: 'none' });
+    try {
+      const res = await adminCaller(() => deps, TOKEN)('POST', '/seal');
+      expect(res.body.error).toBe('NotInitialized');
+      expect(res.body.message).toContain('kura init');
+      expect((await d.audit.list({})).at(-1)).toMatchObject({ operation: 'Seal', outcome: 'error', errorCode: 'NotInitialized' });
+    } finally {
+      await d.close();
+    }
+  });
+});
