@@ -92,10 +92,21 @@ export const CLIENT_OPTIONS: readonly OptionSpec[] = [DATA_DIR_OPTION, ENDPOINT_
 /** What a command that reads the database accepts. */
 export const DATABASE_OPTIONS: readonly OptionSpec[] = [DATA_DIR_OPTION, CONFIG_OPTION, JSON_OPTION, HELP_OPTION];
 
-const out = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+/**
+ * Control characters (but line feeds and tabs) and the bidirectional overrides, shown as escapes: text an
+ * operator reads may hold what someone else typed (a credential's description, a label, a refused input),
+ * and raw escapes would move the cursor, clear lines or reorder what the terminal shows.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE_FOR_TERMINAL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+export const terminalSafe = (text: string): string =>
+  text.replace(UNSAFE_FOR_TERMINAL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const line = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`);
+const out = (text: string): void => void process.stdout.write(line(terminalSafe(text)));
 export const print = out;
-export const printJson = (value: unknown): void => out(JSON.stringify(value));
-export const printErr = (text: string): void => void process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+/** JSON escapes every control character itself (and must stay byte for byte what was sent). */
+export const printJson = (value: unknown): void => void process.stdout.write(line(JSON.stringify(value)));
+export const printErr = (text: string): void => void process.stderr.write(line(terminalSafe(text)));
 
 /** How this `kura` was started, for the commands the banner suggests: `kura` if on PATH, else `node …/bin/kura.js`. */
 export function selfCommand(): string {
