@@ -19,9 +19,14 @@
 // Deleted rows do not linger in the files: secure_delete overwrites what a DELETE frees with zeros, and
 // forgetDeleted() — a job of its own between transactions — checkpoints those zeroed pages over the old
 // ones in the main file and truncates the WAL, where older images of the pages may still lie.
+// A database file deleted or replaced under a running appliance (an operator's rm, a restore gone wrong)
+// would take every later commit with it while each still answered success: before each batch the
+// writer checks that the path still names the file it opened, and refuses the batch if not, so that no
+// write is acknowledged that a restart would not find.
 // A job gets an opaque Tx. The repositories of ./ turn it back into the writer's statements with
 // sql(tx), which accepts only a Tx this database handed to a job that is still running: a Tx kept past
 // its job (its statements would land in some later transaction) or one from another store is refused.
+import fs from 'node:fs';
 import sqlite3 from 'sqlite3';
 import type { Database, Tx, WriteOptions } from '../transaction.js';
 
@@ -46,6 +51,16 @@ interface Job {
   singleStatement: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+}
+
+/** A file's device and inode; undefined if there is none at that path. */
+function identity(file: string): { dev: number; ino: number } | undefined {
+  try {
+    const st = fs.statSync(file);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
+  }
 }
 
 function open(file: string, mode: number): Promise<sqlite3.Database> {
@@ -123,12 +138,16 @@ export class SqliteDatabase implements Database {
   private writing = false;
   private closed = false;
   private idle: (() => void)[] = [];
+  /** The file opened (device and inode), to notice it deleted or replaced under the appliance. */
+  private readonly opened: { dev: number; ino: number } | undefined;
 
   private constructor(
     private readonly writer: ReturnType<typeof wrap>,
     private readonly reader: ReturnType<typeof wrap>,
     readonly file: string,
-  ) {}
+  ) {
+    this.opened = file === ':memory:' ? undefined : identity(file);
+  }
 
   static async open(file: string, opts: { readonly?: boolean } = {}): Promise<SqliteDatabase> {
     if (opts.readonly) {
@@ -190,6 +209,11 @@ export class SqliteDatabase implements Database {
   private async drain(): Promise<void> {
     this.writing = true;
     while (this.queue.length > 0) {
+      const gone = this.fileGone();
+      if (gone) {
+        for (const job of this.queue.splice(0)) job.reject(gone);
+        break;
+      }
       const first = this.queue[0]!;
       if (first.outside) {
         this.queue.shift();
@@ -241,6 +265,14 @@ export class SqliteDatabase implements Database {
     }
     this.writing = false;
     for (const f of this.idle.splice(0)) f();
+  }
+
+  /** Why writes cannot go on (the database file was deleted or replaced since it was opened), or undefined. */
+  private fileGone(): Error | undefined {
+    if (!this.opened) return undefined;
+    const now = identity(this.file);
+    if (now && now.dev === this.opened.dev && now.ino === this.opened.ino) return undefined;
+    return new Error(`The database file ${this.file} was ${now ? 'replaced' : 'deleted'} while Kura ran: nothing more is written. Restore it and restart Kura.`);
   }
 
   /** Switched between transactions only, never inside one. */

@@ -1,6 +1,7 @@
 // SqliteDatabase (main/store/sqlite/database.ts) passes the contract of the store's transactions
 // (test/store/contract/database.ts); and, on disk, what SQLite adds to it: group commit with per-job
-// savepoints, durability of acknowledged writes across reopen, close, and read-only stores.
+// savepoints, durability of acknowledged writes across reopen, close, read-only stores, and no write
+// acknowledged once the file was deleted or replaced under it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -136,6 +137,17 @@ describe('Database', () => {
     }
     await db().write((tx) => db().sql(tx).run("INSERT INTO scratch (job, n) VALUES ('after', 1)"));
     expect((await rows()).map((r) => r.job)).toEqual(['after']);
+  });
+
+  it('refuses every write once its file is deleted or replaced under it, rather than acknowledge what a restart would not find', async () => {
+    const insert = (job: string) => db().write((tx) => db().sql(tx).run('INSERT INTO scratch (job, n) VALUES (?, 1)', job));
+    await insert('before');
+    for (const f of ['kura.db', 'kura.db-wal', 'kura.db-shm']) fs.rmSync(path.join(dir, f), { force: true });
+    await expect(insert('after the rm')).rejects.toThrow(`The database file ${file} was deleted while Kura ran`);
+    // Something else put at the same path is not the file opened either.
+    fs.writeFileSync(file, '');
+    await expect(insert('after a new file')).rejects.toThrow(`The database file ${file} was replaced while Kura ran`);
+    await expect(db().forgetDeleted()).rejects.toThrow('was replaced');
   });
 
   it('acknowledged writes survive a reopen', async () => {
