@@ -5,7 +5,8 @@
 //   request    the request as recorded: action, class, canonical parameters and their SHA-256 digest,
 //              requester, created/expiry/executed times (ISO 8601), status and outcome;
 //   statement  the exact text its approvers signed (ceremony/statement.ts);
-//   policy     the class's policy when the transcript was made (threshold and operators);
+//   policy     the quorum the request was made under (threshold and operators; for a request made
+//              before Kura kept it, the class's policy when the transcript was made);
 //   steps      requested, each approval (operator, key fingerprint, signature in base64, the operator's
 //              public key while still enrolled), each refused attempt, the entries the action wrote as
 //              it ran, and how it ended (executed, failed, cancelled), in time order;
@@ -35,6 +36,7 @@ import { formatHead, parseHead, type AuditLog, type StoredEntry } from '../audit
 import type { Clock } from '../common/clock.js';
 import { KmsError, kmsErrors } from '../common/errors.js';
 import type { ApprovalRecord, ApprovalRequestRecord, Store } from '../store/index.js';
+import { canonicalJson } from './canonical.js';
 import { operatorKeyFromSpki, parseOperatorPublicKey, verifyApprovalSignature } from './operator-keys.js';
 import { approvalStatement } from './statement.js';
 
@@ -154,7 +156,7 @@ function identifiersIn(value: unknown, from: TranscriptMaterial['from']): Transc
   return o.KeyMetadata !== undefined ? [...found, ...identifiersIn(o.KeyMetadata, from)] : found;
 }
 
-function materialOf(r: ApprovalRequestRecord): TranscriptMaterial[] {
+function materialOf(r: Pick<ApprovalRequestRecord, 'action' | 'parameters' | 'outcome'>): TranscriptMaterial[] {
   const out: TranscriptMaterial[] = [];
   if (r.outcome !== null) {
     try {
@@ -177,6 +179,15 @@ function materialOf(r: ApprovalRequestRecord): TranscriptMaterial[] {
     const k = `${m.name}\u0000${m.value}`;
     return seen.has(k) ? false : (seen.add(k), true);
   });
+}
+
+/**
+ * The quorum of a transcript: the threshold and operators the request was made under, as the request
+ * keeps them; for a request made before Kura kept them, the class's policy when the transcript is made.
+ */
+function policyOf(r: ApprovalRequestRecord, current: { threshold: number; operators: readonly string[] } | undefined): Transcript['policy'] {
+  if (r.threshold !== null && r.approvers !== null) return { actionClass: r.actionClass, threshold: r.threshold, operators: [...r.approvers] };
+  return { actionClass: r.actionClass, threshold: current?.threshold ?? 1, operators: [...(current?.operators ?? [])] };
 }
 
 /** A step with the sequence number of the audit entry that records it, which orders steps of the same millisecond. */
@@ -256,7 +267,7 @@ export async function buildTranscript(deps: TranscriptDeps, id: string): Promise
     generatedAt: iso(deps.clock.nowMs()),
     request,
     statement: statementOf(request, deps.applianceId).toString('utf8'),
-    policy: { actionClass: r.actionClass, threshold: policy?.threshold ?? 1, operators: [...(policy?.operators ?? [])] },
+    policy: policyOf(r, policy),
     steps: stepsOf(r, approvals, entries, pemOf),
     material: materialOf(r),
     audit: { headBefore: formatHead(before), headAfter: formatHead(last), entries },
@@ -381,6 +392,10 @@ async function recordProblems(t: Transcript, records: TranscriptRecords): Promis
   const now = transcriptRequestOf(stored);
   const differ = (Object.keys(now) as (keyof TranscriptRequest)[]).filter((k) => now[k] !== t.request[k]);
   if (differ.length) problems.push(`the request's ${differ.join(', ')} differ(s) from the appliance's record`);
+  // The quorum the request was made under is on record (for requests made since Kura keeps it).
+  if (stored.threshold !== null && stored.approvers !== null && canonicalJson(policyOf(stored, undefined)) !== canonicalJson(t.policy)) {
+    problems.push(`the policy section differs from the quorum request ${t.request.id} was made under (${stored.threshold} of ${stored.approvers.join(', ')})`);
+  }
   return problems;
 }
 
@@ -427,6 +442,9 @@ export async function verifyTranscript(t: unknown, log: AuditLog, records: Trans
     if (seq <= after.seq && !citedSeqs.has(seq)) problems.push(`entry ${seq} names approval request ${id} but the transcript leaves it out`);
   }
 
+  // What the action touched follows from the request itself (its parameters, checked against their
+  // digest above, and its outcome), so the section is checked with or without the appliance's records.
+  if (canonicalJson(materialOf(tr.request)) !== canonicalJson(tr.material)) problems.push('the material section is not what the request names');
   const recorded = records.listApprovals ? await records.listApprovals(id) : undefined;
   problems.push(...contentProblems(tr, cited), ...signatureProblems(tr, recorded), ...(await recordProblems(tr, records)));
   return { ok: problems.length === 0, problems };
@@ -503,7 +521,7 @@ export function renderTranscriptMarkdown(t: Transcript): string {
     '',
     '## Policy',
     '',
-    `${t.policy.threshold} of ${t.policy.operators.map(cell).join(', ') || '(no policy)'} approve ${cell(t.policy.actionClass)} actions (the policy when this transcript was made).`,
+    `${t.policy.threshold} of ${t.policy.operators.map(cell).join(', ') || '(no policy)'} approve ${cell(t.policy.actionClass)} actions (the quorum this request was made under).`,
     '',
     '## Approvals',
     '',

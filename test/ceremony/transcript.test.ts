@@ -194,6 +194,22 @@ describe('a 2-of-3 operator add', () => {
     expect((await call('POST', '/audit/verify-transcript', undefined, 'wrong')).status).toBe(403);
   });
 
+  it('does not verify with its policy or material section changed (the quorum on record; what the request names)', async () => {
+    const policy = copy(added);
+    policy.policy = { actionClass: 'operators', threshold: 3, operators: ['alice', 'bob', 'carol'] };
+    expect((await verifies(policy)).body).toEqual({ ok: false, problems: [`the policy section differs from the quorum request ${add.id} was made under (2 of alice, bob, carol)`] });
+
+    const material = copy(added);
+    material.material = [{ name: 'KeyId', value: '1234abcd-12ab-34cd-56ef-1234567890ab', from: 'parameters' }];
+    expect((await verifies(material)).body).toEqual({ ok: false, problems: ['the material section is not what the request names'] });
+    // Checked without the appliance's records too: the request itself says what it touched.
+    expect((await verifyTranscript(material, d.audit)).problems).toContain('the material section is not what the request names');
+    // The same content with its keys in another order is the same section.
+    const reordered = copy(added);
+    reordered.material = reordered.material.map((m) => ({ from: m.from, value: m.value, name: m.name }));
+    expect((await verifies(reordered)).body).toEqual({ ok: true, problems: [] });
+  });
+
   it('an approval without a public key (its operator since removed) verifies only as the appliance recorded it', async () => {
     const withoutKey = (signature?: string) => {
       const t = copy(added);
