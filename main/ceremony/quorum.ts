@@ -359,7 +359,9 @@ export class Quorum implements ApprovalGate {
   setPolicy(by: OperatorActor, actionClass: string, threshold: number, operators: string[], expiryMinutes?: number): Promise<Outcome<QuorumPolicyRecord>> {
     if (!(ACTION_CLASSES as readonly string[]).includes(actionClass)) throw kmsErrors.validation(`${actionClass} is not an action class (${ACTION_CLASSES.join(', ')}).`);
     if (!Number.isSafeInteger(threshold) || threshold < 1) throw kmsErrors.validation('A threshold is a whole number of at least 1.');
-    if (new Set(operators).size !== operators.length || operators.length < threshold) {
+    const twice = operators.filter((n, i) => operators.indexOf(n) !== i);
+    if (twice.length > 0) throw kmsErrors.validation(`Each operator is named once: ${[...new Set(twice)].join(', ')} ${twice.length === 1 ? 'is' : 'are'} named more than once.`);
+    if (operators.length < threshold) {
       throw kmsErrors.validation(`A threshold of ${threshold} needs at least ${threshold} distinct operators; ${operators.length} given.`);
     }
     if (expiryMinutes !== undefined && (!Number.isSafeInteger(expiryMinutes) || expiryMinutes < 1 || expiryMinutes > 7 * 24 * 60)) {

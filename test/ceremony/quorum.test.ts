@@ -104,6 +104,12 @@ describe('operator changes approved at once', () => {
   });
   afterAll(() => d?.close());
 
+  it('a policy naming an operator twice is refused as such, not as too few operators', async () => {
+    const r = await call('PUT', '/quorum/backup', { threshold: 1, operators: ['alice', 'alice'] });
+    expect([r.status, r.body.error]).toEqual([400, 'Validation']);
+    expect(r.body.message).toBe('Each operator is named once: alice is named more than once.');
+  });
+
   it('two removals that each leave enough operators, but not both: one runs, the other fails', async () => {
     const approve = approveWith(call);
     const removal = async (name: string) => ((await call('DELETE', `/operators/${name}`)).body.approvalRequest as { id: string }).id;

@@ -75,12 +75,14 @@ describe('parseCommandInput', () => {
 
   it('refuses a missing field, a wrong type, a pattern and a bound, naming the field', () => {
     expect(refusal('hsms.add', { modulePath: '/m' }).message).toBe('An HSM needs "tokenLabel": the token\'s label.');
-    expect(refusal('hsms.add', { modulePath: '/m', tokenLabel: 7 }).message).toBe('An HSM: "tokenLabel" is the token\'s label.');
+    expect(refusal('hsms.add', { modulePath: '/m', tokenLabel: 7 }).message).toBe('An HSM: "tokenLabel" is the token\'s label (at most 32 characters).');
     expect(refusal('hsms.add', { modulePath: '/m', tokenLabel: '' }).message).toMatch(/"tokenLabel"/);
     expect(refusal('hsms.add', { modulePath: '/m', tokenLabel: 'x'.repeat(33) }).message).toMatch(/"tokenLabel"/);
     expect(refusal('hsms.test', { hsmId: 'cluster-1' }).message).toMatch(/"hsmId" is an HSM ID/);
     expect(refusal('quorum.set', { actionClass: 'backup', threshold: 1.5, operators: ['a'] }).message).toMatch(/"threshold"/);
     expect(refusal('quorum.set', { actionClass: 'backup', threshold: 0, operators: ['a'] }).message).toMatch(/"threshold"/);
+    // The refusal says the bounds, not only what the field is.
+    expect(refusal('quorum.set', { actionClass: 'backup', threshold: 500, operators: ['a'] }).message).toMatch(/"threshold" is how many operators approve \(a whole number\) \(1 to 100\)\./);
     expect(refusal('quorum.set', { actionClass: 'backup', threshold: 1, operators: 'a' }).message).toMatch(/"operators"/);
     expect(refusal('quorum.set', { actionClass: 'backup', threshold: 1, operators: ['a', 2] }).message).toMatch(/"operators"/);
     expect(refusal('quorum.set', { actionClass: 'backup', threshold: 1, operators: ['a'], expiryMinutes: 10_081 }).message).toMatch(/"expiryMinutes"/);

@@ -33,7 +33,7 @@ async function show(inv: Invocation): Promise<number> {
 async function set(inv: Invocation): Promise<number> {
   const actionClass = oneArgument(inv, `action class (${ACTION_CLASSES.join(', ')})`);
   if (!(ACTION_CLASSES as readonly string[]).includes(actionClass)) throw new UsageError(`"${actionClass}" is not an action class (${ACTION_CLASSES.join(', ')})`);
-  const threshold = intOption(inv, 'threshold', 1, 1000);
+  const threshold = intOption(inv, 'threshold', 1, 100);
   if (threshold === undefined) throw new UsageError('--threshold is required');
   const operators = requiredOption(inv, 'operators').split(',').map((n) => n.trim());
   if (operators.some((n) => n === '')) throw new UsageError('--operators is a comma-separated list of operator names, e.g. alice,bob,carol');
