@@ -140,8 +140,22 @@ export interface CommandRoute {
   params?: readonly string[];
   /** The body is this one field's value (a transcript), not the input's fields. */
   bodyAs?: string;
+  /**
+   * The same path with any segment where a field goes, and each field's own pattern: a path that
+   * matches the shape but not `path` has a malformed field.
+   */
+  shape?: { path: RegExp; fields: readonly RegExp[] };
 }
-const r = (method: string, path: string, command: CommandName, params?: readonly string[]): CommandRoute => ({ method, path: new RegExp(`^${path}$`), command, ...(params ? { params } : {}) });
+/** A path field's group in a route's path: `(…)`, with its quantifier inside. */
+const FIELD_GROUP = /\([^)]*\)/g;
+const r = (method: string, path: string, command: CommandName, params?: readonly string[]): CommandRoute => ({
+  method,
+  path: new RegExp(`^${path}$`),
+  command,
+  ...(params
+    ? { params, shape: { path: new RegExp(`^${path.replace(FIELD_GROUP, '([^/]*)')}$`), fields: (path.match(FIELD_GROUP) ?? []).map((g) => new RegExp(`^${g}$`)) } }
+    : {}),
+});
 export const ROUTES: readonly CommandRoute[] = [
   r('POST', '/sessions', 'session.login'),
   r('GET', '/session', 'session.show'),
@@ -196,6 +210,24 @@ function commandOf(req: RawRequest, path: string): { command: CommandName; input
     if (clash !== undefined) throw new KmsError('Validation', `"${clash}" is in the path; the body must not give it again.`);
     params.forEach((p, i) => (body[p] = m[i + 1]));
     return { command: route.command, input: body };
+  }
+  return undefined;
+}
+
+/**
+ * A route's path with a field that is not one (`/operators/a%20b`, a lower-case access key ID): a
+ * Validation error naming the field, rather than "no route", which sounds like a typo in the command.
+ */
+function malformedField(req: RawRequest, path: string): KmsError | undefined {
+  for (const route of ROUTES) {
+    if (route.method !== req.method || !route.shape) continue;
+    const loose = route.shape.path.exec(path);
+    if (!loose) continue;
+    const i = route.shape.fields.findIndex((field, k) => !field.test(loose[k + 1] ?? ''));
+    if (i === -1) continue;
+    const name = route.params![i]!;
+    const accessKey = route.shape.fields[i]!.source.includes('[A-Z0-9]');
+    return new KmsError('Validation', `"${name}" in the path is not one: ${accessKey ? 'an access key ID is 1 to 128 upper-case letters and digits (AKIA…)' : '1 to 128 of A-Z, a-z, 0-9, ".", "_", "~" and "-"'}.`);
   }
   return undefined;
 }
@@ -335,6 +367,8 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       const out = await runCommand(deps, caller, found.command, parseCommandInput(found.command, found.input));
       return json(statusOf(out), out);
     }
+    const malformed = malformedField(req, req.path.replace(/^\/admin\/v1/, ''));
+    if (malformed) throw malformed;
     return json(404, { error: 'NotFound', message: `No admin route ${route}.` });
   } catch (err) {
     if (isKmsError(err)) return json(ADMIN_STATUS[err.code], { error: err.code, message: err.message });

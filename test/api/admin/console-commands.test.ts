@@ -62,6 +62,20 @@ describe('the appliance', () => {
     expect((await run('dashboard', {}, 'not-a-token')).status).toBe(403);
   });
 
+  it('a route whose path field is malformed says which field, rather than that there is no such route', async () => {
+    for (const [method, path, field] of [
+      ['GET', '/operators/a%20b', 'name'],
+      ['DELETE', '/credentials/akia-lower', 'accessKeyId'],
+      ['GET', '/approvals/x%2Fy', 'id'],
+      ['DELETE', `/xks/stores/s/keys/${'k'.repeat(129)}`, 'externalKeyId'],
+    ] as const) {
+      const res = await http(method, path);
+      expect([res.status, res.body.error], path).toEqual([400, 'Validation']);
+      expect(res.body.message, path).toMatch(new RegExp(`^"${field}" in the path is not one`));
+    }
+    expect((await http('GET', '/no/such/route')).body).toEqual({ error: 'NotFound', message: 'No admin route GET /no/such/route.' });
+  });
+
   it('an unsealed appliance refuses shares it would not check: no unseal is audited, nothing reconnects, and the refusals are coalesced', async () => {
     let reconnects = 0;
     const onUnsealed = deps.onUnsealed;
