@@ -154,8 +154,30 @@ function readOrCreateSecretFile(file: string, make: () => Buffer): Buffer {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   const value = make();
-  fs.writeFileSync(file, value, { mode: 0o600, flag: 'wx' });
+  // On the disk before anything the database commits relies on it (the dev root key's check value, the
+  // dev operator's enrolled key): a power cut must not leave a database whose key file is empty.
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    fs.writeFileSync(fd, value);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  syncDirectory(path.dirname(file));
   return value;
+}
+
+/** Makes a directory's new entries durable (POSIX: the file's own fsync does not cover its name). */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Windows cannot open a directory for fsync; its file system journals names itself.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /**
