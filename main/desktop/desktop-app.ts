@@ -39,11 +39,13 @@ export interface DesktopDeps {
 
 /** What an operator reads when the appliance cannot start: the usual causes in words, else the error's message. */
 function startFailure(e: unknown, settings: DesktopSettings): string {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'EADDRINUSE') {
+  const { code, syscall } = (e ?? {}) as NodeJS.ErrnoException;
+  if (syscall === 'listen' && code === 'EADDRINUSE') {
     return `Port ${settings.port} is in use (another Kura? \`kura status\`). Stop the other appliance, or start the desktop with --port 0 for any free port.`;
   }
-  if (code === 'EACCES') return `Not allowed to listen on port ${settings.port} (ports below 1024 need privileges).`;
+  if (syscall === 'listen' && code === 'EACCES') return `Not allowed to listen on port ${settings.port} (ports below 1024 need privileges).`;
+  // Anything else the file system refuses is about the data directory (made, locked and opened first).
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `Kura cannot use its data directory ${settings.dataDir}: not allowed (${code}). It must be writable by this user.`;
   return e instanceof Error ? e.message : String(e);
 }
 

@@ -214,12 +214,18 @@ describe('start-up failures', () => {
   });
 
   it('a busy port is explained in a dialog, and the app exits 1 without a window', async () => {
-    const busy = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' });
+    const busy = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE', syscall: 'listen' });
     const { electron } = await started({ startAppliance: () => Promise.reject(busy) });
     expect(electron.dialog.errors).toEqual([{ title: 'Kura could not start', content: expect.stringContaining('Port 7420 is in use') }]);
     expect(electron.dialog.errors[0]!.content).toContain('--port 0');
     expect(electron.app.exitCode).toBe(1);
     expect(electron.windows).toEqual([]);
+  });
+
+  it('a data directory this user may not write is named as such, not as a port', async () => {
+    const denied = Object.assign(new Error("EACCES: permission denied, mkdir '/tmp/kura-desk'"), { code: 'EACCES', syscall: 'mkdir' });
+    const { electron } = await started({ startAppliance: () => Promise.reject(denied) });
+    expect(electron.dialog.errors).toEqual([{ title: 'Kura could not start', content: 'Kura cannot use its data directory /tmp/kura-desk: not allowed (EACCES). It must be writable by this user.' }]);
   });
 
   it("another appliance's lock on the data directory is reported as its message says", async () => {
