@@ -52,7 +52,12 @@ export function matchRoute(hash: string): RouteMatch {
     const m = r.pattern.exec(path);
     if (!m) continue;
     const params: Record<string, string> = {};
-    (r.params ?? []).forEach((p, i) => (params[p] = decodeURIComponent(m[i + 1]!)));
+    try {
+      (r.params ?? []).forEach((p, i) => (params[p] = decodeURIComponent(m[i + 1]!)));
+    } catch {
+      // A hand-typed hash that is not valid percent-encoding names no screen.
+      return { name: 'notFound', params: { path } };
+    }
     return { name: r.name, params };
   }
   return { name: 'notFound', params: { path } };

@@ -512,6 +512,11 @@ export class Quorum implements ApprovalGate {
           : `${signer.name} approved ${id} already, with a key no longer theirs (${earlier.fingerprint}): that approval does not count, and another operator's is needed.`);
       }
       await this.deps.store.db.write(async (tx) => {
+        // Again inside the write: the same signature sent twice at once (a double click) passes the
+        // checks above twice, and only one may be taken; the other is told so, not an internal error.
+        const now = await this.repo.findRequest(id, tx);
+        if (now?.status !== 'PENDING') throw kmsErrors.invalidState(`Approval request ${id} is ${now?.status ?? 'gone'}: it takes no more approvals.`);
+        if ((await this.repo.listApprovals(id, tx)).some((a) => a.operator === signer.name)) throw new KmsError('AlreadyExists', `${signer.name} has approved ${id} already.`);
         await this.repo.insertApproval(tx, { requestId: id, operator: signer.name, fingerprint: signer.fingerprint, signature: Buffer.from(signature), createdAt: this.now() });
         await this.deps.audit.appendIn(tx, this.event(by.operator, 'ApprovalSubmitted', 'ok', { approvalRequestId: id, operatorName: signer.name, fingerprint: signer.fingerprint }));
       });

@@ -22,6 +22,8 @@ export const useNetworkStore = defineStore('network', () => {
       error.value = null;
     } catch (e) {
       error.value = e;
+      // What the appliance said last no longer holds: the badge says "unknown", not the old "up".
+      status.value = null;
       if (e instanceof CommandError && e.code === 'AccessDenied') session.ended();
     }
   }

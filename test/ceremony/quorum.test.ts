@@ -104,6 +104,16 @@ describe('operator changes approved at once', () => {
   });
   afterAll(() => d?.close());
 
+  it('the same approval sent twice at once (a double click) is taken once; the other is told so, not an internal error', async () => {
+    const id = ((await call('POST', '/operators', { name: 'erin', publicKey: custodian('ed25519').publicPem })).body.approvalRequest as { id: string }).id;
+    const signature = alice.sign(await statementOf(call, id));
+    const both = await Promise.all([approveWith(call)(id, signature), approveWith(call)(id, signature)]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(both.find((r) => r.status === 409)!.body).toMatchObject({ error: 'AlreadyExists', message: `alice has approved ${id} already.` });
+    const refusals = (await d.audit.list({ approvalRequestId: id })).filter((e) => e.outcome === 'error');
+    expect(refusals.map((e) => e.errorCode)).toEqual(['AlreadyExists']);
+  });
+
   it('a policy naming an operator twice is refused as such, not as too few operators', async () => {
     const r = await call('PUT', '/quorum/backup', { threshold: 1, operators: ['alice', 'alice'] });
     expect([r.status, r.body.error]).toEqual([400, 'Validation']);

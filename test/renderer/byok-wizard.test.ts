@@ -272,6 +272,19 @@ describe('the BYOK ceremony wizard', () => {
     w.unmount();
   });
 
+  it('signs and sends once when "Sign and approve" is clicked twice before the key file is read', async () => {
+    const client = appliance({ 'approvals.submit': () => approval({ status: 'PENDING' }) });
+    const w = await walk(client, 'approvals');
+    await chooseFile(byTestId(w, 'approval-key-file'), new File([custodianKey().pem], 'alice.pem'));
+    const button = byTestId(w, 'approval-sign');
+    // Two clicks in the same turn: the second lands while the first still reads the file.
+    void button.trigger('click');
+    void button.trigger('click');
+    await settle(w);
+    expect(client.inputsOf('approvals.submit').length).toBe(1);
+    w.unmount();
+  });
+
   it('says so when the request is cancelled or its import fails once approved', async () => {
     for (const [status, code, text] of [
       ['CANCELLED', 'RequestCancelled', 'was cancelled'],
