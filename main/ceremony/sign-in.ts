@@ -114,8 +114,11 @@ export class ConsoleSignIn {
     return { token, session };
   }
 
-  /** The live session a token names (its idle expiry moved on), or undefined; an operator removed since has none. */
-  async session(token: string): Promise<Session | undefined> {
+  /**
+   * The live session a token names, or undefined; an operator removed since has none. Its idle expiry
+   * moves on, unless the call is a background one (`touch: false`: a poll, not the operator's doing).
+   */
+  async session(token: string, opts: { touch?: boolean } = {}): Promise<Session | undefined> {
     const key = digestOf(token);
     const s = this.sessions.get(key);
     const now = this.now();
@@ -124,7 +127,7 @@ export class ConsoleSignIn {
       this.sessions.delete(key);
       return undefined;
     }
-    s.expiresAt = Math.min(now + SESSION_IDLE_MS, s.endsAt);
+    if (opts.touch !== false) s.expiresAt = Math.min(now + SESSION_IDLE_MS, s.endsAt);
     return s;
   }
 

@@ -55,7 +55,15 @@ export interface CommandSpec {
   /** What the input is, for messages ("An HSM needs …"). */
   readonly what: string;
   readonly fields: Readonly<Record<string, Field>>;
+  /**
+   * The console polls it on its own (the network badge, the device list): a call is not the operator's
+   * doing, so it does not move the session's idle expiry — an unattended tab still signs out.
+   */
+  readonly background?: true;
 }
+
+/** Whether a command is one the console polls on its own (see CommandSpec.background). */
+export const isBackgroundCommand = (name: string): boolean => isCommandName(name) && (COMMANDS[name] as CommandSpec).background === true;
 
 // Shared fields.
 const NAME = { kind: 'string', max: 64, pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, hint: 'an operator name' } as const;
@@ -170,8 +178,8 @@ export const COMMANDS = {
   'xks.keys.disable': { what: 'Disabling an XKS key', fields: { storeId: STORE_ID, externalKeyId: EXTERNAL_KEY_ID } },
   'xks.keys.delete': { what: 'Deleting an XKS key', fields: { storeId: STORE_ID, externalKeyId: EXTERNAL_KEY_ID } },
 
-  'devices.list': { what: 'Listing devices', fields: NONE },
-  'network.status': { what: 'The network status', fields: NONE },
+  'devices.list': { what: 'Listing devices', fields: NONE, background: true },
+  'network.status': { what: 'The network status', fields: NONE, background: true },
 
   'status': { what: 'The status', fields: NONE },
   'dashboard': { what: 'The dashboard', fields: { accountId: { ...ACCOUNT, optional: true }, region: REGION } },

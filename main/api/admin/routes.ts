@@ -17,7 +17,7 @@ import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import { parseOperatorPublicKey } from '../../ceremony/operator-keys.js';
 import { ACTION_CLASSES, ADMIN, type Quorum } from '../../ceremony/quorum.js';
-import { isCommandName, parseCommandInput, type CommandName, type ConsoleAnswer } from '../../console/index.js';
+import { isBackgroundCommand, isCommandName, parseCommandInput, type CommandName, type ConsoleAnswer } from '../../console/index.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import { runCommand, type CommandCaller, type CommandDeps } from './commands.js';
 import { sealAppliance, unsealAppliance } from './console-commands.js';
@@ -119,10 +119,10 @@ function requireToken(deps: AdminDeps, req: RawRequest): void {
 }
 
 /** Who calls: the admin token's holder, or an operator's live console session (POST /sessions). */
-async function authenticate(deps: AdminDeps, req: RawRequest): Promise<CommandCaller> {
+async function authenticate(deps: AdminDeps, req: RawRequest, background = false): Promise<CommandCaller> {
   const given = bearerOf(req);
   if (isAdminToken(deps, given)) return { actor: ADMIN };
-  const session = given !== '' && deps.signIn ? await deps.signIn.session(given) : undefined;
+  const session = given !== '' && deps.signIn ? await deps.signIn.session(given, { touch: !background }) : undefined;
   if (session) return { actor: session.operator, session: { token: given, expiresAt: session.expiresAt } };
   throw new KmsError(
     'AccessDenied',
@@ -341,7 +341,9 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       if (openCommand(open, input)) return json(200, await runCommand(deps, { actor: open === 'unseal' ? 'kura:console' : ADMIN }, open, input));
       return json(200, await runCommand(deps, await authenticate(deps, req), open, input));
     }
-    const caller = await authenticate(deps, req);
+    // The console's own polls (POST /commands/network.status, GET /devices) do not keep a session alive.
+    const polled = /^POST \/commands\/([a-zA-Z.]{1,64})$/.exec(route)?.[1] ?? (route === 'GET /devices' ? 'devices.list' : '');
+    const caller = await authenticate(deps, req, isBackgroundCommand(polled));
     if (route === 'POST /seal') {
       await sealAppliance({ deps }, caller.actor);
       return json(200, await deps.root.status());
@@ -401,7 +403,7 @@ export async function runConsoleCommand(deps: AdminDeps, sessionToken: string | 
     // As over HTTP: an unseal by shares needs no credential, so it is the console's, not the admin token holder's.
     let caller: CommandCaller = { actor: command === 'unseal' ? 'kura:console' : ADMIN };
     if (!openCommand(command, input)) {
-      const session = sessionToken && deps.signIn ? await deps.signIn.session(sessionToken) : undefined;
+      const session = sessionToken && deps.signIn ? await deps.signIn.session(sessionToken, { touch: !isBackgroundCommand(command) }) : undefined;
       if (!session) throw new KmsError('AccessDenied', 'Sign in first: there is no console session, or it has ended.');
       caller = { actor: session.operator, session: { token: sessionToken!, expiresAt: session.expiresAt } };
     }

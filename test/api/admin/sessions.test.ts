@@ -170,6 +170,26 @@ describe('sessions end', () => {
     expect((await call('GET', '/session', undefined, busy)).status).toBe(403);
   });
 
+  it("the console's own polls (network status, device list) do not keep an unattended session alive", async () => {
+    const tab = await sessionOf('alice', ALICE_PASS);
+    // An unattended tab polls every few seconds; none of it is the operator's doing.
+    for (let t = 0; t < SESSION_IDLE_MS - 60_000; t += 60_000) {
+      d.clock.advance(60_000);
+      expect((await call('POST', '/commands/network.status', {}, tab)).status).toBe(200);
+      // (This test appliance has no device discovery: 404, but past the session check, which is the point.)
+      expect((await call('GET', '/devices', undefined, tab)).status).toBe(404);
+    }
+    d.clock.advance(60_000);
+    expect((await call('POST', '/commands/network.status', {}, tab)).status).toBe(403);
+    expect((await call('GET', '/session', undefined, tab)).status).toBe(403);
+    // Any other call is use, and moves the expiry on.
+    const used = await sessionOf('alice', ALICE_PASS);
+    d.clock.advance(SESSION_IDLE_MS - 60_000);
+    expect((await call('GET', '/operators', undefined, used)).status).toBe(200);
+    d.clock.advance(SESSION_IDLE_MS - 60_000);
+    expect((await call('GET', '/session', undefined, used)).status).toBe(200);
+  });
+
   it('on sign-out (the admin token has none), and when the operator is removed', async () => {
     const token = await sessionOf('alice', ALICE_PASS);
     expect((await call('DELETE', '/session')).status).toBe(400);
