@@ -43,4 +43,23 @@ describe('CredentialsView', () => {
     expect(w.text()).toMatch(/approval/i);
     w.unmount();
   });
+
+  it('deletes a credential only when asked twice: Delete asks, Keep keeps it, Yes deletes', async () => {
+    const listed = { accessKeyId: made.accessKeyId, accountId: made.accountId, principalArn: made.principalArn, description: '', createdAt: made.createdAt };
+    const client = fakeClient({ 'credentials.list': () => ({ credentials: [listed] }), 'credentials.delete': () => ({ applied: true, deleted: made.accessKeyId }) });
+    const w = mountWith(CredentialsView, client);
+    await settle(w);
+    const del = w.get('[data-testid="credential-delete"]');
+    expect(del.attributes('aria-label')).toBe(`Delete ${made.accessKeyId}`);
+    await del.trigger('click');
+    expect(client.inputsOf('credentials.delete')).toEqual([]);
+    expect(w.text()).toContain(`Delete ${made.accessKeyId}? Clients that sign with it stop working.`);
+    await w.get('[data-testid="credential-delete-keep"]').trigger('click');
+    expect(w.find('[data-testid="credential-delete-confirm"]').exists()).toBe(false);
+    await w.get('[data-testid="credential-delete"]').trigger('click');
+    await w.get('[data-testid="credential-delete-confirm"]').trigger('click');
+    await settle(w);
+    expect(client.inputsOf('credentials.delete')).toEqual([{ accessKeyId: made.accessKeyId }]);
+    w.unmount();
+  });
 });
