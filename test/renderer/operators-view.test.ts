@@ -37,6 +37,8 @@ describe('OperatorsView', () => {
     await w.get('[data-testid="operator-remove-confirm"]').trigger('click');
     await settle(w);
     expect(client.inputsOf('operators.remove')).toEqual([{ name: 'dev' }]);
+    // Every row's buttons carry the row in their names, for a screen reader's list of buttons.
+    expect(w.findAll('button').filter((b) => b.text() === 'Edit').map((b) => b.attributes('aria-label'))).toEqual(['Edit the operators policy']);
     w.unmount();
   });
 });
