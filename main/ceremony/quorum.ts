@@ -9,7 +9,10 @@
 // in, the request runs — exactly once: a compare-and-set moves it PENDING → EXECUTING, and only the
 // caller that wins it runs the action, with the parameters it was asked with (a KMS call is run again
 // through the API's own handler by the executor app.ts gives, with the request's ID, which this gate
-// admits once). Never after its expiry; a failed run is recorded FAILED and is not retried.
+// admits once). Never after its expiry; a failed run is recorded FAILED and is not retried. An
+// approval counts while its operator is enrolled with the key that signed it, counted in the transaction
+// that starts the run; a run a stop interrupted is ended at the next start by what its action's own audit
+// entry says (recoverInterrupted), never run again.
 //
 // Operator commands (main/console: `kura hsm`, `kura xks`, `kura credentials` …) are gated the same way
 // through admitCommand: the admin API asks before it runs one, and the executor runs an approved one
