@@ -133,6 +133,9 @@ async function authenticate(deps: AdminDeps, req: RawRequest, background = false
 // The command routes: method, path (its groups are the command's path fields, in `params` order), and
 // the command (main/console). A body's fields are the rest of the input; a path field may not be in it.
 const SEG = '([A-Za-z0-9._~-]{1,128})';
+const ACCESS_KEY_SEG = '([A-Z0-9]{1,128})';
+/** A console command by name: POST /commands/NAME. */
+const BY_NAME = /^POST \/commands\/([a-zA-Z.]{1,64})$/;
 export interface CommandRoute {
   method: string;
   path: RegExp;
@@ -177,7 +180,7 @@ export const ROUTES: readonly CommandRoute[] = [
   { ...r('POST', '/audit/verify-transcript', 'audit.verifyTranscript'), bodyAs: 'transcript' },
   r('GET', '/credentials', 'credentials.list'),
   r('POST', '/credentials', 'credentials.create'),
-  r('DELETE', '/credentials/([A-Z0-9]{1,128})', 'credentials.delete', ['accessKeyId']),
+  r('DELETE', `/credentials/${ACCESS_KEY_SEG}`, 'credentials.delete', ['accessKeyId']),
   r('GET', '/hsms', 'hsms.list'),
   r('POST', '/hsms', 'hsms.add'),
   r('POST', `/hsms/${SEG}/test`, 'hsms.test', ['hsmId']),
@@ -226,7 +229,7 @@ function malformedField(req: RawRequest, path: string): KmsError | undefined {
     const i = route.shape.fields.findIndex((field, k) => !field.test(loose[k + 1] ?? ''));
     if (i === -1) continue;
     const name = route.params![i]!;
-    const accessKey = route.shape.fields[i]!.source.includes('[A-Z0-9]');
+    const accessKey = route.shape.fields[i]!.source === `^${ACCESS_KEY_SEG}$`;
     return new KmsError('Validation', `"${name}" in the path is not one: ${accessKey ? 'an access key ID is 1 to 128 upper-case letters and digits (AKIA…)' : '1 to 128 of A-Z, a-z, 0-9, ".", "_", "~" and "-"'}.`);
   }
   return undefined;
@@ -342,7 +345,8 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       return json(200, await runCommand(deps, await authenticate(deps, req), open, input));
     }
     // The console's own polls (POST /commands/network.status, GET /devices) do not keep a session alive.
-    const polled = /^POST \/commands\/([a-zA-Z.]{1,64})$/.exec(route)?.[1] ?? (route === 'GET /devices' ? 'devices.list' : '');
+    const byName = BY_NAME.exec(route);
+    const polled = byName?.[1] ?? (route === 'GET /devices' ? 'devices.list' : '');
     const caller = await authenticate(deps, req, isBackgroundCommand(polled));
     if (route === 'POST /seal') {
       await sealAppliance({ deps }, caller.actor);
@@ -357,7 +361,6 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       return json(200, { stopping: true });
     }
     // Any command by its contract name (what the browser console calls): POST /commands/NAME, the input as the body.
-    const byName = /^POST \/commands\/([a-zA-Z.]{1,64})$/.exec(route);
     if (byName) {
       const name = byName[1]!;
       if (!isCommandName(name)) throw new KmsError('UnknownOperation', `There is no console command ${name}.`);

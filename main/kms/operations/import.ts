@@ -152,9 +152,8 @@ export class ImportOperations {
         // The API model: each of these is "optional and only usable with symmetric encryption keys" (an
         // asymmetric or HMAC key has one material, imported once and re-imported as it is).
         if (k.keySpec !== SYMMETRIC_DEFAULT) {
-          const given = (['ImportType', 'KeyMaterialDescription', 'KeyMaterialId'] as const).filter(
-            (name) => ({ ImportType: input.importType, KeyMaterialDescription: input.keyMaterialDescription, KeyMaterialId: input.keyMaterialId })[name] !== undefined,
-          );
+          const symmetricOnly = { ImportType: input.importType, KeyMaterialDescription: input.keyMaterialDescription, KeyMaterialId: input.keyMaterialId };
+          const given = Object.entries(symmetricOnly).filter(([, v]) => v !== undefined).map(([name]) => name);
           if (given.length > 0) throw kmsErrors.validation(`${given.join(', ')} can be used only with symmetric encryption keys; ${arnOf(k)} is ${k.keySpec}.`);
         }
         if (importType === ImportType.New && input.keyMaterialId !== undefined) {

@@ -173,18 +173,19 @@ export class SqliteDatabase implements Database {
 
   /** Runs fn in a transaction; resolves with its result once the change is durable (see above for durable: false). */
   write<T>(fn: (tx: Tx) => Promise<T>, opts: WriteOptions = {}): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('database is closed'));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, durable: opts.durable ?? true, singleStatement: opts.singleStatement ?? false, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.writing) void this.drain();
-    });
+    return this.enqueue<T>({ fn, durable: opts.durable ?? true, singleStatement: opts.singleStatement ?? false });
   }
 
   forgetDeleted(): Promise<void> {
+    return this.enqueue<void>({ fn: async () => undefined, outside: () => this.writer.exec('PRAGMA wal_checkpoint(TRUNCATE)'), durable: true, singleStatement: false });
+  }
+
+  /** Queues a job for the writer (which starts draining if idle); refused once the database is closed. */
+  private enqueue<T>(job: Omit<Job, 'resolve' | 'reject'>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('database is closed'));
-    return new Promise<void>((resolve, reject) => {
-      const outside = () => this.writer.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-      this.queue.push({ fn: async () => undefined, outside, durable: true, singleStatement: false, resolve: resolve as (v: unknown) => void, reject });
+    return new Promise<T>((resolve, reject) => {
+      // The caller's literal becomes the queued job (no copy: every audited call writes through here).
+      this.queue.push(Object.assign(job, { resolve: resolve as (v: unknown) => void, reject }));
       if (!this.writing) void this.drain();
     });
   }
