@@ -84,15 +84,30 @@ export const useByokStore = defineStore('byok', () => {
     finalKey.value = null;
   }
 
-  /** Opens the ceremony, on a given key when the URL names one. */
+  /**
+   * Opens the ceremony, on a given key when the URL names one and that key can take imported material
+   * (origin EXTERNAL); otherwise at the first step, with the reason shown there.
+   */
   async function start(forKey?: string): Promise<void> {
     reset();
     if (forKey) {
-      keyId.value = forKey;
-      go('parameters');
-      return;
+      const d = await task.run(async () => {
+        const got = await client.run('keys.show', { keyId: forKey });
+        if (got.metadata.Origin !== 'EXTERNAL') {
+          throw Object.assign(new Error(`Key ${got.metadata.KeyId} has origin ${got.metadata.Origin}: only an EXTERNAL key takes imported material.`), { code: 'UnsupportedOperation' });
+        }
+        return got;
+      });
+      if (d) {
+        keyId.value = d.metadata.KeyId;
+        go('parameters');
+        return;
+      }
     }
+    const failed = task.error.value;
     await loadCandidates();
+    // The candidates' list must not hide why the named key was not opened.
+    if (failed && !task.error.value) task.error.value = failed;
   }
 
   async function loadCandidates(): Promise<void> {

@@ -191,6 +191,25 @@ describe('the BYOK ceremony wizard', () => {
     w.unmount();
   });
 
+  it('opens at the first step, saying why, when the URL names a key that is missing or not EXTERNAL', async () => {
+    const missing = appliance({ 'keys.show': () => refuse('NotFoundException', `Key 'arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}' does not exist`, 400) });
+    const w = mountWith(ByokWizardView, missing, { keyId: KEY_ID });
+    await flushPromises();
+    expect(current(w)).toBe('step-key');
+    expect(errorShown(w).code).toBe('NotFoundException');
+    expect(missing.inputsOf('keys.list')).toHaveLength(1);
+    expect(w.findAll('[data-testid="byok-key-choice"]')).toHaveLength(1);
+    w.unmount();
+
+    const generated = appliance({ 'keys.show': () => keyDetail('Enabled', { Origin: 'AWS_KMS' }) });
+    const v = mountWith(ByokWizardView, generated, { keyId: KEY_ID });
+    await flushPromises();
+    expect(current(v)).toBe('step-key');
+    expect(errorShown(v)).toEqual({ code: 'UnsupportedOperation', message: `Key ${KEY_ID} has origin AWS_KMS: only an EXTERNAL key takes imported material.` });
+    expect(generated.inputsOf('imports.parameters')).toEqual([]);
+    v.unmount();
+  });
+
   it('refuses to go on when the fingerprints do not match the bytes received', async () => {
     const w = await walk(appliance({ 'imports.parameters': () => importParameters({ wrongFingerprint: true }) }), 'parameters');
     await click(w, 'byok-get-parameters');
