@@ -87,7 +87,7 @@ export class ConsoleSignIn {
     try {
       const failed = this.failures.get(operator);
       if (failed && failed.lockedUntil > now) {
-        throw new KmsError('AccessDenied', `Too many wrong passphrases for ${operator}: sign-in is refused until ${new Date(failed.lockedUntil).toISOString()}.`);
+        throw new KmsError('AccessDenied', `Too many wrong passphrases for ${operator}: sign-in is refused for ${lockoutLeft(failed.lockedUntil - now)} (until ${new Date(failed.lockedUntil).toISOString().slice(11, 19)} UTC).`);
       }
       // Refused for load before it counts as a guess (it is not one).
       if (this.checking >= MAX_CHECKS_AT_ONCE && this.waiting.length >= MAX_CHECKS_WAITING) throw tooMany();
@@ -216,4 +216,12 @@ export class ConsoleSignIn {
     const entry = this.event(principal.slice(0, 64), operation, error === undefined ? 'ok' : 'error', operatorName);
     await this.deps.audit.append(error === undefined ? entry : { ...entry, errorCode: isKmsError(error) ? error.code : 'Internal' });
   }
+}
+
+/** A lockout's remaining time as an operator reads it: whole minutes, or seconds in the last one. */
+function lockoutLeft(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 60) return `${seconds} more second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} more minute${minutes === 1 ? '' : 's'}`;
 }

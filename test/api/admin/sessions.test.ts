@@ -116,8 +116,10 @@ describe('signing in', () => {
     for (let i = 0; i < 5; i++) expect((await signIn('alice', `wrong passphrase number ${i}`)).status).toBe(403);
     const locked = await signIn('alice', ALICE_PASS);
     expect(locked.status).toBe(403);
-    expect(locked.body.message).toMatch(/Too many wrong passphrases for alice/);
-    d.clock.advance(LOCKOUT_MS);
+    expect(locked.body.message).toMatch(/^Too many wrong passphrases for alice: sign-in is refused for 5 more minutes \(until \d\d:\d\d:\d\d UTC\)\.$/);
+    d.clock.advance(LOCKOUT_MS - 20_000);
+    expect((await signIn('alice', ALICE_PASS)).body.message).toMatch(/refused for 20 more seconds/);
+    d.clock.advance(20_000);
     expect((await signIn('alice', ALICE_PASS)).status).toBe(200);
   });
 });
