@@ -243,6 +243,28 @@ function clientCaOf(file: string): Buffer {
   return pem;
 }
 
+/** Why startAppliance failed, in the usual cases, for `kura serve` and the desktop app to say alike. */
+export interface StartFailure {
+  code: 'PortInUse' | 'PortDenied' | 'DataDirectory';
+  /** A clause without a capital or a full stop: "port 7420 is in use (another Kura? `kura status`)". */
+  message: string;
+}
+
+/** The usual causes of a failed start in words (a listener's port, the data directory); undefined for others. */
+export function startFailureOf(e: unknown, config: Pick<ApplianceConfig, 'port' | 'dataDir'>): StartFailure | undefined {
+  const { code, syscall } = (e ?? {}) as NodeJS.ErrnoException;
+  const port = (e as { listener?: unknown } | undefined)?.listener;
+  const listener = typeof port === 'string' ? port : `port ${config.port}`;
+  if (syscall === 'listen' && code === 'EADDRINUSE') return { code: 'PortInUse', message: `${listener} is in use (another Kura? \`kura status\`)` };
+  if (syscall === 'listen' && code === 'EACCES') return { code: 'PortDenied', message: `not allowed to listen on ${listener} (ports below 1024 need privileges)` };
+  // Anything else the file system refuses is about the data directory (made, locked and opened first).
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return { code: 'DataDirectory', message: `cannot use the data directory ${config.dataDir}: not allowed (${code}); it must be writable by this user` };
+  }
+  if (code === 'EEXIST' || code === 'ENOTDIR') return { code: 'DataDirectory', message: `cannot use the data directory ${config.dataDir}: it, or a directory above it, is a file` };
+  return undefined;
+}
+
 export async function startAppliance(
   config: ApplianceConfig,
   deps: { log: Logger; clock?: Clock; aead?: Aead; /** POST /admin/v1/stop: the host stops the appliance as on SIGTERM. */ onStopRequested?: () => void },

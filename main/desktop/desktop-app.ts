@@ -8,7 +8,7 @@
 //
 // Electron and the appliance come in as parameters (./main.ts passes the real ones), so that the tests
 // drive this whole sequence with a test double of Electron and a fake appliance.
-import type { Appliance, ApplianceConfig } from '../app.js';
+import { startFailureOf, type Appliance, type ApplianceConfig } from '../app.js';
 import type { Logger } from '../common/log.js';
 import { NETWORK_CHANNEL } from './channels.js';
 import { registerCommandIpc, type CommandIpc } from './command-ipc.js';
@@ -37,16 +37,12 @@ export interface DesktopDeps {
   stopTimeoutMs?: number;
 }
 
-/** What an operator reads when the appliance cannot start: the usual causes in words, else the error's message. */
+/** What an operator reads when the appliance cannot start: the usual causes in words (as `kura serve` says them), else the error's message. */
 function startFailure(e: unknown, settings: DesktopSettings): string {
-  const { code, syscall } = (e ?? {}) as NodeJS.ErrnoException;
-  if (syscall === 'listen' && code === 'EADDRINUSE') {
-    return `Port ${settings.port} is in use (another Kura? \`kura status\`). Stop the other appliance, or start the desktop with --port 0 for any free port.`;
-  }
-  if (syscall === 'listen' && code === 'EACCES') return `Not allowed to listen on port ${settings.port} (ports below 1024 need privileges).`;
-  // Anything else the file system refuses is about the data directory (made, locked and opened first).
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `Kura cannot use its data directory ${settings.dataDir}: not allowed (${code}). It must be writable by this user.`;
-  return e instanceof Error ? e.message : String(e);
+  const failure = startFailureOf(e, settings);
+  if (!failure) return e instanceof Error ? e.message : String(e);
+  const sentence = `${failure.message.charAt(0).toUpperCase()}${failure.message.slice(1)}.`;
+  return failure.code === 'PortInUse' ? `${sentence} Stop the other appliance, or start the desktop with --port 0 for any free port.` : sentence;
 }
 
 export async function runDesktop(deps: DesktopDeps): Promise<void> {

@@ -225,7 +225,13 @@ describe('start-up failures', () => {
   it('a data directory this user may not write is named as such, not as a port', async () => {
     const denied = Object.assign(new Error("EACCES: permission denied, mkdir '/tmp/kura-desk'"), { code: 'EACCES', syscall: 'mkdir' });
     const { electron } = await started({ startAppliance: () => Promise.reject(denied) });
-    expect(electron.dialog.errors).toEqual([{ title: 'Kura could not start', content: 'Kura cannot use its data directory /tmp/kura-desk: not allowed (EACCES). It must be writable by this user.' }]);
+    expect(electron.dialog.errors).toEqual([{ title: 'Kura could not start', content: 'Cannot use the data directory /tmp/kura-desk: not allowed (EACCES); it must be writable by this user.' }]);
+  });
+
+  it('a data directory path through a file is named as such, in the words `kura serve` uses', async () => {
+    const file = Object.assign(new Error("ENOTDIR: not a directory, mkdir '/tmp/kura-desk'"), { code: 'ENOTDIR', syscall: 'mkdir' });
+    const { electron } = await started({ startAppliance: () => Promise.reject(file) });
+    expect(electron.dialog.errors).toEqual([{ title: 'Kura could not start', content: 'Cannot use the data directory /tmp/kura-desk: it, or a directory above it, is a file.' }]);
   });
 
   it("another appliance's lock on the data directory is reported as its message says", async () => {

@@ -4,7 +4,7 @@
 // (dev-credential.ts says why a file) and prints how to point AWS clients at Kura, with the warning
 // that older AWS CLIs ignore the endpoint variables (aws-files.ts).
 import path from 'node:path';
-import { devRootKeyFile, KURA_VERSION, startAppliance, type Appliance } from '../../app.js';
+import { devRootKeyFile, KURA_VERSION, startAppliance, startFailureOf, type Appliance } from '../../app.js';
 import { createLogger } from '../../common/log.js';
 import { clientEnv, ensureGuardCa, exportLines, shq } from '../aws-files.js';
 import { CliError, CONFIG_OPTION, HELP_OPTION, JSON_OPTION, print, printJson, selfCommand, type CommandSpec, type Invocation } from '../command.js';
@@ -71,13 +71,8 @@ async function run(inv: Invocation): Promise<number> {
   try {
     appliance = await startAppliance(cfg, { log, onStopRequested: () => requestStop('POST /admin/v1/stop') });
   } catch (e) {
-    const { code, syscall } = e as NodeJS.ErrnoException;
-    const port = (e as { listener?: string }).listener ?? `port ${cfg.port}`;
-    if (syscall === 'listen' && code === 'EADDRINUSE') throw new CliError('PortInUse', `${port} is in use (another Kura? \`kura status\`)`);
-    if (syscall === 'listen' && code === 'EACCES') throw new CliError('PortDenied', `not allowed to listen on ${port} (ports below 1024 need privileges)`);
-    // Anything else the file system refuses is about the data directory (made, locked, opened first).
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new CliError('DataDirectory', `cannot use the data directory ${cfg.dataDir}: not allowed (${code}); it must be writable by this user`);
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new CliError('DataDirectory', `cannot use the data directory ${cfg.dataDir}: it, or a directory above it, is a file`);
+    const failure = startFailureOf(e, cfg);
+    if (failure) throw new CliError(failure.code, failure.message);
     throw e;
   }
   // SIGHUP: the XKS TLS listener's certificate, key and client CA are read again (a renewed certificate
