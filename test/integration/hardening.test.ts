@@ -2,7 +2,9 @@
 // answers in its own protocol's shape; a flood of refused, unauthenticated requests costs the audit
 // log a few bounded entries; concurrent inits answer 409, never 500; a stalled client does not make a
 // graceful stop time out, and a call in progress still gets its answer.
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../main/audit/audit-log.js';
@@ -97,9 +99,11 @@ describe('the audit log under a flood of refused requests', () => {
 describe('initialization', () => {
   it('concurrent POST /admin/v1/init: one 200, the others 409 already initialized, never a 500', async () => {
     const kura = await kuraUp({ dev: false });
+    const token = fs.readFileSync(path.join(kura.dataDir, 'admin.token'), 'utf8').trim();
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
     const answers = await Promise.all(
       Array.from({ length: 8 }, () =>
-        fetch(`${kura.url}/admin/v1/init`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ threshold: 2, shares: 3 }) }).then(
+        fetch(`${kura.url}/admin/v1/init`, { method: 'POST', headers, body: JSON.stringify({ threshold: 2, shares: 3 }) }).then(
           async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }),
         ),
       ),

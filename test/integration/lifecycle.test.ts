@@ -208,7 +208,7 @@ describe('kura init --out-dir', () => {
   it('checks the directory and its files before it makes the root key: a refusal leaves the appliance uninitialized', async () => {
     kura = await startKura({ dev: false });
     const outDir = tempDataDir('kura-init-out-');
-    const init = () => runKura(['init', '--shares', '3', '--threshold', '2', '--out-dir', outDir, '--endpoint', kura!.url]);
+    const init = () => runKura(['init', '--shares', '3', '--threshold', '2', '--out-dir', outDir, '--endpoint', kura!.url, '--data-dir', kura!.dataDir]);
     // A share of some earlier init is still there: it is not overwritten, and nothing is made.
     fs.writeFileSync(path.join(outDir, 'share-2.txt'), 'an older root key share\n');
     const refused = await init();
@@ -218,7 +218,7 @@ describe('kura init --out-dir', () => {
     expect(await status(kura)).toMatchObject({ state: 'uninitialized' });
     // A file where the directory should be: refused the same way.
     const notADir = path.join(outDir, 'share-2.txt');
-    const refusedToo = await runKura(['init', '--shares', '3', '--threshold', '2', '--out-dir', notADir, '--endpoint', kura.url]);
+    const refusedToo = await runKura(['init', '--shares', '3', '--threshold', '2', '--out-dir', notADir, '--endpoint', kura.url, '--data-dir', kura.dataDir]);
     expect(refusedToo.code).not.toBe(0);
     expect(await status(kura)).toMatchObject({ state: 'uninitialized' });
 
@@ -249,7 +249,7 @@ describe('sealed restart (shamir mode)', () => {
 
   beforeAll(async () => {
     [kura, foreign] = await Promise.all([startKura({ dataDir, dev: false }), startKura({ dev: false })]);
-    foreignShares = (await kuraJson<{ shares: string[] }>(['init', '--shares', '5', '--threshold', '3', '--endpoint', foreign.url])).shares;
+    foreignShares = (await kuraJson<{ shares: string[] }>(['init', '--shares', '5', '--threshold', '3', '--endpoint', foreign.url, '--data-dir', foreign.dataDir])).shares;
     await foreign.stop();
   });
   afterAll(async () => {
@@ -270,7 +270,7 @@ describe('sealed restart (shamir mode)', () => {
   });
 
   it('init makes 5 shares, 3 of which unseal; one share at a time shows progress', async () => {
-    const init = await kuraJson<{ threshold: number; shares: string[] }>(['init', '--shares', '5', '--threshold', '3', '--endpoint', kura.url]);
+    const init = await kuraJson<{ threshold: number; shares: string[] }>(['init', '--shares', '5', '--threshold', '3', '--endpoint', kura.url, '--data-dir', kura.dataDir]);
     expect(init.threshold).toBe(3);
     expect(init.shares).toHaveLength(5);
     expect(new Set(init.shares).size).toBe(5);
@@ -279,7 +279,7 @@ describe('sealed restart (shamir mode)', () => {
     expect(await status(kura)).toMatchObject({ state: 'sealed', mode: 'shamir', threshold: 3, shares: 5, progress: 0 });
 
     // A second init is refused: the shares already handed out stay the only ones.
-    const again = await runKura(['init', '--shares', '5', '--threshold', '3', '--endpoint', kura.url]);
+    const again = await runKura(['init', '--shares', '5', '--threshold', '3', '--endpoint', kura.url, '--data-dir', kura.dataDir]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/already initialized/i);
 

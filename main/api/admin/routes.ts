@@ -288,16 +288,19 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       return json(200, { ...(await deps.root.status()), applianceId: deps.applianceId, version: deps.version });
     }
     if (route === 'POST /init') {
+      // Whoever inits chooses the custodians and, for Shamir, receives every share of the root key: a
+      // local process without the data directory's admin token must not be able to take a freshly
+      // started appliance before its operator does.
+      requireToken(deps, req);
       const body = parseBody(req);
       // Every field is checked before anything is made: a misspelt "operators" must not init without custodians.
       onlyFields(body, body.mode === 'pkcs11' ? INIT_PKCS11_FIELDS : INIT_SHAMIR_FIELDS, `init (mode ${typeof body.mode === 'string' ? body.mode : 'shamir'})`);
       // The first custodians and their quorum, checked before anything is made (so a bad key leaves the
-      // appliance uninitialized) and enrolled once the root key is. Not on an initialized appliance: this
-      // needs no token, and checking them would tell the caller which operators are enrolled.
+      // appliance uninitialized) and enrolled once the root key is. Not on an initialized appliance, whose
+      // enrolled operators are the business of the quorum's commands, not of init.
       if ((await deps.root.status()).state !== 'uninitialized') throw new KmsError('InvalidState', 'Kura is already initialized.');
       const custodians = deps.quorum ? await initialCustodians(deps.quorum, body) : undefined;
       if (body.mode === 'pkcs11') {
-        requireToken(deps, req);
         const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
         const modulePath = str(body.modulePath) ?? '';
         const tokenLabel = str(body.tokenLabel) ?? '';

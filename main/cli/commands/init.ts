@@ -65,7 +65,6 @@ async function initPkcs11(inv: Invocation): Promise<number> {
   const params = libraryParameters(inv);
   const pin = await readPin(inv);
   if (pin === undefined) throw new UsageError('--seal pkcs11 needs the token\'s user PIN: --pin-file F or --pin-stdin');
-  // A PKCS#11 init needs the admin token: it loads a module and logs in with a PIN.
   const r = await adminClient(inv).call<Pkcs11InitBody>(
     'POST',
     '/init',
@@ -132,7 +131,7 @@ async function run(inv: Invocation): Promise<number> {
   // The shares exist once, in the answer to /init: everything that could keep them from their files is
   // checked before the root key is made (a refusal after it would lose them with the appliance).
   const shareFiles = outDir ? prepareShareFiles(outDir, shares) : undefined;
-  const r = await client.call<{ threshold: number; shares: string[]; custodians?: Custodians }>('POST', '/init', { threshold, shares, ...custodiansOf(inv) });
+  const r = await client.call<{ threshold: number; shares: string[]; custodians?: Custodians }>('POST', '/init', { threshold, shares, ...custodiansOf(inv) }, true);
   if (outDir && shareFiles) {
     const files = writeShareFiles(shareFiles, r.shares);
     if (inv.json) printJson({ threshold: r.threshold, files, ...(r.custodians ? { custodians: r.custodians } : {}) });
@@ -156,7 +155,8 @@ async function run(inv: Invocation): Promise<number> {
 export const init: CommandSpec = {
   name: 'init',
   summary: 'make the root key: split into custodian shares, or sealed by a PKCS#11 token',
-  description: `Makes a 256-bit root key on the running, uninitialized appliance.
+  description: `Makes a 256-bit root key on the running, uninitialized appliance (with the admin token of its data
+directory: whoever inits receives the shares).
 
 --seal shamir (the default) splits it into N shares, any M of which unseal it. The root key is never
 stored; each share is shown once. Give one share to each custodian.

@@ -26,6 +26,18 @@ describe('POST /admin/v1/init with custodians', () => {
   const shamir = (operators: { name: string; publicKey: string }[]) => call('POST', '/init', { threshold: 1, shares: 1, operators, quorum: 1 });
   const expectUninitialized = async () => expect((await d.root.status()).state).toBe('uninitialized');
 
+  it('needs the admin token, for Shamir as for PKCS#11: whoever inits receives the shares', async () => {
+    for (const body of [{ threshold: 1, shares: 1 }, { mode: 'pkcs11', modulePath: '/nonexistent/module.so', tokenLabel: 't', pin: '1234' }]) {
+      for (const token of ['', 'not-the-token']) {
+        const res = await call('POST', '/init', body, token);
+        expect(res.status).toBe(403);
+        expect(res.body.error).toBe('AccessDenied');
+      }
+    }
+    await expectUninitialized();
+    expect((await call('POST', '/init', { threshold: 1, shares: 1 })).status).toBe(200);
+  });
+
   it('refuses a name the operator-name rule refuses before the root key is made', async () => {
     const res = await shamir([{ name: 'alice smith', publicKey: alice.publicPem }]);
     expect(res.status).toBe(400);
