@@ -17,8 +17,10 @@
 // the appliance two pool threads, not every commit (and with it every audited call).
 // Every sign-in, refusal and passphrase change is audited (source admin), durably, whether the name is
 // an operator's or not (the same cost either way); a passphrase never is. The checks' cap bounds how fast
-// failures can be written; the refusals for too many at once, which cost nothing to send, go to the
-// refusal log (coalesced per reason a minute).
+// failures can be written. The refusals that check nothing cost nothing to send — too many at once, and
+// a name still locked — so they go to the refusal log (coalesced per reason a minute): a flood of
+// sign-ins to a locked name wrote one durable entry each, 2,000 a second into a log that cannot be
+// pruned. The refusal that locks a name is the fifth wrong passphrase, audited in full.
 //
 // Who may set a passphrase: the admin token's holder (at enrolment, at the appliance), or the operator
 // themselves with their current one.
@@ -58,7 +60,10 @@ export interface Session {
   endsAt: number;
 }
 
-const tooMany = () => new KmsError('LimitExceeded', 'Too many sign-ins are being checked at once; try again in a moment.');
+/** A refusal that checked no passphrase: nothing was learnt from it, so it is counted, not written in full. */
+const UNCHECKED = Symbol('unchecked');
+const unchecked = (e: KmsError): KmsError => Object.assign(e, { [UNCHECKED]: true });
+const tooMany = () => unchecked(new KmsError('LimitExceeded', 'Too many sign-ins are being checked at once; try again in a moment.'));
 const digestOf = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 const SIGN_IN_REFUSED = 'The operator name or the passphrase is wrong (or the operator has no console passphrase: kura operators passphrase NAME).';
 
@@ -87,7 +92,7 @@ export class ConsoleSignIn {
     try {
       const failed = this.failures.get(operator);
       if (failed && failed.lockedUntil > now) {
-        throw new KmsError('AccessDenied', `Too many wrong passphrases for ${operator}: sign-in is refused for ${lockoutLeft(failed.lockedUntil - now)} (until ${new Date(failed.lockedUntil).toISOString().slice(11, 19)} UTC).`);
+        throw unchecked(new KmsError('AccessDenied', `Too many wrong passphrases for ${operator}: sign-in is refused for ${lockoutLeft(failed.lockedUntil - now)} (until ${new Date(failed.lockedUntil).toISOString().slice(11, 19)} UTC).`));
       }
       // Refused for load before it counts as a guess (it is not one).
       if (this.checking >= MAX_CHECKS_AT_ONCE && this.waiting.length >= MAX_CHECKS_WAITING) throw tooMany();
@@ -101,7 +106,7 @@ export class ConsoleSignIn {
       this.failures.delete(operator);
     } catch (e) {
       const code = isKmsError(e) ? e.code : 'Internal';
-      if (this.deps.refusals && code === 'LimitExceeded') await this.deps.refusals.record({ source: 'admin', remote: 'console', reason: code, operation: 'ConsoleSignIn' });
+      if (this.deps.refusals && (e as { [UNCHECKED]?: boolean })[UNCHECKED]) await this.deps.refusals.record({ source: 'admin', remote: 'console', reason: code, operation: 'ConsoleSignIn' });
       else await this.audited(operator, 'ConsoleSignIn', e);
       throw e;
     }

@@ -146,6 +146,17 @@ describe('sign-in floods', () => {
       // Any name is locked after five wrong passphrases, as an operator's is: a lockout tells no names.
       for (let i = 0; i < 5; i++) expect((await signIn('nobody-x', `wrong ${i}`)).status).toBe(403);
       expect((await signIn('nobody-x', 'wrong again')).body.message).toMatch(/Too many wrong passphrases for nobody-x/);
+      // The refusals of a locked name check nothing and cost nothing to send: a flood of them is
+      // counted in the refusal log, not written one durable entry each into a log nobody can prune.
+      const beforeFlood = await auditCount();
+      const flood = await Promise.all(Array.from({ length: 200 }, () => signIn('nobody-x', 'yet another guess')));
+      expect(flood.every((a) => a.status === 403 && /Too many wrong passphrases/.test(String(a.body.message)))).toBe(true);
+      // (The refusal just before the flood opened the window: the flood is all repeats.)
+      expect(await auditCount()).toBe(beforeFlood);
+      d.clock.advance(LOCKOUT_MS);
+      await refusals.closeExpired();
+      const counted = (await auditEntriesAfter(d, beforeFlood)).filter((e) => e.errorCode === 'AccessDenied');
+      expect(counted).toEqual([expect.objectContaining({ operation: 'RefusedRepeatedly', errorCode: 'AccessDenied', details: expect.objectContaining({ repeats: 200 }) })]);
     } finally {
       deps.signIn = original;
       await refusals.stop();
