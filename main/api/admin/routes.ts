@@ -19,6 +19,7 @@ import { parseOperatorPublicKey } from '../../ceremony/operator-keys.js';
 import { ACTION_CLASSES, ADMIN, type Quorum } from '../../ceremony/quorum.js';
 import { isBackgroundCommand, isCommandName, parseCommandInput, type CommandName, type ConsoleAnswer } from '../../console/index.js';
 import type { JsonResponse, RawRequest } from '../http.js';
+import { checkJsonBounds } from '../json-bounds.js';
 import { runCommand, type CommandCaller, type CommandDeps } from './commands.js';
 import { sealAppliance, unsealAppliance } from './console-commands.js';
 
@@ -96,6 +97,8 @@ const json = (status: number, body: unknown): JsonResponse => ({
 
 function parseBody(req: RawRequest): Record<string, unknown> {
   if (req.body.length === 0) return {};
+  // Before JSON.parse, whose cost a crafted body sets: sign-in and unseal parse bodies from anyone.
+  checkJsonBounds(req.body);
   try {
     const v = JSON.parse(req.body.toString('utf8')) as unknown;
     if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;

@@ -15,7 +15,7 @@ import { handleStsRequest, isStsRequest } from '../sts/get-caller-identity.js';
 import { authenticate } from '../authenticate.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import { KMS_WIRE_ERRORS, kmsErrorResponse } from './errors.js';
-import { checkJsonBounds } from './json-bounds.js';
+import { checkJsonBounds } from '../json-bounds.js';
 import type { KmsHandler } from './handler.js';
 import { KMS_HANDLERS } from './index.js';
 import { decodeRequest, encodeResponse, encodeResponseJson, OPERATIONS } from './model/validate.js';

@@ -164,6 +164,22 @@ describe('sign-in floods', () => {
   });
 });
 
+describe('bodies from anyone', () => {
+  it('a sign-in or unseal body past the JSON bounds is refused before it is parsed', async () => {
+    // A million open brackets took JSON.parse 130 ms, every other call waiting; sign-in and unseal
+    // parse bodies nobody has authenticated.
+    const deep = '{"operator":' + '['.repeat(200_000);
+    const wide = JSON.stringify({ operator: 'alice', passphrase: 'x', filler: Array.from({ length: 20_000 }, () => 0) });
+    for (const route of ['/sessions', '/unseal', '/commands/session.login']) {
+      for (const body of [deep, wide]) {
+        const r = await call('POST', route, body, 'no-token');
+        expect([r.status, r.body.error], `${route} ${body.slice(0, 20)}`).toEqual([400, 'Serialization']);
+        expect(String(r.body.message)).toMatch(/nests JSON deeper|more than \d+ JSON values/);
+      }
+    }
+  });
+});
+
 describe('sessions end', () => {
   it('15 minutes after their last use, and 8 hours after sign-in however used', async () => {
     const idle = await sessionOf('alice', ALICE_PASS);

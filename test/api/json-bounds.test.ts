@@ -1,9 +1,9 @@
-// The pass before JSON.parse (main/api/kms/json-bounds.ts): bodies past the value and depth bounds are
+// The pass before JSON.parse (main/api/json-bounds.ts): bodies past the value and depth bounds are
 // refused as SerializationException; commas, brackets and braces inside strings (escaped quotes
 // included) do not count; ordinary requests pass.
 import { describe, expect, it } from 'vitest';
-import { checkJsonBounds, MAX_JSON_DEPTH, MAX_JSON_VALUES } from '../../../main/api/kms/json-bounds.js';
-import { kmsError } from '../../support/domain.js';
+import { checkJsonBounds, MAX_JSON_DEPTH, MAX_JSON_VALUES } from '../../main/api/json-bounds.js';
+import { kmsError } from '../support/domain.js';
 
 const check = (text: string) => () => checkJsonBounds(Buffer.from(text, 'utf8'));
 
