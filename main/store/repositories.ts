@@ -76,8 +76,8 @@ export interface KeyRepository {
   /** Imported materials still present (IMPORTED) whose ValidTo is at or before `nowMs`, earliest first. */
   expiredMaterials(nowMs: number, tx?: Tx): Promise<MaterialRecord[]>;
 
-  /** A key's tags in tag key order. */
-  listTags(keyId: string, tx?: Tx): Promise<TagRecord[]>;
+  /** A key's tags in tag key order (by code point), those after `afterKey` in that order. */
+  listTags(keyId: string, afterKey?: string, tx?: Tx): Promise<TagRecord[]>;
   countTags(keyId: string, tx?: Tx): Promise<number>;
   /** Adds the tag, or replaces the value of the key's tag with that tag key. */
   putTag(tx: Tx, keyId: string, t: TagRecord): Promise<void>;

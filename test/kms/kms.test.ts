@@ -423,6 +423,16 @@ describe('the KMS façade', () => {
       await d.keys.untagResource(ctx('UntagResource'), k.keyId, ['t1', 't3', 'absent']);
       expect((await d.store.keys.listTags(k.keyId)).map((t) => t.tagKey)).toEqual(['t0', 't2', 't4']);
     });
+
+    it('pages ListResourceTags in one order for tag keys beyond U+FFFF and those just below', async () => {
+      // UTF-16 puts U+20000 (a surrogate pair, 0xD840 …) before U+FF21; code points, as SQLite orders, after.
+      const k = await d.keys.createKey(ctx('CreateKey'), { tags: [{ tagKey: '\uFF21', tagValue: 'a' }, { tagKey: '\u{20000}', tagValue: 'b' }] });
+      const first = await d.keys.listResourceTags(ctx('ListResourceTags'), k.keyId, 1);
+      expect(first.items.map((t) => t.tagKey)).toEqual(['\uFF21']);
+      const second = await d.keys.listResourceTags(ctx('ListResourceTags'), k.keyId, 1, first.nextMarker);
+      expect(second.items.map((t) => t.tagKey)).toEqual(['\u{20000}']);
+      expect(second.nextMarker).toBeUndefined();
+    });
   });
 
   describe('audit', () => {

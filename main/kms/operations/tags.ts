@@ -52,8 +52,8 @@ export class TagOperations {
         return { keys: [k], after: decodeMarker('tags', marker) ?? '' };
       },
       run: async ({ keys: [k], after }) => {
-        const all = (await keys.listTags(k!.keyId)).filter((t) => t.tagKey > after);
-        return paginate(all, limit, (t) => encodeMarker('tags', t.tagKey));
+        // The marker is applied where the tags are ordered: see listTags.
+        return paginate(await keys.listTags(k!.keyId, after), limit, (t) => encodeMarker('tags', t.tagKey));
       },
     });
   }

@@ -242,8 +242,10 @@ export class SqliteKeyRepository implements KeyRepository {
     return rows.map(toMaterial);
   }
 
-  async listTags(keyId: string, tx?: Tx): Promise<TagRecord[]> {
-    const rows = await this.db.read(tx).all('SELECT tag_key, tag_value FROM tags WHERE key_id = ? ORDER BY tag_key', keyId);
+  async listTags(keyId: string, afterKey = '', tx?: Tx): Promise<TagRecord[]> {
+    // Seek and order in one collation (BINARY: UTF-8 bytes, so code points), which no comparison in
+    // JavaScript (UTF-16 code units) would match for keys beyond U+FFFF.
+    const rows = await this.db.read(tx).all('SELECT tag_key, tag_value FROM tags WHERE key_id = ? AND tag_key > ? ORDER BY tag_key', keyId, afterKey);
     return rows.map((r) => ({ tagKey: String(r.tag_key), tagValue: String(r.tag_value) }));
   }
 

@@ -266,6 +266,20 @@ export function keyRepositoryContract(name: string, open: OpenStore): void {
       expect(await s.keys.listTags(other!.keyId)).toEqual([{ tagKey: 'team', tagValue: 'other' }]);
     });
 
+    it('lists a key’s tags after a tag key, in code point order whatever the UTF-16 order', async () => {
+      const s = store();
+      const [k] = await insertKeys(s, keyRecord());
+      const keys = ['b', '\uFF21', '\u{20000}', '\uE000'];
+      await s.db.write(async (tx) => {
+        for (const tagKey of keys) await s.keys.putTag(tx, k!.keyId, { tagKey, tagValue: 'v' });
+      });
+      const names = async (after?: string) => (await s.keys.listTags(k!.keyId, after)).map((t) => t.tagKey);
+      expect(await names()).toEqual(['b', '\uE000', '\uFF21', '\u{20000}']);
+      expect(await names('b')).toEqual(['\uE000', '\uFF21', '\u{20000}']);
+      expect(await names('\uFF21')).toEqual(['\u{20000}']);
+      expect(await names('\u{20000}')).toEqual([]);
+    });
+
     it('deletes a key with its materials and tags, and the aliases and import tokens that name it; other keys keep theirs', async () => {
       const s = store();
       const [doomed, kept] = await insertKeys(s, keyRecord(), keyRecord());
