@@ -35,6 +35,12 @@ export interface MaterialRecord {
   /** null for the key's first material; AUTOMATIC or ON_DEMAND for rotations. */
   rotationType: string | null;
   /**
+   * When a rotation made this material current (createdAt is when it was made or imported, which never
+   * changes afterwards); null for the first material and material pending rotation, and for rotations
+   * stored before schema version 15, whose createdAt is the rotation's time.
+   */
+  rotatedAt: number | null;
+  /**
    * What the key's key store keeps to find this material again, opaque outside that store (the
    * standard store's material sealed under the root key; a token object; an external key ID); never
    * the plaintext. null once imported material was deleted or expired (stored as an empty value).

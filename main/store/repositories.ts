@@ -65,7 +65,10 @@ export interface KeyRepository {
   dueForRotation(nowMs: number, tx?: Tx): Promise<KeyRecord[]>;
 
   findMaterial(keyId: string, materialId: string, tx?: Tx): Promise<MaterialRecord | undefined>;
-  /** A key's materials, oldest first (materials made at the same time in the order they were inserted). */
+  /**
+   * A key's materials, oldest first by when they were made or imported (materials made at the same time
+   * in the order they were inserted): an order no change to a material moves it in.
+   */
   listMaterials(keyId: string, tx?: Tx): Promise<MaterialRecord[]>;
   /** How many of a key's materials came from rotations of this type (AUTOMATIC, ON_DEMAND). */
   countMaterials(keyId: string, rotationType: string, tx?: Tx): Promise<number>;

@@ -12,7 +12,7 @@ export const listKeyRotations: KmsHandler = async ({ kms }, ctx, input) => {
       KeyMaterialState: m.pendingRotation ? 'PENDING_ROTATION' : m.materialId === key.currentMaterialId ? 'CURRENT' : 'NON_CURRENT',
       ExpirationModel: m.expirationModel ?? undefined,
       ValidTo: m.validTo === null ? undefined : new Date(m.validTo),
-      RotationDate: m.rotationType === null ? undefined : new Date(m.createdAt),
+      RotationDate: m.rotationType === null ? undefined : new Date(m.rotatedAt ?? m.createdAt),
       RotationType: m.rotationType ?? undefined,
     })),
     NextMarker: page.nextMarker,

@@ -109,6 +109,6 @@ export function materialFromRecord(r: MaterialRecord): Material {
 }
 
 /** The columns a generated (not imported) material leaves empty. */
-export function generatedMaterialFields(): Pick<Material, 'importState' | 'validTo' | 'expirationModel' | 'description' | 'pendingRotation'> {
-  return { importState: null, validTo: null, expirationModel: null, description: null, pendingRotation: false };
+export function generatedMaterialFields(): Pick<Material, 'importState' | 'validTo' | 'expirationModel' | 'description' | 'pendingRotation' | 'rotatedAt'> {
+  return { importState: null, validTo: null, expirationModel: null, description: null, pendingRotation: false, rotatedAt: null };
 }

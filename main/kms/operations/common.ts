@@ -31,6 +31,9 @@ export function encodeMarker(kind: string, value: string): string {
   return Buffer.from(JSON.stringify([kind, value]), 'utf8').toString('base64url');
 }
 
+export const invalidMarker = () =>
+  new KmsError('InvalidMarker', 'The request was rejected because the marker that specifies where pagination should next begin is not valid.');
+
 export function decodeMarker(kind: string, marker: string | undefined): string | undefined {
   if (marker === undefined) return undefined;
   try {
@@ -39,7 +42,7 @@ export function decodeMarker(kind: string, marker: string | undefined): string |
   } catch {
     // fall through
   }
-  throw new KmsError('InvalidMarker', 'The request was rejected because the marker that specifies where pagination should next begin is not valid.');
+  throw invalidMarker();
 }
 
 export function paginate<T>(rows: T[], limit: number, markerOf: (last: T) => string): Page<T> {

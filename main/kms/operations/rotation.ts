@@ -24,7 +24,7 @@ import {
   type Key,
   type Material,
 } from '../model/index.js';
-import { decodeMarker, encodeMarker, paginate, updateKey, type OperationDeps, type Page } from './common.js';
+import { decodeMarker, encodeMarker, invalidMarker, paginate, updateKey, type OperationDeps, type Page } from './common.js';
 
 export const DEFAULT_ROTATION_DAYS = 365;
 export const MAX_ON_DEMAND_ROTATIONS = 25;
@@ -32,7 +32,16 @@ export const MAX_ON_DEMAND_ROTATIONS = 25;
 /** Makes new material the key's current one; an automatic rotation also sets the next rotation date. */
 export async function addMaterial(deps: OperationDeps, tx: Tx, k: Key, made: NewMaterial, rotationType: RotationType): Promise<Key> {
   const now = deps.directory.now();
-  await deps.keys.insertMaterial(tx, { ...generatedMaterialFields(), keyId: k.keyId, materialId: made.materialId, createdAt: now, rotationType, materialRef: made.ref, publicKey: made.publicKey });
+  await deps.keys.insertMaterial(tx, {
+    ...generatedMaterialFields(),
+    keyId: k.keyId,
+    materialId: made.materialId,
+    createdAt: now,
+    rotationType,
+    rotatedAt: now,
+    materialRef: made.ref,
+    publicKey: made.publicKey,
+  });
   const next: Key = { ...k, currentMaterialId: made.materialId };
   if (rotationType === RotationType.Automatic && k.rotationPeriodDays) next.nextRotationAt = now + k.rotationPeriodDays * DAY_MS;
   await deps.keys.update(tx, next);
@@ -111,7 +120,8 @@ export class RotationOperations {
     const now = this.deps.directory.now();
     const pending = materials.find((m) => m.pendingRotation && m.importState === ImportState.Imported && !materialExpired(m, now));
     if (!pending) throw kmsErrors.invalidState(`${arnOf(cur)} has no key material imported with ImportType NEW_KEY_MATERIAL to rotate to.`);
-    await this.deps.keys.updateMaterial(tx, { ...pending, pendingRotation: false, rotationType: RotationType.OnDemand, createdAt: now });
+    // createdAt stays: it places the material in ListKeyRotations, whose markers must not see it move.
+    await this.deps.keys.updateMaterial(tx, { ...pending, pendingRotation: false, rotationType: RotationType.OnDemand, rotatedAt: now });
     const next: Key = { ...cur, currentMaterialId: pending.materialId, expirationModel: pending.expirationModel, validTo: pending.validTo };
     await this.deps.keys.update(tx, next);
     return next;
@@ -132,9 +142,15 @@ export class RotationOperations {
       run: async ({ keys: [k] }) => {
         const now = directory.now();
         const all = (await keys.listMaterials(k.keyId)).map((m) => materialAsOf(materialFromRecord(m), now));
-        const rows = includeKeyMaterial === 'ALL_KEY_MATERIAL' ? all : all.filter((m) => m.rotationType !== null);
-        const after = Number(decodeMarker('rotations', marker) ?? '0');
-        return { key: k, page: paginate(rows.slice(after), limit, () => encodeMarker('rotations', String(after + limit))) };
+        // The marker names the last material listed, in an order nothing moves a material in (listMaterials),
+        // so a rotation or import between two pages neither skips nor repeats one. A key's material is never
+        // removed while the key exists: a marker naming none of its materials was not made for this key.
+        const after = decodeMarker('rotations', marker);
+        const from = after === undefined ? 0 : all.findIndex((m) => m.materialId === after) + 1;
+        if (from === 0 && after !== undefined) throw invalidMarker();
+        const rest = all.slice(from);
+        const rows = includeKeyMaterial === 'ALL_KEY_MATERIAL' ? rest : rest.filter((m) => m.rotationType !== null);
+        return { key: k, page: paginate(rows, limit, (last) => encodeMarker('rotations', last.materialId)) };
       },
     });
   }

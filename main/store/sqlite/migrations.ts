@@ -375,6 +375,17 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       END
     `,
   },
+  {
+    version: 15,
+    name: 'Material rotated into place keeps its creation time',
+    sql: `
+      -- When a rotation made the material current. RotateKeyOnDemand used to write it over created_at of
+      -- material imported ahead (NEW_KEY_MATERIAL), which moved that material in ListKeyRotations' order
+      -- between two pages of it; created_at now never changes. NULL for the first material, material
+      -- pending rotation, and rotations made before this version (their created_at is the rotation's time).
+      ALTER TABLE key_materials ADD COLUMN rotated_at INTEGER
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

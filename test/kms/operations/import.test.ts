@@ -380,6 +380,7 @@ describe('imported key material (FixedClock)', () => {
             materialId: randomBytes(32).toString('hex'),
             createdAt: d.clock.nowMs(),
             rotationType: 'ON_DEMAND',
+            rotatedAt: d.clock.nowMs(),
             materialRef: Buffer.from('sealed elsewhere'),
             publicKey: null,
             importState: 'IMPORTED',
@@ -444,6 +445,44 @@ describe('imported key material (FixedClock)', () => {
       const re = await importFresh(k.keyId, m1, { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'EXISTING_KEY_MATERIAL', keyMaterialId: first.materialId });
       expect(re.materialId).toBe(first.materialId);
       expect((await describeKey(k.keyId)).currentMaterialId).toBe(second.materialId);
+    });
+
+    it('pages ListKeyRotations across a RotateKeyOnDemand between pages: each material once, the rotation dated when it happened', async () => {
+      const k = await createExternal();
+      const newMaterial = { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' };
+      const m1 = await importFresh(k.keyId, randomBytes(32));
+      d.clock.advance(MINUTE_MS);
+      const m2 = await importFresh(k.keyId, randomBytes(32), newMaterial);
+      const importedAt = d.clock.nowMs();
+      d.clock.advance(MINUTE_MS);
+      const m3 = await importFresh(k.keyId, randomBytes(32), newMaterial);
+      const list = (marker?: string) => d.keys.listKeyRotations(ctx('ListKeyRotations'), k.keyId, 'ALL_KEY_MATERIAL', 2, marker);
+
+      const first = await list();
+      expect(first.page.items.map((m) => m.materialId)).toEqual([m1.materialId, m2.materialId]);
+      d.clock.advance(MINUTE_MS);
+      expect((await d.keys.rotateKeyOnDemand(ctx('RotateKeyOnDemand'), k.keyId)).currentMaterialId).toBe(m2.materialId);
+      const second = await list(first.page.nextMarker);
+      expect(second.page.items.map((m) => m.materialId)).toEqual([m3.materialId]);
+      expect(second.page.nextMarker).toBeUndefined();
+
+      // The rotation has its own date; the material keeps its place, when it was imported.
+      const rotated = (await d.keys.listKeyRotations(ctx('ListKeyRotations'), k.keyId, undefined)).page.items;
+      expect(rotated).toMatchObject([{ materialId: m2.materialId, rotationType: 'ON_DEMAND', createdAt: importedAt, rotatedAt: d.clock.nowMs() }]);
+    });
+
+    it('refuses a ListKeyRotations marker that names no material of the key (InvalidMarker)', async () => {
+      const k = await createExternal();
+      await importFresh(k.keyId, randomBytes(32));
+      const other = await createExternal();
+      await importFresh(other.keyId, randomBytes(32));
+      await importFresh(other.keyId, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' });
+      const otherMarker = (await d.keys.listKeyRotations(ctx('ListKeyRotations'), other.keyId, 'ALL_KEY_MATERIAL', 1)).page.nextMarker;
+      expect(otherMarker).toBeDefined();
+      const rotationsMarker = (value: string) => Buffer.from(JSON.stringify(['rotations', value])).toString('base64url');
+      for (const marker of [otherMarker!, rotationsMarker('-1'), rotationsMarker('zz'), rotationsMarker('0.5'), rotationsMarker('1'), 'not-a-marker']) {
+        expect(await kmsCode(d.keys.listKeyRotations(ctx('ListKeyRotations'), k.keyId, 'ALL_KEY_MATERIAL', 1, marker))).toBe('InvalidMarker');
+      }
     });
 
     // API reference, RotationsListEntry.KeyMaterialState: material PENDING_ROTATION "is not permanently

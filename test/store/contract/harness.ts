@@ -66,6 +66,7 @@ export function materialRecord(keyId: string, over: Partial<MaterialRecord> = {}
     materialId: randomBytes(32).toString('hex'),
     createdAt: 1_000,
     rotationType: null,
+    rotatedAt: null,
     materialRef: randomBytes(61),
     publicKey: null,
     importState: null,

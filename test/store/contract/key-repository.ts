@@ -175,7 +175,7 @@ export function keyRepositoryContract(name: string, open: OpenStore): void {
       const s = store();
       const [k] = await insertKeys(s, keyRecord());
       const first = materialRecord(k!.keyId, { createdAt: 100 });
-      const rotated = materialRecord(k!.keyId, { createdAt: 200, rotationType: 'AUTOMATIC', publicKey: Buffer.from('spki') });
+      const rotated = materialRecord(k!.keyId, { createdAt: 200, rotationType: 'AUTOMATIC', rotatedAt: 200, publicKey: Buffer.from('spki') });
       // Made in the same millisecond as `rotated`: insertion order breaks the tie.
       const sameTime = materialRecord(k!.keyId, { createdAt: 200, rotationType: 'ON_DEMAND' });
       const imported = materialRecord(k!.keyId, {

@@ -7,7 +7,8 @@
 // ciphertext made before the upgrade decrypts after it. Migration 6 rebuilds seal_config (mode pkcs11,
 // its pkcs11 column) and keeps a Shamir or dev row of a version-5 database unchanged. Migration 10 adds
 // the quorum tables (operators, quorum_policies, approval_requests, approvals) to a version-9 database
-// and leaves every row already there as it was.
+// and leaves every row already there as it was. Migration 15 gives material a rotation date of its own;
+// a rotation an older Kura stored reads as dated by its creation time.
 import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import { wasmAead } from '../../../main/crypto/wasm-aead.js';
 import { encodeEncryptionContext } from '../../../main/kms/ciphertext.js';
 import { encodeAad } from '../../../main/seal/at-rest.js';
 import { RootKeyHolder } from '../../../main/seal/root-key.js';
-import { openStore, type Store } from '../../../main/store/index.js';
+import { openStore, type MaterialRecord, type Store } from '../../../main/store/index.js';
 import { SqliteDatabase } from '../../../main/store/sqlite/database.js';
 import { SCHEMA_VERSION, statementsOf } from '../../../main/store/sqlite/migrations.js';
 import { ACCOUNT, approvalRecord, approvalRequestRecord, auditRecord, customKeyStoreRecord, hsmRecord, keyRecord, materialRecord, operatorRecord, quorumPolicyRecord, REGION } from '../contract/harness.js';
@@ -65,6 +66,27 @@ async function writeVersion3Rows(s: Store, rows: { keyId: string; materialId: st
     );
     await sql.run("INSERT INTO aliases (account_id, region, alias_name, key_id, created_at, updated_at) VALUES (?, ?, 'alias/old', ?, 1, 2)", TEST_ACCOUNT, TEST_REGION, rows.keyId);
     await sql.run("INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, 'team', 'pay')", rows.keyId);
+  });
+}
+
+/** A material row as schema versions 4 to 14 have it (no rotated_at), written with plain SQL as those Kuras did. */
+function writeVersion14Material(s: Store, m: MaterialRecord): Promise<void> {
+  return writeSql(s, async (sql) => {
+    await sql.run(
+      `INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, material_ref, public_key, import_state, valid_to,
+         expiration_model, description, pending_rotation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      m.keyId,
+      m.materialId,
+      m.createdAt,
+      m.rotationType,
+      m.materialRef ?? Buffer.alloc(0),
+      m.publicKey,
+      m.importState,
+      m.validTo,
+      m.expirationModel,
+      m.description,
+      m.pendingRotation ? 1 : 0,
+    );
   });
 }
 
@@ -508,12 +530,12 @@ describe('migration 10: quorum approvals (operators, policies, requests, approva
       await old.hsms.insert(tx, hsm);
       await old.customKeyStores.insert(tx, cks);
       await old.keys.insert(tx, key);
-      await old.keys.insertMaterial(tx, materialRecord(key.keyId));
       await old.keys.putTag(tx, key.keyId, { tagKey: 'team', tagValue: 'pay' });
       await old.aliases.insert(tx, { accountId: ACCOUNT, region: REGION, aliasName: 'alias/nine', keyId: key.keyId, createdAt: 1, updatedAt: 2 });
       await old.xks.insertStore(tx, { id: 'xks-9', uriPathPrefix: 'nine', hsmId: hsm.id, pinSealed: randomBytes(45), healthKeyRef: randomBytes(18), createdAt: 9 });
       await old.audit.insert(tx, auditRecord(1));
     });
+    await writeVersion14Material(old, materialRecord(key.keyId));
     const before = await snapshot(old);
     expect(before).not.toHaveProperty('operators');
     await old.close();
@@ -522,7 +544,9 @@ describe('migration 10: quorum approvals (operators, policies, requests, approva
     try {
       expect(await sqliteOf(s).all('SELECT version FROM schema_version ORDER BY version')).toEqual(allVersions);
       const after = await snapshot(s);
-      expect(after).toEqual({ ...before, operators: [], quorum_policies: [], approval_requests: [], approvals: [] });
+      // (rotated_at: migration 15)
+      const materials = before.key_materials!.map((r) => ({ ...(r as object), rotated_at: null }));
+      expect(after).toEqual({ ...before, key_materials: materials, operators: [], quorum_policies: [], approval_requests: [], approvals: [] });
       const columns = async (t: string) => (await sqliteOf(s).all<{ name: string }>(`SELECT name FROM pragma_table_info('${t}')`)).map((c) => c.name);
       expect(await columns('operators')).toEqual(['name', 'algorithm', 'public_key', 'fingerprint', 'passphrase', 'created_at']);
       expect(await columns('quorum_policies')).toEqual(['action_class', 'threshold', 'operators', 'expiry_ms', 'updated_at']);
@@ -605,6 +629,28 @@ describe('migration 12: approval requests of operator commands keep sealed secre
       expect((await s.ceremony.findRequest(kept.id))?.sealedSecrets).toBe('c2VhbGVk');
       await s.db.write((tx) => s.ceremony.transitionRequest(tx, kept.id, ['EXECUTING'], 'EXECUTED', { outcome: 'applied', executedAt: 5, sealedResult: 'cmVzdWx0' }));
       expect(await s.ceremony.findRequest(kept.id)).toMatchObject({ status: 'EXECUTED', sealedSecrets: null, sealedResult: 'cmVzdWx0' });
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('migration 15: the rotation date of material', () => {
+  it('reads a rotation a version-14 Kura stored with no rotation date of its own (its creation time is it), and keeps both apart from then on', async () => {
+    const file = path.join(tempDir('kura-migration-15-'), 'kura.db');
+    const old = await openStore(file, { schemaUpTo: 14 });
+    const key = keyRecord();
+    await old.db.write((tx) => old.keys.insert(tx, key));
+    const rotated = materialRecord(key.keyId, { createdAt: 5_000, rotationType: 'ON_DEMAND' });
+    await writeVersion14Material(old, rotated);
+    await old.close();
+    const s = await openStore(file);
+    try {
+      expect(await s.keys.findMaterial(key.keyId, rotated.materialId)).toEqual({ ...rotated, rotatedAt: null });
+      const imported = materialRecord(key.keyId, { createdAt: 6_000, importState: 'IMPORTED', pendingRotation: true });
+      await s.db.write((tx) => s.keys.insertMaterial(tx, imported));
+      await s.db.write((tx) => s.keys.updateMaterial(tx, { ...imported, pendingRotation: false, rotationType: 'ON_DEMAND', rotatedAt: 7_000 }));
+      expect(await s.keys.findMaterial(key.keyId, imported.materialId)).toMatchObject({ createdAt: 6_000, rotatedAt: 7_000 });
     } finally {
       await s.close();
     }
