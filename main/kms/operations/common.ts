@@ -27,20 +27,48 @@ export interface Page<T> {
 
 export const dryRun = () => new KmsError('DryRunOperation', 'The request would have succeeded, but the DryRun option is set.');
 
+/** MarkerType's maximum length (the API model): a longer NextMarker could not be sent back. */
+export const MAX_MARKER_LENGTH = 1024;
+
+/** Base64url's alphabet, unpadded: what encodeMarker writes, and so all decodeMarker reads. */
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * A marker is base64url of the list's kind, a NUL and the position (the last item's sort key) as raw
+ * UTF-8: base64url needs no escaping, so the longest legal position (a tag key of 128 code points, 512
+ * bytes) gives 690 characters, within MarkerType's 1024 whatever it holds (JSON escaped a control
+ * character in six). The kind keeps one operation's markers from being taken by another. Kinds are
+ * ASCII without NUL.
+ */
 export function encodeMarker(kind: string, value: string): string {
-  return Buffer.from(JSON.stringify([kind, value]), 'utf8').toString('base64url');
+  const marker = Buffer.concat([Buffer.from(kind, 'latin1'), Buffer.of(0), Buffer.from(value, 'utf8')]).toString('base64url');
+  // Never reached by a list's sort key (see above): a longer one is a bug to surface, not a marker to hand out.
+  if (marker.length > MAX_MARKER_LENGTH) throw new Error(`a ${kind} marker of ${marker.length} characters, over MarkerType's ${MAX_MARKER_LENGTH}`);
+  return marker;
 }
 
 export const invalidMarker = () =>
   new KmsError('InvalidMarker', 'The request was rejected because the marker that specifies where pagination should next begin is not valid.');
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The position in a marker of this kind; InvalidMarker for anything encodeMarker did not write for this
+ * kind (Buffer's base64url decoder skips what is not base64, so the text must also be exactly what it
+ * would encode to).
+ */
 export function decodeMarker(kind: string, marker: string | undefined): string | undefined {
   if (marker === undefined) return undefined;
-  try {
-    const v = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v[0] === kind && typeof v[1] === 'string') return v[1];
-  } catch {
-    // fall through
+  if (BASE64URL.test(marker)) {
+    const bytes = Buffer.from(marker, 'base64url');
+    const split = bytes.indexOf(0);
+    if (bytes.toString('base64url') === marker && split >= 0 && bytes.subarray(0, split).toString('latin1') === kind) {
+      try {
+        return utf8.decode(bytes.subarray(split + 1));
+      } catch {
+        // not UTF-8: not a marker of ours
+      }
+    }
   }
   throw invalidMarker();
 }

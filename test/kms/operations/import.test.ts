@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../../main/common/clock.js';
 import { importedMaterialId } from '../../../main/keystores/standard/byok.js';
 import { parseBlob } from '../../../main/kms/ciphertext.js';
+import { encodeMarker } from '../../../main/kms/operations/common.js';
 import type { CreateKeyInput, Key as KeyRecord } from '../../../main/kms/index.js';
 import { nistKeyParts, nistPkcs8 } from '../../crypto/asymmetric/fixtures.js';
 import { kmsCode, openDomain, type Domain } from '../../support/domain.js';
@@ -479,7 +480,7 @@ describe('imported key material (FixedClock)', () => {
       await importFresh(other.keyId, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', importType: 'NEW_KEY_MATERIAL' });
       const otherMarker = (await d.keys.listKeyRotations(ctx('ListKeyRotations'), other.keyId, 'ALL_KEY_MATERIAL', 1)).page.nextMarker;
       expect(otherMarker).toBeDefined();
-      const rotationsMarker = (value: string) => Buffer.from(JSON.stringify(['rotations', value])).toString('base64url');
+      const rotationsMarker = (value: string) => encodeMarker('rotations', value);
       for (const marker of [otherMarker!, rotationsMarker('-1'), rotationsMarker('zz'), rotationsMarker('0.5'), rotationsMarker('1'), 'not-a-marker']) {
         expect(await kmsCode(d.keys.listKeyRotations(ctx('ListKeyRotations'), k.keyId, 'ALL_KEY_MATERIAL', 1, marker))).toBe('InvalidMarker');
       }
