@@ -31,7 +31,7 @@ import { checkXksSettings, namesXks, settingsRefused, xksStoreConfig, xksUriOf, 
 
 export type { XksProxySettingsInput };
 import type { CallContext } from '../key-directory.js';
-import { decodeMarker, encodeMarker, paginate, type OperationDeps, type Page } from './common.js';
+import { decodeMarker, encodeMarker, invalidMarker, paginate, type OperationDeps, type Page } from './common.js';
 
 
 export interface CreateCustomKeyStoreInput extends XksProxySettingsInput {
@@ -71,6 +71,22 @@ export interface CustomKeyStoreDeps extends OperationDeps {
 
 /** AWS's shape: cks- and 17 hex digits. */
 const newStoreId = () => `cks-${randomBytes(9).toString('hex').slice(0, 17)}`;
+
+/**
+ * Where the page after a DescribeCustomKeyStores marker starts in `all` (the repository's order: creation
+ * time, then ID). The marker holds the last store's creation time and ID, a position in that order
+ * rather than a store to find, so a page after a store deleted meanwhile goes on after where it was.
+ * IDs are ASCII (newStoreId), where JavaScript's order is SQLite's.
+ */
+function storesAfter(all: CustomKeyStoreRecord[], marker: string | undefined): number {
+  const after = decodeMarker('cks', marker);
+  if (after === undefined) return 0;
+  const m = /^(0|[1-9][0-9]{0,14}) ([\x21-\x7e]{1,64})$/.exec(after);
+  if (!m) throw invalidMarker();
+  const [createdAt, id] = [Number(m[1]), m[2]!];
+  const from = all.findIndex((c) => c.createdAt > createdAt || (c.createdAt === createdAt && c.id > id));
+  return from < 0 ? all.length : from;
+}
 
 const notFound = (id: string) => new KmsError('CustomKeyStoreNotFound', `Custom key store ${id} does not exist.`);
 const invalidState = (c: CustomKeyStoreRecord, why: string) =>
@@ -245,9 +261,7 @@ export class CustomKeyStoreOperations {
           all = all.filter((c) => c.name === input.customKeyStoreName);
           if (all.length === 0) throw new KmsError('CustomKeyStoreNotFound', `No custom key store is named ${input.customKeyStoreName}.`);
         }
-        const after = decodeMarker('cks', input.marker);
-        const from = after === undefined ? 0 : all.findIndex((c) => c.id === after) + 1;
-        const page = paginate(all.slice(from), input.limit ?? 1000, (last) => encodeMarker('cks', last.id));
+        const page = paginate(all.slice(storesAfter(all, input.marker)), input.limit ?? 1000, (last) => encodeMarker('cks', `${last.createdAt} ${last.id}`));
         return { items: page.items.map((c) => this.view(c)), nextMarker: page.nextMarker };
       },
     });

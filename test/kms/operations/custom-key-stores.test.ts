@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { encodeMarker } from '../../../main/kms/operations/common.js';
 import type { HsmRecord } from '../../../main/store/index.js';
 import { FakeHsms } from '../../support/fake-hsm.js';
 import { kmsCode, kmsError, openDomain, tempDir, type Domain } from '../../support/domain.js';
@@ -318,6 +319,28 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), empty))).toBe('CustomKeyStoreNotFound');
     await d.keys.removeHsm(OPERATOR, other.id);
     expect((await d.keys.listHsms()).map((h) => h.id)).toEqual([hsm.id]);
+  });
+
+  it('pages DescribeCustomKeyStores on after a marker whose store was deleted meanwhile; a marker that is no position is InvalidMarker', async () => {
+    const ids = [await create()];
+    for (const name of ['hsm-2', 'hsm-3']) {
+      d.clock.advance(1000);
+      ids.push(await create({ customKeyStoreName: name, cloudHsmClusterId: (await anotherHsm(`token-${name}`)).id }));
+    }
+    const page = (marker?: string) => d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), { limit: 1, marker });
+    const first = await page();
+    expect(first.items.map((c) => c.id)).toEqual([ids[0]]);
+    const second = await page(first.nextMarker);
+    expect(second.items.map((c) => c.id)).toEqual([ids[1]]);
+    await d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), ids[1]!);
+    const third = await page(second.nextMarker);
+    expect(third.items.map((c) => c.id)).toEqual([ids[2]]);
+    expect(third.nextMarker).toBeUndefined();
+
+    const cks = (position: string) => encodeMarker('cks', position);
+    for (const marker of [cks(ids[0]!), cks(''), cks('-1 cks-0'), cks('01 cks-0'), cks('1.5 cks-0'), cks('1 '), cks('1 cks 0'), encodeMarker('keys', '1 cks-0')]) {
+      expect(await kmsCode(page(marker)), marker).toBe('InvalidMarker');
+    }
   });
 
   it('an HSM removed while an XKS proxy store is made on it answers AWS errors, not the database constraint', async () => {
