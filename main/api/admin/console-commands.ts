@@ -40,6 +40,24 @@ const kms = (r: Run) => {
 const call = (r: Run, i: { accountId?: string; region?: string }, operation: string, input: Record<string, unknown> = {}) =>
   runKmsCall({ kms: kms(r) }, callerOf(r, i, operation, input));
 
+/**
+ * Every item of a KMS list call, its pages followed to the end: a key's detail shows its aliases, tags
+ * and rotations whole, where one page would stop at 50 aliases or 100 rotations without a word. Each
+ * page is a KMS call of its own, audited as the AWS CLI's pages are. A truncated page always has items
+ * and its marker is after them (main/kms/operations), so this ends.
+ */
+async function everyPage(r: Run, i: { accountId?: string; region?: string }, operation: string, input: Record<string, unknown>, member: string): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let marker: unknown;
+  do {
+    const out = await call(r, i, operation, marker === undefined ? input : { ...input, Marker: marker });
+    const page = (out[member] ?? []) as unknown[];
+    items.push(...page);
+    marker = out.Truncated === true && page.length > 0 ? out.NextMarker : undefined;
+  } while (marker !== undefined);
+  return items;
+}
+
 /** A KMS call a quorum may gate: its answer, or the approval request it became. */
 async function gatedCall<T extends object>(r: Run, i: { accountId?: string; region?: string }, operation: string, input: Record<string, unknown>, shown: (out: Record<string, unknown>) => T): Promise<ChangeView<T>> {
   try {
@@ -214,20 +232,20 @@ export const CONSOLE_HANDLERS: Pick<Handlers, ConsoleCommand & CommandName> = {
     const metadata = await metadataOf(r, i);
     const keyId = metadata.KeyId;
     const [aliases, tags, policy, rotation, rotations, recent] = await Promise.all([
-      call(r, i, 'ListAliases', { KeyId: keyId }),
-      call(r, i, 'ListResourceTags', { KeyId: keyId }),
+      everyPage(r, i, 'ListAliases', { KeyId: keyId }, 'Aliases'),
+      everyPage(r, i, 'ListResourceTags', { KeyId: keyId }, 'Tags'),
       call(r, i, 'GetKeyPolicy', { KeyId: keyId, PolicyName: 'default' }),
       orElse(call(r, i, 'GetKeyRotationStatus', { KeyId: keyId }), { KeyRotationEnabled: false }),
-      orElse(call(r, i, 'ListKeyRotations', { KeyId: keyId }), { Rotations: [] }),
+      orElse(everyPage(r, i, 'ListKeyRotations', { KeyId: keyId }, 'Rotations'), []),
       auditPage(r, { keyId, limit: 20 }),
     ]);
     return {
       metadata,
-      aliases: ((aliases.Aliases ?? []) as { AliasName: string }[]).map((a) => a.AliasName),
-      tags: (tags.Tags ?? []) as { TagKey: string; TagValue: string }[],
+      aliases: (aliases as { AliasName: string }[]).map((a) => a.AliasName),
+      tags: tags as { TagKey: string; TagValue: string }[],
       policy: String(policy.Policy ?? ''),
       rotationEnabled: rotation.KeyRotationEnabled === true,
-      rotations: (rotations.Rotations ?? []) as Record<string, unknown>[],
+      rotations: rotations as Record<string, unknown>[],
       recentAudit: recent.entries,
     };
   },

@@ -1,19 +1,21 @@
 // The operator console's own commands (main/api/admin/console-commands.ts) through POST
 // /admin/v1/commands/NAME, as the browser console calls them, over a real SQLite store whose KMS calls
 // the quorum gates (as app.ts wires it): status and the dev appliance's refusal to seal; keys created,
-// paged, filtered and searched; a key's detail; enable, disable, a deletion scheduled and cancelled; the
-// BYOK ceremony's steps — import parameters with fingerprints, material wrapped with RSA-OAEP by the test,
-// an import the key-import quorum gates, run by two approvals; a gated deletion; the audit log's pages,
-// newest first; the dashboard's counts; and the desktop's entry point (runConsoleCommand), which needs a
-// session for everything but signing in, the status and unsealing by shares, and where an operator may
-// cancel the gated KMS call they asked for (made as their kura-console principal).
+// paged, filtered and searched; a key's detail (every alias and rotation, past one page); enable,
+// disable, a deletion scheduled and cancelled; the BYOK ceremony's steps — import parameters with
+// fingerprints, material wrapped with RSA-OAEP by the test, an import the key-import quorum gates, run by
+// two approvals; a gated deletion; the audit log's pages, newest first; the dashboard's counts; and the
+// desktop's entry point (runConsoleCommand), which needs a session for everything but signing in, the
+// status and unsealing by shares, and where an operator may cancel the gated KMS call they asked for
+// (made as their kura-console principal).
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConsoleCommand, type AdminDeps } from '../../../main/api/admin/routes.js';
 import { RefusalLog } from '../../../main/audit/refusals.js';
-import type { ApprovalView, KeyMetadataView, KeyPageView } from '../../../main/console/index.js';
+import type { ApprovalView, KeyDetailView, KeyMetadataView, KeyPageView } from '../../../main/console/index.js';
 import { adminCaller, approveWith, custodian, openQuorumAdmin, type Custodian } from '../../support/custodians.js';
 import { auditEntriesAfter, type Domain } from '../../support/domain.js';
+import { materialRecord } from '../../store/contract/harness.js';
 
 const TOKEN = 'test-admin-token';
 const ACCOUNT = '111122223333';
@@ -150,6 +152,20 @@ describe('keys', () => {
     expect(shown.recentAudit.map((e) => e.operation)).toContain('CreateKey');
     expect(shown.recentAudit.every((e) => e.keyId === k.KeyId)).toBe(true);
     expect((await run('keys.show', { keyId: '00000000-0000-0000-0000-000000000000' })).body.error).toBe('NotFound');
+  });
+
+  it('keys.show lists every alias and rotation of the key, past the first page of ListAliases (50) and ListKeyRotations (100)', async () => {
+    const k = made[3]!;
+    const aliases = Array.from({ length: 51 }, (_, n) => `alias/show-${String(n).padStart(2, '0')}`);
+    for (const name of aliases) await d.keys.createAlias(d.ctx('CreateAlias', { accountId: ACCOUNT }), name, k.KeyId);
+    // 101 automatic rotations as rows: the scheduler would take 101 rotation periods to make them.
+    await d.store.db.write(async (tx) => {
+      for (let n = 0; n < 101; n++) await d.store.keys.insertMaterial(tx, materialRecord(k.KeyId, { createdAt: d.clock.nowMs() + n, rotationType: 'AUTOMATIC', rotatedAt: d.clock.nowMs() + n }));
+    });
+    const shown = await ok<KeyDetailView>('keys.show', { keyId: k.KeyId });
+    expect(shown.aliases).toEqual(aliases);
+    expect(shown.rotations).toHaveLength(101);
+    expect(new Set(shown.rotations.map((m) => m.KeyMaterialId)).size).toBe(101);
   });
 
   it('enable, disable, and a deletion scheduled then cancelled (no key-deletion policy yet)', async () => {
