@@ -8,6 +8,12 @@
 // one entry records how many there were. An attacker gets one entry per reason per window.
 // Fields are bounded by the caller (main/api/kms/dispatch.ts): a known operation name or a short
 // hash, never the raw header.
+//
+// Windows are per source *address*, and loopback has sixteen million of them: a local process binding
+// each request to another 127.x.y.z address opened a window per request. Every loopback address is
+// one source here (which local process sent a request is not visible anyway), and the windows held at
+// once are few (MAX_WINDOWS), so addresses past them — an IPv6 client on the XKS TLS listener has
+// plenty — share one overflow window.
 import type { Clock } from '../common/clock.js';
 import type { AuditEvent, AuditLog } from './audit-log.js';
 
@@ -29,8 +35,14 @@ interface Window {
 }
 
 export const REFUSAL_WINDOW_MS = 60_000;
-/** Distinct (source, reason) windows held at once; beyond it, refusals share one overflow window. */
-const MAX_WINDOWS = 1024;
+/** Distinct (source, address, reason) windows held at once; beyond it, refusals share one overflow window. */
+export const MAX_WINDOWS = 64;
+
+/** The address a window is kept for: every loopback address (IPv4 127/8, ::1, IPv4-mapped) is one. */
+function windowAddress(remote: string): string {
+  const v4 = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+  return v4.startsWith('127.') || remote === '::1' ? 'loopback' : remote;
+}
 
 export class RefusalLog {
   private readonly windows = new Map<string, Window>();
@@ -53,7 +65,7 @@ export class RefusalLog {
    */
   async record(r: Refusal): Promise<void> {
     const now = this.deps.clock.nowMs();
-    let key = `${r.source}|${r.remote}|${r.reason}`;
+    let key = `${r.source}|${windowAddress(r.remote)}|${r.reason}`;
     if (!this.windows.has(key) && this.windows.size >= MAX_WINDOWS) key = `${r.source}|*|*`;
     const open = this.windows.get(key);
     if (open && now - open.startedAt < this.windowMs) {

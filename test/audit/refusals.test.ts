@@ -2,7 +2,7 @@
 // window is written at once, the rest of the window are counted into one entry, so a flood of
 // refusals costs a few entries, not one each; nothing is lost across windows or on stop.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RefusalLog, type Refusal } from '../../main/audit/refusals.js';
+import { MAX_WINDOWS, RefusalLog, type Refusal } from '../../main/audit/refusals.js';
 import { openDomain, type Domain } from '../support/domain.js';
 import { sqliteOf } from '../support/sqlite.js';
 
@@ -51,7 +51,7 @@ describe('RefusalLog', () => {
     await log.record(refusal());
     await log.record(refusal());
     await log.record(refusal({ reason: 'InvalidSignature' }));
-    await log.record(refusal({ remote: '127.0.0.2' }));
+    await log.record(refusal({ remote: '10.0.0.2' }));
     expect(await entries()).toHaveLength(3);
     await log.stop();
     const rows = await entries();
@@ -92,9 +92,19 @@ describe('RefusalLog', () => {
   it('bounds the windows it holds: distinct sources beyond the cap share one window', async () => {
     for (let i = 0; i < 1100; i++) await log.record(refusal({ remote: `10.0.${Math.floor(i / 256)}.${i % 256}` }));
     const written = (await entries()).length;
-    expect(written).toBe(1025);
+    expect(written).toBe(MAX_WINDOWS + 1);
     await log.stop();
     const rows = await entries();
-    expect(rows[rows.length - 1]).toMatchObject({ operation: 'RefusedRepeatedly', details: { repeats: 1100 - 1025 } });
+    expect(rows[rows.length - 1]).toMatchObject({ operation: 'RefusedRepeatedly', details: { repeats: 1100 - MAX_WINDOWS - 1 } });
+  });
+
+  it('takes every loopback address as one source: binding each request to another 127.x.y.z opens no window', async () => {
+    const addresses = ['127.0.0.1', '127.0.0.2', '127.45.6.7', '::1', '::ffff:127.0.0.9'];
+    for (let i = 0; i < 3000; i++) await log.record(refusal({ remote: i < addresses.length ? addresses[i]! : `127.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }));
+    expect(await entries()).toHaveLength(1);
+    await log.stop();
+    const rows = await entries();
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatchObject({ operation: 'RefusedRepeatedly', details: { repeats: 2999 } });
   });
 });
