@@ -119,10 +119,7 @@ export class Kms {
     return this.ops.encryption.encrypt(ctx, input);
   }
 
-  decrypt(
-    ctx: CallContext,
-    input: { ciphertextBlob: Buffer | undefined; encryptionContext?: EncryptionContext; keyId?: string; encryptionAlgorithm?: string; dryRun?: boolean },
-  ): Promise<Opened> {
+  decrypt(ctx: CallContext, input: Parameters<EncryptionOperations['decrypt']>[1]): Promise<Opened> {
     return this.ops.encryption.decrypt(ctx, input);
   }
 
@@ -130,10 +127,7 @@ export class Kms {
     return this.ops.encryption.reEncrypt(ctx, input);
   }
 
-  generateDataKey(
-    ctx: CallContext,
-    input: { keyId: string; encryptionContext?: EncryptionContext; numberOfBytes?: number; keySpec?: string; dryRun?: boolean },
-  ): Promise<{ key: Key; plaintext: Buffer; ciphertextBlob: Buffer; materialId: string }> {
+  generateDataKey(ctx: CallContext, input: Parameters<EncryptionOperations['generateDataKey']>[1]): ReturnType<EncryptionOperations['generateDataKey']> {
     return this.ops.encryption.generateDataKey(ctx, input);
   }
 

@@ -8,6 +8,7 @@ export const generateDataKey: KmsHandler = async ({ kms }, ctx, input) => {
     numberOfBytes: num(input.NumberOfBytes),
     keySpec: str(input.KeySpec),
     dryRun: bool(input.DryRun),
+    recipient: input.Recipient,
   });
   return { CiphertextBlob: r.ciphertextBlob, Plaintext: r.plaintext, KeyId: kms.arnOf(r.key), KeyMaterialId: r.materialId };
 };

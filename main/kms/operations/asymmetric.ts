@@ -27,11 +27,7 @@ import {
   type Key,
 } from '../model/index.js';
 import { dryRun, type OperationDeps } from './common.js';
-import type { EncryptionOperations } from './encryption.js';
-
-const noRecipient = (recipient: unknown) => {
-  if (recipient !== undefined) throw kmsErrors.validation('Recipient (Nitro Enclaves attestation) is not supported by Kura.');
-};
+import { noRecipient, type EncryptionOperations } from './encryption.js';
 
 export class AsymmetricOperations {
   constructor(private readonly deps: OperationDeps & { encryption: EncryptionOperations }) {}

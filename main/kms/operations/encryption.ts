@@ -38,6 +38,15 @@ function requireCiphertext(blob: Buffer | undefined): Buffer {
   return blob;
 }
 
+/**
+ * Recipient (a Nitro Enclaves or NitroTPM attestation document) asks for the plaintext to be encrypted to
+ * the attested environment's public key instead of being returned. Kura verifies no attestation, so it
+ * refuses the member rather than answer the plaintext in the clear to a caller who asked it not to.
+ */
+export function noRecipient(recipient: unknown): void {
+  if (recipient !== undefined) throw kmsErrors.validation('Recipient (Nitro Enclaves attestation) is not supported by Kura.');
+}
+
 /** Who a blob is sealed or opened for: what an external key store tells its proxy (XKS requestMetadata). */
 const callerOf = (ctx: CallContext, k: Key): BlobCaller => ({ principal: ctx.principal, keyArn: arnOf(k), operation: ctx.operation, requestId: ctx.requestId ?? '' });
 
@@ -173,12 +182,13 @@ export class EncryptionOperations {
 
   decrypt(
     ctx: CallContext,
-    input: { ciphertextBlob: Buffer | undefined; encryptionContext?: EncryptionContext; keyId?: string; encryptionAlgorithm?: string; dryRun?: boolean },
+    input: { ciphertextBlob: Buffer | undefined; encryptionContext?: EncryptionContext; keyId?: string; encryptionAlgorithm?: string; dryRun?: boolean; recipient?: unknown },
   ): Promise<Opened> {
     const { directory } = this.deps;
     return directory.run<{ keys: [Key]; located?: LocatedCiphertext }, never, Opened>(ctx, {
       kind: 'read',
       keyRef: input.keyId,
+      check: () => noRecipient(input.recipient),
       prepare: async () => {
         if (input.dryRun) {
           // A dry run checks the key and permissions, not the ciphertext's integrity (AWS does the same
@@ -254,12 +264,13 @@ export class EncryptionOperations {
 
   generateDataKey(
     ctx: CallContext,
-    input: { keyId: string; encryptionContext?: EncryptionContext; numberOfBytes?: number; keySpec?: string; dryRun?: boolean },
+    input: { keyId: string; encryptionContext?: EncryptionContext; numberOfBytes?: number; keySpec?: string; dryRun?: boolean; recipient?: unknown },
   ): Promise<{ key: Key; plaintext: Buffer; ciphertextBlob: Buffer; materialId: string }> {
     const { directory } = this.deps;
     return directory.run(ctx, {
       kind: 'read',
       keyRef: input.keyId,
+      check: () => noRecipient(input.recipient),
       prepare: async () => {
         if (input.numberOfBytes === undefined && input.keySpec === undefined) {
           throw kmsErrors.validation('Please specify either number of bytes or key spec.');
@@ -287,7 +298,7 @@ export class EncryptionOperations {
       kind: 'read',
       check: () => {
         if (input.numberOfBytes === undefined) throw kmsErrors.validation('NumberOfBytes is required.');
-        if (input.recipient !== undefined) throw kmsErrors.validation('Recipient (Nitro Enclaves attestation) is not supported by Kura.');
+        noRecipient(input.recipient);
       },
       prepare: async () => {
         if (input.customKeyStoreId !== undefined) throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${input.customKeyStoreId} does not exist.`);
