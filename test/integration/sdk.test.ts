@@ -35,9 +35,11 @@ import {
   UpdateAliasCommand,
   UpdateKeyDescriptionCommand,
   type AliasListEntry,
+  type DecryptCommandInput,
   type KeyListEntry,
   type KeyMetadata,
   type KMSClient,
+  type ReEncryptCommandInput,
   type Tag,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -246,6 +248,75 @@ describe('Encrypt, Decrypt, ReEncrypt', () => {
       'DryRunOperationException',
     );
     expect(await errorName(kms.send(new GenerateDataKeyCommand({ KeyId: a.KeyId, NumberOfBytes: 32, DryRun: true })))).toBe('DryRunOperationException');
+  });
+
+  // The API reference: DryRun "Checks if your request will succeed"; the Developer Guide (Testing your
+  // permissions): DryRunOperationException means the request would have succeeded without DryRun.
+  it('a Decrypt or ReEncrypt dry run fails as the call would, and is DryRunOperationException only where the call succeeds', async () => {
+    const enc = await kms.send(new EncryptCommand({ KeyId: a.KeyId, Plaintext: bytes('dry or wet'), EncryptionContext: { tenant: '1' } }));
+    const blob = Buffer.from(enc.CiphertextBlob!);
+    const tampered = Buffer.from(blob);
+    tampered[tampered.length - 1]! ^= 0x01;
+    const rsa = (await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' }))).KeyMetadata!;
+    const decrypts: [string, DecryptCommandInput][] = [
+      ['the right context', { CiphertextBlob: blob, EncryptionContext: { tenant: '1' } }],
+      ['the right context and KeyId', { CiphertextBlob: blob, EncryptionContext: { tenant: '1' }, KeyId: a.Arn }],
+      ['another key', { CiphertextBlob: blob, EncryptionContext: { tenant: '1' }, KeyId: b.KeyId }],
+      ['a wrong context', { CiphertextBlob: blob, EncryptionContext: { tenant: '2' } }],
+      ['a tampered ciphertext', { CiphertextBlob: tampered, EncryptionContext: { tenant: '1' } }],
+      ['an RSA algorithm for a symmetric key', { CiphertextBlob: blob, EncryptionContext: { tenant: '1' }, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }],
+    ];
+    const expected = ['ok', 'ok', 'IncorrectKeyException', 'InvalidCiphertextException', 'InvalidCiphertextException', 'InvalidKeyUsageException'];
+    const real: string[] = [];
+    for (const [name, input] of decrypts) {
+      const got = await errorName(kms.send(new DecryptCommand(input)));
+      real.push(got);
+      expect(await errorName(kms.send(new DecryptCommand({ ...input, DryRun: true }))), name).toBe(got === 'ok' ? 'DryRunOperationException' : got);
+    }
+    expect(real).toEqual(expected);
+
+    const reEncrypts: [string, ReEncryptCommandInput][] = [
+      ['to B', { CiphertextBlob: blob, SourceEncryptionContext: { tenant: '1' }, DestinationKeyId: b.KeyId }],
+      ['a wrong source context', { CiphertextBlob: blob, SourceEncryptionContext: { tenant: '2' }, DestinationKeyId: b.KeyId }],
+      ['another source key', { CiphertextBlob: blob, SourceEncryptionContext: { tenant: '1' }, SourceKeyId: b.KeyId, DestinationKeyId: b.KeyId }],
+      [
+        'a context for an RSA destination',
+        { CiphertextBlob: blob, SourceEncryptionContext: { tenant: '1' }, DestinationKeyId: rsa.KeyId, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', DestinationEncryptionContext: { x: 'y' } },
+      ],
+    ];
+    real.length = 0;
+    for (const [name, input] of reEncrypts) {
+      const got = await errorName(kms.send(new ReEncryptCommand(input)));
+      real.push(got);
+      expect(await errorName(kms.send(new ReEncryptCommand({ ...input, DryRun: true }))), name).toBe(got === 'ok' ? 'DryRunOperationException' : got);
+    }
+    expect(real).toEqual(['ok', 'InvalidCiphertextException', 'IncorrectKeyException', 'ValidationException']);
+  });
+
+  // The API reference (DryRunModifiers): "When set to IGNORE_CIPHERTEXT, KMS performs only authorization
+  // validation without ciphertext validation"; CiphertextBlob is then optional and KeyId (SourceKeyId) required.
+  it('DryRunModifiers IGNORE_CIPHERTEXT checks the key without a ciphertext, and needs the key named', async () => {
+    const ignore = { DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT' as const] };
+    const signing = (await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!;
+    const garbage = Buffer.from('not a ciphertext at all');
+    expect(await errorName(kms.send(new DecryptCommand({ KeyId: a.KeyId, ...ignore })))).toBe('DryRunOperationException');
+    expect(await errorName(kms.send(new DecryptCommand({ KeyId: a.Arn, CiphertextBlob: garbage, ...ignore })))).toBe('DryRunOperationException');
+    expect(await errorName(kms.send(new DecryptCommand({ ...ignore })))).toBe('ValidationException');
+    expect(await errorName(kms.send(new DecryptCommand({ CiphertextBlob: garbage, ...ignore })))).toBe('ValidationException');
+    // The key's rules still apply: its usage, its algorithm.
+    expect(await errorName(kms.send(new DecryptCommand({ KeyId: signing.KeyId, ...ignore })))).toBe('InvalidKeyUsageException');
+    expect(await errorName(kms.send(new DecryptCommand({ KeyId: a.KeyId, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1', ...ignore })))).toBe('InvalidKeyUsageException');
+    expect(await errorName(kms.send(new DecryptCommand({ KeyId: 'alias/no-such-alias', ...ignore })))).toBe('NotFoundException');
+    // The modifier applies only to a dry run: without DryRun the call needs its ciphertext.
+    expect(await errorName(kms.send(new DecryptCommand({ KeyId: a.KeyId, DryRunModifiers: ['IGNORE_CIPHERTEXT'] })))).toBe('ValidationException');
+
+    expect(await errorName(kms.send(new ReEncryptCommand({ SourceKeyId: a.KeyId, DestinationKeyId: b.KeyId, ...ignore })))).toBe('DryRunOperationException');
+    expect(await errorName(kms.send(new ReEncryptCommand({ SourceKeyId: a.KeyId, CiphertextBlob: garbage, DestinationKeyId: b.KeyId, ...ignore })))).toBe(
+      'DryRunOperationException',
+    );
+    expect(await errorName(kms.send(new ReEncryptCommand({ DestinationKeyId: b.KeyId, ...ignore })))).toBe('ValidationException');
+    expect(await errorName(kms.send(new ReEncryptCommand({ SourceKeyId: signing.KeyId, DestinationKeyId: b.KeyId, ...ignore })))).toBe('InvalidKeyUsageException');
+    expect(await errorName(kms.send(new ReEncryptCommand({ SourceKeyId: a.KeyId, DestinationKeyId: signing.KeyId, ...ignore })))).toBe('InvalidKeyUsageException');
   });
 
   it('Encrypt checks the plaintext length (1..4096) and the algorithm of a symmetric key', async () => {

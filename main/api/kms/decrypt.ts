@@ -8,6 +8,7 @@ export const decrypt: KmsHandler = async ({ kms }, ctx, input) => {
     keyId: str(input.KeyId),
     encryptionAlgorithm: str(input.EncryptionAlgorithm),
     dryRun: bool(input.DryRun),
+    dryRunModifiers: input.DryRunModifiers as string[] | undefined,
     recipient: input.Recipient,
   });
   return { KeyId: kms.arnOf(r.key), Plaintext: r.plaintext, EncryptionAlgorithm: r.algorithm, KeyMaterialId: r.key.keySpec === 'SYMMETRIC_DEFAULT' ? r.materialId : undefined };

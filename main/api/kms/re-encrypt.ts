@@ -11,6 +11,7 @@ export const reEncrypt: KmsHandler = async ({ kms }, ctx, input) => {
     sourceEncryptionAlgorithm: str(input.SourceEncryptionAlgorithm),
     destinationEncryptionAlgorithm: str(input.DestinationEncryptionAlgorithm),
     dryRun: bool(input.DryRun),
+    dryRunModifiers: input.DryRunModifiers as string[] | undefined,
   });
   return {
     CiphertextBlob: r.ciphertextBlob,

@@ -28,14 +28,38 @@ import {
 import { dryRun, type OperationDeps } from './common.js';
 
 /**
- * The current API model marks CiphertextBlob optional (dry runs may ignore it), so the model's
- * validation lets a request without it through; every real decryption needs it.
+ * The current API model marks CiphertextBlob optional (a dry run with IGNORE_CIPHERTEXT needs none), so
+ * the model's validation lets a request without it through; every call that reads a ciphertext needs it.
  */
 function requireCiphertext(blob: Buffer | undefined): Buffer {
   if (blob === undefined) {
     throw kmsErrors.validation("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
   }
   return blob;
+}
+
+/**
+ * Whether a Decrypt or ReEncrypt dry run leaves the ciphertext out (DryRunModifiers IGNORE_CIPHERTEXT,
+ * which applies only when DryRun is true). The API reference: "KMS performs only authorization
+ * validation without ciphertext validation"; CiphertextBlob is then optional, and the KMS key
+ * (KeyId, SourceKeyId) required, since no blob header can name it. Kura still applies the key's state,
+ * usage, algorithm and encryption context rules: they need no ciphertext, and the call would apply them.
+ */
+function ignoresCiphertext(input: { dryRun?: boolean; dryRunModifiers?: readonly string[] }): boolean {
+  return input.dryRun === true && input.dryRunModifiers?.includes('IGNORE_CIPHERTEXT') === true;
+}
+
+function requireKeyNamed(keyRef: string | undefined, member: string): void {
+  if (keyRef === undefined) throw kmsErrors.validation(`${member} is required when DryRun is true and DryRunModifiers has IGNORE_CIPHERTEXT.`);
+}
+
+/** The rules a key that decrypts must meet before any ciphertext is read; answers the algorithm it decrypts with. */
+function decryptRules(k: Key, context: EncryptionContext | undefined, algorithm: string | undefined): string {
+  requireUsable(k);
+  requireEncryptDecrypt(k);
+  const alg = requireEncryptionAlgorithm(k, algorithm);
+  requireNoContext(k, context);
+  return alg;
 }
 
 /**
@@ -108,10 +132,7 @@ export class EncryptionOperations {
     const { directory } = this.deps;
     const named = keyRef === undefined ? undefined : await directory.resolve(ctx, keyRef, true);
     if (named && named.keySpec !== SYMMETRIC_DEFAULT) {
-      requireUsable(named);
-      requireEncryptDecrypt(named);
-      const alg = requireEncryptionAlgorithm(named, algorithm);
-      requireNoContext(named, context);
+      const alg = decryptRules(named, context, algorithm);
       return { kind: 'asymmetric', key: named, material: await directory.currentMaterial(named), algorithm: alg, ciphertext: blob };
     }
     const parsed = parseBlob(blob);
@@ -126,9 +147,7 @@ export class EncryptionOperations {
       if (!found || found.accountId !== ctx.accountId || found.region !== ctx.region) throw invalid();
       k = await directory.asOfNow(found);
     }
-    requireUsable(k);
-    requireEncryptDecrypt(k);
-    requireEncryptionAlgorithm(k, algorithm);
+    decryptRules(k, context, algorithm);
     const material = await directory.material(k.keyId, parsed.materialId);
     if (!material) throw invalid();
     // Expired material answers as deleted material does, before the scheduler has emptied its row.
@@ -180,22 +199,36 @@ export class EncryptionOperations {
     });
   }
 
+  /**
+   * A dry run (DryRun) goes as far as the call does, opening the ciphertext too, and answers
+   * DryRunOperationException only where the call would have succeeded: the API reference's "Checks if
+   * your request will succeed". With IGNORE_CIPHERTEXT it reads no ciphertext (see ignoresCiphertext).
+   */
   decrypt(
     ctx: CallContext,
-    input: { ciphertextBlob: Buffer | undefined; encryptionContext?: EncryptionContext; keyId?: string; encryptionAlgorithm?: string; dryRun?: boolean; recipient?: unknown },
+    input: {
+      ciphertextBlob: Buffer | undefined;
+      encryptionContext?: EncryptionContext;
+      keyId?: string;
+      encryptionAlgorithm?: string;
+      dryRun?: boolean;
+      dryRunModifiers?: readonly string[];
+      recipient?: unknown;
+    },
   ): Promise<Opened> {
     const { directory } = this.deps;
+    const ignoreCiphertext = ignoresCiphertext(input);
     return directory.run<{ keys: [Key]; located?: LocatedCiphertext }, never, Opened>(ctx, {
       kind: 'read',
       keyRef: input.keyId,
-      check: () => noRecipient(input.recipient),
+      check: () => {
+        noRecipient(input.recipient);
+        if (ignoreCiphertext) requireKeyNamed(input.keyId, 'KeyId');
+      },
       prepare: async () => {
-        if (input.dryRun) {
-          // A dry run checks the key and permissions, not the ciphertext's integrity (AWS does the same
-          // unless told otherwise); without a KeyId the header still has to name a usable key.
-          const keyRef = input.keyId ?? parseBlob(requireCiphertext(input.ciphertextBlob)).keyId;
-          const k = await directory.resolve(ctx, keyRef, true);
-          requireUsable(k);
+        if (ignoreCiphertext) {
+          const k = await directory.resolve(ctx, input.keyId!, true);
+          decryptRules(k, input.encryptionContext, input.encryptionAlgorithm);
           return { keys: [k] };
         }
         const located = await this.locate(ctx, requireCiphertext(input.ciphertextBlob), input.encryptionContext, input.keyId, input.encryptionAlgorithm);
@@ -203,11 +236,17 @@ export class EncryptionOperations {
       },
       run: async ({ located }) => {
         if (!located) throw dryRun();
-        return this.open(ctx, located);
+        const opened = await this.open(ctx, located);
+        if (input.dryRun) {
+          opened.plaintext.fill(0);
+          throw dryRun();
+        }
+        return opened;
       },
     });
   }
 
+  /** DryRun and IGNORE_CIPHERTEXT as for decrypt; a dry run encrypts under the destination too (see run). */
   reEncrypt(
     ctx: CallContext,
     input: {
@@ -219,6 +258,7 @@ export class EncryptionOperations {
       sourceEncryptionAlgorithm?: string;
       destinationEncryptionAlgorithm?: string;
       dryRun?: boolean;
+      dryRunModifiers?: readonly string[];
     },
   ): Promise<{
     source: Key;
@@ -230,22 +270,35 @@ export class EncryptionOperations {
     destinationAlgorithm: string;
   }> {
     const { directory } = this.deps;
+    const ignoreCiphertext = ignoresCiphertext(input);
     return directory.run(ctx, {
       kind: 'read',
+      check: () => {
+        if (ignoreCiphertext) requireKeyNamed(input.sourceKeyId, 'SourceKeyId');
+      },
       prepare: async () => {
         const dest = await directory.resolve(ctx, input.destinationKeyId, true);
         requireUsable(dest);
         requireEncryptDecrypt(dest);
         const destinationAlgorithm = requireEncryptionAlgorithm(dest, input.destinationEncryptionAlgorithm);
+        if (ignoreCiphertext) {
+          requireNoContext(dest, input.destinationEncryptionContext);
+          const sourceKey = await directory.resolve(ctx, input.sourceKeyId!, true);
+          decryptRules(sourceKey, input.sourceEncryptionContext, input.sourceEncryptionAlgorithm);
+          return { keys: [sourceKey, dest] as const, dest, destinationAlgorithm };
+        }
         const source = await this.locate(ctx, requireCiphertext(input.ciphertextBlob), input.sourceEncryptionContext, input.sourceKeyId, input.sourceEncryptionAlgorithm);
-        return { keys: [source.key, dest], source, dest, destinationAlgorithm };
+        return { keys: [source.key, dest] as const, source, dest, destinationAlgorithm };
       },
       run: async ({ source, dest, destinationAlgorithm }) => {
-        // As AWS: a dry run still proves the source ciphertext opens.
+        if (!source) throw dryRun();
         const opened = await this.open(ctx, source);
         try {
-          if (input.dryRun) throw dryRun();
+          // A dry run encrypts under the destination as well and drops the result, so that what only
+          // that step refuses (an encryption context for an asymmetric destination, a plaintext too
+          // long for its RSA key) is answered as the call would answer it, not as DryRunOperation.
           const { blob, materialId } = await this.encryptUnder(ctx, dest, opened.plaintext, input.destinationEncryptionContext, destinationAlgorithm);
+          if (input.dryRun) throw dryRun();
           return {
             source: opened.key,
             destination: dest,
