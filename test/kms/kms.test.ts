@@ -169,6 +169,24 @@ describe('the KMS façade', () => {
       const dk16 = await d.keys.generateDataKey(ctx('GenerateDataKey'), { keyId: k.keyId, numberOfBytes: 16 });
       expect(dk16.plaintext.length).toBe(16);
     });
+
+    it('wipes a data key that its key store failed to encrypt (it is never answered)', async () => {
+      const k = await create();
+      const store = d.keystore;
+      const original = store.encryptBlobPayload.bind(store);
+      let handed: Uint8Array | undefined;
+      store.encryptBlobPayload = (_m, _payload, plaintext) => {
+        handed = plaintext;
+        return Promise.reject(new Error('the key store failed'));
+      };
+      try {
+        await expect(d.keys.generateDataKey(ctx('GenerateDataKey'), { keyId: k.keyId, numberOfBytes: 32 })).rejects.toThrow('the key store failed');
+      } finally {
+        store.encryptBlobPayload = original;
+      }
+      expect(handed?.length).toBe(32);
+      expect(handed!.every((b) => b === 0)).toBe(true);
+    });
   });
 
   describe('rotation on demand', () => {

@@ -130,17 +130,21 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     return errorResponse(requestId, e);
   }
   // From here the façade has audited the call, whatever happens: nothing below audits again.
+  let output: Record<string, unknown> | undefined;
   try {
-    const output = await handler({ kms: deps.kms }, ctx, input);
+    output = await handler({ kms: deps.kms }, ctx, input);
     const body = encodeResponseJson(operation, output);
-    zeroizeBuffers(output, SECRET_OUTPUTS);
-    zeroizeBuffers(input);
     logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx.principal, outcome: 'ok' });
     return { status: 200, headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId }, body };
   } catch (err) {
     const e = isKmsError(err) ? err : internal(deps.log, requestId, operation, err);
     logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx.principal, outcome: 'error', error: e.code });
     return errorResponse(requestId, e);
+  } finally {
+    // Whatever the outcome: a refused or dry-run Encrypt, GenerateMac or VerifyMac was handed its
+    // plaintext or message decoded all the same.
+    if (output) zeroizeBuffers(output, SECRET_OUTPUTS);
+    zeroizeBuffers(input);
   }
 }
 

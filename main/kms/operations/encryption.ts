@@ -340,8 +340,14 @@ export class EncryptionOperations {
       run: async ({ keys: [k], bytes }) => {
         if (input.dryRun) throw dryRun();
         const plaintext = randomBytes(bytes);
-        const { blob, materialId } = await this.encryptUnder(ctx, k, plaintext, input.encryptionContext);
-        return { key: k, plaintext, ciphertextBlob: blob, materialId };
+        try {
+          const { blob, materialId } = await this.encryptUnder(ctx, k, plaintext, input.encryptionContext);
+          return { key: k, plaintext, ciphertextBlob: blob, materialId };
+        } catch (e) {
+          // A data key that could not be encrypted is never answered: nothing else will wipe it.
+          plaintext.fill(0);
+          throw e;
+        }
       },
     });
   }

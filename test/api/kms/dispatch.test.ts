@@ -1,0 +1,89 @@
+// The KMS endpoint's dispatch (main/api/kms/dispatch.ts) over the real domain, with requests signed as the
+// AWS SDKs sign them (@smithy/signature-v4): the buffers a request decoded (a plaintext, a message, a MAC)
+// are wiped once it is answered, whatever the answer: a success, a refusal or a dry run.
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RawRequest } from '../../../main/api/http.js';
+import { handleKmsRequest, type KmsEndpointDeps } from '../../../main/api/kms/dispatch.js';
+import { RefusalLog } from '../../../main/audit/refusals.js';
+import { createLogger } from '../../../main/common/log.js';
+import type { Kms } from '../../../main/kms/index.js';
+import { openDomain, TEST_ACCOUNT, TEST_REGION, type Domain } from '../../support/domain.js';
+
+let d: Domain;
+let deps: KmsEndpointDeps;
+let signer: SignatureV4;
+let symmetric: string;
+let hmac: string;
+/** Every Buffer the façade was handed as a plaintext, message or MAC, in call order. */
+const handed: Buffer[] = [];
+
+beforeAll(async () => {
+  d = await openDomain();
+  const credential = await d.credentials.create({ accountId: TEST_ACCOUNT });
+  signer = new SignatureV4({
+    service: 'kms',
+    region: TEST_REGION,
+    credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey },
+    sha256: Sha256,
+  });
+  symmetric = (await d.keys.createKey(d.ctx('CreateKey'), {})).keyId;
+  hmac = (await d.keys.createKey(d.ctx('CreateKey'), { keySpec: 'HMAC_256', keyUsage: 'GENERATE_VERIFY_MAC' })).keyId;
+  // The real façade, noting the buffers it is handed before it runs the call.
+  const kms = Object.create(d.keys) as Kms;
+  kms.encrypt = (ctx, input) => (handed.push(input.plaintext), d.keys.encrypt(ctx, input));
+  kms.generateMac = (ctx, input) => (handed.push(input.message), d.keys.generateMac(ctx, input));
+  kms.verifyMac = (ctx, input) => (handed.push(input.message, input.mac), d.keys.verifyMac(ctx, input));
+  deps = {
+    kms,
+    credentials: d.credentials,
+    audit: d.audit,
+    refusals: new RefusalLog({ audit: d.audit, clock: d.clock }),
+    clock: d.clock,
+    log: createLogger('error', () => undefined),
+  };
+});
+
+afterAll(async () => {
+  await d?.close();
+});
+
+async function call(operation: string, input: Record<string, unknown>): Promise<{ status: number; type: string | undefined }> {
+  const body = JSON.stringify(input);
+  const signed = await signer.sign(
+    {
+      method: 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      path: '/',
+      query: {},
+      headers: { host: '127.0.0.1', 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${operation}` },
+      body,
+    },
+    { signingDate: new Date(d.clock.nowMs()) },
+  );
+  const headers = Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const req: RawRequest = { method: 'POST', path: '/', query: '', headers, body: Buffer.from(body, 'utf8') };
+  const res = await handleKmsRequest(deps, req);
+  return { status: res.status, type: res.status === 200 ? undefined : (JSON.parse(res.body as string) as { __type: string }).__type };
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+describe('KMS dispatch', () => {
+  it.each([
+    ['Encrypt, answered', 'Encrypt', () => ({ KeyId: symmetric, Plaintext: b64('secret one') }), undefined],
+    ['Encrypt, a dry run', 'Encrypt', () => ({ KeyId: symmetric, Plaintext: b64('secret two'), DryRun: true }), 'DryRunOperationException'],
+    ['Encrypt, refused', 'Encrypt', () => ({ KeyId: hmac, Plaintext: b64('secret three') }), 'InvalidKeyUsageException'],
+    ['GenerateMac, a dry run', 'GenerateMac', () => ({ KeyId: hmac, Message: b64('message one'), MacAlgorithm: 'HMAC_SHA_256', DryRun: true }), 'DryRunOperationException'],
+    ['VerifyMac, refused', 'VerifyMac', () => ({ KeyId: hmac, Message: b64('message two'), Mac: b64('not the mac at all'), MacAlgorithm: 'HMAC_SHA_256' }), 'KMSInvalidMacException'],
+  ])('wipes what the request decoded once it is answered: %s', async (_name, operation, input, errorType) => {
+    const before = handed.length;
+    const res = await call(operation, input());
+    expect(res.type).toBe(errorType);
+    const seen = handed.slice(before);
+    expect(seen.length).toBeGreaterThan(0);
+    for (const b of seen) expect(b.every((x) => x === 0), `${operation}: ${b.length} bytes not wiped`).toBe(true);
+  });
+});
