@@ -40,6 +40,19 @@ export function parseKeyRef(raw: string, allowAlias: boolean): KeyRef {
   return { kind: 'key', keyId: raw };
 }
 
+/**
+ * The key ID a KeyId names by itself (a key ID, or the key ARN of one), without looking anything up;
+ * undefined for an alias or anything malformed. What the audit log names for a key it could not resolve.
+ */
+export function keyIdNamedBy(raw: string): string | undefined {
+  try {
+    const ref = parseKeyRef(raw, true);
+    return ref.kind === 'key' ? ref.keyId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Validates an alias name for CreateAlias/UpdateAlias/DeleteAlias. */
 export function checkAliasName(name: string): void {
   if (!name.startsWith('alias/') || name.length <= 'alias/'.length) {

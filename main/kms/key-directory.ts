@@ -24,7 +24,7 @@ import type { RootKeyHolder } from '../seal/root-key.js';
 import type { AliasRecord, Store, Tx } from '../store/index.js';
 import type { ApprovalGate } from './approval-gate.js';
 import type { Authorizer } from './authorization.js';
-import { aliasArn, keyArn, parseKeyRef } from './identifiers.js';
+import { aliasArn, keyArn, keyIdNamedBy, parseKeyRef } from './identifiers.js';
 import { arnOf, KeyState, keyAsOf, keyFromRecord, materialExpired, materialFromRecord, mayExpire, type Key, type Material } from './model/index.js';
 import { RecordCache } from './record-cache.js';
 
@@ -51,6 +51,11 @@ export interface CallContext {
   secrets?: readonly SensitiveValue[];
   /** Set only by the executor of an approved request: its ID (the approval gate admits it once). */
   approvedRequest?: string;
+  /**
+   * Set by the unit of work when it audits the call: the key IDs its audit entry names (ReEncrypt: the
+   * destination as keyId, the source as sourceKeyId), so that the endpoint's log line names the same keys.
+   */
+  auditedKeys?: { keyId?: string; sourceKeyId?: string };
 }
 
 /** One sensitive value of a request's JSON: where it was (member names, list indexes) and what it was. */
@@ -116,8 +121,18 @@ export interface Change<T> {
 }
 
 interface Steps<P extends Prepared> {
-  /** The key as the caller named it (ID, ARN or alias): what the audit entry of a read or of a failure names. */
+  /**
+   * The key as the caller named it (ID, ARN or alias; ReEncrypt: DestinationKeyId). The audit entry of a
+   * read or of a failure names the key ID it resolved to (see auditedKeys).
+   */
   keyRef?: string;
+  /** ReEncrypt's SourceKeyId as the caller named it: the key that decrypts, audited as details.sourceKeyId. */
+  sourceKeyRef?: string;
+  /**
+   * A call that opens a ciphertext whose header names its key, when the caller need not name it: which
+   * key that is ('key': the call's own, Decrypt; 'source': ReEncrypt's source).
+   */
+  ciphertextKey?: 'key' | 'source';
   /** Request checks that AWS answers before anything else, even while sealed. */
   check?(): void;
   /** Changes that need no key material (deletion at the end of its window) run while sealed too. */
@@ -160,7 +175,21 @@ export interface KeyDirectoryDeps {
 
 const NOTHING: Prepared = { keys: [] };
 
+/** The keys one call resolved, for its audit entry. */
+interface ResolvedKeys {
+  /** Each reference the call resolved, as the caller wrote it, and the ID of the key it named. */
+  byRef: Map<string, string>;
+  /** The key a ciphertext's header named (Decrypt or ReEncrypt without the key named). */
+  fromCiphertext?: string;
+}
+
 export class KeyDirectory {
+  /**
+   * The keys each call in progress has resolved, by its caller (a request's own context): a call's
+   * audit entry names key IDs, whatever the caller wrote (an alias, an ARN) and even when it fails
+   * after resolving (a disabled key, another key's ciphertext), so that `kura audit list --key` finds it.
+   */
+  private readonly resolving = new WeakMap<Caller, ResolvedKeys>();
   private readonly keyCache = new RecordCache<Key>();
   private readonly aliasCache = new RecordCache<AliasRecord>();
   private readonly materialCache = new RecordCache<Material>();
@@ -174,6 +203,8 @@ export class KeyDirectory {
 
   /** The unit of work: see the file header for its steps and their order. */
   async run<P extends Prepared, M, T>(caller: Caller, work: Work<P, M, T>): Promise<T> {
+    const resolved: ResolvedKeys = { byRef: new Map() };
+    this.resolving.set(caller, resolved);
     try {
       work.check?.();
       if (!work.whileSealed) this.deps.root.requireUnsealed();
@@ -184,14 +215,40 @@ export class KeyDirectory {
       await this.deps.gate.admit(request);
       if (work.kind === 'read') {
         const result = await work.run(prepared);
-        await this.deps.audit.append(this.entry(caller, 'ok', { keyId: work.keyRef }), { durable: false });
+        await this.deps.audit.append(this.entry(caller, 'ok', this.auditedKeys(caller, work, resolved)), { durable: false });
         return result;
       }
       return await this.change(caller, work, prepared);
     } catch (e) {
-      await this.auditFailure(caller, work.keyRef, e);
+      await this.auditFailure(caller, this.auditedKeys(caller, work, resolved), e);
       throw e;
+    } finally {
+      if (this.resolving.get(caller) === resolved) this.resolving.delete(caller);
     }
+  }
+
+  /**
+   * The keys a read's or a failure's audit entry names: the key ID each reference resolved to (or, if it
+   * was not resolved, the key ID a key ID or key ARN names), with the caller's reference beside it in
+   * details where it was something else (an alias, an ARN). ReEncrypt's source is details.sourceKeyId.
+   */
+  private auditedKeys(caller: Caller, work: Steps<Prepared>, resolved: ResolvedKeys): { keyId?: string; details?: AuditDetails } {
+    const idOf = (ref: string | undefined, fromCiphertext: boolean) =>
+      ref === undefined ? (fromCiphertext ? resolved.fromCiphertext : undefined) : (resolved.byRef.get(ref) ?? keyIdNamedBy(ref));
+    const keyId = idOf(work.keyRef, work.ciphertextKey === 'key');
+    const sourceKeyId = idOf(work.sourceKeyRef, work.ciphertextKey === 'source');
+    const details: AuditDetails = {};
+    if (work.keyRef !== undefined && work.keyRef !== keyId) details.keyRef = work.keyRef;
+    if (sourceKeyId !== undefined) details.sourceKeyId = sourceKeyId;
+    if (work.sourceKeyRef !== undefined && work.sourceKeyRef !== sourceKeyId) details.sourceKeyRef = work.sourceKeyRef;
+    if (!isScheduler(caller) && !isOperator(caller)) caller.auditedKeys = { keyId, sourceKeyId };
+    return { keyId, details: Object.keys(details).length > 0 ? details : undefined };
+  }
+
+  /** Records the key a ciphertext's header named, for the call's audit entry (see Steps.ciphertextKey). */
+  noteCiphertextKey(caller: Caller, keyId: string): void {
+    const resolved = this.resolving.get(caller);
+    if (resolved) resolved.fromCiphertext = keyId;
   }
 
   private async change<P extends Prepared, M, T>(caller: Caller, work: ChangeWork<P, M, T>, prepared: P): Promise<T> {
@@ -233,10 +290,10 @@ export class KeyDirectory {
   }
 
   /** The entry of a failed call, committed without waiting for the disk; a failure to write it is logged, and the call's own error answered. */
-  private async auditFailure(caller: Caller, keyRef: string | undefined, e: unknown): Promise<void> {
+  private async auditFailure(caller: Caller, keys: { keyId?: string; details?: AuditDetails }, e: unknown): Promise<void> {
     const errorCode = isKmsError(e) ? e.code : 'Internal';
     try {
-      await this.deps.audit.append(this.entry(caller, 'error', { keyId: keyRef, errorCode }), { durable: false });
+      await this.deps.audit.append(this.entry(caller, 'error', { ...keys, errorCode }), { durable: false });
     } catch (auditErr) {
       this.deps.log.error('audit append failed', {
         requestId: isScheduler(caller) || isOperator(caller) ? undefined : caller.requestId,
@@ -352,6 +409,7 @@ export class KeyDirectory {
     }
     const key = await lookup.key(keyId);
     if (!key || key.accountId !== account || key.region !== region) throw notFound();
+    this.resolving.get(ctx)?.byRef.set(raw, key.keyId);
     return this.asOfNow(key, txLookup);
   }
 

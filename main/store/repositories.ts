@@ -237,7 +237,7 @@ export interface AuditQuery {
   outcome?: string;
   /** Entries written at or after this time. */
   sinceMs?: number;
-  /** Entries whose JSON names this key ID (its `keyId` field). */
+  /** Entries whose JSON names this key ID: its `keyId` field, or `details.sourceKeyId` (ReEncrypt's source key). */
   keyId?: string;
   /** Entries whose JSON names this operation (its `operation` field). */
   operation?: string;

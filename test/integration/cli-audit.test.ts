@@ -2,7 +2,7 @@
 // filters, ISO times, `tail -f` following new entries, and the head that anchors the end of the log
 // (entries deleted from the end with Debian's sqlite3 CLI pass a plain verify but fail
 // `verify --expect-head`). Progress on a terminal is checked under script(1).
-import { CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, DisableKeyCommand, EncryptCommand, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -22,7 +22,9 @@ interface Entry {
   operation: string;
   outcome: string;
   keyId?: string;
+  errorCode?: string;
   principal: string;
+  details?: Record<string, string | number | boolean>;
   hash: string;
 }
 
@@ -204,5 +206,67 @@ describe('kura audit', () => {
       expect(out).toContain(`verifying ${total}/${total} entries`);
       expect((await kura(['audit', 'verify'])).stderr).toBe('');
     });
+  });
+});
+
+// The log records the key a call used, whatever the caller named (an alias, an ARN, nothing: Decrypt reads
+// it from the ciphertext), so that --key finds every use of a key, ReEncrypt's source and destination alike.
+describe('kura audit list --key names every call that used the key', () => {
+  let k: KuraProcess;
+  const listJson = async (key: string): Promise<Entry[]> => {
+    const r = await runKura(['audit', 'list', '--key', key, '--json', '--data-dir', k.dataDir], { env });
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Entry[];
+  };
+
+  beforeAll(async () => {
+    k = await startKura({ env });
+  });
+  afterAll(async () => {
+    await k?.stop();
+  });
+
+  it('Decrypt without a KeyId, ReEncrypt (both keys), calls by alias or ARN, and refused calls after resolving', async () => {
+    const count = () => Number(sql(k.dataDir, 'SELECT COUNT(*) FROM audit_log'));
+    const before = count();
+    const kms = kmsClient(k);
+    const src = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const dst = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const off = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/audited-source', TargetKeyId: src.KeyId }));
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/audited-off', TargetKeyId: off.KeyId }));
+    await kms.send(new DisableKeyCommand({ KeyId: off.KeyId }));
+    const ctx = { purpose: 'audit' };
+    const blob = (await kms.send(new EncryptCommand({ KeyId: 'alias/audited-source', Plaintext: Buffer.from('p'), EncryptionContext: ctx }))).CiphertextBlob!;
+    await kms.send(new EncryptCommand({ KeyId: src.Arn, Plaintext: Buffer.from('q') }));
+    await kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: ctx }));
+    await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { purpose: 'other' } }))).rejects.toThrow();
+    await kms.send(new ReEncryptCommand({ CiphertextBlob: blob, SourceEncryptionContext: ctx, DestinationKeyId: dst.Arn }));
+    await kms.send(new ReEncryptCommand({ CiphertextBlob: blob, SourceEncryptionContext: ctx, SourceKeyId: 'alias/audited-source', DestinationKeyId: dst.KeyId }));
+    await expect(kms.send(new EncryptCommand({ KeyId: 'alias/audited-off', Plaintext: Buffer.from('r') }))).rejects.toThrow();
+    kms.destroy();
+    // 3 CreateKey, 2 CreateAlias, DisableKey, 3 Encrypt, 2 Decrypt, 2 ReEncrypt (reads are audited without waiting for the disk).
+    await waitFor('the audit entries', () => count() === before + 13);
+
+    const bySource = await listJson(src.KeyId!);
+    expect(bySource.map((e) => [e.operation, e.outcome, e.keyId, e.details?.keyRef, e.details?.sourceKeyId, e.details?.sourceKeyRef])).toEqual([
+      ['CreateKey', 'ok', src.KeyId, undefined, undefined, undefined],
+      ['CreateAlias', 'ok', src.KeyId, undefined, undefined, undefined],
+      ['Encrypt', 'ok', src.KeyId, 'alias/audited-source', undefined, undefined],
+      ['Encrypt', 'ok', src.KeyId, src.Arn, undefined, undefined],
+      ['Decrypt', 'ok', src.KeyId, undefined, undefined, undefined],
+      ['Decrypt', 'error', src.KeyId, undefined, undefined, undefined],
+      ['ReEncrypt', 'ok', dst.KeyId, dst.Arn, src.KeyId, undefined],
+      ['ReEncrypt', 'ok', dst.KeyId, undefined, src.KeyId, 'alias/audited-source'],
+    ]);
+    expect((await listJson(dst.Arn!)).map((e) => e.operation)).toEqual(['CreateKey', 'ReEncrypt', 'ReEncrypt']);
+    const refused = (await listJson(off.KeyId!)).filter((e) => e.operation === 'Encrypt');
+    expect(refused.map((e) => [e.outcome, e.errorCode, e.keyId, e.details?.keyRef])).toEqual([['error', 'Disabled', off.KeyId, 'alias/audited-off']]);
+
+    const text = await runKura(['audit', 'list', '--key', src.KeyId!, '--operation', 'ReEncrypt', '--data-dir', k.dataDir], { env });
+    expect(text.stdout).toContain(`key=${dst.KeyId}`);
+    expect(text.stdout).toContain(`sourceKeyId=${src.KeyId}`);
+    const verified = await runKura(['audit', 'verify', '--data-dir', k.dataDir], { env });
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
   });
 });

@@ -254,9 +254,10 @@ describe('the unit of work', () => {
     const appendIn = vi.spyOn(d.audit, 'appendIn');
     await d.keys.encrypt(ctx('Encrypt'), { keyId: k.keyId, plaintext: pt('x') });
     expect(await kmsCode(d.keys.encrypt(ctx('Encrypt'), { keyId: 'alias/absent', plaintext: pt('x') }))).toBe('NotFound');
-    expect(append.mock.calls.map(([event, opts]) => [event.outcome, event.keyId, opts])).toEqual([
-      ['ok', k.keyId, { durable: false }],
-      ['error', 'alias/absent', { durable: false }],
+    // An alias that resolves to no key leaves the entry no key ID, only the caller's reference.
+    expect(append.mock.calls.map(([event, opts]) => [event.outcome, event.keyId, event.details?.keyRef, opts])).toEqual([
+      ['ok', k.keyId, undefined, { durable: false }],
+      ['error', undefined, 'alias/absent', { durable: false }],
     ]);
     expect(appendIn).not.toHaveBeenCalled();
     append.mockClear();

@@ -134,11 +134,11 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
   try {
     output = await handler({ kms: deps.kms }, ctx, input);
     const body = encodeResponseJson(operation, output);
-    logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx.principal, outcome: 'ok' });
+    logCall(deps.log, startedAt, { requestId, operation, ...loggedKeys(ctx, keyId), principal: ctx.principal, outcome: 'ok' });
     return { status: 200, headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId }, body };
   } catch (err) {
     const e = isKmsError(err) ? err : internal(deps.log, requestId, operation, err);
-    logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx.principal, outcome: 'error', error: e.code });
+    logCall(deps.log, startedAt, { requestId, operation, ...loggedKeys(ctx, keyId), principal: ctx.principal, outcome: 'error', error: e.code });
     return errorResponse(requestId, e);
   } finally {
     // Whatever the outcome: a refused or dry-run Encrypt, GenerateMac or VerifyMac was handed its
@@ -180,10 +180,25 @@ export async function runKmsCall(deps: Pick<KmsEndpointDeps, 'kms'>, caller: Cal
 
 /**
  * One line per call at info: who, what, which key, how it ended and how long it took; never a body,
- * plaintext or key material. The key is as the caller named it (an ID, ARN or alias, bounded).
+ * plaintext or key material. The key is as the caller named it (an ID, ARN or alias, bounded) when the
+ * call was refused before the façade; else as loggedKeys says.
  */
-function logCall(log: Logger, startedAt: number, fields: { requestId: string; operation: string; keyId?: string; principal: string; outcome: 'ok' | 'error'; error?: string }) {
-  log.info('kms call', { ...fields, keyId: fields.keyId?.slice(0, 256), latencyMs: Math.round((performance.now() - startedAt) * 10) / 10 });
+function logCall(
+  log: Logger,
+  startedAt: number,
+  fields: { requestId: string; operation: string; keyId?: string; keyRef?: string; sourceKeyId?: string; principal: string; outcome: 'ok' | 'error'; error?: string },
+) {
+  log.info('kms call', { ...fields, keyId: fields.keyId?.slice(0, 256), keyRef: fields.keyRef?.slice(0, 256), latencyMs: Math.round((performance.now() - startedAt) * 10) / 10 });
+}
+
+/**
+ * For a call the façade served: the key IDs its audit entry names (ReEncrypt's source too), and the
+ * KeyId sent beside them where it was something else (an alias, an ARN, a key that was not found).
+ */
+function loggedKeys(ctx: CallContext, sent: string | undefined): { keyId?: string; keyRef?: string; sourceKeyId?: string } {
+  if (!ctx.auditedKeys) return { keyId: sent };
+  const { keyId, sourceKeyId } = ctx.auditedKeys;
+  return { keyId, sourceKeyId, keyRef: sent !== keyId ? sent : undefined };
 }
 
 function internal(log: Logger, requestId: string, operation: string, err: unknown): KmsError {

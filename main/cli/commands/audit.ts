@@ -174,7 +174,7 @@ async function verify(inv: Invocation): Promise<number> {
 }
 
 const FILTER_OPTIONS: readonly OptionSpec[] = [
-  { name: 'key', value: 'KEYID', help: 'only entries about this key (key ID or key ARN)' },
+  { name: 'key', value: 'KEYID', help: 'only entries about this key (key ID or key ARN), whatever the call named it by; ReEncrypt by its source or destination' },
   { name: 'operation', value: 'NAME', help: 'only entries of this operation (Encrypt, CreateKey, Seal, …)' },
 ];
 

@@ -145,6 +145,7 @@ export class EncryptionOperations {
     } else {
       const found = await directory.findKey(parsed.keyId);
       if (!found || found.accountId !== ctx.accountId || found.region !== ctx.region) throw invalid();
+      directory.noteCiphertextKey(ctx, found.keyId);
       k = await directory.asOfNow(found);
     }
     decryptRules(k, context, algorithm);
@@ -221,6 +222,7 @@ export class EncryptionOperations {
     return directory.run<{ keys: [Key]; located?: LocatedCiphertext }, never, Opened>(ctx, {
       kind: 'read',
       keyRef: input.keyId,
+      ciphertextKey: 'key',
       check: () => {
         noRecipient(input.recipient);
         if (ignoreCiphertext) requireKeyNamed(input.keyId, 'KeyId');
@@ -273,6 +275,9 @@ export class EncryptionOperations {
     const ignoreCiphertext = ignoresCiphertext(input);
     return directory.run(ctx, {
       kind: 'read',
+      keyRef: input.destinationKeyId,
+      sourceKeyRef: input.sourceKeyId,
+      ciphertextKey: 'source',
       check: () => {
         if (ignoreCiphertext) requireKeyNamed(input.sourceKeyId, 'SourceKeyId');
       },

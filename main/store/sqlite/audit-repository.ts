@@ -75,8 +75,9 @@ export class SqliteAuditRepository implements AuditRepository {
       params.push(q.sinceMs);
     }
     if (q.keyId !== undefined) {
-      where.push("json_extract(entry, '$.keyId') = ?");
-      params.push(q.keyId);
+      // ReEncrypt names its destination as keyId and its source in details (main/kms/key-directory.ts).
+      where.push("(json_extract(entry, '$.keyId') = ? OR json_extract(entry, '$.details.sourceKeyId') = ?)");
+      params.push(q.keyId, q.keyId);
     }
     if (q.operation !== undefined) {
       where.push("json_extract(entry, '$.operation') = ?");

@@ -1,6 +1,7 @@
 // The KMS endpoint's dispatch (main/api/kms/dispatch.ts) over the real domain, with requests signed as the
 // AWS SDKs sign them (@smithy/signature-v4): the buffers a request decoded (a plaintext, a message, a MAC)
-// are wiped once it is answered, whatever the answer: a success, a refusal or a dry run.
+// are wiped once it is answered, whatever the answer: a success, a refusal or a dry run; and its log line
+// names the keys the call used, as its audit entry does.
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,8 @@ let symmetric: string;
 let hmac: string;
 /** Every Buffer the façade was handed as a plaintext, message or MAC, in call order. */
 const handed: Buffer[] = [];
+/** The endpoint's log lines (JSON). */
+const logLines: string[] = [];
 
 beforeAll(async () => {
   d = await openDomain();
@@ -41,7 +44,7 @@ beforeAll(async () => {
     audit: d.audit,
     refusals: new RefusalLog({ audit: d.audit, clock: d.clock }),
     clock: d.clock,
-    log: createLogger('error', () => undefined),
+    log: createLogger('info', (line) => logLines.push(line)),
   };
 });
 
@@ -85,5 +88,24 @@ describe('KMS dispatch', () => {
     const seen = handed.slice(before);
     expect(seen.length).toBeGreaterThan(0);
     for (const b of seen) expect(b.every((x) => x === 0), `${operation}: ${b.length} bytes not wiped`).toBe(true);
+  });
+});
+
+describe('the KMS call log line', () => {
+  const lastCall = () => JSON.parse(logLines.filter((l) => l.includes('"kms call"')).at(-1)!) as Record<string, unknown>;
+
+  it('names the key IDs the call used: by alias, from the ciphertext, and both keys of ReEncrypt', async () => {
+    const other = (await d.keys.createKey(d.ctx('CreateKey'), {})).keyId;
+    await d.keys.createAlias(d.ctx('CreateAlias'), 'alias/logged', symmetric);
+    const blob = (await d.keys.encrypt(d.ctx('Encrypt'), { keyId: symmetric, plaintext: Buffer.from('logged') })).ciphertextBlob.toString('base64');
+    expect((await call('Encrypt', { KeyId: 'alias/logged', Plaintext: b64('x') })).status).toBe(200);
+    expect(lastCall()).toMatchObject({ operation: 'Encrypt', keyId: symmetric, keyRef: 'alias/logged', outcome: 'ok' });
+    expect((await call('Decrypt', { CiphertextBlob: blob })).status).toBe(200);
+    expect(lastCall()).toMatchObject({ operation: 'Decrypt', keyId: symmetric, outcome: 'ok' });
+    expect((await call('ReEncrypt', { CiphertextBlob: blob, DestinationKeyId: `arn:aws:kms:${TEST_REGION}:${TEST_ACCOUNT}:key/${other}` })).status).toBe(200);
+    expect(lastCall()).toMatchObject({ operation: 'ReEncrypt', keyId: other, sourceKeyId: symmetric, outcome: 'ok' });
+    expect((await call('Encrypt', { KeyId: 'alias/nowhere', Plaintext: b64('x') })).type).toBe('NotFoundException');
+    expect(lastCall()).toMatchObject({ operation: 'Encrypt', keyRef: 'alias/nowhere', outcome: 'error' });
+    expect(lastCall().keyId).toBeUndefined();
   });
 });

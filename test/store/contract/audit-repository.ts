@@ -52,7 +52,7 @@ export function auditRepositoryContract(name: string, open: OpenStore): void {
       expect(await s.audit.page(0, 10)).toEqual(rows);
     });
 
-    it('queries by sequence, time, key, operation and approval request, the oldest or the newest matches', async () => {
+    it('queries by sequence, time, key (a ReEncrypt source too), operation and approval request, the oldest or the newest matches', async () => {
       const s = store();
       const rows = [
         auditRecord(1, { operation: 'CreateKey', keyId: 'k1' }, 100),
@@ -78,6 +78,11 @@ export function auditRepositoryContract(name: string, open: OpenStore): void {
       expect(seqs(await s.audit.query({ keyId: 'k1', limit: 2, newest: true }))).toEqual([5, 9]);
       expect(seqs(await s.audit.query({ newest: true, limit: 6 }))).toEqual([4, 5, 6, 7, 8, 9]);
       expect(await s.audit.query({ operation: 'ScheduleKeyDeletion' })).toEqual([]);
+      // ReEncrypt names its destination as keyId and its source as details.sourceKeyId: a key query finds it by either.
+      await s.db.write((tx) => s.audit.insertMany(tx, [auditRecord(10, { operation: 'ReEncrypt', keyId: 'k2', details: { sourceKeyId: 'k1' } }, 1000)]));
+      expect(seqs(await s.audit.query({ keyId: 'k1' }))).toEqual([1, 2, 4, 5, 9, 10]);
+      expect(seqs(await s.audit.query({ keyId: 'k2' }))).toEqual([3, 10]);
+      expect(seqs(await s.audit.query({ keyId: 'k1', operation: 'Encrypt' }))).toEqual([2, 5]);
     });
   });
 }
