@@ -74,11 +74,6 @@ export class SqliteAuditRepository implements AuditRepository {
       where.push("json_extract(entry, '$.at') >= ?");
       params.push(q.sinceMs);
     }
-    if (q.keyId !== undefined) {
-      // ReEncrypt names its destination as keyId and its source in details (main/kms/key-directory.ts).
-      where.push("(json_extract(entry, '$.keyId') = ? OR json_extract(entry, '$.details.sourceKeyId') = ?)");
-      params.push(q.keyId, q.keyId);
-    }
     if (q.operation !== undefined) {
       where.push("json_extract(entry, '$.operation') = ?");
       params.push(q.operation);
@@ -87,13 +82,28 @@ export class SqliteAuditRepository implements AuditRepository {
       where.push("json_extract(entry, '$.details.approvalRequestId') = ?");
       params.push(q.approvalRequestId);
     }
-    const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
     // A negative LIMIT is no limit in SQLite.
     const limit = q.limit ?? -1;
-    const sql = q.newest
-      ? `SELECT * FROM (SELECT * FROM audit_log ${cond} ORDER BY seq DESC LIMIT ?) ORDER BY seq`
-      : `SELECT * FROM audit_log ${cond} ORDER BY seq LIMIT ?`;
-    const rows = await this.db.read(tx).all(sql, ...params, limit);
+    const order = q.newest ? 'DESC' : 'ASC';
+    const select = (extra: string[]) => {
+      const all = [...where, ...extra];
+      return `SELECT * FROM audit_log ${all.length ? `WHERE ${all.join(' AND ')}` : ''} ORDER BY seq ${order} LIMIT ?`;
+    };
+    let sql: string;
+    let args: SqlValue[];
+    if (q.keyId !== undefined) {
+      // ReEncrypt names its destination as keyId and its source in details (main/kms/key-directory.ts).
+      // Each side is its own indexed search (migration 16), limited alike; their union keeps the first
+      // `limit` in order. (One search with OR would gather every entry of a busy key before sorting.)
+      sql = `SELECT * FROM (${select(["json_extract(entry, '$.keyId') = ?"])}) UNION SELECT * FROM (${select(["json_extract(entry, '$.details.sourceKeyId') = ?"])}) ORDER BY seq ${order} LIMIT ?`;
+      args = [...params, q.keyId, limit, ...params, q.keyId, limit, limit];
+    } else {
+      sql = select([]);
+      args = [...params, limit];
+    }
+    if (q.newest) sql = `SELECT * FROM (${sql}) ORDER BY seq`;
+    // On the scanning connection: a search no index serves walks the log (see database.ts).
+    const rows = await this.db.scan(tx).all(sql, ...args);
     return rows.map(toAudit);
   }
 }

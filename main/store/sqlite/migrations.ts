@@ -386,6 +386,20 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE key_materials ADD COLUMN rotated_at INTEGER
     `,
   },
+  {
+    version: 16,
+    name: "The audit log's searches by key and by approval request use indexes",
+    sql: `
+      -- A key's page of the console and kura audit list --key looked for the newest entries naming a key by
+      -- walking the whole log (json_extract per row): 0.6 s at 132,000 entries, linear in a log that is
+      -- never pruned, and on the reader the data plane's uncached reads share. Indexes on the very
+      -- expressions the queries name (./audit-repository.ts), ending in seq so that a key's newest entries
+      -- are read from the end. Entries are unchanged: nothing the hash chain covers moves.
+      CREATE INDEX audit_log_key ON audit_log (json_extract(entry, '$.keyId'), seq);
+      CREATE INDEX audit_log_source_key ON audit_log (json_extract(entry, '$.details.sourceKeyId'), seq);
+      CREATE INDEX audit_log_request ON audit_log (json_extract(entry, '$.details.approvalRequestId'), seq)
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
