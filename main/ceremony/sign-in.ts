@@ -3,7 +3,11 @@
 // which names the operator — the requester of what they ask, the one who may cancel it.
 //
 // A session lasts 15 minutes from its last use and never more than 8 hours from sign-in; signing out,
-// a new passphrase and the operator's removal end it (each use checks that the operator is still enrolled). Tokens are 32 random bytes, kept only in this
+// a new passphrase and the operator's removal end it. A session is bound to the operator's record as
+// its passphrase was checked (the passphrase record and key fingerprint), and each use compares the
+// record now enrolled under that name: so a new passphrase also ends a sign-in that was still checking
+// the old one when it was set, and a name removed and enrolled again for someone else (quorum removals
+// end no sessions themselves) does not revive the old holder's session. Tokens are 32 random bytes, kept only in this
 // process's memory and only as their SHA-256 (a restart signs everyone out, which a sealed restart needs
 // anyway), compared by hash lookup, never by a string comparison that could leak a prefix.
 //
@@ -29,7 +33,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { RefusalLog } from '../audit/refusals.js';
 import type { Clock } from '../common/clock.js';
 import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
-import type { Store } from '../store/index.js';
+import type { OperatorRecord, Store } from '../store/index.js';
 import { hashPassphrase, verifyPassphrase, type PassphraseHash } from './passphrase.js';
 import { ADMIN, type OperatorActor } from './quorum.js';
 
@@ -55,6 +59,8 @@ export interface SignInDeps {
 
 export interface Session {
   operator: string;
+  /** The digest of the operator record the passphrase was checked against (bindingOf). */
+  binding: string;
   /** When it ends unless used again (idle), and never after `endsAt`. */
   expiresAt: number;
   endsAt: number;
@@ -65,6 +71,8 @@ const UNCHECKED = Symbol('unchecked');
 const unchecked = (e: KmsError): KmsError => Object.assign(e, { [UNCHECKED]: true });
 const tooMany = () => unchecked(new KmsError('LimitExceeded', 'Too many sign-ins are being checked at once; try again in a moment.'));
 const digestOf = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+/** What a session is bound to: the operator's key and passphrase record as enrolled. */
+const bindingOf = (r: Pick<OperatorRecord, 'fingerprint' | 'passphrase'>): string => digestOf(`${r.fingerprint}\n${r.passphrase ?? ''}`);
 const SIGN_IN_REFUSED = 'The operator name or the passphrase is wrong (or the operator has no console passphrase: kura operators passphrase NAME).';
 
 export class ConsoleSignIn {
@@ -89,6 +97,7 @@ export class ConsoleSignIn {
   /** Signs an operator in: a new session's token (shown once) and when it expires. */
   async signIn(operator: string, passphrase: string): Promise<{ token: string; session: Session }> {
     const now = this.now();
+    let binding: string;
     try {
       const failed = this.failures.get(operator);
       if (failed && failed.lockedUntil > now) {
@@ -104,6 +113,7 @@ export class ConsoleSignIn {
       const right = (await this.checkSlot(() => verifyPassphrase(passphrase, stored))) && record !== undefined && record.passphrase !== null;
       if (!right) throw new KmsError('AccessDenied', SIGN_IN_REFUSED);
       this.failures.delete(operator);
+      binding = bindingOf(record);
     } catch (e) {
       const code = isKmsError(e) ? e.code : 'Internal';
       if (this.deps.refusals && (e as { [UNCHECKED]?: boolean })[UNCHECKED]) await this.deps.refusals.record({ source: 'admin', remote: 'console', reason: code, operation: 'ConsoleSignIn' });
@@ -111,7 +121,7 @@ export class ConsoleSignIn {
       throw e;
     }
     const token = randomBytes(32).toString('base64url');
-    const session: Session = { operator, expiresAt: Math.min(now + SESSION_IDLE_MS, now + SESSION_MAX_MS), endsAt: now + SESSION_MAX_MS };
+    const session: Session = { operator, binding, expiresAt: Math.min(now + SESSION_IDLE_MS, now + SESSION_MAX_MS), endsAt: now + SESSION_MAX_MS };
     this.prune(now);
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
     this.sessions.set(digestOf(token), session);
@@ -128,7 +138,8 @@ export class ConsoleSignIn {
     const s = this.sessions.get(key);
     const now = this.now();
     if (!s) return undefined;
-    if (s.expiresAt <= now || !(await this.deps.store.ceremony.findOperator(s.operator))) {
+    const enrolled = s.expiresAt <= now ? undefined : await this.deps.store.ceremony.findOperator(s.operator);
+    if (!enrolled || bindingOf(enrolled) !== s.binding) {
       this.sessions.delete(key);
       return undefined;
     }

@@ -6,9 +6,10 @@
 // ending when idle 15 minutes, after 8 hours, on sign-out, on a new passphrase and on removal — each
 // audited, and no passphrase anywhere in the database or the log.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AdminDeps } from '../../../main/api/admin/routes.js';
 import { RefusalLog } from '../../../main/audit/refusals.js';
+import { hashPassphrase } from '../../../main/ceremony/passphrase.js';
 import { ConsoleSignIn, LOCKOUT_MS, MAX_CHECKS_AT_ONCE, MAX_CHECKS_WAITING, SESSION_IDLE_MS, SESSION_MAX_MS } from '../../../main/ceremony/sign-in.js';
 import { adminCaller, custodian, openQuorumAdmin } from '../../support/custodians.js';
 import { auditEntriesAfter, type Domain } from '../../support/domain.js';
@@ -230,6 +231,37 @@ describe('sessions end', () => {
     const again = await sessionOf('alice', ALICE_PASS);
     expect((await call('DELETE', '/operators/alice')).status).toBe(200);
     expect((await call('GET', '/session', undefined, again)).status).toBe(403);
+  });
+
+  it('a new passphrase ends a sign-in still checking the old one, and a name enrolled again revives no session', async () => {
+    const CAROL_PASS = 'carol: a passphrase of her own';
+    expect((await call('PUT', '/operators/carol/passphrase', { passphrase: CAROL_PASS })).status).toBe(200);
+    const ceremony = d.store.ceremony;
+    const find = ceremony.findOperator.bind(ceremony);
+    let read!: () => void;
+    const wasRead = new Promise<void>((resolve) => (read = resolve));
+    const spy = vi.spyOn(ceremony, 'findOperator').mockImplementationOnce(async (...args) => {
+      const r = await find(...args);
+      read();
+      return r;
+    });
+    const next = JSON.stringify(await hashPassphrase('carol: the passphrase after the leak'));
+    const pending = signIn('carol', CAROL_PASS);
+    // The sign-in has read carol's record and is checking the passphrase (an scrypt of a tenth of a
+    // second) when the new one is committed (as setPassphrase commits it, its ending of sessions done).
+    await wasRead;
+    spy.mockRestore();
+    await d.store.db.write((tx) => ceremony.setOperatorPassphrase(tx, 'carol', next));
+    const late = await pending;
+    expect(late.status).toBe(200);
+    expect((await call('GET', '/session', undefined, late.body.token as string)).status).toBe(403);
+
+    // Removed by a quorum (which ends no sessions itself) and enrolled again for someone else.
+    expect((await call('PUT', '/operators/carol/passphrase', { passphrase: CAROL_PASS })).status).toBe(200);
+    const old = await sessionOf('carol', CAROL_PASS);
+    await d.store.db.write((tx) => ceremony.deleteOperator(tx, 'carol'));
+    expect((await call('POST', '/operators', { name: 'carol', publicKey: custodian('p256').publicPem })).status).toBe(200);
+    expect((await call('GET', '/session', undefined, old)).status).toBe(403);
   });
 
   it('no passphrase is in the database file or any audit entry', async () => {
