@@ -38,6 +38,8 @@ export class BlobKeys {
   private cap: number;
   private readonly pending = new Map<string, Promise<Handle>>();
   private readonly epochs = new Map<string, Epoch>();
+  /** Moves on at each clear(): a derivation from before it made its key in a login session that has ended. */
+  private generation = 0;
   /** Derivations and destructions on the login session, one at a time (a session is not for concurrent use). */
   private readonly queue = new Serial();
 
@@ -94,13 +96,25 @@ export class BlobKeys {
         }
       });
       this.pending.set(name, made);
+      const derivation = made;
+      const generation = this.generation;
+      // A derivation that drop() or clear() overtook is not cached: its material was destroyed (the key
+      // is destroyed too, in the login session that still holds it), or its login session has ended
+      // (the key went with it). The calls that asked for it still get the handle.
       void made.then(
         (h) => {
-          this.pending.delete(name);
-          this.keys.set(name, h);
-          this.evict();
+          const current = this.pending.get(name) === derivation;
+          if (current) {
+            this.pending.delete(name);
+            this.keys.set(name, h);
+            this.evict();
+          } else if (generation === this.generation) {
+            void this.serially(async () => this.deps.login.destroySessionKey(h)).catch(() => undefined);
+          }
         },
-        () => this.pending.delete(name),
+        () => {
+          if (this.pending.get(name) === derivation) this.pending.delete(name);
+        },
       );
     }
     return made;
@@ -109,6 +123,7 @@ export class BlobKeys {
   /** Forgets (and destroys) the derived keys and the epoch of one material: it is destroyed, or its handle went stale. */
   drop(id: string): void {
     this.epochs.delete(id);
+    for (const name of this.pending.keys()) if (name.startsWith(`${id}/`)) this.pending.delete(name);
     for (const [name, h] of this.keys) {
       if (!name.startsWith(`${id}/`)) continue;
       this.keys.delete(name);
@@ -118,6 +133,7 @@ export class BlobKeys {
 
   /** The login session is ending (logout, failure, seal): its objects go with it; only the handles are forgotten. */
   clear(): void {
+    this.generation++;
     this.keys.clear();
     this.pending.clear();
     this.epochs.clear();

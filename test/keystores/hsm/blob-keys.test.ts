@@ -120,4 +120,25 @@ describe('blob keys per epoch', () => {
     await keys.get('aa', BASE_A, input, derive);
     expect(derived).toHaveLength(3);
   });
+
+  it('a derivation overtaken by its material\'s destruction or the end of the login is not cached', async () => {
+    const { login, destroyed, derive, derived } = fakeLogin();
+    const keys = new BlobKeys({ login });
+    const input = randomBytes(32);
+    // Destroyed while its key was being derived: the key is destroyed too, and a later call derives anew.
+    const inFlight = keys.get('aa', BASE_A, input, derive);
+    keys.drop('aa');
+    const h = await inFlight;
+    await new Promise((r) => setTimeout(r, 5));
+    expect(keys.size).toBe(0);
+    expect(destroyed).toEqual([h]);
+    // The login ended while a key was being derived: its handle is forgotten, not destroyed (it went with the session).
+    const beforeEnd = keys.get('bb', BASE_B, input, derive);
+    keys.clear();
+    await beforeEnd;
+    await new Promise((r) => setTimeout(r, 5));
+    expect(keys.size).toBe(0);
+    expect(destroyed).toEqual([h]);
+    expect(derived).toHaveLength(2);
+  });
 });
