@@ -182,8 +182,31 @@ function readIfExists(file: string): string {
   }
 }
 
-/** Writes (or updates in place) profile `name` for Kura in the AWS CLI's shared files. */
-export function writeProfile(o: { name: string; endpoint: string; region: string; credential: ClientCredential; env?: NodeJS.ProcessEnv }): { configFile: string; credentialsFile: string; guardCa: string } {
+/** The value of `key` in section `name` of INI text, or undefined (no such section or key). */
+export function iniValue(text: string, name: string, key: string): string | undefined {
+  const lines = text.replace(/\r\n/g, '\n').split('\n');
+  const section = findSection(lines, name);
+  if (!section) return undefined;
+  for (const l of lines.slice(section.start + 1, section.end)) {
+    if (KEY.exec(l)?.[1] === key) return l.slice(l.indexOf('=') + 1).trim();
+  }
+  return undefined;
+}
+
+/**
+ * Writes (or updates in place) profile `name` for Kura in the AWS CLI's shared files. A region the
+ * user names replaces the profile's; without one, a region the profile has is kept (the user may have
+ * chosen it) and `defaultRegion` fills a profile that has none. Returns the region the file now holds,
+ * which is what the caller reports.
+ */
+export function writeProfile(o: {
+  name: string;
+  endpoint: string;
+  region?: string;
+  defaultRegion: string;
+  credential: ClientCredential;
+  env?: NodeJS.ProcessEnv;
+}): { configFile: string; credentialsFile: string; guardCa: string; region: string } {
   const env = o.env ?? process.env;
   const configFile = awsConfigFile(env);
   const credentialsFile = awsCredentialsFile(env);
@@ -199,9 +222,11 @@ export function writeProfile(o: { name: string; endpoint: string; region: string
       // …and the services section names KMS and STS explicitly.
       ['services', o.name],
       ['ca_bundle', guardCa],
+      ...(o.region !== undefined ? [['region', o.region] as [string, string]] : []),
     ],
-    setIfAbsent: [['region', o.region]],
+    setIfAbsent: [['region', o.defaultRegion]],
   });
+  const region = iniValue(config, profileSection, 'region') ?? o.defaultRegion;
   config = editIni(config, `services ${o.name}`, { replaceBody: ['kms =', `  endpoint_url = ${o.endpoint}`, 'sts =', `  endpoint_url = ${o.endpoint}`] });
   let mode = 0o600;
   try {
@@ -219,5 +244,5 @@ export function writeProfile(o: { name: string; endpoint: string; region: string
     remove: ['aws_session_token'],
   });
   writeFileAtomic(credentialsFile, credentials, 0o600);
-  return { configFile, credentialsFile, guardCa };
+  return { configFile, credentialsFile, guardCa, region };
 }

@@ -1,8 +1,11 @@
 // The in-place INI editing behind `kura credentials profile`: Kura's sections change, every other
 // line of the user's AWS files stays byte for byte (comments, blank lines, other profiles, keys the
 // user added to Kura's own section).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clientEnv, editIni, exportLines } from '../../main/cli/aws-files.js';
+import { clientEnv, editIni, exportLines, iniValue, writeProfile } from '../../main/cli/aws-files.js';
 
 describe('editIni', () => {
   it('appends a missing section after one blank line, to an empty or a non-empty file', () => {
@@ -41,5 +44,33 @@ describe('exportLines', () => {
     expect(lines).toContain(`export AWS_CA_BUNDLE='/x y/ca.pem'`);
     expect(lines).toContain('export AWS_ENDPOINT_URL_KMS=http://127.0.0.1:7420');
     expect(lines.map((l) => l.split('=')[0]!.replace('export ', ''))).toEqual(Object.keys(clientEnv({ endpoint: '', region: '', credential: { accessKeyId: '', secretAccessKey: '' }, guardCa: '' })));
+  });
+});
+
+describe('writeProfile', () => {
+  const credential = { accessKeyId: 'AKIAEXAMPLEEXAMPLE12', secretAccessKey: 'x'.repeat(40) };
+  const files = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-aws-files-'));
+    return { dir, env: { AWS_CONFIG_FILE: path.join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials') } };
+  };
+
+  it('a named region replaces the profile\'s; without one the profile keeps its own; it returns what the file holds', () => {
+    const { env } = files();
+    fs.writeFileSync(env.AWS_CONFIG_FILE, '[profile kura]\nregion = eu-west-2\noutput = json\n');
+    const kept = writeProfile({ name: 'kura', endpoint: 'http://127.0.0.1:7420', defaultRegion: 'us-east-1', credential, env });
+    expect(kept.region).toBe('eu-west-2');
+    expect(iniValue(fs.readFileSync(env.AWS_CONFIG_FILE, 'utf8'), 'profile kura', 'region')).toBe('eu-west-2');
+    const replaced = writeProfile({ name: 'kura', endpoint: 'http://127.0.0.1:7420', region: 'ap-south-1', defaultRegion: 'us-east-1', credential, env });
+    expect(replaced.region).toBe('ap-south-1');
+    const config = fs.readFileSync(env.AWS_CONFIG_FILE, 'utf8');
+    expect(config.match(/^region = .*$/gm)).toEqual(['region = ap-south-1']);
+    // In place: the user's line order and other keys stay.
+    expect(config.startsWith('[profile kura]\nregion = ap-south-1\noutput = json\n')).toBe(true);
+  });
+
+  it('a new profile gets the default region', () => {
+    const { env } = files();
+    expect(writeProfile({ name: 'kura', endpoint: 'http://127.0.0.1:7420', defaultRegion: 'us-east-1', credential, env }).region).toBe('us-east-1');
+    expect(iniValue(fs.readFileSync(env.AWS_CONFIG_FILE, 'utf8'), 'profile kura', 'region')).toBe('us-east-1');
   });
 });

@@ -304,6 +304,23 @@ describe('kura credentials profile', () => {
     expect(who.Arn).toBe('arn:aws:iam::123456789012:user/app');
   });
 
+  it('--region replaces the profile\'s region; without it the region there is kept; both outputs say what the file holds', async () => {
+    const regionInFile = () => /^\[profile kura\]\n(?:[^[].*\n)*?region = (\S+)$/m.exec(fs.readFileSync(configFile, 'utf8'))?.[1];
+    expect(regionInFile()).toBe('us-east-1');
+    const replaced = await profile(['--region', 'eu-west-1', '--json']);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(JSON.parse(replaced.stdout)).toMatchObject({ region: 'eu-west-1' });
+    expect(regionInFile()).toBe('eu-west-1');
+    const kept = await profile(['--json']);
+    expect(JSON.parse(kept.stdout)).toMatchObject({ region: 'eu-west-1' });
+    expect(regionInFile()).toBe('eu-west-1');
+    const text = await profile();
+    expect(text.stdout).toContain('[profile kura] (region eu-west-1)');
+    const back = await profile(['--region', 'us-east-1']);
+    expect(back.stdout).toContain('[profile kura] (region us-east-1)');
+    expect(regionInFile()).toBe('us-east-1');
+  });
+
   it('says when the environment would override the profile', async () => {
     const r = await profile([], { env: { AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' } });
     expect(r.code).toBe(0);

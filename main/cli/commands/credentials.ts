@@ -96,9 +96,10 @@ async function chooseCredential(inv: Invocation): Promise<{ credential: ClientCr
   return { credential: { accessKeyId, secretAccessKey }, summary, endpoint: client.endpoint, dataDir };
 }
 
-const regionOf = (inv: Invocation): string => {
-  const region = stringOption(inv, 'region') ?? DEV_REGION;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new UsageError(`--region must be an AWS Region such as us-east-1, not "${region}"`);
+/** --region, checked; undefined if not given. */
+const givenRegion = (inv: Invocation): string | undefined => {
+  const region = stringOption(inv, 'region');
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new UsageError(`--region must be an AWS Region such as us-east-1, not "${region}"`);
   return region;
 };
 
@@ -110,7 +111,7 @@ const OLD_CLI_NOTE = [
 
 async function env(inv: Invocation): Promise<number> {
   const { credential, summary, endpoint, dataDir } = await chooseCredential(inv);
-  const region = regionOf(inv);
+  const region = givenRegion(inv) ?? DEV_REGION;
   const guardCa = ensureGuardCa(dataDir);
   if (inv.json) return (printJson(clientEnv({ endpoint, region, credential, guardCa })), 0);
   print(
@@ -129,8 +130,10 @@ async function profile(inv: Invocation): Promise<number> {
   if (!name || inv.positionals.length > 1) throw new UsageError('name one profile, e.g. kura credentials profile kura');
   if (!PROFILE_NAME_RE.test(name)) throw new UsageError(`"${name}" is not a profile name (letters, digits, ".", "_" and "-")`);
   const { credential, endpoint } = await chooseCredential(inv);
-  const region = regionOf(inv);
-  const written = writeProfile({ name, endpoint, region, credential });
+  const given = givenRegion(inv);
+  const written = writeProfile({ name, endpoint, ...(given !== undefined ? { region: given } : {}), defaultRegion: DEV_REGION, credential });
+  // What the file holds: a region the profile had is kept unless --region replaced it.
+  const { region } = written;
   if (inv.json) {
     printJson({ profile: name, endpoint, region, accessKeyId: credential.accessKeyId, configFile: written.configFile, credentialsFile: written.credentialsFile, caBundle: written.guardCa });
     return 0;
@@ -138,7 +141,7 @@ async function profile(inv: Invocation): Promise<number> {
   const section = name === 'default' ? '[default]' : `[profile ${name}]`;
   print(
     [
-      `Wrote ${section} and [services ${name}] in ${written.configFile}, and [${name}] in ${written.credentialsFile} (0600).`,
+      `Wrote ${section} (region ${region}) and [services ${name}] in ${written.configFile}, and [${name}] in ${written.credentialsFile} (0600).`,
       `With AWS CLI v2.13+ or v1.29+:   aws --profile ${name} kms list-keys`,
       `With older CLIs (Debian 12's aws 2.9.19), which ignore the profile's endpoint and fail on its CA bundle`,
       `instead of calling AWS:           aws --profile ${name} --endpoint-url ${endpoint} kms list-keys`,
@@ -212,7 +215,8 @@ Uses the dev credential of a dev appliance, or --access-key-id with its secret o
 [services NAME] (kms and sts endpoint_url) in the AWS config file, and [NAME] (the credential) in the
 AWS credentials file, made 0600. Honours AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE (default
 ~/.aws/config and ~/.aws/credentials). Other profiles are left alone; an existing profile NAME is
-updated in place. Then: aws --profile NAME kms list-keys (AWS CLI v2.13+ / v1.29+).
+updated in place: --region replaces its region; without --region a region it has is kept (else ${DEV_REGION}).
+Then: aws --profile NAME kms list-keys (AWS CLI v2.13+ / v1.29+).
 Older CLIs (Debian 12's aws 2.9.19) ignore the profile's endpoint; its ca_bundle makes them fail
 instead of calling AWS, and with them: aws --profile NAME --endpoint-url URL kms ….`,
       options: [...CHOOSE_OPTIONS, ...CLIENT_OPTIONS],
