@@ -222,6 +222,10 @@ export function writeProfile(o: {
       // …and the services section names KMS and STS explicitly.
       ['services', o.name],
       ['ca_bundle', guardCa],
+      // AWS CLI v1 fetches any parameter value that starts with https:// or http:// and sends what
+      // it got instead: `create-custom-key-store --xks-proxy-uri-endpoint https://xks.example.com`
+      // fails with "Unable to retrieve https://…" (or sends that page). v2 no longer follows them.
+      ['cli_follow_urlparam', 'false'],
       ...(o.region !== undefined ? [['region', o.region] as [string, string]] : []),
     ],
     setIfAbsent: [['region', o.defaultRegion]],

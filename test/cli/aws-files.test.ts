@@ -68,9 +68,11 @@ describe('writeProfile', () => {
     expect(config.startsWith('[profile kura]\nregion = ap-south-1\noutput = json\n')).toBe(true);
   });
 
-  it('a new profile gets the default region', () => {
+  it('a new profile gets the default region, and tells AWS CLI v1 not to fetch https:// parameters', () => {
     const { env } = files();
     expect(writeProfile({ name: 'kura', endpoint: 'http://127.0.0.1:7420', defaultRegion: 'us-east-1', credential, env }).region).toBe('us-east-1');
-    expect(iniValue(fs.readFileSync(env.AWS_CONFIG_FILE, 'utf8'), 'profile kura', 'region')).toBe('us-east-1');
+    const config = fs.readFileSync(env.AWS_CONFIG_FILE, 'utf8');
+    expect(iniValue(config, 'profile kura', 'region')).toBe('us-east-1');
+    expect(iniValue(config, 'profile kura', 'cli_follow_urlparam')).toBe('false');
   });
 });

@@ -242,7 +242,7 @@ describe('kura credentials profile', () => {
     const config = fs.readFileSync(configFile, 'utf8');
     expect(config.startsWith(otherConfig)).toBe(true);
     expect(config.slice(otherConfig.length)).toBe(
-      `\n[profile kura]\nendpoint_url = ${cli.kura.url}\nservices = kura\nca_bundle = ${path.join(awsDir, 'kura-aws-guard-ca.pem')}\nregion = us-east-1\n\n` +
+      `\n[profile kura]\nendpoint_url = ${cli.kura.url}\nservices = kura\nca_bundle = ${path.join(awsDir, 'kura-aws-guard-ca.pem')}\ncli_follow_urlparam = false\nregion = us-east-1\n\n` +
         `[services kura]\nkms =\n  endpoint_url = ${cli.kura.url}\nsts =\n  endpoint_url = ${cli.kura.url}\n`,
     );
     const credentials = fs.readFileSync(credentialsFile, 'utf8');
@@ -262,6 +262,19 @@ describe('kura credentials profile', () => {
       'JS SDK with AWS_PROFILE=kura',
     );
     expect(sdk.trim()).toBe('200');
+  });
+
+  it('the newer aws (v1 here) sends an https:// parameter as it is through the profile, instead of fetching it', async () => {
+    // v1 fetches a parameter value starting with https:// unless the profile says cli_follow_urlparam = false.
+    // The host is in .invalid (RFC 2606: it never resolves), so the call fails either way; the question is
+    // whether Kura got the URL (and failed to reach that proxy) or the CLI failed to fetch it.
+    const made = await bash(
+      `'${newerAws}' --profile kura kms create-custom-key-store --custom-key-store-name via-profile --custom-key-store-type EXTERNAL_KEY_STORE ` +
+        '--xks-proxy-connectivity PUBLIC_ENDPOINT --xks-proxy-uri-endpoint https://xks.kura-test.invalid --xks-proxy-uri-path /kms/xks/v1 ' +
+        `--xks-proxy-authentication-credential AccessKeyId=ABCDEFGHIJKLMNOPQRST,RawSecretAccessKey=${'A'.repeat(43)}`,
+    );
+    expect(made.stderr).not.toContain('Unable to retrieve');
+    expect(made.stderr).toContain('(XksProxyUriUnreachableException) when calling the CreateCustomKeyStore operation');
   });
 
   it('Debian\'s aws ignores the profile\'s endpoint: it works with --endpoint-url, and fails closed without', async () => {

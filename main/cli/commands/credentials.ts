@@ -211,7 +211,9 @@ Uses the dev credential of a dev appliance, or --access-key-id with its secret o
       name: 'profile',
       summary: 'write an AWS CLI profile that points at Kura',
       args: 'NAME',
-      description: `Writes profile NAME for Kura: [profile NAME] (endpoint_url, services = NAME, ca_bundle, region) and
+      description: `Writes profile NAME for Kura: [profile NAME] (endpoint_url, services = NAME, ca_bundle, region, and
+cli_follow_urlparam = false, so that AWS CLI v1 sends an https:// parameter such as
+--xks-proxy-uri-endpoint as it is instead of fetching it) and
 [services NAME] (kms and sts endpoint_url) in the AWS config file, and [NAME] (the credential) in the
 AWS credentials file, made 0600. Honours AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE (default
 ~/.aws/config and ~/.aws/credentials). Other profiles are left alone; an existing profile NAME is
