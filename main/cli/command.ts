@@ -3,8 +3,9 @@
 // drift apart), the option parser, output in text or JSON, and the CLI's errors.
 //
 // Exit codes: 0 success; 1 an error (the appliance refused, could not be reached, a file could not
-// be read); 2 a usage error (unknown option, missing argument). `kura status` differs, as Vault's
-// does: 0 unsealed, 2 sealed or uninitialized, 1 any error (usage errors included).
+// be read, a bad KURA_* or config file value); 2 a usage error (unknown option, missing argument, a
+// bad option value such as --port abc). `kura status` differs, as Vault's does: 0 unsealed, 2 sealed
+// or uninitialized, 1 any error (usage errors included).
 // With --json, an error is one line on stderr: {"error":{"code":"…","message":"…"}}.
 import fs from 'node:fs';
 import path from 'node:path';

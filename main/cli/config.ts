@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LIMITS, type ServerLimits } from '../api/server.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
+import { UsageError } from './command.js';
 
 export interface ResolvedConfig {
   host: string;
@@ -97,6 +98,15 @@ Config file (--config or KURA_CONFIG), JSON:
     "xksClientTimeoutMs": 250 }`;
 
 export class ConfigError extends Error {}
+
+/**
+ * A bad value, named by where it came from (`--port must be…`, `"port" in /etc/kura.json must be…`).
+ * On the command line it is a usage error (exit 2, as an unknown option is); from a KURA_* variable
+ * or the config file it is a ConfigError (exit 1): the command was right, what it ran in was not.
+ */
+function badSetting(where: string, predicate: string): Error {
+  return where.startsWith('--') ? new UsageError(`${where} ${predicate.replace(/\.$/, '')}`) : new ConfigError(`${where} ${predicate}`);
+}
 
 /** AWS KMS's quota of requests per second to one external key store's proxy. */
 export const DEFAULT_XKS_REQUESTS_PER_SECOND = 1_800;
@@ -192,16 +202,16 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   const hostSetting = pick(flags.host, 'host', 'KURA_HOST', 'host');
   const host = hostSetting?.text ?? '127.0.0.1';
   if (!LOOPBACK.test(host)) {
-    throw new ConfigError(`Kura listens on loopback only until TLS is configured; ${host} (${hostSetting!.where}) is not a loopback address.`);
+    throw badSetting(hostSetting!.where, `is ${host}, not a loopback address: Kura listens on loopback only until TLS is configured.`);
   }
   const portSetting = pick(flags.port, 'port', 'KURA_PORT', 'port');
   const port = Number(portSetting?.text ?? '7420');
   if (!/^\d+$/.test(portSetting?.text ?? '7420') || port > 65535) {
-    throw new ConfigError(`${portSetting!.where} must be a port number from 0 to 65535, not "${portSetting!.text}".`);
+    throw badSetting(portSetting!.where, `must be a port number from 0 to 65535, not "${portSetting!.text}".`);
   }
   const oneOf = <T extends string>(setting: { text: string; where: string } | undefined, allowed: readonly T[], fallback: T): T => {
     if (!setting) return fallback;
-    if (!(allowed as readonly string[]).includes(setting.text)) throw new ConfigError(`${setting.where} must be one of ${allowed.join(', ')}, not "${setting.text}".`);
+    if (!(allowed as readonly string[]).includes(setting.text)) throw badSetting(setting.where, `must be one of ${allowed.join(', ')}, not "${setting.text}".`);
     return setting.text as T;
   };
   const logLevel = oneOf(pick(flags['log-level'], 'log-level', 'KURA_LOG_LEVEL', 'logLevel'), LOG_LEVELS, 'info');
@@ -214,19 +224,19 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
   const endpointSetting = flags.endpoint !== undefined ? { text: flags.endpoint, where: '--endpoint' } : env.KURA_ENDPOINT ? { text: env.KURA_ENDPOINT, where: 'KURA_ENDPOINT' } : undefined;
   if (endpointSetting && !/^https?:\/\/[^/\s]+\/?$/.test(endpointSetting.text)) {
-    throw new ConfigError(`${endpointSetting.where} must be a URL such as http://127.0.0.1:7420, not "${endpointSetting.text}".`);
+    throw badSetting(endpointSetting.where, `must be a URL such as http://127.0.0.1:7420, not "${endpointSetting.text}".`);
   }
   const endpoint = endpointSetting?.text.replace(/\/$/, '') ?? `http://${hostForUrl}:${port}`;
   const seconds = (setting: { text: string; where: string } | undefined, defaultMs: number): number => {
     if (!setting) return defaultMs;
     const v = Number(setting.text);
-    if (!Number.isFinite(v) || v <= 0 || v > 3600) throw new ConfigError(`${setting.where} must be a number of seconds above 0 and at most 3600, not "${setting.text}".`);
+    if (!Number.isFinite(v) || v <= 0 || v > 3600) throw badSetting(setting.where, `must be a number of seconds above 0 and at most 3600, not "${setting.text}".`);
     return Math.round(v * 1000);
   };
   const maxSetting = pick(flags['max-connections'], 'max-connections', 'KURA_MAX_CONNECTIONS', 'maxConnections');
   const maxConnections = maxSetting === undefined ? defaultMaxConnections() : Number(maxSetting.text);
   if (!Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 1_000_000) {
-    throw new ConfigError(`${maxSetting!.where} must be a whole number from 1 to 1000000, not "${maxSetting!.text}".`);
+    throw badSetting(maxSetting!.where, `must be a whole number from 1 to 1000000, not "${maxSetting!.text}".`);
   }
   // The allow-list of regions: a flag or variable is comma-separated, the config file gives a list.
   const regionsSetting =
@@ -239,17 +249,17 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
           : undefined;
   const regions = regionsSetting?.list.map((r) => r.trim()).filter((r) => r !== '');
   if (regionsSetting && (regions!.length === 0 || regions!.some((r) => !REGION_NAME.test(r)))) {
-    throw new ConfigError(`${regionsSetting.where} must list AWS region names such as us-east-1, not "${regionsSetting.list.join(',')}".`);
+    throw badSetting(regionsSetting.where, `must list AWS region names such as us-east-1, not "${regionsSetting.list.join(',')}".`);
   }
   const rateSetting = pick(flags['xks-rate'], 'xks-rate', 'KURA_XKS_RATE', 'xksRequestsPerSecond');
   const xksRequestsPerSecond = rateSetting === undefined ? DEFAULT_XKS_REQUESTS_PER_SECOND : Number(rateSetting.text);
   if (!Number.isInteger(xksRequestsPerSecond) || xksRequestsPerSecond < 1 || xksRequestsPerSecond > 1_000_000) {
-    throw new ConfigError(`${rateSetting!.where} must be a whole number of requests per second from 1 to 1000000, not "${rateSetting!.text}".`);
+    throw badSetting(rateSetting!.where, `must be a whole number of requests per second from 1 to 1000000, not "${rateSetting!.text}".`);
   }
   const deadlineSetting = pick(flags['xks-answer-deadline'], 'xks-answer-deadline', 'KURA_XKS_ANSWER_DEADLINE', 'xksAnswerDeadlineMs');
   const xksAnswerDeadlineMs = deadlineSetting === undefined ? DEFAULT_XKS_ANSWER_DEADLINE_MS : Number(deadlineSetting.text);
   if (!Number.isInteger(xksAnswerDeadlineMs) || xksAnswerDeadlineMs < 10 || xksAnswerDeadlineMs > 60_000) {
-    throw new ConfigError(`${deadlineSetting!.where} must be a whole number of milliseconds from 10 to 60000, not "${deadlineSetting!.text}".`);
+    throw badSetting(deadlineSetting!.where, `must be a whole number of milliseconds from 10 to 60000, not "${deadlineSetting!.text}".`);
   }
   const xksTls = xksTlsOf(pick, flags);
   const xksClient = xksClientOf(pick, flags);
@@ -291,14 +301,14 @@ function xksClientOf(pick: Pick, flags: ConfigFlags): XksClientConfig {
   for (const item of connectSetting?.text.split(',').map((x) => x.trim()).filter((x) => x !== '') ?? []) {
     const m = /^([A-Za-z0-9.-]+)=(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
     if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) {
-      throw new ConfigError(`${connectSetting!.where} must be HOST=ADDRESS:PORT pairs separated by commas (xks.example.com=127.0.0.1:7443), not "${item}".`);
+      throw badSetting(connectSetting!.where, `must be HOST=ADDRESS:PORT pairs separated by commas (xks.example.com=127.0.0.1:7443), not "${item}".`);
     }
     connectTo[m[1]!.toLowerCase()] = { host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
   }
   const timeoutSetting = pick(flags['xks-client-timeout'], 'xks-client-timeout', 'KURA_XKS_CLIENT_TIMEOUT', 'xksClientTimeoutMs');
   const timeoutMs = timeoutSetting === undefined ? DEFAULT_XKS_CLIENT_TIMEOUT_MS : Number(timeoutSetting.text);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 10 || timeoutMs > 60_000) {
-    throw new ConfigError(`${timeoutSetting!.where} must be a whole number of milliseconds from 10 to 60000, not "${timeoutSetting!.text}".`);
+    throw badSetting(timeoutSetting!.where, `must be a whole number of milliseconds from 10 to 60000, not "${timeoutSetting!.text}".`);
   }
   return { ...(ca ? { caFile: ca.text } : {}), connectTo, timeoutMs };
 }
@@ -337,7 +347,7 @@ function xksTlsOf(pick: Pick, flags: ConfigFlags): XksTlsConfig | undefined {
     ['xks-tls-port', 'KURA_XKS_TLS_PORT', 'xksTlsPort'],
   ] as const) {
     const setting = pick(flags[flag], flag, env, file);
-    if (setting) throw new ConfigError(`${setting.where} is a setting of the XKS TLS listener, which runs only with a certificate and its key (--xks-tls-cert, --xks-tls-key).`);
+    if (setting) throw badSetting(setting.where, `is a setting of the XKS TLS listener, which runs only with a certificate and its key (--xks-tls-cert, --xks-tls-key).`);
   }
   return undefined;
 }
@@ -349,13 +359,13 @@ function xksTlsSettings(cert: ReturnType<Pick>, key: ReturnType<Pick>, pick: Pic
   // subject name (AWS KMS presents CN=cks.kms.REGION.amazonaws.com).
   const subjectSetting = pick(flags['xks-tls-client-subject'], 'xks-tls-client-subject', 'KURA_XKS_TLS_CLIENT_SUBJECT', 'xksTlsClientSubject');
   const clientSubjects = subjectSetting?.text.split(',').map((x) => x.trim()).filter((x) => x !== '');
-  if (subjectSetting && !clientCa) throw new ConfigError(`${subjectSetting.where} needs a client CA (--xks-tls-client-ca): it names the subject of the client certificates that CA issues.`);
+  if (subjectSetting && !clientCa) throw badSetting(subjectSetting.where, `needs a client CA (--xks-tls-client-ca): it names the subject of the client certificates that CA issues.`);
   if (subjectSetting && (clientSubjects!.length === 0 || clientSubjects!.some((n) => !/^[\x21-\x7e]{1,64}$/.test(n)))) {
-    throw new ConfigError(`${subjectSetting.where} must be common names separated by commas (cks.kms.us-east-1.amazonaws.com), not "${subjectSetting.text}".`);
+    throw badSetting(subjectSetting.where, `must be common names separated by commas (cks.kms.us-east-1.amazonaws.com), not "${subjectSetting.text}".`);
   }
   const host = pick(flags['xks-tls-host'], 'xks-tls-host', 'KURA_XKS_TLS_HOST', 'xksTlsHost')?.text ?? '127.0.0.1';
   const portSetting = pick(flags['xks-tls-port'], 'xks-tls-port', 'KURA_XKS_TLS_PORT', 'xksTlsPort');
   const port = portSetting === undefined ? DEFAULT_XKS_TLS_PORT : Number(portSetting.text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${portSetting!.where} must be a port number from 0 to 65535, not "${portSetting!.text}".`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw badSetting(portSetting!.where, `must be a port number from 0 to 65535, not "${portSetting!.text}".`);
   return { certFile: cert.text, keyFile: key.text, ...(clientCa ? { clientCaFile: clientCa.text } : {}), ...(clientSubjects ? { clientSubjects } : {}), host, port };
 }

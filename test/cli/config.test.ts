@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../main/cli/command.js';
 import { ConfigError, DEFAULT_XKS_ANSWER_DEADLINE_MS, DEFAULT_XKS_REQUESTS_PER_SECOND, DEFAULT_XKS_TLS_PORT, resolveConfig } from '../../main/cli/config.js';
 
 const NO_ENV = {};
@@ -13,7 +14,8 @@ describe('XKS configuration', () => {
     expect(resolveConfig({}, NO_ENV).xksRequestsPerSecond).toBe(DEFAULT_XKS_REQUESTS_PER_SECOND);
     expect(resolveConfig({ 'xks-rate': '25' }, NO_ENV).xksRequestsPerSecond).toBe(25);
     expect(resolveConfig({}, { KURA_XKS_RATE: '40' }).xksRequestsPerSecond).toBe(40);
-    expect(() => resolveConfig({ 'xks-rate': '0' }, NO_ENV)).toThrow(ConfigError);
+    expect(() => resolveConfig({ 'xks-rate': '0' }, NO_ENV)).toThrow(UsageError);
+    expect(() => resolveConfig({}, { KURA_XKS_RATE: '0' })).toThrow(ConfigError);
     expect(() => resolveConfig({ 'xks-rate': '1.5' }, NO_ENV)).toThrow(/--xks-rate/);
   });
 
@@ -61,5 +63,36 @@ describe('XKS configuration', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('bad values', () => {
+  it('on the command line are usage errors (exit 2); from KURA_* or the config file, errors (exit 1) that name their source', () => {
+    const refusal = (f: () => unknown): Error => {
+      try {
+        f();
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('accepted');
+    };
+    for (const port of ['abc', '99999', '-1']) {
+      const e = refusal(() => resolveConfig({ port }, NO_ENV));
+      expect(e).toBeInstanceOf(UsageError);
+      expect((e as UsageError).exitCode).toBe(2);
+      expect(e.message).toBe(`--port must be a port number from 0 to 65535, not "${port}"`);
+    }
+    const fromEnv = refusal(() => resolveConfig({}, { KURA_PORT: 'abc' }));
+    expect(fromEnv).toBeInstanceOf(ConfigError);
+    expect(fromEnv.message).toBe('KURA_PORT must be a port number from 0 to 65535, not "abc".');
+    expect(refusal(() => resolveConfig({ host: '0.0.0.0' }, NO_ENV))).toBeInstanceOf(UsageError);
+    expect(refusal(() => resolveConfig({ 'idle-timeout': '0' }, NO_ENV))).toBeInstanceOf(UsageError);
+    expect(refusal(() => resolveConfig({ 'xks-tls-cert': '/c.pem', 'xks-tls-key': '/k.pem', 'xks-tls-port': 'x' }, NO_ENV))).toBeInstanceOf(UsageError);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-config-'));
+    const file = path.join(dir, 'kura.json');
+    fs.writeFileSync(file, JSON.stringify({ port: 99999 }));
+    const fromFile = refusal(() => resolveConfig({ config: file }, NO_ENV));
+    expect(fromFile).toBeInstanceOf(ConfigError);
+    expect(fromFile.message).toBe(`"port" in ${file} must be a port number from 0 to 65535, not "99999".`);
   });
 });

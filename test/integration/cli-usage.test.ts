@@ -179,6 +179,12 @@ describe('usage errors', () => {
     const choice = await kura(['serve', '--log-format', 'xml']);
     expect(choice.code).toBe(2);
     expect(choice.stderr).toBe('kura serve: --log-format must be one of json, text, not "xml" (see kura serve --help)\n');
+    // A value the parser cannot check by itself is a usage error all the same.
+    for (const port of ['abc', '99999']) {
+      const r = await kura(['serve', '--dev', '--port', port]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`kura serve: --port must be a port number from 0 to 65535, not "${port}" (see kura serve --help)\n`);
+    }
   });
 
   it('with --json, every error is {"error":{"code","message"}} on stderr and nothing on stdout', async () => {
