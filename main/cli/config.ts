@@ -1,5 +1,6 @@
 // Settings for `kura serve` and the client commands, from (highest first) command-line flags,
-// environment variables, a JSON config file, and defaults.
+// environment variables, a JSON config file, and defaults. Client commands read only the settings
+// that find the appliance (resolveClientConfig); the rest are `kura serve`'s (resolveConfig).
 // A bad value is reported with where it came from (`--port`, `KURA_PORT`, `"port" in /etc/kura.json`),
 // so that an operator knows which of the three to fix.
 import fs from 'node:fs';
@@ -9,19 +10,24 @@ import { DEFAULT_LIMITS, type ServerLimits } from '../api/server.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
 import { UsageError } from './command.js';
 
-export interface ResolvedConfig {
+/** The settings every command reads (resolveClientConfig). */
+export interface ClientConfig {
   host: string;
   port: number;
   dataDir: string;
   /** The data directory was given (flag, KURA_DATA_DIR or config file), not defaulted. */
   dataDirGiven: boolean;
   dev: boolean;
-  logLevel: LogLevel;
-  logFormat: LogFormat;
-  schedulerIntervalMs: number;
   endpoint: string;
   /** The endpoint was given (--endpoint or KURA_ENDPOINT), not derived from host and port. */
   endpointGiven: boolean;
+}
+
+/** `kura serve`'s settings: the client's, and what only the appliance itself uses. */
+export interface ResolvedConfig extends ClientConfig {
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  schedulerIntervalMs: number;
   limits: ServerLimits;
   /** Regions a request may be signed for; undefined: every AWS region. */
   regions?: readonly string[];
@@ -180,7 +186,8 @@ function readConfigFile(configPath: string): Record<string, unknown> {
   return file;
 }
 
-export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env, opts: { stderrIsTty?: boolean } = {}): ResolvedConfig {
+/** Where settings come from: the config file (read and checked for unknown keys) and `pick`. */
+function sourcesOf(flags: ConfigFlags, env: NodeJS.ProcessEnv): { configPath: string | undefined; file: Record<string, unknown>; pick: Pick } {
   const configPath = flags.config ?? (env.KURA_CONFIG || undefined);
   const file = configPath ? readConfigFile(configPath) : {};
   /** A setting's text and where it came from, for error messages. */
@@ -192,13 +199,21 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     if (typeof v === 'object' && v !== null) throw new ConfigError(`"${fileKey}" in ${configPath} must be a ${fileKey === 'dev' ? 'boolean' : 'number or string'}.`);
     return { text: String(v), where: `"${fileKey}" in ${configPath}` };
   };
+  return { configPath, file, pick };
+}
+
+/**
+ * What every command needs: where the data directory is and how to reach the appliance. A client
+ * command reads only these, so that a config file shared with `kura serve` (its log format, its XKS TLS
+ * listener) is not checked by commands that do not use those settings.
+ */
+export function resolveClientConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  return clientSettings(flags, env, sourcesOf(flags, env));
+}
+
+function clientSettings(flags: ConfigFlags, env: NodeJS.ProcessEnv, { configPath, file, pick }: ReturnType<typeof sourcesOf>): ClientConfig {
   if (file.dev !== undefined && typeof file.dev !== 'boolean') throw new ConfigError(`"dev" in ${configPath} must be true or false.`);
   const dev = flags.dev ?? file.dev === true;
-  const fileRegions = file.regions;
-  if (fileRegions !== undefined && !(Array.isArray(fileRegions) && fileRegions.every((r) => typeof r === 'string'))) {
-    throw new ConfigError(`"regions" in ${configPath} must be a list of region names.`);
-  }
-
   const hostSetting = pick(flags.host, 'host', 'KURA_HOST', 'host');
   const host = hostSetting?.text ?? '127.0.0.1';
   if (!LOOPBACK.test(host)) {
@@ -208,6 +223,26 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   const port = Number(portSetting?.text ?? '7420');
   if (!/^\d+$/.test(portSetting?.text ?? '7420') || port > 65535) {
     throw badSetting(portSetting!.where, `must be a port number from 0 to 65535, not "${portSetting!.text}".`);
+  }
+  const dataDirSetting = pick(flags['data-dir'], 'data-dir', 'KURA_DATA_DIR', 'dataDir');
+  const dataDir = path.resolve(dataDirSetting?.text ?? defaultDataDir(dev, env));
+  const hostForUrl = host.includes(':') ? `[${host}]` : host;
+  const endpointSetting = flags.endpoint !== undefined ? { text: flags.endpoint, where: '--endpoint' } : env.KURA_ENDPOINT ? { text: env.KURA_ENDPOINT, where: 'KURA_ENDPOINT' } : undefined;
+  if (endpointSetting && !/^https?:\/\/[^/\s]+\/?$/.test(endpointSetting.text)) {
+    throw badSetting(endpointSetting.where, `must be a URL such as http://127.0.0.1:7420, not "${endpointSetting.text}".`);
+  }
+  const endpoint = endpointSetting?.text.replace(/\/$/, '') ?? `http://${hostForUrl}:${port}`;
+  return { host, port, dataDir, dataDirGiven: dataDirSetting !== undefined, dev, endpoint, endpointGiven: endpointSetting !== undefined };
+}
+
+/** Every setting of `kura serve`. */
+export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env, opts: { stderrIsTty?: boolean } = {}): ResolvedConfig {
+  const sources = sourcesOf(flags, env);
+  const { configPath, file, pick } = sources;
+  const client = clientSettings(flags, env, sources);
+  const fileRegions = file.regions;
+  if (fileRegions !== undefined && !(Array.isArray(fileRegions) && fileRegions.every((r) => typeof r === 'string'))) {
+    throw new ConfigError(`"regions" in ${configPath} must be a list of region names.`);
   }
   const oneOf = <T extends string>(setting: { text: string; where: string } | undefined, allowed: readonly T[], fallback: T): T => {
     if (!setting) return fallback;
@@ -219,14 +254,6 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   const logFormat = oneOf(pick(flags['log-format'], 'log-format', 'KURA_LOG_FORMAT', 'logFormat'), LOG_FORMATS, (opts.stderrIsTty ?? Boolean(process.stderr.isTTY)) ? 'text' : 'json');
   const interval = Number(file.schedulerIntervalSeconds ?? 60);
   if (!Number.isFinite(interval) || interval <= 0) throw new ConfigError(`"schedulerIntervalSeconds" in ${configPath} must be a positive number.`);
-  const dataDirSetting = pick(flags['data-dir'], 'data-dir', 'KURA_DATA_DIR', 'dataDir');
-  const dataDir = path.resolve(dataDirSetting?.text ?? defaultDataDir(dev, env));
-  const hostForUrl = host.includes(':') ? `[${host}]` : host;
-  const endpointSetting = flags.endpoint !== undefined ? { text: flags.endpoint, where: '--endpoint' } : env.KURA_ENDPOINT ? { text: env.KURA_ENDPOINT, where: 'KURA_ENDPOINT' } : undefined;
-  if (endpointSetting && !/^https?:\/\/[^/\s]+\/?$/.test(endpointSetting.text)) {
-    throw badSetting(endpointSetting.where, `must be a URL such as http://127.0.0.1:7420, not "${endpointSetting.text}".`);
-  }
-  const endpoint = endpointSetting?.text.replace(/\/$/, '') ?? `http://${hostForUrl}:${port}`;
   const seconds = (setting: { text: string; where: string } | undefined, defaultMs: number): number => {
     if (!setting) return defaultMs;
     const v = Number(setting.text);
@@ -271,16 +298,10 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     idleTimeoutMs: seconds(pick(flags['idle-timeout'], 'idle-timeout', 'KURA_IDLE_TIMEOUT', 'idleTimeoutSeconds'), DEFAULT_LIMITS.idleTimeoutMs),
   };
   return {
-    host,
-    port,
-    dataDir,
-    dataDirGiven: dataDirSetting !== undefined,
-    dev,
+    ...client,
     logLevel,
     logFormat,
     schedulerIntervalMs: interval * 1000,
-    endpoint,
-    endpointGiven: endpointSetting !== undefined,
     limits,
     regions,
     xksRequestsPerSecond,
@@ -353,7 +374,11 @@ function xksTlsOf(pick: Pick, flags: ConfigFlags): XksTlsConfig | undefined {
 }
 
 function xksTlsSettings(cert: ReturnType<Pick>, key: ReturnType<Pick>, pick: Pick, flags: ConfigFlags): XksTlsConfig {
-  if (!cert || !key) throw new ConfigError('The XKS TLS listener needs both a certificate (--xks-tls-cert) and its key (--xks-tls-key).');
+  if (!cert || !key) {
+    // Name the one given, so that a stray line in a shared config file is found.
+    const missing = cert ? 'its key (--xks-tls-key, KURA_XKS_TLS_KEY or "xksTlsKey")' : 'a certificate (--xks-tls-cert, KURA_XKS_TLS_CERT or "xksTlsCert")';
+    throw badSetting((cert ?? key)!.where, `needs ${missing} as well: the XKS TLS listener needs both a certificate and its key.`);
+  }
   const clientCa = pick(flags['xks-tls-client-ca'], 'xks-tls-client-ca', 'KURA_XKS_TLS_CLIENT_CA', 'xksTlsClientCa');
   // The spec: a proxy with mutual TLS lets its operator set both the client certificate's CA and its
   // subject name (AWS KMS presents CN=cks.kms.REGION.amazonaws.com).

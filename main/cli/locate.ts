@@ -13,7 +13,7 @@ import { systemClock } from '../common/clock.js';
 import { openStore, type Store } from '../store/index.js';
 import { AdminClient } from './admin-client.js';
 import { CliError, type Invocation } from './command.js';
-import { ConfigError, resolveConfig, type ConfigFlags } from './config.js';
+import { ConfigError, resolveClientConfig, type ConfigFlags } from './config.js';
 
 export const DEV_DATA_DIR = '.kura-dev';
 
@@ -49,7 +49,7 @@ export function readRuntime(dataDir: string): RuntimeInfo | undefined {
 const holdsKura = (dir: string): boolean => fs.existsSync(runtimeFile(dir)) || fs.existsSync(databaseFile(dir));
 
 export function locate(inv: Invocation): Located {
-  const cfg = resolveConfig(inv.values as ConfigFlags);
+  const cfg = resolveClientConfig(inv.values as ConfigFlags);
   let dataDir = cfg.dataDir;
   if (!cfg.dataDirGiven) {
     const dev = path.resolve(DEV_DATA_DIR);

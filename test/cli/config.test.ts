@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../main/cli/command.js';
-import { ConfigError, DEFAULT_XKS_ANSWER_DEADLINE_MS, DEFAULT_XKS_REQUESTS_PER_SECOND, DEFAULT_XKS_TLS_PORT, resolveConfig } from '../../main/cli/config.js';
+import { ConfigError, DEFAULT_XKS_ANSWER_DEADLINE_MS, DEFAULT_XKS_REQUESTS_PER_SECOND, DEFAULT_XKS_TLS_PORT, resolveClientConfig, resolveConfig } from '../../main/cli/config.js';
 
 const NO_ENV = {};
 
@@ -94,5 +94,30 @@ describe('bad values', () => {
     const fromFile = refusal(() => resolveConfig({ config: file }, NO_ENV));
     expect(fromFile).toBeInstanceOf(ConfigError);
     expect(fromFile.message).toBe(`"port" in ${file} must be a port number from 0 to 65535, not "99999".`);
+  });
+});
+
+describe('a config file shared by kura serve and the client commands', () => {
+  const shared = (settings: Record<string, unknown>): string => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kura-config-')), 'kura.json');
+    fs.writeFileSync(file, JSON.stringify(settings));
+    return file;
+  };
+
+  it('client commands read where the appliance is, not the settings only kura serve uses', () => {
+    const file = shared({ dataDir: '/var/lib/kura', port: 7421, xksTlsCert: '/x', logFormat: 'yaml', xksRequestsPerSecond: 0, regions: 'us-east-1' });
+    expect(resolveClientConfig({ config: file }, NO_ENV)).toMatchObject({ dataDir: '/var/lib/kura', dataDirGiven: true, endpoint: 'http://127.0.0.1:7421' });
+    // What a client does read is still checked, named by the file.
+    expect(() => resolveClientConfig({ config: shared({ port: 'x' }) }, NO_ENV)).toThrow(/^"port" in \S+kura\.json must be a port number/);
+    expect(() => resolveClientConfig({ config: shared({ prot: 1 }) }, NO_ENV)).toThrow(/Unknown setting "prot"/);
+  });
+
+  it('kura serve names the file when it holds half of the XKS TLS listener', () => {
+    const cert = shared({ xksTlsCert: '/x' });
+    expect(() => resolveConfig({ config: cert }, NO_ENV)).toThrow(
+      new ConfigError(`"xksTlsCert" in ${cert} needs its key (--xks-tls-key, KURA_XKS_TLS_KEY or "xksTlsKey") as well: the XKS TLS listener needs both a certificate and its key.`),
+    );
+    expect(() => resolveConfig({}, { KURA_XKS_TLS_KEY: '/k.pem' })).toThrow(/^KURA_XKS_TLS_KEY needs a certificate \(--xks-tls-cert/);
+    expect(() => resolveConfig({ 'xks-tls-cert': '/c.pem' }, NO_ENV)).toThrow(UsageError);
   });
 });

@@ -266,6 +266,18 @@ describe('settings errors name their source', () => {
     fs.writeFileSync(badValue, JSON.stringify({ logFormat: 'yaml' }));
     const b = await kura(['serve', '--dev', '--config', badValue]);
     expect(b.stderr).toBe(`kura serve: "logFormat" in ${badValue} must be one of json, text, not "yaml".\n`);
+    // A file shared with kura serve: a client command does not check serve's settings; serve names the file.
+    const dataDir = tempDataDir('kura-cli-shared-config-data-');
+    const shared = path.join(dir, 'shared.json');
+    fs.writeFileSync(shared, JSON.stringify({ dataDir, xksTlsCert: '/x' }));
+    const head = await kura(['audit', 'head', '--config', shared]);
+    expect(head.code).toBe(1);
+    expect(head.stderr).toBe(`kura audit head: No Kura database at ${path.join(dataDir, 'kura.db')}; pass --data-dir.\n`);
+    const serve = await kura(['serve', '--config', shared]);
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toBe(
+      `kura serve: "xksTlsCert" in ${shared} needs its key (--xks-tls-key, KURA_XKS_TLS_KEY or "xksTlsKey") as well: the XKS TLS listener needs both a certificate and its key.\n`,
+    );
     const missing = path.join(dir, 'missing.json');
     const c = await kura(['status'], { KURA_CONFIG: missing });
     expect(c.code).toBe(1);
