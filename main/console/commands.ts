@@ -358,22 +358,28 @@ export function secretFields(name: CommandName): string[] {
 
 const quote = (k: string) => `"${k.slice(0, 64)}"`;
 
-/** A field's bounds in words, for the refusal that names it: what the hint alone does not say. */
-function boundsOf(f: Field): string {
+/**
+ * A field's bounds in words, for the refusal that names it: what the hint alone does not say. A length
+ * is named only when the value's length is what failed: "(at most 12 characters)" after 12 letters
+ * refused by the pattern would send the reader looking for the wrong mistake.
+ */
+function boundsOf(f: Field, v: unknown): string {
   switch (f.kind) {
     case 'string':
-      return f.hint.includes('characters') ? '' : ` (at most ${f.max} characters)`;
+      return f.hint.includes('characters') || typeof v !== 'string' || v.length <= f.max ? '' : ` (at most ${f.max} characters)`;
     case 'integer':
       return f.hint.includes(String(f.max)) ? '' : ` (${f.min} to ${f.max})`;
     case 'strings':
-      return ` (at most ${f.maxItems}, each of 1 to ${f.max} characters)`;
+      return Array.isArray(v) && (v.length > f.maxItems || v.some((x) => typeof x === 'string' && (x.length === 0 || x.length > f.max)))
+        ? ` (at most ${f.maxItems}, each of 1 to ${f.max} characters)`
+        : '';
     default:
       return '';
   }
 }
 
 function checkField(spec: CommandSpec, key: string, f: Field, v: unknown): void {
-  const bad = () => new KmsError('Validation', `${spec.what}: ${quote(key)} is ${f.hint}${boundsOf(f)}.`);
+  const bad = () => new KmsError('Validation', `${spec.what}: ${quote(key)} is ${f.hint}${boundsOf(f, v)}.`);
   switch (f.kind) {
     case 'string':
       if (typeof v !== 'string' || (v.length === 0 && !f.emptyAllowed) || v.length > f.max || (f.pattern && !f.pattern.test(v))) throw bad();

@@ -75,7 +75,7 @@ describe('parseCommandInput', () => {
 
   it('refuses a missing field, a wrong type, a pattern and a bound, naming the field', () => {
     expect(refusal('hsms.add', { modulePath: '/m' }).message).toBe('An HSM needs "tokenLabel": the token\'s label.');
-    expect(refusal('hsms.add', { modulePath: '/m', tokenLabel: 7 }).message).toBe('An HSM: "tokenLabel" is the token\'s label (at most 32 characters).');
+    expect(refusal('hsms.add', { modulePath: '/m', tokenLabel: 7 }).message).toBe('An HSM: "tokenLabel" is the token\'s label.');
     expect(refusal('hsms.add', { modulePath: '/m', tokenLabel: '' }).message).toMatch(/"tokenLabel"/);
     expect(refusal('hsms.add', { modulePath: '/m', tokenLabel: 'x'.repeat(33) }).message).toMatch(/"tokenLabel"/);
     expect(refusal('hsms.test', { hsmId: 'cluster-1' }).message).toMatch(/"hsmId" is an HSM ID/);
@@ -92,6 +92,20 @@ describe('parseCommandInput', () => {
     expect(refusal('approvals.submit', { id: 'apr-000000000000000000000000', signature: 'not base64!' }).message).toMatch(/"signature"/);
     expect(refusal('approvals.show', { id: 'x' }).message).toMatch(/"id" is an approval request ID/);
     expect(refusal('audit.verifyTranscript', { transcript: [] }).message).toMatch(/"transcript"/);
+  });
+
+  it('names a length only when the length is what failed', () => {
+    expect(refusal('hsms.add', { modulePath: '/m', tokenLabel: 'x'.repeat(33) }).message).toBe('An HSM: "tokenLabel" is the token\'s label (at most 32 characters).');
+    expect(refusal('credentials.create', { accountId: '123' }).message).toBe('A credential: "accountId" is an AWS account ID (12 digits).');
+    expect(refusal('credentials.create', { accountId: '1'.repeat(13) }).message).toBe('A credential: "accountId" is an AWS account ID (12 digits) (at most 12 characters).');
+    expect(refusal('operators.add', { name: 'bad name!', publicKey: 'PEM' }).message).toBe('A new operator: "name" is an operator name.');
+    expect(refusal('operators.add', { name: 'a'.repeat(65), publicKey: 'PEM' }).message).toMatch(/"name" is an operator name \(at most 64 characters\)\.$/);
+    const operators = (list: unknown) => refusal('quorum.set', { actionClass: 'backup', threshold: 1, operators: list }).message;
+    expect(operators(['a', 2])).toMatch(/"operators" is a list of operator names\.$/);
+    expect(operators('a')).toMatch(/"operators" is a list of operator names\.$/);
+    expect(operators(['a', ''])).toMatch(/"operators" is a list of operator names \(at most 100, each of 1 to 64 characters\)\.$/);
+    expect(operators(['x'.repeat(65)])).toMatch(/\(at most 100, each of 1 to 64 characters\)\.$/);
+    expect(operators(Array.from({ length: 101 }, (_, i) => `o${i}`))).toMatch(/\(at most 100, each of 1 to 64 characters\)\.$/);
   });
 
   it('never echoes a value, a secret least of all', () => {
