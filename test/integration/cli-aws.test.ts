@@ -56,12 +56,13 @@ interface Ran {
   stderr: string;
 }
 
-/** Runs a bash script with clientEnv(); never throws. */
-const bash = (script: string, extra: NodeJS.ProcessEnv = {}): Promise<Ran> =>
+/** Runs a bash script with clientEnv() and `input` on standard input; never throws. */
+const bash = (script: string, extra: NodeJS.ProcessEnv = {}, input?: string): Promise<Ran> =>
   new Promise((resolve) => {
-    execFile('bash', ['-c', script], { env: clientEnv(extra), cwd: home, timeout: TIMEOUT_MS }, (err, stdout, stderr) => {
+    const child = execFile('bash', ['-c', script], { env: clientEnv(extra), cwd: home, timeout: TIMEOUT_MS }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0, stdout, stderr });
     });
+    child.stdin?.end(input ?? '');
   });
 
 const ok = (r: Ran, what: string): string => {
@@ -196,6 +197,23 @@ describe('kura credentials env', () => {
       Keys: { KeyArn: string }[];
     };
     expect(debian.Keys.map((k) => k.KeyArn)).toContain(created.KeyMetadata.Arn);
+  });
+
+  it('the "# Use:" line it prints repeats the options that matter, never the secret, and works as shown', async () => {
+    const made = JSON.parse(
+      ok(await bash(`kura credentials create --data-dir '${cli.kura.dataDir}' --account 123456789012 --principal arn:aws:iam::123456789012:user/env --json`), 'create'),
+    ) as { accessKeyId: string; secretAccessKey: string };
+    const r = await runKura(['credentials', 'env', '--access-key-id', made.accessKeyId, '--secret-stdin', '--region', 'eu-west-1', '--data-dir', cli.kura.dataDir], {
+      env: kuraEnv(),
+      input: `${made.secretAccessKey}\n`,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const use = /^# Use: (eval .*)$/m.exec(r.stdout)![1]!;
+    expect(use).toMatch(new RegExp(` credentials env --data-dir \\S+ --access-key-id ${made.accessKeyId} --region eu-west-1 --secret-stdin\\)"$`));
+    expect(use).not.toContain(made.secretAccessKey);
+    // Run as shown (where kura ran: the line may name bin/kura.js relative to it), the secret given again.
+    const shown = ok(await bash(`cd '${ROOT}' && ${use} && echo "$AWS_ACCESS_KEY_ID $AWS_REGION"`, {}, `${made.secretAccessKey}\n`), 'the Use line');
+    expect(shown.trim()).toBe(`${made.accessKeyId} eu-west-1`);
   });
 
   it('Debian\'s aws with only the exports heads for the real AWS KMS; the CA bundle guard stops it before the request', async () => {

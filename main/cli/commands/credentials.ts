@@ -4,7 +4,7 @@
 // (dev-credential.ts), so env and profile take any other secret on standard input. Creating and
 // deleting are credential changes: with a credentials quorum policy each becomes an approval request,
 // and a credential made by one is shown to its requester by `kura approvals result ID`.
-import { clientEnv, ensureGuardCa, exportLines, PROFILE_NAME_RE, writeProfile, type ClientCredential } from '../aws-files.js';
+import { clientEnv, ensureGuardCa, exportLines, PROFILE_NAME_RE, shq, writeProfile, type ClientCredential } from '../aws-files.js';
 import type { AdminClient } from '../admin-client.js';
 import { CliError, CLIENT_OPTIONS, print, printErr, printJson, selfCommand, stringOption, UsageError, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
 import { readDevCredential } from '../dev-credential.js';
@@ -103,6 +103,21 @@ const givenRegion = (inv: Invocation): string | undefined => {
   return region;
 };
 
+/**
+ * The options given that the same command needs to print these lines again (`# Use: eval …`): without
+ * them the hint finds another data directory or the dev credential. A secret is never among them:
+ * --secret-stdin reads it again from the terminal, inside the $(…).
+ */
+function reuseFlags(inv: Invocation): string {
+  const words: string[] = [];
+  for (const name of ['data-dir', 'endpoint', 'config', 'access-key-id', 'region']) {
+    const v = stringOption(inv, name);
+    if (v !== undefined) words.push(`--${name}`, shq(v));
+  }
+  if (inv.values['secret-stdin']) words.push('--secret-stdin');
+  return words.map((w) => ` ${w}`).join('');
+}
+
 const OLD_CLI_NOTE = [
   'AWS CLIs older than v2.13 and v1.29 (Debian 12\'s /usr/bin/aws 2.9.19 among them) ignore',
   'AWS_ENDPOINT_URL_KMS and would send the call to the real AWS KMS; AWS_CA_BUNDLE makes them fail',
@@ -117,7 +132,7 @@ async function env(inv: Invocation): Promise<number> {
   print(
     [
       `# Kura at ${endpoint}, credential ${credential.accessKeyId} (${summary.principalArn}).`,
-      `# Use: eval "$(${selfCommand()} credentials env)"`,
+      `# Use: eval "$(${selfCommand()} credentials env${reuseFlags(inv)})"`,
       ...exportLines({ endpoint, region, credential, guardCa }),
       ...OLD_CLI_NOTE.map((l) => `# ${l}`),
     ].join('\n'),
