@@ -60,6 +60,9 @@ describe('kura xks', () => {
     expect(r.stdout).toContain('/tenant-b/kms/xks/v1');
     expect(r.stdout).toContain('(shown once)');
     expect(r.stdout).toContain('--custom-key-store-type EXTERNAL_KEY_STORE');
+    // Kura's own TLS listener is one way to give AWS KMS the HTTPS it needs.
+    expect(r.stdout).toContain('--xks-tls-cert PEM --xks-tls-key PEM');
+    expect(r.stdout).toContain('cli_follow_urlparam false');
     expect(r.stdout).toContain('--xks-proxy-uri-path /tenant-b/kms/xks/v1');
     expect(r.stdout).toMatch(/--xks-proxy-authentication-credential AccessKeyId=[A-Z2-7]{20,30},RawSecretAccessKey=\S{43,64}/);
     expect(await fails('stores', 'create', '--uri-path-prefix', 'tenant-b')).toBe('AlreadyExists');

@@ -60,7 +60,11 @@ async function createStore(inv: Invocation): Promise<number> {
       `Access key ID:      ${r.accessKeyId}`,
       `Secret access key:  ${r.secretAccessKey}   (shown once)`,
       '',
-      'AWS KMS reaches the proxy over HTTPS: front this appliance with TLS at a public host name, then',
+      // Kura serves the XKS proxy API over TLS itself; a TLS proxy in front is the other way.
+      'AWS KMS reaches the proxy over HTTPS at a public host name (HOST): start kura serve with a certificate',
+      'for it (--xks-tls-cert PEM --xks-tls-key PEM: its own TLS listener, port 7443 unless --xks-tls-port;',
+      'see kura serve --help), or put a TLS-terminating proxy in front of this appliance. Then (AWS CLI v1:',
+      'first `aws configure set cli_follow_urlparam false`, or it fetches https://HOST instead of sending it):',
       '  aws kms create-custom-key-store --custom-key-store-name NAME \\',
       '    --custom-key-store-type EXTERNAL_KEY_STORE --xks-proxy-connectivity PUBLIC_ENDPOINT \\',
       `    --xks-proxy-uri-endpoint https://HOST --xks-proxy-uri-path ${r.uriPath} \\`,
