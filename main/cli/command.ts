@@ -6,7 +6,8 @@
 // be read, a bad KURA_* or config file value); 2 a usage error (unknown option, missing argument, a
 // bad option value such as --port abc). `kura status` differs, as Vault's does: 0 unsealed, 2 sealed
 // or uninitialized, 1 any error (usage errors included).
-// With --json, an error is one line on stderr: {"error":{"code":"…","message":"…"}}.
+// With --json, an error is one line on stderr: {"error":{"code":"…","message":"…"}}, and a warning
+// {"warning":{"code":"…","message":"…"}}: a script that parses standard error reads only JSON lines.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -108,6 +109,10 @@ export const print = out;
 /** JSON escapes every control character itself (and must stay byte for byte what was sent). */
 export const printJson = (value: unknown): void => void process.stdout.write(line(JSON.stringify(value)));
 export const printErr = (text: string): void => void process.stderr.write(line(terminalSafe(text)));
+/** A warning on stderr: `kura: warning: …`, or with --json one JSON line, as an error is. */
+export function warn(inv: { json: boolean }, code: string, message: string): void {
+  printErr(inv.json ? JSON.stringify({ warning: { code, message } }) : `kura: warning: ${message}`);
+}
 
 /** How this `kura` was started, for the commands the banner suggests: `kura` if on PATH, else `node …/bin/kura.js`. */
 export function selfCommand(): string {

@@ -6,7 +6,7 @@
 // (--nss-db DIR, or raw --library-parameters).
 import fs from 'node:fs';
 import path from 'node:path';
-import { CliError, printErr, stringOption, UsageError, type Invocation, type OptionSpec } from './command.js';
+import { CliError, stringOption, UsageError, warn, type Invocation, type OptionSpec } from './command.js';
 
 export const NSS_OPTIONS: readonly OptionSpec[] = [
   { name: 'nss-db', value: 'DIR', help: "NSS softokn's database directory" },
@@ -74,13 +74,13 @@ export function readPassphrase(inv: Invocation): Promise<string | undefined> {
 
 /**
  * A secret's file that other users may read is worth a word (not a refusal: it was read already, and an
- * operator may have reasons): `chmod 600`. Not with --json, whose standard error a script parses.
+ * operator may have reasons): `chmod 600`. With --json, as a JSON line.
  */
 function warnIfShared(inv: Invocation, file: string, what: string): void {
-  if (inv.json || process.platform === 'win32') return;
+  if (process.platform === 'win32') return;
   try {
     const mode = fs.statSync(file).mode & 0o777;
-    if (mode & 0o077) printErr(`kura: warning: other users can read the ${what} file ${file} (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 it.`);
+    if (mode & 0o077) warn(inv, 'SharedSecretFile', `other users can read the ${what} file ${file} (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 it.`);
   } catch {
     // Read a moment ago: a file gone since has nothing to warn about.
   }

@@ -356,6 +356,9 @@ describe('kura credentials profile', () => {
     const r = await profile([], { env: { AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' } });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("Note: AWS_CA_BUNDLE is set in this environment and overrides the profile's setting.");
+    const json = await profile(['--json'], { env: { AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' } });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stderr)).toEqual({ warning: { code: 'EnvironmentOverride', message: "AWS_CA_BUNDLE is set in this environment and overrides the profile's setting." } });
   });
 
   it('refuses a name that is not a profile name', async () => {

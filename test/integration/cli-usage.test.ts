@@ -231,13 +231,21 @@ describe('secret files', () => {
     fs.chmodSync(shared, 0o644);
     const own = path.join(dir, 'own.pin');
     fs.writeFileSync(own, '1234567\n', { mode: 0o600 });
-    // Nothing answers at port 1: the PIN is read, then the call fails as unreachable.
+    // No appliance there: the PIN is read, then the call fails (no admin token).
     const warned = await kura(['unseal', '--pin-file', shared, '--endpoint', 'http://127.0.0.1:1']);
     expect(warned.stderr).toContain(`kura: warning: other users can read the PIN file ${shared} (mode 0644): chmod 600 it.`);
     expect(warned.stderr).not.toContain('1234567');
     const quiet = await kura(['unseal', '--pin-file', own, '--endpoint', 'http://127.0.0.1:1']);
     expect(quiet.stderr).not.toContain('warning');
     expect(quiet.code).toBe(1);
+    // With --json the warning is a JSON line too, before the error's: every line of stderr parses.
+    const json = await kura(['unseal', '--pin-file', shared, '--endpoint', 'http://127.0.0.1:1', '--json']);
+    expect(json.code).toBe(1);
+    const lines = json.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, { code: string; message: string }>);
+    expect(lines).toEqual([
+      { warning: { code: 'SharedSecretFile', message: `other users can read the PIN file ${shared} (mode 0644): chmod 600 it.` } },
+      { error: expect.objectContaining({ code: 'NoToken' }) },
+    ]);
   });
 });
 

@@ -6,7 +6,7 @@
 // and a credential made by one is shown to its requester by `kura approvals result ID`.
 import { clientEnv, ensureGuardCa, exportLines, PROFILE_NAME_RE, shq, writeProfile, type ClientCredential } from '../aws-files.js';
 import type { AdminClient } from '../admin-client.js';
-import { CliError, CLIENT_OPTIONS, print, printErr, printJson, selfCommand, stringOption, UsageError, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
+import { CliError, CLIENT_OPTIONS, print, printErr, printJson, selfCommand, stringOption, UsageError, warn, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
 import { readDevCredential } from '../dev-credential.js';
 import { adminClient, locate } from '../locate.js';
 import { gatedChange } from './approvals.js';
@@ -149,7 +149,11 @@ async function profile(inv: Invocation): Promise<number> {
   const written = writeProfile({ name, endpoint, ...(given !== undefined ? { region: given } : {}), defaultRegion: DEV_REGION, credential });
   // What the file holds: a region the profile had is kept unless --region replaced it.
   const { region } = written;
+  // The environment beats the profile: say so when it would undo what was just written.
+  const overridden = ['AWS_CA_BUNDLE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_KMS'].filter((v) => process.env[v]);
+  const overrideNote = (v: string) => `${v} is set in this environment and overrides the profile's setting.`;
   if (inv.json) {
+    for (const v of overridden) warn(inv, 'EnvironmentOverride', overrideNote(v));
     printJson({ profile: name, endpoint, region, accessKeyId: credential.accessKeyId, configFile: written.configFile, credentialsFile: written.credentialsFile, caBundle: written.guardCa });
     return 0;
   }
@@ -162,10 +166,7 @@ async function profile(inv: Invocation): Promise<number> {
       `instead of calling AWS:           aws --profile ${name} --endpoint-url ${endpoint} kms list-keys`,
     ].join('\n'),
   );
-  // The environment beats the profile: say so when it would undo what was just written.
-  for (const v of ['AWS_CA_BUNDLE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_KMS']) {
-    if (process.env[v]) printErr(`Note: ${v} is set in this environment and overrides the profile's setting.`);
-  }
+  for (const v of overridden) printErr(`Note: ${overrideNote(v)}`);
   return 0;
 }
 
