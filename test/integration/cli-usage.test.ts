@@ -249,6 +249,26 @@ describe('secret files', () => {
   });
 });
 
+describe('shares on the command line', () => {
+  it('are taken, with a warning (text or JSON) that other users can read them; --file and --help say so', async () => {
+    // No appliance at port 1: the shares are read, then the call fails as unreachable.
+    const text = await kura(['unseal', 'kura-share-not-a-real-one', '--endpoint', 'http://127.0.0.1:1']);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toMatch(/^kura: warning: other users of this machine can read shares given as arguments \(ps, \/proc\/PID\/cmdline\): give them with --file F or on standard input\.\n/);
+    expect(text.stderr).toContain('No Kura answers at http://127.0.0.1:1');
+    const json = await kura(['unseal', 'kura-share-not-a-real-one', '--endpoint', 'http://127.0.0.1:1', '--json']);
+    const lines = json.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, { code: string }>);
+    expect(lines.map((l) => Object.keys(l)[0])).toEqual(['warning', 'error']);
+    expect(lines[0]!.warning!.code).toBe('SharesInArguments');
+    const file = path.join(tempDataDir('kura-cli-share-'), 'share.txt');
+    fs.writeFileSync(file, 'kura-share-not-a-real-one\n', { mode: 0o600 });
+    const fromFile = await kura(['unseal', '--file', file, '--endpoint', 'http://127.0.0.1:1']);
+    expect(fromFile.code).toBe(1);
+    expect(fromFile.stderr).not.toContain('warning');
+    expect((await kura(['unseal', '--help'])).stdout).toMatch(/Prefer --file or standard input: other users of the machine\ncan read a command's arguments in the process list \(ps\)/);
+  });
+});
+
 describe('settings errors name their source', () => {
   it('a bad KURA_* value names the variable', async () => {
     const port = await kura(['serve', '--dev'], { KURA_PORT: 'abc' });

@@ -1,10 +1,11 @@
-// `kura unseal`: gives root key shares to a sealed appliance, from the arguments, from files, or one
-// per line on standard input. A wrong share or a share of another root key is refused; the appliance
-// stays sealed until enough shares recombine to its root key. A PKCS#11-sealed appliance (`kura init --seal pkcs11`) takes
+// `kura unseal`: gives root key shares to a sealed appliance, from the arguments (with a warning: other
+// users can read them in the process list), from files, or one per line on standard input. A wrong
+// share or a share of another root key is refused; the appliance stays sealed until enough shares
+// recombine to its root key. A PKCS#11-sealed appliance (`kura init --seal pkcs11`) takes
 // its token's PIN instead (--pin-file F or --pin-stdin); a refused PIN leaves it sealed.
 import fs from 'node:fs';
 import { adminClient } from '../locate.js';
-import { CLIENT_OPTIONS, CliError, print, printErr, printJson, UsageError, type CommandSpec, type Invocation } from '../command.js';
+import { CLIENT_OPTIONS, CliError, print, printErr, printJson, UsageError, warn, type CommandSpec, type Invocation } from '../command.js';
 import { PIN_OPTIONS, readPin } from '../pin.js';
 import type { StatusBody } from './status.js';
 
@@ -31,6 +32,11 @@ async function unsealWithPin(inv: Invocation, pin: string): Promise<number> {
 async function run(inv: Invocation): Promise<number> {
   const pin = await readPin(inv);
   if (pin !== undefined) return unsealWithPin(inv, pin);
+  // Accepted (documented, and scripts use it), but any local user can read a process's arguments
+  // (ps, /proc/PID/cmdline) while it runs: say so each time, and what to use instead.
+  if (inv.positionals.length > 0) {
+    warn(inv, 'SharesInArguments', 'other users of this machine can read shares given as arguments (ps, /proc/PID/cmdline): give them with --file F or on standard input.');
+  }
   const shares = [...inv.positionals];
   for (const f of (inv.values.file as string[] | undefined) ?? []) {
     try {
@@ -57,10 +63,12 @@ export const unseal: CommandSpec = {
   name: 'unseal',
   summary: 'give root key shares (or a PKCS#11 token\'s PIN) to a sealed appliance',
   args: '[SHARE…]',
-  description: `Gives root key shares to a sealed appliance. Shares come from the arguments, from --file (one share
-per file), or one per line on standard input. Until enough shares are given the appliance stays
-sealed and says how many it has. A share that is not readable, belongs to another root key or was
-already given is refused, and the shares given before it are kept. Shares that do not recombine to the
+  description: `Gives root key shares to a sealed appliance. Shares come from --file (one share per file), one per
+line on standard input, or the arguments. Prefer --file or standard input: other users of the machine
+can read a command's arguments in the process list (ps), so shares given as arguments are taken with a
+warning. Until enough shares are given the appliance stays sealed and says how many it has. A share
+that is not readable, belongs to another root key or was already given is refused, and the shares
+given before it are kept. Shares that do not recombine to the
 root key are all refused and forgotten: start again with every share.
 
 An appliance initialized with --seal pkcs11 unseals with its token's user PIN instead (--pin-file F or
