@@ -90,4 +90,14 @@ describe('key policy size limit (32 KiB)', () => {
     expect((await kmsError(d.keys.createKey(ctx('CreateKey'), { policy: over }))).code).toBe('LimitExceeded');
     expect(await d.keys.getKeyPolicy(ctx('GetKeyPolicy'), k.keyId)).toBe(fits);
   });
+
+  it('PutKeyPolicy works on a key pending deletion, as in every key state (Developer Guide, key state table)', async () => {
+    const k = await d.keys.createKey(ctx('CreateKey'), {});
+    await d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), k.keyId, 7);
+    // The waiting period is when someone may need kms:CancelKeyDeletion given to them.
+    const policy = policyOfBytes(1_000);
+    await d.keys.putKeyPolicy(ctx('PutKeyPolicy'), k.keyId, policy);
+    expect(await d.keys.getKeyPolicy(ctx('GetKeyPolicy'), k.keyId)).toBe(policy);
+    expect((await d.keys.describeKey(ctx('DescribeKey'), k.keyId)).state).toBe('PendingDeletion');
+  });
 });

@@ -3,7 +3,7 @@
 // returned; enforcing them is the authorizer's (../authorization.ts).
 import { kmsErrors } from '../../common/errors.js';
 import type { CallContext } from '../key-directory.js';
-import { requireNotPendingDeletion, type Key } from '../model/index.js';
+import type { Key } from '../model/index.js';
 import { checkPolicyDocument } from '../policy.js';
 import { updateKey, type OperationDeps } from './common.js';
 
@@ -32,10 +32,9 @@ export class PolicyOperations {
       this.deps,
       ctx,
       keyRef,
-      (k) => {
-        requireNotPendingDeletion(k);
-        return { ...k, policy };
-      },
+      // Every key state, PendingDeletion included (the Developer Guide's key state table): changing
+      // the policy during the waiting period is how someone is given kms:CancelKeyDeletion.
+      (k) => ({ ...k, policy }),
       () => {
         checkPolicyName(policyName);
         checkPolicyDocument(policy);
