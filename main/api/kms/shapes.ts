@@ -48,8 +48,9 @@ export function keyMetadata(kms: Kms, k: Key, cloudHsmClusterId?: string): Recor
     MultiRegion: false,
     // PendingDeletionWindowInDays is the model's for a multi-Region replica pending deletion only; a
     // single-Region key pending deletion shows its DeletionDate (Kura has no multi-Region keys).
-    // AWS names the current material of symmetric keys only (the ones that rotate).
-    CurrentKeyMaterialId: k.keySpec === 'SYMMETRIC_DEFAULT' ? (k.currentMaterialId ?? undefined) : undefined,
+    // AWS names the current material of the keys that rotate only: symmetric encryption keys of origin
+    // AWS_KMS or EXTERNAL (KeyMetadata's reference), not those in a custom key store.
+    CurrentKeyMaterialId: k.keySpec === 'SYMMETRIC_DEFAULT' && (k.origin === 'AWS_KMS' || k.origin === 'EXTERNAL') ? (k.currentMaterialId ?? undefined) : undefined,
   };
 }
 
