@@ -100,4 +100,37 @@ describe('key policy size limit (32 KiB)', () => {
     expect(await d.keys.getKeyPolicy(ctx('GetKeyPolicy'), k.keyId)).toBe(policy);
     expect((await d.keys.describeKey(ctx('DescribeKey'), k.keyId)).state).toBe('PendingDeletion');
   });
+
+  it('refuses what AWS refuses as a malformed policy: an unknown element or Version, a principal of no possible shape', async () => {
+    const k = await d.keys.createKey(ctx('CreateKey'), {});
+    const before = await d.keys.getKeyPolicy(ctx('GetKeyPolicy'), k.keyId);
+    const statement = { Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${TEST_ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' };
+    const doc = (over: Record<string, unknown> = {}, st: Record<string, unknown> = {}) => JSON.stringify({ Version: '2012-10-17', Statement: [{ ...statement, ...st }], ...over });
+    const refused: [string, string, RegExp][] = [
+      ['an unknown policy element', doc({ Bogus: 1 }), /does not know: "Bogus"/],
+      ['an unknown statement element', doc({}, { Bogus: 1 }), /does not know: "Bogus"/],
+      ['a Version the language does not have', doc({ Version: '2099-01-01' }), /Version is "2012-10-17"/],
+      ['a principal that is no ARN, account or *', doc({}, { Principal: { AWS: 'not-an-arn' } }), /invalid principals/],
+      ['one bad principal among good ones', doc({}, { Principal: { AWS: [`arn:aws:iam::${TEST_ACCOUNT}:root`, 'arn:aws:s3:::bucket'] } }), /invalid principals/],
+      ['a principal kind the language does not have', doc({}, { Principal: { Robot: 'x' } }), /invalid principals/],
+      ['an empty principal list', doc({}, { Principal: { AWS: [] } }), /invalid principals/],
+    ];
+    for (const [what, policy, message] of refused) {
+      const err = await kmsError(d.keys.putKeyPolicy(ctx('PutKeyPolicy'), k.keyId, policy));
+      expect([err.code, err.message], what).toEqual(['MalformedPolicyDocument', expect.stringMatching(message)]);
+      expect((await kmsError(d.keys.createKey(ctx('CreateKey'), { policy }))).code, what).toBe('MalformedPolicyDocument');
+    }
+    expect(await d.keys.getKeyPolicy(ctx('GetKeyPolicy'), k.keyId)).toBe(before);
+    // What the grammar allows is taken: everyone, an account, IAM and STS ARNs of any partition, the
+    // other principal kinds, NotPrincipal, Condition, the older Version, and no Version at all.
+    const taken = [
+      doc({}, { Principal: '*' }),
+      doc({}, { Principal: { AWS: '*' } }),
+      doc({}, { Principal: { AWS: [TEST_ACCOUNT, `arn:aws-cn:iam::${TEST_ACCOUNT}:role/app`, `arn:aws-us-gov:sts::${TEST_ACCOUNT}:assumed-role/r/s`] } }),
+      doc({}, { Principal: { Service: 'logs.amazonaws.com', AWS: `arn:aws:iam::${TEST_ACCOUNT}:user/a` }, Condition: { StringEquals: { 'kms:CallerAccount': TEST_ACCOUNT } } }),
+      doc({ Version: '2008-10-17', Id: 'x' }, { NotResource: 'arn:aws:kms:*:*:key/none', Resource: undefined }),
+      JSON.stringify({ Statement: { ...statement, Principal: undefined, NotPrincipal: { AWS: `arn:aws:iam::${TEST_ACCOUNT}:user/b` } } }),
+    ];
+    for (const policy of taken) await d.keys.putKeyPolicy(ctx('PutKeyPolicy'), k.keyId, policy);
+  });
 });
