@@ -318,6 +318,8 @@ export async function startAppliance(
     const signIn = new ConsoleSignIn({ store, audit, clock, refusals });
     // Where the listener is, once it listens (the dashboard shows it).
     const listener: { url?: string } = {};
+    // The regions requests may be signed for; the console's key commands are held to the same set.
+    const allowedRegions = config.regions ? new Set(config.regions) : undefined;
     const commandDeps: CommandDeps = {
       root,
       credentials,
@@ -328,6 +330,7 @@ export async function startAppliance(
       onUnsealed: afterUnseal,
       endpoints: () => ({ kms: listener.url ?? null, console: listener.url ? `${listener.url}/console/` : null }),
       ...(config.dev ? { consoleAccount: { accountId: DEV_ACCOUNT_ID, region: 'us-east-1' } } : {}),
+      allowedRegions,
       kms: keys,
       quorum,
       signIn,
@@ -355,7 +358,6 @@ export async function startAppliance(
     await scheduler.start();
     refusals.start();
 
-    const allowedRegions = config.regions ? new Set(config.regions) : undefined;
     const xksSink = xksAuditSink({ audit, refusals });
     const xksRoute = (req: RawRequest) => handleXksRequest({ backend: keys.xks, clock, log, audit: xksSink, proxyModel: `Kura ${KURA_VERSION}`, allowedRegions, ...(config.xksAnswerDeadlineMs !== undefined ? { answerDeadlineMs: config.xksAnswerDeadlineMs } : {}) }, req);
     const adminDeps: AdminDeps = { ...commandDeps, log, adminToken, requestStop: deps.onStopRequested };

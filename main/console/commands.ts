@@ -80,7 +80,9 @@ const EXTERNAL_KEY_ID = { kind: 'string', max: 128, pattern: /^[A-Za-z0-9._~-]{1
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** The console's key commands act in one account and Region (the dev account and Region by default on a dev appliance). */
 const ACCOUNT = { kind: 'string', max: 12, pattern: /^\d{12}$/, hint: 'an AWS account ID (12 digits)' } as const;
-const REGION = { kind: 'string', optional: true, max: 32, pattern: /^[a-z]{2}(-[a-z]+)+-\d$/, hint: 'an AWS Region (us-east-1)' } as const;
+// The shape of a Region's name only (eusc-de-east-1, us-isob-east-1 included): which Regions exist is the
+// appliance's to say (its allowed regions, else its AWS Region table), and the key commands check that.
+const REGION = { kind: 'string', optional: true, max: 32, pattern: /^[a-z]{2,}(-[a-z]+)+-\d+$/, hint: 'an AWS Region (us-east-1)' } as const;
 const KEY_ID = { kind: 'string', max: 2048, hint: 'a key ID, key ARN or alias name' } as const;
 const NONE = {} as const;
 

@@ -56,6 +56,8 @@ export interface CommandDeps {
   endpoints?: () => { kms: string | null; console: string | null };
   /** The account and Region the console's key commands act in when the input names none (a dev appliance's own). */
   consoleAccount?: { accountId: string; region: string };
+  /** The regions SigV4 lets requests be signed for (`kura serve --regions`); unset, every region of Kura's table. */
+  allowedRegions?: ReadonlySet<string>;
   /** The KMS façade: HSMs and the XKS proxy's stores. */
   kms?: Kms;
   /** Custodians, quorum policies and approval requests. */

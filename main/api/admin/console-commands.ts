@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { consolePrincipal } from '../../ceremony/quorum.js';
 import { KmsError, isKmsError } from '../../common/errors.js';
+import { AWS_REGIONS } from '../../common/regions.js';
 import { networkStatus, type ChangeView, type CommandName, type KeyMetadataView, type AuditEntryView } from '../../console/index.js';
 import { ApprovalPendingError, type CallContext } from '../../kms/index.js';
 import { runKmsCall } from '../kms/dispatch.js';
@@ -19,11 +20,22 @@ import { iso, requestViewJson } from './views.js';
 
 const DEFAULT_REGION = 'us-east-1';
 
-/** Where the console's key commands act: the input's account and Region, or the appliance's default. */
+/**
+ * Where the console's key commands act: the input's account and Region, or the appliance's default. The
+ * Region must be one SigV4 accepts (sigv4/verify.ts: the allowed regions, else Kura's AWS region table),
+ * or the console would create keys in a key space no AWS client can reach, or list an empty one.
+ */
 function scope(r: Run, i: { accountId?: string; region?: string }): { accountId: string; region: string } {
   const accountId = i.accountId ?? r.deps.consoleAccount?.accountId;
   if (accountId === undefined) throw new KmsError('Validation', 'Name the account the keys are in ("accountId", 12 digits): this appliance has no default account.');
-  return { accountId, region: i.region ?? r.deps.consoleAccount?.region ?? DEFAULT_REGION };
+  const region = i.region ?? r.deps.consoleAccount?.region ?? DEFAULT_REGION;
+  const allowed = r.deps.allowedRegions ?? AWS_REGIONS;
+  if (!allowed.has(region)) {
+    const which = r.deps.allowedRegions ? `one this appliance serves (${[...allowed].sort().join(', ')})` : 'an AWS Region (us-east-1, eu-west-1, …)';
+    // The name is echoed only once it has the shape the contract checked (main/console/commands.ts REGION).
+    throw new KmsError('Validation', `"region" must be ${which}, not '${region}'.`);
+  }
+  return { accountId, region };
 }
 
 function callerOf(r: Run, i: { accountId?: string; region?: string }, operation: string, input: Record<string, unknown> = {}): CallContext {

@@ -280,3 +280,26 @@ describe('the desktop entry point (runConsoleCommand)', () => {
   });
 });
 
+// Last: the key it makes in eu-west-1 would count in the audit pages above.
+describe('Regions', () => {
+  it('a key command acts only in a Region SigV4 accepts: no made-up one, none outside --regions, every one of the table', async () => {
+    const refused = async (name: string, input: unknown, allowed: RegExp) => {
+      const res = await run(name, input);
+      expect([res.status, res.body.error], JSON.stringify(input)).toEqual([400, 'Validation']);
+      expect(res.body.message).toMatch(allowed);
+    };
+    const before = (await ok<KeyPageView>('keys.list', {})).total;
+    await refused('keys.create', { region: 'zz-fake-1' }, /"region" must be an AWS Region .*'zz-fake-1'/);
+    await refused('keys.list', { region: 'zz-fake-1' }, /"region" must be an AWS Region/);
+    // A Region the table knows whose name the old pattern did not (four letters before the first dash).
+    expect(await ok<KeyPageView>('keys.list', { region: 'eusc-de-east-1' })).toMatchObject({ region: 'eusc-de-east-1', total: 0 });
+    deps.allowedRegions = new Set(['eu-west-1', 'us-east-1']);
+    try {
+      await refused('keys.create', { region: 'us-west-2' }, /"region" must be one this appliance serves \(eu-west-1, us-east-1\), not 'us-west-2'/);
+      expect((await ok<KeyMetadataView>('keys.create', { region: 'eu-west-1', description: 'in eu-west-1' })).Arn).toMatch(/^arn:aws:kms:eu-west-1:/);
+    } finally {
+      delete deps.allowedRegions;
+    }
+    expect((await ok<KeyPageView>('keys.list', {})).total).toBe(before);
+  });
+});
