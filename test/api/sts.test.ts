@@ -1,4 +1,5 @@
-// The STS pieces that need no server: which requests on POST / are STS's, the UserId shapes, and the
+// The STS pieces that need no server: which requests on POST / are STS's, the UserId shapes (stable
+// across partitions, one role ID per role, ACCOUNT:name for a federated user), and the
 // error table (every KmsError code maps to an STS Query-protocol code).
 import { describe, expect, it } from 'vitest';
 import { KMS_ERROR_CODES } from '../../main/common/errors.js';
@@ -27,6 +28,26 @@ describe('userIdOf', () => {
     expect(userIdOf('arn:aws:iam::111122223333:user/app', '111122223333')).toBe(user);
     expect(userIdOf('arn:aws:iam::111122223333:user/other', '111122223333')).not.toBe(user);
     expect(userIdOf('arn:aws:sts::111122223333:assumed-role/r/sess', '111122223333')).toMatch(/^AROA[A-Z2-7]{17}:sess$/);
+  });
+
+  it('is the same for a principal in every partition; a role has one ID for all its sessions; a federated user is ACCOUNT:name', () => {
+    const acct = '111122223333';
+    const user = userIdOf('arn:aws:iam::111122223333:user/kura-dev', acct);
+    for (const partition of ['aws-cn', 'aws-us-gov', 'aws-iso-b']) expect(userIdOf(`arn:${partition}:iam::111122223333:user/kura-dev`, acct), partition).toBe(user);
+    // IAM user names are unique in the account whatever their path.
+    expect(userIdOf('arn:aws:iam::111122223333:user/team/kura-dev', acct)).toBe(user);
+
+    const [roleId, session] = userIdOf('arn:aws:sts::111122223333:assumed-role/MyRole/sess1', acct).split(':');
+    expect(session).toBe('sess1');
+    expect(userIdOf('arn:aws:sts::111122223333:assumed-role/MyRole/sess2', acct)).toBe(`${roleId}:sess2`);
+    expect(userIdOf('arn:aws-cn:sts::111122223333:assumed-role/MyRole/sess1', acct)).toBe(`${roleId}:sess1`);
+    expect(userIdOf('arn:aws:iam::111122223333:role/MyRole', acct)).toBe(roleId);
+    expect(userIdOf('arn:aws:iam::111122223333:role/service/MyRole', acct)).toBe(roleId);
+    expect(userIdOf('arn:aws:sts::111122223333:assumed-role/OtherRole/sess1', acct)).not.toBe(`${roleId}:sess1`);
+    // A user and a role of the same name are different principals.
+    expect(userIdOf('arn:aws:iam::111122223333:user/MyRole', acct).slice(4)).not.toBe(roleId!.slice(4));
+
+    expect(userIdOf('arn:aws:sts::111122223333:federated-user/Bob', acct)).toBe('111122223333:Bob');
   });
 });
 

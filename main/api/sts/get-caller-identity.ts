@@ -64,15 +64,29 @@ function errorXml(e: KmsError, requestId: string): JsonResponse {
   );
 }
 
-/** STS's UserId: the account for the root user, else a stable unique ID in IAM's shape (AIDA… for users, AROA…:session for roles). */
+/**
+ * STS's UserId, as IAM's unique identifiers and `aws:userid` have it (IAM User Guide, "IAM identifiers",
+ * unique IDs): the account for the root user; AIDA… for a user; `<role ID>:<session name>` for a role
+ * session, the role's ID (AROA…) the same for every session of it; `<account>:<name>` for a federated
+ * user. IAM's IDs are random; Kura's are a hash of the partition-free identity (the account and the
+ * user's or role's name, unique in the account whatever its path), so a principal keeps its ID in every
+ * Region and partition it signs for, and a role's ID does not depend on who assumed it.
+ */
 export function userIdOf(principalArn: string, accountId: string): string {
   const resource = principalArn.split(':').slice(5).join(':');
   if (resource === 'root') return accountId;
-  const digest = createHash('sha256').update(principalArn, 'utf8').digest();
-  let id = '';
-  for (let i = 0; i < 17; i++) id += BASE32[digest[i]! % 32];
-  if (resource.startsWith('assumed-role/')) return `AROA${id}:${resource.split('/')[2] ?? 'session'}`;
-  return `${resource.startsWith('role/') ? 'AROA' : 'AIDA'}${id}`;
+  const [type = '', ...rest] = resource.split('/');
+  if (type === 'federated-user') return `${accountId}:${rest.join('/')}`;
+  const uniqueId = (prefix: string, kind: string, name: string): string => {
+    const digest = createHash('sha256').update(`${accountId}:${kind}/${name}`, 'utf8').digest();
+    let id = prefix;
+    for (let i = 0; i < 17; i++) id += BASE32[digest[i]! % 32];
+    return id;
+  };
+  // assumed-role/<role name>/<session name>: the ARN carries the role's name without its path.
+  if (type === 'assumed-role') return `${uniqueId('AROA', 'role', rest[0] ?? '')}:${rest.slice(1).join('/') || 'session'}`;
+  if (type === 'role') return uniqueId('AROA', 'role', rest.at(-1) ?? '');
+  return uniqueId('AIDA', type, rest.at(-1) ?? '');
 }
 
 /** Whether a request on POST / is meant for STS rather than KMS: no X-Amz-Target, a form body or an sts scope. */
