@@ -1,14 +1,18 @@
 // SigV4 authentication of a request to the loopback APIs (KMS and STS): the signature is verified
 // (main/sigv4/verify.ts) and the credential it names is the one the request is served as — looked up,
-// and its secret unsealed on a cache miss, once per request.
+// and its secret unsealed on a cache miss, once per request. The caller's principal is its credential's
+// ARN in the partition of the Region the request was signed for, as STS names it and the audit records it.
 import type { CredentialService, Identity } from '../auth/credentials.js';
 import { KmsError } from '../common/errors.js';
+import { principalInRegion } from '../common/regions.js';
 import { verifySigV4, type SigV4Verified } from '../sigv4/verify.js';
 import type { RawRequest } from './http.js';
 
 export interface Authenticated {
   verified: SigV4Verified;
   identity: Identity;
+  /** The credential's principal ARN in the signed Region's partition (`arn:aws-cn:…` in cn-north-1). */
+  principal: string;
 }
 
 export async function authenticate(
@@ -27,5 +31,5 @@ export async function authenticate(
     },
   });
   if (!identity) throw new KmsError('UnrecognizedClient', 'The security token included in the request is invalid.');
-  return { verified, identity };
+  return { verified, identity, principal: principalInRegion(identity.principalArn, verified.region) };
 }

@@ -48,3 +48,12 @@ export function partitionOf(region: string): Partition {
   for (const [partition, pattern] of PARTITION_PATTERNS) if (pattern.test(region)) return partition;
   return 'aws';
 }
+
+/**
+ * An IAM or STS principal's ARN as a request signed for `region` sees it: in the region's partition.
+ * Credentials are stored with `arn:aws:` (auth/credentials.ts); a caller in cn-north-1 is
+ * `arn:aws-cn:…`, and STS's answer, the audit log and an XKS proxy's request metadata all say so.
+ */
+export function principalInRegion(principalArn: string, region: string): string {
+  return principalArn.replace(/^arn:aws:/, `arn:${partitionOf(region)}:`);
+}

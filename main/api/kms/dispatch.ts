@@ -81,11 +81,11 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
   let handler: KmsHandler;
   let input: Record<string, unknown>;
   try {
-    const { verified, identity } = await authenticate(req, { service: 'kms', nowMs: deps.clock.nowMs(), credentials: deps.credentials, allowedRegions: deps.allowedRegions });
+    const { verified, identity, principal } = await authenticate(req, { service: 'kms', nowMs: deps.clock.nowMs(), credentials: deps.credentials, allowedRegions: deps.allowedRegions });
     ctx = {
       accountId: identity.accountId,
       region: verified.region,
-      principal: identity.principalArn,
+      principal,
       accessKeyId: verified.accessKeyId,
       requestId,
       operation,

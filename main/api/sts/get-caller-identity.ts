@@ -11,7 +11,6 @@ import type { CredentialService } from '../../auth/credentials.js';
 import type { Clock } from '../../common/clock.js';
 import { KMS_ERROR_CODES, KmsError, isKmsError, type KmsErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { partitionOf } from '../../common/regions.js';
 import { authenticate } from '../authenticate.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 
@@ -103,8 +102,9 @@ export async function handleStsRequest(deps: StsDeps, req: RawRequest): Promise<
   let principal = 'anonymous';
   let accessKeyId: string | undefined;
   try {
-    const { verified, identity } = await authenticate(req, { service: 'sts', nowMs: deps.clock.nowMs(), credentials: deps.credentials, allowedRegions: deps.allowedRegions });
-    principal = identity.principalArn;
+    const authenticated = await authenticate(req, { service: 'sts', nowMs: deps.clock.nowMs(), credentials: deps.credentials, allowedRegions: deps.allowedRegions });
+    const { verified, identity } = authenticated;
+    principal = authenticated.principal;
     accessKeyId = verified.accessKeyId;
     const params = new URLSearchParams(req.body.toString('utf8').slice(0, 4096));
     const action = params.get('Action') ?? new URLSearchParams(req.query).get('Action');
@@ -114,12 +114,10 @@ export async function handleStsRequest(deps: StsDeps, req: RawRequest): Promise<
         `Kura answers only sts:GetCallerIdentity (for tools that ask who they are before calling KMS); ${action ? `${action.slice(0, 64)} is` : 'other actions are'} not supported.`,
       );
     }
-    const partition = partitionOf(verified.region);
-    const arn = identity.principalArn.replace(/^arn:aws:/, `arn:${partition}:`);
     await deps.audit.append({ principal, accessKeyId, source: 'kms', operation: 'sts:GetCallerIdentity', outcome: 'ok', requestId }, { durable: false });
     return xml(
       200,
-      `<GetCallerIdentityResponse xmlns="${NS}"><GetCallerIdentityResult><Arn>${xmlEscape(arn)}</Arn><UserId>${userIdOf(arn, identity.accountId)}</UserId><Account>${identity.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+      `<GetCallerIdentityResponse xmlns="${NS}"><GetCallerIdentityResult><Arn>${xmlEscape(principal)}</Arn><UserId>${userIdOf(principal, identity.accountId)}</UserId><Account>${identity.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
       requestId,
     );
   } catch (err) {

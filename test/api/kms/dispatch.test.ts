@@ -1,7 +1,8 @@
 // The KMS endpoint's dispatch (main/api/kms/dispatch.ts) over the real domain, with requests signed as the
 // AWS SDKs sign them (@smithy/signature-v4): the buffers a request decoded (a plaintext, a message, a MAC)
 // are wiped once it is answered, whatever the answer: a success, a refusal or a dry run; and its log line
-// names the keys the call used, as its audit entry does.
+// names the keys the call used, as its audit entry does; and the caller is named in the signed Region's
+// partition (arn:aws-cn:… in cn-north-1) by the audit, an XKS request's metadata and STS alike.
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { handleKmsRequest, type KmsEndpointDeps } from '../../../main/api/kms/di
 import { RefusalLog } from '../../../main/audit/refusals.js';
 import { createLogger } from '../../../main/common/log.js';
 import type { Kms } from '../../../main/kms/index.js';
-import { openDomain, TEST_ACCOUNT, TEST_REGION, type Domain } from '../../support/domain.js';
+import { auditEntriesAfter, openDomain, TEST_ACCOUNT, TEST_REGION, type Domain } from '../../support/domain.js';
 
 let d: Domain;
 let deps: KmsEndpointDeps;
@@ -107,5 +108,42 @@ describe('the KMS call log line', () => {
     expect((await call('Encrypt', { KeyId: 'alias/nowhere', Plaintext: b64('x') })).type).toBe('NotFoundException');
     expect(lastCall()).toMatchObject({ operation: 'Encrypt', keyRef: 'alias/nowhere', outcome: 'error' });
     expect(lastCall().keyId).toBeUndefined();
+  });
+});
+
+describe('the caller in a Region of another partition', () => {
+  it('is arn:aws-cn:… in cn-north-1 in the audit entries of KMS and STS calls, as STS answers it', async () => {
+    const principalArn = `arn:aws:iam::${TEST_ACCOUNT}:user/kura-dev`;
+    const credential = await d.credentials.create({ accountId: TEST_ACCOUNT, principalArn });
+    const credentials = { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey };
+    const signed = async (service: string, headers: Record<string, string>, body: string): Promise<RawRequest> => {
+      const s = await new SignatureV4({ service, region: 'cn-north-1', credentials, sha256: Sha256 }).sign(
+        { method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: '/', query: {}, headers: { host: '127.0.0.1', ...headers }, body },
+        { signingDate: new Date(d.clock.nowMs()) },
+      );
+      return { method: 'POST', path: '/', query: '', headers: Object.fromEntries(Object.entries(s.headers).map(([k, v]) => [k.toLowerCase(), v])), body: Buffer.from(body, 'utf8') };
+    };
+    const inChina = `arn:aws-cn:iam::${TEST_ACCOUNT}:user/kura-dev`;
+    // The caller the façade is handed: what an external key store is told (kms/operations/encryption.ts
+    // callerOf, the XKS request metadata's awsPrincipalArn).
+    const principals: string[] = [];
+    const kms = Object.create(d.keys) as Kms;
+    kms.encrypt = (ctx, input) => (principals.push(ctx.principal), d.keys.encrypt(ctx, input));
+    const seq = (await auditEntriesAfter(d, 0)).length;
+
+    const cnKey = (await d.keys.createKey({ ...d.ctx('CreateKey'), region: 'cn-north-1' }, {})).keyId;
+    const encrypt = await signed('kms', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Encrypt' }, JSON.stringify({ KeyId: cnKey, Plaintext: b64('x') }));
+    expect((await handleKmsRequest({ ...deps, kms }, encrypt)).status).toBe(200);
+    expect(principals).toEqual([inChina]);
+
+    const sts = await handleKmsRequest(deps, await signed('sts', { 'content-type': 'application/x-www-form-urlencoded' }, 'Action=GetCallerIdentity&Version=2011-06-15'));
+    expect(sts.status).toBe(200);
+    expect(sts.body).toContain(`<Arn>${inChina}</Arn>`);
+
+    const entries = (await auditEntriesAfter(d, seq)).filter((e) => e.accessKeyId === credential.accessKeyId);
+    expect(entries.map((e) => [e.operation, e.principal])).toEqual([
+      ['Encrypt', inChina],
+      ['sts:GetCallerIdentity', inChina],
+    ]);
   });
 });
