@@ -1,5 +1,6 @@
-// Kura's loopback HTTP listener: POST / with X-Amz-Target is the KMS API, /admin/v1/ the admin API,
-// /console/ the operator console's files.
+// Kura's loopback HTTP listener: POST / with X-Amz-Target is the KMS API, POST / with a form body (or
+// GET /?Action=…) STS's GetCallerIdentity, /admin/v1/ the admin API, /console/ the operator console's
+// files.
 //
 // Nothing a client sends may stop the appliance (a production Kura restarts sealed, so a crash is an
 // outage that needs a quorum of custodians) or hold its file descriptors:
@@ -18,6 +19,7 @@ import type { TLSSocket } from 'node:tls';
 import { KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { kmsErrorResponse } from './kms/errors.js';
+import { isStsRequest } from './sts/get-caller-identity.js';
 import { xksErrorResponse } from './xks/errors.js';
 import { browserGuard } from './browser-guard.js';
 import type { JsonResponse, RawRequest, RawResponse } from './http.js';
@@ -314,7 +316,8 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
       case 'admin':
         return browserGuard(raw, opts.host, { checkOrigin: true }) ?? opts.routes.admin(raw);
       case 'kms':
-        if (method !== 'POST') {
+        // STS's Query protocol also comes as GET /?Action=…; its handler answers it in STS's XML.
+        if (method !== 'POST' && !(method === 'GET' && isStsRequest(raw))) {
           const r = kmsErrorResponse(405, 'UnknownOperationException', `The KMS API takes POST /, not ${method.slice(0, 16)}.`);
           return { ...r, headers: { ...r.headers, allow: 'POST' } };
         }

@@ -5,13 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { KMS_ERROR_CODES } from '../../main/common/errors.js';
 import { isStsRequest, STS_WIRE_ERRORS, userIdOf } from '../../main/api/sts/get-caller-identity.js';
 
-const req = (headers: Record<string, string>) => ({ method: 'POST', path: '/', query: '', headers, body: Buffer.alloc(0) });
+const req = (headers: Record<string, string>, query = '', method = 'POST') => ({ method, path: '/', query, headers, body: Buffer.alloc(0) });
 const auth = (service: string) => `AWS4-HMAC-SHA256 Credential=AKIAAAAAAAAAAAAAAAAA/20261205/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=00`;
 
 describe('isStsRequest', () => {
   it('a form body or an sts scope without X-Amz-Target is STS', () => {
     expect(isStsRequest(req({ 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }))).toBe(true);
     expect(isStsRequest(req({ authorization: auth('sts') }))).toBe(true);
+  });
+  it('a GET with an Action in its query is STS (the Query protocol allows GET)', () => {
+    expect(isStsRequest(req({}, 'Action=GetCallerIdentity&Version=2011-06-15', 'GET'))).toBe(true);
+    expect(isStsRequest(req({}, 'Version=2011-06-15&Action=GetCallerIdentity', 'GET'))).toBe(true);
+    expect(isStsRequest(req({}, 'NoAction=x', 'GET'))).toBe(false);
   });
   it('anything with X-Amz-Target, or a kms scope, is KMS', () => {
     expect(isStsRequest(req({ 'x-amz-target': 'TrentService.ListKeys', authorization: auth('sts') }))).toBe(false);

@@ -1,8 +1,10 @@
 // sts:GetCallerIdentity on the loopback listener, through the real AWS CLIs (Debian's v2 and the newer
 // v1): the answer names the credential's account and principal in the region's partition; other STS
 // actions answer InvalidAction; a wrong secret answers STS's SignatureDoesNotMatch; and a region that
-// is no AWS region is refused in the signature scope, for STS and KMS alike.
+// is no AWS region is refused in the signature scope, for STS and KMS alike; and the Query protocol's
+// GET /?Action=GetCallerIdentity is answered as STS, in its XML, as a POST is.
 import { ListKeysCommand } from '@aws-sdk/client-kms';
+import { signRequest } from '../../main/sigv4/sign.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsCli, DEBIAN_AWS } from '../support/aws-cli.js';
 import { errorName, kmsClient } from '../support/kms-client.js';
@@ -42,6 +44,22 @@ describe('sts get-caller-identity', () => {
     const stderr = await cli.awsFail(['sts', 'get-session-token']);
     expect(stderr).toMatch(/InvalidAction/);
     expect(stderr).toMatch(/only sts:GetCallerIdentity/);
+  });
+
+  it('answers GET /?Action=GetCallerIdentity signed for sts in XML, and refuses another action there in XML too', async () => {
+    const get = async (query: string) => {
+      const { kura } = cli;
+      const headers = signRequest({ method: 'GET', host: new URL(kura.url).host, path: '/', query, body: '', accessKeyId: kura.accessKeyId, secretAccessKey: kura.secretAccessKey, region: 'us-east-1', service: 'sts', nowMs: Date.now() });
+      const res = await fetch(`${kura.url}/?${query}`, { headers });
+      return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+    };
+    const ok = await get('Action=GetCallerIdentity&Version=2011-06-15');
+    expect([ok.status, ok.type]).toEqual([200, 'text/xml']);
+    expect(ok.body).toContain('<Arn>arn:aws:iam::111122223333:user/kura-dev</Arn>');
+    expect(ok.body).toContain('<Account>111122223333</Account>');
+    const other = await get('Action=GetSessionToken&Version=2011-06-15');
+    expect([other.status, other.type]).toEqual([400, 'text/xml']);
+    expect(other.body).toContain('<Code>InvalidAction</Code>');
   });
 
   it('a wrong secret is SignatureDoesNotMatch, as STS names it', async () => {

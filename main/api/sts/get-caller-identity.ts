@@ -88,11 +88,16 @@ export function userIdOf(principalArn: string, accountId: string): string {
   return uniqueId('AIDA', type, rest.at(-1) ?? '');
 }
 
-/** Whether a request on POST / is meant for STS rather than KMS: no X-Amz-Target, a form body or an sts scope. */
+/**
+ * Whether a request to / is meant for STS rather than KMS: no X-Amz-Target, and a form body, an sts
+ * scope or an Action in the query. The Query protocol allows GET with the parameters in the query
+ * string, so the query's Action counts as well as the body's.
+ */
 export function isStsRequest(req: RawRequest): boolean {
   if (req.headers['x-amz-target'] !== undefined) return false;
   const type = req.headers['content-type'];
   if (typeof type === 'string' && type.toLowerCase().startsWith('application/x-www-form-urlencoded')) return true;
+  if (/(?:^|&)Action=/.test(req.query.slice(0, 4096))) return true;
   const auth = req.headers.authorization;
   return typeof auth === 'string' && /Credential=[^/]*\/[^/]*\/[^/]*\/sts\//.test(auth.slice(0, 2048));
 }
