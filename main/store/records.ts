@@ -71,6 +71,10 @@ export interface ImportTokenRecord {
 /** A custom key store (AWS CreateCustomKeyStore): an HSM token or an external key store proxy. */
 export interface CustomKeyStoreRecord {
   id: string;
+  /** The account and Region the store belongs to (AWS: a custom key store is a resource of both). */
+  accountId: string;
+  region: string;
+  /** Unique within the store's account and Region. */
   name: string;
   type: 'AWS_CLOUDHSM' | 'EXTERNAL_KEY_STORE';
   /** AWS ConnectionStateType. */

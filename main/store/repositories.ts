@@ -113,11 +113,13 @@ export interface ImportTokenRepository {
 /** Custom key stores (AWS CreateCustomKeyStore): HSM tokens and external key store proxies. */
 export interface CustomKeyStoreRepository {
   find(id: string, tx?: Tx): Promise<CustomKeyStoreRecord | undefined>;
-  /** Every custom key store, oldest first (ties in ID order). */
+  /** Every custom key store of every account and Region, oldest first (ties in ID order). */
   list(tx?: Tx): Promise<CustomKeyStoreRecord[]>;
-  /** Refused if the ID or the name is taken, or if another store uses the same HSM. */
+  /** The custom key stores of one account and Region, oldest first (ties in ID order). */
+  listIn(scope: { accountId: string; region: string }, tx?: Tx): Promise<CustomKeyStoreRecord[]>;
+  /** Refused if the ID is taken, the name is taken in the store's account and Region, or another store uses the same HSM. */
   insert(tx: Tx, c: CustomKeyStoreRecord): Promise<void>;
-  /** Changes the name, HSM and settings of a store; refused if the name or the HSM is another store's. */
+  /** Changes the name, HSM and settings of a store (never its account or Region); refused if the name (in its account and Region) or the HSM is another store's. */
   update(tx: Tx, c: Pick<CustomKeyStoreRecord, 'id' | 'name' | 'hsmId' | 'config'>): Promise<void>;
   setConnectionState(tx: Tx, id: string, state: CustomKeyStoreRecord['connectionState']): Promise<void>;
   /** How many keys live in a store (keys pending deletion included). */

@@ -159,6 +159,8 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     const id = 'cks-0123456789abcdef1';
     const record: CustomKeyStoreRecord = {
       id,
+      accountId: '111122223333',
+      region: 'us-east-1',
       name: 'sealed-meanwhile',
       type: 'EXTERNAL_KEY_STORE',
       connectionState: 'DISCONNECTED',

@@ -12,6 +12,11 @@
 // Every call runs through the unit of work (../key-directory.ts) and is audited; the PIN is sealed under
 // the root key before it is stored and never logged or audited.
 //
+// A store belongs to the account and Region of the caller that created it, as in AWS: a caller finds,
+// lists, uses and changes only its own account's and Region's stores (another's is
+// CustomKeyStoreNotFound, as if it did not exist), and names and proxy URIs are unique per account and
+// Region. HSM registrations stay the appliance's: one store per HSM, whichever account made it.
+//
 // External key stores (EXTERNAL_KEY_STORE) name an XKS proxy — XksProxyUriEndpoint (https://host),
 // XksProxyUriPath and a SigV4 credential (its secret sealed like a PIN) — reached over a public endpoint
 // (Kura has no Amazon VPC). As AWS: creating one, or changing its proxy settings, needs the proxy to
@@ -88,6 +93,9 @@ function storesAfter(all: CustomKeyStoreRecord[], marker: string | undefined): n
   return from < 0 ? all.length : from;
 }
 
+/** Whether a store is of the caller's account and Region (AWS: a custom key store is a resource of both). */
+export const ownedBy = (c: CustomKeyStoreRecord, ctx: Pick<CallContext, 'accountId' | 'region'>): boolean => c.accountId === ctx.accountId && c.region === ctx.region;
+
 const notFound = (id: string) => new KmsError('CustomKeyStoreNotFound', `Custom key store ${id} does not exist.`);
 const invalidState = (c: CustomKeyStoreRecord, why: string) =>
   new KmsError('CustomKeyStoreInvalidState', `Custom key store ${c.id} is ${c.connectionState}: ${why}`);
@@ -114,9 +122,10 @@ export class CustomKeyStoreOperations {
     deps.connections.onFailed((storeId, code) => void this.perStore.run(storeId, () => this.recordFailure(storeId, code)));
   }
 
-  private async find(id: string): Promise<CustomKeyStoreRecord> {
+  /** The caller's store, or CustomKeyStoreNotFound: another account's or Region's store is not there for it. */
+  private async find(ctx: CallContext, id: string): Promise<CustomKeyStoreRecord> {
     const c = await this.deps.customKeyStores.find(id);
-    if (!c) throw notFound(id);
+    if (!c || !ownedBy(c, ctx)) throw notFound(id);
     return c;
   }
 
@@ -129,8 +138,8 @@ export class CustomKeyStoreOperations {
   // The name, HSM and proxy URI checks run before the slow part of a change, and again in its
   // transaction (with `tx`): another store may have taken them meanwhile, and AWS names that, where the
   // database's unique index alone would answer Internal.
-  private async requireNameFree(name: string, except?: string, tx?: Parameters<CustomKeyStoreRepository['list']>[0]): Promise<void> {
-    if ((await this.deps.customKeyStores.list(tx)).some((c) => c.name === name && c.id !== except)) {
+  private async requireNameFree(scope: Pick<CallContext, 'accountId' | 'region'>, name: string, except?: string, tx?: Tx): Promise<void> {
+    if ((await this.deps.customKeyStores.listIn({ accountId: scope.accountId, region: scope.region }, tx)).some((c) => c.name === name && c.id !== except)) {
       throw new KmsError('CustomKeyStoreNameInUse', `A custom key store named ${name} exists already.`);
     }
   }
@@ -163,11 +172,13 @@ export class CustomKeyStoreOperations {
         }
         const hsm = await this.hsm(cloudHsmClusterId);
         await this.requireHsmFree(hsm.id);
-        await this.requireNameFree(input.customKeyStoreName);
+        await this.requireNameFree(ctx, input.customKeyStoreName);
         checkTrustAnchor(trustAnchorCertificate);
         const id = newStoreId();
         const record: CustomKeyStoreRecord = {
           id,
+          accountId: ctx.accountId,
+          region: ctx.region,
           name: input.customKeyStoreName,
           type: 'AWS_CLOUDHSM',
           connectionState: 'DISCONNECTED',
@@ -182,7 +193,7 @@ export class CustomKeyStoreOperations {
         if (record.type === 'EXTERNAL_KEY_STORE') await this.requireHealthyProxy(record, ctx.requestId);
       },
       apply: async ({ tx }, { record }) => {
-        await this.requireNameFree(record.name, undefined, tx);
+        await this.requireNameFree(record, record.name, undefined, tx);
         if (record.hsmId !== null) await this.requireHsmFree(record.hsmId, undefined, tx);
         await this.requireUriFree(record, tx);
         await customKeyStores.insert(tx, record);
@@ -204,7 +215,7 @@ export class CustomKeyStoreOperations {
       throw kmsErrors.validation('An EXTERNAL_KEY_STORE key store needs XksProxyUriEndpoint, XksProxyUriPath, XksProxyAuthenticationCredential and XksProxyConnectivity.');
     }
     const settings = checkXksSettings({ ...input, xksProxyUriEndpoint: endpoint, xksProxyUriPath: uriPath, xksProxyConnectivity: input.xksProxyConnectivity });
-    await this.requireNameFree(input.customKeyStoreName);
+    await this.requireNameFree(ctx, input.customKeyStoreName);
     const id = newStoreId();
     const config: XksStoreConfig = {
       uriEndpoint: settings.uriEndpoint,
@@ -216,6 +227,8 @@ export class CustomKeyStoreOperations {
     };
     const record: CustomKeyStoreRecord = {
       id,
+      accountId: ctx.accountId,
+      region: ctx.region,
       name: input.customKeyStoreName,
       type: 'EXTERNAL_KEY_STORE',
       connectionState: 'DISCONNECTED',
@@ -227,11 +240,11 @@ export class CustomKeyStoreOperations {
     return { keys: [], record };
   }
 
-  /** AWS: each external key store in a Region has its own proxy URI (endpoint and path). */
-  private async requireUriFree(record: CustomKeyStoreRecord, tx?: Parameters<CustomKeyStoreRepository['list']>[0]): Promise<void> {
+  /** AWS: each external key store of an account in a Region has its own proxy URI (endpoint and path). */
+  private async requireUriFree(record: CustomKeyStoreRecord, tx?: Tx): Promise<void> {
     if (record.type !== 'EXTERNAL_KEY_STORE') return;
     const uri = xksUriOf(record);
-    const other = (await this.deps.customKeyStores.list(tx)).find((c) => c.id !== record.id && c.type === 'EXTERNAL_KEY_STORE' && xksUriOf(c) === uri);
+    const other = (await this.deps.customKeyStores.listIn({ accountId: record.accountId, region: record.region }, tx)).find((c) => c.id !== record.id && c.type === 'EXTERNAL_KEY_STORE' && xksUriOf(c) === uri);
     if (other) throw new KmsError('XksProxyUriInUse', `External key store ${other.id} uses the XKS proxy at ${uri} already.`);
   }
 
@@ -252,7 +265,7 @@ export class CustomKeyStoreOperations {
       kind: 'read',
       whileSealed: true,
       run: async () => {
-        let all = await this.deps.customKeyStores.list();
+        let all = await this.deps.customKeyStores.listIn({ accountId: ctx.accountId, region: ctx.region });
         if (input.customKeyStoreId !== undefined) {
           all = all.filter((c) => c.id === input.customKeyStoreId);
           if (all.length === 0) throw notFound(input.customKeyStoreId);
@@ -296,18 +309,19 @@ export class CustomKeyStoreOperations {
   }
 
   private async updateNow(ctx: CallContext, input: UpdateCustomKeyStoreInput): Promise<void> {
-    // (An unknown ID goes on to the unit of work below, which audits its refusal.)
-    if ((await this.deps.customKeyStores.find(input.customKeyStoreId))?.type === 'EXTERNAL_KEY_STORE') return this.updateXks(ctx, input);
+    // (An unknown ID, or another account's or Region's, goes on to the unit of work below, which audits its refusal.)
+    const found = await this.deps.customKeyStores.find(input.customKeyStoreId);
+    if (found?.type === 'EXTERNAL_KEY_STORE' && ownedBy(found, ctx)) return this.updateXks(ctx, input);
     const { directory, connections, customKeyStores } = this.deps;
     return directory.run<{ keys: []; next: CustomKeyStoreRecord }, never, void>(ctx, {
       kind: 'change',
       prepare: async () => {
-        const c = await this.find(input.customKeyStoreId);
+        const c = await this.find(ctx, input.customKeyStoreId);
         if (namesXks(input)) throw kmsErrors.validation('XksProxy* parameters are valid only for an EXTERNAL_KEY_STORE key store.');
         if (c.connectionState !== 'DISCONNECTED') throw invalidState(c, 'disconnect it before updating it.');
         const next: CustomKeyStoreRecord = { ...c, config: { ...c.config } };
         if (input.newCustomKeyStoreName !== undefined) {
-          await this.requireNameFree(input.newCustomKeyStoreName, c.id);
+          await this.requireNameFree(c, input.newCustomKeyStoreName, c.id);
           next.name = input.newCustomKeyStoreName;
         }
         if (input.cloudHsmClusterId !== undefined && input.cloudHsmClusterId !== c.hsmId) {
@@ -323,7 +337,7 @@ export class CustomKeyStoreOperations {
         return { keys: [], next };
       },
       apply: async ({ tx }, { next }) => {
-        await this.requireNameFree(next.name, next.id, tx);
+        await this.requireNameFree(next, next.name, next.id, tx);
         if (next.hsmId !== null) await this.requireHsmFree(next.hsmId, next.id, tx);
         await customKeyStores.update(tx, next);
         return { result: undefined, details: { customKeyStoreId: next.id } };
@@ -341,7 +355,7 @@ export class CustomKeyStoreOperations {
     return directory.run<{ keys: []; next: CustomKeyStoreRecord; proxyChanged: boolean }, void, CustomKeyStoreRecord>(ctx, {
       kind: 'change',
       prepare: async () => {
-        const c = await this.find(input.customKeyStoreId);
+        const c = await this.find(ctx, input.customKeyStoreId);
         if (input.cloudHsmClusterId !== undefined || input.keyStorePassword !== undefined) {
           throw kmsErrors.validation('CloudHsmClusterId and KeyStorePassword are valid only for an AWS_CLOUDHSM key store.');
         }
@@ -365,7 +379,7 @@ export class CustomKeyStoreOperations {
         };
         const next: CustomKeyStoreRecord = { ...c, config: config as unknown as Record<string, unknown> };
         if (input.newCustomKeyStoreName !== undefined) {
-          await this.requireNameFree(input.newCustomKeyStoreName, c.id);
+          await this.requireNameFree(c, input.newCustomKeyStoreName, c.id);
           next.name = input.newCustomKeyStoreName;
         }
         await this.requireUriFree(next);
@@ -375,7 +389,7 @@ export class CustomKeyStoreOperations {
         if (proxyChanged) await this.requireHealthyProxy(next, ctx.requestId);
       },
       apply: async ({ tx }, { next }) => {
-        await this.requireNameFree(next.name, next.id, tx);
+        await this.requireNameFree(next, next.name, next.id, tx);
         await this.requireUriFree(next, tx);
         await customKeyStores.update(tx, next);
         return { result: next, details: { customKeyStoreId: next.id } };
@@ -393,7 +407,7 @@ export class CustomKeyStoreOperations {
     return this.perStore.run(id, () => directory.run<{ keys: []; c: CustomKeyStoreRecord }, Outcome, void>(ctx, {
       kind: 'change',
       prepare: async () => {
-        const c = await this.find(id);
+        const c = await this.find(ctx, id);
         if (c.connectionState === 'DISCONNECTING' || c.connectionState === 'FAILED') {
           throw invalidState(c, c.connectionState === 'FAILED' ? 'disconnect it, then connect it again.' : 'wait until it is DISCONNECTED.');
         }
@@ -428,7 +442,7 @@ export class CustomKeyStoreOperations {
       kind: 'change',
       whileSealed: true,
       prepare: async () => {
-        const c = await this.find(id);
+        const c = await this.find(ctx, id);
         if (c.connectionState === 'DISCONNECTED' || c.connectionState === 'DISCONNECTING') throw invalidState(c, 'it is not connected.');
         return { keys: [], c };
       },
@@ -449,7 +463,7 @@ export class CustomKeyStoreOperations {
       kind: 'change',
       whileSealed: true,
       prepare: async () => {
-        const c = await this.find(id);
+        const c = await this.find(ctx, id);
         if (c.connectionState !== 'DISCONNECTED') throw invalidState(c, 'disconnect it before deleting it.');
         const keys = await customKeyStores.countKeys(c.id);
         if (keys > 0) {
@@ -476,7 +490,7 @@ export class CustomKeyStoreOperations {
         if (input.numberOfBytes === undefined) throw kmsErrors.validation('NumberOfBytes is required.');
       },
       prepare: async () => {
-        const c = await this.find(input.customKeyStoreId);
+        const c = await this.find(ctx, input.customKeyStoreId);
         if (c.type !== 'AWS_CLOUDHSM') throw new KmsError('UnsupportedOperation', `GenerateRandom takes the CustomKeyStoreId of an AWS_CLOUDHSM key store only; ${c.id} is an external key store.`);
         if (!connections.isOpen(c.id) || connections.state(c).state !== 'CONNECTED') throw invalidState(c, 'connect it to generate random bytes in its HSM.');
         return { keys: [], c };

@@ -29,6 +29,7 @@ import {
 } from '../model/index.js';
 import { checkPolicyDocument, defaultKeyPolicy } from '../policy.js';
 import { checkTags, decodeMarker, encodeMarker, paginate, updateKey, type OperationDeps, type Page, type TagInput } from './common.js';
+import { ownedBy } from './custom-key-stores.js';
 
 export interface CreateKeyInput {
   description?: string;
@@ -52,12 +53,13 @@ export class LifecycleOperations {
   constructor(private readonly deps: OperationDeps & { customKeyStores: Pick<CustomKeyStoreRepository, 'find'> }) {}
 
   /**
-   * AWS's rules for a key in a custom key store: the store exists and is CONNECTED, the key is a
+   * AWS's rules for a key in a custom key store: the store exists in the caller's account and Region
+   * (another's is CustomKeyStoreNotFound, as in AWS) and is CONNECTED, the key is a
    * symmetric encryption key, and its Origin says where its material is (AWS_CLOUDHSM, or
    * EXTERNAL_KEY_STORE with the XksKeyId of an external key that no other key of the store is bound
    * to); either Origin without a store names nothing. Returns the store's ID, or null for the standard store.
    */
-  private async customKeyStoreFor(input: CreateKeyInput, origin: string, keySpec: string, keyUsage: string): Promise<string | null> {
+  private async customKeyStoreFor(ctx: CallContext, input: CreateKeyInput, origin: string, keySpec: string, keyUsage: string): Promise<string | null> {
     const id = input.customKeyStoreId;
     if (id === undefined) {
       if (origin === Origin.AwsCloudHsm) throw kmsErrors.validation('Origin AWS_CLOUDHSM needs the CustomKeyStoreId of an AWS_CLOUDHSM key store.');
@@ -66,7 +68,7 @@ export class LifecycleOperations {
       return null;
     }
     const store = await this.deps.customKeyStores.find(id);
-    if (!store) throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${id} does not exist.`);
+    if (!store || !ownedBy(store, ctx)) throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${id} does not exist.`);
     const wanted = store.type === 'AWS_CLOUDHSM' ? Origin.AwsCloudHsm : Origin.ExternalKeyStore;
     if (origin !== wanted) throw kmsErrors.validation(`A key in an ${store.type} key store has Origin ${wanted}, not ${origin}.`);
     if (store.type === 'EXTERNAL_KEY_STORE') {
@@ -102,7 +104,7 @@ export class LifecycleOperations {
         if (!isKeySpecName(keySpec) || !isKeyUsage(keyUsage) || !usageAllowed(keySpec, keyUsage)) {
           throw kmsErrors.validation(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
         }
-        const customKeyStoreId = await this.customKeyStoreFor(input, origin, keySpec, keyUsage);
+        const customKeyStoreId = await this.customKeyStoreFor(ctx, input, origin, keySpec, keyUsage);
         // customKeyStoreFor checked AWS_CLOUDHSM; the standard store makes AWS_KMS keys and takes EXTERNAL ones.
         if (customKeyStoreId === null && origin !== Origin.AwsKms && origin !== Origin.External) {
           throw new KmsError('UnsupportedOperation', `Kura does not support Origin ${origin} yet; keys are AWS_KMS (generated), EXTERNAL (imported) or AWS_CLOUDHSM (on an HSM).`);

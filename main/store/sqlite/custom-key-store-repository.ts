@@ -1,5 +1,5 @@
-// CustomKeyStoreRepository (../repositories.ts) on SQLite: the custom_key_stores table of migration 4
-// (./migrations.ts) — which HSM token (AWS_CLOUDHSM) or external key store proxy (EXTERNAL_KEY_STORE)
+// CustomKeyStoreRepository (../repositories.ts) on SQLite: the custom_key_stores table of migrations 4
+// and 17 (./migrations.ts) — the account and Region a store belongs to, which HSM token (AWS_CLOUDHSM) or external key store proxy (EXTERNAL_KEY_STORE)
 // backs a custom key store ID, its connection state, and its type's settings as JSON — and the mapping
 // between its rows and CustomKeyStoreRecord. keys.custom_key_store_id references it, which is what
 // refuses deleting a store that still holds a key.
@@ -11,6 +11,8 @@ import type { Row, SqliteDatabase } from './database.js';
 function toCustomKeyStore(r: Row): CustomKeyStoreRecord {
   return {
     id: String(r.id),
+    accountId: String(r.account_id),
+    region: String(r.region),
     name: String(r.name),
     type: String(r.type) as CustomKeyStoreRecord['type'],
     connectionState: String(r.connection_state) as CustomKeyStoreRecord['connectionState'],
@@ -33,12 +35,19 @@ export class SqliteCustomKeyStoreRepository implements CustomKeyStoreRepository 
     return rows.map(toCustomKeyStore);
   }
 
+  async listIn(scope: { accountId: string; region: string }, tx?: Tx): Promise<CustomKeyStoreRecord[]> {
+    const rows = await this.db.read(tx).all('SELECT * FROM custom_key_stores WHERE account_id = ? AND region = ? ORDER BY created_at, id', scope.accountId, scope.region);
+    return rows.map(toCustomKeyStore);
+  }
+
   async insert(tx: Tx, c: CustomKeyStoreRecord): Promise<void> {
     await this.db
       .sql(tx)
       .run(
-        'INSERT INTO custom_key_stores (id, name, type, connection_state, created_at, hsm_id, config) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO custom_key_stores (id, account_id, region, name, type, connection_state, created_at, hsm_id, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         c.id,
+        c.accountId,
+        c.region,
         c.name,
         c.type,
         c.connectionState,

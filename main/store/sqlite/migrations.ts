@@ -400,6 +400,46 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE INDEX audit_log_request ON audit_log (json_extract(entry, '$.details.approvalRequestId'), seq)
     `,
   },
+  {
+    version: 17,
+    name: 'Custom key stores belong to an account and a Region',
+    sql: `
+      -- A custom key store is a resource of one account and one Region, as in AWS: another account's
+      -- caller must not find, use, rename or disconnect it, and names are unique per account and Region
+      -- only. SQLite cannot drop the column's UNIQUE on name, so the table is rebuilt. keys references it:
+      -- with foreign keys on, dropping it counts every key of a store as a deferred violation, which the
+      -- rows inserted again into the new table (under the same name, so keys' references find it) resolve
+      -- before the commit checks them.
+      -- Backfill: a store takes the account and Region of its oldest key (every key of a store was created
+      -- by a caller who could use the store); a store without keys takes the dev account 111122223333
+      -- (DEV_ACCOUNT_ID in main/app.ts) and us-east-1, where kura serve --dev puts its credential.
+      PRAGMA defer_foreign_keys = ON;
+      CREATE TABLE custom_key_stores_v17 AS
+        SELECT s.*,
+          COALESCE((SELECT k.account_id FROM keys k WHERE k.custom_key_store_id = s.id ORDER BY k.created_at, k.key_id LIMIT 1), '111122223333') AS account_id,
+          COALESCE((SELECT k.region FROM keys k WHERE k.custom_key_store_id = s.id ORDER BY k.created_at, k.key_id LIMIT 1), 'us-east-1') AS region
+        FROM custom_key_stores s ORDER BY s.rowid;
+      DROP TABLE custom_key_stores;
+      CREATE TABLE custom_key_stores (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL CHECK (type IN ('AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE')),
+        connection_state TEXT NOT NULL DEFAULT 'DISCONNECTED'
+          CHECK (connection_state IN ('CONNECTED', 'CONNECTING', 'FAILED', 'DISCONNECTED', 'DISCONNECTING')),
+        created_at INTEGER NOT NULL,
+        config TEXT NOT NULL DEFAULT '{}',
+        hsm_id TEXT REFERENCES hsms (id),
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        UNIQUE (account_id, region, name)
+      );
+      INSERT INTO custom_key_stores (id, name, type, connection_state, created_at, config, hsm_id, account_id, region)
+        SELECT id, name, type, connection_state, created_at, config, hsm_id, account_id, region FROM custom_key_stores_v17 ORDER BY rowid;
+      DROP TABLE custom_key_stores_v17;
+      -- (Migration 5's: one custom key store per HSM, appliance-wide, as HSM registrations are.)
+      CREATE UNIQUE INDEX custom_key_stores_by_hsm ON custom_key_stores (hsm_id) WHERE hsm_id IS NOT NULL
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

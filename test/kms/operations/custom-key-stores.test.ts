@@ -145,6 +145,49 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect((await d.keys.generateDataKey(d.ctx('GenerateDataKey'), { keyId, keySpec: 'AES_256' })).plaintext).toHaveLength(32);
   });
 
+  it("a store is its account's and Region's: another account's or Region's caller gets CustomKeyStoreNotFound from every operation, and may reuse its name", async () => {
+    const id = await create();
+    await connect(id);
+    const keyId = (await createKey(id)).keyId;
+    const otherAccount = { accountId: '222233334444', principal: 'arn:aws:iam::222233334444:user/other' };
+    const otherRegion = { region: 'eu-west-1' };
+    const refusedTo = async (over: Record<string, string>) => {
+      const as = (operation: string) => d.ctx(operation, over);
+      return [
+        await kmsCode(d.keys.describeCustomKeyStores(as('DescribeCustomKeyStores'), { customKeyStoreId: id })),
+        await kmsCode(d.keys.describeCustomKeyStores(as('DescribeCustomKeyStores'), { customKeyStoreName: 'hsm-1' })),
+        await kmsCode(d.keys.createKey(as('CreateKey'), { customKeyStoreId: id, origin: 'AWS_CLOUDHSM' })),
+        await kmsCode(d.keys.generateRandom(as('GenerateRandom'), { numberOfBytes: 16, customKeyStoreId: id })),
+        await kmsCode(d.keys.updateCustomKeyStore(as('UpdateCustomKeyStore'), { customKeyStoreId: id, newCustomKeyStoreName: 'taken', keyStorePassword: 'not-the-pin' })),
+        await kmsCode(d.keys.connectCustomKeyStore(as('ConnectCustomKeyStore'), id)),
+        await kmsCode(d.keys.disconnectCustomKeyStore(as('DisconnectCustomKeyStore'), id)),
+        await kmsCode(d.keys.deleteCustomKeyStore(as('DeleteCustomKeyStore'), id)),
+      ];
+    };
+    const notFound = Array(8).fill('CustomKeyStoreNotFound');
+    for (const over of [otherAccount, otherRegion]) {
+      expect(await refusedTo(over)).toEqual(notFound);
+      expect((await d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores', over), {})).items).toEqual([]);
+    }
+    // Nothing changed for its owner: still connected, named as it was, its key in use.
+    expect(await describe1(id)).toMatchObject({ name: 'hsm-1', connectionState: 'CONNECTED' });
+    expect(await roundTrip(keyId)).toBe('on the token');
+    expect(hsms.last.randomCalls).toBe(0);
+    // Disconnected (where Update and Delete would be allowed), the same: and its PIN is the one it had.
+    await disconnect(id);
+    for (const over of [otherAccount, otherRegion]) expect(await refusedTo(over)).toEqual(notFound);
+    await connect(id);
+    expect(await describe1(id)).toMatchObject({ name: 'hsm-1', connectionState: 'CONNECTED' });
+    // Names are unique per account and Region only.
+    const second = await anotherHsm('second');
+    const theirs = await d.keys.createCustomKeyStore(d.ctx('CreateCustomKeyStore', otherAccount), { customKeyStoreName: 'hsm-1', cloudHsmClusterId: second.id, trustAnchorCertificate: trustAnchor, keyStorePassword: PIN });
+    expect((await d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores', otherAccount), { customKeyStoreName: 'hsm-1' })).items.map((c) => c.id)).toEqual([theirs]);
+    expect((await d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), {})).items.map((c) => c.id)).toEqual([id]);
+    const third = await anotherHsm('third');
+    expect(await kmsCode(d.keys.createCustomKeyStore(d.ctx('CreateCustomKeyStore', otherAccount), { customKeyStoreName: 'hsm-1', cloudHsmClusterId: third.id, trustAnchorCertificate: trustAnchor, keyStorePassword: PIN }))).toBe('CustomKeyStoreNameInUse');
+    await d.keys.updateCustomKeyStore(d.ctx('UpdateCustomKeyStore', otherRegion), { customKeyStoreId: await d.keys.createCustomKeyStore(d.ctx('CreateCustomKeyStore', otherRegion), { customKeyStoreName: 'hsm-3', cloudHsmClusterId: third.id, trustAnchorCertificate: trustAnchor, keyStorePassword: PIN }), newCustomKeyStoreName: 'hsm-1' });
+  });
+
   it('GenerateRandom with a CustomKeyStoreId takes the bytes from the HSM, only while connected', async () => {
     const id = await create();
     const random = (customKeyStoreId: string) => d.keys.generateRandom(d.ctx('GenerateRandom'), { numberOfBytes: 48, customKeyStoreId });

@@ -1,7 +1,8 @@
 // The contract of CustomKeyStoreRepository (main/store/repositories.ts), which any implementation
 // passes: a store found by ID with its type's settings as they were given; listed oldest first; its
 // connection state changed; deleted (and false when there was none); an ID or name that is taken
-// refused, and so is deleting a store that still holds a key.
+// refused (a name only within the store's account and Region), and so is deleting a store that still
+// holds a key; a list of one account's and Region's stores.
 import { describe, expect, it } from 'vitest';
 import { customKeyStoreRecord, freshStore, hsmRecord, insertKeys, keyRecord, type OpenStore } from './harness.js';
 
@@ -98,6 +99,30 @@ export function customKeyStoreRepositoryContract(name: string, open: OpenStore):
       await expect(s.db.write((tx) => s.customKeyStores.insert(tx, customKeyStoreRecord({ name: c.name })))).rejects.toThrow();
       await expect(s.db.write((tx) => s.customKeyStores.insert(tx, customKeyStoreRecord({ id: c.id })))).rejects.toThrow();
       expect(await s.customKeyStores.list()).toEqual([c]);
+    });
+
+    it('keeps a store in its account and Region: a name is taken only there, and listIn lists only their stores', async () => {
+      const s = store();
+      const c = customKeyStoreRecord({ createdAt: 1 });
+      const otherAccount = customKeyStoreRecord({ name: c.name, accountId: '222233334444', createdAt: 2 });
+      const otherRegion = customKeyStoreRecord({ name: c.name, region: 'eu-west-1', createdAt: 3 });
+      await s.db.write(async (tx) => {
+        await s.customKeyStores.insert(tx, c);
+        await s.customKeyStores.insert(tx, otherAccount);
+        await s.customKeyStores.insert(tx, otherRegion);
+      });
+      await expect(s.db.write((tx) => s.customKeyStores.insert(tx, customKeyStoreRecord({ name: c.name, accountId: '222233334444' })))).rejects.toThrow();
+      // An update changes no store's account or Region, and a name taken in the store's own account and Region is refused.
+      const renamed = customKeyStoreRecord({ accountId: '222233334444', createdAt: 4 });
+      await s.db.write((tx) => s.customKeyStores.insert(tx, renamed));
+      await expect(s.db.write((tx) => s.customKeyStores.update(tx, { ...renamed, name: c.name }))).rejects.toThrow();
+      await s.db.write((tx) => s.customKeyStores.update(tx, { ...renamed, accountId: c.accountId, name: 'moved?' } as typeof renamed));
+      expect(await s.customKeyStores.find(renamed.id)).toEqual({ ...renamed, name: 'moved?' });
+      expect(await s.customKeyStores.listIn({ accountId: c.accountId, region: c.region })).toEqual([c]);
+      expect(await s.customKeyStores.listIn({ accountId: '222233334444', region: c.region })).toEqual([otherAccount, { ...renamed, name: 'moved?' }]);
+      expect(await s.customKeyStores.listIn({ accountId: c.accountId, region: 'eu-west-1' })).toEqual([otherRegion]);
+      expect(await s.customKeyStores.listIn({ accountId: '999988887777', region: c.region })).toEqual([]);
+      expect(await s.customKeyStores.list()).toHaveLength(4);
     });
   });
 }

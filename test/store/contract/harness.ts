@@ -80,7 +80,7 @@ export function materialRecord(keyId: string, over: Partial<MaterialRecord> = {}
 
 export function customKeyStoreRecord(over: Partial<CustomKeyStoreRecord> = {}): CustomKeyStoreRecord {
   const id = `cks-${randomBytes(9).toString('hex').slice(0, 17)}`;
-  return { id, name: `store ${id}`, type: 'AWS_CLOUDHSM', connectionState: 'DISCONNECTED', createdAt: 1_000, hsmId: null, config: { tokenLabel: 'kura', slots: [1, 2] }, ...over };
+  return { id, accountId: ACCOUNT, region: REGION, name: `store ${id}`, type: 'AWS_CLOUDHSM', connectionState: 'DISCONNECTED', createdAt: 1_000, hsmId: null, config: { tokenLabel: 'kura', slots: [1, 2] }, ...over };
 }
 
 export function hsmRecord(over: Partial<HsmRecord> = {}): HsmRecord {

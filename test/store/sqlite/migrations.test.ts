@@ -292,7 +292,7 @@ describe('migration 4: custom key stores and material references', () => {
   it('adds the custom key store table: types and connection states as AWS names them, keys bound by a foreign key', async () => {
     const s = await openStore(file);
     try {
-      const hsm = { id: 'cks-1234567890abcdef0', name: 'token', type: 'AWS_CLOUDHSM' as const, connectionState: 'DISCONNECTED' as const, createdAt: 5, hsmId: null, config: { tokenLabel: 'kura' } };
+      const hsm = { id: 'cks-1234567890abcdef0', accountId: ACCOUNT, region: REGION, name: 'token', type: 'AWS_CLOUDHSM' as const, connectionState: 'DISCONNECTED' as const, createdAt: 5, hsmId: null, config: { tokenLabel: 'kura' } };
       await s.db.write((tx) => s.customKeyStores.insert(tx, hsm));
       expect(await s.customKeyStores.find(hsm.id)).toEqual(hsm);
       await s.db.write((tx) => s.customKeyStores.setConnectionState(tx, hsm.id, 'CONNECTED'));
@@ -355,7 +355,7 @@ describe('migration 5: registered HSMs', () => {
     await old.close();
     const s = await openStore(file);
     try {
-      expect(await s.customKeyStores.find('cks-1')).toEqual({ id: 'cks-1', name: 'old', type: 'AWS_CLOUDHSM', connectionState: 'DISCONNECTED', createdAt: 7, hsmId: null, config: { a: 1 } });
+      expect(await s.customKeyStores.find('cks-1')).toEqual({ id: 'cks-1', accountId: '111122223333', region: 'us-east-1', name: 'old', type: 'AWS_CLOUDHSM', connectionState: 'DISCONNECTED', createdAt: 7, hsmId: null, config: { a: 1 } });
       expect(await s.hsms.list()).toEqual([]);
     } finally {
       await s.close();
@@ -528,7 +528,8 @@ describe('migration 10: quorum approvals (operators, policies, requests, approva
     const key = keyRecord({ origin: 'EXTERNAL_KEY_STORE', customKeyStoreId: cks.id, xksKeyId: 'external-1' });
     await old.db.write(async (tx) => {
       await old.hsms.insert(tx, hsm);
-      await old.customKeyStores.insert(tx, cks);
+      // (As a version-9 Kura wrote it: no account or Region yet, migration 17.)
+      await sqliteOf(old).sql(tx).run('INSERT INTO custom_key_stores (id, name, type, connection_state, created_at, hsm_id, config) VALUES (?, ?, ?, ?, ?, ?, ?)', cks.id, cks.name, cks.type, cks.connectionState, cks.createdAt, cks.hsmId, JSON.stringify(cks.config));
       await old.keys.insert(tx, key);
       await old.keys.putTag(tx, key.keyId, { tagKey: 'team', tagValue: 'pay' });
       await old.aliases.insert(tx, { accountId: ACCOUNT, region: REGION, aliasName: 'alias/nine', keyId: key.keyId, createdAt: 1, updatedAt: 2 });
@@ -546,7 +547,9 @@ describe('migration 10: quorum approvals (operators, policies, requests, approva
       const after = await snapshot(s);
       // (rotated_at: migration 15)
       const materials = before.key_materials!.map((r) => ({ ...(r as object), rotated_at: null }));
-      expect(after).toEqual({ ...before, key_materials: materials, operators: [], quorum_policies: [], approval_requests: [], approvals: [] });
+      // (account_id and region: migration 17, the account and Region of the store's key)
+      const stores = before.custom_key_stores!.map((r) => ({ ...(r as object), account_id: key.accountId, region: key.region }));
+      expect(after).toEqual({ ...before, key_materials: materials, custom_key_stores: stores, operators: [], quorum_policies: [], approval_requests: [], approvals: [] });
       const columns = async (t: string) => (await sqliteOf(s).all<{ name: string }>(`SELECT name FROM pragma_table_info('${t}')`)).map((c) => c.name);
       expect(await columns('operators')).toEqual(['name', 'algorithm', 'public_key', 'fingerprint', 'passphrase', 'created_at']);
       expect(await columns('quorum_policies')).toEqual(['action_class', 'threshold', 'operators', 'expiry_ms', 'updated_at']);
@@ -683,5 +686,44 @@ describe('migration 13: the console\'s key search', () => {
       'CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO b VALUES (1); INSERT INTO c VALUES (2); END',
       'DROP TABLE z',
     ]);
+  });
+});
+
+describe('migration 17: custom key stores belong to an account and a Region', () => {
+  it('gives a store the account and Region of its oldest key, one without keys the dev account in us-east-1, and keys their foreign key', async () => {
+    expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(17);
+    const file = path.join(tempDir('kura-migration-17-'), 'kura.db');
+    const old = await openStore(file, { schemaUpTo: 16 });
+    const hsm = hsmRecord();
+    // Before this version any account could make keys in any store: the oldest key's account wins.
+    const keys = [
+      keyRecord({ accountId: '555566667777', region: 'ap-south-1', createdAt: 20, origin: 'AWS_CLOUDHSM', customKeyStoreId: 'cks-keyed' }),
+      keyRecord({ accountId: '444455556666', region: 'eu-west-1', createdAt: 10, origin: 'AWS_CLOUDHSM', customKeyStoreId: 'cks-keyed' }),
+    ];
+    await old.db.write(async (tx) => {
+      await old.hsms.insert(tx, hsm);
+      const sql = sqliteOf(old).sql(tx);
+      await sql.run("INSERT INTO custom_key_stores (id, name, type, connection_state, created_at, hsm_id, config) VALUES ('cks-keyed', 'keyed', 'AWS_CLOUDHSM', 'CONNECTED', 5, ?, '{\"a\":1}')", hsm.id);
+      await sql.run("INSERT INTO custom_key_stores (id, name, type, created_at, config) VALUES ('cks-empty', 'empty', 'EXTERNAL_KEY_STORE', 6, '{}')");
+      for (const k of keys) await old.keys.insert(tx, k);
+    });
+    await old.close();
+    const s = await openStore(file);
+    try {
+      expect(await s.customKeyStores.list()).toEqual([
+        { id: 'cks-keyed', accountId: '444455556666', region: 'eu-west-1', name: 'keyed', type: 'AWS_CLOUDHSM', connectionState: 'CONNECTED', createdAt: 5, hsmId: hsm.id, config: { a: 1 } },
+        { id: 'cks-empty', accountId: '111122223333', region: 'us-east-1', name: 'empty', type: 'EXTERNAL_KEY_STORE', connectionState: 'DISCONNECTED', createdAt: 6, hsmId: null, config: {} },
+      ]);
+      expect(await sqliteOf(s).all('PRAGMA foreign_key_check')).toEqual([]);
+      expect((await s.keys.find(keys[0]!.keyId))?.customKeyStoreId).toBe('cks-keyed');
+      // The keys still hold their store, the HSM still backs one store only, and a name is unique per account and Region.
+      await expect(s.db.write((tx) => s.customKeyStores.delete(tx, 'cks-keyed'))).rejects.toThrow(/FOREIGN KEY/);
+      await expect(s.db.write((tx) => s.customKeyStores.insert(tx, customKeyStoreRecord({ hsmId: hsm.id, accountId: '999988887777' })))).rejects.toThrow(/UNIQUE/);
+      await expect(s.db.write((tx) => s.customKeyStores.insert(tx, customKeyStoreRecord({ name: 'empty' })))).rejects.toThrow(/UNIQUE/);
+      await s.db.write((tx) => s.customKeyStores.insert(tx, customKeyStoreRecord({ name: 'empty', accountId: '444455556666' })));
+      await expect(s.db.write((tx) => s.hsms.delete(tx, hsm.id))).rejects.toThrow(/FOREIGN KEY/);
+    } finally {
+      await s.close();
+    }
   });
 });
