@@ -95,6 +95,21 @@ describe('an EXTERNAL_KEY_STORE custom key store on another Kura\'s XKS proxy', 
     expect(await errorName(kms.send(new CreateKeyCommand({ CustomKeyStoreId: storeId, Origin: 'EXTERNAL_KEY_STORE', XksKeyId: externalKeyId })))).toBe('CustomKeyStoreInvalidStateException');
   });
 
+  it("is its Region's: another Region's caller does not find it, and may name its own store alike on the same proxy URI (AWS: one per URI in a Region)", async () => {
+    const elsewhere = kmsClient(kura, { region: 'eu-west-1' });
+    try {
+      expect(await errorName(elsewhere.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: storeId })))).toBe('CustomKeyStoreNotFoundException');
+      expect(await errorName(elsewhere.send(new UpdateCustomKeyStoreCommand({ CustomKeyStoreId: storeId, NewCustomKeyStoreName: 'taken' })))).toBe('CustomKeyStoreNotFoundException');
+      const theirs = (await elsewhere.send(new CreateCustomKeyStoreCommand({ CustomKeyStoreName: 'peer', CustomKeyStoreType: 'EXTERNAL_KEY_STORE', ...settings() }))).CustomKeyStoreId!;
+      expect((await elsewhere.send(new DescribeCustomKeyStoresCommand({}))).CustomKeyStores!.map((c) => c.CustomKeyStoreId)).toEqual([theirs]);
+      expect(await errorName(elsewhere.send(new CreateCustomKeyStoreCommand({ CustomKeyStoreName: 'again', CustomKeyStoreType: 'EXTERNAL_KEY_STORE', ...settings() })))).toBe('XksProxyUriInUseException');
+      await elsewhere.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: theirs }));
+      expect((await kms.send(new DescribeCustomKeyStoresCommand({}))).CustomKeyStores!.map((c) => [c.CustomKeyStoreId, c.CustomKeyStoreName])).toEqual([[storeId, 'peer']]);
+    } finally {
+      elsewhere.destroy();
+    }
+  });
+
   it('connects (a health check of the proxy), then creates a KMS key bound to the external key', async () => {
     await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
     expect((await storeView(storeId)).ConnectionState).toBe('CONNECTED');
