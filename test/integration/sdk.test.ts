@@ -36,6 +36,7 @@ import {
   UpdateKeyDescriptionCommand,
   type AliasListEntry,
   type DecryptCommandInput,
+  type EncryptCommandInput,
   type KeyListEntry,
   type KeyMetadata,
   type KMSClient,
@@ -252,7 +253,7 @@ describe('Encrypt, Decrypt, ReEncrypt', () => {
 
   // The API reference: DryRun "Checks if your request will succeed"; the Developer Guide (Testing your
   // permissions): DryRunOperationException means the request would have succeeded without DryRun.
-  it('a Decrypt or ReEncrypt dry run fails as the call would, and is DryRunOperationException only where the call succeeds', async () => {
+  it('an Encrypt, Decrypt or ReEncrypt dry run fails as the call would, and is DryRunOperationException only where the call succeeds', async () => {
     const enc = await kms.send(new EncryptCommand({ KeyId: a.KeyId, Plaintext: bytes('dry or wet'), EncryptionContext: { tenant: '1' } }));
     const blob = Buffer.from(enc.CiphertextBlob!);
     const tampered = Buffer.from(blob);
@@ -291,6 +292,20 @@ describe('Encrypt, Decrypt, ReEncrypt', () => {
       expect(await errorName(kms.send(new ReEncryptCommand({ ...input, DryRun: true }))), name).toBe(got === 'ok' ? 'DryRunOperationException' : got);
     }
     expect(real).toEqual(['ok', 'InvalidCiphertextException', 'IncorrectKeyException', 'ValidationException']);
+
+    const encrypts: [string, EncryptCommandInput][] = [
+      ['a symmetric key', { KeyId: a.KeyId, Plaintext: bytes('dry'), EncryptionContext: { tenant: '1' } }],
+      ['an RSA key', { KeyId: rsa.KeyId, Plaintext: bytes('dry'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }],
+      ['a context for an RSA key', { KeyId: rsa.KeyId, Plaintext: bytes('dry'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256', EncryptionContext: { x: 'y' } }],
+      ['a plaintext too long for RSA_2048 with OAEP SHA-256', { KeyId: rsa.KeyId, Plaintext: new Uint8Array(191), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }],
+    ];
+    real.length = 0;
+    for (const [name, input] of encrypts) {
+      const got = await errorName(kms.send(new EncryptCommand(input)));
+      real.push(got);
+      expect(await errorName(kms.send(new EncryptCommand({ ...input, DryRun: true }))), name).toBe(got === 'ok' ? 'DryRunOperationException' : got);
+    }
+    expect(real).toEqual(['ok', 'ok', 'ValidationException', 'ValidationException']);
   });
 
   // The API reference (DryRunModifiers): "When set to IGNORE_CIPHERTEXT, KMS performs only authorization

@@ -193,8 +193,11 @@ export class EncryptionOperations {
         return { keys: [k], algorithm: requireEncryptionAlgorithm(k, input.encryptionAlgorithm) };
       },
       run: async ({ keys: [k], algorithm }) => {
-        if (input.dryRun) throw dryRun();
+        // A dry run encrypts and drops the result, as ReEncrypt's does: what only the encryption refuses
+        // (an encryption context for an asymmetric key, a plaintext too long for its RSA key) is answered
+        // as the call would answer it, not as DryRunOperation.
         const { blob, materialId } = await this.encryptUnder(ctx, k, input.plaintext, input.encryptionContext, algorithm);
+        if (input.dryRun) throw dryRun();
         return { key: k, ciphertextBlob: blob, materialId, algorithm };
       },
     });
