@@ -1,7 +1,7 @@
 // The AWS SDK for JavaScript v3 (@aws-sdk/client-kms), unchanged, against a real dev-mode `kura serve`:
 // every TrentService operation Kura implements, with the response shapes of the AWS KMS API reference
 // (KeyMetadata, ARNs as KeyId, timestamps as Dates) and the error names AWS KMS answers with.
-import { randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   CancelKeyDeletionCommand,
   CreateAliasCommand,
@@ -9,6 +9,7 @@ import {
   CreateKeyCommand,
   DecryptCommand,
   DeleteAliasCommand,
+  DeriveSharedSecretCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
   DisableKeyRotationCommand,
@@ -16,7 +17,10 @@ import {
   EnableKeyRotationCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
+  GenerateDataKeyPairWithoutPlaintextCommand,
   GenerateDataKeyWithoutPlaintextCommand,
+  GenerateMacCommand,
   GenerateRandomCommand,
   GetKeyPolicyCommand,
   GetKeyRotationStatusCommand,
@@ -27,6 +31,8 @@ import {
   ListResourceTagsCommand,
   PutKeyPolicyCommand,
   ReEncryptCommand,
+  RetireGrantCommand,
+  RevokeGrantCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
   SignCommand,
@@ -34,6 +40,8 @@ import {
   UntagResourceCommand,
   UpdateAliasCommand,
   UpdateKeyDescriptionCommand,
+  VerifyCommand,
+  VerifyMacCommand,
   type AliasListEntry,
   type DecryptCommandInput,
   type EncryptCommandInput,
@@ -462,6 +470,105 @@ describe('GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom', () 
     const again = await kms.send(new GenerateRandomCommand({ NumberOfBytes: 1024 }));
     expect(same(again.Plaintext, big.Plaintext!)).toBe(false);
     expect(await errorName(kms.send(new GenerateRandomCommand({ NumberOfBytes: 1025 })))).toBe('ValidationException');
+  });
+});
+
+// The same rule as for Encrypt, Decrypt and ReEncrypt above, for every other operation whose input has
+// DryRun in the API model: the dry run answers what the call answers, or DryRunOperationException where
+// the call succeeds. AWS documents no dry-run answer for a signature or MAC that does not verify; Kura
+// answers KMSInvalidSignatureException and KMSInvalidMacException, as the call does, since
+// DryRunOperationException would say the request succeeds.
+describe('DryRun of the other operations that take it', () => {
+  it('a GenerateDataKey(Pair)(WithoutPlaintext), Sign, Verify, GenerateMac, VerifyMac, DeriveSharedSecret or grant dry run fails as the call would', async () => {
+    const made = async (KeySpec: string, KeyUsage: string) => (await kms.send(new CreateKeyCommand({ KeySpec: KeySpec as never, KeyUsage: KeyUsage as never }))).KeyMetadata!;
+    const sym = await createKey(kms, 'dry runs');
+    const signer = await made('ECC_NIST_P256', 'SIGN_VERIFY');
+    const hmac = await made('HMAC_256', 'GENERATE_VERIFY_MAC');
+    const agreement = await made('ECC_NIST_P256', 'KEY_AGREEMENT');
+    const message = bytes('signed, or not');
+    const digest = createHash('sha256').update(message).digest();
+    const { Signature: signature } = await kms.send(new SignCommand({ KeyId: signer.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }));
+    const badSignature = Buffer.from(signature!);
+    badSignature[badSignature.length - 1]! ^= 0x01;
+    const { Mac: mac } = await kms.send(new GenerateMacCommand({ KeyId: hmac.KeyId, Message: message, MacAlgorithm: 'HMAC_SHA_256' }));
+    const badMac = Buffer.from(mac!);
+    badMac[0]! ^= 0x01;
+    const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' });
+    const otherCurve = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({ type: 'spki', format: 'der' });
+    const grantee = `arn:aws:iam::${account}:root`;
+
+    const cases: [string, string, (DryRun: boolean) => Promise<unknown>][] = [
+      ['GenerateDataKey', 'ok', (DryRun) => kms.send(new GenerateDataKeyCommand({ KeyId: sym.KeyId, NumberOfBytes: 32, DryRun }))],
+      ['GenerateDataKey without a size', 'ValidationException', (DryRun) => kms.send(new GenerateDataKeyCommand({ KeyId: sym.KeyId, DryRun }))],
+      ['GenerateDataKey under a signing key', 'InvalidKeyUsageException', (DryRun) => kms.send(new GenerateDataKeyCommand({ KeyId: signer.KeyId, NumberOfBytes: 32, DryRun }))],
+      ['GenerateDataKeyWithoutPlaintext', 'ok', (DryRun) => kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: sym.KeyId, KeySpec: 'AES_128', DryRun }))],
+      ['GenerateDataKeyPair', 'ok', (DryRun) => kms.send(new GenerateDataKeyPairCommand({ KeyId: sym.KeyId, KeyPairSpec: 'ECC_NIST_P256', DryRun }))],
+      [
+        'GenerateDataKeyPair under a signing key',
+        'InvalidKeyUsageException',
+        (DryRun) => kms.send(new GenerateDataKeyPairCommand({ KeyId: signer.KeyId, KeyPairSpec: 'ECC_NIST_P256', DryRun })),
+      ],
+      ['GenerateDataKeyPair of a spec that is none', 'ValidationException', (DryRun) => kms.send(new GenerateDataKeyPairCommand({ KeyId: sym.KeyId, KeyPairSpec: 'HMAC_256' as never, DryRun }))],
+      ['GenerateDataKeyPairWithoutPlaintext', 'ok', (DryRun) => kms.send(new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId: sym.KeyId, KeyPairSpec: 'ECC_NIST_P256', DryRun }))],
+      ['Sign a RAW message', 'ok', (DryRun) => kms.send(new SignCommand({ KeyId: signer.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256', DryRun }))],
+      ['Sign a digest', 'ok', (DryRun) => kms.send(new SignCommand({ KeyId: signer.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256', DryRun }))],
+      [
+        'Sign a digest of the wrong length',
+        'ValidationException',
+        (DryRun) => kms.send(new SignCommand({ KeyId: signer.KeyId, Message: digest.subarray(1), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256', DryRun })),
+      ],
+      [
+        'Sign an EXTERNAL_MU message with ECDSA',
+        'ValidationException',
+        (DryRun) => kms.send(new SignCommand({ KeyId: signer.KeyId, Message: randomBytes(64), MessageType: 'EXTERNAL_MU', SigningAlgorithm: 'ECDSA_SHA_256', DryRun })),
+      ],
+      ['Sign with an HMAC key', 'InvalidKeyUsageException', (DryRun) => kms.send(new SignCommand({ KeyId: hmac.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256', DryRun }))],
+      ['Verify a good signature', 'ok', (DryRun) => kms.send(new VerifyCommand({ KeyId: signer.KeyId, Message: message, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256', DryRun }))],
+      [
+        'Verify a good signature of a digest',
+        'ok',
+        (DryRun) => kms.send(new VerifyCommand({ KeyId: signer.KeyId, Message: digest, MessageType: 'DIGEST', Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256', DryRun })),
+      ],
+      [
+        'Verify a bad signature',
+        'KMSInvalidSignatureException',
+        (DryRun) => kms.send(new VerifyCommand({ KeyId: signer.KeyId, Message: message, Signature: badSignature, SigningAlgorithm: 'ECDSA_SHA_256', DryRun })),
+      ],
+      [
+        'Verify another message',
+        'KMSInvalidSignatureException',
+        (DryRun) => kms.send(new VerifyCommand({ KeyId: signer.KeyId, Message: bytes('another'), Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256', DryRun })),
+      ],
+      [
+        'Verify a digest of the wrong length',
+        'ValidationException',
+        (DryRun) => kms.send(new VerifyCommand({ KeyId: signer.KeyId, Message: digest.subarray(1), MessageType: 'DIGEST', Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256', DryRun })),
+      ],
+      ['GenerateMac', 'ok', (DryRun) => kms.send(new GenerateMacCommand({ KeyId: hmac.KeyId, Message: message, MacAlgorithm: 'HMAC_SHA_256', DryRun }))],
+      ['GenerateMac with another algorithm', 'InvalidKeyUsageException', (DryRun) => kms.send(new GenerateMacCommand({ KeyId: hmac.KeyId, Message: message, MacAlgorithm: 'HMAC_SHA_512', DryRun }))],
+      ['VerifyMac a good MAC', 'ok', (DryRun) => kms.send(new VerifyMacCommand({ KeyId: hmac.KeyId, Message: message, Mac: mac, MacAlgorithm: 'HMAC_SHA_256', DryRun }))],
+      ['VerifyMac a wrong MAC', 'KMSInvalidMacException', (DryRun) => kms.send(new VerifyMacCommand({ KeyId: hmac.KeyId, Message: message, Mac: badMac, MacAlgorithm: 'HMAC_SHA_256', DryRun }))],
+      ['VerifyMac a truncated MAC', 'KMSInvalidMacException', (DryRun) => kms.send(new VerifyMacCommand({ KeyId: hmac.KeyId, Message: message, Mac: mac!.subarray(1), MacAlgorithm: 'HMAC_SHA_256', DryRun }))],
+      ['DeriveSharedSecret', 'ok', (DryRun) => kms.send(new DeriveSharedSecretCommand({ KeyId: agreement.KeyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: peer, DryRun }))],
+      [
+        'DeriveSharedSecret with bytes that are no public key',
+        'ValidationException',
+        (DryRun) => kms.send(new DeriveSharedSecretCommand({ KeyId: agreement.KeyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: randomBytes(91), DryRun })),
+      ],
+      [
+        'DeriveSharedSecret with a public key of another curve',
+        'ValidationException',
+        (DryRun) => kms.send(new DeriveSharedSecretCommand({ KeyId: agreement.KeyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: otherCurve, DryRun })),
+      ],
+      ['CreateGrant', 'UnsupportedOperationException', (DryRun) => kms.send(new CreateGrantCommand({ KeyId: sym.KeyId, GranteePrincipal: grantee, Operations: ['Encrypt'], DryRun }))],
+      ['RetireGrant', 'UnsupportedOperationException', (DryRun) => kms.send(new RetireGrantCommand({ KeyId: sym.Arn, GrantId: 'a'.repeat(64), DryRun }))],
+      ['RevokeGrant', 'UnsupportedOperationException', (DryRun) => kms.send(new RevokeGrantCommand({ KeyId: sym.KeyId, GrantId: 'a'.repeat(64), DryRun }))],
+    ];
+    for (const [name, expected, send] of cases) {
+      const got = await errorName(send(false));
+      expect(got, name).toBe(expected);
+      expect(await errorName(send(true)), `${name}, dry`).toBe(got === 'ok' ? 'DryRunOperationException' : got);
+    }
   });
 });
 

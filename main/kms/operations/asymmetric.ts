@@ -29,6 +29,11 @@ import {
 import { dryRun, type OperationDeps } from './common.js';
 import { noRecipient, type EncryptionOperations } from './encryption.js';
 
+/**
+ * A dry run (DryRun) of each operation here goes as far as the call does, running the cryptography and
+ * dropping its result (wiping what is secret), and answers DryRunOperationException only where the call
+ * would have succeeded: the API reference's "Checks if your request will succeed".
+ */
 export class AsymmetricOperations {
   constructor(private readonly deps: OperationDeps & { encryption: EncryptionOperations }) {}
 
@@ -53,10 +58,12 @@ export class AsymmetricOperations {
       keyRef: input.keyId,
       prepare: () => this.usableKey(ctx, input.keyId, KeyUsage.SignVerify, 'Sign', { name: input.signingAlgorithm, of: 'signing', what: 'Signing algorithm' }),
       run: async ({ keys: [k] }) => {
-        if (input.dryRun) throw dryRun();
         const { store, stored } = await this.material(k);
         const messageType = (input.messageType ?? 'RAW') as MessageType;
+        // A dry run signs and drops the signature (see the class comment): a RAW message too long or a
+        // DIGEST of the wrong length is refused only by the signing.
         const signature = await withCryptoErrorsAsync(() => store.sign(stored, input.signingAlgorithm as SigningAlgorithm, input.message, messageType));
+        if (input.dryRun) throw dryRun();
         return { key: k, signature };
       },
     });
@@ -71,11 +78,13 @@ export class AsymmetricOperations {
       keyRef: input.keyId,
       prepare: () => this.usableKey(ctx, input.keyId, KeyUsage.SignVerify, 'Verify', { name: input.signingAlgorithm, of: 'signing', what: 'Signing algorithm' }),
       run: async ({ keys: [k] }) => {
-        if (input.dryRun) throw dryRun();
         const { store, stored } = await this.material(k);
         const messageType = (input.messageType ?? 'RAW') as MessageType;
         const valid = await withCryptoErrorsAsync(() => store.verify(stored, input.signingAlgorithm as SigningAlgorithm, input.message, messageType, input.signature));
+        // A dry run of a signature that does not verify answers KMSInvalidSignatureException, as the call
+        // does: AWS documents no exception for it, and DryRunOperationException would say it verifies.
         if (!valid) throw new KmsError('KmsInvalidSignature', 'The signature does not verify with this key, algorithm and message.');
+        if (input.dryRun) throw dryRun();
         return { key: k };
       },
     });
@@ -106,9 +115,13 @@ export class AsymmetricOperations {
       keyRef: input.keyId,
       prepare: () => this.usableKey(ctx, input.keyId, KeyUsage.GenerateVerifyMac, 'GenerateMac', { name: input.macAlgorithm, of: 'mac', what: 'MAC algorithm' }),
       run: async ({ keys: [k] }) => {
-        if (input.dryRun) throw dryRun();
         const { store, stored } = await this.material(k);
-        return { key: k, mac: await withCryptoErrorsAsync(() => store.generateMac(stored, input.macAlgorithm as MacAlgorithm, input.message)) };
+        const mac = await withCryptoErrorsAsync(() => store.generateMac(stored, input.macAlgorithm as MacAlgorithm, input.message));
+        if (input.dryRun) {
+          zeroize(mac);
+          throw dryRun();
+        }
+        return { key: k, mac };
       },
     });
   }
@@ -119,10 +132,11 @@ export class AsymmetricOperations {
       keyRef: input.keyId,
       prepare: () => this.usableKey(ctx, input.keyId, KeyUsage.GenerateVerifyMac, 'VerifyMac', { name: input.macAlgorithm, of: 'mac', what: 'MAC algorithm' }),
       run: async ({ keys: [k] }) => {
-        if (input.dryRun) throw dryRun();
         const { store, stored } = await this.material(k);
         const valid = await withCryptoErrorsAsync(() => store.verifyMac(stored, input.macAlgorithm as MacAlgorithm, input.message, input.mac));
+        // As Verify's: a MAC that does not verify is KMSInvalidMacException in a dry run too.
         if (!valid) throw new KmsError('KmsInvalidMac', 'The MAC does not verify with this key, algorithm and message.');
+        if (input.dryRun) throw dryRun();
         return { key: k };
       },
     });
@@ -139,10 +153,15 @@ export class AsymmetricOperations {
       prepare: () =>
         this.usableKey(ctx, input.keyId, KeyUsage.KeyAgreement, 'DeriveSharedSecret', { name: input.keyAgreementAlgorithm, of: 'keyAgreement', what: 'Key agreement algorithm' }),
       run: async ({ keys: [k] }) => {
-        if (input.dryRun) throw dryRun();
         const { store, stored } = await this.material(k);
         const algorithm = input.keyAgreementAlgorithm as KeyAgreementAlgorithm;
-        return { key: k, sharedSecret: await withCryptoErrorsAsync(() => store.deriveSharedSecret(stored, algorithm, input.publicKey)) };
+        // A public key that is not a point of the key's curve is refused only by the derivation.
+        const sharedSecret = await withCryptoErrorsAsync(() => store.deriveSharedSecret(stored, algorithm, input.publicKey));
+        if (input.dryRun) {
+          zeroize(sharedSecret);
+          throw dryRun();
+        }
+        return { key: k, sharedSecret };
       },
     });
   }
@@ -176,7 +195,8 @@ export class AsymmetricOperations {
         return prepared;
       },
       run: async ({ keys: [k] }) => {
-        if (input.dryRun) throw dryRun();
+        // A dry run makes and encrypts the pair, then wipes it: it fails wherever the generation or the
+        // encryption under k would.
         const pair = await generateKeyMaterialAsync(input.keyPairSpec as KeySpec);
         let blob: { blob: Buffer; materialId: string };
         try {
@@ -185,7 +205,8 @@ export class AsymmetricOperations {
           zeroize(pair.privateKey);
           throw e;
         }
-        if (!withPlaintext) zeroize(pair.privateKey);
+        if (!withPlaintext || input.dryRun) zeroize(pair.privateKey);
+        if (input.dryRun) throw dryRun();
         return {
           key: k,
           privateKeyCiphertextBlob: blob.blob,
