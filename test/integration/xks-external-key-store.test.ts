@@ -152,6 +152,11 @@ describe('an EXTERNAL_KEY_STORE custom key store on another Kura\'s XKS proxy', 
     try {
       expect(await errorName(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })))).toBe('KMSInvalidStateException');
       expect(await errorName(kms.send(new DecryptCommand({ CiphertextBlob: before.CiphertextBlob })))).toBe('KMSInvalidStateException');
+      expect(await errorName(kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 32 })))).toBe('KMSInvalidStateException');
+      // Only the call to the proxy finds it down: a dry run that stopped before it would say the call succeeds.
+      expect(await errorName(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x'), DryRun: true })))).toBe('KMSInvalidStateException');
+      expect(await errorName(kms.send(new DecryptCommand({ CiphertextBlob: before.CiphertextBlob, DryRun: true })))).toBe('KMSInvalidStateException');
+      expect(await errorName(kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 32, DryRun: true })))).toBe('KMSInvalidStateException');
       expect((await storeView(storeId)).ConnectionState).toBe('CONNECTED');
     } finally {
       await peer.start();

@@ -346,13 +346,15 @@ export class EncryptionOperations {
         return { keys: [k] as [Key], bytes: input.numberOfBytes ?? (input.keySpec === 'AES_128' ? 16 : 32) };
       },
       run: async ({ keys: [k], bytes }) => {
-        if (input.dryRun) throw dryRun();
         const plaintext = randomBytes(bytes);
         try {
+          // A dry run encrypts the data key too, then wipes it, as Encrypt's does: only the encryption finds
+          // an external key store's proxy down or refusing the key (KMSInvalidStateException).
           const { blob, materialId } = await this.encryptUnder(ctx, k, plaintext, input.encryptionContext);
+          if (input.dryRun) throw dryRun();
           return { key: k, plaintext, ciphertextBlob: blob, materialId };
         } catch (e) {
-          // A data key that could not be encrypted is never answered: nothing else will wipe it.
+          // A data key that could not be encrypted, or a dry run's, is never answered: nothing else will wipe it.
           plaintext.fill(0);
           throw e;
         }
