@@ -3,6 +3,9 @@
 // A running appliance announces itself in its data directory's runtime file (kura.runtime.json,
 // 0600: endpoint, pid, version, start time), which the `kura` client commands read to find it; the
 // file goes when the appliance stops, and one whose pid is not alive is stale.
+// Why one file of this length: the start order and its reverse are read top to bottom in one function;
+// the helpers beside it (file names, TLS files, start failures) are the ones both hosts (kura serve, the
+// desktop app) share.
 import { createPublicKey, generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -14,6 +14,9 @@
 // are dropped around every change (before the transaction, so that no load started earlier can put the
 // old row back, and after the commit); a generation counter makes a load that raced with a change
 // discard its result (./record-cache.ts).
+// Why one file of this length: the unit of work, the caches it drops and the audit entry it writes are
+// one invariant (no call answered without its entry, no cache older than a commit); apart, each half
+// would depend on the other's order.
 import type { AuditEvent, AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../common/clock.js';
 import { isKmsError, kmsErrors } from '../common/errors.js';

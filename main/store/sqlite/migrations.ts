@@ -1,5 +1,7 @@
 // The SQLite schema, versioned. Each migration runs once, in order, inside one transaction with the version bump;
 // a database newer than this build is refused rather than guessed at.
+// Why one file of this length: the migrations are one ordered list that only grows; split, their order
+// would live in two places.
 import type { SqliteDatabase } from './database.js';
 
 const MIGRATIONS: { version: number; name: string; sql: string }[] = [
