@@ -28,8 +28,11 @@ const DEFAULT_REGION = 'us-east-1';
 function scope(r: Run, i: { accountId?: string; region?: string }): { accountId: string; region: string } {
   const accountId = i.accountId ?? r.deps.consoleAccount?.accountId;
   if (accountId === undefined) throw new KmsError('Validation', 'Name the account the keys are in ("accountId", 12 digits): this appliance has no default account.');
-  const region = i.region ?? r.deps.consoleAccount?.region ?? DEFAULT_REGION;
   const allowed = r.deps.allowedRegions ?? AWS_REGIONS;
+  // With no Region named: the console's own, else us-east-1 — unless --regions leaves it out, when the
+  // first Region served (sorted) is the one a console with no Region setting works in.
+  const preferred = r.deps.consoleAccount?.region ?? DEFAULT_REGION;
+  const region = i.region ?? (allowed.has(preferred) ? preferred : [...allowed].sort()[0]!);
   if (!allowed.has(region)) {
     const which = r.deps.allowedRegions ? `one this appliance serves (${[...allowed].sort().join(', ')})` : 'an AWS Region (us-east-1, eu-west-1, …)';
     // The name is echoed only once it has the shape the contract checked (main/console/commands.ts REGION).

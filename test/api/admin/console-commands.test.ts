@@ -297,6 +297,9 @@ describe('Regions', () => {
     try {
       await refused('keys.create', { region: 'us-west-2' }, /"region" must be one this appliance serves \(eu-west-1, us-east-1\), not 'us-west-2'/);
       expect((await ok<KeyMetadataView>('keys.create', { region: 'eu-west-1', description: 'in eu-west-1' })).Arn).toMatch(/^arn:aws:kms:eu-west-1:/);
+      // No Region named, and the console's own not served: the first Region served, not a refusal.
+      deps.allowedRegions = new Set(['eu-west-1', 'eu-central-1']);
+      expect(await ok<KeyPageView>('keys.list', {})).toMatchObject({ region: 'eu-central-1', total: 0 });
     } finally {
       delete deps.allowedRegions;
     }
