@@ -67,6 +67,21 @@ const keyArn = (keyId: string, region = REGION) => `arn:aws:kms:${region}:${acco
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const same = (a: Uint8Array | undefined, b: Uint8Array) => a !== undefined && Buffer.from(a).equals(Buffer.from(b));
 
+/**
+ * DryRun "Checks if your request will succeed" (API reference): each case's call, then its dry run, which
+ * must answer as the call did, or DryRunOperationException where the call succeeded. Answers the calls'
+ * own outcomes ('ok' or the exception's name), for the caller to pin.
+ */
+async function dryRunsAnswerAsCalls(cases: [string, (DryRun: boolean) => Promise<unknown>][]): Promise<string[]> {
+  const outcomes: string[] = [];
+  for (const [name, send] of cases) {
+    const got = await errorName(send(false));
+    outcomes.push(got);
+    expect(await errorName(send(true)), `${name}, dry`).toBe(got === 'ok' ? 'DryRunOperationException' : got);
+  }
+  return outcomes;
+}
+
 async function createKey(client: KMSClient = kms, description = 'sdk test key'): Promise<KeyMetadata> {
   const out = await client.send(new CreateKeyCommand({ Description: description }));
   return out.KeyMetadata!;
@@ -276,13 +291,7 @@ describe('Encrypt, Decrypt, ReEncrypt', () => {
       ['an RSA algorithm for a symmetric key', { CiphertextBlob: blob, EncryptionContext: { tenant: '1' }, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }],
     ];
     const expected = ['ok', 'ok', 'IncorrectKeyException', 'InvalidCiphertextException', 'InvalidCiphertextException', 'InvalidKeyUsageException'];
-    const real: string[] = [];
-    for (const [name, input] of decrypts) {
-      const got = await errorName(kms.send(new DecryptCommand(input)));
-      real.push(got);
-      expect(await errorName(kms.send(new DecryptCommand({ ...input, DryRun: true }))), name).toBe(got === 'ok' ? 'DryRunOperationException' : got);
-    }
-    expect(real).toEqual(expected);
+    expect(await dryRunsAnswerAsCalls(decrypts.map(([name, input]) => [name, (DryRun) => kms.send(new DecryptCommand({ ...input, DryRun }))]))).toEqual(expected);
 
     const reEncrypts: [string, ReEncryptCommandInput][] = [
       ['to B', { CiphertextBlob: blob, SourceEncryptionContext: { tenant: '1' }, DestinationKeyId: b.KeyId }],
@@ -293,13 +302,12 @@ describe('Encrypt, Decrypt, ReEncrypt', () => {
         { CiphertextBlob: blob, SourceEncryptionContext: { tenant: '1' }, DestinationKeyId: rsa.KeyId, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', DestinationEncryptionContext: { x: 'y' } },
       ],
     ];
-    real.length = 0;
-    for (const [name, input] of reEncrypts) {
-      const got = await errorName(kms.send(new ReEncryptCommand(input)));
-      real.push(got);
-      expect(await errorName(kms.send(new ReEncryptCommand({ ...input, DryRun: true }))), name).toBe(got === 'ok' ? 'DryRunOperationException' : got);
-    }
-    expect(real).toEqual(['ok', 'InvalidCiphertextException', 'IncorrectKeyException', 'ValidationException']);
+    expect(await dryRunsAnswerAsCalls(reEncrypts.map(([name, input]) => [name, (DryRun) => kms.send(new ReEncryptCommand({ ...input, DryRun }))]))).toEqual([
+      'ok',
+      'InvalidCiphertextException',
+      'IncorrectKeyException',
+      'ValidationException',
+    ]);
 
     const encrypts: [string, EncryptCommandInput][] = [
       ['a symmetric key', { KeyId: a.KeyId, Plaintext: bytes('dry'), EncryptionContext: { tenant: '1' } }],
@@ -307,13 +315,7 @@ describe('Encrypt, Decrypt, ReEncrypt', () => {
       ['a context for an RSA key', { KeyId: rsa.KeyId, Plaintext: bytes('dry'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256', EncryptionContext: { x: 'y' } }],
       ['a plaintext too long for RSA_2048 with OAEP SHA-256', { KeyId: rsa.KeyId, Plaintext: new Uint8Array(191), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }],
     ];
-    real.length = 0;
-    for (const [name, input] of encrypts) {
-      const got = await errorName(kms.send(new EncryptCommand(input)));
-      real.push(got);
-      expect(await errorName(kms.send(new EncryptCommand({ ...input, DryRun: true }))), name).toBe(got === 'ok' ? 'DryRunOperationException' : got);
-    }
-    expect(real).toEqual(['ok', 'ok', 'ValidationException', 'ValidationException']);
+    expect(await dryRunsAnswerAsCalls(encrypts.map(([name, input]) => [name, (DryRun) => kms.send(new EncryptCommand({ ...input, DryRun }))]))).toEqual(['ok', 'ok', 'ValidationException', 'ValidationException']);
   });
 
   // The API reference (DryRunModifiers): "When set to IGNORE_CIPHERTEXT, KMS performs only authorization
@@ -564,11 +566,7 @@ describe('DryRun of the other operations that take it', () => {
       ['RetireGrant', 'UnsupportedOperationException', (DryRun) => kms.send(new RetireGrantCommand({ KeyId: sym.Arn, GrantId: 'a'.repeat(64), DryRun }))],
       ['RevokeGrant', 'UnsupportedOperationException', (DryRun) => kms.send(new RevokeGrantCommand({ KeyId: sym.KeyId, GrantId: 'a'.repeat(64), DryRun }))],
     ];
-    for (const [name, expected, send] of cases) {
-      const got = await errorName(send(false));
-      expect(got, name).toBe(expected);
-      expect(await errorName(send(true)), `${name}, dry`).toBe(got === 'ok' ? 'DryRunOperationException' : got);
-    }
+    expect(await dryRunsAnswerAsCalls(cases.map(([name, , send]) => [name, send]))).toEqual(cases.map(([, expected]) => expected));
   });
 });
 
