@@ -89,9 +89,12 @@ function requiredBase64(body: JsonObject, name: string): Buffer {
   return b;
 }
 
+/** Refuses a decoded value over `max` bytes, wiping it first: a plaintext refused here reaches no caller that would. */
 function maxBytes(b: Buffer | undefined, name: string, max: number): void {
   if (b && b.length > max) {
-    throw new XksError('UnsupportedOperationException', `${name} is ${b.length} bytes; Kura supports up to ${max}.`);
+    const length = b.length;
+    b.fill(0);
+    throw new XksError('UnsupportedOperationException', `${name} is ${length} bytes; Kura supports up to ${max}.`);
   }
 }
 

@@ -333,6 +333,11 @@ const MAP_MAX_BYTES: Readonly<Record<string, number>> = { EncryptionContextType:
 class Violations {
   count = 0;
   complete = true;
+  /**
+   * Every blob decoded so far (plaintexts, messages, key material): a request refused after decoding one
+   * never reaches the caller that wipes them, so decodeRequest wipes them itself.
+   */
+  readonly blobs: Buffer[] = [];
   private readonly listed: string[] = [];
   private listedChars = 0;
 
@@ -667,6 +672,7 @@ function compileBlobDecoder(shape: Shape): Decoder {
     if (typeof value !== 'string') throw unexpected(value, 'a Blob');
     const bytes = decodeStrictBase64(value);
     if (bytes === undefined) throw serialization(`Value at '${path}' is not valid base64.`);
+    violations.blobs.push(bytes);
     // Blobs are never echoed: they may be plaintext or key material.
     if (min !== undefined && min > 0 && bytes.length < min) violations.add(undefined, path, lengthAtLeast(min));
     if (max !== undefined && bytes.length > max) violations.add(undefined, path, lengthAtMost(max));
@@ -708,9 +714,16 @@ export function decodeRequest(operationName: string, body: unknown): Record<stri
   const { decode } = compiledOperation(operationName);
   if (!isJsonObject(body)) throw unexpected(body, 'a Structure');
   const violations = new Violations();
-  const decoded = decode(body, '', violations) as Record<string, unknown>;
-  if (violations.count > 0) throw violations.error();
-  return decoded;
+  try {
+    const decoded = decode(body, '', violations) as Record<string, unknown>;
+    if (violations.count > 0) throw violations.error();
+    return decoded;
+  } catch (e) {
+    // Refused after a blob was decoded (an oversize one, or a later member that does not fit): the
+    // decoded bytes are wiped here, since no caller will hold them (SECURITY.md: request buffers).
+    for (const b of violations.blobs) b.fill(0);
+    throw e;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
