@@ -412,15 +412,38 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       -- with foreign keys on, dropping it counts every key of a store as a deferred violation, which the
       -- rows inserted again into the new table (under the same name, so keys' references find it) resolve
       -- before the commit checks them.
-      -- Backfill: a store takes the account and Region of its oldest key (every key of a store was created
-      -- by a caller who could use the store); a store without keys takes the dev account 111122223333
-      -- (DEV_ACCOUNT_ID in main/app.ts) and us-east-1, where kura serve --dev puts its credential.
+      -- Backfill, account: the creator's, from the store's CreateCustomKeyStore entry in the audit log (its
+      -- principal's ARN names the account; the log is never pruned); else the account of the store's
+      -- oldest key (before this version any account could make keys in any store); else the dev account
+      -- 111122223333 (DEV_ACCOUNT_ID in main/app.ts). Without the audit log, a store that another account
+      -- made and has no keys yet would change hands: its owner would lose it, the dev account would get it.
+      -- Region (no entry records it): that of the store's oldest key of that account, else of its oldest
+      -- key, else of that account's oldest key anywhere (a Region the appliance serves), else us-east-1,
+      -- where kura serve --dev puts its credential.
       PRAGMA defer_foreign_keys = ON;
       CREATE TABLE custom_key_stores_v17 AS
-        SELECT s.*,
-          COALESCE((SELECT k.account_id FROM keys k WHERE k.custom_key_store_id = s.id ORDER BY k.created_at, k.key_id LIMIT 1), '111122223333') AS account_id,
-          COALESCE((SELECT k.region FROM keys k WHERE k.custom_key_store_id = s.id ORDER BY k.created_at, k.key_id LIMIT 1), 'us-east-1') AS region
-        FROM custom_key_stores s ORDER BY s.rowid;
+        WITH created AS MATERIALIZED (
+          SELECT id, substr(p, instr(p, '::') + 2, 12) AS account_id, seq FROM (
+            SELECT json_extract(entry, '$.details.customKeyStoreId') AS id, json_extract(entry, '$.principal') AS p, seq
+            FROM audit_log
+            WHERE entry LIKE '%CreateCustomKeyStore%' AND json_extract(entry, '$.operation') = 'CreateCustomKeyStore'
+              AND json_extract(entry, '$.outcome') = 'ok')
+          WHERE id IS NOT NULL AND substr(p, instr(p, '::') + 2, 13) GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]:'
+        ),
+        owners AS (
+          SELECT s.id, COALESCE(
+            (SELECT c.account_id FROM created c WHERE c.id = s.id ORDER BY c.seq LIMIT 1),
+            (SELECT k.account_id FROM keys k WHERE k.custom_key_store_id = s.id ORDER BY k.created_at, k.key_id LIMIT 1),
+            '111122223333') AS account_id
+          FROM custom_key_stores s
+        )
+        SELECT s.*, o.account_id AS account_id,
+          COALESCE(
+            (SELECT k.region FROM keys k WHERE k.custom_key_store_id = s.id AND k.account_id = o.account_id ORDER BY k.created_at, k.key_id LIMIT 1),
+            (SELECT k.region FROM keys k WHERE k.custom_key_store_id = s.id ORDER BY k.created_at, k.key_id LIMIT 1),
+            (SELECT k.region FROM keys k WHERE k.account_id = o.account_id ORDER BY k.created_at, k.key_id LIMIT 1),
+            'us-east-1') AS region
+        FROM custom_key_stores s JOIN owners o ON o.id = s.id ORDER BY s.rowid;
       DROP TABLE custom_key_stores;
       CREATE TABLE custom_key_stores (
         id TEXT PRIMARY KEY,

@@ -690,7 +690,7 @@ describe('migration 13: the console\'s key search', () => {
 });
 
 describe('migration 17: custom key stores belong to an account and a Region', () => {
-  it('gives a store the account and Region of its oldest key, one without keys the dev account in us-east-1, and keys their foreign key', async () => {
+  it("gives a store its creator's account (audit log), else its oldest key's, else the dev account, a Region from its keys, and keys their foreign key", async () => {
     expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(17);
     const file = path.join(tempDir('kura-migration-17-'), 'kura.db');
     const old = await openStore(file, { schemaUpTo: 16 });
@@ -699,13 +699,26 @@ describe('migration 17: custom key stores belong to an account and a Region', ()
     const keys = [
       keyRecord({ accountId: '555566667777', region: 'ap-south-1', createdAt: 20, origin: 'AWS_CLOUDHSM', customKeyStoreId: 'cks-keyed' }),
       keyRecord({ accountId: '444455556666', region: 'eu-west-1', createdAt: 10, origin: 'AWS_CLOUDHSM', customKeyStoreId: 'cks-keyed' }),
+      // cks-shared: its creator's key is not its oldest.
+      keyRecord({ accountId: '444455556666', region: 'us-west-2', createdAt: 1, origin: 'AWS_CLOUDHSM', customKeyStoreId: 'cks-shared' }),
+      keyRecord({ accountId: '333344445555', region: 'sa-east-1', createdAt: 2, origin: 'AWS_CLOUDHSM', customKeyStoreId: 'cks-shared' }),
+      // cks-other has no keys; its creator has one in the standard key store.
+      keyRecord({ accountId: '222233334444', region: 'eu-central-1', createdAt: 3 }),
     ];
+    const created = (id: string, principal: string, outcome = 'ok') => ({ operation: 'CreateCustomKeyStore', outcome, principal, source: 'kms', details: { customKeyStoreId: id } });
     await old.db.write(async (tx) => {
       await old.hsms.insert(tx, hsm);
       const sql = sqliteOf(old).sql(tx);
       await sql.run("INSERT INTO custom_key_stores (id, name, type, connection_state, created_at, hsm_id, config) VALUES ('cks-keyed', 'keyed', 'AWS_CLOUDHSM', 'CONNECTED', 5, ?, '{\"a\":1}')", hsm.id);
       await sql.run("INSERT INTO custom_key_stores (id, name, type, created_at, config) VALUES ('cks-empty', 'empty', 'EXTERNAL_KEY_STORE', 6, '{}')");
+      await sql.run("INSERT INTO custom_key_stores (id, name, type, created_at, config) VALUES ('cks-other', 'other', 'EXTERNAL_KEY_STORE', 7, '{}')");
+      await sql.run("INSERT INTO custom_key_stores (id, name, type, created_at, config) VALUES ('cks-shared', 'shared', 'EXTERNAL_KEY_STORE', 8, '{}')");
       for (const k of keys) await old.keys.insert(tx, k);
+      // A failed call and a principal that names no account do not count.
+      await old.audit.insert(tx, auditRecord(1, created('cks-empty', 'arn:aws:iam::999988887777:root', 'error')));
+      await old.audit.insert(tx, auditRecord(2, created('cks-empty', 'anonymous')));
+      await old.audit.insert(tx, auditRecord(3, created('cks-other', 'arn:aws:iam::222233334444:user/alice')));
+      await old.audit.insert(tx, auditRecord(4, created('cks-shared', 'arn:aws:sts::333344445555:assumed-role/admin/s')));
     });
     await old.close();
     const s = await openStore(file);
@@ -713,6 +726,8 @@ describe('migration 17: custom key stores belong to an account and a Region', ()
       expect(await s.customKeyStores.list()).toEqual([
         { id: 'cks-keyed', accountId: '444455556666', region: 'eu-west-1', name: 'keyed', type: 'AWS_CLOUDHSM', connectionState: 'CONNECTED', createdAt: 5, hsmId: hsm.id, config: { a: 1 } },
         { id: 'cks-empty', accountId: '111122223333', region: 'us-east-1', name: 'empty', type: 'EXTERNAL_KEY_STORE', connectionState: 'DISCONNECTED', createdAt: 6, hsmId: null, config: {} },
+        { id: 'cks-other', accountId: '222233334444', region: 'eu-central-1', name: 'other', type: 'EXTERNAL_KEY_STORE', connectionState: 'DISCONNECTED', createdAt: 7, hsmId: null, config: {} },
+        { id: 'cks-shared', accountId: '333344445555', region: 'sa-east-1', name: 'shared', type: 'EXTERNAL_KEY_STORE', connectionState: 'DISCONNECTED', createdAt: 8, hsmId: null, config: {} },
       ]);
       expect(await sqliteOf(s).all('PRAGMA foreign_key_check')).toEqual([]);
       expect((await s.keys.find(keys[0]!.keyId))?.customKeyStoreId).toBe('cks-keyed');
