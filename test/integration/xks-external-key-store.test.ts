@@ -21,6 +21,7 @@ import {
   GenerateDataKeyPairCommand,
   GenerateDataKeyPairWithoutPlaintextCommand,
   GenerateRandomCommand,
+  ReEncryptCommand,
   UpdateCustomKeyStoreCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
@@ -148,15 +149,28 @@ describe('an EXTERNAL_KEY_STORE custom key store on another Kura\'s XKS proxy', 
 
   it('answers KMSInvalidStateException while the proxy is down, keeps the store CONNECTED as AWS does, and works again when the proxy is back', async () => {
     const before = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('across an outage') }));
+    const dryRuns = () => [
+      () => kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x'), DryRun: true })),
+      () => kms.send(new DecryptCommand({ CiphertextBlob: before.CiphertextBlob, DryRun: true })),
+      () => kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 32, DryRun: true })),
+      () => kms.send(new ReEncryptCommand({ CiphertextBlob: before.CiphertextBlob, DestinationKeyId: keyId, DryRun: true })),
+    ];
+    // The proxy's own log: each XKS call it served (the peer is a Kura, which audits every one).
+    const proxied = async () => {
+      const r = await peer.admin('POST', '/commands/audit.list', { keyId: externalKeyId, limit: 500 });
+      return (r.body as { entries: { operation: string }[] }).entries.filter((e) => e.operation.startsWith('xks:')).length;
+    };
+    const served = await proxied();
+    for (const dry of dryRuns()) expect(await errorName(dry())).toBe('DryRunOperationException');
+    expect(await proxied()).toBe(served);
     await peer.stop();
     try {
       expect(await errorName(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })))).toBe('KMSInvalidStateException');
       expect(await errorName(kms.send(new DecryptCommand({ CiphertextBlob: before.CiphertextBlob })))).toBe('KMSInvalidStateException');
       expect(await errorName(kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 32 })))).toBe('KMSInvalidStateException');
-      // Only the call to the proxy finds it down: a dry run that stopped before it would say the call succeeds.
-      expect(await errorName(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x'), DryRun: true })))).toBe('KMSInvalidStateException');
-      expect(await errorName(kms.send(new DecryptCommand({ CiphertextBlob: before.CiphertextBlob, DryRun: true })))).toBe('KMSInvalidStateException');
-      expect(await errorName(kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 32, DryRun: true })))).toBe('KMSInvalidStateException');
+      // A dry run does not call the proxy (its log would record an operation that never ran, and the
+      // call would count against the store's quota), so it cannot know the proxy is down.
+      for (const dry of dryRuns()) expect(await errorName(dry())).toBe('DryRunOperationException');
       expect((await storeView(storeId)).ConnectionState).toBe('CONNECTED');
     } finally {
       await peer.start();

@@ -63,6 +63,15 @@ function decryptRules(k: Key, context: EncryptionContext | undefined, algorithm:
 }
 
 /**
+ * Whether a dry run stops before the key store: a key in a custom key store (an HSM token, an external
+ * key store's proxy) is not asked to encrypt or decrypt for a call that will not run, since that store's
+ * own audit (an XKS proxy's log, an HSM's) would record an operation that never happened, and the call
+ * would count against the store's request quota. Such a dry run checks all that needs no key store and
+ * answers DryRunOperation; a key in Kura's own store goes as far as the call does (see decrypt).
+ */
+const stopsBeforeKeyStore = (dryRunning: boolean | undefined, ...keys: Key[]): boolean => dryRunning === true && keys.some((k) => k.customKeyStoreId !== null);
+
+/**
  * Recipient (a Nitro Enclaves or NitroTPM attestation document) asks for the plaintext to be encrypted to
  * the attested environment's public key instead of being returned. Kura verifies no attestation, so it
  * refuses the member rather than answer the plaintext in the clear to a caller who asked it not to.
@@ -195,7 +204,8 @@ export class EncryptionOperations {
       run: async ({ keys: [k], algorithm }) => {
         // A dry run encrypts and drops the result, as ReEncrypt's does: what only the encryption refuses
         // (an encryption context for an asymmetric key, a plaintext too long for its RSA key) is answered
-        // as the call would answer it, not as DryRunOperation.
+        // as the call would answer it, not as DryRunOperation. Not on a custom key store (stopsBeforeKeyStore).
+        if (stopsBeforeKeyStore(input.dryRun, k)) throw dryRun();
         const { blob, materialId } = await this.encryptUnder(ctx, k, input.plaintext, input.encryptionContext, algorithm);
         if (input.dryRun) throw dryRun();
         return { key: k, ciphertextBlob: blob, materialId, algorithm };
@@ -240,7 +250,7 @@ export class EncryptionOperations {
         return { keys: [located.key], located };
       },
       run: async ({ located }) => {
-        if (!located) throw dryRun();
+        if (!located || stopsBeforeKeyStore(input.dryRun, located.key)) throw dryRun();
         const opened = await this.open(ctx, located);
         if (input.dryRun) {
           opened.plaintext.fill(0);
@@ -299,7 +309,7 @@ export class EncryptionOperations {
         return { keys: [source.key, dest] as const, source, dest, destinationAlgorithm };
       },
       run: async ({ source, dest, destinationAlgorithm }) => {
-        if (!source) throw dryRun();
+        if (!source || stopsBeforeKeyStore(input.dryRun, source.key, dest)) throw dryRun();
         const opened = await this.open(ctx, source);
         try {
           // A dry run encrypts under the destination as well and drops the result, so that what only
@@ -346,10 +356,11 @@ export class EncryptionOperations {
         return { keys: [k] as [Key], bytes: input.numberOfBytes ?? (input.keySpec === 'AES_128' ? 16 : 32) };
       },
       run: async ({ keys: [k], bytes }) => {
+        if (stopsBeforeKeyStore(input.dryRun, k)) throw dryRun();
         const plaintext = randomBytes(bytes);
         try {
-          // A dry run encrypts the data key too, then wipes it, as Encrypt's does: only the encryption finds
-          // an external key store's proxy down or refusing the key (KMSInvalidStateException).
+          // A dry run encrypts the data key too, then wipes it, as Encrypt's does (but not on a custom key
+          // store: stopsBeforeKeyStore).
           const { blob, materialId } = await this.encryptUnder(ctx, k, plaintext, input.encryptionContext);
           if (input.dryRun) throw dryRun();
           return { key: k, plaintext, ciphertextBlob: blob, materialId };
