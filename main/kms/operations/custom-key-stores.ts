@@ -139,7 +139,7 @@ export class CustomKeyStoreOperations {
   // transaction (with `tx`): another store may have taken them meanwhile, and AWS names that, where the
   // database's unique index alone would answer Internal.
   private async requireNameFree(scope: Pick<CallContext, 'accountId' | 'region'>, name: string, except?: string, tx?: Tx): Promise<void> {
-    if ((await this.deps.customKeyStores.listIn({ accountId: scope.accountId, region: scope.region }, tx)).some((c) => c.name === name && c.id !== except)) {
+    if ((await this.deps.customKeyStores.listIn(scope, tx)).some((c) => c.name === name && c.id !== except)) {
       throw new KmsError('CustomKeyStoreNameInUse', `A custom key store named ${name} exists already.`);
     }
   }
@@ -244,7 +244,7 @@ export class CustomKeyStoreOperations {
   private async requireUriFree(record: CustomKeyStoreRecord, tx?: Tx): Promise<void> {
     if (record.type !== 'EXTERNAL_KEY_STORE') return;
     const uri = xksUriOf(record);
-    const other = (await this.deps.customKeyStores.listIn({ accountId: record.accountId, region: record.region }, tx)).find((c) => c.id !== record.id && c.type === 'EXTERNAL_KEY_STORE' && xksUriOf(c) === uri);
+    const other = (await this.deps.customKeyStores.listIn(record, tx)).find((c) => c.id !== record.id && c.type === 'EXTERNAL_KEY_STORE' && xksUriOf(c) === uri);
     if (other) throw new KmsError('XksProxyUriInUse', `External key store ${other.id} uses the XKS proxy at ${uri} already.`);
   }
 
@@ -265,7 +265,7 @@ export class CustomKeyStoreOperations {
       kind: 'read',
       whileSealed: true,
       run: async () => {
-        let all = await this.deps.customKeyStores.listIn({ accountId: ctx.accountId, region: ctx.region });
+        let all = await this.deps.customKeyStores.listIn(ctx);
         if (input.customKeyStoreId !== undefined) {
           all = all.filter((c) => c.id === input.customKeyStoreId);
           if (all.length === 0) throw notFound(input.customKeyStoreId);

@@ -215,23 +215,27 @@ export class SqliteDatabase implements Database {
   scan(tx?: Tx): SqlReader {
     // A read-only or in-memory database has one connection for everything (another would be another database).
     if (tx || this.reader === this.writer || this.file === ':memory:') return this.read(tx);
-    const connection = (): Promise<ReturnType<typeof wrap>> => {
-      if (this.closed) return Promise.reject(new Error('database is closed'));
-      const opening = (this.scanner ??= open(this.file, sqlite3.OPEN_READONLY).then(async (db) => {
-        const c = wrap(db);
-        await c.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = 1;');
-        return c;
-      }));
-      // A connection that could not be opened is tried again by the next read, not remembered.
-      opening.catch(() => {
-        if (this.scanner === opening) this.scanner = undefined;
-      });
-      return opening;
-    };
-    return {
-      get: async <T = Row>(sql: string, ...params: SqlValue[]) => (await connection()).get<T>(sql, ...params),
-      all: async <T = Row>(sql: string, ...params: SqlValue[]) => (await connection()).all<T>(sql, ...params),
-    };
+    return this.scanning;
+  }
+
+  /** The scanning connection's reads, made once: each opens the connection on first use. */
+  private readonly scanning: SqlReader = {
+    get: async <T = Row>(sql: string, ...params: SqlValue[]) => (await this.scannerConnection()).get<T>(sql, ...params),
+    all: async <T = Row>(sql: string, ...params: SqlValue[]) => (await this.scannerConnection()).all<T>(sql, ...params),
+  };
+
+  private scannerConnection(): Promise<ReturnType<typeof wrap>> {
+    if (this.closed) return Promise.reject(new Error('database is closed'));
+    const opening = (this.scanner ??= open(this.file, sqlite3.OPEN_READONLY).then(async (db) => {
+      const c = wrap(db);
+      await c.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = 1;');
+      return c;
+    }));
+    // A connection that could not be opened is tried again by the next read, not remembered.
+    opening.catch(() => {
+      if (this.scanner === opening) this.scanner = undefined;
+    });
+    return opening;
   }
 
   /** Schema changes and migrations: run directly on the writer, outside the queue. */
