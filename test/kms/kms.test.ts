@@ -206,6 +206,19 @@ describe('the KMS façade', () => {
       expect(page.items.map((m) => [m.materialId, m.rotationType])).toEqual([[rotated.currentMaterialId, 'ON_DEMAND']]);
     });
 
+    it('refuses IncludeKeyMaterial on keys that cannot rotate (UnsupportedOperation, as the model says), and lists none without it', async () => {
+      const ecc = await d.keys.createKey(ctx('CreateKey'), { keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY' });
+      const hmac = await d.keys.createKey(ctx('CreateKey'), { keySpec: 'HMAC_256', keyUsage: 'GENERATE_VERIFY_MAC' });
+      for (const k of [ecc, hmac]) {
+        for (const include of ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY']) {
+          expect(await kmsCode(d.keys.listKeyRotations(ctx('ListKeyRotations'), k.keyId, include))).toBe('UnsupportedOperation');
+        }
+        expect((await d.keys.listKeyRotations(ctx('ListKeyRotations'), k.keyId, undefined)).page.items).toEqual([]);
+      }
+      const sym = await create();
+      expect((await d.keys.listKeyRotations(ctx('ListKeyRotations'), sym.keyId, 'ALL_KEY_MATERIAL')).page.items.map((m) => m.materialId)).toEqual([sym.currentMaterialId]);
+    });
+
     it(`allows ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations and refuses the next with LimitExceeded`, async () => {
       const k = await create();
       const blobs = [await encrypt(k.keyId, pt('gen 0'))];

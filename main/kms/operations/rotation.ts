@@ -138,7 +138,17 @@ export class RotationOperations {
     return directory.run<{ keys: [Key] }, never, { key: Key; page: Page<Material> }>(ctx, {
       kind: 'read',
       keyRef,
-      prepare: async () => ({ keys: [await directory.resolve(ctx, keyRef, false)] }),
+      prepare: async () => {
+        const k = await directory.resolve(ctx, keyRef, false);
+        // IncludeKeyMaterial "can only be used with KMS keys that support automatic or on-demand key
+        // rotation" (the API model): symmetric encryption keys outside custom key stores. Without it, a
+        // key that cannot rotate lists no rotations, as before.
+        if (includeKeyMaterial !== undefined) {
+          requireSymmetric(k, 'ListKeyRotations with IncludeKeyMaterial', 'UnsupportedOperation');
+          if (k.customKeyStoreId !== null) throw new KmsError('UnsupportedOperation', `ListKeyRotations with IncludeKeyMaterial is not valid for ${arnOf(k)}, which is in custom key store ${k.customKeyStoreId} (its keys do not rotate).`);
+        }
+        return { keys: [k] };
+      },
       run: async ({ keys: [k] }) => {
         const now = directory.now();
         const all = (await keys.listMaterials(k.keyId)).map((m) => materialAsOf(materialFromRecord(m), now));

@@ -128,6 +128,8 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     // Keys in a custom key store neither rotate nor take imported material, as in AWS.
     expect(await kmsCode(d.keys.enableKeyRotation(d.ctx('EnableKeyRotation'), key.keyId))).toBe('UnsupportedOperation');
     expect(await kmsCode(d.keys.rotateKeyOnDemand(d.ctx('RotateKeyOnDemand'), key.keyId))).toBe('UnsupportedOperation');
+    expect(await kmsCode(d.keys.listKeyRotations(d.ctx('ListKeyRotations'), key.keyId, 'ALL_KEY_MATERIAL'))).toBe('UnsupportedOperation');
+    expect((await d.keys.listKeyRotations(d.ctx('ListKeyRotations'), key.keyId, undefined)).page.items).toEqual([]);
     expect(await kmsCode(createKey(id, { keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY' }))).toBe('UnsupportedOperation');
     expect(await kmsCode(createKey('cks-00000000000000000'))).toBe('CustomKeyStoreNotFound');
     expect(await kmsCode(d.keys.createKey(d.ctx('CreateKey'), { origin: 'AWS_CLOUDHSM' }))).toBe('Validation');
