@@ -77,9 +77,13 @@ export function clientEnv(o: { endpoint: string; region: string; credential: Cli
   };
 }
 
-/** The same as export lines for a shell (eval "$(kura credentials env)"). */
+/**
+ * The same as export lines for a shell (eval "$(kura credentials env)"). A session token left in the
+ * shell (from SSO or an assumed role) would be sent with Kura's key and refused
+ * (UnrecognizedClientException, as AWS does), so the lines unset it; botocore also reads the older name.
+ */
 export function exportLines(o: { endpoint: string; region: string; credential: ClientCredential; guardCa: string }): string[] {
-  return Object.entries(clientEnv(o)).map(([k, v]) => `export ${k}=${shq(v)}`);
+  return [...Object.entries(clientEnv(o)).map(([k, v]) => `export ${k}=${shq(v)}`), 'unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN'];
 }
 
 export function awsConfigFile(env: NodeJS.ProcessEnv = process.env): string {

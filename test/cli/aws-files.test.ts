@@ -43,7 +43,8 @@ describe('exportLines', () => {
     expect(lines).toContain(`export AWS_SECRET_ACCESS_KEY='a'\\''b$c'`);
     expect(lines).toContain(`export AWS_CA_BUNDLE='/x y/ca.pem'`);
     expect(lines).toContain('export AWS_ENDPOINT_URL_KMS=http://127.0.0.1:7420');
-    expect(lines.map((l) => l.split('=')[0]!.replace('export ', ''))).toEqual(Object.keys(clientEnv({ endpoint: '', region: '', credential: { accessKeyId: '', secretAccessKey: '' }, guardCa: '' })));
+    expect(lines.at(-1)).toBe('unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN');
+    expect(lines.slice(0, -1).map((l) => l.split('=')[0]!.replace('export ', ''))).toEqual(Object.keys(clientEnv({ endpoint: '', region: '', credential: { accessKeyId: '', secretAccessKey: '' }, guardCa: '' })));
   });
 });
 

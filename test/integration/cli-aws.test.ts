@@ -182,7 +182,9 @@ describe('kura credentials env', () => {
     const json = JSON.parse((await runKura(['credentials', 'env', '--data-dir', cli.kura.dataDir, '--json'], { env: kuraEnv() })).stdout) as Record<string, string>;
     expect(json).toMatchObject({ AWS_ACCESS_KEY_ID: cli.kura.accessKeyId, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_KMS: cli.kura.url });
 
-    const created = JSON.parse(ok(await bash(`${evalEnv()}; '${newerAws}' --output json kms create-key --description via-env`), 'newer aws with the exports')) as {
+    // A shell still holding an SSO session's token: the exports unset it (it would be refused with Kura's key).
+    const stale = 'export AWS_SESSION_TOKEN=stale-sso-session AWS_SECURITY_TOKEN=stale-sso-session';
+    const created = JSON.parse(ok(await bash(`${stale}; ${evalEnv()}; '${newerAws}' --output json kms create-key --description via-env`), 'newer aws with the exports')) as {
       KeyMetadata: { Arn: string };
     };
     expect(created.KeyMetadata.Arn).toMatch(/^arn:aws:kms:us-east-1:111122223333:key\//);
