@@ -93,6 +93,25 @@ describe('signing in', () => {
     expect((await call('GET', '/operators', undefined, 'a-made-up-token')).status).toBe(403);
   });
 
+  it("no operator sets another's passphrase, even giving their own current one or the other's: the other's stays, and so do their sessions", async () => {
+    const bobs = await sessionOf('bob', BOB_PASS);
+    const alices = await sessionOf('alice', ALICE_PASS);
+    const before = await auditCount();
+    // Alice's own current passphrase proves she is alice, not bob; bob's (seen over his shoulder) does
+    // not make her bob either; and carol, who has none yet, is not anyone's to claim.
+    for (const [target, current] of [['bob', ALICE_PASS], ['bob', BOB_PASS], ['carol', undefined]] as const) {
+      const r = await call('PUT', `/operators/${target}/passphrase`, { passphrase: 'alice chose this for them', ...(current ? { currentPassphrase: current } : {}) }, alices);
+      expect([r.status, r.body.error], target).toEqual([403, 'AccessDenied']);
+      expect(r.body.message).toBe(`Only ${target}, or the appliance's administrator, can set ${target}'s passphrase.`);
+    }
+    const entries = (await auditEntriesAfter(d, before)).filter((e) => e.operation === 'OperatorPassphraseSet');
+    expect(entries.map((e) => [e.principal, e.outcome])).toEqual([['alice', 'error'], ['alice', 'error'], ['alice', 'error']]);
+    expect((await call('GET', '/session', undefined, bobs)).body).toMatchObject({ operator: 'bob' });
+    expect((await signIn('bob', 'alice chose this for them')).status).toBe(403);
+    expect((await signIn('bob', BOB_PASS)).status).toBe(200);
+    expect(((await call('GET', '/operators')).body.operators as { name: string; hasPassphrase: boolean }[]).find((o) => o.name === 'carol')?.hasPassphrase).toBe(false);
+  });
+
   it('an operator changes their own passphrase with their current one; their sessions end', async () => {
     const token = await sessionOf('bob', BOB_PASS);
     const without = await call('PUT', '/operators/bob/passphrase', { passphrase: 'bob: the next passphrase' }, token);
@@ -197,6 +216,24 @@ describe('sessions end', () => {
       d.clock.advance(10 * 60_000);
     }
     d.clock.advance(SESSION_IDLE_MS);
+    expect((await call('GET', '/session', undefined, busy)).status).toBe(403);
+  });
+
+  it('a session used every 10 minutes still ends 8 hours after sign-in: idle time never reaches past that', async () => {
+    const busy = await sessionOf('alice', ALICE_PASS);
+    const signedInAt = d.clock.nowMs();
+    const at = (ms: number) => d.clock.advance(signedInAt + ms - d.clock.nowMs());
+    for (let t = 0; t < 8 * 3600_000; t += 10 * 60_000) {
+      at(t);
+      expect((await call('GET', '/session', undefined, busy)).status, `${t / 60_000} min`).toBe(200);
+    }
+    at(SESSION_MAX_MS - 60_000);
+    const last = await call('GET', '/session', undefined, busy);
+    expect(last.status).toBe(200);
+    // Its idle expiry was moved on to the 8-hour mark, not 15 minutes past this use.
+    expect(last.body.expiresAt).toBe(new Date(signedInAt + SESSION_MAX_MS).toISOString());
+    // Two minutes after the last use (well within 15), but past 8 hours.
+    at(SESSION_MAX_MS + 60_000);
     expect((await call('GET', '/session', undefined, busy)).status).toBe(403);
   });
 
