@@ -56,6 +56,16 @@ describe('routing', () => {
     expect(await refused('PATCH', '/operators')).toEqual([404, 'NotFound']);
     expect(await refused('GET', '/approvals/x/y')).toEqual([404, 'NotFound']);
   });
+
+  it('takes the admin token only whole: a prefix of it, its first character or one character more is refused', async () => {
+    // A comparison that stopped at the shorter of the two would let a caller guess the token a
+    // character at a time, or send one character of it.
+    for (const token of [TOKEN.slice(0, -1), TOKEN.slice(0, 6), TOKEN[0]!, `${TOKEN}x`, `${TOKEN}${TOKEN}`, '']) {
+      const r = await call('GET', '/operators', undefined, token);
+      expect([r.status, r.body.error], JSON.stringify(token)).toEqual([403, 'AccessDenied']);
+    }
+    expect((await call('GET', '/operators', undefined, TOKEN)).status).toBe(200);
+  });
 });
 
 describe('operators', () => {
@@ -211,6 +221,23 @@ describe('a 2-of-3 policy on operator changes', () => {
     expect(await approve(request.id, carol.sign(statementOf(request)))).toMatchObject({ status: 409, body: { error: 'InvalidState' } });
     expect(await auditEntriesAfter(d, before)).toEqual([expect.objectContaining({ operation: 'ApprovalSubmitted', outcome: 'error', errorCode: 'InvalidState' })]);
     expect((await call('GET', `/approvals/${request.id}`)).body).toMatchObject({ status: 'EXECUTED', approvals: [{ operator: 'alice' }, { operator: 'bob' }] });
+  });
+
+  it("an enrolled operator the class's policy does not name is refused, audited, and no approval of theirs is kept", async () => {
+    // Dave is enrolled now, but the operators policy names alice, bob and carol only.
+    expect((await call('GET', '/operators/dave')).status).toBe(200);
+    const before = await d.store.audit.count();
+    for (const named of [undefined, 'dave']) {
+      const r = await approve(other.id, dave.sign(statementOf(other)), named);
+      expect([r.status, r.body.error]).toEqual([403, 'AccessDenied']);
+      expect(r.body.message).toBe('dave may not approve operators actions (kura quorum show).');
+    }
+    expect(await auditEntriesAfter(d, before)).toEqual([
+      expect.objectContaining({ operation: 'ApprovalSubmitted', outcome: 'error', errorCode: 'AccessDenied', details: expect.objectContaining({ approvalRequestId: other.id }) }),
+      expect.objectContaining({ operation: 'ApprovalSubmitted', outcome: 'error', errorCode: 'AccessDenied', details: expect.objectContaining({ approvalRequestId: other.id }) }),
+    ]);
+    expect(await d.store.ceremony.listApprovals(other.id)).toEqual([]);
+    expect((await call('GET', `/approvals/${other.id}`)).body).toMatchObject({ status: 'PENDING', approvals: [] });
   });
 
   it('a P-256 signature as r || s counts too: removing an operator is approved by carol and alice', async () => {
