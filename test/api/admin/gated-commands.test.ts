@@ -207,4 +207,33 @@ describe('with 2-of-3 policies for key-store and credentials', () => {
     await expect(other).rejects.toMatchObject({ code: 'AccessDenied' });
     expect((await call('GET', `/approvals/${id}`)).body.status).toBe('PENDING');
   });
+
+  it('while an approved request runs, the executor is admitted only with the parameters approved: a command or a KMS call changed is refused', async () => {
+    // As runIfApproved leaves it once the quorum is reached: EXECUTING, its action about to run. Only
+    // the parameters' digest is left to tell the approved call from another one.
+    const running = async (id: string) => expect(await d.store.db.write((tx) => d.store.ceremony.transitionRequest(tx, id, ['PENDING'], 'EXECUTING'))).toBe(true);
+    const asked = await call('POST', '/xks/stores', { uriPathPrefix: 'running' });
+    const id = (asked.body.approvalRequest as ApprovalView).id;
+    await running(id);
+    const admin = { operator: 'kura:admin' };
+    await expect(quorum.admitCommand(admin, 'xks.stores.create', { uriPathPrefix: 'elsewhere' }, { approvedRequest: id })).rejects.toMatchObject({ code: 'AccessDenied' });
+    await expect(quorum.admitCommand(admin, 'xks.stores.create', { uriPathPrefix: 'running', extra: 1 }, { approvedRequest: id })).rejects.toMatchObject({ code: 'AccessDenied' });
+    expect(await quorum.admitCommand(admin, 'xks.stores.create', { uriPathPrefix: 'running' }, { approvedRequest: id })).toEqual({ admitted: true });
+
+    // A KMS call the key-deletion quorum gates, replayed by the executor with another input.
+    expect((await call('PUT', '/quorum/key-deletion', { threshold: 2, operators: ['alice', 'bob', 'carol'] })).status).toBe(200);
+    const input = { KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', PendingWindowInDays: 30 };
+    const asKms = (over: Record<string, unknown>, approvedRequest?: string) => ({
+      caller: { ...d.ctx('ScheduleKeyDeletion'), input: { ...input, ...over }, ...(approvedRequest ? { approvedRequest } : {}) },
+      action: 'kms:ScheduleKeyDeletion',
+      keys: [],
+    });
+    const gated = await quorum.admit(asKms({})).then(() => undefined, (e: unknown) => e);
+    expect(gated).toMatchObject({ code: 'AccessDenied', approvalRequestId: expect.stringMatching(/^apr-/) });
+    const kmsId = (gated as { approvalRequestId: string }).approvalRequestId;
+    await running(kmsId);
+    await expect(quorum.admit(asKms({ PendingWindowInDays: 7 }, kmsId))).rejects.toMatchObject({ code: 'AccessDenied' });
+    await expect(quorum.admit(asKms({ KeyId: '00000000-0000-4000-8000-000000000000' }, kmsId))).rejects.toMatchObject({ code: 'AccessDenied' });
+    await expect(quorum.admit(asKms({}, kmsId))).resolves.toBeUndefined();
+  });
 });
