@@ -3,9 +3,10 @@
 // policy it was asked under, whatever the policy says later; and approvals of a KMS action are refused
 // while the appliance is sealed (the action could not run), taken again once it is unsealed. Changes
 // approved at the same time are checked again as each applies: two removals cannot leave a policy
-// with fewer operators than its threshold. An approval counts only while its operator is enrolled with
-// the key that signed it (a removed or re-keyed operator's approval stays on record).
-// A request a stop interrupted mid-run is ended at the next start by what its action did.
+// with fewer operators than its threshold. An approval counts only while its operator is one the
+// request's policy names and is enrolled with the key that signed it (a removed or re-keyed
+// operator's approval stays on record). A request a stop interrupted mid-run is ended at the next
+// start by what its action did: an audited refusal is not an effect.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AdminDeps } from '../../main/api/admin/routes.js';
 import { Quorum } from '../../main/ceremony/quorum.js';
@@ -27,11 +28,11 @@ async function enrollTwoOfThree(call: AdminCall): Promise<void> {
 }
 
 /** A domain whose operator changes need 2 of alice, bob and carol, and a caller of its admin API. */
-async function openTwoOfThree(): Promise<{ d: Domain; call: AdminCall }> {
-  const { d, deps } = await openQuorumAdmin(TOKEN);
+async function openTwoOfThree(): Promise<{ d: Domain; call: AdminCall; quorum: Quorum }> {
+  const { d, deps, quorum } = await openQuorumAdmin(TOKEN);
   const call = adminCaller(() => deps, TOKEN);
   await enrollTwoOfThree(call);
-  return { d, call };
+  return { d, call, quorum };
 }
 
 /** The statement of request `id`, as an operator signs it. */
@@ -177,16 +178,49 @@ describe('approvals of an operator no longer enrolled with the key that signed',
   });
 });
 
+describe('approvals of an operator the request does not allow', () => {
+  let d: Domain;
+  let call: AdminCall;
+  const dave = custodian('ed25519');
+
+  beforeAll(async () => {
+    const { d: opened, deps } = await openQuorumAdmin(TOKEN);
+    d = opened;
+    call = adminCaller(() => deps, TOKEN);
+    // Dave is enrolled before the policy, which names alice, bob and carol only.
+    expect((await call('POST', '/operators', { name: 'dave', publicKey: dave.publicPem })).status).toBe(200);
+    await enrollTwoOfThree(call);
+  });
+  afterAll(() => d?.close());
+
+  it('do not count towards the threshold, even on record with his own key (the count filters them, not only submit)', async () => {
+    const id = ((await call('POST', '/operators', { name: 'erin', publicKey: custodian('ed25519').publicPem })).body.approvalRequest as { id: string }).id;
+    const statement = await statementOf(call, id);
+    // submit() refuses dave's signature; here his approval is on record past it (a row written by an
+    // older Kura, or by hand), with his enrolled key's fingerprint: the count must still leave it out.
+    await d.store.db.write((tx) => d.store.ceremony.insertApproval(tx, { requestId: id, operator: 'dave', fingerprint: dave.fingerprint, signature: dave.sign(statement), createdAt: d.clock.nowMs() }));
+    const first = await approveWith(call)(id, alice.sign(statement));
+    expect(first.status).toBe(200);
+    expect(first.body.status).toBe('PENDING');
+    expect((first.body.approvals as { operator: string }[]).map((a) => a.operator).sort()).toEqual(['alice', 'dave']);
+    expect((await call('GET', '/operators/erin')).status).toBe(404);
+    // A second operator the policy names completes it.
+    expect((await approveWith(call)(id, bob.sign(statement))).body).toMatchObject({ status: 'EXECUTED' });
+    expect((await call('GET', '/operators/erin')).status).toBe(200);
+  });
+});
+
 describe('approved requests a stop interrupted mid-run', () => {
   let d: Domain;
   let call: AdminCall;
+  let quorum: Quorum;
   const approve = (id: string, c: Custodian) => statementOf(call, id).then((st) => approveWith(call)(id, c.sign(st)));
   /** What a restart finds: a new Quorum over the same store. */
   const restarted = () => new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log: createLogger('error', () => undefined) });
   const enrolDave = async () => ((await call('POST', '/operators', { name: 'dave', publicKey: custodian('ed25519').publicPem })).body.approvalRequest as { id: string }).id;
 
   beforeEach(async () => {
-    ({ d, call } = await openTwoOfThree());
+    ({ d, call, quorum } = await openTwoOfThree());
   });
   afterEach(() => d?.close());
 
@@ -222,6 +256,37 @@ describe('approved requests a stop interrupted mid-run', () => {
     expect(await restarted().recoverInterrupted()).toEqual([id]);
     expect(await d.store.ceremony.findRequest(id)).toMatchObject({ status: 'FAILED', outcome: expect.stringMatching(/^Interrupted/) });
     expect((await call('GET', '/operators/dave')).status).toBe(404);
+    expect((await d.audit.list({ approvalRequestId: id })).at(-1)).toMatchObject({ operation: 'ApprovalExecuted', outcome: 'error', details: { recovered: true } });
+  });
+
+  it('whose action ran and was refused before the stop are ended FAILED: its audit entry of the refusal is not one of effect', async () => {
+    // Key deletions need alice alone (a policy change the operators quorum approves first).
+    const change = ((await call('PUT', '/quorum/key-deletion', { threshold: 1, operators: ['alice'] })).body.approvalRequest as { id: string }).id;
+    await approve(change, alice);
+    expect((await approve(change, bob)).body).toMatchObject({ status: 'EXECUTED' });
+    const key = await d.keys.createKey(d.ctx('CreateKey'), {});
+    const asked = await quorum.admit({ caller: { ...d.ctx('ScheduleKeyDeletion'), input: { KeyId: key.keyId, PendingWindowInDays: 7 } }, action: 'kms:ScheduleKeyDeletion', keys: [] }).then(() => undefined, (e: unknown) => e);
+    const id = (asked as { approvalRequestId: string }).approvalRequestId;
+    // Meanwhile the key went pending deletion: the approved call runs, is refused, and its refusal is
+    // audited naming the request; then the stop comes before the request's end was recorded.
+    await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), key.keyId, 30);
+    const repo = d.store.ceremony as { transitionRequest: typeof d.store.ceremony.transitionRequest };
+    const transition = repo.transitionRequest.bind(repo);
+    repo.transitionRequest = async (tx, rid, from, to, fields) => {
+      if (from.includes('EXECUTING')) throw new Error('power cut');
+      return transition(tx, rid, from, to, fields);
+    };
+    try {
+      await approve(id, alice).catch(() => undefined);
+    } finally {
+      repo.transitionRequest = transition;
+    }
+    expect((await d.store.ceremony.findRequest(id))!.status).toBe('EXECUTING');
+    const ran = (await d.audit.list({ approvalRequestId: id })).filter((e) => e.operation === 'ScheduleKeyDeletion');
+    expect(ran).toEqual([expect.objectContaining({ outcome: 'error', errorCode: expect.any(String) })]);
+
+    expect(await restarted().recoverInterrupted()).toEqual([id]);
+    expect(await d.store.ceremony.findRequest(id)).toMatchObject({ status: 'FAILED', outcome: expect.stringMatching(/^Interrupted/) });
     expect((await d.audit.list({ approvalRequestId: id })).at(-1)).toMatchObject({ operation: 'ApprovalExecuted', outcome: 'error', details: { recovered: true } });
   });
 });
