@@ -161,6 +161,18 @@ describe('the KMS façade', () => {
       expect(await kmsCode(decrypt(blob))).toBe('InvalidCiphertext');
     });
 
+    it('does not decrypt or re-encrypt a blob of a key in another region of the same account', async () => {
+      const k = await create();
+      const blob = await encrypt(k.keyId, pt('stays in us-east-1'));
+      // The blob names its key; the key is the caller's account's, but a key lives in one Region.
+      const there = (op: string) => ctx(op, { region: 'eu-west-1' });
+      expect(await kmsCode(d.keys.decrypt(there('Decrypt'), { ciphertextBlob: blob }))).toBe('InvalidCiphertext');
+      const dest = await d.keys.createKey(there('CreateKey'), {});
+      expect(await kmsCode(d.keys.reEncrypt(there('ReEncrypt'), { ciphertextBlob: blob, destinationKeyId: dest.keyId }))).toBe('InvalidCiphertext');
+      // In its own Region it decrypts (the blob itself is good).
+      expect((await decrypt(blob)).toString()).toBe('stays in us-east-1');
+    });
+
     it('makes data keys that decrypt to the returned plaintext', async () => {
       const k = await create();
       const dk = await d.keys.generateDataKey(ctx('GenerateDataKey'), { keyId: k.keyId, keySpec: 'AES_256', encryptionContext: { f: '1' } });
@@ -269,6 +281,25 @@ describe('the KMS façade', () => {
       expect(await kmsCode(d.keys.reEncrypt(ctx('ReEncrypt'), { ciphertextBlob: blob, destinationKeyId: other.keyId }))).toBe('Disabled');
       await d.keys.enableKey(ctx('EnableKey'), k.keyId);
       expect((await decrypt(blob)).toString()).toBe('while enabled');
+    });
+
+    it('ReEncrypt refuses a Disabled destination with Disabled, and re-encrypts to it once enabled', async () => {
+      const source = await create();
+      const blob = await encrypt(source.keyId, pt('moving'));
+      const dest = await create();
+      await d.keys.disableKey(ctx('DisableKey'), dest.keyId);
+      expect(await kmsCode(d.keys.reEncrypt(ctx('ReEncrypt'), { ciphertextBlob: blob, destinationKeyId: dest.keyId }))).toBe('Disabled');
+      await d.keys.enableKey(ctx('EnableKey'), dest.keyId);
+      const moved = await d.keys.reEncrypt(ctx('ReEncrypt'), { ciphertextBlob: blob, destinationKeyId: dest.keyId });
+      expect((await decrypt(moved.ciphertextBlob)).toString()).toBe('moving');
+    });
+
+    it('ReEncrypt refuses a destination whose key usage is not ENCRYPT_DECRYPT, even with an encryption algorithm of its spec', async () => {
+      const blob = await encrypt((await create()).keyId, pt('not for signing keys'));
+      // RSAES_OAEP_SHA_256 is an algorithm of RSA_2048: only the usage tells this key may not encrypt.
+      const signing = await d.keys.createKey(ctx('CreateKey'), { keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY' });
+      const e = await kmsError(d.keys.reEncrypt(ctx('ReEncrypt'), { ciphertextBlob: blob, destinationKeyId: signing.keyId, destinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
+      expect([e.code, e.message]).toEqual(['InvalidKeyUsage', `${d.keys.arnOf(signing)} key usage is SIGN_VERIFY which is not valid for this operation.`]);
     });
 
     it('a key pending deletion refuses use and state changes with InvalidState; CancelKeyDeletion leaves it Disabled', async () => {
