@@ -1,6 +1,7 @@
 // The hash-chained audit log (main/audit/audit-log.ts) over a real SQLite store: the chain links,
 // verify() finds a changed, removed or reordered entry at its sequence number (and a time column
-// changed apart from its entry, or a row numbered below 1 that the chain's walk never reaches), and
+// changed apart from its entry, or a row numbered below 1 that the chain's walk never reaches), against
+// a head written down also the head entry deleted and a head 0 that is not the genesis hash, and
 // entries never hold plaintext.
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -193,6 +194,28 @@ describe('AuditLog', () => {
     const v = await d.audit.verify(undefined, { expectHead: head });
     expect(v).toMatchObject({ ok: false, firstBad: { seq: 0 } });
     expect(v.firstBad?.reason).toMatch(/numbered 0, outside the chain/);
+  });
+
+  it('reports the head entry deleted against the head written down: the chain left is intact, but ends one short', async () => {
+    await appendMany(5);
+    const head = await d.audit.currentHead();
+    expect(await d.audit.verify(undefined, { expectHead: head })).toEqual({ ok: true, entries: 5, head: head.hash });
+    await writeSql(d.store, (sql) => sql.run('DELETE FROM audit_log WHERE seq = 5'));
+    // Without the head written down nothing is wrong: four intact entries.
+    expect(await d.audit.verify()).toMatchObject({ ok: true, entries: 4 });
+    const v = await d.audit.verify(undefined, { expectHead: { seq: head.seq, hash: head.hash } });
+    expect(v).toMatchObject({ ok: false, entries: 4, firstBad: { seq: 5 } });
+    expect(v.firstBad?.reason).toBe(`the log ends at entry 4, before the expected head 5:${head.hash} (entries were removed from its end)`);
+  });
+
+  it('takes only the genesis hash (64 zeros) as head 0, whatever the log holds', async () => {
+    const forged = { seq: 0, hash: 'ff'.repeat(32) };
+    const genesis = { seq: 0, hash: '0'.repeat(64) };
+    expect(await d.audit.verify(undefined, { expectHead: forged })).toMatchObject({ ok: false, entries: 0, firstBad: { seq: 0, reason: expect.stringMatching(/^head 0 is always the genesis hash/) } });
+    expect(await d.audit.verify(undefined, { expectHead: genesis })).toEqual({ ok: true, entries: 0, head: null });
+    await appendMany(3);
+    expect(await d.audit.verify(undefined, { expectHead: forged })).toMatchObject({ ok: false, entries: 3, firstBad: { seq: 0 } });
+    expect(await d.audit.verify(undefined, { expectHead: genesis })).toMatchObject({ ok: true, entries: 3 });
   });
 
   it('reports a changed prev_hash link', async () => {
