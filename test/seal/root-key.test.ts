@@ -88,6 +88,14 @@ describe('RootKeyHolder (shamir)', () => {
     expect(await d.root.submitShares(shares.slice(0, 2))).toMatchObject({ state: 'unsealed' });
   });
 
+  it('once unsealed, refuses a valid share unchecked (InvalidState), its progress unchanged', async () => {
+    const shares = await d.root.initShamir(2, 3);
+    expect(await d.root.submitShares(shares.slice(0, 2))).toMatchObject({ state: 'unsealed', progress: 0 });
+    const e = await kmsError(d.root.submitShares([shares[2]!]));
+    expect([e.code, e.message]).toEqual(['InvalidState', 'Kura is unsealed already; the share was not checked.']);
+    expect(await d.root.status()).toMatchObject({ state: 'unsealed', progress: 0 });
+  });
+
   it('accepts more than the threshold at once', async () => {
     const shares = await d.root.initShamir(2, 4);
     expect(await d.root.submitShares(shares)).toMatchObject({ state: 'unsealed' });
