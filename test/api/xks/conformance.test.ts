@@ -1,10 +1,11 @@
 // Conformance of Kura's XKS proxy routes (XKS Proxy API v1.0.3) driven through handleXksRequest with
 // requests SigV4-signed by Kura's own signer (service kms-xks-proxy), over an in-memory backend doing
 // AES-256-GCM with node:crypto: every route, every error the proxy produces with its status, the
-// backend's failures as the spec's names, authentication, paths, methods and tampering.
+// backend's failures as the spec's names, its malformed answers refused, authentication, paths, methods
+// and tampering.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { XksBackend, XksBackendFailure, XksHealthReport, XksKeyDescription, XksKeyUsage, XksOutcome, XksStoreAccess } from '../../../main/api/xks/backend.js';
+import type { XksBackend, XksBackendFailure, XksHealthReport, XksKeyDescription, XksKeyUsage, XksOutcome, XksSealed, XksStoreAccess } from '../../../main/api/xks/backend.js';
 import { handleXksRequest, type XksCallRecord, type XksEndpointDeps } from '../../../main/api/xks/dispatch.js';
 import type { RawRequest } from '../../../main/api/http.js';
 import { startServer } from '../../../main/api/server.js';
@@ -193,6 +194,48 @@ describe('XKS proxy routes', () => {
     const r = await call(`${ROOT}/keys/both/encrypt`, encryptBody(randomBytes(32), { ciphertextDataIntegrityValueAlgorithm: 'SHA_256' }));
     expect([r.status, r.json.errorName]).toEqual([500, 'InternalException']);
     expect(r.json).not.toHaveProperty('ciphertext');
+  });
+
+  it('refuses to return a ciphertext that decrypts back to other bytes, or to another length, when a CDIV is asked for', async () => {
+    // A key manager that decrypts "successfully" to the wrong plaintext: only the comparison catches it.
+    const plaintext = randomBytes(32);
+    const wrong = Buffer.from(plaintext);
+    wrong[31] = (wrong[31] ?? 0) ^ 1;
+    for (const back of [wrong, plaintext.subarray(0, 31), Buffer.concat([plaintext, Buffer.from([0])])]) {
+      backend.decrypt = () => Promise.resolve({ ok: true as const, value: Buffer.from(back) });
+      const r = await call(`${ROOT}/keys/both/encrypt`, encryptBody(plaintext, { ciphertextDataIntegrityValueAlgorithm: 'SHA_256' }));
+      expect([r.status, r.json.errorName], `${back.length} bytes back`).toEqual([500, 'InternalException']);
+      expect(r.json).not.toHaveProperty('ciphertext');
+    }
+  });
+
+  it("refuses a key manager's malformed AES-GCM result: a ciphertext not the plaintext's length, an 8-byte IV, a 12-byte tag", async () => {
+    const real = backend.encrypt.bind(backend);
+    const malformed: [string, (v: XksSealed) => XksSealed][] = [
+      ['a ciphertext one byte short', (v) => ({ ...v, ciphertext: v.ciphertext.subarray(1) })],
+      ['a ciphertext one byte long', (v) => ({ ...v, ciphertext: Buffer.concat([v.ciphertext, Buffer.from([0])]) })],
+      ['an 8-byte IV', (v) => ({ ...v, iv: v.iv.subarray(0, 8) })],
+      ['a 12-byte tag', (v) => ({ ...v, tag: v.tag.subarray(0, 12) })],
+    ];
+    for (const [what, change] of malformed) {
+      (backend as XksBackend).encrypt = async (...args) => {
+        const r = await real(...args);
+        return r.ok ? { ok: true as const, value: change(r.value) } : r;
+      };
+      const r = await call(`${ROOT}/keys/both/encrypt`, encryptBody(Buffer.from('sixteen bytes!!!')));
+      expect([r.status, r.json.errorName], what).toEqual([500, 'InternalException']);
+      expect(r.json, what).not.toHaveProperty('ciphertext');
+    }
+  });
+
+  it("refuses a key manager's decryption whose plaintext is not the ciphertext's length", async () => {
+    const sealed = await encrypt('both', Buffer.from('sixteen bytes!!!'));
+    for (const length of [15, 17]) {
+      backend.decrypt = () => Promise.resolve({ ok: true as const, value: Buffer.alloc(length, 0x61) });
+      const r = await decrypt('both', decryptBody(sealed));
+      expect([r.status, r.json.errorName], `${length} bytes`).toEqual([500, 'InternalException']);
+      expect(r.json).not.toHaveProperty('plaintext');
+    }
   });
 
   it("checks a credential scope's region against the appliance's regions when the store names none", async () => {
