@@ -235,6 +235,22 @@ describe('verifySigV4 against requests signed by @smithy/signature-v4', () => {
     expect(err.message).not.toMatch(/[0-9a-f]{64}/);
   });
 
+  it('rejects a repeated Signature, Credential or SignedHeaders parameter, even one repeating the right value', async () => {
+    // Which of two values a parser keeps is a guess another parser (a proxy in front) may make otherwise.
+    const req = await signKms();
+    const auth = String(req.headers.authorization);
+    for (const name of ['Signature', 'Credential', 'SignedHeaders']) {
+      const value = new RegExp(`${name}=([^,]*)`).exec(auth)![1]!;
+      const twice = `${auth}, ${name}=${value}`;
+      const err = await expectKmsError(verifySigV4(withHeaders(req, { authorization: twice }), opts), 'IncompleteSignature', `Authorization header has a duplicate '${name}' parameter.`);
+      expect(err.message).not.toMatch(/[0-9a-f]{64}/);
+    }
+    // A forged value first and the right one last is refused alike, not judged by the last.
+    const forgedFirst = auth.replace('Signature=', `Signature=${'0'.repeat(64)}, Signature=`);
+    await expectKmsError(verifySigV4(withHeaders(req, { authorization: forgedFirst }), opts), 'IncompleteSignature', "duplicate 'Signature' parameter");
+    expect(await verifySigV4(req, opts)).toBeTruthy();
+  });
+
   it('rejects a request with neither X-Amz-Date nor Date', async () => {
     const req = await signKms();
     await expectKmsError(
