@@ -74,6 +74,16 @@ function requirePin(pin: unknown): string {
   return pin;
 }
 
+/** How an unseal goes on once the root key is known to be this appliance's. */
+export interface UnsealOptions {
+  /**
+   * Runs after the root key was recombined (or opened by the token) and checked, before the appliance
+   * unseals: the caller's audit entry of the unseal, so that Kura is never unsealed without one. If it
+   * throws, the root key is wiped, the shares are forgotten and the appliance stays sealed.
+   */
+  beforeUnseal?: () => Promise<void>;
+}
+
 interface DerivedKeys {
   material: AeadKey;
   credentials: AeadKey;
@@ -198,7 +208,7 @@ export class RootKeyHolder {
    * the check value and unseals. A refused PIN, an absent token or a key that does not open the sealed
    * root key change nothing: the appliance stays sealed.
    */
-  async unsealWithPin(pinInput: unknown): Promise<SealStatus> {
+  async unsealWithPin(pinInput: unknown, opts: UnsealOptions = {}): Promise<SealStatus> {
     const cfg = await this.deps.appliance.sealConfig();
     if (!cfg) throw new KmsError('NotInitialized', 'Kura is not initialized: run `kura init` first.');
     if (this.derived) throw alreadyUnsealed('PIN');
@@ -215,6 +225,7 @@ export class RootKeyHolder {
         if (root.length !== ROOT_KEY_BYTES || !constantTimeEqual(rootKeyCheckValue(root), cfg.checkValue)) {
           throw new KmsError('InvalidState', 'The token opened a root key that is not this appliance\'s (its check value does not match).');
         }
+        await opts.beforeUnseal?.();
         this.unsealWith(root);
       } finally {
         zeroize(root);
@@ -277,7 +288,7 @@ export class RootKeyHolder {
    * the root key (the check value) is refused and forgotten, since which share is wrong cannot be
    * told: start again.
    */
-  async submitShares(texts: string[]): Promise<SealStatus> {
+  async submitShares(texts: string[], opts: UnsealOptions = {}): Promise<SealStatus> {
     const cfg = await this.deps.appliance.sealConfig();
     if (!cfg) throw new KmsError('NotInitialized', 'Kura is not initialized: run `kura init` first.');
     if (this.derived) throw alreadyUnsealed('share');
@@ -309,27 +320,30 @@ export class RootKeyHolder {
     }
     this.pending.push(...accepted);
     if (this.pending.length < cfg.threshold) return this.status();
+    const shares = this.pending;
+    // The shares are taken now: a call arriving while beforeUnseal runs starts a new set (and finds the
+    // appliance unsealed, or sealed with the shares forgotten).
+    this.pending = [];
     let root: Buffer | undefined;
     try {
-      root = combineShares(this.pending);
-    } catch {
-      throw this.refuse('The shares given do not belong together; at least one of them is wrong.');
-    }
-    try {
-      if (!constantTimeEqual(rootKeyCheckValue(root), cfg.checkValue)) {
-        throw this.refuse('The shares given do not recombine to this appliance\'s root key; at least one of them is wrong. Start again with every share.');
+      try {
+        root = combineShares(shares);
+      } catch {
+        throw new KmsError('AccessDenied', 'The shares given do not belong together; at least one of them is wrong.');
       }
-      this.unsealWith(root);
-    } finally {
-      zeroize(root);
+      if (!constantTimeEqual(rootKeyCheckValue(root), cfg.checkValue)) {
+        throw new KmsError('AccessDenied', 'The shares given do not recombine to this appliance\'s root key; at least one of them is wrong. Start again with every share.');
+      }
+      await opts.beforeUnseal?.();
+      // Another set may have unsealed meanwhile (while beforeUnseal ran): its keys stay.
+      if (!this.derived) this.unsealWith(root);
+      // Shares given meanwhile are of no use now.
       this.clearPending();
+    } finally {
+      if (root) zeroize(root);
+      for (const share of shares) zeroize(share.data);
     }
     return this.status();
-  }
-
-  private refuse(message: string): KmsError {
-    this.clearPending();
-    return new KmsError('AccessDenied', message);
   }
 
   private clearPending(): void {

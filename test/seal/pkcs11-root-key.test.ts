@@ -91,6 +91,15 @@ describe('RootKeyHolder (pkcs11)', () => {
     const row = await sqliteOf(d.store).get<{ pkcs11: string }>('SELECT pkcs11 FROM seal_config');
     expect(row!.pkcs11).not.toContain(token.pin);
 
+    // The unseal's audit entry (beforeUnseal) runs before the keys come back: if it fails, Kura stays sealed.
+    const states: string[] = [];
+    const failing = async () => {
+      states.push((await d.root.status()).state);
+      throw new Error('audit entry not written');
+    };
+    await expect(d.root.unsealWithPin(token.pin, { beforeUnseal: failing })).rejects.toThrow('audit entry not written');
+    expect(states).toEqual(['sealed']);
+    expect(await d.root.status()).toMatchObject({ state: 'sealed' });
     expect(await d.root.unsealWithPin(token.pin)).toEqual({ state: 'unsealed', mode: 'pkcs11', threshold: null, shares: null, progress: 0 });
     const sealer = d.root.materialSealer();
     const aad = encodeAad('test', 'a');

@@ -160,6 +160,53 @@ describe('RootKeyHolder (shamir)', () => {
     expect(await d.root.submitShares([shares[3]!])).toMatchObject({ state: 'unsealed' });
   });
 
+  it('runs beforeUnseal once the shares are checked and before unsealing; if it fails, stays sealed with the shares forgotten', async () => {
+    const shares = await d.root.initShamir(2, 3);
+    const seen: string[] = [];
+    const failing = async () => {
+      seen.push((await d.root.status()).state);
+      throw new Error('audit entry not written');
+    };
+    // Below the threshold, and for a wrong set, it is not run.
+    expect(await d.root.submitShares([shares[0]!], { beforeUnseal: failing })).toMatchObject({ state: 'sealed', progress: 1 });
+    expect(seen).toEqual([]);
+    await expect(d.root.submitShares([shares[1]!], { beforeUnseal: failing })).rejects.toThrow('audit entry not written');
+    // It ran while the appliance was still sealed, and the failure left it sealed, starting over.
+    expect(seen).toEqual(['sealed']);
+    expect(await d.root.status()).toMatchObject({ state: 'sealed', progress: 0 });
+    expect(d.root.isUnsealed).toBe(false);
+    expect(await kmsCode(() => d.root.materialSealer())).toBe('Sealed');
+    // Once it succeeds, the same shares unseal.
+    const ok = async () => void seen.push((await d.root.status()).state);
+    expect(await d.root.submitShares([shares[2]!, shares[1]!], { beforeUnseal: ok })).toMatchObject({ state: 'unsealed', progress: 0 });
+    expect(seen).toEqual(['sealed', 'sealed']);
+  });
+
+  it('shares given while another set unseals leave the first set\'s keys in place and are forgotten', async () => {
+    const shares = await d.root.initShamir(2, 3);
+    let release!: () => void;
+    let entered!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const inHook = new Promise<void>((r) => (entered = r));
+    const first = d.root.submitShares([shares[0]!, shares[1]!], {
+      beforeUnseal: () => {
+        entered();
+        return held;
+      },
+    });
+    // A second complete set arrives while the first one's beforeUnseal runs.
+    await inHook;
+    const second = d.root.submitShares([shares[2]!, shares[0]!]);
+    expect(await second).toMatchObject({ state: 'unsealed' });
+    const sealer = d.root.materialSealer();
+    release();
+    expect(await first).toMatchObject({ state: 'unsealed', progress: 0 });
+    expect(sealer.seal(Buffer.from('in use'), Buffer.from('aad')).length).toBeGreaterThan(0);
+    // The first set did not replace the keys the second one installed (which would then outlive a seal).
+    d.root.seal();
+    expect(() => sealer.seal(Buffer.from('after seal'), Buffer.from('aad'))).toThrow();
+  });
+
   it('too few shares, then seal: the pending shares are forgotten', async () => {
     const shares = await d.root.initShamir(3, 5);
     expect(await d.root.submitShares([shares[0]!, shares[1]!])).toMatchObject({ state: 'sealed', progress: 2 });

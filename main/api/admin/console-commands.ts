@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { consolePrincipal } from '../../ceremony/quorum.js';
-import { KmsError, isKmsError } from '../../common/errors.js';
+import { KmsError, isKmsError, kmsErrors } from '../../common/errors.js';
 import { AWS_REGIONS } from '../../common/regions.js';
 import { networkStatus, type ChangeView, type CommandName, type KeyMetadataView, type AuditEntryView } from '../../console/index.js';
 import { ApprovalPendingError, type CallContext } from '../../kms/index.js';
@@ -151,9 +151,21 @@ export async function sealAppliance(r: Pick<Run, 'deps'>, principal: string) {
         'Stop it with `kura stop` and restart it with `npm start` instead.',
     );
   }
+  // Sealing never waits on the audit log (a full disk must not keep keys in memory); an entry that
+  // cannot be written is said so, not hidden behind a generic error.
   r.deps.root.seal();
-  await r.deps.audit.append({ principal, source: 'admin', operation: 'Seal', outcome: 'ok' });
+  try {
+    await r.deps.audit.append({ principal, source: 'admin', operation: 'Seal', outcome: 'ok' });
+  } catch (e) {
+    throw kmsErrors.internal(`Kura is sealed, but the audit entry of the seal could not be written (${storageCause(e)}).`);
+  }
 }
+
+/** What a failed write says about its cause, without anything of the data it carried. */
+const storageCause = (e: unknown): string => {
+  const code = e !== null && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
+  return code === 'SQLITE_FULL' ? 'the disk is full' : code ? `database error ${code.slice(0, 40)}` : 'database error';
+};
 
 /**
  * Gives shares (or a PKCS#11 PIN) to a sealed appliance (audited; neither is kept); unsealed, the
@@ -162,19 +174,28 @@ export async function sealAppliance(r: Pick<Run, 'deps'>, principal: string) {
  * listener could otherwise grow the audit log without bound. `remote` is the caller's address.
  */
 export async function unsealAppliance(r: Pick<Run, 'deps'>, principal: string, by: { shares?: string[]; pin?: string }, remote = 'local') {
+  // The entry of the unseal commits before the appliance unseals (UnsealOptions): an unseal that
+  // cannot be audited (a full disk) leaves Kura sealed, never unsealed without a record.
+  let unaudited: KmsError | undefined;
+  const beforeUnseal = async () => {
+    try {
+      await r.deps.audit.append({ principal, source: 'admin', operation: 'Unseal', outcome: 'ok' });
+    } catch (e) {
+      unaudited = kmsErrors.internal(`The unseal could not be audited (${storageCause(e)}): Kura stays sealed and the ${by.pin !== undefined ? 'PIN was' : 'shares given were'} forgotten. Unseal again once its database can be written.`);
+      throw unaudited;
+    }
+  };
   let status;
   try {
-    status = by.pin !== undefined ? await r.deps.root.unsealWithPin(by.pin) : await r.deps.root.submitShares(by.shares ?? []);
+    status = by.pin !== undefined ? await r.deps.root.unsealWithPin(by.pin, { beforeUnseal }) : await r.deps.root.submitShares(by.shares ?? [], { beforeUnseal });
   } catch (e) {
+    if (e === unaudited) throw e;
     const errorCode = isKmsError(e) ? e.code : 'Internal';
     if (by.pin === undefined && r.deps.refusals) await r.deps.refusals.record({ source: 'admin', remote, reason: errorCode, operation: 'Unseal' });
     else await r.deps.audit.append({ principal, source: 'admin', operation: 'Unseal', outcome: 'error', errorCode });
     throw e;
   }
-  if (status.state === 'unsealed') {
-    await r.deps.audit.append({ principal, source: 'admin', operation: 'Unseal', outcome: 'ok' });
-    await r.deps.onUnsealed?.();
-  }
+  if (status.state === 'unsealed') await r.deps.onUnsealed?.();
   return status;
 }
 

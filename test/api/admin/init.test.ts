@@ -1,8 +1,9 @@
 // POST /admin/v1/init with the first custodians: whatever enrolling them would refuse (a name the
 // operator-name rule refuses, a name or key enrolled already, an `operators` policy in place) is refused
 // before the root key is made, for Shamir and PKCS#11 alike. Refused after it, the Shamir shares would
-// never be handed out and the appliance would stay sealed for good.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// never be handed out and the appliance would stay sealed for good. An unseal whose audit entry cannot
+// be written leaves the appliance sealed; a seal is never held back by the audit log.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AdminDeps } from '../../../main/api/admin/routes.js';
 import type { Quorum } from '../../../main/ceremony/quorum.js';
 import type { Domain } from '../../support/domain.js';
@@ -121,6 +122,52 @@ describe('POST /admin/v1/seal before init', () => {
       expect(res.body.error).toBe('NotInitialized');
       expect(res.body.message).toContain('kura init');
       expect((await d.audit.list({})).at(-1)).toMatchObject({ operation: 'Seal', outcome: 'error', errorCode: 'NotInitialized' });
+    } finally {
+      await d.close();
+    }
+  });
+});
+
+describe('seal and unseal when the audit log cannot be written (a full disk)', () => {
+  const diskFull = () => Object.assign(new Error('SQLITE_FULL: database or disk is full'), { code: 'SQLITE_FULL' });
+
+  it('an unseal that cannot be audited leaves Kura sealed, its shares forgotten, and says why; it unseals once the entry can be written', async () => {
+    const { d, deps } = await openQuorumAdmin(TOKEN, { unseal: 'none' });
+    try {
+      const call = adminCaller(() => deps, TOKEN);
+      const [one, two] = (await call('POST', '/init', { threshold: 2, shares: 3 })).body.shares as string[];
+      const unsealed = vi.fn(async () => undefined);
+      deps.onUnsealed = unsealed;
+      const append = d.audit.append.bind(d.audit);
+      const spy = vi.spyOn(d.audit, 'append').mockImplementation((event, opts) => (event.operation === 'Unseal' ? Promise.reject(diskFull()) : append(event, opts)));
+      expect((await call('POST', '/unseal', { shares: [one] })).body).toMatchObject({ state: 'sealed', progress: 1 });
+      const res = await call('POST', '/unseal', { shares: [two] });
+      expect(res.status).toBe(500);
+      expect(res.body.message).toBe('The unseal could not be audited (the disk is full): Kura stays sealed and the shares given were forgotten. Unseal again once its database can be written.');
+      expect(await d.root.status()).toMatchObject({ state: 'sealed', progress: 0 });
+      expect(unsealed).not.toHaveBeenCalled();
+      expect((await d.audit.list({ operation: 'Unseal' })).filter((e) => e.outcome === 'ok')).toEqual([]);
+
+      spy.mockRestore();
+      expect((await call('POST', '/unseal', { shares: [two, one] })).body).toMatchObject({ state: 'unsealed' });
+      expect(unsealed).toHaveBeenCalledTimes(1);
+      expect((await d.audit.list({ operation: 'Unseal' })).map((e) => e.outcome)).toEqual(['ok']);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('a seal whose entry cannot be written still seals, and says the entry is missing', async () => {
+    const { d, deps } = await openQuorumAdmin(TOKEN, { unseal: 'none' });
+    try {
+      const call = adminCaller(() => deps, TOKEN);
+      const [one] = (await call('POST', '/init', { threshold: 1, shares: 1 })).body.shares as string[];
+      expect((await call('POST', '/unseal', { shares: [one] })).body).toMatchObject({ state: 'unsealed' });
+      vi.spyOn(d.audit, 'append').mockRejectedValue(diskFull());
+      const res = await call('POST', '/seal');
+      expect(res.status).toBe(500);
+      expect(res.body.message).toBe('Kura is sealed, but the audit entry of the seal could not be written (the disk is full).');
+      expect(d.root.isUnsealed).toBe(false);
     } finally {
       await d.close();
     }
