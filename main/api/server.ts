@@ -9,6 +9,8 @@
 // - one guard wraps every request and every socket: an exception is logged by its type, never by
 //   content, and answered; sockets are destroyed, not half-closed, after an error or a timeout;
 // - connections beyond `maxConnections` are answered 503 and closed, well before the fd limit;
+// - request bodies are read up to MAX_BODY_BYTES each, and up to a budget shared by every connection
+//   (body-budget.ts): past it a request is answered 503, so connections cannot add up to an OOM kill;
 // - slow clients are cut off by the headers, request and idle timeouts (checked every 250 ms);
 // - a graceful stop closes idle and half-received connections at once, lets requests being handled
 //   finish within `drainMs`, then closes the rest.
@@ -22,9 +24,13 @@ import { kmsErrorResponse } from './kms/errors.js';
 import { isStsRequest } from './sts/get-caller-identity.js';
 import { xksErrorResponse } from './xks/errors.js';
 import { browserGuard } from './browser-guard.js';
+import { BodyBudget, BodyReservation, DEFAULT_MAX_BUFFERED_BODY_BYTES } from './body-budget.js';
 import type { JsonResponse, RawRequest, RawResponse } from './http.js';
 import { routeOf, splitRequestTarget } from './request-target.js';
 
+// Well above the largest body any route needs (a KMS ImportKeyMaterial or a 32 KiB key policy as
+// JSON, an XKS Encrypt's 4,300-byte plaintext and 8,192-byte AAD in base64): a request's own cap.
+// What all requests hold at once is bounded by the body budget (limits.maxBufferedBodyBytes).
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** How long a client whose body was refused may go on sending before its socket is destroyed. */
 const REFUSED_BODY_GRACE_MS = 2_000;
@@ -49,6 +55,11 @@ export interface ServerLimits {
   idleTimeoutMs: number;
   /** On stop: how long requests already being handled may take to finish. */
   drainMs: number;
+  /**
+   * Bytes of request bodies held at once across all connections (default
+   * DEFAULT_MAX_BUFFERED_BODY_BYTES, 64 MiB); a request whose body would go past it is answered 503.
+   */
+  maxBufferedBodyBytes?: number;
 }
 
 export const DEFAULT_LIMITS: Omit<ServerLimits, 'maxConnections'> = {
@@ -77,6 +88,8 @@ export interface RunningServer {
   port: number;
   /** Open connections right now (for status and tests). */
   connections(): number;
+  /** Bytes of request bodies held right now against the body budget (for status and tests). */
+  bufferedBodyBytes(): number;
   /**
    * A TLS listener only: new certificate, key, client CA and subjects for the connections made from now
    * on (a renewed certificate without a restart, which would leave a production appliance sealed).
@@ -144,8 +157,24 @@ const MAX_PIPELINED = 8;
 /** How long a TLS client has to finish its handshake. */
 const TLS_HANDSHAKE_TIMEOUT_MS = 3_000;
 
-export async function startServer(opts: { host: string; port: number; routes: Routes; log: Logger; limits: ServerLimits; tls?: ServerTls }): Promise<RunningServer> {
+/** What a request answers when Kura cannot take it now (stopping, over a capacity), in its route's shape: 503, retryable. */
+function unavailable(route: ReturnType<typeof routeOf>, message: string): JsonResponse {
+  // AWS KMS retries an XKS proxy's 503 as it does KMS's own.
+  return route === 'xks' ? xksErrorResponse('DependencyTimeoutException', message) : kmsErrorResponse(503, 'ServiceUnavailableException', message);
+}
+
+export async function startServer(opts: {
+  host: string;
+  port: number;
+  routes: Routes;
+  log: Logger;
+  limits: ServerLimits;
+  tls?: ServerTls;
+  /** A budget shared with the process's other listeners (the XKS proxy's); without it, one of this listener's own. */
+  bodyBudget?: BodyBudget;
+}): Promise<RunningServer> {
   const { log, limits } = opts;
+  const budget = opts.bodyBudget ?? new BodyBudget(limits.maxBufferedBodyBytes ?? DEFAULT_MAX_BUFFERED_BODY_BYTES);
   const phases = new Map<Socket, Phase>();
   let stopping = false;
   let onHandled: (() => void) | undefined;
@@ -254,12 +283,12 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
         : route === 'xks'
           ? xksErrorResponse('ValidationException', `Request body is larger than ${MAX_BODY_BYTES} bytes.`)
           : kmsErrorResponse(413, 'RequestEntityTooLargeException', new KmsError('RequestTooLarge', `Request body is larger than ${MAX_BODY_BYTES} bytes.`).message);
-    const refuseBody = () => {
+    const refuseBody = (answer: JsonResponse) => {
       // Answer at once, drain the rest of the body, and close only once it has ended: closing a
       // socket with unread data resets the connection, and a client still sending would see
-      // ECONNRESET/EPIPE instead of the 413. A client that keeps sending is cut off after a grace
-      // period, so it cannot hold the socket.
-      send(res, tooLarge());
+      // ECONNRESET/EPIPE instead of the 413 or 503. A client that keeps sending is cut off after a
+      // grace period, so it cannot hold the socket.
+      send(res, answer);
       req.resume();
       const timer = setTimeout(() => socket.destroy(), REFUSED_BODY_GRACE_MS);
       timer.unref();
@@ -271,26 +300,44 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
 
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BODY_BYTES) {
-      refuseBody();
+      refuseBody(tooLarge());
       return;
     }
+    // The body's bytes count against the shared budget from their arrival until the request is
+    // answered. Every way a request ends closes its response ('close' follows 'finish', and comes
+    // alone when the socket goes: an abort, a timeout, an error), which returns them, unless the
+    // handler holds the body by then: it returns them once it has answered and wiped the body.
+    const reservation = new BodyReservation(budget);
+    let handedOver = false;
+    res.once('close', () => {
+      if (!handedOver) reservation.release();
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     let rejected = false;
+    const reject = (answer: JsonResponse) => {
+      rejected = true;
+      for (const b of chunks) b.fill(0);
+      chunks.length = 0;
+      reservation.release();
+      refuseBody(answer);
+    };
     req.on('data', (c: Buffer) => {
       if (rejected) return;
       size += c.length;
       if (size > MAX_BODY_BYTES) {
-        rejected = true;
-        for (const b of chunks) b.fill(0);
-        chunks.length = 0;
-        refuseBody();
+        reject(tooLarge());
+        return;
+      }
+      if (!reservation.grow(c.length)) {
+        reject(unavailable(route, 'Kura is receiving too many request bodies at once; try again.'));
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => {
       if (rejected) return;
+      handedOver = true;
       setPhase(socket, 'handling');
       const body = Buffer.concat(chunks);
       for (const b of chunks) b.fill(0);
@@ -300,17 +347,17 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
           return kmsErrorResponse(500, 'KMSInternalException', 'An internal error occurred in Kura; see its log.');
         })
         .then((r) => send(res, r))
-        .finally(() => body.fill(0));
+        .finally(() => {
+          body.fill(0);
+          reservation.release();
+        });
     });
   }
 
   async function answer(req: http.IncomingMessage, target: ReturnType<typeof splitRequestTarget>, body: Buffer): Promise<RawResponse> {
     const method = req.method ?? 'GET';
     if (!target) return kmsErrorResponse(400, 'ValidationException', 'The request-target is not a path Kura serves.');
-    if (stopping) {
-      // 503 either way, in the route's error shape (AWS KMS retries an XKS proxy's 503).
-      return routeOf(target.path) === 'xks' ? xksErrorResponse('DependencyTimeoutException', 'Kura is stopping.') : kmsErrorResponse(503, 'ServiceUnavailableException', 'Kura is stopping.');
-    }
+    if (stopping) return unavailable(routeOf(target.path), 'Kura is stopping.');
     const raw: RawRequest = { method, path: target.path, query: target.query, headers: req.headers, headerLists: req.headersDistinct, body, remoteAddress: req.socket.remoteAddress ?? 'unknown' };
     switch (routeOf(target.path)) {
       case 'admin':
@@ -411,6 +458,7 @@ export async function startServer(opts: { host: string; port: number; routes: Ro
     url: `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
     port,
     connections: () => phases.size,
+    bufferedBodyBytes: () => budget.bytesHeld(),
     reloadTls(next: ServerTls) {
       if (!current) throw new Error('This listener has no TLS to reload.');
       if ((next.clientCa === undefined) !== (current.clientCa === undefined)) {

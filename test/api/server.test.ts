@@ -99,3 +99,93 @@ describe('expectations', () => {
     expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ __type: 'ValidationException' });
   });
 });
+
+describe('the body budget shared by all connections', () => {
+  /** A raw connection: sends `text`, collects what comes back. */
+  function open(port: number, text: string | Buffer) {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let received = '';
+    const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
+    const answered = new Promise<string>((resolve) =>
+      socket.on('data', (d: Buffer) => {
+        received += d.toString('utf8');
+        if (received.includes('\r\n\r\n')) resolve(received);
+      }),
+    );
+    socket.on('error', () => undefined);
+    socket.write(text);
+    return { socket, answered, closed };
+  }
+  /** Headers announcing a body of `length` bytes (the slow route's JSON, padded), then `sent` of them. */
+  const partial = (length: number, sent: number) => {
+    const body = Buffer.alloc(length, 0x20);
+    body.write(JSON.stringify({ n: length, delayMs: 0 }));
+    const head = `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: ${length}\r\n\r\n`;
+    return Buffer.concat([Buffer.from(head), body.subarray(0, sent)]);
+  };
+  const until = async (what: () => boolean) => {
+    while (!what()) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('answers 503 past the budget at once, takes a small request once bodies are let go, and returns every byte', async () => {
+    const { kms } = slowRoute();
+    const limits = { ...LIMITS, maxBufferedBodyBytes: 100_000 };
+    server = await startServer({ host: '127.0.0.1', port: 0, log: createLogger('error', () => undefined), limits, routes: { kms, admin: kms } });
+    const running = server;
+    // Two bodies of 45,000 bytes held, their last byte never sent: 89,998 bytes of the 100,000.
+    const held = [open(running.port, partial(45_000, 44_999)), open(running.port, partial(45_000, 44_999))];
+    await until(() => running.bufferedBodyBytes() === 89_998);
+
+    // A body that does not fit: 503, in the KMS error shape, while the others still hold theirs.
+    const over = open(running.port, partial(20_000, 20_000));
+    const answer = await over.answered;
+    expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answer).toContain('ServiceUnavailableException');
+    await over.closed;
+    expect(running.bufferedBodyBytes()).toBe(89_998);
+
+    // One client gives up: its bytes come back, and a small request is answered.
+    held[0]!.socket.destroy();
+    await until(() => running.bufferedBodyBytes() === 44_999);
+    const { answers } = await pipeline(running.port, request(7, 0), 1);
+    expect(answers).toEqual(['200 7']);
+    expect(running.bufferedBodyBytes()).toBe(44_999);
+
+    // The other completes its body: answered, and the budget is whole again.
+    held[1]!.socket.write(' ');
+    expect(await held[1]!.answered).toMatch(/^HTTP\/1\.1 200 /);
+    held[1]!.socket.destroy();
+    await until(() => running.bufferedBodyBytes() === 0);
+  });
+
+  it('returns the bytes of a body that timed out', async () => {
+    const { kms } = slowRoute();
+    const limits = { ...LIMITS, headersTimeoutMs: 400, requestTimeoutMs: 400, maxBufferedBodyBytes: 100_000 };
+    server = await startServer({ host: '127.0.0.1', port: 0, log: createLogger('error', () => undefined), limits, routes: { kms, admin: kms } });
+    const running = server;
+    const slow = open(running.port, partial(10_000, 5_000));
+    await until(() => running.bufferedBodyBytes() === 5_000);
+    expect(await slow.closed).toMatch(/^HTTP\/1\.1 408 /);
+    await until(() => running.bufferedBodyBytes() === 0);
+  });
+
+  it('returns the bytes of chunked bodies as well as of bodies refused as too large', async () => {
+    const { kms } = slowRoute();
+    const limits = { ...LIMITS, maxBufferedBodyBytes: 4 * 1024 * 1024 };
+    server = await startServer({ host: '127.0.0.1', port: 0, log: createLogger('error', () => undefined), limits, routes: { kms, admin: kms } });
+    const running = server;
+    const body = JSON.stringify({ n: 3, delayMs: 0 });
+    const chunked = open(running.port, `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n`);
+    await until(() => running.bufferedBodyBytes() === body.length);
+    chunked.socket.write('0\r\n\r\n');
+    expect(await chunked.answered).toMatch(/^HTTP\/1\.1 200 /);
+    chunked.socket.destroy();
+    // Past the per-request cap, sent without a Content-Length: refused with 413, the budget untouched after.
+    const huge = open(running.port, `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const piece = Buffer.alloc(64 * 1024, 0x20);
+    for (let i = 0; i < 18; i++) huge.socket.write(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]));
+    expect(await huge.answered).toMatch(/^HTTP\/1\.1 413 /);
+    huge.socket.destroy();
+    await until(() => running.bufferedBodyBytes() === 0);
+  });
+});
