@@ -12,11 +12,13 @@
 // - request bodies are read up to MAX_BODY_BYTES each, and up to a budget shared by every connection
 //   (body-budget.ts): past it a request is answered 503, so connections cannot add up to an OOM kill;
 // - slow clients are cut off by the headers, request and idle timeouts (checked every 250 ms);
-// - a graceful stop closes idle and half-received connections at once, lets requests being handled
-//   finish within `drainMs`, then closes the rest.
+// - a graceful stop stops accepting, answers what arrives on open connections for a short grace (503,
+//   Connection: close; a kept-alive client's next request may already be on its way, and a reset
+//   would tell it nothing), then closes idle and half-received connections, lets requests being
+//   handled finish within `drainMs`, then closes the rest.
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -157,6 +159,12 @@ const MAX_PIPELINED = 8;
 /** How long a TLS client has to finish its handshake. */
 const TLS_HANDSHAKE_TIMEOUT_MS = 3_000;
 
+/**
+ * On stop, how long connections with nothing in progress stay open: a request already sent on a
+ * kept-alive connection arrives within it and is answered (503, Connection: close) instead of reset.
+ */
+const STOP_GRACE_MS = 200;
+
 /** What a request answers when Kura cannot take it now (stopping, over a capacity), in its route's shape: 503, retryable. */
 function unavailable(route: ReturnType<typeof routeOf>, message: string): JsonResponse {
   // AWS KMS retries an XKS proxy's 503 as it does KMS's own.
@@ -177,7 +185,8 @@ export async function startServer(opts: {
   const budget = opts.bodyBudget ?? new BodyBudget(limits.maxBufferedBodyBytes ?? DEFAULT_MAX_BUFFERED_BODY_BYTES);
   const phases = new Map<Socket, Phase>();
   let stopping = false;
-  let onHandled: (() => void) | undefined;
+  /** Called when a connection's phase changes or it closes (a stop waits on these). */
+  let onChange: (() => void) | undefined;
   const handling = () => [...phases.values()].filter((p) => p === 'handling').length;
 
   const { tls } = opts;
@@ -250,7 +259,7 @@ export async function startServer(opts: {
   function setPhase(socket: Socket, phase: Phase): void {
     if (!phases.has(socket)) return;
     phases.set(socket, phase);
-    if (phase !== 'handling' && onHandled && handling() === 0) onHandled();
+    onChange?.();
   }
 
   function send(res: http.ServerResponse, r: RawResponse): void {
@@ -417,7 +426,7 @@ export async function startServer(opts: {
     phases.set(socket, 'idle');
     socket.once('close', () => {
       phases.delete(socket);
-      if (onHandled && handling() === 0) onHandled();
+      onChange?.();
     });
   });
 
@@ -441,6 +450,22 @@ export async function startServer(opts: {
     setPhase(socket, 'idle');
     answerAndDestroy(socket, clientErrorAnswer(err.code));
   });
+
+  /** Resolves once `done()` holds (checked at each phase change and close) or after `ms`. */
+  function until(done: () => boolean, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (done()) return resolve();
+      const finish = () => {
+        clearTimeout(timer);
+        onChange = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      onChange = () => {
+        if (done()) finish();
+      };
+    });
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -469,24 +494,24 @@ export async function startServer(opts: {
       current = next;
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      closing ??= (async () => {
         stopping = true;
-        const closed = new Promise<void>((r) => server.close(() => r()));
-        // Idle connections and half-received requests go at once: only real calls in progress drain.
+        // Stop accepting, but not through http.Server#close: since Node 19 it destroys every kept-alive
+        // connection with no request in progress at once, resetting a request already on its way.
+        const closed = new Promise<void>((r) => net.Server.prototype.close.call(server, () => r()));
+        // From now on every answer says Connection: close and a new request is answered 503 (answer()),
+        // so a client that was between two requests learns to retry; after the grace, connections with
+        // nothing in progress (idle, or a request still half-received) go, and only calls being handled drain.
+        const graceMs = Math.min(STOP_GRACE_MS, limits.drainMs);
+        await until(() => phases.size === 0, graceMs);
         for (const [socket, phase] of phases) if (phase !== 'handling') socket.destroy();
-        const drained = new Promise<void>((r) => {
-          if (handling() === 0) r();
-          else onHandled = r;
-        });
-        let timer: NodeJS.Timeout | undefined;
-        const window = new Promise<void>((r) => (timer = setTimeout(r, limits.drainMs)));
-        void Promise.race([drained, window]).then(() => {
-          clearTimeout(timer);
-          for (const socket of phases.keys()) socket.destroy();
-          server.closeAllConnections();
-          void closed.then(resolve);
-        });
-      });
+        await until(() => handling() === 0, limits.drainMs - graceMs);
+        for (const socket of phases.keys()) socket.destroy();
+        server.closeAllConnections();
+        await closed;
+        // http's own close, now that the listener is closed, only stops its timeout checker.
+        server.close();
+      })();
       return closing;
     },
   };

@@ -189,3 +189,72 @@ describe('the body budget shared by all connections', () => {
     await until(() => running.bufferedBodyBytes() === 0);
   });
 });
+
+describe('a graceful stop with kept-alive clients', () => {
+  /**
+   * A client sending requests back to back on one kept-alive connection until an answer says
+   * Connection: close. What it saw: its answers' statuses, and whether the connection failed under it
+   * (an error such as ECONNRESET, or a close while a request was waiting for its answer).
+   */
+  function client(port: number, onAnswer: () => void) {
+    return new Promise<{ statuses: string[]; failed: string | undefined }>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      const statuses: string[] = [];
+      let received = '';
+      let outstanding = false;
+      let failed: string | undefined;
+      const send = () => {
+        outstanding = true;
+        socket.write(request(statuses.length, Math.floor(Math.random() * 3)));
+      };
+      socket.on('connect', send);
+      socket.on('data', (d: Buffer) => {
+        received += d.toString('utf8');
+        const end = received.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = received.slice(0, end);
+        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (received.length < end + 4 + length) return;
+        received = received.slice(end + 4 + length);
+        outstanding = false;
+        statuses.push(head.slice(9, 12));
+        onAnswer();
+        if (/\r\nconnection: close/i.test(head)) socket.end();
+        else send();
+      });
+      socket.on('error', (e: NodeJS.ErrnoException) => (failed ??= e.code ?? e.message));
+      socket.on('close', () => {
+        if (outstanding) failed ??= 'closed with a request unanswered';
+        resolve({ statuses, failed });
+      });
+    });
+  }
+
+  it('answers every request in flight (200 or 503), never resets one', async () => {
+    const { kms } = slowRoute();
+    for (let round = 0; round < 20; round++) {
+      const running = await startServer({ host: '127.0.0.1', port: 0, log: createLogger('error', () => undefined), limits: LIMITS, routes: { kms, admin: kms } });
+      // Stop once every client is under way (a connection still in the listen backlog when the
+      // listener closes is refused by the kernel, which no server can answer), a little later each round.
+      let answered = 0;
+      let underWay: () => void = () => undefined;
+      const allUnderWay = new Promise<void>((r) => (underWay = r));
+      const clients = Array.from({ length: 16 }, () => {
+        let first = true;
+        return client(running.port, () => {
+          if (first && ++answered === 16) underWay();
+          first = false;
+        });
+      });
+      await allUnderWay;
+      await new Promise((r) => setTimeout(r, round));
+      await running.close();
+      const seen = await Promise.all(clients);
+      expect(seen.filter((c) => c.failed).map((c) => `${round} ${c.failed} after ${c.statuses.join(",")}`)).toEqual([]);
+      for (const c of seen) {
+        expect(c.statuses.length).toBeGreaterThan(0);
+        expect(c.statuses.every((s) => s === '200' || s === '503')).toBe(true);
+      }
+    }
+  }, 30_000);
+});
