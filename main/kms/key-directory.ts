@@ -30,6 +30,7 @@ import type { Authorizer } from './authorization.js';
 import { aliasArn, keyArn, keyIdNamedBy, parseKeyRef } from './identifiers.js';
 import { arnOf, KeyState, keyAsOf, keyFromRecord, materialExpired, materialFromRecord, mayExpire, type Key, type Material } from './model/index.js';
 import { RecordCache } from './record-cache.js';
+import { loggedError } from './storage-failures.js';
 
 /** Who is calling, and where: the account comes from the credential, the region from the SigV4 scope. */
 export interface CallContext {
@@ -277,7 +278,7 @@ export class KeyDirectory {
       try {
         await work.after?.(out.result, made);
       } catch (e) {
-        this.deps.log.error('cleaning up after a committed change failed', { operation: caller.operation, error: e instanceof Error ? e.name : typeof e });
+        this.deps.log.error('cleaning up after a committed change failed', { operation: caller.operation, ...loggedError(e) });
       }
     }
     return out.result;
@@ -288,7 +289,7 @@ export class KeyDirectory {
     try {
       await work.discard?.(made, prepared);
     } catch (e) {
-      this.deps.log.error('discarding unused key material failed', { error: e instanceof Error ? e.name : typeof e });
+      this.deps.log.error('discarding unused key material failed', loggedError(e));
     }
   }
 
@@ -300,7 +301,7 @@ export class KeyDirectory {
     } catch (auditErr) {
       this.deps.log.error('audit append failed', {
         requestId: isScheduler(caller) || isOperator(caller) ? undefined : caller.requestId,
-        error: auditErr instanceof Error ? auditErr.name : typeof auditErr,
+        ...loggedError(auditErr),
       });
     }
   }

@@ -19,6 +19,7 @@ export type * from './records.js';
 export type * from './repositories.js';
 export type { Database, Tx, WriteOptions } from './transaction.js';
 export { DirectoryLockedError, lockDirectory, type DirectoryLock } from './sqlite/directory-lock.js';
+export { DatabaseFileGoneError, storageFailureOf, type StorageFailure, type StorageFailureKind } from './sqlite/storage-failure.js';
 
 /** `schemaUpTo` (tests only) leaves the database at an older schema version, as an older Kura made it. */
 export async function openStore(file: string, opts: { readonly?: boolean; schemaUpTo?: number } = {}): Promise<Store> {

@@ -17,6 +17,7 @@ import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import { parseOperatorPublicKey } from '../../ceremony/operator-keys.js';
 import { ACTION_CLASSES, ADMIN, type Quorum } from '../../ceremony/quorum.js';
+import { loggedError, storageFailureAnswer } from '../../kms/index.js';
 import { isBackgroundCommand, isCommandName, parseCommandInput, type CommandName, type ConsoleAnswer } from '../../console/index.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import { checkJsonBounds } from '../json-bounds.js';
@@ -383,7 +384,12 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     return json(404, { error: 'NotFound', message: `No admin route ${route}.` });
   } catch (err) {
     if (isKmsError(err)) return json(ADMIN_STATUS[err.code], { error: err.code, message: err.message });
-    deps.log.error('admin internal error', { route: route.slice(0, 128), error: err instanceof Error ? err.name : typeof err });
+    const storage = storageFailureAnswer(err);
+    if (storage) {
+      deps.log.error('admin storage failure', { route: route.slice(0, 128), code: storage.code });
+      return json(ADMIN_STATUS.Internal, { error: storage.error.code, message: storage.error.message });
+    }
+    deps.log.error('admin internal error', { route: route.slice(0, 128), ...loggedError(err) });
     return json(500, { error: 'Internal', message: 'An internal error occurred; see the appliance log.' });
   }
 }
@@ -420,7 +426,12 @@ export async function runConsoleCommand(deps: AdminDeps, sessionToken: string | 
     return { ok: true, status: statusOf(value) as 200 | 202, value };
   } catch (err) {
     if (isKmsError(err)) return { ok: false, error: { code: err.code, message: err.message } };
-    deps.log.error('console command internal error', { command: String(command).slice(0, 64), error: err instanceof Error ? err.name : typeof err });
+    const storage = storageFailureAnswer(err);
+    if (storage) {
+      deps.log.error('console command storage failure', { command: String(command).slice(0, 64), code: storage.code });
+      return { ok: false, error: { code: storage.error.code, message: storage.error.message } };
+    }
+    deps.log.error('console command internal error', { command: String(command).slice(0, 64), ...loggedError(err) });
     return { ok: false, error: { code: 'Internal', message: 'An internal error occurred; see the appliance log.' } };
   }
 }

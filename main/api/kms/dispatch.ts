@@ -10,7 +10,7 @@ import type { CredentialService } from '../../auth/credentials.js';
 import type { Clock } from '../../common/clock.js';
 import { KmsError, isKmsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import type { CallContext, Kms } from '../../kms/index.js';
+import { loggedError, storageFailureAnswer, type CallContext, type Kms } from '../../kms/index.js';
 import { handleStsRequest, isStsRequest } from '../sts/get-caller-identity.js';
 import { authenticate } from '../authenticate.js';
 import type { JsonResponse, RawRequest } from '../http.js';
@@ -124,7 +124,7 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
           requestId,
         });
     await recorded.catch((auditErr: unknown) =>
-      deps.log.error('audit append failed', { requestId, error: auditErr instanceof Error ? auditErr.name : typeof auditErr }),
+      deps.log.error('audit append failed', { requestId, ...loggedError(auditErr) }),
     );
     logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx?.principal ?? 'anonymous', outcome: 'error', error: e.code });
     return errorResponse(requestId, e);
@@ -202,6 +202,12 @@ function loggedKeys(ctx: CallContext, sent: string | undefined): { keyId?: strin
 }
 
 function internal(log: Logger, requestId: string, operation: string, err: unknown): KmsError {
+  // A full disk, an I/O error, a database file gone: answered as such, logged by the SQLite code.
+  const storage = storageFailureAnswer(err);
+  if (storage) {
+    log.error('storage failure', { requestId, operation, code: storage.code });
+    return storage.error;
+  }
   // The message of an unexpected error may say anything; it goes to the log by type and stack only.
   log.error('internal error', { requestId, operation, error: err instanceof Error ? `${err.name}: ${err.stack ?? ''}` : typeof err });
   return new KmsError('Internal', 'An internal error occurred in Kura; see its log.');

@@ -11,6 +11,7 @@ import type { CredentialService } from '../../auth/credentials.js';
 import type { Clock } from '../../common/clock.js';
 import { KMS_ERROR_CODES, KmsError, isKmsError, type KmsErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import { loggedError, storageFailureAnswer } from '../../kms/index.js';
 import { authenticate } from '../authenticate.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 
@@ -129,15 +130,16 @@ export async function handleStsRequest(deps: StsDeps, req: RawRequest): Promise<
     let e: KmsError;
     if (isKmsError(err)) e = err;
     else {
-      deps.log.error('sts internal error', { requestId, error: err instanceof Error ? err.name : typeof err });
-      e = new KmsError('Internal', 'An internal error occurred in Kura; see its log.');
+      const storage = storageFailureAnswer(err);
+      deps.log.error(storage ? 'sts storage failure' : 'sts internal error', { requestId, ...loggedError(err) });
+      e = storage?.error ?? new KmsError('Internal', 'An internal error occurred in Kura; see its log.');
     }
     // Refusals before anyone was identified are coalesced, as on the KMS API.
     const recorded =
       accessKeyId === undefined
         ? deps.refusals.record({ source: 'kms', remote: req.remoteAddress ?? 'unknown', reason: e.code, operation: 'sts:GetCallerIdentity', requestId })
         : deps.audit.append({ principal, accessKeyId, source: 'kms', operation: 'sts:GetCallerIdentity', outcome: 'error', errorCode: e.code, requestId }, { durable: false });
-    await recorded.catch((auditErr: unknown) => deps.log.error('audit append failed', { requestId, error: auditErr instanceof Error ? auditErr.name : typeof auditErr }));
+    await recorded.catch((auditErr: unknown) => deps.log.error('audit append failed', { requestId, ...loggedError(auditErr) }));
     return errorXml(e, requestId);
   }
 }

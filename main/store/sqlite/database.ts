@@ -33,6 +33,7 @@
 import fs from 'node:fs';
 import sqlite3 from 'sqlite3';
 import type { Database, Tx, WriteOptions } from '../transaction.js';
+import { DatabaseFileGoneError } from './storage-failure.js';
 
 export type SqlValue = string | number | bigint | Buffer | null;
 export type Row = Record<string, SqlValue>;
@@ -309,7 +310,7 @@ export class SqliteDatabase implements Database {
     if (!this.opened) return undefined;
     const now = identity(this.file);
     if (now && now.dev === this.opened.dev && now.ino === this.opened.ino) return undefined;
-    return new Error(`The database file ${this.file} was ${now ? 'replaced' : 'deleted'} while Kura ran: nothing more is written. Restore it and restart Kura.`);
+    return new DatabaseFileGoneError(`The database file ${this.file} was ${now ? 'replaced' : 'deleted'} while Kura ran: nothing more is written. Restore it and restart Kura.`);
   }
 
   /** Switched between transactions only, never inside one. */
