@@ -24,6 +24,7 @@ export type { CallContext, OperatorCall, SensitiveValue } from './key-directory.
 export type { ApprovalGate, ApprovalRequest } from './approval-gate.js';
 export { ApprovalPendingError } from './approval-gate.js';
 export { loggedError, storageFailureAnswer } from './storage-failures.js';
+export { storageFailureOf, type StorageFailureKind } from '../store/index.js';
 export type { HsmRecord, KeyFilter } from '../store/index.js';
 export type { XksCredentialView, XksKeyUsage, XksKeyView, XksProxy, XksStoreView } from './xks-proxy.js';
 export type { CreateCustomKeyStoreInput, CustomKeyStoreView, UpdateCustomKeyStoreInput, XksProxySettingsInput } from './operations/custom-key-stores.js';

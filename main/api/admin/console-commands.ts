@@ -13,7 +13,7 @@ import { consolePrincipal } from '../../ceremony/quorum.js';
 import { KmsError, isKmsError, kmsErrors } from '../../common/errors.js';
 import { AWS_REGIONS } from '../../common/regions.js';
 import { networkStatus, type ChangeView, type CommandName, type KeyMetadataView, type AuditEntryView } from '../../console/index.js';
-import { ApprovalPendingError, type CallContext } from '../../kms/index.js';
+import { ApprovalPendingError, storageFailureOf, type CallContext, type StorageFailureKind } from '../../kms/index.js';
 import { runKmsCall } from '../kms/dispatch.js';
 import type { Handlers, Run } from './commands.js';
 import { iso, requestViewJson } from './views.js';
@@ -161,10 +161,17 @@ export async function sealAppliance(r: Pick<Run, 'deps'>, principal: string) {
   }
 }
 
-/** What a failed write says about its cause, without anything of the data it carried. */
+/** What a failed audit write says about its cause: the storage failure's kind, never the data it carried. */
+const STORAGE_CAUSES: Readonly<Record<StorageFailureKind, string>> = {
+  'disk-full': 'the disk is full',
+  'io-error': 'an I/O error',
+  'read-only': 'the database is read-only',
+  'cannot-open': 'the database cannot be opened',
+  'file-gone': 'the database file was deleted or replaced',
+};
 const storageCause = (e: unknown): string => {
-  const code = e !== null && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
-  return code === 'SQLITE_FULL' ? 'the disk is full' : code ? `database error ${code.slice(0, 40)}` : 'database error';
+  const failure = storageFailureOf(e);
+  return failure ? STORAGE_CAUSES[failure.kind] : 'a database error';
 };
 
 /**
