@@ -13,12 +13,16 @@ process.once('beforeExit', () => {
 });
 
 // A reader that stops reading (`kura audit list | head -1`) closes the pipe under the output: that ends
-// the command quietly, as it ends `ls | head`, not with a stack trace of an unhandled EPIPE.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e) => {
-    if (e.code !== 'EPIPE') throw e;
-    process.exit(0);
-  });
+// a client command quietly, as it ends `ls | head`, not with a stack trace of an unhandled EPIPE.
+// Not `kura serve`: a log reader that goes away or a full disk under the log file must not stop the
+// appliance (which restarts sealed); serve keeps running without the stream (main/common/output-streams.ts).
+if (process.argv[2] !== 'serve') {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(0);
+    });
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -38,7 +38,13 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (ORDER[lvl] < min) return;
     const time = new Date().toISOString();
-    write(`${format === 'text' ? textLine(time, lvl, msg, fields) : JSON.stringify({ time, level: lvl, msg, ...fields })}\n`);
+    // Logging never fails the caller: a line that cannot be written (a closed pipe, a full disk) is lost,
+    // not turned into an error in the middle of a KMS call or a stop.
+    try {
+      write(`${format === 'text' ? textLine(time, lvl, msg, fields) : JSON.stringify({ time, level: lvl, msg, ...fields })}\n`);
+    } catch {
+      // dropped
+    }
   };
   return {
     debug: (m, f) => emit('debug', m, f),

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setHostLauncher, startAppliance } from '../app.js';
 import { createLogger } from '../common/log.js';
+import { keepOutputFailuresFromStopping } from '../common/output-streams.js';
 import { DesktopConfigError, desktopSettings } from './config.js';
 import { runDesktop } from './desktop-app.js';
 import type { ElectronMain } from './electron-api.js';
@@ -38,6 +39,8 @@ const consoleIndex = path.join(root, 'dist', 'renderer', 'index.html');
 
 // Everything the appliance writes (database, WAL, tokens, the dev root key) is for its owner only.
 process.umask(0o077);
+// A terminal closed under `npm run desktop`, or a full disk under its log, costs the log, not the appliance.
+keepOutputFailuresFromStopping();
 
 let parsed: ReturnType<typeof desktopSettings>;
 try {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { devRootKeyFile, KURA_VERSION, startAppliance, startFailureOf, type Appliance } from '../../app.js';
 import { createLogger } from '../../common/log.js';
+import { keepOutputFailuresFromStopping, type OutputGuard } from '../../common/output-streams.js';
 import { clientEnv, ensureGuardCa, exportLines, shq } from '../aws-files.js';
 import { CliError, CONFIG_OPTION, HELP_OPTION, JSON_OPTION, print, printJson, selfCommand, type CommandSpec, type Invocation } from '../command.js';
 import { ENV_HELP, resolveConfig, type ConfigFlags } from '../config.js';
@@ -13,6 +14,11 @@ import { writeDevCredential } from '../dev-credential.js';
 import { DEV_DATA_DIR } from '../locate.js';
 
 export const DEV_REGION = 'us-east-1';
+
+/** The writes lost to a failed stdout or stderr, as log fields (none when nothing was lost). */
+function droppedOutput(output: OutputGuard): Record<string, number> {
+  return Object.fromEntries(Object.entries(output.dropped()).filter(([, n]) => n > 0).map(([name, n]) => [`${name}WritesDropped`, n]));
+}
 
 function devBanner(appliance: Appliance, dataDir: string, guardCa: string): string[] {
   const url = appliance.server.url;
@@ -47,6 +53,9 @@ function devBanner(appliance: Appliance, dataDir: string, guardCa: string): stri
 }
 
 async function run(inv: Invocation): Promise<number> {
+  // Before anything is written: a log reader that goes away or a full disk under the log file costs
+  // the log, never the appliance (bin/kura.js leaves serve's streams to this).
+  const output = keepOutputFailuresFromStopping();
   const cfg = resolveConfig(inv.values as ConfigFlags);
   const log = createLogger(cfg.logLevel, undefined, cfg.logFormat);
   // Everything the appliance writes (database, WAL, tokens, the dev root key) is for its owner only.
@@ -137,7 +146,7 @@ async function run(inv: Invocation): Promise<number> {
   }, 15_000);
   force.unref();
   await appliance.stop().catch((e: unknown) => log.error('stop failed', { error: String(e) }));
-  log.info('kura stopped');
+  log.info('kura stopped', droppedOutput(output));
   return 0;
 }
 

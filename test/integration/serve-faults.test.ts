@@ -1,0 +1,95 @@
+// Faults around a real `kura serve` process that must not stop it, or must stop it cleanly: a production
+// Kura restarts sealed, so an unplanned exit is an outage until a quorum of custodians unseals it.
+// Its stdout and stderr failing (a reader gone: EPIPE; a full disk: ENOSPC) must cost the log, not the
+// appliance.
+import { ListKeysCommand } from '@aws-sdk/client-kms';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { kmsClient } from '../support/kms-client.js';
+import { KURA_BIN, ROOT, tempDataDir } from '../support/kura-process.js';
+
+interface Served {
+  proc: ChildProcess;
+  url: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running: ChildProcess[] = [];
+afterEach(() => {
+  for (const p of running.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
+
+/** `kura serve --dev --port 0` with the given stderr (a pipe by default); resolves once its banner is read from stdout. */
+async function serve(opts: { stderr?: number; args?: string[] } = {}): Promise<Served> {
+  const dataDir = tempDataDir('kura-faults-');
+  const proc = spawn(process.execPath, [KURA_BIN, 'serve', '--dev', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', opts.stderr ?? 'pipe'],
+  });
+  running.push(proc);
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kura did not start.\nstdout: ${out}\nstderr: ${err}`)), 20_000);
+    proc.stdout!.on('data', () => {
+      if (/export AWS_SECRET_ACCESS_KEY=\S+\n/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(({ code }) => reject(new Error(`kura exited with ${code} before starting.\nstdout: ${out}\nstderr: ${err}`)));
+  });
+  const grab = (name: string) => new RegExp(`export ${name}=(\\S+)`).exec(out)![1]!;
+  return { proc, url: grab('AWS_ENDPOINT_URL_KMS'), accessKeyId: grab('AWS_ACCESS_KEY_ID'), secretAccessKey: grab('AWS_SECRET_ACCESS_KEY'), stdout: () => out, stderr: () => err, exited };
+}
+
+/** Resolves with how the process ended, or with 'still running' after `ms`. */
+async function endedWithin(k: Served, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'still running'> {
+  return Promise.race([k.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), ms))]);
+}
+
+async function listKeys(k: Served): Promise<number> {
+  const client = kmsClient(k);
+  try {
+    return (await client.send(new ListKeysCommand({}))).Keys!.length;
+  } finally {
+    client.destroy();
+  }
+}
+
+describe('kura serve: its output streams failing', () => {
+  it('goes on serving when the readers of its stdout and stderr go away (EPIPE), and stops gracefully on SIGTERM', async () => {
+    const k = await serve();
+    k.proc.stdout!.destroy();
+    k.proc.stderr!.destroy();
+    // Each call logs a line on stderr: the first write fails with EPIPE, the later ones are dropped.
+    for (let i = 0; i < 5; i++) expect(await listKeys(k)).toBeGreaterThanOrEqual(0);
+    expect(await endedWithin(k, 300)).toBe('still running');
+    k.proc.kill('SIGTERM');
+    expect(await endedWithin(k, 10_000)).toEqual({ code: 0, signal: null });
+  }, 60_000);
+
+  it('goes on serving when its log file is on a full disk (ENOSPC), says so once on stdout, and stops gracefully', async () => {
+    const full = fs.openSync('/dev/full', 'w');
+    let k: Served;
+    try {
+      k = await serve({ stderr: full });
+    } finally {
+      fs.closeSync(full);
+    }
+    for (let i = 0; i < 5; i++) expect(await listKeys(k)).toBeGreaterThanOrEqual(0);
+    expect(await endedWithin(k, 300)).toBe('still running');
+    expect(k.stdout()).toMatch(/writing to stderr failed \(ENOSPC\)/);
+    expect(k.stdout().match(/writing to stderr failed/g)).toHaveLength(1);
+    k.proc.kill('SIGTERM');
+    expect(await endedWithin(k, 10_000)).toEqual({ code: 0, signal: null });
+  }, 60_000);
+});
