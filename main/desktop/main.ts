@@ -60,6 +60,9 @@ process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error
 setHostLauncher(utilityProcessHosts(electron.utilityProcess));
 process.on('SIGINT', () => electron.app.quit());
 process.on('SIGTERM', () => electron.app.quit());
+// Node opens its inspector on 127.0.0.1:9229 on SIGUSR1 unless a listener handles the signal, and any
+// local user could then attach and run code inside the appliance.
+process.on('SIGUSR1', () => log.warn('SIGUSR1 ignored: Kura does not open a debugger'));
 
 void runDesktop({
   electron,

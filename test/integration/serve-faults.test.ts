@@ -1,10 +1,12 @@
 // Faults around a real `kura serve` process that must not stop it, or must stop it cleanly: a production
 // Kura restarts sealed, so an unplanned exit is an outage until a quorum of custodians unseals it.
 // Its stdout and stderr failing (a reader gone: EPIPE; a full disk: ENOSPC) must cost the log, not the
-// appliance.
+// appliance. Signals: SIGUSR1 must not open Node's inspector (any local user could attach and run
+// code inside Kura).
 import { ListKeysCommand } from '@aws-sdk/client-kms';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kmsClient } from '../support/kms-client.js';
 import { KURA_BIN, ROOT, tempDataDir } from '../support/kura-process.js';
@@ -89,6 +91,29 @@ describe('kura serve: its output streams failing', () => {
     expect(await endedWithin(k, 300)).toBe('still running');
     expect(k.stdout()).toMatch(/writing to stderr failed \(ENOSPC\)/);
     expect(k.stdout().match(/writing to stderr failed/g)).toHaveLength(1);
+    k.proc.kill('SIGTERM');
+    expect(await endedWithin(k, 10_000)).toEqual({ code: 0, signal: null });
+  }, 60_000);
+});
+
+/** Whether something accepts a TCP connection on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe('kura serve: signals', () => {
+  it('ignores SIGUSR1: no inspector opens on 127.0.0.1:9229, and it goes on serving', async () => {
+    const k = await serve();
+    k.proc.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(k.stderr()).not.toMatch(/Debugger listening/);
+    expect(k.stderr()).toMatch(/SIGUSR1 ignored/);
+    expect(await listening(9229)).toBe(false);
+    expect(await listKeys(k)).toBeGreaterThanOrEqual(0);
     k.proc.kill('SIGTERM');
     expect(await endedWithin(k, 10_000)).toEqual({ code: 0, signal: null });
   }, 60_000);

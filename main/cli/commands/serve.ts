@@ -76,6 +76,9 @@ async function run(inv: Invocation): Promise<number> {
     process.on('SIGINT', () => requestStop('SIGINT'));
     process.on('SIGTERM', () => requestStop('SIGTERM'));
   });
+  // Node opens its inspector on 127.0.0.1:9229 on SIGUSR1 unless a listener handles the signal, and
+  // any local user could then attach and run code inside Kura, with its keys and its privileges.
+  process.on('SIGUSR1', () => log.warn('SIGUSR1 ignored: Kura does not open a debugger'));
   let appliance: Appliance;
   try {
     appliance = await startAppliance(cfg, { log, onStopRequested: () => requestStop('POST /admin/v1/stop') });
@@ -161,7 +164,7 @@ Stops gracefully on SIGINT/SIGTERM or \`kura stop\`: idle and half-sent connecti
 calls in progress get 5 seconds to finish, the database closes cleanly; then it exits 0.
 On SIGHUP it reads the XKS TLS listener's certificate, key and client CA files again and serves new
 connections with them (a renewed certificate needs no restart); files it cannot use are logged, and
-the listener keeps what it had.`,
+the listener keeps what it had. SIGUSR1 is logged and ignored (Node would open its debugger).`,
   options: [
     {
       name: 'dev',
