@@ -2,7 +2,7 @@
 // Kura restarts sealed, so an unplanned exit is an outage until a quorum of custodians unseals it.
 // Its stdout and stderr failing (a reader gone: EPIPE; a full disk: ENOSPC) must cost the log, not the
 // appliance. Signals: SIGUSR1 must not open Node's inspector (any local user could attach and run
-// code inside Kura).
+// code inside Kura); SIGHUP without an XKS TLS listener to reload must not kill it.
 import { ListKeysCommand } from '@aws-sdk/client-kms';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -113,6 +113,17 @@ describe('kura serve: signals', () => {
     expect(k.stderr()).not.toMatch(/Debugger listening/);
     expect(k.stderr()).toMatch(/SIGUSR1 ignored/);
     expect(await listening(9229)).toBe(false);
+    expect(await listKeys(k)).toBeGreaterThanOrEqual(0);
+    k.proc.kill('SIGTERM');
+    expect(await endedWithin(k, 10_000)).toEqual({ code: 0, signal: null });
+  }, 60_000);
+
+  it('ignores SIGHUP without an XKS TLS listener: it goes on serving, then stops gracefully on SIGTERM', async () => {
+    const k = await serve();
+    k.proc.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await endedWithin(k, 0)).toBe('still running');
+    expect(k.stderr()).toMatch(/SIGHUP ignored/);
     expect(await listKeys(k)).toBeGreaterThanOrEqual(0);
     k.proc.kill('SIGTERM');
     expect(await endedWithin(k, 10_000)).toEqual({ code: 0, signal: null });

@@ -79,6 +79,24 @@ async function run(inv: Invocation): Promise<number> {
   // Node opens its inspector on 127.0.0.1:9229 on SIGUSR1 unless a listener handles the signal, and
   // any local user could then attach and run code inside Kura, with its keys and its privileges.
   process.on('SIGUSR1', () => log.warn('SIGUSR1 ignored: Kura does not open a debugger'));
+  // SIGHUP: the XKS TLS listener's certificate, key and client CA are read again (a renewed certificate
+  // without a restart, which would leave a production appliance sealed). Handled from the start and
+  // without that listener too: by default SIGHUP kills the process, dropping the calls in progress
+  // (a closed terminal, a supervisor's reload sent to every service).
+  const started: { appliance?: Appliance } = {};
+  process.on('SIGHUP', () => {
+    const running = started.appliance;
+    if (!running?.xksTlsServer) {
+      log.info('SIGHUP ignored: no XKS TLS listener to reload');
+      return;
+    }
+    try {
+      running.reloadXksTls();
+      log.info('XKS TLS certificate reloaded', { port: running.xksTlsServer.port });
+    } catch (e) {
+      log.error('XKS TLS certificate not reloaded: the listener keeps the one it had', { error: e instanceof Error ? e.message : typeof e });
+    }
+  });
   let appliance: Appliance;
   try {
     appliance = await startAppliance(cfg, { log, onStopRequested: () => requestStop('POST /admin/v1/stop') });
@@ -87,18 +105,7 @@ async function run(inv: Invocation): Promise<number> {
     if (failure) throw new CliError(failure.code, failure.message);
     throw e;
   }
-  // SIGHUP: the XKS TLS listener's certificate, key and client CA are read again (a renewed certificate
-  // without a restart, which would leave a production appliance sealed).
-  if (appliance.xksTlsServer) {
-    process.on('SIGHUP', () => {
-      try {
-        appliance.reloadXksTls();
-        log.info('XKS TLS certificate reloaded', { port: appliance.xksTlsServer?.port });
-      } catch (e) {
-        log.error('XKS TLS certificate not reloaded: the listener keeps the one it had', { error: e instanceof Error ? e.message : typeof e });
-      }
-    });
-  }
+  started.appliance = appliance;
   const status = await appliance.root.status();
   log.info('kura started', { endpoint: appliance.server.url, dataDir: cfg.dataDir, dev: cfg.dev, state: status.state, applianceId: appliance.applianceId });
   const url = appliance.server.url;
@@ -164,7 +171,7 @@ Stops gracefully on SIGINT/SIGTERM or \`kura stop\`: idle and half-sent connecti
 calls in progress get 5 seconds to finish, the database closes cleanly; then it exits 0.
 On SIGHUP it reads the XKS TLS listener's certificate, key and client CA files again and serves new
 connections with them (a renewed certificate needs no restart); files it cannot use are logged, and
-the listener keeps what it had. SIGUSR1 is logged and ignored (Node would open its debugger).`,
+the listener keeps what it had; without that listener SIGHUP is logged and ignored. SIGUSR1 is logged and ignored (Node would open its debugger).`,
   options: [
     {
       name: 'dev',
