@@ -205,9 +205,14 @@ async function takeLock(dataDir: string): Promise<() => Promise<void>> {
     throw new Error(`Another Kura${pid ? ` (pid ${pid})` : ''} is running on ${dataDir}.`, { cause: e });
   }
   fs.writeFileSync(file, String(process.pid), { mode: 0o600 });
+  // The lock is let go even when kura.pid cannot be removed (a data directory made read-only): a stale
+  // kura.pid keeps no one out, a held lock would. The removal's failure is still reported.
   return async () => {
-    fs.rmSync(file, { force: true });
-    await lock.release();
+    try {
+      fs.rmSync(file, { force: true });
+    } finally {
+      await lock.release();
+    }
   };
 }
 
@@ -441,16 +446,28 @@ export async function startAppliance(
       async stop() {
         if (stopped) return;
         stopped = true;
+        // Every step runs even when one before it fails: a runtime file that cannot be removed must not
+        // leave the listener serving, the root key unsealed, the database open or the lock held.
+        const failed: string[] = [];
+        const step = async (name: string, run: () => unknown): Promise<void> => {
+          try {
+            await run();
+          } catch (e) {
+            failed.push(name);
+            log.error('stop: a step failed; the others go on', { step: name, error: e instanceof Error ? e.message : typeof e });
+          }
+        };
         // First, so that no client finds a stopping appliance.
-        removeRuntimeFile();
-        await server.close();
-        await xksTlsServer?.close();
-        await scheduler.stop();
-        await connections.closeAll();
-        await refusals.stop().catch((e: unknown) => log.error('refusal log flush failed', { error: e instanceof Error ? e.name : typeof e }));
-        root.seal();
-        await store.close();
-        await releaseLock();
+        await step('remove the runtime file', removeRuntimeFile);
+        await step('close the listener', () => server.close());
+        await step('close the XKS TLS listener', () => xksTlsServer?.close());
+        await step('stop the scheduler', () => scheduler.stop());
+        await step('close the HSM connections', () => connections.closeAll());
+        await step('flush the refusal log', () => refusals.stop());
+        await step('seal', () => root.seal());
+        await step('close the database', () => store.close());
+        await step('release the data directory lock', releaseLock);
+        if (failed.length > 0) throw new Error(`The appliance stopped, but not cleanly: could not ${failed.join(', ')}.`);
       },
     };
   } catch (e) {

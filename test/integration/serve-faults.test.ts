@@ -2,17 +2,20 @@
 // Kura restarts sealed, so an unplanned exit is an outage until a quorum of custodians unseals it.
 // Its stdout and stderr failing (a reader gone: EPIPE; a full disk: ENOSPC) must cost the log, not the
 // appliance. Signals: SIGUSR1 must not open Node's inspector (any local user could attach and run
-// code inside Kura); SIGHUP without an XKS TLS listener to reload must not kill it.
+// code inside Kura); SIGHUP without an XKS TLS listener to reload must not kill it. A step of the stop
+// that fails must not keep the others from running (the listener closing, the lock let go).
 import { ListKeysCommand } from '@aws-sdk/client-kms';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kmsClient } from '../support/kms-client.js';
 import { KURA_BIN, ROOT, tempDataDir } from '../support/kura-process.js';
 
 interface Served {
   proc: ChildProcess;
+  dataDir: string;
   url: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -27,8 +30,8 @@ afterEach(() => {
 });
 
 /** `kura serve --dev --port 0` with the given stderr (a pipe by default); resolves once its banner is read from stdout. */
-async function serve(opts: { stderr?: number; args?: string[] } = {}): Promise<Served> {
-  const dataDir = tempDataDir('kura-faults-');
+async function serve(opts: { stderr?: number; args?: string[]; dataDir?: string } = {}): Promise<Served> {
+  const dataDir = opts.dataDir ?? tempDataDir('kura-faults-');
   const proc = spawn(process.execPath, [KURA_BIN, 'serve', '--dev', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', opts.stderr ?? 'pipe'],
@@ -50,7 +53,7 @@ async function serve(opts: { stderr?: number; args?: string[] } = {}): Promise<S
     void exited.then(({ code }) => reject(new Error(`kura exited with ${code} before starting.\nstdout: ${out}\nstderr: ${err}`)));
   });
   const grab = (name: string) => new RegExp(`export ${name}=(\\S+)`).exec(out)![1]!;
-  return { proc, url: grab('AWS_ENDPOINT_URL_KMS'), accessKeyId: grab('AWS_ACCESS_KEY_ID'), secretAccessKey: grab('AWS_SECRET_ACCESS_KEY'), stdout: () => out, stderr: () => err, exited };
+  return { proc, dataDir, url: grab('AWS_ENDPOINT_URL_KMS'), accessKeyId: grab('AWS_ACCESS_KEY_ID'), secretAccessKey: grab('AWS_SECRET_ACCESS_KEY'), stdout: () => out, stderr: () => err, exited };
 }
 
 /** Resolves with how the process ended, or with 'still running' after `ms`. */
@@ -127,5 +130,31 @@ describe('kura serve: signals', () => {
     expect(await listKeys(k)).toBeGreaterThanOrEqual(0);
     k.proc.kill('SIGTERM');
     expect(await endedWithin(k, 10_000)).toEqual({ code: 0, signal: null });
+  }, 60_000);
+});
+
+describe('kura serve: a stop whose step fails', () => {
+  it('still closes the listener and lets go of the lock, promptly, and exits non-zero', async () => {
+    const k = await serve();
+    const port = Number(new URL(k.url).port);
+    // The runtime file replaced by a non-empty directory: its removal, the stop's first step, throws.
+    const runtime = path.join(k.dataDir, 'kura.runtime.json');
+    fs.rmSync(runtime);
+    fs.mkdirSync(runtime);
+    fs.writeFileSync(path.join(runtime, 'x'), '');
+    k.proc.kill('SIGTERM');
+    // Well before the 15 s graceful-stop timeout.
+    const ended = await endedWithin(k, 8_000);
+    expect(ended).not.toBe('still running');
+    expect(ended).not.toEqual({ code: 0, signal: null });
+    expect(k.stderr()).toMatch(/remove the runtime file/);
+    expect(k.stderr()).not.toMatch(/"msg":"kura stopped"/);
+    expect(await listening(port)).toBe(false);
+    // The lock was let go: another appliance starts on the same directory.
+    fs.rmSync(runtime, { recursive: true });
+    const next = await serve({ dataDir: k.dataDir });
+    expect(await listKeys(next)).toBeGreaterThanOrEqual(0);
+    next.proc.kill('SIGTERM');
+    expect(await endedWithin(next, 10_000)).toEqual({ code: 0, signal: null });
   }, 60_000);
 });

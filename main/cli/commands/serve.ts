@@ -155,7 +155,13 @@ async function run(inv: Invocation): Promise<number> {
     process.exit(1);
   }, 15_000);
   force.unref();
-  await appliance.stop().catch((e: unknown) => log.error('stop failed', { error: String(e) }));
+  try {
+    await appliance.stop();
+  } catch (e) {
+    // Every step was still tried (app.ts); a supervisor must see that this stop was not clean.
+    log.error('kura stopped, but not cleanly', { error: e instanceof Error ? e.message : typeof e, ...droppedOutput(output) });
+    return 1;
+  }
   log.info('kura stopped', droppedOutput(output));
   return 0;
 }
@@ -168,7 +174,8 @@ operator console at /console/ (a dev appliance prints its console operator's pas
 It writes kura.runtime.json (0600: endpoint, pid, version, start time) in its data directory, which
 the other kura commands read to find it, and removes it when it stops.
 Stops gracefully on SIGINT/SIGTERM or \`kura stop\`: idle and half-sent connections close at once,
-calls in progress get 5 seconds to finish, the database closes cleanly; then it exits 0.
+calls in progress get 5 seconds to finish, the database closes cleanly; then it exits 0 (1 when a
+step of the stop failed: each is logged, and the others are still done).
 On SIGHUP it reads the XKS TLS listener's certificate, key and client CA files again and serves new
 connections with them (a renewed certificate needs no restart); files it cannot use are logged, and
 the listener keeps what it had; without that listener SIGHUP is logged and ignored. SIGUSR1 is logged and ignored (Node would open its debugger).`,
