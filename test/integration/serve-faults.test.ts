@@ -3,7 +3,8 @@
 // Its stdout and stderr failing (a reader gone: EPIPE; a full disk: ENOSPC) must cost the log, not the
 // appliance. Signals: SIGUSR1 must not open Node's inspector (any local user could attach and run
 // code inside Kura); SIGHUP without an XKS TLS listener to reload must not kill it. A step of the stop
-// that fails must not keep the others from running (the listener closing, the lock let go).
+// that fails must not keep the others from running (the listener closing, the lock let go); a serve
+// that fails after its appliance started stops the appliance and exits.
 import { ListKeysCommand } from '@aws-sdk/client-kms';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -156,5 +157,28 @@ describe('kura serve: a stop whose step fails', () => {
     expect(await listKeys(next)).toBeGreaterThanOrEqual(0);
     next.proc.kill('SIGTERM');
     expect(await endedWithin(next, 10_000)).toEqual({ code: 0, signal: null });
+  }, 60_000);
+});
+
+describe('kura serve: a failure after the appliance started', () => {
+  it('stops the appliance and exits non-zero promptly with the error, its port closed', async () => {
+    const dataDir = tempDataDir('kura-faults-late-');
+    // Writing dev-credential.json, after startAppliance, fails: a non-empty directory is in its place.
+    fs.mkdirSync(path.join(dataDir, 'dev-credential.json'));
+    fs.writeFileSync(path.join(dataDir, 'dev-credential.json', 'x'), '');
+    const proc = spawn(process.execPath, [KURA_BIN, 'serve', '--dev', '--port', '0', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.push(proc);
+    let err = '';
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await Promise.race([
+      new Promise<number | null>((r) => proc.once('exit', (c) => r(c))),
+      new Promise<'still running'>((r) => setTimeout(() => r('still running'), 15_000)),
+    ]);
+    expect(code).not.toBe('still running');
+    expect(code).not.toBe(0);
+    expect(err).toMatch(/kura serve: .*dev-credential\.json/);
+    const port = Number(/"endpoint":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(err)![1]);
+    expect(await listening(port)).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'kura.runtime.json'))).toBe(false);
   }, 60_000);
 });

@@ -5,7 +5,7 @@
 // that older AWS CLIs ignore the endpoint variables (aws-files.ts).
 import path from 'node:path';
 import { devRootKeyFile, KURA_VERSION, startAppliance, startFailureOf, type Appliance } from '../../app.js';
-import { createLogger } from '../../common/log.js';
+import { createLogger, type Logger } from '../../common/log.js';
 import { keepOutputFailuresFromStopping, type OutputGuard } from '../../common/output-streams.js';
 import { clientEnv, ensureGuardCa, exportLines, shq } from '../aws-files.js';
 import { CliError, CONFIG_OPTION, HELP_OPTION, JSON_OPTION, print, printJson, selfCommand, type CommandSpec, type Invocation } from '../command.js';
@@ -106,6 +106,42 @@ async function run(inv: Invocation): Promise<number> {
     throw e;
   }
   started.appliance = appliance;
+  try {
+    await announce(inv, cfg, appliance, log);
+  } catch (e) {
+    // The appliance is up, but serve cannot go on: stop it before saying why, so that no listener,
+    // runtime file or lock outlives the error (and SIGTERM, which nothing would wait for, is not needed).
+    log.error('kura serve failed after the appliance started; stopping it', { error: e instanceof Error ? e.message : typeof e });
+    await stopGracefully(appliance, log, output);
+    throw e;
+  }
+  await stopRequested;
+  log.info('stopping', { reason: stopReason });
+  return stopGracefully(appliance, log, output);
+}
+
+/** Stops the appliance (within 15 s, or exits 1); 0 when every step of the stop succeeded, else 1. */
+async function stopGracefully(appliance: Appliance, log: Logger, output: OutputGuard): Promise<number> {
+  const force = setTimeout(() => {
+    log.error('graceful stop timed out; exiting');
+    process.exit(1);
+  }, 15_000);
+  force.unref();
+  try {
+    await appliance.stop();
+  } catch (e) {
+    // Every step was still tried (app.ts); a supervisor must see that this stop was not clean.
+    log.error('kura stopped, but not cleanly', { error: e instanceof Error ? e.message : typeof e, ...droppedOutput(output) });
+    return 1;
+  } finally {
+    clearTimeout(force);
+  }
+  log.info('kura stopped', droppedOutput(output));
+  return 0;
+}
+
+/** Logs the start, writes a dev appliance's credential files, and prints the banner. */
+async function announce(inv: Invocation, cfg: ReturnType<typeof resolveConfig>, appliance: Appliance, log: Logger): Promise<void> {
   const status = await appliance.root.status();
   log.info('kura started', { endpoint: appliance.server.url, dataDir: cfg.dataDir, dev: cfg.dev, state: status.state, applianceId: appliance.applianceId });
   const url = appliance.server.url;
@@ -148,22 +184,6 @@ async function run(inv: Invocation): Promise<number> {
     banner.push('Stop it with Ctrl-C or `kura stop`.');
     print(banner.join('\n'));
   }
-  await stopRequested;
-  log.info('stopping', { reason: stopReason });
-  const force = setTimeout(() => {
-    log.error('graceful stop timed out; exiting');
-    process.exit(1);
-  }, 15_000);
-  force.unref();
-  try {
-    await appliance.stop();
-  } catch (e) {
-    // Every step was still tried (app.ts); a supervisor must see that this stop was not clean.
-    log.error('kura stopped, but not cleanly', { error: e instanceof Error ? e.message : typeof e, ...droppedOutput(output) });
-    return 1;
-  }
-  log.info('kura stopped', droppedOutput(output));
-  return 0;
 }
 
 export const serve: CommandSpec = {
