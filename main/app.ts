@@ -204,7 +204,12 @@ async function takeLock(dataDir: string): Promise<() => Promise<void>> {
     }
     throw new Error(`Another Kura${pid ? ` (pid ${pid})` : ''} is running on ${dataDir}.`, { cause: e });
   }
-  fs.writeFileSync(file, String(process.pid), { mode: 0o600 });
+  try {
+    fs.writeFileSync(file, String(process.pid), { mode: 0o600 });
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
   // The lock is let go even when kura.pid cannot be removed (a data directory made read-only): a stale
   // kura.pid keeps no one out, a held lock would. The removal's failure is still reported.
   return async () => {
@@ -270,6 +275,22 @@ export function startFailureOf(e: unknown, config: Pick<ApplianceConfig, 'port' 
     return { code: 'DataDirectory', message: `cannot use the data directory ${config.dataDir}: not allowed (${code}); it must be writable by this user` };
   }
   if (code === 'EEXIST' || code === 'ENOTDIR') return { code: 'DataDirectory', message: `cannot use the data directory ${config.dataDir}: it, or a directory above it, is a file` };
+  // SQLite's own codes (the sqlite3 module's `code`), about the database files in the data directory.
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL') {
+    return { code: 'DataDirectory', message: `cannot use the data directory ${config.dataDir}: its disk is full (${code}); free space on it, then start Kura again` };
+  }
+  if (code === 'SQLITE_CANTOPEN') {
+    return {
+      code: 'DataDirectory',
+      message: `cannot open the database in the data directory ${config.dataDir} (SQLITE_CANTOPEN): the directory must be writable by this user (SQLite makes files beside kura.db), and kura.db, if there, a file this user can read and write`,
+    };
+  }
+  if (code === 'SQLITE_READONLY') {
+    return {
+      code: 'DataDirectory',
+      message: `cannot write the database in the data directory ${config.dataDir} (SQLITE_READONLY): kura.db, its -wal and -shm files and the directory must be writable by this user (check their permissions, immutable attributes with lsattr, and read-only mounts)`,
+    };
+  }
   return undefined;
 }
 
@@ -282,11 +303,15 @@ export async function startAppliance(
   const { log } = deps;
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const releaseLock = await takeLock(config.dataDir);
+  // Cleaning up after a failed start never throws: the error that stopped the start is the one to report
+  // (a kura.pid that cannot be removed either would otherwise replace it with its own, misleading one).
+  const releaseAfterFailure = () =>
+    releaseLock().catch((c: unknown) => log.warn('start failed; cleaning up after it failed too', { error: c instanceof Error ? c.message : typeof c }));
   let store: Store;
   try {
     store = await openStore(databaseFile(config.dataDir));
   } catch (e) {
-    await releaseLock();
+    await releaseAfterFailure();
     throw e;
   }
   try {
@@ -403,7 +428,7 @@ export async function startAppliance(
           routes: { kms: xksOnly, admin: xksOnly, xks: xksRoute },
         });
       } catch (e) {
-        await server.close();
+        await server.close().catch(() => undefined);
         // So that a port in use is reported as this listener's, not the main one's.
         if (e instanceof Error) Object.assign(e, { listener: `the XKS TLS port ${t.port}` });
         throw e;
@@ -420,8 +445,8 @@ export async function startAppliance(
         dev: config.dev,
       });
     } catch (e) {
-      await server.close();
-      await xksTlsServer?.close();
+      await server.close().catch(() => undefined);
+      await xksTlsServer?.close().catch(() => undefined);
       throw e;
     }
     let stopped = false;
@@ -472,7 +497,7 @@ export async function startAppliance(
     };
   } catch (e) {
     await store.close().catch(() => undefined);
-    await releaseLock();
+    await releaseAfterFailure();
     throw e;
   }
 }

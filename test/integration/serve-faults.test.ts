@@ -4,9 +4,10 @@
 // appliance. Signals: SIGUSR1 must not open Node's inspector (any local user could attach and run
 // code inside Kura); SIGHUP without an XKS TLS listener to reload must not kill it. A step of the stop
 // that fails must not keep the others from running (the listener closing, the lock let go); a serve
-// that fails after its appliance started stops the appliance and exits.
+// that fails after its appliance started stops the appliance and exits. A data directory Kura cannot
+// write is said in words naming it, whatever the cleanup after the failure meets.
 import { ListKeysCommand } from '@aws-sdk/client-kms';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -180,5 +181,74 @@ describe('kura serve: a failure after the appliance started', () => {
     const port = Number(/"endpoint":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(err)![1]);
     expect(await listening(port)).toBe(false);
     expect(fs.existsSync(path.join(dataDir, 'kura.runtime.json'))).toBe(false);
+  }, 60_000);
+});
+
+/** Whether `chattr` can set attributes here (root on a file system that has them): even root cannot write an immutable file. */
+function chattrWorks(): boolean {
+  const dir = tempDataDir('kura-chattr-');
+  try {
+    execFileSync('chattr', ['+i', dir], { stdio: 'ignore' });
+    execFileSync('chattr', ['-i', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `kura serve` on `dataDir` to its exit: its code and stderr. */
+function serveToExit(dataDir: string): Promise<{ code: number | null; stderr: string }> {
+  const proc = spawn(process.execPath, [KURA_BIN, 'serve', '--dev', '--port', '0', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.push(proc);
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((r) => proc.once('exit', (code) => r({ code, stderr })));
+}
+
+describe.skipIf(!chattrWorks())('kura serve: a data directory it cannot write (chattr)', () => {
+  /** A data directory a first serve has made; after SIGKILL, with the kura.pid a crash leaves behind. */
+  async function madeDataDir(signal: NodeJS.Signals = 'SIGKILL'): Promise<string> {
+    const k = await serve();
+    k.proc.kill(signal);
+    await k.exited;
+    return k.dataDir;
+  }
+
+  it('an immutable kura.db: SQLITE_READONLY, naming the data directory and what must be writable', async () => {
+    const dataDir = await madeDataDir();
+    const db = path.join(dataDir, 'kura.db');
+    execFileSync('chattr', ['+i', db]);
+    try {
+      const r = await serveToExit(dataDir);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`kura serve: cannot write the database in the data directory ${dataDir} (SQLITE_READONLY)`);
+    } finally {
+      execFileSync('chattr', ['-i', db]);
+    }
+  }, 60_000);
+
+  it('an immutable data directory: SQLITE_CANTOPEN, naming it', async () => {
+    const dataDir = await madeDataDir('SIGTERM');
+    execFileSync('chattr', ['+i', dataDir]);
+    try {
+      const r = await serveToExit(dataDir);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`kura serve: cannot open the database in the data directory ${dataDir} (SQLITE_CANTOPEN)`);
+    } finally {
+      execFileSync('chattr', ['-i', dataDir]);
+    }
+  }, 60_000);
+
+  it('an append-only data directory: the EPERM is reported, not the cleanup\'s failure to remove kura.pid', async () => {
+    const dataDir = await madeDataDir();
+    execFileSync('chattr', ['+a', dataDir]);
+    try {
+      const r = await serveToExit(dataDir);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`kura serve: cannot use the data directory ${dataDir}: not allowed (EPERM)`);
+      expect(r.stderr).not.toMatch(/is a file/);
+    } finally {
+      execFileSync('chattr', ['-a', dataDir]);
+    }
   }, 60_000);
 });
