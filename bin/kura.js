@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `kura` command: runs the compiled CLI (npm install builds it into dist/).
-import { main } from '../dist/cli/main.js';
+// The CLI is loaded below, once `kura serve` has checked its open-file limit: under a low one it would
+// die loading its own modules with a raw EMFILE stack trace.
 
 // A command whose work ends without settling (a fetch that a connection closed under never settles on
 // Node 20, and nothing else keeps the process alive) failed: it must not exit 0 having printed nothing.
@@ -25,7 +26,20 @@ if (process.argv[2] !== 'serve') {
   }
 }
 
-main(process.argv.slice(2)).then(
+// `kura serve` refuses an open-file limit it cannot run with, in words, before loading anything heavy.
+const args = process.argv.slice(2);
+if (args[0] === 'serve' && !args.includes('--help') && !args.includes('-h')) {
+  const { openFileLimitProblem } = await import('../dist/common/open-files.js');
+  const problem = openFileLimitProblem();
+  if (problem) {
+    const message = `kura serve: ${problem}`;
+    process.stderr.write(args.includes('--json') ? `${JSON.stringify({ error: { code: 'OpenFileLimit', message } })}\n` : `${message}\n`);
+    process.exit(1);
+  }
+}
+const { main } = await import('../dist/cli/main.js');
+
+main(args).then(
   (code) => {
     settled = true;
     process.exitCode = code;

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LIMITS, type ServerLimits } from '../api/server.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
+import { softOpenFileLimit } from '../common/open-files.js';
 import { UsageError } from './command.js';
 
 /** The settings every command reads (resolveClientConfig). */
@@ -341,14 +342,9 @@ function xksClientOf(pick: Pick, flags: ConfigFlags): XksClientConfig {
  * /proc/self/limits on Linux; elsewhere 256.
  */
 export function defaultMaxConnections(limitsText?: string): number {
-  let soft: number | undefined;
-  try {
-    const text = limitsText ?? fs.readFileSync('/proc/self/limits', 'utf8');
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
-    if (m) soft = m[1] === 'unlimited' ? Infinity : Number(m[1]);
-  } catch {
-    // not Linux
-  }
+  // Below MIN_OPEN_FILES (128: 32 connections) `kura serve` refuses to start (bin/kura.js), so the floor
+  // of 8 is never what it serves with.
+  const soft = softOpenFileLimit(limitsText);
   if (soft === undefined) return 256;
   return Math.max(8, Math.min(1024, Math.floor(soft * 0.75) - 64));
 }

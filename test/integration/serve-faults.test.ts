@@ -5,7 +5,8 @@
 // code inside Kura); SIGHUP without an XKS TLS listener to reload must not kill it. A step of the stop
 // that fails must not keep the others from running (the listener closing, the lock let go); a serve
 // that fails after its appliance started stops the appliance and exits. A data directory Kura cannot
-// write is said in words naming it, whatever the cleanup after the failure meets.
+// write is said in words naming it, whatever the cleanup after the failure meets. An open-file limit too
+// low to run with is refused in words, before Kura loads its modules.
 import { ListKeysCommand } from '@aws-sdk/client-kms';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,12 +33,14 @@ afterEach(() => {
 });
 
 /** `kura serve --dev --port 0` with the given stderr (a pipe by default); resolves once its banner is read from stdout. */
-async function serve(opts: { stderr?: number; args?: string[]; dataDir?: string } = {}): Promise<Served> {
+async function serve(opts: { stderr?: number; args?: string[]; dataDir?: string; openFiles?: number } = {}): Promise<Served> {
   const dataDir = opts.dataDir ?? tempDataDir('kura-faults-');
-  const proc = spawn(process.execPath, [KURA_BIN, 'serve', '--dev', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', opts.stderr ?? 'pipe'],
-  });
+  const argv = [KURA_BIN, 'serve', '--dev', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])];
+  const stdio: ['ignore', 'pipe', 'pipe' | number] = ['ignore', 'pipe', opts.stderr ?? 'pipe'];
+  const proc =
+    opts.openFiles === undefined
+      ? spawn(process.execPath, argv, { cwd: ROOT, stdio })
+      : spawn('bash', ['-c', `ulimit -n ${opts.openFiles} && exec "$0" "$@"`, process.execPath, ...argv], { cwd: ROOT, stdio });
   running.push(proc);
   let out = '';
   let err = '';
@@ -250,5 +253,31 @@ describe.skipIf(!chattrWorks())('kura serve: a data directory it cannot write (c
     } finally {
       execFileSync('chattr', ['-a', dataDir]);
     }
+  }, 60_000);
+});
+
+describe('kura serve: the open-file limit', () => {
+  it('below 128 is refused in words naming `ulimit -n`, with no stack trace and a non-zero exit', async () => {
+    const dataDir = tempDataDir('kura-faults-nofile-');
+    const proc = spawn('bash', ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, KURA_BIN, 'serve', '--dev', '--port', '0', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.push(proc);
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+    expect(code).not.toBe(0);
+    expect(stderr).toBe('kura serve: the open-file limit is 64, and Kura needs at least 128 (its module files, database, listener and client connections); raise it (`ulimit -n 1024` in the shell, LimitNOFILE=1024 in a systemd unit) and start it again\n');
+  }, 30_000);
+
+  it('at 128 runs, and answers as many calls at once as its default connection cap (32)', async () => {
+    const k = await serve({ openFiles: 128 });
+    const client = kmsClient(k);
+    try {
+      const answers = await Promise.all(Array.from({ length: 32 }, () => client.send(new ListKeysCommand({})).then(() => 'ok', (e: Error) => e.name)));
+      expect(answers.filter((a) => a !== 'ok')).toEqual([]);
+    } finally {
+      client.destroy();
+    }
+    k.proc.kill('SIGTERM');
+    expect(await endedWithin(k, 10_000)).toEqual({ code: 0, signal: null });
   }, 60_000);
 });

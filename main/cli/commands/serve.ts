@@ -192,7 +192,8 @@ export const serve: CommandSpec = {
   description: `Runs the appliance: the AWS KMS-compatible API at POST /, the admin API at /admin/v1/ and the
 operator console at /console/ (a dev appliance prints its console operator's passphrase).
 It writes kura.runtime.json (0600: endpoint, pid, version, start time) in its data directory, which
-the other kura commands read to find it, and removes it when it stops.
+the other kura commands read to find it, and removes it when it stops. It refuses to start with an
+open-file limit below 128 (\`ulimit -n\`).
 Stops gracefully on SIGINT/SIGTERM or \`kura stop\`: idle and half-sent connections close at once,
 calls in progress get 5 seconds to finish, the database closes cleanly; then it exits 0 (1 when a
 step of the stop failed: each is logged, and the others are still done).
