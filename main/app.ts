@@ -18,6 +18,7 @@ import { xksAuditSink } from './api/xks/audit.js';
 import { handleXksRequest } from './api/xks/dispatch.js';
 import type { JsonResponse, RawRequest } from './api/http.js';
 import { startServer, type RunningServer, type ServerLimits, type ServerTls } from './api/server.js';
+import { BodyBudget, DEFAULT_MAX_BUFFERED_BODY_BYTES } from './api/body-budget.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ADMIN, Quorum, type QuorumDeps } from './ceremony/quorum.js';
 import { ConsoleSignIn } from './ceremony/sign-in.js';
@@ -396,11 +397,14 @@ export async function startAppliance(
     const adminDeps: AdminDeps = { ...commandDeps, log, adminToken, requestStop: deps.onStopRequested };
     // The connection budget is one for the process (its open files): with the XKS TLS listener too, they share it.
     const limits: ServerLimits = config.xksTls ? { ...config.limits, maxConnections: Math.max(8, Math.floor(config.limits.maxConnections / 2)) } : config.limits;
+    // One budget of buffered request bodies for the process, shared by its listeners, as the connection budget is.
+    const bodyBudget = new BodyBudget(limits.maxBufferedBodyBytes ?? DEFAULT_MAX_BUFFERED_BODY_BYTES);
     const server = await startServer({
       host: config.host,
       port: config.port,
       log,
       limits,
+      bodyBudget,
       routes: {
         kms: (req) => handleKmsRequest({ kms: keys, credentials, audit, refusals, clock, log, allowedRegions }, req),
         xks: xksRoute,
@@ -424,6 +428,7 @@ export async function startAppliance(
           port: t.port,
           log,
           limits,
+          bodyBudget,
           tls: xksTlsFiles(t),
           routes: { kms: xksOnly, admin: xksOnly, xks: xksRoute },
         });

@@ -1,7 +1,9 @@
 // The composition root's stop (main/app.ts): every step runs even when one before it fails, so that a
 // data directory in which a file cannot be removed never leaves the listener serving, the database open
 // or the directory's lock held; the failures are reported once all steps have run. A failed start lets
-// go of the lock, and the usual causes of one are said in words that name the data directory.
+// go of the lock, and the usual causes of one are said in words that name the data directory. Its
+// listeners share one budget of buffered request bodies.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -76,5 +78,33 @@ describe('startFailureOf', () => {
   it('names the data directory and what must be writable for SQLITE_CANTOPEN and SQLITE_READONLY', () => {
     expect(failure('SQLITE_CANTOPEN')).toMatchObject({ code: 'DataDirectory', message: expect.stringMatching(/^cannot open the database in the data directory \/var\/lib\/kura \(SQLITE_CANTOPEN\): the directory must be writable/) });
     expect(failure('SQLITE_READONLY')).toMatchObject({ code: 'DataDirectory', message: expect.stringMatching(/^cannot write the database in the data directory \/var\/lib\/kura \(SQLITE_READONLY\): kura\.db, its -wal and -shm files and the directory must be writable/) });
+  });
+});
+
+describe('the listeners of one appliance', () => {
+  it('share one budget of buffered request bodies: what one holds counts against the other', async () => {
+    const dataDir = tempDataDir('kura-app-budget-');
+    // A certificate for the XKS TLS listener (its contents do not matter here: no TLS client connects).
+    const certFile = path.join(dataDir, 'xks.crt');
+    const keyFile = path.join(dataDir, 'xks.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=127.0.0.1', '-days', '1'], { stdio: 'ignore' });
+    const base = config(dataDir);
+    const appliance = await startAppliance(
+      { ...base, limits: { ...base.limits, maxBufferedBodyBytes: 100_000 }, xksTls: { certFile, keyFile, host: '127.0.0.1', port: 0 } },
+      { log: createLogger('error', () => undefined) },
+    );
+    const socket = net.connect(appliance.server.port, '127.0.0.1');
+    try {
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      // A body the main listener holds: 80,000 of its announced 90,000 bytes.
+      socket.write(`POST / HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 90000\r\n\r\n`);
+      socket.write(Buffer.alloc(80_000, 0x20));
+      for (let i = 0; i < 200 && appliance.server.bufferedBodyBytes() < 80_000; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(appliance.server.bufferedBodyBytes()).toBe(80_000);
+      expect(appliance.xksTlsServer?.bufferedBodyBytes()).toBe(80_000);
+    } finally {
+      socket.destroy();
+      await appliance.stop();
+    }
   });
 });
