@@ -96,17 +96,24 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
     }, deps.stopTimeoutMs ?? 15_000);
     force.unref?.();
     log.info('desktop: stopping');
+    let clean = true;
     void (async () => {
       live.network?.stop();
       await signOut(live.ipc);
       await running.stop();
     })()
-      .catch((e: unknown) => log.error('desktop: stop failed', { error: e instanceof Error ? e.name : typeof e }))
+      .catch((e: unknown) => {
+        // Every step of the stop was still tried (app.ts); a supervisor must see that it was not clean.
+        clean = false;
+        log.error('kura stopped, but not cleanly', { error: e instanceof Error ? e.message : typeof e });
+      })
       .finally(() => {
         clearTimeout(force);
         live.stopped = true;
-        log.info('kura stopped');
-        app.quit();
+        if (clean) {
+          log.info('kura stopped');
+          app.quit();
+        } else app.exit(1);
       });
   });
 

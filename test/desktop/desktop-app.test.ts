@@ -179,6 +179,16 @@ describe('the desktop main process', () => {
     expect(logLines.join('')).toContain('signing the operator out failed');
   });
 
+  it('exits 1 when a step of the stop failed, after the stop ran, and says so', async () => {
+    const { electron, appliance, logLines } = await started();
+    appliance.stop = () => Promise.reject(new Error('stopping Kura failed at: removing kura.runtime.json'));
+    electron.app.quit();
+    await flush();
+    expect(electron.app.exitCode).toBe(1);
+    expect(logLines.join('')).toContain('kura stopped, but not cleanly');
+    expect(logLines.join('')).not.toContain('"msg":"kura stopped"');
+  });
+
   it('closing the window quits the same way', async () => {
     const { electron, win, appliance, finishStop } = await started();
     win.close();
