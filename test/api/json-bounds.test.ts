@@ -27,6 +27,19 @@ describe('checkJsonBounds', () => {
     expect(e.message).toMatch(/deeper/);
   });
 
+  it('counts depth as nesting, not as brackets seen: closed arrays give their level back', () => {
+    // 200 sibling empty arrays never nest deeper than 2, though 201 brackets open in all.
+    expect(check(JSON.stringify({ a: Array(200).fill([]) }))).not.toThrow();
+  });
+
+  it('ends a string at a quote after an even run of backslashes, so nesting after it is still bounded', async () => {
+    // "x\\" is x and one escaped backslash: its closing quote ends the string. Read as escaped, the
+    // scan would swallow the text up to the next quote and lose track of the deep array after it.
+    const e = await kmsError(check(`{"a":"x\\\\","b":${'['.repeat(100)}${']'.repeat(100)}}`));
+    expect(e.code).toBe('Serialization');
+    expect(e.message).toMatch(/deeper/);
+  });
+
   it('does not count separators inside strings, escaped quotes included', () => {
     const noisy = `${',[{'.repeat(30_000)}\\"${',[{'.repeat(30_000)}`;
     expect(check(JSON.stringify({ Description: noisy }))).not.toThrow();

@@ -188,6 +188,25 @@ describe('imported key material (FixedClock)', () => {
       expect(await stateOf(k.keyId)).toBe('Enabled');
     });
 
+    it('two concurrent imports with one token: exactly one imports, the other is InvalidImportToken (single use holds inside the transaction)', async () => {
+      const k = await createExternal();
+      const p = await getParams(k.keyId);
+      const material = randomBytes(32);
+      // The same wrapped bytes twice: both pass the token look-up before either transaction runs, so
+      // only the in-transaction re-check can refuse the second (a re-import of the same material would
+      // otherwise succeed).
+      const encryptedKeyMaterial = wrapMaterial(p.publicKey, material, 'RSAES_OAEP_SHA_256');
+      const call = () =>
+        d.imports.importKeyMaterial(ctx('ImportKeyMaterial'), { keyId: k.keyId, importToken: p.importToken, encryptedKeyMaterial, expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+      const results = await Promise.allSettled([call(), call()]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(rejected).toHaveLength(1);
+      expect(await kmsCode(Promise.reject(rejected[0]!.reason))).toBe('InvalidImportToken');
+      expect(await tokenRows(k.keyId)).toBe(0);
+      expect(await stateOf(k.keyId)).toBe('Enabled');
+    });
+
     it('a token of another key is InvalidImportToken, and material wrapped under another token\'s public key is InvalidCiphertext', async () => {
       const a = await createExternal();
       const b = await createExternal();
@@ -539,6 +558,17 @@ describe('imported key material (FixedClock)', () => {
       const { publicKey } = await d.keys.getPublicKey(ctx('GetPublicKey'), keyId);
       expect(publicKey.length).toBe(91);
       expect(publicKey.equals(spki)).toBe(true);
+    });
+
+    it('an RSA key cannot take RSAES_OAEP wrapping parameters (its private key is too long for OAEP); RSA_AES_KEY_WRAP is offered', async () => {
+      const k = await createExternal({ keySpec: 'RSA_2048', keyUsage: 'ENCRYPT_DECRYPT' });
+      // Refused up front, at GetParametersForImport: a token for a wrapping no RSA material fits would be useless.
+      expect(await kmsCode(getParams(k.keyId, 'RSAES_OAEP_SHA_256'))).toBe('Validation');
+      expect(await kmsCode(getParams(k.keyId, 'RSAES_OAEP_SHA_1'))).toBe('Validation');
+      expect(await tokenRows(k.keyId)).toBe(0);
+      const p = await getParams(k.keyId, 'RSA_AES_KEY_WRAP_SHA_256');
+      expect(p.key.keyId).toBe(k.keyId);
+      expect(await tokenRows(k.keyId)).toBe(1);
     });
 
     it('refuses material whose private and public halves are two keys (ValidationException, as for other bad material); the key stays PendingImport', async () => {
