@@ -401,6 +401,55 @@ describe('the KMS façade', () => {
       await d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), doomed.keyId, 7);
       expect(await kmsCode(d.keys.createAlias(ctx('CreateAlias'), 'alias/doomed', doomed.keyId))).toBe('InvalidState');
     });
+    it('takes no alias, by name or by alias ARN, where only a key ID or key ARN is allowed (NotFound)', async () => {
+      const k = await create();
+      const target = await create();
+      await d.keys.createAlias(ctx('CreateAlias'), 'alias/not-a-key-id', k.keyId);
+      const byArn = `arn:aws:kms:${TEST_REGION}:${TEST_ACCOUNT}:alias/not-a-key-id`;
+      for (const ref of [byArn, 'alias/not-a-key-id']) {
+        expect(await kmsCode(d.keys.disableKey(ctx('DisableKey'), ref))).toBe('NotFound');
+        expect(await kmsCode(d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), ref, 7))).toBe('NotFound');
+        expect(await kmsCode(d.keys.createAlias(ctx('CreateAlias'), 'alias/via-alias', ref))).toBe('NotFound');
+        expect(await kmsCode(d.keys.updateAlias(ctx('UpdateAlias'), 'alias/not-a-key-id', ref))).toBe('NotFound');
+      }
+      // Nothing happened to the key the alias names.
+      expect((await d.keys.describeKey(ctx('DescribeKey'), k.keyId)).state).toBe('Enabled');
+      expect(await kmsCode(d.keys.describeKey(ctx('DescribeKey'), 'alias/via-alias'))).toBe('NotFound');
+      // The key ARN itself is allowed.
+      await d.keys.disableKey(ctx('DisableKey'), d.keys.arnOf(target));
+      expect((await d.keys.describeKey(ctx('DescribeKey'), target.keyId)).state).toBe('Disabled');
+    });
+
+    it('refuses UpdateAlias to a key pending deletion (InvalidState); the alias keeps its key', async () => {
+      const k = await create();
+      const doomed = await create();
+      await d.keys.createAlias(ctx('CreateAlias'), 'alias/stays', k.keyId);
+      await d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), doomed.keyId, 7);
+      expect(await kmsCode(d.keys.updateAlias(ctx('UpdateAlias'), 'alias/stays', doomed.keyId))).toBe('InvalidState');
+      expect((await d.keys.describeKey(ctx('DescribeKey'), 'alias/stays')).keyId).toBe(k.keyId);
+    });
+
+    it('refuses an alias name that is the bare prefix "alias/" (Validation)', async () => {
+      const k = await create();
+      expect(await kmsCode(d.keys.createAlias(ctx('CreateAlias'), 'alias/', k.keyId))).toBe('Validation');
+      expect((await d.keys.listAliases(ctx('ListAliases'), k.keyId)).items).toEqual([]);
+    });
+
+    it('ListAliases lists the aliases of the caller\'s region only, with and without a KeyId', async () => {
+      // An account of its own, so that aliases other tests made do not show.
+      const account = '222233334444';
+      const here = (op: string) => ctx(op, { accountId: account, principal: `arn:aws:iam::${account}:root` });
+      const there = (op: string) => ctx(op, { accountId: account, principal: `arn:aws:iam::${account}:root`, region: 'eu-west-1' });
+      const x = await d.keys.createKey(here('CreateKey'), {});
+      const y = await d.keys.createKey(there('CreateKey'), {});
+      await d.keys.createAlias(here('CreateAlias'), 'alias/x', x.keyId);
+      await d.keys.createAlias(there('CreateAlias'), 'alias/y', y.keyId);
+      const names = async (c: (op: string) => CallContext, keyRef?: string) => (await d.keys.listAliases(c('ListAliases'), keyRef)).items.map((a) => a.aliasName);
+      expect(await names(here)).toEqual(['alias/x']);
+      expect(await names(here, x.keyId)).toEqual(['alias/x']);
+      expect(await names(there)).toEqual(['alias/y']);
+      expect(await names(there, y.keyId)).toEqual(['alias/y']);
+    });
   });
 
   describe('ListKeys', () => {
