@@ -57,6 +57,17 @@ describe('module path rules', () => {
     expect(problem(path.join(base, 'link.so'))).toBe('world-writable-directory');
   });
 
+  it('refuses a module file writable by its group, whatever else its mode says', () => {
+    // Group-writable alone (0o620, not even readable by others) is as unsafe as world-writable: any
+    // member of the group could put code into Kura's process.
+    for (const mode of [0o664, 0o620]) {
+      const f = path.join(base, `group-writable-${mode.toString(8)}.so`);
+      fs.writeFileSync(f, '');
+      fs.chmodSync(f, mode);
+      expect(problem(f), mode.toString(8)).toBe('writable-file');
+    }
+  });
+
   it('checks the directory of every link on the way: a link kept in a world-writable directory is refused, even reached from a safe one', () => {
     const real = path.join(base, 'real');
     fs.mkdirSync(real, { mode: 0o755 });
