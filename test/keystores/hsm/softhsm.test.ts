@@ -4,6 +4,7 @@
 // OpenSC's pkcs11-tool as well as through the store), ciphertext that only the token can open, a
 // bounded session pool under concurrent load, and failed calls that do not poison the next one.
 import { execFileSync } from 'node:child_process';
+import pkcs11js from 'pkcs11js';
 import { createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKmsError } from '../../../main/common/errors.js';
@@ -17,6 +18,8 @@ import { keyStoreContract } from '../contract.js';
 // Before anything initialises SoftHSM in this process: it reads SOFTHSM2_CONF at C_Initialize.
 const env = softHsm();
 const contractToken = env.makeToken('kura-contract');
+// A token whose login a test ends behind its store's back; made now so that the module sees it at C_Initialize.
+const logoutToken = env.makeToken('kura-logout');
 const config = (t: SoftHsmToken) => ({ modulePath: env.modulePath, tokenLabel: t.label, pin: t.pin });
 
 afterAll(() => env.cleanup());
@@ -184,6 +187,36 @@ describe('HsmKeyStore on SoftHSM2', () => {
     }
     expect(store.sessionStats()).toMatchObject({ max: 1, waiting: 0 });
     expect(store.connectionState()).toBe('CONNECTED');
+  });
+
+  it('a login ended behind the store\'s back fails the store: the call is KeyUnavailable and the store FAILED', async () => {
+    const s = await connectHsmKeyStore(config(logoutToken));
+    try {
+      const m = await material(s);
+      await s.encryptBlobPayload(m, payloadFor(m), Buffer.from('while logged in'));
+      // SoftHSM is loaded in this process once: a second pkcs11js handle on the same library shares its
+      // state, and a login is the application's, so C_Logout on a session of our own logs the store out.
+      const api = new pkcs11js.PKCS11();
+      api.load(env.modulePath);
+      try {
+        api.C_Initialize();
+      } catch (e) {
+        if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
+      }
+      const slot = api.C_GetSlotList(true).find((sl) => api.C_GetTokenInfo(sl).label.trim() === logoutToken.label)!;
+      const session = api.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+      api.C_Logout(session);
+      api.C_CloseSession(session);
+      // Making a private token key now answers CKR_USER_NOT_LOGGED_IN: the login is gone, and no later call
+      // can succeed, so the store fails rather than answering that one call Internal.
+      const e = await material(s).catch((x: unknown) => x);
+      expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
+      expect(s.connectionState()).toBe('FAILED');
+      const after = await s.encryptBlobPayload(m, payloadFor(m), Buffer.from('x')).catch((x: unknown) => x);
+      expect(isKmsError(after) && after.code).toBe('KeyUnavailable');
+    } finally {
+      await s.close();
+    }
   });
 
   it('destroys the token object: the material is then unavailable, and destroying again is fine', async () => {
