@@ -128,6 +128,50 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     expect(settingsRefused({ errorCode: 'XKS_PROXY_INVALID_TLS_CONFIGURATION', message: 'm' }).code).toBe('XksProxyUriUnreachable');
   });
 
+  it('reads a 401 or 403 with an empty body (no errorName) as ACCESS_DENIED, not as an answer without an errorName', async () => {
+    for (const status of [401, 403]) {
+      // JSON.stringify(undefined) is nothing: the server sends an empty body.
+      answer = { status, body: undefined };
+      const e = await failure(client.encrypt('k', { plaintext, aad }, META));
+      expect(e).toBeInstanceOf(XksProxyError);
+      expect(e, String(status)).toMatchObject({ kind: 'ACCESS_DENIED', status });
+    }
+  });
+
+  it('a proxy whose every external key manager is UNAVAILABLE is unreachable (XKS_PROXY_NOT_REACHABLE), and a connect to it ends FAILED; one that still answers keeps it healthy', async () => {
+    const fleet = (...statuses: string[]) => ({
+      status: 200,
+      body: { xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: statuses.map((healthStatus, i) => ({ id: `h${i}`, model: 'm', healthStatus })) },
+    });
+    answer = fleet('UNAVAILABLE', 'UNAVAILABLE');
+    expect(await proxyHealth(client, 'r')).toMatchObject({ ok: false, errorCode: 'XKS_PROXY_NOT_REACHABLE' });
+    // AWS: healthy while at least one is ACTIVE or DEGRADED.
+    answer = fleet('UNAVAILABLE', 'DEGRADED');
+    expect(await proxyHealth(client, 'r')).toEqual({ ok: true });
+
+    const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-answers-unavailable-'));
+    const port = (server.address() as AddressInfo).port;
+    const conns = new XksConnections({ registry: new KeyStoreRegistry({ standard, root }), root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port }]]), timeoutMs: 5_000 } });
+    const id = 'cks-0123456789abcdef2';
+    const record: CustomKeyStoreRecord = {
+      id,
+      accountId: '111122223333',
+      region: 'us-east-1',
+      name: 'all-unavailable',
+      type: 'EXTERNAL_KEY_STORE',
+      connectionState: 'DISCONNECTED',
+      createdAt: 0,
+      hsmId: null,
+      config: { uriEndpoint: `https://${XKS_PEER_HOST}`, uriPath: '/p/kms/xks/v1', connectivity: 'PUBLIC_ENDPOINT', accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA', secretSealed: conns.sealSecret(id, randomBytes(33).toString('base64')), region: 'us-east-1' },
+    };
+    answer = fleet('UNAVAILABLE');
+    expect(await conns.open(record, { requestId: 'r' })).toMatchObject({ state: 'FAILED', errorCode: 'XKS_PROXY_NOT_REACHABLE' });
+    expect(conns.isOpen(id)).toBe(false);
+    answer = fleet('ACTIVE');
+    expect(await conns.open(record, { requestId: 'r' })).toEqual({ state: 'CONNECTED' });
+    conns.closeAll();
+  });
+
   it('CreateKey: a disabled external key is XksKeyInvalidConfiguration, any other proxy failure CustomKeyStoreInvalidState', async () => {
     const { store: standard } = await unsealedStandardStore(tempDir('kura-xks-answers-store-'));
     const store = new ExternalKeyStore({ customKeyStoreId: 'cks-0123456789abcdef0', client, inner: standard });

@@ -196,6 +196,23 @@ describe('ExternalKeyStore', () => {
     }
   });
 
+  it('XksClient: by default gives up on a proxy that never answers at AWS\'s 250 ms deadline, not much later nor sooner', async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const hanging = new XksClient({ ...clientConfig(h.peer, { connectTo: { host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port } }), timeoutMs: undefined });
+    try {
+      const started = performance.now();
+      expect(await codeOf(hanging.health({ kmsOperation: 'KmsHealthCheck', kmsRequestId: randomUUID() }))).toBe('XksProxyError:TIMED_OUT');
+      const elapsed = performance.now() - started;
+      // This checks the configured deadline, not speed: the upper bound leaves a loaded machine room.
+      expect(elapsed).toBeGreaterThanOrEqual(240);
+      expect(elapsed).toBeLessThan(1_000);
+    } finally {
+      hanging.close();
+      silent.close();
+    }
+  });
+
   it('refuses an XksKeyId the KMS API would refuse, before asking the proxy: a reference keeps its length in one byte', async () => {
     for (const externalKeyId of ['x'.repeat(129), 'x'.repeat(300), 'has space', '']) {
       const e = await h.store.generate(randomUUID(), 'SYMMETRIC_DEFAULT', { externalKeyId }).catch((x: unknown) => x);
