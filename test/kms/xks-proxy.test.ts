@@ -72,6 +72,15 @@ describe('XKS proxy backend', () => {
     expect((await d.keys.xks.health(other.storeId)).ok).toBe(true);
   });
 
+  it('does not bank idle time: after 10 s idle a store still takes only a burst of the rate, then throttles', async () => {
+    // The first call makes the store's bucket; idle time then refills it, but only up to the rate.
+    expect((await d.keys.xks.metadata(storeId, key)).ok).toBe(true);
+    d.clock.advance(10_000);
+    const outcomes = [];
+    for (let i = 0; i < 7; i++) outcomes.push(await d.keys.xks.metadata(storeId, key));
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.failure))).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'Throttling', 'Throttling']);
+  });
+
   it('keeps the tokens a store has when the wall clock steps back, and refills from then on', async () => {
     for (let i = 0; i < 3; i++) expect((await d.keys.xks.metadata(storeId, key)).ok).toBe(true);
     d.clock.set(d.clock.nowMs() - 60_000);

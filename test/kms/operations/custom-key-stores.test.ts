@@ -217,6 +217,18 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(await roundTrip(key.keyId)).toBe('on the token');
   });
 
+  it('a Disabled key shows Unavailable too while its store is disconnected, and Disabled again once it connects', async () => {
+    const id = await create();
+    await connect(id);
+    const key = await createKey(id);
+    await d.keys.disableKey(d.ctx('DisableKey'), key.keyId);
+    await disconnect(id);
+    // AWS: a key in a disconnected store is Unavailable whether it was Enabled or Disabled.
+    expect((await d.keys.describeKey(d.ctx('DescribeKey'), key.keyId)).state).toBe('Unavailable');
+    await connect(id);
+    expect((await d.keys.describeKey(d.ctx('DescribeKey'), key.keyId)).state).toBe('Disabled');
+  });
+
   it('a token pulled out mid-use makes its store FAILED with the code, its keys Unavailable; disconnect and connect resume', async () => {
     const id = await create();
     await connect(id);
