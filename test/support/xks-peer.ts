@@ -38,9 +38,10 @@ export function issueServerCert(dir: string, name: string): void {
   openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'server.ext'], dir);
 }
 
-/** Another client certificate from makePki's CA in `dir`, with subject CN `cn`: NAME.pem and NAME.key. */
-export function issueClientCert(dir: string, name: string, cn: string): void {
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+/** Another client certificate from makePki's CA in `dir`, with subject CN `cn` (several CNs, in order, for a list): NAME.pem and NAME.key. */
+export function issueClientCert(dir: string, name: string, cn: string | readonly string[]): void {
+  const subject = (typeof cn === 'string' ? [cn] : cn).map((c) => `/CN=${c}`).join('');
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
   openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'client.ext'], dir);
 }
 
