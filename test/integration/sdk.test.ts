@@ -342,6 +342,12 @@ describe('Encrypt, Decrypt, ReEncrypt', () => {
     expect(await errorName(kms.send(new ReEncryptCommand({ DestinationKeyId: b.KeyId, ...ignore })))).toBe('ValidationException');
     expect(await errorName(kms.send(new ReEncryptCommand({ SourceKeyId: signing.KeyId, DestinationKeyId: b.KeyId, ...ignore })))).toBe('InvalidKeyUsageException');
     expect(await errorName(kms.send(new ReEncryptCommand({ SourceKeyId: a.KeyId, DestinationKeyId: signing.KeyId, ...ignore })))).toBe('InvalidKeyUsageException');
+    // An RSA destination binds no encryption context: the dry run answers as the call would, even
+    // though it has no ciphertext to re-encrypt.
+    const rsa = (await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' }))).KeyMetadata!;
+    const toRsa = { SourceKeyId: a.KeyId, DestinationKeyId: rsa.KeyId, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' as const, ...ignore };
+    expect(await errorName(kms.send(new ReEncryptCommand({ ...toRsa, DestinationEncryptionContext: { purpose: 'not for RSA' } })))).toBe('ValidationException');
+    expect(await errorName(kms.send(new ReEncryptCommand(toRsa)))).toBe('DryRunOperationException');
   });
 
   it('Encrypt checks the plaintext length (1..4096) and the algorithm of a symmetric key', async () => {

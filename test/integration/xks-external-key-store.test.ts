@@ -149,11 +149,16 @@ describe('an EXTERNAL_KEY_STORE custom key store on another Kura\'s XKS proxy', 
 
   it('answers KMSInvalidStateException while the proxy is down, keeps the store CONNECTED as AWS does, and works again when the proxy is back', async () => {
     const before = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('across an outage') }));
+    // A ciphertext of a key in Kura's own store: re-encrypting it to the external key stops before the
+    // proxy too, though its source needs no key store.
+    const standardKey = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const standard = await kms.send(new EncryptCommand({ KeyId: standardKey, Plaintext: Buffer.from('moving to the external key') }));
     const dryRuns = () => [
       () => kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x'), DryRun: true })),
       () => kms.send(new DecryptCommand({ CiphertextBlob: before.CiphertextBlob, DryRun: true })),
       () => kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 32, DryRun: true })),
       () => kms.send(new ReEncryptCommand({ CiphertextBlob: before.CiphertextBlob, DestinationKeyId: keyId, DryRun: true })),
+      () => kms.send(new ReEncryptCommand({ CiphertextBlob: standard.CiphertextBlob, DestinationKeyId: keyId, DryRun: true })),
     ];
     // The proxy's own log: each XKS call it served (the peer is a Kura, which audits every one).
     const proxied = async () => {
