@@ -329,6 +329,12 @@ describe('decodeRequest: serialization errors', () => {
     expect(serializationMessage('ListKeys', { Limit: 2 ** 31 })).toBe('NUMBER_VALUE can not be converted to an Integer');
   });
 
+  it('refuses a timestamp no Date can hold (ValidTo 1e20 epoch seconds)', () => {
+    // 1e20 s is past the ±8.64e15 ms a Date covers: an Invalid Date must not reach the domain.
+    const body = { KeyId: KEY_ID, ImportToken: b64('token'), EncryptedKeyMaterial: b64('material'), ValidTo: 1e20, ExpirationModel: 'KEY_MATERIAL_EXPIRES' };
+    expect(serializationMessage('ImportKeyMaterial', body)).toBe('NUMBER_VALUE can not be converted to a Timestamp');
+  });
+
   it('refuses invalid base64 without echoing it', () => {
     for (const bad of ['not base64!', 'QUJD\nREVG', 'QUJDR', 'QQ=', 'QQ==QQ==', 'QUJD-_']) {
       const message = serializationMessage('Encrypt', { KeyId: KEY_ID, Plaintext: bad });
