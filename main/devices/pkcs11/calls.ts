@@ -144,6 +144,15 @@ export const CALLS = {
     }
   },
 
+  /**
+   * Whether a session is logged in as the user (C_GetSessionInfo's state: CKS_RO_USER_FUNCTIONS 1 or
+   * CKS_RW_USER_FUNCTIONS 3, PKCS#11 v2.40 §5.6; pkcs11js exports no names for them).
+   */
+  userLoggedIn({ api }: Binding, session: Handle): boolean {
+    const { state } = attempt('C_GetSessionInfo', () => api.C_GetSessionInfo(session));
+    return state === 1 || state === 3;
+  },
+
   /** Up to `max` objects matching a template (C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal). */
   findObjects({ api }: Binding, session: Handle, template: Template, max: number): Handle[] {
     attempt('C_FindObjectsInit', () => api.C_FindObjectsInit(session, template));

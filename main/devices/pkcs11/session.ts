@@ -146,6 +146,11 @@ export class Pkcs11Session {
     );
   }
 
+  /** Whether the session is still logged in as the user (a C_Logout by another part of the process ends every session's login). */
+  userLoggedIn(): Promise<boolean> {
+    return this.module.call('userLoggedIn', this.handle);
+  }
+
   async readAttributes(key: Handle): Promise<SecretKeyAttributes> {
     const values = await this.module.call('attributes', this.handle, key, [...BOOLEAN_ATTRIBUTES.map(([, type]) => type), pkcs11js.CKA_VALUE_LEN, pkcs11js.CKA_LABEL]);
     const byType = new Map(values.map((a) => [a.type, a.value]));

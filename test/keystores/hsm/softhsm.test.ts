@@ -24,6 +24,25 @@ const config = (t: SoftHsmToken) => ({ modulePath: env.modulePath, tokenLabel: t
 
 afterAll(() => env.cleanup());
 
+/**
+ * Ends the login on a token from elsewhere in the process. SoftHSM is loaded in this process once: a
+ * second pkcs11js handle on the same library shares its state, and a login is the application's, so
+ * C_Logout on a session of our own logs every store on the token out.
+ */
+function logOutElsewhere(label: string): void {
+  const api = new pkcs11js.PKCS11();
+  api.load(env.modulePath);
+  try {
+    api.C_Initialize();
+  } catch (e) {
+    if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
+  }
+  const slot = api.C_GetSlotList(true).find((sl) => api.C_GetTokenInfo(sl).label.trim() === label)!;
+  const session = api.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+  api.C_Logout(session);
+  api.C_CloseSession(session);
+}
+
 keyStoreContract('HsmKeyStore (SoftHSM2)', () => hsmHarness(config(contractToken)));
 
 function payloadFor(m: Pick<StoredMaterial, 'keyId' | 'materialId'>, context: Record<string, string> = {}): BlobPayload & { header: Buffer } {
@@ -194,19 +213,7 @@ describe('HsmKeyStore on SoftHSM2', () => {
     try {
       const m = await material(s);
       await s.encryptBlobPayload(m, payloadFor(m), Buffer.from('while logged in'));
-      // SoftHSM is loaded in this process once: a second pkcs11js handle on the same library shares its
-      // state, and a login is the application's, so C_Logout on a session of our own logs the store out.
-      const api = new pkcs11js.PKCS11();
-      api.load(env.modulePath);
-      try {
-        api.C_Initialize();
-      } catch (e) {
-        if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
-      }
-      const slot = api.C_GetSlotList(true).find((sl) => api.C_GetTokenInfo(sl).label.trim() === logoutToken.label)!;
-      const session = api.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
-      api.C_Logout(session);
-      api.C_CloseSession(session);
+      logOutElsewhere(logoutToken.label);
       // Making a private token key now answers CKR_USER_NOT_LOGGED_IN: the login is gone, and no later call
       // can succeed, so the store fails rather than answering that one call Internal.
       const e = await material(s).catch((x: unknown) => x);
@@ -214,6 +221,25 @@ describe('HsmKeyStore on SoftHSM2', () => {
       expect(s.connectionState()).toBe('FAILED');
       const after = await s.encryptBlobPayload(m, payloadFor(m), Buffer.from('x')).catch((x: unknown) => x);
       expect(isKmsError(after) && after.code).toBe('KeyUnavailable');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a login ended behind its back fails the store at the next use of a key, rather than reading as every key gone', async () => {
+    const s = await connectHsmKeyStore(config(logoutToken));
+    try {
+      const m = await material(s);
+      const p = payloadFor(m);
+      const sealed = await s.encryptBlobPayload(m, p, Buffer.from('while logged in'));
+      logOutElsewhere(logoutToken.label);
+      // The private key cannot be found without the login; the store fails (a reconnect logs in again)
+      // instead of calling the key's material gone while reporting itself CONNECTED.
+      for (const call of [() => s.encryptBlobPayload(m, payloadFor(m), Buffer.from('x')), () => s.decryptBlobPayload(m, p, sealed)]) {
+        const e = await call().catch((x: unknown) => x);
+        expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
+        expect(s.connectionState()).toBe('FAILED');
+      }
     } finally {
       await s.close();
     }
