@@ -69,8 +69,11 @@ describe('the XKS proxy API over TLS', () => {
     await expect(call(`${store.uriPath}/health`, { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-2' } }, {})).rejects.toThrow();
   });
 
-  it("takes, with --xks-tls-client-subject, only client certificates with one of those subject names (AWS KMS's cks.kms.REGION.amazonaws.com)", async () => {
-    issueClientCert(dir, 'kms', 'cks.kms.us-east-1.amazonaws.com');
+  /**
+   * Runs `check` against a Kura of its own whose XKS TLS listener takes only client certificates for
+   * AWS KMS's us-east-1 and eu-west-1 subjects, with `port` and `store` pointing at it meanwhile.
+   */
+  async function withPinnedSubjects(check: (pinned: KuraProcess) => Promise<void>): Promise<void> {
     const pinned = await startKura({
       args: [
         ...['--xks-tls-cert', path.join(dir, 'server.pem'), '--xks-tls-key', path.join(dir, 'server.key'), '--xks-tls-port', '0'],
@@ -78,58 +81,43 @@ describe('the XKS proxy API over TLS', () => {
       ],
     });
     const mainPort = port;
+    const saved = store;
     try {
       port = Number(/XKS proxy API over TLS: https:\/\/127\.0\.0\.1:(\d+)\//.exec(pinned.stdout())![1]);
       const token = fs.readFileSync(path.join(pinned.dataDir, 'admin.token'), 'utf8').trim();
       const res = await fetch(`${pinned.url}/admin/v1/xks/stores`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ uriPathPrefix: 'tls' }) });
-      const saved = store;
       store = (await res.json()) as typeof store;
-      try {
-        const health = { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-cn' } };
-        // Issued by the right CA, but for another subject: the connection ends before any request is read.
-        await expect(call(`${store.uriPath}/health`, health)).rejects.toThrow();
-        expect((await call(`${store.uriPath}/health`, health, { cert: file('kms.pem'), key: file('kms.key') })).status).toBe(200);
-        expect(pinned.stderr()).toMatch(/TLS client certificate refused/);
-      } finally {
-        store = saved;
-      }
+      await check(pinned);
     } finally {
+      store = saved;
       port = mainPort;
       await pinned.stop();
     }
+  }
+
+  it("takes, with --xks-tls-client-subject, only client certificates with one of those subject names (AWS KMS's cks.kms.REGION.amazonaws.com)", async () => {
+    issueClientCert(dir, 'kms', 'cks.kms.us-east-1.amazonaws.com');
+    await withPinnedSubjects(async (pinned) => {
+      const health = { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-cn' } };
+      // Issued by the right CA, but for another subject: the connection ends before any request is read.
+      await expect(call(`${store.uriPath}/health`, health)).rejects.toThrow();
+      expect((await call(`${store.uriPath}/health`, health, { cert: file('kms.pem'), key: file('kms.key') })).status).toBe(200);
+      expect(pinned.stderr()).toMatch(/TLS client certificate refused/);
+    });
   }, 60_000);
 
   it('with --xks-tls-client-subject, refuses a certificate carrying several CNs unless every one of them is a configured name', async () => {
     // One allowed CN does not vouch for another the operator never named.
     issueClientCert(dir, 'mixed', ['cks.kms.us-east-1.amazonaws.com', 'intruder.example']);
     issueClientCert(dir, 'both', ['cks.kms.us-east-1.amazonaws.com', 'cks.kms.eu-west-1.amazonaws.com']);
-    const pinned = await startKura({
-      args: [
-        ...['--xks-tls-cert', path.join(dir, 'server.pem'), '--xks-tls-key', path.join(dir, 'server.key'), '--xks-tls-port', '0'],
-        ...['--xks-tls-client-ca', path.join(dir, 'ca.pem'), '--xks-tls-client-subject', 'cks.kms.us-east-1.amazonaws.com,cks.kms.eu-west-1.amazonaws.com'],
-      ],
+    await withPinnedSubjects(async (pinned) => {
+      const health = { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-cns' } };
+      // Both subjects really are in the certificate: Node reads a repeated CN as a list.
+      expect(new X509Certificate(file('mixed.pem')).subject.split('\n')).toEqual(['CN=cks.kms.us-east-1.amazonaws.com', 'CN=intruder.example']);
+      await expect(call(`${store.uriPath}/health`, health, { cert: file('mixed.pem'), key: file('mixed.key') })).rejects.toThrow();
+      expect((await call(`${store.uriPath}/health`, health, { cert: file('both.pem'), key: file('both.key') })).status).toBe(200);
+      expect(pinned.stderr()).toMatch(/TLS client certificate refused/);
     });
-    const mainPort = port;
-    try {
-      port = Number(/XKS proxy API over TLS: https:\/\/127\.0\.0\.1:(\d+)\//.exec(pinned.stdout())![1]);
-      const token = fs.readFileSync(path.join(pinned.dataDir, 'admin.token'), 'utf8').trim();
-      const res = await fetch(`${pinned.url}/admin/v1/xks/stores`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ uriPathPrefix: 'tls' }) });
-      const saved = store;
-      store = (await res.json()) as typeof store;
-      try {
-        const health = { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-cns' } };
-        // Both subjects really are in the certificate: Node reads a repeated CN as a list.
-        expect(new X509Certificate(file('mixed.pem')).subject.split('\n')).toEqual(['CN=cks.kms.us-east-1.amazonaws.com', 'CN=intruder.example']);
-        await expect(call(`${store.uriPath}/health`, health, { cert: file('mixed.pem'), key: file('mixed.key') })).rejects.toThrow();
-        expect((await call(`${store.uriPath}/health`, health, { cert: file('both.pem'), key: file('both.key') })).status).toBe(200);
-        expect(pinned.stderr()).toMatch(/TLS client certificate refused/);
-      } finally {
-        store = saved;
-      }
-    } finally {
-      port = mainPort;
-      await pinned.stop();
-    }
   }, 60_000);
 
   it('counts a connection from its accept: sockets that never start a handshake are capped, then timed out', async () => {
