@@ -132,5 +132,18 @@ describe('SP 800-108r1 KDF in counter mode, HMAC-SHA256', () => {
       }
       expect(deriveKey(Buffer.alloc(32, 1), Buffer.from('l'), Buffer.from('c'), 1)).toHaveLength(1);
     });
+
+    it('accepts exactly up to 2^32/8 − 1 bytes: the largest L fits [L]_32, one byte more is refused by the length check itself', () => {
+      // Only the fixed input is built at the limit (deriving 512 MiB would be pointless here); it
+      // shares checkLength with the KDF. L = (2^29 − 1) * 8 = 0xFFFFFFF8 is the largest multiple of 8
+      // below 2^32, so it must be accepted and encoded in the last four bytes.
+      const max = Math.floor(0xffff_ffff / 8);
+      const fixed = sp800108FixedInput(Buffer.from('l'), Buffer.from('c'), max);
+      expect(fixed.subarray(-4).toString('hex')).toBe('fffffff8');
+      // One byte more must be refused with Kura's own message, not by a Buffer write overflowing
+      // (which would mean the bound was loosened and only Node's range check stands in the way).
+      expect(() => sp800108FixedInput(Buffer.from('l'), Buffer.from('c'), max + 1)).toThrow(/derives 1 to 536870911 bytes/);
+      expect(() => deriveKey(Buffer.alloc(32, 1), Buffer.from('l'), Buffer.from('c'), max + 1)).toThrow(/derives 1 to 536870911 bytes/);
+    });
   });
 });

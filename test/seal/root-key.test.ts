@@ -321,6 +321,33 @@ describe('AtRestSealer', () => {
     expect(() => new AtRestSealer(wasmAead.importKey(Buffer.alloc(32))).open(Buffer.of(2, ...Buffer.alloc(40)), aad)).toThrow(/format/);
   });
 
+  it('writes format byte 1, a fresh random IV per value, then ciphertext and tag (so equal secrets never share an IV)', () => {
+    const sealer = d.root.materialSealer();
+    const aad = encodeAad('kura/key-material/symmetric-default', 'key-1', 'mat-1');
+    const secret = Buffer.from('same material bytes');
+    const a = sealer.seal(secret, aad);
+    const b = sealer.seal(secret, aad);
+    // u8 version || 12-byte IV || ciphertext || 16-byte tag.
+    expect(a[0]).toBe(1);
+    expect(a).toHaveLength(1 + 12 + secret.length + 16);
+    // GCM under one key with a repeated IV leaks the XOR of the plaintexts and lets the tag be forged:
+    // every seal must draw a new IV, so two seals of the same secret differ from the IV on.
+    expect(a.subarray(1, 13).equals(b.subarray(1, 13))).toBe(false);
+    expect(a.subarray(13).equals(b.subarray(13))).toBe(false);
+    const ivs = new Set(Array.from({ length: 32 }, () => sealer.seal(secret, aad).subarray(1, 13).toString('hex')));
+    expect(ivs.size).toBe(32);
+  });
+
+  it('refuses a value too short to hold the format byte and an IV as an unknown format, before any decryption', () => {
+    const sealer = d.root.materialSealer();
+    const aad = encodeAad('x', 'y');
+    // A truncated column value is a storage fault, not a forgery: it gets the format error, whatever
+    // the AEAD would say about a 0- to 11-byte IV.
+    for (const n of [0, 1, 2, 12]) {
+      expect(() => sealer.open(Buffer.concat([Buffer.of(1), Buffer.alloc(n)]).subarray(0, n), aad), `${n} bytes`).toThrow(/unknown at-rest format/);
+    }
+  });
+
   it('is unavailable while sealed', async () => {
     d.root.seal();
     expect(await kmsCode(() => d.root.materialSealer())).toBe('Sealed');
