@@ -519,6 +519,19 @@ describe('Sign through the API, verified outside Kura; Verify in Kura', () => {
     );
   });
 
+  it('Verify with DryRun says DryRunOperationException only for a signature that verifies; one that does not is KMSInvalidSignatureException', async () => {
+    // DryRun means "would this call succeed": answering DryRunOperationException for a bad signature
+    // would tell the caller it verifies.
+    const { key } = signing.ECC_NIST_P256;
+    const m = Buffer.from('dry run');
+    const signature = await kuraSign(key, 'ECDSA_SHA_256', m);
+    const dry = (sig: Uint8Array) =>
+      kms.send(new VerifyCommand({ KeyId: key.keyId, Message: m, Signature: sig, SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true }));
+    expect(await errorName(dry(signature))).toBe('DryRunOperationException');
+    expect(await errorName(dry(flipBit(signature)))).toBe('KMSInvalidSignatureException');
+    expect(await errorName(dry(randomBytes(10)))).toBe('KMSInvalidSignatureException');
+  });
+
 
   it('this openssl is what the tests expect to find (and which algorithms fall back to @noble)', () => {
     expect(OPENSSL.major).toBeGreaterThanOrEqual(3);

@@ -263,6 +263,37 @@ describe('OpenSSL verifies what Kura signs, and Kura verifies what OpenSSL signs
     expect(verify('RSA_2048', publicKey, 'RSASSA_PSS_SHA_256', message, 'RAW', signature)).toBe(false);
     expect(verify('RSA_2048', publicKey, 'RSASSA_PSS_SHA_256', createHash('sha256').update(message).digest(), 'DIGEST', signature)).toBe(false);
   });
+
+  it('RSASSA-PKCS1-v1_5 and -PSS: a signature of fewer than k bytes is invalid even when it is the valid one without its leading zero byte', async () => {
+    // RFC 8017 sections 8.1.2 and 8.2.2, step 1: "If the length of the signature S is not k octets,
+    // output 'invalid signature'". OpenSSL reads a shorter S as the same integer and would accept it,
+    // so Kura's own length check is all that enforces the rule. PKCS#1 v1.5 signatures are
+    // deterministic: about one message in 256 gives a signature whose first byte is 0x00.
+    const { privateKey, publicKey } = await keyFor('RSA_2048');
+    let message: Buffer | undefined;
+    let signature: Buffer | undefined;
+    for (let i = 0; i < 20_000 && !signature; i++) {
+      const m = Buffer.from(`leading zero ${i}`);
+      const s = sign('RSA_2048', privateKey, 'RSASSA_PKCS1_V1_5_SHA_256', m, 'RAW');
+      if (s[0] === 0) [message, signature] = [m, s];
+    }
+    expect(signature, 'a signature with a leading zero byte').toBeDefined();
+    const digest = createHash('sha256').update(message!).digest();
+    expect(verify('RSA_2048', publicKey, 'RSASSA_PKCS1_V1_5_SHA_256', message!, 'RAW', signature!)).toBe(true);
+    expect(verify('RSA_2048', publicKey, 'RSASSA_PKCS1_V1_5_SHA_256', digest, 'DIGEST', signature!)).toBe(true);
+    const short = signature!.subarray(1);
+    expect(verify('RSA_2048', publicKey, 'RSASSA_PKCS1_V1_5_SHA_256', message!, 'RAW', short)).toBe(false);
+    expect(verify('RSA_2048', publicKey, 'RSASSA_PKCS1_V1_5_SHA_256', digest, 'DIGEST', short)).toBe(false);
+    // PSS is randomized: sign until the first byte is 0x00.
+    let pss: Buffer | undefined;
+    for (let i = 0; i < 20_000 && !pss; i++) {
+      const s = sign('RSA_2048', privateKey, 'RSASSA_PSS_SHA_256', message!, 'RAW');
+      if (s[0] === 0) pss = s;
+    }
+    expect(verify('RSA_2048', publicKey, 'RSASSA_PSS_SHA_256', message!, 'RAW', pss!)).toBe(true);
+    expect(verify('RSA_2048', publicKey, 'RSASSA_PSS_SHA_256', message!, 'RAW', pss!.subarray(1))).toBe(false);
+    expect(verify('RSA_2048', publicKey, 'RSASSA_PSS_SHA_256', digest, 'DIGEST', pss!.subarray(1))).toBe(false);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------
