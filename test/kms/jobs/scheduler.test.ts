@@ -24,6 +24,26 @@ async function schedulerEntries(d: Domain): Promise<Record<string, unknown>[]> {
   return rows.map((r) => JSON.parse(r.entry) as Record<string, unknown>).filter((e) => e.source === 'scheduler');
 }
 
+/**
+ * Runs fn right after the scheduler has listed what is due (outside any transaction) and before the
+ * change it makes per key: the window in which a customer's call can commit. The job must read the key
+ * again inside its transaction and act on that, not on the listing.
+ */
+async function runDueWithChangeAfterListing(d: Domain, listing: 'dueForDeletion' | 'dueForRotation', fn: () => Promise<unknown>) {
+  const keys = d.store.keys as unknown as Record<typeof listing, (...a: unknown[]) => Promise<unknown[]>>;
+  const list = keys[listing].bind(keys);
+  keys[listing] = async (...a: unknown[]) => {
+    const listed = await list(...a);
+    await fn();
+    return listed;
+  };
+  try {
+    return await d.jobs.runDue();
+  } finally {
+    keys[listing] = list;
+  }
+}
+
 describe('scheduled key deletion', () => {
   let d: Domain;
   let aead: RecordingAead;
@@ -90,6 +110,36 @@ describe('scheduled key deletion', () => {
     expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     expect(await d.keys.describeKey(c('DescribeKey'), k.keyId)).toMatchObject({ state: 'Disabled', deletionAt: null });
     expect(await rowsOf(d, k.keyId)).toMatchObject({ keys: 1, key_materials: 1 });
+  });
+
+  it('does not delete a key whose deletion is cancelled after the run listed it', async () => {
+    const c = (op: string) => d.ctx(op);
+    const start = d.clock.nowMs();
+    const k = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), k.keyId, 7);
+    d.clock.set(start + 7 * DAY_MS);
+    const run = await runDueWithChangeAfterListing(d, 'dueForDeletion', () => d.keys.cancelKeyDeletion(c('CancelKeyDeletion'), k.keyId));
+    expect(run.deleted).toEqual([]);
+    expect(await d.keys.describeKey(c('DescribeKey'), k.keyId)).toMatchObject({ state: 'Disabled', deletionAt: null });
+    expect(await rowsOf(d, k.keyId)).toMatchObject({ keys: 1, key_materials: 1 });
+  });
+
+  it('does not delete a key that was cancelled and scheduled again, for later, after the run listed it', async () => {
+    // The key is PendingDeletion again, but its new deletion date is in the future: the job must
+    // compare the date it reads in its transaction with now, not trust the listing.
+    const c = (op: string) => d.ctx(op);
+    const start = d.clock.nowMs();
+    const k = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), k.keyId, 7);
+    d.clock.set(start + 7 * DAY_MS);
+    const run = await runDueWithChangeAfterListing(d, 'dueForDeletion', async () => {
+      await d.keys.cancelKeyDeletion(c('CancelKeyDeletion'), k.keyId);
+      await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), k.keyId, 30);
+    });
+    expect(run.deleted).toEqual([]);
+    expect(await d.keys.describeKey(c('DescribeKey'), k.keyId)).toMatchObject({ state: 'PendingDeletion', deletionAt: start + 37 * DAY_MS });
+    d.clock.set(start + 37 * DAY_MS);
+    expect((await d.jobs.runDue()).deleted).toEqual([k.keyId]);
   });
 
   it('deletes while sealed (deletion needs no root key)', async () => {
@@ -191,6 +241,34 @@ describe('automatic rotation', () => {
     expect(r.rotated).toEqual([]);
     expect(r.deleted).toEqual([doomed.keyId]);
     expect(await d.store.keys.listMaterials(off.keyId)).toHaveLength(1);
+  });
+
+  it('does not rotate a key disabled after the run listed it', async () => {
+    const start = d.clock.nowMs();
+    const k = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.enableKeyRotation(c('EnableKeyRotation'), k.keyId, 90);
+    d.clock.set(start + 90 * DAY_MS);
+    const run = await runDueWithChangeAfterListing(d, 'dueForRotation', () => d.keys.disableKey(c('DisableKey'), k.keyId));
+    expect(run.rotated).toEqual([]);
+    expect(await d.store.keys.listMaterials(k.keyId)).toHaveLength(1);
+  });
+
+  it('does not rotate a key whose rotation was disabled, or set to a new period, after the run listed it', async () => {
+    const start = d.clock.nowMs();
+    const off = await d.keys.createKey(c('CreateKey'), {});
+    const moved = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.enableKeyRotation(c('EnableKeyRotation'), off.keyId, 90);
+    await d.keys.enableKeyRotation(c('EnableKeyRotation'), moved.keyId, 90);
+    d.clock.set(start + 90 * DAY_MS);
+    const run = await runDueWithChangeAfterListing(d, 'dueForRotation', async () => {
+      await d.keys.disableKeyRotation(c('DisableKeyRotation'), off.keyId);
+      // EnableKeyRotation with a period starts the period again from now: next rotation in 180 days.
+      await d.keys.enableKeyRotation(c('EnableKeyRotation'), moved.keyId, 180);
+    });
+    expect(run.rotated).toEqual([]);
+    expect(await d.store.keys.listMaterials(off.keyId)).toHaveLength(1);
+    expect(await d.store.keys.listMaterials(moved.keyId)).toHaveLength(1);
+    expect((await d.keys.getKeyRotationStatus(c('GetKeyRotationStatus'), moved.keyId)).nextRotationAt).toBe(start + 270 * DAY_MS);
   });
 
   it('waits while sealed and rotates once unsealed', async () => {
