@@ -84,6 +84,22 @@ describe('RSAES-OAEP', () => {
     expectReason(() => asymmetricDecrypt('RSA_2048', other.privateKey, 'RSAES_OAEP_SHA_256', ciphertext), 'decrypt-failed');
   });
 
+  it('a ciphertext of fewer than k bytes is decrypt-failed even when it is a valid one without its leading zero byte', async () => {
+    // RFC 8017 section 7.1.2, step 1: a ciphertext that is not k octets is a decryption error. OpenSSL
+    // reads a shorter input as the same integer and would decrypt it, so Kura's length check is what
+    // enforces the rule. OAEP is randomized: encrypt until the first byte is 0x00 (1 in 256).
+    const { privateKey, publicKey } = await keyFor('RSA_2048');
+    const plaintext = Buffer.from('leading zero');
+    let ciphertext: Buffer | undefined;
+    for (let i = 0; i < 20_000 && !ciphertext; i++) {
+      const c = asymmetricEncrypt('RSA_2048', publicKey, 'RSAES_OAEP_SHA_256', plaintext);
+      if (c[0] === 0) ciphertext = c;
+    }
+    expect(ciphertext, 'a ciphertext with a leading zero byte').toBeDefined();
+    expect(asymmetricDecrypt('RSA_2048', privateKey, 'RSAES_OAEP_SHA_256', ciphertext!)).toEqual(plaintext);
+    expectReason(() => asymmetricDecrypt('RSA_2048', privateKey, 'RSAES_OAEP_SHA_256', ciphertext!.subarray(1)), 'decrypt-failed');
+  });
+
   it('refuses algorithms of other specs and keys of other specs', async () => {
     const rsa = await keyFor('RSA_2048');
     const p256 = await keyFor('ECC_NIST_P256');
