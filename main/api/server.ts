@@ -16,6 +16,10 @@
 //   Connection: close; a kept-alive client's next request may already be on its way, and a reset
 //   would tell it nothing), then closes idle and half-received connections, lets requests being
 //   handled finish within `drainMs`, then closes the rest.
+// Why one file of this length: every rule above acts on the same per-socket phase map and the same
+// request path (accept, headers, body, answer, close), and each is only safe read beside the others;
+// the pieces that stand alone (the request-target, the body budget, the browser guard) are files of
+// their own.
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
