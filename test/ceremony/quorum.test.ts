@@ -217,6 +217,20 @@ describe('approved requests a stop interrupted mid-run', () => {
   const approve = (id: string, c: Custodian) => statementOf(call, id).then((st) => approveWith(call)(id, c.sign(st)));
   /** What a restart finds: a new Quorum over the same store. */
   const restarted = () => new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log: createLogger('error', () => undefined) });
+  /** `c`'s approval, with a power cut after the request's action and before its end is recorded (EXECUTING stays). */
+  const approveThenPowerCut = async (id: string, c: Custodian) => {
+    const repo = d.store.ceremony as { transitionRequest: typeof d.store.ceremony.transitionRequest };
+    const transition = repo.transitionRequest.bind(repo);
+    repo.transitionRequest = async (tx, rid, from, to, fields) => {
+      if (from.includes('EXECUTING')) throw new Error('power cut');
+      return transition(tx, rid, from, to, fields);
+    };
+    try {
+      await approve(id, c).catch(() => undefined);
+    } finally {
+      repo.transitionRequest = transition;
+    }
+  };
   const enrolDave = async () => ((await call('POST', '/operators', { name: 'dave', publicKey: custodian('ed25519').publicPem })).body.approvalRequest as { id: string }).id;
 
   beforeEach(async () => {
@@ -228,17 +242,7 @@ describe('approved requests a stop interrupted mid-run', () => {
     const id = await enrolDave();
     await approve(id, alice);
     // The stop comes after the enrolment committed, before the request's end was recorded.
-    const repo = d.store.ceremony as { transitionRequest: typeof d.store.ceremony.transitionRequest };
-    const transition = repo.transitionRequest.bind(repo);
-    repo.transitionRequest = async (tx, rid, from, to, fields) => {
-      if (from.includes('EXECUTING')) throw new Error('power cut');
-      return transition(tx, rid, from, to, fields);
-    };
-    try {
-      await approve(id, bob).catch(() => undefined);
-    } finally {
-      repo.transitionRequest = transition;
-    }
+    await approveThenPowerCut(id, bob);
     expect((await d.store.ceremony.findRequest(id))!.status).toBe('EXECUTING');
     expect((await call('GET', '/operators/dave')).status).toBe(200);
 
@@ -270,17 +274,7 @@ describe('approved requests a stop interrupted mid-run', () => {
     // Meanwhile the key went pending deletion: the approved call runs, is refused, and its refusal is
     // audited naming the request; then the stop comes before the request's end was recorded.
     await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), key.keyId, 30);
-    const repo = d.store.ceremony as { transitionRequest: typeof d.store.ceremony.transitionRequest };
-    const transition = repo.transitionRequest.bind(repo);
-    repo.transitionRequest = async (tx, rid, from, to, fields) => {
-      if (from.includes('EXECUTING')) throw new Error('power cut');
-      return transition(tx, rid, from, to, fields);
-    };
-    try {
-      await approve(id, alice).catch(() => undefined);
-    } finally {
-      repo.transitionRequest = transition;
-    }
+    await approveThenPowerCut(id, alice);
     expect((await d.store.ceremony.findRequest(id))!.status).toBe('EXECUTING');
     const ran = (await d.audit.list({ approvalRequestId: id })).filter((e) => e.operation === 'ScheduleKeyDeletion');
     expect(ran).toEqual([expect.objectContaining({ outcome: 'error', errorCode: expect.any(String) })]);

@@ -208,7 +208,7 @@ function serveToExit(dataDir: string): Promise<{ code: number | null; stderr: st
   return new Promise((r) => proc.once('exit', (code) => r({ code, stderr })));
 }
 
-describe.skipIf(!chattrWorks())('kura serve: a data directory it cannot write (chattr)', () => {
+describe.skipIf(!chattrWorks())('kura serve: a data directory it cannot write (chattr; skipped where chattr cannot set attributes: not root, or a filesystem without them, e.g. tmpfs)', () => {
   /** A data directory a first serve has made; after SIGKILL, with the kura.pid a crash leaves behind. */
   async function madeDataDir(signal: NodeJS.Signals = 'SIGKILL'): Promise<string> {
     const k = await serve();
