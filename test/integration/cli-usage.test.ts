@@ -213,7 +213,10 @@ describe('usage errors', () => {
       expect(JSON.parse(closed.stderr)).toMatchObject({ error: { code: 'Unreachable' } });
       const plain = await kura(['status', '--endpoint', endpoint]);
       expect(plain.code).toBe(1);
-      expect(plain.stderr).toMatch(/^kura: /);
+      // Node 20's fetch usually never settles on a connection closed under it (bin/kura.js then says the
+      // command ended without an answer); now and then it fails with the reset instead, and status says
+      // no Kura answers. Either way the command fails and says why.
+      expect(plain.stderr).toMatch(/^kura: The command ended without an answer|^kura status: No Kura answers at /);
     } finally {
       closer.close();
     }
