@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { isKmsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import { loggedError, storageFailureAnswer } from '../../kms/index.js';
 import { verifySigV4 } from '../../sigv4/verify.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import type { XksBackend } from './backend.js';
@@ -97,11 +98,12 @@ export async function handleXksRequest(deps: XksEndpointDeps, req: RawRequest): 
   try {
     await deps.audit.record(call);
   } catch (err) {
-    deps.log.error('xks audit append failed', { requestId: call.requestId, error: err instanceof Error ? err.name : typeof err });
+    deps.log.error('xks audit append failed', { requestId: call.requestId, ...loggedError(err) });
     if (call.outcome === 'ok') {
       call.outcome = 'error';
       call.errorName = 'InternalException';
-      response = xksErrorResponse('InternalException', 'The call could not be audited; nothing was served.');
+      const storage = storageFailureAnswer(err);
+      response = xksErrorResponse('InternalException', `The call could not be audited, so nothing was served.${storage ? ` ${storage.error.message}` : ''}`);
     }
   }
   deps.log.info('xks call', {
@@ -207,7 +209,14 @@ function remember(call: XksCallRecord, body: Record<string, unknown>): void {
 }
 
 function internal(log: Logger, call: XksCallRecord, err: unknown): XksError {
-  // An unexpected error's message may say anything: it goes to the log by type and stack only.
+  // A failing disk under the database (full, read-only, I/O errors) is said as such, with its SQLite
+  // code in the log; any other unexpected error's message may say anything: it goes to the log by type
+  // and stack only.
+  const storage = storageFailureAnswer(err);
+  if (storage) {
+    log.error('xks storage failure', { requestId: call.requestId, operation: call.operation, ...loggedError(err) });
+    return new XksError('InternalException', storage.error.message);
+  }
   log.error('xks internal error', { requestId: call.requestId, operation: call.operation, error: err instanceof Error ? `${err.name}: ${err.stack ?? ''}` : typeof err });
   return new XksError('InternalException', 'An internal error occurred in Kura; see its log.');
 }

@@ -27,7 +27,7 @@ interface FakeKey extends XksKeyDescription {
 /** An XKS backend in memory: AES-256-GCM with node:crypto, with failures that tests can inject. */
 class InMemoryXksBackend implements XksBackend {
   readonly keys = new Map<string, FakeKey>();
-  inject: { failure: XksBackendFailure } | { throws: true } | { corrupt: true } | { stall: Promise<void> } | undefined;
+  inject: { failure: XksBackendFailure } | { throws: true } | { throwsError: Error } | { corrupt: true } | { stall: Promise<void> } | undefined;
   /** The plaintext the last encrypt was given: a copy as it was when it ran, and the buffer itself. */
   lastPlaintext: { asRun: Buffer; buffer: Buffer } | undefined;
   health_: XksHealthReport = { ekmVendor: 'Fake HSM Co', ekmFleetDetails: [{ id: 'hsm-1', model: 'Fake HSM 1.0', healthStatus: 'ACTIVE' }] };
@@ -48,6 +48,7 @@ class InMemoryXksBackend implements XksBackend {
   private gate<T>(run: () => XksOutcome<T>): Promise<XksOutcome<T>> {
     const inject = this.inject;
     if (inject && 'throws' in inject) return Promise.reject(new Error('boom: secret detail'));
+    if (inject && 'throwsError' in inject) return Promise.reject(inject.throwsError);
     if (inject && 'failure' in inject) return Promise.resolve({ ok: false, failure: inject.failure, message: `injected ${inject.failure}` });
     // A key manager that answers only once the test lets it.
     if (inject && 'stall' in inject) return inject.stall.then(run);
@@ -448,6 +449,32 @@ describe('XKS proxy errors', () => {
     deps.audit = { record: () => Promise.reject(new Error('disk full')) };
     const r = await call(`${ROOT}/keys/both/encrypt`, encryptBody(Buffer.from('x')));
     expect([r.status, r.json.errorName]).toEqual([500, 'InternalException']);
+    expect(r.json.errorMessage).toBe('The call could not be audited, so nothing was served.');
+  });
+
+  // A full disk under the database: the operator reading AWS KMS's error (or the proxy's log) learns
+  // what happened, rather than "see its log" with a log line that says only "Error".
+  const sqliteFull = () => Object.assign(new Error('SQLITE_FULL: database or disk is full'), { errno: 13, code: 'SQLITE_FULL' });
+  const DISK_FULL = 'Kura could not write to its database (disk full): nothing was changed; retry once space is freed.';
+
+  it('says the disk is full when the audit entry cannot be written for it, and logs the SQLite code', async () => {
+    const lines: string[] = [];
+    deps.log = createLogger('error', (l) => lines.push(l));
+    deps.audit = { record: () => Promise.reject(sqliteFull()) };
+    const r = await call(`${ROOT}/keys/both/encrypt`, encryptBody(Buffer.from('x')));
+    expect([r.status, r.json.errorName]).toEqual([500, 'InternalException']);
+    expect(r.json.errorMessage).toBe(`The call could not be audited, so nothing was served. ${DISK_FULL}`);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: 'xks audit append failed', code: 'SQLITE_FULL' }));
+  });
+
+  it('says the disk is full when the key manager fails on its database, and logs the SQLite code', async () => {
+    const lines: string[] = [];
+    deps.log = createLogger('error', (l) => lines.push(l));
+    backend.inject = { throwsError: sqliteFull() };
+    const r = await call(`${ROOT}/keys/both/metadata`, { requestMetadata: META });
+    expect([r.status, r.json.errorName, r.json.errorMessage]).toEqual([500, 'InternalException', DISK_FULL]);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: 'xks storage failure', code: 'SQLITE_FULL' }));
+    expect(lines.join('\n')).not.toContain('database or disk is full');
   });
 });
 
