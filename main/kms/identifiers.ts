@@ -19,6 +19,14 @@ export type KeyRef =
 
 const invalidKeyId = (raw: string) => new KmsError('NotFound', `Invalid keyId '${raw}'`);
 
+/**
+ * An alias ARN where only a key ID or key ARN is taken: AWS answers InvalidArnException, "Key Aliases are
+ * not supported for this operation." (as reported from CreateGrant, and every operation that takes only a
+ * key lists InvalidArnException in the API model). A bare alias name there is no key ID at all: AWS's
+ * NotFoundException "Invalid keyId".
+ */
+export const ALIAS_ARN_REFUSED = 'Key Aliases are not supported for this operation.';
+
 /** Parses what a caller gave as KeyId. `allowAlias` is false for operations that take only a key ID or key ARN. */
 export function parseKeyRef(raw: string, allowAlias: boolean): KeyRef {
   if (raw.startsWith('arn:')) {
@@ -29,7 +37,7 @@ export function parseKeyRef(raw: string, allowAlias: boolean): KeyRef {
       if (!UUID_RE.test(rest)) throw invalidKeyId(raw);
       return { kind: 'key', keyId: rest, accountId, region, partition };
     }
-    if (!allowAlias) throw invalidKeyId(raw);
+    if (!allowAlias) throw new KmsError('InvalidArn', ALIAS_ARN_REFUSED);
     return { kind: 'alias', aliasName: `alias/${rest}`, accountId, region, partition };
   }
   if (raw.startsWith('alias/')) {

@@ -34,6 +34,7 @@ export type { CreateKeyInput } from './operations/lifecycle.js';
 export type { ImportKeyMaterialInput } from './operations/import.js';
 export type { Page, TagInput } from './operations/common.js';
 export { MAX_TAGS } from './operations/common.js';
+export { MAX_ALIASES_PAGE, MAX_ALIASES_PER_KEY } from './operations/aliases.js';
 export { DEFAULT_ROTATION_DAYS, MAX_ON_DEMAND_ROTATIONS } from './operations/rotation.js';
 export { IMPORT_PARAMETERS_VALID_MS } from './operations/import.js';
 export type { EncryptionContext, Key, Material } from './model/index.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wasmAead } from '../../main/crypto/wasm-aead.js';
 import { parseBlob } from '../../main/kms/ciphertext.js';
 import { encodeMarker } from '../../main/kms/operations/common.js';
-import { MAX_ON_DEMAND_ROTATIONS, MAX_TAGS, type CallContext, type Key as KeyRecord } from '../../main/kms/index.js';
+import { MAX_ALIASES_PAGE, MAX_ALIASES_PER_KEY, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS, type CallContext, type Key as KeyRecord } from '../../main/kms/index.js';
 import { encodeAad } from '../../main/seal/at-rest.js';
 import { RootKeyHolder } from '../../main/seal/root-key.js';
 import { TEST_ACCOUNT, TEST_PRINCIPAL, TEST_REGION, auditEntriesAfter, kmsCode, kmsError, openDomain, type Domain } from '../support/domain.js';
@@ -401,14 +401,19 @@ describe('the KMS façade', () => {
       await d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), doomed.keyId, 7);
       expect(await kmsCode(d.keys.createAlias(ctx('CreateAlias'), 'alias/doomed', doomed.keyId))).toBe('InvalidState');
     });
-    it('takes no alias, by name or by alias ARN, where only a key ID or key ARN is allowed (NotFound)', async () => {
+    it('takes no alias, by name (NotFound) or by alias ARN (InvalidArn), where only a key ID or key ARN is allowed', async () => {
       const k = await create();
       const target = await create();
       await d.keys.createAlias(ctx('CreateAlias'), 'alias/not-a-key-id', k.keyId);
       const byArn = `arn:aws:kms:${TEST_REGION}:${TEST_ACCOUNT}:alias/not-a-key-id`;
-      for (const ref of [byArn, 'alias/not-a-key-id']) {
-        expect(await kmsCode(d.keys.disableKey(ctx('DisableKey'), ref))).toBe('NotFound');
-        expect(await kmsCode(d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), ref, 7))).toBe('NotFound');
+      // AWS: "InvalidArnException: Key Aliases are not supported for this operation." for an alias ARN; a
+      // bare alias name is no key ID (NotFoundException "Invalid keyId"). CreateAlias and UpdateAlias list
+      // no InvalidArnException in the API model: their TargetKeyId names no key either way.
+      for (const [ref, code] of [[byArn, 'InvalidArn'], ['alias/not-a-key-id', 'NotFound']] as const) {
+        expect(await kmsCode(d.keys.disableKey(ctx('DisableKey'), ref))).toBe(code);
+        expect(await kmsCode(d.keys.scheduleKeyDeletion(ctx('ScheduleKeyDeletion'), ref, 7))).toBe(code);
+        expect(await kmsCode(d.keys.listResourceTags(ctx('ListResourceTags'), ref))).toBe(code);
+        expect(await kmsCode(d.keys.listAliases(ctx('ListAliases'), ref))).toBe(code);
         expect(await kmsCode(d.keys.createAlias(ctx('CreateAlias'), 'alias/via-alias', ref))).toBe('NotFound');
         expect(await kmsCode(d.keys.updateAlias(ctx('UpdateAlias'), 'alias/not-a-key-id', ref))).toBe('NotFound');
       }
@@ -433,6 +438,37 @@ describe('the KMS façade', () => {
       const k = await create();
       expect(await kmsCode(d.keys.createAlias(ctx('CreateAlias'), 'alias/', k.keyId))).toBe('Validation');
       expect((await d.keys.listAliases(ctx('ListAliases'), k.keyId)).items).toEqual([]);
+    });
+
+    it('refuses a 51st alias for one key, by CreateAlias or UpdateAlias (LimitExceeded), and pages at most 100', async () => {
+      // AWS's quota "Aliases per KMS key": 50. An account of its own, so that the listing is this test's.
+      const account = '333344445555';
+      const here = (op: string) => ctx(op, { accountId: account, principal: `arn:aws:iam::${account}:root` });
+      const full = await d.keys.createKey(here('CreateKey'), {});
+      const other = await d.keys.createKey(here('CreateKey'), {});
+      for (let i = 0; i < MAX_ALIASES_PER_KEY; i++) await d.keys.createAlias(here('CreateAlias'), `alias/full-${String(i).padStart(2, '0')}`, full.keyId);
+      expect(await kmsCode(d.keys.createAlias(here('CreateAlias'), 'alias/one-too-many', full.keyId))).toBe('LimitExceeded');
+      await d.keys.createAlias(here('CreateAlias'), 'alias/elsewhere', other.keyId);
+      expect(await kmsCode(d.keys.updateAlias(here('UpdateAlias'), 'alias/elsewhere', full.keyId))).toBe('LimitExceeded');
+      // Nothing changed: the refused alias does not exist, the moved one still names its key.
+      expect(await kmsCode(d.keys.describeKey(here('DescribeKey'), 'alias/one-too-many'))).toBe('NotFound');
+      expect((await d.keys.describeKey(here('DescribeKey'), 'alias/elsewhere')).keyId).toBe(other.keyId);
+      // Retargeting one of a full key's aliases to the same key is no new alias for it.
+      await d.keys.updateAlias(here('UpdateAlias'), 'alias/full-00', full.keyId);
+      // Another key still takes aliases; once one of the full key's is gone, it takes one again.
+      await d.keys.deleteAlias(here('DeleteAlias'), 'alias/full-49');
+      await d.keys.updateAlias(here('UpdateAlias'), 'alias/elsewhere', full.keyId);
+      expect((await d.keys.describeKey(here('DescribeKey'), 'alias/elsewhere')).keyId).toBe(full.keyId);
+
+      // ListAliases: "between 1 and 100", and AWS "might return fewer": a larger Limit gets 100 and a marker.
+      const third = await d.keys.createKey(here('CreateKey'), {});
+      for (let i = 0; i < 60; i++) await d.keys.createAlias(here('CreateAlias'), `alias/other-${String(i).padStart(2, '0')}`, (i % 2 ? other : third).keyId);
+      const first = await d.keys.listAliases(here('ListAliases'), undefined, 1000);
+      expect(first.items).toHaveLength(MAX_ALIASES_PAGE);
+      expect(first.nextMarker).toBeDefined();
+      const rest = await d.keys.listAliases(here('ListAliases'), undefined, 1000, first.nextMarker);
+      expect(first.items.length + rest.items.length).toBe(MAX_ALIASES_PER_KEY + 60);
+      expect(rest.nextMarker).toBeUndefined();
     });
 
     it('ListAliases lists the aliases of the caller\'s region only, with and without a KeyId', async () => {
