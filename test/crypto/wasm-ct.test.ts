@@ -58,8 +58,11 @@ const ALLOWANCES: CtAllowance[] = [
   },
 ];
 
+// `where` falls back to the wasm function when the optimizer inlined a callee without leaving its
+// `__inlined_func$` block behind (e.g. aes/expandKey shows as index/keyImport).
 const describeSite = (f: CtFinding): string =>
-  `${f.where}${f.where === f.func ? '' : ` (inlined into ${f.func})`}: secret-dependent ${f.kind}: ${f.text}`;
+  `${f.where}${f.where === f.func ? '' : ` (inlined into ${f.func})`}: secret-dependent ${f.kind}: ${f.text}` +
+  (f.context === f.text ? '' : ` in ${f.context}`);
 
 describe('the WebAssembly AES-256 core is secret-independent', () => {
   it('the .wat listing analysed is the .wasm module Kura loads', () => {

@@ -41,8 +41,10 @@ export interface CtFinding {
   /** The wasm function that contains it. */
   func: string;
   kind: CtKind;
-  /** The instruction (or the offending operand), printed and shortened. */
+  /** The secret operand (a branch's condition) or the instruction, printed and shortened. */
   text: string;
+  /** The whole instruction, printed and shortened (for a branch: what it guards). */
+  context: string;
 }
 
 export type CtKind = 'if' | 'br_if' | 'br_table' | 'select' | 'address' | 'memory.copy' | 'memory.fill' | 'memory.grow' | 'call_indirect' | 'variable-time op';
@@ -219,7 +221,7 @@ class FunctionAnalysis {
   private flag(expr: number, kind: CtKind, text: string): void {
     if (this.state === null) return; // dead code
     const where = this.inlined.at(-1) ?? this.func;
-    this.a.flag(expr, { where, func: this.func, kind, text });
+    this.a.flag(expr, { where, func: this.func, kind, text, context: print(expr) });
   }
 
   private restore(name: string, outer: { state: State; value: boolean } | undefined): void {
