@@ -47,6 +47,7 @@ const ALLOWANCES: CtAllowance[] = [
     kinds: ['memory.copy'],
     text: /\[secret: size\]$/,
     max: 1,
+    afterCheck: true,
     reason: 'KWP-AD, after the check passed: moving the MLI key bytes to the front; MLI is the returned key length',
   },
   {
@@ -54,6 +55,7 @@ const ALLOWANCES: CtAllowance[] = [
     kinds: ['memory.fill'],
     text: /\[secret: dest, size\]$/,
     max: 1,
+    afterCheck: true,
     reason: 'KWP-AD, after the check passed: wiping from MLI to the end; MLI is the returned key length',
   },
 ];
@@ -122,6 +124,12 @@ describe('the taint analysis', () => {
       (i32.eqz (local.get $acc)))
     (func $divide (export "divide") (param $p i32) (result i32)
       (i32.div_u (i32.load (local.get $p)) (i32.const 3)))
+    (func $declassify (export "declassify") (param $p i32) (result i32) (local $n i32)
+      (local.set $n (i32.load (local.get $p)))
+      (memory.fill (local.get $p) (i32.const 0) (local.get $n))
+      (if (i32.load (i32.const 8)) (then (return (i32.const 0))))
+      (memory.fill (local.get $p) (i32.const 0) (local.get $n))
+      (local.get $n))
   )`;
   const sites = (entry: string): string[] =>
     analyseConstantTime(wat, [], [entry]).findings.map((f) => `${f.where} ${f.kind}`).sort();
@@ -140,5 +148,14 @@ describe('the taint analysis', () => {
 
   it('accepts a masked compare and a local that is reused for a public counter', () => {
     expect(sites('masked')).toEqual([]);
+  });
+
+  it('allows a site marked afterCheck only after the allowed branch', () => {
+    const report = analyseConstantTime(wat, [
+      { where: 'declassify', kinds: ['if'], text: /^\(i32\.load /, max: 1, reason: 'the check' },
+      { where: 'declassify', kinds: ['memory.fill'], text: /\[secret: size\]$/, max: 2, afterCheck: true, reason: 'after the check' },
+    ], ['declassify']);
+    expect(report.findings.map((f) => `${f.kind} ${f.afterCheck}`)).toEqual(['memory.fill false']);
+    expect(report.allowed.map(({ sites }) => sites.length)).toEqual([1, 1]);
   });
 });

@@ -45,6 +45,8 @@ export interface CtFinding {
   text: string;
   /** The whole instruction, printed and shortened (for a branch: what it guards). */
   context: string;
+  /** Whether every path to the site went through an allowed (declassifying) branch first. */
+  afterCheck: boolean;
 }
 
 export type CtKind = 'if' | 'br_if' | 'br_table' | 'select' | 'address' | 'memory.copy' | 'memory.fill' | 'memory.grow' | 'call_indirect' | 'variable-time op';
@@ -56,6 +58,12 @@ export interface CtAllowance {
   text: RegExp;
   /** How many distinct sites this allowance may cover (normally 1). */
   max: number;
+  /**
+   * Only where every path to the site passed one of the allowed branches of the same function first
+   * (e.g. a length that becomes public once the integrity check has passed). Allowances with this
+   * set do not themselves count as such a branch.
+   */
+  afterCheck?: boolean;
   reason: string;
 }
 
@@ -68,19 +76,24 @@ export interface CtReport {
   functions: string[];
 }
 
-type State = Uint8Array | null; // 1 = local holds a secret; null = unreachable
+// Slot i < n: 1 when local i may hold a secret (joined with OR). Slot n: 1 when every path here went
+// through an allowed branch (joined with AND). null: unreachable.
+type State = Uint8Array | null;
 
 function join(a: State, b: State): State {
   if (a === null) return b && b.slice();
   if (b === null) return a.slice();
   const out = a.slice();
-  b.forEach((v, i) => { out[i] = (out[i] ?? 0) | v; });
+  const last = out.length - 1;
+  b.forEach((v, i) => { out[i] = i === last ? (out[i] ?? 0) & v : (out[i] ?? 0) | v; });
   return out;
 }
+/** Whether a adds nothing to b (a's taints are in b's, and b's "checked" holds in a). */
 function leq(a: State, b: State): boolean {
   if (a === null) return true;
   if (b === null) return false;
-  return a.every((v, i) => v <= (b[i] ?? 0));
+  const last = a.length - 1;
+  return a.every((v, i) => (i === last ? v >= (b[i] ?? 0) : v <= (b[i] ?? 0)));
 }
 
 const B = binaryen;
@@ -130,7 +143,7 @@ export function analyseConstantTime(wat: string, allowances: CtAllowance[], entr
     entries ??= [...exported.keys()];
     const taintedGlobals = new Set<string>();
     for (;;) {
-      const run = new Analysis(mod, taintedGlobals);
+      const run = new Analysis(mod, taintedGlobals, allowances);
       for (const name of entries) {
         const internal = exported.get(name);
         if (internal === undefined) throw new Error(`${name} is not an exported function of the module`);
@@ -138,7 +151,7 @@ export function analyseConstantTime(wat: string, allowances: CtAllowance[], entr
         run.summary(internal, B.expandType(info.params).map(() => 0));
       }
       if (run.globalsChanged) continue; // a global became secret: start over with it tainted
-      return run.report(allowances);
+      return run.report();
     }
   } finally {
     mod.dispose();
@@ -152,7 +165,16 @@ class Analysis {
   private readonly active = new Set<string>();
   private readonly functions = new Set<string>();
 
-  constructor(private readonly mod: binaryen.Module, private readonly taintedGlobals: Set<string>) {}
+  constructor(
+    private readonly mod: binaryen.Module,
+    private readonly taintedGlobals: Set<string>,
+    private readonly allowances: CtAllowance[],
+  ) {}
+
+  /** Whether a secret branch of this shape is an allowed (declassifying) one. */
+  declassifies(where: string, kind: CtKind, text: string): boolean {
+    return this.allowances.some((a) => !a.afterCheck && a.where === where && a.kinds.includes(kind) && a.text.test(text));
+  }
 
   /** Whether `name` returns a secret when called with the given parameter taints. */
   summary(name: string, params: number[]): boolean {
@@ -165,7 +187,7 @@ class Analysis {
     this.functions.add(name);
     const info = B.getFunctionInfo(this.mod.getFunction(name));
     if (info.module) throw new Error(`the core calls the import ${info.module}.${info.base}; the analysis has no model of it`);
-    const state = new Uint8Array(params.length + info.vars.length);
+    const state = new Uint8Array(params.length + info.vars.length + 1);
     state.set(params);
     const fn = new FunctionAnalysis(this, shortName(name), state);
     const ret = fn.run(info.body);
@@ -185,15 +207,18 @@ class Analysis {
   }
 
   flag(expr: number, finding: CtFinding): void {
-    this.sites.set(`${expr}:${finding.kind}:${finding.text}`, finding);
+    const key = `${expr}:${finding.kind}:${finding.text}`;
+    const known = this.sites.get(key);
+    if (!known || (known.afterCheck && !finding.afterCheck)) this.sites.set(key, finding);
   }
 
-  report(allowances: CtAllowance[]): CtReport {
-    const allowed = allowances.map((allowance) => ({ allowance, sites: [] as CtFinding[] }));
+  report(): CtReport {
+    const allowed = this.allowances.map((allowance) => ({ allowance, sites: [] as CtFinding[] }));
     const findings: CtFinding[] = [];
     for (const site of this.sites.values()) {
       const slot = allowed.find(({ allowance: a, sites }) =>
-        a.where === site.where && a.kinds.includes(site.kind) && a.text.test(site.text) && sites.length < a.max);
+        a.where === site.where && a.kinds.includes(site.kind) && a.text.test(site.text) && sites.length < a.max &&
+        (!a.afterCheck || site.afterCheck));
       if (slot) slot.sites.push(site);
       else findings.push(site);
     }
@@ -218,10 +243,21 @@ class FunctionAnalysis {
     return this.ret || (this.state !== null && t);
   }
 
+  private where(): string {
+    return this.inlined.at(-1) ?? this.func;
+  }
+
   private flag(expr: number, kind: CtKind, text: string): void {
     if (this.state === null) return; // dead code
-    const where = this.inlined.at(-1) ?? this.func;
-    this.a.flag(expr, { where, func: this.func, kind, text, context: print(expr) });
+    const afterCheck = this.state[this.state.length - 1] === 1;
+    this.a.flag(expr, { where: this.where(), func: this.func, kind, text, context: print(expr), afterCheck });
+  }
+
+  /** A secret branch: report it, and if it is an allowed one, what follows it is "after the check". */
+  private secretBranch(expr: number, kind: CtKind, condition: number): void {
+    const text = print(condition);
+    this.flag(expr, kind, text);
+    if (this.state !== null && this.a.declassifies(this.where(), kind, text)) this.state[this.state.length - 1] = 1;
   }
 
   private restore(name: string, outer: { state: State; value: boolean } | undefined): void {
@@ -273,7 +309,7 @@ class FunctionAnalysis {
       }
       case B.IfId: {
         const { condition, ifTrue, ifFalse } = info as binaryen.IfInfo;
-        if (this.ev(condition)) this.flag(e, 'if', print(condition));
+        if (this.ev(condition)) this.secretBranch(e, 'if', condition);
         const before = this.state && this.state.slice();
         const tt = this.ev(ifTrue);
         const afterTrue = this.state;
@@ -303,7 +339,7 @@ class FunctionAnalysis {
         const { name, condition, value } = info as binaryen.BreakInfo;
         const v = this.ev(value);
         if (condition) {
-          if (this.ev(condition)) this.flag(e, 'br_if', print(condition));
+          if (this.ev(condition)) this.secretBranch(e, 'br_if', condition);
           this.branchTo(name, v);
           return v;
         }
