@@ -7,7 +7,8 @@
 //     from secret data,
 //   - no integer multiply, divide or remainder takes a secret operand, and no shift or rotate takes a
 //     secret shift count (index.ts promises all three),
-// except at the sites of an explicit, caller-supplied allowance list (declassified results).
+// except at the sites of an explicit, caller-supplied allowance list (declassified results; an
+// allowance may also require that every path to its site went through an allowed branch first).
 //
 // The model. Secret ("tainted") are all values read from linear memory: memory holds the key slots,
 // the scratch area and the I/O area, and treating every byte of it as secret over-approximates (the
@@ -26,9 +27,12 @@
 //     WebAssembly, not the machine code;
 //   - anything about the JavaScript around the core (the loader), or about memory traffic the
 //     engine adds (spills, bounds checks);
-//   - the absence of secret-dependent behaviour through traps: a trap is a branch the engine takes,
-//     and addresses are never secret here, so only `unreachable` on a public path remains;
+//   - anything about other instructions whose speed may vary with their operands on some machine:
+//     floating point (the core has none), clz/ctz/popcnt; a secret index to i8x16.swizzle is
+//     treated as data (a register shuffle, not a memory access);
 //   - anything about functions the exports cannot reach.
+// Traps need no separate check: bounds checks depend on addresses, which are public wherever the
+// analysis passes, and a secret divisor is reported as a variable-time operand.
 // It analyses the .wat listing the build writes in the same asc run as the .wasm (the listing keeps
 // the names of functions and of inlined bodies, which the .wasm does not carry); the caller checks
 // that the two describe the same module.
