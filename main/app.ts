@@ -328,7 +328,7 @@ export async function startAppliance(
     // Approved requests that a stop interrupted mid-run are ended by what their action did, before any
     // call can ask about them.
     await quorum.recoverInterrupted();
-    const { kms: keys, scheduler, connections } = buildKmsDomain({
+    const { kms: keys, scheduler, connections, afterUnseal } = buildKmsDomain({
       store,
       root,
       audit,
@@ -342,11 +342,6 @@ export async function startAppliance(
       xksRequestsPerSecond: config.xksRequestsPerSecond,
       ...(config.xksClient ? { xksClient: xksClientOptions(config.xksClient) } : {}),
     });
-    // Unsealed: the custom key stores that were connected connect again (their PINs are sealed with the root key).
-    const afterUnseal = async () => {
-      await scheduler.runOnce();
-      await keys.reconnectCustomKeyStores();
-    };
     const credentials = new CredentialService({ store, root, clock, audit });
     // Operators sign in to the console with their passphrases.
     const signIn = new ConsoleSignIn({ store, audit, clock, refusals });

@@ -67,6 +67,12 @@ export interface KmsDomain {
   customKeyStores: CustomKeyStoreOperations;
   connections: HsmConnections;
   xksConnections: XksConnections;
+  /**
+   * What follows an unseal: the custom key stores that were connected connect again (their PINs are
+   * sealed under the root key), then what fell due while sealed is done. In that order: a key of an HSM
+   * key store whose deletion waited for the unseal is destroyed on its token, not left behind there.
+   */
+  afterUnseal(): Promise<void>;
 }
 
 export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
@@ -101,7 +107,11 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     hsms: new HsmRegistry({ directory, hsms: store.hsms, customKeyStores: store.customKeyStores, connections, xksStores: store.xks }),
     xks: new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, requestsPerSecond: deps.xksRequestsPerSecond }),
   });
-  const jobs = new ScheduledJobs({ ...opDeps, root, db: store.db });
+  const jobs = new ScheduledJobs({ ...opDeps, root, db: store.db, log });
   const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs });
-  return { kms, jobs, scheduler, directory, registry, standardStore, customKeyStores, connections, xksConnections };
+  const afterUnseal = async () => {
+    await kms.reconnectCustomKeyStores();
+    await scheduler.runOnce();
+  };
+  return { kms, jobs, scheduler, directory, registry, standardStore, customKeyStores, connections, xksConnections, afterUnseal };
 }

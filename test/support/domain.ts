@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { AuditLog } from '../../main/audit/audit-log.js';
 import { CredentialService } from '../../main/auth/credentials.js';
 import { isKmsError, type KmsError } from '../../main/common/errors.js';
-import { createLogger } from '../../main/common/log.js';
+import { createLogger, type Logger } from '../../main/common/log.js';
 import type { Aead } from '../../main/crypto/aead.js';
 import { randomBytes } from '../../main/crypto/bytes.js';
 import { wasmAead, wasmKeyWrap } from '../../main/crypto/wasm-aead.js';
@@ -48,6 +48,8 @@ export interface DomainOptions {
   hsmConnector?: HsmConnector;
   /** The XKS proxy's calls per second per store (default 1,800). */
   xksRequestsPerSecond?: number;
+  /** Where the domain logs (default: errors only, dropped). */
+  log?: Logger;
 }
 
 export interface Domain {
@@ -65,6 +67,8 @@ export interface Domain {
   imports: Kms;
   /** Time-driven changes (deletion, rotation, expiry), run when a test moves the clock. */
   jobs: ScheduledJobs;
+  /** What the appliance does once unsealed: the custom key stores connect again, then what fell due runs. */
+  afterUnseal(): Promise<void>;
   directory: KeyDirectory;
   credentials: CredentialService;
   applianceId: string;
@@ -92,7 +96,7 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
   const root = new RootKeyHolder({ db: store.db, appliance: store.appliance, aead, clock, applianceId });
   await root.load();
   // The domain logs only what goes wrong around a call (an audit entry that could not be written); tests assert on outcomes.
-  const log = createLogger('error', () => undefined);
+  const log = opts.log ?? createLogger('error', () => undefined);
   const kmsDomain = buildKmsDomain({ store, root, audit, clock, aead, keyWrap: wasmKeyWrap, log, schedulerIntervalMs: 60_000, authorizer: opts.authorizer, gate: opts.gate, hsmConnector: opts.hsmConnector, xksRequestsPerSecond: opts.xksRequestsPerSecond });
   const credentials = new CredentialService({ store, root, clock, audit });
   let closed = false;
@@ -121,6 +125,7 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
     keyUse: kmsDomain.kms,
     imports: kmsDomain.kms,
     jobs: kmsDomain.jobs,
+    afterUnseal: kmsDomain.afterUnseal,
     directory: kmsDomain.directory,
     credentials,
     applianceId,

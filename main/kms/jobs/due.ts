@@ -7,14 +7,21 @@
 // wrapping keys; keys whose rotation date has come given new material. A run that deleted a key or
 // emptied material ends by having the database forget the deleted bytes (Database.forgetDeleted), so
 // that a copy of the files taken later holds no sealed material of a deleted key. Rotation needs the root key, so
-// it waits while the appliance is sealed; the rest does not.
+// it waits while the appliance is sealed; the rest does not, but for the deletion of a key in a custom key
+// store: its material is destroyed where the store keeps it (an HSM token), which no store can reach while
+// the PINs are sealed, so such a key waits for the unseal (after which the stores connect again before
+// the next run: wiring.ts, afterUnseal). A store still not connected then is as AWS has it: the key is
+// deleted and the material on the token is left behind ("a best effort to delete the key material",
+// ScheduleKeyDeletion), which the audit entry and the log say, naming the label it has there.
+import type { Logger } from '../../common/log.js';
 import type { RootKeyHolder } from '../../seal/root-key.js';
 import type { Database } from '../../store/transaction.js';
 import type { SchedulerCall } from '../key-directory.js';
-import { KeyState, keyFromRecord, materialExpired, RotationType, SYMMETRIC_DEFAULT, type Key, type Material } from '../model/index.js';
+import { arnOf, KeyState, keyFromRecord, materialExpired, RotationType, SYMMETRIC_DEFAULT, type Key, type Material } from '../model/index.js';
 import type { OperationDeps } from '../operations/common.js';
 import { emptyImportedMaterial } from '../operations/import.js';
 import { addMaterial } from '../operations/rotation.js';
+import { loggedError } from '../storage-failures.js';
 
 export interface DueRun {
   deleted: string[];
@@ -25,7 +32,7 @@ export interface DueRun {
 const as = (operation: string): SchedulerCall => ({ scheduler: true, operation });
 
 export class ScheduledJobs {
-  constructor(private readonly deps: OperationDeps & { root: RootKeyHolder; db: Pick<Database, 'forgetDeleted'> }) {}
+  constructor(private readonly deps: OperationDeps & { root: RootKeyHolder; db: Pick<Database, 'forgetDeleted'>; log: Logger }) {}
 
   /** Runs what has fallen due by now; each key's change commits on its own. */
   async runDue(): Promise<DueRun> {
@@ -43,6 +50,8 @@ export class ScheduledJobs {
   private async deleteDue(now: number, run: DueRun): Promise<void> {
     const { directory, keys } = this.deps;
     for (const due of await keys.dueForDeletion(now)) {
+      // Its material is on a custom key store, which no store reaches while sealed: wait for the unseal.
+      if (due.customKeyStoreId !== null && !this.deps.root.isUnsealed) continue;
       await directory.run<{ keys: [] }, never, { key: Key; materials: Material[] } | null>(as('DeleteKey'), {
         kind: 'change',
         whileSealed: true,
@@ -52,13 +61,26 @@ export class ScheduledJobs {
           if (!cur || cur.state !== KeyState.PendingDeletion || cur.deletionAt === null || cur.deletionAt > now) return { result: null, unchanged: true };
           const materials = await lookup.materials(cur.keyId);
           await keys.delete(tx, cur.keyId);
-          return { result: { key: cur, materials }, keyId: cur.keyId };
+          const store = cur.customKeyStoreId;
+          const details = store === null ? undefined : { customKeyStoreId: store, customKeyStoreConnected: directory.storeConnected(store) };
+          return { result: { key: cur, materials }, keyId: cur.keyId, ...(details ? { details } : {}) };
         },
         after: async (deleted) => {
           if (!deleted) return;
           run.deleted.push(deleted.key.keyId);
-          const store = directory.storeOf(deleted.key);
-          for (const m of deleted.materials) if (m.materialRef) await store.destroy({ keyId: m.keyId, materialId: m.materialId, ref: m.materialRef });
+          try {
+            const store = directory.storeOf(deleted.key);
+            for (const m of deleted.materials) if (m.materialRef) await store.destroy({ keyId: m.keyId, materialId: m.materialId, ref: m.materialRef });
+          } catch (e) {
+            if (deleted.key.customKeyStoreId === null) throw e;
+            // The key is gone; what its store holds of it is the operator's to remove, found by its label.
+            this.deps.log.warn('a deleted key left its material on its custom key store', {
+              keyId: deleted.key.keyId,
+              customKeyStoreId: deleted.key.customKeyStoreId,
+              label: arnOf(deleted.key),
+              ...loggedError(e),
+            });
+          }
         },
       });
     }

@@ -9,6 +9,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DAY_MS } from '../../../main/common/clock.js';
+import { createLogger } from '../../../main/common/log.js';
 import { encodeMarker } from '../../../main/kms/operations/common.js';
 import type { HsmRecord } from '../../../main/store/index.js';
 import { FakeHsms } from '../../support/fake-hsm.js';
@@ -16,6 +18,8 @@ import { kmsCode, kmsError, openDomain, tempDir, type Domain } from '../../suppo
 
 const PIN = 'kura-pin-7f3a9c';
 const OPERATOR = { operator: 'kura:admin', operation: 'RegisterHsm' };
+/** What the domain logged at warn and above (the scheduler's word on material left on a token). */
+const logLines: string[] = [];
 let trustAnchor: string;
 
 beforeAll(() => {
@@ -36,7 +40,8 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
   beforeEach(async () => {
     hsms = new FakeHsms();
     hsms.addToken('kura-token', PIN, 'serial-1');
-    d = await openDomain({ hsmConnector: hsms });
+    logLines.length = 0;
+    d = await openDomain({ hsmConnector: hsms, log: createLogger('warn', (l) => logLines.push(l)) });
     ({ hsm } = await d.keys.registerHsm(OPERATOR, { modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'kura-token' }));
   });
   afterEach(() => d.close());
@@ -133,6 +138,54 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(await kmsCode(createKey(id, { keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY' }))).toBe('UnsupportedOperation');
     expect(await kmsCode(createKey('cks-00000000000000000'))).toBe('CustomKeyStoreNotFound');
     expect(await kmsCode(d.keys.createKey(d.ctx('CreateKey'), { origin: 'AWS_CLOUDHSM' }))).toBe('Validation');
+  });
+
+  describe('scheduled deletion of a key in the store', () => {
+    const tokenKeys = () => hsms.tokens.get('kura-token')!.keys.size;
+    const deleteEntries = async () =>
+      (await d.audit.list({})).filter((e) => e.operation === 'DeleteKey' && e.source === 'scheduler').map((e) => e.details);
+    const doomedKey = async () => {
+      const id = await create();
+      await connect(id);
+      const key = await createKey(id);
+      await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), key.keyId, 7);
+      expect(tokenKeys()).toBe(1);
+      return { id, key };
+    };
+
+    it('destroys the key on its token at the end of the window', async () => {
+      const { id, key } = await doomedKey();
+      d.clock.advance(8 * DAY_MS);
+      expect((await d.jobs.runDue()).deleted).toEqual([key.keyId]);
+      expect(tokenKeys()).toBe(0);
+      expect(await deleteEntries()).toEqual([{ customKeyStoreId: id, customKeyStoreConnected: true }]);
+    });
+
+    it('waits while the appliance is sealed, and destroys it on its token once unsealed (the store connects first)', async () => {
+      const { key } = await doomedKey();
+      d.root.seal();
+      d.clock.advance(8 * DAY_MS);
+      // Sealed: no store can reach its token, so the key is not deleted yet (its material would stay there).
+      expect((await d.jobs.runDue()).deleted).toEqual([]);
+      expect((await d.store.keys.find(key.keyId))?.state).toBe('PendingDeletion');
+      await d.root.initAndUnsealDev(d.rootKey);
+      await d.afterUnseal();
+      expect(await d.store.keys.find(key.keyId)).toBeUndefined();
+      expect(tokenKeys()).toBe(0);
+    });
+
+    it('deletes it as AWS does when its store is disconnected, and says what stays on the token, by its label', async () => {
+      const { id, key } = await doomedKey();
+      await disconnect(id);
+      d.clock.advance(8 * DAY_MS);
+      expect((await d.jobs.runDue()).deleted).toEqual([key.keyId]);
+      // "A best effort to delete the key material": the operator removes what stays, found by its label.
+      expect(tokenKeys()).toBe(1);
+      expect(await deleteEntries()).toEqual([{ customKeyStoreId: id, customKeyStoreConnected: false }]);
+      expect(logLines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(
+        expect.objectContaining({ msg: 'a deleted key left its material on its custom key store', keyId: key.keyId, customKeyStoreId: id, label: d.keys.arnOf(key) }),
+      );
+    });
   });
 
   it('a key in the store cannot protect a data key pair: GenerateDataKeyPair(WithoutPlaintext) is UnsupportedOperation, as in AWS', async () => {
