@@ -25,6 +25,7 @@ import { ConsoleSignIn } from './ceremony/sign-in.js';
 import { RefusalLog } from './audit/refusals.js';
 import { CredentialService, type NewCredential } from './auth/credentials.js';
 import { systemClock, type Clock } from './common/clock.js';
+import { systemMonotonic, type Monotonic } from './common/monotonic.js';
 import type { Logger } from './common/log.js';
 import { packageRoot } from './common/package-root.js';
 import type { Aead } from './crypto/aead.js';
@@ -297,9 +298,10 @@ export function startFailureOf(e: unknown, config: Pick<ApplianceConfig, 'port' 
 
 export async function startAppliance(
   config: ApplianceConfig,
-  deps: { log: Logger; clock?: Clock; aead?: Aead; /** POST /admin/v1/stop: the host stops the appliance as on SIGTERM. */ onStopRequested?: () => void },
+  deps: { log: Logger; clock?: Clock; monotonic?: Monotonic; aead?: Aead; /** POST /admin/v1/stop: the host stops the appliance as on SIGTERM. */ onStopRequested?: () => void },
 ): Promise<Appliance> {
   const clock = deps.clock ?? systemClock;
+  const monotonic = deps.monotonic ?? systemMonotonic;
   const aead = deps.aead ?? wasmAead;
   const { log } = deps;
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -344,7 +346,7 @@ export async function startAppliance(
     });
     const credentials = new CredentialService({ store, root, clock, audit });
     // Operators sign in to the console with their passphrases.
-    const signIn = new ConsoleSignIn({ store, audit, clock, refusals });
+    const signIn = new ConsoleSignIn({ store, audit, clock, monotonic, refusals });
     // Where the listener is, once it listens (the dashboard shows it).
     const listener: { url?: string } = {};
     // The regions requests may be signed for; the console's key commands are held to the same set.

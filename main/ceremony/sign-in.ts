@@ -26,12 +26,19 @@
 // sign-ins to a locked name wrote one durable entry each, 2,000 a second into a log that cannot be
 // pruned. The refusal that locks a name is the fifth wrong passphrase, audited in full.
 //
+// Lockouts, idle expiry and the 8-hour limit are durations: they are measured on the monotonic clock
+// (main/common/monotonic.ts), so that a wall clock stepped back (NTP at boot, an operator's mistake)
+// neither keeps a name locked nor a session alive for as long as the step, and one stepped forward
+// signs nobody out. The times shown (a session's expiresAt, a lockout's "until") are wall-clock,
+// worked out from what remains.
+//
 // Who may set a passphrase: the admin token's holder (at enrolment, at the appliance), or the operator
 // themselves with their current one.
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { RefusalLog } from '../audit/refusals.js';
 import type { Clock } from '../common/clock.js';
+import type { Monotonic } from '../common/monotonic.js';
 import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
 import type { OperatorRecord, Store } from '../store/index.js';
 import { hashPassphrase, verifyPassphrase, type PassphraseHash } from './passphrase.js';
@@ -52,7 +59,10 @@ const MAX_FAILURE_COUNTS = 10_000;
 export interface SignInDeps {
   store: Pick<Store, 'db' | 'ceremony'>;
   audit: AuditLog;
+  /** For the times shown (wall-clock). */
   clock: Clock;
+  /** For lockouts and session lifetimes (durations). */
+  monotonic: Monotonic;
   /** Where refusals of callers nobody identified are audited, coalesced (without it, in full). */
   refusals?: RefusalLog;
 }
@@ -61,9 +71,17 @@ export interface Session {
   operator: string;
   /** The digest of the operator record the passphrase was checked against (bindingOf). */
   binding: string;
-  /** When it ends unless used again (idle), and never after `endsAt`. */
+  /** When it ends unless used again (idle), and never after `endsAt`: wall-clock, as of the call that returned it. */
   expiresAt: number;
   endsAt: number;
+}
+
+/** A session as kept: its ends on the monotonic clock. */
+interface LiveSession {
+  operator: string;
+  binding: string;
+  idleEnd: number;
+  end: number;
 }
 
 /** A refusal that checked no passphrase: nothing was learnt from it, so it is counted, not written in full. */
@@ -76,7 +94,7 @@ const bindingOf = (r: Pick<OperatorRecord, 'fingerprint' | 'passphrase'>): strin
 const SIGN_IN_REFUSED = 'The operator name or the passphrase is wrong (or the operator has no console passphrase: kura operators passphrase NAME).';
 
 export class ConsoleSignIn {
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions = new Map<string, LiveSession>();
   private readonly failures = new Map<string, { count: number; lockedUntil: number }>();
   private standIn: Promise<PassphraseHash> | undefined;
   private checking = 0;
@@ -84,8 +102,18 @@ export class ConsoleSignIn {
 
   constructor(private readonly deps: SignInDeps) {}
 
+  /** Monotonic now: what lockouts and sessions are measured on. */
   private now(): number {
-    return this.deps.clock.nowMs();
+    return this.deps.monotonic.nowMs();
+  }
+
+  /** A monotonic instant as a wall-clock time, for showing. */
+  private wall(mono: number, now: number): number {
+    return this.deps.clock.nowMs() + (mono - now);
+  }
+
+  private view(s: LiveSession, now: number): Session {
+    return { operator: s.operator, binding: s.binding, expiresAt: this.wall(s.idleEnd, now), endsAt: this.wall(s.end, now) };
   }
 
   /** A passphrase's check for a name that has none: the same cost, never true. */
@@ -101,7 +129,7 @@ export class ConsoleSignIn {
     try {
       const failed = this.failures.get(operator);
       if (failed && failed.lockedUntil > now) {
-        throw unchecked(new KmsError('AccessDenied', `Too many wrong passphrases for ${operator}: sign-in is refused for ${lockoutLeft(failed.lockedUntil - now)} (until ${new Date(failed.lockedUntil).toISOString().slice(11, 19)} UTC).`));
+        throw unchecked(new KmsError('AccessDenied', `Too many wrong passphrases for ${operator}: sign-in is refused for ${lockoutLeft(failed.lockedUntil - now)} (until ${new Date(this.wall(failed.lockedUntil, now)).toISOString().slice(11, 19)} UTC).`));
       }
       // Refused for load before it counts as a guess (it is not one).
       if (this.checking >= MAX_CHECKS_AT_ONCE && this.waiting.length >= MAX_CHECKS_WAITING) throw tooMany();
@@ -121,12 +149,12 @@ export class ConsoleSignIn {
       throw e;
     }
     const token = randomBytes(32).toString('base64url');
-    const session: Session = { operator, binding, expiresAt: Math.min(now + SESSION_IDLE_MS, now + SESSION_MAX_MS), endsAt: now + SESSION_MAX_MS };
+    const live: LiveSession = { operator, binding, idleEnd: Math.min(now + SESSION_IDLE_MS, now + SESSION_MAX_MS), end: now + SESSION_MAX_MS };
     this.prune(now);
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
-    this.sessions.set(digestOf(token), session);
+    this.sessions.set(digestOf(token), live);
     await this.audited(operator, 'ConsoleSignIn');
-    return { token, session };
+    return { token, session: this.view(live, now) };
   }
 
   /**
@@ -138,13 +166,13 @@ export class ConsoleSignIn {
     const s = this.sessions.get(key);
     const now = this.now();
     if (!s) return undefined;
-    const enrolled = s.expiresAt <= now ? undefined : await this.deps.store.ceremony.findOperator(s.operator);
+    const enrolled = s.idleEnd <= now ? undefined : await this.deps.store.ceremony.findOperator(s.operator);
     if (!enrolled || bindingOf(enrolled) !== s.binding) {
       this.sessions.delete(key);
       return undefined;
     }
-    if (opts.touch !== false) s.expiresAt = Math.min(now + SESSION_IDLE_MS, s.endsAt);
-    return s;
+    if (opts.touch !== false) s.idleEnd = Math.min(now + SESSION_IDLE_MS, s.end);
+    return this.view(s, now);
   }
 
   /** Ends the session a token names; audited. */
@@ -220,7 +248,7 @@ export class ConsoleSignIn {
   }
 
   private prune(now: number): void {
-    for (const [key, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(key);
+    for (const [key, s] of this.sessions) if (s.idleEnd <= now) this.sessions.delete(key);
   }
 
   private event(principal: string, operation: string, outcome: 'ok' | 'error', operatorName: string) {

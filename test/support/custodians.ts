@@ -70,7 +70,7 @@ export async function openQuorumAdmin(
   const log = createLogger('error', () => undefined);
   const quorum = new Quorum({ store: d.store, audit: d.audit, clock: d.clock, applianceId: d.applianceId, dev: false, log, isUnsealed: () => d.root.isUnsealed, secrets: approvalSecretSealer(d.root) });
   late.gate = quorum;
-  const signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock });
+  const signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock, monotonic: d.clock.monotonic });
   const deps: AdminDeps = { root: d.root, credentials: d.credentials, audit: d.audit, log, adminToken: token, applianceId: d.applianceId, version: 'test', onUnsealed: async () => undefined, kms: d.keys, quorum, signIn };
   quorum.setExecutor({
     execute: async (r, call) => (call.kind === 'command' ? runApprovedCommand(deps, r, call) : { summary: await replayApprovedCall({ kms: d.keys }, call.caller) }),

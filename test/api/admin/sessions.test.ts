@@ -144,11 +144,37 @@ describe('signing in', () => {
   });
 });
 
+describe('the wall clock stepped (NTP at boot, an operator, a resumed VM)', () => {
+  it('back a day: a lockout still ends after five minutes, and an idle session after fifteen', async () => {
+    for (let i = 0; i < 5; i++) expect((await signIn('alice', `wrong passphrase number ${i}`)).status).toBe(403);
+    d.clock.step(-24 * 3600_000);
+    const locked = await signIn('alice', ALICE_PASS);
+    expect(locked.body.message).toMatch(/refused for 5 more minutes \(until \d\d:\d\d:\d\d UTC\)/);
+    // The time shown is the wall clock's now plus what remains, not a day ahead.
+    expect(locked.body.message).toContain(`until ${new Date(d.clock.nowMs() + LOCKOUT_MS).toISOString().slice(11, 19)} UTC`);
+    d.clock.advance(LOCKOUT_MS);
+    const token = await sessionOf('alice', ALICE_PASS);
+    d.clock.step(-24 * 3600_000);
+    d.clock.advance(SESSION_IDLE_MS);
+    expect((await call('GET', '/session', undefined, token)).status).toBe(403);
+  });
+
+  it('forward ten days: a session in use is not ended by it, and shows its expiry on the new wall clock', async () => {
+    const token = await sessionOf('alice', ALICE_PASS);
+    d.clock.advance(60_000);
+    d.clock.step(10 * 24 * 3600_000);
+    const r = await call('GET', '/session', undefined, token);
+    expect(r.status).toBe(200);
+    expect(r.body.expiresAt).toBe(new Date(d.clock.nowMs() + SESSION_IDLE_MS).toISOString());
+    expect((await call('DELETE', '/session', undefined, token)).status).toBe(200);
+  });
+});
+
 describe('sign-in floods', () => {
   it('passphrases are checked two at a time; past what may wait, a sign-in is refused at once, and those refusals are coalesced', async () => {
     const refusals = new RefusalLog({ audit: d.audit, clock: d.clock });
     const original = deps.signIn;
-    deps.signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock, refusals });
+    deps.signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock, monotonic: d.clock.monotonic, refusals });
     try {
       const before = await auditCount();
       const n = 40;
