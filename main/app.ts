@@ -320,7 +320,7 @@ export async function startAppliance(
   try {
     const applianceId = await store.appliance.ensureApplianceId(randomUUID(), clock.nowMs());
     const audit = new AuditLog({ db: store.db, repo: store.audit, clock });
-    const refusals = new RefusalLog({ audit, clock });
+    const refusals = new RefusalLog({ audit, clock, monotonic });
     const root = new RootKeyHolder({ db: store.db, appliance: store.appliance, aead, clock, applianceId });
     await root.load();
     // HSM key stores: PKCS#11 tokens, reached through main/keystores/hsm.

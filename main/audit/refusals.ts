@@ -16,7 +16,11 @@
 // one source here (which local process sent a request is not visible anyway), and the windows held at
 // once are few (MAX_WINDOWS), so addresses past them — an IPv6 client on the XKS TLS listener has
 // plenty — share one overflow window.
+// A window's length is measured on the monotonic clock: a wall clock stepped back an hour kept every
+// window open that hour longer (its count unwritten, its address's next refusals unwritten), and one
+// stepped forward closed them all at once. The times written (windowStartedAt/EndedAt) are wall-clock.
 import type { Clock } from '../common/clock.js';
+import type { Monotonic } from '../common/monotonic.js';
 import type { AuditEvent, AuditLog } from './audit-log.js';
 
 export interface Refusal {
@@ -31,7 +35,10 @@ export interface Refusal {
 }
 
 interface Window {
+  /** Wall-clock, for the entry. */
   startedAt: number;
+  /** Monotonic, for the window's length. */
+  opened: number;
   first: Refusal;
   repeats: number;
 }
@@ -51,7 +58,7 @@ export class RefusalLog {
   private timer: NodeJS.Timeout | undefined;
   private readonly windowMs: number;
 
-  constructor(private readonly deps: { audit: AuditLog; clock: Clock; windowMs?: number }) {
+  constructor(private readonly deps: { audit: AuditLog; clock: Clock; monotonic: Monotonic; windowMs?: number }) {
     this.windowMs = deps.windowMs ?? REFUSAL_WINDOW_MS;
   }
 
@@ -66,17 +73,17 @@ export class RefusalLog {
    * in an open window.
    */
   async record(r: Refusal): Promise<void> {
-    const now = this.deps.clock.nowMs();
+    const now = this.deps.monotonic.nowMs();
     let key = `${r.source}|${windowAddress(r.remote)}|${r.reason}`;
     if (!this.windows.has(key) && this.windows.size >= MAX_WINDOWS) key = `${r.source}|*|*`;
     const open = this.windows.get(key);
-    if (open && now - open.startedAt < this.windowMs) {
+    if (open && now - open.opened < this.windowMs) {
       open.repeats++;
       return;
     }
     // The new window is in place before the old one's count is written (which waits on the log): a
     // refusal arriving meanwhile is counted in it, not in a window of its own that this one would replace.
-    this.windows.set(key, { startedAt: now, first: r, repeats: 0 });
+    this.windows.set(key, { startedAt: this.deps.clock.nowMs(), opened: now, first: r, repeats: 0 });
     if (open) await this.writeCount(open);
     await this.deps.audit.append(
       {
@@ -95,8 +102,8 @@ export class RefusalLog {
 
   /** Writes the counted entry of every window that has ended. */
   async closeExpired(): Promise<void> {
-    const now = this.deps.clock.nowMs();
-    for (const [key, w] of [...this.windows]) if (now - w.startedAt >= this.windowMs) await this.close(key, w);
+    const now = this.deps.monotonic.nowMs();
+    for (const [key, w] of [...this.windows]) if (now - w.opened >= this.windowMs) await this.close(key, w);
   }
 
   /** On stop: every open window's count is written, so no refusal goes unrecorded. */
@@ -124,7 +131,7 @@ export class RefusalLog {
         remote: w.first.remote,
         repeats: w.repeats,
         windowStartedAt: w.startedAt,
-        windowEndedAt: Math.min(this.deps.clock.nowMs(), w.startedAt + this.windowMs),
+        windowEndedAt: w.startedAt + Math.min(this.deps.monotonic.nowMs() - w.opened, this.windowMs),
       },
     });
   }

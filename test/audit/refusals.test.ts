@@ -25,7 +25,7 @@ describe('RefusalLog', () => {
 
   beforeEach(async () => {
     d = await openDomain({ unseal: 'none' });
-    log = new RefusalLog({ audit: d.audit, clock: d.clock, windowMs: 60_000 });
+    log = new RefusalLog({ audit: d.audit, clock: d.clock, monotonic: d.clock.monotonic, windowMs: 60_000 });
   });
   afterEach(async () => {
     await log.stop();
@@ -45,6 +45,31 @@ describe('RefusalLog', () => {
     expect(rows[1]).toMatchObject({ operation: 'RefusedRepeatedly', errorCode: 'MissingAuthenticationToken', details: { repeats: 299, remote: '127.0.0.1' } });
     // The chain stays whole.
     expect((await d.audit.verify()).ok).toBe(true);
+  });
+
+  it('a wall clock stepped back an hour neither holds a window open for that hour nor its count unwritten', async () => {
+    await log.record(refusal());
+    await log.record(refusal());
+    const startedAt = d.clock.nowMs();
+    d.clock.step(-3600_000);
+    d.clock.advance(60_000);
+    await log.closeExpired();
+    let rows = await entries();
+    expect(rows.map((r) => r.operation)).toEqual(['Encrypt', 'RefusedRepeatedly']);
+    // The times written are wall-clock: the window's start as it read then, and one window's length on.
+    expect(rows[1]!.details).toMatchObject({ repeats: 1, windowStartedAt: startedAt, windowEndedAt: startedAt + 60_000 });
+    // And the next refusal opens a new window, written in full.
+    await log.record(refusal());
+    rows = await entries();
+    expect(rows.map((r) => r.operation)).toEqual(['Encrypt', 'RefusedRepeatedly', 'Encrypt']);
+  });
+
+  it('a wall clock stepped forward a day does not end an open window early', async () => {
+    await log.record(refusal());
+    d.clock.step(24 * 3600_000);
+    await log.record(refusal());
+    await log.closeExpired();
+    expect((await entries()).map((r) => r.operation)).toEqual(['Encrypt']);
   });
 
   it('keeps separate windows per reason and per source address', async () => {

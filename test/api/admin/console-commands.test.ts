@@ -84,7 +84,7 @@ describe('the appliance', () => {
     deps.onUnsealed = async () => {
       reconnects++;
     };
-    const refusals = new RefusalLog({ audit: d.audit, clock: d.clock });
+    const refusals = new RefusalLog({ audit: d.audit, clock: d.clock, monotonic: d.clock.monotonic });
     deps.refusals = refusals;
     try {
       const before = await d.store.audit.count();

@@ -172,7 +172,7 @@ describe('the wall clock stepped (NTP at boot, an operator, a resumed VM)', () =
 
 describe('sign-in floods', () => {
   it('passphrases are checked two at a time; past what may wait, a sign-in is refused at once, and those refusals are coalesced', async () => {
-    const refusals = new RefusalLog({ audit: d.audit, clock: d.clock });
+    const refusals = new RefusalLog({ audit: d.audit, clock: d.clock, monotonic: d.clock.monotonic });
     const original = deps.signIn;
     deps.signIn = new ConsoleSignIn({ store: d.store, audit: d.audit, clock: d.clock, monotonic: d.clock.monotonic, refusals });
     try {

@@ -43,7 +43,7 @@ beforeAll(async () => {
     kms,
     credentials: d.credentials,
     audit: d.audit,
-    refusals: new RefusalLog({ audit: d.audit, clock: d.clock }),
+    refusals: new RefusalLog({ audit: d.audit, clock: d.clock, monotonic: d.clock.monotonic }),
     clock: d.clock,
     log: createLogger('info', (line) => logLines.push(line)),
   };

@@ -31,7 +31,7 @@ beforeEach(async () => {
   ({ d, deps } = await openQuorumAdmin(TOKEN));
   const log = createLogger('info', (line) => logLines.push(line));
   admin = { ...deps, log };
-  kmsDeps = { kms: d.keys, credentials: d.credentials, audit: d.audit, refusals: new RefusalLog({ audit: d.audit, clock: d.clock }), clock: d.clock, log };
+  kmsDeps = { kms: d.keys, credentials: d.credentials, audit: d.audit, refusals: new RefusalLog({ audit: d.audit, clock: d.clock, monotonic: d.clock.monotonic }), clock: d.clock, log };
   const credential = await d.credentials.create({ accountId: TEST_ACCOUNT });
   signer = new SignatureV4({ service: 'kms', region: TEST_REGION, credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey }, sha256: Sha256 });
   keyId = (await d.keys.createKey(d.ctx('CreateKey'), {})).keyId;
