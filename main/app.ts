@@ -335,6 +335,7 @@ export async function startAppliance(
       root,
       audit,
       clock,
+      monotonic,
       aead,
       keyWrap: wasmKeyWrap,
       log,

@@ -3,6 +3,7 @@
 // for the composition root (main/app.ts) and the tests' domain (test/support/domain.ts) alike.
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../common/clock.js';
+import type { Monotonic } from '../common/monotonic.js';
 import type { Logger } from '../common/log.js';
 import type { Aead } from '../crypto/aead.js';
 import type { KeyWrap } from '../crypto/key-wrap.js';
@@ -35,6 +36,8 @@ export interface KmsDomainDeps {
   root: RootKeyHolder;
   audit: AuditLog;
   clock: Clock;
+  /** For durations: the XKS health cache's age, the scheduler's view of clock jumps. */
+  monotonic: Monotonic;
   aead: Aead;
   keyWrap: KeyWrap;
   log: Logger;
@@ -105,7 +108,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     imports: new ImportOperations(opDeps),
     customKeyStores,
     hsms: new HsmRegistry({ directory, hsms: store.hsms, customKeyStores: store.customKeyStores, connections, xksStores: store.xks }),
-    xks: new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, requestsPerSecond: deps.xksRequestsPerSecond }),
+    xks: new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, monotonic: deps.monotonic, requestsPerSecond: deps.xksRequestsPerSecond }),
   });
   const jobs = new ScheduledJobs({ ...opDeps, root, db: store.db, log });
   const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs });

@@ -12,6 +12,8 @@
 // - forget() (the appliance sealed, a store deleted) drops the reports, and a check that was running
 //   then stores nothing and is waited for by no later call: its report may describe a state that no
 //   longer holds.
+// A report's age is elapsed time, on the monotonic clock: on the wall clock, one stepped back 59 s let
+// a report be served 59 s past its minute (and one stepped back further forced a check per step).
 import type { Logger } from '../common/log.js';
 
 /** How long a deep check's report is served (the spec: at most one minute). */
@@ -29,7 +31,8 @@ export class XksHealthReports {
 
   constructor(
     private readonly deps: {
-      clock: { nowMs(): number };
+      /** Elapsed time (main/common/monotonic.ts), never the wall clock. */
+      monotonic: { nowMs(): number };
       log: Logger;
       /** One deep check of a store; undefined when there is no such store. Never throws for a key manager's failure. */
       check(storeId: string): Promise<HealthReport | undefined>;
@@ -39,9 +42,8 @@ export class XksHealthReports {
   /** The store's report: a cached one (refreshed in the background once it is getting old), or a check's. */
   async report(storeId: string): Promise<HealthReport | undefined> {
     const cached = this.reports.get(storeId);
-    const age = cached ? this.deps.clock.nowMs() - cached.at : Infinity;
-    // A negative age is a wall clock stepped back: the report's real age is unknown, so it is not served.
-    if (cached && age >= 0 && age < HEALTH_CACHE_MS) {
+    const age = cached ? this.deps.monotonic.nowMs() - cached.at : Infinity;
+    if (cached && age < HEALTH_CACHE_MS) {
       if (age >= HEALTH_REFRESH_MS) void this.checking(storeId).catch(() => undefined);
       return cached.report;
     }
@@ -63,7 +65,7 @@ export class XksHealthReports {
   private checking(storeId: string): Promise<HealthReport | undefined> {
     const running = this.running.get(storeId);
     if (running) return running;
-    const startedAt = this.deps.clock.nowMs();
+    const startedAt = this.deps.monotonic.nowMs();
     const check: Promise<HealthReport | undefined> = this.deps
       .check(storeId)
       .then(

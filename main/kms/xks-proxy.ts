@@ -118,6 +118,8 @@ export interface XksProxyDeps {
   hsmConnector: HsmConnector;
   log: Logger;
   clock: { nowMs(): number };
+  /** For the age of a store's cached health report. */
+  monotonic: { nowMs(): number };
   /** Calls per second per store before ThrottlingException (default 1,800, AWS's quota). */
   requestsPerSecond?: number;
 }
@@ -150,7 +152,7 @@ export class XksProxy {
   constructor(private readonly deps: XksProxyDeps) {
     this.rate = deps.requestsPerSecond ?? 1_800;
     this.tokens = new XksHsmTokens({ store: deps.store, connector: deps.hsmConnector, root: deps.root, log: deps.log });
-    this.healthReports = new XksHealthReports({ clock: deps.clock, log: deps.log, check: (storeId) => this.deepCheck(storeId) });
+    this.healthReports = new XksHealthReports({ monotonic: deps.monotonic, log: deps.log, check: (storeId) => this.deepCheck(storeId) });
     deps.root.onSeal(() => {
       this.testMaterial = undefined;
       this.healthReports.forget();

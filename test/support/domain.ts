@@ -97,7 +97,7 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
   await root.load();
   // The domain logs only what goes wrong around a call (an audit entry that could not be written); tests assert on outcomes.
   const log = opts.log ?? createLogger('error', () => undefined);
-  const kmsDomain = buildKmsDomain({ store, root, audit, clock, aead, keyWrap: wasmKeyWrap, log, schedulerIntervalMs: 60_000, authorizer: opts.authorizer, gate: opts.gate, hsmConnector: opts.hsmConnector, xksRequestsPerSecond: opts.xksRequestsPerSecond });
+  const kmsDomain = buildKmsDomain({ store, root, audit, clock, monotonic: clock.monotonic, aead, keyWrap: wasmKeyWrap, log, schedulerIntervalMs: 60_000, authorizer: opts.authorizer, gate: opts.gate, hsmConnector: opts.hsmConnector, xksRequestsPerSecond: opts.xksRequestsPerSecond });
   const credentials = new CredentialService({ store, root, clock, audit });
   let closed = false;
   const close = async (o: { keepFiles?: boolean } = {}) => {
