@@ -111,7 +111,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     xks: new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, monotonic: deps.monotonic, requestsPerSecond: deps.xksRequestsPerSecond }),
   });
   const jobs = new ScheduledJobs({ ...opDeps, root, db: store.db, log });
-  const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs });
+  const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs, clock, monotonic: deps.monotonic });
   const afterUnseal = async () => {
     await kms.reconnectCustomKeyStores();
     await scheduler.runOnce();

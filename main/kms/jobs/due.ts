@@ -133,6 +133,18 @@ export class ScheduledJobs {
     }
   }
 
+  /**
+   * Audits that the scheduler saw the wall clock stepped (./scheduler.ts): by how much, from and to
+   * what, and until when (elapsed time) its work is held. A change of nothing, audited as the scheduler.
+   */
+  async recordClockJump(details: { stepMs: number; from: string; to: string; heldForMs: number }): Promise<void> {
+    await this.deps.directory.run(as('ClockJumpObserved'), {
+      kind: 'change',
+      whileSealed: true,
+      apply: async () => ({ result: undefined, details }),
+    });
+  }
+
   /** Import tokens past their 24 hours go with their wrapping private keys; audited when there were any. */
   private async expireImportTokens(now: number): Promise<void> {
     const { directory, importTokens } = this.deps;

@@ -6,7 +6,7 @@ import { DAY_MS } from '../../../main/common/clock.js';
 import { createLogger } from '../../../main/common/log.js';
 import { parseBlob } from '../../../main/kms/ciphertext.js';
 import type { Key as KeyRecord } from '../../../main/kms/index.js';
-import { LifecycleScheduler } from '../../../main/kms/jobs/scheduler.js';
+import { CLOCK_JUMP_MS, JUMP_SETTLE_MS, LifecycleScheduler } from '../../../main/kms/jobs/scheduler.js';
 import { kmsCode, openDomain, type Domain } from '../../support/domain.js';
 import { recordingAead, type RecordingAead } from '../../support/recording-aead.js';
 import { sqliteOf } from '../../support/sqlite.js';
@@ -279,7 +279,7 @@ describe('automatic rotation', () => {
     d.clock.set(start + 95 * DAY_MS);
     expect(await d.jobs.runDue()).toEqual({ deleted: [], rotated: [], expired: [] });
     const lines: string[] = [];
-    const scheduler = new LifecycleScheduler({ jobs: d.jobs, log: createLogger('debug', (l) => lines.push(l)), intervalMs: 3_600_000 });
+    const scheduler = new LifecycleScheduler({ jobs: d.jobs, log: createLogger('debug', (l) => lines.push(l)), intervalMs: 3_600_000, clock: d.clock, monotonic: d.clock.monotonic });
     await scheduler.runOnce();
     expect(lines.join('')).not.toMatch(/failed/);
     expect(await d.store.keys.listMaterials(k.keyId)).toHaveLength(1);
@@ -290,6 +290,79 @@ describe('automatic rotation', () => {
     expect(materials.map((m) => m.rotationType)).toEqual([null, 'AUTOMATIC']);
     expect((await d.keys.getKeyRotationStatus(c('GetKeyRotationStatus'), k.keyId)).nextRotationAt).toBe(start + 185 * DAY_MS);
     expect(lines.some((l) => (JSON.parse(l) as { msg: string; rotated?: number }).rotated === 1)).toBe(true);
+  });
+});
+
+describe('a wall clock stepped while the scheduler runs', () => {
+  let d: Domain;
+  beforeEach(async () => {
+    d = await openDomain();
+  });
+  afterEach(async () => {
+    await d.close();
+  });
+
+  it('a year forward and back a minute later destroys, rotates and empties nothing, and is logged and audited', async () => {
+    const c = (op: string) => d.ctx(op);
+    const doomed = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.scheduleKeyDeletion(c('ScheduleKeyDeletion'), doomed.keyId, 7);
+    const rotating = await d.keys.createKey(c('CreateKey'), {});
+    await d.keys.enableKeyRotation(c('EnableKeyRotation'), rotating.keyId, 90);
+    const lines: string[] = [];
+    const scheduler = new LifecycleScheduler({ jobs: d.jobs, log: createLogger('info', (l) => lines.push(l)), intervalMs: 60_000, clock: d.clock, monotonic: d.clock.monotonic });
+    await scheduler.runOnce();
+
+    // A minute on, the clock reads a year ahead (a wrong RTC, an operator's typo) …
+    d.clock.advance(60_000);
+    d.clock.step(365 * DAY_MS);
+    await scheduler.runOnce();
+    // … and a minute later NTP puts it back.
+    d.clock.advance(60_000);
+    d.clock.step(-365 * DAY_MS);
+    await scheduler.runOnce();
+    d.clock.advance(JUMP_SETTLE_MS);
+    await scheduler.runOnce();
+
+    expect(await rowsOf(d, doomed.keyId)).toMatchObject({ keys: 1 });
+    expect((await d.keys.describeKey(c('DescribeKey'), doomed.keyId)).state).toBe('PendingDeletion');
+    expect(await d.store.keys.listMaterials(rotating.keyId)).toHaveLength(1);
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged).toContainEqual(expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/^WALL CLOCK JUMPED FORWARD/), stepMs: 365 * DAY_MS }));
+    expect(logged).toContainEqual(expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/^WALL CLOCK JUMPED BACK/), stepMs: -365 * DAY_MS }));
+    const jumps = (await schedulerEntries(d)).filter((e) => e.operation === 'ClockJumpObserved');
+    expect(jumps.map((e) => (e.details as { stepMs: number }).stepMs)).toEqual([365 * DAY_MS, -365 * DAY_MS]);
+    expect(jumps[0]).toMatchObject({ outcome: 'ok', details: { heldForMs: JUMP_SETTLE_MS } });
+    expect((await d.audit.verify()).ok).toBe(true);
+  });
+
+  it('a jump forward that stays (a VM resumed after ten days) has its work done once the clock has stayed put', async () => {
+    const doomed = await d.keys.createKey(d.ctx('CreateKey'), {});
+    await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), doomed.keyId, 7);
+    const scheduler = new LifecycleScheduler({ jobs: d.jobs, log: createLogger('error', () => undefined), intervalMs: 60_000, clock: d.clock, monotonic: d.clock.monotonic });
+    await scheduler.runOnce();
+    d.clock.step(10 * DAY_MS);
+    await scheduler.runOnce();
+    expect(await rowsOf(d, doomed.keyId)).toMatchObject({ keys: 1 });
+    d.clock.advance(JUMP_SETTLE_MS - 60_000);
+    await scheduler.runOnce();
+    expect(await rowsOf(d, doomed.keyId)).toMatchObject({ keys: 1 });
+    d.clock.advance(60_000);
+    await scheduler.runOnce();
+    expect(await rowsOf(d, doomed.keyId)).toMatchObject({ keys: 0 });
+  });
+
+  it('a wall clock that keeps pace with elapsed time, give or take less than a jump, holds nothing', async () => {
+    const doomed = await d.keys.createKey(d.ctx('CreateKey'), {});
+    await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), doomed.keyId, 7);
+    const scheduler = new LifecycleScheduler({ jobs: d.jobs, log: createLogger('error', () => undefined), intervalMs: 60_000, clock: d.clock, monotonic: d.clock.monotonic });
+    await scheduler.runOnce();
+    for (let i = 0; i < 7 * 24; i++) {
+      d.clock.advance(3600_000);
+      if (i % 24 === 0) d.clock.step(CLOCK_JUMP_MS - 1_000);
+      await scheduler.runOnce();
+    }
+    expect(await rowsOf(d, doomed.keyId)).toMatchObject({ keys: 0 });
+    expect((await schedulerEntries(d)).filter((e) => e.operation === 'ClockJumpObserved')).toEqual([]);
   });
 });
 
@@ -309,7 +382,7 @@ describe('what fell due while Kura was stopped', () => {
     first.clock.set(start + 120 * DAY_MS);
     const second = await openDomain({ dir: first.dir, clock: first.clock, rootKey: first.rootKey });
     const lines: string[] = [];
-    const scheduler = new LifecycleScheduler({ jobs: second.jobs, log: createLogger('info', (l) => lines.push(l)), intervalMs: 3_600_000 });
+    const scheduler = new LifecycleScheduler({ jobs: second.jobs, log: createLogger('info', (l) => lines.push(l)), intervalMs: 3_600_000, clock: second.clock, monotonic: second.clock.monotonic });
     try {
       expect(await rowsOf(second, doomed.keyId)).toMatchObject({ keys: 1 });
       await scheduler.start();
@@ -337,7 +410,7 @@ describe('what fell due while Kura was stopped', () => {
 
     first.clock.set(start + 8 * DAY_MS);
     const second = await openDomain({ dir: first.dir, clock: first.clock, unseal: 'none' });
-    const scheduler = new LifecycleScheduler({ jobs: second.jobs, log: createLogger('error', () => undefined), intervalMs: 3_600_000 });
+    const scheduler = new LifecycleScheduler({ jobs: second.jobs, log: createLogger('error', () => undefined), intervalMs: 3_600_000, clock: second.clock, monotonic: second.clock.monotonic });
     try {
       expect(second.root.isUnsealed).toBe(false);
       await scheduler.start();
