@@ -81,6 +81,8 @@ export const gatedActions = (): string[] => Object.keys(CLASS_OF);
 
 /** How long a request waits for its approvals unless its policy says otherwise. */
 export const DEFAULT_EXPIRY_MS = 30 * 60_000;
+/** How far before a request's creation the wall clock may read (a small step back) and the request still be live. */
+export const STEPPED_BACK_TOLERANCE_MS = 5 * 60_000;
 /** The admin token's holder, as the admin API and the CLI name them. */
 export const ADMIN = 'kura:admin';
 /** The quorum's own audit entries about a request, as opposed to the entry of the action it runs. */
@@ -201,6 +203,23 @@ export class Quorum implements ApprovalGate {
 
   private now(): number {
     return this.deps.clock.nowMs();
+  }
+
+  /**
+   * Why a request takes no approval and does not run now, on the wall clock, or undefined while it may:
+   * from its creation to its expiry. Its expiry is wall-clock (the custodians sign it), so a clock
+   * stepped back since the request was made would stretch its life by the step — by a year, for a
+   * request made while the clock read a year ahead. A clock that reads more than
+   * STEPPED_BACK_TOLERANCE_MS before the request was made is one stepped back: the request is refused
+   * until it reads its creation time again (ask again rather than wait), never run on a stretched life.
+   */
+  private notLive(r: ApprovalRequestRecord): string | undefined {
+    const now = this.now();
+    if (now >= r.expiresAt) return `Approval request ${r.id} expired at ${new Date(r.expiresAt).toISOString()}.`;
+    if (now < r.createdAt - STEPPED_BACK_TOLERANCE_MS) {
+      return `Approval request ${r.id} was made at ${new Date(r.createdAt).toISOString()}, later than this appliance's clock now reads (${new Date(now).toISOString()}): the clock has been stepped back since, and its expiry can no longer be trusted. Check the clock, cancel the request and ask again.`;
+    }
+    return undefined;
   }
 
   // ---- the gate --------------------------------------------------------------------------------------
@@ -499,7 +518,8 @@ export class Quorum implements ApprovalGate {
       if (!KURA_ACTIONS.includes(r.action) && this.deps.isUnsealed && !this.deps.isUnsealed()) {
         throw new KmsError('Sealed', `Kura is sealed: approvals of ${r.action} are taken once it is unsealed, when the action can run.`);
       }
-      if (this.now() >= r.expiresAt) throw kmsErrors.invalidState(`Approval request ${id} expired at ${new Date(r.expiresAt).toISOString()}.`);
+      const notLive = this.notLive(r);
+      if (notLive !== undefined) throw kmsErrors.invalidState(notLive);
       const candidates = operatorName !== undefined ? [await this.showOperator(operatorName)] : await this.repo.listOperators();
       const signer = candidates.find((o) => verifyApprovalSignature(operatorKeyFromSpki(o.publicKey), view.statement, signature));
       if (!signer) {
@@ -588,7 +608,7 @@ export class Quorum implements ApprovalGate {
   private async runIfApproved(id: string): Promise<void> {
     const view = await this.showRequest(id);
     const r = view.request;
-    if (this.now() >= r.expiresAt) return;
+    if (this.notLive(r) !== undefined) return;
     const counted = await this.deps.store.db.write(async (tx) => {
       const enrolled = new Map((await this.repo.listOperators(tx)).map((o) => [o.name, o.fingerprint]));
       const standing = (await this.repo.listApprovals(id, tx)).filter((a) => view.operators.includes(a.operator) && enrolled.get(a.operator) === a.fingerprint);

@@ -137,6 +137,39 @@ describe('operator changes approved at once', () => {
   });
 });
 
+describe('a wall clock stepped back after a request was made', () => {
+  let d: Domain;
+  let call: AdminCall;
+
+  beforeAll(async () => {
+    ({ d, call } = await openTwoOfThree());
+  });
+  afterAll(() => d?.close());
+
+  it('does not stretch its life: made while the clock read a year ahead, it takes no approval once NTP puts it back', async () => {
+    const approve = approveWith(call);
+    d.clock.step(365 * 86_400_000);
+    const id = ((await call('POST', '/operators', { name: 'frank', publicKey: custodian('ed25519').publicPem })).body.approvalRequest as { id: string }).id;
+    const statement = await statementOf(call, id);
+    expect((await approve(id, alice.sign(statement))).status).toBe(200);
+    d.clock.step(-365 * 86_400_000);
+    const refused = await approve(id, bob.sign(statement));
+    expect([refused.status, refused.body.error]).toEqual([409, 'InvalidState']);
+    expect(refused.body.message).toMatch(new RegExp(`^Approval request ${id} was made at .*later than this appliance's clock now reads.*stepped back`));
+    expect((await call('GET', `/approvals/${id}`)).body).toMatchObject({ status: 'PENDING' });
+    expect(((await call('GET', '/operators')).body.operators as { name: string }[]).map((o) => o.name)).not.toContain('frank');
+  });
+
+  it('a step back of a minute (NTP at work) leaves a request as it was', async () => {
+    const approve = approveWith(call);
+    const id = ((await call('POST', '/operators', { name: 'grace', publicKey: custodian('ed25519').publicPem })).body.approvalRequest as { id: string }).id;
+    const statement = await statementOf(call, id);
+    d.clock.step(-60_000);
+    expect((await approve(id, alice.sign(statement))).status).toBe(200);
+    expect((await approve(id, bob.sign(statement))).body).toMatchObject({ status: 'EXECUTED' });
+  });
+});
+
 describe('approvals of an operator no longer enrolled with the key that signed', () => {
   let d: Domain;
   let call: AdminCall;
