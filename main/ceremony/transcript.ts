@@ -9,7 +9,7 @@
 //              before Kura kept it, the class's policy when the transcript was made);
 //   steps      requested, each approval (operator, key fingerprint, signature in base64, the operator's
 //              public key while still enrolled), each refused attempt, the entries the action wrote as
-//              it ran, and how it ended (executed, failed, cancelled), in time order;
+//              it ran, and how it ended (executed, failed, cancelled), in the order the audit log recorded them;
 //   material   the identifiers and fingerprints of what the action touched (KeyId, KeyMaterialId,
 //              CustomKeyStoreId from its outcome and input; an enrolled operator's key fingerprint),
 //              never key material;
@@ -190,7 +190,7 @@ function policyOf(r: ApprovalRequestRecord, current: { threshold: number; operat
   return { actionClass: r.actionClass, threshold: current?.threshold ?? 1, operators: [...(current?.operators ?? [])] };
 }
 
-/** A step with the sequence number of the audit entry that records it, which orders steps of the same millisecond. */
+/** A step with the sequence number of the audit entry that records it, which orders the steps. */
 interface Sequenced {
   seq: number;
   step: TranscriptStep;
@@ -214,7 +214,12 @@ function stepFromLog(e: StoredEntry): TranscriptStep | undefined {
   return undefined;
 }
 
-/** Every step, in time order (ties in the order the log recorded them). */
+/**
+ * Every step, in the order the log recorded them (its sequence numbers), which is the order they
+ * happened in; time orders only steps the log has no entry for. Not time first: a wall clock stepped
+ * back during a ceremony gave later steps earlier times, and the printed record read "approved" before
+ * "requested", "executed" before the approval that ran it.
+ */
 function stepsOf(r: ApprovalRequestRecord, approvals: ApprovalRecord[], entries: StoredEntry[], pemOf: (fingerprint: string) => string | null): TranscriptStep[] {
   const fields = entries.map((e) => ({ seq: e.seq, f: entryFields(e.entry) }));
   const seqOf = (match: (f: EntryFields) => boolean, otherwise: number) => fields.find((x) => x.f && match(x.f))?.seq ?? otherwise;
@@ -233,7 +238,7 @@ function stepsOf(r: ApprovalRequestRecord, approvals: ApprovalRecord[], entries:
   if (r.status !== 'CANCELLED') {
     steps.push({ seq: seqOf((f) => f.operation === 'ApprovalExecuted', Number.MAX_SAFE_INTEGER), step: { step: r.status === 'EXECUTED' ? 'executed' : 'failed', at: iso(r.executedAt ?? r.createdAt), outcome: r.outcome ?? '' } });
   }
-  steps.sort((x, y) => Date.parse(x.step.at) - Date.parse(y.step.at) || x.seq - y.seq);
+  steps.sort((x, y) => x.seq - y.seq || Date.parse(x.step.at) - Date.parse(y.step.at));
   return steps.map((x) => x.step);
 }
 

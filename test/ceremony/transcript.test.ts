@@ -284,3 +284,20 @@ describe('a rewritten log', () => {
     expect(r.problems).toEqual(expect.arrayContaining([`the audit chain does not verify: entry ${seq}: its content does not match its hash (the entry was changed)`, `entry ${seq}: its text differs from the log's`]));
   });
 });
+
+describe('a wall clock stepped back during a ceremony', () => {
+  it('lists its steps in the order they happened when the wall clock was stepped back during the ceremony', async () => {
+    const req = await requested('POST', '/operators', { name: 'zoe', publicKey: custodian('ed25519').publicPem });
+    d.clock.advance(1000);
+    expect((await approve(req.id, alice.sign(statementOf(req)))).body).toMatchObject({ status: 'PENDING' });
+    // NTP steps the clock back three minutes (less than would refuse the request) before bob signs.
+    d.clock.step(-180_000);
+    expect((await approve(req.id, bob.sign(statementOf(req)))).body).toMatchObject({ status: 'EXECUTED' });
+    const t = await transcriptOf(req.id);
+    expect(t.steps.map((s) => s.step)).toEqual(['requested', 'approved', 'approved', 'action', 'executed']);
+    expect(t.steps.filter((s): s is Extract<TranscriptStep, { step: 'approved' }> => s.step === 'approved').map((s) => s.operator)).toEqual(['alice', 'bob']);
+    // The times are shown as the clock read them.
+    expect(Date.parse(t.steps[2]!.at)).toBeLessThan(Date.parse(t.steps[0]!.at));
+    d.clock.step(180_000);
+  });
+});
