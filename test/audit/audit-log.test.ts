@@ -180,6 +180,31 @@ describe('AuditLog', () => {
     expect(v.firstBad?.reason).toMatch(/time column/);
   });
 
+  it('a wall clock stepped back (a day, to 2001) and forward (a year) between entries is not tampering: verify passes, filters read each entry\'s own time', async () => {
+    await appendMany(2);
+    const t2 = d.clock.nowMs();
+    d.clock.step(-86_400_000);
+    await appendMany(1);
+    d.clock.set(Date.UTC(2001, 0, 1));
+    await appendMany(1);
+    d.clock.set(t2 + 365 * 86_400_000);
+    await appendMany(1);
+    const all = await d.audit.list({});
+    expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(all[2]!.at).toBeLessThan(all[1]!.at);
+    expect(all[3]!.at).toBe(Date.UTC(2001, 0, 1) + 1000);
+    expect(await d.audit.verify()).toMatchObject({ ok: true, entries: 5 });
+    // --since keeps each entry whose own time is on or after it, in the log's order, wherever it sits.
+    expect((await d.audit.list({ sinceMs: t2 - 86_400_000 })).map((e) => e.seq)).toEqual([1, 2, 3, 5]);
+    expect((await d.audit.list({ sinceMs: t2 })).map((e) => e.seq)).toEqual([2, 5]);
+    expect((await d.audit.list({ sinceMs: Date.UTC(2000, 0, 1) })).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    // The newest are the last written, not the latest times; the head is the last entry's.
+    expect((await d.audit.list({ limit: 2, newest: true })).map((e) => e.seq)).toEqual([4, 5]);
+    expect((await d.audit.list({ afterSeq: 3 })).map((e) => e.seq)).toEqual([4, 5]);
+    expect((await d.audit.currentHead()).seq).toBe(5);
+    expect((await d.audit.currentHead()).at).toBe(all[4]!.at);
+  });
+
   it('refuses to store an entry numbered below 1, and reports one written past that refusal', async () => {
     await appendMany(2);
     const head = await d.audit.currentHead();
