@@ -33,7 +33,7 @@
 // transcripts and console sign-in live in their own files.
 import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { Clock } from '../common/clock.js';
+import { CLOCK_STEP_TOLERANCE_MS, type Clock } from '../common/clock.js';
 import { isKmsError, KmsError, kmsErrors } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { ApprovalPendingError, type ApprovalGate, type ApprovalRequest, type CallContext, type SensitiveValue } from '../kms/index.js';
@@ -82,7 +82,7 @@ export const gatedActions = (): string[] => Object.keys(CLASS_OF);
 /** How long a request waits for its approvals unless its policy says otherwise. */
 export const DEFAULT_EXPIRY_MS = 30 * 60_000;
 /** How far before a request's creation the wall clock may read (a small step back) and the request still be live. */
-export const STEPPED_BACK_TOLERANCE_MS = 5 * 60_000;
+export const STEPPED_BACK_TOLERANCE_MS = CLOCK_STEP_TOLERANCE_MS;
 /** The admin token's holder, as the admin API and the CLI name them. */
 export const ADMIN = 'kura:admin';
 /** The quorum's own audit entries about a request, as opposed to the entry of the action it runs. */

@@ -106,8 +106,11 @@ export interface ImportTokenRepository {
   /** Refused unless the key exists. */
   insert(tx: Tx, t: ImportTokenRecord): Promise<void>;
   delete(tx: Tx, tokenHash: Buffer): Promise<void>;
-  /** Deletes the tokens that expired at or before `nowMs`; returns how many. */
-  deleteExpired(tx: Tx, nowMs: number): Promise<number>;
+  /**
+   * Deletes the tokens that expired at or before `nowMs`, and those made after `madeAfterMs` (a wall
+   * clock stepped back since they were made, ./common/clock.ts CLOCK_STEP_TOLERANCE_MS); returns how many.
+   */
+  deleteExpired(tx: Tx, nowMs: number, madeAfterMs?: number): Promise<number>;
 }
 
 /** Custom key stores (AWS CreateCustomKeyStore): HSM tokens and external key store proxies. */

@@ -13,6 +13,7 @@
 // the next run: wiring.ts, afterUnseal). A store still not connected then is as AWS has it: the key is
 // deleted and the material on the token is left behind ("a best effort to delete the key material",
 // ScheduleKeyDeletion), which the audit entry and the log say, naming the label it has there.
+import { CLOCK_STEP_TOLERANCE_MS } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import type { RootKeyHolder } from '../../seal/root-key.js';
 import type { Database } from '../../store/transaction.js';
@@ -152,7 +153,7 @@ export class ScheduledJobs {
       kind: 'change',
       whileSealed: true,
       apply: async ({ tx }) => {
-        const removed = await importTokens.deleteExpired(tx, now);
+        const removed = await importTokens.deleteExpired(tx, now, now + CLOCK_STEP_TOLERANCE_MS);
         return { result: removed, unchanged: removed === 0, details: { tokens: removed } };
       },
     });

@@ -7,7 +7,7 @@
 // (../model/expiry.ts). The material ID comes from the material, so importing the same material again
 // restores the same ID and old ciphertexts decrypt again.
 import { createHash } from 'node:crypto';
-import { DAY_MS } from '../../common/clock.js';
+import { CLOCK_STEP_TOLERANCE_MS, DAY_MS } from '../../common/clock.js';
 import { KmsError, kmsErrors } from '../../common/errors.js';
 import { KEY_SPEC_INFO, isKeySpec } from '../../crypto/asymmetric/index.js';
 import { randomBytes } from '../../crypto/bytes.js';
@@ -162,6 +162,11 @@ export class ImportOperations {
         const token = await importTokens.find(hash);
         if (!token || token.keyId !== k.keyId) throw invalidToken();
         if (token.expiresAt <= now) throw new KmsError('ExpiredImportToken', 'The import token has expired; call GetParametersForImport again.');
+        // Made later than the clock now reads: the clock was stepped back since, and the token's 24 hours
+        // would last as much longer (a year, for one made while the clock read a year ahead).
+        if (token.createdAt > now + CLOCK_STEP_TOLERANCE_MS) {
+          throw new KmsError('ExpiredImportToken', `The import token was made at ${new Date(token.createdAt).toISOString()}, later than this appliance's clock now reads: the clock was stepped back since. Call GetParametersForImport again.`);
+        }
         return { keys: [k], token };
       },
       make: async ({ keys: [k], token }) => {

@@ -45,7 +45,7 @@ export class SqliteImportTokenRepository implements ImportTokenRepository {
     await this.db.sql(tx).run('DELETE FROM import_tokens WHERE token_hash = ?', tokenHash);
   }
 
-  async deleteExpired(tx: Tx, nowMs: number): Promise<number> {
-    return (await this.db.sql(tx).run('DELETE FROM import_tokens WHERE expires_at <= ?', nowMs)).changes;
+  async deleteExpired(tx: Tx, nowMs: number, madeAfterMs: number = Number.MAX_SAFE_INTEGER): Promise<number> {
+    return (await this.db.sql(tx).run('DELETE FROM import_tokens WHERE expires_at <= ? OR created_at > ?', nowMs, madeAfterMs)).changes;
   }
 }

@@ -178,6 +178,27 @@ describe('imported key material (FixedClock)', () => {
       expect(await stateOf(k.keyId)).toBe('Enabled');
     });
 
+    it('a token made while the clock read a year ahead is not good for a year once the clock is put back; a small step back leaves it be', async () => {
+      const k = await createExternal();
+      d.clock.step(365 * DAY_MS);
+      const p = await getParams(k.keyId);
+      d.clock.step(-365 * DAY_MS);
+      const refused = importWith(k.keyId, p, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+      expect(await kmsCode(refused)).toBe('ExpiredImportToken');
+      await expect(importWith(k.keyId, p, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' })).rejects.toThrow(/clock was stepped back/);
+      expect(await stateOf(k.keyId)).toBe('PendingImport');
+      // Its wrapping private key goes at the scheduler's next run, not a year later.
+      await d.jobs.runDue();
+      expect(await tokenRows(k.keyId)).toBe(0);
+      // NTP's small steps back (a minute) do not touch a fresh token.
+      const fresh = await getParams(k.keyId);
+      d.clock.step(-60_000);
+      await d.jobs.runDue();
+      expect(await tokenRows(k.keyId)).toBe(1);
+      await importWith(k.keyId, fresh, randomBytes(32), { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+      expect(await stateOf(k.keyId)).toBe('Enabled');
+    });
+
     it('a token is used once: it is destroyed by a successful import and refused after (InvalidImportToken)', async () => {
       const k = await createExternal();
       const material = randomBytes(32);
