@@ -320,6 +320,8 @@ export async function startAppliance(
   try {
     const applianceId = await store.appliance.ensureApplianceId(randomUUID(), clock.nowMs());
     const audit = new AuditLog({ db: store.db, repo: store.audit, clock });
+    // Before anything is written: the scheduler compares it with the clock (main/kms/jobs/scheduler.ts).
+    const lastRecordedAt = (await audit.currentHead()).at;
     const refusals = new RefusalLog({ audit, clock, monotonic });
     const root = new RootKeyHolder({ db: store.db, appliance: store.appliance, aead, clock, applianceId });
     await root.load();
@@ -340,6 +342,7 @@ export async function startAppliance(
       keyWrap: wasmKeyWrap,
       log,
       schedulerIntervalMs: config.schedulerIntervalMs,
+      lastRecordedAt,
       hsmConnector,
       gate: quorum,
       xksRequestsPerSecond: config.xksRequestsPerSecond,

@@ -43,6 +43,8 @@ export interface KmsDomainDeps {
   log: Logger;
   /** How often the scheduler looks for due deletions, rotations and expiries. */
   schedulerIntervalMs: number;
+  /** The newest audit entry's time as the appliance started, for the scheduler's view of a clock stepped back while stopped. */
+  lastRecordedAt?: number | null;
   /** The authorization and approval ports; Kura's only implementations so far allow everything. */
   authorizer?: Authorizer;
   gate?: ApprovalGate;
@@ -111,7 +113,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     xks: new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, monotonic: deps.monotonic, requestsPerSecond: deps.xksRequestsPerSecond }),
   });
   const jobs = new ScheduledJobs({ ...opDeps, root, db: store.db, log });
-  const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs, clock, monotonic: deps.monotonic });
+  const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs, clock, monotonic: deps.monotonic, lastRecordedAt: deps.lastRecordedAt });
   const afterUnseal = async () => {
     await kms.reconnectCustomKeyStores();
     await scheduler.runOnce();

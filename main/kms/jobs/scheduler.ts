@@ -13,6 +13,10 @@
 // ValidTo, which nobody can undo. A jump that was right (a resumed VM) only has its work done a quarter
 // of an hour later; AWS promises no minute for it either. A jump back destroys nothing early (what is
 // due comes later), so it is logged and audited, not held.
+// Across a restart there is no elapsed time to compare with; the newest audit entry's time, as the
+// appliance found it on starting, stands in for the last run: a clock that reads earlier than it at the
+// first run was stepped back (a dead RTC battery at 1970/2000, a time zone set wrongly) and is logged
+// and audited alike. One that reads later may just have been off for a while: that is not a jump.
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import type { Monotonic } from '../../common/monotonic.js';
@@ -33,7 +37,17 @@ export class LifecycleScheduler {
   /** Monotonic time until which runs are held after a jump forward. */
   private heldUntil: number | undefined;
 
-  constructor(private readonly deps: { jobs: ScheduledJobs; log: Logger; intervalMs: number; clock: Clock; monotonic: Monotonic }) {}
+  constructor(
+    private readonly deps: {
+      jobs: ScheduledJobs;
+      log: Logger;
+      intervalMs: number;
+      clock: Clock;
+      monotonic: Monotonic;
+      /** The newest audit entry's time when the appliance started (null: an empty log). */
+      lastRecordedAt?: number | null;
+    },
+  ) {}
 
   /** Runs what is due now; concurrent callers share one run. */
   runOnce(): Promise<void> {
@@ -50,6 +64,16 @@ export class LifecycleScheduler {
     const mono = this.deps.monotonic.nowMs();
     const last = this.last;
     this.last = { wall, mono };
+    const recorded = this.deps.lastRecordedAt;
+    if (!last && typeof recorded === 'number' && wall < recorded - CLOCK_JUMP_MS) {
+      const stepMs = wall - recorded;
+      this.deps.log.warn('WALL CLOCK READS EARLIER THAN THE NEWEST AUDIT ENTRY: it was stepped back while Kura was stopped; what is due comes later by as much; check the clock', {
+        stepMs,
+        newestEntryAt: iso(recorded),
+        now: iso(wall),
+      });
+      await this.deps.jobs.recordClockJump({ stepMs, from: iso(recorded), to: iso(wall), heldForMs: 0 });
+    }
     if (last) {
       const expected = last.wall + (mono - last.mono);
       const stepMs = wall - expected;

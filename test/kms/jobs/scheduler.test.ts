@@ -401,6 +401,36 @@ describe('what fell due while Kura was stopped', () => {
     }
   });
 
+  it('a clock stepped back while stopped (a dead RTC battery: 2001) is logged and audited at start-up; nothing is destroyed', async () => {
+    const first = await openDomain();
+    const doomed = await first.keys.createKey(first.ctx('CreateKey'), {});
+    await first.keys.scheduleKeyDeletion(first.ctx('ScheduleKeyDeletion'), doomed.keyId, 7);
+    await first.close({ keepFiles: true });
+
+    first.clock.set(Date.UTC(2001, 0, 1));
+    const second = await openDomain({ dir: first.dir, clock: first.clock, rootKey: first.rootKey });
+    const lines: string[] = [];
+    const lastRecordedAt = (await second.audit.currentHead()).at;
+    const scheduler = new LifecycleScheduler({ jobs: second.jobs, log: createLogger('info', (l) => lines.push(l)), intervalMs: 3_600_000, clock: second.clock, monotonic: second.clock.monotonic, lastRecordedAt });
+    try {
+      await scheduler.start();
+      expect(await rowsOf(second, doomed.keyId)).toMatchObject({ keys: 1 });
+      expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/^WALL CLOCK READS EARLIER THAN THE NEWEST AUDIT ENTRY/) }));
+      const jumps = (await schedulerEntries(second)).filter((e) => e.operation === 'ClockJumpObserved');
+      expect(jumps).toHaveLength(1);
+      expect(jumps[0]!.details).toMatchObject({ stepMs: Date.UTC(2001, 0, 1) - lastRecordedAt!, to: '2001-01-01T00:00:00.000Z', heldForMs: 0 });
+      // A restart with the clock where it was is no jump.
+      await scheduler.stop();
+      const again = new LifecycleScheduler({ jobs: second.jobs, log: createLogger('error', () => undefined), intervalMs: 3_600_000, clock: second.clock, monotonic: second.clock.monotonic, lastRecordedAt: (await second.audit.currentHead()).at });
+      await again.runOnce();
+      expect((await schedulerEntries(second)).filter((e) => e.operation === 'ClockJumpObserved')).toHaveLength(1);
+      expect((await second.audit.verify()).ok).toBe(true);
+    } finally {
+      await scheduler.stop();
+      await second.close();
+    }
+  });
+
   it('deletes at start-up even when the appliance starts sealed', async () => {
     const first = await openDomain();
     const start = first.clock.nowMs();
