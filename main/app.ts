@@ -28,6 +28,7 @@ import { systemClock, type Clock } from './common/clock.js';
 import { systemMonotonic, type Monotonic } from './common/monotonic.js';
 import type { Logger } from './common/log.js';
 import { packageRoot } from './common/package-root.js';
+import { openDirectoryProblem } from './common/private-directory.js';
 import type { Aead } from './crypto/aead.js';
 import { randomBytes } from './crypto/bytes.js';
 import { wasmAead, wasmKeyWrap } from './crypto/wasm-aead.js';
@@ -258,6 +259,14 @@ function clientCaOf(file: string): Buffer {
   return pem;
 }
 
+/** The data directory is not Kura's alone (another user owns it or may write to it): nothing in it was read. */
+export class DataDirectoryNotPrivateError extends Error {
+  constructor(readonly problem: string) {
+    super(`The data directory is refused: ${problem}.`);
+    this.name = 'DataDirectoryNotPrivateError';
+  }
+}
+
 /** Why startAppliance failed, in the usual cases, for `kura serve` and the desktop app to say alike. */
 export interface StartFailure {
   code: 'PortInUse' | 'PortDenied' | 'DataDirectory';
@@ -268,6 +277,7 @@ export interface StartFailure {
 /** The usual causes of a failed start in words (a listener's port, the data directory); undefined for others. */
 export function startFailureOf(e: unknown, config: Pick<ApplianceConfig, 'port' | 'dataDir'>): StartFailure | undefined {
   const { code, syscall } = (e ?? {}) as NodeJS.ErrnoException;
+  if (e instanceof DataDirectoryNotPrivateError) return { code: 'DataDirectory', message: `cannot use the data directory ${config.dataDir}: ${e.problem}` };
   const port = (e as { listener?: unknown } | undefined)?.listener;
   const listener = typeof port === 'string' ? port : `port ${config.port}`;
   if (syscall === 'listen' && code === 'EADDRINUSE') return { code: 'PortInUse', message: `${listener} is in use (another Kura? \`kura status\`)` };
@@ -305,6 +315,10 @@ export async function startAppliance(
   const aead = deps.aead ?? wasmAead;
   const { log } = deps;
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything in it is read or trusted: a directory another local user can write to is theirs
+  // (main/common/private-directory.ts says what they could do with it).
+  const notPrivate = openDirectoryProblem(config.dataDir);
+  if (notPrivate !== undefined) throw new DataDirectoryNotPrivateError(notPrivate);
   const releaseLock = await takeLock(config.dataDir);
   // Cleaning up after a failed start never throws: the error that stopped the start is the one to report
   // (a kura.pid that cannot be removed either would otherwise replace it with its own, misleading one).

@@ -63,6 +63,25 @@ describe('startAppliance failing', () => {
     const lock = await lockDirectory(path.join(dataDir, 'kura.lock'));
     await lock.release();
   });
+
+  it.skipIf(process.platform === 'win32')('refuses a data directory other users can write to, before it reads the root key or admin token put there', async () => {
+    // What another local user does to a shared working directory's .kura-dev (or a careless mkdir -m 777):
+    // their root key and their admin token, waiting for Kura to take them as its own.
+    const dataDir = tempDataDir('kura-app-open-');
+    fs.chmodSync(dataDir, 0o777);
+    fs.writeFileSync(path.join(dataDir, 'root.key'), Buffer.alloc(32, 0x41));
+    fs.writeFileSync(path.join(dataDir, 'admin.token'), 'the other user knows this token');
+    const err = await startAppliance(config(dataDir), { log: createLogger('error', () => undefined) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(startFailureOf(err, config(dataDir))).toEqual({
+      code: 'DataDirectory',
+      message: `cannot use the data directory ${dataDir}: other users can write to it (mode 0777) and put their own root key or admin token in it: chmod 700 it`,
+    });
+    // Nothing was made or locked there.
+    expect(fs.readdirSync(dataDir).sort()).toEqual(['admin.token', 'root.key']);
+  });
 });
 
 describe('startFailureOf', () => {
