@@ -1,7 +1,7 @@
 // How a client command finds the appliance it talks to.
 // Data directory, first found: --data-dir / KURA_DATA_DIR / the config file's dataDir; then
 // ./.kura-dev if it holds a Kura (a runtime file or a database: what `npm start` makes in the
-// current directory); then the user's ($XDG_DATA_HOME/kura, else ~/.local/share/kura).
+// current directory) and is this user's alone; then the user's ($XDG_DATA_HOME/kura, else ~/.local/share/kura).
 // Endpoint: --endpoint / KURA_ENDPOINT; else the one the running appliance wrote in its data
 // directory's runtime file; else http://127.0.0.1:7420 (or KURA_HOST / KURA_PORT).
 // A runtime file whose pid is not alive is stale (the appliance was killed) and ignored.
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { databaseFile, runtimeFile, type RuntimeInfo } from '../app.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { systemClock } from '../common/clock.js';
+import { openDirectoryProblem } from '../common/private-directory.js';
 import { openStore, type Store } from '../store/index.js';
 import { AdminClient } from './admin-client.js';
 import { CliError, type Invocation } from './command.js';
@@ -48,12 +49,26 @@ export function readRuntime(dataDir: string): RuntimeInfo | undefined {
 
 const holdsKura = (dir: string): boolean => fs.existsSync(runtimeFile(dir)) || fs.existsSync(databaseFile(dir));
 
+/**
+ * ./.kura-dev is taken only when it is this user's (or root's) and no one else can write to it: in a
+ * shared working directory another user could have made it, with a runtime file naming their own
+ * endpoint, and `kura unseal` would send them the shares (`credentials profile`, a profile pointing the
+ * AWS CLI at them). A directory named with --data-dir is the operator's choice, and is used as named.
+ */
+const ownDevDir = (dir: string): boolean => {
+  try {
+    return openDirectoryProblem(dir) === undefined;
+  } catch {
+    return false;
+  }
+};
+
 export function locate(inv: Invocation): Located {
   const cfg = resolveClientConfig(inv.values as ConfigFlags);
   let dataDir = cfg.dataDir;
   if (!cfg.dataDirGiven) {
     const dev = path.resolve(DEV_DATA_DIR);
-    if (holdsKura(dev)) dataDir = dev;
+    if (holdsKura(dev) && ownDevDir(dev)) dataDir = dev;
   }
   const runtime = readRuntime(dataDir);
   const endpoint = cfg.endpointGiven ? cfg.endpoint : (runtime?.endpoint ?? cfg.endpoint);

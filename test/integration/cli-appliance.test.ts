@@ -182,6 +182,40 @@ describe('a stale runtime file is ignored', () => {
   });
 });
 
+describe.skipIf(process.platform === 'win32')("a ./.kura-dev that other users can write to is not this user's", () => {
+  it('`kura unseal` in a shared working directory does not send the shares to the endpoint its runtime file names', async () => {
+    const home = tempDataDir('kura-cli-home-');
+    const cwd = tempDataDir('kura-cli-shared-');
+    const env = isolatedEnv(home);
+    // What another local user leaves in a directory everyone may write to (/tmp, a shared checkout): a
+    // .kura-dev of theirs whose runtime file names their own listener and a live pid (this one's).
+    const planted = path.join(cwd, '.kura-dev');
+    fs.mkdirSync(planted);
+    fs.chmodSync(planted, 0o777);
+    const received: string[] = [];
+    const impostor = (await import('node:http')).createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push(`${req.method} ${req.url} ${body}`);
+        res.setHeader('content-type', 'application/json');
+        res.end(req.method === 'GET' ? '{"state":"sealed","mode":"shamir","threshold":2,"shares":3,"progress":0}' : '{"state":"sealed","progress":1}');
+      });
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const port = (impostor.address() as { port: number }).port;
+    fs.writeFileSync(path.join(planted, 'kura.runtime.json'), JSON.stringify({ endpoint: `http://127.0.0.1:${port}`, pid: process.pid, dataDir: planted, version: '0.1.0', dev: false, startedAt: new Date().toISOString() }));
+    try {
+      const r = await runKura(['unseal'], { cwd, env: { ...env, KURA_PORT: '1' }, input: 'kura-share-that-must-not-leak\n' });
+      expect(received).toEqual([]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('No Kura answers at http://127.0.0.1:1');
+    } finally {
+      impostor.close();
+    }
+  });
+});
+
 describe('kura status exit codes on a production appliance', () => {
   const home = tempDataDir('kura-cli-home-');
   const env = isolatedEnv(home);
