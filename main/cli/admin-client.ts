@@ -18,12 +18,27 @@ export class AdminClient {
   constructor(
     readonly endpoint: string,
     readonly dataDir: string,
+    /**
+     * Whether the endpoint is the one the data directory's live runtime file names, or one the user
+     * named (--endpoint, KURA_ENDPOINT). The data directory's admin token goes nowhere else: with no
+     * appliance running on that directory, whatever listens at the default endpoint is not its
+     * appliance, and may be another local user's listener, which would keep the token (it does not
+     * change when the appliance restarts) and the PIN sent with it.
+     */
+    readonly endpointOfDataDir = true,
   ) {}
 
   private token(): string {
     const env = process.env.KURA_ADMIN_TOKEN;
     if (env) return env;
     const file = path.join(this.dataDir, 'admin.token');
+    if (!this.endpointOfDataDir) {
+      throw new AdminCallError(
+        0,
+        'NotRunning',
+        `No Kura is running on the data directory ${this.dataDir} (no live kura.runtime.json there), so its admin token is not sent to ${this.endpoint}. Start it with \`kura serve\`, or pass --data-dir of the running appliance, or --endpoint.`,
+      );
+    }
     try {
       return fs.readFileSync(file, 'utf8').trim();
     } catch {

@@ -5,6 +5,8 @@
 // Endpoint: --endpoint / KURA_ENDPOINT; else the one the running appliance wrote in its data
 // directory's runtime file; else http://127.0.0.1:7420 (or KURA_HOST / KURA_PORT).
 // A runtime file whose pid is not alive is stale (the appliance was killed) and ignored.
+// The data directory's admin token is sent only to the endpoint of its live runtime file or one the
+// user named (admin-client.ts says why).
 import fs from 'node:fs';
 import path from 'node:path';
 import { databaseFile, runtimeFile, type RuntimeInfo } from '../app.js';
@@ -76,8 +78,9 @@ export function locate(inv: Invocation): Located {
 }
 
 export function adminClient(inv: Invocation): AdminClient {
-  const { endpoint, dataDir } = locate(inv);
-  return new AdminClient(endpoint, dataDir);
+  const { endpoint, dataDir, runtime } = locate(inv);
+  const cfg = resolveClientConfig(inv.values as ConfigFlags);
+  return new AdminClient(endpoint, dataDir, cfg.endpointGiven || runtime !== undefined);
 }
 
 /** Opens the located data directory's database read-only, as `kura audit …` does. */

@@ -216,6 +216,48 @@ describe.skipIf(process.platform === 'win32')("a ./.kura-dev that other users ca
   });
 });
 
+describe('the admin token goes only to the appliance of its data directory', () => {
+  it('with no appliance running there, a listener at the default endpoint (another user\'s) gets neither token nor PIN', async () => {
+    const home = tempDataDir('kura-cli-home-');
+    const env = isolatedEnv(home);
+    // A stopped appliance's data directory: the admin token stays, the runtime file is gone.
+    const k = await startKura({ dev: false, env });
+    started.push(k);
+    await k.stop();
+    expect(fs.existsSync(path.join(k.dataDir, 'kura.runtime.json'))).toBe(false);
+    const token = fs.readFileSync(path.join(k.dataDir, 'admin.token'), 'utf8').trim();
+    // Another local user has taken the port the client commands fall back to.
+    const received: string[] = [];
+    const impostor = (await import('node:http')).createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''} ${body}`);
+        res.setHeader('content-type', 'application/json');
+        res.end('{"credentials":[],"state":"unsealed"}');
+      });
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const port = String((impostor.address() as { port: number }).port);
+    const pinFile = path.join(tempDataDir('kura-cli-pin-'), 'pin');
+    fs.writeFileSync(pinFile, '87654321\n', { mode: 0o600 });
+    try {
+      const listed = await runKura(['credentials', 'list', '--data-dir', k.dataDir, '--json'], { env: { ...env, KURA_PORT: port } });
+      const unsealed = await runKura(['unseal', '--pin-file', pinFile, '--data-dir', k.dataDir], { env: { ...env, KURA_PORT: port } });
+      expect(received.filter((r) => r.includes(token) || r.includes('87654321'))).toEqual([]);
+      expect(listed.code).toBe(1);
+      expect(JSON.parse(listed.stderr)).toMatchObject({ error: { code: 'NotRunning', message: expect.stringContaining(`No Kura is running on the data directory ${k.dataDir}`) } });
+      expect(unsealed.code).toBe(1);
+      // Named explicitly, an endpoint is the user's choice and gets the token.
+      const named = await runKura(['credentials', 'list', '--data-dir', k.dataDir, '--endpoint', `http://127.0.0.1:${port}`], { env });
+      expect(named.code).toBe(0);
+      expect(received.at(-1)).toContain(`Bearer ${token}`);
+    } finally {
+      impostor.close();
+    }
+  });
+});
+
 describe('kura status exit codes on a production appliance', () => {
   const home = tempDataDir('kura-cli-home-');
   const env = isolatedEnv(home);
