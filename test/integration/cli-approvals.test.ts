@@ -156,6 +156,13 @@ describe('kura operators, quorum and approvals', () => {
     const text = await kuraIn('approvals', 'submit', requestId, '--signature', file('carol.sig'));
     expect(text.stderr).toBe('');
     expect(text.stdout).toMatch(/1 of 2 approval\(s\); PENDING until /);
+    // A link put where --out names (another user's, in /tmp) is refused, not followed: neither the file
+    // it points to nor that file's mode changes (it was chmod 644 by name after the write).
+    const victim = file('victim.token');
+    fs.writeFileSync(victim, 'secret\n', { mode: 0o600 });
+    fs.symlinkSync(victim, file('linked-statement'));
+    expect(await fails('approvals', 'export', requestId, '--out', file('linked-statement'))).toMatchObject({ code: 'File', message: expect.stringContaining('(ELOOP)') });
+    expect([fs.readFileSync(victim, 'utf8'), fs.statSync(victim).mode & 0o777]).toEqual(['secret\n', 0o600]);
     const cancelled = await ok<View>('approvals', 'cancel', requestId);
     expect(cancelled).toMatchObject({ id: requestId, status: 'CANCELLED', approvals: [{ operator: 'carol' }] });
     expect(await fails('approvals', 'cancel', requestId)).toMatchObject({ code: 'InvalidState' });
@@ -170,6 +177,12 @@ describe('kura operators, quorum and approvals', () => {
     const out = file('t.json');
     const wrote = await kuraIn('ceremony', 'transcript', id, '--out', out);
     expect(wrote.stderr).toBe('');
+    // Not through a link someone else put where --out names (out-file.ts).
+    const victim = file('victim2.token');
+    fs.writeFileSync(victim, 'secret\n', { mode: 0o600 });
+    fs.symlinkSync(victim, file('linked-transcript'));
+    expect(await fails('ceremony', 'transcript', id, '--out', file('linked-transcript'))).toMatchObject({ code: 'File', message: expect.stringContaining('(ELOOP)') });
+    expect(fs.readFileSync(victim, 'utf8')).toBe('secret\n');
     expect(wrote.stdout).toContain(`Wrote the JSON transcript of ${id} (EXECUTED, `);
     const t = JSON.parse(fs.readFileSync(out, 'utf8')) as {
       format: string;

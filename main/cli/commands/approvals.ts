@@ -8,11 +8,11 @@
 // Scripts use these commands: the names and the --json fields are kept as issue 13 gives them.
 // These commands talk to the running appliance with the admin token (the operator commands of main/console).
 import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { ApprovalSummaryView, ApprovalView } from '../../console/index.js';
 import { operatorKeyFromSpki } from '../../ceremony/operator-keys.js';
 import { adminClient } from '../locate.js';
+import { writeOutFile } from '../out-file.js';
 import {
   CliError,
   CLIENT_OPTIONS,
@@ -136,9 +136,9 @@ async function exportStatement(inv: Invocation): Promise<number> {
   const v = await adminClient(inv).call<RequestView>('GET', requestPath(id), undefined, true);
   const bytes = checkedStatement(v, id);
   try {
-    fs.writeFileSync(out, bytes, { mode: 0o644 });
-    // The mode as given whatever the umask, and for a file that was there already: a statement is no secret.
-    fs.chmodSync(out, 0o644);
+    // The mode as given whatever the umask, and for a file that was there already: a statement is no
+    // secret. Never through a symbolic link (out-file.ts).
+    writeOutFile(out, bytes, 0o644, { setMode: true });
   } catch (e) {
     throw new CliError('File', `Cannot write ${out} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
   }

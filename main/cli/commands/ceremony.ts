@@ -2,10 +2,10 @@
 // ceremony/transcript.ts's), as JSON or as printable Markdown, on stdout or in a file. It comes from the
 // running appliance (GET /admin/v1/approvals/ID/transcript, with the admin token); `kura audit verify
 // --transcript F` checks the JSON form against the log later.
-import fs from 'node:fs';
 import path from 'node:path';
 import { renderTranscriptMarkdown, type Transcript } from '../../ceremony/transcript.js';
 import { adminClient } from '../locate.js';
+import { writeOutFile } from '../out-file.js';
 import { CliError, CLIENT_OPTIONS, HELP_OPTION, oneArgument, print, printJson, stringOption, type CommandSpec, type Invocation } from '../command.js';
 
 async function transcript(inv: Invocation): Promise<number> {
@@ -21,7 +21,8 @@ async function transcript(inv: Invocation): Promise<number> {
     return 0;
   }
   try {
-    fs.writeFileSync(out, text, { mode: 0o644 });
+    // Never through a symbolic link someone else put there (out-file.ts).
+    writeOutFile(out, text, 0o644);
   } catch (e) {
     throw new CliError('File', `Cannot write ${out} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
   }
