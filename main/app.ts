@@ -277,7 +277,9 @@ export interface StartFailure {
 /** The usual causes of a failed start in words (a listener's port, the data directory); undefined for others. */
 export function startFailureOf(e: unknown, config: Pick<ApplianceConfig, 'port' | 'dataDir'>): StartFailure | undefined {
   const { code, syscall } = (e ?? {}) as NodeJS.ErrnoException;
-  if (e instanceof DataDirectoryNotPrivateError) return { code: 'DataDirectory', message: `cannot use the data directory ${config.dataDir}: ${e.problem}` };
+  if (e instanceof DataDirectoryNotPrivateError) {
+    return { code: 'DataDirectory', message: `cannot use the data directory ${config.dataDir}: ${e.problem}, and another user could put their own root key or admin token in it` };
+  }
   const port = (e as { listener?: unknown } | undefined)?.listener;
   const listener = typeof port === 'string' ? port : `port ${config.port}`;
   if (syscall === 'listen' && code === 'EADDRINUSE') return { code: 'PortInUse', message: `${listener} is in use (another Kura? \`kura status\`)` };

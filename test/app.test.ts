@@ -77,7 +77,7 @@ describe('startAppliance failing', () => {
     );
     expect(startFailureOf(err, config(dataDir))).toEqual({
       code: 'DataDirectory',
-      message: `cannot use the data directory ${dataDir}: other users can write to it (mode 0777) and put their own root key or admin token in it: chmod 700 it`,
+      message: `cannot use the data directory ${dataDir}: other users can write to it (mode 0777; chmod 700 it), and another user could put their own root key or admin token in it`,
     });
     // Nothing was made or locked there.
     expect(fs.readdirSync(dataDir).sort()).toEqual(['admin.token', 'root.key']);

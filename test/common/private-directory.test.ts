@@ -1,6 +1,6 @@
 // A data directory is Kura's only when it is owned by root or Kura's user and no one else can write to
 // it (main/common/private-directory.ts): another local user who can create files there chooses the
-// root key and the admin token that Kura reads.
+// root key and the admin token that Kura reads, or deletes the only copy of a share.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openDirectoryProblem } from '../../main/common/private-directory.js';
@@ -20,7 +20,7 @@ describe.skipIf(process.platform === 'win32')('openDirectoryProblem', () => {
     const dir = tempDataDir('kura-private-');
     for (const mode of [0o777, 0o1777, 0o703]) {
       fs.chmodSync(dir, mode);
-      expect(openDirectoryProblem(dir)).toMatch(/other users can write to it .*chmod 700 it/);
+      expect(openDirectoryProblem(dir)).toMatch(/^other users can write to it \(mode [01]\d{3}; chmod 700 it\)$/);
     }
     fs.chmodSync(dir, 0o770);
     const gid = fs.statSync(dir).gid;
@@ -30,7 +30,7 @@ describe.skipIf(process.platform === 'win32')('openDirectoryProblem', () => {
 
   it("refuses one owned by another user (as that user's Kura would see this one), unless it is root's", () => {
     const dir = tempDataDir('kura-private-');
-    expect(openDirectoryProblem(dir, uid + 4242)).toBe(uid === 0 ? undefined : `it is owned by another user (uid ${uid}), who could put their own root key or admin token in it`);
+    expect(openDirectoryProblem(dir, uid + 4242)).toBe(uid === 0 ? undefined : `it is owned by another user (uid ${uid})`);
     if (uid === 0) {
       // Root can make the directory another user's, as a local user's own mkdir would.
       fs.chownSync(dir, 4242, 4242);

@@ -223,6 +223,15 @@ describe('kura init --out-dir', () => {
     expect(await status(kura)).toMatchObject({ state: 'uninitialized' });
 
     fs.rmSync(path.join(outDir, 'share-2.txt'));
+    // A directory other users may write to (or own): they could delete the only copies of the shares.
+    if (process.platform !== 'win32') {
+      fs.chmodSync(outDir, 0o777);
+      const open = await init();
+      expect(open.code).not.toBe(0);
+      expect(open.stderr).toContain(`--out-dir ${outDir} is not yours alone: other users can write to it (mode 0777; chmod 700 it), and another user could delete the shares; nothing was made.`);
+      expect(await status(kura)).toMatchObject({ state: 'uninitialized' });
+      fs.chmodSync(outDir, 0o700);
+    }
     const made = await init();
     expect(made.code, made.stderr).toBe(0);
     for (const i of [1, 2, 3]) {

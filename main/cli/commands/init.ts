@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isOperatorName, OPERATOR_NAME_RULE } from '../../ceremony/quorum.js';
+import { openDirectoryProblem } from '../../common/private-directory.js';
 import { adminClient } from '../locate.js';
 import { CliError, CLIENT_OPTIONS, intOption, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
 import { libraryParameters, PIN_OPTIONS, readPin } from '../pin.js';
@@ -81,7 +82,7 @@ async function initPkcs11(inv: Invocation): Promise<number> {
 
 /**
  * The share files --out-dir will take, checked before anything is made: the directory made (0700) or
- * there and writable, and none of the files there yet (they are written with 'wx', never over another
+ * there, writable, and no other user's to write to, and none of the files there yet (they are written with 'wx', never over another
  * root key's share).
  */
 function prepareShareFiles(outDir: string, count: number): string[] {
@@ -90,6 +91,10 @@ function prepareShareFiles(outDir: string, count: number): string[] {
     fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
     if (!fs.statSync(outDir).isDirectory()) throw new CliError('File', `--out-dir ${outDir} is not a directory; nothing was made.`);
     fs.accessSync(outDir, fs.constants.W_OK | fs.constants.X_OK);
+    // The share files are the only copies of the shares (0600: no one else reads them), but whoever owns
+    // the directory, or may write to it, can delete them or take their names first.
+    const open = openDirectoryProblem(outDir);
+    if (open !== undefined) throw new CliError('File', `--out-dir ${outDir} is not yours alone: ${open}, and another user could delete the shares; nothing was made.`);
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError('File', `--out-dir ${outDir} cannot take the share files (${(e as NodeJS.ErrnoException).code ?? String(e)}); nothing was made.`);
