@@ -348,7 +348,7 @@ export async function startAppliance(
     // Approved requests that a stop interrupted mid-run are ended by what their action did, before any
     // call can ask about them.
     await quorum.recoverInterrupted();
-    const { kms: keys, scheduler, connections, afterUnseal } = buildKmsDomain({
+    const { kms: keys, scheduler, connections, afterUnseal, reopenCustomKeyStores } = buildKmsDomain({
       store,
       root,
       audit,
@@ -404,7 +404,7 @@ export async function startAppliance(
       }
       devCredential = await credentials.ensureDevCredential(DEV_ACCOUNT_ID);
       devOperator = await ensureDevOperator(config.dataDir, quorum, signIn);
-      await keys.reconnectCustomKeyStores();
+      await reopenCustomKeyStores();
     }
     await scheduler.start();
     refusals.start();

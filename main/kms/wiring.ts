@@ -78,6 +78,11 @@ export interface KmsDomain {
    * key store whose deletion waited for the unseal is destroyed on its token, not left behind there.
    */
   afterUnseal(): Promise<void>;
+  /**
+   * The custom key stores that were connected connect again, once unsealed (their PINs are sealed under
+   * the root key); until then the scheduler deletes no key of theirs (jobs/due.ts).
+   */
+  reopenCustomKeyStores(): Promise<void>;
 }
 
 export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
@@ -114,9 +119,19 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
   });
   const jobs = new ScheduledJobs({ ...opDeps, root, db: store.db, log });
   const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs, clock, monotonic: deps.monotonic, lastRecordedAt: deps.lastRecordedAt });
-  const afterUnseal = async () => {
-    await kms.reconnectCustomKeyStores();
-    await scheduler.runOnce();
+  const reopenCustomKeyStores = async () => {
+    try {
+      await kms.reconnectCustomKeyStores();
+    } finally {
+      jobs.customKeyStoresReopened();
+    }
   };
-  return { kms, jobs, scheduler, directory, registry, standardStore, customKeyStores, connections, xksConnections, afterUnseal };
+  const afterUnseal = async () => {
+    try {
+      await reopenCustomKeyStores();
+    } finally {
+      await scheduler.runOnce();
+    }
+  };
+  return { kms, jobs, scheduler, directory, registry, standardStore, customKeyStores, connections, xksConnections, reopenCustomKeyStores, afterUnseal };
 }

@@ -108,7 +108,10 @@ export async function openDomain(opts: DomainOptions = {}): Promise<Domain> {
     if (!o.keepFiles) fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    if ((opts.unseal ?? 'dev') === 'dev') await root.initAndUnsealDev(rootKey);
+    if ((opts.unseal ?? 'dev') === 'dev') {
+      await root.initAndUnsealDev(rootKey);
+      await kmsDomain.reopenCustomKeyStores();
+    }
   } catch (e) {
     await close({ keepFiles: opts.dir !== undefined });
     throw e;

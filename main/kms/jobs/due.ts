@@ -9,8 +9,9 @@
 // that a copy of the files taken later holds no sealed material of a deleted key. Rotation needs the root key, so
 // it waits while the appliance is sealed; the rest does not, but for the deletion of a key in a custom key
 // store: its material is destroyed where the store keeps it (an HSM token), which no store can reach while
-// the PINs are sealed, so such a key waits for the unseal (after which the stores connect again before
-// the next run: wiring.ts, afterUnseal). A store still not connected then is as AWS has it: the key is
+// the PINs are sealed, so such a key waits for the unseal and for the stores that were connected to
+// connect again (wiring.ts, reopenCustomKeyStores), which a run of the timer may not overtake. A store
+// still not connected then is as AWS has it: the key is
 // deleted and the material on the token is left behind ("a best effort to delete the key material",
 // ScheduleKeyDeletion), which the audit entry and the log say, naming the label it has there.
 import { CLOCK_STEP_TOLERANCE_MS } from '../../common/clock.js';
@@ -33,7 +34,24 @@ export interface DueRun {
 const as = (operation: string): SchedulerCall => ({ scheduler: true, operation });
 
 export class ScheduledJobs {
-  constructor(private readonly deps: OperationDeps & { root: RootKeyHolder; db: Pick<Database, 'forgetDeleted'>; log: Logger }) {}
+  /**
+   * Whether the custom key stores have connected again since the appliance was last unsealed: until
+   * then a key of theirs is not deleted, since its material is out of reach (a run of the timer between
+   * the unseal and the reconnect would have left it on its token).
+   */
+  private storesReopened = false;
+
+  constructor(private readonly deps: OperationDeps & { root: RootKeyHolder; db: Pick<Database, 'forgetDeleted'>; log: Logger }) {
+    deps.root.onSeal(() => {
+      this.storesReopened = false;
+    });
+  }
+
+  /** The custom key stores that were connected have connected again (or failed to) since the unseal. */
+  customKeyStoresReopened(): void {
+    // A seal while they reconnected: the next unseal reconnects them again first.
+    if (this.deps.root.isUnsealed) this.storesReopened = true;
+  }
 
   /** Runs what has fallen due by now; each key's change commits on its own. */
   async runDue(): Promise<DueRun> {
@@ -51,8 +69,8 @@ export class ScheduledJobs {
   private async deleteDue(now: number, run: DueRun): Promise<void> {
     const { directory, keys } = this.deps;
     for (const due of await keys.dueForDeletion(now)) {
-      // Its material is on a custom key store, which no store reaches while sealed: wait for the unseal.
-      if (due.customKeyStoreId !== null && !this.deps.root.isUnsealed) continue;
+      // Its material is on a custom key store: wait for the unseal, and for the stores to connect again.
+      if (due.customKeyStoreId !== null && !(this.deps.root.isUnsealed && this.storesReopened)) continue;
       await directory.run<{ keys: [] }, never, { key: Key; materials: Material[] } | null>(as('DeleteKey'), {
         kind: 'change',
         whileSealed: true,

@@ -169,6 +169,9 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
       expect((await d.jobs.runDue()).deleted).toEqual([]);
       expect((await d.store.keys.find(key.keyId))?.state).toBe('PendingDeletion');
       await d.root.initAndUnsealDev(d.rootKey);
+      // A run of the timer between the unseal and the stores' reconnect waits too.
+      expect((await d.jobs.runDue()).deleted).toEqual([]);
+      expect(tokenKeys()).toBe(1);
       await d.afterUnseal();
       expect(await d.store.keys.find(key.keyId)).toBeUndefined();
       expect(tokenKeys()).toBe(0);
