@@ -28,17 +28,24 @@ export class AdminClient {
     readonly endpointOfDataDir = true,
   ) {}
 
+  /**
+   * Throws NotRunning unless the endpoint is the data directory's appliance or one the user named:
+   * `what` (the admin token, root key shares) goes to no other listener.
+   */
+  requireOwnAppliance(what: string): void {
+    if (this.endpointOfDataDir) return;
+    throw new AdminCallError(
+      0,
+      'NotRunning',
+      `No Kura is running on the data directory ${this.dataDir} (no live kura.runtime.json there), so ${what} not sent to ${this.endpoint}. Start it with \`kura serve\`, or pass --data-dir of the running appliance, or --endpoint (the URL \`kura serve\` printed).`,
+    );
+  }
+
   private token(): string {
     const env = process.env.KURA_ADMIN_TOKEN;
     if (env) return env;
     const file = path.join(this.dataDir, 'admin.token');
-    if (!this.endpointOfDataDir) {
-      throw new AdminCallError(
-        0,
-        'NotRunning',
-        `No Kura is running on the data directory ${this.dataDir} (no live kura.runtime.json there), so its admin token is not sent to ${this.endpoint}. Start it with \`kura serve\`, or pass --data-dir of the running appliance, or --endpoint.`,
-      );
-    }
+    this.requireOwnAppliance('its admin token is');
     try {
       return fs.readFileSync(file, 'utf8').trim();
     } catch {

@@ -241,10 +241,16 @@ describe('the admin token goes only to the appliance of its data directory', () 
     const port = String((impostor.address() as { port: number }).port);
     const pinFile = path.join(tempDataDir('kura-cli-pin-'), 'pin');
     fs.writeFileSync(pinFile, '87654321\n', { mode: 0o600 });
+    const shareFile = path.join(tempDataDir('kura-cli-share-'), 'share');
+    fs.writeFileSync(shareFile, 'kura-share-that-must-not-leak\n', { mode: 0o600 });
     try {
       const listed = await runKura(['credentials', 'list', '--data-dir', k.dataDir, '--json'], { env: { ...env, KURA_PORT: port } });
       const unsealed = await runKura(['unseal', '--pin-file', pinFile, '--data-dir', k.dataDir], { env: { ...env, KURA_PORT: port } });
-      expect(received.filter((r) => r.includes(token) || r.includes('87654321'))).toEqual([]);
+      // Shares need no token, and are as much a secret: they go no further than the token.
+      const shared = await runKura(['unseal', '--file', shareFile, '--data-dir', k.dataDir, '--json'], { env: { ...env, KURA_PORT: port } });
+      expect(received.filter((r) => r.includes(token) || r.includes('87654321') || r.includes('kura-share-that-must-not-leak'))).toEqual([]);
+      expect(shared.code).toBe(1);
+      expect(JSON.parse(shared.stderr)).toMatchObject({ error: { code: 'NotRunning', message: expect.stringContaining('the shares are not sent') } });
       expect(listed.code).toBe(1);
       expect(JSON.parse(listed.stderr)).toMatchObject({ error: { code: 'NotRunning', message: expect.stringContaining(`No Kura is running on the data directory ${k.dataDir}`) } });
       expect(unsealed.code).toBe(1);

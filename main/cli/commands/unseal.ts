@@ -52,7 +52,11 @@ async function run(inv: Invocation): Promise<number> {
     shares.push(...(await readStdinLines()));
   }
   if (shares.length === 0) throw new UsageError('no shares given');
-  const s = await adminClient(inv).call<StatusBody>('POST', '/unseal', { shares });
+  const client = adminClient(inv);
+  // Whatever listens at the default endpoint while no Kura runs on this data directory may be another
+  // local user's listener: shares go only to the data directory's appliance, or one named by --endpoint.
+  client.requireOwnAppliance('the shares are');
+  const s = await client.call<StatusBody>('POST', '/unseal', { shares });
   if (inv.json) printJson(s);
   else if (s.state === 'unsealed') print('Unsealed.');
   else print(`Share accepted: ${s.progress} of ${s.threshold} given; still sealed.`);
