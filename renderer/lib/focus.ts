@@ -11,3 +11,13 @@ export function focusHeading(within: ParentNode | null | undefined, selector = '
   heading.focus();
   return true;
 }
+
+/**
+ * Whether keyboard focus has nowhere useful to be: on <body> (the focused control was removed) or on a
+ * control that has just been disabled (Chromium leaves focus there, but Tab then starts over from the
+ * page's top in some browsers, and a screen reader reads a dead control).
+ */
+export function focusLost(): boolean {
+  const el = document.activeElement;
+  return el === null || el === document.body || (el as HTMLButtonElement).disabled === true;
+}
