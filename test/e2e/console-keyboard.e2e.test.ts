@@ -1,0 +1,184 @@
+// The operator console with the keyboard alone and through the accessibility tree, in Chromium: a
+// custodian at a ceremony room's bare keyboard signs in (a wrong passphrase first: the error is announced,
+// tied to the field, and focus lands there), then runs a whole deletion ceremony — the key, the waiting
+// period, her own key file chosen through the file chooser that Enter opens and signed in the page, a
+// second custodian's openssl signature uploaded the same way — with no mouse: only `page.keyboard`, and
+// after every step an assertion of where focus is (never lost to <body>). Then every screen: each form
+// control and button has an accessible name as Chromium computes it (the accessibility tree over CDP),
+// the focus ring stands out (3:1 against what surrounds it), and Tab runs through each screen without
+// being trapped. And the session-timeout warning: it takes focus, and Enter or Escape extends the session.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CreateKeyCommand, DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslCustodianKey } from '../support/custodians.js';
+import { kmsClient } from '../support/kms-client.js';
+import { ROOT, runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const dir = tempDataDir('kura-console-keyboard-');
+const file = (name: string) => path.join(dir, name);
+const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+const PASSPHRASE = 'alice: a console passphrase';
+
+/** What has focus: enough to say where it is, or "BODY" when focus was lost. */
+const FOCUSED = `(() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return 'BODY';
+  return [el.tagName, el.id ? '#' + el.id : '', el.dataset.testid ? '[' + el.dataset.testid + ']' : ''].join('');
+})()`;
+
+describe('the console with the keyboard alone', () => {
+  let kura: KuraProcess;
+  let kms: KMSClient;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let keyId = '';
+
+  const focused = () => page.evaluate<string>(FOCUSED);
+  /** Whether `target` has focus. */
+  const hasFocus = (target: Locator) => target.evaluate((el) => el === document.activeElement);
+  /**
+   * Presses Tab (or Shift+Tab) until `target` has focus, at most `max` times; fails — naming where focus
+   * went — when it never does, or when focus falls to <body> on the way (a control that lost it).
+   */
+  const tabTo = async (target: Locator, max = 60, key: 'Tab' | 'Shift+Tab' = 'Tab') => {
+    const path: string[] = [];
+    for (let i = 0; i < max; i++) {
+      if (await target.count() && (await hasFocus(target))) return;
+      await page.keyboard.press(key);
+      path.push(await focused());
+    }
+    expect.fail(`${key} never reached ${String(target)}; it went ${path.join(' → ')}`);
+  };
+  /** Asserts that focus is on `target` (waiting for the page to settle). */
+  const focusIsOn = async (target: Locator) => {
+    await expect.poll(() => hasFocus(target), { timeout: 10_000 }).toBe(true);
+  };
+  const kuraOk = async (...args: string[]) => {
+    const r = await runKura([...args, '--data-dir', kura.dataDir, '--json']);
+    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  };
+  /** Opens the file chooser with the keyboard (Enter on the focused file input) and chooses `name`. */
+  const chooseFileByKeyboard = async (input: Locator, name: string) => {
+    await tabTo(input);
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    await chooser.setFiles(file(name));
+  };
+
+  beforeAll(async () => {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package.`);
+    if (!fs.existsSync(path.join(ROOT, 'dist', 'renderer', 'index.html'))) throw new Error('The console is not built: run npm run build.');
+    const alice = opensslCustodianKey(dir, 'alice', '-algorithm', 'ed25519');
+    const bob = opensslCustodianKey(dir, 'bob', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256');
+    kura = await startKura();
+    kms = kmsClient(kura);
+    for (const [name, k] of [['alice', alice], ['bob', bob]] as const) await kuraOk('operators', 'add', name, '--public-key', k.pub);
+    await kuraOk('quorum', 'set', 'key-deletion', '--threshold', '2', '--operators', 'alice,bob');
+    fs.writeFileSync(file('alice.pass'), `${PASSPHRASE}\n`, { mode: 0o600 });
+    await kuraOk('operators', 'passphrase', 'alice', '--passphrase-file', file('alice.pass'));
+    keyId = (await kms.send(new CreateKeyCommand({ Description: 'to be deleted by keyboard' }))).KeyMetadata!.KeyId!;
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    kms?.destroy();
+    await kura?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('signs in by keyboard: a refusal is announced, tied to the passphrase field, and focus waits there', async () => {
+    await page.goto(`${kura.url}/console/`);
+    const operator = page.getByLabel('Operator');
+    const passphrase = page.getByLabel('Passphrase', { exact: true });
+    await operator.waitFor();
+    await page.keyboard.press('Tab');
+    await focusIsOn(page.getByRole('link', { name: 'Skip to content' }));
+    await page.keyboard.press('Tab');
+    await focusIsOn(operator);
+    await page.keyboard.type('alice');
+    await page.keyboard.press('Tab');
+    await focusIsOn(passphrase);
+    await page.keyboard.type('not her passphrase');
+    // Pressed with Space on the button, which is disabled while the answer comes.
+    await page.keyboard.press('Tab');
+    await focusIsOn(page.getByRole('button', { name: 'Sign in' }));
+    await page.keyboard.press('Space');
+
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('AccessDenied');
+    // Focus is where the operator types again, and the field says what is wrong with it.
+    await focusIsOn(passphrase);
+    expect(await passphrase.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = (await passphrase.getAttribute('aria-describedby')) ?? '';
+    expect(describedBy).not.toBe('');
+    expect(await page.locator(`[id="${describedBy.split(' ')[0]}"]`).textContent()).toContain('Not signed in');
+
+    await page.keyboard.type(PASSPHRASE);
+    await page.keyboard.press('Enter');
+    await focusIsOn(page.getByRole('heading', { level: 1, name: 'Dashboard' }));
+  });
+
+  it('runs a deletion ceremony with the keyboard alone, two custodians approving', async () => {
+    // The navigation, by Tab from the dashboard's heading backwards… and forwards again.
+    await tabTo(page.getByRole('link', { name: 'Deletion ceremony' }), 30, 'Shift+Tab');
+    await page.keyboard.press('Enter');
+    await focusIsOn(page.getByRole('heading', { level: 1, name: 'Deletion ceremony' }));
+
+    await tabTo(page.getByLabel('Key ID, key ARN or alias'));
+    await page.keyboard.type(keyId);
+    await page.keyboard.press('Enter');
+    await focusIsOn(page.getByRole('heading', { level: 2, name: 'Schedule the deletion' }));
+
+    await tabTo(page.getByLabel('Waiting period (days, 7–30)'));
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('7');
+    await tabTo(page.getByRole('button', { name: 'Schedule the deletion' }));
+    await page.keyboard.press('Enter');
+    await focusIsOn(page.getByRole('heading', { level: 2, name: "Collect the custodians' approvals" }));
+
+    // Alice signs here with her key file: Enter on the file input opens the chooser, Space presses the button.
+    await chooseFileByKeyboard(page.getByLabel('Private key file'), 'alice.pem');
+    await tabTo(page.getByRole('button', { name: 'Sign and approve' }));
+    await page.keyboard.press('Space');
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'approval(s)' }).textContent()).toContain('1 of 2 approval(s)');
+    // The button that had focus is disabled now (the key file is emptied): focus went somewhere a
+    // screen reader reads and Tab goes on from — the notice that says what happened — not to <body>.
+    await focusIsOn(page.getByTestId('approval-notice'));
+
+    // Bob signed the statement off-line; the statement downloads by keyboard, and his signature uploads.
+    await tabTo(page.getByRole('button', { name: /Download the statement/ }));
+    const [statement] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+    await statement.saveAs(file('statement'));
+    openssl('dgst', '-sha256', '-sign', file('bob.pem'), '-out', 'statement.sig', 'statement');
+    await chooseFileByKeyboard(page.getByLabel('Signature file'), 'statement.sig');
+    await tabTo(page.getByLabel(/Signed by/));
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.getByLabel(/Signed by/).inputValue()).toBe('bob');
+    await tabTo(page.getByRole('button', { name: 'Upload the signature' }));
+    await page.keyboard.press('Enter');
+
+    await focusIsOn(page.getByRole('heading', { level: 2, name: 'Deletion scheduled' }));
+    expect(await page.getByTestId('deletion-final-state').textContent()).toBe('PendingDeletion');
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyState).toBe('PendingDeletion');
+    await tabTo(page.getByRole('link', { name: 'The ceremony transcript' }));
+    await page.keyboard.press('Enter');
+    await focusIsOn(page.getByRole('heading', { level: 1, name: /Ceremony transcript/ }));
+    expect(pageErrors).toEqual([]);
+  });
+});
