@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CreateKeyCommand, DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type FileChooser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslCustodianKey } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
@@ -37,6 +37,8 @@ describe('the console with the keyboard alone', () => {
   let page: Page;
   const pageErrors: string[] = [];
   let keyId = '';
+  /** Who takes the next file chooser: a listener kept for the whole run, so that interception is on before Enter opens one. */
+  let nextChooser: ((c: FileChooser) => void) | null = null;
 
   const focused = () => page.evaluate<string>(FOCUSED);
   /** Whether `target` has focus. */
@@ -65,8 +67,9 @@ describe('the console with the keyboard alone', () => {
   /** Opens the file chooser with the keyboard (Enter on the focused file input) and chooses `name`. */
   const chooseFileByKeyboard = async (input: Locator, name: string) => {
     await tabTo(input);
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
-    await chooser.setFiles(file(name));
+    const chosen = new Promise<FileChooser>((resolve) => (nextChooser = resolve));
+    await page.keyboard.press('Enter');
+    await (await chosen).setFiles(file(name));
   };
 
   beforeAll(async () => {
@@ -92,6 +95,9 @@ describe('the console with the keyboard alone', () => {
       if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
     });
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('filechooser', (c) => nextChooser?.(c));
+    // The listener turns interception on with a round trip; let it land before any Enter opens a chooser.
+    await page.goto('about:blank');
   }, 120_000);
 
   afterAll(async () => {
@@ -133,6 +139,35 @@ describe('the console with the keyboard alone', () => {
     await focusIsOn(page.getByRole('heading', { level: 1, name: 'Dashboard' }));
   });
 
+  /** The screens, each as a hash; filled in once the ceremony has made a key, a request and a transcript. */
+  const screens = () => [
+    '#/',
+    '#/keys',
+    `#/keys/${keyId}`,
+    '#/byok',
+    '#/ceremonies/deletion',
+    '#/ceremonies/key-store',
+    '#/approvals',
+    `#/approvals/${pendingId}`,
+    `#/approvals/${executedId}`,
+    '#/audit',
+    '#/hsms',
+    '#/operators',
+    '#/credentials',
+    '#/seal',
+    `#/transcripts/${executedId}`,
+    '#/no/such/screen',
+  ];
+  let pendingId = '';
+  let executedId = '';
+  const go = async (hash: string) => {
+    await page.evaluate((h) => (location.hash = h), hash);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    // Let the screen's first calls answer.
+    await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
+    await page.waitForTimeout(150);
+  };
+
   it('runs a deletion ceremony with the keyboard alone, two custodians approving', async () => {
     // The navigation, by Tab from the dashboard's heading backwards… and forwards again.
     await tabTo(page.getByRole('link', { name: 'Deletion ceremony' }), 30, 'Shift+Tab');
@@ -150,6 +185,7 @@ describe('the console with the keyboard alone', () => {
     await tabTo(page.getByRole('button', { name: 'Schedule the deletion' }));
     await page.keyboard.press('Enter');
     await focusIsOn(page.getByRole('heading', { level: 2, name: "Collect the custodians' approvals" }));
+    executedId = (await page.getByTestId('deletion-request-id').textContent())!;
 
     // Alice signs here with her key file: Enter on the file input opens the chooser, Space presses the button.
     await chooseFileByKeyboard(page.getByLabel('Private key file'), 'alice.pem');
@@ -181,4 +217,98 @@ describe('the console with the keyboard alone', () => {
     await focusIsOn(page.getByRole('heading', { level: 1, name: /Ceremony transcript/ }));
     expect(pageErrors).toEqual([]);
   });
+
+  it('names every control on every screen, as Chromium computes names for assistive technology', async () => {
+    // A request still pending, so that its panel shows the signing controls.
+    const other = (await kms.send(new CreateKeyCommand({ Description: 'a pending deletion' }))).KeyMetadata!.KeyId!;
+    await go('#/ceremonies/deletion');
+    await page.getByLabel('Key ID, key ARN or alias').fill(other);
+    await page.getByLabel('Key ID, key ARN or alias').press('Enter');
+    await page.getByRole('button', { name: 'Schedule the deletion' }).press('Enter');
+    pendingId = (await page.getByTestId('deletion-request-id').textContent())!;
+
+    const cdp = await page.context().newCDPSession(page);
+    const CONTROLS = new Set(['button', 'link', 'textbox', 'searchbox', 'combobox', 'listbox', 'checkbox', 'radio', 'spinbutton', 'slider', 'switch', 'menuitem', 'tab']);
+    const unnamed: string[] = [];
+    let checked = 0;
+    const check = async (where: string) => {
+      const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[] };
+      for (const n of nodes) {
+        const role = n.role?.value ?? '';
+        if (n.ignored || !CONTROLS.has(role)) continue;
+        checked++;
+        if (!String(n.name?.value ?? '').trim()) unnamed.push(`${where}: a ${role} without a name`);
+      }
+    };
+    for (const hash of screens()) {
+      await go(hash);
+      await check(hash);
+    }
+    // The forms that open or change on a screen: the key form, and each key store change's details.
+    await go('#/keys');
+    await page.getByRole('button', { name: 'Create a key' }).press('Enter');
+    await check('#/keys, creating');
+    for (const change of ['hsms.add', 'hsms.remove', 'xks.stores.create', 'xks.stores.delete', 'xks.credentials.create', 'xks.keys.create']) {
+      await go('#/ceremonies/key-store');
+      const radio = page.getByTestId(`keystore-action-${change}`);
+      if (!(await radio.count())) continue;
+      await radio.check();
+      await page.getByTestId('keystore-next').press('Enter');
+      await page.locator('[data-step="details"]').waitFor();
+      await check(`#/ceremonies/key-store, ${change}`);
+      await page.getByTestId('keystore-back').press('Enter');
+    }
+    expect(unnamed).toEqual([]);
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it('shows a focus ring that stands out (3:1) on every control Tab reaches, and Tab runs through every screen and out again', async () => {
+    const problems: string[] = [];
+    for (const hash of screens()) {
+      await go(hash);
+      await page.evaluate(() => ((window as unknown as { ringSeen: WeakSet<Element> }).ringSeen = new WeakSet()));
+      // From the top of the page: the skip link, the header, the navigation, then the screen.
+      await page.keyboard.press('Tab');
+      let reached = 0;
+      for (let i = 0; ; i++) {
+        const ring = await page.evaluate<{ where: string; again?: boolean; problem?: string | null }>(RING);
+        if (ring.again) break;
+        if (ring.where !== 'BODY') reached++;
+        if (ring.problem) problems.push(`${hash} ${ring.where}: ${ring.problem}`);
+        if (i === 200) {
+          problems.push(`${hash}: Tab never came back to where it started (a trap?)`);
+          break;
+        }
+        await page.keyboard.press('Tab');
+      }
+      expect(reached, hash).toBeGreaterThan(13);
+    }
+    expect(problems).toEqual([]);
+  });
 });
+
+/**
+ * The focused element's ring: its outline must be drawn (not none, at least 2px) in a colour of at least
+ * 3:1 against the background behind the element (WCAG 1.4.11), found by walking up to the first opaque
+ * background. Answers where focus is and what is wrong, if anything.
+ */
+const RING: string = `(() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return { where: 'BODY' };
+  if (window.ringSeen.has(el)) return { where: '', again: true };
+  window.ringSeen.add(el);
+  const where = el.dataset.testid || el.id || (el.tagName + ':' + (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 40));
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const contrast = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const s = getComputedStyle(el);
+  if (s.outlineStyle === 'none' || parseFloat(s.outlineWidth) < 2) return { where, problem: 'no outline (' + s.outlineStyle + ' ' + s.outlineWidth + ')' };
+  let bg = null;
+  for (let p = el.parentElement; p && !bg; p = p.parentElement) {
+    const c = rgb(getComputedStyle(p).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) bg = c.slice(0, 3);
+  }
+  bg = bg || [255, 255, 255];
+  const ratio = contrast(rgb(s.outlineColor).slice(0, 3), bg);
+  return { where, problem: ratio < 3 ? 'ring ' + s.outlineColor + ' on rgb(' + bg.join(',') + ') is ' + ratio.toFixed(2) + ':1' : null };
+})()`;
