@@ -218,6 +218,33 @@ describe('the console with the keyboard alone', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('asks before sealing or removing a custodian with focus on the safe answer; Escape keeps, and focus returns', async () => {
+    await go('#/seal');
+    const ask = page.getByRole('button', { name: 'Seal the appliance…' });
+    await tabTo(ask);
+    await page.keyboard.press('Enter');
+    // The button that asked is gone; focus is on the answer that changes nothing, inside the question.
+    await focusIsOn(page.getByRole('button', { name: 'Keep it unsealed' }));
+    expect(await page.getByRole('group', { name: 'Seal the appliance now?' }).count()).toBe(1);
+    await page.keyboard.press('Escape');
+    await focusIsOn(page.getByRole('button', { name: 'Seal the appliance…' }));
+    await page.keyboard.press('Space');
+    await focusIsOn(page.getByRole('button', { name: 'Keep it unsealed' }));
+    await page.keyboard.press('Enter');
+    await focusIsOn(page.getByRole('button', { name: 'Seal the appliance…' }));
+
+    await go('#/operators');
+    await tabTo(page.getByRole('button', { name: 'Remove bob' }));
+    await page.keyboard.press('Enter');
+    const question = page.getByRole('group', { name: 'Remove bob?' });
+    await focusIsOn(question.getByRole('button', { name: 'Keep' }));
+    await page.keyboard.press('Shift+Tab');
+    await focusIsOn(question.getByRole('button', { name: 'Yes, remove' }));
+    await page.keyboard.press('Escape');
+    await focusIsOn(page.getByRole('button', { name: 'Remove bob' }));
+    expect(await question.count()).toBe(0);
+  });
+
   it('names every control on every screen, as Chromium computes names for assistive technology', async () => {
     // A request still pending, so that its panel shows the signing controls.
     const other = (await kms.send(new CreateKeyCommand({ Description: 'a pending deletion' }))).KeyMetadata!.KeyId!;

@@ -6,7 +6,7 @@ import { createPinia } from 'pinia';
 import { describe, expect, it } from 'vitest';
 import CredentialsView from '../../renderer/views/CredentialsView.vue';
 import { approval } from './fixtures.js';
-import { fakeClient, mountWith, settle } from './support.js';
+import { doc, fakeClient, mountWith, settle } from './support.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const made = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', accountId: '444455556666', principalArn: 'arn:aws:iam::444455556666:root', description: '', createdAt: '2026-12-06T08:00:00.000Z', secretAccessKey: SECRET };
@@ -60,6 +60,24 @@ describe('CredentialsView', () => {
     await w.get('[data-testid="credential-delete-confirm"]').trigger('click');
     await settle(w);
     expect(client.inputsOf('credentials.delete')).toEqual([{ accessKeyId: made.accessKeyId }]);
+    w.unmount();
+  });
+
+  it('moves focus to Keep when Delete asks; Escape keeps the credential and gives focus back to Delete', async () => {
+    const listed = { accessKeyId: made.accessKeyId, accountId: made.accountId, principalArn: made.principalArn, description: '', createdAt: made.createdAt };
+    const client = fakeClient({ 'credentials.list': () => ({ credentials: [listed] }), 'credentials.delete': () => ({ applied: true, deleted: made.accessKeyId }) });
+    const w = mountWith(CredentialsView, client);
+    await settle(w);
+    const focused = () => doc().activeElement?.getAttribute('data-testid');
+    (w.get('[data-testid="credential-delete"]').element as unknown as { focus(): void }).focus();
+    await w.get('[data-testid="credential-delete"]').trigger('click');
+    await settle(w);
+    expect(focused()).toBe('credential-delete-keep');
+    await w.get('[data-testid="credential-delete-keep"]').trigger('keydown', { key: 'Escape' });
+    await settle(w);
+    expect(w.find('[data-testid="credential-delete-confirm"]').exists()).toBe(false);
+    expect(focused()).toBe('credential-delete');
+    expect(client.inputsOf('credentials.delete')).toEqual([]);
     w.unmount();
   });
 });
