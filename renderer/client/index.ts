@@ -2,6 +2,7 @@
 // the app through Vue's provide/inject, so components and Pinia stores reach it by `useClient()` and
 // tests provide a fake one instead.
 import { inject, type App, type InjectionKey } from 'vue';
+import { tracked } from './activity.js';
 import { createHttpClient, type TokenKeeper } from './http.js';
 import { createIpcClient, desktopBridge } from './ipc.js';
 import type { ConsoleClient } from './types.js';
@@ -16,8 +17,9 @@ export function chooseClient(tokens?: TokenKeeper): ConsoleClient {
   return bridge ? createIpcClient(bridge) : createHttpClient(tokens ? { tokens } : {});
 }
 
+/** Provides `client` to the app, noting each use of the session (./activity.ts) for the timeout warning. */
 export function provideClient(app: App, client: ConsoleClient): void {
-  app.provide(CLIENT, client);
+  app.provide(CLIENT, tracked(client));
 }
 
 export function useClient(): ConsoleClient {

@@ -1,10 +1,19 @@
 // Who is signed in to the console. The session token itself stays with the transport (the HTTP client,
 // or the desktop's main process); this store knows only the operator and when the session ends. The
-// passphrase passes through signIn and is never kept.
+// passphrase passes through signIn and is never kept. It also keeps the session's idle clock as the
+// appliance does — ended 15 minutes after its last use (client/activity.ts notes each use), and never
+// after the cap a session has from sign-in — so that the console warns before the end and a keyboard
+// user can extend it (`extend`: one call, which is a use), rather than lose a ceremony mid-step.
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
-import { useClient } from '../client/index.js';
+import { computed, ref } from 'vue';
+import { lastUse } from '../client/activity.js';
+import { CommandError, useClient } from '../client/index.js';
 import { useTask } from './task.js';
+
+/** As main/ceremony/sign-in.ts has them (test/renderer/session-timeout.test.ts holds them equal): a session ends this long after its last use… */
+export const SESSION_IDLE_MS = 15 * 60_000;
+/** …and never later than this after sign-in. */
+export const SESSION_MAX_MS = 8 * 60 * 60_000;
 
 export const useSessionStore = defineStore('session', () => {
   const client = useClient();
@@ -13,13 +22,51 @@ export const useSessionStore = defineStore('session', () => {
   /** True once restore() has asked the transport whether a session lives. */
   const checked = ref(false);
   const task = useTask();
+  /** The page's own clock when the session was last answered as used here: signing in, restoring, extending. */
+  const answeredAt = ref(0);
+  /** When this page signed in (its own clock), for the cap on a session's life; null after a reload. */
+  const signedInAt = ref<number | null>(null);
+
+  /**
+   * When the session ends unless it is used again (ms on this page's clock), or null when none lives.
+   * Counted on this page's clock from its own last use, not from the appliance's `expiresAt`: the two
+   * clocks need not agree, and a warning a few minutes off is no warning.
+   */
+  const deadline = computed(() => {
+    if (!operator.value || !expiresAt.value) return null;
+    const byIdle = Math.max(answeredAt.value, lastUse.value) + SESSION_IDLE_MS;
+    return signedInAt.value === null ? byIdle : Math.min(byIdle, signedInAt.value + SESSION_MAX_MS);
+  });
 
   async function signIn(name: string, passphrase: string): Promise<boolean> {
     const out = await task.run(() => client.run('session.login', { operator: name, passphrase }));
     if (!out) return false;
     operator.value = out.operator;
     expiresAt.value = out.expiresAt;
+    timedOut.value = false;
+    answeredAt.value = signedInAt.value = Date.now();
     return true;
+  }
+
+  /** Uses the session once (asking the appliance how it stands), which moves its idle end on; false when it had already ended. */
+  async function extend(): Promise<boolean> {
+    try {
+      const s = await client.run('session.show', {});
+      expiresAt.value = s.expiresAt;
+      answeredAt.value = Date.now();
+      return true;
+    } catch (e) {
+      if (e instanceof CommandError && e.code === 'AccessDenied') ended();
+      return false;
+    }
+  }
+
+  /** Set when the session ran out unused here (the sign-in screen says so); cleared by signing in. */
+  const timedOut = ref(false);
+  /** The session's time is up: it ended unused. */
+  function expired(): void {
+    ended();
+    timedOut.value = true;
   }
 
   /** Asks the appliance whether the remembered session still lives (after a reload, or in the desktop app). */
@@ -29,6 +76,8 @@ export const useSessionStore = defineStore('session', () => {
         const s = await client.run('session.show', {});
         operator.value = s.operator;
         expiresAt.value = s.expiresAt;
+        answeredAt.value = Date.now();
+        signedInAt.value = null;
       }
     } catch {
       ended();
@@ -53,5 +102,5 @@ export const useSessionStore = defineStore('session', () => {
     expiresAt.value = null;
   }
 
-  return { operator, expiresAt, checked, busy: task.busy, error: task.error, signIn, restore, signOut, ended };
+  return { operator, expiresAt, deadline, timedOut, checked, busy: task.busy, error: task.error, signIn, restore, signOut, ended, expired, extend };
 });
