@@ -312,6 +312,44 @@ describe('the console with the keyboard alone', () => {
     }
     expect(problems).toEqual([]);
   });
+
+  it('warns two minutes before an unused session ends: focus goes to "Stay signed in", Escape extends it and gives focus back; unheeded, it signs out and says why', async () => {
+    // The page's clock is Playwright's from here (the session's token survives the reload in the tab).
+    await page.clock.install();
+    await page.reload();
+    await go('#/audit');
+    const verify = page.getByRole('button', { name: 'Verify the chain' });
+    await tabTo(verify);
+    const warning = page.getByRole('alertdialog', { name: 'Your session is about to end' });
+    expect(await warning.count()).toBe(0);
+
+    await page.clock.fastForward('13:30');
+    await warning.waitFor();
+    await focusIsOn(warning.getByRole('button', { name: 'Stay signed in' }));
+    expect(await page.getByTestId('session-left').textContent()).toMatch(/^1:[0-5]\d$/);
+    await page.keyboard.press('Escape');
+    await warning.waitFor({ state: 'detached' });
+    await focusIsOn(verify);
+
+    // Extended: as long again from now, so no warning a minute later either…
+    await page.clock.fastForward('12:00');
+    await page.clock.runFor(2_000);
+    expect(await warning.count()).toBe(0);
+    // …until it is due again; Enter on "Stay signed in" extends it as well.
+    await page.clock.fastForward('01:40');
+    await focusIsOn(warning.getByRole('button', { name: 'Stay signed in' }));
+    await page.keyboard.press('Enter');
+    await warning.waitFor({ state: 'detached' });
+    await focusIsOn(verify);
+
+    // Unheeded, the session ends: the sign-in screen, which says why.
+    await page.clock.fastForward('13:30');
+    await warning.waitFor();
+    await page.clock.fastForward('02:00');
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Your session ended' }).count()).toBe(1);
+    await focusIsOn(page.getByRole('heading', { level: 1, name: 'Sign in to Kura' }));
+    expect(pageErrors).toEqual([]);
+  });
 });
 
 /**
