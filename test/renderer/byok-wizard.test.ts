@@ -106,6 +106,8 @@ describe('the BYOK ceremony wizard', () => {
     expect(client.inputsOf('imports.parameters')).toEqual([{ keyId: KEY_ID, wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKeySpec: 'RSA_3072' }]);
     expect(byTestId(w, 'byok-public-key-fingerprint').text()).toMatch(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
     expect(byTestId(w, 'byok-fingerprints').classes()).toContain('notice-ok');
+    // Said in words, not only by the notice's colour.
+    expect(byTestId(w, 'byok-fingerprints-verdict').text()).toBe('Checked: the bytes received here match these fingerprints.');
     expect(w.findAll('figure.qr svg path').length).toBe(2);
     expect(w.findAll('figure.qr figcaption').map((f) => f.text())).toEqual(['WrappingPublicKey.bin, base64', 'ImportToken.bin, base64']);
     expect(disabled(w, 'byok-next')).toBe(false);
@@ -215,6 +217,7 @@ describe('the BYOK ceremony wizard', () => {
     await click(w, 'byok-get-parameters');
     expect(byTestId(w, 'byok-fingerprints').classes()).toContain('notice-error');
     expect(byTestId(w, 'byok-fingerprints').text()).toContain('do not match');
+    expect(byTestId(w, 'byok-fingerprints-verdict').text()).toMatch(/^Mismatch:/);
     expect(disabled(w, 'byok-next')).toBe(true);
     w.unmount();
   });
