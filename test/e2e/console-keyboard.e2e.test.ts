@@ -18,6 +18,10 @@ import { kmsClient } from '../support/kms-client.js';
 import { ROOT, runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** The little of the page's globals that functions run in the page use (the type check has no DOM). */
+interface PageGlobals {
+  document: { querySelector(selector: string): unknown };
+}
 const dir = tempDataDir('kura-console-keyboard-');
 const file = (name: string) => path.join(dir, name);
 const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -42,7 +46,7 @@ describe('the console with the keyboard alone', () => {
 
   const focused = () => page.evaluate<string>(FOCUSED);
   /** Whether `target` has focus. */
-  const hasFocus = (target: Locator) => target.evaluate((el) => el === document.activeElement);
+  const hasFocus = (target: Locator) => target.evaluate((el) => el === el.ownerDocument.activeElement);
   /**
    * Presses Tab (or Shift+Tab) until `target` has focus, at most `max` times; fails — naming where focus
    * went — when it never does, or when focus falls to <body> on the way (a control that lost it).
@@ -161,10 +165,10 @@ describe('the console with the keyboard alone', () => {
   let pendingId = '';
   let executedId = '';
   const go = async (hash: string) => {
-    await page.evaluate((h) => (location.hash = h), hash);
+    await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
     await page.getByRole('heading', { level: 1 }).waitFor();
     // Let the screen's first calls answer.
-    await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
+    await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('[aria-busy="true"]'));
     await page.waitForTimeout(150);
   };
 
@@ -293,7 +297,7 @@ describe('the console with the keyboard alone', () => {
     const problems: string[] = [];
     for (const hash of screens()) {
       await go(hash);
-      await page.evaluate(() => ((window as unknown as { ringSeen: WeakSet<Element> }).ringSeen = new WeakSet()));
+      await page.evaluate('window.ringSeen = new WeakSet()');
       // From the top of the page: the skip link, the header, the navigation, then the screen.
       await page.keyboard.press('Tab');
       let reached = 0;
