@@ -178,7 +178,18 @@ describe('the console with the keyboard alone', () => {
     await page.keyboard.press('Enter');
     await focusIsOn(page.getByRole('heading', { level: 1, name: 'Deletion ceremony' }));
 
-    await tabTo(page.getByLabel('Key ID, key ARN or alias'));
+    // A key that does not exist, with the Next button (disabled while the step's call runs): the
+    // refusal is announced, tied to the field, and focus goes back to the field to correct it.
+    const keyField = page.getByLabel('Key ID, key ARN or alias');
+    await tabTo(keyField);
+    await page.keyboard.type('alias/no-such-key');
+    await tabTo(page.getByRole('button', { name: 'Next' }));
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: 'step failed' }).textContent()).toContain('NotFound');
+    await focusIsOn(keyField);
+    expect(await keyField.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator(`[id="${await keyField.getAttribute('aria-describedby')}"]`).getAttribute('role')).toBe('alert');
+    await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.type(keyId);
     await page.keyboard.press('Enter');
     await focusIsOn(page.getByRole('heading', { level: 2, name: 'Schedule the deletion' }));
