@@ -282,9 +282,11 @@ describe('the console with the keyboard alone', () => {
         if (!String(n.name?.value ?? '').trim()) unnamed.push(`${where}: a ${role} without a name`);
       }
     };
+    const outline: string[] = [];
     for (const hash of screens()) {
       await go(hash);
       await check(hash);
+      outline.push(...(await page.evaluate<string[]>(OUTLINE)).map((p) => `${hash}: ${p}`));
     }
     // The forms that open or change on a screen: the key form, and each key store change's details.
     await go('#/keys');
@@ -302,6 +304,8 @@ describe('the console with the keyboard alone', () => {
     }
     expect(unnamed).toEqual([]);
     expect(checked).toBeGreaterThan(100);
+    // One main landmark and one h1 a screen, and headings that go down one level at a time.
+    expect(outline).toEqual([]);
   });
 
   it('shows a focus ring that stands out (3:1) on every control Tab reaches, and Tab runs through every screen and out again', async () => {
@@ -366,6 +370,24 @@ describe('the console with the keyboard alone', () => {
     expect(pageErrors).toEqual([]);
   });
 });
+
+/** What is wrong with the page's landmarks and heading outline: one <main>, one <h1>, no level skipped going down. */
+const OUTLINE: string = `(() => {
+  const problems = [];
+  const mains = document.querySelectorAll('main, [role="main"]').length;
+  if (mains !== 1) problems.push(mains + ' main landmarks');
+  let last = 0;
+  let h1s = 0;
+  for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+    if (!h.getClientRects().length && !h.closest('.visually-hidden')) continue;
+    const level = Number(h.tagName[1]);
+    if (level === 1) h1s++;
+    if (level > last + 1) problems.push('h' + level + ' "' + h.textContent.trim().slice(0, 40) + '" after h' + last);
+    last = level;
+  }
+  if (h1s !== 1) problems.push(h1s + ' h1 headings');
+  return problems;
+})()`;
 
 /**
  * The focused element's ring: its outline must be drawn (not none, at least 2px) in a colour of at least
