@@ -256,8 +256,10 @@ describe('the key store ceremony', () => {
     expect(writeText).toHaveBeenCalledWith(SECRET);
     expect(shown.text()).toContain('Copied');
 
-    // Hidden: it is gone, and nothing brings it back.
+    // Hidden: it is gone, and nothing brings it back; focus, which was on the gone button, is on the step's heading.
+    (byTestId(w, 'secret-dismiss').element as unknown as { focus(): void }).focus();
     await click(w, 'secret-dismiss');
+    await vi.waitFor(() => expect(doc().activeElement?.tagName).toBe('H2'));
     expect(w.html()).not.toContain(SECRET);
     expect(byTestId(w, 'keystore-secret-gone').text()).toContain('will not show it again');
     expect(made(w)).toEqual([['XKS store ID', STORE_ID], ['Access key ID', 'KURAXKSNEWCREDENTIAL0001']]);
@@ -331,8 +333,12 @@ describe('the key store ceremony', () => {
     expect(w.html()).not.toContain(SECRET);
     expect(client.inputsOf('approvals.result')).toEqual([]);
     expect(unnamedControls(w)).toEqual([]);
+    (byTestId(w, 'keystore-take-result').element as unknown as { focus(): void }).focus();
     await click(w, 'keystore-take-result');
     expect(client.inputsOf('approvals.result')).toEqual([{ id: REQUEST_ID }]);
+    // The button that was pressed is gone: focus is on the secret's heading, where a screen reader starts reading it.
+    await vi.waitFor(() => expect(doc().activeElement?.closest('[data-testid="secret-once"]')?.tagName).toBe('SECTION'));
+    expect(doc().activeElement?.tagName).toBe('H3');
     expect(byTestId(w, 'secret-once').text()).toContain(SECRET);
     expect(byTestId(w, 'secret-once').text()).toContain('Kura will not show this again');
     expect(has(w, 'keystore-take-result')).toBe(false);
