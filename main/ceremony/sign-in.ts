@@ -28,9 +28,12 @@
 //
 // Lockouts, idle expiry and the 8-hour limit are durations: they are measured on the monotonic clock
 // (main/common/monotonic.ts), so that a wall clock stepped back (NTP at boot, an operator's mistake)
-// neither keeps a name locked nor a session alive for as long as the step, and one stepped forward
-// signs nobody out. The times shown (a session's expiresAt, a lockout's "until") are wall-clock,
-// worked out from what remains.
+// neither keeps a name locked nor a session alive for as long as the step. The monotonic clock stands
+// still while the machine is suspended, though (CLOCK_MONOTONIC): a session left open over a night with
+// the laptop's lid closed would wake up alive. So a session also ends when the wall clock says it has:
+// whichever clock ends it first. A wall clock stepped forward ends sessions too, which cannot be told
+// from a suspend; the operator signs in again. The times shown (a session's expiresAt, a lockout's
+// "until") are wall-clock, worked out from what remains.
 //
 // Who may set a passphrase: the admin token's holder (at enrolment, at the appliance), or the operator
 // themselves with their current one.
@@ -76,13 +79,18 @@ export interface Session {
   endsAt: number;
 }
 
-/** A session as kept: its ends on the monotonic clock. */
+/** A session as kept: its ends on the monotonic clock, and on the wall clock (a suspend stops the other). */
 interface LiveSession {
   operator: string;
   binding: string;
   idleEnd: number;
   end: number;
+  wallIdleEnd: number;
+  wallEnd: number;
 }
+
+/** Whether a session has ended, by either clock. */
+const ended = (s: LiveSession, now: number, wallNow: number): boolean => s.idleEnd <= now || s.wallIdleEnd <= wallNow;
 
 /** A refusal that checked no passphrase: nothing was learnt from it, so it is counted, not written in full. */
 const UNCHECKED = Symbol('unchecked');
@@ -113,7 +121,7 @@ export class ConsoleSignIn {
   }
 
   private view(s: LiveSession, now: number): Session {
-    return { operator: s.operator, binding: s.binding, expiresAt: this.wall(s.idleEnd, now), endsAt: this.wall(s.end, now) };
+    return { operator: s.operator, binding: s.binding, expiresAt: Math.min(this.wall(s.idleEnd, now), s.wallIdleEnd), endsAt: Math.min(this.wall(s.end, now), s.wallEnd) };
   }
 
   /** A passphrase's check for a name that has none: the same cost, never true. */
@@ -149,7 +157,15 @@ export class ConsoleSignIn {
       throw e;
     }
     const token = randomBytes(32).toString('base64url');
-    const live: LiveSession = { operator, binding, idleEnd: Math.min(now + SESSION_IDLE_MS, now + SESSION_MAX_MS), end: now + SESSION_MAX_MS };
+    const wallNow = this.deps.clock.nowMs();
+    const live: LiveSession = {
+      operator,
+      binding,
+      idleEnd: Math.min(now + SESSION_IDLE_MS, now + SESSION_MAX_MS),
+      end: now + SESSION_MAX_MS,
+      wallIdleEnd: Math.min(wallNow + SESSION_IDLE_MS, wallNow + SESSION_MAX_MS),
+      wallEnd: wallNow + SESSION_MAX_MS,
+    };
     this.prune(now);
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
     this.sessions.set(digestOf(token), live);
@@ -166,12 +182,16 @@ export class ConsoleSignIn {
     const s = this.sessions.get(key);
     const now = this.now();
     if (!s) return undefined;
-    const enrolled = s.idleEnd <= now ? undefined : await this.deps.store.ceremony.findOperator(s.operator);
+    const wallNow = this.deps.clock.nowMs();
+    const enrolled = ended(s, now, wallNow) ? undefined : await this.deps.store.ceremony.findOperator(s.operator);
     if (!enrolled || bindingOf(enrolled) !== s.binding) {
       this.sessions.delete(key);
       return undefined;
     }
-    if (opts.touch !== false) s.idleEnd = Math.min(now + SESSION_IDLE_MS, s.end);
+    if (opts.touch !== false) {
+      s.idleEnd = Math.min(now + SESSION_IDLE_MS, s.end);
+      s.wallIdleEnd = Math.min(wallNow + SESSION_IDLE_MS, s.wallEnd);
+    }
     return this.view(s, now);
   }
 
@@ -248,7 +268,8 @@ export class ConsoleSignIn {
   }
 
   private prune(now: number): void {
-    for (const [key, s] of this.sessions) if (s.idleEnd <= now) this.sessions.delete(key);
+    const wallNow = this.deps.clock.nowMs();
+    for (const [key, s] of this.sessions) if (ended(s, now, wallNow)) this.sessions.delete(key);
   }
 
   private event(principal: string, operation: string, outcome: 'ok' | 'error', operatorName: string) {

@@ -82,7 +82,7 @@ export class LifecycleScheduler {
         if (stepMs > 0) this.heldUntil = mono + JUMP_SETTLE_MS;
         this.deps.log.warn(
           stepMs > 0
-            ? 'WALL CLOCK JUMPED FORWARD: deletions, rotations and expiries are held until it has stayed put; check the clock'
+            ? 'WALL CLOCK JUMPED FORWARD (or the machine was suspended): deletions, rotations and expiries are held until it has stayed put; check the clock'
             : 'WALL CLOCK JUMPED BACK: what is due comes later by as much; check the clock',
           { stepMs, from: iso(expected), to: iso(wall), heldForMs },
         );
