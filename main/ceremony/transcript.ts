@@ -224,10 +224,12 @@ function stepsOf(r: ApprovalRequestRecord, approvals: ApprovalRecord[], entries:
   const fields = entries.map((e) => ({ seq: e.seq, f: entryFields(e.entry) }));
   const seqOf = (match: (f: EntryFields) => boolean, otherwise: number) => fields.find((x) => x.f && match(x.f))?.seq ?? otherwise;
   const ok = (operation: string) => (f: EntryFields) => f.operation === operation && f.outcome === 'ok';
+  const requestedSeq = seqOf(ok('ApprovalRequested'), 0);
   const steps: Sequenced[] = [
-    { seq: seqOf(ok('ApprovalRequested'), 0), step: { step: 'requested', at: iso(r.createdAt), by: r.requester, parametersDigest: r.digest } },
+    { seq: requestedSeq, step: { step: 'requested', at: iso(r.createdAt), by: r.requester, parametersDigest: r.digest } },
+    // An approval the log names no operator for (an entry from before it did) follows the request, by time.
     ...approvals.map((a): Sequenced => ({
-      seq: seqOf((f) => ok('ApprovalSubmitted')(f) && f.details?.operatorName === a.operator, 0),
+      seq: seqOf((f) => ok('ApprovalSubmitted')(f) && f.details?.operatorName === a.operator, requestedSeq),
       step: { step: 'approved', at: iso(a.createdAt), operator: a.operator, fingerprint: a.fingerprint, signature: a.signature.toString('base64'), publicKey: pemOf(a.fingerprint) },
     })),
   ];

@@ -300,4 +300,18 @@ describe('a wall clock stepped back during a ceremony', () => {
     expect(Date.parse(t.steps[2]!.at)).toBeLessThan(Date.parse(t.steps[0]!.at));
     d.clock.step(180_000);
   });
+
+  it('puts an approval the log names no operator for after the request, not before it', async () => {
+    const req = await requested('POST', '/operators', { name: 'yuri', publicKey: custodian('ed25519').publicPem });
+    d.clock.advance(1000);
+    expect((await approve(req.id, alice.sign(statementOf(req)))).body).toMatchObject({ status: 'PENDING' });
+    d.clock.advance(1000);
+    expect((await approve(req.id, bob.sign(statementOf(req)))).body).toMatchObject({ status: 'EXECUTED' });
+    // An entry as a release before operatorName was logged wrote it: alice's approval has none to match.
+    await writeSql(d.store, (sql) =>
+      sql.run(`UPDATE audit_log SET entry = replace(entry, '"operatorName":"alice"', '"operatorName":"?"') WHERE entry LIKE '%ApprovalSubmitted%' AND entry LIKE ?`, `%${req.id}%`),
+    );
+    const t = await transcriptOf(req.id);
+    expect(t.steps.map((s) => s.step)).toEqual(['requested', 'approved', 'approved', 'action', 'executed']);
+  });
 });
