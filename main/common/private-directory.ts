@@ -5,8 +5,9 @@
 // one who owns it can swap the database between starts. Modes and umask protect what Kura writes;
 // only this check protects what it reads. `./.kura-dev` of a shared working directory (/tmp, a
 // project checkout on a shared box) is the case met in practice: anyone may have made it first.
-// `kura init --out-dir` asks the same of the directory the shares go to: whoever owns it (or may write
-// to it, without a sticky bit) can delete the only copy of a share. As for PKCS#11 module directories (devices/pkcs11/module-path.ts), a directory writable by root's
+// `kura init --out-dir` asks the same of the directory the shares go to: whoever owns it can delete the
+// only copy of a share, and whoever may write to it (sticky bit or not) can take a share's name first.
+// As for PKCS#11 module directories (devices/pkcs11/module-path.ts), a directory writable by root's
 // group is accepted. Windows has no such modes: nothing is checked there.
 import fs from 'node:fs';
 

@@ -48,7 +48,7 @@ const ALLOWANCES: CtAllowance[] = [
     text: /\[secret: size\]$/,
     max: 1,
     afterCheck: true,
-    reason: 'KWP-AD, after the check passed: moving the MLI key bytes to the front; MLI is the returned key length',
+    reason: 'KWP-AD, after the integrity branch (the analysis does not tell its arms apart; kw.ts returns on failure): moving the MLI key bytes to the front; MLI is the returned key length',
   },
   {
     where: 'kw/kwpUnwrap',
@@ -56,7 +56,7 @@ const ALLOWANCES: CtAllowance[] = [
     text: /\[secret: dest, size\]$/,
     max: 1,
     afterCheck: true,
-    reason: 'KWP-AD, after the check passed: wiping from MLI to the end; MLI is the returned key length',
+    reason: 'KWP-AD, after the integrity branch (the analysis does not tell its arms apart; kw.ts returns on failure): wiping from MLI to the end; MLI is the returned key length',
   },
 ];
 
