@@ -14,7 +14,10 @@ const QUIET = 4;
 
 export function qrPath(text: string): QrPath {
   const qr = qrcode(0, 'M');
-  qr.addData(text, 'Byte');
+  // Byte mode takes the text's UTF-8 bytes, as readers expect: the encoder's own conversion keeps only
+  // the low byte of each UTF-16 unit, which garbles anything beyond Latin-1 (the ceremony's base64 is
+  // ASCII, which both read alike).
+  qr.addData(String.fromCharCode(...new TextEncoder().encode(text)), 'Byte');
   qr.make();
   const n = qr.getModuleCount();
   const parts: string[] = [];
