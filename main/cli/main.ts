@@ -11,6 +11,7 @@ import { devices } from './commands/devices.js';
 import { helpCommand, topHelp } from './commands/help.js';
 import { hsm } from './commands/hsm.js';
 import { init } from './commands/init.js';
+import { keys } from './commands/keys.js';
 import { operators } from './commands/operators.js';
 import { quorum } from './commands/quorum.js';
 import { seal } from './commands/seal.js';
@@ -23,7 +24,7 @@ import { xks } from './commands/xks.js';
 import { CliError, formatHelp, parseOptions, print, printErr, UsageError, type CommandSpec } from './command.js';
 import { ConfigError } from './config.js';
 
-const OTHERS: readonly CommandSpec[] = [serve, init, unseal, seal, status, stop, credentials, audit, hsm, xks, operators, quorum, approvals, ceremony, devices, version, completion];
+const OTHERS: readonly CommandSpec[] = [serve, init, unseal, seal, status, stop, keys, credentials, audit, hsm, xks, operators, quorum, approvals, ceremony, devices, version, completion];
 export const COMMANDS: readonly CommandSpec[] = [...OTHERS, helpCommand([...OTHERS.map((c) => c.name), 'help'])];
 
 /** The arguments before a `--`, where options are. */

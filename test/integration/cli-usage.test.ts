@@ -13,9 +13,10 @@ const HOME = tempDataDir('kura-cli-usage-home-');
 const kura = (args: string[], env: NodeJS.ProcessEnv = {}) => runKura(args, { env: { ...isolatedEnv(HOME), ...env } });
 
 /** Every command the issue asks for; the table must have each (and `kura help --json` shows the table). */
-const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'credentials', 'audit', 'hsm', 'xks', 'operators', 'quorum', 'approvals', 'ceremony', 'devices', 'version', 'completion', 'help'];
+const COMMANDS = ['serve', 'init', 'unseal', 'seal', 'status', 'stop', 'keys', 'credentials', 'audit', 'hsm', 'xks', 'operators', 'quorum', 'approvals', 'ceremony', 'devices', 'version', 'completion', 'help'];
 /** Each command group (a path, for nested groups such as `xks stores`) and its subcommands, in order. */
 const SUBCOMMANDS: Record<string, string[]> = {
+  keys: ['list', 'show', 'create', 'enable', 'disable', 'schedule-deletion', 'cancel-deletion'],
   credentials: ['create', 'list', 'delete', 'env', 'profile'],
   audit: ['list', 'tail', 'head', 'verify'],
   hsm: ['add', 'list', 'test', 'remove'],
