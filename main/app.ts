@@ -233,8 +233,15 @@ export function approvalSecretSealer(root: RootKeyHolder): NonNullable<QuorumDep
   };
 }
 
-/** The XKS TLS listener's files, read now. */
-function xksTlsFiles(t: NonNullable<ApplianceConfig['xksTls']>): ServerTls {
+/**
+ * The XKS TLS listener's files, read now. A private key other users may read is worth a word (not a
+ * refusal, as for a PIN file: the operator may have reasons): whoever reads it can be the proxy to AWS KMS.
+ */
+function xksTlsFiles(t: NonNullable<ApplianceConfig['xksTls']>, log: Logger): ServerTls {
+  if (process.platform !== 'win32') {
+    const mode = fs.statSync(t.keyFile).mode & 0o777;
+    if (mode & 0o077) log.warn('other users can read the XKS TLS private key file: chmod 600 it', { file: t.keyFile, mode: mode.toString(8).padStart(4, '0') });
+  }
   return {
     cert: fs.readFileSync(t.certFile),
     key: fs.readFileSync(t.keyFile),
@@ -446,7 +453,7 @@ export async function startAppliance(
           log,
           limits,
           bodyBudget,
-          tls: xksTlsFiles(t),
+          tls: xksTlsFiles(t, log),
           routes: { kms: xksOnly, admin: xksOnly, xks: xksRoute },
         });
       } catch (e) {
@@ -483,7 +490,7 @@ export async function startAppliance(
       xksTlsServer,
       reloadXksTls() {
         if (!config.xksTls || !xksTlsServer) throw new Error('No XKS TLS listener is configured (--xks-tls-cert, --xks-tls-key).');
-        xksTlsServer.reloadTls(xksTlsFiles(config.xksTls));
+        xksTlsServer.reloadTls(xksTlsFiles(config.xksTls, log));
       },
       applianceId,
       devCredential,

@@ -100,13 +100,36 @@ describe('startFailureOf', () => {
   });
 });
 
+/** A certificate and key for the XKS TLS listener (their contents do not matter: no TLS client connects). */
+function xksCertificate(dataDir: string): { certFile: string; keyFile: string } {
+  const certFile = path.join(dataDir, 'xks.crt');
+  const keyFile = path.join(dataDir, 'xks.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=127.0.0.1', '-days', '1'], { stdio: 'ignore' });
+  return { certFile, keyFile };
+}
+
+describe('the XKS TLS listener', () => {
+  it('says when other users can read its private key file, and starts all the same', async () => {
+    const dataDir = tempDataDir('kura-app-tls-key-');
+    const { certFile, keyFile } = xksCertificate(dataDir);
+    fs.chmodSync(keyFile, 0o644);
+    const lines: string[] = [];
+    const appliance = await startAppliance({ ...config(dataDir), xksTls: { certFile, keyFile, host: '127.0.0.1', port: 0 } }, { log: createLogger('warn', (l) => lines.push(l)) });
+    try {
+      expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(
+        expect.objectContaining({ level: 'warn', msg: 'other users can read the XKS TLS private key file: chmod 600 it', file: keyFile, mode: '0644' }),
+      );
+      expect(appliance.xksTlsServer).toBeDefined();
+    } finally {
+      await appliance.stop();
+    }
+  });
+});
+
 describe('the listeners of one appliance', () => {
   it('share one budget of buffered request bodies: what one holds counts against the other', async () => {
     const dataDir = tempDataDir('kura-app-budget-');
-    // A certificate for the XKS TLS listener (its contents do not matter here: no TLS client connects).
-    const certFile = path.join(dataDir, 'xks.crt');
-    const keyFile = path.join(dataDir, 'xks.key');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=127.0.0.1', '-days', '1'], { stdio: 'ignore' });
+    const { certFile, keyFile } = xksCertificate(dataDir);
     const base = config(dataDir);
     const appliance = await startAppliance(
       { ...base, limits: { ...base.limits, maxBufferedBodyBytes: 100_000 }, xksTls: { certFile, keyFile, host: '127.0.0.1', port: 0 } },
