@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CliError } from './command.js';
 
 /**
  * Made with `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout /dev/null
@@ -163,7 +164,12 @@ export function editIni(
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes through a temporary file and a rename, so a reader never sees half a file; follows a symlink. */
+/**
+ * Writes through a temporary file and a rename, so a reader never sees half a file; follows a symlink
+ * (the file's, which its owner made). The temporary file is created, never opened if it is there
+ * already (O_EXCL, which also refuses a symlink): its name can be guessed, and in a directory others
+ * can write to, a link planted under it would have had the credentials written where it points.
+ */
 export function writeFileAtomic(file: string, text: string, mode: number): void {
   let target = file;
   try {
@@ -172,8 +178,22 @@ export function writeFileAtomic(file: string, text: string, mode: number): void 
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   }
   const tmp = `${target}.kura-${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text, { mode });
-  fs.chmodSync(tmp, mode);
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'wx', mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    throw new CliError('File', `Cannot write ${target}: ${tmp} is in the way (left by another process, or put there by someone else); remove it and try again.`);
+  }
+  try {
+    fs.fchmodSync(fd, mode);
+    fs.writeFileSync(fd, text);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
   fs.renameSync(tmp, target);
 }
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clientEnv, editIni, exportLines, iniValue, writeProfile } from '../../main/cli/aws-files.js';
+import { clientEnv, editIni, exportLines, iniValue, writeFileAtomic, writeProfile } from '../../main/cli/aws-files.js';
 
 describe('editIni', () => {
   it('appends a missing section after one blank line, to an empty or a non-empty file', () => {
@@ -75,5 +75,29 @@ describe('writeProfile', () => {
     const config = fs.readFileSync(env.AWS_CONFIG_FILE, 'utf8');
     expect(iniValue(config, 'profile kura', 'region')).toBe('us-east-1');
     expect(iniValue(config, 'profile kura', 'cli_follow_urlparam')).toBe('false');
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('never writes through a file already at its temporary name (a link planted where others can write)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-aws-atomic-'));
+    const victim = path.join(dir, 'victim');
+    fs.writeFileSync(victim, 'untouched', { mode: 0o600 });
+    const file = path.join(dir, 'credentials');
+    // The temporary name is the file's, the process ID and .tmp: someone who can write here can guess it.
+    fs.symlinkSync(victim, `${file}.kura-${process.pid}.tmp`);
+    expect(() => writeFileAtomic(file, '[kura]\naws_secret_access_key = s\n', 0o600)).toThrow(/is in the way/);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('untouched');
+    expect(fs.existsSync(file)).toBe(false);
+    // Once it is gone, the write goes through, with the mode asked for whatever the umask.
+    fs.rmSync(`${file}.kura-${process.pid}.tmp`);
+    const umask = process.umask(0);
+    try {
+      writeFileAtomic(file, 'x\n', 0o600);
+    } finally {
+      process.umask(umask);
+    }
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(dir).sort()).toEqual(['credentials', 'victim']);
   });
 });
