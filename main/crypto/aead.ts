@@ -1,7 +1,7 @@
 // Kura's AEAD port: AES-256-GCM with 96-bit IVs and 128-bit tags (NIST SP 800-38D).
 // Callers import a key once and keep the handle; the implementation keeps whatever it derives from
-// the key (a key schedule, a copy) and wipes it on destroy(). The node:crypto implementation serves
-// until the WebAssembly core replaces it behind this same interface.
+// the key (a key schedule, a copy) and wipes it on destroy(). Kura's implementation is the
+// WebAssembly core (./wasm-aead.ts); tests run the same vectors against node:crypto behind this port.
 
 export const AEAD_KEY_BYTES = 32;
 export const AEAD_IV_BYTES = 12;
