@@ -64,7 +64,7 @@ describe('startAppliance failing', () => {
     await lock.release();
   });
 
-  it.skipIf(process.platform === 'win32')('refuses a data directory other users can write to, before it reads the root key or admin token put there', async () => {
+  it.skipIf(process.platform === 'win32')('refuses a data directory other users can write to, before it reads the root key or admin token put there (POSIX modes: skipped on Windows, which has none and where nothing is checked)', async () => {
     // What another local user does to a shared working directory's .kura-dev (or a careless mkdir -m 777):
     // their root key and their admin token, waiting for Kura to take them as its own.
     const dataDir = tempDataDir('kura-app-open-');

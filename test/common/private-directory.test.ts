@@ -8,7 +8,7 @@ import { tempDataDir } from '../support/kura-process.js';
 
 const uid = process.geteuid!();
 
-describe.skipIf(process.platform === 'win32')('openDirectoryProblem', () => {
+describe.skipIf(process.platform === 'win32')('openDirectoryProblem (POSIX owners and modes: skipped on Windows, which has neither and where it checks nothing)', () => {
   it('accepts a directory of this user that others cannot write, readable by them or not', () => {
     const dir = tempDataDir('kura-private-');
     expect(openDirectoryProblem(dir)).toBeUndefined();

@@ -11,13 +11,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CreateKeyCommand, DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { chromium, type Browser, type FileChooser, type Locator, type Page } from 'playwright-core';
+import type { Browser, FileChooser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsolePage } from '../support/console-page.js';
 import { opensslCustodianKey } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
-import { ROOT, runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
+import { runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** The little of the page's globals that functions run in the page use (the type check has no DOM). */
 interface PageGlobals {
   document: { querySelector(selector: string): unknown };
@@ -39,7 +39,7 @@ describe('the console with the keyboard alone', () => {
   let kms: KMSClient;
   let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   let keyId = '';
   /** Who takes the next file chooser: a listener kept for the whole run, so that interception is on before Enter opens one. */
   let nextChooser: ((c: FileChooser) => void) | null = null;
@@ -77,8 +77,6 @@ describe('the console with the keyboard alone', () => {
   };
 
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package.`);
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'renderer', 'index.html'))) throw new Error('The console is not built: run npm run build.');
     const alice = opensslCustodianKey(dir, 'alice', '-algorithm', 'ed25519');
     const bob = opensslCustodianKey(dir, 'bob', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256');
     kura = await startKura();
@@ -89,16 +87,7 @@ describe('the console with the keyboard alone', () => {
     await kuraOk('operators', 'passphrase', 'alice', '--passphrase-file', file('alice.pass'));
     keyId = (await kms.send(new CreateKeyCommand({ Description: 'to be deleted by keyboard' }))).KeyMetadata!.KeyId!;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ browser, page, pageErrors } = await openConsolePage());
     page.on('filechooser', (c) => nextChooser?.(c));
     // The listener turns interception on with a round trip; let it land before any Enter opens a chooser.
     await page.goto('about:blank');

@@ -18,14 +18,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsolePage } from '../support/console-page.js';
 import { opensslCustodianKey } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
 import { xksCall } from '../support/xks-client.js';
 import { ROOT, runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-output', 'e2e');
 const dir = tempDataDir('kura-console-e2e-');
 const file = (name: string) => path.join(dir, name);
@@ -40,7 +40,7 @@ describe('the operator console in Chromium', () => {
   let kms: KMSClient;
   let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   let shot = 0;
   let importedKeyId = '';
 
@@ -61,10 +61,6 @@ describe('the operator console in Chromium', () => {
   };
 
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; scripts/ensure-system-deps.mjs does it when run as root).`);
-    }
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'renderer', 'index.html'))) throw new Error('The console is not built: run npm run build.');
     fs.rmSync(SHOTS, { recursive: true, force: true });
     fs.mkdirSync(SHOTS, { recursive: true });
     const alice = opensslKey('alice', '-algorithm', 'ed25519');
@@ -79,18 +75,7 @@ describe('the operator console in Chromium', () => {
     fs.writeFileSync(file('alice.pass'), `${PASSPHRASE}\n`, { mode: 0o600 });
     await kuraOk('operators', 'passphrase', 'alice', '--passphrase-file', file('alice.pass'));
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      // A refused call (the wrong passphrase's 403) is logged as a failed resource; anything else — a CSP
-      // violation, an uncaught error — is a failure of the console.
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ browser, page, pageErrors } = await openConsolePage());
   }, 120_000);
 
   afterAll(async () => {

@@ -182,7 +182,7 @@ describe('a stale runtime file is ignored', () => {
   });
 });
 
-describe.skipIf(process.platform === 'win32')("a ./.kura-dev that other users can write to is not this user's", () => {
+describe.skipIf(process.platform === 'win32')("a ./.kura-dev that other users can write to is not this user's (POSIX modes: skipped on Windows, which has none)", () => {
   it('`kura unseal` in a shared working directory does not send the shares to the endpoint its runtime file names', async () => {
     const home = tempDataDir('kura-cli-home-');
     const cwd = tempDataDir('kura-cli-shared-');

@@ -35,7 +35,8 @@ const as = (operation: string): SchedulerCall => ({ scheduler: true, operation }
 
 export class ScheduledJobs {
   /**
-   * Whether the custom key stores have connected again since the appliance was last unsealed: until
+   * Whether the custom key stores have connected again since the appliance was last unsealed (false
+   * while sealed: a seal resets it, and it is set only while unsealed): until
    * then a key of theirs is not deleted, since its material is out of reach (a run of the timer between
    * the unseal and the reconnect would have left it on its token).
    */
@@ -70,7 +71,7 @@ export class ScheduledJobs {
     const { directory, keys } = this.deps;
     for (const due of await keys.dueForDeletion(now)) {
       // Its material is on a custom key store: wait for the unseal, and for the stores to connect again.
-      if (due.customKeyStoreId !== null && !(this.deps.root.isUnsealed && this.storesReopened)) continue;
+      if (due.customKeyStoreId !== null && !this.storesReopened) continue;
       await directory.run<{ keys: [] }, never, { key: Key; materials: Material[] } | null>(as('DeleteKey'), {
         kind: 'change',
         whileSealed: true,
