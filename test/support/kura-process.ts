@@ -35,7 +35,16 @@ export function tempDataDir(prefix = 'kura-test-'): string {
  * `npm start` does.
  */
 export async function startKura(
-  opts: { dataDir?: string; dev?: boolean; args?: string[]; env?: NodeJS.ProcessEnv; cwd?: string; defaultDataDir?: boolean } = {},
+  opts: {
+    dataDir?: string;
+    dev?: boolean;
+    args?: string[];
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    defaultDataDir?: boolean;
+    /** A command that execs Node with its arguments (e.g. prlimit with limits to start under); its PID stays Kura's. */
+    launcher?: string[];
+  } = {},
 ): Promise<KuraProcess> {
   const cwd = opts.cwd ?? ROOT;
   const dataDir = opts.defaultDataDir ? path.join(cwd, '.kura-dev') : (opts.dataDir ?? tempDataDir());
@@ -45,7 +54,8 @@ export async function startKura(
   // first call can take longer, and only test/integration/xks-hsm-hang.test.ts is about that deadline
   // (it sets --xks-answer-deadline, which wins over this).
   const env = { KURA_XKS_ANSWER_DEADLINE: '5000', ...process.env, ...opts.env };
-  const proc = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...launcherArgs] = [...(opts.launcher ?? []), process.execPath];
+  const proc = spawn(command!, [...launcherArgs, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -5,6 +5,7 @@
 // that older AWS CLIs ignore the endpoint variables (aws-files.ts).
 import path from 'node:path';
 import { devRootKeyFile, KURA_VERSION, startAppliance, startFailureOf, type Appliance } from '../../app.js';
+import { disableCoreDumps } from '../../common/core-dumps.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { keepOutputFailuresFromStopping, type OutputGuard } from '../../common/output-streams.js';
 import { clientEnv, ensureGuardCa, exportLines, shq } from '../aws-files.js';
@@ -60,6 +61,8 @@ async function run(inv: Invocation): Promise<number> {
   const log = createLogger(cfg.logLevel, undefined, cfg.logFormat);
   // Everything the appliance writes (database, WAL, tokens, the dev root key) is for its owner only.
   process.umask(0o077);
+  // Before the root key, a PIN or the admin token is in memory: a crash must not copy them to disk.
+  disableCoreDumps(log);
   // A stray rejection is a bug to fix, not a reason to drop every client: log it and keep serving.
   // Acknowledged writes are durable before they are acknowledged, so nothing depends on this.
   process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? e.stack ?? e.name : typeof e }));
