@@ -12,9 +12,10 @@
 //   sends too) on every answer of the scheme, as a header on every other response of the session, and
 //   as the renderer's meta tag.
 // - Navigation: the page may reload itself and nothing else; no new windows; no <webview> attaches.
-// - Permissions: every request and check is denied (camera, notifications, HID, USB, serial, …), except
-//   that the console's own page may write text to the clipboard — the BYOK wizard's "copy" buttons for
-//   the OpenSSL commands and fingerprints need it; Chromium lets a page do so only on a user gesture.
+// - Permissions, in every session of the app (not only the window's): every request and check is
+//   denied (camera, notifications, HID, USB, serial, …), except that the console's own page may write
+//   text to the clipboard — the BYOK wizard's "copy" buttons for the OpenSSL commands and fingerprints
+//   need it; Chromium lets a page do so only on a user gesture.
 import path from 'node:path';
 import { CONSOLE_CSP } from '../console/index.js';
 import { CONSOLE_HOST, CONSOLE_SCHEME, consoleSchemeHandler } from './console-scheme.js';
@@ -88,13 +89,17 @@ export function withConsoleCsp(headers: ResponseHeaders | undefined): ResponseHe
   return out;
 }
 
+const guarded = new WeakSet<Session>();
+
 /**
- * The session rules: the console's scheme served from `rendererDir`, the CSP header on every response,
- * every permission and device denied but the one above.
+ * The permission rules of any session: every request and check denied, and every HID, USB or serial
+ * device grant, but the console page's clipboard write (CONSOLE_PERMISSIONS). Electron's sessions allow
+ * what they are not told to deny, and the console's is not the only one: the default session holds
+ * whatever web contents is made without a partition (devtools among them). Once per session.
  */
-export function hardenSession(session: Session, rendererDir: string): void {
-  if (!session.protocol.isProtocolHandled(CONSOLE_SCHEME)) session.protocol.handle(CONSOLE_SCHEME, consoleSchemeHandler(rendererDir));
-  session.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: withConsoleCsp(details.responseHeaders) }));
+export function guardPermissions(session: Session): void {
+  if (guarded.has(session)) return;
+  guarded.add(session);
   const allowed = (permission: string, details: PermissionDetails) =>
     CONSOLE_PERMISSIONS.includes(permission) && details.isMainFrame === true && details.requestingUrl !== undefined && isConsolePage(details.requestingUrl);
   session.setPermissionRequestHandler((_contents, permission, callback, details) => callback(allowed(permission, details)));
@@ -102,15 +107,27 @@ export function hardenSession(session: Session, rendererDir: string): void {
   session.setDevicePermissionHandler(() => false);
 }
 
+/**
+ * The console session's rules: the console's scheme served from `rendererDir`, the CSP header on every
+ * response, and the permission rules above.
+ */
+export function hardenSession(session: Session, rendererDir: string): void {
+  if (!session.protocol.isProtocolHandled(CONSOLE_SCHEME)) session.protocol.handle(CONSOLE_SCHEME, consoleSchemeHandler(rendererDir));
+  session.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: withConsoleCsp(details.responseHeaders) }));
+  guardPermissions(session);
+}
+
 const hardened = new WeakSet<WebContents>();
 
 /**
  * The rules for any web contents of the app (the console's, and any other Electron makes): it may not
- * navigate anywhere but the console's page, open windows, or attach a <webview>. Once per contents.
+ * navigate anywhere but the console's page, open windows, or attach a <webview>, and its session, whichever
+ * it is, denies permissions and devices (guardPermissions). Once per contents.
  */
 export function hardenWebContents(contents: WebContents): void {
   if (hardened.has(contents)) return;
   hardened.add(contents);
+  guardPermissions(contents.session);
   const keepOnConsole = (event: { preventDefault(): void }, url: string) => {
     if (!isConsolePage(url)) event.preventDefault();
   };

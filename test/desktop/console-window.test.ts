@@ -175,6 +175,23 @@ describe('permissions', () => {
     expect(s.deviceHandler!({ deviceType: 'usb', origin: 'file:///' })).toBe(false);
   });
 
+  it('denies them in the session of any other web contents too (the default session, devtools), once per session', () => {
+    // A web contents on a session of its own, as Electron announces on 'web-contents-created'.
+    const other = new FakeWebContents('https://example.com/');
+    hardenWebContents(other);
+    const s = other.session;
+    for (const p of [...PERMISSIONS, 'clipboard-sanitized-write']) {
+      expect(s.request(other, p, { requestingUrl: 'https://example.com/', isMainFrame: true }), p).toBe(false);
+      expect(s.checkHandler!(other, p, 'https://example.com', { requestingUrl: 'https://example.com/', isMainFrame: true }), p).toBe(false);
+    }
+    expect(s.deviceHandler!({ deviceType: 'hid', origin: 'https://example.com' })).toBe(false);
+    expect(s.deviceHandler!({ deviceType: 'serial', origin: 'https://example.com' })).toBe(false);
+    // A second web contents on the same session leaves its handlers as they are.
+    const first = s.requestHandler;
+    hardenWebContents(Object.assign(new FakeWebContents(), { session: s }));
+    expect(s.requestHandler).toBe(first);
+  });
+
   it("grants the clipboard write to the console's top-level page only (its copy buttons)", () => {
     const { win } = openWindow();
     const s = win.webContents.session;
