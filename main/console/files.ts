@@ -19,7 +19,7 @@ export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
-  'permissions-policy': 'camera=(), microphone=(), geolocation=(), usb=(), hid=(), serial=(), payment=()',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=(), usb=(), hid=(), serial=(), bluetooth=(), payment=()',
 };
 
 const TYPES: Record<string, string> = {

@@ -105,6 +105,20 @@ export function guardPermissions(session: Session): void {
   session.setPermissionRequestHandler((_contents, permission, callback, details) => callback(allowed(permission, details)));
   session.setPermissionCheckHandler((_contents, permission, _origin, details) => allowed(permission, details));
   session.setDevicePermissionHandler(() => false);
+  // The device choosers are cancelled as well, whatever the permission handlers said: no page of the app
+  // picks a HID, USB or serial device (the appliance reaches its tokens itself, main/devices).
+  session.on('select-hid-device', (event, _details, callback) => {
+    event.preventDefault();
+    callback('');
+  });
+  session.on('select-usb-device', (event, _details, callback) => {
+    event.preventDefault();
+    callback('');
+  });
+  session.on('select-serial-port', (event, _ports, _contents, callback) => {
+    event.preventDefault();
+    callback('');
+  });
 }
 
 /**
@@ -137,6 +151,12 @@ export function hardenWebContents(contents: WebContents): void {
   // an offline ceremony must not start a browser.
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-attach-webview', (event) => event.preventDefault());
+  // Web Bluetooth's chooser is the web contents', and no permission handler is asked first: unless the
+  // event is prevented, Electron connects the page to the first device it finds.
+  contents.on('select-bluetooth-device', (event, _devices, callback) => {
+    event.preventDefault();
+    callback('');
+  });
 }
 
 /** Makes the console's window with its rules in place; the caller loads the page once its IPC handler is in. */

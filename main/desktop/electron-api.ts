@@ -43,6 +43,10 @@ export interface Session {
   setPermissionCheckHandler(handler: (contents: WebContents | null, permission: string, requestingOrigin: string, details: PermissionDetails) => boolean): void;
   /** WebHID, WebUSB and Web Serial device grants. */
   setDevicePermissionHandler(handler: (details: { deviceType: string; origin: string }) => boolean): void;
+  /** The device choosers of navigator.hid/usb.requestDevice: the callback's empty ID cancels the request. */
+  on(event: 'select-hid-device' | 'select-usb-device', listener: (event: ElectronEvent, details: unknown, callback: (deviceId?: string | null) => void) => void): unknown;
+  /** navigator.serial.requestPort's chooser: an empty port ID cancels the request. */
+  on(event: 'select-serial-port', listener: (event: ElectronEvent, portList: readonly unknown[], contents: WebContents, callback: (portId: string) => void) => void): unknown;
   /** The session's own protocol handlers (Electron 25 or later: handlers answer with a fetch Response). */
   readonly protocol: SessionProtocol;
 }
@@ -77,6 +81,8 @@ export interface WebContents {
   readonly mainFrame: WebFrame;
   on(event: 'will-navigate' | 'will-redirect', listener: (event: ElectronEvent, url: string) => void): unknown;
   on(event: 'will-attach-webview', listener: (event: ElectronEvent) => void): unknown;
+  /** navigator.bluetooth.requestDevice's chooser: unless prevented, Electron picks the first device; an empty ID cancels. */
+  on(event: 'select-bluetooth-device', listener: (event: ElectronEvent, devices: readonly unknown[], callback: (deviceId: string) => void) => void): unknown;
   on(event: 'did-finish-load', listener: () => void): unknown;
   on(event: 'render-process-gone', listener: (event: ElectronEvent, details: { reason: string }) => void): unknown;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;

@@ -38,6 +38,9 @@ describe('the kura://console scheme', () => {
     expect(page.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('cache-control')).toBe('no-cache');
+    // No device API for the page, whatever a chooser would do (console-window.ts cancels them as well).
+    const policy = new Set(page.headers.get('permissions-policy')!.split(', '));
+    for (const feature of ['usb', 'hid', 'serial', 'bluetooth']) expect(policy.has(`${feature}=()`), feature).toBe(true);
     expect(await page.text()).toContain('./assets/app-1a2b.js');
     const js = get('kura://console/assets/app-1a2b.js');
     expect(js.status).toBe(200);

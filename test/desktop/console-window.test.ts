@@ -1,7 +1,7 @@
 // The console window's security settings (main/desktop/console-window.ts) on a test double of Electron:
 // the exact webPreferences, the CSP header on every response of its session, navigation kept on the
-// console's own file, no new windows or <webview>, and every permission denied but the console page's
-// clipboard write.
+// console's own file, no new windows or <webview>, every permission denied but the console page's
+// clipboard write, and every device chooser cancelled.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -190,6 +190,20 @@ describe('permissions', () => {
     const first = s.requestHandler;
     hardenWebContents(Object.assign(new FakeWebContents(), { session: s }));
     expect(s.requestHandler).toBe(first);
+  });
+
+  it('cancels every device chooser: HID, USB and serial in any session, Bluetooth in any web contents', () => {
+    const devices = [{ deviceId: 'dev-1' }, { deviceId: 'dev-2' }];
+    const { win } = openWindow();
+    const other = new FakeWebContents('https://example.com/');
+    hardenWebContents(other);
+    for (const c of [win.webContents, other]) {
+      for (const event of ['select-hid-device', 'select-usb-device', 'select-serial-port'] as const) {
+        expect(c.session.choose(event, devices, c), event).toEqual({ prevented: true, chosen: [''] });
+      }
+      // Unprevented, Electron would connect the page to dev-1 itself.
+      expect(c.chooseBluetooth([{ deviceId: 'dev-1', deviceName: 'a token' }])).toEqual({ prevented: true, chosen: [''] });
+    }
   });
 
   it("grants the clipboard write to the console's top-level page only (its copy buttons)", () => {

@@ -76,7 +76,7 @@ export class FakeSessionProtocol implements SessionProtocol {
   }
 }
 
-export class FakeSession implements Session {
+export class FakeSession extends Emitter implements Session {
   readonly protocol = new FakeSessionProtocol();
   headersListener?: HeadersListener;
   requestHandler?: RequestHandler;
@@ -98,6 +98,18 @@ export class FakeSession implements Session {
     let out: ResponseHeaders | undefined;
     this.headersListener!(details, (r) => void (out = r.responseHeaders));
     return out;
+  }
+
+  /**
+   * A page asks for a device (navigator.hid/usb.requestDevice, navigator.serial.requestPort) and the
+   * chooser offers `devices`: whether a listener prevented Electron's own choice, and what it chose.
+   */
+  choose(event: 'select-hid-device' | 'select-usb-device' | 'select-serial-port', devices: { deviceId: string }[], contents: WebContents): { prevented: boolean; chosen: (string | null | undefined)[] } {
+    const e = fakeEvent();
+    const chosen: (string | null | undefined)[] = [];
+    if (event === 'select-serial-port') this.emit(event, e, devices.map((d) => ({ portId: d.deviceId })), contents, (id: string) => chosen.push(id));
+    else this.emit(event, e, { deviceList: devices, frame: contents.mainFrame }, (id?: string | null) => chosen.push(id));
+    return { prevented: e.prevented, chosen };
   }
 
   /** A permission request through the request handler: whether it was granted. */
@@ -139,6 +151,13 @@ export class FakeWebContents extends Emitter implements WebContents {
     this.printed.push(options);
     if (this.pdf instanceof Error) throw this.pdf;
     return this.pdf;
+  }
+  /** A page asks for a Bluetooth device and the chooser offers `devices`: whether a listener prevented Electron's pick of the first one, and what it chose. */
+  chooseBluetooth(devices: { deviceId: string; deviceName: string }[]): { prevented: boolean; chosen: string[] } {
+    const e = fakeEvent();
+    const chosen: string[] = [];
+    this.emit('select-bluetooth-device', e, devices, (id: string) => chosen.push(id));
+    return { prevented: e.prevented, chosen };
   }
   /** Fires a cancellable navigation event: whether the shell prevented it. */
   navigate(event: 'will-navigate' | 'will-redirect', url: string): boolean {
