@@ -11,7 +11,8 @@
 // - The console's Content-Security-Policy (main/console/csp.ts, the text the headless /console/ route
 //   sends too) on every answer of the scheme, as a header on every other response of the session, and
 //   as the renderer's meta tag.
-// - Navigation: the page may reload itself and nothing else; no new windows; no <webview> attaches.
+// - Navigation: the page may reload itself and nothing else, and a frame inside it may go nowhere; no
+//   new windows; no <webview> attaches.
 // - Permissions, in every session of the app (not only the window's): every request and check is
 //   denied (camera, notifications, HID, USB, serial, …), except that the console's own page may write
 //   text to the clipboard — the BYOK wizard's "copy" buttons for the OpenSSL commands and fingerprints
@@ -147,6 +148,11 @@ export function hardenWebContents(contents: WebContents): void {
   };
   contents.on('will-navigate', keepOnConsole);
   contents.on('will-redirect', keepOnConsole);
+  // will-navigate is the top frame's alone. A frame inside the page (the console has none) navigates
+  // nowhere: the CSP's default-src 'none' keeps frames empty, and this holds whatever a policy says.
+  contents.on('will-frame-navigate', (event) => {
+    if (!event.isMainFrame || !isConsolePage(event.url)) event.preventDefault();
+  });
   // No link, window.open or form target opens anything: the console has no external pages to show, and
   // an offline ceremony must not start a browser.
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));

@@ -80,6 +80,8 @@ export interface WebContents {
   readonly session: Session;
   readonly mainFrame: WebFrame;
   on(event: 'will-navigate' | 'will-redirect', listener: (event: ElectronEvent, url: string) => void): unknown;
+  /** Any frame's navigation, the page's own frames included (Electron 25 or later): the event carries its details. */
+  on(event: 'will-frame-navigate', listener: (event: ElectronEvent & { readonly url: string; readonly isMainFrame: boolean }) => void): unknown;
   on(event: 'will-attach-webview', listener: (event: ElectronEvent) => void): unknown;
   /** navigator.bluetooth.requestDevice's chooser: unless prevented, Electron picks the first device; an empty ID cancels. */
   on(event: 'select-bluetooth-device', listener: (event: ElectronEvent, devices: readonly unknown[], callback: (deviceId: string) => void) => void): unknown;

@@ -128,6 +128,18 @@ describe('navigation and new windows', () => {
     }
   });
 
+  it('lets no frame inside the page navigate, not even to the console; the top frame only to the console', () => {
+    const { win } = openWindow();
+    const c = win.webContents;
+    for (const url of ['https://example.com/', 'kura://console/assets/index.js', 'data:text/html,hi', 'about:blank', PAGE, `${PAGE}#/byok`]) {
+      expect(c.navigateFrame(url, false), url).toBe(true);
+    }
+    expect(c.navigateFrame(PAGE, true)).toBe(false);
+    expect(c.navigateFrame(`${PAGE}#/keys`, true)).toBe(false);
+    expect(c.navigateFrame('https://example.com/', true)).toBe(true);
+    expect(c.navigateFrame(pathToFileURL(INDEX).href, true)).toBe(true);
+  });
+
   it('opens no window and attaches no <webview>', () => {
     const { win } = openWindow();
     expect(win.webContents.windowOpenHandler!({ url: 'https://example.com/' })).toEqual({ action: 'deny' });
@@ -143,6 +155,7 @@ describe('navigation and new windows', () => {
     hardenWebContents(c);
     expect(c.count('will-navigate')).toBe(1);
     expect(c.count('will-redirect')).toBe(1);
+    expect(c.count('will-frame-navigate')).toBe(1);
     expect(c.count('will-attach-webview')).toBe(1);
     expect(c.windowOpenHandler).toBeDefined();
   });

@@ -165,6 +165,12 @@ export class FakeWebContents extends Emitter implements WebContents {
     this.emit(event, e, url);
     return e.prevented;
   }
+  /** A frame's navigation as 'will-frame-navigate' announces it (the top frame's too): whether the shell prevented it. */
+  navigateFrame(url: string, isMainFrame: boolean): boolean {
+    const e = Object.assign(fakeEvent(), { url, isMainFrame });
+    this.emit('will-frame-navigate', e);
+    return e.prevented;
+  }
 }
 
 export class FakeIpcMain implements IpcMain {
