@@ -12,7 +12,9 @@
 //   KURA_DEVTOOLS=1   allows the window's devtools in a packaged build (an unpackaged one always has them)
 //
 // The listener is always on 127.0.0.1. Anything else on the command line is Electron's or Chromium's
-// (switches they add, the entry script's path) and is left to them.
+// (switches they add, the entry script's path) and is left to them — except the switches that open the
+// app to a debugger (DEBUGGING_SWITCHES), which a packaged app refuses unless KURA_DEVTOOLS=1: they are
+// devtools by another door, and `--remote-debugging-port` listens where any local user can attach.
 import os from 'node:os';
 import path from 'node:path';
 import type { ApplianceConfig } from '../app.js';
@@ -28,6 +30,25 @@ export interface DesktopSettings {
 
 /** A setting Kura cannot use, named with where it came from. */
 export class DesktopConfigError extends Error {}
+
+/**
+ * Chromium's and Node's switches that let another program drive the app: the DevTools protocol over a
+ * port (on 127.0.0.1, open to every local user) or a pipe, which runs script in the console's page with
+ * its window.kura, and Node's inspector in the main process (the packaged binary's
+ * EnableNodeCliInspectArguments fuse is off as well, electron-builder.yml).
+ */
+export const DEBUGGING_SWITCHES: readonly string[] = ['remote-debugging-port', 'remote-debugging-pipe', 'inspect', 'inspect-brk', 'inspect-port'];
+
+/**
+ * The switch `arg` names, as Chromium's command line reads it: after `--` or `-` (and `/` on Windows),
+ * up to any `=`; names are case-insensitive on Windows. Undefined for an argument that is no switch.
+ */
+function switchName(arg: string, platform: NodeJS.Platform): string | undefined {
+  const prefix = /^(--|-)/.exec(arg)?.[0] ?? (platform === 'win32' && arg.startsWith('/') ? '/' : undefined);
+  if (prefix === undefined) return undefined;
+  const name = arg.slice(prefix.length).split('=')[0]!;
+  return platform === 'win32' ? name.toLowerCase() : name;
+}
 
 /** The user's data directory, as `kura serve` defaults to it (main/cli/config.ts userDataDir). */
 function userDataDir(env: NodeJS.ProcessEnv, home: string): string {
@@ -51,7 +72,7 @@ function optionAt(argv: readonly string[], i: number, name: string): { value: st
 export function desktopSettings(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-  where: { isPackaged: boolean; cwd: string; home?: string },
+  where: { isPackaged: boolean; cwd: string; home?: string; platform?: NodeJS.Platform },
 ): { settings: DesktopSettings; ignored: string[] } {
   const given: { dev?: boolean; 'data-dir'?: string; port?: string; 'log-level'?: string } = {};
   const ignored: string[] = [];
@@ -82,8 +103,15 @@ export function desktopSettings(
   }
   const dataDirGiven = given['data-dir'] ?? (env.KURA_DATA_DIR || undefined);
   const dataDir = path.resolve(where.cwd, dataDirGiven ?? (dev ? '.kura-dev' : userDataDir(env, where.home ?? os.homedir())));
+  const devTools = !where.isPackaged || env.KURA_DEVTOOLS === '1';
+  if (!devTools) {
+    const debugging = ignored.find((arg) => DEBUGGING_SWITCHES.includes(switchName(arg, where.platform ?? process.platform) ?? ''));
+    if (debugging !== undefined) {
+      throw new DesktopConfigError(`${debugging.split('=')[0]} would let another program drive Kura; a packaged Kura takes it only with KURA_DEVTOOLS=1.`);
+    }
+  }
   return {
-    settings: { dev, dataDir, port, logLevel: level as LogLevel, devTools: !where.isPackaged || env.KURA_DEVTOOLS === '1' },
+    settings: { dev, dataDir, port, logLevel: level as LogLevel, devTools },
     ignored,
   };
 }

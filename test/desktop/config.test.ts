@@ -35,6 +35,22 @@ describe('desktopSettings', () => {
     expect(ignored).toEqual(['--inspect=0', 'dist/desktop/main.js', '--remote-debugging-port=0']);
   });
 
+  it('a packaged app refuses the switches that let a debugger drive it, unless KURA_DEVTOOLS=1', () => {
+    const packaged = { ...where, isPackaged: true, platform: 'linux' as const };
+    for (const arg of ['--remote-debugging-port=9222', '-remote-debugging-port=0', '--remote-debugging-pipe', '--inspect', '--inspect=0', '--inspect-brk=9229', '--inspect-port=1']) {
+      expect(() => desktopSettings([arg], {}, packaged), arg).toThrow(DesktopConfigError);
+      expect(() => desktopSettings([arg], {}, packaged), arg).toThrow(/KURA_DEVTOOLS=1/);
+      expect(desktopSettings([arg], { KURA_DEVTOOLS: '1' }, packaged).ignored, arg).toEqual([arg]);
+      // An unpackaged app (npm run desktop) has devtools anyway.
+      expect(desktopSettings([arg], {}, { ...where, platform: 'linux' }).ignored, arg).toEqual([arg]);
+    }
+    // Chromium on Windows also reads `/switch` and any case.
+    expect(() => desktopSettings(['/Remote-Debugging-Port=9222'], {}, { ...packaged, platform: 'win32' })).toThrow(DesktopConfigError);
+    expect(desktopSettings(['/remote-debugging-port=9222'], {}, packaged).ignored).toEqual(['/remote-debugging-port=9222']);
+    // Neither a similar name nor a value is a switch.
+    expect(desktopSettings(['--inspector', 'inspect', '--enable-logging'], {}, packaged).ignored).toEqual(['--inspector', 'inspect', '--enable-logging']);
+  });
+
   it('names the setting that is wrong, and where it came from', () => {
     expect(() => desktopSettings(['--port', '70000'], {}, where)).toThrow(new DesktopConfigError('--port must be a port number from 0 to 65535, not "70000".'));
     expect(() => desktopSettings([], { KURA_PORT: 'x' }, where)).toThrow(/^KURA_PORT must be a port number/);
