@@ -11,6 +11,8 @@
 // - The console's Content-Security-Policy (main/console/csp.ts, the text the headless /console/ route
 //   sends too) on every answer of the scheme, as a header on every other response of the session, and
 //   as the renderer's meta tag.
+// - Requests, in every session of the app: none but to the console's own origin (and blob:, data:,
+//   devtools'), whatever a page's CSP says; the console talks to the appliance over IPC.
 // - Navigation: the page may reload itself and nothing else, and a frame inside it may go nowhere; no
 //   new windows; no <webview> attaches.
 // - Permissions, in every session of the app (not only the window's): every request and check is
@@ -93,14 +95,33 @@ export function withConsoleCsp(headers: ResponseHeaders | undefined): ResponseHe
 const guarded = new WeakSet<Session>();
 
 /**
- * The permission rules of any session: every request and check denied, and every HID, USB or serial
- * device grant, but the console page's clipboard write (CONSOLE_PERMISSIONS). Electron's sessions allow
- * what they are not told to deny, and the console's is not the only one: the default session holds
- * whatever web contents is made without a partition (devtools among them). Once per session.
+ * Whether a page of the app may request `url`: the console's own files (kura://console/…), and URLs that
+ * never leave the process (devtools' own pages, blob: and data:). Nothing else — no http(s) or ws(s), the
+ * appliance's loopback listener included (the console talks to it over IPC), no file: URL.
  */
-export function guardPermissions(session: Session): void {
+export function isInAppRequest(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol === `${CONSOLE_SCHEME}:`) return u.host === CONSOLE_HOST && u.username === '' && u.password === '';
+  return u.protocol === 'devtools:' || u.protocol === 'blob:' || u.protocol === 'data:';
+}
+
+/**
+ * The rules of any session: every request to the network cancelled (isInAppRequest), every permission
+ * request and check denied, and every HID, USB or serial device grant, but the console page's clipboard
+ * write (CONSOLE_PERMISSIONS). The CSP keeps the console's page to its own origin; this holds in the main
+ * process whatever a page's policy says. Electron's sessions allow what they are not told to deny, and
+ * the console's is not the only one: the default session holds whatever web contents is made without a
+ * partition (devtools among them). Once per session.
+ */
+export function guardSession(session: Session): void {
   if (guarded.has(session)) return;
   guarded.add(session);
+  session.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isInAppRequest(details.url) }));
   const allowed = (permission: string, details: PermissionDetails) =>
     CONSOLE_PERMISSIONS.includes(permission) && details.isMainFrame === true && details.requestingUrl !== undefined && isConsolePage(details.requestingUrl);
   session.setPermissionRequestHandler((_contents, permission, callback, details) => callback(allowed(permission, details)));
@@ -124,12 +145,12 @@ export function guardPermissions(session: Session): void {
 
 /**
  * The console session's rules: the console's scheme served from `rendererDir`, the CSP header on every
- * response, and the permission rules above.
+ * response, and the rules of every session above.
  */
 export function hardenSession(session: Session, rendererDir: string): void {
   if (!session.protocol.isProtocolHandled(CONSOLE_SCHEME)) session.protocol.handle(CONSOLE_SCHEME, consoleSchemeHandler(rendererDir));
   session.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: withConsoleCsp(details.responseHeaders) }));
-  guardPermissions(session);
+  guardSession(session);
 }
 
 const hardened = new WeakSet<WebContents>();
@@ -137,12 +158,12 @@ const hardened = new WeakSet<WebContents>();
 /**
  * The rules for any web contents of the app (the console's, and any other Electron makes): it may not
  * navigate anywhere but the console's page, open windows, or attach a <webview>, and its session, whichever
- * it is, denies permissions and devices (guardPermissions). Once per contents.
+ * it is, denies permissions and devices (guardSession). Once per contents.
  */
 export function hardenWebContents(contents: WebContents): void {
   if (hardened.has(contents)) return;
   hardened.add(contents);
-  guardPermissions(contents.session);
+  guardSession(contents.session);
   const keepOnConsole = (event: { preventDefault(): void }, url: string) => {
     if (!isConsolePage(url)) event.preventDefault();
   };

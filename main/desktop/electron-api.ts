@@ -35,8 +35,16 @@ export interface PermissionDetails {
   readonly isMainFrame?: boolean;
 }
 
+export interface BeforeRequestDetails {
+  readonly url: string;
+  readonly method?: string;
+  readonly resourceType?: string;
+}
+
 export interface Session {
   readonly webRequest: {
+    /** Every request the session makes, before it is sent: the callback may cancel it. */
+    onBeforeRequest(listener: (details: BeforeRequestDetails, callback: (response: { cancel?: boolean }) => void) => void): void;
     onHeadersReceived(listener: (details: HeadersReceivedDetails, callback: (response: { responseHeaders?: ResponseHeaders; cancel?: boolean }) => void) => void): void;
   };
   setPermissionRequestHandler(handler: (contents: WebContents, permission: string, callback: (granted: boolean) => void, details: PermissionDetails) => void): void;

@@ -169,6 +169,35 @@ describe('navigation and new windows', () => {
   });
 });
 
+describe('requests', () => {
+  const cancelled = [
+    'http://127.0.0.1:7420/admin/v1/commands/status',
+    'http://localhost:7420/',
+    'https://example.com/exfiltrate?passphrase=x',
+    'ws://127.0.0.1:7420/',
+    'wss://example.com/',
+    'ftp://example.com/',
+    'file:///etc/passwd',
+    'kura://other/index.html',
+    'kura://user@console/index.html',
+    'not a url',
+  ];
+  const sent = [PAGE, 'kura://console/assets/index-1a2b.js', 'blob:kura://console/0f1e2d3c', 'data:image/png;base64,AAAA', 'devtools://devtools/bundled/devtools_app.html'];
+
+  it("in the console's session, go to the console's own origin only (and blob:, data:, devtools')", () => {
+    const s = openWindow().win.webContents.session;
+    for (const url of cancelled) expect(s.cancels(url), url).toBe(true);
+    for (const url of sent) expect(s.cancels(url), url).toBe(false);
+  });
+
+  it('in the session of any other web contents, the same', () => {
+    const other = new FakeWebContents('https://example.com/');
+    hardenWebContents(other);
+    for (const url of cancelled) expect(other.session.cancels(url), url).toBe(true);
+    for (const url of sent) expect(other.session.cancels(url), url).toBe(false);
+  });
+});
+
 describe('permissions', () => {
   const PERMISSIONS = [
     'media', 'geolocation', 'notifications', 'midi', 'midiSysex', 'pointerLock', 'fullscreen',

@@ -54,6 +54,7 @@ export function fakeEvent(): ElectronEvent & { prevented: boolean } {
 }
 
 type HeadersListener = Parameters<Session['webRequest']['onHeadersReceived']>[0];
+type BeforeRequestListener = Parameters<Session['webRequest']['onBeforeRequest']>[0];
 type RequestHandler = Parameters<Session['setPermissionRequestHandler']>[0];
 type CheckHandler = Parameters<Session['setPermissionCheckHandler']>[0];
 type DeviceHandler = Parameters<Session['setDevicePermissionHandler']>[0];
@@ -79,10 +80,23 @@ export class FakeSessionProtocol implements SessionProtocol {
 export class FakeSession extends Emitter implements Session {
   readonly protocol = new FakeSessionProtocol();
   headersListener?: HeadersListener;
+  beforeRequestListener?: BeforeRequestListener;
   requestHandler?: RequestHandler;
   checkHandler?: CheckHandler;
   deviceHandler?: DeviceHandler;
-  readonly webRequest = { onHeadersReceived: (l: HeadersListener) => void (this.headersListener = l) };
+  readonly webRequest = {
+    onBeforeRequest: (l: BeforeRequestListener) => void (this.beforeRequestListener = l),
+    onHeadersReceived: (l: HeadersListener) => void (this.headersListener = l),
+  };
+
+  /** A request a page makes, through the before-request listener: whether it was cancelled (sent when no listener is set, as Electron does). */
+  cancels(url: string): boolean {
+    if (!this.beforeRequestListener) return false;
+    let answer: { cancel?: boolean } | undefined;
+    this.beforeRequestListener({ url, method: 'GET' }, (r) => void (answer = r));
+    if (answer === undefined) throw new Error('the before-request listener did not answer');
+    return answer.cancel === true;
+  }
   setPermissionRequestHandler(h: RequestHandler): void {
     this.requestHandler = h;
   }
