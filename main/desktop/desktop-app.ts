@@ -76,6 +76,13 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
   };
 
   app.on('web-contents-created', (_event, contents) => hardenWebContents(contents));
+  // Electron's default answers a server's request for a client certificate with the first one in the
+  // user's store: an identity of the operator's, shown to whoever asked. No page of the app has a
+  // server to prove itself to.
+  app.on('select-client-certificate', (event, _contents, _url, _certificates, callback) => {
+    event.preventDefault();
+    callback();
+  });
   app.on('second-instance', () => {
     const { win } = live;
     if (!win || win.isDestroyed()) return;

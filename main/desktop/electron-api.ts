@@ -170,6 +170,8 @@ export interface App {
   on(event: 'before-quit', listener: (event: ElectronEvent) => void): unknown;
   on(event: 'window-all-closed' | 'second-instance', listener: () => void): unknown;
   on(event: 'web-contents-created', listener: (event: ElectronEvent, contents: WebContents) => void): unknown;
+  /** A server asks for a client certificate: unless prevented, Electron answers with the first one the store has. */
+  on(event: 'select-client-certificate', listener: (event: ElectronEvent, contents: WebContents, url: string, certificates: readonly unknown[], callback: (certificate?: unknown) => void) => void): unknown;
 }
 
 export interface SaveDialogOptions {

@@ -11,7 +11,7 @@ import type { ConsoleAnswer } from '../../main/desktop/command-ipc.js';
 import { CONSOLE_PAGE } from '../../main/desktop/console-scheme.js';
 import { runDesktop, type DesktopAppliance, type DesktopDeps } from '../../main/desktop/desktop-app.js';
 import type { InterfaceTable } from '../../main/desktop/network-watch.js';
-import { fakeElectron, FakeWebContents } from './support/fake-electron.js';
+import { fakeElectron, fakeEvent, FakeWebContents } from './support/fake-electron.js';
 
 const INDEX = path.resolve('/opt/kura/dist/renderer/index.html');
 const PRELOAD = path.resolve('/opt/kura/dist/desktop/preload.cjs');
@@ -128,6 +128,15 @@ describe('the desktop main process', () => {
     electron.app.emit('web-contents-created', {}, other);
     expect(other.navigate('will-navigate', 'https://example.com/')).toBe(true);
     expect(other.windowOpenHandler!({ url: 'https://example.com/' })).toEqual({ action: 'deny' });
+  });
+
+  it("sends no client certificate when a server asks for one (Electron's default sends the store's first)", async () => {
+    const { electron, win } = await started();
+    const event = fakeEvent();
+    const answers: unknown[][] = [];
+    electron.app.emit('select-client-certificate', event, win.webContents, 'https://example.com/', [{ subjectName: 'operator' }], (...a: unknown[]) => answers.push(a));
+    expect(event.prevented).toBe(true);
+    expect(answers).toEqual([[]]);
   });
 
   it('pushes the network status when the page loads and whenever it changes', async () => {
