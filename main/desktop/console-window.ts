@@ -110,18 +110,31 @@ export function isInAppRequest(url: string): boolean {
   return u.protocol === 'devtools:' || u.protocol === 'blob:' || u.protocol === 'data:';
 }
 
+/** The URLs of the console's own downloads: blob: URLs of its origin, which only its page can make (renderer/lib/files.ts). */
+const CONSOLE_DOWNLOAD = `blob:${CONSOLE_SCHEME}://${CONSOLE_HOST}/`;
+
 /**
- * The rules of any session: every request to the network cancelled (isInAppRequest), every permission
- * request and check denied, and every HID, USB or serial device grant, but the console page's clipboard
- * write (CONSOLE_PERMISSIONS). The CSP keeps the console's page to its own origin; this holds in the main
- * process whatever a page's policy says. Electron's sessions allow what they are not told to deny, and
- * the console's is not the only one: the default session holds whatever web contents is made without a
- * partition (devtools among them). Once per session.
+ * The rules of any session: every request to the network cancelled (isInAppRequest); every download but
+ * the console's own (statements, public keys, import tokens, audit and transcript exports) cancelled;
+ * every permission request and check denied, and every HID, USB or serial device grant, but the console
+ * page's clipboard write (CONSOLE_PERMISSIONS). The CSP keeps the console's page to its own origin; this
+ * holds in the main process whatever a page's policy says. Electron's sessions allow what they are not
+ * told to deny, and the console's is not the only one: the default session holds whatever web contents
+ * is made without a partition (devtools among them). Once per session.
  */
 export function guardSession(session: Session): void {
   if (guarded.has(session)) return;
   guarded.add(session);
   session.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isInAppRequest(details.url) }));
+  // A download is saved where the operator says in Electron's save dialog, which on Linux replaces an
+  // existing file without asking unless told to ask (as ./print-ipc.ts tells its own dialog).
+  session.on('will-download', (event, item) => {
+    if (!item.getURL().startsWith(CONSOLE_DOWNLOAD)) {
+      event.preventDefault();
+      return;
+    }
+    item.setSaveDialogOptions({ properties: ['showOverwriteConfirmation', 'createDirectory'] });
+  });
   const allowed = (permission: string, details: PermissionDetails) =>
     CONSOLE_PERMISSIONS.includes(permission) && details.isMainFrame === true && details.requestingUrl !== undefined && isConsolePage(details.requestingUrl);
   session.setPermissionRequestHandler((_contents, permission, callback, details) => callback(allowed(permission, details)));

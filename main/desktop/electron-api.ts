@@ -41,6 +41,13 @@ export interface BeforeRequestDetails {
   readonly resourceType?: string;
 }
 
+/** A download a page started, as the session's will-download gives it. */
+export interface DownloadItem {
+  getURL(): string;
+  /** The options of the save dialog Electron shows for it (no save path is set, so it asks). */
+  setSaveDialogOptions(options: Pick<SaveDialogOptions, 'properties'>): void;
+}
+
 export interface Session {
   readonly webRequest: {
     /** Every request the session makes, before it is sent: the callback may cancel it. */
@@ -53,6 +60,8 @@ export interface Session {
   setDevicePermissionHandler(handler: (details: { deviceType: string; origin: string }) => boolean): void;
   /** The device choosers of navigator.hid/usb.requestDevice: the callback's empty ID cancels the request. */
   on(event: 'select-hid-device' | 'select-usb-device', listener: (event: ElectronEvent, details: unknown, callback: (deviceId?: string | null) => void) => void): unknown;
+  /** A download starts; preventing the event cancels it. */
+  on(event: 'will-download', listener: (event: ElectronEvent, item: DownloadItem, contents: WebContents) => void): unknown;
   /** navigator.serial.requestPort's chooser: an empty port ID cancels the request. */
   on(event: 'select-serial-port', listener: (event: ElectronEvent, portList: readonly unknown[], contents: WebContents, callback: (portId: string) => void) => void): unknown;
   /** The session's own protocol handlers (Electron 25 or later: handlers answer with a fetch Response). */

@@ -198,6 +198,23 @@ describe('requests', () => {
   });
 });
 
+describe('downloads', () => {
+  it("are the console page's own blobs only, saved where the operator says, asking before a file is replaced", () => {
+    const { win } = openWindow();
+    const other = new FakeWebContents('https://example.com/');
+    hardenWebContents(other);
+    for (const c of [win.webContents, other]) {
+      expect(c.session.download('blob:kura://console/6f1c2a7e-0d4b-4e7a-9c1b-2d3e4f5a6b7c', c)).toEqual({
+        cancelled: false,
+        dialog: [{ properties: ['showOverwriteConfirmation', 'createDirectory'] }],
+      });
+      for (const url of ['https://example.com/payload.sh', 'blob:https://example.com/1234', 'data:text/plain,x', 'kura://console/assets/index.js', 'file:///etc/passwd', 'blob:kura://other/1']) {
+        expect(c.session.download(url, c), url).toEqual({ cancelled: true, dialog: [] });
+      }
+    }
+  });
+});
+
 describe('permissions', () => {
   const PERMISSIONS = [
     'media', 'geolocation', 'notifications', 'midi', 'midiSysex', 'pointerLock', 'fullscreen',

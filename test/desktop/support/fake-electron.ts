@@ -126,6 +126,14 @@ export class FakeSession extends Emitter implements Session {
     return { prevented: e.prevented, chosen };
   }
 
+  /** A page starts a download of `url`: whether the shell cancelled it, and the save dialog options it set. */
+  download(url: string, contents: WebContents): { cancelled: boolean; dialog: unknown[] } {
+    const e = fakeEvent();
+    const dialog: unknown[] = [];
+    this.emit('will-download', e, { getURL: () => url, setSaveDialogOptions: (o: unknown) => void dialog.push(o) }, contents);
+    return { cancelled: e.prevented, dialog };
+  }
+
   /** A permission request through the request handler: whether it was granted. */
   request(contents: WebContents, permission: string, details: PermissionDetails): boolean {
     let granted: boolean | undefined;
