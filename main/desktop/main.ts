@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setHostLauncher, startAppliance } from '../app.js';
+import { disableCoreDumps } from '../common/core-dumps.js';
 import { createLogger } from '../common/log.js';
 import { keepOutputFailuresFromStopping } from '../common/output-streams.js';
 import { DesktopConfigError, desktopSettings } from './config.js';
@@ -53,6 +54,9 @@ try {
 }
 const { settings, ignored } = parsed;
 const log = createLogger(settings.logLevel, undefined, process.stderr.isTTY ? 'text' : 'json');
+// As `kura serve` does: a crash of the main process must not copy the unsealed keys to disk. Chromium's
+// processes, started after this, inherit the limit.
+disableCoreDumps(log);
 if (ignored.length > 0) log.debug('desktop: arguments left to Electron', { arguments: ignored.join(' ') });
 // A stray rejection is a bug to fix, not a reason to drop the operator's session: log it and go on.
 process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? (e.stack ?? e.name) : typeof e }));
