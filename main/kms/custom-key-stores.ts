@@ -70,10 +70,12 @@ export const hsmStoreConfig = (c: CustomKeyStoreRecord): HsmStoreConfig => c.con
 
 const pinAad = (storeId: string) => encodeAad('kura/custom-key-store/pin/v1', storeId);
 
+/** A registered HSM's token: its module, label and the serial number `kura hsm add` found, which a connect requires of it. */
 export const tokenConfigOf = (h: HsmRecord): HsmTokenConfig => ({
   modulePath: h.modulePath,
   tokenLabel: h.tokenLabel,
   ...(h.libraryParameters !== null ? { libraryParameters: h.libraryParameters } : {}),
+  serialNumber: h.serialNumber,
 });
 
 /**

@@ -6,6 +6,13 @@
 // A token made after the module was initialised is not in its slot list until the module is
 // initialised again; `findToken` does that once (Pkcs11Module.rescan) when the label is missing and
 // the module has no open session.
+//
+// A label is not an identity: anyone can initialise a token with the same one (a re-initialised SoftHSM
+// token, a second device labelled alike, a hostile USB token). So a token registered with a serial
+// number is found by label and serial (`findRegisteredToken`): one with the label and another serial is
+// not it, and its caller refuses it before any C_Login, so the PIN never reaches it. A serial that is
+// blank or all zeros names no token (NSS softokn answers 0000000000000000 for every database): such a
+// registration is found by label alone, as before, and two tokens with the label are refused, not guessed.
 import pkcs11js from 'pkcs11js';
 import type { Handle } from 'pkcs11js';
 import type { Pkcs11Module } from './module.js';
@@ -27,6 +34,8 @@ export class Pkcs11Token {
     readonly module: Pkcs11Module,
     readonly slot: Handle,
     readonly label: string,
+    /** The serial number it was found with; `present()` compares it when it names a token. */
+    readonly serialNumber = '',
   ) {}
 
   async describe(): Promise<TokenDescription> {
@@ -50,7 +59,8 @@ export class Pkcs11Token {
    */
   async present(): Promise<boolean> {
     try {
-      return (await this.module.call('tokenInfo', this.slot)).label === this.label;
+      const info = await this.module.call('tokenInfo', this.slot);
+      return info.label === this.label && (!serialIdentifies(this.serialNumber) || info.serialNumber.trim() === this.serialNumber.trim());
     } catch {
       return false;
     }
@@ -71,20 +81,56 @@ export class Pkcs11Token {
   }
 }
 
-async function scan(module: Pkcs11Module, label: string): Promise<Pkcs11Token | undefined> {
+/** Whether a serial number names one token: blank or all zeros is a vendor's placeholder (NSS softokn). */
+export function serialIdentifies(serialNumber: string): boolean {
+  return /[^0 ]/.test(serialNumber);
+}
+
+async function scan(module: Pkcs11Module, label: string): Promise<Pkcs11Token[]> {
+  const found: Pkcs11Token[] = [];
   for (const slot of await module.call('slots')) {
     try {
-      if ((await module.call('tokenInfo', slot)).label === label) return new Pkcs11Token(module, slot, label);
+      const info = await module.call('tokenInfo', slot);
+      if (info.label === label) found.push(new Pkcs11Token(module, slot, label, info.serialNumber));
     } catch (e) {
       // A slot whose token went away between the list and the look is not the one; a module whose host stopped has none.
       if (module.gone) throw e;
     }
   }
-  return undefined;
+  return found;
 }
 
-/** The token with this label (trimmed), rescanning the module once if it is not found; undefined if there is none. */
-export async function findToken(module: Pkcs11Module, label: string): Promise<Pkcs11Token | undefined> {
+/** Every token with this label (trimmed), rescanning the module once if there is none. */
+async function tokensLabelled(module: Pkcs11Module, label: string): Promise<Pkcs11Token[]> {
   const wanted = label.trim();
-  return (await scan(module, wanted)) ?? ((await module.rescan()) ? scan(module, wanted) : undefined);
+  const found = await scan(module, wanted);
+  return found.length > 0 || !(await module.rescan()) ? found : scan(module, wanted);
+}
+
+/** The (first) token with this label (trimmed), rescanning the module once if it is not found; undefined if there is none. */
+export async function findToken(module: Pkcs11Module, label: string): Promise<Pkcs11Token | undefined> {
+  return (await tokensLabelled(module, label))[0];
+}
+
+/**
+ * The token registered with this label and serial number, or why none is:
+ * - `absent`: no token has the label;
+ * - `other-serial`: tokens have the label, none the serial (`found`: theirs), so none is the registered one;
+ * - `ambiguous`: more than one token has the label (and the serial, or the serial names no token).
+ */
+export type RegisteredToken =
+  | { token: Pkcs11Token }
+  | { token?: undefined; refused: 'absent' }
+  | { token?: undefined; refused: 'other-serial' | 'ambiguous'; found: string[] };
+
+/** Finds a registered token by label and, when it names one (serialIdentifies), serial number. */
+export async function findRegisteredToken(module: Pkcs11Module, label: string, serialNumber: string | undefined): Promise<RegisteredToken> {
+  const labelled = await tokensLabelled(module, label);
+  if (labelled.length === 0) return { refused: 'absent' };
+  const pinned = serialNumber !== undefined && serialIdentifies(serialNumber);
+  const matching = pinned ? labelled.filter((t) => t.serialNumber.trim() === serialNumber.trim()) : labelled;
+  const found = labelled.map((t) => t.serialNumber.trim());
+  if (matching.length === 0) return { refused: 'other-serial', found };
+  if (matching.length > 1) return { refused: 'ambiguous', found };
+  return { token: matching[0]! };
 }

@@ -10,11 +10,17 @@
 // HMAC-SHA256 values under a key made for this process, in constant time, so no PIN is kept; a different
 // PIN is INVALID_CREDENTIALS, since that PIN was never tried on the token. The shared store's session pool
 // is the first connect's (its `sessions`).
+//
+// A registered HSM is its token's serial number as well as its label (`serialNumber`, recorded by `kura
+// hsm add`): a token with the label and another serial is not the HSM registered, and is refused as
+// CLUSTER_NOT_FOUND (AWS: KMS cannot find the cluster with that ID) before a session is opened, so the
+// PIN is never offered to it. A registration whose serial names no token (blank or zeros: NSS softokn)
+// is found by its label, and refused when two tokens carry it (../../devices/pkcs11/token.ts).
 import { createHmac } from 'node:crypto';
 import { SerialByKey } from '../../common/serial.js';
 import type { Logger } from '../../common/log.js';
 import {
-  findToken,
+  findRegisteredToken,
   meaningOf,
   TOKEN_GONE,
   ModulePathError,
@@ -32,6 +38,8 @@ export interface HsmTokenConfig {
   tokenLabel: string;
   /** NSS softokn only: its C_Initialize library parameters (configdir=… etc.). */
   libraryParameters?: string;
+  /** The serial number registered (`kura hsm add`): a token with the label and another one is refused. Absent: any. */
+  serialNumber?: string;
 }
 
 export interface HsmTokenInfo {
@@ -89,14 +97,30 @@ async function leaseModule(config: HsmTokenConfig, callDeadlineMs: number | unde
 }
 
 async function tokenOf(module: Pkcs11Module, config: HsmTokenConfig): Promise<Pkcs11Token> {
-  let token: Pkcs11Token | undefined;
+  const label = config.tokenLabel.trim();
+  let found;
   try {
-    token = await findToken(module, config.tokenLabel);
+    found = await findRegisteredToken(module, label, config.serialNumber);
   } catch (e) {
     throw new HsmConnectionError(connectionCodeOf(meaningOf(e)), `The PKCS#11 module ${config.modulePath} could not list its tokens (${e instanceof Error ? e.message : 'unknown error'}).`);
   }
-  if (!token) throw new HsmConnectionError('INSUFFICIENT_CLOUDHSM_HSMS', `No token labelled "${config.tokenLabel.trim()}" is present in ${config.modulePath}.`);
-  return token;
+  if (found.token) return found.token;
+  switch (found.refused) {
+    case 'absent':
+      throw new HsmConnectionError('INSUFFICIENT_CLOUDHSM_HSMS', `No token labelled "${label}" is present in ${config.modulePath}.`);
+    case 'other-serial':
+      throw new HsmConnectionError(
+        'CLUSTER_NOT_FOUND',
+        `The token labelled "${label}" in ${config.modulePath} has serial number ${found.found.join(', ')}, not ${config.serialNumber?.trim()}, the one registered: ` +
+          'it is not the registered token (re-initialised or replaced), and Kura did not log in to it. ' +
+          'If the change is intended, register the new token (kura hsm add) and make a new key store on it; the keys of the registered token are not on it.',
+      );
+    case 'ambiguous':
+      throw new HsmConnectionError(
+        'CLUSTER_NOT_FOUND',
+        `${found.found.length} tokens labelled "${label}" are present in ${config.modulePath} (serial numbers ${found.found.join(', ')}), and Kura will not guess which one is the HSM: give them distinct labels, or remove the one that is not it.`,
+      );
+  }
 }
 
 /** Loads the module and finds the token, without logging in. Throws HsmConnectionError. */

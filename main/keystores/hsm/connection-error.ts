@@ -1,7 +1,9 @@
 // Why an HSM key store could not connect, or stopped working: AWS's ConnectionErrorCodeType values
 // (KMS API, DescribeCustomKeyStores), read for a PKCS#11 token instead of a CloudHSM cluster:
 //
-//   CLUSTER_NOT_FOUND           the module file is refused (path rules) or cannot be loaded/initialised
+//   CLUSTER_NOT_FOUND           the module file is refused (path rules) or cannot be loaded/initialised;
+//                               or the token with the label is not the HSM registered (another serial
+//                               number), or two tokens carry the label: refused before any login
 //   INSUFFICIENT_CLOUDHSM_HSMS  no token with the label; or the token went away (removed, not present,
 //                               not answering: mid-use, or while its module loads or initialises)
 //   INVALID_CREDENTIALS         the user PIN is wrong

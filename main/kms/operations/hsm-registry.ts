@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { KmsError, kmsErrors } from '../../common/errors.js';
 import type { CustomKeyStoreRepository, HsmRecord, HsmRepository, Tx, XksRepository } from '../../store/index.js';
-import { connectionErrorCodeOf, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
+import { connectionErrorCodeOf, tokenConfigOf, type HsmConnections, type HsmTokenConfig, type HsmTokenInfo } from '../custom-key-stores.js';
 import type { OperatorCall } from '../key-directory.js';
 import type { OperationDeps } from './common.js';
 
@@ -62,7 +62,8 @@ export class HsmRegistry {
         const token = await probed(connections.connector.probe(config));
         if (checkPin !== undefined) {
           try {
-            await (await connections.connector.connect({ ...config, pin: checkPin })).close();
+            // The token probed, by its serial: not another one labelled alike that appeared meanwhile.
+            await (await connections.connector.connect({ ...config, serialNumber: token.serialNumber, pin: checkPin })).close();
           } catch (e) {
             throw new KmsError('CloudHsmClusterInvalidConfiguration', `The token is there, but logging in to it failed (${connectionErrorCodeOf(e)}).`);
           }
@@ -96,10 +97,10 @@ export class HsmRegistry {
     return this.deps.hsms.list();
   }
 
-  /** Whether a registered HSM's token is there now (no login); CloudHsmClusterInvalidConfiguration says why not. */
+  /** Whether a registered HSM's token (its label and serial number) is there now (no login); CloudHsmClusterInvalidConfiguration says why not. */
   async testHsm(id: string): Promise<HsmTokenInfo> {
     const h = await this.find(id);
-    return probed(this.deps.connections.connector.probe({ modulePath: h.modulePath, tokenLabel: h.tokenLabel, ...(h.libraryParameters !== null ? { libraryParameters: h.libraryParameters } : {}) }));
+    return probed(this.deps.connections.connector.probe(tokenConfigOf(h)));
   }
 
   private async requireHsmUnused(id: string, tx?: Tx): Promise<void> {

@@ -49,6 +49,14 @@ describe('HsmKeyStore on NSS softokn', () => {
     expect((e as HsmConnectionError).code).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
   });
 
+  it('serves a registration whose serial number names no token: NSS answers zeros for every database, so its label finds it', async () => {
+    const info = await probeHsmToken(config);
+    expect(info.serialNumber).toMatch(/^0+$/);
+    const shared = await connectHsmKeyStore({ ...config, serialNumber: info.serialNumber });
+    await shared.close();
+    expect(await probeHsmToken({ ...config, serialNumber: '' })).toMatchObject({ label: 'NSS Certificate DB' });
+  });
+
   it('refuses a second configuration of the module in this process (NSS holds one database per process)', async () => {
     const e = await probeHsmToken({ ...config, libraryParameters: `configdir='sql:/nonexistent'` }).catch((x: unknown) => x);
     expect((e as HsmConnectionError).code).toBe('CLUSTER_NOT_FOUND');
