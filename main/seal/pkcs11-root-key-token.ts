@@ -3,7 +3,11 @@
 // sealingKeyTemplate in main/devices/pkcs11/session.ts), with single-part CKM_AES_GCM run on the token
 // (PKCS #11 v2.40 §2.14 / v3.0 §6.13; NIST SP 800-38D): Kura's 12-byte random IV, a 128-bit tag, and
 // AAD that binds the appliance ID and the purpose. The key is found again by its CKA_ID, the token by its
-// label. Module loading, the CKR table and the vendor quirks are main/devices/pkcs11's.
+// label and the serial number it had at init: a token with the label and another serial (re-initialised,
+// or another device labelled alike) is refused before the PIN is offered to it (InvalidState). A serial
+// that names no token (blank or zeros: NSS softokn), or none recorded (an appliance initialised before
+// Kura kept it), leaves the label alone to find it, and the CKA_ID and check value to refuse the wrong
+// one after the login. Module loading, the CKR table and the vendor quirks are main/devices/pkcs11's.
 //
 // Every call opens one session, logs in, does its work, logs out and closes the session; the module
 // lease is released. PKCS#11 logs in per token and process, so a token that is logged in already (an
@@ -16,13 +20,14 @@
 //   token not present, removed, not answering                                 → KeyUnavailable (503)
 //   module path refused or not loadable, no such token, no AES-GCM, user PIN
 //     not initialised                                   → Validation (400) at init, InvalidState (409) at unseal
-//   token logged in already by this process; sealing key missing; the token's
-//     key does not open the sealed root key                                   → InvalidState (409)
+//   token logged in already by this process; a token with another serial number;
+//     sealing key missing; the token's key does not open the sealed root key  → InvalidState (409)
+//   two tokens with the label (and no serial to tell them apart)  → Validation (400) at init, InvalidState (409) at unseal
 //   any other PKCS#11 failure                                                 → Internal (500), naming the call and CKR
 import { KmsError } from '../common/errors.js';
 import { constantTimeEqual, randomBytes, zeroize } from '../crypto/bytes.js';
 import {
-  findToken,
+  findRegisteredToken,
   GCM_IV_BYTES,
   ModulePathError,
   Pkcs11CallError,
@@ -30,6 +35,7 @@ import {
   Pkcs11Session,
   TOKEN_GONE,
   type Pkcs11Token,
+  type RegisteredToken,
   type TokenDescription,
 } from '../devices/pkcs11/index.js';
 import type { RootKeyToken, TokenSealedRootKey, TokenSettings } from './root-key-token.js';
@@ -76,6 +82,30 @@ function kmsErrorOf(e: unknown, phase: Phase, settings: TokenSettings): unknown 
   }
 }
 
+/** The token a registered-token search found, or the KmsError that says why there is none. */
+function tokenFound(found: RegisteredToken, settings: TokenSettings, phase: Phase): Pkcs11Token {
+  if (found.token) return found.token;
+  const label = `"${settings.tokenLabel.trim()}"`;
+  switch (found.refused) {
+    case 'absent': {
+      const message = `No token labelled ${label} is present in ${settings.modulePath}`;
+      if (phase === 'init') throw settingsError(phase, `${message}.`);
+      throw new KmsError('KeyUnavailable', `${message}: plug in the token this appliance was initialised with and run \`kura unseal\` again.`);
+    }
+    case 'other-serial':
+      throw new KmsError(
+        'InvalidState',
+        `The token labelled ${label} in ${settings.modulePath} has serial number ${found.found.join(', ')}, not ${settings.serialNumber?.trim()}, the one this appliance was initialised with: ` +
+          'it is not that token (re-initialised or replaced), and Kura did not offer it the PIN. Plug in the token this appliance was initialised with.',
+      );
+    case 'ambiguous':
+      throw settingsError(
+        phase,
+        `${found.found.length} tokens labelled ${label} are present in ${settings.modulePath} (serial numbers ${found.found.join(', ')}), and Kura will not guess which one to log in to: remove the one that is not ${phase === 'init' ? 'meant' : "this appliance's"}, or give it another label.`,
+      );
+  }
+}
+
 async function acquire(settings: TokenSettings, phase: Phase): Promise<Pkcs11Module> {
   try {
     return await Pkcs11Module.acquire({ modulePath: settings.modulePath, libraryParameters: settings.libraryParameters });
@@ -111,7 +141,7 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
         const same = constantTimeEqual(back, request.root);
         zeroize(back);
         if (!same) throw new KmsError('Internal', `The token ${tokenName(settings)} did not give back the root key it sealed.`);
-        const sealed: TokenSealedRootKey = { keyId, keyLabel: request.keyLabel, iv, sealedRootKey };
+        const sealed: TokenSealedRootKey = { serialNumber: d.serialNumber, keyId, keyLabel: request.keyLabel, iv, sealedRootKey };
         await commit(sealed);
         return sealed;
       } catch (e) {
@@ -125,7 +155,7 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
     });
   }
 
-  async openRootKey(settings: TokenSettings, pin: string, sealed: TokenSealedRootKey, aad: Uint8Array): Promise<Buffer> {
+  async openRootKey(settings: TokenSettings, pin: string, sealed: Omit<TokenSealedRootKey, 'serialNumber'>, aad: Uint8Array): Promise<Buffer> {
     return this.withLogin(settings, pin, 'unseal', async (session) => {
       const keys = await session.findSecretKeys(sealed.keyId);
       if (keys.length !== 1) {
@@ -147,12 +177,7 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
     let handle: Buffer | undefined;
     let loggedIn = false;
     try {
-      token = await findToken(module, settings.tokenLabel);
-      if (!token) {
-        const message = `No token labelled "${settings.tokenLabel.trim()}" is present in ${settings.modulePath}`;
-        if (phase === 'init') throw settingsError(phase, `${message}.`);
-        throw new KmsError('KeyUnavailable', `${message}: plug in the token this appliance was initialised with and run \`kura unseal\` again.`);
-      }
+      token = tokenFound(await findRegisteredToken(module, settings.tokenLabel, settings.serialNumber), settings, phase);
       const d = await token.describe();
       if (!d.userPinInitialized) throw new Pkcs11CallError('C_GetTokenInfo', undefined, 'user-pin-not-initialized');
       if (d.userPinLocked) throw new Pkcs11CallError('C_GetTokenInfo', undefined, 'pin-locked');

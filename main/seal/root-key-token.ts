@@ -10,10 +10,18 @@ export interface TokenSettings {
   modulePath: string;
   tokenLabel: string;
   libraryParameters?: string;
+  /**
+   * At unseal, the serial number the token had at init: a token with the label and another serial is
+   * refused before the PIN is offered. Absent (an appliance initialised before Kura recorded it), or one
+   * that names no token (blank, zeros: NSS softokn): the label alone finds it, as it did.
+   */
+  serialNumber?: string;
 }
 
 /** The root key as the token sealed it, and the key that sealed it. */
 export interface TokenSealedRootKey {
+  /** The serial number of the token that sealed it (CK_TOKEN_INFO), which unseal requires of the token. */
+  serialNumber: string;
   /** CKA_ID of the sealing key (16 random bytes). */
   keyId: Buffer;
   /** CKA_LABEL of the sealing key. */
@@ -38,5 +46,5 @@ export interface RootKeyToken {
   ): Promise<TokenSealedRootKey>;
 
   /** Logs in, opens the sealed root key on the token, logs out. The caller zeroizes the result. */
-  openRootKey(settings: TokenSettings, pin: string, sealed: TokenSealedRootKey, aad: Uint8Array): Promise<Buffer>;
+  openRootKey(settings: TokenSettings, pin: string, sealed: Omit<TokenSealedRootKey, 'serialNumber'>, aad: Uint8Array): Promise<Buffer>;
 }

@@ -219,7 +219,12 @@ export class RootKeyHolder {
     const pin = requirePin(pinInput);
     return this.exclusive(async () => {
       if (this.derived) throw alreadyUnsealed('PIN');
-      const settings: TokenSettings = { modulePath: p.modulePath, tokenLabel: p.tokenLabel, ...(p.libraryParameters !== undefined ? { libraryParameters: p.libraryParameters } : {}) };
+      const settings: TokenSettings = {
+        modulePath: p.modulePath,
+        tokenLabel: p.tokenLabel,
+        ...(p.libraryParameters !== undefined ? { libraryParameters: p.libraryParameters } : {}),
+        ...(p.serialNumber !== undefined ? { serialNumber: p.serialNumber } : {}),
+      };
       const root = await this.token.openRootKey(settings, pin, p, this.pkcs11Aad());
       try {
         if (root.length !== ROOT_KEY_BYTES || !constantTimeEqual(rootKeyCheckValue(root), cfg.checkValue)) {

@@ -134,6 +134,8 @@ export interface Pkcs11SealRecord {
   modulePath: string;
   tokenLabel: string;
   libraryParameters?: string;
+  /** The token's serial number at init (absent in appliances initialised before Kura recorded it). */
+  serialNumber?: string;
   /** CKA_ID of the wrapping key (16 random bytes). */
   keyId: Buffer;
   /** Its CKA_LABEL, kura-root-wrap:<applianceId>. */

@@ -232,7 +232,7 @@ describe('RootKeyHolder (pkcs11)', () => {
     expect((await kmsError(fresh.root.unsealWithPin(token.pin))).code).toBe('NotInitialized');
   });
 
-  it('an absent token is KeyUnavailable at unseal, and a token with the same label but not the key is InvalidState', async () => {
+  it('an absent token is KeyUnavailable at unseal, and a token with the same label but another serial, or not the key, is InvalidState', async () => {
     const gone = hsm.makeToken('kura-seal-gone');
     const d = await domain();
     await d.root.initPkcs11({ modulePath: hsm.modulePath, tokenLabel: gone.label, pin: gone.pin });
@@ -242,11 +242,17 @@ describe('RootKeyHolder (pkcs11)', () => {
     expect(e.message).toMatch(/No token labelled "kura-seal-gone"/);
     expect(d.root.isUnsealed).toBe(false);
 
-    // Another token under the old label (a re-initialised token, or someone else's).
+    // Another token under the old label (a re-initialised token, or someone else's): another serial number.
     hsm.makeToken('kura-seal-gone', gone.pin);
     const e2 = await kmsError(d.root.unsealWithPin(gone.pin));
     expect(e2.code).toBe('InvalidState');
-    expect(e2.message).toMatch(/holds no key kura-root-wrap:/);
+    expect(e2.message).toMatch(/has serial number \S+, not \S+, the one this appliance was initialised with/);
+    expect(d.root.isUnsealed).toBe(false);
+    // Initialised before Kura recorded the serial: the token is found by label, and its missing key refuses it.
+    await writeSql(d.store, (sql) => sql.run("UPDATE seal_config SET pkcs11 = json_remove(pkcs11, '$.serialNumber')"));
+    const e3 = await kmsError(d.root.unsealWithPin(gone.pin));
+    expect(e3.code).toBe('InvalidState');
+    expect(e3.message).toMatch(/holds no key kura-root-wrap:/);
     expect(d.root.isUnsealed).toBe(false);
   });
 

@@ -11,6 +11,7 @@ interface Pkcs11Json {
   modulePath: string;
   tokenLabel: string;
   libraryParameters?: string;
+  serialNumber?: string;
   keyId: string;
   keyLabel: string;
   iv: string;
@@ -22,6 +23,7 @@ function pkcs11ToJson(p: Pkcs11SealRecord): string {
     modulePath: p.modulePath,
     tokenLabel: p.tokenLabel,
     ...(p.libraryParameters !== undefined ? { libraryParameters: p.libraryParameters } : {}),
+    ...(p.serialNumber !== undefined ? { serialNumber: p.serialNumber } : {}),
     keyId: p.keyId.toString('base64'),
     keyLabel: p.keyLabel,
     iv: p.iv.toString('base64'),
@@ -36,6 +38,7 @@ function pkcs11FromJson(text: string): Pkcs11SealRecord {
     modulePath: j.modulePath,
     tokenLabel: j.tokenLabel,
     ...(j.libraryParameters !== undefined ? { libraryParameters: j.libraryParameters } : {}),
+    ...(typeof j.serialNumber === 'string' ? { serialNumber: j.serialNumber } : {}),
     keyId: Buffer.from(j.keyId, 'base64'),
     keyLabel: j.keyLabel,
     iv: Buffer.from(j.iv, 'base64'),
