@@ -73,6 +73,8 @@ interface Connection {
   readonly blobKeys: BlobKeys;
   /** When a call last asked the token whether it is still there (PRESENCE_CHECK_MS). */
   presenceCheckedAt: number;
+  /** When an encryption last looked each material's token key up (by CKA_ID, hex; see recheckKey). */
+  readonly keysCheckedAt: Map<string, number>;
   /** The stores open on it; the last one to close logs out. */
   readonly holders: Set<HsmKeyStore>;
 }
@@ -101,6 +103,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
       handles: new Map(),
       blobKeys: new BlobKeys({ login: new Pkcs11Session(parts.token, parts.loginSession) }),
       presenceCheckedAt: performance.now(),
+      keysCheckedAt: new Map(),
       holders: new Set(),
     };
     this.c.holders.add(this);
@@ -197,6 +200,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     const id = decodeMaterialRef(m.ref);
     this.requireUsable();
     this.c.handles.delete(id.toString('hex'));
+    this.c.keysCheckedAt.delete(id.toString('hex'));
     this.c.blobKeys.drop(id.toString('hex'));
     await this.onToken(async (s) => {
       const found = await s.findSecretKeys(id);
@@ -212,6 +216,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
   forgetAll(): void {
     this.c.sealed = true;
     this.c.handles.clear();
+    this.c.keysCheckedAt.clear();
     this.c.blobKeys.clear();
     void this.close();
     void this.endConnection();
@@ -233,7 +238,8 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.c.closing ??= (async () => {
       this.c.state = 'DISCONNECTING';
       this.c.handles.clear();
-    this.c.blobKeys.clear();
+      this.c.keysCheckedAt.clear();
+      this.c.blobKeys.clear();
       const loggedOut = (async () => {
         await this.parts.pool.drain();
         await this.parts.token.logout(this.parts.loginSession);
@@ -292,6 +298,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.c.state = 'FAILED';
     this.c.failed = code;
     this.c.handles.clear();
+    this.c.keysCheckedAt.clear();
     this.c.blobKeys.clear();
     this.parts.log.warn('HSM token unavailable', { token: this.parts.token.label, code, cause });
     // Its login is of no use any more, but a token that still answers keeps it until C_Logout, and would
@@ -332,6 +339,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     const id = decodeMaterialRef(ref);
     const hex = id.toString('hex');
     await this.checkPresence(opening);
+    if (!opening) this.recheckKey(hex);
     const run = () => this.parts.pool.run(async (s) => fn(s, await this.keyHandle(s, id), hex));
     try {
       return await run();
@@ -359,6 +367,19 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     if (now - this.c.presenceCheckedAt < PRESENCE_CHECK_MS) return;
     this.c.presenceCheckedAt = now;
     if (!(await this.parts.token.present())) throw await this.translate(new Pkcs11CallError('C_GetTokenInfo', undefined, 'token-absent'), opening);
+  }
+
+  /**
+   * An encryption (or any use but opening) looks its material's token key up again, at most every
+   * PRESENCE_CHECK_MS: its blob key is a session object derived earlier, which goes on working after the
+   * token key is deleted behind Kura's back (pkcs11-tool --delete-object), so without this, blobs would
+   * go on being sealed for the rest of the epoch (EPOCH_MS) that no later connection could open.
+   */
+  private recheckKey(hex: string): void {
+    const now = performance.now();
+    if (now - (this.c.keysCheckedAt.get(hex) ?? -Infinity) < PRESENCE_CHECK_MS) return;
+    this.c.keysCheckedAt.set(hex, now);
+    this.c.handles.delete(hex);
   }
 
   private async keyHandle(s: Pkcs11Session, id: Buffer): Promise<Handle> {
