@@ -1,8 +1,10 @@
 // Finding a registered token by its label and serial number on SoftHSM2 (tokens made by softhsm2-util in
 // a temporary directory): of two tokens labelled alike, the registered serial picks its own, and the
 // other's PIN is never tried on it; without a serial that names one, two tokens labelled alike are
-// refused rather than guessed.
+// refused rather than guessed. A token in the slot it was found in counts as present only with the
+// serial it was found with: a reader's slot may hold another card labelled alike.
 import { afterAll, describe, expect, it } from 'vitest';
+import { findRegisteredToken, Pkcs11Module, Pkcs11Token } from '../../../main/devices/pkcs11/index.js';
 import { connectHsmKeyStore, HsmConnectionError, probeHsmToken } from '../../../main/keystores/hsm/index.js';
 import { softHsm } from '../../support/tokens.js';
 
@@ -58,5 +60,21 @@ describe('two tokens with one label', () => {
     expect(e.message).toMatch(/not feedfacefeedface, the one registered/);
     expect(e.message).toMatch(/did not log in/);
     expect((await failure(probeHsmToken({ ...base, serialNumber: 'feedfacefeedface' }))).code).toBe('CLUSTER_NOT_FOUND');
+  });
+});
+
+describe('a token found by serial number', () => {
+  it('is present only while its slot holds a token with that serial number', async () => {
+    const module = await Pkcs11Module.acquire({ modulePath: env.modulePath });
+    try {
+      const serials = /serial numbers ([^)]*)\)/.exec((await failure(probeHsmToken({ modulePath: env.modulePath, tokenLabel: 'kura-twin' }))).message)![1]!.split(', ');
+      const found = await findRegisteredToken(module, 'kura-twin', serials[0]);
+      expect(found.token?.serialNumber).toBe(serials[0]);
+      expect(await found.token!.present()).toBe(true);
+      // The same slot and label, as a reader would show another card put in its place.
+      expect(await new Pkcs11Token(module, found.token!.slot, 'kura-twin', serials[1]).present()).toBe(false);
+    } finally {
+      await module.release();
+    }
   });
 });
