@@ -8,5 +8,6 @@ export { Pkcs11Module, nssParametersForPkcs11js, type ModuleConfig, type ModuleD
 export { TOKEN_CALL_DEADLINE_MS } from './module-host.js';
 export { PoolClosedError, SessionPool, type SessionSource } from './session-pool.js';
 export { CKM_AES_CBC_ENCRYPT_DATA, GCM_IV_BYTES, GCM_TAG_BYTES, Pkcs11Session, type SecretKeyAttributes } from './session.js';
-export { findRegisteredToken, findToken, Pkcs11Token, serialIdentifies, type RegisteredToken, type TokenDescription } from './token.js';
+export { findRegisteredToken, findToken, Pkcs11Token, type RegisteredToken, type TokenDescription } from './token.js';
+export { serialIdentifies } from './token-serial.js';
 export { VENDORS, vendorOf, type BlobKeyDerivation, type Vendor } from './vendors.js';

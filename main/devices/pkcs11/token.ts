@@ -16,6 +16,7 @@
 import pkcs11js from 'pkcs11js';
 import type { Handle } from 'pkcs11js';
 import type { Pkcs11Module } from './module.js';
+import { serialIdentifies } from './token-serial.js';
 
 export interface TokenDescription {
   label: string;
@@ -79,11 +80,6 @@ export class Pkcs11Token {
   logout(session: Handle): Promise<void> {
     return this.module.call('logout', session).catch(() => undefined);
   }
-}
-
-/** Whether a serial number names one token: blank or all zeros is a vendor's placeholder (NSS softokn). */
-export function serialIdentifies(serialNumber: string): boolean {
-  return /[^0 ]/.test(serialNumber);
 }
 
 async function scan(module: Pkcs11Module, label: string): Promise<Pkcs11Token[]> {

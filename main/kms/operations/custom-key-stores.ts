@@ -8,7 +8,8 @@
 // (disconnect a FAILED store first), and its outcome — CONNECTED, or FAILED with a ConnectionErrorCode —
 // shows in DescribeCustomKeyStores rather than in its answer; Disconnect is refused when already
 // DISCONNECTED; Update and Delete need a DISCONNECTED store; Delete is refused while keys live in it; one
-// store per HSM; an Update may move a store only to a "related" HSM (the same token, by serial number).
+// store per HSM; an Update may move a store only to a "related" HSM (the same token, by serial number, or
+// by label and library parameters where the serial names no token).
 // Every call runs through the unit of work (../key-directory.ts) and is audited; the PIN is sealed under
 // the root key before it is stored and never logged or audited.
 //
@@ -30,6 +31,7 @@
 import { X509Certificate, randomBytes, randomUUID } from 'node:crypto';
 import { isKmsError, KmsError, kmsErrors } from '../../common/errors.js';
 import { SerialByKey } from '../../common/serial.js';
+import { serialIdentifies } from '../../keystores/hsm/token-serial.js';
 import type { CustomKeyStoreRecord, CustomKeyStoreRepository, HsmRecord, HsmRepository, Tx } from '../../store/index.js';
 import { hsmStoreConfig, type HsmConnectionErrorCode, type HsmConnections } from '../custom-key-stores.js';
 import { checkXksSettings, namesXks, settingsRefused, xksStoreConfig, xksUriOf, type XksConnections, type XksConnectionErrorCode, type XksProxySettingsInput, type XksStoreConfig } from '../external-key-stores.js';
@@ -100,6 +102,18 @@ const notFound = (id: string) => new KmsError('CustomKeyStoreNotFound', `Custom 
 const invalidState = (c: CustomKeyStoreRecord, why: string) =>
   new KmsError('CustomKeyStoreInvalidState', `Custom key store ${c.id} is ${c.connectionState}: ${why}`);
 
+/**
+ * Whether two HSM registrations name one token (AWS: "related" clusters): the same serial number; or,
+ * where neither serial names a token (blank or zeros: NSS softokn, the same for every database), the
+ * same label and library parameters (for NSS, the database directory), through any module path.
+ */
+function sameToken(a: HsmRecord, b: HsmRecord): boolean {
+  if (a.id === b.id) return true;
+  const [aNamed, bNamed] = [serialIdentifies(a.serialNumber), serialIdentifies(b.serialNumber)];
+  if (aNamed || bNamed) return aNamed && bNamed && a.serialNumber === b.serialNumber;
+  return a.tokenLabel.trim() === b.tokenLabel.trim() && a.libraryParameters === b.libraryParameters;
+}
+
 /** AWS checks the trust anchor against the cluster's; Kura keeps it, and requires it to be an X.509 certificate in PEM. */
 function checkTrustAnchor(pem: string): void {
   try {
@@ -151,8 +165,8 @@ export class CustomKeyStoreOperations {
   private async requireHsmFree(hsmId: string, except?: string, tx?: Tx): Promise<void> {
     const all = await this.deps.hsms.list(tx);
     const self = all.find((h) => h.id === hsmId);
-    const sameToken = new Set(all.filter((h) => h.id === hsmId || (self !== undefined && self.serialNumber !== '' && h.serialNumber === self.serialNumber)).map((h) => h.id));
-    if ((await this.deps.customKeyStores.list(tx)).some((c) => c.hsmId !== null && sameToken.has(c.hsmId) && c.id !== except)) {
+    const token = new Set(all.filter((h) => h.id === hsmId || (self !== undefined && sameToken(self, h))).map((h) => h.id));
+    if ((await this.deps.customKeyStores.list(tx)).some((c) => c.hsmId !== null && token.has(c.hsmId) && c.id !== except)) {
       throw new KmsError('CloudHsmClusterInUse', `HSM ${hsmId} (or another registration of its token) backs another custom key store already.`);
     }
   }
@@ -327,8 +341,8 @@ export class CustomKeyStoreOperations {
         if (input.cloudHsmClusterId !== undefined && input.cloudHsmClusterId !== c.hsmId) {
           const target = await this.hsm(input.cloudHsmClusterId);
           const current = c.hsmId === null ? undefined : await this.deps.hsms.find(c.hsmId);
-          if (!current || current.serialNumber !== target.serialNumber) {
-            throw new KmsError('CloudHsmClusterNotRelated', `HSM ${target.id} is not the token that backs ${c.id} (another serial number): its keys would not be there.`);
+          if (!current || !sameToken(current, target)) {
+            throw new KmsError('CloudHsmClusterNotRelated', `HSM ${target.id} is not the token that backs ${c.id} (another serial number, or another label or database): its keys would not be there.`);
           }
           await this.requireHsmFree(target.id, c.id);
           next.hsmId = target.id;

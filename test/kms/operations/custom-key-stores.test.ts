@@ -482,6 +482,24 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     expect(await kmsCode(d.keys.registerHsm(OPERATOR, { modulePath: hsm.modulePath, tokenLabel: 'kura-token  ' }))).toBe('AlreadyExists');
   });
 
+  it('tells tokens whose serial numbers name none (NSS softokn: zeros for every database) apart by label and library parameters', async () => {
+    const nss = async (label: string, configdir: string) => {
+      hsms.addToken(label, PIN, '0000000000000000');
+      return (await d.keys.registerHsm(OPERATOR, { modulePath: '/usr/lib/x86_64-linux-gnu/libsoftokn3.so', tokenLabel: label, libraryParameters: `configdir='sql:${configdir}'` })).hsm;
+    };
+    const a = await nss('nss-a', '/var/lib/kura/nss-a');
+    const b = await nss('nss-b', '/var/lib/kura/nss-b');
+    const onA = await create({ cloudHsmClusterId: a.id });
+    // Another database is another token: it backs a store of its own, and a store does not move to it.
+    await create({ customKeyStoreName: 'hsm-b', cloudHsmClusterId: b.id });
+    const c = await nss('nss-c', '/var/lib/kura/nss-c');
+    expect(await kmsCode(d.keys.updateCustomKeyStore(d.ctx('UpdateCustomKeyStore'), { customKeyStoreId: onA, cloudHsmClusterId: c.id }))).toBe('CloudHsmClusterNotRelated');
+    // The same database through another module path is the same token.
+    const again = (await d.keys.registerHsm(OPERATOR, { modulePath: '/usr/lib/nss/libsoftokn3.so', tokenLabel: 'nss-a', libraryParameters: a.libraryParameters! })).hsm;
+    expect(await kmsCode(create({ customKeyStoreName: 'hsm-a2', cloudHsmClusterId: again.id }))).toBe('CloudHsmClusterInUse');
+    await d.keys.updateCustomKeyStore(d.ctx('UpdateCustomKeyStore'), { customKeyStoreId: onA, cloudHsmClusterId: again.id });
+  });
+
   it('keeps the PIN sealed: not in the database files, the audit log or an error message', async () => {
     const id = await create();
     await connect(id);
