@@ -88,7 +88,7 @@ describe('a token that is not the one registered', () => {
     expect(tested.code).toBe(1);
     expect(tested.stderr).toMatch(/CloudHsmClusterInvalidConfiguration/);
     expect(tested.stderr).toContain(`serial number ${impostor.serial}, not ${serial}`);
-    expect(tested.stderr).toMatch(/kura hsm add/);
+    expect(tested.stderr).toMatch(/register it as a new HSM \(kura hsm add; its module and label are taken until this registration is removed with kura hsm remove\)/);
   });
 
   it('gives an impostor that knows the PIN no login and no key: CreateKey is refused, nothing is made on it', async () => {

@@ -113,7 +113,8 @@ async function tokenOf(module: Pkcs11Module, config: HsmTokenConfig): Promise<Pk
         'CLUSTER_NOT_FOUND',
         `The token labelled "${label}" in ${config.modulePath} has serial number ${found.found.join(', ')}, not ${config.serialNumber?.trim()}, the one registered: ` +
           'it is not the registered token (re-initialised or replaced), and Kura did not log in to it. ' +
-          'If the change is intended, register the new token (kura hsm add) and make a new key store on it; the keys of the registered token are not on it.',
+          'If the change is intended, the keys of the registered token are not on it: register it as a new HSM (kura hsm add; ' +
+          'its module and label are taken until this registration is removed with kura hsm remove) and make a new key store on it.',
       );
     case 'ambiguous':
       throw new HsmConnectionError(
