@@ -155,8 +155,8 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
     });
   }
 
-  async openRootKey(settings: TokenSettings, pin: string, sealed: Omit<TokenSealedRootKey, 'serialNumber'>, aad: Uint8Array): Promise<Buffer> {
-    return this.withLogin(settings, pin, 'unseal', async (session) => {
+  async openRootKey(settings: TokenSettings, pin: string, sealed: Omit<TokenSealedRootKey, 'serialNumber'>, aad: Uint8Array): Promise<{ rootKey: Buffer; serialNumber: string }> {
+    return this.withLogin(settings, pin, 'unseal', async (session, d) => {
       const keys = await session.findSecretKeys(sealed.keyId);
       if (keys.length !== 1) {
         throw new KmsError(
@@ -166,7 +166,7 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
             : `The token ${tokenName(settings)} holds more than one key with CKA_ID ${sealed.keyId.toString('hex')}; Kura will not guess which one seals its root key.`,
         );
       }
-      return session.decryptAesGcm(keys[0]!, sealed.iv, aad, sealed.sealedRootKey);
+      return { rootKey: await session.decryptAesGcm(keys[0]!, sealed.iv, aad, sealed.sealedRootKey), serialNumber: d.serialNumber };
     });
   }
 

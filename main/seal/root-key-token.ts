@@ -45,6 +45,9 @@ export interface RootKeyToken {
     commit: (sealed: TokenSealedRootKey) => Promise<void>,
   ): Promise<TokenSealedRootKey>;
 
-  /** Logs in, opens the sealed root key on the token, logs out. The caller zeroizes the result. */
-  openRootKey(settings: TokenSettings, pin: string, sealed: Omit<TokenSealedRootKey, 'serialNumber'>, aad: Uint8Array): Promise<Buffer>;
+  /**
+   * Logs in, opens the sealed root key on the token, logs out; with the serial number of the token that
+   * opened it. The caller zeroizes the root key.
+   */
+  openRootKey(settings: TokenSettings, pin: string, sealed: Omit<TokenSealedRootKey, 'serialNumber'>, aad: Uint8Array): Promise<{ rootKey: Buffer; serialNumber: string }>;
 }

@@ -22,6 +22,7 @@ import type { Aead, AeadKey } from '../crypto/aead.js';
 import { constantTimeEqual, randomBytes, zeroize } from '../crypto/bytes.js';
 import { combineShares, decodeShare, encodeShare, ShareError, splitSecret, type Share } from '../crypto/shamir.js';
 import type { ApplianceRepository, Database, Pkcs11SealRecord, SealConfigRecord } from '../store/index.js';
+import { serialIdentifies } from '../devices/pkcs11/token-serial.js';
 import { AtRestSealer, encodeAad } from './at-rest.js';
 import { Pkcs11RootKeyToken } from './pkcs11-root-key-token.js';
 import type { RootKeyToken, TokenSettings } from './root-key-token.js';
@@ -225,10 +226,16 @@ export class RootKeyHolder {
         ...(p.libraryParameters !== undefined ? { libraryParameters: p.libraryParameters } : {}),
         ...(p.serialNumber !== undefined ? { serialNumber: p.serialNumber } : {}),
       };
-      const root = await this.token.openRootKey(settings, pin, p, this.pkcs11Aad());
+      const { rootKey: root, serialNumber } = await this.token.openRootKey(settings, pin, p, this.pkcs11Aad());
       try {
         if (root.length !== ROOT_KEY_BYTES || !constantTimeEqual(rootKeyCheckValue(root), cfg.checkValue)) {
           throw new KmsError('InvalidState', 'The token opened a root key that is not this appliance\'s (its check value does not match).');
+        }
+        // Initialised before Kura kept the token's serial: the token has just proved itself (its key opened
+        // this appliance's root key), so its serial is kept now, and later unseals refuse another token
+        // before offering it the PIN. Best effort: a database that cannot take it leaves the label alone.
+        if (p.serialNumber === undefined && serialIdentifies(serialNumber)) {
+          await this.deps.db.write((tx) => this.deps.appliance.recordPkcs11SerialNumber(tx, serialNumber)).catch(() => false);
         }
         await opts.beforeUnseal?.();
         this.unsealWith(root);

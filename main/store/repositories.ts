@@ -230,6 +230,11 @@ export interface ApplianceRepository {
   sealConfig(tx?: Tx): Promise<SealConfigRecord | undefined>;
   /** Stores the one seal configuration; false (and nothing written) if there already is one. */
   insertSealConfig(tx: Tx, s: SealConfigRecord): Promise<boolean>;
+  /**
+   * Records the sealing token's serial number in a pkcs11 seal configuration that has none (one
+   * initialised before Kura kept it); false (and nothing written) if it has one or is not pkcs11.
+   */
+  recordPkcs11SerialNumber(tx: Tx, serialNumber: string): Promise<boolean>;
 }
 
 /** Which entries AuditRepository.query returns; every filter given must hold. */

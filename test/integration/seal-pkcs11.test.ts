@@ -192,7 +192,7 @@ describe('seal mode pkcs11 (kura serve, SoftHSM2)', () => {
     }
     const p = cfg.pkcs11!;
     for (let i = 0; i + 32 <= p.sealedRootKey.length; i++) expect(rootKeyCheckValue(p.sealedRootKey.subarray(i, i + 32)).equals(cfg.checkValue)).toBe(false);
-    const root = await new Pkcs11RootKeyToken().openRootKey({ modulePath: p.modulePath, tokenLabel: p.tokenLabel }, PIN, p, encodeAad('kura/seal/pkcs11/root-key/v1', applianceId));
+    const { rootKey: root } = await new Pkcs11RootKeyToken().openRootKey({ modulePath: p.modulePath, tokenLabel: p.tokenLabel }, PIN, p, encodeAad('kura/seal/pkcs11/root-key/v1', applianceId));
     try {
       expect(rootKeyCheckValue(root).equals(cfg.checkValue)).toBe(true);
       // The root key itself is in no file of the data directory.

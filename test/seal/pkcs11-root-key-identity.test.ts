@@ -2,7 +2,8 @@
 // tokens made in a temporary directory: init records the token's serial; a token deleted and initialised
 // again with the same label (softhsm2-util) is refused at unseal before the PIN is offered to it —
 // pkcs11-tool, another process, finds its "user PIN count low" flag unset — and the appliance stays
-// sealed; an appliance initialised before the serial was recorded still unseals by label.
+// sealed; an appliance initialised before the serial was recorded still unseals by label, and keeps the
+// serial of the token that proved itself by opening the root key.
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { kmsError, openDomain, type Domain } from '../support/domain.js';
@@ -52,11 +53,22 @@ describe('the pkcs11 seal token by serial number', () => {
     expect(await d.root.status()).toMatchObject({ state: 'sealed', mode: 'pkcs11' });
   });
 
-  it('unseals an appliance initialised before the serial was recorded, by the label', async () => {
+  it('unseals an appliance initialised before the serial was recorded, by the label, and keeps the serial of the token that opened it', async () => {
     const d = await domain();
     await d.root.initPkcs11({ modulePath: hsm.modulePath, tokenLabel: 'kura-seal-legacy', pin: '1234567' });
     await writeSql(d.store, (sql) => sql.run("UPDATE seal_config SET pkcs11 = json_remove(pkcs11, '$.serialNumber')"));
     expect((await d.store.appliance.sealConfig())!.pkcs11!.serialNumber).toBeUndefined();
     expect((await d.root.unsealWithPin('1234567')).state).toBe('unsealed');
+    const serial = tokenAsListed('kura-seal-legacy').serial;
+    expect((await d.store.appliance.sealConfig())!.pkcs11!.serialNumber).toBe(serial);
+
+    // From then on it is pinned like a new one: a token re-initialised with the label never sees the PIN.
+    d.root.seal();
+    execFileSync('softhsm2-util', ['--delete-token', '--token', 'kura-seal-legacy'], { env: hsm.env, stdio: 'pipe' });
+    hsm.makeToken('kura-seal-legacy', '7777777');
+    const e = await kmsError(d.root.unsealWithPin('1234567'));
+    expect(e.code).toBe('InvalidState');
+    expect(e.message).toContain(`not ${serial}`);
+    expect(tokenAsListed('kura-seal-legacy').flags).not.toMatch(/user PIN count low/);
   });
 });

@@ -90,4 +90,11 @@ export class SqliteApplianceRepository implements ApplianceRepository {
       .run(`INSERT INTO seal_config (${columns.join(', ')}) VALUES (1, ${values.map(() => '?').join(', ')}) ON CONFLICT (id) DO NOTHING`, ...values);
     return r.changes === 1;
   }
+
+  async recordPkcs11SerialNumber(tx: Tx, serialNumber: string): Promise<boolean> {
+    const r = await this.db
+      .sql(tx)
+      .run("UPDATE seal_config SET pkcs11 = json_set(pkcs11, '$.serialNumber', ?) WHERE id = 1 AND pkcs11 IS NOT NULL AND json_extract(pkcs11, '$.serialNumber') IS NULL", serialNumber);
+    return r.changes === 1;
+  }
 }

@@ -1,7 +1,7 @@
 // The contract of ApplianceRepository (main/store/repositories.ts), which any implementation passes:
 // the appliance ID is set once (the first one set stays, whoever asks later); the seal configuration is
 // stored once (a second one is refused with false and changes nothing); a pkcs11 one keeps its token
-// settings and sealed root key.
+// settings and sealed root key, and takes its token's serial number once if it was stored without one.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SealConfigRecord } from '../../../main/store/index.js';
@@ -64,6 +64,25 @@ export function applianceRepositoryContract(name: string, open: OpenStore): void
       const back = await s.appliance.sealConfig();
       expect(back).toEqual(cfg);
       expect(back!.pkcs11).not.toHaveProperty('libraryParameters');
+    });
+
+    it('records a pkcs11 configuration\'s missing serial number once, changing nothing else', async () => {
+      const s = store();
+      const pkcs11 = { modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'kura', keyId: randomBytes(16), keyLabel: 'k', iv: randomBytes(12), sealedRootKey: randomBytes(48) };
+      const cfg = sealConfig({ mode: 'pkcs11', threshold: 1, shareCount: 1, shareSetId: 'pkcs11', pkcs11 });
+      await s.db.write((tx) => s.appliance.insertSealConfig(tx, cfg));
+      expect(await s.db.write((tx) => s.appliance.recordPkcs11SerialNumber(tx, 'afa1a5a030cb1bcd'))).toBe(true);
+      expect(await s.appliance.sealConfig()).toEqual({ ...cfg, pkcs11: { ...pkcs11, serialNumber: 'afa1a5a030cb1bcd' } });
+      expect(await s.db.write((tx) => s.appliance.recordPkcs11SerialNumber(tx, '29ff68f4f3db4571'))).toBe(false);
+      expect((await s.appliance.sealConfig())!.pkcs11!.serialNumber).toBe('afa1a5a030cb1bcd');
+    });
+
+    it('records no serial number in a Shamir configuration', async () => {
+      const s = store();
+      const cfg = sealConfig();
+      await s.db.write((tx) => s.appliance.insertSealConfig(tx, cfg));
+      expect(await s.db.write((tx) => s.appliance.recordPkcs11SerialNumber(tx, 'afa1a5a030cb1bcd'))).toBe(false);
+      expect(await s.appliance.sealConfig()).toEqual(cfg);
     });
   });
 }
