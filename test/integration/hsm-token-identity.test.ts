@@ -4,8 +4,12 @@
 // the same label (softhsm2-util --delete-token, then --init-token): ConnectCustomKeyStore leaves the store
 // FAILED with CLUSTER_NOT_FOUND, `kura hsm test` names both serial numbers, and the PIN never reached the
 // impostor — SoftHSM sets CKF_USER_PIN_COUNT_LOW on a token after a wrong PIN, and pkcs11-tool (another
-// process) finds it unset; an impostor given the same PIN gets no key either.
+// process) finds it unset; an impostor given the same PIN gets no key either. The module file is checked
+// again at every connect: one made writable by others after registration is refused (CLUSTER_NOT_FOUND).
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
   ConnectCustomKeyStoreCommand,
   CreateCustomKeyStoreCommand,
@@ -56,6 +60,7 @@ describe('a token that is not the one registered', () => {
   beforeAll(async () => {
     soft.makeToken('kura-registered', '7654321');
     soft.makeToken('kura-same-pin', '2345678');
+    soft.makeToken('kura-module', '3456789');
     trustAnchor = trustAnchorPem();
     kura = await startKura();
     kms = kmsClient(kura);
@@ -102,5 +107,33 @@ describe('a token that is not the one registered', () => {
     expect(objects.code).toBe(0);
     expect(objects.stdout).not.toMatch(/Secret Key Object/);
     expect(kura.proc.exitCode).toBeNull();
+  });
+
+  it('checks the module file again at each connect: made writable by others after registration, it is not loaded', async () => {
+    // Not under /tmp: a module in a world-writable directory, sticky or not, is refused from the start.
+    const cache = path.join(os.homedir(), '.cache');
+    fs.mkdirSync(cache, { recursive: true, mode: 0o700 });
+    const dir = fs.mkdtempSync(path.join(cache, 'kura-module-recheck-'));
+    try {
+      const module = path.join(dir, 'libsofthsm2.so');
+      fs.copyFileSync(SOFTHSM_MODULE, module);
+      fs.chmodSync(module, 0o755);
+      const added = await runKura(['hsm', 'add', '--module', module, '--token-label', 'kura-module', '--data-dir', kura.dataDir, '--json']);
+      expect(added.code, added.stderr).toBe(0);
+      const hsmId = (JSON.parse(added.stdout) as { hsmId: string }).hsmId;
+      const storeId = await storeOn('module', hsmId, '3456789');
+      await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
+      expect((await storeView(storeId)).ConnectionState).toBe('CONNECTED');
+      await kms.send(new DisconnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
+
+      fs.chmodSync(module, 0o666);
+      await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
+      expect(await storeView(storeId)).toMatchObject({ ConnectionState: 'FAILED', ConnectionErrorCode: 'CLUSTER_NOT_FOUND' });
+      const tested = await runKura(['hsm', 'test', hsmId, '--data-dir', kura.dataDir]);
+      expect(tested.code).toBe(1);
+      expect(tested.stderr).toMatch(/the file is writable by group or others/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
