@@ -12,7 +12,7 @@
 // POST /stop answers, then stops the appliance as SIGTERM does. POST /seal is refused (409) on a dev
 // appliance: it unseals only from its key file when it starts, so sealing it would leave it sealed
 // until restarted.
-import { KmsError, isKmsError, type KmsErrorCode } from '../../common/errors.js';
+import { KmsError, isKmsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import { parseOperatorPublicKey } from '../../ceremony/operator-keys.js';
@@ -22,6 +22,7 @@ import { isBackgroundCommand, isCommandName, parseCommandInput, type CommandName
 import type { JsonResponse, RawRequest } from '../http.js';
 import { checkJsonBounds } from '../json-bounds.js';
 import { runCommand, type CommandCaller, type CommandDeps } from './commands.js';
+import { ADMIN_STATUS, adminError, json, readableMessage } from './errors.js';
 import { sealAppliance, unsealAppliance } from './console-commands.js';
 
 export interface AdminDeps extends CommandDeps {
@@ -30,71 +31,6 @@ export interface AdminDeps extends CommandDeps {
   /** Asks the appliance to stop gracefully once this answer is sent; absent where nothing can stop it. */
   requestStop?: () => void;
 }
-
-// KmsError codes → the admin API's HTTP statuses, in one exhaustive table like the KMS one
-// (api/kms/errors.ts): a new code does not compile until it is mapped here.
-const ADMIN_STATUS: Record<KmsErrorCode, number> = {
-  Validation: 400,
-  Serialization: 400,
-  UnknownOperation: 404,
-  RequestTooLarge: 413,
-  MissingAuthenticationToken: 401,
-  IncompleteSignature: 401,
-  UnrecognizedClient: 401,
-  InvalidSignature: 401,
-  AccessDenied: 403,
-  Sealed: 503,
-  NotInitialized: 409,
-  Internal: 500,
-  NotFound: 404,
-  AlreadyExists: 409,
-  Disabled: 409,
-  InvalidState: 409,
-  IncorrectKey: 400,
-  InvalidCiphertext: 400,
-  InvalidKeyUsage: 400,
-  InvalidMarker: 400,
-  InvalidArn: 400,
-  InvalidAliasName: 400,
-  InvalidGrantToken: 400,
-  MalformedPolicyDocument: 400,
-  Tag: 400,
-  LimitExceeded: 409,
-  UnsupportedOperation: 501,
-  CustomKeyStoreNotFound: 404,
-  DryRunOperation: 412,
-  KeyUnavailable: 503,
-  KmsInvalidSignature: 400,
-  KmsInvalidMac: 400,
-  ExpiredImportToken: 400,
-  InvalidImportToken: 400,
-  IncorrectKeyMaterial: 400,
-  CustomKeyStoreInvalidState: 409,
-  CustomKeyStoreNameInUse: 409,
-  CustomKeyStoreHasCMKs: 409,
-  CloudHsmClusterNotFound: 404,
-  CloudHsmClusterInUse: 409,
-  CloudHsmClusterNotRelated: 409,
-  CloudHsmClusterInvalidConfiguration: 400,
-  IncorrectTrustAnchor: 400,
-  DependencyTimeout: 503,
-  XksKeyNotFound: 404,
-  XksKeyInvalidConfiguration: 400,
-  XksKeyAlreadyInUse: 409,
-  XksProxyUriInUse: 409,
-  XksProxyUriUnreachable: 502,
-  XksProxyIncorrectAuthenticationCredential: 502,
-  XksProxyInvalidResponse: 502,
-  XksProxyInvalidConfiguration: 400,
-};
-
-// Answers may carry secrets shown once (a session token, a new secret access key, shares, an approved
-// command's result): nothing may keep them — no cache, no sniffing, no referrer.
-const json = (status: number, body: unknown): JsonResponse => ({
-  status,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' },
-  body: JSON.stringify(body),
-});
 
 function parseBody(req: RawRequest): Record<string, unknown> {
   if (req.body.length === 0) return {};
@@ -139,7 +75,7 @@ async function authenticate(deps: AdminDeps, req: RawRequest, background = false
 const SEG = '([A-Za-z0-9._~-]{1,128})';
 const ACCESS_KEY_SEG = '([A-Z0-9]{1,128})';
 /** A console command by name: POST /commands/NAME. */
-const BY_NAME = /^POST \/commands\/([a-zA-Z.]{1,64})$/;
+export const BY_NAME = /^POST \/commands\/([a-zA-Z.]{1,64})$/;
 export interface CommandRoute {
   method: string;
   path: RegExp;
@@ -239,6 +175,20 @@ function malformedField(req: RawRequest, path: string): KmsError | undefined {
   return undefined;
 }
 
+/**
+ * The routes that are not a command of the ROUTES table: the appliance's lifecycle (status, init, unseal,
+ * seal, stop). With ROUTES and POST /commands/NAME (one per command of main/console), they are every
+ * route of /admin/v1; the handler below compares the request with these names, not with literals of its
+ * own, so the tables say what it serves (test/fuzz/admin-routes.test.ts fuzzes each route they name).
+ */
+export const OWN_ROUTES = {
+  status: 'GET /status',
+  init: 'POST /init',
+  unseal: 'POST /unseal',
+  seal: 'POST /seal',
+  stop: 'POST /stop',
+} as const;
+
 /** 202 for a change that became an approval request, 200 otherwise. */
 const statusOf = (out: unknown): number => (out !== null && typeof out === 'object' && (out as { applied?: unknown }).applied === false ? 202 : 200);
 
@@ -288,10 +238,10 @@ async function initialCustodians(quorum: Quorum, body: Record<string, unknown>):
 export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Promise<JsonResponse> {
   const route = `${req.method} ${req.path.replace(/^\/admin\/v1/, '')}`;
   try {
-    if (route === 'GET /status') {
+    if (route === OWN_ROUTES.status) {
       return json(200, { ...(await deps.root.status()), applianceId: deps.applianceId, version: deps.version });
     }
-    if (route === 'POST /init') {
+    if (route === OWN_ROUTES.init) {
       // Whoever inits chooses the custodians and, for Shamir, receives every share of the root key: a
       // local process without the data directory's admin token must not be able to take a freshly
       // started appliance before its operator does.
@@ -329,7 +279,7 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       const enrolled = custodians ? await custodians.enroll() : undefined;
       return json(200, { threshold, shares: texts, ...(enrolled ? { custodians: enrolled } : {}) });
     }
-    if (route === 'POST /unseal') {
+    if (route === OWN_ROUTES.unseal) {
       const body = parseBody(req);
       onlyFields(body, UNSEAL_FIELDS, 'unseal');
       if (body.share !== undefined && body.shares !== undefined) throw new KmsError('Validation', 'unseal takes "share" or "shares", not both.');
@@ -355,11 +305,11 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     const byName = BY_NAME.exec(route);
     const polled = byName?.[1] ?? (route === 'GET /devices' ? 'devices.list' : '');
     const caller = await authenticate(deps, req, isBackgroundCommand(polled));
-    if (route === 'POST /seal') {
+    if (route === OWN_ROUTES.seal) {
       await sealAppliance({ deps }, caller.actor);
       return json(200, await deps.root.status());
     }
-    if (route === 'POST /stop') {
+    if (route === OWN_ROUTES.stop) {
       requireToken(deps, req);
       if (!deps.requestStop) throw new KmsError('InvalidState', 'This appliance cannot be stopped through the admin API.');
       await deps.audit.append({ principal: 'kura:admin', source: 'admin', operation: 'Stop', outcome: 'ok' });
@@ -381,9 +331,9 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
     }
     const malformed = malformedField(req, req.path.replace(/^\/admin\/v1/, ''));
     if (malformed) throw malformed;
-    return json(404, { error: 'NotFound', message: `No admin route ${route}.` });
+    return adminError(404, 'NotFound', `No admin route ${route}.`);
   } catch (err) {
-    if (isKmsError(err)) return json(ADMIN_STATUS[err.code], { error: err.code, message: err.message });
+    if (isKmsError(err)) return adminError(ADMIN_STATUS[err.code], err.code, err.message);
     const storage = storageFailureAnswer(err);
     if (storage) {
       deps.log.error('admin storage failure', { route: route.slice(0, 128), code: storage.code });
@@ -425,7 +375,7 @@ export async function runConsoleCommand(deps: AdminDeps, sessionToken: string | 
     const value = await runCommand(deps, caller, command, parseCommandInput(command, input));
     return { ok: true, status: statusOf(value) as 200 | 202, value };
   } catch (err) {
-    if (isKmsError(err)) return { ok: false, error: { code: err.code, message: err.message } };
+    if (isKmsError(err)) return { ok: false, error: { code: err.code, message: readableMessage(err.message) } };
     const storage = storageFailureAnswer(err);
     if (storage) {
       deps.log.error('console command storage failure', { command: String(command).slice(0, 64), code: storage.code });
