@@ -300,7 +300,9 @@ export async function startServer(opts: {
       // Answer at once, drain the rest of the body, and close only once it has ended: closing a
       // socket with unread data resets the connection, and a client still sending would see
       // ECONNRESET/EPIPE instead of the 413 or 503. A client that keeps sending is cut off after a
-      // grace period, so it cannot hold the socket.
+      // grace period, so it cannot hold the socket. The answer says Connection: close, so that a
+      // kept-alive client does not send its next request on a socket about to close.
+      res.shouldKeepAlive = false;
       send(res, answer);
       req.resume();
       const timer = setTimeout(() => socket.destroy(), REFUSED_BODY_GRACE_MS);

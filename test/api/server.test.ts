@@ -100,6 +100,34 @@ describe('expectations', () => {
   });
 });
 
+describe('a refused body', () => {
+  // The admin fuzzer's keep-alive client sent its next request on the socket of a 413 that said
+  // "Connection: keep-alive" and that the listener then closed: ECONNRESET, no answer
+  // (test/fuzz/admin-routes.test.ts). An answer after which the connection closes says so.
+  it('is answered 413 with Connection: close, and the connection closes once the body has ended', async () => {
+    const { kms } = slowRoute();
+    server = await startServer({ host: '127.0.0.1', port: 0, log: createLogger('error', () => undefined), limits: LIMITS, routes: { kms, admin: kms } });
+    for (const path of ['/', '/admin/v1/operators']) {
+      const body = `{"a":"${'z'.repeat(1024 * 1024)}"}`;
+      const text = `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}${request(1, 0)}`;
+      const { answers, closed } = await pipeline(server.port, text, 2);
+      expect(answers).toEqual(['413 ?']);
+      expect(closed).toBe(true);
+    }
+    const head = await new Promise<string>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port: server!.port });
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+      socket.on('close', () => resolve(received));
+      socket.on('error', () => undefined);
+      socket.write(`POST /admin/v1/operators HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`);
+      socket.end();
+    });
+    expect(head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(head.slice(0, head.indexOf('\r\n\r\n') + 2).toLowerCase()).toContain('\r\nconnection: close\r\n');
+  });
+});
+
 describe('the body budget shared by all connections', () => {
   /** A raw connection: sends `text`, collects what comes back. */
   function open(port: number, text: string | Buffer) {
