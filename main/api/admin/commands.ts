@@ -41,6 +41,7 @@ import {
   xksStoreJson,
 } from './views.js';
 import { CONSOLE_HANDLERS } from './console-commands.js';
+import { refusedHere } from './refusals.js';
 
 export interface CommandDeps {
   root: RootKeyHolder;
@@ -142,36 +143,44 @@ const HANDLERS: Handlers = {
     return { token, operator: session.operator, expiresAt: iso(session.expiresAt) };
   },
   'session.logout': async (r) => {
-    if (!r.caller.session) throw new KmsError('Validation', 'Only a console session signs out; the admin token does not expire.');
-    await need(r.deps.signIn, 'console sign-in').signOut(r.caller.session.token);
+    const session = await refusedHere(r, () => {
+      if (!r.caller.session) throw new KmsError('Validation', 'Only a console session signs out; the admin token does not expire.');
+      return r.caller.session;
+    });
+    await need(r.deps.signIn, 'console sign-in').signOut(session.token);
     return { signedOut: true };
   },
   'session.show': async (r) => ({ operator: r.caller.actor, expiresAt: r.caller.session ? iso(r.caller.session.expiresAt) : null }),
 
   'operators.list': async (r) => ({ operators: (await need(r.deps.quorum, 'quorum service').listOperators()).map(operatorJson) }),
   'operators.show': async (r, i) => operatorDetailJson(await need(r.deps.quorum, 'quorum service').showOperator(i.name)),
-  'operators.add': async (r, i) => {
-    const quorum = need(r.deps.quorum, 'quorum service');
-    const o = await quorum.addOperator(await actorOf(r, i.operator), i.name, i.publicKey);
-    return o.applied ? { applied: true, operator: operatorDetailJson(o.value) } : { applied: false, approvalRequest: requestViewJson(await quorum.showRequest(o.request.id)) };
-  },
-  'operators.remove': async (r, i) => {
-    const quorum = need(r.deps.quorum, 'quorum service');
-    const o = await quorum.removeOperator(await actorOf(r, i.operator), i.name);
-    if (o.applied) r.deps.signIn?.endSessionsOf(i.name);
-    return o.applied ? { applied: true, removed: o.value } : { applied: false, approvalRequest: requestViewJson(await quorum.showRequest(o.request.id)) };
-  },
+  // The quorum audits the operator and policy changes it makes, not those it refuses (a name or key
+  // enrolled already, an operator not enrolled, a removal that would break a policy): they are audited here.
+  'operators.add': (r, i) =>
+    refusedHere(r, async () => {
+      const quorum = need(r.deps.quorum, 'quorum service');
+      const o = await quorum.addOperator(await actorOf(r, i.operator), i.name, i.publicKey);
+      return o.applied ? { applied: true, operator: operatorDetailJson(o.value) } : { applied: false, approvalRequest: requestViewJson(await quorum.showRequest(o.request.id)) };
+    }),
+  'operators.remove': (r, i) =>
+    refusedHere(r, async () => {
+      const quorum = need(r.deps.quorum, 'quorum service');
+      const o = await quorum.removeOperator(await actorOf(r, i.operator), i.name);
+      if (o.applied) r.deps.signIn?.endSessionsOf(i.name);
+      return o.applied ? { applied: true, removed: o.value } : { applied: false, approvalRequest: requestViewJson(await quorum.showRequest(o.request.id)) };
+    }),
   'operators.passphrase': async (r, i) => {
     await need(r.deps.signIn, 'console sign-in').setPassphrase({ operator: r.caller.actor }, i.name, i.passphrase, i.currentPassphrase);
     return { name: i.name, hasPassphrase: true };
   },
 
   'quorum.show': async (r) => ({ policies: (await need(r.deps.quorum, 'quorum service').listPolicies()).map(policyJson), classes: [...ACTION_CLASSES] }),
-  'quorum.set': async (r, i) => {
-    const quorum = need(r.deps.quorum, 'quorum service');
-    const o = await quorum.setPolicy(await actorOf(r, i.operator), i.actionClass, i.threshold, i.operators, i.expiryMinutes);
-    return o.applied ? { applied: true, policy: policyJson(o.value) } : { applied: false, approvalRequest: requestViewJson(await quorum.showRequest(o.request.id)) };
-  },
+  'quorum.set': (r, i) =>
+    refusedHere(r, async () => {
+      const quorum = need(r.deps.quorum, 'quorum service');
+      const o = await quorum.setPolicy(await actorOf(r, i.operator), i.actionClass, i.threshold, i.operators, i.expiryMinutes);
+      return o.applied ? { applied: true, policy: policyJson(o.value) } : { applied: false, approvalRequest: requestViewJson(await quorum.showRequest(o.request.id)) };
+    }),
 
   'approvals.list': async (r) => ({ approvals: (await need(r.deps.quorum, 'quorum service').listRequestSummaries()).map(requestSummaryJson) }),
   'approvals.show': async (r, i) => requestViewJson(await need(r.deps.quorum, 'quorum service').showRequest(i.id)),
@@ -183,7 +192,7 @@ const HANDLERS: Handlers = {
   },
   'approvals.cancel': async (r, i) => {
     const quorum = need(r.deps.quorum, 'quorum service');
-    return requestViewJson(await quorum.cancel(await actorOf(r, i.operator), i.id));
+    return requestViewJson(await quorum.cancel(await refusedHere(r, () => actorOf(r, i.operator)), i.id));
   },
   'approvals.transcript': async (r, i) => (await need(r.deps.quorum, 'quorum service').transcript(i.id)) as unknown as Record<string, unknown>,
   'approvals.result': async (r, i) => {
@@ -196,12 +205,16 @@ const HANDLERS: Handlers = {
   'audit.verifyTranscript': async (r, i) => need(r.deps.quorum, 'quorum service').verifyTranscript(i.transcript),
 
   'credentials.list': async (r) => ({ credentials: (await r.deps.credentials.list()).map(credentialJson) }),
-  'credentials.create': (r, i) => gated(r, i, async () => credentialJson(await r.deps.credentials.create(i, r.caller.actor, r.approvedRequest))),
+  // The credential service audits the credentials it makes and deletes, not those it refuses (an ARN
+  // of another account, no such access key): they are audited here.
+  'credentials.create': (r, i) => refusedHere(r, () => gated(r, i, async () => credentialJson(await r.deps.credentials.create(i, r.caller.actor, r.approvedRequest)))),
   'credentials.delete': (r, i) =>
-    gated(r, i, async () => {
-      await r.deps.credentials.delete(i.accessKeyId, r.caller.actor, r.approvedRequest);
-      return { deleted: i.accessKeyId };
-    }),
+    refusedHere(r, () =>
+      gated(r, i, async () => {
+        await r.deps.credentials.delete(i.accessKeyId, r.caller.actor, r.approvedRequest);
+        return { deleted: i.accessKeyId };
+      }),
+    ),
 
   'hsms.list': async (r) => ({ hsms: (await need(r.deps.kms, 'KMS').listHsms()).map(hsmJson) }),
   'hsms.add': (r, i) =>

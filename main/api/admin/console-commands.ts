@@ -15,7 +15,9 @@ import { AWS_REGIONS } from '../../common/regions.js';
 import { networkStatus, type ChangeView, type CommandName, type KeyMetadataView, type AuditEntryView } from '../../console/index.js';
 import { ApprovalPendingError, storageFailureOf, type CallContext, type StorageFailureKind } from '../../kms/index.js';
 import { runKmsCall } from '../kms/dispatch.js';
+import { decodeRequest } from '../kms/model/validate.js';
 import type { Handlers, Run } from './commands.js';
+import { refusedHere } from './refusals.js';
 import { iso, requestViewJson } from './views.js';
 
 const DEFAULT_REGION = 'us-east-1';
@@ -51,9 +53,19 @@ const kms = (r: Run) => {
   return r.deps.kms;
 };
 
-/** A KMS call as the console's operator; the wire's JSON answer. */
-const call = (r: Run, i: { accountId?: string; region?: string }, operation: string, input: Record<string, unknown> = {}) =>
-  runKmsCall({ kms: kms(r) }, callerOf(r, i, operation, input));
+/**
+ * A KMS call as the console's operator; the wire's JSON answer. The façade audits what it serves or
+ * refuses; what is refused before it (a Region not served, an input the API model refuses) is audited
+ * here, as the KMS endpoint audits what it refuses before the façade.
+ */
+async function call(r: Run, i: { accountId?: string; region?: string }, operation: string, input: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const caller = await refusedHere(r, () => {
+    const c = callerOf(r, i, operation, input);
+    decodeRequest(operation, input);
+    return c;
+  });
+  return runKmsCall({ kms: kms(r) }, caller);
+}
 
 /**
  * Every item of a KMS list call, its pages followed to the end: a key's detail shows its aliases, tags
@@ -240,7 +252,7 @@ export const CONSOLE_HANDLERS: Pick<Handlers, ConsoleCommand & CommandName> = {
     const unsealed = status.state === 'unsealed';
     const head = await r.deps.audit.currentHead();
     const hasScope = i.accountId !== undefined || r.deps.consoleAccount !== undefined;
-    const where = hasScope ? scope(r, i) : undefined;
+    const where = hasScope ? await refusedHere(r, () => scope(r, i)) : undefined;
     const keys = unsealed && where && r.deps.kms ? { ...where, ...(await kms(r).keyTally(callerOf(r, i, 'ListKeys'))) } : null;
     const stores = unsealed && where && r.deps.kms ? await kms(r).describeCustomKeyStores(callerOf(r, i, 'DescribeCustomKeyStores'), {}) : undefined;
     const pending = r.deps.quorum ? (await r.deps.quorum.listRequestSummaries()).filter((s) => s.request.status === 'PENDING').length : 0;
@@ -256,7 +268,7 @@ export const CONSOLE_HANDLERS: Pick<Handlers, ConsoleCommand & CommandName> = {
   },
 
   'keys.list': async (r, i) => {
-    const { accountId, region } = scope(r, i);
+    const { accountId, region } = await refusedHere(r, () => scope(r, i));
     const page = await kms(r).searchKeys(
       callerOf(r, i, 'ListKeys'),
       { ...(i.state !== undefined ? { state: i.state } : {}), ...(i.origin !== undefined ? { origin: i.origin } : {}), ...(i.search !== undefined ? { text: i.search } : {}) },

@@ -23,6 +23,7 @@ import type { JsonResponse, RawRequest } from '../http.js';
 import { checkJsonBounds } from '../json-bounds.js';
 import { runCommand, type CommandCaller, type CommandDeps } from './commands.js';
 import { ADMIN_STATUS, adminError, json, readableMessage } from './errors.js';
+import { refusedHere } from './refusals.js';
 import { sealAppliance, unsealAppliance } from './console-commands.js';
 
 export interface AdminDeps extends CommandDeps {
@@ -139,29 +140,33 @@ export const ROUTES: readonly CommandRoute[] = [
   r('GET', '/devices', 'devices.list'),
 ];
 
-/** The command a route names, with its input (path fields and body); undefined when no route matches. */
-function commandOf(req: RawRequest, path: string): { command: CommandName; input: unknown } | undefined {
+/** The route a request names and its path's match; undefined when no route matches. */
+function routeOf(req: RawRequest, path: string): { route: CommandRoute; match: RegExpExecArray } | undefined {
   for (const route of ROUTES) {
     if (route.method !== req.method) continue;
-    const m = route.path.exec(path);
-    if (!m) continue;
-    if (route.bodyAs) return { command: route.command, input: { [route.bodyAs]: parseBody(req) } };
-    // A GET or DELETE carries no body worth reading; any other method's body is the input's other fields.
-    const body = req.method === 'GET' ? {} : parseBody(req);
-    const params = route.params ?? [];
-    const clash = params.find((p) => Object.hasOwn(body, p));
-    if (clash !== undefined) throw new KmsError('Validation', `"${clash}" is in the path; the body must not give it again.`);
-    params.forEach((p, i) => (body[p] = m[i + 1]));
-    return { command: route.command, input: body };
+    const match = route.path.exec(path);
+    if (match) return { route, match };
   }
   return undefined;
+}
+
+/** A route's command input: its path fields and its body's (or the body as its one field). */
+function inputOf(req: RawRequest, { route, match }: { route: CommandRoute; match: RegExpExecArray }): unknown {
+  if (route.bodyAs) return { [route.bodyAs]: parseBody(req) };
+  // A GET or DELETE carries no body worth reading; any other method's body is the input's other fields.
+  const body = req.method === 'GET' ? {} : parseBody(req);
+  const params = route.params ?? [];
+  const clash = params.find((p) => Object.hasOwn(body, p));
+  if (clash !== undefined) throw new KmsError('Validation', `"${clash}" is in the path; the body must not give it again.`);
+  params.forEach((p, i) => (body[p] = match[i + 1]));
+  return body;
 }
 
 /**
  * A route's path with a field that is not one (`/operators/a%20b`, a lower-case access key ID): a
  * Validation error naming the field, rather than "no route", which sounds like a typo in the command.
  */
-function malformedField(req: RawRequest, path: string): KmsError | undefined {
+function malformedField(req: RawRequest, path: string): { command: CommandName; error: KmsError } | undefined {
   for (const route of ROUTES) {
     if (route.method !== req.method || !route.shape) continue;
     const loose = route.shape.path.exec(path);
@@ -170,7 +175,8 @@ function malformedField(req: RawRequest, path: string): KmsError | undefined {
     if (i === -1) continue;
     const name = route.params![i]!;
     const accessKey = route.shape.fields[i]!.source === `^${ACCESS_KEY_SEG}$`;
-    return new KmsError('Validation', `"${name}" in the path is not one: ${accessKey ? 'an access key ID is 1 to 128 upper-case letters and digits (AKIA…)' : '1 to 128 of A-Z, a-z, 0-9, ".", "_", "~" and "-"'}.`);
+    const error = new KmsError('Validation', `"${name}" in the path is not one: ${accessKey ? 'an access key ID is 1 to 128 upper-case letters and digits (AKIA…)' : '1 to 128 of A-Z, a-z, 0-9, ".", "_", "~" and "-"'}.`);
+    return { command: route.command, error };
   }
   return undefined;
 }
@@ -317,20 +323,27 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       deps.requestStop();
       return json(200, { stopping: true });
     }
+    // From here the request names a command and its caller is known: its refusal before the command
+    // runs (a body that is not JSON, an input the contract refuses, a malformed path field) is audited
+    // as the command's, as the commands audit what they refuse themselves.
     // Any command by its contract name (what the browser console calls): POST /commands/NAME, the input as the body.
     if (byName) {
       const name = byName[1]!;
       if (!isCommandName(name)) throw new KmsError('UnknownOperation', `There is no console command ${name}.`);
-      const out = await runCommand(deps, caller, name, parseCommandInput(name, parseBody(req)));
+      const input = await refusedHere({ deps, caller, name }, () => parseCommandInput(name, parseBody(req)));
+      const out = await runCommand(deps, caller, name, input);
       return json(statusOf(out), out);
     }
-    const found = commandOf(req, req.path.replace(/^\/admin\/v1/, ''));
+    const path = req.path.replace(/^\/admin\/v1/, '');
+    const found = routeOf(req, path);
     if (found) {
-      const out = await runCommand(deps, caller, found.command, parseCommandInput(found.command, found.input));
+      const command = found.route.command;
+      const input = await refusedHere({ deps, caller, name: command }, () => parseCommandInput(command, inputOf(req, found)));
+      const out = await runCommand(deps, caller, command, input);
       return json(statusOf(out), out);
     }
-    const malformed = malformedField(req, req.path.replace(/^\/admin\/v1/, ''));
-    if (malformed) throw malformed;
+    const malformed = malformedField(req, path);
+    if (malformed) await refusedHere({ deps, caller, name: malformed.command }, () => Promise.reject(malformed.error));
     return adminError(404, 'NotFound', `No admin route ${route}.`);
   } catch (err) {
     if (isKmsError(err)) return adminError(ADMIN_STATUS[err.code], err.code, err.message);
@@ -372,7 +385,9 @@ export async function runConsoleCommand(deps: AdminDeps, sessionToken: string | 
       if (!session) throw new KmsError('AccessDenied', 'Sign in first: there is no console session, or it has ended.');
       caller = { actor: session.operator, session: { token: sessionToken!, expiresAt: session.expiresAt } };
     }
-    const value = await runCommand(deps, caller, command, parseCommandInput(command, input));
+    // An open command's input is checked before anyone is identified; any other's, as over HTTP, is audited when refused.
+    const checked = openCommand(command, input) ? parseCommandInput(command, input) : await refusedHere({ deps, caller, name: command }, () => parseCommandInput(command, input));
+    const value = await runCommand(deps, caller, command, checked);
     return { ok: true, status: statusOf(value) as 200 | 202, value };
   } catch (err) {
     if (isKmsError(err)) return { ok: false, error: { code: err.code, message: readableMessage(err.message) } };
