@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // The fuzz soak: the same generators and checks as test/fuzz/http-targets.test.ts (request-targets,
-// methods, headers, framing over raw TCP) and test/fuzz/kms-bodies.test.ts (KMS bodies from the AWS
-// model), run for a duration instead of a case count, each against its own fresh `kura serve --dev`.
-// It runs those two test files under vitest with KURA_FUZZ_SECONDS, KURA_FUZZ_SEED and a case count
+// methods, headers, framing over raw TCP), test/fuzz/kms-bodies.test.ts (KMS bodies from the AWS
+// model) and test/fuzz/admin-routes.test.ts (every admin and console route's requests), run for a
+// duration instead of a case count, each against its own fresh `kura serve --dev`.
+// It runs those test files under vitest with KURA_FUZZ_SECONDS, KURA_FUZZ_SEED and a case count
 // too large to reach, so the soak and `npm test` cannot drift apart, then prints what each run tried:
 // cases, failures by kind (with the cases that reproduce them), the largest answer and the slowest.
 //
-//   npm run fuzz -- [--seconds S] [--seed N] [--only http|bodies]
+//   npm run fuzz -- [--seconds S] [--seed N] [--only http|bodies|admin]
 //
-//   --seconds S   how long each fuzzer runs (default 60; both run at once, on separate appliances)
+//   --seconds S   how long each fuzzer runs (default 60; all run at once, on separate appliances)
 //   --seed N      the seed (decimal or 0x-hex); default a new random one, printed so it can be rerun
-//   --only X      run one fuzzer: http (request-targets) or bodies (KMS bodies)
+//   --only X      run one fuzzer: http (request-targets), bodies (KMS bodies) or admin (admin routes)
 //
 // Exit status: 0 when no case failed, 1 otherwise. `npm run fuzz` builds dist/ first.
 import { spawn } from 'node:child_process';
@@ -21,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FILES = { http: 'test/fuzz/http-targets.test.ts', bodies: 'test/fuzz/kms-bodies.test.ts' };
+const FILES = { http: 'test/fuzz/http-targets.test.ts', bodies: 'test/fuzz/kms-bodies.test.ts', admin: 'test/fuzz/admin-routes.test.ts' };
 
 function usage(message) {
   if (message) process.stderr.write(`fuzz: ${message}\n`);
@@ -55,7 +56,7 @@ function parseArgs(argv) {
       opts.seed = Math.trunc(n) >>> 0;
     } else if (arg === '--only') {
       opts.only = value();
-      if (!(opts.only in FILES)) usage('--only is http or bodies');
+      if (!(opts.only in FILES)) usage('--only is http, bodies or admin');
     } else usage(`unknown argument ${arg}`);
   }
   return opts;
