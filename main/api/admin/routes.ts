@@ -5,7 +5,8 @@
 // is passed to the token and never logged, audited or kept. POST /sessions signs an operator in with
 // their console passphrase (ceremony/sign-in.ts) and answers a session token. Everything else needs the
 // admin token kept in the data directory (0600), for local scripts, or a live session's token; POST
-// /stop needs the admin token.
+// /stop needs the admin token. A request refused for want of either is audited in the coalesced
+// refusal log (audit/refusals.ts), as the KMS endpoint's unknown signatures are.
 // Every other route is an operator command of main/console: the ROUTES table names its command, whose
 // input is the path's fields and the body's, checked by the contract and run by ./commands.ts.
 // Times in answers are ISO 8601 strings, never epoch milliseconds.
@@ -53,10 +54,32 @@ const bearerOf = (req: RawRequest): string => {
 
 const isAdminToken = (deps: AdminDeps, given: string): boolean => constantTimeEqual(Buffer.from(given), Buffer.from(deps.adminToken));
 
-function requireToken(deps: AdminDeps, req: RawRequest): void {
+async function requireToken(deps: AdminDeps, req: RawRequest): Promise<void> {
   if (!isAdminToken(deps, bearerOf(req))) {
-    throw new KmsError('AccessDenied', 'This call needs the admin token (Authorization: Bearer <token from the data directory\'s admin.token>).');
+    throw await unidentified(deps, req, new KmsError('AccessDenied', 'This call needs the admin token (Authorization: Bearer <token from the data directory\'s admin.token>).'));
   }
+}
+
+/**
+ * The name a request's refusal is audited under, bounded: its command's, or its own route's (init,
+ * stop, …), never the path as sent.
+ */
+function operationOf(req: RawRequest): string {
+  const path = req.path.replace(/^\/admin\/v1/, '');
+  const named = BY_NAME.exec(`${req.method} ${path}`)?.[1];
+  if (named !== undefined) return isCommandName(named) ? named : 'unknown';
+  const own = Object.entries(OWN_ROUTES).find(([, route]) => route === `${req.method} ${path}`)?.[0];
+  return own ?? routeOf(req, path)?.route.command ?? 'unknown';
+}
+
+/**
+ * A request refused before anyone was identified (no token, a wrong one, a session that ended): audited
+ * as the KMS endpoint audits an unknown signature, in the coalesced refusal log (audit/refusals.ts) —
+ * a guessed token costs the guesser one entry a minute, and the log no more. Answers the error.
+ */
+async function unidentified(deps: AdminDeps, req: RawRequest, error: KmsError): Promise<KmsError> {
+  await deps.refusals?.record({ source: 'admin', remote: req.remoteAddress ?? 'unknown', reason: error.code, operation: operationOf(req) }).catch(() => undefined);
+  return error;
 }
 
 /** Who calls: the admin token's holder, or an operator's live console session (POST /sessions). */
@@ -65,9 +88,13 @@ async function authenticate(deps: AdminDeps, req: RawRequest, background = false
   if (isAdminToken(deps, given)) return { actor: ADMIN };
   const session = given !== '' && deps.signIn ? await deps.signIn.session(given, { touch: !background }) : undefined;
   if (session) return { actor: session.operator, session: { token: given, expiresAt: session.expiresAt } };
-  throw new KmsError(
-    'AccessDenied',
-    "This call needs the admin token (Authorization: Bearer <token from the data directory's admin.token>) or a console session (POST /admin/v1/sessions); a session ends 15 minutes after its last use.",
+  throw await unidentified(
+    deps,
+    req,
+    new KmsError(
+      'AccessDenied',
+      "This call needs the admin token (Authorization: Bearer <token from the data directory's admin.token>) or a console session (POST /admin/v1/sessions); a session ends 15 minutes after its last use.",
+    ),
   );
 }
 
@@ -251,7 +278,7 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       // Whoever inits chooses the custodians and, for Shamir, receives every share of the root key: a
       // local process without the data directory's admin token must not be able to take a freshly
       // started appliance before its operator does.
-      requireToken(deps, req);
+      await requireToken(deps, req);
       const body = parseBody(req);
       // Every field is checked before anything is made: a misspelt "operators" must not init without custodians.
       onlyFields(body, body.mode === 'pkcs11' ? INIT_PKCS11_FIELDS : INIT_SHAMIR_FIELDS, `init (mode ${typeof body.mode === 'string' ? body.mode : 'shamir'})`);
@@ -291,7 +318,7 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       if (body.share !== undefined && body.shares !== undefined) throw new KmsError('Validation', 'unseal takes "share" or "shares", not both.');
       if (Array.isArray(body.shares) && body.shares.length === 0) throw new KmsError('Validation', 'unseal "shares" lists at least one share.');
       const byPin = body.pin !== undefined;
-      if (byPin) requireToken(deps, req);
+      if (byPin) await requireToken(deps, req);
       const list = Array.isArray(body.shares) ? body.shares : typeof body.share === 'string' ? [body.share] : null;
       if (!byPin && (!list || !list.every((s): s is string => typeof s === 'string'))) {
         throw new KmsError('Validation', 'unseal needs "share" (a string) or "shares" (a list of strings), or "pin" for a PKCS#11-sealed appliance.');
@@ -316,7 +343,7 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       return json(200, await deps.root.status());
     }
     if (route === OWN_ROUTES.stop) {
-      requireToken(deps, req);
+      await requireToken(deps, req);
       if (!deps.requestStop) throw new KmsError('InvalidState', 'This appliance cannot be stopped through the admin API.');
       await deps.audit.append({ principal: 'kura:admin', source: 'admin', operation: 'Stop', outcome: 'ok' });
       // The server finishes this answer before it closes: a graceful stop lets calls in progress end.
