@@ -279,38 +279,49 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       // local process without the data directory's admin token must not be able to take a freshly
       // started appliance before its operator does.
       await requireToken(deps, req);
-      const body = parseBody(req);
-      // Every field is checked before anything is made: a misspelt "operators" must not init without custodians.
-      onlyFields(body, body.mode === 'pkcs11' ? INIT_PKCS11_FIELDS : INIT_SHAMIR_FIELDS, `init (mode ${typeof body.mode === 'string' ? body.mode : 'shamir'})`);
-      // The first custodians and their quorum, checked before anything is made (so a bad key leaves the
-      // appliance uninitialized) and enrolled once the root key is. Not on an initialized appliance, whose
-      // enrolled operators are the business of the quorum's commands, not of init.
-      if ((await deps.root.status()).state !== 'uninitialized') throw new KmsError('InvalidState', 'Kura is already initialized.');
-      const custodians = deps.quorum ? await initialCustodians(deps.quorum, body) : undefined;
-      if (body.mode === 'pkcs11') {
-        const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-        const modulePath = str(body.modulePath) ?? '';
-        const tokenLabel = str(body.tokenLabel) ?? '';
-        const libraryParameters = str(body.libraryParameters);
-        let made;
-        try {
-          made = await deps.root.initPkcs11({ modulePath, tokenLabel, ...(libraryParameters !== undefined ? { libraryParameters } : {}), pin: str(body.pin) ?? '' });
-        } catch (e) {
-          await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'error', errorCode: isKmsError(e) ? e.code : 'Internal', details: { mode: 'pkcs11' } });
-          throw e;
+      // Refused before the root key is made (a field, the state, a custodian, the counts): audited, as a
+      // refusal of initPkcs11 is; once an entry for this init is written (ok, or initPkcs11's), not again.
+      let audited = false;
+      try {
+        const body = parseBody(req);
+        // Every field is checked before anything is made: a misspelt "operators" must not init without custodians.
+        onlyFields(body, body.mode === 'pkcs11' ? INIT_PKCS11_FIELDS : INIT_SHAMIR_FIELDS, `init (mode ${typeof body.mode === 'string' ? body.mode : 'shamir'})`);
+        // The first custodians and their quorum, checked before anything is made (so a bad key leaves the
+        // appliance uninitialized) and enrolled once the root key is. Not on an initialized appliance, whose
+        // enrolled operators are the business of the quorum's commands, not of init.
+        if ((await deps.root.status()).state !== 'uninitialized') throw new KmsError('InvalidState', 'Kura is already initialized.');
+        const custodians = deps.quorum ? await initialCustodians(deps.quorum, body) : undefined;
+        if (body.mode === 'pkcs11') {
+          const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+          const modulePath = str(body.modulePath) ?? '';
+          const tokenLabel = str(body.tokenLabel) ?? '';
+          const libraryParameters = str(body.libraryParameters);
+          let made;
+          try {
+            made = await deps.root.initPkcs11({ modulePath, tokenLabel, ...(libraryParameters !== undefined ? { libraryParameters } : {}), pin: str(body.pin) ?? '' });
+          } catch (e) {
+            audited = true;
+            await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'error', errorCode: isKmsError(e) ? e.code : 'Internal', details: { mode: 'pkcs11' } });
+            throw e;
+          }
+          await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'ok', details: { mode: 'pkcs11', modulePath, tokenLabel, keyLabel: made.keyLabel } });
+          audited = true;
+          const enrolled = custodians ? await custodians.enroll() : undefined;
+          return json(200, { mode: 'pkcs11', modulePath, tokenLabel, ...made, state: (await deps.root.status()).state, ...(enrolled ? { custodians: enrolled } : {}) });
         }
-        await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'ok', details: { mode: 'pkcs11', modulePath, tokenLabel, keyLabel: made.keyLabel } });
+        if (body.mode !== undefined && body.mode !== 'shamir') throw new KmsError('Validation', 'init "mode" is "shamir" (the default) or "pkcs11".');
+        const threshold = body.threshold;
+        const shares = body.shares;
+        if (typeof threshold !== 'number' || typeof shares !== 'number') throw new KmsError('Validation', 'init needs numbers "threshold" and "shares".');
+        const texts = await deps.root.initShamir(threshold, shares);
+        await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'ok', details: { threshold, shares } });
+        audited = true;
         const enrolled = custodians ? await custodians.enroll() : undefined;
-        return json(200, { mode: 'pkcs11', modulePath, tokenLabel, ...made, state: (await deps.root.status()).state, ...(enrolled ? { custodians: enrolled } : {}) });
+        return json(200, { threshold, shares: texts, ...(enrolled ? { custodians: enrolled } : {}) });
+      } catch (e) {
+        if (!audited) await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'error', errorCode: isKmsError(e) ? e.code : 'Internal' }, { durable: false }).catch(() => undefined);
+        throw e;
       }
-      if (body.mode !== undefined && body.mode !== 'shamir') throw new KmsError('Validation', 'init "mode" is "shamir" (the default) or "pkcs11".');
-      const threshold = body.threshold;
-      const shares = body.shares;
-      if (typeof threshold !== 'number' || typeof shares !== 'number') throw new KmsError('Validation', 'init needs numbers "threshold" and "shares".');
-      const texts = await deps.root.initShamir(threshold, shares);
-      await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'ok', details: { threshold, shares } });
-      const enrolled = custodians ? await custodians.enroll() : undefined;
-      return json(200, { threshold, shares: texts, ...(enrolled ? { custodians: enrolled } : {}) });
     }
     if (route === OWN_ROUTES.unseal) {
       const body = parseBody(req);

@@ -110,6 +110,15 @@ describe('a command refused before it runs', () => {
     expect(entries).toEqual([{ principal: 'arn:aws:iam::111122223333:user/kura-console/dev', source: 'kms', operation: 'DescribeKey', outcome: 'error', errorCode: 'NotFound' }]);
   });
 
+  it('is audited when init, with the admin token, is refused before the root key is made', async () => {
+    const entries = await auditedBy(async () => {
+      expect((await call('POST', '/init', '{"threshold":')).status).toBe(400);
+      expect((await call('POST', '/init', { threshold: 2, shares: 3, operatorz: [] })).status).toBe(400);
+      expect((await call('POST', '/init', { threshold: 2, shares: 3 })).status).toBe(409);
+    });
+    expect(entries).toEqual([refusal('kura:cli', 'Init', 'Serialization'), refusal('kura:cli', 'Init', 'Validation'), refusal('kura:cli', 'Init', 'InvalidState')]);
+  });
+
   it('with no caller known (no token, a wrong one, a session that ended) is in the coalesced refusal log, once a minute', async () => {
     const entries = await auditedBy(async () => {
       expect((await call('POST', '/operators', { name: 'x' }, '')).status).toBe(403);
