@@ -192,7 +192,12 @@ const HANDLERS: Handlers = {
   },
   'approvals.cancel': async (r, i) => {
     const quorum = need(r.deps.quorum, 'quorum service');
-    return requestViewJson(await quorum.cancel(await refusedHere(r, () => actorOf(r, i.operator)), i.id));
+    // The quorum audits a cancel it refuses once it has found the request; one that names none, here.
+    const by = await refusedHere(r, async () => {
+      await quorum.showRequest(i.id);
+      return actorOf(r, i.operator);
+    });
+    return requestViewJson(await quorum.cancel(by, i.id));
   },
   'approvals.transcript': async (r, i) => (await need(r.deps.quorum, 'quorum service').transcript(i.id)) as unknown as Record<string, unknown>,
   'approvals.result': async (r, i) => {

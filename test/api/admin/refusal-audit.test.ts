@@ -88,18 +88,20 @@ describe('a command refused before it runs', () => {
     ]);
   });
 
-  it('is audited when the quorum or the credential service refuses it, which audit only what they do', async () => {
+  it('is audited when the quorum or the credential service refuses it where they audit only what they do (or find)', async () => {
     const entries = await auditedBy(async () => {
       expect((await call('POST', '/operators', { name: 'alice', publicKey: custodian('p256').publicPem })).status).toBe(409);
       expect((await call('PUT', '/quorum/backup', { threshold: 1, operators: ['nobody'] })).status).toBe(400);
       expect((await call('POST', '/credentials', { accountId: '111122223333', principalArn: 'arn:aws:iam::444455556666:user/x' })).status).toBe(400);
       expect((await call('DELETE', '/credentials/AKIANOSUCHKEY0000000')).status).toBe(404);
+      expect((await call('POST', `/approvals/apr-${'0'.repeat(24)}/cancel`, {})).status).toBe(404);
     });
     expect(entries).toEqual([
       refusal('kura:admin', 'operators.add', 'AlreadyExists'),
       refusal('kura:admin', 'quorum.set', 'Validation'),
       refusal('kura:admin', 'credentials.create', 'Validation'),
       refusal('kura:admin', 'credentials.delete', 'NotFound'),
+      refusal('kura:admin', 'approvals.cancel', 'NotFound'),
     ]);
   });
 
