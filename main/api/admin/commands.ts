@@ -201,7 +201,10 @@ const HANDLERS: Handlers = {
   },
   'approvals.transcript': async (r, i) => (await need(r.deps.quorum, 'quorum service').transcript(i.id)) as unknown as Record<string, unknown>,
   'approvals.result': async (r, i) => {
-    const { request, sealed } = await need(r.deps.quorum, 'quorum service').takeResult({ operator: r.caller.actor }, i.id);
+    const quorum = need(r.deps.quorum, 'quorum service');
+    // The quorum audits what it refuses once it has found the request; a request ID that names none, here.
+    await refusedHere(r, () => quorum.showRequest(i.id));
+    const { request, sealed } = await quorum.takeResult({ operator: r.caller.actor }, i.id);
     const text = r.deps.root.materialSealer().openText(Buffer.from(sealed, 'base64'), encodeAad(RESULT_AAD, request.id));
     return { id: request.id, action: request.action, result: JSON.parse(text) as unknown };
   },

@@ -344,13 +344,16 @@ export const CONSOLE_HANDLERS: Pick<Handlers, ConsoleCommand & CommandName> = {
       importTokenFingerprint: fingerprint(token),
     };
   },
-  'imports.material': (r, i) => {
+  'imports.material': async (r, i) => {
     const input: Record<string, unknown> = { KeyId: i.keyId, ImportToken: i.importToken, EncryptedKeyMaterial: i.encryptedKeyMaterial };
     if (i.expirationModel !== undefined) input.ExpirationModel = i.expirationModel;
     if (i.validTo !== undefined) {
-      const ms = Date.parse(i.validTo);
-      if (!Number.isFinite(ms)) throw new KmsError('Validation', 'Imported key material: "validTo" is a time in ISO 8601 (2027-01-31T00:00:00Z).');
-      input.ValidTo = ms / 1000;
+      const validTo = i.validTo;
+      input.ValidTo = await refusedHere(r, () => {
+        const ms = Date.parse(validTo);
+        if (!Number.isFinite(ms)) throw new KmsError('Validation', 'Imported key material: "validTo" is a time in ISO 8601 (2027-01-31T00:00:00Z).');
+        return ms / 1000;
+      });
     }
     return gatedCall(r, i, 'ImportKeyMaterial', input, (out) => ({ keyId: String(out.KeyId) }));
   },

@@ -73,16 +73,19 @@ describe('a command refused before it runs', () => {
     ]);
   });
 
-  it('is audited when the handler refuses it: a Region not served, a key spec the KMS model does not have, an operator who is not the caller', async () => {
+  it('is audited when the handler refuses it: a Region not served, a key spec the KMS model does not have, a time that is none, an operator who is not the caller', async () => {
     const entries = await auditedBy(async () => {
       expect((await call('POST', '/commands/keys.list', { region: 'xx-fake-1' }, session)).status).toBe(400);
       expect((await call('POST', '/commands/keys.create', { keySpec: 'NOPE' }, session)).status).toBe(400);
+      const material = { keyId: '00000000-0000-0000-0000-000000000000', importToken: 'AAAA', encryptedKeyMaterial: 'AAAA', validTo: 'next Tuesday' };
+      expect((await call('POST', '/commands/imports.material', material, session)).status).toBe(400);
       expect((await call('POST', '/commands/operators.remove', { name: 'alice', operator: 'alice' }, session)).status).toBe(403);
       expect((await call('POST', '/commands/session.logout', {})).status).toBe(400);
     });
     expect(entries).toEqual([
       refusal('dev', 'keys.list', 'Validation'),
       refusal('dev', 'keys.create', 'Validation'),
+      refusal('dev', 'imports.material', 'Validation'),
       refusal('dev', 'operators.remove', 'AccessDenied'),
       refusal('kura:admin', 'session.logout', 'Validation'),
     ]);
@@ -95,6 +98,7 @@ describe('a command refused before it runs', () => {
       expect((await call('POST', '/credentials', { accountId: '111122223333', principalArn: 'arn:aws:iam::444455556666:user/x' })).status).toBe(400);
       expect((await call('DELETE', '/credentials/AKIANOSUCHKEY0000000')).status).toBe(404);
       expect((await call('POST', `/approvals/apr-${'0'.repeat(24)}/cancel`, {})).status).toBe(404);
+      expect((await call('POST', `/approvals/apr-${'0'.repeat(24)}/result`, {})).status).toBe(404);
     });
     expect(entries).toEqual([
       refusal('kura:admin', 'operators.add', 'AlreadyExists'),
@@ -102,6 +106,7 @@ describe('a command refused before it runs', () => {
       refusal('kura:admin', 'credentials.create', 'Validation'),
       refusal('kura:admin', 'credentials.delete', 'NotFound'),
       refusal('kura:admin', 'approvals.cancel', 'NotFound'),
+      refusal('kura:admin', 'approvals.result', 'NotFound'),
     ]);
   });
 
