@@ -261,7 +261,12 @@ describe('the desktop entry point (runConsoleCommand)', () => {
     expect(login).toMatchObject({ ok: true, value: { operator: 'carol' } });
     const token = ((login as { value: { token: string } }).value).token;
     expect(await runConsoleCommand(deps, token, 'keys.list', { limit: 1 })).toMatchObject({ ok: true, value: { total: 8 } });
+    // Refused by the contract once the session is known: audited as the command, as over HTTP
+    // (api/admin/refusals.ts); a message that quotes the input shows its control characters escaped.
+    const refusedAt = await d.store.audit.count();
     expect(await runConsoleCommand(deps, token, 'keys.list', { limit: 'x' })).toMatchObject({ ok: false, error: { code: 'Validation' } });
+    expect((await auditEntriesAfter(d, refusedAt)).map((e) => [e.principal, e.operation, e.outcome, e.errorCode])).toEqual([['carol', 'keys.list', 'error', 'Validation']]);
+    expect(await runConsoleCommand(deps, token, 'keys.show', { keyId: 'no\u001b[2Jsuch' })).toEqual({ ok: false, error: { code: 'NotFound', message: expect.stringContaining('no\\u001b[2Jsuch') } });
     const made = await runConsoleCommand(deps, token, 'keys.create', { description: 'made at the desktop' });
     expect(made).toMatchObject({ ok: true, value: { KeyState: 'Enabled' } });
     const asked = await runConsoleCommand(deps, token, 'keys.scheduleDeletion', { keyId: (made as { value: KeyMetadataView }).value.KeyId });
