@@ -77,6 +77,8 @@ export interface Session {
   /** When it ends unless used again (idle), and never after `endsAt`: wall-clock, as of the call that returned it. */
   expiresAt: number;
   endsAt: number;
+  /** How long until `endsAt`, as of the call that returned it: a duration, for a client whose clock is not this one. */
+  endsInMs: number;
 }
 
 /** A session as kept: its ends on the monotonic clock, and on the wall clock (a suspend stops the other). */
@@ -121,7 +123,8 @@ export class ConsoleSignIn {
   }
 
   private view(s: LiveSession, now: number): Session {
-    return { operator: s.operator, binding: s.binding, expiresAt: Math.min(this.wall(s.idleEnd, now), s.wallIdleEnd), endsAt: Math.min(this.wall(s.end, now), s.wallEnd) };
+    const endsAt = Math.min(this.wall(s.end, now), s.wallEnd);
+    return { operator: s.operator, binding: s.binding, expiresAt: Math.min(this.wall(s.idleEnd, now), s.wallIdleEnd), endsAt, endsInMs: Math.max(0, endsAt - this.deps.clock.nowMs()) };
   }
 
   /** A passphrase's check for a name that has none: the same cost, never true. */

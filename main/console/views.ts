@@ -79,6 +79,12 @@ export interface SessionInfoView {
   operator: string;
   /** Null for the admin token, which does not expire. */
   expiresAt: string | null;
+  /**
+   * How long until the session's cap (8 hours from sign-in) ends it however it is used, in ms as of this
+   * answer — a duration, so that a console whose clock is not the appliance's counts it on its own. Null
+   * for the admin token.
+   */
+  endsInMs: number | null;
 }
 
 export interface CredentialView {

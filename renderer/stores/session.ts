@@ -3,9 +3,12 @@
 // passphrase passes through signIn and is never kept. It also keeps the session's idle clock as the
 // appliance does — ended 15 minutes after its last use (client/activity.ts notes each use), and never
 // after the cap a session has from sign-in — so that the console warns before the end and a keyboard
-// user can extend it (`extend`: one call, which is a use), rather than lose a ceremony mid-step.
+// user can extend it (`extend`: one call, which is a use), rather than lose a ceremony mid-step. The
+// cap's end comes from the appliance (`session.show` answers how long is left), so a reloaded page,
+// which did not see the sign-in, warns before it too.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
+import type { SessionInfoView } from '../../main/console/index.js';
 import { lastUse } from '../client/activity.js';
 import { CommandError, useClient } from '../client/index.js';
 import { useTask } from './task.js';
@@ -24,8 +27,8 @@ export const useSessionStore = defineStore('session', () => {
   const task = useTask();
   /** The page's own clock when the session was last answered as used here: signing in, restoring, extending. */
   const answeredAt = ref(0);
-  /** When this page signed in (its own clock), for the cap on a session's life; null after a reload. */
-  const signedInAt = ref<number | null>(null);
+  /** When the session's cap ends it (this page's clock): from sign-in here, or as the appliance last said how long is left. */
+  const capEnd = ref<number | null>(null);
 
   /**
    * When the session ends unless it is used again (ms on this page's clock), or null when none lives.
@@ -35,7 +38,7 @@ export const useSessionStore = defineStore('session', () => {
   const deadline = computed(() => {
     if (!operator.value || !expiresAt.value) return null;
     const byIdle = Math.max(answeredAt.value, lastUse.value) + SESSION_IDLE_MS;
-    return signedInAt.value === null ? byIdle : Math.min(byIdle, signedInAt.value + SESSION_MAX_MS);
+    return capEnd.value === null ? byIdle : Math.min(byIdle, capEnd.value);
   });
 
   async function signIn(name: string, passphrase: string): Promise<boolean> {
@@ -44,16 +47,15 @@ export const useSessionStore = defineStore('session', () => {
     operator.value = out.operator;
     expiresAt.value = out.expiresAt;
     timedOut.value = false;
-    answeredAt.value = signedInAt.value = Date.now();
+    answeredAt.value = Date.now();
+    capEnd.value = answeredAt.value + SESSION_MAX_MS;
     return true;
   }
 
   /** Uses the session once (asking the appliance how it stands), which moves its idle end on; false when it had already ended. */
   async function extend(): Promise<boolean> {
     try {
-      const s = await client.run('session.show', {});
-      expiresAt.value = s.expiresAt;
-      answeredAt.value = Date.now();
+      answered(await client.run('session.show', {}));
       return true;
     } catch (e) {
       if (e instanceof CommandError && e.code === 'AccessDenied') ended();
@@ -75,15 +77,20 @@ export const useSessionStore = defineStore('session', () => {
       if (client.transport === 'ipc' || client.hasSession()) {
         const s = await client.run('session.show', {});
         operator.value = s.operator;
-        expiresAt.value = s.expiresAt;
-        answeredAt.value = Date.now();
-        signedInAt.value = null;
+        answered(s);
       }
     } catch {
       ended();
     } finally {
       checked.value = true;
     }
+  }
+
+  /** The appliance said how the session stands, just now: its idle end moved on, and how long its cap has left. */
+  function answered(s: SessionInfoView): void {
+    expiresAt.value = s.expiresAt;
+    answeredAt.value = Date.now();
+    capEnd.value = s.endsInMs === null ? null : answeredAt.value + s.endsInMs;
   }
 
   async function signOut(): Promise<void> {

@@ -15,7 +15,7 @@ const loc = () => (globalThis as unknown as { location: { hash: string } }).loca
 
 function appliance(signedIn: boolean): FakeClient {
   return fakeClient({
-    'session.show': () => (signedIn ? { operator: 'alice', expiresAt: '2030-01-01T00:00:00.000Z' } : refuse('AccessDenied', 'The session has ended.', 403)),
+    'session.show': () => (signedIn ? { operator: 'alice', expiresAt: '2030-01-01T00:00:00.000Z', endsInMs: 8 * 3600_000 } : refuse('AccessDenied', 'The session has ended.', 403)),
     'session.login': ({ operator }) => ({ token: 't', operator, expiresAt: '2030-01-01T00:00:00.000Z' }),
     'session.logout': () => ({ signedOut: true }),
     'network.status': () => ({ offline: true, interfaces: [] }),

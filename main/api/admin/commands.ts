@@ -72,8 +72,8 @@ export interface CommandDeps {
 export interface CommandCaller {
   /** `kura:admin` (the admin token) or the signed-in operator's name. */
   actor: string;
-  /** The console session's token and expiry, when the caller signed in. */
-  session?: { token: string; expiresAt: number };
+  /** The console session's token, its expiry and how long until its cap ends it, when the caller signed in. */
+  session?: { token: string; expiresAt: number; endsInMs: number };
 }
 
 export interface Run {
@@ -150,7 +150,11 @@ const HANDLERS: Handlers = {
     await need(r.deps.signIn, 'console sign-in').signOut(session.token);
     return { signedOut: true };
   },
-  'session.show': async (r) => ({ operator: r.caller.actor, expiresAt: r.caller.session ? iso(r.caller.session.expiresAt) : null }),
+  'session.show': async (r) => ({
+    operator: r.caller.actor,
+    expiresAt: r.caller.session ? iso(r.caller.session.expiresAt) : null,
+    endsInMs: r.caller.session ? r.caller.session.endsInMs : null,
+  }),
 
   'operators.list': async (r) => ({ operators: (await need(r.deps.quorum, 'quorum service').listOperators()).map(operatorJson) }),
   'operators.show': async (r, i) => operatorDetailJson(await need(r.deps.quorum, 'quorum service').showOperator(i.name)),

@@ -87,7 +87,7 @@ async function authenticate(deps: AdminDeps, req: RawRequest, background = false
   const given = bearerOf(req);
   if (isAdminToken(deps, given)) return { actor: ADMIN };
   const session = given !== '' && deps.signIn ? await deps.signIn.session(given, { touch: !background }) : undefined;
-  if (session) return { actor: session.operator, session: { token: given, expiresAt: session.expiresAt } };
+  if (session) return { actor: session.operator, session: { token: given, expiresAt: session.expiresAt, endsInMs: session.endsInMs } };
   throw await unidentified(
     deps,
     req,
@@ -421,7 +421,7 @@ export async function runConsoleCommand(deps: AdminDeps, sessionToken: string | 
     if (!openCommand(command, input)) {
       const session = sessionToken && deps.signIn ? await deps.signIn.session(sessionToken, { touch: !isBackgroundCommand(command) }) : undefined;
       if (!session) throw new KmsError('AccessDenied', 'Sign in first: there is no console session, or it has ended.');
-      caller = { actor: session.operator, session: { token: sessionToken!, expiresAt: session.expiresAt } };
+      caller = { actor: session.operator, session: { token: sessionToken!, expiresAt: session.expiresAt, endsInMs: session.endsInMs } };
     }
     // An open command's input is checked before anyone is identified; any other's, as over HTTP, is audited when refused.
     const checked = openCommand(command, input) ? parseCommandInput(command, input) : await refusedHere({ deps, caller, name: command }, () => parseCommandInput(command, input));

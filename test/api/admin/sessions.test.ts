@@ -67,9 +67,9 @@ describe('signing in', () => {
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), operator: 'alice', expiresAt: new Date(d.clock.nowMs() + SESSION_IDLE_MS).toISOString() });
     const token = r.body.token as string;
-    expect((await call('GET', '/session', undefined, token)).body).toEqual({ operator: 'alice', expiresAt: r.body.expiresAt });
+    expect((await call('GET', '/session', undefined, token)).body).toEqual({ operator: 'alice', expiresAt: r.body.expiresAt, endsInMs: SESSION_MAX_MS });
     expect((await call('GET', '/operators', undefined, token)).status).toBe(200);
-    expect((await call('GET', '/session')).body).toEqual({ operator: 'kura:admin', expiresAt: null });
+    expect((await call('GET', '/session')).body).toEqual({ operator: 'kura:admin', expiresAt: null, endsInMs: null });
   });
 
   it('a wrong passphrase, an unknown operator and one without a passphrase are refused alike, and audited', async () => {
@@ -268,8 +268,10 @@ describe('sessions end', () => {
     at(SESSION_MAX_MS - 60_000);
     const last = await call('GET', '/session', undefined, busy);
     expect(last.status).toBe(200);
-    // Its idle expiry was moved on to the 8-hour mark, not 15 minutes past this use.
+    // Its idle expiry was moved on to the 8-hour mark, not 15 minutes past this use; and it says how
+    // long is left until that mark, so a console opened since (a reload) can warn before it.
     expect(last.body.expiresAt).toBe(new Date(signedInAt + SESSION_MAX_MS).toISOString());
+    expect(last.body.endsInMs).toBe(60_000);
     // Two minutes after the last use (well within 15), but past 8 hours.
     at(SESSION_MAX_MS + 60_000);
     expect((await call('GET', '/session', undefined, busy)).status).toBe(403);
