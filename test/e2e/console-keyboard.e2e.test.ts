@@ -188,6 +188,11 @@ describe('the console with the keyboard alone', () => {
     await page.keyboard.type('7');
     await tabTo(page.getByRole('button', { name: 'Schedule the deletion' }));
     await page.keyboard.press('Enter');
+    // Asked in place: focus is on the safe answer; the one that acts is just before it.
+    await focusIsOn(page.getByRole('button', { name: 'Keep the key' }));
+    await page.keyboard.press('Shift+Tab');
+    await focusIsOn(page.getByRole('button', { name: 'Yes, schedule the deletion' }));
+    await page.keyboard.press('Enter');
     await focusIsOn(page.getByRole('heading', { level: 2, name: "Collect the custodians' approvals" }));
     executedId = (await page.getByTestId('deletion-request-id').textContent())!;
 
@@ -256,6 +261,7 @@ describe('the console with the keyboard alone', () => {
     await page.getByLabel('Key ID, key ARN or alias').fill(other);
     await page.getByLabel('Key ID, key ARN or alias').press('Enter');
     await page.getByRole('button', { name: 'Schedule the deletion' }).press('Enter');
+    await page.getByRole('button', { name: 'Yes, schedule the deletion' }).press('Enter');
     pendingId = (await page.getByTestId('deletion-request-id').textContent())!;
 
     const cdp = await page.context().newCDPSession(page);

@@ -197,6 +197,7 @@ describe('the operator console in Chromium', () => {
     await byTestId('deletion-days').fill('7');
     await screenshot('deletion-2-schedule');
     await byTestId('deletion-schedule').click();
+    await byTestId('deletion-schedule-confirm').click();
     await page.locator('[data-step="approvals"]').waitFor();
     await byTestId('approval-key-file').setInputFiles(file('bob.pem'));
     await byTestId('approval-sign').click();

@@ -42,7 +42,11 @@ describe('the deletion ceremony', () => {
     expect(current(w)).toBe('step-schedule');
     expect(unnamedControls(w)).toEqual([]);
     await w.get('[data-testid="deletion-days"]').setValue('7');
-    await w.get('form').trigger('submit');
+    // Scheduling is asked first: the button asks, and only "Yes" sends.
+    await w.get('[data-testid="deletion-schedule"]').trigger('click');
+    expect(client.inputsOf('keys.scheduleDeletion')).toEqual([]);
+    expect(w.get('[data-testid="deletion-schedule-question"]').attributes('aria-label')).toBe(`Schedule the deletion of ${KEY_ID} in 7 days?`);
+    await w.get('[data-testid="deletion-schedule-confirm"]').trigger('click');
     await settle(w);
     expect(client.inputsOf('keys.scheduleDeletion')).toEqual([{ keyId: KEY_ID, pendingWindowInDays: 7 }]);
 

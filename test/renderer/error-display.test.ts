@@ -117,7 +117,8 @@ describe("the screens' error displays", () => {
     await w.get('[data-testid="key-disable"]').trigger('click');
     await settle(w);
     expect(shown(w)).toEqual({ code: 'KMSInvalidState', message: `${KEY_ID} is pending import.` });
-    await w.get('[data-testid="key-schedule-deletion"]').trigger('submit');
+    await w.get('[data-testid="key-schedule-deletion"]').trigger('click');
+    await w.get('[data-testid="key-schedule-deletion-confirm"]').trigger('click');
     await settle(w);
     expect(client.inputsOf('keys.scheduleDeletion')).toEqual([{ keyId: KEY_ID, pendingWindowInDays: 30 }]);
     expect(w.find('[data-testid="error"]').exists()).toBe(false);
@@ -156,6 +157,7 @@ describe("the screens' error displays", () => {
     const p = mountWith(ApprovalPanel, refusing, { id: REQUEST_ID });
     await settle(p);
     await p.get('[data-testid="approval-cancel"]').trigger('click');
+    await p.get('[data-testid="approval-cancel-confirm"]').trigger('click');
     await settle(p);
     expect(shown(p)).toEqual({ code: 'AccessDenied', message: 'Only alice, who asked for it, or the administrator can cancel it.' });
     p.unmount();

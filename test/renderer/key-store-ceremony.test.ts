@@ -66,9 +66,16 @@ async function open(client: FakeClient, action: KeyStoreAction): Promise<VueWrap
   return w;
 }
 
+/** Submits the details; a change that removes something is asked first, and answered yes. */
 async function submit(w: VueWrapper): Promise<void> {
-  await byTestId(w, 'keystore-submit').trigger('submit');
-  await settle(w);
+  const button = byTestId(w, 'keystore-submit');
+  if (!button.classes('button-danger')) {
+    await button.trigger('submit');
+    await settle(w);
+    return;
+  }
+  await click(w, 'keystore-submit');
+  await click(w, 'keystore-submit-confirm');
 }
 
 describe('the key store ceremony', () => {
