@@ -1,0 +1,160 @@
+// The console's forms and destructive actions in Chromium, by keyboard, against a real appliance: a
+// refused form marks the field the refusal is about (aria-invalid, described by the error) and focus
+// goes there, on the operators and credentials screens as on sign-in; a key's deletion and an approval
+// request's cancel are asked in place (focus on the safe answer, Escape keeps, "Yes" acts and focus goes
+// to what it did); and the session's 8-hour end is warned of on a page reloaded since sign-in, from what
+// the appliance says is left (GET /session's endsInMs).
+import fs from 'node:fs';
+import path from 'node:path';
+import { CreateKeyCommand, DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsolePage } from '../support/console-page.js';
+import { opensslCustodianKey } from '../support/custodians.js';
+import { kmsClient } from '../support/kms-client.js';
+import { runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
+
+interface PageGlobals {
+  document: { querySelector(selector: string): unknown };
+}
+const dir = tempDataDir('kura-console-forms-');
+const PASSPHRASE = 'alice: a console passphrase';
+
+describe('the console forms and questions in Chromium', () => {
+  let kura: KuraProcess;
+  let kms: KMSClient;
+  let browser: Browser;
+  let page: Page;
+  let pageErrors: string[] = [];
+
+  const hasFocus = (target: Locator) => target.evaluate((el) => el === el.ownerDocument.activeElement);
+  const focusIsOn = async (target: Locator) => {
+    await expect.poll(() => hasFocus(target), { timeout: 10_000 }).toBe(true);
+  };
+  const go = async (hash: string) => {
+    await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('[aria-busy="true"]'));
+  };
+  /** Checks that `field` is invalid, described by an alert that says `words`, and has focus. */
+  const tiedTo = async (field: Locator, words: string) => {
+    await focusIsOn(field);
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    const by = ((await field.getAttribute('aria-describedby')) ?? '').split(' ')[0]!;
+    const notice = page.locator(`[id="${by}"]`);
+    expect(await notice.getAttribute('role')).toBe('alert');
+    expect(await notice.textContent()).toContain(words);
+  };
+  const kuraOk = async (...args: string[]) => {
+    const r = await runKura([...args, '--data-dir', kura.dataDir, '--json']);
+    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  };
+
+  beforeAll(async () => {
+    const alice = opensslCustodianKey(dir, 'alice', '-algorithm', 'ed25519');
+    const bob = opensslCustodianKey(dir, 'bob', '-algorithm', 'ed25519');
+    kura = await startKura();
+    kms = kmsClient(kura);
+    for (const [name, k] of [['alice', alice], ['bob', bob]] as const) await kuraOk('operators', 'add', name, '--public-key', k.pub);
+    await kuraOk('quorum', 'set', 'key-deletion', '--threshold', '2', '--operators', 'alice,bob');
+    fs.writeFileSync(path.join(dir, 'alice.pass'), `${PASSPHRASE}\n`, { mode: 0o600 });
+    await kuraOk('operators', 'passphrase', 'alice', '--passphrase-file', path.join(dir, 'alice.pass'));
+    ({ browser, page, pageErrors } = await openConsolePage());
+    await page.goto(`${kura.url}/console/`);
+    await page.getByLabel('Operator').fill('alice');
+    await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await page.getByLabel('Passphrase', { exact: true }).press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    kms?.destroy();
+    await kura?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ties a refused form to its field and puts focus there: enrolling a custodian, creating a credential', async () => {
+    await go('#/operators');
+    const name = page.getByLabel('Name', { exact: true });
+    await name.fill('not a name!');
+    await page.getByLabel('Or paste it').fill('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n');
+    await page.getByRole('button', { name: 'Enrol' }).focus();
+    await page.keyboard.press('Enter');
+    await tiedTo(name, '"name" is an operator name');
+    // The other forms on the screen are not marked, and show no error of their own.
+    expect(await page.locator('[aria-invalid="true"]').count()).toBe(1);
+    expect(await page.getByRole('alert').count()).toBe(1);
+
+    await go('#/credentials');
+    await page.getByLabel('Account (12 digits)').fill('111122223333');
+    const description = page.getByLabel('Description (optional)');
+    await description.fill('x'.repeat(300));
+    await page.getByRole('button', { name: 'Create' }).focus();
+    await page.keyboard.press('Space');
+    await tiedTo(description, '"description" is a description');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("asks before scheduling a key's deletion and before cancelling the request it became", async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({ Description: 'asked before deleting' }))).KeyMetadata!.KeyId!;
+    await go(`#/keys/${keyId}`);
+    const schedule = page.getByRole('button', { name: 'Schedule deletion' });
+    await schedule.focus();
+    await page.keyboard.press('Enter');
+    await focusIsOn(page.getByRole('button', { name: 'Keep the key' }));
+    expect(await page.getByRole('group', { name: 'Schedule the deletion of this key in 30 days?' }).count()).toBe(1);
+    await page.keyboard.press('Escape');
+    await focusIsOn(schedule);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Shift+Tab');
+    await focusIsOn(page.getByRole('button', { name: 'Yes, schedule the deletion' }));
+    await page.keyboard.press('Enter');
+    // Gated by the key-deletion policy: focus goes to the request it became.
+    await focusIsOn(page.getByTestId('gated'));
+    const requestId = (await page.getByTestId('gated-link').textContent())!;
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyState).toBe('Enabled');
+
+    await go(`#/approvals/${requestId}`);
+    const cancel = page.getByRole('button', { name: 'Cancel the request' });
+    await cancel.focus();
+    await page.keyboard.press('Enter');
+    await focusIsOn(page.getByRole('button', { name: 'Keep the request' }));
+    await page.keyboard.press('Escape');
+    await focusIsOn(cancel);
+    expect(await page.getByTestId('approval-status').textContent()).toBe('PENDING');
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Shift+Tab');
+    await focusIsOn(page.getByRole('button', { name: 'Yes, cancel it' }));
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('approval-status').textContent()).toBe('CANCELLED');
+    await focusIsOn(page.getByTestId('approval-notice'));
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("warns before the session's 8-hour end on a page reloaded since sign-in, from what the appliance says is left", async () => {
+    // A session 7 h 57 min old has 3 minutes left: its answers say so, as the appliance would (what the
+    // appliance itself answered for this fresh session is kept, to check it says how long is left).
+    let answered: unknown;
+    await page.route('**/admin/v1/commands/session.show', async (route) => {
+      const answer = await route.fetch();
+      const body = (await answer.json()) as Record<string, unknown>;
+      answered = body.endsInMs;
+      await route.fulfill({ response: answer, json: { ...body, endsInMs: 3 * 60_000 } });
+    });
+    await page.clock.install();
+    await page.reload();
+    await go('#/audit');
+    const warning = page.getByRole('alertdialog', { name: 'Your session is about to end' });
+    expect(await warning.count()).toBe(0);
+    // Far inside the 15 idle minutes: only the cap can end it, and the warning comes 2 minutes before.
+    await page.clock.fastForward('01:01');
+    await warning.waitFor();
+    await focusIsOn(warning.getByRole('button', { name: 'Stay signed in' }));
+    expect(await page.getByTestId('session-left').textContent()).toMatch(/^1:5\d$/);
+    expect(answered).toBeGreaterThan(7.9 * 3600_000);
+    expect(answered).toBeLessThanOrEqual(8 * 3600_000);
+    await page.unroute('**/admin/v1/commands/session.show');
+    expect(pageErrors).toEqual([]);
+  });
+});
