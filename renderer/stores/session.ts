@@ -41,6 +41,9 @@ export const useSessionStore = defineStore('session', () => {
     return capEnd.value === null ? byIdle : Math.min(byIdle, capEnd.value);
   });
 
+  /** Whether the cap, not idleness, is what ends the session next: no use can extend it then. */
+  const capped = computed(() => capEnd.value !== null && deadline.value === capEnd.value);
+
   async function signIn(name: string, passphrase: string): Promise<boolean> {
     const out = await task.run(() => client.run('session.login', { operator: name, passphrase }));
     if (!out) return false;
@@ -63,12 +66,13 @@ export const useSessionStore = defineStore('session', () => {
     }
   }
 
-  /** Set when the session ran out unused here (the sign-in screen says so); cleared by signing in. */
-  const timedOut = ref(false);
-  /** The session's time is up: it ended unused. */
+  /** Why the session ran out here, for the sign-in screen to say (unused, or at its cap); cleared by signing in. */
+  const timedOut = ref<false | 'idle' | 'cap'>(false);
+  /** The session's time is up: it ended unused, or at its cap. */
   function expired(): void {
+    const why = capped.value ? 'cap' : 'idle';
     ended();
-    timedOut.value = true;
+    timedOut.value = why;
   }
 
   /** Asks the appliance whether the remembered session still lives (after a reload, or in the desktop app). */
@@ -109,5 +113,5 @@ export const useSessionStore = defineStore('session', () => {
     expiresAt.value = null;
   }
 
-  return { operator, expiresAt, deadline, timedOut, checked, busy: task.busy, error: task.error, signIn, restore, signOut, ended, expired, extend };
+  return { operator, expiresAt, deadline, capped, timedOut, checked, busy: task.busy, error: task.error, signIn, restore, signOut, ended, expired, extend };
 });

@@ -3,7 +3,7 @@
 // goes there, on the operators and credentials screens as on sign-in; a key's deletion and an approval
 // request's cancel are asked in place (focus on the safe answer, Escape keeps, "Yes" acts and focus goes
 // to what it did); and the session's 8-hour end is warned of on a page reloaded since sign-in, from what
-// the appliance says is left (GET /session's endsInMs).
+// the appliance says is left (GET /session's endsInMs), as an end no use extends.
 import fs from 'node:fs';
 import path from 'node:path';
 import { CreateKeyCommand, DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
@@ -145,13 +145,24 @@ describe('the console forms and questions in Chromium', () => {
     await page.clock.install();
     await page.reload();
     await go('#/audit');
+    await page.getByRole('button', { name: 'Verify the chain' }).focus();
     const warning = page.getByRole('alertdialog', { name: 'Your session is about to end' });
     expect(await warning.count()).toBe(0);
     // Far inside the 15 idle minutes: only the cap can end it, and the warning comes 2 minutes before.
     await page.clock.fastForward('01:01');
     await warning.waitFor();
-    await focusIsOn(warning.getByRole('button', { name: 'Stay signed in' }));
+    // No use extends the cap: the warning says so, and Escape puts it away with focus back where it was.
+    const verify = page.getByRole('button', { name: 'Verify the chain' });
+    await focusIsOn(warning.getByRole('button', { name: 'Got it' }));
+    expect(await warning.textContent()).toContain('8-hour limit');
+    expect(await warning.getByRole('button', { name: 'Stay signed in' }).count()).toBe(0);
     expect(await page.getByTestId('session-left').textContent()).toMatch(/^1:5\d$/);
+    await page.keyboard.press('Escape');
+    await warning.waitFor({ state: 'detached' });
+    await focusIsOn(verify);
+    // At the end, the sign-in screen says it was the limit.
+    await page.clock.fastForward('02:00');
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'ended at its 8-hour limit' }).count()).toBe(1);
     expect(answered).toBeGreaterThan(7.9 * 3600_000);
     expect(answered).toBeLessThanOrEqual(8 * 3600_000);
     await page.unroute('**/admin/v1/commands/session.show');

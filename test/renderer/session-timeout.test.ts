@@ -66,6 +66,16 @@ describe("the session's cap", () => {
     await flushPromises();
     expect(w.find('[data-testid="session-warning"]').exists()).toBe(true);
     expect(w.get('[data-testid="session-left"]').text()).toMatch(/^1:5\d$/);
+    // No use extends the cap: the warning says so and offers no "Stay signed in"; Escape puts it away…
+    expect(w.get('[data-testid="session-warning"]').text()).toContain('8-hour limit');
+    expect(w.find('[data-testid="session-stay"]').exists()).toBe(false);
+    await w.get('[data-testid="session-dismiss"]').trigger('keydown', { key: 'Escape' });
+    expect(w.find('[data-testid="session-warning"]').exists()).toBe(false);
+    // …and at the end the console signs out, saying it was the limit, not idleness.
+    vi.advanceTimersByTime(2 * 60_000);
+    await flushPromises();
+    expect(session.operator).toBeNull();
+    expect(session.timedOut).toBe('cap');
     w.unmount();
   });
 });
