@@ -9,7 +9,10 @@
 // One task's error may serve several forms on a screen (the operators screen's enrol, passphrase and
 // policy forms all run the admin store's change), so each submission says which form made it (`submit`);
 // a change no form made (a row's Remove) passes null, and its error is `unclaimed`, for the screen's own
-// notice. A ceremony, whose step is the form, passes the step as `owner` and its frame's error id.
+// notice. A ceremony, whose step is the form, passes the step as `owner` and its frame's error id. A
+// screen that passes its root as `outcome` has focus go, after a submission that succeeded but left
+// focus nowhere (its button disabled while the call ran, or gone), to what it did (focusOutcome).
+import { focusOutcome } from './confirm.js';
 import { computed, nextTick, ref, type Ref } from 'vue';
 import { focusHeading, focusLost } from './focus.js';
 
@@ -36,7 +39,11 @@ export function fieldOf(error: unknown, form: FormFields): string | null {
   return form.words?.find(([words]) => words.test(message))?.[1] ?? form.fallback ?? null;
 }
 
-export function useFieldErrors<F extends string>(error: Ref<unknown>, forms: Record<F, FormFields>, options: { owner?: Ref<F | null>; errorId?: string } = {}) {
+export function useFieldErrors<F extends string>(
+  error: Ref<unknown>,
+  forms: Record<F, FormFields>,
+  options: { owner?: Ref<F | null>; errorId?: string; outcome?: Ref<HTMLElement | null> } = {},
+) {
   const owner = options.owner ?? ref<F | null>(null);
   /** The id of the error notice `form` shows (ErrorNotice's id). */
   const errorId = (form: F): string => options.errorId ?? `${form}-error`;
@@ -66,6 +73,7 @@ export function useFieldErrors<F extends string>(error: Ref<unknown>, forms: Rec
     owner.value = form;
     const out = await run();
     if (form !== null && error.value !== null && error.value !== undefined) await focusFailure(form);
+    else if (options.outcome) await focusOutcome(options.outcome.value);
     return out;
   }
 

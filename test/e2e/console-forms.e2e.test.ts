@@ -2,7 +2,8 @@
 // refused form marks the field the refusal is about (aria-invalid, described by the error) and focus
 // goes there, on the operators and credentials screens as on sign-in; a key's deletion and an approval
 // request's cancel are asked in place (focus on the safe answer, Escape keeps, "Yes" acts and focus goes
-// to what it did); and the session's 8-hour end is warned of on a page reloaded since sign-in, from what
+// to what it did); a change, a verification or a refresh whose button was disabled while it ran leaves
+// focus on what it did, not on <body>; and the session's 8-hour end is warned of on a page reloaded since sign-in, from what
 // the appliance says is left (GET /session's endsInMs), as an end no use extends.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -129,6 +130,33 @@ describe('the console forms and questions in Chromium', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByTestId('approval-status').textContent()).toBe('CANCELLED');
     await focusIsOn(page.getByTestId('approval-notice'));
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('after an action whose button was disabled while it ran, focus goes to what it did, never to <body>', async () => {
+    const nowhere = () => page.evaluate<boolean>('document.activeElement === document.body || document.activeElement === null');
+    await go('#/operators');
+    await page.locator('#pol-class').selectOption('key-import', { timeout: 5_000 });
+    await page.getByRole('checkbox', { name: 'alice' }).check({ timeout: 5_000 });
+    await page.locator('#pol-threshold').fill('1', { timeout: 5_000 });
+    await page.getByRole('button', { name: 'Set the policy' }).focus({ timeout: 5_000 });
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('change-done').count(), { timeout: 10_000 }).toBe(1);
+    await focusIsOn(page.getByTestId('change-done'));
+    expect(await page.getByTestId('change-done').textContent()).toContain('key-import: 1 of alice');
+
+    await go('#/audit');
+    await page.getByRole('button', { name: 'Verify the chain' }).focus({ timeout: 5_000 });
+    await page.keyboard.press('Enter');
+    await focusIsOn(page.getByTestId('audit-verified'));
+
+    await go('#/approvals');
+    const refresh = page.getByRole('button', { name: 'Refresh' });
+    await refresh.focus({ timeout: 5_000 });
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('button[disabled]#approvals-refresh'));
+    await focusIsOn(refresh);
+    expect(await nowhere()).toBe(false);
     expect(pageErrors).toEqual([]);
   });
 
