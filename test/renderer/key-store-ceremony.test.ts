@@ -7,6 +7,8 @@
 // copy button, and gone — from the page and from every store — when the step is left; a token PIN sent,
 // emptied from the form and never kept; the error of each step shown with its code and message; and
 // every control a real, named one under a step indicator that marks the current step.
+// Why one file of this length: every case walks the same ceremony through the same fake appliance and
+// helpers (open, submit, the step shown), and its steps are one flow; split, each part would repeat them.
 import type { VueWrapper } from '@vue/test-utils';
 import { getActivePinia } from 'pinia';
 import { describe, expect, it, vi } from 'vitest';
