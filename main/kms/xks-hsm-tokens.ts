@@ -8,12 +8,19 @@
 // connected is forgotten, so the next call tries again: an XKS call meanwhile answers DependencyTimeout,
 // which AWS KMS retries. The connector shares one login per token and process (main/keystores/hsm/connect.ts),
 // so a token can back an AWS_CLOUDHSM custom key store and XKS proxy stores at once.
+//
+// A token that refuses the store's PIN (INVALID_CREDENTIALS, USER_LOCKED_OUT, USER_NOT_FOUND: its PIN
+// changed with `pkcs11-tool --change-pin`, say) is not tried again with it: AWS KMS calls every minute
+// and retries, and a real token locks its user PIN after a few wrong ones — Kura would lock the HSM
+// itself. The refusal is kept for that store and that sealed PIN, and its calls answer KeyUnavailable
+// at once, until the store is given a PIN that logs in (`kura xks stores update`), the appliance seals
+// (each unseal allows one try again), or the store is deleted.
 import { KmsError, kmsErrors } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
 import type { HsmRecord, Store, XksStoreRecord } from '../store/index.js';
-import { connectionErrorCodeOf, connectWithSealedPin, tokenConfigOf, type ConnectedHsm, type HsmConnector } from './custom-key-stores.js';
+import { connectionErrorCodeOf, connectWithSealedPin, tokenConfigOf, type ConnectedHsm, type HsmConnectionErrorCode, type HsmConnector } from './custom-key-stores.js';
 
 /** What a store's PIN is sealed with: its own label, so that no other sealed value opens in its place. */
 export const xksPinAad = (storeId: string) => encodeAad('kura/xks/store-pin/v1', storeId);
@@ -27,14 +34,39 @@ export interface XksHsmTokensDeps {
 
 const isLive = (c: ConnectedHsm): boolean => c.connectionState() === 'CONNECTED' && c.failure() === undefined;
 
+/** The connection errors that say the token refused the PIN itself: trying it again only counts towards a lock-out. */
+const PIN_REFUSALS: ReadonlySet<HsmConnectionErrorCode> = new Set(['INVALID_CREDENTIALS', 'USER_LOCKED_OUT', 'USER_NOT_FOUND']);
+
+/** A store's PIN that its token refused: the sealed PIN, so that another one (the row changed) is tried. */
+interface Refusal {
+  pinSealed: Buffer;
+  code: HsmConnectionErrorCode;
+  tokenLabel: string;
+}
+
+const refusedMessage = (storeId: string, r: Refusal): string =>
+  `the token "${r.tokenLabel}" refused the PIN of XKS proxy store ${storeId} (${r.code}); Kura does not try it again, ` +
+  `so that the token does not lock its user PIN: give the store the token's PIN with \`kura xks stores update --store ${storeId} --pin-file FILE\``;
+
 export class XksHsmTokens {
   /** Per store ID: its connection, or the connecting under way. */
   private readonly live = new Map<string, Promise<ConnectedHsm>>();
   /** Stores deleted: a call that read one before its deletion (a health check) must not connect it again. */
   private readonly deleted = new Set<string>();
+  /** Per store ID: the PIN its token refused, not tried again (see the header). */
+  private readonly refused = new Map<string, Refusal>();
 
   constructor(private readonly deps: XksHsmTokensDeps) {
-    deps.root.onSeal(() => void this.closeAll());
+    deps.root.onSeal(() => {
+      this.refused.clear();
+      void this.closeAll();
+    });
+  }
+
+  /** Whether the store's token refused its PIN, and the store's calls fail without trying it (see the header). */
+  isRefused(s: XksStoreRecord): boolean {
+    const r = this.refused.get(s.id);
+    return r !== undefined && s.pinSealed !== null && r.pinSealed.equals(s.pinSealed);
   }
 
   /**
@@ -55,6 +87,8 @@ export class XksHsmTokens {
    */
   async connection(s: XksStoreRecord): Promise<ConnectedHsm> {
     if (this.deleted.has(s.id)) throw new KmsError('KeyUnavailable', `XKS proxy store ${s.id} was deleted.`);
+    const refusal = this.refused.get(s.id);
+    if (refusal && this.isRefused(s)) throw new KmsError('KeyUnavailable', refusedMessage(s.id, refusal));
     const pending = this.live.get(s.id);
     if (pending) {
       const c = await pending;
@@ -88,6 +122,13 @@ export class XksHsmTokens {
       c = await connectWithSealedPin(this.deps, hsm, pinSealed, xksPinAad(s.id));
     } catch (e) {
       const code = connectionErrorCodeOf(e);
+      // Sealed while connecting: the PIN could not be opened, and was never offered to the token.
+      if (PIN_REFUSALS.has(code) && this.deps.root.isUnsealed && !this.deleted.has(s.id)) {
+        const refusal = { pinSealed: Buffer.from(pinSealed), code, tokenLabel: hsm.tokenLabel };
+        this.refused.set(s.id, refusal);
+        this.deps.log.warn('XKS proxy store: its HSM token cannot be connected: it refused the PIN, which is not tried again until the store is given one', { xksStoreId: s.id, hsmId, errorCode: code });
+        throw new KmsError('KeyUnavailable', refusedMessage(s.id, refusal));
+      }
       this.deps.log.warn('XKS proxy store: its HSM token cannot be connected', { xksStoreId: s.id, hsmId, errorCode: code });
       throw new KmsError('KeyUnavailable', `the token "${hsm.tokenLabel}" cannot be used (${code})`);
     }
@@ -127,6 +168,13 @@ export class XksHsmTokens {
   /** The store is deleted: its connection closes, and none is made for it again (store IDs are never reused). */
   async closeDeleted(storeId: string): Promise<void> {
     this.deleted.add(storeId);
+    this.refused.delete(storeId);
+    await this.close(storeId);
+  }
+
+  /** The store was given a new PIN (one that logged in): its connection with the old one closes, and a refusal of it is forgotten. */
+  async renewed(storeId: string): Promise<void> {
+    this.refused.delete(storeId);
     await this.close(storeId);
   }
 

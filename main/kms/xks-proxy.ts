@@ -588,7 +588,8 @@ export class XksProxy {
     if (e.code === 'Sealed' || s.hsmId === null) return fail('DependencyTimeout', SEALED_MESSAGE);
     const failed = keyStore && keyStore !== this.deps.standard ? (keyStore as ConnectedHsm).failure() : undefined;
     const why = failed ? `its token failed (${failed})` : e.message.replace(/\.$/, '');
-    return fail('DependencyTimeout', `HSM ${s.hsmId} of this external key store is not available: ${why}. Kura connects to it again on the next call.`);
+    const then = this.tokens.isRefused(s) ? '' : ' Kura connects to it again on the next call.';
+    return fail('DependencyTimeout', `HSM ${s.hsmId} of this external key store is not available: ${why}.${then}`);
   }
 
   /** The key of one encryption: derived over its epoch's nonce (ciphertextMetadata EPOCH_V1 …), or over its IV. */

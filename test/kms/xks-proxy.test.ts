@@ -5,13 +5,15 @@
 // appliance answers. Then stores on an HSM, with a fake token (test/support/fake-hsm.ts): created only
 // on a registered HSM with a PIN that logs in (nothing stored otherwise; the PIN kept sealed), keys
 // generated on the token, one connection per store opened on first use, a token that fails answered with
-// DependencyTimeout and connected again on the next call, a health report per store naming the HSM, and
-// connections closed on seal and on deletion. The routes' own rules are
+// DependencyTimeout and connected again on the next call, a PIN the token refuses tried once (not once a
+// call) until the appliance is sealed, a health report per store naming the
+// HSM, and connections closed on seal and on deletion. The routes' own rules are
 // test/api/xks/conformance.test.ts; end to end, test/integration/xks-proxy.test.ts and, on SoftHSM2,
 // test/integration/xks-hsm.test.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../main/common/log.js';
 import { HEALTH_CACHE_MS } from '../../main/kms/xks-health.js';
 import type { HsmRecord } from '../../main/store/index.js';
 import { kmsCode, kmsError, openDomain, type Domain } from '../support/domain.js';
@@ -135,6 +137,7 @@ describe('XKS proxy stores on an HSM (a fake token)', () => {
   let d: Domain;
   let hsms: FakeHsms;
   let hsm: HsmRecord;
+  let logLines: string[];
   const token = () => hsms.tokens.get('xks-token')!;
   const health = async (storeId: string) => {
     const h = await d.keys.xks.health(storeId);
@@ -152,7 +155,8 @@ describe('XKS proxy stores on an HSM (a fake token)', () => {
   beforeEach(async () => {
     hsms = new FakeHsms();
     hsms.addToken('xks-token', PIN, 'serial-xks');
-    d = await openDomain({ hsmConnector: hsms });
+    logLines = [];
+    d = await openDomain({ hsmConnector: hsms, log: createLogger('warn', (line) => logLines.push(line)) });
     ({ hsm } = await d.keys.registerHsm({ operator: 'kura:admin', operation: 'RegisterHsm' }, { modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'xks-token' }));
   });
   afterEach(() => d.close());
@@ -220,46 +224,85 @@ describe('XKS proxy stores on an HSM (a fake token)', () => {
     expect(await roundTrip(standard.storeId, key, 'x')).toBe('KeyNotFound');
   });
 
-  it('answers DependencyTimeout while the token fails or cannot be logged in to, and connects again on a later call', async () => {
+  it('answers DependencyTimeout while the token fails or cannot be found, and connects again on a later call', async () => {
     const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
     const { externalKeyId: key } = await d.keys.xks.createKey(OP, storeId, ['ENCRYPT', 'DECRYPT']);
     expect(await roundTrip(storeId, key, 'before')).toBe('before');
     expect((await health(storeId)).ekmFleetDetails).toEqual([{ id: hsm.id, model: 'Kura tests fake', healthStatus: 'ACTIVE' }]);
 
-    // The token fails mid-use, and its PIN is changed meanwhile: no connection can be made.
-    token().pin = 'changed';
+    // The token fails mid-use, and is gone meanwhile: no connection can be made.
+    const pulled = token();
+    hsms.tokens.delete('xks-token');
     hsms.last.pull('INSUFFICIENT_CLOUDHSM_HSMS');
     const enc = await d.keys.xks.encrypt(storeId, key, { plaintext: Buffer.from('x'), aad: Buffer.alloc(0) });
-    expect(enc.ok ? 'ok' : [enc.failure, enc.message]).toEqual(['DependencyTimeout', expect.stringMatching(new RegExp(`HSM ${hsm.id} .*not available.*INVALID_CREDENTIALS`))]);
+    expect(enc.ok ? 'ok' : [enc.failure, enc.message]).toEqual([
+      'DependencyTimeout',
+      expect.stringMatching(new RegExp(`HSM ${hsm.id} .*not available.*INSUFFICIENT_CLOUDHSM_HSMS.*connects to it again on the next call`)),
+    ]);
     // The health report is a minute old at most: the next one names the HSM UNAVAILABLE.
     expect((await health(storeId)).ekmFleetDetails[0]!.healthStatus).toBe('ACTIVE');
     d.clock.advance(HEALTH_CACHE_MS);
     expect((await health(storeId)).ekmFleetDetails[0]!.healthStatus).toBe('UNAVAILABLE');
 
-    token().pin = PIN;
+    hsms.tokens.set('xks-token', pulled);
     expect(await roundTrip(storeId, key, 'after')).toBe('after');
     d.clock.advance(HEALTH_CACHE_MS);
     expect((await health(storeId)).ekmFleetDetails[0]!.healthStatus).toBe('ACTIVE');
+  });
+
+  it('tries a PIN the token refuses once, across calls and health checks, until Kura is sealed', async () => {
+    const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
+    const { externalKeyId: key } = await d.keys.xks.createKey(OP, storeId, ['ENCRYPT', 'DECRYPT']);
+    expect(await roundTrip(storeId, key, 'before')).toBe('before');
+
+    // The PIN changed on the token while the store's connection was down (as after a restart).
+    token().pin = 'changed-1';
+    hsms.last.pull('INSUFFICIENT_CLOUDHSM_HSMS');
+    const logins = hsms.logins.length;
+    const calls = [];
+    for (let i = 0; i < 5; i++) {
+      calls.push(await roundTrip(storeId, key, 'x'));
+      d.clock.advance(HEALTH_CACHE_MS);
+      calls.push((await health(storeId)).ekmFleetDetails[0]!.healthStatus);
+    }
+    calls.push(...(await Promise.all(Array.from({ length: 5 }, () => roundTrip(storeId, key, 'x')))));
+    expect(calls).toEqual([...Array.from({ length: 5 }, () => ['DependencyTimeout', 'UNAVAILABLE']).flat(), ...Array(5).fill('DependencyTimeout')]);
+    expect(hsms.logins.slice(logins)).toEqual(['refused']);
+    const refused = await d.keys.xks.encrypt(storeId, key, { plaintext: Buffer.from('x'), aad: Buffer.alloc(0) });
+    expect(refused.ok ? 'ok' : refused.message).toMatch(new RegExp(`refused the PIN of XKS proxy store ${storeId} \\(INVALID_CREDENTIALS\\).*kura xks stores update --store ${storeId}`));
+    expect(refused.ok ? 'ok' : refused.message).not.toMatch(/connects to it again/);
+    expect(logLines.filter((l) => l.includes('refused the PIN'))).toHaveLength(1);
+    // Deleting a key needs the token too: refused as well, without a login.
+    expect(await kmsCode(d.keys.xks.deleteKey(OP, storeId, key))).toBe('KeyUnavailable');
+    expect(hsms.logins.slice(logins)).toEqual(['refused']);
+
+    // Sealed and unsealed: one more try.
+    d.root.seal();
+    await d.root.initAndUnsealDev(d.rootKey);
+    expect(await roundTrip(storeId, key, 'x')).toBe('DependencyTimeout');
+    expect(await roundTrip(storeId, key, 'x')).toBe('DependencyTimeout');
+    expect(hsms.logins.slice(logins)).toEqual(['refused', 'refused']);
   });
 
   it('refuses to delete a key or a store while its token cannot be reached, so nothing is left on the token that no row names', async () => {
     const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
     const { externalKeyId: key } = await d.keys.xks.createKey(OP, storeId, ['ENCRYPT', 'DECRYPT']);
     expect(await roundTrip(storeId, key, 'x')).toBe('x');
-    token().pin = 'changed';
+    const held = token();
+    hsms.tokens.delete('xks-token');
     hsms.last.pull('INSUFFICIENT_CLOUDHSM_HSMS');
     expect(await kmsCode(d.keys.xks.deleteKey(OP, storeId, key))).toBe('KeyUnavailable');
     expect((await d.keys.xks.listKeys(storeId)).map((k) => k.externalKeyId)).toEqual([key]);
-    expect(token().keys.size).toBe(2);
-    token().pin = PIN;
+    expect(held.keys.size).toBe(2);
+    hsms.tokens.set('xks-token', held);
     await d.keys.xks.deleteKey(OP, storeId, key);
     expect(token().keys.size).toBe(1);
 
-    token().pin = 'changed';
+    hsms.tokens.delete('xks-token');
     hsms.last.pull('INSUFFICIENT_CLOUDHSM_HSMS');
     expect(await kmsCode(d.keys.xks.deleteStore(OP, storeId))).toBe('KeyUnavailable');
     expect((await d.keys.xks.listStores()).map((s) => s.storeId)).toEqual([storeId]);
-    token().pin = PIN;
+    hsms.tokens.set('xks-token', held);
     await d.keys.xks.deleteStore(OP, storeId);
     expect(token().keys.size).toBe(0);
   });

@@ -120,6 +120,8 @@ class FakeConnection implements ConnectedHsm {
 export class FakeHsms implements HsmConnector {
   readonly tokens = new Map<string, FakeToken>();
   readonly connections: FakeConnection[] = [];
+  /** Each login a connect tried, in order: whether the token took its PIN. */
+  readonly logins: ('ok' | 'refused')[] = [];
   /** While set, connects wait for it (a token slow to log in), and tell `arrived` that one does. */
   private held: { gate: Promise<void>; arrived: () => void } | undefined;
 
@@ -159,6 +161,7 @@ export class FakeHsms implements HsmConnector {
       await this.held.gate;
     }
     const t = this.token(config);
+    this.logins.push(config.pin === t.pin ? 'ok' : 'refused');
     if (config.pin !== t.pin) throw Object.assign(new Error('CKR_PIN_INCORRECT'), { code: 'INVALID_CREDENTIALS' });
     const c = new FakeConnection(t);
     this.connections.push(c);
