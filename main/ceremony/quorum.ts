@@ -63,6 +63,7 @@ const CLASS_OF: Readonly<Record<string, ActionClass>> = {
   'kura:hsms.add': 'key-store',
   'kura:hsms.remove': 'key-store',
   'kura:xks.stores.create': 'key-store',
+  'kura:xks.stores.update': 'key-store',
   'kura:xks.stores.delete': 'key-store',
   'kura:xks.credentials.create': 'key-store',
   'kura:xks.credentials.delete': 'key-store',

@@ -398,6 +398,47 @@ export class XksProxy {
     );
   }
 
+  /**
+   * Gives a store on an HSM its token's user PIN anew (changed on the token, or refused: ./xks-hsm-tokens.ts).
+   * The PIN must log in first — a wrong one changes nothing, with the error createStore gives — then it is
+   * stored sealed, the store's connection with the old PIN closes, and a refusal of the old one is forgotten.
+   */
+  updateStorePin(op: OperatorCall, storeId: string, pin: string): Promise<{ storeId: string; hsmId: string }> {
+    const { xks } = this.deps.store;
+    type Prepared = { keys: []; store: XksStoreRecord; hsm: HsmRecord };
+    return this.changing(() =>
+      this.deps.directory.run<Prepared, { hsm: ConnectedHsm; pinSealed: Buffer }, { storeId: string; hsmId: string }>(op, {
+        kind: 'change',
+        check: () => {
+          if (pin === '') throw kmsErrors.validation("An XKS proxy store's new PIN is the token's user PIN: give one.");
+        },
+        prepare: async () => {
+          const store = await this.storeOf(storeId);
+          if (store.hsmId === null) throw kmsErrors.validation(`XKS proxy store ${storeId} is not on an HSM: it has no PIN to update.`);
+          return { keys: [], store, hsm: await this.hsmOf(store.hsmId) };
+        },
+        make: async ({ hsm }) => {
+          // The store's live connection holds the token's login with the old PIN, which a login with
+          // another PIN would be refused beside (one login per token and process): it goes first.
+          await this.tokens.close(storeId);
+          const conn = await this.tokens.login(hsm, pin);
+          return { hsm: conn, pinSealed: this.sealText(pin, xksPinAad(storeId)) };
+        },
+        discard: async ({ hsm }) => hsm.close(),
+        apply: async ({ tx }, { hsm }, made) => {
+          if (!(await xks.setStorePin(tx, storeId, made.pinSealed))) throw kmsErrors.notFound(`No XKS proxy store ${storeId}.`);
+          return { result: { storeId, hsmId: hsm.id }, details: { xksStoreId: storeId, hsmId: hsm.id } };
+        },
+        after: async (_r, made) => {
+          await made.hsm.close();
+          await this.tokens.renewed(storeId);
+          // Its last report may say UNAVAILABLE for the old PIN: the next health check is made afresh.
+          this.healthReports.forget(storeId);
+        },
+      }),
+    );
+  }
+
   createCredential(op: OperatorCall, storeId: string): Promise<{ storeId: string; accessKeyId: string; secretAccessKey: string }> {
     const { xks } = this.deps.store;
     return this.changing(() =>

@@ -152,6 +152,8 @@ export interface XksRepository {
   insertStore(tx: Tx, s: XksStoreRecord): Promise<void>;
   /** Deletes a store and its credentials; refused while keys live in it. False if there was none. */
   deleteStore(tx: Tx, id: string): Promise<boolean>;
+  /** Gives a store on an HSM its token's new user PIN, sealed. False if there was no such store on an HSM. */
+  setStorePin(tx: Tx, id: string, pinSealed: Buffer): Promise<boolean>;
   findCredential(accessKeyId: string, tx?: Tx): Promise<XksCredentialRecord | undefined>;
   listCredentials(storeId: string, tx?: Tx): Promise<XksCredentialRecord[]>;
   insertCredential(tx: Tx, c: XksCredentialRecord): Promise<void>;

@@ -6,7 +6,7 @@
 // on a registered HSM with a PIN that logs in (nothing stored otherwise; the PIN kept sealed), keys
 // generated on the token, one connection per store opened on first use, a token that fails answered with
 // DependencyTimeout and connected again on the next call, a PIN the token refuses tried once (not once a
-// call) until the appliance is sealed, a health report per store naming the
+// call) until the store is given one or the appliance is sealed, a health report per store naming the
 // HSM, and connections closed on seal and on deletion. The routes' own rules are
 // test/api/xks/conformance.test.ts; end to end, test/integration/xks-proxy.test.ts and, on SoftHSM2,
 // test/integration/xks-hsm.test.ts.
@@ -250,7 +250,7 @@ describe('XKS proxy stores on an HSM (a fake token)', () => {
     expect((await health(storeId)).ekmFleetDetails[0]!.healthStatus).toBe('ACTIVE');
   });
 
-  it('tries a PIN the token refuses once, across calls and health checks, until Kura is sealed', async () => {
+  it('tries a PIN the token refuses once, across calls and health checks, until the store is given one or Kura is sealed', async () => {
     const { storeId } = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
     const { externalKeyId: key } = await d.keys.xks.createKey(OP, storeId, ['ENCRYPT', 'DECRYPT']);
     expect(await roundTrip(storeId, key, 'before')).toBe('before');
@@ -282,6 +282,44 @@ describe('XKS proxy stores on an HSM (a fake token)', () => {
     expect(await roundTrip(storeId, key, 'x')).toBe('DependencyTimeout');
     expect(await roundTrip(storeId, key, 'x')).toBe('DependencyTimeout');
     expect(hsms.logins.slice(logins)).toEqual(['refused', 'refused']);
+
+    // A wrong PIN given to the store changes nothing.
+    const wrong = await kmsError(d.keys.xks.updateStorePin(OP, storeId, 'not-the-pin'));
+    expect([wrong.code, wrong.message]).toEqual(['CloudHsmClusterInvalidConfiguration', expect.stringContaining('INVALID_CREDENTIALS')]);
+    expect(wrong.message).not.toContain('not-the-pin');
+    expect(await roundTrip(storeId, key, 'x')).toBe('DependencyTimeout');
+    expect(hsms.logins.slice(logins)).toEqual(['refused', 'refused', 'refused']);
+
+    // The PIN the token takes: calls work at once, and the health check is made afresh.
+    await d.keys.xks.updateStorePin(OP, storeId, 'changed-1');
+    expect(hsms.logins.slice(logins)).toEqual(['refused', 'refused', 'refused', 'ok']);
+    expect(await roundTrip(storeId, key, 'after')).toBe('after');
+    expect((await health(storeId)).ekmFleetDetails[0]!.healthStatus).toBe('ACTIVE');
+    const entries = await d.audit.list({});
+    expect(entries.slice(-2).map((e) => [e.outcome, e.errorCode ?? e.details])).toEqual([
+      ['error', 'CloudHsmClusterInvalidConfiguration'],
+      ['ok', { xksStoreId: storeId, hsmId: hsm.id }],
+    ]);
+    const audit = JSON.stringify(entries);
+    expect(audit).not.toContain('changed-1');
+    expect(audit).not.toContain('not-the-pin');
+    // Sealed under the root key, as at create: a restart connects with it.
+    const row = (await d.store.xks.findStore(storeId))!;
+    expect(row.pinSealed!.includes(Buffer.from('changed-1'))).toBe(false);
+    d.root.seal();
+    await d.root.initAndUnsealDev(d.rootKey);
+    expect(await roundTrip(storeId, key, 'unsealed')).toBe('unsealed');
+  });
+
+  it('gives a new PIN only to a store on an HSM that exists, and only while unsealed', async () => {
+    const standard = await d.keys.xks.createStore(OP, { uriPathPrefix: 'standard' });
+    const onHsm = await d.keys.xks.createStore(OP, { uriPathPrefix: 'hsm', hsmId: hsm.id, pin: PIN });
+    expect(await kmsCode(d.keys.xks.updateStorePin(OP, standard.storeId, PIN))).toBe('Validation');
+    expect(await kmsCode(d.keys.xks.updateStorePin(OP, 'xks-nosuch', PIN))).toBe('NotFound');
+    expect(await kmsCode(d.keys.xks.updateStorePin(OP, onHsm.storeId, ''))).toBe('Validation');
+    d.root.seal();
+    expect(await kmsCode(d.keys.xks.updateStorePin(OP, onHsm.storeId, PIN))).toBe('Sealed');
+    expect((await d.store.xks.findStore(standard.storeId))!.pinSealed).toBeNull();
   });
 
   it('refuses to delete a key or a store while its token cannot be reached, so nothing is left on the token that no row names', async () => {

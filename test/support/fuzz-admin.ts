@@ -87,6 +87,7 @@ export const VALID_INPUTS: { [C in CommandName]: (fx: Fixtures) => Record<string
   'hsms.remove': () => ({ hsmId: NO_HSM }),
   'xks.stores.list': () => ({}),
   'xks.stores.create': () => ({ uriPathPrefix: '/fuzz-new' }),
+  'xks.stores.update': () => ({ storeId: 'no-such-store', pin: 'fuzz-pin' }),
   'xks.stores.delete': () => ({ storeId: 'no-such-store' }),
   'xks.credentials.list': (fx) => ({ storeId: fx.storeId }),
   'xks.credentials.create': (fx) => ({ storeId: fx.storeId }),

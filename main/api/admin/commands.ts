@@ -249,6 +249,10 @@ const HANDLERS: Handlers = {
     const create = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.createStore(operatorCall(r, 'CreateXksStore', checkOnly), i);
     return gated(r, i, () => create(false), () => create(true));
   },
+  'xks.stores.update': (r, i) => {
+    const update = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.updateStorePin(operatorCall(r, 'UpdateXksStorePin', checkOnly), i.storeId, i.pin);
+    return gated(r, i, () => update(false), () => update(true));
+  },
   'xks.stores.delete': (r, i) => {
     const remove = (checkOnly: boolean) => need(r.deps.kms, 'KMS').xks.deleteStore(operatorCall(r, 'DeleteXksStore', checkOnly), i.storeId);
     return gated(r, i, async () => {

@@ -155,6 +155,7 @@ export const ROUTES: readonly CommandRoute[] = [
   r('DELETE', `/hsms/${SEG}`, 'hsms.remove', ['hsmId']),
   r('GET', '/xks/stores', 'xks.stores.list'),
   r('POST', '/xks/stores', 'xks.stores.create'),
+  r('POST', `/xks/stores/${SEG}/pin`, 'xks.stores.update', ['storeId']),
   r('DELETE', `/xks/stores/${SEG}`, 'xks.stores.delete', ['storeId']),
   r('GET', `/xks/stores/${SEG}/credentials`, 'xks.credentials.list', ['storeId']),
   r('POST', `/xks/stores/${SEG}/credentials`, 'xks.credentials.create', ['storeId']),

@@ -3,7 +3,8 @@
 // (`/PREFIX/kms/xks/v1`), the SigV4 credentials AWS KMS signs with (two or more may live at once, for
 // rotation without downtime) and its external keys. A secret access key is printed once, when it is made.
 // A store on an HSM (--hsm) needs the token's user PIN, read as `kura hsm add` reads it (../pin.ts) and
-// sent to the appliance once, which checks it by logging in and keeps it sealed under the root key.
+// sent to the appliance once, which checks it by logging in and keeps it sealed under the root key; a PIN
+// changed on the token is given to the store again the same way (`kura xks stores update`).
 // Scripts use these commands: the names and the --json fields are kept as issue 12 gives them.
 // These commands talk to the running appliance with the admin token (commands xks.* of main/console).
 // Every change is a key store change: with a key-store quorum policy it becomes an approval request
@@ -83,6 +84,18 @@ async function listStores(inv: Invocation): Promise<number> {
   for (const s of stores) {
     print(`${s.storeId}  ${s.uriPath}  ${s.hsmId ?? 'standard'}  ${s.credentials} credential(s)  ${s.keys} key(s)  ${s.createdAt}`);
   }
+  return 0;
+}
+
+async function updateStore(inv: Invocation): Promise<number> {
+  noArguments(inv);
+  const storeId = storeOption(inv);
+  const pin = await readPin(inv);
+  if (pin === undefined) throw new UsageError("give the token's user PIN: --pin-file F or --pin-stdin");
+  const r = await gatedChange<{ storeId: string; hsmId: string }>(inv, 'POST', `/xks/stores/${seg(storeId)}/pin`, { pin });
+  if (!r) return 0;
+  if (inv.json) return (printJson({ storeId: r.storeId, hsmId: r.hsmId }), 0);
+  print(`XKS store ${r.storeId} logs in to HSM ${r.hsmId} with the new PIN from now on.`);
   return 0;
 }
 
@@ -182,7 +195,7 @@ data directory (or KURA_ADMIN_TOKEN) and a running, unsealed appliance.`,
   subcommands: [
     {
       name: 'stores',
-      summary: 'the proxy\'s external key stores (create|list|delete)',
+      summary: 'the proxy\'s external key stores (create|list|update|delete)',
       description: 'An XKS store is what one AWS KMS external key store connects to: its URI path, credentials and keys.',
       options: GROUP_OPTIONS,
       subcommands: [
@@ -204,6 +217,18 @@ its keys are in Kura's standard key store.`,
           run: createStore,
         },
         { name: 'list', summary: 'the XKS stores', description: 'Lists the XKS stores: ID, URI path, HSM, credential and key counts, creation time (ISO 8601).', options: CLIENT_OPTIONS, run: listStores },
+        {
+          name: 'update',
+          summary: "give a store on an HSM its token's user PIN again (changed, or refused)",
+          description: `Gives a store on an HSM (--hsm at create) the token's user PIN (--pin-file F, or --pin-stdin: typed
+without echo at a terminal), after it was changed on the token (pkcs11-tool --change-pin). Kura logs in
+with it first: a PIN the token refuses changes nothing. Kura tries a store's PIN that the token refused
+once only, so that the token does not lock it: the store's calls answer DependencyTimeoutException and
+its health UNAVAILABLE until this command gives it a PIN that logs in (or Kura is sealed and unsealed,
+which allows one more try). With --json: {"storeId","hsmId"}.`,
+          options: [STORE_OPTION, ...PIN_OPTIONS, ...CLIENT_OPTIONS],
+          run: updateStore,
+        },
         {
           name: 'delete',
           summary: 'delete a store that has no keys left',

@@ -60,6 +60,10 @@ export class SqliteXksRepository implements XksRepository {
     return (await this.db.sql(tx).run('DELETE FROM xks_stores WHERE id = ?', id)).changes > 0;
   }
 
+  async setStorePin(tx: Tx, id: string, pinSealed: Buffer): Promise<boolean> {
+    return (await this.db.sql(tx).run('UPDATE xks_stores SET pin_sealed = ? WHERE id = ? AND hsm_id IS NOT NULL', pinSealed, id)).changes > 0;
+  }
+
   async findCredential(accessKeyId: string, tx?: Tx): Promise<XksCredentialRecord | undefined> {
     const r = await this.db.read(tx).get('SELECT * FROM xks_credentials WHERE access_key_id = ?', accessKeyId);
     return r ? toCredential(r) : undefined;

@@ -1,7 +1,8 @@
 // The contract of XksRepository (main/store/repositories.ts), which any implementation passes: XKS proxy
 // stores found by ID and by URI path prefix, listed oldest first; a prefix served once; a store on an HSM
-// with its sealed PIN and health check key reference, byte for byte; credentials and keys per store; key
-// status changes; a store deleted with its credentials but not while it has keys.
+// with its sealed PIN and health check key reference, byte for byte, and a new sealed PIN for it;
+// credentials and keys per store; key status changes; a store deleted with its credentials but not while
+// it has keys.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { HsmRecord, XksCredentialRecord, XksKeyRecord, XksStoreRecord } from '../../../main/store/index.js';
@@ -65,6 +66,25 @@ export function xksRepositoryContract(name: string, open: OpenStore): void {
       expect(await s.xks.listStores()).toEqual([st]);
       // A store names a registered HSM only.
       await expect(s.db.write((tx) => s.xks.insertStore(tx, storeRecord({ hsmId: 'cluster-notregistered', pinSealed: randomBytes(45) })))).rejects.toThrow();
+    });
+
+    it("gives a store on an HSM a new sealed PIN, and nothing else: not a store without an HSM, not another store's", async () => {
+      const s = store();
+      const hsm: HsmRecord = { id: 'cluster-xkscontract2', modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'kura-xks', libraryParameters: null, manufacturer: 'SoftHSM project', model: 'SoftHSM v2', serialNumber: '0123456789abcdef', createdAt: 5 };
+      const onHsm = storeRecord({ hsmId: hsm.id, pinSealed: randomBytes(45), healthKeyRef: randomBytes(18) });
+      const other = storeRecord({ hsmId: hsm.id, pinSealed: randomBytes(45), healthKeyRef: randomBytes(18) });
+      const standard = storeRecord();
+      await s.db.write(async (tx) => {
+        await s.hsms.insert(tx, hsm);
+        for (const st of [onHsm, other, standard]) await s.xks.insertStore(tx, st);
+      });
+      const pin = randomBytes(47);
+      expect(await s.db.write((tx) => s.xks.setStorePin(tx, onHsm.id, pin))).toBe(true);
+      expect(await s.xks.findStore(onHsm.id)).toEqual({ ...onHsm, pinSealed: pin });
+      expect(await s.xks.findStore(other.id)).toEqual(other);
+      expect(await s.db.write((tx) => s.xks.setStorePin(tx, standard.id, pin))).toBe(false);
+      expect(await s.xks.findStore(standard.id)).toEqual(standard);
+      expect(await s.db.write((tx) => s.xks.setStorePin(tx, 'xks-nosuch', pin))).toBe(false);
     });
 
     it('keeps credentials and keys per store, changes a key\'s status, and deletes them', async () => {
