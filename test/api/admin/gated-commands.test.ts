@@ -179,6 +179,39 @@ describe('with 2-of-3 policies for key-store and credentials', () => {
     expect(((await call('GET', '/xks/stores')).body.stores as { storeId: string }[]).map((s) => s.storeId)).toContain(storeId);
   });
 
+  it("an XKS store's new PIN is a key store change: it waits for the quorum, sealed beside the request, and is never in the audit log", async () => {
+    const hsmId = ((await call('GET', '/hsms')).body.hsms as { hsmId: string }[])[0]!.hsmId;
+    const store = await approved(await call('POST', '/xks/stores', { uriPathPrefix: 'gated-pin', hsmId, pin: PIN }));
+    const storeId = JSON.parse(store.outcome!.replace(/^applied /, '')).storeId as string;
+    const before = Number((await call('GET', '/audit/verify')).body.entries);
+    const asked = await call('POST', `/xks/stores/${storeId}/pin`, { pin: PIN });
+    expect(asked.status).toBe(202);
+    const request = asked.body.approvalRequest as ApprovalView;
+    expect(request).toMatchObject({ action: 'kura:xks.stores.update', actionClass: 'key-store', status: 'PENDING' });
+    expect(JSON.parse(request.parameters)).toEqual({ command: 'xks.stores.update', input: { storeId } });
+    expect((await d.store.ceremony.findRequest(request.id))?.sealedSecrets).toEqual(expect.any(String));
+    const done = await approved(asked);
+    expect([done.status, done.outcome]).toEqual(['EXECUTED', `applied ${JSON.stringify({ hsmId, storeId })}`]);
+    expect((await d.store.ceremony.findRequest(request.id))?.sealedSecrets).toBeNull();
+    const entries = await auditEntriesAfter(d, before);
+    expect(entries.find((e) => (e.details as { xksStoreId?: string } | undefined)?.xksStoreId === storeId)).toMatchObject({ outcome: 'ok', details: { xksStoreId: storeId, hsmId, approvalRequestId: request.id } });
+    expect(JSON.stringify(entries)).not.toContain(PIN);
+    expect(dbText()).not.toContain(PIN);
+    // Refused at once, before custodians are asked: a store without an HSM, one that does not exist, no PIN.
+    const standard = await approved(await call('POST', '/xks/stores', { uriPathPrefix: 'gated-standard' }));
+    const standardId = JSON.parse(standard.outcome!.replace(/^applied /, '')).storeId as string;
+    const pending = (await quorum.listRequests()).filter((q) => q.status === 'PENDING').length;
+    for (const [route, body, status, error] of [
+      [`/xks/stores/${standardId}/pin`, { pin: PIN }, 400, 'Validation'],
+      ['/xks/stores/xks-nosuch/pin', { pin: PIN }, 404, 'NotFound'],
+      [`/xks/stores/${storeId}/pin`, {}, 400, 'Validation'],
+    ] as const) {
+      const r = await call('POST', route, body);
+      expect([route, r.status, r.body.error]).toEqual([route, status, error]);
+    }
+    expect((await quorum.listRequests()).filter((q) => q.status === 'PENDING').length).toBe(pending);
+  });
+
   it('while sealed, approvals wait (503 Sealed) rather than run the command sealed and burn the request', async () => {
     const asked = await call('POST', '/credentials', { accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/sealed' });
     expect(asked.status).toBe(202);
