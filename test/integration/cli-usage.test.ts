@@ -21,7 +21,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
   audit: ['list', 'tail', 'head', 'verify'],
   hsm: ['add', 'list', 'test', 'remove'],
   xks: ['stores', 'credentials', 'keys'],
-  'xks stores': ['create', 'list', 'delete'],
+  'xks stores': ['create', 'list', 'update', 'delete'],
   'xks credentials': ['create', 'list', 'delete'],
   'xks keys': ['create', 'list', 'enable', 'disable', 'delete'],
   operators: ['add', 'list', 'show', 'passphrase', 'remove'],
