@@ -2,7 +2,8 @@
 // "Custodians and quorum approvals"), in the BYOK and deletion ceremonies' step pattern: choose the
 // change → its details → the command, which applies at once (200, `applied: true`) or which a key-store
 // policy turns into an approval request (202) → approvals → done, with the IDs it made or removed and the
-// transcript. Secrets never live in this store: a token PIN goes from the form through submit() to the
+// transcript. Secrets never live in this store: a token PIN (a new store's, or the one a store on an HSM is
+// given again when its token's PIN changed: xks.stores.update) goes from the form through submit() to the
 // command, and a new secret access key — in a 200's answer, or taken once with approvals.result after a
 // 202 — is returned to the view, which shows it once and drops it when the step is left.
 import { defineStore } from 'pinia';
@@ -38,6 +39,12 @@ export const KEY_STORE_ACTIONS = [
   { id: 'hsms.add', label: 'Register an HSM', hint: 'A PKCS#11 token that HSM key stores and XKS stores can keep keys on.', submit: 'Register the HSM' },
   { id: 'hsms.remove', label: 'Remove an HSM', hint: 'Its registration only; refused while a key store uses it.', submit: 'Remove the HSM', danger: true },
   { id: 'xks.stores.create', label: 'Create an XKS proxy store', hint: 'A store AWS KMS reaches as an external key store, with its first credential.', submit: 'Create the store', secret: true },
+  {
+    id: 'xks.stores.update',
+    label: "Give an XKS store its token's new PIN",
+    hint: "For a store on an HSM whose token's user PIN changed, or was refused: Kura logs in with the new one first, and a PIN the token refuses changes nothing.",
+    submit: 'Give the store the PIN',
+  },
   { id: 'xks.stores.delete', label: 'Delete an XKS proxy store', hint: 'Refused while keys live in it.', submit: 'Delete the store', danger: true },
   { id: 'xks.credentials.create', label: 'Create an XKS credential', hint: "Another of a store's SigV4 credentials, to rotate without downtime.", submit: 'Create the credential', secret: true },
   { id: 'xks.credentials.delete', label: 'Delete an XKS credential', hint: "A store's last credential is not deleted.", submit: 'Delete the credential', danger: true },
@@ -81,6 +88,10 @@ const emptyForm = (): KeyStoreForm => ({
 export const needsHsms = (a: KeyStoreAction | null): boolean => a === 'hsms.remove' || a === 'xks.stores.create';
 export const needsStore = (a: KeyStoreAction | null): boolean => a !== null && a.startsWith('xks.') && a !== 'xks.stores.create';
 export const needsCredential = (a: KeyStoreAction | null): boolean => a === 'xks.credentials.delete';
+/** The change picks among the stores on an HSM only (a store on the standard key store has no PIN). */
+export const needsStoreOnHsm = (a: KeyStoreAction | null): boolean => a === 'xks.stores.update';
+/** The change is never sent without a PIN (a new store needs one only when it names an HSM, which the view checks). */
+export const needsPin = (a: KeyStoreAction | null): boolean => a === 'xks.stores.update';
 export const needsKey = (a: KeyStoreAction | null): boolean => a === 'xks.keys.enable' || a === 'xks.keys.disable' || a === 'xks.keys.delete';
 
 /** The IDs a change made or removed, as the done step names them (never a secret). */
@@ -127,7 +138,7 @@ export const useKeyStoreCeremony = defineStore('keystore', () => {
   const { step, go } = useSteps<KeyStoreStep>('action', task);
 
   const spec = computed(() => actionSpec(action.value));
-  /** Whether the details step has what the command needs (a store on an HSM also needs the PIN, which the view checks). */
+  /** Whether the details step has what the command needs, but for the PIN, which stays in the view's form. */
   const ready = computed(() => {
     const f = form.value;
     const a = action.value;
@@ -161,7 +172,9 @@ export const useKeyStoreCeremony = defineStore('keystore', () => {
     const a = action.value;
     await task.run(async () => {
       if (needsHsms(a)) hsms.value = (await client.run('hsms.list', {})).hsms;
-      if (needsStore(a)) stores.value = (await client.run('xks.stores.list', {})).stores;
+      if (!needsStore(a)) return;
+      const all = (await client.run('xks.stores.list', {})).stores;
+      stores.value = needsStoreOnHsm(a) ? all.filter((s) => s.hsmId !== null) : all;
     });
   }
 
@@ -206,6 +219,8 @@ export const useKeyStoreCeremony = defineStore('keystore', () => {
         return client.run(a, { hsmId: f.hsmId });
       case 'xks.stores.create':
         return client.run(a, { uriPathPrefix: f.uriPathPrefix.trim(), ...(f.hsmId ? { hsmId: f.hsmId, ...(pin ? { pin } : {}) } : {}) });
+      case 'xks.stores.update':
+        return client.run(a, { storeId, pin });
       case 'xks.stores.delete':
         return client.run(a, { storeId });
       case 'xks.credentials.create':
@@ -227,7 +242,7 @@ export const useKeyStoreCeremony = defineStore('keystore', () => {
    */
   async function submit(pin = ''): Promise<TakenResult | null> {
     const a = action.value;
-    if (a === null || !ready.value) return null;
+    if (a === null || !ready.value || (needsPin(a) && pin === '')) return null;
     const f = form.value;
     const out = await task.run(() => send(a, f, pin));
     if (!out) return null;

@@ -5,7 +5,8 @@
 // approvals step, approved with a key file signed in the page and an uploaded signature, then done with
 // the transcript and the new secret access key taken once (approvals.result), shown with a warning and a
 // copy button, and gone — from the page and from every store — when the step is left; a token PIN sent,
-// emptied from the form and never kept; the error of each step shown with its code and message; and
+// emptied from the form and never kept — a store on an HSM given its token's PIN again, a PIN the token
+// refuses marked on its field; the error of each step shown with its code and message; and
 // every control a real, named one under a step indicator that marks the current step.
 // Why one file of this length: every case walks the same ceremony through the same fake appliance and
 // helpers (open, submit, the step shown), and its steps are one flow; split, each part would repeat them.
@@ -20,6 +21,7 @@ import { chooseFile, doc, fakeClient, mountWith, refuse, settle, unnamedControls
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY0';
 const PIN = '1234-5678-pin';
+const HSM_STORE_ID = 'xks-9d1e4c2b-7f3a-4e55-8b6c-1a2b3c4d5e6f';
 
 /** A fake appliance with one HSM, one XKS store, its credential and key; no change is gated unless a test says so. */
 function appliance(over: Handlers = {}): FakeClient {
@@ -92,6 +94,7 @@ describe('the key store ceremony', () => {
       'hsms.add',
       'hsms.remove',
       'xks.stores.create',
+      'xks.stores.update',
       'xks.stores.delete',
       'xks.credentials.create',
       'xks.credentials.delete',
@@ -242,6 +245,96 @@ describe('the key store ceremony', () => {
     expect(current(w)).toBe('step-details');
     expect(valueOf(byTestId(w, 'keystore-pin'))).toBe('');
     expect(disabled(w, 'keystore-submit')).toBe(true);
+    expect(storesHold()).not.toContain(PIN);
+    w.unmount();
+  });
+
+  it("gives a store on an HSM its token's PIN: only such stores offered, a refused PIN marked on its field, then done", async () => {
+    const log = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => vi.spyOn(console, m));
+    const client = appliance({
+      'xks.stores.list': () => ({ stores: [xksStore(), xksStore({ storeId: HSM_STORE_ID, uriPath: '/payments/kms/xks/v1', hsmId: HSM_ID })] }),
+      'xks.stores.update': () => refuse('CloudHsmClusterInvalidConfiguration', `Logging in to the token "kura" of HSM ${HSM_ID} failed (INVALID_CREDENTIALS): check the PIN and \`kura hsm test ${HSM_ID}\`.`),
+    });
+    const w = await open(client, 'xks.stores.update');
+    expect(byTestId(w, 'keystore-store').findAll('option').map((o) => o.text())).toEqual(['Choose a store', `${HSM_STORE_ID}: /payments/kms/xks/v1 on ${HSM_ID}`]);
+    expect(byTestId(w, 'keystore-pin').attributes('type')).toBe('password');
+    expect(w.get('label[for="keystore-pin"]').text()).toBe("The token's user PIN, as the token takes it now");
+    expect(unnamedControls(w)).toEqual([]);
+    await byTestId(w, 'keystore-store').setValue(HSM_STORE_ID);
+    expect(disabled(w, 'keystore-submit')).toBe(true);
+    await byTestId(w, 'keystore-pin').setValue('wrong-pin');
+    expect(disabled(w, 'keystore-submit')).toBe(false);
+
+    // The token refuses it: the PIN field is the one marked, described by the error, and focused; the PIN is emptied.
+    (byTestId(w, 'keystore-submit').element as unknown as { focus(): void }).focus();
+    await submit(w);
+    expect(client.inputsOf('xks.stores.update')).toEqual([{ storeId: HSM_STORE_ID, pin: 'wrong-pin' }]);
+    expect(current(w)).toBe('step-details');
+    expect(errorShown(w).code).toBe('CloudHsmClusterInvalidConfiguration');
+    const field = byTestId(w, 'keystore-pin');
+    expect(field.attributes('aria-invalid')).toBe('true');
+    expect(field.attributes('aria-describedby')).toBe('keystore-error keystore-pin-hint');
+    expect(byTestId(w, 'keystore-store').attributes('aria-invalid')).toBeUndefined();
+    await vi.waitFor(() => expect(doc().activeElement?.id).toBe('keystore-pin'));
+    expect(valueOf(field)).toBe('');
+    expect(disabled(w, 'keystore-submit')).toBe(true);
+
+    // Another refusal (the store is not on an HSM after all) is about the store.
+    client.handlers['xks.stores.update'] = () => refuse('ValidationException', `XKS proxy store ${HSM_STORE_ID} is not on an HSM: it has no PIN to update.`);
+    await byTestId(w, 'keystore-pin').setValue('other-pin');
+    await submit(w);
+    expect(byTestId(w, 'keystore-store').attributes('aria-invalid')).toBe('true');
+    expect(byTestId(w, 'keystore-pin').attributes('aria-invalid')).toBeUndefined();
+
+    // The token's PIN: done, naming the store and its HSM, with focus on the result's heading.
+    client.handlers['xks.stores.update'] = (i) => ({ applied: true, storeId: i.storeId, hsmId: HSM_ID });
+    await byTestId(w, 'keystore-pin').setValue(PIN);
+    (byTestId(w, 'keystore-submit').element as unknown as { focus(): void }).focus();
+    await submit(w);
+    expect(client.inputsOf('xks.stores.update').at(-1)).toEqual({ storeId: HSM_STORE_ID, pin: PIN });
+    expect(current(w)).toBe('step-done');
+    expect(made(w)).toEqual([['HSM ID', HSM_ID], ['XKS store ID', HSM_STORE_ID]]);
+    await vi.waitFor(() => expect(doc().activeElement?.textContent).toBe("Give an XKS store its token's new PIN: done"));
+    for (const secret of ['wrong-pin', 'other-pin', PIN]) {
+      expect(storesHold()).not.toContain(secret);
+      expect(w.html()).not.toContain(secret);
+      for (const spy of log) expect(JSON.stringify(spy.mock.calls)).not.toContain(secret);
+    }
+    for (const spy of log) spy.mockRestore();
+    w.unmount();
+
+    // With no store on an HSM there is nothing to choose, and it says so.
+    const none = await open(appliance(), 'xks.stores.update');
+    expect(byTestId(none, 'keystore-empty').text()).toBe('No XKS proxy store is on an HSM.');
+    expect(byTestId(none, 'keystore-store').findAll('option').map((o) => o.text())).toEqual(['Choose a store']);
+    none.unmount();
+  });
+
+  it("a store's new PIN that a key-store policy gates: the approvals step, then done with the IDs its outcome names", async () => {
+    const request = (over: Partial<ApprovalView> = {}) => approval({ action: 'kura:xks.stores.update', actionClass: 'key-store', parameters: `{"storeId":"${HSM_STORE_ID}"}`, ...over });
+    const client = appliance({
+      'xks.stores.list': () => ({ stores: [xksStore({ storeId: HSM_STORE_ID, hsmId: HSM_ID })] }),
+      'xks.stores.update': () => ({ applied: false, approvalRequest: request() }),
+      'approvals.show': () => request(),
+      'approvals.submit': () => request({ status: 'EXECUTED', executedAt: '2025-05-01T12:06:00.000Z', outcome: `applied {"storeId":"${HSM_STORE_ID}","hsmId":"${HSM_ID}"}` }),
+    });
+    const w = await open(client, 'xks.stores.update');
+    await byTestId(w, 'keystore-store').setValue(HSM_STORE_ID);
+    await byTestId(w, 'keystore-pin').setValue(PIN);
+    (byTestId(w, 'keystore-submit').element as unknown as { focus(): void }).focus();
+    await submit(w);
+    expect(client.inputsOf('xks.stores.update')).toEqual([{ storeId: HSM_STORE_ID, pin: PIN }]);
+    expect(current(w)).toBe('step-approvals');
+    expect(byTestId(w, 'keystore-request-id').text()).toBe(REQUEST_ID);
+    expect(byTestId(w, 'approval-progress').text()).toContain('0 of 2 approvals');
+    await vi.waitFor(() => expect(doc().activeElement?.textContent).toBe("Collect the custodians' approvals"));
+    expect(storesHold()).not.toContain(PIN);
+    expect(w.html()).not.toContain(PIN);
+    await chooseFile(byTestId(w, 'approval-key-file'), new File([custodianKey().pem], 'alice.pem'));
+    await click(w, 'approval-sign');
+    expect(current(w)).toBe('step-done');
+    expect(made(w)).toEqual([['HSM ID', HSM_ID], ['XKS store ID', HSM_STORE_ID]]);
+    expect(byTestId(w, 'keystore-transcript').attributes('href')).toBe(`#/transcripts/${REQUEST_ID}`);
     expect(storesHold()).not.toContain(PIN);
     w.unmount();
   });
