@@ -287,7 +287,7 @@ describe('the console with the keyboard alone', () => {
     await go('#/keys');
     await page.getByRole('button', { name: 'Create a key' }).press('Enter');
     await check('#/keys, creating');
-    for (const change of ['hsms.add', 'hsms.remove', 'xks.stores.create', 'xks.stores.delete', 'xks.credentials.create', 'xks.keys.create']) {
+    for (const change of ['hsms.add', 'hsms.remove', 'xks.stores.create', 'xks.stores.update', 'xks.stores.delete', 'xks.credentials.create', 'xks.keys.create']) {
       await go('#/ceremonies/key-store');
       const radio = page.getByTestId(`keystore-action-${change}`);
       if (!(await radio.count())) continue;
