@@ -301,8 +301,12 @@ export async function startServer(opts: {
       // socket with unread data resets the connection, and a client still sending would see
       // ECONNRESET/EPIPE instead of the 413 or 503. A client that keeps sending is cut off after a
       // grace period, so it cannot hold the socket. The answer says Connection: close, so that a
-      // kept-alive client does not send its next request on a socket about to close.
+      // kept-alive client does not send its next request on a socket about to close. Node ends such a
+      // socket's answer with destroySoon(), which destroys it once the answer is written, unread body
+      // and all (the client's EPIPE): here it only ends the answer's side, and the socket goes when the
+      // body has ended (half-open: http sockets allow it) or the grace period has passed.
       res.shouldKeepAlive = false;
+      socket.destroySoon = () => socket.end();
       send(res, answer);
       req.resume();
       const timer = setTimeout(() => socket.destroy(), REFUSED_BODY_GRACE_MS);

@@ -128,6 +128,48 @@ describe('a refused body', () => {
   });
 });
 
+describe('a refused body sent after its answer', () => {
+  // A client that sends its body only as the 413 arrives (a large upload in progress) must be able to
+  // finish it, not be cut off: Node's "Connection: close" ending would close the socket as soon as the
+  // answer was written, before the body, and the client's writes would fail (EPIPE/ECONNRESET).
+  it('is drained: the server ends its side after the answer but reads the whole body; no write fails', async () => {
+    const { kms } = slowRoute();
+    server = await startServer({ host: '127.0.0.1', port: 0, log: createLogger('error', () => undefined), limits: LIMITS, routes: { kms, admin: kms } });
+    const size = 2 * 1024 * 1024;
+    const outcome = await new Promise<{ head: string; error: string | undefined; bodySent: boolean }>((resolve) => {
+      // Half-open, so that the server's end of the answer does not end this side's writes.
+      const socket = net.connect({ host: '127.0.0.1', port: server!.port, allowHalfOpen: true });
+      let received = '';
+      let error: string | undefined;
+      let bodySent = false;
+      let sending = false;
+      socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+      socket.on('close', () => resolve({ head: received, error, bodySent }));
+      socket.on('data', (d: Buffer) => {
+        received += d.toString('latin1');
+        if (sending || !received.includes('\r\n\r\n')) return;
+        sending = true;
+        // The answer is in: only now the body, in pieces, each after the last was taken.
+        const piece = Buffer.alloc(64 * 1024, 0x41);
+        const more = (left: number) => {
+          if (left <= 0) {
+            bodySent = true;
+            return void socket.end();
+          }
+          if (socket.destroyed) return;
+          socket.write(piece.subarray(0, Math.min(piece.length, left)), (e) => {
+            if (!e) setTimeout(() => more(left - piece.length), 2);
+          });
+        };
+        more(size);
+      });
+      socket.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n\r\n`);
+    });
+    expect(outcome.head).toMatch(/^HTTP\/1\.1 413 /);
+    expect({ error: outcome.error, bodySent: outcome.bodySent }).toEqual({ error: undefined, bodySent: true });
+  });
+});
+
 describe('the body budget shared by all connections', () => {
   /** A raw connection: sends `text`, collects what comes back. */
   function open(port: number, text: string | Buffer) {
