@@ -47,7 +47,8 @@ export function disableCoreDumps(log: Logger): CoreDumpsOutcome {
       execFileSync(prlimit, ['--pid', String(process.pid), '--core=0:0'], { stdio: 'pipe', timeout: PRLIMIT_TIMEOUT_MS });
       const after = coreLimits();
       if (after && after.soft === 0 && after.hard === 0) {
-        log.info('core dumps disabled', { coreLimitWas: before ? `${before.soft}:${before.hard}` : 'unknown' });
+        const shown = (n: number) => (n === Infinity ? 'unlimited' : String(n));
+        log.info('core dumps disabled', { coreLimitWas: before ? `${shown(before.soft)}:${shown(before.hard)}` : 'unknown' });
         return 'disabled';
       }
       why = 'the limit did not change';
