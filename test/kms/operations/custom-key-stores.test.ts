@@ -5,6 +5,9 @@
 // Unavailable state while it is not connected, a token pulled out mid-use, sealing, the HSM registry,
 // and that the store's password (the token PIN) is kept sealed: never in the database, the audit log or
 // an error. The same flows against SoftHSM2 and NSS softokn run in test/integration/hsm-key-store.test.ts.
+// Why one file past 450 lines: the cases share one appliance, fake HSM and registry set-up, and each
+// operation's rules refer to the states the others leave a store in; apart, each file would rebuild
+// the same fixture and lose the order of a store's life.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
