@@ -142,14 +142,12 @@ export function guardSession(session: Session): void {
   session.setDevicePermissionHandler(() => false);
   // The device choosers are cancelled as well, whatever the permission handlers said: no page of the app
   // picks a HID, USB or serial device (the appliance reaches its tokens itself, main/devices).
-  session.on('select-hid-device', (event, _details, callback) => {
-    event.preventDefault();
-    callback('');
-  });
-  session.on('select-usb-device', (event, _details, callback) => {
-    event.preventDefault();
-    callback('');
-  });
+  for (const chooser of ['select-hid-device', 'select-usb-device'] as const) {
+    session.on(chooser, (event, _details, callback) => {
+      event.preventDefault();
+      callback('');
+    });
+  }
   session.on('select-serial-port', (event, _ports, _contents, callback) => {
     event.preventDefault();
     callback('');
