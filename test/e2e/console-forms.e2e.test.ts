@@ -152,6 +152,9 @@ describe('the console forms and questions in Chromium', () => {
 
     await go('#/approvals');
     const refresh = page.getByRole('button', { name: 'Refresh' });
+    // The screen loads its list as it opens, with the button disabled meanwhile: a disabled button takes
+    // no focus, so the press would go nowhere.
+    await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('button[disabled]#approvals-refresh'));
     await refresh.focus({ timeout: 5_000 });
     await page.keyboard.press('Space');
     await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('button[disabled]#approvals-refresh'));
