@@ -19,8 +19,14 @@ export interface KuraProcess {
   secretAccessKey: string;
   stdout: () => string;
   stderr: () => string;
-  /** SIGTERM and wait for exit; resolves with the exit code. */
+  /** SIGTERM and wait for exit (SIGKILL after 20 s); resolves with the exit code, null if killed. */
   stop(): Promise<number | null>;
+  /**
+   * Waits for an exit already under way (after `kura stop`), sending no signal: a SIGTERM then could
+   * land in Node's teardown, once its handlers are gone, and kill the process instead of stopping it.
+   * Rejects after `ms` with what the process printed.
+   */
+  exited(ms?: number): Promise<number | null>;
   /** SIGKILL, no cleanup. */
   kill9(): Promise<void>;
 }
@@ -88,9 +94,22 @@ export async function startKura(
     stdout: () => out,
     stderr: () => err,
     async stop() {
-      if (proc.exitCode !== null) return proc.exitCode;
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill('SIGTERM');
-      return exited;
+      // A stop that hangs fails its test on the exit code, not on the test runner's timeout.
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    exited(ms = 10_000) {
+      return new Promise<number | null>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`kura did not exit within ${ms} ms.\nstderr: ${err}`)), ms);
+        void exited.then((code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+      });
     },
     async kill9() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
