@@ -132,7 +132,6 @@ export type AuditFilter = AuditQuery;
 interface PendingEntry {
   event: AuditEvent;
   at: number;
-  durable: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -145,7 +144,6 @@ export class AuditLog {
    */
   private head: { seq: number; hash: Buffer } | undefined;
   private flushQueued = false;
-  private durableFlushQueued = false;
 
   constructor(private readonly deps: { db: Database; repo: AuditRepository; clock: Clock }) {}
 
@@ -174,37 +172,27 @@ export class AuditLog {
   }
 
   /**
-   * Appends in a transaction of its own; resolves once the entry is committed: durably (fsync) by
-   * default, or, with durable: false, so that it survives the process dying but not a power cut
-   * until the next durable commit (for calls that changed nothing, whose answer need not wait for
-   * the disk).
+   * Appends in a transaction of its own; resolves once the entry is committed durably (fsync), for
+   * every call alike: a read's entry, or a refusal's, is on the disk before its answer is sent.
    * Entries that arrive while a flush is queued join it: one job chains and inserts them all with a
-   * multi-row INSERT, so a burst of calls costs one group commit, not one transaction each. A
-   * non-durable flush takes only non-durable entries; a durable entry always has a durable flush
-   * queued for it. The flush writes with one statement (AuditRepository.insertMany), so the database
-   * may commit it without a transaction around it.
+   * multi-row INSERT, so a burst of calls costs one group commit (and one fsync), not one transaction
+   * each. The flush writes with one statement (AuditRepository.insertMany), so the database may commit
+   * it without a transaction around it.
    */
-  append(event: AuditEvent, opts: { durable?: boolean } = {}): Promise<void> {
-    const durable = opts.durable ?? true;
+  append(event: AuditEvent): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ event, at: this.deps.clock.nowMs(), durable, resolve, reject });
-      if (durable ? this.durableFlushQueued : this.flushQueued) return;
-      this.queueFlush(durable);
+      this.pending.push({ event, at: this.deps.clock.nowMs(), resolve, reject });
+      if (this.flushQueued) return;
+      this.queueFlush();
     });
   }
 
-  private queueFlush(durable: boolean): void {
-    if (durable) this.durableFlushQueued = true;
-    else this.flushQueued = true;
+  private queueFlush(): void {
+    this.flushQueued = true;
     let taken: PendingEntry[] = [];
     const take = () => {
-      if (durable) this.durableFlushQueued = false;
-      else this.flushQueued = false;
-      if (durable) taken = this.pending.splice(0);
-      else {
-        taken = this.pending.filter((p) => !p.durable);
-        this.pending = this.pending.filter((p) => p.durable);
-      }
+      this.flushQueued = false;
+      taken = this.pending.splice(0);
     };
     this.deps.db
       .write(
@@ -212,7 +200,7 @@ export class AuditLog {
           take();
           if (taken.length) await this.insertAll(tx, taken);
         },
-        { durable, singleStatement: true },
+        { singleStatement: true },
       )
       .then(
         () => taken.forEach((p) => p.resolve()),

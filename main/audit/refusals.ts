@@ -3,9 +3,8 @@
 //
 // The audit log is a hash chain that cannot be pruned, and these requests need no credential: one
 // entry each would let any local process grow it without bound. So, per source address and reason,
-// the first refusal of a window is written in full (committed before it is answered, as the entry of
-// every call that changed nothing is: it survives the process dying, and a power cut once the next
-// durable commit syncs the WAL) and the refusals that follow within the window are only counted;
+// the first refusal of a window is written in full (on the disk before it is answered, as every
+// call's entry is) and the refusals that follow within the window are only counted;
 // when the window ends, one entry records how many there were. An attacker gets one entry per reason
 // per window.
 // Fields are bounded by the caller (main/api/kms/dispatch.ts): a known operation name or a short
@@ -85,19 +84,16 @@ export class RefusalLog {
     // refusal arriving meanwhile is counted in it, not in a window of its own that this one would replace.
     this.windows.set(key, { startedAt: this.deps.clock.nowMs(), opened: now, first: r, repeats: 0 });
     if (open) await this.writeCount(open);
-    await this.deps.audit.append(
-      {
-        principal: 'anonymous',
-        accessKeyId: r.accessKeyId,
-        source: r.source,
-        operation: r.operation,
-        outcome: 'error',
-        errorCode: r.reason,
-        requestId: r.requestId,
-        details: { remote: r.remote },
-      },
-      { durable: false },
-    );
+    await this.deps.audit.append({
+      principal: 'anonymous',
+      accessKeyId: r.accessKeyId,
+      source: r.source,
+      operation: r.operation,
+      outcome: 'error',
+      errorCode: r.reason,
+      requestId: r.requestId,
+      details: { remote: r.remote },
+    });
   }
 
   /** Writes the counted entry of every window that has ended. */

@@ -219,7 +219,7 @@ export class KeyDirectory {
       await this.deps.gate.admit(request);
       if (work.kind === 'read') {
         const result = await work.run(prepared);
-        await this.deps.audit.append(this.entry(caller, 'ok', this.auditedKeys(caller, work, resolved)), { durable: false });
+        await this.deps.audit.append(this.entry(caller, 'ok', this.auditedKeys(caller, work, resolved)));
         return result;
       }
       return await this.change(caller, work, prepared);
@@ -297,7 +297,7 @@ export class KeyDirectory {
   private async auditFailure(caller: Caller, keys: { keyId?: string; details?: AuditDetails }, e: unknown): Promise<void> {
     const errorCode = isKmsError(e) ? e.code : 'Internal';
     try {
-      await this.deps.audit.append(this.entry(caller, 'error', { ...keys, errorCode }), { durable: false });
+      await this.deps.audit.append(this.entry(caller, 'error', { ...keys, errorCode }));
     } catch (auditErr) {
       this.deps.log.error('audit append failed', {
         requestId: isScheduler(caller) || isOperator(caller) ? undefined : caller.requestId,

@@ -22,11 +22,6 @@ export interface Tx {
 
 export interface WriteOptions {
   /**
-   * false: the commit need not wait for the disk. It survives the process being killed but not a power
-   * cut until a later durable commit; for the audit entries of calls that changed nothing. Default true.
-   */
-  durable?: boolean;
-  /**
    * The job changes the database with one statement at most, as its last step (reads before it are
    * free). Alone in its batch it then runs without BEGIN … COMMIT, because the database makes a single
    * statement atomic by itself: a group commit of audit entries costs one round trip to the database
@@ -39,8 +34,8 @@ export interface WriteOptions {
 /** Runs write jobs, each in a transaction of its own. */
 export interface Database {
   /**
-   * Runs fn in a transaction and resolves with its result once the change is committed (durably, unless
-   * `durable: false`). If fn throws, or the commit fails, nothing it wrote is kept, its `onRollback`
+   * Runs fn in a transaction and resolves with its result once the change is committed durably (on the
+   * disk, not only in the operating system's cache). If fn throws, or the commit fails, nothing it wrote is kept, its `onRollback`
    * callbacks run, and the promise rejects; other jobs are not affected by one job's failure (see
    * `singleStatement` for the one exception: a failure after a single-statement job's statement).
    */

@@ -15,7 +15,7 @@ import type { CommandDeps, Run } from './commands.js';
  */
 export async function auditRefusal(deps: CommandDeps, actor: string, command: CommandName, err: unknown): Promise<void> {
   const errorCode = isKmsError(err) ? err.code : 'Internal';
-  await deps.audit.append({ principal: actor, source: 'admin', operation: command, outcome: 'error', errorCode }, { durable: false }).catch(() => undefined);
+  await deps.audit.append({ principal: actor, source: 'admin', operation: command, outcome: 'error', errorCode }).catch(() => undefined);
 }
 
 /** What `run` answers; when it throws, the refusal is audited as the run's command first (see auditRefusal). */

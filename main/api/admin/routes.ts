@@ -320,7 +320,7 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
         const enrolled = custodians ? await custodians.enroll() : undefined;
         return json(200, { threshold, shares: texts, ...(enrolled ? { custodians: enrolled } : {}) });
       } catch (e) {
-        if (!audited) await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'error', errorCode: isKmsError(e) ? e.code : 'Internal' }, { durable: false }).catch(() => undefined);
+        if (!audited) await deps.audit.append({ principal: 'kura:cli', source: 'admin', operation: 'Init', outcome: 'error', errorCode: isKmsError(e) ? e.code : 'Internal' }).catch(() => undefined);
         throw e;
       }
     }

@@ -218,10 +218,7 @@ function internal(log: Logger, requestId: string, operation: string, err: unknow
  * operation, malformed body): committed before the answer, without waiting for the disk.
  */
 function audit(deps: KmsEndpointDeps, ctx: CallContext, operation: string, keyId: string | undefined, errorCode: string) {
-  return deps.audit.append(
-    { principal: ctx.principal, accessKeyId: ctx.accessKeyId, source: 'kms', operation, keyId, outcome: 'error', errorCode, requestId: ctx.requestId },
-    { durable: false },
-  );
+  return deps.audit.append({ principal: ctx.principal, accessKeyId: ctx.accessKeyId, source: 'kms', operation, keyId, outcome: 'error', errorCode, requestId: ctx.requestId });
 }
 
 /** Response members that carry secrets: wiped once the response body is serialized. */

@@ -120,7 +120,7 @@ export async function handleStsRequest(deps: StsDeps, req: RawRequest): Promise<
         `Kura answers only sts:GetCallerIdentity (for tools that ask who they are before calling KMS); ${action ? `${action.slice(0, 64)} is` : 'other actions are'} not supported.`,
       );
     }
-    await deps.audit.append({ principal, accessKeyId, source: 'kms', operation: 'sts:GetCallerIdentity', outcome: 'ok', requestId }, { durable: false });
+    await deps.audit.append({ principal, accessKeyId, source: 'kms', operation: 'sts:GetCallerIdentity', outcome: 'ok', requestId });
     return xml(
       200,
       `<GetCallerIdentityResponse xmlns="${NS}"><GetCallerIdentityResult><Arn>${xmlEscape(principal)}</Arn><UserId>${userIdOf(principal, identity.accountId)}</UserId><Account>${identity.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
@@ -138,7 +138,7 @@ export async function handleStsRequest(deps: StsDeps, req: RawRequest): Promise<
     const recorded =
       accessKeyId === undefined
         ? deps.refusals.record({ source: 'kms', remote: req.remoteAddress ?? 'unknown', reason: e.code, operation: 'sts:GetCallerIdentity', requestId })
-        : deps.audit.append({ principal, accessKeyId, source: 'kms', operation: 'sts:GetCallerIdentity', outcome: 'error', errorCode: e.code, requestId }, { durable: false });
+        : deps.audit.append({ principal, accessKeyId, source: 'kms', operation: 'sts:GetCallerIdentity', outcome: 'error', errorCode: e.code, requestId });
     await recorded.catch((auditErr: unknown) => deps.log.error('audit append failed', { requestId, ...loggedError(auditErr) }));
     return errorXml(e, requestId);
   }

@@ -19,20 +19,17 @@ export function xksAuditSink(deps: { audit: AuditLog; refusals: RefusalLog }): X
       if (call.kmsRequestId !== undefined) details.kmsRequestId = call.kmsRequestId;
       if (call.kmsOperation !== undefined) details.kmsOperation = call.kmsOperation;
       if (call.kmsKeyArn !== undefined) details.kmsKeyArn = call.kmsKeyArn;
-      await deps.audit.append(
-        {
-          principal: call.awsPrincipalArn ?? `xks:${call.accessKeyId}`,
-          accessKeyId: call.accessKeyId,
-          source: 'xks',
-          operation,
-          keyId: call.externalKeyId,
-          outcome: call.outcome,
-          errorCode: call.errorName,
-          requestId: call.requestId,
-          details,
-        },
-        { durable: false },
-      );
+      await deps.audit.append({
+        principal: call.awsPrincipalArn ?? `xks:${call.accessKeyId}`,
+        accessKeyId: call.accessKeyId,
+        source: 'xks',
+        operation,
+        keyId: call.externalKeyId,
+        outcome: call.outcome,
+        errorCode: call.errorName,
+        requestId: call.requestId,
+        details,
+      });
     },
   };
 }

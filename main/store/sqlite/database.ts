@@ -6,11 +6,8 @@
 // waiting when the writer becomes free run in one BEGIN IMMEDIATE … COMMIT, each inside its own
 // SAVEPOINT so one failing job rolls back alone. synchronous=FULL makes COMMIT wait for the WAL to
 // reach the disk, so a job's promise resolves only once its change is durable; batching amortizes
-// that fsync over concurrent requests.
-// A job may ask for less: { durable: false } commits with synchronous=NORMAL, which survives the
-// process being killed (the WAL is in the OS's cache) but not a power cut until the next durable
-// commit or checkpoint syncs it. The audit entries of calls that changed nothing use it; a batch
-// with any durable job commits durably.
+// that fsync over concurrent requests. There is no weaker commit: the audit entry of a call that
+// changed nothing (a Decrypt, a refused request) is on the disk before that call is answered too.
 // A job that writes with one statement ({ singleStatement: true }: the audit log's group commits) runs
 // without BEGIN … COMMIT when it is alone in its batch: SQLite makes one statement atomic by itself, so
 // such a commit is one round trip to the database thread instead of three.
@@ -52,7 +49,6 @@ interface Job {
   fn: (tx: Tx) => Promise<unknown>;
   /** Runs on the writer outside any transaction, alone (forgetDeleted's checkpoint). */
   outside?: () => Promise<void>;
-  durable: boolean;
   singleStatement: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -139,7 +135,6 @@ export class SqliteDatabase implements Database {
   private queue: Job[] = [];
   /** The Tx of every job running now, and the statements it stands for. */
   private readonly running = new Map<Tx, Sql>();
-  private syncFull = true;
   private writing = false;
   private closed = false;
   private idle: (() => void)[] = [];
@@ -178,13 +173,13 @@ export class SqliteDatabase implements Database {
     return this.reader.all<T>(sql, ...params);
   }
 
-  /** Runs fn in a transaction; resolves with its result once the change is durable (see above for durable: false). */
+  /** Runs fn in a transaction; resolves with its result once the change is durable. */
   write<T>(fn: (tx: Tx) => Promise<T>, opts: WriteOptions = {}): Promise<T> {
-    return this.enqueue<T>({ fn, durable: opts.durable ?? true, singleStatement: opts.singleStatement ?? false });
+    return this.enqueue<T>({ fn, singleStatement: opts.singleStatement ?? false });
   }
 
   forgetDeleted(): Promise<void> {
-    return this.enqueue<void>({ fn: async () => undefined, outside: () => this.writer.exec('PRAGMA wal_checkpoint(TRUNCATE)'), durable: true, singleStatement: false });
+    return this.enqueue<void>({ fn: async () => undefined, outside: () => this.writer.exec('PRAGMA wal_checkpoint(TRUNCATE)'), singleStatement: false });
   }
 
   /** Queues a job for the writer (which starts draining if idle); refused once the database is closed. */
@@ -261,7 +256,6 @@ export class SqliteDatabase implements Database {
       // A batch ends before the next job that must run outside a transaction.
       const upTo = this.queue.findIndex((j) => j.outside !== undefined);
       const batch = this.queue.splice(0, Math.min(256, upTo === -1 ? this.queue.length : upTo));
-      await this.setDurability(batch.some((j) => j.durable));
       if (batch.length === 1) {
         const job = batch[0]!;
         await (job.singleStatement ? this.runAutocommit(job) : this.runAlone(job));
@@ -311,13 +305,6 @@ export class SqliteDatabase implements Database {
     const now = identity(this.file);
     if (now && now.dev === this.opened.dev && now.ino === this.opened.ino) return undefined;
     return new DatabaseFileGoneError(`The database file ${this.file} was ${now ? 'replaced' : 'deleted'} while Kura ran: nothing more is written. Restore it and restart Kura.`);
-  }
-
-  /** Switched between transactions only, never inside one. */
-  private async setDurability(full: boolean): Promise<void> {
-    if (full === this.syncFull) return;
-    await this.writer.exec(`PRAGMA synchronous = ${full ? 'FULL' : 'NORMAL'}`);
-    this.syncFull = full;
   }
 
   /**

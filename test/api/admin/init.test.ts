@@ -139,7 +139,7 @@ describe('seal and unseal when the audit log cannot be written (a full disk)', (
       const unsealed = vi.fn(async () => undefined);
       deps.onUnsealed = unsealed;
       const append = d.audit.append.bind(d.audit);
-      const spy = vi.spyOn(d.audit, 'append').mockImplementation((event, opts) => (event.operation === 'Unseal' ? Promise.reject(diskFull()) : append(event, opts)));
+      const spy = vi.spyOn(d.audit, 'append').mockImplementation((event) => (event.operation === 'Unseal' ? Promise.reject(diskFull()) : append(event)));
       expect((await call('POST', '/unseal', { shares: [one] })).body).toMatchObject({ state: 'sealed', progress: 1 });
       const res = await call('POST', '/unseal', { shares: [two] });
       expect(res.status).toBe(500);

@@ -45,13 +45,6 @@ export function databaseContract(name: string, open: OpenStore): void {
       expect(await s.keys.find(b.keyId)).toEqual(b);
     });
 
-    it('commits a job that need not wait for the disk (durable: false) like any other', async () => {
-      const s = store();
-      const k = keyRecord();
-      await s.db.write((tx) => s.keys.insert(tx, k), { durable: false });
-      expect(await s.keys.find(k.keyId)).toEqual(k);
-    });
-
     it('reads without a Tx see committed data only; with the Tx, what the transaction wrote so far', async () => {
       const s = store();
       const k = keyRecord();
@@ -111,7 +104,7 @@ export function databaseContract(name: string, open: OpenStore): void {
       const alone = await s.db.write(async (tx) => {
         await s.audit.insertMany(tx, [auditRecord(1), auditRecord(2)]);
         return 'alone';
-      }, { durable: false, singleStatement: true });
+      }, { singleStatement: true });
       expect(alone).toBe('alone');
       const together = await Promise.all([
         s.db.write((tx) => s.audit.insertMany(tx, [auditRecord(3)]), { singleStatement: true }),
