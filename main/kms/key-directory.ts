@@ -5,7 +5,7 @@
 // unit of work"):
 //
 //   request checks → sealed? → prepare (resolve from the caches, state rules) → authorize → approval gate
-//   → a read: the call itself, then its audit entry, committed without waiting for the disk
+//   → a read: the call itself, then its audit entry, committed durably (a group commit of its own)
 //   → a change: material made outside the transaction (key stores may be slow), then one transaction
 //     with the change and its audit entry, committed durably before the call is answered
 //   → a failure anywhere: an audit entry of the error (as a read's), and the error goes on unchanged.
@@ -145,7 +145,7 @@ interface Steps<P extends Prepared> {
   prepare?(): Promise<P>;
 }
 
-/** A call that changes nothing: it runs, then its audit entry is committed (without waiting for the disk). */
+/** A call that changes nothing: it runs, then its audit entry is committed durably. */
 export interface ReadWork<P extends Prepared, T> extends Steps<P> {
   kind: 'read';
   run(prepared: P): Promise<T>;
@@ -293,7 +293,7 @@ export class KeyDirectory {
     }
   }
 
-  /** The entry of a failed call, committed without waiting for the disk; a failure to write it is logged, and the call's own error answered. */
+  /** The entry of a failed call, on the disk before the call is answered; a failure to write it is logged, and the call's own error answered. */
   private async auditFailure(caller: Caller, keys: { keyId?: string; details?: AuditDetails }, e: unknown): Promise<void> {
     const errorCode = isKmsError(e) ? e.code : 'Internal';
     try {

@@ -10,7 +10,7 @@ import type { CommandDeps, Run } from './commands.js';
 
 /**
  * The audit entry of a refused command: its caller, its name, the error's code (never its message, which
- * may quote the input). Written without waiting for the disk, as the KMS endpoint's refusals are; a
+ * may quote the input). On the disk before the refusal is answered, as every call's entry is; a
  * failure to write it does not change the answer, which is the refusal.
  */
 export async function auditRefusal(deps: CommandDeps, actor: string, command: CommandName, err: unknown): Promise<void> {

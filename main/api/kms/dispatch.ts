@@ -215,7 +215,7 @@ function internal(log: Logger, requestId: string, operation: string, err: unknow
 
 /**
  * The audit entry of a request refused before it reached the façade (unknown operation, unsupported
- * operation, malformed body): committed before the answer, without waiting for the disk.
+ * operation, malformed body): on the disk before the answer.
  */
 function audit(deps: KmsEndpointDeps, ctx: CallContext, operation: string, keyId: string | undefined, errorCode: string) {
   return deps.audit.append({ principal: ctx.principal, accessKeyId: ctx.accessKeyId, source: 'kms', operation, keyId, outcome: 'error', errorCode, requestId: ctx.requestId });
