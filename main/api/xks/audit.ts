@@ -1,6 +1,7 @@
 // The XKS routes' audit port (./dispatch.ts, XksAuditSink) on Kura's audit log: every authenticated
-// call is one entry (source xks), on the disk before the answer, as every call's entry is; a call refused before it was authenticated goes to the refusal log, which coalesces them per
-// source address and reason, so that unauthenticated traffic cannot grow the log without bound.
+// call is one entry (source xks), on the disk before the answer, as every call's entry is; a call
+// refused before it was authenticated goes to the refusal log, which coalesces them per source
+// address and reason, so that unauthenticated traffic cannot grow the log without bound.
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { RefusalLog } from '../../audit/refusals.js';
 import type { XksAuditSink, XksCallRecord } from './dispatch.js';
