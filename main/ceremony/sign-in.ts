@@ -207,16 +207,20 @@ export class ConsoleSignIn {
     await this.audited(s.operator, 'ConsoleSignOut');
   }
 
-  /** Ends every session of an operator (removed, or a new passphrase). */
-  endSessionsOf(operator: string): void {
-    for (const [key, s] of this.sessions) if (s.operator === operator) this.sessions.delete(key);
+  /** Ends every session of an operator (removed, or a new passphrase), but the one `keep` names, if any. */
+  endSessionsOf(operator: string, keep?: string): void {
+    for (const [key, s] of this.sessions) if (s.operator === operator && key !== keep) this.sessions.delete(key);
   }
 
   /**
    * Sets an operator's console passphrase (at least 12 characters): by the admin token's holder, or by
-   * the operator themselves giving their current one when they have one. Their sessions end.
+   * the operator themselves giving their current one when they have one. Their sessions end, except,
+   * when they change their own with their current one, the session they did it in (`session`, its
+   * token): it has just shown the passphrase, and the console in it goes on to say the change was made.
    */
-  async setPassphrase(by: OperatorActor, name: string, passphrase: string, current?: string): Promise<void> {
+  async setPassphrase(by: OperatorActor, name: string, passphrase: string, current?: string, session?: string): Promise<void> {
+    let kept: { key: string; fingerprint: string } | undefined;
+    let passphraseRecord = '';
     try {
       const record = await this.deps.store.ceremony.findOperator(name);
       if (!record) throw kmsErrors.notFound(`No operator is named ${name} (kura operators list).`);
@@ -225,17 +229,23 @@ export class ConsoleSignIn {
         if (record.passphrase !== null && (current === undefined || !(await verifyPassphrase(current, JSON.parse(record.passphrase) as PassphraseHash)))) {
           throw new KmsError('AccessDenied', 'Changing your passphrase needs your current one ("currentPassphrase"), and it was not right.');
         }
+        const key = session === undefined ? undefined : digestOf(session);
+        if (key !== undefined && record.passphrase !== null && this.sessions.get(key)?.operator === name) kept = { key, fingerprint: record.fingerprint };
       }
       const hash = await hashPassphrase(passphrase);
+      passphraseRecord = JSON.stringify(hash);
       await this.deps.store.db.write(async (tx) => {
-        if (!(await this.deps.store.ceremony.setOperatorPassphrase(tx, name, JSON.stringify(hash)))) throw kmsErrors.notFound(`No operator is named ${name}.`);
+        if (!(await this.deps.store.ceremony.setOperatorPassphrase(tx, name, passphraseRecord))) throw kmsErrors.notFound(`No operator is named ${name}.`);
         await this.deps.audit.appendIn(tx, this.event(by.operator, 'OperatorPassphraseSet', 'ok', name));
       });
     } catch (e) {
       await this.audited(by.operator, 'OperatorPassphraseSet', e, name);
       throw e;
     }
-    this.endSessionsOf(name);
+    this.endSessionsOf(name, kept?.key);
+    // The kept session is bound to the new record, as a sign-in with the new passphrase would be.
+    const live = kept && this.sessions.get(kept.key);
+    if (kept && live) live.binding = bindingOf({ fingerprint: kept.fingerprint, passphrase: passphraseRecord });
     this.failures.delete(name);
   }
 

@@ -60,12 +60,18 @@ export const useAdminStore = defineStore('admin', () => {
     if (await gatedChange(() => client.run('quorum.set', input), (v) => `${v.policy.actionClass}: ${v.policy.threshold} of ${v.policy.operators.join(', ')}.`)) await loadOperators();
   }
 
-  /** Sets an operator's console passphrase; the passphrases pass through and are not kept. */
-  async function setPassphrase(name: string, passphrase: string, currentPassphrase?: string): Promise<void> {
+  /**
+   * Changes the signed-in operator's own console passphrase, given their current one (a console session
+   * is always an operator's; setting another's is the administrator's, with `kura operators passphrase`).
+   * The appliance keeps this session and ends the operator's others. The passphrases pass through and
+   * are not kept. True when it was changed.
+   */
+  async function changeOwnPassphrase(name: string, currentPassphrase: string, passphrase: string): Promise<boolean> {
     done.value = null;
     gated.value = null;
-    const out = await change.run(() => client.run('operators.passphrase', { name, passphrase, ...(currentPassphrase ? { currentPassphrase } : {}) }));
-    if (out) done.value = `${out.name}'s console passphrase is set.`;
+    const out = await change.run(() => client.run('operators.passphrase', { name, passphrase, currentPassphrase }));
+    if (out) done.value = `Your console passphrase is changed. Any other console session of ${out.name}'s has ended; this one goes on.`;
+    return out !== undefined;
   }
 
   async function loadCredentials(): Promise<void> {
@@ -151,7 +157,7 @@ export const useAdminStore = defineStore('admin', () => {
     addOperator,
     removeOperator,
     setPolicy,
-    setPassphrase,
+    changeOwnPassphrase,
     loadCredentials,
     createCredential,
     deleteCredential,

@@ -163,6 +163,46 @@ describe('the console forms and questions in Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('changes your own passphrase: the current one is asked for, the new one twice; this session goes on, the old passphrase no longer signs in', async () => {
+    const NEXT = 'alice: the passphrase after this test';
+    const signInWith = async (passphrase: string) =>
+      (await fetch(`${kura.url}/admin/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ operator: 'alice', passphrase }) })).status;
+    await go('#/operators');
+    const form = page.getByTestId('own-passphrase');
+    expect(await form.textContent()).toContain('Signed in as alice');
+    const current = form.getByLabel('Current passphrase');
+    const button = form.getByRole('button', { name: 'Change my passphrase' });
+    await current.fill('not the current passphrase');
+    await form.getByLabel('New passphrase (12 characters at least)').fill(NEXT);
+    await form.getByLabel('The new passphrase again').fill(`${NEXT} (typo)`);
+    // Why the button waits is said, not only shown by disabling it.
+    expect(await page.getByTestId('own-passphrase-wait').textContent()).toBe('The two new passphrases differ.');
+    expect(await button.isDisabled()).toBe(true);
+    await form.getByLabel('The new passphrase again').fill(NEXT);
+    expect(await page.getByTestId('own-passphrase-wait').textContent()).toBe('');
+    await button.focus();
+    await page.keyboard.press('Enter');
+    // A wrong current passphrase is the current field's error, and changes nothing.
+    await tiedTo(current, 'current one');
+    expect(await signInWith(PASSPHRASE)).toBe(200);
+
+    await current.fill(PASSPHRASE);
+    await form.getByLabel('New passphrase (12 characters at least)').fill(NEXT);
+    await form.getByLabel('The new passphrase again').fill(NEXT);
+    await button.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('change-done').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.getByTestId('change-done').textContent()).toContain('Your console passphrase is changed');
+    // The fields are empty again, and this session still works: another screen loads, no sign-in asked.
+    expect(await current.inputValue()).toBe('');
+    await go('#/keys');
+    await page.getByTestId('keys-table').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('signed-in-as').textContent()).toContain('alice');
+    expect(await signInWith(PASSPHRASE)).toBe(403);
+    expect(await signInWith(NEXT)).toBe(200);
+    expect(pageErrors).toEqual([]);
+  });
+
   it("warns before the session's 8-hour end on a page reloaded since sign-in, from what the appliance says is left", async () => {
     // A session 7 h 57 min old has 3 minutes left: its answers say so, as the appliance would (what the
     // appliance itself answered for this fresh session is kept, to check it says how long is left).

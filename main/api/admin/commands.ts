@@ -174,7 +174,7 @@ const HANDLERS: Handlers = {
       return o.applied ? { applied: true, removed: o.value } : { applied: false, approvalRequest: requestViewJson(await quorum.showRequest(o.request.id)) };
     }),
   'operators.passphrase': async (r, i) => {
-    await need(r.deps.signIn, 'console sign-in').setPassphrase({ operator: r.caller.actor }, i.name, i.passphrase, i.currentPassphrase);
+    await need(r.deps.signIn, 'console sign-in').setPassphrase({ operator: r.caller.actor }, i.name, i.passphrase, i.currentPassphrase, r.caller.session?.token);
     return { name: i.name, hasPassphrase: true };
   },
 

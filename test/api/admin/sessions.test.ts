@@ -112,16 +112,23 @@ describe('signing in', () => {
     expect(((await call('GET', '/operators')).body.operators as { name: string; hasPassphrase: boolean }[]).find((o) => o.name === 'carol')?.hasPassphrase).toBe(false);
   });
 
-  it('an operator changes their own passphrase with their current one; their sessions end', async () => {
+  it('an operator changes their own passphrase with their current one; their other sessions end, the one they did it in goes on', async () => {
     const token = await sessionOf('bob', BOB_PASS);
+    const elsewhere = await sessionOf('bob', BOB_PASS);
     const without = await call('PUT', '/operators/bob/passphrase', { passphrase: 'bob: the next passphrase' }, token);
     expect([without.status, without.body.error]).toEqual([403, 'AccessDenied']);
     expect((await call('PUT', '/operators/bob/passphrase', { passphrase: 'bob: the next passphrase', currentPassphrase: 'a wrong current one' }, token)).status).toBe(403);
     const r = await call('PUT', '/operators/bob/passphrase', { passphrase: 'bob: the next passphrase', currentPassphrase: BOB_PASS }, token);
     expect(r.status).toBe(200);
-    expect((await call('GET', '/session', undefined, token)).status).toBe(403);
+    expect((await call('GET', '/session', undefined, elsewhere)).status).toBe(403);
+    // Kept, and bound to the new passphrase: it acts as bob still, and is used again without ending.
+    expect((await call('GET', '/session', undefined, token)).body.operator).toBe('bob');
+    expect((await call('GET', '/session', undefined, token)).status).toBe(200);
     expect((await signIn('bob', BOB_PASS)).status).toBe(403);
     expect((await signIn('bob', 'bob: the next passphrase')).status).toBe(200);
+    // The administrator setting it ends every session of bob's, the kept one too.
+    expect((await call('PUT', '/operators/bob/passphrase', { passphrase: 'bob: set for him again' })).status).toBe(200);
+    expect((await call('GET', '/session', undefined, token)).status).toBe(403);
   });
 
   it('guesses sent at once are counted as they arrive: no more than five are checked before the lock', async () => {
