@@ -132,7 +132,7 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
         const a = await session.readAttributes(key);
         const asAsked =
           a.token && a.private && a.sensitive && a.alwaysSensitive && !a.extractable && a.neverExtractable &&
-          a.encrypt && a.decrypt && !a.derive && !a.wrap && !a.unwrap && !a.sign && !a.verify && a.valueBytes === AES_256_BYTES;
+          a.encrypt && a.decrypt && !a.derive && !a.wrap && !a.unwrap && !a.sign && !a.verify && !a.modifiable && a.valueBytes === AES_256_BYTES;
         if (!asAsked) throw settingsError('init', `The token ${tokenName(settings)} did not make a sensitive, non-extractable AES-256 key as asked.`);
         const iv = randomBytes(GCM_IV_BYTES);
         const sealedRootKey = await session.encryptAesGcm(key, iv, request.aad, request.root);

@@ -36,6 +36,7 @@ export interface SecretKeyAttributes {
   unwrap: boolean;
   sign: boolean;
   verify: boolean;
+  modifiable: boolean;
   valueBytes: number;
   label: string;
 }
@@ -56,14 +57,18 @@ const BOOLEAN_ATTRIBUTES: readonly [BooleanAttribute, number][] = [
   ['unwrap', pkcs11js.CKA_UNWRAP],
   ['sign', pkcs11js.CKA_SIGN],
   ['verify', pkcs11js.CKA_VERIFY],
+  ['modifiable', pkcs11js.CKA_MODIFIABLE],
 ];
 
 /**
  * A token AES-256 key that is private, sensitive and never extractable, labelled and with an ID, allowed
  * exactly the `uses` given: every usage attribute is set, true or false, since a module's defaults for
- * unnamed attributes vary.
+ * unnamed attributes vary. It is not modifiable, and not copyable where the module knows CKA_COPYABLE:
+ * both default to true (PKCS #11 v2.40 §4.4), and a modifiable key is one whose usages anyone holding
+ * the PIN can turn on with C_SetAttributeValue (SoftHSM, NSS), or on a copy of it with C_CopyObject —
+ * the derive-only key made able to encrypt computes blob keys outside the token.
  */
-function tokenAesKeyTemplate(label: string, id: Buffer, uses: { encrypt: boolean; derive: boolean }): Template {
+function tokenAesKeyTemplate(label: string, id: Buffer, uses: { encrypt: boolean; derive: boolean }, copyable: boolean): Template {
   return [
     { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
     { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
@@ -72,33 +77,53 @@ function tokenAesKeyTemplate(label: string, id: Buffer, uses: { encrypt: boolean
     { type: pkcs11js.CKA_PRIVATE, value: true },
     { type: pkcs11js.CKA_SENSITIVE, value: true },
     { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-    { type: pkcs11js.CKA_ENCRYPT, value: uses.encrypt },
-    { type: pkcs11js.CKA_DECRYPT, value: uses.encrypt },
-    { type: pkcs11js.CKA_DERIVE, value: uses.derive },
-    { type: pkcs11js.CKA_WRAP, value: false },
-    { type: pkcs11js.CKA_UNWRAP, value: false },
-    { type: pkcs11js.CKA_SIGN, value: false },
-    { type: pkcs11js.CKA_VERIFY, value: false },
+    ...usages(uses),
     { type: pkcs11js.CKA_LABEL, value: label },
     { type: pkcs11js.CKA_ID, value: id },
+    ...unchangeable(copyable),
   ];
 }
+
+/** Every usage attribute of a secret key, true only for the uses given. */
+const usages = (uses: { encrypt: boolean; derive: boolean }): Template => [
+  { type: pkcs11js.CKA_ENCRYPT, value: uses.encrypt },
+  { type: pkcs11js.CKA_DECRYPT, value: uses.encrypt },
+  { type: pkcs11js.CKA_DERIVE, value: uses.derive },
+  { type: pkcs11js.CKA_WRAP, value: false },
+  { type: pkcs11js.CKA_UNWRAP, value: false },
+  { type: pkcs11js.CKA_SIGN, value: false },
+  { type: pkcs11js.CKA_VERIFY, value: false },
+];
+
+/**
+ * CKA_MODIFIABLE false (and CKA_COPYABLE false): last in a template, since SoftHSM 2.6 applies a
+ * derived key's template in order and refuses, as CKR_ATTRIBUTE_READ_ONLY, any attribute after
+ * CKA_MODIFIABLE false.
+ */
+const unchangeable = (copyable: boolean): Template => [
+  { type: pkcs11js.CKA_MODIFIABLE, value: false },
+  ...(copyable ? [{ type: pkcs11js.CKA_COPYABLE, value: false }] : []),
+];
 
 /**
  * A key for Kura's blobs. It only derives per-blob keys (CKM_AES_CBC_ENCRYPT_DATA): with CKA_ENCRYPT
  * false, nobody holding the PIN can compute a blob key outside the token by encrypting the derivation
  * data with plain CKM_AES_CBC.
  */
-const tokenKeyTemplate = (label: string, id: Buffer): Template => tokenAesKeyTemplate(label, id, { encrypt: false, derive: true });
+const tokenKeyTemplate = (label: string, id: Buffer, copyable: boolean): Template => tokenAesKeyTemplate(label, id, { encrypt: false, derive: true }, copyable);
 
 /**
  * The key that seals the appliance's root key (seal mode pkcs11, main/seal/): it only encrypts and
  * decrypts (single-part CKM_AES_GCM), since it seals one 32-byte value and never derives anything. Its
  * label names the appliance (kura-root-wrap:<applianceId>); Kura finds it again by CKA_ID.
  */
-const sealingKeyTemplate = (label: string, id: Buffer): Template => tokenAesKeyTemplate(label, id, { encrypt: true, derive: false });
+const sealingKeyTemplate = (label: string, id: Buffer, copyable: boolean): Template => tokenAesKeyTemplate(label, id, { encrypt: true, derive: false }, copyable);
 
-/** A per-blob key: a session object (gone with the session), sensitive, never extractable, for GCM only. */
+/**
+ * A per-blob key: a session object (gone with the session), sensitive, never extractable, not
+ * modifiable, for GCM only. Every usage is named: SoftHSM otherwise makes a derived key that can also
+ * wrap, unwrap, sign and verify.
+ */
 const BLOB_KEY_TEMPLATE: Template = [
   { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
   { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
@@ -106,9 +131,15 @@ const BLOB_KEY_TEMPLATE: Template = [
   { type: pkcs11js.CKA_TOKEN, value: false },
   { type: pkcs11js.CKA_SENSITIVE, value: true },
   { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-  { type: pkcs11js.CKA_ENCRYPT, value: true },
-  { type: pkcs11js.CKA_DECRYPT, value: true },
+  ...usages({ encrypt: true, derive: false }),
+  ...unchangeable(false),
 ];
+
+/** Whether a module says it implements PKCS #11 v2.40 or later (C_GetInfo's cryptokiVersion, "major.minor"). */
+function implementsV240(cryptokiVersion: string): boolean {
+  const [major = 0, minor = 0] = cryptokiVersion.split('.').map(Number);
+  return major > 2 || (major === 2 && minor >= 40);
+}
 
 export class Pkcs11Session {
   /** Set when a clean-up step failed (a per-blob key could not be destroyed): the pool closes the session, which destroys its objects. */
@@ -123,14 +154,19 @@ export class Pkcs11Session {
     return this.token.module;
   }
 
+  /** Whether key templates may carry CKA_COPYABLE on this module (see Vendor.copyable). */
+  private get copyable(): boolean {
+    return this.module.vendor.copyable && implementsV240(this.module.description.cryptokiVersion);
+  }
+
   /** Generates a token key (see tokenKeyTemplate) on the token. */
   generateAesKey(label: string, id: Buffer): Promise<Handle> {
-    return this.module.call('generateKey', this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id));
+    return this.module.call('generateKey', this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, tokenKeyTemplate(label, id, this.copyable));
   }
 
   /** Generates the root key's sealing key (see sealingKeyTemplate) on the token; the session must be logged in. */
   generateSealingKey(label: string, id: Buffer): Promise<Handle> {
-    return this.module.call('generateKey', this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id));
+    return this.module.call('generateKey', this.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sealingKeyTemplate(label, id, this.copyable));
   }
 
   /** The secret keys whose CKA_ID is `id` (visible to this session: private objects need the login). */

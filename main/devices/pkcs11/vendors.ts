@@ -42,6 +42,13 @@ export interface Vendor {
   /** How a per-blob key is derived on the token; null if the module cannot (then blob calls are refused, never run under the token key itself). */
   blobKeyDerivation: BlobKeyDerivation | null;
   /**
+   * Whether a key template may carry CKA_COPYABLE (PKCS #11 v2.40), so that C_CopyObject cannot make a
+   * copy of a token key. NSS softokn 3.87 knows neither CKA_COPYABLE nor CKA_DESTROYABLE: C_GenerateKey
+   * with either answers CKR_GENERAL_ERROR. A module that does not say it implements v2.40 or later is
+   * not given it either (./session.ts), whatever its row says.
+   */
+  copyable: boolean;
+  /**
    * Whether the module is loaded in Kura's own process, its calls inline on the event loop
    * (./cryptoki.ts). Only for a software token Kura has tested (SoftHSM, NSS softokn): it works in
    * microseconds from local files, and a hand-off to another process would cost more than the call. Any
@@ -68,6 +75,7 @@ export const VENDORS: readonly Vendor[] = [
     ecdsaSha256: false,
     multiPartGcm: true,
     blobKeyDerivation: 'CKM_AES_CBC_ENCRYPT_DATA',
+    copyable: true,
     inProcess: true,
   },
   {
@@ -80,6 +88,8 @@ export const VENDORS: readonly Vendor[] = [
     multiPartGcm: false,
     // Works although softokn 3.87 does not list CKM_AES_CBC_ENCRYPT_DATA in C_GetMechanismList.
     blobKeyDerivation: 'CKM_AES_CBC_ENCRYPT_DATA',
+    // With CKA_MODIFIABLE false, softokn 3.87 still lets C_CopyObject turn usages on in the copy.
+    copyable: false,
     inProcess: true,
   },
   {
@@ -92,6 +102,7 @@ export const VENDORS: readonly Vendor[] = [
     ecdsaSha256: false,
     multiPartGcm: false,
     blobKeyDerivation: 'CKM_AES_CBC_ENCRYPT_DATA',
+    copyable: true,
     // An unknown module may be a device behind USB or the network, and is native code Kura has not run.
     inProcess: false,
   },
