@@ -16,6 +16,7 @@ export const SHIM_CONTROL_ENV = 'KURA_SHIM_CONTROL';
 /** The functions whose calls the shim checks against the control file; '*' means all of them. */
 export const SHIM_FAULT_FUNCTIONS = [
   'C_Initialize',
+  'C_Finalize',
   'C_GetTokenInfo',
   'C_GetSlotList',
   'C_OpenSession',
@@ -24,6 +25,7 @@ export const SHIM_FAULT_FUNCTIONS = [
   'C_Logout',
   'C_FindObjectsInit',
   'C_FindObjects',
+  'C_FindObjectsFinal',
   'C_GetAttributeValue',
   'C_GenerateKey',
   'C_DeriveKey',
@@ -39,10 +41,11 @@ export type ShimFunction = (typeof SHIM_FAULT_FUNCTIONS)[number] | '*';
 
 /**
  * hang: the call never returns (its thread blocks for good); crash: the process dies by SIGSEGV;
- * fail: the call returns CKR_DEVICE_ERROR (0x30) without reaching the real module.
+ * fail: the call returns CKR_DEVICE_ERROR (0x30) without reaching the real module; nolock (C_Initialize
+ * only): CKR_CANT_LOCK (0x0A) when OS locking is asked for, as a module that cannot lock answers.
  */
 export interface ShimFault {
-  action: 'hang' | 'crash' | 'fail';
+  action: 'hang' | 'crash' | 'fail' | 'nolock';
   fn: ShimFunction;
 }
 

@@ -16,7 +16,9 @@
 // buffers it was given, and a decryption's output is zeroed when the call fails.
 import pkcs11js from 'pkcs11js';
 import type { Handle, Mechanism, PKCS11, Template } from 'pkcs11js';
-import { callError } from './errors.js';
+import { callError, ckrOf } from './errors.js';
+
+const CKR_CANT_LOCK = 0x0a;
 
 /** What C_GetInfo says of a module, trimmed. */
 export interface ModuleDescription {
@@ -69,13 +71,24 @@ export interface Binding {
 
 /** The first argument of every entry is the binding; the rest cross to a host. */
 export const CALLS = {
-  /** C_Initialize with OS locking; NSS softokn's database goes in `libraryParameters` (already padded for pkcs11js). */
-  initialize({ api }: Binding, libraryParameters: string | null): void {
-    attempt('C_Initialize', () =>
-      libraryParameters === null
-        ? api.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK })
-        : api.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK, libraryParameters }),
-    );
+  /**
+   * C_Initialize with OS locking; NSS softokn's database goes in `libraryParameters` (already padded for
+   * pkcs11js). A module that cannot use the operating system's locks answers CKR_CANT_LOCK (PKCS #11
+   * v2.40 §5.4): it is initialised again without CKF_OS_LOCKING_OK, which promises it one call at a
+   * time, and the binding runs every call synchronously from then on (a host's one thread), never on
+   * the thread pool.
+   */
+  initialize(binding: Binding, libraryParameters: string | null): void {
+    const { api } = binding;
+    const init = (flags: number) => api.C_Initialize(libraryParameters === null ? { flags } : { flags, libraryParameters });
+    try {
+      init(pkcs11js.CKF_OS_LOCKING_OK);
+      return;
+    } catch (e) {
+      if (ckrOf(e) !== CKR_CANT_LOCK) throw callError('C_Initialize', e);
+    }
+    attempt('C_Initialize', () => init(0));
+    binding.offThread = false;
   },
 
   /** C_Finalize; a module whose token vanished may fail to finalize, which changes nothing for Kura. */

@@ -39,6 +39,8 @@ interface CkrRow {
 export const CKR_TABLE: ReadonlyMap<number, CkrRow> = new Map<number, CkrRow>([
   [0x05, { name: 'CKR_GENERAL_ERROR', meaning: 'other' }],
   [0x06, { name: 'CKR_FUNCTION_FAILED', meaning: 'other' }],
+  [0x07, { name: 'CKR_ARGUMENTS_BAD', meaning: 'other' }],
+  [0x0a, { name: 'CKR_CANT_LOCK', meaning: 'other' }],
   [0x03, { name: 'CKR_SLOT_ID_INVALID', meaning: 'token-absent' }],
   [0x30, { name: 'CKR_DEVICE_ERROR', meaning: 'device-error' }],
   // Out of room for objects, often the session objects Kura keeps (keystores/hsm/blob-keys.ts): not a

@@ -2,7 +2,8 @@
 // Electron utility process running this file. It loads the library, says whether that worked, then runs
 // the table of calls (./calls.ts) as Kura's process asks over the IPC channel (Electron: the parent
 // port), and answers each with its value or its Pkcs11CallError: the quick calls one at a time, the
-// device work (generate, derive, encrypt, decrypt) on its thread pool, several at once.
+// device work (generate, derive, encrypt, decrypt) on its thread pool, several at once; or, for a module
+// that cannot lock (CKR_CANT_LOCK: ./calls.ts, initialize), every call on the main thread, one at a time.
 //
 // It writes nothing of what it is given or answers anywhere: not to stdout (which Kura does not read),
 // not to stderr (which stays the vendor library's, for its own diagnostics). It ends when Kura's process

@@ -13,13 +13,17 @@
  *   KURA_SHIM_CONTROL  path of the control file; unset means no faults, ever.
  *
  * The control file is read (open, read, close; nothing cached) before each of C_Initialize,
- * C_GetTokenInfo, C_GetSlotList, C_OpenSession, C_CloseSession, C_Login, C_Logout,
- * C_FindObjectsInit, C_FindObjects, C_GetAttributeValue, C_GenerateKey, C_DeriveKey,
- * C_EncryptInit, C_Encrypt, C_DecryptInit, C_Decrypt, C_DestroyObject and C_GenerateRandom. It holds one line, `ACTION FUNCTION`:
+ * C_Finalize, C_GetTokenInfo, C_GetSlotList, C_OpenSession, C_CloseSession, C_Login, C_Logout,
+ * C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal, C_GetAttributeValue, C_GenerateKey,
+ * C_DeriveKey, C_EncryptInit, C_Encrypt, C_DecryptInit, C_Decrypt, C_DestroyObject and
+ * C_GenerateRandom. It holds one line, `ACTION FUNCTION`:
  *   ACTION    hang   block the calling thread forever (never returns);
  *             crash  kill the process with SIGSEGV (handler reset to the default first, so a
  *                    runtime's own SIGSEGV handler cannot catch it);
  *             fail   return CKR_DEVICE_ERROR (0x30) without calling the real module;
+ *             nolock C_Initialize only: answer CKR_CANT_LOCK (0x0A) when the caller asks for OS
+ *                    locking (CKF_OS_LOCKING_OK), and forward a C_Initialize that does not, as a
+ *                    module that cannot lock does; in any other function, forward;
  *   FUNCTION  a function name from the list above, e.g. C_Encrypt, or * for all of them.
  * For example `hang C_Encrypt`. Surrounding blanks and a final newline are allowed; anything else
  * (no file, other words, a second line, an unknown action) means: forward normally. Every other
@@ -128,7 +132,7 @@ static CK_FUNCTION_LIST_PTR target(void)
 
 /* ---- Faults ---- */
 
-enum fault { FAULT_NONE, FAULT_HANG, FAULT_CRASH, FAULT_FAIL };
+enum fault { FAULT_NONE, FAULT_HANG, FAULT_CRASH, FAULT_FAIL, FAULT_NOLOCK };
 
 /* The whole control file into buf (NUL-terminated), or 0 if there is none or it is too long. */
 static int read_control(char *buf, size_t size)
@@ -190,6 +194,8 @@ static enum fault fault_for(const char *fn)
     return FAULT_CRASH;
   if (strcmp(action, "fail") == 0)
     return FAULT_FAIL;
+  if (strcmp(action, "nolock") == 0)
+    return FAULT_NOLOCK;
   return FAULT_NONE;
 }
 
@@ -215,19 +221,25 @@ static void __attribute__((noreturn)) crash_now(void)
 }
 
 /* Runs the fault for `fn`, if any: returns only to forward (CKR_OK) or fail (CKR_DEVICE_ERROR). */
-static CK_RV inject(const char *fn)
+static CK_RV inject_fault(enum fault f)
 {
-  switch (fault_for(fn)) {
+  switch (f) {
   case FAULT_HANG:
     hang_forever();
   case FAULT_CRASH:
     crash_now();
   case FAULT_FAIL:
     return CKR_DEVICE_ERROR;
+  case FAULT_NOLOCK:
   case FAULT_NONE:
     break;
   }
   return CKR_OK;
+}
+
+static CK_RV inject(const char *fn)
+{
+  return inject_fault(fault_for(fn));
 }
 
 /* ---- Wrappers ---- */
@@ -263,8 +275,21 @@ static CK_RV inject(const char *fn)
   }
 
 /* General purpose */
-GUARDED(C_Initialize, (CK_VOID_PTR pInitArgs), (pInitArgs))
-FORWARD(C_Finalize, (CK_VOID_PTR pReserved), (pReserved))
+static CK_RV shim_C_Initialize(CK_VOID_PTR pInitArgs)
+{
+  CK_FUNCTION_LIST_PTR t = target();
+  if (t == NULL)
+    return CKR_GENERAL_ERROR;
+  enum fault f = fault_for("C_Initialize");
+  if (f == FAULT_NOLOCK) {
+    CK_C_INITIALIZE_ARGS_PTR args = (CK_C_INITIALIZE_ARGS_PTR)pInitArgs;
+    if (args != NULL && (args->flags & CKF_OS_LOCKING_OK) != 0)
+      return CKR_CANT_LOCK;
+  }
+  CK_RV injected = inject_fault(f);
+  return injected != CKR_OK ? injected : t->C_Initialize(pInitArgs);
+}
+GUARDED(C_Finalize, (CK_VOID_PTR pReserved), (pReserved))
 
 static void blank_pad(CK_UTF8CHAR *field, size_t size, const char *text)
 {
@@ -338,7 +363,7 @@ FORWARD(C_SetAttributeValue, (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObje
 GUARDED(C_FindObjectsInit, (CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount), (hSession, pTemplate, ulCount))
 GUARDED(C_FindObjects, (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject, CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount),
         (hSession, phObject, ulMaxObjectCount, pulObjectCount))
-FORWARD(C_FindObjectsFinal, (CK_SESSION_HANDLE hSession), (hSession))
+GUARDED(C_FindObjectsFinal, (CK_SESSION_HANDLE hSession), (hSession))
 
 /* Encryption and decryption */
 GUARDED(C_EncryptInit, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey), (hSession, pMechanism, hKey))

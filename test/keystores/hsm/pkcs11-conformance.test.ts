@@ -1,0 +1,54 @@
+// What PKCS #11 allows a module to answer, and Kura must take, shown with a real SoftHSM2 token behind
+// the fault shim (test/support/pkcs11-shim), which runs in a host process of its own:
+// - a module that cannot use the operating system's locks answers C_Initialize with CKF_OS_LOCKING_OK
+//   by CKR_CANT_LOCK: it is initialised without it, and used one call at a time;
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { connectHsmKeyStore, type HsmKeyStore } from '../../../main/keystores/hsm/index.js';
+import type { StoredMaterial } from '../../../main/keystores/key-store.js';
+import { buildPkcs11Shim, setShimFault, SHIM_CONTROL_ENV, SHIM_TARGET_ENV } from '../../support/pkcs11-shim.js';
+import { softHsm } from '../../support/tokens.js';
+import { payloadFor, stored } from '../contract.js';
+
+const env = softHsm();
+const shim = buildPkcs11Shim();
+const control = path.join(path.dirname(env.tokenDir), 'shim-control');
+process.env[SHIM_TARGET_ENV] = env.modulePath;
+process.env[SHIM_CONTROL_ENV] = control;
+const token = env.makeToken('kura-conformance');
+
+const stores: HsmKeyStore[] = [];
+async function connected(sessions?: number): Promise<HsmKeyStore> {
+  const s = await connectHsmKeyStore({ modulePath: shim, tokenLabel: token.label, pin: token.pin }, { sessions });
+  stores.push(s);
+  return s;
+}
+
+afterEach(async () => {
+  setShimFault(control, null);
+  for (const s of stores.splice(0)) await s.close();
+});
+afterAll(() => env.cleanup());
+
+async function newKey(store: HsmKeyStore): Promise<StoredMaterial> {
+  const keyId = randomUUID();
+  return stored(keyId, 'SYMMETRIC_DEFAULT', await store.generate(keyId, 'SYMMETRIC_DEFAULT'));
+}
+
+async function roundTrip(store: HsmKeyStore, m: StoredMaterial, text: string): Promise<string> {
+  const p = payloadFor(m);
+  return (await store.decryptBlobPayload(m, p, await store.encryptBlobPayload(m, p, Buffer.from(text)))).toString();
+}
+
+describe('a module as PKCS #11 lets it be', () => {
+  it('initialises a module that cannot lock without OS locking, and works with it', async () => {
+    setShimFault(control, { action: 'nolock', fn: 'C_Initialize' });
+    const store = await connected();
+    expect(store.connectionState()).toBe('CONNECTED');
+    const m = await newKey(store);
+    const texts = ['one', 'two', 'three', 'four'];
+    expect(await Promise.all(texts.map((t) => roundTrip(store, m, t)))).toEqual(texts);
+  });
+
+});
