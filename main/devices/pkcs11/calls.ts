@@ -91,12 +91,16 @@ export const CALLS = {
     binding.offThread = false;
   },
 
-  /** C_Finalize; a module whose token vanished may fail to finalize, which changes nothing for Kura. */
-  finalize({ api }: Binding): void {
+  /**
+   * C_Finalize; whether it worked. A module whose token vanished may fail to finalize, which changes
+   * nothing for Kura: it stays initialised, and its next C_Initialize says so (./module.ts).
+   */
+  finalize({ api }: Binding): boolean {
     try {
       api.C_Finalize();
+      return true;
     } catch {
-      // It is initialised again on its next use anyway.
+      return false;
     }
   },
 

@@ -23,12 +23,15 @@
 import { SerialByKey } from '../../common/serial.js';
 import type { CallArgs, CallName, CallResult, ModuleDescription } from './calls.js';
 import { inProcessCryptoki, type Cryptoki } from './cryptoki.js';
+import { ckrOf } from './errors.js';
 import { checkModulePath } from './module-path.js';
 import { ModuleHost } from './module-host.js';
 import { vendorOf, type Vendor } from './vendors.js';
 import type { Handle } from 'pkcs11js';
 
 export type { ModuleDescription } from './calls.js';
+
+const CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
 
 export interface ModuleConfig {
   modulePath: string;
@@ -51,6 +54,11 @@ interface Loaded {
   libraryParameters: string | undefined;
   leases: number;
   initialized: boolean;
+  /**
+   * The library parameters of Kura's last successful C_Initialize of the module (undefined: none;
+   * null: the module takes none), kept when a C_Finalize fails (see initialize()).
+   */
+  initializedWith: string | null | undefined;
   openSessions: number;
   /** Set by every C_Initialize. */
   description: ModuleDescription | null;
@@ -64,9 +72,22 @@ const perLibrary = new SerialByKey();
 
 const isStale = (m: Loaded): boolean => m.cryptoki instanceof ModuleHost && m.cryptoki.stoppedBecause !== undefined;
 
+/**
+ * C_Initialize. A module whose last C_Finalize failed (Kura goes on without it: a module whose token
+ * vanished may refuse to finalize) is still initialised, and answers CKR_CRYPTOKI_ALREADY_INITIALIZED,
+ * which PKCS #11 does not make fatal: Kura is the library's only user in its process (one entry per
+ * library file), so the module is taken as initialised when it was Kura that initialised it, with the
+ * same library parameters. Otherwise (NSS with another database) the error stands.
+ */
 async function initialize(m: Loaded): Promise<void> {
-  const parameters = m.libraryParameters === undefined ? null : nssParametersForPkcs11js(m.libraryParameters);
-  await m.cryptoki.call('initialize', parameters);
+  const wanted = m.libraryParameters ?? null;
+  const parameters = wanted === null ? null : nssParametersForPkcs11js(wanted);
+  try {
+    await m.cryptoki.call('initialize', parameters);
+  } catch (e) {
+    if (ckrOf(e) !== CKR_CRYPTOKI_ALREADY_INITIALIZED || m.initializedWith !== wanted) throw e;
+  }
+  m.initializedWith = wanted;
   m.initialized = true;
   m.description = await m.cryptoki.call('describeModule');
   m.vendor = vendorOf(m.description);
@@ -74,7 +95,7 @@ async function initialize(m: Loaded): Promise<void> {
 
 async function finalize(m: Loaded): Promise<void> {
   m.initialized = false;
-  await m.cryptoki.call('finalize').catch(() => undefined);
+  if (await m.cryptoki.call('finalize').catch(() => false)) m.initializedWith = undefined;
 }
 
 const entry = (cryptoki: Cryptoki, realPath: string, libraryParameters: string | undefined): Loaded => ({
@@ -83,6 +104,7 @@ const entry = (cryptoki: Cryptoki, realPath: string, libraryParameters: string |
   libraryParameters,
   leases: 0,
   initialized: false,
+  initializedWith: undefined,
   openSessions: 0,
   description: null,
   vendor: null,

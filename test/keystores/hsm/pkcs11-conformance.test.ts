@@ -2,9 +2,12 @@
 // the fault shim (test/support/pkcs11-shim), which runs in a host process of its own:
 // - a module that cannot use the operating system's locks answers C_Initialize with CKF_OS_LOCKING_OK
 //   by CKR_CANT_LOCK: it is initialised without it, and used one call at a time;
+// - a module whose C_Finalize failed is still initialised, and answers the next C_Initialize (a rescan)
+//   with CKR_CRYPTOKI_ALREADY_INITIALIZED, which is not fatal;
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { findToken, Pkcs11Module } from '../../../main/devices/pkcs11/index.js';
 import { connectHsmKeyStore, type HsmKeyStore } from '../../../main/keystores/hsm/index.js';
 import type { StoredMaterial } from '../../../main/keystores/key-store.js';
 import { buildPkcs11Shim, setShimFault, SHIM_CONTROL_ENV, SHIM_TARGET_ENV } from '../../support/pkcs11-shim.js';
@@ -51,4 +54,21 @@ describe('a module as PKCS #11 lets it be', () => {
     expect(await Promise.all(texts.map((t) => roundTrip(store, m, t)))).toEqual(texts);
   });
 
+  it('takes a module whose C_Finalize failed as initialised when a rescan initialises it again', async () => {
+    const module = await Pkcs11Module.acquire({ modulePath: shim });
+    try {
+      expect(await findToken(module, token.label)).toBeDefined();
+      setShimFault(control, { action: 'fail', fn: 'C_Finalize' });
+      // Not there: the module rescans (no session is open), its C_Finalize fails, its C_Initialize says it is initialised.
+      expect(await findToken(module, 'kura-no-such-token')).toBeUndefined();
+      expect(await module.rescan()).toBe(true);
+      setShimFault(control, null);
+      expect((await (await findToken(module, token.label))!.describe()).label).toBe(token.label);
+      // Once C_Finalize works again, a rescan sees a token made since.
+      env.makeToken('kura-conformance-late');
+      expect(await findToken(module, 'kura-conformance-late')).toBeDefined();
+    } finally {
+      await module.release();
+    }
+  });
 });
