@@ -170,18 +170,27 @@ export const CALLS = {
     return state === 1 || state === 3;
   },
 
-  /** Up to `max` objects matching a template (C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal). */
+  /**
+   * Up to `max` objects matching a template (C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal).
+   * C_FindObjectsFinal is called whatever C_FindObjects answered, and its own failure is the call's: the
+   * search may still be active in the session, where the next operation would answer
+   * CKR_OPERATION_ACTIVE and hide what the module said; failing, the session is closed by its pool.
+   */
   findObjects({ api }: Binding, session: Handle, template: Template, max: number): Handle[] {
     attempt('C_FindObjectsInit', () => api.C_FindObjectsInit(session, template));
+    let handles: Handle[];
     try {
-      return attempt('C_FindObjects', () => api.C_FindObjects(session, max));
-    } finally {
+      handles = attempt('C_FindObjects', () => api.C_FindObjects(session, max));
+    } catch (e) {
       try {
         api.C_FindObjectsFinal(session);
       } catch {
-        // The session is discarded on any failure anyway.
+        // The find failed already, and that is the error to report.
       }
+      throw e;
     }
+    attempt('C_FindObjectsFinal', () => api.C_FindObjectsFinal(session));
+    return handles;
   },
 
   /** The values of attributes of an object, by type. */

@@ -4,9 +4,12 @@
 //   by CKR_CANT_LOCK: it is initialised without it, and used one call at a time;
 // - a module whose C_Finalize failed is still initialised, and answers the next C_Initialize (a rescan)
 //   with CKR_CRYPTOKI_ALREADY_INITIALIZED, which is not fatal;
+// - a search whose C_FindObjectsFinal fails may still be active in its session: the failure is the
+//   call's (CKR_DEVICE_ERROR fails the store), not a CKR_OPERATION_ACTIVE from the next operation.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isKmsError } from '../../../main/common/errors.js';
 import { findToken, Pkcs11Module } from '../../../main/devices/pkcs11/index.js';
 import { connectHsmKeyStore, type HsmKeyStore } from '../../../main/keystores/hsm/index.js';
 import type { StoredMaterial } from '../../../main/keystores/key-store.js';
@@ -70,5 +73,20 @@ describe('a module as PKCS #11 lets it be', () => {
     } finally {
       await module.release();
     }
+  });
+
+  it('reports a search the module could not end as the failure it is, not as the next operation\'s CKR_OPERATION_ACTIVE', async () => {
+    const store = await connected(1);
+    const m = await newKey(store);
+    setShimFault(control, { action: 'fail', fn: 'C_FindObjectsFinal' });
+    // The key is looked up (the first use of its handle): the search finds it, and its end answers CKR_DEVICE_ERROR.
+    const e = await roundTrip(store, m, 'lost').then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
+    expect((e as Error).message).not.toMatch(/OPERATION_ACTIVE/);
+    // A device error: the store failed, as for any call the device fails.
+    expect(store.failure()).toBe('INTERNAL_ERROR');
   });
 });
