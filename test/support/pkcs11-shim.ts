@@ -41,12 +41,14 @@ export type ShimFunction = (typeof SHIM_FAULT_FUNCTIONS)[number] | '*';
 
 /**
  * hang: the call never returns (its thread blocks for good); crash: the process dies by SIGSEGV;
- * fail: the call returns CKR_DEVICE_ERROR (0x30) without reaching the real module; nolock (C_Initialize
+ * fail: the call returns CKR_DEVICE_ERROR (0x30), or `rv` when given, without reaching the real module; nolock (C_Initialize
  * only): CKR_CANT_LOCK (0x0A) when OS locking is asked for, as a module that cannot lock answers.
  */
 export interface ShimFault {
   action: 'hang' | 'crash' | 'fail' | 'nolock';
   fn: ShimFunction;
+  /** fail only: the CK_RV to return instead of CKR_DEVICE_ERROR. */
+  rv?: number;
 }
 
 /**
@@ -62,6 +64,7 @@ export function setShimFault(controlFile: string, fault: ShimFault | null): void
     throw new Error(`The shim does not check ${fault.fn}`);
   }
   const partial = `${controlFile}.${process.pid}.tmp`;
-  fs.writeFileSync(partial, `${fault.action} ${fault.fn}\n`);
+  const action = fault.action === 'fail' && fault.rv !== undefined ? `fail=0x${fault.rv.toString(16)}` : fault.action;
+  fs.writeFileSync(partial, `${action} ${fault.fn}\n`);
   fs.renameSync(partial, controlFile);
 }

@@ -37,6 +37,7 @@ interface CkrRow {
 
 /** CK_RV → name and meaning. Codes not listed are 'other'. */
 export const CKR_TABLE: ReadonlyMap<number, CkrRow> = new Map<number, CkrRow>([
+  [0x02, { name: 'CKR_HOST_MEMORY', meaning: 'other' }],
   [0x05, { name: 'CKR_GENERAL_ERROR', meaning: 'other' }],
   [0x06, { name: 'CKR_FUNCTION_FAILED', meaning: 'other' }],
   [0x07, { name: 'CKR_ARGUMENTS_BAD', meaning: 'other' }],
@@ -76,6 +77,17 @@ export const CKR_TABLE: ReadonlyMap<number, CkrRow> = new Map<number, CkrRow>([
 
 /** Meanings that say the token (or the connection to it) is gone: the store using it has failed. */
 export const TOKEN_GONE: ReadonlySet<CkrMeaning> = new Set<CkrMeaning>(['token-absent', 'device-removed', 'device-error', 'session-invalid', 'cryptoki-state']);
+
+/**
+ * Return values that say a call could not be done this time, not that the token is gone: the host or
+ * the token was short of memory, or the function failed without more detail (PKCS #11 v2.40 §5.1: a
+ * CKR_FUNCTION_FAILED call may succeed when tried again; CKR_GENERAL_ERROR, by contrast, is a state the
+ * token does not recover from, and SoftHSM's answer for a token whose files are gone).
+ */
+const TRANSIENT_RVS: ReadonlySet<number> = new Set([0x02, 0x06, 0x31]);
+
+/** Whether a failure is one of TRANSIENT_RVS: the module answered, and said nothing of the token being gone. */
+export const isTransient = (e: unknown): boolean => e instanceof Pkcs11CallError && e.rv !== undefined && TRANSIENT_RVS.has(e.rv);
 
 export const ckrName = (rv: number): string => CKR_TABLE.get(rv)?.name ?? `CKR_0x${rv.toString(16).padStart(8, '0')}`;
 

@@ -15,6 +15,7 @@
 // registration is found by label alone, as before, and two tokens with the label are refused, not guessed.
 import pkcs11js from 'pkcs11js';
 import type { Handle } from 'pkcs11js';
+import { isTransient } from './errors.js';
 import type { Pkcs11Module } from './module.js';
 import { serialIdentifies } from './token-serial.js';
 
@@ -56,14 +57,17 @@ export class Pkcs11Token {
 
   /**
    * Whether the token still answers, with the same label: the check that tells a vanished token from
-   * an operation's own failure when a vendor's code means both (SoftHSM's CKR_GENERAL_ERROR).
+   * an operation's own failure when a vendor's code means both (SoftHSM's CKR_GENERAL_ERROR). A
+   * C_GetTokenInfo that fails transiently (CKR_FUNCTION_FAILED, out of memory: errors.ts isTransient)
+   * says nothing of the token being gone, so it counts as present: taking it as absent would fail the
+   * key store on one call that could work when tried again.
    */
   async present(): Promise<boolean> {
     try {
       const info = await this.module.call('tokenInfo', this.slot);
       return info.label === this.label && (!serialIdentifies(this.serialNumber) || info.serialNumber.trim() === this.serialNumber.trim());
-    } catch {
-      return false;
+    } catch (e) {
+      return isTransient(e);
     }
   }
 

@@ -5,7 +5,9 @@
 // - a module whose C_Finalize failed is still initialised, and answers the next C_Initialize (a rescan)
 //   with CKR_CRYPTOKI_ALREADY_INITIALIZED, which is not fatal;
 // - a search whose C_FindObjectsFinal fails may still be active in its session: the failure is the
-//   call's (CKR_DEVICE_ERROR fails the store), not a CKR_OPERATION_ACTIVE from the next operation.
+//   call's (CKR_DEVICE_ERROR fails the store), not a CKR_OPERATION_ACTIVE from the next operation;
+// - a C_GetTokenInfo that answers CKR_FUNCTION_FAILED (a call that may work when tried again) does not
+//   say the token is gone: the store is not failed on it, as it is on CKR_GENERAL_ERROR.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -23,6 +25,8 @@ const control = path.join(path.dirname(env.tokenDir), 'shim-control');
 process.env[SHIM_TARGET_ENV] = env.modulePath;
 process.env[SHIM_CONTROL_ENV] = control;
 const token = env.makeToken('kura-conformance');
+const CKR_GENERAL_ERROR = 0x05;
+const CKR_FUNCTION_FAILED = 0x06;
 
 const stores: HsmKeyStore[] = [];
 async function connected(sessions?: number): Promise<HsmKeyStore> {
@@ -88,5 +92,33 @@ describe('a module as PKCS #11 lets it be', () => {
     expect((e as Error).message).not.toMatch(/OPERATION_ACTIVE/);
     // A device error: the store failed, as for any call the device fails.
     expect(store.failure()).toBe('INTERNAL_ERROR');
+  });
+
+  it('does not take a token that answers CKR_FUNCTION_FAILED as gone: the call fails, the store stays connected', async () => {
+    const store = await connected();
+    // A session of the pool open already, so that the call reaches C_GenerateRandom.
+    expect(await store.generateRandom(16)).toHaveLength(16);
+    setShimFault(control, { action: 'fail', fn: '*', rv: CKR_FUNCTION_FAILED });
+    // C_GenerateRandom fails; so does the C_GetTokenInfo that asks whether the token is still there.
+    const e = await store.generateRandom(16).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(isKmsError(e) && e.code).toBe('Internal');
+    expect((e as Error).message).toMatch(/C_GenerateRandom failed: CKR_FUNCTION_FAILED/);
+    expect(store.connectionState()).toBe('CONNECTED');
+    setShimFault(control, null);
+    expect(await store.generateRandom(16)).toHaveLength(16);
+  });
+
+  it('still takes a token whose C_GetTokenInfo answers CKR_GENERAL_ERROR (SoftHSM whose files are gone) as gone', async () => {
+    const store = await connected();
+    setShimFault(control, { action: 'fail', fn: '*', rv: CKR_GENERAL_ERROR });
+    const e = await store.generateRandom(16).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
+    expect(store.failure()).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
   });
 });

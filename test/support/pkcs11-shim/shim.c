@@ -21,6 +21,8 @@
  *             crash  kill the process with SIGSEGV (handler reset to the default first, so a
  *                    runtime's own SIGSEGV handler cannot catch it);
  *             fail   return CKR_DEVICE_ERROR (0x30) without calling the real module;
+ *             fail=RV  return RV instead (C's strtoul: 0x6 for CKR_FUNCTION_FAILED, say; 0 or
+ *                    unreadable: not a fault);
  *             nolock C_Initialize only: answer CKR_CANT_LOCK (0x0A) when the caller asks for OS
  *                    locking (CKF_OS_LOCKING_OK), and forward a C_Initialize that does not, as a
  *                    module that cannot lock does; in any other function, forward;
@@ -165,9 +167,16 @@ static int read_control(char *buf, size_t size)
   return 1;
 }
 
-/* What the control file asks of function `fn` now. */
-static enum fault fault_for(const char *fn)
+/* The return value of a `fail` fault: CKR_DEVICE_ERROR, or the RV of `fail=RV`. */
+struct fault_spec {
+  enum fault kind;
+  CK_RV rv;
+};
+
+/* What the control file asks of function `fn` now, and the return value of a `fail`. */
+static enum fault fault_rv_for(const char *fn, CK_RV *rv)
 {
+  *rv = CKR_DEVICE_ERROR;
   if (control_path[0] == '\0')
     return FAULT_NONE;
   char buf[CONTROL_MAX];
@@ -194,6 +203,14 @@ static enum fault fault_for(const char *fn)
     return FAULT_CRASH;
   if (strcmp(action, "fail") == 0)
     return FAULT_FAIL;
+  if (strncmp(action, "fail=", 5) == 0) {
+    char *end = NULL;
+    unsigned long code = strtoul(action + 5, &end, 0);
+    if (end == action + 5 || *end != '\0' || code == 0)
+      return FAULT_NONE;
+    *rv = (CK_RV)code;
+    return FAULT_FAIL;
+  }
   if (strcmp(action, "nolock") == 0)
     return FAULT_NOLOCK;
   return FAULT_NONE;
@@ -220,16 +237,23 @@ static void __attribute__((noreturn)) crash_now(void)
   abort(); /* not reached */
 }
 
-/* Runs the fault for `fn`, if any: returns only to forward (CKR_OK) or fail (CKR_DEVICE_ERROR). */
-static CK_RV inject_fault(enum fault f)
+static struct fault_spec fault_for(const char *fn)
 {
-  switch (f) {
+  struct fault_spec f;
+  f.kind = fault_rv_for(fn, &f.rv);
+  return f;
+}
+
+/* Runs a fault, if any: returns only to forward (CKR_OK) or fail (its return value). */
+static CK_RV inject_fault(struct fault_spec f)
+{
+  switch (f.kind) {
   case FAULT_HANG:
     hang_forever();
   case FAULT_CRASH:
     crash_now();
   case FAULT_FAIL:
-    return CKR_DEVICE_ERROR;
+    return f.rv;
   case FAULT_NOLOCK:
   case FAULT_NONE:
     break;
@@ -280,8 +304,8 @@ static CK_RV shim_C_Initialize(CK_VOID_PTR pInitArgs)
   CK_FUNCTION_LIST_PTR t = target();
   if (t == NULL)
     return CKR_GENERAL_ERROR;
-  enum fault f = fault_for("C_Initialize");
-  if (f == FAULT_NOLOCK) {
+  struct fault_spec f = fault_for("C_Initialize");
+  if (f.kind == FAULT_NOLOCK) {
     CK_C_INITIALIZE_ARGS_PTR args = (CK_C_INITIALIZE_ARGS_PTR)pInitArgs;
     if (args != NULL && (args->flags & CKF_OS_LOCKING_OK) != 0)
       return CKR_CANT_LOCK;
