@@ -408,7 +408,12 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
       return kmsErrors.internal();
     }
     if (e.meaning === 'bad-ciphertext' && opening) return new AeadAuthenticationError();
-    if (TOKEN_GONE.has(e.meaning) || e.meaning === 'user-not-logged-in' || (e.meaning === 'other' && !(await this.parts.token.present()))) {
+    // The login is of no use any more when the token ended it, or says the PIN has expired or is locked
+    // (CKR_PIN_EXPIRED can answer any call that needs the login, until the PIN is changed): every call
+    // would fail as this one did, so the store fails (USER_LOCKED_OUT for the PIN) rather than answer
+    // Internal for good while it looks connected.
+    const loginLost = e.meaning === 'user-not-logged-in' || e.meaning === 'pin-locked';
+    if (TOKEN_GONE.has(e.meaning) || loginLost || (e.meaning === 'other' && !(await this.parts.token.present()))) {
       this.fail(e.meaning === 'other' ? 'INSUFFICIENT_CLOUDHSM_HSMS' : connectionCodeOf(e.meaning), e.message);
       return this.unavailable();
     }

@@ -7,7 +7,9 @@
 // - a search whose C_FindObjectsFinal fails may still be active in its session: the failure is the
 //   call's (CKR_DEVICE_ERROR fails the store), not a CKR_OPERATION_ACTIVE from the next operation;
 // - a C_GetTokenInfo that answers CKR_FUNCTION_FAILED (a call that may work when tried again) does not
-//   say the token is gone: the store is not failed on it, as it is on CKR_GENERAL_ERROR.
+//   say the token is gone: the store is not failed on it, as it is on CKR_GENERAL_ERROR;
+// - CKR_PIN_EXPIRED may answer any call that needs the login: the login is of no use until the PIN is
+//   changed, and the store fails as USER_LOCKED_OUT.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -27,6 +29,7 @@ process.env[SHIM_CONTROL_ENV] = control;
 const token = env.makeToken('kura-conformance');
 const CKR_GENERAL_ERROR = 0x05;
 const CKR_FUNCTION_FAILED = 0x06;
+const CKR_PIN_EXPIRED = 0xa3;
 
 const stores: HsmKeyStore[] = [];
 async function connected(sessions?: number): Promise<HsmKeyStore> {
@@ -45,6 +48,9 @@ async function newKey(store: HsmKeyStore): Promise<StoredMaterial> {
   const keyId = randomUUID();
   return stored(keyId, 'SYMMETRIC_DEFAULT', await store.generate(keyId, 'SYMMETRIC_DEFAULT'));
 }
+
+/** What a call that should fail threw (undefined if it did not fail). */
+const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
 
 async function roundTrip(store: HsmKeyStore, m: StoredMaterial, text: string): Promise<string> {
   const p = payloadFor(m);
@@ -84,10 +90,7 @@ describe('a module as PKCS #11 lets it be', () => {
     const m = await newKey(store);
     setShimFault(control, { action: 'fail', fn: 'C_FindObjectsFinal' });
     // The key is looked up (the first use of its handle): the search finds it, and its end answers CKR_DEVICE_ERROR.
-    const e = await roundTrip(store, m, 'lost').then(
-      () => undefined,
-      (x: unknown) => x,
-    );
+    const e = await failure(roundTrip(store, m, 'lost'));
     expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
     expect((e as Error).message).not.toMatch(/OPERATION_ACTIVE/);
     // A device error: the store failed, as for any call the device fails.
@@ -100,10 +103,7 @@ describe('a module as PKCS #11 lets it be', () => {
     expect(await store.generateRandom(16)).toHaveLength(16);
     setShimFault(control, { action: 'fail', fn: '*', rv: CKR_FUNCTION_FAILED });
     // C_GenerateRandom fails; so does the C_GetTokenInfo that asks whether the token is still there.
-    const e = await store.generateRandom(16).then(
-      () => undefined,
-      (x: unknown) => x,
-    );
+    const e = await failure(store.generateRandom(16));
     expect(isKmsError(e) && e.code).toBe('Internal');
     expect((e as Error).message).toMatch(/C_GenerateRandom failed: CKR_FUNCTION_FAILED/);
     expect(store.connectionState()).toBe('CONNECTED');
@@ -114,11 +114,17 @@ describe('a module as PKCS #11 lets it be', () => {
   it('still takes a token whose C_GetTokenInfo answers CKR_GENERAL_ERROR (SoftHSM whose files are gone) as gone', async () => {
     const store = await connected();
     setShimFault(control, { action: 'fail', fn: '*', rv: CKR_GENERAL_ERROR });
-    const e = await store.generateRandom(16).then(
-      () => undefined,
-      (x: unknown) => x,
-    );
+    const e = await failure(store.generateRandom(16));
     expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
     expect(store.failure()).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
+  });
+
+  it('fails the store as USER_LOCKED_OUT when the token says mid-use that the PIN has expired', async () => {
+    const store = await connected();
+    expect(await store.generateRandom(16)).toHaveLength(16);
+    setShimFault(control, { action: 'fail', fn: 'C_GenerateRandom', rv: CKR_PIN_EXPIRED });
+    const e = await failure(store.generateRandom(16));
+    expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
+    expect(store.failure()).toBe('USER_LOCKED_OUT');
   });
 });
