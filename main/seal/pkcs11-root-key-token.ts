@@ -170,7 +170,11 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
     });
   }
 
-  /** Loads the module, finds the token, logs in on a session of its own, runs `fn`, and always logs out, closes and releases. */
+  /**
+   * Loads the module, finds the token, logs in on a session of its own, runs `fn`, and always logs out,
+   * closes and releases. An unseal only finds a key and decrypts: its session is read-only, so that a
+   * write-protected token unseals too; init generates a key, in a read-write session.
+   */
   private async withLogin<T>(settings: TokenSettings, pin: string, phase: Phase, fn: (session: Pkcs11Session, d: TokenDescription) => Promise<T>): Promise<T> {
     const module = await acquire(settings, phase);
     let token: Pkcs11Token | undefined;
@@ -181,7 +185,7 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
       const d = await token.describe();
       if (!d.userPinInitialized) throw new Pkcs11CallError('C_GetTokenInfo', undefined, 'user-pin-not-initialized');
       if (d.userPinLocked) throw new Pkcs11CallError('C_GetTokenInfo', undefined, 'pin-locked');
-      handle = await module.openSession(token.slot);
+      handle = await module.openSession(token.slot, { readOnly: phase === 'unseal' });
       await token.login(handle, pin);
       loggedIn = true;
       return await fn(new Pkcs11Session(token, handle), d);

@@ -47,6 +47,12 @@ describe('seal mode pkcs11 on a module in a host process', () => {
     await waitFor(() => hostProcesses().length === 0);
   });
 
+  it('unseals on a write-protected token: the unseal only reads, in a read-only session', async () => {
+    const d = await initialised();
+    setShimFault(control, { action: 'rdonly', fn: 'C_OpenSession' });
+    expect((await d.root.unsealWithPin(token.pin)).state).toBe('unsealed');
+  });
+
   it('a token that hangs while the operator unseals: KeyUnavailable after the deadline, still sealed; unseals once it answers', async () => {
     const d = await initialised();
     setShimFault(control, { action: 'hang', fn: 'C_Decrypt' });

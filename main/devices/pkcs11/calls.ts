@@ -131,9 +131,14 @@ export const CALLS = {
     return attempt('C_GetMechanismInfo', () => api.C_GetMechanismInfo(slot, mechanism)).flags;
   },
 
-  /** A read-write session. */
-  openSession({ api }: Binding, slot: Handle): Handle {
-    return attempt('C_OpenSession', () => api.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
+  /**
+   * A session: read-write, or read-only for work that makes, changes and destroys no object (a
+   * write-protected token, CKF_WRITE_PROTECTED, refuses read-write sessions with
+   * CKR_TOKEN_WRITE_PROTECTED; the user logs in to a read-only session as well).
+   */
+  openSession({ api }: Binding, slot: Handle, readOnly: boolean): Handle {
+    const flags = readOnly ? pkcs11js.CKF_SERIAL_SESSION : pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION;
+    return attempt('C_OpenSession', () => api.C_OpenSession(slot, flags));
   },
 
   /** Closes a session; one the module no longer knows (its token gone) counts as closed. */

@@ -208,11 +208,14 @@ export class Pkcs11Module {
     return this.m.openSessions;
   }
 
-  /** Opens a session, counted from the moment it is asked for, so that no rescan finalizes the module under it. */
-  async openSession(slot: Handle): Promise<Handle> {
+  /**
+   * Opens a session (read-write unless `readOnly`), counted from the moment it is asked for, so that no
+   * rescan finalizes the module under it.
+   */
+  async openSession(slot: Handle, opts: { readOnly?: boolean } = {}): Promise<Handle> {
     this.m.openSessions++;
     try {
-      return await this.call('openSession', slot);
+      return await this.call('openSession', slot, opts.readOnly === true);
     } catch (e) {
       this.m.openSessions = Math.max(0, this.m.openSessions - 1);
       throw e;

@@ -26,6 +26,9 @@
  *             nolock C_Initialize only: answer CKR_CANT_LOCK (0x0A) when the caller asks for OS
  *                    locking (CKF_OS_LOCKING_OK), and forward a C_Initialize that does not, as a
  *                    module that cannot lock does; in any other function, forward;
+ *             rdonly C_OpenSession only: answer CKR_TOKEN_WRITE_PROTECTED (0xE2) to a read-write
+ *                    session (CKF_RW_SESSION), and forward a read-only one, as a write-protected
+ *                    token does; in any other function, forward;
  *   FUNCTION  a function name from the list above, e.g. C_Encrypt, or * for all of them.
  * For example `hang C_Encrypt`. Surrounding blanks and a final newline are allowed; anything else
  * (no file, other words, a second line, an unknown action) means: forward normally. Every other
@@ -134,7 +137,7 @@ static CK_FUNCTION_LIST_PTR target(void)
 
 /* ---- Faults ---- */
 
-enum fault { FAULT_NONE, FAULT_HANG, FAULT_CRASH, FAULT_FAIL, FAULT_NOLOCK };
+enum fault { FAULT_NONE, FAULT_HANG, FAULT_CRASH, FAULT_FAIL, FAULT_NOLOCK, FAULT_RDONLY };
 
 /* The whole control file into buf (NUL-terminated), or 0 if there is none or it is too long. */
 static int read_control(char *buf, size_t size)
@@ -213,6 +216,8 @@ static enum fault fault_rv_for(const char *fn, CK_RV *rv)
   }
   if (strcmp(action, "nolock") == 0)
     return FAULT_NOLOCK;
+  if (strcmp(action, "rdonly") == 0)
+    return FAULT_RDONLY;
   return FAULT_NONE;
 }
 
@@ -255,6 +260,7 @@ static CK_RV inject_fault(struct fault_spec f)
   case FAULT_FAIL:
     return f.rv;
   case FAULT_NOLOCK:
+  case FAULT_RDONLY:
   case FAULT_NONE:
     break;
   }
@@ -361,8 +367,17 @@ FORWARD(C_SetPIN, (CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG
         (hSession, pOldPin, ulOldLen, pNewPin, ulNewLen))
 
 /* Session management */
-GUARDED(C_OpenSession, (CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession),
-        (slotID, flags, pApplication, Notify, phSession))
+static CK_RV shim_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
+{
+  CK_FUNCTION_LIST_PTR t = target();
+  if (t == NULL)
+    return CKR_GENERAL_ERROR;
+  struct fault_spec f = fault_for("C_OpenSession");
+  if (f.kind == FAULT_RDONLY && (flags & CKF_RW_SESSION) != 0)
+    return CKR_TOKEN_WRITE_PROTECTED;
+  CK_RV injected = inject_fault(f);
+  return injected != CKR_OK ? injected : t->C_OpenSession(slotID, flags, pApplication, Notify, phSession);
+}
 GUARDED(C_CloseSession, (CK_SESSION_HANDLE hSession), (hSession))
 FORWARD(C_CloseAllSessions, (CK_SLOT_ID slotID), (slotID))
 FORWARD(C_GetSessionInfo, (CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo), (hSession, pInfo))
