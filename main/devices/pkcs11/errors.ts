@@ -9,6 +9,7 @@
 // above this file looks at a message's text.
 //
 // Messages name the PKCS#11 function and the CKR_* name only: never a PIN, a key, or data.
+import pkcs11js from 'pkcs11js';
 
 /** What a return value means to Kura. */
 export type CkrMeaning =
@@ -89,7 +90,16 @@ const TRANSIENT_RVS: ReadonlySet<number> = new Set([0x02, 0x06, 0x31]);
 /** Whether a failure is one of TRANSIENT_RVS: the module answered, and said nothing of the token being gone. */
 export const isTransient = (e: unknown): boolean => e instanceof Pkcs11CallError && e.rv !== undefined && TRANSIENT_RVS.has(e.rv);
 
-export const ckrName = (rv: number): string => CKR_TABLE.get(rv)?.name ?? `CKR_0x${rv.toString(16).padStart(8, '0')}`;
+/**
+ * The name of every other CK_RV pkcs11js defines (PKCS #11 v2.40's list): a message says
+ * CKR_TOKEN_WRITE_PROTECTED or CKR_FUNCTION_NOT_SUPPORTED, not a number the operator must look up.
+ * Names only: what the code means to Kura is the table's, 'other' for these.
+ */
+const PKCS11JS_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(pkcs11js as unknown as Record<string, unknown>).flatMap(([name, value]) => (name.startsWith('CKR_') && typeof value === 'number' ? [[value, name] as const] : [])),
+);
+
+export const ckrName = (rv: number): string => CKR_TABLE.get(rv)?.name ?? PKCS11JS_NAMES.get(rv) ?? `CKR_0x${rv.toString(16).padStart(8, '0')}`;
 
 export const ckrMeaning = (rv: number | undefined): CkrMeaning => (rv === undefined ? 'other' : (CKR_TABLE.get(rv)?.meaning ?? 'other'));
 

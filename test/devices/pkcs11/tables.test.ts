@@ -35,6 +35,14 @@ describe('the CKR table', () => {
     expect(ckrName(0xce534351)).toBe('CKR_0xce534351');
   });
 
+  it('names every return value PKCS #11 defines, not only those Kura acts on, so that messages say what the module answered', () => {
+    expect(ckrName(0xe2)).toBe('CKR_TOKEN_WRITE_PROTECTED');
+    expect(ckrName(0x54)).toBe('CKR_FUNCTION_NOT_SUPPORTED');
+    expect(ckrName(0x121)).toBe('CKR_RANDOM_NO_RNG');
+    expect(ckrMeaning(0x54)).toBe('other');
+    expect(new Pkcs11CallError('C_GenerateRandom', 0x54).message).toBe('C_GenerateRandom failed: CKR_FUNCTION_NOT_SUPPORTED');
+  });
+
   it('parses both shapes of pkcs11js errors: .code, and "CKR_NAME:decimal" without one', () => {
     expect(ckrOf(new pkcs11js.Pkcs11Error('CKR_PIN_INCORRECT', 160, 'C_Login'))).toBe(160);
     expect(ckrOf(new Error('CKR_ATTRIBUTE_READ_ONLY:16'))).toBe(16);
