@@ -27,6 +27,7 @@ export type CkrMeaning =
   | 'bad-ciphertext'
   | 'mechanism-invalid'
   | 'buffer-too-small'
+  | 'not-supported'
   | 'operation-active'
   | 'cryptoki-state'
   | 'other';
@@ -53,6 +54,9 @@ export const CKR_TABLE: ReadonlyMap<number, CkrRow> = new Map<number, CkrRow>([
   [0x35, { name: 'CKR_AEAD_DECRYPT_FAILED', meaning: 'bad-ciphertext' }],
   [0x40, { name: 'CKR_ENCRYPTED_DATA_INVALID', meaning: 'bad-ciphertext' }],
   [0x41, { name: 'CKR_ENCRYPTED_DATA_LEN_RANGE', meaning: 'bad-ciphertext' }],
+  // A function the module does not offer (PKCS #11 lets it answer this to any function), and a token
+  // without a random number generator: the token is fine, it cannot do that.
+  [0x54, { name: 'CKR_FUNCTION_NOT_SUPPORTED', meaning: 'not-supported' }],
   [0x60, { name: 'CKR_KEY_HANDLE_INVALID', meaning: 'object-handle-invalid' }],
   [0x70, { name: 'CKR_MECHANISM_INVALID', meaning: 'mechanism-invalid' }],
   [0x71, { name: 'CKR_MECHANISM_PARAM_INVALID', meaning: 'mechanism-invalid' }],
@@ -71,6 +75,7 @@ export const CKR_TABLE: ReadonlyMap<number, CkrRow> = new Map<number, CkrRow>([
   [0x101, { name: 'CKR_USER_NOT_LOGGED_IN', meaning: 'user-not-logged-in' }],
   [0x102, { name: 'CKR_USER_PIN_NOT_INITIALIZED', meaning: 'user-pin-not-initialized' }],
   [0x104, { name: 'CKR_USER_ANOTHER_ALREADY_LOGGED_IN', meaning: 'user-logged-in' }],
+  [0x121, { name: 'CKR_RANDOM_NO_RNG', meaning: 'not-supported' }],
   [0x150, { name: 'CKR_BUFFER_TOO_SMALL', meaning: 'buffer-too-small' }],
   [0x190, { name: 'CKR_CRYPTOKI_NOT_INITIALIZED', meaning: 'cryptoki-state' }],
   [0x191, { name: 'CKR_CRYPTOKI_ALREADY_INITIALIZED', meaning: 'cryptoki-state' }],

@@ -408,6 +408,8 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
       return kmsErrors.internal();
     }
     if (e.meaning === 'bad-ciphertext' && opening) return new AeadAuthenticationError();
+    // The token works, and cannot do this (no random number generator, a function its module lacks).
+    if (e.meaning === 'not-supported') return this.unsupported(`run ${e.fn} on the token "${this.parts.token.label}" (${e.message})`);
     // The login is of no use any more when the token ended it, or says the PIN has expired or is locked
     // (CKR_PIN_EXPIRED can answer any call that needs the login, until the PIN is changed): every call
     // would fail as this one did, so the store fails (USER_LOCKED_OUT for the PIN) rather than answer

@@ -29,6 +29,10 @@ describe('the CKR table', () => {
     expect(ckrMeaning(0x35)).toBe('bad-ciphertext');
     expect(ckrMeaning(0x70)).toBe('mechanism-invalid');
     expect(ckrMeaning(0x150)).toBe('buffer-too-small');
+    // The token is fine and cannot do this: not a reason to fail its store.
+    expect(ckrMeaning(0x54)).toBe('not-supported');
+    expect(ckrMeaning(0x121)).toBe('not-supported');
+    expect(TOKEN_GONE.has('not-supported')).toBe(false);
     expect(ckrMeaning(0x05)).toBe('other');
     expect(ckrMeaning(0xce534351)).toBe('other');
     expect(ckrMeaning(undefined)).toBe('other');
@@ -39,8 +43,8 @@ describe('the CKR table', () => {
     expect(ckrName(0xe2)).toBe('CKR_TOKEN_WRITE_PROTECTED');
     expect(ckrName(0x54)).toBe('CKR_FUNCTION_NOT_SUPPORTED');
     expect(ckrName(0x121)).toBe('CKR_RANDOM_NO_RNG');
-    expect(ckrMeaning(0x54)).toBe('other');
-    expect(new Pkcs11CallError('C_GenerateRandom', 0x54).message).toBe('C_GenerateRandom failed: CKR_FUNCTION_NOT_SUPPORTED');
+    expect(ckrMeaning(0xe2)).toBe('other');
+    expect(new Pkcs11CallError('C_OpenSession', 0xe2).message).toBe('C_OpenSession failed: CKR_TOKEN_WRITE_PROTECTED');
   });
 
   it('parses both shapes of pkcs11js errors: .code, and "CKR_NAME:decimal" without one', () => {

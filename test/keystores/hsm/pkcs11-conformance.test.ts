@@ -9,7 +9,9 @@
 // - a C_GetTokenInfo that answers CKR_FUNCTION_FAILED (a call that may work when tried again) does not
 //   say the token is gone: the store is not failed on it, as it is on CKR_GENERAL_ERROR;
 // - CKR_PIN_EXPIRED may answer any call that needs the login: the login is of no use until the PIN is
-//   changed, and the store fails as USER_LOCKED_OUT.
+//   changed, and the store fails as USER_LOCKED_OUT;
+// - a token without a random number generator answers C_GenerateRandom with CKR_RANDOM_NO_RNG or
+//   CKR_FUNCTION_NOT_SUPPORTED: GenerateRandom on its store is an operation it does not support.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -30,6 +32,8 @@ const token = env.makeToken('kura-conformance');
 const CKR_GENERAL_ERROR = 0x05;
 const CKR_FUNCTION_FAILED = 0x06;
 const CKR_PIN_EXPIRED = 0xa3;
+const CKR_FUNCTION_NOT_SUPPORTED = 0x54;
+const CKR_RANDOM_NO_RNG = 0x121;
 
 const stores: HsmKeyStore[] = [];
 async function connected(sessions?: number): Promise<HsmKeyStore> {
@@ -126,5 +130,17 @@ describe('a module as PKCS #11 lets it be', () => {
     const e = await failure(store.generateRandom(16));
     expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
     expect(store.failure()).toBe('USER_LOCKED_OUT');
+  });
+
+  it('answers UnsupportedOperation when the token has no random number generator, and stays connected', async () => {
+    const store = await connected();
+    expect(await store.generateRandom(16)).toHaveLength(16);
+    for (const rv of [CKR_FUNCTION_NOT_SUPPORTED, CKR_RANDOM_NO_RNG]) {
+      setShimFault(control, { action: 'fail', fn: 'C_GenerateRandom', rv });
+      const e = await failure(store.generateRandom(16));
+      expect(isKmsError(e) && e.code).toBe('UnsupportedOperation');
+      expect((e as Error).message).toMatch(/C_GenerateRandom failed: CKR_(FUNCTION_NOT_SUPPORTED|RANDOM_NO_RNG)/);
+    }
+    expect(store.connectionState()).toBe('CONNECTED');
   });
 });
