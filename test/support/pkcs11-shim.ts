@@ -21,6 +21,7 @@ export const SHIM_FAULT_FUNCTIONS = [
   'C_GetSlotList',
   'C_OpenSession',
   'C_CloseSession',
+  'C_GetSessionInfo',
   'C_Login',
   'C_Logout',
   'C_FindObjectsInit',

@@ -394,8 +394,11 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     // SoftHSM whose token files were deleted finds nothing rather than failing: ask the token itself.
     if (found.length === 0 && !(await s.token.present())) throw new Pkcs11CallError('C_FindObjects', undefined, 'token-absent');
     // A session whose login ended (a C_Logout elsewhere in the process, a token that dropped it) sees no
-    // private object either: that is the store's failure, not every key gone.
-    if (found.length === 0 && !(await s.userLoggedIn())) throw new Pkcs11CallError('C_FindObjects', undefined, 'user-not-logged-in');
+    // private object either: that is the store's failure, not every key gone. A module that does not
+    // offer C_GetSessionInfo cannot say: the key is then taken as not there.
+    if (found.length === 0 && !(await s.userLoggedIn().catch((e: unknown) => (meaningOf(e) === 'not-supported' ? true : Promise.reject(e))))) {
+      throw new Pkcs11CallError('C_FindObjects', undefined, 'user-not-logged-in');
+    }
     const why = found.length === 0 ? 'is not on' : 'is ambiguous on';
     throw new KmsError('KeyUnavailable', `The key material ${why} the HSM token "${this.parts.token.label}".`);
   }

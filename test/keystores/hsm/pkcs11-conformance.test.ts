@@ -11,13 +11,16 @@
 // - CKR_PIN_EXPIRED may answer any call that needs the login: the login is of no use until the PIN is
 //   changed, and the store fails as USER_LOCKED_OUT;
 // - a token without a random number generator answers C_GenerateRandom with CKR_RANDOM_NO_RNG or
-//   CKR_FUNCTION_NOT_SUPPORTED: GenerateRandom on its store is an operation it does not support.
-import { randomUUID } from 'node:crypto';
+//   CKR_FUNCTION_NOT_SUPPORTED: GenerateRandom on its store is an operation it does not support;
+// - a module may not offer C_GetSessionInfo: a key that is not found is then not on the token, as far
+//   as Kura can tell (KeyUnavailable), rather than a failure to ask whether the login still holds.
+import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isKmsError } from '../../../main/common/errors.js';
 import { findToken, Pkcs11Module } from '../../../main/devices/pkcs11/index.js';
 import { connectHsmKeyStore, type HsmKeyStore } from '../../../main/keystores/hsm/index.js';
+import { CKA_ID_BYTES, encodeMaterialRef } from '../../../main/keystores/hsm/material-ref.js';
 import type { StoredMaterial } from '../../../main/keystores/key-store.js';
 import { buildPkcs11Shim, setShimFault, SHIM_CONTROL_ENV, SHIM_TARGET_ENV } from '../../support/pkcs11-shim.js';
 import { softHsm } from '../../support/tokens.js';
@@ -141,6 +144,16 @@ describe('a module as PKCS #11 lets it be', () => {
       expect(isKmsError(e) && e.code).toBe('UnsupportedOperation');
       expect((e as Error).message).toMatch(/C_GenerateRandom failed: CKR_(FUNCTION_NOT_SUPPORTED|RANDOM_NO_RNG)/);
     }
+    expect(store.connectionState()).toBe('CONNECTED');
+  });
+
+  it('tells a key that is not on the token from a lost login on a module without C_GetSessionInfo', async () => {
+    const store = await connected();
+    const absent: StoredMaterial = { keyId: randomUUID(), keySpec: 'SYMMETRIC_DEFAULT', materialId: 'absent', ref: encodeMaterialRef(randomBytes(CKA_ID_BYTES)), publicKey: null };
+    setShimFault(control, { action: 'fail', fn: 'C_GetSessionInfo', rv: CKR_FUNCTION_NOT_SUPPORTED });
+    const e = await failure(store.keyAttributes(absent));
+    expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
+    expect((e as Error).message).toMatch(/is not on the HSM token/);
     expect(store.connectionState()).toBe('CONNECTED');
   });
 });

@@ -13,7 +13,8 @@
  *   KURA_SHIM_CONTROL  path of the control file; unset means no faults, ever.
  *
  * The control file is read (open, read, close; nothing cached) before each of C_Initialize,
- * C_Finalize, C_GetTokenInfo, C_GetSlotList, C_OpenSession, C_CloseSession, C_Login, C_Logout,
+ * C_Finalize, C_GetTokenInfo, C_GetSlotList, C_OpenSession, C_CloseSession, C_GetSessionInfo,
+ * C_Login, C_Logout,
  * C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal, C_GetAttributeValue, C_GenerateKey,
  * C_DeriveKey, C_EncryptInit, C_Encrypt, C_DecryptInit, C_Decrypt, C_DestroyObject and
  * C_GenerateRandom. It holds one line, `ACTION FUNCTION`:
@@ -380,7 +381,7 @@ static CK_RV shim_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR p
 }
 GUARDED(C_CloseSession, (CK_SESSION_HANDLE hSession), (hSession))
 FORWARD(C_CloseAllSessions, (CK_SLOT_ID slotID), (slotID))
-FORWARD(C_GetSessionInfo, (CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo), (hSession, pInfo))
+GUARDED(C_GetSessionInfo, (CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo), (hSession, pInfo))
 FORWARD(C_GetOperationState, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState, CK_ULONG_PTR pulOperationStateLen),
         (hSession, pOperationState, pulOperationStateLen))
 FORWARD(C_SetOperationState, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState, CK_ULONG ulOperationStateLen, CK_OBJECT_HANDLE hEncryptionKey, CK_OBJECT_HANDLE hAuthenticationKey),
