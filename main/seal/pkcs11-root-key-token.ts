@@ -29,10 +29,12 @@ import { constantTimeEqual, randomBytes, zeroize } from '../crypto/bytes.js';
 import {
   findRegisteredToken,
   GCM_IV_BYTES,
+  madeAsAsked,
   ModulePathError,
   Pkcs11CallError,
   Pkcs11Module,
   Pkcs11Session,
+  SEALING_KEY_USES,
   TOKEN_GONE,
   type Pkcs11Token,
   type RegisteredToken,
@@ -41,7 +43,6 @@ import {
 import type { RootKeyToken, TokenSealedRootKey, TokenSettings } from './root-key-token.js';
 
 const KEY_ID_BYTES = 16;
-const AES_256_BYTES = 32;
 
 type Phase = 'init' | 'unseal';
 
@@ -129,10 +130,7 @@ export class Pkcs11RootKeyToken implements RootKeyToken {
       const key = await session.generateSealingKey(request.keyLabel, keyId);
       try {
         // The template asks; the token decides. Refuse a token that made a key other than the one asked for.
-        const a = await session.readAttributes(key);
-        const asAsked =
-          a.token && a.private && a.sensitive && a.alwaysSensitive && !a.extractable && a.neverExtractable &&
-          a.encrypt && a.decrypt && !a.derive && !a.wrap && !a.unwrap && !a.sign && !a.verify && !a.modifiable && a.valueBytes === AES_256_BYTES;
+        const asAsked = madeAsAsked(await session.readAttributes(key), SEALING_KEY_USES);
         if (!asAsked) throw settingsError('init', `The token ${tokenName(settings)} did not make a sensitive, non-extractable AES-256 key as asked.`);
         const iv = randomBytes(GCM_IV_BYTES);
         const sealedRootKey = await session.encryptAesGcm(key, iv, request.aad, request.root);

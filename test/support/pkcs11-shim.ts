@@ -44,10 +44,11 @@ export type ShimFunction = (typeof SHIM_FAULT_FUNCTIONS)[number] | '*';
  * hang: the call never returns (its thread blocks for good); crash: the process dies by SIGSEGV;
  * fail: the call returns CKR_DEVICE_ERROR (0x30), or `rv` when given, without reaching the real module; nolock (C_Initialize
  * only): CKR_CANT_LOCK (0x0A) when OS locking is asked for, as a module that cannot lock answers; rdonly
- * (C_OpenSession only): CKR_TOKEN_WRITE_PROTECTED (0xE2) to a read-write session, as a write-protected token.
+ * (C_OpenSession only): CKR_TOKEN_WRITE_PROTECTED (0xE2) to a read-write session, as a write-protected token;
+ * lax (C_GenerateKey only): CKA_MODIFIABLE and CKA_COPYABLE dropped from the template, as a token that ignores them.
  */
 export interface ShimFault {
-  action: 'hang' | 'crash' | 'fail' | 'nolock' | 'rdonly';
+  action: 'hang' | 'crash' | 'fail' | 'nolock' | 'rdonly' | 'lax';
   fn: ShimFunction;
   /** fail only: the CK_RV to return instead of CKR_DEVICE_ERROR. */
   rv?: number;

@@ -7,7 +7,7 @@ export { checkModulePath, ModulePathError, type ModulePathProblem } from './modu
 export { Pkcs11Module, nssParametersForPkcs11js, type ModuleConfig, type ModuleDescription } from './module.js';
 export { TOKEN_CALL_DEADLINE_MS } from './module-host.js';
 export { PoolClosedError, SessionPool, type SessionSource } from './session-pool.js';
-export { CKM_AES_CBC_ENCRYPT_DATA, GCM_IV_BYTES, GCM_TAG_BYTES, Pkcs11Session, type SecretKeyAttributes } from './session.js';
+export { BLOB_TOKEN_KEY_USES, CKM_AES_CBC_ENCRYPT_DATA, GCM_IV_BYTES, GCM_TAG_BYTES, madeAsAsked, Pkcs11Session, SEALING_KEY_USES, type SecretKeyAttributes } from './session.js';
 export { findRegisteredToken, findToken, Pkcs11Token, type RegisteredToken, type TokenDescription } from './token.js';
 export { serialIdentifies } from './token-serial.js';
 export { VENDORS, vendorOf, type BlobKeyDerivation, type Vendor } from './vendors.js';

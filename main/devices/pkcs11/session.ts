@@ -106,18 +106,35 @@ const unchangeable = (copyable: boolean): Template => [
 ];
 
 /**
+ * Whether a key the token made is what a template of tokenAesKeyTemplate asked for: the template asks,
+ * the token decides, and a module may ignore an attribute it does not enforce (CKA_MODIFIABLE, say).
+ * CKA_COPYABLE is not read: NSS softokn does not know it.
+ */
+export function madeAsAsked(a: SecretKeyAttributes, uses: { encrypt: boolean; derive: boolean }): boolean {
+  return (
+    a.token && a.private && a.sensitive && a.alwaysSensitive && !a.extractable && a.neverExtractable && !a.modifiable &&
+    a.encrypt === uses.encrypt && a.decrypt === uses.encrypt && a.derive === uses.derive &&
+    !a.wrap && !a.unwrap && !a.sign && !a.verify && a.valueBytes === AES_256_BYTES
+  );
+}
+
+/** The uses of the blob token key (tokenKeyTemplate) and of the root key's sealing key (sealingKeyTemplate). */
+export const BLOB_TOKEN_KEY_USES = { encrypt: false, derive: true } as const;
+export const SEALING_KEY_USES = { encrypt: true, derive: false } as const;
+
+/**
  * A key for Kura's blobs. It only derives per-blob keys (CKM_AES_CBC_ENCRYPT_DATA): with CKA_ENCRYPT
  * false, nobody holding the PIN can compute a blob key outside the token by encrypting the derivation
  * data with plain CKM_AES_CBC.
  */
-const tokenKeyTemplate = (label: string, id: Buffer, copyable: boolean): Template => tokenAesKeyTemplate(label, id, { encrypt: false, derive: true }, copyable);
+const tokenKeyTemplate = (label: string, id: Buffer, copyable: boolean): Template => tokenAesKeyTemplate(label, id, BLOB_TOKEN_KEY_USES, copyable);
 
 /**
  * The key that seals the appliance's root key (seal mode pkcs11, main/seal/): it only encrypts and
  * decrypts (single-part CKM_AES_GCM), since it seals one 32-byte value and never derives anything. Its
  * label names the appliance (kura-root-wrap:<applianceId>); Kura finds it again by CKA_ID.
  */
-const sealingKeyTemplate = (label: string, id: Buffer, copyable: boolean): Template => tokenAesKeyTemplate(label, id, { encrypt: true, derive: false }, copyable);
+const sealingKeyTemplate = (label: string, id: Buffer, copyable: boolean): Template => tokenAesKeyTemplate(label, id, SEALING_KEY_USES, copyable);
 
 /**
  * A per-blob key: a session object (gone with the session), sensitive, never extractable, not

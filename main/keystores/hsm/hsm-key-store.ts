@@ -24,7 +24,9 @@ import type { Logger } from '../../common/log.js';
 import { AeadAuthenticationError } from '../../crypto/aead.js';
 import { randomBytes } from '../../crypto/bytes.js';
 import {
+  BLOB_TOKEN_KEY_USES,
   GCM_TAG_BYTES,
+  madeAsAsked,
   meaningOf,
   Pkcs11CallError,
   PoolClosedError,
@@ -158,7 +160,15 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.requireUsable();
     const id = randomBytes(CKA_ID_BYTES);
     const label = hints?.label ?? `kura:${keyId}`;
-    const handle = await this.onToken((s) => s.generateAesKey(label, id), false);
+    const handle = await this.onToken(async (s) => {
+      const made = await s.generateAesKey(label, id);
+      // The template asks, the token decides: a key it made otherwise (modifiable, able to encrypt …) is not used.
+      if (!madeAsAsked(await s.readAttributes(made), BLOB_TOKEN_KEY_USES)) {
+        await s.destroyObject(made);
+        throw new KmsError('CloudHsmClusterInvalidConfiguration', `The HSM token "${this.parts.token.label}" did not make a sensitive, non-extractable, non-modifiable derive-only AES-256 key as asked, so Kura destroyed it.`);
+      }
+      return made;
+    }, false);
     this.c.handles.set(id.toString('hex'), handle);
     return { materialId: materialIdOf(id), ref: encodeMaterialRef(id), publicKey: null };
   }

@@ -13,7 +13,10 @@
 // - a token without a random number generator answers C_GenerateRandom with CKR_RANDOM_NO_RNG or
 //   CKR_FUNCTION_NOT_SUPPORTED: GenerateRandom on its store is an operation it does not support;
 // - a module may not offer C_GetSessionInfo: a key that is not found is then not on the token, as far
-//   as Kura can tell (KeyUnavailable), rather than a failure to ask whether the login still holds.
+//   as Kura can tell (KeyUnavailable), rather than a failure to ask whether the login still holds;
+// - the template asks, the token decides: a key made other than asked (one that stays modifiable) is
+//   destroyed and refused, not used.
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -23,7 +26,7 @@ import { connectHsmKeyStore, type HsmKeyStore } from '../../../main/keystores/hs
 import { CKA_ID_BYTES, encodeMaterialRef } from '../../../main/keystores/hsm/material-ref.js';
 import type { StoredMaterial } from '../../../main/keystores/key-store.js';
 import { buildPkcs11Shim, setShimFault, SHIM_CONTROL_ENV, SHIM_TARGET_ENV } from '../../support/pkcs11-shim.js';
-import { softHsm } from '../../support/tokens.js';
+import { softHsm, SOFTHSM_MODULE } from '../../support/tokens.js';
 import { payloadFor, stored } from '../contract.js';
 
 const env = softHsm();
@@ -155,5 +158,25 @@ describe('a module as PKCS #11 lets it be', () => {
     expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
     expect((e as Error).message).toMatch(/is not on the HSM token/);
     expect(store.connectionState()).toBe('CONNECTED');
+  });
+
+  it('refuses a key the token made other than asked (modifiable), and leaves it on no token', async () => {
+    const store = await connected();
+    const secretKeys = (): number =>
+      execFileSync('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', token.label, '--login', '--pin', token.pin, '--list-objects', '--type', 'secrkey'], {
+        env: env.env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }).split('Secret Key Object').length - 1;
+    const before = secretKeys();
+    setShimFault(control, { action: 'lax', fn: 'C_GenerateKey' });
+    const e = await failure(newKey(store));
+    expect(isKmsError(e) && e.code).toBe('CloudHsmClusterInvalidConfiguration');
+    expect((e as Error).message).toMatch(/did not make .* as asked/);
+    setShimFault(control, null);
+    expect(store.connectionState()).toBe('CONNECTED');
+    expect(secretKeys()).toBe(before);
+    const m = await newKey(store);
+    expect((await store.keyAttributes(m)).modifiable).toBe(false);
   });
 });

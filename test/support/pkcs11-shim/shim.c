@@ -27,6 +27,9 @@
  *             nolock C_Initialize only: answer CKR_CANT_LOCK (0x0A) when the caller asks for OS
  *                    locking (CKF_OS_LOCKING_OK), and forward a C_Initialize that does not, as a
  *                    module that cannot lock does; in any other function, forward;
+ *             lax    C_GenerateKey only: drop CKA_MODIFIABLE and CKA_COPYABLE from the template and
+ *                    forward, as a token that ignores them (the key gets the module's defaults);
+ *                    in any other function, forward;
  *             rdonly C_OpenSession only: answer CKR_TOKEN_WRITE_PROTECTED (0xE2) to a read-write
  *                    session (CKF_RW_SESSION), and forward a read-only one, as a write-protected
  *                    token does; in any other function, forward;
@@ -138,7 +141,7 @@ static CK_FUNCTION_LIST_PTR target(void)
 
 /* ---- Faults ---- */
 
-enum fault { FAULT_NONE, FAULT_HANG, FAULT_CRASH, FAULT_FAIL, FAULT_NOLOCK, FAULT_RDONLY };
+enum fault { FAULT_NONE, FAULT_HANG, FAULT_CRASH, FAULT_FAIL, FAULT_NOLOCK, FAULT_RDONLY, FAULT_LAX };
 
 /* The whole control file into buf (NUL-terminated), or 0 if there is none or it is too long. */
 static int read_control(char *buf, size_t size)
@@ -219,6 +222,8 @@ static enum fault fault_rv_for(const char *fn, CK_RV *rv)
     return FAULT_NOLOCK;
   if (strcmp(action, "rdonly") == 0)
     return FAULT_RDONLY;
+  if (strcmp(action, "lax") == 0)
+    return FAULT_LAX;
   return FAULT_NONE;
 }
 
@@ -262,6 +267,7 @@ static CK_RV inject_fault(struct fault_spec f)
     return f.rv;
   case FAULT_NOLOCK:
   case FAULT_RDONLY:
+  case FAULT_LAX:
   case FAULT_NONE:
     break;
   }
@@ -459,8 +465,25 @@ FORWARD(C_DecryptVerifyUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncrypt
         (hSession, pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen))
 
 /* Key management */
-GUARDED(C_GenerateKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey),
-        (hSession, pMechanism, pTemplate, ulCount, phKey))
+/* A template's attributes a `lax` token ignores. */
+#define LAX_MAX 64
+static CK_RV shim_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
+{
+  CK_FUNCTION_LIST_PTR t = target();
+  if (t == NULL)
+    return CKR_GENERAL_ERROR;
+  struct fault_spec f = fault_for("C_GenerateKey");
+  if (f.kind == FAULT_LAX && pTemplate != NULL && ulCount <= LAX_MAX) {
+    CK_ATTRIBUTE kept[LAX_MAX];
+    CK_ULONG n = 0;
+    for (CK_ULONG i = 0; i < ulCount; i++)
+      if (pTemplate[i].type != CKA_MODIFIABLE && pTemplate[i].type != CKA_COPYABLE)
+        kept[n++] = pTemplate[i];
+    return t->C_GenerateKey(hSession, pMechanism, kept, n, phKey);
+  }
+  CK_RV injected = inject_fault(f);
+  return injected != CKR_OK ? injected : t->C_GenerateKey(hSession, pMechanism, pTemplate, ulCount, phKey);
+}
 FORWARD(C_GenerateKeyPair,
         (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
          CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount, CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey),
