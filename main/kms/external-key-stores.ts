@@ -69,10 +69,17 @@ export type HealthCheck = { ok: true } | { ok: false; errorCode: XksConnectionEr
 /** The errors a proxy answers that AWS KMS reads as a proxy it cannot reach in time (the spec's table): retry later. */
 const BUSY_PROXY_ERRORS = new Set(['DependencyTimeoutException', 'ThrottlingException']);
 
+/**
+ * The kmsOperation of a GetHealthStatus call (the XKS spec, GetHealthStatus): the KMS API that made it
+ * (CreateCustomKeyStore, UpdateCustomKeyStore, ConnectCustomKeyStore), or KmsHealthCheck for a periodic
+ * check made apart from any KMS call.
+ */
+export type XksHealthCheckOperation = 'CreateCustomKeyStore' | 'UpdateCustomKeyStore' | 'ConnectCustomKeyStore' | 'KmsHealthCheck';
+
 /** GetHealthStatus: fine when at least one external key manager is ACTIVE or DEGRADED (AWS: all UNAVAILABLE is unreachable). */
-export async function proxyHealth(client: XksClient, requestId: string): Promise<HealthCheck> {
+export async function proxyHealth(client: XksClient, requestId: string, kmsOperation: XksHealthCheckOperation): Promise<HealthCheck> {
   try {
-    const health = await client.health({ kmsOperation: 'KmsHealthCheck', kmsRequestId: requestId });
+    const health = await client.health({ kmsOperation, kmsRequestId: requestId });
     if (health.ekmFleetDetails.every((e) => e.healthStatus === 'UNAVAILABLE')) {
       return { ok: false, errorCode: 'XKS_PROXY_NOT_REACHABLE', message: 'The XKS proxy reports every external key manager UNAVAILABLE.' };
     }
@@ -138,8 +145,8 @@ export class XksConnections {
   }
 
   /** GetHealthStatus of a store's proxy (proxyHealth, below). */
-  check(client: XksClient, requestId: string): Promise<HealthCheck> {
-    return proxyHealth(client, requestId);
+  check(client: XksClient, requestId: string, kmsOperation: XksHealthCheckOperation): Promise<HealthCheck> {
+    return proxyHealth(client, requestId, kmsOperation);
   }
 
   /** The live state of a store: CONNECTED only while it is registered here. */
@@ -154,12 +161,12 @@ export class XksConnections {
    * Connects a store: with `healthCheck`, only if its proxy passes one (ConnectCustomKeyStore), else at
    * once (reopening a store stored as CONNECTED after unsealing, as AWS keeps such a store CONNECTED).
    */
-  async open(c: CustomKeyStoreRecord, healthCheck: { requestId: string } | undefined): Promise<{ state: 'CONNECTED' } | { state: 'FAILED'; errorCode: XksConnectionErrorCode; message: string }> {
+  async open(c: CustomKeyStoreRecord, healthCheck: { requestId: string; kmsOperation: XksHealthCheckOperation } | undefined): Promise<{ state: 'CONNECTED' } | { state: 'FAILED'; errorCode: XksConnectionErrorCode; message: string }> {
     this.close(c.id);
     const seals = this.deps.root.sealCount;
     const client = this.clientOf(c);
     if (healthCheck) {
-      const checked = await this.check(client, healthCheck.requestId);
+      const checked = await this.check(client, healthCheck.requestId, healthCheck.kmsOperation);
       if (!checked.ok) {
         client.close();
         return { state: 'FAILED', errorCode: checked.errorCode, message: checked.message };

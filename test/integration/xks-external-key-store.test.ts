@@ -210,4 +210,14 @@ describe('an EXTERNAL_KEY_STORE custom key store on another Kura\'s XKS proxy', 
     expect(await roundTrip(keyId, 'still the old credential')).toBe('still the old credential');
     expect(await errorName(kms.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: storeId })))).toBe('CustomKeyStoreInvalidStateException');
   });
+
+  it("names the KMS API behind each health check in its requestMetadata's kmsOperation (the XKS spec, GetHealthStatus), as the proxy's log shows", async () => {
+    // A change of proxy settings is checked against the proxy (UpdateCustomKeyStore), on a disconnected store.
+    await kms.send(new DisconnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
+    await kms.send(new UpdateCustomKeyStoreCommand({ CustomKeyStoreId: storeId, ...settings() }));
+    await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
+    const r = await peer.admin('POST', '/commands/audit.list', { operation: 'xks:GetHealthStatus', outcome: 'ok', limit: 500 });
+    const operations = new Set((r.body as { entries: { details?: { kmsOperation?: string } }[] }).entries.map((e) => e.details?.kmsOperation));
+    expect([...operations].sort()).toEqual(['ConnectCustomKeyStore', 'CreateCustomKeyStore', 'UpdateCustomKeyStore']);
+  });
 });

@@ -116,12 +116,12 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
   it('reads a busy proxy (DependencyTimeoutException, ThrottlingException) as one it cannot reach in time, as the spec does', async () => {
     for (const [status, errorName] of [[503, 'DependencyTimeoutException'], [429, 'ThrottlingException']] as const) {
       answer = { status, body: { errorName } };
-      const checked = await proxyHealth(client, 'r');
+      const checked = await proxyHealth(client, 'r', 'KmsHealthCheck');
       expect(checked).toMatchObject({ ok: false, errorCode: 'XKS_PROXY_TIMED_OUT' });
       if (!checked.ok) expect(settingsRefused(checked).code).toBe('XksProxyUriUnreachable');
     }
     answer = { status: 500, body: { errorName: 'InternalException' } };
-    const internal = await proxyHealth(client, 'r');
+    const internal = await proxyHealth(client, 'r', 'KmsHealthCheck');
     if (internal.ok) throw new Error('expected a failed check');
     expect([internal.errorCode, settingsRefused(internal).code]).toEqual(['XKS_PROXY_INVALID_RESPONSE', 'XksProxyInvalidResponse']);
     // No TLS connection: unreachable too, not a configuration AWS KMS could name.
@@ -144,10 +144,10 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
       body: { xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: statuses.map((healthStatus, i) => ({ id: `h${i}`, model: 'm', healthStatus })) },
     });
     answer = fleet('UNAVAILABLE', 'UNAVAILABLE');
-    expect(await proxyHealth(client, 'r')).toMatchObject({ ok: false, errorCode: 'XKS_PROXY_NOT_REACHABLE' });
+    expect(await proxyHealth(client, 'r', 'KmsHealthCheck')).toMatchObject({ ok: false, errorCode: 'XKS_PROXY_NOT_REACHABLE' });
     // AWS: healthy while at least one is ACTIVE or DEGRADED.
     answer = fleet('UNAVAILABLE', 'DEGRADED');
-    expect(await proxyHealth(client, 'r')).toEqual({ ok: true });
+    expect(await proxyHealth(client, 'r', 'KmsHealthCheck')).toEqual({ ok: true });
 
     const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-answers-unavailable-'));
     const port = (server.address() as AddressInfo).port;
@@ -165,10 +165,10 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
       config: { uriEndpoint: `https://${XKS_PEER_HOST}`, uriPath: '/p/kms/xks/v1', connectivity: 'PUBLIC_ENDPOINT', accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA', secretSealed: conns.sealSecret(id, randomBytes(33).toString('base64')), region: 'us-east-1' },
     };
     answer = fleet('UNAVAILABLE');
-    expect(await conns.open(record, { requestId: 'r' })).toMatchObject({ state: 'FAILED', errorCode: 'XKS_PROXY_NOT_REACHABLE' });
+    expect(await conns.open(record, { requestId: 'r', kmsOperation: 'ConnectCustomKeyStore' })).toMatchObject({ state: 'FAILED', errorCode: 'XKS_PROXY_NOT_REACHABLE' });
     expect(conns.isOpen(id)).toBe(false);
     answer = fleet('ACTIVE');
-    expect(await conns.open(record, { requestId: 'r' })).toEqual({ state: 'CONNECTED' });
+    expect(await conns.open(record, { requestId: 'r', kmsOperation: 'ConnectCustomKeyStore' })).toEqual({ state: 'CONNECTED' });
     conns.closeAll();
   });
 
@@ -213,7 +213,7 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
       config: { uriEndpoint: `https://${XKS_PEER_HOST}`, uriPath: '/p/kms/xks/v1', connectivity: 'PUBLIC_ENDPOINT', accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA', secretSealed: conns.sealSecret(id, randomBytes(33).toString('base64')), region: 'us-east-1' },
     };
     answer = { status: 200, body: { xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: [{ id: 'h', model: 'm', healthStatus: 'ACTIVE' }] }, delayMs: 300 };
-    const opening = conns.open(record, { requestId: 'r' });
+    const opening = conns.open(record, { requestId: 'r', kmsOperation: 'ConnectCustomKeyStore' });
     await new Promise((resolve) => setTimeout(resolve, 50));
     root.seal();
     expect(await failure(opening)).toMatchObject({ code: 'Sealed' });

@@ -204,7 +204,7 @@ export class CustomKeyStoreOperations {
       },
       // An external key store's proxy must answer a health check before the store is created (AWS).
       make: async ({ record }) => {
-        if (record.type === 'EXTERNAL_KEY_STORE') await this.requireHealthyProxy(record, ctx.requestId);
+        if (record.type === 'EXTERNAL_KEY_STORE') await this.requireHealthyProxy(record, ctx.requestId, 'CreateCustomKeyStore');
       },
       apply: async ({ tx }, { record }) => {
         await this.requireNameFree(record, record.name, undefined, tx);
@@ -263,11 +263,11 @@ export class CustomKeyStoreOperations {
   }
 
   /** A health check of a store's proxy with its settings as given; AWS's configuration errors when it fails. */
-  private async requireHealthyProxy(record: CustomKeyStoreRecord, requestId: string | undefined): Promise<void> {
+  private async requireHealthyProxy(record: CustomKeyStoreRecord, requestId: string | undefined, kmsOperation: 'CreateCustomKeyStore' | 'UpdateCustomKeyStore'): Promise<void> {
     const { xksConnections } = this.deps;
     const client = xksConnections.clientOf(record);
     try {
-      const checked = await xksConnections.check(client, requestId ?? randomUUID());
+      const checked = await xksConnections.check(client, requestId ?? randomUUID(), kmsOperation);
       if (!checked.ok) throw settingsRefused(checked);
     } finally {
       client.close();
@@ -400,7 +400,7 @@ export class CustomKeyStoreOperations {
         return { keys: [], next, proxyChanged: namesXks(input) };
       },
       make: async ({ next, proxyChanged }) => {
-        if (proxyChanged) await this.requireHealthyProxy(next, ctx.requestId);
+        if (proxyChanged) await this.requireHealthyProxy(next, ctx.requestId, 'UpdateCustomKeyStore');
       },
       apply: async ({ tx }, { next }) => {
         await this.requireNameFree(next, next.name, next.id, tx);
@@ -432,7 +432,7 @@ export class CustomKeyStoreOperations {
         if (c.type === 'EXTERNAL_KEY_STORE') {
           if (xksConnections.isOpen(c.id)) return { state: 'CONNECTED', opened: false };
           // A failure's message is not AWS's to return (ConnectCustomKeyStore answers nothing); its code is stored and audited.
-          const health = await xksConnections.open(c, { requestId: ctx.requestId ?? randomUUID() });
+          const health = await xksConnections.open(c, { requestId: ctx.requestId ?? randomUUID(), kmsOperation: 'ConnectCustomKeyStore' });
           return health.state === 'FAILED' ? { state: 'FAILED', errorCode: health.errorCode, opened: true } : { state: health.state, opened: true };
         }
         return connections.isOpen(c.id) ? { state: 'CONNECTED', opened: false } : { ...(await connections.open(c)), opened: true };
