@@ -172,6 +172,50 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     conns.closeAll();
   });
 
+  it('refuses a health status that lacks a member the spec requires, or has one out of its range, as an invalid response (XksProxyInvalidResponse)', async () => {
+    const whole = { xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: [{ id: 'h', model: 'm', healthStatus: 'ACTIVE' }] };
+    answer = { status: 200, body: whole };
+    expect(await proxyHealth(client, 'r', 'KmsHealthCheck')).toEqual({ ok: true });
+    const entry = whole.ekmFleetDetails[0]!;
+    const { xksProxyFleetSize: _s, ...noSize } = whole;
+    const { xksProxyVendor: _v, ...noVendor } = whole;
+    const { xksProxyModel: _m, ...noModel } = whole;
+    const { ekmVendor: _e, ...noEkmVendor } = whole;
+    const { id: _i, ...noId } = entry;
+    const { model: _em, ...noEntryModel } = entry;
+    const malformed: [string, unknown][] = [
+      ['no xksProxyFleetSize', noSize],
+      ['a fleet size of zero', { ...whole, xksProxyFleetSize: 0 }],
+      ['a fractional fleet size', { ...whole, xksProxyFleetSize: 1.5 }],
+      ['a fleet size as a string', { ...whole, xksProxyFleetSize: '1' }],
+      ['no xksProxyVendor', noVendor],
+      ['no xksProxyModel', noModel],
+      ['no ekmVendor', noEkmVendor],
+      ['an entry without an id', { ...whole, ekmFleetDetails: [noId] }],
+      ['an entry without a model', { ...whole, ekmFleetDetails: [noEntryModel] }],
+      ['an unknown healthStatus', { ...whole, ekmFleetDetails: [{ ...entry, healthStatus: 'HEALTHY' }] }],
+      ['eleven entries', { ...whole, ekmFleetDetails: Array.from({ length: 11 }, (_, i) => ({ ...entry, id: `h${i}` })) }],
+      ['no entries', { ...whole, ekmFleetDetails: [] }],
+    ];
+    for (const [what, body] of malformed) {
+      answer = { status: 200, body };
+      const checked = await proxyHealth(client, 'r', 'CreateCustomKeyStore');
+      expect(checked, what).toMatchObject({ ok: false, errorCode: 'XKS_PROXY_INVALID_RESPONSE' });
+      if (!checked.ok) expect(settingsRefused(checked).code, what).toBe('XksProxyInvalidResponse');
+    }
+    answer = { status: 200, body: { ...whole, ekmFleetDetails: Array.from({ length: 10 }, (_, i) => ({ ...entry, id: `h${i}` })) } };
+    expect(await proxyHealth(client, 'r', 'KmsHealthCheck')).toEqual({ ok: true });
+  });
+
+  it('refuses key metadata with a keyStatus other than ENABLED or DISABLED, or more than ten keyUsage values, as an invalid response', async () => {
+    answer = { status: 200, body: { keySpec: 'AES_256', keyUsage: ['ENCRYPT', 'DECRYPT'], keyStatus: 'ACTIVE' } };
+    expect(await failure(client.metadata('k', META))).toMatchObject({ kind: 'INVALID_RESPONSE' });
+    answer = { status: 200, body: { keySpec: 'AES_256', keyUsage: ['ENCRYPT', 'DECRYPT', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I'], keyStatus: 'ENABLED' } };
+    expect(await failure(client.metadata('k', META))).toMatchObject({ kind: 'INVALID_RESPONSE' });
+    answer = { status: 200, body: { keySpec: 'AES_256', keyUsage: ['ENCRYPT', 'DECRYPT', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'], keyStatus: 'DISABLED' } };
+    expect(await client.metadata('k', META)).toMatchObject({ keyStatus: 'DISABLED' });
+  });
+
   it('CreateKey: a disabled external key is XksKeyInvalidConfiguration, any other proxy failure CustomKeyStoreInvalidState', async () => {
     const { store: standard } = await unsealedStandardStore(tempDir('kura-xks-answers-store-'));
     const store = new ExternalKeyStore({ customKeyStoreId: 'cks-0123456789abcdef0', client, inner: standard });

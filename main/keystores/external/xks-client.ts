@@ -80,6 +80,11 @@ export const XKS_TIMEOUT_MS = 250;
 /** A proxy's answer is small (a 4,300-byte plaintext is under 6 KiB in base64): anything larger is not one. */
 const MAX_RESPONSE_BYTES = 256 * 1024;
 const SERVICE = 'kms-xks-proxy';
+/** GetHealthStatus's bound on ekmFleetDetails, and GetKeyMetadata's on keyUsage. */
+const MAX_EKMS = 10;
+const MAX_KEY_USAGES = 10;
+const EKM_HEALTH: ReadonlySet<string> = new Set(['ACTIVE', 'DEGRADED', 'UNAVAILABLE']);
+const KEY_STATUSES: ReadonlySet<string> = new Set(['ENABLED', 'DISABLED']);
 
 const NOT_REACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL']);
 
@@ -162,13 +167,32 @@ export class XksClient {
     this.agent.destroy();
   }
 
+  /**
+   * GetHealthStatus. Every member of the answer is required (the spec: xksProxyFleetSize an integer
+   * greater than zero, xksProxyVendor, xksProxyModel, ekmVendor, and one to ten ekmFleetDetails of id,
+   * model and a healthStatus of ACTIVE, DEGRADED or UNAVAILABLE): any other answer is malformed, which
+   * AWS KMS reports as XksProxyInvalidResponseException.
+   */
   async health(meta: Pick<XksRequestMetadata, 'kmsOperation' | 'kmsRequestId'>): Promise<XksHealth> {
     const body = await this.call('/health', { requestMetadata: meta });
-    const fleet = body.ekmFleetDetails;
-    if (!Array.isArray(fleet) || fleet.length === 0 || !fleet.every((e) => isObject(e) && typeof e.healthStatus === 'string')) {
-      throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's health status has no ekmFleetDetails.");
+    const size = body.xksProxyFleetSize;
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) {
+      throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's health status has no xksProxyFleetSize greater than zero.");
     }
-    return { ekmFleetDetails: fleet.map((e: Record<string, unknown>) => ({ id: String(e.id ?? ''), model: String(e.model ?? ''), healthStatus: String(e.healthStatus) })) };
+    for (const name of ['xksProxyVendor', 'xksProxyModel', 'ekmVendor']) {
+      if (typeof body[name] !== 'string') throw new XksProxyError('INVALID_RESPONSE', `The XKS proxy's health status has no ${name}.`);
+    }
+    const fleet = body.ekmFleetDetails;
+    if (!Array.isArray(fleet) || fleet.length < 1 || fleet.length > MAX_EKMS) {
+      throw new XksProxyError('INVALID_RESPONSE', `The XKS proxy's health status does not have one to ${MAX_EKMS} ekmFleetDetails.`);
+    }
+    const details = fleet.map((e: unknown) => {
+      if (!isObject(e) || typeof e.id !== 'string' || typeof e.model !== 'string' || typeof e.healthStatus !== 'string' || !EKM_HEALTH.has(e.healthStatus)) {
+        throw new XksProxyError('INVALID_RESPONSE', "An ekmFleetDetails entry of the XKS proxy's health status lacks an id, a model or a healthStatus of ACTIVE, DEGRADED or UNAVAILABLE.");
+      }
+      return { id: e.id, model: e.model, healthStatus: e.healthStatus };
+    });
+    return { ekmFleetDetails: details };
   }
 
   async metadata(externalKeyId: string, meta: XksRequestMetadata): Promise<XksKeyMetadata> {
@@ -176,6 +200,10 @@ export class XksClient {
     const { keySpec, keyUsage, keyStatus } = body;
     if (typeof keySpec !== 'string' || typeof keyStatus !== 'string' || !Array.isArray(keyUsage) || !keyUsage.every((u) => typeof u === 'string')) {
       throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's key metadata lacks keySpec, keyUsage or keyStatus.");
+    }
+    // The spec: keyStatus is ENABLED or DISABLED, and there are at most ten keyUsage values.
+    if (!KEY_STATUSES.has(keyStatus) || keyUsage.length > MAX_KEY_USAGES) {
+      throw new XksProxyError('INVALID_RESPONSE', "The XKS proxy's key metadata has a keyStatus other than ENABLED or DISABLED, or more than ten keyUsage values.");
     }
     return { keySpec, keyUsage: keyUsage as string[], keyStatus };
   }
