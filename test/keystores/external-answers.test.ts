@@ -216,7 +216,7 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     expect(await client.metadata('k', META)).toMatchObject({ keyStatus: 'DISABLED' });
   });
 
-  it('CreateKey: a disabled external key is XksKeyInvalidConfiguration, any other proxy failure CustomKeyStoreInvalidState', async () => {
+  it('CreateKey: a disabled external key, or one without the usage asked for, is XksKeyInvalidConfiguration, any other proxy failure CustomKeyStoreInvalidState', async () => {
     const { store: standard } = await unsealedStandardStore(tempDir('kura-xks-answers-store-'));
     const store = new ExternalKeyStore({ customKeyStoreId: 'cks-0123456789abcdef0', client, inner: standard });
     const codeOf = async () => {
@@ -224,6 +224,8 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
       return isKmsError(e) ? e.code : String(e);
     };
     answer = { status: 400, body: { errorName: 'InvalidStateException' } };
+    expect(await codeOf()).toBe('XksKeyInvalidConfiguration');
+    answer = { status: 400, body: { errorName: 'InvalidKeyUsageException' } };
     expect(await codeOf()).toBe('XksKeyInvalidConfiguration');
     answer = { status: 404, body: { errorName: 'KeyNotFoundException' } };
     expect(await codeOf()).toBe('XksKeyNotFound');

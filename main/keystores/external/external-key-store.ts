@@ -16,7 +16,8 @@
 // Errors, as AWS KMS answers them: every failure of the proxy or of its connection in a cryptographic
 // operation is KMSInvalidStateException (its message says which); a ciphertext the proxy says is
 // invalid is InvalidCiphertextException. Generating checks the external key's metadata first
-// (XksKeyNotFoundException, XksKeyInvalidConfigurationException: AES_256, ENABLED, ENCRYPT and DECRYPT).
+// (XksKeyNotFoundException, XksKeyInvalidConfigurationException: AES_256, ENABLED, ENCRYPT and DECRYPT,
+// and a proxy's InvalidStateException or InvalidKeyUsageException).
 import { createHash, randomUUID } from 'node:crypto';
 import { KmsError, kmsErrors } from '../../common/errors.js';
 import { AeadAuthenticationError } from '../../crypto/aead.js';
@@ -124,9 +125,13 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
       if (e instanceof XksProxyError && e.errorName === 'KeyNotFoundException') {
         throw new KmsError('XksKeyNotFound', `The XKS proxy of ${this.parts.customKeyStoreId} has no external key ${externalKeyId}.`);
       }
-      // The spec's table: a disabled external key at CreateKey is a key not configured for use.
+      // The spec's table: a disabled external key at CreateKey is a key not configured for use, and so is
+      // one that does not support the requested operation (InvalidKeyUsageException).
       if (e instanceof XksProxyError && e.errorName === 'InvalidStateException') {
         throw new KmsError('XksKeyInvalidConfiguration', `The external key ${externalKeyId} is not enabled in the external key manager of ${this.parts.customKeyStoreId}.`);
+      }
+      if (e instanceof XksProxyError && e.errorName === 'InvalidKeyUsageException') {
+        throw new KmsError('XksKeyInvalidConfiguration', `The external key ${externalKeyId} does not support the requested operation in the external key manager of ${this.parts.customKeyStoreId}.`);
       }
       if (e instanceof XksProxyError) throw new KmsError('CustomKeyStoreInvalidState', `The external key store ${this.parts.customKeyStoreId} could not use its XKS proxy: ${e.message}`);
       throw e;
