@@ -24,6 +24,8 @@ import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
 const META = { awsPrincipalArn: 'arn:aws:iam::123456789012:user/Alice', kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/k', kmsOperation: 'Encrypt', kmsRequestId: 'r-1' };
 
 let answer: { status: number; body: unknown; delayMs?: number } = { status: 200, body: {} };
+/** The body of the last request the server took, parsed. */
+let lastRequest: unknown;
 let server: https.Server;
 let ca: string;
 const logged: string[] = [];
@@ -35,8 +37,10 @@ beforeAll(async () => {
   makePki(dir, `DNS:${XKS_PEER_HOST}`);
   ca = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8');
   server = https.createServer({ cert: fs.readFileSync(path.join(dir, 'server.pem')), key: fs.readFileSync(path.join(dir, 'server.key')) }, (req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      lastRequest = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       const { status, body, delayMs = 0 } = answer;
       setTimeout(() => {
         if (res.destroyed) return;
@@ -240,6 +244,18 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     } finally {
       impatient.close();
     }
+  });
+
+  it("CreateKey's GetKeyMetadata carries no kmsKeyArn (the spec: KMS sends it for DescribeKey, not CreateKey); a crypto call's does", async () => {
+    const { store: standard } = await unsealedStandardStore(tempDir('kura-xks-answers-meta-'));
+    const store = new ExternalKeyStore({ customKeyStoreId: 'cks-0123456789abcdef0', client, inner: standard });
+    answer = { status: 200, body: { keySpec: 'AES_256', keyUsage: ['ENCRYPT', 'DECRYPT'], keyStatus: 'ENABLED' } };
+    const caller = { principal: 'arn:aws:iam::111122223333:user/Alice', keyArn: 'arn:aws:kms:us-east-1:111122223333:key/key-1', operation: 'CreateKey', requestId: 'r-create' };
+    await store.generate('key-1', 'SYMMETRIC_DEFAULT', { externalKeyId: 'k', caller });
+    expect(lastRequest).toEqual({ requestMetadata: { awsPrincipalArn: caller.principal, kmsOperation: 'CreateKey', kmsRequestId: 'r-create' } });
+    answer = { status: 200, body: sealedAnswer(aad, randomBytes(32)) };
+    await client.encrypt('k', { plaintext, aad }, META);
+    expect(lastRequest).toMatchObject({ requestMetadata: META });
   });
 
   it('registers no connection whose health check ends after the appliance sealed: the client holding the opened secret is closed', async () => {

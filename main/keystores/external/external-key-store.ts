@@ -94,12 +94,17 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
     return this.state;
   }
 
-  /** The requestMetadata of a call: the KMS call's, or (a store used on its own) Kura and the key's ID. */
+  /**
+   * The requestMetadata of a call: the KMS call's, or (a store used on its own) Kura and the key's ID.
+   * A GetKeyMetadata made by CreateKey carries no kmsKeyArn: the spec has KMS leave it out there, as the
+   * key it would name is made only once the external key has been checked.
+   */
   private metadata(caller: BlobCaller | undefined, keyId: string, fallbackOperation: string): XksRequestMetadata {
+    const kmsOperation = caller?.operation ?? fallbackOperation;
     return {
       awsPrincipalArn: caller?.principal ?? 'kura',
-      kmsKeyArn: caller?.keyArn ?? keyId,
-      kmsOperation: caller?.operation ?? fallbackOperation,
+      ...(kmsOperation === 'CreateKey' ? {} : { kmsKeyArn: caller?.keyArn ?? keyId }),
+      kmsOperation,
       kmsRequestId: caller?.requestId ?? randomUUID(),
     };
   }
