@@ -674,7 +674,11 @@ export class XksProxy {
   private async deepCheck(storeId: string): Promise<HealthReport | undefined> {
     const s = await this.cachedStoreById(storeId);
     if (!s) return undefined;
-    return { ekmVendor: 'Kura', ekmFleetDetails: [s.hsmId === null ? await this.standardCheck() : await this.hsmCheck(s, s.hsmId)] };
+    if (s.hsmId === null) return { ekmVendor: 'Kura', ekmFleetDetails: [await this.standardCheck()] };
+    // The spec's ekmVendor names the external key manager's vendor (the proxy's is xksProxyVendor): the
+    // HSM's manufacturer, as its token reported it when it was registered.
+    const registered = await this.deps.store.hsms.find(s.hsmId);
+    return { ekmVendor: registered?.manufacturer.trim() || 'Unknown', ekmFleetDetails: [await this.hsmCheck(s, s.hsmId, registered)] };
   }
 
   /** A test encryption and decryption that must give back what it sealed. */
@@ -708,8 +712,7 @@ export class XksProxy {
    * test round-trips under the store's health check key, DEGRADED when the token answers but the test
    * fails (its health check key gone, say).
    */
-  private async hsmCheck(s: XksStoreRecord, hsmId: string): Promise<HealthReport['ekmFleetDetails'][number]> {
-    const registered = await this.deps.store.hsms.find(hsmId);
+  private async hsmCheck(s: XksStoreRecord, hsmId: string, registered: HsmRecord | undefined): Promise<HealthReport['ekmFleetDetails'][number]> {
     const model = registered ? `${registered.manufacturer} ${registered.model}`.trim() : 'HSM no longer registered';
     const status = async (): Promise<HealthStatus> => {
       if (!this.deps.root.isUnsealed) return 'UNAVAILABLE';

@@ -183,6 +183,11 @@ describe('XKS proxy stores on SoftHSM2', () => {
     expect(await fleet(main)).toEqual([{ id: hsmId, model: 'SoftHSM project SoftHSM v2', healthStatus: 'ACTIVE' }]);
   });
 
+  it("names the HSM's manufacturer as the ekmVendor (the spec: the external key manager's vendor), Kura as the proxy's", async () => {
+    const h = await xksCall(kura, main, '/health', HEALTH);
+    expect([h.status, (h.json as { xksProxyVendor?: string }).xksProxyVendor, (h.json as { ekmVendor?: string }).ekmVendor]).toEqual([200, 'Kura', 'SoftHSM project']);
+  });
+
   it('a token that goes away answers DependencyTimeoutException (503) and UNAVAILABLE; the other store keeps working', async () => {
     const t = tokens['kura-xks-pulled']!;
     const pulledHsm = await addHsm(t.label);
