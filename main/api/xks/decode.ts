@@ -5,6 +5,7 @@
 //   members the spec marks REQUIRED for the route must be strings, the optional ones strings if
 //   present, and members the spec does not list are accepted (Appendix B: KMS may add more).
 // - kmsOperation and kmsRequestId are opaque strings: any value is accepted.
+// - A Base64 member that is present must be a string, null included: only leaving it out omits it.
 // - Base64 is the standard alphabet with padding, and canonical (re-encoding gives the same text),
 //   so that one value has one spelling.
 // - Sizes: plaintext and ciphertext up to 65,536 bytes (spec minimum 4,300), AAD up to 65,535 (the
@@ -70,10 +71,12 @@ export function decodeRequestMetadata(body: JsonObject, operation: XksOperation)
 /** Strict standard Base64 of a field, or undefined when the field is absent and optional. */
 function base64Field(body: JsonObject, name: string, required: boolean): Buffer | undefined {
   const v = Object.hasOwn(body, name) ? body[name] : undefined;
-  if (v === undefined || v === null) {
+  if (v === undefined) {
     if (required) throw invalid(`${name} is required.`);
     return undefined;
   }
+  // A member that is present is a Base64 string (the spec: "when present, this field MUST be specified
+  // as a Base64 encoded string"): null is not a way of leaving out the AAD or the ciphertextMetadata.
   if (typeof v !== 'string') throw invalid(`${name} must be a Base64 string.`);
   const bytes = Buffer.from(v, 'base64');
   if (bytes.toString('base64') !== v) {

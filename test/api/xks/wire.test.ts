@@ -91,6 +91,14 @@ describe('Encrypt and Decrypt bodies', () => {
     expect(refusal(() => decodeDecrypt(dec({ ciphertextMetadata: '!!' }))).message).toMatch(/^ciphertextMetadata is not valid/);
   });
 
+  it('refuses null for an optional Base64 member: present, it must be a Base64 string; left out, it is absent', () => {
+    expect(refusal(() => decodeEncrypt(enc({ additionalAuthenticatedData: null })))).toEqual({ name: 'ValidationException', message: 'additionalAuthenticatedData must be a Base64 string.' });
+    expect(refusal(() => decodeDecrypt(dec({ additionalAuthenticatedData: null }))).name).toBe('ValidationException');
+    expect(refusal(() => decodeDecrypt(dec({ ciphertextMetadata: null }))).message).toBe('ciphertextMetadata must be a Base64 string.');
+    expect(decodeEncrypt(enc({})).aad).toBeUndefined();
+    expect(decodeDecrypt(dec({})).ciphertextMetadata).toBeUndefined();
+  });
+
   it('requires AES_GCM and allows only SHA_256 as the CDIV algorithm', () => {
     expect(refusal(() => decodeEncrypt(enc({ encryptionAlgorithm: undefined }))).message).toBe('encryptionAlgorithm is required.');
     expect(refusal(() => decodeEncrypt(enc({ encryptionAlgorithm: 'AES_GCM_256' }))).message).toBe('encryptionAlgorithm must be AES_GCM.');
