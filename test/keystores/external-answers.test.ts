@@ -258,6 +258,32 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     expect(lastRequest).toMatchObject({ requestMetadata: META });
   });
 
+  it("Decrypt: a proxy's plaintext that is not as long as the ciphertext is an invalid response, so KMSInvalidState (the proxy's fault), not InvalidCiphertext", async () => {
+    const { store: standard } = await unsealedStandardStore(tempDir('kura-xks-answers-decrypt-'));
+    const store = new ExternalKeyStore({ customKeyStoreId: 'cks-0123456789abcdef0', client, inner: standard });
+    answer = { status: 200, body: { keySpec: 'AES_256', keyUsage: ['ENCRYPT', 'DECRYPT'], keyStatus: 'ENABLED' } };
+    const made = await store.generate('key-d', 'SYMMETRIC_DEFAULT', { externalKeyId: 'k' });
+    const material = { keyId: 'key-d', materialId: made.materialId, keySpec: 'SYMMETRIC_DEFAULT' as const, ref: made.ref, publicKey: null };
+    const payload = { version: 2 as const, derivation: { label: Buffer.from('test'), context: randomBytes(16), length: 32 }, iv: randomBytes(12), aad: randomBytes(20) };
+    // The envelope: version 1, a 12-byte IV, no ciphertextMetadata, the tag, 48 bytes of ciphertext.
+    const envelope = Buffer.concat([Buffer.from([1, 12]), randomBytes(12), Buffer.from([0]), randomBytes(16), randomBytes(48)]);
+    const codeOf = async () => {
+      const e = await failure(store.decryptBlobPayload(material, payload, envelope));
+      return isKmsError(e) ? e.code : e instanceof Error ? e.name : String(e);
+    };
+    for (const length of [47, 49]) {
+      answer = { status: 200, body: { plaintext: b64(randomBytes(length)) } };
+      expect(await failure(client.decrypt('k', { iv: randomBytes(12), tag: randomBytes(16), ciphertext: randomBytes(48), ciphertextMetadata: undefined, aad: randomBytes(32) }, META))).toMatchObject({
+        kind: 'INVALID_RESPONSE',
+        message: `The XKS proxy's plaintext is ${length} bytes for 48 bytes of ciphertext.`,
+      });
+      expect(await codeOf(), String(length)).toBe('InvalidState');
+    }
+    // The proxy's own InvalidCiphertextException stays the caller's InvalidCiphertext (AeadAuthenticationError here).
+    answer = { status: 400, body: { errorName: 'InvalidCiphertextException' } };
+    expect(await codeOf()).toBe('AeadAuthenticationError');
+  });
+
   it('registers no connection whose health check ends after the appliance sealed: the client holding the opened secret is closed', async () => {
     const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-answers-seal-'));
     const port = (server.address() as AddressInfo).port;

@@ -251,7 +251,13 @@ export class XksClient {
       initializationVector: input.iv.toString('base64'),
       authenticationTag: input.tag.toString('base64'),
     });
-    return b64(body, 'plaintext')!;
+    const plaintext = b64(body, 'plaintext')!;
+    // The spec: the plaintext is as long as the ciphertext (AES-GCM); any other is not a decryption.
+    if (plaintext.length !== input.ciphertext.length) {
+      plaintext.fill(0);
+      throw new XksProxyError('INVALID_RESPONSE', `The XKS proxy's plaintext is ${plaintext.length} bytes for ${input.ciphertext.length} bytes of ciphertext.`);
+    }
+    return plaintext;
   }
 
   /** One signed POST with the deadline; the parsed answer of a 200, or an XksProxyError. */
