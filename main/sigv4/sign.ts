@@ -19,9 +19,11 @@ export interface SignInput {
   region: string;
   service: string;
   nowMs: number;
+  /** Send and sign x-amz-content-sha256 (default true); without it the payload is still signed, in the canonical request. */
+  contentSha256Header?: boolean;
 }
 
-/** The headers to send: the given ones (lower-cased), host, x-amz-date, x-amz-content-sha256 and authorization. */
+/** The headers to send: the given ones (lower-cased), host, x-amz-date, x-amz-content-sha256 (unless left out) and authorization. */
 export function signRequest(r: SignInput): Record<string, string> {
   const amzDate = isoBasic(r.nowMs);
   const payloadHash = sha256Hex(typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : r.body);
@@ -29,7 +31,7 @@ export function signRequest(r: SignInput): Record<string, string> {
   for (const [k, v] of Object.entries(r.headers ?? {})) headers[k.toLowerCase()] = v;
   headers.host = r.host;
   headers['x-amz-date'] = amzDate;
-  headers['x-amz-content-sha256'] = payloadHash;
+  if (r.contentSha256Header !== false) headers['x-amz-content-sha256'] = payloadHash;
   const signedHeaders = Object.keys(headers).sort();
   const canonical = canonicalRequest({ method: r.method, path: r.path, query: r.query ?? '', signedHeaders, headerValue: (n) => headers[n] ?? '', payloadHash });
   const date = amzDate.slice(0, 8);

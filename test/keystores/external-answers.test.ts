@@ -24,8 +24,9 @@ import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
 const META = { awsPrincipalArn: 'arn:aws:iam::123456789012:user/Alice', kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/k', kmsOperation: 'Encrypt', kmsRequestId: 'r-1' };
 
 let answer: { status: number; body: unknown; delayMs?: number } = { status: 200, body: {} };
-/** The body of the last request the server took, parsed. */
+/** The body of the last request the server took, parsed, and its headers. */
 let lastRequest: unknown;
+let lastHeaders: Record<string, string | string[] | undefined> = {};
 let server: https.Server;
 let ca: string;
 const logged: string[] = [];
@@ -41,6 +42,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       lastRequest = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      lastHeaders = req.headers;
       const { status, body, delayMs = 0 } = answer;
       setTimeout(() => {
         if (res.destroyed) return;
@@ -282,6 +284,14 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     // The proxy's own InvalidCiphertextException stays the caller's InvalidCiphertext (AeadAuthenticationError here).
     answer = { status: 400, body: { errorName: 'InvalidCiphertextException' } };
     expect(await codeOf()).toBe('AeadAuthenticationError');
+  });
+
+  it('signs as AWS KMS does (the spec, Appendix A): SignedHeaders=host;x-amz-date, service kms-xks-proxy, Content-Type application/json', async () => {
+    answer = { status: 200, body: { xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: [{ id: 'h', model: 'm', healthStatus: 'ACTIVE' }] } };
+    expect(await proxyHealth(client, 'r', 'KmsHealthCheck')).toEqual({ ok: true });
+    expect(lastHeaders['content-type']).toBe('application/json');
+    expect(lastHeaders['x-amz-content-sha256']).toBeUndefined();
+    expect(String(lastHeaders.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=XKSAAAAAAAAAAAAAAAAAAAAA\/\d{8}\/us-east-1\/kms-xks-proxy\/aws4_request, SignedHeaders=host;x-amz-date, Signature=[0-9a-f]{64}$/);
   });
 
   it('registers no connection whose health check ends after the appliance sealed: the client holding the opened secret is closed', async () => {

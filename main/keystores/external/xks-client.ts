@@ -264,17 +264,19 @@ export class XksClient {
   private call(route: string, request: unknown): Promise<Record<string, unknown>> {
     const path = `${this.basePath}${route}`;
     const text = JSON.stringify(request);
+    // Signed as AWS KMS signs XKS calls (the spec's Appendix A): SignedHeaders=host;x-amz-date, the body
+    // in the canonical request's payload hash; Content-Type is sent but not signed.
     const signed = signRequest({
       method: 'POST',
       host: this.host,
       path,
       body: text,
-      headers: { 'content-type': 'application/json' },
       accessKeyId: this.config.accessKeyId,
       secretAccessKey: this.config.secretAccessKey,
       region: this.config.region,
       service: SERVICE,
       nowMs: this.nowMs(),
+      contentSha256Header: false,
     });
     const target = this.config.connectTo ?? { host: this.host, port: 443 };
     return new Promise((resolve, reject) => {
@@ -286,7 +288,7 @@ export class XksClient {
         f();
       };
       const req = https.request(
-        { agent: this.agent, host: target.host, port: target.port, servername: this.host, method: 'POST', path, headers: { ...signed, 'content-length': String(Buffer.byteLength(text)) } },
+        { agent: this.agent, host: target.host, port: target.port, servername: this.host, method: 'POST', path, headers: { ...signed, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) } },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
