@@ -454,7 +454,7 @@ export async function startAppliance(
           limits,
           bodyBudget,
           tls: xksTlsFiles(t, log),
-          routes: { kms: xksOnly, admin: xksOnly, xks: xksRoute },
+          routes: { kms: xksOnly, admin: xksOnly, xks: xksRoute, notXks: xksOnly },
         });
       } catch (e) {
         await server.close().catch(() => undefined);

@@ -48,6 +48,12 @@ export interface Routes {
   xks?: (req: RawRequest) => Promise<JsonResponse>;
   /** GET /console/…: the operator console's files (absent: 404). */
   console?: (req: RawRequest) => Promise<RawResponse>;
+  /**
+   * A listener that serves the XKS proxy API only: every request whose path is not the API's is answered
+   * by this (InvalidUriPathException in the spec's error shape), whatever its method, instead of by the
+   * KMS, admin or console routes or their 404s and 405s.
+   */
+  notXks?: (req: RawRequest) => Promise<JsonResponse>;
 }
 
 export interface ServerLimits {
@@ -378,6 +384,7 @@ export async function startServer(opts: {
     if (!target) return kmsErrorResponse(400, 'ValidationException', 'The request-target is not a path Kura serves.');
     if (stopping) return unavailable(routeOf(target.path), 'Kura is stopping.');
     const raw: RawRequest = { method, path: target.path, query: target.query, headers: req.headers, headerLists: req.headersDistinct, body, remoteAddress: req.socket.remoteAddress ?? 'unknown' };
+    if (opts.routes.notXks && routeOf(target.path) !== 'xks') return opts.routes.notXks(raw);
     switch (routeOf(target.path)) {
       case 'admin':
         return browserGuard(raw, opts.host, { checkOrigin: true }) ?? opts.routes.admin(raw);

@@ -157,6 +157,23 @@ describe('the XKS proxy API over TLS', () => {
     expect(r.status).toBe(404);
     expect(r.body.errorName).toBe('InvalidUriPathException');
   });
+
+  it("answers any other path InvalidUriPathException (404) in the XKS spec's error shape, whatever the method", async () => {
+    for (const route of ['/elsewhere', '/KMS/XKS/V1/health', '/console/index.html', '/']) {
+      const r = await call(route, {});
+      expect([r.status, r.body.errorName], route).toEqual([404, 'InvalidUriPathException']);
+    }
+    const get = await new Promise<Answer>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port, method: 'GET', path: '/', ca: file('ca.pem'), cert: file('client.pem'), key: file('client.key') }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect([get.status, get.body.errorName]).toEqual([404, 'InvalidUriPathException']);
+  });
   // Last: it renews the listener's certificate (another of the same CA, for the same address).
   it('on SIGHUP serves new connections with a renewed certificate; a pair that does not match is refused and the old one kept', async () => {
     const fingerprint = () =>
