@@ -295,7 +295,8 @@ export async function startServer(opts: {
       return;
     }
     const target = splitRequestTarget(req.url ?? '');
-    const route = target ? routeOf(target.path) : 'kms';
+    // On a listener that serves the XKS proxy API only, every refusal is in that API's error shape.
+    const route = opts.routes.notXks ? 'xks' : target ? routeOf(target.path) : 'kms';
     const tooLarge = (): JsonResponse =>
       route === 'admin'
         ? { status: 413, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'RequestTooLarge', message: `Request body is larger than ${MAX_BODY_BYTES} bytes.` }) }
@@ -382,7 +383,7 @@ export async function startServer(opts: {
   async function answer(req: http.IncomingMessage, target: ReturnType<typeof splitRequestTarget>, body: Buffer): Promise<RawResponse> {
     const method = req.method ?? 'GET';
     if (!target) return kmsErrorResponse(400, 'ValidationException', 'The request-target is not a path Kura serves.');
-    if (stopping) return unavailable(routeOf(target.path), 'Kura is stopping.');
+    if (stopping) return unavailable(opts.routes.notXks ? 'xks' : routeOf(target.path), 'Kura is stopping.');
     const raw: RawRequest = { method, path: target.path, query: target.query, headers: req.headers, headerLists: req.headersDistinct, body, remoteAddress: req.socket.remoteAddress ?? 'unknown' };
     if (opts.routes.notXks && routeOf(target.path) !== 'xks') return opts.routes.notXks(raw);
     switch (routeOf(target.path)) {

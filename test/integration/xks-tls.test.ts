@@ -173,6 +173,11 @@ describe('the XKS proxy API over TLS', () => {
       req.end();
     });
     expect([get.status, get.body.errorName]).toEqual([404, 'InvalidUriPathException']);
+    // A body over the size limit is refused in the same shape, whatever the path.
+    for (const route of ['/elsewhere', `${store.uriPath}/health`]) {
+      const big = await call(route, { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'x'.repeat(1024 * 1024) } });
+      expect([big.status, big.body.errorName], route).toEqual([400, 'ValidationException']);
+    }
   });
   // Last: it renews the listener's certificate (another of the same CA, for the same address).
   it('on SIGHUP serves new connections with a renewed certificate; a pair that does not match is refused and the old one kept', async () => {
