@@ -625,6 +625,8 @@ export class XksProxy {
    * for a token that cannot be reached or failed mid-use, or a sealed appliance; any other error is thrown.
    */
   private unreachable(s: XksStoreRecord, e: unknown, keyStore?: KeyStore): Outcome<never> {
+    // The token answers, and no longer holds the key's material (deleted there): the external key is gone.
+    if (isKmsError(e) && e.code === 'InvalidState' && s.hsmId !== null) return fail('KeyNotFound', e.message);
     if (!isKmsError(e) || (e.code !== 'KeyUnavailable' && e.code !== 'Sealed')) throw e;
     if (e.code === 'Sealed' || s.hsmId === null) return fail('DependencyTimeout', SEALED_MESSAGE);
     const failed = keyStore && keyStore !== this.deps.standard ? (keyStore as ConnectedHsm).failure() : undefined;

@@ -6,7 +6,7 @@
 // kms-xks-proxy). A store's key is on its token (pkcs11-tool lists it by its external key ID); encrypt,
 // decrypt and tampering; health naming the HSM ACTIVE; a wrong PIN or an unknown HSM refused with
 // nothing stored; a token that goes away (its files deleted) answered with DependencyTimeoutException
-// and UNAVAILABLE; and one token behind an AWS_CLOUDHSM custom key store and an XKS store at once, both
+// and UNAVAILABLE; a key whose token object was deleted answered KeyNotFoundException; and one token behind an AWS_CLOUDHSM custom key store and an XKS store at once, both
 // working on the one login PKCS#11 allows a process.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -177,6 +177,27 @@ describe('XKS proxy stores on SoftHSM2', () => {
     }
     const ok = await xksCall(kura, main, `/keys/${key}/decrypt`, body);
     expect(Buffer.from(ok.json.plaintext!, 'base64').toString()).toBe('same');
+  });
+
+  it("a key whose token object was deleted behind Kura's back answers KeyNotFoundException (404), not a retry; the store's other keys work", async () => {
+    const doomed = await newKey(main.storeId);
+    const aad = Buffer.from('doomed');
+    const enc = await encrypt(main, doomed, 'sealed before', aad);
+    expect(enc.status).toBe(200);
+    const t = tokens['kura-xks-main']!;
+    const del = await runProgram('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', t.label, '--login', '--pin', t.pin, '--delete-object', '--type', 'secrkey', '--label', doomed], soft.env);
+    expect(del.code, del.stderr).toBe(0);
+    // Kura looks the key up again at most PRESENCE_CHECK_MS after its last lookup.
+    await expect.poll(async () => (await encrypt(main, doomed, 'after', aad)).status, { timeout: 5_000, interval: 50 }).toBe(404);
+    const after = await encrypt(main, doomed, 'after', aad);
+    expect([after.json.errorName, after.json.errorMessage]).toEqual(['KeyNotFoundException', expect.stringContaining('is not on the HSM token')]);
+    const dec = await xksCall(kura, main, `/keys/${doomed}/decrypt`, decryptBody(enc.json, aad));
+    expect([dec.status, dec.json.errorName]).toEqual([404, 'KeyNotFoundException']);
+    expect(await roundTrip(main, key, 'the other key')).toBe('the other key');
+    // Its key is deleted like any other: the token object it would destroy is gone already.
+    const gone = await admin('DELETE', `/xks/stores/${main.storeId}/keys/${doomed}`);
+    expect(gone.status, JSON.stringify(gone.json)).toBe(200);
+    expect(kura.proc.exitCode).toBeNull();
   });
 
   it('reports the HSM ACTIVE in its health, from a test on the token', async () => {

@@ -409,8 +409,10 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     if (found.length === 0 && !(await s.userLoggedIn().catch((e: unknown) => (meaningOf(e) === 'not-supported' ? true : Promise.reject(e))))) {
       throw new Pkcs11CallError('C_FindObjects', undefined, 'user-not-logged-in');
     }
+    // AWS KMS answers KMSInvalidStateException when the cluster no longer holds a key's material (it was
+    // deleted there): not KeyUnavailableException, whose "retry" would never help.
     const why = found.length === 0 ? 'is not on' : 'is ambiguous on';
-    throw new KmsError('KeyUnavailable', `The key material ${why} the HSM token "${this.parts.token.label}".`);
+    throw new KmsError('InvalidState', `The key material ${why} the HSM token "${this.parts.token.label}" (CKA_ID ${hex}): the key cannot be used until it is there again.`);
   }
 
   private async translate(e: unknown, opening: boolean): Promise<Error> {

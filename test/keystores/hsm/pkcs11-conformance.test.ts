@@ -155,7 +155,7 @@ describe('a module as PKCS #11 lets it be', () => {
     const absent: StoredMaterial = { keyId: randomUUID(), keySpec: 'SYMMETRIC_DEFAULT', materialId: 'absent', ref: encodeMaterialRef(randomBytes(CKA_ID_BYTES)), publicKey: null };
     setShimFault(control, { action: 'fail', fn: 'C_GetSessionInfo', rv: CKR_FUNCTION_NOT_SUPPORTED });
     const e = await failure(store.keyAttributes(absent));
-    expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
+    expect(isKmsError(e) && e.code).toBe('InvalidState');
     expect((e as Error).message).toMatch(/is not on the HSM token/);
     expect(store.connectionState()).toBe('CONNECTED');
   });

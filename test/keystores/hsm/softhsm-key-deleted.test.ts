@@ -3,7 +3,8 @@
 // Its blob key is a session object derived before, which goes on working without the token key: an
 // encryption that used it would make ciphertext that no later connection could open. The key is looked
 // up again at most every PRESENCE_CHECK_MS (performance.now() is moved by vitest, the timers are not),
-// and from then on encryption and decryption answer KeyUnavailable, with the store still CONNECTED.
+// and from then on encryption and decryption answer InvalidState (KMSInvalidStateException, as AWS KMS
+// does for material gone from the cluster), with the store still CONNECTED.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -48,8 +49,9 @@ describe('a token key deleted while its store is connected', () => {
       vi.advanceTimersByTime(PRESENCE_CHECK_MS + 1);
 
       const q = payloadFor(m, store.blobNonce(m, NONCE_BYTES));
-      expect(await outcome(store.encryptBlobPayload(m, q, Buffer.from('after')))).toBe('KeyUnavailable');
-      expect(await outcome(store.decryptBlobPayload(m, p, sealed))).toBe('KeyUnavailable');
+      // As AWS KMS answers when a CloudHSM cluster no longer holds a key's material: KMSInvalidStateException.
+      expect(await outcome(store.encryptBlobPayload(m, q, Buffer.from('after')))).toBe('InvalidState');
+      expect(await outcome(store.decryptBlobPayload(m, p, sealed))).toBe('InvalidState');
       expect(store.connectionState()).toBe('CONNECTED');
     } finally {
       await store.close();

@@ -252,7 +252,7 @@ describe('HsmKeyStore on SoftHSM2', () => {
     await store.destroy(m);
     await store.destroy(m);
     const e = await store.encryptBlobPayload(m, p, Buffer.from('x')).catch((x: unknown) => x);
-    expect(isKmsError(e) && e.code).toBe('KeyUnavailable');
+    expect(isKmsError(e) && e.code).toBe('InvalidState');
     expect(store.connectionState()).toBe('CONNECTED');
   });
 });
