@@ -4,6 +4,7 @@
 // the payload (version 2: under a key it derives per blob). RSA and SM2 keys encrypt with RSAES-OAEP or
 // SM2PKE in their key store. Imported material past its ValidTo is unusable from that instant
 // (../model/expiry.ts).
+import { randomUUID } from 'node:crypto';
 import { KmsError, kmsErrors } from '../../common/errors.js';
 import { AeadAuthenticationError } from '../../crypto/aead.js';
 import type { AsymmetricEncryptionAlgorithm } from '../../crypto/asymmetric/index.js';
@@ -80,8 +81,11 @@ export function noRecipient(recipient: unknown): void {
   if (recipient !== undefined) throw kmsErrors.validation('Recipient (Nitro Enclaves attestation) is not supported by Kura.');
 }
 
-/** Who a blob is sealed or opened for: what an external key store tells its proxy (XKS requestMetadata). */
-const callerOf = (ctx: CallContext, k: Key): BlobCaller => ({ principal: ctx.principal, keyArn: arnOf(k), operation: ctx.operation, requestId: ctx.requestId ?? '' });
+/**
+ * Who a blob is sealed or opened for: what an external key store tells its proxy (XKS requestMetadata,
+ * whose kmsRequestId is required: a call without a request ID of its own gets a fresh one, never '').
+ */
+const callerOf = (ctx: CallContext, k: Key): BlobCaller => ({ principal: ctx.principal, keyArn: arnOf(k), operation: ctx.operation, requestId: ctx.requestId ?? randomUUID() });
 
 const invalid = () => new KmsError('InvalidCiphertext', 'The ciphertext is invalid, was made under another key, or the encryption context does not match.');
 
