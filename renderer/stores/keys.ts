@@ -1,6 +1,8 @@
 // Keys: one page at a time from the appliance (keys.list with `after` and `limit`, filtered and searched
 // there), so the list stays as fast at 100,000 keys as at 10; the pages already passed are remembered
-// as their `after` cursors for going back. And one key's detail and the changes made on it (create,
+// as their `after` cursors for going back. The filters and the page are also the hash's query
+// (`#/keys?state=Enabled&search=db&after=ID,ID`: `pageQuery`, read back by `fromQuery` and `open`), so a
+// reload, the back button and a copied link keep them. And one key's detail and the changes made on it (create,
 // enable, disable, schedule and cancel deletion) — a deletion a quorum gates answers with its request.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
@@ -14,6 +16,32 @@ export interface KeyFilters {
   search: string;
   state: string;
   origin: string;
+}
+
+/** What the keys list's hash query holds: the filters, and the cursors of the pages up to the one shown. */
+export interface KeysQuery {
+  filters: KeyFilters;
+  /** `after` of each page after the first up to the current one (empty: the first page). */
+  pages: string[];
+}
+
+/** A page's cursor is a key ID (keys.list's `after`); anything else in a hand-made link is left out. */
+const CURSOR = /^[0-9a-f-]{36}$/;
+/** The values a filter may take (keys.list's own patterns), so a hand-made link cannot send what the appliance refuses. */
+const FILTER_VALUE = { state: /^[A-Za-z]{1,32}$/, origin: /^[A-Z_]{1,32}$/ } as const;
+
+/** The keys list's filters and page as a hash query names them; what it does not name is empty. */
+export function fromQuery(query: Record<string, string>): KeysQuery {
+  const pick = (name: 'state' | 'origin') => (FILTER_VALUE[name].test(query[name] ?? '') ? query[name]! : '');
+  return {
+    filters: { search: (query.search ?? '').slice(0, 256), state: pick('state'), origin: pick('origin') },
+    pages: (query.after ?? '').split(',').filter((c) => CURSOR.test(c)),
+  };
+}
+
+/** The hash query of the keys list's filters and page (the inverse of fromQuery). */
+export function toQuery(q: KeysQuery): Record<string, string> {
+  return { search: q.filters.search, state: q.filters.state, origin: q.filters.origin, after: q.pages.join(',') };
 }
 
 export interface NewKey {
@@ -37,13 +65,20 @@ export const useKeysStore = defineStore('keys', () => {
   const detailTask = useTask();
   const changeTask = useTask();
   let generation = 0;
+  /** The filters of the latest page asked for, as sent: a filter set back to what was asked asks nothing more. */
+  const asked = ref<string | null>(null);
+  /** The filters of the page shown, as they were sent. */
+  const shownFilters = ref<KeyFilters>({ search: '', state: '', origin: '' });
+  const sentFilters = (f: KeyFilters) => JSON.stringify({ search: f.search.trim(), state: f.state, origin: f.origin });
 
   const firstIndex = computed(() => cursors.value.length * KEYS_PAGE + 1);
 
   async function fetchPage(after: string | undefined): Promise<boolean> {
-    const f = filters.value;
+    // A copy: the form's v-model changes the filters in place while the page loads.
+    const f = { ...filters.value };
     // A newer request wins: a slow answer to an old filter never replaces a newer one.
     const mine = ++generation;
+    asked.value = sentFilters(f);
     const out = await listTask.run(() =>
       client.run('keys.list', {
         limit: KEYS_PAGE,
@@ -55,8 +90,25 @@ export const useKeysStore = defineStore('keys', () => {
     );
     if (!out || mine !== generation) return false;
     page.value = out;
+    shownFilters.value = { search: f.search.trim(), state: f.state, origin: f.origin };
     current.value = after;
     return true;
+  }
+
+  /** The filters and page shown now, as the hash query keeps them (what was shown, not what is typed but not yet asked). */
+  const shown = computed<KeysQuery>(() => ({
+    filters: { ...shownFilters.value },
+    pages: [...cursors.value, current.value].filter((c): c is string => typeof c === 'string'),
+  }));
+
+  /** Whether `f` is what the latest page was asked with. */
+  const askedFor = (f: KeyFilters): boolean => asked.value === sentFilters(f);
+
+  /** Opens the list on the filters and page a hash query names (the first page when its cursors are not all there). */
+  async function open(q: KeysQuery): Promise<void> {
+    filters.value = { ...q.filters };
+    const at = q.pages.at(-1);
+    if (await fetchPage(at)) cursors.value = at === undefined ? [] : [undefined, ...q.pages.slice(0, -1)];
   }
 
   async function first(): Promise<void> {
@@ -118,6 +170,9 @@ export const useKeysStore = defineStore('keys', () => {
     filters,
     cursors,
     firstIndex,
+    shown,
+    askedFor,
+    open,
     detail,
     gated,
     listBusy: listTask.busy,

@@ -86,15 +86,15 @@ describe('the keys list', () => {
 
 describe('the console routes', () => {
   it('match the links the console makes, and name anything else notFound', () => {
-    expect(matchRoute(link.key('alias/a b'))).toEqual({ name: 'key', params: { keyId: 'alias/a b' } });
-    expect(matchRoute(link.byok('k-1'))).toEqual({ name: 'byok', params: { keyId: 'k-1' } });
+    expect(matchRoute(link.key('alias/a b'))).toMatchObject({ name: 'key', params: { keyId: 'alias/a b' }, query: {} });
+    expect(matchRoute(link.byok('k-1'))).toMatchObject({ name: 'byok', params: { keyId: 'k-1' } });
     // A hand-typed hash that is not valid percent-encoding names no screen (and throws nothing).
-    expect(matchRoute('#/keys/%E0%A4%A')).toEqual({ name: 'notFound', params: { path: '/keys/%E0%A4%A' } });
-    expect(matchRoute(link.approval('apr-0123456789abcdef01234567'))).toEqual({ name: 'approval', params: { id: 'apr-0123456789abcdef01234567' } });
+    expect(matchRoute('#/keys/%E0%A4%A')).toMatchObject({ name: 'notFound', params: { path: '/keys/%E0%A4%A' } });
+    expect(matchRoute(link.approval('apr-0123456789abcdef01234567'))).toMatchObject({ name: 'approval', params: { id: 'apr-0123456789abcdef01234567' } });
     expect(matchRoute(link.transcript('apr-0123456789abcdef01234567')).name).toBe('transcript');
     expect(matchRoute(link.deletion()).name).toBe('deletion');
-    expect(matchRoute(link.keyStore())).toEqual({ name: 'keystore', params: {} });
+    expect(matchRoute(link.keyStore())).toEqual({ name: 'keystore', params: {}, query: {}, path: '/ceremonies/key-store' });
     expect(matchRoute('').name).toBe('dashboard');
-    expect(matchRoute('#/nothing/here')).toEqual({ name: 'notFound', params: { path: '/nothing/here' } });
+    expect(matchRoute('#/nothing/here')).toMatchObject({ name: 'notFound', params: { path: '/nothing/here' } });
   });
 });
