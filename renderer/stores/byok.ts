@@ -4,14 +4,20 @@
 // received) → the OpenSSL commands that wrap the material off-line → upload the wrapped material →
 // imports.material, which a key-import policy turns into an approval request → approvals → done, with
 // the transcript. The console only ever holds the wrapped material, never the key material itself.
+// Where the ceremony is — its key, the parameters, the request's ID; never the wrapped material — is kept
+// in this tab's sessionStorage for the signed-in operator (lib/resume.ts), so a reload resumes it
+// (`resume`) at its step with the same import token, until it ends or the parameters expire; the file of
+// wrapped material must be chosen again, and an approval request is read again from the appliance.
 import { defineStore } from 'pinia';
-import { computed, ref } from 'vue';
+import { computed, ref, watch } from 'vue';
 import type { ApprovalView, ImportParametersView, KeyDetailView, KeySummaryView } from '../../main/console/index.js';
 import { useClient } from '../client/index.js';
 import { fromBase64, sha256Fingerprint, toBase64 } from '../lib/bytes.js';
-import type { WrappingAlgorithm, WrappingKeySpec } from '../lib/openssl.js';
+import { WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS, type WrappingAlgorithm, type WrappingKeySpec } from '../lib/openssl.js';
+import { forgetCeremony, loadCeremony, resumedAt, saveCeremony, type ByokSnapshot } from '../lib/resume.js';
 import { useApprovalsStore } from './approvals.js';
-import { afterApproval, useSteps } from './ceremony.js';
+import { afterApproval, endedWithoutRunning, useSteps } from './ceremony.js';
+import { SESSION_MAX_MS, useSessionStore } from './session.js';
 import { useTask } from './task.js';
 
 export const BYOK_STEPS = [
@@ -44,9 +50,34 @@ export const useByokStore = defineStore('byok', () => {
   const expires = ref(false);
   const validTo = ref('');
   const request = ref<ApprovalView | null>(null);
+  /** The request's ID, set with the step (the request itself is read again after a reload). */
+  const requestId = ref<string | null>(null);
   const finalKey = ref<KeyDetailView | null>(null);
+  /** The wrapped material was chosen before a reload, which a File does not survive: the upload step asks for it again. */
+  const materialLost = ref(false);
   const task = useTask();
-  const { step, go } = useSteps<ByokStep>('key', task);
+  const { step, go, resumed } = useSteps<ByokStep>('key', task);
+  const session = useSessionStore();
+
+  /** What a reload resumes (lib/resume.ts says why each field is safe to keep), or null when there is nothing to resume. */
+  const snapshot = computed<ByokSnapshot | null>(() => {
+    const s = step.value;
+    if (s === 'key' || s === 'done' || keyId.value === null || endedWithoutRunning(request.value)) return null;
+    return { step: s, keyId: keyId.value, algorithm: algorithm.value, keySpec: keySpec.value, params: params.value, expires: expires.value, validTo: validTo.value, requestId: requestId.value };
+  });
+  /** True while `resume` puts a kept ceremony back: its steps on the way are not where the ceremony is. */
+  let resuming = false;
+  /** Keeps the ceremony as it is now in the tab, or forgets it once there is nothing to resume (lib/resume.ts). */
+  function persist(now = snapshot.value): void {
+    const who = session.operator;
+    if (!who || resuming) return;
+    if (!now) return forgetCeremony('byok', who);
+    // Kept while the parameters are valid (the token is useless after), and never past a session's longest life.
+    const cap = Date.now() + SESSION_MAX_MS;
+    const until = now.params && now.step !== 'approvals' ? Math.min(Date.parse(now.params.parametersValidTo), cap) : cap;
+    saveCeremony('byok', who, now.keyId, now, until);
+  }
+  watch(snapshot, (now) => persist(now));
 
   // Compared as hex digits alone, whatever grouping or case the appliance prints them in.
   const digits = (fingerprint: string) => fingerprint.replace(/[^0-9a-f]/gi, '').toLowerCase();
@@ -74,6 +105,8 @@ export const useByokStore = defineStore('byok', () => {
 
   function reset(): void {
     go('key');
+    materialLost.value = false;
+    requestId.value = null;
     keyId.value = null;
     params.value = null;
     localFingerprints.value = null;
@@ -133,7 +166,7 @@ export const useByokStore = defineStore('byok', () => {
     localFingerprints.value = null;
     const p = await task.run(async () => {
       const got = await client.run('imports.parameters', { keyId: id, wrappingAlgorithm: algorithm.value, wrappingKeySpec: keySpec.value });
-      localFingerprints.value = { publicKey: await sha256Fingerprint(fromBase64(got.publicKey)), importToken: await sha256Fingerprint(fromBase64(got.importToken)) };
+      await checkFingerprints(got);
       return got;
     });
     if (p) params.value = p;
@@ -141,6 +174,7 @@ export const useByokStore = defineStore('byok', () => {
 
   function setWrapped(name: string, bytes: Uint8Array): void {
     task.clear();
+    materialLost.value = false;
     wrapped.value = bytes.length === 0 ? null : { name, size: bytes.length, base64: toBase64(bytes) };
   }
 
@@ -173,7 +207,52 @@ export const useByokStore = defineStore('byok', () => {
       return;
     }
     request.value = approvals.remember(out.approvalRequest);
+    requestId.value = out.approvalRequest.id;
     go('approvals');
+  }
+
+  /** Checks the bytes of the parameters against the appliance's fingerprints (again, for parameters read back from the tab's storage). */
+  async function checkFingerprints(p: ImportParametersView): Promise<void> {
+    localFingerprints.value = { publicKey: await sha256Fingerprint(fromBase64(p.publicKey)), importToken: await sha256Fingerprint(fromBase64(p.importToken)) };
+  }
+
+  /**
+   * Resumes the signed-in operator's ceremony after a reload, on `forKey` when the URL names a key (only
+   * that key's): at its step, with its parameters (checked again against their fingerprints) and its
+   * request read again from the appliance. False when there is none to resume (or it expired).
+   */
+  async function resume(forKey?: string): Promise<boolean> {
+    const kept = loadCeremony('byok', session.operator, forKey);
+    if (!kept) return false;
+    resuming = true;
+    const k = kept.data;
+    reset();
+    keyId.value = k.keyId;
+    algorithm.value = (WRAPPING_ALGORITHMS as readonly string[]).includes(k.algorithm) ? (k.algorithm as WrappingAlgorithm) : algorithm.value;
+    keySpec.value = (WRAPPING_KEY_SPECS as readonly string[]).includes(k.keySpec) ? (k.keySpec as WrappingKeySpec) : keySpec.value;
+    params.value = k.params;
+    expires.value = k.expires;
+    validTo.value = k.validTo;
+    requestId.value = k.requestId;
+    // A step past the parameters without them (or a request) cannot be: back to the parameters.
+    const at = (k.step === 'approvals' && !k.requestId) || (k.step !== 'parameters' && k.step !== 'approvals' && !k.params) ? 'parameters' : k.step;
+    materialLost.value = at === 'upload';
+    if (at !== 'approvals') step.value = at;
+    const p = k.params;
+    await task.run(async () => {
+      if (p) await checkFingerprints(p);
+      if (at !== 'approvals' || !k.requestId) return;
+      const v = approvals.remember(await client.run('approvals.show', { id: k.requestId }));
+      request.value = v;
+      step.value = 'approvals';
+    });
+    if (at === 'approvals' && !request.value) step.value = 'approvals';
+    resuming = false;
+    // What the resumed ceremony is now (it may have ended meanwhile: its request cancelled, say).
+    persist();
+    if (at === 'approvals' && request.value) await requestChanged(request.value);
+    resumed.value = resumedAt(BYOK_STEPS, step.value, materialLost.value ? 'The wrapped key material file chosen before the reload is not kept: choose it again.' : '');
+    return true;
   }
 
   /** The approvals step saw the request change: on to done once it ran, or say why it will not. */
@@ -206,6 +285,8 @@ export const useByokStore = defineStore('byok', () => {
     validTo,
     request,
     finalKey,
+    materialLost,
+    resumed,
     busy: task.busy,
     error: task.error,
     canNext,
@@ -221,5 +302,6 @@ export const useByokStore = defineStore('byok', () => {
     next,
     back,
     reset,
+    resume,
   };
 });

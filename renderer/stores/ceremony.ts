@@ -1,20 +1,30 @@
 // What the ceremonies (BYOK, deletion, key store) share: the current step and how it moves (the last
-// step's error stays behind), what they do when their approval request changes — go on to done once it
+// step's error stays behind, and so does the word that the ceremony was resumed after a reload —
+// lib/resume.ts keeps where each was), what they do when their approval request changes — go on to done once it
 // ran — and how a request that ended without running its action is told to the operator: an error with
 // a code of the console's own and the request's recorded outcome.
 import { ref, type Ref } from 'vue';
 import type { ApprovalView } from '../../main/console/index.js';
 import type { Task } from './task.js';
 
-/** A ceremony's step, starting at `first`, and `go`, which moves it and clears the step's error. */
-export function useSteps<S extends string>(first: S, task: Task): { step: Ref<S>; go: (to: S) => void } {
+/**
+ * A ceremony's step, starting at `first`; `go`, which moves it and clears the step's error; and
+ * `resumed`, what the ceremony says when it resumed after a reload ("Resumed at step 3 of 4: …"), until
+ * it moves on.
+ */
+export function useSteps<S extends string>(first: S, task: Task): { step: Ref<S>; go: (to: S) => void; resumed: Ref<string | null> } {
   const step = ref(first) as Ref<S>;
+  const resumed = ref<string | null>(null);
   const go = (to: S): void => {
     task.clear();
+    resumed.value = null;
     step.value = to;
   };
-  return { step, go };
+  return { step, go, resumed };
 }
+
+/** Whether an approval request will never run now (the ceremony it belongs to has ended without it). */
+export const endedWithoutRunning = (v: ApprovalView | null): boolean => v !== null && (v.status === 'FAILED' || v.status === 'CANCELLED');
 
 /** A ceremony that ended without its action running (the request failed or was cancelled). */
 export class CeremonyError extends Error {

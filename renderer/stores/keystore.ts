@@ -5,13 +5,18 @@
 // transcript. Secrets never live in this store: a token PIN (a new store's, or the one a store on an HSM is
 // given again when its token's PIN changed: xks.stores.update) goes from the form through submit() to the
 // command, and a new secret access key — in a 200's answer, or taken once with approvals.result after a
-// 202 — is returned to the view, which shows it once and drops it when the step is left.
+// 202 — is returned to the view, which shows it once and drops it when the step is left. Where the
+// ceremony is (the change, its form's IDs, paths and names but not the NSS library parameters, the
+// request's ID) is kept in this tab for the signed-in operator (lib/resume.ts), so a reload resumes it
+// (`resume`), its lists and request read again; the PIN, never kept, is typed again.
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { ApprovalView, ChangeView, HsmView, XksCredentialView, XksKeyView, XksStoreView } from '../../main/console/index.js';
 import { useClient, type CommandName } from '../client/index.js';
+import { forgetCeremony, loadCeremony, resumedAt, saveCeremony, type KeyStoreSnapshot } from '../lib/resume.js';
 import { useApprovalsStore, type TakenResult } from './approvals.js';
-import { afterApproval, useSteps } from './ceremony.js';
+import { afterApproval, endedWithoutRunning, useSteps } from './ceremony.js';
+import { SESSION_MAX_MS, useSessionStore } from './session.js';
 import { useTask } from './task.js';
 
 export const KEY_STORE_STEPS = [
@@ -134,8 +139,34 @@ export const useKeyStoreCeremony = defineStore('keystore', () => {
   const request = ref<ApprovalView | null>(null);
   /** What the change made or removed, as label and ID. */
   const made = ref<[string, string][]>([]);
+  const requestId = ref<string | null>(null);
   const task = useTask();
-  const { step, go } = useSteps<KeyStoreStep>('action', task);
+  const { step, go, resumed } = useSteps<KeyStoreStep>('action', task);
+  const session = useSessionStore();
+
+  /** What a reload resumes (lib/resume.ts says why each field is safe to keep), or null when there is nothing to resume. */
+  const snapshot = computed<KeyStoreSnapshot | null>(() => {
+    const s = step.value;
+    if ((s !== 'details' && s !== 'approvals') || action.value === null || endedWithoutRunning(request.value)) return null;
+    const f = form.value;
+    return {
+      step: s,
+      action: action.value,
+      form: { modulePath: f.modulePath, tokenLabel: f.tokenLabel, hsmId: f.hsmId, uriPathPrefix: f.uriPathPrefix, storeId: f.storeId, accessKeyId: f.accessKeyId, externalKeyId: f.externalKeyId, usage: [...f.usage] },
+      requestId: requestId.value,
+    };
+  });
+  let resuming = false;
+  /** Keeps the ceremony as it is now in the tab, or forgets it once there is nothing to resume (lib/resume.ts). */
+  function persist(now = snapshot.value): void {
+    const who = session.operator;
+    if (!who || resuming) return;
+    if (now) saveCeremony('keystore', who, '', now, Date.now() + SESSION_MAX_MS);
+    else forgetCeremony('keystore', who);
+  }
+  watch(snapshot, (now) => persist(now));
+  /** The credential or key chosen before a reload, chosen again once the store's lists are read. */
+  let pick: Pick<KeyStoreForm, 'storeId' | 'accessKeyId' | 'externalKeyId'> | null = null;
 
   const spec = computed(() => actionSpec(action.value));
   /** Whether the details step has what the command needs, but for the PIN, which stays in the view's form. */
@@ -160,7 +191,37 @@ export const useKeyStoreCeremony = defineStore('keystore', () => {
     credentials.value = [];
     keys.value = [];
     request.value = null;
+    requestId.value = null;
     made.value = [];
+  }
+
+  /** Resumes the signed-in operator's key store ceremony after a reload: its lists and request read again. False when there is none. */
+  async function resume(): Promise<boolean> {
+    const kept = loadCeremony('keystore', session.operator);
+    const a = KEY_STORE_ACTIONS.find((x) => x.id === kept?.data.action)?.id;
+    if (!kept || !a) return false;
+    const k = kept.data;
+    resuming = true;
+    start();
+    action.value = a;
+    form.value = { ...emptyForm(), ...k.form, usage: k.form.usage.filter((u): u is XksUsage => u === 'ENCRYPT' || u === 'DECRYPT'), accessKeyId: '', externalKeyId: '' };
+    pick = { storeId: k.form.storeId, accessKeyId: k.form.accessKeyId, externalKeyId: k.form.externalKeyId };
+    requestId.value = k.requestId;
+    if (k.step === 'approvals' && k.requestId) {
+      const id = k.requestId;
+      const v = await task.run(async () => approvals.remember(await client.run('approvals.show', { id })));
+      if (v) request.value = v;
+      step.value = 'approvals';
+    } else {
+      step.value = 'details';
+    }
+    resuming = false;
+    // What the resumed ceremony is now (it may have ended meanwhile: its request cancelled, say).
+    persist();
+    if (step.value === 'details') await loadLists();
+    else if (request.value) await requestChanged(request.value);
+    resumed.value = resumedAt(KEY_STORE_STEPS, step.value);
+    return true;
   }
 
   function choose(a: KeyStoreAction): void {
@@ -191,6 +252,13 @@ export const useKeyStoreCeremony = defineStore('keystore', () => {
       if (needsCredential(a)) credentials.value = (await client.run('xks.credentials.list', { storeId })).credentials;
       else keys.value = (await client.run('xks.keys.list', { storeId })).keys;
     });
+    // Resumed: the credential or key chosen before the reload, if the store still has it.
+    const p = pick;
+    pick = null;
+    if (p && p.storeId === storeId && form.value.storeId === storeId) {
+      if (credentials.value.some((c) => c.accessKeyId === p.accessKeyId)) form.value.accessKeyId = p.accessKeyId;
+      if (keys.value.some((k) => k.externalKeyId === p.externalKeyId)) form.value.externalKeyId = p.externalKeyId;
+    }
   }
   watch(() => form.value.storeId, () => void loadStoreItems());
 
@@ -248,6 +316,7 @@ export const useKeyStoreCeremony = defineStore('keystore', () => {
     if (!out) return null;
     if (!out.applied) {
       request.value = approvals.remember(out.approvalRequest);
+      requestId.value = out.approvalRequest.id;
       go('approvals');
       return null;
     }
@@ -289,6 +358,7 @@ export const useKeyStoreCeremony = defineStore('keystore', () => {
     request,
     made,
     ready,
+    resumed,
     busy: task.busy,
     error: task.error,
     start,
@@ -299,5 +369,6 @@ export const useKeyStoreCeremony = defineStore('keystore', () => {
     submit,
     requestChanged,
     takeResult,
+    resume,
   };
 });

@@ -5,12 +5,15 @@
 // after the cap a session has from sign-in — so that the console warns before the end and a keyboard
 // user can extend it (`extend`: one call, which is a use), rather than lose a ceremony mid-step. The
 // cap's end comes from the appliance (`session.show` answers how long is left), so a reloaded page,
-// which did not see the sign-in, warns before it too.
+// which did not see the sign-in, warns before it too. When a session ends (signed out, timed out, or
+// found ended), the ceremonies kept in this tab for a reload (lib/resume.ts) are forgotten, and signing
+// in forgets those of any other operator.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { SessionInfoView } from '../../main/console/index.js';
 import { lastUse } from '../client/activity.js';
 import { CommandError, useClient } from '../client/index.js';
+import { forgetCeremonies } from '../lib/resume.js';
 import { useTask } from './task.js';
 
 /** As main/ceremony/sign-in.ts has them (test/renderer/session-timeout.test.ts holds them equal): a session ends this long after its last use… */
@@ -47,6 +50,7 @@ export const useSessionStore = defineStore('session', () => {
   async function signIn(name: string, passphrase: string): Promise<boolean> {
     const out = await task.run(() => client.run('session.login', { operator: name, passphrase }));
     if (!out) return false;
+    forgetCeremonies(out.operator);
     operator.value = out.operator;
     expiresAt.value = out.expiresAt;
     timedOut.value = false;
@@ -86,6 +90,8 @@ export const useSessionStore = defineStore('session', () => {
     } catch {
       ended();
     } finally {
+      // No session lives: nothing kept in this tab may be resumed by whoever signs in next.
+      if (!operator.value) forgetCeremonies();
       checked.value = true;
     }
   }
@@ -108,6 +114,7 @@ export const useSessionStore = defineStore('session', () => {
 
   /** The session is over (signed out, expired, or the appliance said so). */
   function ended(): void {
+    forgetCeremonies();
     client.forgetSession();
     operator.value = null;
     expiresAt.value = null;
