@@ -20,6 +20,7 @@ import path from 'node:path';
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PKEYUTL_WRAP_OAEP_SHA256, wrapKeyMaterial } from '../support/byok-wrap.js';
 import { openConsolePage } from '../support/console-page.js';
 import { opensslCustodianKey } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
@@ -127,15 +128,10 @@ describe('the operator console in Chromium', () => {
     // The wrapping machine: exactly the documented commands, which the wizard shows.
     await page.locator('[data-step="wrap"]').waitFor();
     const shown = (await page.locator('.copy-block pre').allTextContents()).map((t) => t.replace(/\\\n\s+/g, '').trim());
-    const pkeyutl = [
-      'pkeyutl', '-encrypt', '-in', 'PlaintextKeyMaterial.bin', '-out', 'EncryptedKeyMaterial.bin', '-inkey', 'WrappingPublicKey.bin', '-keyform', 'DER', '-pubin',
-      '-pkeyopt', 'rsa_padding_mode:oaep', '-pkeyopt', 'rsa_oaep_md:sha256', '-pkeyopt', 'rsa_mgf1_md:sha256',
-    ];
-    expect(shown).toContain(`openssl ${pkeyutl.join(' ')}`);
+    expect(shown).toContain(`openssl ${PKEYUTL_WRAP_OAEP_SHA256.join(' ')}`);
     expect(shown).toContain('openssl rand -out PlaintextKeyMaterial.bin 32');
     await screenshot('byok-3-wrap');
-    openssl('rand', '-out', 'PlaintextKeyMaterial.bin', '32');
-    openssl(...pkeyutl);
+    wrapKeyMaterial(dir);
     await byTestId('byok-next').click();
 
     await page.locator('[data-step="upload"]').waitFor();
