@@ -222,6 +222,22 @@ describe('the BYOK ceremony wizard', () => {
     w.unmount();
   });
 
+  it('asks before new parameters replace the ones the ceremony has (and may have carried off-line)', async () => {
+    const client = appliance();
+    const w = await walk(client, 'parameters');
+    await click(w, 'byok-get-parameters');
+    expect(client.inputsOf('imports.parameters')).toHaveLength(1);
+    expect(byTestId(w, 'byok-get-parameters').text()).toBe('Get new parameters');
+    await click(w, 'byok-get-parameters');
+    expect(byTestId(w, 'byok-get-parameters-question').text()).toContain('will not import');
+    await click(w, 'byok-get-parameters-keep');
+    expect(client.inputsOf('imports.parameters')).toHaveLength(1);
+    await click(w, 'byok-get-parameters');
+    await click(w, 'byok-get-parameters-confirm');
+    expect(client.inputsOf('imports.parameters')).toHaveLength(2);
+    w.unmount();
+  });
+
   it('shows the RSA_AES_KEY_WRAP commands for that algorithm', async () => {
     const w = await walk(appliance(), 'parameters');
     await byTestId(w, 'byok-algorithm').setValue('RSA_AES_KEY_WRAP_SHA_256');
