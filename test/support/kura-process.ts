@@ -50,12 +50,14 @@ export async function startKura(
     defaultDataDir?: boolean;
     /** A command that execs Node with its arguments (e.g. prlimit with limits to start under); its PID stays Kura's. */
     launcher?: string[];
+    /** The `kura` script to run (default: this checkout's bin/kura.js). */
+    bin?: string;
   } = {},
 ): Promise<KuraProcess> {
   const cwd = opts.cwd ?? ROOT;
   const dataDir = opts.defaultDataDir ? path.join(cwd, '.kura-dev') : (opts.dataDir ?? tempDataDir());
   const dev = opts.dev ?? true;
-  const args = [KURA_BIN, 'serve', '--port', '0', ...(opts.defaultDataDir ? [] : ['--data-dir', dataDir]), ...(dev ? ['--dev'] : []), ...(opts.args ?? [])];
+  const args = [opts.bin ?? KURA_BIN, 'serve', '--port', '0', ...(opts.defaultDataDir ? [] : ['--data-dir', dataDir]), ...(dev ? ['--dev'] : []), ...(opts.args ?? [])];
   // XKS calls get 5 s for their key manager's work instead of AWS's 200 ms: on a loaded CI machine a cold
   // first call can take longer, and only test/integration/xks-hsm-hang.test.ts is about that deadline
   // (it sets --xks-answer-deadline, which wins over this).
