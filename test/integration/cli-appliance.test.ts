@@ -306,6 +306,23 @@ describe('kura status exit codes on a production appliance', () => {
   });
 });
 
+describe('a production appliance\'s banner', () => {
+  it('prints a `Next: kura init` line that works as printed, from another directory (it named only --endpoint, and init found no admin token)', async () => {
+    const home = tempDataDir('kura-cli-home-');
+    const cwd = tempDataDir('kura-cli-cwd-');
+    const env = isolatedEnv(home);
+    const k = await startKura({ dev: false, env });
+    started.push(k);
+    const next = /^Next: kura (.+)$/m.exec(k.stdout())?.[1];
+    expect(next).toBe(`init --shares 5 --threshold 3 --data-dir ${k.dataDir}`);
+    const init = await runKura(next!.split(' '), { cwd, env });
+    expect(init.stderr).toBe('');
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain('5 shares');
+    expect(await k.stop()).toBe(0);
+  });
+});
+
 describe('log formats', () => {
   const home = tempDataDir('kura-cli-home-');
   const env = isolatedEnv(home);

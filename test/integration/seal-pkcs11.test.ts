@@ -148,12 +148,16 @@ describe('seal mode pkcs11 (kura serve, SoftHSM2)', () => {
     expect(await kura.stop()).toBe(0);
     restarted = await startKura({ dataDir, dev: false, env: { SOFTHSM2_CONF: hsm.conf } });
     expect(restarted.stdout()).toMatch(/\(sealed\)/);
-    expect(restarted.stdout()).toContain('kura unseal --pin-file F');
     expect(await status()).toMatchObject({ state: 'sealed', mode: 'pkcs11' });
     const kms = kmsClient(restarted, credential);
     expect((await failure(kms.send(new DecryptCommand({ CiphertextBlob: ciphertext })))).name).toBe('ServiceUnavailableException');
 
-    const r = await kuraCli(['unseal', '--pin-file', pinFile, '--json']);
+    // The banner's line works as printed (with the PIN file for F), from another directory: it named
+    // only --endpoint, and a PIN unseal found no admin token there.
+    const next = /^Next: kura (unseal --pin-file F .+?) {2}\(the PKCS#11 token's PIN\)$/m.exec(restarted.stdout())?.[1];
+    expect(next).toBe(`unseal --pin-file F --data-dir ${dataDir}`);
+    const words = next!.split(' ').map((w) => (w === 'F' ? pinFile : w));
+    const r = await runKura([...words, '--json'], { env, cwd: home });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ state: 'unsealed', mode: 'pkcs11' });
     const back = await kms.send(new DecryptCommand({ CiphertextBlob: ciphertext }));

@@ -176,11 +176,15 @@ async function announce(inv: Invocation, cfg: ReturnType<typeof resolveConfig>, 
     print(devBanner(appliance, cfg.dataDir, guardCa).join('\n'));
   } else {
     const banner = [`Kura ${KURA_VERSION} listening on ${url} (${status.state}); operator console: ${url}/console/`];
-    if (status.state === 'uninitialized') banner.push(`Next: kura init --shares 5 --threshold 3 --endpoint ${url}`);
+    // An init and a PIN unseal need the admin token, which only the data directory holds (its runtime
+    // file names the endpoint): with --endpoint alone they looked in the default data directory and
+    // failed. A custodian's share unseal needs no token, and may come from an account that cannot read it.
+    const dataDirFlag = `--data-dir ${shq(cfg.dataDir)}`;
+    if (status.state === 'uninitialized') banner.push(`Next: kura init --shares 5 --threshold 3 ${dataDirFlag}`);
     if (status.state === 'sealed') {
       banner.push(
         status.mode === 'pkcs11'
-          ? `Next: kura unseal --pin-file F --endpoint ${url}  (the PKCS#11 token's PIN)`
+          ? `Next: kura unseal --pin-file F ${dataDirFlag}  (the PKCS#11 token's PIN)`
           : `Next: kura unseal --endpoint ${url}  (needs ${status.threshold} of ${status.shares} shares)`,
       );
     }
