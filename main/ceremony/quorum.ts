@@ -163,6 +163,18 @@ export interface RequestView {
 /** The kura:* actions Quorum runs itself; every other kura:* action is an operator command its executor runs. */
 const KURA_ACTIONS: readonly string[] = ['kura:OperatorAdd', 'kura:OperatorRemove', 'kura:QuorumSet'];
 
+/**
+ * Why an approval request has no result to take. Only an executed kura command (credentials.create,
+ * xks stores create, …) keeps its answer for its requester; a KMS call's or an operator or policy
+ * change's outcome is its request's, in the clear. Saying "it was taken" of those sent the requester
+ * looking for who took it.
+ */
+function noResultWhy(r: ApprovalRequestRecord): string {
+  if (r.status !== 'EXECUTED') return `it is ${r.status}`;
+  const keepsOne = r.action.startsWith('kura:') && !KURA_ACTIONS.includes(r.action);
+  return keepsOne ? 'it was taken' : `${r.action} keeps no answer for its requester: what it did is the request's outcome, shown with the request`;
+}
+
 /** What kura:* requests carry. */
 type KuraParameters =
   | { action: 'kura:OperatorAdd'; name: string; publicKey: string }
@@ -677,7 +689,7 @@ export class Quorum implements ApprovalGate {
         if (taken !== undefined) await this.deps.audit.appendIn(tx, this.event(by.operator, 'ApprovalResultTaken', 'ok', { approvalRequestId: id }));
         return taken;
       });
-      if (sealed === undefined) throw kmsErrors.notFound(`Approval request ${id} has no result to take (${request.status === 'EXECUTED' ? 'it was taken' : `it is ${request.status}`}).`);
+      if (sealed === undefined) throw kmsErrors.notFound(`Approval request ${id} has no result to take (${noResultWhy(request)}).`);
       return { request, sealed };
     } catch (e) {
       await this.refused(by.operator, 'ApprovalResultTaken', id, e);

@@ -64,12 +64,25 @@ describe('gated operator commands and console sign-in, through the kura CLI', ()
     expect(taken).toMatchObject({ id, action: 'kura:credentials.create', result: { accessKeyId, accountId: '444455556666' } });
     const again = await kuraIn('approvals', 'result', id!, '--json');
     expect(again.code).not.toBe(0);
-    expect(JSON.parse(again.stderr).error.code).toBe('NotFound');
+    expect(JSON.parse(again.stderr).error).toMatchObject({ code: 'NotFound', message: expect.stringContaining('(it was taken)') });
 
     const kms = kmsClient(kura, { accessKeyId: taken.result.accessKeyId, secretAccessKey: taken.result.secretAccessKey });
     clients.push(kms);
     const made = await kms.send(new CreateKeyCommand({}));
     expect(made.KeyMetadata?.Arn).toMatch(/^arn:aws:kms:us-east-1:444455556666:key\//);
+  });
+
+  it('`approvals result` of an executed KMS call says it keeps no answer, not that someone took it', async () => {
+    await ok('quorum', 'set', 'key-deletion', '--threshold', '2', '--operators', 'alice,bob,carol');
+    const made = await ok<{ KeyId: string }>('keys', 'create');
+    const asked = await ok<{ approvalRequest: { id: string } }>('keys', 'schedule-deletion', made.KeyId, '--days', '7');
+    const id = asked.approvalRequest.id;
+    await ok('approvals', 'sign', id, '--key', alice.key);
+    expect(await ok('approvals', 'sign', id, '--key', carol.key)).toMatchObject({ status: 'EXECUTED', hasResult: false });
+    const r = await kuraIn('approvals', 'result', id);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`has no result to take (kms:ScheduleKeyDeletion keeps no answer for its requester: what it did is the request's outcome`);
+    expect(r.stderr).not.toContain('was taken');
   });
 
   it('operators passphrase sets the console passphrase from a file; the operator signs in with it over HTTP', async () => {
