@@ -2,7 +2,8 @@
 // through the AWS SDK with the dev credential), found by `list` (every page, and one page with --limit),
 // shown, disabled and enabled, scheduled for deletion and cancelled; then, with a key-deletion quorum
 // policy, schedule-deletion answering an approval request instead of deleting. And the errors: an
-// unknown key (exit 1, in one line or as JSON), a bad option value (exit 2), and --help.
+// unknown key (exit 1, in one line or as JSON), a bad option value (exit 2), and --help; on a production
+// appliance, which has no default account, a list without --account says to give it.
 import fs from 'node:fs';
 import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,5 +159,24 @@ describe('kura keys', () => {
 
     const requests = await ok<{ id: string; status: string }[]>('approvals', 'list');
     expect(requests.filter((a) => a.status === 'PENDING').map((a) => a.id)).toContain(json.approvalRequest.id);
+  });
+});
+
+describe('kura keys on a production appliance', () => {
+  it('without --account says to name it with --account (it named only the admin API\'s "accountId" field)', async () => {
+    const k = await startKura({ dev: false });
+    try {
+      const kuraIn = (args: string[], input?: string) => runKura([...args, '--data-dir', k.dataDir], input !== undefined ? { input } : {});
+      const init = await kuraIn(['init', '--shares', '1', '--threshold', '1', '--json']);
+      expect(init.code).toBe(0);
+      expect((await kuraIn(['unseal'], `${(JSON.parse(init.stdout) as { shares: string[] }).shares[0]}\n`)).code).toBe(0);
+      const r = await kuraIn(['keys', 'list']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('--account ID');
+      expect(r.stderr).toContain('this appliance has no default account');
+      expect((await kuraIn(['keys', 'list', '--account', '111122223333', '--json'])).code).toBe(0);
+    } finally {
+      await k.stop();
+    }
   });
 });

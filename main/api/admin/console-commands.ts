@@ -29,7 +29,7 @@ const DEFAULT_REGION = 'us-east-1';
  */
 function scope(r: Run, i: { accountId?: string; region?: string }): { accountId: string; region: string } {
   const accountId = i.accountId ?? r.deps.consoleAccount?.accountId;
-  if (accountId === undefined) throw new KmsError('Validation', 'Name the account the keys are in ("accountId", 12 digits): this appliance has no default account.');
+  if (accountId === undefined) throw new KmsError('Validation', 'Name the account the keys are in, 12 digits (`kura keys … --account ID`; "accountId" in the admin API): this appliance has no default account.');
   const allowed = r.deps.allowedRegions ?? AWS_REGIONS;
   // With no Region named: the console's own, else us-east-1 — unless --regions leaves it out, when the
   // first Region served (sorted) is the one a console with no Region setting works in.
