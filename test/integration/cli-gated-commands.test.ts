@@ -72,17 +72,24 @@ describe('gated operator commands and console sign-in, through the kura CLI', ()
     expect(made.KeyMetadata?.Arn).toMatch(/^arn:aws:kms:us-east-1:444455556666:key\//);
   });
 
-  it('`approvals result` of an executed KMS call says it keeps no answer, not that someone took it', async () => {
+  it('`approvals result` of an executed KMS call says it keeps no answer, not that someone took it; a failed run reads in one sentence', async () => {
     await ok('quorum', 'set', 'key-deletion', '--threshold', '2', '--operators', 'alice,bob,carol');
     const made = await ok<{ KeyId: string }>('keys', 'create');
     const asked = await ok<{ approvalRequest: { id: string } }>('keys', 'schedule-deletion', made.KeyId, '--days', '7');
     const id = asked.approvalRequest.id;
+    const twice = (await ok<{ approvalRequest: { id: string } }>('keys', 'schedule-deletion', made.KeyId, '--days', '8')).approvalRequest.id;
     await ok('approvals', 'sign', id, '--key', alice.key);
     expect(await ok('approvals', 'sign', id, '--key', carol.key)).toMatchObject({ status: 'EXECUTED', hasResult: false });
     const r = await kuraIn('approvals', 'result', id);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`has no result to take (kms:ScheduleKeyDeletion keeps no answer for its requester: what it did is the request's outcome`);
     expect(r.stderr).not.toContain('was taken');
+
+    // The second request for the same key fails when it runs; its line ends with one full stop, not two.
+    await ok('approvals', 'sign', twice, '--key', alice.key);
+    const failed = await kuraIn('approvals', 'sign', twice, '--key', bob.key);
+    expect(failed.code).toBe(0);
+    expect(failed.stdout).toMatch(/2 of 2 approval\(s\); FAILED at \S+: InvalidState: arn:\S+ is pending deletion\.\n$/);
   });
 
   it('operators passphrase sets the console passphrase from a file; the operator signs in with it over HTTP', async () => {

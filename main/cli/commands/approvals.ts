@@ -79,7 +79,8 @@ export async function gatedChange<T extends object>(inv: Invocation, method: str
 function standing(v: RequestView): string {
   const count = `${v.approvals.length} of ${v.threshold} approval(s)`;
   if (v.status === 'PENDING') return `${count}; PENDING until ${v.expiresAt}`;
-  if (v.status === 'EXECUTED' || v.status === 'FAILED') return `${count}; ${v.status} at ${v.executedAt ?? '?'}: ${v.outcome ?? ''}`;
+  // The callers end the line with a full stop; an error's outcome has its own ("…enrolled already..").
+  if (v.status === 'EXECUTED' || v.status === 'FAILED') return `${count}; ${v.status} at ${v.executedAt ?? '?'}: ${(v.outcome ?? '').replace(/\.$/, '')}`;
   return `${count}; ${v.status}${v.outcome ? ` (${v.outcome})` : ''}`;
 }
 
