@@ -92,17 +92,20 @@ export interface ConfigFlags {
 export const ENV_HELP = `Environment variables (overridden by flags, override the config file):
   KURA_HOST, KURA_PORT, KURA_DATA_DIR, KURA_CONFIG, KURA_LOG_LEVEL, KURA_LOG_FORMAT, KURA_ENDPOINT,
   KURA_MAX_CONNECTIONS, KURA_HEADERS_TIMEOUT, KURA_REQUEST_TIMEOUT, KURA_IDLE_TIMEOUT, KURA_REGIONS,
-  KURA_XKS_RATE, KURA_XKS_ANSWER_DEADLINE, KURA_XKS_TLS_CERT, KURA_XKS_TLS_KEY, KURA_XKS_TLS_CLIENT_CA, KURA_XKS_TLS_CLIENT_SUBJECT,
-  KURA_XKS_TLS_HOST,
-  KURA_XKS_TLS_PORT, KURA_XKS_CLIENT_CA, KURA_XKS_CONNECT_TO, KURA_XKS_CLIENT_TIMEOUT
+  KURA_XKS_RATE, KURA_XKS_ANSWER_DEADLINE, KURA_XKS_TLS_CERT, KURA_XKS_TLS_KEY, KURA_XKS_TLS_CLIENT_CA,
+  KURA_XKS_TLS_CLIENT_SUBJECT, KURA_XKS_TLS_HOST, KURA_XKS_TLS_PORT, KURA_XKS_CLIENT_CA,
+  KURA_XKS_CONNECT_TO, KURA_XKS_CLIENT_TIMEOUT
 Config file (--config or KURA_CONFIG), JSON:
   { "host": "127.0.0.1", "port": 7420, "dataDir": "/var/lib/kura", "logLevel": "info",
     "logFormat": "json", "schedulerIntervalSeconds": 60, "maxConnections": 256,
     "headersTimeoutSeconds": 10, "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 5,
     "regions": ["us-east-1", "eu-west-1"], "xksRequestsPerSecond": 1800, "xksAnswerDeadlineMs": 200,
-    "xksTlsCert": "/etc/kura/xks.pem", "xksTlsKey": "/etc/kura/xks.key", "xksTlsPort": 7443,
+    "xksTlsCert": "/etc/kura/xks.pem", "xksTlsKey": "/etc/kura/xks.key",
+    "xksTlsClientCa": "/etc/kura/aws-kms-ca.pem", "xksTlsClientSubject": "cks.kms.us-east-1.amazonaws.com",
+    "xksTlsHost": "127.0.0.1", "xksTlsPort": 7443,
     "xksClientCa": "/etc/kura/proxies-ca.pem", "xksConnectTo": "xks.example.com=10.0.0.5:8443",
-    "xksClientTimeoutMs": 250 }`;
+    "xksClientTimeoutMs": 250 }
+  ("dev": true is --dev.)`;
 
 export class ConfigError extends Error {}
 
@@ -122,7 +125,8 @@ export const DEFAULT_XKS_ANSWER_DEADLINE_MS = 200;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-const FILE_KEYS = [
+/** The keys a config file may hold (`kura serve --help` shows each). */
+export const FILE_KEYS = [
   'host',
   'port',
   'dataDir',

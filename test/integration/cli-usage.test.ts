@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FILE_KEYS } from '../../main/cli/config.js';
 import { KURA_BIN, ROOT, isolatedEnv, runKura, tempDataDir } from '../support/kura-process.js';
 
 const HOME = tempDataDir('kura-cli-usage-home-');
@@ -117,6 +118,12 @@ describe('help', () => {
       const r = await kura([...command.split(' '), '--help']);
       for (const o of options) expect(r.stdout, `${command} ${o}`).toMatch(new RegExp(`(^|[\\s,])${o}\\b`, 'm'));
     }
+  });
+
+  it('kura serve --help shows every key a config file may hold (README: it lists them all)', async () => {
+    const help = (await kura(['serve', '--help'])).stdout;
+    const footer = help.slice(help.indexOf('Config file'));
+    for (const key of FILE_KEYS) expect(footer, key).toContain(`"${key}"`);
   });
 
   it('kura help of an unknown command is a usage error', async () => {
