@@ -65,11 +65,13 @@ export class AdminClient {
         signal: AbortSignal.timeout(60_000),
       });
     } catch {
-      throw new AdminCallError(
-        0,
-        'Unreachable',
-        `No Kura answers at ${this.endpoint} (data directory ${this.dataDir}). Start it with \`kura serve\` (or \`npm start\`), or pass --endpoint / --data-dir.`,
-      );
+      // With no live runtime file the endpoint is only the default: say that nothing runs on the data
+      // directory either (after \`kura stop\` of an appliance on another port, the default port's silence
+      // read as if the appliance were there and not answering).
+      const where = this.endpointOfDataDir
+        ? `No Kura answers at ${this.endpoint} (data directory ${this.dataDir})`
+        : `No Kura answers at ${this.endpoint}, the default endpoint, and none is running on the data directory ${this.dataDir} (no live kura.runtime.json there)`;
+      throw new AdminCallError(0, 'Unreachable', `${where}. Start it with \`kura serve\` (or \`npm start\`), or pass --endpoint / --data-dir.`);
     }
     const text = await res.text();
     let parsed: Record<string, unknown> = {};

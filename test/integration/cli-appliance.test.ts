@@ -298,6 +298,16 @@ describe('kura status exit codes on a production appliance', () => {
     expect((await runKura(['status', '--endpoint', 'http://127.0.0.1:1'], { env })).code).toBe(1);
   });
 
+  it('once stopped, `kura status --data-dir` says nothing runs there, not only that the default port is silent', async () => {
+    const other = await startKura({ dev: false, env });
+    started.push(other);
+    expect((await runKura(['stop', '--data-dir', other.dataDir], { env })).code).toBe(0);
+    expect(await other.exited()).toBe(0);
+    const r = await runKura(['status', '--data-dir', other.dataDir], { env: { ...env, KURA_PORT: '1' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`No Kura answers at http://127.0.0.1:1, the default endpoint, and none is running on the data directory ${other.dataDir} (no live kura.runtime.json there).`);
+  });
+
   it('`kura credentials env` has no secret to print for a production appliance', async () => {
     const r = await kura(['credentials', 'env']);
     expect(r.code).toBe(1);
