@@ -70,3 +70,27 @@ describe('kura init --operators … --quorum M', () => {
     expect(list.map((o) => o.name)).toEqual(['alice', 'bob', 'carol']);
   });
 });
+
+describe('kura init --operators, as text', () => {
+  it('prints the fingerprints in one column, to read back to each custodian', async () => {
+    const home = tempDataDir('kura-init-custodians-text-');
+    const env = isolatedEnv(home);
+    const k = await startKura({ dev: false, env });
+    try {
+      const pubs = ['al', 'bernadette'].map((name) => {
+        const priv = path.join(home, `${name}.key`);
+        execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', priv], { stdio: 'ignore' });
+        execFileSync('openssl', ['pkey', '-in', priv, '-pubout', '-out', `${priv}.pub`], { stdio: 'ignore' });
+        return `${name}=${priv}.pub`;
+      });
+      const init = await runKura(['init', '--shares', '1', '--threshold', '1', '--operators', pubs.join(','), '--quorum', '1', '--data-dir', k.dataDir], { env });
+      expect(init.code, init.stderr).toBe(0);
+      const columns = init.stdout.split('\n').filter((l) => /^ {2}\S+ +([0-9a-f]{4} ){15}[0-9a-f]{4}$/.test(l)).map((l) => l.search(/([0-9a-f]{4} ){15}[0-9a-f]{4}$/));
+      expect(columns).toHaveLength(2);
+      expect(columns[0]).toBe(columns[1]);
+    } finally {
+      await k.stop();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

@@ -43,7 +43,9 @@ function custodiansOf(inv: Invocation): { operators?: { name: string; publicKey:
 function printCustodians(c: Custodians | undefined): void {
   if (!c) return;
   print(`Custodians enrolled; every quorum action needs ${c.threshold} of them:`);
-  for (const o of c.operators) print(`  ${o.name}  ${o.fingerprint}`);
+  // In one column, to be read back group by group.
+  const width = Math.max(...c.operators.map((o) => o.name.length));
+  for (const o of c.operators) print(`  ${o.name.padEnd(width)}  ${o.fingerprint}`);
   print('Read each fingerprint back to its custodian.');
 }
 
