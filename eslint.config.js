@@ -31,7 +31,7 @@ export const LAYERS = {
   ceremony: ['common', 'crypto', 'store', 'audit', 'kms'],
   console: ['common'],
   api: ['common', 'crypto', 'sigv4', 'seal', 'audit', 'auth', 'kms', 'ceremony', 'console'],
-  cli: ['common', 'store', 'audit', 'devices', 'api', 'ceremony', 'console', 'app.ts'],
+  cli: ['common', 'sigv4', 'store', 'audit', 'devices', 'api', 'ceremony', 'console', 'app.ts'],
   desktop: ['common', 'console', 'app.ts'],
   'app.ts': '*',
 };

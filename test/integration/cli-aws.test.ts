@@ -324,6 +324,12 @@ describe('kura credentials profile', () => {
     expect(refused.stderr).toContain(`Kura shows the secret of ${made.accessKeyId} only once`);
     const badSecret = await profile(['--access-key-id', made.accessKeyId, '--secret-stdin'], { input: 'not a secret\n' });
     expect(badSecret.code).toBe(1);
+    // A well-formed secret that is not this credential's (a paste of another): refused, nothing written.
+    const before = fs.readFileSync(credentialsFile, 'utf8');
+    const wrongSecret = await profile(['--access-key-id', made.accessKeyId, '--secret-stdin'], { input: `${'w'.repeat(40)}\n` });
+    expect(wrongSecret.code).toBe(1);
+    expect(wrongSecret.stderr).toContain(`refused a call signed with the secret given for ${made.accessKeyId}: it is not that credential's secret`);
+    expect(fs.readFileSync(credentialsFile, 'utf8')).toBe(before);
     const r = await profile(['--access-key-id', made.accessKeyId, '--secret-stdin'], { input: `${made.secretAccessKey}\n` });
     expect(r.code, r.stderr).toBe(0);
     const after = fs.readFileSync(configFile, 'utf8');

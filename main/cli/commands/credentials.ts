@@ -7,6 +7,7 @@
 import { clientEnv, ensureGuardCa, exportLines, PROFILE_NAME_RE, shq, writeProfile, type ClientCredential } from '../aws-files.js';
 import type { AdminClient } from '../admin-client.js';
 import { CliError, CLIENT_OPTIONS, print, printErr, printJson, selfCommand, stringOption, UsageError, warn, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
+import { signRequest } from '../../sigv4/sign.js';
 import { readDevCredential } from '../dev-credential.js';
 import { adminClient, locate } from '../locate.js';
 import { gatedChange } from './approvals.js';
@@ -90,10 +91,47 @@ async function chooseCredential(inv: Invocation): Promise<{ credential: ClientCr
     throw new CliError('NotFound', `Kura at ${client.endpoint} has no credential ${accessKeyId}${hint}.`);
   }
   let secretAccessKey: string;
-  if (inv.values['secret-stdin']) secretAccessKey = await readSecretFromStdin();
-  else if (dev && dev.accessKeyId === accessKeyId) secretAccessKey = dev.secretAccessKey;
+  if (inv.values['secret-stdin']) {
+    secretAccessKey = await readSecretFromStdin();
+    await checkSecret(client.endpoint, { accessKeyId, secretAccessKey }, givenRegion(inv) ?? DEV_REGION);
+  } else if (dev && dev.accessKeyId === accessKeyId) secretAccessKey = dev.secretAccessKey;
   else throw new CliError('NoSecret', `Kura shows the secret of ${accessKeyId} only once, when it is made; give it on standard input with --secret-stdin.`);
   return { credential: { accessKeyId, secretAccessKey }, summary, endpoint: client.endpoint, dataDir };
+}
+
+/**
+ * Refuses a secret the appliance does not take for the credential: a secret is pasted once, from where
+ * it was shown, and a wrong one written to the profile or the exports surfaced only later, in the
+ * application, as SignatureDoesNotMatch. One sts:GetCallerIdentity signed with it tells; only that
+ * definite refusal fails the command (a sealed or unreachable appliance is no proof of a wrong secret).
+ */
+async function checkSecret(endpoint: string, credential: ClientCredential, region: string): Promise<void> {
+  const body = 'Action=GetCallerIdentity&Version=2011-06-15';
+  const headers = signRequest({
+    method: 'POST',
+    host: new URL(endpoint).host,
+    path: '/',
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    ...credential,
+    region,
+    service: 'sts',
+    nowMs: Date.now(),
+  });
+  let answer: string;
+  try {
+    const res = await fetch(`${endpoint}/`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+    if (res.status !== 403) return;
+    answer = await res.text();
+  } catch {
+    return;
+  }
+  if (/<Code>SignatureDoesNotMatch<\/Code>/.test(answer)) {
+    throw new CliError(
+      'WrongSecret',
+      `Kura at ${endpoint} refused a call signed with the secret given for ${credential.accessKeyId}: it is not that credential's secret (check what was pasted).`,
+    );
+  }
 }
 
 /** --region, checked; undefined if not given. */
