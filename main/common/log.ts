@@ -54,5 +54,27 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
   };
 }
 
+/**
+ * An unexpected error as a log line may hold it: its type and the frames it was thrown from, never its
+ * message. V8's `stack` starts with `Name: message`, and the message of an error nobody expected may
+ * quote what a request sent (a parser's error quotes the bytes it choked on, a key ID, a PIN, a path):
+ * logging `stack` logged the message too.
+ */
+export function errorTrace(e: unknown): string {
+  if (!(e instanceof Error)) return typeof e;
+  const stack = typeof e.stack === 'string' ? e.stack : '';
+  let head = '';
+  try {
+    head = Error.prototype.toString.call(e);
+  } catch {
+    // A name or message whose getter throws: the frames are kept by their shape below.
+  }
+  // What follows the header; when the stack does not start with it (an error that rewrote its stack),
+  // only lines shaped as V8's frames, so nothing else a message said survives.
+  const rest = head !== '' && stack.startsWith(head) ? stack.slice(head.length) : stack;
+  const frames = rest.split('\n').filter((l) => /^ {4}at [^\n]{1,512}$/.test(l));
+  return [String(e.name).slice(0, 64), ...frames].join('\n');
+}
+
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 export const LOG_FORMATS: readonly LogFormat[] = ['json', 'text'];

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setHostLauncher, startAppliance } from '../app.js';
 import { disableCoreDumps } from '../common/core-dumps.js';
-import { createLogger } from '../common/log.js';
+import { createLogger, errorTrace } from '../common/log.js';
 import { keepOutputFailuresFromStopping } from '../common/output-streams.js';
 import { DesktopConfigError, desktopSettings } from './config.js';
 import { runDesktop } from './desktop-app.js';
@@ -59,7 +59,7 @@ const log = createLogger(settings.logLevel, undefined, process.stderr.isTTY ? 't
 disableCoreDumps(log);
 if (ignored.length > 0) log.debug('desktop: arguments left to Electron', { arguments: ignored.join(' ') });
 // A stray rejection is a bug to fix, not a reason to drop the operator's session: log it and go on.
-process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? (e.stack ?? e.name) : typeof e }));
+process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: errorTrace(e) }));
 // A device's PKCS#11 module runs in a host process of its own: here a utility process (./module-hosts.ts).
 setHostLauncher(utilityProcessHosts(electron.utilityProcess));
 process.on('SIGINT', () => electron.app.quit());
@@ -77,6 +77,6 @@ void runDesktop({
   readInterfaces: () => os.networkInterfaces(),
   fileExists: (file) => fs.existsSync(file),
 }).catch((e: unknown) => {
-  log.error('desktop: start failed', { error: e instanceof Error ? (e.stack ?? e.name) : typeof e });
+  log.error('desktop: start failed', { error: errorTrace(e) });
   electron.app.exit(1);
 });

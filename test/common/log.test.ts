@@ -1,7 +1,7 @@
 // The logger (main/common/log.ts): a line that cannot be written is lost, never an error for the caller
 // (a KMS call or a stop in progress must not fail because the log's stream did).
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../main/common/log.js';
+import { createLogger, errorTrace } from '../../main/common/log.js';
 
 describe('createLogger', () => {
   it('never throws when its write does', () => {
@@ -10,5 +10,27 @@ describe('createLogger', () => {
     });
     expect(() => log.error('a failure', { code: 'X' })).not.toThrow();
     expect(() => log.info('a call')).not.toThrow();
+  });
+});
+
+describe('errorTrace', () => {
+  // An unexpected error's message may quote what a request sent; `stack` starts with it.
+  it('keeps the type and the frames of an error, never its message', () => {
+    const e = new TypeError('Unexpected token in "PIN=123456\n    at quoted-secret"');
+    const trace = errorTrace(e);
+    expect(trace.startsWith('TypeError\n    at ')).toBe(true);
+    expect(trace).not.toContain('123456');
+    expect(trace).not.toContain('quoted-secret');
+    expect(trace.split('\n').length).toBeGreaterThan(1);
+  });
+
+  it('keeps only frame-shaped lines of a stack that does not start with the message', () => {
+    const e = new Error('x');
+    e.stack = 'rewritten: secret-one\n    at f (file.js:1:1)\nsecret-two';
+    expect(errorTrace(e)).toBe('Error\n    at f (file.js:1:1)');
+  });
+
+  it('names the type of what is not an Error', () => {
+    expect(errorTrace('a thrown string with a secret')).toBe('string');
   });
 });

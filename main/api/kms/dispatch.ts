@@ -9,7 +9,7 @@ import type { RefusalLog } from '../../audit/refusals.js';
 import type { CredentialService } from '../../auth/credentials.js';
 import type { Clock } from '../../common/clock.js';
 import { KmsError, isKmsError } from '../../common/errors.js';
-import type { Logger } from '../../common/log.js';
+import { errorTrace, type Logger } from '../../common/log.js';
 import { loggedError, storageFailureAnswer, type CallContext, type Kms } from '../../kms/index.js';
 import { handleStsRequest, isStsRequest } from '../sts/get-caller-identity.js';
 import { authenticate } from '../authenticate.js';
@@ -208,8 +208,8 @@ function internal(log: Logger, requestId: string, operation: string, err: unknow
     log.error('storage failure', { requestId, operation, code: storage.code });
     return storage.error;
   }
-  // The message of an unexpected error may say anything; it goes to the log by type and stack only.
-  log.error('internal error', { requestId, operation, error: err instanceof Error ? `${err.name}: ${err.stack ?? ''}` : typeof err });
+  // The message of an unexpected error may say anything; it goes to the log by type and frames only (errorTrace).
+  log.error('internal error', { requestId, operation, error: errorTrace(err) });
   return new KmsError('Internal', 'An internal error occurred in Kura; see its log.');
 }
 

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { isKmsError } from '../../common/errors.js';
-import type { Logger } from '../../common/log.js';
+import { errorTrace, type Logger } from '../../common/log.js';
 import { loggedError, storageFailureAnswer } from '../../kms/index.js';
 import { verifySigV4 } from '../../sigv4/verify.js';
 import type { JsonResponse, RawRequest } from '../http.js';
@@ -211,12 +211,12 @@ function remember(call: XksCallRecord, body: Record<string, unknown>): void {
 function internal(log: Logger, call: XksCallRecord, err: unknown): XksError {
   // A failing disk under the database (full, read-only, I/O errors) is said as such, with its SQLite
   // code in the log; any other unexpected error's message may say anything: it goes to the log by type
-  // and stack only.
+  // and frames only (errorTrace).
   const storage = storageFailureAnswer(err);
   if (storage) {
     log.error('xks storage failure', { requestId: call.requestId, operation: call.operation, ...loggedError(err) });
     return new XksError('InternalException', storage.error.message);
   }
-  log.error('xks internal error', { requestId: call.requestId, operation: call.operation, error: err instanceof Error ? `${err.name}: ${err.stack ?? ''}` : typeof err });
+  log.error('xks internal error', { requestId: call.requestId, operation: call.operation, error: errorTrace(err) });
   return new XksError('InternalException', 'An internal error occurred in Kura; see its log.');
 }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { devRootKeyFile, KURA_VERSION, startAppliance, startFailureOf, type Appliance } from '../../app.js';
 import { disableCoreDumps } from '../../common/core-dumps.js';
-import { createLogger, type Logger } from '../../common/log.js';
+import { createLogger, errorTrace, type Logger } from '../../common/log.js';
 import { keepOutputFailuresFromStopping, type OutputGuard } from '../../common/output-streams.js';
 import { clientEnv, ensureGuardCa, exportLines, shq } from '../aws-files.js';
 import { CliError, CONFIG_OPTION, HELP_OPTION, JSON_OPTION, print, printJson, selfCommand, type CommandSpec, type Invocation } from '../command.js';
@@ -65,7 +65,7 @@ async function run(inv: Invocation): Promise<number> {
   disableCoreDumps(log);
   // A stray rejection is a bug to fix, not a reason to drop every client: log it and keep serving.
   // Acknowledged writes are durable before they are acknowledged, so nothing depends on this.
-  process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e instanceof Error ? e.stack ?? e.name : typeof e }));
+  process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: errorTrace(e) }));
   // Signal handlers go in before anything is printed or started: a supervisor that sends SIGTERM as
   // soon as it reads the banner (or during start-up) must get a graceful stop, never the default kill.
   let stopReason = '';

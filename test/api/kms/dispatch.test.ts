@@ -111,6 +111,25 @@ describe('the KMS call log line', () => {
   });
 });
 
+describe('an unexpected error', () => {
+  it('is logged by type and frames, never by its message, which may quote the request', async () => {
+    const kms = Object.create(d.keys) as Kms;
+    kms.describeKey = () => Promise.reject(new Error(`cannot parse ${'QUOTED-INPUT'}: ${symmetric}`));
+    const saved = deps.kms;
+    deps.kms = kms;
+    try {
+      expect((await call('DescribeKey', { KeyId: symmetric })).type).toBe('KMSInternalException');
+    } finally {
+      deps.kms = saved;
+    }
+    const line = logLines.find((l) => l.includes('"internal error"'));
+    expect(line).toBeDefined();
+    const fields = JSON.parse(line!) as { error: string; requestId: string };
+    expect(fields.error).toMatch(/^Error\n {4}at /);
+    expect(line).not.toContain('QUOTED-INPUT');
+  });
+});
+
 describe('the caller in a Region of another partition', () => {
   it('is arn:aws-cn:… in cn-north-1 in the audit entries of KMS and STS calls, as STS answers it', async () => {
     const principalArn = `arn:aws:iam::${TEST_ACCOUNT}:user/kura-dev`;
