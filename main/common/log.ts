@@ -55,6 +55,64 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
 }
 
 /**
+ * Log lines that a peer nobody identified can cause at will — one per request refused before it was
+ * authenticated (a bad signature, an unknown access key) — coalesced as the audit log's refusals are
+ * (main/audit/refusals.ts): per key (what was refused, and why), the first line of a window is written
+ * in full, with its request ID; the lines that follow within the window are only counted, and when the
+ * window ends one line says how many there were. Without it, a local process sending bad signatures
+ * wrote a line each, a few hundred a second, for as long as it cared to: a disk-filling vector.
+ * Keys held at once are bounded (MAX_KEYS); past them, lines share one overflow window.
+ */
+export class CoalescedLines {
+  static readonly MAX_KEYS = 64;
+  private readonly windows = new Map<string, { summary: LogFields; msg: string; count: number; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly windowMs = 60_000,
+  ) {}
+
+  /**
+   * Writes `msg` at info, unless a line of this key was written within the window: then only counts it.
+   * `key` names what is coalesced (it is the summary line's fields); `fields` are this line's own.
+   */
+  info(key: LogFields, msg: string, fields: LogFields): void {
+    let id = JSON.stringify(key);
+    if (!this.windows.has(id) && this.windows.size >= CoalescedLines.MAX_KEYS) {
+      id = '*';
+      key = { coalesced: 'overflow' };
+    }
+    const open = this.windows.get(id);
+    if (open) {
+      open.count++;
+      return;
+    }
+    this.log.info(msg, fields);
+    const timer = setTimeout(() => this.close(id), this.windowMs);
+    timer.unref();
+    this.windows.set(id, { summary: key, msg, count: 0, timer });
+  }
+
+  private close(id: string): void {
+    const w = this.windows.get(id);
+    if (!w) return;
+    this.windows.delete(id);
+    if (w.count > 0) {
+      this.log.info(`${w.msg}: more like it were only counted`, { ...w.summary, notLogged: w.count, windowSeconds: this.windowMs / 1000 });
+    }
+  }
+}
+
+const coalescers = new WeakMap<Logger, CoalescedLines>();
+
+/** The coalesced lines of a logger (one set per logger, so every endpoint writing to it shares its windows). */
+export function coalescedLines(log: Logger): CoalescedLines {
+  let c = coalescers.get(log);
+  if (!c) coalescers.set(log, (c = new CoalescedLines(log)));
+  return c;
+}
+
+/**
  * An unexpected error as a log line may hold it: its type and the frames it was thrown from, never its
  * message. V8's `stack` starts with `Name: message`, and the message of an error nobody expected may
  * quote what a request sent (a parser's error quotes the bytes it choked on, a key ID, a PIN, a path):

@@ -1,7 +1,7 @@
 // The logger (main/common/log.ts): a line that cannot be written is lost, never an error for the caller
 // (a KMS call or a stop in progress must not fail because the log's stream did).
 import { describe, expect, it } from 'vitest';
-import { createLogger, errorTrace } from '../../main/common/log.js';
+import { CoalescedLines, createLogger, errorTrace } from '../../main/common/log.js';
 
 describe('createLogger', () => {
   it('never throws when its write does', () => {
@@ -32,5 +32,27 @@ describe('errorTrace', () => {
 
   it('names the type of what is not an Error', () => {
     expect(errorTrace('a thrown string with a secret')).toBe('string');
+  });
+});
+
+describe('CoalescedLines', () => {
+  it('writes the first line of a key per window, counts the rest, and says how many when the window ends', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const c = new CoalescedLines(createLogger('info', (l) => lines.push(JSON.parse(l) as Record<string, unknown>)), 50);
+    for (let i = 0; i < 500; i++) c.info({ source: 'kms', error: 'InvalidSignature' }, 'kms call', { requestId: `r${i}`, error: 'InvalidSignature' });
+    c.info({ source: 'kms', error: 'UnrecognizedClient' }, 'kms call', { requestId: 'other', error: 'UnrecognizedClient' });
+    expect(lines.map((l) => l.requestId)).toEqual(['r0', 'other']);
+    await expect.poll(() => lines.length).toBe(3);
+    expect(lines[2]).toMatchObject({ level: 'info', msg: 'kms call: more like it were only counted', source: 'kms', error: 'InvalidSignature', notLogged: 499 });
+    // The window has ended: the next line is written in full again.
+    c.info({ source: 'kms', error: 'InvalidSignature' }, 'kms call', { requestId: 'again' });
+    expect(lines.at(-1)).toMatchObject({ requestId: 'again' });
+  });
+
+  it('holds a bounded number of keys: past them, lines share one window', () => {
+    const lines: string[] = [];
+    const c = new CoalescedLines(createLogger('info', (l) => lines.push(l)), 60_000);
+    for (let i = 0; i < 1000; i++) c.info({ error: `E${i}` }, 'refused', { n: i });
+    expect(lines).toHaveLength(CoalescedLines.MAX_KEYS + 1);
   });
 });

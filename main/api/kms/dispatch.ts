@@ -9,7 +9,7 @@ import type { RefusalLog } from '../../audit/refusals.js';
 import type { CredentialService } from '../../auth/credentials.js';
 import type { Clock } from '../../common/clock.js';
 import { KmsError, isKmsError } from '../../common/errors.js';
-import { errorTrace, type Logger } from '../../common/log.js';
+import { coalescedLines, errorTrace, type Logger } from '../../common/log.js';
 import { loggedError, storageFailureAnswer, type CallContext, type Kms } from '../../kms/index.js';
 import { handleStsRequest, isStsRequest } from '../sts/get-caller-identity.js';
 import { authenticate } from '../authenticate.js';
@@ -126,7 +126,10 @@ export async function handleKmsRequest(deps: KmsEndpointDeps, req: RawRequest): 
     await recorded.catch((auditErr: unknown) =>
       deps.log.error('audit append failed', { requestId, ...loggedError(auditErr) }),
     );
-    logCall(deps.log, startedAt, { requestId, operation, keyId, principal: ctx?.principal ?? 'anonymous', outcome: 'error', error: e.code });
+    const line = { requestId, operation, keyId, principal: ctx?.principal ?? 'anonymous', outcome: 'error' as const, error: e.code };
+    // Refused before anyone was identified: anyone can send these, as fast as they like; their lines are
+    // coalesced, as their audit entries are (their count is in both).
+    logCall(ctx ? deps.log : { info: (msg, fields) => coalescedLines(deps.log).info({ source: 'kms', error: e.code }, msg, fields ?? {}) }, startedAt, line);
     return errorResponse(requestId, e);
   }
   // From here the façade has audited the call, whatever happens: nothing below audits again.
@@ -184,7 +187,7 @@ export async function runKmsCall(deps: Pick<KmsEndpointDeps, 'kms'>, caller: Cal
  * call was refused before the façade; else as loggedKeys says.
  */
 function logCall(
-  log: Logger,
+  log: Pick<Logger, 'info'>,
   startedAt: number,
   fields: { requestId: string; operation: string; keyId?: string; keyRef?: string; sourceKeyId?: string; principal: string; outcome: 'ok' | 'error'; error?: string },
 ) {

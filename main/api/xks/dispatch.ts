@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { isKmsError } from '../../common/errors.js';
-import { errorTrace, type Logger } from '../../common/log.js';
+import { coalescedLines, errorTrace, type Logger, type LogFields } from '../../common/log.js';
 import { loggedError, storageFailureAnswer } from '../../kms/index.js';
 import { verifySigV4 } from '../../sigv4/verify.js';
 import type { JsonResponse, RawRequest } from '../http.js';
@@ -106,7 +106,7 @@ export async function handleXksRequest(deps: XksEndpointDeps, req: RawRequest): 
       response = xksErrorResponse('InternalException', `The call could not be audited, so nothing was served.${storage ? ` ${storage.error.message}` : ''}`);
     }
   }
-  deps.log.info('xks call', {
+  const line: LogFields = {
     requestId: call.requestId,
     operation: call.operation,
     storeId: call.storeId,
@@ -115,7 +115,11 @@ export async function handleXksRequest(deps: XksEndpointDeps, req: RawRequest): 
     outcome: call.outcome,
     error: call.errorName,
     latencyMs: Math.round((performance.now() - startedAt) * 10) / 10,
-  });
+  };
+  // Refused before the caller was identified (audited as a coalesced refusal): coalesced here too, as
+  // anyone who reaches the listener can send these as fast as they like.
+  if (call.accessKeyId === undefined && call.outcome === 'error') coalescedLines(deps.log).info({ source: 'xks', error: call.errorName }, 'xks call', line);
+  else deps.log.info('xks call', line);
   return { ...response, headers: { ...response.headers, 'x-kura-request-id': call.requestId } };
 }
 

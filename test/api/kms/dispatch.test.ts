@@ -111,6 +111,30 @@ describe('the KMS call log line', () => {
   });
 });
 
+describe('a flood of requests refused before authentication', () => {
+  it('costs the log one line per reason per window, not one per request', async () => {
+    const before = logLines.length;
+    const req = (): RawRequest => ({
+      method: 'POST',
+      path: '/',
+      query: '',
+      headers: {
+        host: '127.0.0.1',
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'TrentService.DescribeKey',
+        'x-amz-date': new Date(d.clock.nowMs()).toISOString().replace(/[-:]|\.\d{3}/g, ''),
+        authorization: `AWS4-HMAC-SHA256 Credential=AKIAUNKNOWNFLOOD0000/${new Date(d.clock.nowMs()).toISOString().slice(0, 10).replace(/-/g, '')}/${TEST_REGION}/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'ab'.repeat(32)}`,
+      },
+      body: Buffer.from('{}'),
+    });
+    for (let i = 0; i < 200; i++) expect((await handleKmsRequest(deps, req())).status).toBe(400);
+    const refused = logLines.slice(before).filter((l) => l.includes('"kms call"') && l.includes('"principal":"anonymous"'));
+    expect(refused).toHaveLength(1);
+    // The one written carries its request ID, to find the audit entry and the client's error by.
+    expect(JSON.parse(refused[0]!)).toMatchObject({ outcome: 'error', requestId: expect.any(String) as unknown });
+  });
+});
+
 describe('an unexpected error', () => {
   it('is logged by type and frames, never by its message, which may quote the request', async () => {
     const kms = Object.create(d.keys) as Kms;

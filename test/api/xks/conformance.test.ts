@@ -386,6 +386,20 @@ describe('XKS proxy errors', () => {
     }
   });
 
+  it('logs a flood of bad signatures by one line and a count, not a line each', async () => {
+    const lines: string[] = [];
+    const saved = deps.log;
+    deps.log = createLogger('info', (l) => void lines.push(l));
+    try {
+      for (let i = 0; i < 100; i++) {
+        await expectError(call(`${ROOT}/health`, { requestMetadata: HEALTH_META }, { cred: { ...CRED_A, secretAccessKey: 'wrong-secret-wrong-secret-wrong-secret-wrong' } }), 401, 'AuthenticationFailedException');
+      }
+    } finally {
+      deps.log = saved;
+    }
+    expect(lines.filter((l) => l.includes('"xks call"'))).toHaveLength(1);
+  });
+
   it('AuthenticationFailedException for bad signatures, unknown keys, wrong service, region or time', async () => {
     const body = { requestMetadata: HEALTH_META };
     await expectError(call(`${ROOT}/health`, body, { cred: { ...CRED_A, secretAccessKey: 'wrong-secret-wrong-secret-wrong-secret-wrong' } }), 401, 'AuthenticationFailedException');
