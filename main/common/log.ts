@@ -5,7 +5,9 @@
 // `kura serve` picks text when stderr is a terminal and json otherwise, unless told (--log-format,
 // KURA_LOG_FORMAT, logFormat in the config file).
 // Callers pass named fields, never whole request bodies or objects that could hold key material,
-// plaintext or secrets. Both formats escape control characters, so a field cannot forge a log line.
+// plaintext or secrets. Both formats escape control characters, line separators and format characters
+// (bidirectional overrides), so a field cannot forge a log line or hide what it says; a string field is
+// cut at MAX_FIELD_CHARS; a field cannot take the place of time, level or msg.
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'text';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -22,26 +24,53 @@ export interface Logger {
 /** A text-format value: bare when it is a plain word, JSON-quoted (escapes included) otherwise. */
 function textValue(v: string | number | boolean | null): string {
   if (typeof v !== 'string') return String(v);
-  return v !== '' && /^[^\s"=\\\p{Cc}]+$/u.test(v) ? v : JSON.stringify(v);
+  return v !== '' && /^[^\s"=\\\p{Cc}\p{Cf}]+$/u.test(v) ? v : JSON.stringify(v);
+}
+
+/**
+ * What JSON.stringify leaves as it is but a reader must not see raw: the line and paragraph separators
+ * (U+2028/9, which some viewers break a line at) and format characters (bidirectional overrides such as
+ * U+202E, which make a terminal show a value's text in another order than it is, and zero-width ones),
+ * written as \u escapes. They appear only inside strings, where the escape means the same in JSON.
+ */
+function escapeInvisible(line: string): string {
+  return line.replace(/[\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => c.split('').map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''));
 }
 
 function textLine(time: string, level: LogLevel, msg: string, fields: LogFields | undefined): string {
-  const parts = [time, level.toUpperCase().padEnd(5), /\p{Cc}/u.test(msg) ? JSON.stringify(msg) : msg];
+  const parts = [time, level.toUpperCase().padEnd(5), /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(msg) ? JSON.stringify(msg) : msg];
   for (const [k, v] of Object.entries(fields ?? {})) {
     if (v !== undefined) parts.push(`${k}=${textValue(v)}`);
   }
   return parts.join(' ');
 }
 
+/** The most characters of a string field a line holds; the rest is counted (a value a request sent may be long). */
+export const MAX_FIELD_CHARS = 4096;
+
+function bounded(fields: LogFields | undefined): LogFields | undefined {
+  if (!fields) return fields;
+  let out: LogFields | undefined;
+  for (const [k, v] of Object.entries(fields)) {
+    if (typeof v === 'string' && v.length > MAX_FIELD_CHARS) {
+      out ??= { ...fields };
+      out[k] = `${v.slice(0, MAX_FIELD_CHARS)}…(${v.length - MAX_FIELD_CHARS} more characters)`;
+    }
+  }
+  return out ?? fields;
+}
+
 export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l), format: LogFormat = 'json'): Logger {
   const min = ORDER[level];
-  const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
+  const emit = (lvl: LogLevel, msg: string, given?: LogFields) => {
     if (ORDER[lvl] < min) return;
+    // A field never takes the place of time, level or msg (Object.assign below puts them back).
+    const fields = bounded(given);
     const time = new Date().toISOString();
     // Logging never fails the caller: a line that cannot be written (a closed pipe, a full disk) is lost,
     // not turned into an error in the middle of a KMS call or a stop.
     try {
-      write(`${format === 'text' ? textLine(time, lvl, msg, fields) : JSON.stringify({ time, level: lvl, msg, ...fields })}\n`);
+      write(`${escapeInvisible(format === 'text' ? textLine(time, lvl, msg, fields) : JSON.stringify(Object.assign({ time, level: lvl, msg }, fields, { time, level: lvl, msg })))}\n`);
     } catch {
       // dropped
     }

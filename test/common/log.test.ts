@@ -1,7 +1,7 @@
 // The logger (main/common/log.ts): a line that cannot be written is lost, never an error for the caller
 // (a KMS call or a stop in progress must not fail because the log's stream did).
 import { describe, expect, it } from 'vitest';
-import { CoalescedLines, createLogger, errorTrace } from '../../main/common/log.js';
+import { CoalescedLines, createLogger, errorTrace, MAX_FIELD_CHARS } from '../../main/common/log.js';
 
 describe('createLogger', () => {
   it('never throws when its write does', () => {
@@ -54,5 +54,41 @@ describe('CoalescedLines', () => {
     const c = new CoalescedLines(createLogger('info', (l) => lines.push(l)), 60_000);
     for (let i = 0; i < 1000; i++) c.info({ error: `E${i}` }, 'refused', { n: i });
     expect(lines).toHaveLength(CoalescedLines.MAX_KEYS + 1);
+  });
+});
+
+describe('a value a request sent', () => {
+  const both = (fields: Record<string, string>, msg = 'kms call') =>
+    (['json', 'text'] as const).map((format) => {
+      const lines: string[] = [];
+      createLogger('info', (l) => lines.push(l), format).info(msg, fields);
+      expect(lines).toHaveLength(1);
+      return lines[0]!;
+    });
+
+  it('cannot break a line or reorder what a terminal shows: separators and format characters are escaped', () => {
+    // U+2028/9 break a line in some viewers; U+202E shows what follows right to left; U+200B is invisible.
+    const evil = 'alias/a\u2028{"level":"error"}\u2029b\u202Eexe.txt\u200B\u{E0041}';
+    for (const line of both({ keyRef: evil }, `msg ${evil}`)) {
+      expect(line.slice(0, -1)).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+      expect(line).toContain('\\u2028');
+      expect(line).toContain('\\u202e');
+      expect(line.endsWith('\n')).toBe(true);
+    }
+    const [json] = both({ keyRef: evil });
+    expect((JSON.parse(json!) as { keyRef: string }).keyRef).toBe(evil);
+  });
+
+  it('is cut at MAX_FIELD_CHARS, saying how much more there was', () => {
+    for (const line of both({ keyRef: 'k'.repeat(1_000_000) })) {
+      expect(line.length).toBeLessThan(MAX_FIELD_CHARS + 200);
+      expect(line).toContain(`(${1_000_000 - MAX_FIELD_CHARS} more characters)`);
+    }
+  });
+
+  it('cannot take the place of time, level or msg', () => {
+    const [json] = both({ level: 'error', msg: 'forged', time: 'then' });
+    expect(JSON.parse(json!)).toMatchObject({ level: 'info', msg: 'kms call' });
+    expect((JSON.parse(json!) as { time: string }).time).not.toBe('then');
   });
 });
