@@ -4,12 +4,16 @@
 // stream, which is fatal when nothing listens; the client commands end quietly on EPIPE (bin/kura.js),
 // as `ls | head` does. An appliance must not: a production Kura restarts sealed, so losing its log is
 // far cheaper than stopping. The failed stream is written no more (its lines are counted), and the
-// other stream, if it still works, says so once.
+// other stream, if it still works, says so once: as a log line (warn) when that stream is the log's
+// (logTo), so a log of JSON lines stays one, and as plain text otherwise (the banner's stdout).
 import type { Writable } from 'node:stream';
+import type { Logger } from './log.js';
 
 export interface OutputGuard {
   /** Writes dropped since a stream failed (log lines, banner lines), per stream name. */
   dropped(): Record<string, number>;
+  /** From now on, a failure is said on `stream` as a warn line of `log` (which writes there). */
+  logTo(log: Logger, stream?: string): void;
 }
 
 interface Guarded {
@@ -27,6 +31,7 @@ export function keepOutputFailuresFromStopping(
   ],
 ): OutputGuard {
   const guarded: Guarded[] = streams.map((s) => ({ ...s, failed: false, dropped: 0 }));
+  let logged: { log: Logger; stream: string } | undefined;
   for (const g of guarded) {
     g.stream.on('error', (e: NodeJS.ErrnoException) => {
       if (g.failed) return;
@@ -40,7 +45,9 @@ export function keepOutputFailuresFromStopping(
       };
       g.stream.write = drop as Writable['write'];
       const other = guarded.find((o) => o !== g && !o.failed);
-      if (other) {
+      if (other && logged?.stream === other.name) {
+        logged.log.warn(`writing to ${g.name} failed: Kura goes on without it and drops what it would write there`, { stream: g.name, code: e.code ?? e.name });
+      } else if (other) {
         try {
           other.stream.write(`kura: writing to ${g.name} failed (${e.code ?? e.name}); Kura goes on without it and drops what it would write there\n`);
         } catch {
@@ -49,5 +56,8 @@ export function keepOutputFailuresFromStopping(
       }
     });
   }
-  return { dropped: () => Object.fromEntries(guarded.map((g) => [g.name, g.dropped])) };
+  return {
+    dropped: () => Object.fromEntries(guarded.map((g) => [g.name, g.dropped])),
+    logTo: (log, stream = 'stderr') => void (logged = { log, stream }),
+  };
 }

@@ -41,7 +41,7 @@ const consoleIndex = path.join(root, 'dist', 'renderer', 'index.html');
 // Everything the appliance writes (database, WAL, tokens, the dev root key) is for its owner only.
 process.umask(0o077);
 // A terminal closed under `npm run desktop`, or a full disk under its log, costs the log, not the appliance.
-keepOutputFailuresFromStopping();
+const output = keepOutputFailuresFromStopping();
 
 let parsed: ReturnType<typeof desktopSettings>;
 try {
@@ -54,6 +54,7 @@ try {
 }
 const { settings, ignored } = parsed;
 const log = createLogger(settings.logLevel, undefined, process.stderr.isTTY ? 'text' : 'json');
+output.logTo(log);
 // As `kura serve` does: a crash of the main process must not copy the unsealed keys to disk. Chromium's
 // processes, started after this, inherit the limit.
 disableCoreDumps(log);

@@ -59,6 +59,7 @@ async function run(inv: Invocation): Promise<number> {
   const output = keepOutputFailuresFromStopping();
   const cfg = resolveConfig(inv.values as ConfigFlags);
   const log = createLogger(cfg.logLevel, undefined, cfg.logFormat);
+  output.logTo(log);
   // Everything the appliance writes (database, WAL, tokens, the dev root key) is for its owner only.
   process.umask(0o077);
   // Before the root key, a PIN or the admin token is in memory: a crash must not copy them to disk.
