@@ -22,10 +22,11 @@
 // their own.
 import http from 'node:http';
 import https from 'node:https';
+import { randomUUID } from 'node:crypto';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { KmsError } from '../common/errors.js';
-import type { Logger } from '../common/log.js';
+import { errorTrace, type Logger } from '../common/log.js';
 import { kmsErrorResponse } from './kms/errors.js';
 import { isStsRequest } from './sts/get-caller-identity.js';
 import { xksErrorResponse } from './xks/errors.js';
@@ -246,8 +247,9 @@ export async function startServer(opts: {
       handleRequest(req, res);
     } catch (e) {
       // A throw here is a bug in Kura: answer it, log its type, keep serving.
-      log.error('request guard', { error: e instanceof Error ? e.name : typeof e });
-      if (!res.headersSent) send(res, kmsErrorResponse(500, 'KMSInternalException', 'An internal error occurred in Kura; see its log.'));
+      const requestId = randomUUID();
+      log.error('request guard: a bug in Kura; the request was answered 500 and Kura goes on serving', { requestId, error: errorTrace(e) });
+      if (!res.headersSent) send(res, kmsErrorResponse(500, 'KMSInternalException', 'An internal error occurred in Kura; see its log.', requestId));
       else socket.destroy();
       setPhase(socket, 'idle');
     }
@@ -369,8 +371,15 @@ export async function startServer(opts: {
       for (const b of chunks) b.fill(0);
       void answer(req, target, body)
         .catch((e: unknown) => {
-          log.error('unhandled request failure', { error: e instanceof Error ? e.name : typeof e });
-          return kmsErrorResponse(500, 'KMSInternalException', 'An internal error occurred in Kura; see its log.');
+          // A bug in Kura: the line says where (route, frames) and carries the request ID the client
+          // was answered with, so its error can be matched to this line.
+          const requestId = randomUUID();
+          log.error('unhandled request failure: a bug in Kura; the request was answered 500 and Kura goes on serving', {
+            requestId,
+            route: target ? routeOf(target.path) : 'none',
+            error: errorTrace(e),
+          });
+          return kmsErrorResponse(500, 'KMSInternalException', 'An internal error occurred in Kura; see its log.', requestId);
         })
         .then((r) => send(res, r))
         .finally(() => {

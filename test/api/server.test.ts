@@ -328,3 +328,20 @@ describe('a graceful stop with kept-alive clients', () => {
     }
   }, 30_000);
 });
+
+describe('a route that throws (a bug in Kura)', () => {
+  it('is answered 500 with a request ID, and logged with that ID, its route and frames, not its message', async () => {
+    const lines: string[] = [];
+    const kms = (): Promise<JsonResponse> => Promise.reject(new TypeError('QUOTED-INPUT from the body'));
+    server = await startServer({ host: '127.0.0.1', port: 0, log: createLogger('error', (l) => lines.push(l)), limits: LIMITS, routes: { kms, admin: kms } });
+    const res = await fetch(`http://127.0.0.1:${server.port}/`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(500);
+    const requestId = res.headers.get('x-amzn-requestid');
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    await expect.poll(() => lines.length).toBe(1);
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'error', requestId, route: 'kms' });
+    expect(line.error).toMatch(/^TypeError\n {4}at /);
+    expect(lines[0]).not.toContain('QUOTED-INPUT');
+  });
+});
