@@ -336,7 +336,7 @@ describe('a production appliance\'s banner', () => {
 describe('log formats', () => {
   const home = tempDataDir('kura-cli-home-');
   const env = isolatedEnv(home);
-  const TEXT_LINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z INFO {2}kura started endpoint=http:\/\/127\.0\.0\.1:\d+ dataDir=\S+ dev=true state=unsealed applianceId=[0-9a-f-]{36}$/m;
+  const TEXT_LINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z INFO {2}kura started version=\d+\.\d+\.\d+\S* pid=\d+ endpoint=http:\/\/127\.0\.0\.1:\d+ dataDir=\S+ dev=true state=unsealed applianceId=[0-9a-f-]{36}$/m;
 
   const startedLine = async (opts: { args?: string[]; env?: NodeJS.ProcessEnv }): Promise<string> => {
     const k = await startKura({ args: opts.args, env: { ...env, ...opts.env } });

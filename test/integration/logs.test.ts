@@ -1,5 +1,6 @@
 // Structured logs carry no secrets: at debug level, after encrypting, decrypting and making data
-// keys (and a few failures), the log has none of the plaintexts, data keys or the secret access key.
+// keys (and a few failures), the log has none of the plaintexts, data keys or the secret access key; a
+// flood of bad signatures is one line, not one each; the start line says what an operator needs.
 import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,13 +31,20 @@ describe('logs', () => {
       secrets.push(Buffer.from(dk.Plaintext!));
     }
     expect(await errorName(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: randomBytes(5000) })))).toBe('ValidationException');
-    expect(await errorName(kmsClient(kura, { secretAccessKey: 'x'.repeat(40) }).send(new CreateKeyCommand({})))).toBe('InvalidSignatureException');
+    // A flood of bad signatures costs the log one line (and, when its window ends, one count line).
+    const forger = kmsClient(kura, { secretAccessKey: 'x'.repeat(40) });
+    const refused = await Promise.all(Array.from({ length: 200 }, () => errorName(forger.send(new CreateKeyCommand({})))));
+    expect(new Set(refused)).toEqual(new Set(['InvalidSignatureException']));
     await kura.stop();
     const log = kura.stderr();
     const lines = log.trim().split('\n');
     expect(lines.length).toBeGreaterThan(10);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     expect(log).toContain('"operation":"Encrypt"');
+    expect(lines.filter((l) => l.includes('"kms call"') && l.includes('"error":"InvalidSignature"'))).toHaveLength(1);
+    // The start line says which build and process this is, where it listens and what it serves.
+    const started = JSON.parse(lines.find((l) => l.includes('"kura started"'))!) as Record<string, unknown>;
+    expect(started).toMatchObject({ endpoint: kura.url, dataDir: kura.dataDir, dev: true, state: 'unsealed', pid: kura.proc.pid, version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown });
     for (const s of secrets) {
       for (const form of [s.toString('base64'), s.toString('hex'), s.toString('base64').slice(0, 24)]) expect(log).not.toContain(form);
     }

@@ -147,7 +147,18 @@ async function stopGracefully(appliance: Appliance, log: Logger, output: OutputG
 /** Logs the start, writes a dev appliance's credential files, and prints the banner. */
 async function announce(inv: Invocation, cfg: ReturnType<typeof resolveConfig>, appliance: Appliance, log: Logger): Promise<void> {
   const status = await appliance.root.status();
-  log.info('kura started', { endpoint: appliance.server.url, dataDir: cfg.dataDir, dev: cfg.dev, state: status.state, applianceId: appliance.applianceId });
+  // What an operator or an incident responder reads first: which build, which process, where it listens
+  // (the XKS TLS listener too), which data and in what state.
+  log.info('kura started', {
+    version: KURA_VERSION,
+    pid: process.pid,
+    endpoint: appliance.server.url,
+    xksTlsEndpoint: appliance.xksTlsServer?.url,
+    dataDir: cfg.dataDir,
+    dev: cfg.dev,
+    state: status.state,
+    applianceId: appliance.applianceId,
+  });
   const url = appliance.server.url;
   let guardCa: string | undefined;
   if (cfg.dev && appliance.devCredential) {
