@@ -385,7 +385,10 @@ export async function startAppliance(
       refusals,
       applianceId,
       version: KURA_VERSION,
-      onUnsealed: afterUnseal,
+      onUnsealed: async () => {
+        log.info('appliance unsealed: KMS calls are served again');
+        await afterUnseal();
+      },
       endpoints: () => ({ kms: listener.url ?? null, console: listener.url ? `${listener.url}/console/` : null }),
       ...(config.dev ? { consoleAccount: { accountId: DEV_ACCOUNT_ID, region: 'us-east-1' } } : {}),
       allowedRegions,
@@ -479,6 +482,11 @@ export async function startAppliance(
       throw e;
     }
     let stopped = false;
+    // A seal or unseal while serving changes what every client gets: an operator reading the log must
+    // see it (who did it is in the audit log). The seal of a stop is said by the stop's own lines.
+    root.onSeal(() => {
+      if (!stopped) log.warn('appliance sealed: its keys are wiped from memory and KMS calls are refused until it is unsealed (kura unseal)');
+    });
     return {
       store,
       root,

@@ -303,6 +303,9 @@ describe('sealed restart (shamir mode)', () => {
     expect(rest.code).toBe(0);
     expect(rest.stdout).toContain('Unsealed');
     expect(await status(kura)).toMatchObject({ state: 'unsealed', progress: 0 });
+    // The log says so (and holds no share).
+    await expect.poll(() => kura.stderr()).toContain('appliance unsealed');
+    for (const share of shares) expect(kura.stderr()).not.toContain(share.split('-').at(-2)!);
   });
 
   it('a credential made with `kura credentials create` works with the SDK', async () => {
@@ -436,7 +439,10 @@ describe('sealed restart (shamir mode)', () => {
     const f = await failure(client(k).send(new DecryptCommand({ CiphertextBlob: ciphertext })));
     expect(f.name).toBe('ServiceUnavailableException');
     expect(f.message).toMatch(/sealed/i);
+    await expect.poll(() => k.stderr()).toContain('appliance sealed');
     expect(await k.stop()).toBe(0);
+    // Once: the seal of the stop is the stop's own.
+    expect(k.stderr().match(/appliance sealed/g)).toHaveLength(1);
   });
 });
 
