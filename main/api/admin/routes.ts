@@ -14,11 +14,11 @@
 // appliance: it unseals only from its key file when it starts, so sealing it would leave it sealed
 // until restarted.
 import { KmsError, isKmsError } from '../../common/errors.js';
-import type { Logger } from '../../common/log.js';
+import { errorTrace, type Logger } from '../../common/log.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import { parseOperatorPublicKey } from '../../ceremony/operator-keys.js';
 import { ACTION_CLASSES, ADMIN, type Quorum } from '../../ceremony/quorum.js';
-import { loggedError, storageFailureAnswer } from '../../kms/index.js';
+import { storageFailureAnswer } from '../../kms/index.js';
 import { isBackgroundCommand, isCommandName, parseCommandInput, type CommandName, type ConsoleAnswer } from '../../console/index.js';
 import type { JsonResponse, RawRequest } from '../http.js';
 import { checkJsonBounds } from '../json-bounds.js';
@@ -391,7 +391,8 @@ export async function handleAdminRequest(deps: AdminDeps, req: RawRequest): Prom
       deps.log.error('admin storage failure', { route: route.slice(0, 128), code: storage.code });
       return json(ADMIN_STATUS.Internal, { error: storage.error.code, message: storage.error.message });
     }
-    deps.log.error('admin internal error', { route: route.slice(0, 128), ...loggedError(err) });
+    // A bug in Kura: the line says where, by type and frames (errorTrace: never the message).
+    deps.log.error('admin internal error: a bug in Kura; the call was answered 500', { route: route.slice(0, 128), error: errorTrace(err) });
     return json(500, { error: 'Internal', message: 'An internal error occurred; see the appliance log.' });
   }
 }
@@ -435,7 +436,7 @@ export async function runConsoleCommand(deps: AdminDeps, sessionToken: string | 
       deps.log.error('console command storage failure', { command: String(command).slice(0, 64), code: storage.code });
       return { ok: false, error: { code: storage.error.code, message: storage.error.message } };
     }
-    deps.log.error('console command internal error', { command: String(command).slice(0, 64), ...loggedError(err) });
+    deps.log.error('console command internal error: a bug in Kura; the command was answered Internal', { command: String(command).slice(0, 64), error: errorTrace(err) });
     return { ok: false, error: { code: 'Internal', message: 'An internal error occurred; see the appliance log.' } };
   }
 }

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalView } from '../../../main/console/index.js';
 import { handleAdminRequest, type AdminDeps } from '../../../main/api/admin/routes.js';
+import { createLogger } from '../../../main/common/log.js';
 import { ACTION_CLASSES } from '../../../main/ceremony/quorum.js';
 import { approvalStatement } from '../../../main/ceremony/statement.js';
 import { adminCaller, approveWith, custodian, openQuorumAdmin } from '../../support/custodians.js';
@@ -55,6 +56,21 @@ describe('routing', () => {
     expect(res.status).toBe(404);
     expect(await refused('PATCH', '/operators')).toEqual([404, 'NotFound']);
     expect(await refused('GET', '/approvals/x/y')).toEqual([404, 'NotFound']);
+  });
+
+  it('logs a route that throws (a bug) by its route, type and frames, never its message', async () => {
+    const lines: string[] = [];
+    const throwing = new Proxy(deps.quorum!, { get: () => () => Promise.reject(new TypeError('QUOTED-INPUT')) });
+    const res = await handleAdminRequest(
+      { ...deps, quorum: throwing, log: createLogger('info', (l) => lines.push(l)) },
+      { method: 'GET', path: '/admin/v1/operators', query: '', headers: { authorization: `Bearer ${TOKEN}` }, body: Buffer.alloc(0) },
+    );
+    expect(res.status).toBe(500);
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'error', route: 'GET /operators' });
+    expect(line.error).toMatch(/^TypeError\n {4}at /);
+    expect(lines[0]).not.toContain('QUOTED-INPUT');
   });
 
   it('takes the admin token only whole: a prefix of it, its first character or one character more is refused', async () => {
