@@ -122,10 +122,16 @@ export class CoalescedLines {
     this.windows.set(id, { summary: key, msg, count: 0, timer });
   }
 
+  /** Ends every window now, writing the counts (at a stop: the timers would not outlive the process). */
+  flush(): void {
+    for (const id of [...this.windows.keys()]) this.close(id);
+  }
+
   private close(id: string): void {
     const w = this.windows.get(id);
     if (!w) return;
     this.windows.delete(id);
+    clearTimeout(w.timer);
     if (w.count > 0) {
       this.log.info(`${w.msg}: more like it were only counted`, { ...w.summary, notLogged: w.count, windowSeconds: this.windowMs / 1000 });
     }

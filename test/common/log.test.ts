@@ -49,6 +49,15 @@ describe('CoalescedLines', () => {
     expect(lines.at(-1)).toMatchObject({ requestId: 'again' });
   });
 
+  it('writes every open window\'s count on flush (a stop)', () => {
+    const lines: Record<string, unknown>[] = [];
+    const c = new CoalescedLines(createLogger('info', (l) => lines.push(JSON.parse(l) as Record<string, unknown>)), 60_000);
+    for (let i = 0; i < 3; i++) c.info({ error: 'A' }, 'refused', {});
+    c.info({ error: 'B' }, 'refused', {});
+    c.flush();
+    expect(lines.map((l) => [l.error, l.notLogged])).toEqual([[undefined, undefined], [undefined, undefined], ['A', 2]]);
+  });
+
   it('holds a bounded number of keys: past them, lines share one window', () => {
     const lines: string[] = [];
     const c = new CoalescedLines(createLogger('info', (l) => lines.push(l)), 60_000);

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { devRootKeyFile, KURA_VERSION, startAppliance, startFailureOf, type Appliance } from '../../app.js';
 import { disableCoreDumps } from '../../common/core-dumps.js';
-import { createLogger, errorTrace, type Logger } from '../../common/log.js';
+import { coalescedLines, createLogger, errorTrace, type Logger } from '../../common/log.js';
 import { keepOutputFailuresFromStopping, type OutputGuard } from '../../common/output-streams.js';
 import { clientEnv, ensureGuardCa, exportLines, shq } from '../aws-files.js';
 import { CliError, CONFIG_OPTION, HELP_OPTION, JSON_OPTION, print, printJson, selfCommand, type CommandSpec, type Invocation } from '../command.js';
@@ -134,12 +134,15 @@ async function stopGracefully(appliance: Appliance, log: Logger, output: OutputG
   try {
     await appliance.stop();
   } catch (e) {
+    coalescedLines(log).flush();
     // Every step was still tried (app.ts); a supervisor must see that this stop was not clean.
     log.error('kura stopped, but not cleanly', { error: e instanceof Error ? e.message : typeof e, ...droppedOutput(output) });
     return 1;
   } finally {
     clearTimeout(force);
   }
+  // The counts of refused calls whose lines were coalesced (the listener is closed: no more come).
+  coalescedLines(log).flush();
   log.info('kura stopped', droppedOutput(output));
   return 0;
 }
