@@ -8,8 +8,8 @@
 //
 // Electron and the appliance come in as parameters (./main.ts passes the real ones), so that the tests
 // drive this whole sequence with a test double of Electron and a fake appliance.
-import { startFailureOf, type Appliance, type ApplianceConfig } from '../app.js';
-import type { Logger } from '../common/log.js';
+import { KURA_VERSION, startFailureOf, type Appliance, type ApplianceConfig } from '../app.js';
+import { coalescedLines, type Logger } from '../common/log.js';
 import { NETWORK_CHANNEL } from './channels.js';
 import { registerCommandIpc, type CommandIpc } from './command-ipc.js';
 import { desktopApplianceConfig, type DesktopSettings } from './config.js';
@@ -117,6 +117,8 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
       .finally(() => {
         clearTimeout(force);
         live.stopped = true;
+        // The counts of refused calls whose lines were coalesced (main/common/log.ts), as kura serve writes them.
+        coalescedLines(log).flush();
         if (clean) {
           log.info('kura stopped');
           app.quit();
@@ -144,7 +146,7 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
     return;
   }
   live.appliance = appliance;
-  log.info('kura desktop started', { endpoint: appliance.server.url, dataDir: settings.dataDir, dev: settings.dev });
+  log.info('kura desktop started', { version: KURA_VERSION, pid: process.pid, endpoint: appliance.server.url, dataDir: settings.dataDir, dev: settings.dev });
 
   const win = openConsoleWindow(electron, paths, settings.devTools);
   // The handlers are in before the page loads: the console's first call finds them.

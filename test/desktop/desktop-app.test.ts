@@ -4,8 +4,8 @@
 // must be told about.
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ApplianceConfig } from '../../main/app.js';
-import { createLogger } from '../../main/common/log.js';
+import { KURA_VERSION, type ApplianceConfig } from '../../main/app.js';
+import { coalescedLines, createLogger } from '../../main/common/log.js';
 import { COMMAND_CHANNEL, NETWORK_CHANNEL, PRINT_CHANNEL } from '../../main/desktop/channels.js';
 import type { ConsoleAnswer } from '../../main/desktop/command-ipc.js';
 import { CONSOLE_PAGE } from '../../main/desktop/console-scheme.js';
@@ -65,7 +65,7 @@ function start(over: Partial<DesktopDeps> = {}) {
     ...over,
   };
   const running = runDesktop(deps);
-  return { electron, appliance, finishStop, running, configs, logLines, setTable: (t: InterfaceTable) => (table = t) };
+  return { electron, appliance, finishStop, running, configs, logLines, log: deps.log, setTable: (t: InterfaceTable) => (table = t) };
 }
 
 /** Started and ready, with its window. */
@@ -173,6 +173,18 @@ describe('the desktop main process', () => {
     expect(appliance.calls.at(-1)).toBe('stopped');
     expect(electron.app.quitted).toBe(true);
     expect(electron.app.exitCode).toBeUndefined();
+  });
+
+  it('logs its start with the version and pid, and at its stop the counts of coalesced refusals', async () => {
+    const { electron, finishStop, logLines, log } = await started();
+    const start = JSON.parse(logLines.find((l) => l.includes('kura desktop started'))!) as Record<string, unknown>;
+    expect(start).toMatchObject({ version: KURA_VERSION, pid: process.pid, dataDir: '/tmp/kura-desk' });
+    for (let i = 0; i < 5; i++) coalescedLines(log).info({ error: 'InvalidSignature' }, 'kms call', {});
+    electron.app.quit();
+    await flush();
+    finishStop();
+    await flush();
+    expect(logLines.join('')).toContain('"notLogged":4');
   });
 
   it('stops the appliance even when signing the operator out fails', async () => {
