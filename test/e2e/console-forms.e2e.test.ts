@@ -10,10 +10,10 @@ import path from 'node:path';
 import { CreateKeyCommand, DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConsolePage } from '../support/console-page.js';
+import { closeConsoleTest, kuraSucceeds, openConsolePage, signInConsole } from '../support/console-page.js';
 import { opensslCustodianKey } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
-import { runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
+import { startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 
 interface PageGlobals {
   document: { querySelector(selector: string): unknown };
@@ -46,10 +46,7 @@ describe('the console forms and questions in Chromium', () => {
     expect(await notice.getAttribute('role')).toBe('alert');
     expect(await notice.textContent()).toContain(words);
   };
-  const kuraOk = async (...args: string[]) => {
-    const r = await runKura([...args, '--data-dir', kura.dataDir, '--json']);
-    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  };
+  const kuraOk = (...args: string[]) => kuraSucceeds(kura, ...args);
 
   beforeAll(async () => {
     const alice = opensslCustodianKey(dir, 'alice', '-algorithm', 'ed25519');
@@ -61,19 +58,10 @@ describe('the console forms and questions in Chromium', () => {
     fs.writeFileSync(path.join(dir, 'alice.pass'), `${PASSPHRASE}\n`, { mode: 0o600 });
     await kuraOk('operators', 'passphrase', 'alice', '--passphrase-file', path.join(dir, 'alice.pass'));
     ({ browser, page, pageErrors } = await openConsolePage());
-    await page.goto(`${kura.url}/console/`);
-    await page.getByLabel('Operator').fill('alice');
-    await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
-    await page.getByLabel('Passphrase', { exact: true }).press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await signInConsole(page, kura.url, 'alice', PASSPHRASE);
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    kms?.destroy();
-    await kura?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => closeConsoleTest({ browser, kms, kura, dir }));
 
   it('ties a refused form to its field and puts focus there: enrolling a custodian, creating a credential', async () => {
     await go('#/operators');

@@ -13,10 +13,10 @@ import path from 'node:path';
 import { CreateKeyCommand, DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { Browser, FileChooser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConsolePage } from '../support/console-page.js';
+import { closeConsoleTest, kuraSucceeds, openConsolePage } from '../support/console-page.js';
 import { opensslCustodianKey } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
-import { runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
+import { startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 
 /** The little of the page's globals that functions run in the page use (the type check has no DOM). */
 interface PageGlobals {
@@ -64,10 +64,7 @@ describe('the console with the keyboard alone', () => {
   const focusIsOn = async (target: Locator) => {
     await expect.poll(() => hasFocus(target), { timeout: 10_000 }).toBe(true);
   };
-  const kuraOk = async (...args: string[]) => {
-    const r = await runKura([...args, '--data-dir', kura.dataDir, '--json']);
-    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  };
+  const kuraOk = (...args: string[]) => kuraSucceeds(kura, ...args);
   /** Opens the file chooser with the keyboard (Enter on the focused file input) and chooses `name`. */
   const chooseFileByKeyboard = async (input: Locator, name: string) => {
     await tabTo(input);
@@ -93,12 +90,7 @@ describe('the console with the keyboard alone', () => {
     await page.goto('about:blank');
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    kms?.destroy();
-    await kura?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => closeConsoleTest({ browser, kms, kura, dir }));
 
   it('signs in by keyboard: a refusal is announced, tied to the passphrase field, and focus waits there', async () => {
     await page.goto(`${kura.url}/console/`);

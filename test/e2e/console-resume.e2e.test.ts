@@ -17,10 +17,10 @@ import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, t
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wrapKeyMaterial } from '../support/byok-wrap.js';
-import { openConsolePage } from '../support/console-page.js';
+import { closeConsoleTest, kuraSucceeds, openConsolePage, signInConsole } from '../support/console-page.js';
 import { opensslCustodianKey } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
-import { runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
+import { startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 
 const dir = tempDataDir('kura-console-resume-');
 const file = (name: string) => path.join(dir, name);
@@ -82,10 +82,7 @@ describe('the console keeps its place across a reload, in Chromium', () => {
     await page.reload();
     await byTestId('signed-in-as').waitFor();
   };
-  const kuraOk = async (...args: string[]) => {
-    const r = await runKura([...args, '--data-dir', kura.dataDir, '--json']);
-    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  };
+  const kuraOk = (...args: string[]) => kuraSucceeds(kura, ...args);
 
   beforeAll(async () => {
     const alice = opensslCustodianKey(dir, 'alice', '-algorithm', 'ed25519');
@@ -99,19 +96,10 @@ describe('the console keeps its place across a reload, in Chromium', () => {
     fs.writeFileSync(file('alice.pass'), `${PASSPHRASE}\n`, { mode: 0o600 });
     await kuraOk('operators', 'passphrase', 'alice', '--passphrase-file', file('alice.pass'));
     ({ browser, page, pageErrors } = await openConsolePage());
-    await page.goto(`${kura.url}/console/`);
-    await byTestId('signin-operator').fill('alice');
-    await byTestId('signin-passphrase').fill(PASSPHRASE);
-    await byTestId('signin-submit').click();
-    await byTestId('dashboard').waitFor();
+    await signInConsole(page, kura.url, 'alice', PASSPHRASE);
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    kms?.destroy();
-    await kura?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => closeConsoleTest({ browser, kms, kura, dir }));
 
   it('resumes a BYOK ceremony after reloads with the same import token, and imports the material wrapped for it', async () => {
     const keyId = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', Description: 'resumed after a reload' }))).KeyMetadata!.KeyId!;

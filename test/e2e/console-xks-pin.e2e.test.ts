@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProgram } from '../support/aws-cli.js';
-import { openConsolePage } from '../support/console-page.js';
+import { closeConsoleTest, openConsolePage, signInConsole } from '../support/console-page.js';
 import { opensslCustodianKey } from '../support/custodians.js';
 import { runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 import { softHsm, SOFTHSM_MODULE } from '../support/tokens.js';
@@ -65,18 +65,12 @@ describe("the console gives an XKS store on an HSM its token's new PIN", () => {
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await kura?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await closeConsoleTest({ browser, kura, dir });
     soft.cleanup();
   });
 
   it('refuses a wrong PIN on its field, then takes the token\'s PIN, and the store is healthy again', async () => {
-    await page.goto(`${kura!.url}/console/`);
-    await byTestId('signin-operator').fill('alice');
-    await byTestId('signin-passphrase').fill(PASSPHRASE);
-    await byTestId('signin-submit').click();
-    await byTestId('dashboard').waitFor();
+    await signInConsole(page, kura!.url, 'alice', PASSPHRASE);
 
     await byTestId('nav-keystore').click();
     await byTestId('keystore-action-xks.stores.update').check();

@@ -21,7 +21,7 @@ import { DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } fr
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PKEYUTL_WRAP_OAEP_SHA256, wrapKeyMaterial } from '../support/byok-wrap.js';
-import { openConsolePage } from '../support/console-page.js';
+import { closeConsoleTest, openConsolePage } from '../support/console-page.js';
 import { opensslCustodianKey } from '../support/custodians.js';
 import { kmsClient } from '../support/kms-client.js';
 import { xksCall } from '../support/xks-client.js';
@@ -79,12 +79,7 @@ describe('the operator console in Chromium', () => {
     ({ browser, page, pageErrors } = await openConsolePage());
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    kms?.destroy();
-    await kura?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => closeConsoleTest({ browser, kms, kura, dir }));
 
   it('signs alice in with her passphrase and shows the dashboard', async () => {
     await page.goto(`${kura.url}/console/`);

@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ROOT } from './kura-process.js';
+import { expect } from 'vitest';
+import { ROOT, runKura, type KuraProcess } from './kura-process.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -33,4 +34,27 @@ export async function openConsolePage(): Promise<ConsolePage> {
   });
   page.on('pageerror', (e) => pageErrors.push(e.message));
   return { browser, page, pageErrors };
+}
+
+/** Opens the console of the appliance at `url` and signs `operator` in with `passphrase`; resolves on the dashboard. */
+export async function signInConsole(page: Page, url: string, operator: string, passphrase: string): Promise<void> {
+  await page.goto(`${url}/console/`);
+  await page.getByTestId('signin-operator').fill(operator);
+  await page.getByTestId('signin-passphrase').fill(passphrase);
+  await page.getByTestId('signin-submit').click();
+  await page.getByTestId('dashboard').waitFor();
+}
+
+/** Ends what a console test started, the last first: the browser, a KMS client, the appliance, the test's directory. */
+export async function closeConsoleTest(parts: { browser?: Browser; kms?: { destroy(): void }; kura?: KuraProcess; dir: string }): Promise<void> {
+  await parts.browser?.close();
+  parts.kms?.destroy();
+  await parts.kura?.stop();
+  fs.rmSync(parts.dir, { recursive: true, force: true });
+}
+
+/** Runs a `kura` command on the test's appliance (its data directory, --json): the test fails unless it exits 0. */
+export async function kuraSucceeds(kura: Pick<KuraProcess, 'dataDir'>, ...args: string[]): Promise<void> {
+  const r = await runKura([...args, '--data-dir', kura.dataDir, '--json']);
+  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
 }
