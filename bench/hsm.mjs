@@ -35,9 +35,13 @@
 // the rate when the machine's speed wanders, so compare builds by it.
 // The token and data directories are removed at the end and on ^C.
 //
-// Usage: npm run bench:hsm [-- --seconds N] [--rounds R] [--json] [--cpu-prof DIR]
+// Usage: npm run bench:hsm [-- --seconds N] [--rounds R] [--json] [--cpu-prof DIR] [--targets L] [--sizes L] [--concurrency L]
 //   --seconds N   measured seconds per point after a 1 s warm-up (default 3)
 //   --rounds R    rounds of every Kura point, the standard and the HSM key in turns; medians are reported (default 3)
+//   --targets L   which to measure, comma-separated (default kura-standard,kura-hsm,kura-hsm-hosted,ceiling-http-hsm,ceiling:
+//                 `ceiling` is the in-process ceiling-* rows)
+//   --sizes L     plaintext sizes in bytes, comma-separated (default 4096,32; the goal is set at 32)
+//   --concurrency L  connections per point, comma-separated (default 10,50)
 //   --json        print the raw results as JSON instead of the table
 //   --cpu-prof D  run Kura under `node --cpu-prof --cpu-prof-dir D` (the profile is written when it stops)
 import { execFile, execFileSync } from 'node:child_process';
@@ -68,8 +72,31 @@ import {
 import { buildPkcs11Shim, SHIM_TARGET_ENV } from '../test/support/pkcs11-shim/build.mjs';
 import { aesTokenKeyTemplate } from './ceiling-parts.mjs';
 
-const SIZES = [4096, 32];
-const CONCURRENCIES = [10, 50];
+const TURN_TARGETS = ['kura-standard', 'kura-hsm', 'kura-hsm-hosted', 'ceiling-http-hsm'];
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    targets: { type: 'string', default: [...TURN_TARGETS, 'ceiling'].join(',') },
+    sizes: { type: 'string', default: '4096,32' },
+    concurrency: { type: 'string', default: '10,50' },
+    help: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+if (flags.help) printHelpAndExit(import.meta.url);
+/** A comma-separated list of whole numbers from `min` to `max` (--sizes, --concurrency). */
+function listFlag(name, raw, min, max) {
+  const list = raw.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < min || n > max)) throw new Error(`--${name} takes whole numbers from ${min} to ${max}, comma-separated, not "${raw}"`);
+  return list;
+}
+const SIZES = listFlag('sizes', flags.sizes, 1, 4096);
+const CONCURRENCIES = listFlag('concurrency', flags.concurrency, 1, 500);
+const TARGETS = flags.targets.split(',').map((t) => t.trim()).filter(Boolean);
+for (const t of TARGETS) if (![...TURN_TARGETS, 'ceiling'].includes(t)) throw new Error(`unknown target "${t}" in --targets`);
 const WARMUP_MS = 1_000;
 /** In-flight async calls of the ceiling (8 = Kura's DEFAULT_SESSIONS; libuv runs 4 at a time by default). */
 const CEILING_IN_FLIGHT = [1, 8];
@@ -479,17 +506,6 @@ function report(results, meta) {
 // ---- main ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const { values: flags } = parseArgs({
-    options: {
-      seconds: { type: 'string', default: '3' },
-      rounds: { type: 'string', default: '3' },
-      json: { type: 'boolean', default: false },
-      'cpu-prof': { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  if (flags.help) printHelpAndExit(import.meta.url);
   const seconds = secondsFlag(flags.seconds);
   const rounds = Number(flags.rounds);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds must be a whole number from 1 to 20, not "${flags.rounds}"`);
@@ -518,7 +534,7 @@ async function main() {
   process.env[SHIM_TARGET_ENV] = SOFTHSM_MODULE;
 
   // The ceiling first, while nothing else of ours runs.
-  const results = await runCeiling(ceilingToken, seconds, progress);
+  const results = TARGETS.includes('ceiling') ? await runCeiling(ceilingToken, seconds, progress) : [];
 
   const httpCeiling = await startHttpCeiling(httpCeilingToken, path.join(soft.dir, 'ceiling-calls.db'), progress);
   progress('kura: starting');
@@ -533,7 +549,7 @@ async function main() {
     for (let round = 1; round <= rounds; round++) {
       for (const size of SIZES) {
         for (const concurrency of CONCURRENCIES) {
-          for (const target of ['kura-standard', 'kura-hsm', 'kura-hsm-hosted', 'ceiling-http-hsm']) {
+          for (const target of TURN_TARGETS.filter((t) => TARGETS.includes(t))) {
             const tag = `round ${round}/${rounds}: ${target}: Encrypt ${sizeText(size)} × ${concurrency}`;
             progress(`${tag} connections (${WARMUP_MS / 1000} s warm-up + ${seconds} s)`);
             const server = on(target);
