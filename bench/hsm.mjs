@@ -56,6 +56,7 @@ import {
   combineRounds,
   killAllNow,
   killChildrenOnExit,
+  listFlag,
   kmsClient,
   measureCalls,
   printHelpAndExit,
@@ -87,12 +88,6 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 if (flags.help) printHelpAndExit(import.meta.url);
-/** A comma-separated list of whole numbers from `min` to `max` (--sizes, --concurrency). */
-function listFlag(name, raw, min, max) {
-  const list = raw.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < min || n > max)) throw new Error(`--${name} takes whole numbers from ${min} to ${max}, comma-separated, not "${raw}"`);
-  return list;
-}
 const SIZES = listFlag('sizes', flags.sizes, 1, 4096);
 const CONCURRENCIES = listFlag('concurrency', flags.concurrency, 1, 500);
 const TARGETS = flags.targets.split(',').map((t) => t.trim()).filter(Boolean);

@@ -18,7 +18,10 @@ const CLOCK_TICKS = 100;
 
 /** Prints the `//` header of the script at `scriptUrl` (its usage) and exits. */
 export function printHelpAndExit(scriptUrl) {
-  process.stdout.write(fs.readFileSync(fileURLToPath(scriptUrl), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+  // The script's leading comment block: what it measures and its usage (later comments are the code's).
+  const lines = fs.readFileSync(fileURLToPath(scriptUrl), 'utf8').split('\n');
+  const end = lines.findIndex((l) => !l.startsWith('//'));
+  process.stdout.write(`${lines.slice(0, end === -1 ? lines.length : end).map((l) => l.slice(3)).join('\n')}\n`);
   process.exit(0);
 }
 
@@ -27,6 +30,13 @@ export function secondsFlag(text) {
   const seconds = Number(text);
   if (!(seconds > 0 && seconds <= 120)) throw new Error('--seconds must be a number in (0, 120]');
   return seconds;
+}
+
+/** A comma-separated list of whole numbers from `min` to `max` (--sizes, --concurrency). */
+export function listFlag(name, raw, min, max) {
+  const list = raw.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < min || n > max)) throw new Error(`--${name} takes whole numbers from ${min} to ${max}, comma-separated, not "${raw}"`);
+  return list;
 }
 
 /** A progress line writer to stderr, tagged `[name]`. */

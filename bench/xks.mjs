@@ -52,6 +52,7 @@ import {
   combineRounds,
   killAllNow,
   killChildrenOnExit,
+  listFlag,
   measureCalls,
   measureInTurns,
   MEASURED_COLUMNS,
@@ -94,12 +95,6 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) printHelpAndExit(import.meta.url);
 const SECONDS = secondsFlag(flags.seconds);
-/** A comma-separated list of whole numbers from `min` to `max` (--sizes, --concurrency). */
-function listFlag(name, raw, min, max) {
-  const list = raw.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < min || n > max)) throw new Error(`--${name} takes whole numbers from ${min} to ${max}, comma-separated, not "${raw}"`);
-  return list;
-}
 const SIZES = listFlag('sizes', flags.sizes, 1, 4300);
 const CONCURRENCIES = listFlag('concurrency', flags.concurrency, 1, 500);
 const ROUNDS = Number(flags.rounds);
