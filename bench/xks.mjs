@@ -37,7 +37,8 @@
 //   --json        print the raw results as JSON instead of the table
 //   --servers     which servers to run (default all four)
 //   --xks-rate N  Kura's per-store XKS throttle (KURA_XKS_RATE; default 1000000); 1800 shows AWS's quota
-//   --cpu-prof D  run Kura under `node --cpu-prof --cpu-prof-dir D` (the profile is written when it stops)
+//   --cpu-prof D  run Kura and the ceilings under `node --cpu-prof --cpu-prof-dir D` (each profile is written
+//                 when its server stops, named with its pid, which the progress lines give)
 //   --sizes L     plaintext sizes in bytes, comma-separated (default 32,4096; the goals are set for these)
 //   --concurrency L  connections per point, comma-separated (default 10,50)
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -249,7 +250,8 @@ async function startKuraProxy({ onHsm = false } = {}) {
 async function startCeiling({ onHsm = false } = {}) {
   const credentials = { accessKeyId: 'AKIAXKSCEILINGBENCH1', secretAccessKey: randomBytes(32).toString('base64') };
   const durable = onHsm ? { CEILING_HSM: JSON.stringify({ module: SOFTHSM_MODULE, ...ceilingToken }), CEILING_DB: path.join(softHsm.dir, 'ceiling-calls.db') } : {};
-  const handle = await startChild(onHsm ? 'ceiling-hsm' : 'ceiling', process.execPath, [path.join(ROOT, 'bench', 'xks-ceiling-server.mjs')], {
+  const profile = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [];
+  const handle = await startChild(onHsm ? 'ceiling-hsm' : 'ceiling', process.execPath, [...profile, path.join(ROOT, 'bench', 'xks-ceiling-server.mjs')], {
     env: { CEILING_ACCESS_KEY_ID: credentials.accessKeyId, CEILING_SECRET_ACCESS_KEY: credentials.secretAccessKey, ...durable },
     ready: waitForStdout(/xks ceiling listening on (http:\/\/\S+)/),
   });
