@@ -14,7 +14,10 @@
 // The listener is always on 127.0.0.1. Anything else on the command line is Electron's or Chromium's
 // (switches they add, the entry script's path) and is left to them — except the switches that open the
 // app to a debugger (DEBUGGING_SWITCHES), which a packaged app refuses unless KURA_DEVTOOLS=1: they are
-// devtools by another door, and `--remote-debugging-port` listens where any local user can attach.
+// devtools by another door, and `--remote-debugging-port` listens where any local user can attach; and
+// the switches that take down the page's walls (WEAKENING_SWITCHES), which a packaged app refuses
+// always. An unpackaged app (`npm run desktop`, a developer's) takes both: a developer running as root
+// in a container cannot start Chromium without --no-sandbox; main.ts logs a warning for each.
 import os from 'node:os';
 import path from 'node:path';
 import type { ApplianceConfig } from '../app.js';
@@ -38,6 +41,18 @@ export class DesktopConfigError extends Error {}
  * EnableNodeCliInspectArguments fuse is off as well, electron-builder.yml).
  */
 export const DEBUGGING_SWITCHES: readonly string[] = ['remote-debugging-port', 'remote-debugging-pipe', 'inspect', 'inspect-brk', 'inspect-port'];
+
+/**
+ * Chromium's switches that take down what keeps the console's page a page: --no-sandbox runs every
+ * renderer outside the sandbox whatever app.enableSandbox() said, --disable-web-security and
+ * --disable-site-isolation-trials lift the same-origin rules. No fuse covers them.
+ */
+export const WEAKENING_SWITCHES: readonly string[] = ['no-sandbox', 'disable-web-security', 'disable-site-isolation-trials'];
+
+/** The arguments of `args` that are one of `switches` (as Chromium on `platform` reads them). */
+export function switchesAmong(args: readonly string[], switches: readonly string[], platform: NodeJS.Platform): string[] {
+  return args.filter((arg) => switches.includes(switchName(arg, platform) ?? ''));
+}
 
 /**
  * The switch `arg` names, as Chromium's command line reads it: after `--` or `-` (and `/` on Windows),
@@ -104,10 +119,17 @@ export function desktopSettings(
   const dataDirGiven = given['data-dir'] ?? (env.KURA_DATA_DIR || undefined);
   const dataDir = path.resolve(where.cwd, dataDirGiven ?? (dev ? '.kura-dev' : userDataDir(env, where.home ?? os.homedir())));
   const devTools = !where.isPackaged || env.KURA_DEVTOOLS === '1';
+  const platform = where.platform ?? process.platform;
   if (!devTools) {
-    const debugging = ignored.find((arg) => DEBUGGING_SWITCHES.includes(switchName(arg, where.platform ?? process.platform) ?? ''));
+    const [debugging] = switchesAmong(ignored, DEBUGGING_SWITCHES, platform);
     if (debugging !== undefined) {
       throw new DesktopConfigError(`${debugging.split('=')[0]} would let another program drive Kura; a packaged Kura takes it only with KURA_DEVTOOLS=1.`);
+    }
+  }
+  if (where.isPackaged) {
+    const [weakening] = switchesAmong(ignored, WEAKENING_SWITCHES, platform);
+    if (weakening !== undefined) {
+      throw new DesktopConfigError(`${weakening.split('=')[0]} turns off a protection of the console's window (the Chromium sandbox or the same-origin rules); a packaged Kura does not start with it.`);
     }
   }
   return {

@@ -15,6 +15,7 @@
 //   devtools'), whatever a page's CSP says; the console talks to the appliance over IPC.
 // - Navigation: the page may reload itself and nothing else, and a frame inside it may go nowhere; no
 //   new windows; no <webview> attaches.
+// - WebRTC: no traffic outside a proxy, of which the app has none (./chromium-policy.ts).
 // - Permissions, in every session of the app (not only the window's): every request and check is
 //   denied (camera, notifications, HID, USB, serial, …), except that the console's own page may write
 //   text to the clipboard — the BYOK wizard's "copy" buttons for the OpenSSL commands and fingerprints
@@ -189,6 +190,10 @@ export function hardenWebContents(contents: WebContents): void {
   // an offline ceremony must not start a browser.
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-attach-webview', (event) => event.preventDefault());
+  // WebRTC's traffic (STUN, TURN, peer connections) goes past the session's request filter and the
+  // CSP: held to a proxy that the app does not have (./chromium-policy.ts), a page can send nothing
+  // that way, nor learn the machine's addresses.
+  contents.setWebRTCIPHandlingPolicy('disable_non_proxied_udp');
   // Web Bluetooth's chooser is the web contents', and no permission handler is asked first: unless the
   // event is prevented, Electron connects the page to the first device it finds.
   contents.on('select-bluetooth-device', (event, _devices, callback) => {

@@ -1,5 +1,6 @@
 // The desktop app's life: one process holds the appliance and its one console window (DESIGN.md,
-// "Processes and entry points"). In order: the Chromium sandbox for every renderer, the privileges of
+// "Processes and entry points"). In order: the app's own Chromium switches and its application menu
+// (./chromium-policy.ts), the Chromium sandbox for every renderer, the privileges of
 // the console's kura:// scheme, the single-instance
 // lock (a second launch shows the first one's window), the web-contents rules for anything Electron
 // makes, then — once Electron is ready — the appliance (as `kura serve` runs it, in this process), the
@@ -9,6 +10,7 @@
 // Electron and the appliance come in as parameters (./main.ts passes the real ones), so that the tests
 // drive this whole sequence with a test double of Electron and a fake appliance.
 import { KURA_VERSION, startFailureOf, type Appliance, type ApplianceConfig } from '../app.js';
+import { applicationMenuTemplate, applySwitches } from './chromium-policy.js';
 import { coalescedLines, type Logger } from '../common/log.js';
 import { NETWORK_CHANNEL } from './channels.js';
 import { registerCommandIpc, type CommandIpc } from './command-ipc.js';
@@ -35,6 +37,8 @@ export interface DesktopDeps {
   networkIntervalMs?: number;
   /** How long a graceful stop may take before the app exits anyway (default 15 s, as `kura serve`). */
   stopTimeoutMs?: number;
+  /** The platform whose application menu the app gets (default process.platform). */
+  platform?: NodeJS.Platform;
 }
 
 /** What an operator reads when the appliance cannot start: the usual causes in words (as `kura serve` says them), else the error's message. */
@@ -48,6 +52,9 @@ function startFailure(e: unknown, settings: DesktopSettings): string {
 export async function runDesktop(deps: DesktopDeps): Promise<void> {
   const { electron, settings, paths, log } = deps;
   const { app } = electron;
+  applySwitches(app.commandLine);
+  const menu = applicationMenuTemplate(deps.platform ?? process.platform);
+  electron.Menu.setApplicationMenu(menu === null ? null : electron.Menu.buildFromTemplate(menu));
   // Before ready (Electron refuses these after): the app's name (its Chromium profile directory), and
   // the sandbox for every renderer, whatever a window's own options say.
   app.setName('Kura');

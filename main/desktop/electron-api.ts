@@ -105,6 +105,8 @@ export interface WebContents {
   on(event: 'did-finish-load', listener: () => void): unknown;
   on(event: 'render-process-gone', listener: (event: ElectronEvent, details: { reason: string }) => void): unknown;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
+  /** Which network interfaces and routes WebRTC may use (Chromium's WebRTC IP handling policy). */
+  setWebRTCIPHandlingPolicy(policy: 'default' | 'default_public_interface_only' | 'default_public_and_private_interfaces' | 'disable_non_proxied_udp'): void;
   send(channel: string, ...args: unknown[]): void;
   isDestroyed(): boolean;
   /** The page as it shows now, printed with its print styles; the PDF's bytes. */
@@ -166,8 +168,14 @@ export interface IpcMain {
   removeHandler(channel: string): void;
 }
 
+/** Chromium's command line of the app: switches are added to it before ready. */
+export interface CommandLine {
+  appendSwitch(name: string, value?: string): void;
+}
+
 export interface App {
   readonly isPackaged: boolean;
+  readonly commandLine: CommandLine;
   /** A well-known directory of the user's; throws when the platform has none to give. */
   getPath(name: 'documents' | 'home'): string;
   setName(name: string): void;
@@ -222,8 +230,21 @@ export interface UtilityProcessModule {
   fork(modulePath: string, args: string[], options: { serviceName: string; stdio: ['ignore', 'ignore', 'inherit']; env: NodeJS.ProcessEnv }): UtilityProcess;
 }
 
+/** A menu item of a template: Kura's menus are made of Electron's roles only. */
+export interface MenuItemTemplate {
+  role: 'appMenu' | 'editMenu' | 'windowMenu';
+}
+
+/** The Menu class's static side: the application menu (a window's menu bar on Linux and Windows). */
+export interface MenuModule {
+  /** null: no application menu (and no menu bar), nor Electron's default one. */
+  setApplicationMenu(menu: unknown): void;
+  buildFromTemplate(template: MenuItemTemplate[]): unknown;
+}
+
 export interface ElectronMain {
   readonly app: App;
+  readonly Menu: MenuModule;
   readonly BrowserWindow: new (options: BrowserWindowOptions) => BrowserWindow;
   readonly ipcMain: IpcMain;
   readonly dialog: Dialog;

@@ -15,7 +15,7 @@ import { setHostLauncher, startAppliance } from '../app.js';
 import { disableCoreDumps } from '../common/core-dumps.js';
 import { createLogger, errorTrace } from '../common/log.js';
 import { keepOutputFailuresFromStopping } from '../common/output-streams.js';
-import { DesktopConfigError, desktopSettings } from './config.js';
+import { DesktopConfigError, desktopSettings, switchesAmong, WEAKENING_SWITCHES } from './config.js';
 import { runDesktop } from './desktop-app.js';
 import type { ElectronMain } from './electron-api.js';
 import { utilityProcessHosts } from './module-hosts.js';
@@ -59,6 +59,10 @@ output.logTo(log);
 // processes, started after this, inherit the limit.
 disableCoreDumps(log);
 if (ignored.length > 0) log.debug('desktop: arguments left to Electron', { arguments: ignored.join(' ') });
+// Only an unpackaged app gets this far with one (config.ts): a developer's, who is told what it costs.
+for (const weakening of switchesAmong(ignored, WEAKENING_SWITCHES, process.platform)) {
+  log.warn("desktop: a switch turns off a protection of the console's window; a packaged Kura refuses it", { switch: weakening.split('=')[0] });
+}
 // A stray rejection is a bug to fix, not a reason to drop the operator's session: log it and go on.
 process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: errorTrace(e) }));
 // A device's PKCS#11 module runs in a host process of its own: here a utility process (./module-hosts.ts).

@@ -2,7 +2,7 @@
 // data directory `kura serve` uses, ./.kura-dev with --dev), and the appliance configuration they make.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DesktopConfigError, desktopApplianceConfig, desktopSettings } from '../../main/desktop/config.js';
+import { DesktopConfigError, desktopApplianceConfig, desktopSettings, switchesAmong, WEAKENING_SWITCHES } from '../../main/desktop/config.js';
 
 const where = { isPackaged: false, cwd: '/work/here', home: '/home/op' };
 
@@ -49,6 +49,21 @@ describe('desktopSettings', () => {
     expect(desktopSettings(['/remote-debugging-port=9222'], {}, packaged).ignored).toEqual(['/remote-debugging-port=9222']);
     // Neither a similar name nor a value is a switch.
     expect(desktopSettings(['--inspector', 'inspect', '--enable-logging'], {}, packaged).ignored).toEqual(['--inspector', 'inspect', '--enable-logging']);
+  });
+
+  it("a packaged app refuses the switches that take down the page's walls, KURA_DEVTOOLS=1 or not; an unpackaged one leaves them to Electron", () => {
+    const packaged = { ...where, isPackaged: true, platform: 'linux' as const };
+    for (const arg of ['--no-sandbox', '-no-sandbox', '--disable-web-security', '--disable-site-isolation-trials']) {
+      for (const env of [{}, { KURA_DEVTOOLS: '1' }]) {
+        expect(() => desktopSettings([arg], env, packaged), arg).toThrow(DesktopConfigError);
+        expect(() => desktopSettings([arg], env, packaged), arg).toThrow(/turns off a protection of the console's window/);
+      }
+      expect(desktopSettings([arg], {}, { ...where, platform: 'linux' }).ignored, arg).toEqual([arg]);
+    }
+    expect(() => desktopSettings(['/No-Sandbox'], {}, { ...packaged, platform: 'win32' })).toThrow(DesktopConfigError);
+    // Other switches of Chromium's are Electron's business.
+    expect(desktopSettings(['--no-sandboxing', '--disable-gpu', '--enable-logging'], {}, packaged).ignored).toEqual(['--no-sandboxing', '--disable-gpu', '--enable-logging']);
+    expect(switchesAmong(['--dev', '--no-sandbox', 'x', '--disable-web-security=1'], WEAKENING_SWITCHES, 'linux')).toEqual(['--no-sandbox', '--disable-web-security=1']);
   });
 
   it('names the setting that is wrong, and where it came from', () => {

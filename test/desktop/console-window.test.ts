@@ -149,6 +149,14 @@ describe('navigation and new windows', () => {
     expect(e.prevented).toBe(true);
   });
 
+  it("holds WebRTC to proxied traffic (the app has no proxy) in the console's web contents and any other", () => {
+    const { win } = openWindow();
+    expect(win.webContents.webRtcPolicy).toBe('disable_non_proxied_udp');
+    const other = new FakeWebContents('https://example.com/');
+    hardenWebContents(other);
+    expect(other.webRtcPolicy).toBe('disable_non_proxied_udp');
+  });
+
   it('hardens any web contents once, however often asked', () => {
     const c = new FakeWebContents();
     hardenWebContents(c);

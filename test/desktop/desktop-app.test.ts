@@ -62,6 +62,7 @@ function start(over: Partial<DesktopDeps> = {}) {
     fileExists: () => true,
     networkIntervalMs: 1000,
     stopTimeoutMs: 5000,
+    platform: 'linux',
     ...over,
   };
   const running = runDesktop(deps);
@@ -81,7 +82,7 @@ afterEach(() => vi.useRealTimers());
 describe('the desktop main process', () => {
   it("names the app, turns on the sandbox for every renderer, privileges the console's scheme and takes the single-instance lock, all before ready", async () => {
     const { electron, running } = start();
-    expect(electron.app.calls).toEqual(['setName', 'enableSandbox', 'privileged', 'lock']);
+    expect(electron.app.calls).toEqual(['switch:no-proxy-server', 'menu', 'setName', 'enableSandbox', 'privileged', 'lock']);
     // Standard (an origin, relative URLs), secure (a secure context) and fetch-capable (module scripts);
     // not corsEnabled, which would let other origins read it, and no CSP bypass.
     expect(electron.privileged).toEqual([[{ scheme: 'kura', privileges: { standard: true, secure: true, supportFetchAPI: true } }]]);
@@ -90,7 +91,21 @@ describe('the desktop main process', () => {
     expect(electron.windows).toEqual([]);
     electron.app.makeReady();
     await running;
-    expect(electron.app.calls).toEqual(['setName', 'enableSandbox', 'privileged', 'lock', 'ready', 'appliance']);
+    expect(electron.app.calls).toEqual(['switch:no-proxy-server', 'menu', 'setName', 'enableSandbox', 'privileged', 'lock', 'ready', 'appliance']);
+  });
+
+  it("gives Linux and Windows no application menu, and macOS only its application, edit and window menus (not Electron's default, with its devtools and links out)", async () => {
+    for (const platform of ['linux', 'win32'] as const) {
+      const { electron } = start({ platform });
+      expect(electron.menu.current, platform).toBeNull();
+    }
+    const { electron } = start({ platform: 'darwin' });
+    expect(electron.menu.current).toEqual([{ role: 'appMenu' }, { role: 'editMenu' }, { role: 'windowMenu' }]);
+  });
+
+  it('goes through no proxy, so that it fetches no proxy script at start and WebRTC has no way out', () => {
+    const { electron } = start();
+    expect(electron.app.commandLine.appended).toEqual(['no-proxy-server']);
   });
 
   it('starts the appliance on loopback, then the window, its IPC handlers, and only then loads the page', async () => {

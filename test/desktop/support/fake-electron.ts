@@ -8,6 +8,7 @@ import type {
   App,
   BrowserWindow,
   BrowserWindowOptions,
+  CommandLine,
   CustomScheme,
   Dialog,
   ElectronEvent,
@@ -15,6 +16,7 @@ import type {
   HeadersReceivedDetails,
   IpcInvokeEvent,
   IpcMain,
+  MenuItemTemplate,
   PermissionDetails,
   PrintToPdfOptions,
   ResponseHeaders,
@@ -163,6 +165,11 @@ export class FakeWebContents extends Emitter implements WebContents {
   setWindowOpenHandler(h: (details: { url: string }) => { action: 'deny' }): void {
     this.windowOpenHandler = h;
   }
+  /** The WebRTC IP handling policy set last (Electron's default: 'default'). */
+  webRtcPolicy = 'default';
+  setWebRTCIPHandlingPolicy(policy: 'default' | 'default_public_interface_only' | 'default_public_and_private_interfaces' | 'disable_non_proxied_udp'): void {
+    this.webRtcPolicy = policy;
+  }
   send(channel: string, ...args: unknown[]): void {
     this.sent.push({ channel, args });
   }
@@ -212,14 +219,25 @@ export class FakeIpcMain implements IpcMain {
   }
 }
 
+/** Chromium's command line: the switches the app appends (recorded in app.calls as 'switch:NAME' too). */
+export class FakeCommandLine implements CommandLine {
+  readonly appended: string[] = [];
+  constructor(private readonly calls: string[]) {}
+  appendSwitch(name: string): void {
+    this.calls.push(`switch:${name}`);
+    this.appended.push(name);
+  }
+}
+
 export class FakeApp extends Emitter implements App {
   isPackaged = false;
   name = 'Electron';
   sandboxEnabled = false;
   /** Whether requestSingleInstanceLock gets the lock. */
   lockAvailable = true;
-  /** What happened, in order: 'setName', 'enableSandbox', 'privileged', 'lock', 'ready', 'quit', 'exit:N'. */
+  /** What happened, in order: 'switch:NAME', 'menu', 'setName', 'enableSandbox', 'privileged', 'lock', 'ready', 'quit', 'exit:N'. */
   readonly calls: string[] = [];
+  readonly commandLine = new FakeCommandLine(this.calls);
   quitted = false;
   exitCode?: number;
   /** What getPath answers, by name; a name missing here throws, as Electron does for a path it cannot get. */
@@ -288,6 +306,8 @@ export function fakeDialog(): FakeDialog {
 
 export interface FakeElectron extends ElectronMain {
   readonly app: FakeApp;
+  /** The application menu set last: undefined until set, null for none, else the template it was built from. */
+  readonly menu: { current: MenuItemTemplate[] | null | undefined };
   readonly ipcMain: FakeIpcMain;
   readonly dialog: FakeDialog;
   /** Every protocol.registerSchemesAsPrivileged call's list, in order (app.calls says when: 'privileged'). */
@@ -351,8 +371,18 @@ export function fakeElectron(): FakeElectron {
       if (windows.every((w) => w.isDestroyed())) app.emit('window-all-closed');
     }
   }
+  const menu: { current: MenuItemTemplate[] | null | undefined } = { current: undefined };
   return {
     app,
+    menu,
+    Menu: {
+      // A "menu" here is its template; setting one records it.
+      buildFromTemplate: (template) => template,
+      setApplicationMenu: (m) => {
+        app.calls.push('menu');
+        menu.current = m as MenuItemTemplate[] | null;
+      },
+    },
     BrowserWindow: Window,
     ipcMain: new FakeIpcMain(),
     dialog: fakeDialog(),
