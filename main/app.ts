@@ -26,7 +26,7 @@ import { RefusalLog } from './audit/refusals.js';
 import { CredentialService, type NewCredential } from './auth/credentials.js';
 import { systemClock, type Clock } from './common/clock.js';
 import { systemMonotonic, type Monotonic } from './common/monotonic.js';
-import type { Logger } from './common/log.js';
+import { errorFields, type Logger } from './common/log.js';
 import { packageRoot } from './common/package-root.js';
 import { openDirectoryProblem } from './common/private-directory.js';
 import type { Aead } from './crypto/aead.js';
@@ -332,7 +332,7 @@ export async function startAppliance(
   // Cleaning up after a failed start never throws: the error that stopped the start is the one to report
   // (a kura.pid that cannot be removed either would otherwise replace it with its own, misleading one).
   const releaseAfterFailure = () =>
-    releaseLock().catch((c: unknown) => log.warn('start failed; cleaning up after it failed too', { error: c instanceof Error ? c.message : typeof c }));
+    releaseLock().catch((c: unknown) => log.warn('start failed; cleaning up after it failed too', errorFields(c)));
   let store: Store;
   try {
     store = await openStore(databaseFile(config.dataDir));
@@ -516,7 +516,7 @@ export async function startAppliance(
             await run();
           } catch (e) {
             failed.push(name);
-            log.error('stop: a step failed; the others go on', { step: name, error: e instanceof Error ? e.message : typeof e });
+            log.error('stop: a step failed; the others go on', { step: name, ...errorFields(e) });
           }
         };
         // First, so that no client finds a stopping appliance.

@@ -169,5 +169,16 @@ export function errorTrace(e: unknown): string {
   return [String(e.name).slice(0, 64), ...frames].join('\n');
 }
 
+/**
+ * The log fields of an unexpected error: its trace (errorTrace: never its message) and, when it has one,
+ * the code a system or library call put on it — an errno name (ENOSPC, EACCES) or SQLite's (SQLITE_BUSY),
+ * which says what went wrong without quoting anything. A `code` of any other shape is left out: an
+ * error's properties may be caller data too.
+ */
+export function errorFields(e: unknown): { error: string; code?: string } {
+  const code: unknown = e instanceof Error ? (e as { code?: unknown }).code : undefined;
+  return { error: errorTrace(e), ...(typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,39}$/.test(code) ? { code } : {}) };
+}
+
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 export const LOG_FORMATS: readonly LogFormat[] = ['json', 'text'];

@@ -11,7 +11,7 @@
 // drive this whole sequence with a test double of Electron and a fake appliance.
 import { KURA_VERSION, startFailureOf, type Appliance, type ApplianceConfig } from '../app.js';
 import { applicationMenuTemplate, applySwitches } from './chromium-policy.js';
-import { coalescedLines, type Logger } from '../common/log.js';
+import { coalescedLines, errorFields, type Logger } from '../common/log.js';
 import { NETWORK_CHANNEL } from './channels.js';
 import { registerCommandIpc, type CommandIpc } from './command-ipc.js';
 import { desktopApplianceConfig, type DesktopSettings } from './config.js';
@@ -119,7 +119,7 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
       .catch((e: unknown) => {
         // Every step of the stop was still tried (app.ts); a supervisor must see that it was not clean.
         clean = false;
-        log.error('kura stopped, but not cleanly', { error: e instanceof Error ? e.message : typeof e });
+        log.error('kura stopped, but not cleanly', errorFields(e));
       })
       .finally(() => {
         clearTimeout(force);
@@ -173,5 +173,6 @@ export async function runDesktop(deps: DesktopDeps): Promise<void> {
     void signOut(ipc);
     live.win = undefined;
   });
+  // Chromium's navigation error (ERR_… and the URL, which is the console's own): no request's data.
   win.loadURL(CONSOLE_PAGE).catch((e: unknown) => log.error('desktop: the console page did not load', { error: e instanceof Error ? e.message : typeof e }));
 }

@@ -1,7 +1,7 @@
 // The logger (main/common/log.ts): a line that cannot be written is lost, never an error for the caller
 // (a KMS call or a stop in progress must not fail because the log's stream did).
 import { describe, expect, it } from 'vitest';
-import { CoalescedLines, createLogger, errorTrace, MAX_FIELD_CHARS } from '../../main/common/log.js';
+import { CoalescedLines, createLogger, errorFields, errorTrace, MAX_FIELD_CHARS } from '../../main/common/log.js';
 
 describe('createLogger', () => {
   it('never throws when its write does', () => {
@@ -32,6 +32,19 @@ describe('errorTrace', () => {
 
   it('names the type of what is not an Error', () => {
     expect(errorTrace('a thrown string with a secret')).toBe('string');
+  });
+});
+
+describe('errorFields', () => {
+  it("keeps an errno or SQLite code beside the trace, and no code of another shape (an error's properties may be caller data)", () => {
+    const sys = Object.assign(new Error("ENOSPC: no space left on device, write '/secret/path'"), { code: 'ENOSPC' });
+    expect(errorFields(sys)).toEqual({ error: errorTrace(sys), code: 'ENOSPC' });
+    expect(JSON.stringify(errorFields(sys))).not.toContain('/secret/path');
+    expect(errorFields(Object.assign(new Error('x'), { code: 'SQLITE_BUSY' })).code).toBe('SQLITE_BUSY');
+    for (const code of ['pin 123456', 'E', 'enospc', 42, { toString: () => 'ENOSPC' }, 'E'.repeat(41)]) {
+      expect(errorFields(Object.assign(new Error('x'), { code })), String(code)).not.toHaveProperty('code');
+    }
+    expect(errorFields('a thrown string')).toEqual({ error: 'string' });
   });
 });
 

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { devRootKeyFile, KURA_VERSION, startAppliance, startFailureOf, type Appliance } from '../../app.js';
 import { disableCoreDumps } from '../../common/core-dumps.js';
-import { coalescedLines, createLogger, errorTrace, type Logger } from '../../common/log.js';
+import { coalescedLines, createLogger, errorFields, errorTrace, type Logger } from '../../common/log.js';
 import { keepOutputFailuresFromStopping, type OutputGuard } from '../../common/output-streams.js';
 import { clientEnv, ensureGuardCa, exportLines, shq } from '../aws-files.js';
 import { CliError, CONFIG_OPTION, HELP_OPTION, JSON_OPTION, print, printJson, selfCommand, type CommandSpec, type Invocation } from '../command.js';
@@ -98,6 +98,8 @@ async function run(inv: Invocation): Promise<number> {
       running.reloadXksTls();
       log.info('XKS TLS certificate reloaded', { port: running.xksTlsServer.port });
     } catch (e) {
+      // The message is the operator's to act on (a file that cannot be read, a key that does not match
+      // its certificate), and it comes from reading the operator's own files and node:tls, never a request.
       log.error('XKS TLS certificate not reloaded: the listener keeps the one it had', { error: e instanceof Error ? e.message : typeof e });
     }
   });
@@ -115,7 +117,7 @@ async function run(inv: Invocation): Promise<number> {
   } catch (e) {
     // The appliance is up, but serve cannot go on: stop it before saying why, so that no listener,
     // runtime file or lock outlives the error (and SIGTERM, which nothing would wait for, is not needed).
-    log.error('kura serve failed after the appliance started; stopping it', { error: e instanceof Error ? e.message : typeof e });
+    log.error('kura serve failed after the appliance started; stopping it', errorFields(e));
     await stopGracefully(appliance, log, output);
     throw e;
   }
@@ -136,7 +138,7 @@ async function stopGracefully(appliance: Appliance, log: Logger, output: OutputG
   } catch (e) {
     coalescedLines(log).flush();
     // Every step was still tried (app.ts); a supervisor must see that this stop was not clean.
-    log.error('kura stopped, but not cleanly', { error: e instanceof Error ? e.message : typeof e, ...droppedOutput(output) });
+    log.error('kura stopped, but not cleanly', { ...errorFields(e), ...droppedOutput(output) });
     return 1;
   } finally {
     clearTimeout(force);

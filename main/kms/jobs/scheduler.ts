@@ -18,7 +18,7 @@
 // first run was stepped back (a dead RTC battery at 1970/2000, a time zone set wrongly) and is logged
 // and audited alike. One that reads later may just have been off for a while: that is not a jump.
 import type { Clock } from '../../common/clock.js';
-import type { Logger } from '../../common/log.js';
+import { errorFields, type Logger } from '../../common/log.js';
 import type { Monotonic } from '../../common/monotonic.js';
 import type { ScheduledJobs } from './due.js';
 
@@ -52,7 +52,7 @@ export class LifecycleScheduler {
   /** Runs what is due now; concurrent callers share one run. */
   runOnce(): Promise<void> {
     this.running ??= this.run()
-      .catch((e: unknown) => this.deps.log.error('lifecycle run failed', { error: e instanceof Error ? e.message : String(e) }))
+      .catch((e: unknown) => this.deps.log.error('lifecycle run failed', errorFields(e)))
       .finally(() => {
         this.running = undefined;
       });

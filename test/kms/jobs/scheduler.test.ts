@@ -293,6 +293,31 @@ describe('automatic rotation', () => {
   });
 });
 
+describe('a lifecycle run that fails', () => {
+  it("logs the error's type, frames and code, never its message (which may quote anything), and runs again next time", async () => {
+    const d = await openDomain();
+    try {
+      const lines: string[] = [];
+      const runDue = d.jobs.runDue.bind(d.jobs);
+      let fail = true;
+      d.jobs.runDue = async () => {
+        if (!fail) return runDue();
+        fail = false;
+        throw Object.assign(new Error('unexpected token in "PIN=123456"'), { code: 'SQLITE_FULL' });
+      };
+      const scheduler = new LifecycleScheduler({ jobs: d.jobs, log: createLogger('info', (l) => lines.push(l)), intervalMs: 60_000, clock: d.clock, monotonic: d.clock.monotonic });
+      await scheduler.runOnce();
+      const failed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'lifecycle run failed');
+      expect(failed).toEqual([expect.objectContaining({ level: 'error', code: 'SQLITE_FULL', error: expect.stringMatching(/^Error\n {4}at /) })]);
+      expect(lines.join('')).not.toContain('123456');
+      await scheduler.runOnce();
+      expect(lines.filter((l) => l.includes('lifecycle run failed'))).toHaveLength(1);
+    } finally {
+      await d.close();
+    }
+  });
+});
+
 describe('a wall clock stepped while the scheduler runs', () => {
   let d: Domain;
   beforeEach(async () => {
