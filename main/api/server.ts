@@ -26,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { KmsError } from '../common/errors.js';
-import { errorTrace, type Logger } from '../common/log.js';
+import { coalescedLines, errorTrace, type Logger } from '../common/log.js';
 import { kmsErrorResponse } from './kms/errors.js';
 import { isStsRequest } from './sts/get-caller-identity.js';
 import { xksErrorResponse } from './xks/errors.js';
@@ -439,7 +439,9 @@ export async function startServer(opts: {
     // Every socket gets an error listener: an error is never unhandled, and the socket is freed.
     socket.on('error', () => socket.destroy());
     if (current?.clientSubjects && !clientSubjectAllowed(socket as TLSSocket, current.clientSubjects)) {
-      log.warn('TLS client certificate refused: its subject is not one the listener takes', { remote: socket.remoteAddress });
+      // Anyone who reaches the listener with a certificate of the CA can do this as fast as they like: the
+      // first refusal of a minute is written, the others counted (coalescedLines).
+      coalescedLines(log).warn({ source: 'tls', refused: 'client-subject' }, 'TLS client certificate refused: its subject is not one the listener takes', { remote: socket.remoteAddress });
       socket.destroy();
       return;
     }

@@ -94,7 +94,7 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
  */
 export class CoalescedLines {
   static readonly MAX_KEYS = 64;
-  private readonly windows = new Map<string, { summary: LogFields; msg: string; count: number; timer: NodeJS.Timeout }>();
+  private readonly windows = new Map<string, { summary: LogFields; msg: string; level: 'info' | 'warn'; count: number; timer: NodeJS.Timeout }>();
 
   constructor(
     private readonly log: Logger,
@@ -106,6 +106,15 @@ export class CoalescedLines {
    * `key` names what is coalesced (it is the summary line's fields); `fields` are this line's own.
    */
   info(key: LogFields, msg: string, fields: LogFields): void {
+    this.line('info', key, msg, fields);
+  }
+
+  /** The same at warn (the count at the window's end too). */
+  warn(key: LogFields, msg: string, fields: LogFields): void {
+    this.line('warn', key, msg, fields);
+  }
+
+  private line(level: 'info' | 'warn', key: LogFields, msg: string, fields: LogFields): void {
     let id = JSON.stringify(key);
     if (!this.windows.has(id) && this.windows.size >= CoalescedLines.MAX_KEYS) {
       id = '*';
@@ -116,10 +125,10 @@ export class CoalescedLines {
       open.count++;
       return;
     }
-    this.log.info(msg, fields);
+    this.log[level](msg, fields);
     const timer = setTimeout(() => this.close(id), this.windowMs);
     timer.unref();
-    this.windows.set(id, { summary: key, msg, count: 0, timer });
+    this.windows.set(id, { summary: key, msg, level, count: 0, timer });
   }
 
   /** Ends every window now, writing the counts (at a stop: the timers would not outlive the process). */
@@ -133,7 +142,7 @@ export class CoalescedLines {
     this.windows.delete(id);
     clearTimeout(w.timer);
     if (w.count > 0) {
-      this.log.info(`${w.msg}: more like it were only counted`, { ...w.summary, notLogged: w.count, windowSeconds: this.windowMs / 1000 });
+      this.log[w.level](`${w.msg}: more like it were only counted`, { ...w.summary, notLogged: w.count, windowSeconds: this.windowMs / 1000 });
     }
   }
 }

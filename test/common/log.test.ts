@@ -49,6 +49,17 @@ describe('errorFields', () => {
 });
 
 describe('CoalescedLines', () => {
+  it('writes a coalesced warning, and its count, at warn', () => {
+    const lines: Record<string, unknown>[] = [];
+    const c = new CoalescedLines(createLogger('info', (l) => lines.push(JSON.parse(l) as Record<string, unknown>)), 60_000);
+    for (let i = 0; i < 3; i++) c.warn({ source: 'tls' }, 'refused', { remote: `r${i}` });
+    c.flush();
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'warn', msg: 'refused', remote: 'r0' }),
+      expect.objectContaining({ level: 'warn', msg: 'refused: more like it were only counted', source: 'tls', notLogged: 2 }),
+    ]);
+  });
+
   it('writes the first line of a key per window, counts the rest, and says how many when the window ends', async () => {
     const lines: Record<string, unknown>[] = [];
     const c = new CoalescedLines(createLogger('info', (l) => lines.push(JSON.parse(l) as Record<string, unknown>)), 50);

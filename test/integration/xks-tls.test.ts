@@ -100,9 +100,10 @@ describe('the XKS proxy API over TLS', () => {
     await withPinnedSubjects(async (pinned) => {
       const health = { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'tls-cn' } };
       // Issued by the right CA, but for another subject: the connection ends before any request is read.
-      await expect(call(`${store.uriPath}/health`, health)).rejects.toThrow();
+      for (let i = 0; i < 4; i++) await expect(call(`${store.uriPath}/health`, health)).rejects.toThrow();
       expect((await call(`${store.uriPath}/health`, health, { cert: file('kms.pem'), key: file('kms.key') })).status).toBe(200);
-      expect(pinned.stderr()).toMatch(/TLS client certificate refused/);
+      // One line for the first refusal; the others are counted, and the count is written at the stop.
+      expect(pinned.stderr().match(/TLS client certificate refused/g)).toHaveLength(1);
     });
   }, 60_000);
 
