@@ -21,6 +21,8 @@ const NEEDED = [
   ['libusb-1.0-0', '/usr/lib/x86_64-linux-gnu/libusb-1.0.so.0'],
   // that an answered call's audit entry was synced to disk first is seen in the server's system calls
   ['strace', '/usr/bin/strace'],
+  // the systemd unit in contrib/ is checked with systemd-analyze
+  ['systemd', '/usr/bin/systemd-analyze'],
 ];
 
 const missing = NEEDED.filter(([, file]) => !fs.existsSync(file)).map(([pkg]) => pkg);
