@@ -105,7 +105,18 @@ describe('gated operator commands and console sign-in, through the kura CLI', ()
     const { token } = (await res.json()) as { token: string };
     const who = await fetch(`${kura.url}/admin/v1/session`, { headers: { authorization: `Bearer ${token}` } });
     expect(await who.json()).toMatchObject({ operator: 'carol' });
-    const listed = await ok<{ name: string; hasPassphrase: boolean }[]>('operators', 'list');
+    const listed = await ok<{ name: string; hasPassphrase: boolean; fingerprint: string }[]>('operators', 'list');
     expect(listed.find((o) => o.name === 'carol')?.hasPassphrase).toBe(true);
+    // As text: the fingerprints in one column (names and algorithms padded), and who can sign in.
+    const text = await kuraIn('operators', 'list');
+    expect(text.code, text.stderr).toBe(0);
+    const rows = text.stdout.trimEnd().split('\n');
+    // (The dev appliance's own operator, dev, comes first.)
+    expect(rows.map((r) => r.split(/ {2,}/)[0])).toEqual(listed.map((o) => o.name));
+    expect(listed.map((o) => o.name).slice(-3)).toEqual(['alice', 'bob', 'carol']);
+    const fingerprintAt = rows.map((r, i) => r.indexOf(listed[i]!.fingerprint));
+    expect(fingerprintAt.every((at) => at > 0 && at === fingerprintAt[0])).toBe(true);
+    expect(rows.map((r) => r.endsWith('  console sign-in'))).toEqual(listed.map((o) => o.hasPassphrase));
+    expect(rows.find((r) => r.startsWith('alice '))).toMatch(/ {2}no console passphrase$/);
   });
 });

@@ -45,7 +45,12 @@ async function list(inv: Invocation): Promise<number> {
   const { operators } = await adminClient(inv).call<{ operators: OperatorBody[] }>('GET', '/operators', undefined, true);
   if (inv.json) return (printJson(operators), 0);
   if (operators.length === 0) print('No operators (kura operators add NAME --public-key FILE.pem).');
-  for (const o of operators) print(`${o.name}  ${o.algorithm}  ${o.fingerprint}  ${o.createdAt}`);
+  // One column each, so that fingerprints line up to be read back; whether each can sign in to the console.
+  const width = Math.max(...operators.map((o) => o.name.length));
+  const algorithmWidth = Math.max(...operators.map((o) => o.algorithm.length));
+  for (const o of operators) {
+    print(`${o.name.padEnd(width)}  ${o.algorithm.padEnd(algorithmWidth)}  ${o.fingerprint}  ${o.createdAt}  ${o.hasPassphrase ? 'console sign-in' : 'no console passphrase'}`);
+  }
   return 0;
 }
 
@@ -94,7 +99,9 @@ request the change became. With --json: {"applied":true,"operator":{…}} or {"a
     {
       name: 'list',
       summary: 'the operators',
-      description: 'Lists the operators, oldest first: name, algorithm, fingerprint, enrolment time (ISO 8601).',
+      description: `Lists the operators, oldest first, in columns: name, algorithm, fingerprint, enrolment time (ISO 8601),
+and whether they can sign in to the console (kura operators passphrase). With --json: [{"name",
+"algorithm","fingerprint","hasPassphrase","createdAt"}].`,
       options: CLIENT_OPTIONS,
       run: list,
     },
