@@ -162,8 +162,14 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     const label = hints?.label ?? `kura:${keyId}`;
     const handle = await this.onToken(async (s) => {
       const made = await s.generateAesKey(label, id);
+      // A key whose check fails is no key of Kura's: destroyed (if the token lets it), not left on the token
+      // with no row to name it, since the caller is answered an error and no discard will ever see it.
+      const attributes = await s.readAttributes(made).catch(async (e: unknown) => {
+        await s.destroyObject(made).catch(() => undefined);
+        throw e;
+      });
       // The template asks, the token decides: a key it made otherwise (modifiable, able to encrypt …) is not used.
-      if (!madeAsAsked(await s.readAttributes(made), BLOB_TOKEN_KEY_USES)) {
+      if (!madeAsAsked(attributes, BLOB_TOKEN_KEY_USES)) {
         await s.destroyObject(made);
         throw new KmsError('CloudHsmClusterInvalidConfiguration', `The HSM token "${this.parts.token.label}" did not make a sensitive, non-extractable, non-modifiable derive-only AES-256 key as asked, so Kura destroyed it.`);
       }

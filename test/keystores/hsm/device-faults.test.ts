@@ -8,7 +8,9 @@
 // - a crash in the library fails the store at once, and Kura's process goes on;
 // - a connect whose login, or whose module's C_Initialize, hangs fails within the deadline as a token
 //   that does not answer (INSUFFICIENT_CLOUDHSM_HSMS) and leaves no host behind;
-// - a host stuck in a call is killed when Kura's process exits, and ends when it is killed.
+// - a host stuck in a call is killed when Kura's process exits, and ends when it is killed;
+// - a key generated whose check then fails (C_GetAttributeValue refused, or a device error) is destroyed,
+//   not left on the token with no row to name it.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -160,6 +162,24 @@ describe('a device that hangs, crashes or fails', () => {
     expect(again.connectionState()).toBe('CONNECTED');
     const p = payloadFor(m);
     expect((await again.decryptBlobPayload(m, p, await again.encryptBlobPayload(m, p, Buffer.from('again')))).toString()).toBe('again');
+  });
+
+  it('destroys a key it generated whose check then fails, rather than leave it on the token with no row to name it', async () => {
+    const store = await connected();
+    const onToken = (label: string) =>
+      execFileSync('pkcs11-tool', ['--module', env.modulePath, '--token-label', token.label, '--login', '--pin', token.pin, '--list-objects', '--type', 'secrkey'], { env: env.env, stdio: 'pipe' })
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim() === `label:      ${label}`).length;
+    // A refusal (the store stays CONNECTED), then a device error (it turns FAILED): either way the key goes.
+    for (const [rv, code] of [[0x6, 'Internal'], [0x30, 'KeyUnavailable']] as const) {
+      const keyId = randomUUID();
+      setShimFault(control, { action: 'fail', fn: 'C_GetAttributeValue', rv });
+      const e = await failure(store.generate(keyId, 'SYMMETRIC_DEFAULT'));
+      setShimFault(control, null);
+      expect(isKmsError(e) && e.code, String(e)).toBe(code);
+      expect(onToken(`kura:${keyId}`)).toBe(0);
+    }
   });
 
   it('takes a host that died while idle as gone: the next connect logs in on a new host, and the old store turns FAILED', async () => {
