@@ -11,8 +11,9 @@
 // (the PINs are sealed with the root key) without changing the stored state; unsealing reconnects the
 // stores that are stored as CONNECTED.
 import { isKmsError, KmsError } from '../common/errors.js';
+import { keyIdNamedBy } from './identifiers.js';
 import type { Logger } from '../common/log.js';
-import type { HsmConnectionErrorCode, HsmTokenConfig, HsmTokenInfo } from '../keystores/hsm/index.js';
+import { TOKEN_KEYS_LISTED, type HsmConnectionErrorCode, type HsmTokenConfig, type HsmTokenInfo, type TokenKey } from '../keystores/hsm/index.js';
 import type { ConnectionState, KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
 import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
@@ -20,7 +21,7 @@ import type { CustomKeyStoreRecord, HsmRecord, Store } from '../store/index.js';
 
 // The token's settings, what it says of itself and AWS's ConnectionErrorCode values are the HSM key
 // store's own types (main/keystores/hsm), used here as they are.
-export type { HsmConnectionErrorCode, HsmTokenConfig, HsmTokenInfo };
+export type { HsmConnectionErrorCode, HsmTokenConfig, HsmTokenInfo, TokenKey };
 
 /** A key store on a logged-in token. */
 export interface ConnectedHsm extends KeyStore {
@@ -29,6 +30,8 @@ export interface ConnectedHsm extends KeyStore {
   failure(): HsmConnectionErrorCode | undefined;
   onFailure(listener: (code: HsmConnectionErrorCode) => void): void;
   close(): Promise<void>;
+  /** The token's secret keys, by label and CKA_ID (never a value); a connector may not say. */
+  tokenKeys?(): Promise<TokenKey[]>;
 }
 
 /** What kms/ needs of HSMs; main/keystores/hsm implements it. Both throw an error with an HsmConnectionErrorCode as `code`. */
@@ -89,7 +92,7 @@ export function connectWithSealedPin(deps: { root: RootKeyHolder; connector: Hsm
 }
 
 export interface HsmConnectionsDeps {
-  store: Pick<Store, 'db' | 'customKeyStores' | 'hsms'>;
+  store: Pick<Store, 'db' | 'customKeyStores' | 'hsms' | 'keys'>;
   registry: KeyStoreRegistry;
   root: RootKeyHolder;
   connector: HsmConnector;
@@ -148,6 +151,8 @@ export class HsmConnections {
       await conn.close().catch(() => undefined);
       throw new KmsError('Sealed', `Kura was sealed while custom key store ${c.id} connected to its token; connect it again once Kura is unsealed.`);
     }
+    // Before the store takes calls: a key a CreateKey in it makes from now on is not committed yet.
+    await this.reportOrphans(c.id, conn);
     conn.onFailure((code) => void this.failed(c.id, conn, code));
     // Registered first: a store registered already (which the callers' one change per store at a time
     // rules out) keeps its connection, and this one is closed.
@@ -159,6 +164,29 @@ export class HsmConnections {
     }
     this.live.set(c.id, conn);
     return { state: 'CONNECTED' };
+  }
+
+  /**
+   * Logs, by label and CKA_ID, each key on the token that is labelled with a KMS key's ARN (as CreateKey
+   * labels its keys) and that no key of this appliance holds as its material: one whose CreateKey was
+   * cut off between the token and the database (the process killed, a discard that failed), or whose key
+   * was deleted while its token could not be reached (../jobs/due.ts). Kura never destroys what it did
+   * not commit: they are the operator's to check and remove (AWS: orphaned keys in a CloudHSM cluster,
+   * found by their label). A scan that fails is logged; the connect goes on.
+   */
+  private async reportOrphans(storeId: string, conn: ConnectedHsm): Promise<void> {
+    if (!conn.tokenKeys) return;
+    try {
+      const listed = await conn.tokenKeys();
+      if (listed.length >= TOKEN_KEYS_LISTED) this.deps.log.warn('HSM token holds more keys than a connect looks through', { customKeyStoreId: storeId, looked: listed.length });
+      for (const k of listed) {
+        const keyId = k.label.startsWith('arn:') ? keyIdNamedBy(k.label) : undefined;
+        if (keyId === undefined || (await this.deps.store.keys.listMaterials(keyId)).some((m) => m.materialId === k.materialId)) continue;
+        this.deps.log.warn('HSM token key that no KMS key uses', { customKeyStoreId: storeId, label: k.label, ckaId: k.ckaId });
+      }
+    } catch (e) {
+      this.deps.log.warn('looking for HSM token keys that no KMS key uses failed', { customKeyStoreId: storeId, error: e instanceof Error ? e.name : typeof e });
+    }
   }
 
   /** Closes a store's connection, if open; its keys become Unavailable. */

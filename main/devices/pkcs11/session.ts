@@ -199,6 +199,23 @@ export class Pkcs11Session {
     );
   }
 
+  /**
+   * The token's secret keys (objects of the token, not of a session) visible to this session, at most
+   * `max`: each one's CKA_LABEL and CKA_ID, never its value. What an operator needs to find a key again.
+   */
+  async tokenSecretKeys(max: number): Promise<{ label: string; id: Buffer }[]> {
+    const found = await this.module.call('findObjects', this.handle, [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+      { type: pkcs11js.CKA_TOKEN, value: true },
+    ], max);
+    const keys: { label: string; id: Buffer }[] = [];
+    for (const h of found) {
+      const byType = new Map((await this.module.call('attributes', this.handle, h, [pkcs11js.CKA_LABEL, pkcs11js.CKA_ID])).map((a) => [a.type, a.value]));
+      keys.push({ label: byType.get(pkcs11js.CKA_LABEL)?.toString('utf8') ?? '', id: byType.get(pkcs11js.CKA_ID) ?? Buffer.alloc(0) });
+    }
+    return keys;
+  }
+
   /** Whether the session is still logged in as the user (a C_Logout by another part of the process ends every session's login). */
   userLoggedIn(): Promise<boolean> {
     return this.module.call('userLoggedIn', this.handle);

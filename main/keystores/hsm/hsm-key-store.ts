@@ -81,6 +81,18 @@ interface Connection {
   readonly holders: Set<HsmKeyStore>;
 }
 
+/** A secret key on the token, as tokenKeys() lists it. */
+export interface TokenKey {
+  label: string;
+  /** CKA_ID, hex. */
+  ckaId: string;
+  /** The material ID of a key Kura made with this CKA_ID (./material-ref.ts). */
+  materialId: string;
+}
+
+/** The most keys tokenKeys() lists. */
+export const TOKEN_KEYS_LISTED = 10_000;
+
 /** How often calls check that the token is still there (see checkPresence). */
 export const PRESENCE_CHECK_MS = 250;
 
@@ -287,6 +299,17 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
   async keyAttributes(m: Pick<StoredMaterial, 'ref'>): Promise<SecretKeyAttributes> {
     this.requireUsable();
     return this.withKey(m.ref, false, (s, key) => s.readAttributes(key));
+  }
+
+  /**
+   * The token's secret keys, at most TOKEN_KEYS_LISTED (what the login sees: Kura's, and any other
+   * application's): each one's label, CKA_ID (hex) and the material ID Kura would give it, never a value.
+   * The KMS domain finds there the keys no row of its own refers to (kms/custom-key-stores.ts).
+   */
+  async tokenKeys(): Promise<TokenKey[]> {
+    this.requireUsable();
+    const keys = await this.onToken((s) => s.tokenSecretKeys(TOKEN_KEYS_LISTED), false);
+    return keys.map(({ label, id }) => ({ label, ckaId: id.toString('hex'), materialId: materialIdOf(id) }));
   }
 
   private blobKeyInput(derivation: NonNullable<BlobPayload['derivation']>): Buffer {

@@ -2,4 +2,4 @@
 // use this file: probe a token (`kura hsm add|test`), connect a store, and the store itself.
 export { connectHsmKeyStore, probeHsmToken, DEFAULT_SESSIONS, type HsmTokenConfig, type HsmTokenInfo } from './connect.js';
 export { HsmConnectionError, type HsmConnectionErrorCode } from './connection-error.js';
-export { HsmKeyStore } from './hsm-key-store.js';
+export { HsmKeyStore, TOKEN_KEYS_LISTED, type TokenKey } from './hsm-key-store.js';

@@ -1,0 +1,80 @@
+// Keys on an HSM token that no row of Kura's database refers to, on a real SoftHSM2 token and real SQLite
+// on disk (main/kms/custom-key-stores.ts, reportOrphans): CreateKey generates on the token before it
+// commits, and a key's deletion commits before it destroys on the token, so a commit that fails, a
+// process killed in between (test/integration/hsm-orphans.test.ts) or a token out of reach can leave a
+// key on the token that nothing names. A failed commit is discarded; what stays is the operator's to
+// remove (as AWS leaves orphaned keys in a CloudHSM cluster), so a connect logs each one by its label
+// (the ARN CreateKey gave it) and CKA_ID, and never a key some KMS key still uses or another
+// application's key.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { DAY_MS } from '../../main/common/clock.js';
+import { createLogger } from '../../main/common/log.js';
+import { connectHsmKeyStore, probeHsmToken } from '../../main/keystores/hsm/index.js';
+import { openDomain, type Domain } from '../support/domain.js';
+import { softHsm, trustAnchorPem } from '../support/tokens.js';
+
+const env = softHsm();
+afterAll(() => env.cleanup());
+const trustAnchor = trustAnchorPem();
+
+let d: Domain;
+let storeId: string;
+let token: ReturnType<typeof env.makeToken>;
+const logLines: string[] = [];
+
+beforeEach(async () => {
+  token = env.makeToken(`kura-orphans-${Date.now() % 100000}`, '7654321');
+  logLines.length = 0;
+  const log = createLogger('info', (l) => logLines.push(l));
+  d = await openDomain({ log, hsmConnector: { probe: probeHsmToken, connect: (c) => connectHsmKeyStore(c, { log }) } });
+  const { hsm } = await d.keys.registerHsm({ operator: 'kura:admin', operation: 'RegisterHsm' }, { modulePath: env.modulePath, tokenLabel: token.label });
+  storeId = await d.keys.createCustomKeyStore(d.ctx('CreateCustomKeyStore'), { customKeyStoreName: 'orphans', cloudHsmClusterId: hsm.id, trustAnchorCertificate: trustAnchor, keyStorePassword: token.pin });
+  await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), storeId);
+});
+afterEach(() => d.close());
+
+const tool = (...args: string[]) => execFileSync('pkcs11-tool', ['--module', env.modulePath, '--token-label', token.label, '--login', '--pin', token.pin, ...args], { env: env.env, stdio: 'pipe' }).toString();
+/** The secret keys on the token: label → CKA_ID (hex), as pkcs11-tool lists them. */
+function onToken(): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const o of tool('--list-objects', '--type', 'secrkey').split('Secret Key Object').slice(1)) {
+    keys.set(/label:\s+(.*)/.exec(o)![1]!.trim(), /ID:\s+([0-9a-f]+)/.exec(o)![1]!);
+  }
+  return keys;
+}
+const createKey = () => d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' });
+const logged = () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+const orphanLines = () => logged().filter((l) => l.msg === 'HSM token key that no KMS key uses');
+
+it('a CreateKey whose commit fails (the database file gone) destroys the key it generated on the token', async () => {
+  const kept = await createKey();
+  for (const f of ['kura.db', 'kura.db-wal', 'kura.db-shm']) fs.rmSync(path.join(d.dir, f), { force: true });
+  const failed = await createKey().then(() => undefined, (e: unknown) => e);
+  expect((failed as Error).name).toBe('DatabaseFileGoneError');
+  expect([...onToken().keys()]).toEqual([d.keys.arnOf(kept)]);
+});
+
+it('a connect logs, by label and CKA_ID, each key left on the token that no KMS key uses, and no other', async () => {
+  const live = await createKey();
+  const doomed = await createKey();
+  // Another application's key on the same token is not Kura's to report.
+  tool('--keygen', '--key-type', 'AES:32', '--label', 'another-application', '--id', 'abcd');
+  await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), doomed.keyId, 7);
+  const doomedId = onToken().get(d.keys.arnOf(doomed))!;
+  // Deleted while its store is disconnected: the key goes, its material stays on the token (as AWS does).
+  await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId);
+  d.clock.advance(8 * DAY_MS);
+  expect((await d.jobs.runDue()).deleted).toEqual([doomed.keyId]);
+  expect(onToken().get(d.keys.arnOf(doomed))).toBe(doomedId);
+  expect(orphanLines()).toEqual([]);
+
+  await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), storeId);
+  expect(orphanLines()).toEqual([expect.objectContaining({ level: 'warn', customKeyStoreId: storeId, label: d.keys.arnOf(doomed), ckaId: doomedId })]);
+  expect(logLines.join('\n')).not.toContain(d.keys.arnOf(live));
+  // The live key works, and the connect is CONNECTED as ever.
+  const { ciphertextBlob } = await d.keys.encrypt(d.ctx('Encrypt'), { keyId: live.keyId, plaintext: Buffer.from('still here') });
+  expect((await d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob })).plaintext.toString()).toBe('still here');
+});
