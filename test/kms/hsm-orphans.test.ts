@@ -14,7 +14,7 @@ import { DAY_MS } from '../../main/common/clock.js';
 import { createLogger } from '../../main/common/log.js';
 import { connectHsmKeyStore, probeHsmToken } from '../../main/keystores/hsm/index.js';
 import { openDomain, type Domain } from '../support/domain.js';
-import { softHsm, trustAnchorPem } from '../support/tokens.js';
+import { secretKeysOn, softHsm, trustAnchorPem } from '../support/tokens.js';
 
 const env = softHsm();
 afterAll(() => env.cleanup());
@@ -37,14 +37,7 @@ beforeEach(async () => {
 afterEach(() => d.close());
 
 const tool = (...args: string[]) => execFileSync('pkcs11-tool', ['--module', env.modulePath, '--token-label', token.label, '--login', '--pin', token.pin, ...args], { env: env.env, stdio: 'pipe' }).toString();
-/** The secret keys on the token: label → CKA_ID (hex), as pkcs11-tool lists them. */
-function onToken(): Map<string, string> {
-  const keys = new Map<string, string>();
-  for (const o of tool('--list-objects', '--type', 'secrkey').split('Secret Key Object').slice(1)) {
-    keys.set(/label:\s+(.*)/.exec(o)![1]!.trim(), /ID:\s+([0-9a-f]+)/.exec(o)![1]!);
-  }
-  return keys;
-}
+const onToken = () => secretKeysOn(env, token);
 const createKey = () => d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' });
 const logged = () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
 const orphanLines = () => logged().filter((l) => l.msg === 'HSM token key that no KMS key uses');

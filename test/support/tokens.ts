@@ -71,6 +71,15 @@ export function softHsm(): SoftHsmEnv {
   };
 }
 
+/**
+ * A SoftHSM2 token's secret keys, as pkcs11-tool lists them after logging in with the user PIN (straight
+ * from SoftHSM2, never through Kura or a shim): label → CKA_ID (hex).
+ */
+export function secretKeysOn(soft: SoftHsmEnv, token: SoftHsmToken): Map<string, string> {
+  const out = execFileSync('pkcs11-tool', ['--module', soft.modulePath, '--token-label', token.label, '--login', '--pin', token.pin, '--list-objects', '--type', 'secrkey'], { env: soft.env, stdio: 'pipe' }).toString();
+  return new Map(out.split('Secret Key Object').slice(1).map((o) => [/label:\s+(.*)/.exec(o)![1]!.trim(), /ID:\s+([0-9a-f]+)/.exec(o)![1]!]));
+}
+
 /** A self-signed CA certificate (PEM) to give CreateCustomKeyStore as TrustAnchorCertificate. */
 export function trustAnchorPem(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-ta-'));
