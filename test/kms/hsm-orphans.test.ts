@@ -2,10 +2,10 @@
 // on disk (main/kms/custom-key-stores.ts, reportOrphans): CreateKey generates on the token before it
 // commits, and a key's deletion commits before it destroys on the token, so a commit that fails, a
 // process killed in between (test/integration/hsm-orphans.test.ts) or a token out of reach can leave a
-// key on the token that nothing names. A failed commit is discarded; what stays is the operator's to
-// remove (as AWS leaves orphaned keys in a CloudHSM cluster), so a connect logs each one by its label
-// (the ARN CreateKey gave it) and CKA_ID, and never a key some KMS key still uses or another
-// application's key.
+// key on the token that nothing names. A failed commit is discarded (the caller is told nothing changed,
+// and a retry works); what stays is the operator's to remove (as AWS leaves orphaned keys in a CloudHSM
+// cluster), so a connect logs each one by its label (the ARN CreateKey gave it) and CKA_ID, and never a
+// key some KMS key still uses or another application's key.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
 import { DAY_MS } from '../../main/common/clock.js';
 import { createLogger } from '../../main/common/log.js';
 import { connectHsmKeyStore, probeHsmToken } from '../../main/keystores/hsm/index.js';
+import { storageFailureAnswer } from '../../main/kms/storage-failures.js';
 import { openDomain, type Domain } from '../support/domain.js';
 import { secretKeysOn, softHsm, trustAnchorPem } from '../support/tokens.js';
 
@@ -41,6 +42,24 @@ const onToken = () => secretKeysOn(env, token);
 const createKey = () => d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' });
 const logged = () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
 const orphanLines = () => logged().filter((l) => l.msg === 'HSM token key that no KMS key uses');
+
+it('a CreateKey whose commit fails on an I/O error destroys the key it generated on the token, says nothing changed, and a retry works', async () => {
+  const kept = await createKey();
+  // The database's files made immutable under the running store: its next write fails (EPERM, SQLITE_IOERR).
+  const files = ['kura.db', 'kura.db-wal'].map((f) => path.join(d.dir, f));
+  for (const f of files) execFileSync('chattr', ['+i', f]);
+  let failed: unknown;
+  try {
+    failed = await createKey().then(() => undefined, (e: unknown) => e);
+  } finally {
+    for (const f of files) execFileSync('chattr', ['-i', f]);
+  }
+  // What every transport answers for it: KMSInternalException (which SDKs retry), saying nothing was changed.
+  expect(storageFailureAnswer(failed)).toMatchObject({ code: 'SQLITE_IOERR', error: { code: 'Internal', message: expect.stringContaining('nothing was changed; retry') } });
+  expect([...onToken().keys()]).toEqual([d.keys.arnOf(kept)]);
+  const retried = await createKey();
+  expect([...onToken().keys()].sort()).toEqual([d.keys.arnOf(kept), d.keys.arnOf(retried)].sort());
+});
 
 it('a CreateKey whose commit fails (the database file gone) destroys the key it generated on the token', async () => {
   const kept = await createKey();
