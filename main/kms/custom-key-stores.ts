@@ -147,12 +147,19 @@ export class HsmConnections {
       this.deps.log.warn('custom key store connection failed', { customKeyStoreId: c.id, errorCode });
       return { state: 'FAILED', errorCode };
     }
+    // Before the store takes calls: a key a CreateKey in it makes from now on is not committed yet.
+    await this.reportOrphans(c.id, conn);
     if (!this.deps.root.unsealedSince(seals)) {
       await conn.close().catch(() => undefined);
       throw new KmsError('Sealed', `Kura was sealed while custom key store ${c.id} connected to its token; connect it again once Kura is unsealed.`);
     }
-    // Before the store takes calls: a key a CreateKey in it makes from now on is not committed yet.
-    await this.reportOrphans(c.id, conn);
+    // The token failed during the scan, before anyone listened for it: the connect failed.
+    const failedMeanwhile = conn.failure();
+    if (failedMeanwhile) {
+      await conn.close().catch(() => undefined);
+      this.deps.log.warn('custom key store connection failed', { customKeyStoreId: c.id, errorCode: failedMeanwhile });
+      return { state: 'FAILED', errorCode: failedMeanwhile };
+    }
     conn.onFailure((code) => void this.failed(c.id, conn, code));
     // Registered first: a store registered already (which the callers' one change per store at a time
     // rules out) keeps its connection, and this one is closed.

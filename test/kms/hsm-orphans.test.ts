@@ -5,7 +5,8 @@
 // key on the token that nothing names. A failed commit is discarded (the caller is told nothing changed,
 // and a retry works); what stays is the operator's to remove (as AWS leaves orphaned keys in a CloudHSM
 // cluster), so a connect logs each one by its label (the ARN CreateKey gave it) and CKA_ID, and never a
-// key some KMS key still uses or another application's key.
+// key some KMS key still uses or another application's key. A token that fails during that scan fails
+// the connect, as one that fails during the login does.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,9 +16,15 @@ import { createLogger } from '../../main/common/log.js';
 import { connectHsmKeyStore, probeHsmToken } from '../../main/keystores/hsm/index.js';
 import { storageFailureAnswer } from '../../main/kms/storage-failures.js';
 import { openDomain, type Domain } from '../support/domain.js';
+import { buildPkcs11Shim, setShimFault, SHIM_CONTROL_ENV, SHIM_TARGET_ENV } from '../support/pkcs11-shim.js';
 import { secretKeysOn, softHsm, trustAnchorPem } from '../support/tokens.js';
 
 const env = softHsm();
+// The same tokens behind the fault shim, for the connect whose scan meets a device error.
+const shim = buildPkcs11Shim();
+const control = path.join(env.tokenDir, '..', 'shim-control');
+process.env[SHIM_TARGET_ENV] = env.modulePath;
+process.env[SHIM_CONTROL_ENV] = control;
 afterAll(() => env.cleanup());
 const trustAnchor = trustAnchorPem();
 
@@ -89,4 +96,23 @@ it('a connect logs, by label and CKA_ID, each key left on the token that no KMS 
   // The live key works, and the connect is CONNECTED as ever.
   const { ciphertextBlob } = await d.keys.encrypt(d.ctx('Encrypt'), { keyId: live.keyId, plaintext: Buffer.from('still here') });
   expect((await d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob })).plaintext.toString()).toBe('still here');
+});
+
+it('a connect whose token fails during the scan is FAILED, stored so, not CONNECTED on a dead connection', async () => {
+  const faulty = env.makeToken(`kura-faulty-${Date.now() % 100000}`, '7654321');
+  const { hsm } = await d.keys.registerHsm({ operator: 'kura:admin', operation: 'RegisterHsm' }, { modulePath: shim, tokenLabel: faulty.label });
+  const id = await d.keys.createCustomKeyStore(d.ctx('CreateCustomKeyStore'), { customKeyStoreName: 'faulty', cloudHsmClusterId: hsm.id, trustAnchorCertificate: trustAnchor, keyStorePassword: faulty.pin });
+  setShimFault(control, { action: 'fail', fn: 'C_FindObjectsInit' });
+  try {
+    await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), id);
+  } finally {
+    setShimFault(control, null);
+  }
+  const [view] = (await d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), { customKeyStoreId: id })).items;
+  expect(view).toMatchObject({ connectionState: 'FAILED', connectionErrorCode: 'INTERNAL_ERROR' });
+  expect((await d.store.customKeyStores.find(id))?.connectionState).toBe('FAILED');
+  // As after any failure: disconnect, then connect again.
+  await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), id);
+  await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), id);
+  expect((await d.store.customKeyStores.find(id))?.connectionState).toBe('CONNECTED');
 });
