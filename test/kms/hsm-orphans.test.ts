@@ -116,3 +116,26 @@ it('a connect whose token fails during the scan is FAILED, stored so, not CONNEC
   await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), id);
   expect((await d.store.customKeyStores.find(id))?.connectionState).toBe('CONNECTED');
 });
+
+it("a deletion whose C_DestroyObject fails after the commit: the key is gone, its label logged, and the next connect names it with its CKA_ID", async () => {
+  const faulty = env.makeToken(`kura-destroy-${Date.now() % 100000}`, '7654321');
+  const { hsm } = await d.keys.registerHsm({ operator: 'kura:admin', operation: 'RegisterHsm' }, { modulePath: shim, tokenLabel: faulty.label });
+  const id = await d.keys.createCustomKeyStore(d.ctx('CreateCustomKeyStore'), { customKeyStoreName: 'destroy', cloudHsmClusterId: hsm.id, trustAnchorCertificate: trustAnchor, keyStorePassword: faulty.pin });
+  await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), id);
+  const doomed = await d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: id, origin: 'AWS_CLOUDHSM' });
+  await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), doomed.keyId, 7);
+  d.clock.advance(8 * DAY_MS);
+  setShimFault(control, { action: 'fail', fn: 'C_DestroyObject', rv: 0x6 });
+  try {
+    expect((await d.jobs.runDue()).deleted).toEqual([doomed.keyId]);
+  } finally {
+    setShimFault(control, null);
+  }
+  expect(await d.store.keys.find(doomed.keyId)).toBeUndefined();
+  const ckaId = secretKeysOn(env, faulty).get(d.keys.arnOf(doomed));
+  expect(ckaId).toMatch(/^[0-9a-f]{32}$/);
+  expect(logged()).toContainEqual(expect.objectContaining({ msg: 'a deleted key left its material on its custom key store', label: d.keys.arnOf(doomed) }));
+  await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), id);
+  await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), id);
+  expect(orphanLines()).toEqual([expect.objectContaining({ customKeyStoreId: id, label: d.keys.arnOf(doomed), ckaId })]);
+});
