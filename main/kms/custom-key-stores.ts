@@ -189,7 +189,7 @@ export class HsmConnections {
       for (const k of listed) {
         const keyId = k.label.startsWith('arn:') ? keyIdNamedBy(k.label) : undefined;
         if (keyId === undefined || (await this.deps.store.keys.listMaterials(keyId)).some((m) => m.materialId === k.materialId)) continue;
-        this.deps.log.warn('HSM token key that no KMS key uses', { customKeyStoreId: storeId, label: k.label, ckaId: k.ckaId });
+        this.deps.log.warn('HSM token key that no KMS key of this appliance uses', { customKeyStoreId: storeId, label: k.label, ckaId: k.ckaId });
       }
     } catch (e) {
       this.deps.log.warn('looking for HSM token keys that no KMS key uses failed', { customKeyStoreId: storeId, error: e instanceof Error ? e.name : typeof e });

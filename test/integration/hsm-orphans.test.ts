@@ -63,7 +63,7 @@ it('a key generated on the token by a CreateKey killed before its commit is unkn
   expect(Buffer.from((await again.send(new DecryptCommand({ CiphertextBlob: sealed }))).Plaintext!).toString()).toBe('before the kill');
   // Still on the token: Kura destroys nothing it did not commit. The log says what and where.
   expect(onToken().get(orphanLabel)).toBe(orphanId);
-  const lines = second.stderr().split('\n').filter((l) => l.includes('HSM token key that no KMS key uses'));
+  const lines = second.stderr().split('\n').filter((l) => l.includes('HSM token key that no KMS key of this appliance uses'));
   expect(lines).toHaveLength(1);
   expect(lines[0]).toContain(orphanLabel);
   expect(lines[0]).toContain(orphanId);

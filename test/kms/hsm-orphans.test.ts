@@ -48,7 +48,7 @@ const tool = (...args: string[]) => execFileSync('pkcs11-tool', ['--module', env
 const onToken = () => secretKeysOn(env, token);
 const createKey = () => d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' });
 const logged = () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
-const orphanLines = () => logged().filter((l) => l.msg === 'HSM token key that no KMS key uses');
+const orphanLines = () => logged().filter((l) => l.msg === 'HSM token key that no KMS key of this appliance uses');
 
 it('a CreateKey whose commit fails on an I/O error destroys the key it generated on the token, says nothing changed, and a retry works', async () => {
   const kept = await createKey();
