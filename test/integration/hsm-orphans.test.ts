@@ -12,17 +12,14 @@ import { ConnectCustomKeyStoreCommand, CreateCustomKeyStoreCommand, CreateKeyCom
 import { afterAll, expect, it } from 'vitest';
 import { kmsClient } from '../support/kms-client.js';
 import { runKura, startKura, type KuraProcess } from '../support/kura-process.js';
-import { buildPkcs11Shim, setShimFault, SHIM_CONTROL_ENV, SHIM_TARGET_ENV } from '../support/pkcs11-shim.js';
+import { setShimFault, shimOver } from '../support/pkcs11-shim.js';
 import { waitFor } from '../support/processes.js';
 import { secretKeysOn, softHsm, SOFTHSM_MODULE, trustAnchorPem } from '../support/tokens.js';
 
 const soft = softHsm();
-const shim = buildPkcs11Shim();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-hsm-orphans-'));
-const control = path.join(work, 'shim-control');
-// Kura and the module hosts it starts inherit these (the shim reads them when it is loaded).
-process.env[SHIM_TARGET_ENV] = SOFTHSM_MODULE;
-process.env[SHIM_CONTROL_ENV] = control;
+// Kura and the module hosts it starts inherit the shim's environment.
+const { shim, control } = shimOver(SOFTHSM_MODULE, path.join(work, 'shim-control'));
 const token = soft.makeToken('kura-orphans', '4444444');
 
 const running: KuraProcess[] = [];

@@ -16,15 +16,12 @@ import { createLogger } from '../../main/common/log.js';
 import { connectHsmKeyStore, probeHsmToken } from '../../main/keystores/hsm/index.js';
 import { storageFailureAnswer } from '../../main/kms/storage-failures.js';
 import { openDomain, type Domain } from '../support/domain.js';
-import { buildPkcs11Shim, setShimFault, SHIM_CONTROL_ENV, SHIM_TARGET_ENV } from '../support/pkcs11-shim.js';
+import { setShimFault, shimOver } from '../support/pkcs11-shim.js';
 import { secretKeysOn, softHsm, trustAnchorPem } from '../support/tokens.js';
 
 const env = softHsm();
 // The same tokens behind the fault shim, for the connect whose scan meets a device error.
-const shim = buildPkcs11Shim();
-const control = path.join(env.tokenDir, '..', 'shim-control');
-process.env[SHIM_TARGET_ENV] = env.modulePath;
-process.env[SHIM_CONTROL_ENV] = control;
+const { shim, control } = shimOver(env.modulePath, path.join(env.tokenDir, '..', 'shim-control'));
 afterAll(() => env.cleanup());
 const trustAnchor = trustAnchorPem();
 

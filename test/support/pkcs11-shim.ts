@@ -9,7 +9,8 @@
 // needed: the shim reads the file on every call.
 // The module is built by ./pkcs11-shim/build.mjs (shared with bench:hsm).
 import fs from 'node:fs';
-export { buildPkcs11Shim, SHIM_TARGET_ENV } from './pkcs11-shim/build.mjs';
+import { buildPkcs11Shim, SHIM_TARGET_ENV } from './pkcs11-shim/build.mjs';
+export { buildPkcs11Shim, SHIM_TARGET_ENV };
 
 export const SHIM_CONTROL_ENV = 'KURA_SHIM_CONTROL';
 
@@ -70,4 +71,15 @@ export function setShimFault(controlFile: string, fault: ShimFault | null): void
   const action = fault.action === 'fail' && fault.rv !== undefined ? `fail=0x${fault.rv.toString(16)}` : fault.action;
   fs.writeFileSync(partial, `${action} ${fault.fn}\n`);
   fs.renameSync(partial, controlFile);
+}
+
+/**
+ * Builds the shim and points this process (and every process it starts, which inherits the environment)
+ * at it: `target` behind it, faults read from `controlFile`. Call before the shim is first loaded.
+ */
+export function shimOver(target: string, controlFile: string): { shim: string; control: string } {
+  const shim = buildPkcs11Shim();
+  process.env[SHIM_TARGET_ENV] = target;
+  process.env[SHIM_CONTROL_ENV] = controlFile;
+  return { shim, control: controlFile };
 }
