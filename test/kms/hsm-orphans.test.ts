@@ -15,7 +15,7 @@ import { DAY_MS } from '../../main/common/clock.js';
 import { createLogger } from '../../main/common/log.js';
 import { connectHsmKeyStore, probeHsmToken } from '../../main/keystores/hsm/index.js';
 import { storageFailureAnswer } from '../../main/kms/storage-failures.js';
-import { openDomain, type Domain } from '../support/domain.js';
+import { kmsError, openDomain, type Domain } from '../support/domain.js';
 import { setShimFault, shimOver } from '../support/pkcs11-shim.js';
 import { secretKeysOn, softHsm, trustAnchorPem } from '../support/tokens.js';
 
@@ -135,4 +135,19 @@ it("a deletion whose C_DestroyObject fails after the commit: the key is gone, it
   await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), id);
   await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), id);
   expect(orphanLines()).toEqual([expect.objectContaining({ customKeyStoreId: id, label: d.keys.arnOf(doomed), ckaId })]);
+});
+
+it('a key whose token object is gone is unusable and says so (KMSInvalidStateException naming the CKA_ID), its state unchanged, after a reconnect too', async () => {
+  const key = await createKey();
+  const { ciphertextBlob } = await d.keys.encrypt(d.ctx('Encrypt'), { keyId: key.keyId, plaintext: Buffer.from('sealed before') });
+  const ckaId = onToken().get(d.keys.arnOf(key))!;
+  tool('--delete-object', '--type', 'secrkey', '--id', ckaId);
+  // A fresh connection looks every key up again (a connected one does within PRESENCE_CHECK_MS).
+  await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId);
+  await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), storeId);
+  for (const call of [d.keys.encrypt(d.ctx('Encrypt'), { keyId: key.keyId, plaintext: Buffer.from('after') }), d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob })]) {
+    expect(await kmsError(call)).toMatchObject({ code: 'InvalidState', message: expect.stringContaining(`is not on the HSM token "${token.label}" (CKA_ID ${ckaId})`) });
+  }
+  expect((await d.keys.describeKey(d.ctx('DescribeKey'), key.keyId)).state).toBe('Enabled');
+  expect(orphanLines()).toEqual([]);
 });
