@@ -9,15 +9,16 @@
 // ConnectionErrorCode, DISCONNECTED — written by ./operations/custom-key-stores.ts through the unit of
 // work; this class tells it when a token fails mid-use. The appliance sealing closes every connection
 // (the PINs are sealed with the root key) without changing the stored state; unsealing reconnects the
-// stores that are stored as CONNECTED.
+// stores that are stored as CONNECTED. Each connect first logs the keys on the token that no KMS key
+// uses (reportOrphans): what a process killed between the token and the database leaves there.
 import { isKmsError, KmsError } from '../common/errors.js';
-import { keyIdNamedBy } from './identifiers.js';
 import type { Logger } from '../common/log.js';
 import { TOKEN_KEYS_LISTED, type HsmConnectionErrorCode, type HsmTokenConfig, type HsmTokenInfo, type TokenKey } from '../keystores/hsm/index.js';
 import type { ConnectionState, KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
 import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
 import type { CustomKeyStoreRecord, HsmRecord, Store } from '../store/index.js';
+import { keyIdNamedBy } from './identifiers.js';
 
 // The token's settings, what it says of itself and AWS's ConnectionErrorCode values are the HSM key
 // store's own types (main/keystores/hsm), used here as they are.
@@ -179,7 +180,8 @@ export class HsmConnections {
    * cut off between the token and the database (the process killed, a discard that failed), or whose key
    * was deleted while its token could not be reached (../jobs/due.ts). Kura never destroys what it did
    * not commit: they are the operator's to check and remove (AWS: orphaned keys in a CloudHSM cluster,
-   * found by their label). A scan that fails is logged; the connect goes on.
+   * found by their label). A scan the token refuses is logged and the connect goes on; a token that
+   * fails during it fails the connect (open()).
    */
   private async reportOrphans(storeId: string, conn: ConnectedHsm): Promise<void> {
     if (!conn.tokenKeys) return;
