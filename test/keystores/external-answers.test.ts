@@ -16,10 +16,10 @@ import { isKmsError } from '../../main/common/errors.js';
 import { ExternalKeyStore, XksClient, XksProxyError, type XksClientConfig } from '../../main/keystores/external/index.js';
 import { KeyStoreRegistry } from '../../main/keystores/key-store.js';
 import { proxyHealth, settingsRefused, XksConnections } from '../../main/kms/external-key-stores.js';
-import type { CustomKeyStoreRecord } from '../../main/store/index.js';
 import { unsealedStandardStore } from '../support/standard-store.js';
 import { tempDir } from '../support/domain.js';
 import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
+import { xksStoreRecord } from '../support/xks-store.js';
 
 const META = { awsPrincipalArn: 'arn:aws:iam::123456789012:user/Alice', kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/k', kmsOperation: 'Encrypt', kmsRequestId: 'r-1' };
 
@@ -159,17 +159,7 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     const port = (server.address() as AddressInfo).port;
     const conns = new XksConnections({ registry: new KeyStoreRegistry({ standard, root }), root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port }]]), timeoutMs: 5_000 } });
     const id = 'cks-0123456789abcdef2';
-    const record: CustomKeyStoreRecord = {
-      id,
-      accountId: '111122223333',
-      region: 'us-east-1',
-      name: 'all-unavailable',
-      type: 'EXTERNAL_KEY_STORE',
-      connectionState: 'DISCONNECTED',
-      createdAt: 0,
-      hsmId: null,
-      config: { uriEndpoint: `https://${XKS_PEER_HOST}`, uriPath: '/p/kms/xks/v1', connectivity: 'PUBLIC_ENDPOINT', accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA', secretSealed: conns.sealSecret(id, randomBytes(33).toString('base64')), region: 'us-east-1' },
-    };
+    const record = xksStoreRecord(conns, id, { name: 'all-unavailable', uriPath: '/p/kms/xks/v1', secretAccessKey: randomBytes(33).toString('base64') });
     answer = fleet('UNAVAILABLE');
     expect(await conns.open(record, { requestId: 'r', kmsOperation: 'ConnectCustomKeyStore' })).toMatchObject({ state: 'FAILED', errorCode: 'XKS_PROXY_NOT_REACHABLE' });
     expect(conns.isOpen(id)).toBe(false);
@@ -299,17 +289,7 @@ describe("Kura's XKS client, given answers a proxy should not give", () => {
     const port = (server.address() as AddressInfo).port;
     const conns = new XksConnections({ registry: new KeyStoreRegistry({ standard, root }), root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port }]]), timeoutMs: 5_000 } });
     const id = 'cks-0123456789abcdef1';
-    const record: CustomKeyStoreRecord = {
-      id,
-      accountId: '111122223333',
-      region: 'us-east-1',
-      name: 'sealed-meanwhile',
-      type: 'EXTERNAL_KEY_STORE',
-      connectionState: 'DISCONNECTED',
-      createdAt: 0,
-      hsmId: null,
-      config: { uriEndpoint: `https://${XKS_PEER_HOST}`, uriPath: '/p/kms/xks/v1', connectivity: 'PUBLIC_ENDPOINT', accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA', secretSealed: conns.sealSecret(id, randomBytes(33).toString('base64')), region: 'us-east-1' },
-    };
+    const record = xksStoreRecord(conns, id, { name: 'sealed-meanwhile', uriPath: '/p/kms/xks/v1', secretAccessKey: randomBytes(33).toString('base64') });
     answer = { status: 200, body: { xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: [{ id: 'h', model: 'm', healthStatus: 'ACTIVE' }] }, delayMs: 300 };
     const opening = conns.open(record, { requestId: 'r', kmsOperation: 'ConnectCustomKeyStore' });
     await new Promise((resolve) => setTimeout(resolve, 50));

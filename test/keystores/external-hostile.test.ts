@@ -1,0 +1,257 @@
+// Kura's XKS client (main/keystores/external/xks-client.ts) against a proxy that misbehaves at the HTTP
+// and TLS level rather than in its JSON: small TLS servers written here, under the proxy's host name and
+// a CA made here, that trickle their answer, send one without end, answer what is not HTTP, redirect,
+// close kept-alive connections, restart or change their certificate. Each call must end by the deadline
+// (AWS's 250 ms) with the failure AWS KMS would name, without following the proxy elsewhere and without
+// the credential or the plaintext in what it reports. Bounds are generous: a loaded machine passes.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isKmsError } from '../../main/common/errors.js';
+import { createLogger } from '../../main/common/log.js';
+import { encodeExternalRef, ExternalKeyStore, XksClient, XksProxyError, type XksClientConfig } from '../../main/keystores/external/index.js';
+import { KeyStoreRegistry } from '../../main/keystores/key-store.js';
+import { XksConnections } from '../../main/kms/external-key-stores.js';
+import { tempDir } from '../support/domain.js';
+import { unsealedStandardStore } from '../support/standard-store.js';
+import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
+import { xksStoreRecord } from '../support/xks-store.js';
+
+const META = { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'r-1' };
+/** Far above AWS's 250 ms deadline, far below a hang: a loaded 2-core machine still passes. */
+const PROMPTLY_MS = 5_000;
+const SECRET = randomBytes(33).toString('base64');
+const PLAINTEXT = randomBytes(32);
+const logged: string[] = [];
+
+let dir: string;
+let ca: string;
+let creds: { cert: Buffer; key: Buffer };
+
+/** Called for each whole request a connection carries; n counts them on that connection. */
+type OnRequest = (socket: tls.TLSSocket, n: number) => void;
+
+interface RawProxy {
+  port: number;
+  /** Connections it was sent, ever. */
+  connections: number;
+  /** Drops its connections (as a restart would) without closing the listener. */
+  drop(): void;
+  /** Serves another certificate to new connections from now on. */
+  setCertificate(c: { cert: Buffer; key: Buffer }): void;
+  close(): Promise<void>;
+}
+
+/** A TLS listener on 127.0.0.1 that reads HTTP/1.1 requests (headers, Content-Length body) and lets `onRequest` write raw bytes. */
+async function rawProxy(onRequest: OnRequest, port = 0): Promise<RawProxy> {
+  const sockets = new Set<tls.TLSSocket>();
+  const proxy: RawProxy = { port: 0, connections: 0, drop: () => {}, setCertificate: () => {}, close: async () => {} };
+  const server = tls.createServer(creds, (socket) => {
+    proxy.connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let buf = '';
+    let n = 0;
+    socket.on('data', (c: Buffer) => {
+      buf += c.toString('latin1');
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const len = Number(/content-length: (\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        buf = buf.slice(end + 4 + len);
+        onRequest(socket, n++);
+      }
+    });
+  });
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  proxy.port = (server.address() as AddressInfo).port;
+  proxy.drop = () => {
+    for (const s of sockets) s.destroy();
+  };
+  proxy.setCertificate = (c) => server.setSecureContext(c);
+  proxy.close = () => {
+    proxy.drop();
+    return new Promise((resolve) => server.close(() => resolve()));
+  };
+  return proxy;
+}
+
+/** Writes `bytes` one piece at a time every `everyMs`, until the socket is gone. */
+function trickle(s: tls.TLSSocket, pieces: Iterable<string>, everyMs = 20): void {
+  const it = pieces[Symbol.iterator]();
+  const t = setInterval(() => {
+    const next = it.next();
+    if (s.destroyed || next.done) clearInterval(t);
+    else s.write(next.value);
+  }, everyMs);
+}
+
+const HEALTH = JSON.stringify({ xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: [{ id: 'h', model: 'm', healthStatus: 'ACTIVE' }] });
+const http200 = (body = HEALTH) => `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+const clients: XksClient[] = [];
+function clientFor(port: number, over: Partial<XksClientConfig> = {}): XksClient {
+  const c = new XksClient({
+    uriEndpoint: `https://${XKS_PEER_HOST}`,
+    uriPath: '/kms/xks/v1',
+    accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA',
+    secretAccessKey: SECRET,
+    region: 'us-east-1',
+    connectTo: { host: '127.0.0.1', port },
+    ca: [ca],
+    log: createLogger('debug', (line) => void logged.push(line)),
+    ...over,
+  });
+  clients.push(c);
+  return c;
+}
+
+/** Every error message a test met, checked at the end for the credential's secret and plaintexts. */
+const messages: string[] = [];
+/** The call's failure (or 'answered'), and whether it came within PROMPTLY_MS. */
+async function outcome(p: Promise<unknown>): Promise<{ kind: string; prompt: boolean }> {
+  const started = performance.now();
+  let kind = 'answered';
+  try {
+    await p;
+  } catch (e) {
+    messages.push((e as Error).message);
+    kind = e instanceof XksProxyError ? e.kind : isKmsError(e) ? `KmsError:${e.code}` : String(e);
+  }
+  return { kind, prompt: performance.now() - started < PROMPTLY_MS };
+}
+
+beforeAll(() => {
+  dir = tempDir('kura-xks-hostile-');
+  makePki(dir, `DNS:${XKS_PEER_HOST}`);
+  ca = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8');
+  creds = { cert: fs.readFileSync(path.join(dir, 'server.pem')), key: fs.readFileSync(path.join(dir, 'server.key')) };
+});
+
+afterAll(() => {
+  for (const c of clients) c.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("Kura's XKS client, against a proxy that misbehaves on the wire", () => {
+  it('holds the whole exchange to the deadline (AWS: 250 ms), not each piece: a proxy that trickles its status line or its body times out', async () => {
+    const slowHead = await rawProxy((s) => trickle(s, http200()));
+    const slowBody = await rawProxy((s) => {
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n');
+      trickle(s, (function* () { for (;;) yield ' '; })());
+    });
+    try {
+      for (const p of [slowHead, slowBody]) expect(await outcome(clientFor(p.port).health(META))).toEqual({ kind: 'TIMED_OUT', prompt: true });
+    } finally {
+      await slowHead.close();
+      await slowBody.close();
+    }
+  });
+
+  it('stops reading an answer past 256 KiB: one without end is an invalid response, promptly', async () => {
+    let written = 0;
+    const endless = await rawProxy((s) => {
+      s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+      const pump = () => {
+        while (!s.destroyed && s.write(`10000\r\n${'a'.repeat(0x10000)}\r\n`)) written += 0x10000;
+        if (!s.destroyed) s.once('drain', pump);
+      };
+      pump();
+    });
+    try {
+      expect(await outcome(clientFor(endless.port).health(META))).toEqual({ kind: 'INVALID_RESPONSE', prompt: true });
+      // The client hung up: the server stops well short of anything large.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(written).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      await endless.close();
+    }
+  });
+
+  it('follows no redirect: a 3xx is an invalid response and the place it names is never contacted', async () => {
+    const elsewhere = await rawProxy((s) => s.write(http200()));
+    const redirecting = await rawProxy((s) => s.write(`HTTP/1.1 307 Temporary Redirect\r\nlocation: https://127.0.0.1:${elsewhere.port}/kms/xks/v1/health\r\ncontent-length: 0\r\n\r\n`));
+    try {
+      expect(await outcome(clientFor(redirecting.port).health(META))).toEqual({ kind: 'INVALID_RESPONSE', prompt: true });
+      expect(elsewhere.connections).toBe(0);
+    } finally {
+      await elsewhere.close();
+      await redirecting.close();
+    }
+  });
+
+  it('takes what the spec allows and names the rest: HTTP/1.0 closed after the body and another Content-Type are read; a 429 or 503 without a spec error body is an invalid response (the spec: "cannot interpret")', async () => {
+    const answers: [string, OnRequest, string][] = [
+      ['HTTP/1.0, no length, closed', (s) => s.end(`HTTP/1.0 200 OK\r\n\r\n${HEALTH}`), 'answered'],
+      ['text/plain', (s) => s.write(http200().replace('application/json', 'text/plain')), 'answered'],
+      ['429, empty', (s) => s.write('HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n\r\n'), 'INVALID_RESPONSE'],
+      ['503, HTML', (s) => s.write('HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/html\r\ncontent-length: 13\r\n\r\n<h1>down</h1>'), 'INVALID_RESPONSE'],
+      ['a connection closed mid-body', (s) => s.end('HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n{}'), 'NOT_REACHABLE'],
+    ];
+    for (const [what, onRequest, kind] of answers) {
+      const p = await rawProxy(onRequest);
+      try {
+        expect(await outcome(clientFor(p.port).health(META)), what).toEqual({ kind, prompt: true });
+      } finally {
+        await p.close();
+      }
+    }
+  });
+
+  it("verifies the certificate for the endpoint's host name; after the proxy changes it to one that does not verify, the next connection fails TLS (XKS_PROXY_INVALID_TLS_CONFIGURATION)", async () => {
+    const p = await rawProxy((s) => s.write(http200()));
+    const other = tempDir('kura-xks-hostile-other-');
+    try {
+      expect(await outcome(clientFor(p.port, { uriEndpoint: 'https://other.kura.test' }).health(META))).toEqual({ kind: 'INVALID_TLS', prompt: true });
+      expect(await outcome(clientFor(p.port, { ca: [] }).health(META))).toEqual({ kind: 'INVALID_TLS', prompt: true });
+      const c = clientFor(p.port);
+      expect(await outcome(c.health(META))).toEqual({ kind: 'answered', prompt: true });
+      // Another CA's certificate for another name, served from now on.
+      makePki(other, 'DNS:evil.example');
+      p.setCertificate({ cert: fs.readFileSync(path.join(other, 'server.pem')), key: fs.readFileSync(path.join(other, 'server.key')) });
+      // The kept-alive connection was verified when it opened and is still the same TLS session.
+      expect(await outcome(c.health(META))).toEqual({ kind: 'answered', prompt: true });
+      p.drop();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await outcome(c.health(META))).toEqual({ kind: 'INVALID_TLS', prompt: true });
+    } finally {
+      await p.close();
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('a proxy whose health check passes but whose every Encrypt fails: the store stays CONNECTED (as AWS) and each Encrypt is KMSInvalidStateException, promptly', async () => {
+    // It answers everything with its health status, which has none of an Encrypt answer's members.
+    const failsEncrypt = await rawProxy((s) => s.write(http200()));
+    const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-hostile-store-'));
+    const conns = new XksConnections({ registry: new KeyStoreRegistry({ standard, root }), root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port: failsEncrypt.port }]]) } });
+    const id = 'cks-0123456789abcdef3';
+    const record = xksStoreRecord(conns, id, { name: 'fails-encrypt', uriPath: '/kms/xks/v1', secretAccessKey: SECRET });
+    try {
+      expect(await conns.open(record, { requestId: 'r', kmsOperation: 'ConnectCustomKeyStore' })).toEqual({ state: 'CONNECTED' });
+      const store = new ExternalKeyStore({ customKeyStoreId: id, client: clientFor(failsEncrypt.port), inner: standard });
+      const keyId = 'key-fails';
+      const made = await standard.generate(keyId, 'SYMMETRIC_DEFAULT');
+      const material = { keyId, materialId: made.materialId, keySpec: 'SYMMETRIC_DEFAULT' as const, ref: encodeExternalRef({ externalKeyId: 'k', inner: made.ref }), publicKey: null };
+      const payload = { version: 2 as const, derivation: { label: Buffer.from('test'), context: randomBytes(16), length: 32 }, iv: randomBytes(12), aad: randomBytes(20) };
+      for (let i = 0; i < 3; i++) expect(await outcome(store.encryptBlobPayload(material, payload, PLAINTEXT))).toEqual({ kind: 'KmsError:InvalidState', prompt: true });
+      expect(conns.state(record)).toEqual({ state: 'CONNECTED' });
+    } finally {
+      conns.closeAll();
+      root.seal();
+      await failsEncrypt.close();
+    }
+  });
+
+  it('puts neither the credential\'s secret nor a plaintext in any error or log line it made above', () => {
+    expect(messages.length).toBeGreaterThan(10);
+    const said = [...messages, ...logged].join('\n');
+    for (const secret of [SECRET, PLAINTEXT.toString('base64'), PLAINTEXT.toString('hex'), createHash('sha256').update(SECRET).digest('hex')]) expect(said).not.toContain(secret);
+  });
+});
