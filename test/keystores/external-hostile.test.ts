@@ -174,6 +174,23 @@ describe("Kura's XKS client, against a proxy that misbehaves on the wire", () =>
     }
   });
 
+  it('reads an answer that is not HTTP, headers without end or past 16 KiB, and a garbled chunked body as an invalid response (XKS_PROXY_INVALID_RESPONSE), not an unreachable proxy', async () => {
+    const answers: [string, OnRequest][] = [
+      ['not HTTP', (s) => s.end('HELLO THERE\r\n\r\n')],
+      ['a 100 KiB header', (s) => s.write(`HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(100_000)}\r\ncontent-length: 2\r\n\r\n{}`)],
+      ['headers without end', (s) => { s.write('HTTP/1.1 200 OK\r\n'); trickle(s, (function* () { for (;;) yield `x-a: ${'b'.repeat(1000)}\r\n`; })(), 1); }],
+      ['a garbled chunk size', (s) => s.end('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nxx\r\n')],
+    ];
+    for (const [what, onRequest] of answers) {
+      const p = await rawProxy(onRequest);
+      try {
+        expect(await outcome(clientFor(p.port).health(META)), what).toEqual({ kind: 'INVALID_RESPONSE', prompt: true });
+      } finally {
+        await p.close();
+      }
+    }
+  });
+
   it('follows no redirect: a 3xx is an invalid response and the place it names is never contacted', async () => {
     const elsewhere = await rawProxy((s) => s.write(http200()));
     const redirecting = await rawProxy((s) => s.write(`HTTP/1.1 307 Temporary Redirect\r\nlocation: https://127.0.0.1:${elsewhere.port}/kms/xks/v1/health\r\ncontent-length: 0\r\n\r\n`));

@@ -105,6 +105,9 @@ export function failureOfSocketError(e: unknown): XksProxyError {
   const code = e !== null && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
   const why = e instanceof Error ? e.message : String(e);
   if (isTlsError(code)) return new XksProxyError('INVALID_TLS', `The TLS connection to the XKS proxy failed (${code}): ${why}`);
+  // Node's HTTP parser refused what came back (not HTTP, headers past 16 KiB, a bad chunk): the proxy was
+  // reached and answered, malformed (the spec's table: AWS KMS's XksProxyInvalidResponseException).
+  if (code.startsWith('HPE_')) return new XksProxyError('INVALID_RESPONSE', `The XKS proxy's answer is not well-formed HTTP (${code}).`);
   if (NOT_REACHABLE_CODES.has(code)) return new XksProxyError('NOT_REACHABLE', `The XKS proxy cannot be reached (${code}).`);
   return new XksProxyError('NOT_REACHABLE', `The XKS proxy cannot be reached: ${why}`);
 }
