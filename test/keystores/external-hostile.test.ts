@@ -221,6 +221,41 @@ describe("Kura's XKS client, against a proxy that misbehaves on the wire", () =>
     }
   });
 
+  it('sends a call again on a new connection when the kept-alive one it went out on was closed by the proxy: no spurious failure', async () => {
+    // The proxy answers the first request of a connection and closes it on the second without answering:
+    // an idle timeout crossing the request. The second call goes again on a new connection.
+    const closesKeptAlive = await rawProxy((s, n) => (n === 0 ? s.write(http200()) : s.end()));
+    try {
+      const c = clientFor(closesKeptAlive.port);
+      expect(await outcome(c.health(META))).toEqual({ kind: 'answered', prompt: true });
+      expect(await outcome(c.health(META))).toEqual({ kind: 'answered', prompt: true });
+      expect(closesKeptAlive.connections).toBe(2);
+    } finally {
+      await closesKeptAlive.close();
+    }
+    // A proxy that fails every connection so is unreachable, not retried without end.
+    const neverAnswers = await rawProxy((s) => s.end());
+    try {
+      expect(await outcome(clientFor(neverAnswers.port).health(META))).toEqual({ kind: 'NOT_REACHABLE', prompt: true });
+      expect(neverAnswers.connections).toBe(1);
+    } finally {
+      await neverAnswers.close();
+    }
+  });
+
+  it('answers the first call after the proxy restarts on the same port', async () => {
+    const before = await rawProxy((s) => s.write(http200()));
+    const c = clientFor(before.port);
+    expect(await outcome(c.health(META))).toEqual({ kind: 'answered', prompt: true });
+    await before.close();
+    const after = await rawProxy((s) => s.write(http200()), before.port);
+    try {
+      expect(await outcome(c.health(META))).toEqual({ kind: 'answered', prompt: true });
+    } finally {
+      await after.close();
+    }
+  });
+
   it("verifies the certificate for the endpoint's host name; after the proxy changes it to one that does not verify, the next connection fails TLS (XKS_PROXY_INVALID_TLS_CONFIGURATION)", async () => {
     const p = await rawProxy((s) => s.write(http200()));
     const other = tempDir('kura-xks-hostile-other-');

@@ -3,16 +3,18 @@
 // GetKeyMetadata, Encrypt and Decrypt, POSTed as JSON to {XksProxyUriEndpoint}{XksProxyUriPath}/…,
 // signed with SigV4 (service kms-xks-proxy) by the store's proxy authentication credential, over HTTPS.
 //
-// As AWS KMS does: every call has a deadline (250 ms by default, AWS's), connections are kept alive,
-// the proxy's TLS certificate must verify for the endpoint's host name (the system's CAs, plus any the
-// operator trusts for proxies), and an Encrypt asks for the ciphertext data integrity value and checks
-// it. Every failure is an XksProxyError saying what kind of failure it was, so that the key store can
+// As AWS KMS does: every call has a deadline (250 ms by default, AWS's, for the whole exchange),
+// connections are kept alive, the proxy's TLS certificate must verify for the endpoint's host name (the
+// system's CAs, plus any the operator trusts for proxies), and an Encrypt asks for the ciphertext data
+// integrity value and checks it. A call sent on a kept-alive connection the proxy had closed goes again
+// on a new one, within the deadline: a proxy's restart costs no call. Every failure is an XksProxyError saying what kind of failure it was, so that the key store can
 // answer each operation with AWS's error and a connection attempt with AWS's connection error code.
 //
 // `connectTo` sends the connection to another address than the endpoint's host (as curl's
 // --connect-to): TLS and SigV4 still name the endpoint's host. A proxy on a loopback port, or behind a
 // name not in DNS, is reachable this way while the endpoint keeps AWS's shape (https://host, no port).
 import { createHash } from 'node:crypto';
+import type { ClientRequest } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Logger } from '../../common/log.js';
@@ -86,6 +88,8 @@ const MAX_KEY_USAGES = 10;
 const EKM_HEALTH: ReadonlySet<string> = new Set(['ACTIVE', 'DEGRADED', 'UNAVAILABLE']);
 const KEY_STATUSES: ReadonlySet<string> = new Set(['ENABLED', 'DISABLED']);
 
+/** How a kept-alive connection the proxy closed fails the next request sent on it. */
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const NOT_REACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL']);
 
 /** Whether a socket error is TLS's (certificate or handshake) rather than the network's. */
@@ -101,8 +105,10 @@ function isTlsError(code: string): boolean {
   );
 }
 
+const errorCode = (e: unknown): string => (e !== null && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '');
+
 export function failureOfSocketError(e: unknown): XksProxyError {
-  const code = e !== null && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
+  const code = errorCode(e);
   const why = e instanceof Error ? e.message : String(e);
   if (isTlsError(code)) return new XksProxyError('INVALID_TLS', `The TLS connection to the XKS proxy failed (${code}): ${why}`);
   // Node's HTTP parser refused what came back (not HTTP, headers past 16 KiB, a bad chunk): the proxy was
@@ -282,23 +288,30 @@ export class XksClient {
       contentSha256Header: false,
     });
     const target = this.config.connectTo ?? { host: this.host, port: 443 };
+    const options: https.RequestOptions = { agent: this.agent, host: target.host, port: target.port, servername: this.host, method: 'POST', path, headers: { ...signed, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) } };
     return new Promise((resolve, reject) => {
       let settled = false;
+      let req: ClientRequest;
       const finish = (f: () => void) => {
         if (settled) return;
         settled = true;
         clearTimeout(deadline);
         f();
       };
-      const req = https.request(
-        { agent: this.agent, host: target.host, port: target.port, servername: this.host, method: 'POST', path, headers: { ...signed, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) } },
-        (res) => {
+      const deadline = setTimeout(() => {
+        finish(() => reject(new XksProxyError('TIMED_OUT', `The XKS proxy did not answer within ${this.timeoutMs} ms.`)));
+        req.destroy();
+      }, this.timeoutMs);
+      const send = () => {
+        let answered = false;
+        const sent = https.request(options, (res) => {
+          answered = true;
           const chunks: Buffer[] = [];
           let size = 0;
           res.on('data', (c: Buffer) => {
             size += c.length;
             if (size > MAX_RESPONSE_BYTES) {
-              req.destroy();
+              sent.destroy();
               finish(() => reject(new XksProxyError('INVALID_RESPONSE', `The XKS proxy's answer is larger than ${MAX_RESPONSE_BYTES} bytes.`)));
               return;
             }
@@ -312,14 +325,19 @@ export class XksClient {
               reject(e);
             }
           }));
-        },
-      );
-      const deadline = setTimeout(() => {
-        finish(() => reject(new XksProxyError('TIMED_OUT', `The XKS proxy did not answer within ${this.timeoutMs} ms.`)));
-        req.destroy();
-      }, this.timeoutMs);
-      req.on('error', (e) => finish(() => reject(failureOfSocketError(e))));
-      req.end(text);
+        });
+        req = sent;
+        sent.on('error', (e) => {
+          // A kept-alive connection the proxy had closed (it restarted, or its idle timeout crossed this
+          // request): nothing came back on it, so the call goes again, within the same deadline. The XKS
+          // calls change nothing at the proxy, so one that reached it may be repeated. Each retry uses up
+          // one pooled connection; a new connection's failure is the call's.
+          if (!settled && !answered && sent.reusedSocket && STALE_CONNECTION_CODES.has(errorCode(e))) return send();
+          finish(() => reject(failureOfSocketError(e)));
+        });
+        sent.end(text);
+      };
+      send();
     });
   }
 
