@@ -301,6 +301,23 @@ describe("Kura's XKS client, against a proxy that misbehaves on the wire", () =>
     }
   });
 
+  it('closed (its store disconnected), fails the call in progress and every later one, and opens no connection for them', async () => {
+    // It answers the first request of a connection and none after.
+    const p = await rawProxy((s, n) => n === 0 && s.write(http200()));
+    try {
+      const c = clientFor(p.port, { timeoutMs: PROMPTLY_MS });
+      expect(await outcome(c.health(META))).toEqual({ kind: 'answered', prompt: true });
+      const during = outcome(c.health(META));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      c.close();
+      expect(await during).toEqual({ kind: 'NOT_REACHABLE', prompt: true });
+      expect(await outcome(c.health(META))).toEqual({ kind: 'NOT_REACHABLE', prompt: true });
+      expect(p.connections).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('puts neither the credential\'s secret nor a plaintext in any error or log line it made above', () => {
     expect(messages.length).toBeGreaterThan(10);
     const said = [...messages, ...logged].join('\n');

@@ -153,6 +153,7 @@ export class XksClient {
   private readonly basePath: string;
   private readonly timeoutMs: number;
   private readonly nowMs: () => number;
+  private closed = false;
 
   constructor(private readonly config: XksClientConfig) {
     const url = new URL(config.uriEndpoint);
@@ -173,6 +174,7 @@ export class XksClient {
 
   /** Closes the kept-alive connections (the store disconnected, or the appliance sealed). */
   close(): void {
+    this.closed = true;
     this.agent.destroy();
   }
 
@@ -271,6 +273,8 @@ export class XksClient {
 
   /** One signed POST with the deadline; the parsed answer of a 200, or an XksProxyError. */
   private call(route: string, request: unknown): Promise<Record<string, unknown>> {
+    // A call that began before the store disconnected opens no connection that nothing would close.
+    if (this.closed) return Promise.reject(new XksProxyError('NOT_REACHABLE', 'The connection to the XKS proxy is closed: the external key store was disconnected.'));
     const path = `${this.basePath}${route}`;
     const text = JSON.stringify(request);
     // Signed as AWS KMS signs XKS calls (the spec's Appendix A): SignedHeaders=host;x-amz-date, the body
@@ -332,7 +336,7 @@ export class XksClient {
           // request): nothing came back on it, so the call goes again, within the same deadline. The XKS
           // calls change nothing at the proxy, so one that reached it may be repeated. Each retry uses up
           // one pooled connection; a new connection's failure is the call's.
-          if (!settled && !answered && sent.reusedSocket && STALE_CONNECTION_CODES.has(errorCode(e))) return send();
+          if (!settled && !this.closed && !answered && sent.reusedSocket && STALE_CONNECTION_CODES.has(errorCode(e))) return send();
           finish(() => reject(failureOfSocketError(e)));
         });
         sent.end(text);
