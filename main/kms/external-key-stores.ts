@@ -10,6 +10,7 @@
 // The proxy authentication credential's secret is sealed under the root key before it is stored and
 // opened only to build a connection; the appliance sealing closes every connection (the secrets go with
 // them) without changing the stored state, and unsealing reopens the stores stored as CONNECTED.
+import { isIP } from 'node:net';
 import { ExternalKeyStore, XksClient, XksProxyError, type XksFailureKind } from '../keystores/external/index.js';
 import type { KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
 import { encodeAad } from '../seal/at-rest.js';
@@ -234,13 +235,23 @@ export function settingsRefused(checked: { errorCode: XksConnectionErrorCode; me
 
 export const xksUriOf = (c: CustomKeyStoreRecord): string => `${xksStoreConfig(c).uriEndpoint}${xksStoreConfig(c).uriPath}`;
 
-/** An external key store's proxy settings, checked as AWS does; Kura reaches proxies over public endpoints only. */
+/**
+ * An external key store's proxy settings, checked as AWS does; Kura reaches proxies over public endpoints
+ * only. Where the name resolves is not checked: AWS needs a public address because it calls from the
+ * internet, while Kura runs beside the proxies, on the same private network or host (the operator's
+ * --xks-connect-to maps a name to a loopback port). What reaching an address the caller names can
+ * tell is bounded: HTTPS to port 443 only, a certificate that must verify for the name, redirects never
+ * followed, and an answer read to 256 KiB at most, within the deadline.
+ */
 export function checkXksSettings(input: { xksProxyUriEndpoint: string; xksProxyUriPath: string; xksProxyConnectivity: string; xksProxyVpcEndpointServiceName?: string; xksProxyAuthenticationCredential?: { accessKeyId: string; rawSecretAccessKey: string } }): { uriEndpoint: string; uriPath: string } {
   if (input.xksProxyConnectivity === 'VPC_ENDPOINT_SERVICE' || input.xksProxyVpcEndpointServiceName !== undefined) {
     throw new KmsError('UnsupportedOperation', 'Kura reaches XKS proxies over public endpoints only (XksProxyConnectivity PUBLIC_ENDPOINT): it has no Amazon VPC.');
   }
   if (input.xksProxyConnectivity !== 'PUBLIC_ENDPOINT') throw kmsErrors.validation(`XksProxyConnectivity ${input.xksProxyConnectivity} is not PUBLIC_ENDPOINT or VPC_ENDPOINT_SERVICE.`);
   if (!XKS_URI_ENDPOINT.test(input.xksProxyUriEndpoint)) throw kmsErrors.validation('XksProxyUriEndpoint must be https:// and a host name, without a port or a path.');
+  // The spec: the server MUST be a fully qualified domain name rather than an IP address (its certificate
+  // names it; TLS's SNI cannot carry an address).
+  if (isIP(new URL(input.xksProxyUriEndpoint).hostname) !== 0) throw kmsErrors.validation('XksProxyUriEndpoint must name its host by a domain name, not an IP address.');
   if (!XKS_URI_PATH.test(input.xksProxyUriPath)) throw kmsErrors.validation('XksProxyUriPath must be /kms/xks/v{n} or /{prefix}/kms/xks/v{n}.');
   const c = input.xksProxyAuthenticationCredential;
   if (c && (!/^[A-Z2-7]{20,30}$/.test(c.accessKeyId) || !/^[a-zA-Z0-9/+=]{43,64}$/.test(c.rawSecretAccessKey))) {

@@ -14,7 +14,7 @@ import { isKmsError } from '../../main/common/errors.js';
 import { createLogger } from '../../main/common/log.js';
 import { encodeExternalRef, ExternalKeyStore, XksClient, XksProxyError, type XksClientConfig } from '../../main/keystores/external/index.js';
 import { KeyStoreRegistry } from '../../main/keystores/key-store.js';
-import { XksConnections } from '../../main/kms/external-key-stores.js';
+import { checkXksSettings, XksConnections } from '../../main/kms/external-key-stores.js';
 import { tempDir } from '../support/domain.js';
 import { unsealedStandardStore } from '../support/standard-store.js';
 import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
@@ -322,5 +322,15 @@ describe("Kura's XKS client, against a proxy that misbehaves on the wire", () =>
     expect(messages.length).toBeGreaterThan(10);
     const said = [...messages, ...logged].join('\n');
     for (const secret of [SECRET, PLAINTEXT.toString('base64'), PLAINTEXT.toString('hex'), createHash('sha256').update(SECRET).digest('hex')]) expect(said).not.toContain(secret);
+  });
+});
+
+describe("an external key store's endpoint", () => {
+  it('names its host by a domain name, as the spec requires: an IP address, in any of the forms a URL reads as one, is refused', () => {
+    const settings = (xksProxyUriEndpoint: string) => () => checkXksSettings({ xksProxyUriEndpoint, xksProxyUriPath: '/kms/xks/v1', xksProxyConnectivity: 'PUBLIC_ENDPOINT' });
+    for (const endpoint of ['https://127.0.0.1', 'https://10.0.0.5', 'https://169.254.169.254', 'https://2130706433', 'https://0x7f.1']) {
+      expect(settings(endpoint), endpoint).toThrow(expect.objectContaining({ code: 'Validation', message: expect.stringMatching(/not an IP address/) }));
+    }
+    expect(settings(`https://${XKS_PEER_HOST}`)()).toEqual({ uriEndpoint: `https://${XKS_PEER_HOST}`, uriPath: '/kms/xks/v1' });
   });
 });
