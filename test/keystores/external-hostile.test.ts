@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isKmsError } from '../../main/common/errors.js';
 import { createLogger } from '../../main/common/log.js';
 import { encodeExternalRef, ExternalKeyStore, XksClient, XksProxyError, type XksClientConfig } from '../../main/keystores/external/index.js';
@@ -38,6 +38,8 @@ interface RawProxy {
   port: number;
   /** Connections it was sent, ever. */
   connections: number;
+  /** Connections open now. */
+  live(): number;
   /** Drops its connections (as a restart would) without closing the listener. */
   drop(): void;
   /** Serves another certificate to new connections from now on. */
@@ -48,7 +50,7 @@ interface RawProxy {
 /** A TLS listener on 127.0.0.1 that reads HTTP/1.1 requests (headers, Content-Length body) and lets `onRequest` write raw bytes. */
 async function rawProxy(onRequest: OnRequest, port = 0): Promise<RawProxy> {
   const sockets = new Set<tls.TLSSocket>();
-  const proxy: RawProxy = { port: 0, connections: 0, drop: () => {}, setCertificate: () => {}, close: async () => {} };
+  const proxy: RawProxy = { port: 0, connections: 0, live: () => sockets.size, drop: () => {}, setCertificate: () => {}, close: async () => {} };
   const server = tls.createServer(creds, (socket) => {
     proxy.connections++;
     sockets.add(socket);
@@ -313,6 +315,37 @@ describe("Kura's XKS client, against a proxy that misbehaves on the wire", () =>
       expect(await during).toEqual({ kind: 'NOT_REACHABLE', prompt: true });
       expect(await outcome(c.health(META))).toEqual({ kind: 'NOT_REACHABLE', prompt: true });
       expect(p.connections).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('builds its TLS context (the system\'s CAs and the operator\'s) once, not again for each connection', async () => {
+    // Each answer closes its connection, so each call opens one.
+    const p = await rawProxy((s) => s.end(http200().replace('\r\n\r\n', '\r\nconnection: close\r\n\r\n')));
+    const c = clientFor(p.port);
+    const contexts = vi.spyOn(tls, 'createSecureContext');
+    try {
+      for (let i = 0; i < 3; i++) expect(await outcome(c.health(META))).toEqual({ kind: 'answered', prompt: true });
+      expect(p.connections).toBe(3);
+      expect(contexts).not.toHaveBeenCalled();
+    } finally {
+      contexts.mockRestore();
+      await p.close();
+    }
+  });
+
+  it('under 200 concurrent calls to a proxy that never answers, each times out promptly and leaves no connection or timer behind', async () => {
+    const p = await rawProxy(() => {});
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const c = clientFor(p.port);
+    const before = timers();
+    try {
+      // More than the client's 64 connections: the rest wait for one, within their deadline.
+      const all = await Promise.all(Array.from({ length: 200 }, () => outcome(c.health(META))));
+      expect(new Set(all.map((o) => JSON.stringify(o)))).toEqual(new Set([JSON.stringify({ kind: 'TIMED_OUT', prompt: true })]));
+      await vi.waitFor(() => expect(p.live()).toBe(0), { timeout: PROMPTLY_MS });
+      expect(timers()).toBeLessThanOrEqual(before);
     } finally {
       await p.close();
     }
