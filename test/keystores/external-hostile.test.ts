@@ -351,6 +351,21 @@ describe("Kura's XKS client, against a proxy that misbehaves on the wire", () =>
     }
   });
 
+  it('reads a 101 Switching Protocols, or an answer that says it is larger than 256 KiB, as an invalid response at once, not a timeout', async () => {
+    const answers: [string, OnRequest][] = [
+      ['101', (s) => s.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n')],
+      ['a Content-Length of 100 TB', (s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 99999999999999\r\n\r\n{}')],
+    ];
+    for (const [what, onRequest] of answers) {
+      const p = await rawProxy(onRequest);
+      try {
+        expect(await outcome(clientFor(p.port, { timeoutMs: PROMPTLY_MS }).health(META)), what).toEqual({ kind: 'INVALID_RESPONSE', prompt: true });
+      } finally {
+        await p.close();
+      }
+    }
+  });
+
   it('puts neither the credential\'s secret nor a plaintext in any error or log line it made above', () => {
     expect(messages.length).toBeGreaterThan(10);
     const said = [...messages, ...logged].join('\n');

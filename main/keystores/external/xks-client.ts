@@ -15,6 +15,7 @@
 // name not in DNS, is reachable this way while the endpoint keeps AWS's shape (https://host, no port).
 import { createHash } from 'node:crypto';
 import type { ClientRequest } from 'node:http';
+import type { Duplex } from 'node:stream';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Logger } from '../../common/log.js';
@@ -310,17 +311,20 @@ export class XksClient {
       }, this.timeoutMs);
       const send = () => {
         let answered = false;
+        const malformed = (message: string) => {
+          sent.destroy();
+          finish(() => reject(new XksProxyError('INVALID_RESPONSE', message)));
+        };
+        const tooLarge = `The XKS proxy's answer is larger than ${MAX_RESPONSE_BYTES} bytes.`;
         const sent = https.request(options, (res) => {
           answered = true;
+          // Said too large up front: refused now, not read until the deadline names it a timeout.
+          if (Number(res.headers['content-length'] ?? 0) > MAX_RESPONSE_BYTES) return malformed(tooLarge);
           const chunks: Buffer[] = [];
           let size = 0;
           res.on('data', (c: Buffer) => {
             size += c.length;
-            if (size > MAX_RESPONSE_BYTES) {
-              sent.destroy();
-              finish(() => reject(new XksProxyError('INVALID_RESPONSE', `The XKS proxy's answer is larger than ${MAX_RESPONSE_BYTES} bytes.`)));
-              return;
-            }
+            if (size > MAX_RESPONSE_BYTES) return malformed(tooLarge);
             chunks.push(c);
           });
           res.on('error', (e) => finish(() => reject(failureOfSocketError(e))));
@@ -333,6 +337,12 @@ export class XksClient {
           }));
         });
         req = sent;
+        // A 101 Switching Protocols to a request that asked for no upgrade: Node hands over the socket and
+        // the request would wait for the deadline.
+        sent.on('upgrade', (_res, socket: Duplex) => {
+          socket.destroy();
+          malformed('The XKS proxy answered HTTP 101, switching protocols.');
+        });
         sent.on('error', (e) => {
           // A kept-alive connection the proxy had closed (it restarted, or its idle timeout crossed this
           // request): nothing came back on it, so the call goes again, within the same deadline. The XKS
