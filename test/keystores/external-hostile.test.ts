@@ -5,6 +5,7 @@
 // (AWS's 250 ms) with the failure AWS KMS would name, without following the proxy elsewhere and without
 // the credential or the plaintext in what it reports. Bounds are generous: a loaded machine passes.
 import { createHash, randomBytes } from 'node:crypto';
+import dns from 'node:dns';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -363,6 +364,33 @@ describe("Kura's XKS client, against a proxy that misbehaves on the wire", () =>
       } finally {
         await p.close();
       }
+    }
+  });
+
+  it("resolves the endpoint's name once for all the calls waiting on it: a resolver that does not answer holds one lookup, not one per call", async () => {
+    // Node's getaddrinfo runs on libuv's four threads, SQLite's too; here a lookup that answers after 1 s.
+    let inFlight = 0;
+    let most = 0;
+    let lookups = 0;
+    const slowDns = vi.spyOn(dns, 'lookup').mockImplementation(((_host: string, _options: unknown, callback: (e: Error) => void) => {
+      lookups++;
+      most = Math.max(most, ++inFlight);
+      setTimeout(() => {
+        inFlight--;
+        callback(Object.assign(new Error('getaddrinfo EAI_AGAIN'), { code: 'EAI_AGAIN' }));
+      }, 1_000);
+    }) as never);
+    try {
+      const c = clientFor(0, { connectTo: undefined });
+      const all = await Promise.all(Array.from({ length: 20 }, () => outcome(c.health(META))));
+      expect(new Set(all.map((o) => JSON.stringify(o)))).toEqual(new Set([JSON.stringify({ kind: 'TIMED_OUT', prompt: true })]));
+      expect([lookups, most]).toEqual([1, 1]);
+      // Its failure, once in, is not kept: the next call asks again, and is told the name does not resolve.
+      await vi.waitFor(() => expect(inFlight).toBe(0), { timeout: PROMPTLY_MS });
+      expect(await outcome(clientFor(0, { connectTo: undefined, timeoutMs: PROMPTLY_MS }).health(META))).toEqual({ kind: 'NOT_REACHABLE', prompt: true });
+      expect(lookups).toBe(2);
+    } finally {
+      slowDns.mockRestore();
     }
   });
 

@@ -14,6 +14,7 @@
 // --connect-to): TLS and SigV4 still name the endpoint's host. A proxy on a loopback port, or behind a
 // name not in DNS, is reachable this way while the endpoint keeps AWS's shape (https://host, no port).
 import { createHash } from 'node:crypto';
+import dns from 'node:dns';
 import type { ClientRequest } from 'node:http';
 import type { Duplex } from 'node:stream';
 import https from 'node:https';
@@ -92,6 +93,36 @@ const KEY_STATUSES: ReadonlySet<string> = new Set(['ENABLED', 'DISABLED']);
 /** How a kept-alive connection the proxy closed fails the next request sent on it. */
 const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const NOT_REACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL']);
+
+/**
+ * The lookup of a proxy's host name, one at a time however many calls wait for it. Node resolves names
+ * with getaddrinfo on libuv's pool of four threads, the pool SQLite's work runs on too, and a lookup
+ * holds its thread until the resolver gives up (seconds), long after the call's deadline: a proxy whose
+ * DNS does not answer would take one thread per call, and four calls would stall the appliance's
+ * database. Calls that come while a lookup of their name runs wait for it instead; none is kept after.
+ */
+const lookupsInFlight = new Map<string, Promise<dns.LookupAddress[]>>();
+
+function sharedLookup(hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void): void {
+  const family = options.family ?? 0;
+  const key = `${hostname}/${family}/${options.hints ?? 0}`;
+  let lookup = lookupsInFlight.get(key);
+  if (!lookup) {
+    lookup = new Promise<dns.LookupAddress[]>((resolve, reject) => {
+      dns.lookup(hostname, { family, hints: options.hints ?? 0, all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
+    }).finally(() => lookupsInFlight.delete(key));
+    lookupsInFlight.set(key, lookup);
+  }
+  lookup.then(
+    (addresses) => {
+      const first = addresses[0];
+      if (options.all) callback(null, addresses);
+      else if (first) callback(null, first.address, first.family);
+      else callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '');
+    },
+    (err: NodeJS.ErrnoException) => callback(err, ''),
+  );
+}
 
 /** Whether a socket error is TLS's (certificate or handshake) rather than the network's. */
 function isTlsError(code: string): boolean {
@@ -172,7 +203,7 @@ export class XksClient {
       minVersion: 'TLSv1.2',
       ...(config.ca && config.ca.length > 0 ? { ca: [...tls.rootCertificates, ...config.ca] } : {}),
     });
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, secureContext });
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, secureContext, lookup: sharedLookup });
   }
 
   /** Closes the kept-alive connections (the store disconnected, or the appliance sealed). */
