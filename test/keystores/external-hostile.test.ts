@@ -394,6 +394,25 @@ describe("Kura's XKS client, against a proxy that misbehaves on the wire", () =>
     }
   });
 
+  it("cuts what the TLS layer says at 200 characters: a proxy's certificate, its names included, is the proxy's text, not the caller's", async () => {
+    const many = tempDir('kura-xks-hostile-names-');
+    const names = Array.from({ length: 200 }, (_, i) => `DNS:name-${i}-${'x'.repeat(40)}.example`).join(',');
+    makePki(many, names, 'many.example');
+    const p = await rawProxy((s) => s.write(http200()));
+    try {
+      p.setCertificate({ cert: fs.readFileSync(path.join(many, 'server.pem')), key: fs.readFileSync(path.join(many, 'server.key')) });
+      // Its CA is trusted: only the name fails, and Node's message lists every name of the certificate.
+      const c = clientFor(p.port, { ca: [fs.readFileSync(path.join(many, 'ca.pem'), 'utf8')] });
+      const e = await c.health(META).catch((x: unknown) => x);
+      expect(e).toMatchObject({ kind: 'INVALID_TLS', message: expect.stringMatching(/ERR_TLS_CERT_ALTNAME_INVALID/) });
+      messages.push((e as Error).message);
+      expect((e as Error).message.length).toBeLessThan(400);
+    } finally {
+      await p.close();
+      fs.rmSync(many, { recursive: true, force: true });
+    }
+  });
+
   it('puts neither the credential\'s secret nor a plaintext in any error or log line it made above', () => {
     expect(messages.length).toBeGreaterThan(10);
     const said = [...messages, ...logged].join('\n');

@@ -19,14 +19,15 @@ export const XKS_PEER_HOST = 'xks.kura.test';
 const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: 'ignore' });
 
 /**
- * A CA, a server certificate for `serverSan` (an OpenSSL subjectAltName value) and a client
+ * A CA, a server certificate for `serverSan` (an OpenSSL subjectAltName value; its subject's CN is
+ * `serverCn`, by default the name without its type) and a client
  * certificate, as PEM files in `dir`: ca.pem/ca.key, server.pem/server.key, client.pem/client.key.
  */
-export function makePki(dir: string, serverSan = 'IP:127.0.0.1'): void {
+export function makePki(dir: string, serverSan = 'IP:127.0.0.1', serverCn = serverSan.replace(/^\w+:/, '')): void {
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=kura-test-ca', '-days', '2'], dir);
   fs.writeFileSync(path.join(dir, 'server.ext'), `subjectAltName=${serverSan}\nextendedKeyUsage=serverAuth\n`);
   fs.writeFileSync(path.join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, cn] of [['server', serverSan.replace(/^\w+:/, '')], ['client', 'aws-kms']] as const) {
+  for (const [name, cn] of [['server', serverCn], ['client', 'aws-kms']] as const) {
     openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
     openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
   }

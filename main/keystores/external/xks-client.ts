@@ -90,6 +90,8 @@ const MAX_KEY_USAGES = 10;
 const EKM_HEALTH: ReadonlySet<string> = new Set(['ACTIVE', 'DEGRADED', 'UNAVAILABLE']);
 const KEY_STATUSES: ReadonlySet<string> = new Set(['ENABLED', 'DISABLED']);
 
+/** How much of Node's message about a failed connection an error repeats. */
+const MAX_NODE_MESSAGE = 200;
 /** How a kept-alive connection the proxy closed fails the next request sent on it. */
 const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const NOT_REACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL']);
@@ -141,7 +143,10 @@ const errorCode = (e: unknown): string => (e !== null && typeof e === 'object' &
 
 export function failureOfSocketError(e: unknown): XksProxyError {
   const code = errorCode(e);
-  const why = e instanceof Error ? e.message : String(e);
+  // Node's words can quote the proxy (a certificate's names, every one): cut, so that a KMS caller's error
+  // does not carry pages of the proxy's text.
+  const said = e instanceof Error ? e.message : String(e);
+  const why = said.length > MAX_NODE_MESSAGE ? `${said.slice(0, MAX_NODE_MESSAGE)}…` : said;
   if (isTlsError(code)) return new XksProxyError('INVALID_TLS', `The TLS connection to the XKS proxy failed (${code}): ${why}`);
   // Node's HTTP parser refused what came back (not HTTP, headers past 16 KiB, a bad chunk): the proxy was
   // reached and answered, malformed (the spec's table: AWS KMS's XksProxyInvalidResponseException).
