@@ -85,7 +85,7 @@ async function rawProxy(onRequest: OnRequest, port = 0): Promise<RawProxy> {
   return proxy;
 }
 
-/** Writes `bytes` one piece at a time every `everyMs`, until the socket is gone. */
+/** Writes `pieces` one at a time, one every `everyMs`, until they or the socket are gone. */
 function trickle(s: tls.TLSSocket, pieces: Iterable<string>, everyMs = 20): void {
   const it = pieces[Symbol.iterator]();
   const t = setInterval(() => {
