@@ -158,6 +158,9 @@ function implementsV240(cryptokiVersion: string): boolean {
   return major > 2 || (major === 2 && minor >= 40);
 }
 
+/** CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID: one object's attribute cannot be read, the token is fine. */
+const UNREADABLE_ATTRIBUTE_RVS: ReadonlySet<number> = new Set([0x11, 0x12]);
+
 export class Pkcs11Session {
   /** Set when a clean-up step failed (a per-blob key could not be destroyed): the pool closes the session, which destroys its objects. */
   broken = false;
@@ -210,7 +213,14 @@ export class Pkcs11Session {
     ], max);
     const keys: { label: string; id: Buffer }[] = [];
     for (const h of found) {
-      const byType = new Map((await this.module.call('attributes', this.handle, h, [pkcs11js.CKA_LABEL, pkcs11js.CKA_ID])).map((a) => [a.type, a.value]));
+      // The token is shared: another program may destroy a key between the search and this read, or keep
+      // objects whose label or ID it will not give. Such a key is not listed; the others still are.
+      const read = await this.module.call('attributes', this.handle, h, [pkcs11js.CKA_LABEL, pkcs11js.CKA_ID]).catch((e: unknown) => {
+        if (e instanceof Pkcs11CallError && (e.meaning === 'object-handle-invalid' || UNREADABLE_ATTRIBUTE_RVS.has(e.rv ?? -1))) return undefined;
+        throw e;
+      });
+      if (read === undefined) continue;
+      const byType = new Map(read.map((a) => [a.type, a.value]));
       keys.push({ label: byType.get(pkcs11js.CKA_LABEL)?.toString('utf8') ?? '', id: byType.get(pkcs11js.CKA_ID) ?? Buffer.alloc(0) });
     }
     return keys;
