@@ -8,6 +8,8 @@
 // plaintext or secrets. Both formats escape control characters, line separators and format characters
 // (bidirectional overrides), so a field cannot forge a log line or hide what it says; a string field is
 // cut at MAX_FIELD_CHARS; a field cannot take the place of time, level or msg.
+import { isKmsError } from './errors.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'text';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -181,10 +183,13 @@ export function errorTrace(e: unknown): string {
 /**
  * The log fields of an unexpected error: its trace (errorTrace: never its message) and, when it has one,
  * the code a system or library call put on it — an errno name (ENOSPC, EACCES) or SQLite's (SQLITE_BUSY),
- * which says what went wrong without quoting anything. A `code` of any other shape is left out: an
- * error's properties may be caller data too.
+ * which says what went wrong without quoting anything, or a KmsError's. A `code` of any other shape is
+ * left out: an error's properties may be caller data too.
  */
 export function errorFields(e: unknown): { error: string; code?: string } {
+  // A KmsError's code is Kura's own vocabulary (KeyUnavailable, Internal …): the kind of failure, where
+  // the message (a key's ARN, a token's words) is not logged.
+  if (isKmsError(e)) return { error: errorTrace(e), code: e.code };
   const code: unknown = e instanceof Error ? (e as { code?: unknown }).code : undefined;
   return { error: errorTrace(e), ...(typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,39}$/.test(code) ? { code } : {}) };
 }

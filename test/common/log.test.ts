@@ -1,6 +1,7 @@
 // The logger (main/common/log.ts): a line that cannot be written is lost, never an error for the caller
 // (a KMS call or a stop in progress must not fail because the log's stream did).
 import { describe, expect, it } from 'vitest';
+import { KmsError } from '../../main/common/errors.js';
 import { CoalescedLines, createLogger, errorFields, errorTrace, MAX_FIELD_CHARS } from '../../main/common/log.js';
 
 describe('createLogger', () => {
@@ -45,6 +46,12 @@ describe('errorFields', () => {
       expect(errorFields(Object.assign(new Error('x'), { code })), String(code)).not.toHaveProperty('code');
     }
     expect(errorFields('a thrown string')).toEqual({ error: 'string' });
+  });
+
+  it("keeps a KmsError's code (Kura's own vocabulary: what kind of failure it was), never its message", () => {
+    const e = new KmsError('KeyUnavailable', 'key arn:aws:kms:eu-west-1:111122223333:key/secret-id is unavailable');
+    expect(errorFields(e)).toEqual({ error: errorTrace(e), code: 'KeyUnavailable' });
+    expect(JSON.stringify(errorFields(e))).not.toContain('secret-id');
   });
 });
 
