@@ -120,14 +120,16 @@ export function desktopSettings(
   const dataDir = path.resolve(where.cwd, dataDirGiven ?? (dev ? '.kura-dev' : userDataDir(env, where.home ?? os.homedir())));
   const devTools = !where.isPackaged || env.KURA_DEVTOOLS === '1';
   const platform = where.platform ?? process.platform;
+  // Every argument, not only those Kura left: Chromium reads as a switch whatever looks like one, the
+  // value Kura took for --data-dir (`--data-dir -no-sandbox`) included.
   if (!devTools) {
-    const [debugging] = switchesAmong(ignored, DEBUGGING_SWITCHES, platform);
+    const [debugging] = switchesAmong(argv, DEBUGGING_SWITCHES, platform);
     if (debugging !== undefined) {
       throw new DesktopConfigError(`${debugging.split('=')[0]} would let another program drive Kura; a packaged Kura takes it only with KURA_DEVTOOLS=1.`);
     }
   }
   if (where.isPackaged) {
-    const [weakening] = switchesAmong(ignored, WEAKENING_SWITCHES, platform);
+    const [weakening] = switchesAmong(argv, WEAKENING_SWITCHES, platform);
     if (weakening !== undefined) {
       throw new DesktopConfigError(`${weakening.split('=')[0]} turns off a protection of the console's window (the Chromium sandbox or the same-origin rules); a packaged Kura does not start with it.`);
     }

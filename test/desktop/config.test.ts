@@ -66,6 +66,15 @@ describe('desktopSettings', () => {
     expect(switchesAmong(['--dev', '--no-sandbox', 'x', '--disable-web-security=1'], WEAKENING_SWITCHES, 'linux')).toEqual(['--no-sandbox', '--disable-web-security=1']);
   });
 
+  it("refuses a switch given as --data-dir's value: Chromium reads every argument that looks like a switch as one", () => {
+    const packaged = { ...where, isPackaged: true, platform: 'linux' as const };
+    expect(() => desktopSettings(['--data-dir', '-no-sandbox'], {}, packaged)).toThrow(/turns off a protection/);
+    expect(() => desktopSettings(['--data-dir', '-remote-debugging-port=9222'], {}, packaged)).toThrow(/KURA_DEVTOOLS=1/);
+    expect(() => desktopSettings(['--data-dir', '/no-sandbox'], {}, { ...packaged, platform: 'win32' })).toThrow(DesktopConfigError);
+    // A value that is no switch is the data directory, as before.
+    expect(desktopSettings(['--data-dir', '/srv/kura'], {}, packaged).settings.dataDir).toBe('/srv/kura');
+  });
+
   it('names the setting that is wrong, and where it came from', () => {
     expect(() => desktopSettings(['--port', '70000'], {}, where)).toThrow(new DesktopConfigError('--port must be a port number from 0 to 65535, not "70000".'));
     expect(() => desktopSettings([], { KURA_PORT: 'x' }, where)).toThrow(/^KURA_PORT must be a port number/);
