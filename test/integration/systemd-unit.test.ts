@@ -71,6 +71,14 @@ describe('the systemd unit (contrib/systemd/kura.service)', () => {
     expect(r.status).toBe(0);
   });
 
+  it("signals only the main process: a PKCS#11 module's host process, which SIGTERM and SIGHUP end, outlives a reload and the graceful stop", () => {
+    // KillMode=control-group (the default) signals every process of the unit at a stop, and `systemctl
+    // kill` does so for any signal: the module hosts (main/devices/pkcs11/host.ts) would die under the
+    // main process as it logs out of its tokens, or at a certificate reload fail every HSM key store.
+    expect(service.get('KillMode')).toBe('mixed');
+    expect(service.get('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
+  });
+
   it('runs the production appliance as the unit says: from /, with its data in the state directory, stopped by its KillSignal in time', async () => {
     expect(service.get('StateDirectory')).toBe('kura');
     expect(service.get('StateDirectoryMode')).toBe('0700');
