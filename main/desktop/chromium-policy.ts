@@ -3,8 +3,8 @@
 //
 // - No proxy: the console talks to nothing but its own kura:// origin, so a proxy has nothing to carry —
 //   and with the system's proxy settings Chromium may fetch a PAC script (WPAD) from the network at start,
-//   a request the offline appliance never asked for. It also leaves WebRTC (held to proxied traffic only
-//   by ./console-window.ts) with no way out.
+//   a request the offline appliance never asked for. (It does not hold WebRTC in: with no proxy, the
+//   WebRTC policy of ./console-window.ts still lets TCP to a TURN server go direct.)
 // - The application menu: Electron's default one has a Help menu of links to electronjs.org (opened in
 //   the system browser) and View items for devtools. On Linux and Windows Kura has none (copy and paste
 //   in fields work without one there); macOS needs one for its application, edit and window commands

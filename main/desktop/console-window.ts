@@ -15,7 +15,7 @@
 //   devtools'), whatever a page's CSP says; the console talks to the appliance over IPC.
 // - Navigation: the page may reload itself and nothing else, and a frame inside it may go nowhere; no
 //   new windows; no <webview> attaches.
-// - WebRTC: no traffic outside a proxy, of which the app has none (./chromium-policy.ts).
+// - WebRTC: no UDP, and no local address told to a page (TCP to a TURN server is still possible).
 // - Permissions, in every session of the app (not only the window's): every request and check is
 //   denied (camera, notifications, HID, USB, serial, …), except that the console's own page may write
 //   text to the clipboard — the BYOK wizard's "copy" buttons for the OpenSSL commands and fingerprints
@@ -191,8 +191,10 @@ export function hardenWebContents(contents: WebContents): void {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-attach-webview', (event) => event.preventDefault());
   // WebRTC's traffic (STUN, TURN, peer connections) goes past the session's request filter and the
-  // CSP: held to a proxy that the app does not have (./chromium-policy.ts), a page can send nothing
-  // that way, nor learn the machine's addresses.
+  // CSP. This policy turns off its UDP and keeps the machine's addresses from a page; it does not stop
+  // TCP to a TURN server, which goes direct when there is no proxy (Electron: "should only use TCP to
+  // contact peers or servers unless the proxy server supports UDP"). The console's own code opens no
+  // RTCPeerConnection; the CSP, which lets no other script run, is what keeps one from being opened.
   contents.setWebRTCIPHandlingPolicy('disable_non_proxied_udp');
   // Web Bluetooth's chooser is the web contents', and no permission handler is asked first: unless the
   // event is prevented, Electron connects the page to the first device it finds.

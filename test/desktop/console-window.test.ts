@@ -149,7 +149,7 @@ describe('navigation and new windows', () => {
     expect(e.prevented).toBe(true);
   });
 
-  it("holds WebRTC to proxied traffic (the app has no proxy) in the console's web contents and any other", () => {
+  it("turns off WebRTC's UDP and hides local addresses in the console's web contents and any other", () => {
     const { win } = openWindow();
     expect(win.webContents.webRtcPolicy).toBe('disable_non_proxied_udp');
     const other = new FakeWebContents('https://example.com/');

@@ -103,7 +103,7 @@ describe('the desktop main process', () => {
     expect(electron.menu.current).toEqual([{ role: 'appMenu' }, { role: 'editMenu' }, { role: 'windowMenu' }]);
   });
 
-  it('goes through no proxy, so that it fetches no proxy script at start and WebRTC has no way out', () => {
+  it('goes through no proxy, so that it fetches no proxy script at start', () => {
     const { electron } = start();
     expect(electron.app.commandLine.appended).toEqual(['no-proxy-server']);
   });
