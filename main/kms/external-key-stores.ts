@@ -243,15 +243,16 @@ export const xksUriOf = (c: CustomKeyStoreRecord): string => `${xksStoreConfig(c
  * tell is bounded: HTTPS to port 443 only, a certificate that must verify for the name, redirects never
  * followed, and an answer read to 256 KiB at most, within the deadline.
  */
-export function checkXksSettings(input: { xksProxyUriEndpoint: string; xksProxyUriPath: string; xksProxyConnectivity: string; xksProxyVpcEndpointServiceName?: string; xksProxyAuthenticationCredential?: { accessKeyId: string; rawSecretAccessKey: string } }): { uriEndpoint: string; uriPath: string } {
+export function checkXksSettings(input: { xksProxyUriEndpoint: string; xksProxyUriPath: string; xksProxyConnectivity: string; xksProxyVpcEndpointServiceName?: string; xksProxyAuthenticationCredential?: { accessKeyId: string; rawSecretAccessKey: string } }, opts: { endpointStored?: boolean } = {}): { uriEndpoint: string; uriPath: string } {
   if (input.xksProxyConnectivity === 'VPC_ENDPOINT_SERVICE' || input.xksProxyVpcEndpointServiceName !== undefined) {
     throw new KmsError('UnsupportedOperation', 'Kura reaches XKS proxies over public endpoints only (XksProxyConnectivity PUBLIC_ENDPOINT): it has no Amazon VPC.');
   }
   if (input.xksProxyConnectivity !== 'PUBLIC_ENDPOINT') throw kmsErrors.validation(`XksProxyConnectivity ${input.xksProxyConnectivity} is not PUBLIC_ENDPOINT or VPC_ENDPOINT_SERVICE.`);
   if (!XKS_URI_ENDPOINT.test(input.xksProxyUriEndpoint)) throw kmsErrors.validation('XksProxyUriEndpoint must be https:// and a host name, without a port or a path.');
   // The spec: the server MUST be a fully qualified domain name rather than an IP address (its certificate
-  // names it; TLS's SNI cannot carry an address).
-  if (isIP(new URL(input.xksProxyUriEndpoint).hostname) !== 0) throw kmsErrors.validation('XksProxyUriEndpoint must name its host by a domain name, not an IP address.');
+  // names it; TLS's SNI cannot carry an address). Checked when an endpoint is set: a store made before
+  // Kura refused them keeps its endpoint, and can still be renamed or have its credential rotated.
+  if (!opts.endpointStored && isIP(new URL(input.xksProxyUriEndpoint).hostname) !== 0) throw kmsErrors.validation('XksProxyUriEndpoint must name its host by a domain name, not an IP address.');
   if (!XKS_URI_PATH.test(input.xksProxyUriPath)) throw kmsErrors.validation('XksProxyUriPath must be /kms/xks/v{n} or /{prefix}/kms/xks/v{n}.');
   const c = input.xksProxyAuthenticationCredential;
   if (c && (!/^[A-Z2-7]{20,30}$/.test(c.accessKeyId) || !/^[a-zA-Z0-9/+=]{43,64}$/.test(c.rawSecretAccessKey))) {

@@ -385,7 +385,7 @@ export class CustomKeyStoreOperations {
           xksProxyConnectivity: input.xksProxyConnectivity ?? old.connectivity,
           ...(input.xksProxyVpcEndpointServiceName !== undefined ? { xksProxyVpcEndpointServiceName: input.xksProxyVpcEndpointServiceName } : {}),
           ...(credential ? { xksProxyAuthenticationCredential: credential } : {}),
-        });
+        }, { endpointStored: input.xksProxyUriEndpoint === undefined });
         const config: XksStoreConfig = {
           ...old,
           ...settings,
