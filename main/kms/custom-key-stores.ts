@@ -92,6 +92,9 @@ export function connectWithSealedPin(deps: { root: RootKeyHolder; connector: Hsm
   return deps.connector.connect({ ...tokenConfigOf(hsm), pin });
 }
 
+/** How many keys no KMS key uses a connect names in the log, one line each; the rest are counted. */
+export const ORPHANS_NAMED = 20;
+
 export interface HsmConnectionsDeps {
   store: Pick<Store, 'db' | 'customKeyStores' | 'hsms' | 'keys'>;
   registry: KeyStoreRegistry;
@@ -188,10 +191,15 @@ export class HsmConnections {
     try {
       const listed = await conn.tokenKeys();
       if (listed.length >= TOKEN_KEYS_LISTED) this.deps.log.warn('HSM token holds more keys than a connect looks through', { customKeyStoreId: storeId, looked: listed.length });
+      let found = 0;
       for (const k of listed) {
         const keyId = k.label.startsWith('arn:') ? keyIdNamedBy(k.label) : undefined;
         if (keyId === undefined || (await this.deps.store.keys.listMaterials(keyId)).some((m) => m.materialId === k.materialId)) continue;
-        this.deps.log.warn('HSM token key that no KMS key of this appliance uses', { customKeyStoreId: storeId, label: k.label, ckaId: k.ckaId });
+        // A token another appliance shares holds thousands: each connect names the first few, and counts.
+        if (++found <= ORPHANS_NAMED) this.deps.log.warn('HSM token key that no KMS key of this appliance uses', { customKeyStoreId: storeId, label: k.label, ckaId: k.ckaId });
+      }
+      if (found > ORPHANS_NAMED) {
+        this.deps.log.warn('HSM token keys that no KMS key of this appliance uses: more than were named', { customKeyStoreId: storeId, found, named: ORPHANS_NAMED });
       }
     } catch (e) {
       this.deps.log.warn('looking for HSM token keys that no KMS key uses failed', { customKeyStoreId: storeId, error: e instanceof Error ? e.name : typeof e });

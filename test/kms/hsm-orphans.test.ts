@@ -8,12 +8,14 @@
 // key some KMS key still uses or another application's key. A token that fails during that scan fails
 // the connect, as one that fails during the login does.
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
 import { DAY_MS } from '../../main/common/clock.js';
 import { createLogger } from '../../main/common/log.js';
 import { connectHsmKeyStore, probeHsmToken } from '../../main/keystores/hsm/index.js';
+import { ORPHANS_NAMED } from '../../main/kms/custom-key-stores.js';
 import { storageFailureAnswer } from '../../main/kms/storage-failures.js';
 import { kmsError, openDomain, type Domain } from '../support/domain.js';
 import { setShimFault, shimOver } from '../support/pkcs11-shim.js';
@@ -94,6 +96,20 @@ it('a connect logs, by label and CKA_ID, each key left on the token that no KMS 
   const { ciphertextBlob } = await d.keys.encrypt(d.ctx('Encrypt'), { keyId: live.keyId, plaintext: Buffer.from('still here') });
   expect((await d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob })).plaintext.toString()).toBe('still here');
 });
+
+it('a connect names the first ORPHANS_NAMED such keys, one line each, and counts the rest in one line (a token another appliance shares)', async () => {
+  await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId);
+  // Keys labelled as another appliance's CreateKey labels them: ARNs of key IDs this one does not have.
+  const count = ORPHANS_NAMED + 3;
+  for (let i = 0; i < count; i++) {
+    tool('--keygen', '--key-type', 'AES:32', '--label', `arn:aws:kms:us-east-1:111122223333:key/${randomUUID()}`, '--id', (0x1000 + i).toString(16));
+  }
+  await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), storeId);
+  expect(orphanLines()).toHaveLength(ORPHANS_NAMED);
+  expect(logged().filter((l) => String(l.msg).startsWith('HSM token keys that no KMS key of this appliance uses: more'))).toEqual([
+    expect.objectContaining({ level: 'warn', customKeyStoreId: storeId, found: count, named: ORPHANS_NAMED }),
+  ]);
+}, 60_000);
 
 it('a connect whose token fails during the scan is FAILED, stored so, not CONNECTED on a dead connection', async () => {
   const faulty = env.makeToken(`kura-faulty-${Date.now() % 100000}`, '7654321');
