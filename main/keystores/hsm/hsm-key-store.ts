@@ -142,6 +142,15 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     return this.c.holders.size;
   }
 
+  /**
+   * Whether this process has seen the module's host process end (a module that runs in one: stuck and
+   * killed, or dead). Until it has, a connect may still find this store's login; once it has, the next
+   * connect fails this store and starts a new host.
+   */
+  get hostGone(): boolean {
+    return this.parts.module.gone;
+  }
+
   /** The token's label (what the operator registered). */
   get tokenLabel(): string {
     return this.parts.token.label;

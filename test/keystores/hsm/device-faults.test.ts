@@ -182,8 +182,9 @@ describe('a device that hangs, crashes or fails', () => {
     const [host] = hostProcesses();
     process.kill(host!, 'SIGKILL');
     await waitFor(() => !alive(host!));
-    // Reaped (a zombie counts as gone for alive()), and its exit seen by this process's event loop.
-    await new Promise((r) => setTimeout(r, 200));
+    // Reaped (a zombie counts as gone for alive()), and its exit seen by this process's event loop: a
+    // connect before that still finds the old login (a fixed pause here failed once on a loaded machine).
+    await waitFor(() => store.hostGone);
     const again = await connected();
     expect(store.connectionState()).toBe('FAILED');
     expect(again.connectionState()).toBe('CONNECTED');
