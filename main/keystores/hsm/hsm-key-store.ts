@@ -1,9 +1,10 @@
 // The HSM key store (DESIGN.md, "HSM key stores (PKCS#11)"): Kura's counterpart of an AWS CloudHSM key
 // store. Its keys are non-extractable, sensitive AES-256 objects generated on a PKCS#11 token, and its
-// cryptography runs on the token: for each version-2 blob, a per-blob session key is derived on the
-// token from the key (CKM_AES_CBC_ENCRYPT_DATA over an input computed from the blob's SP 800-108 inputs,
-// ./material-ref.ts), AES-GCM runs under it on the token, and it is destroyed. No key byte is ever in
-// Kura's memory. Like AWS custom key stores it holds only SYMMETRIC_DEFAULT keys and takes no imports.
+// cryptography runs on the token: a version-2 blob's key is derived on the token from the key
+// (CKM_AES_CBC_ENCRYPT_DATA over an input computed from the blob's SP 800-108 inputs, ./material-ref.ts),
+// once per epoch of blobs and kept as a session object of the login (./blob-keys.ts), and AES-GCM runs
+// under it on the token. No key byte is ever in Kura's memory. Like AWS custom key stores it holds only
+// SYMMETRIC_DEFAULT keys and takes no imports.
 //
 // Lifecycle: connectHsmKeyStore (./connect.ts) logs in and opens the session pool → CONNECTED. A token
 // that goes away mid-use (removed, device error; SoftHSM: its files deleted) fails the call with
@@ -19,6 +20,11 @@
 // ./connect.ts): its close() gives back its own share only, and the last one logs out. The connection's
 // state (connected, failed, sealed, handles) is the shared part; the failure listeners are each
 // store's own. forgetAll() closes the connection for every store on it, as the appliance sealing must.
+//
+// One file, past 450 lines: everything here reads or changes the one shared connection (its state,
+// cached handles, blob keys, presence checks, failure), and each operation turns the token's failures
+// into that state the same way (onToken, withKey, translate); split, the connection's invariants would
+// be kept in two places. The PKCS#11 calls themselves are ../../devices/pkcs11's.
 import { isKmsError, KmsError, kmsErrors } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { AeadAuthenticationError } from '../../crypto/aead.js';
