@@ -82,13 +82,14 @@ function optionAt(argv: readonly string[], i: number, name: string): { value: st
 
 /**
  * The settings of `argv` (the app's own arguments, after Electron's executable) and `env`. `ignored`
- * lists the arguments that are not Kura's, for the log.
+ * lists the arguments that are not Kura's, for the log; `weakening`, the switches among all of them that
+ * undo a protection of the window, which only an unpackaged app gets back (a packaged one refuses them).
  */
 export function desktopSettings(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
   where: { isPackaged: boolean; cwd: string; home?: string; platform?: NodeJS.Platform },
-): { settings: DesktopSettings; ignored: string[] } {
+): { settings: DesktopSettings; ignored: string[]; weakening: string[] } {
   const given: { dev?: boolean; 'data-dir'?: string; port?: string; 'log-level'?: string } = {};
   const ignored: string[] = [];
   for (let i = 0; i < argv.length; ) {
@@ -128,15 +129,18 @@ export function desktopSettings(
       throw new DesktopConfigError(`${debugging.split('=')[0]} would let another program drive Kura; a packaged Kura takes it only with KURA_DEVTOOLS=1.`);
     }
   }
+  // Over every argument too, for the same reason: `--data-dir -no-sandbox` is a data directory to Kura and
+  // a switch to Chromium.
+  const weakening = switchesAmong(argv, WEAKENING_SWITCHES, platform);
   if (where.isPackaged) {
-    const [weakening] = switchesAmong(argv, WEAKENING_SWITCHES, platform);
-    if (weakening !== undefined) {
-      throw new DesktopConfigError(`${weakening.split('=')[0]} turns off a protection of the console's window (the Chromium sandbox or the same-origin rules); a packaged Kura does not start with it.`);
+    if (weakening[0] !== undefined) {
+      throw new DesktopConfigError(`${weakening[0].split('=')[0]} turns off a protection of the console's window (the Chromium sandbox or the same-origin rules); a packaged Kura does not start with it.`);
     }
   }
   return {
     settings: { dev, dataDir, port, logLevel: level as LogLevel, devTools },
     ignored,
+    weakening,
   };
 }
 

@@ -15,7 +15,7 @@ import { setHostLauncher, startAppliance } from '../app.js';
 import { disableCoreDumps } from '../common/core-dumps.js';
 import { createLogger, errorTrace } from '../common/log.js';
 import { keepOutputFailuresFromStopping } from '../common/output-streams.js';
-import { DesktopConfigError, desktopSettings, switchesAmong, WEAKENING_SWITCHES } from './config.js';
+import { DesktopConfigError, desktopSettings } from './config.js';
 import { runDesktop } from './desktop-app.js';
 import type { ElectronMain } from './electron-api.js';
 import { utilityProcessHosts } from './module-hosts.js';
@@ -52,7 +52,7 @@ try {
   electron.dialog.showErrorBox('Kura: a setting is wrong', e.message);
   process.exit(2);
 }
-const { settings, ignored } = parsed;
+const { settings, ignored, weakening } = parsed;
 const log = createLogger(settings.logLevel, undefined, process.stderr.isTTY ? 'text' : 'json');
 output.logTo(log);
 // As `kura serve` does: a crash of the main process must not copy the unsealed keys to disk. Chromium's
@@ -60,8 +60,8 @@ output.logTo(log);
 disableCoreDumps(log);
 if (ignored.length > 0) log.debug('desktop: arguments left to Electron', { arguments: ignored.join(' ') });
 // Only an unpackaged app gets this far with one (config.ts): a developer's, who is told what it costs.
-for (const weakening of switchesAmong(ignored, WEAKENING_SWITCHES, process.platform)) {
-  log.warn("desktop: a switch turns off a protection of the console's window; a packaged Kura refuses it", { switch: weakening.split('=')[0] });
+for (const arg of weakening) {
+  log.warn("desktop: a switch turns off a protection of the console's window; a packaged Kura refuses it", { switch: arg.split('=')[0] });
 }
 // A stray rejection is a bug to fix, not a reason to drop the operator's session: log it and go on.
 process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: errorTrace(e) }));

@@ -11,6 +11,7 @@ describe('desktopSettings', () => {
     expect(desktopSettings([], {}, where)).toEqual({
       settings: { dev: false, dataDir: path.resolve('/home/op/.local/share/kura'), port: 7420, logLevel: 'info', devTools: true },
       ignored: [],
+      weakening: [],
     });
     expect(desktopSettings([], { XDG_DATA_HOME: '/xdg' }, where).settings.dataDir).toBe(path.resolve('/xdg/kura'));
   });
@@ -73,6 +74,15 @@ describe('desktopSettings', () => {
     expect(() => desktopSettings(['--data-dir', '/no-sandbox'], {}, { ...packaged, platform: 'win32' })).toThrow(DesktopConfigError);
     // A value that is no switch is the data directory, as before.
     expect(desktopSettings(['--data-dir', '/srv/kura'], {}, packaged).settings.dataDir).toBe('/srv/kura');
+  });
+
+  it("tells an unpackaged app (which warns of them) every weakening switch, --data-dir's value included", () => {
+    const unpackaged = { ...where, platform: 'linux' as const };
+    const hidden = desktopSettings(['--data-dir', '-no-sandbox'], {}, unpackaged);
+    expect(hidden.ignored).toEqual([]);
+    expect(hidden.weakening).toEqual(['-no-sandbox']);
+    expect(desktopSettings(['--dev', '--disable-web-security=1', '--disable-gpu'], {}, unpackaged).weakening).toEqual(['--disable-web-security=1']);
+    expect(desktopSettings(['--dev', '--disable-gpu'], {}, unpackaged).weakening).toEqual([]);
   });
 
   it('names the setting that is wrong, and where it came from', () => {
