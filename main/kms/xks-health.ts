@@ -14,7 +14,7 @@
 //   longer holds.
 // A report's age is elapsed time, on the monotonic clock: on the wall clock, one stepped back 59 s let
 // a report be served 59 s past its minute (and one stepped back further forced a check per step).
-import type { Logger } from '../common/log.js';
+import { errorFields, type Logger } from '../common/log.js';
 
 /** How long a deep check's report is served (the spec: at most one minute). */
 export const HEALTH_CACHE_MS = 60_000;
@@ -75,7 +75,7 @@ export class XksHealthReports {
           return report;
         },
         (e: unknown) => {
-          this.deps.log.error('xks health check failed', { storeId, error: e instanceof Error ? e.name : typeof e });
+          this.deps.log.error('xks health check failed', { xksStoreId: storeId, ...errorFields(e) });
           throw e;
         },
       )

@@ -173,6 +173,7 @@ describe('XKS deep health checks', () => {
     checks.last().fail(new TypeError('secret detail'));
     await expect(failed).rejects.toThrow(TypeError);
     expect(logged.join('\n')).toMatch(/xks health check failed.*TypeError/);
+    expect(logged.join('\n')).toMatch(/"xksStoreId":"s1"/);
     expect(logged.join('\n')).not.toMatch(/secret detail/);
     const next = health.report('s1');
     checks.last().answer(report('ACTIVE'));

@@ -109,7 +109,7 @@ export async function handleXksRequest(deps: XksEndpointDeps, req: RawRequest): 
   const line: LogFields = {
     requestId: call.requestId,
     operation: call.operation,
-    storeId: call.storeId,
+    xksStoreId: call.storeId,
     externalKeyId: call.externalKeyId,
     kmsRequestId: call.kmsRequestId?.slice(0, 256),
     outcome: call.outcome,

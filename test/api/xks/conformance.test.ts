@@ -400,6 +400,19 @@ describe('XKS proxy errors', () => {
     expect(lines.filter((l) => l.includes('"xks call"'))).toHaveLength(1);
   });
 
+  it("names the proxy store of a call's log line as every other line names one (xksStoreId)", async () => {
+    const lines: string[] = [];
+    const saved = deps.log;
+    deps.log = createLogger('info', (l) => void lines.push(l));
+    try {
+      await call(`${ROOT}/health`, { requestMetadata: HEALTH_META });
+    } finally {
+      deps.log = saved;
+    }
+    const [line] = lines.filter((l) => l.includes('"xks call"'));
+    expect(JSON.parse(line!)).toMatchObject({ xksStoreId: 'store-1', operation: 'GetHealthStatus' });
+  });
+
   it('AuthenticationFailedException for bad signatures, unknown keys, wrong service, region or time', async () => {
     const body = { requestMetadata: HEALTH_META };
     await expectError(call(`${ROOT}/health`, body, { cred: { ...CRED_A, secretAccessKey: 'wrong-secret-wrong-secret-wrong-secret-wrong' } }), 401, 'AuthenticationFailedException');
