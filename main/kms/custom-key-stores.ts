@@ -10,7 +10,8 @@
 // work; this class tells it when a token fails mid-use. The appliance sealing closes every connection
 // (the PINs are sealed with the root key) without changing the stored state; unsealing reconnects the
 // stores that are stored as CONNECTED. Each connect first logs the keys on the token that no KMS key
-// uses (reportOrphans): what a process killed between the token and the database leaves there.
+// uses (reportOrphans): what a process killed between the token and the database leaves there; a
+// connected store's token keys are listed for `kura hsm keys` by ./hsm-token-keys.ts (tokenKeys).
 import { isKmsError, KmsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { TOKEN_KEYS_LISTED, type HsmConnectionErrorCode, type HsmTokenConfig, type HsmTokenInfo, type TokenKey } from '../keystores/hsm/index.js';
@@ -18,7 +19,7 @@ import type { ConnectionState, KeyStore, KeyStoreRegistry } from '../keystores/k
 import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
 import type { CustomKeyStoreRecord, HsmRecord, Store } from '../store/index.js';
-import { keyIdNamedBy } from './identifiers.js';
+import { classifyTokenKeys } from './hsm-token-keys.js';
 
 // The token's settings, what it says of itself and AWS's ConnectionErrorCode values are the HSM key
 // store's own types (main/keystores/hsm), used here as they are.
@@ -96,7 +97,7 @@ export function connectWithSealedPin(deps: { root: RootKeyHolder; connector: Hsm
 export const ORPHANS_NAMED = 20;
 
 export interface HsmConnectionsDeps {
-  store: Pick<Store, 'db' | 'customKeyStores' | 'hsms' | 'keys'>;
+  store: Pick<Store, 'db' | 'customKeyStores' | 'hsms' | 'keys' | 'xks'>;
   registry: KeyStoreRegistry;
   root: RootKeyHolder;
   connector: HsmConnector;
@@ -152,7 +153,7 @@ export class HsmConnections {
       return { state: 'FAILED', errorCode };
     }
     // Before the store takes calls: a key a CreateKey in it makes from now on is not committed yet.
-    await this.reportOrphans(c.id, conn);
+    await this.reportOrphans(c, conn);
     if (!this.deps.root.unsealedSince(seals)) {
       await conn.close().catch(() => undefined);
       throw new KmsError('Sealed', `Kura was sealed while custom key store ${c.id} connected to its token; connect it again once Kura is unsealed.`);
@@ -178,32 +179,41 @@ export class HsmConnections {
   }
 
   /**
-   * Logs, by label and CKA_ID, each key on the token that is labelled with a KMS key's ARN (as CreateKey
-   * labels its keys) and that no key of this appliance holds as its material: one whose CreateKey was
+   * Logs, by label and CKA_ID, each key on the token that is labelled as Kura labels its keys and that no
+   * KMS key or XKS proxy key of this appliance holds as its material (./hsm-token-keys.ts): one whose CreateKey was
    * cut off between the token and the database (the process killed, a discard that failed), or whose key
    * was deleted while its token could not be reached (../jobs/due.ts). Kura never destroys what it did
    * not commit: they are the operator's to check and remove (AWS: orphaned keys in a CloudHSM cluster,
    * found by their label). A scan the token refuses is logged and the connect goes on; a token that
    * fails during it fails the connect (open()).
    */
-  private async reportOrphans(storeId: string, conn: ConnectedHsm): Promise<void> {
+  private async reportOrphans(c: CustomKeyStoreRecord, conn: ConnectedHsm): Promise<void> {
     if (!conn.tokenKeys) return;
+    const storeId = c.id;
     try {
       const listed = await conn.tokenKeys();
       if (listed.length >= TOKEN_KEYS_LISTED) this.deps.log.warn('HSM token holds more keys than a connect looks through', { customKeyStoreId: storeId, looked: listed.length });
-      let found = 0;
-      for (const k of listed) {
-        const keyId = k.label.startsWith('arn:') ? keyIdNamedBy(k.label) : undefined;
-        if (keyId === undefined || (await this.deps.store.keys.listMaterials(keyId)).some((m) => m.materialId === k.materialId)) continue;
-        // A token another appliance shares holds thousands: each connect names the first few, and counts.
-        if (++found <= ORPHANS_NAMED) this.deps.log.warn('HSM token key that no KMS key of this appliance uses', { customKeyStoreId: storeId, label: k.label, ckaId: k.ckaId });
-      }
-      if (found > ORPHANS_NAMED) {
-        this.deps.log.warn('HSM token keys that no KMS key of this appliance uses: more than were named', { customKeyStoreId: storeId, found, named: ORPHANS_NAMED });
+      const orphans = (await classifyTokenKeys(this.deps.store, c.hsmId, listed)).filter((k) => k.usedBy.kind === 'orphan');
+      // A token another appliance shares holds thousands: each connect names the first few, and counts.
+      for (const k of orphans.slice(0, ORPHANS_NAMED)) this.deps.log.warn('HSM token key that no KMS key of this appliance uses', { customKeyStoreId: storeId, label: k.label, ckaId: k.ckaId });
+      if (orphans.length > ORPHANS_NAMED) {
+        this.deps.log.warn('HSM token keys that no KMS key of this appliance uses: more than were named', { customKeyStoreId: storeId, found: orphans.length, named: ORPHANS_NAMED });
       }
     } catch (e) {
       this.deps.log.warn('looking for HSM token keys that no KMS key uses failed', { customKeyStoreId: storeId, error: e instanceof Error ? e.name : typeof e });
     }
+  }
+
+  /**
+   * The secret keys on a connected store's token (never a value), at most TOKEN_KEYS_LISTED: `truncated`
+   * when there may be more. Throws for a store not connected here, or a connector that cannot list.
+   */
+  async tokenKeys(storeId: string): Promise<{ keys: TokenKey[]; truncated: boolean }> {
+    const conn = this.live.get(storeId);
+    if (!conn) throw new KmsError('CustomKeyStoreInvalidState', `Custom key store ${storeId} is not connected: connect it first.`);
+    if (!conn.tokenKeys) throw new KmsError('UnsupportedOperation', `The token of custom key store ${storeId} cannot list its keys.`);
+    const keys = await conn.tokenKeys();
+    return { keys, truncated: keys.length >= TOKEN_KEYS_LISTED };
   }
 
   /** Closes a store's connection, if open; its keys become Unavailable. */

@@ -9,6 +9,7 @@ import type { AliasOperations } from './operations/aliases.js';
 import type { AsymmetricOperations } from './operations/asymmetric.js';
 import type { CreateCustomKeyStoreInput, CustomKeyStoreOperations, CustomKeyStoreView, UpdateCustomKeyStoreInput } from './operations/custom-key-stores.js';
 import type { HsmRegistry } from './operations/hsm-registry.js';
+import type { HsmTokenKeys, TokenKeysListing } from './hsm-token-keys.js';
 import type { HsmTokenConfig, HsmTokenInfo } from './custom-key-stores.js';
 import type { HsmRecord, KeyFilter } from '../store/index.js';
 import type { Page } from './operations/common.js';
@@ -29,6 +30,7 @@ export type { HsmRecord, KeyFilter } from '../store/index.js';
 export type { XksCredentialView, XksKeyUsage, XksKeyView, XksProxy, XksStoreView } from './xks-proxy.js';
 export type { CreateCustomKeyStoreInput, CustomKeyStoreView, UpdateCustomKeyStoreInput, XksProxySettingsInput } from './operations/custom-key-stores.js';
 export type { XksClientOptions } from './external-key-stores.js';
+export type { ClassifiedTokenKey, TokenKeysListing, TokenKeyUse } from './hsm-token-keys.js';
 export type { ConnectedHsm, HsmConnectionErrorCode, HsmConnector, HsmTokenConfig, HsmTokenInfo } from './custom-key-stores.js';
 export type { CreateKeyInput } from './operations/lifecycle.js';
 export type { ImportKeyMaterialInput } from './operations/import.js';
@@ -51,6 +53,7 @@ export interface KmsOperations {
   imports: ImportOperations;
   customKeyStores: CustomKeyStoreOperations;
   hsms: HsmRegistry;
+  tokenKeys: HsmTokenKeys;
   xks: XksProxy;
 }
 
@@ -316,5 +319,10 @@ export class Kms {
 
   removeHsm(op: OperatorCall, id: string): Promise<void> {
     return this.ops.hsms.removeHsm(op, id);
+  }
+
+  /** The secret keys on a connected AWS_CLOUDHSM store's token, and what uses each (`kura hsm keys`). */
+  listHsmTokenKeys(op: OperatorCall, customKeyStoreId: string): Promise<TokenKeysListing> {
+    return this.ops.tokenKeys.list(op, customKeyStoreId);
   }
 }

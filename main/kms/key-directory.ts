@@ -137,6 +137,8 @@ interface Steps<P extends Prepared> {
    * key that is ('key': the call's own, Decrypt; 'source': ReEncrypt's source).
    */
   ciphertextKey?: 'key' | 'source';
+  /** What a read's or a failure's audit entry says besides its keys (an operator's listing: the store it lists). */
+  details?: AuditDetails;
   /** Request checks that AWS answers before anything else, even while sealed. */
   check?(): void;
   /** Changes that need no key material (deletion at the end of its window) run while sealed too. */
@@ -241,7 +243,7 @@ export class KeyDirectory {
       ref === undefined ? (fromCiphertext ? resolved.fromCiphertext : undefined) : (resolved.byRef.get(ref) ?? keyIdNamedBy(ref));
     const keyId = idOf(work.keyRef, work.ciphertextKey === 'key');
     const sourceKeyId = idOf(work.sourceKeyRef, work.ciphertextKey === 'source');
-    const details: AuditDetails = {};
+    const details: AuditDetails = { ...work.details };
     if (work.keyRef !== undefined && work.keyRef !== keyId) details.keyRef = work.keyRef;
     if (sourceKeyId !== undefined) details.sourceKeyId = sourceKeyId;
     if (work.sourceKeyRef !== undefined && work.sourceKeyRef !== sourceKeyId) details.sourceKeyRef = work.sourceKeyRef;

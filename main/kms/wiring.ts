@@ -23,6 +23,7 @@ import { AliasOperations } from './operations/aliases.js';
 import { AsymmetricOperations } from './operations/asymmetric.js';
 import { CustomKeyStoreOperations } from './operations/custom-key-stores.js';
 import { HsmRegistry } from './operations/hsm-registry.js';
+import { HsmTokenKeys } from './hsm-token-keys.js';
 import { EncryptionOperations } from './operations/encryption.js';
 import { ImportOperations } from './operations/import.js';
 import { LifecycleOperations } from './operations/lifecycle.js';
@@ -115,6 +116,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     imports: new ImportOperations(opDeps),
     customKeyStores,
     hsms: new HsmRegistry({ directory, hsms: store.hsms, customKeyStores: store.customKeyStores, connections, xksStores: store.xks }),
+    tokenKeys: new HsmTokenKeys({ directory, store, connections }),
     xks: new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, monotonic: deps.monotonic, requestsPerSecond: deps.xksRequestsPerSecond }),
   });
   const jobs = new ScheduledJobs({ ...opDeps, root, db: store.db, log });

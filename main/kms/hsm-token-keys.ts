@@ -1,0 +1,116 @@
+// Which key of this appliance uses each secret key on an HSM token: what `kura hsm keys` shows an
+// operator (the admin API's hsms.keys) and what each connect of a custom key store logs
+// (./custom-key-stores.ts, reportOrphans). Kura labels what it makes on a token so that it can be told
+// apart: CreateKey labels a KMS key's token key with the key's ARN (./operations/lifecycle.ts), an XKS
+// proxy store on an HSM labels each key with its external key ID and its health check key
+// `kura-xks-health-<store ID>` (./xks-proxy.ts). A key so labelled that no row of the database holds
+// (matched by material ID, never by label alone: an operator may relabel) is an orphan — a CreateKey
+// cut off between the token and the database, a deletion that could not reach the token — for the
+// operator to check and remove with the vendor's tool: Kura removes nothing it did not commit. A key
+// labelled otherwise is another application's, and is none of Kura's business.
+//
+// One login per token and process (../keystores/hsm/connect.ts): an XKS proxy store on the same HSM as a
+// custom key store sees the same keys, so the listing names the stores sharing the token and gives each
+// of their keys to them, not to the orphans. The token is listed before the database is read, so that a
+// key a CreateKey commits during the listing is not called an orphan; one committed after it is (check
+// again before removing anything).
+import { KmsError } from '../common/errors.js';
+import type { TokenKey } from '../keystores/hsm/index.js';
+import type { Store } from '../store/index.js';
+import { keyIdNamedBy } from './identifiers.js';
+import type { KeyDirectory, OperatorCall } from './key-directory.js';
+
+/** What uses a token key: a KMS key, an XKS proxy key, an XKS store's health check, nothing (an orphan), or not Kura (another application's). */
+export type TokenKeyUse =
+  | { kind: 'kms-key'; keyId: string }
+  | { kind: 'xks-key'; xksStoreId: string; externalKeyId: string }
+  | { kind: 'xks-health-check'; xksStoreId: string }
+  | { kind: 'orphan' }
+  | { kind: 'not-kura' };
+
+export interface ClassifiedTokenKey extends TokenKey {
+  usedBy: TokenKeyUse;
+}
+
+export interface TokenKeysListing {
+  customKeyStoreId: string;
+  hsmId: string;
+  tokenLabel: string;
+  /** The XKS proxy stores on the same HSM: they share the token's login, and their keys are theirs. */
+  sharedWith: string[];
+  keys: ClassifiedTokenKey[];
+  /** The token holds more keys than one listing reads (TOKEN_KEYS_LISTED): these are the first. */
+  truncated: boolean;
+}
+
+const XKS_HEALTH_LABEL = /^kura-xks-health-(xks-[0-9a-f-]{36})$/;
+const XKS_KEY_LABEL = /^kura-xks-[0-9a-f-]{36}$/;
+
+type Repos = Pick<Store, 'keys' | 'xks'>;
+
+/**
+ * What uses each key: a KMS key whose materials hold its material ID, an XKS key (of a store on `hsmId`)
+ * whose material it is, a health check key of such a store, or nothing.
+ */
+export async function classifyTokenKeys(store: Repos, hsmId: string | null, keys: readonly TokenKey[]): Promise<ClassifiedTokenKey[]> {
+  const xksStores = hsmId === null ? [] : (await store.xks.listStores()).filter((s) => s.hsmId === hsmId);
+  const xksKeys = new Map<string, { storeId: string; materialId: string }>();
+  for (const s of xksStores) for (const k of await store.xks.listKeys(s.id)) xksKeys.set(k.externalKeyId, { storeId: s.id, materialId: k.materialId });
+  const healthChecked = new Set(xksStores.map((s) => s.id));
+  const out: ClassifiedTokenKey[] = [];
+  for (const k of keys) out.push({ ...k, usedBy: await useOf(store, k, xksKeys, healthChecked) });
+  return out;
+}
+
+async function useOf(store: Repos, k: TokenKey, xksKeys: Map<string, { storeId: string; materialId: string }>, healthChecked: Set<string>): Promise<TokenKeyUse> {
+  const keyId = k.label.startsWith('arn:') ? keyIdNamedBy(k.label) : undefined;
+  if (keyId !== undefined) {
+    return (await store.keys.listMaterials(keyId)).some((m) => m.materialId === k.materialId) ? { kind: 'kms-key', keyId } : { kind: 'orphan' };
+  }
+  const health = XKS_HEALTH_LABEL.exec(k.label);
+  if (health) return healthChecked.has(health[1]!) ? { kind: 'xks-health-check', xksStoreId: health[1]! } : { kind: 'orphan' };
+  if (XKS_KEY_LABEL.test(k.label)) {
+    const x = xksKeys.get(k.label);
+    return x?.materialId === k.materialId ? { kind: 'xks-key', xksStoreId: x.storeId, externalKeyId: k.label } : { kind: 'orphan' };
+  }
+  return { kind: 'not-kura' };
+}
+
+export interface HsmTokenKeysDeps {
+  directory: KeyDirectory;
+  store: Pick<Store, 'customKeyStores' | 'hsms' | 'keys' | 'xks'>;
+  /** The live connections (./custom-key-stores.ts HsmConnections): a connected store's token keys. */
+  connections: { isOpen(storeId: string): boolean; tokenKeys(storeId: string): Promise<{ keys: TokenKey[]; truncated: boolean }> };
+}
+
+/** The audited listing of a connected AWS_CLOUDHSM store's token keys (`kura hsm keys`). */
+export class HsmTokenKeys {
+  constructor(private readonly deps: HsmTokenKeysDeps) {}
+
+  /** Refused (audited) for a store that is not an AWS_CLOUDHSM one, or not connected now. Never a key's value. */
+  list(op: OperatorCall, customKeyStoreId: string): Promise<TokenKeysListing> {
+    const { store, connections } = this.deps;
+    return this.deps.directory.run(op, {
+      kind: 'read',
+      details: { customKeyStoreId },
+      prepare: async () => {
+        const c = await store.customKeyStores.find(customKeyStoreId);
+        if (!c) throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${customKeyStoreId} does not exist.`);
+        if (c.type !== 'AWS_CLOUDHSM' || c.hsmId === null) throw new KmsError('CustomKeyStoreInvalidState', `Custom key store ${customKeyStoreId} is not an AWS_CLOUDHSM key store: only those have keys on an HSM token.`);
+        if (!connections.isOpen(customKeyStoreId)) {
+          throw new KmsError('CustomKeyStoreInvalidState', `Custom key store ${customKeyStoreId} is not connected: connect it first (aws kms connect-custom-key-store --custom-key-store-id ${customKeyStoreId}), then list its token's keys.`);
+        }
+        const hsm = await store.hsms.find(c.hsmId);
+        if (!hsm) throw new KmsError('CustomKeyStoreInvalidState', `Custom key store ${customKeyStoreId} names no registered HSM.`);
+        return { keys: [], hsm };
+      },
+      run: async ({ hsm }) => {
+        // The token first, then the database (see the header).
+        const listed = await connections.tokenKeys(customKeyStoreId);
+        const sharedWith = (await store.xks.listStores()).filter((s) => s.hsmId === hsm.id).map((s) => s.id);
+        const keys = await classifyTokenKeys(store, hsm.id, listed.keys);
+        return { customKeyStoreId, hsmId: hsm.id, tokenLabel: hsm.tokenLabel, sharedWith, keys, truncated: listed.truncated };
+      },
+    });
+  }
+}
