@@ -26,6 +26,7 @@ import type {
   AuditVerificationView,
   ChangeView,
   CredentialView,
+  HsmTokenKeysView,
   HsmTokenView,
   HsmView,
   NewCredentialView,
@@ -72,6 +73,7 @@ const PASSPHRASE = { kind: 'string', max: 1024, secret: true, hint: 'a passphras
 const REQUEST_ID = { kind: 'string', max: 128, pattern: /^apr-[0-9a-f]{24}$/, hint: 'an approval request ID (apr-…)' } as const;
 const HSM_ID = { kind: 'string', max: 32, pattern: /^cluster-[2-7a-zA-Z]{11,16}$/, hint: 'an HSM ID (cluster-…, kura hsm list)' } as const;
 const PIN = { kind: 'string', max: 256, secret: true, optional: true, hint: "the token's user PIN" } as const;
+const CUSTOM_KEY_STORE_ID = { kind: 'string', max: 32, pattern: /^cks-[0-9a-f]{17}$/, hint: 'a custom key store ID (cks- and 17 hex digits)' } as const;
 const STORE_ID = { kind: 'string', max: 128, pattern: /^[A-Za-z0-9._~-]{1,128}$/, hint: 'an XKS store ID (kura xks stores list)' } as const;
 const ACCESS_KEY_ID = { kind: 'string', max: 128, pattern: /^[A-Z0-9]{1,128}$/, hint: 'an access key ID (AKIA…)' } as const;
 const XKS_ACCESS_KEY_ID = { kind: 'string', max: 128, pattern: /^[A-Za-z0-9._~-]{1,128}$/, hint: "an XKS credential's access key ID" } as const;
@@ -156,6 +158,7 @@ export const COMMANDS = {
   },
   'hsms.test': { what: 'Testing an HSM', fields: { hsmId: HSM_ID } },
   'hsms.remove': { what: 'Removing an HSM', fields: { hsmId: HSM_ID } },
+  'hsms.keys': { what: "Listing a custom key store's token keys", fields: { customKeyStoreId: CUSTOM_KEY_STORE_ID } },
 
   'xks.stores.list': { what: 'Listing XKS stores', fields: NONE },
   'xks.stores.create': {
@@ -309,6 +312,7 @@ export interface CommandOutputs {
   'hsms.add': ChangeView<HsmView & { token: HsmTokenView }>;
   'hsms.test': { hsmId: string; token: HsmTokenView };
   'hsms.remove': RemovedView;
+  'hsms.keys': HsmTokenKeysView;
   'xks.stores.list': { stores: XksStoreView[] };
   'xks.stores.create': ChangeView<XksSecretView>;
   'xks.stores.update': ChangeView<{ storeId: string; hsmId: string }>;

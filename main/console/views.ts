@@ -123,6 +123,33 @@ export interface HsmView {
   createdAt: string;
 }
 
+/**
+ * A secret key on a custom key store's token (never its value) and what uses it: a KMS key (keyId), an XKS
+ * proxy key (xksStoreId, externalKeyId), an XKS store's health check (xksStoreId), nothing though Kura's
+ * label says it is Kura's (orphan), or nothing of Kura's (not-kura: another application's).
+ */
+export interface HsmTokenKeyView {
+  label: string;
+  /** CKA_ID, hex. */
+  ckaId: string;
+  materialId: string;
+  use: 'kms-key' | 'xks-key' | 'xks-health-check' | 'orphan' | 'not-kura';
+  keyId?: string;
+  xksStoreId?: string;
+  externalKeyId?: string;
+}
+
+export interface HsmTokenKeysView {
+  customKeyStoreId: string;
+  hsmId: string;
+  tokenLabel: string;
+  /** The XKS proxy stores on the same HSM, which share the token's login: their keys are listed as theirs. */
+  sharedWith: string[];
+  keys: HsmTokenKeyView[];
+  /** The token holds more keys than one listing reads: these are the first. */
+  truncated: boolean;
+}
+
 export interface XksStoreView {
   storeId: string;
   uriPathPrefix: string;

@@ -50,6 +50,7 @@ export interface AdminRoute {
 }
 
 const NO_HSM = 'cluster-abcdefghijk';
+const NO_CUSTOM_KEY_STORE = 'cks-0123456789abcdef0';
 const NO_REQUEST = `apr-${'0'.repeat(24)}`;
 const ACCOUNT = '111122223333';
 
@@ -85,6 +86,7 @@ export const VALID_INPUTS: { [C in CommandName]: (fx: Fixtures) => Record<string
   'hsms.add': () => ({ modulePath: '/nonexistent/libfuzz-pkcs11.so', tokenLabel: 'fuzz' }),
   'hsms.test': () => ({ hsmId: NO_HSM }),
   'hsms.remove': () => ({ hsmId: NO_HSM }),
+  'hsms.keys': () => ({ customKeyStoreId: NO_CUSTOM_KEY_STORE }),
   'xks.stores.list': () => ({}),
   'xks.stores.create': () => ({ uriPathPrefix: '/fuzz-new' }),
   'xks.stores.update': () => ({ storeId: 'no-such-store', pin: 'fuzz-pin' }),

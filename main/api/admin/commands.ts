@@ -36,6 +36,7 @@ import {
   requestSummaryJson,
   requestViewJson,
   tokenJson,
+  tokenKeysJson,
   xksCredentialJson,
   xksKeyJson,
   xksStoreJson,
@@ -236,6 +237,7 @@ const HANDLERS: Handlers = {
       return { ...hsmJson(hsm), token: tokenJson(token) };
     }),
   'hsms.test': async (r, i) => ({ hsmId: i.hsmId, token: tokenJson(await need(r.deps.kms, 'KMS').testHsm(i.hsmId)) }),
+  'hsms.keys': async (r, i) => tokenKeysJson(await need(r.deps.kms, 'KMS').listHsmTokenKeys(operatorCall(r, 'ListHsmTokenKeys'), i.customKeyStoreId)),
   'hsms.remove': (r, i) => {
     const remove = (checkOnly: boolean) => need(r.deps.kms, 'KMS').removeHsm(operatorCall(r, 'RemoveHsm', checkOnly), i.hsmId);
     return gated(r, i, async () => {

@@ -8,6 +8,7 @@ import type {
   ApprovalView,
   ApprovalStatus,
   CredentialView,
+  HsmTokenKeysView,
   HsmTokenView,
   HsmView,
   OperatorDetailView,
@@ -17,7 +18,7 @@ import type {
   XksKeyView,
   XksStoreView,
 } from '../../console/index.js';
-import type { HsmRecord, HsmTokenInfo, XksCredentialView as XksCredential, XksKeyView as XksKey, XksStoreView as XksStore } from '../../kms/index.js';
+import type { HsmRecord, HsmTokenInfo, TokenKeysListing, XksCredentialView as XksCredential, XksKeyView as XksKey, XksStoreView as XksStore } from '../../kms/index.js';
 
 // The service's records, by way of its own signatures (main/api does not import main/store).
 type OperatorRecord = Awaited<ReturnType<Quorum['showOperator']>>;
@@ -95,6 +96,12 @@ export const hsmJson = (h: HsmRecord): HsmView => ({
 });
 
 export const tokenJson = (t: HsmTokenInfo): HsmTokenView => ({ ...t });
+
+/** A token's keys: each one's use flattened (`use` and the IDs it names), for scripts to filter. */
+export const tokenKeysJson = (l: TokenKeysListing): HsmTokenKeysView => ({
+  ...l,
+  keys: l.keys.map(({ usedBy: { kind, ...ids }, ...k }) => ({ label: k.label, ckaId: k.ckaId, materialId: k.materialId, use: kind, ...ids })),
+});
 
 export const xksStoreJson = (s: XksStore): XksStoreView => ({
   storeId: s.storeId,
