@@ -20,7 +20,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
   keys: ['list', 'show', 'create', 'enable', 'disable', 'schedule-deletion', 'cancel-deletion'],
   credentials: ['create', 'list', 'delete', 'env', 'profile'],
   audit: ['list', 'tail', 'head', 'verify'],
-  hsm: ['add', 'list', 'test', 'remove'],
+  hsm: ['add', 'list', 'test', 'remove', 'keys'],
   xks: ['stores', 'credentials', 'keys'],
   'xks stores': ['create', 'list', 'update', 'delete'],
   'xks credentials': ['create', 'list', 'delete'],

@@ -1,15 +1,18 @@
-// `kura hsm add|list|test|remove`: the HSMs the appliance may use for AWS_CLOUDHSM custom key stores.
+// `kura hsm add|list|test|remove|keys`: the HSMs the appliance may use for AWS_CLOUDHSM custom key stores.
 // An HSM is a PKCS#11 module and a token label (slot IDs change when a token is re-plugged); adding one
 // checks that the module loads and the token is there, and prints the ID that CreateCustomKeyStore takes
 // as CloudHsmClusterId. The token's PIN is not given here: a custom key store gets it as its
 // KeyStorePassword. These commands talk to the running appliance with the admin token. Adding and
 // removing are key store changes: with a key-store quorum policy each becomes an approval request.
+// `kura hsm keys` lists the secret keys on a connected store's token (never a value) and what uses each,
+// so that an operator finds the orphans a killed CreateKey leaves there without reading logs; it
+// removes nothing (deleting key material is a ceremony decision, made with the vendor's tool).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HsmTokenView, HsmView } from '../../console/index.js';
+import type { HsmTokenKeysView, HsmTokenKeyView, HsmTokenView, HsmView } from '../../console/index.js';
 import { adminClient } from '../locate.js';
 import { gatedChange } from './approvals.js';
-import { CLIENT_OPTIONS, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
+import { CLIENT_OPTIONS, noArguments, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
 import { libraryParameters, NSS_OPTIONS, PIN_OPTIONS, readPin } from '../pin.js';
 
 /** An HSM as the admin API shows it; adding one also answers its token's description. */
@@ -73,9 +76,58 @@ async function remove(inv: Invocation): Promise<number> {
   return 0;
 }
 
+const CUSTOM_KEY_STORE_ID_RE = /^cks-[0-9a-f]{17}$/;
+
+/** What uses a token key, in words. */
+function usedBy(k: HsmTokenKeyView): string {
+  switch (k.use) {
+    case 'kms-key':
+      return `KMS key ${k.keyId}`;
+    case 'xks-key':
+      return `XKS key ${k.externalKeyId} (store ${k.xksStoreId})`;
+    case 'xks-health-check':
+      return `health check of XKS store ${k.xksStoreId}`;
+    case 'orphan':
+      return 'nothing (orphan)';
+    case 'not-kura':
+      return "nothing of Kura's (another application's key)";
+  }
+}
+
+async function keys(inv: Invocation): Promise<number> {
+  noArguments(inv);
+  const storeId = stringOption(inv, 'store');
+  if (!storeId) throw new UsageError('--store is required (a custom key store ID: cks-…)');
+  if (!CUSTOM_KEY_STORE_ID_RE.test(storeId)) throw new UsageError(`"${storeId}" is not a custom key store ID (cks- and 17 hex digits)`);
+  const orphansOnly = inv.values.orphans === true;
+  const r = await adminClient(inv).call<HsmTokenKeysView>('GET', `/custom-key-stores/${storeId}/token-keys`, undefined, true);
+  const shown = orphansOnly ? r.keys.filter((k) => k.use === 'orphan') : r.keys;
+  if (inv.json) return (printJson({ ...r, keys: shown }), 0);
+  print(`Custom key store ${r.customKeyStoreId}: HSM ${r.hsmId}, token "${r.tokenLabel}"`);
+  if (r.sharedWith.length > 0) print(`The token's login is shared with XKS proxy store(s) ${r.sharedWith.join(', ')}: their keys are listed as theirs, not as orphans.`);
+  if (r.truncated) print(`The token holds more keys than one listing reads: these are the first ${r.keys.length}.`);
+  if (shown.length === 0) {
+    print(orphansOnly ? 'No orphans: every key labelled as Kura labels its keys is used.' : 'No secret keys on the token.');
+    return 0;
+  }
+  const rows = [['LABEL', 'CKA_ID', 'USED BY', 'MATERIAL ID'], ...shown.map((k) => [k.label, k.ckaId, usedBy(k), k.materialId])];
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((row) => row[c]!.length)));
+  for (const row of rows) print(row.map((cell, c) => (c < widths.length ? cell.padEnd(widths[c]!) : cell)).join('  '));
+  const orphans = shown.filter((k) => k.use === 'orphan').length;
+  if (orphans > 0) {
+    print('');
+    print(`${orphans} orphan(s): labelled as Kura labels its keys, used by no key of this appliance. Kura removes nothing.`);
+    print('Check each before removing it: an ARN label names the key it was made for (aws kms describe-key --key-id ARN);');
+    print('list again, as a key whose CreateKey is under way shows here until it commits; a token another appliance');
+    print("shares holds that appliance's keys too. Then remove it with the vendor's tool, e.g.");
+    print('  pkcs11-tool --module MODULE --token-label LABEL --login --delete-object --type secrkey --id CKA_ID');
+  }
+  return 0;
+}
+
 export const hsm: CommandSpec = {
   name: 'hsm',
-  summary: 'register the HSMs (PKCS#11 tokens) behind custom key stores (add|list|test|remove)',
+  summary: 'register the HSMs (PKCS#11 tokens) behind custom key stores (add|list|test|remove|keys)',
   description: `An HSM is a PKCS#11 module and a token label. Registered, it has an ID (cluster-…) that
 CreateCustomKeyStore takes as CloudHsmClusterId; the store's KeyStorePassword is the token's user PIN.
 These commands need the admin token from the data directory (or KURA_ADMIN_TOKEN) and a running appliance.`,
@@ -113,6 +165,21 @@ also checks that a login works; the PIN is not kept (a custom key store gets it 
       description: 'Unregisters an HSM; refused while a custom key store uses it (delete that store first).',
       options: [...CLIENT_OPTIONS],
       run: remove,
+    },
+    {
+      name: 'keys',
+      summary: "list the keys on a connected custom key store's token, and what uses each",
+      description: `Lists the secret keys on the token of a connected AWS_CLOUDHSM custom key store — label, CKA_ID
+(hex) and Kura's material ID, never a value — and which KMS key (key ID) or XKS proxy key (external key
+ID) uses each. A key labelled as Kura labels its keys that nothing uses is an orphan (a CreateKey cut off
+between the token and the database); a key labelled otherwise is another application's. XKS proxy
+stores on the same HSM share the token's login: their keys are named as theirs. Nothing is removed.`,
+      options: [
+        { name: 'store', value: 'ID', help: 'the custom key store (cks-…), required; it must be connected' },
+        { name: 'orphans', help: 'list only the orphans' },
+        ...CLIENT_OPTIONS,
+      ],
+      run: keys,
     },
   ],
 };
