@@ -9,7 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ConnectCustomKeyStoreCommand, CreateCustomKeyStoreCommand, CreateKeyCommand, DisconnectCustomKeyStoreCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -19,7 +18,6 @@ import { secretKeysOn, softHsm, SOFTHSM_MODULE, trustAnchorPem } from '../suppor
 
 const soft = softHsm();
 const token = soft.makeToken('kura-hsm-keys', '5555555');
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-hsm-keys-'));
 const ORPHAN_LABEL = `arn:aws:kms:us-east-1:111122223333:key/${randomUUID()}`;
 const ORPHAN_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 
@@ -55,7 +53,8 @@ beforeAll(async () => {
   tool('--keygen', '--key-type', 'AES:32', '--label', ORPHAN_LABEL, '--id', ORPHAN_ID);
   tool('--keygen', '--key-type', 'AES:32', '--label', 'another-application', '--id', 'beef');
   // An XKS proxy store on the same HSM: one login, shared.
-  const pinFile = path.join(work, 'pin');
+  // Beside the token directory: soft.cleanup() removes it with the tokens.
+  const pinFile = path.join(path.dirname(soft.tokenDir), 'pin');
   fs.writeFileSync(pinFile, `${token.pin}\n`, { mode: 0o600 });
   const made = await kuraCli('xks', 'stores', 'create', '--uri-path-prefix', 'shared', '--hsm', hsmId, '--pin-file', pinFile, '--json');
   expect(made.stderr).toBe('');
@@ -67,7 +66,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kura?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
   soft.cleanup();
 });
 
