@@ -180,9 +180,9 @@ export class HsmConnections {
 
   /**
    * Logs, by label and CKA_ID, each key on the token that is labelled as Kura labels its keys and that no
-   * KMS key or XKS proxy key of this appliance holds as its material (./hsm-token-keys.ts): one whose CreateKey was
-   * cut off between the token and the database (the process killed, a discard that failed), or whose key
-   * was deleted while its token could not be reached (../jobs/due.ts). Kura never destroys what it did
+   * KMS key or XKS proxy key of this appliance holds as its material (./hsm-token-keys.ts): one whose
+   * CreateKey was cut off between the token and the database (the process killed, a discard that failed),
+   * or whose key was deleted while its token could not be reached (../jobs/due.ts). Kura never destroys what it did
    * not commit: they are the operator's to check and remove (AWS: orphaned keys in a CloudHSM cluster,
    * found by their label). A scan the token refuses is logged and the connect goes on; a token that
    * fails during it fails the connect (open()).
