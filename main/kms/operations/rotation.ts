@@ -69,12 +69,22 @@ export class RotationOperations {
     });
   }
 
+  /**
+   * A key in a custom key store has no rotation status: AWS answers UnsupportedOperationException
+   * ("origin is AWS_CLOUDHSM which is not valid for this operation"; the key-state table's note 7 for
+   * GetKeyRotationStatus), as for EnableKeyRotation, whatever the key's state or its store's connection.
+   * Other keys that do not rotate automatically (asymmetric, HMAC) report rotation off, as AWS does.
+   */
   getKeyRotationStatus(ctx: CallContext, keyRef: string): Promise<Key> {
     const { directory } = this.deps;
     return directory.run<{ keys: [Key] }, never, Key>(ctx, {
       kind: 'read',
       keyRef,
-      prepare: async () => ({ keys: [await directory.resolve(ctx, keyRef, false)] }),
+      prepare: async () => {
+        const k = await directory.resolve(ctx, keyRef, false);
+        if (k.customKeyStoreId !== null) throw new KmsError('UnsupportedOperation', `${arnOf(k)} origin is ${k.origin} which is not valid for this operation: a key in custom key store ${k.customKeyStoreId} does not rotate.`);
+        return { keys: [k] };
+      },
       run: async ({ keys: [k] }) => k,
     });
   }

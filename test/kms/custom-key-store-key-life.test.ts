@@ -1,0 +1,100 @@
+// The life of a KMS key in a custom key store, operation by operation, against what AWS KMS does with
+// one: keys in an AWS_CLOUDHSM key store (a fake HSM, test/support/fake-hsm.ts) and in an
+// EXTERNAL_KEY_STORE key store (its store and key rows written as Kura keeps them: no proxy is reached
+// here, the store stays DISCONNECTED). AWS: such keys do not rotate, and GetKeyRotationStatus on one is
+// UnsupportedOperationException ("origin is AWS_CLOUDHSM which is not valid for this operation"), in
+// any key state and whether or not the store is connected. The same over the wire, with SoftHSM2:
+// test/integration/custom-key-store-key-life.test.ts.
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generatedMaterialFields, Origin, type Key } from '../../main/kms/model/index.js';
+import { FakeHsms } from '../support/fake-hsm.js';
+import { kmsCode, kmsError, openDomain, TEST_ACCOUNT, TEST_REGION, type Domain } from '../support/domain.js';
+import { trustAnchorPem } from '../support/tokens.js';
+
+const PIN = 'kura-pin-5e1d0c';
+const OPERATOR = { operator: 'kura:admin', operation: 'RegisterHsm' };
+let trustAnchor: string;
+
+beforeAll(() => {
+  trustAnchor = trustAnchorPem();
+});
+
+describe('a key in a custom key store', () => {
+  let d: Domain;
+  let hsms: FakeHsms;
+
+  beforeEach(async () => {
+    hsms = new FakeHsms();
+    hsms.addToken('kura-token', PIN, 'serial-1');
+    d = await openDomain({ hsmConnector: hsms });
+  });
+  afterEach(() => d.close());
+
+  /** A CONNECTED AWS_CLOUDHSM store and an Enabled key in it. */
+  const hsmKey = async (): Promise<{ storeId: string; key: Key }> => {
+    const { hsm } = await d.keys.registerHsm(OPERATOR, { modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'kura-token' });
+    const storeId = await d.keys.createCustomKeyStore(d.ctx('CreateCustomKeyStore'), { customKeyStoreName: 'hsm', cloudHsmClusterId: hsm.id, trustAnchorCertificate: trustAnchor, keyStorePassword: PIN });
+    await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), storeId);
+    return { storeId, key: await d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' }) };
+  };
+
+  /** A DISCONNECTED EXTERNAL_KEY_STORE store and a key bound to an external key in it, as Kura stores them. */
+  const externalKey = async (): Promise<{ storeId: string; key: Key }> => {
+    const storeId = 'cks-0123456789abcdef0';
+    // A standard key's row, moved into the store and bound to an external key.
+    const standard = await d.keys.createKey(d.ctx('CreateKey'), {});
+    const key: Key = { ...standard, keyId: '0f1e2d3c-4b5a-4697-8879-a0b1c2d3e4f5', origin: Origin.ExternalKeyStore, currentMaterialId: 'material-1', customKeyStoreId: storeId, xksKeyId: 'external-key-1' };
+    await d.store.db.write(async (tx) => {
+      await d.store.customKeyStores.insert(tx, {
+        id: storeId,
+        accountId: TEST_ACCOUNT,
+        region: TEST_REGION,
+        name: 'xks',
+        type: 'EXTERNAL_KEY_STORE',
+        connectionState: 'DISCONNECTED',
+        createdAt: 0,
+        hsmId: null,
+        config: { uriEndpoint: 'https://xks.kura.test', uriPath: '/kms/xks/v1', connectivity: 'PUBLIC_ENDPOINT', accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA', secretSealed: 'not opened here', region: TEST_REGION },
+      });
+      await d.store.keys.insert(tx, key);
+      await d.store.keys.insertMaterial(tx, { ...generatedMaterialFields(), keyId: key.keyId, materialId: 'material-1', createdAt: key.createdAt, rotationType: null, materialRef: Buffer.from('opaque'), publicKey: null });
+    });
+    return { storeId, key };
+  };
+
+  const rotationStatus = (keyId: string) => d.keys.getKeyRotationStatus(d.ctx('GetKeyRotationStatus'), keyId);
+
+  it('GetKeyRotationStatus of a key in an AWS_CLOUDHSM key store is UnsupportedOperation, connected or not, in any state', async () => {
+    const { storeId, key } = await hsmKey();
+    const refused = await kmsError(rotationStatus(key.keyId));
+    expect(refused.code).toBe('UnsupportedOperation');
+    expect(refused.message).toContain(`${d.keys.arnOf(key)} origin is AWS_CLOUDHSM which is not valid for this operation`);
+    await d.keys.disableKey(d.ctx('DisableKey'), key.keyId);
+    expect(await kmsCode(rotationStatus(key.keyId))).toBe('UnsupportedOperation');
+    await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId);
+    expect(await kmsCode(rotationStatus(key.keyId))).toBe('UnsupportedOperation');
+    await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), key.keyId, 7);
+    expect(await kmsCode(rotationStatus(key.keyId))).toBe('UnsupportedOperation');
+    // The other rotation operations say the same, as before.
+    expect(await kmsCode(d.keys.enableKeyRotation(d.ctx('EnableKeyRotation'), key.keyId))).toBe('UnsupportedOperation');
+    expect(await kmsCode(d.keys.disableKeyRotation(d.ctx('DisableKeyRotation'), key.keyId))).toBe('UnsupportedOperation');
+    expect(await kmsCode(d.keys.rotateKeyOnDemand(d.ctx('RotateKeyOnDemand'), key.keyId))).toBe('UnsupportedOperation');
+    // A key that is not there is still NotFound, not UnsupportedOperation.
+    expect(await kmsCode(rotationStatus('00000000-0000-4000-8000-000000000000'))).toBe('NotFound');
+  });
+
+  it('GetKeyRotationStatus of a key in an external key store is UnsupportedOperation too', async () => {
+    const { key } = await externalKey();
+    const refused = await kmsError(rotationStatus(key.keyId));
+    expect(refused.code).toBe('UnsupportedOperation');
+    expect(refused.message).toContain('origin is EXTERNAL_KEY_STORE which is not valid for this operation');
+  });
+
+  it('keys of the standard key store still report their rotation status, asymmetric ones as off', async () => {
+    const standard = await d.keys.createKey(d.ctx('CreateKey'), {});
+    await d.keys.enableKeyRotation(d.ctx('EnableKeyRotation'), standard.keyId, 90);
+    expect((await rotationStatus(standard.keyId)).rotationEnabled).toBe(true);
+    const signing = await d.keys.createKey(d.ctx('CreateKey'), { keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY' });
+    expect((await rotationStatus(signing.keyId)).rotationEnabled).toBe(false);
+  });
+});
