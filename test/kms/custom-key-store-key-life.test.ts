@@ -3,9 +3,14 @@
 // EXTERNAL_KEY_STORE key store (its store and key rows written as Kura keeps them: no proxy is reached
 // here, the store stays DISCONNECTED). AWS: such keys do not rotate, and GetKeyRotationStatus on one is
 // UnsupportedOperationException ("origin is AWS_CLOUDHSM which is not valid for this operation"), in
-// any key state and whether or not the store is connected. The same over the wire, with SoftHSM2:
-// test/integration/custom-key-store-key-life.test.ts.
+// any key state and whether or not the store is connected. At the end of its waiting period such a key
+// is deleted whatever its store's connection: a key on a token leaves its material there when the store
+// is not connected (AWS's "best effort"), which the log names for the operator; a key of an external
+// key store leaves its external key alone, as AWS does, and nothing to warn about. Over the wire, with
+// SoftHSM2: test/integration/custom-key-store-key-life.test.ts.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DAY_MS } from '../../main/common/clock.js';
+import { createLogger } from '../../main/common/log.js';
 import { generatedMaterialFields, Origin, type Key } from '../../main/kms/model/index.js';
 import { FakeHsms } from '../support/fake-hsm.js';
 import { kmsCode, kmsError, openDomain, TEST_ACCOUNT, TEST_REGION, type Domain } from '../support/domain.js';
@@ -14,6 +19,9 @@ import { trustAnchorPem } from '../support/tokens.js';
 const PIN = 'kura-pin-5e1d0c';
 const OPERATOR = { operator: 'kura:admin', operation: 'RegisterHsm' };
 let trustAnchor: string;
+/** What the domain logged (the scheduler's word on a deleted key's material). */
+const logLines: string[] = [];
+const logged = () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
 
 beforeAll(() => {
   trustAnchor = trustAnchorPem();
@@ -26,7 +34,8 @@ describe('a key in a custom key store', () => {
   beforeEach(async () => {
     hsms = new FakeHsms();
     hsms.addToken('kura-token', PIN, 'serial-1');
-    d = await openDomain({ hsmConnector: hsms });
+    logLines.length = 0;
+    d = await openDomain({ hsmConnector: hsms, log: createLogger('info', (l) => logLines.push(l)) });
   });
   afterEach(() => d.close());
 
@@ -96,5 +105,43 @@ describe('a key in a custom key store', () => {
     expect((await rotationStatus(standard.keyId)).rotationEnabled).toBe(true);
     const signing = await d.keys.createKey(d.ctx('CreateKey'), { keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY' });
     expect((await rotationStatus(signing.keyId)).rotationEnabled).toBe(false);
+  });
+
+  describe('deletion at the end of the waiting period', () => {
+    const tokenKeys = () => hsms.tokens.get('kura-token')!.keys.size;
+    const deleteEntries = async () => (await d.audit.list({})).filter((e) => e.operation === 'DeleteKey' && e.source === 'scheduler').map((e) => e.details);
+
+    it('a key whose AWS_CLOUDHSM store is FAILED is deleted, its material left on the token for the operator, by its label', async () => {
+      const { storeId, key } = await hsmKey();
+      await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), key.keyId, 7);
+      hsms.last.pull('NETWORK_ERRORS');
+      await expect.poll(async () => (await d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), { customKeyStoreId: storeId })).items[0]!.connectionState).toBe('FAILED');
+      // PendingDeletion stays PendingDeletion (not Unavailable) while its store is not connected.
+      expect((await d.keys.describeKey(d.ctx('DescribeKey'), key.keyId)).state).toBe('PendingDeletion');
+      d.clock.advance(8 * DAY_MS);
+      expect((await d.jobs.runDue()).deleted).toEqual([key.keyId]);
+      expect(await kmsCode(d.keys.describeKey(d.ctx('DescribeKey'), key.keyId))).toBe('NotFound');
+      expect(tokenKeys()).toBe(1);
+      expect(await deleteEntries()).toEqual([{ customKeyStoreId: storeId, customKeyStoreConnected: false }]);
+      expect(logged()).toContainEqual(expect.objectContaining({ msg: 'a deleted key left its material on its custom key store', keyId: key.keyId, label: d.keys.arnOf(key) }));
+      // Now the store holds no KMS key: once disconnected, it can be deleted.
+      await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId);
+      await d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId);
+    });
+
+    it('a key in a disconnected external key store is deleted; its external key is not touched', async () => {
+      const { storeId, key } = await externalKey();
+      await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), key.keyId, 7);
+      expect((await d.keys.describeKey(d.ctx('DescribeKey'), key.keyId)).state).toBe('PendingDeletion');
+      expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId))).toBe('CustomKeyStoreHasCMKs');
+      d.clock.advance(8 * DAY_MS);
+      expect((await d.jobs.runDue()).deleted).toEqual([key.keyId]);
+      // The audit entry names the external key the deleted KMS key used, which stays where it is (AWS:
+      // deleting the KMS key "has no effect on the associated external key"); no warning says that
+      // material was left on the store for the operator to remove, as for a key on a token.
+      expect(await deleteEntries()).toEqual([{ customKeyStoreId: storeId, customKeyStoreConnected: false, xksKeyId: 'external-key-1' }]);
+      expect(logged().filter((l) => l.level === 'warn')).toEqual([]);
+      await d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId);
+    });
   });
 });

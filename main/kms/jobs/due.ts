@@ -13,7 +13,9 @@
 // connect again (wiring.ts, reopenCustomKeyStores), which a run of the timer may not overtake. A store
 // still not connected then is as AWS has it: the key is
 // deleted and the material on the token is left behind ("a best effort to delete the key material",
-// ScheduleKeyDeletion), which the audit entry and the log say, naming the label it has there.
+// ScheduleKeyDeletion), which the audit entry and the log say, naming the label it has there. A key in an
+// external key store leaves nothing behind that Kura made, connected or not: its external key was never
+// Kura's to delete ("has no effect on the associated external key"), and the audit entry names it.
 import { CLOCK_STEP_TOLERANCE_MS } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import type { RootKeyHolder } from '../../seal/root-key.js';
@@ -82,7 +84,10 @@ export class ScheduledJobs {
           const materials = await lookup.materials(cur.keyId);
           await keys.delete(tx, cur.keyId);
           const store = cur.customKeyStoreId;
-          const details = store === null ? undefined : { customKeyStoreId: store, customKeyStoreConnected: directory.storeConnected(store) };
+          // A key of an external key store names its external key: the KMS key no longer uses it, and nothing deletes it.
+          let details: Record<string, string | boolean> | undefined;
+          if (store !== null) details = { customKeyStoreId: store, customKeyStoreConnected: directory.storeConnected(store) };
+          if (details && cur.xksKeyId !== null) details.xksKeyId = cur.xksKeyId;
           return { result: { key: cur, materials }, keyId: cur.keyId, ...(details ? { details } : {}) };
         },
         after: async (deleted) => {
@@ -93,6 +98,9 @@ export class ScheduledJobs {
             for (const m of deleted.materials) if (m.materialRef) await store.destroy({ keyId: m.keyId, materialId: m.materialId, ref: m.materialRef });
           } catch (e) {
             if (deleted.key.customKeyStoreId === null) throw e;
+            // An external key store holds nothing of Kura's: its key's own material was sealed in the rows just
+            // deleted, and its external key is the external key manager's, which AWS never deletes either.
+            if (deleted.key.xksKeyId !== null) return;
             // The key is gone; what its store holds of it is the operator's to remove, found by its label.
             this.deps.log.warn('a deleted key left its material on its custom key store', {
               keyId: deleted.key.keyId,
