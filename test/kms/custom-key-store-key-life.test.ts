@@ -11,6 +11,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../main/common/clock.js';
 import { createLogger } from '../../main/common/log.js';
+import type { AccessRequest } from '../../main/kms/authorization.js';
 import { generatedMaterialFields, Origin, type Key } from '../../main/kms/model/index.js';
 import { FakeHsms } from '../support/fake-hsm.js';
 import { kmsCode, kmsError, openDomain, TEST_ACCOUNT, TEST_REGION, type Domain } from '../support/domain.js';
@@ -30,12 +31,16 @@ beforeAll(() => {
 describe('a key in a custom key store', () => {
   let d: Domain;
   let hsms: FakeHsms;
+  /** Runs while a call is authorized: after its checks, before its key store is asked for anything. */
+  let beforeAuthorizing: ((action: string) => Promise<void>) | undefined;
 
   beforeEach(async () => {
     hsms = new FakeHsms();
     hsms.addToken('kura-token', PIN, 'serial-1');
     logLines.length = 0;
-    d = await openDomain({ hsmConnector: hsms, log: createLogger('info', (l) => logLines.push(l)) });
+    beforeAuthorizing = undefined;
+    const authorizer = { authorize: async (request: AccessRequest) => beforeAuthorizing?.(request.action) };
+    d = await openDomain({ hsmConnector: hsms, authorizer, log: createLogger('info', (l) => logLines.push(l)) });
   });
   afterEach(() => d.close());
 
@@ -105,6 +110,19 @@ describe('a key in a custom key store', () => {
     expect((await rotationStatus(standard.keyId)).rotationEnabled).toBe(true);
     const signing = await d.keys.createKey(d.ctx('CreateKey'), { keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY' });
     expect((await rotationStatus(signing.keyId)).rotationEnabled).toBe(false);
+  });
+
+  it('CreateKey in a store disconnected after its checks is CustomKeyStoreInvalidState, not CustomKeyStoreNotFound', async () => {
+    const { storeId } = await hsmKey();
+    beforeAuthorizing = async (action) => {
+      if (action === 'kms:CreateKey') await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId);
+    };
+    const refused = await kmsError(d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' }));
+    expect(refused.code).toBe('CustomKeyStoreInvalidState');
+    expect(refused.message).toContain(storeId);
+    beforeAuthorizing = undefined;
+    // Nothing was made on the token, and the store still holds only its first key.
+    expect(hsms.tokens.get('kura-token')!.keys.size).toBe(1);
   });
 
   describe('deletion at the end of the waiting period', () => {

@@ -49,6 +49,13 @@ function usageAllowed(spec: KeySpecName, usage: KeyUsage): boolean {
   return spec === SYMMETRIC_DEFAULT ? usage === KeyUsage.EncryptDecrypt : isKeyUsageAllowed(spec, usage);
 }
 
+/** CreateKey's rule for a custom key store: AWS answers CustomKeyStoreInvalidState unless it is CONNECTED. */
+function requireConnected(directory: OperationDeps['directory'], id: string): void {
+  if (!directory.storeConnected(id)) {
+    throw new KmsError('CustomKeyStoreInvalidState', `Custom key store ${id} is not connected: connect it (ConnectCustomKeyStore) before creating keys in it.`);
+  }
+}
+
 export class LifecycleOperations {
   constructor(private readonly deps: OperationDeps & { customKeyStores: Pick<CustomKeyStoreRepository, 'find'> }) {}
 
@@ -82,9 +89,7 @@ export class LifecycleOperations {
       throw new KmsError('UnsupportedOperation', 'A custom key store holds only symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).');
     }
     if (input.multiRegion) throw new KmsError('UnsupportedOperation', 'A key in a custom key store cannot be a multi-Region key.');
-    if (!this.deps.directory.storeConnected(id)) {
-      throw new KmsError('CustomKeyStoreInvalidState', `Custom key store ${id} is not connected: connect it (ConnectCustomKeyStore) before creating keys in it.`);
-    }
+    requireConnected(this.deps.directory, id);
     return id;
   }
 
@@ -143,13 +148,16 @@ export class LifecycleOperations {
       // An EXTERNAL key has no material until ImportKeyMaterial; its material ID comes from the material.
       // A key on an HSM is labelled there with its ARN, so that an operator can find it on the token; a key
       // in an external key store is bound to its external key, which its store checks with the proxy.
-      make: async ({ record }) =>
-        record.origin === Origin.External
-          ? null
-          : directory.storeOf(record).generate(record.keyId, record.keySpec, {
-              label: arnOf(record),
-              ...(record.xksKeyId !== null ? { externalKeyId: record.xksKeyId, caller: { principal: ctx.principal, keyArn: arnOf(record), operation: ctx.operation, requestId: ctx.requestId ?? record.keyId } } : {}),
-            }),
+      // The store was CONNECTED when checked; one disconnected since (while the call was authorized) is
+      // not registered any more, which storeOf would answer as a store that does not exist.
+      make: async ({ record }) => {
+        if (record.origin === Origin.External) return null;
+        if (record.customKeyStoreId !== null) requireConnected(directory, record.customKeyStoreId);
+        return directory.storeOf(record).generate(record.keyId, record.keySpec, {
+          label: arnOf(record),
+          ...(record.xksKeyId !== null ? { externalKeyId: record.xksKeyId, caller: { principal: ctx.principal, keyArn: arnOf(record), operation: ctx.operation, requestId: ctx.requestId ?? record.keyId } } : {}),
+        });
+      },
       discard: async (made, { record }) => {
         if (made) await directory.storeOf(record).destroy({ keyId: record.keyId, materialId: made.materialId, ref: made.ref });
       },
