@@ -44,11 +44,16 @@ describe('a key in a custom key store', () => {
   });
   afterEach(() => d.close());
 
-  /** A CONNECTED AWS_CLOUDHSM store and an Enabled key in it. */
-  const hsmKey = async (): Promise<{ storeId: string; key: Key }> => {
+  /** A CONNECTED AWS_CLOUDHSM store, without keys. */
+  const hsmStore = async (): Promise<string> => {
     const { hsm } = await d.keys.registerHsm(OPERATOR, { modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'kura-token' });
     const storeId = await d.keys.createCustomKeyStore(d.ctx('CreateCustomKeyStore'), { customKeyStoreName: 'hsm', cloudHsmClusterId: hsm.id, trustAnchorCertificate: trustAnchor, keyStorePassword: PIN });
     await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), storeId);
+    return storeId;
+  };
+  /** A CONNECTED AWS_CLOUDHSM store and an Enabled key in it. */
+  const hsmKey = async (): Promise<{ storeId: string; key: Key }> => {
+    const storeId = await hsmStore();
     return { storeId, key: await d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' }) };
   };
 
@@ -123,6 +128,44 @@ describe('a key in a custom key store', () => {
     beforeAuthorizing = undefined;
     // Nothing was made on the token, and the store still holds only its first key.
     expect(hsms.tokens.get('kura-token')!.keys.size).toBe(1);
+  });
+
+  /** Makes `during` run when the store's token has made a key's material, before CreateKey commits the key. */
+  const onceMade = (during: () => Promise<void>) => {
+    const conn = hsms.last as unknown as { generate: (...a: unknown[]) => Promise<unknown> };
+    const generate = conn.generate.bind(conn);
+    conn.generate = async (...a) => {
+      const made = await generate(...a);
+      conn.generate = generate;
+      await during();
+      return made;
+    };
+  };
+
+  it('CreateKey whose store is disconnected and deleted while the token makes the material is CustomKeyStoreNotFound, not an internal error', async () => {
+    const storeId = await hsmStore();
+    let deleted = false;
+    onceMade(async () => {
+      await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId);
+      await d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId);
+      deleted = true;
+    });
+    const refused = await kmsError(d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' }));
+    expect(deleted).toBe(true);
+    expect(refused.code).toBe('CustomKeyStoreNotFound');
+    expect((await d.keys.listKeys(d.ctx('ListKeys'))).items.filter((k) => k.customKeyStoreId === storeId)).toEqual([]);
+  });
+
+  it('CreateKey whose store is disconnected while the token makes the material is CustomKeyStoreInvalidState; the store is then deleted cleanly', async () => {
+    const { storeId, key } = await hsmKey();
+    await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), key.keyId, 7);
+    onceMade(() => d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId));
+    expect(await kmsCode(d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' }))).toBe('CustomKeyStoreInvalidState');
+    // The store holds only the key pending deletion: refused until that one is deleted, then deleted.
+    expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId))).toBe('CustomKeyStoreHasCMKs');
+    d.clock.advance(8 * DAY_MS);
+    expect((await d.jobs.runDue()).deleted).toEqual([key.keyId]);
+    await d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId);
   });
 
   describe('deletion at the end of the waiting period', () => {

@@ -162,6 +162,13 @@ export class LifecycleOperations {
         if (made) await directory.storeOf(record).destroy({ keyId: record.keyId, materialId: made.materialId, ref: made.ref });
       },
       apply: async ({ tx }, { record, tags }, made) => {
+        // Again in the transaction: the store may have been disconnected, even deleted, while its key store
+        // made the material; the key would then reference no store (SQLite's foreign key, answered as an
+        // internal error), or be committed after DeleteCustomKeyStore counted none in the store.
+        if (record.customKeyStoreId !== null) {
+          if (!(await this.deps.customKeyStores.find(record.customKeyStoreId, tx))) throw new KmsError('CustomKeyStoreNotFound', `Custom key store ${record.customKeyStoreId} does not exist.`);
+          requireConnected(directory, record.customKeyStoreId);
+        }
         if (record.xksKeyId !== null && record.customKeyStoreId !== null) {
           const bound = await this.deps.keys.findByXksKeyId(record.customKeyStoreId, record.xksKeyId, tx);
           if (bound) throw new KmsError('XksKeyAlreadyInUse', `External key ${record.xksKeyId} is bound to KMS key ${bound.keyId} of this external key store already.`);
