@@ -26,7 +26,7 @@
 // into that state the same way (onToken, withKey, translate); split, the connection's invariants would
 // be kept in two places. The PKCS#11 calls themselves are ../../devices/pkcs11's.
 import { isKmsError, KmsError, kmsErrors } from '../../common/errors.js';
-import type { Logger } from '../../common/log.js';
+import { errorFields, type Logger } from '../../common/log.js';
 import { AeadAuthenticationError } from '../../crypto/aead.js';
 import { randomBytes } from '../../crypto/bytes.js';
 import {
@@ -354,7 +354,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.c.handles.clear();
     this.c.keysCheckedAt.clear();
     this.c.blobKeys.clear();
-    this.parts.log.warn('HSM token unavailable', { token: this.parts.token.label, code, cause });
+    this.parts.log.warn('HSM token unavailable', { token: this.parts.token.label, errorCode: code, cause });
     // Its login is of no use any more, but a token that still answers keeps it until C_Logout, and would
     // refuse a new login (CKR_USER_ALREADY_LOGGED_IN) until then: once its sessions are closed, the login
     // is logged out, and a connect from now on waits for that, then logs in afresh. close() still closes
@@ -369,7 +369,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
         try {
           listener(code);
         } catch (e) {
-          this.parts.log.error('HSM failure listener threw', { token: this.parts.token.label, error: e instanceof Error ? e.name : typeof e });
+          this.parts.log.error('HSM failure listener threw', { token: this.parts.token.label, ...errorFields(e) });
         }
       }
     }
@@ -463,7 +463,7 @@ export class HsmKeyStore extends CustomKeyStoreBase implements KeyStore {
     if (isKmsError(e) || e instanceof AeadAuthenticationError) return e;
     if (e instanceof PoolClosedError) return this.c.sealed ? kmsErrors.sealed() : this.unavailable();
     if (!(e instanceof Pkcs11CallError)) {
-      this.parts.log.error('HSM key store call failed', { token: this.parts.token.label, error: e instanceof Error ? e.name : typeof e });
+      this.parts.log.error('HSM key store call failed', { token: this.parts.token.label, ...errorFields(e) });
       return kmsErrors.internal();
     }
     if (e.meaning === 'bad-ciphertext' && opening) return new AeadAuthenticationError();

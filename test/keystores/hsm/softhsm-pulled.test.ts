@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isKmsError } from '../../../main/common/errors.js';
+import { createLogger } from '../../../main/common/log.js';
 import { connectHsmKeyStore, type HsmConnectionErrorCode } from '../../../main/keystores/hsm/index.js';
 import type { StoredMaterial } from '../../../main/keystores/key-store.js';
 import { blobAad, blobKeyDerivation, encodeHeader, NONCE_BYTES } from '../../../main/kms/ciphertext.js';
@@ -23,7 +24,8 @@ const payloadFor = (m: StoredMaterial) => {
 
 describe('HsmKeyStore when its token goes away', () => {
   it('fails calls with KeyUnavailable, turns FAILED once, and closes cleanly', async () => {
-    const store = await connectHsmKeyStore({ modulePath: env.modulePath, tokenLabel: token.label, pin: token.pin });
+    const lines: string[] = [];
+    const store = await connectHsmKeyStore({ modulePath: env.modulePath, tokenLabel: token.label, pin: token.pin }, { log: createLogger('info', (l) => void lines.push(l)) });
     const failures: HsmConnectionErrorCode[] = [];
     store.onFailure((code) => failures.push(code));
     store.onFailure(() => {
@@ -51,6 +53,11 @@ describe('HsmKeyStore when its token goes away', () => {
     expect(store.connectionState()).toBe('FAILED');
     expect(store.failure()).toBe('INSUFFICIENT_CLOUDHSM_HSMS');
     expect(failures).toEqual(['INSUFFICIENT_CLOUDHSM_HSMS']);
+    // Named as every other line names an AWS connection error code; the listener's failure by its type
+    // and frames, as every unexpected error is logged.
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.filter((l) => l.msg === 'HSM token unavailable')).toEqual([expect.objectContaining({ token: 'kura-pulled', errorCode: 'INSUFFICIENT_CLOUDHSM_HSMS' })]);
+    expect(logged.find((l) => l.msg === 'HSM failure listener threw')?.error).toMatch(/^Error\n\s+at /);
 
     await store.close();
     expect(store.connectionState()).toBe('DISCONNECTED');
