@@ -10,6 +10,10 @@
 // on a new one, within the deadline: a proxy's restart costs no call. Every failure is an XksProxyError saying what kind of failure it was, so that the key store can
 // answer each operation with AWS's error and a connection attempt with AWS's connection error code.
 //
+// A kept-alive connection is closed once idle for XKS_IDLE_MS (sooner when the proxy announces a shorter
+// Keep-Alive timeout), and at most MAX_IDLE_CONNECTIONS are kept idle: a connected store holds no
+// connections it does not use, and the proxy's end is not left to close them under a request.
+//
 // `connectTo` sends the connection to another address than the endpoint's host (as curl's
 // --connect-to): TLS and SigV4 still name the endpoint's host. A proxy on a loopback port, or behind a
 // name not in DNS, is reachable this way while the endpoint keeps AWS's shape (https://host, no port).
@@ -75,12 +79,27 @@ export interface XksClientConfig {
   ca?: readonly string[];
   /** The deadline of each call (AWS: 250 ms). */
   timeoutMs?: number;
+  /** How long a kept-alive connection may stay idle before it is closed (XKS_IDLE_MS). */
+  idleMs?: number;
   /** Where the errorMessage of a proxy's error answer goes: the log, never the KMS caller (as AWS KMS does). */
   log?: Logger;
   nowMs?: () => number;
 }
 
 export const XKS_TIMEOUT_MS = 250;
+/**
+ * How long an idle kept-alive connection to a proxy is kept. Below the idle timeouts of what usually
+ * fronts a proxy and does not say its own (an AWS ALB's 60 s, nginx's 75 s, an NLB's 350 s), so that
+ * Kura, not the proxy's end, closes it; one closed by the other end all the same is sent again (above).
+ * A proxy that announces a shorter one (Keep-Alive: timeout=5, as Node's and Apache's servers do) is
+ * followed: Node's agent reads that hint only when it has an idle timeout of its own.
+ */
+export const XKS_IDLE_MS = 30_000;
+/**
+ * Idle connections kept per proxy, of the 64 a burst may open: enough for a steady load between
+ * bursts; the rest close as their call ends instead of waiting out XKS_IDLE_MS.
+ */
+export const MAX_IDLE_CONNECTIONS = 16;
 /** A proxy's answer is small (a 4,300-byte plaintext is under 6 KiB in base64): anything larger is not one. */
 const MAX_RESPONSE_BYTES = 256 * 1024;
 const SERVICE = 'kms-xks-proxy';
@@ -208,7 +227,9 @@ export class XksClient {
       minVersion: 'TLSv1.2',
       ...(config.ca && config.ca.length > 0 ? { ca: [...tls.rootCertificates, ...config.ca] } : {}),
     });
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, secureContext, lookup: sharedLookup });
+    // `timeout` is the idle bound: Node's agent closes a free socket whose timeout fires, and leaves a
+    // busy one to the call's own deadline.
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: MAX_IDLE_CONNECTIONS, timeout: config.idleMs ?? XKS_IDLE_MS, secureContext, lookup: sharedLookup });
   }
 
   /** Closes the kept-alive connections (the store disconnected, or the appliance sealed). */

@@ -1,0 +1,150 @@
+// The life of the XKS client's connections (main/keystores/external/xks-client.ts, and the stores that
+// own clients in main/kms/external-key-stores.ts): what a kept-alive connection to a proxy costs while
+// nothing uses it, how TLS names a proxy whose endpoint is an IP address, what a proxy that accepts TCP
+// and never speaks TLS does to a call, and that connections go when the store that opened them goes.
+// Real TLS servers on loopback count the connections they hold; bounds are generous for a loaded machine.
+import { once } from 'node:events';
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { XksClient, XksProxyError, type XksClientConfig } from '../../main/keystores/external/index.js';
+import { tempDir } from '../support/domain.js';
+import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
+
+const META = { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'r-1' };
+const SECRET = randomBytes(33).toString('base64');
+/** Far above AWS's 250 ms deadline, far below a hang. */
+const PROMPTLY_MS = 5_000;
+const HEALTH = JSON.stringify({ xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: [{ id: 'h', model: 'm', healthStatus: 'ACTIVE' }] });
+
+let dir: string;
+let ca: string;
+/** A certificate for XKS_PEER_HOST. */
+let byName: { cert: Buffer; key: Buffer };
+
+interface CountingProxy {
+  port: number;
+  /** Connections accepted, ever. */
+  accepted: number;
+  /** Connections open now. */
+  live(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Node's HTTPS server answering every request with a health status after `delayMs`, keeping connections
+ * open far longer than any bound here (so that only the client closes them), and counting them.
+ */
+async function countingProxy(creds: { cert: Buffer; key: Buffer }, delayMs = 0): Promise<CountingProxy> {
+  const sockets = new Set<import('node:net').Socket>();
+  const server = https.createServer({ ...creds, keepAliveTimeout: 600_000 }, (req, res) => {
+    req.resume();
+    req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(HEALTH), delayMs));
+  });
+  const proxy: CountingProxy = {
+    port: 0,
+    accepted: 0,
+    live: () => sockets.size,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+  server.on('secureConnection', (s) => {
+    proxy.accepted++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('tlsClientError', () => {});
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  proxy.port = (server.address() as AddressInfo).port;
+  return proxy;
+}
+
+const clients: XksClient[] = [];
+function clientFor(port: number, over: Partial<XksClientConfig> = {}): XksClient {
+  const c = new XksClient({
+    uriEndpoint: `https://${XKS_PEER_HOST}`,
+    uriPath: '/kms/xks/v1',
+    accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA',
+    secretAccessKey: SECRET,
+    region: 'us-east-1',
+    connectTo: { host: '127.0.0.1', port },
+    ca: [ca],
+    timeoutMs: PROMPTLY_MS,
+    ...over,
+  });
+  clients.push(c);
+  return c;
+}
+
+/** The kind of the call's failure, or 'answered'. */
+async function kindOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'answered';
+  } catch (e) {
+    return e instanceof XksProxyError ? e.kind : String(e);
+  }
+}
+
+beforeAll(() => {
+  dir = tempDir('kura-xks-lifecycle-');
+  makePki(dir, `DNS:${XKS_PEER_HOST}`);
+  ca = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8');
+  byName = { cert: fs.readFileSync(path.join(dir, 'server.pem')), key: fs.readFileSync(path.join(dir, 'server.key')) };
+});
+
+afterAll(() => {
+  for (const c of clients) c.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the XKS client's kept-alive connections", () => {
+  it('closes a connection idle past its bound, and the next call opens another and is answered', async () => {
+    const p = await countingProxy(byName);
+    try {
+      const c = clientFor(p.port, { idleMs: 300 });
+      expect(await kindOf(c.health(META))).toBe('answered');
+      expect(p.live()).toBe(1);
+      await vi.waitFor(() => expect(p.live()).toBe(0), { timeout: PROMPTLY_MS, interval: 50 });
+      expect(await kindOf(c.health(META))).toBe('answered');
+      expect(p.accepted).toBe(2);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('keeps a connection used more often than its idle bound: one connection serves calls spread past the bound', async () => {
+    const p = await countingProxy(byName);
+    try {
+      const c = clientFor(p.port, { idleMs: 400 });
+      for (let i = 0; i < 5; i++) {
+        expect(await kindOf(c.health(META))).toBe('answered');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(p.accepted).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('keeps at most 16 connections idle after a burst that needed 40', async () => {
+    // Each answer waits, so that the 40 calls are in progress at once, each on a connection of its own.
+    const p = await countingProxy(byName, 200);
+    try {
+      const c = clientFor(p.port, { idleMs: 600_000 });
+      const all = await Promise.all(Array.from({ length: 40 }, () => kindOf(c.health(META))));
+      expect(new Set(all)).toEqual(new Set(['answered']));
+      expect(p.accepted).toBe(40);
+      await vi.waitFor(() => expect(p.live()).toBeLessThanOrEqual(16), { timeout: PROMPTLY_MS, interval: 50 });
+      expect(p.live()).toBeGreaterThan(0);
+    } finally {
+      await p.close();
+    }
+  });
+});
