@@ -19,11 +19,15 @@ const SECRET = randomBytes(33).toString('base64');
 /** Far above AWS's 250 ms deadline, far below a hang. */
 const PROMPTLY_MS = 5_000;
 const HEALTH = JSON.stringify({ xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: [{ id: 'h', model: 'm', healthStatus: 'ACTIVE' }] });
+/** The addresses the IP-endpoint proxy's certificate names. */
+const PROXY_V4 = '192.0.2.10';
+const PROXY_V6 = '2001:db8::10';
 
 let dir: string;
 let ca: string;
-/** A certificate for XKS_PEER_HOST. */
+/** A certificate for XKS_PEER_HOST, and one for PROXY_V4 and PROXY_V6 only, from the same CA. */
 let byName: { cert: Buffer; key: Buffer };
+let byAddress: { cert: Buffer; key: Buffer };
 
 interface CountingProxy {
   port: number;
@@ -92,11 +96,34 @@ async function kindOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
+/** The process warnings `match` picks that are emitted while `run` runs. */
+async function warningsDuring(match: (w: Error & { code?: string }) => boolean, run: () => Promise<void>): Promise<string[]> {
+  const seen: string[] = [];
+  const listener = (w: Error & { code?: string }) => {
+    if (match(w)) seen.push(`${w.name} ${w.code ?? ''}: ${w.message}`);
+  };
+  process.on('warning', listener);
+  try {
+    await run();
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', listener);
+  }
+  return seen;
+}
+
 beforeAll(() => {
   dir = tempDir('kura-xks-lifecycle-');
   makePki(dir, `DNS:${XKS_PEER_HOST}`);
   ca = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8');
   byName = { cert: fs.readFileSync(path.join(dir, 'server.pem')), key: fs.readFileSync(path.join(dir, 'server.key')) };
+  // A second CA and certificate, for the addresses only: the client trusts both CAs.
+  const other = path.join(dir, 'by-address');
+  fs.mkdirSync(other);
+  makePki(other, `IP:${PROXY_V4},IP:${PROXY_V6}`, 'kura-ip-proxy');
+  ca = `${ca}\n${fs.readFileSync(path.join(other, 'ca.pem'), 'utf8')}`;
+  byAddress = { cert: fs.readFileSync(path.join(other, 'server.pem')), key: fs.readFileSync(path.join(other, 'server.key')) };
 });
 
 afterAll(() => {
@@ -145,6 +172,37 @@ describe("the XKS client's kept-alive connections", () => {
       expect(p.live()).toBeGreaterThan(0);
     } finally {
       await p.close();
+    }
+  });
+});
+
+describe('an endpoint saved as an IP address', () => {
+  it('sends no address as TLS server name (no DEP0123) and is answered when the certificate names the address, v4 or v6', async () => {
+    const p = await countingProxy(byAddress);
+    try {
+      const warnings = await warningsDuring((w) => w.code === 'DEP0123', async () => {
+        expect(await kindOf(clientFor(p.port, { uriEndpoint: `https://${PROXY_V4}` }).health(META))).toBe('answered');
+        expect(await kindOf(clientFor(p.port, { uriEndpoint: `https://[${PROXY_V6}]` }).health(META))).toBe('answered');
+      });
+      expect(warnings).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("still checks the address against the certificate's IP SANs: one it does not name, or a certificate with none, is refused (XKS_PROXY_INVALID_TLS_CONFIGURATION)", async () => {
+    const addressed = await countingProxy(byAddress);
+    const named = await countingProxy(byName);
+    try {
+      // The connection goes to 127.0.0.1 (connectTo) in every case: what is checked is the endpoint's address.
+      expect(await kindOf(clientFor(addressed.port, { uriEndpoint: 'https://192.0.2.11' }).health(META))).toBe('INVALID_TLS');
+      expect(await kindOf(clientFor(addressed.port, { uriEndpoint: 'https://[2001:db8::11]' }).health(META))).toBe('INVALID_TLS');
+      expect(await kindOf(clientFor(named.port, { uriEndpoint: `https://${PROXY_V4}` }).health(META))).toBe('INVALID_TLS');
+      // And a name is still checked as a name: the address certificate does not serve XKS_PEER_HOST.
+      expect(await kindOf(clientFor(addressed.port).health(META))).toBe('INVALID_TLS');
+    } finally {
+      await addressed.close();
+      await named.close();
     }
   });
 });

@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import dns from 'node:dns';
 import type { ClientRequest } from 'node:http';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -206,6 +207,9 @@ export interface XksSealedByProxy {
 export class XksClient {
   private readonly agent: https.Agent;
   private readonly host: string;
+  /** The host as TLS and the socket name it: an IPv6 literal without URL's brackets. */
+  private readonly tlsHost: string;
+  private readonly tlsName: Pick<https.RequestOptions, 'servername' | 'checkServerIdentity'>;
   private readonly basePath: string;
   private readonly timeoutMs: number;
   private readonly nowMs: () => number;
@@ -217,6 +221,13 @@ export class XksClient {
       throw new XksProxyError('INVALID_CONFIGURATION', `${config.uriEndpoint} is not https://host.`);
     }
     this.host = url.hostname;
+    const tlsHost = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.tlsHost = tlsHost;
+    // SNI carries a host name only (RFC 6066; Node deprecates an address there, DEP0123), so an endpoint
+    // saved as an IP address sends none. The certificate is checked against the endpoint's host either
+    // way, its IP SANs for an address: left to itself, Node would check the address connected to, which
+    // connectTo may have changed.
+    this.tlsName = { servername: isIP(tlsHost) === 0 ? tlsHost : '', checkServerIdentity: (_name, cert) => tls.checkServerIdentity(tlsHost, cert) };
     this.basePath = config.uriPath.replace(/\/+$/, '');
     this.timeoutMs = config.timeoutMs ?? XKS_TIMEOUT_MS;
     this.nowMs = config.nowMs ?? Date.now;
@@ -351,8 +362,16 @@ export class XksClient {
       nowMs: this.nowMs(),
       contentSha256Header: false,
     });
-    const target = this.config.connectTo ?? { host: this.host, port: 443 };
-    const options: https.RequestOptions = { agent: this.agent, host: target.host, port: target.port, servername: this.host, method: 'POST', path, headers: { ...signed, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) } };
+    const target = this.config.connectTo ?? { host: this.tlsHost, port: 443 };
+    const options: https.RequestOptions = {
+      agent: this.agent,
+      host: target.host,
+      port: target.port,
+      ...this.tlsName,
+      method: 'POST',
+      path,
+      headers: { ...signed, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) },
+    };
     return new Promise((resolve, reject) => {
       let settled = false;
       let req: ClientRequest;
