@@ -178,6 +178,9 @@ export class XksConnections {
       client.close();
       throw new KmsError('Sealed', `Kura was sealed while external key store ${c.id} connected to its proxy; connect it again once Kura is unsealed.`);
     }
+    // Another open of this store may have registered while this one's health check ran: the later one
+    // wins, and the earlier one's connections are closed, not left open behind an unregistered store.
+    this.close(c.id);
     const store = new ExternalKeyStore({ customKeyStoreId: c.id, client, inner: this.deps.standard });
     this.deps.registry.register(c.id, store);
     this.live.set(c.id, store);

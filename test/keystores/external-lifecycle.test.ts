@@ -6,13 +6,17 @@
 import { once } from 'node:events';
 import fs from 'node:fs';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { XksClient, XksProxyError, type XksClientConfig } from '../../main/keystores/external/index.js';
+import { KeyStoreRegistry } from '../../main/keystores/key-store.js';
+import { XksConnections } from '../../main/kms/external-key-stores.js';
 import { tempDir } from '../support/domain.js';
+import { unsealedStandardStore } from '../support/standard-store.js';
 import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
+import { xksStoreRecord } from '../support/xks-store.js';
 
 const META = { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'r-1' };
 const SECRET = randomBytes(33).toString('base64');
@@ -43,7 +47,7 @@ interface CountingProxy {
  * open far longer than any bound here (so that only the client closes them), and counting them.
  */
 async function countingProxy(creds: { cert: Buffer; key: Buffer }, delayMs = 0): Promise<CountingProxy> {
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<net.Socket>();
   const server = https.createServer({ ...creds, keepAliveTimeout: 600_000 }, (req, res) => {
     req.resume();
     req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(HEALTH), delayMs));
@@ -203,6 +207,88 @@ describe('an endpoint saved as an IP address', () => {
     } finally {
       await addressed.close();
       await named.close();
+    }
+  });
+});
+
+describe("the XKS client's calls", () => {
+  it('holds the deadline (250 ms) when the proxy accepts TCP and never completes the TLS handshake, and closes that connection', async () => {
+    const held = new Set<net.Socket>();
+    const silent = net.createServer((s) => {
+      held.add(s);
+      // Reads (and drops) the ClientHello: a socket never read would not see the client's close either.
+      s.resume();
+      s.on('close', () => held.delete(s));
+      s.on('error', () => {});
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const c = clientFor((silent.address() as AddressInfo).port, { timeoutMs: 250 });
+      const started = performance.now();
+      expect(await kindOf(c.health(META))).toBe('TIMED_OUT');
+      // 250 ms, and the event loop of a loaded machine.
+      expect(performance.now() - started).toBeLessThan(1_500);
+      await vi.waitFor(() => expect(held.size).toBe(0), { timeout: PROMPTLY_MS, interval: 50 });
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('leaves nothing behind per call: 60 calls on one kept-alive connection add no listeners (no MaxListenersExceededWarning) and no timers', async () => {
+    const p = await countingProxy(byName);
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    try {
+      const c = clientFor(p.port, { timeoutMs: 250 });
+      expect(await kindOf(c.health(META))).toBe('answered');
+      const before = timers();
+      const warnings = await warningsDuring((w) => w.name === 'MaxListenersExceededWarning', async () => {
+        for (let i = 0; i < 60; i++) expect(await kindOf(c.health(META))).toBe('answered');
+      });
+      expect(warnings).toEqual([]);
+      expect(p.accepted).toBe(1);
+      expect(timers()).toBeLessThanOrEqual(before);
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe("an external key store's connections (XksConnections)", () => {
+  it('are all closed when the store is closed, even when two connects of it ran at once: the one registered first is not left open', async () => {
+    const p = await countingProxy(byName, 100);
+    const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-lifecycle-store-'));
+    const conns = new XksConnections({ registry: new KeyStoreRegistry({ standard, root }), root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port: p.port }]]), timeoutMs: PROMPTLY_MS } });
+    const id = 'cks-0123456789abcdef4';
+    const record = xksStoreRecord(conns, id, { name: 'twice', uriPath: '/kms/xks/v1', secretAccessKey: SECRET });
+    try {
+      const opened = await Promise.all([0, 1].map(() => conns.open(record, { requestId: 'r', kmsOperation: 'ConnectCustomKeyStore' })));
+      expect(opened).toEqual([{ state: 'CONNECTED' }, { state: 'CONNECTED' }]);
+      expect(p.accepted).toBe(2);
+      conns.close(id);
+      await vi.waitFor(() => expect(p.live()).toBe(0), { timeout: 2_000, interval: 50 });
+    } finally {
+      conns.closeAll();
+      root.seal();
+      await p.close();
+    }
+  });
+
+  it('are closed when the appliance seals', async () => {
+    const p = await countingProxy(byName);
+    const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-lifecycle-seal-'));
+    const conns = new XksConnections({ registry: new KeyStoreRegistry({ standard, root }), root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port: p.port }]]), timeoutMs: PROMPTLY_MS } });
+    const record = xksStoreRecord(conns, 'cks-0123456789abcdef5', { name: 'sealed', uriPath: '/kms/xks/v1', secretAccessKey: SECRET });
+    try {
+      expect(await conns.open(record, { requestId: 'r', kmsOperation: 'ConnectCustomKeyStore' })).toEqual({ state: 'CONNECTED' });
+      expect(p.live()).toBe(1);
+      root.seal();
+      await vi.waitFor(() => expect(p.live()).toBe(0), { timeout: 2_000, interval: 50 });
+      expect(conns.isOpen(record.id)).toBe(false);
+    } finally {
+      conns.closeAll();
+      await p.close();
     }
   });
 });
