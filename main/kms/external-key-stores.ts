@@ -163,7 +163,7 @@ export class XksConnections {
    * once (reopening a store stored as CONNECTED after unsealing, as AWS keeps such a store CONNECTED).
    */
   async open(c: CustomKeyStoreRecord, healthCheck: { requestId: string; kmsOperation: XksHealthCheckOperation } | undefined): Promise<{ state: 'CONNECTED' } | { state: 'FAILED'; errorCode: XksConnectionErrorCode; message: string }> {
-    this.close(c.id);
+    this.close(c.id, 'retire');
     const seals = this.deps.root.sealCount;
     const client = this.clientOf(c);
     if (healthCheck) {
@@ -180,19 +180,25 @@ export class XksConnections {
     }
     // Another open of this store may have registered while this one's health check ran: the later one
     // wins, and the earlier one's connections are closed, not left open behind an unregistered store.
-    this.close(c.id);
+    this.close(c.id, 'retire');
     const store = new ExternalKeyStore({ customKeyStoreId: c.id, client, inner: this.deps.standard });
     this.deps.registry.register(c.id, store);
     this.live.set(c.id, store);
     return { state: 'CONNECTED' };
   }
 
-  close(storeId: string): void {
+  /**
+   * Unregisters a store and closes its connections: at once, failing its calls in progress (it is
+   * disconnected, or the appliance seals), or, `retire`, once those calls end (a store reopened with new
+   * settings replaces it: a credential rotated on a connected store fails none of its calls).
+   */
+  close(storeId: string, how: 'now' | 'retire' = 'now'): void {
     const store = this.live.get(storeId);
     if (!store) return;
     this.live.delete(storeId);
     this.deps.registry.unregister(storeId);
-    store.close();
+    if (how === 'retire') store.retire();
+    else store.close();
   }
 
   closeAll(): void {

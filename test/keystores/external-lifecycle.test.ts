@@ -10,6 +10,7 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isKmsError } from '../../main/common/errors.js';
 import { XksClient, XksProxyError, type XksClientConfig } from '../../main/keystores/external/index.js';
 import { KeyStoreRegistry } from '../../main/keystores/key-store.js';
 import { XksConnections } from '../../main/kms/external-key-stores.js';
@@ -23,6 +24,8 @@ const SECRET = randomBytes(33).toString('base64');
 /** Far above AWS's 250 ms deadline, far below a hang. */
 const PROMPTLY_MS = 5_000;
 const HEALTH = JSON.stringify({ xksProxyFleetSize: 1, xksProxyVendor: 'v', xksProxyModel: 'm', ekmVendor: 'e', ekmFleetDetails: [{ id: 'h', model: 'm', healthStatus: 'ACTIVE' }] });
+/** An external key a KMS key may be bound to. */
+const KEY_METADATA = JSON.stringify({ keySpec: 'AES_256', keyUsage: ['ENCRYPT', 'DECRYPT'], keyStatus: 'ENABLED' });
 /** The addresses the IP-endpoint proxy's certificate names. */
 const PROXY_V4 = '192.0.2.10';
 const PROXY_V6 = '2001:db8::10';
@@ -43,14 +46,16 @@ interface CountingProxy {
 }
 
 /**
- * Node's HTTPS server answering every request with a health status after `delayMs`, keeping connections
+ * Node's HTTPS server answering a key's metadata request with KEY_METADATA and any other with a health
+ * status, after `delayMs`, keeping connections
  * open far longer than any bound here (so that only the client closes them), and counting them.
  */
 async function countingProxy(creds: { cert: Buffer; key: Buffer }, delayMs = 0): Promise<CountingProxy> {
   const sockets = new Set<net.Socket>();
   const server = https.createServer({ ...creds, keepAliveTimeout: 600_000 }, (req, res) => {
     req.resume();
-    req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(HEALTH), delayMs));
+    const body = req.url?.endsWith('/metadata') ? KEY_METADATA : HEALTH;
+    req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(body), delayMs));
   });
   const proxy: CountingProxy = {
     port: 0,
@@ -90,13 +95,13 @@ function clientFor(port: number, over: Partial<XksClientConfig> = {}): XksClient
   return c;
 }
 
-/** The kind of the call's failure, or 'answered'. */
+/** The kind of the call's failure (a KmsError's code), or 'answered'. */
 async function kindOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
     return 'answered';
   } catch (e) {
-    return e instanceof XksProxyError ? e.kind : String(e);
+    return e instanceof XksProxyError ? e.kind : isKmsError(e) ? e.code : String(e);
   }
 }
 
@@ -268,6 +273,34 @@ describe("an external key store's connections (XksConnections)", () => {
       expect(p.accepted).toBe(2);
       conns.close(id);
       await vi.waitFor(() => expect(p.live()).toBe(0), { timeout: 2_000, interval: 50 });
+    } finally {
+      conns.closeAll();
+      root.seal();
+      await p.close();
+    }
+  });
+
+  it('of the old settings serve the calls in progress to their end, then close, when the store is reopened with new ones (a connected store whose credential is rotated)', async () => {
+    const p = await countingProxy(byName, 300);
+    const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-lifecycle-reopen-'));
+    const registry = new KeyStoreRegistry({ standard, root });
+    const conns = new XksConnections({ registry, root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port: p.port }]]), timeoutMs: PROMPTLY_MS } });
+    const id = 'cks-0123456789abcdef6';
+    const record = xksStoreRecord(conns, id, { name: 'rotated', uriPath: '/kms/xks/v1', secretAccessKey: SECRET });
+    try {
+      expect(await conns.open(record, undefined)).toEqual({ state: 'CONNECTED' });
+      const old = registry.storeFor(id);
+      // Its GetKeyMetadata is at the proxy, answered in 300 ms, when the store is reopened.
+      const inProgress = kindOf(old.generate('key-1', 'SYMMETRIC_DEFAULT', { externalKeyId: 'k' }));
+      await vi.waitFor(() => expect(p.live()).toBe(1), { timeout: PROMPTLY_MS, interval: 10 });
+      const rotated = xksStoreRecord(conns, id, { name: 'rotated', uriPath: '/kms/xks/v1', secretAccessKey: randomBytes(33).toString('base64') });
+      expect(await conns.open(rotated, undefined)).toEqual({ state: 'CONNECTED' });
+      expect(registry.storeFor(id)).not.toBe(old);
+      expect(await inProgress).toBe('answered');
+      // Its connection closes with that call, not after the idle bound; and it takes no new call.
+      await vi.waitFor(() => expect(p.live()).toBe(0), { timeout: 2_000, interval: 50 });
+      expect(await kindOf(old.generate('key-2', 'SYMMETRIC_DEFAULT', { externalKeyId: 'k' }))).toBe('CustomKeyStoreInvalidState');
+      expect(p.accepted).toBe(1);
     } finally {
       conns.closeAll();
       root.seal();

@@ -204,4 +204,10 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.state = 'DISCONNECTED';
     this.parts.client.close();
   }
+
+  /** Replaced by a store with new proxy settings: the calls in progress end on the old connections, which then close. */
+  retire(): void {
+    this.state = 'DISCONNECTED';
+    this.parts.client.retire();
+  }
 }

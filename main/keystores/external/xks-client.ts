@@ -213,7 +213,12 @@ export class XksClient {
   private readonly basePath: string;
   private readonly timeoutMs: number;
   private readonly nowMs: () => number;
+  /** Takes no more calls. */
   private closed = false;
+  /** Its connections are gone: not even a call in progress opens another. */
+  private destroyed = false;
+  /** Calls in progress, which a retired client lets end before it closes its connections. */
+  private inFlight = 0;
 
   constructor(private readonly config: XksClientConfig) {
     const url = new URL(config.uriEndpoint);
@@ -243,9 +248,24 @@ export class XksClient {
     this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: MAX_IDLE_CONNECTIONS, timeout: config.idleMs ?? XKS_IDLE_MS, secureContext, lookup: sharedLookup });
   }
 
-  /** Closes the kept-alive connections (the store disconnected, or the appliance sealed). */
+  /** Closes the kept-alive connections, and fails the calls in progress (the store disconnected, or the appliance sealed). */
   close(): void {
     this.closed = true;
+    this.destroy();
+  }
+
+  /**
+   * Takes no more calls and closes the connections once the calls in progress have ended, each by its
+   * deadline: the store goes on with new proxy settings (UpdateCustomKeyStore), and the calls that began
+   * with the old ones are not failed for it.
+   */
+  retire(): void {
+    this.closed = true;
+    if (this.inFlight === 0) this.destroy();
+  }
+
+  private destroy(): void {
+    this.destroyed = true;
     this.agent.destroy();
   }
 
@@ -372,6 +392,7 @@ export class XksClient {
       path,
       headers: { ...signed, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) },
     };
+    this.inFlight++;
     return new Promise((resolve, reject) => {
       let settled = false;
       let req: ClientRequest;
@@ -379,6 +400,8 @@ export class XksClient {
         if (settled) return;
         settled = true;
         clearTimeout(deadline);
+        this.inFlight--;
+        if (this.closed && this.inFlight === 0 && !this.destroyed) this.destroy();
         f();
       };
       const deadline = setTimeout(() => {
@@ -424,7 +447,7 @@ export class XksClient {
           // request): nothing came back on it, so the call goes again, within the same deadline. The XKS
           // calls change nothing at the proxy, so one that reached it may be repeated. Each retry uses up
           // one pooled connection; a new connection's failure is the call's.
-          if (!settled && !this.closed && !answered && sent.reusedSocket && STALE_CONNECTION_CODES.has(errorCode(e))) return send();
+          if (!settled && !this.destroyed && !answered && sent.reusedSocket && STALE_CONNECTION_CODES.has(errorCode(e))) return send();
           finish(() => reject(failureOfSocketError(e)));
         });
         sent.end(text);
