@@ -18,6 +18,7 @@ import { KeyStoreRegistry } from '../../main/keystores/key-store.js';
 import { checkXksSettings, XksConnections } from '../../main/kms/external-key-stores.js';
 import { tempDir } from '../support/domain.js';
 import { unsealedStandardStore } from '../support/standard-store.js';
+import { loopbackClientConfig, readPki } from '../support/xks-loopback.js';
 import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
 import { xksStoreRecord } from '../support/xks-store.js';
 
@@ -100,17 +101,7 @@ const http200 = (body = HEALTH) => `HTTP/1.1 200 OK\r\ncontent-type: application
 
 const clients: XksClient[] = [];
 function clientFor(port: number, over: Partial<XksClientConfig> = {}): XksClient {
-  const c = new XksClient({
-    uriEndpoint: `https://${XKS_PEER_HOST}`,
-    uriPath: '/kms/xks/v1',
-    accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA',
-    secretAccessKey: SECRET,
-    region: 'us-east-1',
-    connectTo: { host: '127.0.0.1', port },
-    ca: [ca],
-    log: createLogger('debug', (line) => void logged.push(line)),
-    ...over,
-  });
+  const c = new XksClient({ ...loopbackClientConfig(port, ca, SECRET), log: createLogger('debug', (line) => void logged.push(line)), ...over });
   clients.push(c);
   return c;
 }
@@ -133,8 +124,7 @@ async function outcome(p: Promise<unknown>): Promise<{ kind: string; prompt: boo
 beforeAll(() => {
   dir = tempDir('kura-xks-hostile-');
   makePki(dir, `DNS:${XKS_PEER_HOST}`);
-  ca = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8');
-  creds = { cert: fs.readFileSync(path.join(dir, 'server.pem')), key: fs.readFileSync(path.join(dir, 'server.key')) };
+  ({ ca, server: creds } = readPki(dir));
 });
 
 afterAll(() => {

@@ -16,6 +16,7 @@ import { KeyStoreRegistry } from '../../main/keystores/key-store.js';
 import { XksConnections } from '../../main/kms/external-key-stores.js';
 import { tempDir } from '../support/domain.js';
 import { unsealedStandardStore } from '../support/standard-store.js';
+import { loopbackClientConfig, readPki } from '../support/xks-loopback.js';
 import { makePki, XKS_PEER_HOST } from '../support/xks-peer.js';
 import { xksStoreRecord } from '../support/xks-store.js';
 
@@ -80,17 +81,7 @@ async function countingProxy(creds: { cert: Buffer; key: Buffer }, delayMs = 0):
 
 const clients: XksClient[] = [];
 function clientFor(port: number, over: Partial<XksClientConfig> = {}): XksClient {
-  const c = new XksClient({
-    uriEndpoint: `https://${XKS_PEER_HOST}`,
-    uriPath: '/kms/xks/v1',
-    accessKeyId: 'XKSAAAAAAAAAAAAAAAAAAAAA',
-    secretAccessKey: SECRET,
-    region: 'us-east-1',
-    connectTo: { host: '127.0.0.1', port },
-    ca: [ca],
-    timeoutMs: PROMPTLY_MS,
-    ...over,
-  });
+  const c = new XksClient({ ...loopbackClientConfig(port, ca, SECRET), timeoutMs: PROMPTLY_MS, ...over });
   clients.push(c);
   return c;
 }
@@ -125,14 +116,15 @@ async function warningsDuring(match: (w: Error & { code?: string }) => boolean, 
 beforeAll(() => {
   dir = tempDir('kura-xks-lifecycle-');
   makePki(dir, `DNS:${XKS_PEER_HOST}`);
-  ca = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8');
-  byName = { cert: fs.readFileSync(path.join(dir, 'server.pem')), key: fs.readFileSync(path.join(dir, 'server.key')) };
+  const named = readPki(dir);
   // A second CA and certificate, for the addresses only: the client trusts both CAs.
   const other = path.join(dir, 'by-address');
   fs.mkdirSync(other);
   makePki(other, `IP:${PROXY_V4},IP:${PROXY_V6}`, 'kura-ip-proxy');
-  ca = `${ca}\n${fs.readFileSync(path.join(other, 'ca.pem'), 'utf8')}`;
-  byAddress = { cert: fs.readFileSync(path.join(other, 'server.pem')), key: fs.readFileSync(path.join(other, 'server.key')) };
+  const addressed = readPki(other);
+  ca = `${named.ca}\n${addressed.ca}`;
+  byName = named.server;
+  byAddress = addressed.server;
 });
 
 afterAll(() => {
