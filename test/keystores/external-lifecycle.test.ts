@@ -233,6 +233,19 @@ describe("the XKS client's calls", () => {
     }
   });
 
+  it('fails a request Node refuses to send (a URI path with a space) as the call\'s own error, and leaves no deadline to fire on no request', async () => {
+    const p = await countingProxy(byName);
+    try {
+      const c = clientFor(p.port, { uriPath: '/kms xks/v1', timeoutMs: 250 });
+      expect(await kindOf(c.health(META))).toBe('INVALID_CONFIGURATION');
+      // Past the deadline: a timer left behind would have fired (and thrown) by now.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(p.accepted).toBe(0);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('leaves nothing behind per call: 60 calls on one kept-alive connection add no listeners (no MaxListenersExceededWarning) and no timers', async () => {
     const p = await countingProxy(byName);
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;

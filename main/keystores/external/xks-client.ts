@@ -395,7 +395,7 @@ export class XksClient {
     this.inFlight++;
     return new Promise((resolve, reject) => {
       let settled = false;
-      let req: ClientRequest;
+      let req: ClientRequest | undefined;
       const finish = (f: () => void) => {
         if (settled) return;
         settled = true;
@@ -406,7 +406,7 @@ export class XksClient {
       };
       const deadline = setTimeout(() => {
         finish(() => reject(new XksProxyError('TIMED_OUT', `The XKS proxy did not answer within ${this.timeoutMs} ms.`)));
-        req.destroy();
+        req?.destroy();
       }, this.timeoutMs);
       const send = () => {
         let answered = false;
@@ -447,12 +447,22 @@ export class XksClient {
           // request): nothing came back on it, so the call goes again, within the same deadline. The XKS
           // calls change nothing at the proxy, so one that reached it may be repeated. Each retry uses up
           // one pooled connection; a new connection's failure is the call's.
-          if (!settled && !this.destroyed && !answered && sent.reusedSocket && STALE_CONNECTION_CODES.has(errorCode(e))) return send();
+          if (!settled && !this.destroyed && !answered && sent.reusedSocket && STALE_CONNECTION_CODES.has(errorCode(e))) return attempt();
           finish(() => reject(failureOfSocketError(e)));
         });
         sent.end(text);
       };
-      send();
+      // Node refuses at once a request it cannot send (a URI path with a space, say): that is the call's
+      // failure, not an exception escaping it while its deadline is left to fire on no request.
+      const attempt = () => {
+        try {
+          send();
+        } catch (e) {
+          const said = e instanceof Error ? e.message.slice(0, MAX_NODE_MESSAGE) : String(e);
+          finish(() => reject(new XksProxyError('INVALID_CONFIGURATION', `The request to the XKS proxy cannot be sent: ${said}`)));
+        }
+      };
+      attempt();
     });
   }
 
