@@ -9,7 +9,9 @@
 //
 // The proxy authentication credential's secret is sealed under the root key before it is stored and
 // opened only to build a connection; the appliance sealing closes every connection (the secrets go with
-// them) without changing the stored state, and unsealing reopens the stores stored as CONNECTED.
+// them) without changing the stored state, and unsealing reopens the stores stored as CONNECTED. A store
+// reopened with new settings (UpdateCustomKeyStore while connected) replaces the old one at once; the
+// old one's calls in progress end on its connections, which then close.
 import { isIP } from 'node:net';
 import { ExternalKeyStore, XksClient, XksProxyError, type XksFailureKind } from '../keystores/external/index.js';
 import type { KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
