@@ -14,6 +14,7 @@ import { isKmsError } from '../../main/common/errors.js';
 import { XksClient, XksProxyError, type XksClientConfig } from '../../main/keystores/external/index.js';
 import { KeyStoreRegistry } from '../../main/keystores/key-store.js';
 import { XksConnections } from '../../main/kms/external-key-stores.js';
+import type { RootKeyHolder } from '../../main/seal/root-key.js';
 import { tempDir } from '../support/domain.js';
 import { unsealedStandardStore } from '../support/standard-store.js';
 import { loopbackClientConfig, readPki } from '../support/xks-loopback.js';
@@ -79,6 +80,16 @@ async function countingProxy(creds: { cert: Buffer; key: Buffer }, delayMs = 0):
   return proxy;
 }
 
+/** Runs `run` with a countingProxy, closed after it whatever happens. */
+async function withProxy(creds: { cert: Buffer; key: Buffer }, delayMs: number, run: (p: CountingProxy) => Promise<void>): Promise<void> {
+  const p = await countingProxy(creds, delayMs);
+  try {
+    await run(p);
+  } finally {
+    await p.close();
+  }
+}
+
 const clients: XksClient[] = [];
 function clientFor(port: number, over: Partial<XksClientConfig> = {}): XksClient {
   const c = new XksClient({ ...loopbackClientConfig(port, ca, SECRET), timeoutMs: PROMPTLY_MS, ...over });
@@ -134,61 +145,49 @@ afterAll(() => {
 
 describe("the XKS client's kept-alive connections", () => {
   it('closes a connection idle past its bound, and the next call opens another and is answered', async () => {
-    const p = await countingProxy(byName);
-    try {
+    await withProxy(byName, 0, async (p) => {
       const c = clientFor(p.port, { idleMs: 300 });
       expect(await kindOf(c.health(META))).toBe('answered');
       expect(p.live()).toBe(1);
       await vi.waitFor(() => expect(p.live()).toBe(0), { timeout: PROMPTLY_MS, interval: 50 });
       expect(await kindOf(c.health(META))).toBe('answered');
       expect(p.accepted).toBe(2);
-    } finally {
-      await p.close();
-    }
+    });
   });
 
   it('keeps a connection used more often than its idle bound: one connection serves calls spread past the bound', async () => {
-    const p = await countingProxy(byName);
-    try {
+    await withProxy(byName, 0, async (p) => {
       const c = clientFor(p.port, { idleMs: 400 });
       for (let i = 0; i < 5; i++) {
         expect(await kindOf(c.health(META))).toBe('answered');
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(p.accepted).toBe(1);
-    } finally {
-      await p.close();
-    }
+    });
   });
 
   it('keeps at most 16 connections idle after a burst that needed 40', async () => {
     // Each answer waits, so that the 40 calls are in progress at once, each on a connection of its own.
-    const p = await countingProxy(byName, 200);
-    try {
+    await withProxy(byName, 200, async (p) => {
       const c = clientFor(p.port, { idleMs: 600_000 });
       const all = await Promise.all(Array.from({ length: 40 }, () => kindOf(c.health(META))));
       expect(new Set(all)).toEqual(new Set(['answered']));
       expect(p.accepted).toBe(40);
       await vi.waitFor(() => expect(p.live()).toBeLessThanOrEqual(16), { timeout: PROMPTLY_MS, interval: 50 });
       expect(p.live()).toBeGreaterThan(0);
-    } finally {
-      await p.close();
-    }
+    });
   });
 });
 
 describe('an endpoint saved as an IP address', () => {
   it('sends no address as TLS server name (no DEP0123) and is answered when the certificate names the address, v4 or v6', async () => {
-    const p = await countingProxy(byAddress);
-    try {
+    await withProxy(byAddress, 0, async (p) => {
       const warnings = await warningsDuring((w) => w.code === 'DEP0123', async () => {
         expect(await kindOf(clientFor(p.port, { uriEndpoint: `https://${PROXY_V4}` }).health(META))).toBe('answered');
         expect(await kindOf(clientFor(p.port, { uriEndpoint: `https://[${PROXY_V6}]` }).health(META))).toBe('answered');
       });
       expect(warnings).toEqual([]);
-    } finally {
-      await p.close();
-    }
+    });
   });
 
   it("still checks the address against the certificate's IP SANs: one it does not name, or a certificate with none, is refused (XKS_PROXY_INVALID_TLS_CONFIGURATION)", async () => {
@@ -234,16 +233,13 @@ describe("the XKS client's calls", () => {
   });
 
   it('fails a request Node refuses to send (a URI path with a space) as the call\'s own error, and leaves no deadline to fire on no request', async () => {
-    const p = await countingProxy(byName);
-    try {
+    await withProxy(byName, 0, async (p) => {
       const c = clientFor(p.port, { uriPath: '/kms xks/v1', timeoutMs: 250 });
       expect(await kindOf(c.health(META))).toBe('INVALID_CONFIGURATION');
       // Past the deadline: a timer left behind would have fired (and thrown) by now.
       await new Promise((resolve) => setTimeout(resolve, 400));
       expect(p.accepted).toBe(0);
-    } finally {
-      await p.close();
-    }
+    });
   });
 
   it('leaves nothing behind per call: 60 calls on one kept-alive connection add no listeners (no MaxListenersExceededWarning) and no timers', async () => {
@@ -265,11 +261,18 @@ describe("the XKS client's calls", () => {
   });
 });
 
+/** The stores' connections of an unsealed appliance of its own (a standard store, a registry), to the proxy `p`. */
+async function connectionsTo(p: CountingProxy): Promise<{ root: RootKeyHolder; registry: KeyStoreRegistry; conns: XksConnections }> {
+  const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-lifecycle-store-'));
+  const registry = new KeyStoreRegistry({ standard, root });
+  const connectTo = new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port: p.port }]]);
+  return { root, registry, conns: new XksConnections({ registry, root, standard, options: { ca: [ca], connectTo, timeoutMs: PROMPTLY_MS } }) };
+}
+
 describe("an external key store's connections (XksConnections)", () => {
   it('are all closed when the store is closed, even when two connects of it ran at once: the one registered first is not left open', async () => {
     const p = await countingProxy(byName, 100);
-    const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-lifecycle-store-'));
-    const conns = new XksConnections({ registry: new KeyStoreRegistry({ standard, root }), root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port: p.port }]]), timeoutMs: PROMPTLY_MS } });
+    const { root, conns } = await connectionsTo(p);
     const id = 'cks-0123456789abcdef4';
     const record = xksStoreRecord(conns, id, { name: 'twice', uriPath: '/kms/xks/v1', secretAccessKey: SECRET });
     try {
@@ -287,9 +290,7 @@ describe("an external key store's connections (XksConnections)", () => {
 
   it('of the old settings serve the calls in progress to their end, then close, when the store is reopened with new ones (a connected store whose credential is rotated)', async () => {
     const p = await countingProxy(byName, 300);
-    const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-lifecycle-reopen-'));
-    const registry = new KeyStoreRegistry({ standard, root });
-    const conns = new XksConnections({ registry, root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port: p.port }]]), timeoutMs: PROMPTLY_MS } });
+    const { root, registry, conns } = await connectionsTo(p);
     const id = 'cks-0123456789abcdef6';
     const record = xksStoreRecord(conns, id, { name: 'rotated', uriPath: '/kms/xks/v1', secretAccessKey: SECRET });
     try {
@@ -315,8 +316,7 @@ describe("an external key store's connections (XksConnections)", () => {
 
   it('are closed when the appliance seals', async () => {
     const p = await countingProxy(byName);
-    const { root, store: standard } = await unsealedStandardStore(tempDir('kura-xks-lifecycle-seal-'));
-    const conns = new XksConnections({ registry: new KeyStoreRegistry({ standard, root }), root, standard, options: { ca: [ca], connectTo: new Map([[XKS_PEER_HOST, { host: '127.0.0.1', port: p.port }]]), timeoutMs: PROMPTLY_MS } });
+    const { root, conns } = await connectionsTo(p);
     const record = xksStoreRecord(conns, 'cks-0123456789abcdef5', { name: 'sealed', uriPath: '/kms/xks/v1', secretAccessKey: SECRET });
     try {
       expect(await conns.open(record, { requestId: 'r', kmsOperation: 'ConnectCustomKeyStore' })).toEqual({ state: 'CONNECTED' });
