@@ -13,8 +13,8 @@
 // reopened with new settings (UpdateCustomKeyStore while connected) replaces the old one at once; the
 // old one's calls in progress end on its connections, which then close.
 import { isIP } from 'node:net';
-import { ExternalKeyStore, XksClient, XksProxyError, type XksFailureKind } from '../keystores/external/index.js';
-import type { KeyStore, KeyStoreRegistry } from '../keystores/key-store.js';
+import { ExternalKeyStore, XksClient, XksProxyError, type ExternalKeyStoreParts, type XksFailureKind } from '../keystores/external/index.js';
+import type { KeyStoreRegistry } from '../keystores/key-store.js';
 import { encodeAad } from '../seal/at-rest.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
 import { KmsError, kmsErrors } from '../common/errors.js';
@@ -102,7 +102,7 @@ export interface XksConnectionsDeps {
   registry: KeyStoreRegistry;
   root: RootKeyHolder;
   /** Where the inner material of external keys lives: the standard key store. */
-  standard: KeyStore;
+  standard: ExternalKeyStoreParts['inner'];
   options?: XksClientOptions;
   /** Where a proxy's own error messages go (AWS logs them; it does not return them to KMS callers). */
   log?: Logger;

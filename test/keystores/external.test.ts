@@ -225,3 +225,29 @@ describe('ExternalKeyStore', () => {
     expect(() => new XksClient({ ...clientConfig(h.peer), uriEndpoint: `https://${XKS_PEER_HOST}:8443` })).toThrow(XksProxyError);
   });
 });
+
+describe('ExternalKeyStore when it disconnects', () => {
+  it('wipes the inner materials it used, and a call that held it from before is refused without unsealing them again', async () => {
+    const h = await openExternal();
+    try {
+      const keyId = randomUUID();
+      const made = await h.store.generate(keyId, 'SYMMETRIC_DEFAULT', { externalKeyId: h.externalKeyId });
+      const m: StoredMaterial = { keyId, materialId: made.materialId, keySpec: 'SYMMETRIC_DEFAULT', ref: made.ref, publicKey: null };
+      const p = payloadFor(m);
+      const sealed = await h.store.encryptBlobPayload(m, p, Buffer.from('cached inner material'));
+      const cached = h.standard.cachedMaterialForTests(m.keyId, m.materialId);
+      expect(cached?.some((b) => b !== 0)).toBe(true);
+
+      h.store.close();
+      // No call can use it until the store connects again, and a deletion while it is disconnected could not
+      // reach it: it is wiped now, not when the cache evicts it or the appliance seals.
+      expect(cached!.every((b) => b === 0)).toBe(true);
+      expect(h.standard.cachedMaterialForTests(m.keyId, m.materialId)).toBeUndefined();
+      expect(await codeOf(h.store.encryptBlobPayload(m, payloadFor(m), Buffer.from('after')))).toBe('InvalidState');
+      expect(await codeOf(h.store.decryptBlobPayload(m, p, sealed))).toBe('InvalidState');
+      expect(h.standard.cachedMaterialForTests(m.keyId, m.materialId)).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});

@@ -78,13 +78,17 @@ export interface ExternalKeyStoreParts {
   /** This store's custom key store ID (for messages). */
   customKeyStoreId: string;
   client: XksClient;
-  /** Where the inner material lives: the standard key store. */
-  inner: KeyStore;
+  /** Where the inner material lives: the standard key store, which forgets a material's cache on request. */
+  inner: KeyStore & { forgetMaterial(keyId: string, materialId: string): void };
 }
 
 export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
   readonly type = 'EXTERNAL_KEY_STORE' as const;
   private state: ConnectionState = 'CONNECTED';
+  /** Closed (disconnected or sealed, not retired): no call reaches the inner material any more. */
+  private closed = false;
+  /** The inner materials this store has used (`keyId/materialId`), forgotten by the standard store at close(). */
+  private readonly used = new Map<string, { keyId: string; materialId: string }>();
 
   constructor(private readonly parts: ExternalKeyStoreParts) {
     super('An external key store');
@@ -154,8 +158,19 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
 
   private innerMaterial(m: StoredMaterial): { externalKeyId: string; inner: StoredMaterial } {
     if (m.keySpec !== SYMMETRIC_DEFAULT) throw this.unsupported(`use keys of key spec ${m.keySpec}`);
+    this.requireOpen();
     const r = decodeExternalRef(m.ref);
+    const id = `${m.keyId}/${m.materialId}`;
+    if (!this.used.has(id)) this.used.set(id, { keyId: m.keyId, materialId: m.materialId });
     return { externalKeyId: r.externalKeyId, inner: { ...m, ref: r.inner } };
+  }
+
+  /**
+   * A call that held this store from before its close: refused before it unseals the inner material
+   * again, which close() has just wiped (AWS: a key of a disconnected store is KMSInvalidStateException).
+   */
+  private requireOpen(): void {
+    if (this.closed) throw kmsErrors.invalidState(`The external key store ${this.parts.customKeyStoreId} is disconnected.`);
   }
 
   async encryptBlobPayload(m: StoredMaterial, payload: BlobPayload, plaintext: Uint8Array): Promise<Buffer> {
@@ -182,6 +197,8 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
       throw this.proxyFailure(e);
     }
     try {
+      // Disconnected while the proxy answered: its inner material is forgotten, and stays so.
+      this.requireOpen();
       return await this.parts.inner.decryptBlobPayload(inner, payload, once);
     } finally {
       once.fill(0);
@@ -199,10 +216,16 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
    */
   forgetAll(): void {}
 
-  /** Closes the proxy connections: the store is disconnected. */
+  /**
+   * Closes the proxy connections and forgets the inner materials the store used: the store is
+   * disconnected, and no call can use them until it connects again (a new store, which unseals them anew).
+   */
   close(): void {
     this.state = 'DISCONNECTED';
+    this.closed = true;
     this.parts.client.close();
+    for (const m of this.used.values()) this.parts.inner.forgetMaterial(m.keyId, m.materialId);
+    this.used.clear();
   }
 
   /** Replaced by a store with new proxy settings: the calls in progress end on the old connections, which then close. */

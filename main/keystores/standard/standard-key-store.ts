@@ -214,6 +214,15 @@ export class StandardKeyStore implements KeyStore {
   }
 
   /**
+   * Wipes what is cached of one material, which stays usable (it is unsealed again on its next use): an
+   * external key store that disconnects forgets the inner materials of its keys, which no call can use
+   * until it connects again, and which a deletion while it is disconnected could not reach.
+   */
+  forgetMaterial(keyId: string, materialId: string): void {
+    this.cache.dropMaterial(keyId, materialId);
+  }
+
+  /**
    * The AEAD handle of a symmetric material itself: the key of version-1 payloads, which Kura still
    * decrypts but no longer writes. Made on first use and cached with the material.
    */
