@@ -38,8 +38,17 @@ export class AsymmetricOperations {
   constructor(private readonly deps: OperationDeps & { encryption: EncryptionOperations }) {}
 
   /** A usable key (aliases allowed) of the usage an operation needs, and an algorithm its spec has. */
-  private async usableKey(ctx: CallContext, keyRef: string, usage: KeyUsage, operation: string, algorithm?: { name: string; of: 'signing' | 'mac' | 'keyAgreement'; what: string }) {
+  /** The key named, usable for `operation`; `before` refuses what the operation refuses whatever the key's state. */
+  private async usableKey(
+    ctx: CallContext,
+    keyRef: string,
+    usage: KeyUsage,
+    operation: string,
+    algorithm?: { name: string; of: 'signing' | 'mac' | 'keyAgreement'; what: string },
+    before?: (k: Key) => void,
+  ) {
     const k = await this.deps.directory.resolve(ctx, keyRef, true);
+    before?.(k);
     requireUsable(k);
     requireUsage(k, usage, operation);
     if (algorithm) requireSpecAlgorithm(k, algorithm.name, specAlgorithms(k)[algorithm.of], algorithm.what);
@@ -184,14 +193,20 @@ export class AsymmetricOperations {
         if (!isDataKeyPairSpec(input.keyPairSpec)) throw kmsErrors.validation(`KeyPairSpec ${input.keyPairSpec} is not a data key pair spec.`);
       },
       prepare: async () => {
-        const prepared = await this.usableKey(ctx, input.keyId, KeyUsage.EncryptDecrypt, withPlaintext ? 'GenerateDataKeyPair' : 'GenerateDataKeyPairWithoutPlaintext');
+        // AWS (both operations): "You cannot use an asymmetric KMS key or a KMS key in a custom key store."
+        // That holds for HSM (AWS_CLOUDHSM) and XKS (EXTERNAL_KEY_STORE) stores alike, and is checked
+        // before the key's state: a key of a store that is not connected reads as Unavailable
+        // (KMSInvalidStateException), which would send the caller to reconnect a store for a call that
+        // is refused anyway. The answer is UnsupportedOperation whatever the store's connection or the key's state.
+        const notInCustomKeyStore = (k: Key) => {
+          if (k.customKeyStoreId !== null) {
+            throw new KmsError('UnsupportedOperation', `${arnOf(k)} is in custom key store ${k.customKeyStoreId}, which cannot protect a data key pair.`);
+          }
+        };
+        const operation = withPlaintext ? 'GenerateDataKeyPair' : 'GenerateDataKeyPairWithoutPlaintext';
+        const prepared = await this.usableKey(ctx, input.keyId, KeyUsage.EncryptDecrypt, operation, undefined, notInCustomKeyStore);
         const [k] = prepared.keys;
         if (k.keySpec !== SYMMETRIC_DEFAULT) throw new KmsError('InvalidKeyUsage', `${arnOf(k)} must be a symmetric encryption key to protect a data key pair.`);
-        // AWS (both operations): "You cannot use an asymmetric KMS key or a KMS key in a custom key store."
-        // That holds for HSM (AWS_CLOUDHSM) and XKS (EXTERNAL_KEY_STORE) stores alike, connected or not.
-        if (k.customKeyStoreId !== null) {
-          throw new KmsError('UnsupportedOperation', `${arnOf(k)} is in custom key store ${k.customKeyStoreId}, which cannot protect a data key pair.`);
-        }
         return prepared;
       },
       run: async ({ keys: [k] }) => {

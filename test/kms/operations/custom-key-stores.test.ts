@@ -69,6 +69,8 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     await held.reached;
     return { held, reconnecting };
   };
+  const dataKeyPair = (keyId: string, withPlaintext: boolean) =>
+    d.keys.generateDataKeyPair(d.ctx(withPlaintext ? 'GenerateDataKeyPair' : 'GenerateDataKeyPairWithoutPlaintext'), { keyId, keyPairSpec: 'ECC_NIST_P256' }, withPlaintext);
   const roundTrip = async (keyId: string) => {
     const { ciphertextBlob } = await d.keys.encrypt(d.ctx('Encrypt'), { keyId, plaintext: Buffer.from('on the token'), encryptionContext: { purpose: 'test' } });
     const opened = await d.keys.decrypt(d.ctx('Decrypt'), { ciphertextBlob, encryptionContext: { purpose: 'test' } });
@@ -198,12 +200,30 @@ describe('custom key stores (AWS_CLOUDHSM)', () => {
     const id = await create();
     await connect(id);
     const { keyId } = await createKey(id);
-    const pair = (withPlaintext: boolean) =>
-      d.keys.generateDataKeyPair(d.ctx(withPlaintext ? 'GenerateDataKeyPair' : 'GenerateDataKeyPairWithoutPlaintext'), { keyId, keyPairSpec: 'ECC_NIST_P256' }, withPlaintext);
+    const pair = (withPlaintext: boolean) => dataKeyPair(keyId, withPlaintext);
     expect(await kmsCode(pair(true))).toBe('UnsupportedOperation');
     expect(await kmsCode(pair(false))).toBe('UnsupportedOperation');
     // The same key still makes symmetric data keys: only the pair is refused.
     expect((await d.keys.generateDataKey(d.ctx('GenerateDataKey'), { keyId, keySpec: 'AES_256' })).plaintext).toHaveLength(32);
+  });
+
+  it('GenerateDataKeyPair(WithoutPlaintext) on a key of a store that is not connected is UnsupportedOperation too, not the Unavailable state', async () => {
+    const id = await create();
+    await connect(id);
+    const { keyId } = await createKey(id);
+    const pair = (withPlaintext: boolean) => dataKeyPair(keyId, withPlaintext);
+    await disconnect(id);
+    expect((await d.keys.describeKey(d.ctx('DescribeKey'), keyId)).state).toBe('Unavailable');
+    // Unsupported on this key whether or not its store is connected: reconnecting would not help.
+    const refused = await kmsError(pair(true));
+    expect(refused.code).toBe('UnsupportedOperation');
+    expect(refused.message).toContain(id);
+    expect(await kmsCode(pair(false))).toBe('UnsupportedOperation');
+    // Nor does the key's own state change the answer.
+    await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), keyId, 7);
+    expect(await kmsCode(pair(true))).toBe('UnsupportedOperation');
+    // Any other operation on the key still answers its state.
+    expect(await kmsCode(d.keys.generateDataKey(d.ctx('GenerateDataKey'), { keyId, keySpec: 'AES_256' }))).toBe('InvalidState');
   });
 
   it("a store is its account's and Region's: another account's or Region's caller gets CustomKeyStoreNotFound from every operation, and may reuse its name", async () => {
