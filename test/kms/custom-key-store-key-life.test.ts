@@ -168,6 +168,30 @@ describe('a key in a custom key store', () => {
     await d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId);
   });
 
+  it('DeleteCustomKeyStore counts the keys in the transaction that deletes the store: a CreateKey committed after the call was prepared makes it CustomKeyStoreHasCMKs', async () => {
+    const storeId = await hsmStore();
+    await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId);
+    // A CreateKey whose checks passed commits its key while the delete is authorized (after the delete
+    // found the store DISCONNECTED, before its transaction): the key row as CreateKey's transaction writes it.
+    const standard = await d.keys.createKey(d.ctx('CreateKey'), {});
+    const raced: Key = { ...standard, keyId: '1a2b3c4d-5e6f-4708-9a1b-2c3d4e5f6a7b', origin: Origin.AwsCloudHsm, customKeyStoreId: storeId };
+    beforeAuthorizing = async (action) => {
+      if (action !== 'kms:DeleteCustomKeyStore') return;
+      beforeAuthorizing = undefined;
+      await d.store.db.write((tx) => d.store.keys.insert(tx, raced));
+    };
+    const refused = await kmsError(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId));
+    expect(beforeAuthorizing).toBeUndefined();
+    expect(refused.code).toBe('CustomKeyStoreHasCMKs');
+    expect(refused.message).toContain('1 KMS key');
+    // The store and its key are both still there, the key in its store.
+    expect((await d.keys.describeCustomKeyStores(d.ctx('DescribeCustomKeyStores'), { customKeyStoreId: storeId })).items).toHaveLength(1);
+    expect((await d.keys.describeKey(d.ctx('DescribeKey'), raced.keyId)).customKeyStoreId).toBe(storeId);
+    // Pending deletion, the key still holds the store.
+    await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), raced.keyId, 7);
+    expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId))).toBe('CustomKeyStoreHasCMKs');
+  });
+
   describe('deletion at the end of the waiting period', () => {
     const tokenKeys = () => hsms.tokens.get('kura-token')!.keys.size;
     const deleteEntries = async () => (await d.audit.list({})).filter((e) => e.operation === 'DeleteKey' && e.source === 'scheduler').map((e) => e.details);

@@ -479,13 +479,16 @@ export class CustomKeyStoreOperations {
       prepare: async () => {
         const c = await this.find(ctx, id);
         if (c.connectionState !== 'DISCONNECTED') throw invalidState(c, 'disconnect it before deleting it.');
-        const keys = await customKeyStores.countKeys(c.id);
-        if (keys > 0) {
-          throw new KmsError('CustomKeyStoreHasCMKs', `Custom key store ${c.id} still holds ${keys} KMS key(s): schedule their deletion and wait until they are deleted.`);
-        }
         return { keys: [], c };
       },
       apply: async ({ tx }, { c }) => {
+        // The store's keys (those pending deletion too) are counted in the transaction that deletes it: a
+        // CreateKey that committed after this call was prepared is counted, and one that commits after it
+        // finds the store gone. Counted before, the delete would leave (or trip over) a key in no store.
+        const keys = await customKeyStores.countKeys(c.id, tx);
+        if (keys > 0) {
+          throw new KmsError('CustomKeyStoreHasCMKs', `Custom key store ${c.id} still holds ${keys} KMS key(s): schedule their deletion and wait until they are deleted.`);
+        }
         if (!(await customKeyStores.delete(tx, c.id))) throw notFound(c.id);
         return { result: undefined, details: { customKeyStoreId: c.id } };
       },
