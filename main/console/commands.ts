@@ -207,7 +207,7 @@ export const COMMANDS = {
       accountId: { ...ACCOUNT, optional: true },
       region: REGION,
       search: { kind: 'string', optional: true, max: 256, hint: 'text to find in a key ID or description' },
-      state: { kind: 'string', optional: true, max: 32, pattern: /^[A-Za-z]+$/, hint: 'a key state (Enabled, Disabled, PendingDeletion, PendingImport, …)' },
+      state: { kind: 'string', optional: true, max: 32, pattern: /^[A-Za-z]+$/, hint: 'a key state as DescribeKey answers it (Enabled, Disabled, PendingDeletion, PendingImport, Unavailable, …)' },
       origin: { kind: 'string', optional: true, max: 32, pattern: /^[A-Z_]+$/, hint: 'an origin (AWS_KMS, EXTERNAL, AWS_CLOUDHSM, EXTERNAL_KEY_STORE)' },
       after: { kind: 'string', optional: true, max: 64, pattern: /^[0-9a-f-]{36}$/, hint: 'the key ID the previous page ended with' },
       limit: { kind: 'integer', optional: true, min: 1, max: 1000, hint: 'how many keys a page holds (1 to 1000)' },

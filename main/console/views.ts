@@ -234,6 +234,7 @@ export interface KeyMetadataView {
 export interface KeySummaryView {
   keyId: string;
   arn: string;
+  /** The state DescribeKey answers (Unavailable while the key's custom key store is not connected), not the one stored. */
   state: string;
   origin: string;
   keySpec: string;
@@ -295,6 +296,7 @@ export interface DashboardView {
   status: StatusView;
   /** Where clients reach the appliance (null when this transport does not know its listener). */
   endpoints: { kms: string | null; console: string | null };
+  /** byState counts each key in the state DescribeKey answers for it, as KeySummaryView.state. */
   keys: { accountId: string; region: string; total: number; byState: Record<string, number>; byOrigin: Record<string, number> } | null;
   customKeyStores: { id: string; name: string; type: string; connectionState: string }[];
   pendingApprovals: number;

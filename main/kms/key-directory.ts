@@ -24,7 +24,7 @@ import type { Logger } from '../common/log.js';
 import { partitionOf } from '../common/regions.js';
 import type { KeyStore, KeyStoreRegistry, StoredMaterial } from '../keystores/key-store.js';
 import type { RootKeyHolder } from '../seal/root-key.js';
-import type { AliasRecord, Store, Tx } from '../store/index.js';
+import type { AliasRecord, DerivedKeyState, Store, Tx } from '../store/index.js';
 import type { ApprovalGate } from './approval-gate.js';
 import type { Authorizer } from './authorization.js';
 import { aliasArn, keyArn, keyIdNamedBy, parseKeyRef } from './identifiers.js';
@@ -180,6 +180,9 @@ export interface KeyDirectoryDeps {
 }
 
 const NOTHING: Prepared = { keys: [] };
+
+/** The stored states in which a key of a custom key store that is not connected reads as Unavailable (asOfNow). */
+const UNAVAILABLE_FROM: readonly string[] = [KeyState.Enabled, KeyState.Disabled];
 
 /** The keys one call resolved, for its audit entry. */
 interface ResolvedKeys {
@@ -391,8 +394,16 @@ export class KeyDirectory {
   async asOfNow(k: Key, lookup?: Lookup): Promise<Key> {
     const asOf = mayExpire(k) ? keyAsOf(k, await (lookup ?? this.readLookup()).materials(k.keyId), this.now()) : k;
     if (lookup !== undefined || asOf.customKeyStoreId === null) return asOf;
-    const usableState = asOf.state === KeyState.Enabled || asOf.state === KeyState.Disabled;
-    return usableState && !this.deps.registry.isConnected(asOf.customKeyStoreId) ? { ...asOf, state: KeyState.Unavailable } : asOf;
+    return UNAVAILABLE_FROM.includes(asOf.state) && !this.deps.registry.isConnected(asOf.customKeyStoreId) ? { ...asOf, state: KeyState.Unavailable } : asOf;
+  }
+
+  /**
+   * asOfNow's Unavailable, for a query that filters or counts many keys by state (the console's key
+   * search and tally): of the custom key stores `storeIds`, those not connected now, whose keys in the
+   * states that asOfNow turns Unavailable read as Unavailable.
+   */
+  unavailableIn(storeIds: readonly string[]): DerivedKeyState {
+    return { state: KeyState.Unavailable, from: UNAVAILABLE_FROM, stores: storeIds.filter((id) => !this.deps.registry.isConnected(id)) };
   }
 
   /** Resolves what a caller named as KeyId. `allowAlias` is false for operations that take only a key ID or key ARN. */

@@ -33,9 +33,22 @@ import type { Database, Tx } from './transaction.js';
 /** Keys, with their materials and tags. */
 /** What the console's key search matches: a stored state, an origin, text in the key ID or description (all given must hold). */
 export interface KeyFilter {
+  /** The state the key reads as: its stored state, or the one `derived` gives it. */
   state?: string;
   origin?: string;
   text?: string;
+  derived?: DerivedKeyState;
+}
+
+/**
+ * A state a key reads as that is not the one stored (the KMS domain decides which: a key of a custom key
+ * store that is not connected reads as Unavailable): the keys stored in one of the states `from` whose
+ * custom key store is one of `stores` read as `state`. A search or a tally by state counts them there.
+ */
+export interface DerivedKeyState {
+  state: string;
+  from: readonly string[];
+  stores: readonly string[];
 }
 
 export interface KeyRepository {
@@ -48,8 +61,8 @@ export interface KeyRepository {
   search(accountId: string, region: string, filter: KeyFilter, afterKeyId: string, limit: number, tx?: Tx): Promise<KeyRecord[]>;
   /** How many keys of one account and region match `filter`. */
   countMatching(accountId: string, region: string, filter: KeyFilter, tx?: Tx): Promise<number>;
-  /** How many keys of one account and region are in each stored state, and of each origin. */
-  tally(accountId: string, region: string, tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }>;
+  /** How many keys of one account and region are in each state (stored, or as `derived` gives it), and of each origin. */
+  tally(accountId: string, region: string, derived?: DerivedKeyState, tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }>;
   /** Refused if the key ID is taken, or `customKeyStoreId` names no custom key store. */
   insert(tx: Tx, k: KeyRecord): Promise<void>;
   /**

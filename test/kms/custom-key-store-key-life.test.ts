@@ -192,6 +192,57 @@ describe('a key in a custom key store', () => {
     expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId))).toBe('CustomKeyStoreHasCMKs');
   });
 
+  describe("the console's key search and tally read a key as DescribeKey does", () => {
+    const search = async (filter: { state?: string; origin?: string; text?: string } = {}) => {
+      const page = await d.keys.searchKeys(d.ctx('ListKeys'), filter, '', 50);
+      return { total: page.total, states: Object.fromEntries(page.keys.map((k) => [k.keyId, k.state])) };
+    };
+    const tally = async () => (await d.keys.keyTally(d.ctx('ListKeys'))).byState;
+    const described = async (keyId: string) => (await d.keys.describeKey(d.ctx('DescribeKey'), keyId)).state;
+
+    it('a key of a store that is not connected is Unavailable in the list, the state filter and the tally; its stored state is not', async () => {
+      const { storeId, key } = await hsmKey();
+      const disabled = await d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' });
+      await d.keys.disableKey(d.ctx('DisableKey'), disabled.keyId);
+      const pending = await d.keys.createKey(d.ctx('CreateKey'), { customKeyStoreId: storeId, origin: 'AWS_CLOUDHSM' });
+      await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), pending.keyId, 7);
+      const standard = await d.keys.createKey(d.ctx('CreateKey'), {});
+      // Connected: each key in its stored state.
+      expect((await search({ state: 'Enabled' })).states).toEqual({ [key.keyId]: 'Enabled', [standard.keyId]: 'Enabled' });
+      expect(await tally()).toEqual({ Enabled: 2, Disabled: 1, PendingDeletion: 1 });
+
+      await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId);
+      const all = await search();
+      expect(all.total).toBe(4);
+      // Every row says what DescribeKey says of its key.
+      for (const [keyId, state] of Object.entries(all.states)) expect(state).toBe(await described(keyId));
+      expect(all.states).toEqual({ [key.keyId]: 'Unavailable', [disabled.keyId]: 'Unavailable', [pending.keyId]: 'PendingDeletion', [standard.keyId]: 'Enabled' });
+      expect(await search({ state: 'Unavailable' })).toEqual({ total: 2, states: { [key.keyId]: 'Unavailable', [disabled.keyId]: 'Unavailable' } });
+      expect(await search({ state: 'Enabled' })).toEqual({ total: 1, states: { [standard.keyId]: 'Enabled' } });
+      expect(await search({ state: 'Disabled' })).toEqual({ total: 0, states: {} });
+      expect(await search({ state: 'PendingDeletion' })).toEqual({ total: 1, states: { [pending.keyId]: 'PendingDeletion' } });
+      expect(await search({ state: 'Unavailable', origin: 'AWS_KMS' })).toEqual({ total: 0, states: {} });
+      expect(await tally()).toEqual({ Enabled: 1, Unavailable: 2, PendingDeletion: 1 });
+
+      // Connected again: back in their stored states, which the disconnect left as they were.
+      await d.keys.connectCustomKeyStore(d.ctx('ConnectCustomKeyStore'), storeId);
+      expect((await search()).states).toEqual({ [key.keyId]: 'Enabled', [disabled.keyId]: 'Disabled', [pending.keyId]: 'PendingDeletion', [standard.keyId]: 'Enabled' });
+      expect(await search({ state: 'Unavailable' })).toEqual({ total: 0, states: {} });
+      expect(await tally()).toEqual({ Enabled: 2, Disabled: 1, PendingDeletion: 1 });
+    });
+
+    it('a key of a FAILED store, and of an external key store never connected, is Unavailable there too', async () => {
+      const { key } = await hsmKey();
+      const external = await externalKey();
+      hsms.last.pull();
+      expect(await described(key.keyId)).toBe('Unavailable');
+      expect(await described(external.key.keyId)).toBe('Unavailable');
+      const unavailable = await search({ state: 'Unavailable' });
+      expect(unavailable).toEqual({ total: 2, states: { [key.keyId]: 'Unavailable', [external.key.keyId]: 'Unavailable' } });
+      expect((await tally()).Unavailable).toBe(2);
+    });
+  });
+
   describe('deletion at the end of the waiting period', () => {
     const tokenKeys = () => hsms.tokens.get('kura-token')!.keys.size;
     const deleteEntries = async () => (await d.audit.list({})).filter((e) => e.operation === 'DeleteKey' && e.source === 'scheduler').map((e) => e.details);

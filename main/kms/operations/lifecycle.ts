@@ -8,7 +8,7 @@ import { KmsError, kmsErrors } from '../../common/errors.js';
 import { partitionOf } from '../../common/regions.js';
 import { isKeyUsageAllowed } from '../../crypto/asymmetric/index.js';
 import type { NewMaterial } from '../../keystores/key-store.js';
-import type { CustomKeyStoreRepository, KeyFilter } from '../../store/index.js';
+import type { CustomKeyStoreRepository, DerivedKeyState, KeyFilter } from '../../store/index.js';
 import type { CallContext } from '../key-directory.js';
 import { newKeyId } from '../identifiers.js';
 import {
@@ -57,7 +57,7 @@ function requireConnected(directory: OperationDeps['directory'], id: string): vo
 }
 
 export class LifecycleOperations {
-  constructor(private readonly deps: OperationDeps & { customKeyStores: Pick<CustomKeyStoreRepository, 'find'> }) {}
+  constructor(private readonly deps: OperationDeps & { customKeyStores: Pick<CustomKeyStoreRepository, 'find' | 'listIn'> }) {}
 
   /**
    * AWS's rules for a key in a custom key store: the store exists in the caller's account and Region
@@ -217,25 +217,35 @@ export class LifecycleOperations {
    * a filter, in key ID order after `after`, and how many match in all (audited as a ListKeys read).
    */
   searchKeys(ctx: CallContext, filter: KeyFilter, after: string, limit: number): Promise<{ keys: Key[]; next: string | null; total: number }> {
-    return this.deps.directory.run<{ keys: [] }, never, { keys: Key[]; next: string | null; total: number }>(ctx, {
+    const { directory, keys: repository } = this.deps;
+    return directory.run<{ keys: [] }, never, { keys: Key[]; next: string | null; total: number }>(ctx, {
       kind: 'read',
       run: async () => {
+        const where: KeyFilter = { ...filter, derived: await this.unavailable(ctx) };
         const [rows, total] = await Promise.all([
-          this.deps.keys.search(ctx.accountId, ctx.region, filter, after, limit + 1),
-          this.deps.keys.countMatching(ctx.accountId, ctx.region, filter),
+          repository.search(ctx.accountId, ctx.region, where, after, limit + 1),
+          repository.countMatching(ctx.accountId, ctx.region, where),
         ]);
-        const keys = rows.slice(0, limit).map(keyFromRecord);
+        const keys = await Promise.all(rows.slice(0, limit).map((r) => directory.asOfNow(keyFromRecord(r))));
         return { keys, next: rows.length > limit ? keys[keys.length - 1]!.keyId : null, total };
       },
     });
   }
 
-  /** How many keys of the caller's account and Region are in each state and of each origin (the console's dashboard). */
+  /**
+   * How many keys of the caller's account and Region are in each state and of each origin (the console's
+   * dashboard); a key reads in the state DescribeKey answers (Unavailable while its custom key store is not connected).
+   */
   keyTally(ctx: CallContext): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }> {
     return this.deps.directory.run<{ keys: [] }, never, { byState: Record<string, number>; byOrigin: Record<string, number> }>(ctx, {
       kind: 'read',
-      run: () => this.deps.keys.tally(ctx.accountId, ctx.region),
+      run: async () => this.deps.keys.tally(ctx.accountId, ctx.region, await this.unavailable(ctx)),
     });
+  }
+
+  /** Which keys of the caller's account and Region read as Unavailable now, as DescribeKey reads one (KeyDirectory.asOfNow). */
+  private async unavailable(ctx: CallContext): Promise<DerivedKeyState> {
+    return this.deps.directory.unavailableIn((await this.deps.customKeyStores.listIn(ctx)).map((c) => c.id));
   }
 
   enableKey(ctx: CallContext, keyRef: string): Promise<void> {

@@ -2,7 +2,7 @@
 // ./migrations.ts, and the mapping between their rows and KeyRecord, MaterialRecord and TagRecord.
 // Materials and tags reference their key with ON DELETE CASCADE, and so do aliases and import tokens:
 // deleting a key's row is the whole of KeyRepository.delete.
-import type { KeyFilter, KeyRepository } from '../repositories.js';
+import type { DerivedKeyState, KeyFilter, KeyRepository } from '../repositories.js';
 import type { KeyRecord, MaterialRecord, TagRecord } from '../records.js';
 import type { Tx } from '../transaction.js';
 import type { Row, Sql, SqliteDatabase, SqlValue } from './database.js';
@@ -120,13 +120,37 @@ async function updateRow(sql: Sql, table: string, cols: Columns, keyCols: string
   );
 }
 
-/** The SQL of a KeyFilter: text is matched as a literal, case-insensitive substring of the key ID or description. */
+/** The SQL condition of the keys a DerivedKeyState applies to; none when it names no state or no store. */
+function derivedWhere(d: DerivedKeyState | undefined): { state: string; sql: string; params: SqlValue[] } | undefined {
+  if (d === undefined || d.from.length === 0 || d.stores.length === 0) return undefined;
+  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+  // IS NOT NULL: a standard key's NULL store would make the condition NULL, and its NOT NULL too (no match).
+  return {
+    state: d.state,
+    sql: `(state IN (${marks(d.from.length)}) AND custom_key_store_id IS NOT NULL AND custom_key_store_id IN (${marks(d.stores.length)}))`,
+    params: [...d.from, ...d.stores],
+  };
+}
+
+/**
+ * The SQL of a KeyFilter: a state matches the state a key reads as (a derived one instead of the stored one);
+ * text is matched as a literal, case-insensitive substring of the key ID or description.
+ */
 function keyFilter(f: KeyFilter): { where: string; params: SqlValue[] } {
   let where = '';
   const params: SqlValue[] = [];
   if (f.state !== undefined) {
-    where += ' AND state = ?';
-    params.push(f.state);
+    const derived = derivedWhere(f.derived);
+    if (derived === undefined) {
+      where += ' AND state = ?';
+      params.push(f.state);
+    } else if (f.state === derived.state) {
+      where += ` AND (state = ? OR ${derived.sql})`;
+      params.push(f.state, ...derived.params);
+    } else {
+      where += ` AND state = ? AND NOT ${derived.sql}`;
+      params.push(f.state, ...derived.params);
+    }
   }
   if (f.origin !== undefined) {
     where += ' AND origin = ?';
@@ -181,8 +205,12 @@ export class SqliteKeyRepository implements KeyRepository {
     return Number(r?.n ?? 0);
   }
 
-  async tally(accountId: string, region: string, tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }> {
-    const rows = await this.db.read(tx).all('SELECT state, origin, COUNT(*) AS n FROM keys WHERE account_id = ? AND region = ? GROUP BY state, origin', accountId, region);
+  async tally(accountId: string, region: string, derived?: DerivedKeyState, tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }> {
+    const d = derivedWhere(derived);
+    const state = d ? `CASE WHEN ${d.sql} THEN ? ELSE state END` : 'state';
+    const rows = await this.db
+      .read(tx)
+      .all(`SELECT ${state} AS state, origin, COUNT(*) AS n FROM keys WHERE account_id = ? AND region = ? GROUP BY 1, origin`, ...(d ? [...d.params, d.state] : []), accountId, region);
     const byState: Record<string, number> = {};
     const byOrigin: Record<string, number> = {};
     for (const r of rows) {
