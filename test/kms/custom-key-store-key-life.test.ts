@@ -6,7 +6,9 @@
 // any key state and whether or not the store is connected. At the end of its waiting period such a key
 // is deleted whatever its store's connection: a key on a token leaves its material there when the store
 // is not connected (AWS's "best effort"), which the log names for the operator; a key of an external
-// key store leaves its external key alone, as AWS does, and nothing to warn about. Over the wire, with
+// key store leaves its external key alone, as AWS does, and nothing to warn about. The console's key
+// search and tally show such a key as DescribeKey does (Unavailable while its store is not connected);
+// DeleteCustomKeyStore counts the store's keys in the transaction that deletes it. Over the wire, with
 // SoftHSM2: test/integration/custom-key-store-key-life.test.ts.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../main/common/clock.js';
