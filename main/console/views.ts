@@ -124,7 +124,7 @@ export interface HsmView {
 }
 
 /**
- * A secret key on a custom key store's token (never its value) and what uses it: a KMS key (keyId), an XKS
+ * A secret key on an HSM's token (never its value) and what uses it: a KMS key (keyId), an XKS
  * proxy key (xksStoreId, externalKeyId), an XKS store's health check (xksStoreId), nothing though Kura's
  * label says it is Kura's (orphan), or nothing of Kura's (not-kura: another application's).
  */
@@ -140,7 +140,8 @@ export interface HsmTokenKeyView {
 }
 
 export interface HsmTokenKeysView {
-  customKeyStoreId: string;
+  /** The custom key store whose login listed the token; null when an XKS proxy store's did (hsms.tokenKeys). */
+  customKeyStoreId: string | null;
   hsmId: string;
   tokenLabel: string;
   /** The XKS proxy stores on the same HSM, which share the token's login: their keys are listed as theirs. */

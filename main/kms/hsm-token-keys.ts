@@ -14,9 +14,16 @@
 // of their keys to them, not to the orphans. The token is listed before the database is read, so that a
 // key a CreateKey commits during the listing is not called an orphan; one committed after it is (check
 // again before removing anything).
+//
+// An HSM that backs XKS proxy stores only has no custom key store to list through: `kura hsm keys --hsm`
+// lists an HSM's token through whichever login of Kura's is live on it — a connected custom key store's,
+// or the one an XKS store on it keeps (./xks-hsm-tokens.ts, made on the store's first call) — and never
+// logs in for the listing: an operator's listing must not offer a token a sealed PIN it may refuse (a
+// real token locks its user PIN after a few wrong ones). With no live login, the refusal names what to
+// connect.
 import { KmsError } from '../common/errors.js';
-import type { TokenKey } from '../keystores/hsm/index.js';
-import type { Store } from '../store/index.js';
+import { TOKEN_KEYS_LISTED, type TokenKey } from '../keystores/hsm/index.js';
+import type { HsmRecord, Store, XksStoreRecord } from '../store/index.js';
 import { keyIdNamedBy } from './identifiers.js';
 import type { KeyDirectory, OperatorCall } from './key-directory.js';
 
@@ -33,7 +40,8 @@ export interface ClassifiedTokenKey extends TokenKey {
 }
 
 export interface TokenKeysListing {
-  customKeyStoreId: string;
+  /** The custom key store whose login listed the token; null when an XKS proxy store's did (a listing by HSM). */
+  customKeyStoreId: string | null;
   hsmId: string;
   tokenLabel: string;
   /** The XKS proxy stores on the same HSM: they share the token's login, and their keys are theirs. */
@@ -81,7 +89,12 @@ export interface HsmTokenKeysDeps {
   store: Pick<Store, 'customKeyStores' | 'hsms' | 'keys' | 'xks'>;
   /** The live connections (./custom-key-stores.ts HsmConnections): a connected store's token keys. */
   connections: { isOpen(storeId: string): boolean; tokenKeys(storeId: string): Promise<{ keys: TokenKey[]; truncated: boolean }> };
+  /** The XKS proxy stores' token connections (./xks-hsm-tokens.ts): a store's live login, never made here. */
+  xksTokens: { liveConnection(storeId: string): Promise<{ tokenKeys?(): Promise<TokenKey[]> } | undefined>; isRefused(s: XksStoreRecord): boolean };
 }
+
+/** How a listing by HSM reads the token: a connected custom key store's login, or an XKS store's. */
+type Login = { customKeyStoreId: string } | { customKeyStoreId: null; tokenKeys(): Promise<TokenKey[]> };
 
 /** The audited listing of a connected AWS_CLOUDHSM store's token keys (`kura hsm keys`). */
 export class HsmTokenKeys {
@@ -104,13 +117,66 @@ export class HsmTokenKeys {
         if (!hsm) throw new KmsError('CustomKeyStoreInvalidState', `Custom key store ${customKeyStoreId} names no registered HSM.`);
         return { keys: [], hsm };
       },
-      run: async ({ hsm }) => {
-        // The token first, then the database (see the header).
-        const listed = await connections.tokenKeys(customKeyStoreId);
-        const sharedWith = (await store.xks.listStores()).filter((s) => s.hsmId === hsm.id).map((s) => s.id);
-        const keys = await classifyTokenKeys(store, hsm.id, listed.keys);
-        return { customKeyStoreId, hsmId: hsm.id, tokenLabel: hsm.tokenLabel, sharedWith, keys, truncated: listed.truncated };
-      },
+      run: ({ hsm }) => this.classified(hsm, customKeyStoreId, () => connections.tokenKeys(customKeyStoreId)),
     });
+  }
+
+  /**
+   * The audited listing of an HSM's token keys (`kura hsm keys --hsm`), through a live login of Kura's on
+   * it (see the header): its connected custom key store's, else an XKS proxy store's. Refused (audited)
+   * for an HSM not registered, or one no store of Kura's holds a live login to, naming what to connect.
+   */
+  listOnHsm(op: OperatorCall, hsmId: string): Promise<TokenKeysListing> {
+    const { store, connections } = this.deps;
+    return this.deps.directory.run(op, {
+      kind: 'read',
+      details: { hsmId },
+      prepare: async () => {
+        const hsm = await store.hsms.find(hsmId);
+        if (!hsm) throw new KmsError('CloudHsmClusterNotFound', `No HSM with ID ${hsmId} is registered with Kura (see \`kura hsm list\`).`);
+        return { keys: [], hsm, login: await this.liveLogin(hsm) };
+      },
+      run: ({ hsm, login }) =>
+        login.customKeyStoreId !== null
+          ? this.classified(hsm, login.customKeyStoreId, () => connections.tokenKeys(login.customKeyStoreId))
+          : this.classified(hsm, null, async () => {
+              const keys = await login.tokenKeys();
+              return { keys, truncated: keys.length >= TOKEN_KEYS_LISTED };
+            }),
+    });
+  }
+
+  /** A live login to the HSM's token: its custom key store's if connected, else the first XKS store's that has one; else refused, naming what to connect. */
+  private async liveLogin(hsm: HsmRecord): Promise<Login> {
+    const { store, connections, xksTokens } = this.deps;
+    const custom = (await store.customKeyStores.list()).filter((c) => c.type === 'AWS_CLOUDHSM' && c.hsmId === hsm.id);
+    const open = custom.find((c) => connections.isOpen(c.id));
+    if (open) return { customKeyStoreId: open.id };
+    const xksStores = (await store.xks.listStores()).filter((s) => s.hsmId === hsm.id);
+    for (const s of xksStores) {
+      const conn = await xksTokens.liveConnection(s.id);
+      if (conn?.tokenKeys) return { customKeyStoreId: null, tokenKeys: () => conn.tokenKeys!() };
+    }
+    if (custom.length === 0 && xksStores.length === 0) {
+      throw new KmsError('InvalidState', `No key store of Kura's is on HSM ${hsm.id} (no AWS_CLOUDHSM custom key store, no XKS proxy store): Kura holds no login to its token "${hsm.tokenLabel}" to list it through.`);
+    }
+    const ways = [
+      ...custom.map((c) => `connect custom key store ${c.id} (aws kms connect-custom-key-store --custom-key-store-id ${c.id})`),
+      ...xksStores.map((s) =>
+        xksTokens.isRefused(s)
+          ? `give XKS proxy store ${s.id} a PIN its token takes (kura xks stores update --store ${s.id} --pin-file FILE: the token refused its PIN), after which its next call connects it`
+          : `let XKS proxy store ${s.id} connect its token: it does on its first call (AWS KMS's health check, every minute while its external key store is connected) or key change (kura xks keys create|delete --store ${s.id})`,
+      ),
+    ];
+    throw new KmsError('InvalidState', `No login of Kura's to the token "${hsm.tokenLabel}" of HSM ${hsm.id} is live, and listing does not log in. Connect one, then list again: ${ways.join('; or ')}.`);
+  }
+
+  /** The token first, then the database (see the header). */
+  private async classified(hsm: HsmRecord, customKeyStoreId: string | null, list: () => Promise<{ keys: TokenKey[]; truncated: boolean }>): Promise<TokenKeysListing> {
+    const { store } = this.deps;
+    const listed = await list();
+    const sharedWith = (await store.xks.listStores()).filter((s) => s.hsmId === hsm.id).map((s) => s.id);
+    const keys = await classifyTokenKeys(store, hsm.id, listed.keys);
+    return { customKeyStoreId, hsmId: hsm.id, tokenLabel: hsm.tokenLabel, sharedWith, keys, truncated: listed.truncated };
   }
 }

@@ -325,4 +325,9 @@ export class Kms {
   listHsmTokenKeys(op: OperatorCall, customKeyStoreId: string): Promise<TokenKeysListing> {
     return this.ops.tokenKeys.list(op, customKeyStoreId);
   }
+
+  /** The secret keys on an HSM's token, through a live login of Kura's on it (`kura hsm keys --hsm`). */
+  listHsmTokenKeysOnHsm(op: OperatorCall, hsmId: string): Promise<TokenKeysListing> {
+    return this.ops.tokenKeys.listOnHsm(op, hsmId);
+  }
 }

@@ -105,6 +105,7 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
   const connections = new HsmConnections({ store, registry, root, connector: deps.hsmConnector ?? NO_HSM_SUPPORT, log });
   const xksConnections = new XksConnections({ registry, root, standard: standardStore, log, ...(deps.xksClient ? { options: deps.xksClient } : {}) });
   const customKeyStores = new CustomKeyStoreOperations({ ...opDeps, customKeyStores: store.customKeyStores, hsms: store.hsms, connections, xksConnections });
+  const xks = new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, monotonic: deps.monotonic, requestsPerSecond: deps.xksRequestsPerSecond });
   const kms = new Kms({
     lifecycle: new LifecycleOperations({ ...opDeps, customKeyStores: store.customKeyStores }),
     encryption,
@@ -116,8 +117,8 @@ export function buildKmsDomain(deps: KmsDomainDeps): KmsDomain {
     imports: new ImportOperations(opDeps),
     customKeyStores,
     hsms: new HsmRegistry({ directory, hsms: store.hsms, customKeyStores: store.customKeyStores, connections, xksStores: store.xks }),
-    tokenKeys: new HsmTokenKeys({ directory, store, connections }),
-    xks: new XksProxy({ store, directory, root, standard: standardStore, hsmConnector: connections.connector, log, clock, monotonic: deps.monotonic, requestsPerSecond: deps.xksRequestsPerSecond }),
+    tokenKeys: new HsmTokenKeys({ directory, store, connections, xksTokens: xks.hsmTokens }),
+    xks,
   });
   const jobs = new ScheduledJobs({ ...opDeps, root, db: store.db, log });
   const scheduler = new LifecycleScheduler({ jobs, log, intervalMs: deps.schedulerIntervalMs, clock, monotonic: deps.monotonic, lastRecordedAt: deps.lastRecordedAt });

@@ -15,6 +15,9 @@
 // itself. The refusal is kept for that store and that sealed PIN, and its calls answer KeyUnavailable
 // at once, until the store is given a PIN that logs in (`kura xks stores update`), the appliance seals
 // (each unseal allows one try again), or the store is deleted.
+//
+// `kura hsm keys --hsm` lists a token's keys through a store's live connection (liveConnection), and
+// never connects one for it.
 import { KmsError, kmsErrors } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { encodeAad } from '../seal/at-rest.js';
@@ -96,6 +99,18 @@ export class XksHsmTokens {
       this.forget(s.id, pending);
     }
     return this.live.get(s.id) ?? this.open(s);
+  }
+
+  /**
+   * The store's connection if it has a live one now (a connect under way is waited for), never making
+   * one: what `kura hsm keys --hsm` lists a token through (./hsm-token-keys.ts), which must not offer the
+   * token a PIN on an operator's listing.
+   */
+  async liveConnection(storeId: string): Promise<ConnectedHsm | undefined> {
+    const pending = this.live.get(storeId);
+    if (!pending) return undefined;
+    const c = await pending.catch(() => undefined);
+    return c && this.live.get(storeId) === pending && isLive(c) ? c : undefined;
   }
 
   private open(s: XksStoreRecord): Promise<ConnectedHsm> {

@@ -160,6 +160,11 @@ export class XksProxy {
     });
   }
 
+  /** The HSM connections of its stores, for `kura hsm keys --hsm` (./hsm-token-keys.ts): read, never connected there. */
+  get hsmTokens(): XksHsmTokens {
+    return this.tokens;
+  }
+
   private clearCaches(): void {
     this.storeCache.clear();
     this.storeByIdCache.clear();
