@@ -159,6 +159,7 @@ export const COMMANDS = {
   'hsms.test': { what: 'Testing an HSM', fields: { hsmId: HSM_ID } },
   'hsms.remove': { what: 'Removing an HSM', fields: { hsmId: HSM_ID } },
   'hsms.keys': { what: "Listing a custom key store's token keys", fields: { customKeyStoreId: CUSTOM_KEY_STORE_ID } },
+  'hsms.tokenKeys': { what: "Listing an HSM's token keys", fields: { hsmId: HSM_ID } },
 
   'xks.stores.list': { what: 'Listing XKS stores', fields: NONE },
   'xks.stores.create': {
@@ -313,6 +314,7 @@ export interface CommandOutputs {
   'hsms.test': { hsmId: string; token: HsmTokenView };
   'hsms.remove': RemovedView;
   'hsms.keys': HsmTokenKeysView;
+  'hsms.tokenKeys': HsmTokenKeysView;
   'xks.stores.list': { stores: XksStoreView[] };
   'xks.stores.create': ChangeView<XksSecretView>;
   'xks.stores.update': ChangeView<{ storeId: string; hsmId: string }>;

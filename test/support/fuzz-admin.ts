@@ -87,6 +87,7 @@ export const VALID_INPUTS: { [C in CommandName]: (fx: Fixtures) => Record<string
   'hsms.test': () => ({ hsmId: NO_HSM }),
   'hsms.remove': () => ({ hsmId: NO_HSM }),
   'hsms.keys': () => ({ customKeyStoreId: NO_CUSTOM_KEY_STORE }),
+  'hsms.tokenKeys': () => ({ hsmId: NO_HSM }),
   'xks.stores.list': () => ({}),
   'xks.stores.create': () => ({ uriPathPrefix: '/fuzz-new' }),
   'xks.stores.update': () => ({ storeId: 'no-such-store', pin: 'fuzz-pin' }),

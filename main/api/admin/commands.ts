@@ -238,6 +238,7 @@ const HANDLERS: Handlers = {
     }),
   'hsms.test': async (r, i) => ({ hsmId: i.hsmId, token: tokenJson(await need(r.deps.kms, 'KMS').testHsm(i.hsmId)) }),
   'hsms.keys': async (r, i) => tokenKeysJson(await need(r.deps.kms, 'KMS').listHsmTokenKeys(operatorCall(r, 'ListHsmTokenKeys'), i.customKeyStoreId)),
+  'hsms.tokenKeys': async (r, i) => tokenKeysJson(await need(r.deps.kms, 'KMS').listHsmTokenKeysOnHsm(operatorCall(r, 'ListHsmTokenKeys'), i.hsmId)),
   'hsms.remove': (r, i) => {
     const remove = (checkOnly: boolean) => need(r.deps.kms, 'KMS').removeHsm(operatorCall(r, 'RemoveHsm', checkOnly), i.hsmId);
     return gated(r, i, async () => {

@@ -154,6 +154,7 @@ export const ROUTES: readonly CommandRoute[] = [
   r('POST', `/hsms/${SEG}/test`, 'hsms.test', ['hsmId']),
   r('DELETE', `/hsms/${SEG}`, 'hsms.remove', ['hsmId']),
   r('GET', `/custom-key-stores/${SEG}/token-keys`, 'hsms.keys', ['customKeyStoreId']),
+  r('GET', `/hsms/${SEG}/token-keys`, 'hsms.tokenKeys', ['hsmId']),
   r('GET', '/xks/stores', 'xks.stores.list'),
   r('POST', '/xks/stores', 'xks.stores.create'),
   r('POST', `/xks/stores/${SEG}/pin`, 'xks.stores.update', ['storeId']),
