@@ -113,6 +113,7 @@ describe('help', () => {
       'audit tail': ['--follow', '-f', '--lines', '-n'],
       'audit head': ['--json', '--data-dir'],
       'audit verify': ['--expect-head', '--json'],
+      'hsm keys': ['--store', '--hsm', '--orphans', '--json'],
     };
     for (const [command, options] of Object.entries(expected)) {
       const r = await kura([...command.split(' '), '--help']);

@@ -147,7 +147,7 @@ it('refuses a store that is not connected, saying to connect it; and an ID that 
   const bad = await kuraCli('hsm', 'keys', '--store', 'nope');
   expect(bad.code).toBe(2);
   const missing = await kuraCli('hsm', 'keys');
-  expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('--store is required')]);
+  expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('--store or --hsm is required')]);
 });
 
 it('--help describes the command and its options', async () => {

@@ -6,7 +6,8 @@
 // removing are key store changes: with a key-store quorum policy each becomes an approval request.
 // `kura hsm keys` lists the secret keys on a connected store's token (never a value) and what uses each,
 // so that an operator finds the orphans a killed CreateKey leaves there without reading logs; it
-// removes nothing (deleting key material is a ceremony decision, made with the vendor's tool).
+// removes nothing (deleting key material is a ceremony decision, made with the vendor's tool). `--hsm`
+// lists an HSM's token through any live login of Kura's on it, for an HSM that backs XKS proxy stores only.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HsmTokenKeysView, HsmTokenKeyView, HsmTokenView, HsmView } from '../../console/index.js';
@@ -94,16 +95,29 @@ function usedBy(k: HsmTokenKeyView): string {
   }
 }
 
+/** The listing's route: by custom key store (--store) or by HSM (--hsm), exactly one. */
+function tokenKeysPath(inv: Invocation): string {
+  const storeId = stringOption(inv, 'store');
+  const hsmId = stringOption(inv, 'hsm');
+  if (storeId !== undefined && hsmId !== undefined) throw new UsageError('give --store or --hsm, not both: --store lists through a custom key store, --hsm through any live login on the HSM');
+  if (hsmId !== undefined) {
+    if (!HSM_ID_RE.test(hsmId)) throw new UsageError(`"${hsmId}" is not an HSM ID (cluster- and 11 to 16 letters or digits 2–7)`);
+    return `/hsms/${hsmId}/token-keys`;
+  }
+  if (!storeId) throw new UsageError('--store or --hsm is required (a custom key store ID: cks-…, or an HSM ID: cluster-…)');
+  if (!CUSTOM_KEY_STORE_ID_RE.test(storeId)) throw new UsageError(`"${storeId}" is not a custom key store ID (cks- and 17 hex digits)`);
+  return `/custom-key-stores/${storeId}/token-keys`;
+}
+
 async function keys(inv: Invocation): Promise<number> {
   noArguments(inv);
-  const storeId = stringOption(inv, 'store');
-  if (!storeId) throw new UsageError('--store is required (a custom key store ID: cks-…)');
-  if (!CUSTOM_KEY_STORE_ID_RE.test(storeId)) throw new UsageError(`"${storeId}" is not a custom key store ID (cks- and 17 hex digits)`);
+  const route = tokenKeysPath(inv);
   const orphansOnly = inv.values.orphans === true;
-  const r = await adminClient(inv).call<HsmTokenKeysView>('GET', `/custom-key-stores/${storeId}/token-keys`, undefined, true);
+  const r = await adminClient(inv).call<HsmTokenKeysView>('GET', route, undefined, true);
   const shown = orphansOnly ? r.keys.filter((k) => k.use === 'orphan') : r.keys;
   if (inv.json) return (printJson({ ...r, keys: shown }), 0);
-  print(`Custom key store ${r.customKeyStoreId}: HSM ${r.hsmId}, token "${r.tokenLabel}"`);
+  if (r.customKeyStoreId !== null) print(`Custom key store ${r.customKeyStoreId}: HSM ${r.hsmId}, token "${r.tokenLabel}"`);
+  else print(`HSM ${r.hsmId}, token "${r.tokenLabel}": listed through the login of an XKS proxy store on it`);
   if (r.sharedWith.length > 0) print(`The token's login is shared with XKS proxy store(s) ${r.sharedWith.join(', ')}: their keys are listed as theirs, not as orphans.`);
   if (r.truncated) print(`The token holds more keys than one listing reads: these are the first ${r.keys.length}.`);
   if (shown.length === 0) {
@@ -168,14 +182,18 @@ also checks that a login works; the PIN is not kept (a custom key store gets it 
     },
     {
       name: 'keys',
-      summary: "list the keys on a connected custom key store's token, and what uses each",
-      description: `Lists the secret keys on the token of a connected AWS_CLOUDHSM custom key store — label, CKA_ID
-(hex) and Kura's material ID, never a value — and which KMS key (key ID) or XKS proxy key (external key
-ID) uses each. A key labelled as Kura labels its keys that nothing uses is an orphan (a CreateKey cut off
-between the token and the database); a key labelled otherwise is another application's. XKS proxy
-stores on the same HSM share the token's login: their keys are named as theirs. Nothing is removed.`,
+      summary: "list the keys on an HSM's token (a custom key store's, or by HSM), and what uses each",
+      description: `Lists the secret keys on the token of a connected AWS_CLOUDHSM custom key store (--store), or of an
+HSM through whichever login of Kura's on it is live (--hsm: its connected custom key store's, or the one
+an XKS proxy store on it keeps once its first call connected it) — label, CKA_ID (hex) and Kura's
+material ID, never a value — and which KMS key (key ID) or XKS proxy key (external key ID) uses each. A
+key labelled as Kura labels its keys that nothing uses is an orphan (a CreateKey cut off between the
+token and the database); a key labelled otherwise is another application's. XKS proxy stores on the
+same HSM share the token's login: their keys are named as theirs. Nothing is removed, and listing never
+logs in: with no live login, it says what to connect.`,
       options: [
-        { name: 'store', value: 'ID', help: 'the custom key store (cks-…), required; it must be connected' },
+        { name: 'store', value: 'ID', help: 'the custom key store (cks-…); it must be connected' },
+        { name: 'hsm', value: 'HSM_ID', help: 'the HSM (cluster-…), instead of --store: for an HSM that backs XKS proxy stores only' },
         { name: 'orphans', help: 'list only the orphans' },
         ...CLIENT_OPTIONS,
       ],
