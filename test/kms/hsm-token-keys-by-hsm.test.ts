@@ -3,8 +3,8 @@
 // key store to list through, so the listing goes through the login an XKS store on it keeps (made by its
 // first call), or a connected custom key store's, whichever is live, and never logs in itself. An
 // XKS-labelled key that no row holds (an XKS CreateKey cut off between the token and the database) is an
-// orphan there too. With no live login the listing is refused, naming what to connect; every listing is
-// audited like the listing by store.
+// orphan there too. With no live login the listing is refused, naming what to connect (`kura xks stores
+// update` for a store whose token refused its PIN); every listing is audited like the listing by store.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
@@ -93,4 +93,14 @@ it('refuses (audited) an HSM no login of Kura is live on, naming what to connect
     ['error', 'InvalidState', { hsmId }],
     ['error', 'CloudHsmClusterNotFound', { hsmId: 'cluster-abcdefghijk' }],
   ]);
+});
+
+it('names `kura xks stores update` for an XKS store whose token refused its PIN, which listing does not offer again', async () => {
+  const xks = await xksStore();
+  // The PIN changed on the token behind Kura's back: the store's next call is refused, and remembered.
+  tool('--change-pin', '--new-pin', '7777777');
+  expect(await kmsError(d.keys.xks.createKey(asAdmin('CreateXksKey'), xks.storeId, ['ENCRYPT']))).toMatchObject({ code: 'KeyUnavailable' });
+  const refused = await kmsError(d.keys.listHsmTokenKeysOnHsm(admin, hsmId));
+  expect(refused.code).toBe('InvalidState');
+  expect(refused.message).toContain(`give XKS proxy store ${xks.storeId} a PIN its token takes (kura xks stores update --store ${xks.storeId} --pin-file FILE`);
 });
