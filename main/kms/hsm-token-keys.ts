@@ -1,5 +1,5 @@
 // Which key of this appliance uses each secret key on an HSM token: what `kura hsm keys` shows an
-// operator (the admin API's hsms.keys) and what each connect of a custom key store logs
+// operator (the admin API's hsms.keys and hsms.tokenKeys) and what each connect of a custom key store logs
 // (./custom-key-stores.ts, reportOrphans). Kura labels what it makes on a token so that it can be told
 // apart: CreateKey labels a KMS key's token key with the key's ARN (./operations/lifecycle.ts), an XKS
 // proxy store on an HSM labels each key with its external key ID and its health check key
@@ -96,7 +96,7 @@ export interface HsmTokenKeysDeps {
 /** How a listing by HSM reads the token: a connected custom key store's login, or an XKS store's. */
 type Login = { customKeyStoreId: string } | { customKeyStoreId: null; tokenKeys(): Promise<TokenKey[]> };
 
-/** The audited listing of a connected AWS_CLOUDHSM store's token keys (`kura hsm keys`). */
+/** The audited listings of a token's keys (`kura hsm keys`): a connected AWS_CLOUDHSM store's, or an HSM's through any live login on it. */
 export class HsmTokenKeys {
   constructor(private readonly deps: HsmTokenKeysDeps) {}
 
