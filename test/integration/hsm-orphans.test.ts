@@ -46,7 +46,8 @@ it('a key generated on the token by a CreateKey killed before its commit is unkn
 
   setShimFault(control, { action: 'hang', fn: 'C_GetAttributeValue' });
   const cutOff = kmsClient(first).send(new CreateKeyCommand({ CustomKeyStoreId: storeId, Origin: 'AWS_CLOUDHSM' })).catch(() => undefined);
-  await waitFor(() => onToken().size === 2);
+  // Each look is a pkcs11-tool process: on a loaded machine (the suite on two cores) a few take seconds.
+  await waitFor(() => onToken().size === 2, 20_000);
   await first.kill9();
   await cutOff;
   setShimFault(control, null);
