@@ -110,6 +110,13 @@ export interface XksConnectionsDeps {
 
 export class XksConnections {
   private readonly live = new Map<string, ExternalKeyStore>();
+  /**
+   * Every client made here whose connections are not closed yet: the live stores', a retired store's
+   * with calls still in progress, a health check's. A seal closes them all at once, failing what is in
+   * progress, so that no call runs on an opened proxy secret past the seal (a retired client would
+   * otherwise close only when its last call ended, a health check's when its check did).
+   */
+  private readonly clients = new Set<XksClient>();
 
   constructor(private readonly deps: XksConnectionsDeps) {
     deps.root.onSeal(() => this.closeAll());
@@ -134,7 +141,8 @@ export class XksConnections {
     const o = this.deps.options ?? {};
     const host = new URL(config.uriEndpoint).hostname;
     const connectTo = o.connectTo?.get(host);
-    return new XksClient({
+    for (const c of this.clients) if (c.finished) this.clients.delete(c);
+    const made = new XksClient({
       uriEndpoint: config.uriEndpoint,
       uriPath: config.uriPath,
       accessKeyId: config.accessKeyId,
@@ -145,11 +153,30 @@ export class XksConnections {
       ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
       ...(this.deps.log ? { log: this.deps.log } : {}),
     });
+    this.clients.add(made);
+    return made;
   }
 
   /** GetHealthStatus of a store's proxy (proxyHealth, below). */
   check(client: XksClient, requestId: string, kmsOperation: XksHealthCheckOperation): Promise<HealthCheck> {
     return proxyHealth(client, requestId, kmsOperation);
+  }
+
+  /**
+   * A health check of a store's settings as they are being configured (CreateCustomKeyStore,
+   * UpdateCustomKeyStore), on a client of its own; Sealed when the appliance sealed meanwhile, which cut
+   * the check short (closeAll): the proxy did not fail it.
+   */
+  async checkSettings(c: CustomKeyStoreRecord, requestId: string, kmsOperation: XksHealthCheckOperation): Promise<HealthCheck> {
+    const seals = this.deps.root.sealCount;
+    const client = this.clientOf(c);
+    try {
+      const checked = await this.check(client, requestId, kmsOperation);
+      if (!this.deps.root.unsealedSince(seals)) throw new KmsError('Sealed', `Kura was sealed while the XKS proxy of external key store ${c.id} was being checked; try again once Kura is unsealed.`);
+      return checked;
+    } finally {
+      client.close();
+    }
   }
 
   /** The live state of a store: CONNECTED only while it is registered here. */
@@ -170,16 +197,15 @@ export class XksConnections {
     const client = this.clientOf(c);
     if (healthCheck) {
       const checked = await this.check(client, healthCheck.requestId, healthCheck.kmsOperation);
+      // Sealed during the check, which the seal cut short (closeAll): the proxy did not fail it.
+      if (!this.deps.root.unsealedSince(seals)) throw this.sealedMeanwhile(c.id, client);
       if (!checked.ok) {
         client.close();
         return { state: 'FAILED', errorCode: checked.errorCode, message: checked.message };
       }
     }
     // Sealed during the health check: the client holds the opened secret, which a sealed appliance keeps nowhere.
-    if (!this.deps.root.unsealedSince(seals)) {
-      client.close();
-      throw new KmsError('Sealed', `Kura was sealed while external key store ${c.id} connected to its proxy; connect it again once Kura is unsealed.`);
-    }
+    if (!this.deps.root.unsealedSince(seals)) throw this.sealedMeanwhile(c.id, client);
     // Another open of this store may have registered while this one's health check ran: the later one
     // wins, and the earlier one's connections are closed, not left open behind an unregistered store.
     this.close(c.id, 'retire');
@@ -187,6 +213,11 @@ export class XksConnections {
     this.deps.registry.register(c.id, store);
     this.live.set(c.id, store);
     return { state: 'CONNECTED' };
+  }
+
+  private sealedMeanwhile(storeId: string, client: XksClient): KmsError {
+    client.close();
+    return new KmsError('Sealed', `Kura was sealed while external key store ${storeId} connected to its proxy; connect it again once Kura is unsealed.`);
   }
 
   /**
@@ -203,8 +234,11 @@ export class XksConnections {
     else store.close();
   }
 
+  /** Closes every store's connections, and every other client's (the appliance seals). */
   closeAll(): void {
     for (const id of [...this.live.keys()]) this.close(id);
+    for (const c of this.clients) c.close();
+    this.clients.clear();
   }
 
   isOpen(storeId: string): boolean {

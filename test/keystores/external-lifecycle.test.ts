@@ -317,6 +317,32 @@ describe("an external key store's connections (XksConnections)", () => {
     }
   });
 
+  it("are closed when the appliance seals, a retired store's call in progress and a health check's included", async () => {
+    // Each answer waits 4 s: the seal comes while both calls are at the proxy.
+    const p = await countingProxy(byName, 4_000);
+    const { root, registry, conns } = await connectionsTo(p);
+    const id = 'cks-0123456789abcdef7';
+    const record = xksStoreRecord(conns, id, { name: 'retired', uriPath: '/kms/xks/v1', secretAccessKey: SECRET });
+    try {
+      expect(await conns.open(record, undefined)).toEqual({ state: 'CONNECTED' });
+      const old = registry.storeFor(id);
+      const inProgress = kindOf(old.generate('key-1', 'SYMMETRIC_DEFAULT', { externalKeyId: 'k' }));
+      await vi.waitFor(() => expect(p.live()).toBe(1), { timeout: PROMPTLY_MS, interval: 10 });
+      expect(await conns.open(xksStoreRecord(conns, id, { name: 'retired', uriPath: '/kms/xks/v1', secretAccessKey: randomBytes(33).toString('base64') }), undefined)).toEqual({ state: 'CONNECTED' });
+      const checking = conns.checkSettings(record, 'r', 'UpdateCustomKeyStore').catch((e: unknown) => e);
+      await vi.waitFor(() => expect(p.live()).toBe(2), { timeout: PROMPTLY_MS, interval: 10 });
+      root.seal();
+      // Both end now, not when the proxy answers: the old settings' secret serves no call past the seal.
+      await vi.waitFor(() => expect(p.live()).toBe(0), { timeout: 2_000, interval: 20 });
+      expect(await inProgress).toBe('CustomKeyStoreInvalidState');
+      // The settings were not refused by the proxy: the seal cut the check short, and says so.
+      expect(await checking).toMatchObject({ code: 'Sealed' });
+    } finally {
+      conns.closeAll();
+      await p.close();
+    }
+  });
+
   it('are closed when the appliance seals', async () => {
     const p = await countingProxy(byName);
     const { root, conns } = await connectionsTo(p);

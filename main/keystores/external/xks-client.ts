@@ -269,6 +269,11 @@ export class XksClient {
     this.agent.destroy();
   }
 
+  /** Its connections are closed for good: closed, or retired and its last call over. */
+  get finished(): boolean {
+    return this.destroyed;
+  }
+
   /**
    * GetHealthStatus. Every member of the answer is required (the spec: xksProxyFleetSize an integer
    * greater than zero, xksProxyVendor, xksProxyModel, ekmVendor, and one to ten ekmFleetDetails of id,

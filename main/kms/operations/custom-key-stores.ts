@@ -264,14 +264,8 @@ export class CustomKeyStoreOperations {
 
   /** A health check of a store's proxy with its settings as given; AWS's configuration errors when it fails. */
   private async requireHealthyProxy(record: CustomKeyStoreRecord, requestId: string | undefined, kmsOperation: 'CreateCustomKeyStore' | 'UpdateCustomKeyStore'): Promise<void> {
-    const { xksConnections } = this.deps;
-    const client = xksConnections.clientOf(record);
-    try {
-      const checked = await xksConnections.check(client, requestId ?? randomUUID(), kmsOperation);
-      if (!checked.ok) throw settingsRefused(checked);
-    } finally {
-      client.close();
-    }
+    const checked = await this.deps.xksConnections.checkSettings(record, requestId ?? randomUUID(), kmsOperation);
+    if (!checked.ok) throw settingsRefused(checked);
   }
 
   describe(ctx: CallContext, input: { customKeyStoreId?: string; customKeyStoreName?: string; limit?: number; marker?: string }): Promise<Page<CustomKeyStoreView>> {
