@@ -12,22 +12,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeConsoleTest, openConsolePage, signInConsole } from '../support/console-page.js';
-import { opensslCustodianKey } from '../support/custodians.js';
-import { runKura, startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
+import { closeConsoleTest, kuraJson, openConsolePage, signInConsole } from '../support/console-page.js';
+import { startKura, tempDataDir, type KuraProcess } from '../support/kura-process.js';
 import { softHsm, SOFTHSM_MODULE } from '../support/tokens.js';
 
 const soft = softHsm();
 const LABEL = 'kura-console-keys';
 const PIN = 'console-keys-pin';
-const PASSPHRASE = 'alice: a console passphrase';
 const ORPHAN_LABEL = `kura-xks-${randomUUID()}`;
 const ORPHAN_ID = 'c0ffee0123456789';
 
 describe("the console lists an HSM's token keys and shows its orphan", () => {
   const dir = tempDataDir('kura-console-keys-');
   const dataDir = path.join(dir, 'data');
-  const file = (name: string) => path.join(dir, name);
   let kura: KuraProcess | undefined;
   let browser: Browser;
   let page: Page;
@@ -35,24 +32,18 @@ describe("the console lists an HSM's token keys and shows its orphan", () => {
   let hsmId = '';
   let storeId = '';
 
-  const cli = async (...args: string[]) => {
-    const r = await runKura([...args, '--data-dir', dataDir, '--json']);
-    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-    return r.stdout === '' ? {} : (JSON.parse(r.stdout) as Record<string, unknown>);
-  };
+  const cli = (...args: string[]) => kuraJson({ dataDir }, ...args);
   const byTestId = (id: string) => page.getByTestId(id);
 
   beforeAll(async () => {
     soft.makeToken(LABEL, PIN);
     fs.mkdirSync(dataDir);
-    const alice = opensslCustodianKey(dir, 'alice', '-algorithm', 'ed25519');
+    // A dev appliance's own operator signs in: listing token keys is no change, so no quorum is asked.
     kura = await startKura({ dataDir });
-    await cli('operators', 'add', 'alice', '--public-key', alice.pub);
-    fs.writeFileSync(file('alice.pass'), `${PASSPHRASE}\n`, { mode: 0o600 });
-    await cli('operators', 'passphrase', 'alice', '--passphrase-file', file('alice.pass'));
-    hsmId = (await cli('hsm', 'add', '--module', SOFTHSM_MODULE, '--token-label', LABEL)).hsmId as string;
-    fs.writeFileSync(file('store.pin'), `${PIN}\n`, { mode: 0o600 });
-    storeId = (await cli('xks', 'stores', 'create', '--uri-path-prefix', 'console-keys', '--hsm', hsmId, '--pin-file', file('store.pin'))).storeId as string;
+    const pinFile = path.join(dir, 'store.pin');
+    fs.writeFileSync(pinFile, `${PIN}\n`, { mode: 0o600 });
+    ({ hsmId } = (await cli('hsm', 'add', '--module', SOFTHSM_MODULE, '--token-label', LABEL)) as { hsmId: string });
+    ({ storeId } = (await cli('xks', 'stores', 'create', '--uri-path-prefix', 'console-keys', '--hsm', hsmId, '--pin-file', pinFile)) as { storeId: string });
     execFileSync('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', LABEL, '--login', '--pin', PIN, '--keygen', '--key-type', 'AES:32', '--label', ORPHAN_LABEL, '--id', ORPHAN_ID], { env: soft.env, stdio: 'pipe' });
     ({ browser, page, pageErrors } = await openConsolePage());
   }, 120_000);
@@ -63,7 +54,7 @@ describe("the console lists an HSM's token keys and shows its orphan", () => {
   });
 
   it('refuses while no login is live, then lists the XKS key and the orphan, and filters to the orphan', async () => {
-    await signInConsole(page, kura!.url, 'alice', PASSPHRASE);
+    await signInConsole(page, kura!.url, 'dev', fs.readFileSync(path.join(dataDir, 'dev-operator.passphrase'), 'utf8').trim());
     await byTestId('nav-hsms').click();
 
     // From the keyboard: the HSM's "Token keys" button, Enter; focus goes to the listing's heading.

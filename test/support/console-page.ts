@@ -58,3 +58,10 @@ export async function kuraSucceeds(kura: Pick<KuraProcess, 'dataDir'>, ...args: 
   const r = await runKura([...args, '--data-dir', kura.dataDir, '--json']);
   expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
 }
+
+/** Runs a `kura` command on the test's appliance as kuraSucceeds does, and answers its JSON output ({} for none). */
+export async function kuraJson(kura: Pick<KuraProcess, 'dataDir'>, ...args: string[]): Promise<Record<string, unknown>> {
+  const r = await runKura([...args, '--data-dir', kura.dataDir, '--json']);
+  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout === '' ? {} : (JSON.parse(r.stdout) as Record<string, unknown>);
+}
