@@ -102,6 +102,15 @@ describe('HsmsView: token keys', () => {
     none.unmount();
   });
 
+  it('says when the token holds more keys than one listing reads', async () => {
+    const w = await open(appliance(() => listing({ truncated: true })));
+    expect(w.get('[data-testid="token-keys-truncated"]').text()).toBe('The token holds more keys than one listing reads: these are the first.');
+    w.unmount();
+    const whole = await open();
+    expect(whole.find('[data-testid="token-keys-truncated"]').exists()).toBe(false);
+    whole.unmount();
+  });
+
   it("shows the appliance's refusal as it came when no login on the token is live", async () => {
     const message = `No login of Kura's to the token "kura" of HSM ${HSM_ID} is live: connect custom key store cks-0123456789abcdef0 (ConnectCustomKeyStore) first.`;
     const w = await open(appliance(() => refuse('InvalidState', message)));
