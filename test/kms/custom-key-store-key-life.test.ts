@@ -13,6 +13,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../main/common/clock.js';
 import { createLogger } from '../../main/common/log.js';
+import { ApprovalPendingError, type ApprovalRequest } from '../../main/kms/approval-gate.js';
 import type { AccessRequest } from '../../main/kms/authorization.js';
 import { generatedMaterialFields, Origin, type Key } from '../../main/kms/model/index.js';
 import { FakeHsms } from '../support/fake-hsm.js';
@@ -35,14 +36,25 @@ describe('a key in a custom key store', () => {
   let hsms: FakeHsms;
   /** Runs while a call is authorized: after its checks, before its key store is asked for anything. */
   let beforeAuthorizing: ((action: string) => Promise<void>) | undefined;
+  /** The actions the approval gate was asked to admit; `gated` ones become approval requests (a `key-store` quorum policy). */
+  let admitted: string[];
+  let gated: Set<string>;
 
   beforeEach(async () => {
     hsms = new FakeHsms();
     hsms.addToken('kura-token', PIN, 'serial-1');
     logLines.length = 0;
     beforeAuthorizing = undefined;
+    admitted = [];
+    gated = new Set();
     const authorizer = { authorize: async (request: AccessRequest) => beforeAuthorizing?.(request.action) };
-    d = await openDomain({ hsmConnector: hsms, authorizer, log: createLogger('info', (l) => logLines.push(l)) });
+    const gate = {
+      admit: async (request: ApprovalRequest) => {
+        admitted.push(request.action);
+        if (gated.has(request.action)) throw new ApprovalPendingError(`${request.action} needs approval.`, 'apr-000000000000000000000001');
+      },
+    };
+    d = await openDomain({ hsmConnector: hsms, authorizer, gate, log: createLogger('info', (l) => logLines.push(l)) });
   });
   afterEach(() => d.close());
 
@@ -192,6 +204,22 @@ describe('a key in a custom key store', () => {
     // Pending deletion, the key still holds the store.
     await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), raced.keyId, 7);
     expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId))).toBe('CustomKeyStoreHasCMKs');
+  });
+
+  it('DeleteCustomKeyStore of a store that holds keys is CustomKeyStoreHasCMKs before the approval gate: no approval request that could only fail', async () => {
+    const { storeId, key } = await hsmKey();
+    await d.keys.disconnectCustomKeyStore(d.ctx('DisconnectCustomKeyStore'), storeId);
+    await d.keys.scheduleKeyDeletion(d.ctx('ScheduleKeyDeletion'), key.keyId, 7);
+    gated.add('kms:DeleteCustomKeyStore');
+    admitted = [];
+    expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId))).toBe('CustomKeyStoreHasCMKs');
+    expect(admitted).toEqual([]);
+    // Once its key is deleted, the delete is the gate's to admit.
+    d.clock.advance(8 * DAY_MS);
+    expect((await d.jobs.runDue()).deleted).toEqual([key.keyId]);
+    admitted = [];
+    expect(await kmsCode(d.keys.deleteCustomKeyStore(d.ctx('DeleteCustomKeyStore'), storeId))).toBe('AccessDenied');
+    expect(admitted).toEqual(['kms:DeleteCustomKeyStore']);
   });
 
   describe("the console's key search and tally read a key as DescribeKey does", () => {

@@ -467,22 +467,28 @@ export class CustomKeyStoreOperations {
 
   delete(ctx: CallContext, id: string): Promise<void> {
     const { directory, customKeyStores } = this.deps;
+    const requireNoKeys = async (storeId: string, tx?: Tx) => {
+      const keys = await customKeyStores.countKeys(storeId, tx);
+      if (keys > 0) {
+        throw new KmsError('CustomKeyStoreHasCMKs', `Custom key store ${storeId} still holds ${keys} KMS key(s): schedule their deletion and wait until they are deleted.`);
+      }
+    };
     return this.perStore.run(id, () => directory.run<{ keys: []; c: CustomKeyStoreRecord }, never, void>(ctx, {
       kind: 'change',
       whileSealed: true,
       prepare: async () => {
         const c = await this.find(ctx, id);
         if (c.connectionState !== 'DISCONNECTED') throw invalidState(c, 'disconnect it before deleting it.');
+        // Counted here too, before the approval gate: a store that still holds keys is refused at once,
+        // not made an approval request (a `key-store` quorum policy) that could only fail once approved.
+        await requireNoKeys(c.id);
         return { keys: [], c };
       },
       apply: async ({ tx }, { c }) => {
-        // The store's keys (those pending deletion too) are counted in the transaction that deletes it: a
-        // CreateKey that committed after this call was prepared is counted, and one that commits after it
-        // finds the store gone. Counted before, the delete would leave (or trip over) a key in no store.
-        const keys = await customKeyStores.countKeys(c.id, tx);
-        if (keys > 0) {
-          throw new KmsError('CustomKeyStoreHasCMKs', `Custom key store ${c.id} still holds ${keys} KMS key(s): schedule their deletion and wait until they are deleted.`);
-        }
+        // The store's keys (those pending deletion too) are counted again in the transaction that deletes
+        // it: a CreateKey that committed after this call was prepared is counted, and one that commits after
+        // it finds the store gone. Counted only before, the delete would leave (or trip over) a key in no store.
+        await requireNoKeys(c.id, tx);
         if (!(await customKeyStores.delete(tx, c.id))) throw notFound(c.id);
         return { result: undefined, details: { customKeyStoreId: c.id } };
       },
