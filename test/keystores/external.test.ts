@@ -226,25 +226,50 @@ describe('ExternalKeyStore', () => {
   });
 });
 
+/** A key of the store used once: its inner material is cached unsealed in the standard store. */
+async function cachedInnerMaterial(h: ExternalHarness) {
+  const keyId = randomUUID();
+  const made = await h.store.generate(keyId, 'SYMMETRIC_DEFAULT', { externalKeyId: h.externalKeyId });
+  const m: StoredMaterial = { keyId, materialId: made.materialId, keySpec: 'SYMMETRIC_DEFAULT', ref: made.ref, publicKey: null };
+  const p = payloadFor(m);
+  const sealed = await h.store.encryptBlobPayload(m, p, Buffer.from('cached inner material'));
+  const cached = h.standard.cachedMaterialForTests(m.keyId, m.materialId);
+  expect(cached?.some((b) => b !== 0)).toBe(true);
+  return { m, p, sealed, cached: cached! };
+}
+
 describe('ExternalKeyStore when it disconnects', () => {
   it('wipes the inner materials it used, and a call that held it from before is refused without unsealing them again', async () => {
     const h = await openExternal();
     try {
-      const keyId = randomUUID();
-      const made = await h.store.generate(keyId, 'SYMMETRIC_DEFAULT', { externalKeyId: h.externalKeyId });
-      const m: StoredMaterial = { keyId, materialId: made.materialId, keySpec: 'SYMMETRIC_DEFAULT', ref: made.ref, publicKey: null };
-      const p = payloadFor(m);
-      const sealed = await h.store.encryptBlobPayload(m, p, Buffer.from('cached inner material'));
-      const cached = h.standard.cachedMaterialForTests(m.keyId, m.materialId);
-      expect(cached?.some((b) => b !== 0)).toBe(true);
+      const { m, p, sealed, cached } = await cachedInnerMaterial(h);
 
       h.store.close();
       // No call can use it until the store connects again, and a deletion while it is disconnected could not
       // reach it: it is wiped now, not when the cache evicts it or the appliance seals.
-      expect(cached!.every((b) => b === 0)).toBe(true);
+      expect(cached.every((b) => b === 0)).toBe(true);
       expect(h.standard.cachedMaterialForTests(m.keyId, m.materialId)).toBeUndefined();
       expect(await codeOf(h.store.encryptBlobPayload(m, payloadFor(m), Buffer.from('after')))).toBe('InvalidState');
       expect(await codeOf(h.store.decryptBlobPayload(m, p, sealed))).toBe('InvalidState');
+      expect(h.standard.cachedMaterialForTests(m.keyId, m.materialId)).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});
+
+describe('ExternalKeyStore retired for new proxy settings', () => {
+  it('leaves the inner materials it used to its successor, whose disconnect wipes them', async () => {
+    const h = await openExternal();
+    try {
+      const { m, cached } = await cachedInnerMaterial(h);
+
+      // UpdateCustomKeyStore on the connected store: the old store is retired, a new one takes its place
+      // (main/kms/external-key-stores.ts), and is disconnected before it uses the key.
+      h.store.retire();
+      const successor = new ExternalKeyStore({ customKeyStoreId: 'cks-0123456789abcdef0', client: new XksClient(clientConfig(h.peer)), inner: h.standard });
+      successor.close();
+      expect(cached.every((b) => b === 0)).toBe(true);
       expect(h.standard.cachedMaterialForTests(m.keyId, m.materialId)).toBeUndefined();
     } finally {
       await h.close();

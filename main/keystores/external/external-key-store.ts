@@ -82,16 +82,32 @@ export interface ExternalKeyStoreParts {
   inner: KeyStore & { forgetMaterial(keyId: string, materialId: string): void };
 }
 
+/**
+ * The inner materials used through each custom key store, by inner store: kept across a retire (new proxy
+ * settings on a connected store), so that the disconnect that follows forgets what the retired store used
+ * too, not only what its successor did.
+ */
+const usedByStore = new WeakMap<object, Map<string, Map<string, { keyId: string; materialId: string }>>>();
+
 export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
   readonly type = 'EXTERNAL_KEY_STORE' as const;
   private state: ConnectionState = 'CONNECTED';
   /** Closed (disconnected or sealed, not retired): no call reaches the inner material any more. */
   private closed = false;
-  /** The inner materials this store has used (`keyId/materialId`), forgotten by the standard store at close(). */
-  private readonly used = new Map<string, { keyId: string; materialId: string }>();
+  /**
+   * The inner materials this store has used (`keyId/materialId`), forgotten by the standard store at
+   * close(). Shared with the stores of the same custom key store on the same inner store (usedByStore):
+   * a store retired for new settings leaves what it used to its successor, whose close() forgets it.
+   */
+  private readonly used: Map<string, { keyId: string; materialId: string }>;
 
   constructor(private readonly parts: ExternalKeyStoreParts) {
     super('An external key store');
+    let byStore = usedByStore.get(parts.inner);
+    if (!byStore) usedByStore.set(parts.inner, (byStore = new Map()));
+    let used = byStore.get(parts.customKeyStoreId);
+    if (!used) byStore.set(parts.customKeyStoreId, (used = new Map()));
+    this.used = used;
   }
 
   connectionState(): ConnectionState {
