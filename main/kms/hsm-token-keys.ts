@@ -22,7 +22,7 @@
 // real token locks its user PIN after a few wrong ones). With no live login, the refusal names what to
 // connect.
 import { KmsError } from '../common/errors.js';
-import { TOKEN_KEYS_LISTED, type TokenKey } from '../keystores/hsm/index.js';
+import { decodeMaterialRef, materialIdOf, TOKEN_KEYS_LISTED, type TokenKey } from '../keystores/hsm/index.js';
 import type { HsmRecord, Store, XksStoreRecord } from '../store/index.js';
 import { keyIdNamedBy } from './identifiers.js';
 import type { KeyDirectory, OperatorCall } from './key-directory.js';
@@ -64,19 +64,38 @@ export async function classifyTokenKeys(store: Repos, hsmId: string | null, keys
   const xksStores = hsmId === null ? [] : (await store.xks.listStores()).filter((s) => s.hsmId === hsmId);
   const xksKeys = new Map<string, { storeId: string; materialId: string }>();
   for (const s of xksStores) for (const k of await store.xks.listKeys(s.id)) xksKeys.set(k.externalKeyId, { storeId: s.id, materialId: k.materialId });
-  const healthChecked = new Set(xksStores.map((s) => s.id));
+  const healthChecked = new Map(xksStores.map((s) => [s.id, healthKeyMaterialId(s)]));
   const out: ClassifiedTokenKey[] = [];
   for (const k of keys) out.push({ ...k, usedBy: await useOf(store, k, xksKeys, healthChecked) });
   return out;
 }
 
-async function useOf(store: Repos, k: TokenKey, xksKeys: Map<string, { storeId: string; materialId: string }>, healthChecked: Set<string>): Promise<TokenKeyUse> {
+/**
+ * The material ID of a store's health check key, from the reference its row keeps; undefined when that
+ * reference is not one an HSM key store made (the key is then matched by its label, never called an orphan).
+ */
+function healthKeyMaterialId(s: XksStoreRecord): string | undefined {
+  if (s.healthKeyRef === null) return undefined;
+  try {
+    return materialIdOf(decodeMaterialRef(s.healthKeyRef));
+  } catch {
+    return undefined;
+  }
+}
+
+async function useOf(store: Repos, k: TokenKey, xksKeys: Map<string, { storeId: string; materialId: string }>, healthChecked: Map<string, string | undefined>): Promise<TokenKeyUse> {
   const keyId = k.label.startsWith('arn:') ? keyIdNamedBy(k.label) : undefined;
   if (keyId !== undefined) {
     return (await store.keys.listMaterials(keyId)).some((m) => m.materialId === k.materialId) ? { kind: 'kms-key', keyId } : { kind: 'orphan' };
   }
   const health = XKS_HEALTH_LABEL.exec(k.label);
-  if (health) return healthChecked.has(health[1]!) ? { kind: 'xks-health-check', xksStoreId: health[1]! } : { kind: 'orphan' };
+  if (health) {
+    // The store's own health check key, by its material ID as every other key: another key under its label is an orphan.
+    const id = health[1]!;
+    const materialId = healthChecked.get(id);
+    const its = healthChecked.has(id) && (materialId === undefined || materialId === k.materialId);
+    return its ? { kind: 'xks-health-check', xksStoreId: id } : { kind: 'orphan' };
+  }
   if (XKS_KEY_LABEL.test(k.label)) {
     const x = xksKeys.get(k.label);
     return x?.materialId === k.materialId ? { kind: 'xks-key', xksStoreId: x.storeId, externalKeyId: k.label } : { kind: 'orphan' };

@@ -33,7 +33,7 @@ afterEach(() => d.close());
 const tool = (...args: string[]) => execFileSync('pkcs11-tool', ['--module', env.modulePath, '--token-label', token.label, '--login', '--pin', token.pin, ...args], { env: env.env, stdio: 'pipe' }).toString();
 const xksStore = () => d.keys.xks.createStore(asAdmin('CreateXksStore'), { uriPathPrefix: `p${randomUUID().slice(0, 8)}`, hsmId, pin: token.pin });
 
-it('lists an HSM that backs an XKS store only through the login the store keeps: its keys, its health check key, and an XKS-labelled orphan', async () => {
+it('lists an HSM that backs an XKS store only through the login the store keeps: its keys, its health check key, and XKS-labelled orphans (one under its health check label)', async () => {
   const xks = await xksStore();
   // Its first key change connects the store's token, and the store keeps that login.
   const a = (await d.keys.xks.createKey(asAdmin('CreateXksKey'), xks.storeId, ['ENCRYPT', 'DECRYPT'])).externalKeyId;
@@ -41,16 +41,20 @@ it('lists an HSM that backs an XKS store only through the login the store keeps:
   // What an XKS CreateKey killed before its commit leaves.
   const lost = `kura-xks-${randomUUID()}`;
   tool('--keygen', '--key-type', 'AES:32', '--label', lost, '--id', '2a2b');
+  // A key under the store's health check label that is not the one its row holds: matched by material ID, an orphan.
+  tool('--keygen', '--key-type', 'AES:32', '--label', `kura-xks-health-${xks.storeId}`, '--id', '2c2d');
   const before = await d.store.audit.count();
   const listed = await d.keys.listHsmTokenKeysOnHsm(admin, hsmId);
   expect(listed).toMatchObject({ customKeyStoreId: null, hsmId, tokenLabel: token.label, sharedWith: [xks.storeId], truncated: false });
   const uses = listed.keys.map((k) => [k.label, k.ckaId, k.usedBy]);
-  expect(uses).toHaveLength(4);
+  expect(uses).toHaveLength(5);
   const onToken = secretKeysOn(env, token);
   expect(uses).toContainEqual([a, onToken.get(a), { kind: 'xks-key', xksStoreId: xks.storeId, externalKeyId: a }]);
   expect(uses).toContainEqual([b, onToken.get(b), { kind: 'xks-key', xksStoreId: xks.storeId, externalKeyId: b }]);
   expect(uses).toContainEqual([`kura-xks-health-${xks.storeId}`, expect.any(String), { kind: 'xks-health-check', xksStoreId: xks.storeId }]);
   expect(uses).toContainEqual([lost, '2a2b', { kind: 'orphan' }]);
+  expect(uses).toContainEqual([`kura-xks-health-${xks.storeId}`, '2c2d', { kind: 'orphan' }]);
+  expect(uses.filter(([, , use]) => (use as { kind: string }).kind === 'xks-health-check')).toHaveLength(1);
   expect((await auditEntriesAfter(d, before)).filter((e) => e.operation === 'ListHsmTokenKeys')).toEqual([
     expect.objectContaining({ principal: 'kura:admin', source: 'admin', outcome: 'ok', details: { hsmId } }),
   ]);

@@ -3,3 +3,4 @@
 export { connectHsmKeyStore, probeHsmToken, DEFAULT_SESSIONS, type HsmTokenConfig, type HsmTokenInfo } from './connect.js';
 export { HsmConnectionError, type HsmConnectionErrorCode } from './connection-error.js';
 export { HsmKeyStore, TOKEN_KEYS_LISTED, type TokenKey } from './hsm-key-store.js';
+export { decodeMaterialRef, materialIdOf } from './material-ref.js';
