@@ -31,7 +31,7 @@ import type { AliasRecord, ApprovalRecord, ApprovalRequestRecord, ApprovalReques
 import type { Database, Tx } from './transaction.js';
 
 /** Keys, with their materials and tags. */
-/** What the console's key search matches: a stored state, an origin, text in the key ID or description (all given must hold). */
+/** What the console's key search matches: a state (as the key reads: see `derived`), an origin, text in the key ID or description (all given must hold). */
 export interface KeyFilter {
   /** The state the key reads as: its stored state, or the one `derived` gives it. */
   state?: string;
