@@ -275,4 +275,20 @@ describe('ExternalKeyStore retired for new proxy settings', () => {
       await h.close();
     }
   }, 60_000);
+
+  it("refuses a retired store's call still at the proxy when its successor disconnects, without unsealing the inner material again", async () => {
+    const h = await openExternal();
+    try {
+      const { m, p, sealed } = await cachedInnerMaterial(h);
+      // A call at the proxy when the store is retired, which its client lets end, and the successor disconnects meanwhile.
+      const inProgress = codeOf(h.store.decryptBlobPayload(m, p, sealed));
+      h.store.retire();
+      const successor = new ExternalKeyStore({ customKeyStoreId: 'cks-0123456789abcdef0', client: new XksClient(clientConfig(h.peer)), inner: h.standard });
+      successor.close();
+      expect(await inProgress).toBe('InvalidState');
+      expect(h.standard.cachedMaterialForTests(m.keyId, m.materialId)).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
 });

@@ -83,31 +83,46 @@ export interface ExternalKeyStoreParts {
 }
 
 /**
- * The inner materials used through each custom key store, by inner store: kept across a retire (new proxy
- * settings on a connected store), so that the disconnect that follows forgets what the retired store used
- * too, not only what its successor did.
+ * What the stores of one custom key store share, by inner store: kept across a retire (new proxy settings
+ * on a connected store), so that the disconnect that follows forgets what the retired store used too, not
+ * only what its successor did (`used`), and refuses the retired store's calls still in progress as its
+ * successor's (`closes`, counted: a store made before the last close is closed).
  */
-const usedByStore = new WeakMap<object, Map<string, Map<string, { keyId: string; materialId: string }>>>();
+interface Lineage {
+  used: Map<string, { keyId: string; materialId: string }>;
+  closes: number;
+}
+const lineages = new WeakMap<object, Map<string, Lineage>>();
 
 export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
   readonly type = 'EXTERNAL_KEY_STORE' as const;
   private state: ConnectionState = 'CONNECTED';
-  /** Closed (disconnected or sealed, not retired): no call reaches the inner material any more. */
-  private closed = false;
   /**
-   * The inner materials this store has used (`keyId/materialId`), forgotten by the standard store at
-   * close(). Shared with the stores of the same custom key store on the same inner store (usedByStore):
-   * a store retired for new settings leaves what it used to its successor, whose close() forgets it.
+   * Its custom key store's stores, this one and those it replaced or that replace it (lineages): the inner
+   * materials they used (`keyId/materialId`), forgotten by the standard store at close(), and how many
+   * times one of them was closed.
    */
-  private readonly used: Map<string, { keyId: string; materialId: string }>;
+  private readonly lineage: Lineage;
+  /** lineage.closes when this store was made: once it has grown, this store is closed too (disconnected or sealed, not retired). */
+  private readonly madeAfterCloses: number;
 
   constructor(private readonly parts: ExternalKeyStoreParts) {
     super('An external key store');
-    let byStore = usedByStore.get(parts.inner);
-    if (!byStore) usedByStore.set(parts.inner, (byStore = new Map()));
-    let used = byStore.get(parts.customKeyStoreId);
-    if (!used) byStore.set(parts.customKeyStoreId, (used = new Map()));
-    this.used = used;
+    let byStore = lineages.get(parts.inner);
+    if (!byStore) lineages.set(parts.inner, (byStore = new Map()));
+    let lineage = byStore.get(parts.customKeyStoreId);
+    if (!lineage) byStore.set(parts.customKeyStoreId, (lineage = { used: new Map(), closes: 0 }));
+    this.lineage = lineage;
+    this.madeAfterCloses = lineage.closes;
+  }
+
+  /** Replaced by a store with new proxy settings (retire()). */
+  private retired = false;
+  private closedItself = false;
+
+  /** Closed: no call reaches the inner material any more. A store retired, then closed with its successor, is. */
+  private get closed(): boolean {
+    return this.closedItself || this.lineage.closes !== this.madeAfterCloses;
   }
 
   connectionState(): ConnectionState {
@@ -177,13 +192,14 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.requireOpen();
     const r = decodeExternalRef(m.ref);
     const id = `${m.keyId}/${m.materialId}`;
-    if (!this.used.has(id)) this.used.set(id, { keyId: m.keyId, materialId: m.materialId });
+    if (!this.lineage.used.has(id)) this.lineage.used.set(id, { keyId: m.keyId, materialId: m.materialId });
     return { externalKeyId: r.externalKeyId, inner: { ...m, ref: r.inner } };
   }
 
   /**
-   * A call that held this store from before its close: refused before it unseals the inner material
-   * again, which close() has just wiped (AWS: a key of a disconnected store is KMSInvalidStateException).
+   * A call that held this store (or the store it replaced) from before its close: refused before it unseals
+   * the inner material again, which close() has just wiped (AWS: a key of a disconnected store is
+   * KMSInvalidStateException).
    */
   private requireOpen(): void {
     if (this.closed) throw kmsErrors.invalidState(`The external key store ${this.parts.customKeyStoreId} is disconnected.`);
@@ -235,18 +251,26 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
   /**
    * Closes the proxy connections and forgets the inner materials the store used: the store is
    * disconnected, and no call can use them until it connects again (a new store, which unseals them anew).
+   * The stores it replaced (retired, their calls perhaps still at the proxy) are closed to them too.
    */
   close(): void {
     this.state = 'DISCONNECTED';
-    this.closed = true;
     this.parts.client.close();
-    for (const m of this.used.values()) this.parts.inner.forgetMaterial(m.keyId, m.materialId);
-    this.used.clear();
+    // A retired store closes alone: its successor goes on with the materials.
+    if (this.retired) {
+      this.closedItself = true;
+      return;
+    }
+    if (!this.closed) this.lineage.closes++;
+    this.closedItself = true;
+    for (const m of this.lineage.used.values()) this.parts.inner.forgetMaterial(m.keyId, m.materialId);
+    this.lineage.used.clear();
   }
 
   /** Replaced by a store with new proxy settings: the calls in progress end on the old connections, which then close. */
   retire(): void {
     this.state = 'DISCONNECTED';
+    this.retired = true;
     this.parts.client.retire();
   }
 }
