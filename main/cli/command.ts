@@ -103,6 +103,12 @@ export const DATABASE_OPTIONS: readonly OptionSpec[] = [DATA_DIR_OPTION, CONFIG_
 const UNSAFE_FOR_TERMINAL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 export const terminalSafe = (text: string): string =>
   text.replace(UNSAFE_FOR_TERMINAL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/**
+ * A value shown within one line — a table's cell, a quoted name — with line feeds and tabs escaped too
+ * (terminalSafe keeps them, for text of many lines): a token label or a description someone else wrote
+ * cannot start a row of its own, a forged "orphan" line say, or shift a column.
+ */
+export const oneLine = (text: string): string => text.replace(/[\n\t]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 const line = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`);
 const out = (text: string): void => void process.stdout.write(line(terminalSafe(text)));
 export const print = out;

@@ -127,6 +127,15 @@ describe('kura keys', () => {
     expect(badOrigin.code).toBe(2);
   });
 
+  it("lists a description of many lines on its key's one line: a description cannot forge a row", async () => {
+    const made = await ok<Metadata>('keys', 'create', '--description', 'first line\nforged-key  Enabled\tAWS_KMS');
+    const listed = await kuraIn('keys', 'list', '--search', 'first line');
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.trim().split('\n');
+    expect(lines.filter((l) => l.includes(made.KeyId))).toEqual([expect.stringContaining('first line\\u000aforged-key  Enabled\\u0009AWS_KMS')]);
+    expect(lines.some((l) => l.startsWith('forged-key'))).toBe(false);
+  });
+
   it('--help on the command and each subcommand', async () => {
     const top = await runKura(['keys', '--help']);
     expect(top.code).toBe(0);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { HsmTokenKeysView, HsmTokenKeyView, HsmTokenView, HsmView } from '../../console/index.js';
 import { adminClient } from '../locate.js';
 import { gatedChange } from './approvals.js';
-import { CLIENT_OPTIONS, noArguments, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
+import { CLIENT_OPTIONS, noArguments, oneLine, print, printJson, stringOption, UsageError, type CommandSpec, type Invocation } from '../command.js';
 import { libraryParameters, NSS_OPTIONS, PIN_OPTIONS, readPin } from '../pin.js';
 
 /** An HSM as the admin API shows it; adding one also answers its token's description. */
@@ -46,7 +46,7 @@ async function add(inv: Invocation): Promise<number> {
   if (!r) return 0;
   if (inv.json) return (printJson(r), 0);
   print(`HSM ID:        ${r.hsmId}`);
-  print(`Token:         ${r.tokenLabel} (${r.manufacturer} ${r.model}, serial ${r.serialNumber})`);
+  print(`Token:         ${oneLine(r.tokenLabel)} (${oneLine(`${r.manufacturer} ${r.model}`)}, serial ${oneLine(r.serialNumber)})`);
   print(`Module:        ${r.modulePath}`);
   print(`Use it with:   aws kms create-custom-key-store --custom-key-store-name NAME --cloud-hsm-cluster-id ${r.hsmId} \\`);
   print(`                 --trust-anchor-certificate file://CA.pem --key-store-password PIN`);
@@ -57,7 +57,7 @@ async function list(inv: Invocation): Promise<number> {
   const { hsms } = await adminClient(inv).call<{ hsms: HsmBody[] }>('GET', '/hsms', undefined, true);
   if (inv.json) return (printJson(hsms), 0);
   if (hsms.length === 0) print('No HSMs registered (kura hsm add --module PATH --token-label LABEL).');
-  for (const h of hsms) print(`${h.hsmId}  ${h.tokenLabel}  ${h.manufacturer} ${h.model} ${h.serialNumber}  ${h.modulePath}  ${h.createdAt}`);
+  for (const h of hsms) print(`${h.hsmId}  ${oneLine(h.tokenLabel)}  ${oneLine(`${h.manufacturer} ${h.model} ${h.serialNumber}`)}  ${oneLine(h.modulePath)}  ${h.createdAt}`);
   return 0;
 }
 
@@ -65,7 +65,7 @@ async function test(inv: Invocation): Promise<number> {
   const id = hsmIdArg(inv);
   const r = await adminClient(inv).call<{ hsmId: string; token: NonNullable<HsmBody['token']> }>('POST', `/hsms/${id}/test`, {}, true);
   if (inv.json) return (printJson(r), 0);
-  print(`${id}: token "${r.token.label}" is present (${r.token.manufacturerId} ${r.token.model}, serial ${r.token.serialNumber}; ${r.token.aesGcm ? 'AES-GCM' : 'no AES-GCM'})`);
+  print(`${id}: token "${oneLine(r.token.label)}" is present (${oneLine(`${r.token.manufacturerId} ${r.token.model}`)}, serial ${oneLine(r.token.serialNumber)}; ${r.token.aesGcm ? 'AES-GCM' : 'no AES-GCM'})`);
   return 0;
 }
 
@@ -116,15 +116,15 @@ async function keys(inv: Invocation): Promise<number> {
   const r = await adminClient(inv).call<HsmTokenKeysView>('GET', route, undefined, true);
   const shown = orphansOnly ? r.keys.filter((k) => k.use === 'orphan') : r.keys;
   if (inv.json) return (printJson({ ...r, keys: shown }), 0);
-  if (r.customKeyStoreId !== null) print(`Custom key store ${r.customKeyStoreId}: HSM ${r.hsmId}, token "${r.tokenLabel}"`);
-  else print(`HSM ${r.hsmId}, token "${r.tokenLabel}": listed through the login of an XKS proxy store on it`);
+  if (r.customKeyStoreId !== null) print(`Custom key store ${r.customKeyStoreId}: HSM ${r.hsmId}, token "${oneLine(r.tokenLabel)}"`);
+  else print(`HSM ${r.hsmId}, token "${oneLine(r.tokenLabel)}": listed through the login of an XKS proxy store on it`);
   if (r.sharedWith.length > 0) print(`The token's login is shared with XKS proxy store(s) ${r.sharedWith.join(', ')}: their keys are listed as theirs, not as orphans.`);
   if (r.truncated) print(`The token holds more keys than one listing reads: these are the first ${r.keys.length}.`);
   if (shown.length === 0) {
     print(orphansOnly ? 'No orphans: every key labelled as Kura labels its keys is used.' : 'No secret keys on the token.');
     return 0;
   }
-  const rows = [['LABEL', 'CKA_ID', 'USED BY', 'MATERIAL ID'], ...shown.map((k) => [k.label, k.ckaId, usedBy(k), k.materialId])];
+  const rows = [['LABEL', 'CKA_ID', 'USED BY', 'MATERIAL ID'], ...shown.map((k) => [oneLine(k.label), k.ckaId, usedBy(k), k.materialId])];
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((row) => row[c]!.length)));
   for (const row of rows) print(row.map((cell, c) => (c < widths.length ? cell.padEnd(widths[c]!) : cell)).join('  '));
   const orphans = shown.filter((k) => k.use === 'orphan').length;

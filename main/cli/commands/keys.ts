@@ -9,7 +9,7 @@
 import type { KeyDetailView, KeyMetadataView, KeyPageView, KeySummaryView } from '../../console/index.js';
 import { adminClient } from '../locate.js';
 import { gatedChange } from './approvals.js';
-import { CLIENT_OPTIONS, HELP_OPTION, intOption, noArguments, oneArgument, print, printJson, stringOption, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
+import { CLIENT_OPTIONS, HELP_OPTION, intOption, noArguments, oneArgument, oneLine, print, printJson, stringOption, type CommandSpec, type Invocation, type OptionSpec } from '../command.js';
 
 const SCOPE_OPTIONS: readonly OptionSpec[] = [
   { name: 'account', value: 'ID', help: 'the AWS account the keys are in (12 digits; default: the dev account on a dev appliance)' },
@@ -60,7 +60,7 @@ async function list(inv: Invocation): Promise<number> {
     print(`No keys in account ${page.accountId}, ${page.region}${Object.keys(filters).some((k) => k !== 'accountId' && k !== 'region') ? ' that match' : ''}.`);
     return 0;
   }
-  for (const k of keys) print(`${k.keyId}  ${k.state.padEnd(15)}  ${k.origin.padEnd(8)}  ${k.keySpec.padEnd(17)}  ${k.keyUsage.padEnd(15)}  ${k.createdAt}${k.description ? `  ${k.description}` : ''}`);
+  for (const k of keys) print(`${k.keyId}  ${k.state.padEnd(15)}  ${k.origin.padEnd(8)}  ${k.keySpec.padEnd(17)}  ${k.keyUsage.padEnd(15)}  ${k.createdAt}${k.description ? `  ${oneLine(k.description)}` : ''}`);
   if (next !== null) print(`(${keys.length} of ${page.total}; more after ${next})`);
   return 0;
 }
