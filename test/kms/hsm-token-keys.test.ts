@@ -26,7 +26,9 @@ let token: ReturnType<typeof env.makeToken>;
 const logLines: string[] = [];
 
 beforeEach(async () => {
-  token = env.makeToken(`kura-token-keys-${Date.now() % 100000}`, '7654321');
+  // A random label per test (a token label is at most 32 characters): one made from the time can repeat
+  // within one SoftHSM2 directory, and the test would meet another test's token.
+  token = env.makeToken(`kura-tk-${randomUUID().slice(0, 18)}`, '7654321');
   logLines.length = 0;
   const log = createLogger('info', (l) => logLines.push(l));
   d = await openDomain({ log, hsmConnector: { probe: probeHsmToken, connect: (c) => connectHsmKeyStore(c, { log }) } });
