@@ -272,6 +272,20 @@ async function connectionsTo(p: CountingProxy): Promise<{ root: RootKeyHolder; r
   return { root, registry, conns: new XksConnections({ registry, root, standard, options: { ca: [ca], connectTo, timeoutMs: PROMPTLY_MS } }) };
 }
 
+/**
+ * Connects `record`, starts a call on it that the proxy `p` holds, then reopens the store with a new secret
+ * (a credential rotated while connected): the first store is retired with that call in progress.
+ */
+async function retiredWithCallAtProxy(p: CountingProxy, conns: XksConnections, registry: KeyStoreRegistry, record: ReturnType<typeof xksStoreRecord>): Promise<{ inProgress: Promise<string> }> {
+  expect(await conns.open(record, undefined)).toEqual({ state: 'CONNECTED' });
+  const inProgress = kindOf(registry.storeFor(record.id).generate('key-1', 'SYMMETRIC_DEFAULT', { externalKeyId: 'k' }));
+  await vi.waitFor(() => expect(p.live()).toBe(1), { timeout: PROMPTLY_MS, interval: 10 });
+  const rotated = xksStoreRecord(conns, record.id, { name: record.name, uriPath: '/kms/xks/v1', secretAccessKey: randomBytes(33).toString('base64') });
+  expect(await conns.open(rotated, undefined)).toEqual({ state: 'CONNECTED' });
+  // In an object: an async function's promise would wait for the call it returned.
+  return { inProgress };
+}
+
 describe("an external key store's connections (XksConnections)", () => {
   it('are all closed when the store is closed, even when two connects of it ran at once: the one registered first is not left open', async () => {
     const p = await countingProxy(byName, 100);
@@ -317,6 +331,25 @@ describe("an external key store's connections (XksConnections)", () => {
     }
   });
 
+  it("of the old settings are closed by a disconnect that follows, with a call still in progress on them", async () => {
+    // Each answer waits 4 s: the disconnect comes while the old settings' call is at the proxy.
+    const p = await countingProxy(byName, 4_000);
+    const { root, registry, conns } = await connectionsTo(p);
+    const id = 'cks-0123456789abcdef8';
+    const record = xksStoreRecord(conns, id, { name: 'disconnected', uriPath: '/kms/xks/v1', secretAccessKey: SECRET });
+    try {
+      const { inProgress } = await retiredWithCallAtProxy(p, conns, registry, record);
+      conns.close(id);
+      // Now, not when the proxy answers (its deadline here is 5 s; AWS's 250 ms in production).
+      await vi.waitFor(() => expect(p.live()).toBe(0), { timeout: 2_000, interval: 20 });
+      expect(await inProgress).toBe('CustomKeyStoreInvalidState');
+    } finally {
+      conns.closeAll();
+      root.seal();
+      await p.close();
+    }
+  });
+
   it("are closed when the appliance seals, a retired store's call in progress and a health check's included", async () => {
     // Each answer waits 4 s: the seal comes while both calls are at the proxy.
     const p = await countingProxy(byName, 4_000);
@@ -324,11 +357,7 @@ describe("an external key store's connections (XksConnections)", () => {
     const id = 'cks-0123456789abcdef7';
     const record = xksStoreRecord(conns, id, { name: 'retired', uriPath: '/kms/xks/v1', secretAccessKey: SECRET });
     try {
-      expect(await conns.open(record, undefined)).toEqual({ state: 'CONNECTED' });
-      const old = registry.storeFor(id);
-      const inProgress = kindOf(old.generate('key-1', 'SYMMETRIC_DEFAULT', { externalKeyId: 'k' }));
-      await vi.waitFor(() => expect(p.live()).toBe(1), { timeout: PROMPTLY_MS, interval: 10 });
-      expect(await conns.open(xksStoreRecord(conns, id, { name: 'retired', uriPath: '/kms/xks/v1', secretAccessKey: randomBytes(33).toString('base64') }), undefined)).toEqual({ state: 'CONNECTED' });
+      const { inProgress } = await retiredWithCallAtProxy(p, conns, registry, record);
       const checking = conns.checkSettings(record, 'r', 'UpdateCustomKeyStore').catch((e: unknown) => e);
       await vi.waitFor(() => expect(p.live()).toBe(2), { timeout: PROMPTLY_MS, interval: 10 });
       root.seal();

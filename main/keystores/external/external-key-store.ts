@@ -86,11 +86,13 @@ export interface ExternalKeyStoreParts {
  * What the stores of one custom key store share, by inner store: kept across a retire (new proxy settings
  * on a connected store), so that the disconnect that follows forgets what the retired store used too, not
  * only what its successor did (`used`), and refuses the retired store's calls still in progress as its
- * successor's (`closes`, counted: a store made before the last close is closed).
+ * successor's (`closes`, counted: a store made before the last close is closed), and closes the retired
+ * stores' connections with its own (`retiredClients`: those still serving calls in progress).
  */
 interface Lineage {
   used: Map<string, { keyId: string; materialId: string }>;
   closes: number;
+  retiredClients: Set<XksClient>;
 }
 const lineages = new WeakMap<object, Map<string, Lineage>>();
 
@@ -111,7 +113,7 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
     let byStore = lineages.get(parts.inner);
     if (!byStore) lineages.set(parts.inner, (byStore = new Map()));
     let lineage = byStore.get(parts.customKeyStoreId);
-    if (!lineage) byStore.set(parts.customKeyStoreId, (lineage = { used: new Map(), closes: 0 }));
+    if (!lineage) byStore.set(parts.customKeyStoreId, (lineage = { used: new Map(), closes: 0, retiredClients: new Set() }));
     this.lineage = lineage;
     this.madeAfterCloses = lineage.closes;
   }
@@ -263,6 +265,9 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
     }
     if (!this.closed) this.lineage.closes++;
     this.closedItself = true;
+    // A disconnect (or a seal) ends the calls still on older settings' connections too, not after their deadline.
+    for (const c of this.lineage.retiredClients) c.close();
+    this.lineage.retiredClients.clear();
     for (const m of this.lineage.used.values()) this.parts.inner.forgetMaterial(m.keyId, m.materialId);
     this.lineage.used.clear();
   }
@@ -272,5 +277,7 @@ export class ExternalKeyStore extends CustomKeyStoreBase implements KeyStore {
     this.state = 'DISCONNECTED';
     this.retired = true;
     this.parts.client.retire();
+    for (const c of this.lineage.retiredClients) if (c.finished) this.lineage.retiredClients.delete(c);
+    if (!this.parts.client.finished) this.lineage.retiredClients.add(this.parts.client);
   }
 }
