@@ -28,7 +28,7 @@ import type { AliasRecord, DerivedKeyState, Store, Tx } from '../store/index.js'
 import type { ApprovalGate } from './approval-gate.js';
 import type { Authorizer } from './authorization.js';
 import { aliasArn, keyArn, keyIdNamedBy, parseKeyRef } from './identifiers.js';
-import { arnOf, KeyState, keyAsOf, keyFromRecord, materialExpired, materialFromRecord, mayExpire, type Key, type Material } from './model/index.js';
+import { arnOf, EXPIRY, KeyState, keyAsOf, keyFromRecord, materialExpired, materialFromRecord, mayExpire, type Key, type Material } from './model/index.js';
 import { RecordCache } from './record-cache.js';
 import { loggedError } from './storage-failures.js';
 
@@ -398,12 +398,16 @@ export class KeyDirectory {
   }
 
   /**
-   * asOfNow's Unavailable, for a query that filters or counts many keys by state (the console's key
-   * search and tally): of the custom key stores `storeIds`, those not connected now, whose keys in the
-   * states that asOfNow turns Unavailable read as Unavailable.
+   * asOfNow's rules, for a query that filters or counts many keys by state in the store (the console's key
+   * search and tally), in asOfNow's order: imported material expired now makes a key PendingImport
+   * (keyAsOf's EXPIRY); then, of the custom key stores `storeIds`, those not connected now make their keys
+   * in the states asOfNow turns Unavailable read as Unavailable.
    */
-  unavailableIn(storeIds: readonly string[]): DerivedKeyState {
-    return { state: KeyState.Unavailable, from: UNAVAILABLE_FROM, stores: storeIds.filter((id) => !this.deps.registry.isConnected(id)) };
+  derivedStates(storeIds: readonly string[]): DerivedKeyState[] {
+    return [
+      { state: EXPIRY.state, from: EXPIRY.from, origin: EXPIRY.origin, materialExpiredAt: this.now() },
+      { state: KeyState.Unavailable, from: UNAVAILABLE_FROM, stores: storeIds.filter((id) => !this.deps.registry.isConnected(id)) },
+    ];
   }
 
   /** Resolves what a caller named as KeyId. `allowAlias` is false for operations that take only a key ID or key ARN. */

@@ -33,23 +33,24 @@ import type { Database, Tx } from './transaction.js';
 /** Keys, with their materials and tags. */
 /** What the console's key search matches: a state (as the key reads: see `derived`), an origin, text in the key ID or description (all given must hold). */
 export interface KeyFilter {
-  /** The state the key reads as: its stored state, or the one `derived` gives it. */
+  /** The state the key reads as: its stored state, or the one the first of `derived` that selects it gives it. */
   state?: string;
   origin?: string;
   text?: string;
-  derived?: DerivedKeyState;
+  derived?: readonly DerivedKeyState[];
 }
 
 /**
- * A state a key reads as that is not the one stored (the KMS domain decides which: a key of a custom key
- * store that is not connected reads as Unavailable): the keys stored in one of the states `from` whose
- * custom key store is one of `stores` read as `state`. A search or a tally by state counts them there.
+ * A state a key reads as that is not the one stored (the KMS domain decides which, as DescribeKey reads a
+ * key): the keys stored in one of the states `from` that the rest selects read as `state`. A search or a
+ * tally by state counts them there. Of several, the first that selects a key gives its state.
+ * - `stores`: keys of one of these custom key stores (a standard key, of none, is never selected);
+ * - `origin` and `materialExpiredAt`: keys of that origin with a material of their own (not one pending
+ *   rotation) that has expired at that time, as expiredMaterials selects them (IMPORTED, ValidTo at or before it).
  */
-export interface DerivedKeyState {
-  state: string;
-  from: readonly string[];
-  stores: readonly string[];
-}
+export type DerivedKeyState =
+  | { state: string; from: readonly string[]; stores: readonly string[] }
+  | { state: string; from: readonly string[]; origin: string; materialExpiredAt: number };
 
 export interface KeyRepository {
   find(keyId: string, tx?: Tx): Promise<KeyRecord | undefined>;
@@ -61,8 +62,8 @@ export interface KeyRepository {
   search(accountId: string, region: string, filter: KeyFilter, afterKeyId: string, limit: number, tx?: Tx): Promise<KeyRecord[]>;
   /** How many keys of one account and region match `filter`. */
   countMatching(accountId: string, region: string, filter: KeyFilter, tx?: Tx): Promise<number>;
-  /** How many keys of one account and region are in each state (stored, or as `derived` gives it), and of each origin. */
-  tally(accountId: string, region: string, derived?: DerivedKeyState, tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }>;
+  /** How many keys of one account and region are in each state (stored, or as the first of `derived` that selects the key gives it), and of each origin. */
+  tally(accountId: string, region: string, derived?: readonly DerivedKeyState[], tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }>;
   /** Refused if the key ID is taken, or `customKeyStoreId` names no custom key store. */
   insert(tx: Tx, k: KeyRecord): Promise<void>;
   /**

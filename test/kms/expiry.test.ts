@@ -315,4 +315,38 @@ describe('imported key material expires at request time (FixedClock, scheduler n
     const { ciphertextBlob } = await d.keys.encrypt(ctx('Encrypt'), { keyId: k.keyId, plaintext: Buffer.from('still mine') });
     expect((await d.keys.decrypt(ctx('Decrypt'), { ciphertextBlob })).plaintext.toString()).toBe('still mine');
   });
+
+  it("the console's state filter and tally read a key whose material expired a moment ago as PendingImport, as DescribeKey does", async () => {
+    // A domain of its own, so that the tally counts this test's keys only.
+    const shared = d;
+    d = await openDomain();
+    try {
+      const validTo = d.clock.nowMs() + DAY_MS;
+      const expiring = await externalKey({}, randomBytes(32), validTo);
+      const lasting = await externalKey({}, randomBytes(32));
+      const search = async (state: string) => {
+        const page = await d.keys.searchKeys(ctx('ListKeys'), { state }, '', 50);
+        return { total: page.total, states: Object.fromEntries(page.keys.map((k) => [k.keyId, k.state])) };
+      };
+      const both = { [expiring.keyId]: 'Enabled', [lasting.keyId]: 'Enabled' };
+      d.clock.advance(validTo - 1 - d.clock.nowMs());
+      expect(await search('Enabled')).toEqual({ total: 2, states: both });
+      expect(await search('PendingImport')).toEqual({ total: 0, states: {} });
+
+      d.clock.advance(2); // 1 ms past ValidTo; the scheduler has not run
+      expect(await stateOf(expiring.keyId)).toBe('PendingImport');
+      const expected = async () => {
+        expect(await search('PendingImport')).toEqual({ total: 1, states: { [expiring.keyId]: 'PendingImport' } });
+        expect(await search('Enabled')).toEqual({ total: 1, states: { [lasting.keyId]: 'Enabled' } });
+        expect(await d.keys.keyTally(ctx('ListKeys'))).toEqual({ byState: { Enabled: 1, PendingImport: 1 }, byOrigin: { EXTERNAL: 2 } });
+      };
+      await expected();
+      // The same once the scheduler has written it down.
+      await d.jobs.runDue();
+      await expected();
+    } finally {
+      await d.close();
+      d = shared;
+    }
+  });
 });

@@ -18,9 +18,23 @@ export function materialAsOf(m: Material, now: number): Material {
   return materialExpired(m, now) ? { ...m, importState: ImportState.PendingImport } : m;
 }
 
+/** The states a key keeps whatever becomes of its materials. */
+const KEPT_THROUGH_EXPIRY: readonly KeyState[] = [KeyState.PendingImport, KeyState.PendingDeletion];
+
+/**
+ * keyAsOf's rule as data, which mayExpire and keyAsOf read and KeyDirectory hands to the store for a query
+ * over many keys (the console's key search and tally): a key of origin `origin` in one of the states `from`
+ * reads as `state` once a material of its own (not one pending rotation) has expired (materialExpired).
+ */
+export const EXPIRY: { readonly origin: Origin; readonly from: readonly KeyState[]; readonly state: KeyState } = {
+  origin: Origin.External,
+  from: Object.values(KeyState).filter((s) => !KEPT_THROUGH_EXPIRY.includes(s)),
+  state: KeyState.PendingImport,
+};
+
 /** Whether a key's state depends on its materials' expiry, so that they must be read to know it. */
 export function mayExpire(k: Key): boolean {
-  return k.origin === Origin.External && k.state !== KeyState.PendingImport && k.state !== KeyState.PendingDeletion;
+  return k.origin === EXPIRY.origin && EXPIRY.from.includes(k.state);
 }
 
 /**
@@ -30,7 +44,7 @@ export function mayExpire(k: Key): boolean {
  */
 export function keyAsOf(k: Key, materials: readonly Material[], now: number): Key {
   if (!mayExpire(k)) return k;
-  return materials.some((m) => !m.pendingRotation && materialExpired(m, now)) ? { ...k, state: KeyState.PendingImport } : k;
+  return materials.some((m) => !m.pendingRotation && materialExpired(m, now)) ? { ...k, state: EXPIRY.state } : k;
 }
 
 /**

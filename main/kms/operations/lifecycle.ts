@@ -221,7 +221,7 @@ export class LifecycleOperations {
     return directory.run<{ keys: [] }, never, { keys: Key[]; next: string | null; total: number }>(ctx, {
       kind: 'read',
       run: async () => {
-        const where: KeyFilter = { ...filter, derived: await this.unavailable(ctx) };
+        const where: KeyFilter = { ...filter, derived: await this.derived(ctx) };
         const [rows, total] = await Promise.all([
           repository.search(ctx.accountId, ctx.region, where, after, limit + 1),
           repository.countMatching(ctx.accountId, ctx.region, where),
@@ -234,18 +234,23 @@ export class LifecycleOperations {
 
   /**
    * How many keys of the caller's account and Region are in each state and of each origin (the console's
-   * dashboard); a key reads in the state DescribeKey answers (Unavailable while its custom key store is not connected).
+   * dashboard); a key reads in the state DescribeKey answers (PendingImport once its imported material expired,
+   * Unavailable while its custom key store is not connected).
    */
   keyTally(ctx: CallContext): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }> {
     return this.deps.directory.run<{ keys: [] }, never, { byState: Record<string, number>; byOrigin: Record<string, number> }>(ctx, {
       kind: 'read',
-      run: async () => this.deps.keys.tally(ctx.accountId, ctx.region, await this.unavailable(ctx)),
+      run: async () => this.deps.keys.tally(ctx.accountId, ctx.region, await this.derived(ctx)),
     });
   }
 
-  /** Which keys of the caller's account and Region read as Unavailable now, as DescribeKey reads one (KeyDirectory.asOfNow). */
-  private async unavailable(ctx: CallContext): Promise<DerivedKeyState> {
-    return this.deps.directory.unavailableIn((await this.deps.customKeyStores.listIn(ctx)).map((c) => c.id));
+  /**
+   * Which keys of the caller's account and Region read now in a state other than the one stored, as
+   * DescribeKey reads one (KeyDirectory.asOfNow): PendingImport once imported material expired, Unavailable
+   * while a custom key store is not connected.
+   */
+  private async derived(ctx: CallContext): Promise<DerivedKeyState[]> {
+    return this.deps.directory.derivedStates((await this.deps.customKeyStores.listIn(ctx)).map((c) => c.id));
   }
 
   enableKey(ctx: CallContext, keyRef: string): Promise<void> {

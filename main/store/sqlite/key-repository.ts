@@ -120,16 +120,65 @@ async function updateRow(sql: Sql, table: string, cols: Columns, keyCols: string
   );
 }
 
-/** The SQL condition of the keys a DerivedKeyState applies to; none when it names no state or no store. */
-function derivedWhere(d: DerivedKeyState | undefined): { state: string; sql: string; params: SqlValue[] } | undefined {
-  if (d === undefined || d.from.length === 0 || d.stores.length === 0) return undefined;
-  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-  // IS NOT NULL: a standard key's NULL store would make the condition NULL, and its NOT NULL too (no match).
+/** Imported material still present whose ValidTo has come by the time given as its parameter (expiredMaterials). */
+const EXPIRED_MATERIAL = "valid_to <= ? AND import_state = 'IMPORTED'";
+
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/** A condition on a keys row, with its parameters. */
+interface Condition {
+  sql: string;
+  params: SqlValue[];
+}
+
+/** The SQL condition of the keys a DerivedKeyState selects; none when it can select no key. Never NULL, so that its NOT is its negation. */
+function derivedWhere(d: DerivedKeyState): Condition | undefined {
+  if (d.from.length === 0) return undefined;
+  const state = `state IN (${marks(d.from.length)})`;
+  if ('stores' in d) {
+    if (d.stores.length === 0) return undefined;
+    // IS NOT NULL: a standard key's NULL store would make the condition NULL, and its NOT NULL too (no match).
+    return { sql: `(${state} AND custom_key_store_id IS NOT NULL AND custom_key_store_id IN (${marks(d.stores.length)}))`, params: [...d.from, ...d.stores] };
+  }
+  // Not correlated: SQLite reads the few expired materials once (the partial index on valid_to), not once a key.
   return {
-    state: d.state,
-    sql: `(state IN (${marks(d.from.length)}) AND custom_key_store_id IS NOT NULL AND custom_key_store_id IN (${marks(d.stores.length)}))`,
-    params: [...d.from, ...d.stores],
+    sql: `(${state} AND origin = ? AND key_id IN (SELECT key_id FROM key_materials WHERE pending_rotation = 0 AND ${EXPIRED_MATERIAL}))`,
+    params: [...d.from, d.origin, d.materialExpiredAt],
   };
+}
+
+/** The derived states that can select a key, each with its condition, in order. */
+function derivedStates(ds: readonly DerivedKeyState[] | undefined): (Condition & { state: string; from: readonly string[] })[] {
+  return (ds ?? []).flatMap((d) => {
+    const c = derivedWhere(d);
+    return c ? [{ ...c, state: d.state, from: d.from }] : [];
+  });
+}
+
+/**
+ * The keys that read as `state`: those the first derived state that selects them gives it, and those stored
+ * in it that none selects. Written as conditions on the stored state (not as a CASE compared) so that the
+ * index on state still serves.
+ */
+function readsAs(state: string, ds: readonly DerivedKeyState[] | undefined): Condition {
+  const derived = derivedStates(ds);
+  const terms: Condition[] = [];
+  derived.forEach((d, i) => {
+    if (d.state !== state) return;
+    const before = derived.slice(0, i);
+    terms.push({ sql: [...before.map((b) => `NOT ${b.sql}`), d.sql].join(' AND '), params: [...before.flatMap((b) => b.params), ...d.params] });
+  });
+  // A derived state that does not take keys stored in `state` cannot take them from it.
+  const takers = derived.filter((d) => d.from.includes(state));
+  terms.push({ sql: ['state = ?', ...takers.map((d) => `NOT ${d.sql}`)].join(' AND '), params: [state, ...takers.flatMap((d) => d.params)] });
+  return { sql: `(${terms.map((t) => `(${t.sql})`).join(' OR ')})`, params: terms.flatMap((t) => t.params) };
+}
+
+/** The state a key reads as, as an SQL expression. */
+function readState(ds: readonly DerivedKeyState[] | undefined): Condition {
+  const derived = derivedStates(ds);
+  if (derived.length === 0) return { sql: 'state', params: [] };
+  return { sql: `CASE ${derived.map((d) => `WHEN ${d.sql} THEN ?`).join(' ')} ELSE state END`, params: derived.flatMap((d) => [...d.params, d.state]) };
 }
 
 /**
@@ -140,17 +189,9 @@ function keyFilter(f: KeyFilter): { where: string; params: SqlValue[] } {
   let where = '';
   const params: SqlValue[] = [];
   if (f.state !== undefined) {
-    const derived = derivedWhere(f.derived);
-    if (derived === undefined) {
-      where += ' AND state = ?';
-      params.push(f.state);
-    } else if (f.state === derived.state) {
-      where += ` AND (state = ? OR ${derived.sql})`;
-      params.push(f.state, ...derived.params);
-    } else {
-      where += ` AND state = ? AND NOT ${derived.sql}`;
-      params.push(f.state, ...derived.params);
-    }
+    const c = readsAs(f.state, f.derived);
+    where += ` AND ${c.sql}`;
+    params.push(...c.params);
   }
   if (f.origin !== undefined) {
     where += ' AND origin = ?';
@@ -205,12 +246,11 @@ export class SqliteKeyRepository implements KeyRepository {
     return Number(r?.n ?? 0);
   }
 
-  async tally(accountId: string, region: string, derived?: DerivedKeyState, tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }> {
-    const d = derivedWhere(derived);
-    const state = d ? `CASE WHEN ${d.sql} THEN ? ELSE state END` : 'state';
+  async tally(accountId: string, region: string, derived?: readonly DerivedKeyState[], tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }> {
+    const state = readState(derived);
     const rows = await this.db
       .read(tx)
-      .all(`SELECT ${state} AS state, origin, COUNT(*) AS n FROM keys WHERE account_id = ? AND region = ? GROUP BY 1, origin`, ...(d ? [...d.params, d.state] : []), accountId, region);
+      .all(`SELECT ${state.sql} AS state, origin, COUNT(*) AS n FROM keys WHERE account_id = ? AND region = ? GROUP BY 1, origin`, ...state.params, accountId, region);
     const byState: Record<string, number> = {};
     const byOrigin: Record<string, number> = {};
     for (const r of rows) {
@@ -268,7 +308,7 @@ export class SqliteKeyRepository implements KeyRepository {
   }
 
   async expiredMaterials(nowMs: number, tx?: Tx): Promise<MaterialRecord[]> {
-    const rows = await this.db.read(tx).all("SELECT * FROM key_materials WHERE valid_to <= ? AND import_state = 'IMPORTED' ORDER BY valid_to", nowMs);
+    const rows = await this.db.read(tx).all(`SELECT * FROM key_materials WHERE ${EXPIRED_MATERIAL} ORDER BY valid_to`, nowMs);
     return rows.map(toMaterial);
   }
 

@@ -3,6 +3,7 @@
 // lists in their stated order; materials (an absent reference included) and tags as parts of their key;
 // and a key's deletion taking its materials, tags, aliases and import tokens with it.
 import { describe, expect, it } from 'vitest';
+import type { DerivedKeyState } from '../../../main/store/index.js';
 import { ACCOUNT, REGION, customKeyStoreRecord, freshStore, insertKeys, keyRecord, materialRecord, type OpenStore } from './harness.js';
 
 export function keyRepositoryContract(name: string, open: OpenStore): void {
@@ -154,6 +155,123 @@ export function keyRepositoryContract(name: string, open: OpenStore): void {
       await s.db.write((tx) => s.keys.delete(tx, ids[0]!));
       expect(await found({ text: 'payroll' })).toEqual([]);
       expect(await s.keys.countMatching(ACCOUNT, REGION, {})).toBe(3);
+    });
+
+    describe('a derived state: the state filter, the count and the tally read a key as the first derived state that selects it gives it', () => {
+      /** The IDs the state filter finds, and how many countMatching counts, for each state. */
+      const byFilter = async (s: ReturnType<typeof store>, derived: DerivedKeyState[], states: string[]) => {
+        const out: Record<string, { ids: string[]; n: number }> = {};
+        for (const state of states) {
+          const ids = (await s.keys.search(ACCOUNT, REGION, { state, derived }, '', 50)).map((k) => k.keyId);
+          out[state] = { ids, n: await s.keys.countMatching(ACCOUNT, REGION, { state, derived }) };
+        }
+        return out;
+      };
+      const sorted = (...ids: string[]) => ({ ids: [...ids].sort(), n: ids.length });
+
+      it('of the keys of custom key stores named; a standard key (no store: NULL) keeps its stored state', async () => {
+        const s = store();
+        const [down, up] = [customKeyStoreRecord(), customKeyStoreRecord()];
+        await s.db.write(async (tx) => {
+          await s.customKeyStores.insert(tx, down);
+          await s.customKeyStores.insert(tx, up);
+        });
+        const [enabled, disabled, pending, connected, standard] = await insertKeys(
+          s,
+          keyRecord({ customKeyStoreId: down.id, origin: 'AWS_CLOUDHSM' }),
+          keyRecord({ customKeyStoreId: down.id, origin: 'AWS_CLOUDHSM', state: 'Disabled' }),
+          keyRecord({ customKeyStoreId: down.id, origin: 'AWS_CLOUDHSM', state: 'PendingDeletion' }),
+          keyRecord({ customKeyStoreId: up.id, origin: 'AWS_CLOUDHSM' }),
+          keyRecord({ customKeyStoreId: null }),
+        );
+        const derived: DerivedKeyState[] = [{ state: 'Unavailable', from: ['Enabled', 'Disabled'], stores: [down.id] }];
+        expect(await byFilter(s, derived, ['Unavailable', 'Enabled', 'Disabled', 'PendingDeletion'])).toEqual({
+          Unavailable: sorted(enabled!.keyId, disabled!.keyId),
+          // The standard key is found: its NULL store must not make "not derived" unknown.
+          Enabled: sorted(connected!.keyId, standard!.keyId),
+          Disabled: sorted(),
+          PendingDeletion: sorted(pending!.keyId),
+        });
+        expect(await s.keys.countMatching(ACCOUNT, REGION, { state: 'Enabled', origin: 'AWS_KMS', derived })).toBe(1);
+        expect((await s.keys.tally(ACCOUNT, REGION, derived)).byState).toEqual({ Unavailable: 2, Enabled: 2, PendingDeletion: 1 });
+        // No store named, or no state to take keys from: every key in its stored state.
+        for (const none of [[{ ...derived[0]!, stores: [] }], [{ ...derived[0]!, from: [] }], []]) {
+          expect((await s.keys.tally(ACCOUNT, REGION, none)).byState).toEqual({ Enabled: 3, Disabled: 1, PendingDeletion: 1 });
+          expect(await byFilter(s, none, ['Unavailable', 'Disabled'])).toEqual({ Unavailable: sorted(), Disabled: sorted(disabled!.keyId) });
+        }
+      });
+
+      it('of the keys of an origin with a material of their own expired at a time (IMPORTED, ValidTo at or before it)', async () => {
+        const s = store();
+        const at = 500;
+        const key = (over: Parameters<typeof keyRecord>[0] = {}) => keyRecord({ origin: 'EXTERNAL', ...over });
+        const keys = {
+          expired: key(),
+          expiredDisabled: key({ state: 'Disabled' }),
+          notYet: key(),
+          forever: key(),
+          emptied: key(),
+          rotationOnly: key(),
+          oneOfTwo: key(),
+          pendingDeletion: key({ state: 'PendingDeletion' }),
+          storedPendingImport: key({ state: 'PendingImport' }),
+          otherOrigin: key({ origin: 'AWS_KMS' }),
+        };
+        await insertKeys(s, ...Object.values(keys));
+        const imported = (k: { keyId: string }, validTo: number | null, over: Parameters<typeof materialRecord>[1] = {}) =>
+          materialRecord(k.keyId, { importState: 'IMPORTED', validTo, expirationModel: validTo === null ? 'KEY_MATERIAL_DOES_NOT_EXPIRE' : 'KEY_MATERIAL_EXPIRES', ...over });
+        await s.db.write(async (tx) => {
+          for (const m of [
+            imported(keys.expired, at),
+            imported(keys.expiredDisabled, at - 100),
+            imported(keys.notYet, at + 1),
+            imported(keys.forever, null),
+            imported(keys.emptied, at - 100, { importState: 'PENDING_IMPORT', materialRef: null }),
+            imported(keys.rotationOnly, at + 1),
+            imported(keys.rotationOnly, at - 100, { pendingRotation: true }),
+            imported(keys.oneOfTwo, at + 1000),
+            imported(keys.oneOfTwo, at),
+            imported(keys.pendingDeletion, at),
+            imported(keys.storedPendingImport, at),
+            imported(keys.otherOrigin, at),
+          ])
+            await s.keys.insertMaterial(tx, m);
+        });
+        const derived: DerivedKeyState[] = [{ state: 'PendingImport', from: ['Enabled', 'Disabled'], origin: 'EXTERNAL', materialExpiredAt: at }];
+        expect(await byFilter(s, derived, ['PendingImport', 'Enabled', 'Disabled', 'PendingDeletion'])).toEqual({
+          PendingImport: sorted(keys.expired.keyId, keys.expiredDisabled.keyId, keys.oneOfTwo.keyId, keys.storedPendingImport.keyId),
+          Enabled: sorted(keys.notYet.keyId, keys.forever.keyId, keys.emptied.keyId, keys.rotationOnly.keyId, keys.otherOrigin.keyId),
+          Disabled: sorted(),
+          PendingDeletion: sorted(keys.pendingDeletion.keyId),
+        });
+        expect(await s.keys.tally(ACCOUNT, REGION, derived)).toEqual({ byState: { PendingImport: 4, Enabled: 5, PendingDeletion: 1 }, byOrigin: { EXTERNAL: 9, AWS_KMS: 1 } });
+        // A moment earlier, only what had expired by then.
+        const earlier: DerivedKeyState[] = [{ ...derived[0]!, materialExpiredAt: at - 1 } as DerivedKeyState];
+        expect((await byFilter(s, earlier, ['PendingImport'])).PendingImport).toEqual(sorted(keys.expiredDisabled.keyId, keys.storedPendingImport.keyId));
+      });
+
+      it('the first derived state that selects a key gives its state; the next does not take it from there', async () => {
+        const s = store();
+        const cks = customKeyStoreRecord();
+        await s.db.write((tx) => s.customKeyStores.insert(tx, cks));
+        const [both, storeOnly, standard] = await insertKeys(s, keyRecord({ origin: 'EXTERNAL', customKeyStoreId: cks.id }), keyRecord({ customKeyStoreId: cks.id }), keyRecord({ origin: 'EXTERNAL' }));
+        await s.db.write(async (tx) => {
+          for (const k of [both!, standard!]) await s.keys.insertMaterial(tx, materialRecord(k.keyId, { importState: 'IMPORTED', validTo: 100, expirationModel: 'KEY_MATERIAL_EXPIRES' }));
+        });
+        const expiry: DerivedKeyState = { state: 'PendingImport', from: ['Enabled', 'Disabled'], origin: 'EXTERNAL', materialExpiredAt: 100 };
+        const unavailable: DerivedKeyState = { state: 'Unavailable', from: ['Enabled', 'Disabled', 'PendingImport'], stores: [cks.id] };
+        expect(await byFilter(s, [expiry, unavailable], ['PendingImport', 'Unavailable', 'Enabled'])).toEqual({
+          PendingImport: sorted(both!.keyId, standard!.keyId),
+          Unavailable: sorted(storeOnly!.keyId),
+          Enabled: sorted(),
+        });
+        expect((await s.keys.tally(ACCOUNT, REGION, [expiry, unavailable])).byState).toEqual({ PendingImport: 2, Unavailable: 1 });
+        expect(await byFilter(s, [unavailable, expiry], ['PendingImport', 'Unavailable'])).toEqual({
+          PendingImport: sorted(standard!.keyId),
+          Unavailable: sorted(both!.keyId, storeOnly!.keyId),
+        });
+        expect((await s.keys.tally(ACCOUNT, REGION, [unavailable, expiry])).byState).toEqual({ PendingImport: 1, Unavailable: 2 });
+      });
     });
 
     it('lists keys due for deletion and for rotation, earliest first', async () => {
