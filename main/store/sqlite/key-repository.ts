@@ -134,7 +134,9 @@ interface Condition {
 /** The SQL condition of the keys a DerivedKeyState selects; none when it can select no key. Never NULL, so that its NOT is its negation. */
 function derivedWhere(d: DerivedKeyState): Condition | undefined {
   if (d.from.length === 0) return undefined;
-  const state = `state IN (${marks(d.from.length)})`;
+  // Unary +: the keys of a store (its index) and those with expired material (the index on valid_to) are
+  // few; the indexes on state and origin, which the planner would otherwise pick, read most keys.
+  const state = `+state IN (${marks(d.from.length)})`;
   if ('stores' in d) {
     if (d.stores.length === 0) return undefined;
     // IS NOT NULL: a standard key's NULL store would make the condition NULL, and its NOT NULL too (no match).
@@ -142,7 +144,7 @@ function derivedWhere(d: DerivedKeyState): Condition | undefined {
   }
   // Not correlated: SQLite reads the few expired materials once (the partial index on valid_to), not once a key.
   return {
-    sql: `(${state} AND origin = ? AND key_id IN (SELECT key_id FROM key_materials WHERE pending_rotation = 0 AND ${EXPIRED_MATERIAL}))`,
+    sql: `(${state} AND +origin = ? AND key_id IN (SELECT key_id FROM key_materials WHERE pending_rotation = 0 AND ${EXPIRED_MATERIAL}))`,
     params: [...d.from, d.origin, d.materialExpiredAt],
   };
 }
@@ -155,6 +157,12 @@ function derivedStates(ds: readonly DerivedKeyState[] | undefined): (Condition &
   });
 }
 
+/** The keys the derived state `i` selects and no earlier one does: those it gives its state. */
+function onlyThis(derived: readonly Condition[], i: number): Condition {
+  const before = derived.slice(0, i);
+  return { sql: [...before.map((b) => `NOT ${b.sql}`), derived[i]!.sql].join(' AND '), params: [...before.flatMap((b) => b.params), ...derived[i]!.params] };
+}
+
 /**
  * The keys that read as `state`: those the first derived state that selects them gives it, and those stored
  * in it that none selects. Written as conditions on the stored state (not as a CASE compared) so that the
@@ -164,21 +172,12 @@ function readsAs(state: string, ds: readonly DerivedKeyState[] | undefined): Con
   const derived = derivedStates(ds);
   const terms: Condition[] = [];
   derived.forEach((d, i) => {
-    if (d.state !== state) return;
-    const before = derived.slice(0, i);
-    terms.push({ sql: [...before.map((b) => `NOT ${b.sql}`), d.sql].join(' AND '), params: [...before.flatMap((b) => b.params), ...d.params] });
+    if (d.state === state) terms.push(onlyThis(derived, i));
   });
   // A derived state that does not take keys stored in `state` cannot take them from it.
   const takers = derived.filter((d) => d.from.includes(state));
   terms.push({ sql: ['state = ?', ...takers.map((d) => `NOT ${d.sql}`)].join(' AND '), params: [state, ...takers.flatMap((d) => d.params)] });
   return { sql: `(${terms.map((t) => `(${t.sql})`).join(' OR ')})`, params: terms.flatMap((t) => t.params) };
-}
-
-/** The state a key reads as, as an SQL expression. */
-function readState(ds: readonly DerivedKeyState[] | undefined): Condition {
-  const derived = derivedStates(ds);
-  if (derived.length === 0) return { sql: 'state', params: [] };
-  return { sql: `CASE ${derived.map((d) => `WHEN ${d.sql} THEN ?`).join(' ')} ELSE state END`, params: derived.flatMap((d) => [...d.params, d.state]) };
 }
 
 /**
@@ -247,10 +246,24 @@ export class SqliteKeyRepository implements KeyRepository {
   }
 
   async tally(accountId: string, region: string, derived?: readonly DerivedKeyState[], tx?: Tx): Promise<{ byState: Record<string, number>; byOrigin: Record<string, number> }> {
-    const state = readState(derived);
+    // The stored tally (the covering index on state), then each derived state moves the keys it selects
+    // (those no earlier one selected) out of their stored state into its own: a count per condition, each
+    // through its own index, where a CASE on every row would read all of them. One statement: one snapshot.
+    const owner = 'FROM keys WHERE account_id = ? AND region = ?';
+    const parts: Condition[] = [{ sql: `SELECT state, origin, COUNT(*) AS n ${owner} GROUP BY state, origin`, params: [accountId, region] }];
+    // Unary +: the owner's columns lead the indexes on state and origin, which would read every key of the owner.
+    const owned = 'FROM keys WHERE +account_id = ? AND +region = ?';
+    const ds = derivedStates(derived);
+    ds.forEach((d, i) => {
+      const selected = onlyThis(ds, i);
+      parts.push(
+        { sql: `SELECT state, origin, -COUNT(*) AS n ${owned} AND ${selected.sql} GROUP BY state, origin`, params: [accountId, region, ...selected.params] },
+        { sql: `SELECT ? AS state, origin, COUNT(*) AS n ${owned} AND ${selected.sql} GROUP BY origin`, params: [d.state, accountId, region, ...selected.params] },
+      );
+    });
     const rows = await this.db
       .read(tx)
-      .all(`SELECT ${state.sql} AS state, origin, COUNT(*) AS n FROM keys WHERE account_id = ? AND region = ? GROUP BY 1, origin`, ...state.params, accountId, region);
+      .all(`SELECT state, origin, SUM(n) AS n FROM (${parts.map((p) => p.sql).join(' UNION ALL ')}) GROUP BY state, origin HAVING SUM(n) <> 0`, ...parts.flatMap((p) => p.params));
     const byState: Record<string, number> = {};
     const byOrigin: Record<string, number> = {};
     for (const r of rows) {
