@@ -168,7 +168,7 @@ function onlyThis(derived: readonly Condition[], i: number): Condition {
  * in it that none selects. Written as conditions on the stored state (not as a CASE compared) so that the
  * index on state still serves.
  */
-function readsAs(state: string, ds: readonly DerivedKeyState[] | undefined): Condition {
+function readsAs(state: string, ds: readonly DerivedKeyState[] | undefined): { derived: Condition[]; stored: Condition } {
   const derived = derivedStates(ds);
   const terms: Condition[] = [];
   derived.forEach((d, i) => {
@@ -176,22 +176,21 @@ function readsAs(state: string, ds: readonly DerivedKeyState[] | undefined): Con
   });
   // A derived state that does not take keys stored in `state` cannot take them from it.
   const takers = derived.filter((d) => d.from.includes(state));
-  terms.push({ sql: ['state = ?', ...takers.map((d) => `NOT ${d.sql}`)].join(' AND '), params: [state, ...takers.flatMap((d) => d.params)] });
-  return { sql: `(${terms.map((t) => `(${t.sql})`).join(' OR ')})`, params: terms.flatMap((t) => t.params) };
+  return { derived: terms, stored: { sql: ['state = ?', ...takers.map((d) => `NOT ${d.sql}`)].join(' AND '), params: [state, ...takers.flatMap((d) => d.params)] } };
 }
+
+/** Conditions that do not overlap, as one that holds when one of them does. */
+const anyOf = (cs: Condition[]): Condition => ({ sql: `(${cs.map((c) => `(${c.sql})`).join(' OR ')})`, params: cs.flatMap((c) => c.params) });
 
 /**
  * The SQL of a KeyFilter: a state matches the state a key reads as (a derived one instead of the stored one);
- * text is matched as a literal, case-insensitive substring of the key ID or description.
+ * text is matched as a literal, case-insensitive substring of the key ID or description. The state's
+ * condition is apart (`state`), as the keys given it by each derived state and those stored in it.
  */
-function keyFilter(f: KeyFilter): { where: string; params: SqlValue[] } {
+function keyFilter(f: KeyFilter): { where: string; params: SqlValue[]; state?: { derived: Condition[]; stored: Condition } } {
   let where = '';
   const params: SqlValue[] = [];
-  if (f.state !== undefined) {
-    const c = readsAs(f.state, f.derived);
-    where += ` AND ${c.sql}`;
-    params.push(...c.params);
-  }
+  const state = f.state === undefined ? undefined : readsAs(f.state, f.derived);
   if (f.origin !== undefined) {
     where += ' AND origin = ?';
     params.push(f.origin);
@@ -208,7 +207,7 @@ function keyFilter(f: KeyFilter): { where: string; params: SqlValue[] } {
       params.push(like, like);
     }
   }
-  return { where, params };
+  return { where, params, state };
 }
 
 export class SqliteKeyRepository implements KeyRepository {
@@ -232,16 +231,25 @@ export class SqliteKeyRepository implements KeyRepository {
   }
 
   async search(accountId: string, region: string, filter: KeyFilter, afterKeyId: string, limit: number, tx?: Tx): Promise<KeyRecord[]> {
-    const { where, params } = keyFilter(filter);
+    const { where, params, state } = keyFilter(filter);
+    const s = state ? anyOf([...state.derived, state.stored]) : { sql: '1', params: [] };
     const rows = await this.db
       .read(tx)
-      .all(`SELECT * FROM keys WHERE account_id = ? AND region = ? AND key_id > ?${where} ORDER BY key_id LIMIT ?`, accountId, region, afterKeyId, ...params, limit);
+      .all(`SELECT * FROM keys WHERE account_id = ? AND region = ? AND key_id > ? AND ${s.sql}${where} ORDER BY key_id LIMIT ?`, accountId, region, afterKeyId, ...s.params, ...params, limit);
     return rows.map(toKey);
   }
 
   async countMatching(accountId: string, region: string, filter: KeyFilter, tx?: Tx): Promise<number> {
-    const { where, params } = keyFilter(filter);
-    const r = await this.db.read(tx).get(`SELECT COUNT(*) AS n FROM keys WHERE account_id = ? AND region = ?${where}`, accountId, region, ...params);
+    const { where, params, state } = keyFilter(filter);
+    // The keys each derived state gives the state, and those stored in it, counted apart (they do not overlap),
+    // each through its own index (unary +: see tally); an OR of them would read every key of the owner.
+    const parts: Condition[] = state
+      ? [
+          ...state.derived.map((c) => ({ sql: `SELECT COUNT(*) FROM keys WHERE +account_id = ? AND +region = ? AND ${c.sql}${where}`, params: [accountId, region, ...c.params, ...params] })),
+          { sql: `SELECT COUNT(*) FROM keys WHERE account_id = ? AND region = ? AND ${state.stored.sql}${where}`, params: [accountId, region, ...state.stored.params, ...params] },
+        ]
+      : [{ sql: `SELECT COUNT(*) FROM keys WHERE account_id = ? AND region = ?${where}`, params: [accountId, region, ...params] }];
+    const r = await this.db.read(tx).get(`SELECT ${parts.map((p) => `(${p.sql})`).join(' + ')} AS n`, ...parts.flatMap((p) => p.params));
     return Number(r?.n ?? 0);
   }
 
