@@ -235,7 +235,7 @@ export interface KeyMetadataView {
 export interface KeySummaryView {
   keyId: string;
   arn: string;
-  /** The state DescribeKey answers (Unavailable while the key's custom key store is not connected), not the one stored. */
+  /** The state DescribeKey answers (Unavailable while the key's custom key store is not connected, PendingImport once its imported material has expired), not the one stored. */
   state: string;
   origin: string;
   keySpec: string;
