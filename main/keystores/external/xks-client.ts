@@ -7,8 +7,9 @@
 // connections are kept alive, the proxy's TLS certificate must verify for the endpoint's host name (the
 // system's CAs, plus any the operator trusts for proxies), and an Encrypt asks for the ciphertext data
 // integrity value and checks it. A call sent on a kept-alive connection the proxy had closed goes again
-// on a new one, within the deadline: a proxy's restart costs no call. Every failure is an XksProxyError saying what kind of failure it was, so that the key store can
-// answer each operation with AWS's error and a connection attempt with AWS's connection error code.
+// on a new one, within the deadline: a proxy's restart costs no call. Every failure is an XksProxyError
+// saying what kind of failure it was, so that the key store can answer each operation with AWS's error and
+// a connection attempt with AWS's connection error code.
 //
 // A kept-alive connection is closed once idle for XKS_IDLE_MS (sooner when the proxy announces a shorter
 // Keep-Alive timeout), and at most MAX_IDLE_CONNECTIONS are kept idle: a connected store holds no
@@ -17,6 +18,11 @@
 // `connectTo` sends the connection to another address than the endpoint's host (as curl's
 // --connect-to): TLS and SigV4 still name the endpoint's host. A proxy on a loopback port, or behind a
 // name not in DNS, is reachable this way while the endpoint keeps AWS's shape (https://host, no port).
+//
+// Why one file of this length: it is the one place Kura talks to a proxy — the four calls' checks of what
+// a proxy answers (each a few lines, shaped by the spec's tables) and the one exchange they share, whose
+// deadline, retry, connection lifetime and failure kinds must agree with each other; split, each half
+// would have to know the other's rules.
 import { createHash } from 'node:crypto';
 import dns from 'node:dns';
 import type { ClientRequest } from 'node:http';
